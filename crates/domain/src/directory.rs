@@ -1,0 +1,280 @@
+//! The directory: users, groups, directory roles and the first-party applications (SPEC §1).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use uuid::Uuid;
+
+use crate::Timestamp;
+
+/// Longest userPrincipalName Entra accepts (64 for the local part, 48 for the domain).
+const UPN_MAX: usize = 113;
+const UPN_LOCAL_MAX: usize = 64;
+
+/// Why a userPrincipalName was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpnError {
+    /// Not of the form `name@domain`.
+    #[error("'{0}' is not a valid userPrincipalName: expected name@domain (for example alice@contoso.com)")]
+    Shape(String),
+    /// Longer than the directory allows.
+    #[error("userPrincipalName is {0} characters long; at most {UPN_MAX} are allowed, {UPN_LOCAL_MAX} before the @")]
+    TooLong(usize),
+    /// Holds a character that is not allowed.
+    #[error("userPrincipalName contains '{0}', which is not allowed (use letters, digits and . _ - ' + before the @)")]
+    BadChar(char),
+}
+
+/// A validated, lower-cased userPrincipalName (`alice@contoso.com`).
+///
+/// UPNs are compared case-insensitively everywhere, so they are stored lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Upn(String);
+
+impl Upn {
+    /// Parses and normalises a userPrincipalName.
+    pub fn parse(raw: &str) -> Result<Self, UpnError> {
+        let s = raw.trim();
+        if s.chars().count() > UPN_MAX {
+            return Err(UpnError::TooLong(s.chars().count()));
+        }
+        let (local, domain) = s.split_once('@').ok_or_else(|| UpnError::Shape(s.to_string()))?;
+        if local.is_empty() || domain.is_empty() || domain.contains('@') {
+            return Err(UpnError::Shape(s.to_string()));
+        }
+        if local.chars().count() > UPN_LOCAL_MAX {
+            return Err(UpnError::TooLong(s.chars().count()));
+        }
+        if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+            return Err(UpnError::Shape(s.to_string()));
+        }
+        if let Some(c) = local.chars().find(|c| !(c.is_ascii_alphanumeric() || "._-'+".contains(*c))) {
+            return Err(UpnError::BadChar(c));
+        }
+        let labels_ok = domain.split('.').all(|l| {
+            !l.is_empty() && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+        if !labels_ok {
+            return Err(UpnError::Shape(s.to_string()));
+        }
+        Ok(Upn(s.to_ascii_lowercase()))
+    }
+
+    /// The normalised text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Upn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Upn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Upn::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A directory user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// Object id.
+    pub id: Uuid,
+    /// Sign-in name.
+    pub user_principal_name: Upn,
+    /// Name shown to people.
+    pub display_name: String,
+    /// A disabled account cannot sign in.
+    pub account_enabled: bool,
+    /// When the account was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_date_time: Timestamp,
+}
+
+/// A directory group. Only security groups may be policy targets (R2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    /// Object id.
+    pub id: Uuid,
+    /// Name shown to people.
+    pub display_name: String,
+    /// True for a security group; false for e.g. a Microsoft 365 (mail) group.
+    pub security_enabled: bool,
+}
+
+/// Longest display name accepted for users and groups.
+pub const DISPLAY_NAME_MAX: usize = 256;
+
+/// Checks a display name: not blank, not too long, no control characters.
+pub fn validate_display_name(name: &str) -> Result<String, String> {
+    let t = name.trim();
+    if t.is_empty() {
+        return Err("displayName must not be empty".into());
+    }
+    if t.chars().count() > DISPLAY_NAME_MAX {
+        return Err(format!("displayName is longer than {DISPLAY_NAME_MAX} characters"));
+    }
+    if t.chars().any(char::is_control) {
+        return Err("displayName must not contain control characters".into());
+    }
+    Ok(t.to_string())
+}
+
+/// The directory roles Portcullis knows, with Entra's role template ids (graph-api.md §8.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DirectoryRole {
+    /// Everything, except creating a TAP for themselves.
+    GlobalAdministrator,
+    /// The authentication methods policy and method configurations.
+    AuthenticationPolicyAdministrator,
+    /// Methods of non-admin users.
+    AuthenticationAdministrator,
+    /// Methods of all users, admins included.
+    PrivilegedAuthenticationAdministrator,
+    /// Conditional Access policies and authentication strengths.
+    ConditionalAccessAdministrator,
+    /// Conditional Access and strengths; reads logs.
+    SecurityAdministrator,
+    /// Reads policies, CA and logs.
+    SecurityReader,
+    /// Reads everything an administrator can see, never a TAP code.
+    GlobalReader,
+    /// Sign-in and audit logs, registration reports.
+    ReportsReader,
+}
+
+impl DirectoryRole {
+    /// Every role, in a stable order.
+    pub const ALL: [DirectoryRole; 9] = [
+        Self::GlobalAdministrator,
+        Self::AuthenticationPolicyAdministrator,
+        Self::AuthenticationAdministrator,
+        Self::PrivilegedAuthenticationAdministrator,
+        Self::ConditionalAccessAdministrator,
+        Self::SecurityAdministrator,
+        Self::SecurityReader,
+        Self::GlobalReader,
+        Self::ReportsReader,
+    ];
+
+    /// Entra's role template id.
+    pub fn template_id(self) -> Uuid {
+        let s = match self {
+            Self::GlobalAdministrator => "62e90394-69f5-4237-9190-012177145e10",
+            Self::AuthenticationPolicyAdministrator => "0526716b-113d-4c15-b2c8-68e3c22b9f80",
+            Self::AuthenticationAdministrator => "c4e39bd9-1100-46d3-8c65-fb160da0071f",
+            Self::PrivilegedAuthenticationAdministrator => "7be44c8a-adaf-4e2a-84d6-ab2649e08a13",
+            Self::ConditionalAccessAdministrator => "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9",
+            Self::SecurityAdministrator => "194ae4cb-b126-40b2-bd5b-6091b380977d",
+            Self::SecurityReader => "5d6b6bb7-de71-4623-b4af-96380a352509",
+            Self::GlobalReader => "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
+            Self::ReportsReader => "4a5d8f65-41da-4de4-8968-e035b65339cf",
+        };
+        // The literals above are well-formed; a parse failure is impossible, but fall back
+        // to nil rather than panic.
+        Uuid::parse_str(s).unwrap_or_default()
+    }
+
+    /// The role's display name, as Entra spells it.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Self::GlobalAdministrator => "Global Administrator",
+            Self::AuthenticationPolicyAdministrator => "Authentication Policy Administrator",
+            Self::AuthenticationAdministrator => "Authentication Administrator",
+            Self::PrivilegedAuthenticationAdministrator => "Privileged Authentication Administrator",
+            Self::ConditionalAccessAdministrator => "Conditional Access Administrator",
+            Self::SecurityAdministrator => "Security Administrator",
+            Self::SecurityReader => "Security Reader",
+            Self::GlobalReader => "Global Reader",
+            Self::ReportsReader => "Reports Reader",
+        }
+    }
+
+    /// Finds a role by template id or by display name (case and spaces ignored).
+    pub fn parse(s: &str) -> Option<Self> {
+        let key: String = s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+        Self::ALL.into_iter().find(|r| {
+            r.template_id().to_string() == key
+                || r.display_name().chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase() == key
+        })
+    }
+
+    /// Whether holding this role makes a user an "admin" for the purpose of who may
+    /// manage their methods (an Authentication Administrator may not touch them).
+    pub fn is_privileged(self) -> bool {
+        !matches!(self, Self::ReportsReader)
+    }
+}
+
+impl Serialize for DirectoryRole {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.display_name())
+    }
+}
+
+impl<'de> Deserialize<'de> for DirectoryRole {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        DirectoryRole::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown directory role '{s}'")))
+    }
+}
+
+impl fmt::Display for DirectoryRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.display_name())
+    }
+}
+
+/// A first-party application that always exists in a tenant (SPEC §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstPartyApp {
+    /// Application (client) id; the same values Entra uses.
+    pub app_id: &'static str,
+    /// Display name.
+    pub display_name: &'static str,
+    /// Whether it is a public client (no secret).
+    pub public_client: bool,
+}
+
+/// The self-service Security info page ("My Sign-ins").
+pub const SECURITY_INFO_APP: FirstPartyApp =
+    FirstPartyApp { app_id: "19db86c3-b2b9-44cc-b339-36da233a3be2", display_name: "Security info", public_client: false };
+
+/// The Microsoft Authenticator app's own sign-in (a public client).
+pub const AUTHENTICATOR_APP: FirstPartyApp =
+    FirstPartyApp { app_id: "4813382a-8fa7-425e-ab75-3b753aab3abb", display_name: "Authenticator", public_client: true };
+
+/// Both first-party applications.
+pub const FIRST_PARTY_APPS: [FirstPartyApp; 2] = [SECURITY_INFO_APP, AUTHENTICATOR_APP];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upn_is_normalised_and_validated() {
+        assert_eq!(Upn::parse(" Alice@Contoso.COM ").map(|u| u.to_string()), Ok("alice@contoso.com".into()));
+        for bad in ["alice", "@contoso.com", "alice@", "a@b@c", "al ice@contoso.com", "alice@-x.com", "a..b@c.com", "alice@contoso..com"] {
+            assert!(Upn::parse(bad).is_err(), "{bad} should be refused");
+        }
+        let long = format!("{}@contoso.com", "a".repeat(65));
+        assert!(matches!(Upn::parse(&long), Err(UpnError::TooLong(_))));
+    }
+
+    #[test]
+    fn roles_parse_by_name_or_template_id() {
+        assert_eq!(DirectoryRole::parse("global administrator"), Some(DirectoryRole::GlobalAdministrator));
+        assert_eq!(DirectoryRole::parse("GlobalAdministrator"), Some(DirectoryRole::GlobalAdministrator));
+        assert_eq!(DirectoryRole::parse("c4e39bd9-1100-46d3-8c65-fb160da0071f"), Some(DirectoryRole::AuthenticationAdministrator));
+        assert_eq!(DirectoryRole::parse("Emperor"), None);
+        for r in DirectoryRole::ALL {
+            assert!(!r.template_id().is_nil());
+        }
+    }
+}

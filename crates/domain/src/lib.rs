@@ -1,0 +1,17 @@
+//! The functional core of Portcullis.
+//!
+//! Everything here is plain data and pure decisions: no I/O, no clock reads (the
+//! current time is always an argument), no database or HTTP types. The store,
+//! the HTTP server and the CLI are thin shells that load data, call these
+//! functions, and persist what they return.
+
+pub mod actor;
+pub mod audit;
+pub mod directory;
+pub mod lockout;
+pub mod policy;
+pub mod session;
+pub mod tap;
+pub mod time_fmt;
+
+pub use time::OffsetDateTime as Timestamp;

@@ -1,0 +1,179 @@
+//! Method configurations as one polymorphic value, with Graph's ids, defaults and PATCH rule.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{fido2::Fido2Configuration, tap_config::TapConfiguration, targets, GroupLookup, PolicyError};
+
+/// `enabled` or `disabled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum MethodState {
+    /// The method can be used by the targeted users.
+    Enabled,
+    /// Nobody can register or use the method.
+    #[default]
+    Disabled,
+}
+
+/// The method configuration ids Portcullis stores with behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MethodId {
+    /// Passkey (FIDO2).
+    Fido2,
+    /// Temporary Access Pass.
+    TemporaryAccessPass,
+}
+
+impl MethodId {
+    /// Every configurable method.
+    pub const ALL: [MethodId; 2] = [MethodId::Fido2, MethodId::TemporaryAccessPass];
+
+    /// Canonical Graph id (PascalCase, as Graph returns it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MethodId::Fido2 => "Fido2",
+            MethodId::TemporaryAccessPass => "TemporaryAccessPass",
+        }
+    }
+
+    /// The `@odata.type` of this configuration.
+    pub fn odata_type(self) -> &'static str {
+        match self {
+            MethodId::Fido2 => "#microsoft.graph.fido2AuthenticationMethodConfiguration",
+            MethodId::TemporaryAccessPass => "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
+        }
+    }
+
+    /// Matches an id case-insensitively (`fido2`, `FIDO2`, `Fido2` …).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+/// One method configuration of the authentication methods policy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MethodConfiguration {
+    /// The Passkey (FIDO2) settings.
+    Fido2(Fido2Configuration),
+    /// The Temporary Access Pass settings.
+    TemporaryAccessPass(TapConfiguration),
+}
+
+impl MethodConfiguration {
+    /// Graph's defaults for a configuration (what DELETE resets to).
+    pub fn graph_default(id: MethodId) -> Self {
+        match id {
+            MethodId::Fido2 => Self::Fido2(Fido2Configuration::default()),
+            MethodId::TemporaryAccessPass => Self::TemporaryAccessPass(TapConfiguration::default()),
+        }
+    }
+
+    /// Which method this configures.
+    pub fn id(&self) -> MethodId {
+        match self {
+            Self::Fido2(_) => MethodId::Fido2,
+            Self::TemporaryAccessPass(_) => MethodId::TemporaryAccessPass,
+        }
+    }
+
+    /// The Graph JSON of this configuration, `@odata.type` and canonical id included.
+    pub fn to_json(&self) -> Value {
+        let mut v = match self {
+            Self::Fido2(c) => serde_json::to_value(c),
+            Self::TemporaryAccessPass(c) => serde_json::to_value(c),
+        }
+        .unwrap_or(Value::Null);
+        if let Value::Object(m) = &mut v {
+            m.insert("@odata.type".into(), Value::String(self.id().odata_type().into()));
+            m.insert("id".into(), Value::String(self.id().as_str().into()));
+        }
+        v
+    }
+
+    /// Parses a complete configuration document. `@odata.type`, when present, must match the id.
+    pub fn from_json(id: MethodId, mut v: Value) -> Result<Self, PolicyError> {
+        let kind = id.odata_type().trim_start_matches("#microsoft.graph.");
+        let Value::Object(m) = &mut v else {
+            return Err(PolicyError::Shape { kind, message: "expected a JSON object".into() });
+        };
+        if let Some(t) = m.remove("@odata.type") {
+            let ok = t.as_str().is_some_and(|t| t.eq_ignore_ascii_case(id.odata_type()));
+            if !ok {
+                return Err(super::invalid("@odata.type", format!("must be '{}' for configuration '{}'", id.odata_type(), id.as_str())));
+            }
+        }
+        if let Some(given) = m.remove("id") {
+            let ok = given.as_str().and_then(MethodId::parse) == Some(id);
+            if !ok {
+                return Err(super::invalid("id", format!("must be '{}'", id.as_str())));
+            }
+        }
+        let shape = |e: serde_json::Error| PolicyError::Shape { kind, message: e.to_string() };
+        Ok(match id {
+            MethodId::Fido2 => Self::Fido2(serde_json::from_value(v).map_err(shape)?),
+            MethodId::TemporaryAccessPass => Self::TemporaryAccessPass(serde_json::from_value(v).map_err(shape)?),
+        })
+    }
+
+    /// Checks the whole configuration: its own fields and its targets (R2).
+    pub fn validate(&self, groups: &(impl GroupLookup + ?Sized)) -> Result<(), PolicyError> {
+        match self {
+            Self::Fido2(c) => {
+                c.validate()?;
+                targets::validate(&c.include_targets, &c.exclude_targets, groups)?;
+            }
+            Self::TemporaryAccessPass(c) => {
+                c.validate()?;
+                targets::validate(&c.include_targets, &c.exclude_targets, groups)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a Graph PATCH body: properties present replace the current ones
+    /// (collections whole), absent ones keep their values. The result is parsed and
+    /// must still be validated by the caller.
+    pub fn patched(&self, patch: Value) -> Result<Self, PolicyError> {
+        let Value::Object(patch) = patch else {
+            let kind = self.id().odata_type().trim_start_matches("#microsoft.graph.");
+            return Err(PolicyError::Shape { kind, message: "expected a JSON object".into() });
+        };
+        let mut merged = self.to_json();
+        if let Value::Object(m) = &mut merged {
+            for (k, v) in patch {
+                m.insert(k, v);
+            }
+        }
+        Self::from_json(self.id(), merged)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ids_match_case_insensitively_and_print_canonically() {
+        assert_eq!(MethodId::parse("fido2"), Some(MethodId::Fido2));
+        assert_eq!(MethodId::parse("FIDO2"), Some(MethodId::Fido2));
+        assert_eq!(MethodId::parse("temporaryaccesspass"), Some(MethodId::TemporaryAccessPass));
+        assert_eq!(MethodId::parse("Sms"), None);
+    }
+
+    #[test]
+    fn patch_keeps_absent_properties_and_checks_odata_type() {
+        let cfg = MethodConfiguration::graph_default(MethodId::TemporaryAccessPass);
+        let p = cfg.patched(json!({"@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration", "defaultLifetimeInMinutes": 120})).expect("patch");
+        let MethodConfiguration::TemporaryAccessPass(t) = &p else { panic!("kind changed") };
+        assert_eq!(t.default_lifetime_in_minutes, 120);
+        assert_eq!(t.maximum_lifetime_in_minutes, 480);
+        assert!(cfg.patched(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration"})).is_err());
+        assert!(matches!(cfg.patched(json!({"defaultLength": "eight"})), Err(PolicyError::Shape { .. })));
+        assert!(matches!(cfg.patched(json!({"noSuchField": 1})), Err(PolicyError::Shape { .. })));
+        let v = p.to_json();
+        assert_eq!(v["@odata.type"], "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration");
+        assert_eq!(v["id"], "TemporaryAccessPass");
+    }
+}

@@ -1,0 +1,45 @@
+//! A signed-in session: who, how, since when, until when.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Timestamp;
+
+/// How a user proved who they are in a session (the future `amr` claim).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AuthMethod {
+    /// A Temporary Access Pass; counts as strong authentication (R12).
+    TemporaryAccessPass,
+    /// A passkey.
+    Passkey,
+}
+
+impl AuthMethod {
+    /// Whether this method alone is an MFA claim (R14).
+    pub fn is_mfa(self) -> bool {
+        true
+    }
+}
+
+/// A server-side session record (the cookie only carries a random token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Record id.
+    pub id: Uuid,
+    /// Who is signed in.
+    pub user_id: Uuid,
+    /// When they last authenticated.
+    pub auth_time: Timestamp,
+    /// How.
+    pub methods: Vec<AuthMethod>,
+    /// When the session ends by itself.
+    pub expires_at: Timestamp,
+}
+
+impl Session {
+    /// Whether the session is still valid at `now`.
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        now < self.expires_at
+    }
+}

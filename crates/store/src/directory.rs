@@ -1,0 +1,212 @@
+//! Users, groups, memberships, role assignments and applications.
+
+use portcullis_domain::directory::{DirectoryRole, FirstPartyApp, Group, Upn, User};
+use portcullis_domain::Timestamp;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::row::{flag, ms, ts, uuid};
+use crate::{Conn, Result, StoreError};
+
+fn user_from(r: &AnyRow) -> Result<User> {
+    let upn: String = r.try_get("upn")?;
+    Ok(User {
+        id: uuid(r, "id")?,
+        user_principal_name: Upn::parse(&upn).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        display_name: r.try_get("display_name")?,
+        account_enabled: flag(r, "account_enabled")?,
+        created_date_time: ts(r, "created_at")?,
+    })
+}
+
+fn group_from(r: &AnyRow) -> Result<Group> {
+    Ok(Group { id: uuid(r, "id")?, display_name: r.try_get("display_name")?, security_enabled: flag(r, "security_enabled")? })
+}
+
+/// Inserts a user.
+pub async fn insert_user(c: &mut Conn, u: &User) -> Result<()> {
+    sqlx::query("INSERT INTO users (id, upn, display_name, account_enabled, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(u.id.to_string())
+        .bind(u.user_principal_name.as_str())
+        .bind(&u.display_name)
+        .bind(i64::from(u.account_enabled))
+        .bind(ms(u.created_date_time))
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// Sets whether an account is enabled.
+pub async fn set_user_enabled(c: &mut Conn, id: Uuid, enabled: bool) -> Result<()> {
+    sqlx::query("UPDATE users SET account_enabled = $1 WHERE id = $2").bind(i64::from(enabled)).bind(id.to_string()).execute(&mut *c).await?;
+    Ok(())
+}
+
+/// A user by object id.
+pub async fn user_by_id(c: &mut Conn, id: Uuid) -> Result<Option<User>> {
+    let r = sqlx::query("SELECT * FROM users WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *c).await?;
+    r.as_ref().map(user_from).transpose()
+}
+
+/// A user by userPrincipalName.
+pub async fn user_by_upn(c: &mut Conn, upn: &Upn) -> Result<Option<User>> {
+    let r = sqlx::query("SELECT * FROM users WHERE upn = $1").bind(upn.as_str()).fetch_optional(&mut *c).await?;
+    r.as_ref().map(user_from).transpose()
+}
+
+/// Users ordered by userPrincipalName, `limit` from after `after_upn`.
+pub async fn list_users(c: &mut Conn, after_upn: Option<&str>, limit: i64) -> Result<Vec<User>> {
+    let rows = sqlx::query("SELECT * FROM users WHERE upn > $1 ORDER BY upn LIMIT $2")
+        .bind(after_upn.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter().map(user_from).collect()
+}
+
+/// Number of users.
+pub async fn count_users(c: &mut Conn) -> Result<i64> {
+    Ok(sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(&mut *c).await?.try_get("n")?)
+}
+
+/// Inserts a group.
+pub async fn insert_group(c: &mut Conn, g: &Group, now: Timestamp) -> Result<()> {
+    sqlx::query("INSERT INTO directory_groups (id, display_name, security_enabled, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(g.id.to_string())
+        .bind(&g.display_name)
+        .bind(i64::from(g.security_enabled))
+        .bind(ms(now))
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// A group by id.
+pub async fn group_by_id(c: &mut Conn, id: Uuid) -> Result<Option<Group>> {
+    let r = sqlx::query("SELECT * FROM directory_groups WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *c).await?;
+    r.as_ref().map(group_from).transpose()
+}
+
+/// A group by display name (names are unique here, case-sensitive).
+pub async fn group_by_name(c: &mut Conn, name: &str) -> Result<Option<Group>> {
+    let r = sqlx::query("SELECT * FROM directory_groups WHERE display_name = $1").bind(name).fetch_optional(&mut *c).await?;
+    r.as_ref().map(group_from).transpose()
+}
+
+/// Every group, by name.
+pub async fn list_groups(c: &mut Conn) -> Result<Vec<Group>> {
+    let rows = sqlx::query("SELECT * FROM directory_groups ORDER BY display_name").fetch_all(&mut *c).await?;
+    rows.iter().map(group_from).collect()
+}
+
+/// The groups with these ids that exist (for validating policy targets).
+pub async fn groups_by_ids(c: &mut Conn, ids: &[Uuid]) -> Result<Vec<Group>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(g) = group_by_id(c, *id).await? {
+            out.push(g);
+        }
+    }
+    Ok(out)
+}
+
+/// Adds a member; returns false when they were already one.
+pub async fn add_member(c: &mut Conn, group: Uuid, user: Uuid) -> Result<bool> {
+    let done = sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(group.to_string())
+        .bind(user.to_string())
+        .execute(&mut *c)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Members of a group, by userPrincipalName.
+pub async fn members(c: &mut Conn, group: Uuid) -> Result<Vec<User>> {
+    let rows = sqlx::query("SELECT u.* FROM users u JOIN group_members m ON m.user_id = u.id WHERE m.group_id = $1 ORDER BY u.upn")
+        .bind(group.to_string())
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter().map(user_from).collect()
+}
+
+/// Ids of the groups a user belongs to.
+pub async fn member_of(c: &mut Conn, user: Uuid) -> Result<Vec<Uuid>> {
+    let rows = sqlx::query("SELECT group_id FROM group_members WHERE user_id = $1").bind(user.to_string()).fetch_all(&mut *c).await?;
+    rows.iter().map(|r| uuid(r, "group_id")).collect()
+}
+
+/// Assigns a role; returns false when the user already held it.
+pub async fn assign_role(c: &mut Conn, user: Uuid, role: DirectoryRole, now: Timestamp) -> Result<bool> {
+    let done = sqlx::query("INSERT INTO role_assignments (user_id, role_template_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(user.to_string())
+        .bind(role.template_id().to_string())
+        .bind(ms(now))
+        .execute(&mut *c)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The roles a user holds.
+pub async fn roles_of(c: &mut Conn, user: Uuid) -> Result<Vec<DirectoryRole>> {
+    let rows = sqlx::query("SELECT role_template_id FROM role_assignments WHERE user_id = $1 ORDER BY role_template_id")
+        .bind(user.to_string())
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("role_template_id")?;
+            DirectoryRole::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("unknown role template id {id}")))
+        })
+        .collect()
+}
+
+/// Users holding a role.
+pub async fn holders_of(c: &mut Conn, role: DirectoryRole) -> Result<Vec<User>> {
+    let rows = sqlx::query("SELECT u.* FROM users u JOIN role_assignments r ON r.user_id = u.id WHERE r.role_template_id = $1 ORDER BY u.upn")
+        .bind(role.template_id().to_string())
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter().map(user_from).collect()
+}
+
+/// Registers a first-party application if it is missing.
+pub async fn ensure_first_party_app(c: &mut Conn, app: &FirstPartyApp, now: Timestamp) -> Result<()> {
+    sqlx::query("INSERT INTO applications (app_id, display_name, public_client, first_party, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
+        .bind(app.app_id)
+        .bind(app.display_name)
+        .bind(i64::from(app.public_client))
+        .bind(1_i64)
+        .bind(ms(now))
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// An application row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationRow {
+    /// Client id.
+    pub app_id: String,
+    /// Name.
+    pub display_name: String,
+    /// Public client?
+    pub public_client: bool,
+    /// Built in?
+    pub first_party: bool,
+}
+
+/// Every application.
+pub async fn list_applications(c: &mut Conn) -> Result<Vec<ApplicationRow>> {
+    let rows = sqlx::query("SELECT * FROM applications ORDER BY display_name").fetch_all(&mut *c).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ApplicationRow {
+                app_id: r.try_get("app_id")?,
+                display_name: r.try_get("display_name")?,
+                public_client: flag(r, "public_client")?,
+                first_party: flag(r, "first_party")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,207 @@
+//! Persistence for Portcullis.
+//!
+//! One set of SQL statements serves SQLite and PostgreSQL through sqlx's `Any`
+//! driver: placeholders are `$n` (both accept them), ids are UUID text, times are
+//! BIGINT milliseconds. Every function takes a connection, so a caller can group
+//! a change and its audit entry in one transaction.
+
+pub mod audit;
+pub mod directory;
+pub mod lockout;
+pub mod policy;
+pub mod sessions;
+pub mod signins;
+pub mod tap;
+pub mod tenant;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor, Transaction};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use sqlx::Any;
+
+/// A database connection, pooled or inside a transaction.
+pub type Conn = AnyConnection;
+
+/// An open transaction.
+pub type Tx = Transaction<'static, Any>;
+
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded, a file in the data directory.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL names no supported database.
+    #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    /// The database answered with an error.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value does not parse; the database was changed outside Portcullis.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        /// Directory.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+impl StoreError {
+    /// Whether the error is a uniqueness violation (a concurrent insert won).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
+/// Result alias.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The store: a connection pool and the backend it talks to.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// The default SQLite URL for a data directory.
+pub fn sqlite_url_for(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("portcullis.db").display())
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and applies pending migrations.
+    pub async fn open(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_string()));
+        };
+        let url = match backend {
+            Backend::Sqlite => {
+                let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+                let path = path.split('?').next().unwrap_or(path);
+                if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir { path: dir.display().to_string(), source })?;
+                }
+                if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") }
+            }
+            Backend::Postgres => url.to_string(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the one writer; FULL makes every
+                        // acknowledged commit durable; the busy timeout queues writers
+                        // instead of failing them; foreign keys are off by default in SQLite.
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for single statements.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// A connection from the pool.
+    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<Any>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Begins a transaction. On SQLite it takes the write lock at once (BEGIN IMMEDIATE)
+    /// so read-then-write transactions never fail half-way on a lock upgrade.
+    pub async fn begin(&self) -> Result<Tx> {
+        match self.backend {
+            Backend::Sqlite => {
+                let conn = self.pool.acquire().await?;
+                Ok(Transaction::begin(conn, Some("BEGIN IMMEDIATE".into())).await?)
+            }
+            Backend::Postgres => Ok(self.pool.begin().await?),
+        }
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Checks the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        let mut c = self.pool.acquire().await?;
+        c.ping().await?;
+        Ok(())
+    }
+}
+
+/// Helpers for decoding rows.
+pub(crate) mod row {
+    use super::{Result, StoreError};
+    use portcullis_domain::{time_fmt, Timestamp};
+    use sqlx::any::AnyRow;
+    use sqlx::Row;
+    use uuid::Uuid;
+
+    pub fn uuid(r: &AnyRow, col: &str) -> Result<Uuid> {
+        let s: String = r.try_get(col)?;
+        Uuid::parse_str(&s).map_err(|_| StoreError::Corrupt(format!("{col} = '{s}' is not a UUID")))
+    }
+
+    pub fn ts(r: &AnyRow, col: &str) -> Result<Timestamp> {
+        let ms: i64 = r.try_get(col)?;
+        Ok(time_fmt::from_millis(ms))
+    }
+
+    pub fn opt_ts(r: &AnyRow, col: &str) -> Result<Option<Timestamp>> {
+        let ms: Option<i64> = r.try_get(col)?;
+        Ok(ms.map(time_fmt::from_millis))
+    }
+
+    /// Flags are BIGINT 0/1 on both backends.
+    pub fn flag(r: &AnyRow, col: &str) -> Result<bool> {
+        let v: i64 = r.try_get(col)?;
+        Ok(v != 0)
+    }
+
+    pub fn ms(t: Timestamp) -> i64 {
+        time_fmt::to_millis(t)
+    }
+}

@@ -1,0 +1,29 @@
+//! Method configurations, kept as their Graph JSON documents.
+
+use portcullis_domain::policy::{MethodConfiguration, MethodId};
+use portcullis_domain::Timestamp;
+use sqlx::Row;
+
+use crate::row::ms;
+use crate::{Conn, Result, StoreError};
+
+/// The stored configuration of a method, or `None` when it was never saved.
+pub async fn get(c: &mut Conn, id: MethodId) -> Result<Option<MethodConfiguration>> {
+    let Some(r) = sqlx::query("SELECT body FROM method_configurations WHERE id = $1").bind(id.as_str()).fetch_optional(&mut *c).await? else {
+        return Ok(None);
+    };
+    let body: String = r.try_get("body")?;
+    let v = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("{} configuration: {e}", id.as_str())))?;
+    MethodConfiguration::from_json(id, v).map(Some).map_err(|e| StoreError::Corrupt(format!("{} configuration: {e}", id.as_str())))
+}
+
+/// Saves a configuration (insert or replace).
+pub async fn put(c: &mut Conn, cfg: &MethodConfiguration, now: Timestamp) -> Result<()> {
+    sqlx::query("INSERT INTO method_configurations (id, body, updated_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at")
+        .bind(cfg.id().as_str())
+        .bind(cfg.to_json().to_string())
+        .bind(ms(now))
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! Server-side session records; the cookie carries a random token whose hash is the key.
+
+use portcullis_domain::session::{AuthMethod, Session};
+use portcullis_domain::Timestamp;
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::row::{ms, ts, uuid};
+use crate::{Conn, Result, StoreError};
+
+/// Stores a new session under the hash of its token.
+pub async fn insert(c: &mut Conn, token_hash: &str, s: &Session, now: Timestamp) -> Result<()> {
+    let methods = serde_json::to_string(&s.methods).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query("INSERT INTO sessions (token_hash, id, user_id, auth_time, methods, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)")
+        .bind(token_hash)
+        .bind(s.id.to_string())
+        .bind(s.user_id.to_string())
+        .bind(ms(s.auth_time))
+        .bind(methods)
+        .bind(ms(now))
+        .bind(ms(s.expires_at))
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// The unrevoked session with this token hash (expiry is the caller's decision).
+pub async fn by_token_hash(c: &mut Conn, token_hash: &str) -> Result<Option<Session>> {
+    let Some(r) = sqlx::query("SELECT * FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL").bind(token_hash).fetch_optional(&mut *c).await? else {
+        return Ok(None);
+    };
+    let methods: String = r.try_get("methods")?;
+    let methods: Vec<AuthMethod> = serde_json::from_str(&methods).map_err(|e| StoreError::Corrupt(format!("session methods: {e}")))?;
+    Ok(Some(Session { id: uuid(&r, "id")?, user_id: uuid(&r, "user_id")?, auth_time: ts(&r, "auth_time")?, methods, expires_at: ts(&r, "expires_at")? }))
+}
+
+/// Revokes a session by token hash.
+pub async fn revoke(c: &mut Conn, token_hash: &str, now: Timestamp) -> Result<()> {
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL").bind(ms(now)).bind(token_hash).execute(&mut *c).await?;
+    Ok(())
+}
+
+/// Revokes every session of a user (e.g. when the account is disabled).
+pub async fn revoke_user(c: &mut Conn, user: Uuid, now: Timestamp) -> Result<u64> {
+    let done = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL").bind(ms(now)).bind(user.to_string()).execute(&mut *c).await?;
+    Ok(done.rows_affected())
+}

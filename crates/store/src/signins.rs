@@ -1,0 +1,75 @@
+//! The sign-in log: every attempt, successful or not, with the reason.
+
+use portcullis_domain::Timestamp;
+use serde::Serialize;
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::row::{ms, ts};
+use crate::{Conn, Result};
+
+/// One sign-in attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInEvent {
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_date_time: Timestamp,
+    /// The user, when known.
+    pub user_id: Option<Uuid>,
+    /// The name typed.
+    pub user_principal_name: String,
+    /// `temporaryAccessPass`, `passkey` …
+    pub method: String,
+    /// Source address.
+    pub ip_address: String,
+    /// Browser or client.
+    pub user_agent: String,
+    /// 0 on success, else an AADSTS-style number.
+    pub error_code: i64,
+    /// Stable code of the refusal.
+    pub failure_code: Option<String>,
+    /// The sentence the user was shown.
+    pub failure_reason: Option<String>,
+}
+
+/// Appends an event.
+pub async fn append(c: &mut Conn, e: &SignInEvent) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sign_in_log (id, at, user_id, upn, method, ip, user_agent, error_code, failure_code, failure_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(Uuid::now_v7().to_string())
+    .bind(ms(e.created_date_time))
+    .bind(e.user_id.map(|u| u.to_string()))
+    .bind(&e.user_principal_name)
+    .bind(&e.method)
+    .bind(&e.ip_address)
+    .bind(&e.user_agent)
+    .bind(e.error_code)
+    .bind(e.failure_code.clone())
+    .bind(e.failure_reason.clone())
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// Newest events first, at most `limit`.
+pub async fn recent(c: &mut Conn, limit: i64) -> Result<Vec<SignInEvent>> {
+    let rows = sqlx::query("SELECT * FROM sign_in_log ORDER BY at DESC, id DESC LIMIT $1").bind(limit).fetch_all(&mut *c).await?;
+    rows.iter()
+        .map(|r| {
+            let uid: Option<String> = r.try_get("user_id")?;
+            Ok(SignInEvent {
+                created_date_time: ts(r, "at")?,
+                user_id: uid.and_then(|u| Uuid::parse_str(&u).ok()),
+                user_principal_name: r.try_get("upn")?,
+                method: r.try_get("method")?,
+                ip_address: r.try_get("ip")?,
+                user_agent: r.try_get("user_agent")?,
+                error_code: r.try_get("error_code")?,
+                failure_code: r.try_get("failure_code")?,
+                failure_reason: r.try_get("failure_reason")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,54 @@
+//! The tenant record, written once by the first start.
+
+use portcullis_domain::Timestamp;
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::row::{ms, ts, uuid};
+use crate::{Conn, Result};
+
+/// The tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// Tenant id.
+    pub id: Uuid,
+    /// Organisation name.
+    pub display_name: String,
+    /// Default domain of userPrincipalNames.
+    pub domain: String,
+    /// When it was bootstrapped.
+    pub created_at: Timestamp,
+    /// The first Global Administrator.
+    pub bootstrap_admin_id: Option<Uuid>,
+}
+
+/// Creates the tenant unless one exists; returns whether this call created it.
+/// The single-row primary key makes concurrent first starts race safely.
+pub async fn create_if_absent(c: &mut Conn, t: &Tenant) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO tenant (singleton, tenant_id, display_name, domain, created_at, bootstrap_admin_id) VALUES (1, $1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(t.id.to_string())
+    .bind(&t.display_name)
+    .bind(&t.domain)
+    .bind(ms(t.created_at))
+    .bind(t.bootstrap_admin_id.map(|u| u.to_string()))
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The tenant, if bootstrapped.
+pub async fn get(c: &mut Conn) -> Result<Option<Tenant>> {
+    let Some(r) = sqlx::query("SELECT * FROM tenant WHERE singleton = 1").fetch_optional(&mut *c).await? else {
+        return Ok(None);
+    };
+    let admin: Option<String> = r.try_get("bootstrap_admin_id")?;
+    Ok(Some(Tenant {
+        id: uuid(&r, "tenant_id")?,
+        display_name: r.try_get("display_name")?,
+        domain: r.try_get("domain")?,
+        created_at: ts(&r, "created_at")?,
+        bootstrap_admin_id: admin.and_then(|a| Uuid::parse_str(&a).ok()),
+    }))
+}

@@ -1,0 +1,204 @@
+//! The store suite: every test runs on SQLite and on PostgreSQL.
+
+use portcullis_domain::actor::Actor;
+use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
+use portcullis_domain::directory::{DirectoryRole, Group, Upn, User};
+use portcullis_domain::policy::{MethodConfiguration, MethodId, MethodState};
+use portcullis_domain::session::{AuthMethod, Session};
+use portcullis_domain::tap::TemporaryAccessPass;
+use portcullis_domain::Timestamp;
+use portcullis_store::{audit, directory, lockout, policy, sessions, tap, tenant};
+use portcullis_testkit::both;
+use time::macros::datetime;
+use time::Duration;
+use uuid::Uuid;
+
+const NOW: Timestamp = datetime!(2026-06-01 12:00 UTC);
+
+fn user(upn: &str) -> User {
+    User { id: Uuid::new_v4(), user_principal_name: Upn::parse(upn).unwrap(), display_name: upn.into(), account_enabled: true, created_date_time: NOW }
+}
+
+#[tokio::test]
+async fn users_roundtrip_unique_upn_and_paging() {
+    for t in both().await {
+        let mut c = t.store.conn().await.unwrap();
+        let mut made = vec![];
+        for i in 0..7 {
+            let u = user(&format!("user{i}@contoso.com"));
+            directory::insert_user(&mut c, &u).await.unwrap();
+            made.push(u);
+        }
+        let got = directory::user_by_upn(&mut c, &made[3].user_principal_name).await.unwrap();
+        assert_eq!(got.as_ref(), Some(&made[3]), "{}", t.name);
+        let dup = User { id: Uuid::new_v4(), ..made[0].clone() };
+        let err = directory::insert_user(&mut c, &dup).await.map_err(portcullis_store::StoreError::from).unwrap_err();
+        assert!(err.is_unique_violation(), "{}: duplicate UPN must violate uniqueness: {err}", t.name);
+        directory::set_user_enabled(&mut c, made[1].id, false).await.unwrap();
+        assert!(!directory::user_by_id(&mut c, made[1].id).await.unwrap().unwrap().account_enabled, "{}", t.name);
+        let page1 = directory::list_users(&mut c, None, 3).await.unwrap();
+        let page2 = directory::list_users(&mut c, Some(page1[2].user_principal_name.as_str()), 3).await.unwrap();
+        let page3 = directory::list_users(&mut c, Some(page2[2].user_principal_name.as_str()), 3).await.unwrap();
+        assert_eq!((page1.len(), page2.len(), page3.len()), (3, 3, 1), "{}", t.name);
+        assert_eq!(directory::count_users(&mut c).await.unwrap(), 7);
+    }
+}
+
+#[tokio::test]
+async fn groups_memberships_and_roles() {
+    for t in both().await {
+        let mut c = t.store.conn().await.unwrap();
+        let u = user("alice@contoso.com");
+        directory::insert_user(&mut c, &u).await.unwrap();
+        let g = Group { id: Uuid::new_v4(), display_name: "Pilots".into(), security_enabled: true };
+        let m = Group { id: Uuid::new_v4(), display_name: "Marketing".into(), security_enabled: false };
+        directory::insert_group(&mut c, &g, NOW).await.unwrap();
+        directory::insert_group(&mut c, &m, NOW).await.unwrap();
+        assert!(directory::add_member(&mut c, g.id, u.id).await.unwrap());
+        assert!(!directory::add_member(&mut c, g.id, u.id).await.unwrap(), "{}: second add is a no-op", t.name);
+        assert_eq!(directory::member_of(&mut c, u.id).await.unwrap(), vec![g.id]);
+        assert_eq!(directory::members(&mut c, g.id).await.unwrap(), vec![u.clone()]);
+        assert_eq!(directory::group_by_name(&mut c, "Marketing").await.unwrap(), Some(m.clone()));
+        assert!(!directory::group_by_id(&mut c, m.id).await.unwrap().unwrap().security_enabled);
+        assert!(directory::assign_role(&mut c, u.id, DirectoryRole::GlobalAdministrator, NOW).await.unwrap());
+        assert!(!directory::assign_role(&mut c, u.id, DirectoryRole::GlobalAdministrator, NOW).await.unwrap());
+        assert_eq!(directory::roles_of(&mut c, u.id).await.unwrap(), vec![DirectoryRole::GlobalAdministrator]);
+        assert_eq!(directory::holders_of(&mut c, DirectoryRole::GlobalAdministrator).await.unwrap(), vec![u]);
+    }
+}
+
+#[tokio::test]
+async fn tenant_is_created_once() {
+    for t in both().await {
+        let mut c = t.store.conn().await.unwrap();
+        let ten = tenant::Tenant { id: Uuid::new_v4(), display_name: "Contoso".into(), domain: "contoso.com".into(), created_at: NOW, bootstrap_admin_id: None };
+        assert!(tenant::create_if_absent(&mut c, &ten).await.unwrap());
+        let other = tenant::Tenant { id: Uuid::new_v4(), ..ten.clone() };
+        assert!(!tenant::create_if_absent(&mut c, &other).await.unwrap(), "{}", t.name);
+        assert_eq!(tenant::get(&mut c).await.unwrap(), Some(ten));
+    }
+}
+
+#[tokio::test]
+async fn method_configurations_roundtrip_as_graph_json() {
+    for t in both().await {
+        let mut c = t.store.conn().await.unwrap();
+        assert_eq!(policy::get(&mut c, MethodId::Fido2).await.unwrap(), None);
+        let MethodConfiguration::Fido2(mut f) = MethodConfiguration::graph_default(MethodId::Fido2) else { unreachable!() };
+        f.state = MethodState::Enabled;
+        f.key_restrictions.aa_guids = vec!["90a3ccdf-635c-4729-a248-9b709135078f".into()];
+        let cfg = MethodConfiguration::Fido2(f);
+        policy::put(&mut c, &cfg, NOW).await.unwrap();
+        assert_eq!(policy::get(&mut c, MethodId::Fido2).await.unwrap(), Some(cfg.clone()), "{}", t.name);
+        policy::put(&mut c, &MethodConfiguration::graph_default(MethodId::Fido2), NOW).await.unwrap();
+        assert_eq!(policy::get(&mut c, MethodId::Fido2).await.unwrap(), Some(MethodConfiguration::graph_default(MethodId::Fido2)));
+    }
+}
+
+fn pass(user: Uuid) -> TemporaryAccessPass {
+    TemporaryAccessPass { id: Uuid::new_v4(), user_id: user, created_at: NOW, start_at: NOW, lifetime_minutes: 60, is_usable_once: true, consumed_at: None }
+}
+
+#[tokio::test]
+async fn r11_one_pass_per_user_replaces_the_old_one() {
+    for t in both().await {
+        let mut c = t.store.conn().await.unwrap();
+        let u = user("bob@contoso.com");
+        directory::insert_user(&mut c, &u).await.unwrap();
+        let p1 = pass(u.id);
+        tap::replace(&mut c, &p1, "hash-1").await.unwrap();
+        let p2 = pass(u.id);
+        tap::replace(&mut c, &p2, "hash-2").await.unwrap();
+        let got = tap::for_user(&mut c, u.id).await.unwrap().unwrap();
+        assert_eq!((got.pass.id, got.code_hash.as_str()), (p2.id, "hash-2"), "{}", t.name);
+        let n: i64 = sqlx::Row::get(&sqlx::query("SELECT COUNT(*) AS n FROM temporary_access_passes").fetch_one(&mut *c).await.unwrap(), "n");
+        assert_eq!(n, 1, "{}: exactly one pass per user", t.name);
+    }
+}
+
+#[tokio::test]
+async fn r12_consumption_is_a_compare_and_set_under_50_concurrent_callers() {
+    for t in both().await {
+        let u = user("carol@contoso.com");
+        let p = pass(u.id);
+        {
+            let mut c = t.store.conn().await.unwrap();
+            directory::insert_user(&mut c, &u).await.unwrap();
+            tap::replace(&mut c, &p, "h").await.unwrap();
+        }
+        let mut tasks = vec![];
+        for _ in 0..50 {
+            let store = t.store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut c = store.conn().await.unwrap();
+                tap::consume(&mut c, p.id, NOW).await.unwrap()
+            }));
+        }
+        let mut wins = 0;
+        for task in tasks {
+            wins += usize::from(task.await.unwrap());
+        }
+        assert_eq!(wins, 1, "{}: exactly one consumer wins", t.name);
+    }
+}
+
+#[tokio::test]
+async fn lockout_failures_are_counted_per_user_and_source() {
+    for t in both().await {
+        let mut c = t.store.conn().await.unwrap();
+        let u = Uuid::new_v4();
+        for i in 0..4 {
+            lockout::record_failure(&mut c, Some(u), "10.0.0.1", NOW - Duration::minutes(i)).await.unwrap();
+        }
+        lockout::record_failure(&mut c, None, "10.0.0.1", NOW - Duration::minutes(30)).await.unwrap();
+        let uf = lockout::user_failures(&mut c, u, NOW - Duration::minutes(15), 3).await.unwrap();
+        assert_eq!(uf, vec![NOW, NOW - Duration::minutes(1), NOW - Duration::minutes(2)], "{}: newest first, limited", t.name);
+        assert_eq!(lockout::source_failures(&mut c, "10.0.0.1", NOW - Duration::minutes(15), 50).await.unwrap().len(), 4);
+        lockout::clear_user(&mut c, u).await.unwrap();
+        assert!(lockout::user_failures(&mut c, u, NOW - Duration::minutes(15), 3).await.unwrap().is_empty());
+        assert_eq!(lockout::prune(&mut c, NOW - Duration::minutes(20)).await.unwrap(), 1);
+    }
+}
+
+#[tokio::test]
+async fn sessions_are_found_by_token_hash_and_revocable() {
+    for t in both().await {
+        let mut c = t.store.conn().await.unwrap();
+        let u = user("dave@contoso.com");
+        directory::insert_user(&mut c, &u).await.unwrap();
+        let s = Session { id: Uuid::new_v4(), user_id: u.id, auth_time: NOW, methods: vec![AuthMethod::TemporaryAccessPass], expires_at: NOW + Duration::hours(1) };
+        sessions::insert(&mut c, "th", &s, NOW).await.unwrap();
+        assert_eq!(sessions::by_token_hash(&mut c, "th").await.unwrap(), Some(s.clone()), "{}", t.name);
+        sessions::revoke(&mut c, "th", NOW).await.unwrap();
+        assert_eq!(sessions::by_token_hash(&mut c, "th").await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn audit_entries_keep_actor_before_after_and_filter() {
+    for t in both().await {
+        let mut c = t.store.conn().await.unwrap();
+        let rec = |activity: &'static str, at_target: &str| AuditRecord {
+            activity,
+            category: kinds::USER_MANAGEMENT,
+            service: kinds::CORE_DIRECTORY,
+            operation: Operation::Update,
+            actor: Actor::Operator { name: "root".into() },
+            target: AuditTarget { id: at_target.into(), display_name: "x".into(), kind: "User" },
+            before: Some(serde_json::json!({"accountEnabled": true})),
+            after: Some(serde_json::json!({"accountEnabled": false})),
+            reason: "test".into(),
+        };
+        audit::append(&mut c, &rec("Update user", "u1"), NOW - Duration::hours(2)).await.unwrap();
+        audit::append(&mut c, &rec("Add user", "u2"), NOW).await.unwrap();
+        let all = audit::list(&mut c, &audit::AuditFilter::default(), 10).await.unwrap();
+        assert_eq!(all.len(), 2, "{}", t.name);
+        assert_eq!(all[0].activity_display_name, "Add user", "{}: newest first", t.name);
+        assert_eq!(all[1].before, Some(serde_json::json!({"accountEnabled": true})));
+        assert_eq!(all[1].actor_name, "operator root (CLI)");
+        let f = audit::AuditFilter { since: Some(NOW - Duration::hours(1)), ..Default::default() };
+        assert_eq!(audit::list(&mut c, &f, 10).await.unwrap().len(), 1);
+        let f = audit::AuditFilter { activity: Some("Update user".into()), ..Default::default() };
+        assert_eq!(audit::list(&mut c, &f, 10).await.unwrap()[0].target_id, "u1");
+    }
+}
