@@ -148,6 +148,9 @@ pub fn usability(tap: &TemporaryAccessPass, method_allows_user: bool, now: Times
 /// Why a TAP sign-in was refused. Every variant explains itself to the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TapRefusal {
+    /// The username is not of the form name@domain.
+    #[error("Enter your username as name@domain, for example alice@contoso.com.")]
+    MalformedUsername,
     /// No account with that name.
     #[error("We couldn't find an account with that username. Check it and try again.")]
     UnknownUser,
@@ -192,6 +195,7 @@ impl TapRefusal {
     /// A stable machine-readable code for logs and APIs.
     pub fn code(&self) -> &'static str {
         match self {
+            Self::MalformedUsername => "malformedUsername",
             Self::UnknownUser => "userNotFound",
             Self::AccountDisabled => "accountDisabled",
             Self::NoPass => "tapNotFound",
@@ -209,7 +213,7 @@ impl TapRefusal {
     /// The Entra (AADSTS) error number recorded in the sign-in log where one fits.
     pub fn error_number(&self) -> i64 {
         match self {
-            Self::UnknownUser => 50034,
+            Self::UnknownUser | Self::MalformedUsername => 50034,
             Self::AccountDisabled => 50057,
             Self::LockedOut { .. } => 50053,
             Self::WrongCode => 50126,

@@ -172,6 +172,12 @@ impl Store {
     }
 }
 
+/// Commits a transaction.
+pub async fn commit(tx: Tx) -> Result<()> {
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Helpers for decoding rows.
 pub(crate) mod row {
     use super::{Result, StoreError};

@@ -1,0 +1,39 @@
+//! The services' typed errors; the HTTP edge and the CLI map them once.
+
+use portcullis_domain::actor::MethodAdminDenied;
+use portcullis_domain::directory::UpnError;
+use portcullis_domain::policy::PolicyError;
+use portcullis_domain::tap::IssueError;
+use portcullis_store::StoreError;
+
+/// Why an operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The named object does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is malformed or breaks a rule; nothing was changed.
+    #[error("{0}")]
+    Invalid(String),
+    /// The object already exists.
+    #[error("{0}")]
+    Conflict(String),
+    /// A userPrincipalName was refused.
+    #[error(transparent)]
+    Upn(#[from] UpnError),
+    /// A policy document was refused (R2, R10 …).
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// A pass cannot be issued as asked (R11).
+    #[error(transparent)]
+    Issue(#[from] IssueError),
+    /// The actor may not do this to that user.
+    #[error(transparent)]
+    Forbidden(#[from] MethodAdminDenied),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Something that is never the caller's fault.
+    #[error("internal error: {0}")]
+    Internal(String),
+}

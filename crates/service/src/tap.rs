@@ -1,0 +1,314 @@
+//! Temporary Access Pass: issuing (R11), and signing in with one (R12, R13).
+
+use portcullis_domain::actor::{may_manage_methods, Actor};
+use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
+use portcullis_domain::directory::{Upn, User};
+use portcullis_domain::lockout::{assess, Gate, LockScope};
+use portcullis_domain::policy::{targets, MethodConfiguration, MethodId, TapConfiguration};
+use portcullis_domain::session::{AuthMethod, Session};
+use portcullis_domain::tap::{self, IssueRequest, TapRefusal, TemporaryAccessPass, UsabilityReason, MAX_CODE_INPUT};
+use portcullis_domain::time_fmt::rfc3339;
+use portcullis_domain::Timestamp;
+use portcullis_store::signins::SignInEvent;
+use portcullis_store::{audit, commit, directory, lockout, sessions, signins, tap as tap_store, Conn};
+use serde_json::json;
+use time::Duration;
+use uuid::Uuid;
+
+use crate::directory::resolve_user;
+use crate::policy::current;
+use crate::secrets::{new_token, token_key};
+use crate::{RequestContext, Result, Service, ServiceError};
+
+/// Longest browser session, even with a pass that lives longer.
+pub const MAX_SESSION: Duration = Duration::hours(8);
+
+/// A pass just created: the code is here and nowhere else.
+#[derive(Debug, Clone)]
+pub struct IssuedPass {
+    /// The pass.
+    pub pass: TemporaryAccessPass,
+    /// The code, to show once.
+    pub code: String,
+    /// Its owner.
+    pub user: User,
+}
+
+/// A pass as administrators see it (never the code).
+#[derive(Debug, Clone)]
+pub struct PassView {
+    /// The pass.
+    pub pass: TemporaryAccessPass,
+    /// Usable now, or why not.
+    pub usability: UsabilityReason,
+}
+
+/// What the code-free checks found.
+struct Precheck {
+    user: User,
+    stored: tap_store::StoredPass,
+    cfg: TapConfiguration,
+    scope: targets::Scope,
+}
+
+/// A successful sign-in.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// Cookie token (only its hash is stored).
+    pub token: String,
+    /// The session record.
+    pub session: Session,
+    /// Who signed in.
+    pub user: User,
+}
+
+/// Why a sign-in did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// Refused, with a reason to show.
+    #[error(transparent)]
+    Refused(#[from] TapRefusal),
+    /// The server failed.
+    #[error(transparent)]
+    Failed(#[from] ServiceError),
+}
+
+impl From<portcullis_store::StoreError> for SignInError {
+    fn from(e: portcullis_store::StoreError) -> Self {
+        SignInError::Failed(e.into())
+    }
+}
+
+fn tap_config(cfg: MethodConfiguration) -> TapConfiguration {
+    match cfg {
+        MethodConfiguration::TemporaryAccessPass(c) => c,
+        // `current` is asked for the TAP id, so this arm cannot be reached; defaults are safe.
+        MethodConfiguration::Fido2(_) => TapConfiguration::default(),
+    }
+}
+
+fn pass_json(p: &TemporaryAccessPass) -> serde_json::Value {
+    json!({
+        "id": p.id, "createdDateTime": rfc3339(p.created_at), "startDateTime": rfc3339(p.start_at),
+        "lifetimeInMinutes": p.lifetime_minutes, "isUsableOnce": p.is_usable_once,
+    })
+}
+
+async fn method_allows(c: &mut Conn, cfg: &TapConfiguration, user: Uuid) -> Result<targets::Scope> {
+    let member_of = directory::member_of(c, user).await?;
+    Ok(targets::scope(&cfg.include_targets, &cfg.exclude_targets, &member_of))
+}
+
+impl Service {
+    /// R11: creates a pass for a user, replacing the one they had. The code is returned
+    /// once; only its hash is stored. Administrators cannot create one for themselves.
+    pub async fn create_tap(&self, actor: &Actor, user: &str, req: IssueRequest) -> Result<IssuedPass> {
+        let now = self.now();
+        // Plan and hash outside the transaction: hashing is slow and needs no lock.
+        let (target, terms) = {
+            let mut c = self.store().conn().await?;
+            let target = resolve_user(&mut c, user).await?;
+            let roles = directory::roles_of(&mut c, target.id).await?;
+            may_manage_methods(actor, target.id, &roles)?;
+            let cfg = tap_config(current(&mut c, MethodId::TemporaryAccessPass).await?);
+            (target, tap::plan_issue(&cfg, &req, now)?)
+        };
+        let code = tap::generate_code(terms.code_length, &mut rand::rngs::OsRng);
+        let hash = self.secrets.hash(&code).await?;
+        let pass = TemporaryAccessPass {
+            id: Uuid::new_v4(),
+            user_id: target.id,
+            created_at: now,
+            start_at: terms.start_at,
+            lifetime_minutes: terms.lifetime_minutes,
+            is_usable_once: terms.is_usable_once,
+            consumed_at: None,
+        };
+        let mut tx = self.store().begin().await?;
+        let before = tap_store::for_user(&mut tx, target.id).await?;
+        tap_store::replace(&mut tx, &pass, &hash).await?;
+        audit::append(
+            &mut tx,
+            &AuditRecord {
+                activity: "Admin registered security info",
+                category: kinds::USER_MANAGEMENT,
+                service: kinds::AUTH_METHODS,
+                operation: Operation::Add,
+                actor: actor.clone(),
+                target: AuditTarget { id: target.id.to_string(), display_name: target.user_principal_name.to_string(), kind: "User" },
+                before: before.map(|b| pass_json(&b.pass)),
+                after: Some(pass_json(&pass)),
+                reason: "Admin registered temporary access pass method for user".into(),
+            },
+            now,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(IssuedPass { pass, code, user: target })
+    }
+
+    /// The user's pass as an administrator sees it.
+    pub async fn tap_for(&self, actor: &Actor, user: &str) -> Result<Option<PassView>> {
+        let now = self.now();
+        let mut c = self.store().conn().await?;
+        let target = resolve_user(&mut c, user).await?;
+        let roles = directory::roles_of(&mut c, target.id).await?;
+        may_manage_methods(actor, target.id, &roles)?;
+        let Some(stored) = tap_store::for_user(&mut c, target.id).await? else { return Ok(None) };
+        let cfg = tap_config(current(&mut c, MethodId::TemporaryAccessPass).await?);
+        let allowed = cfg.state == portcullis_domain::policy::MethodState::Enabled && matches!(method_allows(&mut c, &cfg, target.id).await?, targets::Scope::Included(_));
+        Ok(Some(PassView { usability: tap::usability(&stored.pass, allowed, now), pass: stored.pass }))
+    }
+
+    /// Deletes the user's pass.
+    pub async fn delete_tap(&self, actor: &Actor, user: &str) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let target = resolve_user(&mut tx, user).await?;
+        let roles = directory::roles_of(&mut tx, target.id).await?;
+        may_manage_methods(actor, target.id, &roles)?;
+        let stored = tap_store::for_user(&mut tx, target.id).await?.ok_or_else(|| ServiceError::NotFound(format!("{} has no Temporary Access Pass", target.user_principal_name)))?;
+        tap_store::delete(&mut tx, stored.pass.id).await?;
+        audit::append(
+            &mut tx,
+            &AuditRecord {
+                activity: "Admin deleted security info",
+                category: kinds::USER_MANAGEMENT,
+                service: kinds::AUTH_METHODS,
+                operation: Operation::Delete,
+                actor: actor.clone(),
+                target: AuditTarget { id: target.id.to_string(), display_name: target.user_principal_name.to_string(), kind: "User" },
+                before: Some(pass_json(&stored.pass)),
+                after: None,
+                reason: "Admin deleted temporary access pass method for user".into(),
+            },
+            now,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// R12/R13: signs a user in with a pass. Every outcome lands in the sign-in log.
+    pub async fn sign_in_with_tap(&self, username: &str, code: &str, ctx: &RequestContext) -> Result<SignedIn, SignInError> {
+        let now = self.now();
+        let typed = username.trim().chars().take(200).collect::<String>();
+        match self.try_tap(&typed, code, ctx, now).await {
+            Ok(s) => Ok(s),
+            Err((uid, SignInError::Refused(r))) => {
+                tracing::info!(user = %typed, source = %ctx.source, code = r.code(), "TAP sign-in refused");
+                let mut c = self.store().conn().await?;
+                signins::append(&mut c, &event(now, uid, &typed, ctx, Some(&r))).await?;
+                Err(r.into())
+            }
+            Err((_, e)) => Err(e),
+        }
+    }
+
+    /// The checks that need no code: source and account lock-outs, the account, its pass
+    /// and the policy. No connection is held while the code is hashed afterwards, so a
+    /// burst of sign-ins cannot starve the pool.
+    async fn tap_precheck(&self, typed: &str, ctx: &RequestContext, now: Timestamp) -> Result<Precheck, (Option<Uuid>, SignInError)> {
+        let db = |uid: Option<Uuid>| move |e: portcullis_store::StoreError| (uid, SignInError::from(e));
+        let refuse = |uid: Option<Uuid>, r: TapRefusal| Err((uid, SignInError::Refused(r)));
+        let mut c = self.store().conn().await.map_err(db(None))?;
+        let since = now - self.lockout.window();
+        let limit = i64::from(self.lockout.max_failures_per_user.max(self.lockout.max_failures_per_source));
+        let source_failures = lockout::source_failures(&mut c, &ctx.source, since, limit).await.map_err(db(None))?;
+        if let Gate::Locked { until, .. } = assess(&self.lockout, &[], &source_failures, now) {
+            return refuse(None, TapRefusal::LockedOut { scope: "from this network address", until: rfc3339(until) });
+        }
+        let Ok(upn) = Upn::parse(typed) else {
+            return refuse(None, TapRefusal::MalformedUsername);
+        };
+        let Some(user) = directory::user_by_upn(&mut c, &upn).await.map_err(db(None))? else {
+            lockout::record_failure(&mut c, None, &ctx.source, now).await.map_err(db(None))?;
+            return refuse(None, TapRefusal::UnknownUser);
+        };
+        let uid = Some(user.id);
+        let user_failures = lockout::user_failures(&mut c, user.id, since, limit).await.map_err(db(uid))?;
+        if let Gate::Locked { scope, until } = assess(&self.lockout, &user_failures, &source_failures, now) {
+            let scope = if scope == LockScope::User { "for this account" } else { "from this network address" };
+            return refuse(uid, TapRefusal::LockedOut { scope, until: rfc3339(until) });
+        }
+        if !user.account_enabled {
+            return refuse(uid, TapRefusal::AccountDisabled);
+        }
+        let Some(stored) = tap_store::for_user(&mut c, user.id).await.map_err(db(uid))? else {
+            lockout::record_failure(&mut c, uid, &ctx.source, now).await.map_err(db(uid))?;
+            return refuse(uid, TapRefusal::NoPass);
+        };
+        let cfg = tap_config(current(&mut c, MethodId::TemporaryAccessPass).await.map_err(|e| (uid, e.into()))?);
+        let scope = method_allows(&mut c, &cfg, user.id).await.map_err(|e| (uid, e.into()))?;
+        Ok(Precheck { user, stored, cfg, scope })
+    }
+
+    async fn try_tap(&self, typed: &str, code: &str, ctx: &RequestContext, now: Timestamp) -> Result<SignedIn, (Option<Uuid>, SignInError)> {
+        let Precheck { user, stored, cfg, scope } = self.tap_precheck(typed, ctx, now).await?;
+        let uid = Some(user.id);
+        // Bound the work an attacker can cause: empty or overlong input is wrong without hashing.
+        let code = code.trim();
+        let code_ok = !code.is_empty() && code.len() <= MAX_CODE_INPUT && self.secrets.verify(code, &stored.code_hash).await.map_err(|e| (uid, e.into()))?;
+        if let Err(r) = tap::decide_redeem(&stored.pass, code_ok, &cfg, &scope, now) {
+            if r == TapRefusal::WrongCode {
+                return Err((uid, self.wrong_code(&user, ctx, now).await));
+            }
+            return Err((uid, r.into()));
+        }
+        self.open_session(&user, &stored.pass, ctx, now).await.map_err(|e| (uid, e))
+    }
+
+    /// Records a wrong code; when it completes a lock-out, logs the lock-out itself.
+    async fn wrong_code(&self, user: &User, ctx: &RequestContext, now: Timestamp) -> SignInError {
+        let run = async {
+            let mut conn = self.store().conn().await?;
+            let c = &mut *conn;
+            lockout::record_failure(c, Some(user.id), &ctx.source, now).await?;
+            let since = now - self.lockout.window();
+            let limit = i64::from(self.lockout.max_failures_per_user.max(self.lockout.max_failures_per_source));
+            let uf = lockout::user_failures(c, user.id, since, limit).await?;
+            let sf = lockout::source_failures(c, &ctx.source, since, limit).await?;
+            Ok::<_, portcullis_store::StoreError>(assess(&self.lockout, &uf, &sf, now))
+        };
+        match run.await {
+            Ok(Gate::Locked { scope, until }) => {
+                let scope = if scope == LockScope::User { "for this account" } else { "from this network address" };
+                tracing::warn!(user = %user.user_principal_name, source = %ctx.source, until = %rfc3339(until), "TAP sign-in locked out after repeated wrong codes");
+                TapRefusal::LockedOut { scope, until: rfc3339(until) }.into()
+            }
+            Ok(Gate::Open) => TapRefusal::WrongCode.into(),
+            Err(e) => SignInError::Failed(e.into()),
+        }
+    }
+
+    /// Consumes a one-time pass (compare-and-set), opens the session and logs the
+    /// sign-in — all in one transaction, so a pass is never spent without a session.
+    async fn open_session(&self, user: &User, pass: &TemporaryAccessPass, ctx: &RequestContext, now: Timestamp) -> Result<SignedIn, SignInError> {
+        let mut tx = self.store().begin().await?;
+        if pass.is_usable_once && !tap_store::consume(&mut tx, pass.id, now).await? {
+            return Err(TapRefusal::AlreadyUsed.into());
+        }
+        let token = new_token();
+        let session = Session { id: Uuid::new_v4(), user_id: user.id, auth_time: now, methods: vec![AuthMethod::TemporaryAccessPass], expires_at: tap::session_expiry(pass, now, MAX_SESSION) };
+        sessions::insert(&mut tx, &token_key(&token), &session, now).await?;
+        lockout::clear_user(&mut tx, user.id).await?;
+        signins::append(&mut tx, &event(now, Some(user.id), user.user_principal_name.as_str(), ctx, None)).await?;
+        commit(tx).await?;
+        tracing::info!(user = %user.user_principal_name, source = %ctx.source, "signed in with a Temporary Access Pass");
+        Ok(SignedIn { token, session, user: user.clone() })
+    }
+}
+
+fn event(now: Timestamp, user_id: Option<Uuid>, upn: &str, ctx: &RequestContext, refusal: Option<&TapRefusal>) -> SignInEvent {
+    SignInEvent {
+        created_date_time: now,
+        user_id,
+        user_principal_name: upn.to_lowercase(),
+        method: "temporaryAccessPass".into(),
+        ip_address: ctx.source.clone(),
+        user_agent: ctx.user_agent.chars().take(512).collect(),
+        error_code: refusal.map_or(0, TapRefusal::error_number),
+        failure_code: refusal.map(|r| r.code().to_string()),
+        failure_reason: refusal.map(|r| r.to_string()),
+    }
+}
