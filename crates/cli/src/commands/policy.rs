@@ -1,0 +1,70 @@
+//! `portcullis policy …`: read and change method configurations as Graph JSON.
+
+use clap::Subcommand;
+use portcullis_domain::policy::MethodId;
+use std::io::Read;
+use std::path::PathBuf;
+
+use super::{open, operator, print_json, CliError, CmdResult};
+use crate::config::Config;
+
+/// Largest policy document accepted (Graph limits the whole policy to about 20 KB).
+const MAX_DOC: u64 = 64 * 1024;
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Print a method configuration (Fido2 or TemporaryAccessPass).
+    Show {
+        /// Configuration id, any casing.
+        method: String,
+    },
+    /// Change a method configuration with a Graph PATCH body (absent properties keep their values).
+    Patch {
+        /// Configuration id, any casing.
+        method: String,
+        /// JSON file with the body, or - for standard input.
+        file: PathBuf,
+    },
+    /// Reset a method configuration to Graph's defaults.
+    Reset {
+        /// Configuration id, any casing.
+        method: String,
+    },
+}
+
+fn method(s: &str) -> Result<MethodId, CliError> {
+    MethodId::parse(s).ok_or_else(|| CliError::Other(format!("unknown method configuration '{s}'; use Fido2 or TemporaryAccessPass")))
+}
+
+fn read_doc(file: &PathBuf) -> Result<serde_json::Value, CliError> {
+    let mut text = String::new();
+    let read = if file.as_os_str() == "-" {
+        std::io::stdin().take(MAX_DOC + 1).read_to_string(&mut text)
+    } else {
+        std::fs::File::open(file).and_then(|f| f.take(MAX_DOC + 1).read_to_string(&mut text))
+    };
+    read.map_err(|e| CliError::Other(format!("cannot read {}: {e}", file.display())))?;
+    if text.len() as u64 > MAX_DOC {
+        return Err(CliError::Other(format!("{} is larger than {MAX_DOC} bytes", file.display())));
+    }
+    serde_json::from_str(&text).map_err(|e| CliError::Other(format!("{} is not valid JSON: {e}", file.display())))
+}
+
+pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
+    match cmd {
+        Cmd::Show { method: m } => {
+            let id = method(&m)?;
+            print_json(&open(cfg).await?.method_configuration(id).await?.to_json())
+        }
+        Cmd::Patch { method: m, file } => {
+            let id = method(&m)?;
+            let body = read_doc(&file)?;
+            let saved = open(cfg).await?.patch_method_configuration(&operator(), id, body).await?;
+            print_json(&saved.to_json())
+        }
+        Cmd::Reset { method: m } => {
+            let id = method(&m)?;
+            print_json(&open(cfg).await?.reset_method_configuration(&operator(), id).await?.to_json())
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! Configuration: defaults, then a TOML file, then `PORTCULLIS_*` variables, then flags.
+//! Unknown keys anywhere are an error that names the key.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use portcullis_domain::lockout::LockoutPolicy;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Everything `portcullis` can be configured with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// The URL users reach Portcullis at; fixes the origin and the WebAuthn RP ID.
+    pub public_url: String,
+    /// Where the embedded database lives.
+    pub data_dir: PathBuf,
+    /// A database URL (`sqlite://…` or `postgres://…`); default: SQLite in `data_dir`.
+    pub database: Option<String>,
+    /// Organisation name given to a new tenant.
+    pub organization: String,
+    /// Domain of the first administrator's userPrincipalName in a new tenant.
+    pub domain: String,
+    /// Log filter (tracing syntax, e.g. `info` or `portcullis=debug`).
+    pub log: String,
+    /// `text` or `json` logs.
+    pub log_format: LogFormat,
+    /// Largest request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Wrong-code limits (R13).
+    pub lockout: LockoutPolicy,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            public_url: "http://localhost:8080".into(),
+            data_dir: PathBuf::from("./portcullis-data"),
+            database: None,
+            organization: "Portcullis".into(),
+            domain: "portcullis.local".into(),
+            log: "info".into(),
+            log_format: LogFormat::Text,
+            body_limit_bytes: 64 * 1024,
+            lockout: LockoutPolicy::default(),
+        }
+    }
+}
+
+/// Values given as command-line flags (highest precedence).
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+}
+
+/// A configuration that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file named with `--config` does not exist.
+    #[error("configuration file {0} does not exist")]
+    Missing(String),
+    /// A key is unknown or a value has the wrong type.
+    #[error("configuration error: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads the configuration from the layers, in order of precedence.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            if !f.exists() {
+                return Err(ConfigError::Missing(f.display().to_string()));
+            }
+            fig = fig.merge(Toml::file(f));
+        }
+        fig = fig.merge(Env::prefixed("PORTCULLIS_").split("__")).merge(Serialized::defaults(overrides));
+        let cfg: Config = fig.extract().map_err(|e| {
+            // One line per problem, each naming the key and where it came from.
+            ConfigError::Invalid(e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))
+        })?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        self.listen.parse::<std::net::SocketAddr>().map_err(|_| ConfigError::Invalid(format!("listen: '{}' is not ADDRESS:PORT (for example 127.0.0.1:8080)", self.listen)))?;
+        let url = url::Url::parse(&self.public_url).map_err(|e| ConfigError::Invalid(format!("public_url: '{}' is not a URL ({e})", self.public_url)))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(ConfigError::Invalid(format!("public_url: '{}' must be an http(s) URL with a host", self.public_url)));
+        }
+        if self.body_limit_bytes < 1024 {
+            return Err(ConfigError::Invalid("body_limit_bytes: must be at least 1024".into()));
+        }
+        if self.lockout.max_failures_per_user == 0 || self.lockout.max_failures_per_source == 0 || self.lockout.window_seconds == 0 {
+            return Err(ConfigError::Invalid("lockout: limits and window must be positive".into()));
+        }
+        Ok(())
+    }
+
+    /// The database URL: the configured one, or SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        self.database.clone().unwrap_or_else(|| portcullis_store::sqlite_url_for(&self.data_dir))
+    }
+}

@@ -1,0 +1,99 @@
+//! `portcullis`: run the identity provider, or administer its directory and policy.
+
+mod commands;
+mod config;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use commands::{audit, groups, policy, roles, serve, tap, users};
+
+/// Portcullis: a self-hosted identity provider for phishing-resistant sign-in with passkeys.
+#[derive(Parser, Debug)]
+#[command(name = "portcullis", version, about, propagate_version = true)]
+pub struct Cli {
+    /// A TOML configuration file (keys as in the README); PORTCULLIS_* variables and flags override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory of the embedded database [default: ./portcullis-data].
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL (sqlite://PATH or postgres://…) [default: SQLite in the data directory].
+    #[arg(long, global = true, value_name = "URL")]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server; on first start, bootstrap the tenant and print a pass for its administrator.
+    Serve(serve::Args),
+    /// Directory users.
+    #[command(subcommand)]
+    Users(users::Cmd),
+    /// Directory groups and their members.
+    #[command(subcommand)]
+    Groups(groups::Cmd),
+    /// Directory role assignments.
+    #[command(subcommand)]
+    Roles(roles::Cmd),
+    /// Temporary Access Passes.
+    #[command(subcommand)]
+    Tap(tap::Cmd),
+    /// The authentication methods policy (Graph-shaped JSON).
+    #[command(subcommand)]
+    Policy(policy::Cmd),
+    /// The audit log and the sign-in log.
+    #[command(subcommand)]
+    Logs(audit::Cmd),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = config::Overrides {
+        data_dir: cli.data_dir.clone(),
+        database: cli.database.clone(),
+        listen: match &cli.command {
+            Command::Serve(a) => a.listen.clone(),
+            _ => None,
+        },
+        public_url: match &cli.command {
+            Command::Serve(a) => a.public_url.clone(),
+            _ => None,
+        },
+    };
+    let cfg = match config::Config::load(cli.config.as_deref(), &overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("portcullis: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("portcullis: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async move {
+        match cli.command {
+            Command::Serve(a) => serve::run(&cfg, a).await,
+            Command::Users(c) => users::run(&cfg, c).await,
+            Command::Groups(c) => groups::run(&cfg, c).await,
+            Command::Roles(c) => roles::run(&cfg, c).await,
+            Command::Tap(c) => tap::run(&cfg, c).await,
+            Command::Policy(c) => policy::run(&cfg, c).await,
+            Command::Logs(c) => audit::run(&cfg, c).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("portcullis: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! The HTTP shell of Portcullis.
+//!
+//! Handlers parse input, call a service, and render the answer; every decision is
+//! made in the domain crate. Errors are mapped to responses once, in [`error`].
+
+pub mod error;
+pub mod pages;
+pub mod routes;
+pub mod session_cookie;
+
+use portcullis_service::Service;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use url::Url;
+
+/// How the server presents itself.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The externally visible base URL; fixes the origin (and later the WebAuthn RP ID).
+    pub public_url: Url,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+impl ServerConfig {
+    /// The origin (`scheme://host[:port]`) of the public URL.
+    pub fn origin(&self) -> String {
+        self.public_url.origin().ascii_serialization()
+    }
+
+    /// Cookies are `Secure` except when the public URL is plain-HTTP localhost, where
+    /// browsers would otherwise drop them during local trials.
+    pub fn cookie_secure(&self) -> bool {
+        let local = matches!(self.public_url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+        !(self.public_url.scheme() == "http" && local)
+    }
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The services.
+    pub service: Service,
+    /// Presentation settings.
+    pub config: Arc<ServerConfig>,
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let app = routes::router(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,55 @@
+//! The sign-in page (Temporary Access Pass for now) and the signed-in page.
+
+use maud::{html, Markup};
+use portcullis_domain::directory::User;
+use portcullis_domain::session::{AuthMethod, Session};
+use portcullis_domain::time_fmt::rfc3339;
+
+use super::layout;
+
+/// The sign-in form; `error` is the reason the last attempt was refused.
+pub fn signin_page(username: &str, error: Option<&str>) -> Markup {
+    layout(
+        "Sign in",
+        html! {
+            h1 { "Sign in" }
+            @if let Some(e) = error {
+                p.notice.error role="alert" id="error" { (e) }
+            }
+            form method="post" action="/signin/tap" {
+                label for="username" { "Username" }
+                input type="text" id="username" name="username" value=(username) autocomplete="username" required autofocus[username.is_empty()] placeholder="name@domain";
+                label for="code" { "Temporary Access Pass" }
+                input type="password" id="code" name="code" autocomplete="one-time-code" required autofocus[!username.is_empty()];
+                button type="submit" id="signin" { "Sign in" }
+            }
+            p.muted { "A Temporary Access Pass is a time-limited code your administrator gives you to sign in and set up a passkey." }
+        },
+    )
+}
+
+fn method_name(m: AuthMethod) -> &'static str {
+    match m {
+        AuthMethod::TemporaryAccessPass => "Temporary Access Pass",
+        AuthMethod::Passkey => "Passkey",
+    }
+}
+
+/// The page a signed-in user lands on.
+pub fn signed_in_page(user: &User, session: &Session) -> Markup {
+    layout(
+        "Signed in",
+        html! {
+            h1 id="signed-in" { "Signed in as " (user.display_name) }
+            dl {
+                dt { "Username" } dd id="upn" { (user.user_principal_name) }
+                dt { "Signed in with" } dd { @for (i, m) in session.methods.iter().enumerate() { @if i > 0 { ", " } (method_name(*m)) } }
+                dt { "Since" } dd { (rfc3339(session.auth_time)) }
+                dt { "Session ends" } dd { (rfc3339(session.expires_at)) }
+            }
+            form method="post" action="/signout" {
+                button type="submit" id="signout" { "Sign out" }
+            }
+        },
+    )
+}

@@ -1,0 +1,173 @@
+//! Routes and handlers.
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use portcullis_domain::tap::TapRefusal;
+use portcullis_service::tap::SignInError;
+use portcullis_service::RequestContext;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::PageError;
+use crate::pages::{self, signin};
+use crate::{session_cookie, AppState};
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.body_limit;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/", get(home))
+        .route("/signin", get(signin_form))
+        .route("/signin/tap", post(signin_tap))
+        .route("/me", get(me))
+        .route("/signout", post(signout))
+        .route("/static/portcullis.css", get(stylesheet))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(axum::middleware::map_response(security_headers))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert("content-security-policy", HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if res.status() == StatusCode::PAYLOAD_TOO_LARGE && !res.headers().contains_key(header::CONTENT_TYPE) {
+        return PageError::TooLarge.into_response();
+    }
+    res
+}
+
+async fn healthz(State(st): State<AppState>) -> Response {
+    match st.service.store().ping().await {
+        Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "unavailable", "database": "unreachable"}))).into_response()
+        }
+    }
+}
+
+async fn stylesheet() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], pages::STYLESHEET).into_response()
+}
+
+async fn not_found() -> PageError {
+    PageError::NotFound("There is no page at this address.".into())
+}
+
+async fn home(State(st): State<AppState>, headers: HeaderMap) -> Result<Redirect, PageError> {
+    let signed_in = match session_cookie::read(&headers) {
+        Some(t) => st.service.session(&t).await?.is_some(),
+        None => false,
+    };
+    Ok(Redirect::to(if signed_in { "/me" } else { "/signin" }))
+}
+
+#[derive(Deserialize)]
+struct SigninQuery {
+    username: Option<String>,
+}
+
+async fn signin_form(query: Result<Query<SigninQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+    let username = query.ok().and_then(|q| q.0.username).unwrap_or_default();
+    let username: String = username.chars().take(200).collect();
+    signin::signin_page(&username, None).into_response()
+}
+
+#[derive(Deserialize)]
+struct TapForm {
+    username: String,
+    code: String,
+}
+
+/// Refuses a state-changing request sent from another site (login CSRF and friends).
+fn check_same_origin(headers: &HeaderMap, st: &AppState) -> Result<(), PageError> {
+    let cross = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site");
+    let origin_ok = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).is_none_or(|o| o == st.config.origin());
+    if cross || !origin_ok {
+        return Err(PageError::Forbidden("This form was submitted from another site, so it was refused.".into()));
+    }
+    Ok(())
+}
+
+fn form_error(r: FormRejection) -> PageError {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        PageError::TooLarge
+    } else {
+        PageError::BadRequest(format!("The form could not be read: {}", r.body_text()))
+    }
+}
+
+fn refusal_status(r: &TapRefusal) -> StatusCode {
+    match r {
+        TapRefusal::MalformedUsername => StatusCode::BAD_REQUEST,
+        TapRefusal::LockedOut { .. } => StatusCode::TOO_MANY_REQUESTS,
+        TapRefusal::AccountDisabled | TapRefusal::MethodDisabled | TapRefusal::NotInScope(_) | TapRefusal::MultiUseBlocked => StatusCode::FORBIDDEN,
+        _ => StatusCode::UNAUTHORIZED,
+    }
+}
+
+async fn signin_tap(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: Result<Form<TapForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    check_same_origin(&headers, &st)?;
+    let Form(form) = form.map_err(form_error)?;
+    let ctx = RequestContext {
+        source: peer.ip().to_string(),
+        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").chars().take(512).collect(),
+    };
+    match st.service.sign_in_with_tap(&form.username, &form.code, &ctx).await {
+        Ok(s) => {
+            let now = st.service.now();
+            let cookie = session_cookie::set(&s.token, s.session.expires_at, now, st.config.cookie_secure());
+            Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/me")).into_response())
+        }
+        Err(SignInError::Refused(r)) => {
+            let mut res = (refusal_status(&r), signin::signin_page(form.username.trim(), Some(&r.to_string()))).into_response();
+            if let TapRefusal::LockedOut { until, .. } = &r {
+                let secs = portcullis_domain::time_fmt::parse_rfc3339(until).map(|u| (u - st.service.now()).whole_seconds().max(1)).unwrap_or(60);
+                if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                    res.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+            }
+            Ok(res)
+        }
+        Err(SignInError::Failed(e)) => Err(e.into()),
+    }
+}
+
+async fn me(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+    let Some(token) = session_cookie::read(&headers) else {
+        return Ok(Redirect::to("/signin").into_response());
+    };
+    match st.service.session(&token).await? {
+        Some((session, user)) => Ok(signin::signed_in_page(&user, &session).into_response()),
+        None => Ok(([(header::SET_COOKIE, session_cookie::clear(st.config.cookie_secure()))], Redirect::to("/signin")).into_response()),
+    }
+}
+
+async fn signout(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+    check_same_origin(&headers, &st)?;
+    if let Some(token) = session_cookie::read(&headers) {
+        st.service.sign_out(&token).await?;
+    }
+    Ok(([(header::SET_COOKIE, session_cookie::clear(st.config.cookie_secure()))], Redirect::to("/signin")).into_response())
+}
