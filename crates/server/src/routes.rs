@@ -11,7 +11,6 @@ use portcullis_service::tap::SignInError;
 use portcullis_service::RequestContext;
 use serde::Deserialize;
 use std::net::SocketAddr;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::PageError;
@@ -31,7 +30,6 @@ pub fn router(state: AppState) -> Router {
         .route("/static/portcullis.css", get(stylesheet))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
-        .layer(RequestBodyLimitLayer::new(limit))
         .layer(axum::middleware::map_response(security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -42,12 +40,11 @@ async fn security_headers(mut res: Response) -> Response {
     h.insert("content-security-policy", HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    // Not `no-referrer`: with it Chromium sends `Origin: null` on form posts, which the
+    // same-origin check below must refuse.
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    if res.status() == StatusCode::PAYLOAD_TOO_LARGE && !res.headers().contains_key(header::CONTENT_TYPE) {
-        return PageError::TooLarge.into_response();
     }
     res
 }

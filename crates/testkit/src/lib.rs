@@ -5,6 +5,9 @@
 //! cannot be reached, the PostgreSQL half of a test **fails**: a suite that silently
 //! skipped a backend would claim more than it checked.
 
+pub mod browser;
+pub use fantoccini;
+
 use portcullis_store::Store;
 use sqlx::{AnyConnection, Connection, Executor};
 use std::path::PathBuf;

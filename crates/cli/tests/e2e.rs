@@ -1,0 +1,170 @@
+//! End-to-end: the real binary, its HTTP server and its CLI, on SQLite and PostgreSQL.
+
+mod support;
+
+use portcullis_testkit::fresh_postgres_url;
+use reqwest::StatusCode;
+use support::{cli, client, code_from, sign_in, Server};
+
+/// SQLite (the default: nothing but a data dir), then PostgreSQL.
+async fn databases() -> Vec<(&'static str, Option<String>)> {
+    vec![("sqlite", None), ("postgres", Some(fresh_postgres_url().await))]
+}
+
+#[tokio::test]
+async fn bootstrap_pass_signs_the_administrator_in_and_a_restart_prints_no_new_pass() {
+    for (name, db) in databases().await {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Server::start(dir.path(), db.as_deref()).await;
+        let tap = s.tap.clone().unwrap_or_else(|| panic!("{name}: first start prints a pass: {:?}", s.banner));
+        assert!(s.banner.iter().any(|l| l.contains(&format!("http://localhost:{}/signin", s.port))), "{name}: prints where to sign in");
+        let c = client();
+        let page = c.get(s.url("/signin")).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(page.text().await.unwrap().contains("Temporary Access Pass"));
+
+        let r = sign_in(&c, &s, "admin@portcullis.local", &tap).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{name}");
+        assert_eq!(r.headers()["location"], "/me");
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+        assert!(!cookie.contains("Secure"), "plain-HTTP localhost cookies are not Secure: {cookie}");
+        let me = c.get(s.url("/me")).send().await.unwrap();
+        assert_eq!(me.status(), StatusCode::OK);
+        let body = me.text().await.unwrap();
+        assert!(body.contains("Signed in as Administrator") && body.contains("admin@portcullis.local"), "{name}: {body}");
+
+        // The bootstrap pass is one-time.
+        let again = sign_in(&client(), &s, "admin@portcullis.local", &tap).await;
+        assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+        assert!(again.text().await.unwrap().contains("already been used"));
+
+        assert!(s.stop().await.success(), "{name}: SIGTERM stops the server cleanly");
+        let s2 = Server::start(dir.path(), db.as_deref()).await;
+        assert_eq!(s2.tap, None, "{name}: a restart prints no new pass: {:?}", s2.banner);
+        assert!(!s2.banner.iter().any(|l| l.contains("Temporary Access Pass")));
+        let me = c.get(s2.url("/me")).send().await.unwrap();
+        assert_eq!(me.status(), StatusCode::OK, "{name}: the session survives a restart");
+        s2.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_sigkill() {
+    for (name, db) in databases().await {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db.as_deref();
+        // 1. The bootstrap pass, acknowledged by being printed, then SIGKILL at once.
+        let s = Server::start(dir.path(), db).await;
+        let admin_tap = s.tap.clone().expect("bootstrap pass");
+        s.kill9().await;
+
+        // 2. A pass created and acknowledged while the server runs, then SIGKILL.
+        let s = Server::start(dir.path(), db).await;
+        assert_eq!(cli(dir.path(), db, &["users", "add", "--upn", "bob@portcullis.local"]).0, 0);
+        let (st, out, err) = cli(dir.path(), db, &["tap", "create", "--user", "bob@portcullis.local", "--once"]);
+        assert_eq!(st, 0, "{name}: {err}");
+        let bob_tap = code_from(&out);
+        s.kill9().await;
+
+        // 3. A sign-in answered as done (one-time pass consumed, session issued), then SIGKILL.
+        let s = Server::start(dir.path(), db).await;
+        let c = client();
+        assert_eq!(sign_in(&c, &s, "bob@portcullis.local", &bob_tap).await.status(), StatusCode::SEE_OTHER, "{name}: bob's pass survived");
+        s.kill9().await;
+
+        let s = Server::start(dir.path(), db).await;
+        assert_eq!(s.tap, None, "{name}: no second bootstrap after a crash");
+        assert_eq!(c.get(s.url("/me")).send().await.unwrap().status(), StatusCode::OK, "{name}: bob's session survived");
+        let reuse = sign_in(&client(), &s, "bob@portcullis.local", &bob_tap).await;
+        assert_eq!(reuse.status(), StatusCode::UNAUTHORIZED, "{name}: the consumption survived");
+        assert_eq!(sign_in(&client(), &s, "admin@portcullis.local", &admin_tap).await.status(), StatusCode::SEE_OTHER, "{name}: the bootstrap pass survived");
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_http_input_gets_a_clear_4xx_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), None).await;
+    let tap = s.tap.clone().unwrap();
+    let c = client();
+
+    let big = "x".repeat(100 * 1024);
+    let r = c.post(s.url("/signin/tap")).form(&[("username", "admin@portcullis.local"), ("code", big.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(r.text().await.unwrap().contains("too large"));
+
+    let r = c.post(s.url("/signin/tap")).form(&[("username", "admin@portcullis.local")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("The form could not be read"));
+
+    let r = c.post(s.url("/signin/tap")).header("content-type", "application/json").body(r#"{"username":"a"}"#).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    let r = c.post(s.url("/signin/tap")).header("content-type", "application/x-www-form-urlencoded").body("username=%ZZ&code=%").send().await.unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+
+    let r = sign_in(&c, &s, "not a username", "whatever").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("name@domain"));
+
+    let r = sign_in(&c, &s, "nobody@portcullis.local", "whatever").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.text().await.unwrap().contains("couldn't find an account"));
+
+    let r = c.post(s.url("/signin/tap")).header("origin", "https://evil.example").form(&[("username", "admin@portcullis.local"), ("code", tap.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "cross-site form posts are refused");
+
+    let r = c.get(s.url("/me")).header("cookie", "portcullis_session=forged").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "a forged cookie is no session");
+    assert_eq!(c.get(s.url("/no/such/page")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    let h = c.get(s.url("/healthz")).send().await.unwrap();
+    assert_eq!(h.status(), StatusCode::OK);
+    assert_eq!(h.json::<serde_json::Value>().await.unwrap()["status"], "ok");
+
+    // None of it consumed the one-time bootstrap pass or opened a session.
+    assert_eq!(c.get(s.url("/me")).send().await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(sign_in(&c, &s, "admin@portcullis.local", &tap).await.status(), StatusCode::SEE_OTHER);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn r13_lock_out_over_http_answers_429_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    // The file sets the window and 3 failures; the environment overrides the failures to 2.
+    let file = dir.path().join("p.toml");
+    std::fs::write(&file, "[lockout]\nmax_failures_per_user = 3\nmax_failures_per_source = 50\nwindow_seconds = 600\n").unwrap();
+    let port = support::free_port();
+    let mut child = tokio::process::Command::new(support::bin())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--public-url", &format!("http://localhost:{port}")])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("--config")
+        .arg(&file)
+        .env("PORTCULLIS_LOCKOUT__MAX_FAILURES_PER_USER", "2")
+        .env("PORTCULLIS_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let c = client();
+    let url = format!("http://127.0.0.1:{port}/signin/tap");
+    for _ in 0..100 {
+        if c.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let post = || c.post(&url).form(&[("username", "admin@portcullis.local"), ("code", "WRONGCODE")]).send();
+    assert_eq!(post().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let locked = post().await.unwrap();
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: i64 = locked.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry > 0 && retry <= 600, "{retry}");
+    assert!(locked.text().await.unwrap().contains("Too many wrong codes"));
+    child.kill().await.unwrap();
+    let (_, out, _) = cli(dir.path(), None, &["logs", "signins", "--json"]);
+    let events: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert!(events.iter().any(|e| e["failureCode"] == "lockedOut" && e["errorCode"] == 50053), "the lock-out is in the sign-in log: {out}");
+}

@@ -1,0 +1,119 @@
+//! Runs the real `portcullis` binary for end-to-end tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Path of the binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_portcullis"))
+}
+
+/// A free loopback port (bound then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// A running `portcullis serve`.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    /// The bootstrap pass, when this start printed one.
+    pub tap: Option<String>,
+    /// Everything printed on stdout before "Listening on".
+    pub banner: Vec<String>,
+}
+
+impl Server {
+    /// Starts the server on a fresh port with `--data-dir dir` (and `--database url` if given)
+    /// and waits until it listens.
+    pub async fn start(dir: &Path, database: Option<&str>) -> Server {
+        let port = free_port();
+        let mut cmd = Command::new(bin());
+        cmd.arg("serve")
+            .arg("--data-dir")
+            .arg(dir)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--public-url")
+            .arg(format!("http://localhost:{port}"))
+            .env("PORTCULLIS_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        if let Some(db) = database {
+            cmd.arg("--database").arg(db);
+        }
+        let mut child = cmd.spawn().expect("spawn portcullis serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut banner = vec![];
+        let read = async {
+            while let Some(line) = lines.next_line().await.expect("read stdout") {
+                if line.starts_with("Listening on") {
+                    return true;
+                }
+                banner.push(line);
+            }
+            false
+        };
+        let listening = tokio::time::timeout(Duration::from_secs(60), read).await.unwrap_or(false);
+        assert!(listening, "server did not start; printed: {banner:?}");
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let tap = banner.iter().find(|l| l.contains("Temporary Access Pass:")).and_then(|l| l.split_whitespace().last()).map(str::to_string);
+        Server { child, port, tap, banner }
+    }
+
+    /// Base URL on loopback.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The public origin the server was told.
+    pub fn origin(&self) -> String {
+        format!("http://localhost:{}", self.port)
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub async fn kill9(mut self) {
+        self.child.kill().await.expect("SIGKILL");
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub async fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("pid");
+        let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.expect("stops within 30 s").expect("wait")
+    }
+}
+
+/// A client that keeps cookies and does not follow redirects.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+/// Posts the TAP form.
+pub async fn sign_in(c: &reqwest::Client, s: &Server, upn: &str, code: &str) -> reqwest::Response {
+    c.post(s.url("/signin/tap")).form(&[("username", upn), ("code", code)]).send().await.expect("POST /signin/tap")
+}
+
+/// Runs a CLI command against a data dir (and database) and returns (status, stdout, stderr).
+pub fn cli(dir: &Path, database: Option<&str>, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args(args).arg("--data-dir").arg(dir);
+    if let Some(db) = database {
+        cmd.arg("--database").arg(db);
+    }
+    let out = cmd.output().expect("run portcullis");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// The code printed by `portcullis tap create`.
+pub fn code_from(stdout: &str) -> String {
+    stdout.lines().next().and_then(|l| l.split_whitespace().last()).expect("tap create prints the code").to_string()
+}
