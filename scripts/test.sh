@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The whole Portcullis test suite, in one command.
+#
+# On Debian as root it first installs whatever is missing — PostgreSQL, Chromium and
+# chromedriver, Python's venv module — then starts a throwaway PostgreSQL server for
+# this run only, prepares the Python venv for client conformance tests, runs every
+# Rust test (SQLite and PostgreSQL suites, real-browser tests), and stops PostgreSQL.
+# Tests that need PostgreSQL or Chromium fail (never skip) when those are missing.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'scripts/test.sh: %s\n' "$*" >&2; exit 1; }
+
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+command -v cargo >/dev/null || die "cargo is not installed: install Rust (https://rustup.rs) first"
+
+# 1. System packages.
+missing=()
+{ [ -n "$(pg_bin)" ] && [ -x "$(pg_bin)/initdb" ]; } || missing+=(postgresql)
+command -v chromium >/dev/null || [ -x "${CHROMIUM_BIN:-/nonexistent}" ] || missing+=(chromium)
+command -v chromedriver >/dev/null || [ -x "${CHROMEDRIVER_BIN:-/nonexistent}" ] || missing+=(chromium-driver)
+command -v python3 >/dev/null || missing+=(python3)
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    die "missing ${missing[*]}: install them (Debian: apt-get install ${missing[*]}) or run this script as root"
+  fi
+fi
+
+# 2. A throwaway PostgreSQL, for this run only.
+PGBIN=$(pg_bin)
+PGTMP=$(mktemp -d /tmp/portcullis-pg.XXXXXX)
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+[ "$(id -u)" = 0 ] && chown postgres "$PGTMP"
+cleanup() {
+  as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$PGTMP"
+}
+trap cleanup EXIT
+PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+log "starting a throwaway PostgreSQL ($("$PGBIN/postgres" --version)) on 127.0.0.1:$PGPORT"
+as_pg "$PGBIN/initdb" -D "$PGTMP/data" -A trust -U postgres -E UTF8 --no-sync >/dev/null
+# fsync is off: this server holds only test data and dies with the run.
+as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/log" -w -t 60 \
+  -o "-p $PGPORT -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=400" \
+  start >/dev/null || { cat "$PGTMP/log" >&2 || true; die "PostgreSQL did not start"; }
+export TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
+
+# 3. The Python venv for client conformance tests (pinned requirements).
+REQ=tests/python/requirements.txt
+if [ ! -x .venv/bin/python ] || ! cmp -s "$REQ" .venv/.requirements 2>/dev/null; then
+  log "preparing the Python venv (.venv)"
+  python3 -m venv .venv
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$REQ"
+  cp "$REQ" .venv/.requirements
+fi
+export PYTHON_VENV="$ROOT/.venv"
+
+# 4. Everything.
+log "running the test suite"
+OUT="$PGTMP/cargo-test.log"
+status=0
+cargo test --workspace --locked "$@" 2>&1 | tee "$OUT" || status=$?
+# One closing line for the whole run, summed over every test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+     END { printf "portcullis: %d passed, %d failed, %d skipped\n", p, f, s }' "$OUT"
+exit "$status"
