@@ -1,0 +1,424 @@
+//! Passkey (FIDO2) decisions (R1–R5, R9, R14, R17, R22, R25): who may register, which
+//! registrations are accepted, which stored passkeys are usable — with the reason when not.
+//!
+//! Registration, sign-in, What If and readiness all call these same functions.
+
+use serde::{Deserialize, Serialize};
+use time::Duration;
+use uuid::Uuid;
+
+use crate::policy::fido2::{AttestationEnforcement, EnforcementType, AUTHENTICATOR_AAGUIDS};
+use crate::policy::{targets, Fido2Configuration, KeyRestrictions, MethodState, Scope};
+use crate::session::{AuthMethod, Session};
+use crate::Timestamp;
+
+/// How recent an MFA claim must be to add a passkey (R14).
+pub const MFA_FRESHNESS: Duration = Duration::minutes(10);
+
+/// A registered passkey as the policy engine sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Passkey {
+    /// Method id.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// Credential id, base64url.
+    pub credential_id: String,
+    /// Authenticator model id.
+    pub aaguid: Uuid,
+    /// Name the user sees.
+    pub display_name: String,
+    /// Attestation statement format at registration.
+    pub fmt: String,
+    /// Whether the attestation chained to a trusted root.
+    pub attested: bool,
+    /// Synced (backup eligible) rather than device-bound.
+    pub synced: bool,
+    /// When it was added.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    /// Last successful sign-in.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<Timestamp>,
+    /// Signature counter last seen.
+    pub sign_count: i64,
+    /// Device, as reported at registration (R20).
+    pub device: Option<String>,
+    /// Device profile (`work`/`personal`), as reported at registration (R20).
+    pub device_profile: Option<String>,
+    /// Set when a counter regression suggested a clone (R22).
+    pub flagged_clone: bool,
+}
+
+/// What a verified registration response says about the authenticator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegistrationFacts {
+    /// AAGUID from authenticatorData.
+    pub aaguid: Uuid,
+    /// The attestation had a certificate chain.
+    pub has_chain: bool,
+    /// That chain verified to a trusted root for this AAGUID.
+    pub trusted: bool,
+    /// Self attestation.
+    pub self_attested: bool,
+    /// Backup-eligible (synced) key.
+    pub synced: bool,
+}
+
+/// Why a passkey cannot be registered or used. Each says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasskeyRefusal {
+    /// R1.
+    #[error("Passkeys (FIDO2) are turned off in this organisation's authentication methods policy.")]
+    MethodDisabled,
+    /// R2.
+    #[error("Passkeys are not enabled for your account: {0}. Ask your administrator.")]
+    NotInScope(&'static str),
+    /// R3.
+    #[error("Your organisation does not allow adding passkeys yourself (self-service registration is off). Ask your administrator.")]
+    SelfServiceDisabled,
+    /// R4: no or self attestation while attestation is enforced.
+    #[error("Your organisation requires attested passkeys, and this authenticator sent {0}. Use a security key or the Authenticator app whose attestation your organisation trusts. Nothing was saved — remove the passkey this attempt may have left on your device.")]
+    AttestationMissing(&'static str),
+    /// R4: a chain that does not reach a trusted root.
+    #[error("This authenticator's attestation does not chain to a root your organisation trusts (AAGUID {0}). Nothing was saved — remove the passkey this attempt may have left on your device.")]
+    AttestationUntrusted(Uuid),
+    /// R5.
+    #[error("This authenticator model (AAGUID {aaguid}) is {how} by your organisation's key restrictions.")]
+    KeyRestricted {
+        /// The model.
+        aaguid: Uuid,
+        /// `not on the allow list` or `blocked`.
+        how: &'static str,
+    },
+    /// R9: the passkey meets none of the user's passkey profiles.
+    #[error("This passkey does not meet any passkey profile that applies to you ({0}).")]
+    NoProfileMatch(String),
+    /// R14.
+    #[error("To add a passkey, first verify your identity again: sign in with a Temporary Access Pass or an existing passkey (within the last 10 minutes).")]
+    StepUpRequired,
+    /// R22: flagged as possibly cloned.
+    #[error("This passkey has been flagged as possibly cloned (its signature counter went backwards) and cannot be used. Contact your administrator.")]
+    FlaggedClone,
+}
+
+impl PasskeyRefusal {
+    /// Stable code for APIs and logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MethodDisabled => "fido2Disabled",
+            Self::NotInScope(_) => "fido2NotInScope",
+            Self::SelfServiceDisabled => "selfServiceDisabled",
+            Self::AttestationMissing(_) => "attestationRequired",
+            Self::AttestationUntrusted(_) => "attestationUntrusted",
+            Self::KeyRestricted { .. } => "keyRestricted",
+            Self::NoProfileMatch(_) => "noPasskeyProfileMatch",
+            Self::StepUpRequired => "stepUpRequired",
+            Self::FlaggedClone => "passkeyFlaggedClone",
+        }
+    }
+}
+
+/// One set of rules a passkey must meet: a profile, or the method's own settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ruleset {
+    /// Profile id, or `None` for the method's settings.
+    pub profile_id: Option<String>,
+    /// Profile name (or "default settings").
+    pub name: String,
+    /// Attestation required at registration.
+    pub attestation_required: bool,
+    /// Key restrictions (registration and sign-in).
+    pub key_restrictions: KeyRestrictions,
+    /// Device-bound keys allowed.
+    pub device_bound: bool,
+    /// Synced keys allowed.
+    pub synced: bool,
+}
+
+fn scope_check(cfg: &Fido2Configuration, member_of: &[Uuid]) -> Result<Vec<targets::IncludeTarget>, PasskeyRefusal> {
+    if cfg.state == MethodState::Disabled {
+        return Err(PasskeyRefusal::MethodDisabled);
+    }
+    match targets::scope(&cfg.include_targets, &cfg.exclude_targets, member_of) {
+        Scope::Excluded(_) => Err(PasskeyRefusal::NotInScope("your account is in a group excluded from the passkey policy")),
+        Scope::NotIncluded => Err(PasskeyRefusal::NotInScope("your account is in no group the passkey policy includes")),
+        Scope::Included(_) => Ok(cfg
+                .include_targets
+                .iter()
+                .filter(|t| t.id.eq_ignore_ascii_case(targets::ALL_USERS) || Uuid::parse_str(&t.id).map(|g| member_of.contains(&g)).unwrap_or(false))
+                .cloned()
+                .collect()),
+    }
+}
+
+/// R9: the rulesets that apply to a user — the profiles their include targets allow,
+/// or the method's own settings when no target names a profile.
+pub fn rulesets(cfg: &Fido2Configuration, member_of: &[Uuid]) -> Result<Vec<Ruleset>, PasskeyRefusal> {
+    let matched = scope_check(cfg, member_of)?;
+    let mut ids: Vec<String> = matched.iter().flat_map(|t| t.allowed_passkey_profiles.clone().unwrap_or_default()).collect();
+    ids.dedup();
+    let profiles: Vec<Ruleset> = cfg
+        .passkey_profiles
+        .iter()
+        .filter(|p| ids.iter().any(|i| i.eq_ignore_ascii_case(&p.id)))
+        .map(|p| Ruleset {
+            profile_id: Some(p.id.clone()),
+            name: p.name.clone(),
+            attestation_required: p.attestation_enforcement == AttestationEnforcement::RegistrationOnly,
+            key_restrictions: p.key_restrictions.clone(),
+            device_bound: p.passkey_types.contains("deviceBound"),
+            synced: p.passkey_types.contains("synced"),
+        })
+        .collect();
+    if !profiles.is_empty() {
+        return Ok(profiles);
+    }
+    Ok(vec![Ruleset {
+        profile_id: None,
+        name: "default settings".into(),
+        attestation_required: cfg.is_attestation_enforced,
+        key_restrictions: cfg.key_restrictions.clone(),
+        device_bound: true,
+        synced: true,
+    }])
+}
+
+/// R5: whether key restrictions let this model through.
+pub fn key_allowed(kr: &KeyRestrictions, aaguid: Uuid) -> Result<(), PasskeyRefusal> {
+    if !kr.is_enforced {
+        return Ok(());
+    }
+    let listed = kr.aa_guids.iter().any(|a| Uuid::parse_str(a).map(|a| a == aaguid).unwrap_or(false));
+    match (kr.enforcement_type, listed) {
+        (EnforcementType::Allow, false) => Err(PasskeyRefusal::KeyRestricted { aaguid, how: "not on the allow list" }),
+        (EnforcementType::Block, true) => Err(PasskeyRefusal::KeyRestricted { aaguid, how: "blocked" }),
+        _ => Ok(()),
+    }
+}
+
+/// What the registration options must ask for (R17), once the user may register at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationPlan {
+    /// Ask for `direct` attestation (some applicable ruleset checks it).
+    pub attestation_direct: bool,
+}
+
+/// R1–R3, R14: may this user start adding a passkey now?
+pub fn may_start_registration(cfg: &Fido2Configuration, member_of: &[Uuid], session: &Session, now: Timestamp) -> Result<RegistrationPlan, PasskeyRefusal> {
+    let rules = rulesets(cfg, member_of)?;
+    if !cfg.is_self_service_registration_allowed {
+        return Err(PasskeyRefusal::SelfServiceDisabled);
+    }
+    if !mfa_is_fresh(session, now) {
+        return Err(PasskeyRefusal::StepUpRequired);
+    }
+    Ok(RegistrationPlan { attestation_direct: rules.iter().any(|r| r.attestation_required) })
+}
+
+/// R14: the session holds a strong claim from the last [`MFA_FRESHNESS`].
+pub fn mfa_is_fresh(session: &Session, now: Timestamp) -> bool {
+    let strong = session.methods.iter().any(|m| matches!(m, AuthMethod::TemporaryAccessPass | AuthMethod::Passkey));
+    strong && now - session.auth_time <= MFA_FRESHNESS && session.is_live(now)
+}
+
+fn meets(r: &Ruleset, facts: &RegistrationFacts) -> Result<(), PasskeyRefusal> {
+    if r.attestation_required {
+        if !facts.has_chain {
+            return Err(PasskeyRefusal::AttestationMissing(if facts.self_attested { "only self attestation" } else { "no attestation" }));
+        }
+        if !facts.trusted {
+            return Err(PasskeyRefusal::AttestationUntrusted(facts.aaguid));
+        }
+    }
+    key_allowed(&r.key_restrictions, facts.aaguid)?;
+    if (facts.synced && !r.synced) || (!facts.synced && !r.device_bound) {
+        return Err(PasskeyRefusal::NoProfileMatch(format!("profile '{}' does not allow {} passkeys", r.name, if facts.synced { "synced" } else { "device-bound" })));
+    }
+    Ok(())
+}
+
+fn first_fit<'a>(rules: &'a [Ruleset], check: impl Fn(&Ruleset) -> Result<(), PasskeyRefusal>) -> Result<&'a Ruleset, PasskeyRefusal> {
+    let mut first_err = None;
+    for r in rules {
+        match check(r) {
+            Ok(()) => return Ok(r),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    // With one ruleset its own reason is the clearest; with several, say none fit.
+    match (rules.len(), first_err) {
+        (1, Some(e)) => Err(e),
+        (_, Some(e)) => Err(PasskeyRefusal::NoProfileMatch(format!("{} profiles checked; first refusal: {e}", rules.len()))),
+        (_, None) => Err(PasskeyRefusal::NoProfileMatch("no profile applies".into())),
+    }
+}
+
+/// R4, R5, R9: accepts a verified registration under the first ruleset it fully meets.
+pub fn decide_registration(cfg: &Fido2Configuration, member_of: &[Uuid], facts: &RegistrationFacts) -> Result<Ruleset, PasskeyRefusal> {
+    let rules = rulesets(cfg, member_of)?;
+    first_fit(&rules, |r| meets(r, facts)).cloned()
+}
+
+/// R1, R2, R5, R9, R22: whether a stored passkey can sign its owner in now, and why not.
+/// Attestation is not re-checked: it applies at registration only.
+pub fn sign_in_usability(cfg: &Fido2Configuration, member_of: &[Uuid], passkey: &Passkey) -> Result<(), PasskeyRefusal> {
+    if passkey.flagged_clone {
+        return Err(PasskeyRefusal::FlaggedClone);
+    }
+    let rules = rulesets(cfg, member_of)?;
+    let facts = RegistrationFacts { aaguid: passkey.aaguid, has_chain: true, trusted: true, self_attested: false, synced: passkey.synced };
+    first_fit(&rules, |r| {
+        let r = Ruleset { attestation_required: false, ..r.clone() };
+        meets(&r, &facts)
+    })
+    .map(|_| ())
+}
+
+/// R6: the guided "Passkey in Authenticator" option is offered only when key restrictions
+/// are an enforced allow list holding both Authenticator AAGUIDs.
+pub fn authenticator_option_offered(cfg: &Fido2Configuration) -> bool {
+    let kr = &cfg.key_restrictions;
+    kr.is_enforced
+        && kr.enforcement_type == EnforcementType::Allow
+        && AUTHENTICATOR_AAGUIDS.iter().all(|a| kr.aa_guids.iter().any(|g| g.eq_ignore_ascii_case(a)))
+}
+
+/// R16: the legacy registration flow (no attestation asked) is hidden whenever some
+/// ruleset of the user enforces attestation — it could only create orphan credentials.
+pub fn legacy_flow_offered(cfg: &Fido2Configuration, member_of: &[Uuid]) -> bool {
+    rulesets(cfg, member_of).map(|rs| rs.iter().all(|r| !r.attestation_required)).unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::fido2::PasskeyProfile;
+    use crate::policy::{ExcludeTarget, IncludeTarget};
+    use time::macros::datetime;
+
+    const NOW: Timestamp = datetime!(2026-06-01 12:00 UTC);
+    const CHROMIUM: &str = "01020304-0506-0708-0102-030405060708";
+
+    fn cfg() -> Fido2Configuration {
+        Fido2Configuration { state: MethodState::Enabled, is_attestation_enforced: false, ..Default::default() }
+    }
+
+    fn facts(aaguid: &str) -> RegistrationFacts {
+        RegistrationFacts { aaguid: Uuid::parse_str(aaguid).unwrap(), has_chain: false, trusted: false, self_attested: false, synced: false }
+    }
+
+    fn session(methods: Vec<AuthMethod>, age_min: i64) -> Session {
+        Session { id: Uuid::nil(), user_id: Uuid::nil(), auth_time: NOW - Duration::minutes(age_min), methods, expires_at: NOW + Duration::hours(1) }
+    }
+
+    fn passkey(aaguid: &str) -> Passkey {
+        Passkey {
+            id: Uuid::nil(),
+            user_id: Uuid::nil(),
+            credential_id: "x".into(),
+            aaguid: Uuid::parse_str(aaguid).unwrap(),
+            display_name: "k".into(),
+            fmt: "none".into(),
+            attested: false,
+            synced: false,
+            created_at: NOW,
+            last_used_at: None,
+            sign_count: 0,
+            device: None,
+            device_profile: None,
+            flagged_clone: false,
+        }
+    }
+
+    #[test]
+    fn r1_disabled_method_blocks_registration_and_sign_in() {
+        let c = Fido2Configuration { state: MethodState::Disabled, ..cfg() };
+        assert_eq!(may_start_registration(&c, &[], &session(vec![AuthMethod::TemporaryAccessPass], 1), NOW), Err(PasskeyRefusal::MethodDisabled));
+        assert_eq!(sign_in_usability(&c, &[], &passkey(CHROMIUM)), Err(PasskeyRefusal::MethodDisabled));
+        assert_eq!(sign_in_usability(&cfg(), &[], &passkey(CHROMIUM)), Ok(()), "re-enabled, the kept passkey works again");
+    }
+
+    #[test]
+    fn r2_targets_apply_to_registration_and_sign_in() {
+        let g = Uuid::new_v4();
+        let c = Fido2Configuration { exclude_targets: vec![ExcludeTarget { odata_type: None, id: g.to_string(), target_type: "group".into() }], ..cfg() };
+        assert!(matches!(sign_in_usability(&c, &[g], &passkey(CHROMIUM)), Err(PasskeyRefusal::NotInScope(_))));
+        assert!(matches!(decide_registration(&c, &[g], &facts(CHROMIUM)), Err(PasskeyRefusal::NotInScope(_))));
+        let only_g = Fido2Configuration { include_targets: vec![IncludeTarget { id: g.to_string(), ..IncludeTarget::all_users() }], ..cfg() };
+        assert!(matches!(sign_in_usability(&only_g, &[], &passkey(CHROMIUM)), Err(PasskeyRefusal::NotInScope(_))));
+        assert_eq!(sign_in_usability(&only_g, &[g], &passkey(CHROMIUM)), Ok(()));
+    }
+
+    #[test]
+    fn r3_r14_self_service_and_fresh_mfa_are_needed_to_start() {
+        let s = session(vec![AuthMethod::TemporaryAccessPass], 1);
+        assert!(may_start_registration(&cfg(), &[], &s, NOW).is_ok());
+        let c = Fido2Configuration { is_self_service_registration_allowed: false, ..cfg() };
+        assert_eq!(may_start_registration(&c, &[], &s, NOW), Err(PasskeyRefusal::SelfServiceDisabled));
+        assert_eq!(may_start_registration(&cfg(), &[], &session(vec![AuthMethod::TemporaryAccessPass], 11), NOW), Err(PasskeyRefusal::StepUpRequired));
+        assert!(may_start_registration(&cfg(), &[], &session(vec![AuthMethod::Passkey], 10), NOW).is_ok());
+    }
+
+    #[test]
+    fn r4_attestation_enforced_refuses_none_self_and_untrusted() {
+        let c = Fido2Configuration { is_attestation_enforced: true, ..cfg() };
+        assert!(matches!(decide_registration(&c, &[], &facts(CHROMIUM)), Err(PasskeyRefusal::AttestationMissing("no attestation"))));
+        let selfie = RegistrationFacts { self_attested: true, ..facts(CHROMIUM) };
+        assert!(matches!(decide_registration(&c, &[], &selfie), Err(PasskeyRefusal::AttestationMissing("only self attestation"))));
+        let untrusted = RegistrationFacts { has_chain: true, ..facts(CHROMIUM) };
+        assert!(matches!(decide_registration(&c, &[], &untrusted), Err(PasskeyRefusal::AttestationUntrusted(_))));
+        let trusted = RegistrationFacts { has_chain: true, trusted: true, ..facts(CHROMIUM) };
+        assert!(decide_registration(&c, &[], &trusted).is_ok());
+        assert!(may_start_registration(&c, &[], &session(vec![AuthMethod::TemporaryAccessPass], 0), NOW).unwrap().attestation_direct, "R17: direct when enforced");
+        assert!(!may_start_registration(&cfg(), &[], &session(vec![AuthMethod::TemporaryAccessPass], 0), NOW).unwrap().attestation_direct, "R17: none otherwise");
+        assert!(!legacy_flow_offered(&c, &[]), "R16: no legacy flow under enforcement");
+        assert!(legacy_flow_offered(&cfg(), &[]));
+    }
+
+    #[test]
+    fn r5_key_restrictions_apply_at_registration_and_sign_in() {
+        let mut c = cfg();
+        c.key_restrictions = KeyRestrictions { odata_type: None, is_enforced: true, enforcement_type: EnforcementType::Block, aa_guids: vec![CHROMIUM.into()] };
+        assert!(matches!(decide_registration(&c, &[], &facts(CHROMIUM)), Err(PasskeyRefusal::KeyRestricted { how: "blocked", .. })));
+        assert!(matches!(sign_in_usability(&c, &[], &passkey(CHROMIUM)), Err(PasskeyRefusal::KeyRestricted { .. })));
+        c.key_restrictions.enforcement_type = EnforcementType::Allow;
+        assert_eq!(sign_in_usability(&c, &[], &passkey(CHROMIUM)), Ok(()));
+        c.key_restrictions.aa_guids = AUTHENTICATOR_AAGUIDS.iter().map(|s| s.to_string()).collect();
+        assert!(matches!(sign_in_usability(&c, &[], &passkey(CHROMIUM)), Err(PasskeyRefusal::KeyRestricted { how: "not on the allow list", .. })), "removing an AAGUID from the allow list stops existing passkeys at once");
+        assert!(authenticator_option_offered(&c), "R6");
+        c.key_restrictions.is_enforced = false;
+        assert!(!authenticator_option_offered(&c));
+    }
+
+    #[test]
+    fn r9_a_passkey_must_meet_one_of_the_users_profiles() {
+        let strict = Uuid::new_v4().to_string();
+        let open = Uuid::new_v4().to_string();
+        let g = Uuid::new_v4();
+        let mut c = cfg();
+        c.passkey_profiles = vec![
+            PasskeyProfile { odata_type: None, id: strict.clone(), name: "Authenticator only".into(), passkey_types: "deviceBound".into(), attestation_enforcement: AttestationEnforcement::Disabled, key_restrictions: KeyRestrictions { odata_type: None, is_enforced: true, enforcement_type: EnforcementType::Allow, aa_guids: AUTHENTICATOR_AAGUIDS.iter().map(|s| s.to_string()).collect() } },
+            PasskeyProfile { odata_type: None, id: open.clone(), name: "Anything".into(), passkey_types: "deviceBound,synced".into(), attestation_enforcement: AttestationEnforcement::Disabled, key_restrictions: KeyRestrictions::default() },
+        ];
+        c.default_passkey_profile = Some(strict.clone());
+        c.include_targets = vec![
+            IncludeTarget { allowed_passkey_profiles: Some(vec![strict.clone()]), ..IncludeTarget::all_users() },
+            IncludeTarget { id: g.to_string(), allowed_passkey_profiles: Some(vec![open.clone()]), ..IncludeTarget::all_users() },
+        ];
+        assert!(matches!(decide_registration(&c, &[], &facts(CHROMIUM)), Err(PasskeyRefusal::KeyRestricted { .. })));
+        let r = decide_registration(&c, &[g], &facts(CHROMIUM)).unwrap();
+        assert_eq!(r.profile_id.as_deref(), Some(open.as_str()), "a member of g also gets the open profile");
+        let synced = RegistrationFacts { synced: true, ..facts(AUTHENTICATOR_AAGUIDS[0]) };
+        assert!(matches!(decide_registration(&c, &[], &synced), Err(PasskeyRefusal::NoProfileMatch(_))));
+    }
+
+    #[test]
+    fn r22_flagged_clones_cannot_sign_in() {
+        let p = Passkey { flagged_clone: true, ..passkey(CHROMIUM) };
+        assert_eq!(sign_in_usability(&cfg(), &[], &p), Err(PasskeyRefusal::FlaggedClone));
+    }
+}

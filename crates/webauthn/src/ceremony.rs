@@ -1,0 +1,210 @@
+//! Registration and authentication ceremonies.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::time::Duration;
+use url::Url;
+use uuid::Uuid;
+use webauthn_rs_core::internals::AuthenticatorData;
+use webauthn_rs_core::proto::{
+    AttestationConveyancePreference, AuthenticationState, COSEAlgorithm, Credential, PublicKeyCredential, RegisterPublicKeyCredential, Registration,
+    RegistrationState, SerialisableAttestationData, UserVerificationPolicy,
+};
+use webauthn_rs_core::WebauthnCore;
+
+use crate::error::{classify, CeremonyError};
+
+/// How long a browser may take over a ceremony (the server's own expiry is 5 minutes).
+const AUTHENTICATOR_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The relying party: this service's RP ID and origin.
+#[derive(Debug, Clone)]
+pub struct RelyingParty {
+    core: WebauthnCore,
+    rp_id: String,
+    origin: Url,
+}
+
+/// What kind of attestation a registration carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AttestationKind {
+    /// No attestation (`none`).
+    None,
+    /// Self attestation (signed by the credential key itself).
+    #[serde(rename = "self")]
+    SelfAttestation,
+    /// Basic attestation with a certificate chain.
+    Basic,
+    /// Attestation CA (e.g. TPM).
+    #[serde(rename = "attca")]
+    AttCa,
+    /// Anonymization CA (e.g. Apple).
+    #[serde(rename = "anonca")]
+    AnonCa,
+    /// Anything the library could not place.
+    Uncertain,
+}
+
+impl AttestationKind {
+    /// Whether the statement carries a certificate chain that could chain to a trusted root.
+    pub fn has_chain(self) -> bool {
+        matches!(self, Self::Basic | Self::AttCa | Self::AnonCa)
+    }
+}
+
+/// A credential that passed every cryptographic check of registration.
+#[derive(Debug, Clone)]
+pub struct NewCredential {
+    /// The library's credential (public key, counter …), stored as JSON.
+    pub credential: Credential,
+    /// Credential id.
+    pub credential_id: Vec<u8>,
+    /// The authenticator model id from authenticatorData (self-reported unless attested).
+    pub aaguid: Uuid,
+    /// Attestation statement format, e.g. `packed`, `none`.
+    pub fmt: String,
+    /// Attestation type.
+    pub attestation: AttestationKind,
+    /// Attestation certificates (DER), leaf first, when present.
+    pub x5c: Vec<Vec<u8>>,
+    /// UV flag at registration.
+    pub user_verified: bool,
+    /// BE flag: the key may be synced (a synced passkey) rather than device-bound.
+    pub backup_eligible: bool,
+    /// BS flag.
+    pub backup_state: bool,
+}
+
+/// A verified assertion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assertion {
+    /// The authenticator's new signature counter.
+    pub counter: u32,
+    /// UV flag.
+    pub user_verified: bool,
+    /// BS flag now.
+    pub backup_state: bool,
+}
+
+fn json_err(what: &str, e: serde_json::Error) -> CeremonyError {
+    CeremonyError::new("malformedResponse", format!("The {what} is not in the expected shape: {e}"))
+}
+
+fn aaguid_of(attestation_object: &[u8]) -> Result<Uuid, CeremonyError> {
+    // The AAGUID is read from authenticatorData even without attestation, as Entra does;
+    // it is then self-reported by the authenticator.
+    let v: serde_cbor_2::Value = serde_cbor_2::from_slice(attestation_object).map_err(|e| CeremonyError::new("malformedCbor", format!("The attestation object is not valid CBOR: {e}")))?;
+    let serde_cbor_2::Value::Map(m) = v else {
+        return Err(CeremonyError::new("malformedCbor", "The attestation object is not a CBOR map."));
+    };
+    let auth_data = m
+        .iter()
+        .find_map(|(k, v)| match (k, v) {
+            (serde_cbor_2::Value::Text(k), serde_cbor_2::Value::Bytes(b)) if k == "authData" => Some(b),
+            _ => None,
+        })
+        .ok_or_else(|| CeremonyError::new("malformedCbor", "The attestation object has no authData."))?;
+    let ad = AuthenticatorData::<Registration>::try_from(auth_data.as_slice()).map_err(|e| classify(&e))?;
+    let acd = ad.acd.ok_or_else(|| CeremonyError::new("missingCredentialData", "The authenticator data carries no attested credential data."))?;
+    Ok(Uuid::from_bytes(acd.aaguid))
+}
+
+impl RelyingParty {
+    /// The relying party for a public URL: RP ID is its host, origin its origin.
+    pub fn new(public_url: &Url, name: &str) -> Result<Self, CeremonyError> {
+        let rp_id = public_url.host_str().ok_or_else(|| CeremonyError::new("configuration", "the public URL has no host"))?.to_string();
+        let origin = Url::parse(&public_url.origin().ascii_serialization()).map_err(|e| CeremonyError::new("configuration", e.to_string()))?;
+        let core = WebauthnCore::new_unsafe_experts_only(name, &rp_id, vec![origin.clone()], AUTHENTICATOR_TIMEOUT, Some(false), Some(false));
+        Ok(RelyingParty { core, rp_id, origin })
+    }
+
+    /// The RP ID.
+    pub fn rp_id(&self) -> &str {
+        &self.rp_id
+    }
+
+    /// The origin responses must come from.
+    pub fn origin(&self) -> &Url {
+        &self.origin
+    }
+
+    /// R17: options for creating a passkey — discoverable credential and user verification
+    /// required, the user's passkeys excluded, attestation `direct` when it will be
+    /// checked else `none`, ES256, RS256 and EdDSA offered. Returns the
+    /// `publicKey` JSON for `parseCreationOptionsFromJSON` and the state to keep.
+    pub fn start_registration(&self, user_handle: &[u8], name: &str, display_name: &str, exclude: Vec<Vec<u8>>, attestation_direct: bool) -> Result<(Value, RegistrationState), CeremonyError> {
+        let builder = self
+            .core
+            .new_challenge_register_builder(user_handle, name, display_name)
+            .map_err(|e| classify(&e))?
+            .attestation(if attestation_direct { AttestationConveyancePreference::Direct } else { AttestationConveyancePreference::None })
+            .user_verification_policy(UserVerificationPolicy::Required)
+            .exclude_credentials(Some(exclude))
+            .credential_algorithms(vec![COSEAlgorithm::ES256, COSEAlgorithm::RS256, COSEAlgorithm::EDDSA])
+            .require_resident_key(true);
+        let (ccr, state) = self.core.generate_challenge_register(builder).map_err(|e| classify(&e))?;
+        let v = serde_json::to_value(&ccr.public_key).map_err(|e| json_err("creation options", e))?;
+        Ok((strip_nulls(v), state))
+    }
+
+    /// Verifies a registration response (`PublicKeyCredential.toJSON()`) against its state.
+    /// Attestation *statements* are verified here; whether their chain is trusted is a
+    /// policy question answered by the caller.
+    pub fn finish_registration(&self, response: &Value, state: &RegistrationState) -> Result<NewCredential, CeremonyError> {
+        let reg: RegisterPublicKeyCredential = serde_json::from_value(response.clone()).map_err(|e| json_err("registration response", e))?;
+        let aaguid = aaguid_of(&reg.response.attestation_object)?;
+        let credential = self.core.register_credential(&reg, state, None).map_err(|e| classify(&e))?;
+        let (attestation, x5c) = match credential.attestation.data.clone().into() {
+            SerialisableAttestationData::None => (AttestationKind::None, vec![]),
+            SerialisableAttestationData::Self_ => (AttestationKind::SelfAttestation, vec![]),
+            SerialisableAttestationData::Basic(c) => (AttestationKind::Basic, c),
+            SerialisableAttestationData::AttCa(c) => (AttestationKind::AttCa, c),
+            SerialisableAttestationData::AnonCa(c) => (AttestationKind::AnonCa, c),
+            SerialisableAttestationData::ECDAA | SerialisableAttestationData::Uncertain => (AttestationKind::Uncertain, vec![]),
+        };
+        let fmt = serde_json::to_value(&credential.attestation_format).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| "unknown".into());
+        Ok(NewCredential {
+            credential_id: credential.cred_id.to_vec(),
+            aaguid,
+            fmt,
+            attestation,
+            x5c,
+            user_verified: credential.user_verified,
+            backup_eligible: credential.backup_eligible,
+            backup_state: credential.backup_state,
+            credential,
+        })
+    }
+
+    /// Options for a sign-in: listing `allow` (username-first, R21) or none (usernameless).
+    pub fn start_authentication(&self, allow: Vec<Credential>) -> Result<(Value, AuthenticationState), CeremonyError> {
+        let builder = self.core.new_challenge_authenticate_builder(allow, Some(UserVerificationPolicy::Required)).map_err(|e| classify(&e))?;
+        let (rcr, state) = self.core.generate_challenge_authenticate(builder).map_err(|e| classify(&e))?;
+        let v = serde_json::to_value(&rcr.public_key).map_err(|e| json_err("request options", e))?;
+        Ok((strip_nulls(v), state))
+    }
+
+    /// Parses a sign-in response (`PublicKeyCredential.toJSON()`).
+    pub fn parse_assertion(response: &Value) -> Result<PublicKeyCredential, CeremonyError> {
+        serde_json::from_value(response.clone()).map_err(|e| json_err("sign-in response", e))
+    }
+
+    /// R22: verifies an assertion for one stored credential whose counter is `stored_counter`:
+    /// origin, RP ID, challenge, UV, signature, and the counter rule.
+    pub fn finish_authentication(&self, response: &PublicKeyCredential, state: &AuthenticationState, credential: &Credential, stored_counter: u32) -> Result<Assertion, CeremonyError> {
+        let mut cred = credential.clone();
+        cred.counter = stored_counter;
+        let r = self.core.authenticate_single_credential(response, state, &cred).map_err(|e| classify(&e))?;
+        Ok(Assertion { counter: r.counter(), user_verified: r.user_verified(), backup_state: r.backup_state() })
+    }
+}
+
+/// Browsers' JSON parsers reject `null` where a member is optional; drop such members.
+fn strip_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip_nulls(v))).collect()),
+        Value::Array(a) => Value::Array(a.into_iter().map(strip_nulls).collect()),
+        other => other,
+    }
+}

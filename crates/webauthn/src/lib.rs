@@ -1,0 +1,14 @@
+//! WebAuthn ceremonies for Portcullis, on `webauthn-rs-core`.
+//!
+//! This crate never parses CBOR, COSE or X.509 itself and never checks a signature
+//! itself: `webauthn-rs-core` does. It sets the options Portcullis requires (R17),
+//! turns the library's results into plain facts (AAGUID, statement format,
+//! attestation type, flags) for the policy engine, and names every failure with a
+//! stable code and a sentence a person can act on.
+
+pub mod ceremony;
+pub mod error;
+
+pub use ceremony::{Assertion, AttestationKind, NewCredential, RelyingParty};
+pub use error::CeremonyError;
+pub use webauthn_rs_core::proto::{AuthenticationState, Credential, PublicKeyCredential, RegisterPublicKeyCredential, RegistrationState};
