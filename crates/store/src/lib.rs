@@ -6,8 +6,10 @@
 //! a change and its audit entry in one transaction.
 
 pub mod audit;
+pub mod ceremonies;
 pub mod directory;
 pub mod lockout;
+pub mod passkeys;
 pub mod policy;
 pub mod sessions;
 pub mod signins;

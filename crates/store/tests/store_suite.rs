@@ -202,3 +202,86 @@ async fn audit_entries_keep_actor_before_after_and_filter() {
         assert_eq!(audit::list(&mut c, &f, 10).await.unwrap()[0].target_id, "u1");
     }
 }
+
+fn stored_passkey(user: Uuid, cred: &str) -> portcullis_store::passkeys::StoredPasskey {
+    use portcullis_domain::passkey::Passkey;
+    portcullis_store::passkeys::StoredPasskey {
+        passkey: Passkey {
+            id: Uuid::new_v4(),
+            user_id: user,
+            credential_id: cred.into(),
+            aaguid: Uuid::nil(),
+            display_name: "key".into(),
+            fmt: "none".into(),
+            attested: false,
+            synced: true,
+            created_at: NOW,
+            last_used_at: None,
+            sign_count: 5,
+            device: Some("Pixel 8".into()),
+            device_profile: Some("work".into()),
+            flagged_clone: false,
+        },
+        credential_json: "{}".into(),
+        x5c: vec![],
+        profile_id: None,
+        deleted: None,
+    }
+}
+
+#[tokio::test]
+async fn r22_ceremonies_are_single_use_even_under_concurrency() {
+    use portcullis_store::ceremonies::{self, Ceremony};
+    for t in both().await {
+        let id = Uuid::new_v4();
+        {
+            let mut c = t.store.conn().await.unwrap();
+            ceremonies::insert(&mut c, id, &Ceremony { kind: "authenticate".into(), user_id: None, state: "{}".into(), expires_at: NOW + Duration::minutes(5) }, NOW).await.unwrap();
+            assert!(ceremonies::take(&mut c, id, "register", NOW).await.unwrap().is_none(), "{}: bound to its kind", t.name);
+        }
+        let mut tasks = vec![];
+        for _ in 0..20 {
+            let store = t.store.clone();
+            tasks.push(tokio::spawn(async move { ceremonies::take(&mut *store.conn().await.unwrap(), id, "authenticate", NOW).await.unwrap().is_some() }));
+        }
+        let mut wins = 0;
+        for task in tasks {
+            wins += usize::from(task.await.unwrap());
+        }
+        assert_eq!(wins, 1, "{}: a replayed challenge finds nothing", t.name);
+    }
+}
+
+#[tokio::test]
+async fn r22_counter_update_is_a_compare_and_set_and_r25_deletes_leave_tombstones() {
+    use portcullis_store::passkeys;
+    for t in both().await {
+        let u = user("pat@contoso.com");
+        let p = stored_passkey(u.id, "cred-1");
+        {
+            let mut c = t.store.conn().await.unwrap();
+            directory::insert_user(&mut c, &u).await.unwrap();
+            passkeys::insert(&mut c, &p).await.unwrap();
+            let got = passkeys::by_credential_id(&mut c, "cred-1").await.unwrap().unwrap();
+            assert_eq!(got, p, "{}: round trip", t.name);
+        }
+        let mut tasks = vec![];
+        for _ in 0..20 {
+            let store = t.store.clone();
+            let id = p.passkey.id;
+            tasks.push(tokio::spawn(async move { passkeys::record_use(&mut *store.conn().await.unwrap(), id, 5, 6, NOW).await.unwrap() }));
+        }
+        let mut wins = 0;
+        for task in tasks {
+            wins += usize::from(task.await.unwrap());
+        }
+        assert_eq!(wins, 1, "{}: two nodes cannot both accept counter 6", t.name);
+        let mut c = t.store.conn().await.unwrap();
+        assert!(passkeys::delete(&mut c, p.passkey.id, "admin", NOW).await.unwrap());
+        assert!(passkeys::for_user(&mut c, u.id).await.unwrap().is_empty());
+        let tomb = passkeys::by_credential_id(&mut c, "cred-1").await.unwrap().unwrap();
+        assert_eq!(tomb.deleted, Some((NOW, "admin".into())), "{}", t.name);
+        assert!(!passkeys::record_use(&mut c, p.passkey.id, 6, 7, NOW).await.unwrap(), "{}: a deleted passkey is not used", t.name);
+        passkeys::insert(&mut c, &stored_passkey(u.id, "cred-1")).await.expect("re-registering the same credential replaces the tombstone");
+    }
+}

@@ -1,0 +1,59 @@
+//! Server-side WebAuthn ceremony state: single-use, bound to a user and a kind, expiring.
+//! Kept in the store so any node can finish a ceremony another node began.
+
+use portcullis_domain::Timestamp;
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::row::{ms, ts};
+use crate::{Conn, Result};
+
+/// A ceremony taken from the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ceremony {
+    /// `register` or `authenticate`.
+    pub kind: String,
+    /// The user it is bound to (none for a usernameless sign-in).
+    pub user_id: Option<Uuid>,
+    /// The library's state, JSON.
+    pub state: String,
+    /// When it stops being acceptable.
+    pub expires_at: Timestamp,
+}
+
+/// Stores a new ceremony.
+pub async fn insert(c: &mut Conn, id: Uuid, cer: &Ceremony, now: Timestamp) -> Result<()> {
+    sqlx::query("INSERT INTO ceremonies (id, kind, user_id, state, created_at, expires_at, consumed_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)")
+        .bind(id.to_string())
+        .bind(&cer.kind)
+        .bind(cer.user_id.map(|u| u.to_string()))
+        .bind(&cer.state)
+        .bind(ms(now))
+        .bind(ms(cer.expires_at))
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// Takes a ceremony of `kind` for use, once: a second take (a replay) finds nothing.
+pub async fn take(c: &mut Conn, id: Uuid, kind: &str, now: Timestamp) -> Result<Option<Ceremony>> {
+    let won = sqlx::query("UPDATE ceremonies SET consumed_at = $1 WHERE id = $2 AND kind = $3 AND consumed_at IS NULL")
+        .bind(ms(now))
+        .bind(id.to_string())
+        .bind(kind)
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+        == 1;
+    if !won {
+        return Ok(None);
+    }
+    let r = sqlx::query("SELECT * FROM ceremonies WHERE id = $1").bind(id.to_string()).fetch_one(&mut *c).await?;
+    let user: Option<String> = r.try_get("user_id")?;
+    Ok(Some(Ceremony { kind: r.try_get("kind")?, user_id: user.and_then(|u| Uuid::parse_str(&u).ok()), state: r.try_get("state")?, expires_at: ts(&r, "expires_at")? }))
+}
+
+/// Drops ceremonies that expired before `before` (housekeeping).
+pub async fn prune(c: &mut Conn, before: Timestamp) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM ceremonies WHERE expires_at < $1").bind(ms(before)).execute(&mut *c).await?.rows_affected())
+}

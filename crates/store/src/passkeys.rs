@@ -1,0 +1,126 @@
+//! Registered passkeys. Deleted ones are kept as tombstones so a later sign-in with
+//! one is refused with the reason (R25).
+
+use portcullis_domain::passkey::Passkey;
+use portcullis_domain::Timestamp;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::row::{flag, ms, opt_ts, ts, uuid};
+use crate::{Conn, Result, StoreError};
+
+/// A stored passkey with what only the WebAuthn layer reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPasskey {
+    /// The policy view.
+    pub passkey: Passkey,
+    /// The library's credential (public key …) as JSON.
+    pub credential_json: String,
+    /// Attestation certificates (base64), leaf first.
+    pub x5c: Vec<String>,
+    /// The passkey profile it was accepted under.
+    pub profile_id: Option<String>,
+    /// When it was deleted, and by whom (`user` or `admin`).
+    pub deleted: Option<(Timestamp, String)>,
+}
+
+fn from_row(r: &AnyRow) -> Result<StoredPasskey> {
+    let aaguid: String = r.try_get("aaguid")?;
+    let x5c: String = r.try_get("x5c_json")?;
+    let deleted_at = opt_ts(r, "deleted_at")?;
+    let deleted_by: Option<String> = r.try_get("deleted_by")?;
+    Ok(StoredPasskey {
+        passkey: Passkey {
+            id: uuid(r, "id")?,
+            user_id: uuid(r, "user_id")?,
+            credential_id: r.try_get("credential_id")?,
+            aaguid: Uuid::parse_str(&aaguid).map_err(|_| StoreError::Corrupt(format!("aaguid '{aaguid}'")))?,
+            display_name: r.try_get("display_name")?,
+            fmt: r.try_get("fmt")?,
+            attested: flag(r, "attested")?,
+            synced: flag(r, "synced")?,
+            created_at: ts(r, "created_at")?,
+            last_used_at: opt_ts(r, "last_used_at")?,
+            sign_count: r.try_get("sign_count")?,
+            device: r.try_get("device")?,
+            device_profile: r.try_get("device_profile")?,
+            flagged_clone: flag(r, "flagged_clone")?,
+        },
+        credential_json: r.try_get("credential_json")?,
+        x5c: serde_json::from_str(&x5c).map_err(|e| StoreError::Corrupt(format!("x5c: {e}")))?,
+        profile_id: r.try_get("profile_id")?,
+        deleted: deleted_at.map(|t| (t, deleted_by.unwrap_or_default())),
+    })
+}
+
+/// Stores a new passkey; a tombstone with the same credential id is replaced.
+pub async fn insert(c: &mut Conn, p: &StoredPasskey) -> Result<()> {
+    sqlx::query("DELETE FROM passkeys WHERE credential_id = $1 AND deleted_at IS NOT NULL").bind(&p.passkey.credential_id).execute(&mut *c).await?;
+    let k = &p.passkey;
+    sqlx::query(
+        "INSERT INTO passkeys (id, user_id, credential_id, credential_json, aaguid, display_name, fmt, attested, synced, x5c_json, profile_id, device, device_profile, created_at, last_used_at, sign_count, flagged_clone)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, $15, 0)",
+    )
+    .bind(k.id.to_string())
+    .bind(k.user_id.to_string())
+    .bind(&k.credential_id)
+    .bind(&p.credential_json)
+    .bind(k.aaguid.to_string())
+    .bind(&k.display_name)
+    .bind(&k.fmt)
+    .bind(i64::from(k.attested))
+    .bind(i64::from(k.synced))
+    .bind(serde_json::to_string(&p.x5c).unwrap_or_else(|_| "[]".into()))
+    .bind(p.profile_id.clone())
+    .bind(k.device.clone())
+    .bind(k.device_profile.clone())
+    .bind(ms(k.created_at))
+    .bind(k.sign_count)
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// A user's live passkeys, oldest first.
+pub async fn for_user(c: &mut Conn, user: Uuid) -> Result<Vec<StoredPasskey>> {
+    let rows = sqlx::query("SELECT * FROM passkeys WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at, id").bind(user.to_string()).fetch_all(&mut *c).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// A passkey by credential id, tombstones included.
+pub async fn by_credential_id(c: &mut Conn, credential_id: &str) -> Result<Option<StoredPasskey>> {
+    let r = sqlx::query("SELECT * FROM passkeys WHERE credential_id = $1").bind(credential_id).fetch_optional(&mut *c).await?;
+    r.as_ref().map(from_row).transpose()
+}
+
+/// A live passkey by method id.
+pub async fn by_id(c: &mut Conn, id: Uuid) -> Result<Option<StoredPasskey>> {
+    let r = sqlx::query("SELECT * FROM passkeys WHERE id = $1 AND deleted_at IS NULL").bind(id.to_string()).fetch_optional(&mut *c).await?;
+    r.as_ref().map(from_row).transpose()
+}
+
+/// Deletes a passkey (keeps a tombstone); returns whether a live one was there.
+pub async fn delete(c: &mut Conn, id: Uuid, by: &str, now: Timestamp) -> Result<bool> {
+    let done = sqlx::query("UPDATE passkeys SET deleted_at = $1, deleted_by = $2 WHERE id = $3 AND deleted_at IS NULL").bind(ms(now)).bind(by).bind(id.to_string()).execute(&mut *c).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records a sign-in: the counter moves from `old` to `new` only if no one else moved it
+/// first (compare-and-set), so two nodes cannot both accept the same counter.
+pub async fn record_use(c: &mut Conn, id: Uuid, old: i64, new: i64, now: Timestamp) -> Result<bool> {
+    let done = sqlx::query("UPDATE passkeys SET sign_count = $1, last_used_at = $2 WHERE id = $3 AND sign_count = $4 AND deleted_at IS NULL")
+        .bind(new)
+        .bind(ms(now))
+        .bind(id.to_string())
+        .bind(old)
+        .execute(&mut *c)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Flags a passkey as possibly cloned (R22).
+pub async fn flag_clone(c: &mut Conn, id: Uuid) -> Result<()> {
+    sqlx::query("UPDATE passkeys SET flagged_clone = 1 WHERE id = $1").bind(id.to_string()).execute(&mut *c).await?;
+    Ok(())
+}
