@@ -9,6 +9,7 @@ pub mod actor;
 pub mod audit;
 pub mod directory;
 pub mod lockout;
+pub mod metadata;
 pub mod passkey;
 pub mod policy;
 pub mod session;

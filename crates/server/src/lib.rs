@@ -3,6 +3,7 @@
 //! Handlers parse input, call a service, and render the answer; every decision is
 //! made in the domain crate. Errors are mapped to responses once, in [`error`].
 
+pub mod api;
 pub mod error;
 pub mod pages;
 pub mod routes;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub service: Service,
     /// Presentation settings.
     pub config: Arc<ServerConfig>,
+    /// The WebAuthn relying party (RP ID and origin from the public URL).
+    pub rp: Arc<portcullis_webauthn::RelyingParty>,
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.

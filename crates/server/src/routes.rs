@@ -13,6 +13,7 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use tower_http::trace::TraceLayer;
 
+use crate::api;
 use crate::error::PageError;
 use crate::pages::{self, signin};
 use crate::{session_cookie, AppState};
@@ -28,6 +29,13 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(me))
         .route("/signout", post(signout))
         .route("/static/portcullis.css", get(stylesheet))
+        .route("/static/portcullis.js", get(script))
+        .route("/security-info", get(security_info))
+        .route("/security-info/passkeys/{id}/delete", post(delete_passkey))
+        .route("/api/passkeys/registration/options", post(api::registration_options))
+        .route("/api/passkeys/registration", post(api::register))
+        .route("/api/signin/passkey/options", post(api::sign_in_options))
+        .route("/api/signin/passkey", post(api::sign_in))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::map_response(security_headers))
@@ -63,6 +71,48 @@ async fn stylesheet() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], pages::STYLESHEET).into_response()
 }
 
+async fn script() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], pages::SCRIPT).into_response()
+}
+
+/// The signed-in session behind the request's cookie, if any.
+pub(crate) async fn signed_in(st: &AppState, headers: &HeaderMap) -> Result<Option<(portcullis_domain::session::Session, portcullis_domain::directory::User)>, PageError> {
+    match session_cookie::read(headers) {
+        Some(t) => Ok(st.service.session(&t).await?),
+        None => Ok(None),
+    }
+}
+
+/// Source address and user agent of a request.
+pub(crate) fn request_context(peer: SocketAddr, headers: &HeaderMap) -> RequestContext {
+    RequestContext {
+        source: peer.ip().to_string(),
+        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").chars().take(512).collect(),
+    }
+}
+
+async fn security_info(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+    let Some((session, user)) = signed_in(&st, &headers).await? else {
+        return Ok(Redirect::to("/signin").into_response());
+    };
+    let passkeys = st.service.passkeys_of(&user).await.map_err(|e| PageError::Internal(e.to_string()))?;
+    let options = st.service.registration_offer(&user, &session).await?;
+    Ok(pages::security_info::page(&user, &passkeys, &options).into_response())
+}
+
+async fn delete_passkey(State(st): State<AppState>, headers: HeaderMap, axum::extract::Path(id): axum::extract::Path<String>) -> Result<Response, PageError> {
+    check_same_origin(&headers, &st)?;
+    let Some((_, user)) = signed_in(&st, &headers).await? else {
+        return Ok(Redirect::to("/signin").into_response());
+    };
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::BadRequest("That is not a passkey id.".into()))?;
+    match st.service.delete_own_passkey(&user, id).await {
+        Ok(()) => Ok(Redirect::to("/security-info").into_response()),
+        Err(portcullis_service::passkeys::PasskeyError::Rejected { message, .. }) => Err(PageError::NotFound(message)),
+        Err(e) => Err(PageError::Internal(e.to_string())),
+    }
+}
+
 async fn not_found() -> PageError {
     PageError::NotFound("There is no page at this address.".into())
 }
@@ -93,7 +143,7 @@ struct TapForm {
 }
 
 /// Refuses a state-changing request sent from another site (login CSRF and friends).
-fn check_same_origin(headers: &HeaderMap, st: &AppState) -> Result<(), PageError> {
+pub(crate) fn check_same_origin(headers: &HeaderMap, st: &AppState) -> Result<(), PageError> {
     let cross = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site");
     let origin_ok = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).is_none_or(|o| o == st.config.origin());
     if cross || !origin_ok {
@@ -127,10 +177,7 @@ async fn signin_tap(
 ) -> Result<Response, PageError> {
     check_same_origin(&headers, &st)?;
     let Form(form) = form.map_err(form_error)?;
-    let ctx = RequestContext {
-        source: peer.ip().to_string(),
-        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").chars().take(512).collect(),
-    };
+    let ctx = request_context(peer, &headers);
     match st.service.sign_in_with_tap(&form.username, &form.code, &ctx).await {
         Ok(s) => {
             let now = st.service.now();

@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod clock;
 pub mod directory;
 pub mod error;
+pub mod passkeys;
 pub mod policy;
 pub mod secrets;
 pub mod sessions;

@@ -71,3 +71,41 @@ impl Drop for Browser {
         let _ = self.driver.kill();
     }
 }
+
+/// A raw WebDriver command under the current session (for the WebAuthn extension).
+#[derive(Debug)]
+struct SessionCommand {
+    method: http::Method,
+    path: String,
+    body: Option<serde_json::Value>,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for SessionCommand {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/{}", session_id.unwrap_or_default(), self.path))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (self.method.clone(), self.body.as_ref().map(|b| b.to_string()))
+    }
+}
+
+impl Browser {
+    async fn session_cmd(&self, method: http::Method, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+        self.client.issue_cmd(SessionCommand { method, path: path.into(), body }).await.unwrap_or_else(|e| panic!("WebDriver {path}: {e}"))
+    }
+
+    /// Adds Chromium's WebAuthn virtual authenticator (CTAP2, internal, resident keys,
+    /// user verification) and returns its id. Its AAGUID is `01020304-0506-0708-0102-030405060708`.
+    pub async fn add_virtual_authenticator(&self) -> String {
+        let body = serde_json::json!({"protocol": "ctap2", "transport": "internal", "hasResidentKey": true, "hasUserVerification": true, "isUserConsenting": true, "isUserVerified": true});
+        let v = self.session_cmd(http::Method::POST, "webauthn/authenticator", Some(body)).await;
+        v.as_str().map(str::to_string).unwrap_or_else(|| panic!("authenticator id, got {v}"))
+    }
+
+    /// The credentials the virtual authenticator holds.
+    pub async fn virtual_credentials(&self, authenticator: &str) -> Vec<serde_json::Value> {
+        let v = self.session_cmd(http::Method::GET, &format!("webauthn/authenticator/{authenticator}/credentials"), None).await;
+        v.as_array().cloned().unwrap_or_default()
+    }
+}

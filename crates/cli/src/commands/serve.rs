@@ -56,7 +56,9 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
     if config.public_url.scheme() == "http" && config.cookie_secure() {
         tracing::warn!("public_url is plain HTTP on a non-local host: browsers will not send the Secure session cookie; serve over HTTPS");
     }
-    let state = AppState { service: svc.clone(), config: Arc::new(config) };
+    let rp = portcullis_webauthn::RelyingParty::new(&config.public_url, &cfg.organization).map_err(|e| CliError::Other(format!("public_url: {e}")))?;
+    tracing::info!(rp_id = rp.rp_id(), origin = %rp.origin(), "WebAuthn relying party");
+    let state = AppState { service: svc.clone(), config: Arc::new(config), rp: Arc::new(rp) };
     serve(listener, state, shutdown_signal()).await.map_err(|e| CliError::Other(format!("server failed: {e}")))?;
     svc.store().close().await;
     tracing::info!("stopped");

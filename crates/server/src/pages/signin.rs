@@ -13,17 +13,21 @@ pub fn signin_page(username: &str, error: Option<&str>) -> Markup {
         "Sign in",
         html! {
             h1 { "Sign in" }
-            @if let Some(e) = error {
-                p.notice.error role="alert" id="error" { (e) }
-            }
+            p.notice.error role="alert" id="error" hidden[error.is_none()] { (error.unwrap_or_default()) }
             form method="post" action="/signin/tap" {
                 label for="username" { "Username" }
-                input type="text" id="username" name="username" value=(username) autocomplete="username" required autofocus[username.is_empty()] placeholder="name@domain";
+                input type="text" id="username" name="username" value=(username) autocomplete="username webauthn" required autofocus[username.is_empty()] placeholder="name@domain";
+                p { button type="button" id="passkey-signin" data-action="passkey-signin" { "Sign in with a passkey" } }
                 label for="code" { "Temporary Access Pass" }
                 input type="password" id="code" name="code" autocomplete="one-time-code" required autofocus[!username.is_empty()];
                 button type="submit" id="signin" { "Sign in" }
             }
             p.muted { "A Temporary Access Pass is a time-limited code your administrator gives you to sign in and set up a passkey." }
+            details id="signin-options" {
+                summary { "Sign-in options" }
+                p { button type="button" id="passkey-usernameless" data-action="passkey-usernameless" { "Sign in with a passkey, without a username" } }
+            }
+            script src="/static/portcullis.js" {}
         },
     )
 }
@@ -47,6 +51,7 @@ pub fn signed_in_page(user: &User, session: &Session) -> Markup {
                 dt { "Since" } dd { (rfc3339(session.auth_time)) }
                 dt { "Session ends" } dd { (rfc3339(session.expires_at)) }
             }
+            p { a href="/security-info" id="security-info" { "Security info" } }
             form method="post" action="/signout" {
                 button type="submit" id="signout" { "Sign out" }
             }

@@ -1,0 +1,140 @@
+//! Passkeys end to end in real Chromium with its WebAuthn virtual authenticator.
+
+mod support;
+
+use portcullis_testkit::browser::Browser;
+use portcullis_testkit::fantoccini::{Client, Locator};
+use std::path::Path;
+use support::{cli, code_from, Server};
+
+const CHROMIUM_AAGUID: &str = "01020304-0506-0708-0102-030405060708";
+
+async fn click(c: &Client, id: &str) {
+    c.wait().for_element(Locator::Id(id)).await.unwrap_or_else(|e| panic!("#{id}: {e}")).click().await.unwrap();
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.wait().for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.unwrap()
+}
+
+async fn tap_sign_in(c: &Client, s: &Server, code: &str) {
+    c.goto(&format!("{}/signin", s.origin())).await.unwrap();
+    c.find(Locator::Id("username")).await.unwrap().send_keys("admin@portcullis.local").await.unwrap();
+    c.find(Locator::Id("code")).await.unwrap().send_keys(code).await.unwrap();
+    click(c, "signin").await;
+    assert_eq!(text(c, "#signed-in").await, "Signed in as Administrator");
+}
+
+async fn sign_out(c: &Client, s: &Server) {
+    c.goto(&format!("{}/me", s.origin())).await.unwrap();
+    click(c, "signout").await;
+    c.wait().for_element(Locator::Id("username")).await.unwrap();
+}
+
+fn patch_fido2(dir: &Path, body: &str) {
+    let f = dir.join("fido2.json");
+    std::fs::write(&f, body).unwrap();
+    let (st, _, err) = cli(dir, None, &["policy", "patch", "fido2", f.to_str().unwrap()]);
+    assert_eq!(st, 0, "{err}");
+}
+
+async fn shot(c: &Client, name: &str) {
+    if let Ok(dir) = std::env::var("SCREENSHOT_DIR") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(Path::new(&dir).join(name), png).unwrap();
+    }
+}
+
+/// Waits (up to 10 s) until the element's text contains `needle`; returns the text.
+async fn wait_text(c: &Client, css: &str, needle: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            last = e.text().await.unwrap_or_default();
+            if last.contains(needle) {
+                return last;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{css} never contained '{needle}'; last text: '{last}'");
+}
+
+#[tokio::test]
+async fn add_a_passkey_then_sign_in_usernameless_and_username_first_and_r5_block_and_unblock() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), None).await;
+    let b = Browser::launch().await;
+    let c = &b.client;
+    let auth = b.add_virtual_authenticator().await;
+
+    // Bootstrap TAP → Security info → add a passkey.
+    tap_sign_in(c, &s, s.tap.as_deref().unwrap()).await;
+    click(c, "security-info").await;
+    assert!(text(c, "#no-passkeys").await.contains("no passkey"));
+    assert!(c.find(Locator::Id("add-authenticator")).await.is_err(), "R6: no guided Authenticator option without the allow list");
+    click(c, "add-passkey").await;
+    let item = text(c, "li.method").await;
+    assert!(item.contains("Chromium virtual authenticator") && item.contains(CHROMIUM_AAGUID) && item.contains("Can be used to sign in"), "{item}");
+    assert_eq!(b.virtual_credentials(&auth).await.len(), 1);
+    shot(c, "security-info.png").await;
+
+    // Usernameless ("Sign-in options").
+    sign_out(c, &s).await;
+    click(c, "signin-options").await;
+    click(c, "passkey-usernameless").await;
+    assert_eq!(text(c, "#signed-in").await, "Signed in as Administrator");
+    assert!(text(c, "dl").await.contains("Passkey"));
+
+    // Username first.
+    sign_out(c, &s).await;
+    c.find(Locator::Id("username")).await.unwrap().send_keys("admin@portcullis.local").await.unwrap();
+    click(c, "passkey-signin").await;
+    assert_eq!(text(c, "#signed-in").await, "Signed in as Administrator");
+
+    // R5: the administrator blocks Chromium's AAGUID; the next sign-in is refused with the reason.
+    sign_out(c, &s).await;
+    patch_fido2(dir.path(), &format!(r#"{{"keyRestrictions": {{"isEnforced": true, "enforcementType": "block", "aaGuids": ["{CHROMIUM_AAGUID}"]}}}}"#));
+    c.find(Locator::Id("username")).await.unwrap().send_keys("admin@portcullis.local").await.unwrap();
+    click(c, "passkey-signin").await;
+    let err = wait_text(c, "#error", "blocked").await;
+    assert!(err.contains(CHROMIUM_AAGUID) && err.contains("blocked"), "{err}");
+    click(c, "signin-options").await;
+    click(c, "passkey-usernameless").await;
+    wait_text(c, "#error", "key restrictions").await;
+    shot(c, "signin-blocked.png").await;
+
+    // Allowed again: sign-in works.
+    patch_fido2(dir.path(), r#"{"keyRestrictions": {"isEnforced": false, "enforcementType": "block", "aaGuids": []}}"#);
+    click(c, "passkey-signin").await;
+    assert_eq!(text(c, "#signed-in").await, "Signed in as Administrator");
+    b.close().await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn r4_r16_attestation_enforced_refuses_the_virtual_authenticator_and_hides_the_legacy_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), None).await;
+    let b = Browser::launch().await;
+    let c = &b.client;
+    b.add_virtual_authenticator().await;
+    tap_sign_in(c, &s, s.tap.as_deref().unwrap()).await;
+    click(c, "security-info").await;
+    assert!(c.find(Locator::Id("add-legacy")).await.is_ok(), "the legacy flow is offered while attestation is not enforced");
+
+    patch_fido2(dir.path(), r#"{"isAttestationEnforced": true}"#);
+    c.refresh().await.unwrap();
+    c.wait().for_element(Locator::Id("add-passkey")).await.unwrap();
+    assert!(c.find(Locator::Id("add-legacy")).await.is_err(), "R16: no legacy flow under enforcement");
+    click(c, "add-passkey").await;
+    let msg = wait_text(c, "#status", "Nothing was saved").await;
+    assert!(msg.contains("does not chain to a root your organisation trusts") && msg.contains("Nothing was saved"), "{msg}");
+    c.refresh().await.unwrap();
+    assert!(text(c, "#no-passkeys").await.contains("no passkey"), "nothing stored");
+    let (_, out, _) = cli(dir.path(), None, &["logs", "audit", "--activity", "User registered security info"]);
+    assert!(out.trim().is_empty(), "no registration was audited: {out}");
+    let _ = code_from;
+    b.close().await;
+    s.stop().await;
+}

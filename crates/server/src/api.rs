@@ -1,0 +1,144 @@
+//! The small JSON API the pages use for WebAuthn ceremonies.
+//!
+//! Every error has one shape: `{"error": {"code": "<stable code>", "message": "<sentence>"}}`,
+//! with a 4xx status for anything the client can fix and nothing stored.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use portcullis_domain::passkey::PasskeyRefusal;
+use portcullis_domain::time_fmt::rfc3339;
+use portcullis_service::passkeys::{DeviceInfo, PasskeyError};
+use portcullis_service::RequestContext;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use uuid::Uuid;
+
+use crate::routes::{check_same_origin, request_context, signed_in};
+use crate::{session_cookie, AppState};
+
+/// An API error in the one JSON shape.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: String,
+    message: String,
+}
+
+impl ApiError {
+    /// An error with a status, code and sentence.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        ApiError { status, code: code.into(), message: message.into() }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(code = %self.code, message = %self.message, "API request failed");
+        }
+        let message = if self.status.is_server_error() { "Something went wrong on our side. Try again in a moment.".to_string() } else { self.message };
+        (self.status, Json(json!({"error": {"code": self.code, "message": message}}))).into_response()
+    }
+}
+
+impl From<PasskeyError> for ApiError {
+    fn from(e: PasskeyError) -> Self {
+        let status = match &e {
+            PasskeyError::Refused(PasskeyRefusal::StepUpRequired) => StatusCode::UNAUTHORIZED,
+            PasskeyError::Refused(_) => StatusCode::FORBIDDEN,
+            PasskeyError::Ceremony(c) if c.code.starts_with("malformed") || c.code == "wrongCeremony" => StatusCode::BAD_REQUEST,
+            PasskeyError::Ceremony(c) if c.code == "alreadyRegistered" => StatusCode::CONFLICT,
+            PasskeyError::Ceremony(_) => StatusCode::UNAUTHORIZED,
+            PasskeyError::Rejected { code, .. } => match *code {
+                "alreadyRegistered" => StatusCode::CONFLICT,
+                "notFound" => StatusCode::NOT_FOUND,
+                "unknownCredential" | "passkeyDeleted" | "counterReplay" | "userHandleMismatch" | "challengeMismatch" | "accountDisabled" => StatusCode::UNAUTHORIZED,
+                _ => StatusCode::BAD_REQUEST,
+            },
+            PasskeyError::Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
+fn json_error(r: JsonRejection) -> ApiError {
+    match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "bodyTooLarge", "The request body is too large."),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupportedMediaType", "Send the body as application/json."),
+        _ => ApiError::new(StatusCode::BAD_REQUEST, "malformedJson", format!("The body is not the expected JSON: {}", r.body_text())),
+    }
+}
+
+fn same_origin(headers: &HeaderMap, st: &AppState) -> Result<(), ApiError> {
+    check_same_origin(headers, st).map_err(|e| ApiError::new(StatusCode::FORBIDDEN, "crossOrigin", e.to_string()))
+}
+
+/// `POST /api/passkeys/registration/options`: begins adding a passkey (signed-in users).
+pub async fn registration_options(State(st): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    same_origin(&headers, &st)?;
+    let (session, user) = signed_in(&st, &headers).await.map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internalError", "session lookup failed"))?.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "notSignedIn", "Sign in first."))?;
+    let start = st.service.begin_passkey_registration(&st.rp, &session, &user).await?;
+    Ok(Json(json!({"ceremonyId": start.ceremony_id, "publicKey": start.options})))
+}
+
+/// Body of `POST /api/passkeys/registration`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegistrationBody {
+    ceremony_id: Uuid,
+    credential: Value,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    device: Option<String>,
+    #[serde(default)]
+    device_profile: Option<String>,
+}
+
+/// `POST /api/passkeys/registration`: verifies and stores the new passkey.
+pub async fn register(State(st): State<AppState>, headers: HeaderMap, body: Result<Json<RegistrationBody>, JsonRejection>) -> Result<Response, ApiError> {
+    same_origin(&headers, &st)?;
+    let Json(body) = body.map_err(json_error)?;
+    let (session, user) = signed_in(&st, &headers).await.map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internalError", "session lookup failed"))?.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "notSignedIn", "Sign in first."))?;
+    let device = DeviceInfo { device: body.device, profile: body.device_profile };
+    let p = st.service.finish_passkey_registration(&st.rp, &session, &user, body.ceremony_id, &body.credential, body.name, device).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": p.id, "displayName": p.display_name, "aaGuid": p.aaguid, "createdDateTime": rfc3339(p.created_at)}))).into_response())
+}
+
+/// Body of `POST /api/signin/passkey/options`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SignInOptionsBody {
+    #[serde(default)]
+    username: Option<String>,
+}
+
+/// `POST /api/signin/passkey/options`: begins a sign-in (username-first or usernameless).
+pub async fn sign_in_options(State(st): State<AppState>, headers: HeaderMap, body: Result<Json<SignInOptionsBody>, JsonRejection>) -> Result<Json<Value>, ApiError> {
+    same_origin(&headers, &st)?;
+    let Json(body) = body.map_err(json_error)?;
+    let start = st.service.begin_passkey_sign_in(&st.rp, body.username.as_deref()).await?;
+    Ok(Json(json!({"ceremonyId": start.ceremony_id, "publicKey": start.options})))
+}
+
+/// Body of `POST /api/signin/passkey`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignInBody {
+    ceremony_id: Uuid,
+    credential: Value,
+}
+
+/// `POST /api/signin/passkey`: verifies the assertion and opens a session.
+pub async fn sign_in(State(st): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Result<Json<SignInBody>, JsonRejection>) -> Result<Response, ApiError> {
+    same_origin(&headers, &st)?;
+    let Json(body) = body.map_err(json_error)?;
+    let ctx: RequestContext = request_context(peer, &headers);
+    let s = st.service.finish_passkey_sign_in(&st.rp, body.ceremony_id, &body.credential, &ctx).await?;
+    let cookie = session_cookie::set(&s.token, s.session.expires_at, st.service.now(), st.config.cookie_secure());
+    Ok(([(header::SET_COOKIE, cookie)], Json(json!({"redirect": "/me", "userPrincipalName": s.user.user_principal_name}))).into_response())
+}

@@ -1,0 +1,65 @@
+//! Security info: the user's passkeys, whether each works and why not, and adding one.
+
+use maud::{html, Markup};
+use portcullis_domain::directory::User;
+use portcullis_domain::passkey::PasskeyRefusal;
+use portcullis_domain::time_fmt::rfc3339;
+use portcullis_service::passkeys::{PasskeyView, RegistrationOffer};
+
+use super::layout;
+
+/// The Security info page.
+pub fn page(user: &User, passkeys: &[PasskeyView], offer: &RegistrationOffer) -> Markup {
+    layout(
+        "Security info",
+        html! {
+            h1 { "Security info" }
+            p.muted { "These are the methods you use to sign in as " strong { (user.user_principal_name) } "." }
+            p.notice hidden id="status" role="status" {}
+            @if passkeys.is_empty() {
+                p id="no-passkeys" { "You have no passkey yet." }
+            }
+            ul.methods id="passkeys" {
+                @for v in passkeys {
+                    @let p = &v.stored.passkey;
+                    li.method data-passkey=(p.id) {
+                        strong { (p.display_name) }
+                        div.muted { (v.model.as_deref().unwrap_or("Unknown model")) " · AAGUID " code { (p.aaguid) } }
+                        div.muted {
+                            "Added " (rfc3339(p.created_at))
+                            " · last used " (p.last_used_at.map(rfc3339).unwrap_or_else(|| "never".into()))
+                            @if let Some(d) = &p.device { " · " (d) }
+                            @if let Some(pr) = &p.device_profile { " (" (pr) " profile)" }
+                        }
+                        @match &v.usable {
+                            Ok(()) => { div.usable { "Can be used to sign in" } }
+                            Err(r) => { div.unusable.notice.error { "Cannot be used to sign in: " (r) } }
+                        }
+                        form method="post" action={ "/security-info/passkeys/" (p.id) "/delete" } {
+                            button.secondary type="submit" { "Delete" }
+                        }
+                    }
+                }
+            }
+            h2 { "Add sign-in method" }
+            @match &offer.may_add {
+                Ok(()) => {
+                    @if offer.authenticator_option {
+                        p { button type="button" id="add-authenticator" data-action="add-passkey" data-kind="authenticator" { "Passkey in Microsoft Authenticator" } }
+                    }
+                    p { button type="button" id="add-passkey" data-action="add-passkey" data-kind="generic" { "Security key or passkey" } }
+                    @if offer.legacy_flow {
+                        p.muted { "Having trouble? " button.link type="button" id="add-legacy" data-action="add-passkey" data-kind="legacy" { "Try the basic flow" } }
+                    }
+                }
+                Err(PasskeyRefusal::StepUpRequired) => {
+                    p.notice.error id="step-up" { (PasskeyRefusal::StepUpRequired) }
+                    p { a href="/signin" { "Verify your identity" } }
+                }
+                Err(r) => { p.notice.error id="cannot-add" { (r) } }
+            }
+            p { a href="/me" { "Back" } }
+            script src="/static/portcullis.js" {}
+        },
+    )
+}

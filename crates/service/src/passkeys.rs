@@ -1,0 +1,427 @@
+//! Passkeys: adding one (R14, R17, R4, R5, R9), signing in with one (R21, R22), listing
+//! and deleting them (R25). Ceremony state lives in the store, so any node can finish a
+//! ceremony another began.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use portcullis_domain::actor::Actor;
+use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
+use portcullis_domain::directory::{Upn, User};
+use portcullis_domain::metadata::builtin_name;
+use portcullis_domain::passkey::{self, Passkey, PasskeyRefusal, RegistrationFacts};
+use portcullis_domain::policy::{Fido2Configuration, MethodConfiguration, MethodId};
+use portcullis_domain::session::{AuthMethod, Session};
+use portcullis_domain::Timestamp;
+use portcullis_store::ceremonies::{self, Ceremony};
+use portcullis_store::passkeys::{self as store_pk, StoredPasskey};
+use portcullis_store::signins::SignInEvent;
+use portcullis_store::{audit, commit, directory, sessions, signins, Conn};
+use portcullis_webauthn::{AuthenticationState, CeremonyError, Credential, RegistrationState, RelyingParty};
+use serde_json::{json, Value};
+use time::Duration;
+use uuid::Uuid;
+
+use crate::policy::current;
+use crate::secrets::{new_token, token_key};
+use crate::tap::SignedIn;
+use crate::{RequestContext, Service, ServiceError};
+
+/// Ceremonies expire after five minutes (R17).
+pub const CEREMONY_TTL: Duration = Duration::minutes(5);
+/// Longest passkey session.
+pub const PASSKEY_SESSION: Duration = Duration::hours(8);
+/// Longest display name a user may give a passkey.
+const NAME_MAX: usize = 64;
+
+/// Why a passkey operation did not happen, with a stable code for the JSON API.
+#[derive(Debug, thiserror::Error)]
+pub enum PasskeyError {
+    /// Policy says no (with the rule's explanation).
+    #[error(transparent)]
+    Refused(#[from] PasskeyRefusal),
+    /// The WebAuthn response failed a check.
+    #[error(transparent)]
+    Ceremony(#[from] CeremonyError),
+    /// The request is wrong in a way the caller can fix.
+    #[error("{message}")]
+    Rejected {
+        /// Stable code.
+        code: &'static str,
+        /// Sentence.
+        message: String,
+    },
+    /// The server failed.
+    #[error(transparent)]
+    Failed(#[from] ServiceError),
+}
+
+impl From<portcullis_store::StoreError> for PasskeyError {
+    fn from(e: portcullis_store::StoreError) -> Self {
+        PasskeyError::Failed(e.into())
+    }
+}
+
+fn reject(code: &'static str, message: impl Into<String>) -> PasskeyError {
+    PasskeyError::Rejected { code, message: message.into() }
+}
+
+impl PasskeyError {
+    /// Stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Refused(r) => r.code(),
+            Self::Ceremony(c) => c.code,
+            Self::Rejected { code, .. } => code,
+            Self::Failed(_) => "internalError",
+        }
+    }
+}
+
+/// A ceremony just begun: its id and the options for the browser.
+#[derive(Debug, Clone)]
+pub struct CeremonyStart {
+    /// Id to send back with the response.
+    pub ceremony_id: Uuid,
+    /// `publicKey` options JSON.
+    pub options: Value,
+}
+
+/// A passkey with whether it can sign in now, and why not.
+#[derive(Debug, Clone)]
+pub struct PasskeyView {
+    /// Stored record.
+    pub stored: StoredPasskey,
+    /// Model name when known.
+    pub model: Option<String>,
+    /// `Ok` when usable; otherwise the reason.
+    pub usable: Result<(), PasskeyRefusal>,
+}
+
+/// Optional device facts a client reports with a registration (R20).
+#[derive(Debug, Clone, Default)]
+pub struct DeviceInfo {
+    /// Device name.
+    pub device: Option<String>,
+    /// `work` or `personal`.
+    pub profile: Option<String>,
+}
+
+fn fido2(cfg: MethodConfiguration) -> Fido2Configuration {
+    match cfg {
+        MethodConfiguration::Fido2(c) => c,
+        // `current` is asked for Fido2; defaults (disabled) fail closed.
+        MethodConfiguration::TemporaryAccessPass(_) => Fido2Configuration::default(),
+    }
+}
+
+async fn policy_for(c: &mut Conn, user: Uuid) -> Result<(Fido2Configuration, Vec<Uuid>), PasskeyError> {
+    let cfg = fido2(current(c, MethodId::Fido2).await?);
+    let member_of = directory::member_of(c, user).await?;
+    Ok((cfg, member_of))
+}
+
+fn credential_of(p: &StoredPasskey) -> Result<Credential, PasskeyError> {
+    serde_json::from_str(&p.credential_json).map_err(|e| PasskeyError::Failed(ServiceError::Internal(format!("stored credential {} is unreadable: {e}", p.passkey.id))))
+}
+
+fn clean_text(s: Option<String>, max: usize) -> Option<String> {
+    s.map(|s| s.trim().chars().filter(|c| !c.is_control()).take(max).collect::<String>()).filter(|s| !s.is_empty())
+}
+
+impl Service {
+    async fn take_ceremony(&self, c: &mut Conn, id: Uuid, kind: &str, now: Timestamp) -> Result<Ceremony, PasskeyError> {
+        let cer = ceremonies::take(c, id, kind, now).await?.ok_or_else(|| reject("challengeUnknown", "This sign-in or registration request was already used or never issued; start again."))?;
+        if now >= cer.expires_at {
+            return Err(reject("challengeExpired", "This request expired (after 5 minutes); start again."));
+        }
+        Ok(cer)
+    }
+
+    /// R14, R17: starts adding a passkey for the signed-in user.
+    pub async fn begin_passkey_registration(&self, rp: &RelyingParty, session: &Session, user: &User) -> Result<CeremonyStart, PasskeyError> {
+        let now = self.now();
+        let mut c = self.store().conn().await?;
+        let (cfg, member_of) = policy_for(&mut c, user.id).await?;
+        let plan = passkey::may_start_registration(&cfg, &member_of, session, now)?;
+        let exclude = store_pk::for_user(&mut c, user.id)
+            .await?
+            .iter()
+            .filter_map(|p| URL_SAFE_NO_PAD.decode(&p.passkey.credential_id).ok())
+            .collect();
+        let (options, state) = rp.start_registration(user.id.as_bytes(), user.user_principal_name.as_str(), &user.display_name, exclude, plan.attestation_direct)?;
+        let id = Uuid::new_v4();
+        let state = serde_json::to_string(&state).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        ceremonies::insert(&mut c, id, &Ceremony { kind: "register".into(), user_id: Some(user.id), state, expires_at: now + CEREMONY_TTL }, now).await?;
+        Ok(CeremonyStart { ceremony_id: id, options })
+    }
+
+    /// R4, R5, R9, R17, R20: verifies the response and stores the passkey — or stores nothing.
+    pub async fn finish_passkey_registration(
+        &self,
+        rp: &RelyingParty,
+        session: &Session,
+        user: &User,
+        ceremony_id: Uuid,
+        response: &Value,
+        name: Option<String>,
+        device: DeviceInfo,
+    ) -> Result<Passkey, PasskeyError> {
+        let now = self.now();
+        let mut c = self.store().conn().await?;
+        let cer = self.take_ceremony(&mut c, ceremony_id, "register", now).await?;
+        if cer.user_id != Some(user.id) {
+            return Err(reject("challengeMismatch", "This registration request belongs to another user."));
+        }
+        let (cfg, member_of) = policy_for(&mut c, user.id).await?;
+        // The policy may have changed since the options were issued; check again.
+        passkey::may_start_registration(&cfg, &member_of, session, now)?;
+        let state: RegistrationState = serde_json::from_str(&cer.state).map_err(|e| ServiceError::Internal(format!("ceremony state: {e}")))?;
+        let cred = rp.finish_registration(response, &state)?;
+        // No trust store is configured yet, so a chain is never trusted: under enforced
+        // attestation this fails closed.
+        let facts = RegistrationFacts {
+            aaguid: cred.aaguid,
+            has_chain: cred.attestation.has_chain(),
+            trusted: false,
+            self_attested: cred.attestation == portcullis_webauthn::AttestationKind::SelfAttestation,
+            synced: cred.backup_eligible,
+        };
+        let ruleset = passkey::decide_registration(&cfg, &member_of, &facts).inspect_err(|r| {
+            tracing::info!(user = %user.user_principal_name, aaguid = %cred.aaguid, code = r.code(), "passkey registration refused (AAGUID self-reported unless attested)");
+        })?;
+        let model = builtin_name(cred.aaguid).map(str::to_string);
+        let credential_id = URL_SAFE_NO_PAD.encode(&cred.credential_id);
+        let display_name = clean_text(name, NAME_MAX).or_else(|| model.clone()).unwrap_or_else(|| "Passkey".into());
+        let stored = StoredPasskey {
+            passkey: Passkey {
+                id: Uuid::new_v4(),
+                user_id: user.id,
+                credential_id: credential_id.clone(),
+                aaguid: cred.aaguid,
+                display_name,
+                fmt: cred.fmt.clone(),
+                attested: facts.trusted,
+                synced: cred.backup_eligible,
+                created_at: now,
+                last_used_at: None,
+                sign_count: i64::from(cred.credential.counter),
+                device: clean_text(device.device, 64),
+                device_profile: clean_text(device.profile, 16),
+                flagged_clone: false,
+            },
+            credential_json: serde_json::to_string(&cred.credential).map_err(|e| ServiceError::Internal(e.to_string()))?,
+            x5c: cred.x5c.iter().map(|d| base64::engine::general_purpose::STANDARD.encode(d)).collect(),
+            profile_id: ruleset.profile_id.clone(),
+            deleted: None,
+        };
+        drop(c);
+        let mut tx = self.store().begin().await?;
+        if let Some(existing) = store_pk::by_credential_id(&mut tx, &credential_id).await? {
+            if existing.deleted.is_none() {
+                return Err(reject("alreadyRegistered", "This passkey is already registered."));
+            }
+        }
+        store_pk::insert(&mut tx, &stored).await?;
+        audit::append(
+            &mut tx,
+            &AuditRecord {
+                activity: "User registered security info",
+                category: kinds::USER_MANAGEMENT,
+                service: kinds::AUTH_METHODS,
+                operation: Operation::Add,
+                actor: Actor::User { id: user.id, upn: user.user_principal_name.to_string(), roles: vec![] },
+                target: AuditTarget { id: user.id.to_string(), display_name: user.user_principal_name.to_string(), kind: "User" },
+                before: None,
+                after: Some(json!({"id": stored.passkey.id, "aaGuid": cred.aaguid, "model": model, "fmt": cred.fmt, "attestation": cred.attestation, "profile": ruleset.name})),
+                reason: format!("User registered a passkey ({}); the AAGUID is self-reported unless attested", stored.passkey.display_name),
+            },
+            now,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(stored.passkey)
+    }
+
+    /// R21: starts a sign-in. With a username, the options list that user's usable passkeys;
+    /// without one, it is a discoverable-credential request.
+    pub async fn begin_passkey_sign_in(&self, rp: &RelyingParty, username: Option<&str>) -> Result<CeremonyStart, PasskeyError> {
+        let now = self.now();
+        let mut c = self.store().conn().await?;
+        let (user_id, allow) = match username.map(str::trim).filter(|u| !u.is_empty()) {
+            None => (None, vec![]),
+            Some(name) => {
+                let upn = Upn::parse(name).map_err(|_| reject("malformedUsername", "Enter your username as name@domain."))?;
+                let user = directory::user_by_upn(&mut c, &upn).await?.ok_or_else(|| reject("userNotFound", "We couldn't find an account with that username."))?;
+                let (cfg, member_of) = policy_for(&mut c, user.id).await?;
+                let all = store_pk::for_user(&mut c, user.id).await?;
+                if all.is_empty() {
+                    return Err(reject("noPasskey", "You have no passkey yet. Sign in with a Temporary Access Pass and add one on Security info."));
+                }
+                let mut usable = vec![];
+                let mut first_refusal = None;
+                for p in &all {
+                    match passkey::sign_in_usability(&cfg, &member_of, &p.passkey) {
+                        Ok(()) => usable.push(credential_of(p)?),
+                        Err(r) => {
+                            first_refusal.get_or_insert(r);
+                        }
+                    }
+                }
+                if usable.is_empty() {
+                    return Err(first_refusal.map(PasskeyError::Refused).unwrap_or_else(|| reject("noPasskey", "You have no usable passkey.")));
+                }
+                (Some(user.id), usable)
+            }
+        };
+        let (options, state) = rp.start_authentication(allow)?;
+        let id = Uuid::new_v4();
+        let state = serde_json::to_string(&state).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        ceremonies::insert(&mut c, id, &Ceremony { kind: "authenticate".into(), user_id, state, expires_at: now + CEREMONY_TTL }, now).await?;
+        Ok(CeremonyStart { ceremony_id: id, options })
+    }
+
+    /// R1, R2, R5, R22, R25: finishes a sign-in and opens a session. Every outcome is logged.
+    pub async fn finish_passkey_sign_in(&self, rp: &RelyingParty, ceremony_id: Uuid, response: &Value, ctx: &RequestContext) -> Result<SignedIn, PasskeyError> {
+        let now = self.now();
+        let result = self.try_passkey_sign_in(rp, ceremony_id, response, ctx, now).await;
+        if let Err((user, e)) = &result {
+            if !matches!(e, PasskeyError::Failed(_)) {
+                let mut c = self.store().conn().await?;
+                let upn = user.as_ref().map(|u| u.user_principal_name.to_string()).unwrap_or_default();
+                signins::append(&mut c, &passkey_event(now, user.as_ref().map(|u| u.id), &upn, ctx, Some((e.code(), e.to_string())))).await?;
+            }
+        }
+        result.map_err(|(_, e)| e)
+    }
+
+    async fn try_passkey_sign_in(&self, rp: &RelyingParty, ceremony_id: Uuid, response: &Value, ctx: &RequestContext, now: Timestamp) -> Result<SignedIn, (Option<User>, PasskeyError)> {
+        let no_user = |e: PasskeyError| (None, e);
+        let assertion = RelyingParty::parse_assertion(response).map_err(|e| no_user(e.into()))?;
+        let mut c = self.store().conn().await.map_err(|e| no_user(e.into()))?;
+        let cer = self.take_ceremony(&mut c, ceremony_id, "authenticate", now).await.map_err(no_user)?;
+        let cred_id = URL_SAFE_NO_PAD.encode(&assertion.raw_id);
+        let stored = store_pk::by_credential_id(&mut c, &cred_id).await.map_err(|e| no_user(e.into()))?.ok_or_else(|| no_user(reject("unknownCredential", "This passkey is not registered here. It may belong to another site or have been removed.")))?;
+        let user = directory::user_by_id(&mut c, stored.passkey.user_id).await.map_err(|e| no_user(e.into()))?.ok_or_else(|| no_user(reject("unknownCredential", "This passkey's account no longer exists.")))?;
+        let with_user = |e: PasskeyError| (Some(user.clone()), e);
+        if let Some((_, by)) = &stored.deleted {
+            let msg = if by == "admin" {
+                "This passkey was removed by your administrator. Remove it from your device too, and ask for a Temporary Access Pass to add a new one."
+            } else {
+                "You removed this passkey from your account. Remove it from your device too, and sign in another way."
+            };
+            return Err(with_user(reject("passkeyDeleted", msg)));
+        }
+        match cer.user_id {
+            Some(bound) if bound != user.id => return Err(with_user(reject("challengeMismatch", "This passkey belongs to a different account than the username you entered."))),
+            None if assertion.response.user_handle.as_deref() != Some(user.id.as_bytes().as_slice()) => {
+                return Err(with_user(reject("userHandleMismatch", "The passkey's user handle does not match its account.")))
+            }
+            _ => {}
+        }
+        if !user.account_enabled {
+            return Err(with_user(reject("accountDisabled", "Your account has been disabled. Contact your administrator.")));
+        }
+        let (cfg, member_of) = policy_for(&mut c, user.id).await.map_err(with_user)?;
+        passkey::sign_in_usability(&cfg, &member_of, &stored.passkey).map_err(|r| with_user(r.into()))?;
+        let state: AuthenticationState = serde_json::from_str(&cer.state).map_err(|e| with_user(ServiceError::Internal(format!("ceremony state: {e}")).into()))?;
+        let credential = credential_of(&stored).map_err(with_user)?;
+        let old = stored.passkey.sign_count;
+        let outcome = rp.finish_authentication(&assertion, &state, &credential, u32::try_from(old).unwrap_or(u32::MAX));
+        let verified = match outcome {
+            Ok(a) => a,
+            Err(e) if e.code == "counterRegression" => {
+                store_pk::flag_clone(&mut c, stored.passkey.id).await.map_err(|e| with_user(e.into()))?;
+                tracing::warn!(user = %user.user_principal_name, passkey = %stored.passkey.id, "passkey counter went backwards: flagged as possibly cloned");
+                return Err(with_user(e.into()));
+            }
+            Err(e) => return Err(with_user(e.into())),
+        };
+        drop(c);
+        let mut tx = self.store().begin().await.map_err(|e| with_user(e.into()))?;
+        if !store_pk::record_use(&mut tx, stored.passkey.id, old, i64::from(verified.counter), now).await.map_err(|e| with_user(e.into()))? {
+            return Err(with_user(reject("counterReplay", "This passkey was just used for another sign-in with the same counter; the sign-in was refused.")));
+        }
+        let token = new_token();
+        let session = Session { id: Uuid::new_v4(), user_id: user.id, auth_time: now, methods: vec![AuthMethod::Passkey], expires_at: now + PASSKEY_SESSION };
+        sessions::insert(&mut tx, &token_key(&token), &session, now).await.map_err(|e| with_user(e.into()))?;
+        signins::append(&mut tx, &passkey_event(now, Some(user.id), user.user_principal_name.as_str(), ctx, None)).await.map_err(|e| with_user(e.into()))?;
+        commit(tx).await.map_err(|e| with_user(e.into()))?;
+        Ok(SignedIn { token, session, user })
+    }
+
+    /// A user's passkeys, each with its model name and whether it can sign in now (R5, R20).
+    pub async fn passkeys_of(&self, user: &User) -> Result<Vec<PasskeyView>, PasskeyError> {
+        let mut c = self.store().conn().await?;
+        let (cfg, member_of) = policy_for(&mut c, user.id).await?;
+        Ok(store_pk::for_user(&mut c, user.id)
+            .await?
+            .into_iter()
+            .map(|stored| PasskeyView { model: builtin_name(stored.passkey.aaguid).map(str::to_string), usable: passkey::sign_in_usability(&cfg, &member_of, &stored.passkey), stored })
+            .collect())
+    }
+
+    /// R25: the user removes one of their passkeys.
+    pub async fn delete_own_passkey(&self, user: &User, id: Uuid) -> Result<(), PasskeyError> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let p = store_pk::by_id(&mut tx, id).await?.filter(|p| p.passkey.user_id == user.id).ok_or_else(|| reject("notFound", "You have no such passkey."))?;
+        store_pk::delete(&mut tx, id, "user", now).await?;
+        audit::append(
+            &mut tx,
+            &AuditRecord {
+                activity: "User deleted security info",
+                category: kinds::USER_MANAGEMENT,
+                service: kinds::AUTH_METHODS,
+                operation: Operation::Delete,
+                actor: Actor::User { id: user.id, upn: user.user_principal_name.to_string(), roles: vec![] },
+                target: AuditTarget { id: user.id.to_string(), display_name: user.user_principal_name.to_string(), kind: "User" },
+                before: Some(json!({"id": p.passkey.id, "aaGuid": p.passkey.aaguid, "displayName": p.passkey.display_name})),
+                after: None,
+                reason: "User deleted a passkey".into(),
+            },
+            now,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(())
+    }
+}
+
+fn passkey_event(now: Timestamp, user_id: Option<Uuid>, upn: &str, ctx: &RequestContext, failure: Option<(&str, String)>) -> SignInEvent {
+    SignInEvent {
+        created_date_time: now,
+        user_id,
+        user_principal_name: upn.to_lowercase(),
+        method: "passkey".into(),
+        ip_address: ctx.source.clone(),
+        user_agent: ctx.user_agent.chars().take(512).collect(),
+        error_code: if failure.is_some() { 50126 } else { 0 },
+        failure_code: failure.as_ref().map(|f| f.0.to_string()),
+        failure_reason: failure.map(|f| f.1),
+    }
+}
+
+/// What Security info offers a user now (R6, R14, R16).
+#[derive(Debug, Clone)]
+pub struct RegistrationOffer {
+    /// `Ok` when the user may add a passkey now; otherwise why not (step-up, policy …).
+    pub may_add: Result<(), PasskeyRefusal>,
+    /// The guided "Passkey in Authenticator" option (R6).
+    pub authenticator_option: bool,
+    /// The legacy "Having trouble?" flow (hidden when attestation is enforced, R16).
+    pub legacy_flow: bool,
+}
+
+impl Service {
+    /// What Security info should offer this user right now.
+    pub async fn registration_offer(&self, user: &User, session: &Session) -> Result<RegistrationOffer, ServiceError> {
+        let mut c = self.store().conn().await?;
+        let cfg = fido2(current(&mut c, MethodId::Fido2).await?);
+        let member_of = directory::member_of(&mut c, user.id).await?;
+        Ok(RegistrationOffer {
+            may_add: passkey::may_start_registration(&cfg, &member_of, session, self.now()).map(|_| ()),
+            authenticator_option: passkey::authenticator_option_offered(&cfg),
+            legacy_flow: passkey::legacy_flow_offered(&cfg, &member_of),
+        })
+    }
+}
