@@ -52,7 +52,7 @@ impl Default for Config {
             database: None,
             organization: "Portcullis".into(),
             domain: "portcullis.local".into(),
-            log: "info".into(),
+            log: "info,webauthn_rs_core=off".into(),
             log_format: LogFormat::Text,
             body_limit_bytes: 64 * 1024,
             lockout: LockoutPolicy::default(),

@@ -425,3 +425,46 @@ impl Service {
         })
     }
 }
+
+impl Service {
+    /// An administrator's view of a user's passkeys.
+    pub async fn passkeys_for_admin(&self, actor: &Actor, user: &str) -> Result<(User, Vec<PasskeyView>), PasskeyError> {
+        let mut c = self.store().conn().await?;
+        let target = crate::directory::resolve_user(&mut c, user).await?;
+        let roles = directory::roles_of(&mut c, target.id).await?;
+        portcullis_domain::actor::may_manage_methods(actor, target.id, &roles).map_err(ServiceError::from)?;
+        drop(c);
+        let views = self.passkeys_of(&target).await?;
+        Ok((target, views))
+    }
+
+    /// R25: an administrator removes a user's passkey from the server. The device still
+    /// holds it; a sign-in with it is refused with that explanation.
+    pub async fn admin_delete_passkey(&self, actor: &Actor, user: &str, id: Uuid) -> Result<(), PasskeyError> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let target = crate::directory::resolve_user(&mut tx, user).await?;
+        let roles = directory::roles_of(&mut tx, target.id).await?;
+        portcullis_domain::actor::may_manage_methods(actor, target.id, &roles).map_err(ServiceError::from)?;
+        let p = store_pk::by_id(&mut tx, id).await?.filter(|p| p.passkey.user_id == target.id).ok_or_else(|| reject("notFound", format!("{} has no passkey {id}", target.user_principal_name)))?;
+        store_pk::delete(&mut tx, id, "admin", now).await?;
+        audit::append(
+            &mut tx,
+            &AuditRecord {
+                activity: "Admin deleted security info",
+                category: kinds::USER_MANAGEMENT,
+                service: kinds::AUTH_METHODS,
+                operation: Operation::Delete,
+                actor: actor.clone(),
+                target: AuditTarget { id: target.id.to_string(), display_name: target.user_principal_name.to_string(), kind: "User" },
+                before: Some(json!({"id": p.passkey.id, "aaGuid": p.passkey.aaguid, "displayName": p.passkey.display_name})),
+                after: None,
+                reason: "Admin deleted a passkey from the server; the user must also remove it from their device".into(),
+            },
+            now,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(())
+    }
+}

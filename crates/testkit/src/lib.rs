@@ -6,6 +6,7 @@
 //! skipped a backend would claim more than it checked.
 
 pub mod browser;
+pub mod softkey;
 pub use fantoccini;
 
 use portcullis_store::Store;

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod groups;
+pub mod passkeys;
 pub mod policy;
 pub mod roles;
 pub mod serve;

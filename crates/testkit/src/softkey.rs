@@ -1,0 +1,170 @@
+//! A software authenticator for HTTP-level tests: it answers the server's options like a
+//! real authenticator would, and can be told to misbehave (wrong origin or RP ID, no UV,
+//! a bad signature, a counter that goes backwards) so each refusal path can be shown.
+//!
+//! It only *produces* WebAuthn data (test support); the server verifies with
+//! `webauthn-rs-core`.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use p256::ecdsa::signature::Signer;
+use p256::ecdsa::{DerSignature, SigningKey};
+use rand::RngCore;
+use serde_cbor_2::Value as Cbor;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// How one response should (mis)behave.
+#[derive(Debug, Clone, Default)]
+pub struct Quirks {
+    /// Origin written into clientDataJSON (default: the server's).
+    pub origin: Option<String>,
+    /// RP ID whose hash goes into authenticatorData (default: from the options).
+    pub rp_id: Option<String>,
+    /// Leave the UV flag unset.
+    pub no_uv: bool,
+    /// Corrupt the signature.
+    pub bad_signature: bool,
+    /// Use this counter instead of the next one.
+    pub counter: Option<u32>,
+    /// Self attestation (`packed` without x5c) instead of `none`.
+    pub self_attestation: bool,
+    /// Answer this challenge instead of the one in the options.
+    pub challenge: Option<String>,
+}
+
+/// A software passkey: one credential of one model.
+pub struct SoftKey {
+    key: SigningKey,
+    /// Credential id.
+    pub credential_id: Vec<u8>,
+    /// AAGUID it reports.
+    pub aaguid: [u8; 16],
+    /// Its signature counter.
+    pub counter: u32,
+    /// Backup eligible (a synced passkey).
+    pub synced: bool,
+    user_handle: Option<String>,
+}
+
+fn b64(b: &[u8]) -> String {
+    B64.encode(b)
+}
+
+fn text(k: &str) -> Cbor {
+    Cbor::Text(k.to_string())
+}
+
+impl SoftKey {
+    /// A new key reporting `aaguid` (e.g. `01020304-0506-0708-0102-030405060708`).
+    pub fn new(aaguid: &str) -> SoftKey {
+        let mut id = vec![0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut id);
+        let hex: String = aaguid.chars().filter(|c| *c != '-').collect();
+        let mut a = [0u8; 16];
+        for (i, byte) in a.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2).unwrap_or("00"), 16).unwrap_or(0);
+        }
+        SoftKey { key: SigningKey::random(&mut rand::rngs::OsRng), credential_id: id, aaguid: a, counter: 0, synced: false, user_handle: None }
+    }
+
+    /// The credential id, base64url.
+    pub fn id(&self) -> String {
+        b64(&self.credential_id)
+    }
+
+    fn cose_key(&self) -> Vec<u8> {
+        let point = self.key.verifying_key().to_encoded_point(false);
+        let (x, y) = (point.x().map(|x| x.to_vec()).unwrap_or_default(), point.y().map(|y| y.to_vec()).unwrap_or_default());
+        let m = Cbor::Map(
+            [(Cbor::Integer(1), Cbor::Integer(2)), (Cbor::Integer(3), Cbor::Integer(-7)), (Cbor::Integer(-1), Cbor::Integer(1)), (Cbor::Integer(-2), Cbor::Bytes(x)), (Cbor::Integer(-3), Cbor::Bytes(y))]
+                .into_iter()
+                .collect(),
+        );
+        serde_cbor_2::to_vec(&m).unwrap_or_default()
+    }
+
+    fn auth_data(&self, rp_id: &str, q: &Quirks, counter: u32, attested: bool) -> Vec<u8> {
+        let mut d = Sha256::digest(q.rp_id.as_deref().unwrap_or(rp_id).as_bytes()).to_vec();
+        let mut flags = 0x01u8; // UP
+        if !q.no_uv {
+            flags |= 0x04;
+        }
+        if self.synced {
+            flags |= 0x08;
+        }
+        if attested {
+            flags |= 0x40;
+        }
+        d.push(flags);
+        d.extend_from_slice(&counter.to_be_bytes());
+        if attested {
+            d.extend_from_slice(&self.aaguid);
+            d.extend_from_slice(&u16::try_from(self.credential_id.len()).unwrap_or(0).to_be_bytes());
+            d.extend_from_slice(&self.credential_id);
+            d.extend_from_slice(&self.cose_key());
+        }
+        d
+    }
+
+    fn client_data(kind: &str, challenge: &str, origin: &str) -> Vec<u8> {
+        json!({"type": kind, "challenge": challenge, "origin": origin, "crossOrigin": false}).to_string().into_bytes()
+    }
+
+    fn sign(&self, auth_data: &[u8], client_data: &[u8], corrupt: bool) -> Vec<u8> {
+        let mut msg = auth_data.to_vec();
+        msg.extend_from_slice(&Sha256::digest(client_data));
+        let sig: DerSignature = self.key.sign(&msg);
+        let mut sig = sig.as_bytes().to_vec();
+        if corrupt {
+            if let Some(b) = sig.last_mut() {
+                *b ^= 0x55;
+            }
+        }
+        sig
+    }
+
+    /// Answers creation options (`publicKey` JSON) the way `PublicKeyCredential.toJSON()` would.
+    pub fn register(&mut self, options: &Value, origin: &str, q: &Quirks) -> Value {
+        let rp_id = options["rp"]["id"].as_str().unwrap_or_default().to_string();
+        let challenge = q.challenge.clone().unwrap_or_else(|| options["challenge"].as_str().unwrap_or_default().to_string());
+        self.user_handle = options["user"]["id"].as_str().map(str::to_string);
+        let cd = Self::client_data("webauthn.create", &challenge, q.origin.as_deref().unwrap_or(origin));
+        let counter = q.counter.unwrap_or(self.counter);
+        let ad = self.auth_data(&rp_id, q, counter, true);
+        let (fmt, stmt) = if q.self_attestation {
+            let sig = self.sign(&ad, &cd, q.bad_signature);
+            ("packed", Cbor::Map([(text("alg"), Cbor::Integer(-7)), (text("sig"), Cbor::Bytes(sig))].into_iter().collect()))
+        } else {
+            ("none", Cbor::Map(Default::default()))
+        };
+        let ao = Cbor::Map([(text("fmt"), text(fmt)), (text("attStmt"), stmt), (text("authData"), Cbor::Bytes(ad))].into_iter().collect());
+        let ao = serde_cbor_2::to_vec(&ao).unwrap_or_default();
+        json!({
+            "id": self.id(), "rawId": self.id(), "type": "public-key", "authenticatorAttachment": "platform",
+            "response": {"clientDataJSON": b64(&cd), "attestationObject": b64(&ao), "transports": ["internal"]},
+            "clientExtensionResults": {}
+        })
+    }
+
+    /// Answers request options (`publicKey` JSON) with an assertion.
+    pub fn assert(&mut self, options: &Value, origin: &str, q: &Quirks) -> Value {
+        let rp_id = options["rpId"].as_str().unwrap_or_default().to_string();
+        let challenge = q.challenge.clone().unwrap_or_else(|| options["challenge"].as_str().unwrap_or_default().to_string());
+        let cd = Self::client_data("webauthn.get", &challenge, q.origin.as_deref().unwrap_or(origin));
+        let counter = match q.counter {
+            Some(c) => c,
+            None => {
+                self.counter += 1;
+                self.counter
+            }
+        };
+        let ad = self.auth_data(&rp_id, q, counter, false);
+        let sig = self.sign(&ad, &cd, q.bad_signature);
+        json!({
+            "id": self.id(), "rawId": self.id(), "type": "public-key", "authenticatorAttachment": "platform",
+            "response": {"clientDataJSON": b64(&cd), "authenticatorData": b64(&ad), "signature": b64(&sig), "userHandle": self.user_handle},
+            "clientExtensionResults": {}
+        })
+    }
+}
