@@ -31,6 +31,12 @@ pub struct Config {
     pub body_limit_bytes: usize,
     /// Wrong-code limits (R13).
     pub lockout: LockoutPolicy,
+    /// PEM file of the root(s) the built-in app attestation service trusts for the
+    /// Authenticator AAGUIDs (R4).
+    pub app_attestation_root: Option<PathBuf>,
+    /// Set false to put the app attestation service in its outage mode (registrations that
+    /// need it are refused as retryable, nothing stored).
+    pub app_attestation_available: bool,
 }
 
 /// Log output format.
@@ -56,6 +62,8 @@ impl Default for Config {
             log_format: LogFormat::Text,
             body_limit_bytes: 64 * 1024,
             lockout: LockoutPolicy::default(),
+            app_attestation_root: None,
+            app_attestation_available: true,
         }
     }
 }

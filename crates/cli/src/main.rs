@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use commands::{audit, groups, passkeys, policy, roles, serve, tap, users};
+use commands::{audit, groups, metadata, passkeys, policy, roles, serve, tap, users};
 
 /// Portcullis: a self-hosted identity provider for phishing-resistant sign-in with passkeys.
 #[derive(Parser, Debug)]
@@ -42,6 +42,9 @@ enum Command {
     /// Temporary Access Passes.
     #[command(subcommand)]
     Tap(tap::Cmd),
+    /// Authenticator metadata: names and attestation roots by AAGUID.
+    #[command(subcommand)]
+    Metadata(metadata::Cmd),
     /// Users' passkeys.
     #[command(subcommand)]
     Passkeys(passkeys::Cmd),
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
             Command::Roles(c) => roles::run(&cfg, c).await,
             Command::Tap(c) => tap::run(&cfg, c).await,
             Command::Passkeys(c) => passkeys::run(&cfg, c).await,
+            Command::Metadata(c) => metadata::run(&cfg, c).await,
             Command::Policy(c) => policy::run(&cfg, c).await,
             Command::Logs(c) => audit::run(&cfg, c).await,
         }

@@ -37,11 +37,17 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
+        let internal = self.status == StatusCode::INTERNAL_SERVER_ERROR;
+        if internal {
             tracing::error!(code = %self.code, message = %self.message, "API request failed");
         }
-        let message = if self.status.is_server_error() { "Something went wrong on our side. Try again in a moment.".to_string() } else { self.message };
-        (self.status, Json(json!({"error": {"code": self.code, "message": message}}))).into_response()
+        let message = if internal { "Something went wrong on our side. Try again in a moment.".to_string() } else { self.message };
+        let mut res = (self.status, Json(json!({"error": {"code": self.code, "message": message}}))).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Retryable: the client may try again after this many seconds.
+            res.headers_mut().insert(header::RETRY_AFTER, axum::http::HeaderValue::from_static("30"));
+        }
+        res
     }
 }
 
@@ -55,6 +61,7 @@ impl From<PasskeyError> for ApiError {
             PasskeyError::Ceremony(_) => StatusCode::UNAUTHORIZED,
             PasskeyError::Rejected { code, .. } => match *code {
                 "alreadyRegistered" => StatusCode::CONFLICT,
+                "attestationServiceUnavailable" => StatusCode::SERVICE_UNAVAILABLE,
                 "notFound" => StatusCode::NOT_FOUND,
                 "unknownCredential" | "passkeyDeleted" | "counterReplay" | "userHandleMismatch" | "challengeMismatch" | "accountDisabled" => StatusCode::UNAUTHORIZED,
                 _ => StatusCode::BAD_REQUEST,

@@ -4,6 +4,7 @@
 //! decision, and persists the outcome together with its audit entry in one
 //! transaction. Nothing here knows about HTTP or terminals.
 
+pub mod attestation;
 pub mod bootstrap;
 pub mod clock;
 pub mod directory;
@@ -40,12 +41,20 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     secrets: secrets::Secrets,
     lockout: LockoutPolicy,
+    app_attestation: Arc<dyn attestation::AppAttestation>,
 }
 
 impl Service {
     /// Services over `store`, reading time from `clock`.
     pub fn new(store: Store, clock: Arc<dyn Clock>, lockout: LockoutPolicy) -> Self {
-        Service { store, clock, secrets: secrets::Secrets::new(), lockout }
+        let app_attestation = Arc::new(attestation::RootAppAttestation::new(vec![], true));
+        Service { store, clock, secrets: secrets::Secrets::new(), lockout, app_attestation }
+    }
+
+    /// The same services with another app attestation service (R4).
+    pub fn with_app_attestation(mut self, app: Arc<dyn attestation::AppAttestation>) -> Self {
+        self.app_attestation = app;
+        self
     }
 
     /// The store.

@@ -173,23 +173,36 @@ impl Service {
             return Err(reject("challengeMismatch", "This registration request belongs to another user."));
         }
         let (cfg, member_of) = policy_for(&mut c, user.id).await?;
-        // The policy may have changed since the options were issued; check again.
-        passkey::may_start_registration(&cfg, &member_of, session, now)?;
+        // The policy may have changed since the options were issued; it is checked again below.
         let state: RegistrationState = serde_json::from_str(&cer.state).map_err(|e| ServiceError::Internal(format!("ceremony state: {e}")))?;
+        let plan = passkey::may_start_registration(&cfg, &member_of, session, now)?;
         let cred = rp.finish_registration(response, &state)?;
-        // No trust store is configured yet, so a chain is never trusted: under enforced
-        // attestation this fails closed.
+        drop(c);
+        // Trust is only asked for when some ruleset enforces attestation, so an outage of
+        // the app attestation service never blocks tenants that do not use it.
+        let trusted = if plan.attestation_direct && cred.attestation.has_chain() {
+            match self.attestation_verdict(&cred).await? {
+                Ok(portcullis_webauthn::TrustVerdict::Trusted) => true,
+                Ok(portcullis_webauthn::TrustVerdict::Untrusted(why)) => {
+                    tracing::info!(aaguid = %cred.aaguid, %why, "attestation not trusted");
+                    false
+                }
+                Err(e) => return Err(reject("attestationServiceUnavailable", e.to_string())),
+            }
+        } else {
+            false
+        };
         let facts = RegistrationFacts {
             aaguid: cred.aaguid,
             has_chain: cred.attestation.has_chain(),
-            trusted: false,
+            trusted,
             self_attested: cred.attestation == portcullis_webauthn::AttestationKind::SelfAttestation,
             synced: cred.backup_eligible,
         };
         let ruleset = passkey::decide_registration(&cfg, &member_of, &facts).inspect_err(|r| {
             tracing::info!(user = %user.user_principal_name, aaguid = %cred.aaguid, code = r.code(), "passkey registration refused (AAGUID self-reported unless attested)");
         })?;
-        let model = builtin_name(cred.aaguid).map(str::to_string);
+        let model = self.metadata_for(cred.aaguid).await?.map(|m| m.name);
         let credential_id = URL_SAFE_NO_PAD.encode(&cred.credential_id);
         let display_name = clean_text(name, NAME_MAX).or_else(|| model.clone()).unwrap_or_else(|| "Passkey".into());
         let stored = StoredPasskey {
@@ -214,7 +227,6 @@ impl Service {
             profile_id: ruleset.profile_id.clone(),
             deleted: None,
         };
-        drop(c);
         let mut tx = self.store().begin().await?;
         if let Some(existing) = store_pk::by_credential_id(&mut tx, &credential_id).await? {
             if existing.deleted.is_none() {
@@ -353,11 +365,15 @@ impl Service {
     pub async fn passkeys_of(&self, user: &User) -> Result<Vec<PasskeyView>, PasskeyError> {
         let mut c = self.store().conn().await?;
         let (cfg, member_of) = policy_for(&mut c, user.id).await?;
-        Ok(store_pk::for_user(&mut c, user.id)
-            .await?
-            .into_iter()
-            .map(|stored| PasskeyView { model: builtin_name(stored.passkey.aaguid).map(str::to_string), usable: passkey::sign_in_usability(&cfg, &member_of, &stored.passkey), stored })
-            .collect())
+        let mut out = vec![];
+        for stored in store_pk::for_user(&mut c, user.id).await? {
+            let model = match portcullis_store::metadata::get(&mut c, stored.passkey.aaguid).await? {
+                Some(m) => Some(m.name),
+                None => builtin_name(stored.passkey.aaguid).map(str::to_string),
+            };
+            out.push(PasskeyView { model, usable: passkey::sign_in_usability(&cfg, &member_of, &stored.passkey), stored });
+        }
+        Ok(out)
     }
 
     /// R25: the user removes one of their passkeys.

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod ceremonies;
 pub mod directory;
 pub mod lockout;
+pub mod metadata;
 pub mod passkeys;
 pub mod policy;
 pub mod sessions;

@@ -7,6 +7,7 @@
 
 pub mod browser;
 pub mod softkey;
+pub mod testca;
 pub use fantoccini;
 
 use portcullis_store::Store;

@@ -31,6 +31,8 @@ pub struct Quirks {
     pub self_attestation: bool,
     /// Answer this challenge instead of the one in the options.
     pub challenge: Option<String>,
+    /// Full `packed` attestation signed by this leaf (x5c = [leaf]).
+    pub attestation: Option<crate::testca::AttestationLeaf>,
 }
 
 /// A software passkey: one credential of one model.
@@ -132,7 +134,13 @@ impl SoftKey {
         let cd = Self::client_data("webauthn.create", &challenge, q.origin.as_deref().unwrap_or(origin));
         let counter = q.counter.unwrap_or(self.counter);
         let ad = self.auth_data(&rp_id, q, counter, true);
-        let (fmt, stmt) = if q.self_attestation {
+        let (fmt, stmt) = if let Some(leaf) = &q.attestation {
+            let mut msg = ad.clone();
+            msg.extend_from_slice(&Sha256::digest(&cd));
+            let sig: DerSignature = leaf.key.sign(&msg);
+            let x5c = Cbor::Array(vec![Cbor::Bytes(leaf.der.clone())]);
+            ("packed", Cbor::Map([(text("alg"), Cbor::Integer(-7)), (text("sig"), Cbor::Bytes(sig.as_bytes().to_vec())), (text("x5c"), x5c)].into_iter().collect()))
+        } else if q.self_attestation {
             let sig = self.sign(&ad, &cd, q.bad_signature);
             ("packed", Cbor::Map([(text("alg"), Cbor::Integer(-7)), (text("sig"), Cbor::Bytes(sig))].into_iter().collect()))
         } else {

@@ -46,5 +46,7 @@ pub fn classify(e: &WebauthnError) -> CeremonyError {
         }
         _ => ("attestationInvalid", "The attestation statement or response is not valid."),
     };
-    CeremonyError::new(code, format!("{msg} ({e})"))
+    // The chain error's Display hides which certificate check failed; its Debug names it.
+    let detail = if matches!(e, W::AttestationChainNotTrusted(_)) { format!("{e:?}") } else { e.to_string() };
+    CeremonyError::new(code, format!("{msg} ({detail})"))
 }

@@ -31,6 +31,11 @@ impl Server {
     /// Starts the server on a fresh port with `--data-dir dir` (and `--database url` if given)
     /// and waits until it listens.
     pub async fn start(dir: &Path, database: Option<&str>) -> Server {
+        Self::start_env(dir, database, &[]).await
+    }
+
+    /// Like [`Server::start`], with extra environment variables (configuration keys).
+    pub async fn start_env(dir: &Path, database: Option<&str>, env: &[(&str, String)]) -> Server {
         let port = free_port();
         let mut cmd = Command::new(bin());
         cmd.arg("serve")
@@ -47,6 +52,9 @@ impl Server {
             .kill_on_drop(true);
         if let Some(db) = database {
             cmd.arg("--database").arg(db);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("spawn portcullis serve");
         let stdout = child.stdout.take().expect("stdout");

@@ -1,0 +1,55 @@
+//! `portcullis metadata …`: authenticator names and attestation roots (R7).
+
+use clap::Subcommand;
+use std::io::Read;
+use std::path::PathBuf;
+
+use super::{open, operator, print_json, CliError, CmdResult};
+use crate::config::Config;
+
+/// Largest metadata document accepted.
+const MAX_DOC: u64 = 16 * 1024 * 1024;
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Import a FIDO metadata statement (JSON), an array of them, or an {"aaguid": "name"} list.
+    Import {
+        /// The file, or - for standard input.
+        file: PathBuf,
+    },
+    /// Show what is known about a model.
+    Show {
+        /// The AAGUID.
+        aaguid: String,
+    },
+}
+
+pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
+    match cmd {
+        Cmd::Import { file } => {
+            let mut text = String::new();
+            let read = if file.as_os_str() == "-" {
+                std::io::stdin().take(MAX_DOC + 1).read_to_string(&mut text)
+            } else {
+                std::fs::File::open(&file).and_then(|f| f.take(MAX_DOC + 1).read_to_string(&mut text))
+            };
+            read.map_err(|e| CliError::Other(format!("cannot read {}: {e}", file.display())))?;
+            if text.len() as u64 > MAX_DOC {
+                return Err(CliError::Other(format!("{} is larger than {MAX_DOC} bytes", file.display())));
+            }
+            let entries = open(cfg).await?.import_metadata(&operator(), &text).await?;
+            for e in &entries {
+                println!("{}  {}  ({} attestation root(s))", e.aaguid, e.name, e.roots.len());
+            }
+            println!("Imported {} entries.", entries.len());
+            Ok(())
+        }
+        Cmd::Show { aaguid } => {
+            let id = uuid::Uuid::parse_str(aaguid.trim()).map_err(|_| CliError::Other(format!("'{aaguid}' is not an AAGUID")))?;
+            match open(cfg).await?.metadata_for(id).await? {
+                Some(e) => print_json(&e),
+                None => Err(CliError::Other(format!("nothing is known about AAGUID {id}"))),
+            }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Attestation trust for registrations (R4): the metadata store's roots for most models,
+//! and the app attestation service for the Authenticator AAGUIDs.
+
+use portcullis_domain::actor::Actor;
+use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
+use portcullis_domain::metadata::{builtin_name, parse_import, MetadataEntry};
+use portcullis_store::{audit, commit, metadata};
+use portcullis_webauthn::{verify_trust, NewCredential, RootEntry, TrustRoots, TrustVerdict};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::SystemTime;
+use uuid::Uuid;
+
+use crate::{Result, Service, ServiceError};
+
+/// The app attestation service could not answer (unavailable or overloaded): retry later.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("The Authenticator app attestation service is unavailable right now. Nothing was saved; try again in a few minutes.")]
+pub struct AttestationServiceUnavailable;
+
+/// Checks the app's own attestation for the Authenticator AAGUIDs (iOS App Attest,
+/// Android Play Integrity or key attestation in Entra). Pluggable so a deployment can
+/// call a real verifier; fails closed when unavailable.
+pub trait AppAttestation: Send + Sync {
+    /// The verdict on a registration's attestation at time `at`.
+    fn verify(&self, cred: &NewCredential, at: SystemTime) -> Result<TrustVerdict, AttestationServiceUnavailable>;
+}
+
+/// The built-in service: trusts the configured root(s), and can be put in an outage mode.
+pub struct RootAppAttestation {
+    roots: TrustRoots,
+    available: AtomicBool,
+}
+
+impl RootAppAttestation {
+    /// Trusts `roots_der` for both Authenticator AAGUIDs.
+    pub fn new(roots_der: Vec<Vec<u8>>, available: bool) -> Self {
+        let entries: Vec<RootEntry> = portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS
+            .iter()
+            .filter_map(|a| Uuid::parse_str(a).ok())
+            .map(|aaguid| RootEntry { aaguid, name: builtin_name(aaguid).unwrap_or("Authenticator").into(), roots: roots_der.clone() })
+            .collect();
+        RootAppAttestation { roots: TrustRoots::new(&entries), available: AtomicBool::new(available) }
+    }
+
+    /// Switches the outage mode.
+    pub fn set_available(&self, available: bool) {
+        self.available.store(available, Ordering::SeqCst);
+    }
+}
+
+impl AppAttestation for RootAppAttestation {
+    fn verify(&self, cred: &NewCredential, at: SystemTime) -> Result<TrustVerdict, AttestationServiceUnavailable> {
+        if !self.available.load(Ordering::SeqCst) {
+            return Err(AttestationServiceUnavailable);
+        }
+        Ok(verify_trust(cred, &self.roots, at))
+    }
+}
+
+impl Service {
+    /// R7: imports a metadata document (statements or a name list); audited.
+    pub async fn import_metadata(&self, actor: &Actor, text: &str) -> Result<Vec<MetadataEntry>> {
+        let entries = parse_import(text).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        for e in &entries {
+            for r in &e.roots {
+                let der = base64_std(r).ok_or_else(|| ServiceError::Invalid(format!("a root certificate of {} is not base64", e.aaguid)))?;
+                if TrustRoots::new(&[RootEntry { aaguid: e.aaguid, name: e.name.clone(), roots: vec![der] }]).is_empty() {
+                    return Err(ServiceError::Invalid(format!("a root certificate of {} is not a valid X.509 certificate", e.aaguid)));
+                }
+            }
+        }
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        for e in &entries {
+            metadata::upsert(&mut tx, e, now).await?;
+        }
+        audit::append(
+            &mut tx,
+            &AuditRecord {
+                activity: "Import authenticator metadata",
+                category: kinds::APPLICATION_MANAGEMENT,
+                service: kinds::AUTH_METHODS,
+                operation: Operation::Update,
+                actor: actor.clone(),
+                target: AuditTarget { id: "metadata".into(), display_name: "Authenticator metadata".into(), kind: "Policy" },
+                before: None,
+                after: serde_json::to_value(entries.iter().map(|e| (e.aaguid, e.name.clone(), e.roots.len())).collect::<Vec<_>>()).ok(),
+                reason: format!("{} metadata entries imported", entries.len()),
+            },
+            now,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(entries)
+    }
+
+    /// What is known about a model: imported metadata, else the built-in name.
+    pub async fn metadata_for(&self, aaguid: Uuid) -> Result<Option<MetadataEntry>> {
+        let mut c = self.store().conn().await?;
+        Ok(metadata::get(&mut c, aaguid).await?.or_else(|| {
+            builtin_name(aaguid).map(|n| MetadataEntry { aaguid, name: n.into(), roots: vec![], source: "built-in".into() })
+        }))
+    }
+
+    /// R4: the trust verdict for a verified registration. Authenticator AAGUIDs go to the
+    /// app attestation service; every other model to the metadata store's roots.
+    pub(crate) async fn attestation_verdict(&self, cred: &NewCredential) -> Result<std::result::Result<TrustVerdict, AttestationServiceUnavailable>> {
+        let at = SystemTime::from(self.now());
+        let is_authenticator = portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS.iter().any(|a| Uuid::parse_str(a).map(|u| u == cred.aaguid).unwrap_or(false));
+        if is_authenticator {
+            return Ok(self.app_attestation.verify(cred, at));
+        }
+        let entry = self.metadata_for(cred.aaguid).await?;
+        let roots: Vec<Vec<u8>> = entry.as_ref().map(|e| e.roots.iter().filter_map(|r| base64_std(r)).collect()).unwrap_or_default();
+        let store = TrustRoots::new(&[RootEntry { aaguid: cred.aaguid, name: entry.map(|e| e.name).unwrap_or_default(), roots }]);
+        Ok(Ok(verify_trust(cred, &store, at)))
+    }
+}
+
+fn base64_std(s: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let cleaned: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(cleaned.as_bytes()).ok()
+}

@@ -1,0 +1,43 @@
+//! The metadata store (R7).
+
+use portcullis_domain::metadata::MetadataEntry;
+use portcullis_domain::Timestamp;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::row::{ms, uuid};
+use crate::{Conn, Result, StoreError};
+
+fn from_row(r: &AnyRow) -> Result<MetadataEntry> {
+    let roots: String = r.try_get("roots_json")?;
+    Ok(MetadataEntry {
+        aaguid: uuid(r, "aaguid")?,
+        name: r.try_get("name")?,
+        roots: serde_json::from_str(&roots).map_err(|e| StoreError::Corrupt(format!("metadata roots: {e}")))?,
+        source: r.try_get("source")?,
+    })
+}
+
+/// Inserts or replaces an entry. A name-only import keeps roots imported earlier.
+pub async fn upsert(c: &mut Conn, e: &MetadataEntry, now: Timestamp) -> Result<()> {
+    let roots = if e.roots.is_empty() { get(c, e.aaguid).await?.map(|old| old.roots).unwrap_or_default() } else { e.roots.clone() };
+    sqlx::query(
+        "INSERT INTO metadata (aaguid, name, roots_json, source, updated_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (aaguid) DO UPDATE SET name = excluded.name, roots_json = excluded.roots_json, source = excluded.source, updated_at = excluded.updated_at",
+    )
+    .bind(e.aaguid.to_string())
+    .bind(&e.name)
+    .bind(serde_json::to_string(&roots).unwrap_or_else(|_| "[]".into()))
+    .bind(&e.source)
+    .bind(ms(now))
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// The entry for a model.
+pub async fn get(c: &mut Conn, aaguid: Uuid) -> Result<Option<MetadataEntry>> {
+    let r = sqlx::query("SELECT * FROM metadata WHERE aaguid = $1").bind(aaguid.to_string()).fetch_optional(&mut *c).await?;
+    r.as_ref().map(from_row).transpose()
+}
