@@ -51,6 +51,8 @@ enum Command {
     /// The authentication methods policy (Graph-shaped JSON).
     #[command(subcommand)]
     Policy(policy::Cmd),
+    /// Explain offline why a registration response is accepted or refused.
+    VerifyRegistration(commands::verify::Args),
     /// The audit log and the sign-in log.
     #[command(subcommand)]
     Logs(audit::Cmd),
@@ -58,6 +60,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Offline: needs no configuration, store or runtime.
+    if let Command::VerifyRegistration(a) = &cli.command {
+        return commands::verify::run(a);
+    }
     let overrides = config::Overrides {
         data_dir: cli.data_dir.clone(),
         database: cli.database.clone(),
@@ -95,6 +101,7 @@ fn main() -> ExitCode {
             Command::Metadata(c) => metadata::run(&cfg, c).await,
             Command::Policy(c) => policy::run(&cfg, c).await,
             Command::Logs(c) => audit::run(&cfg, c).await,
+            Command::VerifyRegistration(_) => Ok(()),
         }
     });
     match result {

@@ -119,6 +119,25 @@ impl RelyingParty {
         Ok(RelyingParty { core, rp_id, origin })
     }
 
+    /// A relying party with an explicit RP ID and origin (for checking responses offline).
+    pub fn with_origin(rp_id: &str, origin: &Url, name: &str) -> Self {
+        let origin = Url::parse(&origin.origin().ascii_serialization()).unwrap_or_else(|_| origin.clone());
+        let core = WebauthnCore::new_unsafe_experts_only(name, rp_id, vec![origin.clone()], AUTHENTICATOR_TIMEOUT, Some(false), Some(false));
+        RelyingParty { core, rp_id: rp_id.to_string(), origin }
+    }
+
+    /// A registration state for a challenge issued elsewhere (offline verification): user
+    /// verification preferred — the caller decides whether UV is required — and every
+    /// algorithm the library knows accepted. Built through the state's public serde form.
+    pub fn state_for_challenge(&self, challenge: &[u8]) -> Result<RegistrationState, CeremonyError> {
+        let (_, state) = self.start_registration(&[0], "offline", "offline", vec![], true)?;
+        let mut v = serde_json::to_value(&state).map_err(|e| json_err("registration state", e))?;
+        v["challenge"] = Value::String(base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, challenge));
+        v["policy"] = serde_json::to_value(UserVerificationPolicy::Preferred).map_err(|e| json_err("registration state", e))?;
+        v["credential_algorithms"] = serde_json::to_value(COSEAlgorithm::all_possible_algs()).map_err(|e| json_err("registration state", e))?;
+        serde_json::from_value(v).map_err(|e| json_err("registration state", e))
+    }
+
     /// The RP ID.
     pub fn rp_id(&self) -> &str {
         &self.rp_id

@@ -9,6 +9,7 @@ pub mod roles;
 pub mod serve;
 pub mod tap;
 pub mod users;
+pub mod verify;
 
 use portcullis_domain::actor::Actor;
 use portcullis_service::{Service, ServiceError, SystemClock};

@@ -79,6 +79,10 @@ fn both_types() -> String {
     "deviceBound,synced".into()
 }
 
+fn all_users() -> Vec<IncludeTarget> {
+    vec![IncludeTarget::all_users()]
+}
+
 fn yes() -> bool {
     true
 }
@@ -89,8 +93,8 @@ fn yes() -> bool {
 pub struct Fido2Configuration {
     /// R1.
     pub state: MethodState,
-    /// R2.
-    #[serde(default)]
+    /// R2 (Graph's default: all users).
+    #[serde(default = "all_users")]
     pub include_targets: Vec<IncludeTarget>,
     /// R2; exclusion wins.
     #[serde(default)]
