@@ -37,6 +37,9 @@ struct Args {
     /// A database URL for the server (default: SQLite in a fresh data directory).
     #[arg(long)]
     database: Option<String>,
+    /// SQLite durability for the server: full or normal.
+    #[arg(long, default_value = "full")]
+    sqlite_synchronous: String,
 }
 
 fn cpu_seconds(pid: u32, ticks: f64) -> f64 {
@@ -99,7 +102,7 @@ async fn main() {
     let origin = format!("http://localhost:{port}");
     let base = format!("http://127.0.0.1:{port}");
     let mut cmd = tokio::process::Command::new(&a.portcullis);
-    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--public-url", &origin]).arg("--data-dir").arg(dir.path()).env("PORTCULLIS_LOG", "warn");
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--public-url", &origin]).arg("--data-dir").arg(dir.path()).env("PORTCULLIS_LOG", "warn").env("PORTCULLIS_SQLITE_SYNCHRONOUS", &a.sqlite_synchronous);
     if let Some(db) = &a.database {
         cmd.arg("--database").arg(db);
     }
@@ -202,7 +205,7 @@ async fn main() {
     let rate = n as f64 / wall;
     let cpu_per = if n > 0 { cpu / n as f64 } else { 0.0 };
     let cores = std::thread::available_parallelism().map(|c| c.get()).unwrap_or(0);
-    let backend = if a.database.is_some() { "PostgreSQL" } else { "SQLite" };
+    let backend = if a.database.is_some() { "PostgreSQL".to_string() } else { format!("SQLite ({})", a.sqlite_synchronous) };
     println!("| backend | cores | users | concurrency | sign-ins | errors | sign-ins/s | p50 ms | p99 ms | server CPU ms/sign-in | crypto floor ms (P-256 sign+verify) | CPU / floor |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     println!(

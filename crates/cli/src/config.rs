@@ -29,6 +29,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Largest request body, in bytes.
     pub body_limit_bytes: usize,
+    /// SQLite durability: `full` (fsync every commit; survives power loss) or `normal`
+    /// (survives a process crash, not a power loss; much faster on slow disks).
+    pub sqlite_synchronous: SqliteSync,
     /// Wrong-code limits (R13).
     pub lockout: LockoutPolicy,
     /// PEM file of the root(s) the built-in app attestation service trusts for the
@@ -37,6 +40,16 @@ pub struct Config {
     /// Set false to put the app attestation service in its outage mode (registrations that
     /// need it are refused as retryable, nothing stored).
     pub app_attestation_available: bool,
+}
+
+/// SQLite's `synchronous` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSync {
+    /// fsync every commit.
+    Full,
+    /// fsync at checkpoints.
+    Normal,
 }
 
 /// Log output format.
@@ -61,6 +74,7 @@ impl Default for Config {
             log: "info,webauthn_rs_core=off".into(),
             log_format: LogFormat::Text,
             body_limit_bytes: 64 * 1024,
+            sqlite_synchronous: SqliteSync::Full,
             lockout: LockoutPolicy::default(),
             app_attestation_root: None,
             app_attestation_available: true,

@@ -77,6 +77,17 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// How hard SQLite works to keep a commit (PostgreSQL keeps its own settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Every commit is fsynced before it is acknowledged: survives power loss.
+    #[default]
+    Full,
+    /// WAL commits reach the OS before they are acknowledged and are fsynced at
+    /// checkpoints: survives a crash of the process (`kill -9`), not a power loss.
+    Normal,
+}
+
 /// The store: a connection pool and the backend it talks to.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -90,8 +101,14 @@ pub fn sqlite_url_for(data_dir: &Path) -> String {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` and applies pending migrations.
+    /// Opens (creating if needed) the database at `url` and applies pending migrations,
+    /// with SQLite commits fsynced (`synchronous = FULL`).
     pub async fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, Durability::Full).await
+    }
+
+    /// Like [`Store::open`], choosing SQLite's durability.
+    pub async fn open_with(url: &str, durability: Durability) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -124,7 +141,11 @@ impl Store {
                         // WAL lets readers run beside the one writer; FULL makes every
                         // acknowledged commit durable; the busy timeout queues writers
                         // instead of failing them; foreign keys are off by default in SQLite.
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;").await?;
+                        let sync = match durability {
+                            Durability::Full => "FULL",
+                            Durability::Normal => "NORMAL",
+                        };
+                        conn.execute(format!("PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;").as_str()).await?;
                     }
                     Ok(())
                 })

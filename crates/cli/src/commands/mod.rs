@@ -37,7 +37,11 @@ pub type CmdResult = Result<(), CliError>;
 
 /// Opens the configured store and the services over it.
 pub async fn open(cfg: &Config) -> Result<Service, CliError> {
-    let store = Store::open(&cfg.database_url()).await?;
+    let durability = match cfg.sqlite_synchronous {
+        crate::config::SqliteSync::Full => portcullis_store::Durability::Full,
+        crate::config::SqliteSync::Normal => portcullis_store::Durability::Normal,
+    };
+    let store = Store::open_with(&cfg.database_url(), durability).await?;
     let roots = match &cfg.app_attestation_root {
         Some(path) => pem_certificates(path)?,
         None => vec![],

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The sign-in benchmark in one command (see BENCHMARKS.md). Builds release binaries, then
+# runs complete passkey sign-ins over HTTP against a real server on SQLite (both
+# durability settings) and, when BENCH_POSTGRES_URL names an empty database, PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --locked -p portcullis -p portcullis-bench
+B=./target/release/portcullis-bench
+ARGS=(--users "${USERS:-200}" --concurrency "${CONCURRENCY:-16}" --seconds "${SECONDS_RUN:-20}")
+echo "machine: $(nproc) cores, $(uname -sr)"
+"$B" "${ARGS[@]}" --sqlite-synchronous full | tail -n 3
+"$B" "${ARGS[@]}" --sqlite-synchronous normal | tail -n 1
+if [ -n "${BENCH_POSTGRES_URL:-}" ]; then
+  "$B" "${ARGS[@]}" --database "$BENCH_POSTGRES_URL" | tail -n 1
+fi
