@@ -45,11 +45,13 @@ async fn passkey_sign_in(s: &Server, username: Option<&str>, key: &mut SoftKey, 
     post(&c, s, "/api/signin/passkey", &json!({"ceremonyId": o["ceremonyId"], "credential": cred})).await
 }
 
-fn patch_fido2(dir: &Path, body: &str) {
+/// Patches the Fido2 configuration through the CLI; returns its warnings (stderr).
+fn patch_fido2(dir: &Path, body: &str) -> String {
     let f = dir.join("fido2.json");
     std::fs::write(&f, body).unwrap();
     let (st, _, err) = cli(dir, None, &["policy", "patch", "fido2", f.to_str().unwrap()]);
     assert_eq!(st, 0, "{err}");
+    err
 }
 
 fn passkeys(dir: &Path, user: &str) -> Vec<Value> {
@@ -89,7 +91,8 @@ async fn r17_options_and_r21_username_first_lists_only_usable_passkeys() {
     patch_fido2(dir.path(), r#"{"isAttestationEnforced": true}"#);
     let (_, o) = post(&c, &s, "/api/passkeys/registration/options", &json!({})).await;
     assert_eq!(o["publicKey"]["attestation"], "direct", "R17: direct when enforced");
-    patch_fido2(dir.path(), &format!(r#"{{"isAttestationEnforced": false, "keyRestrictions": {{"isEnforced": true, "enforcementType": "block", "aaGuids": ["{CHROMIUM}"]}}}}"#));
+    let warnings = patch_fido2(dir.path(), &format!(r#"{{"isAttestationEnforced": false, "keyRestrictions": {{"isEnforced": true, "enforcementType": "block", "aaGuids": ["{CHROMIUM}"]}}}}"#));
+    assert!(warnings.contains("1 registered passkey(s) of Chromium virtual authenticator") && warnings.contains("stop working"), "R5: saving says who is stranded: {warnings}");
 
     let (st, o) = post(&client(), &s, "/api/signin/passkey/options", &json!({"username": ADMIN})).await;
     assert_eq!(st, StatusCode::OK);
@@ -181,7 +184,8 @@ async fn r1_r2_r3_r4_r5_r6_policy_gates_registration_and_nothing_is_stored() {
     patch_fido2(d, r#"{"keyRestrictions": {"isEnforced": true, "enforcementType": "allow", "aaGuids": ["de1e552d-db1d-4423-a619-566b625cdc84", "90a3ccdf-635c-4729-a248-9b709135078f"]}}"#);
     let page = c.get(s.url("/security-info")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("add-authenticator") && page.contains("Passkey in Microsoft Authenticator"));
-    patch_fido2(d, r#"{"keyRestrictions": {"isEnforced": false, "enforcementType": "block", "aaGuids": []}}"#);
+    let warnings = patch_fido2(d, r#"{"keyRestrictions": {"isEnforced": false, "enforcementType": "block", "aaGuids": []}}"#);
+    assert!(warnings.contains("shortcut no longer applies"), "R6: turning restrictions off is accepted with a warning: {warnings}");
 
     // R3: self-service off.
     patch_fido2(d, r#"{"isSelfServiceRegistrationAllowed": false}"#);

@@ -293,6 +293,28 @@ pub fn legacy_flow_offered(cfg: &Fido2Configuration, member_of: &[Uuid]) -> bool
     rulesets(cfg, member_of).map(|rs| rs.iter().all(|r| !r.attestation_required)).unwrap_or(false)
 }
 
+/// What saving a new Passkey (FIDO2) configuration would do that an administrator should
+/// hear before it surprises users: the Authenticator shortcut switched off (R6), and
+/// passkeys in use that the new method-level key restrictions stop at once (R5).
+/// `in_use` lists each AAGUID with the number of live passkeys of that model.
+pub fn change_warnings(before: &Fido2Configuration, after: &Fido2Configuration, in_use: &[(Uuid, i64)]) -> Vec<String> {
+    let mut w = vec![];
+    if authenticator_option_offered(before) && !authenticator_option_offered(after) {
+        w.push(
+            "The Microsoft Authenticator shortcut no longer applies: key restrictions are off or no longer an allow list holding both Authenticator AAGUIDs. \
+             Security info stops offering \"Passkey in Microsoft Authenticator\", and other authenticator models may now register."
+                .into(),
+        );
+    }
+    for (aaguid, n) in in_use {
+        if key_allowed(&before.key_restrictions, *aaguid).is_ok() && key_allowed(&after.key_restrictions, *aaguid).is_err() {
+            let name = crate::metadata::builtin_name(*aaguid).unwrap_or("this model");
+            w.push(format!("{n} registered passkey(s) of {name} (AAGUID {aaguid}) stop working for sign-in at once; they are kept and work again if the model is allowed again."));
+        }
+    }
+    w
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,6 +436,20 @@ mod tests {
         assert_eq!(r.profile_id.as_deref(), Some(open.as_str()), "a member of g also gets the open profile");
         let synced = RegistrationFacts { synced: true, ..facts(AUTHENTICATOR_AAGUIDS[0]) };
         assert!(matches!(decide_registration(&c, &[], &synced), Err(PasskeyRefusal::NoProfileMatch(_))));
+    }
+
+    #[test]
+    fn r5_r6_saving_warns_about_the_shortcut_and_stranded_passkeys() {
+        let mut on = cfg();
+        on.key_restrictions = KeyRestrictions { odata_type: None, is_enforced: true, enforcement_type: EnforcementType::Allow, aa_guids: AUTHENTICATOR_AAGUIDS.iter().map(|s| s.to_string()).collect() };
+        let off = Fido2Configuration { key_restrictions: KeyRestrictions { is_enforced: false, ..on.key_restrictions.clone() }, ..on.clone() };
+        let w = change_warnings(&on, &off, &[]);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("shortcut no longer applies"));
+        assert!(change_warnings(&off, &on, &[]).is_empty());
+        let chromium = Uuid::parse_str(CHROMIUM).unwrap();
+        let w = change_warnings(&off, &on, &[(chromium, 3)]);
+        assert!(w[0].starts_with("3 registered passkey(s) of Chromium virtual authenticator"), "{w:?}");
     }
 
     #[test]

@@ -26,6 +26,15 @@ fn referenced_groups(cfg: &MethodConfiguration) -> Vec<Uuid> {
         .collect()
 }
 
+/// A saved configuration, with what the change means for users.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    /// The configuration now in force.
+    pub config: MethodConfiguration,
+    /// Consequences worth telling the administrator (R5, R6).
+    pub warnings: Vec<String>,
+}
+
 impl Service {
     /// A method's configuration.
     pub async fn method_configuration(&self, id: MethodId) -> Result<MethodConfiguration> {
@@ -35,28 +44,35 @@ impl Service {
 
     /// Saves a whole configuration. Every target is checked against the directory in
     /// the same transaction as the write (R2), and either all of it lands or none (R8).
-    pub async fn save_method_configuration(&self, actor: &Actor, cfg: MethodConfiguration) -> Result<MethodConfiguration> {
+    pub async fn save_method_configuration(&self, actor: &Actor, cfg: MethodConfiguration) -> Result<Saved> {
         self.write_method(actor, cfg, "Authentication Methods Policy Update").await
     }
 
     /// Applies a Graph PATCH body (absent properties keep their values).
-    pub async fn patch_method_configuration(&self, actor: &Actor, id: MethodId, patch: Value) -> Result<MethodConfiguration> {
+    pub async fn patch_method_configuration(&self, actor: &Actor, id: MethodId, patch: Value) -> Result<Saved> {
         let base = self.method_configuration(id).await?;
         let next = base.patched(patch)?;
         self.write_method(actor, next, "Authentication Methods Policy Update").await
     }
 
     /// Resets a configuration to Graph's defaults.
-    pub async fn reset_method_configuration(&self, actor: &Actor, id: MethodId) -> Result<MethodConfiguration> {
+    pub async fn reset_method_configuration(&self, actor: &Actor, id: MethodId) -> Result<Saved> {
         self.write_method(actor, MethodConfiguration::graph_default(id), "Authentication Methods Policy Reset").await
     }
 
-    async fn write_method(&self, actor: &Actor, cfg: MethodConfiguration, activity: &'static str) -> Result<MethodConfiguration> {
+    async fn write_method(&self, actor: &Actor, cfg: MethodConfiguration, activity: &'static str) -> Result<Saved> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let groups = directory::groups_by_ids(&mut tx, &referenced_groups(&cfg)).await?;
         cfg.validate(groups.as_slice())?;
         let before = current(&mut tx, cfg.id()).await?;
+        let warnings = match (&before, &cfg) {
+            (MethodConfiguration::Fido2(b), MethodConfiguration::Fido2(a)) => {
+                let in_use = portcullis_store::passkeys::aaguids_in_use(&mut tx).await?;
+                portcullis_domain::passkey::change_warnings(b, a, &in_use)
+            }
+            _ => vec![],
+        };
         policy::put(&mut tx, &cfg, now).await?;
         audit::append(
             &mut tx,
@@ -75,6 +91,9 @@ impl Service {
         )
         .await?;
         commit(tx).await?;
-        Ok(cfg)
+        for w in &warnings {
+            tracing::warn!(method = cfg.id().as_str(), "{w}");
+        }
+        Ok(Saved { config: cfg, warnings })
     }
 }

@@ -124,3 +124,9 @@ pub async fn flag_clone(c: &mut Conn, id: Uuid) -> Result<()> {
     sqlx::query("UPDATE passkeys SET flagged_clone = 1 WHERE id = $1").bind(id.to_string()).execute(&mut *c).await?;
     Ok(())
 }
+
+/// Each AAGUID with its number of live passkeys.
+pub async fn aaguids_in_use(c: &mut Conn) -> Result<Vec<(Uuid, i64)>> {
+    let rows = sqlx::query("SELECT aaguid, COUNT(*) AS n FROM passkeys WHERE deleted_at IS NULL GROUP BY aaguid ORDER BY aaguid").fetch_all(&mut *c).await?;
+    rows.iter().map(|r| Ok((uuid(r, "aaguid")?, r.try_get("n")?))).collect()
+}

@@ -60,11 +60,18 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
             let id = method(&m)?;
             let body = read_doc(&file)?;
             let saved = open(cfg).await?.patch_method_configuration(&operator(), id, body).await?;
-            print_json(&saved.to_json())
+            for w in &saved.warnings {
+                eprintln!("warning: {w}");
+            }
+            print_json(&saved.config.to_json())
         }
         Cmd::Reset { method: m } => {
             let id = method(&m)?;
-            print_json(&open(cfg).await?.reset_method_configuration(&operator(), id).await?.to_json())
+            let saved = open(cfg).await?.reset_method_configuration(&operator(), id).await?;
+            for w in &saved.warnings {
+                eprintln!("warning: {w}");
+            }
+            print_json(&saved.config.to_json())
         }
     }
 }
