@@ -92,6 +92,15 @@ async fn add_a_passkey_then_sign_in_usernameless_and_username_first_and_r5_block
     click(c, "passkey-signin").await;
     assert_eq!(text(c, "#signed-in").await, "Signed in as Administrator");
 
+    // R23: after the first passkey sign-in, the username alone opens the passkey prompt.
+    sign_out(c, &s).await;
+    c.find(Locator::Id("username")).await.unwrap().send_keys("admin@portcullis.local").await.unwrap();
+    click(c, "next").await;
+    assert_eq!(text(c, "#signed-in").await, "Signed in as Administrator", "R23: straight to the passkey");
+    c.goto(&format!("{}/signin?username=nobody@portcullis.local", s.origin())).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(c.current_url().await.unwrap().as_str().contains("/signin"), "no autostart for a user without a passkey preference");
+
     // R5: the administrator blocks Chromium's AAGUID; the next sign-in is refused with the reason.
     sign_out(c, &s).await;
     patch_fido2(dir.path(), &format!(r#"{{"keyRestrictions": {{"isEnforced": true, "enforcementType": "block", "aaGuids": ["{CHROMIUM_AAGUID}"]}}}}"#));

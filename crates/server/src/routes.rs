@@ -130,10 +130,12 @@ struct SigninQuery {
     username: Option<String>,
 }
 
-async fn signin_form(query: Result<Query<SigninQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+async fn signin_form(State(st): State<AppState>, query: Result<Query<SigninQuery>, axum::extract::rejection::QueryRejection>) -> Result<Response, PageError> {
     let username = query.ok().and_then(|q| q.0.username).unwrap_or_default();
-    let username: String = username.chars().take(200).collect();
-    signin::signin_page(&username, None).into_response()
+    let username: String = username.trim().chars().take(200).collect();
+    // R23: a user whose preferred method is a passkey goes straight to the passkey prompt.
+    let passkey_first = !username.is_empty() && st.service.prefers_passkey(&username).await?;
+    Ok(signin::signin_page_for(&username, None, passkey_first).into_response())
 }
 
 #[derive(Deserialize)]

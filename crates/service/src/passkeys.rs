@@ -357,6 +357,8 @@ impl Service {
         let session = Session { id: Uuid::new_v4(), user_id: user.id, auth_time: now, methods: vec![AuthMethod::Passkey], expires_at: now + PASSKEY_SESSION };
         sessions::insert(&mut tx, &token_key(&token), &session, now).await.map_err(|e| with_user(e.into()))?;
         signins::append(&mut tx, &passkey_event(now, Some(user.id), user.user_principal_name.as_str(), ctx, None)).await.map_err(|e| with_user(e.into()))?;
+        // R23: after the first passkey sign-in, the passkey is the preferred method.
+        directory::prefer_if_unset(&mut tx, user.id, "passkey").await.map_err(|e| with_user(e.into()))?;
         commit(tx).await.map_err(|e| with_user(e.into()))?;
         Ok(SignedIn { token, session, user })
     }
@@ -482,5 +484,16 @@ impl Service {
         .await?;
         commit(tx).await?;
         Ok(())
+    }
+}
+
+impl Service {
+    /// R23: whether the sign-in page should go straight to the passkey prompt for this name.
+    /// Unknown or malformed names answer `false` (the page then offers every method).
+    pub async fn prefers_passkey(&self, username: &str) -> Result<bool, ServiceError> {
+        let Ok(upn) = Upn::parse(username) else { return Ok(false) };
+        let mut c = self.store().conn().await?;
+        let Some(user) = directory::user_by_upn(&mut c, &upn).await? else { return Ok(false) };
+        Ok(directory::preferred_method(&mut c, user.id).await?.as_deref() == Some("passkey"))
     }
 }

@@ -210,3 +210,18 @@ pub async fn list_applications(c: &mut Conn) -> Result<Vec<ApplicationRow>> {
         })
         .collect()
 }
+
+/// The user's preferred sign-in method (R23), if one was set.
+pub async fn preferred_method(c: &mut Conn, user: Uuid) -> Result<Option<String>> {
+    let r = sqlx::query("SELECT preferred_method FROM users WHERE id = $1").bind(user.to_string()).fetch_optional(&mut *c).await?;
+    Ok(match r {
+        Some(r) => r.try_get("preferred_method")?,
+        None => None,
+    })
+}
+
+/// Makes `method` the user's preferred method unless they already have one.
+pub async fn prefer_if_unset(c: &mut Conn, user: Uuid, method: &str) -> Result<()> {
+    sqlx::query("UPDATE users SET preferred_method = $1 WHERE id = $2 AND preferred_method IS NULL").bind(method).bind(user.to_string()).execute(&mut *c).await?;
+    Ok(())
+}

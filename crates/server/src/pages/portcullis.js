@@ -54,3 +54,7 @@ document.querySelectorAll("[data-action]").forEach((b) =>
     }
   }),
 );
+
+// R23: the passkey is the preferred method; open its prompt without another click.
+const auto = document.querySelector("[data-autostart]");
+if (auto) auto.click();

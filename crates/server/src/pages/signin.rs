@@ -9,6 +9,11 @@ use super::layout;
 
 /// The sign-in form; `error` is the reason the last attempt was refused.
 pub fn signin_page(username: &str, error: Option<&str>) -> Markup {
+    signin_page_for(username, error, false)
+}
+
+/// The sign-in form; with `passkey_first` the passkey prompt opens at once (R23).
+pub fn signin_page_for(username: &str, error: Option<&str>, passkey_first: bool) -> Markup {
     layout(
         "Sign in",
         html! {
@@ -17,7 +22,11 @@ pub fn signin_page(username: &str, error: Option<&str>) -> Markup {
             form method="post" action="/signin/tap" {
                 label for="username" { "Username" }
                 input type="text" id="username" name="username" value=(username) autocomplete="username webauthn" required autofocus[username.is_empty()] placeholder="name@domain";
-                p { button type="button" id="passkey-signin" data-action="passkey-signin" { "Sign in with a passkey" } }
+                p {
+                    button type="button" id="passkey-signin" data-action="passkey-signin" data-autostart[passkey_first] { "Sign in with a passkey" }
+                    " "
+                    button.link type="submit" formmethod="get" formaction="/signin" formnovalidate id="next" { "Next" }
+                }
                 label for="code" { "Temporary Access Pass" }
                 input type="password" id="code" name="code" autocomplete="one-time-code" required autofocus[!username.is_empty()];
                 button type="submit" id="signin" { "Sign in" }
