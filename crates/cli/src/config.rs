@@ -40,6 +40,9 @@ pub struct Config {
     /// Set false to put the app attestation service in its outage mode (registrations that
     /// need it are refused as retryable, nothing stored).
     pub app_attestation_available: bool,
+    /// PEM file of the root(s) an MDS3 BLOB must chain to [default: GlobalSign Root CA – R3
+    /// and Root R46, shipped with the binary].
+    pub mds_root: Option<PathBuf>,
 }
 
 /// SQLite's `synchronous` setting.
@@ -78,6 +81,7 @@ impl Default for Config {
             lockout: LockoutPolicy::default(),
             app_attestation_root: None,
             app_attestation_available: true,
+            mds_root: None,
         }
     }
 }

@@ -120,3 +120,45 @@ async fn r4_the_authenticator_app_attestation_service_trusts_its_root_and_an_out
     assert_eq!(passkeys(d)[0]["model"], "Authenticator for Android");
     s.stop().await;
 }
+
+#[test]
+fn r7_an_mds3_blob_is_imported_only_when_its_chain_and_signature_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let root = TestCa::new("Test MDS Root");
+    let vendor = TestCa::new("Vendor Root");
+    let payload = json!({"legalHeader": "test", "no": 7, "nextUpdate": "2026-12-01",
+        "entries": [{"aaguid": YUBI, "metadataStatement": {"description": "MDS YubiKey", "attestationRootCertificates": [vendor.base64()]}, "statusReports": [{"status": "FIDO_CERTIFIED_L2"}]}]});
+    let blob = d.join("blob.jwt");
+    std::fs::write(&blob, TestCa::jws(&root.signer("MDS signer"), &payload)).unwrap();
+    let pem = d.join("mds-root.pem");
+    std::fs::write(&pem, root.pem()).unwrap();
+    let import = |env: Option<&Path>, file: &Path| {
+        let mut c = std::process::Command::new(support::bin());
+        c.args(["metadata", "import"]).arg(file).arg("--data-dir").arg(d);
+        if let Some(p) = env {
+            c.env("PORTCULLIS_MDS_ROOT", p);
+        }
+        let o = c.output().unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (code, _, err) = import(None, &blob);
+    assert_eq!(code, Some(1), "the default roots are GlobalSign's: {err}");
+    assert!(err.contains("certificate chain"), "{err}");
+    let tampered = d.join("tampered.jwt");
+    let text = std::fs::read_to_string(&blob).unwrap();
+    let mut parts: Vec<&str> = text.split('.').collect();
+    let evil = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, json!({"no": 8, "entries": []}).to_string());
+    parts[1] = &evil;
+    std::fs::write(&tampered, parts.join(".")).unwrap();
+    let (code, _, err) = import(Some(&pem), &tampered);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("signature"), "{err}");
+    let (_, out, _) = cli(d, None, &["metadata", "show", YUBI]);
+    assert!(!out.contains("MDS YubiKey"), "refused imports stored nothing");
+    let (code, out, err) = import(Some(&pem), &blob);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("MDS YubiKey") && out.contains("nextUpdate 2026-12-01"), "{out}");
+    let (_, out, _) = cli(d, None, &["metadata", "show", YUBI]);
+    assert!(out.contains("MDS YubiKey") && out.contains("mds3 #7"), "{out}");
+}

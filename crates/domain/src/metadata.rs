@@ -59,13 +59,19 @@ fn statement(v: &Value) -> Result<MetadataEntry, MetadataError> {
     Ok(MetadataEntry { aaguid, name, roots, source: "statement".into() })
 }
 
-/// Parses an import document: a FIDO metadata statement (JSON object with `aaguid`,
+/// Whether a document is a compact JWS (a FIDO MDS3 BLOB) rather than JSON.
+pub fn looks_like_jws(text: &str) -> bool {
+    let t = text.trim();
+    !t.starts_with('{') && !t.starts_with('[') && t.split('.').count() == 3
+}
+
+/// Parses a JSON import document: a FIDO metadata statement (object with `aaguid`,
 /// `description`, `attestationRootCertificates`), an array of them, or a plain
-/// `{"<aaguid>": "<name>"}` list. A FIDO MDS3 BLOB (a JWS) is recognised and refused for now.
+/// `{"<aaguid>": "<name>"}` list. MDS3 BLOBs are verified by the WebAuthn layer instead.
 pub fn parse_import(text: &str) -> Result<Vec<MetadataEntry>, MetadataError> {
     let t = text.trim();
-    if !t.starts_with('{') && !t.starts_with('[') && t.split('.').count() == 3 {
-        return Err(MetadataError::Format("this looks like a FIDO MDS3 BLOB (a JWS); importing MDS3 BLOBs is not supported yet — import metadata statements or an AAGUID name list".into()));
+    if looks_like_jws(t) {
+        return Err(MetadataError::Format("this is a FIDO MDS3 BLOB (a JWS); it must be verified against its roots before import".into()));
     }
     let v: Value = serde_json::from_str(t).map_err(|e| MetadataError::Format(format!("not JSON: {e}")))?;
     match &v {

@@ -3,7 +3,7 @@
 
 use portcullis_domain::actor::Actor;
 use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
-use portcullis_domain::metadata::{builtin_name, parse_import, MetadataEntry};
+use portcullis_domain::metadata::{builtin_name, looks_like_jws, parse_import, MetadataEntry};
 use portcullis_store::{audit, commit, metadata};
 use portcullis_webauthn::{verify_trust, NewCredential, RootEntry, TrustRoots, TrustVerdict};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,6 +11,15 @@ use std::time::SystemTime;
 use uuid::Uuid;
 
 use crate::{Result, Service, ServiceError};
+
+/// What an import brought in.
+#[derive(Debug, Clone)]
+pub struct MetadataImport {
+    /// The entries stored.
+    pub entries: Vec<MetadataEntry>,
+    /// For an MDS3 BLOB: when the next one is published.
+    pub next_update: Option<String>,
+}
 
 /// The app attestation service could not answer (unavailable or overloaded): retry later.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,9 +67,16 @@ impl AppAttestation for RootAppAttestation {
 }
 
 impl Service {
-    /// R7: imports a metadata document (statements or a name list); audited.
-    pub async fn import_metadata(&self, actor: &Actor, text: &str) -> Result<Vec<MetadataEntry>> {
-        let entries = parse_import(text).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    /// R7: imports a metadata document — a FIDO MDS3 BLOB (verified to `mds_roots` at the
+    /// current time), metadata statements, or a name list; audited.
+    pub async fn import_metadata(&self, actor: &Actor, text: &str, mds_roots: &[Vec<u8>]) -> Result<MetadataImport> {
+        let (entries, next_update) = if looks_like_jws(text) {
+            let blob = portcullis_webauthn::verify_blob(text, mds_roots, SystemTime::from(self.now())).map_err(|e| ServiceError::Invalid(format!("the MDS3 BLOB was refused: {e}")))?;
+            let entries = blob.entries.into_iter().map(|e| MetadataEntry { aaguid: e.aaguid, name: e.description, roots: e.roots, source: format!("mds3 #{} ({})", blob.no, e.status.unwrap_or_default()) }).collect();
+            (entries, Some(blob.next_update))
+        } else {
+            (parse_import(text).map_err(|e| ServiceError::Invalid(e.to_string()))?, None)
+        };
         for e in &entries {
             for r in &e.roots {
                 let der = base64_std(r).ok_or_else(|| ServiceError::Invalid(format!("a root certificate of {} is not base64", e.aaguid)))?;
@@ -91,7 +107,7 @@ impl Service {
         )
         .await?;
         commit(tx).await?;
-        Ok(entries)
+        Ok(MetadataImport { entries, next_update })
     }
 
     /// What is known about a model: imported metadata, else the built-in name.

@@ -52,6 +52,32 @@ impl TestCa {
         base64::engine::general_purpose::STANDARD.encode(self.der())
     }
 
+    /// Issues a plain signing leaf (e.g. the signer of a metadata BLOB).
+    pub fn signer(&self, cn: &str) -> AttestationLeaf {
+        let leaf_key = SigningKey::random(&mut rand::rngs::OsRng);
+        let pkcs8 = leaf_key.to_pkcs8_der().expect("pkcs8");
+        let kp = KeyPair::try_from(pkcs8.as_bytes()).expect("leaf key pair");
+        let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, cn);
+        p.distinguished_name = dn;
+        p.is_ca = IsCa::ExplicitNoCa;
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        let cert = p.signed_by(&kp, &self.cert, &self.key).expect("leaf");
+        AttestationLeaf { der: cert.der().to_vec(), key: leaf_key }
+    }
+
+    /// A compact ES256 JWS of `payload`, signed by `leaf`, with `x5c = [leaf]`.
+    pub fn jws(leaf: &AttestationLeaf, payload: &serde_json::Value) -> String {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        use base64::Engine;
+        use p256::ecdsa::signature::Signer;
+        let header = serde_json::json!({"alg": "ES256", "typ": "JWT", "x5c": [STANDARD.encode(&leaf.der)]});
+        let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(payload.to_string()));
+        let sig: p256::ecdsa::Signature = leaf.key.sign(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+    }
+
     /// Issues an attestation leaf for `aaguid` (hex with dashes).
     pub fn issue(&self, aaguid: &str) -> AttestationLeaf {
         let leaf_key = SigningKey::random(&mut rand::rngs::OsRng);

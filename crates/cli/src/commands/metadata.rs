@@ -37,11 +37,21 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
             if text.len() as u64 > MAX_DOC {
                 return Err(CliError::Other(format!("{} is larger than {MAX_DOC} bytes", file.display())));
             }
-            let entries = open(cfg).await?.import_metadata(&operator(), &text).await?;
-            for e in &entries {
+            let roots = match &cfg.mds_root {
+                Some(p) => {
+                    let pem = std::fs::read_to_string(p).map_err(|e| CliError::Other(format!("mds_root {}: {e}", p.display())))?;
+                    portcullis_webauthn::mds::pem_to_der(&pem)
+                }
+                None => portcullis_webauthn::mds::globalsign_roots(),
+            };
+            let report = open(cfg).await?.import_metadata(&operator(), &text, &roots).await?;
+            for e in &report.entries {
                 println!("{}  {}  ({} attestation root(s))", e.aaguid, e.name, e.roots.len());
             }
-            println!("Imported {} entries.", entries.len());
+            println!("Imported {} entries.", report.entries.len());
+            if let Some(n) = report.next_update {
+                println!("The BLOB's signature and chain verified; nextUpdate {n}.");
+            }
             Ok(())
         }
         Cmd::Show { aaguid } => {
