@@ -32,6 +32,30 @@ pub async fn resolve_user(c: &mut Conn, key: &str) -> Result<User> {
     found.ok_or_else(|| ServiceError::NotFound(format!("no user '{key}' exists in the directory")))
 }
 
+/// Finds a user whose authentication methods `actor` may manage (graph-api.md §8.4):
+/// never their own through admin rights, admins only with the privileged roles.
+pub async fn managed_user(c: &mut Conn, actor: &Actor, key: &str) -> Result<User> {
+    let target = resolve_user(c, key).await?;
+    let roles = directory::roles_of(c, target.id).await?;
+    portcullis_domain::actor::may_manage_methods(actor, target.id, &roles)?;
+    Ok(target)
+}
+
+/// An audit record of a change to a user's security info (methods), as Entra files them.
+pub fn security_info_record(activity: &'static str, operation: Operation, actor: &Actor, user: &User, before: Option<serde_json::Value>, after: Option<serde_json::Value>, reason: String) -> AuditRecord {
+    AuditRecord {
+        activity,
+        category: kinds::USER_MANAGEMENT,
+        service: kinds::AUTH_METHODS,
+        operation,
+        actor: actor.clone(),
+        target: user_target(user),
+        before,
+        after,
+        reason,
+    }
+}
+
 /// Finds a group named by object id or by display name.
 pub async fn resolve_group(c: &mut Conn, key: &str) -> Result<Group> {
     let key = key.trim();

@@ -5,7 +5,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use portcullis_domain::actor::Actor;
-use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
+use portcullis_domain::audit::Operation;
 use portcullis_domain::directory::{Upn, User};
 use portcullis_domain::metadata::builtin_name;
 use portcullis_domain::passkey::{self, Passkey, PasskeyRefusal, RegistrationFacts};
@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use time::Duration;
 use uuid::Uuid;
 
+use crate::directory::{managed_user, security_info_record};
 use crate::policy::current;
 use crate::secrets::{new_token, token_key};
 use crate::tap::SignedIn;
@@ -122,6 +123,16 @@ async fn policy_for(c: &mut Conn, user: Uuid) -> Result<(Fido2Configuration, Vec
 
 fn credential_of(p: &StoredPasskey) -> Result<Credential, PasskeyError> {
     serde_json::from_str(&p.credential_json).map_err(|e| PasskeyError::Failed(ServiceError::Internal(format!("stored credential {} is unreadable: {e}", p.passkey.id))))
+}
+
+/// The user acting on their own security info.
+fn self_actor(user: &User) -> Actor {
+    Actor::User { id: user.id, upn: user.user_principal_name.to_string(), roles: vec![] }
+}
+
+/// What the audit log keeps of a passkey.
+fn passkey_json(p: &Passkey) -> Value {
+    json!({"id": p.id, "aaGuid": p.aaguid, "displayName": p.display_name})
 }
 
 fn clean_text(s: Option<String>, max: usize) -> Option<String> {
@@ -234,22 +245,16 @@ impl Service {
             }
         }
         store_pk::insert(&mut tx, &stored).await?;
-        audit::append(
-            &mut tx,
-            &AuditRecord {
-                activity: "User registered security info",
-                category: kinds::USER_MANAGEMENT,
-                service: kinds::AUTH_METHODS,
-                operation: Operation::Add,
-                actor: Actor::User { id: user.id, upn: user.user_principal_name.to_string(), roles: vec![] },
-                target: AuditTarget { id: user.id.to_string(), display_name: user.user_principal_name.to_string(), kind: "User" },
-                before: None,
-                after: Some(json!({"id": stored.passkey.id, "aaGuid": cred.aaguid, "model": model, "fmt": cred.fmt, "attestation": cred.attestation, "profile": ruleset.name})),
-                reason: format!("User registered a passkey ({}); the AAGUID is self-reported unless attested", stored.passkey.display_name),
-            },
-            now,
-        )
-        .await?;
+        let rec = security_info_record(
+            "User registered security info",
+            Operation::Add,
+            &self_actor(user),
+            user,
+            None,
+            Some(json!({"id": stored.passkey.id, "aaGuid": cred.aaguid, "model": model, "fmt": cred.fmt, "attestation": cred.attestation, "profile": ruleset.name})),
+            format!("User registered a passkey ({}); the AAGUID is self-reported unless attested", stored.passkey.display_name),
+        );
+        audit::append(&mut tx, &rec, now).await?;
         commit(tx).await?;
         Ok(stored.passkey)
     }
@@ -384,22 +389,8 @@ impl Service {
         let mut tx = self.store().begin().await?;
         let p = store_pk::by_id(&mut tx, id).await?.filter(|p| p.passkey.user_id == user.id).ok_or_else(|| reject("notFound", "You have no such passkey."))?;
         store_pk::delete(&mut tx, id, "user", now).await?;
-        audit::append(
-            &mut tx,
-            &AuditRecord {
-                activity: "User deleted security info",
-                category: kinds::USER_MANAGEMENT,
-                service: kinds::AUTH_METHODS,
-                operation: Operation::Delete,
-                actor: Actor::User { id: user.id, upn: user.user_principal_name.to_string(), roles: vec![] },
-                target: AuditTarget { id: user.id.to_string(), display_name: user.user_principal_name.to_string(), kind: "User" },
-                before: Some(json!({"id": p.passkey.id, "aaGuid": p.passkey.aaguid, "displayName": p.passkey.display_name})),
-                after: None,
-                reason: "User deleted a passkey".into(),
-            },
-            now,
-        )
-        .await?;
+        let rec = security_info_record("User deleted security info", Operation::Delete, &self_actor(user), user, Some(passkey_json(&p.passkey)), None, "User deleted a passkey".into());
+        audit::append(&mut tx, &rec, now).await?;
         commit(tx).await?;
         Ok(())
     }
@@ -448,9 +439,7 @@ impl Service {
     /// An administrator's view of a user's passkeys.
     pub async fn passkeys_for_admin(&self, actor: &Actor, user: &str) -> Result<(User, Vec<PasskeyView>), PasskeyError> {
         let mut c = self.store().conn().await?;
-        let target = crate::directory::resolve_user(&mut c, user).await?;
-        let roles = directory::roles_of(&mut c, target.id).await?;
-        portcullis_domain::actor::may_manage_methods(actor, target.id, &roles).map_err(ServiceError::from)?;
+        let target = managed_user(&mut c, actor, user).await?;
         drop(c);
         let views = self.passkeys_of(&target).await?;
         Ok((target, views))
@@ -461,27 +450,19 @@ impl Service {
     pub async fn admin_delete_passkey(&self, actor: &Actor, user: &str, id: Uuid) -> Result<(), PasskeyError> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let target = crate::directory::resolve_user(&mut tx, user).await?;
-        let roles = directory::roles_of(&mut tx, target.id).await?;
-        portcullis_domain::actor::may_manage_methods(actor, target.id, &roles).map_err(ServiceError::from)?;
+        let target = managed_user(&mut tx, actor, user).await?;
         let p = store_pk::by_id(&mut tx, id).await?.filter(|p| p.passkey.user_id == target.id).ok_or_else(|| reject("notFound", format!("{} has no passkey {id}", target.user_principal_name)))?;
         store_pk::delete(&mut tx, id, "admin", now).await?;
-        audit::append(
-            &mut tx,
-            &AuditRecord {
-                activity: "Admin deleted security info",
-                category: kinds::USER_MANAGEMENT,
-                service: kinds::AUTH_METHODS,
-                operation: Operation::Delete,
-                actor: actor.clone(),
-                target: AuditTarget { id: target.id.to_string(), display_name: target.user_principal_name.to_string(), kind: "User" },
-                before: Some(json!({"id": p.passkey.id, "aaGuid": p.passkey.aaguid, "displayName": p.passkey.display_name})),
-                after: None,
-                reason: "Admin deleted a passkey from the server; the user must also remove it from their device".into(),
-            },
-            now,
-        )
-        .await?;
+        let rec = security_info_record(
+            "Admin deleted security info",
+            Operation::Delete,
+            actor,
+            &target,
+            Some(passkey_json(&p.passkey)),
+            None,
+            "Admin deleted a passkey from the server; the user must also remove it from their device".into(),
+        );
+        audit::append(&mut tx, &rec, now).await?;
         commit(tx).await?;
         Ok(())
     }

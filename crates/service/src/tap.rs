@@ -1,7 +1,7 @@
 //! Temporary Access Pass: issuing (R11), and signing in with one (R12, R13).
 
-use portcullis_domain::actor::{may_manage_methods, Actor};
-use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
+use portcullis_domain::actor::Actor;
+use portcullis_domain::audit::Operation;
 use portcullis_domain::directory::{Upn, User};
 use portcullis_domain::lockout::{assess, Gate, LockScope};
 use portcullis_domain::policy::{targets, MethodConfiguration, MethodId, TapConfiguration};
@@ -15,7 +15,7 @@ use serde_json::json;
 use time::Duration;
 use uuid::Uuid;
 
-use crate::directory::resolve_user;
+use crate::directory::{managed_user, security_info_record};
 use crate::policy::current;
 use crate::secrets::{new_token, token_key};
 use crate::{RequestContext, Result, Service, ServiceError};
@@ -107,9 +107,7 @@ impl Service {
         // Plan and hash outside the transaction: hashing is slow and needs no lock.
         let (target, terms) = {
             let mut c = self.store().conn().await?;
-            let target = resolve_user(&mut c, user).await?;
-            let roles = directory::roles_of(&mut c, target.id).await?;
-            may_manage_methods(actor, target.id, &roles)?;
+            let target = managed_user(&mut c, actor, user).await?;
             let cfg = tap_config(current(&mut c, MethodId::TemporaryAccessPass).await?);
             (target, tap::plan_issue(&cfg, &req, now)?)
         };
@@ -127,22 +125,16 @@ impl Service {
         let mut tx = self.store().begin().await?;
         let before = tap_store::for_user(&mut tx, target.id).await?;
         tap_store::replace(&mut tx, &pass, &hash).await?;
-        audit::append(
-            &mut tx,
-            &AuditRecord {
-                activity: "Admin registered security info",
-                category: kinds::USER_MANAGEMENT,
-                service: kinds::AUTH_METHODS,
-                operation: Operation::Add,
-                actor: actor.clone(),
-                target: AuditTarget { id: target.id.to_string(), display_name: target.user_principal_name.to_string(), kind: "User" },
-                before: before.map(|b| pass_json(&b.pass)),
-                after: Some(pass_json(&pass)),
-                reason: "Admin registered temporary access pass method for user".into(),
-            },
-            now,
-        )
-        .await?;
+        let rec = security_info_record(
+            "Admin registered security info",
+            Operation::Add,
+            actor,
+            &target,
+            before.map(|b| pass_json(&b.pass)),
+            Some(pass_json(&pass)),
+            "Admin registered temporary access pass method for user".into(),
+        );
+        audit::append(&mut tx, &rec, now).await?;
         commit(tx).await?;
         Ok(IssuedPass { pass, code, user: target })
     }
@@ -151,9 +143,7 @@ impl Service {
     pub async fn tap_for(&self, actor: &Actor, user: &str) -> Result<Option<PassView>> {
         let now = self.now();
         let mut c = self.store().conn().await?;
-        let target = resolve_user(&mut c, user).await?;
-        let roles = directory::roles_of(&mut c, target.id).await?;
-        may_manage_methods(actor, target.id, &roles)?;
+        let target = managed_user(&mut c, actor, user).await?;
         let Some(stored) = tap_store::for_user(&mut c, target.id).await? else { return Ok(None) };
         let cfg = tap_config(current(&mut c, MethodId::TemporaryAccessPass).await?);
         let allowed = cfg.state == portcullis_domain::policy::MethodState::Enabled && matches!(method_allows(&mut c, &cfg, target.id).await?, targets::Scope::Included(_));
@@ -164,27 +154,11 @@ impl Service {
     pub async fn delete_tap(&self, actor: &Actor, user: &str) -> Result<()> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let target = resolve_user(&mut tx, user).await?;
-        let roles = directory::roles_of(&mut tx, target.id).await?;
-        may_manage_methods(actor, target.id, &roles)?;
+        let target = managed_user(&mut tx, actor, user).await?;
         let stored = tap_store::for_user(&mut tx, target.id).await?.ok_or_else(|| ServiceError::NotFound(format!("{} has no Temporary Access Pass", target.user_principal_name)))?;
         tap_store::delete(&mut tx, stored.pass.id).await?;
-        audit::append(
-            &mut tx,
-            &AuditRecord {
-                activity: "Admin deleted security info",
-                category: kinds::USER_MANAGEMENT,
-                service: kinds::AUTH_METHODS,
-                operation: Operation::Delete,
-                actor: actor.clone(),
-                target: AuditTarget { id: target.id.to_string(), display_name: target.user_principal_name.to_string(), kind: "User" },
-                before: Some(pass_json(&stored.pass)),
-                after: None,
-                reason: "Admin deleted temporary access pass method for user".into(),
-            },
-            now,
-        )
-        .await?;
+        let rec = security_info_record("Admin deleted security info", Operation::Delete, actor, &target, Some(pass_json(&stored.pass)), None, "Admin deleted temporary access pass method for user".into());
+        audit::append(&mut tx, &rec, now).await?;
         commit(tx).await?;
         Ok(())
     }

@@ -50,23 +50,10 @@ pub async fn open(cfg: &Config) -> Result<Service, CliError> {
     Ok(Service::new(store, Arc::new(SystemClock), cfg.lockout).with_app_attestation(Arc::new(app)))
 }
 
-/// The DER certificates in a PEM file (the blocks' base64; the certificates themselves
-/// are parsed by the WebAuthn library).
+/// The DER certificates in a PEM file.
 fn pem_certificates(path: &std::path::Path) -> Result<Vec<Vec<u8>>, CliError> {
-    use base64::Engine;
     let text = std::fs::read_to_string(path).map_err(|e| CliError::Other(format!("app_attestation_root {}: {e}", path.display())))?;
-    let mut out = vec![];
-    let mut cur: Option<String> = None;
-    for line in text.lines().map(str::trim) {
-        if line.starts_with("-----BEGIN CERTIFICATE") {
-            cur = Some(String::new());
-        } else if line.starts_with("-----END CERTIFICATE") {
-            let b = cur.take().unwrap_or_default();
-            out.push(base64::engine::general_purpose::STANDARD.decode(b).map_err(|e| CliError::Other(format!("app_attestation_root {}: {e}", path.display())))?);
-        } else if let Some(b) = cur.as_mut() {
-            b.push_str(line);
-        }
-    }
+    let out = portcullis_webauthn::mds::pem_to_der(&text);
     if out.is_empty() {
         return Err(CliError::Other(format!("app_attestation_root {} holds no PEM certificate", path.display())));
     }
