@@ -239,7 +239,7 @@ fn meets(r: &Ruleset, facts: &RegistrationFacts) -> Result<(), PasskeyRefusal> {
     Ok(())
 }
 
-fn first_fit<'a>(rules: &'a [Ruleset], check: impl Fn(&Ruleset) -> Result<(), PasskeyRefusal>) -> Result<&'a Ruleset, PasskeyRefusal> {
+fn first_fit(rules: &[Ruleset], check: impl Fn(&Ruleset) -> Result<(), PasskeyRefusal>) -> Result<&Ruleset, PasskeyRefusal> {
     let mut first_err = None;
     for r in rules {
         match check(r) {

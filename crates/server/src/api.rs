@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use portcullis_domain::passkey::PasskeyRefusal;
 use portcullis_domain::time_fmt::rfc3339;
-use portcullis_service::passkeys::{DeviceInfo, PasskeyError};
+use portcullis_service::passkeys::{DeviceInfo, PasskeyError, RegistrationRequest};
 use portcullis_service::RequestContext;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -112,7 +112,8 @@ pub async fn register(State(st): State<AppState>, headers: HeaderMap, body: Resu
     let Json(body) = body.map_err(json_error)?;
     let (session, user) = signed_in(&st, &headers).await.map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internalError", "session lookup failed"))?.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "notSignedIn", "Sign in first."))?;
     let device = DeviceInfo { device: body.device, profile: body.device_profile };
-    let p = st.service.finish_passkey_registration(&st.rp, &session, &user, body.ceremony_id, &body.credential, body.name, device).await?;
+    let req = RegistrationRequest { ceremony_id: body.ceremony_id, response: &body.credential, name: body.name, device };
+    let p = st.service.finish_passkey_registration(&st.rp, &session, &user, req).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": p.id, "displayName": p.display_name, "aaGuid": p.aaguid, "createdDateTime": rfc3339(p.created_at)}))).into_response())
 }
 

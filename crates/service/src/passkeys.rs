@@ -98,6 +98,19 @@ pub struct PasskeyView {
     pub usable: Result<(), PasskeyRefusal>,
 }
 
+/// A registration response and what the client says with it.
+#[derive(Debug, Clone)]
+pub struct RegistrationRequest<'a> {
+    /// The ceremony it answers.
+    pub ceremony_id: Uuid,
+    /// `PublicKeyCredential.toJSON()`.
+    pub response: &'a Value,
+    /// The name the user gives the passkey.
+    pub name: Option<String>,
+    /// Device facts (R20).
+    pub device: DeviceInfo,
+}
+
 /// Optional device facts a client reports with a registration (R20).
 #[derive(Debug, Clone, Default)]
 pub struct DeviceInfo {
@@ -167,16 +180,8 @@ impl Service {
     }
 
     /// R4, R5, R9, R17, R20: verifies the response and stores the passkey — or stores nothing.
-    pub async fn finish_passkey_registration(
-        &self,
-        rp: &RelyingParty,
-        session: &Session,
-        user: &User,
-        ceremony_id: Uuid,
-        response: &Value,
-        name: Option<String>,
-        device: DeviceInfo,
-    ) -> Result<Passkey, PasskeyError> {
+    pub async fn finish_passkey_registration(&self, rp: &RelyingParty, session: &Session, user: &User, req: RegistrationRequest<'_>) -> Result<Passkey, PasskeyError> {
+        let RegistrationRequest { ceremony_id, response, name, device } = req;
         let now = self.now();
         let mut c = self.store().conn().await?;
         let cer = self.take_ceremony(&mut c, ceremony_id, "register", now).await?;

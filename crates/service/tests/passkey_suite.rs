@@ -6,7 +6,7 @@ use portcullis_domain::lockout::LockoutPolicy;
 use portcullis_domain::passkey::PasskeyRefusal;
 use portcullis_domain::tap::IssueRequest;
 use portcullis_domain::Timestamp;
-use portcullis_service::passkeys::{DeviceInfo, PasskeyError};
+use portcullis_service::passkeys::{DeviceInfo, PasskeyError, RegistrationRequest};
 use portcullis_service::{ManualClock, RequestContext, Service};
 use portcullis_testkit::both;
 use portcullis_testkit::softkey::{Quirks, SoftKey};
@@ -17,6 +17,10 @@ use time::Duration;
 
 const T0: Timestamp = datetime!(2026-06-01 12:00 UTC);
 const ORIGIN: &str = "https://id.contoso.test";
+
+fn req(ceremony_id: uuid::Uuid, response: &serde_json::Value) -> RegistrationRequest<'_> {
+    RegistrationRequest { ceremony_id, response, name: None, device: DeviceInfo::default() }
+}
 
 fn ctx() -> RequestContext {
     RequestContext { source: "10.0.0.1".into(), user_agent: "test".into() }
@@ -43,7 +47,7 @@ async fn r14_adding_a_passkey_needs_a_fresh_mfa_claim_and_r17_ceremonies_expire_
         let start = svc.begin_passkey_registration(&rp, &s.session, &s.user).await.unwrap();
         clock.advance(Duration::minutes(5));
         let cred = key.register(&start.options, ORIGIN, &Quirks::default());
-        let r = svc.finish_passkey_registration(&rp, &s.session, &s.user, start.ceremony_id, &cred, None, DeviceInfo::default()).await;
+        let r = svc.finish_passkey_registration(&rp, &s.session, &s.user, req(start.ceremony_id, &cred)).await;
         assert!(matches!(&r, Err(e) if e.code() == "challengeExpired"), "{}: {r:?}", t.name);
         assert!(svc.passkeys_of(&s.user).await.unwrap().is_empty());
 
@@ -57,7 +61,7 @@ async fn r14_adding_a_passkey_needs_a_fresh_mfa_claim_and_r17_ceremonies_expire_
         let start = svc.begin_passkey_registration(&rp, &s.session, &s.user).await.unwrap();
         clock.advance(Duration::minutes(4));
         let cred = key.register(&start.options, ORIGIN, &Quirks::default());
-        svc.finish_passkey_registration(&rp, &s.session, &s.user, start.ceremony_id, &cred, None, DeviceInfo::default()).await.expect("registered");
+        svc.finish_passkey_registration(&rp, &s.session, &s.user, req(start.ceremony_id, &cred)).await.expect("registered");
 
         // Sign-in ceremonies expire too.
         let start = svc.begin_passkey_sign_in(&rp, Some("lee@contoso.com")).await.unwrap();
@@ -85,7 +89,7 @@ async fn r22_a_ceremony_begun_on_one_node_finishes_on_another_and_a_counter_is_a
         let mut key = SoftKey::new("01020304-0506-0708-0102-030405060708");
         let start = svc.begin_passkey_registration(&rp, &s.session, &s.user).await.unwrap();
         let cred = key.register(&start.options, ORIGIN, &Quirks::default());
-        other.finish_passkey_registration(&rp, &s.session, &s.user, start.ceremony_id, &cred, None, DeviceInfo::default()).await.expect("finished on the other node");
+        other.finish_passkey_registration(&rp, &s.session, &s.user, req(start.ceremony_id, &cred)).await.expect("finished on the other node");
 
         // Two ceremonies answered with the same counter on two nodes: one sign-in wins.
         let a = svc.begin_passkey_sign_in(&rp, Some("lee@contoso.com")).await.unwrap();

@@ -32,7 +32,7 @@ async fn users_roundtrip_unique_upn_and_paging() {
         let got = directory::user_by_upn(&mut c, &made[3].user_principal_name).await.unwrap();
         assert_eq!(got.as_ref(), Some(&made[3]), "{}", t.name);
         let dup = User { id: Uuid::new_v4(), ..made[0].clone() };
-        let err = directory::insert_user(&mut c, &dup).await.map_err(portcullis_store::StoreError::from).unwrap_err();
+        let err = directory::insert_user(&mut c, &dup).await.unwrap_err();
         assert!(err.is_unique_violation(), "{}: duplicate UPN must violate uniqueness: {err}", t.name);
         directory::set_user_enabled(&mut c, made[1].id, false).await.unwrap();
         assert!(!directory::user_by_id(&mut c, made[1].id).await.unwrap().unwrap().account_enabled, "{}", t.name);
@@ -242,7 +242,7 @@ async fn r22_ceremonies_are_single_use_even_under_concurrency() {
         let mut tasks = vec![];
         for _ in 0..20 {
             let store = t.store.clone();
-            tasks.push(tokio::spawn(async move { ceremonies::take(&mut *store.conn().await.unwrap(), id, "authenticate", NOW).await.unwrap().is_some() }));
+            tasks.push(tokio::spawn(async move { ceremonies::take(&mut store.conn().await.unwrap(), id, "authenticate", NOW).await.unwrap().is_some() }));
         }
         let mut wins = 0;
         for task in tasks {
@@ -269,7 +269,7 @@ async fn r22_counter_update_is_a_compare_and_set_and_r25_deletes_leave_tombstone
         for _ in 0..20 {
             let store = t.store.clone();
             let id = p.passkey.id;
-            tasks.push(tokio::spawn(async move { passkeys::record_use(&mut *store.conn().await.unwrap(), id, 5, 6, NOW).await.unwrap() }));
+            tasks.push(tokio::spawn(async move { passkeys::record_use(&mut store.conn().await.unwrap(), id, 5, 6, NOW).await.unwrap() }));
         }
         let mut wins = 0;
         for task in tasks {
