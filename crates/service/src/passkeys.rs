@@ -367,8 +367,11 @@ impl Service {
         let session = Session { id: Uuid::new_v4(), user_id: user.id, auth_time: now, methods: vec![AuthMethod::Passkey], expires_at: now + PASSKEY_SESSION };
         sessions::insert(&mut tx, &token_key(&token), &session, now).await.map_err(|e| with_user(e.into()))?;
         signins::append(&mut tx, &passkey_event(now, Some(user.id), user.user_principal_name.as_str(), ctx, None)).await.map_err(|e| with_user(e.into()))?;
-        // R23: after the first passkey sign-in, the passkey is the preferred method.
-        directory::prefer_if_unset(&mut tx, user.id, "passkey").await.map_err(|e| with_user(e.into()))?;
+        // R23: after the first passkey sign-in, the passkey is the preferred method. Only a
+        // passkey's first use can be a user's first passkey sign-in.
+        if stored.passkey.last_used_at.is_none() {
+            directory::prefer_if_unset(&mut tx, user.id, "passkey").await.map_err(|e| with_user(e.into()))?;
+        }
         commit(tx).await.map_err(|e| with_user(e.into()))?;
         Ok(SignedIn { token, session, user })
     }

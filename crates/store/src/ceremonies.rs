@@ -36,19 +36,15 @@ pub async fn insert(c: &mut Conn, id: Uuid, cer: &Ceremony, now: Timestamp) -> R
 }
 
 /// Takes a ceremony of `kind` for use, once: a second take (a replay) finds nothing.
+/// One statement (`UPDATE … RETURNING`, on both backends) marks and reads it.
 pub async fn take(c: &mut Conn, id: Uuid, kind: &str, now: Timestamp) -> Result<Option<Ceremony>> {
-    let won = sqlx::query("UPDATE ceremonies SET consumed_at = $1 WHERE id = $2 AND kind = $3 AND consumed_at IS NULL")
+    let r = sqlx::query("UPDATE ceremonies SET consumed_at = $1 WHERE id = $2 AND kind = $3 AND consumed_at IS NULL RETURNING kind, user_id, state, expires_at")
         .bind(ms(now))
         .bind(id.to_string())
         .bind(kind)
-        .execute(&mut *c)
-        .await?
-        .rows_affected()
-        == 1;
-    if !won {
-        return Ok(None);
-    }
-    let r = sqlx::query("SELECT * FROM ceremonies WHERE id = $1").bind(id.to_string()).fetch_one(&mut *c).await?;
+        .fetch_optional(&mut *c)
+        .await?;
+    let Some(r) = r else { return Ok(None) };
     let user: Option<String> = r.try_get("user_id")?;
     Ok(Some(Ceremony { kind: r.try_get("kind")?, user_id: user.and_then(|u| Uuid::parse_str(&u).ok()), state: r.try_get("state")?, expires_at: ts(&r, "expires_at")? }))
 }

@@ -131,7 +131,7 @@ impl Store {
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
             .max_connections(match backend {
-                Backend::Sqlite => 8,
+                Backend::Sqlite => 2,
                 Backend::Postgres => 16,
             })
             .acquire_timeout(Duration::from_secs(30))
