@@ -51,6 +51,8 @@ enum Command {
     /// The authentication methods policy (Graph-shaped JSON).
     #[command(subcommand)]
     Policy(policy::Cmd),
+    /// Mint an admin API token for a user (prints only the token).
+    Token(commands::token::Args),
     /// Explain offline why a registration response is accepted or refused.
     VerifyRegistration(commands::verify::Args),
     /// The audit log and the sign-in log.
@@ -101,6 +103,7 @@ fn main() -> ExitCode {
             Command::Metadata(c) => metadata::run(&cfg, c).await,
             Command::Policy(c) => policy::run(&cfg, c).await,
             Command::Logs(c) => audit::run(&cfg, c).await,
+            Command::Token(a) => commands::token::run(&cfg, a).await,
             Command::VerifyRegistration(_) => Ok(()),
         }
     });

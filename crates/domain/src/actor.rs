@@ -17,6 +17,11 @@ pub enum Actor {
     },
     /// The server itself, e.g. the first-start bootstrap.
     System,
+    /// An application acting as itself (app-only token).
+    Application {
+        /// Client id.
+        app_id: String,
+    },
     /// A signed-in directory user, with the roles they hold.
     User {
         /// Object id.
@@ -34,6 +39,7 @@ impl Actor {
         match self {
             Actor::Operator { name } => format!("operator {name} (CLI)"),
             Actor::System => "Portcullis".into(),
+            Actor::Application { app_id } => format!("application {app_id}"),
             Actor::User { upn, .. } => upn.clone(),
         }
     }
@@ -57,7 +63,7 @@ pub enum MethodAdminDenied {
 /// (TAP, passkeys) of a user who holds `target_roles` (graph-api.md §2.2, §8.4).
 pub fn may_manage_methods(actor: &Actor, target_id: Uuid, target_roles: &[DirectoryRole]) -> Result<(), MethodAdminDenied> {
     match actor {
-        Actor::Operator { .. } | Actor::System => Ok(()),
+        Actor::Operator { .. } | Actor::System | Actor::Application { .. } => Ok(()),
         Actor::User { id, roles, .. } => {
             if *id == target_id {
                 return Err(MethodAdminDenied::SelfService);

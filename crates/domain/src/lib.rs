@@ -7,6 +7,7 @@
 
 pub mod actor;
 pub mod audit;
+pub mod authz;
 pub mod directory;
 pub mod lockout;
 pub mod metadata;

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod error;
+pub mod graph;
 pub mod pages;
 pub mod routes;
 pub mod session_cookie;

@@ -14,6 +14,7 @@ pub mod policy;
 pub mod secrets;
 pub mod sessions;
 pub mod tap;
+pub mod tokens;
 
 use portcullis_domain::lockout::LockoutPolicy;
 use portcullis_store::Store;

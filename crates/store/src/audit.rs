@@ -81,6 +81,7 @@ pub async fn append(c: &mut Conn, rec: &AuditRecord, now: Timestamp) -> Result<U
     let (actor_type, actor_id) = match &rec.actor {
         Actor::Operator { .. } => ("operator", None),
         Actor::System => ("system", None),
+        Actor::Application { app_id } => ("app", Some(app_id.clone())),
         Actor::User { id, .. } => ("user", Some(id.to_string())),
     };
     sqlx::query(

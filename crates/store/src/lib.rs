@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod ceremonies;
 pub mod directory;
+pub mod keys;
 pub mod lockout;
 pub mod metadata;
 pub mod passkeys;

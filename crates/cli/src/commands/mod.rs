@@ -8,6 +8,7 @@ pub mod policy;
 pub mod roles;
 pub mod serve;
 pub mod tap;
+pub mod token;
 pub mod users;
 pub mod verify;
 

@@ -1,0 +1,153 @@
+//! The Graph-compatible admin API over HTTP: the route table walked for authorization,
+//! and the wire rules (case-insensitive paths, @odata.type, error body, request ids).
+
+mod support;
+
+use portcullis_domain::lockout::LockoutPolicy;
+use portcullis_service::{ManualClock, Service};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::Arc;
+use support::{cli, client, Server};
+
+const ADMIN: &str = "admin@portcullis.local";
+const WRITE: &str = "Policy.ReadWrite.AuthenticationMethod";
+
+fn token(dir: &Path, s: &Server, user: &str, scopes: &[&str]) -> String {
+    let mut c = std::process::Command::new(support::bin());
+    c.arg("token").arg("--user").arg(user).arg("--data-dir").arg(dir).env("PORTCULLIS_PUBLIC_URL", s.origin());
+    for sc in scopes {
+        c.arg("--scope").arg(sc);
+    }
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap().trim().to_string()
+}
+
+/// A token minted two hours ago (expired), with the same signing keys as the server.
+async fn expired_token(dir: &Path, s: &Server) -> String {
+    let store = portcullis_store::Store::open(&portcullis_store::sqlite_url_for(dir)).await.unwrap();
+    let clock = Arc::new(ManualClock::new(portcullis_domain::Timestamp::now_utc() - time::Duration::hours(2)));
+    let svc = Service::new(store, clock, LockoutPolicy::default());
+    svc.mint_delegated(&format!("{}/", s.origin()), ADMIN, &[WRITE.to_string()]).await.unwrap()
+}
+
+async fn call(s: &Server, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let c = client();
+    let mut r = c.request(method.parse().unwrap(), s.url(path));
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let res = r.send().await.unwrap();
+    let (st, h) = (res.status(), res.headers().clone());
+    (st, h, res.json().await.unwrap_or(Value::Null))
+}
+
+fn graph_error(v: &Value) -> &str {
+    assert!(v["error"]["innerError"]["request-id"].is_string() && v["error"]["innerError"]["date"].is_string(), "Graph error shape: {v}");
+    v["error"]["code"].as_str().unwrap()
+}
+
+#[tokio::test]
+async fn every_route_checks_token_scope_and_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    assert_eq!(cli(d, None, &["users", "add", "--upn", "reader@portcullis.local"]).0, 0);
+    let good = token(d, &s, ADMIN, &[WRITE]);
+    let wrong_scope = token(d, &s, ADMIN, &["User.Read"]);
+    let no_role = token(d, &s, "reader@portcullis.local", &[WRITE]);
+    let expired = expired_token(d, &s).await;
+    for route in portcullis_server::graph::ROUTES {
+        let path = format!("/v1.0/{}", route.pattern.join("/").replace("{id}", "Fido2"));
+        let body = (route.method == "PATCH").then(|| json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration"}));
+        for (who, tok, want) in [
+            ("no token", None, StatusCode::UNAUTHORIZED),
+            ("garbage token", Some("not.a.jwt"), StatusCode::UNAUTHORIZED),
+            ("expired token", Some(expired.as_str()), StatusCode::UNAUTHORIZED),
+            ("wrong scope", Some(wrong_scope.as_str()), StatusCode::FORBIDDEN),
+            ("scope but no role", Some(no_role.as_str()), StatusCode::FORBIDDEN),
+        ] {
+            let (st, h, v) = call(&s, route.method, &path, tok, body.clone()).await;
+            assert_eq!(st, want, "{} {path} with {who}: {v}", route.method);
+            let code = graph_error(&v);
+            if want == StatusCode::UNAUTHORIZED {
+                assert_eq!(code, "InvalidAuthenticationToken");
+                assert_eq!(h["www-authenticate"], "Bearer");
+            } else {
+                assert_eq!(code, "Authorization_RequestDenied");
+            }
+        }
+        let (st, _, v) = call(&s, route.method, &path, Some(&good), body.clone()).await;
+        assert!(st.is_success(), "{} {path} with scope and role: {st} {v}", route.method);
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn fido2_configuration_round_trips_with_graph_wire_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    let t = token(d, &s, ADMIN, &[WRITE]);
+    // The body of the source document's PATCH: attestation enforced, only the Authenticator AAGUIDs.
+    let body = json!({
+        "@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration",
+        "isAttestationEnforced": true,
+        "keyRestrictions": {"isEnforced": true, "enforcementType": "allow", "aaGuids": ["90a3ccdf-635c-4729-a248-9b709135078f", "de1e552d-db1d-4423-a619-566b625cdc84"]}
+    });
+    let (st, _, _) = call(&s, "PATCH", "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/FIDO2", Some(&t), Some(body)).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    for path in ["/v1.0/policies/authenticationmethodspolicy/authenticationMethodConfigurations/fido2", "/beta/Policies/AuthenticationMethodsPolicy/AuthenticationMethodConfigurations/Fido2"] {
+        let (st, _, v) = call(&s, "GET", path, Some(&t), None).await;
+        assert_eq!(st, StatusCode::OK, "{path}");
+        assert_eq!((v["id"].as_str(), v["@odata.type"].as_str()), (Some("Fido2"), Some("#microsoft.graph.fido2AuthenticationMethodConfiguration")), "canonical id: {v}");
+        assert_eq!(v["isAttestationEnforced"], true);
+        assert_eq!(v["keyRestrictions"]["enforcementType"], "allow");
+        assert!(v["@odata.context"].as_str().unwrap().starts_with(&format!("{}/", s.origin())));
+    }
+    let (_, _, v) = call(&s, "GET", "/v1.0/policies/authenticationMethodsPolicy", Some(&t), None).await;
+    let ids: Vec<&str> = v["authenticationMethodConfigurations"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec!["Fido2", "TemporaryAccessPass"]);
+
+    // Refusals: each in the Graph error body, none changes anything.
+    let cfg = "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Fido2";
+    let cases: Vec<(&str, &str, Option<Value>, StatusCode, &str)> = vec![
+        ("PATCH", cfg, Some(json!({"isAttestationEnforced": false})), StatusCode::BAD_REQUEST, "BadRequest"),
+        ("PATCH", cfg, Some(json!({"@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration", "isAttestationEnforced": false})), StatusCode::BAD_REQUEST, "BadRequest"),
+        ("PATCH", cfg, Some(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "keyRestrictions": {"enforcementType": "sometimes"}})), StatusCode::BAD_REQUEST, "badRequest"),
+        ("PATCH", cfg, Some(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "isAttestationEnforced": "yes"})), StatusCode::BAD_REQUEST, "badRequest"),
+        ("PATCH", cfg, Some(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "includeTargets": [{"id": "6f1e5f36-0000-4000-8000-000000000000", "targetType": "group"}]})), StatusCode::BAD_REQUEST, "badRequest"),
+        ("GET", "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Sms", None, StatusCode::NOT_FOUND, "Request_ResourceNotFound"),
+        ("GET", "/v1.0/policies/nothingHere", None, StatusCode::NOT_FOUND, "Request_ResourceNotFound"),
+        ("POST", cfg, Some(json!({})), StatusCode::METHOD_NOT_ALLOWED, "Request_BadRequest"),
+        ("PATCH", cfg, Some(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "pad": "x".repeat(100_000)})), StatusCode::PAYLOAD_TOO_LARGE, "Request_BadRequest"),
+    ];
+    for (m, p, b, want, code) in cases {
+        let (st, h, v) = call(&s, m, p, Some(&t), b.clone()).await;
+        assert_eq!((st, graph_error(&v)), (want, code), "{m} {p} {b:?}: {v}");
+        assert_eq!(h["request-id"].to_str().unwrap(), v["error"]["innerError"]["request-id"].as_str().unwrap());
+    }
+    let r = client().patch(s.url(cfg)).bearer_auth(&t).header("content-type", "application/json").header("client-request-id", "abc-123").body("{ nope").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.headers()["client-request-id"], "abc-123");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["innerError"]["client-request-id"], "abc-123");
+    let (_, _, v) = call(&s, "GET", cfg, Some(&t), None).await;
+    assert_eq!(v["isAttestationEnforced"], true, "refused PATCHes changed nothing");
+
+    // DELETE resets to Graph's defaults.
+    let (st, _, _) = call(&s, "DELETE", cfg, Some(&t), None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, _, v) = call(&s, "GET", cfg, Some(&t), None).await;
+    assert_eq!((v["state"].as_str(), v["keyRestrictions"]["isEnforced"].as_bool()), (Some("disabled"), Some(false)));
+    let (_, out, _) = cli(d, None, &["logs", "audit", "--json"]);
+    let audit: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert!(audit.iter().any(|e| e["activityDisplayName"] == "Authentication Methods Policy Update" && e["actorName"] == ADMIN && e["after"]["isAttestationEnforced"] == true && e["before"]["isAttestationEnforced"] == false), "audited with actor, before and after");
+    assert!(audit.iter().any(|e| e["activityDisplayName"] == "Authentication Methods Policy Reset" && e["actorName"] == ADMIN));
+    s.stop().await;
+}
