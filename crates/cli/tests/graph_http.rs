@@ -52,19 +52,74 @@ fn graph_error(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap()
 }
 
+/// Registers a passkey for `upn` through its own TAP sign-in; returns the passkey id.
+async fn passkey_for(d: &Path, s: &Server, upn: &str) -> String {
+    // An earlier route may have reset the Fido2 configuration to Graph's (disabled) defaults.
+    let f = d.join("enable-fido2.json");
+    std::fs::write(&f, r#"{"state": "enabled", "isAttestationEnforced": false}"#).unwrap();
+    assert_eq!(cli(d, None, &["policy", "patch", "fido2", f.to_str().unwrap()]).0, 0);
+    let (_, out, _) = cli(d, None, &["tap", "create", "--user", upn]);
+    let code = support::code_from(&out);
+    let c = client();
+    assert_eq!(support::sign_in(&c, s, upn, &code).await.status(), StatusCode::SEE_OTHER);
+    let o: Value = c.post(s.url("/api/passkeys/registration/options")).json(&json!({})).send().await.unwrap().json().await.unwrap();
+    let cred = portcullis_testkit::softkey::SoftKey::new("01020304-0506-0708-0102-030405060708").register(&o["publicKey"], &s.origin(), &Default::default());
+    let r: Value = c.post(s.url("/api/passkeys/registration")).json(&json!({"ceremonyId": o["ceremonyId"], "credential": cred})).send().await.unwrap().json().await.unwrap();
+    r["id"].as_str().unwrap_or_else(|| panic!("registration for {upn}: {r}")).to_string()
+}
+
+fn tap_id(d: &Path, upn: &str) -> String {
+    let (_, out, _) = cli(d, None, &["tap", "create", "--user", upn]);
+    assert!(out.contains("Temporary Access Pass"));
+    let (_, out, _) = cli(d, None, &["tap", "show", "--user", upn]);
+    out.lines().find(|l| l.starts_with("id ")).and_then(|l| l.split_whitespace().last()).unwrap().to_string()
+}
+
+/// A path and body under which `route` succeeds for an administrator, with what it needs set up.
+async fn success_case(d: &Path, s: &Server, route: &portcullis_server::graph::RouteSpec, n: usize) -> (String, Option<Value>) {
+    use portcullis_server::graph::Op::*;
+    let cfg = "policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Fido2";
+    let bob = "bob@portcullis.local";
+    let (path, body) = match route.op {
+        GetPolicy => ("policies/authenticationMethodsPolicy".to_string(), None),
+        ListConfigs => ("policies/authenticationMethodsPolicy/authenticationMethodConfigurations".into(), None),
+        GetConfig | ResetConfig => (cfg.into(), None),
+        PatchConfig => (cfg.into(), Some(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration"}))),
+        ListUsers => ("users".into(), None),
+        CreateUser => ("users".into(), Some(json!({"displayName": "New", "userPrincipalName": format!("new{n}@portcullis.local"), "accountEnabled": true, "passwordProfile": {"password": "x"}}))),
+        GetUser => (format!("users/{bob}"), None),
+        UpdateUser => (format!("users/{bob}"), Some(json!({"displayName": "Bob B."}))),
+        DeleteUser => {
+            assert_eq!(cli(d, None, &["users", "add", "--upn", &format!("gone{n}@portcullis.local")]).0, 0);
+            (format!("users/gone{n}@portcullis.local"), None)
+        }
+        ListMethods => (format!("users/{bob}/authentication/methods"), None),
+        ListTaps => (format!("users/{bob}/authentication/temporaryAccessPassMethods"), None),
+        CreateTap => (format!("users/{bob}/authentication/temporaryAccessPassMethods"), Some(json!({"lifetimeInMinutes": 60}))),
+        GetTap | DeleteTap => (format!("users/{bob}/authentication/temporaryAccessPassMethods/{}", tap_id(d, bob)), None),
+        ListFido2 => (format!("users/{bob}/authentication/fido2Methods"), None),
+        GetFido2 | DeleteFido2 => (format!("users/{bob}/authentication/fido2Methods/{}", passkey_for(d, s, bob).await), None),
+        ListStrengths => ("policies/authenticationStrengthPolicies".into(), None),
+        GetStrength => ("policies/authenticationStrengthPolicies/00000000-0000-0000-0000-000000000004".into(), None),
+        ListAudits => ("auditLogs/directoryAudits".into(), None),
+    };
+    (format!("/v1.0/{path}"), body)
+}
+
 #[tokio::test]
 async fn every_route_checks_token_scope_and_role() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let s = Server::start(d, None).await;
     assert_eq!(cli(d, None, &["users", "add", "--upn", "reader@portcullis.local"]).0, 0);
-    let good = token(d, &s, ADMIN, &[WRITE]);
+    assert_eq!(cli(d, None, &["users", "add", "--upn", "bob@portcullis.local"]).0, 0);
     let wrong_scope = token(d, &s, ADMIN, &["User.Read"]);
-    let no_role = token(d, &s, "reader@portcullis.local", &[WRITE]);
     let expired = expired_token(d, &s).await;
-    for route in portcullis_server::graph::ROUTES {
-        let path = format!("/v1.0/{}", route.pattern.join("/").replace("{id}", "Fido2"));
-        let body = (route.method == "PATCH").then(|| json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration"}));
+    for (n, route) in portcullis_server::graph::ROUTES.iter().enumerate() {
+        let scope = route.requirement.scopes[0];
+        let good = token(d, &s, ADMIN, &[scope]);
+        let no_role = token(d, &s, "reader@portcullis.local", &[scope]);
+        let (path, body) = success_case(d, &s, route, n).await;
         for (who, tok, want) in [
             ("no token", None, StatusCode::UNAUTHORIZED),
             ("garbage token", Some("not.a.jwt"), StatusCode::UNAUTHORIZED),

@@ -84,6 +84,15 @@ pub fn may_manage_methods(actor: &Actor, target_id: Uuid, target_roles: &[Direct
     }
 }
 
+/// Whether `actor` may *view* a user's methods (never a TAP code): Global Readers may, as
+/// may anyone who may manage them.
+pub fn may_view_methods(actor: &Actor, target_id: Uuid, target_roles: &[DirectoryRole]) -> Result<(), MethodAdminDenied> {
+    match actor {
+        Actor::User { roles, .. } if roles.contains(&DirectoryRole::GlobalReader) => Ok(()),
+        _ => may_manage_methods(actor, target_id, target_roles),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

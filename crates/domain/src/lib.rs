@@ -14,6 +14,7 @@ pub mod metadata;
 pub mod passkey;
 pub mod policy;
 pub mod session;
+pub mod strength;
 pub mod tap;
 pub mod time_fmt;
 

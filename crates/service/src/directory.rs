@@ -41,6 +41,14 @@ pub async fn managed_user(c: &mut Conn, actor: &Actor, key: &str) -> Result<User
     Ok(target)
 }
 
+/// Finds a user whose authentication methods `actor` may view (Global Readers included).
+pub async fn viewable_user(c: &mut Conn, actor: &Actor, key: &str) -> Result<User> {
+    let target = resolve_user(c, key).await?;
+    let roles = directory::roles_of(c, target.id).await?;
+    portcullis_domain::actor::may_view_methods(actor, target.id, &roles)?;
+    Ok(target)
+}
+
 /// An audit record of a change to a user's security info (methods), as Entra files them.
 pub fn security_info_record(activity: &'static str, operation: Operation, actor: &Actor, user: &User, before: Option<serde_json::Value>, after: Option<serde_json::Value>, reason: String) -> AuditRecord {
     AuditRecord {
@@ -256,5 +264,97 @@ impl Service {
         .await?;
         commit(tx).await?;
         Ok(true)
+    }
+}
+
+impl Service {
+    /// A page of users matching a filter, ordered by userPrincipalName.
+    pub async fn users_page(&self, f: &directory::UserFilter, after_upn: Option<&str>, limit: i64) -> Result<Vec<User>> {
+        let mut c = self.store().conn().await?;
+        Ok(directory::list_users_filtered(&mut c, f, after_upn, limit).await?)
+    }
+
+    /// A user by id or userPrincipalName.
+    pub async fn user(&self, key: &str) -> Result<User> {
+        let mut c = self.store().conn().await?;
+        resolve_user(&mut c, key).await
+    }
+
+    /// Changes a user's displayName and/or accountEnabled (absent values stay); audited.
+    pub async fn update_user(&self, actor: &Actor, key: &str, display_name: Option<&str>, enabled: Option<bool>) -> Result<User> {
+        let name = display_name.map(validate_display_name).transpose().map_err(ServiceError::Invalid)?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let before = resolve_user(&mut tx, key).await?;
+        let mut after = before.clone();
+        if let Some(n) = name {
+            directory::set_display_name(&mut tx, before.id, &n).await?;
+            after.display_name = n;
+        }
+        if let Some(e) = enabled {
+            directory::set_user_enabled(&mut tx, before.id, e).await?;
+            if !e {
+                sessions::revoke_user(&mut tx, before.id, now).await?;
+            }
+            after.account_enabled = e;
+        }
+        if after == before {
+            return Ok(after);
+        }
+        audit::append(
+            &mut tx,
+            &AuditRecord {
+                activity: "Update user",
+                category: kinds::USER_MANAGEMENT,
+                service: kinds::CORE_DIRECTORY,
+                operation: Operation::Update,
+                actor: actor.clone(),
+                target: user_target(&after),
+                before: to_json(&before),
+                after: to_json(&after),
+                reason: format!("User {} updated", after.user_principal_name),
+            },
+            now,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(after)
+    }
+
+    /// Deletes a user with everything that is theirs; audited.
+    pub async fn delete_user(&self, actor: &Actor, key: &str) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let u = resolve_user(&mut tx, key).await?;
+        if let Actor::User { id, .. } = actor {
+            if *id == u.id {
+                return Err(ServiceError::Invalid("administrators cannot delete their own account".into()));
+            }
+        }
+        directory::delete_user(&mut tx, u.id).await?;
+        audit::append(
+            &mut tx,
+            &AuditRecord {
+                activity: "Delete user",
+                category: kinds::USER_MANAGEMENT,
+                service: kinds::CORE_DIRECTORY,
+                operation: Operation::Delete,
+                actor: actor.clone(),
+                target: user_target(&u),
+                before: to_json(&u),
+                after: None,
+                reason: format!("User {} deleted", u.user_principal_name),
+            },
+            now,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// A page of the audit log, newest first.
+    pub async fn audit_page(&self, f: &portcullis_store::audit::AuditFilter, limit: i64, offset: i64) -> Result<Vec<portcullis_store::audit::AuditEntry>> {
+        let mut c = self.store().conn().await?;
+        Ok(portcullis_store::audit::list_page(&mut c, f, limit, offset).await?)
     }
 }

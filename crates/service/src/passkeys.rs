@@ -447,7 +447,7 @@ impl Service {
     /// An administrator's view of a user's passkeys.
     pub async fn passkeys_for_admin(&self, actor: &Actor, user: &str) -> Result<(User, Vec<PasskeyView>), PasskeyError> {
         let mut c = self.store().conn().await?;
-        let target = managed_user(&mut c, actor, user).await?;
+        let target = crate::directory::viewable_user(&mut c, actor, user).await?;
         drop(c);
         let views = self.passkeys_of(&target).await?;
         Ok((target, views))

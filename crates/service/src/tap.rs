@@ -143,7 +143,7 @@ impl Service {
     pub async fn tap_for(&self, actor: &Actor, user: &str) -> Result<Option<PassView>> {
         let now = self.now();
         let mut c = self.store().conn().await?;
-        let target = managed_user(&mut c, actor, user).await?;
+        let target = crate::directory::viewable_user(&mut c, actor, user).await?;
         let Some(stored) = tap_store::for_user(&mut c, target.id).await? else { return Ok(None) };
         let cfg = tap_config(current(&mut c, MethodId::TemporaryAccessPass).await?);
         let allowed = cfg.state == portcullis_domain::policy::MethodState::Enabled && matches!(method_allows(&mut c, &cfg, target.id).await?, targets::Scope::Included(_));

@@ -124,14 +124,20 @@ pub struct AuditFilter {
 
 /// Entries newest first, at most `limit`.
 pub async fn list(c: &mut Conn, f: &AuditFilter, limit: i64) -> Result<Vec<AuditEntry>> {
+    list_page(c, f, limit, 0).await
+}
+
+/// Entries newest first, at most `limit`, skipping `offset`.
+pub async fn list_page(c: &mut Conn, f: &AuditFilter, limit: i64, offset: i64) -> Result<Vec<AuditEntry>> {
     let rows = sqlx::query(
-        "SELECT * FROM audit_log WHERE at >= $1 AND at < $2 AND ($3 = '' OR activity = $3) AND ($4 = '' OR target_id = $4) ORDER BY at DESC, id DESC LIMIT $5",
+        "SELECT * FROM audit_log WHERE at >= $1 AND at < $2 AND ($3 = '' OR activity = $3) AND ($4 = '' OR target_id = $4) ORDER BY at DESC, id DESC LIMIT $5 OFFSET $6",
     )
     .bind(f.since.map(ms).unwrap_or(i64::MIN))
     .bind(f.until.map(ms).unwrap_or(i64::MAX))
     .bind(f.activity.clone().unwrap_or_default())
     .bind(f.target_id.clone().unwrap_or_default())
     .bind(limit)
+    .bind(offset)
     .fetch_all(&mut *c)
     .await?;
     rows.iter().map(from_row).collect()

@@ -65,6 +65,51 @@ pub async fn list_users(c: &mut Conn, after_upn: Option<&str>, limit: i64) -> Re
     rows.iter().map(user_from).collect()
 }
 
+/// A filter on the user list (Graph `$filter` on userPrincipalName and displayName).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// userPrincipalName equals (lower-case).
+    pub upn_eq: Option<String>,
+    /// userPrincipalName starts with (lower-case).
+    pub upn_prefix: Option<String>,
+    /// displayName equals (case-insensitive).
+    pub name_eq: Option<String>,
+    /// displayName starts with (case-insensitive).
+    pub name_prefix: Option<String>,
+}
+
+/// A page of users matching `f`, by userPrincipalName, after `after_upn`.
+pub async fn list_users_filtered(c: &mut Conn, f: &UserFilter, after_upn: Option<&str>, limit: i64) -> Result<Vec<User>> {
+    let rows = sqlx::query(
+        "SELECT * FROM users WHERE upn > $1
+           AND ($2 = '' OR upn = $2)
+           AND ($3 = '' OR substr(upn, 1, length($3)) = $3)
+           AND ($4 = '' OR lower(display_name) = $4)
+           AND ($5 = '' OR substr(lower(display_name), 1, length($5)) = $5)
+         ORDER BY upn LIMIT $6",
+    )
+    .bind(after_upn.unwrap_or(""))
+    .bind(f.upn_eq.clone().unwrap_or_default().to_lowercase())
+    .bind(f.upn_prefix.clone().unwrap_or_default().to_lowercase())
+    .bind(f.name_eq.clone().unwrap_or_default().to_lowercase())
+    .bind(f.name_prefix.clone().unwrap_or_default().to_lowercase())
+    .bind(limit)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(user_from).collect()
+}
+
+/// Renames a user.
+pub async fn set_display_name(c: &mut Conn, id: Uuid, name: &str) -> Result<()> {
+    sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2").bind(name).bind(id.to_string()).execute(&mut *c).await?;
+    Ok(())
+}
+
+/// Deletes a user (memberships, roles, passes, passkeys and sessions go with them).
+pub async fn delete_user(c: &mut Conn, id: Uuid) -> Result<bool> {
+    Ok(sqlx::query("DELETE FROM users WHERE id = $1").bind(id.to_string()).execute(&mut *c).await?.rows_affected() == 1)
+}
+
 /// Number of users.
 pub async fn count_users(c: &mut Conn) -> Result<i64> {
     Ok(sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(&mut *c).await?.try_get("n")?)

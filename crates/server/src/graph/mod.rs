@@ -1,0 +1,421 @@
+//! The Graph-compatible admin API (graph-api.md): a route table in which every route
+//! declares the scopes, app roles and directory roles it needs; case-insensitive path
+//! matching; Graph's error body with a server-made `request-id` on every 4xx/5xx.
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use portcullis_domain::actor::Actor;
+use portcullis_domain::authz::{authorize, Principal, Requirement};
+use portcullis_domain::directory::DirectoryRole::*;
+use portcullis_domain::policy::{MethodConfiguration, MethodId};
+use portcullis_service::ServiceError;
+use serde_json::{json, Value};
+
+use crate::AppState;
+
+mod methods;
+mod reports;
+mod users;
+
+/// What a route does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `GET policies/authenticationMethodsPolicy`.
+    GetPolicy,
+    /// `GET …/authenticationMethodConfigurations`.
+    ListConfigs,
+    /// `GET …/authenticationMethodConfigurations/{id}`.
+    GetConfig,
+    /// `PATCH …/authenticationMethodConfigurations/{id}` → 204.
+    PatchConfig,
+    /// `DELETE …/authenticationMethodConfigurations/{id}` → reset, 204.
+    ResetConfig,
+    /// `GET users`.
+    ListUsers,
+    /// `POST users`.
+    CreateUser,
+    /// `GET users/{id}`.
+    GetUser,
+    /// `PATCH users/{id}`.
+    UpdateUser,
+    /// `DELETE users/{id}`.
+    DeleteUser,
+    /// `GET users/{id}/authentication/methods`.
+    ListMethods,
+    /// `GET users/{id}/authentication/temporaryAccessPassMethods`.
+    ListTaps,
+    /// `POST users/{id}/authentication/temporaryAccessPassMethods`.
+    CreateTap,
+    /// `GET users/{id}/authentication/temporaryAccessPassMethods/{sub}`.
+    GetTap,
+    /// `DELETE users/{id}/authentication/temporaryAccessPassMethods/{sub}`.
+    DeleteTap,
+    /// `GET users/{id}/authentication/fido2Methods`.
+    ListFido2,
+    /// `GET users/{id}/authentication/fido2Methods/{sub}`.
+    GetFido2,
+    /// `DELETE users/{id}/authentication/fido2Methods/{sub}`.
+    DeleteFido2,
+    /// `GET policies/authenticationStrengthPolicies`.
+    ListStrengths,
+    /// `GET policies/authenticationStrengthPolicies/{id}`.
+    GetStrength,
+    /// `GET auditLogs/directoryAudits`.
+    ListAudits,
+}
+
+/// One route: method, lower-case path pattern (`{id}` matches one segment), operation, requirement.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path after `/v1.0/` or `/beta/`.
+    pub pattern: &'static [&'static str],
+    /// Operation.
+    pub op: Op,
+    /// Who may call it (graph-api.md §1.1, §8.3–8.4).
+    pub requirement: Requirement,
+}
+
+const READ_POLICY: Requirement = Requirement {
+    scopes: &["Policy.Read.AuthenticationMethod", "Policy.ReadWrite.AuthenticationMethod", "Policy.Read.All"],
+    app_roles: &["Policy.Read.AuthenticationMethod", "Policy.ReadWrite.AuthenticationMethod", "Policy.Read.All"],
+    directory_roles: &[AuthenticationPolicyAdministrator, GlobalReader, SecurityReader, SecurityAdministrator],
+};
+
+const WRITE_POLICY: Requirement = Requirement {
+    scopes: &["Policy.ReadWrite.AuthenticationMethod"],
+    app_roles: &["Policy.ReadWrite.AuthenticationMethod"],
+    directory_roles: &[AuthenticationPolicyAdministrator],
+};
+
+const ALL_ADMIN_ROLES: &[portcullis_domain::directory::DirectoryRole] = &portcullis_domain::directory::DirectoryRole::ALL;
+
+const READ_USERS: Requirement = Requirement {
+    scopes: &["User.Read.All", "User.ReadBasic.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    app_roles: &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    directory_roles: ALL_ADMIN_ROLES,
+};
+
+const WRITE_USERS: Requirement = Requirement {
+    scopes: &["User.ReadWrite.All", "Directory.ReadWrite.All"],
+    app_roles: &["User.ReadWrite.All", "Directory.ReadWrite.All"],
+    directory_roles: &[GlobalAdministrator],
+};
+
+const READ_METHODS: Requirement = Requirement {
+    scopes: &["UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"],
+    app_roles: &["UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"],
+    directory_roles: &[AuthenticationAdministrator, PrivilegedAuthenticationAdministrator, GlobalReader],
+};
+
+const READ_TAP: Requirement = Requirement {
+    scopes: &["UserAuthMethod-TAP.Read.All", "UserAuthMethod-TAP.ReadWrite.All", "UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"],
+    app_roles: &["UserAuthMethod-TAP.Read.All", "UserAuthMethod-TAP.ReadWrite.All", "UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"],
+    directory_roles: &[AuthenticationAdministrator, PrivilegedAuthenticationAdministrator, GlobalReader],
+};
+
+const WRITE_TAP: Requirement = Requirement {
+    scopes: &["UserAuthMethod-TAP.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"],
+    app_roles: &["UserAuthMethod-TAP.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"],
+    directory_roles: &[AuthenticationAdministrator, PrivilegedAuthenticationAdministrator],
+};
+
+const READ_FIDO2: Requirement = Requirement {
+    scopes: &["UserAuthMethod-Passkey.Read.All", "UserAuthMethod-Passkey.ReadWrite.All", "UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"],
+    app_roles: &["UserAuthMethod-Passkey.Read.All", "UserAuthMethod-Passkey.ReadWrite.All", "UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"],
+    directory_roles: &[AuthenticationAdministrator, PrivilegedAuthenticationAdministrator, GlobalReader],
+};
+
+const WRITE_FIDO2: Requirement = Requirement {
+    scopes: &["UserAuthMethod-Passkey.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"],
+    app_roles: &["UserAuthMethod-Passkey.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"],
+    directory_roles: &[AuthenticationAdministrator, PrivilegedAuthenticationAdministrator],
+};
+
+const READ_STRENGTHS: Requirement = Requirement {
+    scopes: &["Policy.Read.All", "Policy.ReadWrite.ConditionalAccess", "Policy.ReadWrite.AuthenticationMethod"],
+    app_roles: &["Policy.Read.All", "Policy.ReadWrite.ConditionalAccess", "Policy.ReadWrite.AuthenticationMethod"],
+    directory_roles: &[ConditionalAccessAdministrator, SecurityAdministrator, SecurityReader, GlobalReader, AuthenticationPolicyAdministrator],
+};
+
+const READ_AUDIT: Requirement = Requirement {
+    scopes: &["AuditLog.Read.All"],
+    app_roles: &["AuditLog.Read.All"],
+    directory_roles: &[ReportsReader, SecurityReader, SecurityAdministrator, GlobalReader],
+};
+
+/// Every route of the admin API, with what it requires. One test walks this table.
+pub const ROUTES: &[RouteSpec] = &[
+    RouteSpec { method: "GET", pattern: &["policies", "authenticationmethodspolicy"], op: Op::GetPolicy, requirement: READ_POLICY },
+    RouteSpec { method: "GET", pattern: &["policies", "authenticationmethodspolicy", "authenticationmethodconfigurations"], op: Op::ListConfigs, requirement: READ_POLICY },
+    RouteSpec { method: "GET", pattern: &["policies", "authenticationmethodspolicy", "authenticationmethodconfigurations", "{id}"], op: Op::GetConfig, requirement: READ_POLICY },
+    RouteSpec { method: "PATCH", pattern: &["policies", "authenticationmethodspolicy", "authenticationmethodconfigurations", "{id}"], op: Op::PatchConfig, requirement: WRITE_POLICY },
+    RouteSpec { method: "DELETE", pattern: &["policies", "authenticationmethodspolicy", "authenticationmethodconfigurations", "{id}"], op: Op::ResetConfig, requirement: WRITE_POLICY },
+    RouteSpec { method: "GET", pattern: &["users"], op: Op::ListUsers, requirement: READ_USERS },
+    RouteSpec { method: "POST", pattern: &["users"], op: Op::CreateUser, requirement: WRITE_USERS },
+    RouteSpec { method: "GET", pattern: &["users", "{id}"], op: Op::GetUser, requirement: READ_USERS },
+    RouteSpec { method: "PATCH", pattern: &["users", "{id}"], op: Op::UpdateUser, requirement: WRITE_USERS },
+    RouteSpec { method: "DELETE", pattern: &["users", "{id}"], op: Op::DeleteUser, requirement: WRITE_USERS },
+    RouteSpec { method: "GET", pattern: &["users", "{id}", "authentication", "methods"], op: Op::ListMethods, requirement: READ_METHODS },
+    RouteSpec { method: "GET", pattern: &["users", "{id}", "authentication", "temporaryaccesspassmethods"], op: Op::ListTaps, requirement: READ_TAP },
+    RouteSpec { method: "POST", pattern: &["users", "{id}", "authentication", "temporaryaccesspassmethods"], op: Op::CreateTap, requirement: WRITE_TAP },
+    RouteSpec { method: "GET", pattern: &["users", "{id}", "authentication", "temporaryaccesspassmethods", "{sub}"], op: Op::GetTap, requirement: READ_TAP },
+    RouteSpec { method: "DELETE", pattern: &["users", "{id}", "authentication", "temporaryaccesspassmethods", "{sub}"], op: Op::DeleteTap, requirement: WRITE_TAP },
+    RouteSpec { method: "GET", pattern: &["users", "{id}", "authentication", "fido2methods"], op: Op::ListFido2, requirement: READ_FIDO2 },
+    RouteSpec { method: "GET", pattern: &["users", "{id}", "authentication", "fido2methods", "{sub}"], op: Op::GetFido2, requirement: READ_FIDO2 },
+    RouteSpec { method: "DELETE", pattern: &["users", "{id}", "authentication", "fido2methods", "{sub}"], op: Op::DeleteFido2, requirement: WRITE_FIDO2 },
+    RouteSpec { method: "GET", pattern: &["policies", "authenticationstrengthpolicies"], op: Op::ListStrengths, requirement: READ_STRENGTHS },
+    RouteSpec { method: "GET", pattern: &["policies", "authenticationstrengthpolicies", "{id}"], op: Op::GetStrength, requirement: READ_STRENGTHS },
+    RouteSpec { method: "GET", pattern: &["auditlogs", "directoryaudits"], op: Op::ListAudits, requirement: READ_AUDIT },
+];
+
+/// Per-request ids for the error body and headers.
+struct Ids {
+    request_id: String,
+    client_request_id: String,
+}
+
+/// A Graph error.
+pub(crate) struct GraphError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+pub(crate) fn gerr(status: StatusCode, code: &'static str, message: impl Into<String>) -> GraphError {
+    GraphError { status, code, message: message.into() }
+}
+
+impl From<ServiceError> for GraphError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::NotFound(m) => gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", m),
+            ServiceError::Forbidden(m) => gerr(StatusCode::FORBIDDEN, "Authorization_RequestDenied", m.to_string()),
+            ServiceError::Conflict(m) => gerr(StatusCode::CONFLICT, "Request_BadRequest", m),
+            ServiceError::Store(_) | ServiceError::Internal(_) => {
+                tracing::error!(error = %e, "Graph request failed");
+                gerr(StatusCode::INTERNAL_SERVER_ERROR, "generalException", "An internal error occurred.")
+            }
+            other => gerr(StatusCode::BAD_REQUEST, "badRequest", other.to_string()),
+        }
+    }
+}
+
+fn error_response(e: GraphError, ids: &Ids, now: &str) -> Response {
+    let body = json!({"error": {"code": e.code, "message": e.message, "innerError": {"date": now, "request-id": ids.request_id, "client-request-id": ids.client_request_id}}});
+    let mut res = (e.status, axum::Json(body)).into_response();
+    if e.status == StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    res
+}
+
+/// Path parameters of a matched route.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Params<'a> {
+    pub id: Option<&'a str>,
+    pub sub: Option<&'a str>,
+}
+
+fn matches<'a>(pattern: &[&str], segs: &'a [String]) -> Option<Params<'a>> {
+    if pattern.len() != segs.len() {
+        return None;
+    }
+    let mut p = Params::default();
+    for (pat, s) in pattern.iter().zip(segs) {
+        match *pat {
+            "{id}" => p.id = Some(s.as_str()),
+            "{sub}" => p.sub = Some(s.as_str()),
+            lit if !lit.eq_ignore_ascii_case(s) => return None,
+            _ => {}
+        }
+    }
+    Some(p)
+}
+
+/// Entry point for `/v1.0/…` and `/beta/…`.
+pub async fn dispatch(State(st): State<AppState>, method: Method, OriginalUri(uri): OriginalUri, headers: HeaderMap, body: Result<Bytes, axum::extract::rejection::BytesRejection>) -> Response {
+    let ids = Ids {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        client_request_id: headers.get("client-request-id").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(64).collect()).unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+    };
+    let now = portcullis_domain::time_fmt::rfc3339(st.service.now());
+    let result = match body {
+        Ok(body) => handle(&st, &method, &uri, &headers, &body).await,
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(gerr(StatusCode::PAYLOAD_TOO_LARGE, "Request_BadRequest", "The request body is too large.")),
+        Err(r) => Err(gerr(StatusCode::BAD_REQUEST, "BadRequest", r.body_text())),
+    };
+    let mut res = match result {
+        Ok(r) => r,
+        Err(e) => error_response(e, &ids, &now),
+    };
+    for (k, v) in [("request-id", &ids.request_id), ("client-request-id", &ids.client_request_id)] {
+        if let Ok(v) = HeaderValue::from_str(v) {
+            res.headers_mut().insert(k, v);
+        }
+    }
+    res
+}
+
+async fn handle(st: &AppState, method: &Method, uri: &axum::http::Uri, headers: &HeaderMap, body: &Bytes) -> Result<Response, GraphError> {
+    let path = uri.path();
+    let mut segs: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(|s| percent_decode(s, false)).collect();
+    let version = if segs.is_empty() { String::new() } else { segs.remove(0) };
+    let candidates: Vec<(&RouteSpec, Params<'_>)> = ROUTES.iter().filter_map(|r| matches(r.pattern, &segs).map(|p| (r, p))).collect();
+    if candidates.is_empty() {
+        return Err(gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", format!("Resource not found for the segment '{}'.", segs.last().cloned().unwrap_or_default())));
+    }
+    let Some((route, params)) = candidates.iter().find(|(r, _)| r.method == method.as_str()).copied() else {
+        return Err(gerr(StatusCode::METHOD_NOT_ALLOWED, "Request_BadRequest", format!("The {method} method is not supported on this resource.")));
+    };
+    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))).map(str::trim);
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Err(gerr(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token is empty."));
+    };
+    let issuer = st.config.public_url.as_str();
+    let (principal, user) = st.service.verify_token(issuer, token).await?.map_err(|e| gerr(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", e.to_string()))?;
+    authorize(&route.requirement, &principal).map_err(|d| gerr(StatusCode::FORBIDDEN, "Authorization_RequestDenied", d.to_string()))?;
+    let actor = match (&principal, &user) {
+        (Principal::Delegated { roles, .. }, Some(u)) => Actor::User { id: u.id, upn: u.user_principal_name.to_string(), roles: roles.clone() },
+        (Principal::App { app_id, .. }, _) => Actor::Application { app_id: app_id.clone() },
+        _ => Actor::System,
+    };
+    let base = format!("{}{}", st.config.public_url.as_str(), version);
+    let id = params.id;
+    let cx = Ctx { st, actor: &actor, base: &base, beta: version.eq_ignore_ascii_case("beta"), params, query: parse_query(uri.query().unwrap_or("")), body };
+    match route.op {
+        Op::ListUsers => return users::list(&cx).await,
+        Op::CreateUser => return users::create(&cx).await,
+        Op::GetUser => return users::get(&cx).await,
+        Op::UpdateUser => return users::update(&cx).await,
+        Op::DeleteUser => return users::delete(&cx).await,
+        Op::ListMethods => return methods::list_all(&cx).await,
+        Op::ListTaps => return methods::list_taps(&cx).await,
+        Op::CreateTap => return methods::create_tap(&cx).await,
+        Op::GetTap => return methods::get_tap(&cx).await,
+        Op::DeleteTap => return methods::delete_tap(&cx).await,
+        Op::ListFido2 => return methods::list_fido2(&cx).await,
+        Op::GetFido2 => return methods::get_fido2(&cx).await,
+        Op::DeleteFido2 => return methods::delete_fido2(&cx).await,
+        Op::ListStrengths => return reports::list_strengths(&cx),
+        Op::GetStrength => return reports::get_strength(&cx),
+        Op::ListAudits => return reports::list_audits(&cx).await,
+        _ => {}
+    }
+    let config_id = || id.and_then(MethodId::parse).ok_or_else(|| gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", format!("No authentication method configuration '{}' exists.", id.unwrap_or_default())));
+    match route.op {
+        Op::GetPolicy => {
+            let mut configs = vec![];
+            for m in MethodId::ALL {
+                configs.push(st.service.method_configuration(m).await?.to_json());
+            }
+            Ok(axum::Json(json!({
+                "@odata.context": format!("{base}/$metadata#policies/authenticationMethodsPolicy/$entity"),
+                "id": "authenticationMethodsPolicy", "displayName": "Authentication Methods Policy",
+                "description": "The tenant-wide policy that controls which authentication methods are allowed in the tenant, authentication method registration requirements, and self-service password reset settings",
+                "policyVersion": "1.5", "policyMigrationState": "migrationComplete", "reconfirmationInDays": 0,
+                "authenticationMethodConfigurations": configs
+            }))
+            .into_response())
+        }
+        Op::ListConfigs => {
+            let mut configs = vec![];
+            for m in MethodId::ALL {
+                configs.push(st.service.method_configuration(m).await?.to_json());
+            }
+            Ok(axum::Json(json!({"@odata.context": format!("{base}/$metadata#policies/authenticationMethodsPolicy/authenticationMethodConfigurations"), "value": configs})).into_response())
+        }
+        Op::GetConfig => {
+            let m = config_id()?;
+            let mut v = st.service.method_configuration(m).await?.to_json();
+            v["@odata.context"] = json!(format!("{base}/$metadata#policies/authenticationMethodsPolicy/authenticationMethodConfigurations/$entity"));
+            Ok(axum::Json(v).into_response())
+        }
+        Op::PatchConfig => {
+            let m = config_id()?;
+            let v: Value = serde_json::from_slice(body).map_err(|e| gerr(StatusCode::BAD_REQUEST, "BadRequest", format!("The request body is not valid JSON: {e}")))?;
+            let t = v.get("@odata.type").and_then(Value::as_str);
+            if !t.is_some_and(|t| t.eq_ignore_ascii_case(m.odata_type())) {
+                return Err(gerr(StatusCode::BAD_REQUEST, "BadRequest", format!("The request body must carry \"@odata.type\": \"{}\".", m.odata_type())));
+            }
+            let saved = st.service.patch_method_configuration(&actor, m, v).await?;
+            let mut res = StatusCode::NO_CONTENT.into_response();
+            // Consequences (R5, R6) travel in a header: a 204 has no body.
+            if let Some(w) = saved.warnings.first().and_then(|w| HeaderValue::from_str(&w.replace(['\n', '\r'], " ")).ok()) {
+                res.headers_mut().insert("x-portcullis-warning", w);
+            }
+            Ok(res)
+        }
+        Op::ResetConfig => {
+            let m = config_id()?;
+            let _: MethodConfiguration = st.service.reset_method_configuration(&actor, m).await?.config;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        _ => Err(gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", "No handler.")),
+    }
+}
+
+/// What a handler gets.
+pub(crate) struct Ctx<'a> {
+    pub st: &'a AppState,
+    pub actor: &'a Actor,
+    /// Absolute base, e.g. `http://localhost:8080/v1.0`.
+    pub base: &'a str,
+    /// Whether the call came through `/beta`.
+    pub beta: bool,
+    pub params: Params<'a>,
+    /// Query options, `$` names decoded (`%24filter` → `$filter`).
+    pub query: Vec<(String, String)>,
+    pub body: &'a Bytes,
+}
+
+impl Ctx<'_> {
+    /// A query option by name (case-insensitive).
+    pub fn q(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The JSON body as an object.
+    pub fn json_body(&self) -> Result<serde_json::Map<String, Value>, GraphError> {
+        match serde_json::from_slice::<Value>(self.body) {
+            Ok(Value::Object(m)) => Ok(m),
+            Ok(_) => Err(gerr(StatusCode::BAD_REQUEST, "BadRequest", "The request body must be a JSON object.")),
+            Err(e) => Err(gerr(StatusCode::BAD_REQUEST, "BadRequest", format!("The request body is not valid JSON: {e}"))),
+        }
+    }
+}
+
+/// Decodes `%XX` escapes (and `+` as a space in query strings); malformed escapes stay as they are.
+fn percent_decode(s: &str, plus_is_space: bool) -> String {
+    let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16));
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match (b[i], hex(b.get(i + 1)), hex(b.get(i + 2))) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 3;
+            }
+            (b'+', _, _) if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn parse_query(q: &str) -> Vec<(String, String)> {
+    q.split('&').filter(|p| !p.is_empty()).map(|p| {
+        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+        (percent_decode(k, true), percent_decode(v, true))
+    }).collect()
+}

@@ -1,0 +1,109 @@
+//! Authentication strengths (read-only built-ins, §4) and the directory audit log (§7.2).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use portcullis_domain::strength::BUILT_IN;
+use portcullis_domain::time_fmt::{parse_rfc3339, rfc3339};
+use portcullis_store::audit::{AuditEntry, AuditFilter};
+use serde_json::{json, Value};
+
+use super::{gerr, Ctx, GraphError};
+
+/// `GET policies/authenticationStrengthPolicies` (`$filter=policyType eq 'builtIn'|'custom'`).
+pub(crate) fn list_strengths(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let want_builtin = match cx.q("$filter").map(|f| f.replace(' ', "").to_ascii_lowercase()) {
+        None => true,
+        Some(f) if f == "policytypeeq'builtin'" => true,
+        Some(f) if f == "policytypeeq'custom'" => false,
+        Some(f) => return Err(gerr(StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", format!("Unsupported filter: {f}"))),
+    };
+    let value: Vec<Value> = if want_builtin { BUILT_IN.iter().map(|s| s.to_json()).collect() } else { vec![] };
+    Ok(axum::Json(json!({"@odata.context": format!("{}/$metadata#policies/authenticationStrengthPolicies", cx.base), "value": value})).into_response())
+}
+
+/// `GET policies/authenticationStrengthPolicies/{id}`.
+pub(crate) fn get_strength(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let id = cx.params.id.unwrap_or_default();
+    let s = BUILT_IN.iter().find(|s| s.id.eq_ignore_ascii_case(id)).ok_or_else(|| gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", format!("No authentication strength '{id}' exists.")))?;
+    Ok(axum::Json(s.to_json()).into_response())
+}
+
+fn modified(before: &Option<Value>, after: &Option<Value>) -> Vec<Value> {
+    let obj = |v: &Option<Value>| v.as_ref().and_then(Value::as_object).cloned().unwrap_or_default();
+    let (b, a) = (obj(before), obj(after));
+    let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| b.get(*k) != a.get(*k))
+        .map(|k| json!({"displayName": k, "oldValue": b.get(k).map(|v| v.to_string()), "newValue": a.get(k).map(|v| v.to_string())}))
+        .collect()
+}
+
+fn audit_json(e: &AuditEntry) -> Value {
+    let initiated = match e.actor_type.as_str() {
+        "user" => json!({"user": {"id": e.actor_id, "userPrincipalName": e.actor_name, "displayName": null, "ipAddress": null}, "app": null}),
+        "app" => json!({"user": null, "app": {"appId": e.actor_id, "displayName": e.actor_name, "servicePrincipalId": null, "servicePrincipalName": null}}),
+        _ => json!({"user": null, "app": {"appId": null, "displayName": e.actor_name, "servicePrincipalId": null, "servicePrincipalName": null}}),
+    };
+    json!({
+        "id": e.id, "activityDateTime": rfc3339(e.activity_date_time), "activityDisplayName": e.activity_display_name,
+        "category": e.category, "correlationId": e.id, "loggedByService": e.logged_by_service, "operationType": e.operation_type,
+        "result": e.result, "resultReason": e.result_reason, "initiatedBy": initiated,
+        "targetResources": [{"id": e.target_id, "displayName": e.target_name, "type": e.target_kind,
+            "userPrincipalName": if e.target_kind == "User" { Some(&e.target_name) } else { None },
+            "modifiedProperties": modified(&e.before, &e.after)}],
+        "additionalDetails": []
+    })
+}
+
+/// `activityDisplayName eq '…'` and `activityDateTime ge|gt|le|lt <date-time>`, joined by `and`.
+fn parse_filter(f: &str) -> Result<AuditFilter, GraphError> {
+    let bad = |c: &str| gerr(StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", format!("Unsupported or invalid query filter clause: {c}"));
+    let mut out = AuditFilter::default();
+    for c in f.split(" and ") {
+        let parts: Vec<&str> = c.trim().splitn(3, ' ').collect();
+        let [field, op, value] = parts.as_slice() else { return Err(bad(c)) };
+        match (field.to_ascii_lowercase().as_str(), op.to_ascii_lowercase().as_str()) {
+            ("activitydisplayname", "eq") => {
+                let v = value.trim().strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).ok_or_else(|| bad(c))?;
+                out.activity = Some(v.replace("''", "'"));
+            }
+            ("activitydatetime", op @ ("ge" | "gt" | "le" | "lt")) => {
+                let t = parse_rfc3339(value.trim()).map_err(|_| bad(c))?;
+                if op.starts_with('g') {
+                    out.since = Some(t);
+                } else {
+                    out.until = Some(t + time::Duration::milliseconds(i64::from(op == "le")));
+                }
+            }
+            _ => return Err(bad(c)),
+        }
+    }
+    Ok(out)
+}
+
+/// `GET auditLogs/directoryAudits`: newest first, `$filter`, `$top`, absolute `@odata.nextLink`.
+pub(crate) async fn list_audits(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let top = match cx.q("$top") {
+        None => 100,
+        Some(t) => t.parse::<i64>().ok().filter(|t| (1..=1000).contains(t)).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "$top must be between 1 and 1000."))?,
+    };
+    let offset = match cx.q("$skiptoken") {
+        None => 0,
+        Some(t) => t.parse::<i64>().ok().filter(|o| *o >= 0).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "Invalid $skiptoken."))?,
+    };
+    let filter = cx.q("$filter").map(parse_filter).transpose()?.unwrap_or_default();
+    let mut page = cx.st.service.audit_page(&filter, top + 1, offset).await?;
+    let more = i64::try_from(page.len()).unwrap_or(i64::MAX) > top;
+    page.truncate(usize::try_from(top).unwrap_or(0));
+    let mut body = json!({"@odata.context": format!("{}/$metadata#auditLogs/directoryAudits", cx.base), "value": page.iter().map(audit_json).collect::<Vec<_>>()});
+    if more {
+        let mut link = format!("{}/auditLogs/directoryAudits?$top={top}&$skiptoken={}", cx.base, offset + top);
+        if let Some(f) = cx.q("$filter") {
+            link.push_str(&format!("&$filter={}", url::form_urlencoded::byte_serialize(f.as_bytes()).collect::<String>()));
+        }
+        body["@odata.nextLink"] = json!(link);
+    }
+    Ok(axum::Json(body).into_response())
+}

@@ -1,0 +1,157 @@
+//! `users` (graph-api.md §8.2 paging and `$filter`/`$select`).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use portcullis_domain::directory::User;
+use portcullis_domain::time_fmt::rfc3339;
+use portcullis_store::directory::UserFilter;
+use serde_json::{json, Value};
+
+use super::{gerr, Ctx, GraphError};
+
+const MAX_TOP: i64 = 999;
+
+/// A user in Graph's shape.
+pub(crate) fn user_json(u: &User) -> Value {
+    json!({
+        "id": u.id, "userPrincipalName": u.user_principal_name, "displayName": u.display_name,
+        "accountEnabled": u.account_enabled, "createdDateTime": rfc3339(u.created_date_time), "userType": "Member"
+    })
+}
+
+/// Keeps only the `$select`ed properties (and `id`).
+pub(crate) fn select(v: Value, sel: Option<&str>) -> Value {
+    let (Some(sel), Value::Object(m)) = (sel, &v) else { return v };
+    let keep: Vec<String> = sel.split(',').map(|s| s.trim().to_ascii_lowercase()).collect();
+    Value::Object(m.iter().filter(|(k, _)| *k == "id" || k.starts_with('@') || keep.contains(&k.to_ascii_lowercase())).map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+fn quoted(s: &str) -> Result<String, GraphError> {
+    let s = s.trim();
+    let inner = s.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", format!("Expected a quoted string, found {s}.")))?;
+    Ok(inner.replace("''", "'"))
+}
+
+/// `userPrincipalName eq '…'`, `displayName eq '…'`, `startswith(userPrincipalName|displayName,'…')`, joined by `and`.
+fn parse_filter(f: &str) -> Result<UserFilter, GraphError> {
+    let unsupported = |c: &str| gerr(StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", format!("Unsupported or invalid query filter clause: {c}"));
+    let mut out = UserFilter::default();
+    let lower = f.to_ascii_lowercase();
+    let mut clauses = vec![];
+    let mut start = 0;
+    while let Some(pos) = lower[start..].find(" and ") {
+        clauses.push(&f[start..start + pos]);
+        start += pos + 5;
+    }
+    clauses.push(&f[start..]);
+    for c in clauses {
+        let c = c.trim();
+        let lc = c.to_ascii_lowercase();
+        if let Some(rest) = lc.strip_prefix("startswith(").and_then(|r| r.strip_suffix(')')) {
+            let (field, _) = rest.split_once(',').ok_or_else(|| unsupported(c))?;
+            let raw = &c["startswith(".len()..c.len() - 1];
+            let value = quoted(raw.split_once(',').map(|x| x.1).unwrap_or(""))?;
+            match field.trim() {
+                "userprincipalname" => out.upn_prefix = Some(value),
+                "displayname" => out.name_prefix = Some(value),
+                _ => return Err(unsupported(c)),
+            }
+        } else if let Some((field, value)) = c.split_once(" eq ") {
+            let value = quoted(value)?;
+            match field.trim().to_ascii_lowercase().as_str() {
+                "userprincipalname" => out.upn_eq = Some(value),
+                "displayname" => out.name_eq = Some(value),
+                _ => return Err(unsupported(c)),
+            }
+        } else {
+            return Err(unsupported(c));
+        }
+    }
+    Ok(out)
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// `GET users`: `$filter`, `$select`, `$top`, and an absolute `@odata.nextLink`.
+pub(crate) async fn list(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let top = match cx.q("$top") {
+        None => 100,
+        Some(t) => t.parse::<i64>().ok().filter(|t| (1..=MAX_TOP).contains(t)).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", format!("Invalid page size specified: '{t}'. Must be between 1 and {MAX_TOP} inclusive.")))?,
+    };
+    let filter = cx.q("$filter").map(parse_filter).transpose()?.unwrap_or_default();
+    let after = match cx.q("$skiptoken") {
+        None => None,
+        Some(t) => Some(URL_SAFE_NO_PAD.decode(t).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "Invalid $skiptoken."))?),
+    };
+    let mut page = cx.st.service.users_page(&filter, after.as_deref(), top + 1).await?;
+    let more = i64::try_from(page.len()).unwrap_or(i64::MAX) > top;
+    page.truncate(usize::try_from(top).unwrap_or(0));
+    let mut body = json!({
+        "@odata.context": format!("{}/$metadata#users", cx.base),
+        "value": page.iter().map(|u| select(user_json(u), cx.q("$select"))).collect::<Vec<_>>(),
+    });
+    if let (true, Some(last)) = (more, page.last()) {
+        let mut link = format!("{}/users?$top={top}&$skiptoken={}", cx.base, URL_SAFE_NO_PAD.encode(last.user_principal_name.as_str()));
+        for k in ["$filter", "$select"] {
+            if let Some(v) = cx.q(k) {
+                link.push_str(&format!("&{k}={}", enc(v)));
+            }
+        }
+        body["@odata.nextLink"] = json!(link);
+    }
+    Ok(axum::Json(body).into_response())
+}
+
+/// `GET users/{id or UPN}`.
+pub(crate) async fn get(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let u = cx.st.service.user(cx.params.id.unwrap_or_default()).await?;
+    let mut v = select(user_json(&u), cx.q("$select"));
+    v["@odata.context"] = json!(format!("{}/$metadata#users/$entity", cx.base));
+    Ok(axum::Json(v).into_response())
+}
+
+const CREATE_FIELDS: [&str; 6] = ["@odata.type", "accountEnabled", "displayName", "mailNickname", "userPrincipalName", "passwordProfile"];
+
+/// `POST users` → 201. Portcullis has no passwords: a `passwordProfile` is accepted and ignored.
+pub(crate) async fn create(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let b = cx.json_body()?;
+    if let Some(k) = b.keys().find(|k| !CREATE_FIELDS.contains(&k.as_str())) {
+        return Err(gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", format!("Property '{k}' does not exist on type 'microsoft.graph.user'.")));
+    }
+    let text = |k: &str| b.get(k).map(|v| v.as_str().map(str::to_string).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", format!("'{k}' must be a string.")))).transpose();
+    let upn = text("userPrincipalName")?.ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "userPrincipalName is required."))?;
+    let name = text("displayName")?.ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "displayName is required."))?;
+    let enabled = match b.get("accountEnabled") {
+        None => true,
+        Some(v) => v.as_bool().ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "'accountEnabled' must be a boolean."))?,
+    };
+    let mut u = cx.st.service.add_user(cx.actor, &upn, &name).await?;
+    if !enabled {
+        u = cx.st.service.update_user(cx.actor, &u.id.to_string(), None, Some(false)).await?;
+    }
+    let mut v = user_json(&u);
+    v["@odata.context"] = json!(format!("{}/$metadata#users/$entity", cx.base));
+    Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+}
+
+/// `PATCH users/{id}` → 204 (displayName, accountEnabled).
+pub(crate) async fn update(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let b = cx.json_body()?;
+    if let Some(k) = b.keys().find(|k| !["@odata.type", "displayName", "accountEnabled"].contains(&k.as_str())) {
+        return Err(gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", format!("Property '{k}' cannot be changed here (displayName and accountEnabled can).")));
+    }
+    let name = b.get("displayName").map(|v| v.as_str().ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "'displayName' must be a string."))).transpose()?;
+    let enabled = b.get("accountEnabled").map(|v| v.as_bool().ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "'accountEnabled' must be a boolean."))).transpose()?;
+    cx.st.service.update_user(cx.actor, cx.params.id.unwrap_or_default(), name, enabled).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `DELETE users/{id}` → 204.
+pub(crate) async fn delete(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    cx.st.service.delete_user(cx.actor, cx.params.id.unwrap_or_default()).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
