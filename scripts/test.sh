@@ -66,12 +66,19 @@ if [ ! -x .venv/bin/python ] || ! cmp -s "$REQ" .venv/.requirements 2>/dev/null;
 fi
 export PYTHON_VENV="$ROOT/.venv"
 
-# 4. Everything.
+# 4. Everything: the Rust suites, then the client conformance suites (real SDKs) against
+# the real binary.
 log "running the test suite"
-OUT="$PGTMP/cargo-test.log"
+OUT="$PGTMP/test.log"
 status=0
 cargo test --workspace --locked "$@" 2>&1 | tee "$OUT" || status=$?
-# One closing line for the whole run, summed over every test binary.
+if [ "$#" -eq 0 ]; then
+  log "running the client conformance suites (Microsoft Graph SDKs)"
+  cargo build --locked -p portcullis 2>&1 | tail -n 1
+  CONFORMANCE_BIN="$ROOT/target/debug/portcullis" .venv/bin/python -m pytest -q -p no:cacheprovider tests/python 2>&1 | tee -a "$OUT" || status=$?
+fi
+# One closing line for the whole run, summed over every test binary and pytest.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+     /^[0-9]+ (passed|failed)/ { for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^skipped/) s += $i } }
      END { printf "portcullis: %d passed, %d failed, %d skipped\n", p, f, s }' "$OUT"
 exit "$status"

@@ -1,0 +1,202 @@
+"""Conformance with the real Microsoft Graph Python SDKs (msgraph-sdk and msgraph-beta-sdk):
+the base URL is the only thing changed."""
+
+import asyncio
+from typing import Any
+
+import pytest
+from kiota_abstractions.authentication import AccessTokenProvider, AllowedHostsValidator, BaseBearerTokenAuthenticationProvider
+from kiota_abstractions.base_request_configuration import RequestConfiguration
+from msgraph import GraphRequestAdapter, GraphServiceClient
+from msgraph.generated.models.fido2_authentication_method_configuration import Fido2AuthenticationMethodConfiguration
+from msgraph.generated.models.fido2_key_restrictions import Fido2KeyRestrictions
+from msgraph.generated.models.fido2_restriction_enforcement_type import Fido2RestrictionEnforcementType
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+from msgraph.generated.models.temporary_access_pass_authentication_method import TemporaryAccessPassAuthenticationMethod
+from msgraph.generated.users.users_request_builder import UsersRequestBuilder
+from msgraph_core import PageIterator
+
+ADMIN = "admin@portcullis.local"
+AUTHENTICATOR = ["90a3ccdf-635c-4729-a248-9b709135078f", "de1e552d-db1d-4423-a619-566b625cdc84"]
+SCOPES = ["Policy.ReadWrite.AuthenticationMethod", "User.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All", "Policy.Read.All", "AuditLog.Read.All"]
+
+
+class StaticToken(AccessTokenProvider):
+    def __init__(self, token: str):
+        self._token, self._v = token, AllowedHostsValidator([])
+
+    async def get_authorization_token(self, uri: str, additional_authentication_context: dict[str, Any] = {}) -> str:
+        return self._token
+
+    def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
+        return self._v
+
+
+def v1(tenant, token: str) -> GraphServiceClient:
+    adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(StaticToken(token)))
+    adapter.base_url = f"{tenant.origin}/v1.0"
+    return GraphServiceClient(request_adapter=adapter)
+
+
+def beta(tenant, token: str):
+    from msgraph_beta import GraphRequestAdapter as BetaAdapter, GraphServiceClient as BetaClient
+    adapter = BetaAdapter(BaseBearerTokenAuthenticationProvider(StaticToken(token)))
+    adapter.base_url = f"{tenant.origin}/beta"
+    return BetaClient(request_adapter=adapter)
+
+
+@pytest.fixture(scope="module")
+def admin_token(tenant):
+    return tenant.token(ADMIN, *SCOPES)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_fido2_configuration_get_patch_and_read_back_in_v1_and_beta(tenant, admin_token):
+    async def go():
+        client = v1(tenant, admin_token)
+        fido = client.policies.authentication_methods_policy.authentication_method_configurations.by_authentication_method_configuration_id("Fido2")
+        cfg = await fido.get()
+        assert type(cfg).__name__ == "Fido2AuthenticationMethodConfiguration"
+        # The source document's PATCH: attestation enforced, only the Authenticator AAGUIDs.
+        await fido.patch(Fido2AuthenticationMethodConfiguration(
+            is_attestation_enforced=True,
+            key_restrictions=Fido2KeyRestrictions(is_enforced=True, enforcement_type=Fido2RestrictionEnforcementType.Allow, aa_guids=AUTHENTICATOR)))
+        back = await fido.get()
+        assert back.id == "Fido2" and back.is_attestation_enforced is True
+        assert back.key_restrictions.enforcement_type == Fido2RestrictionEnforcementType.Allow
+        assert sorted(back.key_restrictions.aa_guids) == sorted(AUTHENTICATOR)
+        b = beta(tenant, admin_token)
+        bcfg = await b.policies.authentication_methods_policy.authentication_method_configurations.by_authentication_method_configuration_id("fido2").get()
+        assert type(bcfg).__name__ == "Fido2AuthenticationMethodConfiguration" and bcfg.is_attestation_enforced is True
+        # Put it back so the passkey tests below can register without attestation.
+        await fido.patch(Fido2AuthenticationMethodConfiguration(is_attestation_enforced=False,
+            key_restrictions=Fido2KeyRestrictions(is_enforced=False, enforcement_type=Fido2RestrictionEnforcementType.Block, aa_guids=[])))
+    run(go())
+
+
+def test_temporary_access_pass_create_read_delete(tenant, admin_token):
+    tenant.cli("users", "add", "--upn", "tapuser@portcullis.local")
+
+    async def go():
+        client = v1(tenant, admin_token)
+        taps = client.users.by_user_id("tapuser@portcullis.local").authentication.temporary_access_pass_methods
+        created = await taps.post(TemporaryAccessPassAuthenticationMethod(lifetime_in_minutes=60, is_usable_once=True))
+        assert created.temporary_access_pass and len(created.temporary_access_pass) >= 8
+        assert created.is_usable_once is True and created.lifetime_in_minutes == 60
+        listed = await taps.get()
+        assert len(listed.value) == 1 and listed.value[0].temporary_access_pass is None, "the code is shown only once"
+        one = await taps.by_temporary_access_pass_authentication_method_id(created.id).get()
+        assert one.id == created.id and one.is_usable is True and one.method_usability_reason == "EnabledByPolicy"
+        await taps.by_temporary_access_pass_authentication_method_id(created.id).delete()
+        assert (await taps.get()).value == []
+    run(go())
+
+
+def test_users_list_pages_through_at_least_three_pages(tenant, admin_token):
+    for i in range(25):
+        tenant.cli("users", "add", "--upn", f"page{i:02d}@portcullis.local")
+
+    async def go():
+        client = v1(tenant, admin_token)
+        query = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(top=10, select=["id", "userPrincipalName", "displayName"])
+        first = await client.users.get(request_configuration=RequestConfiguration(query_parameters=query))
+        pages = [1]
+        seen = []
+
+        def collect(u):
+            seen.append(u.user_principal_name)
+            return True
+
+        assert first.odata_next_link and first.odata_next_link.startswith(tenant.origin), "absolute nextLink"
+        it = PageIterator(first, client.request_adapter)
+        orig = it.next
+
+        async def counting_next():
+            page = await orig()
+            if page is not None:
+                pages.append(1)
+            return page
+
+        it.next = counting_next
+        await it.iterate(collect)
+        assert len(pages) >= 3, pages
+        assert len(seen) == len(set(seen)) and len([u for u in seen if u.startswith("page")]) == 25
+        filtered = await client.users.get(request_configuration=RequestConfiguration(query_parameters=UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(filter="startswith(userPrincipalName,'page1')")))
+        assert sorted(u.user_principal_name for u in filtered.value) == [f"page1{i}@portcullis.local" for i in range(10)]
+    run(go())
+
+
+def test_aaguid_inventory_over_all_users_and_deleting_a_passkey(tenant, admin_token):
+    for upn in ("inv1@portcullis.local", "inv2@portcullis.local"):
+        tenant.cli("users", "add", "--upn", upn)
+        tenant.add_passkey(upn)
+
+    async def go():
+        client = v1(tenant, admin_token)
+        # The source document's inventory: every user, then each user's passkeys' AAGUID and model.
+        inventory = []
+        users = await client.users.get()
+
+        async def per_user(u):
+            methods = await client.users.by_user_id(u.id).authentication.fido2_methods.get()
+            for m in methods.value:
+                inventory.append((u.user_principal_name, m.aa_guid, m.model))
+
+        items = []
+        it = PageIterator(users, client.request_adapter)
+        await it.iterate(lambda u: items.append(u) or True)
+        for u in items:
+            if u.user_principal_name != ADMIN:
+                await per_user(u)
+        assert ("inv1@portcullis.local", "01020304-0506-0708-0102-030405060708", "Chromium virtual authenticator") in inventory
+        assert len([i for i in inventory if i[0].startswith("inv")]) == 2
+        fido = client.users.by_user_id("inv2@portcullis.local").authentication.fido2_methods
+        mine = (await fido.get()).value
+        await fido.by_fido2_authentication_method_id(mine[0].id).delete()
+        assert (await fido.get()).value == []
+        methods = await client.users.by_user_id("inv1@portcullis.local").authentication.methods.get()
+        assert any(type(m).__name__ == "Fido2AuthenticationMethod" for m in methods.value)
+    run(go())
+
+
+def test_built_in_authentication_strengths(tenant, admin_token):
+    async def go():
+        client = v1(tenant, admin_token)
+        got = await client.policies.authentication_strength_policies.get()
+        ids = sorted(p.id for p in got.value)
+        assert ids == ["00000000-0000-0000-0000-000000000002", "00000000-0000-0000-0000-000000000003", "00000000-0000-0000-0000-000000000004"]
+        phr = await client.policies.authentication_strength_policies.by_authentication_strength_policy_id("00000000-0000-0000-0000-000000000004").get()
+        assert phr.display_name == "Phishing resistant MFA"
+    run(go())
+
+
+def test_directory_audits_show_the_changes(tenant, admin_token):
+    async def go():
+        client = v1(tenant, admin_token)
+        got = await client.audit_logs.directory_audits.get()
+        acts = {a.activity_display_name for a in got.value}
+        for want in ("Authentication Methods Policy Update", "Admin registered security info", "Admin deleted security info", "Add user"):
+            assert want in acts, (want, acts)
+        upd = next(a for a in got.value if a.activity_display_name == "Authentication Methods Policy Update" and a.initiated_by.user)
+        assert upd.initiated_by.user.user_principal_name == ADMIN
+        assert upd.target_resources[0].modified_properties, "before and after are recorded"
+    run(go())
+
+
+def test_404_and_403_surface_as_odata_errors(tenant, admin_token):
+    async def go():
+        client = v1(tenant, admin_token)
+        with pytest.raises(ODataError) as e:
+            await client.users.by_user_id("missing@portcullis.local").authentication.fido2_methods.get()
+        assert e.value.response_status_code == 404
+        assert e.value.error.code == "Request_ResourceNotFound" and e.value.error.message
+        assert e.value.error.inner_error.request_id
+        weak = v1(tenant, tenant.token(ADMIN, "User.Read"))
+        with pytest.raises(ODataError) as e:
+            await weak.policies.authentication_methods_policy.authentication_method_configurations.by_authentication_method_configuration_id("Fido2").get()
+        assert e.value.response_status_code == 403 and e.value.error.code == "Authorization_RequestDenied"
+        assert e.value.error.inner_error.request_id
+    run(go())
