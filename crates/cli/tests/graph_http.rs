@@ -206,3 +206,55 @@ async fn fido2_configuration_round_trips_with_graph_wire_rules() {
     assert!(audit.iter().any(|e| e["activityDisplayName"] == "Authentication Methods Policy Reset" && e["actorName"] == ADMIN));
     s.stop().await;
 }
+
+#[tokio::test]
+async fn method_administration_rules_and_bad_input_on_user_and_tap_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    assert_eq!(cli(d, None, &["users", "add", "--upn", "aa@portcullis.local"]).0, 0);
+    assert_eq!(cli(d, None, &["roles", "assign", "--user", "aa@portcullis.local", "--role", "Authentication Administrator"]).0, 0);
+    assert_eq!(cli(d, None, &["users", "add", "--upn", "carol@portcullis.local"]).0, 0);
+    let tap_scope = "UserAuthMethod-TAP.ReadWrite.All";
+    let ga = token(d, &s, ADMIN, &[tap_scope, "User.ReadWrite.All"]);
+    let aa = token(d, &s, "aa@portcullis.local", &[tap_scope]);
+    let taps = |u: &str| format!("/v1.0/users/{u}/authentication/temporaryAccessPassMethods");
+
+    // No TAP for oneself, and an Authentication Administrator cannot touch a Global Administrator.
+    let (st, _, v) = call(&s, "POST", &taps(ADMIN), Some(&ga), Some(json!({"lifetimeInMinutes": 60}))).await;
+    assert_eq!((st, graph_error(&v)), (StatusCode::FORBIDDEN, "Authorization_RequestDenied"), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("themselves"));
+    let (st, _, v) = call(&s, "POST", &taps(ADMIN), Some(&aa), Some(json!({"lifetimeInMinutes": 60}))).await;
+    assert_eq!((st, graph_error(&v)), (StatusCode::FORBIDDEN, "Authorization_RequestDenied"), "{v}");
+    let (st, _, v) = call(&s, "POST", &taps("carol@portcullis.local"), Some(&aa), Some(json!({"lifetimeInMinutes": 60}))).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert!(v["temporaryAccessPass"].as_str().is_some_and(|c| c.len() == 8));
+
+    // Bad input: each a 400-class Graph error, nothing changed.
+    let before = cli(d, None, &["logs", "audit", "--json", "--limit", "10000"]).1;
+    let cases: Vec<(&str, String, Value, StatusCode)> = vec![
+        ("POST", taps("carol@portcullis.local"), json!({"lifetimeInMinutes": 5}), StatusCode::BAD_REQUEST),
+        ("POST", taps("carol@portcullis.local"), json!({"lifetimeInMinutes": "sixty"}), StatusCode::BAD_REQUEST),
+        ("POST", taps("carol@portcullis.local"), json!({"startDateTime": "tomorrow"}), StatusCode::BAD_REQUEST),
+        ("POST", taps("carol@portcullis.local"), json!({"temporaryAccessPass": "chosen"}), StatusCode::BAD_REQUEST),
+        ("POST", taps("nobody@portcullis.local"), json!({}), StatusCode::NOT_FOUND),
+        ("POST", "/v1.0/users".into(), json!({"displayName": "X", "userPrincipalName": "not an upn"}), StatusCode::BAD_REQUEST),
+        ("POST", "/v1.0/users".into(), json!({"displayName": "X"}), StatusCode::BAD_REQUEST),
+        ("POST", "/v1.0/users".into(), json!({"displayName": "X", "userPrincipalName": "carol@portcullis.local"}), StatusCode::CONFLICT),
+        ("POST", "/v1.0/users".into(), json!({"displayName": "X", "userPrincipalName": "x@portcullis.local", "jobTitle": "?"}), StatusCode::BAD_REQUEST),
+        ("PATCH", "/v1.0/users/carol@portcullis.local".into(), json!({"accountEnabled": "no"}), StatusCode::BAD_REQUEST),
+        ("PATCH", "/v1.0/users/carol@portcullis.local".into(), json!({"userPrincipalName": "c@portcullis.local"}), StatusCode::BAD_REQUEST),
+        ("GET", "/v1.0/users?$top=0".into(), Value::Null, StatusCode::BAD_REQUEST),
+        ("GET", "/v1.0/users?$filter=jobTitle%20eq%20'x'".into(), Value::Null, StatusCode::BAD_REQUEST),
+        ("GET", "/v1.0/users?$skiptoken=%%%".into(), Value::Null, StatusCode::BAD_REQUEST),
+    ];
+    for (m, p, b, want) in cases {
+        let body = (!b.is_null()).then_some(b.clone());
+        let (st, _, v) = call(&s, m, &p, Some(&ga), body).await;
+        assert_eq!(st, want, "{m} {p} {b}: {v}");
+        graph_error(&v);
+    }
+    let after = cli(d, None, &["logs", "audit", "--json", "--limit", "10000"]).1;
+    assert_eq!(before, after, "refused requests changed nothing");
+    s.stop().await;
+}
