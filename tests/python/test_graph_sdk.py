@@ -77,6 +77,26 @@ def test_fido2_configuration_get_patch_and_read_back_in_v1_and_beta(tenant, admi
     run(go())
 
 
+def test_the_source_documents_exact_patch_request(tenant, admin_token):
+    """The PATCH exactly as the how-to sends it from Graph Explorer (path without `policies/`, id `FIDO2`)."""
+    import httpx
+    body = {
+        "@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration",
+        "isAttestationEnforced": True,
+        "keyRestrictions": {"isEnforced": True, "enforcementType": "allow", "aaGuids": AUTHENTICATOR},
+    }
+    url = f"{tenant.origin}/beta/authenticationMethodsPolicy/authenticationMethodConfigurations/FIDO2"
+    h = {"Authorization": f"Bearer {admin_token}"}
+    r = httpx.patch(url, json=body, headers=h)
+    assert r.status_code == 204, r.text
+    got = httpx.get(url, headers=h).json()
+    assert got["id"] == "Fido2" and got["isAttestationEnforced"] is True
+    assert got["keyRestrictions"] == {"isEnforced": True, "enforcementType": "allow", "aaGuids": AUTHENTICATOR}
+    r = httpx.patch(url, json={"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "isAttestationEnforced": False,
+                                "keyRestrictions": {"isEnforced": False, "enforcementType": "block", "aaGuids": []}}, headers=h)
+    assert r.status_code == 204
+
+
 def test_temporary_access_pass_create_read_delete(tenant, admin_token):
     tenant.cli("users", "add", "--upn", "tapuser@portcullis.local")
 

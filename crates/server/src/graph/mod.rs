@@ -264,6 +264,10 @@ async fn handle(st: &AppState, method: &Method, uri: &axum::http::Uri, headers: 
     let path = uri.path();
     let mut segs: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(|s| percent_decode(s, false)).collect();
     let version = if segs.is_empty() { String::new() } else { segs.remove(0) };
+    // Entra's own how-to PATCHes `/beta/authenticationMethodsPolicy/…` without `policies/`.
+    if segs.first().is_some_and(|s| s.eq_ignore_ascii_case("authenticationMethodsPolicy")) {
+        segs.insert(0, "policies".into());
+    }
     let candidates: Vec<(&RouteSpec, Params<'_>)> = ROUTES.iter().filter_map(|r| matches(r.pattern, &segs).map(|p| (r, p))).collect();
     if candidates.is_empty() {
         return Err(gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", format!("Resource not found for the segment '{}'.", segs.last().cloned().unwrap_or_default())));
