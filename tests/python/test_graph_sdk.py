@@ -182,6 +182,22 @@ def test_aaguid_inventory_over_all_users_and_deleting_a_passkey(tenant, admin_to
     run(go())
 
 
+def test_user_registration_details_report_passkey_capability(tenant, admin_token):
+    tenant.cli("users", "add", "--upn", "reg@portcullis.local")
+    tenant.add_passkey("reg@portcullis.local")
+
+    async def go():
+        client = v1(tenant, admin_token)
+        details = await client.reports.authentication_methods.user_registration_details.get()
+        by_upn = {d.user_principal_name: d for d in details.value}
+        reg = by_upn["reg@portcullis.local"]
+        assert reg.is_passwordless_capable is True and reg.is_mfa_registered is True
+        assert by_upn[ADMIN].is_admin is True
+        one = await client.reports.authentication_methods.user_registration_details.by_user_registration_details_id(reg.id).get()
+        assert one.user_principal_name == "reg@portcullis.local"
+    run(go())
+
+
 def test_built_in_authentication_strengths(tenant, admin_token):
     async def go():
         client = v1(tenant, admin_token)

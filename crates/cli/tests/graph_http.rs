@@ -102,6 +102,8 @@ async fn success_case(d: &Path, s: &Server, route: &portcullis_server::graph::Ro
         ListStrengths => ("policies/authenticationStrengthPolicies".into(), None),
         GetStrength => ("policies/authenticationStrengthPolicies/00000000-0000-0000-0000-000000000004".into(), None),
         ListAudits => ("auditLogs/directoryAudits".into(), None),
+        ListRegistrationDetails => ("reports/authenticationMethods/userRegistrationDetails".into(), None),
+        GetRegistrationDetails => (format!("reports/authenticationMethods/userRegistrationDetails/{bob}"), None),
     };
     (format!("/v1.0/{path}"), body)
 }

@@ -12,6 +12,7 @@ pub mod directory;
 pub mod lockout;
 pub mod metadata;
 pub mod passkey;
+pub mod report;
 pub mod policy;
 pub mod session;
 pub mod strength;

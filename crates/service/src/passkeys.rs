@@ -486,3 +486,30 @@ impl Service {
         Ok(directory::preferred_method(&mut c, user.id).await?.as_deref() == Some("passkey"))
     }
 }
+
+impl Service {
+    /// `userRegistrationDetails` for a page of users (graph-api.md §7.3).
+    pub async fn registration_details(&self, f: &portcullis_store::directory::UserFilter, after_upn: Option<&str>, limit: i64) -> Result<Vec<Value>, PasskeyError> {
+        let now = self.now();
+        let users = self.users_page(f, after_upn, limit).await?;
+        let mut c = self.store().conn().await?;
+        let tap_cfg = match current(&mut c, MethodId::TemporaryAccessPass).await? {
+            MethodConfiguration::TemporaryAccessPass(t) => t,
+            MethodConfiguration::Fido2(_) => portcullis_domain::policy::TapConfiguration::default(),
+        };
+        let mut out = vec![];
+        for u in &users {
+            let roles = directory::roles_of(&mut c, u.id).await?;
+            let (cfg, member_of) = policy_for(&mut c, u.id).await?;
+            let stored = store_pk::for_user(&mut c, u.id).await?;
+            let passkeys = stored.iter().map(|p| (&p.passkey, passkey::sign_in_usability(&cfg, &member_of, &p.passkey).is_ok())).collect();
+            let tap = portcullis_store::tap::for_user(&mut c, u.id).await?.map(|t| {
+                let in_scope = tap_cfg.state == portcullis_domain::policy::MethodState::Enabled
+                    && matches!(portcullis_domain::policy::targets::scope(&tap_cfg.include_targets, &tap_cfg.exclude_targets, &member_of), portcullis_domain::policy::Scope::Included(_));
+                portcullis_domain::tap::usability(&t.pass, in_scope, now) == portcullis_domain::tap::UsabilityReason::EnabledByPolicy
+            });
+            out.push(portcullis_domain::report::registration_details(&portcullis_domain::report::Holdings { user: u, roles: &roles, passkeys, tap }, now));
+        }
+        Ok(out)
+    }
+}

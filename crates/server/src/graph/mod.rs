@@ -64,6 +64,10 @@ pub enum Op {
     GetStrength,
     /// `GET auditLogs/directoryAudits`.
     ListAudits,
+    /// `GET reports/authenticationMethods/userRegistrationDetails`.
+    ListRegistrationDetails,
+    /// `GET reports/authenticationMethods/userRegistrationDetails/{id}`.
+    GetRegistrationDetails,
 }
 
 /// One route: method, lower-case path pattern (`{id}` matches one segment), operation, requirement.
@@ -147,6 +151,12 @@ const READ_AUDIT: Requirement = Requirement {
     directory_roles: &[ReportsReader, SecurityReader, SecurityAdministrator, GlobalReader],
 };
 
+const READ_REPORTS: Requirement = Requirement {
+    scopes: &["AuditLog.Read.All", "UserAuthenticationMethod.Read.All"],
+    app_roles: &["AuditLog.Read.All", "UserAuthenticationMethod.Read.All"],
+    directory_roles: &[ReportsReader, SecurityReader, SecurityAdministrator, GlobalReader],
+};
+
 /// Every route of the admin API, with what it requires. One test walks this table.
 pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "GET", pattern: &["policies", "authenticationmethodspolicy"], op: Op::GetPolicy, requirement: READ_POLICY },
@@ -170,6 +180,8 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "GET", pattern: &["policies", "authenticationstrengthpolicies"], op: Op::ListStrengths, requirement: READ_STRENGTHS },
     RouteSpec { method: "GET", pattern: &["policies", "authenticationstrengthpolicies", "{id}"], op: Op::GetStrength, requirement: READ_STRENGTHS },
     RouteSpec { method: "GET", pattern: &["auditlogs", "directoryaudits"], op: Op::ListAudits, requirement: READ_AUDIT },
+    RouteSpec { method: "GET", pattern: &["reports", "authenticationmethods", "userregistrationdetails"], op: Op::ListRegistrationDetails, requirement: READ_REPORTS },
+    RouteSpec { method: "GET", pattern: &["reports", "authenticationmethods", "userregistrationdetails", "{id}"], op: Op::GetRegistrationDetails, requirement: READ_REPORTS },
 ];
 
 /// Per-request ids for the error body and headers.
@@ -307,6 +319,8 @@ async fn handle(st: &AppState, method: &Method, uri: &axum::http::Uri, headers: 
         Op::ListStrengths => return reports::list_strengths(&cx),
         Op::GetStrength => return reports::get_strength(&cx),
         Op::ListAudits => return reports::list_audits(&cx).await,
+        Op::ListRegistrationDetails => return reports::list_registration_details(&cx).await,
+        Op::GetRegistrationDetails => return reports::get_registration_details(&cx).await,
         _ => {}
     }
     let config_id = || id.and_then(MethodId::parse).ok_or_else(|| gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", format!("No authentication method configuration '{}' exists.", id.unwrap_or_default())));

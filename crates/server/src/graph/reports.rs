@@ -107,3 +107,35 @@ pub(crate) async fn list_audits(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     }
     Ok(axum::Json(body).into_response())
 }
+
+/// `GET reports/authenticationMethods/userRegistrationDetails`: paged like `users`.
+pub(crate) async fn list_registration_details(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let top = match cx.q("$top") {
+        None => 100,
+        Some(t) => t.parse::<i64>().ok().filter(|t| (1..=999).contains(t)).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "$top must be between 1 and 999."))?,
+    };
+    let filter = cx.q("$filter").map(super::users::parse_filter).transpose()?.unwrap_or_default();
+    let after = match cx.q("$skiptoken") {
+        None => None,
+        Some(t) => Some(b64.decode(t).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "Invalid $skiptoken."))?),
+    };
+    let mut page = cx.st.service.registration_details(&filter, after.as_deref(), top + 1).await?;
+    let more = i64::try_from(page.len()).unwrap_or(i64::MAX) > top;
+    page.truncate(usize::try_from(top).unwrap_or(0));
+    let mut body = json!({"@odata.context": format!("{}/$metadata#reports/authenticationMethods/userRegistrationDetails", cx.base), "value": page});
+    let last = body["value"].as_array().and_then(|a| a.last()).and_then(|v| v["userPrincipalName"].as_str()).map(str::to_string);
+    if let (true, Some(last)) = (more, last) {
+        body["@odata.nextLink"] = json!(format!("{}/reports/authenticationMethods/userRegistrationDetails?$top={top}&$skiptoken={}", cx.base, b64.encode(last)));
+    }
+    Ok(axum::Json(body).into_response())
+}
+
+/// `GET reports/authenticationMethods/userRegistrationDetails/{id}`.
+pub(crate) async fn get_registration_details(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let u = cx.st.service.user(cx.params.id.unwrap_or_default()).await?;
+    let f = portcullis_store::directory::UserFilter { upn_eq: Some(u.user_principal_name.to_string()), ..Default::default() };
+    let one = cx.st.service.registration_details(&f, None, 1).await?.into_iter().next().ok_or_else(|| gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", "No such user."))?;
+    Ok(axum::Json(one).into_response())
+}

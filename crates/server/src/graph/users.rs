@@ -35,7 +35,7 @@ fn quoted(s: &str) -> Result<String, GraphError> {
 }
 
 /// `userPrincipalName eq '…'`, `displayName eq '…'`, `startswith(userPrincipalName|displayName,'…')`, joined by `and`.
-fn parse_filter(f: &str) -> Result<UserFilter, GraphError> {
+pub(crate) fn parse_filter(f: &str) -> Result<UserFilter, GraphError> {
     let unsupported = |c: &str| gerr(StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", format!("Unsupported or invalid query filter clause: {c}"));
     let mut out = UserFilter::default();
     let lower = f.to_ascii_lowercase();
@@ -55,14 +55,14 @@ fn parse_filter(f: &str) -> Result<UserFilter, GraphError> {
             let value = quoted(raw.split_once(',').map(|x| x.1).unwrap_or(""))?;
             match field.trim() {
                 "userprincipalname" => out.upn_prefix = Some(value),
-                "displayname" => out.name_prefix = Some(value),
+                "displayname" | "userdisplayname" => out.name_prefix = Some(value),
                 _ => return Err(unsupported(c)),
             }
         } else if let Some((field, value)) = c.split_once(" eq ") {
             let value = quoted(value)?;
             match field.trim().to_ascii_lowercase().as_str() {
                 "userprincipalname" => out.upn_eq = Some(value),
-                "displayname" => out.name_eq = Some(value),
+                "displayname" | "userdisplayname" => out.name_eq = Some(value),
                 _ => return Err(unsupported(c)),
             }
         } else {
