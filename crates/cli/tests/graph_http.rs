@@ -104,6 +104,19 @@ async fn success_case(d: &Path, s: &Server, route: &portcullis_server::graph::Ro
         ListAudits => ("auditLogs/directoryAudits".into(), None),
         ListRegistrationDetails => ("reports/authenticationMethods/userRegistrationDetails".into(), None),
         GetRegistrationDetails => (format!("reports/authenticationMethods/userRegistrationDetails/{bob}"), None),
+        ListGroups => ("groups".into(), None),
+        CreateGroup => ("groups".into(), Some(json!({"displayName": format!("Group {n}"), "securityEnabled": true, "mailEnabled": false, "mailNickname": "g"}))),
+        ListGroupMembers | AddGroupMember => {
+            let name = format!("Members {n}");
+            assert_eq!(cli(d, None, &["groups", "add", &name]).0, 0);
+            let (_, out, _) = cli(d, None, &["groups", "list", "--json"]);
+            let gid = serde_json::from_str::<Vec<Value>>(&out).unwrap().into_iter().find(|g| g["displayName"] == name.as_str()).unwrap()["id"].as_str().unwrap().to_string();
+            let body = (route.op == AddGroupMember).then(|| json!({"@odata.id": format!("{}/v1.0/directoryObjects/{bob}", s.origin())}));
+            (format!("groups/{gid}/members{}", if body.is_some() { "/$ref" } else { "" }), body)
+        }
+        ListRoles => ("directoryRoles".into(), None),
+        ListRoleMembers => ("directoryRoles/62e90394-69f5-4237-9190-012177145e10/members".into(), None),
+        AddRoleMember => ("directoryRoles/4a5d8f65-41da-4de4-8968-e035b65339cf/members/$ref".into(), Some(json!({"@odata.id": format!("{}/v1.0/directoryObjects/{bob}", s.origin())}))),
     };
     (format!("/v1.0/{path}"), body)
 }
@@ -258,5 +271,16 @@ async fn method_administration_rules_and_bad_input_on_user_and_tap_routes() {
     }
     let after = cli(d, None, &["logs", "audit", "--json", "--limit", "10000"]).1;
     assert_eq!(before, after, "refused requests changed nothing");
+
+    // R2 over Graph: a Microsoft 365 (non-security) group cannot be a target.
+    let admin = token(d, &s, ADMIN, &["Group.ReadWrite.All", WRITE]);
+    let (st, _, g) = call(&s, "POST", "/v1.0/groups", Some(&admin), Some(json!({"displayName": "Marketing", "securityEnabled": false, "mailEnabled": true, "mailNickname": "mkt"}))).await;
+    assert_eq!(st, StatusCode::CREATED, "{g}");
+    let body = json!({"@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration", "includeTargets": [{"id": g["id"], "targetType": "group"}]});
+    let (st, _, v) = call(&s, "PATCH", "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass", Some(&admin), Some(body)).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(v["error"]["message"].as_str().unwrap().contains("not a security group"), "{v}");
+    let (_, _, v) = call(&s, "GET", "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass", Some(&admin), None).await;
+    assert_eq!(v["includeTargets"][0]["id"], "all_users", "unchanged");
     s.stop().await;
 }

@@ -268,6 +268,12 @@ impl Service {
 }
 
 impl Service {
+    /// Users holding a directory role.
+    pub async fn role_holders(&self, role: DirectoryRole) -> Result<Vec<User>> {
+        let mut c = self.store().conn().await?;
+        Ok(directory::holders_of(&mut c, role).await?)
+    }
+
     /// A page of users matching a filter, ordered by userPrincipalName.
     pub async fn users_page(&self, f: &directory::UserFilter, after_upn: Option<&str>, limit: i64) -> Result<Vec<User>> {
         let mut c = self.store().conn().await?;

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use crate::AppState;
 
+mod directory;
 mod methods;
 mod reports;
 mod users;
@@ -68,6 +69,20 @@ pub enum Op {
     ListRegistrationDetails,
     /// `GET reports/authenticationMethods/userRegistrationDetails/{id}`.
     GetRegistrationDetails,
+    /// `GET groups`.
+    ListGroups,
+    /// `POST groups`.
+    CreateGroup,
+    /// `GET groups/{id}/members`.
+    ListGroupMembers,
+    /// `POST groups/{id}/members/$ref`.
+    AddGroupMember,
+    /// `GET directoryRoles`.
+    ListRoles,
+    /// `GET directoryRoles/{id}/members`.
+    ListRoleMembers,
+    /// `POST directoryRoles/{id}/members/$ref`.
+    AddRoleMember,
 }
 
 /// One route: method, lower-case path pattern (`{id}` matches one segment), operation, requirement.
@@ -157,6 +172,30 @@ const READ_REPORTS: Requirement = Requirement {
     directory_roles: &[ReportsReader, SecurityReader, SecurityAdministrator, GlobalReader],
 };
 
+const READ_GROUPS: Requirement = Requirement {
+    scopes: &["Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    app_roles: &["Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    directory_roles: ALL_ADMIN_ROLES,
+};
+
+const WRITE_GROUPS: Requirement = Requirement {
+    scopes: &["Group.ReadWrite.All", "GroupMember.ReadWrite.All", "Directory.ReadWrite.All"],
+    app_roles: &["Group.ReadWrite.All", "GroupMember.ReadWrite.All", "Directory.ReadWrite.All"],
+    directory_roles: &[GlobalAdministrator],
+};
+
+const READ_ROLES: Requirement = Requirement {
+    scopes: &["RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory", "Directory.Read.All"],
+    app_roles: &["RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory", "Directory.Read.All"],
+    directory_roles: ALL_ADMIN_ROLES,
+};
+
+const WRITE_ROLES: Requirement = Requirement {
+    scopes: &["RoleManagement.ReadWrite.Directory"],
+    app_roles: &["RoleManagement.ReadWrite.Directory"],
+    directory_roles: &[GlobalAdministrator],
+};
+
 /// Every route of the admin API, with what it requires. One test walks this table.
 pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "GET", pattern: &["policies", "authenticationmethodspolicy"], op: Op::GetPolicy, requirement: READ_POLICY },
@@ -182,6 +221,13 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "GET", pattern: &["auditlogs", "directoryaudits"], op: Op::ListAudits, requirement: READ_AUDIT },
     RouteSpec { method: "GET", pattern: &["reports", "authenticationmethods", "userregistrationdetails"], op: Op::ListRegistrationDetails, requirement: READ_REPORTS },
     RouteSpec { method: "GET", pattern: &["reports", "authenticationmethods", "userregistrationdetails", "{id}"], op: Op::GetRegistrationDetails, requirement: READ_REPORTS },
+    RouteSpec { method: "GET", pattern: &["groups"], op: Op::ListGroups, requirement: READ_GROUPS },
+    RouteSpec { method: "POST", pattern: &["groups"], op: Op::CreateGroup, requirement: WRITE_GROUPS },
+    RouteSpec { method: "GET", pattern: &["groups", "{id}", "members"], op: Op::ListGroupMembers, requirement: READ_GROUPS },
+    RouteSpec { method: "POST", pattern: &["groups", "{id}", "members", "$ref"], op: Op::AddGroupMember, requirement: WRITE_GROUPS },
+    RouteSpec { method: "GET", pattern: &["directoryroles"], op: Op::ListRoles, requirement: READ_ROLES },
+    RouteSpec { method: "GET", pattern: &["directoryroles", "{id}", "members"], op: Op::ListRoleMembers, requirement: READ_ROLES },
+    RouteSpec { method: "POST", pattern: &["directoryroles", "{id}", "members", "$ref"], op: Op::AddRoleMember, requirement: WRITE_ROLES },
 ];
 
 /// Per-request ids for the error body and headers.
@@ -321,6 +367,13 @@ async fn handle(st: &AppState, method: &Method, uri: &axum::http::Uri, headers: 
         Op::ListAudits => return reports::list_audits(&cx).await,
         Op::ListRegistrationDetails => return reports::list_registration_details(&cx).await,
         Op::GetRegistrationDetails => return reports::get_registration_details(&cx).await,
+        Op::ListGroups => return directory::list_groups(&cx).await,
+        Op::CreateGroup => return directory::create_group(&cx).await,
+        Op::ListGroupMembers => return directory::list_members(&cx).await,
+        Op::AddGroupMember => return directory::add_member(&cx).await,
+        Op::ListRoles => return directory::list_roles(&cx),
+        Op::ListRoleMembers => return directory::list_role_members(&cx).await,
+        Op::AddRoleMember => return directory::add_role_member(&cx).await,
         _ => {}
     }
     let config_id = || id.and_then(MethodId::parse).ok_or_else(|| gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", format!("No authentication method configuration '{}' exists.", id.unwrap_or_default())));
