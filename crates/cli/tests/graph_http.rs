@@ -272,6 +272,28 @@ async fn method_administration_rules_and_bad_input_on_user_and_tap_routes() {
     let after = cli(d, None, &["logs", "audit", "--json", "--limit", "10000"]).1;
     assert_eq!(before, after, "refused requests changed nothing");
 
+    // App-only tokens: a registered application with an application permission.
+    let app_token = |roles: &[&str]| {
+        let mut c = std::process::Command::new(support::bin());
+        c.args(["token", "--app", "4813382a-8fa7-425e-ab75-3b753aab3abb"]).arg("--data-dir").arg(d).env("PORTCULLIS_PUBLIC_URL", s.origin());
+        for r in roles {
+            c.arg("--role").arg(r);
+        }
+        let o = c.output().unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stdout).trim().to_string(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (code, app, _) = app_token(&["Policy.Read.All"]);
+    assert_eq!(code, Some(0));
+    let cfg = "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Fido2";
+    assert_eq!(call(&s, "GET", cfg, Some(&app), None).await.0, StatusCode::OK, "an app role is enough for an application");
+    let (st, _, v) = call(&s, "PATCH", cfg, Some(&app), Some(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration"}))).await;
+    assert_eq!((st, graph_error(&v)), (StatusCode::FORBIDDEN, "Authorization_RequestDenied"), "reading is not writing");
+    let mut c = std::process::Command::new(support::bin());
+    let o = c.args(["token", "--app", "no-such-app", "--role", "Policy.Read.All"]).arg("--data-dir").arg(d).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "only registered applications get tokens");
+    let o = std::process::Command::new(support::bin()).args(["token", "--app", "4813382a-8fa7-425e-ab75-3b753aab3abb"]).arg("--data-dir").arg(d).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "--app needs --role");
+
     // R2 over Graph: a Microsoft 365 (non-security) group cannot be a target.
     let admin = token(d, &s, ADMIN, &["Group.ReadWrite.All", WRITE]);
     let (st, _, g) = call(&s, "POST", "/v1.0/groups", Some(&admin), Some(json!({"displayName": "Marketing", "securityEnabled": false, "mailEnabled": true, "mailNickname": "mkt"}))).await;

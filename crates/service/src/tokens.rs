@@ -118,6 +118,28 @@ impl Service {
         self.sign(&claims).await
     }
 
+    /// An app-only token for a registered application with these application permissions.
+    pub async fn mint_app(&self, issuer: &str, app_id: &str, roles: &[String]) -> Result<String> {
+        let mut c = self.store().conn().await?;
+        let apps = directory::list_applications(&mut c).await?;
+        let app = apps.iter().find(|a| a.app_id.eq_ignore_ascii_case(app_id.trim())).ok_or_else(|| ServiceError::NotFound(format!("no application '{app_id}' is registered")))?;
+        let now = self.now().unix_timestamp();
+        let claims = Claims {
+            iss: issuer.into(),
+            aud: GRAPH_AUDIENCE.into(),
+            sub: app.app_id.clone(),
+            iat: now,
+            nbf: now,
+            exp: now + TOKEN_LIFETIME.whole_seconds(),
+            idtyp: "app".into(),
+            scp: None,
+            roles: Some(roles.to_vec()),
+            upn: None,
+            appid: Some(app.app_id.clone()),
+        };
+        self.sign(&claims).await
+    }
+
     /// Verifies a bearer token: signature with the stored key named by `kid`, issuer,
     /// audience, lifetime; a delegated caller's directory roles are read now, not from the token.
     pub async fn verify_token(&self, issuer: &str, token: &str) -> Result<std::result::Result<(Principal, Option<User>), TokenError>> {
@@ -140,6 +162,10 @@ impl Service {
         };
         if claims.idtyp == "app" {
             let app_id = claims.appid.clone().unwrap_or(claims.sub.clone());
+            // The application must still be registered.
+            if !directory::list_applications(&mut c).await?.iter().any(|a| a.app_id == app_id) {
+                return Ok(Err(TokenError::Invalid("the application is not registered".into())));
+            }
             return Ok(Ok((Principal::App { app_id, roles: claims.roles.unwrap_or_default() }, None)));
         }
         let Ok(id) = Uuid::parse_str(&claims.sub) else { return Ok(Err(TokenError::Invalid("bad subject".into()))) };

@@ -3,21 +3,33 @@
 use super::{open, CliError, CmdResult};
 use crate::config::Config;
 
-/// Arguments.
+/// Arguments: a delegated token (`--user` with `--scope`s) or an app-only one (`--app` with `--role`s).
 #[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["user", "app"])))]
 pub struct Args {
     /// The user the token acts for (delegated; the user's directory roles still apply).
-    #[arg(long)]
-    user: String,
+    #[arg(long, requires = "scopes")]
+    user: Option<String>,
     /// A delegated scope, e.g. Policy.ReadWrite.AuthenticationMethod (repeatable).
-    #[arg(long = "scope", required = true)]
+    #[arg(long = "scope")]
     scopes: Vec<String>,
+    /// A registered application's client id (app-only token).
+    #[arg(long, requires = "roles", conflicts_with = "user")]
+    app: Option<String>,
+    /// An application permission, e.g. Policy.Read.All (repeatable).
+    #[arg(long = "role")]
+    roles: Vec<String>,
 }
 
 /// Prints only the token.
 pub async fn run(cfg: &Config, a: Args) -> CmdResult {
     let issuer = url::Url::parse(&cfg.public_url).map_err(|e| CliError::Other(format!("public_url: {e}")))?;
-    let token = open(cfg).await?.mint_delegated(issuer.as_str(), &a.user, &a.scopes).await?;
+    let svc = open(cfg).await?;
+    let token = match (&a.user, &a.app) {
+        (Some(user), _) => svc.mint_delegated(issuer.as_str(), user, &a.scopes).await?,
+        (None, Some(app)) => svc.mint_app(issuer.as_str(), app, &a.roles).await?,
+        (None, None) => return Err(CliError::Other("give --user with --scope, or --app with --role".into())),
+    };
     println!("{token}");
     Ok(())
 }
