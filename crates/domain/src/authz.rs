@@ -13,7 +13,8 @@ pub struct Requirement {
     pub scopes: &'static [&'static str],
     /// Application permissions (`roles`), any one suffices.
     pub app_roles: &'static [&'static str],
-    /// Directory roles a delegated caller must hold, any one suffices.
+    /// Directory roles a delegated caller must hold, any one suffices; empty for routes a
+    /// user calls about themselves (`me/…`).
     pub directory_roles: &'static [DirectoryRole],
 }
 
@@ -68,7 +69,7 @@ pub fn authorize(r: &Requirement, p: &Principal) -> Result<(), Denied> {
             if !granted(scopes, r.scopes) {
                 return Err(Denied::MissingPermission(r.scopes.join(", ")));
             }
-            let ok = roles.contains(&DirectoryRole::GlobalAdministrator) || roles.iter().any(|h| r.directory_roles.contains(h));
+            let ok = r.directory_roles.is_empty() || roles.contains(&DirectoryRole::GlobalAdministrator) || roles.iter().any(|h| r.directory_roles.contains(h));
             if ok {
                 Ok(())
             } else {
@@ -99,6 +100,14 @@ mod tests {
         assert_eq!(authorize(&WRITE, &user(&["policy.readwrite.authenticationmethod"], vec![GlobalAdministrator])), Ok(()));
         assert!(matches!(authorize(&WRITE, &user(&["Policy.Read.All"], vec![GlobalAdministrator])), Err(Denied::MissingPermission(_))));
         assert!(matches!(authorize(&WRITE, &user(&["Policy.ReadWrite.AuthenticationMethod"], vec![ReportsReader])), Err(Denied::MissingRole(_))));
+    }
+
+    #[test]
+    fn self_service_routes_need_only_the_scope() {
+        const ME: Requirement = Requirement { scopes: &["UserAuthenticationMethod.Read"], app_roles: &[], directory_roles: &[] };
+        assert_eq!(authorize(&ME, &user(&["UserAuthenticationMethod.Read"], vec![])), Ok(()));
+        assert!(authorize(&ME, &user(&["User.Read"], vec![])).is_err());
+        assert!(authorize(&ME, &Principal::App { app_id: "x".into(), roles: vec!["UserAuthenticationMethod.Read".into()] }).is_err(), "apps have no 'me'");
     }
 
     #[test]

@@ -143,3 +143,23 @@ pub(crate) async fn list_all(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     v.extend(passkeys(cx).await?.iter().map(|p| fido2_json(p, cx.beta)));
     Ok(collection(cx, "methods", v))
 }
+
+/// `me/authentication/…`: the caller's own methods (a user may see and remove their own).
+pub(crate) async fn me(cx: &Ctx<'_>, op: super::Op, me: &portcullis_domain::directory::User) -> Result<Response, GraphError> {
+    let collection_for = |what: &str, value: Vec<Value>| axum::Json(json!({"@odata.context": format!("{}/$metadata#users('{}')/authentication/{what}", cx.base, me.id), "value": value})).into_response();
+    match op {
+        super::Op::MeDeleteFido2 => {
+            let id = cx.params.sub.and_then(|s| uuid::Uuid::parse_str(s).ok()).ok_or_else(|| not_found("passkey"))?;
+            cx.st.service.delete_own_passkey(me, id).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        super::Op::MeListFido2 => {
+            let v = cx.st.service.passkeys_of(me).await?.iter().map(|p| fido2_json(p, cx.beta)).collect();
+            Ok(collection_for("fido2Methods", v))
+        }
+        _ => {
+            let v = cx.st.service.passkeys_of(me).await?.iter().map(|p| fido2_json(p, cx.beta)).collect();
+            Ok(collection_for("methods", v))
+        }
+    }
+}

@@ -83,6 +83,12 @@ pub enum Op {
     ListRoleMembers,
     /// `POST directoryRoles/{id}/members/$ref`.
     AddRoleMember,
+    /// `GET me/authentication/methods`.
+    MeListMethods,
+    /// `GET me/authentication/fido2Methods`.
+    MeListFido2,
+    /// `DELETE me/authentication/fido2Methods/{sub}` (the user removes their own passkey, R25).
+    MeDeleteFido2,
 }
 
 /// One route: method, lower-case path pattern (`{id}` matches one segment), operation, requirement.
@@ -196,6 +202,14 @@ const WRITE_ROLES: Requirement = Requirement {
     directory_roles: &[GlobalAdministrator],
 };
 
+const ME_READ: Requirement = Requirement {
+    scopes: &["UserAuthenticationMethod.Read", "UserAuthenticationMethod.ReadWrite", "UserAuthMethod-Passkey.Read", "UserAuthMethod-Passkey.ReadWrite"],
+    app_roles: &[],
+    directory_roles: &[],
+};
+
+const ME_WRITE: Requirement = Requirement { scopes: &["UserAuthenticationMethod.ReadWrite", "UserAuthMethod-Passkey.ReadWrite"], app_roles: &[], directory_roles: &[] };
+
 /// Every route of the admin API, with what it requires. One test walks this table.
 pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "GET", pattern: &["policies", "authenticationmethodspolicy"], op: Op::GetPolicy, requirement: READ_POLICY },
@@ -228,6 +242,9 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "GET", pattern: &["directoryroles"], op: Op::ListRoles, requirement: READ_ROLES },
     RouteSpec { method: "GET", pattern: &["directoryroles", "{id}", "members"], op: Op::ListRoleMembers, requirement: READ_ROLES },
     RouteSpec { method: "POST", pattern: &["directoryroles", "{id}", "members", "$ref"], op: Op::AddRoleMember, requirement: WRITE_ROLES },
+    RouteSpec { method: "GET", pattern: &["me", "authentication", "methods"], op: Op::MeListMethods, requirement: ME_READ },
+    RouteSpec { method: "GET", pattern: &["me", "authentication", "fido2methods"], op: Op::MeListFido2, requirement: ME_READ },
+    RouteSpec { method: "DELETE", pattern: &["me", "authentication", "fido2methods", "{sub}"], op: Op::MeDeleteFido2, requirement: ME_WRITE },
 ];
 
 /// Per-request ids for the error body and headers.
@@ -374,6 +391,10 @@ async fn handle(st: &AppState, method: &Method, uri: &axum::http::Uri, headers: 
         Op::ListRoles => return directory::list_roles(&cx),
         Op::ListRoleMembers => return directory::list_role_members(&cx).await,
         Op::AddRoleMember => return directory::add_role_member(&cx).await,
+        Op::MeListMethods | Op::MeListFido2 | Op::MeDeleteFido2 => {
+            let me = user.as_ref().ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "BadRequest", "/me is only valid with a delegated token."))?;
+            return methods::me(&cx, route.op, me).await;
+        }
         _ => {}
     }
     let config_id = || id.and_then(MethodId::parse).ok_or_else(|| gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", format!("No authentication method configuration '{}' exists.", id.unwrap_or_default())));
