@@ -182,6 +182,48 @@ def test_aaguid_inventory_over_all_users_and_deleting_a_passkey(tenant, admin_to
     run(go())
 
 
+def test_fido2_provisioning_with_creation_options_and_post(tenant, admin_token):
+    import datetime
+    import json
+    from kiota_abstractions.method import Method
+    from kiota_abstractions.request_information import RequestInformation
+    from msgraph.generated.models.fido2_authentication_method import Fido2AuthenticationMethod
+    from conftest import software_registration
+    tenant.cli("users", "add", "--upn", "prov@portcullis.local")
+
+    async def go():
+        client = v1(tenant, admin_token)
+        user = await client.users.by_user_id("prov@portcullis.local").get()
+        opts = await client.users.by_user_id(user.id).authentication.fido2_methods.creation_options.get()
+        pk = opts.public_key
+        assert pk.rp.id == "localhost" and pk.challenge
+        assert pk.authenticator_selection.require_resident_key is True
+        cred = software_registration({"rp": {"id": pk.rp.id}, "challenge": pk.challenge}, tenant.origin)
+        body = {"@odata.type": "#microsoft.graph.fido2AuthenticationMethod", "displayName": "Provisioned key",
+                "publicKeyCredential": {"id": cred["id"], "response": cred["response"]}}
+        # SDK v1 has no builder for this POST (graph-api.md §9): send a RequestInformation.
+        ri = RequestInformation(Method.POST, "{+baseurl}/users/{user%2Did}/authentication/fido2Methods", {"user%2Did": user.id})
+        ri.headers.try_add("Accept", "application/json")
+        ri.headers.try_add("Content-Type", "application/json")
+        ri.content = json.dumps(body).encode()
+        created = await client.request_adapter.send_async(ri, Fido2AuthenticationMethod, {"XXX": ODataError})
+        assert created.display_name == "Provisioned key" and created.aa_guid == "01020304-0506-0708-0102-030405060708"
+        # Replaying the same response is refused: the challenge was single-use.
+        ri2 = RequestInformation(Method.POST, "{+baseurl}/users/{user%2Did}/authentication/fido2Methods", {"user%2Did": user.id})
+        ri2.headers.try_add("Content-Type", "application/json")
+        ri2.content = json.dumps(body).encode()
+        with pytest.raises(ODataError) as e:
+            await client.request_adapter.send_async(ri2, Fido2AuthenticationMethod, {"XXX": ODataError})
+        assert e.value.response_status_code == 400
+        b = beta(tenant, admin_token)
+        from msgraph_beta.generated.users.item.authentication.fido2_methods.creation_options_with_challenge_timeout_in_minutes.creation_options_with_challenge_timeout_in_minutes_request_builder import CreationOptionsWithChallengeTimeoutInMinutesRequestBuilder as B
+        q = B.CreationOptionsWithChallengeTimeoutInMinutesRequestBuilderGetQueryParameters(challenge_timeout_in_minutes=10)
+        bopts = await b.users.by_user_id(user.id).authentication.fido2_methods.creation_options_with_challenge_timeout_in_minutes.get(request_configuration=RequestConfiguration(query_parameters=q))
+        left = bopts.challenge_timeout_date_time - datetime.datetime.now(datetime.timezone.utc)
+        assert datetime.timedelta(minutes=9) < left <= datetime.timedelta(minutes=10), left
+    run(go())
+
+
 def test_user_registration_details_report_passkey_capability(tenant, admin_token):
     tenant.cli("users", "add", "--upn", "reg@portcullis.local")
     tenant.add_passkey("reg@portcullis.local")

@@ -52,12 +52,16 @@ fn graph_error(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap()
 }
 
-/// Registers a passkey for `upn` through its own TAP sign-in; returns the passkey id.
-async fn passkey_for(d: &Path, s: &Server, upn: &str) -> String {
-    // An earlier route may have reset the Fido2 configuration to Graph's (disabled) defaults.
+/// An earlier route may have reset the Fido2 configuration to Graph's (disabled) defaults.
+fn enable_fido2(d: &Path) {
     let f = d.join("enable-fido2.json");
     std::fs::write(&f, r#"{"state": "enabled", "isAttestationEnforced": false}"#).unwrap();
     assert_eq!(cli(d, None, &["policy", "patch", "fido2", f.to_str().unwrap()]).0, 0);
+}
+
+/// Registers a passkey for `upn` through its own TAP sign-in; returns the passkey id.
+async fn passkey_for(d: &Path, s: &Server, upn: &str) -> String {
+    enable_fido2(d);
     let (_, out, _) = cli(d, None, &["tap", "create", "--user", upn]);
     let code = support::code_from(&out);
     let c = client();
@@ -117,6 +121,19 @@ async fn success_case(d: &Path, s: &Server, route: &portcullis_server::graph::Ro
         ListRoles => ("directoryRoles".into(), None),
         ListRoleMembers => ("directoryRoles/62e90394-69f5-4237-9190-012177145e10/members".into(), None),
         AddRoleMember => ("directoryRoles/4a5d8f65-41da-4de4-8968-e035b65339cf/members/$ref".into(), Some(json!({"@odata.id": format!("{}/v1.0/directoryObjects/{bob}", s.origin())}))),
+        Fido2CreationOptions => {
+            enable_fido2(d);
+            (format!("users/{bob}/authentication/fido2Methods/creationOptions()"), None)
+        }
+        ProvisionFido2 => {
+            enable_fido2(d);
+            let t = token(d, s, ADMIN, &["UserAuthenticationMethod.ReadWrite.All"]);
+            let (st, _, o) = call(s, "GET", &format!("/v1.0/users/{bob}/authentication/fido2Methods/creationOptions()"), Some(&t), None).await;
+            assert_eq!(st, StatusCode::OK, "{o}");
+            let cred = portcullis_testkit::softkey::SoftKey::new("01020304-0506-0708-0102-030405060708").register(&o["publicKey"], &s.origin(), &Default::default());
+            let graph_cred = json!({"id": cred["id"], "response": {"clientDataJSON": cred["response"]["clientDataJSON"], "attestationObject": cred["response"]["attestationObject"]}});
+            (format!("users/{bob}/authentication/fido2Methods"), Some(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethod", "displayName": "Provisioned key", "publicKeyCredential": graph_cred})))
+        }
         MeListMethods => ("me/authentication/methods".into(), None),
         MeListFido2 => ("me/authentication/fido2Methods".into(), None),
         MeDeleteFido2 => (format!("me/authentication/fido2Methods/{}", passkey_for(d, s, ADMIN).await), None),

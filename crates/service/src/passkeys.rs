@@ -192,11 +192,32 @@ impl Service {
         // The policy may have changed since the options were issued; it is checked again below.
         let state: RegistrationState = serde_json::from_str(&cer.state).map_err(|e| ServiceError::Internal(format!("ceremony state: {e}")))?;
         let plan = passkey::may_start_registration(&cfg, &member_of, session, now)?;
-        let cred = rp.finish_registration(response, &state)?;
         drop(c);
+        self.complete_registration(rp, user, &cfg, &member_of, plan.attestation_direct, &state, response, name, device, &self_actor(user), "User registered security info").await
+    }
+
+    /// Verifies a registration response against its state and the policy, and stores the
+    /// passkey with its audit entry — or stores nothing. Shared by self-service and provisioning.
+    #[allow(clippy::too_many_arguments)]
+    async fn complete_registration(
+        &self,
+        rp: &RelyingParty,
+        user: &User,
+        cfg: &Fido2Configuration,
+        member_of: &[Uuid],
+        attestation_direct: bool,
+        state: &RegistrationState,
+        response: &Value,
+        name: Option<String>,
+        device: DeviceInfo,
+        actor: &Actor,
+        activity: &'static str,
+    ) -> Result<Passkey, PasskeyError> {
+        let now = self.now();
+        let cred = rp.finish_registration(response, state)?;
         // Trust is only asked for when some ruleset enforces attestation, so an outage of
         // the app attestation service never blocks tenants that do not use it.
-        let trusted = if plan.attestation_direct && cred.attestation.has_chain() {
+        let trusted = if attestation_direct && cred.attestation.has_chain() {
             match self.attestation_verdict(&cred).await? {
                 Ok(portcullis_webauthn::TrustVerdict::Trusted) => true,
                 Ok(portcullis_webauthn::TrustVerdict::Untrusted(why)) => {
@@ -215,7 +236,7 @@ impl Service {
             self_attested: cred.attestation == portcullis_webauthn::AttestationKind::SelfAttestation,
             synced: cred.backup_eligible,
         };
-        let ruleset = passkey::decide_registration(&cfg, &member_of, &facts).inspect_err(|r| {
+        let ruleset = passkey::decide_registration(cfg, member_of, &facts).inspect_err(|r| {
             tracing::info!(user = %user.user_principal_name, aaguid = %cred.aaguid, code = r.code(), "passkey registration refused (AAGUID self-reported unless attested)");
         })?;
         let model = self.metadata_for(cred.aaguid).await?.map(|m| m.name);
@@ -251,9 +272,9 @@ impl Service {
         }
         store_pk::insert(&mut tx, &stored).await?;
         let rec = security_info_record(
-            "User registered security info",
+            activity,
             Operation::Add,
-            &self_actor(user),
+            actor,
             user,
             None,
             Some(json!({"id": stored.passkey.id, "aaGuid": cred.aaguid, "model": model, "fmt": cred.fmt, "attestation": cred.attestation, "profile": ruleset.name})),
@@ -511,5 +532,68 @@ impl Service {
             out.push(portcullis_domain::report::registration_details(&portcullis_domain::report::Holdings { user: u, roles: &roles, passkeys, tap }, now));
         }
         Ok(out)
+    }
+}
+
+impl Service {
+    /// Graph `fido2Methods/creationOptions`: an administrator starts provisioning a passkey for
+    /// a user (graph-api.md §3). Policy applies (R1, R2, R4, R5, R9; self-service must be
+    /// allowed, as in Entra); the challenge lives `timeout` and is found again by its value.
+    pub async fn begin_provisioning(&self, rp: &RelyingParty, actor: &Actor, user: &str, timeout: Duration) -> Result<(Value, Timestamp), PasskeyError> {
+        let now = self.now();
+        let mut c = self.store().conn().await?;
+        let target = managed_user(&mut c, actor, user).await?;
+        let (cfg, member_of) = policy_for(&mut c, target.id).await?;
+        let rules = passkey::rulesets(&cfg, &member_of)?;
+        if !cfg.is_self_service_registration_allowed {
+            return Err(PasskeyRefusal::SelfServiceDisabled.into());
+        }
+        let exclude = store_pk::for_user(&mut c, target.id).await?.iter().filter_map(|p| URL_SAFE_NO_PAD.decode(&p.passkey.credential_id).ok()).collect();
+        let direct = rules.iter().any(|r| r.attestation_required);
+        let (options, state) = rp.start_registration(target.id.as_bytes(), target.user_principal_name.as_str(), &target.display_name, exclude, direct)?;
+        let challenge = options["challenge"].as_str().unwrap_or_default().to_string();
+        let expires_at = now + timeout;
+        let state = serde_json::to_string(&state).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        ceremonies::insert_with_challenge(&mut c, Uuid::new_v4(), &Ceremony { kind: "provision".into(), user_id: Some(target.id), state, expires_at }, Some(&challenge), now).await?;
+        Ok((options, expires_at))
+    }
+
+    /// Graph `POST fido2Methods`: verifies a provisioned credential (found by its challenge)
+    /// and stores it for the user — or stores nothing.
+    pub async fn finish_provisioning(&self, rp: &RelyingParty, actor: &Actor, user: &str, display_name: Option<String>, credential: &Value) -> Result<Passkey, PasskeyError> {
+        let now = self.now();
+        let mut c = self.store().conn().await?;
+        let target = managed_user(&mut c, actor, user).await?;
+        let client_data = credential["response"]["clientDataJSON"]
+            .as_str()
+            .and_then(|s| URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok())
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .ok_or_else(|| reject("malformedResponse", "publicKeyCredential.response.clientDataJSON is not base64url JSON."))?;
+        let challenge = client_data["challenge"].as_str().ok_or_else(|| reject("malformedResponse", "clientDataJSON has no challenge."))?;
+        let cer = ceremonies::take_by_challenge(&mut c, challenge, "provision", now)
+            .await?
+            .ok_or_else(|| reject("challengeUnknown", "This challenge was already used or never issued; request creationOptions again."))?;
+        if now >= cer.expires_at {
+            return Err(reject("challengeExpired", "The challenge expired; request creationOptions again."));
+        }
+        if cer.user_id != Some(target.id) {
+            return Err(reject("challengeMismatch", "These creation options were issued for another user."));
+        }
+        let (cfg, member_of) = policy_for(&mut c, target.id).await?;
+        let rules = passkey::rulesets(&cfg, &member_of)?;
+        if !cfg.is_self_service_registration_allowed {
+            return Err(PasskeyRefusal::SelfServiceDisabled.into());
+        }
+        let state: RegistrationState = serde_json::from_str(&cer.state).map_err(|e| ServiceError::Internal(format!("ceremony state: {e}")))?;
+        // Graph's webauthnPublicKeyCredential carries no rawId or type; WebAuthn JSON does.
+        let mut response = credential.clone();
+        if let Value::Object(m) = &mut response {
+            let id = m.get("id").cloned().unwrap_or(Value::Null);
+            m.entry("rawId").or_insert(id);
+            m.entry("type").or_insert(Value::String("public-key".into()));
+        }
+        drop(c);
+        let direct = rules.iter().any(|r| r.attestation_required);
+        self.complete_registration(rp, &target, &cfg, &member_of, direct, &state, &response, display_name, DeviceInfo::default(), actor, "Admin registered security info").await
     }
 }

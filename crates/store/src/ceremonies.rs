@@ -23,16 +23,35 @@ pub struct Ceremony {
 
 /// Stores a new ceremony.
 pub async fn insert(c: &mut Conn, id: Uuid, cer: &Ceremony, now: Timestamp) -> Result<()> {
-    sqlx::query("INSERT INTO ceremonies (id, kind, user_id, state, created_at, expires_at, consumed_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)")
+    insert_with_challenge(c, id, cer, None, now).await
+}
+
+/// Stores a new ceremony that can later be found by its challenge (base64url).
+pub async fn insert_with_challenge(c: &mut Conn, id: Uuid, cer: &Ceremony, challenge: Option<&str>, now: Timestamp) -> Result<()> {
+    sqlx::query("INSERT INTO ceremonies (id, kind, user_id, state, created_at, expires_at, consumed_at, challenge) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)")
         .bind(id.to_string())
         .bind(&cer.kind)
         .bind(cer.user_id.map(|u| u.to_string()))
         .bind(&cer.state)
         .bind(ms(now))
         .bind(ms(cer.expires_at))
+        .bind(challenge.map(str::to_string))
         .execute(&mut *c)
         .await?;
     Ok(())
+}
+
+/// Takes, once, the ceremony of `kind` issued with this challenge.
+pub async fn take_by_challenge(c: &mut Conn, challenge: &str, kind: &str, now: Timestamp) -> Result<Option<Ceremony>> {
+    let r = sqlx::query("UPDATE ceremonies SET consumed_at = $1 WHERE challenge = $2 AND kind = $3 AND consumed_at IS NULL RETURNING kind, user_id, state, expires_at")
+        .bind(ms(now))
+        .bind(challenge)
+        .bind(kind)
+        .fetch_optional(&mut *c)
+        .await?;
+    let Some(r) = r else { return Ok(None) };
+    let user: Option<String> = r.try_get("user_id")?;
+    Ok(Some(Ceremony { kind: r.try_get("kind")?, user_id: user.and_then(|u| Uuid::parse_str(&u).ok()), state: r.try_get("state")?, expires_at: ts(&r, "expires_at")? }))
 }
 
 /// Takes a ceremony of `kind` for use, once: a second take (a replay) finds nothing.

@@ -163,3 +163,42 @@ pub(crate) async fn me(cx: &Ctx<'_>, op: super::Op, me: &portcullis_domain::dire
         }
     }
 }
+
+/// `GET …/fido2Methods/creationOptions(…)`: v1.0 has a fixed 5-minute challenge; beta takes
+/// `challengeTimeoutInMinutes` (5–43200) in the function call or the query.
+pub(crate) async fn creation_options(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let minutes = if cx.beta {
+        match cx.q("fn:challengeTimeoutInMinutes").or_else(|| cx.q("challengeTimeoutInMinutes")) {
+            None => 5,
+            Some(v) => v.parse::<i64>().ok().filter(|m| (5..=43_200).contains(m)).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "badRequest", "challengeTimeoutInMinutes must be between 5 and 43200."))?,
+        }
+    } else {
+        5
+    };
+    let user = cx.params.id.unwrap_or_default();
+    let (options, expires) = cx.st.service.begin_provisioning(&cx.st.rp, cx.actor, user, time::Duration::minutes(minutes)).await?;
+    Ok(axum::Json(json!({
+        "@odata.context": format!("{}/$metadata#microsoft.graph.webauthnCredentialCreationOptions", cx.base),
+        "challengeTimeoutDateTime": rfc3339(expires), "publicKey": options
+    }))
+    .into_response())
+}
+
+/// `POST …/fido2Methods`: provisions a passkey created against `creationOptions` → 201.
+pub(crate) async fn provision_fido2(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let b = cx.json_body()?;
+    if let Some(k) = b.keys().find(|k| !["@odata.type", "displayName", "publicKeyCredential"].contains(&k.as_str())) {
+        return Err(gerr(StatusCode::BAD_REQUEST, "badRequest", format!("Property '{k}' cannot be set when creating a passkey.")));
+    }
+    let cred = b.get("publicKeyCredential").filter(|v| v.is_object()).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "badRequest", "publicKeyCredential is required."))?;
+    let name = match b.get("displayName") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_str().ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "badRequest", "displayName must be a string."))?.to_string()),
+    };
+    let user = cx.params.id.unwrap_or_default();
+    let p = cx.st.service.finish_provisioning(&cx.st.rp, cx.actor, user, name, cred).await?;
+    let view = cx.st.service.passkeys_for_admin(cx.actor, user).await?.1.into_iter().find(|v| v.stored.passkey.id == p.id).ok_or_else(|| not_found("passkey"))?;
+    let mut v = fido2_json(&view, cx.beta);
+    v["@odata.context"] = json!(format!("{}/$metadata#users('{user}')/authentication/fido2Methods/$entity", cx.base));
+    Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+}

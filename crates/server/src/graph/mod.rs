@@ -89,6 +89,10 @@ pub enum Op {
     MeListFido2,
     /// `DELETE me/authentication/fido2Methods/{sub}` (the user removes their own passkey, R25).
     MeDeleteFido2,
+    /// `GET users/{id}/authentication/fido2Methods/creationOptions(…)`.
+    Fido2CreationOptions,
+    /// `POST users/{id}/authentication/fido2Methods` (provisioning).
+    ProvisionFido2,
 }
 
 /// One route: method, lower-case path pattern (`{id}` matches one segment), operation, requirement.
@@ -228,6 +232,8 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "GET", pattern: &["users", "{id}", "authentication", "temporaryaccesspassmethods", "{sub}"], op: Op::GetTap, requirement: READ_TAP },
     RouteSpec { method: "DELETE", pattern: &["users", "{id}", "authentication", "temporaryaccesspassmethods", "{sub}"], op: Op::DeleteTap, requirement: WRITE_TAP },
     RouteSpec { method: "GET", pattern: &["users", "{id}", "authentication", "fido2methods"], op: Op::ListFido2, requirement: READ_FIDO2 },
+    RouteSpec { method: "GET", pattern: &["users", "{id}", "authentication", "fido2methods", "creationoptions"], op: Op::Fido2CreationOptions, requirement: WRITE_FIDO2 },
+    RouteSpec { method: "POST", pattern: &["users", "{id}", "authentication", "fido2methods"], op: Op::ProvisionFido2, requirement: WRITE_FIDO2 },
     RouteSpec { method: "GET", pattern: &["users", "{id}", "authentication", "fido2methods", "{sub}"], op: Op::GetFido2, requirement: READ_FIDO2 },
     RouteSpec { method: "DELETE", pattern: &["users", "{id}", "authentication", "fido2methods", "{sub}"], op: Op::DeleteFido2, requirement: WRITE_FIDO2 },
     RouteSpec { method: "GET", pattern: &["policies", "authenticationstrengthpolicies"], op: Op::ListStrengths, requirement: READ_STRENGTHS },
@@ -339,6 +345,15 @@ async fn handle(st: &AppState, method: &Method, uri: &axum::http::Uri, headers: 
     let path = uri.path();
     let mut segs: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(|s| percent_decode(s, false)).collect();
     let version = if segs.is_empty() { String::new() } else { segs.remove(0) };
+    // `creationOptions()`, `creationOptions(challengeTimeoutInMinutes=10)` and the SDK's
+    // `creationOptions(challengeTimeoutInMinutes=@challengeTimeoutInMinutes)` name one function.
+    let mut function_args = None;
+    if let Some(last) = segs.last_mut() {
+        if last.to_ascii_lowercase().starts_with("creationoptions") {
+            function_args = last.find('(').map(|i| last[i..].trim_matches(|c| c == '(' || c == ')').to_string());
+            *last = "creationOptions".into();
+        }
+    }
     // Entra's own how-to PATCHes `/beta/authenticationMethodsPolicy/…` without `policies/`.
     if segs.first().is_some_and(|s| s.eq_ignore_ascii_case("authenticationMethodsPolicy")) {
         segs.insert(0, "policies".into());
@@ -364,7 +379,17 @@ async fn handle(st: &AppState, method: &Method, uri: &axum::http::Uri, headers: 
     };
     let base = format!("{}{}", st.config.public_url.as_str(), version);
     let id = params.id;
-    let cx = Ctx { st, actor: &actor, base: &base, beta: version.eq_ignore_ascii_case("beta"), params, query: parse_query(uri.query().unwrap_or("")), body };
+    let mut query = parse_query(uri.query().unwrap_or(""));
+    if let Some(args) = function_args.filter(|a| !a.is_empty()) {
+        for a in args.split(',') {
+            if let Some((k, v)) = a.split_once('=') {
+                if !v.starts_with('@') {
+                    query.push((format!("fn:{}", k.trim()), v.trim().to_string()));
+                }
+            }
+        }
+    }
+    let cx = Ctx { st, actor: &actor, base: &base, beta: version.eq_ignore_ascii_case("beta"), params, query, body };
     match route.op {
         Op::ListUsers => return users::list(&cx).await,
         Op::CreateUser => return users::create(&cx).await,
@@ -391,6 +416,8 @@ async fn handle(st: &AppState, method: &Method, uri: &axum::http::Uri, headers: 
         Op::ListRoles => return directory::list_roles(&cx),
         Op::ListRoleMembers => return directory::list_role_members(&cx).await,
         Op::AddRoleMember => return directory::add_role_member(&cx).await,
+        Op::Fido2CreationOptions => return methods::creation_options(&cx).await,
+        Op::ProvisionFido2 => return methods::provision_fido2(&cx).await,
         Op::MeListMethods | Op::MeListFido2 | Op::MeDeleteFido2 => {
             let me = user.as_ref().ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "BadRequest", "/me is only valid with a delegated token."))?;
             return methods::me(&cx, route.op, me).await;
