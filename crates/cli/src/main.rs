@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use commands::{audit, groups, metadata, passkeys, policy, roles, serve, tap, users};
+use commands::{apps, audit, groups, metadata, passkeys, policy, roles, serve, tap, users};
 
 /// Portcullis: a self-hosted identity provider for phishing-resistant sign-in with passkeys.
 #[derive(Parser, Debug)]
@@ -45,6 +45,9 @@ enum Command {
     /// Authenticator metadata: names and attestation roots by AAGUID.
     #[command(subcommand)]
     Metadata(metadata::Cmd),
+    /// Applications: register, client secrets, granted permissions.
+    #[command(subcommand)]
+    Apps(apps::Cmd),
     /// Users' passkeys.
     #[command(subcommand)]
     Passkeys(passkeys::Cmd),
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
             Command::Roles(c) => roles::run(&cfg, c).await,
             Command::Tap(c) => tap::run(&cfg, c).await,
             Command::Passkeys(c) => passkeys::run(&cfg, c).await,
+            Command::Apps(c) => apps::run(&cfg, c).await,
             Command::Metadata(c) => metadata::run(&cfg, c).await,
             Command::Policy(c) => policy::run(&cfg, c).await,
             Command::Logs(c) => audit::run(&cfg, c).await,

@@ -330,3 +330,57 @@ async fn method_administration_rules_and_bad_input_on_user_and_tap_routes() {
     assert_eq!(v["includeTargets"][0]["id"], "all_users", "unchanged");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn client_credentials_grant_issues_app_tokens_with_granted_permissions() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    let (st, out, err) = cli(d, None, &["apps", "add", "--name", "Inventory script"]);
+    assert_eq!(st, 0, "{err}");
+    let app_id = out.lines().next().unwrap().split_whitespace().last().unwrap().to_string();
+    let secret = out.lines().find(|l| l.starts_with("Client secret:")).unwrap().split_whitespace().last().unwrap().to_string();
+    assert_eq!(cli(d, None, &["apps", "grant", "--app", &app_id, "--permission", "Policy.Read.All"]).0, 0);
+    let (_, out, _) = cli(d, None, &["apps", "list"]);
+    assert!(out.contains("Inventory script") && out.contains("Policy.Read.All") && !out.contains(&secret), "{out}");
+
+    let c = client();
+    let url = s.url("/contoso.onmicrosoft.com/oauth2/v2.0/token");
+    let form = |sec: &str| vec![("grant_type", "client_credentials".to_string()), ("client_id", app_id.clone()), ("client_secret", sec.to_string()), ("scope", "https://graph.microsoft.com/.default".to_string())];
+    let r = c.post(&url).form(&form(&secret)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["token_type"], "Bearer");
+    let t = v["access_token"].as_str().unwrap().to_string();
+    let cfg = "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Fido2";
+    assert_eq!(call(&s, "GET", cfg, Some(&t), None).await.0, StatusCode::OK);
+    let (st, _, v) = call(&s, "PATCH", cfg, Some(&t), Some(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration"}))).await;
+    assert_eq!((st, graph_error(&v)), (StatusCode::FORBIDDEN, "Authorization_RequestDenied"));
+
+    // RFC 6749 errors.
+    for (body, want, code) in [
+        (vec![("grant_type", "password".to_string())], StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+        (vec![("client_id", app_id.clone())], StatusCode::BAD_REQUEST, "invalid_request"),
+        (vec![("grant_type", "client_credentials".to_string()), ("client_id", app_id.clone()), ("client_secret", secret.clone()), ("scope", "openid".to_string())], StatusCode::BAD_REQUEST, "invalid_scope"),
+    ] {
+        let r = c.post(&url).form(&body).send().await.unwrap();
+        assert_eq!(r.status(), want);
+        assert_eq!(r.json::<Value>().await.unwrap()["error"], code);
+    }
+    // Wrong secrets are refused, then rate-limited with Retry-After (20 per source by default).
+    let mut last = StatusCode::OK;
+    let mut retry = None;
+    for _ in 0..21 {
+        let r = c.post(s.url("/oauth2/v2.0/token")).form(&form("wrong")).send().await.unwrap();
+        last = r.status();
+        retry = r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+        if last == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+        assert_eq!(last, StatusCode::UNAUTHORIZED);
+        assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_client");
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry.is_some_and(|r| r.parse::<i64>().unwrap() > 0));
+    s.stop().await;
+}

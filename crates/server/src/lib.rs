@@ -6,6 +6,7 @@
 pub mod api;
 pub mod error;
 pub mod graph;
+pub mod oauth;
 pub mod pages;
 pub mod routes;
 pub mod session_cookie;

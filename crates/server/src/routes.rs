@@ -36,6 +36,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/passkeys/registration", post(api::register))
         .route("/api/signin/passkey/options", post(api::sign_in_options))
         .route("/api/signin/passkey", post(api::sign_in))
+        .route("/oauth2/v2.0/token", post(crate::oauth::token))
+        .route("/{tenant}/oauth2/v2.0/token", post(crate::oauth::token))
         .route("/v1.0/{*path}", axum::routing::any(crate::graph::dispatch))
         .route("/beta/{*path}", axum::routing::any(crate::graph::dispatch))
         .fallback(not_found)

@@ -270,3 +270,48 @@ pub async fn prefer_if_unset(c: &mut Conn, user: Uuid, method: &str) -> Result<(
     sqlx::query("UPDATE users SET preferred_method = $1 WHERE id = $2 AND preferred_method IS NULL").bind(method).bind(user.to_string()).execute(&mut *c).await?;
     Ok(())
 }
+
+/// Registers an application.
+pub async fn insert_application(c: &mut Conn, app: &ApplicationRow, now: Timestamp) -> Result<()> {
+    sqlx::query("INSERT INTO applications (app_id, display_name, public_client, first_party, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&app.app_id)
+        .bind(&app.display_name)
+        .bind(i64::from(app.public_client))
+        .bind(i64::from(app.first_party))
+        .bind(ms(now))
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// Sets an application's client secret hash (replacing any).
+pub async fn set_app_secret(c: &mut Conn, app_id: &str, hash: &str, now: Timestamp) -> Result<()> {
+    sqlx::query("INSERT INTO application_secrets (app_id, secret_hash, created_at) VALUES ($1, $2, $3) ON CONFLICT (app_id) DO UPDATE SET secret_hash = excluded.secret_hash, created_at = excluded.created_at")
+        .bind(app_id)
+        .bind(hash)
+        .bind(ms(now))
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// An application's client secret hash.
+pub async fn app_secret(c: &mut Conn, app_id: &str) -> Result<Option<String>> {
+    let r = sqlx::query("SELECT secret_hash FROM application_secrets WHERE app_id = $1").bind(app_id).fetch_optional(&mut *c).await?;
+    Ok(match r {
+        Some(r) => Some(r.try_get("secret_hash")?),
+        None => None,
+    })
+}
+
+/// Grants an application permission; returns false when it was already granted.
+pub async fn grant_app_permission(c: &mut Conn, app_id: &str, permission: &str) -> Result<bool> {
+    let done = sqlx::query("INSERT INTO application_permissions (app_id, permission) VALUES ($1, $2) ON CONFLICT DO NOTHING").bind(app_id).bind(permission).execute(&mut *c).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// An application's granted permissions.
+pub async fn app_permissions(c: &mut Conn, app_id: &str) -> Result<Vec<String>> {
+    let rows = sqlx::query("SELECT permission FROM application_permissions WHERE app_id = $1 ORDER BY permission").bind(app_id).fetch_all(&mut *c).await?;
+    rows.iter().map(|r| Ok(r.try_get("permission")?)).collect()
+}
