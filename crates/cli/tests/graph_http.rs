@@ -86,6 +86,7 @@ async fn success_case(d: &Path, s: &Server, route: &portcullis_server::graph::Ro
     let bob = "bob@portcullis.local";
     let (path, body) = match route.op {
         GetPolicy => ("policies/authenticationMethodsPolicy".to_string(), None),
+        PatchPolicy => ("policies/authenticationMethodsPolicy".to_string(), Some(json!({"reconfirmationInDays": 30}))),
         ListConfigs => ("policies/authenticationMethodsPolicy/authenticationMethodConfigurations".into(), None),
         GetConfig | ResetConfig => (cfg.into(), None),
         PatchConfig => (cfg.into(), Some(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration"}))),
@@ -205,8 +206,21 @@ async fn fido2_configuration_round_trips_with_graph_wire_rules() {
         assert!(v["@odata.context"].as_str().unwrap().starts_with(&format!("{}/", s.origin())));
     }
     let (_, _, v) = call(&s, "GET", "/v1.0/policies/authenticationMethodsPolicy", Some(&t), None).await;
-    let ids: Vec<&str> = v["authenticationMethodConfigurations"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, vec!["Fido2", "TemporaryAccessPass"]);
+    let configs = v["authenticationMethodConfigurations"].as_array().unwrap();
+    let ids: Vec<&str> = configs.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(&ids[..2], ["Fido2", "TemporaryAccessPass"]);
+    assert!(ids.contains(&"MicrosoftAuthenticator") && ids.contains(&"Sms"), "the other methods are enumerable: {ids:?}");
+    assert!(configs[2..].iter().all(|c| c["state"] == "disabled" && c["@odata.type"].as_str().unwrap().starts_with("#microsoft.graph.")));
+    let (st, _, v) = call(&s, "PATCH", "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Sms", Some(&t), Some(json!({"@odata.type": "#microsoft.graph.smsAuthenticationMethodConfiguration", "state": "enabled"}))).await;
+    assert_eq!((st, graph_error(&v)), (StatusCode::BAD_REQUEST, "badRequest"), "methods Portcullis does not offer stay disabled");
+    // Top-level PATCH answers 200 with the policy; a bad value changes nothing.
+    let (st, _, v) = call(&s, "PATCH", "/v1.0/policies/authenticationMethodsPolicy", Some(&t), Some(json!({"registrationEnforcement": {"authenticationMethodsRegistrationCampaign": {"state": "enabled", "snoozeDurationInDays": 3, "includeTargets": [], "excludeTargets": []}}}))).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["registrationEnforcement"]["authenticationMethodsRegistrationCampaign"]["snoozeDurationInDays"], 3);
+    let (st, _, _) = call(&s, "PATCH", "/v1.0/policies/authenticationMethodsPolicy", Some(&t), Some(json!({"reconfirmationInDays": 9999}))).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (_, _, v) = call(&s, "GET", "/v1.0/policies/authenticationMethodsPolicy", Some(&t), None).await;
+    assert_eq!((v["reconfirmationInDays"].as_i64(), v["registrationEnforcement"]["authenticationMethodsRegistrationCampaign"]["state"].as_str()), (Some(0), Some("enabled")));
 
     // Refusals: each in the Graph error body, none changes anything.
     let cfg = "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Fido2";
@@ -216,7 +230,7 @@ async fn fido2_configuration_round_trips_with_graph_wire_rules() {
         ("PATCH", cfg, Some(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "keyRestrictions": {"enforcementType": "sometimes"}})), StatusCode::BAD_REQUEST, "badRequest"),
         ("PATCH", cfg, Some(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "isAttestationEnforced": "yes"})), StatusCode::BAD_REQUEST, "badRequest"),
         ("PATCH", cfg, Some(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "includeTargets": [{"id": "6f1e5f36-0000-4000-8000-000000000000", "targetType": "group"}]})), StatusCode::BAD_REQUEST, "badRequest"),
-        ("GET", "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Sms", None, StatusCode::NOT_FOUND, "Request_ResourceNotFound"),
+        ("GET", "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/CarrierPigeon", None, StatusCode::NOT_FOUND, "Request_ResourceNotFound"),
         ("GET", "/v1.0/policies/nothingHere", None, StatusCode::NOT_FOUND, "Request_ResourceNotFound"),
         ("POST", cfg, Some(json!({})), StatusCode::METHOD_NOT_ALLOWED, "Request_BadRequest"),
         ("PATCH", cfg, Some(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "pad": "x".repeat(100_000)})), StatusCode::PAYLOAD_TOO_LARGE, "Request_BadRequest"),

@@ -97,3 +97,38 @@ impl Service {
         Ok(Saved { config: cfg, warnings })
     }
 }
+
+impl Service {
+    /// The policy's top-level settings (registrationEnforcement, reconfirmationInDays).
+    pub async fn policy_settings(&self) -> Result<Value> {
+        let mut c = self.store().conn().await?;
+        Ok(policy::settings(&mut c).await?.unwrap_or_else(portcullis_domain::policy::method::default_settings))
+    }
+
+    /// Graph `PATCH policies/authenticationMethodsPolicy`; audited.
+    pub async fn patch_policy_settings(&self, actor: &Actor, patch: &Value) -> Result<Value> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let before = policy::settings(&mut tx).await?.unwrap_or_else(portcullis_domain::policy::method::default_settings);
+        let after = portcullis_domain::policy::method::patched_settings(&before, patch)?;
+        policy::put_settings(&mut tx, &after, now).await?;
+        audit::append(
+            &mut tx,
+            &AuditRecord {
+                activity: "Authentication Methods Policy Update",
+                category: kinds::APPLICATION_MANAGEMENT,
+                service: kinds::AUTH_METHODS,
+                operation: Operation::Update,
+                actor: actor.clone(),
+                target: AuditTarget { id: "authenticationMethodsPolicy".into(), display_name: "Authentication Methods Policy".into(), kind: "Policy" },
+                before: Some(before),
+                after: Some(after.clone()),
+                reason: "Authentication methods policy settings saved".into(),
+            },
+            now,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(after)
+    }
+}

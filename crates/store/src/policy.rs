@@ -27,3 +27,22 @@ pub async fn put(c: &mut Conn, cfg: &MethodConfiguration, now: Timestamp) -> Res
         .await?;
     Ok(())
 }
+
+/// The top-level settings document, if ever saved.
+pub async fn settings(c: &mut Conn) -> Result<Option<serde_json::Value>> {
+    let Some(r) = sqlx::query("SELECT body FROM policy_settings WHERE id = 'authenticationMethodsPolicy'").fetch_optional(&mut *c).await? else {
+        return Ok(None);
+    };
+    let body: String = r.try_get("body")?;
+    serde_json::from_str(&body).map(Some).map_err(|e| StoreError::Corrupt(format!("policy settings: {e}")))
+}
+
+/// Saves the top-level settings document.
+pub async fn put_settings(c: &mut Conn, body: &serde_json::Value, now: Timestamp) -> Result<()> {
+    sqlx::query("INSERT INTO policy_settings (id, body, updated_at) VALUES ('authenticationMethodsPolicy', $1, $2) ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at")
+        .bind(body.to_string())
+        .bind(ms(now))
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}

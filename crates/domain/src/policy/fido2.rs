@@ -155,6 +155,15 @@ pub fn normalise_passkey_types(s: &str) -> Result<String, PolicyError> {
 }
 
 impl Fido2Configuration {
+    /// Writes flags enums the way Graph emits them (`"deviceBound,synced"`, no spaces).
+    pub fn normalise(&mut self) {
+        for p in &mut self.passkey_profiles {
+            if let Ok(n) = normalise_passkey_types(&p.passkey_types) {
+                p.passkey_types = n;
+            }
+        }
+    }
+
     /// Shape rules of the settings: AAGUIDs are GUIDs, profiles at most three with unique
     /// ids and names, targets name existing profiles, the default profile exists.
     pub fn validate(&self) -> Result<(), PolicyError> {

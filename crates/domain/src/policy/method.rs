@@ -51,6 +51,65 @@ impl MethodId {
     }
 }
 
+/// Methods Graph lists that Portcullis does not offer: enumerated, always disabled.
+pub const OTHER_METHODS: [(&str, &str); 6] = [
+    ("MicrosoftAuthenticator", "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration"),
+    ("Sms", "#microsoft.graph.smsAuthenticationMethodConfiguration"),
+    ("Voice", "#microsoft.graph.voiceAuthenticationMethodConfiguration"),
+    ("Email", "#microsoft.graph.emailAuthenticationMethodConfiguration"),
+    ("SoftwareOath", "#microsoft.graph.softwareOathAuthenticationMethodConfiguration"),
+    ("X509Certificate", "#microsoft.graph.x509CertificateAuthenticationMethodConfiguration"),
+];
+
+/// The Graph JSON of a method Portcullis does not offer (found case-insensitively).
+pub fn other_method_json(id: &str) -> Option<Value> {
+    OTHER_METHODS.iter().find(|(i, _)| i.eq_ignore_ascii_case(id)).map(|(i, t)| {
+        serde_json::json!({"@odata.type": t, "id": i, "state": "disabled", "excludeTargets": []})
+    })
+}
+
+/// Checks a PATCH of the policy's top-level settings and returns the merged document.
+/// Only `registrationEnforcement` and `reconfirmationInDays` (0–365) can change.
+pub fn patched_settings(current: &Value, patch: &Value) -> Result<Value, PolicyError> {
+    let Value::Object(p) = patch else {
+        return Err(PolicyError::Shape { kind: "authenticationMethodsPolicy", message: "expected a JSON object".into() });
+    };
+    let mut merged = current.clone();
+    for (k, v) in p {
+        match k.as_str() {
+            "@odata.type" => {}
+            "reconfirmationInDays" => {
+                let n = v.as_i64().filter(|n| (0..=365).contains(n)).ok_or_else(|| super::invalid("reconfirmationInDays", "must be an integer from 0 to 365"))?;
+                merged["reconfirmationInDays"] = Value::from(n);
+            }
+            "registrationEnforcement" => {
+                let campaign = v.get("authenticationMethodsRegistrationCampaign").ok_or_else(|| super::invalid("registrationEnforcement", "must hold authenticationMethodsRegistrationCampaign"))?;
+                if let Some(st) = campaign.get("state") {
+                    if !matches!(st.as_str(), Some("default" | "enabled" | "disabled")) {
+                        return Err(super::invalid("registrationEnforcement.authenticationMethodsRegistrationCampaign.state", "must be default, enabled or disabled"));
+                    }
+                }
+                if let Some(d) = campaign.get("snoozeDurationInDays") {
+                    if !d.as_i64().is_some_and(|d| (0..=14).contains(&d)) {
+                        return Err(super::invalid("snoozeDurationInDays", "must be an integer from 0 to 14"));
+                    }
+                }
+                merged["registrationEnforcement"] = v.clone();
+            }
+            other => return Err(super::invalid("authenticationMethodsPolicy", format!("property '{other}' cannot be changed"))),
+        }
+    }
+    Ok(merged)
+}
+
+/// The policy's top-level settings before any change.
+pub fn default_settings() -> Value {
+    serde_json::json!({
+        "reconfirmationInDays": 0,
+        "registrationEnforcement": {"authenticationMethodsRegistrationCampaign": {"snoozeDurationInDays": 1, "state": "default", "excludeTargets": [], "includeTargets": []}}
+    })
+}
+
 /// One method configuration of the authentication methods policy.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MethodConfiguration {
@@ -111,7 +170,11 @@ impl MethodConfiguration {
         }
         let shape = |e: serde_json::Error| PolicyError::Shape { kind, message: e.to_string() };
         Ok(match id {
-            MethodId::Fido2 => Self::Fido2(serde_json::from_value(v).map_err(shape)?),
+            MethodId::Fido2 => {
+                let mut c: Fido2Configuration = serde_json::from_value(v).map_err(shape)?;
+                c.normalise();
+                Self::Fido2(c)
+            }
             MethodId::TemporaryAccessPass => Self::TemporaryAccessPass(serde_json::from_value(v).map_err(shape)?),
         })
     }

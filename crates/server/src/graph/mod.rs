@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use portcullis_domain::actor::Actor;
 use portcullis_domain::authz::{authorize, Principal, Requirement};
 use portcullis_domain::directory::DirectoryRole::*;
-use portcullis_domain::policy::{MethodConfiguration, MethodId};
 use portcullis_service::ServiceError;
 use serde_json::{json, Value};
 
@@ -17,6 +16,7 @@ use crate::AppState;
 
 mod directory;
 mod methods;
+mod policy;
 mod reports;
 mod users;
 
@@ -25,6 +25,8 @@ mod users;
 pub enum Op {
     /// `GET policies/authenticationMethodsPolicy`.
     GetPolicy,
+    /// `PATCH policies/authenticationMethodsPolicy` → 200 with the policy.
+    PatchPolicy,
     /// `GET …/authenticationMethodConfigurations`.
     ListConfigs,
     /// `GET …/authenticationMethodConfigurations/{id}`.
@@ -217,6 +219,7 @@ const ME_WRITE: Requirement = Requirement { scopes: &["UserAuthenticationMethod.
 /// Every route of the admin API, with what it requires. One test walks this table.
 pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "GET", pattern: &["policies", "authenticationmethodspolicy"], op: Op::GetPolicy, requirement: READ_POLICY },
+    RouteSpec { method: "PATCH", pattern: &["policies", "authenticationmethodspolicy"], op: Op::PatchPolicy, requirement: WRITE_POLICY },
     RouteSpec { method: "GET", pattern: &["policies", "authenticationmethodspolicy", "authenticationmethodconfigurations"], op: Op::ListConfigs, requirement: READ_POLICY },
     RouteSpec { method: "GET", pattern: &["policies", "authenticationmethodspolicy", "authenticationmethodconfigurations", "{id}"], op: Op::GetConfig, requirement: READ_POLICY },
     RouteSpec { method: "PATCH", pattern: &["policies", "authenticationmethodspolicy", "authenticationmethodconfigurations", "{id}"], op: Op::PatchConfig, requirement: WRITE_POLICY },
@@ -378,7 +381,6 @@ async fn handle(st: &AppState, method: &Method, uri: &axum::http::Uri, headers: 
         _ => Actor::System,
     };
     let base = format!("{}{}", st.config.public_url.as_str(), version);
-    let id = params.id;
     let mut query = parse_query(uri.query().unwrap_or(""));
     if let Some(args) = function_args.filter(|a| !a.is_empty()) {
         for a in args.split(',') {
@@ -424,57 +426,7 @@ async fn handle(st: &AppState, method: &Method, uri: &axum::http::Uri, headers: 
         }
         _ => {}
     }
-    let config_id = || id.and_then(MethodId::parse).ok_or_else(|| gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", format!("No authentication method configuration '{}' exists.", id.unwrap_or_default())));
-    match route.op {
-        Op::GetPolicy => {
-            let mut configs = vec![];
-            for m in MethodId::ALL {
-                configs.push(st.service.method_configuration(m).await?.to_json());
-            }
-            Ok(axum::Json(json!({
-                "@odata.context": format!("{base}/$metadata#policies/authenticationMethodsPolicy/$entity"),
-                "id": "authenticationMethodsPolicy", "displayName": "Authentication Methods Policy",
-                "description": "The tenant-wide policy that controls which authentication methods are allowed in the tenant, authentication method registration requirements, and self-service password reset settings",
-                "policyVersion": "1.5", "policyMigrationState": "migrationComplete", "reconfirmationInDays": 0,
-                "authenticationMethodConfigurations": configs
-            }))
-            .into_response())
-        }
-        Op::ListConfigs => {
-            let mut configs = vec![];
-            for m in MethodId::ALL {
-                configs.push(st.service.method_configuration(m).await?.to_json());
-            }
-            Ok(axum::Json(json!({"@odata.context": format!("{base}/$metadata#policies/authenticationMethodsPolicy/authenticationMethodConfigurations"), "value": configs})).into_response())
-        }
-        Op::GetConfig => {
-            let m = config_id()?;
-            let mut v = st.service.method_configuration(m).await?.to_json();
-            v["@odata.context"] = json!(format!("{base}/$metadata#policies/authenticationMethodsPolicy/authenticationMethodConfigurations/$entity"));
-            Ok(axum::Json(v).into_response())
-        }
-        Op::PatchConfig => {
-            let m = config_id()?;
-            let v: Value = serde_json::from_slice(body).map_err(|e| gerr(StatusCode::BAD_REQUEST, "BadRequest", format!("The request body is not valid JSON: {e}")))?;
-            let t = v.get("@odata.type").and_then(Value::as_str);
-            if !t.is_some_and(|t| t.eq_ignore_ascii_case(m.odata_type())) {
-                return Err(gerr(StatusCode::BAD_REQUEST, "BadRequest", format!("The request body must carry \"@odata.type\": \"{}\".", m.odata_type())));
-            }
-            let saved = st.service.patch_method_configuration(&actor, m, v).await?;
-            let mut res = StatusCode::NO_CONTENT.into_response();
-            // Consequences (R5, R6) travel in a header: a 204 has no body.
-            if let Some(w) = saved.warnings.first().and_then(|w| HeaderValue::from_str(&w.replace(['\n', '\r'], " ")).ok()) {
-                res.headers_mut().insert("x-portcullis-warning", w);
-            }
-            Ok(res)
-        }
-        Op::ResetConfig => {
-            let m = config_id()?;
-            let _: MethodConfiguration = st.service.reset_method_configuration(&actor, m).await?.config;
-            Ok(StatusCode::NO_CONTENT.into_response())
-        }
-        _ => Err(gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", "No handler.")),
-    }
+    policy::handle(&cx, route.op).await
 }
 
 /// What a handler gets.
