@@ -177,6 +177,20 @@ async fn every_route_checks_token_scope_and_role() {
                 assert_eq!(code, "Authorization_RequestDenied");
             }
         }
+        // Bad bodies on every route that takes one: a Graph error, nothing changed.
+        if body.is_some() {
+            let before = cli(d, None, &["logs", "audit", "--json", "--limit", "10000"]).1;
+            let r = client().request(route.method.parse().unwrap(), s.url(&path)).bearer_auth(&good).header("content-type", "application/json").body("{ not json").send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{} {path} malformed JSON", route.method);
+            graph_error(&r.json().await.unwrap());
+            let r = client().request(route.method.parse().unwrap(), s.url(&path)).bearer_auth(&good).json(&json!({"pad": "x".repeat(100_000)})).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE, "{} {path} oversized", route.method);
+            graph_error(&r.json().await.unwrap());
+            let r = client().request(route.method.parse().unwrap(), s.url(&path)).bearer_auth(&good).json(&json!([1, 2, 3])).send().await.unwrap();
+            assert!(r.status().is_client_error(), "{} {path} wrong type: {}", route.method, r.status());
+            graph_error(&r.json().await.unwrap());
+            assert_eq!(before, cli(d, None, &["logs", "audit", "--json", "--limit", "10000"]).1, "{} {path}: refused bodies changed nothing", route.method);
+        }
         let (st, _, v) = call(&s, route.method, &path, Some(&good), body.clone()).await;
         assert!(st.is_success(), "{} {path} with scope and role: {st} {v}", route.method);
     }
