@@ -84,10 +84,11 @@ pub fn may_manage_methods(actor: &Actor, target_id: Uuid, target_roles: &[Direct
     }
 }
 
-/// Whether `actor` may *view* a user's methods (never a TAP code): Global Readers may, as
-/// may anyone who may manage them.
+/// Whether `actor` may *view* a user's methods (never a TAP code): everyone their own,
+/// Global Readers anyone's, and anyone who may manage them.
 pub fn may_view_methods(actor: &Actor, target_id: Uuid, target_roles: &[DirectoryRole]) -> Result<(), MethodAdminDenied> {
     match actor {
+        Actor::User { id, .. } if *id == target_id => Ok(()),
         Actor::User { roles, .. } if roles.contains(&DirectoryRole::GlobalReader) => Ok(()),
         _ => may_manage_methods(actor, target_id, target_roles),
     }
@@ -108,6 +109,17 @@ mod tests {
         let (id, ga) = user(vec![GlobalAdministrator]);
         assert_eq!(may_manage_methods(&ga, id, &[GlobalAdministrator]), Err(MethodAdminDenied::SelfService));
         assert_eq!(may_manage_methods(&ga, Uuid::new_v4(), &[GlobalAdministrator]), Ok(()));
+    }
+
+    #[test]
+    fn everyone_may_view_their_own_methods_but_not_manage_them() {
+        let (id, ga) = user(vec![GlobalAdministrator]);
+        assert_eq!(may_view_methods(&ga, id, &[GlobalAdministrator]), Ok(()));
+        assert_eq!(may_manage_methods(&ga, id, &[GlobalAdministrator]), Err(MethodAdminDenied::SelfService));
+        let (_, reader) = user(vec![GlobalReader]);
+        assert_eq!(may_view_methods(&reader, Uuid::new_v4(), &[GlobalAdministrator]), Ok(()));
+        let (_, nobody) = user(vec![]);
+        assert_eq!(may_view_methods(&nobody, Uuid::new_v4(), &[]), Err(MethodAdminDenied::NoRole));
     }
 
     #[test]
