@@ -21,6 +21,11 @@ pub struct Ceremony {
     pub expires_at: Timestamp,
 }
 
+fn from_row(r: &sqlx::any::AnyRow) -> Result<Ceremony> {
+    let user: Option<String> = r.try_get("user_id")?;
+    Ok(Ceremony { kind: r.try_get("kind")?, user_id: user.and_then(|u| Uuid::parse_str(&u).ok()), state: r.try_get("state")?, expires_at: ts(r, "expires_at")? })
+}
+
 /// Stores a new ceremony.
 pub async fn insert(c: &mut Conn, id: Uuid, cer: &Ceremony, now: Timestamp) -> Result<()> {
     insert_with_challenge(c, id, cer, None, now).await
@@ -49,9 +54,7 @@ pub async fn take_by_challenge(c: &mut Conn, challenge: &str, kind: &str, now: T
         .bind(kind)
         .fetch_optional(&mut *c)
         .await?;
-    let Some(r) = r else { return Ok(None) };
-    let user: Option<String> = r.try_get("user_id")?;
-    Ok(Some(Ceremony { kind: r.try_get("kind")?, user_id: user.and_then(|u| Uuid::parse_str(&u).ok()), state: r.try_get("state")?, expires_at: ts(&r, "expires_at")? }))
+    r.as_ref().map(from_row).transpose()
 }
 
 /// Takes a ceremony of `kind` for use, once: a second take (a replay) finds nothing.
@@ -63,9 +66,7 @@ pub async fn take(c: &mut Conn, id: Uuid, kind: &str, now: Timestamp) -> Result<
         .bind(kind)
         .fetch_optional(&mut *c)
         .await?;
-    let Some(r) = r else { return Ok(None) };
-    let user: Option<String> = r.try_get("user_id")?;
-    Ok(Some(Ceremony { kind: r.try_get("kind")?, user_id: user.and_then(|u| Uuid::parse_str(&u).ok()), state: r.try_get("state")?, expires_at: ts(&r, "expires_at")? }))
+    r.as_ref().map(from_row).transpose()
 }
 
 /// Drops ceremonies that expired before `before` (housekeeping).
