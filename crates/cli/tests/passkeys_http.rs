@@ -178,12 +178,19 @@ async fn r1_r2_r3_r4_r5_r6_policy_gates_registration_and_nothing_is_stored() {
     let (st, v) = register(&c, &s, &mut key, &Quirks::default()).await;
     assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "keyRestricted"), "{v}");
 
-    // R6: the guided Authenticator option appears only with both Authenticator AAGUIDs allowed.
+    // R6: the guided Authenticator option appears only with both Authenticator AAGUIDs allowed;
+    // the shortcut switch puts them there and takes them away.
     let page = c.get(s.url("/security-info")).send().await.unwrap().text().await.unwrap();
     assert!(!page.contains("add-authenticator"));
-    patch_fido2(d, r#"{"keyRestrictions": {"isEnforced": true, "enforcementType": "allow", "aaGuids": ["de1e552d-db1d-4423-a619-566b625cdc84", "90a3ccdf-635c-4729-a248-9b709135078f"]}}"#);
+    let (st, out, _) = cli(d, None, &["policy", "authenticator-shortcut", "on"]);
+    assert_eq!(st, 0);
+    assert!(out.contains("de1e552d-db1d-4423-a619-566b625cdc84") && out.contains(&format!("\"{OTHER}\"")), "added to the existing allow list: {out}");
     let page = c.get(s.url("/security-info")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("add-authenticator") && page.contains("Passkey in Microsoft Authenticator"));
+    let (st, _, warnings) = cli(d, None, &["policy", "authenticator-shortcut", "off"]);
+    assert_eq!(st, 0);
+    assert!(warnings.contains("shortcut no longer applies"), "R6: switching off warns: {warnings}");
+    patch_fido2(d, r#"{"keyRestrictions": {"isEnforced": true, "enforcementType": "allow", "aaGuids": ["de1e552d-db1d-4423-a619-566b625cdc84", "90a3ccdf-635c-4729-a248-9b709135078f"]}}"#);
     let warnings = patch_fido2(d, r#"{"keyRestrictions": {"isEnforced": false, "enforcementType": "block", "aaGuids": []}}"#);
     assert!(warnings.contains("shortcut no longer applies"), "R6: turning restrictions off is accepted with a warning: {warnings}");
 

@@ -25,6 +25,12 @@ pub enum Cmd {
         /// JSON file with the body, or - for standard input.
         file: PathBuf,
     },
+    /// The Authenticator shortcut (R6): allow passkeys in Microsoft Authenticator, or stop.
+    AuthenticatorShortcut {
+        /// `on` or `off`.
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
     /// Reset a method configuration to Graph's defaults.
     Reset {
         /// Configuration id, any casing.
@@ -60,6 +66,18 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
             let id = method(&m)?;
             let body = read_doc(&file)?;
             let saved = open(cfg).await?.patch_method_configuration(&operator(), id, body).await?;
+            for w in &saved.warnings {
+                eprintln!("warning: {w}");
+            }
+            print_json(&saved.config.to_json())
+        }
+        Cmd::AuthenticatorShortcut { state } => {
+            let svc = open(cfg).await?;
+            let portcullis_domain::policy::MethodConfiguration::Fido2(current) = svc.method_configuration(MethodId::Fido2).await? else {
+                return Err(CliError::Other("the Fido2 configuration is missing".into()));
+            };
+            let next = portcullis_domain::policy::MethodConfiguration::Fido2(current.with_authenticator_shortcut(state == "on"));
+            let saved = svc.save_method_configuration(&operator(), next).await?;
             for w in &saved.warnings {
                 eprintln!("warning: {w}");
             }

@@ -155,6 +155,30 @@ pub fn normalise_passkey_types(s: &str) -> Result<String, PolicyError> {
 }
 
 impl Fido2Configuration {
+    /// R6: the Authenticator shortcut. On: key restrictions become an enforced allow list
+    /// that holds both Authenticator AAGUIDs (added to what is already allowed; a block
+    /// list is replaced). Off: the two AAGUIDs leave the list, the rest stays as it is.
+    pub fn with_authenticator_shortcut(&self, on: bool) -> Fido2Configuration {
+        let mut c = self.clone();
+        let kr = &mut c.key_restrictions;
+        let is_authenticator = |a: &String| AUTHENTICATOR_AAGUIDS.iter().any(|x| x.eq_ignore_ascii_case(a));
+        if on {
+            if !(kr.is_enforced && kr.enforcement_type == EnforcementType::Allow) {
+                kr.aa_guids.clear();
+            }
+            kr.is_enforced = true;
+            kr.enforcement_type = EnforcementType::Allow;
+            for a in AUTHENTICATOR_AAGUIDS {
+                if !kr.aa_guids.iter().any(|g| g.eq_ignore_ascii_case(a)) {
+                    kr.aa_guids.push(a.to_string());
+                }
+            }
+        } else {
+            kr.aa_guids.retain(|a| !is_authenticator(a));
+        }
+        c
+    }
+
     /// Writes flags enums the way Graph emits them (`"deviceBound,synced"`, no spaces).
     pub fn normalise(&mut self) {
         for p in &mut self.passkey_profiles {
@@ -231,6 +255,18 @@ mod tests {
         c.default_passkey_profile = Some(ids[0].clone());
         c.include_targets[0].allowed_passkey_profiles = Some(vec![ids[3].clone()]);
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn r6_the_shortcut_adds_and_removes_the_authenticator_aaguids() {
+        let other = "cb69481e-8ff7-4039-93ec-0a2729a154a8".to_string();
+        let base = Fido2Configuration { key_restrictions: KeyRestrictions { odata_type: None, is_enforced: true, enforcement_type: EnforcementType::Allow, aa_guids: vec![other.clone()] }, ..Default::default() };
+        let on = base.with_authenticator_shortcut(true);
+        assert_eq!(on.key_restrictions.aa_guids.len(), 3, "added to what is already allowed");
+        let off = on.with_authenticator_shortcut(false);
+        assert_eq!(off.key_restrictions.aa_guids, vec![other]);
+        let from_block = Fido2Configuration { key_restrictions: KeyRestrictions { is_enforced: true, enforcement_type: EnforcementType::Block, aa_guids: vec!["cb69481e-8ff7-4039-93ec-0a2729a154a8".into()], odata_type: None }, ..Default::default() }.with_authenticator_shortcut(true);
+        assert_eq!((from_block.key_restrictions.enforcement_type, from_block.key_restrictions.aa_guids.len()), (EnforcementType::Allow, 2), "a block list is replaced");
     }
 
     #[test]
