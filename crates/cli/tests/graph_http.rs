@@ -14,9 +14,12 @@ use support::{cli, client, Server};
 const ADMIN: &str = "admin@portcullis.local";
 const WRITE: &str = "Policy.ReadWrite.AuthenticationMethod";
 
-fn token(dir: &Path, s: &Server, user: &str, scopes: &[&str]) -> String {
+fn token_in(dir: &Path, db: Option<&str>, s: &Server, user: &str, scopes: &[&str]) -> String {
     let mut c = std::process::Command::new(support::bin());
     c.arg("token").arg("--user").arg(user).arg("--data-dir").arg(dir).env("PORTCULLIS_PUBLIC_URL", s.origin());
+    if let Some(db) = db {
+        c.arg("--database").arg(db);
+    }
     for sc in scopes {
         c.arg("--scope").arg(sc);
     }
@@ -25,9 +28,14 @@ fn token(dir: &Path, s: &Server, user: &str, scopes: &[&str]) -> String {
     String::from_utf8(o.stdout).unwrap().trim().to_string()
 }
 
+fn token(dir: &Path, s: &Server, user: &str, scopes: &[&str]) -> String {
+    token_in(dir, None, s, user, scopes)
+}
+
 /// A token minted two hours ago (expired), with the same signing keys as the server.
-async fn expired_token(dir: &Path, s: &Server) -> String {
-    let store = portcullis_store::Store::open(&portcullis_store::sqlite_url_for(dir)).await.unwrap();
+async fn expired_token(dir: &Path, db: Option<&str>, s: &Server) -> String {
+    let url = db.map(str::to_string).unwrap_or_else(|| portcullis_store::sqlite_url_for(dir));
+    let store = portcullis_store::Store::open(&url).await.unwrap();
     let clock = Arc::new(ManualClock::new(portcullis_domain::Timestamp::now_utc() - time::Duration::hours(2)));
     let svc = Service::new(store, clock, LockoutPolicy::default());
     svc.mint_delegated(&format!("{}/", s.origin()), ADMIN, &[WRITE.to_string()]).await.unwrap()
@@ -53,16 +61,16 @@ fn graph_error(v: &Value) -> &str {
 }
 
 /// An earlier route may have reset the Fido2 configuration to Graph's (disabled) defaults.
-fn enable_fido2(d: &Path) {
+fn enable_fido2(d: &Path, db: Option<&str>) {
     let f = d.join("enable-fido2.json");
     std::fs::write(&f, r#"{"state": "enabled", "isAttestationEnforced": false}"#).unwrap();
-    assert_eq!(cli(d, None, &["policy", "patch", "fido2", f.to_str().unwrap()]).0, 0);
+    assert_eq!(cli(d, db, &["policy", "patch", "fido2", f.to_str().unwrap()]).0, 0);
 }
 
 /// Registers a passkey for `upn` through its own TAP sign-in; returns the passkey id.
-async fn passkey_for(d: &Path, s: &Server, upn: &str) -> String {
-    enable_fido2(d);
-    let (_, out, _) = cli(d, None, &["tap", "create", "--user", upn]);
+async fn passkey_for(d: &Path, db: Option<&str>, s: &Server, upn: &str) -> String {
+    enable_fido2(d, db);
+    let (_, out, _) = cli(d, db, &["tap", "create", "--user", upn]);
     let code = support::code_from(&out);
     let c = client();
     assert_eq!(support::sign_in(&c, s, upn, &code).await.status(), StatusCode::SEE_OTHER);
@@ -72,15 +80,15 @@ async fn passkey_for(d: &Path, s: &Server, upn: &str) -> String {
     r["id"].as_str().unwrap_or_else(|| panic!("registration for {upn}: {r}")).to_string()
 }
 
-fn tap_id(d: &Path, upn: &str) -> String {
-    let (_, out, _) = cli(d, None, &["tap", "create", "--user", upn]);
+fn tap_id(d: &Path, db: Option<&str>, upn: &str) -> String {
+    let (_, out, _) = cli(d, db, &["tap", "create", "--user", upn]);
     assert!(out.contains("Temporary Access Pass"));
-    let (_, out, _) = cli(d, None, &["tap", "show", "--user", upn]);
+    let (_, out, _) = cli(d, db, &["tap", "show", "--user", upn]);
     out.lines().find(|l| l.starts_with("id ")).and_then(|l| l.split_whitespace().last()).unwrap().to_string()
 }
 
 /// A path and body under which `route` succeeds for an administrator, with what it needs set up.
-async fn success_case(d: &Path, s: &Server, route: &portcullis_server::graph::RouteSpec, n: usize) -> (String, Option<Value>) {
+async fn success_case(d: &Path, db: Option<&str>, s: &Server, route: &portcullis_server::graph::RouteSpec, n: usize) -> (String, Option<Value>) {
     use portcullis_server::graph::Op::*;
     let cfg = "policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Fido2";
     let bob = "bob@portcullis.local";
@@ -95,15 +103,15 @@ async fn success_case(d: &Path, s: &Server, route: &portcullis_server::graph::Ro
         GetUser => (format!("users/{bob}"), None),
         UpdateUser => (format!("users/{bob}"), Some(json!({"displayName": "Bob B."}))),
         DeleteUser => {
-            assert_eq!(cli(d, None, &["users", "add", "--upn", &format!("gone{n}@portcullis.local")]).0, 0);
+            assert_eq!(cli(d, db, &["users", "add", "--upn", &format!("gone{n}@portcullis.local")]).0, 0);
             (format!("users/gone{n}@portcullis.local"), None)
         }
         ListMethods => (format!("users/{bob}/authentication/methods"), None),
         ListTaps => (format!("users/{bob}/authentication/temporaryAccessPassMethods"), None),
         CreateTap => (format!("users/{bob}/authentication/temporaryAccessPassMethods"), Some(json!({"lifetimeInMinutes": 60}))),
-        GetTap | DeleteTap => (format!("users/{bob}/authentication/temporaryAccessPassMethods/{}", tap_id(d, bob)), None),
+        GetTap | DeleteTap => (format!("users/{bob}/authentication/temporaryAccessPassMethods/{}", tap_id(d, db, bob)), None),
         ListFido2 => (format!("users/{bob}/authentication/fido2Methods"), None),
-        GetFido2 | DeleteFido2 => (format!("users/{bob}/authentication/fido2Methods/{}", passkey_for(d, s, bob).await), None),
+        GetFido2 | DeleteFido2 => (format!("users/{bob}/authentication/fido2Methods/{}", passkey_for(d, db, s, bob).await), None),
         ListStrengths => ("policies/authenticationStrengthPolicies".into(), None),
         GetStrength => ("policies/authenticationStrengthPolicies/00000000-0000-0000-0000-000000000004".into(), None),
         ListAudits => ("auditLogs/directoryAudits".into(), None),
@@ -113,8 +121,8 @@ async fn success_case(d: &Path, s: &Server, route: &portcullis_server::graph::Ro
         CreateGroup => ("groups".into(), Some(json!({"displayName": format!("Group {n}"), "securityEnabled": true, "mailEnabled": false, "mailNickname": "g"}))),
         ListGroupMembers | AddGroupMember => {
             let name = format!("Members {n}");
-            assert_eq!(cli(d, None, &["groups", "add", &name]).0, 0);
-            let (_, out, _) = cli(d, None, &["groups", "list", "--json"]);
+            assert_eq!(cli(d, db, &["groups", "add", &name]).0, 0);
+            let (_, out, _) = cli(d, db, &["groups", "list", "--json"]);
             let gid = serde_json::from_str::<Vec<Value>>(&out).unwrap().into_iter().find(|g| g["displayName"] == name.as_str()).unwrap()["id"].as_str().unwrap().to_string();
             let body = (route.op == AddGroupMember).then(|| json!({"@odata.id": format!("{}/v1.0/directoryObjects/{bob}", s.origin())}));
             (format!("groups/{gid}/members{}", if body.is_some() { "/$ref" } else { "" }), body)
@@ -123,12 +131,12 @@ async fn success_case(d: &Path, s: &Server, route: &portcullis_server::graph::Ro
         ListRoleMembers => ("directoryRoles/62e90394-69f5-4237-9190-012177145e10/members".into(), None),
         AddRoleMember => ("directoryRoles/4a5d8f65-41da-4de4-8968-e035b65339cf/members/$ref".into(), Some(json!({"@odata.id": format!("{}/v1.0/directoryObjects/{bob}", s.origin())}))),
         Fido2CreationOptions => {
-            enable_fido2(d);
+            enable_fido2(d, db);
             (format!("users/{bob}/authentication/fido2Methods/creationOptions()"), None)
         }
         ProvisionFido2 => {
-            enable_fido2(d);
-            let t = token(d, s, ADMIN, &["UserAuthenticationMethod.ReadWrite.All"]);
+            enable_fido2(d, db);
+            let t = token_in(d, db, s, ADMIN, &["UserAuthenticationMethod.ReadWrite.All"]);
             let (st, _, o) = call(s, "GET", &format!("/v1.0/users/{bob}/authentication/fido2Methods/creationOptions()"), Some(&t), None).await;
             assert_eq!(st, StatusCode::OK, "{o}");
             let cred = portcullis_testkit::softkey::SoftKey::new("01020304-0506-0708-0102-030405060708").register(&o["publicKey"], &s.origin(), &Default::default());
@@ -137,25 +145,32 @@ async fn success_case(d: &Path, s: &Server, route: &portcullis_server::graph::Ro
         }
         MeListMethods => ("me/authentication/methods".into(), None),
         MeListFido2 => ("me/authentication/fido2Methods".into(), None),
-        MeDeleteFido2 => (format!("me/authentication/fido2Methods/{}", passkey_for(d, s, ADMIN).await), None),
+        MeDeleteFido2 => (format!("me/authentication/fido2Methods/{}", passkey_for(d, db, s, ADMIN).await), None),
     };
     (format!("/v1.0/{path}"), body)
 }
 
 #[tokio::test]
 async fn every_route_checks_token_scope_and_role() {
+    // On SQLite and on PostgreSQL: the walk reaches nearly every query the API makes.
+    for db in [None, Some(portcullis_testkit::fresh_postgres_url().await)] {
+        walk_routes(db.as_deref()).await;
+    }
+}
+
+async fn walk_routes(db: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let s = Server::start(d, None).await;
-    assert_eq!(cli(d, None, &["users", "add", "--upn", "reader@portcullis.local"]).0, 0);
-    assert_eq!(cli(d, None, &["users", "add", "--upn", "bob@portcullis.local"]).0, 0);
-    let wrong_scope = token(d, &s, ADMIN, &["User.Read"]);
-    let expired = expired_token(d, &s).await;
+    let s = Server::start(d, db).await;
+    assert_eq!(cli(d, db, &["users", "add", "--upn", "reader@portcullis.local"]).0, 0);
+    assert_eq!(cli(d, db, &["users", "add", "--upn", "bob@portcullis.local"]).0, 0);
+    let wrong_scope = token_in(d, db, &s, ADMIN, &["User.Read"]);
+    let expired = expired_token(d, db, &s).await;
     for (n, route) in portcullis_server::graph::ROUTES.iter().enumerate() {
         let scope = route.requirement.scopes[0];
-        let good = token(d, &s, ADMIN, &[scope]);
-        let no_role = token(d, &s, "reader@portcullis.local", &[scope]);
-        let (path, body) = success_case(d, &s, route, n).await;
+        let good = token_in(d, db, &s, ADMIN, &[scope]);
+        let no_role = token_in(d, db, &s, "reader@portcullis.local", &[scope]);
+        let (path, body) = success_case(d, db, &s, route, n).await;
         let mut cases = vec![
             ("no token", None, StatusCode::UNAUTHORIZED),
             ("garbage token", Some("not.a.jwt"), StatusCode::UNAUTHORIZED),
@@ -168,7 +183,7 @@ async fn every_route_checks_token_scope_and_role() {
         }
         for (who, tok, want) in cases {
             let (st, h, v) = call(&s, route.method, &path, tok, body.clone()).await;
-            assert_eq!(st, want, "{} {path} with {who}: {v}", route.method);
+            assert_eq!(st, want, "{db:?}: {} {path} with {who}: {v}", route.method);
             let code = graph_error(&v);
             if want == StatusCode::UNAUTHORIZED {
                 assert_eq!(code, "InvalidAuthenticationToken");
@@ -179,7 +194,7 @@ async fn every_route_checks_token_scope_and_role() {
         }
         // Bad bodies on every route that takes one: a Graph error, nothing changed.
         if body.is_some() {
-            let before = cli(d, None, &["logs", "audit", "--json", "--limit", "10000"]).1;
+            let before = cli(d, db, &["logs", "audit", "--json", "--limit", "10000"]).1;
             let r = client().request(route.method.parse().unwrap(), s.url(&path)).bearer_auth(&good).header("content-type", "application/json").body("{ not json").send().await.unwrap();
             assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{} {path} malformed JSON", route.method);
             graph_error(&r.json().await.unwrap());
@@ -189,7 +204,7 @@ async fn every_route_checks_token_scope_and_role() {
             let r = client().request(route.method.parse().unwrap(), s.url(&path)).bearer_auth(&good).json(&json!([1, 2, 3])).send().await.unwrap();
             assert!(r.status().is_client_error(), "{} {path} wrong type: {}", route.method, r.status());
             graph_error(&r.json().await.unwrap());
-            assert_eq!(before, cli(d, None, &["logs", "audit", "--json", "--limit", "10000"]).1, "{} {path}: refused bodies changed nothing", route.method);
+            assert_eq!(before, cli(d, db, &["logs", "audit", "--json", "--limit", "10000"]).1, "{} {path}: refused bodies changed nothing", route.method);
         }
         let (st, _, v) = call(&s, route.method, &path, Some(&good), body.clone()).await;
         assert!(st.is_success(), "{} {path} with scope and role: {st} {v}", route.method);
