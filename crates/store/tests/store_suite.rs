@@ -285,3 +285,52 @@ async fn r22_counter_update_is_a_compare_and_set_and_r25_deletes_leave_tombstone
         passkeys::insert(&mut c, &stored_passkey(u.id, "cred-1")).await.expect("re-registering the same credential replaces the tombstone");
     }
 }
+
+#[tokio::test]
+async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
+    use portcullis_domain::metadata::MetadataEntry;
+    use portcullis_store::{keys, metadata, policy as pol};
+    for t in both().await {
+        let mut c = t.store.conn().await.unwrap();
+        // R7: a name-only import keeps roots imported earlier.
+        let aaguid = Uuid::new_v4();
+        metadata::upsert(&mut c, &MetadataEntry { aaguid, name: "Key".into(), roots: vec!["MIIB".into()], source: "statement".into() }, NOW).await.unwrap();
+        metadata::upsert(&mut c, &MetadataEntry { aaguid, name: "Key 2".into(), roots: vec![], source: "names".into() }, NOW).await.unwrap();
+        let got = metadata::get(&mut c, aaguid).await.unwrap().unwrap();
+        assert_eq!((got.name.as_str(), got.roots.clone()), ("Key 2", vec!["MIIB".to_string()]), "{}", t.name);
+
+        // Signing keys: the newest unretired is current; any is found by kid.
+        for (kid, at) in [("a", NOW - Duration::hours(1)), ("b", NOW)] {
+            keys::insert(&mut c, &keys::SigningKey { kid: kid.into(), alg: "ES256".into(), private_pem: "p".into(), public_pem: "q".into(), created_at: at }).await.unwrap();
+        }
+        assert_eq!(keys::current(&mut c).await.unwrap().unwrap().kid, "b", "{}", t.name);
+        assert!(keys::by_kid(&mut c, "a").await.unwrap().is_some());
+
+        // Policy settings document.
+        assert_eq!(pol::settings(&mut c).await.unwrap(), None);
+        pol::put_settings(&mut c, &serde_json::json!({"reconfirmationInDays": 7}), NOW).await.unwrap();
+        pol::put_settings(&mut c, &serde_json::json!({"reconfirmationInDays": 8}), NOW).await.unwrap();
+        assert_eq!(pol::settings(&mut c).await.unwrap().unwrap()["reconfirmationInDays"], 8, "{}", t.name);
+
+        // Applications: secret hash replaced, permissions granted once.
+        let app = directory::ApplicationRow { app_id: Uuid::new_v4().to_string(), display_name: "Script".into(), public_client: false, first_party: false };
+        directory::insert_application(&mut c, &app, NOW).await.unwrap();
+        directory::set_app_secret(&mut c, &app.app_id, "h1", NOW).await.unwrap();
+        directory::set_app_secret(&mut c, &app.app_id, "h2", NOW).await.unwrap();
+        assert_eq!(directory::app_secret(&mut c, &app.app_id).await.unwrap().as_deref(), Some("h2"));
+        assert!(directory::grant_app_permission(&mut c, &app.app_id, "Policy.Read.All").await.unwrap());
+        assert!(!directory::grant_app_permission(&mut c, &app.app_id, "Policy.Read.All").await.unwrap());
+        assert_eq!(directory::app_permissions(&mut c, &app.app_id).await.unwrap(), vec!["Policy.Read.All".to_string()], "{}", t.name);
+
+        // User filter (substr/lower on both backends) and deletion cascades.
+        let u = user("Zed.Person@contoso.com");
+        directory::insert_user(&mut c, &User { display_name: "Zed Person".into(), ..u.clone() }).await.unwrap();
+        let f = directory::UserFilter { name_prefix: Some("zed p".into()), ..Default::default() };
+        assert_eq!(directory::list_users_filtered(&mut c, &f, None, 10).await.unwrap().len(), 1, "{}", t.name);
+        let f = directory::UserFilter { upn_prefix: Some("ZED.".into()), ..Default::default() };
+        assert_eq!(directory::list_users_filtered(&mut c, &f, None, 10).await.unwrap().len(), 1);
+        lockout::record_failure(&mut c, Some(u.id), "x", NOW).await.unwrap();
+        assert!(directory::delete_user(&mut c, u.id).await.unwrap());
+        assert!(directory::user_by_id(&mut c, u.id).await.unwrap().is_none());
+    }
+}
