@@ -108,6 +108,7 @@ fn main() -> ExitCode {
             Command::Policy(c) => policy::run(&cfg, c).await,
             Command::Logs(c) => audit::run(&cfg, c).await,
             Command::Token(a) => commands::token::run(&cfg, a).await,
+            // Handled before configuration is loaded: it needs no store.
             Command::VerifyRegistration(_) => Ok(()),
         }
     });
