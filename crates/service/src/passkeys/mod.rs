@@ -1,0 +1,169 @@
+//! Passkeys: adding one (R14, R17, R4, R5, R9), signing in with one (R21, R22), listing
+//! and deleting them (R25). Ceremony state lives in the store, so any node can finish a
+//! ceremony another began.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use portcullis_domain::actor::Actor;
+use portcullis_domain::audit::Operation;
+use portcullis_domain::directory::{Upn, User};
+use portcullis_domain::metadata::builtin_name;
+use portcullis_domain::passkey::{self, Passkey, PasskeyRefusal, RegistrationFacts};
+use portcullis_domain::policy::{Fido2Configuration, MethodConfiguration, MethodId};
+use portcullis_domain::session::{AuthMethod, Session};
+use portcullis_domain::Timestamp;
+use portcullis_store::ceremonies::{self, Ceremony};
+use portcullis_store::passkeys::{self as store_pk, StoredPasskey};
+use portcullis_store::signins::SignInEvent;
+use portcullis_store::{audit, commit, directory, sessions, signins, Conn};
+use portcullis_webauthn::{AuthenticationState, CeremonyError, Credential, RegistrationState, RelyingParty};
+use serde_json::{json, Value};
+use time::Duration;
+use uuid::Uuid;
+
+use crate::directory::{managed_user, security_info_record};
+use crate::policy::current;
+use crate::secrets::{new_token, token_key};
+use crate::tap::SignedIn;
+use crate::{RequestContext, Service, ServiceError};
+
+/// Ceremonies expire after five minutes (R17).
+pub const CEREMONY_TTL: Duration = Duration::minutes(5);
+/// Longest passkey session.
+pub const PASSKEY_SESSION: Duration = Duration::hours(8);
+/// Longest display name a user may give a passkey.
+const NAME_MAX: usize = 64;
+
+/// Why a passkey operation did not happen, with a stable code for the JSON API.
+#[derive(Debug, thiserror::Error)]
+pub enum PasskeyError {
+    /// Policy says no (with the rule's explanation).
+    #[error(transparent)]
+    Refused(#[from] PasskeyRefusal),
+    /// The WebAuthn response failed a check.
+    #[error(transparent)]
+    Ceremony(#[from] CeremonyError),
+    /// The request is wrong in a way the caller can fix.
+    #[error("{message}")]
+    Rejected {
+        /// Stable code.
+        code: &'static str,
+        /// Sentence.
+        message: String,
+    },
+    /// The server failed.
+    #[error(transparent)]
+    Failed(#[from] ServiceError),
+}
+
+impl From<portcullis_store::StoreError> for PasskeyError {
+    fn from(e: portcullis_store::StoreError) -> Self {
+        PasskeyError::Failed(e.into())
+    }
+}
+
+fn reject(code: &'static str, message: impl Into<String>) -> PasskeyError {
+    PasskeyError::Rejected { code, message: message.into() }
+}
+
+impl PasskeyError {
+    /// Stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Refused(r) => r.code(),
+            Self::Ceremony(c) => c.code,
+            Self::Rejected { code, .. } => code,
+            Self::Failed(_) => "internalError",
+        }
+    }
+}
+
+/// A ceremony just begun: its id and the options for the browser.
+#[derive(Debug, Clone)]
+pub struct CeremonyStart {
+    /// Id to send back with the response.
+    pub ceremony_id: Uuid,
+    /// `publicKey` options JSON.
+    pub options: Value,
+}
+
+/// A passkey with whether it can sign in now, and why not.
+#[derive(Debug, Clone)]
+pub struct PasskeyView {
+    /// Stored record.
+    pub stored: StoredPasskey,
+    /// Model name when known.
+    pub model: Option<String>,
+    /// `Ok` when usable; otherwise the reason.
+    pub usable: Result<(), PasskeyRefusal>,
+}
+
+/// A registration response and what the client says with it.
+#[derive(Debug, Clone)]
+pub struct RegistrationRequest<'a> {
+    /// The ceremony it answers.
+    pub ceremony_id: Uuid,
+    /// `PublicKeyCredential.toJSON()`.
+    pub response: &'a Value,
+    /// The name the user gives the passkey.
+    pub name: Option<String>,
+    /// Device facts (R20).
+    pub device: DeviceInfo,
+}
+
+/// Optional device facts a client reports with a registration (R20).
+#[derive(Debug, Clone, Default)]
+pub struct DeviceInfo {
+    /// Device name.
+    pub device: Option<String>,
+    /// `work` or `personal`.
+    pub profile: Option<String>,
+}
+
+fn fido2(cfg: MethodConfiguration) -> Fido2Configuration {
+    match cfg {
+        MethodConfiguration::Fido2(c) => c,
+        // `current` is asked for Fido2; defaults (disabled) fail closed.
+        MethodConfiguration::TemporaryAccessPass(_) => Fido2Configuration::default(),
+    }
+}
+
+async fn policy_for(c: &mut Conn, user: Uuid) -> Result<(Fido2Configuration, Vec<Uuid>), PasskeyError> {
+    let cfg = fido2(current(c, MethodId::Fido2).await?);
+    let member_of = directory::member_of(c, user).await?;
+    Ok((cfg, member_of))
+}
+
+fn credential_of(p: &StoredPasskey) -> Result<Credential, PasskeyError> {
+    serde_json::from_str(&p.credential_json).map_err(|e| PasskeyError::Failed(ServiceError::Internal(format!("stored credential {} is unreadable: {e}", p.passkey.id))))
+}
+
+/// The user acting on their own security info.
+fn self_actor(user: &User) -> Actor {
+    Actor::User { id: user.id, upn: user.user_principal_name.to_string(), roles: vec![] }
+}
+
+/// What the audit log keeps of a passkey.
+fn passkey_json(p: &Passkey) -> Value {
+    json!({"id": p.id, "aaGuid": p.aaguid, "displayName": p.display_name})
+}
+
+fn clean_text(s: Option<String>, max: usize) -> Option<String> {
+    s.map(|s| s.trim().chars().filter(|c| !c.is_control()).take(max).collect::<String>()).filter(|s| !s.is_empty())
+}
+
+impl Service {
+    async fn take_ceremony(&self, c: &mut Conn, id: Uuid, kind: &str, now: Timestamp) -> Result<Ceremony, PasskeyError> {
+        let cer = ceremonies::take(c, id, kind, now).await?.ok_or_else(|| reject("challengeUnknown", "This sign-in or registration request was already used or never issued; start again."))?;
+        if now >= cer.expires_at {
+            return Err(reject("challengeExpired", "This request expired (after 5 minutes); start again."));
+        }
+        Ok(cer)
+    }
+}
+
+mod manage;
+mod register;
+mod signin;
+
+pub use register::RegistrationOffer;
