@@ -5,7 +5,7 @@ mod support;
 use portcullis_testkit::browser::Browser;
 use portcullis_testkit::fantoccini::{Client, Locator};
 use std::path::Path;
-use support::{cli, code_from, Server};
+use support::{cli, Server};
 
 const CHROMIUM_AAGUID: &str = "01020304-0506-0708-0102-030405060708";
 
@@ -143,7 +143,6 @@ async fn r4_r16_attestation_enforced_refuses_the_virtual_authenticator_and_hides
     assert!(text(c, "#no-passkeys").await.contains("no passkey"), "nothing stored");
     let (_, out, _) = cli(dir.path(), None, &["logs", "audit", "--activity", "User registered security info"]);
     assert!(out.trim().is_empty(), "no registration was audited: {out}");
-    let _ = code_from;
     b.close().await;
     s.stop().await;
 }

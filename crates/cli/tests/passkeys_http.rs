@@ -7,7 +7,7 @@ use portcullis_testkit::softkey::{Quirks, SoftKey};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::path::Path;
-use support::{cli, client, code_from, sign_in, Server};
+use support::{cli, client, sign_in, Server};
 
 const CHROMIUM: &str = "01020304-0506-0708-0102-030405060708";
 const OTHER: &str = "2fc0579f-8113-47ea-b116-bb5a8db9202a";
@@ -292,7 +292,6 @@ async fn r25_deleted_passkeys_are_refused_with_the_explanation() {
     assert!(v["error"]["message"].as_str().unwrap().contains("removed by your administrator"), "{v}");
     let (_, out, _) = cli(d, None, &["logs", "audit"]);
     assert!(out.contains("User deleted security info") && out.contains("Admin deleted security info"));
-    let _ = code_from;
     s.stop().await;
 }
 

@@ -84,10 +84,18 @@ fn same_origin(headers: &HeaderMap, st: &AppState) -> Result<(), ApiError> {
     check_same_origin(headers, st).map_err(|e| ApiError::new(StatusCode::FORBIDDEN, "crossOrigin", e.to_string()))
 }
 
+/// The signed-in session and user, or `notSignedIn`.
+async fn require_session(st: &AppState, headers: &HeaderMap) -> Result<(portcullis_domain::session::Session, portcullis_domain::directory::User), ApiError> {
+    signed_in(st, headers)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internalError", "session lookup failed"))?
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "notSignedIn", "Sign in first."))
+}
+
 /// `POST /api/passkeys/registration/options`: begins adding a passkey (signed-in users).
 pub async fn registration_options(State(st): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     same_origin(&headers, &st)?;
-    let (session, user) = signed_in(&st, &headers).await.map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internalError", "session lookup failed"))?.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "notSignedIn", "Sign in first."))?;
+    let (session, user) = require_session(&st, &headers).await?;
     let start = st.service.begin_passkey_registration(&st.rp, &session, &user).await?;
     Ok(Json(json!({"ceremonyId": start.ceremony_id, "publicKey": start.options})))
 }
@@ -110,7 +118,7 @@ pub struct RegistrationBody {
 pub async fn register(State(st): State<AppState>, headers: HeaderMap, body: Result<Json<RegistrationBody>, JsonRejection>) -> Result<Response, ApiError> {
     same_origin(&headers, &st)?;
     let Json(body) = body.map_err(json_error)?;
-    let (session, user) = signed_in(&st, &headers).await.map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internalError", "session lookup failed"))?.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "notSignedIn", "Sign in first."))?;
+    let (session, user) = require_session(&st, &headers).await?;
     let device = DeviceInfo { device: body.device, profile: body.device_profile };
     let req = RegistrationRequest { ceremony_id: body.ceremony_id, response: &body.credential, name: body.name, device };
     let p = st.service.finish_passkey_registration(&st.rp, &session, &user, req).await?;

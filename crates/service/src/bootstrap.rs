@@ -112,22 +112,8 @@ impl Service {
             audit::append(&mut tx, r, now).await?;
         }
         for p in &policies {
-            audit::append(
-                &mut tx,
-                &AuditRecord {
-                    activity: "Authentication Methods Policy Update",
-                    category: kinds::APPLICATION_MANAGEMENT,
-                    service: kinds::AUTH_METHODS,
-                    operation: Operation::Update,
-                    actor: actor.clone(),
-                    target: AuditTarget { id: p.id().as_str().into(), display_name: format!("{} method configuration", p.id().as_str()), kind: "Policy" },
-                    before: None,
-                    after: Some(p.to_json()),
-                    reason: "Starting policy of a new tenant".into(),
-                },
-                now,
-            )
-            .await?;
+            let rec = crate::policy::method_record("Authentication Methods Policy Update", &actor, p, None, "Starting policy of a new tenant".into());
+            audit::append(&mut tx, &rec, now).await?;
         }
         commit(tx).await?;
         Ok(Some(IssuedPass { pass, code, user: admin }))

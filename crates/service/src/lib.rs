@@ -36,6 +36,24 @@ pub struct RequestContext {
     pub user_agent: String,
 }
 
+impl RequestContext {
+    /// A sign-in log entry for an attempt from this request; `failure` is
+    /// (error number, stable code, the sentence the user was shown).
+    pub fn sign_in_event(&self, now: portcullis_domain::Timestamp, user_id: Option<uuid::Uuid>, upn: &str, method: &str, failure: Option<(i64, &str, String)>) -> portcullis_store::signins::SignInEvent {
+        portcullis_store::signins::SignInEvent {
+            created_date_time: now,
+            user_id,
+            user_principal_name: upn.to_lowercase(),
+            method: method.into(),
+            ip_address: self.source.clone(),
+            user_agent: self.user_agent.chars().take(512).collect(),
+            error_code: failure.as_ref().map_or(0, |f| f.0),
+            failure_code: failure.as_ref().map(|f| f.1.to_string()),
+            failure_reason: failure.map(|f| f.2),
+        }
+    }
+}
+
 /// The services over one store.
 #[derive(Clone)]
 pub struct Service {

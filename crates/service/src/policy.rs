@@ -14,6 +14,21 @@ pub async fn current(c: &mut Conn, id: MethodId) -> Result<MethodConfiguration> 
     Ok(policy::get(c, id).await?.unwrap_or_else(|| MethodConfiguration::graph_default(id)))
 }
 
+/// The audit record of a method configuration change (graph-api.md §7.2).
+pub(crate) fn method_record(activity: &'static str, actor: &Actor, cfg: &MethodConfiguration, before: Option<&MethodConfiguration>, reason: String) -> AuditRecord {
+    AuditRecord {
+        activity,
+        category: kinds::APPLICATION_MANAGEMENT,
+        service: kinds::AUTH_METHODS,
+        operation: Operation::Update,
+        actor: actor.clone(),
+        target: AuditTarget { id: cfg.id().as_str().into(), display_name: format!("{} method configuration", cfg.id().as_str()), kind: "Policy" },
+        before: before.map(MethodConfiguration::to_json),
+        after: Some(cfg.to_json()),
+        reason,
+    }
+}
+
 /// Group ids a configuration's targets name (for loading just those groups).
 fn referenced_groups(cfg: &MethodConfiguration) -> Vec<Uuid> {
     let json = cfg.to_json();
@@ -74,22 +89,8 @@ impl Service {
             _ => vec![],
         };
         policy::put(&mut tx, &cfg, now).await?;
-        audit::append(
-            &mut tx,
-            &AuditRecord {
-                activity,
-                category: kinds::APPLICATION_MANAGEMENT,
-                service: kinds::AUTH_METHODS,
-                operation: Operation::Update,
-                actor: actor.clone(),
-                target: AuditTarget { id: cfg.id().as_str().into(), display_name: format!("{} method configuration", cfg.id().as_str()), kind: "Policy" },
-                before: Some(before.to_json()),
-                after: Some(cfg.to_json()),
-                reason: format!("{} configuration saved", cfg.id().as_str()),
-            },
-            now,
-        )
-        .await?;
+        let rec = method_record(activity, actor, &cfg, Some(&before), format!("{} configuration saved", cfg.id().as_str()));
+        audit::append(&mut tx, &rec, now).await?;
         commit(tx).await?;
         for w in &warnings {
             tracing::warn!(method = cfg.id().as_str(), "{w}");

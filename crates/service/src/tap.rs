@@ -274,15 +274,5 @@ impl Service {
 }
 
 fn event(now: Timestamp, user_id: Option<Uuid>, upn: &str, ctx: &RequestContext, refusal: Option<&TapRefusal>) -> SignInEvent {
-    SignInEvent {
-        created_date_time: now,
-        user_id,
-        user_principal_name: upn.to_lowercase(),
-        method: "temporaryAccessPass".into(),
-        ip_address: ctx.source.clone(),
-        user_agent: ctx.user_agent.chars().take(512).collect(),
-        error_code: refusal.map_or(0, TapRefusal::error_number),
-        failure_code: refusal.map(|r| r.code().to_string()),
-        failure_reason: refusal.map(|r| r.to_string()),
-    }
+    ctx.sign_in_event(now, user_id, upn, "temporaryAccessPass", refusal.map(|r| (r.error_number(), r.code(), r.to_string())))
 }

@@ -95,8 +95,7 @@ pub(crate) async fn list_audits(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     };
     let filter = cx.q("$filter").map(parse_filter).transpose()?.unwrap_or_default();
     let mut page = cx.st.service.audit_page(&filter, top + 1, offset).await?;
-    let more = i64::try_from(page.len()).unwrap_or(i64::MAX) > top;
-    page.truncate(usize::try_from(top).unwrap_or(0));
+    let more = super::users::trim(&mut page, top);
     let mut body = json!({"@odata.context": format!("{}/$metadata#auditLogs/directoryAudits", cx.base), "value": page.iter().map(audit_json).collect::<Vec<_>>()});
     if more {
         let mut link = format!("{}/auditLogs/directoryAudits?$top={top}&$skiptoken={}", cx.base, offset + top);
@@ -110,24 +109,14 @@ pub(crate) async fn list_audits(cx: &Ctx<'_>) -> Result<Response, GraphError> {
 
 /// `GET reports/authenticationMethods/userRegistrationDetails`: paged like `users`.
 pub(crate) async fn list_registration_details(cx: &Ctx<'_>) -> Result<Response, GraphError> {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let top = match cx.q("$top") {
-        None => 100,
-        Some(t) => t.parse::<i64>().ok().filter(|t| (1..=999).contains(t)).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "$top must be between 1 and 999."))?,
-    };
-    let filter = cx.q("$filter").map(super::users::parse_filter).transpose()?.unwrap_or_default();
-    let after = match cx.q("$skiptoken") {
-        None => None,
-        Some(t) => Some(b64.decode(t).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "Invalid $skiptoken."))?),
-    };
-    let mut page = cx.st.service.registration_details(&filter, after.as_deref(), top + 1).await?;
-    let more = i64::try_from(page.len()).unwrap_or(i64::MAX) > top;
-    page.truncate(usize::try_from(top).unwrap_or(0));
+    use super::users::{next_link, trim, user_page};
+    let p = user_page(cx)?;
+    let mut page = cx.st.service.registration_details(&p.filter, p.after.as_deref(), p.top + 1).await?;
+    let more = trim(&mut page, p.top);
+    let last = page.last().and_then(|v| v["userPrincipalName"].as_str()).map(str::to_string);
     let mut body = json!({"@odata.context": format!("{}/$metadata#reports/authenticationMethods/userRegistrationDetails", cx.base), "value": page});
-    let last = body["value"].as_array().and_then(|a| a.last()).and_then(|v| v["userPrincipalName"].as_str()).map(str::to_string);
     if let (true, Some(last)) = (more, last) {
-        body["@odata.nextLink"] = json!(format!("{}/reports/authenticationMethods/userRegistrationDetails?$top={top}&$skiptoken={}", cx.base, b64.encode(last)));
+        body["@odata.nextLink"] = json!(next_link(cx, "reports/authenticationMethods/userRegistrationDetails", p.top, &last));
     }
     Ok(axum::Json(body).into_response())
 }

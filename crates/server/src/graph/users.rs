@@ -76,8 +76,16 @@ fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// `GET users`: `$filter`, `$select`, `$top`, and an absolute `@odata.nextLink`.
-pub(crate) async fn list(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+/// A page over users ordered by userPrincipalName: `$top`, `$filter`, and `$skiptoken`
+/// (the last userPrincipalName seen, base64url).
+pub(crate) struct UserPage {
+    pub top: i64,
+    pub filter: UserFilter,
+    pub after: Option<String>,
+}
+
+/// Reads the paging query options shared by `users` and `userRegistrationDetails`.
+pub(crate) fn user_page(cx: &Ctx<'_>) -> Result<UserPage, GraphError> {
     let top = match cx.q("$top") {
         None => 100,
         Some(t) => t.parse::<i64>().ok().filter(|t| (1..=MAX_TOP).contains(t)).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", format!("Invalid page size specified: '{t}'. Must be between 1 and {MAX_TOP} inclusive.")))?,
@@ -87,21 +95,38 @@ pub(crate) async fn list(cx: &Ctx<'_>) -> Result<Response, GraphError> {
         None => None,
         Some(t) => Some(URL_SAFE_NO_PAD.decode(t).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "Invalid $skiptoken."))?),
     };
-    let mut page = cx.st.service.users_page(&filter, after.as_deref(), top + 1).await?;
+    Ok(UserPage { top, filter, after })
+}
+
+/// Cuts a page fetched with `top + 1` rows back to `top`; true when more follow.
+pub(crate) fn trim<T>(page: &mut Vec<T>, top: i64) -> bool {
     let more = i64::try_from(page.len()).unwrap_or(i64::MAX) > top;
     page.truncate(usize::try_from(top).unwrap_or(0));
+    more
+}
+
+/// The absolute `@odata.nextLink` after `last_upn`, carrying `$filter` and `$select`.
+pub(crate) fn next_link(cx: &Ctx<'_>, path: &str, top: i64, last_upn: &str) -> String {
+    let mut link = format!("{}/{path}?$top={top}&$skiptoken={}", cx.base, URL_SAFE_NO_PAD.encode(last_upn));
+    for k in ["$filter", "$select"] {
+        if let Some(v) = cx.q(k) {
+            link.push_str(&format!("&{k}={}", enc(v)));
+        }
+    }
+    link
+}
+
+/// `GET users`: `$filter`, `$select`, `$top`, and an absolute `@odata.nextLink`.
+pub(crate) async fn list(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let p = user_page(cx)?;
+    let mut page = cx.st.service.users_page(&p.filter, p.after.as_deref(), p.top + 1).await?;
+    let more = trim(&mut page, p.top);
     let mut body = json!({
         "@odata.context": format!("{}/$metadata#users", cx.base),
         "value": page.iter().map(|u| select(user_json(u), cx.q("$select"))).collect::<Vec<_>>(),
     });
     if let (true, Some(last)) = (more, page.last()) {
-        let mut link = format!("{}/users?$top={top}&$skiptoken={}", cx.base, URL_SAFE_NO_PAD.encode(last.user_principal_name.as_str()));
-        for k in ["$filter", "$select"] {
-            if let Some(v) = cx.q(k) {
-                link.push_str(&format!("&{k}={}", enc(v)));
-            }
-        }
-        body["@odata.nextLink"] = json!(link);
+        body["@odata.nextLink"] = json!(next_link(cx, "users", p.top, last.user_principal_name.as_str()));
     }
     Ok(axum::Json(body).into_response())
 }

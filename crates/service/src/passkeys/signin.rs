@@ -117,17 +117,7 @@ impl Service {
 }
 
 fn passkey_event(now: Timestamp, user_id: Option<Uuid>, upn: &str, ctx: &RequestContext, failure: Option<(&str, String)>) -> SignInEvent {
-    SignInEvent {
-        created_date_time: now,
-        user_id,
-        user_principal_name: upn.to_lowercase(),
-        method: "passkey".into(),
-        ip_address: ctx.source.clone(),
-        user_agent: ctx.user_agent.chars().take(512).collect(),
-        error_code: if failure.is_some() { 50126 } else { 0 },
-        failure_code: failure.as_ref().map(|f| f.0.to_string()),
-        failure_reason: failure.map(|f| f.1),
-    }
+    ctx.sign_in_event(now, user_id, upn, "passkey", failure.map(|(code, reason)| (50126, code, reason)))
 }
 
 impl Service {
