@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use commands::{apps, audit, groups, metadata, passkeys, policy, roles, serve, tap, users};
+use commands::{apps, audit, groups, keys, metadata, passkeys, policy, roles, serve, tap, users};
 
 /// Portcullis: a self-hosted identity provider for phishing-resistant sign-in with passkeys.
 #[derive(Parser, Debug)]
@@ -48,6 +48,9 @@ enum Command {
     /// Applications: register, client secrets, granted permissions.
     #[command(subcommand)]
     Apps(apps::Cmd),
+    /// Token signing keys: list, rotate.
+    #[command(subcommand)]
+    Keys(keys::Cmd),
     /// Users' passkeys.
     #[command(subcommand)]
     Passkeys(passkeys::Cmd),
@@ -102,6 +105,7 @@ fn main() -> ExitCode {
             Command::Groups(c) => groups::run(&cfg, c).await,
             Command::Roles(c) => roles::run(&cfg, c).await,
             Command::Tap(c) => tap::run(&cfg, c).await,
+            Command::Keys(c) => keys::run(&cfg, c).await,
             Command::Passkeys(c) => passkeys::run(&cfg, c).await,
             Command::Apps(c) => apps::run(&cfg, c).await,
             Command::Metadata(c) => metadata::run(&cfg, c).await,

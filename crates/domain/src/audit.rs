@@ -76,6 +76,8 @@ pub mod kinds {
     pub const GROUP_MANAGEMENT: &str = "GroupManagement";
     /// Roles.
     pub const ROLE_MANAGEMENT: &str = "RoleManagement";
-    /// Policies.
+    /// Applications.
     pub const APPLICATION_MANAGEMENT: &str = "ApplicationManagement";
+    /// Token signing keys.
+    pub const KEY_MANAGEMENT: &str = "KeyManagement";
 }

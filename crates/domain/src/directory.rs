@@ -240,15 +240,34 @@ pub struct FirstPartyApp {
     pub display_name: &'static str,
     /// Whether it is a public client (no secret).
     pub public_client: bool,
+    /// Its fixed redirect URI, or `None` when it is the server's own
+    /// `{public URL}/security-info/callback` (known only at run time).
+    pub redirect_uri: Option<&'static str>,
 }
 
-/// The self-service Security info page ("My Sign-ins").
+impl FirstPartyApp {
+    /// Its redirect URIs when the server is reached at `public_base` (no trailing slash).
+    pub fn redirect_uris(&self, public_base: &str) -> Vec<String> {
+        match self.redirect_uri {
+            Some(fixed) => vec![fixed.to_string()],
+            None => vec![format!("{}/security-info/callback", public_base.trim_end_matches('/'))],
+        }
+    }
+}
+
+/// The self-service Security info page ("My Sign-ins"): a browser app, so a public client
+/// that proves itself with PKCE.
 pub const SECURITY_INFO_APP: FirstPartyApp =
-    FirstPartyApp { app_id: "19db86c3-b2b9-44cc-b339-36da233a3be2", display_name: "Security info", public_client: false };
+    FirstPartyApp { app_id: "19db86c3-b2b9-44cc-b339-36da233a3be2", display_name: "Security info", public_client: true, redirect_uri: None };
 
 /// The Microsoft Authenticator app's own sign-in (a public client).
 pub const AUTHENTICATOR_APP: FirstPartyApp =
-    FirstPartyApp { app_id: "4813382a-8fa7-425e-ab75-3b753aab3abb", display_name: "Authenticator", public_client: true };
+    FirstPartyApp {
+    app_id: "4813382a-8fa7-425e-ab75-3b753aab3abb",
+    display_name: "Authenticator",
+    public_client: true,
+    redirect_uri: Some("msauth.com.microsoft.azureauthenticator://auth"),
+};
 
 /// Both first-party applications.
 pub const FIRST_PARTY_APPS: [FirstPartyApp; 2] = [SECURITY_INFO_APP, AUTHENTICATOR_APP];

@@ -5,12 +5,15 @@
 //! the HTTP server and the CLI are thin shells that load data, call these
 //! functions, and persist what they return.
 
+pub mod access;
 pub mod actor;
+pub mod application;
 pub mod audit;
 pub mod authz;
 pub mod directory;
 pub mod lockout;
 pub mod metadata;
+pub mod oidc;
 pub mod passkey;
 pub mod report;
 pub mod policy;

@@ -6,9 +6,10 @@
 pub mod api;
 pub mod error;
 pub mod graph;
-pub mod oauth;
+pub mod oidc;
 pub mod pages;
 pub mod routes;
+pub mod security_info;
 pub mod session_cookie;
 
 use portcullis_service::Service;
@@ -30,6 +31,12 @@ impl ServerConfig {
     /// The origin (`scheme://host[:port]`) of the public URL.
     pub fn origin(&self) -> String {
         self.public_url.origin().ascii_serialization()
+    }
+
+    /// The OpenID Connect issuer: the public URL without a trailing slash, byte for byte the
+    /// same in discovery, tokens and the `iss` response parameter.
+    pub fn issuer(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_string()
     }
 
     /// Cookies are `Secure` except when the public URL is plain-HTTP localhost, where

@@ -3,7 +3,7 @@
 use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use portcullis_domain::tap::TapRefusal;
@@ -13,7 +13,8 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use tower_http::trace::TraceLayer;
 
-use crate::api;
+use crate::{api, oidc, security_info};
+use portcullis_service::oidc::USERINFO_PATH;
 use crate::error::PageError;
 use crate::pages::{self, signin};
 use crate::{session_cookie, AppState};
@@ -36,8 +37,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/passkeys/registration", post(api::register))
         .route("/api/signin/passkey/options", post(api::sign_in_options))
         .route("/api/signin/passkey", post(api::sign_in))
-        .route("/oauth2/v2.0/token", post(crate::oauth::token))
-        .route("/{tenant}/oauth2/v2.0/token", post(crate::oauth::token))
+        .route("/security-info/callback", get(security_info::callback))
+        .route("/.well-known/openid-configuration", get(oidc::discovery))
+        .route(oidc::JWKS_PATH, get(oidc::jwks))
+        .route(oidc::AUTHORIZE_PATH, get(oidc::authorize::get).post(oidc::authorize::post))
+        .route(oidc::TOKEN_PATH, post(oidc::token::token))
+        .route("/{tenant}/oauth2/v2.0/token", post(oidc::token::token))
+        .route(USERINFO_PATH, get(oidc::userinfo::userinfo).post(oidc::userinfo::userinfo))
+        .route(oidc::LOGOUT_PATH, get(oidc::userinfo::logout_get).post(oidc::userinfo::logout_post))
         .route("/v1.0/{*path}", axum::routing::any(crate::graph::dispatch))
         .route("/beta/{*path}", axum::routing::any(crate::graph::dispatch))
         .fallback(not_found)
@@ -96,8 +103,9 @@ pub(crate) fn request_context(peer: SocketAddr, headers: &HeaderMap) -> RequestC
 }
 
 async fn security_info(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
-    let Some((session, user)) = signed_in(&st, &headers).await? else {
-        return Ok(Redirect::to("/signin").into_response());
+    let (session, user) = match security_info::app_session(&st, &headers).await? {
+        Ok(s) => s,
+        Err(start) => return Ok(start),
     };
     let passkeys = st.service.passkeys_of(&user).await.map_err(|e| PageError::Internal(e.to_string()))?;
     let options = st.service.registration_offer(&user, &session).await?;
@@ -106,8 +114,9 @@ async fn security_info(State(st): State<AppState>, headers: HeaderMap) -> Result
 
 async fn delete_passkey(State(st): State<AppState>, headers: HeaderMap, axum::extract::Path(id): axum::extract::Path<String>) -> Result<Response, PageError> {
     check_same_origin(&headers, &st)?;
-    let Some((_, user)) = signed_in(&st, &headers).await? else {
-        return Ok(Redirect::to("/signin").into_response());
+    let (_, user) = match security_info::app_session(&st, &headers).await? {
+        Ok(s) => s,
+        Err(start) => return Ok(start),
     };
     let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::BadRequest("That is not a passkey id.".into()))?;
     match st.service.delete_own_passkey(&user, id).await {
@@ -132,20 +141,30 @@ async fn home(State(st): State<AppState>, headers: HeaderMap) -> Result<Redirect
 #[derive(Deserialize)]
 struct SigninQuery {
     username: Option<String>,
+    return_to: Option<String>,
+}
+
+/// A page of this site to return to after signing in: a path, never another origin
+/// (`//host`, `/\host`) and never a scheme, so the sign-in page is no open redirect.
+pub(crate) fn safe_return_to(s: Option<&str>) -> Option<String> {
+    let s = s?.trim();
+    let ok = s.starts_with('/') && !s.starts_with("//") && !s.contains('\\') && s.len() <= 4096 && !s.chars().any(|c| c.is_control());
+    ok.then(|| s.to_string())
 }
 
 async fn signin_form(State(st): State<AppState>, query: Result<Query<SigninQuery>, axum::extract::rejection::QueryRejection>) -> Result<Response, PageError> {
-    let username = query.ok().and_then(|q| q.0.username).unwrap_or_default();
-    let username: String = username.trim().chars().take(200).collect();
+    let q = query.map(|q| q.0).unwrap_or(SigninQuery { username: None, return_to: None });
+    let username: String = q.username.unwrap_or_default().trim().chars().take(200).collect();
     // R23: a user whose preferred method is a passkey goes straight to the passkey prompt.
     let passkey_first = !username.is_empty() && st.service.prefers_passkey(&username).await?;
-    Ok(signin::signin_page_for(&username, None, passkey_first).into_response())
+    Ok(signin::signin_page_for(&username, None, passkey_first, safe_return_to(q.return_to.as_deref()).as_deref()).into_response())
 }
 
 #[derive(Deserialize)]
 struct TapForm {
     username: String,
     code: String,
+    return_to: Option<String>,
 }
 
 /// Refuses a state-changing request sent from another site (login CSRF and friends).
@@ -184,14 +203,15 @@ async fn signin_tap(
     check_same_origin(&headers, &st)?;
     let Form(form) = form.map_err(form_error)?;
     let ctx = request_context(peer, &headers);
+    let return_to = safe_return_to(form.return_to.as_deref());
     match st.service.sign_in_with_tap(&form.username, &form.code, &ctx).await {
         Ok(s) => {
             let now = st.service.now();
             let cookie = session_cookie::set(&s.token, s.session.expires_at, now, st.config.cookie_secure());
-            Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/me")).into_response())
+            Ok(([(header::SET_COOKIE, cookie)], Redirect::to(return_to.as_deref().unwrap_or("/me"))).into_response())
         }
         Err(SignInError::Refused(r)) => {
-            let mut res = (refusal_status(&r), signin::signin_page(form.username.trim(), Some(&r.to_string()))).into_response();
+            let mut res = (refusal_status(&r), signin::signin_page(form.username.trim(), Some(&r.to_string()), return_to.as_deref())).into_response();
             if let TapRefusal::LockedOut { until, .. } = &r {
                 let secs = portcullis_domain::time_fmt::parse_rfc3339(until).map(|u| (u - st.service.now()).whole_seconds().max(1)).unwrap_or(60);
                 if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
@@ -219,5 +239,6 @@ async fn signout(State(st): State<AppState>, headers: HeaderMap) -> Result<Respo
     if let Some(token) = session_cookie::read(&headers) {
         st.service.sign_out(&token).await?;
     }
-    Ok(([(header::SET_COOKIE, session_cookie::clear(st.config.cookie_secure()))], Redirect::to("/signin")).into_response())
+    let secure = st.config.cookie_secure();
+    Ok((AppendHeaders([(header::SET_COOKIE, session_cookie::clear(secure)), (header::SET_COOKIE, security_info::clear_cookie(secure))]), Redirect::to("/signin")).into_response())
 }

@@ -1,14 +1,15 @@
-//! Applications (service principals) with client secrets and granted application
-//! permissions, and the client-credentials grant that turns them into app-only tokens.
+//! Applications (service principals): registration with redirect URIs, client type, the
+//! flags and custom security attributes Conditional Access reads; client secrets (hashed)
+//! and application permissions; and the client-credentials grant.
 
 use portcullis_domain::actor::Actor;
+use portcullis_domain::application::{patch_custom_security_attributes, validate_redirect_uris, Application, CustomSecurityAttributes};
 use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
 use portcullis_domain::directory::validate_display_name;
 use portcullis_domain::lockout::{assess, Gate};
 use portcullis_domain::time_fmt::rfc3339;
-use portcullis_store::directory::{self, ApplicationRow};
-use portcullis_store::{audit, commit, lockout};
-use serde_json::json;
+use portcullis_store::{applications, audit, commit, lockout, Conn};
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::secrets::new_token;
@@ -28,48 +29,183 @@ pub enum GrantError {
     },
 }
 
+/// What to register.
+#[derive(Debug, Clone, Default)]
+pub struct NewApplication {
+    /// Name.
+    pub display_name: String,
+    /// A public client (native or browser app) has no secret and must use PKCE.
+    pub public_client: bool,
+    /// Exact redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// "Approved client app".
+    pub approved_client_app: bool,
+    /// Supports an app protection policy.
+    pub app_protection_policy: bool,
+    /// Graph-shaped `customSecurityAttributes` to set, if any.
+    pub custom_security_attributes: Option<Value>,
+}
+
+/// A change to an application; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct ApplicationPatch {
+    /// Name.
+    pub display_name: Option<String>,
+    /// Redirect URIs (replacing the list).
+    pub redirect_uris: Option<Vec<String>>,
+    /// "Approved client app".
+    pub approved_client_app: Option<bool>,
+    /// Supports an app protection policy.
+    pub app_protection_policy: Option<bool>,
+    /// Graph-shaped `customSecurityAttributes` to merge (`null` values remove).
+    pub custom_security_attributes: Option<Value>,
+}
+
+fn summary(a: &Application) -> Value {
+    json!({
+        "appId": a.app_id, "displayName": a.display_name, "publicClient": a.public_client, "redirectUris": a.redirect_uris,
+        "approvedClientApp": a.approved_client_app, "appProtectionPolicy": a.app_protection_policy,
+        "customSecurityAttributes": portcullis_domain::application::custom_security_attributes_json(&a.custom_security_attributes),
+    })
+}
+
+fn app_record(activity: &'static str, operation: Operation, actor: &Actor, a: &Application, before: Option<Value>, after: Option<Value>, reason: String) -> AuditRecord {
+    AuditRecord {
+        activity,
+        category: kinds::APPLICATION_MANAGEMENT,
+        service: kinds::CORE_DIRECTORY,
+        operation,
+        actor: actor.clone(),
+        target: AuditTarget { id: a.app_id.clone(), display_name: a.display_name.clone(), kind: "Application" },
+        before,
+        after,
+        reason,
+    }
+}
+
+/// An application named by client id, application object id or service principal id.
+async fn find(c: &mut Conn, id: &str) -> Result<Application> {
+    let id = id.trim();
+    if let Some(a) = applications::by_app_id(c, id).await? {
+        return Ok(a);
+    }
+    if let Some(a) = applications::by_object_id(c, id).await? {
+        return Ok(a);
+    }
+    if let Some(a) = applications::by_service_principal_id(c, id).await? {
+        return Ok(a);
+    }
+    // Client ids are GUIDs: accept any case.
+    let lower = id.to_ascii_lowercase();
+    if lower != id {
+        if let Some(a) = applications::by_app_id(c, &lower).await? {
+            return Ok(a);
+        }
+    }
+    Err(ServiceError::NotFound(format!("no application '{}' is registered", id.chars().take(80).collect::<String>())))
+}
+
 impl Service {
     /// Registers an application; a confidential one gets a client secret, returned once.
-    pub async fn add_application(&self, actor: &Actor, name: &str, public_client: bool) -> Result<(ApplicationRow, Option<String>)> {
-        let name = validate_display_name(name).map_err(ServiceError::Invalid)?;
+    pub async fn add_application(&self, actor: &Actor, spec: NewApplication) -> Result<(Application, Option<String>)> {
+        let name = validate_display_name(&spec.display_name).map_err(ServiceError::Invalid)?;
+        let redirect_uris = validate_redirect_uris(&spec.redirect_uris, spec.public_client).map_err(ServiceError::Invalid)?;
+        let attrs = match &spec.custom_security_attributes {
+            Some(v) => patch_custom_security_attributes(&CustomSecurityAttributes::new(), v).map_err(ServiceError::Invalid)?,
+            None => CustomSecurityAttributes::new(),
+        };
         let now = self.now();
-        let app = ApplicationRow { app_id: Uuid::new_v4().to_string(), display_name: name, public_client, first_party: false };
-        let secret = (!public_client).then(new_token);
+        let app = Application {
+            app_id: Uuid::new_v4().to_string(),
+            object_id: Uuid::new_v4().to_string(),
+            service_principal_id: Uuid::new_v4().to_string(),
+            display_name: name,
+            public_client: spec.public_client,
+            first_party: false,
+            redirect_uris,
+            approved_client_app: spec.approved_client_app,
+            app_protection_policy: spec.app_protection_policy,
+            custom_security_attributes: attrs,
+        };
+        let secret = (!spec.public_client).then(new_token);
         let hash = match &secret {
             Some(s) => Some(self.secrets.hash(s).await?),
             None => None,
         };
         let mut tx = self.store().begin().await?;
-        directory::insert_application(&mut tx, &app, now).await?;
+        applications::insert(&mut tx, &app, now).await?;
         if let Some(h) = &hash {
-            directory::set_app_secret(&mut tx, &app.app_id, h, now).await?;
+            applications::set_secret(&mut tx, &app.app_id, h, now).await?;
         }
-        audit::append(
-            &mut tx,
-            &AuditRecord {
-                activity: "Add application",
-                category: kinds::APPLICATION_MANAGEMENT,
-                service: kinds::CORE_DIRECTORY,
-                operation: Operation::Add,
-                actor: actor.clone(),
-                target: AuditTarget { id: app.app_id.clone(), display_name: app.display_name.clone(), kind: "Application" },
-                before: None,
-                after: Some(json!({"appId": app.app_id, "displayName": app.display_name, "publicClient": public_client, "hasSecret": secret.is_some()})),
-                reason: format!("Application '{}' registered", app.display_name),
-            },
-            now,
-        )
-        .await?;
+        let mut after = summary(&app);
+        after["hasSecret"] = json!(secret.is_some());
+        audit::append(&mut tx, &app_record("Add application", Operation::Add, actor, &app, None, Some(after), format!("Application '{}' registered", app.display_name)), now).await?;
         commit(tx).await?;
         Ok((app, secret))
     }
 
+    /// Changes an application; audited with before and after.
+    pub async fn update_application(&self, actor: &Actor, id: &str, patch: ApplicationPatch) -> Result<Application> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let before = find(&mut tx, id).await?;
+        let mut app = before.clone();
+        if let Some(n) = &patch.display_name {
+            if before.first_party && n != &before.display_name {
+                return Err(ServiceError::Invalid(format!("'{}' is a first-party application; its name is fixed", before.display_name)));
+            }
+            app.display_name = validate_display_name(n).map_err(ServiceError::Invalid)?;
+        }
+        if let Some(uris) = &patch.redirect_uris {
+            if before.first_party {
+                return Err(ServiceError::Invalid(format!("'{}' is a first-party application; its redirect URIs are fixed", before.display_name)));
+            }
+            app.redirect_uris = validate_redirect_uris(uris, app.public_client).map_err(ServiceError::Invalid)?;
+        }
+        if let Some(v) = patch.approved_client_app {
+            app.approved_client_app = v;
+        }
+        if let Some(v) = patch.app_protection_policy {
+            app.app_protection_policy = v;
+        }
+        if let Some(v) = &patch.custom_security_attributes {
+            app.custom_security_attributes = patch_custom_security_attributes(&app.custom_security_attributes, v).map_err(ServiceError::Invalid)?;
+        }
+        if app == before {
+            return Ok(app);
+        }
+        applications::update(&mut tx, &app).await?;
+        audit::append(&mut tx, &app_record("Update application", Operation::Update, actor, &app, Some(summary(&before)), Some(summary(&app)), format!("Application '{}' changed", app.display_name)), now).await?;
+        commit(tx).await?;
+        Ok(app)
+    }
+
+    /// Deletes an application (not a first-party one); its grants and tokens die with it.
+    pub async fn delete_application(&self, actor: &Actor, id: &str) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let app = find(&mut tx, id).await?;
+        if app.first_party {
+            return Err(ServiceError::Invalid(format!("'{}' is a first-party application and cannot be deleted", app.display_name)));
+        }
+        applications::delete(&mut tx, &app.app_id).await?;
+        audit::append(&mut tx, &app_record("Delete application", Operation::Delete, actor, &app, Some(summary(&app)), None, format!("Application '{}' deleted", app.display_name)), now).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// One application, by client id, object id or service principal id.
+    pub async fn application(&self, id: &str) -> Result<Application> {
+        let mut c = self.store().conn().await?;
+        find(&mut c, id).await
+    }
+
     /// Every registered application with its granted permissions.
-    pub async fn applications(&self) -> Result<Vec<(ApplicationRow, Vec<String>)>> {
+    pub async fn applications(&self) -> Result<Vec<(Application, Vec<String>)>> {
         let mut c = self.store().conn().await?;
         let mut out = vec![];
-        for a in directory::list_applications(&mut c).await? {
-            let p = directory::app_permissions(&mut c, &a.app_id).await?;
+        for a in applications::list(&mut c).await? {
+            let p = applications::permissions(&mut c, &a.app_id).await?;
             out.push((a, p));
         }
         Ok(out)
@@ -83,23 +219,13 @@ impl Service {
         }
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let app = directory::list_applications(&mut tx).await?.into_iter().find(|a| a.app_id.eq_ignore_ascii_case(app_id.trim())).ok_or_else(|| ServiceError::NotFound(format!("no application '{app_id}' is registered")))?;
-        if !directory::grant_app_permission(&mut tx, &app.app_id, permission).await? {
+        let app = find(&mut tx, app_id).await?;
+        if !applications::grant_permission(&mut tx, &app.app_id, permission).await? {
             return Ok(false);
         }
         audit::append(
             &mut tx,
-            &AuditRecord {
-                activity: "Add app role assignment to service principal",
-                category: kinds::APPLICATION_MANAGEMENT,
-                service: kinds::CORE_DIRECTORY,
-                operation: Operation::Assign,
-                actor: actor.clone(),
-                target: AuditTarget { id: app.app_id.clone(), display_name: app.display_name.clone(), kind: "Application" },
-                before: None,
-                after: Some(json!({"permission": permission})),
-                reason: format!("{permission} granted to '{}'", app.display_name),
-            },
+            &app_record("Add app role assignment to service principal", Operation::Assign, actor, &app, None, Some(json!({"permission": permission})), format!("{permission} granted to '{}'", app.display_name)),
             now,
         )
         .await?;
@@ -107,21 +233,20 @@ impl Service {
         Ok(true)
     }
 
-    /// The client-credentials grant: a confidential application proves its secret and gets an
-    /// app-only token carrying its granted permissions. Wrong secrets are counted per source
-    /// with the same lock-out as TAP codes.
-    pub async fn client_credentials(&self, issuer: &str, client_id: &str, secret: &str, ctx: &RequestContext) -> Result<std::result::Result<String, GrantError>> {
+    /// Authenticates a confidential client by its secret. Wrong secrets are counted per
+    /// source with the same lock-out as TAP codes.
+    pub async fn authenticate_client(&self, client_id: &str, secret: &str, ctx: &RequestContext) -> Result<std::result::Result<Application, GrantError>> {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let since = now - self.lockout.window();
         let failures = lockout::source_failures(&mut c, &ctx.source, since, i64::from(self.lockout.max_failures_per_source)).await?;
         if let Gate::Locked { until, .. } = assess(&self.lockout, &[], &failures, now) {
-            tracing::warn!(source = %ctx.source, until = %rfc3339(until), "client credentials locked out");
+            tracing::warn!(source = %ctx.source, until = %rfc3339(until), "client authentication locked out");
             return Ok(Err(GrantError::TooMany { retry_after: (until - now).whole_seconds().max(1) }));
         }
-        let app = directory::list_applications(&mut c).await?.into_iter().find(|a| a.app_id == client_id.trim());
+        let app = applications::by_app_id(&mut c, client_id.trim()).await?;
         let hash = match &app {
-            Some(a) => directory::app_secret(&mut c, &a.app_id).await?,
+            Some(a) => applications::secret(&mut c, &a.app_id).await?,
             None => None,
         };
         drop(c);
@@ -129,14 +254,26 @@ impl Service {
             Some(h) if !secret.is_empty() && secret.len() <= 256 => self.secrets.verify(secret, h).await?,
             _ => false,
         };
-        let (Some(app), true) = (app, ok) else {
-            let mut c = self.store().conn().await?;
-            lockout::record_failure(&mut c, None, &ctx.source, now).await?;
-            return Ok(Err(GrantError::InvalidClient));
+        match (app, ok) {
+            (Some(app), true) => Ok(Ok(app)),
+            _ => {
+                let mut c = self.store().conn().await?;
+                lockout::record_failure(&mut c, None, &ctx.source, now).await?;
+                Ok(Err(GrantError::InvalidClient))
+            }
+        }
+    }
+
+    /// The client-credentials grant: a confidential application proves its secret and gets an
+    /// app-only admin API token carrying its granted permissions.
+    pub async fn client_credentials(&self, issuer: &str, client_id: &str, secret: &str, ctx: &RequestContext) -> Result<std::result::Result<String, GrantError>> {
+        let app = match self.authenticate_client(client_id, secret, ctx).await? {
+            Ok(a) => a,
+            Err(e) => return Ok(Err(e)),
         };
         let roles = {
             let mut c = self.store().conn().await?;
-            directory::app_permissions(&mut c, &app.app_id).await?
+            applications::permissions(&mut c, &app.app_id).await?
         };
         Ok(Ok(self.mint_app(issuer, &app.app_id, &roles).await?))
     }

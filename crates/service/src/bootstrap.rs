@@ -5,7 +5,7 @@ use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
 use portcullis_domain::directory::{DirectoryRole, Upn, User, FIRST_PARTY_APPS};
 use portcullis_domain::policy::{Fido2Configuration, MethodConfiguration, MethodState, TapConfiguration};
 use portcullis_domain::tap::{self, IssueRequest, TemporaryAccessPass};
-use portcullis_store::{audit, commit, directory, policy, tap as tap_store, tenant};
+use portcullis_store::{applications, audit, commit, directory, policy, tap as tap_store, tenant};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -57,7 +57,8 @@ impl Service {
         directory::insert_user(&mut tx, &admin).await?;
         directory::assign_role(&mut tx, admin.id, DirectoryRole::GlobalAdministrator, now).await?;
         for app in &FIRST_PARTY_APPS {
-            directory::ensure_first_party_app(&mut tx, app, now).await?;
+            // Security info's redirect URI is set when the server starts (it needs the public URL).
+            applications::ensure_first_party(&mut tx, app, &app.redirect_uri.map(|u| vec![u.to_string()]).unwrap_or_default(), now).await?;
         }
         for p in &policies {
             policy::put(&mut tx, p, now).await?;
@@ -117,5 +118,19 @@ impl Service {
         }
         commit(tx).await?;
         Ok(Some(IssuedPass { pass, code, user: admin }))
+    }
+
+    /// Brings the first-party applications up to date for a server reached at `public_base`:
+    /// Security info's redirect URI follows the public URL. Also gives object ids to
+    /// applications registered before they had any.
+    pub async fn prepare_applications(&self, public_base: &str) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        for app in &FIRST_PARTY_APPS {
+            applications::ensure_first_party(&mut tx, app, &app.redirect_uris(public_base), now).await?;
+        }
+        applications::backfill_ids(&mut tx).await?;
+        commit(tx).await?;
+        Ok(())
     }
 }

@@ -10,6 +10,8 @@ pub mod bootstrap;
 pub mod clock;
 pub mod directory;
 pub mod error;
+pub mod keys;
+pub mod oidc;
 pub mod passkeys;
 pub mod policy;
 pub mod secrets;

@@ -2,7 +2,7 @@
 
 use portcullis_domain::directory::User;
 use portcullis_domain::session::Session;
-use portcullis_store::{directory, sessions};
+use portcullis_store::{commit, directory, oauth, sessions};
 
 use crate::secrets::token_key;
 use crate::{Result, Service};
@@ -25,10 +25,17 @@ impl Service {
         Ok(user.map(|u| (s, u)))
     }
 
-    /// Ends a session.
+    /// Ends a session and every application grant that came from it (single sign-out:
+    /// their refresh and access tokens stop working).
     pub async fn sign_out(&self, token: &str) -> Result<()> {
-        let mut c = self.store().conn().await?;
-        sessions::revoke(&mut c, &token_key(token), self.now()).await?;
+        let now = self.now();
+        let key = token_key(token);
+        let mut tx = self.store().begin().await?;
+        if let Some(s) = sessions::by_token_hash(&mut tx, &key).await? {
+            oauth::revoke_session_grants(&mut tx, s.id, "signed out", now).await?;
+        }
+        sessions::revoke(&mut tx, &key, now).await?;
+        commit(tx).await?;
         Ok(())
     }
 }

@@ -1,6 +1,6 @@
-//! Users, groups, memberships, role assignments and applications.
+//! Users, groups, memberships and role assignments.
 
-use portcullis_domain::directory::{DirectoryRole, FirstPartyApp, Group, Upn, User};
+use portcullis_domain::directory::{DirectoryRole, Group, Upn, User};
 use portcullis_domain::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -215,47 +215,6 @@ pub async fn holders_of(c: &mut Conn, role: DirectoryRole) -> Result<Vec<User>> 
     rows.iter().map(user_from).collect()
 }
 
-/// Registers a first-party application if it is missing.
-pub async fn ensure_first_party_app(c: &mut Conn, app: &FirstPartyApp, now: Timestamp) -> Result<()> {
-    sqlx::query("INSERT INTO applications (app_id, display_name, public_client, first_party, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
-        .bind(app.app_id)
-        .bind(app.display_name)
-        .bind(i64::from(app.public_client))
-        .bind(1_i64)
-        .bind(ms(now))
-        .execute(&mut *c)
-        .await?;
-    Ok(())
-}
-
-/// An application row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApplicationRow {
-    /// Client id.
-    pub app_id: String,
-    /// Name.
-    pub display_name: String,
-    /// Public client?
-    pub public_client: bool,
-    /// Built in?
-    pub first_party: bool,
-}
-
-/// Every application.
-pub async fn list_applications(c: &mut Conn) -> Result<Vec<ApplicationRow>> {
-    let rows = sqlx::query("SELECT * FROM applications ORDER BY display_name").fetch_all(&mut *c).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(ApplicationRow {
-                app_id: r.try_get("app_id")?,
-                display_name: r.try_get("display_name")?,
-                public_client: flag(r, "public_client")?,
-                first_party: flag(r, "first_party")?,
-            })
-        })
-        .collect()
-}
-
 /// The user's preferred sign-in method (R23), if one was set.
 pub async fn preferred_method(c: &mut Conn, user: Uuid) -> Result<Option<String>> {
     let r = sqlx::query("SELECT preferred_method FROM users WHERE id = $1").bind(user.to_string()).fetch_optional(&mut *c).await?;
@@ -269,49 +228,4 @@ pub async fn preferred_method(c: &mut Conn, user: Uuid) -> Result<Option<String>
 pub async fn prefer_if_unset(c: &mut Conn, user: Uuid, method: &str) -> Result<()> {
     sqlx::query("UPDATE users SET preferred_method = $1 WHERE id = $2 AND preferred_method IS NULL").bind(method).bind(user.to_string()).execute(&mut *c).await?;
     Ok(())
-}
-
-/// Registers an application.
-pub async fn insert_application(c: &mut Conn, app: &ApplicationRow, now: Timestamp) -> Result<()> {
-    sqlx::query("INSERT INTO applications (app_id, display_name, public_client, first_party, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&app.app_id)
-        .bind(&app.display_name)
-        .bind(i64::from(app.public_client))
-        .bind(i64::from(app.first_party))
-        .bind(ms(now))
-        .execute(&mut *c)
-        .await?;
-    Ok(())
-}
-
-/// Sets an application's client secret hash (replacing any).
-pub async fn set_app_secret(c: &mut Conn, app_id: &str, hash: &str, now: Timestamp) -> Result<()> {
-    sqlx::query("INSERT INTO application_secrets (app_id, secret_hash, created_at) VALUES ($1, $2, $3) ON CONFLICT (app_id) DO UPDATE SET secret_hash = excluded.secret_hash, created_at = excluded.created_at")
-        .bind(app_id)
-        .bind(hash)
-        .bind(ms(now))
-        .execute(&mut *c)
-        .await?;
-    Ok(())
-}
-
-/// An application's client secret hash.
-pub async fn app_secret(c: &mut Conn, app_id: &str) -> Result<Option<String>> {
-    let r = sqlx::query("SELECT secret_hash FROM application_secrets WHERE app_id = $1").bind(app_id).fetch_optional(&mut *c).await?;
-    Ok(match r {
-        Some(r) => Some(r.try_get("secret_hash")?),
-        None => None,
-    })
-}
-
-/// Grants an application permission; returns false when it was already granted.
-pub async fn grant_app_permission(c: &mut Conn, app_id: &str, permission: &str) -> Result<bool> {
-    let done = sqlx::query("INSERT INTO application_permissions (app_id, permission) VALUES ($1, $2) ON CONFLICT DO NOTHING").bind(app_id).bind(permission).execute(&mut *c).await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// An application's granted permissions.
-pub async fn app_permissions(c: &mut Conn, app_id: &str) -> Result<Vec<String>> {
-    let rows = sqlx::query("SELECT permission FROM application_permissions WHERE app_id = $1 ORDER BY permission").bind(app_id).fetch_all(&mut *c).await?;
-    rows.iter().map(|r| Ok(r.try_get("permission")?)).collect()
 }

@@ -4,7 +4,7 @@ use portcullis_domain::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::row::{ms, ts};
+use crate::row::{ms, opt_ts, ts};
 use crate::{Conn, Result};
 
 /// A signing key.
@@ -20,10 +20,12 @@ pub struct SigningKey {
     pub public_pem: String,
     /// When it was made.
     pub created_at: Timestamp,
+    /// When it stopped signing (it stays published while its tokens live).
+    pub retired_at: Option<Timestamp>,
 }
 
 fn from_row(r: &AnyRow) -> Result<SigningKey> {
-    Ok(SigningKey { kid: r.try_get("kid")?, alg: r.try_get("alg")?, private_pem: r.try_get("private_pem")?, public_pem: r.try_get("public_pem")?, created_at: ts(r, "created_at")? })
+    Ok(SigningKey { kid: r.try_get("kid")?, alg: r.try_get("alg")?, private_pem: r.try_get("private_pem")?, public_pem: r.try_get("public_pem")?, created_at: ts(r, "created_at")?, retired_at: opt_ts(r, "retired_at")? })
 }
 
 /// Stores a key.
@@ -39,10 +41,29 @@ pub async fn insert(c: &mut Conn, k: &SigningKey) -> Result<()> {
     Ok(())
 }
 
-/// The newest unretired key.
-pub async fn current(c: &mut Conn) -> Result<Option<SigningKey>> {
-    let r = sqlx::query("SELECT * FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid LIMIT 1").fetch_optional(&mut *c).await?;
+/// The newest unretired key for an algorithm.
+pub async fn current(c: &mut Conn, alg: &str) -> Result<Option<SigningKey>> {
+    let r = sqlx::query("SELECT * FROM signing_keys WHERE retired_at IS NULL AND alg = $1 ORDER BY created_at DESC, kid LIMIT 1").bind(alg).fetch_optional(&mut *c).await?;
     r.as_ref().map(from_row).transpose()
+}
+
+/// Keys that sign now or stopped signing at or after `retired_since` (tokens they signed
+/// may still be alive), oldest first.
+pub async fn published(c: &mut Conn, retired_since: Timestamp) -> Result<Vec<SigningKey>> {
+    let rows = sqlx::query("SELECT * FROM signing_keys WHERE retired_at IS NULL OR retired_at >= $1 ORDER BY created_at, kid").bind(ms(retired_since)).fetch_all(&mut *c).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Every key, oldest first.
+pub async fn all(c: &mut Conn) -> Result<Vec<SigningKey>> {
+    let rows = sqlx::query("SELECT * FROM signing_keys ORDER BY created_at, kid").fetch_all(&mut *c).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Retires every signing key; returns how many.
+pub async fn retire_all(c: &mut Conn, now: Timestamp) -> Result<u64> {
+    let done = sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL").bind(ms(now)).execute(&mut *c).await?;
+    Ok(done.rows_affected())
 }
 
 /// A key by id, retired or not (tokens it signed stay verifiable until they expire).

@@ -5,12 +5,14 @@
 //! BIGINT milliseconds. Every function takes a connection, so a caller can group
 //! a change and its audit entry in one transaction.
 
+pub mod applications;
 pub mod audit;
 pub mod ceremonies;
 pub mod directory;
 pub mod keys;
 pub mod lockout;
 pub mod metadata;
+pub mod oauth;
 pub mod passkeys;
 pub mod policy;
 pub mod sessions;

@@ -289,7 +289,7 @@ async fn r22_counter_update_is_a_compare_and_set_and_r25_deletes_leave_tombstone
 #[tokio::test]
 async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
     use portcullis_domain::metadata::MetadataEntry;
-    use portcullis_store::{keys, metadata, policy as pol};
+    use portcullis_store::{applications, keys, metadata, oauth, policy as pol};
     for t in both().await {
         let mut c = t.store.conn().await.unwrap();
         // R7: a name-only import keeps roots imported earlier.
@@ -299,12 +299,18 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
         let got = metadata::get(&mut c, aaguid).await.unwrap().unwrap();
         assert_eq!((got.name.as_str(), got.roots.clone()), ("Key 2", vec!["MIIB".to_string()]), "{}", t.name);
 
-        // Signing keys: the newest unretired is current; any is found by kid.
-        for (kid, at) in [("a", NOW - Duration::hours(1)), ("b", NOW)] {
-            keys::insert(&mut c, &keys::SigningKey { kid: kid.into(), alg: "ES256".into(), private_pem: "p".into(), public_pem: "q".into(), created_at: at }).await.unwrap();
+        // Signing keys: the newest unretired key of an algorithm is current; any is found by
+        // kid; retired keys stay published only while their tokens may live.
+        for (kid, alg, at) in [("a", "ES256", NOW - Duration::hours(1)), ("b", "ES256", NOW), ("r", "RS256", NOW)] {
+            keys::insert(&mut c, &keys::SigningKey { kid: kid.into(), alg: alg.into(), private_pem: "p".into(), public_pem: "q".into(), created_at: at, retired_at: None }).await.unwrap();
         }
-        assert_eq!(keys::current(&mut c).await.unwrap().unwrap().kid, "b", "{}", t.name);
+        assert_eq!(keys::current(&mut c, "ES256").await.unwrap().unwrap().kid, "b", "{}", t.name);
+        assert_eq!(keys::current(&mut c, "RS256").await.unwrap().unwrap().kid, "r", "{}", t.name);
         assert!(keys::by_kid(&mut c, "a").await.unwrap().is_some());
+        assert_eq!(keys::retire_all(&mut c, NOW).await.unwrap(), 3);
+        assert!(keys::current(&mut c, "ES256").await.unwrap().is_none());
+        assert_eq!(keys::published(&mut c, NOW - Duration::minutes(65)).await.unwrap().len(), 3, "{}", t.name);
+        assert!(keys::published(&mut c, NOW + Duration::seconds(1)).await.unwrap().is_empty(), "{}", t.name);
 
         // Policy settings document.
         assert_eq!(pol::settings(&mut c).await.unwrap(), None);
@@ -312,15 +318,66 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
         pol::put_settings(&mut c, &serde_json::json!({"reconfirmationInDays": 8}), NOW).await.unwrap();
         assert_eq!(pol::settings(&mut c).await.unwrap().unwrap()["reconfirmationInDays"], 8, "{}", t.name);
 
-        // Applications: secret hash replaced, permissions granted once.
-        let app = directory::ApplicationRow { app_id: Uuid::new_v4().to_string(), display_name: "Script".into(), public_client: false, first_party: false };
-        directory::insert_application(&mut c, &app, NOW).await.unwrap();
-        directory::set_app_secret(&mut c, &app.app_id, "h1", NOW).await.unwrap();
-        directory::set_app_secret(&mut c, &app.app_id, "h2", NOW).await.unwrap();
-        assert_eq!(directory::app_secret(&mut c, &app.app_id).await.unwrap().as_deref(), Some("h2"));
-        assert!(directory::grant_app_permission(&mut c, &app.app_id, "Policy.Read.All").await.unwrap());
-        assert!(!directory::grant_app_permission(&mut c, &app.app_id, "Policy.Read.All").await.unwrap());
-        assert_eq!(directory::app_permissions(&mut c, &app.app_id).await.unwrap(), vec!["Policy.Read.All".to_string()], "{}", t.name);
+        // Applications: every field round-trips, found by each id; secret hash replaced,
+        // permissions granted once.
+        let mut attrs = portcullis_domain::application::CustomSecurityAttributes::new();
+        attrs.entry("Rollout".into()).or_default().insert("Tier".into(), portcullis_domain::application::AttributeValue::Text("passkey".into()));
+        let mut app = portcullis_domain::application::Application {
+            app_id: Uuid::new_v4().to_string(),
+            object_id: Uuid::new_v4().to_string(),
+            service_principal_id: Uuid::new_v4().to_string(),
+            display_name: "Script".into(),
+            public_client: false,
+            first_party: false,
+            redirect_uris: vec!["https://app.example/cb".into()],
+            approved_client_app: true,
+            app_protection_policy: false,
+            custom_security_attributes: attrs,
+        };
+        applications::insert(&mut c, &app, NOW).await.unwrap();
+        assert_eq!(applications::by_app_id(&mut c, &app.app_id).await.unwrap().as_ref(), Some(&app), "{}", t.name);
+        assert_eq!(applications::by_object_id(&mut c, &app.object_id).await.unwrap().as_ref(), Some(&app));
+        assert_eq!(applications::by_service_principal_id(&mut c, &app.service_principal_id).await.unwrap().as_ref(), Some(&app));
+        app.redirect_uris.push("https://app.example/two".into());
+        app.app_protection_policy = true;
+        applications::update(&mut c, &app).await.unwrap();
+        assert_eq!(applications::by_app_id(&mut c, &app.app_id).await.unwrap().as_ref(), Some(&app), "{}", t.name);
+        applications::set_secret(&mut c, &app.app_id, "h1", NOW).await.unwrap();
+        applications::set_secret(&mut c, &app.app_id, "h2", NOW).await.unwrap();
+        assert_eq!(applications::secret(&mut c, &app.app_id).await.unwrap().as_deref(), Some("h2"));
+        assert!(applications::grant_permission(&mut c, &app.app_id, "Policy.Read.All").await.unwrap());
+        assert!(!applications::grant_permission(&mut c, &app.app_id, "Policy.Read.All").await.unwrap());
+        assert_eq!(applications::permissions(&mut c, &app.app_id).await.unwrap(), vec!["Policy.Read.All".to_string()], "{}", t.name);
+
+        // OAuth: a code and a refresh token are taken once; the second take names the grant.
+        let u = user("grantee@contoso.com");
+        directory::insert_user(&mut c, &u).await.unwrap();
+        let grant = oauth::Grant {
+            id: Uuid::new_v4(),
+            client_id: app.app_id.clone(),
+            user_id: u.id,
+            session_id: Uuid::new_v4(),
+            scope: "openid offline_access".into(),
+            auth_time: NOW,
+            methods: vec![portcullis_domain::session::AuthMethod::Passkey],
+            created_at: NOW,
+            revoked_at: None,
+        };
+        oauth::insert_grant(&mut c, &grant).await.unwrap();
+        let code = oauth::CodeRecord { grant_id: grant.id, redirect_uri: "https://app.example/cb".into(), nonce: Some("n".into()), code_challenge: None, expires_at: NOW + Duration::minutes(5) };
+        oauth::insert_code(&mut c, "code-hash", &code).await.unwrap();
+        assert_eq!(oauth::take_code(&mut c, "code-hash", NOW).await.unwrap(), oauth::Taken::Fresh(code), "{}", t.name);
+        assert_eq!(oauth::take_code(&mut c, "code-hash", NOW).await.unwrap(), oauth::Taken::Reused(grant.id), "{}", t.name);
+        assert_eq!(oauth::take_code(&mut c, "other", NOW).await.unwrap(), oauth::Taken::Unknown);
+        oauth::insert_refresh(&mut c, "rt-hash", grant.id, NOW, NOW + Duration::days(1)).await.unwrap();
+        assert!(matches!(oauth::take_refresh(&mut c, "rt-hash", NOW).await.unwrap(), oauth::Taken::Fresh((g, _)) if g == grant.id));
+        assert_eq!(oauth::take_refresh(&mut c, "rt-hash", NOW).await.unwrap(), oauth::Taken::Reused(grant.id), "{}", t.name);
+        assert_eq!(oauth::revoke_session_grants(&mut c, grant.session_id, "signed out", NOW).await.unwrap(), 1);
+        assert!(!oauth::revoke_grant(&mut c, grant.id, "again", NOW).await.unwrap(), "revocation is idempotent");
+        assert!(oauth::grant(&mut c, grant.id).await.unwrap().unwrap().revoked_at.is_some());
+        // Deleting the application takes its grants with it.
+        assert!(applications::delete(&mut c, &app.app_id).await.unwrap());
+        assert!(oauth::grant(&mut c, grant.id).await.unwrap().is_none(), "{}", t.name);
 
         // User filter (substr/lower on both backends) and deletion cascades.
         let u = user("Zed.Person@contoso.com");

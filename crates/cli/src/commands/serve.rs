@@ -36,6 +36,7 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
     let svc = open(cfg).await?;
     tracing::info!(database = ?svc.store().backend(), "store ready");
 
+    svc.prepare_applications(public_url.as_str()).await?;
     let signin_url = public_url.join("signin").map(|u| u.to_string()).unwrap_or_else(|_| cfg.public_url.clone());
     let mut out = std::io::stdout().lock();
     if let Some(first) = svc.bootstrap(&cfg.organization, &cfg.domain).await? {

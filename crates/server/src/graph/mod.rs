@@ -372,7 +372,7 @@ async fn handle(st: &AppState, method: &Method, uri: &axum::http::Uri, headers: 
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Err(gerr(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token is empty."));
     };
-    let issuer = st.config.public_url.as_str();
+    let issuer = &st.config.issuer();
     let (principal, user) = st.service.verify_token(issuer, token).await?.map_err(|e| gerr(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", e.to_string()))?;
     authorize(&route.requirement, &principal).map_err(|d| gerr(StatusCode::FORBIDDEN, "Authorization_RequestDenied", d.to_string()))?;
     let actor = match (&principal, &user) {
@@ -380,7 +380,7 @@ async fn handle(st: &AppState, method: &Method, uri: &axum::http::Uri, headers: 
         (Principal::App { app_id, .. }, _) => Actor::Application { app_id: app_id.clone() },
         _ => Actor::System,
     };
-    let base = format!("{}{}", st.config.public_url.as_str(), version);
+    let base = format!("{}/{}", st.config.issuer(), version);
     let mut query = parse_query(uri.query().unwrap_or(""));
     if let Some(args) = function_args.filter(|a| !a.is_empty()) {
         for a in args.split(',') {

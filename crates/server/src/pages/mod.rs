@@ -1,6 +1,7 @@
 //! Server-rendered pages (maud). Markup only: no decisions are made here.
 
 mod layout;
+pub mod oidc;
 pub mod security_info;
 pub mod signin;
 
@@ -8,3 +9,4 @@ pub mod signin;
 pub const SCRIPT: &str = include_str!("portcullis.js");
 
 pub use layout::{error_page, layout, STYLESHEET};
+pub use oidc::{access_denied_page, confirm_sign_out_page, signed_out_page};

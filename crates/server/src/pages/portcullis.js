@@ -36,7 +36,9 @@ async function signIn(usernameless) {
     publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(o.publicKey),
   });
   const r = await postJson("/api/signin/passkey", { ceremonyId: o.ceremonyId, credential: cred.toJSON() });
-  location.href = r.redirect;
+  // Back to the application that sent the user here (the server vetted return_to).
+  const back = document.getElementById("return_to");
+  location.href = back ? back.value : r.redirect;
 }
 
 const actions = {

@@ -7,19 +7,21 @@ use portcullis_domain::time_fmt::rfc3339;
 
 use super::layout;
 
-/// The sign-in form; `error` is the reason the last attempt was refused.
-pub fn signin_page(username: &str, error: Option<&str>) -> Markup {
-    signin_page_for(username, error, false)
+/// The sign-in form; `error` is the reason the last attempt was refused, `return_to` the
+/// (already vetted, same-site) page to go to afterwards.
+pub fn signin_page(username: &str, error: Option<&str>, return_to: Option<&str>) -> Markup {
+    signin_page_for(username, error, false, return_to)
 }
 
 /// The sign-in form; with `passkey_first` the passkey prompt opens at once (R23).
-pub fn signin_page_for(username: &str, error: Option<&str>, passkey_first: bool) -> Markup {
+pub fn signin_page_for(username: &str, error: Option<&str>, passkey_first: bool, return_to: Option<&str>) -> Markup {
     layout(
         "Sign in",
         html! {
             h1 { "Sign in" }
             p.notice.error role="alert" id="error" hidden[error.is_none()] { (error.unwrap_or_default()) }
             form method="post" action="/signin/tap" {
+                @if let Some(r) = return_to { input type="hidden" id="return_to" name="return_to" value=(r); }
                 label for="username" { "Username" }
                 input type="text" id="username" name="username" value=(username) autocomplete="username webauthn" required autofocus[username.is_empty()] placeholder="name@domain";
                 p {

@@ -1,0 +1,216 @@
+//! Applications (service principals) that sign their users in through Portcullis (SPEC §1):
+//! client id, redirect URIs, public or confidential, the flags Conditional Access reads, and
+//! custom security attributes for application filters.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// Longest redirect URI accepted.
+pub const REDIRECT_URI_MAX: usize = 512;
+/// Most redirect URIs one application may register.
+pub const REDIRECT_URIS_MAX: usize = 20;
+
+/// A registered application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Application {
+    /// Application (client) id.
+    pub app_id: String,
+    /// The application object's id (Graph `applications/{id}`).
+    pub object_id: String,
+    /// The service principal's object id (Graph `servicePrincipals/{id}`).
+    pub service_principal_id: String,
+    /// Name.
+    pub display_name: String,
+    /// A public client holds no secret and must use PKCE.
+    pub public_client: bool,
+    /// Built in (Security info, Authenticator): cannot be deleted.
+    pub first_party: bool,
+    /// Exact redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// "Approved client app": may satisfy the `approvedApplication` grant control.
+    pub approved_client_app: bool,
+    /// Supports an app protection policy: may satisfy `compliantApplication`.
+    pub app_protection_policy: bool,
+    /// Custom security attributes: attribute set → attribute name → value.
+    pub custom_security_attributes: CustomSecurityAttributes,
+}
+
+/// Custom security attribute values by set and name.
+pub type CustomSecurityAttributes = BTreeMap<String, BTreeMap<String, AttributeValue>>;
+
+/// One custom security attribute value: a string, several strings, a number or a flag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AttributeValue {
+    /// A string (the only kind application filters match).
+    Text(String),
+    /// Several strings.
+    TextList(Vec<String>),
+    /// An integer.
+    Integer(i64),
+    /// A flag.
+    Flag(bool),
+}
+
+impl Application {
+    /// Whether `uri` is one of the registered redirect URIs, byte for byte (no prefix,
+    /// case or trailing-slash leniency: an open redirect starts with leniency).
+    pub fn accepts_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|r| r == uri)
+    }
+}
+
+fn attribute_name_ok(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 32 && s.starts_with(|c: char| c.is_ascii_alphabetic()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Reads Graph's `customSecurityAttributes` object
+/// (`{"Set": {"@odata.type": "#microsoft.graph.customSecurityAttributeValue", "Name": "v"}}`);
+/// `null` values remove an attribute. Returns the attributes after applying `patch` to `current`.
+pub fn patch_custom_security_attributes(current: &CustomSecurityAttributes, patch: &Value) -> Result<CustomSecurityAttributes, String> {
+    let Value::Object(sets) = patch else { return Err("customSecurityAttributes must be an object of attribute sets".into()) };
+    let mut out = current.clone();
+    for (set, attrs) in sets {
+        if !attribute_name_ok(set) {
+            return Err(format!("'{set}' is not an attribute set name (letters, digits and _, up to 32)"));
+        }
+        let Value::Object(attrs) = attrs else { return Err(format!("attribute set '{set}' must be an object")) };
+        let entry = out.entry(set.clone()).or_default();
+        // `@odata.type` and `Name@odata.type` are annotations, not values.
+        for (name, v) in attrs.iter().filter(|(k, _)| !k.contains('@')) {
+            if !attribute_name_ok(name) {
+                return Err(format!("'{name}' is not an attribute name (letters, digits and _, up to 32)"));
+            }
+            if v.is_null() {
+                entry.remove(name);
+                continue;
+            }
+            let value: AttributeValue = serde_json::from_value(v.clone()).map_err(|_| format!("{set}.{name} must be a string, a list of strings, an integer or a boolean"))?;
+            if let AttributeValue::Text(t) = &value {
+                if t.len() > 256 {
+                    return Err(format!("{set}.{name} is longer than 256 characters"));
+                }
+            }
+            entry.insert(name.to_string(), value);
+        }
+        if entry.is_empty() {
+            out.remove(set);
+        }
+    }
+    Ok(out)
+}
+
+/// Graph's shape of custom security attributes.
+pub fn custom_security_attributes_json(attrs: &CustomSecurityAttributes) -> Value {
+    let mut sets = Map::new();
+    for (set, values) in attrs {
+        let mut o = Map::new();
+        o.insert("@odata.type".into(), Value::from("#microsoft.graph.customSecurityAttributeValue"));
+        for (k, v) in values {
+            if matches!(v, AttributeValue::TextList(_)) {
+                o.insert(format!("{k}@odata.type"), Value::from("#Collection(String)"));
+            }
+            o.insert(k.clone(), serde_json::to_value(v).unwrap_or(Value::Null));
+        }
+        sets.insert(set.clone(), Value::Object(o));
+    }
+    Value::Object(sets)
+}
+
+/// Checks a redirect URI for registration: absolute, no fragment, not too long; `https`
+/// anywhere, `http` only on loopback, and a custom scheme (`msauth.…://auth`) only for public
+/// clients (native apps, RFC 8252).
+pub fn validate_redirect_uri(uri: &str, public_client: bool) -> Result<String, String> {
+    let uri = uri.trim();
+    if uri.is_empty() || uri.len() > REDIRECT_URI_MAX {
+        return Err(format!("a redirect URI must be 1 to {REDIRECT_URI_MAX} characters"));
+    }
+    if uri.contains('#') || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("'{uri}' has a fragment or whitespace; redirect URIs may have neither"));
+    }
+    let Some((scheme, rest)) = uri.split_once("://") else { return Err(format!("'{uri}' is not an absolute URI (scheme://…)")) };
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_lowercase()) && scheme.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+.-".contains(c));
+    if !scheme_ok {
+        return Err(format!("'{scheme}' is not a URI scheme (lower case)"));
+    }
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    let host_name = if host.starts_with('[') { host.split(']').next().map(|h| format!("{h}]")).unwrap_or_default() } else { host.rsplit_once(':').map_or(host, |(h, _)| h).to_string() };
+    match scheme {
+        "https" if !host_name.is_empty() => Ok(uri.to_string()),
+        "http" if matches!(host_name.as_str(), "localhost" | "127.0.0.1" | "[::1]") => Ok(uri.to_string()),
+        "http" => Err(format!("'{uri}': plain http is only allowed on loopback (localhost, 127.0.0.1, [::1])")),
+        "https" => Err(format!("'{uri}' has no host")),
+        _ if public_client => Ok(uri.to_string()),
+        _ => Err(format!("'{uri}': a custom scheme is only allowed for public clients (native apps)")),
+    }
+}
+
+/// Validates and de-duplicates a list of redirect URIs.
+pub fn validate_redirect_uris(uris: &[String], public_client: bool) -> Result<Vec<String>, String> {
+    if uris.len() > REDIRECT_URIS_MAX {
+        return Err(format!("at most {REDIRECT_URIS_MAX} redirect URIs"));
+    }
+    let mut out: Vec<String> = vec![];
+    for u in uris {
+        let u = validate_redirect_uri(u, public_client)?;
+        if !out.contains(&u) {
+            out.push(u);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn redirect_uris_follow_the_native_and_web_rules() {
+        assert!(validate_redirect_uri("https://app.example/cb", false).is_ok());
+        assert!(validate_redirect_uri("http://127.0.0.1:8400/cb", false).is_ok());
+        assert!(validate_redirect_uri("http://localhost/cb", true).is_ok());
+        assert!(validate_redirect_uri("http://app.example/cb", false).is_err());
+        assert!(validate_redirect_uri("http://localhost.evil.example/cb", false).is_err());
+        assert!(validate_redirect_uri("https://app.example/cb#frag", false).is_err());
+        assert!(validate_redirect_uri("msauth.com.microsoft.azureauthenticator://auth", true).is_ok());
+        assert!(validate_redirect_uri("msauth.com.microsoft.azureauthenticator://auth", false).is_err());
+        assert!(validate_redirect_uri("/relative", true).is_err());
+        assert!(validate_redirect_uri("HTTPS://x/", true).is_err());
+    }
+
+    #[test]
+    fn redirect_matching_is_exact() {
+        let app = Application {
+            app_id: "a".into(),
+            object_id: "o".into(),
+            service_principal_id: "s".into(),
+            display_name: "A".into(),
+            public_client: false,
+            first_party: false,
+            redirect_uris: vec!["https://app.example/cb".into()],
+            approved_client_app: false,
+            app_protection_policy: false,
+            custom_security_attributes: CustomSecurityAttributes::new(),
+        };
+        assert!(app.accepts_redirect_uri("https://app.example/cb"));
+        for near in ["https://app.example/cb/", "https://app.example/cb?x=1", "https://APP.example/cb", "https://app.example/c"] {
+            assert!(!app.accepts_redirect_uri(near), "{near}");
+        }
+    }
+
+    #[test]
+    fn custom_security_attributes_patch_and_render_in_graph_shape() {
+        let patch = json!({"Engineering": {"@odata.type": "#microsoft.graph.customSecurityAttributeValue", "Tier": "passkey-required", "Owners@odata.type": "#Collection(String)", "Owners": ["a", "b"]}});
+        let a = patch_custom_security_attributes(&CustomSecurityAttributes::new(), &patch).unwrap();
+        assert_eq!(a["Engineering"]["Tier"], AttributeValue::Text("passkey-required".into()));
+        let back = custom_security_attributes_json(&a);
+        assert_eq!(back["Engineering"]["Owners"], json!(["a", "b"]));
+        let removed = patch_custom_security_attributes(&a, &json!({"Engineering": {"Tier": null, "Owners": null}})).unwrap();
+        assert!(removed.is_empty());
+        assert!(patch_custom_security_attributes(&a, &json!({"bad set": {}})).is_err());
+        assert!(patch_custom_security_attributes(&a, &json!({"S": {"x": {"nested": 1}}})).is_err());
+        assert!(patch_custom_security_attributes(&a, &json!([1])).is_err());
+    }
+}

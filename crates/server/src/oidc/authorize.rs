@@ -1,0 +1,136 @@
+//! `GET|POST /oauth2/v2.0/authorize`: validate, sign the user in (or reuse the single-sign-on
+//! session), ask the domain's access decision, and send a code back.
+
+use axum::extract::{ConnectInfo, OriginalUri, RawForm, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use portcullis_domain::oidc::{sign_in_need, AuthorizeError, AuthorizeParams, SignInNeed};
+use portcullis_service::oidc::{redirect_with, AuthorizeOutcome};
+use std::net::SocketAddr;
+
+use super::AUTHORIZE_PATH;
+use crate::error::PageError;
+use crate::pages;
+use crate::routes::{request_context, signed_in};
+use crate::AppState;
+
+const KNOWN: [&str; 13] = ["client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint", "login_after"];
+
+/// Reads the parameters; a parameter sent twice is refused (OIDC Core §3.1.2.1), and with
+/// no trusted redirect URI yet, only a page can say so.
+fn parse(raw: &str) -> Result<(AuthorizeParams, Vec<(String, String)>), PageError> {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes()).into_owned().collect();
+    let mut p = AuthorizeParams::default();
+    for (k, v) in &pairs {
+        let slot = match k.as_str() {
+            "client_id" => &mut p.client_id,
+            "redirect_uri" => &mut p.redirect_uri,
+            "response_type" => &mut p.response_type,
+            "response_mode" => &mut p.response_mode,
+            "scope" => &mut p.scope,
+            "state" => &mut p.state,
+            "nonce" => &mut p.nonce,
+            "code_challenge" => &mut p.code_challenge,
+            "code_challenge_method" => &mut p.code_challenge_method,
+            "prompt" => &mut p.prompt,
+            "max_age" => &mut p.max_age,
+            "login_hint" => &mut p.login_hint,
+            "login_after" => &mut p.login_after,
+            _ => continue,
+        };
+        if slot.is_some() {
+            return Err(PageError::BadRequest(format!("The parameter '{k}' was sent more than once.")));
+        }
+        *slot = Some(v.clone());
+    }
+    Ok((p, pairs))
+}
+
+/// The authorize URL to come back to after signing in: the same request without `prompt`
+/// (it was honoured by sending the user to sign in) and with `login_after` when the sign-in
+/// must be fresh.
+fn return_url(pairs: &[(String, String)], fresh_after: Option<i64>) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs.iter().filter(|(k, _)| KNOWN.contains(&k.as_str()) && k != "prompt" && k != "login_after") {
+        q.append_pair(k, v);
+    }
+    if let Some(t) = fresh_after {
+        q.append_pair("login_after", &t.to_string());
+    }
+    format!("{AUTHORIZE_PATH}?{}", q.finish())
+}
+
+fn see_other(url: &str) -> Response {
+    Redirect::to(url).into_response()
+}
+
+/// `GET /oauth2/v2.0/authorize`.
+pub async fn get(st: State<AppState>, peer: ConnectInfo<SocketAddr>, headers: HeaderMap, uri: OriginalUri) -> Response {
+    let raw = uri.query().unwrap_or("").to_string();
+    handle(st, peer, headers, &raw).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `POST /oauth2/v2.0/authorize` (form-encoded, OIDC Core §3.1.2.1).
+pub async fn post(st: State<AppState>, peer: ConnectInfo<SocketAddr>, headers: HeaderMap, form: Result<RawForm, axum::extract::rejection::RawFormRejection>) -> Response {
+    let Ok(RawForm(body)) = form else { return PageError::BadRequest("The request body could not be read.".into()).into_response() };
+    let raw = String::from_utf8_lossy(&body).into_owned();
+    handle(st, peer, headers, &raw).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn handle(State(st): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, raw: &str) -> Result<Response, PageError> {
+    let issuer = st.config.issuer();
+    let (params, pairs) = parse(raw)?;
+    let (req, app) = match st.service.check_authorize(&params).await? {
+        Ok(ok) => ok,
+        Err(AuthorizeError::NoRedirect(message)) => return Err(PageError::BadRequest(message)),
+        Err(AuthorizeError::Redirect { redirect_uri, state, error, description }) => {
+            let mut q = vec![("error", error), ("error_description", description.as_str())];
+            if let Some(s) = &state {
+                q.push(("state", s));
+            }
+            q.push(("iss", &issuer));
+            return Ok(see_other(&redirect_with(&redirect_uri, &q)));
+        }
+    };
+    let session = signed_in(&st, &headers).await?;
+    let now = st.service.now();
+    match sign_in_need(&req, session.as_ref().map(|(s, _)| s), now) {
+        SignInNeed::Ready => {}
+        SignInNeed::LoginRequired => {
+            let mut q = vec![("error", "login_required"), ("error_description", "The user must sign in, and prompt=none forbids showing a page.")];
+            if let Some(s) = &req.state {
+                q.push(("state", s));
+            }
+            q.push(("iss", &issuer));
+            return Ok(see_other(&redirect_with(&req.redirect_uri, &q)));
+        }
+        SignInNeed::SignIn { fresh_after } => {
+            let back = return_url(&pairs, fresh_after.map(|t| t.unix_timestamp()));
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("return_to", &back);
+            if let Some(h) = &req.login_hint {
+                q.append_pair("username", h);
+            }
+            return Ok(see_other(&format!("/signin?{}", q.finish())));
+        }
+    }
+    let Some((session, user)) = session else { return Err(PageError::Internal("a ready sign-in has no session".into())) };
+    match st.service.issue_code(&issuer, &req, &app, &session, &user, &request_context(peer, &headers)).await? {
+        AuthorizeOutcome::Redirect(to) => Ok(see_other(&to)),
+        AuthorizeOutcome::Denied { application, code, reason } => Ok((StatusCode::FORBIDDEN, pages::access_denied_page(&application, code, &reason)).into_response()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_parameters_are_refused_and_return_url_drops_prompt() {
+        assert!(parse("client_id=a&client_id=b").is_err());
+        let (p, pairs) = parse("client_id=a&prompt=login&scope=openid%20profile&extra=1").unwrap();
+        assert_eq!(p.scope.as_deref(), Some("openid profile"));
+        let back = return_url(&pairs, Some(42));
+        assert_eq!(back, "/oauth2/v2.0/authorize?client_id=a&scope=openid+profile&login_after=42");
+    }
+}

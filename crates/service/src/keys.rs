@@ -1,0 +1,215 @@
+//! Token signing keys kept in the store, so every node signs and verifies alike: ES256 for
+//! admin API tokens, RS256 for OpenID Connect (what most relying parties accept by default).
+//! Rotation retires the current keys; a retired key stays published and verifying until the
+//! last token it signed has expired.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use p256::ecdsa::{SigningKey as P256Key, VerifyingKey};
+use p256::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::pkcs1::EncodeRsaPrivateKey;
+use portcullis_domain::actor::Actor;
+use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
+use portcullis_domain::oidc::TOKEN_LIFETIME;
+use portcullis_store::{audit, commit, keys};
+use rsa::traits::PublicKeyParts;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+use time::Duration;
+use uuid::Uuid;
+
+use crate::tokens::TokenError;
+use crate::{Result, Service, ServiceError};
+
+/// The signing algorithms Portcullis uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alg {
+    /// ECDSA P-256 with SHA-256.
+    Es256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (2048-bit keys).
+    Rs256,
+}
+
+impl Alg {
+    fn name(self) -> &'static str {
+        match self {
+            Alg::Es256 => "ES256",
+            Alg::Rs256 => "RS256",
+        }
+    }
+}
+
+/// How long after retirement a key stays published: the longest token lifetime plus the
+/// clock leeway verifiers allow.
+pub const RETIRED_KEY_GRACE: Duration = Duration::minutes(65);
+
+fn internal(e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Internal(e.to_string())
+}
+
+fn generate(alg: Alg, now: portcullis_domain::Timestamp) -> Result<keys::SigningKey> {
+    let (private_pem, public_pem) = match alg {
+        Alg::Es256 => {
+            let sk = P256Key::random(&mut rand::rngs::OsRng);
+            (sk.to_pkcs8_pem(LineEnding::LF).map_err(internal)?.to_string(), sk.verifying_key().to_public_key_pem(LineEnding::LF).map_err(internal)?)
+        }
+        Alg::Rs256 => {
+            let sk = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(internal)?;
+            (sk.to_pkcs8_pem(LineEnding::LF).map_err(internal)?.to_string(), sk.to_public_key().to_public_key_pem(LineEnding::LF).map_err(internal)?)
+        }
+    };
+    Ok(keys::SigningKey { kid: Uuid::new_v4().simple().to_string(), alg: alg.name().into(), private_pem, public_pem, created_at: now, retired_at: None })
+}
+
+/// The public half of a stored key as a JWK, and the matching jsonwebtoken key.
+fn public_jwk(k: &keys::SigningKey) -> Result<(Value, DecodingKey, Algorithm)> {
+    match k.alg.as_str() {
+        "ES256" => {
+            let vk = VerifyingKey::from_public_key_pem(&k.public_pem).map_err(internal)?;
+            let point = vk.to_encoded_point(false);
+            let (Some(x), Some(y)) = (point.x(), point.y()) else { return Err(internal("stored P-256 key is not a point")) };
+            let (x, y) = (B64.encode(x), B64.encode(y));
+            let dk = DecodingKey::from_ec_components(&x, &y).map_err(internal)?;
+            Ok((json!({"kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": k.kid, "use": "sig", "alg": "ES256"}), dk, Algorithm::ES256))
+        }
+        "RS256" => {
+            let pk = rsa::RsaPublicKey::from_public_key_pem(&k.public_pem).map_err(internal)?;
+            let (n, e) = (B64.encode(pk.n().to_bytes_be()), B64.encode(pk.e().to_bytes_be()));
+            let dk = DecodingKey::from_rsa_components(&n, &e).map_err(internal)?;
+            Ok((json!({"kty": "RSA", "n": n, "e": e, "kid": k.kid, "use": "sig", "alg": "RS256"}), dk, Algorithm::RS256))
+        }
+        other => Err(internal(format!("stored key {} has unknown algorithm {other}", k.kid))),
+    }
+}
+
+impl Service {
+    /// The current key for `alg`, made on first use.
+    async fn signing_key(&self, alg: Alg) -> Result<keys::SigningKey> {
+        let mut c = self.store().conn().await?;
+        if let Some(k) = keys::current(&mut c, alg.name()).await? {
+            return Ok(k);
+        }
+        drop(c);
+        let now = self.now();
+        // RSA generation takes a while: keep it off the async workers.
+        let key = tokio::task::spawn_blocking(move || generate(alg, now)).await.map_err(internal)??;
+        let mut c = self.store().conn().await?;
+        keys::insert(&mut c, &key).await?;
+        // Another node may have made one at the same moment; either verifies.
+        Ok(keys::current(&mut c, alg.name()).await?.unwrap_or(key))
+    }
+
+    /// Signs `claims` with the current key for `alg` (the header names it by `kid`).
+    pub(crate) async fn sign_jwt<T: Serialize>(&self, alg: Alg, claims: &T) -> Result<String> {
+        let key = self.signing_key(alg).await?;
+        let (header_alg, enc) = match alg {
+            Alg::Es256 => {
+                let der = P256Key::from_pkcs8_pem(&key.private_pem).map_err(internal)?.to_pkcs8_der().map_err(internal)?;
+                (Algorithm::ES256, EncodingKey::from_ec_der(der.as_bytes()))
+            }
+            Alg::Rs256 => {
+                let der = rsa::RsaPrivateKey::from_pkcs8_pem(&key.private_pem).map_err(internal)?.to_pkcs1_der().map_err(internal)?;
+                (Algorithm::RS256, EncodingKey::from_rsa_der(der.as_bytes()))
+            }
+        };
+        let mut header = Header::new(header_alg);
+        header.kid = Some(key.kid);
+        jsonwebtoken::encode(&header, claims, &enc).map_err(internal)
+    }
+
+    /// Verifies a JWT of ours: the key named by `kid` (its own algorithm only, so no
+    /// algorithm confusion), still published, then issuer, audience and lifetime.
+    pub(crate) async fn verify_jwt<T: DeserializeOwned>(&self, token: &str, issuer: &str, audience: &str) -> Result<std::result::Result<T, TokenError>> {
+        self.verify_jwt_with(token, issuer, Some(audience), false).await
+    }
+
+    /// [`Service::verify_jwt`] with the audience left to the caller (`None`) and, for hints
+    /// such as `id_token_hint`, expiry ignored.
+    pub(crate) async fn verify_jwt_with<T: DeserializeOwned>(&self, token: &str, issuer: &str, audience: Option<&str>, allow_expired: bool) -> Result<std::result::Result<T, TokenError>> {
+        let Ok(header) = jsonwebtoken::decode_header(token) else {
+            return Ok(Err(TokenError::Invalid("the token is not a JWT".into())));
+        };
+        let Some(kid) = header.kid else { return Ok(Err(TokenError::Invalid("the token names no key (kid)".into()))) };
+        let mut c = self.store().conn().await?;
+        let Some(key) = keys::by_kid(&mut c, &kid).await? else { return Ok(Err(TokenError::Invalid("the signing key is unknown".into()))) };
+        drop(c);
+        if key.retired_at.is_some_and(|r| r < self.now() - RETIRED_KEY_GRACE) {
+            return Ok(Err(TokenError::Invalid("the signing key was retired".into())));
+        }
+        let (_, dk, alg) = public_jwk(&key)?;
+        let mut v = Validation::new(alg);
+        v.set_issuer(&[issuer]);
+        match audience {
+            Some(a) => v.set_audience(&[a]),
+            None => v.validate_aud = false,
+        }
+        v.leeway = 30;
+        v.validate_nbf = true;
+        // The service clock, not the system clock, decides expiry (tests move it).
+        v.validate_exp = false;
+        let claims: Value = match jsonwebtoken::decode::<Value>(token, &dk, &v) {
+            Ok(d) => d.claims,
+            Err(e) => return Ok(Err(TokenError::Invalid(e.to_string()))),
+        };
+        let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+        if !allow_expired && exp + 30 < self.now().unix_timestamp() {
+            return Ok(Err(TokenError::Expired));
+        }
+        Ok(serde_json::from_value(claims).map_err(|e| TokenError::Invalid(format!("unexpected claims: {e}"))))
+    }
+
+    /// The published keys (JWKS): current ones, and retired ones whose tokens may still live.
+    pub async fn jwks(&self) -> Result<Value> {
+        // Make sure both algorithms have a key before anyone needs one.
+        self.signing_key(Alg::Rs256).await?;
+        self.signing_key(Alg::Es256).await?;
+        let mut c = self.store().conn().await?;
+        let mut out = vec![];
+        for k in keys::published(&mut c, self.now() - RETIRED_KEY_GRACE).await? {
+            out.push(public_jwk(&k)?.0);
+        }
+        Ok(json!({"keys": out}))
+    }
+
+    /// Every stored key: (kid, alg, created, retired).
+    pub async fn signing_keys(&self) -> Result<Vec<keys::SigningKey>> {
+        let mut c = self.store().conn().await?;
+        Ok(keys::all(&mut c).await?.into_iter().map(|k| keys::SigningKey { private_pem: String::new(), ..k }).collect())
+    }
+
+    /// Rotates: retires the current keys and makes new ones, which sign from now on. The
+    /// retired keys stay published for [`RETIRED_KEY_GRACE`]. Audited.
+    pub async fn rotate_signing_keys(&self, actor: &Actor) -> Result<Vec<String>> {
+        let now = self.now();
+        let fresh = tokio::task::spawn_blocking(move || Ok::<_, ServiceError>(vec![generate(Alg::Rs256, now)?, generate(Alg::Es256, now)?])).await.map_err(internal)??;
+        let mut tx = self.store().begin().await?;
+        let retired = keys::retire_all(&mut tx, now).await?;
+        for k in &fresh {
+            keys::insert(&mut tx, k).await?;
+        }
+        let kids: Vec<String> = fresh.iter().map(|k| k.kid.clone()).collect();
+        audit::append(
+            &mut tx,
+            &AuditRecord {
+                activity: "Rotate token signing keys",
+                category: kinds::KEY_MANAGEMENT,
+                service: kinds::CORE_DIRECTORY,
+                operation: Operation::Update,
+                actor: actor.clone(),
+                target: AuditTarget { id: kids.join(","), display_name: "Token signing keys".into(), kind: "Other" },
+                before: None,
+                after: Some(json!({"newKeys": kids, "retired": retired, "publishedUntil": portcullis_domain::time_fmt::rfc3339(now + RETIRED_KEY_GRACE)})),
+                reason: format!("{retired} key(s) retired; new keys sign from now on"),
+            },
+            now,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(kids)
+    }
+}
+
+/// `TOKEN_LIFETIME` must fit inside the grace period, or rotation would strand live tokens.
+const _: () = assert!(TOKEN_LIFETIME.whole_seconds() < RETIRED_KEY_GRACE.whole_seconds());

@@ -1,0 +1,178 @@
+//! OAuth grants, authorization codes and refresh tokens. Codes and refresh tokens are kept
+//! under the SHA-256 of their value; taking one is a single `UPDATE … RETURNING`, so two
+//! nodes can never both redeem it.
+
+use portcullis_domain::session::AuthMethod;
+use portcullis_domain::Timestamp;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::row::{ms, opt_ts, ts, uuid};
+use crate::{Conn, Result, StoreError};
+
+/// One authorization of one client by one user in one session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// Id (the `gid` claim of the access tokens it issues).
+    pub id: Uuid,
+    /// The application.
+    pub client_id: String,
+    /// The user.
+    pub user_id: Uuid,
+    /// The single-sign-on session it came from.
+    pub session_id: Uuid,
+    /// Granted scopes, space-separated.
+    pub scope: String,
+    /// When the user authenticated.
+    pub auth_time: Timestamp,
+    /// How.
+    pub methods: Vec<AuthMethod>,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<Timestamp>,
+}
+
+fn grant_from(r: &AnyRow) -> Result<Grant> {
+    let methods: String = r.try_get("methods")?;
+    Ok(Grant {
+        id: uuid(r, "id")?,
+        client_id: r.try_get("client_id")?,
+        user_id: uuid(r, "user_id")?,
+        session_id: uuid(r, "session_id")?,
+        scope: r.try_get("scope")?,
+        auth_time: ts(r, "auth_time")?,
+        methods: serde_json::from_str(&methods).map_err(|e| StoreError::Corrupt(format!("grant methods: {e}")))?,
+        created_at: ts(r, "created_at")?,
+        revoked_at: opt_ts(r, "revoked_at")?,
+    })
+}
+
+/// Stores a grant.
+pub async fn insert_grant(c: &mut Conn, g: &Grant) -> Result<()> {
+    sqlx::query("INSERT INTO oauth_grants (id, client_id, user_id, session_id, scope, auth_time, methods, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)")
+        .bind(g.id.to_string())
+        .bind(&g.client_id)
+        .bind(g.user_id.to_string())
+        .bind(g.session_id.to_string())
+        .bind(&g.scope)
+        .bind(ms(g.auth_time))
+        .bind(serde_json::to_string(&g.methods).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(ms(g.created_at))
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// A grant by id, revoked or not.
+pub async fn grant(c: &mut Conn, id: Uuid) -> Result<Option<Grant>> {
+    let r = sqlx::query("SELECT * FROM oauth_grants WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *c).await?;
+    r.as_ref().map(grant_from).transpose()
+}
+
+/// Revokes a grant (idempotent); returns whether this call revoked it.
+pub async fn revoke_grant(c: &mut Conn, id: Uuid, reason: &str, now: Timestamp) -> Result<bool> {
+    let done = sqlx::query("UPDATE oauth_grants SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL").bind(ms(now)).bind(reason).bind(id.to_string()).execute(&mut *c).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Revokes every grant that came from a session (sign-out ends them all).
+pub async fn revoke_session_grants(c: &mut Conn, session_id: Uuid, reason: &str, now: Timestamp) -> Result<u64> {
+    let done = sqlx::query("UPDATE oauth_grants SET revoked_at = $1, revoked_reason = $2 WHERE session_id = $3 AND revoked_at IS NULL")
+        .bind(ms(now))
+        .bind(reason)
+        .bind(session_id.to_string())
+        .execute(&mut *c)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// An authorization code as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRecord {
+    /// The grant it starts.
+    pub grant_id: Uuid,
+    /// The redirect URI of the authorization request (the token request must repeat it).
+    pub redirect_uri: String,
+    /// For the ID token.
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: Option<String>,
+    /// Expiry.
+    pub expires_at: Timestamp,
+}
+
+/// What taking a code or refresh token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Taken<T> {
+    /// Unused until now; it is now used.
+    Fresh(T),
+    /// It was used before: a replay. Carries the grant it belongs to.
+    Reused(Uuid),
+    /// No such value.
+    Unknown,
+}
+
+/// Stores a code under its hash.
+pub async fn insert_code(c: &mut Conn, code_hash: &str, r: &CodeRecord) -> Result<()> {
+    sqlx::query("INSERT INTO oauth_codes (code_hash, grant_id, redirect_uri, nonce, code_challenge, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)")
+        .bind(code_hash)
+        .bind(r.grant_id.to_string())
+        .bind(&r.redirect_uri)
+        .bind(&r.nonce)
+        .bind(&r.code_challenge)
+        .bind(ms(r.expires_at))
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// Marks a code used and returns it, or says it was used before or never existed.
+pub async fn take_code(c: &mut Conn, code_hash: &str, now: Timestamp) -> Result<Taken<CodeRecord>> {
+    let r = sqlx::query("UPDATE oauth_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL RETURNING grant_id, redirect_uri, nonce, code_challenge, expires_at")
+        .bind(ms(now))
+        .bind(code_hash)
+        .fetch_optional(&mut *c)
+        .await?;
+    if let Some(r) = r {
+        return Ok(Taken::Fresh(CodeRecord {
+            grant_id: uuid(&r, "grant_id")?,
+            redirect_uri: r.try_get("redirect_uri")?,
+            nonce: r.try_get("nonce")?,
+            code_challenge: r.try_get("code_challenge")?,
+            expires_at: ts(&r, "expires_at")?,
+        }));
+    }
+    let used = sqlx::query("SELECT grant_id FROM oauth_codes WHERE code_hash = $1").bind(code_hash).fetch_optional(&mut *c).await?;
+    Ok(match used {
+        Some(r) => Taken::Reused(uuid(&r, "grant_id")?),
+        None => Taken::Unknown,
+    })
+}
+
+/// Stores a refresh token under its hash.
+pub async fn insert_refresh(c: &mut Conn, token_hash: &str, grant_id: Uuid, now: Timestamp, expires_at: Timestamp) -> Result<()> {
+    sqlx::query("INSERT INTO oauth_refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, NULL)")
+        .bind(token_hash)
+        .bind(grant_id.to_string())
+        .bind(ms(now))
+        .bind(ms(expires_at))
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// Marks a refresh token used (it rotates) and returns (grant, expiry), or says it was used
+/// before or never existed.
+pub async fn take_refresh(c: &mut Conn, token_hash: &str, now: Timestamp) -> Result<Taken<(Uuid, Timestamp)>> {
+    let r = sqlx::query("UPDATE oauth_refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL RETURNING grant_id, expires_at").bind(ms(now)).bind(token_hash).fetch_optional(&mut *c).await?;
+    if let Some(r) = r {
+        return Ok(Taken::Fresh((uuid(&r, "grant_id")?, ts(&r, "expires_at")?)));
+    }
+    let used = sqlx::query("SELECT grant_id FROM oauth_refresh_tokens WHERE token_hash = $1").bind(token_hash).fetch_optional(&mut *c).await?;
+    Ok(match used {
+        Some(r) => Taken::Reused(uuid(&r, "grant_id")?),
+        None => Taken::Unknown,
+    })
+}
