@@ -6,7 +6,8 @@ user in with a passkey and follows the redirects by hand. The RP then redeems th
 the test proves that the ID token verifies against the published JWKS with the expected
 issuer, audience, nonce, lifetime, at_hash and passkey claims (amr, authentication strength),
 that userinfo answers for the same subject, that refresh tokens rotate and a replayed one
-revokes its whole family, and that a public client must present its code_verifier."""
+revokes its whole family, that a code is single-use, and that a public client must present
+its code_verifier."""
 
 import hashlib
 import json
@@ -182,10 +183,14 @@ def test_confidential_client_code_flow_id_token_userinfo_and_refresh_rotation(te
         creds = {"client_id": client_id, "client_secret": secret}
         assert token_error(meta, {"grant_type": "refresh_token", "refresh_token": old, **creds}) == "invalid_grant"
         assert token_error(meta, {"grant_type": "refresh_token", "refresh_token": new["refresh_token"], **creds}) == "invalid_grant"
+        # An authorization code is single-use.
+        code = parse_qs(urlparse(callback).query)["code"][0]
+        replay = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": verifier, **creds}
+        assert token_error(meta, replay) == "invalid_grant"
 
 
 def test_public_client_needs_its_code_verifier(tenant, passkey):
-    client_id, secret = register_app(tenant, "Authlib public RP", public=True)
+    client_id, _ = register_app(tenant, "Authlib public RP", public=True)
     with OAuth2Client(client_id, scope="openid profile", redirect_uri=REDIRECT,
                       code_challenge_method="S256", token_endpoint_auth_method="none") as rp:
         meta = discover(tenant, rp)

@@ -111,7 +111,7 @@ impl Service {
             Taken::Reused(grant) => {
                 oauth::revoke_grant(&mut c, grant, "authorization code reused", now).await?;
                 tracing::warn!(%grant, client = %app.app_id, "authorization code reused: grant revoked");
-                return Ok(Err(err("invalid_grant", "The authorization code was already used. Every token issued from it has been revoked.")));
+                return Ok(Err(err("invalid_grant", "The authorization code was already presented once; a code works once, so every token issued from it has been revoked.")));
             }
         };
         let Some(grant) = oauth::grant(&mut c, record.grant_id).await? else { return Ok(Err(err("invalid_grant", "The authorization code is unknown."))) };
