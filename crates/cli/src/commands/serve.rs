@@ -36,7 +36,6 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
     let svc = open(cfg).await?;
     tracing::info!(database = ?svc.store().backend(), "store ready");
 
-    svc.prepare_applications(public_url.as_str()).await?;
     let signin_url = public_url.join("signin").map(|u| u.to_string()).unwrap_or_else(|_| cfg.public_url.clone());
     let mut out = std::io::stdout().lock();
     if let Some(first) = svc.bootstrap(&cfg.organization, &cfg.domain).await? {
@@ -49,6 +48,8 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
     } else {
         let _ = writeln!(out, "Portcullis: sign in at {signin_url}");
     }
+    // After bootstrap, which registers the first-party applications without the URL.
+    svc.prepare_applications(public_url.as_str()).await?;
     let _ = writeln!(out, "Listening on http://{local}");
     let _ = out.flush();
     drop(out);

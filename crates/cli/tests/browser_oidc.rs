@@ -1,0 +1,119 @@
+//! An application's sign-in in real Chromium: its authorization request → Portcullis' sign-in
+//! page → a passkey from the WebAuthn virtual authenticator → back at the application with a
+//! code, which the application redeems. Also: Security info itself signs in the same way.
+
+mod support;
+
+use portcullis_testkit::browser::Browser;
+use portcullis_testkit::fantoccini::{Client, Locator};
+use std::collections::HashMap;
+use support::{cli, Server};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn click(c: &Client, id: &str) {
+    c.wait().for_element(Locator::Id(id)).await.unwrap_or_else(|e| panic!("#{id}: {e}")).click().await.unwrap();
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.wait().for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.unwrap()
+}
+
+/// A stand-in application: answers every request on a loopback port with a small page.
+async fn application() -> u16 {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let body = "<html><body><h1 id=app>Application</h1></body></html>";
+                let _ = sock.write_all(format!("HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len()).as_bytes()).await;
+            });
+        }
+    });
+    port
+}
+
+async fn wait_for_url(c: &Client, prefix: &str) -> url::Url {
+    for _ in 0..100 {
+        let u = c.current_url().await.unwrap();
+        if u.as_str().starts_with(prefix) {
+            return u;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("never reached {prefix}; at {}", c.current_url().await.unwrap());
+}
+
+#[tokio::test]
+async fn an_application_sign_in_goes_through_the_passkey_page_and_comes_back_with_a_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), None).await;
+    let app_port = application().await;
+    let callback = format!("http://127.0.0.1:{app_port}/callback");
+    let (st, out, err) = cli(dir.path(), None, &["apps", "add", "--name", "Browser RP", "--public", "--redirect-uri", &callback]);
+    assert_eq!(st, 0, "{err}");
+    let client_id = out.lines().next().and_then(|l| l.split_whitespace().last()).unwrap().to_string();
+
+    let b = Browser::launch().await;
+    let c = &b.client;
+    b.add_virtual_authenticator().await;
+    // The administrator signs in with the TAP and adds a passkey on Security info, which
+    // signs them in to Security info through the authorization-code flow on the way.
+    c.goto(&format!("{}/signin", s.origin())).await.unwrap();
+    c.find(Locator::Id("username")).await.unwrap().send_keys("admin@portcullis.local").await.unwrap();
+    c.find(Locator::Id("code")).await.unwrap().send_keys(s.tap.as_deref().unwrap()).await.unwrap();
+    click(c, "signin").await;
+    click(c, "security-info").await;
+    click(c, "add-passkey").await;
+    assert!(text(c, "li.method").await.contains("Can be used to sign in"));
+    c.goto(&format!("{}/me", s.origin())).await.unwrap();
+    click(c, "signout").await;
+    c.wait().for_element(Locator::Id("username")).await.unwrap();
+
+    // The application sends the browser to authorize; Portcullis shows its sign-in page.
+    let verifier = "browser-test-verifier-0123456789-abcdefghijklmnop";
+    let challenge = {
+        use base64::Engine;
+        use sha2::Digest;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+    };
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("client_id", &client_id)
+        .append_pair("redirect_uri", &callback)
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid profile")
+        .append_pair("state", "browser-state")
+        .append_pair("nonce", "browser-nonce")
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    c.goto(&format!("{}/oauth2/v2.0/authorize?{}", s.origin(), q.finish())).await.unwrap();
+    assert!(c.current_url().await.unwrap().path() == "/signin", "sent to sign in");
+    c.find(Locator::Id("username")).await.unwrap().send_keys("admin@portcullis.local").await.unwrap();
+    click(c, "passkey-signin").await;
+
+    // Back at the application with a code and the state.
+    let back = wait_for_url(c, &callback).await;
+    assert_eq!(text(c, "#app").await, "Application");
+    let params: HashMap<String, String> = back.query_pairs().into_owned().collect();
+    assert_eq!(params["state"], "browser-state");
+    assert_eq!(params["iss"], s.origin());
+    let r = reqwest::Client::new()
+        .post(s.url("/oauth2/v2.0/token"))
+        .form(&[("grant_type", "authorization_code"), ("code", &params["code"]), ("redirect_uri", &callback), ("client_id", &client_id), ("code_verifier", verifier)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let tokens: serde_json::Value = r.json().await.unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let claims: serde_json::Value = {
+        use base64::Engine;
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(id_token.split('.').nth(1).unwrap()).unwrap()).unwrap()
+    };
+    assert_eq!(claims["nonce"], "browser-nonce");
+    assert!(claims["amr"].as_array().unwrap().contains(&serde_json::json!("fido")), "{claims}");
+    b.close().await;
+    s.stop().await;
+}
