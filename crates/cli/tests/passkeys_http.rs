@@ -7,7 +7,7 @@ use portcullis_testkit::softkey::{Quirks, SoftKey};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::path::Path;
-use support::{cli, client, sign_in, Server};
+use support::{cli, client, get_following, sign_in, Server};
 
 const CHROMIUM: &str = "01020304-0506-0708-0102-030405060708";
 const OTHER: &str = "2fc0579f-8113-47ea-b116-bb5a8db9202a";
@@ -180,12 +180,12 @@ async fn r1_r2_r3_r4_r5_r6_policy_gates_registration_and_nothing_is_stored() {
 
     // R6: the guided Authenticator option appears only with both Authenticator AAGUIDs allowed;
     // the shortcut switch puts them there and takes them away.
-    let page = c.get(s.url("/security-info")).send().await.unwrap().text().await.unwrap();
+    let page = get_following(&c, &s, "/security-info").await.text().await.unwrap();
     assert!(!page.contains("add-authenticator"));
     let (st, out, _) = cli(d, None, &["policy", "authenticator-shortcut", "on"]);
     assert_eq!(st, 0);
     assert!(out.contains("de1e552d-db1d-4423-a619-566b625cdc84") && out.contains(&format!("\"{OTHER}\"")), "added to the existing allow list: {out}");
-    let page = c.get(s.url("/security-info")).send().await.unwrap().text().await.unwrap();
+    let page = get_following(&c, &s, "/security-info").await.text().await.unwrap();
     assert!(page.contains("add-authenticator") && page.contains("Passkey in Microsoft Authenticator"));
     let (st, _, warnings) = cli(d, None, &["policy", "authenticator-shortcut", "off"]);
     assert_eq!(st, 0);
@@ -264,7 +264,7 @@ async fn r9_profiles_and_r20_device_and_profile_are_recorded() {
     assert_eq!(st, StatusCode::CREATED, "R9: the Open profile accepts it: {v}");
     let listed = passkeys(d, ADMIN);
     assert_eq!((listed[0]["displayName"].as_str(), listed[0]["device"].as_str(), listed[0]["deviceProfile"].as_str()), (Some("Work phone"), Some("Pixel 8"), Some("work")), "R20");
-    let page = c.get(s.url("/security-info")).send().await.unwrap().text().await.unwrap();
+    let page = get_following(&c, &s, "/security-info").await.text().await.unwrap();
     assert!(page.contains("Pixel 8") && page.contains("work profile"), "R20: Security info shows device and profile");
     s.stop().await;
 }
@@ -279,6 +279,8 @@ async fn r25_deleted_passkeys_are_refused_with_the_explanation() {
     let (_, a) = register(&c, &s, &mut mine, &Quirks::default()).await;
     let (_, b) = register(&c, &s, &mut theirs, &Quirks::default()).await;
 
+    // The delete form belongs to Security info, which has its own (OIDC) sign-in.
+    assert_eq!(get_following(&c, &s, "/security-info").await.status(), StatusCode::OK);
     let r = c.post(s.url(&format!("/security-info/passkeys/{}/delete", a["id"].as_str().unwrap()))).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (st, v) = passkey_sign_in(&s, None, &mut mine, &Quirks::default()).await;

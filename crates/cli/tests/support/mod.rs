@@ -125,3 +125,19 @@ pub fn cli(dir: &Path, database: Option<&str>, args: &[&str]) -> (i32, String, S
 pub fn code_from(stdout: &str) -> String {
     stdout.lines().next().and_then(|l| l.split_whitespace().last()).expect("tap create prints the code").to_string()
 }
+
+/// GETs `path` with a no-redirect cookie client, following redirects by hand (up to 8) and
+/// keeping to the loopback address where the client's cookies live. Security info signs its
+/// users in through the authorization-code flow, so reaching it takes a few hops.
+pub async fn get_following(c: &reqwest::Client, s: &Server, path: &str) -> reqwest::Response {
+    let mut url = s.url(path);
+    for _ in 0..8 {
+        let r = c.get(&url).send().await.expect("GET");
+        if !r.status().is_redirection() {
+            return r;
+        }
+        let to = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        url = if to.starts_with('/') { s.url(&to) } else { to.replace(&s.origin(), &s.url("")) };
+    }
+    panic!("too many redirects from {path}");
+}

@@ -80,6 +80,11 @@ pub async fn token(State(st): State<AppState>, ConnectInfo(peer): ConnectInfo<So
     let Ok(Form(req)) = form else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "The body must be application/x-www-form-urlencoded with string parameters.");
     };
+    match req.grant_type.as_deref() {
+        Some("authorization_code" | "refresh_token" | "client_credentials") => {}
+        Some(other) => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", format!("The grant type '{}' is not supported here.", other.chars().take(60).collect::<String>())),
+        None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required."),
+    }
     let basic = basic_credentials(&headers);
     let auth = match (basic, req.client_id.clone(), req.client_secret.clone()) {
         (Some(_), _, Some(_)) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "Use one client authentication method: Basic or client_secret in the body, not both."),
@@ -100,9 +105,7 @@ pub async fn token(State(st): State<AppState>, ConnectInfo(peer): ConnectInfo<So
             let Some(rt) = req.refresh_token.as_deref() else { return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "refresh_token is required.") };
             st.service.refresh(&issuer, &auth, rt, req.scope.as_deref(), &ctx).await
         }
-        Some("client_credentials") => return client_credentials(&st, &issuer, auth, req.scope.unwrap_or_default(), &ctx).await,
-        Some(other) => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", format!("The grant type '{}' is not supported here.", other.chars().take(60).collect::<String>())),
-        None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required."),
+        _ => return client_credentials(&st, &issuer, auth, req.scope.unwrap_or_default(), &ctx).await,
     };
     match outcome {
         Ok(Ok(t)) => token_set(t),
