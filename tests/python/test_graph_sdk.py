@@ -278,3 +278,52 @@ def test_404_and_403_surface_as_odata_errors(tenant, admin_token):
         assert e.value.response_status_code == 403 and e.value.error.code == "Authorization_RequestDenied"
         assert e.value.error.inner_error.request_id
     run(go())
+
+
+def test_applications_and_service_principals_crud_with_secret_attributes_and_flags(tenant):
+    """Issue 5: an application registered through the SDK (redirect URIs, addPassword), its
+    service principal tagged and given a custom security attribute, then deleted."""
+    from msgraph.generated.applications.item.add_password.add_password_post_request_body import AddPasswordPostRequestBody
+    from msgraph.generated.models.application import Application
+    from msgraph.generated.models.custom_security_attribute_value import CustomSecurityAttributeValue
+    from msgraph.generated.models.password_credential import PasswordCredential
+    from msgraph.generated.models.service_principal import ServicePrincipal
+    from msgraph.generated.models.web_application import WebApplication
+
+    token = tenant.token(ADMIN, "Application.ReadWrite.All")
+
+    async def go():
+        client = v1(tenant, token)
+        app = await client.applications.post(Application(display_name="SDK app", web=WebApplication(redirect_uris=["https://sdk.example/cb"])))
+        assert app.app_id and app.id and app.web.redirect_uris == ["https://sdk.example/cb"]
+        secret = await client.applications.by_application_id(app.id).add_password.post(AddPasswordPostRequestBody(password_credential=PasswordCredential(display_name="ci")))
+        assert secret.secret_text and len(secret.secret_text) >= 32
+        await client.applications.by_application_id(app.id).patch(Application(web=WebApplication(redirect_uris=["https://sdk.example/cb", "https://sdk.example/two"])))
+        got = await client.applications.by_application_id(app.id).get()
+        assert got.web.redirect_uris == ["https://sdk.example/cb", "https://sdk.example/two"]
+
+        sp = await client.service_principals.post(ServicePrincipal(app_id=app.app_id))
+        attrs = CustomSecurityAttributeValue(additional_data={"Rollout": {"@odata.type": "#microsoft.graph.customSecurityAttributeValue", "Tier": "passkey-required"}})
+        await client.service_principals.by_service_principal_id(sp.id).patch(ServicePrincipal(custom_security_attributes=attrs, tags=["PortcullisApprovedClientApp"]))
+        sp = await client.service_principals.by_service_principal_id(sp.id).get()
+        assert sp.tags == ["PortcullisApprovedClientApp"]
+        assert sp.custom_security_attributes.additional_data["Rollout"]["Tier"] == "passkey-required"
+        listed = await client.service_principals.get()
+        names = {s.display_name for s in listed.value}
+        assert {"SDK app", "Security info", "Authenticator"} <= names, names
+
+        # Validation errors come back as ODataError in Graph's shape.
+        with pytest.raises(ODataError) as bad:
+            await client.applications.post(Application(display_name="Bad", web=WebApplication(redirect_uris=["http://plain.example/cb"])))
+        assert bad.value.response_status_code == 400 and "loopback" in bad.value.error.message
+        first_party = next(s for s in listed.value if s.display_name == "Security info")
+        with pytest.raises(ODataError) as fixed:
+            await client.service_principals.by_service_principal_id(first_party.id).delete()
+        assert fixed.value.response_status_code == 400
+
+        await client.applications.by_application_id(app.id).delete()
+        with pytest.raises(ODataError) as gone:
+            await client.applications.by_application_id(app.id).get()
+        assert gone.value.response_status_code == 404
+
+    run(go())

@@ -80,6 +80,14 @@ async fn passkey_for(d: &Path, db: Option<&str>, s: &Server, upn: &str) -> Strin
     r["id"].as_str().unwrap_or_else(|| panic!("registration for {upn}: {r}")).to_string()
 }
 
+/// Registers an application through the CLI; returns its `apps show` JSON.
+fn app_in(d: &Path, db: Option<&str>, n: usize) -> Value {
+    let (st, out, err) = cli(d, db, &["apps", "add", "--name", &format!("Walk app {n}"), "--redirect-uri", "https://app.example/cb"]);
+    assert_eq!(st, 0, "{err}");
+    let id = out.lines().next().and_then(|l| l.split_whitespace().last()).unwrap().to_string();
+    serde_json::from_str(&cli(d, db, &["apps", "show", &id]).1).unwrap()
+}
+
 fn tap_id(d: &Path, db: Option<&str>, upn: &str) -> String {
     let (_, out, _) = cli(d, db, &["tap", "create", "--user", upn]);
     assert!(out.contains("Temporary Access Pass"));
@@ -146,6 +154,23 @@ async fn success_case(d: &Path, db: Option<&str>, s: &Server, route: &portcullis
         MeListMethods => ("me/authentication/methods".into(), None),
         MeListFido2 => ("me/authentication/fido2Methods".into(), None),
         MeDeleteFido2 => (format!("me/authentication/fido2Methods/{}", passkey_for(d, db, s, ADMIN).await), None),
+        ListApplications => ("applications".into(), None),
+        ListServicePrincipals => ("servicePrincipals".into(), None),
+        CreateApplication => ("applications".into(), Some(json!({"displayName": format!("App {n}"), "web": {"redirectUris": ["https://app.example/cb"]}}))),
+        GetApplication | UpdateApplication | DeleteApplication | AddPassword => {
+            let app = app_in(d, db, n);
+            let body = match route.op {
+                UpdateApplication => Some(json!({"web": {"redirectUris": ["https://app.example/cb", "https://app.example/cb2"]}})),
+                AddPassword => Some(json!({"passwordCredential": {"displayName": "walk"}})),
+                _ => None,
+            };
+            (format!("applications/{}{}", app["id"].as_str().unwrap(), if route.op == AddPassword { "/addPassword" } else { "" }), body)
+        }
+        CreateServicePrincipal => ("servicePrincipals".into(), Some(json!({"appId": app_in(d, db, n)["appId"]}))),
+        GetServicePrincipal | UpdateServicePrincipal | DeleteServicePrincipal => {
+            let body = (route.op == UpdateServicePrincipal).then(|| json!({"customSecurityAttributes": {"Rollout": {"@odata.type": "#microsoft.graph.customSecurityAttributeValue", "Tier": "passkeys"}}, "tags": ["PortcullisApprovedClientApp"]}));
+            (format!("servicePrincipals/{}", app_in(d, db, n)["servicePrincipalId"].as_str().unwrap()), body)
+        }
     };
     (format!("/v1.0/{path}"), body)
 }

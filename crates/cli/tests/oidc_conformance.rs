@@ -208,6 +208,22 @@ async fn refusals_never_redirect_to_untrusted_places_and_prompt_and_max_age_forc
         let r = browser.get(authorize(&conf_id, extra)).send().await.unwrap();
         assert!(location(&r).starts_with("/signin?return_to="), "{extra}: {}", location(&r));
     }
+    // The first-party apps use the same flow: the Authenticator is a public client with a
+    // custom-scheme redirect URI; Security info sends its users through authorize too.
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let r = browser
+        .get(format!(
+            "{}/oauth2/v2.0/authorize?client_id=4813382a-8fa7-425e-ab75-3b753aab3abb&redirect_uri={}&response_type=code&scope=openid&code_challenge={challenge}&code_challenge_method=S256",
+            s.origin(),
+            urlenc("msauth.com.microsoft.azureauthenticator://auth")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&r).starts_with("msauth.com.microsoft.azureauthenticator://auth?code="), "{}", location(&r));
+    let r = browser.get(format!("{}/security-info", s.origin())).send().await.unwrap();
+    assert!(location(&r).starts_with("/oauth2/v2.0/authorize?client_id=19db86c3-b2b9-44cc-b339-36da233a3be2&"), "{}", location(&r));
+
     // prompt=login: after a fresh sign-in the request completes, and does not loop.
     let to = browse_to_app(&s, &browser, &authorize(&conf_id, "&prompt=login"), &mut key).await;
     let code = query(&to)["code"].clone();

@@ -147,11 +147,17 @@ pub enum DirectoryRole {
     GlobalReader,
     /// Sign-in and audit logs, registration reports.
     ReportsReader,
+    /// Applications and service principals, including Conditional Access flags and
+    /// attributes on them.
+    ApplicationAdministrator,
+    /// Applications and service principals (without application proxy, which Portcullis
+    /// does not have).
+    CloudApplicationAdministrator,
 }
 
 impl DirectoryRole {
     /// Every role, in a stable order.
-    pub const ALL: [DirectoryRole; 9] = [
+    pub const ALL: [DirectoryRole; 11] = [
         Self::GlobalAdministrator,
         Self::AuthenticationPolicyAdministrator,
         Self::AuthenticationAdministrator,
@@ -161,6 +167,8 @@ impl DirectoryRole {
         Self::SecurityReader,
         Self::GlobalReader,
         Self::ReportsReader,
+        Self::ApplicationAdministrator,
+        Self::CloudApplicationAdministrator,
     ];
 
     /// Entra's role template id.
@@ -175,6 +183,8 @@ impl DirectoryRole {
             Self::SecurityReader => "5d6b6bb7-de71-4623-b4af-96380a352509",
             Self::GlobalReader => "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
             Self::ReportsReader => "4a5d8f65-41da-4de4-8968-e035b65339cf",
+            Self::ApplicationAdministrator => "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+            Self::CloudApplicationAdministrator => "158c047a-c907-4556-b7ef-446551a6b5f7",
         };
         // The literals above are well-formed; a parse failure is impossible, but fall back
         // to nil rather than panic.
@@ -193,6 +203,8 @@ impl DirectoryRole {
             Self::SecurityReader => "Security Reader",
             Self::GlobalReader => "Global Reader",
             Self::ReportsReader => "Reports Reader",
+            Self::ApplicationAdministrator => "Application Administrator",
+            Self::CloudApplicationAdministrator => "Cloud Application Administrator",
         }
     }
 

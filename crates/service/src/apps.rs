@@ -44,6 +44,9 @@ pub struct NewApplication {
     pub app_protection_policy: bool,
     /// Graph-shaped `customSecurityAttributes` to set, if any.
     pub custom_security_attributes: Option<Value>,
+    /// Issue a client secret now (confidential clients only; Graph callers use
+    /// `addPassword` afterwards instead).
+    pub issue_secret: bool,
 }
 
 /// A change to an application; `None` leaves a field alone.
@@ -127,7 +130,7 @@ impl Service {
             app_protection_policy: spec.app_protection_policy,
             custom_security_attributes: attrs,
         };
-        let secret = (!spec.public_client).then(new_token);
+        let secret = (spec.issue_secret && !spec.public_client).then(new_token);
         let hash = match &secret {
             Some(s) => Some(self.secrets.hash(s).await?),
             None => None,
@@ -192,6 +195,23 @@ impl Service {
         audit::append(&mut tx, &app_record("Delete application", Operation::Delete, actor, &app, Some(summary(&app)), None, format!("Application '{}' deleted", app.display_name)), now).await?;
         commit(tx).await?;
         Ok(())
+    }
+
+    /// Issues a new client secret for a confidential application, replacing any old one;
+    /// returns it (only its hash is stored). Audited.
+    pub async fn new_client_secret(&self, actor: &Actor, id: &str) -> Result<(Application, String)> {
+        let app = self.application(id).await?;
+        if app.public_client {
+            return Err(ServiceError::Invalid(format!("'{}' is a public client; public clients hold no secret", app.display_name)));
+        }
+        let secret = new_token();
+        let hash = self.secrets.hash(&secret).await?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        applications::set_secret(&mut tx, &app.app_id, &hash, now).await?;
+        audit::append(&mut tx, &app_record("Update application – Certificates and secrets management", Operation::Update, actor, &app, None, Some(json!({"secret": "replaced"})), format!("A new client secret was issued for '{}'", app.display_name)), now).await?;
+        commit(tx).await?;
+        Ok((app, secret))
     }
 
     /// One application, by client id, object id or service principal id.

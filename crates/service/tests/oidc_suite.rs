@@ -42,7 +42,7 @@ async fn world(t: &TestStore) -> World {
     let pass = svc.bootstrap("Contoso", "contoso.com").await.unwrap().unwrap();
     let signed_in = svc.sign_in_with_tap(pass.user.user_principal_name.as_str(), &pass.code, &ctx()).await.unwrap();
     let op = Actor::Operator { name: "test".into() };
-    let spec = NewApplication { display_name: "Payroll".into(), redirect_uris: vec![CB.into()], ..Default::default() };
+    let spec = NewApplication { display_name: "Payroll".into(), redirect_uris: vec![CB.into()], issue_secret: true, ..Default::default() };
     let (app, secret) = svc.add_application(&op, spec).await.unwrap();
     World { svc, clock, signed_in, client_id: app.app_id, secret: secret.unwrap() }
 }

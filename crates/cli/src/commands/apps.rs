@@ -87,7 +87,7 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
     let svc = open(cfg).await?;
     match cmd {
         Cmd::Add { name, public, redirect_uris, approved_client_app, app_protection_policy, attributes: attrs } => {
-            let spec = NewApplication { display_name: name, public_client: public, redirect_uris, approved_client_app, app_protection_policy, custom_security_attributes: attributes(&attrs)? };
+            let spec = NewApplication { display_name: name, public_client: public, redirect_uris, approved_client_app, app_protection_policy, custom_security_attributes: attributes(&attrs)?, issue_secret: !public };
             let (app, secret) = svc.add_application(&operator(), spec).await?;
             println!("Application '{}' registered, client id {}", app.display_name, app.app_id);
             if let Some(s) = secret {

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use crate::AppState;
 
+mod apps;
 mod directory;
 mod methods;
 mod policy;
@@ -95,6 +96,28 @@ pub enum Op {
     Fido2CreationOptions,
     /// `POST users/{id}/authentication/fido2Methods` (provisioning).
     ProvisionFido2,
+    /// `GET applications`.
+    ListApplications,
+    /// `POST applications`.
+    CreateApplication,
+    /// `GET applications/{id}`.
+    GetApplication,
+    /// `PATCH applications/{id}`.
+    UpdateApplication,
+    /// `DELETE applications/{id}`.
+    DeleteApplication,
+    /// `POST applications/{id}/addPassword`.
+    AddPassword,
+    /// `GET servicePrincipals`.
+    ListServicePrincipals,
+    /// `POST servicePrincipals`.
+    CreateServicePrincipal,
+    /// `GET servicePrincipals/{id}`.
+    GetServicePrincipal,
+    /// `PATCH servicePrincipals/{id}`.
+    UpdateServicePrincipal,
+    /// `DELETE servicePrincipals/{id}`.
+    DeleteServicePrincipal,
 }
 
 /// One route: method, lower-case path pattern (`{id}` matches one segment), operation, requirement.
@@ -208,6 +231,18 @@ const WRITE_ROLES: Requirement = Requirement {
     directory_roles: &[GlobalAdministrator],
 };
 
+const READ_APPS: Requirement = Requirement {
+    scopes: &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    app_roles: &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    directory_roles: ALL_ADMIN_ROLES,
+};
+
+const WRITE_APPS: Requirement = Requirement {
+    scopes: &["Application.ReadWrite.All", "Directory.ReadWrite.All"],
+    app_roles: &["Application.ReadWrite.All", "Directory.ReadWrite.All"],
+    directory_roles: &[GlobalAdministrator, ApplicationAdministrator, CloudApplicationAdministrator],
+};
+
 const ME_READ: Requirement = Requirement {
     scopes: &["UserAuthenticationMethod.Read", "UserAuthenticationMethod.ReadWrite", "UserAuthMethod-Passkey.Read", "UserAuthMethod-Passkey.ReadWrite"],
     app_roles: &[],
@@ -217,6 +252,7 @@ const ME_READ: Requirement = Requirement {
 const ME_WRITE: Requirement = Requirement { scopes: &["UserAuthenticationMethod.ReadWrite", "UserAuthMethod-Passkey.ReadWrite"], app_roles: &[], directory_roles: &[] };
 
 /// Every route of the admin API, with what it requires. One test walks this table.
+/// (The application routes take the application's object id; its client id works too.)
 pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "GET", pattern: &["policies", "authenticationmethodspolicy"], op: Op::GetPolicy, requirement: READ_POLICY },
     RouteSpec { method: "PATCH", pattern: &["policies", "authenticationmethodspolicy"], op: Op::PatchPolicy, requirement: WRITE_POLICY },
@@ -254,6 +290,17 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "GET", pattern: &["me", "authentication", "methods"], op: Op::MeListMethods, requirement: ME_READ },
     RouteSpec { method: "GET", pattern: &["me", "authentication", "fido2methods"], op: Op::MeListFido2, requirement: ME_READ },
     RouteSpec { method: "DELETE", pattern: &["me", "authentication", "fido2methods", "{sub}"], op: Op::MeDeleteFido2, requirement: ME_WRITE },
+    RouteSpec { method: "GET", pattern: &["applications"], op: Op::ListApplications, requirement: READ_APPS },
+    RouteSpec { method: "POST", pattern: &["applications"], op: Op::CreateApplication, requirement: WRITE_APPS },
+    RouteSpec { method: "GET", pattern: &["applications", "{id}"], op: Op::GetApplication, requirement: READ_APPS },
+    RouteSpec { method: "PATCH", pattern: &["applications", "{id}"], op: Op::UpdateApplication, requirement: WRITE_APPS },
+    RouteSpec { method: "DELETE", pattern: &["applications", "{id}"], op: Op::DeleteApplication, requirement: WRITE_APPS },
+    RouteSpec { method: "POST", pattern: &["applications", "{id}", "addpassword"], op: Op::AddPassword, requirement: WRITE_APPS },
+    RouteSpec { method: "GET", pattern: &["serviceprincipals"], op: Op::ListServicePrincipals, requirement: READ_APPS },
+    RouteSpec { method: "POST", pattern: &["serviceprincipals"], op: Op::CreateServicePrincipal, requirement: WRITE_APPS },
+    RouteSpec { method: "GET", pattern: &["serviceprincipals", "{id}"], op: Op::GetServicePrincipal, requirement: READ_APPS },
+    RouteSpec { method: "PATCH", pattern: &["serviceprincipals", "{id}"], op: Op::UpdateServicePrincipal, requirement: WRITE_APPS },
+    RouteSpec { method: "DELETE", pattern: &["serviceprincipals", "{id}"], op: Op::DeleteServicePrincipal, requirement: WRITE_APPS },
 ];
 
 /// Per-request ids for the error body and headers.
@@ -420,6 +467,17 @@ async fn handle(st: &AppState, method: &Method, uri: &axum::http::Uri, headers: 
         Op::AddRoleMember => return directory::add_role_member(&cx).await,
         Op::Fido2CreationOptions => return methods::creation_options(&cx).await,
         Op::ProvisionFido2 => return methods::provision_fido2(&cx).await,
+        Op::ListApplications => return apps::list_applications(&cx).await,
+        Op::CreateApplication => return apps::create_application(&cx).await,
+        Op::GetApplication => return apps::get_application(&cx).await,
+        Op::UpdateApplication => return apps::update_application(&cx).await,
+        Op::DeleteApplication => return apps::delete_application(&cx).await,
+        Op::AddPassword => return apps::add_password(&cx).await,
+        Op::ListServicePrincipals => return apps::list_service_principals(&cx).await,
+        Op::CreateServicePrincipal => return apps::create_service_principal(&cx).await,
+        Op::GetServicePrincipal => return apps::get_service_principal(&cx).await,
+        Op::UpdateServicePrincipal => return apps::update_service_principal(&cx).await,
+        Op::DeleteServicePrincipal => return apps::delete_service_principal(&cx).await,
         Op::MeListMethods | Op::MeListFido2 | Op::MeDeleteFido2 => {
             let me = user.as_ref().ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "BadRequest", "/me is only valid with a delegated token."))?;
             return methods::me(&cx, route.op, me).await;
