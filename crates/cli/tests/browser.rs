@@ -23,9 +23,12 @@ async fn bootstrap_pass_signs_the_administrator_in_on_the_page() {
     // The sign-in page always holds an (empty, hidden) #error: wait for the refusal's text.
     let mut err = String::new();
     for _ in 0..100 {
-        err = c.find(Locator::Id("error")).await.unwrap().text().await.unwrap_or_default();
-        if err.contains("not correct") {
-            break;
+        // While the refused post reloads the page, the element may briefly not exist.
+        if let Ok(e) = c.find(Locator::Id("error")).await {
+            err = e.text().await.unwrap_or_default();
+            if err.contains("not correct") {
+                break;
+            }
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }

@@ -146,16 +146,20 @@ impl Service {
             None => v.validate_aud = false,
         }
         v.leeway = 30;
-        v.validate_nbf = true;
-        // The service clock, not the system clock, decides expiry (tests move it).
+        // The service clock, not the system clock, decides the lifetime (tests move it).
         v.validate_exp = false;
+        v.validate_nbf = false;
         let claims: Value = match jsonwebtoken::decode::<Value>(token, &dk, &v) {
             Ok(d) => d.claims,
             Err(e) => return Ok(Err(TokenError::Invalid(e.to_string()))),
         };
+        let now = self.now().unix_timestamp();
         let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
-        if !allow_expired && exp + 30 < self.now().unix_timestamp() {
+        if !allow_expired && exp + 30 < now {
             return Ok(Err(TokenError::Expired));
+        }
+        if claims.get("nbf").and_then(Value::as_i64).is_some_and(|nbf| nbf > now + 30) {
+            return Ok(Err(TokenError::Invalid("the token is not valid yet (nbf)".into())));
         }
         Ok(serde_json::from_value(claims).map_err(|e| TokenError::Invalid(format!("unexpected claims: {e}"))))
     }
