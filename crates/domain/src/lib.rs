@@ -10,6 +10,7 @@ pub mod actor;
 pub mod application;
 pub mod audit;
 pub mod authz;
+pub mod conditional_access;
 pub mod directory;
 pub mod lockout;
 pub mod metadata;

@@ -1,0 +1,467 @@
+//! Evaluation (R41–R43, graph-api.md §6): which policies apply to a sign-in, whether each is
+//! satisfied, and the outcome with what is unmet and what would satisfy it. Sign-in, What If
+//! and registration all call [`evaluate`].
+
+use std::net::IpAddr;
+use uuid::Uuid;
+
+use super::location::NamedLocation;
+use super::platform::{ClientAppType, Platform};
+use super::{filter, Policy, PolicyState};
+use crate::application::Application;
+use crate::directory::{DirectoryRole, User, AUTHENTICATOR_APP};
+use crate::strength::{Strength, UsedMethod, MFA_STRENGTH_ID};
+use crate::Timestamp;
+
+/// What the sign-in is for.
+#[derive(Debug, Clone, Copy)]
+pub enum Resource<'a> {
+    /// A token for an application.
+    Application(&'a Application),
+    /// The "register security info" user action, through a client app.
+    RegisterSecurityInfo,
+}
+
+/// Everything evaluation reads about one sign-in.
+#[derive(Debug, Clone, Copy)]
+pub struct Signals<'a> {
+    /// Who.
+    pub user: &'a User,
+    /// Their (transitive) group ids.
+    pub groups: &'a [Uuid],
+    /// Their directory roles.
+    pub roles: &'a [DirectoryRole],
+    /// For what.
+    pub resource: Resource<'a>,
+    /// The client application making the request (for approved-app controls, R42).
+    pub client: Option<&'a Application>,
+    /// Device platform, if known.
+    pub platform: Option<Platform>,
+    /// Client address, if known.
+    pub ip: Option<IpAddr>,
+    /// Browser or native app.
+    pub client_app_type: ClientAppType,
+    /// Whether the device is enrolled and marked compliant (and proved possession).
+    pub device_compliant: bool,
+    /// Methods used in this session.
+    pub methods: &'a [UsedMethod],
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// The tenant's configuration that evaluation reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Config<'a> {
+    /// All policies.
+    pub policies: &'a [Policy],
+    /// All strengths (built-in and custom).
+    pub strengths: &'a [Strength],
+    /// Named locations.
+    pub locations: &'a [NamedLocation],
+}
+
+/// One unmet requirement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unmet {
+    /// Blocked outright.
+    Block,
+    /// Multifactor authentication.
+    Mfa,
+    /// An authentication strength.
+    Strength {
+        /// Id.
+        id: String,
+        /// Name.
+        name: String,
+    },
+    /// A device marked compliant.
+    CompliantDevice,
+    /// A hybrid-joined device (never, in Portcullis).
+    DomainJoinedDevice,
+    /// An approved client app.
+    ApprovedApplication,
+    /// An app with an app protection policy.
+    CompliantApplication,
+}
+
+impl Unmet {
+    /// The sentence for users and logs.
+    pub fn describe(&self) -> String {
+        match self {
+            Unmet::Block => "access is blocked".into(),
+            Unmet::Mfa => "multifactor authentication is required".into(),
+            Unmet::Strength { name, .. } => format!("the authentication strength '{name}' is required"),
+            Unmet::CompliantDevice => "a device that your organisation marks compliant is required".into(),
+            Unmet::DomainJoinedDevice => "a hybrid-joined device is required (Portcullis has none)".into(),
+            Unmet::ApprovedApplication => "an approved client app is required (the Authenticator app is not one)".into(),
+            Unmet::CompliantApplication => "an app protected by an app protection policy is required (the Authenticator app is not one)".into(),
+        }
+    }
+
+    /// The `enforcedGrantControls` text of the sign-in log.
+    pub fn control_name(&self) -> String {
+        match self {
+            Unmet::Block => "Block".into(),
+            Unmet::Mfa => "Mfa".into(),
+            Unmet::Strength { name, .. } => format!("AuthenticationStrength: {name}"),
+            Unmet::CompliantDevice => "RequireCompliantDevice".into(),
+            Unmet::DomainJoinedDevice => "RequireDomainJoinedDevice".into(),
+            Unmet::ApprovedApplication => "RequireApprovedApp".into(),
+            Unmet::CompliantApplication => "RequireCompliantApp".into(),
+        }
+    }
+}
+
+/// One policy's result (graph-api.md §7.1 `appliedConditionalAccessPolicies`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyResult {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub display_name: String,
+    /// State.
+    pub state: PolicyState,
+    /// Whether its assignments and conditions all matched.
+    pub applies: bool,
+    /// Why not (`analysisReasons`), when it does not apply.
+    pub not_applied_because: Vec<&'static str>,
+    /// `success`, `failure`, `notApplied`, `notEnabled`, `reportOnly…`.
+    pub result: &'static str,
+    /// What is unmet; for an OR policy, the alternatives (any one would do).
+    pub unmet: Vec<Unmet>,
+    /// Whether the unmet items are alternatives (OR) or all required (AND).
+    pub any_of: bool,
+    /// The controls the policy enforces, as text.
+    pub grant_controls: Vec<String>,
+}
+
+/// The outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every applicable enforced policy is satisfied.
+    Allow,
+    /// A policy blocks.
+    Block {
+        /// The blocking policy.
+        policy: String,
+    },
+    /// Requirements are unmet: (policy name, alternatives) per policy.
+    Unmet(Vec<(String, Vec<Unmet>)>),
+}
+
+/// The whole evaluation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    /// Every policy, in the order given.
+    pub policies: Vec<PolicyResult>,
+    /// The final outcome (report-only policies never change it).
+    pub outcome: Outcome,
+}
+
+fn has(list: &[String], v: &str) -> bool {
+    list.iter().any(|x| x.eq_ignore_ascii_case(v))
+}
+
+/// Why the policy does not apply (empty when it does).
+fn applicability(p: &Policy, s: &Signals<'_>, cfg: &Config<'_>) -> Vec<&'static str> {
+    let mut why = vec![];
+    let u = &p.conditions.users;
+    let uid = s.user.id.to_string();
+    let role_ids: Vec<String> = s.roles.iter().map(|r| r.template_id().to_string()).collect();
+    let group_ids: Vec<String> = s.groups.iter().map(Uuid::to_string).collect();
+    let included = has(&u.include_users, "All") || has(&u.include_users, &uid) || u.include_groups.iter().any(|g| has(&group_ids, g)) || u.include_roles.iter().any(|r| has(&role_ids, r));
+    let temporarily_excluded = u.temporary_exclusions.iter().any(|e| e.user_id.eq_ignore_ascii_case(&uid) && crate::time_fmt::parse_rfc3339(&e.until).is_ok_and(|until| s.now < until));
+    let excluded = has(&u.exclude_users, &uid) || u.exclude_groups.iter().any(|g| has(&group_ids, g)) || u.exclude_roles.iter().any(|r| has(&role_ids, r)) || temporarily_excluded;
+    if !included || excluded {
+        why.push("users");
+    }
+    let a = &p.conditions.applications;
+    match s.resource {
+        Resource::RegisterSecurityInfo => {
+            if !p.targets_registration() {
+                why.push("userActions");
+            }
+        }
+        Resource::Application(app) => {
+            if p.targets_registration() {
+                why.push("application");
+            } else {
+                let mut inc = has(&a.include_applications, "All") || has(&a.include_applications, &app.app_id);
+                let mut exc = has(&a.exclude_applications, &app.app_id);
+                if let Some(f) = &a.application_filter {
+                    let m = filter::parse(&f.rule).map(|r| r.matches(&app.custom_security_attributes)).unwrap_or(false);
+                    if f.mode == "include" {
+                        inc = inc || m;
+                    } else {
+                        exc = exc || m;
+                    }
+                }
+                if !inc || exc {
+                    why.push("application");
+                }
+            }
+        }
+    }
+    if let Some(pl) = &p.conditions.platforms {
+        let named = |list: &[String]| s.platform.is_some_and(|x| has(list, x.as_str()));
+        let inc = pl.include_platforms.is_empty() || has(&pl.include_platforms, "all") || named(&pl.include_platforms);
+        let exc = named(&pl.exclude_platforms);
+        if !inc || exc {
+            why.push("devicePlatform");
+        }
+    }
+    if let Some(l) = &p.conditions.locations {
+        let at = |id: &str| -> bool {
+            match id {
+                "All" => true,
+                "AllTrusted" => s.ip.is_some_and(|ip| cfg.locations.iter().any(|n| n.is_trusted && n.contains(ip))),
+                _ => s.ip.is_some_and(|ip| cfg.locations.iter().any(|n| n.id == id && n.contains(ip))),
+            }
+        };
+        let inc = l.include_locations.is_empty() || l.include_locations.iter().any(|i| at(i));
+        let exc = l.exclude_locations.iter().any(|i| at(i));
+        if !inc || exc {
+            why.push("location");
+        }
+    }
+    let types = &p.conditions.client_app_types;
+    if !types.is_empty() && !has(types, "all") && !has(types, s.client_app_type.as_str()) {
+        why.push("clientApps");
+    }
+    why
+}
+
+/// Whether one control is met by this sign-in.
+fn met(control: &Unmet, s: &Signals<'_>, cfg: &Config<'_>) -> bool {
+    let not_authenticator = s.client.is_some_and(|c| c.app_id != AUTHENTICATOR_APP.app_id);
+    match control {
+        Unmet::Block => false,
+        Unmet::Mfa => cfg.strengths.iter().find(|x| x.id == MFA_STRENGTH_ID).is_some_and(|x| x.satisfied_by(s.methods)),
+        Unmet::Strength { id, .. } => cfg.strengths.iter().find(|x| &x.id == id).is_some_and(|x| x.satisfied_by(s.methods)),
+        Unmet::CompliantDevice => s.device_compliant,
+        Unmet::DomainJoinedDevice => false,
+        // R42: the Authenticator app is neither an approved client app nor app-protected.
+        Unmet::ApprovedApplication => not_authenticator && s.client.is_some_and(|c| c.approved_client_app),
+        Unmet::CompliantApplication => not_authenticator && s.client.is_some_and(|c| c.app_protection_policy),
+    }
+}
+
+/// The controls a policy requires.
+fn controls(p: &Policy, cfg: &Config<'_>) -> (Vec<Unmet>, bool) {
+    let Some(g) = &p.grant_controls else { return (vec![], false) };
+    let mut out: Vec<Unmet> = g
+        .built_in_controls
+        .iter()
+        .filter_map(|c| match c.as_str() {
+            "block" => Some(Unmet::Block),
+            "mfa" => Some(Unmet::Mfa),
+            "compliantDevice" => Some(Unmet::CompliantDevice),
+            "domainJoinedDevice" => Some(Unmet::DomainJoinedDevice),
+            "approvedApplication" => Some(Unmet::ApprovedApplication),
+            "compliantApplication" => Some(Unmet::CompliantApplication),
+            _ => None,
+        })
+        .collect();
+    if let Some(id) = g.strength_id() {
+        let name = cfg.strengths.iter().find(|s| s.id == id).map_or_else(|| format!("(missing strength {id})"), |s| s.display_name.clone());
+        out.push(Unmet::Strength { id: id.to_string(), name });
+    }
+    (out, g.operator == "OR")
+}
+
+/// Evaluates every policy against one sign-in.
+pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
+    let mut results = vec![];
+    let mut block = None;
+    let mut unmet_all = vec![];
+    for p in cfg.policies {
+        let report_only = p.state == PolicyState::EnabledForReportingButNotEnforced;
+        let (ctrls, any_of) = controls(p, cfg);
+        let grant_controls = ctrls.iter().map(Unmet::control_name).collect();
+        let mut r = PolicyResult { id: p.id.clone(), display_name: p.display_name.clone(), state: p.state, applies: false, not_applied_because: vec![], result: "notApplied", unmet: vec![], any_of, grant_controls };
+        if p.state == PolicyState::Disabled {
+            r.result = "notEnabled";
+            r.not_applied_because = vec!["policyNotEnabled"];
+            results.push(r);
+            continue;
+        }
+        r.not_applied_because = applicability(p, s, cfg);
+        r.applies = r.not_applied_because.is_empty();
+        if !r.applies {
+            r.result = if report_only { "reportOnlyNotApplied" } else { "notApplied" };
+            results.push(r);
+            continue;
+        }
+        let missing: Vec<Unmet> = ctrls.iter().filter(|c| !met(c, s, cfg)).cloned().collect();
+        let satisfied = if any_of { missing.len() < ctrls.len() || ctrls.is_empty() } else { missing.is_empty() };
+        let blocked = ctrls.contains(&Unmet::Block);
+        r.unmet = if satisfied { vec![] } else { missing };
+        // A user can act on a missing method; nothing they do fixes a block, a device or an app.
+        let interrupted = !satisfied && !blocked && r.unmet.iter().any(|u| matches!(u, Unmet::Mfa | Unmet::Strength { .. }));
+        r.result = match (report_only, satisfied, blocked, interrupted) {
+            (false, true, _, _) => "success",
+            (false, false, _, _) => "failure",
+            (true, true, _, _) => "reportOnlySuccess",
+            (true, false, false, true) => "reportOnlyInterrupted",
+            (true, false, _, _) => "reportOnlyFailure",
+        };
+        if !report_only && !satisfied {
+            if blocked && block.is_none() {
+                block = Some(p.display_name.clone());
+            }
+            unmet_all.push((p.display_name.clone(), r.unmet.clone()));
+        }
+        results.push(r);
+    }
+    let outcome = match block {
+        Some(policy) => Outcome::Block { policy },
+        None if unmet_all.is_empty() => Outcome::Allow,
+        None => Outcome::Unmet(unmet_all),
+    };
+    Evaluation { policies: results, outcome }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Applications, Conditions, GrantControls, Locations, Platforms, Users};
+    use super::*;
+    use crate::application::CustomSecurityAttributes;
+    use crate::directory::{Upn, SECURITY_INFO_APP};
+    use crate::strength::BUILT_IN;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    const NOW: Timestamp = datetime!(2026-11-21 12:00 UTC);
+    const PHISH: &str = "00000000-0000-0000-0000-000000000004";
+
+    fn user() -> User {
+        User { id: Uuid::from_u128(7), user_principal_name: Upn::parse("ada@contoso.com").unwrap(), display_name: "Ada".into(), account_enabled: true, created_date_time: NOW }
+    }
+
+    fn app(id: &str, approved: bool) -> Application {
+        Application {
+            app_id: id.into(),
+            object_id: "o".into(),
+            service_principal_id: "s".into(),
+            display_name: id.into(),
+            public_client: true,
+            first_party: false,
+            redirect_uris: vec![],
+            approved_client_app: approved,
+            app_protection_policy: false,
+            custom_security_attributes: CustomSecurityAttributes::new(),
+        }
+    }
+
+    fn policy(name: &str, state: PolicyState, controls: &[&str], strength: Option<&str>) -> Policy {
+        Policy {
+            id: name.into(),
+            display_name: name.into(),
+            description: None,
+            state,
+            conditions: Conditions { users: Users { include_users: vec!["All".into()], ..Default::default() }, applications: Applications { include_applications: vec!["All".into()], ..Default::default() }, ..Default::default() },
+            grant_controls: Some(GrantControls { operator: "OR".into(), built_in_controls: controls.iter().map(|c| c.to_string()).collect(), authentication_strength: strength.map(|s| json!({"id": s})), ..Default::default() }),
+            session_controls: None,
+            created_date_time: None,
+            modified_date_time: None,
+        }
+    }
+
+    fn signals<'a>(u: &'a User, a: &'a Application, methods: &'a [UsedMethod]) -> Signals<'a> {
+        Signals { user: u, groups: &[], roles: &[], resource: Resource::Application(a), client: Some(a), platform: Some(Platform::Windows), ip: None, client_app_type: ClientAppType::Browser, device_compliant: false, methods, now: NOW }
+    }
+
+    fn strengths() -> Vec<Strength> {
+        BUILT_IN.iter().map(|b| b.to_strength()).collect()
+    }
+
+    const TAP: UsedMethod = UsedMethod { mode: "temporaryAccessPassOneTime", aaguid: None };
+    const PASSKEY: UsedMethod = UsedMethod { mode: "fido2", aaguid: None };
+
+    #[test]
+    fn r41_a_strength_is_met_by_a_passkey_not_by_a_tap() {
+        let (u, a, st) = (user(), app("payroll", false), strengths());
+        let policies = [policy("Phishing-resistant", PolicyState::Enabled, &[], Some(PHISH))];
+        let cfg = Config { policies: &policies, strengths: &st, locations: &[] };
+        assert_eq!(evaluate(&cfg, &signals(&u, &a, &[PASSKEY])).outcome, Outcome::Allow);
+        let e = evaluate(&cfg, &signals(&u, &a, &[TAP]));
+        assert!(matches!(&e.outcome, Outcome::Unmet(v) if v[0].1 == vec![Unmet::Strength { id: PHISH.into(), name: "Phishing resistant MFA".into() }]), "{e:?}");
+        assert_eq!(e.policies[0].result, "failure");
+    }
+
+    #[test]
+    fn r41_block_wins_and_report_only_never_enforces() {
+        let (u, a, st) = (user(), app("payroll", false), strengths());
+        let policies = [policy("Report block", PolicyState::EnabledForReportingButNotEnforced, &["block"], None), policy("Off", PolicyState::Disabled, &["block"], None)];
+        let cfg = Config { policies: &policies, strengths: &st, locations: &[] };
+        let e = evaluate(&cfg, &signals(&u, &a, &[PASSKEY]));
+        assert_eq!(e.outcome, Outcome::Allow);
+        assert_eq!((e.policies[0].result, e.policies[1].result), ("reportOnlyFailure", "notEnabled"));
+        let policies = [policy("MFA", PolicyState::Enabled, &["mfa"], None), policy("Block", PolicyState::Enabled, &["block"], None)];
+        let cfg = Config { policies: &policies, strengths: &st, locations: &[] };
+        assert_eq!(evaluate(&cfg, &signals(&u, &a, &[PASSKEY])).outcome, Outcome::Block { policy: "Block".into() });
+    }
+
+    #[test]
+    fn r42_authenticator_cannot_satisfy_approved_app_a_compliant_device_can() {
+        let (u, st) = (user(), strengths());
+        let authn = Application { app_id: AUTHENTICATOR_APP.app_id.into(), ..app("x", true) };
+        let mut p = policy("Approved app", PolicyState::Enabled, &["approvedApplication", "compliantApplication"], None);
+        let cfg = Config { policies: std::slice::from_ref(&p), strengths: &st, locations: &[] };
+        assert!(matches!(evaluate(&cfg, &signals(&u, &authn, &[TAP])).outcome, Outcome::Unmet(_)), "even when flagged approved");
+        let approved = app("outlook", true);
+        assert_eq!(evaluate(&cfg, &signals(&u, &approved, &[TAP])).outcome, Outcome::Allow);
+        p.grant_controls.as_mut().unwrap().built_in_controls.push("compliantDevice".into());
+        let cfg = Config { policies: std::slice::from_ref(&p), strengths: &st, locations: &[] };
+        let compliant = Signals { device_compliant: true, ..signals(&u, &authn, &[TAP]) };
+        assert_eq!(evaluate(&cfg, &compliant).outcome, Outcome::Allow, "compliant device as an OR alternative");
+    }
+
+    #[test]
+    fn assignments_users_time_bound_exclusions_platforms_locations_filters_and_user_actions() {
+        let (u, st) = (user(), strengths());
+        let a = app("payroll", false);
+        let mut p = policy("Desktop", PolicyState::Enabled, &["block"], None);
+        p.conditions.platforms = Some(Platforms { include_platforms: vec!["all".into()], exclude_platforms: vec!["android".into(), "iOS".into()] });
+        let cfg = |p: &Policy| evaluate(&Config { policies: std::slice::from_ref(p), strengths: &st, locations: &locs() }, &signals(&u, &a, &[]));
+        fn locs() -> Vec<NamedLocation> {
+            vec![NamedLocation { id: "hq".into(), display_name: "HQ".into(), is_trusted: true, cidrs: vec!["10.1.0.0/16".into()], created: String::new(), modified: String::new() }]
+        }
+        assert!(cfg(&p).policies[0].applies, "windows is not excluded");
+        let mobile = Signals { platform: Some(Platform::Ios), ..signals(&u, &a, &[]) };
+        let e = evaluate(&Config { policies: std::slice::from_ref(&p), strengths: &st, locations: &[] }, &mobile);
+        assert_eq!(e.policies[0].not_applied_because, vec!["devicePlatform"]);
+
+        // A time-bound exclusion holds until its end, then the policy applies by itself.
+        p.conditions.users.temporary_exclusions = vec![super::super::TemporaryExclusion { user_id: u.id.to_string(), until: "2026-11-22T00:00:00Z".into() }];
+        assert_eq!(cfg(&p).policies[0].not_applied_because, vec!["users"]);
+        let later = Signals { now: datetime!(2026-11-22 00:00:01 UTC), ..signals(&u, &a, &[]) };
+        assert!(evaluate(&Config { policies: std::slice::from_ref(&p), strengths: &st, locations: &[] }, &later).policies[0].applies);
+
+        // Locations: excluded when inside the trusted range.
+        let mut q = policy("Outside", PolicyState::Enabled, &["block"], None);
+        q.conditions.locations = Some(Locations { include_locations: vec!["All".into()], exclude_locations: vec!["AllTrusted".into()] });
+        let inside = Signals { ip: Some("10.1.2.3".parse().unwrap()), ..signals(&u, &a, &[]) };
+        let e = evaluate(&Config { policies: std::slice::from_ref(&q), strengths: &st, locations: &locs() }, &inside);
+        assert_eq!(e.policies[0].not_applied_because, vec!["location"]);
+        assert!(cfg(&q).policies[0].applies, "no address: not in a trusted location");
+
+        // Application filter over custom security attributes.
+        let mut f = policy("Tagged", PolicyState::Enabled, &["block"], None);
+        f.conditions.applications = Applications { application_filter: Some(super::super::Filter { mode: "include".into(), rule: r#"CustomSecurityAttribute.Rollout_Tier -eq "strict""#.into() }), include_applications: vec![], ..Default::default() };
+        assert_eq!(cfg(&f).policies[0].not_applied_because, vec!["application"]);
+        let mut tagged = app("hr", false);
+        tagged.custom_security_attributes.entry("Rollout".into()).or_default().insert("Tier".into(), crate::application::AttributeValue::Text("strict".into()));
+        assert!(evaluate(&Config { policies: std::slice::from_ref(&f), strengths: &st, locations: &[] }, &signals(&u, &tagged, &[])).policies[0].applies);
+
+        // User-action policies apply to registration only, resource policies to apps only.
+        let mut r = policy("Register", PolicyState::Enabled, &["block"], None);
+        r.conditions.applications = Applications { include_user_actions: vec![super::super::REGISTER_SECURITY_INFO.into()], ..Default::default() };
+        assert_eq!(cfg(&r).policies[0].not_applied_because, vec!["application"]);
+        let si = app(SECURITY_INFO_APP.app_id, false);
+        let registering = Signals { resource: Resource::RegisterSecurityInfo, ..signals(&u, &si, &[]) };
+        assert!(evaluate(&Config { policies: std::slice::from_ref(&r), strengths: &st, locations: &[] }, &registering).policies[0].applies);
+        let all = policy("All resources", PolicyState::Enabled, &["block"], None);
+        assert_eq!(evaluate(&Config { policies: std::slice::from_ref(&all), strengths: &st, locations: &[] }, &registering).policies[0].not_applied_because, vec!["userActions"]);
+    }
+}

@@ -1,0 +1,56 @@
+//! The lock-out guard (R45): a policy set that would block every enabled Global
+//! Administrator from the admin surfaces, whatever device or place they sign in from, is
+//! refused unless the change explicitly accepts it. It runs the same evaluation as sign-in.
+
+use uuid::Uuid;
+
+use super::evaluate::{evaluate, Config, Outcome, Resource, Signals};
+use super::platform::{ClientAppType, Platform};
+use crate::application::Application;
+use crate::directory::{DirectoryRole, User};
+use crate::strength::UsedMethod;
+use crate::Timestamp;
+
+/// A Global Administrator as evaluation sees them.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    /// The user.
+    pub user: User,
+    /// Their groups.
+    pub groups: Vec<Uuid>,
+    /// Their roles.
+    pub roles: Vec<DirectoryRole>,
+}
+
+/// The enabled admins who could still sign in to `portal` from some platform and client type
+/// with the strongest methods and a compliant device. Empty means everyone is locked out.
+pub fn admins_still_in(cfg: &Config<'_>, admins: &[Admin], portal: &Application, now: Timestamp) -> Vec<Uuid> {
+    // Every method mode Portcullis has, so only blocks and impossible controls remain.
+    let strongest = [UsedMethod { mode: "fido2", aaguid: None }, UsedMethod { mode: "temporaryAccessPassOneTime", aaguid: None }];
+    let platforms = [Platform::Windows, Platform::MacOs, Platform::Linux, Platform::Ios, Platform::Android];
+    admins
+        .iter()
+        .filter(|a| a.user.account_enabled)
+        .filter(|a| {
+            platforms.iter().any(|p| {
+                [ClientAppType::Browser, ClientAppType::MobileAppsAndDesktopClients].iter().any(|t| {
+                    let s = Signals {
+                        user: &a.user,
+                        groups: &a.groups,
+                        roles: &a.roles,
+                        resource: Resource::Application(portal),
+                        client: Some(portal),
+                        platform: Some(*p),
+                        ip: None,
+                        client_app_type: *t,
+                        device_compliant: true,
+                        methods: &strongest,
+                        now,
+                    };
+                    !matches!(evaluate(cfg, &s).outcome, Outcome::Block { .. })
+                })
+            })
+        })
+        .map(|a| a.user.id)
+        .collect()
+}
