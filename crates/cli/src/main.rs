@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use commands::{apps, audit, groups, keys, metadata, passkeys, policy, roles, serve, tap, users};
+use commands::{apps, audit, ca, groups, keys, metadata, passkeys, policy, roles, serve, tap, users};
 
 /// Portcullis: a self-hosted identity provider for phishing-resistant sign-in with passkeys.
 #[derive(Parser, Debug)]
@@ -48,6 +48,11 @@ enum Command {
     /// Applications: register, client secrets, granted permissions.
     #[command(subcommand)]
     Apps(apps::Cmd),
+    /// Conditional Access: policies, named locations, custom strengths.
+    #[command(subcommand)]
+    Ca(ca::Cmd),
+    /// What If: which policies apply to a sign-in and what the outcome is (R43).
+    Whatif(ca::WhatIfArgs),
     /// Token signing keys: list, rotate.
     #[command(subcommand)]
     Keys(keys::Cmd),
@@ -106,6 +111,8 @@ fn main() -> ExitCode {
             Command::Roles(c) => roles::run(&cfg, c).await,
             Command::Tap(c) => tap::run(&cfg, c).await,
             Command::Keys(c) => keys::run(&cfg, c).await,
+            Command::Ca(c) => ca::run(&cfg, c).await,
+            Command::Whatif(a) => ca::what_if(&cfg, a).await,
             Command::Passkeys(c) => passkeys::run(&cfg, c).await,
             Command::Apps(c) => apps::run(&cfg, c).await,
             Command::Metadata(c) => metadata::run(&cfg, c).await,

@@ -1,10 +1,17 @@
 //! The access decision: may this user, signed in this way, get a token for this application
-//! from here? The authorization endpoint asks this one function before it issues a code,
-//! so Conditional Access (SPEC §4) has exactly one place to plug in.
+//! from here? The authorization endpoint asks this one function before it issues a code; it
+//! evaluates Conditional Access (R40–R44) with the same functions What If uses.
+
+use std::net::IpAddr;
+use uuid::Uuid;
 
 use crate::application::Application;
-use crate::directory::User;
-use crate::session::AuthMethod;
+use crate::conditional_access::evaluate::{evaluate, Config, Evaluation, Outcome, Resource, Signals};
+use crate::conditional_access::platform::{ClientAppType, Platform};
+use crate::conditional_access::remedy::{verdict, Holdings, Verdict};
+use crate::directory::{DirectoryRole, User};
+use crate::session::{AuthMethod, Session};
+use crate::strength::UsedMethod;
 use crate::Timestamp;
 
 /// Everything the decision may read about one sign-in to one application.
@@ -12,39 +19,84 @@ use crate::Timestamp;
 pub struct AccessRequest<'a> {
     /// Who.
     pub user: &'a User,
+    /// Their groups.
+    pub groups: &'a [Uuid],
+    /// Their directory roles.
+    pub roles: &'a [DirectoryRole],
     /// To what.
     pub application: &'a Application,
-    /// With which methods, in this session.
-    pub methods: &'a [AuthMethod],
-    /// When they last authenticated.
-    pub auth_time: Timestamp,
-    /// Source address as the server saw it.
-    pub source_ip: &'a str,
-    /// The client's user agent.
-    pub user_agent: &'a str,
+    /// The session (methods used, when).
+    pub session: &'a Session,
+    /// Methods the user has registered and may use.
+    pub registered: &'a [UsedMethod],
+    /// Whether the user could reach Security info now to register a method.
+    pub registration_open: bool,
+    /// Policies, strengths, named locations.
+    pub config: Config<'a>,
+    /// Device platform, if known.
+    pub platform: Option<Platform>,
+    /// Source address, if it parses.
+    pub ip: Option<IpAddr>,
+    /// Browser or native client.
+    pub client_app_type: ClientAppType,
+    /// A compliant device proved possession.
+    pub device_compliant: bool,
     /// Now.
     pub now: Timestamp,
 }
 
-/// The outcome.
+/// The outcome with its evaluation (for the sign-in log).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AccessDecision {
-    /// Issue the code.
-    Allow,
-    /// Refuse, saying why (`code` is stable; `reason` is for the user and the log).
-    Deny {
-        /// Stable code.
-        code: &'static str,
-        /// Explanation.
-        reason: String,
-    },
+pub struct AccessDecision {
+    /// Every policy's result.
+    pub evaluation: Evaluation,
+    /// What happens.
+    pub verdict: Verdict,
 }
 
-/// Decides access. No access policy exists yet, so every enabled user who signed in may
-/// reach every application; disabled users never get here (their sessions end).
+/// The methods a session used, as strengths see them.
+pub fn used_methods(s: &Session) -> Vec<UsedMethod> {
+    s.methods
+        .iter()
+        .map(|m| match m {
+            AuthMethod::Passkey => UsedMethod { mode: "fido2", aaguid: s.passkey_aaguid },
+            AuthMethod::TemporaryAccessPass => UsedMethod { mode: "temporaryAccessPassOneTime", aaguid: None },
+        })
+        .collect()
+}
+
+/// Decides access.
 pub fn decide(req: &AccessRequest<'_>) -> AccessDecision {
+    let used = used_methods(req.session);
+    let signals = Signals {
+        user: req.user,
+        groups: req.groups,
+        roles: req.roles,
+        resource: Resource::Application(req.application),
+        client: Some(req.application),
+        platform: req.platform,
+        ip: req.ip,
+        client_app_type: req.client_app_type,
+        device_compliant: req.device_compliant,
+        methods: &used,
+        now: req.now,
+    };
+    let evaluation = evaluate(&req.config, &signals);
     if !req.user.account_enabled {
-        return AccessDecision::Deny { code: "accountDisabled", reason: format!("{} is disabled.", req.user.user_principal_name) };
+        let verdict = Verdict::Refused { policy: String::new(), reason: format!("{} is disabled.", req.user.user_principal_name), remedy: "Ask your administrator.".into(), is_loop: false };
+        return AccessDecision { evaluation, verdict };
     }
-    AccessDecision::Allow
+    let holdings = Holdings { used: &used, registered: req.registered, client_app_id: Some(&req.application.app_id), registration_open: req.registration_open };
+    let verdict = verdict(&evaluation.outcome, req.config.strengths, &holdings);
+    AccessDecision { evaluation, verdict }
+}
+
+/// Whether an outcome lets the user through (fully or for registration only).
+pub fn lets_through(v: &Verdict) -> bool {
+    matches!(v, Verdict::Allow | Verdict::AllowForRegistration { .. })
+}
+
+/// Convenience for callers that only need the outcome.
+pub fn outcome(d: &AccessDecision) -> &Outcome {
+    &d.evaluation.outcome
 }

@@ -78,6 +78,8 @@ pub mod kinds {
     pub const ROLE_MANAGEMENT: &str = "RoleManagement";
     /// Applications.
     pub const APPLICATION_MANAGEMENT: &str = "ApplicationManagement";
+    /// Conditional Access.
+    pub const CONDITIONAL_ACCESS: &str = "Conditional Access";
     /// Token signing keys.
     pub const KEY_MANAGEMENT: &str = "KeyManagement";
 }

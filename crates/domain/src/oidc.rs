@@ -349,7 +349,7 @@ mod tests {
     }
 
     fn session(auth_time: Timestamp) -> Session {
-        Session { id: Uuid::nil(), user_id: Uuid::nil(), auth_time, methods: vec![AuthMethod::Passkey], expires_at: auth_time + Duration::hours(8) }
+        Session { id: Uuid::nil(), user_id: Uuid::nil(), auth_time, methods: vec![AuthMethod::Passkey], expires_at: auth_time + Duration::hours(8), passkey_aaguid: None }
     }
 
     #[test]

@@ -334,7 +334,7 @@ mod tests {
     }
 
     fn session(methods: Vec<AuthMethod>, age_min: i64) -> Session {
-        Session { id: Uuid::nil(), user_id: Uuid::nil(), auth_time: NOW - Duration::minutes(age_min), methods, expires_at: NOW + Duration::hours(1) }
+        Session { id: Uuid::nil(), user_id: Uuid::nil(), auth_time: NOW - Duration::minutes(age_min), methods, expires_at: NOW + Duration::hours(1), passkey_aaguid: None }
     }
 
     fn passkey(aaguid: &str) -> Passkey {

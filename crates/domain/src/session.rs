@@ -35,6 +35,8 @@ pub struct Session {
     pub methods: Vec<AuthMethod>,
     /// When the session ends by itself.
     pub expires_at: Timestamp,
+    /// The AAGUID of the passkey used, when one was (strengths may restrict AAGUIDs, R31).
+    pub passkey_aaguid: Option<Uuid>,
 }
 
 impl Session {

@@ -8,6 +8,7 @@ pub mod apps;
 pub mod attestation;
 pub mod bootstrap;
 pub mod clock;
+pub mod conditional_access;
 pub mod directory;
 pub mod error;
 pub mod keys;
@@ -52,6 +53,10 @@ impl RequestContext {
             error_code: failure.as_ref().map_or(0, |f| f.0),
             failure_code: failure.as_ref().map(|f| f.1.to_string()),
             failure_reason: failure.map(|f| f.2),
+            app_id: None,
+            app_display_name: None,
+            conditional_access_status: None,
+            applied_conditional_access_policies: None,
         }
     }
 }

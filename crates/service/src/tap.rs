@@ -263,7 +263,7 @@ impl Service {
             return Err(TapRefusal::AlreadyUsed.into());
         }
         let token = new_token();
-        let session = Session { id: Uuid::new_v4(), user_id: user.id, auth_time: now, methods: vec![AuthMethod::TemporaryAccessPass], expires_at: tap::session_expiry(pass, now, MAX_SESSION) };
+        let session = Session { id: Uuid::new_v4(), user_id: user.id, auth_time: now, methods: vec![AuthMethod::TemporaryAccessPass], expires_at: tap::session_expiry(pass, now, MAX_SESSION), passkey_aaguid: None };
         sessions::insert(&mut tx, &token_key(&token), &session, now).await?;
         lockout::clear_user(&mut tx, user.id).await?;
         signins::append(&mut tx, &event(now, Some(user.id), user.user_principal_name.as_str(), ctx, None)).await?;

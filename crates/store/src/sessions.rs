@@ -11,7 +11,7 @@ use crate::{Conn, Result, StoreError};
 /// Stores a new session under the hash of its token.
 pub async fn insert(c: &mut Conn, token_hash: &str, s: &Session, now: Timestamp) -> Result<()> {
     let methods = serde_json::to_string(&s.methods).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    sqlx::query("INSERT INTO sessions (token_hash, id, user_id, auth_time, methods, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)")
+    sqlx::query("INSERT INTO sessions (token_hash, id, user_id, auth_time, methods, created_at, expires_at, revoked_at, passkey_aaguid) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)")
         .bind(token_hash)
         .bind(s.id.to_string())
         .bind(s.user_id.to_string())
@@ -19,6 +19,7 @@ pub async fn insert(c: &mut Conn, token_hash: &str, s: &Session, now: Timestamp)
         .bind(methods)
         .bind(ms(now))
         .bind(ms(s.expires_at))
+        .bind(s.passkey_aaguid.map(|a| a.to_string()))
         .execute(&mut *c)
         .await?;
     Ok(())
@@ -31,7 +32,9 @@ pub async fn by_token_hash(c: &mut Conn, token_hash: &str) -> Result<Option<Sess
     };
     let methods: String = r.try_get("methods")?;
     let methods: Vec<AuthMethod> = serde_json::from_str(&methods).map_err(|e| StoreError::Corrupt(format!("session methods: {e}")))?;
-    Ok(Some(Session { id: uuid(&r, "id")?, user_id: uuid(&r, "user_id")?, auth_time: ts(&r, "auth_time")?, methods, expires_at: ts(&r, "expires_at")? }))
+    let aaguid: Option<String> = r.try_get("passkey_aaguid")?;
+    let passkey_aaguid = aaguid.map(|a| Uuid::parse_str(&a).map_err(|_| StoreError::Corrupt(format!("session passkey_aaguid '{a}'")))).transpose()?;
+    Ok(Some(Session { id: uuid(&r, "id")?, user_id: uuid(&r, "user_id")?, auth_time: ts(&r, "auth_time")?, methods, expires_at: ts(&r, "expires_at")?, passkey_aaguid }))
 }
 
 /// Revokes a session by token hash.

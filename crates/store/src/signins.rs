@@ -31,12 +31,21 @@ pub struct SignInEvent {
     pub failure_code: Option<String>,
     /// The sentence the user was shown.
     pub failure_reason: Option<String>,
+    /// The application signed in to, when there was one.
+    pub app_id: Option<String>,
+    /// Its name.
+    pub app_display_name: Option<String>,
+    /// `success`, `failure` or `notApplied` (Conditional Access as a whole).
+    pub conditional_access_status: Option<String>,
+    /// `appliedConditionalAccessPolicies` (graph-api.md §7.1) as JSON.
+    pub applied_conditional_access_policies: Option<serde_json::Value>,
 }
 
 /// Appends an event.
 pub async fn append(c: &mut Conn, e: &SignInEvent) -> Result<()> {
     sqlx::query(
-        "INSERT INTO sign_in_log (id, at, user_id, upn, method, ip, user_agent, error_code, failure_code, failure_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO sign_in_log (id, at, user_id, upn, method, ip, user_agent, error_code, failure_code, failure_reason, app_id, app_name, ca_status, applied_policies) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(Uuid::now_v7().to_string())
     .bind(ms(e.created_date_time))
@@ -48,6 +57,10 @@ pub async fn append(c: &mut Conn, e: &SignInEvent) -> Result<()> {
     .bind(e.error_code)
     .bind(e.failure_code.clone())
     .bind(e.failure_reason.clone())
+    .bind(e.app_id.clone())
+    .bind(e.app_display_name.clone())
+    .bind(e.conditional_access_status.clone())
+    .bind(e.applied_conditional_access_policies.as_ref().map(|v| v.to_string()))
     .execute(&mut *c)
     .await?;
     Ok(())
@@ -59,6 +72,7 @@ pub async fn recent(c: &mut Conn, limit: i64) -> Result<Vec<SignInEvent>> {
     rows.iter()
         .map(|r| {
             let uid: Option<String> = r.try_get("user_id")?;
+            let applied: Option<String> = r.try_get("applied_policies")?;
             Ok(SignInEvent {
                 created_date_time: ts(r, "at")?,
                 user_id: uid.and_then(|u| Uuid::parse_str(&u).ok()),
@@ -69,6 +83,10 @@ pub async fn recent(c: &mut Conn, limit: i64) -> Result<Vec<SignInEvent>> {
                 error_code: r.try_get("error_code")?,
                 failure_code: r.try_get("failure_code")?,
                 failure_reason: r.try_get("failure_reason")?,
+                app_id: r.try_get("app_id")?,
+                app_display_name: r.try_get("app_name")?,
+                conditional_access_status: r.try_get("ca_status")?,
+                applied_conditional_access_policies: applied.and_then(|a| serde_json::from_str(&a).ok()),
             })
         })
         .collect()

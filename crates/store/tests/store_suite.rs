@@ -166,7 +166,7 @@ async fn sessions_are_found_by_token_hash_and_revocable() {
         let mut c = t.store.conn().await.unwrap();
         let u = user("dave@contoso.com");
         directory::insert_user(&mut c, &u).await.unwrap();
-        let s = Session { id: Uuid::new_v4(), user_id: u.id, auth_time: NOW, methods: vec![AuthMethod::TemporaryAccessPass], expires_at: NOW + Duration::hours(1) };
+        let s = Session { id: Uuid::new_v4(), user_id: u.id, auth_time: NOW, methods: vec![AuthMethod::TemporaryAccessPass], expires_at: NOW + Duration::hours(1), passkey_aaguid: Some(Uuid::from_u128(9)) };
         sessions::insert(&mut c, "th", &s, NOW).await.unwrap();
         assert_eq!(sessions::by_token_hash(&mut c, "th").await.unwrap(), Some(s.clone()), "{}", t.name);
         sessions::revoke(&mut c, "th", NOW).await.unwrap();

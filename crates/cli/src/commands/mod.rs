@@ -2,6 +2,7 @@
 
 pub mod apps;
 pub mod audit;
+pub mod ca;
 pub mod groups;
 pub mod keys;
 pub mod metadata;

@@ -4,14 +4,37 @@ use maud::{html, Markup};
 
 use super::layout;
 
-/// The access decision refused a sign-in to an application: say which, and why.
-pub fn access_denied_page(application: &str, code: &str, reason: &str) -> Markup {
+/// What a refusal page says.
+pub struct Refusal<'a> {
+    /// The application.
+    pub application: &'a str,
+    /// Stable code.
+    pub code: &'a str,
+    /// The policy, when one refused.
+    pub policy: &'a str,
+    /// The unmet requirement.
+    pub reason: &'a str,
+    /// What would fix it.
+    pub remedy: &'a str,
+    /// The remedy is blocked by the same requirement (R44): say so instead of sending the
+    /// user round in a circle.
+    pub is_loop: bool,
+}
+
+/// The access decision refused a sign-in to an application: which policy, why, and what
+/// would fix it. Never a redirect.
+pub fn access_denied_page(r: &Refusal<'_>) -> Markup {
     layout(
         "Access refused",
         html! {
-            h1 { "You cannot sign in to " (application) " right now" }
-            p.notice.error role="alert" id="error" data-code=(code) { (reason) }
-            p.muted { "Reference: " code { (code) } }
+            h1 { "You cannot sign in to " (r.application) " right now" }
+            p.notice.error role="alert" id="error" data-code=(r.code) { (r.reason) }
+            @if !r.policy.is_empty() { p id="policy" { "Policy: " strong { (r.policy) } } }
+            @if r.is_loop {
+                p id="loop" { "This is a loop: the only way to meet this requirement is itself blocked by it, so trying again will not help." }
+            }
+            p id="remedy" { (r.remedy) }
+            p.muted { "Reference: " code { (r.code) } }
             p { a href="/me" { "Back to your account" } }
         },
     )

@@ -1,7 +1,7 @@
 //! The authorization endpoint's use cases: check a request, and issue a code to a signed-in
 //! user once the access decision allows it.
 
-use portcullis_domain::access::{decide, AccessDecision, AccessRequest};
+use portcullis_domain::conditional_access::remedy::Verdict;
 use portcullis_domain::application::Application;
 use portcullis_domain::directory::User;
 use portcullis_domain::oidc::{validate_authorize, AuthorizeError, AuthorizeParams, AuthorizeRequest, CODE_LIFETIME};
@@ -24,8 +24,14 @@ pub enum AuthorizeOutcome {
         application: String,
         /// Stable code.
         code: &'static str,
+        /// The policy that refused, when one did.
+        policy: String,
         /// The reason.
         reason: String,
+        /// What would fix it.
+        remedy: String,
+        /// The only remedy is blocked by the same requirement (R44).
+        is_loop: bool,
     },
 }
 
@@ -67,18 +73,25 @@ impl Service {
     /// The grant and the code (hashed) are stored in one transaction.
     pub async fn issue_code(&self, issuer: &str, req: &AuthorizeRequest, app: &Application, session: &Session, user: &User, ctx: &RequestContext) -> Result<AuthorizeOutcome> {
         let now = self.now();
-        let decision = decide(&AccessRequest {
-            user,
-            application: app,
-            methods: &session.methods,
-            auth_time: session.auth_time,
-            source_ip: &ctx.source,
-            user_agent: &ctx.user_agent,
-            now,
-        });
-        if let AccessDecision::Deny { code, reason } = decision {
-            tracing::info!(user = %user.user_principal_name, app = %app.display_name, code, "authorization refused");
-            return Ok(AuthorizeOutcome::Denied { application: app.display_name.clone(), code, reason });
+        let decision = self.access_decision(user, session, app, ctx).await?;
+        self.log_app_sign_in(user, app, session, ctx, &decision).await?;
+        match decision.verdict {
+            Verdict::Allow | Verdict::AllowForRegistration { .. } => {}
+            Verdict::StepUp { requirements } => {
+                return Ok(AuthorizeOutcome::Denied {
+                    application: app.display_name.clone(),
+                    code: "stepUpRequired",
+                    policy: String::new(),
+                    reason: format!("To continue, {}.", requirements.join(" and ")),
+                    remedy: "Sign in again with a method that meets it (you have one registered).".into(),
+                    is_loop: false,
+                });
+            }
+            Verdict::Refused { policy, reason, remedy, is_loop } => {
+                tracing::info!(user = %user.user_principal_name, app = %app.display_name, %policy, is_loop, "authorization refused by Conditional Access");
+                let code = if is_loop { "conditionalAccessLoop" } else { "conditionalAccessRefused" };
+                return Ok(AuthorizeOutcome::Denied { application: app.display_name.clone(), code, policy, reason, remedy, is_loop });
+            }
         }
         let grant = Grant {
             id: Uuid::new_v4(),

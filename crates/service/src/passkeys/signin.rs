@@ -103,7 +103,7 @@ impl Service {
             return Err(with_user(reject("counterReplay", "This passkey was just used for another sign-in with the same counter; the sign-in was refused.")));
         }
         let token = new_token();
-        let session = Session { id: Uuid::new_v4(), user_id: user.id, auth_time: now, methods: vec![AuthMethod::Passkey], expires_at: now + PASSKEY_SESSION };
+        let session = Session { id: Uuid::new_v4(), user_id: user.id, auth_time: now, methods: vec![AuthMethod::Passkey], expires_at: now + PASSKEY_SESSION, passkey_aaguid: Some(stored.passkey.aaguid) };
         sessions::insert(&mut tx, &token_key(&token), &session, now).await.map_err(|e| with_user(e.into()))?;
         signins::append(&mut tx, &passkey_event(now, Some(user.id), user.user_principal_name.as_str(), ctx, None)).await.map_err(|e| with_user(e.into()))?;
         // R23: after the first passkey sign-in, the passkey is the preferred method. Only a

@@ -1,0 +1,156 @@
+//! `portcullis ca …` (Conditional Access policies, named locations, custom strengths) and
+//! `portcullis whatif`.
+
+use clap::{Args as ClapArgs, Subcommand};
+use portcullis_domain::conditional_access::platform::{ClientAppType, Platform};
+use portcullis_domain::conditional_access::remedy::Verdict;
+use portcullis_domain::conditional_access::Policy;
+use portcullis_domain::strength::UsedMethod;
+use portcullis_service::conditional_access::{applied_policies_json, WhatIf};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{open, operator, print_json, CliError, CmdResult};
+use crate::config::Config;
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Create or replace a policy from a Graph-shaped JSON file (conditionalAccessPolicy).
+    Save {
+        /// The JSON file.
+        file: std::path::PathBuf,
+        /// Save even if it would block every Global Administrator (R45).
+        #[arg(long)]
+        accept_lockout: bool,
+    },
+    /// List policies as JSON.
+    List,
+    /// Delete a policy.
+    Delete {
+        /// Policy id.
+        id: String,
+    },
+    /// Add a named IP location.
+    Location {
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// CIDR range (repeat for several).
+        #[arg(long = "cidr", required = true)]
+        cidrs: Vec<String>,
+        /// Mark it trusted.
+        #[arg(long)]
+        trusted: bool,
+    },
+    /// Add a custom authentication strength.
+    Strength {
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// Allowed combination, e.g. fido2 or temporaryAccessPassOneTime (repeat).
+        #[arg(long = "combination", required = true)]
+        combinations: Vec<String>,
+        /// Allowed passkey AAGUID for fido2 (repeat).
+        #[arg(long = "aaguid")]
+        aaguids: Vec<Uuid>,
+        /// Description.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+}
+
+/// `portcullis whatif`.
+#[derive(ClapArgs, Debug)]
+pub struct WhatIfArgs {
+    /// User id or UPN.
+    #[arg(long)]
+    user: String,
+    /// Application client id.
+    #[arg(long, conflicts_with = "action")]
+    app: Option<String>,
+    /// A user action: registersecurityinfo.
+    #[arg(long)]
+    action: Option<String>,
+    /// Device platform: android, iOS, windows, macOS, linux.
+    #[arg(long)]
+    platform: Option<String>,
+    /// Source IP address.
+    #[arg(long)]
+    ip: Option<std::net::IpAddr>,
+    /// The device is compliant.
+    #[arg(long)]
+    device_compliant: bool,
+    /// A native client instead of a browser.
+    #[arg(long)]
+    native: bool,
+    /// A method used: `passkey[:AAGUID]` or `tap` (repeat).
+    #[arg(long = "method")]
+    methods: Vec<String>,
+}
+
+pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
+    let svc = open(cfg).await?;
+    match cmd {
+        Cmd::Save { file, accept_lockout } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| CliError::Other(format!("{}: {e}", file.display())))?;
+            let p: Policy = serde_json::from_str(&text).map_err(|e| CliError::Other(format!("{}: not a conditionalAccessPolicy: {e}", file.display())))?;
+            let saved = svc.save_ca_policy(&operator(), p, accept_lockout).await?;
+            println!("Saved policy '{}' ({})", saved.display_name, saved.id);
+        }
+        Cmd::List => return print_json(&svc.ca_data().await?.policies),
+        Cmd::Delete { id } => {
+            svc.delete_ca_policy(&operator(), &id).await?;
+            println!("Deleted {id}.");
+        }
+        Cmd::Location { name, cidrs, trusted } => {
+            let l = svc.add_named_location(&operator(), &name, &cidrs, trusted).await?;
+            println!("Named location '{}' ({})", l.display_name, l.id);
+        }
+        Cmd::Strength { name, combinations, aaguids, description } => {
+            let s = svc.add_strength(&operator(), &name, &description, &combinations, (!aaguids.is_empty()).then_some(aaguids)).await?;
+            println!("Authentication strength '{}' ({})", s.display_name, s.id);
+        }
+    }
+    Ok(())
+}
+
+fn method(m: &str) -> Result<UsedMethod, CliError> {
+    match m.split_once(':') {
+        None if m == "tap" => Ok(UsedMethod { mode: "temporaryAccessPassOneTime", aaguid: None }),
+        None if m == "passkey" => Ok(UsedMethod { mode: "fido2", aaguid: None }),
+        Some(("passkey", a)) => Ok(UsedMethod { mode: "fido2", aaguid: Some(Uuid::parse_str(a).map_err(|_| CliError::Other(format!("'{a}' is not an AAGUID")))?) }),
+        _ => Err(CliError::Other(format!("--method '{m}': use passkey, passkey:AAGUID or tap"))),
+    }
+}
+
+/// Prints the applicable policies, their results and reasons, and the outcome (R43).
+pub async fn what_if(cfg: &Config, a: WhatIfArgs) -> CmdResult {
+    let svc = open(cfg).await?;
+    if let Some(act) = a.action.as_deref().filter(|x| !x.eq_ignore_ascii_case("registersecurityinfo")) {
+        return Err(CliError::Other(format!("--action '{act}': only registersecurityinfo")));
+    }
+    if a.app.is_none() && a.action.is_none() {
+        return Err(CliError::Other("give --app CLIENT_ID or --action registersecurityinfo".into()));
+    }
+    let platform = match &a.platform {
+        Some(p) => Some(Platform::parse(p).ok_or_else(|| CliError::Other(format!("--platform '{p}': android, iOS, windows, macOS or linux")))?),
+        None => None,
+    };
+    let q = WhatIf {
+        user: a.user,
+        application: a.app,
+        platform,
+        ip: a.ip,
+        client_app_type: if a.native { ClientAppType::MobileAppsAndDesktopClients } else { ClientAppType::Browser },
+        device_compliant: a.device_compliant,
+        methods: a.methods.iter().map(|m| method(m)).collect::<Result<_, _>>()?,
+    };
+    let (e, v) = svc.what_if(&q).await?;
+    let outcome = match &v {
+        Verdict::Allow => json!({"result": "allow"}),
+        Verdict::AllowForRegistration { skipped } => json!({"result": "allowForRegistration", "skippedForProofUp": skipped}),
+        Verdict::StepUp { requirements } => json!({"result": "stepUp", "requirements": requirements}),
+        Verdict::Refused { policy, reason, remedy, is_loop } => json!({"result": if *is_loop { "loop" } else { "refused" }, "policy": policy, "reason": reason, "remedy": remedy}),
+    };
+    print_json(&json!({"policies": applied_policies_json(&e), "outcome": outcome}))
+}

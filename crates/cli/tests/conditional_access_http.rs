@@ -1,0 +1,208 @@
+//! Conditional Access through the real OIDC flow of the real binary, with software
+//! authenticators; What If (the CLI) must give the same outcome as the sign-in (R43).
+
+mod support;
+
+use portcullis_testkit::softkey::{Quirks, SoftKey};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::path::Path;
+use support::{cli, client, code_from, sign_in, Server};
+
+const CHROMIUM: &str = "01020304-0506-0708-0102-030405060708";
+const AUTHN_ANDROID: &str = "de1e552d-db1d-4423-a619-566b625cdc84";
+const AUTHN_IOS: &str = "90a3ccdf-635c-4729-a248-9b709135078f";
+const AUTHENTICATOR_APP: &str = "4813382a-8fa7-425e-ab75-3b753aab3abb";
+const AUTHENTICATOR_CB: &str = "msauth.com.microsoft.azureauthenticator://auth";
+const PHISHING_RESISTANT: &str = "00000000-0000-0000-0000-000000000004";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn ok(d: &Path, args: &[&str]) -> String {
+    let (st, out, err) = cli(d, None, args);
+    assert_eq!(st, 0, "{args:?}: {err}");
+    out
+}
+
+fn last_word(s: &str) -> String {
+    s.lines().next().and_then(|l| l.split_whitespace().last()).unwrap().trim_matches(|c| c == '(' || c == ')').to_string()
+}
+
+/// A user with a TAP-signed-in client.
+async fn tap_client(d: &Path, s: &Server, upn: &str) -> reqwest::Client {
+    let code = code_from(&ok(d, &["tap", "create", "--user", upn]));
+    let c = client();
+    assert_eq!(sign_in(&c, s, upn, &code).await.status(), StatusCode::SEE_OTHER);
+    c
+}
+
+async fn register(c: &reqwest::Client, s: &Server, key: &mut SoftKey) {
+    let o: Value = c.post(s.url("/api/passkeys/registration/options")).json(&json!({})).send().await.unwrap().json().await.unwrap();
+    let cred = key.register(&o["publicKey"], &s.origin(), &Quirks::default());
+    let r = c.post(s.url("/api/passkeys/registration")).json(&json!({"ceremonyId": o["ceremonyId"], "credential": cred})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+}
+
+async fn passkey_client(s: &Server, upn: &str, key: &mut SoftKey) -> reqwest::Client {
+    let c = client();
+    let o: Value = c.post(s.url("/api/signin/passkey/options")).json(&json!({"username": upn})).send().await.unwrap().json().await.unwrap();
+    let cred = key.assert(&o["publicKey"], &s.origin(), &Quirks::default());
+    let r = c.post(s.url("/api/signin/passkey")).json(&json!({"ceremonyId": o["ceremonyId"], "credential": cred})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    c
+}
+
+/// Runs an authorization for `client_id` in a signed-in client: (status, Location, page).
+async fn authorize(c: &reqwest::Client, s: &Server, client_id: &str, redirect: &str) -> (StatusCode, String, String) {
+    let q: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect)
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid")
+        .append_pair("code_challenge", CHALLENGE)
+        .append_pair("code_challenge_method", "S256")
+        .finish();
+    let r = c.get(s.url(&format!("/oauth2/v2.0/authorize?{q}"))).header("user-agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64)").send().await.unwrap();
+    let st = r.status();
+    let loc = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    (st, loc, r.text().await.unwrap_or_default())
+}
+
+fn policy_file(d: &Path, name: &str, body: Value) -> String {
+    let f = d.join(format!("{name}.json"));
+    std::fs::write(&f, body.to_string()).unwrap();
+    f.to_str().unwrap().to_string()
+}
+
+fn what_if(d: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["whatif"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&ok(d, &all)).unwrap()
+}
+
+fn signins(d: &Path) -> Vec<Value> {
+    serde_json::from_str(&ok(d, &["logs", "signins", "--json", "--limit", "100"])).unwrap()
+}
+
+#[tokio::test]
+async fn phishing_resistant_mfa_on_an_application_refuses_a_tap_and_accepts_a_passkey() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    let app = last_word(&ok(d, &["apps", "add", "--name", "Payroll", "--public", "--redirect-uri", "http://127.0.0.1:8765/cb"]));
+    ok(d, &["users", "add", "--upn", "bob@portcullis.local"]);
+    let f = policy_file(d, "p8", json!({
+        "displayName": "Payroll needs phishing-resistant MFA", "state": "enabled",
+        "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": [app]}, "clientAppTypes": ["all"]},
+        "grantControls": {"operator": "OR", "authenticationStrength": {"id": PHISHING_RESISTANT}}
+    }));
+    ok(d, &["ca", "save", &f]);
+
+    // Scenario 8: a TAP is MFA, not phishing-resistant: refused with the policy and the remedy.
+    let c = tap_client(d, &s, "bob@portcullis.local").await;
+    let (st, loc, page) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
+    assert_eq!((st, loc.as_str()), (StatusCode::FORBIDDEN, ""), "refused, never redirected");
+    assert!(page.contains("Payroll needs phishing-resistant MFA") && page.contains("Phishing resistant MFA") && !page.contains("id=\"loop\""), "{page}");
+    let w = what_if(d, &["--user", "bob@portcullis.local", "--app", &app, "--method", "tap"]);
+    assert_eq!(w["outcome"]["result"], "refused", "What If agrees: {w}");
+
+    // After registering a passkey (the TAP session is an MFA claim) and signing in with it: a code.
+    let mut key = SoftKey::new(CHROMIUM);
+    register(&c, &s, &mut key).await;
+    let c = passkey_client(&s, "bob@portcullis.local", &mut key).await;
+    let (st, loc, _) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert!(loc.starts_with("http://127.0.0.1:8765/cb?code="), "{loc}");
+    let w = what_if(d, &["--user", "bob@portcullis.local", "--app", &app, "--method", "passkey"]);
+    assert_eq!(w["outcome"]["result"], "allow", "What If agrees: {w}");
+
+    let log = signins(d);
+    let app_events: Vec<&Value> = log.iter().filter(|e| e["appId"] == app.as_str()).collect();
+    assert_eq!(app_events.len(), 2, "{log:?}");
+    assert_eq!(app_events[0]["conditionalAccessStatus"], "success");
+    assert_eq!(app_events[1]["conditionalAccessStatus"], "failure");
+    assert_eq!(app_events[1]["appliedConditionalAccessPolicies"][0]["result"], "failure");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn passkey_in_authenticator_everywhere_is_a_loop_without_a_tap_and_proof_up_with_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    let strength = last_word(&ok(d, &["ca", "strength", "--name", "Passkey in Authenticator", "--combination", "fido2", "--aaguid", AUTHN_ANDROID, "--aaguid", AUTHN_IOS]).replace("Authentication strength 'Passkey in Authenticator' ", ""));
+    ok(d, &["users", "add", "--upn", "carol@portcullis.local"]);
+    // Carol already has a passkey of another model (a security key).
+    let c = tap_client(d, &s, "carol@portcullis.local").await;
+    let mut yubikey = SoftKey::new(CHROMIUM);
+    register(&c, &s, &mut yubikey).await;
+    let f = policy_file(d, "p1", json!({
+        "displayName": "Passkey in Authenticator for everything", "state": "enabled",
+        "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
+        "grantControls": {"operator": "OR", "authenticationStrength": {"id": strength}}
+    }));
+    ok(d, &["ca", "save", &f]);
+
+    // Scenario 1: adding a passkey through the Authenticator app needs the Authenticator sign-in,
+    // which needs a passkey in the Authenticator: the loop is explained, never looped.
+    let c = passkey_client(&s, "carol@portcullis.local", &mut yubikey).await;
+    let (st, loc, page) = authorize(&c, &s, AUTHENTICATOR_APP, AUTHENTICATOR_CB).await;
+    assert_eq!((st, loc.as_str()), (StatusCode::FORBIDDEN, ""));
+    assert!(page.contains("id=\"loop\"") && page.contains("Temporary Access Pass") && page.contains("Passkey in Authenticator for everything"), "{page}");
+    let log = signins(d);
+    assert_eq!(log[0]["failureCode"], "conditionalAccessLoop", "the sign-in log marks the loop: {}", log[0]);
+    let w = what_if(d, &["--user", "carol@portcullis.local", "--app", AUTHENTICATOR_APP, "--native", "--method", &format!("passkey:{CHROMIUM}")]);
+    assert_eq!(w["outcome"]["result"], "loop", "What If agrees: {w}");
+
+    // With a TAP the same user gets through (skipped for proof-up) and registers.
+    let c = tap_client(d, &s, "carol@portcullis.local").await;
+    let (st, loc, _) = authorize(&c, &s, AUTHENTICATOR_APP, AUTHENTICATOR_CB).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert!(loc.starts_with(&format!("{AUTHENTICATOR_CB}?code=")), "{loc}");
+    assert_eq!(signins(d)[0]["appliedConditionalAccessPolicies"][0]["authenticationStrength"]["authenticationStrengthResult"], "skippedForProofUp");
+    let w = what_if(d, &["--user", "carol@portcullis.local", "--app", AUTHENTICATOR_APP, "--native", "--method", "tap"]);
+    assert_eq!(w["outcome"]["result"], "allowForRegistration", "What If agrees: {w}");
+    let mut in_authenticator = SoftKey::new(AUTHN_ANDROID);
+    register(&c, &s, &mut in_authenticator).await;
+    // And now the passkey in the Authenticator meets the strength everywhere.
+    let c = passkey_client(&s, "carol@portcullis.local", &mut in_authenticator).await;
+    let (st, loc, _) = authorize(&c, &s, AUTHENTICATOR_APP, AUTHENTICATOR_CB).await;
+    assert_eq!(st, StatusCode::SEE_OTHER, "{loc}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn report_only_logs_and_never_blocks_and_the_lockout_guard_refuses_blocking_every_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    let app = last_word(&ok(d, &["apps", "add", "--name", "Wiki", "--public", "--redirect-uri", "http://127.0.0.1:8765/cb"]));
+    let block_all = |state: &str| json!({
+        "displayName": format!("Block everyone ({state})"), "state": state,
+        "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
+        "grantControls": {"operator": "OR", "builtInControls": ["block"]}
+    });
+    // Scenario 6: report-only block logs reportOnlyFailure and does not block.
+    ok(d, &["ca", "save", &policy_file(d, "ro", block_all("enabledForReportingButNotEnforced"))]);
+    let c = tap_client(d, &s, "admin@portcullis.local").await;
+    let (st, loc, _) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
+    assert_eq!(st, StatusCode::SEE_OTHER, "{loc}");
+    let log = signins(d);
+    assert_eq!(log[0]["appliedConditionalAccessPolicies"][0]["result"], "reportOnlyFailure", "{}", log[0]);
+    assert_eq!(log[0]["conditionalAccessStatus"], "notApplied");
+
+    // Scenario 7: blocking every Global Administrator is refused without explicit acceptance.
+    let f = policy_file(d, "block", block_all("enabled"));
+    let (st, _, err) = cli(d, None, &["ca", "save", &f]);
+    assert_ne!(st, 0);
+    assert!(err.contains("R45") && err.contains("admin@portcullis.local"), "{err}");
+    assert_eq!(serde_json::from_str::<Vec<Value>>(&ok(d, &["ca", "list"])).unwrap().len(), 1, "nothing saved");
+    // Excluding the administrator's role makes it acceptable; accepting explicitly works too.
+    let mut excluded = block_all("enabled");
+    excluded["conditions"]["users"]["excludeRoles"] = json!(["62e90394-69f5-4237-9190-012177145e10"]);
+    ok(d, &["ca", "save", &policy_file(d, "excl", excluded)]);
+    ok(d, &["ca", "save", &f, "--accept-lockout"]);
+    let (st, _, page) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(page.contains("Block everyone (enabled)"), "block wins: {page}");
+    s.stop().await;
+}

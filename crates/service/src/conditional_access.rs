@@ -1,0 +1,342 @@
+//! Conditional Access use cases: policies, named locations and custom strengths (validated,
+//! guarded against admin lock-out, audited), and the evaluation of one sign-in for the
+//! authorization endpoint and for What If — the same domain functions for both.
+
+use portcullis_domain::access::{decide, AccessDecision, AccessRequest};
+use portcullis_domain::actor::Actor;
+use portcullis_domain::application::Application;
+use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
+use portcullis_domain::conditional_access::evaluate::{evaluate, Config, Evaluation, Resource, Signals};
+use portcullis_domain::conditional_access::guard::{admins_still_in, Admin};
+use portcullis_domain::conditional_access::location::{parse_cidr, NamedLocation};
+use portcullis_domain::conditional_access::platform::{from_user_agent, ClientAppType, Platform};
+use portcullis_domain::conditional_access::remedy::{verdict, Holdings, Verdict};
+use portcullis_domain::conditional_access::{validate, Known, Policy};
+use portcullis_domain::directory::{DirectoryRole, User, SECURITY_INFO_APP};
+use portcullis_domain::session::Session;
+use portcullis_domain::strength::{self, validate_combinations, Strength, UsedMethod};
+use portcullis_domain::time_fmt::rfc3339;
+use portcullis_domain::Timestamp;
+use portcullis_store::{applications, audit, commit, conditional_access as ca, directory, passkeys as store_pk, tap as store_tap, Conn};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::{RequestContext, Result, Service, ServiceError};
+
+/// The tenant's Conditional Access configuration.
+#[derive(Debug, Clone, Default)]
+pub struct CaData {
+    /// Policies.
+    pub policies: Vec<Policy>,
+    /// Built-in and custom strengths.
+    pub strengths: Vec<Strength>,
+    /// Named locations.
+    pub locations: Vec<NamedLocation>,
+}
+
+impl CaData {
+    /// The evaluation view.
+    pub fn config(&self) -> Config<'_> {
+        Config { policies: &self.policies, strengths: &self.strengths, locations: &self.locations }
+    }
+}
+
+/// A What If question (R43).
+#[derive(Debug, Clone)]
+pub struct WhatIf {
+    /// User id or UPN.
+    pub user: String,
+    /// Application (client id) — or `None` for the "register security info" user action.
+    pub application: Option<String>,
+    /// Device platform.
+    pub platform: Option<Platform>,
+    /// Source address.
+    pub ip: Option<std::net::IpAddr>,
+    /// Browser or native client.
+    pub client_app_type: ClientAppType,
+    /// The device is compliant.
+    pub device_compliant: bool,
+    /// Methods used (`fido2`, `temporaryAccessPassOneTime`), with the passkey AAGUID if any.
+    pub methods: Vec<UsedMethod>,
+}
+
+fn audit_record(activity: &'static str, operation: Operation, actor: &Actor, id: &str, name: &str, before: Option<Value>, after: Option<Value>) -> AuditRecord {
+    AuditRecord {
+        activity,
+        category: "Policy",
+        service: kinds::CONDITIONAL_ACCESS,
+        operation,
+        actor: actor.clone(),
+        target: AuditTarget { id: id.into(), display_name: name.into(), kind: "Policy" },
+        before,
+        after,
+        reason: format!("{activity}: {name}"),
+    }
+}
+
+async fn load(c: &mut Conn) -> Result<CaData> {
+    Ok(CaData { policies: ca::policies(c).await?, strengths: strength::all(&ca::strengths(c).await?), locations: ca::locations(c).await? })
+}
+
+/// The methods a user has registered and may use, as strengths see them.
+async fn registered(c: &mut Conn, user: Uuid, now: Timestamp) -> Result<Vec<UsedMethod>> {
+    let mut out: Vec<UsedMethod> = store_pk::for_user(c, user).await?.iter().map(|p| UsedMethod { mode: "fido2", aaguid: Some(p.passkey.aaguid) }).collect();
+    // A pass that has not been used up or expired (the methods policy is checked at sign-in).
+    if store_tap::for_user(c, user).await?.is_some_and(|p| p.pass.consumed_at.is_none() && now < p.pass.expires_at()) {
+        out.push(UsedMethod { mode: "temporaryAccessPassOneTime", aaguid: None });
+    }
+    Ok(out)
+}
+
+impl Service {
+    /// The configuration.
+    pub async fn ca_data(&self) -> Result<CaData> {
+        let mut c = self.store().conn().await?;
+        load(&mut c).await
+    }
+
+    /// Enabled Global Administrators with their groups and roles.
+    async fn global_admins(&self, c: &mut Conn) -> Result<Vec<Admin>> {
+        let mut out = vec![];
+        for user in directory::holders_of(c, DirectoryRole::GlobalAdministrator).await? {
+            let groups = directory::member_of(c, user.id).await?;
+            let roles = directory::roles_of(c, user.id).await?;
+            out.push(Admin { user, groups, roles });
+        }
+        Ok(out)
+    }
+
+    /// Creates or replaces a policy: validated (graph-api.md §5), and refused when it would
+    /// lock every enabled Global Administrator out unless `accept_lockout` (R45). Audited.
+    pub async fn save_ca_policy(&self, actor: &Actor, mut policy: Policy, accept_lockout: bool) -> Result<Policy> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let data = load(&mut tx).await?;
+        let before = data.policies.iter().find(|p| !policy.id.is_empty() && p.id == policy.id).cloned();
+        if policy.id.is_empty() {
+            policy.id = Uuid::new_v4().to_string();
+        }
+        policy.created_date_time = before.as_ref().and_then(|b| b.created_date_time.clone()).or_else(|| Some(rfc3339(now)));
+        policy.modified_date_time = before.as_ref().map(|_| rfc3339(now));
+        let strength_ids: Vec<String> = data.strengths.iter().map(|s| s.id.clone()).collect();
+        let location_ids: Vec<String> = data.locations.iter().map(|l| l.id.clone()).collect();
+        validate(&policy, &Known { strengths: &strength_ids, locations: &location_ids }).map_err(ServiceError::Invalid)?;
+        let mut after = data.clone();
+        after.policies.retain(|p| p.id != policy.id);
+        after.policies.push(policy.clone());
+        let portal = applications::by_app_id(&mut tx, SECURITY_INFO_APP.app_id).await?.ok_or_else(|| ServiceError::Internal("Security info is not registered".into()))?;
+        let admins = self.global_admins(&mut tx).await?;
+        let in_before = admins_still_in(&data.config(), &admins, &portal, now);
+        let in_after = admins_still_in(&after.config(), &admins, &portal, now);
+        if !in_before.is_empty() && in_after.is_empty() && !accept_lockout {
+            return Err(ServiceError::Invalid(format!(
+                "R45: saving '{}' would block every enabled Global Administrator ({}) from signing in. Exclude a break-glass account or a role, or save again accepting the lock-out explicitly.",
+                policy.display_name,
+                admins.iter().filter(|a| a.user.account_enabled).map(|a| a.user.user_principal_name.to_string()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        ca::put_policy(&mut tx, &policy, now).await?;
+        let rec = audit_record(
+            if before.is_some() { "Update conditional access policy" } else { "Add conditional access policy" },
+            if before.is_some() { Operation::Update } else { Operation::Add },
+            actor,
+            &policy.id,
+            &policy.display_name,
+            before.map(|b| json!(b)),
+            Some(json!(policy)),
+        );
+        audit::append(&mut tx, &rec, now).await?;
+        commit(tx).await?;
+        Ok(policy)
+    }
+
+    /// Deletes a policy (also guarded: removing an exclusion-bearing policy cannot lock out,
+    /// so only the audit matters).
+    pub async fn delete_ca_policy(&self, actor: &Actor, id: &str) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let before = ca::policies(&mut tx).await?.into_iter().find(|p| p.id == id).ok_or_else(|| ServiceError::NotFound(format!("no Conditional Access policy '{id}'")))?;
+        ca::delete_policy(&mut tx, id).await?;
+        audit::append(&mut tx, &audit_record("Delete conditional access policy", Operation::Delete, actor, id, &before.display_name, Some(json!(before)), None), now).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// Creates a named IP location.
+    pub async fn add_named_location(&self, actor: &Actor, name: &str, cidrs: &[String], trusted: bool) -> Result<NamedLocation> {
+        let name = portcullis_domain::directory::validate_display_name(name).map_err(ServiceError::Invalid)?;
+        if cidrs.is_empty() {
+            return Err(ServiceError::Invalid("a named location needs at least one IP range".into()));
+        }
+        for c in cidrs {
+            parse_cidr(c).map_err(ServiceError::Invalid)?;
+        }
+        let now = self.now();
+        let loc = NamedLocation { id: Uuid::new_v4().to_string(), display_name: name, is_trusted: trusted, cidrs: cidrs.to_vec(), created: rfc3339(now), modified: rfc3339(now) };
+        let mut tx = self.store().begin().await?;
+        ca::put_location(&mut tx, &loc, now).await?;
+        audit::append(&mut tx, &audit_record("Add named location", Operation::Add, actor, &loc.id, &loc.display_name, None, Some(json!(loc))), now).await?;
+        commit(tx).await?;
+        Ok(loc)
+    }
+
+    /// Creates a custom strength (R31): combinations validated; optional passkey AAGUIDs.
+    pub async fn add_strength(&self, actor: &Actor, name: &str, description: &str, combinations: &[String], aaguids: Option<Vec<Uuid>>) -> Result<Strength> {
+        let name = portcullis_domain::directory::validate_display_name(name).map_err(ServiceError::Invalid)?;
+        let combos = validate_combinations(combinations).map_err(ServiceError::Invalid)?;
+        if aaguids.is_some() && !combos.iter().any(|c| c == "fido2") {
+            return Err(ServiceError::Invalid("allowed AAGUIDs apply to the fido2 combination, which this strength does not allow".into()));
+        }
+        let now = self.now();
+        let s = Strength {
+            id: Uuid::new_v4().to_string(),
+            display_name: name,
+            description: description.to_string(),
+            built_in: false,
+            allowed_combinations: combos,
+            fido2_configuration_id: aaguids.as_ref().map(|_| Uuid::new_v4().to_string()),
+            fido2_allowed_aaguids: aaguids,
+            created: rfc3339(now),
+            modified: rfc3339(now),
+        };
+        let mut tx = self.store().begin().await?;
+        if ca::strengths(&mut tx).await?.iter().any(|x| x.display_name.eq_ignore_ascii_case(&s.display_name)) || strength::BUILT_IN.iter().any(|b| b.display_name.eq_ignore_ascii_case(&s.display_name)) {
+            return Err(ServiceError::Conflict(format!("a strength named '{}' already exists", s.display_name)));
+        }
+        ca::put_strength(&mut tx, &s, now).await?;
+        audit::append(&mut tx, &audit_record("Add authentication strength policy", Operation::Add, actor, &s.id, &s.display_name, None, Some(s.to_json())), now).await?;
+        commit(tx).await?;
+        Ok(s)
+    }
+
+    /// The access decision for an authorization: loads what the decision reads and calls the
+    /// domain's one decision function. Also evaluates whether Security info is open to the
+    /// user, so a refusal can tell a loop from "register first".
+    pub async fn access_decision(&self, user: &User, session: &Session, app: &Application, ctx: &RequestContext) -> Result<AccessDecision> {
+        let now = self.now();
+        let mut c = self.store().conn().await?;
+        let data = load(&mut c).await?;
+        let groups = directory::member_of(&mut c, user.id).await?;
+        let roles = directory::roles_of(&mut c, user.id).await?;
+        let registered = registered(&mut c, user.id, now).await?;
+        let portal = applications::by_app_id(&mut c, SECURITY_INFO_APP.app_id).await?;
+        drop(c);
+        let platform = from_user_agent(&ctx.user_agent);
+        let ip = ctx.source.parse().ok();
+        let native = |a: &Application| a.public_client && a.redirect_uris.iter().all(|u| !u.starts_with("http"));
+        let kind = |a: &Application| if native(a) { ClientAppType::MobileAppsAndDesktopClients } else { ClientAppType::Browser };
+        let base = AccessRequest {
+            user,
+            groups: &groups,
+            roles: &roles,
+            application: app,
+            session,
+            registered: &registered,
+            registration_open: false,
+            config: data.config(),
+            platform,
+            ip,
+            client_app_type: kind(app),
+            // Device records and their compliance come with the device registration work.
+            device_compliant: false,
+            now,
+        };
+        let open = portal.as_ref().is_some_and(|p| portcullis_domain::access::lets_through(&decide(&AccessRequest { application: p, client_app_type: kind(p), ..base }).verdict));
+        Ok(decide(&AccessRequest { registration_open: open, ..base }))
+    }
+
+    /// What If (R43): the same evaluation as a sign-in, without signing anyone in.
+    pub async fn what_if(&self, q: &WhatIf) -> Result<(Evaluation, Verdict)> {
+        let now = self.now();
+        let mut c = self.store().conn().await?;
+        let user = crate::directory::resolve_user(&mut c, &q.user).await?;
+        let data = load(&mut c).await?;
+        let groups = directory::member_of(&mut c, user.id).await?;
+        let roles = directory::roles_of(&mut c, user.id).await?;
+        let registered = registered(&mut c, user.id, now).await?;
+        let app = match &q.application {
+            Some(a) => Some(applications::by_app_id(&mut c, a.trim()).await?.ok_or_else(|| ServiceError::NotFound(format!("no application '{a}' is registered")))?),
+            None => applications::by_app_id(&mut c, SECURITY_INFO_APP.app_id).await?,
+        };
+        let resource = match (&q.application, &app) {
+            (Some(_), Some(a)) => Resource::Application(a),
+            _ => Resource::RegisterSecurityInfo,
+        };
+        let s = Signals {
+            user: &user,
+            groups: &groups,
+            roles: &roles,
+            resource,
+            client: app.as_ref(),
+            platform: q.platform,
+            ip: q.ip,
+            client_app_type: q.client_app_type,
+            device_compliant: q.device_compliant,
+            methods: &q.methods,
+            now,
+        };
+        let e = evaluate(&data.config(), &s);
+        let h = Holdings { used: &q.methods, registered: &registered, client_app_id: app.as_ref().map(|a| a.app_id.as_str()), registration_open: true };
+        let v = verdict(&e.outcome, &data.strengths, &h);
+        Ok((e, v))
+    }
+}
+
+/// `appliedConditionalAccessPolicies` for the sign-in log and What If.
+pub fn applied_policies_json(e: &Evaluation) -> Value {
+    json!(e
+        .policies
+        .iter()
+        .map(|p| json!({
+            "id": p.id, "displayName": p.display_name, "result": p.result,
+            "enforcedGrantControls": p.grant_controls, "enforcedSessionControls": [],
+            "unmet": p.unmet.iter().map(|u| u.describe()).collect::<Vec<_>>(),
+            "analysisReasons": if p.not_applied_because.is_empty() { "notSet".to_string() } else { p.not_applied_because.join(",") },
+        }))
+        .collect::<Vec<_>>())
+}
+
+/// The overall `conditionalAccessStatus` of an evaluation.
+pub fn ca_status(e: &Evaluation) -> &'static str {
+    let enforced: Vec<_> = e.policies.iter().filter(|p| p.applies && p.state == portcullis_domain::conditional_access::PolicyState::Enabled).collect();
+    if enforced.is_empty() {
+        "notApplied"
+    } else if enforced.iter().all(|p| p.result == "success") {
+        "success"
+    } else {
+        "failure"
+    }
+}
+
+impl Service {
+    /// Writes the sign-in log entry of an application sign-in with every policy's result;
+    /// a loop is logged as one (R44).
+    pub(crate) async fn log_app_sign_in(&self, user: &User, app: &Application, session: &Session, ctx: &RequestContext, d: &AccessDecision) -> Result<()> {
+        let method = match session.methods.last() {
+            Some(portcullis_domain::session::AuthMethod::Passkey) => "passkey",
+            _ => "temporaryAccessPass",
+        };
+        let failure: Option<(i64, &str, String)> = match &d.verdict {
+            Verdict::Allow => None,
+            Verdict::AllowForRegistration { .. } => None,
+            Verdict::StepUp { requirements } => Some((50074, "stepUpRequired", requirements.join("; "))),
+            Verdict::Refused { reason, remedy, is_loop: true, .. } => Some((53003, "conditionalAccessLoop", format!("{reason} {remedy}"))),
+            Verdict::Refused { reason, .. } => Some((53003, "conditionalAccessRefused", reason.clone())),
+        };
+        let mut e = ctx.sign_in_event(self.now(), Some(user.id), user.user_principal_name.as_str(), method, failure);
+        e.app_id = Some(app.app_id.clone());
+        e.app_display_name = Some(app.display_name.clone());
+        e.conditional_access_status = Some(ca_status(&d.evaluation).into());
+        let mut applied = applied_policies_json(&d.evaluation);
+        // A TAP sign-in to register: the unmet strengths were skipped for proof-up.
+        if let (Verdict::AllowForRegistration { .. }, Some(items)) = (&d.verdict, applied.as_array_mut()) {
+            for item in items.iter_mut().filter(|i| i["result"] == "failure") {
+                item["authenticationStrength"] = json!({"authenticationStrengthResult": "skippedForProofUp"});
+            }
+        }
+        e.applied_conditional_access_policies = Some(applied);
+        let mut c = self.store().conn().await?;
+        portcullis_store::signins::append(&mut c, &e).await?;
+        Ok(())
+    }
+}
