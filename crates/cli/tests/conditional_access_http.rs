@@ -53,6 +53,11 @@ async fn passkey_client(s: &Server, upn: &str, key: &mut SoftKey) -> reqwest::Cl
 
 /// Runs an authorization for `client_id` in a signed-in client: (status, Location, page).
 async fn authorize(c: &reqwest::Client, s: &Server, client_id: &str, redirect: &str) -> (StatusCode, String, String) {
+    authorize_from(c, s, client_id, redirect, "Mozilla/5.0 (Windows NT 10.0; Win64; x64)").await
+}
+
+/// [`authorize`] from a device whose browser says `user_agent`.
+async fn authorize_from(c: &reqwest::Client, s: &Server, client_id: &str, redirect: &str, user_agent: &str) -> (StatusCode, String, String) {
     let q: String = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("client_id", client_id)
         .append_pair("redirect_uri", redirect)
@@ -61,7 +66,7 @@ async fn authorize(c: &reqwest::Client, s: &Server, client_id: &str, redirect: &
         .append_pair("code_challenge", CHALLENGE)
         .append_pair("code_challenge_method", "S256")
         .finish();
-    let r = c.get(s.url(&format!("/oauth2/v2.0/authorize?{q}"))).header("user-agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64)").send().await.unwrap();
+    let r = c.get(s.url(&format!("/oauth2/v2.0/authorize?{q}"))).header("user-agent", user_agent).send().await.unwrap();
     let st = r.status();
     let loc = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     (st, loc, r.text().await.unwrap_or_default())
@@ -204,5 +209,121 @@ async fn report_only_logs_and_never_blocks_and_the_lockout_guard_refuses_blockin
     let (st, _, page) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert!(page.contains("Block everyone (enabled)"), "block wins: {page}");
+    s.stop().await;
+}
+
+const ANDROID_UA: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) Authenticator";
+
+#[tokio::test]
+async fn split_desktop_and_mobile_policies_let_a_new_user_register_on_mobile_and_sign_in_on_desktop() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    let app = last_word(&ok(d, &["apps", "add", "--name", "Wiki", "--public", "--redirect-uri", "http://127.0.0.1:8765/cb"]));
+    let in_authn = last_word(&ok(d, &["ca", "strength", "--name", "Passkey in Authenticator", "--combination", "fido2", "--aaguid", AUTHN_ANDROID, "--aaguid", AUTHN_IOS]));
+    let bootstrap = last_word(&ok(d, &["ca", "strength", "--name", "TAP or passkey in Authenticator", "--combination", "temporaryAccessPassOneTime", "--combination", "fido2", "--aaguid", AUTHN_ANDROID, "--aaguid", AUTHN_IOS]));
+    let policy = |name: &str, platforms: Value, strength: &str| json!({
+        "displayName": name, "state": "enabled",
+        "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "platforms": platforms, "clientAppTypes": ["all"]},
+        "grantControls": {"operator": "OR", "authenticationStrength": {"id": strength}}
+    });
+    ok(d, &["ca", "save", &policy_file(d, "desktop", policy("Desktop: passkey in Authenticator", json!({"includePlatforms": ["all"], "excludePlatforms": ["android", "iOS"]}), &in_authn))]);
+    ok(d, &["ca", "save", &policy_file(d, "mobile", policy("Mobile: TAP or passkey in Authenticator", json!({"includePlatforms": ["android", "iOS"]}), &bootstrap))]);
+    ok(d, &["users", "add", "--upn", "dave@portcullis.local"]);
+
+    // Scenario 2: on the phone, the TAP gets the new user into the Authenticator, which registers.
+    let c = tap_client(d, &s, "dave@portcullis.local").await;
+    let (st, loc, page) = authorize_from(&c, &s, AUTHENTICATOR_APP, AUTHENTICATOR_CB, ANDROID_UA).await;
+    assert_eq!(st, StatusCode::SEE_OTHER, "{page}");
+    assert!(loc.starts_with(AUTHENTICATOR_CB), "{loc}");
+    let mut phone = SoftKey::new(AUTHN_ANDROID);
+    register(&c, &s, &mut phone).await;
+    // On the desktop, the TAP is refused (the user now holds the passkey: step up to it).
+    let (st, _, page) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(page.contains("stepUpRequired") && page.contains("Passkey in Authenticator"), "{page}");
+    let w = what_if(d, &["--user", "dave@portcullis.local", "--app", &app, "--platform", "windows", "--method", "tap"]);
+    assert_eq!(w["outcome"]["result"], "stepUp", "What If agrees: {w}");
+    // With the passkey, the desktop sign-in works.
+    let c = passkey_client(&s, "dave@portcullis.local", &mut phone).await;
+    let (st, loc, _) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
+    assert_eq!(st, StatusCode::SEE_OTHER, "{loc}");
+    let w = what_if(d, &["--user", "dave@portcullis.local", "--app", &app, "--platform", "windows", "--method", &format!("passkey:{AUTHN_ANDROID}")]);
+    assert_eq!(w["outcome"]["result"], "allow");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_application_filter_leaves_the_authenticator_out_and_protects_tagged_apps() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    let hr = last_word(&ok(d, &["apps", "add", "--name", "HR", "--public", "--redirect-uri", "http://127.0.0.1:8765/cb", "--attribute", "Rollout.Tier=strict"]));
+    let wiki = last_word(&ok(d, &["apps", "add", "--name", "Wiki", "--public", "--redirect-uri", "http://127.0.0.1:8765/cb"]));
+    ok(d, &["ca", "save", &policy_file(d, "filter", json!({
+        "displayName": "Tagged apps need phishing-resistant MFA", "state": "enabled",
+        "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": [], "applicationFilter": {"mode": "include", "rule": "CustomSecurityAttribute.Rollout_Tier -eq \"strict\""}}, "clientAppTypes": ["all"]},
+        "grantControls": {"operator": "OR", "authenticationStrength": {"id": PHISHING_RESISTANT}}
+    }))]);
+    ok(d, &["users", "add", "--upn", "erin@portcullis.local"]);
+    // Scenario 3: the Authenticator is not tagged, so a TAP sign-in registers there.
+    let c = tap_client(d, &s, "erin@portcullis.local").await;
+    let (st, _, _) = authorize_from(&c, &s, AUTHENTICATOR_APP, AUTHENTICATOR_CB, ANDROID_UA).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (st, _, _) = authorize(&c, &s, &wiki, "http://127.0.0.1:8765/cb").await;
+    assert_eq!(st, StatusCode::SEE_OTHER, "untagged apps are not targeted");
+    let (st, _, page) = authorize(&c, &s, &hr, "http://127.0.0.1:8765/cb").await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "the tagged app requires the strength: {page}");
+    let mut key = SoftKey::new(AUTHN_ANDROID);
+    register(&c, &s, &mut key).await;
+    let c = passkey_client(&s, "erin@portcullis.local", &mut key).await;
+    let (st, _, _) = authorize(&c, &s, &hr, "http://127.0.0.1:8765/cb").await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let w = what_if(d, &["--user", "erin@portcullis.local", "--app", &hr, "--method", "tap"]);
+    assert_eq!(w["policies"][0]["result"], "failure", "{w}");
+    let w = what_if(d, &["--user", "erin@portcullis.local", "--app", &wiki, "--method", "tap"]);
+    assert_eq!((w["policies"][0]["result"].as_str(), w["outcome"]["result"].as_str()), (Some("notApplied"), Some("allow")), "{w}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn registering_security_info_only_from_a_trusted_location_with_its_own_strength() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    ok(d, &["ca", "location", "--name", "HQ", "--cidr", "10.0.0.0/8", "--trusted"]);
+    let rsi = |name: &str, grant: Value, locations: Value| json!({
+        "displayName": name, "state": "enabled",
+        "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeUserActions": ["urn:user:registersecurityinfo"]}, "locations": locations, "clientAppTypes": ["all"]},
+        "grantControls": grant
+    });
+    ok(d, &["ca", "save", &policy_file(d, "loc", rsi("Register only from trusted places", json!({"operator": "OR", "builtInControls": ["block"]}), json!({"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]})))]);
+    ok(d, &["users", "add", "--upn", "finn@portcullis.local"]);
+
+    // Scenario 5: from outside a trusted location, registration is refused with the reason.
+    let c = tap_client(d, &s, "finn@portcullis.local").await;
+    let r = c.post(s.url("/api/passkeys/registration/options")).json(&json!({})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "conditionalAccess");
+    assert!(v["error"]["message"].as_str().unwrap().contains("Register only from trusted places"), "{v}");
+    let w = what_if(d, &["--user", "finn@portcullis.local", "--action", "registersecurityinfo", "--ip", "127.0.0.1", "--method", "tap"]);
+    assert_eq!(w["outcome"]["result"], "refused", "{w}");
+    let w = what_if(d, &["--user", "finn@portcullis.local", "--action", "registersecurityinfo", "--ip", "10.1.2.3", "--method", "tap"]);
+    assert_eq!(w["outcome"]["result"], "allow", "{w}");
+
+    // From inside (this test's loopback becomes a trusted location), it works — and an
+    // All-resources phishing-resistant strength does not govern registration, because the
+    // user-action policy has its own strength (TAP or passkey).
+    ok(d, &["ca", "location", "--name", "This lab", "--cidr", "127.0.0.0/8", "--cidr", "::1/128", "--trusted"]);
+    let tap_or_passkey = last_word(&ok(d, &["ca", "strength", "--name", "Bootstrap", "--combination", "temporaryAccessPassOneTime", "--combination", "fido2"]));
+    ok(d, &["ca", "save", &policy_file(d, "rsi-strength", rsi("Registration strength", json!({"operator": "OR", "authenticationStrength": {"id": tap_or_passkey}}), json!({"includeLocations": ["All"]})))]);
+    ok(d, &["ca", "save", &policy_file(d, "all", json!({
+        "displayName": "All resources: phishing-resistant", "state": "enabled",
+        "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
+        "grantControls": {"operator": "OR", "authenticationStrength": {"id": PHISHING_RESISTANT}}
+    }))]);
+    let mut key = SoftKey::new(CHROMIUM);
+    register(&c, &s, &mut key).await;
     s.stop().await;
 }

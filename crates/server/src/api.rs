@@ -63,6 +63,7 @@ impl From<PasskeyError> for ApiError {
                 "alreadyRegistered" => StatusCode::CONFLICT,
                 "attestationServiceUnavailable" => StatusCode::SERVICE_UNAVAILABLE,
                 "notFound" => StatusCode::NOT_FOUND,
+                "conditionalAccess" | "conditionalAccessLoop" => StatusCode::FORBIDDEN,
                 "unknownCredential" | "passkeyDeleted" | "counterReplay" | "userHandleMismatch" | "challengeMismatch" | "accountDisabled" => StatusCode::UNAUTHORIZED,
                 _ => StatusCode::BAD_REQUEST,
             },
@@ -93,10 +94,10 @@ async fn require_session(st: &AppState, headers: &HeaderMap) -> Result<(portcull
 }
 
 /// `POST /api/passkeys/registration/options`: begins adding a passkey (signed-in users).
-pub async fn registration_options(State(st): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+pub async fn registration_options(State(st): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     same_origin(&headers, &st)?;
     let (session, user) = require_session(&st, &headers).await?;
-    let start = st.service.begin_passkey_registration(&st.rp, &session, &user).await?;
+    let start = st.service.begin_passkey_registration(&st.rp, &session, &user, &request_context(peer, &headers)).await?;
     Ok(Json(json!({"ceremonyId": start.ceremony_id, "publicKey": start.options})))
 }
 
@@ -115,13 +116,13 @@ pub struct RegistrationBody {
 }
 
 /// `POST /api/passkeys/registration`: verifies and stores the new passkey.
-pub async fn register(State(st): State<AppState>, headers: HeaderMap, body: Result<Json<RegistrationBody>, JsonRejection>) -> Result<Response, ApiError> {
+pub async fn register(State(st): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Result<Json<RegistrationBody>, JsonRejection>) -> Result<Response, ApiError> {
     same_origin(&headers, &st)?;
     let Json(body) = body.map_err(json_error)?;
     let (session, user) = require_session(&st, &headers).await?;
     let device = DeviceInfo { device: body.device, profile: body.device_profile };
     let req = RegistrationRequest { ceremony_id: body.ceremony_id, response: &body.credential, name: body.name, device };
-    let p = st.service.finish_passkey_registration(&st.rp, &session, &user, req).await?;
+    let p = st.service.finish_passkey_registration(&st.rp, &session, &user, req, &request_context(peer, &headers)).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": p.id, "displayName": p.display_name, "aaGuid": p.aaguid, "createdDateTime": rfc3339(p.created_at)}))).into_response())
 }
 

@@ -340,3 +340,58 @@ impl Service {
         Ok(())
     }
 }
+
+impl Service {
+    /// The "register security info" user action (R40): policies that target it must be met
+    /// before a passkey is added; their strengths govern registration in place of the
+    /// All-resources ones (graph-api.md §6).
+    pub async fn registration_allowed(&self, user: &User, session: &Session, ctx: &RequestContext) -> std::result::Result<(), crate::passkeys::PasskeyError> {
+        let now = self.now();
+        let mut c = self.store().conn().await?;
+        let data = load(&mut c).await?;
+        let groups = directory::member_of(&mut c, user.id).await?;
+        let roles = directory::roles_of(&mut c, user.id).await?;
+        let registered = registered(&mut c, user.id, now).await?;
+        let portal = applications::by_app_id(&mut c, SECURITY_INFO_APP.app_id).await?;
+        drop(c);
+        let used = portcullis_domain::access::used_methods(session);
+        let s = Signals {
+            user,
+            groups: &groups,
+            roles: &roles,
+            resource: Resource::RegisterSecurityInfo,
+            client: portal.as_ref(),
+            platform: from_user_agent(&ctx.user_agent),
+            ip: ctx.source.parse().ok(),
+            client_app_type: ClientAppType::Browser,
+            device_compliant: false,
+            methods: &used,
+            now,
+        };
+        let e = evaluate(&data.config(), &s);
+        let h = Holdings { used: &used, registered: &registered, client_app_id: None, registration_open: true };
+        let v = verdict(&e.outcome, &data.strengths, &h);
+        let mut event = ctx.sign_in_event(now, Some(user.id), user.user_principal_name.as_str(), "registerSecurityInfo", None);
+        event.app_id = Some(SECURITY_INFO_APP.app_id.into());
+        event.app_display_name = Some("Register security info".into());
+        event.conditional_access_status = Some(ca_status(&e).into());
+        event.applied_conditional_access_policies = Some(applied_policies_json(&e));
+        let refusal = match v {
+            Verdict::Allow | Verdict::AllowForRegistration { .. } => None,
+            Verdict::StepUp { requirements } => Some(("conditionalAccess", format!("Registering security info needs {}; sign in again with it.", requirements.join(" and ")))),
+            Verdict::Refused { policy, reason, remedy, is_loop } => {
+                Some((if is_loop { "conditionalAccessLoop" } else { "conditionalAccess" }, format!("The policy '{policy}' does not let you register security info here: {reason} {remedy}")))
+            }
+        };
+        // Only refusals are logged here: an allowed registration is audited when it lands.
+        if let Some((code, message)) = refusal {
+            event.error_code = 53003;
+            event.failure_code = Some(code.into());
+            event.failure_reason = Some(message.clone());
+            let mut c = self.store().conn().await?;
+            portcullis_store::signins::append(&mut c, &event).await?;
+            return Err(crate::passkeys::PasskeyError::Rejected { code, message });
+        }
+        Ok(())
+    }
+}

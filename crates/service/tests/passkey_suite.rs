@@ -44,24 +44,24 @@ async fn r14_adding_a_passkey_needs_a_fresh_mfa_claim_and_r17_ceremonies_expire_
         let mut key = SoftKey::new("01020304-0506-0708-0102-030405060708");
 
         // A ceremony answered after five minutes is refused and stores nothing.
-        let start = svc.begin_passkey_registration(&rp, &s.session, &s.user).await.unwrap();
+        let start = svc.begin_passkey_registration(&rp, &s.session, &s.user, &RequestContext::default()).await.unwrap();
         clock.advance(Duration::minutes(5));
         let cred = key.register(&start.options, ORIGIN, &Quirks::default());
-        let r = svc.finish_passkey_registration(&rp, &s.session, &s.user, req(start.ceremony_id, &cred)).await;
+        let r = svc.finish_passkey_registration(&rp, &s.session, &s.user, req(start.ceremony_id, &cred), &RequestContext::default()).await;
         assert!(matches!(&r, Err(e) if e.code() == "challengeExpired"), "{}: {r:?}", t.name);
         assert!(svc.passkeys_of(&s.user).await.unwrap().is_empty());
 
         // Eleven minutes after the TAP sign-in the claim is stale: step up first.
         clock.advance(Duration::minutes(6));
-        let r = svc.begin_passkey_registration(&rp, &s.session, &s.user).await;
+        let r = svc.begin_passkey_registration(&rp, &s.session, &s.user, &RequestContext::default()).await;
         assert!(matches!(r, Err(PasskeyError::Refused(PasskeyRefusal::StepUpRequired))), "{}", t.name);
 
         // A fresh TAP sign-in allows it again, within ten minutes.
         let s = svc.sign_in_with_tap("lee@contoso.com", &pass.code, &ctx()).await.unwrap();
-        let start = svc.begin_passkey_registration(&rp, &s.session, &s.user).await.unwrap();
+        let start = svc.begin_passkey_registration(&rp, &s.session, &s.user, &RequestContext::default()).await.unwrap();
         clock.advance(Duration::minutes(4));
         let cred = key.register(&start.options, ORIGIN, &Quirks::default());
-        svc.finish_passkey_registration(&rp, &s.session, &s.user, req(start.ceremony_id, &cred)).await.expect("registered");
+        svc.finish_passkey_registration(&rp, &s.session, &s.user, req(start.ceremony_id, &cred), &RequestContext::default()).await.expect("registered");
 
         // Sign-in ceremonies expire too.
         let start = svc.begin_passkey_sign_in(&rp, Some("lee@contoso.com")).await.unwrap();
@@ -74,7 +74,7 @@ async fn r14_adding_a_passkey_needs_a_fresh_mfa_claim_and_r17_ceremonies_expire_
         let start = svc.begin_passkey_sign_in(&rp, None).await.unwrap();
         let a = key.assert(&start.options, ORIGIN, &Quirks::default());
         let s2 = svc.finish_passkey_sign_in(&rp, start.ceremony_id, &a, &ctx()).await.expect("sign in");
-        svc.begin_passkey_registration(&rp, &s2.session, &s2.user).await.expect("a passkey sign-in may add another passkey");
+        svc.begin_passkey_registration(&rp, &s2.session, &s2.user, &RequestContext::default()).await.expect("a passkey sign-in may add another passkey");
     }
 }
 
@@ -87,9 +87,9 @@ async fn r22_a_ceremony_begun_on_one_node_finishes_on_another_and_a_counter_is_a
         let pass = svc.create_tap(&Actor::System, "lee@contoso.com", IssueRequest::default()).await.unwrap();
         let s = svc.sign_in_with_tap("lee@contoso.com", &pass.code, &ctx()).await.unwrap();
         let mut key = SoftKey::new("01020304-0506-0708-0102-030405060708");
-        let start = svc.begin_passkey_registration(&rp, &s.session, &s.user).await.unwrap();
+        let start = svc.begin_passkey_registration(&rp, &s.session, &s.user, &RequestContext::default()).await.unwrap();
         let cred = key.register(&start.options, ORIGIN, &Quirks::default());
-        other.finish_passkey_registration(&rp, &s.session, &s.user, req(start.ceremony_id, &cred)).await.expect("finished on the other node");
+        other.finish_passkey_registration(&rp, &s.session, &s.user, req(start.ceremony_id, &cred), &RequestContext::default()).await.expect("finished on the other node");
 
         // Two ceremonies answered with the same counter on two nodes: one sign-in wins.
         let a = svc.begin_passkey_sign_in(&rp, Some("lee@contoso.com")).await.unwrap();

@@ -252,8 +252,9 @@ pub fn validate(p: &Policy, known: &Known<'_>) -> Result<(), String> {
     }
     let a = &p.conditions.applications;
     let actions = !a.include_user_actions.is_empty();
-    if a.include_applications.is_empty() && !actions {
-        return Err("conditions.applications must target resources (includeApplications) or a user action (includeUserActions)".into());
+    let filter_includes = a.application_filter.as_ref().is_some_and(|f| f.mode == "include");
+    if a.include_applications.is_empty() && !actions && !filter_includes {
+        return Err("conditions.applications must target resources (includeApplications or an include applicationFilter) or a user action (includeUserActions)".into());
     }
     if actions && !a.include_applications.is_empty() {
         return Err("a policy targets either resources or user actions, not both".into());

@@ -5,7 +5,8 @@ use super::*;
 
 impl Service {
     /// R14, R17: starts adding a passkey for the signed-in user.
-    pub async fn begin_passkey_registration(&self, rp: &RelyingParty, session: &Session, user: &User) -> Result<CeremonyStart, PasskeyError> {
+    pub async fn begin_passkey_registration(&self, rp: &RelyingParty, session: &Session, user: &User, ctx: &RequestContext) -> Result<CeremonyStart, PasskeyError> {
+        self.registration_allowed(user, session, ctx).await?;
         let now = self.now();
         let mut c = self.store().conn().await?;
         let (cfg, member_of) = policy_for(&mut c, user.id).await?;
@@ -23,8 +24,10 @@ impl Service {
     }
 
     /// R4, R5, R9, R17, R20: verifies the response and stores the passkey — or stores nothing.
-    pub async fn finish_passkey_registration(&self, rp: &RelyingParty, session: &Session, user: &User, req: RegistrationRequest<'_>) -> Result<Passkey, PasskeyError> {
+    pub async fn finish_passkey_registration(&self, rp: &RelyingParty, session: &Session, user: &User, req: RegistrationRequest<'_>, ctx: &RequestContext) -> Result<Passkey, PasskeyError> {
         let RegistrationRequest { ceremony_id, response, name, device } = req;
+        // Conditional Access may have changed, or the user moved, since the options.
+        self.registration_allowed(user, session, ctx).await?;
         let now = self.now();
         let mut c = self.store().conn().await?;
         let cer = self.take_ceremony(&mut c, ceremony_id, "register", now).await?;
