@@ -80,6 +80,16 @@ async fn passkey_for(d: &Path, db: Option<&str>, s: &Server, upn: &str) -> Strin
     r["id"].as_str().unwrap_or_else(|| panic!("registration for {upn}: {r}")).to_string()
 }
 
+/// A policy that can never lock anyone out (it includes nobody).
+fn harmless_policy(n: usize) -> Value {
+    json!({"displayName": format!("Walk policy {n}"), "state": "disabled", "conditions": {"users": {"includeUsers": ["None"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]}, "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}})
+}
+
+/// The id in a CLI line ending with `(id)`.
+fn saved_id(out: &str) -> String {
+    out.lines().next().and_then(|l| l.rsplit('(').next()).map(|s| s.trim_end_matches(')').to_string()).unwrap_or_else(|| panic!("no id in {out}"))
+}
+
 /// Registers an application through the CLI; returns its `apps show` JSON.
 fn app_in(d: &Path, db: Option<&str>, n: usize) -> Value {
     let (st, out, err) = cli(d, db, &["apps", "add", "--name", &format!("Walk app {n}"), "--redirect-uri", "https://app.example/cb"]);
@@ -167,6 +177,36 @@ async fn success_case(d: &Path, db: Option<&str>, s: &Server, route: &portcullis
             (format!("applications/{}{}", app["id"].as_str().unwrap(), if route.op == AddPassword { "/addPassword" } else { "" }), body)
         }
         CreateServicePrincipal => ("servicePrincipals".into(), Some(json!({"appId": app_in(d, db, n)["appId"]}))),
+        ListCaPolicies => ("identity/conditionalAccess/policies".into(), None),
+        CreateCaPolicy => ("identity/conditionalAccess/policies".into(), Some(harmless_policy(n))),
+        GetCaPolicy | UpdateCaPolicy | DeleteCaPolicy => {
+            let f = d.join(format!("policy{n}.json"));
+            std::fs::write(&f, harmless_policy(n).to_string()).unwrap();
+            let id = saved_id(&cli(d, db, &["ca", "save", f.to_str().unwrap()]).1);
+            (format!("identity/conditionalAccess/policies/{id}"), (route.op == UpdateCaPolicy).then(|| json!({"state": "enabledForReportingButNotEnforced"})))
+        }
+        ListLocations => ("identity/conditionalAccess/namedLocations".into(), None),
+        CreateLocation => ("identity/conditionalAccess/namedLocations".into(), Some(json!({"@odata.type": "#microsoft.graph.ipNamedLocation", "displayName": format!("Office {n}"), "isTrusted": true, "ipRanges": [{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "192.0.2.0/24"}]}))),
+        GetLocation | DeleteLocation => {
+            let id = saved_id(&cli(d, db, &["ca", "location", "--name", &format!("Branch {n}"), "--cidr", "198.51.100.0/24"]).1);
+            (format!("identity/conditionalAccess/namedLocations/{id}"), None)
+        }
+        Evaluate => ("identity/conditionalAccess/evaluate".into(), Some(json!({
+            "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": bob},
+            "signInContext": {"@odata.type": "#microsoft.graph.applicationContext", "includeApplications": ["19db86c3-b2b9-44cc-b339-36da233a3be2"]},
+            "signInConditions": {"devicePlatform": "windows", "clientAppType": "browser"}
+        }))),
+        MethodModes => ("identity/conditionalAccess/authenticationStrength/authenticationMethodModes".into(), None),
+        CreateStrength => ("policies/authenticationStrengthPolicies".into(), Some(json!({"displayName": format!("Strength {n}"), "allowedCombinations": ["fido2"]}))),
+        UpdateStrength | DeleteStrength | UpdateAllowedCombinations => {
+            let id = saved_id(&cli(d, db, &["ca", "strength", "--name", &format!("Walk strength {n}"), "--combination", "fido2"]).1);
+            let body = match route.op {
+                UpdateStrength => Some(json!({"description": "changed"})),
+                UpdateAllowedCombinations => Some(json!({"allowedCombinations": ["fido2", "windowsHelloForBusiness"]})),
+                _ => None,
+            };
+            (format!("policies/authenticationStrengthPolicies/{id}{}", if route.op == UpdateAllowedCombinations { "/updateAllowedCombinations" } else { "" }), body)
+        }
         GetServicePrincipal | UpdateServicePrincipal | DeleteServicePrincipal => {
             let body = (route.op == UpdateServicePrincipal).then(|| json!({"customSecurityAttributes": {"Rollout": {"@odata.type": "#microsoft.graph.customSecurityAttributeValue", "Tier": "passkeys"}}, "tags": ["PortcullisApprovedClientApp"]}));
             (format!("servicePrincipals/{}", app_in(d, db, n)["servicePrincipalId"].as_str().unwrap()), body)

@@ -395,3 +395,86 @@ impl Service {
         Ok(())
     }
 }
+
+impl Service {
+    /// Deletes a named location that no policy uses.
+    pub async fn delete_named_location(&self, actor: &Actor, id: &str) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let data = load(&mut tx).await?;
+        let loc = data.locations.iter().find(|l| l.id == id).ok_or_else(|| ServiceError::NotFound(format!("no named location '{id}'")))?;
+        if let Some(p) = data.policies.iter().find(|p| p.conditions.locations.as_ref().is_some_and(|l| l.include_locations.iter().chain(&l.exclude_locations).any(|x| x == id))) {
+            return Err(ServiceError::Invalid(format!("the named location '{}' is used by the policy '{}'; change the policy first", loc.display_name, p.display_name)));
+        }
+        ca::delete_location(&mut tx, id).await?;
+        audit::append(&mut tx, &audit_record("Delete named location", Operation::Delete, actor, id, &loc.display_name, Some(json!(loc)), None), now).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// Renames or re-describes a custom strength; built-ins cannot change.
+    pub async fn update_strength(&self, actor: &Actor, id: &str, name: Option<String>, description: Option<String>) -> Result<Strength> {
+        self.change_strength(actor, id, "Update authentication strength policy", |s| {
+            if let Some(n) = &name {
+                s.display_name = portcullis_domain::directory::validate_display_name(n).map_err(ServiceError::Invalid)?;
+            }
+            if let Some(d) = &description {
+                s.description = d.clone();
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// `updateAllowedCombinations`: returns (previous, current, ids of policies using it).
+    pub async fn update_allowed_combinations(&self, actor: &Actor, id: &str, combinations: &[String]) -> Result<(Vec<String>, Vec<String>, Vec<String>)> {
+        let combos = validate_combinations(combinations).map_err(ServiceError::Invalid)?;
+        let mut previous = vec![];
+        let s = self
+            .change_strength(actor, id, "Update authentication strength policy", |s| {
+                previous = s.allowed_combinations.clone();
+                if s.fido2_allowed_aaguids.is_some() && !combos.iter().any(|c| c == "fido2") {
+                    return Err(ServiceError::Invalid("the strength restricts passkey AAGUIDs, so it must keep the fido2 combination".into()));
+                }
+                s.allowed_combinations = combos.clone();
+                Ok(())
+            })
+            .await?;
+        let refs = self.ca_data().await?.policies.iter().filter(|p| p.grant_controls.as_ref().and_then(|g| g.strength_id()) == Some(id)).map(|p| p.id.clone()).collect();
+        Ok((previous, s.allowed_combinations, refs))
+    }
+
+    async fn change_strength(&self, actor: &Actor, id: &str, activity: &'static str, f: impl FnOnce(&mut Strength) -> Result<()>) -> Result<Strength> {
+        if strength::BUILT_IN.iter().any(|b| b.id == id) {
+            return Err(ServiceError::Invalid("built-in authentication strengths cannot be changed".into()));
+        }
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let before = ca::strengths(&mut tx).await?.into_iter().find(|s| s.id == id).ok_or_else(|| ServiceError::NotFound(format!("no authentication strength '{id}'")))?;
+        let mut after = before.clone();
+        f(&mut after)?;
+        after.modified = rfc3339(now);
+        ca::put_strength(&mut tx, &after, now).await?;
+        audit::append(&mut tx, &audit_record(activity, Operation::Update, actor, id, &after.display_name, Some(before.to_json()), Some(after.to_json())), now).await?;
+        commit(tx).await?;
+        Ok(after)
+    }
+
+    /// Deletes a custom strength that no policy requires.
+    pub async fn delete_strength(&self, actor: &Actor, id: &str) -> Result<()> {
+        if strength::BUILT_IN.iter().any(|b| b.id == id) {
+            return Err(ServiceError::Invalid("built-in authentication strengths cannot be deleted".into()));
+        }
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let data = load(&mut tx).await?;
+        let s = data.strengths.iter().find(|s| s.id == id && !s.built_in).ok_or_else(|| ServiceError::NotFound(format!("no authentication strength '{id}'")))?;
+        if let Some(p) = data.policies.iter().find(|p| p.grant_controls.as_ref().and_then(|g| g.strength_id()) == Some(id)) {
+            return Err(ServiceError::Invalid(format!("the strength '{}' is required by the policy '{}'; change the policy first", s.display_name, p.display_name)));
+        }
+        ca::delete_strength(&mut tx, id).await?;
+        audit::append(&mut tx, &audit_record("Delete authentication strength policy", Operation::Delete, actor, id, &s.display_name, Some(s.to_json()), None), now).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+}

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use crate::AppState;
 
 mod apps;
+mod ca;
 mod directory;
 mod methods;
 mod policy;
@@ -118,6 +119,36 @@ pub enum Op {
     UpdateServicePrincipal,
     /// `DELETE servicePrincipals/{id}`.
     DeleteServicePrincipal,
+    /// `GET identity/conditionalAccess/policies`.
+    ListCaPolicies,
+    /// `POST identity/conditionalAccess/policies`.
+    CreateCaPolicy,
+    /// `GET identity/conditionalAccess/policies/{id}`.
+    GetCaPolicy,
+    /// `PATCH identity/conditionalAccess/policies/{id}`.
+    UpdateCaPolicy,
+    /// `DELETE identity/conditionalAccess/policies/{id}`.
+    DeleteCaPolicy,
+    /// `GET identity/conditionalAccess/namedLocations`.
+    ListLocations,
+    /// `POST identity/conditionalAccess/namedLocations`.
+    CreateLocation,
+    /// `GET identity/conditionalAccess/namedLocations/{id}`.
+    GetLocation,
+    /// `DELETE identity/conditionalAccess/namedLocations/{id}`.
+    DeleteLocation,
+    /// `POST identity/conditionalAccess/evaluate`.
+    Evaluate,
+    /// `GET identity/conditionalAccess/authenticationStrength/authenticationMethodModes`.
+    MethodModes,
+    /// `POST policies/authenticationStrengthPolicies`.
+    CreateStrength,
+    /// `PATCH policies/authenticationStrengthPolicies/{id}`.
+    UpdateStrength,
+    /// `DELETE policies/authenticationStrengthPolicies/{id}`.
+    DeleteStrength,
+    /// `POST policies/authenticationStrengthPolicies/{id}/updateAllowedCombinations`.
+    UpdateAllowedCombinations,
 }
 
 /// One route: method, lower-case path pattern (`{id}` matches one segment), operation, requirement.
@@ -243,6 +274,24 @@ const WRITE_APPS: Requirement = Requirement {
     directory_roles: &[GlobalAdministrator, ApplicationAdministrator, CloudApplicationAdministrator],
 };
 
+const READ_CA: Requirement = Requirement {
+    scopes: &["Policy.Read.All", "Policy.Read.ConditionalAccess", "Policy.ReadWrite.ConditionalAccess"],
+    app_roles: &["Policy.Read.All", "Policy.Read.ConditionalAccess", "Policy.ReadWrite.ConditionalAccess"],
+    directory_roles: &[ConditionalAccessAdministrator, SecurityAdministrator, SecurityReader, GlobalReader],
+};
+
+const WRITE_CA: Requirement = Requirement {
+    scopes: &["Policy.ReadWrite.ConditionalAccess"],
+    app_roles: &["Policy.ReadWrite.ConditionalAccess"],
+    directory_roles: &[ConditionalAccessAdministrator, SecurityAdministrator],
+};
+
+const WRITE_STRENGTHS: Requirement = Requirement {
+    scopes: &["Policy.ReadWrite.ConditionalAccess", "Policy.ReadWrite.AuthenticationMethod"],
+    app_roles: &["Policy.ReadWrite.ConditionalAccess", "Policy.ReadWrite.AuthenticationMethod"],
+    directory_roles: &[ConditionalAccessAdministrator, SecurityAdministrator, AuthenticationPolicyAdministrator],
+};
+
 const ME_READ: Requirement = Requirement {
     scopes: &["UserAuthenticationMethod.Read", "UserAuthenticationMethod.ReadWrite", "UserAuthMethod-Passkey.Read", "UserAuthMethod-Passkey.ReadWrite"],
     app_roles: &[],
@@ -301,6 +350,21 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "GET", pattern: &["serviceprincipals", "{id}"], op: Op::GetServicePrincipal, requirement: READ_APPS },
     RouteSpec { method: "PATCH", pattern: &["serviceprincipals", "{id}"], op: Op::UpdateServicePrincipal, requirement: WRITE_APPS },
     RouteSpec { method: "DELETE", pattern: &["serviceprincipals", "{id}"], op: Op::DeleteServicePrincipal, requirement: WRITE_APPS },
+    RouteSpec { method: "GET", pattern: &["identity", "conditionalaccess", "policies"], op: Op::ListCaPolicies, requirement: READ_CA },
+    RouteSpec { method: "POST", pattern: &["identity", "conditionalaccess", "policies"], op: Op::CreateCaPolicy, requirement: WRITE_CA },
+    RouteSpec { method: "GET", pattern: &["identity", "conditionalaccess", "policies", "{id}"], op: Op::GetCaPolicy, requirement: READ_CA },
+    RouteSpec { method: "PATCH", pattern: &["identity", "conditionalaccess", "policies", "{id}"], op: Op::UpdateCaPolicy, requirement: WRITE_CA },
+    RouteSpec { method: "DELETE", pattern: &["identity", "conditionalaccess", "policies", "{id}"], op: Op::DeleteCaPolicy, requirement: WRITE_CA },
+    RouteSpec { method: "GET", pattern: &["identity", "conditionalaccess", "namedlocations"], op: Op::ListLocations, requirement: READ_CA },
+    RouteSpec { method: "POST", pattern: &["identity", "conditionalaccess", "namedlocations"], op: Op::CreateLocation, requirement: WRITE_CA },
+    RouteSpec { method: "GET", pattern: &["identity", "conditionalaccess", "namedlocations", "{id}"], op: Op::GetLocation, requirement: READ_CA },
+    RouteSpec { method: "DELETE", pattern: &["identity", "conditionalaccess", "namedlocations", "{id}"], op: Op::DeleteLocation, requirement: WRITE_CA },
+    RouteSpec { method: "POST", pattern: &["identity", "conditionalaccess", "evaluate"], op: Op::Evaluate, requirement: READ_CA },
+    RouteSpec { method: "GET", pattern: &["identity", "conditionalaccess", "authenticationstrength", "authenticationmethodmodes"], op: Op::MethodModes, requirement: READ_STRENGTHS },
+    RouteSpec { method: "POST", pattern: &["policies", "authenticationstrengthpolicies"], op: Op::CreateStrength, requirement: WRITE_STRENGTHS },
+    RouteSpec { method: "PATCH", pattern: &["policies", "authenticationstrengthpolicies", "{id}"], op: Op::UpdateStrength, requirement: WRITE_STRENGTHS },
+    RouteSpec { method: "DELETE", pattern: &["policies", "authenticationstrengthpolicies", "{id}"], op: Op::DeleteStrength, requirement: WRITE_STRENGTHS },
+    RouteSpec { method: "POST", pattern: &["policies", "authenticationstrengthpolicies", "{id}", "updateallowedcombinations"], op: Op::UpdateAllowedCombinations, requirement: WRITE_STRENGTHS },
 ];
 
 /// Per-request ids for the error body and headers.
@@ -453,8 +517,8 @@ async fn handle(st: &AppState, method: &Method, uri: &axum::http::Uri, headers: 
         Op::ListFido2 => return methods::list_fido2(&cx).await,
         Op::GetFido2 => return methods::get_fido2(&cx).await,
         Op::DeleteFido2 => return methods::delete_fido2(&cx).await,
-        Op::ListStrengths => return reports::list_strengths(&cx),
-        Op::GetStrength => return reports::get_strength(&cx),
+        Op::ListStrengths => return reports::list_strengths(&cx).await,
+        Op::GetStrength => return reports::get_strength(&cx).await,
         Op::ListAudits => return reports::list_audits(&cx).await,
         Op::ListRegistrationDetails => return reports::list_registration_details(&cx).await,
         Op::GetRegistrationDetails => return reports::get_registration_details(&cx).await,
@@ -478,6 +542,21 @@ async fn handle(st: &AppState, method: &Method, uri: &axum::http::Uri, headers: 
         Op::GetServicePrincipal => return apps::get_service_principal(&cx).await,
         Op::UpdateServicePrincipal => return apps::update_service_principal(&cx).await,
         Op::DeleteServicePrincipal => return apps::delete_service_principal(&cx).await,
+        Op::ListCaPolicies => return ca::list_policies(&cx).await,
+        Op::CreateCaPolicy => return ca::create_policy(&cx).await,
+        Op::GetCaPolicy => return ca::get_policy(&cx).await,
+        Op::UpdateCaPolicy => return ca::update_policy(&cx).await,
+        Op::DeleteCaPolicy => return ca::delete_policy(&cx).await,
+        Op::ListLocations => return ca::list_locations(&cx).await,
+        Op::CreateLocation => return ca::create_location(&cx).await,
+        Op::GetLocation => return ca::get_location(&cx).await,
+        Op::DeleteLocation => return ca::delete_location(&cx).await,
+        Op::Evaluate => return ca::evaluate(&cx).await,
+        Op::MethodModes => return ca::method_modes(&cx),
+        Op::CreateStrength => return ca::create_strength(&cx).await,
+        Op::UpdateStrength => return ca::update_strength(&cx).await,
+        Op::DeleteStrength => return ca::delete_strength(&cx).await,
+        Op::UpdateAllowedCombinations => return ca::update_allowed_combinations(&cx).await,
         Op::MeListMethods | Op::MeListFido2 | Op::MeDeleteFido2 => {
             let me = user.as_ref().ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "BadRequest", "/me is only valid with a delegated token."))?;
             return methods::me(&cx, route.op, me).await;

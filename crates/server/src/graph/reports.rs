@@ -2,7 +2,6 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use portcullis_domain::strength::BUILT_IN;
 use portcullis_domain::time_fmt::{parse_rfc3339, rfc3339};
 use portcullis_store::audit::{AuditEntry, AuditFilter};
 use serde_json::{json, Value};
@@ -10,21 +9,23 @@ use serde_json::{json, Value};
 use super::{gerr, Ctx, GraphError};
 
 /// `GET policies/authenticationStrengthPolicies` (`$filter=policyType eq 'builtIn'|'custom'`).
-pub(crate) fn list_strengths(cx: &Ctx<'_>) -> Result<Response, GraphError> {
-    let want_builtin = match cx.q("$filter").map(|f| f.replace(' ', "").to_ascii_lowercase()) {
-        None => true,
-        Some(f) if f == "policytypeeq'builtin'" => true,
-        Some(f) if f == "policytypeeq'custom'" => false,
+pub(crate) async fn list_strengths(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let want = match cx.q("$filter").map(|f| f.replace(' ', "").to_ascii_lowercase()) {
+        None => None,
+        Some(f) if f == "policytypeeq'builtin'" => Some(true),
+        Some(f) if f == "policytypeeq'custom'" => Some(false),
         Some(f) => return Err(gerr(StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", format!("Unsupported filter: {f}"))),
     };
-    let value: Vec<Value> = if want_builtin { BUILT_IN.iter().map(|s| s.to_json()).collect() } else { vec![] };
+    let all = cx.st.service.ca_data().await?.strengths;
+    let value: Vec<Value> = all.iter().filter(|s| want.is_none_or(|b| s.built_in == b)).map(|s| s.to_json()).collect();
     Ok(axum::Json(json!({"@odata.context": format!("{}/$metadata#policies/authenticationStrengthPolicies", cx.base), "value": value})).into_response())
 }
 
 /// `GET policies/authenticationStrengthPolicies/{id}`.
-pub(crate) fn get_strength(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+pub(crate) async fn get_strength(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let id = cx.params.id.unwrap_or_default();
-    let s = BUILT_IN.iter().find(|s| s.id.eq_ignore_ascii_case(id)).ok_or_else(|| gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", format!("No authentication strength '{id}' exists.")))?;
+    let all = cx.st.service.ca_data().await?.strengths;
+    let s = all.iter().find(|s| s.id.eq_ignore_ascii_case(id)).ok_or_else(|| gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", format!("No authentication strength '{id}' exists.")))?;
     Ok(axum::Json(s.to_json()).into_response())
 }
 
