@@ -82,6 +82,11 @@ class Tenant:
         assert r.returncode == 0, r.stderr
         return r.stdout
 
+    def user_id(self, upn: str) -> str:
+        """The object id of a user, read with the CLI."""
+        out = self.cli("users", "show", upn)
+        return next(line.split()[-1] for line in out.splitlines() if line.strip().startswith("id"))
+
     def token(self, user: str, *scopes: str) -> str:
         args = ["token", "--user", user]
         for s in scopes:

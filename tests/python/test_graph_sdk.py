@@ -327,3 +327,75 @@ def test_applications_and_service_principals_crud_with_secret_attributes_and_fla
         assert gone.value.response_status_code == 404
 
     run(go())
+
+
+def test_conditional_access_policies_locations_strengths_and_what_if(tenant):
+    """Issue 6: Conditional Access CRUD through msgraph-sdk, validation errors as ODataError,
+    and What If through `evaluate`."""
+    from msgraph.generated.identity.conditional_access.evaluate.evaluate_post_request_body import EvaluatePostRequestBody
+    from msgraph.generated.models.application_context import ApplicationContext
+    from msgraph.generated.models.authentication_strength_policy import AuthenticationStrengthPolicy
+    from msgraph.generated.models.authentication_method_modes import AuthenticationMethodModes
+    from msgraph.generated.models.conditional_access_applications import ConditionalAccessApplications
+    from msgraph.generated.models.conditional_access_condition_set import ConditionalAccessConditionSet
+    from msgraph.generated.models.conditional_access_grant_controls import ConditionalAccessGrantControls
+    from msgraph.generated.models.conditional_access_policy import ConditionalAccessPolicy
+    from msgraph.generated.models.conditional_access_policy_state import ConditionalAccessPolicyState
+    from msgraph.generated.models.conditional_access_users import ConditionalAccessUsers
+    from msgraph.generated.models.conditional_access_client_app import ConditionalAccessClientApp
+    from msgraph.generated.models.conditional_access_device_platform import ConditionalAccessDevicePlatform
+    from msgraph.generated.models.ip_named_location import IpNamedLocation
+    from msgraph.generated.models.i_pv4_cidr_range import IPv4CidrRange
+    from msgraph.generated.models.sign_in_conditions import SignInConditions
+    from msgraph.generated.models.user_sign_in import UserSignIn
+
+    token = tenant.token(ADMIN, "Policy.ReadWrite.ConditionalAccess")
+
+    async def go():
+        client = v1(tenant, token)
+        loc = await client.identity.conditional_access.named_locations.post(IpNamedLocation(odata_type="#microsoft.graph.ipNamedLocation", display_name="HQ", is_trusted=True, ip_ranges=[IPv4CidrRange(odata_type="#microsoft.graph.iPv4CidrRange", cidr_address="203.0.113.0/24")]))
+        assert loc.id and loc.is_trusted and loc.ip_ranges[0].cidr_address == "203.0.113.0/24"
+
+        strength = await client.policies.authentication_strength_policies.post(AuthenticationStrengthPolicy(display_name="SDK passkeys", allowed_combinations=[AuthenticationMethodModes.Fido2]))
+        assert strength.policy_type.value == "custom"
+
+        policy = ConditionalAccessPolicy(
+            display_name="SDK: passkeys for everyone but the admin",
+            state=ConditionalAccessPolicyState.EnabledForReportingButNotEnforced,
+            conditions=ConditionalAccessConditionSet(
+                users=ConditionalAccessUsers(include_users=["All"], exclude_users=[tenant.user_id(ADMIN)]),
+                applications=ConditionalAccessApplications(include_applications=["All"]),
+                client_app_types=[ConditionalAccessClientApp.All],
+            ),
+            grant_controls=ConditionalAccessGrantControls(operator="OR", authentication_strength=AuthenticationStrengthPolicy(id=strength.id)),
+        )
+        created = await client.identity.conditional_access.policies.post(policy)
+        assert created.id and created.grant_controls.authentication_strength.display_name == "SDK passkeys", "the strength comes back expanded"
+        await client.identity.conditional_access.policies.by_conditional_access_policy_id(created.id).patch(ConditionalAccessPolicy(state=ConditionalAccessPolicyState.Disabled))
+        got = await client.identity.conditional_access.policies.by_conditional_access_policy_id(created.id).get()
+        assert got.state == ConditionalAccessPolicyState.Disabled and got.conditions.users.exclude_users == [tenant.user_id(ADMIN)]
+
+        # Validation errors in Graph's shape: mfa and a strength together; a missing strength.
+        bad = ConditionalAccessPolicy(display_name="Bad", state=ConditionalAccessPolicyState.Enabled, conditions=policy.conditions,
+                                      grant_controls=ConditionalAccessGrantControls(operator="OR", built_in_controls=[], authentication_strength=AuthenticationStrengthPolicy(id="00000000-0000-0000-0000-00000000beef")))
+        with pytest.raises(ODataError) as e:
+            await client.identity.conditional_access.policies.post(bad)
+        assert e.value.response_status_code == 400 and "does not exist" in e.value.error.message
+
+        # What If: the report-only… now disabled policy does not apply; an enabled one would.
+        body = EvaluatePostRequestBody(
+            sign_in_identity=UserSignIn(odata_type="#microsoft.graph.userSignIn", user_id=tenant.user_id(ADMIN)),
+            sign_in_context=ApplicationContext(odata_type="#microsoft.graph.applicationContext", include_applications=["19db86c3-b2b9-44cc-b339-36da233a3be2"]),
+            sign_in_conditions=SignInConditions(device_platform=ConditionalAccessDevicePlatform.Windows),
+        )
+        result = await client.identity.conditional_access.evaluate.post(body)
+        mine = [r for r in result.value if r.id == created.id]
+        assert mine and mine[0].policy_applies is False and "policyNotEnabled" in str(mine[0].analysis_reasons)
+
+        await client.identity.conditional_access.policies.by_conditional_access_policy_id(created.id).delete()
+        await client.policies.authentication_strength_policies.by_authentication_strength_policy_id(strength.id).delete()
+        await client.identity.conditional_access.named_locations.by_named_location_id(loc.id).delete()
+        listed = await client.identity.conditional_access.policies.get()
+        assert all(p.id != created.id for p in listed.value)
+
+    run(go())
