@@ -2,9 +2,14 @@
 # The sign-in benchmark in one command (see BENCHMARKS.md). Builds release binaries, then
 # runs complete passkey sign-ins over HTTP against a real server on SQLite (both
 # durability settings) and, when BENCH_POSTGRES_URL names an empty database, PostgreSQL.
+# `scripts/bench.sh ca` runs the Conditional Access evaluation benchmark instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p portcullis -p portcullis-bench
+if [ "${1:-}" = "ca" ]; then
+  # Conditional Access evaluation: pure decisions, no server.
+  exec ./target/release/ca-eval
+fi
 B=./target/release/portcullis-bench
 ARGS=(--users "${USERS:-200}" --concurrency "${CONCURRENCY:-16}" --seconds "${SECONDS_RUN:-20}")
 echo "machine: $(nproc) cores, $(uname -sr)"

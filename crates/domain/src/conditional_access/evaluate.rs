@@ -162,16 +162,21 @@ fn has(list: &[String], v: &str) -> bool {
     list.iter().any(|x| x.eq_ignore_ascii_case(v))
 }
 
+/// The user's ids as policies spell them, computed once per evaluation (not per policy).
+struct Who {
+    user: String,
+    groups: Vec<String>,
+    roles: Vec<String>,
+}
+
 /// Why the policy does not apply (empty when it does).
-fn applicability(p: &Policy, s: &Signals<'_>, cfg: &Config<'_>) -> Vec<&'static str> {
+fn applicability(p: &Policy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who) -> Vec<&'static str> {
     let mut why = vec![];
     let u = &p.conditions.users;
-    let uid = s.user.id.to_string();
-    let role_ids: Vec<String> = s.roles.iter().map(|r| r.template_id().to_string()).collect();
-    let group_ids: Vec<String> = s.groups.iter().map(Uuid::to_string).collect();
-    let included = has(&u.include_users, "All") || has(&u.include_users, &uid) || u.include_groups.iter().any(|g| has(&group_ids, g)) || u.include_roles.iter().any(|r| has(&role_ids, r));
-    let temporarily_excluded = u.temporary_exclusions.iter().any(|e| e.user_id.eq_ignore_ascii_case(&uid) && crate::time_fmt::parse_rfc3339(&e.until).is_ok_and(|until| s.now < until));
-    let excluded = has(&u.exclude_users, &uid) || u.exclude_groups.iter().any(|g| has(&group_ids, g)) || u.exclude_roles.iter().any(|r| has(&role_ids, r)) || temporarily_excluded;
+    let uid = &who.user;
+    let included = has(&u.include_users, "All") || has(&u.include_users, uid) || u.include_groups.iter().any(|g| has(&who.groups, g)) || u.include_roles.iter().any(|r| has(&who.roles, r));
+    let temporarily_excluded = u.temporary_exclusions.iter().any(|e| e.user_id.eq_ignore_ascii_case(uid) && crate::time_fmt::parse_rfc3339(&e.until).is_ok_and(|until| s.now < until));
+    let excluded = has(&u.exclude_users, uid) || u.exclude_groups.iter().any(|g| has(&who.groups, g)) || u.exclude_roles.iter().any(|r| has(&who.roles, r)) || temporarily_excluded;
     if !included || excluded {
         why.push("users");
     }
@@ -271,27 +276,30 @@ fn controls(p: &Policy, cfg: &Config<'_>) -> (Vec<Unmet>, bool) {
 
 /// Evaluates every policy against one sign-in.
 pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
-    let mut results = vec![];
+    let who = Who { user: s.user.id.to_string(), groups: s.groups.iter().map(Uuid::to_string).collect(), roles: s.roles.iter().map(|r| r.template_id().to_string()).collect() };
+    let mut results = Vec::with_capacity(cfg.policies.len());
     let mut block = None;
     let mut unmet_all = vec![];
     for p in cfg.policies {
         let report_only = p.state == PolicyState::EnabledForReportingButNotEnforced;
-        let (ctrls, any_of) = controls(p, cfg);
-        let grant_controls = ctrls.iter().map(Unmet::control_name).collect();
-        let mut r = PolicyResult { id: p.id.clone(), display_name: p.display_name.clone(), state: p.state, applies: false, not_applied_because: vec![], result: "notApplied", unmet: vec![], any_of, grant_controls };
+        let any_of = p.grant_controls.as_ref().is_some_and(|g| g.operator == "OR");
+        let mut r = PolicyResult { id: p.id.clone(), display_name: p.display_name.clone(), state: p.state, applies: false, not_applied_because: vec![], result: "notApplied", unmet: vec![], any_of, grant_controls: vec![] };
         if p.state == PolicyState::Disabled {
             r.result = "notEnabled";
             r.not_applied_because = vec!["policyNotEnabled"];
             results.push(r);
             continue;
         }
-        r.not_applied_because = applicability(p, s, cfg);
+        r.not_applied_because = applicability(p, s, cfg, &who);
         r.applies = r.not_applied_because.is_empty();
         if !r.applies {
             r.result = if report_only { "reportOnlyNotApplied" } else { "notApplied" };
             results.push(r);
             continue;
         }
+        // Controls are worked out only for the policies that apply.
+        let (ctrls, _) = controls(p, cfg);
+        r.grant_controls = ctrls.iter().map(Unmet::control_name).collect();
         let missing: Vec<Unmet> = ctrls.iter().filter(|c| !met(c, s, cfg)).cloned().collect();
         let satisfied = if any_of { missing.len() < ctrls.len() || ctrls.is_empty() } else { missing.is_empty() };
         let blocked = ctrls.contains(&Unmet::Block);
