@@ -399,3 +399,22 @@ def test_conditional_access_policies_locations_strengths_and_what_if(tenant):
         assert all(p.id != created.id for p in listed.value)
 
     run(go())
+
+
+def test_sign_in_log_through_the_sdk(tenant):
+    """The sign-in log over Graph: every attempt, newest first, filterable by status."""
+    tenant.add_passkey(ADMIN)
+    token = tenant.token(ADMIN, "AuditLog.Read.All")
+
+    async def go():
+        from msgraph.generated.audit_logs.sign_ins.sign_ins_request_builder import SignInsRequestBuilder
+        client = v1(tenant, token)
+        page = await client.audit_logs.sign_ins.get()
+        assert page.value, "TAP sign-ins are logged"
+        first = page.value[0]
+        assert first.user_principal_name == ADMIN and first.status.error_code == 0 and first.created_date_time
+        q = SignInsRequestBuilder.SignInsRequestBuilderGetQueryParameters(filter="status/errorCode eq 50126", top=5)
+        failures = await client.audit_logs.sign_ins.get(request_configuration=RequestConfiguration(query_parameters=q))
+        assert all(s.status.error_code == 50126 for s in failures.value)
+
+    run(go())

@@ -172,6 +172,12 @@ async fn passkey_in_authenticator_everywhere_is_a_loop_without_a_tap_and_proof_u
     let c = passkey_client(&s, "carol@portcullis.local", &mut in_authenticator).await;
     let (st, loc, _) = authorize(&c, &s, AUTHENTICATOR_APP, AUTHENTICATOR_CB).await;
     assert_eq!(st, StatusCode::SEE_OTHER, "{loc}");
+
+    // The admin center lists the sign-ins, the loop among them; not for other users.
+    assert_eq!(c.get(s.url("/admin/sign-ins")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    let admin = tap_client(d, &s, "admin@portcullis.local").await;
+    let page = admin.get(s.url("/admin/sign-ins")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("data-failure=\"conditionalAccessLoop\"") && page.contains("Passkey in Authenticator for everything: failure"), "{page}");
     s.stop().await;
 }
 

@@ -133,6 +133,7 @@ async fn success_case(d: &Path, db: Option<&str>, s: &Server, route: &portcullis
         ListStrengths => ("policies/authenticationStrengthPolicies".into(), None),
         GetStrength => ("policies/authenticationStrengthPolicies/00000000-0000-0000-0000-000000000004".into(), None),
         ListAudits => ("auditLogs/directoryAudits".into(), None),
+        ListSignIns => ("auditLogs/signIns?$top=5&$filter=status/errorCode eq 0".into(), None),
         ListRegistrationDetails => ("reports/authenticationMethods/userRegistrationDetails".into(), None),
         GetRegistrationDetails => (format!("reports/authenticationMethods/userRegistrationDetails/{bob}"), None),
         ListGroups => ("groups".into(), None),

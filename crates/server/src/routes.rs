@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/signin/passkey/options", post(api::sign_in_options))
         .route("/api/signin/passkey", post(api::sign_in))
         .route("/security-info/callback", get(security_info::callback))
+        .route("/admin/sign-ins", get(admin_sign_ins))
         .route("/.well-known/openid-configuration", get(oidc::discovery))
         .route(oidc::JWKS_PATH, get(oidc::jwks))
         .route(oidc::AUTHORIZE_PATH, get(oidc::authorize::get).post(oidc::authorize::post))
@@ -241,4 +242,18 @@ async fn signout(State(st): State<AppState>, headers: HeaderMap) -> Result<Respo
     }
     let secure = st.config.cookie_secure();
     Ok((AppendHeaders([(header::SET_COOKIE, session_cookie::clear(secure)), (header::SET_COOKIE, security_info::clear_cookie(secure))]), Redirect::to("/signin")).into_response())
+}
+
+/// The admin center's sign-in log: administrators who may read logs only.
+async fn admin_sign_ins(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+    use portcullis_domain::directory::DirectoryRole::*;
+    let Some((_, user)) = signed_in(&st, &headers).await? else {
+        return Ok(Redirect::to("/signin?return_to=%2Fadmin%2Fsign-ins").into_response());
+    };
+    let roles = st.service.user_roles(user.id).await?;
+    if !roles.iter().any(|r| matches!(r, GlobalAdministrator | ReportsReader | SecurityReader | SecurityAdministrator | GlobalReader)) {
+        return Err(PageError::Forbidden("The sign-in logs are for Reports Readers, Security Readers and Administrators, and Global Readers and Administrators.".into()));
+    }
+    let events = st.service.sign_in_page(&Default::default(), 500, 0).await?;
+    Ok(pages::admin::sign_ins_page(&events).into_response())
 }

@@ -364,3 +364,19 @@ impl Service {
         Ok(portcullis_store::audit::list_page(&mut c, f, limit, offset).await?)
     }
 }
+
+impl Service {
+    /// A page of the sign-in log, newest first.
+    pub async fn sign_in_page(&self, f: &portcullis_store::signins::SignInFilter, limit: i64, offset: i64) -> Result<Vec<portcullis_store::signins::SignInEvent>> {
+        let mut c = self.store().conn().await?;
+        Ok(portcullis_store::signins::list_page(&mut c, f, limit, offset).await?)
+    }
+}
+
+impl Service {
+    /// A user's directory roles.
+    pub async fn user_roles(&self, user: uuid::Uuid) -> Result<Vec<portcullis_domain::directory::DirectoryRole>> {
+        let mut c = self.store().conn().await?;
+        Ok(portcullis_store::directory::roles_of(&mut c, user).await?)
+    }
+}

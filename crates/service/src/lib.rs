@@ -44,6 +44,7 @@ impl RequestContext {
     /// (error number, stable code, the sentence the user was shown).
     pub fn sign_in_event(&self, now: portcullis_domain::Timestamp, user_id: Option<uuid::Uuid>, upn: &str, method: &str, failure: Option<(i64, &str, String)>) -> portcullis_store::signins::SignInEvent {
         portcullis_store::signins::SignInEvent {
+            id: String::new(),
             created_date_time: now,
             user_id,
             user_principal_name: upn.to_lowercase(),

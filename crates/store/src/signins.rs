@@ -12,6 +12,9 @@ use crate::{Conn, Result};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SignInEvent {
+    /// Id (a time-ordered UUID); empty until stored.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub id: String,
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub created_date_time: Timestamp,
@@ -47,7 +50,7 @@ pub async fn append(c: &mut Conn, e: &SignInEvent) -> Result<()> {
         "INSERT INTO sign_in_log (id, at, user_id, upn, method, ip, user_agent, error_code, failure_code, failure_reason, app_id, app_name, ca_status, applied_policies) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
-    .bind(Uuid::now_v7().to_string())
+    .bind(if e.id.is_empty() { Uuid::now_v7().to_string() } else { e.id.clone() })
     .bind(ms(e.created_date_time))
     .bind(e.user_id.map(|u| u.to_string()))
     .bind(&e.user_principal_name)
@@ -66,28 +69,58 @@ pub async fn append(c: &mut Conn, e: &SignInEvent) -> Result<()> {
     Ok(())
 }
 
+/// What to keep when listing sign-ins (all `None`: everything).
+#[derive(Debug, Clone, Default)]
+pub struct SignInFilter {
+    /// `userPrincipalName eq` (lower case).
+    pub upn: Option<String>,
+    /// `appId eq`.
+    pub app_id: Option<String>,
+    /// `status/errorCode eq`.
+    pub error_code: Option<i64>,
+    /// `createdDateTime ge`.
+    pub since: Option<Timestamp>,
+}
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<SignInEvent> {
+    let uid: Option<String> = r.try_get("user_id")?;
+    let applied: Option<String> = r.try_get("applied_policies")?;
+    Ok(SignInEvent {
+        id: r.try_get("id")?,
+        created_date_time: ts(r, "at")?,
+        user_id: uid.and_then(|u| Uuid::parse_str(&u).ok()),
+        user_principal_name: r.try_get("upn")?,
+        method: r.try_get("method")?,
+        ip_address: r.try_get("ip")?,
+        user_agent: r.try_get("user_agent")?,
+        error_code: r.try_get("error_code")?,
+        failure_code: r.try_get("failure_code")?,
+        failure_reason: r.try_get("failure_reason")?,
+        app_id: r.try_get("app_id")?,
+        app_display_name: r.try_get("app_name")?,
+        conditional_access_status: r.try_get("ca_status")?,
+        applied_conditional_access_policies: applied.and_then(|a| serde_json::from_str(&a).ok()),
+    })
+}
+
 /// Newest events first, at most `limit`.
 pub async fn recent(c: &mut Conn, limit: i64) -> Result<Vec<SignInEvent>> {
-    let rows = sqlx::query("SELECT * FROM sign_in_log ORDER BY at DESC, id DESC LIMIT $1").bind(limit).fetch_all(&mut *c).await?;
-    rows.iter()
-        .map(|r| {
-            let uid: Option<String> = r.try_get("user_id")?;
-            let applied: Option<String> = r.try_get("applied_policies")?;
-            Ok(SignInEvent {
-                created_date_time: ts(r, "at")?,
-                user_id: uid.and_then(|u| Uuid::parse_str(&u).ok()),
-                user_principal_name: r.try_get("upn")?,
-                method: r.try_get("method")?,
-                ip_address: r.try_get("ip")?,
-                user_agent: r.try_get("user_agent")?,
-                error_code: r.try_get("error_code")?,
-                failure_code: r.try_get("failure_code")?,
-                failure_reason: r.try_get("failure_reason")?,
-                app_id: r.try_get("app_id")?,
-                app_display_name: r.try_get("app_name")?,
-                conditional_access_status: r.try_get("ca_status")?,
-                applied_conditional_access_policies: applied.and_then(|a| serde_json::from_str(&a).ok()),
-            })
-        })
-        .collect()
+    list_page(c, &SignInFilter::default(), limit, 0).await
+}
+
+/// Events newest first matching `f`, at most `limit`, skipping `offset`.
+pub async fn list_page(c: &mut Conn, f: &SignInFilter, limit: i64, offset: i64) -> Result<Vec<SignInEvent>> {
+    let rows = sqlx::query(
+        "SELECT * FROM sign_in_log WHERE ($1 = '' OR upn = $1) AND ($2 = '' OR app_id = $2) AND ($3 = -1 OR error_code = $3) AND at >= $4 \
+         ORDER BY at DESC, id DESC LIMIT $5 OFFSET $6",
+    )
+    .bind(f.upn.clone().unwrap_or_default())
+    .bind(f.app_id.clone().unwrap_or_default())
+    .bind(f.error_code.unwrap_or(-1))
+    .bind(f.since.map(ms).unwrap_or(i64::MIN))
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(from_row).collect()
 }

@@ -149,6 +149,8 @@ pub enum Op {
     DeleteStrength,
     /// `POST policies/authenticationStrengthPolicies/{id}/updateAllowedCombinations`.
     UpdateAllowedCombinations,
+    /// `GET auditLogs/signIns`.
+    ListSignIns,
 }
 
 /// One route: method, lower-case path pattern (`{id}` matches one segment), operation, requirement.
@@ -327,6 +329,7 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "GET", pattern: &["policies", "authenticationstrengthpolicies"], op: Op::ListStrengths, requirement: READ_STRENGTHS },
     RouteSpec { method: "GET", pattern: &["policies", "authenticationstrengthpolicies", "{id}"], op: Op::GetStrength, requirement: READ_STRENGTHS },
     RouteSpec { method: "GET", pattern: &["auditlogs", "directoryaudits"], op: Op::ListAudits, requirement: READ_AUDIT },
+    RouteSpec { method: "GET", pattern: &["auditlogs", "signins"], op: Op::ListSignIns, requirement: READ_AUDIT },
     RouteSpec { method: "GET", pattern: &["reports", "authenticationmethods", "userregistrationdetails"], op: Op::ListRegistrationDetails, requirement: READ_REPORTS },
     RouteSpec { method: "GET", pattern: &["reports", "authenticationmethods", "userregistrationdetails", "{id}"], op: Op::GetRegistrationDetails, requirement: READ_REPORTS },
     RouteSpec { method: "GET", pattern: &["groups"], op: Op::ListGroups, requirement: READ_GROUPS },
@@ -520,6 +523,7 @@ async fn handle(st: &AppState, method: &Method, uri: &axum::http::Uri, headers: 
         Op::ListStrengths => return reports::list_strengths(&cx).await,
         Op::GetStrength => return reports::get_strength(&cx).await,
         Op::ListAudits => return reports::list_audits(&cx).await,
+        Op::ListSignIns => return reports::list_sign_ins(&cx).await,
         Op::ListRegistrationDetails => return reports::list_registration_details(&cx).await,
         Op::GetRegistrationDetails => return reports::get_registration_details(&cx).await,
         Op::ListGroups => return directory::list_groups(&cx).await,

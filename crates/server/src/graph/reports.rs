@@ -129,3 +129,64 @@ pub(crate) async fn get_registration_details(cx: &Ctx<'_>) -> Result<Response, G
     let one = cx.st.service.registration_details(&f, None, 1).await?.into_iter().next().ok_or_else(|| gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", "No such user."))?;
     Ok(axum::Json(one).into_response())
 }
+
+/// `$filter` for sign-ins: `userPrincipalName eq '…'`, `appId eq '…'`, `status/errorCode eq N`
+/// and `createdDateTime ge …`, joined with `and`.
+fn parse_sign_in_filter(f: &str) -> Result<portcullis_store::signins::SignInFilter, GraphError> {
+    let mut out = portcullis_store::signins::SignInFilter::default();
+    let unsupported = || gerr(StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", format!("Unsupported filter: {f}. Use userPrincipalName eq, appId eq, status/errorCode eq or createdDateTime ge, joined with and."));
+    for clause in f.split(" and ") {
+        let parts: Vec<&str> = clause.trim().splitn(3, ' ').collect();
+        let [field, op, value] = parts[..] else { return Err(unsupported()) };
+        let text = || value.trim_matches('\'').to_string();
+        match (field, op.to_ascii_lowercase().as_str()) {
+            ("userPrincipalName", "eq") => out.upn = Some(text().to_lowercase()),
+            ("appId", "eq") => out.app_id = Some(text()),
+            ("status/errorCode", "eq") => out.error_code = Some(value.parse().map_err(|_| unsupported())?),
+            ("createdDateTime", "ge") => out.since = Some(portcullis_domain::time_fmt::parse_rfc3339(value).map_err(|_| unsupported())?),
+            _ => return Err(unsupported()),
+        }
+    }
+    Ok(out)
+}
+
+fn sign_in_json(e: &portcullis_store::signins::SignInEvent) -> Value {
+    let applied: Vec<Value> = e
+        .applied_conditional_access_policies
+        .as_ref()
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(|p| json!({"id": p["id"], "displayName": p["displayName"], "result": p["result"], "enforcedGrantControls": p["enforcedGrantControls"], "enforcedSessionControls": []})).collect())
+        .unwrap_or_default();
+    json!({
+        "id": e.id, "createdDateTime": portcullis_domain::time_fmt::rfc3339(e.created_date_time),
+        "userPrincipalName": e.user_principal_name, "userId": e.user_id, "appId": e.app_id, "appDisplayName": e.app_display_name,
+        "ipAddress": e.ip_address, "userAgent": e.user_agent, "isInteractive": true,
+        "clientAppUsed": "Browser", "conditionalAccessStatus": e.conditional_access_status.clone().unwrap_or_else(|| "notApplied".into()),
+        "status": {"errorCode": e.error_code, "failureReason": e.failure_reason, "additionalDetails": e.failure_code},
+        "appliedConditionalAccessPolicies": applied, "authenticationMethodsUsed": [e.method],
+    })
+}
+
+/// `GET auditLogs/signIns`: newest first, `$top` (≤ 1000), `$filter`, `$skiptoken` paging.
+pub(crate) async fn list_sign_ins(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let top = match cx.q("$top") {
+        None => 1000,
+        Some(t) => t.parse::<i64>().ok().filter(|t| (1..=1000).contains(t)).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "$top must be between 1 and 1000."))?,
+    };
+    let offset = match cx.q("$skiptoken") {
+        None => 0,
+        Some(t) => t.parse::<i64>().ok().filter(|o| *o >= 0).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "Invalid $skiptoken."))?,
+    };
+    let filter = cx.q("$filter").map(parse_sign_in_filter).transpose()?.unwrap_or_default();
+    let mut page = cx.st.service.sign_in_page(&filter, top + 1, offset).await?;
+    let more = super::users::trim(&mut page, top);
+    let mut body = json!({"@odata.context": format!("{}/$metadata#auditLogs/signIns", cx.base), "value": page.iter().map(sign_in_json).collect::<Vec<_>>()});
+    if more {
+        let mut link = format!("{}/auditLogs/signIns?$top={top}&$skiptoken={}", cx.base, offset + top);
+        if let Some(f) = cx.q("$filter") {
+            link.push_str(&format!("&$filter={}", url::form_urlencoded::byte_serialize(f.as_bytes()).collect::<String>()));
+        }
+        body["@odata.nextLink"] = json!(link);
+    }
+    Ok(axum::Json(body).into_response())
+}

@@ -1,5 +1,6 @@
 //! Server-rendered pages (maud). Markup only: no decisions are made here.
 
+pub mod admin;
 mod layout;
 pub mod oidc;
 pub mod security_info;
