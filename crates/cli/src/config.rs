@@ -29,6 +29,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Largest request body, in bytes.
     pub body_limit_bytes: usize,
+    /// Reverse proxies (CIDR ranges) whose `X-Forwarded-For` gives the client address that
+    /// Conditional Access locations and lock-outs see. Empty: the connection's address.
+    pub trusted_proxies: Vec<String>,
     /// SQLite durability: `full` (fsync every commit; survives power loss) or `normal`
     /// (survives a process crash, not a power loss; much faster on slow disks).
     pub sqlite_synchronous: SqliteSync,
@@ -77,6 +80,7 @@ impl Default for Config {
             log: "info,webauthn_rs_core=off".into(),
             log_format: LogFormat::Text,
             body_limit_bytes: 64 * 1024,
+            trusted_proxies: vec![],
             sqlite_synchronous: SqliteSync::Full,
             lockout: LockoutPolicy::default(),
             app_attestation_root: None,
@@ -134,6 +138,9 @@ impl Config {
         let url = url::Url::parse(&self.public_url).map_err(|e| ConfigError::Invalid(format!("public_url: '{}' is not a URL ({e})", self.public_url)))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(ConfigError::Invalid(format!("public_url: '{}' must be an http(s) URL with a host", self.public_url)));
+        }
+        for p in &self.trusted_proxies {
+            portcullis_domain::conditional_access::location::parse_cidr(p).map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?;
         }
         if self.body_limit_bytes < 1024 {
             return Err(ConfigError::Invalid("body_limit_bytes: must be at least 1024".into()));

@@ -333,3 +333,24 @@ async fn registering_security_info_only_from_a_trusted_location_with_its_own_str
     register(&c, &s, &mut key).await;
     s.stop().await;
 }
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    // A registration policy that needs the trusted HQ range, reached through a proxy on loopback.
+    for (trusted, want) in [(false, StatusCode::FORBIDDEN), (true, StatusCode::OK)] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let env: Vec<(&str, String)> = if trusted { vec![("PORTCULLIS_TRUSTED_PROXIES", r#"["127.0.0.0/8", "::1/128"]"#.to_string())] } else { vec![] };
+        let s = Server::start_env(d, None, &env).await;
+        ok(d, &["ca", "location", "--name", "HQ", "--cidr", "10.0.0.0/8", "--trusted"]);
+        ok(d, &["ca", "save", &policy_file(d, "loc", json!({
+            "displayName": "Register only at HQ", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeUserActions": ["urn:user:registersecurityinfo"]}, "locations": {"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}, "clientAppTypes": ["all"]},
+            "grantControls": {"operator": "OR", "builtInControls": ["block"]}
+        }))]);
+        let c = tap_client(d, &s, "admin@portcullis.local").await;
+        let r = c.post(s.url("/api/passkeys/registration/options")).header("x-forwarded-for", "10.20.30.40").json(&json!({})).send().await.unwrap();
+        assert_eq!(r.status(), want, "trusted proxies configured: {trusted}");
+        s.stop().await;
+    }
+}

@@ -97,7 +97,7 @@ async fn require_session(st: &AppState, headers: &HeaderMap) -> Result<(portcull
 pub async fn registration_options(State(st): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     same_origin(&headers, &st)?;
     let (session, user) = require_session(&st, &headers).await?;
-    let start = st.service.begin_passkey_registration(&st.rp, &session, &user, &request_context(peer, &headers)).await?;
+    let start = st.service.begin_passkey_registration(&st.rp, &session, &user, &request_context(&st, peer, &headers)).await?;
     Ok(Json(json!({"ceremonyId": start.ceremony_id, "publicKey": start.options})))
 }
 
@@ -122,7 +122,7 @@ pub async fn register(State(st): State<AppState>, ConnectInfo(peer): ConnectInfo
     let (session, user) = require_session(&st, &headers).await?;
     let device = DeviceInfo { device: body.device, profile: body.device_profile };
     let req = RegistrationRequest { ceremony_id: body.ceremony_id, response: &body.credential, name: body.name, device };
-    let p = st.service.finish_passkey_registration(&st.rp, &session, &user, req, &request_context(peer, &headers)).await?;
+    let p = st.service.finish_passkey_registration(&st.rp, &session, &user, req, &request_context(&st, peer, &headers)).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": p.id, "displayName": p.display_name, "aaGuid": p.aaguid, "createdDateTime": rfc3339(p.created_at)}))).into_response())
 }
 
@@ -154,7 +154,7 @@ pub struct SignInBody {
 pub async fn sign_in(State(st): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Result<Json<SignInBody>, JsonRejection>) -> Result<Response, ApiError> {
     same_origin(&headers, &st)?;
     let Json(body) = body.map_err(json_error)?;
-    let ctx: RequestContext = request_context(peer, &headers);
+    let ctx: RequestContext = request_context(&st, peer, &headers);
     let s = st.service.finish_passkey_sign_in(&st.rp, body.ceremony_id, &body.credential, &ctx).await?;
     let cookie = session_cookie::set(&s.token, s.session.expires_at, st.service.now(), st.config.cookie_secure());
     Ok(([(header::SET_COOKIE, cookie)], Json(json!({"redirect": "/me", "userPrincipalName": s.user.user_principal_name}))).into_response())

@@ -25,6 +25,8 @@ pub struct ServerConfig {
     pub public_url: Url,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Proxies whose `X-Forwarded-For` is believed (CIDR ranges); empty: none.
+    pub trusted_proxies: Vec<(std::net::IpAddr, u8)>,
 }
 
 impl ServerConfig {

@@ -96,9 +96,11 @@ pub(crate) async fn signed_in(st: &AppState, headers: &HeaderMap) -> Result<Opti
 }
 
 /// Source address and user agent of a request.
-pub(crate) fn request_context(peer: SocketAddr, headers: &HeaderMap) -> RequestContext {
+pub(crate) fn request_context(st: &AppState, peer: SocketAddr, headers: &HeaderMap) -> RequestContext {
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ip = portcullis_domain::conditional_access::location::client_ip(peer.ip(), forwarded, &st.config.trusted_proxies);
     RequestContext {
-        source: peer.ip().to_string(),
+        source: ip.to_string(),
         user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").chars().take(512).collect(),
     }
 }
@@ -203,7 +205,7 @@ async fn signin_tap(
 ) -> Result<Response, PageError> {
     check_same_origin(&headers, &st)?;
     let Form(form) = form.map_err(form_error)?;
-    let ctx = request_context(peer, &headers);
+    let ctx = request_context(&st, peer, &headers);
     let return_to = safe_return_to(form.return_to.as_deref());
     match st.service.sign_in_with_tap(&form.username, &form.code, &ctx).await {
         Ok(s) => {

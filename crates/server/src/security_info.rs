@@ -88,7 +88,7 @@ pub async fn callback(State(st): State<AppState>, ConnectInfo(peer): ConnectInfo
     };
     let issuer = st.config.issuer();
     let redirect_uri = format!("{issuer}{CALLBACK_PATH}");
-    let ctx = request_context(peer, &headers);
+    let ctx = request_context(&st, peer, &headers);
     match st.service.exchange_code(&issuer, &ClientAuth::Id(SECURITY_INFO_APP.app_id.into()), &code, Some(&redirect_uri), Some(&verifier), &ctx).await? {
         Ok(tokens) => {
             let secure = st.config.cookie_secure();

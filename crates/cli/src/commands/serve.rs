@@ -54,7 +54,8 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
     let _ = out.flush();
     drop(out);
 
-    let config = ServerConfig { public_url, body_limit: cfg.body_limit_bytes };
+    let trusted_proxies = cfg.trusted_proxies.iter().filter_map(|p| portcullis_domain::conditional_access::location::parse_cidr(p).ok()).collect();
+    let config = ServerConfig { public_url, body_limit: cfg.body_limit_bytes, trusted_proxies };
     if config.public_url.scheme() == "http" && config.cookie_secure() {
         tracing::warn!("public_url is plain HTTP on a non-local host: browsers will not send the Secure session cookie; serve over HTTPS");
     }

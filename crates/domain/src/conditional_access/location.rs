@@ -70,3 +70,37 @@ mod tests {
         assert!(parse_cidr("10.0.0.0/33").is_err() && parse_cidr("10.0.0.0").is_err() && parse_cidr("x/8").is_err());
     }
 }
+
+/// The client's address: the connection's peer, or — when the peer is a trusted proxy — the
+/// nearest address in `X-Forwarded-For` (read right to left) that is not a trusted proxy.
+/// Untrusted peers cannot claim an address: their header is ignored.
+pub fn client_ip(peer: IpAddr, forwarded_for: &str, trusted: &[(IpAddr, u8)]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|(a, l)| cidr_contains(*a, *l, ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let mut current = peer;
+    for hop in forwarded_for.rsplit(',').map(str::trim).filter(|h| !h.is_empty()) {
+        let Ok(ip) = hop.parse::<IpAddr>() else { break };
+        current = ip;
+        if !is_trusted(ip) {
+            break;
+        }
+    }
+    current
+}
+
+#[cfg(test)]
+mod proxy_tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_trusted_proxies() {
+        let proxies = [parse_cidr("10.0.0.0/8").unwrap()];
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(client_ip(ip("203.0.113.9"), "198.51.100.1", &proxies), ip("203.0.113.9"), "an untrusted peer cannot claim an address");
+        assert_eq!(client_ip(ip("10.0.0.2"), "198.51.100.1", &proxies), ip("198.51.100.1"));
+        assert_eq!(client_ip(ip("10.0.0.2"), "6.6.6.6, 198.51.100.1, 10.0.0.5", &proxies), ip("198.51.100.1"), "the client may forge the left part");
+        assert_eq!(client_ip(ip("10.0.0.2"), "garbage", &proxies), ip("10.0.0.2"));
+    }
+}

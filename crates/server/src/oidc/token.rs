@@ -95,7 +95,7 @@ pub async fn token(State(st): State<AppState>, ConnectInfo(peer): ConnectInfo<So
         (None, None, _) => return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "The client did not identify itself (client_id or Basic authentication)."),
     };
     let issuer = st.config.issuer();
-    let ctx = request_context(peer, &headers);
+    let ctx = request_context(&st, peer, &headers);
     let outcome = match req.grant_type.as_deref() {
         Some("authorization_code") => {
             let Some(code) = req.code.as_deref() else { return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "code is required.") };
