@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use commands::{apps, audit, ca, groups, keys, metadata, passkeys, policy, roles, serve, tap, users};
+use commands::{apps, audit, ca, devices, groups, keys, metadata, passkeys, policy, roles, serve, tap, users};
 
 /// Portcullis: a self-hosted identity provider for phishing-resistant sign-in with passkeys.
 #[derive(Parser, Debug)]
@@ -51,6 +51,9 @@ enum Command {
     /// Conditional Access: policies, named locations, custom strengths.
     #[command(subcommand)]
     Ca(ca::Cmd),
+    /// Devices: enroll, mark compliant (the MDM's role).
+    #[command(subcommand)]
+    Devices(devices::Cmd),
     /// What If: which policies apply to a sign-in and what the outcome is (R43).
     Whatif(ca::WhatIfArgs),
     /// Token signing keys: list, rotate.
@@ -112,6 +115,7 @@ fn main() -> ExitCode {
             Command::Tap(c) => tap::run(&cfg, c).await,
             Command::Keys(c) => keys::run(&cfg, c).await,
             Command::Ca(c) => ca::run(&cfg, c).await,
+            Command::Devices(c) => devices::run(&cfg, c).await,
             Command::Whatif(a) => ca::what_if(&cfg, a).await,
             Command::Passkeys(c) => passkeys::run(&cfg, c).await,
             Command::Apps(c) => apps::run(&cfg, c).await,

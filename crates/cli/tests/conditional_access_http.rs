@@ -354,3 +354,64 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
         s.stop().await;
     }
 }
+
+/// Signs a device proof for an authorization request (what an enrolled device's client does).
+fn device_proof(key: &p256::ecdsa::SigningKey, device: &str, client_id: &str) -> String {
+    use base64::Engine;
+    use p256::ecdsa::signature::Signer;
+    let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let msg = format!("portcullis-device-proof|{device}|{client_id}|{CHALLENGE}|{at}");
+    let sig: p256::ecdsa::DerSignature = key.sign(msg.as_bytes());
+    format!("{device}.{at}.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.as_bytes()))
+}
+
+#[tokio::test]
+async fn approved_app_or_a_compliant_enrolled_device_that_proves_its_key() {
+    use p256::pkcs8::{EncodePublicKey, LineEnding};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    ok(d, &["users", "add", "--upn", "hana@portcullis.local"]);
+    ok(d, &["ca", "save", &policy_file(d, "approved", json!({
+        "displayName": "Approved apps or a compliant device", "state": "enabled",
+        "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": ["62e90394-69f5-4237-9190-012177145e10"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
+        "grantControls": {"operator": "OR", "builtInControls": ["approvedApplication", "compliantApplication", "compliantDevice"]}
+    }))]);
+    let c = tap_client(d, &s, "hana@portcullis.local").await;
+    // Scenario 4: the Authenticator is no approved app: without a compliant device, refused.
+    let (st, _, page) = authorize_from(&c, &s, AUTHENTICATOR_APP, AUTHENTICATOR_CB, ANDROID_UA).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(page.contains("approved client app"), "{page}");
+
+    // The MDM enrolls her phone with its device key; until it is marked compliant, no luck.
+    let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+    let pem = d.join("device.pem");
+    std::fs::write(&pem, key.verifying_key().to_public_key_pem(LineEnding::LF).unwrap()).unwrap();
+    let device = last_word(&ok(d, &["devices", "add", "--user", "hana@portcullis.local", "--name", "Hana's Pixel", "--platform", "android", "--public-key", pem.to_str().unwrap()]));
+    let with_proof = |proof: String| {
+        let c = c.clone();
+        let s_url = s.url("");
+        async move {
+            let q: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("client_id", AUTHENTICATOR_APP)
+                .append_pair("redirect_uri", AUTHENTICATOR_CB)
+                .append_pair("response_type", "code")
+                .append_pair("scope", "openid")
+                .append_pair("code_challenge", CHALLENGE)
+                .append_pair("code_challenge_method", "S256")
+                .finish();
+            c.get(format!("{s_url}/oauth2/v2.0/authorize?{q}")).header("user-agent", ANDROID_UA).header("x-portcullis-device-proof", proof).send().await.unwrap().status()
+        }
+    };
+    assert_eq!(with_proof(device_proof(&key, &device, AUTHENTICATOR_APP)).await, StatusCode::FORBIDDEN, "enrolled but not compliant");
+    ok(d, &["devices", "compliant", &device]);
+    assert_eq!(with_proof(device_proof(&key, &device, AUTHENTICATOR_APP)).await, StatusCode::SEE_OTHER, "a compliant device is an OR alternative");
+    // Claiming the device without its key does not work, nor does a proof for another app.
+    let stranger = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+    assert_eq!(with_proof(device_proof(&stranger, &device, AUTHENTICATOR_APP)).await, StatusCode::FORBIDDEN, "wrong key");
+    assert_eq!(with_proof(device_proof(&key, &device, "another-app")).await, StatusCode::FORBIDDEN, "bound to the client");
+    assert_eq!(with_proof(format!("{device}.1.AAAA")).await, StatusCode::FORBIDDEN, "stale and forged");
+    let w = what_if(d, &["--user", "hana@portcullis.local", "--app", AUTHENTICATOR_APP, "--native", "--device-compliant", "--method", "tap"]);
+    assert_eq!(w["outcome"]["result"], "allow", "What If agrees: {w}");
+    s.stop().await;
+}

@@ -11,6 +11,7 @@ pub mod application;
 pub mod audit;
 pub mod authz;
 pub mod conditional_access;
+pub mod device;
 pub mod directory;
 pub mod lockout;
 pub mod metadata;

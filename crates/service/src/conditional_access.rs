@@ -212,7 +212,7 @@ impl Service {
     /// The access decision for an authorization: loads what the decision reads and calls the
     /// domain's one decision function. Also evaluates whether Security info is open to the
     /// user, so a refusal can tell a loop from "register first".
-    pub async fn access_decision(&self, user: &User, session: &Session, app: &Application, ctx: &RequestContext) -> Result<AccessDecision> {
+    pub async fn access_decision(&self, user: &User, session: &Session, app: &Application, ctx: &RequestContext, device_compliant: bool) -> Result<AccessDecision> {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let data = load(&mut c).await?;
@@ -237,8 +237,7 @@ impl Service {
             platform,
             ip,
             client_app_type: kind(app),
-            // Device records and their compliance come with the device registration work.
-            device_compliant: false,
+            device_compliant,
             now,
         };
         let open = portal.as_ref().is_some_and(|p| portcullis_domain::access::lets_through(&decide(&AccessRequest { application: p, client_app_type: kind(p), ..base }).verdict));

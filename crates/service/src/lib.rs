@@ -9,6 +9,7 @@ pub mod attestation;
 pub mod bootstrap;
 pub mod clock;
 pub mod conditional_access;
+pub mod devices;
 pub mod directory;
 pub mod error;
 pub mod keys;

@@ -70,7 +70,7 @@ impl World {
     async fn code(&self, pkce: bool, scope: &str) -> String {
         let (req, app): (AuthorizeRequest, _) = self.svc.check_authorize(&params(&self.client_id, pkce, scope)).await.unwrap().unwrap();
         let s = &self.signed_in;
-        let AuthorizeOutcome::Redirect(to) = self.svc.issue_code(ISS, &req, &app, &s.session, &s.user, &ctx()).await.unwrap() else { panic!("the access decision allows everyone for now") };
+        let AuthorizeOutcome::Redirect(to) = self.svc.issue_code(ISS, &req, &app, &s.session, &s.user, &ctx(), None).await.unwrap() else { panic!("the access decision allows everyone for now") };
         let url = url::Url::parse(&to).unwrap();
         assert!(to.starts_with(CB), "{to}");
         let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();

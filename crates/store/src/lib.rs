@@ -9,6 +9,7 @@ pub mod applications;
 pub mod audit;
 pub mod ceremonies;
 pub mod conditional_access;
+pub mod devices;
 pub mod directory;
 pub mod keys;
 pub mod lockout;

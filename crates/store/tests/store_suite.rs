@@ -375,6 +375,12 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
         assert_eq!(oauth::revoke_session_grants(&mut c, grant.session_id, "signed out", NOW).await.unwrap(), 1);
         assert!(!oauth::revoke_grant(&mut c, grant.id, "again", NOW).await.unwrap(), "revocation is idempotent");
         assert!(oauth::grant(&mut c, grant.id).await.unwrap().unwrap().revoked_at.is_some());
+        // Devices: compliance is set, never guessed.
+        let dev = portcullis_domain::device::Device { id: Uuid::new_v4(), owner: u.id, display_name: "Pixel".into(), platform: "android".into(), is_compliant: false, public_key: "MFk".into(), created_at: NOW };
+        portcullis_store::devices::insert(&mut c, &dev).await.unwrap();
+        assert!(portcullis_store::devices::set_compliant(&mut c, dev.id, true).await.unwrap());
+        assert_eq!(portcullis_store::devices::by_id(&mut c, dev.id).await.unwrap(), Some(portcullis_domain::device::Device { is_compliant: true, ..dev.clone() }), "{}", t.name);
+        assert!(!portcullis_store::devices::set_compliant(&mut c, Uuid::new_v4(), true).await.unwrap());
         // Deleting the application takes its grants with it.
         assert!(applications::delete(&mut c, &app.app_id).await.unwrap());
         assert!(oauth::grant(&mut c, grant.id).await.unwrap().is_none(), "{}", t.name);

@@ -3,6 +3,7 @@
 pub mod apps;
 pub mod audit;
 pub mod ca;
+pub mod devices;
 pub mod groups;
 pub mod keys;
 pub mod metadata;

@@ -115,7 +115,8 @@ async fn handle(State(st): State<AppState>, ConnectInfo(peer): ConnectInfo<Socke
         }
     }
     let Some((session, user)) = session else { return Err(PageError::Internal("a ready sign-in has no session".into())) };
-    match st.service.issue_code(&issuer, &req, &app, &session, &user, &request_context(&st, peer, &headers)).await? {
+    let device_proof = headers.get("x-portcullis-device-proof").and_then(|v| v.to_str().ok());
+    match st.service.issue_code(&issuer, &req, &app, &session, &user, &request_context(&st, peer, &headers), device_proof).await? {
         AuthorizeOutcome::Redirect(to) => Ok(see_other(&to)),
         AuthorizeOutcome::Denied { application, code, policy, reason, remedy, is_loop } => Ok((StatusCode::FORBIDDEN, pages::access_denied_page(&pages::oidc::Refusal { application: &application, code, policy: &policy, reason: &reason, remedy: &remedy, is_loop })).into_response()),
     }

@@ -71,9 +71,12 @@ impl Service {
 
     /// Issues an authorization code to a signed-in user, if the access decision allows it.
     /// The grant and the code (hashed) are stored in one transaction.
-    pub async fn issue_code(&self, issuer: &str, req: &AuthorizeRequest, app: &Application, session: &Session, user: &User, ctx: &RequestContext) -> Result<AuthorizeOutcome> {
+    pub async fn issue_code(&self, issuer: &str, req: &AuthorizeRequest, app: &Application, session: &Session, user: &User, ctx: &RequestContext, device_proof: Option<&str>) -> Result<AuthorizeOutcome> {
         let now = self.now();
-        let decision = self.access_decision(user, session, app, ctx).await?;
+        // The device proof is bound to this request: its PKCE challenge, else its state.
+        let binding = req.code_challenge.as_deref().or(req.state.as_deref()).unwrap_or("");
+        let compliant = self.device_compliance(user.id, device_proof, &app.app_id, binding).await?;
+        let decision = self.access_decision(user, session, app, ctx, compliant).await?;
         self.log_app_sign_in(user, app, session, ctx, &decision).await?;
         match decision.verdict {
             Verdict::Allow | Verdict::AllowForRegistration { .. } => {}
