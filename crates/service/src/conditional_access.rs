@@ -78,6 +78,29 @@ async fn load(c: &mut Conn) -> Result<CaData> {
     Ok(CaData { policies: ca::policies(c).await?, strengths: strength::all(&ca::strengths(c).await?), locations: ca::locations(c).await? })
 }
 
+/// What every decision about one user loads: the configuration, their groups, roles and
+/// registered methods, and the Security info application.
+struct Subject {
+    data: CaData,
+    groups: Vec<Uuid>,
+    roles: Vec<DirectoryRole>,
+    registered: Vec<UsedMethod>,
+    portal: Option<Application>,
+}
+
+impl Service {
+    async fn subject(&self, user: Uuid, now: Timestamp) -> Result<Subject> {
+        let mut c = self.store().conn().await?;
+        Ok(Subject {
+            data: load(&mut c).await?,
+            groups: directory::member_of(&mut c, user).await?,
+            roles: directory::roles_of(&mut c, user).await?,
+            registered: registered(&mut c, user, now).await?,
+            portal: applications::by_app_id(&mut c, SECURITY_INFO_APP.app_id).await?,
+        })
+    }
+}
+
 /// The methods a user has registered and may use, as strengths see them.
 async fn registered(c: &mut Conn, user: Uuid, now: Timestamp) -> Result<Vec<UsedMethod>> {
     let mut out: Vec<UsedMethod> = store_pk::for_user(c, user).await?.iter().map(|p| UsedMethod { mode: "fido2", aaguid: Some(p.passkey.aaguid) }).collect();
@@ -214,13 +237,7 @@ impl Service {
     /// user, so a refusal can tell a loop from "register first".
     pub async fn access_decision(&self, user: &User, session: &Session, app: &Application, ctx: &RequestContext, device_compliant: bool) -> Result<AccessDecision> {
         let now = self.now();
-        let mut c = self.store().conn().await?;
-        let data = load(&mut c).await?;
-        let groups = directory::member_of(&mut c, user.id).await?;
-        let roles = directory::roles_of(&mut c, user.id).await?;
-        let registered = registered(&mut c, user.id, now).await?;
-        let portal = applications::by_app_id(&mut c, SECURITY_INFO_APP.app_id).await?;
-        drop(c);
+        let Subject { data, groups, roles, registered, portal } = self.subject(user.id, now).await?;
         let platform = from_user_agent(&ctx.user_agent);
         let ip = ctx.source.parse().ok();
         let native = |a: &Application| a.public_client && a.redirect_uris.iter().all(|u| !u.starts_with("http"));
@@ -249,10 +266,7 @@ impl Service {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let user = crate::directory::resolve_user(&mut c, &q.user).await?;
-        let data = load(&mut c).await?;
-        let groups = directory::member_of(&mut c, user.id).await?;
-        let roles = directory::roles_of(&mut c, user.id).await?;
-        let registered = registered(&mut c, user.id, now).await?;
+        let Subject { data, groups, roles, registered, .. } = self.subject(user.id, now).await?;
         let app = match &q.application {
             Some(a) => Some(applications::by_app_id(&mut c, a.trim()).await?.ok_or_else(|| ServiceError::NotFound(format!("no application '{a}' is registered")))?),
             None => applications::by_app_id(&mut c, SECURITY_INFO_APP.app_id).await?,
@@ -346,13 +360,7 @@ impl Service {
     /// All-resources ones (graph-api.md §6).
     pub async fn registration_allowed(&self, user: &User, session: &Session, ctx: &RequestContext) -> std::result::Result<(), crate::passkeys::PasskeyError> {
         let now = self.now();
-        let mut c = self.store().conn().await?;
-        let data = load(&mut c).await?;
-        let groups = directory::member_of(&mut c, user.id).await?;
-        let roles = directory::roles_of(&mut c, user.id).await?;
-        let registered = registered(&mut c, user.id, now).await?;
-        let portal = applications::by_app_id(&mut c, SECURITY_INFO_APP.app_id).await?;
-        drop(c);
+        let Subject { data, groups, roles, registered, portal } = self.subject(user.id, now).await?;
         let used = portcullis_domain::access::used_methods(session);
         let s = Signals {
             user,

@@ -86,26 +86,11 @@ fn parse_filter(f: &str) -> Result<AuditFilter, GraphError> {
 
 /// `GET auditLogs/directoryAudits`: newest first, `$filter`, `$top`, absolute `@odata.nextLink`.
 pub(crate) async fn list_audits(cx: &Ctx<'_>) -> Result<Response, GraphError> {
-    let top = match cx.q("$top") {
-        None => 100,
-        Some(t) => t.parse::<i64>().ok().filter(|t| (1..=1000).contains(t)).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "$top must be between 1 and 1000."))?,
-    };
-    let offset = match cx.q("$skiptoken") {
-        None => 0,
-        Some(t) => t.parse::<i64>().ok().filter(|o| *o >= 0).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "Invalid $skiptoken."))?,
-    };
+    let (top, offset) = offset_paging(cx, 100)?;
     let filter = cx.q("$filter").map(parse_filter).transpose()?.unwrap_or_default();
     let mut page = cx.st.service.audit_page(&filter, top + 1, offset).await?;
     let more = super::users::trim(&mut page, top);
-    let mut body = json!({"@odata.context": format!("{}/$metadata#auditLogs/directoryAudits", cx.base), "value": page.iter().map(audit_json).collect::<Vec<_>>()});
-    if more {
-        let mut link = format!("{}/auditLogs/directoryAudits?$top={top}&$skiptoken={}", cx.base, offset + top);
-        if let Some(f) = cx.q("$filter") {
-            link.push_str(&format!("&$filter={}", url::form_urlencoded::byte_serialize(f.as_bytes()).collect::<String>()));
-        }
-        body["@odata.nextLink"] = json!(link);
-    }
-    Ok(axum::Json(body).into_response())
+    Ok(offset_page(cx, "auditLogs/directoryAudits", page.iter().map(audit_json).collect(), more, top, offset))
 }
 
 /// `GET reports/authenticationMethods/userRegistrationDetails`: paged like `users`.
@@ -169,24 +154,35 @@ fn sign_in_json(e: &portcullis_store::signins::SignInEvent) -> Value {
 
 /// `GET auditLogs/signIns`: newest first, `$top` (≤ 1000), `$filter`, `$skiptoken` paging.
 pub(crate) async fn list_sign_ins(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let (top, offset) = offset_paging(cx, 1000)?;
+    let filter = cx.q("$filter").map(parse_sign_in_filter).transpose()?.unwrap_or_default();
+    let mut page = cx.st.service.sign_in_page(&filter, top + 1, offset).await?;
+    let more = super::users::trim(&mut page, top);
+    Ok(offset_page(cx, "auditLogs/signIns", page.iter().map(sign_in_json).collect(), more, top, offset))
+}
+
+/// `$top` (1–1000, `default` when absent) and the `$skiptoken` offset of a log listing.
+fn offset_paging(cx: &Ctx<'_>, default: i64) -> Result<(i64, i64), GraphError> {
     let top = match cx.q("$top") {
-        None => 1000,
+        None => default,
         Some(t) => t.parse::<i64>().ok().filter(|t| (1..=1000).contains(t)).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "$top must be between 1 and 1000."))?,
     };
     let offset = match cx.q("$skiptoken") {
         None => 0,
         Some(t) => t.parse::<i64>().ok().filter(|o| *o >= 0).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "Invalid $skiptoken."))?,
     };
-    let filter = cx.q("$filter").map(parse_sign_in_filter).transpose()?.unwrap_or_default();
-    let mut page = cx.st.service.sign_in_page(&filter, top + 1, offset).await?;
-    let more = super::users::trim(&mut page, top);
-    let mut body = json!({"@odata.context": format!("{}/$metadata#auditLogs/signIns", cx.base), "value": page.iter().map(sign_in_json).collect::<Vec<_>>()});
+    Ok((top, offset))
+}
+
+/// A log page with an absolute `@odata.nextLink` that keeps `$filter`.
+fn offset_page(cx: &Ctx<'_>, entity: &str, value: Vec<Value>, more: bool, top: i64, offset: i64) -> Response {
+    let mut body = json!({"@odata.context": format!("{}/$metadata#{entity}", cx.base), "value": value});
     if more {
-        let mut link = format!("{}/auditLogs/signIns?$top={top}&$skiptoken={}", cx.base, offset + top);
+        let mut link = format!("{}/{entity}?$top={top}&$skiptoken={}", cx.base, offset + top);
         if let Some(f) = cx.q("$filter") {
             link.push_str(&format!("&$filter={}", url::form_urlencoded::byte_serialize(f.as_bytes()).collect::<String>()));
         }
         body["@odata.nextLink"] = json!(link);
     }
-    Ok(axum::Json(body).into_response())
+    axum::Json(body).into_response()
 }
