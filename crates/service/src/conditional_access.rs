@@ -235,7 +235,7 @@ impl Service {
     /// The access decision for an authorization: loads what the decision reads and calls the
     /// domain's one decision function. Also evaluates whether Security info is open to the
     /// user, so a refusal can tell a loop from "register first".
-    pub async fn access_decision(&self, user: &User, session: &Session, app: &Application, ctx: &RequestContext, device_compliant: bool) -> Result<AccessDecision> {
+    pub async fn access_decision(&self, user: &User, session: &Session, app: &Application, ctx: &RequestContext, device_compliant: bool) -> Result<(AccessDecision, Vec<Policy>)> {
         let now = self.now();
         let Subject { data, groups, roles, registered, portal } = self.subject(user.id, now).await?;
         let platform = from_user_agent(&ctx.user_agent);
@@ -258,11 +258,12 @@ impl Service {
             now,
         };
         let open = portal.as_ref().is_some_and(|p| portcullis_domain::access::lets_through(&decide(&AccessRequest { application: p, client_app_type: kind(p), ..base }).verdict));
-        Ok(decide(&AccessRequest { registration_open: open, ..base }))
+        let decision = decide(&AccessRequest { registration_open: open, ..base });
+        Ok((decision, data.policies))
     }
 
     /// What If (R43): the same evaluation as a sign-in, without signing anyone in.
-    pub async fn what_if(&self, q: &WhatIf) -> Result<(Evaluation, Verdict)> {
+    pub async fn what_if(&self, q: &WhatIf) -> Result<(Evaluation, Verdict, Vec<Policy>)> {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let user = crate::directory::resolve_user(&mut c, &q.user).await?;
@@ -291,21 +292,24 @@ impl Service {
         let e = evaluate(&data.config(), &s);
         let h = Holdings { used: &q.methods, registered: &registered, client_app_id: app.as_ref().map(|a| a.app_id.as_str()), registration_open: true };
         let v = verdict(&e.outcome, &data.strengths, &h);
-        Ok((e, v))
+        Ok((e, v, data.policies))
     }
 }
 
 /// `appliedConditionalAccessPolicies` for the sign-in log and What If.
-pub fn applied_policies_json(e: &Evaluation) -> Value {
+pub fn applied_policies_json(e: &Evaluation, policies: &[Policy]) -> Value {
     json!(e
         .policies
         .iter()
-        .map(|p| json!({
-            "id": p.id, "displayName": p.display_name, "result": p.result,
-            "enforcedGrantControls": p.grant_controls, "enforcedSessionControls": [],
-            "unmet": p.unmet.iter().map(|u| u.describe()).collect::<Vec<_>>(),
-            "analysisReasons": if p.not_applied_because.is_empty() { "notSet".to_string() } else { p.not_applied_because.join(",") },
-        }))
+        .filter_map(|r| {
+            let p = policies.get(r.index)?;
+            Some(json!({
+                "id": p.id, "displayName": p.display_name, "result": r.result,
+                "enforcedGrantControls": r.grant_controls, "enforcedSessionControls": [],
+                "unmet": r.unmet.iter().map(|u| u.describe()).collect::<Vec<_>>(),
+                "analysisReasons": if r.not_applied_because.is_empty() { "notSet".to_string() } else { r.not_applied_because.list().join(",") },
+            }))
+        })
         .collect::<Vec<_>>())
 }
 
@@ -324,7 +328,7 @@ pub fn ca_status(e: &Evaluation) -> &'static str {
 impl Service {
     /// Writes the sign-in log entry of an application sign-in with every policy's result;
     /// a loop is logged as one (R44).
-    pub(crate) async fn log_app_sign_in(&self, user: &User, app: &Application, session: &Session, ctx: &RequestContext, d: &AccessDecision) -> Result<()> {
+    pub(crate) async fn log_app_sign_in(&self, user: &User, app: &Application, session: &Session, ctx: &RequestContext, d: &AccessDecision, policies: &[Policy]) -> Result<()> {
         let method = match session.methods.last() {
             Some(portcullis_domain::session::AuthMethod::Passkey) => "passkey",
             _ => "temporaryAccessPass",
@@ -340,7 +344,7 @@ impl Service {
         e.app_id = Some(app.app_id.clone());
         e.app_display_name = Some(app.display_name.clone());
         e.conditional_access_status = Some(ca_status(&d.evaluation).into());
-        let mut applied = applied_policies_json(&d.evaluation);
+        let mut applied = applied_policies_json(&d.evaluation, policies);
         // A TAP sign-in to register: the unmet strengths were skipped for proof-up.
         if let (Verdict::AllowForRegistration { .. }, Some(items)) = (&d.verdict, applied.as_array_mut()) {
             for item in items.iter_mut().filter(|i| i["result"] == "failure") {
@@ -382,7 +386,7 @@ impl Service {
         event.app_id = Some(SECURITY_INFO_APP.app_id.into());
         event.app_display_name = Some("Register security info".into());
         event.conditional_access_status = Some(ca_status(&e).into());
-        event.applied_conditional_access_policies = Some(applied_policies_json(&e));
+        event.applied_conditional_access_policies = Some(applied_policies_json(&e, &data.policies));
         let refusal = match v {
             Verdict::Allow | Verdict::AllowForRegistration { .. } => None,
             Verdict::StepUp { requirements } => Some(("conditionalAccess", format!("Registering security info needs {}; sign in again with it.", requirements.join(" and ")))),

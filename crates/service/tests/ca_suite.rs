@@ -48,7 +48,7 @@ async fn approved_app_blocks_the_authenticator_and_a_time_bound_exclusion_expire
         policy = svc.save_ca_policy(&op(), policy, false).await.unwrap();
 
         // R42: the Authenticator is neither an approved nor a protected app: registering in it loops.
-        let d = svc.access_decision(&signed_in.user, &signed_in.session, &authenticator, &android(), false).await.unwrap();
+        let (d, _) = svc.access_decision(&signed_in.user, &signed_in.session, &authenticator, &android(), false).await.unwrap();
         assert!(matches!(&d.verdict, Verdict::Refused { is_loop: true, reason, .. } if reason.contains("approved client app")), "{}: {:?}", t.name, d.verdict);
         let what_if = WhatIf { user: "gina@contoso.com".into(), application: Some(AUTHENTICATOR_APP.app_id.into()), platform: None, ip: None, client_app_type: ClientAppType::MobileAppsAndDesktopClients, device_compliant: false, methods: vec![UsedMethod { mode: "temporaryAccessPassOneTime", aaguid: None }] };
         assert!(matches!(svc.what_if(&what_if).await.unwrap().1, Verdict::Refused { is_loop: true, .. }), "What If agrees");
@@ -56,11 +56,11 @@ async fn approved_app_blocks_the_authenticator_and_a_time_bound_exclusion_expire
         // A time-bound exclusion lets her in for a day, then expires on its own.
         policy.conditions.users.temporary_exclusions = vec![portcullis_domain::conditional_access::TemporaryExclusion { user_id: user.id.to_string(), until: "2026-06-02T12:00:00Z".into() }];
         svc.save_ca_policy(&op(), policy, false).await.unwrap();
-        let d = svc.access_decision(&signed_in.user, &signed_in.session, &authenticator, &android(), false).await.unwrap();
+        let (d, _) = svc.access_decision(&signed_in.user, &signed_in.session, &authenticator, &android(), false).await.unwrap();
         assert_eq!(d.verdict, Verdict::Allow, "{}: excluded for now", t.name);
-        assert_eq!(d.evaluation.policies[0].not_applied_because, vec!["users"]);
+        assert_eq!(d.evaluation.policies[0].not_applied_because.list(), vec!["users"]);
         clock.advance(Duration::days(1) + Duration::seconds(1));
-        let d = svc.access_decision(&signed_in.user, &signed_in.session, &authenticator, &android(), false).await.unwrap();
+        let (d, _) = svc.access_decision(&signed_in.user, &signed_in.session, &authenticator, &android(), false).await.unwrap();
         assert!(matches!(d.verdict, Verdict::Refused { .. }), "{}: the exclusion ended by itself: {:?}", t.name, d.verdict);
     }
 }

@@ -112,19 +112,43 @@ impl Unmet {
     }
 }
 
+/// Why a policy does not apply (`analysisReasons`), as a set without allocation: most
+/// policies in a large tenant do not apply to a given sign-in, and listing them must be cheap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Reasons(u16);
+
+const REASONS: [&str; 8] = ["users", "application", "userActions", "devicePlatform", "location", "clientApps", "policyNotEnabled", "time"];
+
+impl Reasons {
+    fn add(&mut self, reason: &'static str) {
+        if let Some(i) = REASONS.iter().position(|r| *r == reason) {
+            self.0 |= 1 << i;
+        }
+    }
+
+    /// No reason: the policy applies.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The reasons, in Graph's order.
+    pub fn list(self) -> Vec<&'static str> {
+        REASONS.iter().enumerate().filter(|(i, _)| self.0 & (1 << i) != 0).map(|(_, r)| *r).collect()
+    }
+}
+
 /// One policy's result (graph-api.md §7.1 `appliedConditionalAccessPolicies`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyResult {
-    /// Id.
-    pub id: String,
-    /// Name.
-    pub display_name: String,
+    /// The policy's position in [`Config::policies`] (names are read from there, so that
+    /// listing a thousand policies allocates nothing for those that do not apply).
+    pub index: usize,
     /// State.
     pub state: PolicyState,
     /// Whether its assignments and conditions all matched.
     pub applies: bool,
-    /// Why not (`analysisReasons`), when it does not apply.
-    pub not_applied_because: Vec<&'static str>,
+    /// Why not, when it does not apply.
+    pub not_applied_because: Reasons,
     /// `success`, `failure`, `notApplied`, `notEnabled`, `reportOnly…`.
     pub result: &'static str,
     /// What is unmet; for an OR policy, the alternatives (any one would do).
@@ -170,26 +194,26 @@ struct Who {
 }
 
 /// Why the policy does not apply (empty when it does).
-fn applicability(p: &Policy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who) -> Vec<&'static str> {
-    let mut why = vec![];
+fn applicability(p: &Policy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who) -> Reasons {
+    let mut why = Reasons::default();
     let u = &p.conditions.users;
     let uid = &who.user;
     let included = has(&u.include_users, "All") || has(&u.include_users, uid) || u.include_groups.iter().any(|g| has(&who.groups, g)) || u.include_roles.iter().any(|r| has(&who.roles, r));
     let temporarily_excluded = u.temporary_exclusions.iter().any(|e| e.user_id.eq_ignore_ascii_case(uid) && crate::time_fmt::parse_rfc3339(&e.until).is_ok_and(|until| s.now < until));
     let excluded = has(&u.exclude_users, uid) || u.exclude_groups.iter().any(|g| has(&who.groups, g)) || u.exclude_roles.iter().any(|r| has(&who.roles, r)) || temporarily_excluded;
     if !included || excluded {
-        why.push("users");
+        why.add("users");
     }
     let a = &p.conditions.applications;
     match s.resource {
         Resource::RegisterSecurityInfo => {
             if !p.targets_registration() {
-                why.push("userActions");
+                why.add("userActions");
             }
         }
         Resource::Application(app) => {
             if p.targets_registration() {
-                why.push("application");
+                why.add("application");
             } else {
                 let mut inc = has(&a.include_applications, "All") || has(&a.include_applications, &app.app_id);
                 let mut exc = has(&a.exclude_applications, &app.app_id);
@@ -202,7 +226,7 @@ fn applicability(p: &Policy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who) -> Ve
                     }
                 }
                 if !inc || exc {
-                    why.push("application");
+                    why.add("application");
                 }
             }
         }
@@ -212,7 +236,7 @@ fn applicability(p: &Policy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who) -> Ve
         let inc = pl.include_platforms.is_empty() || has(&pl.include_platforms, "all") || named(&pl.include_platforms);
         let exc = named(&pl.exclude_platforms);
         if !inc || exc {
-            why.push("devicePlatform");
+            why.add("devicePlatform");
         }
     }
     if let Some(l) = &p.conditions.locations {
@@ -226,12 +250,12 @@ fn applicability(p: &Policy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who) -> Ve
         let inc = l.include_locations.is_empty() || l.include_locations.iter().any(|i| at(i));
         let exc = l.exclude_locations.iter().any(|i| at(i));
         if !inc || exc {
-            why.push("location");
+            why.add("location");
         }
     }
     let types = &p.conditions.client_app_types;
     if !types.is_empty() && !has(types, "all") && !has(types, s.client_app_type.as_str()) {
-        why.push("clientApps");
+        why.add("clientApps");
     }
     why
 }
@@ -280,13 +304,13 @@ pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
     let mut results = Vec::with_capacity(cfg.policies.len());
     let mut block = None;
     let mut unmet_all = vec![];
-    for p in cfg.policies {
+    for (index, p) in cfg.policies.iter().enumerate() {
         let report_only = p.state == PolicyState::EnabledForReportingButNotEnforced;
         let any_of = p.grant_controls.as_ref().is_some_and(|g| g.operator == "OR");
-        let mut r = PolicyResult { id: p.id.clone(), display_name: p.display_name.clone(), state: p.state, applies: false, not_applied_because: vec![], result: "notApplied", unmet: vec![], any_of, grant_controls: vec![] };
+        let mut r = PolicyResult { index, state: p.state, applies: false, not_applied_because: Reasons::default(), result: "notApplied", unmet: vec![], any_of, grant_controls: vec![] };
         if p.state == PolicyState::Disabled {
             r.result = "notEnabled";
-            r.not_applied_because = vec!["policyNotEnabled"];
+            r.not_applied_because.add("policyNotEnabled");
             results.push(r);
             continue;
         }
@@ -438,11 +462,11 @@ mod tests {
         assert!(cfg(&p).policies[0].applies, "windows is not excluded");
         let mobile = Signals { platform: Some(Platform::Ios), ..signals(&u, &a, &[]) };
         let e = evaluate(&Config { policies: std::slice::from_ref(&p), strengths: &st, locations: &[] }, &mobile);
-        assert_eq!(e.policies[0].not_applied_because, vec!["devicePlatform"]);
+        assert_eq!(e.policies[0].not_applied_because.list(), vec!["devicePlatform"]);
 
         // A time-bound exclusion holds until its end, then the policy applies by itself.
         p.conditions.users.temporary_exclusions = vec![super::super::TemporaryExclusion { user_id: u.id.to_string(), until: "2026-11-22T00:00:00Z".into() }];
-        assert_eq!(cfg(&p).policies[0].not_applied_because, vec!["users"]);
+        assert_eq!(cfg(&p).policies[0].not_applied_because.list(), vec!["users"]);
         let later = Signals { now: datetime!(2026-11-22 00:00:01 UTC), ..signals(&u, &a, &[]) };
         assert!(evaluate(&Config { policies: std::slice::from_ref(&p), strengths: &st, locations: &[] }, &later).policies[0].applies);
 
@@ -451,13 +475,13 @@ mod tests {
         q.conditions.locations = Some(Locations { include_locations: vec!["All".into()], exclude_locations: vec!["AllTrusted".into()] });
         let inside = Signals { ip: Some("10.1.2.3".parse().unwrap()), ..signals(&u, &a, &[]) };
         let e = evaluate(&Config { policies: std::slice::from_ref(&q), strengths: &st, locations: &locs() }, &inside);
-        assert_eq!(e.policies[0].not_applied_because, vec!["location"]);
+        assert_eq!(e.policies[0].not_applied_because.list(), vec!["location"]);
         assert!(cfg(&q).policies[0].applies, "no address: not in a trusted location");
 
         // Application filter over custom security attributes.
         let mut f = policy("Tagged", PolicyState::Enabled, &["block"], None);
         f.conditions.applications = Applications { application_filter: Some(super::super::Filter { mode: "include".into(), rule: r#"CustomSecurityAttribute.Rollout_Tier -eq "strict""#.into() }), include_applications: vec![], ..Default::default() };
-        assert_eq!(cfg(&f).policies[0].not_applied_because, vec!["application"]);
+        assert_eq!(cfg(&f).policies[0].not_applied_because.list(), vec!["application"]);
         let mut tagged = app("hr", false);
         tagged.custom_security_attributes.entry("Rollout".into()).or_default().insert("Tier".into(), crate::application::AttributeValue::Text("strict".into()));
         assert!(evaluate(&Config { policies: std::slice::from_ref(&f), strengths: &st, locations: &[] }, &signals(&u, &tagged, &[])).policies[0].applies);
@@ -465,11 +489,11 @@ mod tests {
         // User-action policies apply to registration only, resource policies to apps only.
         let mut r = policy("Register", PolicyState::Enabled, &["block"], None);
         r.conditions.applications = Applications { include_user_actions: vec![super::super::REGISTER_SECURITY_INFO.into()], ..Default::default() };
-        assert_eq!(cfg(&r).policies[0].not_applied_because, vec!["application"]);
+        assert_eq!(cfg(&r).policies[0].not_applied_because.list(), vec!["application"]);
         let si = app(SECURITY_INFO_APP.app_id, false);
         let registering = Signals { resource: Resource::RegisterSecurityInfo, ..signals(&u, &si, &[]) };
         assert!(evaluate(&Config { policies: std::slice::from_ref(&r), strengths: &st, locations: &[] }, &registering).policies[0].applies);
         let all = policy("All resources", PolicyState::Enabled, &["block"], None);
-        assert_eq!(evaluate(&Config { policies: std::slice::from_ref(&all), strengths: &st, locations: &[] }, &registering).policies[0].not_applied_because, vec!["userActions"]);
+        assert_eq!(evaluate(&Config { policies: std::slice::from_ref(&all), strengths: &st, locations: &[] }, &registering).policies[0].not_applied_because.list(), vec!["userActions"]);
     }
 }

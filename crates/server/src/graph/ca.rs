@@ -283,9 +283,9 @@ pub(crate) async fn evaluate(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     };
     let applied_only = b.get("appliedPoliciesOnly").and_then(Value::as_bool).unwrap_or(false);
     let q = WhatIf { user: user.to_string(), application, platform, ip, client_app_type, device_compliant, methods };
-    let (e, _) = cx.st.service.what_if(&q).await?;
-    let d = cx.st.service.ca_data().await?;
-    Ok(axum::Json(json!({"@odata.context": format!("{}/$metadata#Collection(microsoft.graph.whatIfAnalysisResult)", cx.base), "value": what_if_results(&e, &d.policies, &d.strengths, applied_only)})).into_response())
+    let (e, _, policies) = cx.st.service.what_if(&q).await?;
+    let strengths = cx.st.service.ca_data().await?.strengths;
+    Ok(axum::Json(json!({"@odata.context": format!("{}/$metadata#Collection(microsoft.graph.whatIfAnalysisResult)", cx.base), "value": what_if_results(&e, &policies, &strengths, applied_only)})).into_response())
 }
 
 fn what_if_results(e: &Evaluation, policies: &[Policy], strengths: &[Strength], applied_only: bool) -> Vec<Value> {
@@ -293,10 +293,10 @@ fn what_if_results(e: &Evaluation, policies: &[Policy], strengths: &[Strength], 
         .iter()
         .filter(|r| !applied_only || r.applies)
         .filter_map(|r| {
-            let p = policies.iter().find(|p| p.id == r.id)?;
+            let p = policies.get(r.index)?;
             let mut v = policy_json(p, strengths);
             v["policyApplies"] = json!(r.applies);
-            v["analysisReasons"] = json!(if r.not_applied_because.is_empty() { "notSet".to_string() } else { r.not_applied_because.join(",") });
+            v["analysisReasons"] = json!(if r.not_applied_because.is_empty() { "notSet".to_string() } else { r.not_applied_because.list().join(",") });
             v["portcullisResult"] = json!(r.result);
             Some(v)
         })

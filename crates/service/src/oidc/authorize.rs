@@ -76,8 +76,8 @@ impl Service {
         // The device proof is bound to this request: its PKCE challenge, else its state.
         let binding = req.code_challenge.as_deref().or(req.state.as_deref()).unwrap_or("");
         let compliant = self.device_compliance(user.id, device_proof, &app.app_id, binding).await?;
-        let decision = self.access_decision(user, session, app, ctx, compliant).await?;
-        self.log_app_sign_in(user, app, session, ctx, &decision).await?;
+        let (decision, policies) = self.access_decision(user, session, app, ctx, compliant).await?;
+        self.log_app_sign_in(user, app, session, ctx, &decision, &policies).await?;
         match decision.verdict {
             Verdict::Allow | Verdict::AllowForRegistration { .. } => {}
             Verdict::StepUp { requirements } => {
