@@ -10,7 +10,15 @@ use support::{cli, Server};
 const CHROMIUM_AAGUID: &str = "01020304-0506-0708-0102-030405060708";
 
 async fn click(c: &Client, id: &str) {
-    c.wait().for_element(Locator::Id(id)).await.unwrap_or_else(|e| panic!("#{id}: {e}")).click().await.unwrap();
+    match c.wait().for_element(Locator::Id(id)).await {
+        Ok(e) => e.click().await.unwrap(),
+        // Say where the browser was and what it showed: a timeout alone does not tell.
+        Err(e) => {
+            let url = c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+            let page: String = c.source().await.unwrap_or_default().chars().take(2000).collect();
+            panic!("#{id}: {e}; at {url}; page: {page}");
+        }
+    }
 }
 
 async fn text(c: &Client, css: &str) -> String {
