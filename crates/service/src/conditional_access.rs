@@ -75,7 +75,9 @@ fn audit_record(activity: &'static str, operation: Operation, actor: &Actor, id:
 }
 
 async fn load(c: &mut Conn) -> Result<CaData> {
-    Ok(CaData { policies: ca::policies(c).await?, strengths: strength::all(&ca::strengths(c).await?), locations: ca::locations(c).await? })
+    let mut policies = ca::policies(c).await?;
+    policies.iter_mut().for_each(Policy::compile);
+    Ok(CaData { policies, strengths: strength::all(&ca::strengths(c).await?), locations: ca::locations(c).await? })
 }
 
 /// What every decision about one user loads: the configuration, their groups, roles and

@@ -45,6 +45,7 @@ fn policy(rng: &mut StdRng, i: usize, groups: &[Uuid], apps: &[Application]) -> 
         session_controls: None,
         created_date_time: None,
         modified_date_time: None,
+        compiled: None,
     }
 }
 
@@ -79,7 +80,14 @@ fn main() {
     println!("| policies | median | p99 | p99 / policy |");
     println!("| --- | --- | --- | --- |");
     for n in [10, 100, 1000] {
-        let policies: Vec<Policy> = (0..n).map(|i| policy(&mut rng, i, &groups, &apps)).collect();
+        // Compiled once per configuration, as the service does when it loads the policies.
+        let policies: Vec<Policy> = (0..n)
+            .map(|i| {
+                let mut p = policy(&mut rng, i, &groups, &apps);
+                p.compile();
+                p
+            })
+            .collect();
         let cfg = Config { policies: &policies, strengths: &strengths, locations: &[] };
         let mut times = Vec::with_capacity(DECISIONS);
         for k in 0..DECISIONS {

@@ -191,6 +191,15 @@ struct Who {
     user: String,
     groups: Vec<String>,
     roles: Vec<String>,
+    user_id: u128,
+    group_ids: Vec<u128>,
+    role_ids: Vec<u128>,
+    /// One bit per group id (its low 6 bits): most policy groups are ruled out by one AND.
+    group_mask: u64,
+}
+
+fn bit(id: u128) -> u64 {
+    1u64 << (id & 63)
 }
 
 /// Why the policy does not apply (empty when it does).
@@ -198,11 +207,26 @@ fn applicability(p: &Policy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who) -> Re
     let mut why = Reasons::default();
     let u = &p.conditions.users;
     let uid = &who.user;
-    let included = has(&u.include_users, "All") || has(&u.include_users, uid) || u.include_groups.iter().any(|g| has(&who.groups, g)) || u.include_roles.iter().any(|r| has(&who.roles, r));
-    let temporarily_excluded = u.temporary_exclusions.iter().any(|e| e.user_id.eq_ignore_ascii_case(uid) && crate::time_fmt::parse_rfc3339(&e.until).is_ok_and(|until| s.now < until));
-    let excluded = has(&u.exclude_users, uid) || u.exclude_groups.iter().any(|g| has(&who.groups, g)) || u.exclude_roles.iter().any(|r| has(&who.roles, r)) || temporarily_excluded;
+    let temporarily_excluded = || u.temporary_exclusions.iter().any(|e| e.user_id.eq_ignore_ascii_case(uid) && crate::time_fmt::parse_rfc3339(&e.until).is_ok_and(|until| s.now < until));
+    let (included, excluded) = match &p.compiled {
+        Some(c) => {
+            let any = |ids: &[u128], mine: &[u128]| ids.iter().any(|i| mine.contains(i));
+            let in_groups = |ids: &[u128]| ids.iter().any(|g| who.group_mask & bit(*g) != 0 && who.group_ids.contains(g));
+            let included = c.all || c.users.contains(&who.user_id) || in_groups(&c.groups) || any(&c.roles, &who.role_ids);
+            let excluded = c.exclude_users.contains(&who.user_id) || in_groups(&c.exclude_groups) || any(&c.exclude_roles, &who.role_ids);
+            (included, excluded || temporarily_excluded())
+        }
+        None => {
+            let included = has(&u.include_users, "All") || has(&u.include_users, uid) || u.include_groups.iter().any(|g| has(&who.groups, g)) || u.include_roles.iter().any(|r| has(&who.roles, r));
+            let excluded = has(&u.exclude_users, uid) || u.exclude_groups.iter().any(|g| has(&who.groups, g)) || u.exclude_roles.iter().any(|r| has(&who.roles, r)) || temporarily_excluded();
+            (included, excluded)
+        }
+    };
     if !included || excluded {
+        // In a large tenant most policies miss on users: stop there rather than test the
+        // rest (the reason given is the first assignment that does not match).
         why.add("users");
+        return why;
     }
     let a = &p.conditions.applications;
     match s.resource {
@@ -300,7 +324,15 @@ fn controls(p: &Policy, cfg: &Config<'_>) -> (Vec<Unmet>, bool) {
 
 /// Evaluates every policy against one sign-in.
 pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
-    let who = Who { user: s.user.id.to_string(), groups: s.groups.iter().map(Uuid::to_string).collect(), roles: s.roles.iter().map(|r| r.template_id().to_string()).collect() };
+    let who = Who {
+        user: s.user.id.to_string(),
+        groups: s.groups.iter().map(Uuid::to_string).collect(),
+        roles: s.roles.iter().map(|r| r.template_id().to_string()).collect(),
+        user_id: s.user.id.as_u128(),
+        group_ids: s.groups.iter().map(|g| g.as_u128()).collect(),
+        role_ids: s.roles.iter().map(|r| r.template_id().as_u128()).collect(),
+        group_mask: s.groups.iter().fold(0, |m, g| m | bit(g.as_u128())),
+    };
     let mut results = Vec::with_capacity(cfg.policies.len());
     let mut block = None;
     let mut unmet_all = vec![];
@@ -396,6 +428,7 @@ mod tests {
             session_controls: None,
             created_date_time: None,
             modified_date_time: None,
+            compiled: None,
         }
     }
 
@@ -495,5 +528,74 @@ mod tests {
         assert!(evaluate(&Config { policies: std::slice::from_ref(&r), strengths: &st, locations: &[] }, &registering).policies[0].applies);
         let all = policy("All resources", PolicyState::Enabled, &["block"], None);
         assert_eq!(evaluate(&Config { policies: std::slice::from_ref(&all), strengths: &st, locations: &[] }, &registering).policies[0].not_applied_because.list(), vec!["userActions"]);
+    }
+}
+
+#[cfg(test)]
+mod compiled_tests {
+    use super::super::{Applications, Conditions, GrantControls, Policy, PolicyState, Users};
+    use super::*;
+    use crate::application::CustomSecurityAttributes;
+    use crate::directory::Upn;
+    use crate::strength::BUILT_IN;
+    use time::macros::datetime;
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n * 0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// Compiled and string matching must agree on every user, group, role and exclusion.
+    #[test]
+    fn compiled_policies_evaluate_exactly_like_uncompiled_ones() {
+        let app = Application {
+            app_id: "a".into(),
+            object_id: String::new(),
+            service_principal_id: String::new(),
+            display_name: "A".into(),
+            public_client: false,
+            first_party: false,
+            redirect_uris: vec![],
+            approved_client_app: false,
+            app_protection_policy: false,
+            custom_security_attributes: CustomSecurityAttributes::new(),
+        };
+        let admin = DirectoryRole::GlobalAdministrator.template_id().to_string();
+        let mut policies = vec![];
+        for i in 0..40u128 {
+            let users = Users {
+                include_users: if i % 7 == 0 { vec!["All".into()] } else { vec![id(i % 5).to_string().to_uppercase()] },
+                include_groups: vec![id(100 + i % 9).to_string(), id(100 + (i * 3) % 9).to_string()],
+                include_roles: if i % 4 == 0 { vec![admin.clone()] } else { vec![] },
+                exclude_users: if i % 6 == 0 { vec![id(1).to_string()] } else { vec![] },
+                exclude_groups: if i % 5 == 0 { vec![id(104).to_string()] } else { vec![] },
+                exclude_roles: if i % 8 == 0 { vec![admin.clone()] } else { vec![] },
+                temporary_exclusions: vec![],
+            };
+            policies.push(Policy {
+                id: format!("p{i}"),
+                display_name: format!("P{i}"),
+                description: None,
+                state: PolicyState::Enabled,
+                conditions: Conditions { users, applications: Applications { include_applications: vec!["All".into()], ..Default::default() }, ..Default::default() },
+                grant_controls: Some(GrantControls { operator: "OR".into(), built_in_controls: vec!["mfa".into()], ..Default::default() }),
+                session_controls: None,
+                created_date_time: None,
+                modified_date_time: None,
+                compiled: None,
+            });
+        }
+        let mut compiled = policies.clone();
+        compiled.iter_mut().for_each(Policy::compile);
+        let strengths: Vec<Strength> = BUILT_IN.iter().map(|b| b.to_strength()).collect();
+        for u in 0..6u128 {
+            for (groups, roles) in [(vec![], vec![]), (vec![id(100), id(104)], vec![]), (vec![id(103)], vec![DirectoryRole::GlobalAdministrator])] {
+                let user = User { id: id(u), user_principal_name: Upn::parse("x@contoso.com").unwrap(), display_name: "X".into(), account_enabled: true, created_date_time: datetime!(2026-01-01 0:00 UTC) };
+                let s = Signals { user: &user, groups: &groups, roles: &roles, resource: Resource::Application(&app), client: Some(&app), platform: None, ip: None, client_app_type: ClientAppType::Browser, device_compliant: false, methods: &[], now: datetime!(2026-01-01 0:00 UTC) };
+                let plain = evaluate(&Config { policies: &policies, strengths: &strengths, locations: &[] }, &s);
+                let fast = evaluate(&Config { policies: &compiled, strengths: &strengths, locations: &[] }, &s);
+                assert_eq!(plain, fast, "user {u}, groups {groups:?}, roles {roles:?}");
+                assert!(plain.policies.iter().any(|p| p.applies) && plain.policies.iter().any(|p| !p.applies), "the set exercises both outcomes");
+            }
+        }
     }
 }

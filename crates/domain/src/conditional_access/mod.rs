@@ -57,6 +57,50 @@ pub struct Policy {
     /// RFC 3339; null until the first change.
     #[serde(default)]
     pub modified_date_time: Option<String>,
+    /// The user assignment with ids parsed once ([`Policy::compile`]); evaluation falls back
+    /// to comparing strings when absent.
+    #[serde(skip)]
+    pub compiled: Option<CompiledUsers>,
+}
+
+/// A policy's user assignment with ids as 128-bit values, so matching a user is integer
+/// comparison rather than case-insensitive string comparison.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompiledUsers {
+    /// `includeUsers` has `All`.
+    pub all: bool,
+    /// Included user ids.
+    pub users: Vec<u128>,
+    /// Included group ids.
+    pub groups: Vec<u128>,
+    /// Included role template ids.
+    pub roles: Vec<u128>,
+    /// Excluded user ids.
+    pub exclude_users: Vec<u128>,
+    /// Excluded group ids.
+    pub exclude_groups: Vec<u128>,
+    /// Excluded role template ids.
+    pub exclude_roles: Vec<u128>,
+}
+
+fn ids(list: &[String]) -> Vec<u128> {
+    list.iter().filter_map(|s| uuid::Uuid::parse_str(s.trim()).ok()).map(|u| u.as_u128()).collect()
+}
+
+impl Policy {
+    /// Parses the user assignment's ids once, for fast evaluation of many sign-ins.
+    pub fn compile(&mut self) {
+        let u = &self.conditions.users;
+        self.compiled = Some(CompiledUsers {
+            all: u.include_users.iter().any(|x| x.eq_ignore_ascii_case("All")),
+            users: ids(&u.include_users),
+            groups: ids(&u.include_groups),
+            roles: ids(&u.include_roles),
+            exclude_users: ids(&u.exclude_users),
+            exclude_groups: ids(&u.exclude_groups),
+            exclude_roles: ids(&u.exclude_roles),
+        });
+    }
 }
 
 /// The condition set.
