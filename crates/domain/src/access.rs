@@ -6,11 +6,11 @@ use std::net::IpAddr;
 use uuid::Uuid;
 
 use crate::application::Application;
-use crate::conditional_access::evaluate::{evaluate, Config, Evaluation, Outcome, Resource, Signals};
+use crate::conditional_access::evaluate::{evaluate, Config, Evaluation, Resource, Signals};
 use crate::conditional_access::platform::{ClientAppType, Platform};
 use crate::conditional_access::remedy::{verdict, Holdings, Verdict};
 use crate::directory::{DirectoryRole, User};
-use crate::session::{AuthMethod, Session};
+use crate::session::Session;
 use crate::strength::UsedMethod;
 use crate::Timestamp;
 
@@ -56,13 +56,7 @@ pub struct AccessDecision {
 
 /// The methods a session used, as strengths see them.
 pub fn used_methods(s: &Session) -> Vec<UsedMethod> {
-    s.methods
-        .iter()
-        .map(|m| match m {
-            AuthMethod::Passkey => UsedMethod { mode: "fido2", aaguid: s.passkey_aaguid },
-            AuthMethod::TemporaryAccessPass => UsedMethod { mode: "temporaryAccessPassOneTime", aaguid: None },
-        })
-        .collect()
+    s.methods.iter().map(|m| m.as_used(s.passkey_aaguid)).collect()
 }
 
 /// Decides access.
@@ -94,9 +88,4 @@ pub fn decide(req: &AccessRequest<'_>) -> AccessDecision {
 /// Whether an outcome lets the user through (fully or for registration only).
 pub fn lets_through(v: &Verdict) -> bool {
     matches!(v, Verdict::Allow | Verdict::AllowForRegistration { .. })
-}
-
-/// Convenience for callers that only need the outcome.
-pub fn outcome(d: &AccessDecision) -> &Outcome {
-    &d.evaluation.outcome
 }

@@ -12,7 +12,7 @@ pub const REDIRECT_URI_MAX: usize = 512;
 pub const REDIRECT_URIS_MAX: usize = 20;
 
 /// A registered application.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Application {
     /// Application (client) id.
     pub app_id: String,

@@ -245,23 +245,11 @@ pub fn amr(methods: &[AuthMethod]) -> Vec<&'static str> {
     out
 }
 
-/// The methods of a session as authentication-strength combination members.
-pub fn combination_members(methods: &[AuthMethod]) -> Vec<&'static str> {
-    methods
-        .iter()
-        .map(|m| match m {
-            AuthMethod::Passkey => "fido2",
-            AuthMethod::TemporaryAccessPass => "temporaryAccessPassOneTime",
-        })
-        .collect()
-}
-
-/// The ids of the built-in strengths (R30) that the methods used satisfy (R32): some allowed
-/// combination has every member among them.
+/// The ids of the built-in strengths (R30) that the methods used satisfy (R32). Built-ins
+/// restrict no AAGUID, so the passkey's model does not matter here.
 pub fn satisfied_builtin_strengths(methods: &[AuthMethod]) -> Vec<&'static str> {
-    let used = combination_members(methods);
-    let has = |member: &str| used.contains(&member) || (member == "temporaryAccessPassMultiUse" && used.contains(&"temporaryAccessPassOneTime"));
-    BUILT_IN.iter().filter(|s| s.allowed_combinations.iter().any(|c| c.split(',').all(has))).map(|s| s.id).collect()
+    let used: Vec<_> = methods.iter().map(|m| m.as_used(None)).collect();
+    BUILT_IN.iter().filter(|s| s.to_strength().satisfied_by(&used)).map(|s| s.id).collect()
 }
 
 #[cfg(test)]

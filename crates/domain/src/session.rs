@@ -20,6 +20,14 @@ impl AuthMethod {
     pub fn is_mfa(self) -> bool {
         true
     }
+
+    /// The method as an authentication-strength member (a passkey with its AAGUID, if known).
+    pub fn as_used(self, passkey_aaguid: Option<Uuid>) -> crate::strength::UsedMethod {
+        match self {
+            AuthMethod::Passkey => crate::strength::UsedMethod { mode: "fido2", aaguid: passkey_aaguid },
+            AuthMethod::TemporaryAccessPass => crate::strength::UsedMethod { mode: "temporaryAccessPassOneTime", aaguid: None },
+        }
+    }
 }
 
 /// A server-side session record (the cookie only carries a random token).

@@ -259,13 +259,19 @@ impl Service {
             device_compliant,
             now,
         };
+        let decision = decide(&base);
+        // Only a refusal that would be a loop if Security info were closed needs the second
+        // evaluation: is Security info open, so the user can register there instead?
+        if !matches!(decision.verdict, Verdict::Refused { is_loop: true, .. }) {
+            return Ok((decision, data.policies));
+        }
         let open = portal.as_ref().is_some_and(|p| portcullis_domain::access::lets_through(&decide(&AccessRequest { application: p, client_app_type: kind(p), ..base }).verdict));
-        let decision = decide(&AccessRequest { registration_open: open, ..base });
+        let decision = if open { decide(&AccessRequest { registration_open: true, ..base }) } else { decision };
         Ok((decision, data.policies))
     }
 
     /// What If (R43): the same evaluation as a sign-in, without signing anyone in.
-    pub async fn what_if(&self, q: &WhatIf) -> Result<(Evaluation, Verdict, Vec<Policy>)> {
+    pub async fn what_if(&self, q: &WhatIf) -> Result<(Evaluation, Verdict, CaData)> {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let user = crate::directory::resolve_user(&mut c, &q.user).await?;
@@ -294,7 +300,7 @@ impl Service {
         let e = evaluate(&data.config(), &s);
         let h = Holdings { used: &q.methods, registered: &registered, client_app_id: app.as_ref().map(|a| a.app_id.as_str()), registration_open: true };
         let v = verdict(&e.outcome, &data.strengths, &h);
-        Ok((e, v, data.policies))
+        Ok((e, v, data))
     }
 }
 
@@ -384,11 +390,6 @@ impl Service {
         let e = evaluate(&data.config(), &s);
         let h = Holdings { used: &used, registered: &registered, client_app_id: None, registration_open: true };
         let v = verdict(&e.outcome, &data.strengths, &h);
-        let mut event = ctx.sign_in_event(now, Some(user.id), user.user_principal_name.as_str(), "registerSecurityInfo", None);
-        event.app_id = Some(SECURITY_INFO_APP.app_id.into());
-        event.app_display_name = Some("Register security info".into());
-        event.conditional_access_status = Some(ca_status(&e).into());
-        event.applied_conditional_access_policies = Some(applied_policies_json(&e, &data.policies));
         let refusal = match v {
             Verdict::Allow | Verdict::AllowForRegistration { .. } => None,
             Verdict::StepUp { requirements } => Some(("conditionalAccess", format!("Registering security info needs {}; sign in again with it.", requirements.join(" and ")))),
@@ -398,9 +399,11 @@ impl Service {
         };
         // Only refusals are logged here: an allowed registration is audited when it lands.
         if let Some((code, message)) = refusal {
-            event.error_code = 53003;
-            event.failure_code = Some(code.into());
-            event.failure_reason = Some(message.clone());
+            let mut event = ctx.sign_in_event(now, Some(user.id), user.user_principal_name.as_str(), "registerSecurityInfo", Some((53003, code, message.clone())));
+            event.app_id = Some(SECURITY_INFO_APP.app_id.into());
+            event.app_display_name = Some("Register security info".into());
+            event.conditional_access_status = Some(ca_status(&e).into());
+            event.applied_conditional_access_policies = Some(applied_policies_json(&e, &data.policies));
             let mut c = self.store().conn().await?;
             portcullis_store::signins::append(&mut c, &event).await?;
             return Err(crate::passkeys::PasskeyError::Rejected { code, message });

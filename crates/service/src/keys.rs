@@ -45,6 +45,38 @@ impl Alg {
 /// clock leeway verifiers allow.
 pub const RETIRED_KEY_GRACE: Duration = Duration::minutes(65);
 
+/// Parsed key material by `kid`. A kid's keys never change (rotation makes new kids), so
+/// parsing PEM once per process is enough; retirement is still read from the store.
+#[derive(Default, Clone)]
+pub struct KeyCache {
+    signing: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, EncodingKey>>>,
+    verifying: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (DecodingKey, Algorithm)>>>,
+}
+
+fn cached<V: Clone>(map: &std::sync::Mutex<std::collections::HashMap<String, V>>, kid: &str, make: impl FnOnce() -> Result<V>) -> Result<V> {
+    if let Some(v) = map.lock().ok().and_then(|m| m.get(kid).cloned()) {
+        return Ok(v);
+    }
+    let v = make()?;
+    if let Ok(mut m) = map.lock() {
+        m.insert(kid.to_string(), v.clone());
+    }
+    Ok(v)
+}
+
+fn encoding_key(key: &keys::SigningKey, alg: Alg) -> Result<EncodingKey> {
+    Ok(match alg {
+        Alg::Es256 => {
+            let der = P256Key::from_pkcs8_pem(&key.private_pem).map_err(internal)?.to_pkcs8_der().map_err(internal)?;
+            EncodingKey::from_ec_der(der.as_bytes())
+        }
+        Alg::Rs256 => {
+            let der = rsa::RsaPrivateKey::from_pkcs8_pem(&key.private_pem).map_err(internal)?.to_pkcs1_der().map_err(internal)?;
+            EncodingKey::from_rsa_der(der.as_bytes())
+        }
+    })
+}
+
 fn internal(e: impl std::fmt::Display) -> ServiceError {
     ServiceError::Internal(e.to_string())
 }
@@ -104,17 +136,11 @@ impl Service {
     /// Signs `claims` with the current key for `alg` (the header names it by `kid`).
     pub(crate) async fn sign_jwt<T: Serialize>(&self, alg: Alg, claims: &T) -> Result<String> {
         let key = self.signing_key(alg).await?;
-        let (header_alg, enc) = match alg {
-            Alg::Es256 => {
-                let der = P256Key::from_pkcs8_pem(&key.private_pem).map_err(internal)?.to_pkcs8_der().map_err(internal)?;
-                (Algorithm::ES256, EncodingKey::from_ec_der(der.as_bytes()))
-            }
-            Alg::Rs256 => {
-                let der = rsa::RsaPrivateKey::from_pkcs8_pem(&key.private_pem).map_err(internal)?.to_pkcs1_der().map_err(internal)?;
-                (Algorithm::RS256, EncodingKey::from_rsa_der(der.as_bytes()))
-            }
-        };
-        let mut header = Header::new(header_alg);
+        let enc = cached(&self.key_cache.signing, &key.kid, || encoding_key(&key, alg))?;
+        let mut header = Header::new(match alg {
+            Alg::Es256 => Algorithm::ES256,
+            Alg::Rs256 => Algorithm::RS256,
+        });
         header.kid = Some(key.kid);
         jsonwebtoken::encode(&header, claims, &enc).map_err(internal)
     }
@@ -138,7 +164,7 @@ impl Service {
         if key.retired_at.is_some_and(|r| r < self.now() - RETIRED_KEY_GRACE) {
             return Ok(Err(TokenError::Invalid("the signing key was retired".into())));
         }
-        let (_, dk, alg) = public_jwk(&key)?;
+        let (dk, alg) = cached(&self.key_cache.verifying, &key.kid, || public_jwk(&key).map(|(_, dk, alg)| (dk, alg)))?;
         let mut v = Validation::new(alg);
         v.set_issuer(&[issuer]);
         match audience {

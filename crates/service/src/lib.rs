@@ -71,13 +71,14 @@ pub struct Service {
     secrets: secrets::Secrets,
     lockout: LockoutPolicy,
     app_attestation: Arc<dyn attestation::AppAttestation>,
+    key_cache: keys::KeyCache,
 }
 
 impl Service {
     /// Services over `store`, reading time from `clock`.
     pub fn new(store: Store, clock: Arc<dyn Clock>, lockout: LockoutPolicy) -> Self {
         let app_attestation = Arc::new(attestation::RootAppAttestation::new(vec![], true));
-        Service { store, clock, secrets: secrets::Secrets::new(), lockout, app_attestation }
+        Service { store, clock, secrets: secrets::Secrets::new(), lockout, app_attestation, key_cache: keys::KeyCache::default() }
     }
 
     /// The same services with another app attestation service (R4).

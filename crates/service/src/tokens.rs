@@ -5,7 +5,6 @@ use portcullis_domain::authz::Principal;
 use portcullis_domain::directory::{Upn, User};
 use portcullis_store::{applications, directory};
 use serde::{Deserialize, Serialize};
-use time::Duration;
 use uuid::Uuid;
 
 use crate::keys::Alg;
@@ -14,8 +13,8 @@ use crate::{Result, Service, ServiceError};
 /// The audience of admin API tokens (Microsoft Graph's app id URI).
 pub const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
 
-/// Default token lifetime.
-pub const TOKEN_LIFETIME: Duration = Duration::hours(1);
+/// Token lifetime: one for every token Portcullis signs, so key rotation has one grace period.
+pub use portcullis_domain::oidc::TOKEN_LIFETIME;
 
 /// The claims Portcullis puts in, and reads from, an admin API token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! 10, 100 and 1,000 policies over 100,000 users in 10,000 groups. Pure domain evaluation,
 //! the same function sign-in and What If call; no I/O is timed.
 
-use portcullis_domain::application::{Application, CustomSecurityAttributes};
+use portcullis_domain::application::Application;
 use portcullis_domain::conditional_access::evaluate::{evaluate, Config, Resource, Signals};
 use portcullis_domain::conditional_access::platform::{ClientAppType, Platform};
 use portcullis_domain::conditional_access::{Applications, Conditions, GrantControls, Platforms, Policy, PolicyState, Users};
@@ -61,18 +61,7 @@ fn main() {
         })
         .collect();
     let apps: Vec<Application> = (0..50)
-        .map(|i| Application {
-            app_id: Uuid::from_u128(rng.gen()).to_string(),
-            object_id: String::new(),
-            service_principal_id: String::new(),
-            display_name: format!("App {i}"),
-            public_client: false,
-            first_party: false,
-            redirect_uris: vec![],
-            approved_client_app: false,
-            app_protection_policy: false,
-            custom_security_attributes: CustomSecurityAttributes::new(),
-        })
+        .map(|i| Application { app_id: Uuid::from_u128(rng.gen()).to_string(), display_name: format!("App {i}"), ..Default::default() })
         .collect();
     let strengths = strength::all(&[]);
     let methods = [UsedMethod { mode: "fido2", aaguid: None }];

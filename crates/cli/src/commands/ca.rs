@@ -145,12 +145,12 @@ pub async fn what_if(cfg: &Config, a: WhatIfArgs) -> CmdResult {
         device_compliant: a.device_compliant,
         methods: a.methods.iter().map(|m| method(m)).collect::<Result<_, _>>()?,
     };
-    let (e, v, policies) = svc.what_if(&q).await?;
+    let (e, v, data) = svc.what_if(&q).await?;
     let outcome = match &v {
         Verdict::Allow => json!({"result": "allow"}),
         Verdict::AllowForRegistration { skipped } => json!({"result": "allowForRegistration", "skippedForProofUp": skipped}),
         Verdict::StepUp { requirements } => json!({"result": "stepUp", "requirements": requirements}),
         Verdict::Refused { policy, reason, remedy, is_loop } => json!({"result": if *is_loop { "loop" } else { "refused" }, "policy": policy, "reason": reason, "remedy": remedy}),
     };
-    print_json(&json!({"policies": applied_policies_json(&e, &policies), "outcome": outcome}))
+    print_json(&json!({"policies": applied_policies_json(&e, &data.policies), "outcome": outcome}))
 }

@@ -389,7 +389,6 @@ pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
 mod tests {
     use super::super::{Applications, Conditions, GrantControls, Locations, Platforms, Users};
     use super::*;
-    use crate::application::CustomSecurityAttributes;
     use crate::directory::{Upn, SECURITY_INFO_APP};
     use crate::strength::BUILT_IN;
     use serde_json::json;
@@ -403,18 +402,7 @@ mod tests {
     }
 
     fn app(id: &str, approved: bool) -> Application {
-        Application {
-            app_id: id.into(),
-            object_id: "o".into(),
-            service_principal_id: "s".into(),
-            display_name: id.into(),
-            public_client: true,
-            first_party: false,
-            redirect_uris: vec![],
-            approved_client_app: approved,
-            app_protection_policy: false,
-            custom_security_attributes: CustomSecurityAttributes::new(),
-        }
+        Application { app_id: id.into(), display_name: id.into(), public_client: true, approved_client_app: approved, ..Default::default() }
     }
 
     fn policy(name: &str, state: PolicyState, controls: &[&str], strength: Option<&str>) -> Policy {
@@ -535,7 +523,6 @@ mod tests {
 mod compiled_tests {
     use super::super::{Applications, Conditions, GrantControls, Policy, PolicyState, Users};
     use super::*;
-    use crate::application::CustomSecurityAttributes;
     use crate::directory::Upn;
     use crate::strength::BUILT_IN;
     use time::macros::datetime;
@@ -547,18 +534,7 @@ mod compiled_tests {
     /// Compiled and string matching must agree on every user, group, role and exclusion.
     #[test]
     fn compiled_policies_evaluate_exactly_like_uncompiled_ones() {
-        let app = Application {
-            app_id: "a".into(),
-            object_id: String::new(),
-            service_principal_id: String::new(),
-            display_name: "A".into(),
-            public_client: false,
-            first_party: false,
-            redirect_uris: vec![],
-            approved_client_app: false,
-            app_protection_policy: false,
-            custom_security_attributes: CustomSecurityAttributes::new(),
-        };
+        let app = Application { app_id: "a".into(), display_name: "A".into(), ..Default::default() };
         let admin = DirectoryRole::GlobalAdministrator.template_id().to_string();
         let mut policies = vec![];
         for i in 0..40u128 {

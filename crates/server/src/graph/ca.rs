@@ -283,9 +283,8 @@ pub(crate) async fn evaluate(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     };
     let applied_only = b.get("appliedPoliciesOnly").and_then(Value::as_bool).unwrap_or(false);
     let q = WhatIf { user: user.to_string(), application, platform, ip, client_app_type, device_compliant, methods };
-    let (e, _, policies) = cx.st.service.what_if(&q).await?;
-    let strengths = cx.st.service.ca_data().await?.strengths;
-    Ok(axum::Json(json!({"@odata.context": format!("{}/$metadata#Collection(microsoft.graph.whatIfAnalysisResult)", cx.base), "value": what_if_results(&e, &policies, &strengths, applied_only)})).into_response())
+    let (e, _, data) = cx.st.service.what_if(&q).await?;
+    Ok(axum::Json(json!({"@odata.context": format!("{}/$metadata#Collection(microsoft.graph.whatIfAnalysisResult)", cx.base), "value": what_if_results(&e, &data.policies, &data.strengths, applied_only)})).into_response())
 }
 
 fn what_if_results(e: &Evaluation, policies: &[Policy], strengths: &[Strength], applied_only: bool) -> Vec<Value> {
