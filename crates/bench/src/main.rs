@@ -46,7 +46,10 @@ fn cpu_seconds(pid: u32, ticks: f64) -> f64 {
     // utime and stime are fields 14 and 15 of /proc/PID/stat (after the parenthesised name).
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let rest = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-    let f: Vec<f64> = rest.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
     // After ')' the fields start at index 3 (state is not numeric and is skipped by the parse filter).
     let utime = f.get(10).copied().unwrap_or(0.0);
     let stime = f.get(11).copied().unwrap_or(0.0);
@@ -54,7 +57,13 @@ fn cpu_seconds(pid: u32, ticks: f64) -> f64 {
 }
 
 fn clock_ticks() -> f64 {
-    std::process::Command::new("getconf").arg("CLK_TCK").output().ok().and_then(|o| String::from_utf8(o.stdout).ok()).and_then(|s| s.trim().parse().ok()).unwrap_or(100.0)
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -84,7 +93,12 @@ fn crypto_floor() -> f64 {
 }
 
 async fn post(c: &reqwest::Client, url: &str, body: &Value) -> Result<Value, String> {
-    let r = c.post(url).json(body).send().await.map_err(|e| e.to_string())?;
+    let r = c
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
     let ok = r.status().is_success();
     let v: Value = r.json().await.map_err(|e| e.to_string())?;
     if ok {
@@ -98,15 +112,32 @@ async fn post(c: &reqwest::Client, url: &str, body: &Value) -> Result<Value, Str
 async fn main() {
     let a = Args::parse();
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|x| x.port()).expect("port");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|x| x.port())
+        .expect("port");
     let origin = format!("http://localhost:{port}");
     let base = format!("http://127.0.0.1:{port}");
     let mut cmd = tokio::process::Command::new(&a.portcullis);
-    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--public-url", &origin]).arg("--data-dir").arg(dir.path()).env("PORTCULLIS_LOG", "warn").env("PORTCULLIS_SQLITE_SYNCHRONOUS", &a.sqlite_synchronous);
+    cmd.args([
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--public-url",
+        &origin,
+    ])
+    .arg("--data-dir")
+    .arg(dir.path())
+    .env("PORTCULLIS_LOG", "warn")
+    .env("PORTCULLIS_SQLITE_SYNCHRONOUS", &a.sqlite_synchronous);
     if let Some(db) = &a.database {
         cmd.arg("--database").arg(db);
     }
-    let mut server = cmd.stdout(Stdio::piped()).kill_on_drop(true).spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", a.portcullis.display()));
+    let mut server = cmd
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", a.portcullis.display()));
     let pid = server.id().expect("pid");
     let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
     let mut tap = None;
@@ -130,24 +161,69 @@ async fn main() {
             ("admin@portcullis.local".to_string(), tap.clone())
         } else {
             let upn = format!("user{i}@portcullis.local");
-            let run = |args: &[&str]| std::process::Command::new(&a.portcullis).args(args).arg("--data-dir").arg(dir.path()).args(a.database.iter().flat_map(|d| ["--database", d.as_str()])).output().expect("cli");
+            let run = |args: &[&str]| {
+                std::process::Command::new(&a.portcullis)
+                    .args(args)
+                    .arg("--data-dir")
+                    .arg(dir.path())
+                    .args(a.database.iter().flat_map(|d| ["--database", d.as_str()]))
+                    .output()
+                    .expect("cli")
+            };
             let out = run(&["users", "add", "--upn", &upn]);
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let out = run(&["tap", "create", "--user", &upn]);
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            let code = String::from_utf8_lossy(&out.stdout).lines().next().and_then(|l| l.split_whitespace().last()).unwrap_or_default().to_string();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let code = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .next()
+                .and_then(|l| l.split_whitespace().last())
+                .unwrap_or_default()
+                .to_string();
             (upn, code)
         };
-        let c = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        let r = c.post(format!("{base}/signin/tap")).form(&[("username", upn.as_str()), ("code", code.as_str())]).send().await.expect("tap sign-in");
+        let c = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let r = c
+            .post(format!("{base}/signin/tap"))
+            .form(&[("username", upn.as_str()), ("code", code.as_str())])
+            .send()
+            .await
+            .expect("tap sign-in");
         assert_eq!(r.status().as_u16(), 303, "TAP sign-in of {upn}");
-        let o = post(&c, &format!("{base}/api/passkeys/registration/options"), &json!({})).await.expect("options");
+        let o = post(
+            &c,
+            &format!("{base}/api/passkeys/registration/options"),
+            &json!({}),
+        )
+        .await
+        .expect("options");
         let mut key = SoftKey::new("01020304-0506-0708-0102-030405060708");
         let cred = key.register(&o["publicKey"], &origin, &Quirks::default());
-        post(&c, &format!("{base}/api/passkeys/registration"), &json!({"ceremonyId": o["ceremonyId"], "credential": cred})).await.expect("register");
+        post(
+            &c,
+            &format!("{base}/api/passkeys/registration"),
+            &json!({"ceremonyId": o["ceremonyId"], "credential": cred}),
+        )
+        .await
+        .expect("register");
         keys.push((upn, key));
     }
-    eprintln!("provisioned in {:.1}s; measuring the crypto floor…", t0.elapsed().as_secs_f64());
+    eprintln!(
+        "provisioned in {:.1}s; measuring the crypto floor…",
+        t0.elapsed().as_secs_f64()
+    );
     let floor = crypto_floor();
 
     // Partition the keys among workers so no counter is used by two sign-ins at once.
@@ -164,9 +240,17 @@ async fn main() {
     let deadline = start + Duration::from_secs(a.seconds);
     let mut tasks = vec![];
     for mut part in parts {
-        let (lat, errs, base, origin) = (latencies.clone(), errors.clone(), base.clone(), origin.clone());
+        let (lat, errs, base, origin) = (
+            latencies.clone(),
+            errors.clone(),
+            base.clone(),
+            origin.clone(),
+        );
         tasks.push(tokio::spawn(async move {
-            let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+            let c = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client");
             let mut mine = vec![];
             let mut i = 0;
             while Instant::now() < deadline {
@@ -175,9 +259,19 @@ async fn main() {
                 i += 1;
                 let t = Instant::now();
                 let ok = async {
-                    let o = post(&c, &format!("{base}/api/signin/passkey/options"), &json!({"username": upn})).await?;
+                    let o = post(
+                        &c,
+                        &format!("{base}/api/signin/passkey/options"),
+                        &json!({"username": upn}),
+                    )
+                    .await?;
                     let cred = key.assert(&o["publicKey"], &origin, &Quirks::default());
-                    post(&c, &format!("{base}/api/signin/passkey"), &json!({"ceremonyId": o["ceremonyId"], "credential": cred})).await
+                    post(
+                        &c,
+                        &format!("{base}/api/signin/passkey"),
+                        &json!({"ceremonyId": o["ceremonyId"], "credential": cred}),
+                    )
+                    .await
                 }
                 .await;
                 match ok {
@@ -204,8 +298,14 @@ async fn main() {
     let n = lat.len();
     let rate = n as f64 / wall;
     let cpu_per = if n > 0 { cpu / n as f64 } else { 0.0 };
-    let cores = std::thread::available_parallelism().map(|c| c.get()).unwrap_or(0);
-    let backend = if a.database.is_some() { "PostgreSQL".to_string() } else { format!("SQLite ({})", a.sqlite_synchronous) };
+    let cores = std::thread::available_parallelism()
+        .map(|c| c.get())
+        .unwrap_or(0);
+    let backend = if a.database.is_some() {
+        "PostgreSQL".to_string()
+    } else {
+        format!("SQLite ({})", a.sqlite_synchronous)
+    };
     println!("| backend | cores | users | concurrency | sign-ins | errors | sign-ins/s | p50 ms | p99 ms | server CPU ms/sign-in | crypto floor ms (P-256 sign+verify) | CPU / floor |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     println!(

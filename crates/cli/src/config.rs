@@ -124,35 +124,65 @@ impl Config {
             }
             fig = fig.merge(Toml::file(f));
         }
-        fig = fig.merge(Env::prefixed("PORTCULLIS_").split("__")).merge(Serialized::defaults(overrides));
+        fig = fig
+            .merge(Env::prefixed("PORTCULLIS_").split("__"))
+            .merge(Serialized::defaults(overrides));
         let cfg: Config = fig.extract().map_err(|e| {
             // One line per problem, each naming the key and where it came from.
-            ConfigError::Invalid(e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))
+            ConfigError::Invalid(
+                e.into_iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
         })?;
         cfg.check()?;
         Ok(cfg)
     }
 
     fn check(&self) -> Result<(), ConfigError> {
-        self.listen.parse::<std::net::SocketAddr>().map_err(|_| ConfigError::Invalid(format!("listen: '{}' is not ADDRESS:PORT (for example 127.0.0.1:8080)", self.listen)))?;
-        let url = url::Url::parse(&self.public_url).map_err(|e| ConfigError::Invalid(format!("public_url: '{}' is not a URL ({e})", self.public_url)))?;
+        self.listen.parse::<std::net::SocketAddr>().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "listen: '{}' is not ADDRESS:PORT (for example 127.0.0.1:8080)",
+                self.listen
+            ))
+        })?;
+        let url = url::Url::parse(&self.public_url).map_err(|e| {
+            ConfigError::Invalid(format!(
+                "public_url: '{}' is not a URL ({e})",
+                self.public_url
+            ))
+        })?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(ConfigError::Invalid(format!("public_url: '{}' must be an http(s) URL with a host", self.public_url)));
+            return Err(ConfigError::Invalid(format!(
+                "public_url: '{}' must be an http(s) URL with a host",
+                self.public_url
+            )));
         }
         for p in &self.trusted_proxies {
-            portcullis_domain::conditional_access::location::parse_cidr(p).map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?;
+            portcullis_domain::conditional_access::location::parse_cidr(p)
+                .map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))?;
         }
         if self.body_limit_bytes < 1024 {
-            return Err(ConfigError::Invalid("body_limit_bytes: must be at least 1024".into()));
+            return Err(ConfigError::Invalid(
+                "body_limit_bytes: must be at least 1024".into(),
+            ));
         }
-        if self.lockout.max_failures_per_user == 0 || self.lockout.max_failures_per_source == 0 || self.lockout.window_seconds == 0 {
-            return Err(ConfigError::Invalid("lockout: limits and window must be positive".into()));
+        if self.lockout.max_failures_per_user == 0
+            || self.lockout.max_failures_per_source == 0
+            || self.lockout.window_seconds == 0
+        {
+            return Err(ConfigError::Invalid(
+                "lockout: limits and window must be positive".into(),
+            ));
         }
         Ok(())
     }
 
     /// The database URL: the configured one, or SQLite in the data directory.
     pub fn database_url(&self) -> String {
-        self.database.clone().unwrap_or_else(|| portcullis_store::sqlite_url_for(&self.data_dir))
+        self.database
+            .clone()
+            .unwrap_or_else(|| portcullis_store::sqlite_url_for(&self.data_dir))
     }
 }

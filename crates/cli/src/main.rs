@@ -7,7 +7,9 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use commands::{apps, audit, ca, devices, groups, keys, metadata, passkeys, policy, roles, serve, tap, users};
+use commands::{
+    apps, audit, ca, devices, groups, keys, metadata, passkeys, policy, roles, serve, tap, users,
+};
 
 /// Portcullis: a self-hosted identity provider for phishing-resistant sign-in with passkeys.
 #[derive(Parser, Debug)]
@@ -99,7 +101,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("portcullis: cannot start the async runtime: {e}");

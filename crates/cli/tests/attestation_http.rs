@@ -14,25 +14,49 @@ const ADMIN: &str = "admin@portcullis.local";
 const YUBI: &str = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
 const ANDROID_AUTHENTICATOR: &str = "de1e552d-db1d-4423-a619-566b625cdc84";
 
-async fn post(c: &reqwest::Client, s: &Server, path: &str, body: &Value) -> (StatusCode, Option<String>, Value) {
+async fn post(
+    c: &reqwest::Client,
+    s: &Server,
+    path: &str,
+    body: &Value,
+) -> (StatusCode, Option<String>, Value) {
     let r = c.post(s.url(path)).json(body).send().await.expect("POST");
     let st = r.status();
-    let retry = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     (st, retry, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn register(c: &reqwest::Client, s: &Server, key: &mut SoftKey, q: &Quirks) -> (StatusCode, Option<String>, Value) {
+async fn register(
+    c: &reqwest::Client,
+    s: &Server,
+    key: &mut SoftKey,
+    q: &Quirks,
+) -> (StatusCode, Option<String>, Value) {
     let (st, _, o) = post(c, s, "/api/passkeys/registration/options", &json!({})).await;
     assert_eq!(st, StatusCode::OK, "{o}");
     assert_eq!(o["publicKey"]["attestation"], "direct");
     let cred = key.register(&o["publicKey"], &s.origin(), q);
-    post(c, s, "/api/passkeys/registration", &json!({"ceremonyId": o["ceremonyId"], "credential": cred})).await
+    post(
+        c,
+        s,
+        "/api/passkeys/registration",
+        &json!({"ceremonyId": o["ceremonyId"], "credential": cred}),
+    )
+    .await
 }
 
 fn patch_fido2(dir: &Path, body: &str) {
     let f = dir.join("fido2.json");
     std::fs::write(&f, body).unwrap();
-    let (st, _, err) = cli(dir, None, &["policy", "patch", "fido2", f.to_str().unwrap()]);
+    let (st, _, err) = cli(
+        dir,
+        None,
+        &["policy", "patch", "fido2", f.to_str().unwrap()],
+    );
     assert_eq!(st, 0, "{err}");
 }
 
@@ -49,30 +73,80 @@ async fn r4_r7_a_chain_to_an_imported_root_is_trusted_and_anything_else_is_refus
     let stranger = TestCa::new("Unknown Root");
     let statement = d.join("statement.json");
     std::fs::write(&statement, json!({"aaguid": YUBI, "description": "Test YubiKey", "attestationRootCertificates": [vendor.base64()]}).to_string()).unwrap();
-    let (st, out, err) = cli(d, None, &["metadata", "import", statement.to_str().unwrap()]);
+    let (st, out, err) = cli(
+        d,
+        None,
+        &["metadata", "import", statement.to_str().unwrap()],
+    );
     assert_eq!(st, 0, "{err}");
     assert!(out.contains("Test YubiKey") && out.contains("1 attestation root"));
     let (_, out, _) = cli(d, None, &["metadata", "show", YUBI]);
     assert!(out.contains("Test YubiKey"));
     let (_, out, _) = cli(d, None, &["metadata", "show", ANDROID_AUTHENTICATOR]);
-    assert!(out.contains("Authenticator for Android"), "built-in names show offline: {out}");
+    assert!(
+        out.contains("Authenticator for Android"),
+        "built-in names show offline: {out}"
+    );
 
     let s = Server::start(d, None).await;
     let c = client();
-    assert_eq!(sign_in(&c, &s, ADMIN, s.tap.as_deref().unwrap()).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        sign_in(&c, &s, ADMIN, s.tap.as_deref().unwrap())
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
     patch_fido2(d, r#"{"isAttestationEnforced": true}"#);
 
-    let (st, _, v) = register(&c, &s, &mut SoftKey::new(YUBI), &Quirks { attestation: Some(stranger.issue(YUBI)), ..Default::default() }).await;
-    assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("attestationUntrusted")), "{v}");
+    let (st, _, v) = register(
+        &c,
+        &s,
+        &mut SoftKey::new(YUBI),
+        &Quirks {
+            attestation: Some(stranger.issue(YUBI)),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("attestationUntrusted")),
+        "{v}"
+    );
     let other_model = "11111111-2222-3333-4444-555555555555";
-    let (st, _, v) = register(&c, &s, &mut SoftKey::new(other_model), &Quirks { attestation: Some(vendor.issue(other_model)), ..Default::default() }).await;
-    assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("attestationUntrusted")), "a vendor root is trusted only for its own AAGUIDs: {v}");
+    let (st, _, v) = register(
+        &c,
+        &s,
+        &mut SoftKey::new(other_model),
+        &Quirks {
+            attestation: Some(vendor.issue(other_model)),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("attestationUntrusted")),
+        "a vendor root is trusted only for its own AAGUIDs: {v}"
+    );
     assert!(passkeys(d).is_empty(), "nothing stored");
 
-    let (st, _, v) = register(&c, &s, &mut SoftKey::new(YUBI), &Quirks { attestation: Some(vendor.issue(YUBI)), ..Default::default() }).await;
+    let (st, _, v) = register(
+        &c,
+        &s,
+        &mut SoftKey::new(YUBI),
+        &Quirks {
+            attestation: Some(vendor.issue(YUBI)),
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     let listed = passkeys(d);
-    assert_eq!(listed[0]["model"], "Test YubiKey", "the model name comes from the metadata store");
+    assert_eq!(
+        listed[0]["model"], "Test YubiKey",
+        "the model name comes from the metadata store"
+    );
     s.stop().await;
 }
 
@@ -88,25 +162,65 @@ async fn r4_the_authenticator_app_attestation_service_trusts_its_root_and_an_out
     let tap = s.tap.clone().unwrap();
     patch_fido2(
         d,
-        &format!(r#"{{"isAttestationEnforced": true, "keyRestrictions": {{"isEnforced": true, "enforcementType": "allow", "aaGuids": ["{ANDROID_AUTHENTICATOR}", "90a3ccdf-635c-4729-a248-9b709135078f"]}}}}"#),
+        &format!(
+            r#"{{"isAttestationEnforced": true, "keyRestrictions": {{"isEnforced": true, "enforcementType": "allow", "aaGuids": ["{ANDROID_AUTHENTICATOR}", "90a3ccdf-635c-4729-a248-9b709135078f"]}}}}"#
+        ),
     );
     // A chain from another root is not the app's attestation.
     let c = client();
-    assert_eq!(sign_in(&c, &s, ADMIN, &tap).await.status(), StatusCode::SEE_OTHER);
-    let (st, _, v) = register(&c, &s, &mut SoftKey::new(ANDROID_AUTHENTICATOR), &Quirks { attestation: Some(TestCa::new("Other").issue(ANDROID_AUTHENTICATOR)), ..Default::default() }).await;
-    assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("attestationUntrusted")), "{v}");
+    assert_eq!(
+        sign_in(&c, &s, ADMIN, &tap).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (st, _, v) = register(
+        &c,
+        &s,
+        &mut SoftKey::new(ANDROID_AUTHENTICATOR),
+        &Quirks {
+            attestation: Some(TestCa::new("Other").issue(ANDROID_AUTHENTICATOR)),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("attestationUntrusted")),
+        "{v}"
+    );
     s.stop().await;
 
     // Outage: refused as retryable (503 + Retry-After), nothing stored.
     let (st, out, _) = cli(d, None, &["tap", "create", "--user", ADMIN, "--multi-use"]);
     assert_eq!(st, 0);
     let code = support::code_from(&out);
-    let down = [env[0].clone(), ("PORTCULLIS_APP_ATTESTATION_AVAILABLE", "false".to_string())];
+    let down = [
+        env[0].clone(),
+        ("PORTCULLIS_APP_ATTESTATION_AVAILABLE", "false".to_string()),
+    ];
     let s = Server::start_env(d, None, &down).await;
     let c = client();
-    assert_eq!(sign_in(&c, &s, ADMIN, &code).await.status(), StatusCode::SEE_OTHER);
-    let (st, retry, v) = register(&c, &s, &mut SoftKey::new(ANDROID_AUTHENTICATOR), &Quirks { attestation: Some(app.issue(ANDROID_AUTHENTICATOR)), ..Default::default() }).await;
-    assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("attestationServiceUnavailable")), "{v}");
+    assert_eq!(
+        sign_in(&c, &s, ADMIN, &code).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (st, retry, v) = register(
+        &c,
+        &s,
+        &mut SoftKey::new(ANDROID_AUTHENTICATOR),
+        &Quirks {
+            attestation: Some(app.issue(ANDROID_AUTHENTICATOR)),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("attestationServiceUnavailable")
+        ),
+        "{v}"
+    );
     assert_eq!(retry.as_deref(), Some("30"));
     assert!(passkeys(d).is_empty(), "nothing stored during the outage");
     s.stop().await;
@@ -114,8 +228,20 @@ async fn r4_the_authenticator_app_attestation_service_trusts_its_root_and_an_out
     // Back up: the app's own attestation is trusted.
     let s = Server::start_env(d, None, &env).await;
     let c = client();
-    assert_eq!(sign_in(&c, &s, ADMIN, &code).await.status(), StatusCode::SEE_OTHER);
-    let (st, _, v) = register(&c, &s, &mut SoftKey::new(ANDROID_AUTHENTICATOR), &Quirks { attestation: Some(app.issue(ANDROID_AUTHENTICATOR)), ..Default::default() }).await;
+    assert_eq!(
+        sign_in(&c, &s, ADMIN, &code).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (st, _, v) = register(
+        &c,
+        &s,
+        &mut SoftKey::new(ANDROID_AUTHENTICATOR),
+        &Quirks {
+            attestation: Some(app.issue(ANDROID_AUTHENTICATOR)),
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     assert_eq!(passkeys(d)[0]["model"], "Authenticator for Android");
     s.stop().await;
@@ -135,12 +261,19 @@ fn r7_an_mds3_blob_is_imported_only_when_its_chain_and_signature_verify() {
     std::fs::write(&pem, root.pem()).unwrap();
     let import = |env: Option<&Path>, file: &Path| {
         let mut c = std::process::Command::new(support::bin());
-        c.args(["metadata", "import"]).arg(file).arg("--data-dir").arg(d);
+        c.args(["metadata", "import"])
+            .arg(file)
+            .arg("--data-dir")
+            .arg(d);
         if let Some(p) = env {
             c.env("PORTCULLIS_MDS_ROOT", p);
         }
         let o = c.output().unwrap();
-        (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
     };
     let (code, _, err) = import(None, &blob);
     assert_eq!(code, Some(1), "the default roots are GlobalSign's: {err}");
@@ -148,17 +281,29 @@ fn r7_an_mds3_blob_is_imported_only_when_its_chain_and_signature_verify() {
     let tampered = d.join("tampered.jwt");
     let text = std::fs::read_to_string(&blob).unwrap();
     let mut parts: Vec<&str> = text.split('.').collect();
-    let evil = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, json!({"no": 8, "entries": []}).to_string());
+    let evil = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        json!({"no": 8, "entries": []}).to_string(),
+    );
     parts[1] = &evil;
     std::fs::write(&tampered, parts.join(".")).unwrap();
     let (code, _, err) = import(Some(&pem), &tampered);
     assert_eq!(code, Some(1));
     assert!(err.contains("signature"), "{err}");
     let (_, out, _) = cli(d, None, &["metadata", "show", YUBI]);
-    assert!(!out.contains("MDS YubiKey"), "refused imports stored nothing");
+    assert!(
+        !out.contains("MDS YubiKey"),
+        "refused imports stored nothing"
+    );
     let (code, out, err) = import(Some(&pem), &blob);
     assert_eq!(code, Some(0), "{err}");
-    assert!(out.contains("MDS YubiKey") && out.contains("nextUpdate 2026-12-01"), "{out}");
+    assert!(
+        out.contains("MDS YubiKey") && out.contains("nextUpdate 2026-12-01"),
+        "{out}"
+    );
     let (_, out, _) = cli(d, None, &["metadata", "show", YUBI]);
-    assert!(out.contains("MDS YubiKey") && out.contains("mds3 #7"), "{out}");
+    assert!(
+        out.contains("MDS YubiKey") && out.contains("mds3 #7"),
+        "{out}"
+    );
 }

@@ -2,8 +2,8 @@
 
 mod support;
 
-use portcullis_testkit::fantoccini::Locator;
 use portcullis_testkit::browser::Browser;
+use portcullis_testkit::fantoccini::Locator;
 use support::Server;
 
 #[tokio::test]
@@ -14,12 +14,30 @@ async fn bootstrap_pass_signs_the_administrator_in_on_the_page() {
     let b = Browser::launch().await;
     let c = &b.client;
     c.goto(&format!("{}/", s.origin())).await.unwrap();
-    assert!(c.current_url().await.unwrap().as_str().ends_with("/signin"), "an anonymous visitor lands on sign-in");
+    assert!(
+        c.current_url().await.unwrap().as_str().ends_with("/signin"),
+        "an anonymous visitor lands on sign-in"
+    );
 
     // A wrong pass is refused with the reason on the page.
-    c.find(Locator::Id("username")).await.unwrap().send_keys("admin@portcullis.local").await.unwrap();
-    c.find(Locator::Id("code")).await.unwrap().send_keys("WRONGPASS").await.unwrap();
-    c.find(Locator::Id("signin")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys("admin@portcullis.local")
+        .await
+        .unwrap();
+    c.find(Locator::Id("code"))
+        .await
+        .unwrap()
+        .send_keys("WRONGPASS")
+        .await
+        .unwrap();
+    c.find(Locator::Id("signin"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     // The sign-in page always holds an (empty, hidden) #error: wait for the refusal's text.
     let mut err = String::new();
     for _ in 0..100 {
@@ -35,20 +53,56 @@ async fn bootstrap_pass_signs_the_administrator_in_on_the_page() {
     assert!(err.contains("not correct"), "{err}");
 
     // The username is kept; the printed pass signs in.
-    let user = c.find(Locator::Id("username")).await.unwrap().prop("value").await.unwrap();
+    let user = c
+        .find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
     assert_eq!(user.as_deref(), Some("admin@portcullis.local"));
-    c.find(Locator::Id("code")).await.unwrap().send_keys(&tap).await.unwrap();
-    c.find(Locator::Id("signin")).await.unwrap().click().await.unwrap();
-    let h1 = c.wait().for_element(Locator::Id("signed-in")).await.unwrap().text().await.unwrap();
+    c.find(Locator::Id("code"))
+        .await
+        .unwrap()
+        .send_keys(&tap)
+        .await
+        .unwrap();
+    c.find(Locator::Id("signin"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let h1 = c
+        .wait()
+        .for_element(Locator::Id("signed-in"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(h1, "Signed in as Administrator");
-    assert_eq!(c.find(Locator::Id("upn")).await.unwrap().text().await.unwrap(), "admin@portcullis.local");
+    assert_eq!(
+        c.find(Locator::Id("upn"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "admin@portcullis.local"
+    );
     if let Ok(dir) = std::env::var("SCREENSHOT_DIR") {
         let png = c.screenshot().await.unwrap();
         std::fs::write(std::path::Path::new(&dir).join("signed-in.png"), png).unwrap();
     }
 
     // Signing out ends the session.
-    c.find(Locator::Id("signout")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("signout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     c.wait().for_element(Locator::Id("username")).await.unwrap();
     c.goto(&format!("{}/me", s.origin())).await.unwrap();
     assert!(c.current_url().await.unwrap().as_str().ends_with("/signin"));

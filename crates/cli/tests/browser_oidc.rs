@@ -11,11 +11,23 @@ use support::{cli, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn click(c: &Client, id: &str) {
-    c.wait().for_element(Locator::Id(id)).await.unwrap_or_else(|e| panic!("#{id}: {e}")).click().await.unwrap();
+    c.wait()
+        .for_element(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"))
+        .click()
+        .await
+        .unwrap();
 }
 
 async fn text(c: &Client, css: &str) -> String {
-    c.wait().for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.unwrap()
+    c.wait()
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
 }
 
 /// A stand-in application: answers every request on a loopback port with a small page.
@@ -43,7 +55,10 @@ async fn wait_for_url(c: &Client, prefix: &str) -> url::Url {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    panic!("never reached {prefix}; at {}", c.current_url().await.unwrap());
+    panic!(
+        "never reached {prefix}; at {}",
+        c.current_url().await.unwrap()
+    );
 }
 
 #[tokio::test]
@@ -52,9 +67,26 @@ async fn an_application_sign_in_goes_through_the_passkey_page_and_comes_back_wit
     let s = Server::start(dir.path(), None).await;
     let app_port = application().await;
     let callback = format!("http://127.0.0.1:{app_port}/callback");
-    let (st, out, err) = cli(dir.path(), None, &["apps", "add", "--name", "Browser RP", "--public", "--redirect-uri", &callback]);
+    let (st, out, err) = cli(
+        dir.path(),
+        None,
+        &[
+            "apps",
+            "add",
+            "--name",
+            "Browser RP",
+            "--public",
+            "--redirect-uri",
+            &callback,
+        ],
+    );
     assert_eq!(st, 0, "{err}");
-    let client_id = out.lines().next().and_then(|l| l.split_whitespace().last()).unwrap().to_string();
+    let client_id = out
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap()
+        .to_string();
 
     let b = Browser::launch().await;
     let c = &b.client;
@@ -62,12 +94,24 @@ async fn an_application_sign_in_goes_through_the_passkey_page_and_comes_back_wit
     // The administrator signs in with the TAP and adds a passkey on Security info, which
     // signs them in to Security info through the authorization-code flow on the way.
     c.goto(&format!("{}/signin", s.origin())).await.unwrap();
-    c.find(Locator::Id("username")).await.unwrap().send_keys("admin@portcullis.local").await.unwrap();
-    c.find(Locator::Id("code")).await.unwrap().send_keys(s.tap.as_deref().unwrap()).await.unwrap();
+    c.find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys("admin@portcullis.local")
+        .await
+        .unwrap();
+    c.find(Locator::Id("code"))
+        .await
+        .unwrap()
+        .send_keys(s.tap.as_deref().unwrap())
+        .await
+        .unwrap();
     click(c, "signin").await;
     click(c, "security-info").await;
     click(c, "add-passkey").await;
-    assert!(text(c, "li.method").await.contains("Can be used to sign in"));
+    assert!(text(c, "li.method")
+        .await
+        .contains("Can be used to sign in"));
     c.goto(&format!("{}/me", s.origin())).await.unwrap();
     click(c, "signout").await;
     c.wait().for_element(Locator::Id("username")).await.unwrap();
@@ -77,7 +121,8 @@ async fn an_application_sign_in_goes_through_the_passkey_page_and_comes_back_wit
     let challenge = {
         use base64::Engine;
         use sha2::Digest;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(verifier.as_bytes()))
     };
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     q.append_pair("client_id", &client_id)
@@ -88,9 +133,23 @@ async fn an_application_sign_in_goes_through_the_passkey_page_and_comes_back_wit
         .append_pair("nonce", "browser-nonce")
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
-    c.goto(&format!("{}/oauth2/v2.0/authorize?{}", s.origin(), q.finish())).await.unwrap();
-    assert!(c.current_url().await.unwrap().path() == "/signin", "sent to sign in");
-    c.find(Locator::Id("username")).await.unwrap().send_keys("admin@portcullis.local").await.unwrap();
+    c.goto(&format!(
+        "{}/oauth2/v2.0/authorize?{}",
+        s.origin(),
+        q.finish()
+    ))
+    .await
+    .unwrap();
+    assert!(
+        c.current_url().await.unwrap().path() == "/signin",
+        "sent to sign in"
+    );
+    c.find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys("admin@portcullis.local")
+        .await
+        .unwrap();
     click(c, "passkey-signin").await;
 
     // Back at the application with a code and the state.
@@ -101,7 +160,13 @@ async fn an_application_sign_in_goes_through_the_passkey_page_and_comes_back_wit
     assert_eq!(params["iss"], s.origin());
     let r = reqwest::Client::new()
         .post(s.url("/oauth2/v2.0/token"))
-        .form(&[("grant_type", "authorization_code"), ("code", &params["code"]), ("redirect_uri", &callback), ("client_id", &client_id), ("code_verifier", verifier)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &params["code"]),
+            ("redirect_uri", &callback),
+            ("client_id", &client_id),
+            ("code_verifier", verifier),
+        ])
         .send()
         .await
         .unwrap();
@@ -110,10 +175,21 @@ async fn an_application_sign_in_goes_through_the_passkey_page_and_comes_back_wit
     let id_token = tokens["id_token"].as_str().unwrap();
     let claims: serde_json::Value = {
         use base64::Engine;
-        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(id_token.split('.').nth(1).unwrap()).unwrap()).unwrap()
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(id_token.split('.').nth(1).unwrap())
+                .unwrap(),
+        )
+        .unwrap()
     };
     assert_eq!(claims["nonce"], "browser-nonce");
-    assert!(claims["amr"].as_array().unwrap().contains(&serde_json::json!("fido")), "{claims}");
+    assert!(
+        claims["amr"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("fido")),
+        "{claims}"
+    );
     b.close().await;
     s.stop().await;
 }

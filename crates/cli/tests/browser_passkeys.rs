@@ -14,21 +14,47 @@ async fn click(c: &Client, id: &str) {
         Ok(e) => e.click().await.unwrap(),
         // Say where the browser was and what it showed: a timeout alone does not tell.
         Err(e) => {
-            let url = c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
-            let page: String = c.source().await.unwrap_or_default().chars().take(2000).collect();
+            let url = c
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            let page: String = c
+                .source()
+                .await
+                .unwrap_or_default()
+                .chars()
+                .take(2000)
+                .collect();
             panic!("#{id}: {e}; at {url}; page: {page}");
         }
     }
 }
 
 async fn text(c: &Client, css: &str) -> String {
-    c.wait().for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.unwrap()
+    c.wait()
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
 }
 
 async fn tap_sign_in(c: &Client, s: &Server, code: &str) {
     c.goto(&format!("{}/signin", s.origin())).await.unwrap();
-    c.find(Locator::Id("username")).await.unwrap().send_keys("admin@portcullis.local").await.unwrap();
-    c.find(Locator::Id("code")).await.unwrap().send_keys(code).await.unwrap();
+    c.find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys("admin@portcullis.local")
+        .await
+        .unwrap();
+    c.find(Locator::Id("code"))
+        .await
+        .unwrap()
+        .send_keys(code)
+        .await
+        .unwrap();
     click(c, "signin").await;
     assert_eq!(text(c, "#signed-in").await, "Signed in as Administrator");
 }
@@ -42,7 +68,11 @@ async fn sign_out(c: &Client, s: &Server) {
 fn patch_fido2(dir: &Path, body: &str) {
     let f = dir.join("fido2.json");
     std::fs::write(&f, body).unwrap();
-    let (st, _, err) = cli(dir, None, &["policy", "patch", "fido2", f.to_str().unwrap()]);
+    let (st, _, err) = cli(
+        dir,
+        None,
+        &["policy", "patch", "fido2", f.to_str().unwrap()],
+    );
     assert_eq!(st, 0, "{err}");
 }
 
@@ -80,10 +110,18 @@ async fn add_a_passkey_then_sign_in_usernameless_and_username_first_and_r5_block
     tap_sign_in(c, &s, s.tap.as_deref().unwrap()).await;
     click(c, "security-info").await;
     assert!(text(c, "#no-passkeys").await.contains("no passkey"));
-    assert!(c.find(Locator::Id("add-authenticator")).await.is_err(), "R6: no guided Authenticator option without the allow list");
+    assert!(
+        c.find(Locator::Id("add-authenticator")).await.is_err(),
+        "R6: no guided Authenticator option without the allow list"
+    );
     click(c, "add-passkey").await;
     let item = text(c, "li.method").await;
-    assert!(item.contains("Chromium virtual authenticator") && item.contains(CHROMIUM_AAGUID) && item.contains("Can be used to sign in"), "{item}");
+    assert!(
+        item.contains("Chromium virtual authenticator")
+            && item.contains(CHROMIUM_AAGUID)
+            && item.contains("Can be used to sign in"),
+        "{item}"
+    );
     assert_eq!(b.virtual_credentials(&auth).await.len(), 1);
     shot(c, "security-info.png").await;
 
@@ -96,33 +134,71 @@ async fn add_a_passkey_then_sign_in_usernameless_and_username_first_and_r5_block
 
     // Username first.
     sign_out(c, &s).await;
-    c.find(Locator::Id("username")).await.unwrap().send_keys("admin@portcullis.local").await.unwrap();
+    c.find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys("admin@portcullis.local")
+        .await
+        .unwrap();
     click(c, "passkey-signin").await;
     assert_eq!(text(c, "#signed-in").await, "Signed in as Administrator");
 
     // R23: after the first passkey sign-in, the username alone opens the passkey prompt.
     sign_out(c, &s).await;
-    c.find(Locator::Id("username")).await.unwrap().send_keys("admin@portcullis.local").await.unwrap();
+    c.find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys("admin@portcullis.local")
+        .await
+        .unwrap();
     click(c, "next").await;
-    assert_eq!(text(c, "#signed-in").await, "Signed in as Administrator", "R23: straight to the passkey");
-    c.goto(&format!("{}/signin?username=nobody@portcullis.local", s.origin())).await.unwrap();
+    assert_eq!(
+        text(c, "#signed-in").await,
+        "Signed in as Administrator",
+        "R23: straight to the passkey"
+    );
+    c.goto(&format!(
+        "{}/signin?username=nobody@portcullis.local",
+        s.origin()
+    ))
+    .await
+    .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(c.current_url().await.unwrap().as_str().contains("/signin"), "no autostart for a user without a passkey preference");
+    assert!(
+        c.current_url().await.unwrap().as_str().contains("/signin"),
+        "no autostart for a user without a passkey preference"
+    );
 
     // R5: the administrator blocks Chromium's AAGUID; the next sign-in is refused with the reason.
     sign_out(c, &s).await;
-    patch_fido2(dir.path(), &format!(r#"{{"keyRestrictions": {{"isEnforced": true, "enforcementType": "block", "aaGuids": ["{CHROMIUM_AAGUID}"]}}}}"#));
-    c.find(Locator::Id("username")).await.unwrap().send_keys("admin@portcullis.local").await.unwrap();
+    patch_fido2(
+        dir.path(),
+        &format!(
+            r#"{{"keyRestrictions": {{"isEnforced": true, "enforcementType": "block", "aaGuids": ["{CHROMIUM_AAGUID}"]}}}}"#
+        ),
+    );
+    c.find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys("admin@portcullis.local")
+        .await
+        .unwrap();
     click(c, "passkey-signin").await;
     let err = wait_text(c, "#error", "blocked").await;
-    assert!(err.contains(CHROMIUM_AAGUID) && err.contains("blocked"), "{err}");
+    assert!(
+        err.contains(CHROMIUM_AAGUID) && err.contains("blocked"),
+        "{err}"
+    );
     click(c, "signin-options").await;
     click(c, "passkey-usernameless").await;
     wait_text(c, "#error", "key restrictions").await;
     shot(c, "signin-blocked.png").await;
 
     // Allowed again: sign-in works.
-    patch_fido2(dir.path(), r#"{"keyRestrictions": {"isEnforced": false, "enforcementType": "block", "aaGuids": []}}"#);
+    patch_fido2(
+        dir.path(),
+        r#"{"keyRestrictions": {"isEnforced": false, "enforcementType": "block", "aaGuids": []}}"#,
+    );
     click(c, "passkey-signin").await;
     assert_eq!(text(c, "#signed-in").await, "Signed in as Administrator");
     b.close().await;
@@ -138,18 +214,43 @@ async fn r4_r16_attestation_enforced_refuses_the_virtual_authenticator_and_hides
     b.add_virtual_authenticator().await;
     tap_sign_in(c, &s, s.tap.as_deref().unwrap()).await;
     click(c, "security-info").await;
-    assert!(c.find(Locator::Id("add-legacy")).await.is_ok(), "the legacy flow is offered while attestation is not enforced");
+    assert!(
+        c.find(Locator::Id("add-legacy")).await.is_ok(),
+        "the legacy flow is offered while attestation is not enforced"
+    );
 
     patch_fido2(dir.path(), r#"{"isAttestationEnforced": true}"#);
     c.refresh().await.unwrap();
-    c.wait().for_element(Locator::Id("add-passkey")).await.unwrap();
-    assert!(c.find(Locator::Id("add-legacy")).await.is_err(), "R16: no legacy flow under enforcement");
+    c.wait()
+        .for_element(Locator::Id("add-passkey"))
+        .await
+        .unwrap();
+    assert!(
+        c.find(Locator::Id("add-legacy")).await.is_err(),
+        "R16: no legacy flow under enforcement"
+    );
     click(c, "add-passkey").await;
     let msg = wait_text(c, "#status", "Nothing was saved").await;
-    assert!(msg.contains("does not chain to a root your organisation trusts") && msg.contains("Nothing was saved"), "{msg}");
+    assert!(
+        msg.contains("does not chain to a root your organisation trusts")
+            && msg.contains("Nothing was saved"),
+        "{msg}"
+    );
     c.refresh().await.unwrap();
-    assert!(text(c, "#no-passkeys").await.contains("no passkey"), "nothing stored");
-    let (_, out, _) = cli(dir.path(), None, &["logs", "audit", "--activity", "User registered security info"]);
+    assert!(
+        text(c, "#no-passkeys").await.contains("no passkey"),
+        "nothing stored"
+    );
+    let (_, out, _) = cli(
+        dir.path(),
+        None,
+        &[
+            "logs",
+            "audit",
+            "--activity",
+            "User registered security info",
+        ],
+    );
     assert!(out.trim().is_empty(), "no registration was audited: {out}");
     b.close().await;
     s.stop().await;

@@ -8,45 +8,144 @@ use support::{bin, cli, code_from};
 fn audit_count(dir: &std::path::Path) -> usize {
     let (st, out, err) = cli(dir, None, &["logs", "audit", "--json", "--limit", "10000"]);
     assert_eq!(st, 0, "{err}");
-    serde_json::from_str::<Vec<serde_json::Value>>(&out).unwrap().len()
+    serde_json::from_str::<Vec<serde_json::Value>>(&out)
+        .unwrap()
+        .len()
 }
 
 #[test]
 fn directory_commands_work_and_are_audited() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    assert_eq!(cli(d, None, &["users", "add", "--upn", "Alice@Contoso.com", "--display-name", "Alice Liddell"]).0, 0);
+    assert_eq!(
+        cli(
+            d,
+            None,
+            &[
+                "users",
+                "add",
+                "--upn",
+                "Alice@Contoso.com",
+                "--display-name",
+                "Alice Liddell"
+            ]
+        )
+        .0,
+        0
+    );
     let (st, out, _) = cli(d, None, &["users", "list"]);
     assert_eq!(st, 0);
-    assert!(out.contains("alice@contoso.com") && out.contains("Alice Liddell"), "UPNs are lower-cased: {out}");
+    assert!(
+        out.contains("alice@contoso.com") && out.contains("Alice Liddell"),
+        "UPNs are lower-cased: {out}"
+    );
     assert_eq!(cli(d, None, &["groups", "add", "Passkey pilots"]).0, 0);
-    assert_eq!(cli(d, None, &["groups", "add", "Marketing", "--non-security"]).0, 0);
-    assert_eq!(cli(d, None, &["groups", "members", "add", "--group", "Passkey pilots", "--user", "alice@contoso.com"]).0, 0);
-    let (_, out, _) = cli(d, None, &["groups", "members", "list", "--group", "Passkey pilots"]);
+    assert_eq!(
+        cli(d, None, &["groups", "add", "Marketing", "--non-security"]).0,
+        0
+    );
+    assert_eq!(
+        cli(
+            d,
+            None,
+            &[
+                "groups",
+                "members",
+                "add",
+                "--group",
+                "Passkey pilots",
+                "--user",
+                "alice@contoso.com"
+            ]
+        )
+        .0,
+        0
+    );
+    let (_, out, _) = cli(
+        d,
+        None,
+        &["groups", "members", "list", "--group", "Passkey pilots"],
+    );
     assert!(out.contains("alice@contoso.com"));
-    assert_eq!(cli(d, None, &["roles", "assign", "--user", "alice@contoso.com", "--role", "Authentication Administrator"]).0, 0);
+    assert_eq!(
+        cli(
+            d,
+            None,
+            &[
+                "roles",
+                "assign",
+                "--user",
+                "alice@contoso.com",
+                "--role",
+                "Authentication Administrator"
+            ]
+        )
+        .0,
+        0
+    );
     let (_, out, _) = cli(d, None, &["users", "show", "alice@contoso.com", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["roles"][0], "Authentication Administrator");
     assert_eq!(v["memberOf"][0]["displayName"], "Passkey pilots");
-    let (st, out, _) = cli(d, None, &["tap", "create", "--user", "alice@contoso.com", "--lifetime-minutes", "120", "--once"]);
+    let (st, out, _) = cli(
+        d,
+        None,
+        &[
+            "tap",
+            "create",
+            "--user",
+            "alice@contoso.com",
+            "--lifetime-minutes",
+            "120",
+            "--once",
+        ],
+    );
     assert_eq!(st, 0);
     let code = code_from(&out);
     assert_eq!(code.len(), 8);
     assert!(out.contains("one-time") && out.contains("120 minutes"));
     // A store that never ran `serve` has Graph's defaults: the TAP method is disabled.
     let (_, out, _) = cli(d, None, &["tap", "show", "--user", "alice@contoso.com"]);
-    assert!(out.contains("DisabledByPolicy") && !out.contains(&code), "{out}");
+    assert!(
+        out.contains("DisabledByPolicy") && !out.contains(&code),
+        "{out}"
+    );
     let enable = d.join("enable.json");
     std::fs::write(&enable, r#"{"state":"enabled"}"#).unwrap();
-    let (st, out, _) = cli(d, None, &["policy", "patch", "temporaryaccesspass", enable.to_str().unwrap()]);
+    let (st, out, _) = cli(
+        d,
+        None,
+        &[
+            "policy",
+            "patch",
+            "temporaryaccesspass",
+            enable.to_str().unwrap(),
+        ],
+    );
     assert_eq!(st, 0);
-    assert!(out.contains(r#""id": "TemporaryAccessPass""#) && out.contains(r#""state": "enabled""#), "canonical id, new state: {out}");
+    assert!(
+        out.contains(r#""id": "TemporaryAccessPass""#) && out.contains(r#""state": "enabled""#),
+        "canonical id, new state: {out}"
+    );
     let (_, out, _) = cli(d, None, &["tap", "show", "--user", "alice@contoso.com"]);
-    assert!(out.contains("EnabledByPolicy") && !out.contains(&code), "{out}");
-    assert_eq!(cli(d, None, &["users", "disable", "alice@contoso.com"]).0, 0);
+    assert!(
+        out.contains("EnabledByPolicy") && !out.contains(&code),
+        "{out}"
+    );
+    assert_eq!(
+        cli(d, None, &["users", "disable", "alice@contoso.com"]).0,
+        0
+    );
     let (_, out, _) = cli(d, None, &["logs", "audit"]);
-    for activity in ["Add user", "Add group", "Add member to group", "Add member to role", "Admin registered security info", "Authentication Methods Policy Update", "Disable account"] {
+    for activity in [
+        "Add user",
+        "Add group",
+        "Add member to group",
+        "Add member to role",
+        "Admin registered security info",
+        "Authentication Methods Policy Update",
+        "Disable account",
+    ] {
         assert!(out.contains(activity), "audit shows {activity}: {out}");
     }
 }
@@ -55,43 +154,222 @@ fn directory_commands_work_and_are_audited() {
 fn bad_input_to_every_command_is_refused_clearly_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    assert_eq!(cli(d, None, &["users", "add", "--upn", "bob@contoso.com"]).0, 0);
-    assert_eq!(cli(d, None, &["groups", "add", "Marketing", "--non-security"]).0, 0);
+    assert_eq!(
+        cli(d, None, &["users", "add", "--upn", "bob@contoso.com"]).0,
+        0
+    );
+    assert_eq!(
+        cli(d, None, &["groups", "add", "Marketing", "--non-security"]).0,
+        0
+    );
     let (_, out, _) = cli(d, None, &["groups", "list", "--json"]);
-    let m365 = serde_json::from_str::<serde_json::Value>(&out).unwrap()[0]["id"].as_str().unwrap().to_string();
+    let m365 = serde_json::from_str::<serde_json::Value>(&out).unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let before = audit_count(d);
     let bad_json = d.join("bad.json");
     std::fs::write(&bad_json, "{ not json").unwrap();
     let not_security = d.join("target.json");
-    std::fs::write(&not_security, format!(r#"{{"includeTargets":[{{"id":"{m365}","targetType":"group"}}]}}"#)).unwrap();
+    std::fs::write(
+        &not_security,
+        format!(r#"{{"includeTargets":[{{"id":"{m365}","targetType":"group"}}]}}"#),
+    )
+    .unwrap();
     let wrong_type = d.join("type.json");
     std::fs::write(&wrong_type, r#"{"defaultLifetimeInMinutes":"sixty"}"#).unwrap();
     let huge = d.join("huge.json");
     std::fs::write(&huge, format!(r#"{{"x":"{}"}}"#, "a".repeat(70_000))).unwrap();
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
-        (vec!["users", "add", "--upn", "not-an-upn"], 1, "name@domain"),
-        (vec!["users", "add", "--upn", "bob@contoso.com"], 1, "already exists"),
-        (vec!["users", "add", "--upn", "eve@contoso.com", "--display-name", "  "], 1, "displayName must not be empty"),
-        (vec!["users", "show", "nobody@contoso.com"], 1, "no user 'nobody@contoso.com'"),
+        (
+            vec!["users", "add", "--upn", "not-an-upn"],
+            1,
+            "name@domain",
+        ),
+        (
+            vec!["users", "add", "--upn", "bob@contoso.com"],
+            1,
+            "already exists",
+        ),
+        (
+            vec![
+                "users",
+                "add",
+                "--upn",
+                "eve@contoso.com",
+                "--display-name",
+                "  ",
+            ],
+            1,
+            "displayName must not be empty",
+        ),
+        (
+            vec!["users", "show", "nobody@contoso.com"],
+            1,
+            "no user 'nobody@contoso.com'",
+        ),
         (vec!["users", "disable", "nobody@contoso.com"], 1, "no user"),
         (vec!["groups", "add", "Marketing"], 1, "already exists"),
-        (vec!["groups", "members", "add", "--group", "Nope", "--user", "bob@contoso.com"], 1, "no group 'Nope'"),
-        (vec!["groups", "members", "add", "--group", "Marketing", "--user", "bad upn"], 1, "not a valid userPrincipalName"),
-        (vec!["roles", "assign", "--user", "bob@contoso.com", "--role", "Emperor"], 1, "unknown role 'Emperor'"),
-        (vec!["roles", "assign", "--user", "nobody@contoso.com", "--role", "Global Administrator"], 1, "no user"),
-        (vec!["tap", "create", "--user", "nobody@contoso.com"], 1, "no user"),
-        (vec!["tap", "create", "--user", "bob@contoso.com", "--lifetime-minutes", "5"], 1, "valid range is between 60 and 480"),
-        (vec!["tap", "create", "--user", "bob@contoso.com", "--lifetime-minutes", "100000"], 1, "valid range"),
-        (vec!["tap", "create", "--user", "bob@contoso.com", "--lifetime-minutes", "abc"], 2, "invalid value"),
-        (vec!["tap", "create", "--user", "bob@contoso.com", "--start", "yesterday"], 1, "RFC 3339"),
-        (vec!["tap", "create", "--user", "bob@contoso.com", "--once", "--multi-use"], 2, "cannot be used with"),
-        (vec!["tap", "delete", "--user", "bob@contoso.com"], 1, "has no Temporary Access Pass"),
-        (vec!["policy", "show", "Sms"], 1, "unknown method configuration"),
-        (vec!["policy", "patch", "fido2", bad_json.to_str().unwrap()], 1, "not valid JSON"),
-        (vec!["policy", "patch", "TemporaryAccessPass", not_security.to_str().unwrap()], 1, "not a security group"),
-        (vec!["policy", "patch", "TemporaryAccessPass", wrong_type.to_str().unwrap()], 1, "invalid type"),
-        (vec!["policy", "patch", "fido2", huge.to_str().unwrap()], 1, "larger than"),
-        (vec!["policy", "patch", "fido2", "/no/such/file.json"], 1, "cannot read"),
+        (
+            vec![
+                "groups",
+                "members",
+                "add",
+                "--group",
+                "Nope",
+                "--user",
+                "bob@contoso.com",
+            ],
+            1,
+            "no group 'Nope'",
+        ),
+        (
+            vec![
+                "groups",
+                "members",
+                "add",
+                "--group",
+                "Marketing",
+                "--user",
+                "bad upn",
+            ],
+            1,
+            "not a valid userPrincipalName",
+        ),
+        (
+            vec![
+                "roles",
+                "assign",
+                "--user",
+                "bob@contoso.com",
+                "--role",
+                "Emperor",
+            ],
+            1,
+            "unknown role 'Emperor'",
+        ),
+        (
+            vec![
+                "roles",
+                "assign",
+                "--user",
+                "nobody@contoso.com",
+                "--role",
+                "Global Administrator",
+            ],
+            1,
+            "no user",
+        ),
+        (
+            vec!["tap", "create", "--user", "nobody@contoso.com"],
+            1,
+            "no user",
+        ),
+        (
+            vec![
+                "tap",
+                "create",
+                "--user",
+                "bob@contoso.com",
+                "--lifetime-minutes",
+                "5",
+            ],
+            1,
+            "valid range is between 60 and 480",
+        ),
+        (
+            vec![
+                "tap",
+                "create",
+                "--user",
+                "bob@contoso.com",
+                "--lifetime-minutes",
+                "100000",
+            ],
+            1,
+            "valid range",
+        ),
+        (
+            vec![
+                "tap",
+                "create",
+                "--user",
+                "bob@contoso.com",
+                "--lifetime-minutes",
+                "abc",
+            ],
+            2,
+            "invalid value",
+        ),
+        (
+            vec![
+                "tap",
+                "create",
+                "--user",
+                "bob@contoso.com",
+                "--start",
+                "yesterday",
+            ],
+            1,
+            "RFC 3339",
+        ),
+        (
+            vec![
+                "tap",
+                "create",
+                "--user",
+                "bob@contoso.com",
+                "--once",
+                "--multi-use",
+            ],
+            2,
+            "cannot be used with",
+        ),
+        (
+            vec!["tap", "delete", "--user", "bob@contoso.com"],
+            1,
+            "has no Temporary Access Pass",
+        ),
+        (
+            vec!["policy", "show", "Sms"],
+            1,
+            "unknown method configuration",
+        ),
+        (
+            vec!["policy", "patch", "fido2", bad_json.to_str().unwrap()],
+            1,
+            "not valid JSON",
+        ),
+        (
+            vec![
+                "policy",
+                "patch",
+                "TemporaryAccessPass",
+                not_security.to_str().unwrap(),
+            ],
+            1,
+            "not a security group",
+        ),
+        (
+            vec![
+                "policy",
+                "patch",
+                "TemporaryAccessPass",
+                wrong_type.to_str().unwrap(),
+            ],
+            1,
+            "invalid type",
+        ),
+        (
+            vec!["policy", "patch", "fido2", huge.to_str().unwrap()],
+            1,
+            "larger than",
+        ),
+        (
+            vec!["policy", "patch", "fido2", "/no/such/file.json"],
+            1,
+            "cannot read",
+        ),
         (vec!["logs", "audit", "--since", "last week"], 1, "RFC 3339"),
         (vec!["logs", "audit", "--limit", "0"], 2, "not in"),
         (vec!["users", "frobnicate"], 2, "unrecognized subcommand"),
@@ -99,7 +377,10 @@ fn bad_input_to_every_command_is_refused_clearly_and_changes_nothing() {
     for (args, code, needle) in cases {
         let (st, out, err) = cli(d, None, &args);
         assert_eq!(st, code, "{args:?}: stdout {out} stderr {err}");
-        assert!(err.contains(needle), "{args:?}: expected '{needle}' in: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected '{needle}' in: {err}"
+        );
     }
     assert_eq!(audit_count(d), before, "refused commands changed nothing");
     let (_, out, _) = cli(d, None, &["tap", "show", "--user", "bob@contoso.com"]);
@@ -125,31 +406,84 @@ fn configuration_layers_defaults_file_env_flags_and_unknown_keys_are_named() {
         assert!(cmd.output().unwrap().status.success());
     };
     run(None, None);
-    assert!(a.join("portcullis.db").exists(), "the file's data_dir is used");
+    assert!(
+        a.join("portcullis.db").exists(),
+        "the file's data_dir is used"
+    );
     run(Some(&b), None);
-    assert!(b.join("portcullis.db").exists(), "PORTCULLIS_DATA_DIR overrides the file");
+    assert!(
+        b.join("portcullis.db").exists(),
+        "PORTCULLIS_DATA_DIR overrides the file"
+    );
     run(Some(&b), Some(&c));
-    assert!(c.join("portcullis.db").exists(), "--data-dir overrides the environment");
+    assert!(
+        c.join("portcullis.db").exists(),
+        "--data-dir overrides the environment"
+    );
 
     std::fs::write(&file, "listne = \"127.0.0.1:1\"\n").unwrap();
-    let out = Command::new(bin()).args(["users", "list", "--config", file.to_str().unwrap(), "--data-dir"]).arg(&a).output().unwrap();
+    let out = Command::new(bin())
+        .args([
+            "users",
+            "list",
+            "--config",
+            file.to_str().unwrap(),
+            "--data-dir",
+        ])
+        .arg(&a)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("listne"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("listne"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     std::fs::write(&file, "body_limit_bytes = \"big\"\n").unwrap();
-    let out = Command::new(bin()).args(["users", "list", "--config", file.to_str().unwrap(), "--data-dir"]).arg(&a).output().unwrap();
+    let out = Command::new(bin())
+        .args([
+            "users",
+            "list",
+            "--config",
+            file.to_str().unwrap(),
+            "--data-dir",
+        ])
+        .arg(&a)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("body_limit_bytes"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("body_limit_bytes"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
-    let out = Command::new(bin()).args(["users", "list", "--data-dir"]).arg(&a).env("PORTCULLIS_BOGUS_KEY", "1").output().unwrap();
+    let out = Command::new(bin())
+        .args(["users", "list", "--data-dir"])
+        .arg(&a)
+        .env("PORTCULLIS_BOGUS_KEY", "1")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("bogus_key"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bogus_key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
-    let out = Command::new(bin()).args(["users", "list", "--config", "/no/such.toml"]).output().unwrap();
+    let out = Command::new(bin())
+        .args(["users", "list", "--config", "/no/such.toml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 
-    let out = Command::new(bin()).args(["serve", "--listen", "nonsense", "--data-dir"]).arg(&a).output().unwrap();
+    let out = Command::new(bin())
+        .args(["serve", "--listen", "nonsense", "--data-dir"])
+        .arg(&a)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("listen"));
 }

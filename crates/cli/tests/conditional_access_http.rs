@@ -24,40 +24,97 @@ fn ok(d: &Path, args: &[&str]) -> String {
 }
 
 fn last_word(s: &str) -> String {
-    s.lines().next().and_then(|l| l.split_whitespace().last()).unwrap().trim_matches(|c| c == '(' || c == ')').to_string()
+    s.lines()
+        .next()
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap()
+        .trim_matches(|c| c == '(' || c == ')')
+        .to_string()
 }
 
 /// A user with a TAP-signed-in client.
 async fn tap_client(d: &Path, s: &Server, upn: &str) -> reqwest::Client {
     let code = code_from(&ok(d, &["tap", "create", "--user", upn]));
     let c = client();
-    assert_eq!(sign_in(&c, s, upn, &code).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        sign_in(&c, s, upn, &code).await.status(),
+        StatusCode::SEE_OTHER
+    );
     c
 }
 
 async fn register(c: &reqwest::Client, s: &Server, key: &mut SoftKey) {
-    let o: Value = c.post(s.url("/api/passkeys/registration/options")).json(&json!({})).send().await.unwrap().json().await.unwrap();
+    let o: Value = c
+        .post(s.url("/api/passkeys/registration/options"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let cred = key.register(&o["publicKey"], &s.origin(), &Quirks::default());
-    let r = c.post(s.url("/api/passkeys/registration")).json(&json!({"ceremonyId": o["ceremonyId"], "credential": cred})).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    let r = c
+        .post(s.url("/api/passkeys/registration"))
+        .json(&json!({"ceremonyId": o["ceremonyId"], "credential": cred}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
 }
 
 async fn passkey_client(s: &Server, upn: &str, key: &mut SoftKey) -> reqwest::Client {
     let c = client();
-    let o: Value = c.post(s.url("/api/signin/passkey/options")).json(&json!({"username": upn})).send().await.unwrap().json().await.unwrap();
+    let o: Value = c
+        .post(s.url("/api/signin/passkey/options"))
+        .json(&json!({"username": upn}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let cred = key.assert(&o["publicKey"], &s.origin(), &Quirks::default());
-    let r = c.post(s.url("/api/signin/passkey")).json(&json!({"ceremonyId": o["ceremonyId"], "credential": cred})).send().await.unwrap();
+    let r = c
+        .post(s.url("/api/signin/passkey"))
+        .json(&json!({"ceremonyId": o["ceremonyId"], "credential": cred}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     c
 }
 
 /// Runs an authorization for `client_id` in a signed-in client: (status, Location, page).
-async fn authorize(c: &reqwest::Client, s: &Server, client_id: &str, redirect: &str) -> (StatusCode, String, String) {
-    authorize_from(c, s, client_id, redirect, "Mozilla/5.0 (Windows NT 10.0; Win64; x64)").await
+async fn authorize(
+    c: &reqwest::Client,
+    s: &Server,
+    client_id: &str,
+    redirect: &str,
+) -> (StatusCode, String, String) {
+    authorize_from(
+        c,
+        s,
+        client_id,
+        redirect,
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
+    )
+    .await
 }
 
 /// [`authorize`] from a device whose browser says `user_agent`.
-async fn authorize_from(c: &reqwest::Client, s: &Server, client_id: &str, redirect: &str, user_agent: &str) -> (StatusCode, String, String) {
+async fn authorize_from(
+    c: &reqwest::Client,
+    s: &Server,
+    client_id: &str,
+    redirect: &str,
+    user_agent: &str,
+) -> (StatusCode, String, String) {
     let q: String = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("client_id", client_id)
         .append_pair("redirect_uri", redirect)
@@ -66,9 +123,19 @@ async fn authorize_from(c: &reqwest::Client, s: &Server, client_id: &str, redire
         .append_pair("code_challenge", CHALLENGE)
         .append_pair("code_challenge_method", "S256")
         .finish();
-    let r = c.get(s.url(&format!("/oauth2/v2.0/authorize?{q}"))).header("user-agent", user_agent).send().await.unwrap();
+    let r = c
+        .get(s.url(&format!("/oauth2/v2.0/authorize?{q}")))
+        .header("user-agent", user_agent)
+        .send()
+        .await
+        .unwrap();
     let st = r.status();
-    let loc = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let loc = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
     (st, loc, r.text().await.unwrap_or_default())
 }
 
@@ -93,21 +160,55 @@ async fn phishing_resistant_mfa_on_an_application_refuses_a_tap_and_accepts_a_pa
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let s = Server::start(d, None).await;
-    let app = last_word(&ok(d, &["apps", "add", "--name", "Payroll", "--public", "--redirect-uri", "http://127.0.0.1:8765/cb"]));
+    let app = last_word(&ok(
+        d,
+        &[
+            "apps",
+            "add",
+            "--name",
+            "Payroll",
+            "--public",
+            "--redirect-uri",
+            "http://127.0.0.1:8765/cb",
+        ],
+    ));
     ok(d, &["users", "add", "--upn", "bob@portcullis.local"]);
-    let f = policy_file(d, "p8", json!({
-        "displayName": "Payroll needs phishing-resistant MFA", "state": "enabled",
-        "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": [app]}, "clientAppTypes": ["all"]},
-        "grantControls": {"operator": "OR", "authenticationStrength": {"id": PHISHING_RESISTANT}}
-    }));
+    let f = policy_file(
+        d,
+        "p8",
+        json!({
+            "displayName": "Payroll needs phishing-resistant MFA", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": [app]}, "clientAppTypes": ["all"]},
+            "grantControls": {"operator": "OR", "authenticationStrength": {"id": PHISHING_RESISTANT}}
+        }),
+    );
     ok(d, &["ca", "save", &f]);
 
     // Scenario 8: a TAP is MFA, not phishing-resistant: refused with the policy and the remedy.
     let c = tap_client(d, &s, "bob@portcullis.local").await;
     let (st, loc, page) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
-    assert_eq!((st, loc.as_str()), (StatusCode::FORBIDDEN, ""), "refused, never redirected");
-    assert!(page.contains("Payroll needs phishing-resistant MFA") && page.contains("Phishing resistant MFA") && !page.contains("id=\"loop\""), "{page}");
-    let w = what_if(d, &["--user", "bob@portcullis.local", "--app", &app, "--method", "tap"]);
+    assert_eq!(
+        (st, loc.as_str()),
+        (StatusCode::FORBIDDEN, ""),
+        "refused, never redirected"
+    );
+    assert!(
+        page.contains("Payroll needs phishing-resistant MFA")
+            && page.contains("Phishing resistant MFA")
+            && !page.contains("id=\"loop\""),
+        "{page}"
+    );
+    let w = what_if(
+        d,
+        &[
+            "--user",
+            "bob@portcullis.local",
+            "--app",
+            &app,
+            "--method",
+            "tap",
+        ],
+    );
     assert_eq!(w["outcome"]["result"], "refused", "What If agrees: {w}");
 
     // After registering a passkey (the TAP session is an MFA claim) and signing in with it: a code.
@@ -117,7 +218,17 @@ async fn phishing_resistant_mfa_on_an_application_refuses_a_tap_and_accepts_a_pa
     let (st, loc, _) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
     assert_eq!(st, StatusCode::SEE_OTHER);
     assert!(loc.starts_with("http://127.0.0.1:8765/cb?code="), "{loc}");
-    let w = what_if(d, &["--user", "bob@portcullis.local", "--app", &app, "--method", "passkey"]);
+    let w = what_if(
+        d,
+        &[
+            "--user",
+            "bob@portcullis.local",
+            "--app",
+            &app,
+            "--method",
+            "passkey",
+        ],
+    );
     assert_eq!(w["outcome"]["result"], "allow", "What If agrees: {w}");
 
     let log = signins(d);
@@ -125,7 +236,10 @@ async fn phishing_resistant_mfa_on_an_application_refuses_a_tap_and_accepts_a_pa
     assert_eq!(app_events.len(), 2, "{log:?}");
     assert_eq!(app_events[0]["conditionalAccessStatus"], "success");
     assert_eq!(app_events[1]["conditionalAccessStatus"], "failure");
-    assert_eq!(app_events[1]["appliedConditionalAccessPolicies"][0]["result"], "failure");
+    assert_eq!(
+        app_events[1]["appliedConditionalAccessPolicies"][0]["result"],
+        "failure"
+    );
     s.stop().await;
 }
 
@@ -134,17 +248,38 @@ async fn passkey_in_authenticator_everywhere_is_a_loop_without_a_tap_and_proof_u
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let s = Server::start(d, None).await;
-    let strength = last_word(&ok(d, &["ca", "strength", "--name", "Passkey in Authenticator", "--combination", "fido2", "--aaguid", AUTHN_ANDROID, "--aaguid", AUTHN_IOS]).replace("Authentication strength 'Passkey in Authenticator' ", ""));
+    let strength = last_word(
+        &ok(
+            d,
+            &[
+                "ca",
+                "strength",
+                "--name",
+                "Passkey in Authenticator",
+                "--combination",
+                "fido2",
+                "--aaguid",
+                AUTHN_ANDROID,
+                "--aaguid",
+                AUTHN_IOS,
+            ],
+        )
+        .replace("Authentication strength 'Passkey in Authenticator' ", ""),
+    );
     ok(d, &["users", "add", "--upn", "carol@portcullis.local"]);
     // Carol already has a passkey of another model (a security key).
     let c = tap_client(d, &s, "carol@portcullis.local").await;
     let mut yubikey = SoftKey::new(CHROMIUM);
     register(&c, &s, &mut yubikey).await;
-    let f = policy_file(d, "p1", json!({
-        "displayName": "Passkey in Authenticator for everything", "state": "enabled",
-        "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
-        "grantControls": {"operator": "OR", "authenticationStrength": {"id": strength}}
-    }));
+    let f = policy_file(
+        d,
+        "p1",
+        json!({
+            "displayName": "Passkey in Authenticator for everything", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
+            "grantControls": {"operator": "OR", "authenticationStrength": {"id": strength}}
+        }),
+    );
     ok(d, &["ca", "save", &f]);
 
     // Scenario 1: adding a passkey through the Authenticator app needs the Authenticator sign-in,
@@ -152,20 +287,61 @@ async fn passkey_in_authenticator_everywhere_is_a_loop_without_a_tap_and_proof_u
     let c = passkey_client(&s, "carol@portcullis.local", &mut yubikey).await;
     let (st, loc, page) = authorize(&c, &s, AUTHENTICATOR_APP, AUTHENTICATOR_CB).await;
     assert_eq!((st, loc.as_str()), (StatusCode::FORBIDDEN, ""));
-    assert!(page.contains("id=\"loop\"") && page.contains("Temporary Access Pass") && page.contains("Passkey in Authenticator for everything"), "{page}");
+    assert!(
+        page.contains("id=\"loop\"")
+            && page.contains("Temporary Access Pass")
+            && page.contains("Passkey in Authenticator for everything"),
+        "{page}"
+    );
     let log = signins(d);
-    assert_eq!(log[0]["failureCode"], "conditionalAccessLoop", "the sign-in log marks the loop: {}", log[0]);
-    let w = what_if(d, &["--user", "carol@portcullis.local", "--app", AUTHENTICATOR_APP, "--native", "--method", &format!("passkey:{CHROMIUM}")]);
+    assert_eq!(
+        log[0]["failureCode"], "conditionalAccessLoop",
+        "the sign-in log marks the loop: {}",
+        log[0]
+    );
+    let w = what_if(
+        d,
+        &[
+            "--user",
+            "carol@portcullis.local",
+            "--app",
+            AUTHENTICATOR_APP,
+            "--native",
+            "--method",
+            &format!("passkey:{CHROMIUM}"),
+        ],
+    );
     assert_eq!(w["outcome"]["result"], "loop", "What If agrees: {w}");
 
     // With a TAP the same user gets through (skipped for proof-up) and registers.
     let c = tap_client(d, &s, "carol@portcullis.local").await;
     let (st, loc, _) = authorize(&c, &s, AUTHENTICATOR_APP, AUTHENTICATOR_CB).await;
     assert_eq!(st, StatusCode::SEE_OTHER);
-    assert!(loc.starts_with(&format!("{AUTHENTICATOR_CB}?code=")), "{loc}");
-    assert_eq!(signins(d)[0]["appliedConditionalAccessPolicies"][0]["authenticationStrength"]["authenticationStrengthResult"], "skippedForProofUp");
-    let w = what_if(d, &["--user", "carol@portcullis.local", "--app", AUTHENTICATOR_APP, "--native", "--method", "tap"]);
-    assert_eq!(w["outcome"]["result"], "allowForRegistration", "What If agrees: {w}");
+    assert!(
+        loc.starts_with(&format!("{AUTHENTICATOR_CB}?code=")),
+        "{loc}"
+    );
+    assert_eq!(
+        signins(d)[0]["appliedConditionalAccessPolicies"][0]["authenticationStrength"]
+            ["authenticationStrengthResult"],
+        "skippedForProofUp"
+    );
+    let w = what_if(
+        d,
+        &[
+            "--user",
+            "carol@portcullis.local",
+            "--app",
+            AUTHENTICATOR_APP,
+            "--native",
+            "--method",
+            "tap",
+        ],
+    );
+    assert_eq!(
+        w["outcome"]["result"], "allowForRegistration",
+        "What If agrees: {w}"
+    );
     let mut in_authenticator = SoftKey::new(AUTHN_ANDROID);
     register(&c, &s, &mut in_authenticator).await;
     // And now the passkey in the Authenticator meets the strength everywhere.
@@ -174,10 +350,28 @@ async fn passkey_in_authenticator_everywhere_is_a_loop_without_a_tap_and_proof_u
     assert_eq!(st, StatusCode::SEE_OTHER, "{loc}");
 
     // The admin center lists the sign-ins, the loop among them; not for other users.
-    assert_eq!(c.get(s.url("/admin/sign-ins")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        c.get(s.url("/admin/sign-ins"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
     let admin = tap_client(d, &s, "admin@portcullis.local").await;
-    let page = admin.get(s.url("/admin/sign-ins")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("data-failure=\"conditionalAccessLoop\"") && page.contains("Passkey in Authenticator for everything: failure"), "{page}");
+    let page = admin
+        .get(s.url("/admin/sign-ins"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("data-failure=\"conditionalAccessLoop\"")
+            && page.contains("Passkey in Authenticator for everything: failure"),
+        "{page}"
+    );
     s.stop().await;
 }
 
@@ -186,60 +380,172 @@ async fn report_only_logs_and_never_blocks_and_the_lockout_guard_refuses_blockin
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let s = Server::start(d, None).await;
-    let app = last_word(&ok(d, &["apps", "add", "--name", "Wiki", "--public", "--redirect-uri", "http://127.0.0.1:8765/cb"]));
-    let block_all = |state: &str| json!({
-        "displayName": format!("Block everyone ({state})"), "state": state,
-        "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
-        "grantControls": {"operator": "OR", "builtInControls": ["block"]}
-    });
+    let app = last_word(&ok(
+        d,
+        &[
+            "apps",
+            "add",
+            "--name",
+            "Wiki",
+            "--public",
+            "--redirect-uri",
+            "http://127.0.0.1:8765/cb",
+        ],
+    ));
+    let block_all = |state: &str| {
+        json!({
+            "displayName": format!("Block everyone ({state})"), "state": state,
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
+            "grantControls": {"operator": "OR", "builtInControls": ["block"]}
+        })
+    };
     // Scenario 6: report-only block logs reportOnlyFailure and does not block.
-    ok(d, &["ca", "save", &policy_file(d, "ro", block_all("enabledForReportingButNotEnforced"))]);
+    ok(
+        d,
+        &[
+            "ca",
+            "save",
+            &policy_file(d, "ro", block_all("enabledForReportingButNotEnforced")),
+        ],
+    );
     let c = tap_client(d, &s, "admin@portcullis.local").await;
     let (st, loc, _) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
     assert_eq!(st, StatusCode::SEE_OTHER, "{loc}");
     let log = signins(d);
-    assert_eq!(log[0]["appliedConditionalAccessPolicies"][0]["result"], "reportOnlyFailure", "{}", log[0]);
+    assert_eq!(
+        log[0]["appliedConditionalAccessPolicies"][0]["result"], "reportOnlyFailure",
+        "{}",
+        log[0]
+    );
     assert_eq!(log[0]["conditionalAccessStatus"], "notApplied");
 
     // Scenario 7: blocking every Global Administrator is refused without explicit acceptance.
     let f = policy_file(d, "block", block_all("enabled"));
     let (st, _, err) = cli(d, None, &["ca", "save", &f]);
     assert_ne!(st, 0);
-    assert!(err.contains("R45") && err.contains("admin@portcullis.local"), "{err}");
-    assert_eq!(serde_json::from_str::<Vec<Value>>(&ok(d, &["ca", "list"])).unwrap().len(), 1, "nothing saved");
+    assert!(
+        err.contains("R45") && err.contains("admin@portcullis.local"),
+        "{err}"
+    );
+    assert_eq!(
+        serde_json::from_str::<Vec<Value>>(&ok(d, &["ca", "list"]))
+            .unwrap()
+            .len(),
+        1,
+        "nothing saved"
+    );
     // Excluding the administrator's role makes it acceptable; accepting explicitly works too.
     let mut excluded = block_all("enabled");
-    excluded["conditions"]["users"]["excludeRoles"] = json!(["62e90394-69f5-4237-9190-012177145e10"]);
+    excluded["conditions"]["users"]["excludeRoles"] =
+        json!(["62e90394-69f5-4237-9190-012177145e10"]);
     ok(d, &["ca", "save", &policy_file(d, "excl", excluded)]);
     ok(d, &["ca", "save", &f, "--accept-lockout"]);
     let (st, _, page) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
     assert_eq!(st, StatusCode::FORBIDDEN);
-    assert!(page.contains("Block everyone (enabled)"), "block wins: {page}");
+    assert!(
+        page.contains("Block everyone (enabled)"),
+        "block wins: {page}"
+    );
     s.stop().await;
 }
 
 const ANDROID_UA: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) Authenticator";
 
 #[tokio::test]
-async fn split_desktop_and_mobile_policies_let_a_new_user_register_on_mobile_and_sign_in_on_desktop() {
+async fn split_desktop_and_mobile_policies_let_a_new_user_register_on_mobile_and_sign_in_on_desktop(
+) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let s = Server::start(d, None).await;
-    let app = last_word(&ok(d, &["apps", "add", "--name", "Wiki", "--public", "--redirect-uri", "http://127.0.0.1:8765/cb"]));
-    let in_authn = last_word(&ok(d, &["ca", "strength", "--name", "Passkey in Authenticator", "--combination", "fido2", "--aaguid", AUTHN_ANDROID, "--aaguid", AUTHN_IOS]));
-    let bootstrap = last_word(&ok(d, &["ca", "strength", "--name", "TAP or passkey in Authenticator", "--combination", "temporaryAccessPassOneTime", "--combination", "fido2", "--aaguid", AUTHN_ANDROID, "--aaguid", AUTHN_IOS]));
-    let policy = |name: &str, platforms: Value, strength: &str| json!({
-        "displayName": name, "state": "enabled",
-        "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "platforms": platforms, "clientAppTypes": ["all"]},
-        "grantControls": {"operator": "OR", "authenticationStrength": {"id": strength}}
-    });
-    ok(d, &["ca", "save", &policy_file(d, "desktop", policy("Desktop: passkey in Authenticator", json!({"includePlatforms": ["all"], "excludePlatforms": ["android", "iOS"]}), &in_authn))]);
-    ok(d, &["ca", "save", &policy_file(d, "mobile", policy("Mobile: TAP or passkey in Authenticator", json!({"includePlatforms": ["android", "iOS"]}), &bootstrap))]);
+    let app = last_word(&ok(
+        d,
+        &[
+            "apps",
+            "add",
+            "--name",
+            "Wiki",
+            "--public",
+            "--redirect-uri",
+            "http://127.0.0.1:8765/cb",
+        ],
+    ));
+    let in_authn = last_word(&ok(
+        d,
+        &[
+            "ca",
+            "strength",
+            "--name",
+            "Passkey in Authenticator",
+            "--combination",
+            "fido2",
+            "--aaguid",
+            AUTHN_ANDROID,
+            "--aaguid",
+            AUTHN_IOS,
+        ],
+    ));
+    let bootstrap = last_word(&ok(
+        d,
+        &[
+            "ca",
+            "strength",
+            "--name",
+            "TAP or passkey in Authenticator",
+            "--combination",
+            "temporaryAccessPassOneTime",
+            "--combination",
+            "fido2",
+            "--aaguid",
+            AUTHN_ANDROID,
+            "--aaguid",
+            AUTHN_IOS,
+        ],
+    ));
+    let policy = |name: &str, platforms: Value, strength: &str| {
+        json!({
+            "displayName": name, "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "platforms": platforms, "clientAppTypes": ["all"]},
+            "grantControls": {"operator": "OR", "authenticationStrength": {"id": strength}}
+        })
+    };
+    ok(
+        d,
+        &[
+            "ca",
+            "save",
+            &policy_file(
+                d,
+                "desktop",
+                policy(
+                    "Desktop: passkey in Authenticator",
+                    json!({"includePlatforms": ["all"], "excludePlatforms": ["android", "iOS"]}),
+                    &in_authn,
+                ),
+            ),
+        ],
+    );
+    ok(
+        d,
+        &[
+            "ca",
+            "save",
+            &policy_file(
+                d,
+                "mobile",
+                policy(
+                    "Mobile: TAP or passkey in Authenticator",
+                    json!({"includePlatforms": ["android", "iOS"]}),
+                    &bootstrap,
+                ),
+            ),
+        ],
+    );
     ok(d, &["users", "add", "--upn", "dave@portcullis.local"]);
 
     // Scenario 2: on the phone, the TAP gets the new user into the Authenticator, which registers.
     let c = tap_client(d, &s, "dave@portcullis.local").await;
-    let (st, loc, page) = authorize_from(&c, &s, AUTHENTICATOR_APP, AUTHENTICATOR_CB, ANDROID_UA).await;
+    let (st, loc, page) =
+        authorize_from(&c, &s, AUTHENTICATOR_APP, AUTHENTICATOR_CB, ANDROID_UA).await;
     assert_eq!(st, StatusCode::SEE_OTHER, "{page}");
     assert!(loc.starts_with(AUTHENTICATOR_CB), "{loc}");
     let mut phone = SoftKey::new(AUTHN_ANDROID);
@@ -247,14 +553,41 @@ async fn split_desktop_and_mobile_policies_let_a_new_user_register_on_mobile_and
     // On the desktop, the TAP is refused (the user now holds the passkey: step up to it).
     let (st, _, page) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
     assert_eq!(st, StatusCode::FORBIDDEN);
-    assert!(page.contains("stepUpRequired") && page.contains("Passkey in Authenticator"), "{page}");
-    let w = what_if(d, &["--user", "dave@portcullis.local", "--app", &app, "--platform", "windows", "--method", "tap"]);
+    assert!(
+        page.contains("stepUpRequired") && page.contains("Passkey in Authenticator"),
+        "{page}"
+    );
+    let w = what_if(
+        d,
+        &[
+            "--user",
+            "dave@portcullis.local",
+            "--app",
+            &app,
+            "--platform",
+            "windows",
+            "--method",
+            "tap",
+        ],
+    );
     assert_eq!(w["outcome"]["result"], "stepUp", "What If agrees: {w}");
     // With the passkey, the desktop sign-in works.
     let c = passkey_client(&s, "dave@portcullis.local", &mut phone).await;
     let (st, loc, _) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
     assert_eq!(st, StatusCode::SEE_OTHER, "{loc}");
-    let w = what_if(d, &["--user", "dave@portcullis.local", "--app", &app, "--platform", "windows", "--method", &format!("passkey:{AUTHN_ANDROID}")]);
+    let w = what_if(
+        d,
+        &[
+            "--user",
+            "dave@portcullis.local",
+            "--app",
+            &app,
+            "--platform",
+            "windows",
+            "--method",
+            &format!("passkey:{AUTHN_ANDROID}"),
+        ],
+    );
     assert_eq!(w["outcome"]["result"], "allow");
     s.stop().await;
 }
@@ -264,13 +597,48 @@ async fn an_application_filter_leaves_the_authenticator_out_and_protects_tagged_
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let s = Server::start(d, None).await;
-    let hr = last_word(&ok(d, &["apps", "add", "--name", "HR", "--public", "--redirect-uri", "http://127.0.0.1:8765/cb", "--attribute", "Rollout.Tier=strict"]));
-    let wiki = last_word(&ok(d, &["apps", "add", "--name", "Wiki", "--public", "--redirect-uri", "http://127.0.0.1:8765/cb"]));
-    ok(d, &["ca", "save", &policy_file(d, "filter", json!({
-        "displayName": "Tagged apps need phishing-resistant MFA", "state": "enabled",
-        "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": [], "applicationFilter": {"mode": "include", "rule": "CustomSecurityAttribute.Rollout_Tier -eq \"strict\""}}, "clientAppTypes": ["all"]},
-        "grantControls": {"operator": "OR", "authenticationStrength": {"id": PHISHING_RESISTANT}}
-    }))]);
+    let hr = last_word(&ok(
+        d,
+        &[
+            "apps",
+            "add",
+            "--name",
+            "HR",
+            "--public",
+            "--redirect-uri",
+            "http://127.0.0.1:8765/cb",
+            "--attribute",
+            "Rollout.Tier=strict",
+        ],
+    ));
+    let wiki = last_word(&ok(
+        d,
+        &[
+            "apps",
+            "add",
+            "--name",
+            "Wiki",
+            "--public",
+            "--redirect-uri",
+            "http://127.0.0.1:8765/cb",
+        ],
+    ));
+    ok(
+        d,
+        &[
+            "ca",
+            "save",
+            &policy_file(
+                d,
+                "filter",
+                json!({
+                    "displayName": "Tagged apps need phishing-resistant MFA", "state": "enabled",
+                    "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": [], "applicationFilter": {"mode": "include", "rule": "CustomSecurityAttribute.Rollout_Tier -eq \"strict\""}}, "clientAppTypes": ["all"]},
+                    "grantControls": {"operator": "OR", "authenticationStrength": {"id": PHISHING_RESISTANT}}
+                }),
+            ),
+        ],
+    );
     ok(d, &["users", "add", "--upn", "erin@portcullis.local"]);
     // Scenario 3: the Authenticator is not tagged, so a TAP sign-in registers there.
     let c = tap_client(d, &s, "erin@portcullis.local").await;
@@ -279,16 +647,47 @@ async fn an_application_filter_leaves_the_authenticator_out_and_protects_tagged_
     let (st, _, _) = authorize(&c, &s, &wiki, "http://127.0.0.1:8765/cb").await;
     assert_eq!(st, StatusCode::SEE_OTHER, "untagged apps are not targeted");
     let (st, _, page) = authorize(&c, &s, &hr, "http://127.0.0.1:8765/cb").await;
-    assert_eq!(st, StatusCode::FORBIDDEN, "the tagged app requires the strength: {page}");
+    assert_eq!(
+        st,
+        StatusCode::FORBIDDEN,
+        "the tagged app requires the strength: {page}"
+    );
     let mut key = SoftKey::new(AUTHN_ANDROID);
     register(&c, &s, &mut key).await;
     let c = passkey_client(&s, "erin@portcullis.local", &mut key).await;
     let (st, _, _) = authorize(&c, &s, &hr, "http://127.0.0.1:8765/cb").await;
     assert_eq!(st, StatusCode::SEE_OTHER);
-    let w = what_if(d, &["--user", "erin@portcullis.local", "--app", &hr, "--method", "tap"]);
+    let w = what_if(
+        d,
+        &[
+            "--user",
+            "erin@portcullis.local",
+            "--app",
+            &hr,
+            "--method",
+            "tap",
+        ],
+    );
     assert_eq!(w["policies"][0]["result"], "failure", "{w}");
-    let w = what_if(d, &["--user", "erin@portcullis.local", "--app", &wiki, "--method", "tap"]);
-    assert_eq!((w["policies"][0]["result"].as_str(), w["outcome"]["result"].as_str()), (Some("notApplied"), Some("allow")), "{w}");
+    let w = what_if(
+        d,
+        &[
+            "--user",
+            "erin@portcullis.local",
+            "--app",
+            &wiki,
+            "--method",
+            "tap",
+        ],
+    );
+    assert_eq!(
+        (
+            w["policies"][0]["result"].as_str(),
+            w["outcome"]["result"].as_str()
+        ),
+        (Some("notApplied"), Some("allow")),
+        "{w}"
+    );
     s.stop().await;
 }
 
@@ -297,38 +696,152 @@ async fn registering_security_info_only_from_a_trusted_location_with_its_own_str
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let s = Server::start(d, None).await;
-    ok(d, &["ca", "location", "--name", "HQ", "--cidr", "10.0.0.0/8", "--trusted"]);
-    let rsi = |name: &str, grant: Value, locations: Value| json!({
-        "displayName": name, "state": "enabled",
-        "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeUserActions": ["urn:user:registersecurityinfo"]}, "locations": locations, "clientAppTypes": ["all"]},
-        "grantControls": grant
-    });
-    ok(d, &["ca", "save", &policy_file(d, "loc", rsi("Register only from trusted places", json!({"operator": "OR", "builtInControls": ["block"]}), json!({"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]})))]);
+    ok(
+        d,
+        &[
+            "ca",
+            "location",
+            "--name",
+            "HQ",
+            "--cidr",
+            "10.0.0.0/8",
+            "--trusted",
+        ],
+    );
+    let rsi = |name: &str, grant: Value, locations: Value| {
+        json!({
+            "displayName": name, "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeUserActions": ["urn:user:registersecurityinfo"]}, "locations": locations, "clientAppTypes": ["all"]},
+            "grantControls": grant
+        })
+    };
+    ok(
+        d,
+        &[
+            "ca",
+            "save",
+            &policy_file(
+                d,
+                "loc",
+                rsi(
+                    "Register only from trusted places",
+                    json!({"operator": "OR", "builtInControls": ["block"]}),
+                    json!({"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}),
+                ),
+            ),
+        ],
+    );
     ok(d, &["users", "add", "--upn", "finn@portcullis.local"]);
 
     // Scenario 5: from outside a trusted location, registration is refused with the reason.
     let c = tap_client(d, &s, "finn@portcullis.local").await;
-    let r = c.post(s.url("/api/passkeys/registration/options")).json(&json!({})).send().await.unwrap();
+    let r = c
+        .post(s.url("/api/passkeys/registration/options"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "conditionalAccess");
-    assert!(v["error"]["message"].as_str().unwrap().contains("Register only from trusted places"), "{v}");
-    let w = what_if(d, &["--user", "finn@portcullis.local", "--action", "registersecurityinfo", "--ip", "127.0.0.1", "--method", "tap"]);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Register only from trusted places"),
+        "{v}"
+    );
+    let w = what_if(
+        d,
+        &[
+            "--user",
+            "finn@portcullis.local",
+            "--action",
+            "registersecurityinfo",
+            "--ip",
+            "127.0.0.1",
+            "--method",
+            "tap",
+        ],
+    );
     assert_eq!(w["outcome"]["result"], "refused", "{w}");
-    let w = what_if(d, &["--user", "finn@portcullis.local", "--action", "registersecurityinfo", "--ip", "10.1.2.3", "--method", "tap"]);
+    let w = what_if(
+        d,
+        &[
+            "--user",
+            "finn@portcullis.local",
+            "--action",
+            "registersecurityinfo",
+            "--ip",
+            "10.1.2.3",
+            "--method",
+            "tap",
+        ],
+    );
     assert_eq!(w["outcome"]["result"], "allow", "{w}");
 
     // From inside (this test's loopback becomes a trusted location), it works — and an
     // All-resources phishing-resistant strength does not govern registration, because the
     // user-action policy has its own strength (TAP or passkey).
-    ok(d, &["ca", "location", "--name", "This lab", "--cidr", "127.0.0.0/8", "--cidr", "::1/128", "--trusted"]);
-    let tap_or_passkey = last_word(&ok(d, &["ca", "strength", "--name", "Bootstrap", "--combination", "temporaryAccessPassOneTime", "--combination", "fido2"]));
-    ok(d, &["ca", "save", &policy_file(d, "rsi-strength", rsi("Registration strength", json!({"operator": "OR", "authenticationStrength": {"id": tap_or_passkey}}), json!({"includeLocations": ["All"]})))]);
-    ok(d, &["ca", "save", &policy_file(d, "all", json!({
-        "displayName": "All resources: phishing-resistant", "state": "enabled",
-        "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
-        "grantControls": {"operator": "OR", "authenticationStrength": {"id": PHISHING_RESISTANT}}
-    }))]);
+    ok(
+        d,
+        &[
+            "ca",
+            "location",
+            "--name",
+            "This lab",
+            "--cidr",
+            "127.0.0.0/8",
+            "--cidr",
+            "::1/128",
+            "--trusted",
+        ],
+    );
+    let tap_or_passkey = last_word(&ok(
+        d,
+        &[
+            "ca",
+            "strength",
+            "--name",
+            "Bootstrap",
+            "--combination",
+            "temporaryAccessPassOneTime",
+            "--combination",
+            "fido2",
+        ],
+    ));
+    ok(
+        d,
+        &[
+            "ca",
+            "save",
+            &policy_file(
+                d,
+                "rsi-strength",
+                rsi(
+                    "Registration strength",
+                    json!({"operator": "OR", "authenticationStrength": {"id": tap_or_passkey}}),
+                    json!({"includeLocations": ["All"]}),
+                ),
+            ),
+        ],
+    );
+    ok(
+        d,
+        &[
+            "ca",
+            "save",
+            &policy_file(
+                d,
+                "all",
+                json!({
+                    "displayName": "All resources: phishing-resistant", "state": "enabled",
+                    "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
+                    "grantControls": {"operator": "OR", "authenticationStrength": {"id": PHISHING_RESISTANT}}
+                }),
+            ),
+        ],
+    );
     let mut key = SoftKey::new(CHROMIUM);
     register(&c, &s, &mut key).await;
     s.stop().await;
@@ -340,16 +853,51 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
     for (trusted, want) in [(false, StatusCode::FORBIDDEN), (true, StatusCode::OK)] {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        let env: Vec<(&str, String)> = if trusted { vec![("PORTCULLIS_TRUSTED_PROXIES", r#"["127.0.0.0/8", "::1/128"]"#.to_string())] } else { vec![] };
+        let env: Vec<(&str, String)> = if trusted {
+            vec![(
+                "PORTCULLIS_TRUSTED_PROXIES",
+                r#"["127.0.0.0/8", "::1/128"]"#.to_string(),
+            )]
+        } else {
+            vec![]
+        };
         let s = Server::start_env(d, None, &env).await;
-        ok(d, &["ca", "location", "--name", "HQ", "--cidr", "10.0.0.0/8", "--trusted"]);
-        ok(d, &["ca", "save", &policy_file(d, "loc", json!({
-            "displayName": "Register only at HQ", "state": "enabled",
-            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeUserActions": ["urn:user:registersecurityinfo"]}, "locations": {"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}, "clientAppTypes": ["all"]},
-            "grantControls": {"operator": "OR", "builtInControls": ["block"]}
-        }))]);
+        ok(
+            d,
+            &[
+                "ca",
+                "location",
+                "--name",
+                "HQ",
+                "--cidr",
+                "10.0.0.0/8",
+                "--trusted",
+            ],
+        );
+        ok(
+            d,
+            &[
+                "ca",
+                "save",
+                &policy_file(
+                    d,
+                    "loc",
+                    json!({
+                        "displayName": "Register only at HQ", "state": "enabled",
+                        "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeUserActions": ["urn:user:registersecurityinfo"]}, "locations": {"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}, "clientAppTypes": ["all"]},
+                        "grantControls": {"operator": "OR", "builtInControls": ["block"]}
+                    }),
+                ),
+            ],
+        );
         let c = tap_client(d, &s, "admin@portcullis.local").await;
-        let r = c.post(s.url("/api/passkeys/registration/options")).header("x-forwarded-for", "10.20.30.40").json(&json!({})).send().await.unwrap();
+        let r = c
+            .post(s.url("/api/passkeys/registration/options"))
+            .header("x-forwarded-for", "10.20.30.40")
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), want, "trusted proxies configured: {trusted}");
         s.stop().await;
     }
@@ -359,10 +907,16 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
 fn device_proof(key: &p256::ecdsa::SigningKey, device: &str, client_id: &str) -> String {
     use base64::Engine;
     use p256::ecdsa::signature::Signer;
-    let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let msg = format!("portcullis-device-proof|{device}|{client_id}|{CHALLENGE}|{at}");
     let sig: p256::ecdsa::DerSignature = key.sign(msg.as_bytes());
-    format!("{device}.{at}.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.as_bytes()))
+    format!(
+        "{device}.{at}.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.as_bytes())
+    )
 }
 
 #[tokio::test]
@@ -372,22 +926,54 @@ async fn approved_app_or_a_compliant_enrolled_device_that_proves_its_key() {
     let d = dir.path();
     let s = Server::start(d, None).await;
     ok(d, &["users", "add", "--upn", "hana@portcullis.local"]);
-    ok(d, &["ca", "save", &policy_file(d, "approved", json!({
-        "displayName": "Approved apps or a compliant device", "state": "enabled",
-        "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": ["62e90394-69f5-4237-9190-012177145e10"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
-        "grantControls": {"operator": "OR", "builtInControls": ["approvedApplication", "compliantApplication", "compliantDevice"]}
-    }))]);
+    ok(
+        d,
+        &[
+            "ca",
+            "save",
+            &policy_file(
+                d,
+                "approved",
+                json!({
+                    "displayName": "Approved apps or a compliant device", "state": "enabled",
+                    "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": ["62e90394-69f5-4237-9190-012177145e10"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
+                    "grantControls": {"operator": "OR", "builtInControls": ["approvedApplication", "compliantApplication", "compliantDevice"]}
+                }),
+            ),
+        ],
+    );
     let c = tap_client(d, &s, "hana@portcullis.local").await;
     // Scenario 4: the Authenticator is no approved app: without a compliant device, refused.
-    let (st, _, page) = authorize_from(&c, &s, AUTHENTICATOR_APP, AUTHENTICATOR_CB, ANDROID_UA).await;
+    let (st, _, page) =
+        authorize_from(&c, &s, AUTHENTICATOR_APP, AUTHENTICATOR_CB, ANDROID_UA).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert!(page.contains("approved client app"), "{page}");
 
     // The MDM enrolls her phone with its device key; until it is marked compliant, no luck.
     let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
     let pem = d.join("device.pem");
-    std::fs::write(&pem, key.verifying_key().to_public_key_pem(LineEnding::LF).unwrap()).unwrap();
-    let device = last_word(&ok(d, &["devices", "add", "--user", "hana@portcullis.local", "--name", "Hana's Pixel", "--platform", "android", "--public-key", pem.to_str().unwrap()]));
+    std::fs::write(
+        &pem,
+        key.verifying_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap(),
+    )
+    .unwrap();
+    let device = last_word(&ok(
+        d,
+        &[
+            "devices",
+            "add",
+            "--user",
+            "hana@portcullis.local",
+            "--name",
+            "Hana's Pixel",
+            "--platform",
+            "android",
+            "--public-key",
+            pem.to_str().unwrap(),
+        ],
+    ));
     let with_proof = |proof: String| {
         let c = c.clone();
         let s_url = s.url("");
@@ -400,18 +986,56 @@ async fn approved_app_or_a_compliant_enrolled_device_that_proves_its_key() {
                 .append_pair("code_challenge", CHALLENGE)
                 .append_pair("code_challenge_method", "S256")
                 .finish();
-            c.get(format!("{s_url}/oauth2/v2.0/authorize?{q}")).header("user-agent", ANDROID_UA).header("x-portcullis-device-proof", proof).send().await.unwrap().status()
+            c.get(format!("{s_url}/oauth2/v2.0/authorize?{q}"))
+                .header("user-agent", ANDROID_UA)
+                .header("x-portcullis-device-proof", proof)
+                .send()
+                .await
+                .unwrap()
+                .status()
         }
     };
-    assert_eq!(with_proof(device_proof(&key, &device, AUTHENTICATOR_APP)).await, StatusCode::FORBIDDEN, "enrolled but not compliant");
+    assert_eq!(
+        with_proof(device_proof(&key, &device, AUTHENTICATOR_APP)).await,
+        StatusCode::FORBIDDEN,
+        "enrolled but not compliant"
+    );
     ok(d, &["devices", "compliant", &device]);
-    assert_eq!(with_proof(device_proof(&key, &device, AUTHENTICATOR_APP)).await, StatusCode::SEE_OTHER, "a compliant device is an OR alternative");
+    assert_eq!(
+        with_proof(device_proof(&key, &device, AUTHENTICATOR_APP)).await,
+        StatusCode::SEE_OTHER,
+        "a compliant device is an OR alternative"
+    );
     // Claiming the device without its key does not work, nor does a proof for another app.
     let stranger = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
-    assert_eq!(with_proof(device_proof(&stranger, &device, AUTHENTICATOR_APP)).await, StatusCode::FORBIDDEN, "wrong key");
-    assert_eq!(with_proof(device_proof(&key, &device, "another-app")).await, StatusCode::FORBIDDEN, "bound to the client");
-    assert_eq!(with_proof(format!("{device}.1.AAAA")).await, StatusCode::FORBIDDEN, "stale and forged");
-    let w = what_if(d, &["--user", "hana@portcullis.local", "--app", AUTHENTICATOR_APP, "--native", "--device-compliant", "--method", "tap"]);
+    assert_eq!(
+        with_proof(device_proof(&stranger, &device, AUTHENTICATOR_APP)).await,
+        StatusCode::FORBIDDEN,
+        "wrong key"
+    );
+    assert_eq!(
+        with_proof(device_proof(&key, &device, "another-app")).await,
+        StatusCode::FORBIDDEN,
+        "bound to the client"
+    );
+    assert_eq!(
+        with_proof(format!("{device}.1.AAAA")).await,
+        StatusCode::FORBIDDEN,
+        "stale and forged"
+    );
+    let w = what_if(
+        d,
+        &[
+            "--user",
+            "hana@portcullis.local",
+            "--app",
+            AUTHENTICATOR_APP,
+            "--native",
+            "--device-compliant",
+            "--method",
+            "tap",
+        ],
+    );
     assert_eq!(w["outcome"]["result"], "allow", "What If agrees: {w}");
     s.stop().await;
 }

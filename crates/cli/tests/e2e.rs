@@ -8,7 +8,10 @@ use support::{cli, client, code_from, sign_in, Server};
 
 /// SQLite (the default: nothing but a data dir), then PostgreSQL.
 async fn databases() -> Vec<(&'static str, Option<String>)> {
-    vec![("sqlite", None), ("postgres", Some(fresh_postgres_url().await))]
+    vec![
+        ("sqlite", None),
+        ("postgres", Some(fresh_postgres_url().await)),
+    ]
 }
 
 #[tokio::test]
@@ -16,8 +19,16 @@ async fn bootstrap_pass_signs_the_administrator_in_and_a_restart_prints_no_new_p
     for (name, db) in databases().await {
         let dir = tempfile::tempdir().unwrap();
         let s = Server::start(dir.path(), db.as_deref()).await;
-        let tap = s.tap.clone().unwrap_or_else(|| panic!("{name}: first start prints a pass: {:?}", s.banner));
-        assert!(s.banner.iter().any(|l| l.contains(&format!("http://localhost:{}/signin", s.port))), "{name}: prints where to sign in");
+        let tap = s
+            .tap
+            .clone()
+            .unwrap_or_else(|| panic!("{name}: first start prints a pass: {:?}", s.banner));
+        assert!(
+            s.banner
+                .iter()
+                .any(|l| l.contains(&format!("http://localhost:{}/signin", s.port))),
+            "{name}: prints where to sign in"
+        );
         let c = client();
         let page = c.get(s.url("/signin")).send().await.unwrap();
         assert_eq!(page.status(), StatusCode::OK);
@@ -27,24 +38,47 @@ async fn bootstrap_pass_signs_the_administrator_in_and_a_restart_prints_no_new_p
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{name}");
         assert_eq!(r.headers()["location"], "/me");
         let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
-        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
-        assert!(!cookie.contains("Secure"), "plain-HTTP localhost cookies are not Secure: {cookie}");
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+            "{cookie}"
+        );
+        assert!(
+            !cookie.contains("Secure"),
+            "plain-HTTP localhost cookies are not Secure: {cookie}"
+        );
         let me = c.get(s.url("/me")).send().await.unwrap();
         assert_eq!(me.status(), StatusCode::OK);
         let body = me.text().await.unwrap();
-        assert!(body.contains("Signed in as Administrator") && body.contains("admin@portcullis.local"), "{name}: {body}");
+        assert!(
+            body.contains("Signed in as Administrator") && body.contains("admin@portcullis.local"),
+            "{name}: {body}"
+        );
 
         // The bootstrap pass is one-time.
         let again = sign_in(&client(), &s, "admin@portcullis.local", &tap).await;
         assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
         assert!(again.text().await.unwrap().contains("already been used"));
 
-        assert!(s.stop().await.success(), "{name}: SIGTERM stops the server cleanly");
+        assert!(
+            s.stop().await.success(),
+            "{name}: SIGTERM stops the server cleanly"
+        );
         let s2 = Server::start(dir.path(), db.as_deref()).await;
-        assert_eq!(s2.tap, None, "{name}: a restart prints no new pass: {:?}", s2.banner);
-        assert!(!s2.banner.iter().any(|l| l.contains("Temporary Access Pass")));
+        assert_eq!(
+            s2.tap, None,
+            "{name}: a restart prints no new pass: {:?}",
+            s2.banner
+        );
+        assert!(!s2
+            .banner
+            .iter()
+            .any(|l| l.contains("Temporary Access Pass")));
         let me = c.get(s2.url("/me")).send().await.unwrap();
-        assert_eq!(me.status(), StatusCode::OK, "{name}: the session survives a restart");
+        assert_eq!(
+            me.status(),
+            StatusCode::OK,
+            "{name}: the session survives a restart"
+        );
         s2.stop().await;
     }
 }
@@ -61,8 +95,20 @@ async fn acknowledged_writes_survive_sigkill() {
 
         // 2. A pass created and acknowledged while the server runs, then SIGKILL.
         let s = Server::start(dir.path(), db).await;
-        assert_eq!(cli(dir.path(), db, &["users", "add", "--upn", "bob@portcullis.local"]).0, 0);
-        let (st, out, err) = cli(dir.path(), db, &["tap", "create", "--user", "bob@portcullis.local", "--once"]);
+        assert_eq!(
+            cli(
+                dir.path(),
+                db,
+                &["users", "add", "--upn", "bob@portcullis.local"]
+            )
+            .0,
+            0
+        );
+        let (st, out, err) = cli(
+            dir.path(),
+            db,
+            &["tap", "create", "--user", "bob@portcullis.local", "--once"],
+        );
         assert_eq!(st, 0, "{name}: {err}");
         let bob_tap = code_from(&out);
         s.kill9().await;
@@ -70,15 +116,35 @@ async fn acknowledged_writes_survive_sigkill() {
         // 3. A sign-in answered as done (one-time pass consumed, session issued), then SIGKILL.
         let s = Server::start(dir.path(), db).await;
         let c = client();
-        assert_eq!(sign_in(&c, &s, "bob@portcullis.local", &bob_tap).await.status(), StatusCode::SEE_OTHER, "{name}: bob's pass survived");
+        assert_eq!(
+            sign_in(&c, &s, "bob@portcullis.local", &bob_tap)
+                .await
+                .status(),
+            StatusCode::SEE_OTHER,
+            "{name}: bob's pass survived"
+        );
         s.kill9().await;
 
         let s = Server::start(dir.path(), db).await;
         assert_eq!(s.tap, None, "{name}: no second bootstrap after a crash");
-        assert_eq!(c.get(s.url("/me")).send().await.unwrap().status(), StatusCode::OK, "{name}: bob's session survived");
+        assert_eq!(
+            c.get(s.url("/me")).send().await.unwrap().status(),
+            StatusCode::OK,
+            "{name}: bob's session survived"
+        );
         let reuse = sign_in(&client(), &s, "bob@portcullis.local", &bob_tap).await;
-        assert_eq!(reuse.status(), StatusCode::UNAUTHORIZED, "{name}: the consumption survived");
-        assert_eq!(sign_in(&client(), &s, "admin@portcullis.local", &admin_tap).await.status(), StatusCode::SEE_OTHER, "{name}: the bootstrap pass survived");
+        assert_eq!(
+            reuse.status(),
+            StatusCode::UNAUTHORIZED,
+            "{name}: the consumption survived"
+        );
+        assert_eq!(
+            sign_in(&client(), &s, "admin@portcullis.local", &admin_tap)
+                .await
+                .status(),
+            StatusCode::SEE_OTHER,
+            "{name}: the bootstrap pass survived"
+        );
         s.stop().await;
     }
 }
@@ -91,18 +157,47 @@ async fn bad_http_input_gets_a_clear_4xx_and_changes_nothing() {
     let c = client();
 
     let big = "x".repeat(100 * 1024);
-    let r = c.post(s.url("/signin/tap")).form(&[("username", "admin@portcullis.local"), ("code", big.as_str())]).send().await.unwrap();
+    let r = c
+        .post(s.url("/signin/tap"))
+        .form(&[
+            ("username", "admin@portcullis.local"),
+            ("code", big.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(r.text().await.unwrap().contains("too large"));
 
-    let r = c.post(s.url("/signin/tap")).form(&[("username", "admin@portcullis.local")]).send().await.unwrap();
+    let r = c
+        .post(s.url("/signin/tap"))
+        .form(&[("username", "admin@portcullis.local")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert!(r.text().await.unwrap().contains("The form could not be read"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("The form could not be read"));
 
-    let r = c.post(s.url("/signin/tap")).header("content-type", "application/json").body(r#"{"username":"a"}"#).send().await.unwrap();
+    let r = c
+        .post(s.url("/signin/tap"))
+        .header("content-type", "application/json")
+        .body(r#"{"username":"a"}"#)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
-    let r = c.post(s.url("/signin/tap")).header("content-type", "application/x-www-form-urlencoded").body("username=%ZZ&code=%").send().await.unwrap();
+    let r = c
+        .post(s.url("/signin/tap"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=%ZZ&code=%")
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_client_error(), "{}", r.status());
 
     let r = sign_in(&c, &s, "not a username", "whatever").await;
@@ -113,19 +208,52 @@ async fn bad_http_input_gets_a_clear_4xx_and_changes_nothing() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(r.text().await.unwrap().contains("couldn't find an account"));
 
-    let r = c.post(s.url("/signin/tap")).header("origin", "https://evil.example").form(&[("username", "admin@portcullis.local"), ("code", tap.as_str())]).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN, "cross-site form posts are refused");
+    let r = c
+        .post(s.url("/signin/tap"))
+        .header("origin", "https://evil.example")
+        .form(&[
+            ("username", "admin@portcullis.local"),
+            ("code", tap.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "cross-site form posts are refused"
+    );
 
-    let r = c.get(s.url("/me")).header("cookie", "portcullis_session=forged").send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "a forged cookie is no session");
-    assert_eq!(c.get(s.url("/no/such/page")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    let r = c
+        .get(s.url("/me"))
+        .header("cookie", "portcullis_session=forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "a forged cookie is no session"
+    );
+    assert_eq!(
+        c.get(s.url("/no/such/page")).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
     let h = c.get(s.url("/healthz")).send().await.unwrap();
     assert_eq!(h.status(), StatusCode::OK);
     assert_eq!(h.json::<serde_json::Value>().await.unwrap()["status"], "ok");
 
     // None of it consumed the one-time bootstrap pass or opened a session.
-    assert_eq!(c.get(s.url("/me")).send().await.unwrap().status(), StatusCode::SEE_OTHER);
-    assert_eq!(sign_in(&c, &s, "admin@portcullis.local", &tap).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        c.get(s.url("/me")).send().await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        sign_in(&c, &s, "admin@portcullis.local", &tap)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
     s.stop().await;
 }
 
@@ -137,7 +265,13 @@ async fn r13_lock_out_over_http_answers_429_with_retry_after() {
     std::fs::write(&file, "[lockout]\nmax_failures_per_user = 3\nmax_failures_per_source = 50\nwindow_seconds = 600\n").unwrap();
     let port = support::free_port();
     let mut child = tokio::process::Command::new(support::bin())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--public-url", &format!("http://localhost:{port}")])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--public-url",
+            &format!("http://localhost:{port}"),
+        ])
         .arg("--data-dir")
         .arg(dir.path())
         .arg("--config")
@@ -151,20 +285,44 @@ async fn r13_lock_out_over_http_answers_429_with_retry_after() {
     let c = client();
     let url = format!("http://127.0.0.1:{port}/signin/tap");
     for _ in 0..100 {
-        if c.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_ok() {
+        if c.get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .is_ok()
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let post = || c.post(&url).form(&[("username", "admin@portcullis.local"), ("code", "WRONGCODE")]).send();
+    let post = || {
+        c.post(&url)
+            .form(&[
+                ("username", "admin@portcullis.local"),
+                ("code", "WRONGCODE"),
+            ])
+            .send()
+    };
     assert_eq!(post().await.unwrap().status(), StatusCode::UNAUTHORIZED);
     let locked = post().await.unwrap();
     assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: i64 = locked.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: i64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry > 0 && retry <= 600, "{retry}");
-    assert!(locked.text().await.unwrap().contains("Too many wrong codes"));
+    assert!(locked
+        .text()
+        .await
+        .unwrap()
+        .contains("Too many wrong codes"));
     child.kill().await.unwrap();
     let (_, out, _) = cli(dir.path(), None, &["logs", "signins", "--json"]);
     let events: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
-    assert!(events.iter().any(|e| e["failureCode"] == "lockedOut" && e["errorCode"] == 50053), "the lock-out is in the sign-in log: {out}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["failureCode"] == "lockedOut" && e["errorCode"] == 50053),
+        "the lock-out is in the sign-in log: {out}"
+    );
 }

@@ -16,7 +16,12 @@ const WRITE: &str = "Policy.ReadWrite.AuthenticationMethod";
 
 fn token_in(dir: &Path, db: Option<&str>, s: &Server, user: &str, scopes: &[&str]) -> String {
     let mut c = std::process::Command::new(support::bin());
-    c.arg("token").arg("--user").arg(user).arg("--data-dir").arg(dir).env("PORTCULLIS_PUBLIC_URL", s.origin());
+    c.arg("token")
+        .arg("--user")
+        .arg(user)
+        .arg("--data-dir")
+        .arg(dir)
+        .env("PORTCULLIS_PUBLIC_URL", s.origin());
     if let Some(db) = db {
         c.arg("--database").arg(db);
     }
@@ -34,14 +39,26 @@ fn token(dir: &Path, s: &Server, user: &str, scopes: &[&str]) -> String {
 
 /// A token minted two hours ago (expired), with the same signing keys as the server.
 async fn expired_token(dir: &Path, db: Option<&str>, s: &Server) -> String {
-    let url = db.map(str::to_string).unwrap_or_else(|| portcullis_store::sqlite_url_for(dir));
+    let url = db
+        .map(str::to_string)
+        .unwrap_or_else(|| portcullis_store::sqlite_url_for(dir));
     let store = portcullis_store::Store::open(&url).await.unwrap();
-    let clock = Arc::new(ManualClock::new(portcullis_domain::Timestamp::now_utc() - time::Duration::hours(2)));
+    let clock = Arc::new(ManualClock::new(
+        portcullis_domain::Timestamp::now_utc() - time::Duration::hours(2),
+    ));
     let svc = Service::new(store, clock, LockoutPolicy::default());
-    svc.mint_delegated(&format!("{}/", s.origin()), ADMIN, &[WRITE.to_string()]).await.unwrap()
+    svc.mint_delegated(&format!("{}/", s.origin()), ADMIN, &[WRITE.to_string()])
+        .await
+        .unwrap()
 }
 
-async fn call(s: &Server, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+async fn call(
+    s: &Server,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
     let c = client();
     let mut r = c.request(method.parse().unwrap(), s.url(path));
     if let Some(t) = token {
@@ -56,15 +73,26 @@ async fn call(s: &Server, method: &str, path: &str, token: Option<&str>, body: O
 }
 
 fn graph_error(v: &Value) -> &str {
-    assert!(v["error"]["innerError"]["request-id"].is_string() && v["error"]["innerError"]["date"].is_string(), "Graph error shape: {v}");
+    assert!(
+        v["error"]["innerError"]["request-id"].is_string()
+            && v["error"]["innerError"]["date"].is_string(),
+        "Graph error shape: {v}"
+    );
     v["error"]["code"].as_str().unwrap()
 }
 
 /// An earlier route may have reset the Fido2 configuration to Graph's (disabled) defaults.
 fn enable_fido2(d: &Path, db: Option<&str>) {
     let f = d.join("enable-fido2.json");
-    std::fs::write(&f, r#"{"state": "enabled", "isAttestationEnforced": false}"#).unwrap();
-    assert_eq!(cli(d, db, &["policy", "patch", "fido2", f.to_str().unwrap()]).0, 0);
+    std::fs::write(
+        &f,
+        r#"{"state": "enabled", "isAttestationEnforced": false}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        cli(d, db, &["policy", "patch", "fido2", f.to_str().unwrap()]).0,
+        0
+    );
 }
 
 /// Registers a passkey for `upn` through its own TAP sign-in; returns the passkey id.
@@ -73,11 +101,34 @@ async fn passkey_for(d: &Path, db: Option<&str>, s: &Server, upn: &str) -> Strin
     let (_, out, _) = cli(d, db, &["tap", "create", "--user", upn]);
     let code = support::code_from(&out);
     let c = client();
-    assert_eq!(support::sign_in(&c, s, upn, &code).await.status(), StatusCode::SEE_OTHER);
-    let o: Value = c.post(s.url("/api/passkeys/registration/options")).json(&json!({})).send().await.unwrap().json().await.unwrap();
-    let cred = portcullis_testkit::softkey::SoftKey::new("01020304-0506-0708-0102-030405060708").register(&o["publicKey"], &s.origin(), &Default::default());
-    let r: Value = c.post(s.url("/api/passkeys/registration")).json(&json!({"ceremonyId": o["ceremonyId"], "credential": cred})).send().await.unwrap().json().await.unwrap();
-    r["id"].as_str().unwrap_or_else(|| panic!("registration for {upn}: {r}")).to_string()
+    assert_eq!(
+        support::sign_in(&c, s, upn, &code).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let o: Value = c
+        .post(s.url("/api/passkeys/registration/options"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cred = portcullis_testkit::softkey::SoftKey::new("01020304-0506-0708-0102-030405060708")
+        .register(&o["publicKey"], &s.origin(), &Default::default());
+    let r: Value = c
+        .post(s.url("/api/passkeys/registration"))
+        .json(&json!({"ceremonyId": o["ceremonyId"], "credential": cred}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("registration for {upn}: {r}"))
+        .to_string()
 }
 
 /// A policy that can never lock anyone out (it includes nobody).
@@ -87,14 +138,34 @@ fn harmless_policy(n: usize) -> Value {
 
 /// The id in a CLI line ending with `(id)`.
 fn saved_id(out: &str) -> String {
-    out.lines().next().and_then(|l| l.rsplit('(').next()).map(|s| s.trim_end_matches(')').to_string()).unwrap_or_else(|| panic!("no id in {out}"))
+    out.lines()
+        .next()
+        .and_then(|l| l.rsplit('(').next())
+        .map(|s| s.trim_end_matches(')').to_string())
+        .unwrap_or_else(|| panic!("no id in {out}"))
 }
 
 /// Registers an application through the CLI; returns its `apps show` JSON.
 fn app_in(d: &Path, db: Option<&str>, n: usize) -> Value {
-    let (st, out, err) = cli(d, db, &["apps", "add", "--name", &format!("Walk app {n}"), "--redirect-uri", "https://app.example/cb"]);
+    let (st, out, err) = cli(
+        d,
+        db,
+        &[
+            "apps",
+            "add",
+            "--name",
+            &format!("Walk app {n}"),
+            "--redirect-uri",
+            "https://app.example/cb",
+        ],
+    );
     assert_eq!(st, 0, "{err}");
-    let id = out.lines().next().and_then(|l| l.split_whitespace().last()).unwrap().to_string();
+    let id = out
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap()
+        .to_string();
     serde_json::from_str(&cli(d, db, &["apps", "show", &id]).1).unwrap()
 }
 
@@ -102,115 +173,325 @@ fn tap_id(d: &Path, db: Option<&str>, upn: &str) -> String {
     let (_, out, _) = cli(d, db, &["tap", "create", "--user", upn]);
     assert!(out.contains("Temporary Access Pass"));
     let (_, out, _) = cli(d, db, &["tap", "show", "--user", upn]);
-    out.lines().find(|l| l.starts_with("id ")).and_then(|l| l.split_whitespace().last()).unwrap().to_string()
+    out.lines()
+        .find(|l| l.starts_with("id "))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap()
+        .to_string()
 }
 
 /// A path and body under which `route` succeeds for an administrator, with what it needs set up.
-async fn success_case(d: &Path, db: Option<&str>, s: &Server, route: &portcullis_server::graph::RouteSpec, n: usize) -> (String, Option<Value>) {
+async fn success_case(
+    d: &Path,
+    db: Option<&str>,
+    s: &Server,
+    route: &portcullis_server::graph::RouteSpec,
+    n: usize,
+) -> (String, Option<Value>) {
     use portcullis_server::graph::Op::*;
     let cfg = "policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Fido2";
     let bob = "bob@portcullis.local";
     let (path, body) = match route.op {
         GetPolicy => ("policies/authenticationMethodsPolicy".to_string(), None),
-        PatchPolicy => ("policies/authenticationMethodsPolicy".to_string(), Some(json!({"reconfirmationInDays": 30}))),
-        ListConfigs => ("policies/authenticationMethodsPolicy/authenticationMethodConfigurations".into(), None),
+        PatchPolicy => (
+            "policies/authenticationMethodsPolicy".to_string(),
+            Some(json!({"reconfirmationInDays": 30})),
+        ),
+        ListConfigs => (
+            "policies/authenticationMethodsPolicy/authenticationMethodConfigurations".into(),
+            None,
+        ),
         GetConfig | ResetConfig => (cfg.into(), None),
-        PatchConfig => (cfg.into(), Some(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration"}))),
+        PatchConfig => (
+            cfg.into(),
+            Some(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration"})),
+        ),
         ListUsers => ("users".into(), None),
-        CreateUser => ("users".into(), Some(json!({"displayName": "New", "userPrincipalName": format!("new{n}@portcullis.local"), "accountEnabled": true, "passwordProfile": {"password": "x"}}))),
+        CreateUser => (
+            "users".into(),
+            Some(
+                json!({"displayName": "New", "userPrincipalName": format!("new{n}@portcullis.local"), "accountEnabled": true, "passwordProfile": {"password": "x"}}),
+            ),
+        ),
         GetUser => (format!("users/{bob}"), None),
-        UpdateUser => (format!("users/{bob}"), Some(json!({"displayName": "Bob B."}))),
+        UpdateUser => (
+            format!("users/{bob}"),
+            Some(json!({"displayName": "Bob B."})),
+        ),
         DeleteUser => {
-            assert_eq!(cli(d, db, &["users", "add", "--upn", &format!("gone{n}@portcullis.local")]).0, 0);
+            assert_eq!(
+                cli(
+                    d,
+                    db,
+                    &[
+                        "users",
+                        "add",
+                        "--upn",
+                        &format!("gone{n}@portcullis.local")
+                    ]
+                )
+                .0,
+                0
+            );
             (format!("users/gone{n}@portcullis.local"), None)
         }
         ListMethods => (format!("users/{bob}/authentication/methods"), None),
-        ListTaps => (format!("users/{bob}/authentication/temporaryAccessPassMethods"), None),
-        CreateTap => (format!("users/{bob}/authentication/temporaryAccessPassMethods"), Some(json!({"lifetimeInMinutes": 60}))),
-        GetTap | DeleteTap => (format!("users/{bob}/authentication/temporaryAccessPassMethods/{}", tap_id(d, db, bob)), None),
+        ListTaps => (
+            format!("users/{bob}/authentication/temporaryAccessPassMethods"),
+            None,
+        ),
+        CreateTap => (
+            format!("users/{bob}/authentication/temporaryAccessPassMethods"),
+            Some(json!({"lifetimeInMinutes": 60})),
+        ),
+        GetTap | DeleteTap => (
+            format!(
+                "users/{bob}/authentication/temporaryAccessPassMethods/{}",
+                tap_id(d, db, bob)
+            ),
+            None,
+        ),
         ListFido2 => (format!("users/{bob}/authentication/fido2Methods"), None),
-        GetFido2 | DeleteFido2 => (format!("users/{bob}/authentication/fido2Methods/{}", passkey_for(d, db, s, bob).await), None),
+        GetFido2 | DeleteFido2 => (
+            format!(
+                "users/{bob}/authentication/fido2Methods/{}",
+                passkey_for(d, db, s, bob).await
+            ),
+            None,
+        ),
         ListStrengths => ("policies/authenticationStrengthPolicies".into(), None),
-        GetStrength => ("policies/authenticationStrengthPolicies/00000000-0000-0000-0000-000000000004".into(), None),
+        GetStrength => (
+            "policies/authenticationStrengthPolicies/00000000-0000-0000-0000-000000000004".into(),
+            None,
+        ),
         ListAudits => ("auditLogs/directoryAudits".into(), None),
-        ListSignIns => ("auditLogs/signIns?$top=5&$filter=status/errorCode eq 0".into(), None),
-        ListRegistrationDetails => ("reports/authenticationMethods/userRegistrationDetails".into(), None),
-        GetRegistrationDetails => (format!("reports/authenticationMethods/userRegistrationDetails/{bob}"), None),
+        ListSignIns => (
+            "auditLogs/signIns?$top=5&$filter=status/errorCode eq 0".into(),
+            None,
+        ),
+        ListRegistrationDetails => (
+            "reports/authenticationMethods/userRegistrationDetails".into(),
+            None,
+        ),
+        GetRegistrationDetails => (
+            format!("reports/authenticationMethods/userRegistrationDetails/{bob}"),
+            None,
+        ),
         ListGroups => ("groups".into(), None),
-        CreateGroup => ("groups".into(), Some(json!({"displayName": format!("Group {n}"), "securityEnabled": true, "mailEnabled": false, "mailNickname": "g"}))),
+        CreateGroup => (
+            "groups".into(),
+            Some(
+                json!({"displayName": format!("Group {n}"), "securityEnabled": true, "mailEnabled": false, "mailNickname": "g"}),
+            ),
+        ),
         ListGroupMembers | AddGroupMember => {
             let name = format!("Members {n}");
             assert_eq!(cli(d, db, &["groups", "add", &name]).0, 0);
             let (_, out, _) = cli(d, db, &["groups", "list", "--json"]);
-            let gid = serde_json::from_str::<Vec<Value>>(&out).unwrap().into_iter().find(|g| g["displayName"] == name.as_str()).unwrap()["id"].as_str().unwrap().to_string();
-            let body = (route.op == AddGroupMember).then(|| json!({"@odata.id": format!("{}/v1.0/directoryObjects/{bob}", s.origin())}));
-            (format!("groups/{gid}/members{}", if body.is_some() { "/$ref" } else { "" }), body)
+            let gid = serde_json::from_str::<Vec<Value>>(&out)
+                .unwrap()
+                .into_iter()
+                .find(|g| g["displayName"] == name.as_str())
+                .unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let body = (route.op == AddGroupMember).then(
+                || json!({"@odata.id": format!("{}/v1.0/directoryObjects/{bob}", s.origin())}),
+            );
+            (
+                format!(
+                    "groups/{gid}/members{}",
+                    if body.is_some() { "/$ref" } else { "" }
+                ),
+                body,
+            )
         }
         ListRoles => ("directoryRoles".into(), None),
-        ListRoleMembers => ("directoryRoles/62e90394-69f5-4237-9190-012177145e10/members".into(), None),
-        AddRoleMember => ("directoryRoles/4a5d8f65-41da-4de4-8968-e035b65339cf/members/$ref".into(), Some(json!({"@odata.id": format!("{}/v1.0/directoryObjects/{bob}", s.origin())}))),
+        ListRoleMembers => (
+            "directoryRoles/62e90394-69f5-4237-9190-012177145e10/members".into(),
+            None,
+        ),
+        AddRoleMember => (
+            "directoryRoles/4a5d8f65-41da-4de4-8968-e035b65339cf/members/$ref".into(),
+            Some(json!({"@odata.id": format!("{}/v1.0/directoryObjects/{bob}", s.origin())})),
+        ),
         Fido2CreationOptions => {
             enable_fido2(d, db);
-            (format!("users/{bob}/authentication/fido2Methods/creationOptions()"), None)
+            (
+                format!("users/{bob}/authentication/fido2Methods/creationOptions()"),
+                None,
+            )
         }
         ProvisionFido2 => {
             enable_fido2(d, db);
             let t = token_in(d, db, s, ADMIN, &["UserAuthenticationMethod.ReadWrite.All"]);
-            let (st, _, o) = call(s, "GET", &format!("/v1.0/users/{bob}/authentication/fido2Methods/creationOptions()"), Some(&t), None).await;
+            let (st, _, o) = call(
+                s,
+                "GET",
+                &format!("/v1.0/users/{bob}/authentication/fido2Methods/creationOptions()"),
+                Some(&t),
+                None,
+            )
+            .await;
             assert_eq!(st, StatusCode::OK, "{o}");
-            let cred = portcullis_testkit::softkey::SoftKey::new("01020304-0506-0708-0102-030405060708").register(&o["publicKey"], &s.origin(), &Default::default());
+            let cred =
+                portcullis_testkit::softkey::SoftKey::new("01020304-0506-0708-0102-030405060708")
+                    .register(&o["publicKey"], &s.origin(), &Default::default());
             let graph_cred = json!({"id": cred["id"], "response": {"clientDataJSON": cred["response"]["clientDataJSON"], "attestationObject": cred["response"]["attestationObject"]}});
-            (format!("users/{bob}/authentication/fido2Methods"), Some(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethod", "displayName": "Provisioned key", "publicKeyCredential": graph_cred})))
+            (
+                format!("users/{bob}/authentication/fido2Methods"),
+                Some(
+                    json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethod", "displayName": "Provisioned key", "publicKeyCredential": graph_cred}),
+                ),
+            )
         }
         MeListMethods => ("me/authentication/methods".into(), None),
         MeListFido2 => ("me/authentication/fido2Methods".into(), None),
-        MeDeleteFido2 => (format!("me/authentication/fido2Methods/{}", passkey_for(d, db, s, ADMIN).await), None),
+        MeDeleteFido2 => (
+            format!(
+                "me/authentication/fido2Methods/{}",
+                passkey_for(d, db, s, ADMIN).await
+            ),
+            None,
+        ),
         ListApplications => ("applications".into(), None),
         ListServicePrincipals => ("servicePrincipals".into(), None),
-        CreateApplication => ("applications".into(), Some(json!({"displayName": format!("App {n}"), "web": {"redirectUris": ["https://app.example/cb"]}}))),
+        CreateApplication => (
+            "applications".into(),
+            Some(
+                json!({"displayName": format!("App {n}"), "web": {"redirectUris": ["https://app.example/cb"]}}),
+            ),
+        ),
         GetApplication | UpdateApplication | DeleteApplication | AddPassword => {
             let app = app_in(d, db, n);
             let body = match route.op {
-                UpdateApplication => Some(json!({"web": {"redirectUris": ["https://app.example/cb", "https://app.example/cb2"]}})),
+                UpdateApplication => Some(
+                    json!({"web": {"redirectUris": ["https://app.example/cb", "https://app.example/cb2"]}}),
+                ),
                 AddPassword => Some(json!({"passwordCredential": {"displayName": "walk"}})),
                 _ => None,
             };
-            (format!("applications/{}{}", app["id"].as_str().unwrap(), if route.op == AddPassword { "/addPassword" } else { "" }), body)
+            (
+                format!(
+                    "applications/{}{}",
+                    app["id"].as_str().unwrap(),
+                    if route.op == AddPassword {
+                        "/addPassword"
+                    } else {
+                        ""
+                    }
+                ),
+                body,
+            )
         }
-        CreateServicePrincipal => ("servicePrincipals".into(), Some(json!({"appId": app_in(d, db, n)["appId"]}))),
+        CreateServicePrincipal => (
+            "servicePrincipals".into(),
+            Some(json!({"appId": app_in(d, db, n)["appId"]})),
+        ),
         ListCaPolicies => ("identity/conditionalAccess/policies".into(), None),
-        CreateCaPolicy => ("identity/conditionalAccess/policies".into(), Some(harmless_policy(n))),
+        CreateCaPolicy => (
+            "identity/conditionalAccess/policies".into(),
+            Some(harmless_policy(n)),
+        ),
         GetCaPolicy | UpdateCaPolicy | DeleteCaPolicy => {
             let f = d.join(format!("policy{n}.json"));
             std::fs::write(&f, harmless_policy(n).to_string()).unwrap();
             let id = saved_id(&cli(d, db, &["ca", "save", f.to_str().unwrap()]).1);
-            (format!("identity/conditionalAccess/policies/{id}"), (route.op == UpdateCaPolicy).then(|| json!({"state": "enabledForReportingButNotEnforced"})))
+            (
+                format!("identity/conditionalAccess/policies/{id}"),
+                (route.op == UpdateCaPolicy)
+                    .then(|| json!({"state": "enabledForReportingButNotEnforced"})),
+            )
         }
         ListLocations => ("identity/conditionalAccess/namedLocations".into(), None),
-        CreateLocation => ("identity/conditionalAccess/namedLocations".into(), Some(json!({"@odata.type": "#microsoft.graph.ipNamedLocation", "displayName": format!("Office {n}"), "isTrusted": true, "ipRanges": [{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "192.0.2.0/24"}]}))),
+        CreateLocation => (
+            "identity/conditionalAccess/namedLocations".into(),
+            Some(
+                json!({"@odata.type": "#microsoft.graph.ipNamedLocation", "displayName": format!("Office {n}"), "isTrusted": true, "ipRanges": [{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "192.0.2.0/24"}]}),
+            ),
+        ),
         GetLocation | DeleteLocation => {
-            let id = saved_id(&cli(d, db, &["ca", "location", "--name", &format!("Branch {n}"), "--cidr", "198.51.100.0/24"]).1);
-            (format!("identity/conditionalAccess/namedLocations/{id}"), None)
+            let id = saved_id(
+                &cli(
+                    d,
+                    db,
+                    &[
+                        "ca",
+                        "location",
+                        "--name",
+                        &format!("Branch {n}"),
+                        "--cidr",
+                        "198.51.100.0/24",
+                    ],
+                )
+                .1,
+            );
+            (
+                format!("identity/conditionalAccess/namedLocations/{id}"),
+                None,
+            )
         }
-        Evaluate => ("identity/conditionalAccess/evaluate".into(), Some(json!({
-            "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": bob},
-            "signInContext": {"@odata.type": "#microsoft.graph.applicationContext", "includeApplications": ["19db86c3-b2b9-44cc-b339-36da233a3be2"]},
-            "signInConditions": {"devicePlatform": "windows", "clientAppType": "browser"}
-        }))),
-        MethodModes => ("identity/conditionalAccess/authenticationStrength/authenticationMethodModes".into(), None),
-        CreateStrength => ("policies/authenticationStrengthPolicies".into(), Some(json!({"displayName": format!("Strength {n}"), "allowedCombinations": ["fido2"]}))),
+        Evaluate => (
+            "identity/conditionalAccess/evaluate".into(),
+            Some(json!({
+                "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": bob},
+                "signInContext": {"@odata.type": "#microsoft.graph.applicationContext", "includeApplications": ["19db86c3-b2b9-44cc-b339-36da233a3be2"]},
+                "signInConditions": {"devicePlatform": "windows", "clientAppType": "browser"}
+            })),
+        ),
+        MethodModes => (
+            "identity/conditionalAccess/authenticationStrength/authenticationMethodModes".into(),
+            None,
+        ),
+        CreateStrength => (
+            "policies/authenticationStrengthPolicies".into(),
+            Some(json!({"displayName": format!("Strength {n}"), "allowedCombinations": ["fido2"]})),
+        ),
         UpdateStrength | DeleteStrength | UpdateAllowedCombinations => {
-            let id = saved_id(&cli(d, db, &["ca", "strength", "--name", &format!("Walk strength {n}"), "--combination", "fido2"]).1);
+            let id = saved_id(
+                &cli(
+                    d,
+                    db,
+                    &[
+                        "ca",
+                        "strength",
+                        "--name",
+                        &format!("Walk strength {n}"),
+                        "--combination",
+                        "fido2",
+                    ],
+                )
+                .1,
+            );
             let body = match route.op {
                 UpdateStrength => Some(json!({"description": "changed"})),
-                UpdateAllowedCombinations => Some(json!({"allowedCombinations": ["fido2", "windowsHelloForBusiness"]})),
+                UpdateAllowedCombinations => {
+                    Some(json!({"allowedCombinations": ["fido2", "windowsHelloForBusiness"]}))
+                }
                 _ => None,
             };
-            (format!("policies/authenticationStrengthPolicies/{id}{}", if route.op == UpdateAllowedCombinations { "/updateAllowedCombinations" } else { "" }), body)
+            (
+                format!(
+                    "policies/authenticationStrengthPolicies/{id}{}",
+                    if route.op == UpdateAllowedCombinations {
+                        "/updateAllowedCombinations"
+                    } else {
+                        ""
+                    }
+                ),
+                body,
+            )
         }
         GetServicePrincipal | UpdateServicePrincipal | DeleteServicePrincipal => {
             let body = (route.op == UpdateServicePrincipal).then(|| json!({"customSecurityAttributes": {"Rollout": {"@odata.type": "#microsoft.graph.customSecurityAttributeValue", "Tier": "passkeys"}}, "tags": ["PortcullisApprovedClientApp"]}));
-            (format!("servicePrincipals/{}", app_in(d, db, n)["servicePrincipalId"].as_str().unwrap()), body)
+            (
+                format!(
+                    "servicePrincipals/{}",
+                    app_in(d, db, n)["servicePrincipalId"].as_str().unwrap()
+                ),
+                body,
+            )
         }
     };
     (format!("/v1.0/{path}"), body)
@@ -228,8 +509,14 @@ async fn walk_routes(db: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let s = Server::start(d, db).await;
-    assert_eq!(cli(d, db, &["users", "add", "--upn", "reader@portcullis.local"]).0, 0);
-    assert_eq!(cli(d, db, &["users", "add", "--upn", "bob@portcullis.local"]).0, 0);
+    assert_eq!(
+        cli(d, db, &["users", "add", "--upn", "reader@portcullis.local"]).0,
+        0
+    );
+    assert_eq!(
+        cli(d, db, &["users", "add", "--upn", "bob@portcullis.local"]).0,
+        0
+    );
     let wrong_scope = token_in(d, db, &s, ADMIN, &["User.Read"]);
     let expired = expired_token(d, db, &s).await;
     for (n, route) in portcullis_server::graph::ROUTES.iter().enumerate() {
@@ -240,12 +527,24 @@ async fn walk_routes(db: Option<&str>) {
         let mut cases = vec![
             ("no token", None, StatusCode::UNAUTHORIZED),
             ("garbage token", Some("not.a.jwt"), StatusCode::UNAUTHORIZED),
-            ("expired token", Some(expired.as_str()), StatusCode::UNAUTHORIZED),
-            ("wrong scope", Some(wrong_scope.as_str()), StatusCode::FORBIDDEN),
+            (
+                "expired token",
+                Some(expired.as_str()),
+                StatusCode::UNAUTHORIZED,
+            ),
+            (
+                "wrong scope",
+                Some(wrong_scope.as_str()),
+                StatusCode::FORBIDDEN,
+            ),
         ];
         // Routes about oneself (me/…) need no directory role.
         if !route.requirement.directory_roles.is_empty() {
-            cases.push(("scope but no role", Some(no_role.as_str()), StatusCode::FORBIDDEN));
+            cases.push((
+                "scope but no role",
+                Some(no_role.as_str()),
+                StatusCode::FORBIDDEN,
+            ));
         }
         for (who, tok, want) in cases {
             let (st, h, v) = call(&s, route.method, &path, tok, body.clone()).await;
@@ -261,19 +560,62 @@ async fn walk_routes(db: Option<&str>) {
         // Bad bodies on every route that takes one: a Graph error, nothing changed.
         if body.is_some() {
             let before = cli(d, db, &["logs", "audit", "--json", "--limit", "10000"]).1;
-            let r = client().request(route.method.parse().unwrap(), s.url(&path)).bearer_auth(&good).header("content-type", "application/json").body("{ not json").send().await.unwrap();
-            assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{} {path} malformed JSON", route.method);
+            let r = client()
+                .request(route.method.parse().unwrap(), s.url(&path))
+                .bearer_auth(&good)
+                .header("content-type", "application/json")
+                .body("{ not json")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                r.status(),
+                StatusCode::BAD_REQUEST,
+                "{} {path} malformed JSON",
+                route.method
+            );
             graph_error(&r.json().await.unwrap());
-            let r = client().request(route.method.parse().unwrap(), s.url(&path)).bearer_auth(&good).json(&json!({"pad": "x".repeat(100_000)})).send().await.unwrap();
-            assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE, "{} {path} oversized", route.method);
+            let r = client()
+                .request(route.method.parse().unwrap(), s.url(&path))
+                .bearer_auth(&good)
+                .json(&json!({"pad": "x".repeat(100_000)}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                r.status(),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "{} {path} oversized",
+                route.method
+            );
             graph_error(&r.json().await.unwrap());
-            let r = client().request(route.method.parse().unwrap(), s.url(&path)).bearer_auth(&good).json(&json!([1, 2, 3])).send().await.unwrap();
-            assert!(r.status().is_client_error(), "{} {path} wrong type: {}", route.method, r.status());
+            let r = client()
+                .request(route.method.parse().unwrap(), s.url(&path))
+                .bearer_auth(&good)
+                .json(&json!([1, 2, 3]))
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                r.status().is_client_error(),
+                "{} {path} wrong type: {}",
+                route.method,
+                r.status()
+            );
             graph_error(&r.json().await.unwrap());
-            assert_eq!(before, cli(d, db, &["logs", "audit", "--json", "--limit", "10000"]).1, "{} {path}: refused bodies changed nothing", route.method);
+            assert_eq!(
+                before,
+                cli(d, db, &["logs", "audit", "--json", "--limit", "10000"]).1,
+                "{} {path}: refused bodies changed nothing",
+                route.method
+            );
         }
         let (st, _, v) = call(&s, route.method, &path, Some(&good), body.clone()).await;
-        assert!(st.is_success(), "{} {path} with scope and role: {st} {v}", route.method);
+        assert!(
+            st.is_success(),
+            "{} {path} with scope and role: {st} {v}",
+            route.method
+        );
     }
     s.stop().await;
 }
@@ -290,32 +632,95 @@ async fn fido2_configuration_round_trips_with_graph_wire_rules() {
         "isAttestationEnforced": true,
         "keyRestrictions": {"isEnforced": true, "enforcementType": "allow", "aaGuids": ["90a3ccdf-635c-4729-a248-9b709135078f", "de1e552d-db1d-4423-a619-566b625cdc84"]}
     });
-    let (st, _, _) = call(&s, "PATCH", "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/FIDO2", Some(&t), Some(body)).await;
+    let (st, _, _) = call(
+        &s,
+        "PATCH",
+        "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/FIDO2",
+        Some(&t),
+        Some(body),
+    )
+    .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
-    for path in ["/v1.0/policies/authenticationmethodspolicy/authenticationMethodConfigurations/fido2", "/beta/Policies/AuthenticationMethodsPolicy/AuthenticationMethodConfigurations/Fido2"] {
+    for path in [
+        "/v1.0/policies/authenticationmethodspolicy/authenticationMethodConfigurations/fido2",
+        "/beta/Policies/AuthenticationMethodsPolicy/AuthenticationMethodConfigurations/Fido2",
+    ] {
         let (st, _, v) = call(&s, "GET", path, Some(&t), None).await;
         assert_eq!(st, StatusCode::OK, "{path}");
-        assert_eq!((v["id"].as_str(), v["@odata.type"].as_str()), (Some("Fido2"), Some("#microsoft.graph.fido2AuthenticationMethodConfiguration")), "canonical id: {v}");
+        assert_eq!(
+            (v["id"].as_str(), v["@odata.type"].as_str()),
+            (
+                Some("Fido2"),
+                Some("#microsoft.graph.fido2AuthenticationMethodConfiguration")
+            ),
+            "canonical id: {v}"
+        );
         assert_eq!(v["isAttestationEnforced"], true);
         assert_eq!(v["keyRestrictions"]["enforcementType"], "allow");
-        assert!(v["@odata.context"].as_str().unwrap().starts_with(&format!("{}/", s.origin())));
+        assert!(v["@odata.context"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/", s.origin())));
     }
-    let (_, _, v) = call(&s, "GET", "/v1.0/policies/authenticationMethodsPolicy", Some(&t), None).await;
+    let (_, _, v) = call(
+        &s,
+        "GET",
+        "/v1.0/policies/authenticationMethodsPolicy",
+        Some(&t),
+        None,
+    )
+    .await;
     let configs = v["authenticationMethodConfigurations"].as_array().unwrap();
     let ids: Vec<&str> = configs.iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(&ids[..2], ["Fido2", "TemporaryAccessPass"]);
-    assert!(ids.contains(&"MicrosoftAuthenticator") && ids.contains(&"Sms"), "the other methods are enumerable: {ids:?}");
-    assert!(configs[2..].iter().all(|c| c["state"] == "disabled" && c["@odata.type"].as_str().unwrap().starts_with("#microsoft.graph.")));
+    assert!(
+        ids.contains(&"MicrosoftAuthenticator") && ids.contains(&"Sms"),
+        "the other methods are enumerable: {ids:?}"
+    );
+    assert!(configs[2..].iter().all(|c| c["state"] == "disabled"
+        && c["@odata.type"]
+            .as_str()
+            .unwrap()
+            .starts_with("#microsoft.graph.")));
     let (st, _, v) = call(&s, "PATCH", "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Sms", Some(&t), Some(json!({"@odata.type": "#microsoft.graph.smsAuthenticationMethodConfiguration", "state": "enabled"}))).await;
-    assert_eq!((st, graph_error(&v)), (StatusCode::BAD_REQUEST, "badRequest"), "methods Portcullis does not offer stay disabled");
+    assert_eq!(
+        (st, graph_error(&v)),
+        (StatusCode::BAD_REQUEST, "badRequest"),
+        "methods Portcullis does not offer stay disabled"
+    );
     // Top-level PATCH answers 200 with the policy; a bad value changes nothing.
     let (st, _, v) = call(&s, "PATCH", "/v1.0/policies/authenticationMethodsPolicy", Some(&t), Some(json!({"registrationEnforcement": {"authenticationMethodsRegistrationCampaign": {"state": "enabled", "snoozeDurationInDays": 3, "includeTargets": [], "excludeTargets": []}}}))).await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    assert_eq!(v["registrationEnforcement"]["authenticationMethodsRegistrationCampaign"]["snoozeDurationInDays"], 3);
-    let (st, _, _) = call(&s, "PATCH", "/v1.0/policies/authenticationMethodsPolicy", Some(&t), Some(json!({"reconfirmationInDays": 9999}))).await;
+    assert_eq!(
+        v["registrationEnforcement"]["authenticationMethodsRegistrationCampaign"]
+            ["snoozeDurationInDays"],
+        3
+    );
+    let (st, _, _) = call(
+        &s,
+        "PATCH",
+        "/v1.0/policies/authenticationMethodsPolicy",
+        Some(&t),
+        Some(json!({"reconfirmationInDays": 9999})),
+    )
+    .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    let (_, _, v) = call(&s, "GET", "/v1.0/policies/authenticationMethodsPolicy", Some(&t), None).await;
-    assert_eq!((v["reconfirmationInDays"].as_i64(), v["registrationEnforcement"]["authenticationMethodsRegistrationCampaign"]["state"].as_str()), (Some(0), Some("enabled")));
+    let (_, _, v) = call(
+        &s,
+        "GET",
+        "/v1.0/policies/authenticationMethodsPolicy",
+        Some(&t),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (
+            v["reconfirmationInDays"].as_i64(),
+            v["registrationEnforcement"]["authenticationMethodsRegistrationCampaign"]["state"]
+                .as_str()
+        ),
+        (Some(0), Some("enabled"))
+    );
 
     // Refusals: each in the Graph error body, none changes anything.
     let cfg = "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Fido2";
@@ -333,25 +738,55 @@ async fn fido2_configuration_round_trips_with_graph_wire_rules() {
     for (m, p, b, want, code) in cases {
         let (st, h, v) = call(&s, m, p, Some(&t), b.clone()).await;
         assert_eq!((st, graph_error(&v)), (want, code), "{m} {p} {b:?}: {v}");
-        assert_eq!(h["request-id"].to_str().unwrap(), v["error"]["innerError"]["request-id"].as_str().unwrap());
+        assert_eq!(
+            h["request-id"].to_str().unwrap(),
+            v["error"]["innerError"]["request-id"].as_str().unwrap()
+        );
     }
-    let r = client().patch(s.url(cfg)).bearer_auth(&t).header("content-type", "application/json").header("client-request-id", "abc-123").body("{ nope").send().await.unwrap();
+    let r = client()
+        .patch(s.url(cfg))
+        .bearer_auth(&t)
+        .header("content-type", "application/json")
+        .header("client-request-id", "abc-123")
+        .body("{ nope")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(r.headers()["client-request-id"], "abc-123");
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["innerError"]["client-request-id"], "abc-123");
     let (_, _, v) = call(&s, "GET", cfg, Some(&t), None).await;
-    assert_eq!(v["isAttestationEnforced"], true, "refused PATCHes changed nothing");
+    assert_eq!(
+        v["isAttestationEnforced"], true,
+        "refused PATCHes changed nothing"
+    );
 
     // DELETE resets to Graph's defaults.
     let (st, _, _) = call(&s, "DELETE", cfg, Some(&t), None).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     let (_, _, v) = call(&s, "GET", cfg, Some(&t), None).await;
-    assert_eq!((v["state"].as_str(), v["keyRestrictions"]["isEnforced"].as_bool()), (Some("disabled"), Some(false)));
+    assert_eq!(
+        (
+            v["state"].as_str(),
+            v["keyRestrictions"]["isEnforced"].as_bool()
+        ),
+        (Some("disabled"), Some(false))
+    );
     let (_, out, _) = cli(d, None, &["logs", "audit", "--json"]);
     let audit: Vec<Value> = serde_json::from_str(&out).unwrap();
-    assert!(audit.iter().any(|e| e["activityDisplayName"] == "Authentication Methods Policy Update" && e["actorName"] == ADMIN && e["after"]["isAttestationEnforced"] == true && e["before"]["isAttestationEnforced"] == false), "audited with actor, before and after");
-    assert!(audit.iter().any(|e| e["activityDisplayName"] == "Authentication Methods Policy Reset" && e["actorName"] == ADMIN));
+    assert!(
+        audit.iter().any(
+            |e| e["activityDisplayName"] == "Authentication Methods Policy Update"
+                && e["actorName"] == ADMIN
+                && e["after"]["isAttestationEnforced"] == true
+                && e["before"]["isAttestationEnforced"] == false
+        ),
+        "audited with actor, before and after"
+    );
+    assert!(audit.iter().any(|e| e["activityDisplayName"]
+        == "Authentication Methods Policy Reset"
+        && e["actorName"] == ADMIN));
     s.stop().await;
 }
 
@@ -360,41 +795,171 @@ async fn method_administration_rules_and_bad_input_on_user_and_tap_routes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let s = Server::start(d, None).await;
-    assert_eq!(cli(d, None, &["users", "add", "--upn", "aa@portcullis.local"]).0, 0);
-    assert_eq!(cli(d, None, &["roles", "assign", "--user", "aa@portcullis.local", "--role", "Authentication Administrator"]).0, 0);
-    assert_eq!(cli(d, None, &["users", "add", "--upn", "carol@portcullis.local"]).0, 0);
+    assert_eq!(
+        cli(d, None, &["users", "add", "--upn", "aa@portcullis.local"]).0,
+        0
+    );
+    assert_eq!(
+        cli(
+            d,
+            None,
+            &[
+                "roles",
+                "assign",
+                "--user",
+                "aa@portcullis.local",
+                "--role",
+                "Authentication Administrator"
+            ]
+        )
+        .0,
+        0
+    );
+    assert_eq!(
+        cli(
+            d,
+            None,
+            &["users", "add", "--upn", "carol@portcullis.local"]
+        )
+        .0,
+        0
+    );
     let tap_scope = "UserAuthMethod-TAP.ReadWrite.All";
     let ga = token(d, &s, ADMIN, &[tap_scope, "User.ReadWrite.All"]);
     let aa = token(d, &s, "aa@portcullis.local", &[tap_scope]);
     let taps = |u: &str| format!("/v1.0/users/{u}/authentication/temporaryAccessPassMethods");
 
     // No TAP for oneself, and an Authentication Administrator cannot touch a Global Administrator.
-    let (st, _, v) = call(&s, "POST", &taps(ADMIN), Some(&ga), Some(json!({"lifetimeInMinutes": 60}))).await;
-    assert_eq!((st, graph_error(&v)), (StatusCode::FORBIDDEN, "Authorization_RequestDenied"), "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("themselves"));
-    let (st, _, v) = call(&s, "POST", &taps(ADMIN), Some(&aa), Some(json!({"lifetimeInMinutes": 60}))).await;
-    assert_eq!((st, graph_error(&v)), (StatusCode::FORBIDDEN, "Authorization_RequestDenied"), "{v}");
-    let (st, _, v) = call(&s, "POST", &taps("carol@portcullis.local"), Some(&aa), Some(json!({"lifetimeInMinutes": 60}))).await;
+    let (st, _, v) = call(
+        &s,
+        "POST",
+        &taps(ADMIN),
+        Some(&ga),
+        Some(json!({"lifetimeInMinutes": 60})),
+    )
+    .await;
+    assert_eq!(
+        (st, graph_error(&v)),
+        (StatusCode::FORBIDDEN, "Authorization_RequestDenied"),
+        "{v}"
+    );
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("themselves"));
+    let (st, _, v) = call(
+        &s,
+        "POST",
+        &taps(ADMIN),
+        Some(&aa),
+        Some(json!({"lifetimeInMinutes": 60})),
+    )
+    .await;
+    assert_eq!(
+        (st, graph_error(&v)),
+        (StatusCode::FORBIDDEN, "Authorization_RequestDenied"),
+        "{v}"
+    );
+    let (st, _, v) = call(
+        &s,
+        "POST",
+        &taps("carol@portcullis.local"),
+        Some(&aa),
+        Some(json!({"lifetimeInMinutes": 60})),
+    )
+    .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
-    assert!(v["temporaryAccessPass"].as_str().is_some_and(|c| c.len() == 8));
+    assert!(v["temporaryAccessPass"]
+        .as_str()
+        .is_some_and(|c| c.len() == 8));
 
     // Bad input: each a 400-class Graph error, nothing changed.
     let before = cli(d, None, &["logs", "audit", "--json", "--limit", "10000"]).1;
     let cases: Vec<(&str, String, Value, StatusCode)> = vec![
-        ("POST", taps("carol@portcullis.local"), json!({"lifetimeInMinutes": 5}), StatusCode::BAD_REQUEST),
-        ("POST", taps("carol@portcullis.local"), json!({"lifetimeInMinutes": "sixty"}), StatusCode::BAD_REQUEST),
-        ("POST", taps("carol@portcullis.local"), json!({"startDateTime": "tomorrow"}), StatusCode::BAD_REQUEST),
-        ("POST", taps("carol@portcullis.local"), json!({"temporaryAccessPass": "chosen"}), StatusCode::BAD_REQUEST),
-        ("POST", taps("nobody@portcullis.local"), json!({}), StatusCode::NOT_FOUND),
-        ("POST", "/v1.0/users".into(), json!({"displayName": "X", "userPrincipalName": "not an upn"}), StatusCode::BAD_REQUEST),
-        ("POST", "/v1.0/users".into(), json!({"displayName": "X"}), StatusCode::BAD_REQUEST),
-        ("POST", "/v1.0/users".into(), json!({"displayName": "X", "userPrincipalName": "carol@portcullis.local"}), StatusCode::CONFLICT),
-        ("POST", "/v1.0/users".into(), json!({"displayName": "X", "userPrincipalName": "x@portcullis.local", "jobTitle": "?"}), StatusCode::BAD_REQUEST),
-        ("PATCH", "/v1.0/users/carol@portcullis.local".into(), json!({"accountEnabled": "no"}), StatusCode::BAD_REQUEST),
-        ("PATCH", "/v1.0/users/carol@portcullis.local".into(), json!({"userPrincipalName": "c@portcullis.local"}), StatusCode::BAD_REQUEST),
-        ("GET", "/v1.0/users?$top=0".into(), Value::Null, StatusCode::BAD_REQUEST),
-        ("GET", "/v1.0/users?$filter=jobTitle%20eq%20'x'".into(), Value::Null, StatusCode::BAD_REQUEST),
-        ("GET", "/v1.0/users?$skiptoken=%%%".into(), Value::Null, StatusCode::BAD_REQUEST),
+        (
+            "POST",
+            taps("carol@portcullis.local"),
+            json!({"lifetimeInMinutes": 5}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "POST",
+            taps("carol@portcullis.local"),
+            json!({"lifetimeInMinutes": "sixty"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "POST",
+            taps("carol@portcullis.local"),
+            json!({"startDateTime": "tomorrow"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "POST",
+            taps("carol@portcullis.local"),
+            json!({"temporaryAccessPass": "chosen"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "POST",
+            taps("nobody@portcullis.local"),
+            json!({}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "POST",
+            "/v1.0/users".into(),
+            json!({"displayName": "X", "userPrincipalName": "not an upn"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "POST",
+            "/v1.0/users".into(),
+            json!({"displayName": "X"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "POST",
+            "/v1.0/users".into(),
+            json!({"displayName": "X", "userPrincipalName": "carol@portcullis.local"}),
+            StatusCode::CONFLICT,
+        ),
+        (
+            "POST",
+            "/v1.0/users".into(),
+            json!({"displayName": "X", "userPrincipalName": "x@portcullis.local", "jobTitle": "?"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "PATCH",
+            "/v1.0/users/carol@portcullis.local".into(),
+            json!({"accountEnabled": "no"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "PATCH",
+            "/v1.0/users/carol@portcullis.local".into(),
+            json!({"userPrincipalName": "c@portcullis.local"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET",
+            "/v1.0/users?$top=0".into(),
+            Value::Null,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET",
+            "/v1.0/users?$filter=jobTitle%20eq%20'x'".into(),
+            Value::Null,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET",
+            "/v1.0/users?$skiptoken=%%%".into(),
+            Value::Null,
+            StatusCode::BAD_REQUEST,
+        ),
     ];
     for (m, p, b, want) in cases {
         let body = (!b.is_null()).then_some(b.clone());
@@ -408,23 +973,59 @@ async fn method_administration_rules_and_bad_input_on_user_and_tap_routes() {
     // App-only tokens: a registered application with an application permission.
     let app_token = |roles: &[&str]| {
         let mut c = std::process::Command::new(support::bin());
-        c.args(["token", "--app", "4813382a-8fa7-425e-ab75-3b753aab3abb"]).arg("--data-dir").arg(d).env("PORTCULLIS_PUBLIC_URL", s.origin());
+        c.args(["token", "--app", "4813382a-8fa7-425e-ab75-3b753aab3abb"])
+            .arg("--data-dir")
+            .arg(d)
+            .env("PORTCULLIS_PUBLIC_URL", s.origin());
         for r in roles {
             c.arg("--role").arg(r);
         }
         let o = c.output().unwrap();
-        (o.status.code(), String::from_utf8_lossy(&o.stdout).trim().to_string(), String::from_utf8_lossy(&o.stderr).into_owned())
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).trim().to_string(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
     };
     let (code, app, _) = app_token(&["Policy.Read.All"]);
     assert_eq!(code, Some(0));
     let cfg = "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Fido2";
-    assert_eq!(call(&s, "GET", cfg, Some(&app), None).await.0, StatusCode::OK, "an app role is enough for an application");
-    let (st, _, v) = call(&s, "PATCH", cfg, Some(&app), Some(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration"}))).await;
-    assert_eq!((st, graph_error(&v)), (StatusCode::FORBIDDEN, "Authorization_RequestDenied"), "reading is not writing");
+    assert_eq!(
+        call(&s, "GET", cfg, Some(&app), None).await.0,
+        StatusCode::OK,
+        "an app role is enough for an application"
+    );
+    let (st, _, v) = call(
+        &s,
+        "PATCH",
+        cfg,
+        Some(&app),
+        Some(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration"})),
+    )
+    .await;
+    assert_eq!(
+        (st, graph_error(&v)),
+        (StatusCode::FORBIDDEN, "Authorization_RequestDenied"),
+        "reading is not writing"
+    );
     let mut c = std::process::Command::new(support::bin());
-    let o = c.args(["token", "--app", "no-such-app", "--role", "Policy.Read.All"]).arg("--data-dir").arg(d).output().unwrap();
-    assert_eq!(o.status.code(), Some(1), "only registered applications get tokens");
-    let o = std::process::Command::new(support::bin()).args(["token", "--app", "4813382a-8fa7-425e-ab75-3b753aab3abb"]).arg("--data-dir").arg(d).output().unwrap();
+    let o = c
+        .args(["token", "--app", "no-such-app", "--role", "Policy.Read.All"])
+        .arg("--data-dir")
+        .arg(d)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "only registered applications get tokens"
+    );
+    let o = std::process::Command::new(support::bin())
+        .args(["token", "--app", "4813382a-8fa7-425e-ab75-3b753aab3abb"])
+        .arg("--data-dir")
+        .arg(d)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2), "--app needs --role");
 
     // R2 over Graph: a Microsoft 365 (non-security) group cannot be a target.
@@ -434,7 +1035,13 @@ async fn method_administration_rules_and_bad_input_on_user_and_tap_routes() {
     let body = json!({"@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration", "includeTargets": [{"id": g["id"], "targetType": "group"}]});
     let (st, _, v) = call(&s, "PATCH", "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass", Some(&admin), Some(body)).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    assert!(v["error"]["message"].as_str().unwrap().contains("not a security group"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a security group"),
+        "{v}"
+    );
     let (_, _, v) = call(&s, "GET", "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass", Some(&admin), None).await;
     assert_eq!(v["includeTargets"][0]["id"], "all_users", "unchanged");
     s.stop().await;
@@ -447,15 +1054,56 @@ async fn client_credentials_grant_issues_app_tokens_with_granted_permissions() {
     let s = Server::start(d, None).await;
     let (st, out, err) = cli(d, None, &["apps", "add", "--name", "Inventory script"]);
     assert_eq!(st, 0, "{err}");
-    let app_id = out.lines().next().unwrap().split_whitespace().last().unwrap().to_string();
-    let secret = out.lines().find(|l| l.starts_with("Client secret:")).unwrap().split_whitespace().last().unwrap().to_string();
-    assert_eq!(cli(d, None, &["apps", "grant", "--app", &app_id, "--permission", "Policy.Read.All"]).0, 0);
+    let app_id = out
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_string();
+    let secret = out
+        .lines()
+        .find(|l| l.starts_with("Client secret:"))
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        cli(
+            d,
+            None,
+            &[
+                "apps",
+                "grant",
+                "--app",
+                &app_id,
+                "--permission",
+                "Policy.Read.All"
+            ]
+        )
+        .0,
+        0
+    );
     let (_, out, _) = cli(d, None, &["apps", "list"]);
-    assert!(out.contains("Inventory script") && out.contains("Policy.Read.All") && !out.contains(&secret), "{out}");
+    assert!(
+        out.contains("Inventory script")
+            && out.contains("Policy.Read.All")
+            && !out.contains(&secret),
+        "{out}"
+    );
 
     let c = client();
     let url = s.url("/contoso.onmicrosoft.com/oauth2/v2.0/token");
-    let form = |sec: &str| vec![("grant_type", "client_credentials".to_string()), ("client_id", app_id.clone()), ("client_secret", sec.to_string()), ("scope", "https://graph.microsoft.com/.default".to_string())];
+    let form = |sec: &str| {
+        vec![
+            ("grant_type", "client_credentials".to_string()),
+            ("client_id", app_id.clone()),
+            ("client_secret", sec.to_string()),
+            ("scope", "https://graph.microsoft.com/.default".to_string()),
+        ]
+    };
     let r = c.post(&url).form(&form(&secret)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.unwrap();
@@ -463,14 +1111,41 @@ async fn client_credentials_grant_issues_app_tokens_with_granted_permissions() {
     let t = v["access_token"].as_str().unwrap().to_string();
     let cfg = "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Fido2";
     assert_eq!(call(&s, "GET", cfg, Some(&t), None).await.0, StatusCode::OK);
-    let (st, _, v) = call(&s, "PATCH", cfg, Some(&t), Some(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration"}))).await;
-    assert_eq!((st, graph_error(&v)), (StatusCode::FORBIDDEN, "Authorization_RequestDenied"));
+    let (st, _, v) = call(
+        &s,
+        "PATCH",
+        cfg,
+        Some(&t),
+        Some(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration"})),
+    )
+    .await;
+    assert_eq!(
+        (st, graph_error(&v)),
+        (StatusCode::FORBIDDEN, "Authorization_RequestDenied")
+    );
 
     // RFC 6749 errors.
     for (body, want, code) in [
-        (vec![("grant_type", "password".to_string())], StatusCode::BAD_REQUEST, "unsupported_grant_type"),
-        (vec![("client_id", app_id.clone())], StatusCode::BAD_REQUEST, "invalid_request"),
-        (vec![("grant_type", "client_credentials".to_string()), ("client_id", app_id.clone()), ("client_secret", secret.clone()), ("scope", "openid".to_string())], StatusCode::BAD_REQUEST, "invalid_scope"),
+        (
+            vec![("grant_type", "password".to_string())],
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+        ),
+        (
+            vec![("client_id", app_id.clone())],
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials".to_string()),
+                ("client_id", app_id.clone()),
+                ("client_secret", secret.clone()),
+                ("scope", "openid".to_string()),
+            ],
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+        ),
     ] {
         let r = c.post(&url).form(&body).send().await.unwrap();
         assert_eq!(r.status(), want);
@@ -480,9 +1155,17 @@ async fn client_credentials_grant_issues_app_tokens_with_granted_permissions() {
     let mut last = StatusCode::OK;
     let mut retry = None;
     for _ in 0..21 {
-        let r = c.post(s.url("/oauth2/v2.0/token")).form(&form("wrong")).send().await.unwrap();
+        let r = c
+            .post(s.url("/oauth2/v2.0/token"))
+            .form(&form("wrong"))
+            .send()
+            .await
+            .unwrap();
         last = r.status();
-        retry = r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+        retry = r
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
         if last == StatusCode::TOO_MANY_REQUESTS {
             break;
         }

@@ -8,7 +8,9 @@ mod support;
 
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, EndpointMaybeSet, EndpointNotSet, EndpointSet, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, RefreshToken, Scope, TokenResponse,
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    RedirectUrl, RefreshToken, Scope, TokenResponse,
 };
 use portcullis_testkit::softkey::{Quirks, SoftKey};
 use reqwest::StatusCode;
@@ -31,56 +33,124 @@ async fn post_to(c: &reqwest::Client, url: &str, body: &Value) -> Value {
 /// The administrator with a passkey registered (after a TAP sign-in, as on Security info).
 async fn admin_with_passkey(s: &Server) -> SoftKey {
     let c = client();
-    assert_eq!(sign_in(&c, s, ADMIN, s.tap.as_deref().expect("bootstrap pass")).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        sign_in(&c, s, ADMIN, s.tap.as_deref().expect("bootstrap pass"))
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
     let mut key = SoftKey::new("01020304-0506-0708-0102-030405060708");
     let o = post(&c, s, "/api/passkeys/registration/options", &json!({})).await;
     let cred = key.register(&o["publicKey"], &s.origin(), &Quirks::default());
-    post(&c, s, "/api/passkeys/registration", &json!({"ceremonyId": o["ceremonyId"], "credential": cred})).await;
+    post(
+        &c,
+        s,
+        "/api/passkeys/registration",
+        &json!({"ceremonyId": o["ceremonyId"], "credential": cred}),
+    )
+    .await;
     key
 }
 
 fn location(r: &reqwest::Response) -> String {
-    r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+    r.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Plays the browser: follows the authorize URL; when sent to the sign-in page, signs in with
 /// the passkey and goes back. Returns the final redirect to the application.
-async fn browse_to_app(s: &Server, browser: &reqwest::Client, authorize: &str, key: &mut SoftKey) -> String {
+async fn browse_to_app(
+    s: &Server,
+    browser: &reqwest::Client,
+    authorize: &str,
+    key: &mut SoftKey,
+) -> String {
     let r = browser.get(authorize).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let mut to = location(&r);
     if to.starts_with("/signin?") {
-        let back = url::Url::parse(&format!("http://x{to}")).unwrap().query_pairs().find(|(k, _)| k == "return_to").map(|(_, v)| v.into_owned()).expect("return_to");
+        let back = url::Url::parse(&format!("http://x{to}"))
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "return_to")
+            .map(|(_, v)| v.into_owned())
+            .expect("return_to");
         // The browser stays on the public origin (localhost), where its cookie lives.
-        let o = post_to(browser, &format!("{}/api/signin/passkey/options", s.origin()), &json!({"username": ADMIN})).await;
+        let o = post_to(
+            browser,
+            &format!("{}/api/signin/passkey/options", s.origin()),
+            &json!({"username": ADMIN}),
+        )
+        .await;
         let cred = key.assert(&o["publicKey"], &s.origin(), &Quirks::default());
-        post_to(browser, &format!("{}/api/signin/passkey", s.origin()), &json!({"ceremonyId": o["ceremonyId"], "credential": cred})).await;
-        let r = browser.get(format!("{}{back}", s.origin())).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::SEE_OTHER, "back at authorize after signing in");
+        post_to(
+            browser,
+            &format!("{}/api/signin/passkey", s.origin()),
+            &json!({"ceremonyId": o["ceremonyId"], "credential": cred}),
+        )
+        .await;
+        let r = browser
+            .get(format!("{}{back}", s.origin()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::SEE_OTHER,
+            "back at authorize after signing in"
+        );
         to = location(&r);
     }
     to
 }
 
 fn query(url: &str) -> std::collections::HashMap<String, String> {
-    url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
 }
 
 fn claims(jwt: &str) -> Value {
     use base64::Engine;
     let body = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(body).unwrap()).unwrap()
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body)
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 fn register_app(dir: &std::path::Path, public: bool) -> (String, Option<String>) {
-    let mut args = vec!["apps", "add", "--name", "Conformance RP", "--redirect-uri", CB];
+    let mut args = vec![
+        "apps",
+        "add",
+        "--name",
+        "Conformance RP",
+        "--redirect-uri",
+        CB,
+    ];
     if public {
         args.push("--public");
     }
     let (st, out, err) = cli(dir, None, &args);
     assert_eq!(st, 0, "{err}");
-    let id = out.lines().next().and_then(|l| l.split_whitespace().last()).unwrap().to_string();
-    let secret = out.lines().find(|l| l.starts_with("Client secret:")).and_then(|l| l.split_whitespace().last()).map(str::to_string);
+    let id = out
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap()
+        .to_string();
+    let secret = out
+        .lines()
+        .find(|l| l.starts_with("Client secret:"))
+        .and_then(|l| l.split_whitespace().last())
+        .map(str::to_string);
     (id, secret)
 }
 
@@ -91,14 +161,28 @@ async fn openidconnect_crate_code_flow_with_passkey_pkce_userinfo_refresh_and_ke
     let mut key = admin_with_passkey(&s).await;
     let (client_id, secret) = register_app(dir.path(), false);
     // The library's own advice: no redirects on the back channel.
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let issuer = IssuerUrl::new(s.origin()).unwrap();
-    let meta = CoreProviderMetadata::discover_async(issuer.clone(), &http).await.expect("discovery: issuer byte-exact, JSON, required fields");
-    let rp = CoreClient::from_provider_metadata(meta, ClientId::new(client_id.clone()), secret.map(ClientSecret::new)).set_redirect_uri(RedirectUrl::new(CB.into()).unwrap());
+    let meta = CoreProviderMetadata::discover_async(issuer.clone(), &http)
+        .await
+        .expect("discovery: issuer byte-exact, JSON, required fields");
+    let rp = CoreClient::from_provider_metadata(
+        meta,
+        ClientId::new(client_id.clone()),
+        secret.map(ClientSecret::new),
+    )
+    .set_redirect_uri(RedirectUrl::new(CB.into()).unwrap());
 
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (auth_url, csrf, nonce) = rp
-        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
         .add_scope(Scope::new("profile".into()))
         .add_scope(Scope::new("offline_access".into()))
         .set_pkce_challenge(challenge)
@@ -110,27 +194,81 @@ async fn openidconnect_crate_code_flow_with_passkey_pkce_userinfo_refresh_and_ke
     assert_eq!(q["state"], *csrf.secret());
     assert_eq!(q["iss"], s.origin(), "RFC 9207 issuer in the response");
 
-    let tokens = rp.exchange_code(AuthorizationCode::new(q["code"].clone())).unwrap().set_pkce_verifier(verifier).request_async(&http).await.expect("code + PKCE → tokens");
+    let tokens = rp
+        .exchange_code(AuthorizationCode::new(q["code"].clone()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("code + PKCE → tokens");
     let id_token = tokens.id_token().expect("an ID token");
     let v = rp.id_token_verifier();
-    let id = id_token.claims(&v, &nonce).expect("signature via JWKS, iss, aud, nonce, exp");
-    let at_hash = AccessTokenHash::from_token(tokens.access_token(), id_token.signing_alg().unwrap(), id_token.signing_key(&v).unwrap()).unwrap();
+    let id = id_token
+        .claims(&v, &nonce)
+        .expect("signature via JWKS, iss, aud, nonce, exp");
+    let at_hash = AccessTokenHash::from_token(
+        tokens.access_token(),
+        id_token.signing_alg().unwrap(),
+        id_token.signing_key(&v).unwrap(),
+    )
+    .unwrap();
     assert_eq!(id.access_token_hash(), Some(&at_hash), "at_hash");
-    let amr: Vec<String> = id.auth_method_refs().unwrap().iter().map(|a| a.as_str().to_string()).collect();
-    assert!(amr.contains(&"fido".to_string()) && amr.contains(&"mfa".to_string()), "{amr:?}");
+    let amr: Vec<String> = id
+        .auth_method_refs()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().to_string())
+        .collect();
+    assert!(
+        amr.contains(&"fido".to_string()) && amr.contains(&"mfa".to_string()),
+        "{amr:?}"
+    );
     assert!(id.auth_time().is_some());
     let raw = claims(&id_token.to_string());
-    assert!(raw["authentication_strengths"].as_array().unwrap().contains(&json!("00000000-0000-0000-0000-000000000004")), "a passkey is phishing-resistant MFA: {raw}");
+    assert!(
+        raw["authentication_strengths"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("00000000-0000-0000-0000-000000000004")),
+        "a passkey is phishing-resistant MFA: {raw}"
+    );
 
-    let info: openidconnect::core::CoreUserInfoClaims = rp.user_info(tokens.access_token().clone(), Some(id.subject().clone())).unwrap().request_async(&http).await.expect("userinfo");
+    let info: openidconnect::core::CoreUserInfoClaims = rp
+        .user_info(tokens.access_token().clone(), Some(id.subject().clone()))
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("userinfo");
     assert_eq!(info.preferred_username().map(|u| u.as_str()), Some(ADMIN));
 
-    let refresh = tokens.refresh_token().expect("offline_access gives a refresh token").clone();
-    let refreshed = rp.exchange_refresh_token(&refresh).unwrap().request_async(&http).await.expect("refresh");
-    assert_ne!(refreshed.refresh_token().unwrap().secret(), refresh.secret(), "refresh tokens rotate");
-    let reuse = rp.exchange_refresh_token(&refresh).unwrap().request_async(&http).await;
+    let refresh = tokens
+        .refresh_token()
+        .expect("offline_access gives a refresh token")
+        .clone();
+    let refreshed = rp
+        .exchange_refresh_token(&refresh)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("refresh");
+    assert_ne!(
+        refreshed.refresh_token().unwrap().secret(),
+        refresh.secret(),
+        "refresh tokens rotate"
+    );
+    let reuse = rp
+        .exchange_refresh_token(&refresh)
+        .unwrap()
+        .request_async(&http)
+        .await;
     assert!(reuse.is_err(), "a used refresh token is refused");
-    let family = rp.exchange_refresh_token(&RefreshToken::new(refreshed.refresh_token().unwrap().secret().clone())).unwrap().request_async(&http).await;
+    let family = rp
+        .exchange_refresh_token(&RefreshToken::new(
+            refreshed.refresh_token().unwrap().secret().clone(),
+        ))
+        .unwrap()
+        .request_async(&http)
+        .await;
     assert!(family.is_err(), "…and its whole family is revoked");
 
     // Key rotation (after a fresh authorization: the reuse above revoked the first one's
@@ -141,32 +279,83 @@ async fn openidconnect_crate_code_flow_with_passkey_pkce_userinfo_refresh_and_ke
     let old_kid = claims_header_kid(&before.0.to_string());
     let (st, _, err) = cli(dir.path(), None, &["keys", "rotate"]);
     assert_eq!(st, 0, "{err}");
-    let meta = CoreProviderMetadata::discover_async(issuer, &http).await.unwrap();
+    let meta = CoreProviderMetadata::discover_async(issuer, &http)
+        .await
+        .unwrap();
     let rp2 = CoreClient::from_provider_metadata(meta, rp.client_id().clone(), None);
-    before.0.claims(&rp2.id_token_verifier(), &before.2).expect("a token from before the rotation still validates");
-    let still = http.get(s.url("/oidc/userinfo")).bearer_auth(&before.1).send().await.unwrap();
-    assert_eq!(still.status(), StatusCode::OK, "and still works at userinfo");
+    before
+        .0
+        .claims(&rp2.id_token_verifier(), &before.2)
+        .expect("a token from before the rotation still validates");
+    let still = http
+        .get(s.url("/oidc/userinfo"))
+        .bearer_auth(&before.1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        still.status(),
+        StatusCode::OK,
+        "and still works at userinfo"
+    );
     let after = sso_tokens(&rp, &browser, &http).await;
     after.0.claims(&rp2.id_token_verifier(), &after.2).unwrap();
-    assert_ne!(claims_header_kid(&after.0.to_string()), old_kid, "new tokens are signed by the new key");
+    assert_ne!(
+        claims_header_kid(&after.0.to_string()),
+        old_kid,
+        "new tokens are signed by the new key"
+    );
 }
 
 type SsoTokens = (openidconnect::core::CoreIdToken, String, Nonce);
-type DiscoveredClient = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+type DiscoveredClient = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
 
 /// One more authorization in an already signed-in browser: (ID token, access token, nonce).
-async fn sso_tokens(rp: &DiscoveredClient, browser: &reqwest::Client, http: &reqwest::Client) -> SsoTokens {
+async fn sso_tokens(
+    rp: &DiscoveredClient,
+    browser: &reqwest::Client,
+    http: &reqwest::Client,
+) -> SsoTokens {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (auth_url, _, nonce) = rp.authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random).set_pkce_challenge(challenge).url();
+    let (auth_url, _, nonce) = rp
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge)
+        .url();
     let r = browser.get(auth_url.as_str()).send().await.unwrap();
     let code = query(&location(&r))["code"].clone();
-    let tokens = rp.exchange_code(AuthorizationCode::new(code)).unwrap().set_pkce_verifier(verifier).request_async(http).await.unwrap();
-    (tokens.id_token().unwrap().clone(), tokens.access_token().secret().clone(), nonce)
+    let tokens = rp
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(http)
+        .await
+        .unwrap();
+    (
+        tokens.id_token().unwrap().clone(),
+        tokens.access_token().secret().clone(),
+        nonce,
+    )
 }
 
 fn claims_header_kid(jwt: &str) -> String {
     use base64::Engine;
-    let head: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(jwt.split('.').next().unwrap()).unwrap()).unwrap();
+    let head: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(jwt.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
     head["kid"].as_str().unwrap().to_string()
 }
 
@@ -177,36 +366,68 @@ async fn refusals_never_redirect_to_untrusted_places_and_prompt_and_max_age_forc
     let mut key = admin_with_passkey(&s).await;
     let (public_id, _) = register_app(dir.path(), true);
     let (conf_id, secret) = register_app(dir.path(), false);
-    let authorize = |client: &str, extra: &str| format!("{}/oauth2/v2.0/authorize?client_id={client}&redirect_uri={}&response_type=code&scope=openid&state=s1{extra}", s.origin(), urlenc(CB));
+    let authorize = |client: &str, extra: &str| {
+        format!("{}/oauth2/v2.0/authorize?client_id={client}&redirect_uri={}&response_type=code&scope=openid&state=s1{extra}", s.origin(), urlenc(CB))
+    };
     let browser = client();
 
     // Wrong redirect URI and unknown client: a page, never a redirect.
     for url in [
-        format!("{}?client_id={public_id}&redirect_uri={}&response_type=code&scope=openid", s.url("/oauth2/v2.0/authorize"), urlenc("http://127.0.0.1:8765/callback/evil")),
-        format!("{}?client_id={public_id}&redirect_uri={}&response_type=code&scope=openid", s.url("/oauth2/v2.0/authorize"), urlenc("https://attacker.example/cb")),
+        format!(
+            "{}?client_id={public_id}&redirect_uri={}&response_type=code&scope=openid",
+            s.url("/oauth2/v2.0/authorize"),
+            urlenc("http://127.0.0.1:8765/callback/evil")
+        ),
+        format!(
+            "{}?client_id={public_id}&redirect_uri={}&response_type=code&scope=openid",
+            s.url("/oauth2/v2.0/authorize"),
+            urlenc("https://attacker.example/cb")
+        ),
         authorize("00000000-0000-0000-0000-00000000dead", ""),
         authorize(&public_id, "&client_id=again"),
     ] {
         let r = browser.get(&url).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{url}");
-        assert!(r.headers().get("location").is_none(), "no redirect for {url}");
+        assert!(
+            r.headers().get("location").is_none(),
+            "no redirect for {url}"
+        );
     }
     // A public client without PKCE: the error goes back to the (trusted) redirect URI.
     let r = browser.get(authorize(&public_id, "")).send().await.unwrap();
     let q = query(&location(&r));
-    assert_eq!((q["error"].as_str(), q["state"].as_str()), ("invalid_request", "s1"));
+    assert_eq!(
+        (q["error"].as_str(), q["state"].as_str()),
+        ("invalid_request", "s1")
+    );
     // prompt=none without a session: login_required, not a page.
-    let r = browser.get(authorize(&conf_id, "&prompt=none")).send().await.unwrap();
+    let r = browser
+        .get(authorize(&conf_id, "&prompt=none"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(query(&location(&r))["error"], "login_required");
 
     // Signed in once, SSO answers at once; prompt=login and max_age=0 send the user to sign in.
     let to = browse_to_app(&s, &browser, &authorize(&conf_id, "&nonce=n1"), &mut key).await;
     assert!(query(&to).contains_key("code"));
     let r = browser.get(authorize(&conf_id, "")).send().await.unwrap();
-    assert!(location(&r).starts_with(CB), "single sign-on: {}", location(&r));
+    assert!(
+        location(&r).starts_with(CB),
+        "single sign-on: {}",
+        location(&r)
+    );
     for extra in ["&prompt=login", "&max_age=0"] {
-        let r = browser.get(authorize(&conf_id, extra)).send().await.unwrap();
-        assert!(location(&r).starts_with("/signin?return_to="), "{extra}: {}", location(&r));
+        let r = browser
+            .get(authorize(&conf_id, extra))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            location(&r).starts_with("/signin?return_to="),
+            "{extra}: {}",
+            location(&r)
+        );
     }
     // The first-party apps use the same flow: the Authenticator is a public client with a
     // custom-scheme redirect URI; Security info sends its users through authorize too.
@@ -220,44 +441,135 @@ async fn refusals_never_redirect_to_untrusted_places_and_prompt_and_max_age_forc
         .send()
         .await
         .unwrap();
-    assert!(location(&r).starts_with("msauth.com.microsoft.azureauthenticator://auth?code="), "{}", location(&r));
-    let r = browser.get(format!("{}/security-info", s.origin())).send().await.unwrap();
-    assert!(location(&r).starts_with("/oauth2/v2.0/authorize?client_id=19db86c3-b2b9-44cc-b339-36da233a3be2&"), "{}", location(&r));
+    assert!(
+        location(&r).starts_with("msauth.com.microsoft.azureauthenticator://auth?code="),
+        "{}",
+        location(&r)
+    );
+    let r = browser
+        .get(format!("{}/security-info", s.origin()))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        location(&r)
+            .starts_with("/oauth2/v2.0/authorize?client_id=19db86c3-b2b9-44cc-b339-36da233a3be2&"),
+        "{}",
+        location(&r)
+    );
 
     // prompt=login: after a fresh sign-in the request completes, and does not loop.
-    let to = browse_to_app(&s, &browser, &authorize(&conf_id, "&prompt=login"), &mut key).await;
+    let to = browse_to_app(
+        &s,
+        &browser,
+        &authorize(&conf_id, "&prompt=login"),
+        &mut key,
+    )
+    .await;
     let code = query(&to)["code"].clone();
 
     // The token endpoint: wrong secret, then the right one; userinfo refuses a Graph token.
     let http = reqwest::Client::new();
-    let form = |sec: &str| vec![("grant_type", "authorization_code".to_string()), ("code", code.clone()), ("redirect_uri", CB.to_string()), ("client_id", conf_id.clone()), ("client_secret", sec.to_string())];
-    let r = http.post(s.url("/oauth2/v2.0/token")).form(&form("wrong")).send().await.unwrap();
+    let form = |sec: &str| {
+        vec![
+            ("grant_type", "authorization_code".to_string()),
+            ("code", code.clone()),
+            ("redirect_uri", CB.to_string()),
+            ("client_id", conf_id.clone()),
+            ("client_secret", sec.to_string()),
+        ]
+    };
+    let r = http
+        .post(s.url("/oauth2/v2.0/token"))
+        .form(&form("wrong"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_client");
-    let r = http.post(s.url("/oauth2/v2.0/token")).form(&form(secret.as_deref().unwrap())).send().await.unwrap();
+    let r = http
+        .post(s.url("/oauth2/v2.0/token"))
+        .form(&form(secret.as_deref().unwrap()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers().get("cache-control").unwrap(), "no-store");
-    let (st, graph_token, _) = cli(dir.path(), None, &["token", "--user", ADMIN, "--scope", "User.Read"]);
+    let (st, graph_token, _) = cli(
+        dir.path(),
+        None,
+        &["token", "--user", ADMIN, "--scope", "User.Read"],
+    );
     assert_eq!(st, 0);
-    let r = http.get(s.url("/oidc/userinfo")).bearer_auth(graph_token.trim()).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a token for another audience");
-    assert!(r.headers().get("www-authenticate").unwrap().to_str().unwrap().contains("invalid_token"));
+    let r = http
+        .get(s.url("/oidc/userinfo"))
+        .bearer_auth(graph_token.trim())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "a token for another audience"
+    );
+    assert!(r
+        .headers()
+        .get("www-authenticate")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("invalid_token"));
     // Malformed token requests: 4xx in the OAuth error shape.
-    for body in ["", "grant_type=authorization_code", "grant_type=password&client_id=x", "grant_type=authorization_code&client_id=x&code=%FF%FE"] {
-        let r = http.post(s.url("/oauth2/v2.0/token")).header("content-type", "application/x-www-form-urlencoded").body(body).send().await.unwrap();
+    for body in [
+        "",
+        "grant_type=authorization_code",
+        "grant_type=password&client_id=x",
+        "grant_type=authorization_code&client_id=x&code=%FF%FE",
+    ] {
+        let r = http
+            .post(s.url("/oauth2/v2.0/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_client_error(), "{body}: {}", r.status());
-        assert!(r.json::<Value>().await.unwrap()["error"].is_string(), "{body}");
+        assert!(
+            r.json::<Value>().await.unwrap()["error"].is_string(),
+            "{body}"
+        );
     }
 
     // Sign-out through the end-session endpoint asks first without an id_token_hint, and
     // never sends the browser to an unregistered URI.
-    let r = browser.get(format!("{}/oauth2/v2.0/logout?post_logout_redirect_uri={}&client_id={conf_id}", s.origin(), urlenc("https://attacker.example/"))).send().await.unwrap();
+    let r = browser
+        .get(format!(
+            "{}/oauth2/v2.0/logout?post_logout_redirect_uri={}&client_id={conf_id}",
+            s.origin(),
+            urlenc("https://attacker.example/")
+        ))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("confirm-signout"));
-    let r = browser.post(format!("{}/oauth2/v2.0/logout", s.origin())).form(&[("post_logout_redirect_uri", CB), ("client_id", &conf_id), ("state", "bye")]).send().await.unwrap();
+    let r = browser
+        .post(format!("{}/oauth2/v2.0/logout", s.origin()))
+        .form(&[
+            ("post_logout_redirect_uri", CB),
+            ("client_id", &conf_id),
+            ("state", "bye"),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(location(&r), format!("{CB}?state=bye"));
     let r = browser.get(authorize(&conf_id, "")).send().await.unwrap();
-    assert!(location(&r).starts_with("/signin?"), "signed out: {}", location(&r));
+    assert!(
+        location(&r).starts_with("/signin?"),
+        "signed out: {}",
+        location(&r)
+    );
 }
 
 fn urlenc(s: &str) -> String {

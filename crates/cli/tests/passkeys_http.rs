@@ -22,34 +22,71 @@ async fn post(c: &reqwest::Client, s: &Server, path: &str, body: &Value) -> (Sta
 /// A client signed in as the administrator with the bootstrap TAP.
 async fn admin(s: &Server) -> reqwest::Client {
     let c = client();
-    assert_eq!(sign_in(&c, s, ADMIN, s.tap.as_deref().expect("bootstrap pass")).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        sign_in(&c, s, ADMIN, s.tap.as_deref().expect("bootstrap pass"))
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
     c
 }
 
-async fn register(c: &reqwest::Client, s: &Server, key: &mut SoftKey, q: &Quirks) -> (StatusCode, Value) {
+async fn register(
+    c: &reqwest::Client,
+    s: &Server,
+    key: &mut SoftKey,
+    q: &Quirks,
+) -> (StatusCode, Value) {
     let (st, o) = post(c, s, "/api/passkeys/registration/options", &json!({})).await;
     if st != StatusCode::OK {
         return (st, o);
     }
     let cred = key.register(&o["publicKey"], &s.origin(), q);
-    post(c, s, "/api/passkeys/registration", &json!({"ceremonyId": o["ceremonyId"], "credential": cred})).await
+    post(
+        c,
+        s,
+        "/api/passkeys/registration",
+        &json!({"ceremonyId": o["ceremonyId"], "credential": cred}),
+    )
+    .await
 }
 
-async fn passkey_sign_in(s: &Server, username: Option<&str>, key: &mut SoftKey, q: &Quirks) -> (StatusCode, Value) {
+async fn passkey_sign_in(
+    s: &Server,
+    username: Option<&str>,
+    key: &mut SoftKey,
+    q: &Quirks,
+) -> (StatusCode, Value) {
     let c = client();
-    let (st, o) = post(&c, s, "/api/signin/passkey/options", &json!({"username": username})).await;
+    let (st, o) = post(
+        &c,
+        s,
+        "/api/signin/passkey/options",
+        &json!({"username": username}),
+    )
+    .await;
     if st != StatusCode::OK {
         return (st, o);
     }
     let cred = key.assert(&o["publicKey"], &s.origin(), q);
-    post(&c, s, "/api/signin/passkey", &json!({"ceremonyId": o["ceremonyId"], "credential": cred})).await
+    post(
+        &c,
+        s,
+        "/api/signin/passkey",
+        &json!({"ceremonyId": o["ceremonyId"], "credential": cred}),
+    )
+    .await
 }
 
 /// Patches the Fido2 configuration through the CLI; returns its warnings (stderr).
 fn patch_fido2(dir: &Path, body: &str) -> String {
     let f = dir.join("fido2.json");
     std::fs::write(&f, body).unwrap();
-    let (st, _, err) = cli(dir, None, &["policy", "patch", "fido2", f.to_str().unwrap()]);
+    let (st, _, err) = cli(
+        dir,
+        None,
+        &["policy", "patch", "fido2", f.to_str().unwrap()],
+    );
     assert_eq!(st, 0, "{err}");
     err
 }
@@ -61,7 +98,9 @@ fn passkeys(dir: &Path, user: &str) -> Vec<Value> {
 }
 
 fn code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or_else(|| panic!("not the error shape: {v}"))
+    v["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not the error shape: {v}"))
 }
 
 #[tokio::test]
@@ -72,38 +111,113 @@ async fn r17_options_and_r21_username_first_lists_only_usable_passkeys() {
     let (st, o) = post(&c, &s, "/api/passkeys/registration/options", &json!({})).await;
     assert_eq!(st, StatusCode::OK);
     let pk = &o["publicKey"];
-    assert_eq!(pk["authenticatorSelection"]["residentKey"], "required", "R17: discoverable credential");
+    assert_eq!(
+        pk["authenticatorSelection"]["residentKey"], "required",
+        "R17: discoverable credential"
+    );
     assert_eq!(pk["authenticatorSelection"]["requireResidentKey"], true);
-    assert_eq!(pk["authenticatorSelection"]["userVerification"], "required", "R17: UV");
-    assert_eq!(pk["attestation"], "none", "R17: none while attestation is not enforced");
-    let algs: Vec<i64> = pk["pubKeyCredParams"].as_array().unwrap().iter().map(|p| p["alg"].as_i64().unwrap()).collect();
+    assert_eq!(
+        pk["authenticatorSelection"]["userVerification"], "required",
+        "R17: UV"
+    );
+    assert_eq!(
+        pk["attestation"], "none",
+        "R17: none while attestation is not enforced"
+    );
+    let algs: Vec<i64> = pk["pubKeyCredParams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["alg"].as_i64().unwrap())
+        .collect();
     assert_eq!(algs, vec![-7, -257, -8], "R17: ES256, RS256, EdDSA");
     assert_eq!(pk["rp"]["id"], "localhost");
 
     let mut a = SoftKey::new(CHROMIUM);
     let mut b = SoftKey::new(OTHER);
-    assert_eq!(register(&c, &s, &mut a, &Quirks::default()).await.0, StatusCode::CREATED);
-    assert_eq!(register(&c, &s, &mut b, &Quirks::default()).await.0, StatusCode::CREATED);
+    assert_eq!(
+        register(&c, &s, &mut a, &Quirks::default()).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        register(&c, &s, &mut b, &Quirks::default()).await.0,
+        StatusCode::CREATED
+    );
     let (_, o) = post(&c, &s, "/api/passkeys/registration/options", &json!({})).await;
-    let excluded: Vec<&str> = o["publicKey"]["excludeCredentials"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
-    assert!(excluded.contains(&a.id().as_str()) && excluded.contains(&b.id().as_str()), "R17: excludeCredentials lists the user's passkeys");
+    let excluded: Vec<&str> = o["publicKey"]["excludeCredentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        excluded.contains(&a.id().as_str()) && excluded.contains(&b.id().as_str()),
+        "R17: excludeCredentials lists the user's passkeys"
+    );
 
     patch_fido2(dir.path(), r#"{"isAttestationEnforced": true}"#);
     let (_, o) = post(&c, &s, "/api/passkeys/registration/options", &json!({})).await;
-    assert_eq!(o["publicKey"]["attestation"], "direct", "R17: direct when enforced");
-    let warnings = patch_fido2(dir.path(), &format!(r#"{{"isAttestationEnforced": false, "keyRestrictions": {{"isEnforced": true, "enforcementType": "block", "aaGuids": ["{CHROMIUM}"]}}}}"#));
-    assert!(warnings.contains("1 registered passkey(s) of Chromium virtual authenticator") && warnings.contains("stop working"), "R5: saving says who is stranded: {warnings}");
+    assert_eq!(
+        o["publicKey"]["attestation"], "direct",
+        "R17: direct when enforced"
+    );
+    let warnings = patch_fido2(
+        dir.path(),
+        &format!(
+            r#"{{"isAttestationEnforced": false, "keyRestrictions": {{"isEnforced": true, "enforcementType": "block", "aaGuids": ["{CHROMIUM}"]}}}}"#
+        ),
+    );
+    assert!(
+        warnings.contains("1 registered passkey(s) of Chromium virtual authenticator")
+            && warnings.contains("stop working"),
+        "R5: saving says who is stranded: {warnings}"
+    );
 
-    let (st, o) = post(&client(), &s, "/api/signin/passkey/options", &json!({"username": ADMIN})).await;
+    let (st, o) = post(
+        &client(),
+        &s,
+        "/api/signin/passkey/options",
+        &json!({"username": ADMIN}),
+    )
+    .await;
     assert_eq!(st, StatusCode::OK);
-    let allowed: Vec<&str> = o["publicKey"]["allowCredentials"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
-    assert_eq!(allowed, vec![b.id().as_str()], "R21: only usable passkeys are offered");
+    let allowed: Vec<&str> = o["publicKey"]["allowCredentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        allowed,
+        vec![b.id().as_str()],
+        "R21: only usable passkeys are offered"
+    );
     let (_, o) = post(&client(), &s, "/api/signin/passkey/options", &json!({})).await;
-    assert!(o["publicKey"].get("allowCredentials").is_none_or(|a| a.as_array().is_some_and(|a| a.is_empty())), "usernameless: a discoverable request");
-    assert_eq!(passkey_sign_in(&s, Some(ADMIN), &mut b, &Quirks::default()).await.0, StatusCode::OK);
-    assert_eq!(passkey_sign_in(&s, None, &mut b, &Quirks::default()).await.0, StatusCode::OK, "R21: found by user handle");
+    assert!(
+        o["publicKey"]
+            .get("allowCredentials")
+            .is_none_or(|a| a.as_array().is_some_and(|a| a.is_empty())),
+        "usernameless: a discoverable request"
+    );
+    assert_eq!(
+        passkey_sign_in(&s, Some(ADMIN), &mut b, &Quirks::default())
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        passkey_sign_in(&s, None, &mut b, &Quirks::default())
+            .await
+            .0,
+        StatusCode::OK,
+        "R21: found by user handle"
+    );
     let (st, v) = passkey_sign_in(&s, None, &mut a, &Quirks::default()).await;
-    assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "keyRestricted"), "R5 at sign-in, usernameless too: {v}");
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::FORBIDDEN, "keyRestricted"),
+        "R5 at sign-in, usernameless too: {v}"
+    );
     s.stop().await;
 }
 
@@ -113,44 +227,129 @@ async fn r22_every_verification_failure_is_refused_with_its_reason() {
     let s = Server::start(dir.path(), None).await;
     let c = admin(&s).await;
     let mut key = SoftKey::new(CHROMIUM);
-    assert_eq!(register(&c, &s, &mut key, &Quirks::default()).await.0, StatusCode::CREATED);
+    assert_eq!(
+        register(&c, &s, &mut key, &Quirks::default()).await.0,
+        StatusCode::CREATED
+    );
 
     let cases: Vec<(Quirks, StatusCode, &str)> = vec![
-        (Quirks { origin: Some("https://evil.example".into()), ..Default::default() }, StatusCode::UNAUTHORIZED, "originMismatch"),
-        (Quirks { rp_id: Some("evil.example".into()), ..Default::default() }, StatusCode::UNAUTHORIZED, "rpIdMismatch"),
-        (Quirks { no_uv: true, ..Default::default() }, StatusCode::UNAUTHORIZED, "userNotVerified"),
-        (Quirks { bad_signature: true, ..Default::default() }, StatusCode::UNAUTHORIZED, "badSignature"),
-        (Quirks { challenge: Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into()), ..Default::default() }, StatusCode::UNAUTHORIZED, "challengeMismatch"),
+        (
+            Quirks {
+                origin: Some("https://evil.example".into()),
+                ..Default::default()
+            },
+            StatusCode::UNAUTHORIZED,
+            "originMismatch",
+        ),
+        (
+            Quirks {
+                rp_id: Some("evil.example".into()),
+                ..Default::default()
+            },
+            StatusCode::UNAUTHORIZED,
+            "rpIdMismatch",
+        ),
+        (
+            Quirks {
+                no_uv: true,
+                ..Default::default()
+            },
+            StatusCode::UNAUTHORIZED,
+            "userNotVerified",
+        ),
+        (
+            Quirks {
+                bad_signature: true,
+                ..Default::default()
+            },
+            StatusCode::UNAUTHORIZED,
+            "badSignature",
+        ),
+        (
+            Quirks {
+                challenge: Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into()),
+                ..Default::default()
+            },
+            StatusCode::UNAUTHORIZED,
+            "challengeMismatch",
+        ),
     ];
     for (q, status, want) in cases {
         let (st, v) = passkey_sign_in(&s, Some(ADMIN), &mut key, &q).await;
         assert_eq!((st, code(&v)), (status, want), "{q:?}: {v}");
-        assert!(!v["error"]["message"].as_str().unwrap_or_default().is_empty());
+        assert!(!v["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty());
     }
 
     // Replayed challenge: the same ceremony and response twice.
     let c2 = client();
-    let (_, o) = post(&c2, &s, "/api/signin/passkey/options", &json!({"username": ADMIN})).await;
+    let (_, o) = post(
+        &c2,
+        &s,
+        "/api/signin/passkey/options",
+        &json!({"username": ADMIN}),
+    )
+    .await;
     let cred = key.assert(&o["publicKey"], &s.origin(), &Quirks::default());
     let body = json!({"ceremonyId": o["ceremonyId"], "credential": cred});
-    assert_eq!(post(&c2, &s, "/api/signin/passkey", &body).await.0, StatusCode::OK);
+    assert_eq!(
+        post(&c2, &s, "/api/signin/passkey", &body).await.0,
+        StatusCode::OK
+    );
     let (st, v) = post(&client(), &s, "/api/signin/passkey", &body).await;
-    assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, "challengeUnknown"), "a replay is refused: {v}");
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::BAD_REQUEST, "challengeUnknown"),
+        "a replay is refused: {v}"
+    );
 
     // Counter regression: refused, and the passkey is flagged as possibly cloned.
     let now = key.counter;
-    let (st, v) = passkey_sign_in(&s, Some(ADMIN), &mut key, &Quirks { counter: Some(now.saturating_sub(1).max(1)), ..Default::default() }).await;
-    assert_eq!((st, code(&v)), (StatusCode::UNAUTHORIZED, "counterRegression"), "{v}");
+    let (st, v) = passkey_sign_in(
+        &s,
+        Some(ADMIN),
+        &mut key,
+        &Quirks {
+            counter: Some(now.saturating_sub(1).max(1)),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::UNAUTHORIZED, "counterRegression"),
+        "{v}"
+    );
     let listed = passkeys(dir.path(), ADMIN);
     assert_eq!(listed[0]["flaggedClone"], true);
     assert_eq!(listed[0]["usable"], false);
     let (st, v) = passkey_sign_in(&s, Some(ADMIN), &mut key, &Quirks::default()).await;
-    assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "passkeyFlaggedClone"), "a flagged passkey stays refused: {v}");
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::FORBIDDEN, "passkeyFlaggedClone"),
+        "a flagged passkey stays refused: {v}"
+    );
 
-    let (_, out, _) = cli(dir.path(), None, &["logs", "signins", "--json", "--limit", "100"]);
+    let (_, out, _) = cli(
+        dir.path(),
+        None,
+        &["logs", "signins", "--json", "--limit", "100"],
+    );
     let log: Vec<Value> = serde_json::from_str(&out).unwrap();
-    for want in ["originMismatch", "rpIdMismatch", "userNotVerified", "badSignature", "challengeUnknown", "counterRegression"] {
-        assert!(log.iter().any(|e| e["failureCode"] == want), "{want} is in the sign-in log");
+    for want in [
+        "originMismatch",
+        "rpIdMismatch",
+        "userNotVerified",
+        "badSignature",
+        "challengeUnknown",
+        "counterRegression",
+    ] {
+        assert!(
+            log.iter().any(|e| e["failureCode"] == want),
+            "{want} is in the sign-in log"
+        );
     }
     s.stop().await;
 }
@@ -166,46 +365,131 @@ async fn r1_r2_r3_r4_r5_r6_policy_gates_registration_and_nothing_is_stored() {
     // R4: none and self attestation are refused while attestation is enforced.
     patch_fido2(d, r#"{"isAttestationEnforced": true}"#);
     let (st, v) = register(&c, &s, &mut key, &Quirks::default()).await;
-    assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "attestationRequired"), "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("no attestation"));
-    let (st, v) = register(&c, &s, &mut key, &Quirks { self_attestation: true, ..Default::default() }).await;
-    assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "attestationRequired"));
-    assert!(v["error"]["message"].as_str().unwrap().contains("only self attestation"), "{v}");
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::FORBIDDEN, "attestationRequired"),
+        "{v}"
+    );
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no attestation"));
+    let (st, v) = register(
+        &c,
+        &s,
+        &mut key,
+        &Quirks {
+            self_attestation: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::FORBIDDEN, "attestationRequired")
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("only self attestation"),
+        "{v}"
+    );
     patch_fido2(d, r#"{"isAttestationEnforced": false}"#);
 
     // R5 at registration.
-    patch_fido2(d, &format!(r#"{{"keyRestrictions": {{"isEnforced": true, "enforcementType": "allow", "aaGuids": ["{OTHER}"]}}}}"#));
+    patch_fido2(
+        d,
+        &format!(
+            r#"{{"keyRestrictions": {{"isEnforced": true, "enforcementType": "allow", "aaGuids": ["{OTHER}"]}}}}"#
+        ),
+    );
     let (st, v) = register(&c, &s, &mut key, &Quirks::default()).await;
-    assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "keyRestricted"), "{v}");
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::FORBIDDEN, "keyRestricted"),
+        "{v}"
+    );
 
     // R6: the guided Authenticator option appears only with both Authenticator AAGUIDs allowed;
     // the shortcut switch puts them there and takes them away.
-    let page = get_following(&c, &s, "/security-info").await.text().await.unwrap();
+    let page = get_following(&c, &s, "/security-info")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!page.contains("add-authenticator"));
     let (st, out, _) = cli(d, None, &["policy", "authenticator-shortcut", "on"]);
     assert_eq!(st, 0);
-    assert!(out.contains("de1e552d-db1d-4423-a619-566b625cdc84") && out.contains(&format!("\"{OTHER}\"")), "added to the existing allow list: {out}");
-    let page = get_following(&c, &s, "/security-info").await.text().await.unwrap();
-    assert!(page.contains("add-authenticator") && page.contains("Passkey in Microsoft Authenticator"));
+    assert!(
+        out.contains("de1e552d-db1d-4423-a619-566b625cdc84")
+            && out.contains(&format!("\"{OTHER}\"")),
+        "added to the existing allow list: {out}"
+    );
+    let page = get_following(&c, &s, "/security-info")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("add-authenticator") && page.contains("Passkey in Microsoft Authenticator")
+    );
     let (st, _, warnings) = cli(d, None, &["policy", "authenticator-shortcut", "off"]);
     assert_eq!(st, 0);
-    assert!(warnings.contains("shortcut no longer applies"), "R6: switching off warns: {warnings}");
-    patch_fido2(d, r#"{"keyRestrictions": {"isEnforced": true, "enforcementType": "allow", "aaGuids": ["de1e552d-db1d-4423-a619-566b625cdc84", "90a3ccdf-635c-4729-a248-9b709135078f"]}}"#);
-    let warnings = patch_fido2(d, r#"{"keyRestrictions": {"isEnforced": false, "enforcementType": "block", "aaGuids": []}}"#);
-    assert!(warnings.contains("shortcut no longer applies"), "R6: turning restrictions off is accepted with a warning: {warnings}");
+    assert!(
+        warnings.contains("shortcut no longer applies"),
+        "R6: switching off warns: {warnings}"
+    );
+    patch_fido2(
+        d,
+        r#"{"keyRestrictions": {"isEnforced": true, "enforcementType": "allow", "aaGuids": ["de1e552d-db1d-4423-a619-566b625cdc84", "90a3ccdf-635c-4729-a248-9b709135078f"]}}"#,
+    );
+    let warnings = patch_fido2(
+        d,
+        r#"{"keyRestrictions": {"isEnforced": false, "enforcementType": "block", "aaGuids": []}}"#,
+    );
+    assert!(
+        warnings.contains("shortcut no longer applies"),
+        "R6: turning restrictions off is accepted with a warning: {warnings}"
+    );
 
     // R3: self-service off.
     patch_fido2(d, r#"{"isSelfServiceRegistrationAllowed": false}"#);
     let (st, v) = register(&c, &s, &mut key, &Quirks::default()).await;
-    assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "selfServiceDisabled"));
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::FORBIDDEN, "selfServiceDisabled")
+    );
     patch_fido2(d, r#"{"isSelfServiceRegistrationAllowed": true}"#);
 
     // R2: excluded through a security group.
     assert_eq!(cli(d, None, &["groups", "add", "No passkeys"]).0, 0);
-    assert_eq!(cli(d, None, &["groups", "members", "add", "--group", "No passkeys", "--user", ADMIN]).0, 0);
+    assert_eq!(
+        cli(
+            d,
+            None,
+            &[
+                "groups",
+                "members",
+                "add",
+                "--group",
+                "No passkeys",
+                "--user",
+                ADMIN
+            ]
+        )
+        .0,
+        0
+    );
     let (_, out, _) = cli(d, None, &["groups", "list", "--json"]);
-    let gid = serde_json::from_str::<Value>(&out).unwrap()[0]["id"].as_str().unwrap().to_string();
-    patch_fido2(d, &format!(r#"{{"excludeTargets": [{{"id": "{gid}", "targetType": "group"}}]}}"#));
+    let gid = serde_json::from_str::<Value>(&out).unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    patch_fido2(
+        d,
+        &format!(r#"{{"excludeTargets": [{{"id": "{gid}", "targetType": "group"}}]}}"#),
+    );
     let (st, v) = register(&c, &s, &mut key, &Quirks::default()).await;
     assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "fido2NotInScope"));
     patch_fido2(d, r#"{"excludeTargets": []}"#);
@@ -214,19 +498,34 @@ async fn r1_r2_r3_r4_r5_r6_policy_gates_registration_and_nothing_is_stored() {
     patch_fido2(d, r#"{"state": "disabled"}"#);
     let (st, v) = register(&c, &s, &mut key, &Quirks::default()).await;
     assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "fido2Disabled"));
-    assert!(passkeys(d, ADMIN).is_empty(), "no refused registration stored anything");
+    assert!(
+        passkeys(d, ADMIN).is_empty(),
+        "no refused registration stored anything"
+    );
 
     // Enabled again it registers; disabled, the kept passkey cannot sign in (R1), and works once re-enabled.
     patch_fido2(d, r#"{"state": "enabled"}"#);
-    assert_eq!(register(&c, &s, &mut key, &Quirks::default()).await.0, StatusCode::CREATED);
+    assert_eq!(
+        register(&c, &s, &mut key, &Quirks::default()).await.0,
+        StatusCode::CREATED
+    );
     patch_fido2(d, r#"{"state": "disabled"}"#);
     let (st, v) = passkey_sign_in(&s, Some(ADMIN), &mut key, &Quirks::default()).await;
     assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "fido2Disabled"));
     let listed = passkeys(d, ADMIN);
-    assert_eq!((listed.len(), listed[0]["usable"].clone()), (1, Value::Bool(false)), "R1: kept, shown unusable with the reason");
+    assert_eq!(
+        (listed.len(), listed[0]["usable"].clone()),
+        (1, Value::Bool(false)),
+        "R1: kept, shown unusable with the reason"
+    );
     assert!(listed[0]["reason"].as_str().unwrap().contains("turned off"));
     patch_fido2(d, r#"{"state": "enabled"}"#);
-    assert_eq!(passkey_sign_in(&s, Some(ADMIN), &mut key, &Quirks::default()).await.0, StatusCode::OK);
+    assert_eq!(
+        passkey_sign_in(&s, Some(ADMIN), &mut key, &Quirks::default())
+            .await
+            .0,
+        StatusCode::OK
+    );
     s.stop().await;
 }
 
@@ -238,8 +537,14 @@ async fn r9_profiles_and_r20_device_and_profile_are_recorded() {
     let c = admin(&s).await;
     assert_eq!(cli(d, None, &["groups", "add", "Open"]).0, 0);
     let (_, out, _) = cli(d, None, &["groups", "list", "--json"]);
-    let gid = serde_json::from_str::<Value>(&out).unwrap()[0]["id"].as_str().unwrap().to_string();
-    let (strict, open) = ("11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222");
+    let gid = serde_json::from_str::<Value>(&out).unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (strict, open) = (
+        "11111111-1111-1111-1111-111111111111",
+        "22222222-2222-2222-2222-222222222222",
+    );
     patch_fido2(
         d,
         &format!(
@@ -255,17 +560,48 @@ async fn r9_profiles_and_r20_device_and_profile_are_recorded() {
     );
     let mut key = SoftKey::new(CHROMIUM);
     let (st, v) = register(&c, &s, &mut key, &Quirks::default()).await;
-    assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "keyRestricted"), "R9: the default profile allows only Authenticator: {v}");
-    assert_eq!(cli(d, None, &["groups", "members", "add", "--group", "Open", "--user", ADMIN]).0, 0);
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::FORBIDDEN, "keyRestricted"),
+        "R9: the default profile allows only Authenticator: {v}"
+    );
+    assert_eq!(
+        cli(
+            d,
+            None,
+            &["groups", "members", "add", "--group", "Open", "--user", ADMIN]
+        )
+        .0,
+        0
+    );
     let (st, o) = post(&c, &s, "/api/passkeys/registration/options", &json!({})).await;
     assert_eq!(st, StatusCode::OK);
     let cred = key.register(&o["publicKey"], &s.origin(), &Quirks::default());
     let (st, v) = post(&c, &s, "/api/passkeys/registration", &json!({"ceremonyId": o["ceremonyId"], "credential": cred, "name": "Work phone", "device": "Pixel 8", "deviceProfile": "work"})).await;
-    assert_eq!(st, StatusCode::CREATED, "R9: the Open profile accepts it: {v}");
+    assert_eq!(
+        st,
+        StatusCode::CREATED,
+        "R9: the Open profile accepts it: {v}"
+    );
     let listed = passkeys(d, ADMIN);
-    assert_eq!((listed[0]["displayName"].as_str(), listed[0]["device"].as_str(), listed[0]["deviceProfile"].as_str()), (Some("Work phone"), Some("Pixel 8"), Some("work")), "R20");
-    let page = get_following(&c, &s, "/security-info").await.text().await.unwrap();
-    assert!(page.contains("Pixel 8") && page.contains("work profile"), "R20: Security info shows device and profile");
+    assert_eq!(
+        (
+            listed[0]["displayName"].as_str(),
+            listed[0]["device"].as_str(),
+            listed[0]["deviceProfile"].as_str()
+        ),
+        (Some("Work phone"), Some("Pixel 8"), Some("work")),
+        "R20"
+    );
+    let page = get_following(&c, &s, "/security-info")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Pixel 8") && page.contains("work profile"),
+        "R20: Security info shows device and profile"
+    );
     s.stop().await;
 }
 
@@ -280,20 +616,55 @@ async fn r25_deleted_passkeys_are_refused_with_the_explanation() {
     let (_, b) = register(&c, &s, &mut theirs, &Quirks::default()).await;
 
     // The delete form belongs to Security info, which has its own (OIDC) sign-in.
-    assert_eq!(get_following(&c, &s, "/security-info").await.status(), StatusCode::OK);
-    let r = c.post(s.url(&format!("/security-info/passkeys/{}/delete", a["id"].as_str().unwrap()))).send().await.unwrap();
+    assert_eq!(
+        get_following(&c, &s, "/security-info").await.status(),
+        StatusCode::OK
+    );
+    let r = c
+        .post(s.url(&format!(
+            "/security-info/passkeys/{}/delete",
+            a["id"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (st, v) = passkey_sign_in(&s, None, &mut mine, &Quirks::default()).await;
     assert_eq!((st, code(&v)), (StatusCode::UNAUTHORIZED, "passkeyDeleted"));
-    assert!(v["error"]["message"].as_str().unwrap().contains("You removed this passkey"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("You removed this passkey"),
+        "{v}"
+    );
 
-    let (st, _, err) = cli(d, None, &["passkeys", "delete", "--user", ADMIN, "--id", b["id"].as_str().unwrap()]);
+    let (st, _, err) = cli(
+        d,
+        None,
+        &[
+            "passkeys",
+            "delete",
+            "--user",
+            ADMIN,
+            "--id",
+            b["id"].as_str().unwrap(),
+        ],
+    );
     assert_eq!(st, 0, "{err}");
     let (st, v) = passkey_sign_in(&s, None, &mut theirs, &Quirks::default()).await;
     assert_eq!((st, code(&v)), (StatusCode::UNAUTHORIZED, "passkeyDeleted"));
-    assert!(v["error"]["message"].as_str().unwrap().contains("removed by your administrator"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("removed by your administrator"),
+        "{v}"
+    );
     let (_, out, _) = cli(d, None, &["logs", "audit"]);
-    assert!(out.contains("User deleted security info") && out.contains("Admin deleted security info"));
+    assert!(
+        out.contains("User deleted security info") && out.contains("Admin deleted security info")
+    );
     s.stop().await;
 }
 
@@ -321,51 +692,152 @@ async fn bad_input_to_every_ceremony_endpoint_is_a_4xx_in_the_error_shape_and_st
     let bad_b64 = with("response/clientDataJSON", json!("%%%not base64%%%"));
     let truncated = {
         // A valid CBOR map whose authData is cut short.
-        let ao = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, serde_cbor_2::to_vec(&serde_cbor_2::Value::Map(
-            [(serde_cbor_2::Value::Text("fmt".into()), serde_cbor_2::Value::Text("none".into())),
-             (serde_cbor_2::Value::Text("attStmt".into()), serde_cbor_2::Value::Map(Default::default())),
-             (serde_cbor_2::Value::Text("authData".into()), serde_cbor_2::Value::Bytes(vec![1, 2, 3, 4, 5]))].into_iter().collect())).unwrap());
+        let ao = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            serde_cbor_2::to_vec(&serde_cbor_2::Value::Map(
+                [
+                    (
+                        serde_cbor_2::Value::Text("fmt".into()),
+                        serde_cbor_2::Value::Text("none".into()),
+                    ),
+                    (
+                        serde_cbor_2::Value::Text("attStmt".into()),
+                        serde_cbor_2::Value::Map(Default::default()),
+                    ),
+                    (
+                        serde_cbor_2::Value::Text("authData".into()),
+                        serde_cbor_2::Value::Bytes(vec![1, 2, 3, 4, 5]),
+                    ),
+                ]
+                .into_iter()
+                .collect(),
+            ))
+            .unwrap(),
+        );
         with("response/attestationObject", json!(ao))
     };
     let wrong_type = with("response", json!(42));
     let cases: Vec<(&str, Value, StatusCode, &str)> = vec![
-        ("/api/passkeys/registration", json!({"ceremonyId": 5, "credential": good}), StatusCode::BAD_REQUEST, "malformedJson"),
-        ("/api/passkeys/registration", json!({"ceremonyId": o["ceremonyId"], "credential": good, "extra": 1}), StatusCode::BAD_REQUEST, "malformedJson"),
-        ("/api/passkeys/registration", json!({"ceremonyId": uuid_v4(), "credential": good}), StatusCode::BAD_REQUEST, "challengeUnknown"),
-        ("/api/signin/passkey", json!({"ceremonyId": "not-a-uuid", "credential": {}}), StatusCode::BAD_REQUEST, "malformedJson"),
-        ("/api/signin/passkey/options", json!({"username": 7}), StatusCode::BAD_REQUEST, "malformedJson"),
-        ("/api/signin/passkey/options", json!({"username": "not a name"}), StatusCode::BAD_REQUEST, "malformedUsername"),
+        (
+            "/api/passkeys/registration",
+            json!({"ceremonyId": 5, "credential": good}),
+            StatusCode::BAD_REQUEST,
+            "malformedJson",
+        ),
+        (
+            "/api/passkeys/registration",
+            json!({"ceremonyId": o["ceremonyId"], "credential": good, "extra": 1}),
+            StatusCode::BAD_REQUEST,
+            "malformedJson",
+        ),
+        (
+            "/api/passkeys/registration",
+            json!({"ceremonyId": uuid_v4(), "credential": good}),
+            StatusCode::BAD_REQUEST,
+            "challengeUnknown",
+        ),
+        (
+            "/api/signin/passkey",
+            json!({"ceremonyId": "not-a-uuid", "credential": {}}),
+            StatusCode::BAD_REQUEST,
+            "malformedJson",
+        ),
+        (
+            "/api/signin/passkey/options",
+            json!({"username": 7}),
+            StatusCode::BAD_REQUEST,
+            "malformedJson",
+        ),
+        (
+            "/api/signin/passkey/options",
+            json!({"username": "not a name"}),
+            StatusCode::BAD_REQUEST,
+            "malformedUsername",
+        ),
     ];
     for (path, body, status, want) in cases {
         let (st, v) = post(&c, &s, path, &body).await;
         assert_eq!((st, code(&v)), (status, want), "{path} {body}: {v}");
     }
     // Each malformed credential against a fresh ceremony.
-    for (cred, want) in [(bad_cbor, "malformedCbor"), (bad_b64, "malformedResponse"), (truncated, "malformedAuthenticatorData"), (wrong_type, "malformedResponse")] {
+    for (cred, want) in [
+        (bad_cbor, "malformedCbor"),
+        (bad_b64, "malformedResponse"),
+        (truncated, "malformedAuthenticatorData"),
+        (wrong_type, "malformedResponse"),
+    ] {
         let (_, o) = post(&c, &s, "/api/passkeys/registration/options", &json!({})).await;
-        let (st, v) = post(&c, &s, "/api/passkeys/registration", &json!({"ceremonyId": o["ceremonyId"], "credential": cred})).await;
+        let (st, v) = post(
+            &c,
+            &s,
+            "/api/passkeys/registration",
+            &json!({"ceremonyId": o["ceremonyId"], "credential": cred}),
+        )
+        .await;
         assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, want), "{v}");
     }
     // Unknown credential id at sign-in.
     let (_, o) = post(&client(), &s, "/api/signin/passkey/options", &json!({})).await;
     let mut stranger = SoftKey::new(CHROMIUM);
-    let _ = stranger.register(&json!({"rp": {"id": "localhost"}, "challenge": "AA", "user": {"id": "AA"}}), &s.origin(), &Quirks::default());
+    let _ = stranger.register(
+        &json!({"rp": {"id": "localhost"}, "challenge": "AA", "user": {"id": "AA"}}),
+        &s.origin(),
+        &Quirks::default(),
+    );
     let cred = stranger.assert(&o["publicKey"], &s.origin(), &Quirks::default());
-    let (st, v) = post(&client(), &s, "/api/signin/passkey", &json!({"ceremonyId": o["ceremonyId"], "credential": cred})).await;
-    assert_eq!((st, code(&v)), (StatusCode::UNAUTHORIZED, "unknownCredential"));
+    let (st, v) = post(
+        &client(),
+        &s,
+        "/api/signin/passkey",
+        &json!({"ceremonyId": o["ceremonyId"], "credential": cred}),
+    )
+    .await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::UNAUTHORIZED, "unknownCredential")
+    );
     // Malformed JSON, wrong media type, oversized body, not signed in, cross-origin.
-    let r = c.post(s.url("/api/signin/passkey")).header("content-type", "application/json").body("{ nope").send().await.unwrap();
+    let r = c
+        .post(s.url("/api/signin/passkey"))
+        .header("content-type", "application/json")
+        .body("{ nope")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(code(&r.json::<Value>().await.unwrap()), "malformedJson");
-    let r = c.post(s.url("/api/signin/passkey")).body("x").send().await.unwrap();
+    let r = c
+        .post(s.url("/api/signin/passkey"))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert_eq!(code(&r.json::<Value>().await.unwrap()), "unsupportedMediaType");
+    assert_eq!(
+        code(&r.json::<Value>().await.unwrap()),
+        "unsupportedMediaType"
+    );
     let big = json!({"ceremonyId": uuid_v4(), "credential": {"pad": "x".repeat(200_000)}});
     let (st, v) = post(&c, &s, "/api/signin/passkey", &big).await;
-    assert_eq!((st, code(&v)), (StatusCode::PAYLOAD_TOO_LARGE, "bodyTooLarge"));
-    let (st, v) = post(&client(), &s, "/api/passkeys/registration/options", &json!({})).await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "bodyTooLarge")
+    );
+    let (st, v) = post(
+        &client(),
+        &s,
+        "/api/passkeys/registration/options",
+        &json!({}),
+    )
+    .await;
     assert_eq!((st, code(&v)), (StatusCode::UNAUTHORIZED, "notSignedIn"));
-    let r = c.post(s.url("/api/passkeys/registration/options")).header("origin", "https://evil.example").json(&json!({})).send().await.unwrap();
+    let r = c
+        .post(s.url("/api/passkeys/registration/options"))
+        .header("origin", "https://evil.example")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(code(&r.json::<Value>().await.unwrap()), "crossOrigin");
 

@@ -11,9 +11,17 @@ fn bin() -> PathBuf {
 }
 
 fn run(args: &[&str]) -> (i32, Value, String) {
-    let out = Command::new(bin()).arg("verify-registration").args(args).output().expect("run");
+    let out = Command::new(bin())
+        .arg("verify-registration")
+        .args(args)
+        .output()
+        .expect("run");
     let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.status.code().unwrap_or(-1), v, String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        v,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 struct Vector {
@@ -41,8 +49,18 @@ fn vectors(tmp: &Path) -> Vec<Vector> {
 }
 
 fn base_args(x: &Vector) -> Vec<String> {
-    let mut a = vec!["--rp-id".into(), x.v["rpId"].as_str().unwrap().into(), "--origin".into(), x.v["origin"].as_str().unwrap().into()];
-    a.extend(["--challenge".into(), x.v["challenge"].as_str().unwrap().into(), "--response".into(), x.response.display().to_string()]);
+    let mut a = vec![
+        "--rp-id".into(),
+        x.v["rpId"].as_str().unwrap().into(),
+        "--origin".into(),
+        x.v["origin"].as_str().unwrap().into(),
+    ];
+    a.extend([
+        "--challenge".into(),
+        x.v["challenge"].as_str().unwrap().into(),
+        "--response".into(),
+        x.response.display().to_string(),
+    ]);
     if let Some(at) = x.v["at"].as_str() {
         a.extend(["--at".into(), at.into()]);
     }
@@ -64,9 +82,16 @@ fn strs(a: &[String]) -> Vec<&str> {
 fn real_vectors_are_accepted_and_refusals_name_the_failed_check() {
     let tmp = tempfile::tempdir().unwrap();
     let all = vectors(tmp.path());
-    let formats: std::collections::BTreeSet<String> = all.iter().filter(|x| x.v.get("expectRefused").is_none()).map(|x| x.v["fmt"].as_str().unwrap().to_string()).collect();
+    let formats: std::collections::BTreeSet<String> = all
+        .iter()
+        .filter(|x| x.v.get("expectRefused").is_none())
+        .map(|x| x.v["fmt"].as_str().unwrap().to_string())
+        .collect();
     for f in ["packed", "android-key", "apple", "fido-u2f", "none"] {
-        assert!(formats.contains(f), "a real {f} vector is accepted (have {formats:?})");
+        assert!(
+            formats.contains(f),
+            "a real {f} vector is accepted (have {formats:?})"
+        );
     }
     for x in &all {
         let args = base_args(x);
@@ -77,7 +102,12 @@ fn real_vectors_are_accepted_and_refusals_name_the_failed_check() {
             assert_eq!(out["reasons"][0]["code"], expected, "{}: {out}", x.name);
             continue;
         }
-        assert_eq!((code, out["accepted"].clone()), (0, json!(true)), "{}: {out} {err}", x.name);
+        assert_eq!(
+            (code, out["accepted"].clone()),
+            (0, json!(true)),
+            "{}: {out} {err}",
+            x.name
+        );
         assert_eq!(out["fmt"], x.v["fmt"], "{}", x.name);
 
         // Trusted with the vector's roots at its time; refused under an enforcing policy later.
@@ -86,23 +116,65 @@ fn real_vectors_are_accepted_and_refusals_name_the_failed_check() {
             let meta = tmp.path().join(format!("{}.metadata.json", x.name));
             std::fs::write(&meta, json!({"aaguid": out["aaguid"], "description": format!("{} test model", x.name), "attestationRootCertificates": roots}).to_string()).unwrap();
             let policy = tmp.path().join("policy.json");
-            std::fs::write(&policy, r#"{"state": "enabled", "isAttestationEnforced": true}"#).unwrap();
+            std::fs::write(
+                &policy,
+                r#"{"state": "enabled", "isAttestationEnforced": true}"#,
+            )
+            .unwrap();
             let mut a = args.clone();
-            a.extend(["--metadata".into(), meta.display().to_string(), "--policy".into(), policy.display().to_string()]);
+            a.extend([
+                "--metadata".into(),
+                meta.display().to_string(),
+                "--policy".into(),
+                policy.display().to_string(),
+            ]);
             let (code, out, _) = run(&strs(&a));
-            assert_eq!((code, out["trusted"].clone()), (0, json!(true)), "{}: {out}", x.name);
+            assert_eq!(
+                (code, out["trusted"].clone()),
+                (0, json!(true)),
+                "{}: {out}",
+                x.name
+            );
             assert_eq!(out["model"], format!("{} test model", x.name));
-            let later = if a.iter().any(|s| s == "--at") { with(&a, "--at", "2100-01-01T00:00:00Z") } else { [a.clone(), vec!["--at".into(), "2100-01-01T00:00:00Z".into()]].concat() };
+            let later = if a.iter().any(|s| s == "--at") {
+                with(&a, "--at", "2100-01-01T00:00:00Z")
+            } else {
+                [
+                    a.clone(),
+                    vec!["--at".into(), "2100-01-01T00:00:00Z".into()],
+                ]
+                .concat()
+            };
             let (code, out, _) = run(&strs(&later));
-            assert_eq!(code, 1, "{}: expired certificates are not trusted: {out}", x.name);
-            assert_eq!(out["reasons"][0]["check"], "certificateChain", "{}: {out}", x.name);
+            assert_eq!(
+                code, 1,
+                "{}: expired certificates are not trusted: {out}",
+                x.name
+            );
+            assert_eq!(
+                out["reasons"][0]["check"], "certificateChain",
+                "{}: {out}",
+                x.name
+            );
         }
 
-        for (key, value, check) in [("--origin", "https://evil.example", "origin"), ("--challenge", "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI", "challenge"), ("--rp-id", "evil.example", "rpId")] {
+        for (key, value, check) in [
+            ("--origin", "https://evil.example", "origin"),
+            (
+                "--challenge",
+                "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI",
+                "challenge",
+            ),
+            ("--rp-id", "evil.example", "rpId"),
+        ] {
             let (code, out, _) = run(&strs(&with(&args, key, value)));
             assert_eq!(code, 1, "{} with a wrong {key}: {out}", x.name);
             assert_eq!(out["accepted"], false);
-            assert_eq!(out["reasons"][0]["check"], check, "{} with a wrong {key}: {out}", x.name);
+            assert_eq!(
+                out["reasons"][0]["check"], check,
+                "{} with a wrong {key}: {out}",
+                x.name
+            );
         }
     }
 }
@@ -111,14 +183,24 @@ fn real_vectors_are_accepted_and_refusals_name_the_failed_check() {
 fn require_uv_policy_and_usage_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let all = vectors(tmp.path());
-    let u2f = all.iter().find(|x| x.v["fmt"] == "fido-u2f").expect("u2f vector");
+    let u2f = all
+        .iter()
+        .find(|x| x.v["fmt"] == "fido-u2f")
+        .expect("u2f vector");
     let args = base_args(u2f);
     let (code, out, _) = run(&strs(&args));
-    assert_eq!((code, out["uv"].clone()), (0, json!(false)), "UV is reported, not required: {out}");
+    assert_eq!(
+        (code, out["uv"].clone()),
+        (0, json!(false)),
+        "UV is reported, not required: {out}"
+    );
     let mut a = args.clone();
     a.push("--require-uv".into());
     let (code, out, _) = run(&strs(&a));
-    assert_eq!((code, out["reasons"][0]["check"].clone()), (1, json!("userVerification")));
+    assert_eq!(
+        (code, out["reasons"][0]["check"].clone()),
+        (1, json!("userVerification"))
+    );
 
     // A policy that blocks the model refuses it, naming the policy.
     let policy = tmp.path().join("block.json");
@@ -126,9 +208,21 @@ fn require_uv_policy_and_usage_errors() {
     let mut a = args.clone();
     a.extend(["--policy".into(), policy.display().to_string()]);
     let (code, out, _) = run(&strs(&a));
-    assert_eq!((code, out["reasons"][0]["check"].clone(), out["reasons"][0]["code"].clone()), (1, json!("policy"), json!("keyRestricted")));
+    assert_eq!(
+        (
+            code,
+            out["reasons"][0]["check"].clone(),
+            out["reasons"][0]["code"].clone()
+        ),
+        (1, json!("policy"), json!("keyRestricted"))
+    );
 
-    for bad in [with(&args, "--challenge", "%%%"), with(&args, "--response", "/no/such/file"), with(&args, "--origin", "not a url"), [args.clone(), vec!["--at".into(), "yesterday".into()]].concat()] {
+    for bad in [
+        with(&args, "--challenge", "%%%"),
+        with(&args, "--response", "/no/such/file"),
+        with(&args, "--origin", "not a url"),
+        [args.clone(), vec!["--at".into(), "yesterday".into()]].concat(),
+    ] {
         let (code, _, err) = run(&strs(&bad));
         assert_eq!(code, 2, "usage error: {bad:?} {err}");
         assert!(!err.is_empty());

@@ -56,7 +56,10 @@ pub struct AccessDecision {
 
 /// The methods a session used, as strengths see them.
 pub fn used_methods(s: &Session) -> Vec<UsedMethod> {
-    s.methods.iter().map(|m| m.as_used(s.passkey_aaguid)).collect()
+    s.methods
+        .iter()
+        .map(|m| m.as_used(s.passkey_aaguid))
+        .collect()
 }
 
 /// Decides access.
@@ -77,12 +80,28 @@ pub fn decide(req: &AccessRequest<'_>) -> AccessDecision {
     };
     let evaluation = evaluate(&req.config, &signals);
     if !req.user.account_enabled {
-        let verdict = Verdict::Refused { policy: String::new(), reason: format!("{} is disabled.", req.user.user_principal_name), remedy: "Ask your administrator.".into(), is_loop: false };
-        return AccessDecision { evaluation, verdict };
+        let verdict = Verdict::Refused {
+            policy: String::new(),
+            reason: format!("{} is disabled.", req.user.user_principal_name),
+            remedy: "Ask your administrator.".into(),
+            is_loop: false,
+        };
+        return AccessDecision {
+            evaluation,
+            verdict,
+        };
     }
-    let holdings = Holdings { used: &used, registered: req.registered, client_app_id: Some(&req.application.app_id), registration_open: req.registration_open };
+    let holdings = Holdings {
+        used: &used,
+        registered: req.registered,
+        client_app_id: Some(&req.application.app_id),
+        registration_open: req.registration_open,
+    };
     let verdict = verdict(&evaluation.outcome, req.config.strengths, &holdings);
-    AccessDecision { evaluation, verdict }
+    AccessDecision {
+        evaluation,
+        verdict,
+    }
 }
 
 /// Whether an outcome lets the user through (fully or for registration only).

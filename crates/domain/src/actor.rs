@@ -61,7 +61,11 @@ pub enum MethodAdminDenied {
 
 /// Decides whether `actor` may create, view or delete the authentication methods
 /// (TAP, passkeys) of a user who holds `target_roles` (graph-api.md §2.2, §8.4).
-pub fn may_manage_methods(actor: &Actor, target_id: Uuid, target_roles: &[DirectoryRole]) -> Result<(), MethodAdminDenied> {
+pub fn may_manage_methods(
+    actor: &Actor,
+    target_id: Uuid,
+    target_roles: &[DirectoryRole],
+) -> Result<(), MethodAdminDenied> {
     match actor {
         Actor::Operator { .. } | Actor::System | Actor::Application { .. } => Ok(()),
         Actor::User { id, roles, .. } => {
@@ -69,7 +73,9 @@ pub fn may_manage_methods(actor: &Actor, target_id: Uuid, target_roles: &[Direct
                 return Err(MethodAdminDenied::SelfService);
             }
             let has = |r: DirectoryRole| roles.contains(&r);
-            if has(DirectoryRole::GlobalAdministrator) || has(DirectoryRole::PrivilegedAuthenticationAdministrator) {
+            if has(DirectoryRole::GlobalAdministrator)
+                || has(DirectoryRole::PrivilegedAuthenticationAdministrator)
+            {
                 Ok(())
             } else if has(DirectoryRole::AuthenticationAdministrator) {
                 if target_roles.iter().any(|r| r.is_privileged()) {
@@ -86,7 +92,11 @@ pub fn may_manage_methods(actor: &Actor, target_id: Uuid, target_roles: &[Direct
 
 /// Whether `actor` may *view* a user's methods (never a TAP code): everyone their own,
 /// Global Readers anyone's, and anyone who may manage them.
-pub fn may_view_methods(actor: &Actor, target_id: Uuid, target_roles: &[DirectoryRole]) -> Result<(), MethodAdminDenied> {
+pub fn may_view_methods(
+    actor: &Actor,
+    target_id: Uuid,
+    target_roles: &[DirectoryRole],
+) -> Result<(), MethodAdminDenied> {
     match actor {
         Actor::User { id, .. } if *id == target_id => Ok(()),
         Actor::User { roles, .. } if roles.contains(&DirectoryRole::GlobalReader) => Ok(()),
@@ -101,35 +111,66 @@ mod tests {
 
     fn user(roles: Vec<DirectoryRole>) -> (Uuid, Actor) {
         let id = Uuid::new_v4();
-        (id, Actor::User { id, upn: "a@b.c".into(), roles })
+        (
+            id,
+            Actor::User {
+                id,
+                upn: "a@b.c".into(),
+                roles,
+            },
+        )
     }
 
     #[test]
     fn nobody_manages_their_own_methods_as_admin() {
         let (id, ga) = user(vec![GlobalAdministrator]);
-        assert_eq!(may_manage_methods(&ga, id, &[GlobalAdministrator]), Err(MethodAdminDenied::SelfService));
-        assert_eq!(may_manage_methods(&ga, Uuid::new_v4(), &[GlobalAdministrator]), Ok(()));
+        assert_eq!(
+            may_manage_methods(&ga, id, &[GlobalAdministrator]),
+            Err(MethodAdminDenied::SelfService)
+        );
+        assert_eq!(
+            may_manage_methods(&ga, Uuid::new_v4(), &[GlobalAdministrator]),
+            Ok(())
+        );
     }
 
     #[test]
     fn everyone_may_view_their_own_methods_but_not_manage_them() {
         let (id, ga) = user(vec![GlobalAdministrator]);
         assert_eq!(may_view_methods(&ga, id, &[GlobalAdministrator]), Ok(()));
-        assert_eq!(may_manage_methods(&ga, id, &[GlobalAdministrator]), Err(MethodAdminDenied::SelfService));
+        assert_eq!(
+            may_manage_methods(&ga, id, &[GlobalAdministrator]),
+            Err(MethodAdminDenied::SelfService)
+        );
         let (_, reader) = user(vec![GlobalReader]);
-        assert_eq!(may_view_methods(&reader, Uuid::new_v4(), &[GlobalAdministrator]), Ok(()));
+        assert_eq!(
+            may_view_methods(&reader, Uuid::new_v4(), &[GlobalAdministrator]),
+            Ok(())
+        );
         let (_, nobody) = user(vec![]);
-        assert_eq!(may_view_methods(&nobody, Uuid::new_v4(), &[]), Err(MethodAdminDenied::NoRole));
+        assert_eq!(
+            may_view_methods(&nobody, Uuid::new_v4(), &[]),
+            Err(MethodAdminDenied::NoRole)
+        );
     }
 
     #[test]
     fn authentication_admin_cannot_touch_admins() {
         let (_, aa) = user(vec![AuthenticationAdministrator]);
         assert_eq!(may_manage_methods(&aa, Uuid::new_v4(), &[]), Ok(()));
-        assert_eq!(may_manage_methods(&aa, Uuid::new_v4(), &[GlobalAdministrator]), Err(MethodAdminDenied::TargetIsAdmin));
+        assert_eq!(
+            may_manage_methods(&aa, Uuid::new_v4(), &[GlobalAdministrator]),
+            Err(MethodAdminDenied::TargetIsAdmin)
+        );
         let (_, paa) = user(vec![PrivilegedAuthenticationAdministrator]);
-        assert_eq!(may_manage_methods(&paa, Uuid::new_v4(), &[GlobalAdministrator]), Ok(()));
+        assert_eq!(
+            may_manage_methods(&paa, Uuid::new_v4(), &[GlobalAdministrator]),
+            Ok(())
+        );
         let (_, reader) = user(vec![GlobalReader]);
-        assert_eq!(may_manage_methods(&reader, Uuid::new_v4(), &[]), Err(MethodAdminDenied::NoRole));
+        assert_eq!(
+            may_manage_methods(&reader, Uuid::new_v4(), &[]),
+            Err(MethodAdminDenied::NoRole)
+        );
     }
 }

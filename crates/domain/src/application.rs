@@ -62,31 +62,47 @@ impl Application {
 }
 
 fn attribute_name_ok(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 32 && s.starts_with(|c: char| c.is_ascii_alphabetic()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    !s.is_empty()
+        && s.len() <= 32
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Reads Graph's `customSecurityAttributes` object
 /// (`{"Set": {"@odata.type": "#microsoft.graph.customSecurityAttributeValue", "Name": "v"}}`);
 /// `null` values remove an attribute. Returns the attributes after applying `patch` to `current`.
-pub fn patch_custom_security_attributes(current: &CustomSecurityAttributes, patch: &Value) -> Result<CustomSecurityAttributes, String> {
-    let Value::Object(sets) = patch else { return Err("customSecurityAttributes must be an object of attribute sets".into()) };
+pub fn patch_custom_security_attributes(
+    current: &CustomSecurityAttributes,
+    patch: &Value,
+) -> Result<CustomSecurityAttributes, String> {
+    let Value::Object(sets) = patch else {
+        return Err("customSecurityAttributes must be an object of attribute sets".into());
+    };
     let mut out = current.clone();
     for (set, attrs) in sets {
         if !attribute_name_ok(set) {
-            return Err(format!("'{set}' is not an attribute set name (letters, digits and _, up to 32)"));
+            return Err(format!(
+                "'{set}' is not an attribute set name (letters, digits and _, up to 32)"
+            ));
         }
-        let Value::Object(attrs) = attrs else { return Err(format!("attribute set '{set}' must be an object")) };
+        let Value::Object(attrs) = attrs else {
+            return Err(format!("attribute set '{set}' must be an object"));
+        };
         let entry = out.entry(set.clone()).or_default();
         // `@odata.type` and `Name@odata.type` are annotations, not values.
         for (name, v) in attrs.iter().filter(|(k, _)| !k.contains('@')) {
             if !attribute_name_ok(name) {
-                return Err(format!("'{name}' is not an attribute name (letters, digits and _, up to 32)"));
+                return Err(format!(
+                    "'{name}' is not an attribute name (letters, digits and _, up to 32)"
+                ));
             }
             if v.is_null() {
                 entry.remove(name);
                 continue;
             }
-            let value: AttributeValue = serde_json::from_value(v.clone()).map_err(|_| format!("{set}.{name} must be a string, a list of strings, an integer or a boolean"))?;
+            let value: AttributeValue = serde_json::from_value(v.clone()).map_err(|_| {
+                format!("{set}.{name} must be a string, a list of strings, an integer or a boolean")
+            })?;
             if let AttributeValue::Text(t) = &value {
                 if t.len() > 256 {
                     return Err(format!("{set}.{name} is longer than 256 characters"));
@@ -106,10 +122,16 @@ pub fn custom_security_attributes_json(attrs: &CustomSecurityAttributes) -> Valu
     let mut sets = Map::new();
     for (set, values) in attrs {
         let mut o = Map::new();
-        o.insert("@odata.type".into(), Value::from("#microsoft.graph.customSecurityAttributeValue"));
+        o.insert(
+            "@odata.type".into(),
+            Value::from("#microsoft.graph.customSecurityAttributeValue"),
+        );
         for (k, v) in values {
             if matches!(v, AttributeValue::TextList(_)) {
-                o.insert(format!("{k}@odata.type"), Value::from("#Collection(String)"));
+                o.insert(
+                    format!("{k}@odata.type"),
+                    Value::from("#Collection(String)"),
+                );
             }
             o.insert(k.clone(), serde_json::to_value(v).unwrap_or(Value::Null));
         }
@@ -124,25 +146,47 @@ pub fn custom_security_attributes_json(attrs: &CustomSecurityAttributes) -> Valu
 pub fn validate_redirect_uri(uri: &str, public_client: bool) -> Result<String, String> {
     let uri = uri.trim();
     if uri.is_empty() || uri.len() > REDIRECT_URI_MAX {
-        return Err(format!("a redirect URI must be 1 to {REDIRECT_URI_MAX} characters"));
+        return Err(format!(
+            "a redirect URI must be 1 to {REDIRECT_URI_MAX} characters"
+        ));
     }
     if uri.contains('#') || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("'{uri}' has a fragment or whitespace; redirect URIs may have neither"));
+        return Err(format!(
+            "'{uri}' has a fragment or whitespace; redirect URIs may have neither"
+        ));
     }
-    let Some((scheme, rest)) = uri.split_once("://") else { return Err(format!("'{uri}' is not an absolute URI (scheme://…)")) };
-    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_lowercase()) && scheme.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+.-".contains(c));
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return Err(format!("'{uri}' is not an absolute URI (scheme://…)"));
+    };
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_lowercase())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+.-".contains(c));
     if !scheme_ok {
         return Err(format!("'{scheme}' is not a URI scheme (lower case)"));
     }
     let host = rest.split(['/', '?']).next().unwrap_or("");
-    let host_name = if host.starts_with('[') { host.split(']').next().map(|h| format!("{h}]")).unwrap_or_default() } else { host.rsplit_once(':').map_or(host, |(h, _)| h).to_string() };
+    let host_name = if host.starts_with('[') {
+        host.split(']')
+            .next()
+            .map(|h| format!("{h}]"))
+            .unwrap_or_default()
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h).to_string()
+    };
     match scheme {
         "https" if !host_name.is_empty() => Ok(uri.to_string()),
-        "http" if matches!(host_name.as_str(), "localhost" | "127.0.0.1" | "[::1]") => Ok(uri.to_string()),
-        "http" => Err(format!("'{uri}': plain http is only allowed on loopback (localhost, 127.0.0.1, [::1])")),
+        "http" if matches!(host_name.as_str(), "localhost" | "127.0.0.1" | "[::1]") => {
+            Ok(uri.to_string())
+        }
+        "http" => Err(format!(
+            "'{uri}': plain http is only allowed on loopback (localhost, 127.0.0.1, [::1])"
+        )),
         "https" => Err(format!("'{uri}' has no host")),
         _ if public_client => Ok(uri.to_string()),
-        _ => Err(format!("'{uri}': a custom scheme is only allowed for public clients (native apps)")),
+        _ => Err(format!(
+            "'{uri}': a custom scheme is only allowed for public clients (native apps)"
+        )),
     }
 }
 
@@ -174,8 +218,12 @@ mod tests {
         assert!(validate_redirect_uri("http://app.example/cb", false).is_err());
         assert!(validate_redirect_uri("http://localhost.evil.example/cb", false).is_err());
         assert!(validate_redirect_uri("https://app.example/cb#frag", false).is_err());
-        assert!(validate_redirect_uri("msauth.com.microsoft.azureauthenticator://auth", true).is_ok());
-        assert!(validate_redirect_uri("msauth.com.microsoft.azureauthenticator://auth", false).is_err());
+        assert!(
+            validate_redirect_uri("msauth.com.microsoft.azureauthenticator://auth", true).is_ok()
+        );
+        assert!(
+            validate_redirect_uri("msauth.com.microsoft.azureauthenticator://auth", false).is_err()
+        );
         assert!(validate_redirect_uri("/relative", true).is_err());
         assert!(validate_redirect_uri("HTTPS://x/", true).is_err());
     }
@@ -195,7 +243,12 @@ mod tests {
             custom_security_attributes: CustomSecurityAttributes::new(),
         };
         assert!(app.accepts_redirect_uri("https://app.example/cb"));
-        for near in ["https://app.example/cb/", "https://app.example/cb?x=1", "https://APP.example/cb", "https://app.example/c"] {
+        for near in [
+            "https://app.example/cb/",
+            "https://app.example/cb?x=1",
+            "https://APP.example/cb",
+            "https://app.example/c",
+        ] {
             assert!(!app.accepts_redirect_uri(near), "{near}");
         }
     }
@@ -204,10 +257,17 @@ mod tests {
     fn custom_security_attributes_patch_and_render_in_graph_shape() {
         let patch = json!({"Engineering": {"@odata.type": "#microsoft.graph.customSecurityAttributeValue", "Tier": "passkey-required", "Owners@odata.type": "#Collection(String)", "Owners": ["a", "b"]}});
         let a = patch_custom_security_attributes(&CustomSecurityAttributes::new(), &patch).unwrap();
-        assert_eq!(a["Engineering"]["Tier"], AttributeValue::Text("passkey-required".into()));
+        assert_eq!(
+            a["Engineering"]["Tier"],
+            AttributeValue::Text("passkey-required".into())
+        );
         let back = custom_security_attributes_json(&a);
         assert_eq!(back["Engineering"]["Owners"], json!(["a", "b"]));
-        let removed = patch_custom_security_attributes(&a, &json!({"Engineering": {"Tier": null, "Owners": null}})).unwrap();
+        let removed = patch_custom_security_attributes(
+            &a,
+            &json!({"Engineering": {"Tier": null, "Owners": null}}),
+        )
+        .unwrap();
         assert!(removed.is_empty());
         assert!(patch_custom_security_attributes(&a, &json!({"bad set": {}})).is_err());
         assert!(patch_custom_security_attributes(&a, &json!({"S": {"x": {"nested": 1}}})).is_err());

@@ -46,12 +46,15 @@ pub enum Denied {
     #[error("Either the signed-in user or the application lacks the required permission: one of {0} is needed.")]
     MissingPermission(String),
     /// The user holds none of the directory roles the route needs.
-    #[error("The signed-in user holds none of the required directory roles: one of {0} is needed.")]
+    #[error(
+        "The signed-in user holds none of the required directory roles: one of {0} is needed."
+    )]
     MissingRole(String),
 }
 
 fn granted(have: &[String], want: &[&str]) -> bool {
-    have.iter().any(|h| want.iter().any(|w| h.eq_ignore_ascii_case(w)))
+    have.iter()
+        .any(|h| want.iter().any(|w| h.eq_ignore_ascii_case(w)))
 }
 
 /// Decides whether `p` may call a route with requirement `r`. Global Administrator
@@ -69,11 +72,19 @@ pub fn authorize(r: &Requirement, p: &Principal) -> Result<(), Denied> {
             if !granted(scopes, r.scopes) {
                 return Err(Denied::MissingPermission(r.scopes.join(", ")));
             }
-            let ok = r.directory_roles.is_empty() || roles.contains(&DirectoryRole::GlobalAdministrator) || roles.iter().any(|h| r.directory_roles.contains(h));
+            let ok = r.directory_roles.is_empty()
+                || roles.contains(&DirectoryRole::GlobalAdministrator)
+                || roles.iter().any(|h| r.directory_roles.contains(h));
             if ok {
                 Ok(())
             } else {
-                Err(Denied::MissingRole(r.directory_roles.iter().map(|d| d.display_name()).collect::<Vec<_>>().join(", ")))
+                Err(Denied::MissingRole(
+                    r.directory_roles
+                        .iter()
+                        .map(|d| d.display_name())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ))
             }
         }
     }
@@ -91,29 +102,92 @@ mod tests {
     };
 
     fn user(scopes: &[&str], roles: Vec<DirectoryRole>) -> Principal {
-        Principal::Delegated { user_id: Uuid::nil(), scopes: scopes.iter().map(|s| s.to_string()).collect(), roles }
+        Principal::Delegated {
+            user_id: Uuid::nil(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            roles,
+        }
     }
 
     #[test]
     fn delegated_calls_need_scope_and_role() {
-        assert_eq!(authorize(&WRITE, &user(&["Policy.ReadWrite.AuthenticationMethod"], vec![AuthenticationPolicyAdministrator])), Ok(()));
-        assert_eq!(authorize(&WRITE, &user(&["policy.readwrite.authenticationmethod"], vec![GlobalAdministrator])), Ok(()));
-        assert!(matches!(authorize(&WRITE, &user(&["Policy.Read.All"], vec![GlobalAdministrator])), Err(Denied::MissingPermission(_))));
-        assert!(matches!(authorize(&WRITE, &user(&["Policy.ReadWrite.AuthenticationMethod"], vec![ReportsReader])), Err(Denied::MissingRole(_))));
+        assert_eq!(
+            authorize(
+                &WRITE,
+                &user(
+                    &["Policy.ReadWrite.AuthenticationMethod"],
+                    vec![AuthenticationPolicyAdministrator]
+                )
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            authorize(
+                &WRITE,
+                &user(
+                    &["policy.readwrite.authenticationmethod"],
+                    vec![GlobalAdministrator]
+                )
+            ),
+            Ok(())
+        );
+        assert!(matches!(
+            authorize(
+                &WRITE,
+                &user(&["Policy.Read.All"], vec![GlobalAdministrator])
+            ),
+            Err(Denied::MissingPermission(_))
+        ));
+        assert!(matches!(
+            authorize(
+                &WRITE,
+                &user(
+                    &["Policy.ReadWrite.AuthenticationMethod"],
+                    vec![ReportsReader]
+                )
+            ),
+            Err(Denied::MissingRole(_))
+        ));
     }
 
     #[test]
     fn self_service_routes_need_only_the_scope() {
-        const ME: Requirement = Requirement { scopes: &["UserAuthenticationMethod.Read"], app_roles: &[], directory_roles: &[] };
-        assert_eq!(authorize(&ME, &user(&["UserAuthenticationMethod.Read"], vec![])), Ok(()));
+        const ME: Requirement = Requirement {
+            scopes: &["UserAuthenticationMethod.Read"],
+            app_roles: &[],
+            directory_roles: &[],
+        };
+        assert_eq!(
+            authorize(&ME, &user(&["UserAuthenticationMethod.Read"], vec![])),
+            Ok(())
+        );
         assert!(authorize(&ME, &user(&["User.Read"], vec![])).is_err());
-        assert!(authorize(&ME, &Principal::App { app_id: "x".into(), roles: vec!["UserAuthenticationMethod.Read".into()] }).is_err(), "apps have no 'me'");
+        assert!(
+            authorize(
+                &ME,
+                &Principal::App {
+                    app_id: "x".into(),
+                    roles: vec!["UserAuthenticationMethod.Read".into()]
+                }
+            )
+            .is_err(),
+            "apps have no 'me'"
+        );
     }
 
     #[test]
     fn app_calls_need_an_app_role() {
-        let app = |r: &str| Principal::App { app_id: "x".into(), roles: vec![r.into()] };
-        assert_eq!(authorize(&WRITE, &app("Policy.ReadWrite.AuthenticationMethod")), Ok(()));
-        assert!(matches!(authorize(&WRITE, &app("Policy.Read.All")), Err(Denied::MissingPermission(_))));
+        let app = |r: &str| Principal::App {
+            app_id: "x".into(),
+            roles: vec![r.into()],
+        };
+        assert_eq!(
+            authorize(&WRITE, &app("Policy.ReadWrite.AuthenticationMethod")),
+            Ok(())
+        );
+        assert!(matches!(
+            authorize(&WRITE, &app("Policy.Read.All")),
+            Err(Denied::MissingPermission(_))
+        ));
     }
 }

@@ -46,7 +46,11 @@ pub fn parse_proof(header: &str) -> Option<Proof> {
     let device_id = Uuid::parse_str(it.next()?).ok()?;
     let at = it.next()?.parse().ok()?;
     let signature = it.next()?.to_string();
-    (!signature.is_empty() && signature.len() <= 200).then_some(Proof { device_id, at, signature })
+    (!signature.is_empty() && signature.len() <= 200).then_some(Proof {
+        device_id,
+        at,
+        signature,
+    })
 }
 
 /// What the device signs: binds the proof to this authorization request (its PKCE challenge
@@ -57,8 +61,17 @@ pub fn proof_message(device_id: Uuid, client_id: &str, request_binding: &str, at
 
 /// Whether the device counts as compliant for this user now: it is theirs, marked compliant,
 /// the proof is fresh, and (checked by the caller) its signature verifies.
-pub fn counts_as_compliant(d: &Device, user: Uuid, proof: &Proof, now: Timestamp, signature_ok: bool) -> bool {
-    d.owner == user && d.is_compliant && signature_ok && (now.unix_timestamp() - proof.at).abs() <= PROOF_MAX_AGE_SECONDS
+pub fn counts_as_compliant(
+    d: &Device,
+    user: Uuid,
+    proof: &Proof,
+    now: Timestamp,
+    signature_ok: bool,
+) -> bool {
+    d.owner == user
+        && d.is_compliant
+        && signature_ok
+        && (now.unix_timestamp() - proof.at).abs() <= PROOF_MAX_AGE_SECONDS
 }
 
 #[cfg(test)]
@@ -71,14 +84,44 @@ mod tests {
         let id = Uuid::from_u128(5);
         let p = parse_proof(&format!("{id}.1780000000.c2ln")).unwrap();
         assert_eq!((p.device_id, p.at), (id, 1_780_000_000));
-        assert!(parse_proof("x.1.y").is_none() && parse_proof(&format!("{id}.soon.sig")).is_none() && parse_proof(&format!("{id}.1.")).is_none());
+        assert!(
+            parse_proof("x.1.y").is_none()
+                && parse_proof(&format!("{id}.soon.sig")).is_none()
+                && parse_proof(&format!("{id}.1.")).is_none()
+        );
         let now = time::OffsetDateTime::from_unix_timestamp(1_780_000_100).unwrap();
-        let d = Device { id, owner: Uuid::from_u128(1), display_name: "Pixel".into(), platform: "android".into(), is_compliant: true, public_key: String::new(), created_at: datetime!(2026-01-01 0:00 UTC) };
+        let d = Device {
+            id,
+            owner: Uuid::from_u128(1),
+            display_name: "Pixel".into(),
+            platform: "android".into(),
+            is_compliant: true,
+            public_key: String::new(),
+            created_at: datetime!(2026-01-01 0:00 UTC),
+        };
         assert!(counts_as_compliant(&d, Uuid::from_u128(1), &p, now, true));
-        assert!(!counts_as_compliant(&d, Uuid::from_u128(2), &p, now, true), "someone else's device");
-        assert!(!counts_as_compliant(&d, Uuid::from_u128(1), &p, now, false), "bad signature");
-        assert!(!counts_as_compliant(&Device { is_compliant: false, ..d.clone() }, Uuid::from_u128(1), &p, now, true));
+        assert!(
+            !counts_as_compliant(&d, Uuid::from_u128(2), &p, now, true),
+            "someone else's device"
+        );
+        assert!(
+            !counts_as_compliant(&d, Uuid::from_u128(1), &p, now, false),
+            "bad signature"
+        );
+        assert!(!counts_as_compliant(
+            &Device {
+                is_compliant: false,
+                ..d.clone()
+            },
+            Uuid::from_u128(1),
+            &p,
+            now,
+            true
+        ));
         let later = time::OffsetDateTime::from_unix_timestamp(1_780_000_000 + 301).unwrap();
-        assert!(!counts_as_compliant(&d, Uuid::from_u128(1), &p, later, true), "stale proof");
+        assert!(
+            !counts_as_compliant(&d, Uuid::from_u128(1), &p, later, true),
+            "stale proof"
+        );
     }
 }

@@ -38,7 +38,9 @@ impl Upn {
         if s.chars().count() > UPN_MAX {
             return Err(UpnError::TooLong(s.chars().count()));
         }
-        let (local, domain) = s.split_once('@').ok_or_else(|| UpnError::Shape(s.to_string()))?;
+        let (local, domain) = s
+            .split_once('@')
+            .ok_or_else(|| UpnError::Shape(s.to_string()))?;
         if local.is_empty() || domain.is_empty() || domain.contains('@') {
             return Err(UpnError::Shape(s.to_string()));
         }
@@ -48,11 +50,17 @@ impl Upn {
         if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
             return Err(UpnError::Shape(s.to_string()));
         }
-        if let Some(c) = local.chars().find(|c| !(c.is_ascii_alphanumeric() || "._-'+".contains(*c))) {
+        if let Some(c) = local
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || "._-'+".contains(*c)))
+        {
             return Err(UpnError::BadChar(c));
         }
         let labels_ok = domain.split('.').all(|l| {
-            !l.is_empty() && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         });
         if !labels_ok {
             return Err(UpnError::Shape(s.to_string()));
@@ -118,7 +126,9 @@ pub fn validate_display_name(name: &str) -> Result<String, String> {
         return Err("displayName must not be empty".into());
     }
     if t.chars().count() > DISPLAY_NAME_MAX {
-        return Err(format!("displayName is longer than {DISPLAY_NAME_MAX} characters"));
+        return Err(format!(
+            "displayName is longer than {DISPLAY_NAME_MAX} characters"
+        ));
     }
     if t.chars().any(char::is_control) {
         return Err("displayName must not contain control characters".into());
@@ -197,7 +207,9 @@ impl DirectoryRole {
             Self::GlobalAdministrator => "Global Administrator",
             Self::AuthenticationPolicyAdministrator => "Authentication Policy Administrator",
             Self::AuthenticationAdministrator => "Authentication Administrator",
-            Self::PrivilegedAuthenticationAdministrator => "Privileged Authentication Administrator",
+            Self::PrivilegedAuthenticationAdministrator => {
+                "Privileged Authentication Administrator"
+            }
             Self::ConditionalAccessAdministrator => "Conditional Access Administrator",
             Self::SecurityAdministrator => "Security Administrator",
             Self::SecurityReader => "Security Reader",
@@ -210,10 +222,19 @@ impl DirectoryRole {
 
     /// Finds a role by template id or by display name (case and spaces ignored).
     pub fn parse(s: &str) -> Option<Self> {
-        let key: String = s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+        let key: String = s
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase();
         Self::ALL.into_iter().find(|r| {
             r.template_id().to_string() == key
-                || r.display_name().chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase() == key
+                || r.display_name()
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect::<String>()
+                    .to_ascii_lowercase()
+                    == key
         })
     }
 
@@ -233,7 +254,8 @@ impl Serialize for DirectoryRole {
 impl<'de> Deserialize<'de> for DirectoryRole {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        DirectoryRole::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown directory role '{s}'")))
+        DirectoryRole::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown directory role '{s}'")))
     }
 }
 
@@ -262,19 +284,25 @@ impl FirstPartyApp {
     pub fn redirect_uris(&self, public_base: &str) -> Vec<String> {
         match self.redirect_uri {
             Some(fixed) => vec![fixed.to_string()],
-            None => vec![format!("{}/security-info/callback", public_base.trim_end_matches('/'))],
+            None => vec![format!(
+                "{}/security-info/callback",
+                public_base.trim_end_matches('/')
+            )],
         }
     }
 }
 
 /// The self-service Security info page ("My Sign-ins"): a browser app, so a public client
 /// that proves itself with PKCE.
-pub const SECURITY_INFO_APP: FirstPartyApp =
-    FirstPartyApp { app_id: "19db86c3-b2b9-44cc-b339-36da233a3be2", display_name: "Security info", public_client: true, redirect_uri: None };
+pub const SECURITY_INFO_APP: FirstPartyApp = FirstPartyApp {
+    app_id: "19db86c3-b2b9-44cc-b339-36da233a3be2",
+    display_name: "Security info",
+    public_client: true,
+    redirect_uri: None,
+};
 
 /// The Microsoft Authenticator app's own sign-in (a public client).
-pub const AUTHENTICATOR_APP: FirstPartyApp =
-    FirstPartyApp {
+pub const AUTHENTICATOR_APP: FirstPartyApp = FirstPartyApp {
     app_id: "4813382a-8fa7-425e-ab75-3b753aab3abb",
     display_name: "Authenticator",
     public_client: true,
@@ -290,8 +318,20 @@ mod tests {
 
     #[test]
     fn upn_is_normalised_and_validated() {
-        assert_eq!(Upn::parse(" Alice@Contoso.COM ").map(|u| u.to_string()), Ok("alice@contoso.com".into()));
-        for bad in ["alice", "@contoso.com", "alice@", "a@b@c", "al ice@contoso.com", "alice@-x.com", "a..b@c.com", "alice@contoso..com"] {
+        assert_eq!(
+            Upn::parse(" Alice@Contoso.COM ").map(|u| u.to_string()),
+            Ok("alice@contoso.com".into())
+        );
+        for bad in [
+            "alice",
+            "@contoso.com",
+            "alice@",
+            "a@b@c",
+            "al ice@contoso.com",
+            "alice@-x.com",
+            "a..b@c.com",
+            "alice@contoso..com",
+        ] {
             assert!(Upn::parse(bad).is_err(), "{bad} should be refused");
         }
         let long = format!("{}@contoso.com", "a".repeat(65));
@@ -300,9 +340,18 @@ mod tests {
 
     #[test]
     fn roles_parse_by_name_or_template_id() {
-        assert_eq!(DirectoryRole::parse("global administrator"), Some(DirectoryRole::GlobalAdministrator));
-        assert_eq!(DirectoryRole::parse("GlobalAdministrator"), Some(DirectoryRole::GlobalAdministrator));
-        assert_eq!(DirectoryRole::parse("c4e39bd9-1100-46d3-8c65-fb160da0071f"), Some(DirectoryRole::AuthenticationAdministrator));
+        assert_eq!(
+            DirectoryRole::parse("global administrator"),
+            Some(DirectoryRole::GlobalAdministrator)
+        );
+        assert_eq!(
+            DirectoryRole::parse("GlobalAdministrator"),
+            Some(DirectoryRole::GlobalAdministrator)
+        );
+        assert_eq!(
+            DirectoryRole::parse("c4e39bd9-1100-46d3-8c65-fb160da0071f"),
+            Some(DirectoryRole::AuthenticationAdministrator)
+        );
         assert_eq!(DirectoryRole::parse("Emperor"), None);
         for r in DirectoryRole::ALL {
             assert!(!r.template_id().is_nil());

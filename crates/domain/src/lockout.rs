@@ -19,7 +19,11 @@ pub struct LockoutPolicy {
 
 impl Default for LockoutPolicy {
     fn default() -> Self {
-        LockoutPolicy { max_failures_per_user: 5, max_failures_per_source: 20, window_seconds: 900 }
+        LockoutPolicy {
+            max_failures_per_user: 5,
+            max_failures_per_source: 20,
+            window_seconds: 900,
+        }
     }
 }
 
@@ -55,7 +59,12 @@ pub enum Gate {
 }
 
 /// When a counter with these failure times (newest first, within the window) unlocks, if it is locked.
-fn locked_until(newest_first: &[Timestamp], max: u32, window: Duration, now: Timestamp) -> Option<Timestamp> {
+fn locked_until(
+    newest_first: &[Timestamp],
+    max: u32,
+    window: Duration,
+    now: Timestamp,
+) -> Option<Timestamp> {
     let max = usize::try_from(max).unwrap_or(usize::MAX).max(1);
     let recent: Vec<&Timestamp> = newest_first.iter().filter(|t| **t > now - window).collect();
     // Locked while at least `max` failures are in the window; it opens when the
@@ -65,14 +74,28 @@ fn locked_until(newest_first: &[Timestamp], max: u32, window: Duration, now: Tim
 
 /// R13: decides whether a code may be checked now, given each counter's recent failures
 /// (newest first; the store returns at least `max` of each when there are that many).
-pub fn assess(policy: &LockoutPolicy, user_failures: &[Timestamp], source_failures: &[Timestamp], now: Timestamp) -> Gate {
+pub fn assess(
+    policy: &LockoutPolicy,
+    user_failures: &[Timestamp],
+    source_failures: &[Timestamp],
+    now: Timestamp,
+) -> Gate {
     let w = policy.window();
     let user = locked_until(user_failures, policy.max_failures_per_user, w, now);
     let source = locked_until(source_failures, policy.max_failures_per_source, w, now);
     match (user, source) {
-        (Some(u), Some(s)) if s > u => Gate::Locked { scope: LockScope::Source, until: s },
-        (Some(u), _) => Gate::Locked { scope: LockScope::User, until: u },
-        (None, Some(s)) => Gate::Locked { scope: LockScope::Source, until: s },
+        (Some(u), Some(s)) if s > u => Gate::Locked {
+            scope: LockScope::Source,
+            until: s,
+        },
+        (Some(u), _) => Gate::Locked {
+            scope: LockScope::User,
+            until: u,
+        },
+        (None, Some(s)) => Gate::Locked {
+            scope: LockScope::Source,
+            until: s,
+        },
         (None, None) => Gate::Open,
     }
 }
@@ -90,12 +113,28 @@ mod tests {
 
     #[test]
     fn r13_locks_after_max_failures_and_opens_when_they_age_out() {
-        let p = LockoutPolicy { max_failures_per_user: 3, max_failures_per_source: 5, window_seconds: 600 };
+        let p = LockoutPolicy {
+            max_failures_per_user: 3,
+            max_failures_per_source: 5,
+            window_seconds: 600,
+        };
         assert_eq!(assess(&p, &ago(&[1, 2]), &[], NOW), Gate::Open);
-        assert_eq!(assess(&p, &ago(&[1, 2, 3]), &[], NOW), Gate::Locked { scope: LockScope::User, until: NOW + Duration::minutes(7) });
+        assert_eq!(
+            assess(&p, &ago(&[1, 2, 3]), &[], NOW),
+            Gate::Locked {
+                scope: LockScope::User,
+                until: NOW + Duration::minutes(7)
+            }
+        );
         // A failure outside the window no longer counts.
         assert_eq!(assess(&p, &ago(&[1, 2, 11]), &[], NOW), Gate::Open);
-        assert!(matches!(assess(&p, &[], &ago(&[1, 1, 1, 1, 1]), NOW), Gate::Locked { scope: LockScope::Source, .. }));
+        assert!(matches!(
+            assess(&p, &[], &ago(&[1, 1, 1, 1, 1]), NOW),
+            Gate::Locked {
+                scope: LockScope::Source,
+                ..
+            }
+        ));
         assert_eq!(assess(&p, &[], &ago(&[1, 1, 1, 1]), NOW), Gate::Open);
     }
 }

@@ -96,16 +96,28 @@ pub enum AuthorizeError {
 }
 
 fn one_line(s: &Option<String>) -> Option<String> {
-    s.as_ref().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    s.as_ref()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// Validates an authorization request against the application it names (`None` when no
 /// such application exists). The client and redirect URI are checked first and exactly:
 /// until both hold, nothing may redirect.
-pub fn validate_authorize(app: Option<&Application>, p: &AuthorizeParams) -> Result<AuthorizeRequest, AuthorizeError> {
-    let Some(client_id) = one_line(&p.client_id) else { return Err(AuthorizeError::NoRedirect("The request has no client_id.".into())) };
+pub fn validate_authorize(
+    app: Option<&Application>,
+    p: &AuthorizeParams,
+) -> Result<AuthorizeRequest, AuthorizeError> {
+    let Some(client_id) = one_line(&p.client_id) else {
+        return Err(AuthorizeError::NoRedirect(
+            "The request has no client_id.".into(),
+        ));
+    };
     let Some(app) = app.filter(|a| a.app_id == client_id) else {
-        return Err(AuthorizeError::NoRedirect(format!("No application with client id '{}' is registered.", client_id.chars().take(80).collect::<String>())));
+        return Err(AuthorizeError::NoRedirect(format!(
+            "No application with client id '{}' is registered.",
+            client_id.chars().take(80).collect::<String>()
+        )));
     };
     let redirect_uri = match (one_line(&p.redirect_uri), app.redirect_uris.as_slice()) {
         (Some(r), _) if app.accepts_redirect_uri(&r) => r,
@@ -121,59 +133,138 @@ pub fn validate_authorize(app: Option<&Application>, p: &AuthorizeParams) -> Res
         (None, _) => return Err(AuthorizeError::NoRedirect("The request has no redirect_uri.".into())),
     };
     let state = p.state.clone().filter(|s| !s.is_empty());
-    let fail = |error: &'static str, description: String| AuthorizeError::Redirect { redirect_uri: redirect_uri.clone(), state: state.clone(), error, description };
-    if state.as_ref().is_some_and(|s| s.len() > STATE_MAX) || p.nonce.as_ref().is_some_and(|s| s.len() > STATE_MAX) {
-        return Err(fail("invalid_request", format!("state and nonce may be at most {STATE_MAX} characters.")));
+    let fail = |error: &'static str, description: String| AuthorizeError::Redirect {
+        redirect_uri: redirect_uri.clone(),
+        state: state.clone(),
+        error,
+        description,
+    };
+    if state.as_ref().is_some_and(|s| s.len() > STATE_MAX)
+        || p.nonce.as_ref().is_some_and(|s| s.len() > STATE_MAX)
+    {
+        return Err(fail(
+            "invalid_request",
+            format!("state and nonce may be at most {STATE_MAX} characters."),
+        ));
     }
     match p.response_type.as_deref() {
         Some("code") => {}
-        Some(other) => return Err(fail("unsupported_response_type", format!("Only response_type=code is supported, not '{other}'."))),
+        Some(other) => {
+            return Err(fail(
+                "unsupported_response_type",
+                format!("Only response_type=code is supported, not '{other}'."),
+            ))
+        }
         None => return Err(fail("invalid_request", "response_type is required.".into())),
     }
     if let Some(mode) = p.response_mode.as_deref().filter(|m| *m != "query") {
-        return Err(fail("invalid_request", format!("Only response_mode=query is supported, not '{mode}'.")));
+        return Err(fail(
+            "invalid_request",
+            format!("Only response_mode=query is supported, not '{mode}'."),
+        ));
     }
     let mut scopes: Vec<String> = vec![];
     for s in p.scope.as_deref().unwrap_or("").split_whitespace() {
         if !SUPPORTED_SCOPES.contains(&s) {
-            return Err(fail("invalid_scope", format!("The scope '{s}' is not supported; use {}.", SUPPORTED_SCOPES.join(", "))));
+            return Err(fail(
+                "invalid_scope",
+                format!(
+                    "The scope '{s}' is not supported; use {}.",
+                    SUPPORTED_SCOPES.join(", ")
+                ),
+            ));
         }
         if !scopes.iter().any(|x| x == s) {
             scopes.push(s.to_string());
         }
     }
     if !scopes.iter().any(|s| s == "openid") {
-        return Err(fail("invalid_scope", "The scope must include 'openid'.".into()));
+        return Err(fail(
+            "invalid_scope",
+            "The scope must include 'openid'.".into(),
+        ));
     }
     let code_challenge = one_line(&p.code_challenge);
     match (&code_challenge, p.code_challenge_method.as_deref()) {
-        (None, _) if app.public_client => return Err(fail("invalid_request", format!("'{}' is a public client: PKCE (code_challenge with S256) is required.", app.display_name))),
-        (None, Some(_)) => return Err(fail("invalid_request", "code_challenge_method was sent without code_challenge.".into())),
+        (None, _) if app.public_client => {
+            return Err(fail(
+                "invalid_request",
+                format!(
+                    "'{}' is a public client: PKCE (code_challenge with S256) is required.",
+                    app.display_name
+                ),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(fail(
+                "invalid_request",
+                "code_challenge_method was sent without code_challenge.".into(),
+            ))
+        }
         (None, None) | (Some(_), Some("S256")) => {}
-        (Some(_), Some(m)) => return Err(fail("invalid_request", format!("code_challenge_method must be S256, not '{m}'."))),
-        (Some(_), None) => return Err(fail("invalid_request", "code_challenge_method must be S256 (plain is not accepted).".into())),
-    }
-    if let Some(c) = &code_challenge {
-        if c.len() != 43 || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
-            return Err(fail("invalid_request", "code_challenge must be the base64url SHA-256 of the verifier (43 characters).".into()));
+        (Some(_), Some(m)) => {
+            return Err(fail(
+                "invalid_request",
+                format!("code_challenge_method must be S256, not '{m}'."),
+            ))
+        }
+        (Some(_), None) => {
+            return Err(fail(
+                "invalid_request",
+                "code_challenge_method must be S256 (plain is not accepted).".into(),
+            ))
         }
     }
-    let prompts: Vec<&str> = p.prompt.as_deref().unwrap_or("").split_whitespace().collect();
-    if let Some(bad) = prompts.iter().find(|x| !matches!(**x, "none" | "login" | "consent" | "select_account")) {
-        return Err(fail("invalid_request", format!("prompt '{bad}' is not supported.")));
+    if let Some(c) = &code_challenge {
+        if c.len() != 43
+            || !c
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+        {
+            return Err(fail(
+                "invalid_request",
+                "code_challenge must be the base64url SHA-256 of the verifier (43 characters)."
+                    .into(),
+            ));
+        }
+    }
+    let prompts: Vec<&str> = p
+        .prompt
+        .as_deref()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    if let Some(bad) = prompts
+        .iter()
+        .find(|x| !matches!(**x, "none" | "login" | "consent" | "select_account"))
+    {
+        return Err(fail(
+            "invalid_request",
+            format!("prompt '{bad}' is not supported."),
+        ));
     }
     let prompt_none = prompts.contains(&"none");
     if prompt_none && prompts.len() > 1 {
-        return Err(fail("invalid_request", "prompt=none cannot be combined with other values.".into()));
+        return Err(fail(
+            "invalid_request",
+            "prompt=none cannot be combined with other values.".into(),
+        ));
     }
     let max_age = match one_line(&p.max_age) {
         None => None,
         Some(v) => match v.parse::<i64>() {
             Ok(secs) if secs >= 0 => Some(Duration::seconds(secs)),
-            _ => return Err(fail("invalid_request", "max_age must be a non-negative number of seconds.".into())),
+            _ => {
+                return Err(fail(
+                    "invalid_request",
+                    "max_age must be a non-negative number of seconds.".into(),
+                ))
+            }
         },
     };
-    let login_after = one_line(&p.login_after).and_then(|v| v.parse::<i64>().ok()).and_then(|s| Timestamp::from_unix_timestamp(s).ok());
+    let login_after = one_line(&p.login_after)
+        .and_then(|v| v.parse::<i64>().ok())
+        .and_then(|s| Timestamp::from_unix_timestamp(s).ok());
     Ok(AuthorizeRequest {
         client_id,
         redirect_uri,
@@ -206,7 +297,11 @@ pub enum SignInNeed {
 
 /// Decides whether the request can use the current session (SSO) or needs a sign-in.
 /// `prompt=login` with no `login_after` yet asks for a fresh sign-in from `now`.
-pub fn sign_in_need(req: &AuthorizeRequest, session: Option<&Session>, now: Timestamp) -> SignInNeed {
+pub fn sign_in_need(
+    req: &AuthorizeRequest,
+    session: Option<&Session>,
+    now: Timestamp,
+) -> SignInNeed {
     let mut fresh_after = req.login_after.map(|t| t.min(now));
     if req.prompt_login && fresh_after.is_none() {
         fresh_after = Some(now);
@@ -220,7 +315,9 @@ pub fn sign_in_need(req: &AuthorizeRequest, session: Option<&Session>, now: Time
         Some(s) if s.is_live(now) && fresh_enough(s) => SignInNeed::Ready,
         _ if req.prompt_none => SignInNeed::LoginRequired,
         // A fresh sign-in would satisfy max_age; only prompt=login and login_after need a bound.
-        _ => SignInNeed::SignIn { fresh_after: fresh_after.filter(|_| req.prompt_login || req.login_after.is_some()) },
+        _ => SignInNeed::SignIn {
+            fresh_after: fresh_after.filter(|_| req.prompt_login || req.login_after.is_some()),
+        },
     }
 }
 
@@ -249,7 +346,11 @@ pub fn amr(methods: &[AuthMethod]) -> Vec<&'static str> {
 /// restrict no AAGUID, so the passkey's model does not matter here.
 pub fn satisfied_builtin_strengths(methods: &[AuthMethod]) -> Vec<&'static str> {
     let used: Vec<_> = methods.iter().map(|m| m.as_used(None)).collect();
-    BUILT_IN.iter().filter(|s| s.to_strength().satisfied_by(&used)).map(|s| s.id).collect()
+    BUILT_IN
+        .iter()
+        .filter(|s| s.to_strength().satisfied_by(&used))
+        .map(|s| s.id)
+        .collect()
 }
 
 #[cfg(test)]
@@ -267,7 +368,10 @@ mod tests {
             display_name: "App".into(),
             public_client: public,
             first_party: false,
-            redirect_uris: vec!["https://app.example/cb".into(), "https://app.example/other".into()],
+            redirect_uris: vec![
+                "https://app.example/cb".into(),
+                "https://app.example/other".into(),
+            ],
             approved_client_app: false,
             app_protection_policy: false,
             custom_security_attributes: CustomSecurityAttributes::new(),
@@ -290,15 +394,30 @@ mod tests {
 
     #[test]
     fn unknown_client_or_unregistered_redirect_never_redirects() {
-        assert!(matches!(validate_authorize(None, &params()), Err(AuthorizeError::NoRedirect(_))));
+        assert!(matches!(
+            validate_authorize(None, &params()),
+            Err(AuthorizeError::NoRedirect(_))
+        ));
         let a = app(false);
         let mut p = params();
         p.redirect_uri = Some("https://evil.example/cb".into());
-        assert!(matches!(validate_authorize(Some(&a), &p), Err(AuthorizeError::NoRedirect(_))));
+        assert!(matches!(
+            validate_authorize(Some(&a), &p),
+            Err(AuthorizeError::NoRedirect(_))
+        ));
         p.redirect_uri = Some("https://app.example/cb/".into());
-        assert!(matches!(validate_authorize(Some(&a), &p), Err(AuthorizeError::NoRedirect(_))));
+        assert!(matches!(
+            validate_authorize(Some(&a), &p),
+            Err(AuthorizeError::NoRedirect(_))
+        ));
         p.redirect_uri = None;
-        assert!(matches!(validate_authorize(Some(&a), &p), Err(AuthorizeError::NoRedirect(_))), "two URIs registered: the request must name one");
+        assert!(
+            matches!(
+                validate_authorize(Some(&a), &p),
+                Err(AuthorizeError::NoRedirect(_))
+            ),
+            "two URIs registered: the request must name one"
+        );
     }
 
     #[test]
@@ -307,11 +426,26 @@ mod tests {
         let mut p = params();
         assert!(validate_authorize(Some(&a), &p).is_ok());
         p.code_challenge_method = Some("plain".into());
-        assert!(matches!(validate_authorize(Some(&a), &p), Err(AuthorizeError::Redirect { error: "invalid_request", .. })));
+        assert!(matches!(
+            validate_authorize(Some(&a), &p),
+            Err(AuthorizeError::Redirect {
+                error: "invalid_request",
+                ..
+            })
+        ));
         p.code_challenge = None;
         p.code_challenge_method = None;
-        assert!(matches!(validate_authorize(Some(&a), &p), Err(AuthorizeError::Redirect { error: "invalid_request", .. })));
-        assert!(validate_authorize(Some(&app(false)), &p).is_ok(), "confidential clients may omit PKCE");
+        assert!(matches!(
+            validate_authorize(Some(&a), &p),
+            Err(AuthorizeError::Redirect {
+                error: "invalid_request",
+                ..
+            })
+        ));
+        assert!(
+            validate_authorize(Some(&app(false)), &p).is_ok(),
+            "confidential clients may omit PKCE"
+        );
     }
 
     #[test]
@@ -320,24 +454,57 @@ mod tests {
         let mut p = params();
         p.scope = Some("profile".into());
         match validate_authorize(Some(&a), &p) {
-            Err(AuthorizeError::Redirect { error, state, redirect_uri, .. }) => {
-                assert_eq!((error, state.as_deref(), redirect_uri.as_str()), ("invalid_scope", Some("s1"), "https://app.example/cb"))
+            Err(AuthorizeError::Redirect {
+                error,
+                state,
+                redirect_uri,
+                ..
+            }) => {
+                assert_eq!(
+                    (error, state.as_deref(), redirect_uri.as_str()),
+                    ("invalid_scope", Some("s1"), "https://app.example/cb")
+                )
             }
             other => panic!("{other:?}"),
         }
         let mut p = params();
         p.response_type = Some("token".into());
-        assert!(matches!(validate_authorize(Some(&a), &p), Err(AuthorizeError::Redirect { error: "unsupported_response_type", .. })));
+        assert!(matches!(
+            validate_authorize(Some(&a), &p),
+            Err(AuthorizeError::Redirect {
+                error: "unsupported_response_type",
+                ..
+            })
+        ));
         let mut p = params();
         p.prompt = Some("none login".into());
-        assert!(matches!(validate_authorize(Some(&a), &p), Err(AuthorizeError::Redirect { error: "invalid_request", .. })));
+        assert!(matches!(
+            validate_authorize(Some(&a), &p),
+            Err(AuthorizeError::Redirect {
+                error: "invalid_request",
+                ..
+            })
+        ));
         let mut p = params();
         p.max_age = Some("-3".into());
-        assert!(matches!(validate_authorize(Some(&a), &p), Err(AuthorizeError::Redirect { error: "invalid_request", .. })));
+        assert!(matches!(
+            validate_authorize(Some(&a), &p),
+            Err(AuthorizeError::Redirect {
+                error: "invalid_request",
+                ..
+            })
+        ));
     }
 
     fn session(auth_time: Timestamp) -> Session {
-        Session { id: Uuid::nil(), user_id: Uuid::nil(), auth_time, methods: vec![AuthMethod::Passkey], expires_at: auth_time + Duration::hours(8), passkey_aaguid: None }
+        Session {
+            id: Uuid::nil(),
+            user_id: Uuid::nil(),
+            auth_time,
+            methods: vec![AuthMethod::Passkey],
+            expires_at: auth_time + Duration::hours(8),
+            passkey_aaguid: None,
+        }
     }
 
     #[test]
@@ -346,20 +513,45 @@ mod tests {
         let a = app(false);
         let req = validate_authorize(Some(&a), &params()).unwrap();
         let s = session(now - Duration::minutes(30));
-        assert_eq!(sign_in_need(&req, Some(&s), now), SignInNeed::Ready, "SSO reuses the session");
-        assert_eq!(sign_in_need(&req, None, now), SignInNeed::SignIn { fresh_after: None });
+        assert_eq!(
+            sign_in_need(&req, Some(&s), now),
+            SignInNeed::Ready,
+            "SSO reuses the session"
+        );
+        assert_eq!(
+            sign_in_need(&req, None, now),
+            SignInNeed::SignIn { fresh_after: None }
+        );
         let mut p = params();
         p.prompt = Some("login".into());
         let login = validate_authorize(Some(&a), &p).unwrap();
-        assert_eq!(sign_in_need(&login, Some(&s), now), SignInNeed::SignIn { fresh_after: Some(now) });
+        assert_eq!(
+            sign_in_need(&login, Some(&s), now),
+            SignInNeed::SignIn {
+                fresh_after: Some(now)
+            }
+        );
         p.login_after = Some(now.unix_timestamp().to_string());
         let back = validate_authorize(Some(&a), &p).unwrap();
-        assert_eq!(sign_in_need(&back, Some(&session(now)), now + Duration::seconds(20)), SignInNeed::Ready, "a sign-in after the marker satisfies prompt=login");
+        assert_eq!(
+            sign_in_need(&back, Some(&session(now)), now + Duration::seconds(20)),
+            SignInNeed::Ready,
+            "a sign-in after the marker satisfies prompt=login"
+        );
         let mut p = params();
         p.max_age = Some("600".into());
         let aged = validate_authorize(Some(&a), &p).unwrap();
-        assert!(matches!(sign_in_need(&aged, Some(&s), now), SignInNeed::SignIn { .. }), "30 minutes is older than max_age=600");
-        assert_eq!(sign_in_need(&aged, Some(&session(now - Duration::minutes(5))), now), SignInNeed::Ready);
+        assert!(
+            matches!(
+                sign_in_need(&aged, Some(&s), now),
+                SignInNeed::SignIn { .. }
+            ),
+            "30 minutes is older than max_age=600"
+        );
+        assert_eq!(
+            sign_in_need(&aged, Some(&session(now - Duration::minutes(5))), now),
+            SignInNeed::Ready
+        );
         let mut p = params();
         p.prompt = Some("none".into());
         let none = validate_authorize(Some(&a), &p).unwrap();
@@ -373,6 +565,10 @@ mod tests {
         assert_eq!(amr(&[AuthMethod::TemporaryAccessPass]), vec!["tap", "mfa"]);
         let phishing_resistant = "00000000-0000-0000-0000-000000000004";
         assert!(satisfied_builtin_strengths(&[AuthMethod::Passkey]).contains(&phishing_resistant));
-        assert_eq!(satisfied_builtin_strengths(&[AuthMethod::TemporaryAccessPass]), vec!["00000000-0000-0000-0000-000000000002"], "a TAP is MFA, not passwordless or phishing-resistant");
+        assert_eq!(
+            satisfied_builtin_strengths(&[AuthMethod::TemporaryAccessPass]),
+            vec!["00000000-0000-0000-0000-000000000002"],
+            "a TAP is MFA, not passwordless or phishing-resistant"
+        );
     }
 }

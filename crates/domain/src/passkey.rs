@@ -70,7 +70,9 @@ pub struct RegistrationFacts {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasskeyRefusal {
     /// R1.
-    #[error("Passkeys (FIDO2) are turned off in this organisation's authentication methods policy.")]
+    #[error(
+        "Passkeys (FIDO2) are turned off in this organisation's authentication methods policy."
+    )]
     MethodDisabled,
     /// R2.
     #[error("Passkeys are not enabled for your account: {0}. Ask your administrator.")]
@@ -137,27 +139,45 @@ pub struct Ruleset {
     pub synced: bool,
 }
 
-fn scope_check(cfg: &Fido2Configuration, member_of: &[Uuid]) -> Result<Vec<targets::IncludeTarget>, PasskeyRefusal> {
+fn scope_check(
+    cfg: &Fido2Configuration,
+    member_of: &[Uuid],
+) -> Result<Vec<targets::IncludeTarget>, PasskeyRefusal> {
     if cfg.state == MethodState::Disabled {
         return Err(PasskeyRefusal::MethodDisabled);
     }
     match targets::scope(&cfg.include_targets, &cfg.exclude_targets, member_of) {
-        Scope::Excluded(_) => Err(PasskeyRefusal::NotInScope("your account is in a group excluded from the passkey policy")),
-        Scope::NotIncluded => Err(PasskeyRefusal::NotInScope("your account is in no group the passkey policy includes")),
+        Scope::Excluded(_) => Err(PasskeyRefusal::NotInScope(
+            "your account is in a group excluded from the passkey policy",
+        )),
+        Scope::NotIncluded => Err(PasskeyRefusal::NotInScope(
+            "your account is in no group the passkey policy includes",
+        )),
         Scope::Included(_) => Ok(cfg
-                .include_targets
-                .iter()
-                .filter(|t| t.id.eq_ignore_ascii_case(targets::ALL_USERS) || Uuid::parse_str(&t.id).map(|g| member_of.contains(&g)).unwrap_or(false))
-                .cloned()
-                .collect()),
+            .include_targets
+            .iter()
+            .filter(|t| {
+                t.id.eq_ignore_ascii_case(targets::ALL_USERS)
+                    || Uuid::parse_str(&t.id)
+                        .map(|g| member_of.contains(&g))
+                        .unwrap_or(false)
+            })
+            .cloned()
+            .collect()),
     }
 }
 
 /// R9: the rulesets that apply to a user — the profiles their include targets allow,
 /// or the method's own settings when no target names a profile.
-pub fn rulesets(cfg: &Fido2Configuration, member_of: &[Uuid]) -> Result<Vec<Ruleset>, PasskeyRefusal> {
+pub fn rulesets(
+    cfg: &Fido2Configuration,
+    member_of: &[Uuid],
+) -> Result<Vec<Ruleset>, PasskeyRefusal> {
     let matched = scope_check(cfg, member_of)?;
-    let mut ids: Vec<String> = matched.iter().flat_map(|t| t.allowed_passkey_profiles.clone().unwrap_or_default()).collect();
+    let mut ids: Vec<String> = matched
+        .iter()
+        .flat_map(|t| t.allowed_passkey_profiles.clone().unwrap_or_default())
+        .collect();
     ids.dedup();
     let profiles: Vec<Ruleset> = cfg
         .passkey_profiles
@@ -166,7 +186,8 @@ pub fn rulesets(cfg: &Fido2Configuration, member_of: &[Uuid]) -> Result<Vec<Rule
         .map(|p| Ruleset {
             profile_id: Some(p.id.clone()),
             name: p.name.clone(),
-            attestation_required: p.attestation_enforcement == AttestationEnforcement::RegistrationOnly,
+            attestation_required: p.attestation_enforcement
+                == AttestationEnforcement::RegistrationOnly,
             key_restrictions: p.key_restrictions.clone(),
             device_bound: p.passkey_types.contains("deviceBound"),
             synced: p.passkey_types.contains("synced"),
@@ -190,10 +211,19 @@ pub fn key_allowed(kr: &KeyRestrictions, aaguid: Uuid) -> Result<(), PasskeyRefu
     if !kr.is_enforced {
         return Ok(());
     }
-    let listed = kr.aa_guids.iter().any(|a| Uuid::parse_str(a).map(|a| a == aaguid).unwrap_or(false));
+    let listed = kr
+        .aa_guids
+        .iter()
+        .any(|a| Uuid::parse_str(a).map(|a| a == aaguid).unwrap_or(false));
     match (kr.enforcement_type, listed) {
-        (EnforcementType::Allow, false) => Err(PasskeyRefusal::KeyRestricted { aaguid, how: "not on the allow list" }),
-        (EnforcementType::Block, true) => Err(PasskeyRefusal::KeyRestricted { aaguid, how: "blocked" }),
+        (EnforcementType::Allow, false) => Err(PasskeyRefusal::KeyRestricted {
+            aaguid,
+            how: "not on the allow list",
+        }),
+        (EnforcementType::Block, true) => Err(PasskeyRefusal::KeyRestricted {
+            aaguid,
+            how: "blocked",
+        }),
         _ => Ok(()),
     }
 }
@@ -206,7 +236,12 @@ pub struct RegistrationPlan {
 }
 
 /// R1–R3, R14: may this user start adding a passkey now?
-pub fn may_start_registration(cfg: &Fido2Configuration, member_of: &[Uuid], session: &Session, now: Timestamp) -> Result<RegistrationPlan, PasskeyRefusal> {
+pub fn may_start_registration(
+    cfg: &Fido2Configuration,
+    member_of: &[Uuid],
+    session: &Session,
+    now: Timestamp,
+) -> Result<RegistrationPlan, PasskeyRefusal> {
     let rules = rulesets(cfg, member_of)?;
     if !cfg.is_self_service_registration_allowed {
         return Err(PasskeyRefusal::SelfServiceDisabled);
@@ -214,19 +249,28 @@ pub fn may_start_registration(cfg: &Fido2Configuration, member_of: &[Uuid], sess
     if !mfa_is_fresh(session, now) {
         return Err(PasskeyRefusal::StepUpRequired);
     }
-    Ok(RegistrationPlan { attestation_direct: rules.iter().any(|r| r.attestation_required) })
+    Ok(RegistrationPlan {
+        attestation_direct: rules.iter().any(|r| r.attestation_required),
+    })
 }
 
 /// R14: the session holds a strong claim from the last [`MFA_FRESHNESS`].
 pub fn mfa_is_fresh(session: &Session, now: Timestamp) -> bool {
-    let strong = session.methods.iter().any(|m| matches!(m, AuthMethod::TemporaryAccessPass | AuthMethod::Passkey));
+    let strong = session
+        .methods
+        .iter()
+        .any(|m| matches!(m, AuthMethod::TemporaryAccessPass | AuthMethod::Passkey));
     strong && now - session.auth_time <= MFA_FRESHNESS && session.is_live(now)
 }
 
 fn meets(r: &Ruleset, facts: &RegistrationFacts) -> Result<(), PasskeyRefusal> {
     if r.attestation_required {
         if !facts.has_chain {
-            return Err(PasskeyRefusal::AttestationMissing(if facts.self_attested { "only self attestation" } else { "no attestation" }));
+            return Err(PasskeyRefusal::AttestationMissing(if facts.self_attested {
+                "only self attestation"
+            } else {
+                "no attestation"
+            }));
         }
         if !facts.trusted {
             return Err(PasskeyRefusal::AttestationUntrusted(facts.aaguid));
@@ -234,12 +278,23 @@ fn meets(r: &Ruleset, facts: &RegistrationFacts) -> Result<(), PasskeyRefusal> {
     }
     key_allowed(&r.key_restrictions, facts.aaguid)?;
     if (facts.synced && !r.synced) || (!facts.synced && !r.device_bound) {
-        return Err(PasskeyRefusal::NoProfileMatch(format!("profile '{}' does not allow {} passkeys", r.name, if facts.synced { "synced" } else { "device-bound" })));
+        return Err(PasskeyRefusal::NoProfileMatch(format!(
+            "profile '{}' does not allow {} passkeys",
+            r.name,
+            if facts.synced {
+                "synced"
+            } else {
+                "device-bound"
+            }
+        )));
     }
     Ok(())
 }
 
-fn first_fit(rules: &[Ruleset], check: impl Fn(&Ruleset) -> Result<(), PasskeyRefusal>) -> Result<&Ruleset, PasskeyRefusal> {
+fn first_fit(
+    rules: &[Ruleset],
+    check: impl Fn(&Ruleset) -> Result<(), PasskeyRefusal>,
+) -> Result<&Ruleset, PasskeyRefusal> {
     let mut first_err = None;
     for r in rules {
         match check(r) {
@@ -252,27 +307,47 @@ fn first_fit(rules: &[Ruleset], check: impl Fn(&Ruleset) -> Result<(), PasskeyRe
     // With one ruleset its own reason is the clearest; with several, say none fit.
     match (rules.len(), first_err) {
         (1, Some(e)) => Err(e),
-        (_, Some(e)) => Err(PasskeyRefusal::NoProfileMatch(format!("{} profiles checked; first refusal: {e}", rules.len()))),
+        (_, Some(e)) => Err(PasskeyRefusal::NoProfileMatch(format!(
+            "{} profiles checked; first refusal: {e}",
+            rules.len()
+        ))),
         (_, None) => Err(PasskeyRefusal::NoProfileMatch("no profile applies".into())),
     }
 }
 
 /// R4, R5, R9: accepts a verified registration under the first ruleset it fully meets.
-pub fn decide_registration(cfg: &Fido2Configuration, member_of: &[Uuid], facts: &RegistrationFacts) -> Result<Ruleset, PasskeyRefusal> {
+pub fn decide_registration(
+    cfg: &Fido2Configuration,
+    member_of: &[Uuid],
+    facts: &RegistrationFacts,
+) -> Result<Ruleset, PasskeyRefusal> {
     let rules = rulesets(cfg, member_of)?;
     first_fit(&rules, |r| meets(r, facts)).cloned()
 }
 
 /// R1, R2, R5, R9, R22: whether a stored passkey can sign its owner in now, and why not.
 /// Attestation is not re-checked: it applies at registration only.
-pub fn sign_in_usability(cfg: &Fido2Configuration, member_of: &[Uuid], passkey: &Passkey) -> Result<(), PasskeyRefusal> {
+pub fn sign_in_usability(
+    cfg: &Fido2Configuration,
+    member_of: &[Uuid],
+    passkey: &Passkey,
+) -> Result<(), PasskeyRefusal> {
     if passkey.flagged_clone {
         return Err(PasskeyRefusal::FlaggedClone);
     }
     let rules = rulesets(cfg, member_of)?;
-    let facts = RegistrationFacts { aaguid: passkey.aaguid, has_chain: true, trusted: true, self_attested: false, synced: passkey.synced };
+    let facts = RegistrationFacts {
+        aaguid: passkey.aaguid,
+        has_chain: true,
+        trusted: true,
+        self_attested: false,
+        synced: passkey.synced,
+    };
     first_fit(&rules, |r| {
-        let r = Ruleset { attestation_required: false, ..r.clone() };
+        let r = Ruleset {
+            attestation_required: false,
+            ..r.clone()
+        };
         meets(&r, &facts)
     })
     .map(|_| ())
@@ -284,20 +359,28 @@ pub fn authenticator_option_offered(cfg: &Fido2Configuration) -> bool {
     let kr = &cfg.key_restrictions;
     kr.is_enforced
         && kr.enforcement_type == EnforcementType::Allow
-        && AUTHENTICATOR_AAGUIDS.iter().all(|a| kr.aa_guids.iter().any(|g| g.eq_ignore_ascii_case(a)))
+        && AUTHENTICATOR_AAGUIDS
+            .iter()
+            .all(|a| kr.aa_guids.iter().any(|g| g.eq_ignore_ascii_case(a)))
 }
 
 /// R16: the legacy registration flow (no attestation asked) is hidden whenever some
 /// ruleset of the user enforces attestation — it could only create orphan credentials.
 pub fn legacy_flow_offered(cfg: &Fido2Configuration, member_of: &[Uuid]) -> bool {
-    rulesets(cfg, member_of).map(|rs| rs.iter().all(|r| !r.attestation_required)).unwrap_or(false)
+    rulesets(cfg, member_of)
+        .map(|rs| rs.iter().all(|r| !r.attestation_required))
+        .unwrap_or(false)
 }
 
 /// What saving a new Passkey (FIDO2) configuration would do that an administrator should
 /// hear before it surprises users: the Authenticator shortcut switched off (R6), and
 /// passkeys in use that the new method-level key restrictions stop at once (R5).
 /// `in_use` lists each AAGUID with the number of live passkeys of that model.
-pub fn change_warnings(before: &Fido2Configuration, after: &Fido2Configuration, in_use: &[(Uuid, i64)]) -> Vec<String> {
+pub fn change_warnings(
+    before: &Fido2Configuration,
+    after: &Fido2Configuration,
+    in_use: &[(Uuid, i64)],
+) -> Vec<String> {
     let mut w = vec![];
     if authenticator_option_offered(before) && !authenticator_option_offered(after) {
         w.push(
@@ -307,7 +390,9 @@ pub fn change_warnings(before: &Fido2Configuration, after: &Fido2Configuration, 
         );
     }
     for (aaguid, n) in in_use {
-        if key_allowed(&before.key_restrictions, *aaguid).is_ok() && key_allowed(&after.key_restrictions, *aaguid).is_err() {
+        if key_allowed(&before.key_restrictions, *aaguid).is_ok()
+            && key_allowed(&after.key_restrictions, *aaguid).is_err()
+        {
             let name = crate::metadata::builtin_name(*aaguid).unwrap_or("this model");
             w.push(format!("{n} registered passkey(s) of {name} (AAGUID {aaguid}) stop working for sign-in at once; they are kept and work again if the model is allowed again."));
         }
@@ -326,15 +411,32 @@ mod tests {
     const CHROMIUM: &str = "01020304-0506-0708-0102-030405060708";
 
     fn cfg() -> Fido2Configuration {
-        Fido2Configuration { state: MethodState::Enabled, is_attestation_enforced: false, ..Default::default() }
+        Fido2Configuration {
+            state: MethodState::Enabled,
+            is_attestation_enforced: false,
+            ..Default::default()
+        }
     }
 
     fn facts(aaguid: &str) -> RegistrationFacts {
-        RegistrationFacts { aaguid: Uuid::parse_str(aaguid).unwrap(), has_chain: false, trusted: false, self_attested: false, synced: false }
+        RegistrationFacts {
+            aaguid: Uuid::parse_str(aaguid).unwrap(),
+            has_chain: false,
+            trusted: false,
+            self_attested: false,
+            synced: false,
+        }
     }
 
     fn session(methods: Vec<AuthMethod>, age_min: i64) -> Session {
-        Session { id: Uuid::nil(), user_id: Uuid::nil(), auth_time: NOW - Duration::minutes(age_min), methods, expires_at: NOW + Duration::hours(1), passkey_aaguid: None }
+        Session {
+            id: Uuid::nil(),
+            user_id: Uuid::nil(),
+            auth_time: NOW - Duration::minutes(age_min),
+            methods,
+            expires_at: NOW + Duration::hours(1),
+            passkey_aaguid: None,
+        }
     }
 
     fn passkey(aaguid: &str) -> Passkey {
@@ -358,20 +460,60 @@ mod tests {
 
     #[test]
     fn r1_disabled_method_blocks_registration_and_sign_in() {
-        let c = Fido2Configuration { state: MethodState::Disabled, ..cfg() };
-        assert_eq!(may_start_registration(&c, &[], &session(vec![AuthMethod::TemporaryAccessPass], 1), NOW), Err(PasskeyRefusal::MethodDisabled));
-        assert_eq!(sign_in_usability(&c, &[], &passkey(CHROMIUM)), Err(PasskeyRefusal::MethodDisabled));
-        assert_eq!(sign_in_usability(&cfg(), &[], &passkey(CHROMIUM)), Ok(()), "re-enabled, the kept passkey works again");
+        let c = Fido2Configuration {
+            state: MethodState::Disabled,
+            ..cfg()
+        };
+        assert_eq!(
+            may_start_registration(
+                &c,
+                &[],
+                &session(vec![AuthMethod::TemporaryAccessPass], 1),
+                NOW
+            ),
+            Err(PasskeyRefusal::MethodDisabled)
+        );
+        assert_eq!(
+            sign_in_usability(&c, &[], &passkey(CHROMIUM)),
+            Err(PasskeyRefusal::MethodDisabled)
+        );
+        assert_eq!(
+            sign_in_usability(&cfg(), &[], &passkey(CHROMIUM)),
+            Ok(()),
+            "re-enabled, the kept passkey works again"
+        );
     }
 
     #[test]
     fn r2_targets_apply_to_registration_and_sign_in() {
         let g = Uuid::new_v4();
-        let c = Fido2Configuration { exclude_targets: vec![ExcludeTarget { odata_type: None, id: g.to_string(), target_type: "group".into() }], ..cfg() };
-        assert!(matches!(sign_in_usability(&c, &[g], &passkey(CHROMIUM)), Err(PasskeyRefusal::NotInScope(_))));
-        assert!(matches!(decide_registration(&c, &[g], &facts(CHROMIUM)), Err(PasskeyRefusal::NotInScope(_))));
-        let only_g = Fido2Configuration { include_targets: vec![IncludeTarget { id: g.to_string(), ..IncludeTarget::all_users() }], ..cfg() };
-        assert!(matches!(sign_in_usability(&only_g, &[], &passkey(CHROMIUM)), Err(PasskeyRefusal::NotInScope(_))));
+        let c = Fido2Configuration {
+            exclude_targets: vec![ExcludeTarget {
+                odata_type: None,
+                id: g.to_string(),
+                target_type: "group".into(),
+            }],
+            ..cfg()
+        };
+        assert!(matches!(
+            sign_in_usability(&c, &[g], &passkey(CHROMIUM)),
+            Err(PasskeyRefusal::NotInScope(_))
+        ));
+        assert!(matches!(
+            decide_registration(&c, &[g], &facts(CHROMIUM)),
+            Err(PasskeyRefusal::NotInScope(_))
+        ));
+        let only_g = Fido2Configuration {
+            include_targets: vec![IncludeTarget {
+                id: g.to_string(),
+                ..IncludeTarget::all_users()
+            }],
+            ..cfg()
+        };
+        assert!(matches!(
+            sign_in_usability(&only_g, &[], &passkey(CHROMIUM)),
+            Err(PasskeyRefusal::NotInScope(_))
+        ));
         assert_eq!(sign_in_usability(&only_g, &[g], &passkey(CHROMIUM)), Ok(()));
     }
 
@@ -379,38 +521,123 @@ mod tests {
     fn r3_r14_self_service_and_fresh_mfa_are_needed_to_start() {
         let s = session(vec![AuthMethod::TemporaryAccessPass], 1);
         assert!(may_start_registration(&cfg(), &[], &s, NOW).is_ok());
-        let c = Fido2Configuration { is_self_service_registration_allowed: false, ..cfg() };
-        assert_eq!(may_start_registration(&c, &[], &s, NOW), Err(PasskeyRefusal::SelfServiceDisabled));
-        assert_eq!(may_start_registration(&cfg(), &[], &session(vec![AuthMethod::TemporaryAccessPass], 11), NOW), Err(PasskeyRefusal::StepUpRequired));
-        assert!(may_start_registration(&cfg(), &[], &session(vec![AuthMethod::Passkey], 10), NOW).is_ok());
+        let c = Fido2Configuration {
+            is_self_service_registration_allowed: false,
+            ..cfg()
+        };
+        assert_eq!(
+            may_start_registration(&c, &[], &s, NOW),
+            Err(PasskeyRefusal::SelfServiceDisabled)
+        );
+        assert_eq!(
+            may_start_registration(
+                &cfg(),
+                &[],
+                &session(vec![AuthMethod::TemporaryAccessPass], 11),
+                NOW
+            ),
+            Err(PasskeyRefusal::StepUpRequired)
+        );
+        assert!(
+            may_start_registration(&cfg(), &[], &session(vec![AuthMethod::Passkey], 10), NOW)
+                .is_ok()
+        );
     }
 
     #[test]
     fn r4_attestation_enforced_refuses_none_self_and_untrusted() {
-        let c = Fido2Configuration { is_attestation_enforced: true, ..cfg() };
-        assert!(matches!(decide_registration(&c, &[], &facts(CHROMIUM)), Err(PasskeyRefusal::AttestationMissing("no attestation"))));
-        let selfie = RegistrationFacts { self_attested: true, ..facts(CHROMIUM) };
-        assert!(matches!(decide_registration(&c, &[], &selfie), Err(PasskeyRefusal::AttestationMissing("only self attestation"))));
-        let untrusted = RegistrationFacts { has_chain: true, ..facts(CHROMIUM) };
-        assert!(matches!(decide_registration(&c, &[], &untrusted), Err(PasskeyRefusal::AttestationUntrusted(_))));
-        let trusted = RegistrationFacts { has_chain: true, trusted: true, ..facts(CHROMIUM) };
+        let c = Fido2Configuration {
+            is_attestation_enforced: true,
+            ..cfg()
+        };
+        assert!(matches!(
+            decide_registration(&c, &[], &facts(CHROMIUM)),
+            Err(PasskeyRefusal::AttestationMissing("no attestation"))
+        ));
+        let selfie = RegistrationFacts {
+            self_attested: true,
+            ..facts(CHROMIUM)
+        };
+        assert!(matches!(
+            decide_registration(&c, &[], &selfie),
+            Err(PasskeyRefusal::AttestationMissing("only self attestation"))
+        ));
+        let untrusted = RegistrationFacts {
+            has_chain: true,
+            ..facts(CHROMIUM)
+        };
+        assert!(matches!(
+            decide_registration(&c, &[], &untrusted),
+            Err(PasskeyRefusal::AttestationUntrusted(_))
+        ));
+        let trusted = RegistrationFacts {
+            has_chain: true,
+            trusted: true,
+            ..facts(CHROMIUM)
+        };
         assert!(decide_registration(&c, &[], &trusted).is_ok());
-        assert!(may_start_registration(&c, &[], &session(vec![AuthMethod::TemporaryAccessPass], 0), NOW).unwrap().attestation_direct, "R17: direct when enforced");
-        assert!(!may_start_registration(&cfg(), &[], &session(vec![AuthMethod::TemporaryAccessPass], 0), NOW).unwrap().attestation_direct, "R17: none otherwise");
-        assert!(!legacy_flow_offered(&c, &[]), "R16: no legacy flow under enforcement");
+        assert!(
+            may_start_registration(
+                &c,
+                &[],
+                &session(vec![AuthMethod::TemporaryAccessPass], 0),
+                NOW
+            )
+            .unwrap()
+            .attestation_direct,
+            "R17: direct when enforced"
+        );
+        assert!(
+            !may_start_registration(
+                &cfg(),
+                &[],
+                &session(vec![AuthMethod::TemporaryAccessPass], 0),
+                NOW
+            )
+            .unwrap()
+            .attestation_direct,
+            "R17: none otherwise"
+        );
+        assert!(
+            !legacy_flow_offered(&c, &[]),
+            "R16: no legacy flow under enforcement"
+        );
         assert!(legacy_flow_offered(&cfg(), &[]));
     }
 
     #[test]
     fn r5_key_restrictions_apply_at_registration_and_sign_in() {
         let mut c = cfg();
-        c.key_restrictions = KeyRestrictions { odata_type: None, is_enforced: true, enforcement_type: EnforcementType::Block, aa_guids: vec![CHROMIUM.into()] };
-        assert!(matches!(decide_registration(&c, &[], &facts(CHROMIUM)), Err(PasskeyRefusal::KeyRestricted { how: "blocked", .. })));
-        assert!(matches!(sign_in_usability(&c, &[], &passkey(CHROMIUM)), Err(PasskeyRefusal::KeyRestricted { .. })));
+        c.key_restrictions = KeyRestrictions {
+            odata_type: None,
+            is_enforced: true,
+            enforcement_type: EnforcementType::Block,
+            aa_guids: vec![CHROMIUM.into()],
+        };
+        assert!(matches!(
+            decide_registration(&c, &[], &facts(CHROMIUM)),
+            Err(PasskeyRefusal::KeyRestricted { how: "blocked", .. })
+        ));
+        assert!(matches!(
+            sign_in_usability(&c, &[], &passkey(CHROMIUM)),
+            Err(PasskeyRefusal::KeyRestricted { .. })
+        ));
         c.key_restrictions.enforcement_type = EnforcementType::Allow;
         assert_eq!(sign_in_usability(&c, &[], &passkey(CHROMIUM)), Ok(()));
-        c.key_restrictions.aa_guids = AUTHENTICATOR_AAGUIDS.iter().map(|s| s.to_string()).collect();
-        assert!(matches!(sign_in_usability(&c, &[], &passkey(CHROMIUM)), Err(PasskeyRefusal::KeyRestricted { how: "not on the allow list", .. })), "removing an AAGUID from the allow list stops existing passkeys at once");
+        c.key_restrictions.aa_guids = AUTHENTICATOR_AAGUIDS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert!(
+            matches!(
+                sign_in_usability(&c, &[], &passkey(CHROMIUM)),
+                Err(PasskeyRefusal::KeyRestricted {
+                    how: "not on the allow list",
+                    ..
+                })
+            ),
+            "removing an AAGUID from the allow list stops existing passkeys at once"
+        );
         assert!(authenticator_option_offered(&c), "R6");
         c.key_restrictions.is_enforced = false;
         assert!(!authenticator_option_offered(&c));
@@ -423,38 +650,103 @@ mod tests {
         let g = Uuid::new_v4();
         let mut c = cfg();
         c.passkey_profiles = vec![
-            PasskeyProfile { odata_type: None, id: strict.clone(), name: "Authenticator only".into(), passkey_types: "deviceBound".into(), attestation_enforcement: AttestationEnforcement::Disabled, key_restrictions: KeyRestrictions { odata_type: None, is_enforced: true, enforcement_type: EnforcementType::Allow, aa_guids: AUTHENTICATOR_AAGUIDS.iter().map(|s| s.to_string()).collect() } },
-            PasskeyProfile { odata_type: None, id: open.clone(), name: "Anything".into(), passkey_types: "deviceBound,synced".into(), attestation_enforcement: AttestationEnforcement::Disabled, key_restrictions: KeyRestrictions::default() },
+            PasskeyProfile {
+                odata_type: None,
+                id: strict.clone(),
+                name: "Authenticator only".into(),
+                passkey_types: "deviceBound".into(),
+                attestation_enforcement: AttestationEnforcement::Disabled,
+                key_restrictions: KeyRestrictions {
+                    odata_type: None,
+                    is_enforced: true,
+                    enforcement_type: EnforcementType::Allow,
+                    aa_guids: AUTHENTICATOR_AAGUIDS
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
+                },
+            },
+            PasskeyProfile {
+                odata_type: None,
+                id: open.clone(),
+                name: "Anything".into(),
+                passkey_types: "deviceBound,synced".into(),
+                attestation_enforcement: AttestationEnforcement::Disabled,
+                key_restrictions: KeyRestrictions::default(),
+            },
         ];
         c.default_passkey_profile = Some(strict.clone());
         c.include_targets = vec![
-            IncludeTarget { allowed_passkey_profiles: Some(vec![strict.clone()]), ..IncludeTarget::all_users() },
-            IncludeTarget { id: g.to_string(), allowed_passkey_profiles: Some(vec![open.clone()]), ..IncludeTarget::all_users() },
+            IncludeTarget {
+                allowed_passkey_profiles: Some(vec![strict.clone()]),
+                ..IncludeTarget::all_users()
+            },
+            IncludeTarget {
+                id: g.to_string(),
+                allowed_passkey_profiles: Some(vec![open.clone()]),
+                ..IncludeTarget::all_users()
+            },
         ];
-        assert!(matches!(decide_registration(&c, &[], &facts(CHROMIUM)), Err(PasskeyRefusal::KeyRestricted { .. })));
+        assert!(matches!(
+            decide_registration(&c, &[], &facts(CHROMIUM)),
+            Err(PasskeyRefusal::KeyRestricted { .. })
+        ));
         let r = decide_registration(&c, &[g], &facts(CHROMIUM)).unwrap();
-        assert_eq!(r.profile_id.as_deref(), Some(open.as_str()), "a member of g also gets the open profile");
-        let synced = RegistrationFacts { synced: true, ..facts(AUTHENTICATOR_AAGUIDS[0]) };
-        assert!(matches!(decide_registration(&c, &[], &synced), Err(PasskeyRefusal::NoProfileMatch(_))));
+        assert_eq!(
+            r.profile_id.as_deref(),
+            Some(open.as_str()),
+            "a member of g also gets the open profile"
+        );
+        let synced = RegistrationFacts {
+            synced: true,
+            ..facts(AUTHENTICATOR_AAGUIDS[0])
+        };
+        assert!(matches!(
+            decide_registration(&c, &[], &synced),
+            Err(PasskeyRefusal::NoProfileMatch(_))
+        ));
     }
 
     #[test]
     fn r5_r6_saving_warns_about_the_shortcut_and_stranded_passkeys() {
         let mut on = cfg();
-        on.key_restrictions = KeyRestrictions { odata_type: None, is_enforced: true, enforcement_type: EnforcementType::Allow, aa_guids: AUTHENTICATOR_AAGUIDS.iter().map(|s| s.to_string()).collect() };
-        let off = Fido2Configuration { key_restrictions: KeyRestrictions { is_enforced: false, ..on.key_restrictions.clone() }, ..on.clone() };
+        on.key_restrictions = KeyRestrictions {
+            odata_type: None,
+            is_enforced: true,
+            enforcement_type: EnforcementType::Allow,
+            aa_guids: AUTHENTICATOR_AAGUIDS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        };
+        let off = Fido2Configuration {
+            key_restrictions: KeyRestrictions {
+                is_enforced: false,
+                ..on.key_restrictions.clone()
+            },
+            ..on.clone()
+        };
         let w = change_warnings(&on, &off, &[]);
         assert_eq!(w.len(), 1);
         assert!(w[0].contains("shortcut no longer applies"));
         assert!(change_warnings(&off, &on, &[]).is_empty());
         let chromium = Uuid::parse_str(CHROMIUM).unwrap();
         let w = change_warnings(&off, &on, &[(chromium, 3)]);
-        assert!(w[0].starts_with("3 registered passkey(s) of Chromium virtual authenticator"), "{w:?}");
+        assert!(
+            w[0].starts_with("3 registered passkey(s) of Chromium virtual authenticator"),
+            "{w:?}"
+        );
     }
 
     #[test]
     fn r22_flagged_clones_cannot_sign_in() {
-        let p = Passkey { flagged_clone: true, ..passkey(CHROMIUM) };
-        assert_eq!(sign_in_usability(&cfg(), &[], &p), Err(PasskeyRefusal::FlaggedClone));
+        let p = Passkey {
+            flagged_clone: true,
+            ..passkey(CHROMIUM)
+        };
+        assert_eq!(
+            sign_in_usability(&cfg(), &[], &p),
+            Err(PasskeyRefusal::FlaggedClone)
+        );
     }
 }

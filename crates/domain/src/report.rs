@@ -24,7 +24,10 @@ pub struct Holdings<'a> {
 
 /// The `methodsRegistered` name of a passkey.
 fn passkey_kind(p: &Passkey) -> &'static str {
-    if AUTHENTICATOR_AAGUIDS.iter().any(|a| a.eq_ignore_ascii_case(&p.aaguid.to_string())) {
+    if AUTHENTICATOR_AAGUIDS
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(&p.aaguid.to_string()))
+    {
         "passKeyDeviceBoundAuthenticator"
     } else if p.synced {
         "passKeySynced"
@@ -64,17 +67,81 @@ mod tests {
     #[test]
     fn capable_means_registered_and_usable() {
         let now = datetime!(2026-06-01 12:00 UTC);
-        let u = User { id: Uuid::nil(), user_principal_name: crate::directory::Upn::parse("a@b.c").unwrap(), display_name: "A".into(), account_enabled: true, created_date_time: now };
-        let p = Passkey {
-            id: Uuid::nil(), user_id: Uuid::nil(), credential_id: "x".into(), aaguid: Uuid::parse_str(AUTHENTICATOR_AAGUIDS[0]).unwrap(), display_name: "k".into(),
-            fmt: "none".into(), attested: false, synced: false, created_at: now, last_used_at: None, sign_count: 0, device: None, device_profile: None, flagged_clone: false,
+        let u = User {
+            id: Uuid::nil(),
+            user_principal_name: crate::directory::Upn::parse("a@b.c").unwrap(),
+            display_name: "A".into(),
+            account_enabled: true,
+            created_date_time: now,
         };
-        let none = registration_details(&Holdings { user: &u, roles: &[], passkeys: vec![], tap: None }, now);
-        assert_eq!((none["isMfaRegistered"].clone(), none["isMfaCapable"].clone()), (json!(false), json!(false)));
-        let blocked = registration_details(&Holdings { user: &u, roles: &[DirectoryRole::GlobalAdministrator], passkeys: vec![(&p, false)], tap: None }, now);
-        assert_eq!((blocked["isMfaRegistered"].clone(), blocked["isPasswordlessCapable"].clone(), blocked["isAdmin"].clone()), (json!(true), json!(false), json!(true)));
-        assert_eq!(blocked["methodsRegistered"], json!(["passKeyDeviceBoundAuthenticator"]));
-        let ok = registration_details(&Holdings { user: &u, roles: &[], passkeys: vec![(&p, true)], tap: Some(true) }, now);
-        assert_eq!((ok["isMfaCapable"].clone(), ok["isPasswordlessCapable"].clone()), (json!(true), json!(true)));
+        let p = Passkey {
+            id: Uuid::nil(),
+            user_id: Uuid::nil(),
+            credential_id: "x".into(),
+            aaguid: Uuid::parse_str(AUTHENTICATOR_AAGUIDS[0]).unwrap(),
+            display_name: "k".into(),
+            fmt: "none".into(),
+            attested: false,
+            synced: false,
+            created_at: now,
+            last_used_at: None,
+            sign_count: 0,
+            device: None,
+            device_profile: None,
+            flagged_clone: false,
+        };
+        let none = registration_details(
+            &Holdings {
+                user: &u,
+                roles: &[],
+                passkeys: vec![],
+                tap: None,
+            },
+            now,
+        );
+        assert_eq!(
+            (
+                none["isMfaRegistered"].clone(),
+                none["isMfaCapable"].clone()
+            ),
+            (json!(false), json!(false))
+        );
+        let blocked = registration_details(
+            &Holdings {
+                user: &u,
+                roles: &[DirectoryRole::GlobalAdministrator],
+                passkeys: vec![(&p, false)],
+                tap: None,
+            },
+            now,
+        );
+        assert_eq!(
+            (
+                blocked["isMfaRegistered"].clone(),
+                blocked["isPasswordlessCapable"].clone(),
+                blocked["isAdmin"].clone()
+            ),
+            (json!(true), json!(false), json!(true))
+        );
+        assert_eq!(
+            blocked["methodsRegistered"],
+            json!(["passKeyDeviceBoundAuthenticator"])
+        );
+        let ok = registration_details(
+            &Holdings {
+                user: &u,
+                roles: &[],
+                passkeys: vec![(&p, true)],
+                tap: Some(true),
+            },
+            now,
+        );
+        assert_eq!(
+            (
+                ok["isMfaCapable"].clone(),
+                ok["isPasswordlessCapable"].clone()
+            ),
+            (json!(true), json!(true))
+        );
     }
 }

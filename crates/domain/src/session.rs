@@ -24,8 +24,14 @@ impl AuthMethod {
     /// The method as an authentication-strength member (a passkey with its AAGUID, if known).
     pub fn as_used(self, passkey_aaguid: Option<Uuid>) -> crate::strength::UsedMethod {
         match self {
-            AuthMethod::Passkey => crate::strength::UsedMethod { mode: "fido2", aaguid: passkey_aaguid },
-            AuthMethod::TemporaryAccessPass => crate::strength::UsedMethod { mode: "temporaryAccessPassOneTime", aaguid: None },
+            AuthMethod::Passkey => crate::strength::UsedMethod {
+                mode: "fido2",
+                aaguid: passkey_aaguid,
+            },
+            AuthMethod::TemporaryAccessPass => crate::strength::UsedMethod {
+                mode: "temporaryAccessPassOneTime",
+                aaguid: None,
+            },
         }
     }
 }

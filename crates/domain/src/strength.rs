@@ -51,11 +51,30 @@ pub const BUILT_IN: [BuiltInStrength; 3] = [
 /// Every valid combination a custom strength may allow (graph-api.md §4.2: the MFA
 /// combinations plus the single-factor ones).
 pub const VALID_COMBINATIONS: [&str; 24] = [
-    "windowsHelloForBusiness", "fido2", "x509CertificateMultiFactor", "deviceBasedPush", "temporaryAccessPassOneTime", "temporaryAccessPassMultiUse",
-    "password,microsoftAuthenticatorPush", "password,softwareOath", "password,hardwareOath", "password,x509CertificateSingleFactor",
-    "password,x509CertificateMultiFactor", "password,sms", "password,voice", "federatedMultiFactor", "microsoftAuthenticatorPush,federatedSingleFactor",
-    "softwareOath,federatedSingleFactor", "hardwareOath,federatedSingleFactor", "sms,federatedSingleFactor", "voice,federatedSingleFactor",
-    "x509CertificateSingleFactor", "sms", "password", "federatedSingleFactor", "email",
+    "windowsHelloForBusiness",
+    "fido2",
+    "x509CertificateMultiFactor",
+    "deviceBasedPush",
+    "temporaryAccessPassOneTime",
+    "temporaryAccessPassMultiUse",
+    "password,microsoftAuthenticatorPush",
+    "password,softwareOath",
+    "password,hardwareOath",
+    "password,x509CertificateSingleFactor",
+    "password,x509CertificateMultiFactor",
+    "password,sms",
+    "password,voice",
+    "federatedMultiFactor",
+    "microsoftAuthenticatorPush,federatedSingleFactor",
+    "softwareOath,federatedSingleFactor",
+    "hardwareOath,federatedSingleFactor",
+    "sms,federatedSingleFactor",
+    "voice,federatedSingleFactor",
+    "x509CertificateSingleFactor",
+    "sms",
+    "password",
+    "federatedSingleFactor",
+    "email",
 ];
 
 impl BuiltInStrength {
@@ -71,7 +90,11 @@ impl BuiltInStrength {
             display_name: self.display_name.to_string(),
             description: self.description.to_string(),
             built_in: true,
-            allowed_combinations: self.allowed_combinations.iter().map(|c| c.to_string()).collect(),
+            allowed_combinations: self
+                .allowed_combinations
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
             fido2_allowed_aaguids: None,
             fido2_configuration_id: None,
             created: "2021-12-01T00:00:00Z".into(),
@@ -119,12 +142,20 @@ impl Strength {
     pub fn satisfied_by(&self, used: &[UsedMethod]) -> bool {
         let has = |member: &str| {
             used.iter().any(|m| {
-                let mode_ok = m.mode == member || (member == "temporaryAccessPassMultiUse" && m.mode == "temporaryAccessPassOneTime");
-                let aaguid_ok = member != "fido2" || self.fido2_allowed_aaguids.as_ref().is_none_or(|allowed| m.aaguid.is_some_and(|a| allowed.contains(&a)));
+                let mode_ok = m.mode == member
+                    || (member == "temporaryAccessPassMultiUse"
+                        && m.mode == "temporaryAccessPassOneTime");
+                let aaguid_ok = member != "fido2"
+                    || self
+                        .fido2_allowed_aaguids
+                        .as_ref()
+                        .is_none_or(|allowed| m.aaguid.is_some_and(|a| allowed.contains(&a)));
                 mode_ok && aaguid_ok
             })
         };
-        self.allowed_combinations.iter().any(|c| c.split(',').map(str::trim).all(has))
+        self.allowed_combinations
+            .iter()
+            .any(|c| c.split(',').map(str::trim).all(has))
     }
 
     /// Whether a method of this mode (and AAGUID) would count on its own.
@@ -134,8 +165,18 @@ impl Strength {
 
     /// Every combination counts as MFA unless a single-factor one is allowed.
     pub fn requirements_satisfied(&self) -> &'static str {
-        let single = ["x509CertificateSingleFactor", "sms", "password", "federatedSingleFactor", "email"];
-        if self.allowed_combinations.iter().any(|c| single.contains(&c.as_str())) {
+        let single = [
+            "x509CertificateSingleFactor",
+            "sms",
+            "password",
+            "federatedSingleFactor",
+            "email",
+        ];
+        if self
+            .allowed_combinations
+            .iter()
+            .any(|c| single.contains(&c.as_str()))
+        {
             "none"
         } else {
             "mfa"
@@ -144,8 +185,11 @@ impl Strength {
 
     /// The Graph `authenticationStrengthPolicy` JSON.
     pub fn to_json(&self) -> Value {
-        let configs: Vec<Value> = match (&self.fido2_allowed_aaguids, &self.fido2_configuration_id) {
-            (Some(a), Some(id)) => vec![json!({"@odata.type": "#microsoft.graph.fido2CombinationConfiguration", "id": id, "allowedAAGUIDs": a, "appliesToCombinations": ["fido2"]})],
+        let configs: Vec<Value> = match (&self.fido2_allowed_aaguids, &self.fido2_configuration_id)
+        {
+            (Some(a), Some(id)) => vec![
+                json!({"@odata.type": "#microsoft.graph.fido2CombinationConfiguration", "id": id, "allowedAAGUIDs": a, "appliesToCombinations": ["fido2"]}),
+            ],
             _ => vec![],
         };
         json!({
@@ -176,7 +220,11 @@ pub fn validate_combinations(combos: &[String]) -> Result<Vec<String>, String> {
         match valid {
             Some(v) if !out.iter().any(|o| o == v) => out.push(v.to_string()),
             Some(_) => {}
-            None => return Err(format!("'{joined}' is not a valid authentication method combination")),
+            None => {
+                return Err(format!(
+                    "'{joined}' is not a valid authentication method combination"
+                ))
+            }
         }
     }
     Ok(out)
@@ -184,7 +232,11 @@ pub fn validate_combinations(combos: &[String]) -> Result<Vec<String>, String> {
 
 /// Every strength: the built-ins, then the custom ones.
 pub fn all(custom: &[Strength]) -> Vec<Strength> {
-    BUILT_IN.iter().map(BuiltInStrength::to_strength).chain(custom.iter().cloned()).collect()
+    BUILT_IN
+        .iter()
+        .map(BuiltInStrength::to_strength)
+        .chain(custom.iter().cloned())
+        .collect()
 }
 
 #[cfg(test)]
@@ -194,15 +246,28 @@ mod tests {
     const AUTHENTICATOR: &str = "90a3ccdf-635c-4729-a248-9b709135078f";
 
     fn passkey(aaguid: &str) -> UsedMethod {
-        UsedMethod { mode: "fido2", aaguid: Uuid::parse_str(aaguid).ok() }
+        UsedMethod {
+            mode: "fido2",
+            aaguid: Uuid::parse_str(aaguid).ok(),
+        }
     }
 
     #[test]
     fn r32_a_passkey_satisfies_phishing_resistance_a_tap_only_mfa() {
         let [mfa, passwordless, phish] = BUILT_IN.map(|b| b.to_strength());
-        let tap = UsedMethod { mode: "temporaryAccessPassOneTime", aaguid: None };
-        assert!(phish.satisfied_by(&[passkey(AUTHENTICATOR)]) && passwordless.satisfied_by(&[passkey(AUTHENTICATOR)]));
-        assert!(mfa.satisfied_by(&[tap]) && !phish.satisfied_by(&[tap]) && !passwordless.satisfied_by(&[tap]));
+        let tap = UsedMethod {
+            mode: "temporaryAccessPassOneTime",
+            aaguid: None,
+        };
+        assert!(
+            phish.satisfied_by(&[passkey(AUTHENTICATOR)])
+                && passwordless.satisfied_by(&[passkey(AUTHENTICATOR)])
+        );
+        assert!(
+            mfa.satisfied_by(&[tap])
+                && !phish.satisfied_by(&[tap])
+                && !passwordless.satisfied_by(&[tap])
+        );
     }
 
     #[test]
@@ -219,14 +284,24 @@ mod tests {
             modified: String::new(),
         };
         assert!(custom.satisfied_by(&[passkey(AUTHENTICATOR)]));
-        assert!(!custom.satisfied_by(&[passkey("01020304-0506-0708-0102-030405060708")]), "another model's passkey does not count");
-        assert!(!custom.satisfied_by(&[UsedMethod { mode: "fido2", aaguid: None }]));
+        assert!(
+            !custom.satisfied_by(&[passkey("01020304-0506-0708-0102-030405060708")]),
+            "another model's passkey does not count"
+        );
+        assert!(!custom.satisfied_by(&[UsedMethod {
+            mode: "fido2",
+            aaguid: None
+        }]));
         assert_eq!(custom.requirements_satisfied(), "mfa");
     }
 
     #[test]
     fn combinations_are_validated_and_normalised() {
-        assert_eq!(validate_combinations(&["sms, password".into(), "fido2".into(), "fido2".into()]).unwrap(), vec!["password,sms", "fido2"]);
+        assert_eq!(
+            validate_combinations(&["sms, password".into(), "fido2".into(), "fido2".into()])
+                .unwrap(),
+            vec!["password,sms", "fido2"]
+        );
         assert!(validate_combinations(&[]).is_err());
         assert!(validate_combinations(&["fido2,sms".into()]).is_err());
     }

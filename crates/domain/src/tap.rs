@@ -92,11 +92,24 @@ pub enum IssueError {
 }
 
 /// R11: works out the terms of a new pass from the request and the policy.
-pub fn plan_issue(config: &TapConfiguration, req: &IssueRequest, now: Timestamp) -> Result<IssueTerms, IssueError> {
-    let lifetime = req.lifetime_minutes.unwrap_or(config.default_lifetime_in_minutes);
-    let (min, max) = (config.minimum_lifetime_in_minutes, config.maximum_lifetime_in_minutes);
+pub fn plan_issue(
+    config: &TapConfiguration,
+    req: &IssueRequest,
+    now: Timestamp,
+) -> Result<IssueTerms, IssueError> {
+    let lifetime = req
+        .lifetime_minutes
+        .unwrap_or(config.default_lifetime_in_minutes);
+    let (min, max) = (
+        config.minimum_lifetime_in_minutes,
+        config.maximum_lifetime_in_minutes,
+    );
     if !(min..=max).contains(&lifetime) {
-        return Err(IssueError::Lifetime { given: lifetime, min, max });
+        return Err(IssueError::Lifetime {
+            given: lifetime,
+            min,
+            max,
+        });
     }
     let once = match req.is_usable_once {
         Some(false) if config.is_usable_once => return Err(IssueError::MultiUseForbidden),
@@ -105,14 +118,24 @@ pub fn plan_issue(config: &TapConfiguration, req: &IssueRequest, now: Timestamp)
     };
     let start = req.start_at.unwrap_or(now);
     if start + Duration::minutes(lifetime) <= now {
-        return Err(IssueError::AlreadyExpired { start: rfc3339(start), minutes: lifetime });
+        return Err(IssueError::AlreadyExpired {
+            start: rfc3339(start),
+            minutes: lifetime,
+        });
     }
-    Ok(IssueTerms { start_at: start, lifetime_minutes: lifetime, is_usable_once: once, code_length: usize::try_from(config.default_length).unwrap_or(8) })
+    Ok(IssueTerms {
+        start_at: start,
+        lifetime_minutes: lifetime,
+        is_usable_once: once,
+        code_length: usize::try_from(config.default_length).unwrap_or(8),
+    })
 }
 
 /// Generates a code of `len` characters from [`CODE_ALPHABET`] with the given RNG.
 pub fn generate_code(len: usize, rng: &mut impl Rng) -> String {
-    (0..len).map(|_| char::from(CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())])).collect()
+    (0..len)
+        .map(|_| char::from(CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())]))
+        .collect()
 }
 
 /// Graph's `methodUsabilityReason`.
@@ -131,7 +154,11 @@ pub enum UsabilityReason {
 }
 
 /// Whether a pass is usable now, and why not (graph-api.md §2.2 `isUsable`/`methodUsabilityReason`).
-pub fn usability(tap: &TemporaryAccessPass, method_allows_user: bool, now: Timestamp) -> UsabilityReason {
+pub fn usability(
+    tap: &TemporaryAccessPass,
+    method_allows_user: bool,
+    now: Timestamp,
+) -> UsabilityReason {
     if tap.consumed_at.is_some() {
         UsabilityReason::OneTimeUsed
     } else if now >= tap.expires_at() {
@@ -224,7 +251,13 @@ impl TapRefusal {
 
 /// R12: decides whether a pass whose code was checked (`code_ok`) signs the user in now.
 /// The code is checked first so the window is only revealed to someone holding the code.
-pub fn decide_redeem(tap: &TemporaryAccessPass, code_ok: bool, config: &TapConfiguration, scope: &Scope, now: Timestamp) -> Result<(), TapRefusal> {
+pub fn decide_redeem(
+    tap: &TemporaryAccessPass,
+    code_ok: bool,
+    config: &TapConfiguration,
+    scope: &Scope,
+    now: Timestamp,
+) -> Result<(), TapRefusal> {
     if !code_ok {
         return Err(TapRefusal::WrongCode);
     }
@@ -233,8 +266,16 @@ pub fn decide_redeem(tap: &TemporaryAccessPass, code_ok: bool, config: &TapConfi
     }
     match scope {
         Scope::Included(_) => {}
-        Scope::Excluded(_) => return Err(TapRefusal::NotInScope("excluded from the Temporary Access Pass policy")),
-        Scope::NotIncluded => return Err(TapRefusal::NotInScope("not in a group the Temporary Access Pass policy includes")),
+        Scope::Excluded(_) => {
+            return Err(TapRefusal::NotInScope(
+                "excluded from the Temporary Access Pass policy",
+            ))
+        }
+        Scope::NotIncluded => {
+            return Err(TapRefusal::NotInScope(
+                "not in a group the Temporary Access Pass policy includes",
+            ))
+        }
     }
     match usability(tap, true, now) {
         UsabilityReason::OneTimeUsed => Err(TapRefusal::AlreadyUsed),
@@ -252,7 +293,11 @@ pub fn decide_redeem(tap: &TemporaryAccessPass, code_ok: bool, config: &TapConfi
 
 /// How long a session started with this pass may last: never beyond the pass's own expiry
 /// (graph-api.md §2.2: tokens obtained with a TAP expire when the TAP does).
-pub fn session_expiry(tap: &TemporaryAccessPass, now: Timestamp, max_session: Duration) -> Timestamp {
+pub fn session_expiry(
+    tap: &TemporaryAccessPass,
+    now: Timestamp,
+    max_session: Duration,
+) -> Timestamp {
     (now + max_session).min(tap.expires_at())
 }
 
@@ -265,31 +310,90 @@ mod tests {
     const NOW: Timestamp = datetime!(2026-06-01 12:00 UTC);
 
     fn enabled() -> TapConfiguration {
-        TapConfiguration { state: MethodState::Enabled, ..Default::default() }
+        TapConfiguration {
+            state: MethodState::Enabled,
+            ..Default::default()
+        }
     }
 
     fn tap(start: Timestamp, minutes: i64, once: bool) -> TemporaryAccessPass {
-        TemporaryAccessPass { id: Uuid::nil(), user_id: Uuid::nil(), created_at: NOW, start_at: start, lifetime_minutes: minutes, is_usable_once: once, consumed_at: None }
+        TemporaryAccessPass {
+            id: Uuid::nil(),
+            user_id: Uuid::nil(),
+            created_at: NOW,
+            start_at: start,
+            lifetime_minutes: minutes,
+            is_usable_once: once,
+            consumed_at: None,
+        }
     }
 
     #[test]
     fn r11_lifetime_must_lie_within_policy_bounds() {
         let c = enabled();
-        assert_eq!(plan_issue(&c, &IssueRequest::default(), NOW).map(|t| t.lifetime_minutes), Ok(60));
+        assert_eq!(
+            plan_issue(&c, &IssueRequest::default(), NOW).map(|t| t.lifetime_minutes),
+            Ok(60)
+        );
         for bad in [59, 481, 0, -5] {
-            let r = plan_issue(&c, &IssueRequest { lifetime_minutes: Some(bad), ..Default::default() }, NOW);
-            assert_eq!(r, Err(IssueError::Lifetime { given: bad, min: 60, max: 480 }));
+            let r = plan_issue(
+                &c,
+                &IssueRequest {
+                    lifetime_minutes: Some(bad),
+                    ..Default::default()
+                },
+                NOW,
+            );
+            assert_eq!(
+                r,
+                Err(IssueError::Lifetime {
+                    given: bad,
+                    min: 60,
+                    max: 480
+                })
+            );
         }
-        assert!(plan_issue(&c, &IssueRequest { lifetime_minutes: Some(480), ..Default::default() }, NOW).is_ok());
+        assert!(plan_issue(
+            &c,
+            &IssueRequest {
+                lifetime_minutes: Some(480),
+                ..Default::default()
+            },
+            NOW
+        )
+        .is_ok());
     }
 
     #[test]
     fn r11_policy_can_force_one_time_passes() {
-        let c = TapConfiguration { is_usable_once: true, ..enabled() };
-        assert_eq!(plan_issue(&c, &IssueRequest { is_usable_once: Some(false), ..Default::default() }, NOW), Err(IssueError::MultiUseForbidden));
-        assert_eq!(plan_issue(&c, &IssueRequest::default(), NOW).map(|t| t.is_usable_once), Ok(true));
-        let past = IssueRequest { start_at: Some(NOW - Duration::hours(3)), lifetime_minutes: Some(60), ..Default::default() };
-        assert!(matches!(plan_issue(&enabled(), &past, NOW), Err(IssueError::AlreadyExpired { .. })));
+        let c = TapConfiguration {
+            is_usable_once: true,
+            ..enabled()
+        };
+        assert_eq!(
+            plan_issue(
+                &c,
+                &IssueRequest {
+                    is_usable_once: Some(false),
+                    ..Default::default()
+                },
+                NOW
+            ),
+            Err(IssueError::MultiUseForbidden)
+        );
+        assert_eq!(
+            plan_issue(&c, &IssueRequest::default(), NOW).map(|t| t.is_usable_once),
+            Ok(true)
+        );
+        let past = IssueRequest {
+            start_at: Some(NOW - Duration::hours(3)),
+            lifetime_minutes: Some(60),
+            ..Default::default()
+        };
+        assert!(matches!(
+            plan_issue(&enabled(), &past, NOW),
+            Err(IssueError::AlreadyExpired { .. })
+        ));
     }
 
     #[test]
@@ -297,24 +401,60 @@ mod tests {
         let c = enabled();
         let inc = Scope::Included(IncludeTarget::all_users());
         let t = tap(NOW + Duration::minutes(10), 60, false);
-        assert!(matches!(decide_redeem(&t, true, &c, &inc, NOW), Err(TapRefusal::NotYetValid(_))));
-        assert_eq!(decide_redeem(&t, true, &c, &inc, NOW + Duration::minutes(10)), Ok(()));
-        assert_eq!(decide_redeem(&t, true, &c, &inc, NOW + Duration::minutes(69)), Ok(()));
-        assert!(matches!(decide_redeem(&t, true, &c, &inc, NOW + Duration::minutes(70)), Err(TapRefusal::Expired(_))));
-        assert_eq!(decide_redeem(&t, false, &c, &inc, NOW + Duration::minutes(20)), Err(TapRefusal::WrongCode));
-        let used = TemporaryAccessPass { consumed_at: Some(NOW), ..tap(NOW, 60, true) };
-        assert_eq!(decide_redeem(&used, true, &c, &inc, NOW), Err(TapRefusal::AlreadyUsed));
+        assert!(matches!(
+            decide_redeem(&t, true, &c, &inc, NOW),
+            Err(TapRefusal::NotYetValid(_))
+        ));
+        assert_eq!(
+            decide_redeem(&t, true, &c, &inc, NOW + Duration::minutes(10)),
+            Ok(())
+        );
+        assert_eq!(
+            decide_redeem(&t, true, &c, &inc, NOW + Duration::minutes(69)),
+            Ok(())
+        );
+        assert!(matches!(
+            decide_redeem(&t, true, &c, &inc, NOW + Duration::minutes(70)),
+            Err(TapRefusal::Expired(_))
+        ));
+        assert_eq!(
+            decide_redeem(&t, false, &c, &inc, NOW + Duration::minutes(20)),
+            Err(TapRefusal::WrongCode)
+        );
+        let used = TemporaryAccessPass {
+            consumed_at: Some(NOW),
+            ..tap(NOW, 60, true)
+        };
+        assert_eq!(
+            decide_redeem(&used, true, &c, &inc, NOW),
+            Err(TapRefusal::AlreadyUsed)
+        );
     }
 
     #[test]
     fn r12_policy_and_scope_are_checked_at_sign_in() {
         let t = tap(NOW, 60, false);
         let inc = Scope::Included(IncludeTarget::all_users());
-        assert_eq!(decide_redeem(&t, true, &TapConfiguration::default(), &inc, NOW), Err(TapRefusal::MethodDisabled));
-        assert!(matches!(decide_redeem(&t, true, &enabled(), &Scope::Excluded(Uuid::nil()), NOW), Err(TapRefusal::NotInScope(_))));
-        assert!(matches!(decide_redeem(&t, true, &enabled(), &Scope::NotIncluded, NOW), Err(TapRefusal::NotInScope(_))));
-        let once_only = TapConfiguration { is_usable_once: true, ..enabled() };
-        assert_eq!(decide_redeem(&t, true, &once_only, &inc, NOW), Err(TapRefusal::MultiUseBlocked));
+        assert_eq!(
+            decide_redeem(&t, true, &TapConfiguration::default(), &inc, NOW),
+            Err(TapRefusal::MethodDisabled)
+        );
+        assert!(matches!(
+            decide_redeem(&t, true, &enabled(), &Scope::Excluded(Uuid::nil()), NOW),
+            Err(TapRefusal::NotInScope(_))
+        ));
+        assert!(matches!(
+            decide_redeem(&t, true, &enabled(), &Scope::NotIncluded, NOW),
+            Err(TapRefusal::NotInScope(_))
+        ));
+        let once_only = TapConfiguration {
+            is_usable_once: true,
+            ..enabled()
+        };
+        assert_eq!(
+            decide_redeem(&t, true, &once_only, &inc, NOW),
+            Err(TapRefusal::MultiUseBlocked)
+        );
     }
 
     #[test]
@@ -324,7 +464,13 @@ mod tests {
         assert_eq!(code.len(), 12);
         assert!(code.bytes().all(|b| CODE_ALPHABET.contains(&b)));
         let t = tap(NOW, 60, false);
-        assert_eq!(session_expiry(&t, NOW, Duration::hours(8)), NOW + Duration::minutes(60));
-        assert_eq!(session_expiry(&t, NOW, Duration::minutes(5)), NOW + Duration::minutes(5));
+        assert_eq!(
+            session_expiry(&t, NOW, Duration::hours(8)),
+            NOW + Duration::minutes(60)
+        );
+        assert_eq!(
+            session_expiry(&t, NOW, Duration::minutes(5)),
+            NOW + Duration::minutes(5)
+        );
     }
 }

@@ -5,13 +5,18 @@ use time::format_description::well_known::Rfc3339;
 
 /// Formats a timestamp as RFC 3339 in UTC with whole seconds, e.g. `2026-01-02T03:04:05Z`.
 pub fn rfc3339(t: Timestamp) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).unwrap_or(t);
-    t.format(&Rfc3339).unwrap_or_else(|_| t.unix_timestamp().to_string())
+    let t = t
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(t);
+    t.format(&Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
 /// Parses an RFC 3339 timestamp with `Z` or a numeric offset.
 pub fn parse_rfc3339(s: &str) -> Result<Timestamp, String> {
-    Timestamp::parse(s.trim(), &Rfc3339).map_err(|e| format!("'{s}' is not an RFC 3339 date-time ({e})"))
+    Timestamp::parse(s.trim(), &Rfc3339)
+        .map_err(|e| format!("'{s}' is not an RFC 3339 date-time ({e})"))
 }
 
 /// Milliseconds since the Unix epoch (the store's representation).
@@ -21,5 +26,6 @@ pub fn to_millis(t: Timestamp) -> i64 {
 
 /// The inverse of [`to_millis`]; out-of-range values clamp to the epoch.
 pub fn from_millis(ms: i64) -> Timestamp {
-    Timestamp::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(Timestamp::UNIX_EPOCH)
+    Timestamp::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(Timestamp::UNIX_EPOCH)
 }

@@ -31,7 +31,11 @@ pub struct ApiError {
 impl ApiError {
     /// An error with a status, code and sentence.
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        ApiError { status, code: code.into(), message: message.into() }
+        ApiError {
+            status,
+            code: code.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -41,11 +45,22 @@ impl IntoResponse for ApiError {
         if internal {
             tracing::error!(code = %self.code, message = %self.message, "API request failed");
         }
-        let message = if internal { "Something went wrong on our side. Try again in a moment.".to_string() } else { self.message };
-        let mut res = (self.status, Json(json!({"error": {"code": self.code, "message": message}}))).into_response();
+        let message = if internal {
+            "Something went wrong on our side. Try again in a moment.".to_string()
+        } else {
+            self.message
+        };
+        let mut res = (
+            self.status,
+            Json(json!({"error": {"code": self.code, "message": message}})),
+        )
+            .into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             // Retryable: the client may try again after this many seconds.
-            res.headers_mut().insert(header::RETRY_AFTER, axum::http::HeaderValue::from_static("30"));
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("30"),
+            );
         }
         res
     }
@@ -56,7 +71,11 @@ impl From<PasskeyError> for ApiError {
         let status = match &e {
             PasskeyError::Refused(PasskeyRefusal::StepUpRequired) => StatusCode::UNAUTHORIZED,
             PasskeyError::Refused(_) => StatusCode::FORBIDDEN,
-            PasskeyError::Ceremony(c) if c.code.starts_with("malformed") || c.code == "wrongCeremony" => StatusCode::BAD_REQUEST,
+            PasskeyError::Ceremony(c)
+                if c.code.starts_with("malformed") || c.code == "wrongCeremony" =>
+            {
+                StatusCode::BAD_REQUEST
+            }
             PasskeyError::Ceremony(c) if c.code == "alreadyRegistered" => StatusCode::CONFLICT,
             PasskeyError::Ceremony(_) => StatusCode::UNAUTHORIZED,
             PasskeyError::Rejected { code, .. } => match *code {
@@ -64,7 +83,8 @@ impl From<PasskeyError> for ApiError {
                 "attestationServiceUnavailable" => StatusCode::SERVICE_UNAVAILABLE,
                 "notFound" => StatusCode::NOT_FOUND,
                 "conditionalAccess" | "conditionalAccessLoop" => StatusCode::FORBIDDEN,
-                "unknownCredential" | "passkeyDeleted" | "counterReplay" | "userHandleMismatch" | "challengeMismatch" | "accountDisabled" => StatusCode::UNAUTHORIZED,
+                "unknownCredential" | "passkeyDeleted" | "counterReplay" | "userHandleMismatch"
+                | "challengeMismatch" | "accountDisabled" => StatusCode::UNAUTHORIZED,
                 _ => StatusCode::BAD_REQUEST,
             },
             PasskeyError::Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -75,30 +95,72 @@ impl From<PasskeyError> for ApiError {
 
 fn json_error(r: JsonRejection) -> ApiError {
     match r.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "bodyTooLarge", "The request body is too large."),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupportedMediaType", "Send the body as application/json."),
-        _ => ApiError::new(StatusCode::BAD_REQUEST, "malformedJson", format!("The body is not the expected JSON: {}", r.body_text())),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "bodyTooLarge",
+            "The request body is too large.",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupportedMediaType",
+            "Send the body as application/json.",
+        ),
+        _ => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformedJson",
+            format!("The body is not the expected JSON: {}", r.body_text()),
+        ),
     }
 }
 
 fn same_origin(headers: &HeaderMap, st: &AppState) -> Result<(), ApiError> {
-    check_same_origin(headers, st).map_err(|e| ApiError::new(StatusCode::FORBIDDEN, "crossOrigin", e.to_string()))
+    check_same_origin(headers, st)
+        .map_err(|e| ApiError::new(StatusCode::FORBIDDEN, "crossOrigin", e.to_string()))
 }
 
 /// The signed-in session and user, or `notSignedIn`.
-async fn require_session(st: &AppState, headers: &HeaderMap) -> Result<(portcullis_domain::session::Session, portcullis_domain::directory::User), ApiError> {
+async fn require_session(
+    st: &AppState,
+    headers: &HeaderMap,
+) -> Result<
+    (
+        portcullis_domain::session::Session,
+        portcullis_domain::directory::User,
+    ),
+    ApiError,
+> {
     signed_in(st, headers)
         .await
-        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internalError", "session lookup failed"))?
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internalError",
+                "session lookup failed",
+            )
+        })?
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "notSignedIn", "Sign in first."))
 }
 
 /// `POST /api/passkeys/registration/options`: begins adding a passkey (signed-in users).
-pub async fn registration_options(State(st): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+pub async fn registration_options(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     same_origin(&headers, &st)?;
     let (session, user) = require_session(&st, &headers).await?;
-    let start = st.service.begin_passkey_registration(&st.rp, &session, &user, &request_context(&st, peer, &headers)).await?;
-    Ok(Json(json!({"ceremonyId": start.ceremony_id, "publicKey": start.options})))
+    let start = st
+        .service
+        .begin_passkey_registration(
+            &st.rp,
+            &session,
+            &user,
+            &request_context(&st, peer, &headers),
+        )
+        .await?;
+    Ok(Json(
+        json!({"ceremonyId": start.ceremony_id, "publicKey": start.options}),
+    ))
 }
 
 /// Body of `POST /api/passkeys/registration`.
@@ -116,13 +178,35 @@ pub struct RegistrationBody {
 }
 
 /// `POST /api/passkeys/registration`: verifies and stores the new passkey.
-pub async fn register(State(st): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Result<Json<RegistrationBody>, JsonRejection>) -> Result<Response, ApiError> {
+pub async fn register(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Json<RegistrationBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
     same_origin(&headers, &st)?;
     let Json(body) = body.map_err(json_error)?;
     let (session, user) = require_session(&st, &headers).await?;
-    let device = DeviceInfo { device: body.device, profile: body.device_profile };
-    let req = RegistrationRequest { ceremony_id: body.ceremony_id, response: &body.credential, name: body.name, device };
-    let p = st.service.finish_passkey_registration(&st.rp, &session, &user, req, &request_context(&st, peer, &headers)).await?;
+    let device = DeviceInfo {
+        device: body.device,
+        profile: body.device_profile,
+    };
+    let req = RegistrationRequest {
+        ceremony_id: body.ceremony_id,
+        response: &body.credential,
+        name: body.name,
+        device,
+    };
+    let p = st
+        .service
+        .finish_passkey_registration(
+            &st.rp,
+            &session,
+            &user,
+            req,
+            &request_context(&st, peer, &headers),
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(json!({"id": p.id, "displayName": p.display_name, "aaGuid": p.aaguid, "createdDateTime": rfc3339(p.created_at)}))).into_response())
 }
 
@@ -135,11 +219,20 @@ pub struct SignInOptionsBody {
 }
 
 /// `POST /api/signin/passkey/options`: begins a sign-in (username-first or usernameless).
-pub async fn sign_in_options(State(st): State<AppState>, headers: HeaderMap, body: Result<Json<SignInOptionsBody>, JsonRejection>) -> Result<Json<Value>, ApiError> {
+pub async fn sign_in_options(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<SignInOptionsBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
     same_origin(&headers, &st)?;
     let Json(body) = body.map_err(json_error)?;
-    let start = st.service.begin_passkey_sign_in(&st.rp, body.username.as_deref()).await?;
-    Ok(Json(json!({"ceremonyId": start.ceremony_id, "publicKey": start.options})))
+    let start = st
+        .service
+        .begin_passkey_sign_in(&st.rp, body.username.as_deref())
+        .await?;
+    Ok(Json(
+        json!({"ceremonyId": start.ceremony_id, "publicKey": start.options}),
+    ))
 }
 
 /// Body of `POST /api/signin/passkey`.
@@ -151,11 +244,28 @@ pub struct SignInBody {
 }
 
 /// `POST /api/signin/passkey`: verifies the assertion and opens a session.
-pub async fn sign_in(State(st): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Result<Json<SignInBody>, JsonRejection>) -> Result<Response, ApiError> {
+pub async fn sign_in(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Json<SignInBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
     same_origin(&headers, &st)?;
     let Json(body) = body.map_err(json_error)?;
     let ctx: RequestContext = request_context(&st, peer, &headers);
-    let s = st.service.finish_passkey_sign_in(&st.rp, body.ceremony_id, &body.credential, &ctx).await?;
-    let cookie = session_cookie::set(&s.token, s.session.expires_at, st.service.now(), st.config.cookie_secure());
-    Ok(([(header::SET_COOKIE, cookie)], Json(json!({"redirect": "/me", "userPrincipalName": s.user.user_principal_name}))).into_response())
+    let s = st
+        .service
+        .finish_passkey_sign_in(&st.rp, body.ceremony_id, &body.credential, &ctx)
+        .await?;
+    let cookie = session_cookie::set(
+        &s.token,
+        s.session.expires_at,
+        st.service.now(),
+        st.config.cookie_secure(),
+    );
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(json!({"redirect": "/me", "userPrincipalName": s.user.user_principal_name})),
+    )
+        .into_response())
 }

@@ -44,7 +44,10 @@ impl ServerConfig {
     /// Cookies are `Secure` except when the public URL is plain-HTTP localhost, where
     /// browsers would otherwise drop them during local trials.
     pub fn cookie_secure(&self) -> bool {
-        let local = matches!(self.public_url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+        let local = matches!(
+            self.public_url.host_str(),
+            Some("localhost" | "127.0.0.1" | "[::1]")
+        );
         !(self.public_url.scheme() == "http" && local)
     }
 }
@@ -61,9 +64,18 @@ pub struct AppState {
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
-pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let app = routes::router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Resolves on SIGINT or SIGTERM.

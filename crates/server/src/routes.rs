@@ -13,11 +13,11 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use tower_http::trace::TraceLayer;
 
-use crate::{api, oidc, security_info};
-use portcullis_service::oidc::USERINFO_PATH;
 use crate::error::PageError;
 use crate::pages::{self, signin};
+use crate::{api, oidc, security_info};
 use crate::{session_cookie, AppState};
+use portcullis_service::oidc::USERINFO_PATH;
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
@@ -33,7 +33,10 @@ pub fn router(state: AppState) -> Router {
         .route("/static/portcullis.js", get(script))
         .route("/security-info", get(security_info))
         .route("/security-info/passkeys/{id}/delete", post(delete_passkey))
-        .route("/api/passkeys/registration/options", post(api::registration_options))
+        .route(
+            "/api/passkeys/registration/options",
+            post(api::registration_options),
+        )
         .route("/api/passkeys/registration", post(api::register))
         .route("/api/signin/passkey/options", post(api::sign_in_options))
         .route("/api/signin/passkey", post(api::sign_in))
@@ -41,11 +44,20 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/sign-ins", get(admin_sign_ins))
         .route("/.well-known/openid-configuration", get(oidc::discovery))
         .route(oidc::JWKS_PATH, get(oidc::jwks))
-        .route(oidc::AUTHORIZE_PATH, get(oidc::authorize::get).post(oidc::authorize::post))
+        .route(
+            oidc::AUTHORIZE_PATH,
+            get(oidc::authorize::get).post(oidc::authorize::post),
+        )
         .route(oidc::TOKEN_PATH, post(oidc::token::token))
         .route("/{tenant}/oauth2/v2.0/token", post(oidc::token::token))
-        .route(USERINFO_PATH, get(oidc::userinfo::userinfo).post(oidc::userinfo::userinfo))
-        .route(oidc::LOGOUT_PATH, get(oidc::userinfo::logout_get).post(oidc::userinfo::logout_post))
+        .route(
+            USERINFO_PATH,
+            get(oidc::userinfo::userinfo).post(oidc::userinfo::userinfo),
+        )
+        .route(
+            oidc::LOGOUT_PATH,
+            get(oidc::userinfo::logout_get).post(oidc::userinfo::logout_post),
+        )
         .route("/v1.0/{*path}", axum::routing::any(crate::graph::dispatch))
         .route("/beta/{*path}", axum::routing::any(crate::graph::dispatch))
         .fallback(not_found)
@@ -57,9 +69,17 @@ pub fn router(state: AppState) -> Router {
 
 async fn security_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
-    h.insert("content-security-policy", HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"));
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+    );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     // Not `no-referrer`: with it Chromium sends `Origin: null` on form posts, which the
     // same-origin check below must refuse.
     h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
@@ -74,21 +94,48 @@ async fn healthz(State(st): State<AppState>) -> Response {
         Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "unavailable", "database": "unreachable"}))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "unavailable", "database": "unreachable"})),
+            )
+                .into_response()
         }
     }
 }
 
 async fn stylesheet() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], pages::STYLESHEET).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        pages::STYLESHEET,
+    )
+        .into_response()
 }
 
 async fn script() -> Response {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], pages::SCRIPT).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        pages::SCRIPT,
+    )
+        .into_response()
 }
 
 /// The signed-in session behind the request's cookie, if any.
-pub(crate) async fn signed_in(st: &AppState, headers: &HeaderMap) -> Result<Option<(portcullis_domain::session::Session, portcullis_domain::directory::User)>, PageError> {
+pub(crate) async fn signed_in(
+    st: &AppState,
+    headers: &HeaderMap,
+) -> Result<
+    Option<(
+        portcullis_domain::session::Session,
+        portcullis_domain::directory::User,
+    )>,
+    PageError,
+> {
     match session_cookie::read(headers) {
         Some(t) => Ok(st.service.session(&t).await?),
         None => Ok(None),
@@ -96,35 +143,66 @@ pub(crate) async fn signed_in(st: &AppState, headers: &HeaderMap) -> Result<Opti
 }
 
 /// Source address and user agent of a request.
-pub(crate) fn request_context(st: &AppState, peer: SocketAddr, headers: &HeaderMap) -> RequestContext {
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let ip = portcullis_domain::conditional_access::location::client_ip(peer.ip(), forwarded, &st.config.trusted_proxies);
+pub(crate) fn request_context(
+    st: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> RequestContext {
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let ip = portcullis_domain::conditional_access::location::client_ip(
+        peer.ip(),
+        forwarded,
+        &st.config.trusted_proxies,
+    );
     RequestContext {
         source: ip.to_string(),
-        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").chars().take(512).collect(),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(512)
+            .collect(),
     }
 }
 
-async fn security_info(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+async fn security_info(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
     let (session, user) = match security_info::app_session(&st, &headers).await? {
         Ok(s) => s,
         Err(start) => return Ok(start),
     };
-    let passkeys = st.service.passkeys_of(&user).await.map_err(|e| PageError::Internal(e.to_string()))?;
+    let passkeys = st
+        .service
+        .passkeys_of(&user)
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?;
     let options = st.service.registration_offer(&user, &session).await?;
     Ok(pages::security_info::page(&user, &passkeys, &options).into_response())
 }
 
-async fn delete_passkey(State(st): State<AppState>, headers: HeaderMap, axum::extract::Path(id): axum::extract::Path<String>) -> Result<Response, PageError> {
+async fn delete_passkey(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, PageError> {
     check_same_origin(&headers, &st)?;
     let (_, user) = match security_info::app_session(&st, &headers).await? {
         Ok(s) => s,
         Err(start) => return Ok(start),
     };
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::BadRequest("That is not a passkey id.".into()))?;
+    let id = uuid::Uuid::parse_str(&id)
+        .map_err(|_| PageError::BadRequest("That is not a passkey id.".into()))?;
     match st.service.delete_own_passkey(&user, id).await {
         Ok(()) => Ok(Redirect::to("/security-info").into_response()),
-        Err(portcullis_service::passkeys::PasskeyError::Rejected { message, .. }) => Err(PageError::NotFound(message)),
+        Err(portcullis_service::passkeys::PasskeyError::Rejected { message, .. }) => {
+            Err(PageError::NotFound(message))
+        }
         Err(e) => Err(PageError::Internal(e.to_string())),
     }
 }
@@ -151,16 +229,38 @@ struct SigninQuery {
 /// (`//host`, `/\host`) and never a scheme, so the sign-in page is no open redirect.
 pub(crate) fn safe_return_to(s: Option<&str>) -> Option<String> {
     let s = s?.trim();
-    let ok = s.starts_with('/') && !s.starts_with("//") && !s.contains('\\') && s.len() <= 4096 && !s.chars().any(|c| c.is_control());
+    let ok = s.starts_with('/')
+        && !s.starts_with("//")
+        && !s.contains('\\')
+        && s.len() <= 4096
+        && !s.chars().any(|c| c.is_control());
     ok.then(|| s.to_string())
 }
 
-async fn signin_form(State(st): State<AppState>, query: Result<Query<SigninQuery>, axum::extract::rejection::QueryRejection>) -> Result<Response, PageError> {
-    let q = query.map(|q| q.0).unwrap_or(SigninQuery { username: None, return_to: None });
-    let username: String = q.username.unwrap_or_default().trim().chars().take(200).collect();
+async fn signin_form(
+    State(st): State<AppState>,
+    query: Result<Query<SigninQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let q = query.map(|q| q.0).unwrap_or(SigninQuery {
+        username: None,
+        return_to: None,
+    });
+    let username: String = q
+        .username
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(200)
+        .collect();
     // R23: a user whose preferred method is a passkey goes straight to the passkey prompt.
     let passkey_first = !username.is_empty() && st.service.prefers_passkey(&username).await?;
-    Ok(signin::signin_page_for(&username, None, passkey_first, safe_return_to(q.return_to.as_deref()).as_deref()).into_response())
+    Ok(signin::signin_page_for(
+        &username,
+        None,
+        passkey_first,
+        safe_return_to(q.return_to.as_deref()).as_deref(),
+    )
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -173,9 +273,14 @@ struct TapForm {
 /// Refuses a state-changing request sent from another site (login CSRF and friends).
 pub(crate) fn check_same_origin(headers: &HeaderMap, st: &AppState) -> Result<(), PageError> {
     let cross = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site");
-    let origin_ok = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).is_none_or(|o| o == st.config.origin());
+    let origin_ok = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|o| o == st.config.origin());
     if cross || !origin_ok {
-        return Err(PageError::Forbidden("This form was submitted from another site, so it was refused.".into()));
+        return Err(PageError::Forbidden(
+            "This form was submitted from another site, so it was refused.".into(),
+        ));
     }
     Ok(())
 }
@@ -192,7 +297,10 @@ fn refusal_status(r: &TapRefusal) -> StatusCode {
     match r {
         TapRefusal::MalformedUsername => StatusCode::BAD_REQUEST,
         TapRefusal::LockedOut { .. } => StatusCode::TOO_MANY_REQUESTS,
-        TapRefusal::AccountDisabled | TapRefusal::MethodDisabled | TapRefusal::NotInScope(_) | TapRefusal::MultiUseBlocked => StatusCode::FORBIDDEN,
+        TapRefusal::AccountDisabled
+        | TapRefusal::MethodDisabled
+        | TapRefusal::NotInScope(_)
+        | TapRefusal::MultiUseBlocked => StatusCode::FORBIDDEN,
         _ => StatusCode::UNAUTHORIZED,
     }
 }
@@ -207,16 +315,39 @@ async fn signin_tap(
     let Form(form) = form.map_err(form_error)?;
     let ctx = request_context(&st, peer, &headers);
     let return_to = safe_return_to(form.return_to.as_deref());
-    match st.service.sign_in_with_tap(&form.username, &form.code, &ctx).await {
+    match st
+        .service
+        .sign_in_with_tap(&form.username, &form.code, &ctx)
+        .await
+    {
         Ok(s) => {
             let now = st.service.now();
-            let cookie = session_cookie::set(&s.token, s.session.expires_at, now, st.config.cookie_secure());
-            Ok(([(header::SET_COOKIE, cookie)], Redirect::to(return_to.as_deref().unwrap_or("/me"))).into_response())
+            let cookie = session_cookie::set(
+                &s.token,
+                s.session.expires_at,
+                now,
+                st.config.cookie_secure(),
+            );
+            Ok((
+                [(header::SET_COOKIE, cookie)],
+                Redirect::to(return_to.as_deref().unwrap_or("/me")),
+            )
+                .into_response())
         }
         Err(SignInError::Refused(r)) => {
-            let mut res = (refusal_status(&r), signin::signin_page(form.username.trim(), Some(&r.to_string()), return_to.as_deref())).into_response();
+            let mut res = (
+                refusal_status(&r),
+                signin::signin_page(
+                    form.username.trim(),
+                    Some(&r.to_string()),
+                    return_to.as_deref(),
+                ),
+            )
+                .into_response();
             if let TapRefusal::LockedOut { until, .. } = &r {
-                let secs = portcullis_domain::time_fmt::parse_rfc3339(until).map(|u| (u - st.service.now()).whole_seconds().max(1)).unwrap_or(60);
+                let secs = portcullis_domain::time_fmt::parse_rfc3339(until)
+                    .map(|u| (u - st.service.now()).whole_seconds().max(1))
+                    .unwrap_or(60);
                 if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                     res.headers_mut().insert(header::RETRY_AFTER, v);
                 }
@@ -233,7 +364,14 @@ async fn me(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, 
     };
     match st.service.session(&token).await? {
         Some((session, user)) => Ok(signin::signed_in_page(&user, &session).into_response()),
-        None => Ok(([(header::SET_COOKIE, session_cookie::clear(st.config.cookie_secure()))], Redirect::to("/signin")).into_response()),
+        None => Ok((
+            [(
+                header::SET_COOKIE,
+                session_cookie::clear(st.config.cookie_secure()),
+            )],
+            Redirect::to("/signin"),
+        )
+            .into_response()),
     }
 }
 
@@ -243,17 +381,36 @@ async fn signout(State(st): State<AppState>, headers: HeaderMap) -> Result<Respo
         st.service.sign_out(&token).await?;
     }
     let secure = st.config.cookie_secure();
-    Ok((AppendHeaders([(header::SET_COOKIE, session_cookie::clear(secure)), (header::SET_COOKIE, security_info::clear_cookie(secure))]), Redirect::to("/signin")).into_response())
+    Ok((
+        AppendHeaders([
+            (header::SET_COOKIE, session_cookie::clear(secure)),
+            (header::SET_COOKIE, security_info::clear_cookie(secure)),
+        ]),
+        Redirect::to("/signin"),
+    )
+        .into_response())
 }
 
 /// The admin center's sign-in log: administrators who may read logs only.
-async fn admin_sign_ins(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+async fn admin_sign_ins(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
     use portcullis_domain::directory::DirectoryRole::*;
     let Some((_, user)) = signed_in(&st, &headers).await? else {
         return Ok(Redirect::to("/signin?return_to=%2Fadmin%2Fsign-ins").into_response());
     };
     let roles = st.service.user_roles(user.id).await?;
-    if !roles.iter().any(|r| matches!(r, GlobalAdministrator | ReportsReader | SecurityReader | SecurityAdministrator | GlobalReader)) {
+    if !roles.iter().any(|r| {
+        matches!(
+            r,
+            GlobalAdministrator
+                | ReportsReader
+                | SecurityReader
+                | SecurityAdministrator
+                | GlobalReader
+        )
+    }) {
         return Err(PageError::Forbidden("The sign-in logs are for Reports Readers, Security Readers and Administrators, and Global Readers and Administrators.".into()));
     }
     let events = st.service.sign_in_page(&Default::default(), 500, 0).await?;

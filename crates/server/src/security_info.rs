@@ -35,9 +35,19 @@ pub fn clear_cookie(secure: bool) -> axum::http::HeaderValue {
 }
 
 /// The Security info session of this request, or the response that starts its sign-in.
-pub async fn app_session(st: &AppState, headers: &HeaderMap) -> Result<Result<(Session, User), Response>, PageError> {
-    if let (Some((session, user)), Some(token)) = (signed_in(st, headers).await?, read_named(headers, APP_COOKIE)) {
-        if let Some((uid, sid)) = st.service.verify_id_token(&st.config.issuer(), SECURITY_INFO_APP.app_id, &token).await? {
+pub async fn app_session(
+    st: &AppState,
+    headers: &HeaderMap,
+) -> Result<Result<(Session, User), Response>, PageError> {
+    if let (Some((session, user)), Some(token)) = (
+        signed_in(st, headers).await?,
+        read_named(headers, APP_COOKIE),
+    ) {
+        if let Some((uid, sid)) = st
+            .service
+            .verify_id_token(&st.config.issuer(), SECURITY_INFO_APP.app_id, &token)
+            .await?
+        {
             if uid == user.id && sid == session.id {
                 return Ok(Ok((session, user)));
             }
@@ -59,8 +69,18 @@ fn start(st: &AppState) -> Response {
         .append_pair("state", &state)
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
-    let cookie = set_named(FLOW_COOKIE, &format!("{state}.{verifier}"), CALLBACK_PATH, 600, st.config.cookie_secure());
-    ([(header::SET_COOKIE, cookie)], Redirect::to(&format!("{AUTHORIZE_PATH}?{}", q.finish()))).into_response()
+    let cookie = set_named(
+        FLOW_COOKIE,
+        &format!("{state}.{verifier}"),
+        CALLBACK_PATH,
+        600,
+        st.config.cookie_secure(),
+    );
+    (
+        [(header::SET_COOKIE, cookie)],
+        Redirect::to(&format!("{AUTHORIZE_PATH}?{}", q.finish())),
+    )
+        .into_response()
 }
 
 /// The authorization response.
@@ -74,27 +94,60 @@ pub struct Callback {
 
 /// `GET /security-info/callback`: checks `state`, redeems the code with the PKCE verifier
 /// at the same token logic the token endpoint uses, and keeps the ID token as the session.
-pub async fn callback(State(st): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, q: Result<Query<Callback>, axum::extract::rejection::QueryRejection>) -> Result<Response, PageError> {
-    let Ok(Query(q)) = q else { return Err(PageError::BadRequest("The sign-in response could not be read.".into())) };
-    let Some((state, verifier)) = read_named(&headers, FLOW_COOKIE).and_then(|v| v.split_once('.').map(|(a, b)| (a.to_string(), b.to_string()))) else {
+pub async fn callback(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    q: Result<Query<Callback>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let Ok(Query(q)) = q else {
+        return Err(PageError::BadRequest(
+            "The sign-in response could not be read.".into(),
+        ));
+    };
+    let Some((state, verifier)) = read_named(&headers, FLOW_COOKIE).and_then(|v| {
+        v.split_once('.')
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+    }) else {
         return Err(PageError::BadRequest("This sign-in to Security info was not started in this browser, or took longer than 10 minutes. Open Security info again.".into()));
     };
     if let Some(e) = q.error {
         return Err(PageError::Forbidden(q.error_description.unwrap_or(e)));
     }
-    let state_ok = q.state.as_deref().is_some_and(|s| bool::from(s.as_bytes().ct_eq(state.as_bytes())));
+    let state_ok = q
+        .state
+        .as_deref()
+        .is_some_and(|s| bool::from(s.as_bytes().ct_eq(state.as_bytes())));
     let (Some(code), true) = (q.code, state_ok) else {
-        return Err(PageError::BadRequest("The sign-in response does not belong to this browser's sign-in (state mismatch).".into()));
+        return Err(PageError::BadRequest(
+            "The sign-in response does not belong to this browser's sign-in (state mismatch)."
+                .into(),
+        ));
     };
     let issuer = st.config.issuer();
     let redirect_uri = format!("{issuer}{CALLBACK_PATH}");
     let ctx = request_context(&st, peer, &headers);
-    match st.service.exchange_code(&issuer, &ClientAuth::Id(SECURITY_INFO_APP.app_id.into()), &code, Some(&redirect_uri), Some(&verifier), &ctx).await? {
+    match st
+        .service
+        .exchange_code(
+            &issuer,
+            &ClientAuth::Id(SECURITY_INFO_APP.app_id.into()),
+            &code,
+            Some(&redirect_uri),
+            Some(&verifier),
+            &ctx,
+        )
+        .await?
+    {
         Ok(tokens) => {
             let secure = st.config.cookie_secure();
             let session = set_named(APP_COOKIE, &tokens.id_token, "/", tokens.expires_in, secure);
             let done = set_named(FLOW_COOKIE, "", CALLBACK_PATH, 0, secure);
-            Ok((AppendHeaders([(header::SET_COOKIE, session), (header::SET_COOKIE, done)]), Redirect::to("/security-info")).into_response())
+            Ok((
+                AppendHeaders([(header::SET_COOKIE, session), (header::SET_COOKIE, done)]),
+                Redirect::to("/security-info"),
+            )
+                .into_response())
         }
         Err(e) => Err(PageError::BadRequest(e.description)),
     }

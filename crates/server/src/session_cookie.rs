@@ -23,7 +23,11 @@ pub fn read_named(headers: &HeaderMap, name: &str) -> Option<String> {
 /// `Set-Cookie` for `name=value` on `path` for `max_age` seconds.
 pub fn set_named(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={}{secure}", max_age.max(0))).unwrap_or_else(|_| HeaderValue::from_static(""))
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        max_age.max(0)
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// The session token in a request's cookies, if any.

@@ -3,7 +3,9 @@
 //! and application permissions; and the client-credentials grant.
 
 use portcullis_domain::actor::Actor;
-use portcullis_domain::application::{patch_custom_security_attributes, validate_redirect_uris, Application, CustomSecurityAttributes};
+use portcullis_domain::application::{
+    patch_custom_security_attributes, validate_redirect_uris, Application, CustomSecurityAttributes,
+};
 use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
 use portcullis_domain::directory::validate_display_name;
 use portcullis_domain::lockout::{assess, Gate};
@@ -72,14 +74,26 @@ fn summary(a: &Application) -> Value {
     })
 }
 
-fn app_record(activity: &'static str, operation: Operation, actor: &Actor, a: &Application, before: Option<Value>, after: Option<Value>, reason: String) -> AuditRecord {
+fn app_record(
+    activity: &'static str,
+    operation: Operation,
+    actor: &Actor,
+    a: &Application,
+    before: Option<Value>,
+    after: Option<Value>,
+    reason: String,
+) -> AuditRecord {
     AuditRecord {
         activity,
         category: kinds::APPLICATION_MANAGEMENT,
         service: kinds::CORE_DIRECTORY,
         operation,
         actor: actor.clone(),
-        target: AuditTarget { id: a.app_id.clone(), display_name: a.display_name.clone(), kind: "Application" },
+        target: AuditTarget {
+            id: a.app_id.clone(),
+            display_name: a.display_name.clone(),
+            kind: "Application",
+        },
         before,
         after,
         reason,
@@ -105,16 +119,25 @@ async fn find(c: &mut Conn, id: &str) -> Result<Application> {
             return Ok(a);
         }
     }
-    Err(ServiceError::NotFound(format!("no application '{}' is registered", id.chars().take(80).collect::<String>())))
+    Err(ServiceError::NotFound(format!(
+        "no application '{}' is registered",
+        id.chars().take(80).collect::<String>()
+    )))
 }
 
 impl Service {
     /// Registers an application; a confidential one gets a client secret, returned once.
-    pub async fn add_application(&self, actor: &Actor, spec: NewApplication) -> Result<(Application, Option<String>)> {
+    pub async fn add_application(
+        &self,
+        actor: &Actor,
+        spec: NewApplication,
+    ) -> Result<(Application, Option<String>)> {
         let name = validate_display_name(&spec.display_name).map_err(ServiceError::Invalid)?;
-        let redirect_uris = validate_redirect_uris(&spec.redirect_uris, spec.public_client).map_err(ServiceError::Invalid)?;
+        let redirect_uris = validate_redirect_uris(&spec.redirect_uris, spec.public_client)
+            .map_err(ServiceError::Invalid)?;
         let attrs = match &spec.custom_security_attributes {
-            Some(v) => patch_custom_security_attributes(&CustomSecurityAttributes::new(), v).map_err(ServiceError::Invalid)?,
+            Some(v) => patch_custom_security_attributes(&CustomSecurityAttributes::new(), v)
+                .map_err(ServiceError::Invalid)?,
             None => CustomSecurityAttributes::new(),
         };
         let now = self.now();
@@ -142,28 +165,53 @@ impl Service {
         }
         let mut after = summary(&app);
         after["hasSecret"] = json!(secret.is_some());
-        audit::append(&mut tx, &app_record("Add application", Operation::Add, actor, &app, None, Some(after), format!("Application '{}' registered", app.display_name)), now).await?;
+        audit::append(
+            &mut tx,
+            &app_record(
+                "Add application",
+                Operation::Add,
+                actor,
+                &app,
+                None,
+                Some(after),
+                format!("Application '{}' registered", app.display_name),
+            ),
+            now,
+        )
+        .await?;
         commit(tx).await?;
         Ok((app, secret))
     }
 
     /// Changes an application; audited with before and after.
-    pub async fn update_application(&self, actor: &Actor, id: &str, patch: ApplicationPatch) -> Result<Application> {
+    pub async fn update_application(
+        &self,
+        actor: &Actor,
+        id: &str,
+        patch: ApplicationPatch,
+    ) -> Result<Application> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let before = find(&mut tx, id).await?;
         let mut app = before.clone();
         if let Some(n) = &patch.display_name {
             if before.first_party && n != &before.display_name {
-                return Err(ServiceError::Invalid(format!("'{}' is a first-party application; its name is fixed", before.display_name)));
+                return Err(ServiceError::Invalid(format!(
+                    "'{}' is a first-party application; its name is fixed",
+                    before.display_name
+                )));
             }
             app.display_name = validate_display_name(n).map_err(ServiceError::Invalid)?;
         }
         if let Some(uris) = &patch.redirect_uris {
             if before.first_party {
-                return Err(ServiceError::Invalid(format!("'{}' is a first-party application; its redirect URIs are fixed", before.display_name)));
+                return Err(ServiceError::Invalid(format!(
+                    "'{}' is a first-party application; its redirect URIs are fixed",
+                    before.display_name
+                )));
             }
-            app.redirect_uris = validate_redirect_uris(uris, app.public_client).map_err(ServiceError::Invalid)?;
+            app.redirect_uris =
+                validate_redirect_uris(uris, app.public_client).map_err(ServiceError::Invalid)?;
         }
         if let Some(v) = patch.approved_client_app {
             app.approved_client_app = v;
@@ -172,13 +220,28 @@ impl Service {
             app.app_protection_policy = v;
         }
         if let Some(v) = &patch.custom_security_attributes {
-            app.custom_security_attributes = patch_custom_security_attributes(&app.custom_security_attributes, v).map_err(ServiceError::Invalid)?;
+            app.custom_security_attributes =
+                patch_custom_security_attributes(&app.custom_security_attributes, v)
+                    .map_err(ServiceError::Invalid)?;
         }
         if app == before {
             return Ok(app);
         }
         applications::update(&mut tx, &app).await?;
-        audit::append(&mut tx, &app_record("Update application", Operation::Update, actor, &app, Some(summary(&before)), Some(summary(&app)), format!("Application '{}' changed", app.display_name)), now).await?;
+        audit::append(
+            &mut tx,
+            &app_record(
+                "Update application",
+                Operation::Update,
+                actor,
+                &app,
+                Some(summary(&before)),
+                Some(summary(&app)),
+                format!("Application '{}' changed", app.display_name),
+            ),
+            now,
+        )
+        .await?;
         commit(tx).await?;
         Ok(app)
     }
@@ -189,27 +252,63 @@ impl Service {
         let mut tx = self.store().begin().await?;
         let app = find(&mut tx, id).await?;
         if app.first_party {
-            return Err(ServiceError::Invalid(format!("'{}' is a first-party application and cannot be deleted", app.display_name)));
+            return Err(ServiceError::Invalid(format!(
+                "'{}' is a first-party application and cannot be deleted",
+                app.display_name
+            )));
         }
         applications::delete(&mut tx, &app.app_id).await?;
-        audit::append(&mut tx, &app_record("Delete application", Operation::Delete, actor, &app, Some(summary(&app)), None, format!("Application '{}' deleted", app.display_name)), now).await?;
+        audit::append(
+            &mut tx,
+            &app_record(
+                "Delete application",
+                Operation::Delete,
+                actor,
+                &app,
+                Some(summary(&app)),
+                None,
+                format!("Application '{}' deleted", app.display_name),
+            ),
+            now,
+        )
+        .await?;
         commit(tx).await?;
         Ok(())
     }
 
     /// Issues a new client secret for a confidential application, replacing any old one;
     /// returns it (only its hash is stored). Audited.
-    pub async fn new_client_secret(&self, actor: &Actor, id: &str) -> Result<(Application, String)> {
+    pub async fn new_client_secret(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<(Application, String)> {
         let app = self.application(id).await?;
         if app.public_client {
-            return Err(ServiceError::Invalid(format!("'{}' is a public client; public clients hold no secret", app.display_name)));
+            return Err(ServiceError::Invalid(format!(
+                "'{}' is a public client; public clients hold no secret",
+                app.display_name
+            )));
         }
         let secret = new_token();
         let hash = self.secrets.hash(&secret).await?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         applications::set_secret(&mut tx, &app.app_id, &hash, now).await?;
-        audit::append(&mut tx, &app_record("Update application – Certificates and secrets management", Operation::Update, actor, &app, None, Some(json!({"secret": "replaced"})), format!("A new client secret was issued for '{}'", app.display_name)), now).await?;
+        audit::append(
+            &mut tx,
+            &app_record(
+                "Update application – Certificates and secrets management",
+                Operation::Update,
+                actor,
+                &app,
+                None,
+                Some(json!({"secret": "replaced"})),
+                format!("A new client secret was issued for '{}'", app.display_name),
+            ),
+            now,
+        )
+        .await?;
         commit(tx).await?;
         Ok((app, secret))
     }
@@ -232,10 +331,22 @@ impl Service {
     }
 
     /// Grants an application permission (an app role in its tokens); audited.
-    pub async fn grant_app_permission(&self, actor: &Actor, app_id: &str, permission: &str) -> Result<bool> {
+    pub async fn grant_app_permission(
+        &self,
+        actor: &Actor,
+        app_id: &str,
+        permission: &str,
+    ) -> Result<bool> {
         let permission = permission.trim();
-        if permission.is_empty() || permission.len() > 100 || !permission.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c)) {
-            return Err(ServiceError::Invalid(format!("'{permission}' is not a permission name (e.g. Policy.Read.All)")));
+        if permission.is_empty()
+            || permission.len() > 100
+            || !permission
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
+        {
+            return Err(ServiceError::Invalid(format!(
+                "'{permission}' is not a permission name (e.g. Policy.Read.All)"
+            )));
         }
         let now = self.now();
         let mut tx = self.store().begin().await?;
@@ -245,7 +356,15 @@ impl Service {
         }
         audit::append(
             &mut tx,
-            &app_record("Add app role assignment to service principal", Operation::Assign, actor, &app, None, Some(json!({"permission": permission})), format!("{permission} granted to '{}'", app.display_name)),
+            &app_record(
+                "Add app role assignment to service principal",
+                Operation::Assign,
+                actor,
+                &app,
+                None,
+                Some(json!({"permission": permission})),
+                format!("{permission} granted to '{}'", app.display_name),
+            ),
             now,
         )
         .await?;
@@ -255,14 +374,27 @@ impl Service {
 
     /// Authenticates a confidential client by its secret. Wrong secrets are counted per
     /// source with the same lock-out as TAP codes.
-    pub async fn authenticate_client(&self, client_id: &str, secret: &str, ctx: &RequestContext) -> Result<std::result::Result<Application, GrantError>> {
+    pub async fn authenticate_client(
+        &self,
+        client_id: &str,
+        secret: &str,
+        ctx: &RequestContext,
+    ) -> Result<std::result::Result<Application, GrantError>> {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let since = now - self.lockout.window();
-        let failures = lockout::source_failures(&mut c, &ctx.source, since, i64::from(self.lockout.max_failures_per_source)).await?;
+        let failures = lockout::source_failures(
+            &mut c,
+            &ctx.source,
+            since,
+            i64::from(self.lockout.max_failures_per_source),
+        )
+        .await?;
         if let Gate::Locked { until, .. } = assess(&self.lockout, &[], &failures, now) {
             tracing::warn!(source = %ctx.source, until = %rfc3339(until), "client authentication locked out");
-            return Ok(Err(GrantError::TooMany { retry_after: (until - now).whole_seconds().max(1) }));
+            return Ok(Err(GrantError::TooMany {
+                retry_after: (until - now).whole_seconds().max(1),
+            }));
         }
         let app = applications::by_app_id(&mut c, client_id.trim()).await?;
         let hash = match &app {
@@ -271,7 +403,9 @@ impl Service {
         };
         drop(c);
         let ok = match &hash {
-            Some(h) if !secret.is_empty() && secret.len() <= 256 => self.secrets.verify(secret, h).await?,
+            Some(h) if !secret.is_empty() && secret.len() <= 256 => {
+                self.secrets.verify(secret, h).await?
+            }
             _ => false,
         };
         match (app, ok) {
@@ -286,7 +420,13 @@ impl Service {
 
     /// The client-credentials grant: a confidential application proves its secret and gets an
     /// app-only admin API token carrying its granted permissions.
-    pub async fn client_credentials(&self, issuer: &str, client_id: &str, secret: &str, ctx: &RequestContext) -> Result<std::result::Result<String, GrantError>> {
+    pub async fn client_credentials(
+        &self,
+        issuer: &str,
+        client_id: &str,
+        secret: &str,
+        ctx: &RequestContext,
+    ) -> Result<std::result::Result<String, GrantError>> {
         let app = match self.authenticate_client(client_id, secret, ctx).await? {
             Ok(a) => a,
             Err(e) => return Ok(Err(e)),

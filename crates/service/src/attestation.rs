@@ -31,7 +31,11 @@ pub struct AttestationServiceUnavailable;
 /// call a real verifier; fails closed when unavailable.
 pub trait AppAttestation: Send + Sync {
     /// The verdict on a registration's attestation at time `at`.
-    fn verify(&self, cred: &NewCredential, at: SystemTime) -> Result<TrustVerdict, AttestationServiceUnavailable>;
+    fn verify(
+        &self,
+        cred: &NewCredential,
+        at: SystemTime,
+    ) -> Result<TrustVerdict, AttestationServiceUnavailable>;
 }
 
 /// The built-in service: trusts the configured root(s), and can be put in an outage mode.
@@ -46,9 +50,16 @@ impl RootAppAttestation {
         let entries: Vec<RootEntry> = portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS
             .iter()
             .filter_map(|a| Uuid::parse_str(a).ok())
-            .map(|aaguid| RootEntry { aaguid, name: builtin_name(aaguid).unwrap_or("Authenticator").into(), roots: roots_der.clone() })
+            .map(|aaguid| RootEntry {
+                aaguid,
+                name: builtin_name(aaguid).unwrap_or("Authenticator").into(),
+                roots: roots_der.clone(),
+            })
             .collect();
-        RootAppAttestation { roots: TrustRoots::new(&entries), available: AtomicBool::new(available) }
+        RootAppAttestation {
+            roots: TrustRoots::new(&entries),
+            available: AtomicBool::new(available),
+        }
     }
 
     /// Switches the outage mode.
@@ -58,7 +69,11 @@ impl RootAppAttestation {
 }
 
 impl AppAttestation for RootAppAttestation {
-    fn verify(&self, cred: &NewCredential, at: SystemTime) -> Result<TrustVerdict, AttestationServiceUnavailable> {
+    fn verify(
+        &self,
+        cred: &NewCredential,
+        at: SystemTime,
+    ) -> Result<TrustVerdict, AttestationServiceUnavailable> {
         if !self.available.load(Ordering::SeqCst) {
             return Err(AttestationServiceUnavailable);
         }
@@ -69,19 +84,54 @@ impl AppAttestation for RootAppAttestation {
 impl Service {
     /// R7: imports a metadata document — a FIDO MDS3 BLOB (verified to `mds_roots` at the
     /// current time), metadata statements, or a name list; audited.
-    pub async fn import_metadata(&self, actor: &Actor, text: &str, mds_roots: &[Vec<u8>]) -> Result<MetadataImport> {
+    pub async fn import_metadata(
+        &self,
+        actor: &Actor,
+        text: &str,
+        mds_roots: &[Vec<u8>],
+    ) -> Result<MetadataImport> {
         let (entries, next_update) = if looks_like_jws(text) {
-            let blob = portcullis_webauthn::verify_blob(text, mds_roots, SystemTime::from(self.now())).map_err(|e| ServiceError::Invalid(format!("the MDS3 BLOB was refused: {e}")))?;
-            let entries = blob.entries.into_iter().map(|e| MetadataEntry { aaguid: e.aaguid, name: e.description, roots: e.roots, source: format!("mds3 #{} ({})", blob.no, e.status.unwrap_or_default()) }).collect();
+            let blob =
+                portcullis_webauthn::verify_blob(text, mds_roots, SystemTime::from(self.now()))
+                    .map_err(|e| {
+                        ServiceError::Invalid(format!("the MDS3 BLOB was refused: {e}"))
+                    })?;
+            let entries = blob
+                .entries
+                .into_iter()
+                .map(|e| MetadataEntry {
+                    aaguid: e.aaguid,
+                    name: e.description,
+                    roots: e.roots,
+                    source: format!("mds3 #{} ({})", blob.no, e.status.unwrap_or_default()),
+                })
+                .collect();
             (entries, Some(blob.next_update))
         } else {
-            (parse_import(text).map_err(|e| ServiceError::Invalid(e.to_string()))?, None)
+            (
+                parse_import(text).map_err(|e| ServiceError::Invalid(e.to_string()))?,
+                None,
+            )
         };
         for e in &entries {
             for r in &e.roots {
-                let der = base64_std(r).ok_or_else(|| ServiceError::Invalid(format!("a root certificate of {} is not base64", e.aaguid)))?;
-                if TrustRoots::new(&[RootEntry { aaguid: e.aaguid, name: e.name.clone(), roots: vec![der] }]).is_empty() {
-                    return Err(ServiceError::Invalid(format!("a root certificate of {} is not a valid X.509 certificate", e.aaguid)));
+                let der = base64_std(r).ok_or_else(|| {
+                    ServiceError::Invalid(format!(
+                        "a root certificate of {} is not base64",
+                        e.aaguid
+                    ))
+                })?;
+                if TrustRoots::new(&[RootEntry {
+                    aaguid: e.aaguid,
+                    name: e.name.clone(),
+                    roots: vec![der],
+                }])
+                .is_empty()
+                {
+                    return Err(ServiceError::Invalid(format!(
+                        "a root certificate of {} is not a valid X.509 certificate",
+                        e.aaguid
+                    )));
                 }
             }
         }
@@ -98,37 +148,71 @@ impl Service {
                 service: kinds::AUTH_METHODS,
                 operation: Operation::Update,
                 actor: actor.clone(),
-                target: AuditTarget { id: "metadata".into(), display_name: "Authenticator metadata".into(), kind: "Policy" },
+                target: AuditTarget {
+                    id: "metadata".into(),
+                    display_name: "Authenticator metadata".into(),
+                    kind: "Policy",
+                },
                 before: None,
-                after: serde_json::to_value(entries.iter().map(|e| (e.aaguid, e.name.clone(), e.roots.len())).collect::<Vec<_>>()).ok(),
+                after: serde_json::to_value(
+                    entries
+                        .iter()
+                        .map(|e| (e.aaguid, e.name.clone(), e.roots.len()))
+                        .collect::<Vec<_>>(),
+                )
+                .ok(),
                 reason: format!("{} metadata entries imported", entries.len()),
             },
             now,
         )
         .await?;
         commit(tx).await?;
-        Ok(MetadataImport { entries, next_update })
+        Ok(MetadataImport {
+            entries,
+            next_update,
+        })
     }
 
     /// What is known about a model: imported metadata, else the built-in name.
     pub async fn metadata_for(&self, aaguid: Uuid) -> Result<Option<MetadataEntry>> {
         let mut c = self.store().conn().await?;
         Ok(metadata::get(&mut c, aaguid).await?.or_else(|| {
-            builtin_name(aaguid).map(|n| MetadataEntry { aaguid, name: n.into(), roots: vec![], source: "built-in".into() })
+            builtin_name(aaguid).map(|n| MetadataEntry {
+                aaguid,
+                name: n.into(),
+                roots: vec![],
+                source: "built-in".into(),
+            })
         }))
     }
 
     /// R4: the trust verdict for a verified registration. Authenticator AAGUIDs go to the
     /// app attestation service; every other model to the metadata store's roots.
-    pub(crate) async fn attestation_verdict(&self, cred: &NewCredential) -> Result<std::result::Result<TrustVerdict, AttestationServiceUnavailable>> {
+    pub(crate) async fn attestation_verdict(
+        &self,
+        cred: &NewCredential,
+    ) -> Result<std::result::Result<TrustVerdict, AttestationServiceUnavailable>> {
         let at = SystemTime::from(self.now());
-        let is_authenticator = portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS.iter().any(|a| Uuid::parse_str(a).map(|u| u == cred.aaguid).unwrap_or(false));
+        let is_authenticator = portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS
+            .iter()
+            .any(|a| {
+                Uuid::parse_str(a)
+                    .map(|u| u == cred.aaguid)
+                    .unwrap_or(false)
+            });
         if is_authenticator {
             return Ok(self.app_attestation.verify(cred, at));
         }
         let entry = self.metadata_for(cred.aaguid).await?;
-        let roots: Vec<Vec<u8>> = entry.as_ref().map(|e| e.roots.iter().filter_map(|r| base64_std(r)).collect()).unwrap_or_default();
-        let store = TrustRoots::new(&[RootEntry { aaguid: cred.aaguid, name: entry.map(|e| e.name).unwrap_or_default(), roots }]);
+        let roots: Vec<Vec<u8>> = entry
+            .as_ref()
+            .map(|e| e.roots.iter().filter_map(|r| base64_std(r)).collect())
+            .unwrap_or_default();
+        let store = TrustRoots::new(&[RootEntry {
+            aaguid: cred.aaguid,
+            name: entry.map(|e| e.name).unwrap_or_default(),
+            roots,
+        }]);
         Ok(Ok(verify_trust(cred, &store, at)))
     }
 }
@@ -136,5 +220,7 @@ impl Service {
 fn base64_std(s: &str) -> Option<Vec<u8>> {
     use base64::Engine;
     let cleaned: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD.decode(cleaned.as_bytes()).ok()
+    base64::engine::general_purpose::STANDARD
+        .decode(cleaned.as_bytes())
+        .ok()
 }

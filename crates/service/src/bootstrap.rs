@@ -3,7 +3,9 @@
 use portcullis_domain::actor::Actor;
 use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
 use portcullis_domain::directory::{DirectoryRole, Upn, User, FIRST_PARTY_APPS};
-use portcullis_domain::policy::{Fido2Configuration, MethodConfiguration, MethodState, TapConfiguration};
+use portcullis_domain::policy::{
+    Fido2Configuration, MethodConfiguration, MethodState, TapConfiguration,
+};
 use portcullis_domain::tap::{self, IssueRequest, TemporaryAccessPass};
 use portcullis_store::{applications, audit, commit, directory, policy, tap as tap_store, tenant};
 use serde_json::json;
@@ -18,8 +20,15 @@ use crate::{Result, Service};
 /// can be added until an administrator tightens it).
 pub fn starting_policy() -> [MethodConfiguration; 2] {
     [
-        MethodConfiguration::TemporaryAccessPass(TapConfiguration { state: MethodState::Enabled, ..Default::default() }),
-        MethodConfiguration::Fido2(Fido2Configuration { state: MethodState::Enabled, is_attestation_enforced: false, ..Default::default() }),
+        MethodConfiguration::TemporaryAccessPass(TapConfiguration {
+            state: MethodState::Enabled,
+            ..Default::default()
+        }),
+        MethodConfiguration::Fido2(Fido2Configuration {
+            state: MethodState::Enabled,
+            is_attestation_enforced: false,
+            ..Default::default()
+        }),
     ]
 }
 
@@ -43,13 +52,33 @@ impl Service {
             MethodConfiguration::TemporaryAccessPass(t) => t.clone(),
             MethodConfiguration::Fido2(_) => TapConfiguration::default(),
         };
-        let terms = tap::plan_issue(&tap_cfg, &IssueRequest { lifetime_minutes: Some(tap_cfg.maximum_lifetime_in_minutes), is_usable_once: Some(true), start_at: None }, now)?;
+        let terms = tap::plan_issue(
+            &tap_cfg,
+            &IssueRequest {
+                lifetime_minutes: Some(tap_cfg.maximum_lifetime_in_minutes),
+                is_usable_once: Some(true),
+                start_at: None,
+            },
+            now,
+        )?;
         let code = tap::generate_code(terms.code_length, &mut rand::rngs::OsRng);
         let hash = self.secrets.hash(&code).await?;
 
-        let admin = User { id: Uuid::new_v4(), user_principal_name: upn, display_name: "Administrator".into(), account_enabled: true, created_date_time: now };
+        let admin = User {
+            id: Uuid::new_v4(),
+            user_principal_name: upn,
+            display_name: "Administrator".into(),
+            account_enabled: true,
+            created_date_time: now,
+        };
         let mut tx = self.store().begin().await?;
-        let t = tenant::Tenant { id: Uuid::new_v4(), display_name: org_name.into(), domain: domain.into(), created_at: now, bootstrap_admin_id: Some(admin.id) };
+        let t = tenant::Tenant {
+            id: Uuid::new_v4(),
+            display_name: org_name.into(),
+            domain: domain.into(),
+            created_at: now,
+            bootstrap_admin_id: Some(admin.id),
+        };
         if !tenant::create_if_absent(&mut tx, &t).await? {
             // Another node bootstrapped first; roll back.
             return Ok(None);
@@ -58,7 +87,15 @@ impl Service {
         directory::assign_role(&mut tx, admin.id, DirectoryRole::GlobalAdministrator, now).await?;
         for app in &FIRST_PARTY_APPS {
             // Security info's redirect URI is set when the server starts (it needs the public URL).
-            applications::ensure_first_party(&mut tx, app, &app.redirect_uri.map(|u| vec![u.to_string()]).unwrap_or_default(), now).await?;
+            applications::ensure_first_party(
+                &mut tx,
+                app,
+                &app.redirect_uri
+                    .map(|u| vec![u.to_string()])
+                    .unwrap_or_default(),
+                now,
+            )
+            .await?;
         }
         for p in &policies {
             policy::put(&mut tx, p, now).await?;
@@ -73,7 +110,11 @@ impl Service {
             consumed_at: None,
         };
         tap_store::replace(&mut tx, &pass, &hash).await?;
-        let user_target = AuditTarget { id: admin.id.to_string(), display_name: admin.user_principal_name.to_string(), kind: "User" };
+        let user_target = AuditTarget {
+            id: admin.id.to_string(),
+            display_name: admin.user_principal_name.to_string(),
+            kind: "User",
+        };
         let records = [
             AuditRecord {
                 activity: "Add user",
@@ -105,7 +146,9 @@ impl Service {
                 actor: actor.clone(),
                 target: user_target,
                 before: None,
-                after: Some(json!({"id": pass.id, "lifetimeInMinutes": pass.lifetime_minutes, "isUsableOnce": true})),
+                after: Some(
+                    json!({"id": pass.id, "lifetimeInMinutes": pass.lifetime_minutes, "isUsableOnce": true}),
+                ),
                 reason: "Admin registered temporary access pass method for user".into(),
             },
         ];
@@ -113,11 +156,21 @@ impl Service {
             audit::append(&mut tx, r, now).await?;
         }
         for p in &policies {
-            let rec = crate::policy::method_record("Authentication Methods Policy Update", &actor, p, None, "Starting policy of a new tenant".into());
+            let rec = crate::policy::method_record(
+                "Authentication Methods Policy Update",
+                &actor,
+                p,
+                None,
+                "Starting policy of a new tenant".into(),
+            );
             audit::append(&mut tx, &rec, now).await?;
         }
         commit(tx).await?;
-        Ok(Some(IssuedPass { pass, code, user: admin }))
+        Ok(Some(IssuedPass {
+            pass,
+            code,
+            user: admin,
+        }))
     }
 
     /// Brings the first-party applications up to date for a server reached at `public_base`:
@@ -127,7 +180,8 @@ impl Service {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         for app in &FIRST_PARTY_APPS {
-            applications::ensure_first_party(&mut tx, app, &app.redirect_uris(public_base), now).await?;
+            applications::ensure_first_party(&mut tx, app, &app.redirect_uris(public_base), now)
+                .await?;
         }
         applications::backfill_ids(&mut tx).await?;
         commit(tx).await?;

@@ -6,7 +6,9 @@ use portcullis_domain::access::{decide, AccessDecision, AccessRequest};
 use portcullis_domain::actor::Actor;
 use portcullis_domain::application::Application;
 use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
-use portcullis_domain::conditional_access::evaluate::{evaluate, Config, Evaluation, Resource, Signals};
+use portcullis_domain::conditional_access::evaluate::{
+    evaluate, Config, Evaluation, Resource, Signals,
+};
 use portcullis_domain::conditional_access::guard::{admins_still_in, Admin};
 use portcullis_domain::conditional_access::location::{parse_cidr, NamedLocation};
 use portcullis_domain::conditional_access::platform::{from_user_agent, ClientAppType, Platform};
@@ -17,7 +19,10 @@ use portcullis_domain::session::Session;
 use portcullis_domain::strength::{self, validate_combinations, Strength, UsedMethod};
 use portcullis_domain::time_fmt::rfc3339;
 use portcullis_domain::Timestamp;
-use portcullis_store::{applications, audit, commit, conditional_access as ca, directory, passkeys as store_pk, tap as store_tap, Conn};
+use portcullis_store::{
+    applications, audit, commit, conditional_access as ca, directory, passkeys as store_pk,
+    tap as store_tap, Conn,
+};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -37,7 +42,11 @@ pub struct CaData {
 impl CaData {
     /// The evaluation view.
     pub fn config(&self) -> Config<'_> {
-        Config { policies: &self.policies, strengths: &self.strengths, locations: &self.locations }
+        Config {
+            policies: &self.policies,
+            strengths: &self.strengths,
+            locations: &self.locations,
+        }
     }
 }
 
@@ -60,14 +69,26 @@ pub struct WhatIf {
     pub methods: Vec<UsedMethod>,
 }
 
-fn audit_record(activity: &'static str, operation: Operation, actor: &Actor, id: &str, name: &str, before: Option<Value>, after: Option<Value>) -> AuditRecord {
+fn audit_record(
+    activity: &'static str,
+    operation: Operation,
+    actor: &Actor,
+    id: &str,
+    name: &str,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> AuditRecord {
     AuditRecord {
         activity,
         category: "Policy",
         service: kinds::CONDITIONAL_ACCESS,
         operation,
         actor: actor.clone(),
-        target: AuditTarget { id: id.into(), display_name: name.into(), kind: "Policy" },
+        target: AuditTarget {
+            id: id.into(),
+            display_name: name.into(),
+            kind: "Policy",
+        },
         before,
         after,
         reason: format!("{activity}: {name}"),
@@ -77,7 +98,11 @@ fn audit_record(activity: &'static str, operation: Operation, actor: &Actor, id:
 async fn load(c: &mut Conn) -> Result<CaData> {
     let mut policies = ca::policies(c).await?;
     policies.iter_mut().for_each(Policy::compile);
-    Ok(CaData { policies, strengths: strength::all(&ca::strengths(c).await?), locations: ca::locations(c).await? })
+    Ok(CaData {
+        policies,
+        strengths: strength::all(&ca::strengths(c).await?),
+        locations: ca::locations(c).await?,
+    })
 }
 
 /// What every decision about one user loads: the configuration, their groups, roles and
@@ -105,10 +130,23 @@ impl Service {
 
 /// The methods a user has registered and may use, as strengths see them.
 async fn registered(c: &mut Conn, user: Uuid, now: Timestamp) -> Result<Vec<UsedMethod>> {
-    let mut out: Vec<UsedMethod> = store_pk::for_user(c, user).await?.iter().map(|p| UsedMethod { mode: "fido2", aaguid: Some(p.passkey.aaguid) }).collect();
+    let mut out: Vec<UsedMethod> = store_pk::for_user(c, user)
+        .await?
+        .iter()
+        .map(|p| UsedMethod {
+            mode: "fido2",
+            aaguid: Some(p.passkey.aaguid),
+        })
+        .collect();
     // A pass that has not been used up or expired (the methods policy is checked at sign-in).
-    if store_tap::for_user(c, user).await?.is_some_and(|p| p.pass.consumed_at.is_none() && now < p.pass.expires_at()) {
-        out.push(UsedMethod { mode: "temporaryAccessPassOneTime", aaguid: None });
+    if store_tap::for_user(c, user)
+        .await?
+        .is_some_and(|p| p.pass.consumed_at.is_none() && now < p.pass.expires_at())
+    {
+        out.push(UsedMethod {
+            mode: "temporaryAccessPassOneTime",
+            aaguid: None,
+        });
     }
     Ok(out)
 }
@@ -126,30 +164,55 @@ impl Service {
         for user in directory::holders_of(c, DirectoryRole::GlobalAdministrator).await? {
             let groups = directory::member_of(c, user.id).await?;
             let roles = directory::roles_of(c, user.id).await?;
-            out.push(Admin { user, groups, roles });
+            out.push(Admin {
+                user,
+                groups,
+                roles,
+            });
         }
         Ok(out)
     }
 
     /// Creates or replaces a policy: validated (graph-api.md §5), and refused when it would
     /// lock every enabled Global Administrator out unless `accept_lockout` (R45). Audited.
-    pub async fn save_ca_policy(&self, actor: &Actor, mut policy: Policy, accept_lockout: bool) -> Result<Policy> {
+    pub async fn save_ca_policy(
+        &self,
+        actor: &Actor,
+        mut policy: Policy,
+        accept_lockout: bool,
+    ) -> Result<Policy> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let data = load(&mut tx).await?;
-        let before = data.policies.iter().find(|p| !policy.id.is_empty() && p.id == policy.id).cloned();
+        let before = data
+            .policies
+            .iter()
+            .find(|p| !policy.id.is_empty() && p.id == policy.id)
+            .cloned();
         if policy.id.is_empty() {
             policy.id = Uuid::new_v4().to_string();
         }
-        policy.created_date_time = before.as_ref().and_then(|b| b.created_date_time.clone()).or_else(|| Some(rfc3339(now)));
+        policy.created_date_time = before
+            .as_ref()
+            .and_then(|b| b.created_date_time.clone())
+            .or_else(|| Some(rfc3339(now)));
         policy.modified_date_time = before.as_ref().map(|_| rfc3339(now));
         let strength_ids: Vec<String> = data.strengths.iter().map(|s| s.id.clone()).collect();
         let location_ids: Vec<String> = data.locations.iter().map(|l| l.id.clone()).collect();
-        validate(&policy, &Known { strengths: &strength_ids, locations: &location_ids }).map_err(ServiceError::Invalid)?;
+        validate(
+            &policy,
+            &Known {
+                strengths: &strength_ids,
+                locations: &location_ids,
+            },
+        )
+        .map_err(ServiceError::Invalid)?;
         let mut after = data.clone();
         after.policies.retain(|p| p.id != policy.id);
         after.policies.push(policy.clone());
-        let portal = applications::by_app_id(&mut tx, SECURITY_INFO_APP.app_id).await?.ok_or_else(|| ServiceError::Internal("Security info is not registered".into()))?;
+        let portal = applications::by_app_id(&mut tx, SECURITY_INFO_APP.app_id)
+            .await?
+            .ok_or_else(|| ServiceError::Internal("Security info is not registered".into()))?;
         let admins = self.global_admins(&mut tx).await?;
         let in_before = admins_still_in(&data.config(), &admins, &portal, now);
         let in_after = admins_still_in(&after.config(), &admins, &portal, now);
@@ -162,8 +225,16 @@ impl Service {
         }
         ca::put_policy(&mut tx, &policy, now).await?;
         let rec = audit_record(
-            if before.is_some() { "Update conditional access policy" } else { "Add conditional access policy" },
-            if before.is_some() { Operation::Update } else { Operation::Add },
+            if before.is_some() {
+                "Update conditional access policy"
+            } else {
+                "Add conditional access policy"
+            },
+            if before.is_some() {
+                Operation::Update
+            } else {
+                Operation::Add
+            },
             actor,
             &policy.id,
             &policy.display_name,
@@ -180,34 +251,90 @@ impl Service {
     pub async fn delete_ca_policy(&self, actor: &Actor, id: &str) -> Result<()> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let before = ca::policies(&mut tx).await?.into_iter().find(|p| p.id == id).ok_or_else(|| ServiceError::NotFound(format!("no Conditional Access policy '{id}'")))?;
+        let before = ca::policies(&mut tx)
+            .await?
+            .into_iter()
+            .find(|p| p.id == id)
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!("no Conditional Access policy '{id}'"))
+            })?;
         ca::delete_policy(&mut tx, id).await?;
-        audit::append(&mut tx, &audit_record("Delete conditional access policy", Operation::Delete, actor, id, &before.display_name, Some(json!(before)), None), now).await?;
+        audit::append(
+            &mut tx,
+            &audit_record(
+                "Delete conditional access policy",
+                Operation::Delete,
+                actor,
+                id,
+                &before.display_name,
+                Some(json!(before)),
+                None,
+            ),
+            now,
+        )
+        .await?;
         commit(tx).await?;
         Ok(())
     }
 
     /// Creates a named IP location.
-    pub async fn add_named_location(&self, actor: &Actor, name: &str, cidrs: &[String], trusted: bool) -> Result<NamedLocation> {
-        let name = portcullis_domain::directory::validate_display_name(name).map_err(ServiceError::Invalid)?;
+    pub async fn add_named_location(
+        &self,
+        actor: &Actor,
+        name: &str,
+        cidrs: &[String],
+        trusted: bool,
+    ) -> Result<NamedLocation> {
+        let name = portcullis_domain::directory::validate_display_name(name)
+            .map_err(ServiceError::Invalid)?;
         if cidrs.is_empty() {
-            return Err(ServiceError::Invalid("a named location needs at least one IP range".into()));
+            return Err(ServiceError::Invalid(
+                "a named location needs at least one IP range".into(),
+            ));
         }
         for c in cidrs {
             parse_cidr(c).map_err(ServiceError::Invalid)?;
         }
         let now = self.now();
-        let loc = NamedLocation { id: Uuid::new_v4().to_string(), display_name: name, is_trusted: trusted, cidrs: cidrs.to_vec(), created: rfc3339(now), modified: rfc3339(now) };
+        let loc = NamedLocation {
+            id: Uuid::new_v4().to_string(),
+            display_name: name,
+            is_trusted: trusted,
+            cidrs: cidrs.to_vec(),
+            created: rfc3339(now),
+            modified: rfc3339(now),
+        };
         let mut tx = self.store().begin().await?;
         ca::put_location(&mut tx, &loc, now).await?;
-        audit::append(&mut tx, &audit_record("Add named location", Operation::Add, actor, &loc.id, &loc.display_name, None, Some(json!(loc))), now).await?;
+        audit::append(
+            &mut tx,
+            &audit_record(
+                "Add named location",
+                Operation::Add,
+                actor,
+                &loc.id,
+                &loc.display_name,
+                None,
+                Some(json!(loc)),
+            ),
+            now,
+        )
+        .await?;
         commit(tx).await?;
         Ok(loc)
     }
 
     /// Creates a custom strength (R31): combinations validated; optional passkey AAGUIDs.
-    pub async fn add_strength(&self, actor: &Actor, name: &str, description: &str, combinations: &[String], aaguids: Option<Vec<Uuid>>) -> Result<Strength> {
-        let name = portcullis_domain::directory::validate_display_name(name).map_err(ServiceError::Invalid)?;
+    pub async fn add_strength(
+        &self,
+        actor: &Actor,
+        name: &str,
+        description: &str,
+        combinations: &[String],
+        aaguids: Option<Vec<Uuid>>,
+    ) -> Result<Strength> {
+        let name = portcullis_domain::directory::validate_display_name(name)
+            .map_err(ServiceError::Invalid)?;
         let combos = validate_combinations(combinations).map_err(ServiceError::Invalid)?;
         if aaguids.is_some() && !combos.iter().any(|c| c == "fido2") {
             return Err(ServiceError::Invalid("allowed AAGUIDs apply to the fido2 combination, which this strength does not allow".into()));
@@ -225,11 +352,34 @@ impl Service {
             modified: rfc3339(now),
         };
         let mut tx = self.store().begin().await?;
-        if ca::strengths(&mut tx).await?.iter().any(|x| x.display_name.eq_ignore_ascii_case(&s.display_name)) || strength::BUILT_IN.iter().any(|b| b.display_name.eq_ignore_ascii_case(&s.display_name)) {
-            return Err(ServiceError::Conflict(format!("a strength named '{}' already exists", s.display_name)));
+        if ca::strengths(&mut tx)
+            .await?
+            .iter()
+            .any(|x| x.display_name.eq_ignore_ascii_case(&s.display_name))
+            || strength::BUILT_IN
+                .iter()
+                .any(|b| b.display_name.eq_ignore_ascii_case(&s.display_name))
+        {
+            return Err(ServiceError::Conflict(format!(
+                "a strength named '{}' already exists",
+                s.display_name
+            )));
         }
         ca::put_strength(&mut tx, &s, now).await?;
-        audit::append(&mut tx, &audit_record("Add authentication strength policy", Operation::Add, actor, &s.id, &s.display_name, None, Some(s.to_json())), now).await?;
+        audit::append(
+            &mut tx,
+            &audit_record(
+                "Add authentication strength policy",
+                Operation::Add,
+                actor,
+                &s.id,
+                &s.display_name,
+                None,
+                Some(s.to_json()),
+            ),
+            now,
+        )
+        .await?;
         commit(tx).await?;
         Ok(s)
     }
@@ -237,13 +387,34 @@ impl Service {
     /// The access decision for an authorization: loads what the decision reads and calls the
     /// domain's one decision function. Also evaluates whether Security info is open to the
     /// user, so a refusal can tell a loop from "register first".
-    pub async fn access_decision(&self, user: &User, session: &Session, app: &Application, ctx: &RequestContext, device_compliant: bool) -> Result<(AccessDecision, Vec<Policy>)> {
+    pub async fn access_decision(
+        &self,
+        user: &User,
+        session: &Session,
+        app: &Application,
+        ctx: &RequestContext,
+        device_compliant: bool,
+    ) -> Result<(AccessDecision, Vec<Policy>)> {
         let now = self.now();
-        let Subject { data, groups, roles, registered, portal } = self.subject(user.id, now).await?;
+        let Subject {
+            data,
+            groups,
+            roles,
+            registered,
+            portal,
+        } = self.subject(user.id, now).await?;
         let platform = from_user_agent(&ctx.user_agent);
         let ip = ctx.source.parse().ok();
-        let native = |a: &Application| a.public_client && a.redirect_uris.iter().all(|u| !u.starts_with("http"));
-        let kind = |a: &Application| if native(a) { ClientAppType::MobileAppsAndDesktopClients } else { ClientAppType::Browser };
+        let native = |a: &Application| {
+            a.public_client && a.redirect_uris.iter().all(|u| !u.starts_with("http"))
+        };
+        let kind = |a: &Application| {
+            if native(a) {
+                ClientAppType::MobileAppsAndDesktopClients
+            } else {
+                ClientAppType::Browser
+            }
+        };
         let base = AccessRequest {
             user,
             groups: &groups,
@@ -265,8 +436,24 @@ impl Service {
         if !matches!(decision.verdict, Verdict::Refused { is_loop: true, .. }) {
             return Ok((decision, data.policies));
         }
-        let open = portal.as_ref().is_some_and(|p| portcullis_domain::access::lets_through(&decide(&AccessRequest { application: p, client_app_type: kind(p), ..base }).verdict));
-        let decision = if open { decide(&AccessRequest { registration_open: true, ..base }) } else { decision };
+        let open = portal.as_ref().is_some_and(|p| {
+            portcullis_domain::access::lets_through(
+                &decide(&AccessRequest {
+                    application: p,
+                    client_app_type: kind(p),
+                    ..base
+                })
+                .verdict,
+            )
+        });
+        let decision = if open {
+            decide(&AccessRequest {
+                registration_open: true,
+                ..base
+            })
+        } else {
+            decision
+        };
         Ok((decision, data.policies))
     }
 
@@ -275,9 +462,21 @@ impl Service {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let user = crate::directory::resolve_user(&mut c, &q.user).await?;
-        let Subject { data, groups, roles, registered, .. } = self.subject(user.id, now).await?;
+        let Subject {
+            data,
+            groups,
+            roles,
+            registered,
+            ..
+        } = self.subject(user.id, now).await?;
         let app = match &q.application {
-            Some(a) => Some(applications::by_app_id(&mut c, a.trim()).await?.ok_or_else(|| ServiceError::NotFound(format!("no application '{a}' is registered")))?),
+            Some(a) => Some(
+                applications::by_app_id(&mut c, a.trim())
+                    .await?
+                    .ok_or_else(|| {
+                        ServiceError::NotFound(format!("no application '{a}' is registered"))
+                    })?,
+            ),
             None => applications::by_app_id(&mut c, SECURITY_INFO_APP.app_id).await?,
         };
         let resource = match (&q.application, &app) {
@@ -298,7 +497,12 @@ impl Service {
             now,
         };
         let e = evaluate(&data.config(), &s);
-        let h = Holdings { used: &q.methods, registered: &registered, client_app_id: app.as_ref().map(|a| a.app_id.as_str()), registration_open: true };
+        let h = Holdings {
+            used: &q.methods,
+            registered: &registered,
+            client_app_id: app.as_ref().map(|a| a.app_id.as_str()),
+            registration_open: true,
+        };
         let v = verdict(&e.outcome, &data.strengths, &h);
         Ok((e, v, data))
     }
@@ -323,7 +527,13 @@ pub fn applied_policies_json(e: &Evaluation, policies: &[Policy]) -> Value {
 
 /// The overall `conditionalAccessStatus` of an evaluation.
 pub fn ca_status(e: &Evaluation) -> &'static str {
-    let enforced: Vec<_> = e.policies.iter().filter(|p| p.applies && p.state == portcullis_domain::conditional_access::PolicyState::Enabled).collect();
+    let enforced: Vec<_> = e
+        .policies
+        .iter()
+        .filter(|p| {
+            p.applies && p.state == portcullis_domain::conditional_access::PolicyState::Enabled
+        })
+        .collect();
     if enforced.is_empty() {
         "notApplied"
     } else if enforced.iter().all(|p| p.result == "success") {
@@ -336,7 +546,15 @@ pub fn ca_status(e: &Evaluation) -> &'static str {
 impl Service {
     /// Writes the sign-in log entry of an application sign-in with every policy's result;
     /// a loop is logged as one (R44).
-    pub(crate) async fn log_app_sign_in(&self, user: &User, app: &Application, session: &Session, ctx: &RequestContext, d: &AccessDecision, policies: &[Policy]) -> Result<()> {
+    pub(crate) async fn log_app_sign_in(
+        &self,
+        user: &User,
+        app: &Application,
+        session: &Session,
+        ctx: &RequestContext,
+        d: &AccessDecision,
+        policies: &[Policy],
+    ) -> Result<()> {
         let method = match session.methods.last() {
             Some(portcullis_domain::session::AuthMethod::Passkey) => "passkey",
             _ => "temporaryAccessPass",
@@ -344,19 +562,37 @@ impl Service {
         let failure: Option<(i64, &str, String)> = match &d.verdict {
             Verdict::Allow => None,
             Verdict::AllowForRegistration { .. } => None,
-            Verdict::StepUp { requirements } => Some((50074, "stepUpRequired", requirements.join("; "))),
-            Verdict::Refused { reason, remedy, is_loop: true, .. } => Some((53003, "conditionalAccessLoop", format!("{reason} {remedy}"))),
-            Verdict::Refused { reason, .. } => Some((53003, "conditionalAccessRefused", reason.clone())),
+            Verdict::StepUp { requirements } => {
+                Some((50074, "stepUpRequired", requirements.join("; ")))
+            }
+            Verdict::Refused {
+                reason,
+                remedy,
+                is_loop: true,
+                ..
+            } => Some((53003, "conditionalAccessLoop", format!("{reason} {remedy}"))),
+            Verdict::Refused { reason, .. } => {
+                Some((53003, "conditionalAccessRefused", reason.clone()))
+            }
         };
-        let mut e = ctx.sign_in_event(self.now(), Some(user.id), user.user_principal_name.as_str(), method, failure);
+        let mut e = ctx.sign_in_event(
+            self.now(),
+            Some(user.id),
+            user.user_principal_name.as_str(),
+            method,
+            failure,
+        );
         e.app_id = Some(app.app_id.clone());
         e.app_display_name = Some(app.display_name.clone());
         e.conditional_access_status = Some(ca_status(&d.evaluation).into());
         let mut applied = applied_policies_json(&d.evaluation, policies);
         // A TAP sign-in to register: the unmet strengths were skipped for proof-up.
-        if let (Verdict::AllowForRegistration { .. }, Some(items)) = (&d.verdict, applied.as_array_mut()) {
+        if let (Verdict::AllowForRegistration { .. }, Some(items)) =
+            (&d.verdict, applied.as_array_mut())
+        {
             for item in items.iter_mut().filter(|i| i["result"] == "failure") {
-                item["authenticationStrength"] = json!({"authenticationStrengthResult": "skippedForProofUp"});
+                item["authenticationStrength"] =
+                    json!({"authenticationStrengthResult": "skippedForProofUp"});
             }
         }
         e.applied_conditional_access_policies = Some(applied);
@@ -370,9 +606,20 @@ impl Service {
     /// The "register security info" user action (R40): policies that target it must be met
     /// before a passkey is added; their strengths govern registration in place of the
     /// All-resources ones (graph-api.md §6).
-    pub async fn registration_allowed(&self, user: &User, session: &Session, ctx: &RequestContext) -> std::result::Result<(), crate::passkeys::PasskeyError> {
+    pub async fn registration_allowed(
+        &self,
+        user: &User,
+        session: &Session,
+        ctx: &RequestContext,
+    ) -> std::result::Result<(), crate::passkeys::PasskeyError> {
         let now = self.now();
-        let Subject { data, groups, roles, registered, portal } = self.subject(user.id, now).await?;
+        let Subject {
+            data,
+            groups,
+            roles,
+            registered,
+            portal,
+        } = self.subject(user.id, now).await?;
         let used = portcullis_domain::access::used_methods(session);
         let s = Signals {
             user,
@@ -388,7 +635,12 @@ impl Service {
             now,
         };
         let e = evaluate(&data.config(), &s);
-        let h = Holdings { used: &used, registered: &registered, client_app_id: None, registration_open: true };
+        let h = Holdings {
+            used: &used,
+            registered: &registered,
+            client_app_id: None,
+            registration_open: true,
+        };
         let v = verdict(&e.outcome, &data.strengths, &h);
         let refusal = match v {
             Verdict::Allow | Verdict::AllowForRegistration { .. } => None,
@@ -399,11 +651,18 @@ impl Service {
         };
         // Only refusals are logged here: an allowed registration is audited when it lands.
         if let Some((code, message)) = refusal {
-            let mut event = ctx.sign_in_event(now, Some(user.id), user.user_principal_name.as_str(), "registerSecurityInfo", Some((53003, code, message.clone())));
+            let mut event = ctx.sign_in_event(
+                now,
+                Some(user.id),
+                user.user_principal_name.as_str(),
+                "registerSecurityInfo",
+                Some((53003, code, message.clone())),
+            );
             event.app_id = Some(SECURITY_INFO_APP.app_id.into());
             event.app_display_name = Some("Register security info".into());
             event.conditional_access_status = Some(ca_status(&e).into());
-            event.applied_conditional_access_policies = Some(applied_policies_json(&e, &data.policies));
+            event.applied_conditional_access_policies =
+                Some(applied_policies_json(&e, &data.policies));
             let mut c = self.store().conn().await?;
             portcullis_store::signins::append(&mut c, &event).await?;
             return Err(crate::passkeys::PasskeyError::Rejected { code, message });
@@ -418,21 +677,55 @@ impl Service {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let data = load(&mut tx).await?;
-        let loc = data.locations.iter().find(|l| l.id == id).ok_or_else(|| ServiceError::NotFound(format!("no named location '{id}'")))?;
-        if let Some(p) = data.policies.iter().find(|p| p.conditions.locations.as_ref().is_some_and(|l| l.include_locations.iter().chain(&l.exclude_locations).any(|x| x == id))) {
-            return Err(ServiceError::Invalid(format!("the named location '{}' is used by the policy '{}'; change the policy first", loc.display_name, p.display_name)));
+        let loc = data
+            .locations
+            .iter()
+            .find(|l| l.id == id)
+            .ok_or_else(|| ServiceError::NotFound(format!("no named location '{id}'")))?;
+        if let Some(p) = data.policies.iter().find(|p| {
+            p.conditions.locations.as_ref().is_some_and(|l| {
+                l.include_locations
+                    .iter()
+                    .chain(&l.exclude_locations)
+                    .any(|x| x == id)
+            })
+        }) {
+            return Err(ServiceError::Invalid(format!(
+                "the named location '{}' is used by the policy '{}'; change the policy first",
+                loc.display_name, p.display_name
+            )));
         }
         ca::delete_location(&mut tx, id).await?;
-        audit::append(&mut tx, &audit_record("Delete named location", Operation::Delete, actor, id, &loc.display_name, Some(json!(loc)), None), now).await?;
+        audit::append(
+            &mut tx,
+            &audit_record(
+                "Delete named location",
+                Operation::Delete,
+                actor,
+                id,
+                &loc.display_name,
+                Some(json!(loc)),
+                None,
+            ),
+            now,
+        )
+        .await?;
         commit(tx).await?;
         Ok(())
     }
 
     /// Renames or re-describes a custom strength; built-ins cannot change.
-    pub async fn update_strength(&self, actor: &Actor, id: &str, name: Option<String>, description: Option<String>) -> Result<Strength> {
+    pub async fn update_strength(
+        &self,
+        actor: &Actor,
+        id: &str,
+        name: Option<String>,
+        description: Option<String>,
+    ) -> Result<Strength> {
         self.change_strength(actor, id, "Update authentication strength policy", |s| {
             if let Some(n) = &name {
-                s.display_name = portcullis_domain::directory::validate_display_name(n).map_err(ServiceError::Invalid)?;
+                s.display_name = portcullis_domain::directory::validate_display_name(n)
+                    .map_err(ServiceError::Invalid)?;
             }
             if let Some(d) = &description {
                 s.description = d.clone();
@@ -443,7 +736,12 @@ impl Service {
     }
 
     /// `updateAllowedCombinations`: returns (previous, current, ids of policies using it).
-    pub async fn update_allowed_combinations(&self, actor: &Actor, id: &str, combinations: &[String]) -> Result<(Vec<String>, Vec<String>, Vec<String>)> {
+    pub async fn update_allowed_combinations(
+        &self,
+        actor: &Actor,
+        id: &str,
+        combinations: &[String],
+    ) -> Result<(Vec<String>, Vec<String>, Vec<String>)> {
         let combos = validate_combinations(combinations).map_err(ServiceError::Invalid)?;
         let mut previous = vec![];
         let s = self
@@ -456,22 +754,54 @@ impl Service {
                 Ok(())
             })
             .await?;
-        let refs = self.ca_data().await?.policies.iter().filter(|p| p.grant_controls.as_ref().and_then(|g| g.strength_id()) == Some(id)).map(|p| p.id.clone()).collect();
+        let refs = self
+            .ca_data()
+            .await?
+            .policies
+            .iter()
+            .filter(|p| p.grant_controls.as_ref().and_then(|g| g.strength_id()) == Some(id))
+            .map(|p| p.id.clone())
+            .collect();
         Ok((previous, s.allowed_combinations, refs))
     }
 
-    async fn change_strength(&self, actor: &Actor, id: &str, activity: &'static str, f: impl FnOnce(&mut Strength) -> Result<()>) -> Result<Strength> {
+    async fn change_strength(
+        &self,
+        actor: &Actor,
+        id: &str,
+        activity: &'static str,
+        f: impl FnOnce(&mut Strength) -> Result<()>,
+    ) -> Result<Strength> {
         if strength::BUILT_IN.iter().any(|b| b.id == id) {
-            return Err(ServiceError::Invalid("built-in authentication strengths cannot be changed".into()));
+            return Err(ServiceError::Invalid(
+                "built-in authentication strengths cannot be changed".into(),
+            ));
         }
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let before = ca::strengths(&mut tx).await?.into_iter().find(|s| s.id == id).ok_or_else(|| ServiceError::NotFound(format!("no authentication strength '{id}'")))?;
+        let before = ca::strengths(&mut tx)
+            .await?
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| ServiceError::NotFound(format!("no authentication strength '{id}'")))?;
         let mut after = before.clone();
         f(&mut after)?;
         after.modified = rfc3339(now);
         ca::put_strength(&mut tx, &after, now).await?;
-        audit::append(&mut tx, &audit_record(activity, Operation::Update, actor, id, &after.display_name, Some(before.to_json()), Some(after.to_json())), now).await?;
+        audit::append(
+            &mut tx,
+            &audit_record(
+                activity,
+                Operation::Update,
+                actor,
+                id,
+                &after.display_name,
+                Some(before.to_json()),
+                Some(after.to_json()),
+            ),
+            now,
+        )
+        .await?;
         commit(tx).await?;
         Ok(after)
     }
@@ -479,17 +809,43 @@ impl Service {
     /// Deletes a custom strength that no policy requires.
     pub async fn delete_strength(&self, actor: &Actor, id: &str) -> Result<()> {
         if strength::BUILT_IN.iter().any(|b| b.id == id) {
-            return Err(ServiceError::Invalid("built-in authentication strengths cannot be deleted".into()));
+            return Err(ServiceError::Invalid(
+                "built-in authentication strengths cannot be deleted".into(),
+            ));
         }
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let data = load(&mut tx).await?;
-        let s = data.strengths.iter().find(|s| s.id == id && !s.built_in).ok_or_else(|| ServiceError::NotFound(format!("no authentication strength '{id}'")))?;
-        if let Some(p) = data.policies.iter().find(|p| p.grant_controls.as_ref().and_then(|g| g.strength_id()) == Some(id)) {
-            return Err(ServiceError::Invalid(format!("the strength '{}' is required by the policy '{}'; change the policy first", s.display_name, p.display_name)));
+        let s = data
+            .strengths
+            .iter()
+            .find(|s| s.id == id && !s.built_in)
+            .ok_or_else(|| ServiceError::NotFound(format!("no authentication strength '{id}'")))?;
+        if let Some(p) = data
+            .policies
+            .iter()
+            .find(|p| p.grant_controls.as_ref().and_then(|g| g.strength_id()) == Some(id))
+        {
+            return Err(ServiceError::Invalid(format!(
+                "the strength '{}' is required by the policy '{}'; change the policy first",
+                s.display_name, p.display_name
+            )));
         }
         ca::delete_strength(&mut tx, id).await?;
-        audit::append(&mut tx, &audit_record("Delete authentication strength policy", Operation::Delete, actor, id, &s.display_name, Some(s.to_json()), None), now).await?;
+        audit::append(
+            &mut tx,
+            &audit_record(
+                "Delete authentication strength policy",
+                Operation::Delete,
+                actor,
+                id,
+                &s.display_name,
+                Some(s.to_json()),
+                None,
+            ),
+            now,
+        )
+        .await?;
         commit(tx).await?;
         Ok(())
     }

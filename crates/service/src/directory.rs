@@ -10,11 +10,19 @@ use uuid::Uuid;
 use crate::{Result, Service, ServiceError};
 
 fn user_target(u: &User) -> AuditTarget {
-    AuditTarget { id: u.id.to_string(), display_name: u.user_principal_name.to_string(), kind: "User" }
+    AuditTarget {
+        id: u.id.to_string(),
+        display_name: u.user_principal_name.to_string(),
+        kind: "User",
+    }
 }
 
 fn group_target(g: &Group) -> AuditTarget {
-    AuditTarget { id: g.id.to_string(), display_name: g.display_name.clone(), kind: "Group" }
+    AuditTarget {
+        id: g.id.to_string(),
+        display_name: g.display_name.clone(),
+        kind: "Group",
+    }
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Option<serde_json::Value> {
@@ -50,7 +58,15 @@ pub async fn viewable_user(c: &mut Conn, actor: &Actor, key: &str) -> Result<Use
 }
 
 /// An audit record of a change to a user's security info (methods), as Entra files them.
-pub fn security_info_record(activity: &'static str, operation: Operation, actor: &Actor, user: &User, before: Option<serde_json::Value>, after: Option<serde_json::Value>, reason: String) -> AuditRecord {
+pub fn security_info_record(
+    activity: &'static str,
+    operation: Operation,
+    actor: &Actor,
+    user: &User,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+    reason: String,
+) -> AuditRecord {
     AuditRecord {
         activity,
         category: kinds::USER_MANAGEMENT,
@@ -80,10 +96,22 @@ impl Service {
         let upn = Upn::parse(upn)?;
         let display_name = validate_display_name(display_name).map_err(ServiceError::Invalid)?;
         let now = self.now();
-        let user = User { id: Uuid::new_v4(), user_principal_name: upn, display_name, account_enabled: true, created_date_time: now };
+        let user = User {
+            id: Uuid::new_v4(),
+            user_principal_name: upn,
+            display_name,
+            account_enabled: true,
+            created_date_time: now,
+        };
         let mut tx = self.store().begin().await?;
-        if directory::user_by_upn(&mut tx, &user.user_principal_name).await?.is_some() {
-            return Err(ServiceError::Conflict(format!("a user with userPrincipalName '{}' already exists", user.user_principal_name)));
+        if directory::user_by_upn(&mut tx, &user.user_principal_name)
+            .await?
+            .is_some()
+        {
+            return Err(ServiceError::Conflict(format!(
+                "a user with userPrincipalName '{}' already exists",
+                user.user_principal_name
+            )));
         }
         directory::insert_user(&mut tx, &user).await?;
         audit::append(
@@ -121,7 +149,12 @@ impl Service {
         let mut c = self.store().conn().await?;
         let mut out = vec![];
         loop {
-            let page = directory::list_users(&mut c, out.last().map(|u: &User| u.user_principal_name.as_str()), 500).await?;
+            let page = directory::list_users(
+                &mut c,
+                out.last().map(|u: &User| u.user_principal_name.as_str()),
+                500,
+            )
+            .await?;
             let done = page.len() < 500;
             out.extend(page);
             if done {
@@ -142,11 +175,18 @@ impl Service {
         if !enabled {
             sessions::revoke_user(&mut tx, before.id, now).await?;
         }
-        let after = User { account_enabled: enabled, ..before.clone() };
+        let after = User {
+            account_enabled: enabled,
+            ..before.clone()
+        };
         audit::append(
             &mut tx,
             &AuditRecord {
-                activity: if enabled { "Enable account" } else { "Disable account" },
+                activity: if enabled {
+                    "Enable account"
+                } else {
+                    "Disable account"
+                },
                 category: kinds::USER_MANAGEMENT,
                 service: kinds::CORE_DIRECTORY,
                 operation: Operation::Update,
@@ -154,7 +194,15 @@ impl Service {
                 target: user_target(&after),
                 before: Some(json!({"accountEnabled": before.account_enabled})),
                 after: Some(json!({"accountEnabled": enabled})),
-                reason: format!("Account {} {}", after.user_principal_name, if enabled { "enabled" } else { "disabled; its sessions were ended" }),
+                reason: format!(
+                    "Account {} {}",
+                    after.user_principal_name,
+                    if enabled {
+                        "enabled"
+                    } else {
+                        "disabled; its sessions were ended"
+                    }
+                ),
             },
             now,
         )
@@ -164,13 +212,28 @@ impl Service {
     }
 
     /// Adds a group (a security group unless `security_enabled` is false).
-    pub async fn add_group(&self, actor: &Actor, name: &str, security_enabled: bool) -> Result<Group> {
+    pub async fn add_group(
+        &self,
+        actor: &Actor,
+        name: &str,
+        security_enabled: bool,
+    ) -> Result<Group> {
         let name = validate_display_name(name).map_err(ServiceError::Invalid)?;
         let now = self.now();
-        let group = Group { id: Uuid::new_v4(), display_name: name, security_enabled };
+        let group = Group {
+            id: Uuid::new_v4(),
+            display_name: name,
+            security_enabled,
+        };
         let mut tx = self.store().begin().await?;
-        if directory::group_by_name(&mut tx, &group.display_name).await?.is_some() {
-            return Err(ServiceError::Conflict(format!("a group named '{}' already exists", group.display_name)));
+        if directory::group_by_name(&mut tx, &group.display_name)
+            .await?
+            .is_some()
+        {
+            return Err(ServiceError::Conflict(format!(
+                "a group named '{}' already exists",
+                group.display_name
+            )));
         }
         directory::insert_group(&mut tx, &group, now).await?;
         audit::append(
@@ -184,7 +247,15 @@ impl Service {
                 target: group_target(&group),
                 before: None,
                 after: to_json(&group),
-                reason: format!("{} group '{}' created", if security_enabled { "Security" } else { "Non-security" }, group.display_name),
+                reason: format!(
+                    "{} group '{}' created",
+                    if security_enabled {
+                        "Security"
+                    } else {
+                        "Non-security"
+                    },
+                    group.display_name
+                ),
             },
             now,
         )
@@ -237,7 +308,12 @@ impl Service {
     }
 
     /// Gives a user a directory role; giving it again changes nothing.
-    pub async fn assign_role(&self, actor: &Actor, user: &str, role: DirectoryRole) -> Result<bool> {
+    pub async fn assign_role(
+        &self,
+        actor: &Actor,
+        user: &str,
+        role: DirectoryRole,
+    ) -> Result<bool> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let u = resolve_user(&mut tx, user).await?;
@@ -257,7 +333,12 @@ impl Service {
                 target: user_target(&u),
                 before: to_json(&before),
                 after: to_json(&after),
-                reason: format!("{} now holds {} (template {})", u.user_principal_name, role, role.template_id()),
+                reason: format!(
+                    "{} now holds {} (template {})",
+                    u.user_principal_name,
+                    role,
+                    role.template_id()
+                ),
             },
             now,
         )
@@ -275,7 +356,12 @@ impl Service {
     }
 
     /// A page of users matching a filter, ordered by userPrincipalName.
-    pub async fn users_page(&self, f: &directory::UserFilter, after_upn: Option<&str>, limit: i64) -> Result<Vec<User>> {
+    pub async fn users_page(
+        &self,
+        f: &directory::UserFilter,
+        after_upn: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<User>> {
         let mut c = self.store().conn().await?;
         Ok(directory::list_users_filtered(&mut c, f, after_upn, limit).await?)
     }
@@ -287,8 +373,17 @@ impl Service {
     }
 
     /// Changes a user's displayName and/or accountEnabled (absent values stay); audited.
-    pub async fn update_user(&self, actor: &Actor, key: &str, display_name: Option<&str>, enabled: Option<bool>) -> Result<User> {
-        let name = display_name.map(validate_display_name).transpose().map_err(ServiceError::Invalid)?;
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        key: &str,
+        display_name: Option<&str>,
+        enabled: Option<bool>,
+    ) -> Result<User> {
+        let name = display_name
+            .map(validate_display_name)
+            .transpose()
+            .map_err(ServiceError::Invalid)?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let before = resolve_user(&mut tx, key).await?;
@@ -334,7 +429,9 @@ impl Service {
         let u = resolve_user(&mut tx, key).await?;
         if let Actor::User { id, .. } = actor {
             if *id == u.id {
-                return Err(ServiceError::Invalid("administrators cannot delete their own account".into()));
+                return Err(ServiceError::Invalid(
+                    "administrators cannot delete their own account".into(),
+                ));
             }
         }
         directory::delete_user(&mut tx, u.id).await?;
@@ -359,7 +456,12 @@ impl Service {
     }
 
     /// A page of the audit log, newest first.
-    pub async fn audit_page(&self, f: &portcullis_store::audit::AuditFilter, limit: i64, offset: i64) -> Result<Vec<portcullis_store::audit::AuditEntry>> {
+    pub async fn audit_page(
+        &self,
+        f: &portcullis_store::audit::AuditFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<portcullis_store::audit::AuditEntry>> {
         let mut c = self.store().conn().await?;
         Ok(portcullis_store::audit::list_page(&mut c, f, limit, offset).await?)
     }
@@ -367,7 +469,12 @@ impl Service {
 
 impl Service {
     /// A page of the sign-in log, newest first.
-    pub async fn sign_in_page(&self, f: &portcullis_store::signins::SignInFilter, limit: i64, offset: i64) -> Result<Vec<portcullis_store::signins::SignInEvent>> {
+    pub async fn sign_in_page(
+        &self,
+        f: &portcullis_store::signins::SignInFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<portcullis_store::signins::SignInEvent>> {
         let mut c = self.store().conn().await?;
         Ok(portcullis_store::signins::list_page(&mut c, f, limit, offset).await?)
     }
@@ -375,7 +482,10 @@ impl Service {
 
 impl Service {
     /// A user's directory roles.
-    pub async fn user_roles(&self, user: uuid::Uuid) -> Result<Vec<portcullis_domain::directory::DirectoryRole>> {
+    pub async fn user_roles(
+        &self,
+        user: uuid::Uuid,
+    ) -> Result<Vec<portcullis_domain::directory::DirectoryRole>> {
         let mut c = self.store().conn().await?;
         Ok(portcullis_store::directory::roles_of(&mut c, user).await?)
     }

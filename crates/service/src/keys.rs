@@ -7,12 +7,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use p256::ecdsa::{SigningKey as P256Key, VerifyingKey};
-use p256::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
-use rsa::pkcs1::EncodeRsaPrivateKey;
+use p256::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
+};
 use portcullis_domain::actor::Actor;
 use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
 use portcullis_domain::oidc::TOKEN_LIFETIME;
 use portcullis_store::{audit, commit, keys};
+use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::traits::PublicKeyParts;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -50,10 +52,16 @@ pub const RETIRED_KEY_GRACE: Duration = Duration::minutes(65);
 #[derive(Default, Clone)]
 pub struct KeyCache {
     signing: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, EncodingKey>>>,
-    verifying: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (DecodingKey, Algorithm)>>>,
+    verifying: std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<String, (DecodingKey, Algorithm)>>,
+    >,
 }
 
-fn cached<V: Clone>(map: &std::sync::Mutex<std::collections::HashMap<String, V>>, kid: &str, make: impl FnOnce() -> Result<V>) -> Result<V> {
+fn cached<V: Clone>(
+    map: &std::sync::Mutex<std::collections::HashMap<String, V>>,
+    kid: &str,
+    make: impl FnOnce() -> Result<V>,
+) -> Result<V> {
     if let Some(v) = map.lock().ok().and_then(|m| m.get(kid).cloned()) {
         return Ok(v);
     }
@@ -67,11 +75,17 @@ fn cached<V: Clone>(map: &std::sync::Mutex<std::collections::HashMap<String, V>>
 fn encoding_key(key: &keys::SigningKey, alg: Alg) -> Result<EncodingKey> {
     Ok(match alg {
         Alg::Es256 => {
-            let der = P256Key::from_pkcs8_pem(&key.private_pem).map_err(internal)?.to_pkcs8_der().map_err(internal)?;
+            let der = P256Key::from_pkcs8_pem(&key.private_pem)
+                .map_err(internal)?
+                .to_pkcs8_der()
+                .map_err(internal)?;
             EncodingKey::from_ec_der(der.as_bytes())
         }
         Alg::Rs256 => {
-            let der = rsa::RsaPrivateKey::from_pkcs8_pem(&key.private_pem).map_err(internal)?.to_pkcs1_der().map_err(internal)?;
+            let der = rsa::RsaPrivateKey::from_pkcs8_pem(&key.private_pem)
+                .map_err(internal)?
+                .to_pkcs1_der()
+                .map_err(internal)?;
             EncodingKey::from_rsa_der(der.as_bytes())
         }
     })
@@ -85,14 +99,35 @@ fn generate(alg: Alg, now: portcullis_domain::Timestamp) -> Result<keys::Signing
     let (private_pem, public_pem) = match alg {
         Alg::Es256 => {
             let sk = P256Key::random(&mut rand::rngs::OsRng);
-            (sk.to_pkcs8_pem(LineEnding::LF).map_err(internal)?.to_string(), sk.verifying_key().to_public_key_pem(LineEnding::LF).map_err(internal)?)
+            (
+                sk.to_pkcs8_pem(LineEnding::LF)
+                    .map_err(internal)?
+                    .to_string(),
+                sk.verifying_key()
+                    .to_public_key_pem(LineEnding::LF)
+                    .map_err(internal)?,
+            )
         }
         Alg::Rs256 => {
             let sk = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(internal)?;
-            (sk.to_pkcs8_pem(LineEnding::LF).map_err(internal)?.to_string(), sk.to_public_key().to_public_key_pem(LineEnding::LF).map_err(internal)?)
+            (
+                sk.to_pkcs8_pem(LineEnding::LF)
+                    .map_err(internal)?
+                    .to_string(),
+                sk.to_public_key()
+                    .to_public_key_pem(LineEnding::LF)
+                    .map_err(internal)?,
+            )
         }
     };
-    Ok(keys::SigningKey { kid: Uuid::new_v4().simple().to_string(), alg: alg.name().into(), private_pem, public_pem, created_at: now, retired_at: None })
+    Ok(keys::SigningKey {
+        kid: Uuid::new_v4().simple().to_string(),
+        alg: alg.name().into(),
+        private_pem,
+        public_pem,
+        created_at: now,
+        retired_at: None,
+    })
 }
 
 /// The public half of a stored key as a JWK, and the matching jsonwebtoken key.
@@ -101,18 +136,34 @@ fn public_jwk(k: &keys::SigningKey) -> Result<(Value, DecodingKey, Algorithm)> {
         "ES256" => {
             let vk = VerifyingKey::from_public_key_pem(&k.public_pem).map_err(internal)?;
             let point = vk.to_encoded_point(false);
-            let (Some(x), Some(y)) = (point.x(), point.y()) else { return Err(internal("stored P-256 key is not a point")) };
+            let (Some(x), Some(y)) = (point.x(), point.y()) else {
+                return Err(internal("stored P-256 key is not a point"));
+            };
             let (x, y) = (B64.encode(x), B64.encode(y));
             let dk = DecodingKey::from_ec_components(&x, &y).map_err(internal)?;
-            Ok((json!({"kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": k.kid, "use": "sig", "alg": "ES256"}), dk, Algorithm::ES256))
+            Ok((
+                json!({"kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": k.kid, "use": "sig", "alg": "ES256"}),
+                dk,
+                Algorithm::ES256,
+            ))
         }
         "RS256" => {
             let pk = rsa::RsaPublicKey::from_public_key_pem(&k.public_pem).map_err(internal)?;
-            let (n, e) = (B64.encode(pk.n().to_bytes_be()), B64.encode(pk.e().to_bytes_be()));
+            let (n, e) = (
+                B64.encode(pk.n().to_bytes_be()),
+                B64.encode(pk.e().to_bytes_be()),
+            );
             let dk = DecodingKey::from_rsa_components(&n, &e).map_err(internal)?;
-            Ok((json!({"kty": "RSA", "n": n, "e": e, "kid": k.kid, "use": "sig", "alg": "RS256"}), dk, Algorithm::RS256))
+            Ok((
+                json!({"kty": "RSA", "n": n, "e": e, "kid": k.kid, "use": "sig", "alg": "RS256"}),
+                dk,
+                Algorithm::RS256,
+            ))
         }
-        other => Err(internal(format!("stored key {} has unknown algorithm {other}", k.kid))),
+        other => Err(internal(format!(
+            "stored key {} has unknown algorithm {other}",
+            k.kid
+        ))),
     }
 }
 
@@ -126,7 +177,9 @@ impl Service {
         drop(c);
         let now = self.now();
         // RSA generation takes a while: keep it off the async workers.
-        let key = tokio::task::spawn_blocking(move || generate(alg, now)).await.map_err(internal)??;
+        let key = tokio::task::spawn_blocking(move || generate(alg, now))
+            .await
+            .map_err(internal)??;
         let mut c = self.store().conn().await?;
         keys::insert(&mut c, &key).await?;
         // Another node may have made one at the same moment; either verifies.
@@ -136,7 +189,9 @@ impl Service {
     /// Signs `claims` with the current key for `alg` (the header names it by `kid`).
     pub(crate) async fn sign_jwt<T: Serialize>(&self, alg: Alg, claims: &T) -> Result<String> {
         let key = self.signing_key(alg).await?;
-        let enc = cached(&self.key_cache.signing, &key.kid, || encoding_key(&key, alg))?;
+        let enc = cached(&self.key_cache.signing, &key.kid, || {
+            encoding_key(&key, alg)
+        })?;
         let mut header = Header::new(match alg {
             Alg::Es256 => Algorithm::ES256,
             Alg::Rs256 => Algorithm::RS256,
@@ -147,24 +202,51 @@ impl Service {
 
     /// Verifies a JWT of ours: the key named by `kid` (its own algorithm only, so no
     /// algorithm confusion), still published, then issuer, audience and lifetime.
-    pub(crate) async fn verify_jwt<T: DeserializeOwned>(&self, token: &str, issuer: &str, audience: &str) -> Result<std::result::Result<T, TokenError>> {
-        self.verify_jwt_with(token, issuer, Some(audience), false).await
+    pub(crate) async fn verify_jwt<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<std::result::Result<T, TokenError>> {
+        self.verify_jwt_with(token, issuer, Some(audience), false)
+            .await
     }
 
     /// [`Service::verify_jwt`] with the audience left to the caller (`None`) and, for hints
     /// such as `id_token_hint`, expiry ignored.
-    pub(crate) async fn verify_jwt_with<T: DeserializeOwned>(&self, token: &str, issuer: &str, audience: Option<&str>, allow_expired: bool) -> Result<std::result::Result<T, TokenError>> {
+    pub(crate) async fn verify_jwt_with<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        issuer: &str,
+        audience: Option<&str>,
+        allow_expired: bool,
+    ) -> Result<std::result::Result<T, TokenError>> {
         let Ok(header) = jsonwebtoken::decode_header(token) else {
             return Ok(Err(TokenError::Invalid("the token is not a JWT".into())));
         };
-        let Some(kid) = header.kid else { return Ok(Err(TokenError::Invalid("the token names no key (kid)".into()))) };
+        let Some(kid) = header.kid else {
+            return Ok(Err(TokenError::Invalid(
+                "the token names no key (kid)".into(),
+            )));
+        };
         let mut c = self.store().conn().await?;
-        let Some(key) = keys::by_kid(&mut c, &kid).await? else { return Ok(Err(TokenError::Invalid("the signing key is unknown".into()))) };
+        let Some(key) = keys::by_kid(&mut c, &kid).await? else {
+            return Ok(Err(TokenError::Invalid(
+                "the signing key is unknown".into(),
+            )));
+        };
         drop(c);
-        if key.retired_at.is_some_and(|r| r < self.now() - RETIRED_KEY_GRACE) {
-            return Ok(Err(TokenError::Invalid("the signing key was retired".into())));
+        if key
+            .retired_at
+            .is_some_and(|r| r < self.now() - RETIRED_KEY_GRACE)
+        {
+            return Ok(Err(TokenError::Invalid(
+                "the signing key was retired".into(),
+            )));
         }
-        let (dk, alg) = cached(&self.key_cache.verifying, &key.kid, || public_jwk(&key).map(|(_, dk, alg)| (dk, alg)))?;
+        let (dk, alg) = cached(&self.key_cache.verifying, &key.kid, || {
+            public_jwk(&key).map(|(_, dk, alg)| (dk, alg))
+        })?;
         let mut v = Validation::new(alg);
         v.set_issuer(&[issuer]);
         match audience {
@@ -184,10 +266,17 @@ impl Service {
         if !allow_expired && exp + 30 < now {
             return Ok(Err(TokenError::Expired));
         }
-        if claims.get("nbf").and_then(Value::as_i64).is_some_and(|nbf| nbf > now + 30) {
-            return Ok(Err(TokenError::Invalid("the token is not valid yet (nbf)".into())));
+        if claims
+            .get("nbf")
+            .and_then(Value::as_i64)
+            .is_some_and(|nbf| nbf > now + 30)
+        {
+            return Ok(Err(TokenError::Invalid(
+                "the token is not valid yet (nbf)".into(),
+            )));
         }
-        Ok(serde_json::from_value(claims).map_err(|e| TokenError::Invalid(format!("unexpected claims: {e}"))))
+        Ok(serde_json::from_value(claims)
+            .map_err(|e| TokenError::Invalid(format!("unexpected claims: {e}"))))
     }
 
     /// The published keys (JWKS): current ones, and retired ones whose tokens may still live.
@@ -206,14 +295,25 @@ impl Service {
     /// Every stored key: (kid, alg, created, retired).
     pub async fn signing_keys(&self) -> Result<Vec<keys::SigningKey>> {
         let mut c = self.store().conn().await?;
-        Ok(keys::all(&mut c).await?.into_iter().map(|k| keys::SigningKey { private_pem: String::new(), ..k }).collect())
+        Ok(keys::all(&mut c)
+            .await?
+            .into_iter()
+            .map(|k| keys::SigningKey {
+                private_pem: String::new(),
+                ..k
+            })
+            .collect())
     }
 
     /// Rotates: retires the current keys and makes new ones, which sign from now on. The
     /// retired keys stay published for [`RETIRED_KEY_GRACE`]. Audited.
     pub async fn rotate_signing_keys(&self, actor: &Actor) -> Result<Vec<String>> {
         let now = self.now();
-        let fresh = tokio::task::spawn_blocking(move || Ok::<_, ServiceError>(vec![generate(Alg::Rs256, now)?, generate(Alg::Es256, now)?])).await.map_err(internal)??;
+        let fresh = tokio::task::spawn_blocking(move || {
+            Ok::<_, ServiceError>(vec![generate(Alg::Rs256, now)?, generate(Alg::Es256, now)?])
+        })
+        .await
+        .map_err(internal)??;
         let mut tx = self.store().begin().await?;
         let retired = keys::retire_all(&mut tx, now).await?;
         for k in &fresh {

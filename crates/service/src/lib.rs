@@ -43,7 +43,14 @@ pub struct RequestContext {
 impl RequestContext {
     /// A sign-in log entry for an attempt from this request; `failure` is
     /// (error number, stable code, the sentence the user was shown).
-    pub fn sign_in_event(&self, now: portcullis_domain::Timestamp, user_id: Option<uuid::Uuid>, upn: &str, method: &str, failure: Option<(i64, &str, String)>) -> portcullis_store::signins::SignInEvent {
+    pub fn sign_in_event(
+        &self,
+        now: portcullis_domain::Timestamp,
+        user_id: Option<uuid::Uuid>,
+        upn: &str,
+        method: &str,
+        failure: Option<(i64, &str, String)>,
+    ) -> portcullis_store::signins::SignInEvent {
         portcullis_store::signins::SignInEvent {
             id: String::new(),
             created_date_time: now,
@@ -78,7 +85,14 @@ impl Service {
     /// Services over `store`, reading time from `clock`.
     pub fn new(store: Store, clock: Arc<dyn Clock>, lockout: LockoutPolicy) -> Self {
         let app_attestation = Arc::new(attestation::RootAppAttestation::new(vec![], true));
-        Service { store, clock, secrets: secrets::Secrets::new(), lockout, app_attestation, key_cache: keys::KeyCache::default() }
+        Service {
+            store,
+            clock,
+            secrets: secrets::Secrets::new(),
+            lockout,
+            app_attestation,
+            key_cache: keys::KeyCache::default(),
+        }
     }
 
     /// The same services with another app attestation service (R4).

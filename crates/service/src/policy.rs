@@ -11,18 +11,30 @@ use crate::{Result, Service};
 
 /// The stored configuration, or Graph's default when none was ever saved.
 pub async fn current(c: &mut Conn, id: MethodId) -> Result<MethodConfiguration> {
-    Ok(policy::get(c, id).await?.unwrap_or_else(|| MethodConfiguration::graph_default(id)))
+    Ok(policy::get(c, id)
+        .await?
+        .unwrap_or_else(|| MethodConfiguration::graph_default(id)))
 }
 
 /// The audit record of a method configuration change (graph-api.md §7.2).
-pub(crate) fn method_record(activity: &'static str, actor: &Actor, cfg: &MethodConfiguration, before: Option<&MethodConfiguration>, reason: String) -> AuditRecord {
+pub(crate) fn method_record(
+    activity: &'static str,
+    actor: &Actor,
+    cfg: &MethodConfiguration,
+    before: Option<&MethodConfiguration>,
+    reason: String,
+) -> AuditRecord {
     AuditRecord {
         activity,
         category: kinds::APPLICATION_MANAGEMENT,
         service: kinds::AUTH_METHODS,
         operation: Operation::Update,
         actor: actor.clone(),
-        target: AuditTarget { id: cfg.id().as_str().into(), display_name: format!("{} method configuration", cfg.id().as_str()), kind: "Policy" },
+        target: AuditTarget {
+            id: cfg.id().as_str().into(),
+            display_name: format!("{} method configuration", cfg.id().as_str()),
+            kind: "Policy",
+        },
         before: before.map(MethodConfiguration::to_json),
         after: Some(cfg.to_json()),
         reason,
@@ -59,23 +71,44 @@ impl Service {
 
     /// Saves a whole configuration. Every target is checked against the directory in
     /// the same transaction as the write (R2), and either all of it lands or none (R8).
-    pub async fn save_method_configuration(&self, actor: &Actor, cfg: MethodConfiguration) -> Result<Saved> {
-        self.write_method(actor, cfg, "Authentication Methods Policy Update").await
+    pub async fn save_method_configuration(
+        &self,
+        actor: &Actor,
+        cfg: MethodConfiguration,
+    ) -> Result<Saved> {
+        self.write_method(actor, cfg, "Authentication Methods Policy Update")
+            .await
     }
 
     /// Applies a Graph PATCH body (absent properties keep their values).
-    pub async fn patch_method_configuration(&self, actor: &Actor, id: MethodId, patch: Value) -> Result<Saved> {
+    pub async fn patch_method_configuration(
+        &self,
+        actor: &Actor,
+        id: MethodId,
+        patch: Value,
+    ) -> Result<Saved> {
         let base = self.method_configuration(id).await?;
         let next = base.patched(patch)?;
-        self.write_method(actor, next, "Authentication Methods Policy Update").await
+        self.write_method(actor, next, "Authentication Methods Policy Update")
+            .await
     }
 
     /// Resets a configuration to Graph's defaults.
     pub async fn reset_method_configuration(&self, actor: &Actor, id: MethodId) -> Result<Saved> {
-        self.write_method(actor, MethodConfiguration::graph_default(id), "Authentication Methods Policy Reset").await
+        self.write_method(
+            actor,
+            MethodConfiguration::graph_default(id),
+            "Authentication Methods Policy Reset",
+        )
+        .await
     }
 
-    async fn write_method(&self, actor: &Actor, cfg: MethodConfiguration, activity: &'static str) -> Result<Saved> {
+    async fn write_method(
+        &self,
+        actor: &Actor,
+        cfg: MethodConfiguration,
+        activity: &'static str,
+    ) -> Result<Saved> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let groups = directory::groups_by_ids(&mut tx, &referenced_groups(&cfg)).await?;
@@ -89,13 +122,22 @@ impl Service {
             _ => vec![],
         };
         policy::put(&mut tx, &cfg, now).await?;
-        let rec = method_record(activity, actor, &cfg, Some(&before), format!("{} configuration saved", cfg.id().as_str()));
+        let rec = method_record(
+            activity,
+            actor,
+            &cfg,
+            Some(&before),
+            format!("{} configuration saved", cfg.id().as_str()),
+        );
         audit::append(&mut tx, &rec, now).await?;
         commit(tx).await?;
         for w in &warnings {
             tracing::warn!(method = cfg.id().as_str(), "{w}");
         }
-        Ok(Saved { config: cfg, warnings })
+        Ok(Saved {
+            config: cfg,
+            warnings,
+        })
     }
 }
 
@@ -103,14 +145,18 @@ impl Service {
     /// The policy's top-level settings (registrationEnforcement, reconfirmationInDays).
     pub async fn policy_settings(&self) -> Result<Value> {
         let mut c = self.store().conn().await?;
-        Ok(policy::settings(&mut c).await?.unwrap_or_else(portcullis_domain::policy::method::default_settings))
+        Ok(policy::settings(&mut c)
+            .await?
+            .unwrap_or_else(portcullis_domain::policy::method::default_settings))
     }
 
     /// Graph `PATCH policies/authenticationMethodsPolicy`; audited.
     pub async fn patch_policy_settings(&self, actor: &Actor, patch: &Value) -> Result<Value> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let before = policy::settings(&mut tx).await?.unwrap_or_else(portcullis_domain::policy::method::default_settings);
+        let before = policy::settings(&mut tx)
+            .await?
+            .unwrap_or_else(portcullis_domain::policy::method::default_settings);
         let after = portcullis_domain::policy::method::patched_settings(&before, patch)?;
         policy::put_settings(&mut tx, &after, now).await?;
         audit::append(
@@ -121,7 +167,11 @@ impl Service {
                 service: kinds::AUTH_METHODS,
                 operation: Operation::Update,
                 actor: actor.clone(),
-                target: AuditTarget { id: "authenticationMethodsPolicy".into(), display_name: "Authentication Methods Policy".into(), kind: "Policy" },
+                target: AuditTarget {
+                    id: "authenticationMethodsPolicy".into(),
+                    display_name: "Authentication Methods Policy".into(),
+                    kind: "Policy",
+                },
                 before: Some(before),
                 after: Some(after.clone()),
                 reason: "Authentication methods policy settings saved".into(),

@@ -5,7 +5,9 @@
 //! blocking pool behind a semaphore sized to the machine: a burst of sign-ins queues
 //! instead of exhausting memory.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use base64::Engine;
 use rand::RngCore;
@@ -30,17 +32,28 @@ impl Default for Secrets {
 impl Secrets {
     /// One hashing slot per core.
     pub fn new() -> Self {
-        let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Secrets { permits: Arc::new(Semaphore::new(n)) }
+        let n = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        Secrets {
+            permits: Arc::new(Semaphore::new(n)),
+        }
     }
 
     /// Argon2id PHC string of a secret.
     pub async fn hash(&self, secret: &str) -> Result<String, ServiceError> {
-        let _permit = self.permits.acquire().await.map_err(|_| ServiceError::Internal("hashing pool closed".into()))?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ServiceError::Internal("hashing pool closed".into()))?;
         let secret = secret.to_owned();
         tokio::task::spawn_blocking(move || {
             let salt = SaltString::generate(&mut OsRng);
-            Argon2::default().hash_password(secret.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| ServiceError::Internal(format!("hashing failed: {e}")))
+            Argon2::default()
+                .hash_password(secret.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| ServiceError::Internal(format!("hashing failed: {e}")))
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("hashing task failed: {e}")))?
@@ -48,11 +61,18 @@ impl Secrets {
 
     /// Whether `secret` matches the PHC string (constant-time comparison).
     pub async fn verify(&self, secret: &str, phc: &str) -> Result<bool, ServiceError> {
-        let _permit = self.permits.acquire().await.map_err(|_| ServiceError::Internal("hashing pool closed".into()))?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ServiceError::Internal("hashing pool closed".into()))?;
         let (secret, phc) = (secret.to_owned(), phc.to_owned());
         tokio::task::spawn_blocking(move || {
-            let parsed = PasswordHash::new(&phc).map_err(|e| ServiceError::Internal(format!("stored hash is malformed: {e}")))?;
-            Ok(Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok())
+            let parsed = PasswordHash::new(&phc)
+                .map_err(|e| ServiceError::Internal(format!("stored hash is malformed: {e}")))?;
+            Ok(Argon2::default()
+                .verify_password(secret.as_bytes(), &parsed)
+                .is_ok())
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("hashing task failed: {e}")))?

@@ -21,7 +21,9 @@ impl Service {
         if !s.is_live(self.now()) {
             return Ok(None);
         }
-        let user = directory::user_by_id(&mut c, s.user_id).await?.filter(|u| u.account_enabled);
+        let user = directory::user_by_id(&mut c, s.user_id)
+            .await?
+            .filter(|u| u.account_enabled);
         Ok(user.map(|u| (s, u)))
     }
 

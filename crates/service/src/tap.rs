@@ -6,11 +6,15 @@ use portcullis_domain::directory::{Upn, User};
 use portcullis_domain::lockout::{assess, Gate, LockScope};
 use portcullis_domain::policy::{targets, MethodConfiguration, MethodId, TapConfiguration};
 use portcullis_domain::session::{AuthMethod, Session};
-use portcullis_domain::tap::{self, IssueRequest, TapRefusal, TemporaryAccessPass, UsabilityReason, MAX_CODE_INPUT};
+use portcullis_domain::tap::{
+    self, IssueRequest, TapRefusal, TemporaryAccessPass, UsabilityReason, MAX_CODE_INPUT,
+};
 use portcullis_domain::time_fmt::rfc3339;
 use portcullis_domain::Timestamp;
 use portcullis_store::signins::SignInEvent;
-use portcullis_store::{audit, commit, directory, lockout, sessions, signins, tap as tap_store, Conn};
+use portcullis_store::{
+    audit, commit, directory, lockout, sessions, signins, tap as tap_store, Conn,
+};
 use serde_json::json;
 use time::Duration;
 use uuid::Uuid;
@@ -96,13 +100,22 @@ fn pass_json(p: &TemporaryAccessPass) -> serde_json::Value {
 
 async fn method_allows(c: &mut Conn, cfg: &TapConfiguration, user: Uuid) -> Result<targets::Scope> {
     let member_of = directory::member_of(c, user).await?;
-    Ok(targets::scope(&cfg.include_targets, &cfg.exclude_targets, &member_of))
+    Ok(targets::scope(
+        &cfg.include_targets,
+        &cfg.exclude_targets,
+        &member_of,
+    ))
 }
 
 impl Service {
     /// R11: creates a pass for a user, replacing the one they had. The code is returned
     /// once; only its hash is stored. Administrators cannot create one for themselves.
-    pub async fn create_tap(&self, actor: &Actor, user: &str, req: IssueRequest) -> Result<IssuedPass> {
+    pub async fn create_tap(
+        &self,
+        actor: &Actor,
+        user: &str,
+        req: IssueRequest,
+    ) -> Result<IssuedPass> {
         let now = self.now();
         // Plan and hash outside the transaction: hashing is slow and needs no lock.
         let (target, terms) = {
@@ -136,7 +149,11 @@ impl Service {
         );
         audit::append(&mut tx, &rec, now).await?;
         commit(tx).await?;
-        Ok(IssuedPass { pass, code, user: target })
+        Ok(IssuedPass {
+            pass,
+            code,
+            user: target,
+        })
     }
 
     /// The user's pass as an administrator sees it.
@@ -144,10 +161,19 @@ impl Service {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let target = crate::directory::viewable_user(&mut c, actor, user).await?;
-        let Some(stored) = tap_store::for_user(&mut c, target.id).await? else { return Ok(None) };
+        let Some(stored) = tap_store::for_user(&mut c, target.id).await? else {
+            return Ok(None);
+        };
         let cfg = tap_config(current(&mut c, MethodId::TemporaryAccessPass).await?);
-        let allowed = cfg.state == portcullis_domain::policy::MethodState::Enabled && matches!(method_allows(&mut c, &cfg, target.id).await?, targets::Scope::Included(_));
-        Ok(Some(PassView { usability: tap::usability(&stored.pass, allowed, now), pass: stored.pass }))
+        let allowed = cfg.state == portcullis_domain::policy::MethodState::Enabled
+            && matches!(
+                method_allows(&mut c, &cfg, target.id).await?,
+                targets::Scope::Included(_)
+            );
+        Ok(Some(PassView {
+            usability: tap::usability(&stored.pass, allowed, now),
+            pass: stored.pass,
+        }))
     }
 
     /// Deletes the user's pass.
@@ -155,16 +181,36 @@ impl Service {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let target = managed_user(&mut tx, actor, user).await?;
-        let stored = tap_store::for_user(&mut tx, target.id).await?.ok_or_else(|| ServiceError::NotFound(format!("{} has no Temporary Access Pass", target.user_principal_name)))?;
+        let stored = tap_store::for_user(&mut tx, target.id)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!(
+                    "{} has no Temporary Access Pass",
+                    target.user_principal_name
+                ))
+            })?;
         tap_store::delete(&mut tx, stored.pass.id).await?;
-        let rec = security_info_record("Admin deleted security info", Operation::Delete, actor, &target, Some(pass_json(&stored.pass)), None, "Admin deleted temporary access pass method for user".into());
+        let rec = security_info_record(
+            "Admin deleted security info",
+            Operation::Delete,
+            actor,
+            &target,
+            Some(pass_json(&stored.pass)),
+            None,
+            "Admin deleted temporary access pass method for user".into(),
+        );
         audit::append(&mut tx, &rec, now).await?;
         commit(tx).await?;
         Ok(())
     }
 
     /// R12/R13: signs a user in with a pass. Every outcome lands in the sign-in log.
-    pub async fn sign_in_with_tap(&self, username: &str, code: &str, ctx: &RequestContext) -> Result<SignedIn, SignInError> {
+    pub async fn sign_in_with_tap(
+        &self,
+        username: &str,
+        code: &str,
+        ctx: &RequestContext,
+    ) -> Result<SignedIn, SignInError> {
         let now = self.now();
         let typed = username.trim().chars().take(200).collect::<String>();
         match self.try_tap(&typed, code, ctx, now).await {
@@ -182,54 +228,126 @@ impl Service {
     /// The checks that need no code: source and account lock-outs, the account, its pass
     /// and the policy. No connection is held while the code is hashed afterwards, so a
     /// burst of sign-ins cannot starve the pool.
-    async fn tap_precheck(&self, typed: &str, ctx: &RequestContext, now: Timestamp) -> Result<Precheck, (Option<Uuid>, SignInError)> {
-        let db = |uid: Option<Uuid>| move |e: portcullis_store::StoreError| (uid, SignInError::from(e));
+    async fn tap_precheck(
+        &self,
+        typed: &str,
+        ctx: &RequestContext,
+        now: Timestamp,
+    ) -> Result<Precheck, (Option<Uuid>, SignInError)> {
+        let db =
+            |uid: Option<Uuid>| move |e: portcullis_store::StoreError| (uid, SignInError::from(e));
         let refuse = |uid: Option<Uuid>, r: TapRefusal| Err((uid, SignInError::Refused(r)));
         let mut c = self.store().conn().await.map_err(db(None))?;
         let since = now - self.lockout.window();
-        let limit = i64::from(self.lockout.max_failures_per_user.max(self.lockout.max_failures_per_source));
-        let source_failures = lockout::source_failures(&mut c, &ctx.source, since, limit).await.map_err(db(None))?;
+        let limit = i64::from(
+            self.lockout
+                .max_failures_per_user
+                .max(self.lockout.max_failures_per_source),
+        );
+        let source_failures = lockout::source_failures(&mut c, &ctx.source, since, limit)
+            .await
+            .map_err(db(None))?;
         if let Gate::Locked { until, .. } = assess(&self.lockout, &[], &source_failures, now) {
-            return refuse(None, TapRefusal::LockedOut { scope: "from this network address", until: rfc3339(until) });
+            return refuse(
+                None,
+                TapRefusal::LockedOut {
+                    scope: "from this network address",
+                    until: rfc3339(until),
+                },
+            );
         }
         let Ok(upn) = Upn::parse(typed) else {
             return refuse(None, TapRefusal::MalformedUsername);
         };
-        let Some(user) = directory::user_by_upn(&mut c, &upn).await.map_err(db(None))? else {
-            lockout::record_failure(&mut c, None, &ctx.source, now).await.map_err(db(None))?;
+        let Some(user) = directory::user_by_upn(&mut c, &upn)
+            .await
+            .map_err(db(None))?
+        else {
+            lockout::record_failure(&mut c, None, &ctx.source, now)
+                .await
+                .map_err(db(None))?;
             return refuse(None, TapRefusal::UnknownUser);
         };
         let uid = Some(user.id);
-        let user_failures = lockout::user_failures(&mut c, user.id, since, limit).await.map_err(db(uid))?;
-        if let Gate::Locked { scope, until } = assess(&self.lockout, &user_failures, &source_failures, now) {
-            let scope = if scope == LockScope::User { "for this account" } else { "from this network address" };
-            return refuse(uid, TapRefusal::LockedOut { scope, until: rfc3339(until) });
+        let user_failures = lockout::user_failures(&mut c, user.id, since, limit)
+            .await
+            .map_err(db(uid))?;
+        if let Gate::Locked { scope, until } =
+            assess(&self.lockout, &user_failures, &source_failures, now)
+        {
+            let scope = if scope == LockScope::User {
+                "for this account"
+            } else {
+                "from this network address"
+            };
+            return refuse(
+                uid,
+                TapRefusal::LockedOut {
+                    scope,
+                    until: rfc3339(until),
+                },
+            );
         }
         if !user.account_enabled {
             return refuse(uid, TapRefusal::AccountDisabled);
         }
-        let Some(stored) = tap_store::for_user(&mut c, user.id).await.map_err(db(uid))? else {
-            lockout::record_failure(&mut c, uid, &ctx.source, now).await.map_err(db(uid))?;
+        let Some(stored) = tap_store::for_user(&mut c, user.id)
+            .await
+            .map_err(db(uid))?
+        else {
+            lockout::record_failure(&mut c, uid, &ctx.source, now)
+                .await
+                .map_err(db(uid))?;
             return refuse(uid, TapRefusal::NoPass);
         };
-        let cfg = tap_config(current(&mut c, MethodId::TemporaryAccessPass).await.map_err(|e| (uid, e.into()))?);
-        let scope = method_allows(&mut c, &cfg, user.id).await.map_err(|e| (uid, e.into()))?;
-        Ok(Precheck { user, stored, cfg, scope })
+        let cfg = tap_config(
+            current(&mut c, MethodId::TemporaryAccessPass)
+                .await
+                .map_err(|e| (uid, e.into()))?,
+        );
+        let scope = method_allows(&mut c, &cfg, user.id)
+            .await
+            .map_err(|e| (uid, e.into()))?;
+        Ok(Precheck {
+            user,
+            stored,
+            cfg,
+            scope,
+        })
     }
 
-    async fn try_tap(&self, typed: &str, code: &str, ctx: &RequestContext, now: Timestamp) -> Result<SignedIn, (Option<Uuid>, SignInError)> {
-        let Precheck { user, stored, cfg, scope } = self.tap_precheck(typed, ctx, now).await?;
+    async fn try_tap(
+        &self,
+        typed: &str,
+        code: &str,
+        ctx: &RequestContext,
+        now: Timestamp,
+    ) -> Result<SignedIn, (Option<Uuid>, SignInError)> {
+        let Precheck {
+            user,
+            stored,
+            cfg,
+            scope,
+        } = self.tap_precheck(typed, ctx, now).await?;
         let uid = Some(user.id);
         // Bound the work an attacker can cause: empty or overlong input is wrong without hashing.
         let code = code.trim();
-        let code_ok = !code.is_empty() && code.len() <= MAX_CODE_INPUT && self.secrets.verify(code, &stored.code_hash).await.map_err(|e| (uid, e.into()))?;
+        let code_ok = !code.is_empty()
+            && code.len() <= MAX_CODE_INPUT
+            && self
+                .secrets
+                .verify(code, &stored.code_hash)
+                .await
+                .map_err(|e| (uid, e.into()))?;
         if let Err(r) = tap::decide_redeem(&stored.pass, code_ok, &cfg, &scope, now) {
             if r == TapRefusal::WrongCode {
                 return Err((uid, self.wrong_code(&user, ctx, now).await));
             }
             return Err((uid, r.into()));
         }
-        self.open_session(&user, &stored.pass, ctx, now).await.map_err(|e| (uid, e))
+        self.open_session(&user, &stored.pass, ctx, now)
+            .await
+            .map_err(|e| (uid, e))
     }
 
     /// Records a wrong code; when it completes a lock-out, logs the lock-out itself.
@@ -239,16 +357,28 @@ impl Service {
             let c = &mut *conn;
             lockout::record_failure(c, Some(user.id), &ctx.source, now).await?;
             let since = now - self.lockout.window();
-            let limit = i64::from(self.lockout.max_failures_per_user.max(self.lockout.max_failures_per_source));
+            let limit = i64::from(
+                self.lockout
+                    .max_failures_per_user
+                    .max(self.lockout.max_failures_per_source),
+            );
             let uf = lockout::user_failures(c, user.id, since, limit).await?;
             let sf = lockout::source_failures(c, &ctx.source, since, limit).await?;
             Ok::<_, portcullis_store::StoreError>(assess(&self.lockout, &uf, &sf, now))
         };
         match run.await {
             Ok(Gate::Locked { scope, until }) => {
-                let scope = if scope == LockScope::User { "for this account" } else { "from this network address" };
+                let scope = if scope == LockScope::User {
+                    "for this account"
+                } else {
+                    "from this network address"
+                };
                 tracing::warn!(user = %user.user_principal_name, source = %ctx.source, until = %rfc3339(until), "TAP sign-in locked out after repeated wrong codes");
-                TapRefusal::LockedOut { scope, until: rfc3339(until) }.into()
+                TapRefusal::LockedOut {
+                    scope,
+                    until: rfc3339(until),
+                }
+                .into()
             }
             Ok(Gate::Open) => TapRefusal::WrongCode.into(),
             Err(e) => SignInError::Failed(e.into()),
@@ -257,22 +387,61 @@ impl Service {
 
     /// Consumes a one-time pass (compare-and-set), opens the session and logs the
     /// sign-in — all in one transaction, so a pass is never spent without a session.
-    async fn open_session(&self, user: &User, pass: &TemporaryAccessPass, ctx: &RequestContext, now: Timestamp) -> Result<SignedIn, SignInError> {
+    async fn open_session(
+        &self,
+        user: &User,
+        pass: &TemporaryAccessPass,
+        ctx: &RequestContext,
+        now: Timestamp,
+    ) -> Result<SignedIn, SignInError> {
         let mut tx = self.store().begin().await?;
         if pass.is_usable_once && !tap_store::consume(&mut tx, pass.id, now).await? {
             return Err(TapRefusal::AlreadyUsed.into());
         }
         let token = new_token();
-        let session = Session { id: Uuid::new_v4(), user_id: user.id, auth_time: now, methods: vec![AuthMethod::TemporaryAccessPass], expires_at: tap::session_expiry(pass, now, MAX_SESSION), passkey_aaguid: None };
+        let session = Session {
+            id: Uuid::new_v4(),
+            user_id: user.id,
+            auth_time: now,
+            methods: vec![AuthMethod::TemporaryAccessPass],
+            expires_at: tap::session_expiry(pass, now, MAX_SESSION),
+            passkey_aaguid: None,
+        };
         sessions::insert(&mut tx, &token_key(&token), &session, now).await?;
         lockout::clear_user(&mut tx, user.id).await?;
-        signins::append(&mut tx, &event(now, Some(user.id), user.user_principal_name.as_str(), ctx, None)).await?;
+        signins::append(
+            &mut tx,
+            &event(
+                now,
+                Some(user.id),
+                user.user_principal_name.as_str(),
+                ctx,
+                None,
+            ),
+        )
+        .await?;
         commit(tx).await?;
         tracing::info!(user = %user.user_principal_name, source = %ctx.source, "signed in with a Temporary Access Pass");
-        Ok(SignedIn { token, session, user: user.clone() })
+        Ok(SignedIn {
+            token,
+            session,
+            user: user.clone(),
+        })
     }
 }
 
-fn event(now: Timestamp, user_id: Option<Uuid>, upn: &str, ctx: &RequestContext, refusal: Option<&TapRefusal>) -> SignInEvent {
-    ctx.sign_in_event(now, user_id, upn, "temporaryAccessPass", refusal.map(|r| (r.error_number(), r.code(), r.to_string())))
+fn event(
+    now: Timestamp,
+    user_id: Option<Uuid>,
+    upn: &str,
+    ctx: &RequestContext,
+    refusal: Option<&TapRefusal>,
+) -> SignInEvent {
+    ctx.sign_in_event(
+        now,
+        user_id,
+        upn,
+        "temporaryAccessPass",
+        refusal.map(|r| (r.error_number(), r.code(), r.to_string())),
+    )
 }

@@ -63,12 +63,22 @@ pub enum TokenError {
 
 impl Service {
     /// A delegated token for a user with these scopes (like Graph Explorer's), for scripting.
-    pub async fn mint_delegated(&self, issuer: &str, user: &str, scopes: &[String]) -> Result<String> {
+    pub async fn mint_delegated(
+        &self,
+        issuer: &str,
+        user: &str,
+        scopes: &[String],
+    ) -> Result<String> {
         let upn = Upn::parse(user)?;
         let mut c = self.store().conn().await?;
-        let u = directory::user_by_upn(&mut c, &upn).await?.ok_or_else(|| ServiceError::NotFound(format!("no user '{user}' exists in the directory")))?;
+        let u = directory::user_by_upn(&mut c, &upn).await?.ok_or_else(|| {
+            ServiceError::NotFound(format!("no user '{user}' exists in the directory"))
+        })?;
         if !u.account_enabled {
-            return Err(ServiceError::Invalid(format!("{} is disabled", u.user_principal_name)));
+            return Err(ServiceError::Invalid(format!(
+                "{} is disabled",
+                u.user_principal_name
+            )));
         }
         let now = self.now().unix_timestamp();
         let claims = Claims {
@@ -91,7 +101,12 @@ impl Service {
     pub async fn mint_app(&self, issuer: &str, app_id: &str, roles: &[String]) -> Result<String> {
         let mut c = self.store().conn().await?;
         let apps = applications::list(&mut c).await?;
-        let app = apps.iter().find(|a| a.app_id.eq_ignore_ascii_case(app_id.trim())).ok_or_else(|| ServiceError::NotFound(format!("no application '{app_id}' is registered")))?;
+        let app = apps
+            .iter()
+            .find(|a| a.app_id.eq_ignore_ascii_case(app_id.trim()))
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!("no application '{app_id}' is registered"))
+            })?;
         let now = self.now().unix_timestamp();
         let claims = Claims {
             iss: issuer.into(),
@@ -111,7 +126,11 @@ impl Service {
 
     /// Verifies a bearer token: signature with the stored key named by `kid`, issuer,
     /// audience, lifetime; a delegated caller's directory roles are read now, not from the token.
-    pub async fn verify_token(&self, issuer: &str, token: &str) -> Result<std::result::Result<(Principal, Option<User>), TokenError>> {
+    pub async fn verify_token(
+        &self,
+        issuer: &str,
+        token: &str,
+    ) -> Result<std::result::Result<(Principal, Option<User>), TokenError>> {
         let claims: Claims = match self.verify_jwt(token, issuer, GRAPH_AUDIENCE).await? {
             Ok(c) => c,
             Err(e) => return Ok(Err(e)),
@@ -121,14 +140,41 @@ impl Service {
             let app_id = claims.appid.clone().unwrap_or(claims.sub.clone());
             // The application must still be registered.
             if applications::by_app_id(&mut c, &app_id).await?.is_none() {
-                return Ok(Err(TokenError::Invalid("the application is not registered".into())));
+                return Ok(Err(TokenError::Invalid(
+                    "the application is not registered".into(),
+                )));
             }
-            return Ok(Ok((Principal::App { app_id, roles: claims.roles.unwrap_or_default() }, None)));
+            return Ok(Ok((
+                Principal::App {
+                    app_id,
+                    roles: claims.roles.unwrap_or_default(),
+                },
+                None,
+            )));
         }
-        let Ok(id) = Uuid::parse_str(&claims.sub) else { return Ok(Err(TokenError::Invalid("bad subject".into()))) };
-        let Some(user) = directory::user_by_id(&mut c, id).await?.filter(|u| u.account_enabled) else { return Ok(Err(TokenError::UserGone)) };
+        let Ok(id) = Uuid::parse_str(&claims.sub) else {
+            return Ok(Err(TokenError::Invalid("bad subject".into())));
+        };
+        let Some(user) = directory::user_by_id(&mut c, id)
+            .await?
+            .filter(|u| u.account_enabled)
+        else {
+            return Ok(Err(TokenError::UserGone));
+        };
         let roles = directory::roles_of(&mut c, id).await?;
-        let scopes = claims.scp.unwrap_or_default().split_whitespace().map(str::to_string).collect();
-        Ok(Ok((Principal::Delegated { user_id: id, scopes, roles }, Some(user))))
+        let scopes = claims
+            .scp
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        Ok(Ok((
+            Principal::Delegated {
+                user_id: id,
+                scopes,
+                roles,
+            },
+            Some(user),
+        )))
     }
 }

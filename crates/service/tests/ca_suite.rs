@@ -22,11 +22,16 @@ use time::Duration;
 const T0: Timestamp = datetime!(2026-06-01 12:00 UTC);
 
 fn op() -> Actor {
-    Actor::Operator { name: "test".into() }
+    Actor::Operator {
+        name: "test".into(),
+    }
 }
 
 fn android() -> RequestContext {
-    RequestContext { source: "10.9.8.7".into(), user_agent: "Mozilla/5.0 (Linux; Android 14; Pixel 8)".into() }
+    RequestContext {
+        source: "10.9.8.7".into(),
+        user_agent: "Mozilla/5.0 (Linux; Android 14; Pixel 8)".into(),
+    }
 }
 
 #[tokio::test]
@@ -34,10 +39,22 @@ async fn approved_app_blocks_the_authenticator_and_a_time_bound_exclusion_expire
     for t in both().await {
         let clock = Arc::new(ManualClock::new(T0));
         let svc = Service::new(t.store.clone(), clock.clone(), LockoutPolicy::default());
-        svc.bootstrap("Contoso", "contoso.com").await.unwrap().unwrap();
-        let user = svc.add_user(&op(), "gina@contoso.com", "Gina").await.unwrap();
-        let pass = svc.create_tap(&op(), "gina@contoso.com", IssueRequest::default()).await.unwrap();
-        let signed_in = svc.sign_in_with_tap("gina@contoso.com", &pass.code, &android()).await.unwrap();
+        svc.bootstrap("Contoso", "contoso.com")
+            .await
+            .unwrap()
+            .unwrap();
+        let user = svc
+            .add_user(&op(), "gina@contoso.com", "Gina")
+            .await
+            .unwrap();
+        let pass = svc
+            .create_tap(&op(), "gina@contoso.com", IssueRequest::default())
+            .await
+            .unwrap();
+        let signed_in = svc
+            .sign_in_with_tap("gina@contoso.com", &pass.code, &android())
+            .await
+            .unwrap();
         let authenticator = svc.application(AUTHENTICATOR_APP.app_id).await.unwrap();
         let mut policy: Policy = serde_json::from_value(json!({
             "displayName": "Approved apps only", "state": "enabled",
@@ -48,19 +65,80 @@ async fn approved_app_blocks_the_authenticator_and_a_time_bound_exclusion_expire
         policy = svc.save_ca_policy(&op(), policy, false).await.unwrap();
 
         // R42: the Authenticator is neither an approved nor a protected app: registering in it loops.
-        let (d, _) = svc.access_decision(&signed_in.user, &signed_in.session, &authenticator, &android(), false).await.unwrap();
-        assert!(matches!(&d.verdict, Verdict::Refused { is_loop: true, reason, .. } if reason.contains("approved client app")), "{}: {:?}", t.name, d.verdict);
-        let what_if = WhatIf { user: "gina@contoso.com".into(), application: Some(AUTHENTICATOR_APP.app_id.into()), platform: None, ip: None, client_app_type: ClientAppType::MobileAppsAndDesktopClients, device_compliant: false, methods: vec![UsedMethod { mode: "temporaryAccessPassOneTime", aaguid: None }] };
-        assert!(matches!(svc.what_if(&what_if).await.unwrap().1, Verdict::Refused { is_loop: true, .. }), "What If agrees");
+        let (d, _) = svc
+            .access_decision(
+                &signed_in.user,
+                &signed_in.session,
+                &authenticator,
+                &android(),
+                false,
+            )
+            .await
+            .unwrap();
+        assert!(
+            matches!(&d.verdict, Verdict::Refused { is_loop: true, reason, .. } if reason.contains("approved client app")),
+            "{}: {:?}",
+            t.name,
+            d.verdict
+        );
+        let what_if = WhatIf {
+            user: "gina@contoso.com".into(),
+            application: Some(AUTHENTICATOR_APP.app_id.into()),
+            platform: None,
+            ip: None,
+            client_app_type: ClientAppType::MobileAppsAndDesktopClients,
+            device_compliant: false,
+            methods: vec![UsedMethod {
+                mode: "temporaryAccessPassOneTime",
+                aaguid: None,
+            }],
+        };
+        assert!(
+            matches!(
+                svc.what_if(&what_if).await.unwrap().1,
+                Verdict::Refused { is_loop: true, .. }
+            ),
+            "What If agrees"
+        );
 
         // A time-bound exclusion lets her in for a day, then expires on its own.
-        policy.conditions.users.temporary_exclusions = vec![portcullis_domain::conditional_access::TemporaryExclusion { user_id: user.id.to_string(), until: "2026-06-02T12:00:00Z".into() }];
+        policy.conditions.users.temporary_exclusions =
+            vec![portcullis_domain::conditional_access::TemporaryExclusion {
+                user_id: user.id.to_string(),
+                until: "2026-06-02T12:00:00Z".into(),
+            }];
         svc.save_ca_policy(&op(), policy, false).await.unwrap();
-        let (d, _) = svc.access_decision(&signed_in.user, &signed_in.session, &authenticator, &android(), false).await.unwrap();
+        let (d, _) = svc
+            .access_decision(
+                &signed_in.user,
+                &signed_in.session,
+                &authenticator,
+                &android(),
+                false,
+            )
+            .await
+            .unwrap();
         assert_eq!(d.verdict, Verdict::Allow, "{}: excluded for now", t.name);
-        assert_eq!(d.evaluation.policies[0].not_applied_because.list(), vec!["users"]);
+        assert_eq!(
+            d.evaluation.policies[0].not_applied_because.list(),
+            vec!["users"]
+        );
         clock.advance(Duration::days(1) + Duration::seconds(1));
-        let (d, _) = svc.access_decision(&signed_in.user, &signed_in.session, &authenticator, &android(), false).await.unwrap();
-        assert!(matches!(d.verdict, Verdict::Refused { .. }), "{}: the exclusion ended by itself: {:?}", t.name, d.verdict);
+        let (d, _) = svc
+            .access_decision(
+                &signed_in.user,
+                &signed_in.session,
+                &authenticator,
+                &android(),
+                false,
+            )
+            .await
+            .unwrap();
+        assert!(
+            matches!(d.verdict, Verdict::Refused { .. }),
+            "{}: the exclusion ended by itself: {:?}",
+            t.name,
+            d.verdict
+        );
     }
 }

@@ -25,7 +25,10 @@ const CB: &str = "https://app.contoso.test/cb";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 fn ctx() -> RequestContext {
-    RequestContext { source: "10.0.0.1".into(), user_agent: "test".into() }
+    RequestContext {
+        source: "10.0.0.1".into(),
+        user_agent: "test".into(),
+    }
 }
 
 struct World {
@@ -39,12 +42,32 @@ struct World {
 async fn world(t: &TestStore) -> World {
     let clock = Arc::new(ManualClock::new(T0));
     let svc = Service::new(t.store.clone(), clock.clone(), LockoutPolicy::default());
-    let pass = svc.bootstrap("Contoso", "contoso.com").await.unwrap().unwrap();
-    let signed_in = svc.sign_in_with_tap(pass.user.user_principal_name.as_str(), &pass.code, &ctx()).await.unwrap();
-    let op = Actor::Operator { name: "test".into() };
-    let spec = NewApplication { display_name: "Payroll".into(), redirect_uris: vec![CB.into()], issue_secret: true, ..Default::default() };
+    let pass = svc
+        .bootstrap("Contoso", "contoso.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let signed_in = svc
+        .sign_in_with_tap(pass.user.user_principal_name.as_str(), &pass.code, &ctx())
+        .await
+        .unwrap();
+    let op = Actor::Operator {
+        name: "test".into(),
+    };
+    let spec = NewApplication {
+        display_name: "Payroll".into(),
+        redirect_uris: vec![CB.into()],
+        issue_secret: true,
+        ..Default::default()
+    };
     let (app, secret) = svc.add_application(&op, spec).await.unwrap();
-    World { svc, clock, signed_in, client_id: app.app_id, secret: secret.unwrap() }
+    World {
+        svc,
+        clock,
+        signed_in,
+        client_id: app.app_id,
+        secret: secret.unwrap(),
+    }
 }
 
 fn params(client_id: &str, pkce: bool, scope: &str) -> AuthorizeParams {
@@ -68,18 +91,37 @@ impl World {
 
     /// Runs the authorization endpoint's service calls for the signed-in user; returns the code.
     async fn code(&self, pkce: bool, scope: &str) -> String {
-        let (req, app): (AuthorizeRequest, _) = self.svc.check_authorize(&params(&self.client_id, pkce, scope)).await.unwrap().unwrap();
+        let (req, app): (AuthorizeRequest, _) = self
+            .svc
+            .check_authorize(&params(&self.client_id, pkce, scope))
+            .await
+            .unwrap()
+            .unwrap();
         let s = &self.signed_in;
-        let AuthorizeOutcome::Redirect(to) = self.svc.issue_code(ISS, &req, &app, &s.session, &s.user, &ctx(), None).await.unwrap() else { panic!("the access decision allows everyone for now") };
+        let AuthorizeOutcome::Redirect(to) = self
+            .svc
+            .issue_code(ISS, &req, &app, &s.session, &s.user, &ctx(), None)
+            .await
+            .unwrap()
+        else {
+            panic!("the access decision allows everyone for now")
+        };
         let url = url::Url::parse(&to).unwrap();
         assert!(to.starts_with(CB), "{to}");
         let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
-        assert_eq!((q["state"].as_str(), q["iss"].as_str()), ("st", ISS), "state echoed, issuer named (RFC 9207)");
+        assert_eq!(
+            (q["state"].as_str(), q["iss"].as_str()),
+            ("st", ISS),
+            "state echoed, issuer named (RFC 9207)"
+        );
         q["code"].clone()
     }
 
     async fn exchange(&self, code: &str, verifier: Option<&str>) -> Result<TokenSet, OAuthError> {
-        self.svc.exchange_code(ISS, &self.auth(), code, Some(CB), verifier, &ctx()).await.unwrap()
+        self.svc
+            .exchange_code(ISS, &self.auth(), code, Some(CB), verifier, &ctx())
+            .await
+            .unwrap()
     }
 
     async fn userinfo(&self, access: &str) -> Result<serde_json::Value, TokenError> {
@@ -103,28 +145,79 @@ async fn code_flow_tokens_claims_userinfo_and_refresh_rotation() {
         assert_eq!(id["aud"], w.client_id.as_str());
         assert_eq!(id["nonce"], "nonce-1");
         assert_eq!(id["sub"], w.signed_in.user.id.to_string());
-        assert_eq!(id["amr"], serde_json::json!(["tap", "mfa"]), "{}: a TAP sign-in says so", t.name);
-        assert_eq!(id["authentication_strengths"], serde_json::json!(["00000000-0000-0000-0000-000000000002"]), "a TAP is MFA, not phishing-resistant");
+        assert_eq!(
+            id["amr"],
+            serde_json::json!(["tap", "mfa"]),
+            "{}: a TAP sign-in says so",
+            t.name
+        );
+        assert_eq!(
+            id["authentication_strengths"],
+            serde_json::json!(["00000000-0000-0000-0000-000000000002"]),
+            "a TAP is MFA, not phishing-resistant"
+        );
         assert_eq!(id["auth_time"], T0.unix_timestamp());
         let expected_at_hash = B64.encode(&Sha256::digest(tokens.access_token.as_bytes())[..16]);
         assert_eq!(id["at_hash"], expected_at_hash.as_str());
         let info = w.userinfo(&tokens.access_token).await.unwrap();
-        assert_eq!(info["preferred_username"], w.signed_in.user.user_principal_name.as_str(), "{}", t.name);
+        assert_eq!(
+            info["preferred_username"],
+            w.signed_in.user.user_principal_name.as_str(),
+            "{}",
+            t.name
+        );
 
         // Refresh rotates; the old token presented again revokes the family.
-        let first = tokens.refresh_token.clone().expect("offline_access gives a refresh token");
-        let second = w.svc.refresh(ISS, &w.auth(), &first, None, &ctx()).await.unwrap().unwrap();
+        let first = tokens
+            .refresh_token
+            .clone()
+            .expect("offline_access gives a refresh token");
+        let second = w
+            .svc
+            .refresh(ISS, &w.auth(), &first, None, &ctx())
+            .await
+            .unwrap()
+            .unwrap();
         let second_rt = second.refresh_token.clone().unwrap();
         assert_ne!(second_rt, first);
-        let narrowed = w.svc.refresh(ISS, &w.auth(), &second_rt, Some("openid email"), &ctx()).await.unwrap().unwrap_err();
-        assert_eq!(narrowed.error, "invalid_scope", "a refresh cannot widen the grant");
-        let reuse = w.svc.refresh(ISS, &w.auth(), &first, None, &ctx()).await.unwrap().unwrap_err();
+        let narrowed = w
+            .svc
+            .refresh(ISS, &w.auth(), &second_rt, Some("openid email"), &ctx())
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(
+            narrowed.error, "invalid_scope",
+            "a refresh cannot widen the grant"
+        );
+        let reuse = w
+            .svc
+            .refresh(ISS, &w.auth(), &first, None, &ctx())
+            .await
+            .unwrap()
+            .unwrap_err();
         assert_eq!(reuse.error, "invalid_grant", "{}", t.name);
-        assert!(reuse.description.contains("already used"), "{}", reuse.description);
+        assert!(
+            reuse.description.contains("already used"),
+            "{}",
+            reuse.description
+        );
         let third = second.refresh_token.unwrap();
-        let after = w.svc.refresh(ISS, &w.auth(), &third, None, &ctx()).await.unwrap();
-        assert!(after.is_err(), "{}: every token of the family is revoked after a reuse", t.name);
-        assert!(w.userinfo(&second.access_token).await.is_err(), "{}: access tokens of the family too", t.name);
+        let after = w
+            .svc
+            .refresh(ISS, &w.auth(), &third, None, &ctx())
+            .await
+            .unwrap();
+        assert!(
+            after.is_err(),
+            "{}: every token of the family is revoked after a reuse",
+            t.name
+        );
+        assert!(
+            w.userinfo(&second.access_token).await.is_err(),
+            "{}: access tokens of the family too",
+            t.name
+        );
     }
 }
 
@@ -137,8 +230,23 @@ async fn code_reuse_is_refused_and_revokes_the_first_tokens() {
         assert!(w.userinfo(&first.access_token).await.is_ok());
         let again = w.exchange(&code, None).await.unwrap_err();
         assert_eq!(again.error, "invalid_grant", "{}", t.name);
-        assert!(w.userinfo(&first.access_token).await.is_err(), "{}: tokens from the first use are revoked", t.name);
-        assert!(w.svc.refresh(ISS, &w.auth(), first.refresh_token.as_deref().unwrap(), None, &ctx()).await.unwrap().is_err());
+        assert!(
+            w.userinfo(&first.access_token).await.is_err(),
+            "{}: tokens from the first use are revoked",
+            t.name
+        );
+        assert!(w
+            .svc
+            .refresh(
+                ISS,
+                &w.auth(),
+                first.refresh_token.as_deref().unwrap(),
+                None,
+                &ctx()
+            )
+            .await
+            .unwrap()
+            .is_err());
     }
 }
 
@@ -148,12 +256,26 @@ async fn pkce_expiry_redirect_and_client_authentication() {
         let w = world(&t).await;
         // PKCE: missing verifier, wrong verifier, verifier without a challenge.
         let code = w.code(true, "openid").await;
-        assert_eq!(w.exchange(&code, None).await.unwrap_err().error, "invalid_grant", "{}: PKCE verifier missing", t.name);
+        assert_eq!(
+            w.exchange(&code, None).await.unwrap_err().error,
+            "invalid_grant",
+            "{}: PKCE verifier missing",
+            t.name
+        );
         let code = w.code(true, "openid").await;
         let wrong = "x".repeat(43);
-        assert_eq!(w.exchange(&code, Some(&wrong)).await.unwrap_err().error, "invalid_grant", "{}: wrong verifier", t.name);
+        assert_eq!(
+            w.exchange(&code, Some(&wrong)).await.unwrap_err().error,
+            "invalid_grant",
+            "{}: wrong verifier",
+            t.name
+        );
         let code = w.code(false, "openid").await;
-        assert_eq!(w.exchange(&code, Some(VERIFIER)).await.unwrap_err().error, "invalid_grant", "a verifier for a code without a challenge");
+        assert_eq!(
+            w.exchange(&code, Some(VERIFIER)).await.unwrap_err().error,
+            "invalid_grant",
+            "a verifier for a code without a challenge"
+        );
 
         // An expired code (the clock moves past the 5 minutes).
         let code = w.code(true, "openid").await;
@@ -164,15 +286,45 @@ async fn pkce_expiry_redirect_and_client_authentication() {
 
         // The redirect URI must repeat the authorization request's.
         let code = w.code(false, "openid").await;
-        let e = w.svc.exchange_code(ISS, &w.auth(), &code, Some("https://app.contoso.test/other"), None, &ctx()).await.unwrap().unwrap_err();
+        let e = w
+            .svc
+            .exchange_code(
+                ISS,
+                &w.auth(),
+                &code,
+                Some("https://app.contoso.test/other"),
+                None,
+                &ctx(),
+            )
+            .await
+            .unwrap()
+            .unwrap_err();
         assert_eq!(e.error, "invalid_grant");
 
         // Client authentication: wrong secret, no secret for a confidential client, unknown client.
         let code = w.code(false, "openid").await;
         let bad = ClientAuth::Secret(w.client_id.clone(), "not-the-secret".into());
-        assert_eq!(w.svc.exchange_code(ISS, &bad, &code, Some(CB), None, &ctx()).await.unwrap().unwrap_err().error, "invalid_client", "{}", t.name);
+        assert_eq!(
+            w.svc
+                .exchange_code(ISS, &bad, &code, Some(CB), None, &ctx())
+                .await
+                .unwrap()
+                .unwrap_err()
+                .error,
+            "invalid_client",
+            "{}",
+            t.name
+        );
         let none = ClientAuth::Id(w.client_id.clone());
-        assert_eq!(w.svc.exchange_code(ISS, &none, &code, Some(CB), None, &ctx()).await.unwrap().unwrap_err().error, "invalid_client");
+        assert_eq!(
+            w.svc
+                .exchange_code(ISS, &none, &code, Some(CB), None, &ctx())
+                .await
+                .unwrap()
+                .unwrap_err()
+                .error,
+            "invalid_client"
+        );
         // The code was not burnt by failed client authentication.
         assert!(w.exchange(&code, None).await.is_ok(), "{}", t.name);
     }
@@ -185,21 +337,62 @@ async fn userinfo_accepts_only_its_own_audience_and_sign_out_revokes() {
         let code = w.code(false, "openid profile offline_access").await;
         let tokens = w.exchange(&code, None).await.unwrap();
         // An admin API token (audience Graph) and the ID token (audience the client) are refused.
-        let graph = w.svc.mint_delegated(ISS, w.signed_in.user.user_principal_name.as_str(), &["User.Read".into()]).await.unwrap();
-        assert!(matches!(w.userinfo(&graph).await, Err(TokenError::Invalid(m)) if m.contains("Audience") || m.contains("aud")), "{}", t.name);
-        assert!(w.userinfo(&tokens.id_token).await.is_err(), "{}: an ID token is not an access token", t.name);
+        let graph = w
+            .svc
+            .mint_delegated(
+                ISS,
+                w.signed_in.user.user_principal_name.as_str(),
+                &["User.Read".into()],
+            )
+            .await
+            .unwrap();
+        assert!(
+            matches!(w.userinfo(&graph).await, Err(TokenError::Invalid(m)) if m.contains("Audience") || m.contains("aud")),
+            "{}",
+            t.name
+        );
+        assert!(
+            w.userinfo(&tokens.id_token).await.is_err(),
+            "{}: an ID token is not an access token",
+            t.name
+        );
         // A token signed by someone else: flip the signature.
         let mut forged = tokens.access_token.clone();
         forged.push('A');
         assert!(w.userinfo(&forged).await.is_err());
         // An access token past its hour.
         w.clock.advance(Duration::minutes(61));
-        assert!(matches!(w.userinfo(&tokens.access_token).await, Err(TokenError::Expired)), "{}", t.name);
+        assert!(
+            matches!(
+                w.userinfo(&tokens.access_token).await,
+                Err(TokenError::Expired)
+            ),
+            "{}",
+            t.name
+        );
         w.clock.set(T0);
         // Sign-out ends the session's grants: refresh and access tokens stop working.
         w.svc.sign_out(&w.signed_in.token).await.unwrap();
-        assert!(w.userinfo(&tokens.access_token).await.is_err(), "{}", t.name);
-        assert_eq!(w.svc.refresh(ISS, &w.auth(), tokens.refresh_token.as_deref().unwrap(), None, &ctx()).await.unwrap().unwrap_err().error, "invalid_grant");
+        assert!(
+            w.userinfo(&tokens.access_token).await.is_err(),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            w.svc
+                .refresh(
+                    ISS,
+                    &w.auth(),
+                    tokens.refresh_token.as_deref().unwrap(),
+                    None,
+                    &ctx()
+                )
+                .await
+                .unwrap()
+                .unwrap_err()
+                .error,
+            "invalid_grant"
+        );
     }
 }
 
@@ -209,28 +402,72 @@ async fn key_rotation_keeps_old_tokens_valid_until_they_expire() {
         let w = world(&t).await;
         let code = w.code(false, "openid").await;
         let before = w.exchange(&code, None).await.unwrap();
-        let old_kid = jsonwebtoken::decode_header(&before.id_token).unwrap().kid.unwrap();
+        let old_kid = jsonwebtoken::decode_header(&before.id_token)
+            .unwrap()
+            .kid
+            .unwrap();
         let jwks = w.svc.jwks().await.unwrap();
-        let kids = |j: &serde_json::Value| j["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+        let kids = |j: &serde_json::Value| {
+            j["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["kid"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
         assert!(kids(&jwks).contains(&old_kid));
-        let mut algs = jwks["keys"].as_array().unwrap().iter().map(|k| k["alg"].as_str().unwrap()).collect::<Vec<_>>();
+        let mut algs = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["alg"].as_str().unwrap())
+            .collect::<Vec<_>>();
         algs.sort_unstable();
-        assert_eq!(algs, vec!["ES256", "RS256"], "RS256 for OIDC, ES256 for the admin API");
+        assert_eq!(
+            algs,
+            vec!["ES256", "RS256"],
+            "RS256 for OIDC, ES256 for the admin API"
+        );
 
         w.clock.advance(Duration::minutes(10));
-        let new = w.svc.rotate_signing_keys(&Actor::Operator { name: "test".into() }).await.unwrap();
+        let new = w
+            .svc
+            .rotate_signing_keys(&Actor::Operator {
+                name: "test".into(),
+            })
+            .await
+            .unwrap();
         let code = w.code(false, "openid").await;
         let after = w.exchange(&code, None).await.unwrap();
-        let new_kid = jsonwebtoken::decode_header(&after.id_token).unwrap().kid.unwrap();
-        assert!(new.contains(&new_kid) && new_kid != old_kid, "{}: new tokens are signed by the new key", t.name);
+        let new_kid = jsonwebtoken::decode_header(&after.id_token)
+            .unwrap()
+            .kid
+            .unwrap();
+        assert!(
+            new.contains(&new_kid) && new_kid != old_kid,
+            "{}: new tokens are signed by the new key",
+            t.name
+        );
         let published = kids(&w.svc.jwks().await.unwrap());
-        assert!(published.contains(&old_kid) && published.contains(&new_kid), "{}: both published", t.name);
-        assert!(w.userinfo(&before.access_token).await.is_ok(), "{}: a token from before the rotation still works", t.name);
+        assert!(
+            published.contains(&old_kid) && published.contains(&new_kid),
+            "{}: both published",
+            t.name
+        );
+        assert!(
+            w.userinfo(&before.access_token).await.is_ok(),
+            "{}: a token from before the rotation still works",
+            t.name
+        );
 
         // Once every token of the old key has expired, the key is no longer published or accepted.
         w.clock.advance(Duration::minutes(66));
         let published = kids(&w.svc.jwks().await.unwrap());
-        assert!(!published.contains(&old_kid) && published.contains(&new_kid), "{}: {published:?}", t.name);
+        assert!(
+            !published.contains(&old_kid) && published.contains(&new_kid),
+            "{}: {published:?}",
+            t.name
+        );
         assert!(w.userinfo(&before.access_token).await.is_err());
     }
 }

@@ -19,62 +19,138 @@ const T0: Timestamp = datetime!(2026-06-01 12:00 UTC);
 const ORIGIN: &str = "https://id.contoso.test";
 
 fn req(ceremony_id: uuid::Uuid, response: &serde_json::Value) -> RegistrationRequest<'_> {
-    RegistrationRequest { ceremony_id, response, name: None, device: DeviceInfo::default() }
+    RegistrationRequest {
+        ceremony_id,
+        response,
+        name: None,
+        device: DeviceInfo::default(),
+    }
 }
 
 fn ctx() -> RequestContext {
-    RequestContext { source: "10.0.0.1".into(), user_agent: "test".into() }
+    RequestContext {
+        source: "10.0.0.1".into(),
+        user_agent: "test".into(),
+    }
 }
 
 async fn setup(t: &portcullis_testkit::TestStore) -> (Service, Arc<ManualClock>, RelyingParty) {
     let clock = Arc::new(ManualClock::new(T0));
     let svc = Service::new(t.store.clone(), clock.clone(), LockoutPolicy::default());
     svc.bootstrap("Contoso", "contoso.com").await.unwrap();
-    svc.add_user(&Actor::System, "lee@contoso.com", "Lee").await.unwrap();
+    svc.add_user(&Actor::System, "lee@contoso.com", "Lee")
+        .await
+        .unwrap();
     let rp = RelyingParty::new(&url::Url::parse(ORIGIN).unwrap(), "Contoso").unwrap();
     (svc, clock, rp)
 }
 
 #[tokio::test]
-async fn r14_adding_a_passkey_needs_a_fresh_mfa_claim_and_r17_ceremonies_expire_after_five_minutes() {
+async fn r14_adding_a_passkey_needs_a_fresh_mfa_claim_and_r17_ceremonies_expire_after_five_minutes()
+{
     for t in both().await {
         let (svc, clock, rp) = setup(&t).await;
-        let pass = svc.create_tap(&Actor::System, "lee@contoso.com", IssueRequest { is_usable_once: Some(false), ..Default::default() }).await.unwrap();
-        let s = svc.sign_in_with_tap("lee@contoso.com", &pass.code, &ctx()).await.unwrap();
+        let pass = svc
+            .create_tap(
+                &Actor::System,
+                "lee@contoso.com",
+                IssueRequest {
+                    is_usable_once: Some(false),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let s = svc
+            .sign_in_with_tap("lee@contoso.com", &pass.code, &ctx())
+            .await
+            .unwrap();
         let mut key = SoftKey::new("01020304-0506-0708-0102-030405060708");
 
         // A ceremony answered after five minutes is refused and stores nothing.
-        let start = svc.begin_passkey_registration(&rp, &s.session, &s.user, &RequestContext::default()).await.unwrap();
+        let start = svc
+            .begin_passkey_registration(&rp, &s.session, &s.user, &RequestContext::default())
+            .await
+            .unwrap();
         clock.advance(Duration::minutes(5));
         let cred = key.register(&start.options, ORIGIN, &Quirks::default());
-        let r = svc.finish_passkey_registration(&rp, &s.session, &s.user, req(start.ceremony_id, &cred), &RequestContext::default()).await;
-        assert!(matches!(&r, Err(e) if e.code() == "challengeExpired"), "{}: {r:?}", t.name);
+        let r = svc
+            .finish_passkey_registration(
+                &rp,
+                &s.session,
+                &s.user,
+                req(start.ceremony_id, &cred),
+                &RequestContext::default(),
+            )
+            .await;
+        assert!(
+            matches!(&r, Err(e) if e.code() == "challengeExpired"),
+            "{}: {r:?}",
+            t.name
+        );
         assert!(svc.passkeys_of(&s.user).await.unwrap().is_empty());
 
         // Eleven minutes after the TAP sign-in the claim is stale: step up first.
         clock.advance(Duration::minutes(6));
-        let r = svc.begin_passkey_registration(&rp, &s.session, &s.user, &RequestContext::default()).await;
-        assert!(matches!(r, Err(PasskeyError::Refused(PasskeyRefusal::StepUpRequired))), "{}", t.name);
+        let r = svc
+            .begin_passkey_registration(&rp, &s.session, &s.user, &RequestContext::default())
+            .await;
+        assert!(
+            matches!(
+                r,
+                Err(PasskeyError::Refused(PasskeyRefusal::StepUpRequired))
+            ),
+            "{}",
+            t.name
+        );
 
         // A fresh TAP sign-in allows it again, within ten minutes.
-        let s = svc.sign_in_with_tap("lee@contoso.com", &pass.code, &ctx()).await.unwrap();
-        let start = svc.begin_passkey_registration(&rp, &s.session, &s.user, &RequestContext::default()).await.unwrap();
+        let s = svc
+            .sign_in_with_tap("lee@contoso.com", &pass.code, &ctx())
+            .await
+            .unwrap();
+        let start = svc
+            .begin_passkey_registration(&rp, &s.session, &s.user, &RequestContext::default())
+            .await
+            .unwrap();
         clock.advance(Duration::minutes(4));
         let cred = key.register(&start.options, ORIGIN, &Quirks::default());
-        svc.finish_passkey_registration(&rp, &s.session, &s.user, req(start.ceremony_id, &cred), &RequestContext::default()).await.expect("registered");
+        svc.finish_passkey_registration(
+            &rp,
+            &s.session,
+            &s.user,
+            req(start.ceremony_id, &cred),
+            &RequestContext::default(),
+        )
+        .await
+        .expect("registered");
 
         // Sign-in ceremonies expire too.
-        let start = svc.begin_passkey_sign_in(&rp, Some("lee@contoso.com")).await.unwrap();
+        let start = svc
+            .begin_passkey_sign_in(&rp, Some("lee@contoso.com"))
+            .await
+            .unwrap();
         clock.advance(Duration::minutes(5) + Duration::seconds(1));
         let a = key.assert(&start.options, ORIGIN, &Quirks::default());
-        let r = svc.finish_passkey_sign_in(&rp, start.ceremony_id, &a, &ctx()).await;
-        assert!(matches!(&r, Err(e) if e.code() == "challengeExpired"), "{}", t.name);
+        let r = svc
+            .finish_passkey_sign_in(&rp, start.ceremony_id, &a, &ctx())
+            .await;
+        assert!(
+            matches!(&r, Err(e) if e.code() == "challengeExpired"),
+            "{}",
+            t.name
+        );
 
         // A passkey sign-in is itself an MFA claim (R14).
         let start = svc.begin_passkey_sign_in(&rp, None).await.unwrap();
         let a = key.assert(&start.options, ORIGIN, &Quirks::default());
-        let s2 = svc.finish_passkey_sign_in(&rp, start.ceremony_id, &a, &ctx()).await.expect("sign in");
-        svc.begin_passkey_registration(&rp, &s2.session, &s2.user, &RequestContext::default()).await.expect("a passkey sign-in may add another passkey");
+        let s2 = svc
+            .finish_passkey_sign_in(&rp, start.ceremony_id, &a, &ctx())
+            .await
+            .expect("sign in");
+        svc.begin_passkey_registration(&rp, &s2.session, &s2.user, &RequestContext::default())
+            .await
+            .expect("a passkey sign-in may add another passkey");
     }
 }
 
@@ -83,25 +159,74 @@ async fn r22_a_ceremony_begun_on_one_node_finishes_on_another_and_a_counter_is_a
     for t in both().await {
         let (svc, _clock, rp) = setup(&t).await;
         // A second "node": another service over the same database.
-        let other = Service::new(portcullis_store::Store::open(&t.url).await.unwrap(), Arc::new(ManualClock::new(T0)), LockoutPolicy::default());
-        let pass = svc.create_tap(&Actor::System, "lee@contoso.com", IssueRequest::default()).await.unwrap();
-        let s = svc.sign_in_with_tap("lee@contoso.com", &pass.code, &ctx()).await.unwrap();
+        let other = Service::new(
+            portcullis_store::Store::open(&t.url).await.unwrap(),
+            Arc::new(ManualClock::new(T0)),
+            LockoutPolicy::default(),
+        );
+        let pass = svc
+            .create_tap(&Actor::System, "lee@contoso.com", IssueRequest::default())
+            .await
+            .unwrap();
+        let s = svc
+            .sign_in_with_tap("lee@contoso.com", &pass.code, &ctx())
+            .await
+            .unwrap();
         let mut key = SoftKey::new("01020304-0506-0708-0102-030405060708");
-        let start = svc.begin_passkey_registration(&rp, &s.session, &s.user, &RequestContext::default()).await.unwrap();
+        let start = svc
+            .begin_passkey_registration(&rp, &s.session, &s.user, &RequestContext::default())
+            .await
+            .unwrap();
         let cred = key.register(&start.options, ORIGIN, &Quirks::default());
-        other.finish_passkey_registration(&rp, &s.session, &s.user, req(start.ceremony_id, &cred), &RequestContext::default()).await.expect("finished on the other node");
+        other
+            .finish_passkey_registration(
+                &rp,
+                &s.session,
+                &s.user,
+                req(start.ceremony_id, &cred),
+                &RequestContext::default(),
+            )
+            .await
+            .expect("finished on the other node");
 
         // Two ceremonies answered with the same counter on two nodes: one sign-in wins.
-        let a = svc.begin_passkey_sign_in(&rp, Some("lee@contoso.com")).await.unwrap();
-        let b = other.begin_passkey_sign_in(&rp, Some("lee@contoso.com")).await.unwrap();
-        let ra = key.assert(&a.options, ORIGIN, &Quirks { counter: Some(7), ..Default::default() });
-        let rb = key.assert(&b.options, ORIGIN, &Quirks { counter: Some(7), ..Default::default() });
+        let a = svc
+            .begin_passkey_sign_in(&rp, Some("lee@contoso.com"))
+            .await
+            .unwrap();
+        let b = other
+            .begin_passkey_sign_in(&rp, Some("lee@contoso.com"))
+            .await
+            .unwrap();
+        let ra = key.assert(
+            &a.options,
+            ORIGIN,
+            &Quirks {
+                counter: Some(7),
+                ..Default::default()
+            },
+        );
+        let rb = key.assert(
+            &b.options,
+            ORIGIN,
+            &Quirks {
+                counter: Some(7),
+                ..Default::default()
+            },
+        );
         let c = ctx();
-        let (x, y) = tokio::join!(svc.finish_passkey_sign_in(&rp, a.ceremony_id, &ra, &c), other.finish_passkey_sign_in(&rp, b.ceremony_id, &rb, &c));
+        let (x, y) = tokio::join!(
+            svc.finish_passkey_sign_in(&rp, a.ceremony_id, &ra, &c),
+            other.finish_passkey_sign_in(&rp, b.ceremony_id, &rb, &c)
+        );
         let oks = usize::from(x.is_ok()) + usize::from(y.is_ok());
         assert_eq!(oks, 1, "{}: {x:?} / {y:?}", t.name);
         let loser = if x.is_err() { x.err() } else { y.err() };
         let code = loser.map(|e| e.code()).unwrap_or_default();
-        assert!(code == "counterReplay" || code == "counterRegression", "{}: {code}", t.name);
+        assert!(
+            code == "counterReplay" || code == "counterRegression",
+            "{}: {code}",
+            t.name
+        );
     }
 }

@@ -23,10 +23,12 @@ fn from_row(r: &AnyRow) -> Result<Application> {
         display_name: r.try_get("display_name")?,
         public_client: flag(r, "public_client")?,
         first_party: flag(r, "first_party")?,
-        redirect_uris: serde_json::from_str(&uris).map_err(|e| StoreError::Corrupt(format!("redirect_uris of {app_id}: {e}")))?,
+        redirect_uris: serde_json::from_str(&uris)
+            .map_err(|e| StoreError::Corrupt(format!("redirect_uris of {app_id}: {e}")))?,
         approved_client_app: flag(r, "approved_client_app")?,
         app_protection_policy: flag(r, "app_protection")?,
-        custom_security_attributes: serde_json::from_str::<CustomSecurityAttributes>(&attrs).map_err(|e| StoreError::Corrupt(format!("attributes of {app_id}: {e}")))?,
+        custom_security_attributes: serde_json::from_str::<CustomSecurityAttributes>(&attrs)
+            .map_err(|e| StoreError::Corrupt(format!("attributes of {app_id}: {e}")))?,
         app_id,
     })
 }
@@ -75,37 +77,56 @@ pub async fn update(c: &mut Conn, app: &Application) -> Result<()> {
 /// Deletes an application that is not first-party (its grants, secret and permissions go
 /// with it); returns whether one was deleted.
 pub async fn delete(c: &mut Conn, app_id: &str) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM applications WHERE app_id = $1 AND first_party = 0").bind(app_id).execute(&mut *c).await?;
+    let done = sqlx::query("DELETE FROM applications WHERE app_id = $1 AND first_party = 0")
+        .bind(app_id)
+        .execute(&mut *c)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Every application, by name.
 pub async fn list(c: &mut Conn) -> Result<Vec<Application>> {
-    let rows = sqlx::query("SELECT * FROM applications ORDER BY display_name, app_id").fetch_all(&mut *c).await?;
+    let rows = sqlx::query("SELECT * FROM applications ORDER BY display_name, app_id")
+        .fetch_all(&mut *c)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
 /// An application by client id.
 pub async fn by_app_id(c: &mut Conn, app_id: &str) -> Result<Option<Application>> {
-    let r = sqlx::query("SELECT * FROM applications WHERE app_id = $1").bind(app_id).fetch_optional(&mut *c).await?;
+    let r = sqlx::query("SELECT * FROM applications WHERE app_id = $1")
+        .bind(app_id)
+        .fetch_optional(&mut *c)
+        .await?;
     r.as_ref().map(from_row).transpose()
 }
 
 /// An application by its application object id.
 pub async fn by_object_id(c: &mut Conn, id: &str) -> Result<Option<Application>> {
-    let r = sqlx::query("SELECT * FROM applications WHERE object_id = $1").bind(id).fetch_optional(&mut *c).await?;
+    let r = sqlx::query("SELECT * FROM applications WHERE object_id = $1")
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await?;
     r.as_ref().map(from_row).transpose()
 }
 
 /// An application by its service principal's object id.
 pub async fn by_service_principal_id(c: &mut Conn, id: &str) -> Result<Option<Application>> {
-    let r = sqlx::query("SELECT * FROM applications WHERE sp_object_id = $1").bind(id).fetch_optional(&mut *c).await?;
+    let r = sqlx::query("SELECT * FROM applications WHERE sp_object_id = $1")
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await?;
     r.as_ref().map(from_row).transpose()
 }
 
 /// Registers a first-party application if it is missing, and keeps its client type and
 /// redirect URIs as this version of Portcullis defines them.
-pub async fn ensure_first_party(c: &mut Conn, app: &FirstPartyApp, redirect_uris: &[String], now: Timestamp) -> Result<()> {
+pub async fn ensure_first_party(
+    c: &mut Conn,
+    app: &FirstPartyApp,
+    redirect_uris: &[String],
+    now: Timestamp,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO applications (app_id, display_name, public_client, first_party, created_at, object_id, sp_object_id, redirect_uris) VALUES ($1, $2, $3, 1, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
     )
@@ -129,7 +150,11 @@ pub async fn ensure_first_party(c: &mut Conn, app: &FirstPartyApp, redirect_uris
 
 /// Gives object ids to applications registered before they had any.
 pub async fn backfill_ids(c: &mut Conn) -> Result<()> {
-    let rows = sqlx::query("SELECT app_id FROM applications WHERE object_id IS NULL OR sp_object_id IS NULL").fetch_all(&mut *c).await?;
+    let rows = sqlx::query(
+        "SELECT app_id FROM applications WHERE object_id IS NULL OR sp_object_id IS NULL",
+    )
+    .fetch_all(&mut *c)
+    .await?;
     for r in rows {
         let app_id: String = r.try_get("app_id")?;
         sqlx::query("UPDATE applications SET object_id = COALESCE(object_id, $1), sp_object_id = COALESCE(sp_object_id, $2) WHERE app_id = $3")
@@ -155,7 +180,10 @@ pub async fn set_secret(c: &mut Conn, app_id: &str, hash: &str, now: Timestamp) 
 
 /// An application's client secret hash.
 pub async fn secret(c: &mut Conn, app_id: &str) -> Result<Option<String>> {
-    let r = sqlx::query("SELECT secret_hash FROM application_secrets WHERE app_id = $1").bind(app_id).fetch_optional(&mut *c).await?;
+    let r = sqlx::query("SELECT secret_hash FROM application_secrets WHERE app_id = $1")
+        .bind(app_id)
+        .fetch_optional(&mut *c)
+        .await?;
     Ok(match r {
         Some(r) => Some(r.try_get("secret_hash")?),
         None => None,
@@ -170,6 +198,11 @@ pub async fn grant_permission(c: &mut Conn, app_id: &str, permission: &str) -> R
 
 /// An application's granted permissions.
 pub async fn permissions(c: &mut Conn, app_id: &str) -> Result<Vec<String>> {
-    let rows = sqlx::query("SELECT permission FROM application_permissions WHERE app_id = $1 ORDER BY permission").bind(app_id).fetch_all(&mut *c).await?;
+    let rows = sqlx::query(
+        "SELECT permission FROM application_permissions WHERE app_id = $1 ORDER BY permission",
+    )
+    .bind(app_id)
+    .fetch_all(&mut *c)
+    .await?;
     rows.iter().map(|r| Ok(r.try_get("permission")?)).collect()
 }

@@ -128,7 +128,12 @@ pub async fn list(c: &mut Conn, f: &AuditFilter, limit: i64) -> Result<Vec<Audit
 }
 
 /// Entries newest first, at most `limit`, skipping `offset`.
-pub async fn list_page(c: &mut Conn, f: &AuditFilter, limit: i64, offset: i64) -> Result<Vec<AuditEntry>> {
+pub async fn list_page(
+    c: &mut Conn,
+    f: &AuditFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<AuditEntry>> {
     let rows = sqlx::query(
         "SELECT * FROM audit_log WHERE at >= $1 AND at < $2 AND ($3 = '' OR activity = $3) AND ($4 = '' OR target_id = $4) ORDER BY at DESC, id DESC LIMIT $5 OFFSET $6",
     )

@@ -23,7 +23,12 @@ pub struct Ceremony {
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Ceremony> {
     let user: Option<String> = r.try_get("user_id")?;
-    Ok(Ceremony { kind: r.try_get("kind")?, user_id: user.and_then(|u| Uuid::parse_str(&u).ok()), state: r.try_get("state")?, expires_at: ts(r, "expires_at")? })
+    Ok(Ceremony {
+        kind: r.try_get("kind")?,
+        user_id: user.and_then(|u| Uuid::parse_str(&u).ok()),
+        state: r.try_get("state")?,
+        expires_at: ts(r, "expires_at")?,
+    })
 }
 
 /// Stores a new ceremony.
@@ -32,7 +37,13 @@ pub async fn insert(c: &mut Conn, id: Uuid, cer: &Ceremony, now: Timestamp) -> R
 }
 
 /// Stores a new ceremony that can later be found by its challenge (base64url).
-pub async fn insert_with_challenge(c: &mut Conn, id: Uuid, cer: &Ceremony, challenge: Option<&str>, now: Timestamp) -> Result<()> {
+pub async fn insert_with_challenge(
+    c: &mut Conn,
+    id: Uuid,
+    cer: &Ceremony,
+    challenge: Option<&str>,
+    now: Timestamp,
+) -> Result<()> {
     sqlx::query("INSERT INTO ceremonies (id, kind, user_id, state, created_at, expires_at, consumed_at, challenge) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)")
         .bind(id.to_string())
         .bind(&cer.kind)
@@ -47,7 +58,12 @@ pub async fn insert_with_challenge(c: &mut Conn, id: Uuid, cer: &Ceremony, chall
 }
 
 /// Takes, once, the ceremony of `kind` issued with this challenge.
-pub async fn take_by_challenge(c: &mut Conn, challenge: &str, kind: &str, now: Timestamp) -> Result<Option<Ceremony>> {
+pub async fn take_by_challenge(
+    c: &mut Conn,
+    challenge: &str,
+    kind: &str,
+    now: Timestamp,
+) -> Result<Option<Ceremony>> {
     let r = sqlx::query("UPDATE ceremonies SET consumed_at = $1 WHERE challenge = $2 AND kind = $3 AND consumed_at IS NULL RETURNING kind, user_id, state, expires_at")
         .bind(ms(now))
         .bind(challenge)
@@ -71,5 +87,9 @@ pub async fn take(c: &mut Conn, id: Uuid, kind: &str, now: Timestamp) -> Result<
 
 /// Drops ceremonies that expired before `before` (housekeeping).
 pub async fn prune(c: &mut Conn, before: Timestamp) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM ceremonies WHERE expires_at < $1").bind(ms(before)).execute(&mut *c).await?.rows_affected())
+    Ok(sqlx::query("DELETE FROM ceremonies WHERE expires_at < $1")
+        .bind(ms(before))
+        .execute(&mut *c)
+        .await?
+        .rows_affected())
 }

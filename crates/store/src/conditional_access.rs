@@ -30,10 +30,21 @@ impl Table {
     }
 }
 
-async fn put<T: Serialize>(c: &mut Conn, t: Table, id: &str, doc: &T, now: Timestamp) -> Result<()> {
+async fn put<T: Serialize>(
+    c: &mut Conn,
+    t: Table,
+    id: &str,
+    doc: &T,
+    now: Timestamp,
+) -> Result<()> {
     let body = serde_json::to_string(doc).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let sql = format!("INSERT INTO {} (id, body, updated_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at", t.name());
-    sqlx::query(&sql).bind(id).bind(body).bind(ms(now)).execute(&mut *c).await?;
+    sqlx::query(&sql)
+        .bind(id)
+        .bind(body)
+        .bind(ms(now))
+        .execute(&mut *c)
+        .await?;
     Ok(())
 }
 
@@ -44,14 +55,20 @@ async fn list<T: DeserializeOwned>(c: &mut Conn, t: Table) -> Result<Vec<T>> {
         .map(|r| {
             let id: String = r.try_get("id")?;
             let body: String = r.try_get("body")?;
-            serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("{} {id}: {e}", t.name())))
+            serde_json::from_str(&body)
+                .map_err(|e| StoreError::Corrupt(format!("{} {id}: {e}", t.name())))
         })
         .collect()
 }
 
 async fn delete(c: &mut Conn, t: Table, id: &str) -> Result<bool> {
     let sql = format!("DELETE FROM {} WHERE id = $1", t.name());
-    Ok(sqlx::query(&sql).bind(id).execute(&mut *c).await?.rows_affected() == 1)
+    Ok(sqlx::query(&sql)
+        .bind(id)
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+        == 1)
 }
 
 /// Saves a policy (insert or replace).

@@ -37,18 +37,27 @@ pub async fn insert(c: &mut Conn, d: &Device) -> Result<()> {
 
 /// A device by id.
 pub async fn by_id(c: &mut Conn, id: Uuid) -> Result<Option<Device>> {
-    let r = sqlx::query("SELECT * FROM devices WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *c).await?;
+    let r = sqlx::query("SELECT * FROM devices WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *c)
+        .await?;
     r.as_ref().map(from_row).transpose()
 }
 
 /// Every device, oldest first.
 pub async fn list(c: &mut Conn) -> Result<Vec<Device>> {
-    let rows = sqlx::query("SELECT * FROM devices ORDER BY created_at, id").fetch_all(&mut *c).await?;
+    let rows = sqlx::query("SELECT * FROM devices ORDER BY created_at, id")
+        .fetch_all(&mut *c)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
 /// Marks a device compliant or not; returns whether it exists.
 pub async fn set_compliant(c: &mut Conn, id: Uuid, compliant: bool) -> Result<bool> {
-    let done = sqlx::query("UPDATE devices SET is_compliant = $1 WHERE id = $2").bind(i64::from(compliant)).bind(id.to_string()).execute(&mut *c).await?;
+    let done = sqlx::query("UPDATE devices SET is_compliant = $1 WHERE id = $2")
+        .bind(i64::from(compliant))
+        .bind(id.to_string())
+        .execute(&mut *c)
+        .await?;
     Ok(done.rows_affected() == 1)
 }

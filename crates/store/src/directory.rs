@@ -21,7 +21,11 @@ fn user_from(r: &AnyRow) -> Result<User> {
 }
 
 fn group_from(r: &AnyRow) -> Result<Group> {
-    Ok(Group { id: uuid(r, "id")?, display_name: r.try_get("display_name")?, security_enabled: flag(r, "security_enabled")? })
+    Ok(Group {
+        id: uuid(r, "id")?,
+        display_name: r.try_get("display_name")?,
+        security_enabled: flag(r, "security_enabled")?,
+    })
 }
 
 /// Inserts a user.
@@ -39,19 +43,29 @@ pub async fn insert_user(c: &mut Conn, u: &User) -> Result<()> {
 
 /// Sets whether an account is enabled.
 pub async fn set_user_enabled(c: &mut Conn, id: Uuid, enabled: bool) -> Result<()> {
-    sqlx::query("UPDATE users SET account_enabled = $1 WHERE id = $2").bind(i64::from(enabled)).bind(id.to_string()).execute(&mut *c).await?;
+    sqlx::query("UPDATE users SET account_enabled = $1 WHERE id = $2")
+        .bind(i64::from(enabled))
+        .bind(id.to_string())
+        .execute(&mut *c)
+        .await?;
     Ok(())
 }
 
 /// A user by object id.
 pub async fn user_by_id(c: &mut Conn, id: Uuid) -> Result<Option<User>> {
-    let r = sqlx::query("SELECT * FROM users WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *c).await?;
+    let r = sqlx::query("SELECT * FROM users WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *c)
+        .await?;
     r.as_ref().map(user_from).transpose()
 }
 
 /// A user by userPrincipalName.
 pub async fn user_by_upn(c: &mut Conn, upn: &Upn) -> Result<Option<User>> {
-    let r = sqlx::query("SELECT * FROM users WHERE upn = $1").bind(upn.as_str()).fetch_optional(&mut *c).await?;
+    let r = sqlx::query("SELECT * FROM users WHERE upn = $1")
+        .bind(upn.as_str())
+        .fetch_optional(&mut *c)
+        .await?;
     r.as_ref().map(user_from).transpose()
 }
 
@@ -79,7 +93,12 @@ pub struct UserFilter {
 }
 
 /// A page of users matching `f`, by userPrincipalName, after `after_upn`.
-pub async fn list_users_filtered(c: &mut Conn, f: &UserFilter, after_upn: Option<&str>, limit: i64) -> Result<Vec<User>> {
+pub async fn list_users_filtered(
+    c: &mut Conn,
+    f: &UserFilter,
+    after_upn: Option<&str>,
+    limit: i64,
+) -> Result<Vec<User>> {
     let rows = sqlx::query(
         "SELECT * FROM users WHERE upn > $1
            AND ($2 = '' OR upn = $2)
@@ -101,18 +120,30 @@ pub async fn list_users_filtered(c: &mut Conn, f: &UserFilter, after_upn: Option
 
 /// Renames a user.
 pub async fn set_display_name(c: &mut Conn, id: Uuid, name: &str) -> Result<()> {
-    sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2").bind(name).bind(id.to_string()).execute(&mut *c).await?;
+    sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")
+        .bind(name)
+        .bind(id.to_string())
+        .execute(&mut *c)
+        .await?;
     Ok(())
 }
 
 /// Deletes a user (memberships, roles, passes, passkeys and sessions go with them).
 pub async fn delete_user(c: &mut Conn, id: Uuid) -> Result<bool> {
-    Ok(sqlx::query("DELETE FROM users WHERE id = $1").bind(id.to_string()).execute(&mut *c).await?.rows_affected() == 1)
+    Ok(sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(id.to_string())
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+        == 1)
 }
 
 /// Number of users.
 pub async fn count_users(c: &mut Conn) -> Result<i64> {
-    Ok(sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(&mut *c).await?.try_get("n")?)
+    Ok(sqlx::query("SELECT COUNT(*) AS n FROM users")
+        .fetch_one(&mut *c)
+        .await?
+        .try_get("n")?)
 }
 
 /// Inserts a group.
@@ -129,19 +160,27 @@ pub async fn insert_group(c: &mut Conn, g: &Group, now: Timestamp) -> Result<()>
 
 /// A group by id.
 pub async fn group_by_id(c: &mut Conn, id: Uuid) -> Result<Option<Group>> {
-    let r = sqlx::query("SELECT * FROM directory_groups WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *c).await?;
+    let r = sqlx::query("SELECT * FROM directory_groups WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *c)
+        .await?;
     r.as_ref().map(group_from).transpose()
 }
 
 /// A group by display name (names are unique here, case-sensitive).
 pub async fn group_by_name(c: &mut Conn, name: &str) -> Result<Option<Group>> {
-    let r = sqlx::query("SELECT * FROM directory_groups WHERE display_name = $1").bind(name).fetch_optional(&mut *c).await?;
+    let r = sqlx::query("SELECT * FROM directory_groups WHERE display_name = $1")
+        .bind(name)
+        .fetch_optional(&mut *c)
+        .await?;
     r.as_ref().map(group_from).transpose()
 }
 
 /// Every group, by name.
 pub async fn list_groups(c: &mut Conn) -> Result<Vec<Group>> {
-    let rows = sqlx::query("SELECT * FROM directory_groups ORDER BY display_name").fetch_all(&mut *c).await?;
+    let rows = sqlx::query("SELECT * FROM directory_groups ORDER BY display_name")
+        .fetch_all(&mut *c)
+        .await?;
     rows.iter().map(group_from).collect()
 }
 
@@ -158,11 +197,13 @@ pub async fn groups_by_ids(c: &mut Conn, ids: &[Uuid]) -> Result<Vec<Group>> {
 
 /// Adds a member; returns false when they were already one.
 pub async fn add_member(c: &mut Conn, group: Uuid, user: Uuid) -> Result<bool> {
-    let done = sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-        .bind(group.to_string())
-        .bind(user.to_string())
-        .execute(&mut *c)
-        .await?;
+    let done = sqlx::query(
+        "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(group.to_string())
+    .bind(user.to_string())
+    .execute(&mut *c)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -177,12 +218,20 @@ pub async fn members(c: &mut Conn, group: Uuid) -> Result<Vec<User>> {
 
 /// Ids of the groups a user belongs to.
 pub async fn member_of(c: &mut Conn, user: Uuid) -> Result<Vec<Uuid>> {
-    let rows = sqlx::query("SELECT group_id FROM group_members WHERE user_id = $1").bind(user.to_string()).fetch_all(&mut *c).await?;
+    let rows = sqlx::query("SELECT group_id FROM group_members WHERE user_id = $1")
+        .bind(user.to_string())
+        .fetch_all(&mut *c)
+        .await?;
     rows.iter().map(|r| uuid(r, "group_id")).collect()
 }
 
 /// Assigns a role; returns false when the user already held it.
-pub async fn assign_role(c: &mut Conn, user: Uuid, role: DirectoryRole, now: Timestamp) -> Result<bool> {
+pub async fn assign_role(
+    c: &mut Conn,
+    user: Uuid,
+    role: DirectoryRole,
+    now: Timestamp,
+) -> Result<bool> {
     let done = sqlx::query("INSERT INTO role_assignments (user_id, role_template_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
         .bind(user.to_string())
         .bind(role.template_id().to_string())
@@ -201,7 +250,8 @@ pub async fn roles_of(c: &mut Conn, user: Uuid) -> Result<Vec<DirectoryRole>> {
     rows.iter()
         .map(|r| {
             let id: String = r.try_get("role_template_id")?;
-            DirectoryRole::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("unknown role template id {id}")))
+            DirectoryRole::parse(&id)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown role template id {id}")))
         })
         .collect()
 }
@@ -217,7 +267,10 @@ pub async fn holders_of(c: &mut Conn, role: DirectoryRole) -> Result<Vec<User>> 
 
 /// The user's preferred sign-in method (R23), if one was set.
 pub async fn preferred_method(c: &mut Conn, user: Uuid) -> Result<Option<String>> {
-    let r = sqlx::query("SELECT preferred_method FROM users WHERE id = $1").bind(user.to_string()).fetch_optional(&mut *c).await?;
+    let r = sqlx::query("SELECT preferred_method FROM users WHERE id = $1")
+        .bind(user.to_string())
+        .fetch_optional(&mut *c)
+        .await?;
     Ok(match r {
         Some(r) => r.try_get("preferred_method")?,
         None => None,
@@ -226,6 +279,12 @@ pub async fn preferred_method(c: &mut Conn, user: Uuid) -> Result<Option<String>
 
 /// Makes `method` the user's preferred method unless they already have one.
 pub async fn prefer_if_unset(c: &mut Conn, user: Uuid, method: &str) -> Result<()> {
-    sqlx::query("UPDATE users SET preferred_method = $1 WHERE id = $2 AND preferred_method IS NULL").bind(method).bind(user.to_string()).execute(&mut *c).await?;
+    sqlx::query(
+        "UPDATE users SET preferred_method = $1 WHERE id = $2 AND preferred_method IS NULL",
+    )
+    .bind(method)
+    .bind(user.to_string())
+    .execute(&mut *c)
+    .await?;
     Ok(())
 }

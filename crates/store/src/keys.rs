@@ -25,7 +25,14 @@ pub struct SigningKey {
 }
 
 fn from_row(r: &AnyRow) -> Result<SigningKey> {
-    Ok(SigningKey { kid: r.try_get("kid")?, alg: r.try_get("alg")?, private_pem: r.try_get("private_pem")?, public_pem: r.try_get("public_pem")?, created_at: ts(r, "created_at")?, retired_at: opt_ts(r, "retired_at")? })
+    Ok(SigningKey {
+        kid: r.try_get("kid")?,
+        alg: r.try_get("alg")?,
+        private_pem: r.try_get("private_pem")?,
+        public_pem: r.try_get("public_pem")?,
+        created_at: ts(r, "created_at")?,
+        retired_at: opt_ts(r, "retired_at")?,
+    })
 }
 
 /// Stores a key.
@@ -56,18 +63,26 @@ pub async fn published(c: &mut Conn, retired_since: Timestamp) -> Result<Vec<Sig
 
 /// Every key, oldest first.
 pub async fn all(c: &mut Conn) -> Result<Vec<SigningKey>> {
-    let rows = sqlx::query("SELECT * FROM signing_keys ORDER BY created_at, kid").fetch_all(&mut *c).await?;
+    let rows = sqlx::query("SELECT * FROM signing_keys ORDER BY created_at, kid")
+        .fetch_all(&mut *c)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
 /// Retires every signing key; returns how many.
 pub async fn retire_all(c: &mut Conn, now: Timestamp) -> Result<u64> {
-    let done = sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL").bind(ms(now)).execute(&mut *c).await?;
+    let done = sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
+        .bind(ms(now))
+        .execute(&mut *c)
+        .await?;
     Ok(done.rows_affected())
 }
 
 /// A key by id, retired or not (tokens it signed stay verifiable until they expire).
 pub async fn by_kid(c: &mut Conn, kid: &str) -> Result<Option<SigningKey>> {
-    let r = sqlx::query("SELECT * FROM signing_keys WHERE kid = $1").bind(kid).fetch_optional(&mut *c).await?;
+    let r = sqlx::query("SELECT * FROM signing_keys WHERE kid = $1")
+        .bind(kid)
+        .fetch_optional(&mut *c)
+        .await?;
     r.as_ref().map(from_row).transpose()
 }

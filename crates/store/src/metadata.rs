@@ -14,14 +14,22 @@ fn from_row(r: &AnyRow) -> Result<MetadataEntry> {
     Ok(MetadataEntry {
         aaguid: uuid(r, "aaguid")?,
         name: r.try_get("name")?,
-        roots: serde_json::from_str(&roots).map_err(|e| StoreError::Corrupt(format!("metadata roots: {e}")))?,
+        roots: serde_json::from_str(&roots)
+            .map_err(|e| StoreError::Corrupt(format!("metadata roots: {e}")))?,
         source: r.try_get("source")?,
     })
 }
 
 /// Inserts or replaces an entry. A name-only import keeps roots imported earlier.
 pub async fn upsert(c: &mut Conn, e: &MetadataEntry, now: Timestamp) -> Result<()> {
-    let roots = if e.roots.is_empty() { get(c, e.aaguid).await?.map(|old| old.roots).unwrap_or_default() } else { e.roots.clone() };
+    let roots = if e.roots.is_empty() {
+        get(c, e.aaguid)
+            .await?
+            .map(|old| old.roots)
+            .unwrap_or_default()
+    } else {
+        e.roots.clone()
+    };
     sqlx::query(
         "INSERT INTO metadata (aaguid, name, roots_json, source, updated_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (aaguid) DO UPDATE SET name = excluded.name, roots_json = excluded.roots_json, source = excluded.source, updated_at = excluded.updated_at",
@@ -38,6 +46,9 @@ pub async fn upsert(c: &mut Conn, e: &MetadataEntry, now: Timestamp) -> Result<(
 
 /// The entry for a model.
 pub async fn get(c: &mut Conn, aaguid: Uuid) -> Result<Option<MetadataEntry>> {
-    let r = sqlx::query("SELECT * FROM metadata WHERE aaguid = $1").bind(aaguid.to_string()).fetch_optional(&mut *c).await?;
+    let r = sqlx::query("SELECT * FROM metadata WHERE aaguid = $1")
+        .bind(aaguid.to_string())
+        .fetch_optional(&mut *c)
+        .await?;
     r.as_ref().map(from_row).transpose()
 }

@@ -43,7 +43,8 @@ fn grant_from(r: &AnyRow) -> Result<Grant> {
         session_id: uuid(r, "session_id")?,
         scope: r.try_get("scope")?,
         auth_time: ts(r, "auth_time")?,
-        methods: serde_json::from_str(&methods).map_err(|e| StoreError::Corrupt(format!("grant methods: {e}")))?,
+        methods: serde_json::from_str(&methods)
+            .map_err(|e| StoreError::Corrupt(format!("grant methods: {e}")))?,
         created_at: ts(r, "created_at")?,
         revoked_at: opt_ts(r, "revoked_at")?,
     })
@@ -67,7 +68,10 @@ pub async fn insert_grant(c: &mut Conn, g: &Grant) -> Result<()> {
 
 /// A grant by id, revoked or not.
 pub async fn grant(c: &mut Conn, id: Uuid) -> Result<Option<Grant>> {
-    let r = sqlx::query("SELECT * FROM oauth_grants WHERE id = $1").bind(id.to_string()).fetch_optional(&mut *c).await?;
+    let r = sqlx::query("SELECT * FROM oauth_grants WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *c)
+        .await?;
     r.as_ref().map(grant_from).transpose()
 }
 
@@ -78,7 +82,12 @@ pub async fn revoke_grant(c: &mut Conn, id: Uuid, reason: &str, now: Timestamp) 
 }
 
 /// Revokes every grant that came from a session (sign-out ends them all).
-pub async fn revoke_session_grants(c: &mut Conn, session_id: Uuid, reason: &str, now: Timestamp) -> Result<u64> {
+pub async fn revoke_session_grants(
+    c: &mut Conn,
+    session_id: Uuid,
+    reason: &str,
+    now: Timestamp,
+) -> Result<u64> {
     let done = sqlx::query("UPDATE oauth_grants SET revoked_at = $1, revoked_reason = $2 WHERE session_id = $3 AND revoked_at IS NULL")
         .bind(ms(now))
         .bind(reason)
@@ -144,7 +153,10 @@ pub async fn take_code(c: &mut Conn, code_hash: &str, now: Timestamp) -> Result<
             expires_at: ts(&r, "expires_at")?,
         }));
     }
-    let used = sqlx::query("SELECT grant_id FROM oauth_codes WHERE code_hash = $1").bind(code_hash).fetch_optional(&mut *c).await?;
+    let used = sqlx::query("SELECT grant_id FROM oauth_codes WHERE code_hash = $1")
+        .bind(code_hash)
+        .fetch_optional(&mut *c)
+        .await?;
     Ok(match used {
         Some(r) => Taken::Reused(uuid(&r, "grant_id")?),
         None => Taken::Unknown,
@@ -152,7 +164,13 @@ pub async fn take_code(c: &mut Conn, code_hash: &str, now: Timestamp) -> Result<
 }
 
 /// Stores a refresh token under its hash.
-pub async fn insert_refresh(c: &mut Conn, token_hash: &str, grant_id: Uuid, now: Timestamp, expires_at: Timestamp) -> Result<()> {
+pub async fn insert_refresh(
+    c: &mut Conn,
+    token_hash: &str,
+    grant_id: Uuid,
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> Result<()> {
     sqlx::query("INSERT INTO oauth_refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, NULL)")
         .bind(token_hash)
         .bind(grant_id.to_string())
@@ -165,12 +183,19 @@ pub async fn insert_refresh(c: &mut Conn, token_hash: &str, grant_id: Uuid, now:
 
 /// Marks a refresh token used (it rotates) and returns (grant, expiry), or says it was used
 /// before or never existed.
-pub async fn take_refresh(c: &mut Conn, token_hash: &str, now: Timestamp) -> Result<Taken<(Uuid, Timestamp)>> {
+pub async fn take_refresh(
+    c: &mut Conn,
+    token_hash: &str,
+    now: Timestamp,
+) -> Result<Taken<(Uuid, Timestamp)>> {
     let r = sqlx::query("UPDATE oauth_refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL RETURNING grant_id, expires_at").bind(ms(now)).bind(token_hash).fetch_optional(&mut *c).await?;
     if let Some(r) = r {
         return Ok(Taken::Fresh((uuid(&r, "grant_id")?, ts(&r, "expires_at")?)));
     }
-    let used = sqlx::query("SELECT grant_id FROM oauth_refresh_tokens WHERE token_hash = $1").bind(token_hash).fetch_optional(&mut *c).await?;
+    let used = sqlx::query("SELECT grant_id FROM oauth_refresh_tokens WHERE token_hash = $1")
+        .bind(token_hash)
+        .fetch_optional(&mut *c)
+        .await?;
     Ok(match used {
         Some(r) => Taken::Reused(uuid(&r, "grant_id")?),
         None => Taken::Unknown,

@@ -35,7 +35,8 @@ fn from_row(r: &AnyRow) -> Result<StoredPasskey> {
             id: uuid(r, "id")?,
             user_id: uuid(r, "user_id")?,
             credential_id: r.try_get("credential_id")?,
-            aaguid: Uuid::parse_str(&aaguid).map_err(|_| StoreError::Corrupt(format!("aaguid '{aaguid}'")))?,
+            aaguid: Uuid::parse_str(&aaguid)
+                .map_err(|_| StoreError::Corrupt(format!("aaguid '{aaguid}'")))?,
             display_name: r.try_get("display_name")?,
             fmt: r.try_get("fmt")?,
             attested: flag(r, "attested")?,
@@ -56,7 +57,10 @@ fn from_row(r: &AnyRow) -> Result<StoredPasskey> {
 
 /// Stores a new passkey; a tombstone with the same credential id is replaced.
 pub async fn insert(c: &mut Conn, p: &StoredPasskey) -> Result<()> {
-    sqlx::query("DELETE FROM passkeys WHERE credential_id = $1 AND deleted_at IS NOT NULL").bind(&p.passkey.credential_id).execute(&mut *c).await?;
+    sqlx::query("DELETE FROM passkeys WHERE credential_id = $1 AND deleted_at IS NOT NULL")
+        .bind(&p.passkey.credential_id)
+        .execute(&mut *c)
+        .await?;
     let k = &p.passkey;
     sqlx::query(
         "INSERT INTO passkeys (id, user_id, credential_id, credential_json, aaguid, display_name, fmt, attested, synced, x5c_json, profile_id, device, device_profile, created_at, last_used_at, sign_count, flagged_clone)
@@ -84,31 +88,55 @@ pub async fn insert(c: &mut Conn, p: &StoredPasskey) -> Result<()> {
 
 /// A user's live passkeys, oldest first.
 pub async fn for_user(c: &mut Conn, user: Uuid) -> Result<Vec<StoredPasskey>> {
-    let rows = sqlx::query("SELECT * FROM passkeys WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at, id").bind(user.to_string()).fetch_all(&mut *c).await?;
+    let rows = sqlx::query(
+        "SELECT * FROM passkeys WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at, id",
+    )
+    .bind(user.to_string())
+    .fetch_all(&mut *c)
+    .await?;
     rows.iter().map(from_row).collect()
 }
 
 /// A passkey by credential id, tombstones included.
 pub async fn by_credential_id(c: &mut Conn, credential_id: &str) -> Result<Option<StoredPasskey>> {
-    let r = sqlx::query("SELECT * FROM passkeys WHERE credential_id = $1").bind(credential_id).fetch_optional(&mut *c).await?;
+    let r = sqlx::query("SELECT * FROM passkeys WHERE credential_id = $1")
+        .bind(credential_id)
+        .fetch_optional(&mut *c)
+        .await?;
     r.as_ref().map(from_row).transpose()
 }
 
 /// A live passkey by method id.
 pub async fn by_id(c: &mut Conn, id: Uuid) -> Result<Option<StoredPasskey>> {
-    let r = sqlx::query("SELECT * FROM passkeys WHERE id = $1 AND deleted_at IS NULL").bind(id.to_string()).fetch_optional(&mut *c).await?;
+    let r = sqlx::query("SELECT * FROM passkeys WHERE id = $1 AND deleted_at IS NULL")
+        .bind(id.to_string())
+        .fetch_optional(&mut *c)
+        .await?;
     r.as_ref().map(from_row).transpose()
 }
 
 /// Deletes a passkey (keeps a tombstone); returns whether a live one was there.
 pub async fn delete(c: &mut Conn, id: Uuid, by: &str, now: Timestamp) -> Result<bool> {
-    let done = sqlx::query("UPDATE passkeys SET deleted_at = $1, deleted_by = $2 WHERE id = $3 AND deleted_at IS NULL").bind(ms(now)).bind(by).bind(id.to_string()).execute(&mut *c).await?;
+    let done = sqlx::query(
+        "UPDATE passkeys SET deleted_at = $1, deleted_by = $2 WHERE id = $3 AND deleted_at IS NULL",
+    )
+    .bind(ms(now))
+    .bind(by)
+    .bind(id.to_string())
+    .execute(&mut *c)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Records a sign-in: the counter moves from `old` to `new` only if no one else moved it
 /// first (compare-and-set), so two nodes cannot both accept the same counter.
-pub async fn record_use(c: &mut Conn, id: Uuid, old: i64, new: i64, now: Timestamp) -> Result<bool> {
+pub async fn record_use(
+    c: &mut Conn,
+    id: Uuid,
+    old: i64,
+    new: i64,
+    now: Timestamp,
+) -> Result<bool> {
     let done = sqlx::query("UPDATE passkeys SET sign_count = $1, last_used_at = $2 WHERE id = $3 AND sign_count = $4 AND deleted_at IS NULL")
         .bind(new)
         .bind(ms(now))
@@ -121,12 +149,17 @@ pub async fn record_use(c: &mut Conn, id: Uuid, old: i64, new: i64, now: Timesta
 
 /// Flags a passkey as possibly cloned (R22).
 pub async fn flag_clone(c: &mut Conn, id: Uuid) -> Result<()> {
-    sqlx::query("UPDATE passkeys SET flagged_clone = 1 WHERE id = $1").bind(id.to_string()).execute(&mut *c).await?;
+    sqlx::query("UPDATE passkeys SET flagged_clone = 1 WHERE id = $1")
+        .bind(id.to_string())
+        .execute(&mut *c)
+        .await?;
     Ok(())
 }
 
 /// Each AAGUID with its number of live passkeys.
 pub async fn aaguids_in_use(c: &mut Conn) -> Result<Vec<(Uuid, i64)>> {
     let rows = sqlx::query("SELECT aaguid, COUNT(*) AS n FROM passkeys WHERE deleted_at IS NULL GROUP BY aaguid ORDER BY aaguid").fetch_all(&mut *c).await?;
-    rows.iter().map(|r| Ok((uuid(r, "aaguid")?, r.try_get("n")?))).collect()
+    rows.iter()
+        .map(|r| Ok((uuid(r, "aaguid")?, r.try_get("n")?)))
+        .collect()
 }

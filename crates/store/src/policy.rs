@@ -9,12 +9,19 @@ use crate::{Conn, Result, StoreError};
 
 /// The stored configuration of a method, or `None` when it was never saved.
 pub async fn get(c: &mut Conn, id: MethodId) -> Result<Option<MethodConfiguration>> {
-    let Some(r) = sqlx::query("SELECT body FROM method_configurations WHERE id = $1").bind(id.as_str()).fetch_optional(&mut *c).await? else {
+    let Some(r) = sqlx::query("SELECT body FROM method_configurations WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(&mut *c)
+        .await?
+    else {
         return Ok(None);
     };
     let body: String = r.try_get("body")?;
-    let v = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("{} configuration: {e}", id.as_str())))?;
-    MethodConfiguration::from_json(id, v).map(Some).map_err(|e| StoreError::Corrupt(format!("{} configuration: {e}", id.as_str())))
+    let v = serde_json::from_str(&body)
+        .map_err(|e| StoreError::Corrupt(format!("{} configuration: {e}", id.as_str())))?;
+    MethodConfiguration::from_json(id, v)
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt(format!("{} configuration: {e}", id.as_str())))
 }
 
 /// Saves a configuration (insert or replace).
@@ -30,11 +37,17 @@ pub async fn put(c: &mut Conn, cfg: &MethodConfiguration, now: Timestamp) -> Res
 
 /// The top-level settings document, if ever saved.
 pub async fn settings(c: &mut Conn) -> Result<Option<serde_json::Value>> {
-    let Some(r) = sqlx::query("SELECT body FROM policy_settings WHERE id = 'authenticationMethodsPolicy'").fetch_optional(&mut *c).await? else {
+    let Some(r) =
+        sqlx::query("SELECT body FROM policy_settings WHERE id = 'authenticationMethodsPolicy'")
+            .fetch_optional(&mut *c)
+            .await?
+    else {
         return Ok(None);
     };
     let body: String = r.try_get("body")?;
-    serde_json::from_str(&body).map(Some).map_err(|e| StoreError::Corrupt(format!("policy settings: {e}")))
+    serde_json::from_str(&body)
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt(format!("policy settings: {e}")))
 }
 
 /// Saves the top-level settings document.

@@ -10,7 +10,8 @@ use crate::{Conn, Result, StoreError};
 
 /// Stores a new session under the hash of its token.
 pub async fn insert(c: &mut Conn, token_hash: &str, s: &Session, now: Timestamp) -> Result<()> {
-    let methods = serde_json::to_string(&s.methods).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let methods =
+        serde_json::to_string(&s.methods).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     sqlx::query("INSERT INTO sessions (token_hash, id, user_id, auth_time, methods, created_at, expires_at, revoked_at, passkey_aaguid) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)")
         .bind(token_hash)
         .bind(s.id.to_string())
@@ -27,24 +28,52 @@ pub async fn insert(c: &mut Conn, token_hash: &str, s: &Session, now: Timestamp)
 
 /// The unrevoked session with this token hash (expiry is the caller's decision).
 pub async fn by_token_hash(c: &mut Conn, token_hash: &str) -> Result<Option<Session>> {
-    let Some(r) = sqlx::query("SELECT * FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL").bind(token_hash).fetch_optional(&mut *c).await? else {
+    let Some(r) =
+        sqlx::query("SELECT * FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL")
+            .bind(token_hash)
+            .fetch_optional(&mut *c)
+            .await?
+    else {
         return Ok(None);
     };
     let methods: String = r.try_get("methods")?;
-    let methods: Vec<AuthMethod> = serde_json::from_str(&methods).map_err(|e| StoreError::Corrupt(format!("session methods: {e}")))?;
+    let methods: Vec<AuthMethod> = serde_json::from_str(&methods)
+        .map_err(|e| StoreError::Corrupt(format!("session methods: {e}")))?;
     let aaguid: Option<String> = r.try_get("passkey_aaguid")?;
-    let passkey_aaguid = aaguid.map(|a| Uuid::parse_str(&a).map_err(|_| StoreError::Corrupt(format!("session passkey_aaguid '{a}'")))).transpose()?;
-    Ok(Some(Session { id: uuid(&r, "id")?, user_id: uuid(&r, "user_id")?, auth_time: ts(&r, "auth_time")?, methods, expires_at: ts(&r, "expires_at")?, passkey_aaguid }))
+    let passkey_aaguid = aaguid
+        .map(|a| {
+            Uuid::parse_str(&a)
+                .map_err(|_| StoreError::Corrupt(format!("session passkey_aaguid '{a}'")))
+        })
+        .transpose()?;
+    Ok(Some(Session {
+        id: uuid(&r, "id")?,
+        user_id: uuid(&r, "user_id")?,
+        auth_time: ts(&r, "auth_time")?,
+        methods,
+        expires_at: ts(&r, "expires_at")?,
+        passkey_aaguid,
+    }))
 }
 
 /// Revokes a session by token hash.
 pub async fn revoke(c: &mut Conn, token_hash: &str, now: Timestamp) -> Result<()> {
-    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL").bind(ms(now)).bind(token_hash).execute(&mut *c).await?;
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+        .bind(ms(now))
+        .bind(token_hash)
+        .execute(&mut *c)
+        .await?;
     Ok(())
 }
 
 /// Revokes every session of a user (e.g. when the account is disabled).
 pub async fn revoke_user(c: &mut Conn, user: Uuid, now: Timestamp) -> Result<u64> {
-    let done = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL").bind(ms(now)).bind(user.to_string()).execute(&mut *c).await?;
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(ms(now))
+    .bind(user.to_string())
+    .execute(&mut *c)
+    .await?;
     Ok(done.rows_affected())
 }

@@ -109,7 +109,12 @@ pub async fn recent(c: &mut Conn, limit: i64) -> Result<Vec<SignInEvent>> {
 }
 
 /// Events newest first matching `f`, at most `limit`, skipping `offset`.
-pub async fn list_page(c: &mut Conn, f: &SignInFilter, limit: i64, offset: i64) -> Result<Vec<SignInEvent>> {
+pub async fn list_page(
+    c: &mut Conn,
+    f: &SignInFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<SignInEvent>> {
     let rows = sqlx::query(
         "SELECT * FROM sign_in_log WHERE ($1 = '' OR upn = $1) AND ($2 = '' OR app_id = $2) AND ($3 = -1 OR error_code = $3) AND at >= $4 \
          ORDER BY at DESC, id DESC LIMIT $5 OFFSET $6",

@@ -55,23 +55,31 @@ pub async fn replace(c: &mut Conn, p: &TemporaryAccessPass, code_hash: &str) -> 
 
 /// The user's pass, if any.
 pub async fn for_user(c: &mut Conn, user: Uuid) -> Result<Option<StoredPass>> {
-    let r = sqlx::query("SELECT * FROM temporary_access_passes WHERE user_id = $1").bind(user.to_string()).fetch_optional(&mut *c).await?;
+    let r = sqlx::query("SELECT * FROM temporary_access_passes WHERE user_id = $1")
+        .bind(user.to_string())
+        .fetch_optional(&mut *c)
+        .await?;
     r.as_ref().map(from_row).transpose()
 }
 
 /// Marks a one-time pass used. A compare-and-set: it succeeds for exactly one caller,
 /// whatever the number of concurrent callers and nodes.
 pub async fn consume(c: &mut Conn, pass_id: Uuid, now: Timestamp) -> Result<bool> {
-    let done = sqlx::query("UPDATE temporary_access_passes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL")
-        .bind(ms(now))
-        .bind(pass_id.to_string())
-        .execute(&mut *c)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE temporary_access_passes SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL",
+    )
+    .bind(ms(now))
+    .bind(pass_id.to_string())
+    .execute(&mut *c)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Deletes a pass; returns whether one was there.
 pub async fn delete(c: &mut Conn, pass_id: Uuid) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM temporary_access_passes WHERE id = $1").bind(pass_id.to_string()).execute(&mut *c).await?;
+    let done = sqlx::query("DELETE FROM temporary_access_passes WHERE id = $1")
+        .bind(pass_id.to_string())
+        .execute(&mut *c)
+        .await?;
     Ok(done.rows_affected() == 1)
 }

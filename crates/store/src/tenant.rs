@@ -40,7 +40,10 @@ pub async fn create_if_absent(c: &mut Conn, t: &Tenant) -> Result<bool> {
 
 /// The tenant, if bootstrapped.
 pub async fn get(c: &mut Conn) -> Result<Option<Tenant>> {
-    let Some(r) = sqlx::query("SELECT * FROM tenant WHERE singleton = 1").fetch_optional(&mut *c).await? else {
+    let Some(r) = sqlx::query("SELECT * FROM tenant WHERE singleton = 1")
+        .fetch_optional(&mut *c)
+        .await?
+    else {
         return Ok(None);
     };
     let admin: Option<String> = r.try_get("bootstrap_admin_id")?;

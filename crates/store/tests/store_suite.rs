@@ -16,7 +16,13 @@ use uuid::Uuid;
 const NOW: Timestamp = datetime!(2026-06-01 12:00 UTC);
 
 fn user(upn: &str) -> User {
-    User { id: Uuid::new_v4(), user_principal_name: Upn::parse(upn).unwrap(), display_name: upn.into(), account_enabled: true, created_date_time: NOW }
+    User {
+        id: Uuid::new_v4(),
+        user_principal_name: Upn::parse(upn).unwrap(),
+        display_name: upn.into(),
+        account_enabled: true,
+        created_date_time: NOW,
+    }
 }
 
 #[tokio::test]
@@ -29,17 +35,45 @@ async fn users_roundtrip_unique_upn_and_paging() {
             directory::insert_user(&mut c, &u).await.unwrap();
             made.push(u);
         }
-        let got = directory::user_by_upn(&mut c, &made[3].user_principal_name).await.unwrap();
+        let got = directory::user_by_upn(&mut c, &made[3].user_principal_name)
+            .await
+            .unwrap();
         assert_eq!(got.as_ref(), Some(&made[3]), "{}", t.name);
-        let dup = User { id: Uuid::new_v4(), ..made[0].clone() };
+        let dup = User {
+            id: Uuid::new_v4(),
+            ..made[0].clone()
+        };
         let err = directory::insert_user(&mut c, &dup).await.unwrap_err();
-        assert!(err.is_unique_violation(), "{}: duplicate UPN must violate uniqueness: {err}", t.name);
-        directory::set_user_enabled(&mut c, made[1].id, false).await.unwrap();
-        assert!(!directory::user_by_id(&mut c, made[1].id).await.unwrap().unwrap().account_enabled, "{}", t.name);
+        assert!(
+            err.is_unique_violation(),
+            "{}: duplicate UPN must violate uniqueness: {err}",
+            t.name
+        );
+        directory::set_user_enabled(&mut c, made[1].id, false)
+            .await
+            .unwrap();
+        assert!(
+            !directory::user_by_id(&mut c, made[1].id)
+                .await
+                .unwrap()
+                .unwrap()
+                .account_enabled,
+            "{}",
+            t.name
+        );
         let page1 = directory::list_users(&mut c, None, 3).await.unwrap();
-        let page2 = directory::list_users(&mut c, Some(page1[2].user_principal_name.as_str()), 3).await.unwrap();
-        let page3 = directory::list_users(&mut c, Some(page2[2].user_principal_name.as_str()), 3).await.unwrap();
-        assert_eq!((page1.len(), page2.len(), page3.len()), (3, 3, 1), "{}", t.name);
+        let page2 = directory::list_users(&mut c, Some(page1[2].user_principal_name.as_str()), 3)
+            .await
+            .unwrap();
+        let page3 = directory::list_users(&mut c, Some(page2[2].user_principal_name.as_str()), 3)
+            .await
+            .unwrap();
+        assert_eq!(
+            (page1.len(), page2.len(), page3.len()),
+            (3, 3, 1),
+            "{}",
+            t.name
+        );
         assert_eq!(directory::count_users(&mut c).await.unwrap(), 7);
     }
 }
@@ -50,20 +84,63 @@ async fn groups_memberships_and_roles() {
         let mut c = t.store.conn().await.unwrap();
         let u = user("alice@contoso.com");
         directory::insert_user(&mut c, &u).await.unwrap();
-        let g = Group { id: Uuid::new_v4(), display_name: "Pilots".into(), security_enabled: true };
-        let m = Group { id: Uuid::new_v4(), display_name: "Marketing".into(), security_enabled: false };
+        let g = Group {
+            id: Uuid::new_v4(),
+            display_name: "Pilots".into(),
+            security_enabled: true,
+        };
+        let m = Group {
+            id: Uuid::new_v4(),
+            display_name: "Marketing".into(),
+            security_enabled: false,
+        };
         directory::insert_group(&mut c, &g, NOW).await.unwrap();
         directory::insert_group(&mut c, &m, NOW).await.unwrap();
         assert!(directory::add_member(&mut c, g.id, u.id).await.unwrap());
-        assert!(!directory::add_member(&mut c, g.id, u.id).await.unwrap(), "{}: second add is a no-op", t.name);
-        assert_eq!(directory::member_of(&mut c, u.id).await.unwrap(), vec![g.id]);
-        assert_eq!(directory::members(&mut c, g.id).await.unwrap(), vec![u.clone()]);
-        assert_eq!(directory::group_by_name(&mut c, "Marketing").await.unwrap(), Some(m.clone()));
-        assert!(!directory::group_by_id(&mut c, m.id).await.unwrap().unwrap().security_enabled);
-        assert!(directory::assign_role(&mut c, u.id, DirectoryRole::GlobalAdministrator, NOW).await.unwrap());
-        assert!(!directory::assign_role(&mut c, u.id, DirectoryRole::GlobalAdministrator, NOW).await.unwrap());
-        assert_eq!(directory::roles_of(&mut c, u.id).await.unwrap(), vec![DirectoryRole::GlobalAdministrator]);
-        assert_eq!(directory::holders_of(&mut c, DirectoryRole::GlobalAdministrator).await.unwrap(), vec![u]);
+        assert!(
+            !directory::add_member(&mut c, g.id, u.id).await.unwrap(),
+            "{}: second add is a no-op",
+            t.name
+        );
+        assert_eq!(
+            directory::member_of(&mut c, u.id).await.unwrap(),
+            vec![g.id]
+        );
+        assert_eq!(
+            directory::members(&mut c, g.id).await.unwrap(),
+            vec![u.clone()]
+        );
+        assert_eq!(
+            directory::group_by_name(&mut c, "Marketing").await.unwrap(),
+            Some(m.clone())
+        );
+        assert!(
+            !directory::group_by_id(&mut c, m.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .security_enabled
+        );
+        assert!(
+            directory::assign_role(&mut c, u.id, DirectoryRole::GlobalAdministrator, NOW)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !directory::assign_role(&mut c, u.id, DirectoryRole::GlobalAdministrator, NOW)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            directory::roles_of(&mut c, u.id).await.unwrap(),
+            vec![DirectoryRole::GlobalAdministrator]
+        );
+        assert_eq!(
+            directory::holders_of(&mut c, DirectoryRole::GlobalAdministrator)
+                .await
+                .unwrap(),
+            vec![u]
+        );
     }
 }
 
@@ -71,10 +148,23 @@ async fn groups_memberships_and_roles() {
 async fn tenant_is_created_once() {
     for t in both().await {
         let mut c = t.store.conn().await.unwrap();
-        let ten = tenant::Tenant { id: Uuid::new_v4(), display_name: "Contoso".into(), domain: "contoso.com".into(), created_at: NOW, bootstrap_admin_id: None };
+        let ten = tenant::Tenant {
+            id: Uuid::new_v4(),
+            display_name: "Contoso".into(),
+            domain: "contoso.com".into(),
+            created_at: NOW,
+            bootstrap_admin_id: None,
+        };
         assert!(tenant::create_if_absent(&mut c, &ten).await.unwrap());
-        let other = tenant::Tenant { id: Uuid::new_v4(), ..ten.clone() };
-        assert!(!tenant::create_if_absent(&mut c, &other).await.unwrap(), "{}", t.name);
+        let other = tenant::Tenant {
+            id: Uuid::new_v4(),
+            ..ten.clone()
+        };
+        assert!(
+            !tenant::create_if_absent(&mut c, &other).await.unwrap(),
+            "{}",
+            t.name
+        );
         assert_eq!(tenant::get(&mut c).await.unwrap(), Some(ten));
     }
 }
@@ -84,19 +174,44 @@ async fn method_configurations_roundtrip_as_graph_json() {
     for t in both().await {
         let mut c = t.store.conn().await.unwrap();
         assert_eq!(policy::get(&mut c, MethodId::Fido2).await.unwrap(), None);
-        let MethodConfiguration::Fido2(mut f) = MethodConfiguration::graph_default(MethodId::Fido2) else { unreachable!() };
+        let MethodConfiguration::Fido2(mut f) = MethodConfiguration::graph_default(MethodId::Fido2)
+        else {
+            unreachable!()
+        };
         f.state = MethodState::Enabled;
         f.key_restrictions.aa_guids = vec!["90a3ccdf-635c-4729-a248-9b709135078f".into()];
         let cfg = MethodConfiguration::Fido2(f);
         policy::put(&mut c, &cfg, NOW).await.unwrap();
-        assert_eq!(policy::get(&mut c, MethodId::Fido2).await.unwrap(), Some(cfg.clone()), "{}", t.name);
-        policy::put(&mut c, &MethodConfiguration::graph_default(MethodId::Fido2), NOW).await.unwrap();
-        assert_eq!(policy::get(&mut c, MethodId::Fido2).await.unwrap(), Some(MethodConfiguration::graph_default(MethodId::Fido2)));
+        assert_eq!(
+            policy::get(&mut c, MethodId::Fido2).await.unwrap(),
+            Some(cfg.clone()),
+            "{}",
+            t.name
+        );
+        policy::put(
+            &mut c,
+            &MethodConfiguration::graph_default(MethodId::Fido2),
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            policy::get(&mut c, MethodId::Fido2).await.unwrap(),
+            Some(MethodConfiguration::graph_default(MethodId::Fido2))
+        );
     }
 }
 
 fn pass(user: Uuid) -> TemporaryAccessPass {
-    TemporaryAccessPass { id: Uuid::new_v4(), user_id: user, created_at: NOW, start_at: NOW, lifetime_minutes: 60, is_usable_once: true, consumed_at: None }
+    TemporaryAccessPass {
+        id: Uuid::new_v4(),
+        user_id: user,
+        created_at: NOW,
+        start_at: NOW,
+        lifetime_minutes: 60,
+        is_usable_once: true,
+        consumed_at: None,
+    }
 }
 
 #[tokio::test]
@@ -110,8 +225,19 @@ async fn r11_one_pass_per_user_replaces_the_old_one() {
         let p2 = pass(u.id);
         tap::replace(&mut c, &p2, "hash-2").await.unwrap();
         let got = tap::for_user(&mut c, u.id).await.unwrap().unwrap();
-        assert_eq!((got.pass.id, got.code_hash.as_str()), (p2.id, "hash-2"), "{}", t.name);
-        let n: i64 = sqlx::Row::get(&sqlx::query("SELECT COUNT(*) AS n FROM temporary_access_passes").fetch_one(&mut *c).await.unwrap(), "n");
+        assert_eq!(
+            (got.pass.id, got.code_hash.as_str()),
+            (p2.id, "hash-2"),
+            "{}",
+            t.name
+        );
+        let n: i64 = sqlx::Row::get(
+            &sqlx::query("SELECT COUNT(*) AS n FROM temporary_access_passes")
+                .fetch_one(&mut *c)
+                .await
+                .unwrap(),
+            "n",
+        );
         assert_eq!(n, 1, "{}: exactly one pass per user", t.name);
     }
 }
@@ -148,15 +274,42 @@ async fn lockout_failures_are_counted_per_user_and_source() {
         let mut c = t.store.conn().await.unwrap();
         let u = Uuid::new_v4();
         for i in 0..4 {
-            lockout::record_failure(&mut c, Some(u), "10.0.0.1", NOW - Duration::minutes(i)).await.unwrap();
+            lockout::record_failure(&mut c, Some(u), "10.0.0.1", NOW - Duration::minutes(i))
+                .await
+                .unwrap();
         }
-        lockout::record_failure(&mut c, None, "10.0.0.1", NOW - Duration::minutes(30)).await.unwrap();
-        let uf = lockout::user_failures(&mut c, u, NOW - Duration::minutes(15), 3).await.unwrap();
-        assert_eq!(uf, vec![NOW, NOW - Duration::minutes(1), NOW - Duration::minutes(2)], "{}: newest first, limited", t.name);
-        assert_eq!(lockout::source_failures(&mut c, "10.0.0.1", NOW - Duration::minutes(15), 50).await.unwrap().len(), 4);
+        lockout::record_failure(&mut c, None, "10.0.0.1", NOW - Duration::minutes(30))
+            .await
+            .unwrap();
+        let uf = lockout::user_failures(&mut c, u, NOW - Duration::minutes(15), 3)
+            .await
+            .unwrap();
+        assert_eq!(
+            uf,
+            vec![NOW, NOW - Duration::minutes(1), NOW - Duration::minutes(2)],
+            "{}: newest first, limited",
+            t.name
+        );
+        assert_eq!(
+            lockout::source_failures(&mut c, "10.0.0.1", NOW - Duration::minutes(15), 50)
+                .await
+                .unwrap()
+                .len(),
+            4
+        );
         lockout::clear_user(&mut c, u).await.unwrap();
-        assert!(lockout::user_failures(&mut c, u, NOW - Duration::minutes(15), 3).await.unwrap().is_empty());
-        assert_eq!(lockout::prune(&mut c, NOW - Duration::minutes(20)).await.unwrap(), 1);
+        assert!(
+            lockout::user_failures(&mut c, u, NOW - Duration::minutes(15), 3)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            lockout::prune(&mut c, NOW - Duration::minutes(20))
+                .await
+                .unwrap(),
+            1
+        );
     }
 }
 
@@ -166,9 +319,21 @@ async fn sessions_are_found_by_token_hash_and_revocable() {
         let mut c = t.store.conn().await.unwrap();
         let u = user("dave@contoso.com");
         directory::insert_user(&mut c, &u).await.unwrap();
-        let s = Session { id: Uuid::new_v4(), user_id: u.id, auth_time: NOW, methods: vec![AuthMethod::TemporaryAccessPass], expires_at: NOW + Duration::hours(1), passkey_aaguid: Some(Uuid::from_u128(9)) };
+        let s = Session {
+            id: Uuid::new_v4(),
+            user_id: u.id,
+            auth_time: NOW,
+            methods: vec![AuthMethod::TemporaryAccessPass],
+            expires_at: NOW + Duration::hours(1),
+            passkey_aaguid: Some(Uuid::from_u128(9)),
+        };
         sessions::insert(&mut c, "th", &s, NOW).await.unwrap();
-        assert_eq!(sessions::by_token_hash(&mut c, "th").await.unwrap(), Some(s.clone()), "{}", t.name);
+        assert_eq!(
+            sessions::by_token_hash(&mut c, "th").await.unwrap(),
+            Some(s.clone()),
+            "{}",
+            t.name
+        );
         sessions::revoke(&mut c, "th", NOW).await.unwrap();
         assert_eq!(sessions::by_token_hash(&mut c, "th").await.unwrap(), None);
     }
@@ -183,23 +348,51 @@ async fn audit_entries_keep_actor_before_after_and_filter() {
             category: kinds::USER_MANAGEMENT,
             service: kinds::CORE_DIRECTORY,
             operation: Operation::Update,
-            actor: Actor::Operator { name: "root".into() },
-            target: AuditTarget { id: at_target.into(), display_name: "x".into(), kind: "User" },
+            actor: Actor::Operator {
+                name: "root".into(),
+            },
+            target: AuditTarget {
+                id: at_target.into(),
+                display_name: "x".into(),
+                kind: "User",
+            },
             before: Some(serde_json::json!({"accountEnabled": true})),
             after: Some(serde_json::json!({"accountEnabled": false})),
             reason: "test".into(),
         };
-        audit::append(&mut c, &rec("Update user", "u1"), NOW - Duration::hours(2)).await.unwrap();
-        audit::append(&mut c, &rec("Add user", "u2"), NOW).await.unwrap();
-        let all = audit::list(&mut c, &audit::AuditFilter::default(), 10).await.unwrap();
+        audit::append(&mut c, &rec("Update user", "u1"), NOW - Duration::hours(2))
+            .await
+            .unwrap();
+        audit::append(&mut c, &rec("Add user", "u2"), NOW)
+            .await
+            .unwrap();
+        let all = audit::list(&mut c, &audit::AuditFilter::default(), 10)
+            .await
+            .unwrap();
         assert_eq!(all.len(), 2, "{}", t.name);
-        assert_eq!(all[0].activity_display_name, "Add user", "{}: newest first", t.name);
-        assert_eq!(all[1].before, Some(serde_json::json!({"accountEnabled": true})));
+        assert_eq!(
+            all[0].activity_display_name, "Add user",
+            "{}: newest first",
+            t.name
+        );
+        assert_eq!(
+            all[1].before,
+            Some(serde_json::json!({"accountEnabled": true}))
+        );
         assert_eq!(all[1].actor_name, "operator root (CLI)");
-        let f = audit::AuditFilter { since: Some(NOW - Duration::hours(1)), ..Default::default() };
+        let f = audit::AuditFilter {
+            since: Some(NOW - Duration::hours(1)),
+            ..Default::default()
+        };
         assert_eq!(audit::list(&mut c, &f, 10).await.unwrap().len(), 1);
-        let f = audit::AuditFilter { activity: Some("Update user".into()), ..Default::default() };
-        assert_eq!(audit::list(&mut c, &f, 10).await.unwrap()[0].target_id, "u1");
+        let f = audit::AuditFilter {
+            activity: Some("Update user".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            audit::list(&mut c, &f, 10).await.unwrap()[0].target_id,
+            "u1"
+        );
     }
 }
 
@@ -236,13 +429,37 @@ async fn r22_ceremonies_are_single_use_even_under_concurrency() {
         let id = Uuid::new_v4();
         {
             let mut c = t.store.conn().await.unwrap();
-            ceremonies::insert(&mut c, id, &Ceremony { kind: "authenticate".into(), user_id: None, state: "{}".into(), expires_at: NOW + Duration::minutes(5) }, NOW).await.unwrap();
-            assert!(ceremonies::take(&mut c, id, "register", NOW).await.unwrap().is_none(), "{}: bound to its kind", t.name);
+            ceremonies::insert(
+                &mut c,
+                id,
+                &Ceremony {
+                    kind: "authenticate".into(),
+                    user_id: None,
+                    state: "{}".into(),
+                    expires_at: NOW + Duration::minutes(5),
+                },
+                NOW,
+            )
+            .await
+            .unwrap();
+            assert!(
+                ceremonies::take(&mut c, id, "register", NOW)
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "{}: bound to its kind",
+                t.name
+            );
         }
         let mut tasks = vec![];
         for _ in 0..20 {
             let store = t.store.clone();
-            tasks.push(tokio::spawn(async move { ceremonies::take(&mut store.conn().await.unwrap(), id, "authenticate", NOW).await.unwrap().is_some() }));
+            tasks.push(tokio::spawn(async move {
+                ceremonies::take(&mut store.conn().await.unwrap(), id, "authenticate", NOW)
+                    .await
+                    .unwrap()
+                    .is_some()
+            }));
         }
         let mut wins = 0;
         for task in tasks {
@@ -262,27 +479,51 @@ async fn r22_counter_update_is_a_compare_and_set_and_r25_deletes_leave_tombstone
             let mut c = t.store.conn().await.unwrap();
             directory::insert_user(&mut c, &u).await.unwrap();
             passkeys::insert(&mut c, &p).await.unwrap();
-            let got = passkeys::by_credential_id(&mut c, "cred-1").await.unwrap().unwrap();
+            let got = passkeys::by_credential_id(&mut c, "cred-1")
+                .await
+                .unwrap()
+                .unwrap();
             assert_eq!(got, p, "{}: round trip", t.name);
         }
         let mut tasks = vec![];
         for _ in 0..20 {
             let store = t.store.clone();
             let id = p.passkey.id;
-            tasks.push(tokio::spawn(async move { passkeys::record_use(&mut store.conn().await.unwrap(), id, 5, 6, NOW).await.unwrap() }));
+            tasks.push(tokio::spawn(async move {
+                passkeys::record_use(&mut store.conn().await.unwrap(), id, 5, 6, NOW)
+                    .await
+                    .unwrap()
+            }));
         }
         let mut wins = 0;
         for task in tasks {
             wins += usize::from(task.await.unwrap());
         }
-        assert_eq!(wins, 1, "{}: two nodes cannot both accept counter 6", t.name);
+        assert_eq!(
+            wins, 1,
+            "{}: two nodes cannot both accept counter 6",
+            t.name
+        );
         let mut c = t.store.conn().await.unwrap();
-        assert!(passkeys::delete(&mut c, p.passkey.id, "admin", NOW).await.unwrap());
+        assert!(passkeys::delete(&mut c, p.passkey.id, "admin", NOW)
+            .await
+            .unwrap());
         assert!(passkeys::for_user(&mut c, u.id).await.unwrap().is_empty());
-        let tomb = passkeys::by_credential_id(&mut c, "cred-1").await.unwrap().unwrap();
+        let tomb = passkeys::by_credential_id(&mut c, "cred-1")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(tomb.deleted, Some((NOW, "admin".into())), "{}", t.name);
-        assert!(!passkeys::record_use(&mut c, p.passkey.id, 6, 7, NOW).await.unwrap(), "{}: a deleted passkey is not used", t.name);
-        passkeys::insert(&mut c, &stored_passkey(u.id, "cred-1")).await.expect("re-registering the same credential replaces the tombstone");
+        assert!(
+            !passkeys::record_use(&mut c, p.passkey.id, 6, 7, NOW)
+                .await
+                .unwrap(),
+            "{}: a deleted passkey is not used",
+            t.name
+        );
+        passkeys::insert(&mut c, &stored_passkey(u.id, "cred-1"))
+            .await
+            .expect("re-registering the same credential replaces the tombstone");
     }
 }
 
@@ -294,34 +535,114 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
         let mut c = t.store.conn().await.unwrap();
         // R7: a name-only import keeps roots imported earlier.
         let aaguid = Uuid::new_v4();
-        metadata::upsert(&mut c, &MetadataEntry { aaguid, name: "Key".into(), roots: vec!["MIIB".into()], source: "statement".into() }, NOW).await.unwrap();
-        metadata::upsert(&mut c, &MetadataEntry { aaguid, name: "Key 2".into(), roots: vec![], source: "names".into() }, NOW).await.unwrap();
+        metadata::upsert(
+            &mut c,
+            &MetadataEntry {
+                aaguid,
+                name: "Key".into(),
+                roots: vec!["MIIB".into()],
+                source: "statement".into(),
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+        metadata::upsert(
+            &mut c,
+            &MetadataEntry {
+                aaguid,
+                name: "Key 2".into(),
+                roots: vec![],
+                source: "names".into(),
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
         let got = metadata::get(&mut c, aaguid).await.unwrap().unwrap();
-        assert_eq!((got.name.as_str(), got.roots.clone()), ("Key 2", vec!["MIIB".to_string()]), "{}", t.name);
+        assert_eq!(
+            (got.name.as_str(), got.roots.clone()),
+            ("Key 2", vec!["MIIB".to_string()]),
+            "{}",
+            t.name
+        );
 
         // Signing keys: the newest unretired key of an algorithm is current; any is found by
         // kid; retired keys stay published only while their tokens may live.
-        for (kid, alg, at) in [("a", "ES256", NOW - Duration::hours(1)), ("b", "ES256", NOW), ("r", "RS256", NOW)] {
-            keys::insert(&mut c, &keys::SigningKey { kid: kid.into(), alg: alg.into(), private_pem: "p".into(), public_pem: "q".into(), created_at: at, retired_at: None }).await.unwrap();
+        for (kid, alg, at) in [
+            ("a", "ES256", NOW - Duration::hours(1)),
+            ("b", "ES256", NOW),
+            ("r", "RS256", NOW),
+        ] {
+            keys::insert(
+                &mut c,
+                &keys::SigningKey {
+                    kid: kid.into(),
+                    alg: alg.into(),
+                    private_pem: "p".into(),
+                    public_pem: "q".into(),
+                    created_at: at,
+                    retired_at: None,
+                },
+            )
+            .await
+            .unwrap();
         }
-        assert_eq!(keys::current(&mut c, "ES256").await.unwrap().unwrap().kid, "b", "{}", t.name);
-        assert_eq!(keys::current(&mut c, "RS256").await.unwrap().unwrap().kid, "r", "{}", t.name);
+        assert_eq!(
+            keys::current(&mut c, "ES256").await.unwrap().unwrap().kid,
+            "b",
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            keys::current(&mut c, "RS256").await.unwrap().unwrap().kid,
+            "r",
+            "{}",
+            t.name
+        );
         assert!(keys::by_kid(&mut c, "a").await.unwrap().is_some());
         assert_eq!(keys::retire_all(&mut c, NOW).await.unwrap(), 3);
         assert!(keys::current(&mut c, "ES256").await.unwrap().is_none());
-        assert_eq!(keys::published(&mut c, NOW - Duration::minutes(65)).await.unwrap().len(), 3, "{}", t.name);
-        assert!(keys::published(&mut c, NOW + Duration::seconds(1)).await.unwrap().is_empty(), "{}", t.name);
+        assert_eq!(
+            keys::published(&mut c, NOW - Duration::minutes(65))
+                .await
+                .unwrap()
+                .len(),
+            3,
+            "{}",
+            t.name
+        );
+        assert!(
+            keys::published(&mut c, NOW + Duration::seconds(1))
+                .await
+                .unwrap()
+                .is_empty(),
+            "{}",
+            t.name
+        );
 
         // Policy settings document.
         assert_eq!(pol::settings(&mut c).await.unwrap(), None);
-        pol::put_settings(&mut c, &serde_json::json!({"reconfirmationInDays": 7}), NOW).await.unwrap();
-        pol::put_settings(&mut c, &serde_json::json!({"reconfirmationInDays": 8}), NOW).await.unwrap();
-        assert_eq!(pol::settings(&mut c).await.unwrap().unwrap()["reconfirmationInDays"], 8, "{}", t.name);
+        pol::put_settings(&mut c, &serde_json::json!({"reconfirmationInDays": 7}), NOW)
+            .await
+            .unwrap();
+        pol::put_settings(&mut c, &serde_json::json!({"reconfirmationInDays": 8}), NOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            pol::settings(&mut c).await.unwrap().unwrap()["reconfirmationInDays"],
+            8,
+            "{}",
+            t.name
+        );
 
         // Applications: every field round-trips, found by each id; secret hash replaced,
         // permissions granted once.
         let mut attrs = portcullis_domain::application::CustomSecurityAttributes::new();
-        attrs.entry("Rollout".into()).or_default().insert("Tier".into(), portcullis_domain::application::AttributeValue::Text("passkey".into()));
+        attrs.entry("Rollout".into()).or_default().insert(
+            "Tier".into(),
+            portcullis_domain::application::AttributeValue::Text("passkey".into()),
+        );
         let mut app = portcullis_domain::application::Application {
             app_id: Uuid::new_v4().to_string(),
             object_id: Uuid::new_v4().to_string(),
@@ -335,19 +656,72 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
             custom_security_attributes: attrs,
         };
         applications::insert(&mut c, &app, NOW).await.unwrap();
-        assert_eq!(applications::by_app_id(&mut c, &app.app_id).await.unwrap().as_ref(), Some(&app), "{}", t.name);
-        assert_eq!(applications::by_object_id(&mut c, &app.object_id).await.unwrap().as_ref(), Some(&app));
-        assert_eq!(applications::by_service_principal_id(&mut c, &app.service_principal_id).await.unwrap().as_ref(), Some(&app));
+        assert_eq!(
+            applications::by_app_id(&mut c, &app.app_id)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(&app),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            applications::by_object_id(&mut c, &app.object_id)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(&app)
+        );
+        assert_eq!(
+            applications::by_service_principal_id(&mut c, &app.service_principal_id)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(&app)
+        );
         app.redirect_uris.push("https://app.example/two".into());
         app.app_protection_policy = true;
         applications::update(&mut c, &app).await.unwrap();
-        assert_eq!(applications::by_app_id(&mut c, &app.app_id).await.unwrap().as_ref(), Some(&app), "{}", t.name);
-        applications::set_secret(&mut c, &app.app_id, "h1", NOW).await.unwrap();
-        applications::set_secret(&mut c, &app.app_id, "h2", NOW).await.unwrap();
-        assert_eq!(applications::secret(&mut c, &app.app_id).await.unwrap().as_deref(), Some("h2"));
-        assert!(applications::grant_permission(&mut c, &app.app_id, "Policy.Read.All").await.unwrap());
-        assert!(!applications::grant_permission(&mut c, &app.app_id, "Policy.Read.All").await.unwrap());
-        assert_eq!(applications::permissions(&mut c, &app.app_id).await.unwrap(), vec!["Policy.Read.All".to_string()], "{}", t.name);
+        assert_eq!(
+            applications::by_app_id(&mut c, &app.app_id)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(&app),
+            "{}",
+            t.name
+        );
+        applications::set_secret(&mut c, &app.app_id, "h1", NOW)
+            .await
+            .unwrap();
+        applications::set_secret(&mut c, &app.app_id, "h2", NOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            applications::secret(&mut c, &app.app_id)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("h2")
+        );
+        assert!(
+            applications::grant_permission(&mut c, &app.app_id, "Policy.Read.All")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !applications::grant_permission(&mut c, &app.app_id, "Policy.Read.All")
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            applications::permissions(&mut c, &app.app_id)
+                .await
+                .unwrap(),
+            vec!["Policy.Read.All".to_string()],
+            "{}",
+            t.name
+        );
 
         // OAuth: a code and a refresh token are taken once; the second take names the grant.
         let u = user("grantee@contoso.com");
@@ -364,35 +738,142 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
             revoked_at: None,
         };
         oauth::insert_grant(&mut c, &grant).await.unwrap();
-        let code = oauth::CodeRecord { grant_id: grant.id, redirect_uri: "https://app.example/cb".into(), nonce: Some("n".into()), code_challenge: None, expires_at: NOW + Duration::minutes(5) };
-        oauth::insert_code(&mut c, "code-hash", &code).await.unwrap();
-        assert_eq!(oauth::take_code(&mut c, "code-hash", NOW).await.unwrap(), oauth::Taken::Fresh(code), "{}", t.name);
-        assert_eq!(oauth::take_code(&mut c, "code-hash", NOW).await.unwrap(), oauth::Taken::Reused(grant.id), "{}", t.name);
-        assert_eq!(oauth::take_code(&mut c, "other", NOW).await.unwrap(), oauth::Taken::Unknown);
-        oauth::insert_refresh(&mut c, "rt-hash", grant.id, NOW, NOW + Duration::days(1)).await.unwrap();
-        assert!(matches!(oauth::take_refresh(&mut c, "rt-hash", NOW).await.unwrap(), oauth::Taken::Fresh((g, _)) if g == grant.id));
-        assert_eq!(oauth::take_refresh(&mut c, "rt-hash", NOW).await.unwrap(), oauth::Taken::Reused(grant.id), "{}", t.name);
-        assert_eq!(oauth::revoke_session_grants(&mut c, grant.session_id, "signed out", NOW).await.unwrap(), 1);
-        assert!(!oauth::revoke_grant(&mut c, grant.id, "again", NOW).await.unwrap(), "revocation is idempotent");
-        assert!(oauth::grant(&mut c, grant.id).await.unwrap().unwrap().revoked_at.is_some());
+        let code = oauth::CodeRecord {
+            grant_id: grant.id,
+            redirect_uri: "https://app.example/cb".into(),
+            nonce: Some("n".into()),
+            code_challenge: None,
+            expires_at: NOW + Duration::minutes(5),
+        };
+        oauth::insert_code(&mut c, "code-hash", &code)
+            .await
+            .unwrap();
+        assert_eq!(
+            oauth::take_code(&mut c, "code-hash", NOW).await.unwrap(),
+            oauth::Taken::Fresh(code),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            oauth::take_code(&mut c, "code-hash", NOW).await.unwrap(),
+            oauth::Taken::Reused(grant.id),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            oauth::take_code(&mut c, "other", NOW).await.unwrap(),
+            oauth::Taken::Unknown
+        );
+        oauth::insert_refresh(&mut c, "rt-hash", grant.id, NOW, NOW + Duration::days(1))
+            .await
+            .unwrap();
+        assert!(
+            matches!(oauth::take_refresh(&mut c, "rt-hash", NOW).await.unwrap(), oauth::Taken::Fresh((g, _)) if g == grant.id)
+        );
+        assert_eq!(
+            oauth::take_refresh(&mut c, "rt-hash", NOW).await.unwrap(),
+            oauth::Taken::Reused(grant.id),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            oauth::revoke_session_grants(&mut c, grant.session_id, "signed out", NOW)
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(
+            !oauth::revoke_grant(&mut c, grant.id, "again", NOW)
+                .await
+                .unwrap(),
+            "revocation is idempotent"
+        );
+        assert!(oauth::grant(&mut c, grant.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some());
         // Devices: compliance is set, never guessed.
-        let dev = portcullis_domain::device::Device { id: Uuid::new_v4(), owner: u.id, display_name: "Pixel".into(), platform: "android".into(), is_compliant: false, public_key: "MFk".into(), created_at: NOW };
-        portcullis_store::devices::insert(&mut c, &dev).await.unwrap();
-        assert!(portcullis_store::devices::set_compliant(&mut c, dev.id, true).await.unwrap());
-        assert_eq!(portcullis_store::devices::by_id(&mut c, dev.id).await.unwrap(), Some(portcullis_domain::device::Device { is_compliant: true, ..dev.clone() }), "{}", t.name);
-        assert!(!portcullis_store::devices::set_compliant(&mut c, Uuid::new_v4(), true).await.unwrap());
+        let dev = portcullis_domain::device::Device {
+            id: Uuid::new_v4(),
+            owner: u.id,
+            display_name: "Pixel".into(),
+            platform: "android".into(),
+            is_compliant: false,
+            public_key: "MFk".into(),
+            created_at: NOW,
+        };
+        portcullis_store::devices::insert(&mut c, &dev)
+            .await
+            .unwrap();
+        assert!(
+            portcullis_store::devices::set_compliant(&mut c, dev.id, true)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            portcullis_store::devices::by_id(&mut c, dev.id)
+                .await
+                .unwrap(),
+            Some(portcullis_domain::device::Device {
+                is_compliant: true,
+                ..dev.clone()
+            }),
+            "{}",
+            t.name
+        );
+        assert!(
+            !portcullis_store::devices::set_compliant(&mut c, Uuid::new_v4(), true)
+                .await
+                .unwrap()
+        );
         // Deleting the application takes its grants with it.
         assert!(applications::delete(&mut c, &app.app_id).await.unwrap());
-        assert!(oauth::grant(&mut c, grant.id).await.unwrap().is_none(), "{}", t.name);
+        assert!(
+            oauth::grant(&mut c, grant.id).await.unwrap().is_none(),
+            "{}",
+            t.name
+        );
 
         // User filter (substr/lower on both backends) and deletion cascades.
         let u = user("Zed.Person@contoso.com");
-        directory::insert_user(&mut c, &User { display_name: "Zed Person".into(), ..u.clone() }).await.unwrap();
-        let f = directory::UserFilter { name_prefix: Some("zed p".into()), ..Default::default() };
-        assert_eq!(directory::list_users_filtered(&mut c, &f, None, 10).await.unwrap().len(), 1, "{}", t.name);
-        let f = directory::UserFilter { upn_prefix: Some("ZED.".into()), ..Default::default() };
-        assert_eq!(directory::list_users_filtered(&mut c, &f, None, 10).await.unwrap().len(), 1);
-        lockout::record_failure(&mut c, Some(u.id), "x", NOW).await.unwrap();
+        directory::insert_user(
+            &mut c,
+            &User {
+                display_name: "Zed Person".into(),
+                ..u.clone()
+            },
+        )
+        .await
+        .unwrap();
+        let f = directory::UserFilter {
+            name_prefix: Some("zed p".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            directory::list_users_filtered(&mut c, &f, None, 10)
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "{}",
+            t.name
+        );
+        let f = directory::UserFilter {
+            upn_prefix: Some("ZED.".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            directory::list_users_filtered(&mut c, &f, None, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        lockout::record_failure(&mut c, Some(u.id), "x", NOW)
+            .await
+            .unwrap();
         assert!(directory::delete_user(&mut c, u.id).await.unwrap());
         assert!(directory::user_by_id(&mut c, u.id).await.unwrap().is_none());
     }

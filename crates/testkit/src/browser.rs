@@ -10,7 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 fn tool(env: &str, default: &str) -> PathBuf {
-    let p = std::env::var(env).map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(default));
+    let p = std::env::var(env)
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(default));
     assert!(p.exists(), "{} not found at {} (set {env}, or run scripts/test.sh, which installs chromium and chromium-driver)", default, p.display());
     p
 }
@@ -28,8 +30,16 @@ impl Browser {
     pub async fn launch() -> Browser {
         let chromium = tool("CHROMIUM_BIN", "/usr/bin/chromium");
         let chromedriver = tool("CHROMEDRIVER_BIN", "/usr/bin/chromedriver");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
-        let driver = Command::new(chromedriver).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start chromedriver");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let driver = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
         let profile = tempfile::tempdir().expect("profile dir");
         let caps = serde_json::json!({
             "goog:chromeOptions": {
@@ -49,8 +59,18 @@ impl Browser {
         let url = format!("http://127.0.0.1:{port}");
         let mut last = None;
         for _ in 0..100 {
-            match ClientBuilder::new(HttpConnector::new()).capabilities(caps.clone()).connect(&url).await {
-                Ok(client) => return Browser { client, driver, _profile: profile },
+            match ClientBuilder::new(HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Browser {
+                        client,
+                        driver,
+                        _profile: profile,
+                    }
+                }
                 Err(e) => last = Some(e),
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -81,31 +101,64 @@ struct SessionCommand {
 }
 
 impl fantoccini::wd::WebDriverCompatibleCommand for SessionCommand {
-    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!("session/{}/{}", session_id.unwrap_or_default(), self.path))
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.path
+        ))
     }
 
     fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        (self.method.clone(), self.body.as_ref().map(|b| b.to_string()))
+        (
+            self.method.clone(),
+            self.body.as_ref().map(|b| b.to_string()),
+        )
     }
 }
 
 impl Browser {
-    async fn session_cmd(&self, method: http::Method, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
-        self.client.issue_cmd(SessionCommand { method, path: path.into(), body }).await.unwrap_or_else(|e| panic!("WebDriver {path}: {e}"))
+    async fn session_cmd(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        self.client
+            .issue_cmd(SessionCommand {
+                method,
+                path: path.into(),
+                body,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver {path}: {e}"))
     }
 
     /// Adds Chromium's WebAuthn virtual authenticator (CTAP2, internal, resident keys,
     /// user verification) and returns its id. Its AAGUID is `01020304-0506-0708-0102-030405060708`.
     pub async fn add_virtual_authenticator(&self) -> String {
         let body = serde_json::json!({"protocol": "ctap2", "transport": "internal", "hasResidentKey": true, "hasUserVerification": true, "isUserConsenting": true, "isUserVerified": true});
-        let v = self.session_cmd(http::Method::POST, "webauthn/authenticator", Some(body)).await;
-        v.as_str().map(str::to_string).unwrap_or_else(|| panic!("authenticator id, got {v}"))
+        let v = self
+            .session_cmd(http::Method::POST, "webauthn/authenticator", Some(body))
+            .await;
+        v.as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("authenticator id, got {v}"))
     }
 
     /// The credentials the virtual authenticator holds.
     pub async fn virtual_credentials(&self, authenticator: &str) -> Vec<serde_json::Value> {
-        let v = self.session_cmd(http::Method::GET, &format!("webauthn/authenticator/{authenticator}/credentials"), None).await;
+        let v = self
+            .session_cmd(
+                http::Method::GET,
+                &format!("webauthn/authenticator/{authenticator}/credentials"),
+                None,
+            )
+            .await;
         v.as_array().cloned().unwrap_or_default()
     }
 }

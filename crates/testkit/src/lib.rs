@@ -34,7 +34,12 @@ pub async fn sqlite() -> TestStore {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = portcullis_store::sqlite_url_for(dir.path());
     let store = Store::open(&url).await.expect("open sqlite store");
-    TestStore { name: "sqlite", store, url, _dir: Some(dir) }
+    TestStore {
+        name: "sqlite",
+        store,
+        url,
+        _dir: Some(dir),
+    }
 }
 
 /// A URL for a fresh, empty PostgreSQL database. Panics (fails the test) when
@@ -44,11 +49,17 @@ pub async fn fresh_postgres_url() -> String {
         panic!("{PG_ENV} is not set: PostgreSQL tests need a server. Run the suite with scripts/test.sh, which starts one.")
     });
     sqlx::any::install_default_drivers();
-    let mut conn = AnyConnection::connect(&admin).await.unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin}: {e}"));
+    let mut conn = AnyConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin}: {e}"));
     let db = format!("pt_{}", uuid::Uuid::new_v4().simple());
-    conn.execute(format!("CREATE DATABASE {db}").as_str()).await.expect("create test database");
+    conn.execute(format!("CREATE DATABASE {db}").as_str())
+        .await
+        .expect("create test database");
     let _ = conn.close().await;
-    let (base, _) = admin.rsplit_once('/').expect("TEST_POSTGRES_URL must end with /DATABASE");
+    let (base, _) = admin
+        .rsplit_once('/')
+        .expect("TEST_POSTGRES_URL must end with /DATABASE");
     format!("{base}/{db}")
 }
 
@@ -56,7 +67,12 @@ pub async fn fresh_postgres_url() -> String {
 pub async fn postgres() -> TestStore {
     let url = fresh_postgres_url().await;
     let store = Store::open(&url).await.expect("open postgres store");
-    TestStore { name: "postgres", store, url, _dir: None }
+    TestStore {
+        name: "postgres",
+        store,
+        url,
+        _dir: None,
+    }
 }
 
 /// One fresh store on each backend: SQLite, then PostgreSQL.

@@ -67,7 +67,14 @@ impl SoftKey {
         for (i, byte) in a.iter_mut().enumerate() {
             *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2).unwrap_or("00"), 16).unwrap_or(0);
         }
-        SoftKey { key: SigningKey::random(&mut rand::rngs::OsRng), credential_id: id, aaguid: a, counter: 0, synced: false, user_handle: None }
+        SoftKey {
+            key: SigningKey::random(&mut rand::rngs::OsRng),
+            credential_id: id,
+            aaguid: a,
+            counter: 0,
+            synced: false,
+            user_handle: None,
+        }
     }
 
     /// The credential id, base64url.
@@ -77,11 +84,20 @@ impl SoftKey {
 
     fn cose_key(&self) -> Vec<u8> {
         let point = self.key.verifying_key().to_encoded_point(false);
-        let (x, y) = (point.x().map(|x| x.to_vec()).unwrap_or_default(), point.y().map(|y| y.to_vec()).unwrap_or_default());
+        let (x, y) = (
+            point.x().map(|x| x.to_vec()).unwrap_or_default(),
+            point.y().map(|y| y.to_vec()).unwrap_or_default(),
+        );
         let m = Cbor::Map(
-            [(Cbor::Integer(1), Cbor::Integer(2)), (Cbor::Integer(3), Cbor::Integer(-7)), (Cbor::Integer(-1), Cbor::Integer(1)), (Cbor::Integer(-2), Cbor::Bytes(x)), (Cbor::Integer(-3), Cbor::Bytes(y))]
-                .into_iter()
-                .collect(),
+            [
+                (Cbor::Integer(1), Cbor::Integer(2)),
+                (Cbor::Integer(3), Cbor::Integer(-7)),
+                (Cbor::Integer(-1), Cbor::Integer(1)),
+                (Cbor::Integer(-2), Cbor::Bytes(x)),
+                (Cbor::Integer(-3), Cbor::Bytes(y)),
+            ]
+            .into_iter()
+            .collect(),
         );
         serde_cbor_2::to_vec(&m).unwrap_or_default()
     }
@@ -102,7 +118,11 @@ impl SoftKey {
         d.extend_from_slice(&counter.to_be_bytes());
         if attested {
             d.extend_from_slice(&self.aaguid);
-            d.extend_from_slice(&u16::try_from(self.credential_id.len()).unwrap_or(0).to_be_bytes());
+            d.extend_from_slice(
+                &u16::try_from(self.credential_id.len())
+                    .unwrap_or(0)
+                    .to_be_bytes(),
+            );
             d.extend_from_slice(&self.credential_id);
             d.extend_from_slice(&self.cose_key());
         }
@@ -110,7 +130,9 @@ impl SoftKey {
     }
 
     fn client_data(kind: &str, challenge: &str, origin: &str) -> Vec<u8> {
-        json!({"type": kind, "challenge": challenge, "origin": origin, "crossOrigin": false}).to_string().into_bytes()
+        json!({"type": kind, "challenge": challenge, "origin": origin, "crossOrigin": false})
+            .to_string()
+            .into_bytes()
     }
 
     fn sign(&self, auth_data: &[u8], client_data: &[u8], corrupt: bool) -> Vec<u8> {
@@ -129,9 +151,18 @@ impl SoftKey {
     /// Answers creation options (`publicKey` JSON) the way `PublicKeyCredential.toJSON()` would.
     pub fn register(&mut self, options: &Value, origin: &str, q: &Quirks) -> Value {
         let rp_id = options["rp"]["id"].as_str().unwrap_or_default().to_string();
-        let challenge = q.challenge.clone().unwrap_or_else(|| options["challenge"].as_str().unwrap_or_default().to_string());
+        let challenge = q.challenge.clone().unwrap_or_else(|| {
+            options["challenge"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        });
         self.user_handle = options["user"]["id"].as_str().map(str::to_string);
-        let cd = Self::client_data("webauthn.create", &challenge, q.origin.as_deref().unwrap_or(origin));
+        let cd = Self::client_data(
+            "webauthn.create",
+            &challenge,
+            q.origin.as_deref().unwrap_or(origin),
+        );
         let counter = q.counter.unwrap_or(self.counter);
         let ad = self.auth_data(&rp_id, q, counter, true);
         let (fmt, stmt) = if let Some(leaf) = &q.attestation {
@@ -139,14 +170,43 @@ impl SoftKey {
             msg.extend_from_slice(&Sha256::digest(&cd));
             let sig: DerSignature = leaf.key.sign(&msg);
             let x5c = Cbor::Array(vec![Cbor::Bytes(leaf.der.clone())]);
-            ("packed", Cbor::Map([(text("alg"), Cbor::Integer(-7)), (text("sig"), Cbor::Bytes(sig.as_bytes().to_vec())), (text("x5c"), x5c)].into_iter().collect()))
+            (
+                "packed",
+                Cbor::Map(
+                    [
+                        (text("alg"), Cbor::Integer(-7)),
+                        (text("sig"), Cbor::Bytes(sig.as_bytes().to_vec())),
+                        (text("x5c"), x5c),
+                    ]
+                    .into_iter()
+                    .collect(),
+                ),
+            )
         } else if q.self_attestation {
             let sig = self.sign(&ad, &cd, q.bad_signature);
-            ("packed", Cbor::Map([(text("alg"), Cbor::Integer(-7)), (text("sig"), Cbor::Bytes(sig))].into_iter().collect()))
+            (
+                "packed",
+                Cbor::Map(
+                    [
+                        (text("alg"), Cbor::Integer(-7)),
+                        (text("sig"), Cbor::Bytes(sig)),
+                    ]
+                    .into_iter()
+                    .collect(),
+                ),
+            )
         } else {
             ("none", Cbor::Map(Default::default()))
         };
-        let ao = Cbor::Map([(text("fmt"), text(fmt)), (text("attStmt"), stmt), (text("authData"), Cbor::Bytes(ad))].into_iter().collect());
+        let ao = Cbor::Map(
+            [
+                (text("fmt"), text(fmt)),
+                (text("attStmt"), stmt),
+                (text("authData"), Cbor::Bytes(ad)),
+            ]
+            .into_iter()
+            .collect(),
+        );
         let ao = serde_cbor_2::to_vec(&ao).unwrap_or_default();
         json!({
             "id": self.id(), "rawId": self.id(), "type": "public-key", "authenticatorAttachment": "platform",
@@ -158,8 +218,17 @@ impl SoftKey {
     /// Answers request options (`publicKey` JSON) with an assertion.
     pub fn assert(&mut self, options: &Value, origin: &str, q: &Quirks) -> Value {
         let rp_id = options["rpId"].as_str().unwrap_or_default().to_string();
-        let challenge = q.challenge.clone().unwrap_or_else(|| options["challenge"].as_str().unwrap_or_default().to_string());
-        let cd = Self::client_data("webauthn.get", &challenge, q.origin.as_deref().unwrap_or(origin));
+        let challenge = q.challenge.clone().unwrap_or_else(|| {
+            options["challenge"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        });
+        let cd = Self::client_data(
+            "webauthn.get",
+            &challenge,
+            q.origin.as_deref().unwrap_or(origin),
+        );
         let counter = match q.counter {
             Some(c) => c,
             None => {

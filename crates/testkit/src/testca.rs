@@ -4,7 +4,10 @@
 
 use p256::ecdsa::SigningKey;
 use p256::pkcs8::EncodePrivateKey;
-use rcgen::{BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa, KeyPair,
+    KeyUsagePurpose,
+};
 
 /// A root CA.
 pub struct TestCa {
@@ -31,7 +34,11 @@ impl TestCa {
         dn.push(DnType::OrganizationName, "Portcullis Test");
         p.distinguished_name = dn;
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        p.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
         let cert = p.self_signed(&key).expect("self-signed CA");
         TestCa { cert, key }
     }
@@ -64,7 +71,10 @@ impl TestCa {
         p.is_ca = IsCa::ExplicitNoCa;
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         let cert = p.signed_by(&kp, &self.cert, &self.key).expect("leaf");
-        AttestationLeaf { der: cert.der().to_vec(), key: leaf_key }
+        AttestationLeaf {
+            der: cert.der().to_vec(),
+            key: leaf_key,
+        }
     }
 
     /// A compact ES256 JWS of `payload`, signed by `leaf`, with `x5c = [leaf]`.
@@ -72,8 +82,13 @@ impl TestCa {
         use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
         use base64::Engine;
         use p256::ecdsa::signature::Signer;
-        let header = serde_json::json!({"alg": "ES256", "typ": "JWT", "x5c": [STANDARD.encode(&leaf.der)]});
-        let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(payload.to_string()));
+        let header =
+            serde_json::json!({"alg": "ES256", "typ": "JWT", "x5c": [STANDARD.encode(&leaf.der)]});
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(payload.to_string())
+        );
         let sig: p256::ecdsa::Signature = leaf.key.sign(input.as_bytes());
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
     }
@@ -93,11 +108,19 @@ impl TestCa {
         p.is_ca = IsCa::ExplicitNoCa;
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         let hex: String = aaguid.chars().filter(|c| *c != '-').collect();
-        let bytes: Vec<u8> = (0..16).map(|i| u8::from_str_radix(hex.get(i * 2..i * 2 + 2).unwrap_or("00"), 16).unwrap_or(0)).collect();
+        let bytes: Vec<u8> = (0..16)
+            .map(|i| u8::from_str_radix(hex.get(i * 2..i * 2 + 2).unwrap_or("00"), 16).unwrap_or(0))
+            .collect();
         let mut octet = vec![0x04, 16];
         octet.extend_from_slice(&bytes);
-        p.custom_extensions.push(CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 45724, 1, 1, 4], octet));
+        p.custom_extensions.push(CustomExtension::from_oid_content(
+            &[1, 3, 6, 1, 4, 1, 45724, 1, 1, 4],
+            octet,
+        ));
         let cert = p.signed_by(&kp, &self.cert, &self.key).expect("leaf");
-        AttestationLeaf { der: cert.der().to_vec(), key: leaf_key }
+        AttestationLeaf {
+            der: cert.der().to_vec(),
+            key: leaf_key,
+        }
     }
 }

@@ -7,8 +7,9 @@ use url::Url;
 use uuid::Uuid;
 use webauthn_rs_core::internals::AuthenticatorData;
 use webauthn_rs_core::proto::{
-    AttestationConveyancePreference, AuthenticationState, COSEAlgorithm, Credential, PublicKeyCredential, RegisterPublicKeyCredential, Registration,
-    RegistrationState, SerialisableAttestationData, UserVerificationPolicy,
+    AttestationConveyancePreference, AuthenticationState, COSEAlgorithm, Credential,
+    PublicKeyCredential, RegisterPublicKeyCredential, Registration, RegistrationState,
+    SerialisableAttestationData, UserVerificationPolicy,
 };
 use webauthn_rs_core::WebauthnCore;
 
@@ -88,53 +89,109 @@ pub struct Assertion {
 }
 
 fn json_err(what: &str, e: serde_json::Error) -> CeremonyError {
-    CeremonyError::new("malformedResponse", format!("The {what} is not in the expected shape: {e}"))
+    CeremonyError::new(
+        "malformedResponse",
+        format!("The {what} is not in the expected shape: {e}"),
+    )
 }
 
 fn aaguid_of(attestation_object: &[u8]) -> Result<Uuid, CeremonyError> {
     // The AAGUID is read from authenticatorData even without attestation, as Entra does;
     // it is then self-reported by the authenticator.
-    let v: serde_cbor_2::Value = serde_cbor_2::from_slice(attestation_object).map_err(|e| CeremonyError::new("malformedCbor", format!("The attestation object is not valid CBOR: {e}")))?;
+    let v: serde_cbor_2::Value = serde_cbor_2::from_slice(attestation_object).map_err(|e| {
+        CeremonyError::new(
+            "malformedCbor",
+            format!("The attestation object is not valid CBOR: {e}"),
+        )
+    })?;
     let serde_cbor_2::Value::Map(m) = v else {
-        return Err(CeremonyError::new("malformedCbor", "The attestation object is not a CBOR map."));
+        return Err(CeremonyError::new(
+            "malformedCbor",
+            "The attestation object is not a CBOR map.",
+        ));
     };
     let auth_data = m
         .iter()
         .find_map(|(k, v)| match (k, v) {
-            (serde_cbor_2::Value::Text(k), serde_cbor_2::Value::Bytes(b)) if k == "authData" => Some(b),
+            (serde_cbor_2::Value::Text(k), serde_cbor_2::Value::Bytes(b)) if k == "authData" => {
+                Some(b)
+            }
             _ => None,
         })
-        .ok_or_else(|| CeremonyError::new("malformedCbor", "The attestation object has no authData."))?;
-    let ad = AuthenticatorData::<Registration>::try_from(auth_data.as_slice()).map_err(|e| classify(&e))?;
-    let acd = ad.acd.ok_or_else(|| CeremonyError::new("missingCredentialData", "The authenticator data carries no attested credential data."))?;
+        .ok_or_else(|| {
+            CeremonyError::new("malformedCbor", "The attestation object has no authData.")
+        })?;
+    let ad = AuthenticatorData::<Registration>::try_from(auth_data.as_slice())
+        .map_err(|e| classify(&e))?;
+    let acd = ad.acd.ok_or_else(|| {
+        CeremonyError::new(
+            "missingCredentialData",
+            "The authenticator data carries no attested credential data.",
+        )
+    })?;
     Ok(Uuid::from_bytes(acd.aaguid))
 }
 
 impl RelyingParty {
     /// The relying party for a public URL: RP ID is its host, origin its origin.
     pub fn new(public_url: &Url, name: &str) -> Result<Self, CeremonyError> {
-        let rp_id = public_url.host_str().ok_or_else(|| CeremonyError::new("configuration", "the public URL has no host"))?.to_string();
-        let origin = Url::parse(&public_url.origin().ascii_serialization()).map_err(|e| CeremonyError::new("configuration", e.to_string()))?;
-        let core = WebauthnCore::new_unsafe_experts_only(name, &rp_id, vec![origin.clone()], AUTHENTICATOR_TIMEOUT, Some(false), Some(false));
-        Ok(RelyingParty { core, rp_id, origin })
+        let rp_id = public_url
+            .host_str()
+            .ok_or_else(|| CeremonyError::new("configuration", "the public URL has no host"))?
+            .to_string();
+        let origin = Url::parse(&public_url.origin().ascii_serialization())
+            .map_err(|e| CeremonyError::new("configuration", e.to_string()))?;
+        let core = WebauthnCore::new_unsafe_experts_only(
+            name,
+            &rp_id,
+            vec![origin.clone()],
+            AUTHENTICATOR_TIMEOUT,
+            Some(false),
+            Some(false),
+        );
+        Ok(RelyingParty {
+            core,
+            rp_id,
+            origin,
+        })
     }
 
     /// A relying party with an explicit RP ID and origin (for checking responses offline).
     pub fn with_origin(rp_id: &str, origin: &Url, name: &str) -> Self {
-        let origin = Url::parse(&origin.origin().ascii_serialization()).unwrap_or_else(|_| origin.clone());
-        let core = WebauthnCore::new_unsafe_experts_only(name, rp_id, vec![origin.clone()], AUTHENTICATOR_TIMEOUT, Some(false), Some(false));
-        RelyingParty { core, rp_id: rp_id.to_string(), origin }
+        let origin =
+            Url::parse(&origin.origin().ascii_serialization()).unwrap_or_else(|_| origin.clone());
+        let core = WebauthnCore::new_unsafe_experts_only(
+            name,
+            rp_id,
+            vec![origin.clone()],
+            AUTHENTICATOR_TIMEOUT,
+            Some(false),
+            Some(false),
+        );
+        RelyingParty {
+            core,
+            rp_id: rp_id.to_string(),
+            origin,
+        }
     }
 
     /// A registration state for a challenge issued elsewhere (offline verification): user
     /// verification preferred — the caller decides whether UV is required — and every
     /// algorithm the library knows accepted. Built through the state's public serde form.
-    pub fn state_for_challenge(&self, challenge: &[u8]) -> Result<RegistrationState, CeremonyError> {
+    pub fn state_for_challenge(
+        &self,
+        challenge: &[u8],
+    ) -> Result<RegistrationState, CeremonyError> {
         let (_, state) = self.start_registration(&[0], "offline", "offline", vec![], true)?;
         let mut v = serde_json::to_value(&state).map_err(|e| json_err("registration state", e))?;
-        v["challenge"] = Value::String(base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, challenge));
-        v["policy"] = serde_json::to_value(UserVerificationPolicy::Preferred).map_err(|e| json_err("registration state", e))?;
-        v["credential_algorithms"] = serde_json::to_value(COSEAlgorithm::all_possible_algs()).map_err(|e| json_err("registration state", e))?;
+        v["challenge"] = Value::String(base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            challenge,
+        ));
+        v["policy"] = serde_json::to_value(UserVerificationPolicy::Preferred)
+            .map_err(|e| json_err("registration state", e))?;
+        v["credential_algorithms"] = serde_json::to_value(COSEAlgorithm::all_possible_algs())
+            .map_err(|e| json_err("registration state", e))?;
         serde_json::from_value(v).map_err(|e| json_err("registration state", e))
     }
 
@@ -152,37 +209,69 @@ impl RelyingParty {
     /// required, the user's passkeys excluded, attestation `direct` when it will be
     /// checked else `none`, ES256, RS256 and EdDSA offered. Returns the
     /// `publicKey` JSON for `parseCreationOptionsFromJSON` and the state to keep.
-    pub fn start_registration(&self, user_handle: &[u8], name: &str, display_name: &str, exclude: Vec<Vec<u8>>, attestation_direct: bool) -> Result<(Value, RegistrationState), CeremonyError> {
+    pub fn start_registration(
+        &self,
+        user_handle: &[u8],
+        name: &str,
+        display_name: &str,
+        exclude: Vec<Vec<u8>>,
+        attestation_direct: bool,
+    ) -> Result<(Value, RegistrationState), CeremonyError> {
         let builder = self
             .core
             .new_challenge_register_builder(user_handle, name, display_name)
             .map_err(|e| classify(&e))?
-            .attestation(if attestation_direct { AttestationConveyancePreference::Direct } else { AttestationConveyancePreference::None })
+            .attestation(if attestation_direct {
+                AttestationConveyancePreference::Direct
+            } else {
+                AttestationConveyancePreference::None
+            })
             .user_verification_policy(UserVerificationPolicy::Required)
             .exclude_credentials(Some(exclude))
-            .credential_algorithms(vec![COSEAlgorithm::ES256, COSEAlgorithm::RS256, COSEAlgorithm::EDDSA])
+            .credential_algorithms(vec![
+                COSEAlgorithm::ES256,
+                COSEAlgorithm::RS256,
+                COSEAlgorithm::EDDSA,
+            ])
             .require_resident_key(true);
-        let (ccr, state) = self.core.generate_challenge_register(builder).map_err(|e| classify(&e))?;
-        let v = serde_json::to_value(&ccr.public_key).map_err(|e| json_err("creation options", e))?;
+        let (ccr, state) = self
+            .core
+            .generate_challenge_register(builder)
+            .map_err(|e| classify(&e))?;
+        let v =
+            serde_json::to_value(&ccr.public_key).map_err(|e| json_err("creation options", e))?;
         Ok((strip_nulls(v), state))
     }
 
     /// Verifies a registration response (`PublicKeyCredential.toJSON()`) against its state.
     /// Attestation *statements* are verified here; whether their chain is trusted is a
     /// policy question answered by the caller.
-    pub fn finish_registration(&self, response: &Value, state: &RegistrationState) -> Result<NewCredential, CeremonyError> {
-        let reg: RegisterPublicKeyCredential = serde_json::from_value(response.clone()).map_err(|e| json_err("registration response", e))?;
+    pub fn finish_registration(
+        &self,
+        response: &Value,
+        state: &RegistrationState,
+    ) -> Result<NewCredential, CeremonyError> {
+        let reg: RegisterPublicKeyCredential = serde_json::from_value(response.clone())
+            .map_err(|e| json_err("registration response", e))?;
         let aaguid = aaguid_of(&reg.response.attestation_object)?;
-        let credential = self.core.register_credential(&reg, state, None).map_err(|e| classify(&e))?;
+        let credential = self
+            .core
+            .register_credential(&reg, state, None)
+            .map_err(|e| classify(&e))?;
         let (attestation, x5c) = match credential.attestation.data.clone().into() {
             SerialisableAttestationData::None => (AttestationKind::None, vec![]),
             SerialisableAttestationData::Self_ => (AttestationKind::SelfAttestation, vec![]),
             SerialisableAttestationData::Basic(c) => (AttestationKind::Basic, c),
             SerialisableAttestationData::AttCa(c) => (AttestationKind::AttCa, c),
             SerialisableAttestationData::AnonCa(c) => (AttestationKind::AnonCa, c),
-            SerialisableAttestationData::ECDAA | SerialisableAttestationData::Uncertain => (AttestationKind::Uncertain, vec![]),
+            SerialisableAttestationData::ECDAA | SerialisableAttestationData::Uncertain => {
+                (AttestationKind::Uncertain, vec![])
+            }
         };
-        let fmt = serde_json::to_value(&credential.attestation_format).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| "unknown".into());
+        let fmt = serde_json::to_value(&credential.attestation_format)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| "unknown".into());
         Ok(NewCredential {
             credential_id: credential.cred_id.to_vec(),
             aaguid,
@@ -197,10 +286,20 @@ impl RelyingParty {
     }
 
     /// Options for a sign-in: listing `allow` (username-first, R21) or none (usernameless).
-    pub fn start_authentication(&self, allow: Vec<Credential>) -> Result<(Value, AuthenticationState), CeremonyError> {
-        let builder = self.core.new_challenge_authenticate_builder(allow, Some(UserVerificationPolicy::Required)).map_err(|e| classify(&e))?;
-        let (rcr, state) = self.core.generate_challenge_authenticate(builder).map_err(|e| classify(&e))?;
-        let v = serde_json::to_value(&rcr.public_key).map_err(|e| json_err("request options", e))?;
+    pub fn start_authentication(
+        &self,
+        allow: Vec<Credential>,
+    ) -> Result<(Value, AuthenticationState), CeremonyError> {
+        let builder = self
+            .core
+            .new_challenge_authenticate_builder(allow, Some(UserVerificationPolicy::Required))
+            .map_err(|e| classify(&e))?;
+        let (rcr, state) = self
+            .core
+            .generate_challenge_authenticate(builder)
+            .map_err(|e| classify(&e))?;
+        let v =
+            serde_json::to_value(&rcr.public_key).map_err(|e| json_err("request options", e))?;
         Ok((strip_nulls(v), state))
     }
 
@@ -211,18 +310,36 @@ impl RelyingParty {
 
     /// R22: verifies an assertion for one stored credential whose counter is `stored_counter`:
     /// origin, RP ID, challenge, UV, signature, and the counter rule.
-    pub fn finish_authentication(&self, response: &PublicKeyCredential, state: &AuthenticationState, credential: &Credential, stored_counter: u32) -> Result<Assertion, CeremonyError> {
+    pub fn finish_authentication(
+        &self,
+        response: &PublicKeyCredential,
+        state: &AuthenticationState,
+        credential: &Credential,
+        stored_counter: u32,
+    ) -> Result<Assertion, CeremonyError> {
         let mut cred = credential.clone();
         cred.counter = stored_counter;
-        let r = self.core.authenticate_single_credential(response, state, &cred).map_err(|e| classify(&e))?;
-        Ok(Assertion { counter: r.counter(), user_verified: r.user_verified(), backup_state: r.backup_state() })
+        let r = self
+            .core
+            .authenticate_single_credential(response, state, &cred)
+            .map_err(|e| classify(&e))?;
+        Ok(Assertion {
+            counter: r.counter(),
+            user_verified: r.user_verified(),
+            backup_state: r.backup_state(),
+        })
     }
 }
 
 /// Browsers' JSON parsers reject `null` where a member is optional; drop such members.
 fn strip_nulls(v: Value) -> Value {
     match v {
-        Value::Object(m) => Value::Object(m.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip_nulls(v))).collect()),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
         Value::Array(a) => Value::Array(a.into_iter().map(strip_nulls).collect()),
         other => other,
     }

@@ -15,7 +15,10 @@ pub struct CeremonyError {
 impl CeremonyError {
     /// A refusal with a code and message.
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        CeremonyError { code, message: message.into() }
+        CeremonyError {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -47,6 +50,10 @@ pub fn classify(e: &WebauthnError) -> CeremonyError {
         _ => ("attestationInvalid", "The attestation statement or response is not valid."),
     };
     // The chain error's Display hides which certificate check failed; its Debug names it.
-    let detail = if matches!(e, W::AttestationChainNotTrusted(_)) { format!("{e:?}") } else { e.to_string() };
+    let detail = if matches!(e, W::AttestationChainNotTrusted(_)) {
+        format!("{e:?}")
+    } else {
+        e.to_string()
+    };
     CeremonyError::new(code, format!("{msg} ({detail})"))
 }

@@ -15,4 +15,7 @@ pub use ceremony::{Assertion, AttestationKind, NewCredential, RelyingParty};
 pub use error::CeremonyError;
 pub use mds::{verify_blob, MdsBlob, MdsError};
 pub use trust::{verify_trust, RootEntry, TrustRoots, TrustVerdict};
-pub use webauthn_rs_core::proto::{AuthenticationState, Credential, PublicKeyCredential, RegisterPublicKeyCredential, RegistrationState};
+pub use webauthn_rs_core::proto::{
+    AuthenticationState, Credential, PublicKeyCredential, RegisterPublicKeyCredential,
+    RegistrationState,
+};

@@ -11,13 +11,21 @@ use serde_json::Value;
 use std::time::SystemTime;
 use uuid::Uuid;
 use x509_parser::certificate::X509Certificate;
-use x509_parser::prelude::{FromDer, ASN1Time};
+use x509_parser::prelude::{ASN1Time, FromDer};
 
 /// The roots the real FIDO MDS3 BLOB chains to.
-const GLOBALSIGN: [&str; 2] = [include_str!("mds_roots/globalsign-root-r3.pem"), include_str!("mds_roots/globalsign-root-r46.pem")];
+const GLOBALSIGN: [&str; 2] = [
+    include_str!("mds_roots/globalsign-root-r3.pem"),
+    include_str!("mds_roots/globalsign-root-r46.pem"),
+];
 
 /// Status reports that withdraw trust in a model's attestation.
-const UNTRUSTED_STATUS: [&str; 4] = ["REVOKED", "ATTESTATION_KEY_COMPROMISE", "USER_KEY_REMOTE_COMPROMISE", "USER_KEY_PHYSICAL_COMPROMISE"];
+const UNTRUSTED_STATUS: [&str; 4] = [
+    "REVOKED",
+    "ATTESTATION_KEY_COMPROMISE",
+    "USER_KEY_REMOTE_COMPROMISE",
+    "USER_KEY_PHYSICAL_COMPROMISE",
+];
 
 /// One authenticator model from the BLOB.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,14 +89,21 @@ pub fn pem_to_der(pem: &str) -> Vec<Vec<u8>> {
 }
 
 fn parse(der: &[u8]) -> Result<X509Certificate<'_>, MdsError> {
-    X509Certificate::from_der(der).map(|(_, c)| c).map_err(|e| MdsError::Chain(format!("a certificate does not parse: {e}")))
+    X509Certificate::from_der(der)
+        .map(|(_, c)| c)
+        .map_err(|e| MdsError::Chain(format!("a certificate does not parse: {e}")))
 }
 
 fn valid_at(c: &X509Certificate<'_>, at: &ASN1Time) -> Result<(), MdsError> {
     if c.validity().is_valid_at(*at) {
         Ok(())
     } else {
-        Err(MdsError::Chain(format!("'{}' is not valid at the verification time (valid {} to {})", c.subject(), c.validity().not_before, c.validity().not_after)))
+        Err(MdsError::Chain(format!(
+            "'{}' is not valid at the verification time (valid {} to {})",
+            c.subject(),
+            c.validity().not_before,
+            c.validity().not_after
+        )))
     }
 }
 
@@ -97,7 +112,9 @@ pub fn verify_blob(jws: &str, roots: &[Vec<u8>], at: SystemTime) -> Result<MdsBl
     let jws = jws.trim();
     let parts: Vec<&str> = jws.split('.').collect();
     let [header_b64, _, _] = parts.as_slice() else {
-        return Err(MdsError::Format("expected a compact JWS (three base64url segments)".into()));
+        return Err(MdsError::Format(
+            "expected a compact JWS (three base64url segments)".into(),
+        ));
     };
     let header: Value = URL_SAFE_NO_PAD
         .decode(header_b64)
@@ -107,31 +124,61 @@ pub fn verify_blob(jws: &str, roots: &[Vec<u8>], at: SystemTime) -> Result<MdsBl
     let alg = match header["alg"].as_str() {
         Some("RS256") => Algorithm::RS256,
         Some("ES256") => Algorithm::ES256,
-        other => return Err(MdsError::Format(format!("unsupported JWS algorithm {other:?} (RS256 or ES256)"))),
+        other => {
+            return Err(MdsError::Format(format!(
+                "unsupported JWS algorithm {other:?} (RS256 or ES256)"
+            )))
+        }
     };
     let x5c: Vec<Vec<u8>> = header["x5c"]
         .as_array()
         .ok_or_else(|| MdsError::Format("the JWS header has no x5c chain".into()))?
         .iter()
-        .map(|c| c.as_str().and_then(|s| STANDARD.decode(s).ok()).ok_or_else(|| MdsError::Format("an x5c entry is not base64".into())))
+        .map(|c| {
+            c.as_str()
+                .and_then(|s| STANDARD.decode(s).ok())
+                .ok_or_else(|| MdsError::Format("an x5c entry is not base64".into()))
+        })
         .collect::<Result<_, _>>()?;
-    let secs = at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let at = ASN1Time::from_timestamp(i64::try_from(secs).unwrap_or(i64::MAX)).map_err(|e| MdsError::Format(format!("verification time: {e}")))?;
+    let secs = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let at = ASN1Time::from_timestamp(i64::try_from(secs).unwrap_or(i64::MAX))
+        .map_err(|e| MdsError::Format(format!("verification time: {e}")))?;
     let chain: Vec<X509Certificate<'_>> = x5c.iter().map(|d| parse(d)).collect::<Result<_, _>>()?;
-    let leaf = chain.first().ok_or_else(|| MdsError::Chain("the x5c chain is empty".into()))?;
+    let leaf = chain
+        .first()
+        .ok_or_else(|| MdsError::Chain("the x5c chain is empty".into()))?;
     for (i, c) in chain.iter().enumerate() {
         valid_at(c, &at)?;
         if let Some(issuer) = chain.get(i + 1) {
-            c.verify_signature(Some(issuer.public_key())).map_err(|_| MdsError::Chain(format!("'{}' is not signed by '{}'", c.subject(), issuer.subject())))?;
+            c.verify_signature(Some(issuer.public_key())).map_err(|_| {
+                MdsError::Chain(format!(
+                    "'{}' is not signed by '{}'",
+                    c.subject(),
+                    issuer.subject()
+                ))
+            })?;
         }
     }
-    let last = chain.last().ok_or_else(|| MdsError::Chain("the x5c chain is empty".into()))?;
-    let parsed_roots: Vec<X509Certificate<'_>> = roots.iter().filter_map(|d| parse(d).ok()).collect();
+    let last = chain
+        .last()
+        .ok_or_else(|| MdsError::Chain("the x5c chain is empty".into()))?;
+    let parsed_roots: Vec<X509Certificate<'_>> =
+        roots.iter().filter_map(|d| parse(d).ok()).collect();
     let anchored = parsed_roots.iter().any(|r| {
-        valid_at(r, &at).is_ok() && (r.as_ref() == last.as_ref() || (r.subject() == last.issuer() && last.verify_signature(Some(r.public_key())).is_ok()))
+        valid_at(r, &at).is_ok()
+            && (r.as_ref() == last.as_ref()
+                || (r.subject() == last.issuer()
+                    && last.verify_signature(Some(r.public_key())).is_ok()))
     });
     if !anchored {
-        return Err(MdsError::Chain(format!("'{}' does not chain to a trusted root (issuer '{}')", last.subject(), last.issuer())));
+        return Err(MdsError::Chain(format!(
+            "'{}' does not chain to a trusted root (issuer '{}')",
+            last.subject(),
+            last.issuer()
+        )));
     }
     let spki = &leaf.public_key().subject_public_key.data;
     let key = match alg {
@@ -142,7 +189,9 @@ pub fn verify_blob(jws: &str, roots: &[Vec<u8>], at: SystemTime) -> Result<MdsBl
     v.validate_exp = false;
     v.validate_aud = false;
     v.required_spec_claims.clear();
-    let payload = jsonwebtoken::decode::<Value>(jws, &key, &v).map_err(|e| MdsError::Signature(e.to_string()))?.claims;
+    let payload = jsonwebtoken::decode::<Value>(jws, &key, &v)
+        .map_err(|e| MdsError::Signature(e.to_string()))?
+        .claims;
     let entries = payload["entries"].as_array().cloned().unwrap_or_default();
     Ok(MdsBlob {
         no: payload["no"].as_i64().unwrap_or(0),
@@ -152,10 +201,37 @@ pub fn verify_blob(jws: &str, roots: &[Vec<u8>], at: SystemTime) -> Result<MdsBl
             .filter_map(|e| {
                 let aaguid = Uuid::parse_str(e["aaguid"].as_str()?).ok()?;
                 let st = &e["metadataStatement"];
-                let status = e["statusReports"].as_array().and_then(|r| r.last()).and_then(|r| r["status"].as_str()).map(str::to_string);
-                let withdrawn = status.as_deref().is_some_and(|s| UNTRUSTED_STATUS.contains(&s));
-                let roots = if withdrawn { vec![] } else { st["attestationRootCertificates"].as_array().map(|a| a.iter().filter_map(|r| r.as_str().map(str::to_string)).collect()).unwrap_or_default() };
-                Some(MdsEntry { aaguid, description: st["description"].as_str().unwrap_or("Unnamed authenticator").chars().take(200).collect(), roots, status })
+                let status = e["statusReports"]
+                    .as_array()
+                    .and_then(|r| r.last())
+                    .and_then(|r| r["status"].as_str())
+                    .map(str::to_string);
+                let withdrawn = status
+                    .as_deref()
+                    .is_some_and(|s| UNTRUSTED_STATUS.contains(&s));
+                let roots = if withdrawn {
+                    vec![]
+                } else {
+                    st["attestationRootCertificates"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|r| r.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                Some(MdsEntry {
+                    aaguid,
+                    description: st["description"]
+                        .as_str()
+                        .unwrap_or("Unnamed authenticator")
+                        .chars()
+                        .take(200)
+                        .collect(),
+                    roots,
+                    status,
+                })
             })
             .collect(),
     })

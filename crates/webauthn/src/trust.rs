@@ -34,7 +34,9 @@ impl TrustRoots {
         let mut b = AttestationCaListBuilder::new();
         for e in entries {
             for der in &e.roots {
-                if let Err(err) = b.insert_device_der(der, e.aaguid, e.name.clone(), BTreeMap::new()) {
+                if let Err(err) =
+                    b.insert_device_der(der, e.aaguid, e.name.clone(), BTreeMap::new())
+                {
                     tracing::warn!(aaguid = %e.aaguid, error = ?err, "skipping an unreadable attestation root");
                 }
             }
@@ -65,11 +67,19 @@ pub fn verify_trust(cred: &NewCredential, roots: &TrustRoots, at: SystemTime) ->
         return TrustVerdict::Untrusted("no certificate chain".into());
     }
     if roots.is_empty() {
-        return TrustVerdict::Untrusted(format!("no trusted attestation root is known for AAGUID {}", cred.aaguid));
+        return TrustVerdict::Untrusted(format!(
+            "no trusted attestation root is known for AAGUID {}",
+            cred.aaguid
+        ));
     }
     match verify_attestation_ca_chain(&cred.credential.attestation.data, &roots.list, at) {
-        Ok(Some(ca)) if ca.blanket_allow() || ca.aaguids().contains_key(&cred.aaguid) => TrustVerdict::Trusted,
-        Ok(Some(_)) => TrustVerdict::Untrusted(format!("the chain reaches a trusted root, but that root is not trusted for AAGUID {}", cred.aaguid)),
+        Ok(Some(ca)) if ca.blanket_allow() || ca.aaguids().contains_key(&cred.aaguid) => {
+            TrustVerdict::Trusted
+        }
+        Ok(Some(_)) => TrustVerdict::Untrusted(format!(
+            "the chain reaches a trusted root, but that root is not trusted for AAGUID {}",
+            cred.aaguid
+        )),
         Ok(None) => TrustVerdict::Untrusted("no certificate chain".into()),
         Err(e) => TrustVerdict::Untrusted(classify(&e).message),
     }

@@ -17,8 +17,14 @@ fn rp() -> RelyingParty {
 
 fn valid_registration() -> (RelyingParty, Value, portcullis_webauthn::RegistrationState) {
     let rp = rp();
-    let (opts, state) = rp.start_registration(&[1, 2, 3], "a@b.c", "A", vec![], false).unwrap();
-    let cred = SoftKey::new("01020304-0506-0708-0102-030405060708").register(&opts, ORIGIN, &Quirks::default());
+    let (opts, state) = rp
+        .start_registration(&[1, 2, 3], "a@b.c", "A", vec![], false)
+        .unwrap();
+    let cred = SoftKey::new("01020304-0506-0708-0102-030405060708").register(
+        &opts,
+        ORIGIN,
+        &Quirks::default(),
+    );
     (rp, cred, state)
 }
 

@@ -5,7 +5,9 @@
 use portcullis_domain::application::Application;
 use portcullis_domain::conditional_access::evaluate::{evaluate, Config, Resource, Signals};
 use portcullis_domain::conditional_access::platform::{ClientAppType, Platform};
-use portcullis_domain::conditional_access::{Applications, Conditions, GrantControls, Platforms, Policy, PolicyState, Users};
+use portcullis_domain::conditional_access::{
+    Applications, Conditions, GrantControls, Platforms, Policy, PolicyState, Users,
+};
 use portcullis_domain::directory::{Upn, User};
 use portcullis_domain::strength::{self, UsedMethod};
 use rand::rngs::StdRng;
@@ -22,24 +24,48 @@ const DECISIONS: usize = 20_000;
 fn policy(rng: &mut StdRng, i: usize, groups: &[Uuid], apps: &[Application]) -> Policy {
     let group = |rng: &mut StdRng| groups[rng.gen_range(0..groups.len())].to_string();
     let include_groups = (0..8).map(|_| group(rng)).collect();
-    let include_applications = if i % 3 == 0 { vec!["All".to_string()] } else { vec![apps[rng.gen_range(0..apps.len())].app_id.clone()] };
+    let include_applications = if i % 3 == 0 {
+        vec!["All".to_string()]
+    } else {
+        vec![apps[rng.gen_range(0..apps.len())].app_id.clone()]
+    };
     Policy {
         id: format!("p{i}"),
         display_name: format!("Policy {i}"),
         description: None,
-        state: if i % 10 == 0 { PolicyState::EnabledForReportingButNotEnforced } else { PolicyState::Enabled },
+        state: if i % 10 == 0 {
+            PolicyState::EnabledForReportingButNotEnforced
+        } else {
+            PolicyState::Enabled
+        },
         conditions: Conditions {
-            users: Users { include_groups, exclude_groups: vec![group(rng)], ..Default::default() },
-            applications: Applications { include_applications, ..Default::default() },
-            platforms: (i % 2 == 0).then(|| Platforms { include_platforms: vec!["all".into()], exclude_platforms: vec!["android".into(), "iOS".into()] }),
+            users: Users {
+                include_groups,
+                exclude_groups: vec![group(rng)],
+                ..Default::default()
+            },
+            applications: Applications {
+                include_applications,
+                ..Default::default()
+            },
+            platforms: (i % 2 == 0).then(|| Platforms {
+                include_platforms: vec!["all".into()],
+                exclude_platforms: vec!["android".into(), "iOS".into()],
+            }),
             locations: None,
             client_app_types: vec!["all".into()],
             devices: None,
         },
         grant_controls: Some(GrantControls {
             operator: "OR".into(),
-            built_in_controls: if i % 4 == 0 { vec!["compliantDevice".into()] } else { vec![] },
-            authentication_strength: Some(serde_json::json!({"id": "00000000-0000-0000-0000-000000000004"})),
+            built_in_controls: if i % 4 == 0 {
+                vec!["compliantDevice".into()]
+            } else {
+                vec![]
+            },
+            authentication_strength: Some(
+                serde_json::json!({"id": "00000000-0000-0000-0000-000000000004"}),
+            ),
             ..Default::default()
         }),
         session_controls: None,
@@ -55,16 +81,32 @@ fn main() {
     let groups: Vec<Uuid> = (0..GROUPS).map(|_| Uuid::from_u128(rng.gen())).collect();
     let users: Vec<(User, Vec<Uuid>)> = (0..USERS)
         .map(|i| {
-            let u = User { id: Uuid::from_u128(rng.gen()), user_principal_name: Upn::parse(&format!("u{i}@contoso.com")).unwrap_or_else(|_| unreachable!()), display_name: format!("U{i}"), account_enabled: true, created_date_time: now };
-            let g = (0..GROUPS_PER_USER).map(|_| groups[rng.gen_range(0..GROUPS)]).collect();
+            let u = User {
+                id: Uuid::from_u128(rng.gen()),
+                user_principal_name: Upn::parse(&format!("u{i}@contoso.com"))
+                    .unwrap_or_else(|_| unreachable!()),
+                display_name: format!("U{i}"),
+                account_enabled: true,
+                created_date_time: now,
+            };
+            let g = (0..GROUPS_PER_USER)
+                .map(|_| groups[rng.gen_range(0..GROUPS)])
+                .collect();
             (u, g)
         })
         .collect();
     let apps: Vec<Application> = (0..50)
-        .map(|i| Application { app_id: Uuid::from_u128(rng.gen()).to_string(), display_name: format!("App {i}"), ..Default::default() })
+        .map(|i| Application {
+            app_id: Uuid::from_u128(rng.gen()).to_string(),
+            display_name: format!("App {i}"),
+            ..Default::default()
+        })
         .collect();
     let strengths = strength::all(&[]);
-    let methods = [UsedMethod { mode: "fido2", aaguid: None }];
+    let methods = [UsedMethod {
+        mode: "fido2",
+        aaguid: None,
+    }];
     println!("machine: {} cores; {USERS} users in {GROUPS} groups ({GROUPS_PER_USER} each), {DECISIONS} decisions per row", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
     println!("| policies | median | p99 | p99 / policy |");
     println!("| --- | --- | --- | --- |");
@@ -77,7 +119,11 @@ fn main() {
                 p
             })
             .collect();
-        let cfg = Config { policies: &policies, strengths: &strengths, locations: &[] };
+        let cfg = Config {
+            policies: &policies,
+            strengths: &strengths,
+            locations: &[],
+        };
         let mut times = Vec::with_capacity(DECISIONS);
         for k in 0..DECISIONS {
             let (user, member_of) = &users[rng.gen_range(0..USERS)];
@@ -88,7 +134,11 @@ fn main() {
                 roles: &[],
                 resource: Resource::Application(app),
                 client: Some(app),
-                platform: Some(if k % 2 == 0 { Platform::Windows } else { Platform::Android }),
+                platform: Some(if k % 2 == 0 {
+                    Platform::Windows
+                } else {
+                    Platform::Android
+                }),
                 ip: None,
                 client_app_type: ClientAppType::Browser,
                 device_compliant: k % 3 == 0,
@@ -102,6 +152,9 @@ fn main() {
         times.sort_unstable();
         let median = times[times.len() / 2] as f64 / 1000.0;
         let p99 = times[times.len() * 99 / 100] as f64 / 1000.0;
-        println!("| {n} | {median:.1} µs | {p99:.1} µs | {:.3} µs |", p99 / n as f64);
+        println!(
+            "| {n} | {median:.1} µs | {p99:.1} µs | {:.3} µs |",
+            p99 / n as f64
+        );
     }
 }

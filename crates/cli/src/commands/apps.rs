@@ -66,8 +66,12 @@ fn attributes(args: &[String]) -> Result<Option<Value>, CliError> {
     }
     let mut sets: Map<String, Value> = Map::new();
     for a in args {
-        let (path, value) = a.split_once('=').ok_or_else(|| CliError::Other(format!("--attribute '{a}': write Set.Name=value")))?;
-        let (set, name) = path.split_once('.').ok_or_else(|| CliError::Other(format!("--attribute '{a}': write Set.Name=value")))?;
+        let (path, value) = a
+            .split_once('=')
+            .ok_or_else(|| CliError::Other(format!("--attribute '{a}': write Set.Name=value")))?;
+        let (set, name) = path
+            .split_once('.')
+            .ok_or_else(|| CliError::Other(format!("--attribute '{a}': write Set.Name=value")))?;
         let entry = sets.entry(set.to_string()).or_insert_with(|| json!({}));
         entry[name] = json!(value);
     }
@@ -86,10 +90,28 @@ fn app_json(a: &Application, permissions: &[String]) -> Value {
 pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
     let svc = open(cfg).await?;
     match cmd {
-        Cmd::Add { name, public, redirect_uris, approved_client_app, app_protection_policy, attributes: attrs } => {
-            let spec = NewApplication { display_name: name, public_client: public, redirect_uris, approved_client_app, app_protection_policy, custom_security_attributes: attributes(&attrs)?, issue_secret: !public };
+        Cmd::Add {
+            name,
+            public,
+            redirect_uris,
+            approved_client_app,
+            app_protection_policy,
+            attributes: attrs,
+        } => {
+            let spec = NewApplication {
+                display_name: name,
+                public_client: public,
+                redirect_uris,
+                approved_client_app,
+                app_protection_policy,
+                custom_security_attributes: attributes(&attrs)?,
+                issue_secret: !public,
+            };
             let (app, secret) = svc.add_application(&operator(), spec).await?;
-            println!("Application '{}' registered, client id {}", app.display_name, app.app_id);
+            println!(
+                "Application '{}' registered, client id {}",
+                app.display_name, app.app_id
+            );
             if let Some(s) = secret {
                 println!("Client secret: {s}");
                 println!("  The secret is shown only now; only its hash is stored.");
@@ -101,13 +123,31 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
                 return print_json(&apps.iter().map(|(a, p)| app_json(a, p)).collect::<Vec<_>>());
             }
             for (a, perms) in apps {
-                let kind = if a.first_party { "first-party" } else if a.public_client { "public" } else { "confidential" };
-                println!("{}  {:<28} {:<12} {}", a.app_id, a.display_name, kind, perms.join(" "));
+                let kind = if a.first_party {
+                    "first-party"
+                } else if a.public_client {
+                    "public"
+                } else {
+                    "confidential"
+                };
+                println!(
+                    "{}  {:<28} {:<12} {}",
+                    a.app_id,
+                    a.display_name,
+                    kind,
+                    perms.join(" ")
+                );
             }
         }
         Cmd::Show { app } => {
             let a = svc.application(&app).await?;
-            let perms = svc.applications().await?.into_iter().find(|(x, _)| x.app_id == a.app_id).map(|(_, p)| p).unwrap_or_default();
+            let perms = svc
+                .applications()
+                .await?
+                .into_iter()
+                .find(|(x, _)| x.app_id == a.app_id)
+                .map(|(_, p)| p)
+                .unwrap_or_default();
             return print_json(&app_json(&a, &perms));
         }
         Cmd::Delete { app } => {
@@ -115,7 +155,10 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
             println!("Deleted {app}.");
         }
         Cmd::Grant { app, permission } => {
-            if svc.grant_app_permission(&operator(), &app, &permission).await? {
+            if svc
+                .grant_app_permission(&operator(), &app, &permission)
+                .await?
+            {
                 println!("Granted {permission} to {app}.");
             } else {
                 println!("{app} already has {permission}; nothing changed.");

@@ -39,14 +39,38 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
     let svc = open(cfg).await?;
     let mut c = svc.store().conn().await?;
     match cmd {
-        Cmd::Audit { since, activity, limit, json } => {
-            let since = since.map(|s| parse_rfc3339(&s)).transpose().map_err(|e| CliError::Other(format!("--since: {e}")))?;
-            let entries = audit::list(&mut c, &audit::AuditFilter { since, activity, ..Default::default() }, limit).await?;
+        Cmd::Audit {
+            since,
+            activity,
+            limit,
+            json,
+        } => {
+            let since = since
+                .map(|s| parse_rfc3339(&s))
+                .transpose()
+                .map_err(|e| CliError::Other(format!("--since: {e}")))?;
+            let entries = audit::list(
+                &mut c,
+                &audit::AuditFilter {
+                    since,
+                    activity,
+                    ..Default::default()
+                },
+                limit,
+            )
+            .await?;
             if json {
                 return print_json(&entries);
             }
             for e in entries {
-                println!("{}  {:<38} {:<28} {} — {}", rfc3339(e.activity_date_time), e.activity_display_name, e.actor_name, e.target_name, e.result_reason);
+                println!(
+                    "{}  {:<38} {:<28} {} — {}",
+                    rfc3339(e.activity_date_time),
+                    e.activity_display_name,
+                    e.actor_name,
+                    e.target_name,
+                    e.result_reason
+                );
             }
         }
         Cmd::Signins { limit, json } => {
@@ -56,7 +80,14 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
             }
             for e in events {
                 let outcome = e.failure_reason.clone().unwrap_or_else(|| "success".into());
-                println!("{}  {:<32} {:<16} {:<6} {}", rfc3339(e.created_date_time), e.user_principal_name, e.ip_address, e.error_code, outcome);
+                println!(
+                    "{}  {:<32} {:<16} {:<6} {}",
+                    rfc3339(e.created_date_time),
+                    e.user_principal_name,
+                    e.ip_address,
+                    e.error_code,
+                    outcome
+                );
             }
         }
     }

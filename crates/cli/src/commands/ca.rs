@@ -91,9 +91,18 @@ pub struct WhatIfArgs {
 pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
     let svc = open(cfg).await?;
     match cmd {
-        Cmd::Save { file, accept_lockout } => {
-            let text = std::fs::read_to_string(&file).map_err(|e| CliError::Other(format!("{}: {e}", file.display())))?;
-            let p: Policy = serde_json::from_str(&text).map_err(|e| CliError::Other(format!("{}: not a conditionalAccessPolicy: {e}", file.display())))?;
+        Cmd::Save {
+            file,
+            accept_lockout,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| CliError::Other(format!("{}: {e}", file.display())))?;
+            let p: Policy = serde_json::from_str(&text).map_err(|e| {
+                CliError::Other(format!(
+                    "{}: not a conditionalAccessPolicy: {e}",
+                    file.display()
+                ))
+            })?;
             let saved = svc.save_ca_policy(&operator(), p, accept_lockout).await?;
             println!("Saved policy '{}' ({})", saved.display_name, saved.id);
         }
@@ -102,12 +111,31 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
             svc.delete_ca_policy(&operator(), &id).await?;
             println!("Deleted {id}.");
         }
-        Cmd::Location { name, cidrs, trusted } => {
-            let l = svc.add_named_location(&operator(), &name, &cidrs, trusted).await?;
+        Cmd::Location {
+            name,
+            cidrs,
+            trusted,
+        } => {
+            let l = svc
+                .add_named_location(&operator(), &name, &cidrs, trusted)
+                .await?;
             println!("Named location '{}' ({})", l.display_name, l.id);
         }
-        Cmd::Strength { name, combinations, aaguids, description } => {
-            let s = svc.add_strength(&operator(), &name, &description, &combinations, (!aaguids.is_empty()).then_some(aaguids)).await?;
+        Cmd::Strength {
+            name,
+            combinations,
+            aaguids,
+            description,
+        } => {
+            let s = svc
+                .add_strength(
+                    &operator(),
+                    &name,
+                    &description,
+                    &combinations,
+                    (!aaguids.is_empty()).then_some(aaguids),
+                )
+                .await?;
             println!("Authentication strength '{}' ({})", s.display_name, s.id);
         }
     }
@@ -116,24 +144,50 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
 
 fn method(m: &str) -> Result<UsedMethod, CliError> {
     match m.split_once(':') {
-        None if m == "tap" => Ok(UsedMethod { mode: "temporaryAccessPassOneTime", aaguid: None }),
-        None if m == "passkey" => Ok(UsedMethod { mode: "fido2", aaguid: None }),
-        Some(("passkey", a)) => Ok(UsedMethod { mode: "fido2", aaguid: Some(Uuid::parse_str(a).map_err(|_| CliError::Other(format!("'{a}' is not an AAGUID")))?) }),
-        _ => Err(CliError::Other(format!("--method '{m}': use passkey, passkey:AAGUID or tap"))),
+        None if m == "tap" => Ok(UsedMethod {
+            mode: "temporaryAccessPassOneTime",
+            aaguid: None,
+        }),
+        None if m == "passkey" => Ok(UsedMethod {
+            mode: "fido2",
+            aaguid: None,
+        }),
+        Some(("passkey", a)) => Ok(UsedMethod {
+            mode: "fido2",
+            aaguid: Some(
+                Uuid::parse_str(a)
+                    .map_err(|_| CliError::Other(format!("'{a}' is not an AAGUID")))?,
+            ),
+        }),
+        _ => Err(CliError::Other(format!(
+            "--method '{m}': use passkey, passkey:AAGUID or tap"
+        ))),
     }
 }
 
 /// Prints the applicable policies, their results and reasons, and the outcome (R43).
 pub async fn what_if(cfg: &Config, a: WhatIfArgs) -> CmdResult {
     let svc = open(cfg).await?;
-    if let Some(act) = a.action.as_deref().filter(|x| !x.eq_ignore_ascii_case("registersecurityinfo")) {
-        return Err(CliError::Other(format!("--action '{act}': only registersecurityinfo")));
+    if let Some(act) = a
+        .action
+        .as_deref()
+        .filter(|x| !x.eq_ignore_ascii_case("registersecurityinfo"))
+    {
+        return Err(CliError::Other(format!(
+            "--action '{act}': only registersecurityinfo"
+        )));
     }
     if a.app.is_none() && a.action.is_none() {
-        return Err(CliError::Other("give --app CLIENT_ID or --action registersecurityinfo".into()));
+        return Err(CliError::Other(
+            "give --app CLIENT_ID or --action registersecurityinfo".into(),
+        ));
     }
     let platform = match &a.platform {
-        Some(p) => Some(Platform::parse(p).ok_or_else(|| CliError::Other(format!("--platform '{p}': android, iOS, windows, macOS or linux")))?),
+        Some(p) => Some(Platform::parse(p).ok_or_else(|| {
+            CliError::Other(format!(
+                "--platform '{p}': android, iOS, windows, macOS or linux"
+            ))
+        })?),
         None => None,
     };
     let q = WhatIf {
@@ -141,16 +195,35 @@ pub async fn what_if(cfg: &Config, a: WhatIfArgs) -> CmdResult {
         application: a.app,
         platform,
         ip: a.ip,
-        client_app_type: if a.native { ClientAppType::MobileAppsAndDesktopClients } else { ClientAppType::Browser },
+        client_app_type: if a.native {
+            ClientAppType::MobileAppsAndDesktopClients
+        } else {
+            ClientAppType::Browser
+        },
         device_compliant: a.device_compliant,
-        methods: a.methods.iter().map(|m| method(m)).collect::<Result<_, _>>()?,
+        methods: a
+            .methods
+            .iter()
+            .map(|m| method(m))
+            .collect::<Result<_, _>>()?,
     };
     let (e, v, data) = svc.what_if(&q).await?;
     let outcome = match &v {
         Verdict::Allow => json!({"result": "allow"}),
-        Verdict::AllowForRegistration { skipped } => json!({"result": "allowForRegistration", "skippedForProofUp": skipped}),
-        Verdict::StepUp { requirements } => json!({"result": "stepUp", "requirements": requirements}),
-        Verdict::Refused { policy, reason, remedy, is_loop } => json!({"result": if *is_loop { "loop" } else { "refused" }, "policy": policy, "reason": reason, "remedy": remedy}),
+        Verdict::AllowForRegistration { skipped } => {
+            json!({"result": "allowForRegistration", "skippedForProofUp": skipped})
+        }
+        Verdict::StepUp { requirements } => {
+            json!({"result": "stepUp", "requirements": requirements})
+        }
+        Verdict::Refused {
+            policy,
+            reason,
+            remedy,
+            is_loop,
+        } => {
+            json!({"result": if *is_loop { "loop" } else { "refused" }, "policy": policy, "reason": reason, "remedy": remedy})
+        }
     };
     print_json(&json!({"policies": applied_policies_json(&e, &data.policies), "outcome": outcome}))
 }

@@ -39,18 +39,42 @@ pub enum Cmd {
 pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
     let svc = open(cfg).await?;
     match cmd {
-        Cmd::Add { user, name, platform, public_key } => {
-            let pem = std::fs::read_to_string(&public_key).map_err(|e| CliError::Other(format!("{}: {e}", public_key.display())))?;
-            let d = svc.enroll_device(&operator(), &user, &name, &platform, &pem).await?;
+        Cmd::Add {
+            user,
+            name,
+            platform,
+            public_key,
+        } => {
+            let pem = std::fs::read_to_string(&public_key)
+                .map_err(|e| CliError::Other(format!("{}: {e}", public_key.display())))?;
+            let d = svc
+                .enroll_device(&operator(), &user, &name, &platform, &pem)
+                .await?;
             println!("Device '{}' enrolled ({})", d.display_name, d.id);
         }
         Cmd::Compliant { id, no } => {
             let d = svc.set_device_compliance(&operator(), id, !no).await?;
-            println!("{} is {}compliant.", d.display_name, if d.is_compliant { "" } else { "not " });
+            println!(
+                "{} is {}compliant.",
+                d.display_name,
+                if d.is_compliant { "" } else { "not " }
+            );
         }
         Cmd::List => {
             for d in svc.devices().await? {
-                println!("{}  {:<24} {:<8} owner {}  {}  enrolled {}", d.id, d.display_name, d.platform, d.owner, if d.is_compliant { "compliant" } else { "not compliant" }, rfc3339(d.created_at));
+                println!(
+                    "{}  {:<24} {:<8} owner {}  {}  enrolled {}",
+                    d.id,
+                    d.display_name,
+                    d.platform,
+                    d.owner,
+                    if d.is_compliant {
+                        "compliant"
+                    } else {
+                        "not compliant"
+                    },
+                    rfc3339(d.created_at)
+                );
             }
         }
     }

@@ -53,7 +53,16 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
     match cmd {
         Cmd::Add { name, non_security } => {
             let g = svc.add_group(&operator(), &name, !non_security).await?;
-            println!("Added {} group '{}', id {}", if g.security_enabled { "security" } else { "non-security" }, g.display_name, g.id);
+            println!(
+                "Added {} group '{}', id {}",
+                if g.security_enabled {
+                    "security"
+                } else {
+                    "non-security"
+                },
+                g.display_name,
+                g.id
+            );
         }
         Cmd::List { json } => {
             let groups = svc.list_groups().await?;
@@ -62,7 +71,12 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
             }
             println!("{:<32} {:<9} ID", "NAME", "SECURITY");
             for g in groups {
-                println!("{:<32} {:<9} {}", g.display_name, if g.security_enabled { "yes" } else { "no" }, g.id);
+                println!(
+                    "{:<32} {:<9} {}",
+                    g.display_name,
+                    if g.security_enabled { "yes" } else { "no" },
+                    g.id
+                );
             }
         }
         Cmd::Members(MembersCmd::Add { group, user }) => {

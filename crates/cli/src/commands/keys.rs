@@ -20,14 +20,26 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
     match cmd {
         Cmd::List => {
             for k in svc.signing_keys().await? {
-                let retired = k.retired_at.map(rfc3339).unwrap_or_else(|| "current".into());
-                println!("{}  {}  created {}  {}", k.kid, k.alg, rfc3339(k.created_at), retired);
+                let retired = k
+                    .retired_at
+                    .map(rfc3339)
+                    .unwrap_or_else(|| "current".into());
+                println!(
+                    "{}  {}  created {}  {}",
+                    k.kid,
+                    k.alg,
+                    rfc3339(k.created_at),
+                    retired
+                );
             }
         }
         Cmd::Rotate => {
             let kids = svc.rotate_signing_keys(&operator()).await?;
             println!("New signing keys: {}", kids.join(", "));
-            println!("  Retired keys stay published for {} minutes, until their tokens expire.", portcullis_service::keys::RETIRED_KEY_GRACE.whole_minutes());
+            println!(
+                "  Retired keys stay published for {} minutes, until their tokens expire.",
+                portcullis_service::keys::RETIRED_KEY_GRACE.whole_minutes()
+            );
         }
     }
     Ok(())

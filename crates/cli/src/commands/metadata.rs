@@ -31,22 +31,35 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
             let read = if file.as_os_str() == "-" {
                 std::io::stdin().take(MAX_DOC + 1).read_to_string(&mut text)
             } else {
-                std::fs::File::open(&file).and_then(|f| f.take(MAX_DOC + 1).read_to_string(&mut text))
+                std::fs::File::open(&file)
+                    .and_then(|f| f.take(MAX_DOC + 1).read_to_string(&mut text))
             };
             read.map_err(|e| CliError::Other(format!("cannot read {}: {e}", file.display())))?;
             if text.len() as u64 > MAX_DOC {
-                return Err(CliError::Other(format!("{} is larger than {MAX_DOC} bytes", file.display())));
+                return Err(CliError::Other(format!(
+                    "{} is larger than {MAX_DOC} bytes",
+                    file.display()
+                )));
             }
             let roots = match &cfg.mds_root {
                 Some(p) => {
-                    let pem = std::fs::read_to_string(p).map_err(|e| CliError::Other(format!("mds_root {}: {e}", p.display())))?;
+                    let pem = std::fs::read_to_string(p)
+                        .map_err(|e| CliError::Other(format!("mds_root {}: {e}", p.display())))?;
                     portcullis_webauthn::mds::pem_to_der(&pem)
                 }
                 None => portcullis_webauthn::mds::globalsign_roots(),
             };
-            let report = open(cfg).await?.import_metadata(&operator(), &text, &roots).await?;
+            let report = open(cfg)
+                .await?
+                .import_metadata(&operator(), &text, &roots)
+                .await?;
             for e in &report.entries {
-                println!("{}  {}  ({} attestation root(s))", e.aaguid, e.name, e.roots.len());
+                println!(
+                    "{}  {}  ({} attestation root(s))",
+                    e.aaguid,
+                    e.name,
+                    e.roots.len()
+                );
             }
             println!("Imported {} entries.", report.entries.len());
             if let Some(n) = report.next_update {
@@ -55,10 +68,13 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
             Ok(())
         }
         Cmd::Show { aaguid } => {
-            let id = uuid::Uuid::parse_str(aaguid.trim()).map_err(|_| CliError::Other(format!("'{aaguid}' is not an AAGUID")))?;
+            let id = uuid::Uuid::parse_str(aaguid.trim())
+                .map_err(|_| CliError::Other(format!("'{aaguid}' is not an AAGUID")))?;
             match open(cfg).await?.metadata_for(id).await? {
                 Some(e) => print_json(&e),
-                None => Err(CliError::Other(format!("nothing is known about AAGUID {id}"))),
+                None => Err(CliError::Other(format!(
+                    "nothing is known about AAGUID {id}"
+                ))),
             }
         }
     }

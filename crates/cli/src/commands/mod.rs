@@ -51,23 +51,32 @@ pub async fn open(cfg: &Config) -> Result<Service, CliError> {
         Some(path) => pem_certificates(path)?,
         None => vec![],
     };
-    let app = portcullis_service::attestation::RootAppAttestation::new(roots, cfg.app_attestation_available);
+    let app = portcullis_service::attestation::RootAppAttestation::new(
+        roots,
+        cfg.app_attestation_available,
+    );
     Ok(Service::new(store, Arc::new(SystemClock), cfg.lockout).with_app_attestation(Arc::new(app)))
 }
 
 /// The DER certificates in a PEM file.
 fn pem_certificates(path: &std::path::Path) -> Result<Vec<Vec<u8>>, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::Other(format!("app_attestation_root {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Other(format!("app_attestation_root {}: {e}", path.display())))?;
     let out = portcullis_webauthn::mds::pem_to_der(&text);
     if out.is_empty() {
-        return Err(CliError::Other(format!("app_attestation_root {} holds no PEM certificate", path.display())));
+        return Err(CliError::Other(format!(
+            "app_attestation_root {} holds no PEM certificate",
+            path.display()
+        )));
     }
     Ok(out)
 }
 
 /// The operator running the CLI, as the audit log records them.
 pub fn operator() -> Actor {
-    let name = std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into());
+    let name = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into());
     Actor::Operator { name }
 }
 

@@ -33,8 +33,14 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
     let svc = open(cfg).await?;
     let fail = |e: portcullis_service::passkeys::PasskeyError| CliError::Other(e.to_string());
     match cmd {
-        Cmd::List { user, json: as_json } => {
-            let (u, views) = svc.passkeys_for_admin(&operator(), &user).await.map_err(fail)?;
+        Cmd::List {
+            user,
+            json: as_json,
+        } => {
+            let (u, views) = svc
+                .passkeys_for_admin(&operator(), &user)
+                .await
+                .map_err(fail)?;
             if as_json {
                 let rows: Vec<_> = views
                     .iter()
@@ -54,12 +60,22 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
                     Ok(()) => "usable".to_string(),
                     Err(r) => format!("NOT usable: {r}"),
                 };
-                println!("  {}  {:<24} {} ({})  {}", p.id, p.display_name, p.aaguid, v.model.as_deref().unwrap_or("unknown model"), state);
+                println!(
+                    "  {}  {:<24} {} ({})  {}",
+                    p.id,
+                    p.display_name,
+                    p.aaguid,
+                    v.model.as_deref().unwrap_or("unknown model"),
+                    state
+                );
             }
         }
         Cmd::Delete { user, id } => {
-            let id = uuid::Uuid::parse_str(&id).map_err(|_| CliError::Other(format!("'{id}' is not a passkey id")))?;
-            svc.admin_delete_passkey(&operator(), &user, id).await.map_err(fail)?;
+            let id = uuid::Uuid::parse_str(&id)
+                .map_err(|_| CliError::Other(format!("'{id}' is not a passkey id")))?;
+            svc.admin_delete_passkey(&operator(), &user, id)
+                .await
+                .map_err(fail)?;
             println!("Removed passkey {id} of {user} from the server. Ask them to remove it from their device too.");
         }
     }

@@ -39,7 +39,11 @@ pub enum Cmd {
 }
 
 fn method(s: &str) -> Result<MethodId, CliError> {
-    MethodId::parse(s).ok_or_else(|| CliError::Other(format!("unknown method configuration '{s}'; use Fido2 or TemporaryAccessPass")))
+    MethodId::parse(s).ok_or_else(|| {
+        CliError::Other(format!(
+            "unknown method configuration '{s}'; use Fido2 or TemporaryAccessPass"
+        ))
+    })
 }
 
 fn read_doc(file: &PathBuf) -> Result<serde_json::Value, CliError> {
@@ -51,9 +55,13 @@ fn read_doc(file: &PathBuf) -> Result<serde_json::Value, CliError> {
     };
     read.map_err(|e| CliError::Other(format!("cannot read {}: {e}", file.display())))?;
     if text.len() as u64 > MAX_DOC {
-        return Err(CliError::Other(format!("{} is larger than {MAX_DOC} bytes", file.display())));
+        return Err(CliError::Other(format!(
+            "{} is larger than {MAX_DOC} bytes",
+            file.display()
+        )));
     }
-    serde_json::from_str(&text).map_err(|e| CliError::Other(format!("{} is not valid JSON: {e}", file.display())))
+    serde_json::from_str(&text)
+        .map_err(|e| CliError::Other(format!("{} is not valid JSON: {e}", file.display())))
 }
 
 pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
@@ -65,7 +73,10 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
         Cmd::Patch { method: m, file } => {
             let id = method(&m)?;
             let body = read_doc(&file)?;
-            let saved = open(cfg).await?.patch_method_configuration(&operator(), id, body).await?;
+            let saved = open(cfg)
+                .await?
+                .patch_method_configuration(&operator(), id, body)
+                .await?;
             for w in &saved.warnings {
                 eprintln!("warning: {w}");
             }
@@ -73,10 +84,14 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
         }
         Cmd::AuthenticatorShortcut { state } => {
             let svc = open(cfg).await?;
-            let portcullis_domain::policy::MethodConfiguration::Fido2(current) = svc.method_configuration(MethodId::Fido2).await? else {
+            let portcullis_domain::policy::MethodConfiguration::Fido2(current) =
+                svc.method_configuration(MethodId::Fido2).await?
+            else {
                 return Err(CliError::Other("the Fido2 configuration is missing".into()));
             };
-            let next = portcullis_domain::policy::MethodConfiguration::Fido2(current.with_authenticator_shortcut(state == "on"));
+            let next = portcullis_domain::policy::MethodConfiguration::Fido2(
+                current.with_authenticator_shortcut(state == "on"),
+            );
             let saved = svc.save_method_configuration(&operator(), next).await?;
             for w in &saved.warnings {
                 eprintln!("warning: {w}");
@@ -85,7 +100,10 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
         }
         Cmd::Reset { method: m } => {
             let id = method(&m)?;
-            let saved = open(cfg).await?.reset_method_configuration(&operator(), id).await?;
+            let saved = open(cfg)
+                .await?
+                .reset_method_configuration(&operator(), id)
+                .await?;
             for w in &saved.warnings {
                 eprintln!("warning: {w}");
             }

@@ -30,7 +30,10 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
         }
         Cmd::Assign { user, role } => {
             let r = DirectoryRole::parse(&role).ok_or_else(|| {
-                CliError::Other(format!("unknown role '{role}'; known roles: {}", DirectoryRole::ALL.map(|r| r.display_name()).join(", ")))
+                CliError::Other(format!(
+                    "unknown role '{role}'; known roles: {}",
+                    DirectoryRole::ALL.map(|r| r.display_name()).join(", ")
+                ))
             })?;
             let svc = open(cfg).await?;
             if svc.assign_role(&operator(), &user, r).await? {

@@ -21,7 +21,9 @@ pub struct Args {
 
 fn init_logs(cfg: &Config) {
     let filter = EnvFilter::try_new(&cfg.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match cfg.log_format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
@@ -30,21 +32,45 @@ fn init_logs(cfg: &Config) {
 
 pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
     init_logs(cfg);
-    let public_url = url::Url::parse(&cfg.public_url).map_err(|e| CliError::Other(format!("public_url: {e}")))?;
-    let listener = tokio::net::TcpListener::bind(&cfg.listen).await.map_err(|e| CliError::Other(format!("cannot listen on {}: {e}", cfg.listen)))?;
-    let local = listener.local_addr().map_err(|e| CliError::Other(e.to_string()))?;
+    let public_url = url::Url::parse(&cfg.public_url)
+        .map_err(|e| CliError::Other(format!("public_url: {e}")))?;
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .map_err(|e| CliError::Other(format!("cannot listen on {}: {e}", cfg.listen)))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| CliError::Other(e.to_string()))?;
     let svc = open(cfg).await?;
     tracing::info!(database = ?svc.store().backend(), "store ready");
 
-    let signin_url = public_url.join("signin").map(|u| u.to_string()).unwrap_or_else(|_| cfg.public_url.clone());
+    let signin_url = public_url
+        .join("signin")
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| cfg.public_url.clone());
     let mut out = std::io::stdout().lock();
     if let Some(first) = svc.bootstrap(&cfg.organization, &cfg.domain).await? {
-        let _ = writeln!(out, "Portcullis: a new tenant '{}' was created.", cfg.organization);
+        let _ = writeln!(
+            out,
+            "Portcullis: a new tenant '{}' was created.",
+            cfg.organization
+        );
         let _ = writeln!(out, "  Sign in at:               {signin_url}");
-        let _ = writeln!(out, "  Administrator:            {}", first.user.user_principal_name);
+        let _ = writeln!(
+            out,
+            "  Administrator:            {}",
+            first.user.user_principal_name
+        );
         let _ = writeln!(out, "  Temporary Access Pass:    {}", first.code);
-        let _ = writeln!(out, "  (one-time, valid until {}; it is shown only this once.", rfc3339(first.pass.expires_at()));
-        let _ = writeln!(out, "   Lost it? portcullis tap create --user {})", first.user.user_principal_name);
+        let _ = writeln!(
+            out,
+            "  (one-time, valid until {}; it is shown only this once.",
+            rfc3339(first.pass.expires_at())
+        );
+        let _ = writeln!(
+            out,
+            "   Lost it? portcullis tap create --user {})",
+            first.user.user_principal_name
+        );
     } else {
         let _ = writeln!(out, "Portcullis: sign in at {signin_url}");
     }
@@ -54,15 +80,30 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
     let _ = out.flush();
     drop(out);
 
-    let trusted_proxies = cfg.trusted_proxies.iter().filter_map(|p| portcullis_domain::conditional_access::location::parse_cidr(p).ok()).collect();
-    let config = ServerConfig { public_url, body_limit: cfg.body_limit_bytes, trusted_proxies };
+    let trusted_proxies = cfg
+        .trusted_proxies
+        .iter()
+        .filter_map(|p| portcullis_domain::conditional_access::location::parse_cidr(p).ok())
+        .collect();
+    let config = ServerConfig {
+        public_url,
+        body_limit: cfg.body_limit_bytes,
+        trusted_proxies,
+    };
     if config.public_url.scheme() == "http" && config.cookie_secure() {
         tracing::warn!("public_url is plain HTTP on a non-local host: browsers will not send the Secure session cookie; serve over HTTPS");
     }
-    let rp = portcullis_webauthn::RelyingParty::new(&config.public_url, &cfg.organization).map_err(|e| CliError::Other(format!("public_url: {e}")))?;
+    let rp = portcullis_webauthn::RelyingParty::new(&config.public_url, &cfg.organization)
+        .map_err(|e| CliError::Other(format!("public_url: {e}")))?;
     tracing::info!(rp_id = rp.rp_id(), origin = %rp.origin(), "WebAuthn relying party");
-    let state = AppState { service: svc.clone(), config: Arc::new(config), rp: Arc::new(rp) };
-    serve(listener, state, shutdown_signal()).await.map_err(|e| CliError::Other(format!("server failed: {e}")))?;
+    let state = AppState {
+        service: svc.clone(),
+        config: Arc::new(config),
+        rp: Arc::new(rp),
+    };
+    serve(listener, state, shutdown_signal())
+        .await
+        .map_err(|e| CliError::Other(format!("server failed: {e}")))?;
     svc.store().close().await;
     tracing::info!("stopped");
     Ok(())

@@ -44,14 +44,46 @@ pub enum Cmd {
 pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
     let svc = open(cfg).await?;
     match cmd {
-        Cmd::Create { user, lifetime_minutes, once, multi_use, start } => {
-            let start_at = start.map(|s| parse_rfc3339(&s)).transpose().map_err(|e| CliError::Other(format!("--start: {e}")))?;
-            let is_usable_once = if once { Some(true) } else if multi_use { Some(false) } else { None };
-            let p = svc.create_tap(&operator(), &user, IssueRequest { start_at, lifetime_minutes, is_usable_once }).await?;
-            println!("Temporary Access Pass for {}: {}", p.user.user_principal_name, p.code);
+        Cmd::Create {
+            user,
+            lifetime_minutes,
+            once,
+            multi_use,
+            start,
+        } => {
+            let start_at = start
+                .map(|s| parse_rfc3339(&s))
+                .transpose()
+                .map_err(|e| CliError::Other(format!("--start: {e}")))?;
+            let is_usable_once = if once {
+                Some(true)
+            } else if multi_use {
+                Some(false)
+            } else {
+                None
+            };
+            let p = svc
+                .create_tap(
+                    &operator(),
+                    &user,
+                    IssueRequest {
+                        start_at,
+                        lifetime_minutes,
+                        is_usable_once,
+                    },
+                )
+                .await?;
+            println!(
+                "Temporary Access Pass for {}: {}",
+                p.user.user_principal_name, p.code
+            );
             println!(
                 "  {} · usable from {} until {} ({} minutes)",
-                if p.pass.is_usable_once { "one-time" } else { "multi-use" },
+                if p.pass.is_usable_once {
+                    "one-time"
+                } else {
+                    "multi-use"
+                },
                 rfc3339(p.pass.start_at),
                 rfc3339(p.pass.expires_at()),
                 p.pass.lifetime_minutes

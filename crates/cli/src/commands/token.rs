@@ -23,12 +23,23 @@ pub struct Args {
 
 /// Prints only the token.
 pub async fn run(cfg: &Config, a: Args) -> CmdResult {
-    let issuer = url::Url::parse(&cfg.public_url).map_err(|e| CliError::Other(format!("public_url: {e}")))?;
+    let issuer = url::Url::parse(&cfg.public_url)
+        .map_err(|e| CliError::Other(format!("public_url: {e}")))?;
     let svc = open(cfg).await?;
     let token = match (&a.user, &a.app) {
-        (Some(user), _) => svc.mint_delegated(issuer.as_str().trim_end_matches('/'), user, &a.scopes).await?,
-        (None, Some(app)) => svc.mint_app(issuer.as_str().trim_end_matches('/'), app, &a.roles).await?,
-        (None, None) => return Err(CliError::Other("give --user with --scope, or --app with --role".into())),
+        (Some(user), _) => {
+            svc.mint_delegated(issuer.as_str().trim_end_matches('/'), user, &a.scopes)
+                .await?
+        }
+        (None, Some(app)) => {
+            svc.mint_app(issuer.as_str().trim_end_matches('/'), app, &a.roles)
+                .await?
+        }
+        (None, None) => {
+            return Err(CliError::Other(
+                "give --user with --scope, or --app with --role".into(),
+            ))
+        }
     };
     println!("{token}");
     Ok(())

@@ -47,18 +47,31 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
     let svc = open(cfg).await?;
     match cmd {
         Cmd::Add { upn, display_name } => {
-            let name = display_name.unwrap_or_else(|| upn.split('@').next().unwrap_or(&upn).to_string());
+            let name =
+                display_name.unwrap_or_else(|| upn.split('@').next().unwrap_or(&upn).to_string());
             let u = svc.add_user(&operator(), &upn, &name).await?;
-            println!("Added {} ({}), id {}", u.user_principal_name, u.display_name, u.id);
+            println!(
+                "Added {} ({}), id {}",
+                u.user_principal_name, u.display_name, u.id
+            );
         }
         Cmd::List { json } => {
             let users = svc.list_users().await?;
             if json {
                 return print_json(&users);
             }
-            println!("{:<40} {:<28} {:<8} ID", "USERPRINCIPALNAME", "DISPLAY NAME", "ENABLED");
+            println!(
+                "{:<40} {:<28} {:<8} ID",
+                "USERPRINCIPALNAME", "DISPLAY NAME", "ENABLED"
+            );
             for u in users {
-                println!("{:<40} {:<28} {:<8} {}", u.user_principal_name, u.display_name, if u.account_enabled { "yes" } else { "no" }, u.id);
+                println!(
+                    "{:<40} {:<28} {:<8} {}",
+                    u.user_principal_name,
+                    u.display_name,
+                    if u.account_enabled { "yes" } else { "no" },
+                    u.id
+                );
             }
         }
         Cmd::Show { user, json } => {
@@ -70,13 +83,33 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
             println!("displayName        {}", u.display_name);
             println!("id                 {}", u.id);
             println!("accountEnabled     {}", u.account_enabled);
-            println!("created            {}", portcullis_domain::time_fmt::rfc3339(u.created_date_time));
-            println!("groups             {}", groups.iter().map(|g| g.display_name.as_str()).collect::<Vec<_>>().join(", "));
-            println!("roles              {}", roles.iter().map(|r| r.display_name()).collect::<Vec<_>>().join(", "));
+            println!(
+                "created            {}",
+                portcullis_domain::time_fmt::rfc3339(u.created_date_time)
+            );
+            println!(
+                "groups             {}",
+                groups
+                    .iter()
+                    .map(|g| g.display_name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            println!(
+                "roles              {}",
+                roles
+                    .iter()
+                    .map(|r| r.display_name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
         Cmd::Disable { user } => {
             let u = svc.set_user_enabled(&operator(), &user, false).await?;
-            println!("Disabled {}; their sessions were ended.", u.user_principal_name);
+            println!(
+                "Disabled {}; their sessions were ended.",
+                u.user_principal_name
+            );
         }
         Cmd::Enable { user } => {
             let u = svc.set_user_enabled(&operator(), &user, true).await?;

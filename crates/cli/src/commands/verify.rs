@@ -7,7 +7,9 @@ use portcullis_domain::metadata::{builtin_name, parse_import};
 use portcullis_domain::passkey::{decide_registration, RegistrationFacts};
 use portcullis_domain::policy::{MethodConfiguration, MethodId};
 use portcullis_domain::time_fmt::parse_rfc3339;
-use portcullis_webauthn::{verify_trust, AttestationKind, RelyingParty, RootEntry, TrustRoots, TrustVerdict};
+use portcullis_webauthn::{
+    verify_trust, AttestationKind, RelyingParty, RootEntry, TrustRoots, TrustVerdict,
+};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -80,7 +82,13 @@ pub fn run(a: &Args) -> ExitCode {
         Ok(u) => u,
         Err(e) => return usage(format!("--origin '{}': {e}", a.origin)),
     };
-    let challenge = match base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(a.challenge.trim().trim_end_matches('=').replace('+', "-").replace('/', "_")) {
+    let challenge = match base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(
+        a.challenge
+            .trim()
+            .trim_end_matches('=')
+            .replace('+', "-")
+            .replace('/', "_"),
+    ) {
         Ok(c) => c,
         Err(e) => return usage(format!("--challenge is not base64url: {e}")),
     };
@@ -88,15 +96,22 @@ pub fn run(a: &Args) -> ExitCode {
         Ok(t) => t.map(SystemTime::from).unwrap_or_else(SystemTime::now),
         Err(e) => return usage(format!("--at: {e}")),
     };
-    let response: Value = match read(&a.response, "--response").and_then(|t| serde_json::from_str(&t).map_err(|e| format!("--response is not JSON: {e}"))) {
+    let response: Value = match read(&a.response, "--response")
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("--response is not JSON: {e}")))
+    {
         Ok(v) => v,
         Err(e) => return usage(e),
     };
     let policy = match &a.policy {
         None => None,
-        Some(p) => match read(p, "--policy").and_then(|t| serde_json::from_str::<Value>(&t).map_err(|e| format!("--policy is not JSON: {e}"))).and_then(|v| {
-            MethodConfiguration::from_json(MethodId::Fido2, v).map_err(|e| format!("--policy: {e}"))
-        }) {
+        Some(p) => match read(p, "--policy")
+            .and_then(|t| {
+                serde_json::from_str::<Value>(&t).map_err(|e| format!("--policy is not JSON: {e}"))
+            })
+            .and_then(|v| {
+                MethodConfiguration::from_json(MethodId::Fido2, v)
+                    .map_err(|e| format!("--policy: {e}"))
+            }) {
             Ok(MethodConfiguration::Fido2(c)) => Some(c),
             Ok(_) => return usage("--policy must be a Fido2 configuration".into()),
             Err(e) => return usage(e),
@@ -104,7 +119,9 @@ pub fn run(a: &Args) -> ExitCode {
     };
     let metadata = match &a.metadata {
         None => vec![],
-        Some(p) => match read(p, "--metadata").and_then(|t| parse_import(&t).map_err(|e| format!("--metadata: {e}"))) {
+        Some(p) => match read(p, "--metadata")
+            .and_then(|t| parse_import(&t).map_err(|e| format!("--metadata: {e}")))
+        {
             Ok(m) => m,
             Err(e) => return usage(e),
         },
@@ -121,9 +138,30 @@ pub fn run(a: &Args) -> ExitCode {
         Err(e) => reasons.push(reason(check_of(e.code), e.code, e.message)),
         Ok(cred) => {
             let entry = metadata.iter().find(|m| m.aaguid == cred.aaguid);
-            let model = entry.map(|m| m.name.clone()).or_else(|| builtin_name(cred.aaguid).map(str::to_string));
-            let roots: Vec<Vec<u8>> = entry.map(|m| m.roots.iter().filter_map(|r| base64::engine::general_purpose::STANDARD.decode(r.split_whitespace().collect::<String>()).ok()).collect()).unwrap_or_default();
-            let verdict = verify_trust(&cred, &TrustRoots::new(&[RootEntry { aaguid: cred.aaguid, name: model.clone().unwrap_or_default(), roots }]), at);
+            let model = entry
+                .map(|m| m.name.clone())
+                .or_else(|| builtin_name(cred.aaguid).map(str::to_string));
+            let roots: Vec<Vec<u8>> = entry
+                .map(|m| {
+                    m.roots
+                        .iter()
+                        .filter_map(|r| {
+                            base64::engine::general_purpose::STANDARD
+                                .decode(r.split_whitespace().collect::<String>())
+                                .ok()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let verdict = verify_trust(
+                &cred,
+                &TrustRoots::new(&[RootEntry {
+                    aaguid: cred.aaguid,
+                    name: model.clone().unwrap_or_default(),
+                    roots,
+                }]),
+                at,
+            );
             let trusted = verdict == TrustVerdict::Trusted;
             out["fmt"] = json!(cred.fmt);
             out["aaguid"] = json!(cred.aaguid);
@@ -135,7 +173,11 @@ pub fn run(a: &Args) -> ExitCode {
                 reasons.push(reason("userVerification", "userNotVerified", "The authenticator did not verify the user (UV flag not set), and --require-uv was given."));
             }
             if let Some(cfg) = &policy {
-                let member_of: Vec<Uuid> = cfg.include_targets.iter().filter_map(|t| Uuid::parse_str(&t.id).ok()).collect();
+                let member_of: Vec<Uuid> = cfg
+                    .include_targets
+                    .iter()
+                    .filter_map(|t| Uuid::parse_str(&t.id).ok())
+                    .collect();
                 let facts = RegistrationFacts {
                     aaguid: cred.aaguid,
                     has_chain: cred.attestation.has_chain(),
@@ -149,7 +191,9 @@ pub fn run(a: &Args) -> ExitCode {
                         _ => "policy",
                     };
                     let detail = match &verdict {
-                        TrustVerdict::Untrusted(why) if check == "certificateChain" => format!("{r} ({why})"),
+                        TrustVerdict::Untrusted(why) if check == "certificateChain" => {
+                            format!("{r} ({why})")
+                        }
                         _ => r.to_string(),
                     };
                     reasons.push(reason(check, r.code(), detail));

@@ -14,7 +14,10 @@ pub fn bin() -> PathBuf {
 
 /// A free loopback port (bound then released).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// A running `portcullis serve`.
@@ -69,12 +72,23 @@ impl Server {
             }
             false
         };
-        let listening = tokio::time::timeout(Duration::from_secs(60), read).await.unwrap_or(false);
+        let listening = tokio::time::timeout(Duration::from_secs(60), read)
+            .await
+            .unwrap_or(false);
         assert!(listening, "server did not start; printed: {banner:?}");
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let tap = banner.iter().find(|l| l.contains("Temporary Access Pass:")).and_then(|l| l.split_whitespace().last()).map(str::to_string);
-        Server { child, port, tap, banner }
+        let tap = banner
+            .iter()
+            .find(|l| l.contains("Temporary Access Pass:"))
+            .and_then(|l| l.split_whitespace().last())
+            .map(str::to_string);
+        Server {
+            child,
+            port,
+            tap,
+            banner,
+        }
     }
 
     /// Base URL on loopback.
@@ -95,19 +109,33 @@ impl Server {
     /// SIGTERM, then wait for a clean exit.
     pub async fn stop(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().expect("pid");
-        let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
-        tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.expect("stops within 30 s").expect("wait")
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status();
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("stops within 30 s")
+            .expect("wait")
     }
 }
 
 /// A client that keeps cookies and does not follow redirects.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
 }
 
 /// Posts the TAP form.
 pub async fn sign_in(c: &reqwest::Client, s: &Server, upn: &str, code: &str) -> reqwest::Response {
-    c.post(s.url("/signin/tap")).form(&[("username", upn), ("code", code)]).send().await.expect("POST /signin/tap")
+    c.post(s.url("/signin/tap"))
+        .form(&[("username", upn), ("code", code)])
+        .send()
+        .await
+        .expect("POST /signin/tap")
 }
 
 /// Runs a CLI command against a data dir (and database) and returns (status, stdout, stderr).
@@ -118,12 +146,21 @@ pub fn cli(dir: &Path, database: Option<&str>, args: &[&str]) -> (i32, String, S
         cmd.arg("--database").arg(db);
     }
     let out = cmd.output().expect("run portcullis");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// The code printed by `portcullis tap create`.
 pub fn code_from(stdout: &str) -> String {
-    stdout.lines().next().and_then(|l| l.split_whitespace().last()).expect("tap create prints the code").to_string()
+    stdout
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().last())
+        .expect("tap create prints the code")
+        .to_string()
 }
 
 /// GETs `path` with a no-redirect cookie client, following redirects by hand (up to 8) and
@@ -136,8 +173,17 @@ pub async fn get_following(c: &reqwest::Client, s: &Server, path: &str) -> reqwe
         if !r.status().is_redirection() {
             return r;
         }
-        let to = r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-        url = if to.starts_with('/') { s.url(&to) } else { to.replace(&s.origin(), &s.url("")) };
+        let to = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        url = if to.starts_with('/') {
+            s.url(&to)
+        } else {
+            to.replace(&s.origin(), &s.url(""))
+        };
     }
     panic!("too many redirects from {path}");
 }

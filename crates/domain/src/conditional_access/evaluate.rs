@@ -117,7 +117,16 @@ impl Unmet {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Reasons(u16);
 
-const REASONS: [&str; 8] = ["users", "application", "userActions", "devicePlatform", "location", "clientApps", "policyNotEnabled", "time"];
+const REASONS: [&str; 8] = [
+    "users",
+    "application",
+    "userActions",
+    "devicePlatform",
+    "location",
+    "clientApps",
+    "policyNotEnabled",
+    "time",
+];
 
 impl Reasons {
     fn add(&mut self, reason: &'static str) {
@@ -133,7 +142,12 @@ impl Reasons {
 
     /// The reasons, in Graph's order.
     pub fn list(self) -> Vec<&'static str> {
-        REASONS.iter().enumerate().filter(|(i, _)| self.0 & (1 << i) != 0).map(|(_, r)| *r).collect()
+        REASONS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.0 & (1 << i) != 0)
+            .map(|(_, r)| *r)
+            .collect()
     }
 }
 
@@ -207,18 +221,37 @@ fn applicability(p: &Policy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who) -> Re
     let mut why = Reasons::default();
     let u = &p.conditions.users;
     let uid = &who.user;
-    let temporarily_excluded = || u.temporary_exclusions.iter().any(|e| e.user_id.eq_ignore_ascii_case(uid) && crate::time_fmt::parse_rfc3339(&e.until).is_ok_and(|until| s.now < until));
+    let temporarily_excluded = || {
+        u.temporary_exclusions.iter().any(|e| {
+            e.user_id.eq_ignore_ascii_case(uid)
+                && crate::time_fmt::parse_rfc3339(&e.until).is_ok_and(|until| s.now < until)
+        })
+    };
     let (included, excluded) = match &p.compiled {
         Some(c) => {
             let any = |ids: &[u128], mine: &[u128]| ids.iter().any(|i| mine.contains(i));
-            let in_groups = |ids: &[u128]| ids.iter().any(|g| who.group_mask & bit(*g) != 0 && who.group_ids.contains(g));
-            let included = c.all || c.users.contains(&who.user_id) || in_groups(&c.groups) || any(&c.roles, &who.role_ids);
-            let excluded = c.exclude_users.contains(&who.user_id) || in_groups(&c.exclude_groups) || any(&c.exclude_roles, &who.role_ids);
+            let in_groups = |ids: &[u128]| {
+                ids.iter()
+                    .any(|g| who.group_mask & bit(*g) != 0 && who.group_ids.contains(g))
+            };
+            let included = c.all
+                || c.users.contains(&who.user_id)
+                || in_groups(&c.groups)
+                || any(&c.roles, &who.role_ids);
+            let excluded = c.exclude_users.contains(&who.user_id)
+                || in_groups(&c.exclude_groups)
+                || any(&c.exclude_roles, &who.role_ids);
             (included, excluded || temporarily_excluded())
         }
         None => {
-            let included = has(&u.include_users, "All") || has(&u.include_users, uid) || u.include_groups.iter().any(|g| has(&who.groups, g)) || u.include_roles.iter().any(|r| has(&who.roles, r));
-            let excluded = has(&u.exclude_users, uid) || u.exclude_groups.iter().any(|g| has(&who.groups, g)) || u.exclude_roles.iter().any(|r| has(&who.roles, r)) || temporarily_excluded();
+            let included = has(&u.include_users, "All")
+                || has(&u.include_users, uid)
+                || u.include_groups.iter().any(|g| has(&who.groups, g))
+                || u.include_roles.iter().any(|r| has(&who.roles, r));
+            let excluded = has(&u.exclude_users, uid)
+                || u.exclude_groups.iter().any(|g| has(&who.groups, g))
+                || u.exclude_roles.iter().any(|r| has(&who.roles, r))
+                || temporarily_excluded();
             (included, excluded)
         }
     };
@@ -239,10 +272,13 @@ fn applicability(p: &Policy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who) -> Re
             if p.targets_registration() {
                 why.add("application");
             } else {
-                let mut inc = has(&a.include_applications, "All") || has(&a.include_applications, &app.app_id);
+                let mut inc = has(&a.include_applications, "All")
+                    || has(&a.include_applications, &app.app_id);
                 let mut exc = has(&a.exclude_applications, &app.app_id);
                 if let Some(f) = &a.application_filter {
-                    let m = filter::parse(&f.rule).map(|r| r.matches(&app.custom_security_attributes)).unwrap_or(false);
+                    let m = filter::parse(&f.rule)
+                        .map(|r| r.matches(&app.custom_security_attributes))
+                        .unwrap_or(false);
                     if f.mode == "include" {
                         inc = inc || m;
                     } else {
@@ -257,7 +293,9 @@ fn applicability(p: &Policy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who) -> Re
     }
     if let Some(pl) = &p.conditions.platforms {
         let named = |list: &[String]| s.platform.is_some_and(|x| has(list, x.as_str()));
-        let inc = pl.include_platforms.is_empty() || has(&pl.include_platforms, "all") || named(&pl.include_platforms);
+        let inc = pl.include_platforms.is_empty()
+            || has(&pl.include_platforms, "all")
+            || named(&pl.include_platforms);
         let exc = named(&pl.exclude_platforms);
         if !inc || exc {
             why.add("devicePlatform");
@@ -267,8 +305,12 @@ fn applicability(p: &Policy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who) -> Re
         let at = |id: &str| -> bool {
             match id {
                 "All" => true,
-                "AllTrusted" => s.ip.is_some_and(|ip| cfg.locations.iter().any(|n| n.is_trusted && n.contains(ip))),
-                _ => s.ip.is_some_and(|ip| cfg.locations.iter().any(|n| n.id == id && n.contains(ip))),
+                "AllTrusted" => s
+                    .ip
+                    .is_some_and(|ip| cfg.locations.iter().any(|n| n.is_trusted && n.contains(ip))),
+                _ => s
+                    .ip
+                    .is_some_and(|ip| cfg.locations.iter().any(|n| n.id == id && n.contains(ip))),
             }
         };
         let inc = l.include_locations.is_empty() || l.include_locations.iter().any(|i| at(i));
@@ -286,22 +328,38 @@ fn applicability(p: &Policy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who) -> Re
 
 /// Whether one control is met by this sign-in.
 fn met(control: &Unmet, s: &Signals<'_>, cfg: &Config<'_>) -> bool {
-    let not_authenticator = s.client.is_some_and(|c| c.app_id != AUTHENTICATOR_APP.app_id);
+    let not_authenticator = s
+        .client
+        .is_some_and(|c| c.app_id != AUTHENTICATOR_APP.app_id);
     match control {
         Unmet::Block => false,
-        Unmet::Mfa => cfg.strengths.iter().find(|x| x.id == MFA_STRENGTH_ID).is_some_and(|x| x.satisfied_by(s.methods)),
-        Unmet::Strength { id, .. } => cfg.strengths.iter().find(|x| &x.id == id).is_some_and(|x| x.satisfied_by(s.methods)),
+        Unmet::Mfa => cfg
+            .strengths
+            .iter()
+            .find(|x| x.id == MFA_STRENGTH_ID)
+            .is_some_and(|x| x.satisfied_by(s.methods)),
+        Unmet::Strength { id, .. } => cfg
+            .strengths
+            .iter()
+            .find(|x| &x.id == id)
+            .is_some_and(|x| x.satisfied_by(s.methods)),
         Unmet::CompliantDevice => s.device_compliant,
         Unmet::DomainJoinedDevice => false,
         // R42: the Authenticator app is neither an approved client app nor app-protected.
-        Unmet::ApprovedApplication => not_authenticator && s.client.is_some_and(|c| c.approved_client_app),
-        Unmet::CompliantApplication => not_authenticator && s.client.is_some_and(|c| c.app_protection_policy),
+        Unmet::ApprovedApplication => {
+            not_authenticator && s.client.is_some_and(|c| c.approved_client_app)
+        }
+        Unmet::CompliantApplication => {
+            not_authenticator && s.client.is_some_and(|c| c.app_protection_policy)
+        }
     }
 }
 
 /// The controls a policy requires.
 fn controls(p: &Policy, cfg: &Config<'_>) -> (Vec<Unmet>, bool) {
-    let Some(g) = &p.grant_controls else { return (vec![], false) };
+    let Some(g) = &p.grant_controls else {
+        return (vec![], false);
+    };
     let mut out: Vec<Unmet> = g
         .built_in_controls
         .iter()
@@ -316,8 +374,14 @@ fn controls(p: &Policy, cfg: &Config<'_>) -> (Vec<Unmet>, bool) {
         })
         .collect();
     if let Some(id) = g.strength_id() {
-        let name = cfg.strengths.iter().find(|s| s.id == id).map_or_else(|| format!("(missing strength {id})"), |s| s.display_name.clone());
-        out.push(Unmet::Strength { id: id.to_string(), name });
+        let name = cfg.strengths.iter().find(|s| s.id == id).map_or_else(
+            || format!("(missing strength {id})"),
+            |s| s.display_name.clone(),
+        );
+        out.push(Unmet::Strength {
+            id: id.to_string(),
+            name,
+        });
     }
     (out, g.operator == "OR")
 }
@@ -327,7 +391,11 @@ pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
     let who = Who {
         user: s.user.id.to_string(),
         groups: s.groups.iter().map(Uuid::to_string).collect(),
-        roles: s.roles.iter().map(|r| r.template_id().to_string()).collect(),
+        roles: s
+            .roles
+            .iter()
+            .map(|r| r.template_id().to_string())
+            .collect(),
         user_id: s.user.id.as_u128(),
         group_ids: s.groups.iter().map(|g| g.as_u128()).collect(),
         role_ids: s.roles.iter().map(|r| r.template_id().as_u128()).collect(),
@@ -338,8 +406,20 @@ pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
     let mut unmet_all = vec![];
     for (index, p) in cfg.policies.iter().enumerate() {
         let report_only = p.state == PolicyState::EnabledForReportingButNotEnforced;
-        let any_of = p.grant_controls.as_ref().is_some_and(|g| g.operator == "OR");
-        let mut r = PolicyResult { index, state: p.state, applies: false, not_applied_because: Reasons::default(), result: "notApplied", unmet: vec![], any_of, grant_controls: vec![] };
+        let any_of = p
+            .grant_controls
+            .as_ref()
+            .is_some_and(|g| g.operator == "OR");
+        let mut r = PolicyResult {
+            index,
+            state: p.state,
+            applies: false,
+            not_applied_because: Reasons::default(),
+            result: "notApplied",
+            unmet: vec![],
+            any_of,
+            grant_controls: vec![],
+        };
         if p.state == PolicyState::Disabled {
             r.result = "notEnabled";
             r.not_applied_because.add("policyNotEnabled");
@@ -349,7 +429,11 @@ pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
         r.not_applied_because = applicability(p, s, cfg, &who);
         r.applies = r.not_applied_because.is_empty();
         if !r.applies {
-            r.result = if report_only { "reportOnlyNotApplied" } else { "notApplied" };
+            r.result = if report_only {
+                "reportOnlyNotApplied"
+            } else {
+                "notApplied"
+            };
             results.push(r);
             continue;
         }
@@ -357,11 +441,19 @@ pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
         let (ctrls, _) = controls(p, cfg);
         r.grant_controls = ctrls.iter().map(Unmet::control_name).collect();
         let missing: Vec<Unmet> = ctrls.iter().filter(|c| !met(c, s, cfg)).cloned().collect();
-        let satisfied = if any_of { missing.len() < ctrls.len() || ctrls.is_empty() } else { missing.is_empty() };
+        let satisfied = if any_of {
+            missing.len() < ctrls.len() || ctrls.is_empty()
+        } else {
+            missing.is_empty()
+        };
         let blocked = ctrls.contains(&Unmet::Block);
         r.unmet = if satisfied { vec![] } else { missing };
         // A user can act on a missing method; nothing they do fixes a block, a device or an app.
-        let interrupted = !satisfied && !blocked && r.unmet.iter().any(|u| matches!(u, Unmet::Mfa | Unmet::Strength { .. }));
+        let interrupted = !satisfied
+            && !blocked
+            && r.unmet
+                .iter()
+                .any(|u| matches!(u, Unmet::Mfa | Unmet::Strength { .. }));
         r.result = match (report_only, satisfied, blocked, interrupted) {
             (false, true, _, _) => "success",
             (false, false, _, _) => "failure",
@@ -382,7 +474,10 @@ pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
         None if unmet_all.is_empty() => Outcome::Allow,
         None => Outcome::Unmet(unmet_all),
     };
-    Evaluation { policies: results, outcome }
+    Evaluation {
+        policies: results,
+        outcome,
+    }
 }
 
 #[cfg(test)]
@@ -398,11 +493,23 @@ mod tests {
     const PHISH: &str = "00000000-0000-0000-0000-000000000004";
 
     fn user() -> User {
-        User { id: Uuid::from_u128(7), user_principal_name: Upn::parse("ada@contoso.com").unwrap(), display_name: "Ada".into(), account_enabled: true, created_date_time: NOW }
+        User {
+            id: Uuid::from_u128(7),
+            user_principal_name: Upn::parse("ada@contoso.com").unwrap(),
+            display_name: "Ada".into(),
+            account_enabled: true,
+            created_date_time: NOW,
+        }
     }
 
     fn app(id: &str, approved: bool) -> Application {
-        Application { app_id: id.into(), display_name: id.into(), public_client: true, approved_client_app: approved, ..Default::default() }
+        Application {
+            app_id: id.into(),
+            display_name: id.into(),
+            public_client: true,
+            approved_client_app: approved,
+            ..Default::default()
+        }
     }
 
     fn policy(name: &str, state: PolicyState, controls: &[&str], strength: Option<&str>) -> Policy {
@@ -411,8 +518,23 @@ mod tests {
             display_name: name.into(),
             description: None,
             state,
-            conditions: Conditions { users: Users { include_users: vec!["All".into()], ..Default::default() }, applications: Applications { include_applications: vec!["All".into()], ..Default::default() }, ..Default::default() },
-            grant_controls: Some(GrantControls { operator: "OR".into(), built_in_controls: controls.iter().map(|c| c.to_string()).collect(), authentication_strength: strength.map(|s| json!({"id": s})), ..Default::default() }),
+            conditions: Conditions {
+                users: Users {
+                    include_users: vec!["All".into()],
+                    ..Default::default()
+                },
+                applications: Applications {
+                    include_applications: vec!["All".into()],
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            grant_controls: Some(GrantControls {
+                operator: "OR".into(),
+                built_in_controls: controls.iter().map(|c| c.to_string()).collect(),
+                authentication_strength: strength.map(|s| json!({"id": s})),
+                ..Default::default()
+            }),
             session_controls: None,
             created_date_time: None,
             modified_date_time: None,
@@ -421,53 +543,149 @@ mod tests {
     }
 
     fn signals<'a>(u: &'a User, a: &'a Application, methods: &'a [UsedMethod]) -> Signals<'a> {
-        Signals { user: u, groups: &[], roles: &[], resource: Resource::Application(a), client: Some(a), platform: Some(Platform::Windows), ip: None, client_app_type: ClientAppType::Browser, device_compliant: false, methods, now: NOW }
+        Signals {
+            user: u,
+            groups: &[],
+            roles: &[],
+            resource: Resource::Application(a),
+            client: Some(a),
+            platform: Some(Platform::Windows),
+            ip: None,
+            client_app_type: ClientAppType::Browser,
+            device_compliant: false,
+            methods,
+            now: NOW,
+        }
     }
 
     fn strengths() -> Vec<Strength> {
         BUILT_IN.iter().map(|b| b.to_strength()).collect()
     }
 
-    const TAP: UsedMethod = UsedMethod { mode: "temporaryAccessPassOneTime", aaguid: None };
-    const PASSKEY: UsedMethod = UsedMethod { mode: "fido2", aaguid: None };
+    const TAP: UsedMethod = UsedMethod {
+        mode: "temporaryAccessPassOneTime",
+        aaguid: None,
+    };
+    const PASSKEY: UsedMethod = UsedMethod {
+        mode: "fido2",
+        aaguid: None,
+    };
 
     #[test]
     fn r41_a_strength_is_met_by_a_passkey_not_by_a_tap() {
         let (u, a, st) = (user(), app("payroll", false), strengths());
-        let policies = [policy("Phishing-resistant", PolicyState::Enabled, &[], Some(PHISH))];
-        let cfg = Config { policies: &policies, strengths: &st, locations: &[] };
-        assert_eq!(evaluate(&cfg, &signals(&u, &a, &[PASSKEY])).outcome, Outcome::Allow);
+        let policies = [policy(
+            "Phishing-resistant",
+            PolicyState::Enabled,
+            &[],
+            Some(PHISH),
+        )];
+        let cfg = Config {
+            policies: &policies,
+            strengths: &st,
+            locations: &[],
+        };
+        assert_eq!(
+            evaluate(&cfg, &signals(&u, &a, &[PASSKEY])).outcome,
+            Outcome::Allow
+        );
         let e = evaluate(&cfg, &signals(&u, &a, &[TAP]));
-        assert!(matches!(&e.outcome, Outcome::Unmet(v) if v[0].1 == vec![Unmet::Strength { id: PHISH.into(), name: "Phishing resistant MFA".into() }]), "{e:?}");
+        assert!(
+            matches!(&e.outcome, Outcome::Unmet(v) if v[0].1 == vec![Unmet::Strength { id: PHISH.into(), name: "Phishing resistant MFA".into() }]),
+            "{e:?}"
+        );
         assert_eq!(e.policies[0].result, "failure");
     }
 
     #[test]
     fn r41_block_wins_and_report_only_never_enforces() {
         let (u, a, st) = (user(), app("payroll", false), strengths());
-        let policies = [policy("Report block", PolicyState::EnabledForReportingButNotEnforced, &["block"], None), policy("Off", PolicyState::Disabled, &["block"], None)];
-        let cfg = Config { policies: &policies, strengths: &st, locations: &[] };
+        let policies = [
+            policy(
+                "Report block",
+                PolicyState::EnabledForReportingButNotEnforced,
+                &["block"],
+                None,
+            ),
+            policy("Off", PolicyState::Disabled, &["block"], None),
+        ];
+        let cfg = Config {
+            policies: &policies,
+            strengths: &st,
+            locations: &[],
+        };
         let e = evaluate(&cfg, &signals(&u, &a, &[PASSKEY]));
         assert_eq!(e.outcome, Outcome::Allow);
-        assert_eq!((e.policies[0].result, e.policies[1].result), ("reportOnlyFailure", "notEnabled"));
-        let policies = [policy("MFA", PolicyState::Enabled, &["mfa"], None), policy("Block", PolicyState::Enabled, &["block"], None)];
-        let cfg = Config { policies: &policies, strengths: &st, locations: &[] };
-        assert_eq!(evaluate(&cfg, &signals(&u, &a, &[PASSKEY])).outcome, Outcome::Block { policy: "Block".into() });
+        assert_eq!(
+            (e.policies[0].result, e.policies[1].result),
+            ("reportOnlyFailure", "notEnabled")
+        );
+        let policies = [
+            policy("MFA", PolicyState::Enabled, &["mfa"], None),
+            policy("Block", PolicyState::Enabled, &["block"], None),
+        ];
+        let cfg = Config {
+            policies: &policies,
+            strengths: &st,
+            locations: &[],
+        };
+        assert_eq!(
+            evaluate(&cfg, &signals(&u, &a, &[PASSKEY])).outcome,
+            Outcome::Block {
+                policy: "Block".into()
+            }
+        );
     }
 
     #[test]
     fn r42_authenticator_cannot_satisfy_approved_app_a_compliant_device_can() {
         let (u, st) = (user(), strengths());
-        let authn = Application { app_id: AUTHENTICATOR_APP.app_id.into(), ..app("x", true) };
-        let mut p = policy("Approved app", PolicyState::Enabled, &["approvedApplication", "compliantApplication"], None);
-        let cfg = Config { policies: std::slice::from_ref(&p), strengths: &st, locations: &[] };
-        assert!(matches!(evaluate(&cfg, &signals(&u, &authn, &[TAP])).outcome, Outcome::Unmet(_)), "even when flagged approved");
+        let authn = Application {
+            app_id: AUTHENTICATOR_APP.app_id.into(),
+            ..app("x", true)
+        };
+        let mut p = policy(
+            "Approved app",
+            PolicyState::Enabled,
+            &["approvedApplication", "compliantApplication"],
+            None,
+        );
+        let cfg = Config {
+            policies: std::slice::from_ref(&p),
+            strengths: &st,
+            locations: &[],
+        };
+        assert!(
+            matches!(
+                evaluate(&cfg, &signals(&u, &authn, &[TAP])).outcome,
+                Outcome::Unmet(_)
+            ),
+            "even when flagged approved"
+        );
         let approved = app("outlook", true);
-        assert_eq!(evaluate(&cfg, &signals(&u, &approved, &[TAP])).outcome, Outcome::Allow);
-        p.grant_controls.as_mut().unwrap().built_in_controls.push("compliantDevice".into());
-        let cfg = Config { policies: std::slice::from_ref(&p), strengths: &st, locations: &[] };
-        let compliant = Signals { device_compliant: true, ..signals(&u, &authn, &[TAP]) };
-        assert_eq!(evaluate(&cfg, &compliant).outcome, Outcome::Allow, "compliant device as an OR alternative");
+        assert_eq!(
+            evaluate(&cfg, &signals(&u, &approved, &[TAP])).outcome,
+            Outcome::Allow
+        );
+        p.grant_controls
+            .as_mut()
+            .unwrap()
+            .built_in_controls
+            .push("compliantDevice".into());
+        let cfg = Config {
+            policies: std::slice::from_ref(&p),
+            strengths: &st,
+            locations: &[],
+        };
+        let compliant = Signals {
+            device_compliant: true,
+            ..signals(&u, &authn, &[TAP])
+        };
+        assert_eq!(
+            evaluate(&cfg, &compliant).outcome,
+            Outcome::Allow,
+            "compliant device as an OR alternative"
+        );
     }
 
     #[test]
@@ -475,47 +693,176 @@ mod tests {
         let (u, st) = (user(), strengths());
         let a = app("payroll", false);
         let mut p = policy("Desktop", PolicyState::Enabled, &["block"], None);
-        p.conditions.platforms = Some(Platforms { include_platforms: vec!["all".into()], exclude_platforms: vec!["android".into(), "iOS".into()] });
-        let cfg = |p: &Policy| evaluate(&Config { policies: std::slice::from_ref(p), strengths: &st, locations: &locs() }, &signals(&u, &a, &[]));
+        p.conditions.platforms = Some(Platforms {
+            include_platforms: vec!["all".into()],
+            exclude_platforms: vec!["android".into(), "iOS".into()],
+        });
+        let cfg = |p: &Policy| {
+            evaluate(
+                &Config {
+                    policies: std::slice::from_ref(p),
+                    strengths: &st,
+                    locations: &locs(),
+                },
+                &signals(&u, &a, &[]),
+            )
+        };
         fn locs() -> Vec<NamedLocation> {
-            vec![NamedLocation { id: "hq".into(), display_name: "HQ".into(), is_trusted: true, cidrs: vec!["10.1.0.0/16".into()], created: String::new(), modified: String::new() }]
+            vec![NamedLocation {
+                id: "hq".into(),
+                display_name: "HQ".into(),
+                is_trusted: true,
+                cidrs: vec!["10.1.0.0/16".into()],
+                created: String::new(),
+                modified: String::new(),
+            }]
         }
         assert!(cfg(&p).policies[0].applies, "windows is not excluded");
-        let mobile = Signals { platform: Some(Platform::Ios), ..signals(&u, &a, &[]) };
-        let e = evaluate(&Config { policies: std::slice::from_ref(&p), strengths: &st, locations: &[] }, &mobile);
-        assert_eq!(e.policies[0].not_applied_because.list(), vec!["devicePlatform"]);
+        let mobile = Signals {
+            platform: Some(Platform::Ios),
+            ..signals(&u, &a, &[])
+        };
+        let e = evaluate(
+            &Config {
+                policies: std::slice::from_ref(&p),
+                strengths: &st,
+                locations: &[],
+            },
+            &mobile,
+        );
+        assert_eq!(
+            e.policies[0].not_applied_because.list(),
+            vec!["devicePlatform"]
+        );
 
         // A time-bound exclusion holds until its end, then the policy applies by itself.
-        p.conditions.users.temporary_exclusions = vec![super::super::TemporaryExclusion { user_id: u.id.to_string(), until: "2026-11-22T00:00:00Z".into() }];
-        assert_eq!(cfg(&p).policies[0].not_applied_because.list(), vec!["users"]);
-        let later = Signals { now: datetime!(2026-11-22 00:00:01 UTC), ..signals(&u, &a, &[]) };
-        assert!(evaluate(&Config { policies: std::slice::from_ref(&p), strengths: &st, locations: &[] }, &later).policies[0].applies);
+        p.conditions.users.temporary_exclusions = vec![super::super::TemporaryExclusion {
+            user_id: u.id.to_string(),
+            until: "2026-11-22T00:00:00Z".into(),
+        }];
+        assert_eq!(
+            cfg(&p).policies[0].not_applied_because.list(),
+            vec!["users"]
+        );
+        let later = Signals {
+            now: datetime!(2026-11-22 00:00:01 UTC),
+            ..signals(&u, &a, &[])
+        };
+        assert!(
+            evaluate(
+                &Config {
+                    policies: std::slice::from_ref(&p),
+                    strengths: &st,
+                    locations: &[]
+                },
+                &later
+            )
+            .policies[0]
+                .applies
+        );
 
         // Locations: excluded when inside the trusted range.
         let mut q = policy("Outside", PolicyState::Enabled, &["block"], None);
-        q.conditions.locations = Some(Locations { include_locations: vec!["All".into()], exclude_locations: vec!["AllTrusted".into()] });
-        let inside = Signals { ip: Some("10.1.2.3".parse().unwrap()), ..signals(&u, &a, &[]) };
-        let e = evaluate(&Config { policies: std::slice::from_ref(&q), strengths: &st, locations: &locs() }, &inside);
+        q.conditions.locations = Some(Locations {
+            include_locations: vec!["All".into()],
+            exclude_locations: vec!["AllTrusted".into()],
+        });
+        let inside = Signals {
+            ip: Some("10.1.2.3".parse().unwrap()),
+            ..signals(&u, &a, &[])
+        };
+        let e = evaluate(
+            &Config {
+                policies: std::slice::from_ref(&q),
+                strengths: &st,
+                locations: &locs(),
+            },
+            &inside,
+        );
         assert_eq!(e.policies[0].not_applied_because.list(), vec!["location"]);
-        assert!(cfg(&q).policies[0].applies, "no address: not in a trusted location");
+        assert!(
+            cfg(&q).policies[0].applies,
+            "no address: not in a trusted location"
+        );
 
         // Application filter over custom security attributes.
         let mut f = policy("Tagged", PolicyState::Enabled, &["block"], None);
-        f.conditions.applications = Applications { application_filter: Some(super::super::Filter { mode: "include".into(), rule: r#"CustomSecurityAttribute.Rollout_Tier -eq "strict""#.into() }), include_applications: vec![], ..Default::default() };
-        assert_eq!(cfg(&f).policies[0].not_applied_because.list(), vec!["application"]);
+        f.conditions.applications = Applications {
+            application_filter: Some(super::super::Filter {
+                mode: "include".into(),
+                rule: r#"CustomSecurityAttribute.Rollout_Tier -eq "strict""#.into(),
+            }),
+            include_applications: vec![],
+            ..Default::default()
+        };
+        assert_eq!(
+            cfg(&f).policies[0].not_applied_because.list(),
+            vec!["application"]
+        );
         let mut tagged = app("hr", false);
-        tagged.custom_security_attributes.entry("Rollout".into()).or_default().insert("Tier".into(), crate::application::AttributeValue::Text("strict".into()));
-        assert!(evaluate(&Config { policies: std::slice::from_ref(&f), strengths: &st, locations: &[] }, &signals(&u, &tagged, &[])).policies[0].applies);
+        tagged
+            .custom_security_attributes
+            .entry("Rollout".into())
+            .or_default()
+            .insert(
+                "Tier".into(),
+                crate::application::AttributeValue::Text("strict".into()),
+            );
+        assert!(
+            evaluate(
+                &Config {
+                    policies: std::slice::from_ref(&f),
+                    strengths: &st,
+                    locations: &[]
+                },
+                &signals(&u, &tagged, &[])
+            )
+            .policies[0]
+                .applies
+        );
 
         // User-action policies apply to registration only, resource policies to apps only.
         let mut r = policy("Register", PolicyState::Enabled, &["block"], None);
-        r.conditions.applications = Applications { include_user_actions: vec![super::super::REGISTER_SECURITY_INFO.into()], ..Default::default() };
-        assert_eq!(cfg(&r).policies[0].not_applied_because.list(), vec!["application"]);
+        r.conditions.applications = Applications {
+            include_user_actions: vec![super::super::REGISTER_SECURITY_INFO.into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            cfg(&r).policies[0].not_applied_because.list(),
+            vec!["application"]
+        );
         let si = app(SECURITY_INFO_APP.app_id, false);
-        let registering = Signals { resource: Resource::RegisterSecurityInfo, ..signals(&u, &si, &[]) };
-        assert!(evaluate(&Config { policies: std::slice::from_ref(&r), strengths: &st, locations: &[] }, &registering).policies[0].applies);
+        let registering = Signals {
+            resource: Resource::RegisterSecurityInfo,
+            ..signals(&u, &si, &[])
+        };
+        assert!(
+            evaluate(
+                &Config {
+                    policies: std::slice::from_ref(&r),
+                    strengths: &st,
+                    locations: &[]
+                },
+                &registering
+            )
+            .policies[0]
+                .applies
+        );
         let all = policy("All resources", PolicyState::Enabled, &["block"], None);
-        assert_eq!(evaluate(&Config { policies: std::slice::from_ref(&all), strengths: &st, locations: &[] }, &registering).policies[0].not_applied_because.list(), vec!["userActions"]);
+        assert_eq!(
+            evaluate(
+                &Config {
+                    policies: std::slice::from_ref(&all),
+                    strengths: &st,
+                    locations: &[]
+                },
+                &registering
+            )
+            .policies[0]
+                .not_applied_because
+                .list(),
+            vec!["userActions"]
+        );
     }
 }
 
@@ -534,17 +881,44 @@ mod compiled_tests {
     /// Compiled and string matching must agree on every user, group, role and exclusion.
     #[test]
     fn compiled_policies_evaluate_exactly_like_uncompiled_ones() {
-        let app = Application { app_id: "a".into(), display_name: "A".into(), ..Default::default() };
+        let app = Application {
+            app_id: "a".into(),
+            display_name: "A".into(),
+            ..Default::default()
+        };
         let admin = DirectoryRole::GlobalAdministrator.template_id().to_string();
         let mut policies = vec![];
         for i in 0..40u128 {
             let users = Users {
-                include_users: if i % 7 == 0 { vec!["All".into()] } else { vec![id(i % 5).to_string().to_uppercase()] },
-                include_groups: vec![id(100 + i % 9).to_string(), id(100 + (i * 3) % 9).to_string()],
-                include_roles: if i % 4 == 0 { vec![admin.clone()] } else { vec![] },
-                exclude_users: if i % 6 == 0 { vec![id(1).to_string()] } else { vec![] },
-                exclude_groups: if i % 5 == 0 { vec![id(104).to_string()] } else { vec![] },
-                exclude_roles: if i % 8 == 0 { vec![admin.clone()] } else { vec![] },
+                include_users: if i % 7 == 0 {
+                    vec!["All".into()]
+                } else {
+                    vec![id(i % 5).to_string().to_uppercase()]
+                },
+                include_groups: vec![
+                    id(100 + i % 9).to_string(),
+                    id(100 + (i * 3) % 9).to_string(),
+                ],
+                include_roles: if i % 4 == 0 {
+                    vec![admin.clone()]
+                } else {
+                    vec![]
+                },
+                exclude_users: if i % 6 == 0 {
+                    vec![id(1).to_string()]
+                } else {
+                    vec![]
+                },
+                exclude_groups: if i % 5 == 0 {
+                    vec![id(104).to_string()]
+                } else {
+                    vec![]
+                },
+                exclude_roles: if i % 8 == 0 {
+                    vec![admin.clone()]
+                } else {
+                    vec![]
+                },
                 temporary_exclusions: vec![],
             };
             policies.push(Policy {
@@ -552,8 +926,19 @@ mod compiled_tests {
                 display_name: format!("P{i}"),
                 description: None,
                 state: PolicyState::Enabled,
-                conditions: Conditions { users, applications: Applications { include_applications: vec!["All".into()], ..Default::default() }, ..Default::default() },
-                grant_controls: Some(GrantControls { operator: "OR".into(), built_in_controls: vec!["mfa".into()], ..Default::default() }),
+                conditions: Conditions {
+                    users,
+                    applications: Applications {
+                        include_applications: vec!["All".into()],
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+                grant_controls: Some(GrantControls {
+                    operator: "OR".into(),
+                    built_in_controls: vec!["mfa".into()],
+                    ..Default::default()
+                }),
                 session_controls: None,
                 created_date_time: None,
                 modified_date_time: None,
@@ -564,13 +949,53 @@ mod compiled_tests {
         compiled.iter_mut().for_each(Policy::compile);
         let strengths: Vec<Strength> = BUILT_IN.iter().map(|b| b.to_strength()).collect();
         for u in 0..6u128 {
-            for (groups, roles) in [(vec![], vec![]), (vec![id(100), id(104)], vec![]), (vec![id(103)], vec![DirectoryRole::GlobalAdministrator])] {
-                let user = User { id: id(u), user_principal_name: Upn::parse("x@contoso.com").unwrap(), display_name: "X".into(), account_enabled: true, created_date_time: datetime!(2026-01-01 0:00 UTC) };
-                let s = Signals { user: &user, groups: &groups, roles: &roles, resource: Resource::Application(&app), client: Some(&app), platform: None, ip: None, client_app_type: ClientAppType::Browser, device_compliant: false, methods: &[], now: datetime!(2026-01-01 0:00 UTC) };
-                let plain = evaluate(&Config { policies: &policies, strengths: &strengths, locations: &[] }, &s);
-                let fast = evaluate(&Config { policies: &compiled, strengths: &strengths, locations: &[] }, &s);
+            for (groups, roles) in [
+                (vec![], vec![]),
+                (vec![id(100), id(104)], vec![]),
+                (vec![id(103)], vec![DirectoryRole::GlobalAdministrator]),
+            ] {
+                let user = User {
+                    id: id(u),
+                    user_principal_name: Upn::parse("x@contoso.com").unwrap(),
+                    display_name: "X".into(),
+                    account_enabled: true,
+                    created_date_time: datetime!(2026-01-01 0:00 UTC),
+                };
+                let s = Signals {
+                    user: &user,
+                    groups: &groups,
+                    roles: &roles,
+                    resource: Resource::Application(&app),
+                    client: Some(&app),
+                    platform: None,
+                    ip: None,
+                    client_app_type: ClientAppType::Browser,
+                    device_compliant: false,
+                    methods: &[],
+                    now: datetime!(2026-01-01 0:00 UTC),
+                };
+                let plain = evaluate(
+                    &Config {
+                        policies: &policies,
+                        strengths: &strengths,
+                        locations: &[],
+                    },
+                    &s,
+                );
+                let fast = evaluate(
+                    &Config {
+                        policies: &compiled,
+                        strengths: &strengths,
+                        locations: &[],
+                    },
+                    &s,
+                );
                 assert_eq!(plain, fast, "user {u}, groups {groups:?}, roles {roles:?}");
-                assert!(plain.policies.iter().any(|p| p.applies) && plain.policies.iter().any(|p| !p.applies), "the set exercises both outcomes");
+                assert!(
+                    plain.policies.iter().any(|p| p.applies)
+                        && plain.policies.iter().any(|p| !p.applies),
+                    "the set exercises both outcomes"
+                );
             }
         }
     }

@@ -127,7 +127,9 @@ impl Parser {
             }
             Some(Tok::Word(attr)) => {
                 let path = attr.strip_prefix("CustomSecurityAttribute.").or_else(|| attr.strip_prefix("customSecurityAttribute.")).ok_or_else(|| format!("'{attr}': only CustomSecurityAttribute.<Set>_<Name> can be filtered on"))?;
-                let (set, name) = path.split_once('_').ok_or_else(|| format!("'{attr}': write CustomSecurityAttribute.<Set>_<Name>"))?;
+                let (set, name) = path.split_once('_').ok_or_else(|| {
+                    format!("'{attr}': write CustomSecurityAttribute.<Set>_<Name>")
+                })?;
                 let op = match self.next() {
                     Some(Tok::Word(o)) if o.starts_with('-') && OPS.contains(&o[1..].to_ascii_lowercase().as_str()) => o[1..].to_ascii_lowercase(),
                     other => return Err(format!("expected an operator (-eq, -ne, -contains, -notContains, -in, -notIn) after '{attr}', found {other:?}")),
@@ -141,7 +143,11 @@ impl Parser {
                         match self.next() {
                             Some(Tok::Str(s)) => v.push(s),
                             Some(Tok::RBracket) if v.is_empty() => break,
-                            other => return Err(format!("expected a string in the list, found {other:?}")),
+                            other => {
+                                return Err(format!(
+                                    "expected a string in the list, found {other:?}"
+                                ))
+                            }
                         }
                         match self.next() {
                             Some(Tok::Comma) => {}
@@ -153,10 +159,19 @@ impl Parser {
                 } else {
                     match self.next() {
                         Some(Tok::Str(s)) => vec![s],
-                        other => return Err(format!("expected a quoted value after -{op}, found {other:?}")),
+                        other => {
+                            return Err(format!(
+                                "expected a quoted value after -{op}, found {other:?}"
+                            ))
+                        }
                     }
                 };
-                Ok(Rule::Test { set: set.into(), name: name.into(), op, values })
+                Ok(Rule::Test {
+                    set: set.into(),
+                    name: name.into(),
+                    op,
+                    values,
+                })
             }
             other => Err(format!("expected an attribute or '(', found {other:?}")),
         }
@@ -168,7 +183,10 @@ pub fn parse(rule: &str) -> Result<Rule, String> {
     if rule.len() > 3072 {
         return Err("the rule is longer than 3072 characters".into());
     }
-    let mut p = Parser { toks: lex(rule)?, pos: 0 };
+    let mut p = Parser {
+        toks: lex(rule)?,
+        pos: 0,
+    };
     let r = p.or()?;
     if p.pos != p.toks.len() {
         return Err(format!("unexpected {:?} after a complete rule", p.peek()));
@@ -182,7 +200,12 @@ impl Rule {
         match self {
             Rule::And(a, b) => a.matches(attrs) && b.matches(attrs),
             Rule::Or(a, b) => a.matches(attrs) || b.matches(attrs),
-            Rule::Test { set, name, op, values } => {
+            Rule::Test {
+                set,
+                name,
+                op,
+                values,
+            } => {
                 let value: Vec<&str> = match attrs.get(set).and_then(|s| s.get(name)) {
                     Some(AttributeValue::Text(t)) => vec![t.as_str()],
                     Some(AttributeValue::TextList(l)) => l.iter().map(String::as_str).collect(),
@@ -192,8 +215,16 @@ impl Rule {
                 match op.as_str() {
                     "eq" => values.first().is_some_and(|v| eq(v)),
                     "ne" => !values.first().is_some_and(|v| eq(v)),
-                    "contains" => values.first().is_some_and(|v| value.iter().any(|x| x.to_lowercase().contains(&v.to_lowercase()))),
-                    "notcontains" => !values.first().is_some_and(|v| value.iter().any(|x| x.to_lowercase().contains(&v.to_lowercase()))),
+                    "contains" => values.first().is_some_and(|v| {
+                        value
+                            .iter()
+                            .any(|x| x.to_lowercase().contains(&v.to_lowercase()))
+                    }),
+                    "notcontains" => !values.first().is_some_and(|v| {
+                        value
+                            .iter()
+                            .any(|x| x.to_lowercase().contains(&v.to_lowercase()))
+                    }),
                     "in" => values.iter().any(|v| eq(v)),
                     "notin" => !values.iter().any(|v| eq(v)),
                     _ => false,
@@ -209,19 +240,32 @@ mod tests {
 
     fn attrs(v: &str) -> CustomSecurityAttributes {
         let mut a = CustomSecurityAttributes::new();
-        a.entry("Rollout".into()).or_default().insert("Tier".into(), AttributeValue::Text(v.into()));
+        a.entry("Rollout".into())
+            .or_default()
+            .insert("Tier".into(), AttributeValue::Text(v.into()));
         a
     }
 
     #[test]
     fn rules_parse_and_match_string_attributes() {
         let r = parse(r#"CustomSecurityAttribute.Rollout_Tier -eq "passkey""#).unwrap();
-        assert!(r.matches(&attrs("passkey")) && !r.matches(&attrs("legacy")) && !r.matches(&CustomSecurityAttributes::new()));
+        assert!(
+            r.matches(&attrs("passkey"))
+                && !r.matches(&attrs("legacy"))
+                && !r.matches(&CustomSecurityAttributes::new())
+        );
         let r = parse(r#"(CustomSecurityAttribute.Rollout_Tier -in ["a", "b"]) -or CustomSecurityAttribute.Rollout_Tier -contains "pass""#).unwrap();
         assert!(r.matches(&attrs("b")) && r.matches(&attrs("passkey")) && !r.matches(&attrs("c")));
         let r = parse(r#"CustomSecurityAttribute.Rollout_Tier -ne "x" -and CustomSecurityAttribute.Rollout_Tier -notIn ["y"]"#).unwrap();
         assert!(r.matches(&attrs("z")) && !r.matches(&attrs("y")));
-        for bad in ["", "Rollout_Tier -eq \"x\"", "CustomSecurityAttribute.Rollout_Tier -like \"x\"", "CustomSecurityAttribute.Rollout_Tier -eq x", "(CustomSecurityAttribute.A_B -eq \"x\"", "CustomSecurityAttribute.A_B -in [\"x\""] {
+        for bad in [
+            "",
+            "Rollout_Tier -eq \"x\"",
+            "CustomSecurityAttribute.Rollout_Tier -like \"x\"",
+            "CustomSecurityAttribute.Rollout_Tier -eq x",
+            "(CustomSecurityAttribute.A_B -eq \"x\"",
+            "CustomSecurityAttribute.A_B -in [\"x\"",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

@@ -24,16 +24,41 @@ pub struct Admin {
 
 /// The enabled admins who could still sign in to `portal` from some platform and client type
 /// with the strongest methods and a compliant device. Empty means everyone is locked out.
-pub fn admins_still_in(cfg: &Config<'_>, admins: &[Admin], portal: &Application, now: Timestamp) -> Vec<Uuid> {
+pub fn admins_still_in(
+    cfg: &Config<'_>,
+    admins: &[Admin],
+    portal: &Application,
+    now: Timestamp,
+) -> Vec<Uuid> {
     // Every method mode Portcullis has, so only blocks and impossible controls remain.
-    let strongest = [UsedMethod { mode: "fido2", aaguid: None }, UsedMethod { mode: "temporaryAccessPassOneTime", aaguid: None }];
-    let platforms = [Platform::Windows, Platform::MacOs, Platform::Linux, Platform::Ios, Platform::Android];
+    let strongest = [
+        UsedMethod {
+            mode: "fido2",
+            aaguid: None,
+        },
+        UsedMethod {
+            mode: "temporaryAccessPassOneTime",
+            aaguid: None,
+        },
+    ];
+    let platforms = [
+        Platform::Windows,
+        Platform::MacOs,
+        Platform::Linux,
+        Platform::Ios,
+        Platform::Android,
+    ];
     admins
         .iter()
         .filter(|a| a.user.account_enabled)
         .filter(|a| {
             platforms.iter().any(|p| {
-                [ClientAppType::Browser, ClientAppType::MobileAppsAndDesktopClients].iter().any(|t| {
+                [
+                    ClientAppType::Browser,
+                    ClientAppType::MobileAppsAndDesktopClients,
+                ]
+                .iter()
+                .any(|t| {
                     let s = Signals {
                         user: &a.user,
                         groups: &a.groups,

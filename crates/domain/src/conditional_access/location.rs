@@ -22,9 +22,16 @@ pub struct NamedLocation {
 
 /// Parses `addr/len`.
 pub fn parse_cidr(s: &str) -> Result<(IpAddr, u8), String> {
-    let (a, l) = s.trim().split_once('/').ok_or_else(|| format!("'{s}' is not CIDR (address/prefix)"))?;
-    let addr: IpAddr = a.parse().map_err(|_| format!("'{a}' is not an IP address"))?;
-    let len: u8 = l.parse().map_err(|_| format!("'{l}' is not a prefix length"))?;
+    let (a, l) = s
+        .trim()
+        .split_once('/')
+        .ok_or_else(|| format!("'{s}' is not CIDR (address/prefix)"))?;
+    let addr: IpAddr = a
+        .parse()
+        .map_err(|_| format!("'{a}' is not an IP address"))?;
+    let len: u8 = l
+        .parse()
+        .map_err(|_| format!("'{l}' is not a prefix length"))?;
     let max = if addr.is_ipv4() { 32 } else { 128 };
     if len > max {
         return Err(format!("prefix /{len} is longer than {max}"));
@@ -36,15 +43,25 @@ pub fn parse_cidr(s: &str) -> Result<(IpAddr, u8), String> {
 pub fn cidr_contains(addr: IpAddr, len: u8, ip: IpAddr) -> bool {
     match (addr, ip) {
         (IpAddr::V4(n), IpAddr::V4(i)) => {
-            let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+            let mask = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len))
+            };
             (u32::from(n) & mask) == (u32::from(i) & mask)
         }
         (IpAddr::V6(n), IpAddr::V6(i)) => {
-            let mask = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len)) };
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(len))
+            };
             (u128::from(n) & mask) == (u128::from(i) & mask)
         }
         // An IPv4-mapped IPv6 client address matches IPv4 ranges.
-        (IpAddr::V4(_), IpAddr::V6(i)) => i.to_ipv4_mapped().is_some_and(|v4| cidr_contains(addr, len, IpAddr::V4(v4))),
+        (IpAddr::V4(_), IpAddr::V6(i)) => i
+            .to_ipv4_mapped()
+            .is_some_and(|v4| cidr_contains(addr, len, IpAddr::V4(v4))),
         _ => false,
     }
 }
@@ -52,7 +69,10 @@ pub fn cidr_contains(addr: IpAddr, len: u8, ip: IpAddr) -> bool {
 impl NamedLocation {
     /// Whether the address is inside one of the ranges.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        self.cidrs.iter().filter_map(|c| parse_cidr(c).ok()).any(|(a, l)| cidr_contains(a, l, ip))
+        self.cidrs
+            .iter()
+            .filter_map(|c| parse_cidr(c).ok())
+            .any(|(a, l)| cidr_contains(a, l, ip))
     }
 }
 
@@ -62,12 +82,23 @@ mod tests {
 
     #[test]
     fn cidr_matching() {
-        let loc = NamedLocation { id: "l".into(), display_name: "HQ".into(), is_trusted: true, cidrs: vec!["203.0.113.0/24".into(), "2001:db8::/32".into()], created: String::new(), modified: String::new() };
+        let loc = NamedLocation {
+            id: "l".into(),
+            display_name: "HQ".into(),
+            is_trusted: true,
+            cidrs: vec!["203.0.113.0/24".into(), "2001:db8::/32".into()],
+            created: String::new(),
+            modified: String::new(),
+        };
         assert!(loc.contains("203.0.113.9".parse().unwrap()));
         assert!(!loc.contains("203.0.114.9".parse().unwrap()));
         assert!(loc.contains("2001:db8:1::5".parse().unwrap()));
         assert!(loc.contains("::ffff:203.0.113.7".parse().unwrap()));
-        assert!(parse_cidr("10.0.0.0/33").is_err() && parse_cidr("10.0.0.0").is_err() && parse_cidr("x/8").is_err());
+        assert!(
+            parse_cidr("10.0.0.0/33").is_err()
+                && parse_cidr("10.0.0.0").is_err()
+                && parse_cidr("x/8").is_err()
+        );
     }
 }
 
@@ -80,7 +111,11 @@ pub fn client_ip(peer: IpAddr, forwarded_for: &str, trusted: &[(IpAddr, u8)]) ->
         return peer;
     }
     let mut current = peer;
-    for hop in forwarded_for.rsplit(',').map(str::trim).filter(|h| !h.is_empty()) {
+    for hop in forwarded_for
+        .rsplit(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+    {
         let Ok(ip) = hop.parse::<IpAddr>() else { break };
         current = ip;
         if !is_trusted(ip) {
@@ -98,9 +133,23 @@ mod proxy_tests {
     fn forwarded_addresses_count_only_behind_trusted_proxies() {
         let proxies = [parse_cidr("10.0.0.0/8").unwrap()];
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        assert_eq!(client_ip(ip("203.0.113.9"), "198.51.100.1", &proxies), ip("203.0.113.9"), "an untrusted peer cannot claim an address");
-        assert_eq!(client_ip(ip("10.0.0.2"), "198.51.100.1", &proxies), ip("198.51.100.1"));
-        assert_eq!(client_ip(ip("10.0.0.2"), "6.6.6.6, 198.51.100.1, 10.0.0.5", &proxies), ip("198.51.100.1"), "the client may forge the left part");
-        assert_eq!(client_ip(ip("10.0.0.2"), "garbage", &proxies), ip("10.0.0.2"));
+        assert_eq!(
+            client_ip(ip("203.0.113.9"), "198.51.100.1", &proxies),
+            ip("203.0.113.9"),
+            "an untrusted peer cannot claim an address"
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), "198.51.100.1", &proxies),
+            ip("198.51.100.1")
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), "6.6.6.6, 198.51.100.1, 10.0.0.5", &proxies),
+            ip("198.51.100.1"),
+            "the client may forge the left part"
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), "garbage", &proxies),
+            ip("10.0.0.2")
+        );
     }
 }

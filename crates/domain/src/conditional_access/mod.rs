@@ -84,7 +84,10 @@ pub struct CompiledUsers {
 }
 
 fn ids(list: &[String]) -> Vec<u128> {
-    list.iter().filter_map(|s| uuid::Uuid::parse_str(s.trim()).ok()).map(|u| u.as_u128()).collect()
+    list.iter()
+        .filter_map(|s| uuid::Uuid::parse_str(s.trim()).ok())
+        .map(|u| u.as_u128())
+        .collect()
 }
 
 impl Policy {
@@ -92,7 +95,10 @@ impl Policy {
     pub fn compile(&mut self) {
         let u = &self.conditions.users;
         self.compiled = Some(CompiledUsers {
-            all: u.include_users.iter().any(|x| x.eq_ignore_ascii_case("All")),
+            all: u
+                .include_users
+                .iter()
+                .any(|x| x.eq_ignore_ascii_case("All")),
             users: ids(&u.include_users),
             groups: ids(&u.include_groups),
             roles: ids(&u.include_roles),
@@ -251,21 +257,35 @@ fn default_operator() -> String {
 }
 
 /// Controls Portcullis can enforce.
-pub const CONTROLS: [&str; 6] = ["block", "mfa", "compliantDevice", "domainJoinedDevice", "approvedApplication", "compliantApplication"];
+pub const CONTROLS: [&str; 6] = [
+    "block",
+    "mfa",
+    "compliantDevice",
+    "domainJoinedDevice",
+    "approvedApplication",
+    "compliantApplication",
+];
 const PLATFORMS: [&str; 6] = ["all", "android", "iOS", "windows", "macOS", "linux"];
 const CLIENT_APP_TYPES: [&str; 3] = ["all", "browser", "mobileAppsAndDesktopClients"];
 
 impl GrantControls {
     /// The strength id this policy requires, if any.
     pub fn strength_id(&self) -> Option<&str> {
-        self.authentication_strength.as_ref().and_then(|s| s.get("id")).and_then(Value::as_str)
+        self.authentication_strength
+            .as_ref()
+            .and_then(|s| s.get("id"))
+            .and_then(Value::as_str)
     }
 }
 
 impl Policy {
     /// Whether the policy targets the "register security info" user action.
     pub fn targets_registration(&self) -> bool {
-        self.conditions.applications.include_user_actions.iter().any(|a| a.eq_ignore_ascii_case(REGISTER_SECURITY_INFO))
+        self.conditions
+            .applications
+            .include_user_actions
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(REGISTER_SECURITY_INFO))
     }
 }
 
@@ -286,38 +306,63 @@ pub fn validate(p: &Policy, known: &Known<'_>) -> Result<(), String> {
     }
     for r in u.include_roles.iter().chain(&u.exclude_roles) {
         if DirectoryRole::parse(r).is_none() {
-            return Err(format!("'{r}' is not a directory role template id Portcullis knows"));
+            return Err(format!(
+                "'{r}' is not a directory role template id Portcullis knows"
+            ));
         }
     }
     for e in &u.temporary_exclusions {
         if crate::time_fmt::parse_rfc3339(&e.until).is_err() {
-            return Err(format!("temporary exclusion of {}: '{}' is not an RFC 3339 time", e.user_id, e.until));
+            return Err(format!(
+                "temporary exclusion of {}: '{}' is not an RFC 3339 time",
+                e.user_id, e.until
+            ));
         }
     }
     let a = &p.conditions.applications;
     let actions = !a.include_user_actions.is_empty();
-    let filter_includes = a.application_filter.as_ref().is_some_and(|f| f.mode == "include");
+    let filter_includes = a
+        .application_filter
+        .as_ref()
+        .is_some_and(|f| f.mode == "include");
     if a.include_applications.is_empty() && !actions && !filter_includes {
         return Err("conditions.applications must target resources (includeApplications or an include applicationFilter) or a user action (includeUserActions)".into());
     }
     if actions && !a.include_applications.is_empty() {
         return Err("a policy targets either resources or user actions, not both".into());
     }
-    if let Some(bad) = a.include_user_actions.iter().find(|x| !x.eq_ignore_ascii_case(REGISTER_SECURITY_INFO)) {
-        return Err(format!("user action '{bad}' is not supported; only {REGISTER_SECURITY_INFO}"));
+    if let Some(bad) = a
+        .include_user_actions
+        .iter()
+        .find(|x| !x.eq_ignore_ascii_case(REGISTER_SECURITY_INFO))
+    {
+        return Err(format!(
+            "user action '{bad}' is not supported; only {REGISTER_SECURITY_INFO}"
+        ));
     }
     if actions && p.state == PolicyState::EnabledForReportingButNotEnforced {
         return Err("policies that target user actions cannot run in report-only mode".into());
     }
     if let Some(f) = &a.application_filter {
         if f.mode != "include" && f.mode != "exclude" {
-            return Err(format!("applicationFilter.mode must be include or exclude, not '{}'", f.mode));
+            return Err(format!(
+                "applicationFilter.mode must be include or exclude, not '{}'",
+                f.mode
+            ));
         }
         filter::parse(&f.rule).map_err(|e| format!("applicationFilter.rule: {e}"))?;
     }
     if let Some(pl) = &p.conditions.platforms {
-        if let Some(bad) = pl.include_platforms.iter().chain(&pl.exclude_platforms).find(|x| !PLATFORMS.iter().any(|k| k.eq_ignore_ascii_case(x))) {
-            return Err(format!("'{bad}' is not a device platform ({})", PLATFORMS.join(", ")));
+        if let Some(bad) = pl
+            .include_platforms
+            .iter()
+            .chain(&pl.exclude_platforms)
+            .find(|x| !PLATFORMS.iter().any(|k| k.eq_ignore_ascii_case(x)))
+        {
+            return Err(format!(
+                "'{bad}' is not a device platform ({})",
+                PLATFORMS.join(", ")
+            ));
         }
     }
     if let Some(l) = &p.conditions.locations {
@@ -327,31 +372,64 @@ pub fn validate(p: &Policy, known: &Known<'_>) -> Result<(), String> {
             }
         }
     }
-    if let Some(bad) = p.conditions.client_app_types.iter().find(|x| !CLIENT_APP_TYPES.contains(&x.as_str())) {
-        return Err(format!("clientAppTypes '{bad}' is not supported ({})", CLIENT_APP_TYPES.join(", ")));
+    if let Some(bad) = p
+        .conditions
+        .client_app_types
+        .iter()
+        .find(|x| !CLIENT_APP_TYPES.contains(&x.as_str()))
+    {
+        return Err(format!(
+            "clientAppTypes '{bad}' is not supported ({})",
+            CLIENT_APP_TYPES.join(", ")
+        ));
     }
-    if p.conditions.devices.as_ref().and_then(|d| d.device_filter.as_ref()).is_some() {
-        return Err("device filters are not supported yet; use the compliantDevice grant control".into());
+    if p.conditions
+        .devices
+        .as_ref()
+        .and_then(|d| d.device_filter.as_ref())
+        .is_some()
+    {
+        return Err(
+            "device filters are not supported yet; use the compliantDevice grant control".into(),
+        );
     }
     let g = p.grant_controls.as_ref();
-    if g.is_none_or(|g| g.built_in_controls.is_empty() && g.authentication_strength.is_none()) && p.session_controls.is_none() {
+    if g.is_none_or(|g| g.built_in_controls.is_empty() && g.authentication_strength.is_none())
+        && p.session_controls.is_none()
+    {
         return Err("a policy needs a grant control or a session control".into());
     }
     if let Some(g) = g {
         if g.operator != "AND" && g.operator != "OR" {
-            return Err(format!("grantControls.operator must be AND or OR, not '{}'", g.operator));
+            return Err(format!(
+                "grantControls.operator must be AND or OR, not '{}'",
+                g.operator
+            ));
         }
-        if let Some(bad) = g.built_in_controls.iter().find(|c| !CONTROLS.contains(&c.as_str())) {
-            return Err(format!("grant control '{bad}' is not supported ({})", CONTROLS.join(", ")));
+        if let Some(bad) = g
+            .built_in_controls
+            .iter()
+            .find(|c| !CONTROLS.contains(&c.as_str()))
+        {
+            return Err(format!(
+                "grant control '{bad}' is not supported ({})",
+                CONTROLS.join(", ")
+            ));
         }
-        if g.built_in_controls.iter().any(|c| c == "block") && (g.built_in_controls.len() > 1 || g.authentication_strength.is_some()) {
+        if g.built_in_controls.iter().any(|c| c == "block")
+            && (g.built_in_controls.len() > 1 || g.authentication_strength.is_some())
+        {
             return Err("block cannot be combined with other grant controls".into());
         }
         if !g.custom_authentication_factors.is_empty() || !g.terms_of_use.is_empty() {
             return Err("custom controls and terms of use are not supported".into());
         }
         if let Some(s) = &g.authentication_strength {
-            let Some(id) = g.strength_id() else { return Err(format!("authenticationStrength must name a strength: {{\"id\": …}}, not {s}")) };
+            let Some(id) = g.strength_id() else {
+                return Err(format!(
+                    "authenticationStrength must name a strength: {{\"id\": …}}, not {s}"
+                ));
+            };
             if g.built_in_controls.iter().any(|c| c == "mfa") {
                 return Err("mfa and an authentication strength cannot both be required in one policy (the built-in MFA strength equals mfa)".into());
             }

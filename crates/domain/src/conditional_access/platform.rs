@@ -94,11 +94,26 @@ mod tests {
 
     #[test]
     fn user_agents_map_to_platforms() {
-        assert_eq!(from_user_agent("Mozilla/5.0 (Linux; Android 14; Pixel 8)"), Some(Platform::Android));
-        assert_eq!(from_user_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"), Some(Platform::Ios));
-        assert_eq!(from_user_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64)"), Some(Platform::Windows));
-        assert_eq!(from_user_agent("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0)"), Some(Platform::MacOs));
-        assert_eq!(from_user_agent("Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/156"), Some(Platform::Linux));
+        assert_eq!(
+            from_user_agent("Mozilla/5.0 (Linux; Android 14; Pixel 8)"),
+            Some(Platform::Android)
+        );
+        assert_eq!(
+            from_user_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"),
+            Some(Platform::Ios)
+        );
+        assert_eq!(
+            from_user_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64)"),
+            Some(Platform::Windows)
+        );
+        assert_eq!(
+            from_user_agent("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0)"),
+            Some(Platform::MacOs)
+        );
+        assert_eq!(
+            from_user_agent("Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/156"),
+            Some(Platform::Linux)
+        );
         assert_eq!(from_user_agent("curl/8"), None);
     }
 }

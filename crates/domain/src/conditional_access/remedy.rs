@@ -54,7 +54,9 @@ pub struct Holdings<'a> {
 fn strength_of<'a>(u: &Unmet, strengths: &'a [Strength]) -> Option<&'a Strength> {
     match u {
         Unmet::Strength { id, .. } => strengths.iter().find(|s| &s.id == id),
-        Unmet::Mfa => strengths.iter().find(|s| s.id == crate::strength::MFA_STRENGTH_ID),
+        Unmet::Mfa => strengths
+            .iter()
+            .find(|s| s.id == crate::strength::MFA_STRENGTH_ID),
         _ => None,
     }
 }
@@ -64,22 +66,37 @@ pub fn verdict(outcome: &Outcome, strengths: &[Strength], h: &Holdings<'_>) -> V
     let unmet = match outcome {
         Outcome::Allow => return Verdict::Allow,
         Outcome::Block { policy } => {
-            return Verdict::Refused { policy: policy.clone(), reason: "A Conditional Access policy blocks this sign-in.".into(), remedy: "Ask your administrator which policy blocks you and why.".into(), is_loop: false };
+            return Verdict::Refused {
+                policy: policy.clone(),
+                reason: "A Conditional Access policy blocks this sign-in.".into(),
+                remedy: "Ask your administrator which policy blocks you and why.".into(),
+                is_loop: false,
+            };
         }
         Outcome::Unmet(u) => u,
     };
-    let registering = h.client_app_id.is_some_and(|c| c == AUTHENTICATOR_APP.app_id || c == SECURITY_INFO_APP.app_id);
-    let with_tap = h.used.iter().any(|m| m.mode.starts_with("temporaryAccessPass"));
+    let registering = h
+        .client_app_id
+        .is_some_and(|c| c == AUTHENTICATOR_APP.app_id || c == SECURITY_INFO_APP.app_id);
+    let with_tap = h
+        .used
+        .iter()
+        .any(|m| m.mode.starts_with("temporaryAccessPass"));
     let mut step_up = vec![];
     let mut skipped = vec![];
     for (policy, alternatives) in unmet {
         // Any one alternative of a policy will do: prefer one the user can act on.
-        let holdable = alternatives.iter().find(|a| strength_of(a, strengths).is_some_and(|s| h.registered.iter().any(|m| s.allows_alone(*m))));
+        let holdable = alternatives.iter().find(|a| {
+            strength_of(a, strengths)
+                .is_some_and(|s| h.registered.iter().any(|m| s.allows_alone(*m)))
+        });
         if let Some(a) = holdable {
             step_up.push(a.describe());
             continue;
         }
-        let method_requirement = alternatives.iter().find(|a| strength_of(a, strengths).is_some());
+        let method_requirement = alternatives
+            .iter()
+            .find(|a| strength_of(a, strengths).is_some());
         match method_requirement {
             Some(a) if registering && with_tap => skipped.push(a.describe()),
             Some(a) => {
@@ -89,23 +106,50 @@ pub fn verdict(outcome: &Outcome, strengths: &[Strength], h: &Holdings<'_>) -> V
                 } else {
                     "Register a method that meets this requirement on Security info (a Temporary Access Pass from your administrator lets you in), then sign in again."
                 };
-                return Verdict::Refused { policy: policy.clone(), reason: format!("To continue, {}; you have no method that meets it.", a.describe()), remedy: remedy.into(), is_loop };
+                return Verdict::Refused {
+                    policy: policy.clone(),
+                    reason: format!(
+                        "To continue, {}; you have no method that meets it.",
+                        a.describe()
+                    ),
+                    remedy: remedy.into(),
+                    is_loop,
+                };
             }
             None => {
-                let reason = alternatives.iter().map(Unmet::describe).collect::<Vec<_>>().join(", or ");
+                let reason = alternatives
+                    .iter()
+                    .map(Unmet::describe)
+                    .collect::<Vec<_>>()
+                    .join(", or ");
                 let remedy = if alternatives.contains(&Unmet::CompliantDevice) {
                     "Use a device your organisation manages and marks compliant, or ask your administrator for a temporary exclusion."
                 } else {
                     "Ask your administrator: this requirement cannot be met from this app or device."
                 };
                 // The Authenticator can never satisfy approved/compliant app: registering in it loops.
-                let is_loop = registering && alternatives.iter().all(|u| matches!(u, Unmet::ApprovedApplication | Unmet::CompliantApplication | Unmet::DomainJoinedDevice));
-                return Verdict::Refused { policy: policy.clone(), reason: format!("To continue, {reason}."), remedy: remedy.into(), is_loop };
+                let is_loop = registering
+                    && alternatives.iter().all(|u| {
+                        matches!(
+                            u,
+                            Unmet::ApprovedApplication
+                                | Unmet::CompliantApplication
+                                | Unmet::DomainJoinedDevice
+                        )
+                    });
+                return Verdict::Refused {
+                    policy: policy.clone(),
+                    reason: format!("To continue, {reason}."),
+                    remedy: remedy.into(),
+                    is_loop,
+                };
             }
         }
     }
     if !step_up.is_empty() {
-        return Verdict::StepUp { requirements: step_up };
+        return Verdict::StepUp {
+            requirements: step_up,
+        };
     }
     Verdict::AllowForRegistration { skipped }
 }
@@ -133,38 +177,109 @@ mod tests {
     }
 
     fn unmet() -> Outcome {
-        Outcome::Unmet(vec![("Passkey everywhere".into(), vec![Unmet::Strength { id: "pia".into(), name: "Passkey in Authenticator".into() }])])
+        Outcome::Unmet(vec![(
+            "Passkey everywhere".into(),
+            vec![Unmet::Strength {
+                id: "pia".into(),
+                name: "Passkey in Authenticator".into(),
+            }],
+        )])
     }
 
     #[test]
     fn r44_no_qualifying_method_in_the_authenticator_is_a_loop_and_a_tap_skips_for_proof_up() {
         let mut strengths: Vec<Strength> = BUILT_IN.iter().map(|b| b.to_strength()).collect();
         strengths.push(in_authenticator());
-        let yubikey = UsedMethod { mode: "fido2", aaguid: Some(Uuid::from_u128(1)) };
-        let h = Holdings { used: &[yubikey], registered: &[yubikey], client_app_id: Some(AUTHENTICATOR_APP.app_id), registration_open: false };
+        let yubikey = UsedMethod {
+            mode: "fido2",
+            aaguid: Some(Uuid::from_u128(1)),
+        };
+        let h = Holdings {
+            used: &[yubikey],
+            registered: &[yubikey],
+            client_app_id: Some(AUTHENTICATOR_APP.app_id),
+            registration_open: false,
+        };
         match verdict(&unmet(), &strengths, &h) {
-            Verdict::Refused { is_loop: true, remedy, policy, .. } => assert!(remedy.contains("Temporary Access Pass") && policy == "Passkey everywhere"),
+            Verdict::Refused {
+                is_loop: true,
+                remedy,
+                policy,
+                ..
+            } => {
+                assert!(remedy.contains("Temporary Access Pass") && policy == "Passkey everywhere")
+            }
             other => panic!("{other:?}"),
         }
-        let tap = UsedMethod { mode: "temporaryAccessPassOneTime", aaguid: None };
-        let h = Holdings { used: &[tap], registered: &[tap], client_app_id: Some(AUTHENTICATOR_APP.app_id), registration_open: false };
-        assert!(matches!(verdict(&unmet(), &strengths, &h), Verdict::AllowForRegistration { .. }));
+        let tap = UsedMethod {
+            mode: "temporaryAccessPassOneTime",
+            aaguid: None,
+        };
+        let h = Holdings {
+            used: &[tap],
+            registered: &[tap],
+            client_app_id: Some(AUTHENTICATOR_APP.app_id),
+            registration_open: false,
+        };
+        assert!(matches!(
+            verdict(&unmet(), &strengths, &h),
+            Verdict::AllowForRegistration { .. }
+        ));
         // The same TAP does not open an ordinary application.
-        let h = Holdings { used: &[tap], registered: &[tap], client_app_id: Some("payroll"), registration_open: false };
-        assert!(matches!(verdict(&unmet(), &strengths, &h), Verdict::Refused { is_loop: true, .. }));
-        let h = Holdings { registration_open: true, ..h };
-        assert!(matches!(verdict(&unmet(), &strengths, &h), Verdict::Refused { is_loop: false, .. }), "Security info is open: register there");
+        let h = Holdings {
+            used: &[tap],
+            registered: &[tap],
+            client_app_id: Some("payroll"),
+            registration_open: false,
+        };
+        assert!(matches!(
+            verdict(&unmet(), &strengths, &h),
+            Verdict::Refused { is_loop: true, .. }
+        ));
+        let h = Holdings {
+            registration_open: true,
+            ..h
+        };
+        assert!(
+            matches!(
+                verdict(&unmet(), &strengths, &h),
+                Verdict::Refused { is_loop: false, .. }
+            ),
+            "Security info is open: register there"
+        );
         // R18 step-up: the user holds an Authenticator passkey, used something else.
-        let theirs = UsedMethod { mode: "fido2", aaguid: Some(Uuid::parse_str(AUTHN).unwrap()) };
-        let h = Holdings { used: &[tap], registered: &[tap, theirs], client_app_id: Some("payroll"), registration_open: false };
-        assert!(matches!(verdict(&unmet(), &strengths, &h), Verdict::StepUp { .. }));
+        let theirs = UsedMethod {
+            mode: "fido2",
+            aaguid: Some(Uuid::parse_str(AUTHN).unwrap()),
+        };
+        let h = Holdings {
+            used: &[tap],
+            registered: &[tap, theirs],
+            client_app_id: Some("payroll"),
+            registration_open: false,
+        };
+        assert!(matches!(
+            verdict(&unmet(), &strengths, &h),
+            Verdict::StepUp { .. }
+        ));
     }
 
     #[test]
     fn r42_approved_app_in_the_authenticator_is_a_loop() {
         let strengths: Vec<Strength> = BUILT_IN.iter().map(|b| b.to_strength()).collect();
-        let o = Outcome::Unmet(vec![("Approved apps".into(), vec![Unmet::ApprovedApplication, Unmet::CompliantApplication])]);
-        let h = Holdings { used: &[], registered: &[], client_app_id: Some(AUTHENTICATOR_APP.app_id), registration_open: false };
-        assert!(matches!(verdict(&o, &strengths, &h), Verdict::Refused { is_loop: true, .. }));
+        let o = Outcome::Unmet(vec![(
+            "Approved apps".into(),
+            vec![Unmet::ApprovedApplication, Unmet::CompliantApplication],
+        )]);
+        let h = Holdings {
+            used: &[],
+            registered: &[],
+            client_app_id: Some(AUTHENTICATOR_APP.app_id),
+            registration_open: false,
+        };
+        assert!(matches!(
+            verdict(&o, &strengths, &h),
+            Verdict::Refused { is_loop: true, .. }
+        ));
     }
 }

@@ -11,7 +11,10 @@ use super::{invalid, ExcludeTarget, IncludeTarget, MethodState, PolicyError};
 pub const MAX_PROFILES: usize = 3;
 
 /// The Microsoft Authenticator passkey AAGUIDs (R6): Android, then iOS.
-pub const AUTHENTICATOR_AAGUIDS: [&str; 2] = ["de1e552d-db1d-4423-a619-566b625cdc84", "90a3ccdf-635c-4729-a248-9b709135078f"];
+pub const AUTHENTICATOR_AAGUIDS: [&str; 2] = [
+    "de1e552d-db1d-4423-a619-566b625cdc84",
+    "90a3ccdf-635c-4729-a248-9b709135078f",
+];
 
 /// `allow` or `block`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -135,7 +138,8 @@ impl Default for Fido2Configuration {
 fn check_aaguids(field: &'static str, list: &[String]) -> Result<(), PolicyError> {
     let mut seen = HashSet::new();
     for a in list {
-        let id = Uuid::parse_str(a).map_err(|_| invalid(field, format!("'{a}' is not an AAGUID (expected a GUID)")))?;
+        let id = Uuid::parse_str(a)
+            .map_err(|_| invalid(field, format!("'{a}' is not an AAGUID (expected a GUID)")))?;
         if !seen.insert(id) {
             return Err(invalid(field, format!("AAGUID {a} is listed twice")));
         }
@@ -145,9 +149,20 @@ fn check_aaguids(field: &'static str, list: &[String]) -> Result<(), PolicyError
 
 /// Normalises a `passkeyTypes` flags string (`"deviceBound, synced"` → `"deviceBound,synced"`).
 pub fn normalise_passkey_types(s: &str) -> Result<String, PolicyError> {
-    let mut parts: Vec<&str> = s.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
-    if parts.is_empty() || parts.iter().any(|p| !matches!(*p, "deviceBound" | "synced")) {
-        return Err(invalid("passkeyTypes", format!("'{s}' is not one of 'deviceBound', 'synced', 'deviceBound,synced'")));
+    let mut parts: Vec<&str> = s
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.is_empty()
+        || parts
+            .iter()
+            .any(|p| !matches!(*p, "deviceBound" | "synced"))
+    {
+        return Err(invalid(
+            "passkeyTypes",
+            format!("'{s}' is not one of 'deviceBound', 'synced', 'deviceBound,synced'"),
+        ));
     }
     parts.sort_unstable();
     parts.dedup();
@@ -161,7 +176,11 @@ impl Fido2Configuration {
     pub fn with_authenticator_shortcut(&self, on: bool) -> Fido2Configuration {
         let mut c = self.clone();
         let kr = &mut c.key_restrictions;
-        let is_authenticator = |a: &String| AUTHENTICATOR_AAGUIDS.iter().any(|x| x.eq_ignore_ascii_case(a));
+        let is_authenticator = |a: &String| {
+            AUTHENTICATOR_AAGUIDS
+                .iter()
+                .any(|x| x.eq_ignore_ascii_case(a))
+        };
         if on {
             if !(kr.is_enforced && kr.enforcement_type == EnforcementType::Allow) {
                 kr.aa_guids.clear();
@@ -193,36 +212,73 @@ impl Fido2Configuration {
     pub fn validate(&self) -> Result<(), PolicyError> {
         check_aaguids("keyRestrictions.aaGuids", &self.key_restrictions.aa_guids)?;
         if self.passkey_profiles.len() > MAX_PROFILES {
-            return Err(invalid("passkeyProfiles", format!("{} profiles given; at most {MAX_PROFILES} are allowed, the default included", self.passkey_profiles.len())));
+            return Err(invalid(
+                "passkeyProfiles",
+                format!(
+                    "{} profiles given; at most {MAX_PROFILES} are allowed, the default included",
+                    self.passkey_profiles.len()
+                ),
+            ));
         }
         let mut ids = HashSet::new();
         let mut names = HashSet::new();
         for p in &self.passkey_profiles {
-            let id = Uuid::parse_str(&p.id).map_err(|_| invalid("passkeyProfiles.id", format!("'{}' is not a GUID", p.id)))?;
+            let id = Uuid::parse_str(&p.id)
+                .map_err(|_| invalid("passkeyProfiles.id", format!("'{}' is not a GUID", p.id)))?;
             if !ids.insert(id) {
-                return Err(invalid("passkeyProfiles.id", format!("profile id {} is used twice", p.id)));
+                return Err(invalid(
+                    "passkeyProfiles.id",
+                    format!("profile id {} is used twice", p.id),
+                ));
             }
             if p.name.trim().is_empty() {
-                return Err(invalid("passkeyProfiles.name", "every profile needs a name"));
+                return Err(invalid(
+                    "passkeyProfiles.name",
+                    "every profile needs a name",
+                ));
             }
             if !names.insert(p.name.trim().to_lowercase()) {
-                return Err(invalid("passkeyProfiles.name", format!("two profiles are named '{}'", p.name)));
+                return Err(invalid(
+                    "passkeyProfiles.name",
+                    format!("two profiles are named '{}'", p.name),
+                ));
             }
             normalise_passkey_types(&p.passkey_types)?;
-            check_aaguids("passkeyProfiles.keyRestrictions.aaGuids", &p.key_restrictions.aa_guids)?;
+            check_aaguids(
+                "passkeyProfiles.keyRestrictions.aaGuids",
+                &p.key_restrictions.aa_guids,
+            )?;
         }
-        let known = |s: &str| Uuid::parse_str(s).map(|u| ids.contains(&u)).unwrap_or(false);
+        let known = |s: &str| {
+            Uuid::parse_str(s)
+                .map(|u| ids.contains(&u))
+                .unwrap_or(false)
+        };
         match &self.default_passkey_profile {
-            Some(d) if !known(d) => return Err(invalid("defaultPasskeyProfile", format!("'{d}' is not one of the passkeyProfiles"))),
+            Some(d) if !known(d) => {
+                return Err(invalid(
+                    "defaultPasskeyProfile",
+                    format!("'{d}' is not one of the passkeyProfiles"),
+                ))
+            }
             None if !self.passkey_profiles.is_empty() => {
-                return Err(invalid("defaultPasskeyProfile", "must name one of the passkeyProfiles once profiles are in use"))
+                return Err(invalid(
+                    "defaultPasskeyProfile",
+                    "must name one of the passkeyProfiles once profiles are in use",
+                ))
             }
             _ => {}
         }
         for t in &self.include_targets {
             for p in t.allowed_passkey_profiles.iter().flatten() {
                 if !known(p) {
-                    return Err(invalid("includeTargets.allowedPasskeyProfiles", format!("target '{}' names profile '{p}', which does not exist", t.id)));
+                    return Err(invalid(
+                        "includeTargets.allowedPasskeyProfiles",
+                        format!(
+                            "target '{}' names profile '{p}', which does not exist",
+                            t.id
+                        ),
+                    ));
                 }
             }
         }
@@ -235,14 +291,26 @@ mod tests {
     use super::*;
 
     fn profile(id: &str, name: &str) -> PasskeyProfile {
-        PasskeyProfile { odata_type: None, id: id.into(), name: name.into(), passkey_types: both_types(), attestation_enforcement: AttestationEnforcement::Disabled, key_restrictions: KeyRestrictions::default() }
+        PasskeyProfile {
+            odata_type: None,
+            id: id.into(),
+            name: name.into(),
+            passkey_types: both_types(),
+            attestation_enforcement: AttestationEnforcement::Disabled,
+            key_restrictions: KeyRestrictions::default(),
+        }
     }
 
     #[test]
     fn r9_at_most_three_profiles_and_references_must_exist() {
         let ids: Vec<String> = (0..4).map(|_| Uuid::new_v4().to_string()).collect();
         let mut c = Fido2Configuration {
-            passkey_profiles: ids.iter().take(3).enumerate().map(|(i, id)| profile(id, &format!("p{i}"))).collect(),
+            passkey_profiles: ids
+                .iter()
+                .take(3)
+                .enumerate()
+                .map(|(i, id)| profile(id, &format!("p{i}")))
+                .collect(),
             default_passkey_profile: Some(ids[0].clone()),
             ..Default::default()
         };
@@ -260,13 +328,41 @@ mod tests {
     #[test]
     fn r6_the_shortcut_adds_and_removes_the_authenticator_aaguids() {
         let other = "cb69481e-8ff7-4039-93ec-0a2729a154a8".to_string();
-        let base = Fido2Configuration { key_restrictions: KeyRestrictions { odata_type: None, is_enforced: true, enforcement_type: EnforcementType::Allow, aa_guids: vec![other.clone()] }, ..Default::default() };
+        let base = Fido2Configuration {
+            key_restrictions: KeyRestrictions {
+                odata_type: None,
+                is_enforced: true,
+                enforcement_type: EnforcementType::Allow,
+                aa_guids: vec![other.clone()],
+            },
+            ..Default::default()
+        };
         let on = base.with_authenticator_shortcut(true);
-        assert_eq!(on.key_restrictions.aa_guids.len(), 3, "added to what is already allowed");
+        assert_eq!(
+            on.key_restrictions.aa_guids.len(),
+            3,
+            "added to what is already allowed"
+        );
         let off = on.with_authenticator_shortcut(false);
         assert_eq!(off.key_restrictions.aa_guids, vec![other]);
-        let from_block = Fido2Configuration { key_restrictions: KeyRestrictions { is_enforced: true, enforcement_type: EnforcementType::Block, aa_guids: vec!["cb69481e-8ff7-4039-93ec-0a2729a154a8".into()], odata_type: None }, ..Default::default() }.with_authenticator_shortcut(true);
-        assert_eq!((from_block.key_restrictions.enforcement_type, from_block.key_restrictions.aa_guids.len()), (EnforcementType::Allow, 2), "a block list is replaced");
+        let from_block = Fido2Configuration {
+            key_restrictions: KeyRestrictions {
+                is_enforced: true,
+                enforcement_type: EnforcementType::Block,
+                aa_guids: vec!["cb69481e-8ff7-4039-93ec-0a2729a154a8".into()],
+                odata_type: None,
+            },
+            ..Default::default()
+        }
+        .with_authenticator_shortcut(true);
+        assert_eq!(
+            (
+                from_block.key_restrictions.enforcement_type,
+                from_block.key_restrictions.aa_guids.len()
+            ),
+            (EnforcementType::Allow, 2),
+            "a block list is replaced"
+        );
     }
 
     #[test]
@@ -274,7 +370,10 @@ mod tests {
         let mut c = Fido2Configuration::default();
         c.key_restrictions.aa_guids = vec![AUTHENTICATOR_AAGUIDS[0].into(), "not-a-guid".into()];
         assert!(c.validate().is_err());
-        assert_eq!(normalise_passkey_types("synced, deviceBound").ok(), Some("deviceBound,synced".to_string()));
+        assert_eq!(
+            normalise_passkey_types("synced, deviceBound").ok(),
+            Some("deviceBound,synced".to_string())
+        );
         assert!(normalise_passkey_types("cloud").is_err());
     }
 }

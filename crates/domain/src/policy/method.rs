@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{fido2::Fido2Configuration, tap_config::TapConfiguration, targets, GroupLookup, PolicyError};
+use super::{
+    fido2::Fido2Configuration, tap_config::TapConfiguration, targets, GroupLookup, PolicyError,
+};
 
 /// `enabled` or `disabled`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -41,24 +43,46 @@ impl MethodId {
     pub fn odata_type(self) -> &'static str {
         match self {
             MethodId::Fido2 => "#microsoft.graph.fido2AuthenticationMethodConfiguration",
-            MethodId::TemporaryAccessPass => "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
+            MethodId::TemporaryAccessPass => {
+                "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration"
+            }
         }
     }
 
     /// Matches an id case-insensitively (`fido2`, `FIDO2`, `Fido2` …).
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.as_str().eq_ignore_ascii_case(s.trim()))
+        Self::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(s.trim()))
     }
 }
 
 /// Methods Graph lists that Portcullis does not offer: enumerated, always disabled.
 pub const OTHER_METHODS: [(&str, &str); 6] = [
-    ("MicrosoftAuthenticator", "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration"),
-    ("Sms", "#microsoft.graph.smsAuthenticationMethodConfiguration"),
-    ("Voice", "#microsoft.graph.voiceAuthenticationMethodConfiguration"),
-    ("Email", "#microsoft.graph.emailAuthenticationMethodConfiguration"),
-    ("SoftwareOath", "#microsoft.graph.softwareOathAuthenticationMethodConfiguration"),
-    ("X509Certificate", "#microsoft.graph.x509CertificateAuthenticationMethodConfiguration"),
+    (
+        "MicrosoftAuthenticator",
+        "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration",
+    ),
+    (
+        "Sms",
+        "#microsoft.graph.smsAuthenticationMethodConfiguration",
+    ),
+    (
+        "Voice",
+        "#microsoft.graph.voiceAuthenticationMethodConfiguration",
+    ),
+    (
+        "Email",
+        "#microsoft.graph.emailAuthenticationMethodConfiguration",
+    ),
+    (
+        "SoftwareOath",
+        "#microsoft.graph.softwareOathAuthenticationMethodConfiguration",
+    ),
+    (
+        "X509Certificate",
+        "#microsoft.graph.x509CertificateAuthenticationMethodConfiguration",
+    ),
 ];
 
 /// The Graph JSON of a method Portcullis does not offer (found case-insensitively).
@@ -72,18 +96,33 @@ pub fn other_method_json(id: &str) -> Option<Value> {
 /// Only `registrationEnforcement` and `reconfirmationInDays` (0–365) can change.
 pub fn patched_settings(current: &Value, patch: &Value) -> Result<Value, PolicyError> {
     let Value::Object(p) = patch else {
-        return Err(PolicyError::Shape { kind: "authenticationMethodsPolicy", message: "expected a JSON object".into() });
+        return Err(PolicyError::Shape {
+            kind: "authenticationMethodsPolicy",
+            message: "expected a JSON object".into(),
+        });
     };
     let mut merged = current.clone();
     for (k, v) in p {
         match k.as_str() {
             "@odata.type" => {}
             "reconfirmationInDays" => {
-                let n = v.as_i64().filter(|n| (0..=365).contains(n)).ok_or_else(|| super::invalid("reconfirmationInDays", "must be an integer from 0 to 365"))?;
+                let n = v
+                    .as_i64()
+                    .filter(|n| (0..=365).contains(n))
+                    .ok_or_else(|| {
+                        super::invalid("reconfirmationInDays", "must be an integer from 0 to 365")
+                    })?;
                 merged["reconfirmationInDays"] = Value::from(n);
             }
             "registrationEnforcement" => {
-                let campaign = v.get("authenticationMethodsRegistrationCampaign").ok_or_else(|| super::invalid("registrationEnforcement", "must hold authenticationMethodsRegistrationCampaign"))?;
+                let campaign = v
+                    .get("authenticationMethodsRegistrationCampaign")
+                    .ok_or_else(|| {
+                        super::invalid(
+                            "registrationEnforcement",
+                            "must hold authenticationMethodsRegistrationCampaign",
+                        )
+                    })?;
                 if let Some(st) = campaign.get("state") {
                     if !matches!(st.as_str(), Some("default" | "enabled" | "disabled")) {
                         return Err(super::invalid("registrationEnforcement.authenticationMethodsRegistrationCampaign.state", "must be default, enabled or disabled"));
@@ -91,12 +130,20 @@ pub fn patched_settings(current: &Value, patch: &Value) -> Result<Value, PolicyE
                 }
                 if let Some(d) = campaign.get("snoozeDurationInDays") {
                     if !d.as_i64().is_some_and(|d| (0..=14).contains(&d)) {
-                        return Err(super::invalid("snoozeDurationInDays", "must be an integer from 0 to 14"));
+                        return Err(super::invalid(
+                            "snoozeDurationInDays",
+                            "must be an integer from 0 to 14",
+                        ));
                     }
                 }
                 merged["registrationEnforcement"] = v.clone();
             }
-            other => return Err(super::invalid("authenticationMethodsPolicy", format!("property '{other}' cannot be changed"))),
+            other => {
+                return Err(super::invalid(
+                    "authenticationMethodsPolicy",
+                    format!("property '{other}' cannot be changed"),
+                ))
+            }
         }
     }
     Ok(merged)
@@ -144,7 +191,10 @@ impl MethodConfiguration {
         }
         .unwrap_or(Value::Null);
         if let Value::Object(m) = &mut v {
-            m.insert("@odata.type".into(), Value::String(self.id().odata_type().into()));
+            m.insert(
+                "@odata.type".into(),
+                Value::String(self.id().odata_type().into()),
+            );
             m.insert("id".into(), Value::String(self.id().as_str().into()));
         }
         v
@@ -154,12 +204,24 @@ impl MethodConfiguration {
     pub fn from_json(id: MethodId, mut v: Value) -> Result<Self, PolicyError> {
         let kind = id.odata_type().trim_start_matches("#microsoft.graph.");
         let Value::Object(m) = &mut v else {
-            return Err(PolicyError::Shape { kind, message: "expected a JSON object".into() });
+            return Err(PolicyError::Shape {
+                kind,
+                message: "expected a JSON object".into(),
+            });
         };
         if let Some(t) = m.remove("@odata.type") {
-            let ok = t.as_str().is_some_and(|t| t.eq_ignore_ascii_case(id.odata_type()));
+            let ok = t
+                .as_str()
+                .is_some_and(|t| t.eq_ignore_ascii_case(id.odata_type()));
             if !ok {
-                return Err(super::invalid("@odata.type", format!("must be '{}' for configuration '{}'", id.odata_type(), id.as_str())));
+                return Err(super::invalid(
+                    "@odata.type",
+                    format!(
+                        "must be '{}' for configuration '{}'",
+                        id.odata_type(),
+                        id.as_str()
+                    ),
+                ));
             }
         }
         if let Some(given) = m.remove("id") {
@@ -168,14 +230,19 @@ impl MethodConfiguration {
                 return Err(super::invalid("id", format!("must be '{}'", id.as_str())));
             }
         }
-        let shape = |e: serde_json::Error| PolicyError::Shape { kind, message: e.to_string() };
+        let shape = |e: serde_json::Error| PolicyError::Shape {
+            kind,
+            message: e.to_string(),
+        };
         Ok(match id {
             MethodId::Fido2 => {
                 let mut c: Fido2Configuration = serde_json::from_value(v).map_err(shape)?;
                 c.normalise();
                 Self::Fido2(c)
             }
-            MethodId::TemporaryAccessPass => Self::TemporaryAccessPass(serde_json::from_value(v).map_err(shape)?),
+            MethodId::TemporaryAccessPass => {
+                Self::TemporaryAccessPass(serde_json::from_value(v).map_err(shape)?)
+            }
         })
     }
 
@@ -199,8 +266,14 @@ impl MethodConfiguration {
     /// must still be validated by the caller.
     pub fn patched(&self, patch: Value) -> Result<Self, PolicyError> {
         let Value::Object(patch) = patch else {
-            let kind = self.id().odata_type().trim_start_matches("#microsoft.graph.");
-            return Err(PolicyError::Shape { kind, message: "expected a JSON object".into() });
+            let kind = self
+                .id()
+                .odata_type()
+                .trim_start_matches("#microsoft.graph.");
+            return Err(PolicyError::Shape {
+                kind,
+                message: "expected a JSON object".into(),
+            });
         };
         let mut merged = self.to_json();
         if let Value::Object(m) = &mut merged {
@@ -221,7 +294,10 @@ mod tests {
     fn ids_match_case_insensitively_and_print_canonically() {
         assert_eq!(MethodId::parse("fido2"), Some(MethodId::Fido2));
         assert_eq!(MethodId::parse("FIDO2"), Some(MethodId::Fido2));
-        assert_eq!(MethodId::parse("temporaryaccesspass"), Some(MethodId::TemporaryAccessPass));
+        assert_eq!(
+            MethodId::parse("temporaryaccesspass"),
+            Some(MethodId::TemporaryAccessPass)
+        );
         assert_eq!(MethodId::parse("Sms"), None);
     }
 
@@ -229,14 +305,29 @@ mod tests {
     fn patch_keeps_absent_properties_and_checks_odata_type() {
         let cfg = MethodConfiguration::graph_default(MethodId::TemporaryAccessPass);
         let p = cfg.patched(json!({"@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration", "defaultLifetimeInMinutes": 120})).expect("patch");
-        let MethodConfiguration::TemporaryAccessPass(t) = &p else { panic!("kind changed") };
+        let MethodConfiguration::TemporaryAccessPass(t) = &p else {
+            panic!("kind changed")
+        };
         assert_eq!(t.default_lifetime_in_minutes, 120);
         assert_eq!(t.maximum_lifetime_in_minutes, 480);
-        assert!(cfg.patched(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration"})).is_err());
-        assert!(matches!(cfg.patched(json!({"defaultLength": "eight"})), Err(PolicyError::Shape { .. })));
-        assert!(matches!(cfg.patched(json!({"noSuchField": 1})), Err(PolicyError::Shape { .. })));
+        assert!(cfg
+            .patched(
+                json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration"})
+            )
+            .is_err());
+        assert!(matches!(
+            cfg.patched(json!({"defaultLength": "eight"})),
+            Err(PolicyError::Shape { .. })
+        ));
+        assert!(matches!(
+            cfg.patched(json!({"noSuchField": 1})),
+            Err(PolicyError::Shape { .. })
+        ));
         let v = p.to_json();
-        assert_eq!(v["@odata.type"], "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration");
+        assert_eq!(
+            v["@odata.type"],
+            "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration"
+        );
         assert_eq!(v["id"], "TemporaryAccessPass");
     }
 }

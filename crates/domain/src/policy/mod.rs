@@ -5,8 +5,8 @@
 
 pub mod fido2;
 pub mod method;
-pub mod targets;
 pub mod tap_config;
+pub mod targets;
 
 pub use fido2::{Fido2Configuration, KeyRestrictions, PasskeyProfile};
 pub use method::{MethodConfiguration, MethodId, MethodState};
@@ -38,5 +38,8 @@ pub enum PolicyError {
 }
 
 pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> PolicyError {
-    PolicyError::Invalid { field, message: message.into() }
+    PolicyError::Invalid {
+        field,
+        message: message.into(),
+    }
 }

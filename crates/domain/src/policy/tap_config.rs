@@ -58,16 +58,24 @@ impl TapConfiguration {
             ("defaultLifetimeInMinutes", self.default_lifetime_in_minutes),
         ] {
             if !(lo..=hi).contains(&v) {
-                return Err(invalid(field, format!("{v} is outside the allowed range {lo}–{hi} minutes")));
+                return Err(invalid(
+                    field,
+                    format!("{v} is outside the allowed range {lo}–{hi} minutes"),
+                ));
             }
         }
         if self.minimum_lifetime_in_minutes > self.maximum_lifetime_in_minutes {
             return Err(invalid(
                 "minimumLifetimeInMinutes",
-                format!("{} is greater than maximumLifetimeInMinutes {}", self.minimum_lifetime_in_minutes, self.maximum_lifetime_in_minutes),
+                format!(
+                    "{} is greater than maximumLifetimeInMinutes {}",
+                    self.minimum_lifetime_in_minutes, self.maximum_lifetime_in_minutes
+                ),
             ));
         }
-        if !(self.minimum_lifetime_in_minutes..=self.maximum_lifetime_in_minutes).contains(&self.default_lifetime_in_minutes) {
+        if !(self.minimum_lifetime_in_minutes..=self.maximum_lifetime_in_minutes)
+            .contains(&self.default_lifetime_in_minutes)
+        {
             return Err(invalid(
                 "defaultLifetimeInMinutes",
                 format!(
@@ -78,7 +86,13 @@ impl TapConfiguration {
         }
         let (lo, hi) = LENGTH_RANGE;
         if !(lo..=hi).contains(&self.default_length) {
-            return Err(invalid("defaultLength", format!("{} is outside the allowed range {lo}–{hi}", self.default_length)));
+            return Err(invalid(
+                "defaultLength",
+                format!(
+                    "{} is outside the allowed range {lo}–{hi}",
+                    self.default_length
+                ),
+            ));
         }
         Ok(())
     }
@@ -92,13 +106,34 @@ mod tests {
     fn r10_lifetime_bounds_are_checked() {
         assert_eq!(TapConfiguration::default().validate(), Ok(()));
         let bad = [
-            TapConfiguration { minimum_lifetime_in_minutes: 9, ..Default::default() },
-            TapConfiguration { maximum_lifetime_in_minutes: 43_201, ..Default::default() },
-            TapConfiguration { minimum_lifetime_in_minutes: 500, ..Default::default() },
-            TapConfiguration { default_lifetime_in_minutes: 30, ..Default::default() },
-            TapConfiguration { default_lifetime_in_minutes: 481, ..Default::default() },
-            TapConfiguration { default_length: 7, ..Default::default() },
-            TapConfiguration { default_length: 49, ..Default::default() },
+            TapConfiguration {
+                minimum_lifetime_in_minutes: 9,
+                ..Default::default()
+            },
+            TapConfiguration {
+                maximum_lifetime_in_minutes: 43_201,
+                ..Default::default()
+            },
+            TapConfiguration {
+                minimum_lifetime_in_minutes: 500,
+                ..Default::default()
+            },
+            TapConfiguration {
+                default_lifetime_in_minutes: 30,
+                ..Default::default()
+            },
+            TapConfiguration {
+                default_lifetime_in_minutes: 481,
+                ..Default::default()
+            },
+            TapConfiguration {
+                default_length: 7,
+                ..Default::default()
+            },
+            TapConfiguration {
+                default_length: 49,
+                ..Default::default()
+            },
         ];
         for c in bad {
             assert!(c.validate().is_err(), "{c:?} should be refused");

@@ -59,7 +59,13 @@ fn group_type() -> String {
 impl IncludeTarget {
     /// An include target for every user.
     pub fn all_users() -> Self {
-        IncludeTarget { odata_type: None, id: ALL_USERS.into(), target_type: group_type(), is_registration_required: false, allowed_passkey_profiles: None }
+        IncludeTarget {
+            odata_type: None,
+            id: ALL_USERS.into(),
+            target_type: group_type(),
+            is_registration_required: false,
+            allowed_passkey_profiles: None,
+        }
     }
 }
 
@@ -109,7 +115,11 @@ impl GroupLookup for [Group] {
     }
 }
 
-fn parse_target(id: &str, target_type: &str, groups: &(impl GroupLookup + ?Sized)) -> Result<TargetId, TargetError> {
+fn parse_target(
+    id: &str,
+    target_type: &str,
+    groups: &(impl GroupLookup + ?Sized),
+) -> Result<TargetId, TargetError> {
     match target_type {
         "group" => {}
         "user" => return Err(TargetError::UserTarget(id.to_string())),
@@ -119,16 +129,25 @@ fn parse_target(id: &str, target_type: &str, groups: &(impl GroupLookup + ?Sized
         return Ok(TargetId::AllUsers);
     }
     let gid = Uuid::parse_str(id).map_err(|_| TargetError::UnknownGroup(id.to_string()))?;
-    let g = groups.group(gid).ok_or_else(|| TargetError::UnknownGroup(id.to_string()))?;
+    let g = groups
+        .group(gid)
+        .ok_or_else(|| TargetError::UnknownGroup(id.to_string()))?;
     if !g.security_enabled {
-        return Err(TargetError::NotSecurityGroup { id: g.id, name: g.display_name.clone() });
+        return Err(TargetError::NotSecurityGroup {
+            id: g.id,
+            name: g.display_name.clone(),
+        });
     }
     Ok(TargetId::Group(gid))
 }
 
 /// R2: checks every include and exclude target against the directory. Either all
 /// are valid or the first problem is returned (the save is all or nothing, R8).
-pub fn validate(include: &[IncludeTarget], exclude: &[ExcludeTarget], groups: &(impl GroupLookup + ?Sized)) -> Result<(), TargetError> {
+pub fn validate(
+    include: &[IncludeTarget],
+    exclude: &[ExcludeTarget],
+    groups: &(impl GroupLookup + ?Sized),
+) -> Result<(), TargetError> {
     let mut seen = HashSet::new();
     for t in include {
         let id = parse_target(&t.id, &t.target_type, groups)?;
@@ -163,7 +182,11 @@ pub enum Scope {
 
 /// Decides whether a member of `member_of` is covered by the targets. Exclusion wins.
 pub fn scope(include: &[IncludeTarget], exclude: &[ExcludeTarget], member_of: &[Uuid]) -> Scope {
-    let in_group = |id: &str| Uuid::parse_str(id).map(|g| member_of.contains(&g)).unwrap_or(false);
+    let in_group = |id: &str| {
+        Uuid::parse_str(id)
+            .map(|g| member_of.contains(&g))
+            .unwrap_or(false)
+    };
     if let Some(ex) = exclude.iter().find(|t| in_group(&t.id)) {
         return Scope::Excluded(Uuid::parse_str(&ex.id).unwrap_or_default());
     }
@@ -179,41 +202,96 @@ mod tests {
     use super::*;
 
     fn groups() -> (Group, Group) {
-        let sec = Group { id: Uuid::new_v4(), display_name: "Passkey pilots".into(), security_enabled: true };
-        let m365 = Group { id: Uuid::new_v4(), display_name: "Marketing".into(), security_enabled: false };
+        let sec = Group {
+            id: Uuid::new_v4(),
+            display_name: "Passkey pilots".into(),
+            security_enabled: true,
+        };
+        let m365 = Group {
+            id: Uuid::new_v4(),
+            display_name: "Marketing".into(),
+            security_enabled: false,
+        };
         (sec, m365)
     }
 
     fn inc(id: &str) -> IncludeTarget {
-        IncludeTarget { id: id.into(), ..IncludeTarget::all_users() }
+        IncludeTarget {
+            id: id.into(),
+            ..IncludeTarget::all_users()
+        }
     }
 
     fn exc(id: &str) -> ExcludeTarget {
-        ExcludeTarget { odata_type: None, id: id.into(), target_type: "group".into() }
+        ExcludeTarget {
+            odata_type: None,
+            id: id.into(),
+            target_type: "group".into(),
+        }
     }
 
     #[test]
     fn r2_only_security_groups_are_targets() {
         let (sec, m365) = groups();
         let dir = vec![sec.clone(), m365.clone()];
-        assert_eq!(validate(&[inc(&sec.id.to_string())], &[], dir.as_slice()), Ok(()));
-        assert!(matches!(validate(&[inc(&m365.id.to_string())], &[], dir.as_slice()), Err(TargetError::NotSecurityGroup { .. })));
-        assert!(matches!(validate(&[], &[exc(&m365.id.to_string())], dir.as_slice()), Err(TargetError::NotSecurityGroup { .. })));
-        let user_target = IncludeTarget { target_type: "user".into(), ..inc(&Uuid::new_v4().to_string()) };
-        assert!(matches!(validate(&[user_target], &[], dir.as_slice()), Err(TargetError::UserTarget(_))));
-        assert!(matches!(validate(&[inc(&Uuid::new_v4().to_string())], &[], dir.as_slice()), Err(TargetError::UnknownGroup(_))));
-        assert_eq!(validate(&[], &[exc(ALL_USERS)], dir.as_slice()), Err(TargetError::ExcludeAllUsers));
+        assert_eq!(
+            validate(&[inc(&sec.id.to_string())], &[], dir.as_slice()),
+            Ok(())
+        );
+        assert!(matches!(
+            validate(&[inc(&m365.id.to_string())], &[], dir.as_slice()),
+            Err(TargetError::NotSecurityGroup { .. })
+        ));
+        assert!(matches!(
+            validate(&[], &[exc(&m365.id.to_string())], dir.as_slice()),
+            Err(TargetError::NotSecurityGroup { .. })
+        ));
+        let user_target = IncludeTarget {
+            target_type: "user".into(),
+            ..inc(&Uuid::new_v4().to_string())
+        };
+        assert!(matches!(
+            validate(&[user_target], &[], dir.as_slice()),
+            Err(TargetError::UserTarget(_))
+        ));
+        assert!(matches!(
+            validate(&[inc(&Uuid::new_v4().to_string())], &[], dir.as_slice()),
+            Err(TargetError::UnknownGroup(_))
+        ));
+        assert_eq!(
+            validate(&[], &[exc(ALL_USERS)], dir.as_slice()),
+            Err(TargetError::ExcludeAllUsers)
+        );
         let s = sec.id.to_string();
-        assert!(matches!(validate(&[inc(&s), inc(&s)], &[], dir.as_slice()), Err(TargetError::Duplicate(_))));
+        assert!(matches!(
+            validate(&[inc(&s), inc(&s)], &[], dir.as_slice()),
+            Err(TargetError::Duplicate(_))
+        ));
     }
 
     #[test]
     fn exclusion_beats_inclusion() {
         let (sec, _) = groups();
         let member = [sec.id];
-        assert!(matches!(scope(&[IncludeTarget::all_users()], &[], &member), Scope::Included(_)));
-        assert_eq!(scope(&[IncludeTarget::all_users()], &[exc(&sec.id.to_string())], &member), Scope::Excluded(sec.id));
-        assert_eq!(scope(&[inc(&Uuid::new_v4().to_string())], &[], &member), Scope::NotIncluded);
-        assert!(matches!(scope(&[inc(&sec.id.to_string())], &[], &member), Scope::Included(_)));
+        assert!(matches!(
+            scope(&[IncludeTarget::all_users()], &[], &member),
+            Scope::Included(_)
+        ));
+        assert_eq!(
+            scope(
+                &[IncludeTarget::all_users()],
+                &[exc(&sec.id.to_string())],
+                &member
+            ),
+            Scope::Excluded(sec.id)
+        );
+        assert_eq!(
+            scope(&[inc(&Uuid::new_v4().to_string())], &[], &member),
+            Scope::NotIncluded
+        );
+        assert!(matches!(
+            scope(&[inc(&sec.id.to_string())], &[], &member),
+            Scope::Included(_)
+        ));
     }
 }

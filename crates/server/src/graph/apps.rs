@@ -82,32 +82,67 @@ fn flag(b: &Map<String, Value>, key: &str) -> Result<Option<bool>, GraphError> {
 
 /// `web`/`publicClient`/`spa` `{redirectUris: [...]}`: the URIs in one of them, if present.
 fn redirect_uris(b: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, GraphError> {
-    let Some(v) = b.get(key).filter(|v| !v.is_null()) else { return Ok(None) };
-    let Value::Object(o) = v else { return Err(bad(format!("'{key}' must be an object."))) };
-    if let Some(k) = o.keys().find(|k| k.as_str() != "redirectUris" && !k.starts_with('@')) {
-        return Err(bad(format!("'{key}.{k}' is not kept by Portcullis; only redirectUris.")));
+    let Some(v) = b.get(key).filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let Value::Object(o) = v else {
+        return Err(bad(format!("'{key}' must be an object.")));
+    };
+    if let Some(k) = o
+        .keys()
+        .find(|k| k.as_str() != "redirectUris" && !k.starts_with('@'))
+    {
+        return Err(bad(format!(
+            "'{key}.{k}' is not kept by Portcullis; only redirectUris."
+        )));
     }
     match o.get("redirectUris") {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(a)) => a.iter().map(|u| u.as_str().map(str::to_string).ok_or_else(|| bad(format!("'{key}.redirectUris' must be strings.")))).collect::<Result<Vec<_>, _>>().map(Some),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|u| {
+                u.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| bad(format!("'{key}.redirectUris' must be strings.")))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
         Some(_) => Err(bad(format!("'{key}.redirectUris' must be an array."))),
     }
 }
 
 /// All redirect URIs of a body, and whether it names any.
 fn all_redirect_uris(b: &Map<String, Value>) -> Result<Option<(Vec<String>, bool)>, GraphError> {
-    let (web, public, spa) = (redirect_uris(b, "web")?, redirect_uris(b, "publicClient")?, redirect_uris(b, "spa")?);
+    let (web, public, spa) = (
+        redirect_uris(b, "web")?,
+        redirect_uris(b, "publicClient")?,
+        redirect_uris(b, "spa")?,
+    );
     if web.is_none() && public.is_none() && spa.is_none() {
         return Ok(None);
     }
-    let native_only = web.as_ref().is_none_or(Vec::is_empty) && (public.as_ref().is_some_and(|p| !p.is_empty()) || spa.as_ref().is_some_and(|s| !s.is_empty()));
-    Ok(Some(([web.unwrap_or_default(), public.unwrap_or_default(), spa.unwrap_or_default()].concat(), native_only)))
+    let native_only = web.as_ref().is_none_or(Vec::is_empty)
+        && (public.as_ref().is_some_and(|p| !p.is_empty())
+            || spa.as_ref().is_some_and(|s| !s.is_empty()));
+    Ok(Some((
+        [
+            web.unwrap_or_default(),
+            public.unwrap_or_default(),
+            spa.unwrap_or_default(),
+        ]
+        .concat(),
+        native_only,
+    )))
 }
 
 /// Tags → (approved client app, app protection policy); other tags are refused rather than lost.
 fn tag_flags(b: &Map<String, Value>) -> Result<Option<(bool, bool)>, GraphError> {
-    let Some(v) = b.get("tags").filter(|v| !v.is_null()) else { return Ok(None) };
-    let Value::Array(a) = v else { return Err(bad("'tags' must be an array of strings.")) };
+    let Some(v) = b.get("tags").filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let Value::Array(a) = v else {
+        return Err(bad("'tags' must be an array of strings."));
+    };
     let mut flags = (false, false);
     for t in a {
         match t.as_str() {
@@ -121,18 +156,27 @@ fn tag_flags(b: &Map<String, Value>) -> Result<Option<(bool, bool)>, GraphError>
 }
 
 fn list_body(cx: &Ctx<'_>, entity: &str, value: Vec<Value>) -> Response {
-    axum::Json(json!({"@odata.context": format!("{}/$metadata#{entity}", cx.base), "value": value})).into_response()
+    axum::Json(json!({"@odata.context": format!("{}/$metadata#{entity}", cx.base), "value": value}))
+        .into_response()
 }
 
 /// The application a path names: `applications/{id}` takes the object id (or the client id).
 async fn by_path(cx: &Ctx<'_>) -> Result<Application, GraphError> {
-    Ok(cx.st.service.application(cx.params.id.unwrap_or_default()).await?)
+    Ok(cx
+        .st
+        .service
+        .application(cx.params.id.unwrap_or_default())
+        .await?)
 }
 
 /// `GET applications`.
 pub(crate) async fn list_applications(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let apps = cx.st.service.applications().await?;
-    Ok(list_body(cx, "applications", apps.iter().map(|(a, _)| application_json(a)).collect()))
+    Ok(list_body(
+        cx,
+        "applications",
+        apps.iter().map(|(a, _)| application_json(a)).collect(),
+    ))
 }
 
 /// `GET applications/{id}`.
@@ -143,7 +187,20 @@ pub(crate) async fn get_application(cx: &Ctx<'_>) -> Result<Response, GraphError
 /// `POST applications` → 201. A confidential client gets its secret from `addPassword`.
 pub(crate) async fn create_application(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let b = cx.json_body()?;
-    only_known(&b, &["@odata.type", "displayName", "isFallbackPublicClient", "web", "publicClient", "spa", "signInAudience", "tags"], "application")?;
+    only_known(
+        &b,
+        &[
+            "@odata.type",
+            "displayName",
+            "isFallbackPublicClient",
+            "web",
+            "publicClient",
+            "spa",
+            "signInAudience",
+            "tags",
+        ],
+        "application",
+    )?;
     let name = string(&b, "displayName")?.ok_or_else(|| bad("displayName is required."))?;
     if let Some(aud) = string(&b, "signInAudience")?.filter(|a| a != "AzureADMyOrg") {
         return Err(bad(format!("signInAudience '{aud}' is not supported: a Portcullis tenant signs in only its own users (AzureADMyOrg).")));
@@ -151,7 +208,15 @@ pub(crate) async fn create_application(cx: &Ctx<'_>) -> Result<Response, GraphEr
     let (uris, native_only) = all_redirect_uris(&b)?.unwrap_or_default();
     let public_client = flag(&b, "isFallbackPublicClient")?.unwrap_or(native_only);
     let (approved, protection) = tag_flags(&b)?.unwrap_or_default();
-    let spec = NewApplication { display_name: name, public_client, redirect_uris: uris, approved_client_app: approved, app_protection_policy: protection, custom_security_attributes: None, issue_secret: false };
+    let spec = NewApplication {
+        display_name: name,
+        public_client,
+        redirect_uris: uris,
+        approved_client_app: approved,
+        app_protection_policy: protection,
+        custom_security_attributes: None,
+        issue_secret: false,
+    };
     let (app, _) = cx.st.service.add_application(cx.actor, spec).await?;
     Ok((StatusCode::CREATED, axum::Json(application_json(&app))).into_response())
 }
@@ -159,7 +224,19 @@ pub(crate) async fn create_application(cx: &Ctx<'_>) -> Result<Response, GraphEr
 /// `PATCH applications/{id}` → 204.
 pub(crate) async fn update_application(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let b = cx.json_body()?;
-    only_known(&b, &["@odata.type", "displayName", "isFallbackPublicClient", "web", "publicClient", "spa", "tags"], "application")?;
+    only_known(
+        &b,
+        &[
+            "@odata.type",
+            "displayName",
+            "isFallbackPublicClient",
+            "web",
+            "publicClient",
+            "spa",
+            "tags",
+        ],
+        "application",
+    )?;
     let app = by_path(cx).await?;
     if flag(&b, "isFallbackPublicClient")?.is_some_and(|p| p != app.public_client) {
         return Err(bad("isFallbackPublicClient cannot change: register a new application for another client type."));
@@ -172,23 +249,37 @@ pub(crate) async fn update_application(cx: &Ctx<'_>) -> Result<Response, GraphEr
         app_protection_policy: flags.map(|f| f.1),
         custom_security_attributes: None,
     };
-    cx.st.service.update_application(cx.actor, &app.app_id, patch).await?;
+    cx.st
+        .service
+        .update_application(cx.actor, &app.app_id, patch)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `DELETE applications/{id}` → 204 (its service principal, grants and tokens go with it).
 pub(crate) async fn delete_application(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let app = by_path(cx).await?;
-    cx.st.service.delete_application(cx.actor, &app.app_id).await?;
+    cx.st
+        .service
+        .delete_application(cx.actor, &app.app_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `POST applications/{id}/addPassword` → 200 with the secret, shown only in this answer.
 pub(crate) async fn add_password(cx: &Ctx<'_>) -> Result<Response, GraphError> {
-    let b = if cx.body.is_empty() { Map::new() } else { cx.json_body()? };
+    let b = if cx.body.is_empty() {
+        Map::new()
+    } else {
+        cx.json_body()?
+    };
     only_known(&b, &["passwordCredential"], "application.addPassword")?;
     let app = by_path(cx).await?;
-    let (_, secret) = cx.st.service.new_client_secret(cx.actor, &app.app_id).await?;
+    let (_, secret) = cx
+        .st
+        .service
+        .new_client_secret(cx.actor, &app.app_id)
+        .await?;
     let hint: String = secret.chars().take(3).collect();
     Ok(axum::Json(json!({
         "@odata.context": format!("{}/$metadata#microsoft.graph.passwordCredential", cx.base),
@@ -201,7 +292,13 @@ pub(crate) async fn add_password(cx: &Ctx<'_>) -> Result<Response, GraphError> {
 /// `GET servicePrincipals`.
 pub(crate) async fn list_service_principals(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let apps = cx.st.service.applications().await?;
-    Ok(list_body(cx, "servicePrincipals", apps.iter().map(|(a, _)| service_principal_json(a)).collect()))
+    Ok(list_body(
+        cx,
+        "servicePrincipals",
+        apps.iter()
+            .map(|(a, _)| service_principal_json(a))
+            .collect(),
+    ))
 }
 
 /// `GET servicePrincipals/{id}`.
@@ -218,26 +315,60 @@ pub(crate) async fn create_service_principal(cx: &Ctx<'_>) -> Result<Response, G
     let app_id = string(&b, "appId")?.ok_or_else(|| bad("appId is required."))?;
     let mut app = cx.st.service.application(&app_id).await?;
     if let Some((approved, protection)) = tag_flags(&b)? {
-        let patch = ApplicationPatch { approved_client_app: Some(approved), app_protection_policy: Some(protection), ..Default::default() };
-        app = cx.st.service.update_application(cx.actor, &app.app_id, patch).await?;
+        let patch = ApplicationPatch {
+            approved_client_app: Some(approved),
+            app_protection_policy: Some(protection),
+            ..Default::default()
+        };
+        app = cx
+            .st
+            .service
+            .update_application(cx.actor, &app.app_id, patch)
+            .await?;
     }
-    Ok((StatusCode::CREATED, axum::Json(service_principal_json(&app))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(service_principal_json(&app)),
+    )
+        .into_response())
 }
 
 /// `PATCH servicePrincipals/{id}` → 204: `customSecurityAttributes` (merged; `null` removes)
 /// and `tags` (the Conditional Access flags).
 pub(crate) async fn update_service_principal(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let b = cx.json_body()?;
-    only_known(&b, &["@odata.type", "customSecurityAttributes", "tags", "displayName"], "servicePrincipal")?;
+    only_known(
+        &b,
+        &[
+            "@odata.type",
+            "customSecurityAttributes",
+            "tags",
+            "displayName",
+        ],
+        "servicePrincipal",
+    )?;
     let app = by_path(cx).await?;
     let flags = tag_flags(&b)?;
     let attrs = match b.get("customSecurityAttributes") {
         None | Some(Value::Null) => None,
         Some(v @ Value::Object(_)) => Some(v.clone()),
-        Some(_) => return Err(bad("'customSecurityAttributes' must be an object of attribute sets.")),
+        Some(_) => {
+            return Err(bad(
+                "'customSecurityAttributes' must be an object of attribute sets.",
+            ))
+        }
     };
-    let patch = ApplicationPatch { display_name: string(&b, "displayName")?, approved_client_app: flags.map(|f| f.0), app_protection_policy: flags.map(|f| f.1), custom_security_attributes: attrs, ..Default::default() };
-    cx.st.service.update_application(cx.actor, &app.app_id, patch).await?;
+    let patch = ApplicationPatch {
+        display_name: string(&b, "displayName")?,
+        approved_client_app: flags.map(|f| f.0),
+        app_protection_policy: flags.map(|f| f.1),
+        custom_security_attributes: attrs,
+        ..Default::default()
+    };
+    cx.st
+        .service
+        .update_application(cx.actor, &app.app_id, patch)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -18,7 +18,11 @@ fn bad(message: impl Into<String>) -> GraphError {
 }
 
 fn not_found(kind: &str, id: &str) -> GraphError {
-    gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", format!("No {kind} '{id}' exists."))
+    gerr(
+        StatusCode::NOT_FOUND,
+        "Request_ResourceNotFound",
+        format!("No {kind} '{id}' exists."),
+    )
 }
 
 /// A policy as Graph shows it: the strength expanded in full.
@@ -45,17 +49,26 @@ fn merge(target: &mut Value, patch: &Value) {
 }
 
 fn parse_policy(v: Value) -> Result<Policy, GraphError> {
-    serde_json::from_value(v).map_err(|e| bad(format!("The body is not a valid conditionalAccessPolicy: {e}")))
+    serde_json::from_value(v).map_err(|e| {
+        bad(format!(
+            "The body is not a valid conditionalAccessPolicy: {e}"
+        ))
+    })
 }
 
 fn accept_lockout(cx: &Ctx<'_>) -> bool {
-    cx.q("acceptLockout").is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    cx.q("acceptLockout")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 /// `GET identity/conditionalAccess/policies`.
 pub(crate) async fn list_policies(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let d = cx.st.service.ca_data().await?;
-    let value: Vec<Value> = d.policies.iter().map(|p| policy_json(p, &d.strengths)).collect();
+    let value: Vec<Value> = d
+        .policies
+        .iter()
+        .map(|p| policy_json(p, &d.strengths))
+        .collect();
     Ok(axum::Json(json!({"@odata.context": format!("{}/$metadata#identity/conditionalAccess/policies", cx.base), "value": value})).into_response())
 }
 
@@ -63,17 +76,29 @@ pub(crate) async fn list_policies(cx: &Ctx<'_>) -> Result<Response, GraphError> 
 pub(crate) async fn create_policy(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let mut body = Value::Object(cx.json_body()?);
     body["id"] = json!("");
-    let saved = cx.st.service.save_ca_policy(cx.actor, parse_policy(body)?, accept_lockout(cx)).await?;
+    let saved = cx
+        .st
+        .service
+        .save_ca_policy(cx.actor, parse_policy(body)?, accept_lockout(cx))
+        .await?;
     let d = cx.st.service.ca_data().await?;
     let mut v = policy_json(&saved, &d.strengths);
-    v["@odata.context"] = json!(format!("{}/$metadata#identity/conditionalAccess/policies/$entity", cx.base));
+    v["@odata.context"] = json!(format!(
+        "{}/$metadata#identity/conditionalAccess/policies/$entity",
+        cx.base
+    ));
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
 }
 
 async fn find_policy(cx: &Ctx<'_>) -> Result<(Policy, Vec<Strength>), GraphError> {
     let id = cx.params.id.unwrap_or_default();
     let d = cx.st.service.ca_data().await?;
-    let p = d.policies.iter().find(|p| p.id.eq_ignore_ascii_case(id)).cloned().ok_or_else(|| not_found("conditional access policy", id))?;
+    let p = d
+        .policies
+        .iter()
+        .find(|p| p.id.eq_ignore_ascii_case(id))
+        .cloned()
+        .ok_or_else(|| not_found("conditional access policy", id))?;
     Ok((p, d.strengths))
 }
 
@@ -87,14 +112,21 @@ pub(crate) async fn get_policy(cx: &Ctx<'_>) -> Result<Response, GraphError> {
 pub(crate) async fn update_policy(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let patch = Value::Object(cx.json_body()?);
     let (p, _) = find_policy(cx).await?;
-    let mut doc = serde_json::to_value(&p).map_err(|e| GraphError::from(portcullis_service::ServiceError::Internal(e.to_string())))?;
+    let mut doc = serde_json::to_value(&p)
+        .map_err(|e| GraphError::from(portcullis_service::ServiceError::Internal(e.to_string())))?;
     // The strength is written as {"id": …}; never merge an expanded one.
-    if patch.pointer("/grantControls/authenticationStrength").is_some() {
+    if patch
+        .pointer("/grantControls/authenticationStrength")
+        .is_some()
+    {
         doc["grantControls"]["authenticationStrength"] = Value::Null;
     }
     merge(&mut doc, &patch);
     doc["id"] = json!(p.id);
-    cx.st.service.save_ca_policy(cx.actor, parse_policy(doc)?, accept_lockout(cx)).await?;
+    cx.st
+        .service
+        .save_ca_policy(cx.actor, parse_policy(doc)?, accept_lockout(cx))
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -125,18 +157,41 @@ pub(crate) async fn create_location(cx: &Ctx<'_>) -> Result<Response, GraphError
     let b = cx.json_body()?;
     match b.get("@odata.type").and_then(Value::as_str) {
         Some("#microsoft.graph.ipNamedLocation") => {}
-        Some(other) => return Err(bad(format!("'{other}' locations are not supported; use #microsoft.graph.ipNamedLocation."))),
-        None => return Err(bad("@odata.type is required (#microsoft.graph.ipNamedLocation).")),
+        Some(other) => {
+            return Err(bad(format!(
+                "'{other}' locations are not supported; use #microsoft.graph.ipNamedLocation."
+            )))
+        }
+        None => {
+            return Err(bad(
+                "@odata.type is required (#microsoft.graph.ipNamedLocation).",
+            ))
+        }
     }
-    let name = b.get("displayName").and_then(Value::as_str).ok_or_else(|| bad("displayName is required."))?;
+    let name = b
+        .get("displayName")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("displayName is required."))?;
     let trusted = match b.get("isTrusted") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(t)) => *t,
         Some(_) => return Err(bad("isTrusted must be a boolean.")),
     };
     let ranges = b.get("ipRanges").and_then(Value::as_array).ok_or_else(|| bad("ipRanges is required: [{\"@odata.type\": \"#microsoft.graph.iPv4CidrRange\", \"cidrAddress\": …}]."))?;
-    let cidrs = ranges.iter().map(|r| r.get("cidrAddress").and_then(Value::as_str).map(str::to_string).ok_or_else(|| bad("every ipRange needs a cidrAddress."))).collect::<Result<Vec<_>, _>>()?;
-    let l = cx.st.service.add_named_location(cx.actor, name, &cidrs, trusted).await?;
+    let cidrs = ranges
+        .iter()
+        .map(|r| {
+            r.get("cidrAddress")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| bad("every ipRange needs a cidrAddress."))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let l = cx
+        .st
+        .service
+        .add_named_location(cx.actor, name, &cidrs, trusted)
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(location_json(&l))).into_response())
 }
 
@@ -144,20 +199,35 @@ pub(crate) async fn create_location(cx: &Ctx<'_>) -> Result<Response, GraphError
 pub(crate) async fn get_location(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let id = cx.params.id.unwrap_or_default();
     let d = cx.st.service.ca_data().await?;
-    let l = d.locations.iter().find(|l| l.id.eq_ignore_ascii_case(id)).ok_or_else(|| not_found("named location", id))?;
+    let l = d
+        .locations
+        .iter()
+        .find(|l| l.id.eq_ignore_ascii_case(id))
+        .ok_or_else(|| not_found("named location", id))?;
     Ok(axum::Json(location_json(l)).into_response())
 }
 
 /// `DELETE identity/conditionalAccess/namedLocations/{id}` → 204 (not while a policy uses it).
 pub(crate) async fn delete_location(cx: &Ctx<'_>) -> Result<Response, GraphError> {
-    cx.st.service.delete_named_location(cx.actor, cx.params.id.unwrap_or_default()).await?;
+    cx.st
+        .service
+        .delete_named_location(cx.actor, cx.params.id.unwrap_or_default())
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 fn strings(b: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, GraphError> {
     match b.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(a)) => a.iter().map(|x| x.as_str().map(str::to_string).ok_or_else(|| bad(format!("'{key}' must be an array of strings.")))).collect::<Result<Vec<_>, _>>().map(Some),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| bad(format!("'{key}' must be an array of strings.")))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
         Some(_) => Err(bad(format!("'{key}' must be an array of strings."))),
     }
 }
@@ -166,48 +236,104 @@ fn strings(b: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, Gra
 /// `fido2CombinationConfiguration` may come inline (as beta allows).
 pub(crate) async fn create_strength(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let b = cx.json_body()?;
-    let name = b.get("displayName").and_then(Value::as_str).ok_or_else(|| bad("displayName is required."))?;
+    let name = b
+        .get("displayName")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("displayName is required."))?;
     let description = b.get("description").and_then(Value::as_str).unwrap_or("");
-    let combos = strings(&b, "allowedCombinations")?.ok_or_else(|| bad("allowedCombinations is required."))?;
+    let combos = strings(&b, "allowedCombinations")?
+        .ok_or_else(|| bad("allowedCombinations is required."))?;
     let mut aaguids = None;
     if let Some(configs) = b.get("combinationConfigurations").and_then(Value::as_array) {
         for c in configs {
-            if c.get("@odata.type").and_then(Value::as_str) != Some("#microsoft.graph.fido2CombinationConfiguration") {
-                return Err(bad("only #microsoft.graph.fido2CombinationConfiguration is supported."));
+            if c.get("@odata.type").and_then(Value::as_str)
+                != Some("#microsoft.graph.fido2CombinationConfiguration")
+            {
+                return Err(bad(
+                    "only #microsoft.graph.fido2CombinationConfiguration is supported.",
+                ));
             }
-            let list = c.get("allowedAAGUIDs").and_then(Value::as_array).ok_or_else(|| bad("allowedAAGUIDs is required."))?;
-            let parsed = list.iter().map(|a| a.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()).ok_or_else(|| bad(format!("{a} is not an AAGUID.")))).collect::<Result<Vec<_>, _>>()?;
+            let list = c
+                .get("allowedAAGUIDs")
+                .and_then(Value::as_array)
+                .ok_or_else(|| bad("allowedAAGUIDs is required."))?;
+            let parsed = list
+                .iter()
+                .map(|a| {
+                    a.as_str()
+                        .and_then(|s| uuid::Uuid::parse_str(s).ok())
+                        .ok_or_else(|| bad(format!("{a} is not an AAGUID.")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             aaguids = Some(parsed);
         }
     }
-    let s = cx.st.service.add_strength(cx.actor, name, description, &combos, aaguids).await?;
+    let s = cx
+        .st
+        .service
+        .add_strength(cx.actor, name, description, &combos, aaguids)
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(s.to_json())).into_response())
 }
 
 /// `PATCH policies/authenticationStrengthPolicies/{id}` → 204 (name and description only).
 pub(crate) async fn update_strength(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let b = cx.json_body()?;
-    if let Some(k) = b.keys().find(|k| !["displayName", "description", "@odata.type"].contains(&k.as_str())) {
-        return Err(bad(format!("'{k}' cannot be changed with PATCH; use updateAllowedCombinations for combinations.")));
+    if let Some(k) = b
+        .keys()
+        .find(|k| !["displayName", "description", "@odata.type"].contains(&k.as_str()))
+    {
+        return Err(bad(format!(
+            "'{k}' cannot be changed with PATCH; use updateAllowedCombinations for combinations."
+        )));
     }
-    let name = b.get("displayName").and_then(Value::as_str).map(str::to_string);
-    let description = b.get("description").and_then(Value::as_str).map(str::to_string);
-    cx.st.service.update_strength(cx.actor, cx.params.id.unwrap_or_default(), name, description).await?;
+    let name = b
+        .get("displayName")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let description = b
+        .get("description")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    cx.st
+        .service
+        .update_strength(
+            cx.actor,
+            cx.params.id.unwrap_or_default(),
+            name,
+            description,
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `DELETE policies/authenticationStrengthPolicies/{id}` → 204 (custom, unused).
 pub(crate) async fn delete_strength(cx: &Ctx<'_>) -> Result<Response, GraphError> {
-    cx.st.service.delete_strength(cx.actor, cx.params.id.unwrap_or_default()).await?;
+    cx.st
+        .service
+        .delete_strength(cx.actor, cx.params.id.unwrap_or_default())
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `POST policies/authenticationStrengthPolicies/{id}/updateAllowedCombinations`.
 pub(crate) async fn update_allowed_combinations(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let b = cx.json_body()?;
-    let combos = strings(&b, "allowedCombinations")?.ok_or_else(|| bad("allowedCombinations is required."))?;
-    let (previous, current, refs) = cx.st.service.update_allowed_combinations(cx.actor, cx.params.id.unwrap_or_default(), &combos).await?;
-    let info = if refs.is_empty() { vec![] } else { vec![format!("{} Conditional Access policies use this strength; the change applies to them at once.", refs.len())] };
+    let combos = strings(&b, "allowedCombinations")?
+        .ok_or_else(|| bad("allowedCombinations is required."))?;
+    let (previous, current, refs) = cx
+        .st
+        .service
+        .update_allowed_combinations(cx.actor, cx.params.id.unwrap_or_default(), &combos)
+        .await?;
+    let info = if refs.is_empty() {
+        vec![]
+    } else {
+        vec![format!(
+            "{} Conditional Access policies use this strength; the change applies to them at once.",
+            refs.len()
+        )]
+    };
     Ok(axum::Json(json!({
         "@odata.context": format!("{}/$metadata#microsoft.graph.updateAllowedCombinationsResult", cx.base),
         "previousCombinations": previous, "currentCombinations": current, "conditionalAccessReferences": refs, "additionalInformation": info.first(),
@@ -224,51 +350,117 @@ pub(crate) fn method_modes(cx: &Ctx<'_>) -> Result<Response, GraphError> {
         ("softwareOath", "Software OATH tokens", "softwareOath"),
         ("sms", "SMS", "sms"),
         ("fido2", "FIDO2 Security Key", "fido2"),
-        ("windowsHelloForBusiness", "Windows Hello for Business", "windowsHelloForBusiness"),
-        ("microsoftAuthenticatorPush", "Microsoft Authenticator (push notification)", "microsoftAuthenticator"),
-        ("deviceBasedPush", "Microsoft Authenticator (Passwordless)", "microsoftAuthenticator"),
-        ("temporaryAccessPassOneTime", "Temporary Access Pass (one-time use)", "temporaryAccessPass"),
-        ("temporaryAccessPassMultiUse", "Temporary Access Pass (multi-use)", "temporaryAccessPass"),
+        (
+            "windowsHelloForBusiness",
+            "Windows Hello for Business",
+            "windowsHelloForBusiness",
+        ),
+        (
+            "microsoftAuthenticatorPush",
+            "Microsoft Authenticator (push notification)",
+            "microsoftAuthenticator",
+        ),
+        (
+            "deviceBasedPush",
+            "Microsoft Authenticator (Passwordless)",
+            "microsoftAuthenticator",
+        ),
+        (
+            "temporaryAccessPassOneTime",
+            "Temporary Access Pass (one-time use)",
+            "temporaryAccessPass",
+        ),
+        (
+            "temporaryAccessPassMultiUse",
+            "Temporary Access Pass (multi-use)",
+            "temporaryAccessPass",
+        ),
         ("email", "Email one-time passcode", "email"),
-        ("x509CertificateSingleFactor", "Certificate-based authentication (single factor)", "x509Certificate"),
-        ("x509CertificateMultiFactor", "Certificate-based authentication (multifactor)", "x509Certificate"),
-        ("federatedSingleFactor", "Federation (single factor)", "federation"),
-        ("federatedMultiFactor", "Federation (multifactor)", "federation"),
+        (
+            "x509CertificateSingleFactor",
+            "Certificate-based authentication (single factor)",
+            "x509Certificate",
+        ),
+        (
+            "x509CertificateMultiFactor",
+            "Certificate-based authentication (multifactor)",
+            "x509Certificate",
+        ),
+        (
+            "federatedSingleFactor",
+            "Federation (single factor)",
+            "federation",
+        ),
+        (
+            "federatedMultiFactor",
+            "Federation (multifactor)",
+            "federation",
+        ),
     ];
-    let value: Vec<Value> = modes.iter().map(|(id, name, m)| json!({"id": id, "displayName": name, "authenticationMethod": m})).collect();
+    let value: Vec<Value> = modes
+        .iter()
+        .map(|(id, name, m)| json!({"id": id, "displayName": name, "authenticationMethod": m}))
+        .collect();
     Ok(axum::Json(json!({"@odata.context": format!("{}/$metadata#identity/conditionalAccess/authenticationStrength/authenticationMethodModes", cx.base), "value": value})).into_response())
 }
 
 /// `POST identity/conditionalAccess/evaluate` (What If, graph-api.md §5.8).
 pub(crate) async fn evaluate(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let b = cx.json_body()?;
-    let user = b.get("signInIdentity").and_then(|i| i.get("userId")).and_then(Value::as_str).ok_or_else(|| bad("signInIdentity must be a #microsoft.graph.userSignIn with userId."))?;
-    let context = b.get("signInContext").ok_or_else(|| bad("signInContext is required."))?;
-    let application = match context.get("@odata.type").and_then(Value::as_str) {
-        Some("#microsoft.graph.applicationContext") => {
-            let apps = context.get("includeApplications").and_then(Value::as_array).ok_or_else(|| bad("applicationContext needs includeApplications."))?;
-            Some(apps.first().and_then(Value::as_str).ok_or_else(|| bad("includeApplications needs one application id."))?.to_string())
-        }
-        Some("#microsoft.graph.userActionContext") => match context.get("userAction").and_then(Value::as_str) {
-            Some("registerSecurityInformation") => None,
-            other => return Err(bad(format!("userAction {other:?} is not supported; registerSecurityInformation is."))),
-        },
-        other => return Err(bad(format!("signInContext {other:?} is not supported."))),
-    };
+    let user = b
+        .get("signInIdentity")
+        .and_then(|i| i.get("userId"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("signInIdentity must be a #microsoft.graph.userSignIn with userId."))?;
+    let context = b
+        .get("signInContext")
+        .ok_or_else(|| bad("signInContext is required."))?;
+    let application =
+        match context.get("@odata.type").and_then(Value::as_str) {
+            Some("#microsoft.graph.applicationContext") => {
+                let apps = context
+                    .get("includeApplications")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| bad("applicationContext needs includeApplications."))?;
+                Some(
+                    apps.first()
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| bad("includeApplications needs one application id."))?
+                        .to_string(),
+                )
+            }
+            Some("#microsoft.graph.userActionContext") => {
+                match context.get("userAction").and_then(Value::as_str) {
+                    Some("registerSecurityInformation") => None,
+                    other => return Err(bad(format!(
+                        "userAction {other:?} is not supported; registerSecurityInformation is."
+                    ))),
+                }
+            }
+            other => return Err(bad(format!("signInContext {other:?} is not supported."))),
+        };
     let cond = b.get("signInConditions").cloned().unwrap_or(Value::Null);
     let platform = match cond.get("devicePlatform").and_then(Value::as_str) {
         None | Some("all") => None,
-        Some(p) => Some(Platform::parse(p).ok_or_else(|| bad(format!("devicePlatform '{p}' is not known.")))?),
+        Some(p) => Some(
+            Platform::parse(p).ok_or_else(|| bad(format!("devicePlatform '{p}' is not known.")))?,
+        ),
     };
     let ip = match cond.get("ipAddress").and_then(Value::as_str) {
-        Some(s) => Some(s.parse().map_err(|_| bad(format!("'{s}' is not an IP address.")))?),
+        Some(s) => Some(
+            s.parse()
+                .map_err(|_| bad(format!("'{s}' is not an IP address.")))?,
+        ),
         None => None,
     };
     let client_app_type = match cond.get("clientAppType").and_then(Value::as_str) {
         Some("mobileAppsAndDesktopClients") => ClientAppType::MobileAppsAndDesktopClients,
         _ => ClientAppType::Browser,
     };
-    let device_compliant = cond.pointer("/deviceInfo/isCompliant").and_then(Value::as_bool).unwrap_or(false);
+    let device_compliant = cond
+        .pointer("/deviceInfo/isCompliant")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     // Portcullis extension: the methods of the sign-in, so grant controls can be judged too.
     let methods = match b.get("portcullisAuthenticationMethods").and_then(Value::as_array) {
         Some(a) => a
@@ -281,13 +473,29 @@ pub(crate) async fn evaluate(cx: &Ctx<'_>) -> Result<Response, GraphError> {
             .collect::<Result<Vec<_>, _>>()?,
         None => vec![],
     };
-    let applied_only = b.get("appliedPoliciesOnly").and_then(Value::as_bool).unwrap_or(false);
-    let q = WhatIf { user: user.to_string(), application, platform, ip, client_app_type, device_compliant, methods };
+    let applied_only = b
+        .get("appliedPoliciesOnly")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let q = WhatIf {
+        user: user.to_string(),
+        application,
+        platform,
+        ip,
+        client_app_type,
+        device_compliant,
+        methods,
+    };
     let (e, _, data) = cx.st.service.what_if(&q).await?;
     Ok(axum::Json(json!({"@odata.context": format!("{}/$metadata#Collection(microsoft.graph.whatIfAnalysisResult)", cx.base), "value": what_if_results(&e, &data.policies, &data.strengths, applied_only)})).into_response())
 }
 
-fn what_if_results(e: &Evaluation, policies: &[Policy], strengths: &[Strength], applied_only: bool) -> Vec<Value> {
+fn what_if_results(
+    e: &Evaluation,
+    policies: &[Policy],
+    strengths: &[Strength],
+    applied_only: bool,
+) -> Vec<Value> {
     e.policies
         .iter()
         .filter(|r| !applied_only || r.applies)
@@ -295,7 +503,11 @@ fn what_if_results(e: &Evaluation, policies: &[Policy], strengths: &[Strength], 
             let p = policies.get(r.index)?;
             let mut v = policy_json(p, strengths);
             v["policyApplies"] = json!(r.applies);
-            v["analysisReasons"] = json!(if r.not_applied_because.is_empty() { "notSet".to_string() } else { r.not_applied_because.list().join(",") });
+            v["analysisReasons"] = json!(if r.not_applied_because.is_empty() {
+                "notSet".to_string()
+            } else {
+                r.not_applied_because.list().join(",")
+            });
             v["portcullisResult"] = json!(r.result);
             Some(v)
         })

@@ -19,8 +19,19 @@ fn role_json(r: DirectoryRole) -> Value {
 /// The object id at the end of an `@odata.id` reference.
 fn referenced_id(cx: &Ctx<'_>) -> Result<String, GraphError> {
     let b = cx.json_body()?;
-    let r = b.get("@odata.id").and_then(Value::as_str).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "The body must carry \"@odata.id\" naming the directory object."))?;
-    Ok(r.trim_end_matches('/').rsplit('/').next().unwrap_or("").trim_matches(|c| c == '\'' || c == '(' || c == ')').to_string())
+    let r = b.get("@odata.id").and_then(Value::as_str).ok_or_else(|| {
+        gerr(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            "The body must carry \"@odata.id\" naming the directory object.",
+        )
+    })?;
+    Ok(r.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .trim_matches(|c| c == '\'' || c == '(' || c == ')')
+        .to_string())
 }
 
 /// `GET groups`.
@@ -32,13 +43,43 @@ pub(crate) async fn list_groups(cx: &Ctx<'_>) -> Result<Response, GraphError> {
 /// `POST groups` → 201 (`securityEnabled` true makes a security group, the only kind a policy may target).
 pub(crate) async fn create_group(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let b = cx.json_body()?;
-    if let Some(k) = b.keys().find(|k| !["@odata.type", "displayName", "securityEnabled", "mailEnabled", "mailNickname", "groupTypes", "description"].contains(&k.as_str())) {
-        return Err(gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", format!("Property '{k}' does not exist on type 'microsoft.graph.group'.")));
+    if let Some(k) = b.keys().find(|k| {
+        ![
+            "@odata.type",
+            "displayName",
+            "securityEnabled",
+            "mailEnabled",
+            "mailNickname",
+            "groupTypes",
+            "description",
+        ]
+        .contains(&k.as_str())
+    }) {
+        return Err(gerr(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            format!("Property '{k}' does not exist on type 'microsoft.graph.group'."),
+        ));
     }
-    let name = b.get("displayName").and_then(Value::as_str).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "displayName is required."))?;
+    let name = b
+        .get("displayName")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            gerr(
+                StatusCode::BAD_REQUEST,
+                "Request_BadRequest",
+                "displayName is required.",
+            )
+        })?;
     let security = match b.get("securityEnabled") {
         None => false,
-        Some(v) => v.as_bool().ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "'securityEnabled' must be a boolean."))?,
+        Some(v) => v.as_bool().ok_or_else(|| {
+            gerr(
+                StatusCode::BAD_REQUEST,
+                "Request_BadRequest",
+                "'securityEnabled' must be a boolean.",
+            )
+        })?,
     };
     let g = cx.st.service.add_group(cx.actor, name, security).await?;
     Ok((StatusCode::CREATED, axum::Json(group_json(&g))).into_response())
@@ -46,25 +87,41 @@ pub(crate) async fn create_group(cx: &Ctx<'_>) -> Result<Response, GraphError> {
 
 /// `GET groups/{id}/members`.
 pub(crate) async fn list_members(cx: &Ctx<'_>) -> Result<Response, GraphError> {
-    let (_, members) = cx.st.service.group_members(cx.params.id.unwrap_or_default()).await?;
-    let value: Vec<Value> = members.iter().map(|u| {
-        let mut v = user_json(u);
-        v["@odata.type"] = json!("#microsoft.graph.user");
-        v
-    }).collect();
+    let (_, members) = cx
+        .st
+        .service
+        .group_members(cx.params.id.unwrap_or_default())
+        .await?;
+    let value: Vec<Value> = members
+        .iter()
+        .map(|u| {
+            let mut v = user_json(u);
+            v["@odata.type"] = json!("#microsoft.graph.user");
+            v
+        })
+        .collect();
     Ok(axum::Json(json!({"@odata.context": format!("{}/$metadata#directoryObjects", cx.base), "value": value})).into_response())
 }
 
 /// `POST groups/{id}/members/$ref` → 204.
 pub(crate) async fn add_member(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let user = referenced_id(cx)?;
-    cx.st.service.add_member(cx.actor, cx.params.id.unwrap_or_default(), &user).await?;
+    cx.st
+        .service
+        .add_member(cx.actor, cx.params.id.unwrap_or_default(), &user)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 fn role(cx: &Ctx<'_>) -> Result<DirectoryRole, GraphError> {
     let id = cx.params.id.unwrap_or_default();
-    DirectoryRole::parse(id).ok_or_else(|| gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", format!("No directory role '{id}' exists.")))
+    DirectoryRole::parse(id).ok_or_else(|| {
+        gerr(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            format!("No directory role '{id}' exists."),
+        )
+    })
 }
 
 /// `GET directoryRoles`: the roles Portcullis knows (id = role template id).

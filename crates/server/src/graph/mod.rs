@@ -167,9 +167,22 @@ pub struct RouteSpec {
 }
 
 const READ_POLICY: Requirement = Requirement {
-    scopes: &["Policy.Read.AuthenticationMethod", "Policy.ReadWrite.AuthenticationMethod", "Policy.Read.All"],
-    app_roles: &["Policy.Read.AuthenticationMethod", "Policy.ReadWrite.AuthenticationMethod", "Policy.Read.All"],
-    directory_roles: &[AuthenticationPolicyAdministrator, GlobalReader, SecurityReader, SecurityAdministrator],
+    scopes: &[
+        "Policy.Read.AuthenticationMethod",
+        "Policy.ReadWrite.AuthenticationMethod",
+        "Policy.Read.All",
+    ],
+    app_roles: &[
+        "Policy.Read.AuthenticationMethod",
+        "Policy.ReadWrite.AuthenticationMethod",
+        "Policy.Read.All",
+    ],
+    directory_roles: &[
+        AuthenticationPolicyAdministrator,
+        GlobalReader,
+        SecurityReader,
+        SecurityAdministrator,
+    ],
 };
 
 const WRITE_POLICY: Requirement = Requirement {
@@ -178,11 +191,23 @@ const WRITE_POLICY: Requirement = Requirement {
     directory_roles: &[AuthenticationPolicyAdministrator],
 };
 
-const ALL_ADMIN_ROLES: &[portcullis_domain::directory::DirectoryRole] = &portcullis_domain::directory::DirectoryRole::ALL;
+const ALL_ADMIN_ROLES: &[portcullis_domain::directory::DirectoryRole] =
+    &portcullis_domain::directory::DirectoryRole::ALL;
 
 const READ_USERS: Requirement = Requirement {
-    scopes: &["User.Read.All", "User.ReadBasic.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
-    app_roles: &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    scopes: &[
+        "User.Read.All",
+        "User.ReadBasic.All",
+        "User.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    app_roles: &[
+        "User.Read.All",
+        "User.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
     directory_roles: ALL_ADMIN_ROLES,
 };
 
@@ -193,68 +218,178 @@ const WRITE_USERS: Requirement = Requirement {
 };
 
 const READ_METHODS: Requirement = Requirement {
-    scopes: &["UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"],
-    app_roles: &["UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"],
-    directory_roles: &[AuthenticationAdministrator, PrivilegedAuthenticationAdministrator, GlobalReader],
+    scopes: &[
+        "UserAuthenticationMethod.Read.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+    ],
+    app_roles: &[
+        "UserAuthenticationMethod.Read.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+    ],
+    directory_roles: &[
+        AuthenticationAdministrator,
+        PrivilegedAuthenticationAdministrator,
+        GlobalReader,
+    ],
 };
 
 const READ_TAP: Requirement = Requirement {
-    scopes: &["UserAuthMethod-TAP.Read.All", "UserAuthMethod-TAP.ReadWrite.All", "UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"],
-    app_roles: &["UserAuthMethod-TAP.Read.All", "UserAuthMethod-TAP.ReadWrite.All", "UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"],
-    directory_roles: &[AuthenticationAdministrator, PrivilegedAuthenticationAdministrator, GlobalReader],
+    scopes: &[
+        "UserAuthMethod-TAP.Read.All",
+        "UserAuthMethod-TAP.ReadWrite.All",
+        "UserAuthenticationMethod.Read.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+    ],
+    app_roles: &[
+        "UserAuthMethod-TAP.Read.All",
+        "UserAuthMethod-TAP.ReadWrite.All",
+        "UserAuthenticationMethod.Read.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+    ],
+    directory_roles: &[
+        AuthenticationAdministrator,
+        PrivilegedAuthenticationAdministrator,
+        GlobalReader,
+    ],
 };
 
 const WRITE_TAP: Requirement = Requirement {
-    scopes: &["UserAuthMethod-TAP.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"],
-    app_roles: &["UserAuthMethod-TAP.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"],
-    directory_roles: &[AuthenticationAdministrator, PrivilegedAuthenticationAdministrator],
+    scopes: &[
+        "UserAuthMethod-TAP.ReadWrite.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+    ],
+    app_roles: &[
+        "UserAuthMethod-TAP.ReadWrite.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+    ],
+    directory_roles: &[
+        AuthenticationAdministrator,
+        PrivilegedAuthenticationAdministrator,
+    ],
 };
 
 const READ_FIDO2: Requirement = Requirement {
-    scopes: &["UserAuthMethod-Passkey.Read.All", "UserAuthMethod-Passkey.ReadWrite.All", "UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"],
-    app_roles: &["UserAuthMethod-Passkey.Read.All", "UserAuthMethod-Passkey.ReadWrite.All", "UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All"],
-    directory_roles: &[AuthenticationAdministrator, PrivilegedAuthenticationAdministrator, GlobalReader],
+    scopes: &[
+        "UserAuthMethod-Passkey.Read.All",
+        "UserAuthMethod-Passkey.ReadWrite.All",
+        "UserAuthenticationMethod.Read.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+    ],
+    app_roles: &[
+        "UserAuthMethod-Passkey.Read.All",
+        "UserAuthMethod-Passkey.ReadWrite.All",
+        "UserAuthenticationMethod.Read.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+    ],
+    directory_roles: &[
+        AuthenticationAdministrator,
+        PrivilegedAuthenticationAdministrator,
+        GlobalReader,
+    ],
 };
 
 const WRITE_FIDO2: Requirement = Requirement {
-    scopes: &["UserAuthMethod-Passkey.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"],
-    app_roles: &["UserAuthMethod-Passkey.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"],
-    directory_roles: &[AuthenticationAdministrator, PrivilegedAuthenticationAdministrator],
+    scopes: &[
+        "UserAuthMethod-Passkey.ReadWrite.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+    ],
+    app_roles: &[
+        "UserAuthMethod-Passkey.ReadWrite.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+    ],
+    directory_roles: &[
+        AuthenticationAdministrator,
+        PrivilegedAuthenticationAdministrator,
+    ],
 };
 
 const READ_STRENGTHS: Requirement = Requirement {
-    scopes: &["Policy.Read.All", "Policy.ReadWrite.ConditionalAccess", "Policy.ReadWrite.AuthenticationMethod"],
-    app_roles: &["Policy.Read.All", "Policy.ReadWrite.ConditionalAccess", "Policy.ReadWrite.AuthenticationMethod"],
-    directory_roles: &[ConditionalAccessAdministrator, SecurityAdministrator, SecurityReader, GlobalReader, AuthenticationPolicyAdministrator],
+    scopes: &[
+        "Policy.Read.All",
+        "Policy.ReadWrite.ConditionalAccess",
+        "Policy.ReadWrite.AuthenticationMethod",
+    ],
+    app_roles: &[
+        "Policy.Read.All",
+        "Policy.ReadWrite.ConditionalAccess",
+        "Policy.ReadWrite.AuthenticationMethod",
+    ],
+    directory_roles: &[
+        ConditionalAccessAdministrator,
+        SecurityAdministrator,
+        SecurityReader,
+        GlobalReader,
+        AuthenticationPolicyAdministrator,
+    ],
 };
 
 const READ_AUDIT: Requirement = Requirement {
     scopes: &["AuditLog.Read.All"],
     app_roles: &["AuditLog.Read.All"],
-    directory_roles: &[ReportsReader, SecurityReader, SecurityAdministrator, GlobalReader],
+    directory_roles: &[
+        ReportsReader,
+        SecurityReader,
+        SecurityAdministrator,
+        GlobalReader,
+    ],
 };
 
 const READ_REPORTS: Requirement = Requirement {
     scopes: &["AuditLog.Read.All", "UserAuthenticationMethod.Read.All"],
     app_roles: &["AuditLog.Read.All", "UserAuthenticationMethod.Read.All"],
-    directory_roles: &[ReportsReader, SecurityReader, SecurityAdministrator, GlobalReader],
+    directory_roles: &[
+        ReportsReader,
+        SecurityReader,
+        SecurityAdministrator,
+        GlobalReader,
+    ],
 };
 
 const READ_GROUPS: Requirement = Requirement {
-    scopes: &["Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
-    app_roles: &["Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "GroupMember.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    scopes: &[
+        "Group.Read.All",
+        "Group.ReadWrite.All",
+        "GroupMember.Read.All",
+        "GroupMember.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    app_roles: &[
+        "Group.Read.All",
+        "Group.ReadWrite.All",
+        "GroupMember.Read.All",
+        "GroupMember.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
     directory_roles: ALL_ADMIN_ROLES,
 };
 
 const WRITE_GROUPS: Requirement = Requirement {
-    scopes: &["Group.ReadWrite.All", "GroupMember.ReadWrite.All", "Directory.ReadWrite.All"],
-    app_roles: &["Group.ReadWrite.All", "GroupMember.ReadWrite.All", "Directory.ReadWrite.All"],
+    scopes: &[
+        "Group.ReadWrite.All",
+        "GroupMember.ReadWrite.All",
+        "Directory.ReadWrite.All",
+    ],
+    app_roles: &[
+        "Group.ReadWrite.All",
+        "GroupMember.ReadWrite.All",
+        "Directory.ReadWrite.All",
+    ],
     directory_roles: &[GlobalAdministrator],
 };
 
 const READ_ROLES: Requirement = Requirement {
-    scopes: &["RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory", "Directory.Read.All"],
-    app_roles: &["RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory", "Directory.Read.All"],
+    scopes: &[
+        "RoleManagement.Read.Directory",
+        "RoleManagement.ReadWrite.Directory",
+        "Directory.Read.All",
+    ],
+    app_roles: &[
+        "RoleManagement.Read.Directory",
+        "RoleManagement.ReadWrite.Directory",
+        "Directory.Read.All",
+    ],
     directory_roles: ALL_ADMIN_ROLES,
 };
 
@@ -265,21 +400,48 @@ const WRITE_ROLES: Requirement = Requirement {
 };
 
 const READ_APPS: Requirement = Requirement {
-    scopes: &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
-    app_roles: &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    scopes: &[
+        "Application.Read.All",
+        "Application.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    app_roles: &[
+        "Application.Read.All",
+        "Application.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
     directory_roles: ALL_ADMIN_ROLES,
 };
 
 const WRITE_APPS: Requirement = Requirement {
     scopes: &["Application.ReadWrite.All", "Directory.ReadWrite.All"],
     app_roles: &["Application.ReadWrite.All", "Directory.ReadWrite.All"],
-    directory_roles: &[GlobalAdministrator, ApplicationAdministrator, CloudApplicationAdministrator],
+    directory_roles: &[
+        GlobalAdministrator,
+        ApplicationAdministrator,
+        CloudApplicationAdministrator,
+    ],
 };
 
 const READ_CA: Requirement = Requirement {
-    scopes: &["Policy.Read.All", "Policy.Read.ConditionalAccess", "Policy.ReadWrite.ConditionalAccess"],
-    app_roles: &["Policy.Read.All", "Policy.Read.ConditionalAccess", "Policy.ReadWrite.ConditionalAccess"],
-    directory_roles: &[ConditionalAccessAdministrator, SecurityAdministrator, SecurityReader, GlobalReader],
+    scopes: &[
+        "Policy.Read.All",
+        "Policy.Read.ConditionalAccess",
+        "Policy.ReadWrite.ConditionalAccess",
+    ],
+    app_roles: &[
+        "Policy.Read.All",
+        "Policy.Read.ConditionalAccess",
+        "Policy.ReadWrite.ConditionalAccess",
+    ],
+    directory_roles: &[
+        ConditionalAccessAdministrator,
+        SecurityAdministrator,
+        SecurityReader,
+        GlobalReader,
+    ],
 };
 
 const WRITE_CA: Requirement = Requirement {
@@ -289,85 +451,488 @@ const WRITE_CA: Requirement = Requirement {
 };
 
 const WRITE_STRENGTHS: Requirement = Requirement {
-    scopes: &["Policy.ReadWrite.ConditionalAccess", "Policy.ReadWrite.AuthenticationMethod"],
-    app_roles: &["Policy.ReadWrite.ConditionalAccess", "Policy.ReadWrite.AuthenticationMethod"],
-    directory_roles: &[ConditionalAccessAdministrator, SecurityAdministrator, AuthenticationPolicyAdministrator],
+    scopes: &[
+        "Policy.ReadWrite.ConditionalAccess",
+        "Policy.ReadWrite.AuthenticationMethod",
+    ],
+    app_roles: &[
+        "Policy.ReadWrite.ConditionalAccess",
+        "Policy.ReadWrite.AuthenticationMethod",
+    ],
+    directory_roles: &[
+        ConditionalAccessAdministrator,
+        SecurityAdministrator,
+        AuthenticationPolicyAdministrator,
+    ],
 };
 
 const ME_READ: Requirement = Requirement {
-    scopes: &["UserAuthenticationMethod.Read", "UserAuthenticationMethod.ReadWrite", "UserAuthMethod-Passkey.Read", "UserAuthMethod-Passkey.ReadWrite"],
+    scopes: &[
+        "UserAuthenticationMethod.Read",
+        "UserAuthenticationMethod.ReadWrite",
+        "UserAuthMethod-Passkey.Read",
+        "UserAuthMethod-Passkey.ReadWrite",
+    ],
     app_roles: &[],
     directory_roles: &[],
 };
 
-const ME_WRITE: Requirement = Requirement { scopes: &["UserAuthenticationMethod.ReadWrite", "UserAuthMethod-Passkey.ReadWrite"], app_roles: &[], directory_roles: &[] };
+const ME_WRITE: Requirement = Requirement {
+    scopes: &[
+        "UserAuthenticationMethod.ReadWrite",
+        "UserAuthMethod-Passkey.ReadWrite",
+    ],
+    app_roles: &[],
+    directory_roles: &[],
+};
 
 /// Every route of the admin API, with what it requires. One test walks this table.
 /// (The application routes take the application's object id; its client id works too.)
 pub const ROUTES: &[RouteSpec] = &[
-    RouteSpec { method: "GET", pattern: &["policies", "authenticationmethodspolicy"], op: Op::GetPolicy, requirement: READ_POLICY },
-    RouteSpec { method: "PATCH", pattern: &["policies", "authenticationmethodspolicy"], op: Op::PatchPolicy, requirement: WRITE_POLICY },
-    RouteSpec { method: "GET", pattern: &["policies", "authenticationmethodspolicy", "authenticationmethodconfigurations"], op: Op::ListConfigs, requirement: READ_POLICY },
-    RouteSpec { method: "GET", pattern: &["policies", "authenticationmethodspolicy", "authenticationmethodconfigurations", "{id}"], op: Op::GetConfig, requirement: READ_POLICY },
-    RouteSpec { method: "PATCH", pattern: &["policies", "authenticationmethodspolicy", "authenticationmethodconfigurations", "{id}"], op: Op::PatchConfig, requirement: WRITE_POLICY },
-    RouteSpec { method: "DELETE", pattern: &["policies", "authenticationmethodspolicy", "authenticationmethodconfigurations", "{id}"], op: Op::ResetConfig, requirement: WRITE_POLICY },
-    RouteSpec { method: "GET", pattern: &["users"], op: Op::ListUsers, requirement: READ_USERS },
-    RouteSpec { method: "POST", pattern: &["users"], op: Op::CreateUser, requirement: WRITE_USERS },
-    RouteSpec { method: "GET", pattern: &["users", "{id}"], op: Op::GetUser, requirement: READ_USERS },
-    RouteSpec { method: "PATCH", pattern: &["users", "{id}"], op: Op::UpdateUser, requirement: WRITE_USERS },
-    RouteSpec { method: "DELETE", pattern: &["users", "{id}"], op: Op::DeleteUser, requirement: WRITE_USERS },
-    RouteSpec { method: "GET", pattern: &["users", "{id}", "authentication", "methods"], op: Op::ListMethods, requirement: READ_METHODS },
-    RouteSpec { method: "GET", pattern: &["users", "{id}", "authentication", "temporaryaccesspassmethods"], op: Op::ListTaps, requirement: READ_TAP },
-    RouteSpec { method: "POST", pattern: &["users", "{id}", "authentication", "temporaryaccesspassmethods"], op: Op::CreateTap, requirement: WRITE_TAP },
-    RouteSpec { method: "GET", pattern: &["users", "{id}", "authentication", "temporaryaccesspassmethods", "{sub}"], op: Op::GetTap, requirement: READ_TAP },
-    RouteSpec { method: "DELETE", pattern: &["users", "{id}", "authentication", "temporaryaccesspassmethods", "{sub}"], op: Op::DeleteTap, requirement: WRITE_TAP },
-    RouteSpec { method: "GET", pattern: &["users", "{id}", "authentication", "fido2methods"], op: Op::ListFido2, requirement: READ_FIDO2 },
-    RouteSpec { method: "GET", pattern: &["users", "{id}", "authentication", "fido2methods", "creationoptions"], op: Op::Fido2CreationOptions, requirement: WRITE_FIDO2 },
-    RouteSpec { method: "POST", pattern: &["users", "{id}", "authentication", "fido2methods"], op: Op::ProvisionFido2, requirement: WRITE_FIDO2 },
-    RouteSpec { method: "GET", pattern: &["users", "{id}", "authentication", "fido2methods", "{sub}"], op: Op::GetFido2, requirement: READ_FIDO2 },
-    RouteSpec { method: "DELETE", pattern: &["users", "{id}", "authentication", "fido2methods", "{sub}"], op: Op::DeleteFido2, requirement: WRITE_FIDO2 },
-    RouteSpec { method: "GET", pattern: &["policies", "authenticationstrengthpolicies"], op: Op::ListStrengths, requirement: READ_STRENGTHS },
-    RouteSpec { method: "GET", pattern: &["policies", "authenticationstrengthpolicies", "{id}"], op: Op::GetStrength, requirement: READ_STRENGTHS },
-    RouteSpec { method: "GET", pattern: &["auditlogs", "directoryaudits"], op: Op::ListAudits, requirement: READ_AUDIT },
-    RouteSpec { method: "GET", pattern: &["auditlogs", "signins"], op: Op::ListSignIns, requirement: READ_AUDIT },
-    RouteSpec { method: "GET", pattern: &["reports", "authenticationmethods", "userregistrationdetails"], op: Op::ListRegistrationDetails, requirement: READ_REPORTS },
-    RouteSpec { method: "GET", pattern: &["reports", "authenticationmethods", "userregistrationdetails", "{id}"], op: Op::GetRegistrationDetails, requirement: READ_REPORTS },
-    RouteSpec { method: "GET", pattern: &["groups"], op: Op::ListGroups, requirement: READ_GROUPS },
-    RouteSpec { method: "POST", pattern: &["groups"], op: Op::CreateGroup, requirement: WRITE_GROUPS },
-    RouteSpec { method: "GET", pattern: &["groups", "{id}", "members"], op: Op::ListGroupMembers, requirement: READ_GROUPS },
-    RouteSpec { method: "POST", pattern: &["groups", "{id}", "members", "$ref"], op: Op::AddGroupMember, requirement: WRITE_GROUPS },
-    RouteSpec { method: "GET", pattern: &["directoryroles"], op: Op::ListRoles, requirement: READ_ROLES },
-    RouteSpec { method: "GET", pattern: &["directoryroles", "{id}", "members"], op: Op::ListRoleMembers, requirement: READ_ROLES },
-    RouteSpec { method: "POST", pattern: &["directoryroles", "{id}", "members", "$ref"], op: Op::AddRoleMember, requirement: WRITE_ROLES },
-    RouteSpec { method: "GET", pattern: &["me", "authentication", "methods"], op: Op::MeListMethods, requirement: ME_READ },
-    RouteSpec { method: "GET", pattern: &["me", "authentication", "fido2methods"], op: Op::MeListFido2, requirement: ME_READ },
-    RouteSpec { method: "DELETE", pattern: &["me", "authentication", "fido2methods", "{sub}"], op: Op::MeDeleteFido2, requirement: ME_WRITE },
-    RouteSpec { method: "GET", pattern: &["applications"], op: Op::ListApplications, requirement: READ_APPS },
-    RouteSpec { method: "POST", pattern: &["applications"], op: Op::CreateApplication, requirement: WRITE_APPS },
-    RouteSpec { method: "GET", pattern: &["applications", "{id}"], op: Op::GetApplication, requirement: READ_APPS },
-    RouteSpec { method: "PATCH", pattern: &["applications", "{id}"], op: Op::UpdateApplication, requirement: WRITE_APPS },
-    RouteSpec { method: "DELETE", pattern: &["applications", "{id}"], op: Op::DeleteApplication, requirement: WRITE_APPS },
-    RouteSpec { method: "POST", pattern: &["applications", "{id}", "addpassword"], op: Op::AddPassword, requirement: WRITE_APPS },
-    RouteSpec { method: "GET", pattern: &["serviceprincipals"], op: Op::ListServicePrincipals, requirement: READ_APPS },
-    RouteSpec { method: "POST", pattern: &["serviceprincipals"], op: Op::CreateServicePrincipal, requirement: WRITE_APPS },
-    RouteSpec { method: "GET", pattern: &["serviceprincipals", "{id}"], op: Op::GetServicePrincipal, requirement: READ_APPS },
-    RouteSpec { method: "PATCH", pattern: &["serviceprincipals", "{id}"], op: Op::UpdateServicePrincipal, requirement: WRITE_APPS },
-    RouteSpec { method: "DELETE", pattern: &["serviceprincipals", "{id}"], op: Op::DeleteServicePrincipal, requirement: WRITE_APPS },
-    RouteSpec { method: "GET", pattern: &["identity", "conditionalaccess", "policies"], op: Op::ListCaPolicies, requirement: READ_CA },
-    RouteSpec { method: "POST", pattern: &["identity", "conditionalaccess", "policies"], op: Op::CreateCaPolicy, requirement: WRITE_CA },
-    RouteSpec { method: "GET", pattern: &["identity", "conditionalaccess", "policies", "{id}"], op: Op::GetCaPolicy, requirement: READ_CA },
-    RouteSpec { method: "PATCH", pattern: &["identity", "conditionalaccess", "policies", "{id}"], op: Op::UpdateCaPolicy, requirement: WRITE_CA },
-    RouteSpec { method: "DELETE", pattern: &["identity", "conditionalaccess", "policies", "{id}"], op: Op::DeleteCaPolicy, requirement: WRITE_CA },
-    RouteSpec { method: "GET", pattern: &["identity", "conditionalaccess", "namedlocations"], op: Op::ListLocations, requirement: READ_CA },
-    RouteSpec { method: "POST", pattern: &["identity", "conditionalaccess", "namedlocations"], op: Op::CreateLocation, requirement: WRITE_CA },
-    RouteSpec { method: "GET", pattern: &["identity", "conditionalaccess", "namedlocations", "{id}"], op: Op::GetLocation, requirement: READ_CA },
-    RouteSpec { method: "DELETE", pattern: &["identity", "conditionalaccess", "namedlocations", "{id}"], op: Op::DeleteLocation, requirement: WRITE_CA },
-    RouteSpec { method: "POST", pattern: &["identity", "conditionalaccess", "evaluate"], op: Op::Evaluate, requirement: READ_CA },
-    RouteSpec { method: "GET", pattern: &["identity", "conditionalaccess", "authenticationstrength", "authenticationmethodmodes"], op: Op::MethodModes, requirement: READ_STRENGTHS },
-    RouteSpec { method: "POST", pattern: &["policies", "authenticationstrengthpolicies"], op: Op::CreateStrength, requirement: WRITE_STRENGTHS },
-    RouteSpec { method: "PATCH", pattern: &["policies", "authenticationstrengthpolicies", "{id}"], op: Op::UpdateStrength, requirement: WRITE_STRENGTHS },
-    RouteSpec { method: "DELETE", pattern: &["policies", "authenticationstrengthpolicies", "{id}"], op: Op::DeleteStrength, requirement: WRITE_STRENGTHS },
-    RouteSpec { method: "POST", pattern: &["policies", "authenticationstrengthpolicies", "{id}", "updateallowedcombinations"], op: Op::UpdateAllowedCombinations, requirement: WRITE_STRENGTHS },
+    RouteSpec {
+        method: "GET",
+        pattern: &["policies", "authenticationmethodspolicy"],
+        op: Op::GetPolicy,
+        requirement: READ_POLICY,
+    },
+    RouteSpec {
+        method: "PATCH",
+        pattern: &["policies", "authenticationmethodspolicy"],
+        op: Op::PatchPolicy,
+        requirement: WRITE_POLICY,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &[
+            "policies",
+            "authenticationmethodspolicy",
+            "authenticationmethodconfigurations",
+        ],
+        op: Op::ListConfigs,
+        requirement: READ_POLICY,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &[
+            "policies",
+            "authenticationmethodspolicy",
+            "authenticationmethodconfigurations",
+            "{id}",
+        ],
+        op: Op::GetConfig,
+        requirement: READ_POLICY,
+    },
+    RouteSpec {
+        method: "PATCH",
+        pattern: &[
+            "policies",
+            "authenticationmethodspolicy",
+            "authenticationmethodconfigurations",
+            "{id}",
+        ],
+        op: Op::PatchConfig,
+        requirement: WRITE_POLICY,
+    },
+    RouteSpec {
+        method: "DELETE",
+        pattern: &[
+            "policies",
+            "authenticationmethodspolicy",
+            "authenticationmethodconfigurations",
+            "{id}",
+        ],
+        op: Op::ResetConfig,
+        requirement: WRITE_POLICY,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["users"],
+        op: Op::ListUsers,
+        requirement: READ_USERS,
+    },
+    RouteSpec {
+        method: "POST",
+        pattern: &["users"],
+        op: Op::CreateUser,
+        requirement: WRITE_USERS,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["users", "{id}"],
+        op: Op::GetUser,
+        requirement: READ_USERS,
+    },
+    RouteSpec {
+        method: "PATCH",
+        pattern: &["users", "{id}"],
+        op: Op::UpdateUser,
+        requirement: WRITE_USERS,
+    },
+    RouteSpec {
+        method: "DELETE",
+        pattern: &["users", "{id}"],
+        op: Op::DeleteUser,
+        requirement: WRITE_USERS,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["users", "{id}", "authentication", "methods"],
+        op: Op::ListMethods,
+        requirement: READ_METHODS,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &[
+            "users",
+            "{id}",
+            "authentication",
+            "temporaryaccesspassmethods",
+        ],
+        op: Op::ListTaps,
+        requirement: READ_TAP,
+    },
+    RouteSpec {
+        method: "POST",
+        pattern: &[
+            "users",
+            "{id}",
+            "authentication",
+            "temporaryaccesspassmethods",
+        ],
+        op: Op::CreateTap,
+        requirement: WRITE_TAP,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &[
+            "users",
+            "{id}",
+            "authentication",
+            "temporaryaccesspassmethods",
+            "{sub}",
+        ],
+        op: Op::GetTap,
+        requirement: READ_TAP,
+    },
+    RouteSpec {
+        method: "DELETE",
+        pattern: &[
+            "users",
+            "{id}",
+            "authentication",
+            "temporaryaccesspassmethods",
+            "{sub}",
+        ],
+        op: Op::DeleteTap,
+        requirement: WRITE_TAP,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["users", "{id}", "authentication", "fido2methods"],
+        op: Op::ListFido2,
+        requirement: READ_FIDO2,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &[
+            "users",
+            "{id}",
+            "authentication",
+            "fido2methods",
+            "creationoptions",
+        ],
+        op: Op::Fido2CreationOptions,
+        requirement: WRITE_FIDO2,
+    },
+    RouteSpec {
+        method: "POST",
+        pattern: &["users", "{id}", "authentication", "fido2methods"],
+        op: Op::ProvisionFido2,
+        requirement: WRITE_FIDO2,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["users", "{id}", "authentication", "fido2methods", "{sub}"],
+        op: Op::GetFido2,
+        requirement: READ_FIDO2,
+    },
+    RouteSpec {
+        method: "DELETE",
+        pattern: &["users", "{id}", "authentication", "fido2methods", "{sub}"],
+        op: Op::DeleteFido2,
+        requirement: WRITE_FIDO2,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["policies", "authenticationstrengthpolicies"],
+        op: Op::ListStrengths,
+        requirement: READ_STRENGTHS,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["policies", "authenticationstrengthpolicies", "{id}"],
+        op: Op::GetStrength,
+        requirement: READ_STRENGTHS,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["auditlogs", "directoryaudits"],
+        op: Op::ListAudits,
+        requirement: READ_AUDIT,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["auditlogs", "signins"],
+        op: Op::ListSignIns,
+        requirement: READ_AUDIT,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &[
+            "reports",
+            "authenticationmethods",
+            "userregistrationdetails",
+        ],
+        op: Op::ListRegistrationDetails,
+        requirement: READ_REPORTS,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &[
+            "reports",
+            "authenticationmethods",
+            "userregistrationdetails",
+            "{id}",
+        ],
+        op: Op::GetRegistrationDetails,
+        requirement: READ_REPORTS,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["groups"],
+        op: Op::ListGroups,
+        requirement: READ_GROUPS,
+    },
+    RouteSpec {
+        method: "POST",
+        pattern: &["groups"],
+        op: Op::CreateGroup,
+        requirement: WRITE_GROUPS,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["groups", "{id}", "members"],
+        op: Op::ListGroupMembers,
+        requirement: READ_GROUPS,
+    },
+    RouteSpec {
+        method: "POST",
+        pattern: &["groups", "{id}", "members", "$ref"],
+        op: Op::AddGroupMember,
+        requirement: WRITE_GROUPS,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["directoryroles"],
+        op: Op::ListRoles,
+        requirement: READ_ROLES,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["directoryroles", "{id}", "members"],
+        op: Op::ListRoleMembers,
+        requirement: READ_ROLES,
+    },
+    RouteSpec {
+        method: "POST",
+        pattern: &["directoryroles", "{id}", "members", "$ref"],
+        op: Op::AddRoleMember,
+        requirement: WRITE_ROLES,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["me", "authentication", "methods"],
+        op: Op::MeListMethods,
+        requirement: ME_READ,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["me", "authentication", "fido2methods"],
+        op: Op::MeListFido2,
+        requirement: ME_READ,
+    },
+    RouteSpec {
+        method: "DELETE",
+        pattern: &["me", "authentication", "fido2methods", "{sub}"],
+        op: Op::MeDeleteFido2,
+        requirement: ME_WRITE,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["applications"],
+        op: Op::ListApplications,
+        requirement: READ_APPS,
+    },
+    RouteSpec {
+        method: "POST",
+        pattern: &["applications"],
+        op: Op::CreateApplication,
+        requirement: WRITE_APPS,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["applications", "{id}"],
+        op: Op::GetApplication,
+        requirement: READ_APPS,
+    },
+    RouteSpec {
+        method: "PATCH",
+        pattern: &["applications", "{id}"],
+        op: Op::UpdateApplication,
+        requirement: WRITE_APPS,
+    },
+    RouteSpec {
+        method: "DELETE",
+        pattern: &["applications", "{id}"],
+        op: Op::DeleteApplication,
+        requirement: WRITE_APPS,
+    },
+    RouteSpec {
+        method: "POST",
+        pattern: &["applications", "{id}", "addpassword"],
+        op: Op::AddPassword,
+        requirement: WRITE_APPS,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["serviceprincipals"],
+        op: Op::ListServicePrincipals,
+        requirement: READ_APPS,
+    },
+    RouteSpec {
+        method: "POST",
+        pattern: &["serviceprincipals"],
+        op: Op::CreateServicePrincipal,
+        requirement: WRITE_APPS,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["serviceprincipals", "{id}"],
+        op: Op::GetServicePrincipal,
+        requirement: READ_APPS,
+    },
+    RouteSpec {
+        method: "PATCH",
+        pattern: &["serviceprincipals", "{id}"],
+        op: Op::UpdateServicePrincipal,
+        requirement: WRITE_APPS,
+    },
+    RouteSpec {
+        method: "DELETE",
+        pattern: &["serviceprincipals", "{id}"],
+        op: Op::DeleteServicePrincipal,
+        requirement: WRITE_APPS,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["identity", "conditionalaccess", "policies"],
+        op: Op::ListCaPolicies,
+        requirement: READ_CA,
+    },
+    RouteSpec {
+        method: "POST",
+        pattern: &["identity", "conditionalaccess", "policies"],
+        op: Op::CreateCaPolicy,
+        requirement: WRITE_CA,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["identity", "conditionalaccess", "policies", "{id}"],
+        op: Op::GetCaPolicy,
+        requirement: READ_CA,
+    },
+    RouteSpec {
+        method: "PATCH",
+        pattern: &["identity", "conditionalaccess", "policies", "{id}"],
+        op: Op::UpdateCaPolicy,
+        requirement: WRITE_CA,
+    },
+    RouteSpec {
+        method: "DELETE",
+        pattern: &["identity", "conditionalaccess", "policies", "{id}"],
+        op: Op::DeleteCaPolicy,
+        requirement: WRITE_CA,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["identity", "conditionalaccess", "namedlocations"],
+        op: Op::ListLocations,
+        requirement: READ_CA,
+    },
+    RouteSpec {
+        method: "POST",
+        pattern: &["identity", "conditionalaccess", "namedlocations"],
+        op: Op::CreateLocation,
+        requirement: WRITE_CA,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["identity", "conditionalaccess", "namedlocations", "{id}"],
+        op: Op::GetLocation,
+        requirement: READ_CA,
+    },
+    RouteSpec {
+        method: "DELETE",
+        pattern: &["identity", "conditionalaccess", "namedlocations", "{id}"],
+        op: Op::DeleteLocation,
+        requirement: WRITE_CA,
+    },
+    RouteSpec {
+        method: "POST",
+        pattern: &["identity", "conditionalaccess", "evaluate"],
+        op: Op::Evaluate,
+        requirement: READ_CA,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &[
+            "identity",
+            "conditionalaccess",
+            "authenticationstrength",
+            "authenticationmethodmodes",
+        ],
+        op: Op::MethodModes,
+        requirement: READ_STRENGTHS,
+    },
+    RouteSpec {
+        method: "POST",
+        pattern: &["policies", "authenticationstrengthpolicies"],
+        op: Op::CreateStrength,
+        requirement: WRITE_STRENGTHS,
+    },
+    RouteSpec {
+        method: "PATCH",
+        pattern: &["policies", "authenticationstrengthpolicies", "{id}"],
+        op: Op::UpdateStrength,
+        requirement: WRITE_STRENGTHS,
+    },
+    RouteSpec {
+        method: "DELETE",
+        pattern: &["policies", "authenticationstrengthpolicies", "{id}"],
+        op: Op::DeleteStrength,
+        requirement: WRITE_STRENGTHS,
+    },
+    RouteSpec {
+        method: "POST",
+        pattern: &[
+            "policies",
+            "authenticationstrengthpolicies",
+            "{id}",
+            "updateallowedcombinations",
+        ],
+        op: Op::UpdateAllowedCombinations,
+        requirement: WRITE_STRENGTHS,
+    },
 ];
 
 /// Per-request ids for the error body and headers.
@@ -383,19 +948,35 @@ pub(crate) struct GraphError {
     message: String,
 }
 
-pub(crate) fn gerr(status: StatusCode, code: &'static str, message: impl Into<String>) -> GraphError {
-    GraphError { status, code, message: message.into() }
+pub(crate) fn gerr(
+    status: StatusCode,
+    code: &'static str,
+    message: impl Into<String>,
+) -> GraphError {
+    GraphError {
+        status,
+        code,
+        message: message.into(),
+    }
 }
 
 impl From<ServiceError> for GraphError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::NotFound(m) => gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", m),
-            ServiceError::Forbidden(m) => gerr(StatusCode::FORBIDDEN, "Authorization_RequestDenied", m.to_string()),
+            ServiceError::Forbidden(m) => gerr(
+                StatusCode::FORBIDDEN,
+                "Authorization_RequestDenied",
+                m.to_string(),
+            ),
             ServiceError::Conflict(m) => gerr(StatusCode::CONFLICT, "Request_BadRequest", m),
             ServiceError::Store(_) | ServiceError::Internal(_) => {
                 tracing::error!(error = %e, "Graph request failed");
-                gerr(StatusCode::INTERNAL_SERVER_ERROR, "generalException", "An internal error occurred.")
+                gerr(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "generalException",
+                    "An internal error occurred.",
+                )
             }
             other => gerr(StatusCode::BAD_REQUEST, "badRequest", other.to_string()),
         }
@@ -406,7 +987,8 @@ fn error_response(e: GraphError, ids: &Ids, now: &str) -> Response {
     let body = json!({"error": {"code": e.code, "message": e.message, "innerError": {"date": now, "request-id": ids.request_id, "client-request-id": ids.client_request_id}}});
     let mut res = (e.status, axum::Json(body)).into_response();
     if e.status == StatusCode::UNAUTHORIZED {
-        res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        res.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     res
 }
@@ -435,22 +1017,39 @@ fn matches<'a>(pattern: &[&str], segs: &'a [String]) -> Option<Params<'a>> {
 }
 
 /// Entry point for `/v1.0/…` and `/beta/…`.
-pub async fn dispatch(State(st): State<AppState>, method: Method, OriginalUri(uri): OriginalUri, headers: HeaderMap, body: Result<Bytes, axum::extract::rejection::BytesRejection>) -> Response {
+pub async fn dispatch(
+    State(st): State<AppState>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
     let ids = Ids {
         request_id: uuid::Uuid::new_v4().to_string(),
-        client_request_id: headers.get("client-request-id").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(64).collect()).unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        client_request_id: headers
+            .get("client-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(64).collect())
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
     };
     let now = portcullis_domain::time_fmt::rfc3339(st.service.now());
     let result = match body {
         Ok(body) => handle(&st, &method, &uri, &headers, &body).await,
-        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(gerr(StatusCode::PAYLOAD_TOO_LARGE, "Request_BadRequest", "The request body is too large.")),
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(gerr(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request_BadRequest",
+            "The request body is too large.",
+        )),
         Err(r) => Err(gerr(StatusCode::BAD_REQUEST, "BadRequest", r.body_text())),
     };
     let mut res = match result {
         Ok(r) => r,
         Err(e) => error_response(e, &ids, &now),
     };
-    for (k, v) in [("request-id", &ids.request_id), ("client-request-id", &ids.client_request_id)] {
+    for (k, v) in [
+        ("request-id", &ids.request_id),
+        ("client-request-id", &ids.client_request_id),
+    ] {
         if let Ok(v) = HeaderValue::from_str(v) {
             res.headers_mut().insert(k, v);
         }
@@ -458,40 +1057,106 @@ pub async fn dispatch(State(st): State<AppState>, method: Method, OriginalUri(ur
     res
 }
 
-async fn handle(st: &AppState, method: &Method, uri: &axum::http::Uri, headers: &HeaderMap, body: &Bytes) -> Result<Response, GraphError> {
+async fn handle(
+    st: &AppState,
+    method: &Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, GraphError> {
     let path = uri.path();
-    let mut segs: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(|s| percent_decode(s, false)).collect();
-    let version = if segs.is_empty() { String::new() } else { segs.remove(0) };
+    let mut segs: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| percent_decode(s, false))
+        .collect();
+    let version = if segs.is_empty() {
+        String::new()
+    } else {
+        segs.remove(0)
+    };
     // `creationOptions()`, `creationOptions(challengeTimeoutInMinutes=10)` and the SDK's
     // `creationOptions(challengeTimeoutInMinutes=@challengeTimeoutInMinutes)` name one function.
     let mut function_args = None;
     if let Some(last) = segs.last_mut() {
         if last.to_ascii_lowercase().starts_with("creationoptions") {
-            function_args = last.find('(').map(|i| last[i..].trim_matches(|c| c == '(' || c == ')').to_string());
+            function_args = last
+                .find('(')
+                .map(|i| last[i..].trim_matches(|c| c == '(' || c == ')').to_string());
             *last = "creationOptions".into();
         }
     }
     // Entra's own how-to PATCHes `/beta/authenticationMethodsPolicy/…` without `policies/`.
-    if segs.first().is_some_and(|s| s.eq_ignore_ascii_case("authenticationMethodsPolicy")) {
+    if segs
+        .first()
+        .is_some_and(|s| s.eq_ignore_ascii_case("authenticationMethodsPolicy"))
+    {
         segs.insert(0, "policies".into());
     }
-    let candidates: Vec<(&RouteSpec, Params<'_>)> = ROUTES.iter().filter_map(|r| matches(r.pattern, &segs).map(|p| (r, p))).collect();
+    let candidates: Vec<(&RouteSpec, Params<'_>)> = ROUTES
+        .iter()
+        .filter_map(|r| matches(r.pattern, &segs).map(|p| (r, p)))
+        .collect();
     if candidates.is_empty() {
-        return Err(gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", format!("Resource not found for the segment '{}'.", segs.last().cloned().unwrap_or_default())));
+        return Err(gerr(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            format!(
+                "Resource not found for the segment '{}'.",
+                segs.last().cloned().unwrap_or_default()
+            ),
+        ));
     }
-    let Some((route, params)) = candidates.iter().find(|(r, _)| r.method == method.as_str()).copied() else {
-        return Err(gerr(StatusCode::METHOD_NOT_ALLOWED, "Request_BadRequest", format!("The {method} method is not supported on this resource.")));
+    let Some((route, params)) = candidates
+        .iter()
+        .find(|(r, _)| r.method == method.as_str())
+        .copied()
+    else {
+        return Err(gerr(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Request_BadRequest",
+            format!("The {method} method is not supported on this resource."),
+        ));
     };
-    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))).map(str::trim);
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
     let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return Err(gerr(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token is empty."));
+        return Err(gerr(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Access token is empty.",
+        ));
     };
     let issuer = &st.config.issuer();
-    let (principal, user) = st.service.verify_token(issuer, token).await?.map_err(|e| gerr(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", e.to_string()))?;
-    authorize(&route.requirement, &principal).map_err(|d| gerr(StatusCode::FORBIDDEN, "Authorization_RequestDenied", d.to_string()))?;
+    let (principal, user) = st.service.verify_token(issuer, token).await?.map_err(|e| {
+        gerr(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            e.to_string(),
+        )
+    })?;
+    authorize(&route.requirement, &principal).map_err(|d| {
+        gerr(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            d.to_string(),
+        )
+    })?;
     let actor = match (&principal, &user) {
-        (Principal::Delegated { roles, .. }, Some(u)) => Actor::User { id: u.id, upn: u.user_principal_name.to_string(), roles: roles.clone() },
-        (Principal::App { app_id, .. }, _) => Actor::Application { app_id: app_id.clone() },
+        (Principal::Delegated { roles, .. }, Some(u)) => Actor::User {
+            id: u.id,
+            upn: u.user_principal_name.to_string(),
+            roles: roles.clone(),
+        },
+        (Principal::App { app_id, .. }, _) => Actor::Application {
+            app_id: app_id.clone(),
+        },
         _ => Actor::System,
     };
     let base = format!("{}/{}", st.config.issuer(), version);
@@ -505,7 +1170,15 @@ async fn handle(st: &AppState, method: &Method, uri: &axum::http::Uri, headers: 
             }
         }
     }
-    let cx = Ctx { st, actor: &actor, base: &base, beta: version.eq_ignore_ascii_case("beta"), params, query, body };
+    let cx = Ctx {
+        st,
+        actor: &actor,
+        base: &base,
+        beta: version.eq_ignore_ascii_case("beta"),
+        params,
+        query,
+        body,
+    };
     match route.op {
         Op::ListUsers => return users::list(&cx).await,
         Op::CreateUser => return users::create(&cx).await,
@@ -562,7 +1235,13 @@ async fn handle(st: &AppState, method: &Method, uri: &axum::http::Uri, headers: 
         Op::DeleteStrength => return ca::delete_strength(&cx).await,
         Op::UpdateAllowedCombinations => return ca::update_allowed_combinations(&cx).await,
         Op::MeListMethods | Op::MeListFido2 | Op::MeDeleteFido2 => {
-            let me = user.as_ref().ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "BadRequest", "/me is only valid with a delegated token."))?;
+            let me = user.as_ref().ok_or_else(|| {
+                gerr(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "/me is only valid with a delegated token.",
+                )
+            })?;
             return methods::me(&cx, route.op, me).await;
         }
         _ => {}
@@ -587,15 +1266,26 @@ pub(crate) struct Ctx<'a> {
 impl Ctx<'_> {
     /// A query option by name (case-insensitive).
     pub fn q(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The JSON body as an object.
     pub fn json_body(&self) -> Result<serde_json::Map<String, Value>, GraphError> {
         match serde_json::from_slice::<Value>(self.body) {
             Ok(Value::Object(m)) => Ok(m),
-            Ok(_) => Err(gerr(StatusCode::BAD_REQUEST, "BadRequest", "The request body must be a JSON object.")),
-            Err(e) => Err(gerr(StatusCode::BAD_REQUEST, "BadRequest", format!("The request body is not valid JSON: {e}"))),
+            Ok(_) => Err(gerr(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "The request body must be a JSON object.",
+            )),
+            Err(e) => Err(gerr(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!("The request body is not valid JSON: {e}"),
+            )),
         }
     }
 }
@@ -626,8 +1316,11 @@ fn percent_decode(s: &str, plus_is_space: bool) -> String {
 }
 
 fn parse_query(q: &str) -> Vec<(String, String)> {
-    q.split('&').filter(|p| !p.is_empty()).map(|p| {
-        let (k, v) = p.split_once('=').unwrap_or((p, ""));
-        (percent_decode(k, true), percent_decode(v, true))
-    }).collect()
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k, true), percent_decode(v, true))
+        })
+        .collect()
 }

@@ -13,7 +13,11 @@ async fn all_configs(cx: &Ctx<'_>) -> Result<Vec<Value>, GraphError> {
     for m in MethodId::ALL {
         out.push(cx.st.service.method_configuration(m).await?.to_json());
     }
-    out.extend(OTHER_METHODS.iter().filter_map(|(id, _)| other_method_json(id)));
+    out.extend(
+        OTHER_METHODS
+            .iter()
+            .filter_map(|(id, _)| other_method_json(id)),
+    );
     Ok(out)
 }
 
@@ -35,9 +39,19 @@ async fn policy_json(cx: &Ctx<'_>) -> Result<Value, GraphError> {
 /// Handles the policy routes.
 pub(crate) async fn handle(cx: &Ctx<'_>, op: Op) -> Result<Response, GraphError> {
     let raw_id = cx.params.id.unwrap_or_default();
-    let config_id = || MethodId::parse(raw_id).ok_or_else(|| gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", format!("No authentication method configuration '{raw_id}' exists.")));
+    let config_id = || {
+        MethodId::parse(raw_id).ok_or_else(|| {
+            gerr(
+                StatusCode::NOT_FOUND,
+                "Request_ResourceNotFound",
+                format!("No authentication method configuration '{raw_id}' exists."),
+            )
+        })
+    };
     // Methods Portcullis does not offer are listed (disabled) but cannot be changed.
-    let not_offered = || gerr(StatusCode::BAD_REQUEST, "badRequest", format!("Portcullis does not offer the '{raw_id}' method; its configuration stays disabled."));
+    let not_offered = || {
+        gerr(StatusCode::BAD_REQUEST, "badRequest", format!("Portcullis does not offer the '{raw_id}' method; its configuration stays disabled."))
+    };
     match op {
         Op::GetPolicy => Ok(axum::Json(policy_json(cx).await?).into_response()),
         Op::PatchPolicy => {

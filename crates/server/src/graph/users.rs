@@ -23,20 +23,47 @@ pub(crate) fn user_json(u: &User) -> Value {
 
 /// Keeps only the `$select`ed properties (and `id`).
 pub(crate) fn select(v: Value, sel: Option<&str>) -> Value {
-    let (Some(sel), Value::Object(m)) = (sel, &v) else { return v };
-    let keep: Vec<String> = sel.split(',').map(|s| s.trim().to_ascii_lowercase()).collect();
-    Value::Object(m.iter().filter(|(k, _)| *k == "id" || k.starts_with('@') || keep.contains(&k.to_ascii_lowercase())).map(|(k, v)| (k.clone(), v.clone())).collect())
+    let (Some(sel), Value::Object(m)) = (sel, &v) else {
+        return v;
+    };
+    let keep: Vec<String> = sel
+        .split(',')
+        .map(|s| s.trim().to_ascii_lowercase())
+        .collect();
+    Value::Object(
+        m.iter()
+            .filter(|(k, _)| {
+                *k == "id" || k.starts_with('@') || keep.contains(&k.to_ascii_lowercase())
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
 }
 
 fn quoted(s: &str) -> Result<String, GraphError> {
     let s = s.trim();
-    let inner = s.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", format!("Expected a quoted string, found {s}.")))?;
+    let inner = s
+        .strip_prefix('\'')
+        .and_then(|s| s.strip_suffix('\''))
+        .ok_or_else(|| {
+            gerr(
+                StatusCode::BAD_REQUEST,
+                "Request_UnsupportedQuery",
+                format!("Expected a quoted string, found {s}."),
+            )
+        })?;
     Ok(inner.replace("''", "'"))
 }
 
 /// `userPrincipalName eq '…'`, `displayName eq '…'`, `startswith(userPrincipalName|displayName,'…')`, joined by `and`.
 pub(crate) fn parse_filter(f: &str) -> Result<UserFilter, GraphError> {
-    let unsupported = |c: &str| gerr(StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", format!("Unsupported or invalid query filter clause: {c}"));
+    let unsupported = |c: &str| {
+        gerr(
+            StatusCode::BAD_REQUEST,
+            "Request_UnsupportedQuery",
+            format!("Unsupported or invalid query filter clause: {c}"),
+        )
+    };
     let mut out = UserFilter::default();
     let lower = f.to_ascii_lowercase();
     let mut clauses = vec![];
@@ -49,7 +76,10 @@ pub(crate) fn parse_filter(f: &str) -> Result<UserFilter, GraphError> {
     for c in clauses {
         let c = c.trim();
         let lc = c.to_ascii_lowercase();
-        if let Some(rest) = lc.strip_prefix("startswith(").and_then(|r| r.strip_suffix(')')) {
+        if let Some(rest) = lc
+            .strip_prefix("startswith(")
+            .and_then(|r| r.strip_suffix(')'))
+        {
             let (field, _) = rest.split_once(',').ok_or_else(|| unsupported(c))?;
             let raw = &c["startswith(".len()..c.len() - 1];
             let value = quoted(raw.split_once(',').map(|x| x.1).unwrap_or(""))?;
@@ -90,10 +120,26 @@ pub(crate) fn user_page(cx: &Ctx<'_>) -> Result<UserPage, GraphError> {
         None => 100,
         Some(t) => t.parse::<i64>().ok().filter(|t| (1..=MAX_TOP).contains(t)).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", format!("Invalid page size specified: '{t}'. Must be between 1 and {MAX_TOP} inclusive.")))?,
     };
-    let filter = cx.q("$filter").map(parse_filter).transpose()?.unwrap_or_default();
+    let filter = cx
+        .q("$filter")
+        .map(parse_filter)
+        .transpose()?
+        .unwrap_or_default();
     let after = match cx.q("$skiptoken") {
         None => None,
-        Some(t) => Some(URL_SAFE_NO_PAD.decode(t).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "Invalid $skiptoken."))?),
+        Some(t) => Some(
+            URL_SAFE_NO_PAD
+                .decode(t)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| {
+                    gerr(
+                        StatusCode::BAD_REQUEST,
+                        "Request_BadRequest",
+                        "Invalid $skiptoken.",
+                    )
+                })?,
+        ),
     };
     Ok(UserPage { top, filter, after })
 }
@@ -107,7 +153,11 @@ pub(crate) fn trim<T>(page: &mut Vec<T>, top: i64) -> bool {
 
 /// The absolute `@odata.nextLink` after `last_upn`, carrying `$filter` and `$select`.
 pub(crate) fn next_link(cx: &Ctx<'_>, path: &str, top: i64, last_upn: &str) -> String {
-    let mut link = format!("{}/{path}?$top={top}&$skiptoken={}", cx.base, URL_SAFE_NO_PAD.encode(last_upn));
+    let mut link = format!(
+        "{}/{path}?$top={top}&$skiptoken={}",
+        cx.base,
+        URL_SAFE_NO_PAD.encode(last_upn)
+    );
     for k in ["$filter", "$select"] {
         if let Some(v) = cx.q(k) {
             link.push_str(&format!("&{k}={}", enc(v)));
@@ -119,14 +169,23 @@ pub(crate) fn next_link(cx: &Ctx<'_>, path: &str, top: i64, last_upn: &str) -> S
 /// `GET users`: `$filter`, `$select`, `$top`, and an absolute `@odata.nextLink`.
 pub(crate) async fn list(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let p = user_page(cx)?;
-    let mut page = cx.st.service.users_page(&p.filter, p.after.as_deref(), p.top + 1).await?;
+    let mut page = cx
+        .st
+        .service
+        .users_page(&p.filter, p.after.as_deref(), p.top + 1)
+        .await?;
     let more = trim(&mut page, p.top);
     let mut body = json!({
         "@odata.context": format!("{}/$metadata#users", cx.base),
         "value": page.iter().map(|u| select(user_json(u), cx.q("$select"))).collect::<Vec<_>>(),
     });
     if let (true, Some(last)) = (more, page.last()) {
-        body["@odata.nextLink"] = json!(next_link(cx, "users", p.top, last.user_principal_name.as_str()));
+        body["@odata.nextLink"] = json!(next_link(
+            cx,
+            "users",
+            p.top,
+            last.user_principal_name.as_str()
+        ));
     }
     Ok(axum::Json(body).into_response())
 }
@@ -139,24 +198,69 @@ pub(crate) async fn get(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     Ok(axum::Json(v).into_response())
 }
 
-const CREATE_FIELDS: [&str; 6] = ["@odata.type", "accountEnabled", "displayName", "mailNickname", "userPrincipalName", "passwordProfile"];
+const CREATE_FIELDS: [&str; 6] = [
+    "@odata.type",
+    "accountEnabled",
+    "displayName",
+    "mailNickname",
+    "userPrincipalName",
+    "passwordProfile",
+];
 
 /// `POST users` → 201. Portcullis has no passwords: a `passwordProfile` is accepted and ignored.
 pub(crate) async fn create(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let b = cx.json_body()?;
     if let Some(k) = b.keys().find(|k| !CREATE_FIELDS.contains(&k.as_str())) {
-        return Err(gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", format!("Property '{k}' does not exist on type 'microsoft.graph.user'.")));
+        return Err(gerr(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            format!("Property '{k}' does not exist on type 'microsoft.graph.user'."),
+        ));
     }
-    let text = |k: &str| b.get(k).map(|v| v.as_str().map(str::to_string).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", format!("'{k}' must be a string.")))).transpose();
-    let upn = text("userPrincipalName")?.ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "userPrincipalName is required."))?;
-    let name = text("displayName")?.ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "displayName is required."))?;
+    let text = |k: &str| {
+        b.get(k)
+            .map(|v| {
+                v.as_str().map(str::to_string).ok_or_else(|| {
+                    gerr(
+                        StatusCode::BAD_REQUEST,
+                        "Request_BadRequest",
+                        format!("'{k}' must be a string."),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let upn = text("userPrincipalName")?.ok_or_else(|| {
+        gerr(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            "userPrincipalName is required.",
+        )
+    })?;
+    let name = text("displayName")?.ok_or_else(|| {
+        gerr(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            "displayName is required.",
+        )
+    })?;
     let enabled = match b.get("accountEnabled") {
         None => true,
-        Some(v) => v.as_bool().ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "'accountEnabled' must be a boolean."))?,
+        Some(v) => v.as_bool().ok_or_else(|| {
+            gerr(
+                StatusCode::BAD_REQUEST,
+                "Request_BadRequest",
+                "'accountEnabled' must be a boolean.",
+            )
+        })?,
     };
     let mut u = cx.st.service.add_user(cx.actor, &upn, &name).await?;
     if !enabled {
-        u = cx.st.service.update_user(cx.actor, &u.id.to_string(), None, Some(false)).await?;
+        u = cx
+            .st
+            .service
+            .update_user(cx.actor, &u.id.to_string(), None, Some(false))
+            .await?;
     }
     let mut v = user_json(&u);
     v["@odata.context"] = json!(format!("{}/$metadata#users/$entity", cx.base));
@@ -166,17 +270,52 @@ pub(crate) async fn create(cx: &Ctx<'_>) -> Result<Response, GraphError> {
 /// `PATCH users/{id}` → 204 (displayName, accountEnabled).
 pub(crate) async fn update(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let b = cx.json_body()?;
-    if let Some(k) = b.keys().find(|k| !["@odata.type", "displayName", "accountEnabled"].contains(&k.as_str())) {
-        return Err(gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", format!("Property '{k}' cannot be changed here (displayName and accountEnabled can).")));
+    if let Some(k) = b
+        .keys()
+        .find(|k| !["@odata.type", "displayName", "accountEnabled"].contains(&k.as_str()))
+    {
+        return Err(gerr(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            format!("Property '{k}' cannot be changed here (displayName and accountEnabled can)."),
+        ));
     }
-    let name = b.get("displayName").map(|v| v.as_str().ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "'displayName' must be a string."))).transpose()?;
-    let enabled = b.get("accountEnabled").map(|v| v.as_bool().ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", "'accountEnabled' must be a boolean."))).transpose()?;
-    cx.st.service.update_user(cx.actor, cx.params.id.unwrap_or_default(), name, enabled).await?;
+    let name = b
+        .get("displayName")
+        .map(|v| {
+            v.as_str().ok_or_else(|| {
+                gerr(
+                    StatusCode::BAD_REQUEST,
+                    "Request_BadRequest",
+                    "'displayName' must be a string.",
+                )
+            })
+        })
+        .transpose()?;
+    let enabled = b
+        .get("accountEnabled")
+        .map(|v| {
+            v.as_bool().ok_or_else(|| {
+                gerr(
+                    StatusCode::BAD_REQUEST,
+                    "Request_BadRequest",
+                    "'accountEnabled' must be a boolean.",
+                )
+            })
+        })
+        .transpose()?;
+    cx.st
+        .service
+        .update_user(cx.actor, cx.params.id.unwrap_or_default(), name, enabled)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `DELETE users/{id}` → 204.
 pub(crate) async fn delete(cx: &Ctx<'_>) -> Result<Response, GraphError> {
-    cx.st.service.delete_user(cx.actor, cx.params.id.unwrap_or_default()).await?;
+    cx.st
+        .service
+        .delete_user(cx.actor, cx.params.id.unwrap_or_default())
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -14,12 +14,28 @@ use crate::pages;
 use crate::routes::{request_context, signed_in};
 use crate::AppState;
 
-const KNOWN: [&str; 13] = ["client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint", "login_after"];
+const KNOWN: [&str; 13] = [
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "response_mode",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "login_after",
+];
 
 /// Reads the parameters; a parameter sent twice is refused (OIDC Core §3.1.2.1), and with
 /// no trusted redirect URI yet, only a page can say so.
 fn parse(raw: &str) -> Result<(AuthorizeParams, Vec<(String, String)>), PageError> {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes()).into_owned().collect();
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
+        .into_owned()
+        .collect();
     let mut p = AuthorizeParams::default();
     for (k, v) in &pairs {
         let slot = match k.as_str() {
@@ -39,7 +55,9 @@ fn parse(raw: &str) -> Result<(AuthorizeParams, Vec<(String, String)>), PageErro
             _ => continue,
         };
         if slot.is_some() {
-            return Err(PageError::BadRequest(format!("The parameter '{k}' was sent more than once.")));
+            return Err(PageError::BadRequest(format!(
+                "The parameter '{k}' was sent more than once."
+            )));
         }
         *slot = Some(v.clone());
     }
@@ -51,7 +69,10 @@ fn parse(raw: &str) -> Result<(AuthorizeParams, Vec<(String, String)>), PageErro
 /// must be fresh.
 fn return_url(pairs: &[(String, String)], fresh_after: Option<i64>) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs.iter().filter(|(k, _)| KNOWN.contains(&k.as_str()) && k != "prompt" && k != "login_after") {
+    for (k, v) in pairs
+        .iter()
+        .filter(|(k, _)| KNOWN.contains(&k.as_str()) && k != "prompt" && k != "login_after")
+    {
         q.append_pair(k, v);
     }
     if let Some(t) = fresh_after {
@@ -65,26 +86,55 @@ fn see_other(url: &str) -> Response {
 }
 
 /// `GET /oauth2/v2.0/authorize`.
-pub async fn get(st: State<AppState>, peer: ConnectInfo<SocketAddr>, headers: HeaderMap, uri: OriginalUri) -> Response {
+pub async fn get(
+    st: State<AppState>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+) -> Response {
     let raw = uri.query().unwrap_or("").to_string();
-    handle(st, peer, headers, &raw).await.unwrap_or_else(IntoResponse::into_response)
+    handle(st, peer, headers, &raw)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
 /// `POST /oauth2/v2.0/authorize` (form-encoded, OIDC Core §3.1.2.1).
-pub async fn post(st: State<AppState>, peer: ConnectInfo<SocketAddr>, headers: HeaderMap, form: Result<RawForm, axum::extract::rejection::RawFormRejection>) -> Response {
-    let Ok(RawForm(body)) = form else { return PageError::BadRequest("The request body could not be read.".into()).into_response() };
+pub async fn post(
+    st: State<AppState>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: Result<RawForm, axum::extract::rejection::RawFormRejection>,
+) -> Response {
+    let Ok(RawForm(body)) = form else {
+        return PageError::BadRequest("The request body could not be read.".into()).into_response();
+    };
     let raw = String::from_utf8_lossy(&body).into_owned();
-    handle(st, peer, headers, &raw).await.unwrap_or_else(IntoResponse::into_response)
+    handle(st, peer, headers, &raw)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn handle(State(st): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, raw: &str) -> Result<Response, PageError> {
+async fn handle(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    raw: &str,
+) -> Result<Response, PageError> {
     let issuer = st.config.issuer();
     let (params, pairs) = parse(raw)?;
     let (req, app) = match st.service.check_authorize(&params).await? {
         Ok(ok) => ok,
         Err(AuthorizeError::NoRedirect(message)) => return Err(PageError::BadRequest(message)),
-        Err(AuthorizeError::Redirect { redirect_uri, state, error, description }) => {
-            let mut q = vec![("error", error), ("error_description", description.as_str())];
+        Err(AuthorizeError::Redirect {
+            redirect_uri,
+            state,
+            error,
+            description,
+        }) => {
+            let mut q = vec![
+                ("error", error),
+                ("error_description", description.as_str()),
+            ];
             if let Some(s) = &state {
                 q.push(("state", s));
             }
@@ -97,7 +147,13 @@ async fn handle(State(st): State<AppState>, ConnectInfo(peer): ConnectInfo<Socke
     match sign_in_need(&req, session.as_ref().map(|(s, _)| s), now) {
         SignInNeed::Ready => {}
         SignInNeed::LoginRequired => {
-            let mut q = vec![("error", "login_required"), ("error_description", "The user must sign in, and prompt=none forbids showing a page.")];
+            let mut q = vec![
+                ("error", "login_required"),
+                (
+                    "error_description",
+                    "The user must sign in, and prompt=none forbids showing a page.",
+                ),
+            ];
             if let Some(s) = &req.state {
                 q.push(("state", s));
             }
@@ -114,11 +170,45 @@ async fn handle(State(st): State<AppState>, ConnectInfo(peer): ConnectInfo<Socke
             return Ok(see_other(&format!("/signin?{}", q.finish())));
         }
     }
-    let Some((session, user)) = session else { return Err(PageError::Internal("a ready sign-in has no session".into())) };
-    let device_proof = headers.get("x-portcullis-device-proof").and_then(|v| v.to_str().ok());
-    match st.service.issue_code(&issuer, &req, &app, &session, &user, &request_context(&st, peer, &headers), device_proof).await? {
+    let Some((session, user)) = session else {
+        return Err(PageError::Internal("a ready sign-in has no session".into()));
+    };
+    let device_proof = headers
+        .get("x-portcullis-device-proof")
+        .and_then(|v| v.to_str().ok());
+    match st
+        .service
+        .issue_code(
+            &issuer,
+            &req,
+            &app,
+            &session,
+            &user,
+            &request_context(&st, peer, &headers),
+            device_proof,
+        )
+        .await?
+    {
         AuthorizeOutcome::Redirect(to) => Ok(see_other(&to)),
-        AuthorizeOutcome::Denied { application, code, policy, reason, remedy, is_loop } => Ok((StatusCode::FORBIDDEN, pages::access_denied_page(&pages::oidc::Refusal { application: &application, code, policy: &policy, reason: &reason, remedy: &remedy, is_loop })).into_response()),
+        AuthorizeOutcome::Denied {
+            application,
+            code,
+            policy,
+            reason,
+            remedy,
+            is_loop,
+        } => Ok((
+            StatusCode::FORBIDDEN,
+            pages::access_denied_page(&pages::oidc::Refusal {
+                application: &application,
+                code,
+                policy: &policy,
+                reason: &reason,
+                remedy: &remedy,
+                is_loop,
+            }),
+        )
+            .into_response()),
     }
 }
 
@@ -132,6 +222,9 @@ mod tests {
         let (p, pairs) = parse("client_id=a&prompt=login&scope=openid%20profile&extra=1").unwrap();
         assert_eq!(p.scope.as_deref(), Some("openid profile"));
         let back = return_url(&pairs, Some(42));
-        assert_eq!(back, "/oauth2/v2.0/authorize?client_id=a&scope=openid+profile&login_after=42");
+        assert_eq!(
+            back,
+            "/oauth2/v2.0/authorize?client_id=a&scope=openid+profile&login_after=42"
+        );
     }
 }

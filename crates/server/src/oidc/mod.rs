@@ -54,7 +54,10 @@ pub async fn discovery(State(st): State<AppState>) -> Response {
         "backchannel_logout_supported": false,
     }))
     .into_response();
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     res
 }
 
@@ -64,12 +67,19 @@ pub async fn jwks(State(st): State<AppState>) -> Response {
         Ok(keys) => {
             let mut res = Json(keys).into_response();
             // Short: after a rotation, clients should see the new key within minutes.
-            res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+            res.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            );
             res
         }
         Err(e) => {
             tracing::error!(error = %e, "JWKS failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"error": "temporarily_unavailable"}))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"error": "temporarily_unavailable"})),
+            )
+                .into_response()
         }
     }
 }

@@ -31,20 +31,32 @@ pub struct TokenRequest {
 }
 
 fn no_store(mut res: Response) -> Response {
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     res
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: impl Into<String>) -> Response {
-    no_store((status, Json(json!({"error": error, "error_description": description.into()}))).into_response())
+    no_store(
+        (
+            status,
+            Json(json!({"error": error, "error_description": description.into()})),
+        )
+            .into_response(),
+    )
 }
 
 /// An RFC 6749 §5.2 error: `invalid_client` is 401 with a Basic challenge, a lock-out 429
 /// with `Retry-After`, the rest 400.
 fn grant_error(e: OAuthError) -> Response {
     if let Some(secs) = e.retry_after {
-        let mut res = oauth_error(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", e.description);
+        let mut res = oauth_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "temporarily_unavailable",
+            e.description,
+        );
         if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
             res.headers_mut().insert(header::RETRY_AFTER, v);
         }
@@ -52,7 +64,8 @@ fn grant_error(e: OAuthError) -> Response {
     }
     if e.error == "invalid_client" {
         let mut res = oauth_error(StatusCode::UNAUTHORIZED, e.error, e.description);
-        res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+        res.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
         return res;
     }
     oauth_error(StatusCode::BAD_REQUEST, e.error, e.description)
@@ -60,10 +73,24 @@ fn grant_error(e: OAuthError) -> Response {
 
 /// Client id and secret from HTTP Basic authentication (RFC 6749 §2.3.1: form-encoded).
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Basic ")?;
-    let decoded = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(v.trim()).ok()?).ok()?;
+    let v = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Basic ")?;
+    let decoded = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(v.trim())
+            .ok()?,
+    )
+    .ok()?;
     let (id, secret) = decoded.split_once(':')?;
-    let unescape = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
     Some((unescape(id), unescape(secret)))
 }
 
@@ -76,53 +103,140 @@ fn token_set(t: TokenSet) -> Response {
 }
 
 /// `POST /oauth2/v2.0/token` (also under `/{tenant}/…`).
-pub async fn token(State(st): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, form: Result<Form<TokenRequest>, FormRejection>) -> Response {
+pub async fn token(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: Result<Form<TokenRequest>, FormRejection>,
+) -> Response {
     let Ok(Form(req)) = form else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "The body must be application/x-www-form-urlencoded with string parameters.");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The body must be application/x-www-form-urlencoded with string parameters.",
+        );
     };
     match req.grant_type.as_deref() {
         Some("authorization_code" | "refresh_token" | "client_credentials") => {}
-        Some(other) => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", format!("The grant type '{}' is not supported here.", other.chars().take(60).collect::<String>())),
-        None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required."),
+        Some(other) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                format!(
+                    "The grant type '{}' is not supported here.",
+                    other.chars().take(60).collect::<String>()
+                ),
+            )
+        }
+        None => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "grant_type is required.",
+            )
+        }
     }
     let basic = basic_credentials(&headers);
     let auth = match (basic, req.client_id.clone(), req.client_secret.clone()) {
-        (Some(_), _, Some(_)) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "Use one client authentication method: Basic or client_secret in the body, not both."),
-        (Some((id, _)), Some(body_id), None) if id != body_id => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "client_id differs from the Basic credentials."),
+        (Some(_), _, Some(_)) => return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Use one client authentication method: Basic or client_secret in the body, not both.",
+        ),
+        (Some((id, _)), Some(body_id), None) if id != body_id => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "client_id differs from the Basic credentials.",
+            )
+        }
         (Some((id, secret)), _, None) => ClientAuth::Secret(id, secret),
         (None, Some(id), Some(secret)) => ClientAuth::Secret(id, secret),
         (None, Some(id), None) => ClientAuth::Id(id),
-        (None, None, _) => return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "The client did not identify itself (client_id or Basic authentication)."),
+        (None, None, _) => {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "The client did not identify itself (client_id or Basic authentication).",
+            )
+        }
     };
     let issuer = st.config.issuer();
     let ctx = request_context(&st, peer, &headers);
     let outcome = match req.grant_type.as_deref() {
         Some("authorization_code") => {
-            let Some(code) = req.code.as_deref() else { return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "code is required.") };
-            st.service.exchange_code(&issuer, &auth, code, req.redirect_uri.as_deref(), req.code_verifier.as_deref(), &ctx).await
+            let Some(code) = req.code.as_deref() else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "code is required.",
+                );
+            };
+            st.service
+                .exchange_code(
+                    &issuer,
+                    &auth,
+                    code,
+                    req.redirect_uri.as_deref(),
+                    req.code_verifier.as_deref(),
+                    &ctx,
+                )
+                .await
         }
         Some("refresh_token") => {
-            let Some(rt) = req.refresh_token.as_deref() else { return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "refresh_token is required.") };
-            st.service.refresh(&issuer, &auth, rt, req.scope.as_deref(), &ctx).await
+            let Some(rt) = req.refresh_token.as_deref() else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "refresh_token is required.",
+                );
+            };
+            st.service
+                .refresh(&issuer, &auth, rt, req.scope.as_deref(), &ctx)
+                .await
         }
-        _ => return client_credentials(&st, &issuer, auth, req.scope.unwrap_or_default(), &ctx).await,
+        _ => {
+            return client_credentials(&st, &issuer, auth, req.scope.unwrap_or_default(), &ctx)
+                .await
+        }
     };
     match outcome {
         Ok(Ok(t)) => token_set(t),
         Ok(Err(e)) => grant_error(e),
         Err(e) => {
             tracing::error!(error = %e, "token request failed");
-            oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "The server failed; try again.")
+            oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "The server failed; try again.",
+            )
         }
     }
 }
 
-async fn client_credentials(st: &AppState, issuer: &str, auth: ClientAuth, scope: String, ctx: &portcullis_service::RequestContext) -> Response {
-    if !scope.split_whitespace().any(|s| s.eq_ignore_ascii_case("https://graph.microsoft.com/.default")) {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", "The client-credentials grant takes scope=https://graph.microsoft.com/.default.");
+async fn client_credentials(
+    st: &AppState,
+    issuer: &str,
+    auth: ClientAuth,
+    scope: String,
+    ctx: &portcullis_service::RequestContext,
+) -> Response {
+    if !scope
+        .split_whitespace()
+        .any(|s| s.eq_ignore_ascii_case("https://graph.microsoft.com/.default"))
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "The client-credentials grant takes scope=https://graph.microsoft.com/.default.",
+        );
     }
     let ClientAuth::Secret(client_id, secret) = auth else {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "The client-credentials grant needs a confidential client and its secret.");
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "The client-credentials grant needs a confidential client and its secret.",
+        );
     };
     match st.service.client_credentials(issuer, &client_id, &secret, ctx).await {
         Ok(Ok(token)) => no_store(Json(json!({"token_type": "Bearer", "expires_in": TOKEN_LIFETIME.whole_seconds(), "access_token": token})).into_response()),

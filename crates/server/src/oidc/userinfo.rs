@@ -14,8 +14,15 @@ use crate::routes::check_same_origin;
 use crate::{pages, security_info, session_cookie, AppState};
 
 fn bearer_error(error: &str, description: &str) -> Response {
-    let challenge = format!("Bearer error=\"{error}\", error_description=\"{}\"", description.replace('"', "'"));
-    let mut res = (StatusCode::UNAUTHORIZED, Json(json!({"error": error, "error_description": description}))).into_response();
+    let challenge = format!(
+        "Bearer error=\"{error}\", error_description=\"{}\"",
+        description.replace('"', "'")
+    );
+    let mut res = (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response();
     if let Ok(v) = HeaderValue::from_str(&challenge) {
         res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
@@ -24,10 +31,18 @@ fn bearer_error(error: &str, description: &str) -> Response {
 
 /// `GET|POST /oidc/userinfo` with `Authorization: Bearer`.
 pub async fn userinfo(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))).map(str::trim);
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
     let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 8192) else {
         let mut res = (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_request", "error_description": "A bearer access token is required."}))).into_response();
-        res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        res.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return res;
     };
     match st.service.userinfo(&st.config.issuer(), token).await {
@@ -35,7 +50,11 @@ pub async fn userinfo(State(st): State<AppState>, headers: HeaderMap) -> Respons
         Ok(Err(e)) => bearer_error("invalid_token", &e.to_string()),
         Err(e) => {
             tracing::error!(error = %e, "userinfo failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "server_error"}))).into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({"error": "server_error"})),
+            )
+                .into_response()
         }
     }
 }
@@ -51,9 +70,17 @@ pub struct LogoutParams {
 
 /// Where to send the browser after signing out: only a URI registered for the client the
 /// request proved (by `id_token_hint`) or named (`client_id`).
-async fn trusted_return(st: &AppState, p: &LogoutParams, hinted_client: Option<&str>) -> Result<Option<String>, PageError> {
-    let Some(uri) = p.post_logout_redirect_uri.as_deref() else { return Ok(None) };
-    let Some(client) = hinted_client.or(p.client_id.as_deref()) else { return Ok(None) };
+async fn trusted_return(
+    st: &AppState,
+    p: &LogoutParams,
+    hinted_client: Option<&str>,
+) -> Result<Option<String>, PageError> {
+    let Some(uri) = p.post_logout_redirect_uri.as_deref() else {
+        return Ok(None);
+    };
+    let Some(client) = hinted_client.or(p.client_id.as_deref()) else {
+        return Ok(None);
+    };
     let app = match st.service.application(client).await {
         Ok(a) => a,
         Err(portcullis_service::ServiceError::NotFound(_)) => return Ok(None),
@@ -69,12 +96,19 @@ async fn trusted_return(st: &AppState, p: &LogoutParams, hinted_client: Option<&
     Ok(Some(redirect_with(uri, &q)))
 }
 
-async fn sign_out_and_leave(st: &AppState, headers: &HeaderMap, to: Option<String>) -> Result<Response, PageError> {
+async fn sign_out_and_leave(
+    st: &AppState,
+    headers: &HeaderMap,
+    to: Option<String>,
+) -> Result<Response, PageError> {
     if let Some(token) = session_cookie::read(headers) {
         st.service.sign_out(&token).await?;
     }
     let secure = st.config.cookie_secure();
-    let cookies = AppendHeaders([(header::SET_COOKIE, session_cookie::clear(secure)), (header::SET_COOKIE, security_info::clear_cookie(secure))]);
+    let cookies = AppendHeaders([
+        (header::SET_COOKIE, session_cookie::clear(secure)),
+        (header::SET_COOKIE, security_info::clear_cookie(secure)),
+    ]);
     Ok(match to {
         Some(url) => (cookies, Redirect::to(&url)).into_response(),
         None => (cookies, pages::signed_out_page()).into_response(),
@@ -83,7 +117,11 @@ async fn sign_out_and_leave(st: &AppState, headers: &HeaderMap, to: Option<Strin
 
 /// `GET /oauth2/v2.0/logout`: with a valid `id_token_hint`, signs out at once; without one,
 /// asks first (a bare link must not sign anyone out).
-pub async fn logout_get(State(st): State<AppState>, headers: HeaderMap, q: Result<Query<LogoutParams>, axum::extract::rejection::QueryRejection>) -> Result<Response, PageError> {
+pub async fn logout_get(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<LogoutParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
     let p = q.map(|q| q.0).unwrap_or_default();
     let hint = match p.id_token_hint.as_deref().filter(|h| h.len() <= 8192) {
         Some(h) => st.service.id_token_hint(&st.config.issuer(), h).await?,
@@ -95,17 +133,25 @@ pub async fn logout_get(State(st): State<AppState>, headers: HeaderMap, q: Resul
             sign_out_and_leave(&st, &headers, to).await
         }
         None => {
-            let hidden: Vec<(String, String)> = [("post_logout_redirect_uri", &p.post_logout_redirect_uri), ("state", &p.state), ("client_id", &p.client_id)]
-                .into_iter()
-                .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
-                .collect();
+            let hidden: Vec<(String, String)> = [
+                ("post_logout_redirect_uri", &p.post_logout_redirect_uri),
+                ("state", &p.state),
+                ("client_id", &p.client_id),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
+            .collect();
             Ok(pages::confirm_sign_out_page(&hidden).into_response())
         }
     }
 }
 
 /// `POST /oauth2/v2.0/logout`: the confirmation form (same-origin only).
-pub async fn logout_post(State(st): State<AppState>, headers: HeaderMap, form: Result<Form<LogoutParams>, FormRejection>) -> Result<Response, PageError> {
+pub async fn logout_post(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<LogoutParams>, FormRejection>,
+) -> Result<Response, PageError> {
     check_same_origin(&headers, &st)?;
     let p = form.map(|f| f.0).unwrap_or_default();
     let to = trusted_return(&st, &p, None).await?;

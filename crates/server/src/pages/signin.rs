@@ -14,7 +14,12 @@ pub fn signin_page(username: &str, error: Option<&str>, return_to: Option<&str>)
 }
 
 /// The sign-in form; with `passkey_first` the passkey prompt opens at once (R23).
-pub fn signin_page_for(username: &str, error: Option<&str>, passkey_first: bool, return_to: Option<&str>) -> Markup {
+pub fn signin_page_for(
+    username: &str,
+    error: Option<&str>,
+    passkey_first: bool,
+    return_to: Option<&str>,
+) -> Markup {
     layout(
         "Sign in",
         html! {

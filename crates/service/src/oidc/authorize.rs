@@ -1,10 +1,12 @@
 //! The authorization endpoint's use cases: check a request, and issue a code to a signed-in
 //! user once the access decision allows it.
 
-use portcullis_domain::conditional_access::remedy::Verdict;
 use portcullis_domain::application::Application;
+use portcullis_domain::conditional_access::remedy::Verdict;
 use portcullis_domain::directory::User;
-use portcullis_domain::oidc::{validate_authorize, AuthorizeError, AuthorizeParams, AuthorizeRequest, CODE_LIFETIME};
+use portcullis_domain::oidc::{
+    validate_authorize, AuthorizeError, AuthorizeParams, AuthorizeRequest, CODE_LIFETIME,
+};
 use portcullis_domain::session::Session;
 use portcullis_store::oauth::{self, CodeRecord, Grant};
 use portcullis_store::{applications, commit};
@@ -54,8 +56,16 @@ pub fn redirect_with(uri: &str, params: &[(&str, &str)]) -> String {
 
 impl Service {
     /// Loads the application a request names and validates the request against it.
-    pub async fn check_authorize(&self, p: &AuthorizeParams) -> Result<std::result::Result<(AuthorizeRequest, Application), AuthorizeError>> {
-        let app = match p.client_id.as_deref().map(str::trim).filter(|s| !s.is_empty() && s.len() <= 64) {
+    pub async fn check_authorize(
+        &self,
+        p: &AuthorizeParams,
+    ) -> Result<std::result::Result<(AuthorizeRequest, Application), AuthorizeError>> {
+        let app = match p
+            .client_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && s.len() <= 64)
+        {
             Some(id) => {
                 let mut c = self.store().conn().await?;
                 applications::by_app_id(&mut c, id).await?
@@ -65,19 +75,39 @@ impl Service {
         Ok(match (validate_authorize(app.as_ref(), p), app) {
             (Ok(r), Some(a)) => Ok((r, a)),
             (Err(e), _) => Err(e),
-            (Ok(_), None) => Err(AuthorizeError::NoRedirect("No such application is registered.".into())),
+            (Ok(_), None) => Err(AuthorizeError::NoRedirect(
+                "No such application is registered.".into(),
+            )),
         })
     }
 
     /// Issues an authorization code to a signed-in user, if the access decision allows it.
     /// The grant and the code (hashed) are stored in one transaction.
-    pub async fn issue_code(&self, issuer: &str, req: &AuthorizeRequest, app: &Application, session: &Session, user: &User, ctx: &RequestContext, device_proof: Option<&str>) -> Result<AuthorizeOutcome> {
+    pub async fn issue_code(
+        &self,
+        issuer: &str,
+        req: &AuthorizeRequest,
+        app: &Application,
+        session: &Session,
+        user: &User,
+        ctx: &RequestContext,
+        device_proof: Option<&str>,
+    ) -> Result<AuthorizeOutcome> {
         let now = self.now();
         // The device proof is bound to this request: its PKCE challenge, else its state.
-        let binding = req.code_challenge.as_deref().or(req.state.as_deref()).unwrap_or("");
-        let compliant = self.device_compliance(user.id, device_proof, &app.app_id, binding).await?;
-        let (decision, policies) = self.access_decision(user, session, app, ctx, compliant).await?;
-        self.log_app_sign_in(user, app, session, ctx, &decision, &policies).await?;
+        let binding = req
+            .code_challenge
+            .as_deref()
+            .or(req.state.as_deref())
+            .unwrap_or("");
+        let compliant = self
+            .device_compliance(user.id, device_proof, &app.app_id, binding)
+            .await?;
+        let (decision, policies) = self
+            .access_decision(user, session, app, ctx, compliant)
+            .await?;
+        self.log_app_sign_in(user, app, session, ctx, &decision, &policies)
+            .await?;
         match decision.verdict {
             Verdict::Allow | Verdict::AllowForRegistration { .. } => {}
             Verdict::StepUp { requirements } => {
@@ -86,14 +116,31 @@ impl Service {
                     code: "stepUpRequired",
                     policy: String::new(),
                     reason: format!("To continue, {}.", requirements.join(" and ")),
-                    remedy: "Sign in again with a method that meets it (you have one registered).".into(),
+                    remedy: "Sign in again with a method that meets it (you have one registered)."
+                        .into(),
                     is_loop: false,
                 });
             }
-            Verdict::Refused { policy, reason, remedy, is_loop } => {
+            Verdict::Refused {
+                policy,
+                reason,
+                remedy,
+                is_loop,
+            } => {
                 tracing::info!(user = %user.user_principal_name, app = %app.display_name, %policy, is_loop, "authorization refused by Conditional Access");
-                let code = if is_loop { "conditionalAccessLoop" } else { "conditionalAccessRefused" };
-                return Ok(AuthorizeOutcome::Denied { application: app.display_name.clone(), code, policy, reason, remedy, is_loop });
+                let code = if is_loop {
+                    "conditionalAccessLoop"
+                } else {
+                    "conditionalAccessRefused"
+                };
+                return Ok(AuthorizeOutcome::Denied {
+                    application: app.display_name.clone(),
+                    code,
+                    policy,
+                    reason,
+                    remedy,
+                    is_loop,
+                });
             }
         }
         let grant = Grant {
@@ -108,7 +155,13 @@ impl Service {
             revoked_at: None,
         };
         let code = new_token();
-        let record = CodeRecord { grant_id: grant.id, redirect_uri: req.redirect_uri.clone(), nonce: req.nonce.clone(), code_challenge: req.code_challenge.clone(), expires_at: now + CODE_LIFETIME };
+        let record = CodeRecord {
+            grant_id: grant.id,
+            redirect_uri: req.redirect_uri.clone(),
+            nonce: req.nonce.clone(),
+            code_challenge: req.code_challenge.clone(),
+            expires_at: now + CODE_LIFETIME,
+        };
         let mut tx = self.store().begin().await?;
         oauth::insert_grant(&mut tx, &grant).await?;
         oauth::insert_code(&mut tx, &token_key(&code), &record).await?;
@@ -119,6 +172,9 @@ impl Service {
         }
         // RFC 9207: the issuer in the response defends against mix-up attacks.
         params.push(("iss", issuer));
-        Ok(AuthorizeOutcome::Redirect(redirect_with(&req.redirect_uri, &params)))
+        Ok(AuthorizeOutcome::Redirect(redirect_with(
+            &req.redirect_uri,
+            &params,
+        )))
     }
 }

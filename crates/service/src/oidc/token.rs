@@ -38,7 +38,11 @@ pub struct OAuthError {
 }
 
 fn err(error: &'static str, description: impl Into<String>) -> OAuthError {
-    OAuthError { error, description: description.into(), retry_after: None }
+    OAuthError {
+        error,
+        description: description.into(),
+        retry_after: None,
+    }
 }
 
 /// What a successful grant returns.
@@ -58,8 +62,16 @@ pub struct TokenSet {
 
 /// Whether `verifier` is a valid PKCE verifier whose S256 is `challenge` (RFC 7636 §4.6).
 fn pkce_matches(verifier: &str, challenge: &str) -> bool {
-    let shape_ok = (43..=128).contains(&verifier.len()) && verifier.chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
-    shape_ok && bool::from(B64.encode(Sha256::digest(verifier.as_bytes())).as_bytes().ct_eq(challenge.as_bytes()))
+    let shape_ok = (43..=128).contains(&verifier.len())
+        && verifier
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
+    shape_ok
+        && bool::from(
+            B64.encode(Sha256::digest(verifier.as_bytes()))
+                .as_bytes()
+                .ct_eq(challenge.as_bytes()),
+        )
 }
 
 /// `at_hash`: the left half of the access token's SHA-256 (RS256 and ES256 both use it).
@@ -71,7 +83,11 @@ fn at_hash(access_token: &str) -> String {
 impl Service {
     /// Authenticates the client: a public client by id alone (it must not send a secret), a
     /// confidential one by its secret.
-    async fn token_client(&self, auth: &ClientAuth, ctx: &RequestContext) -> Result<std::result::Result<Application, OAuthError>> {
+    async fn token_client(
+        &self,
+        auth: &ClientAuth,
+        ctx: &RequestContext,
+    ) -> Result<std::result::Result<Application, OAuthError>> {
         let id = match auth {
             ClientAuth::Id(id) | ClientAuth::Secret(id, _) => id.trim(),
         };
@@ -79,65 +95,136 @@ impl Service {
             let mut c = self.store().conn().await?;
             applications::by_app_id(&mut c, id).await?
         };
-        let invalid = || err("invalid_client", "Client authentication failed: unknown client, or the wrong credentials for it.");
+        let invalid = || {
+            err(
+                "invalid_client",
+                "Client authentication failed: unknown client, or the wrong credentials for it.",
+            )
+        };
         match (app, auth) {
             (None, _) => Ok(Err(invalid())),
             (Some(a), ClientAuth::Id(_)) if a.public_client => Ok(Ok(a)),
-            (Some(a), ClientAuth::Secret(..)) if a.public_client => Ok(Err(err("invalid_client", format!("'{}' is a public client: it must not send a client secret.", a.display_name)))),
-            (Some(a), ClientAuth::Id(_)) => Ok(Err(err("invalid_client", format!("'{}' is a confidential client: authenticate with its client secret.", a.display_name)))),
-            (Some(_), ClientAuth::Secret(id, secret)) => match self.authenticate_client(id, secret, ctx).await? {
-                Ok(a) => Ok(Ok(a)),
-                Err(GrantError::InvalidClient) => Ok(Err(invalid())),
-                Err(e @ GrantError::TooMany { retry_after }) => Ok(Err(OAuthError { error: "invalid_client", description: e.to_string(), retry_after: Some(retry_after) })),
-            },
+            (Some(a), ClientAuth::Secret(..)) if a.public_client => Ok(Err(err(
+                "invalid_client",
+                format!(
+                    "'{}' is a public client: it must not send a client secret.",
+                    a.display_name
+                ),
+            ))),
+            (Some(a), ClientAuth::Id(_)) => Ok(Err(err(
+                "invalid_client",
+                format!(
+                    "'{}' is a confidential client: authenticate with its client secret.",
+                    a.display_name
+                ),
+            ))),
+            (Some(_), ClientAuth::Secret(id, secret)) => {
+                match self.authenticate_client(id, secret, ctx).await? {
+                    Ok(a) => Ok(Ok(a)),
+                    Err(GrantError::InvalidClient) => Ok(Err(invalid())),
+                    Err(e @ GrantError::TooMany { retry_after }) => Ok(Err(OAuthError {
+                        error: "invalid_client",
+                        description: e.to_string(),
+                        retry_after: Some(retry_after),
+                    })),
+                }
+            }
         }
     }
 
     /// The authorization-code grant (RFC 6749 §4.1.3, RFC 7636). A code works once; a second
     /// use revokes every token the first one produced.
-    pub async fn exchange_code(&self, issuer: &str, auth: &ClientAuth, code: &str, redirect_uri: Option<&str>, verifier: Option<&str>, ctx: &RequestContext) -> Result<std::result::Result<TokenSet, OAuthError>> {
+    pub async fn exchange_code(
+        &self,
+        issuer: &str,
+        auth: &ClientAuth,
+        code: &str,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+        ctx: &RequestContext,
+    ) -> Result<std::result::Result<TokenSet, OAuthError>> {
         let app = match self.token_client(auth, ctx).await? {
             Ok(a) => a,
             Err(e) => return Ok(Err(e)),
         };
         if code.is_empty() || code.len() > 128 {
-            return Ok(Err(err("invalid_grant", "The authorization code is malformed.")));
+            return Ok(Err(err(
+                "invalid_grant",
+                "The authorization code is malformed.",
+            )));
         }
         let now = self.now();
         let mut c = self.store().conn().await?;
         let record = match oauth::take_code(&mut c, &token_key(code), now).await? {
             Taken::Fresh(r) => r,
-            Taken::Unknown => return Ok(Err(err("invalid_grant", "The authorization code is unknown."))),
+            Taken::Unknown => {
+                return Ok(Err(err(
+                    "invalid_grant",
+                    "The authorization code is unknown.",
+                )))
+            }
             Taken::Reused(grant) => {
                 oauth::revoke_grant(&mut c, grant, "authorization code reused", now).await?;
                 tracing::warn!(%grant, client = %app.app_id, "authorization code reused: grant revoked");
                 return Ok(Err(err("invalid_grant", "The authorization code was already presented once; a code works once, so every token issued from it has been revoked.")));
             }
         };
-        let Some(grant) = oauth::grant(&mut c, record.grant_id).await? else { return Ok(Err(err("invalid_grant", "The authorization code is unknown."))) };
+        let Some(grant) = oauth::grant(&mut c, record.grant_id).await? else {
+            return Ok(Err(err(
+                "invalid_grant",
+                "The authorization code is unknown.",
+            )));
+        };
         if grant.client_id != app.app_id {
             oauth::revoke_grant(&mut c, grant.id, "code presented by another client", now).await?;
-            return Ok(Err(err("invalid_grant", "The authorization code was issued to another client.")));
+            return Ok(Err(err(
+                "invalid_grant",
+                "The authorization code was issued to another client.",
+            )));
         }
         if now >= record.expires_at {
-            return Ok(Err(err("invalid_grant", "The authorization code has expired; start the sign-in again.")));
+            return Ok(Err(err(
+                "invalid_grant",
+                "The authorization code has expired; start the sign-in again.",
+            )));
         }
         let redirect_ok = match redirect_uri {
             Some(r) => r == record.redirect_uri,
             None => app.redirect_uris.len() == 1,
         };
         if !redirect_ok {
-            return Ok(Err(err("invalid_grant", "redirect_uri does not match the one of the authorization request.")));
+            return Ok(Err(err(
+                "invalid_grant",
+                "redirect_uri does not match the one of the authorization request.",
+            )));
         }
         match (&record.code_challenge, verifier) {
             (Some(ch), Some(v)) if pkce_matches(v, ch) => {}
-            (Some(_), Some(_)) => return Ok(Err(err("invalid_grant", "The PKCE code_verifier does not match the code_challenge."))),
-            (Some(_), None) => return Ok(Err(err("invalid_grant", "This code was requested with PKCE: code_verifier is required."))),
-            (None, Some(_)) => return Ok(Err(err("invalid_grant", "code_verifier was sent but the authorization request had no code_challenge."))),
+            (Some(_), Some(_)) => {
+                return Ok(Err(err(
+                    "invalid_grant",
+                    "The PKCE code_verifier does not match the code_challenge.",
+                )))
+            }
+            (Some(_), None) => {
+                return Ok(Err(err(
+                    "invalid_grant",
+                    "This code was requested with PKCE: code_verifier is required.",
+                )))
+            }
+            (None, Some(_)) => {
+                return Ok(Err(err(
+                    "invalid_grant",
+                    "code_verifier was sent but the authorization request had no code_challenge.",
+                )))
+            }
             (None, None) => {}
         }
         if grant.revoked_at.is_some() {
-            return Ok(Err(err("invalid_grant", "The sign-in behind this code has ended (signed out or revoked).")));
+            return Ok(Err(err(
+                "invalid_grant",
+                "The sign-in behind this code has ended (signed out or revoked).",
+            )));
         }
         drop(c);
         self.tokens_for(issuer, &grant, record.nonce).await
@@ -145,7 +232,14 @@ impl Service {
 
     /// The refresh-token grant: rotates the refresh token; presenting a used one is theft or
     /// a bug, so the whole family is revoked (RFC 9700 §4.14.2).
-    pub async fn refresh(&self, issuer: &str, auth: &ClientAuth, refresh_token: &str, scope: Option<&str>, ctx: &RequestContext) -> Result<std::result::Result<TokenSet, OAuthError>> {
+    pub async fn refresh(
+        &self,
+        issuer: &str,
+        auth: &ClientAuth,
+        refresh_token: &str,
+        scope: Option<&str>,
+        ctx: &RequestContext,
+    ) -> Result<std::result::Result<TokenSet, OAuthError>> {
         let app = match self.token_client(auth, ctx).await? {
             Ok(a) => a,
             Err(e) => return Ok(Err(e)),
@@ -155,30 +249,58 @@ impl Service {
         }
         let now = self.now();
         let mut c = self.store().conn().await?;
-        let (grant_id, expires_at) = match oauth::take_refresh(&mut c, &token_key(refresh_token), now).await? {
+        let (grant_id, expires_at) = match oauth::take_refresh(
+            &mut c,
+            &token_key(refresh_token),
+            now,
+        )
+        .await?
+        {
             Taken::Fresh(t) => t,
-            Taken::Unknown => return Ok(Err(err("invalid_grant", "The refresh token is unknown."))),
+            Taken::Unknown => {
+                return Ok(Err(err("invalid_grant", "The refresh token is unknown.")))
+            }
             Taken::Reused(grant) => {
                 oauth::revoke_grant(&mut c, grant, "refresh token reused", now).await?;
                 tracing::warn!(%grant, client = %app.app_id, "refresh token reused: grant revoked");
                 return Ok(Err(err("invalid_grant", "The refresh token was already used. The whole sign-in has been revoked; sign in again.")));
             }
         };
-        let Some(grant) = oauth::grant(&mut c, grant_id).await? else { return Ok(Err(err("invalid_grant", "The refresh token is unknown."))) };
+        let Some(grant) = oauth::grant(&mut c, grant_id).await? else {
+            return Ok(Err(err("invalid_grant", "The refresh token is unknown.")));
+        };
         if grant.client_id != app.app_id {
-            oauth::revoke_grant(&mut c, grant.id, "refresh token presented by another client", now).await?;
-            return Ok(Err(err("invalid_grant", "The refresh token was issued to another client.")));
+            oauth::revoke_grant(
+                &mut c,
+                grant.id,
+                "refresh token presented by another client",
+                now,
+            )
+            .await?;
+            return Ok(Err(err(
+                "invalid_grant",
+                "The refresh token was issued to another client.",
+            )));
         }
         if grant.revoked_at.is_some() {
-            return Ok(Err(err("invalid_grant", "The sign-in behind this refresh token has ended (signed out or revoked).")));
+            return Ok(Err(err(
+                "invalid_grant",
+                "The sign-in behind this refresh token has ended (signed out or revoked).",
+            )));
         }
         if now >= expires_at {
-            return Ok(Err(err("invalid_grant", "The refresh token has expired; sign in again.")));
+            return Ok(Err(err(
+                "invalid_grant",
+                "The refresh token has expired; sign in again.",
+            )));
         }
         if let Some(asked) = scope {
             let granted: Vec<&str> = grant.scope.split_whitespace().collect();
             if let Some(extra) = asked.split_whitespace().find(|s| !granted.contains(s)) {
-                return Ok(Err(err("invalid_scope", format!("'{extra}' was not granted; a refresh may only narrow the scopes."))));
+                return Ok(Err(err(
+                    "invalid_scope",
+                    format!("'{extra}' was not granted; a refresh may only narrow the scopes."),
+                )));
             }
         }
         drop(c);
@@ -186,18 +308,35 @@ impl Service {
     }
 
     /// Mints the access and ID tokens (and a refresh token with `offline_access`) of a grant.
-    async fn tokens_for(&self, issuer: &str, grant: &Grant, nonce: Option<String>) -> Result<std::result::Result<TokenSet, OAuthError>> {
+    async fn tokens_for(
+        &self,
+        issuer: &str,
+        grant: &Grant,
+        nonce: Option<String>,
+    ) -> Result<std::result::Result<TokenSet, OAuthError>> {
         let now = self.now();
         let user = {
             let mut c = self.store().conn().await?;
             directory::user_by_id(&mut c, grant.user_id).await?
         };
         let Some(user) = user.filter(|u| u.account_enabled) else {
-            return Ok(Err(err("invalid_grant", "The user no longer exists or is disabled.")));
+            return Ok(Err(err(
+                "invalid_grant",
+                "The user no longer exists or is disabled.",
+            )));
         };
-        let amr: Vec<String> = amr(&grant.methods).into_iter().map(str::to_string).collect();
-        let strengths: Vec<String> = satisfied_builtin_strengths(&grant.methods).into_iter().map(str::to_string).collect();
-        let (iat, exp) = (now.unix_timestamp(), (now + TOKEN_LIFETIME).unix_timestamp());
+        let amr: Vec<String> = amr(&grant.methods)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let strengths: Vec<String> = satisfied_builtin_strengths(&grant.methods)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let (iat, exp) = (
+            now.unix_timestamp(),
+            (now + TOKEN_LIFETIME).unix_timestamp(),
+        );
         let access = AccessTokenClaims {
             iss: issuer.into(),
             aud: userinfo_audience(issuer),
@@ -234,16 +373,33 @@ impl Service {
             preferred_username: profile.then(|| user.user_principal_name.to_string()),
         };
         let id_token = self.sign_jwt(Alg::Rs256, &id).await?;
-        let refresh_token = if grant.scope.split_whitespace().any(|s| s == "offline_access") {
+        let refresh_token = if grant
+            .scope
+            .split_whitespace()
+            .any(|s| s == "offline_access")
+        {
             let t = new_token();
             let mut tx = self.store().begin().await?;
-            oauth::insert_refresh(&mut tx, &token_key(&t), grant.id, now, now + REFRESH_LIFETIME).await?;
+            oauth::insert_refresh(
+                &mut tx,
+                &token_key(&t),
+                grant.id,
+                now,
+                now + REFRESH_LIFETIME,
+            )
+            .await?;
             commit(tx).await?;
             Some(t)
         } else {
             None
         };
-        Ok(Ok(TokenSet { access_token, id_token, refresh_token, expires_in: TOKEN_LIFETIME.whole_seconds(), scope: grant.scope.clone() }))
+        Ok(Ok(TokenSet {
+            access_token,
+            id_token,
+            refresh_token,
+            expires_in: TOKEN_LIFETIME.whole_seconds(),
+            scope: grant.scope.clone(),
+        }))
     }
 }
 
@@ -254,8 +410,17 @@ mod tests {
     #[test]
     fn pkce_s256_matches_the_rfc_7636_example() {
         // RFC 7636 appendix B.
-        assert!(pkce_matches("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
-        assert!(!pkce_matches("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
-        assert!(!pkce_matches("short", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+        assert!(pkce_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
+        assert!(!pkce_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
+        assert!(!pkce_matches(
+            "short",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
     }
 }

@@ -27,20 +27,39 @@ struct HintClaims {
 impl Service {
     /// The userinfo response for an access token: signature, issuer, audience (only tokens
     /// issued for userinfo), lifetime, and the grant still alive.
-    pub async fn userinfo(&self, issuer: &str, token: &str) -> Result<std::result::Result<Value, TokenError>> {
-        let claims: AccessTokenClaims = match self.verify_jwt(token, issuer, &userinfo_audience(issuer)).await? {
+    pub async fn userinfo(
+        &self,
+        issuer: &str,
+        token: &str,
+    ) -> Result<std::result::Result<Value, TokenError>> {
+        let claims: AccessTokenClaims = match self
+            .verify_jwt(token, issuer, &userinfo_audience(issuer))
+            .await?
+        {
             Ok(c) => c,
             Err(e) => return Ok(Err(e)),
         };
-        let (Ok(gid), Ok(uid)) = (Uuid::parse_str(&claims.gid), Uuid::parse_str(&claims.sub)) else {
-            return Ok(Err(TokenError::Invalid("malformed grant or subject".into())));
+        let (Ok(gid), Ok(uid)) = (Uuid::parse_str(&claims.gid), Uuid::parse_str(&claims.sub))
+        else {
+            return Ok(Err(TokenError::Invalid(
+                "malformed grant or subject".into(),
+            )));
         };
         let mut c = self.store().conn().await?;
         match oauth::grant(&mut c, gid).await? {
             Some(g) if g.revoked_at.is_none() && g.user_id == uid => {}
-            _ => return Ok(Err(TokenError::Invalid("the token has been revoked".into()))),
+            _ => {
+                return Ok(Err(TokenError::Invalid(
+                    "the token has been revoked".into(),
+                )))
+            }
         }
-        let Some(user) = directory::user_by_id(&mut c, uid).await?.filter(|u| u.account_enabled) else { return Ok(Err(TokenError::UserGone)) };
+        let Some(user) = directory::user_by_id(&mut c, uid)
+            .await?
+            .filter(|u| u.account_enabled)
+        else {
+            return Ok(Err(TokenError::UserGone));
+        };
         let mut out = json!({"sub": user.id.to_string()});
         if claims.scp.split_whitespace().any(|s| s == "profile") {
             out["name"] = json!(user.display_name);
@@ -51,19 +70,33 @@ impl Service {
 
     /// Reads an `id_token_hint`: our signature and issuer, expiry ignored (a hint may be old).
     pub async fn id_token_hint(&self, issuer: &str, token: &str) -> Result<Option<IdTokenHint>> {
-        Ok(self.verify_jwt_with::<HintClaims>(token, issuer, None, true).await?.ok().map(|h| IdTokenHint { client_id: h.aud, sub: h.sub }))
+        Ok(self
+            .verify_jwt_with::<HintClaims>(token, issuer, None, true)
+            .await?
+            .ok()
+            .map(|h| IdTokenHint {
+                client_id: h.aud,
+                sub: h.sub,
+            }))
     }
 
     /// Verifies an ID token issued to `client_id` (used by the first-party Security info
     /// app for its own session); returns (user id, session id).
-    pub async fn verify_id_token(&self, issuer: &str, client_id: &str, token: &str) -> Result<Option<(Uuid, Uuid)>> {
+    pub async fn verify_id_token(
+        &self,
+        issuer: &str,
+        client_id: &str,
+        token: &str,
+    ) -> Result<Option<(Uuid, Uuid)>> {
         let claims: super::IdTokenClaims = match self.verify_jwt(token, issuer, client_id).await? {
             Ok(c) => c,
             Err(_) => return Ok(None),
         };
-        Ok(match (Uuid::parse_str(&claims.sub), Uuid::parse_str(&claims.sid)) {
-            (Ok(u), Ok(s)) => Some((u, s)),
-            _ => None,
-        })
+        Ok(
+            match (Uuid::parse_str(&claims.sub), Uuid::parse_str(&claims.sid)) {
+                (Ok(u), Ok(s)) => Some((u, s)),
+                _ => None,
+            },
+        )
     }
 }

@@ -10,11 +10,16 @@ impl Service {
         let (cfg, member_of) = policy_for(&mut c, user.id).await?;
         let mut out = vec![];
         for stored in store_pk::for_user(&mut c, user.id).await? {
-            let model = match portcullis_store::metadata::get(&mut c, stored.passkey.aaguid).await? {
+            let model = match portcullis_store::metadata::get(&mut c, stored.passkey.aaguid).await?
+            {
                 Some(m) => Some(m.name),
                 None => builtin_name(stored.passkey.aaguid).map(str::to_string),
             };
-            out.push(PasskeyView { model, usable: passkey::sign_in_usability(&cfg, &member_of, &stored.passkey), stored });
+            out.push(PasskeyView {
+                model,
+                usable: passkey::sign_in_usability(&cfg, &member_of, &stored.passkey),
+                stored,
+            });
         }
         Ok(out)
     }
@@ -23,9 +28,20 @@ impl Service {
     pub async fn delete_own_passkey(&self, user: &User, id: Uuid) -> Result<(), PasskeyError> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let p = store_pk::by_id(&mut tx, id).await?.filter(|p| p.passkey.user_id == user.id).ok_or_else(|| reject("notFound", "You have no such passkey."))?;
+        let p = store_pk::by_id(&mut tx, id)
+            .await?
+            .filter(|p| p.passkey.user_id == user.id)
+            .ok_or_else(|| reject("notFound", "You have no such passkey."))?;
         store_pk::delete(&mut tx, id, "user", now).await?;
-        let rec = security_info_record("User deleted security info", Operation::Delete, &self_actor(user), user, Some(passkey_json(&p.passkey)), None, "User deleted a passkey".into());
+        let rec = security_info_record(
+            "User deleted security info",
+            Operation::Delete,
+            &self_actor(user),
+            user,
+            Some(passkey_json(&p.passkey)),
+            None,
+            "User deleted a passkey".into(),
+        );
         audit::append(&mut tx, &rec, now).await?;
         commit(tx).await?;
         Ok(())
@@ -34,7 +50,11 @@ impl Service {
 
 impl Service {
     /// An administrator's view of a user's passkeys.
-    pub async fn passkeys_for_admin(&self, actor: &Actor, user: &str) -> Result<(User, Vec<PasskeyView>), PasskeyError> {
+    pub async fn passkeys_for_admin(
+        &self,
+        actor: &Actor,
+        user: &str,
+    ) -> Result<(User, Vec<PasskeyView>), PasskeyError> {
         let mut c = self.store().conn().await?;
         let target = crate::directory::viewable_user(&mut c, actor, user).await?;
         drop(c);
@@ -44,11 +64,24 @@ impl Service {
 
     /// R25: an administrator removes a user's passkey from the server. The device still
     /// holds it; a sign-in with it is refused with that explanation.
-    pub async fn admin_delete_passkey(&self, actor: &Actor, user: &str, id: Uuid) -> Result<(), PasskeyError> {
+    pub async fn admin_delete_passkey(
+        &self,
+        actor: &Actor,
+        user: &str,
+        id: Uuid,
+    ) -> Result<(), PasskeyError> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let target = managed_user(&mut tx, actor, user).await?;
-        let p = store_pk::by_id(&mut tx, id).await?.filter(|p| p.passkey.user_id == target.id).ok_or_else(|| reject("notFound", format!("{} has no passkey {id}", target.user_principal_name)))?;
+        let p = store_pk::by_id(&mut tx, id)
+            .await?
+            .filter(|p| p.passkey.user_id == target.id)
+            .ok_or_else(|| {
+                reject(
+                    "notFound",
+                    format!("{} has no passkey {id}", target.user_principal_name),
+                )
+            })?;
         store_pk::delete(&mut tx, id, "admin", now).await?;
         let rec = security_info_record(
             "Admin deleted security info",
@@ -67,7 +100,12 @@ impl Service {
 
 impl Service {
     /// `userRegistrationDetails` for a page of users (graph-api.md §7.3).
-    pub async fn registration_details(&self, f: &portcullis_store::directory::UserFilter, after_upn: Option<&str>, limit: i64) -> Result<Vec<Value>, PasskeyError> {
+    pub async fn registration_details(
+        &self,
+        f: &portcullis_store::directory::UserFilter,
+        after_upn: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Value>, PasskeyError> {
         let now = self.now();
         let users = self.users_page(f, after_upn, limit).await?;
         let mut c = self.store().conn().await?;
@@ -80,13 +118,39 @@ impl Service {
             let roles = directory::roles_of(&mut c, u.id).await?;
             let (cfg, member_of) = policy_for(&mut c, u.id).await?;
             let stored = store_pk::for_user(&mut c, u.id).await?;
-            let passkeys = stored.iter().map(|p| (&p.passkey, passkey::sign_in_usability(&cfg, &member_of, &p.passkey).is_ok())).collect();
-            let tap = portcullis_store::tap::for_user(&mut c, u.id).await?.map(|t| {
-                let in_scope = tap_cfg.state == portcullis_domain::policy::MethodState::Enabled
-                    && matches!(portcullis_domain::policy::targets::scope(&tap_cfg.include_targets, &tap_cfg.exclude_targets, &member_of), portcullis_domain::policy::Scope::Included(_));
-                portcullis_domain::tap::usability(&t.pass, in_scope, now) == portcullis_domain::tap::UsabilityReason::EnabledByPolicy
-            });
-            out.push(portcullis_domain::report::registration_details(&portcullis_domain::report::Holdings { user: u, roles: &roles, passkeys, tap }, now));
+            let passkeys = stored
+                .iter()
+                .map(|p| {
+                    (
+                        &p.passkey,
+                        passkey::sign_in_usability(&cfg, &member_of, &p.passkey).is_ok(),
+                    )
+                })
+                .collect();
+            let tap = portcullis_store::tap::for_user(&mut c, u.id)
+                .await?
+                .map(|t| {
+                    let in_scope = tap_cfg.state == portcullis_domain::policy::MethodState::Enabled
+                        && matches!(
+                            portcullis_domain::policy::targets::scope(
+                                &tap_cfg.include_targets,
+                                &tap_cfg.exclude_targets,
+                                &member_of
+                            ),
+                            portcullis_domain::policy::Scope::Included(_)
+                        );
+                    portcullis_domain::tap::usability(&t.pass, in_scope, now)
+                        == portcullis_domain::tap::UsabilityReason::EnabledByPolicy
+                });
+            out.push(portcullis_domain::report::registration_details(
+                &portcullis_domain::report::Holdings {
+                    user: u,
+                    roles: &roles,
+                    passkeys,
+                    tap,
+                },
+                now,
+            ));
         }
         Ok(out)
     }

@@ -16,7 +16,9 @@ use portcullis_store::ceremonies::{self, Ceremony};
 use portcullis_store::passkeys::{self as store_pk, StoredPasskey};
 use portcullis_store::signins::SignInEvent;
 use portcullis_store::{audit, commit, directory, sessions, signins, Conn};
-use portcullis_webauthn::{AuthenticationState, CeremonyError, Credential, RegistrationState, RelyingParty};
+use portcullis_webauthn::{
+    AuthenticationState, CeremonyError, Credential, RegistrationState, RelyingParty,
+};
 use serde_json::{json, Value};
 use time::Duration;
 use uuid::Uuid;
@@ -63,7 +65,10 @@ impl From<portcullis_store::StoreError> for PasskeyError {
 }
 
 fn reject(code: &'static str, message: impl Into<String>) -> PasskeyError {
-    PasskeyError::Rejected { code, message: message.into() }
+    PasskeyError::Rejected {
+        code,
+        message: message.into(),
+    }
 }
 
 impl PasskeyError {
@@ -128,19 +133,31 @@ fn fido2(cfg: MethodConfiguration) -> Fido2Configuration {
     }
 }
 
-async fn policy_for(c: &mut Conn, user: Uuid) -> Result<(Fido2Configuration, Vec<Uuid>), PasskeyError> {
+async fn policy_for(
+    c: &mut Conn,
+    user: Uuid,
+) -> Result<(Fido2Configuration, Vec<Uuid>), PasskeyError> {
     let cfg = fido2(current(c, MethodId::Fido2).await?);
     let member_of = directory::member_of(c, user).await?;
     Ok((cfg, member_of))
 }
 
 fn credential_of(p: &StoredPasskey) -> Result<Credential, PasskeyError> {
-    serde_json::from_str(&p.credential_json).map_err(|e| PasskeyError::Failed(ServiceError::Internal(format!("stored credential {} is unreadable: {e}", p.passkey.id))))
+    serde_json::from_str(&p.credential_json).map_err(|e| {
+        PasskeyError::Failed(ServiceError::Internal(format!(
+            "stored credential {} is unreadable: {e}",
+            p.passkey.id
+        )))
+    })
 }
 
 /// The user acting on their own security info.
 fn self_actor(user: &User) -> Actor {
-    Actor::User { id: user.id, upn: user.user_principal_name.to_string(), roles: vec![] }
+    Actor::User {
+        id: user.id,
+        upn: user.user_principal_name.to_string(),
+        roles: vec![],
+    }
 }
 
 /// What the audit log keeps of a passkey.
@@ -149,14 +166,30 @@ fn passkey_json(p: &Passkey) -> Value {
 }
 
 fn clean_text(s: Option<String>, max: usize) -> Option<String> {
-    s.map(|s| s.trim().chars().filter(|c| !c.is_control()).take(max).collect::<String>()).filter(|s| !s.is_empty())
+    s.map(|s| {
+        s.trim()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(max)
+            .collect::<String>()
+    })
+    .filter(|s| !s.is_empty())
 }
 
 impl Service {
-    async fn take_ceremony(&self, c: &mut Conn, id: Uuid, kind: &str, now: Timestamp) -> Result<Ceremony, PasskeyError> {
+    async fn take_ceremony(
+        &self,
+        c: &mut Conn,
+        id: Uuid,
+        kind: &str,
+        now: Timestamp,
+    ) -> Result<Ceremony, PasskeyError> {
         let cer = ceremonies::take(c, id, kind, now).await?.ok_or_else(|| reject("challengeUnknown", "This sign-in or registration request was already used or never issued; start again."))?;
         if now >= cer.expires_at {
-            return Err(reject("challengeExpired", "This request expired (after 5 minutes); start again."));
+            return Err(reject(
+                "challengeExpired",
+                "This request expired (after 5 minutes); start again.",
+            ));
         }
         Ok(cer)
     }

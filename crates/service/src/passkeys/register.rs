@@ -5,7 +5,13 @@ use super::*;
 
 impl Service {
     /// R14, R17: starts adding a passkey for the signed-in user.
-    pub async fn begin_passkey_registration(&self, rp: &RelyingParty, session: &Session, user: &User, ctx: &RequestContext) -> Result<CeremonyStart, PasskeyError> {
+    pub async fn begin_passkey_registration(
+        &self,
+        rp: &RelyingParty,
+        session: &Session,
+        user: &User,
+        ctx: &RequestContext,
+    ) -> Result<CeremonyStart, PasskeyError> {
         self.registration_allowed(user, session, ctx).await?;
         let now = self.now();
         let mut c = self.store().conn().await?;
@@ -16,30 +22,82 @@ impl Service {
             .iter()
             .filter_map(|p| URL_SAFE_NO_PAD.decode(&p.passkey.credential_id).ok())
             .collect();
-        let (options, state) = rp.start_registration(user.id.as_bytes(), user.user_principal_name.as_str(), &user.display_name, exclude, plan.attestation_direct)?;
+        let (options, state) = rp.start_registration(
+            user.id.as_bytes(),
+            user.user_principal_name.as_str(),
+            &user.display_name,
+            exclude,
+            plan.attestation_direct,
+        )?;
         let id = Uuid::new_v4();
-        let state = serde_json::to_string(&state).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        ceremonies::insert(&mut c, id, &Ceremony { kind: "register".into(), user_id: Some(user.id), state, expires_at: now + CEREMONY_TTL }, now).await?;
-        Ok(CeremonyStart { ceremony_id: id, options })
+        let state =
+            serde_json::to_string(&state).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        ceremonies::insert(
+            &mut c,
+            id,
+            &Ceremony {
+                kind: "register".into(),
+                user_id: Some(user.id),
+                state,
+                expires_at: now + CEREMONY_TTL,
+            },
+            now,
+        )
+        .await?;
+        Ok(CeremonyStart {
+            ceremony_id: id,
+            options,
+        })
     }
 
     /// R4, R5, R9, R17, R20: verifies the response and stores the passkey — or stores nothing.
-    pub async fn finish_passkey_registration(&self, rp: &RelyingParty, session: &Session, user: &User, req: RegistrationRequest<'_>, ctx: &RequestContext) -> Result<Passkey, PasskeyError> {
-        let RegistrationRequest { ceremony_id, response, name, device } = req;
+    pub async fn finish_passkey_registration(
+        &self,
+        rp: &RelyingParty,
+        session: &Session,
+        user: &User,
+        req: RegistrationRequest<'_>,
+        ctx: &RequestContext,
+    ) -> Result<Passkey, PasskeyError> {
+        let RegistrationRequest {
+            ceremony_id,
+            response,
+            name,
+            device,
+        } = req;
         // Conditional Access may have changed, or the user moved, since the options.
         self.registration_allowed(user, session, ctx).await?;
         let now = self.now();
         let mut c = self.store().conn().await?;
-        let cer = self.take_ceremony(&mut c, ceremony_id, "register", now).await?;
+        let cer = self
+            .take_ceremony(&mut c, ceremony_id, "register", now)
+            .await?;
         if cer.user_id != Some(user.id) {
-            return Err(reject("challengeMismatch", "This registration request belongs to another user."));
+            return Err(reject(
+                "challengeMismatch",
+                "This registration request belongs to another user.",
+            ));
         }
         let (cfg, member_of) = policy_for(&mut c, user.id).await?;
         // The policy may have changed since the options were issued; it is checked again below.
-        let state: RegistrationState = serde_json::from_str(&cer.state).map_err(|e| ServiceError::Internal(format!("ceremony state: {e}")))?;
+        let state: RegistrationState = serde_json::from_str(&cer.state)
+            .map_err(|e| ServiceError::Internal(format!("ceremony state: {e}")))?;
         let plan = passkey::may_start_registration(&cfg, &member_of, session, now)?;
         drop(c);
-        self.complete_registration(rp, user, &cfg, &member_of, plan.attestation_direct, &state, response, name, device, &self_actor(user), "User registered security info").await
+        self.complete_registration(
+            rp,
+            user,
+            &cfg,
+            &member_of,
+            plan.attestation_direct,
+            &state,
+            response,
+            name,
+            device,
+            &self_actor(user),
+            "User registered security info",
+        )
+        .await
     }
 
     /// Verifies a registration response against its state and the policy, and stores the
@@ -79,7 +137,8 @@ impl Service {
             aaguid: cred.aaguid,
             has_chain: cred.attestation.has_chain(),
             trusted,
-            self_attested: cred.attestation == portcullis_webauthn::AttestationKind::SelfAttestation,
+            self_attested: cred.attestation
+                == portcullis_webauthn::AttestationKind::SelfAttestation,
             synced: cred.backup_eligible,
         };
         let ruleset = passkey::decide_registration(cfg, member_of, &facts).inspect_err(|r| {
@@ -87,7 +146,9 @@ impl Service {
         })?;
         let model = self.metadata_for(cred.aaguid).await?.map(|m| m.name);
         let credential_id = URL_SAFE_NO_PAD.encode(&cred.credential_id);
-        let display_name = clean_text(name, NAME_MAX).or_else(|| model.clone()).unwrap_or_else(|| "Passkey".into());
+        let display_name = clean_text(name, NAME_MAX)
+            .or_else(|| model.clone())
+            .unwrap_or_else(|| "Passkey".into());
         let stored = StoredPasskey {
             passkey: Passkey {
                 id: Uuid::new_v4(),
@@ -105,15 +166,23 @@ impl Service {
                 device_profile: clean_text(device.profile, 16),
                 flagged_clone: false,
             },
-            credential_json: serde_json::to_string(&cred.credential).map_err(|e| ServiceError::Internal(e.to_string()))?,
-            x5c: cred.x5c.iter().map(|d| base64::engine::general_purpose::STANDARD.encode(d)).collect(),
+            credential_json: serde_json::to_string(&cred.credential)
+                .map_err(|e| ServiceError::Internal(e.to_string()))?,
+            x5c: cred
+                .x5c
+                .iter()
+                .map(|d| base64::engine::general_purpose::STANDARD.encode(d))
+                .collect(),
             profile_id: ruleset.profile_id.clone(),
             deleted: None,
         };
         let mut tx = self.store().begin().await?;
         if let Some(existing) = store_pk::by_credential_id(&mut tx, &credential_id).await? {
             if existing.deleted.is_none() {
-                return Err(reject("alreadyRegistered", "This passkey is already registered."));
+                return Err(reject(
+                    "alreadyRegistered",
+                    "This passkey is already registered.",
+                ));
             }
         }
         store_pk::insert(&mut tx, &stored).await?;
@@ -123,8 +192,13 @@ impl Service {
             actor,
             user,
             None,
-            Some(json!({"id": stored.passkey.id, "aaGuid": cred.aaguid, "model": model, "fmt": cred.fmt, "attestation": cred.attestation, "profile": ruleset.name})),
-            format!("User registered a passkey ({}); the AAGUID is self-reported unless attested", stored.passkey.display_name),
+            Some(
+                json!({"id": stored.passkey.id, "aaGuid": cred.aaguid, "model": model, "fmt": cred.fmt, "attestation": cred.attestation, "profile": ruleset.name}),
+            ),
+            format!(
+                "User registered a passkey ({}); the AAGUID is self-reported unless attested",
+                stored.passkey.display_name
+            ),
         );
         audit::append(&mut tx, &rec, now).await?;
         commit(tx).await?;
@@ -145,12 +219,17 @@ pub struct RegistrationOffer {
 
 impl Service {
     /// What Security info should offer this user right now.
-    pub async fn registration_offer(&self, user: &User, session: &Session) -> Result<RegistrationOffer, ServiceError> {
+    pub async fn registration_offer(
+        &self,
+        user: &User,
+        session: &Session,
+    ) -> Result<RegistrationOffer, ServiceError> {
         let mut c = self.store().conn().await?;
         let cfg = fido2(current(&mut c, MethodId::Fido2).await?);
         let member_of = directory::member_of(&mut c, user.id).await?;
         Ok(RegistrationOffer {
-            may_add: passkey::may_start_registration(&cfg, &member_of, session, self.now()).map(|_| ()),
+            may_add: passkey::may_start_registration(&cfg, &member_of, session, self.now())
+                .map(|_| ()),
             authenticator_option: passkey::authenticator_option_offered(&cfg),
             legacy_flow: passkey::legacy_flow_offered(&cfg, &member_of),
         })
@@ -161,7 +240,13 @@ impl Service {
     /// Graph `fido2Methods/creationOptions`: an administrator starts provisioning a passkey for
     /// a user (graph-api.md §3). Policy applies (R1, R2, R4, R5, R9; self-service must be
     /// allowed, as in Entra); the challenge lives `timeout` and is found again by its value.
-    pub async fn begin_provisioning(&self, rp: &RelyingParty, actor: &Actor, user: &str, timeout: Duration) -> Result<(Value, Timestamp), PasskeyError> {
+    pub async fn begin_provisioning(
+        &self,
+        rp: &RelyingParty,
+        actor: &Actor,
+        user: &str,
+        timeout: Duration,
+    ) -> Result<(Value, Timestamp), PasskeyError> {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let target = managed_user(&mut c, actor, user).await?;
@@ -170,19 +255,52 @@ impl Service {
         if !cfg.is_self_service_registration_allowed {
             return Err(PasskeyRefusal::SelfServiceDisabled.into());
         }
-        let exclude = store_pk::for_user(&mut c, target.id).await?.iter().filter_map(|p| URL_SAFE_NO_PAD.decode(&p.passkey.credential_id).ok()).collect();
+        let exclude = store_pk::for_user(&mut c, target.id)
+            .await?
+            .iter()
+            .filter_map(|p| URL_SAFE_NO_PAD.decode(&p.passkey.credential_id).ok())
+            .collect();
         let direct = rules.iter().any(|r| r.attestation_required);
-        let (options, state) = rp.start_registration(target.id.as_bytes(), target.user_principal_name.as_str(), &target.display_name, exclude, direct)?;
-        let challenge = options["challenge"].as_str().unwrap_or_default().to_string();
+        let (options, state) = rp.start_registration(
+            target.id.as_bytes(),
+            target.user_principal_name.as_str(),
+            &target.display_name,
+            exclude,
+            direct,
+        )?;
+        let challenge = options["challenge"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let expires_at = now + timeout;
-        let state = serde_json::to_string(&state).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        ceremonies::insert_with_challenge(&mut c, Uuid::new_v4(), &Ceremony { kind: "provision".into(), user_id: Some(target.id), state, expires_at }, Some(&challenge), now).await?;
+        let state =
+            serde_json::to_string(&state).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        ceremonies::insert_with_challenge(
+            &mut c,
+            Uuid::new_v4(),
+            &Ceremony {
+                kind: "provision".into(),
+                user_id: Some(target.id),
+                state,
+                expires_at,
+            },
+            Some(&challenge),
+            now,
+        )
+        .await?;
         Ok((options, expires_at))
     }
 
     /// Graph `POST fido2Methods`: verifies a provisioned credential (found by its challenge)
     /// and stores it for the user — or stores nothing.
-    pub async fn finish_provisioning(&self, rp: &RelyingParty, actor: &Actor, user: &str, display_name: Option<String>, credential: &Value) -> Result<Passkey, PasskeyError> {
+    pub async fn finish_provisioning(
+        &self,
+        rp: &RelyingParty,
+        actor: &Actor,
+        user: &str,
+        display_name: Option<String>,
+        credential: &Value,
+    ) -> Result<Passkey, PasskeyError> {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let target = managed_user(&mut c, actor, user).await?;
@@ -190,32 +308,60 @@ impl Service {
             .as_str()
             .and_then(|s| URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok())
             .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            .ok_or_else(|| reject("malformedResponse", "publicKeyCredential.response.clientDataJSON is not base64url JSON."))?;
-        let challenge = client_data["challenge"].as_str().ok_or_else(|| reject("malformedResponse", "clientDataJSON has no challenge."))?;
+            .ok_or_else(|| {
+                reject(
+                    "malformedResponse",
+                    "publicKeyCredential.response.clientDataJSON is not base64url JSON.",
+                )
+            })?;
+        let challenge = client_data["challenge"]
+            .as_str()
+            .ok_or_else(|| reject("malformedResponse", "clientDataJSON has no challenge."))?;
         let cer = ceremonies::take_by_challenge(&mut c, challenge, "provision", now)
             .await?
             .ok_or_else(|| reject("challengeUnknown", "This challenge was already used or never issued; request creationOptions again."))?;
         if now >= cer.expires_at {
-            return Err(reject("challengeExpired", "The challenge expired; request creationOptions again."));
+            return Err(reject(
+                "challengeExpired",
+                "The challenge expired; request creationOptions again.",
+            ));
         }
         if cer.user_id != Some(target.id) {
-            return Err(reject("challengeMismatch", "These creation options were issued for another user."));
+            return Err(reject(
+                "challengeMismatch",
+                "These creation options were issued for another user.",
+            ));
         }
         let (cfg, member_of) = policy_for(&mut c, target.id).await?;
         let rules = passkey::rulesets(&cfg, &member_of)?;
         if !cfg.is_self_service_registration_allowed {
             return Err(PasskeyRefusal::SelfServiceDisabled.into());
         }
-        let state: RegistrationState = serde_json::from_str(&cer.state).map_err(|e| ServiceError::Internal(format!("ceremony state: {e}")))?;
+        let state: RegistrationState = serde_json::from_str(&cer.state)
+            .map_err(|e| ServiceError::Internal(format!("ceremony state: {e}")))?;
         // Graph's webauthnPublicKeyCredential carries no rawId or type; WebAuthn JSON does.
         let mut response = credential.clone();
         if let Value::Object(m) = &mut response {
             let id = m.get("id").cloned().unwrap_or(Value::Null);
             m.entry("rawId").or_insert(id);
-            m.entry("type").or_insert(Value::String("public-key".into()));
+            m.entry("type")
+                .or_insert(Value::String("public-key".into()));
         }
         drop(c);
         let direct = rules.iter().any(|r| r.attestation_required);
-        self.complete_registration(rp, &target, &cfg, &member_of, direct, &state, &response, display_name, DeviceInfo::default(), actor, "Admin registered security info").await
+        self.complete_registration(
+            rp,
+            &target,
+            &cfg,
+            &member_of,
+            direct,
+            &state,
+            &response,
+            display_name,
+            DeviceInfo::default(),
+            actor,
+            "Admin registered security info",
+        )
+        .await
     }
 }

@@ -5,14 +5,25 @@ use super::*;
 impl Service {
     /// R21: starts a sign-in. With a username, the options list that user's usable passkeys;
     /// without one, it is a discoverable-credential request.
-    pub async fn begin_passkey_sign_in(&self, rp: &RelyingParty, username: Option<&str>) -> Result<CeremonyStart, PasskeyError> {
+    pub async fn begin_passkey_sign_in(
+        &self,
+        rp: &RelyingParty,
+        username: Option<&str>,
+    ) -> Result<CeremonyStart, PasskeyError> {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let (user_id, allow) = match username.map(str::trim).filter(|u| !u.is_empty()) {
             None => (None, vec![]),
             Some(name) => {
-                let upn = Upn::parse(name).map_err(|_| reject("malformedUsername", "Enter your username as name@domain."))?;
-                let user = directory::user_by_upn(&mut c, &upn).await?.ok_or_else(|| reject("userNotFound", "We couldn't find an account with that username."))?;
+                let upn = Upn::parse(name).map_err(|_| {
+                    reject("malformedUsername", "Enter your username as name@domain.")
+                })?;
+                let user = directory::user_by_upn(&mut c, &upn).await?.ok_or_else(|| {
+                    reject(
+                        "userNotFound",
+                        "We couldn't find an account with that username.",
+                    )
+                })?;
                 let (cfg, member_of) = policy_for(&mut c, user.id).await?;
                 let all = store_pk::for_user(&mut c, user.id).await?;
                 if all.is_empty() {
@@ -29,40 +40,96 @@ impl Service {
                     }
                 }
                 if usable.is_empty() {
-                    return Err(first_refusal.map(PasskeyError::Refused).unwrap_or_else(|| reject("noPasskey", "You have no usable passkey.")));
+                    return Err(first_refusal
+                        .map(PasskeyError::Refused)
+                        .unwrap_or_else(|| reject("noPasskey", "You have no usable passkey.")));
                 }
                 (Some(user.id), usable)
             }
         };
         let (options, state) = rp.start_authentication(allow)?;
         let id = Uuid::new_v4();
-        let state = serde_json::to_string(&state).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        ceremonies::insert(&mut c, id, &Ceremony { kind: "authenticate".into(), user_id, state, expires_at: now + CEREMONY_TTL }, now).await?;
-        Ok(CeremonyStart { ceremony_id: id, options })
+        let state =
+            serde_json::to_string(&state).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        ceremonies::insert(
+            &mut c,
+            id,
+            &Ceremony {
+                kind: "authenticate".into(),
+                user_id,
+                state,
+                expires_at: now + CEREMONY_TTL,
+            },
+            now,
+        )
+        .await?;
+        Ok(CeremonyStart {
+            ceremony_id: id,
+            options,
+        })
     }
 
     /// R1, R2, R5, R22, R25: finishes a sign-in and opens a session. Every outcome is logged.
-    pub async fn finish_passkey_sign_in(&self, rp: &RelyingParty, ceremony_id: Uuid, response: &Value, ctx: &RequestContext) -> Result<SignedIn, PasskeyError> {
+    pub async fn finish_passkey_sign_in(
+        &self,
+        rp: &RelyingParty,
+        ceremony_id: Uuid,
+        response: &Value,
+        ctx: &RequestContext,
+    ) -> Result<SignedIn, PasskeyError> {
         let now = self.now();
-        let result = self.try_passkey_sign_in(rp, ceremony_id, response, ctx, now).await;
+        let result = self
+            .try_passkey_sign_in(rp, ceremony_id, response, ctx, now)
+            .await;
         if let Err((user, e)) = &result {
             if !matches!(e, PasskeyError::Failed(_)) {
                 let mut c = self.store().conn().await?;
-                let upn = user.as_ref().map(|u| u.user_principal_name.to_string()).unwrap_or_default();
-                signins::append(&mut c, &passkey_event(now, user.as_ref().map(|u| u.id), &upn, ctx, Some((e.code(), e.to_string())))).await?;
+                let upn = user
+                    .as_ref()
+                    .map(|u| u.user_principal_name.to_string())
+                    .unwrap_or_default();
+                signins::append(
+                    &mut c,
+                    &passkey_event(
+                        now,
+                        user.as_ref().map(|u| u.id),
+                        &upn,
+                        ctx,
+                        Some((e.code(), e.to_string())),
+                    ),
+                )
+                .await?;
             }
         }
         result.map_err(|(_, e)| e)
     }
 
-    async fn try_passkey_sign_in(&self, rp: &RelyingParty, ceremony_id: Uuid, response: &Value, ctx: &RequestContext, now: Timestamp) -> Result<SignedIn, (Option<User>, PasskeyError)> {
+    async fn try_passkey_sign_in(
+        &self,
+        rp: &RelyingParty,
+        ceremony_id: Uuid,
+        response: &Value,
+        ctx: &RequestContext,
+        now: Timestamp,
+    ) -> Result<SignedIn, (Option<User>, PasskeyError)> {
         let no_user = |e: PasskeyError| (None, e);
         let assertion = RelyingParty::parse_assertion(response).map_err(|e| no_user(e.into()))?;
         let mut c = self.store().conn().await.map_err(|e| no_user(e.into()))?;
-        let cer = self.take_ceremony(&mut c, ceremony_id, "authenticate", now).await.map_err(no_user)?;
+        let cer = self
+            .take_ceremony(&mut c, ceremony_id, "authenticate", now)
+            .await
+            .map_err(no_user)?;
         let cred_id = URL_SAFE_NO_PAD.encode(&assertion.raw_id);
         let stored = store_pk::by_credential_id(&mut c, &cred_id).await.map_err(|e| no_user(e.into()))?.ok_or_else(|| no_user(reject("unknownCredential", "This passkey is not registered here. It may belong to another site or have been removed.")))?;
-        let user = directory::user_by_id(&mut c, stored.passkey.user_id).await.map_err(|e| no_user(e.into()))?.ok_or_else(|| no_user(reject("unknownCredential", "This passkey's account no longer exists.")))?;
+        let user = directory::user_by_id(&mut c, stored.passkey.user_id)
+            .await
+            .map_err(|e| no_user(e.into()))?
+            .ok_or_else(|| {
+                no_user(reject(
+                    "unknownCredential",
+                    "This passkey's account no longer exists.",
+                ))
+            })?;
         let with_user = |e: PasskeyError| (Some(user.clone()), e);
         if let Some((_, by)) = &stored.deleted {
             let msg = if by == "admin" {
@@ -73,60 +140,141 @@ impl Service {
             return Err(with_user(reject("passkeyDeleted", msg)));
         }
         match cer.user_id {
-            Some(bound) if bound != user.id => return Err(with_user(reject("challengeMismatch", "This passkey belongs to a different account than the username you entered."))),
-            None if assertion.response.user_handle.as_deref() != Some(user.id.as_bytes().as_slice()) => {
-                return Err(with_user(reject("userHandleMismatch", "The passkey's user handle does not match its account.")))
+            Some(bound) if bound != user.id => {
+                return Err(with_user(reject(
+                    "challengeMismatch",
+                    "This passkey belongs to a different account than the username you entered.",
+                )))
+            }
+            None if assertion.response.user_handle.as_deref()
+                != Some(user.id.as_bytes().as_slice()) =>
+            {
+                return Err(with_user(reject(
+                    "userHandleMismatch",
+                    "The passkey's user handle does not match its account.",
+                )))
             }
             _ => {}
         }
         if !user.account_enabled {
-            return Err(with_user(reject("accountDisabled", "Your account has been disabled. Contact your administrator.")));
+            return Err(with_user(reject(
+                "accountDisabled",
+                "Your account has been disabled. Contact your administrator.",
+            )));
         }
         let (cfg, member_of) = policy_for(&mut c, user.id).await.map_err(with_user)?;
-        passkey::sign_in_usability(&cfg, &member_of, &stored.passkey).map_err(|r| with_user(r.into()))?;
-        let state: AuthenticationState = serde_json::from_str(&cer.state).map_err(|e| with_user(ServiceError::Internal(format!("ceremony state: {e}")).into()))?;
+        passkey::sign_in_usability(&cfg, &member_of, &stored.passkey)
+            .map_err(|r| with_user(r.into()))?;
+        let state: AuthenticationState = serde_json::from_str(&cer.state).map_err(|e| {
+            with_user(ServiceError::Internal(format!("ceremony state: {e}")).into())
+        })?;
         let credential = credential_of(&stored).map_err(with_user)?;
         let old = stored.passkey.sign_count;
-        let outcome = rp.finish_authentication(&assertion, &state, &credential, u32::try_from(old).unwrap_or(u32::MAX));
+        let outcome = rp.finish_authentication(
+            &assertion,
+            &state,
+            &credential,
+            u32::try_from(old).unwrap_or(u32::MAX),
+        );
         let verified = match outcome {
             Ok(a) => a,
             Err(e) if e.code == "counterRegression" => {
-                store_pk::flag_clone(&mut c, stored.passkey.id).await.map_err(|e| with_user(e.into()))?;
+                store_pk::flag_clone(&mut c, stored.passkey.id)
+                    .await
+                    .map_err(|e| with_user(e.into()))?;
                 tracing::warn!(user = %user.user_principal_name, passkey = %stored.passkey.id, "passkey counter went backwards: flagged as possibly cloned");
                 return Err(with_user(e.into()));
             }
             Err(e) => return Err(with_user(e.into())),
         };
         drop(c);
-        let mut tx = self.store().begin().await.map_err(|e| with_user(e.into()))?;
-        if !store_pk::record_use(&mut tx, stored.passkey.id, old, i64::from(verified.counter), now).await.map_err(|e| with_user(e.into()))? {
+        let mut tx = self
+            .store()
+            .begin()
+            .await
+            .map_err(|e| with_user(e.into()))?;
+        if !store_pk::record_use(
+            &mut tx,
+            stored.passkey.id,
+            old,
+            i64::from(verified.counter),
+            now,
+        )
+        .await
+        .map_err(|e| with_user(e.into()))?
+        {
             return Err(with_user(reject("counterReplay", "This passkey was just used for another sign-in with the same counter; the sign-in was refused.")));
         }
         let token = new_token();
-        let session = Session { id: Uuid::new_v4(), user_id: user.id, auth_time: now, methods: vec![AuthMethod::Passkey], expires_at: now + PASSKEY_SESSION, passkey_aaguid: Some(stored.passkey.aaguid) };
-        sessions::insert(&mut tx, &token_key(&token), &session, now).await.map_err(|e| with_user(e.into()))?;
-        signins::append(&mut tx, &passkey_event(now, Some(user.id), user.user_principal_name.as_str(), ctx, None)).await.map_err(|e| with_user(e.into()))?;
+        let session = Session {
+            id: Uuid::new_v4(),
+            user_id: user.id,
+            auth_time: now,
+            methods: vec![AuthMethod::Passkey],
+            expires_at: now + PASSKEY_SESSION,
+            passkey_aaguid: Some(stored.passkey.aaguid),
+        };
+        sessions::insert(&mut tx, &token_key(&token), &session, now)
+            .await
+            .map_err(|e| with_user(e.into()))?;
+        signins::append(
+            &mut tx,
+            &passkey_event(
+                now,
+                Some(user.id),
+                user.user_principal_name.as_str(),
+                ctx,
+                None,
+            ),
+        )
+        .await
+        .map_err(|e| with_user(e.into()))?;
         // R23: after the first passkey sign-in, the passkey is the preferred method. Only a
         // passkey's first use can be a user's first passkey sign-in.
         if stored.passkey.last_used_at.is_none() {
-            directory::prefer_if_unset(&mut tx, user.id, "passkey").await.map_err(|e| with_user(e.into()))?;
+            directory::prefer_if_unset(&mut tx, user.id, "passkey")
+                .await
+                .map_err(|e| with_user(e.into()))?;
         }
         commit(tx).await.map_err(|e| with_user(e.into()))?;
-        Ok(SignedIn { token, session, user })
+        Ok(SignedIn {
+            token,
+            session,
+            user,
+        })
     }
 }
 
-fn passkey_event(now: Timestamp, user_id: Option<Uuid>, upn: &str, ctx: &RequestContext, failure: Option<(&str, String)>) -> SignInEvent {
-    ctx.sign_in_event(now, user_id, upn, "passkey", failure.map(|(code, reason)| (50126, code, reason)))
+fn passkey_event(
+    now: Timestamp,
+    user_id: Option<Uuid>,
+    upn: &str,
+    ctx: &RequestContext,
+    failure: Option<(&str, String)>,
+) -> SignInEvent {
+    ctx.sign_in_event(
+        now,
+        user_id,
+        upn,
+        "passkey",
+        failure.map(|(code, reason)| (50126, code, reason)),
+    )
 }
 
 impl Service {
     /// R23: whether the sign-in page should go straight to the passkey prompt for this name.
     /// Unknown or malformed names answer `false` (the page then offers every method).
     pub async fn prefers_passkey(&self, username: &str) -> Result<bool, ServiceError> {
-        let Ok(upn) = Upn::parse(username) else { return Ok(false) };
+        let Ok(upn) = Upn::parse(username) else {
+            return Ok(false);
+        };
         let mut c = self.store().conn().await?;
-        let Some(user) = directory::user_by_upn(&mut c, &upn).await? else { return Ok(false) };
-        Ok(directory::preferred_method(&mut c, user.id).await?.as_deref() == Some("passkey"))
+        let Some(user) = directory::user_by_upn(&mut c, &upn).await? else {
+            return Ok(false);
+        };
+        Ok(directory::preferred_method(&mut c, user.id)
+            .await?
+            .as_deref()
+            == Some("passkey"))
     }
 }
