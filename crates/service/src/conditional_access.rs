@@ -10,6 +10,7 @@ use portcullis_domain::conditional_access::evaluate::{
     evaluate, Config, Evaluation, Resource, Signals,
 };
 use portcullis_domain::conditional_access::guard::{admins_still_in, Admin};
+use portcullis_domain::conditional_access::index::PolicyIndex;
 use portcullis_domain::conditional_access::location::{parse_cidr, NamedLocation};
 use portcullis_domain::conditional_access::platform::{from_user_agent, ClientAppType, Platform};
 use portcullis_domain::conditional_access::remedy::{verdict, Holdings, Verdict};
@@ -24,6 +25,7 @@ use portcullis_store::{
     tap as store_tap, Conn,
 };
 use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 use crate::{RequestContext, Result, Service, ServiceError};
@@ -37,6 +39,8 @@ pub struct CaData {
     pub strengths: Vec<Strength>,
     /// Named locations.
     pub locations: Vec<NamedLocation>,
+    /// The policies indexed by whom they include.
+    pub index: PolicyIndex,
 }
 
 impl CaData {
@@ -46,7 +50,32 @@ impl CaData {
             policies: &self.policies,
             strengths: &self.strengths,
             locations: &self.locations,
+            index: Some(&self.index),
         }
+    }
+}
+
+/// This node's parsed and indexed copy of the configuration with the version it was read
+/// at: a sign-in costs one small read instead of parsing every policy, and a change made on
+/// any node is seen by the next sign-in on every node.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CaCache(Arc<Mutex<Option<Versioned>>>);
+
+/// A configuration and the version it was read at.
+type Versioned = (i64, Arc<CaData>);
+
+impl CaCache {
+    fn get(&self, version: i64) -> Option<Arc<CaData>> {
+        // A panic while holding the lock cannot leave a half-written entry (it is replaced
+        // whole), so a poisoned lock is still good to read.
+        let slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        slot.as_ref()
+            .filter(|(v, _)| *v == version)
+            .map(|(_, d)| d.clone())
+    }
+
+    fn put(&self, version: i64, data: Arc<CaData>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((version, data));
     }
 }
 
@@ -98,17 +127,19 @@ fn audit_record(
 async fn load(c: &mut Conn) -> Result<CaData> {
     let mut policies = ca::policies(c).await?;
     policies.iter_mut().for_each(Policy::compile);
+    let index = PolicyIndex::build(&policies);
     Ok(CaData {
         policies,
         strengths: strength::all(&ca::strengths(c).await?),
         locations: ca::locations(c).await?,
+        index,
     })
 }
 
 /// What every decision about one user loads: the configuration, their groups, roles and
 /// registered methods, and the Security info application.
 struct Subject {
-    data: CaData,
+    data: Arc<CaData>,
     groups: Vec<Uuid>,
     roles: Vec<DirectoryRole>,
     registered: Vec<UsedMethod>,
@@ -119,7 +150,7 @@ impl Service {
     async fn subject(&self, user: Uuid, now: Timestamp) -> Result<Subject> {
         let mut c = self.store().conn().await?;
         Ok(Subject {
-            data: load(&mut c).await?,
+            data: self.cached_ca_data(&mut c).await?,
             groups: directory::member_of(&mut c, user).await?,
             roles: directory::roles_of(&mut c, user).await?,
             registered: registered(&mut c, user, now).await?,
@@ -153,9 +184,20 @@ async fn registered(c: &mut Conn, user: Uuid, now: Timestamp) -> Result<Vec<Used
 
 impl Service {
     /// The configuration.
-    pub async fn ca_data(&self) -> Result<CaData> {
+    pub async fn ca_data(&self) -> Result<Arc<CaData>> {
         let mut c = self.store().conn().await?;
-        load(&mut c).await
+        self.cached_ca_data(&mut c).await
+    }
+
+    /// The configuration from this node's copy when it is current, else loaded afresh.
+    async fn cached_ca_data(&self, c: &mut Conn) -> Result<Arc<CaData>> {
+        let version = ca::version(c).await?;
+        if let Some(data) = self.ca_cache.get(version) {
+            return Ok(data);
+        }
+        let data = Arc::new(load(c).await?);
+        self.ca_cache.put(version, data.clone());
+        Ok(data)
     }
 
     /// Enabled Global Administrators with their groups and roles.
@@ -394,7 +436,7 @@ impl Service {
         app: &Application,
         ctx: &RequestContext,
         device_compliant: bool,
-    ) -> Result<(AccessDecision, Vec<Policy>)> {
+    ) -> Result<(AccessDecision, Arc<CaData>)> {
         let now = self.now();
         let Subject {
             data,
@@ -434,7 +476,7 @@ impl Service {
         // Only a refusal that would be a loop if Security info were closed needs the second
         // evaluation: is Security info open, so the user can register there instead?
         if !matches!(decision.verdict, Verdict::Refused { is_loop: true, .. }) {
-            return Ok((decision, data.policies));
+            return Ok((decision, data));
         }
         let open = portal.as_ref().is_some_and(|p| {
             portcullis_domain::access::lets_through(
@@ -454,11 +496,11 @@ impl Service {
         } else {
             decision
         };
-        Ok((decision, data.policies))
+        Ok((decision, data))
     }
 
     /// What If (R43): the same evaluation as a sign-in, without signing anyone in.
-    pub async fn what_if(&self, q: &WhatIf) -> Result<(Evaluation, Verdict, CaData)> {
+    pub async fn what_if(&self, q: &WhatIf) -> Result<(Evaluation, Verdict, Arc<CaData>)> {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let user = crate::directory::resolve_user(&mut c, &q.user).await?;

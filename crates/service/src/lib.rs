@@ -79,6 +79,7 @@ pub struct Service {
     lockout: LockoutPolicy,
     app_attestation: Arc<dyn attestation::AppAttestation>,
     key_cache: keys::KeyCache,
+    ca_cache: conditional_access::CaCache,
 }
 
 impl Service {
@@ -92,6 +93,7 @@ impl Service {
             lockout,
             app_attestation,
             key_cache: keys::KeyCache::default(),
+            ca_cache: conditional_access::CaCache::default(),
         }
     }
 

@@ -142,3 +142,59 @@ async fn approved_app_blocks_the_authenticator_and_a_time_bound_exclusion_expire
         );
     }
 }
+
+/// Each node keeps its parsed configuration between decisions; a change saved or deleted on
+/// another node must be seen by this node's very next decision (R41 on every node).
+#[tokio::test]
+async fn a_policy_changed_on_another_node_applies_to_the_next_decision_here() {
+    for t in both().await {
+        let clock = Arc::new(ManualClock::new(T0));
+        let here = Service::new(t.store.clone(), clock.clone(), LockoutPolicy::default());
+        here.bootstrap("Contoso", "contoso.com")
+            .await
+            .unwrap()
+            .unwrap();
+        here.add_user(&op(), "hal@contoso.com", "Hal")
+            .await
+            .unwrap();
+        let there = Service::new(
+            portcullis_store::Store::open(&t.url).await.unwrap(),
+            clock.clone(),
+            LockoutPolicy::default(),
+        );
+        let ask = WhatIf {
+            user: "hal@contoso.com".into(),
+            application: Some(AUTHENTICATOR_APP.app_id.into()),
+            platform: None,
+            ip: None,
+            client_app_type: ClientAppType::MobileAppsAndDesktopClients,
+            device_compliant: false,
+            methods: vec![],
+        };
+        assert_eq!(
+            here.what_if(&ask).await.unwrap().1,
+            Verdict::Allow,
+            "{}: no policy yet (and now cached here)",
+            t.name
+        );
+        let block: Policy = serde_json::from_value(json!({
+            "displayName": "Block everyone but admins", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": ["62e90394-69f5-4237-9190-012177145e10"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
+            "grantControls": {"operator": "OR", "builtInControls": ["block"]}
+        }))
+        .unwrap();
+        let saved = there.save_ca_policy(&op(), block, false).await.unwrap();
+        assert!(
+            matches!(here.what_if(&ask).await.unwrap().1, Verdict::Refused { .. }),
+            "{}: the other node's policy applies here at once",
+            t.name
+        );
+        there.delete_ca_policy(&op(), &saved.id).await.unwrap();
+        assert_eq!(
+            here.what_if(&ask).await.unwrap().1,
+            Verdict::Allow,
+            "{}: and so does its deletion",
+            t.name
+        );
+    }
+}

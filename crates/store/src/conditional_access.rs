@@ -45,7 +45,25 @@ async fn put<T: Serialize>(
         .bind(ms(now))
         .execute(&mut *c)
         .await?;
+    bump(c).await
+}
+
+/// Marks the configuration changed (see [`version`]).
+async fn bump(c: &mut Conn) -> Result<()> {
+    sqlx::query("UPDATE ca_version SET version = version + 1 WHERE id = 1")
+        .execute(&mut *c)
+        .await?;
     Ok(())
+}
+
+/// The configuration's version: it changes whenever a policy, named location or custom
+/// strength is saved or deleted, on any node. Read it *before* loading the documents, so a
+/// change racing the load can only make the copy look older than it is, never newer.
+pub async fn version(c: &mut Conn) -> Result<i64> {
+    Ok(sqlx::query("SELECT version FROM ca_version WHERE id = 1")
+        .fetch_one(&mut *c)
+        .await?
+        .try_get("version")?)
 }
 
 async fn list<T: DeserializeOwned>(c: &mut Conn, t: Table) -> Result<Vec<T>> {
@@ -63,12 +81,16 @@ async fn list<T: DeserializeOwned>(c: &mut Conn, t: Table) -> Result<Vec<T>> {
 
 async fn delete(c: &mut Conn, t: Table, id: &str) -> Result<bool> {
     let sql = format!("DELETE FROM {} WHERE id = $1", t.name());
-    Ok(sqlx::query(&sql)
+    let deleted = sqlx::query(&sql)
         .bind(id)
         .execute(&mut *c)
         .await?
         .rows_affected()
-        == 1)
+        == 1;
+    if deleted {
+        bump(c).await?;
+    }
+    Ok(deleted)
 }
 
 /// Saves a policy (insert or replace).

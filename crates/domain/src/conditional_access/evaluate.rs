@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 use uuid::Uuid;
 
+use super::index::PolicyIndex;
 use super::location::NamedLocation;
 use super::platform::{ClientAppType, Platform};
 use super::{filter, Policy, PolicyState};
@@ -58,6 +59,9 @@ pub struct Config<'a> {
     pub strengths: &'a [Strength],
     /// Named locations.
     pub locations: &'a [NamedLocation],
+    /// The policies indexed by whom they include, built from `policies` (evaluation then
+    /// tests only the policies that could concern the user; without it, every policy).
+    pub index: Option<&'a PolicyIndex>,
 }
 
 /// One unmet requirement.
@@ -200,11 +204,11 @@ fn has(list: &[String], v: &str) -> bool {
     list.iter().any(|x| x.eq_ignore_ascii_case(v))
 }
 
-/// The user's ids as policies spell them, computed once per evaluation (not per policy).
-struct Who {
-    user: String,
-    groups: Vec<String>,
-    roles: Vec<String>,
+/// The user's ids, computed once per evaluation (not per policy). The string forms serve only
+/// policies evaluated without [`Policy::compile`], so they are made on first use.
+struct Who<'s> {
+    signals: &'s Signals<'s>,
+    strings: std::cell::OnceCell<(String, Vec<String>, Vec<String>)>,
     user_id: u128,
     group_ids: Vec<u128>,
     role_ids: Vec<u128>,
@@ -212,18 +216,33 @@ struct Who {
     group_mask: u64,
 }
 
+impl Who<'_> {
+    fn strings(&self) -> &(String, Vec<String>, Vec<String>) {
+        let s = self.signals;
+        self.strings.get_or_init(|| {
+            (
+                s.user.id.to_string(),
+                s.groups.iter().map(Uuid::to_string).collect(),
+                s.roles
+                    .iter()
+                    .map(|r| r.template_id().to_string())
+                    .collect(),
+            )
+        })
+    }
+}
+
 fn bit(id: u128) -> u64 {
     1u64 << (id & 63)
 }
 
 /// Why the policy does not apply (empty when it does).
-fn applicability(p: &Policy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who) -> Reasons {
+fn applicability(p: &Policy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who<'_>) -> Reasons {
     let mut why = Reasons::default();
     let u = &p.conditions.users;
-    let uid = &who.user;
     let temporarily_excluded = || {
         u.temporary_exclusions.iter().any(|e| {
-            e.user_id.eq_ignore_ascii_case(uid)
+            e.user_id.eq_ignore_ascii_case(&who.strings().0)
                 && crate::time_fmt::parse_rfc3339(&e.until).is_ok_and(|until| s.now < until)
         })
     };
@@ -244,13 +263,14 @@ fn applicability(p: &Policy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who) -> Re
             (included, excluded || temporarily_excluded())
         }
         None => {
+            let (uid, groups, roles) = who.strings();
             let included = has(&u.include_users, "All")
                 || has(&u.include_users, uid)
-                || u.include_groups.iter().any(|g| has(&who.groups, g))
-                || u.include_roles.iter().any(|r| has(&who.roles, r));
+                || u.include_groups.iter().any(|g| has(groups, g))
+                || u.include_roles.iter().any(|r| has(roles, r));
             let excluded = has(&u.exclude_users, uid)
-                || u.exclude_groups.iter().any(|g| has(&who.groups, g))
-                || u.exclude_roles.iter().any(|r| has(&who.roles, r))
+                || u.exclude_groups.iter().any(|g| has(groups, g))
+                || u.exclude_roles.iter().any(|r| has(roles, r))
                 || temporarily_excluded();
             (included, excluded)
         }
@@ -389,30 +409,43 @@ fn controls(p: &Policy, cfg: &Config<'_>) -> (Vec<Unmet>, bool) {
 /// Evaluates every policy against one sign-in.
 pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
     let who = Who {
-        user: s.user.id.to_string(),
-        groups: s.groups.iter().map(Uuid::to_string).collect(),
-        roles: s
-            .roles
-            .iter()
-            .map(|r| r.template_id().to_string())
-            .collect(),
+        signals: s,
+        strings: std::cell::OnceCell::new(),
         user_id: s.user.id.as_u128(),
         group_ids: s.groups.iter().map(|g| g.as_u128()).collect(),
         role_ids: s.roles.iter().map(|r| r.template_id().as_u128()).collect(),
         group_mask: s.groups.iter().fold(0, |m, g| m | bit(g.as_u128())),
     };
+    // An index that does not describe these policies (a caller's mistake) is ignored.
+    let ix = cfg.index.filter(|ix| ix.len() == cfg.policies.len());
+    let candidates = ix.map(|ix| ix.candidates(who.user_id, &who.group_ids, &who.role_ids));
+    let mut next_candidate = 0;
     let mut results = Vec::with_capacity(cfg.policies.len());
     let mut block = None;
     let mut unmet_all = vec![];
     for (index, p) in cfg.policies.iter().enumerate() {
-        let report_only = p.state == PolicyState::EnabledForReportingButNotEnforced;
-        let any_of = p
-            .grant_controls
-            .as_ref()
-            .is_some_and(|g| g.operator == "OR");
+        let (state, any_of) = match ix.and_then(|ix| ix.meta.get(index)) {
+            Some(m) => *m,
+            None => (
+                p.state,
+                p.grant_controls
+                    .as_ref()
+                    .is_some_and(|g| g.operator == "OR"),
+            ),
+        };
+        // Consumed for every policy, disabled ones included, so the cursor stays in step.
+        let candidate = match &candidates {
+            Some(c) => {
+                let hit = c.get(next_candidate) == Some(&(index as u32));
+                next_candidate += usize::from(hit);
+                hit
+            }
+            None => true,
+        };
+        let report_only = state == PolicyState::EnabledForReportingButNotEnforced;
         let mut r = PolicyResult {
             index,
-            state: p.state,
+            state,
             applies: false,
             not_applied_because: Reasons::default(),
             result: "notApplied",
@@ -420,13 +453,19 @@ pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
             any_of,
             grant_controls: vec![],
         };
-        if p.state == PolicyState::Disabled {
+        if state == PolicyState::Disabled {
             r.result = "notEnabled";
             r.not_applied_because.add("policyNotEnabled");
             results.push(r);
             continue;
         }
-        r.not_applied_because = applicability(p, s, cfg, &who);
+        r.not_applied_because = if candidate {
+            applicability(p, s, cfg, &who)
+        } else {
+            let mut users = Reasons::default();
+            users.add("users");
+            users
+        };
         r.applies = r.not_applied_because.is_empty();
         if !r.applies {
             r.result = if report_only {
@@ -584,6 +623,7 @@ mod tests {
             policies: &policies,
             strengths: &st,
             locations: &[],
+            index: None,
         };
         assert_eq!(
             evaluate(&cfg, &signals(&u, &a, &[PASSKEY])).outcome,
@@ -613,6 +653,7 @@ mod tests {
             policies: &policies,
             strengths: &st,
             locations: &[],
+            index: None,
         };
         let e = evaluate(&cfg, &signals(&u, &a, &[PASSKEY]));
         assert_eq!(e.outcome, Outcome::Allow);
@@ -628,6 +669,7 @@ mod tests {
             policies: &policies,
             strengths: &st,
             locations: &[],
+            index: None,
         };
         assert_eq!(
             evaluate(&cfg, &signals(&u, &a, &[PASSKEY])).outcome,
@@ -654,6 +696,7 @@ mod tests {
             policies: std::slice::from_ref(&p),
             strengths: &st,
             locations: &[],
+            index: None,
         };
         assert!(
             matches!(
@@ -676,6 +719,7 @@ mod tests {
             policies: std::slice::from_ref(&p),
             strengths: &st,
             locations: &[],
+            index: None,
         };
         let compliant = Signals {
             device_compliant: true,
@@ -703,6 +747,7 @@ mod tests {
                     policies: std::slice::from_ref(p),
                     strengths: &st,
                     locations: &locs(),
+                    index: None,
                 },
                 &signals(&u, &a, &[]),
             )
@@ -727,6 +772,7 @@ mod tests {
                 policies: std::slice::from_ref(&p),
                 strengths: &st,
                 locations: &[],
+                index: None,
             },
             &mobile,
         );
@@ -753,7 +799,8 @@ mod tests {
                 &Config {
                     policies: std::slice::from_ref(&p),
                     strengths: &st,
-                    locations: &[]
+                    locations: &[],
+                    index: None
                 },
                 &later
             )
@@ -776,6 +823,7 @@ mod tests {
                 policies: std::slice::from_ref(&q),
                 strengths: &st,
                 locations: &locs(),
+                index: None,
             },
             &inside,
         );
@@ -813,7 +861,8 @@ mod tests {
                 &Config {
                     policies: std::slice::from_ref(&f),
                     strengths: &st,
-                    locations: &[]
+                    locations: &[],
+                    index: None
                 },
                 &signals(&u, &tagged, &[])
             )
@@ -841,7 +890,8 @@ mod tests {
                 &Config {
                     policies: std::slice::from_ref(&r),
                     strengths: &st,
-                    locations: &[]
+                    locations: &[],
+                    index: None
                 },
                 &registering
             )
@@ -854,7 +904,8 @@ mod tests {
                 &Config {
                     policies: std::slice::from_ref(&all),
                     strengths: &st,
-                    locations: &[]
+                    locations: &[],
+                    index: None
                 },
                 &registering
             )
@@ -880,7 +931,7 @@ mod compiled_tests {
 
     /// Compiled and string matching must agree on every user, group, role and exclusion.
     #[test]
-    fn compiled_policies_evaluate_exactly_like_uncompiled_ones() {
+    fn compiled_and_indexed_policies_evaluate_exactly_like_uncompiled_ones() {
         let app = Application {
             app_id: "a".into(),
             display_name: "A".into(),
@@ -947,6 +998,12 @@ mod compiled_tests {
         }
         let mut compiled = policies.clone();
         compiled.iter_mut().for_each(Policy::compile);
+        // A disabled and a report-only policy, so the index's copy of states is exercised.
+        compiled[3].state = PolicyState::Disabled;
+        compiled[10].state = PolicyState::EnabledForReportingButNotEnforced;
+        policies[3].state = PolicyState::Disabled;
+        policies[10].state = PolicyState::EnabledForReportingButNotEnforced;
+        let index = PolicyIndex::build(&compiled);
         let strengths: Vec<Strength> = BUILT_IN.iter().map(|b| b.to_strength()).collect();
         for u in 0..6u128 {
             for (groups, roles) in [
@@ -979,6 +1036,7 @@ mod compiled_tests {
                         policies: &policies,
                         strengths: &strengths,
                         locations: &[],
+                        index: None,
                     },
                     &s,
                 );
@@ -987,10 +1045,35 @@ mod compiled_tests {
                         policies: &compiled,
                         strengths: &strengths,
                         locations: &[],
+                        index: None,
                     },
                     &s,
                 );
                 assert_eq!(plain, fast, "user {u}, groups {groups:?}, roles {roles:?}");
+                let indexed = evaluate(
+                    &Config {
+                        policies: &compiled,
+                        strengths: &strengths,
+                        locations: &[],
+                        index: Some(&index),
+                    },
+                    &s,
+                );
+                assert_eq!(
+                    plain, indexed,
+                    "indexed: user {u}, groups {groups:?}, roles {roles:?}"
+                );
+                // The index must be built from the same policies; one that is not is ignored.
+                let stale = evaluate(
+                    &Config {
+                        policies: &compiled,
+                        strengths: &strengths,
+                        locations: &[],
+                        index: Some(&PolicyIndex::build(&compiled[1..])),
+                    },
+                    &s,
+                );
+                assert_eq!(plain, stale);
                 assert!(
                     plain.policies.iter().any(|p| p.applies)
                         && plain.policies.iter().any(|p| !p.applies),

@@ -5,6 +5,7 @@
 pub mod evaluate;
 pub mod filter;
 pub mod guard;
+pub mod index;
 pub mod location;
 pub mod platform;
 pub mod remedy;
@@ -83,7 +84,7 @@ pub struct CompiledUsers {
     pub exclude_roles: Vec<u128>,
 }
 
-fn ids(list: &[String]) -> Vec<u128> {
+pub(crate) fn ids(list: &[String]) -> Vec<u128> {
     list.iter()
         .filter_map(|s| uuid::Uuid::parse_str(s.trim()).ok())
         .map(|u| u.as_u128())

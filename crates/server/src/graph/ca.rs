@@ -99,7 +99,7 @@ async fn find_policy(cx: &Ctx<'_>) -> Result<(Policy, Vec<Strength>), GraphError
         .find(|p| p.id.eq_ignore_ascii_case(id))
         .cloned()
         .ok_or_else(|| not_found("conditional access policy", id))?;
-    Ok((p, d.strengths))
+    Ok((p, d.strengths.clone()))
 }
 
 /// `GET identity/conditionalAccess/policies/{id}`.

@@ -25,7 +25,8 @@ pub(crate) async fn list_strengths(cx: &Ctx<'_>) -> Result<Response, GraphError>
             ))
         }
     };
-    let all = cx.st.service.ca_data().await?.strengths;
+    let data = cx.st.service.ca_data().await?;
+    let all = &data.strengths;
     let value: Vec<Value> = all
         .iter()
         .filter(|s| want.is_none_or(|b| s.built_in == b))
@@ -37,7 +38,8 @@ pub(crate) async fn list_strengths(cx: &Ctx<'_>) -> Result<Response, GraphError>
 /// `GET policies/authenticationStrengthPolicies/{id}`.
 pub(crate) async fn get_strength(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let id = cx.params.id.unwrap_or_default();
-    let all = cx.st.service.ca_data().await?.strengths;
+    let data = cx.st.service.ca_data().await?;
+    let all = &data.strengths;
     let s = all
         .iter()
         .find(|s| s.id.eq_ignore_ascii_case(id))

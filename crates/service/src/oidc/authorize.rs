@@ -103,10 +103,10 @@ impl Service {
         let compliant = self
             .device_compliance(user.id, device_proof, &app.app_id, binding)
             .await?;
-        let (decision, policies) = self
+        let (decision, ca) = self
             .access_decision(user, session, app, ctx, compliant)
             .await?;
-        self.log_app_sign_in(user, app, session, ctx, &decision, &policies)
+        self.log_app_sign_in(user, app, session, ctx, &decision, &ca.policies)
             .await?;
         match decision.verdict {
             Verdict::Allow | Verdict::AllowForRegistration { .. } => {}
