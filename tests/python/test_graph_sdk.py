@@ -418,3 +418,94 @@ def test_sign_in_log_through_the_sdk(tenant):
         assert all(s.status.error_code == 50126 for s in failures.value)
 
     run(go())
+
+
+def test_devices_and_a_device_filter_through_the_sdks(tenant):
+    """Issue 6: devices listed, tagged and deleted with the SDKs (beta for extensionAttributes,
+    which the v1.0 model lacks), a policy with a device filter, and What If with deviceInfo."""
+    import os
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from msgraph.generated.identity.conditional_access.evaluate.evaluate_post_request_body import EvaluatePostRequestBody
+    from msgraph.generated.models.application_context import ApplicationContext
+    from msgraph.generated.models.conditional_access_applications import ConditionalAccessApplications
+    from msgraph.generated.models.conditional_access_client_app import ConditionalAccessClientApp
+    from msgraph.generated.models.conditional_access_condition_set import ConditionalAccessConditionSet
+    from msgraph.generated.models.conditional_access_devices import ConditionalAccessDevices
+    from msgraph.generated.models.conditional_access_filter import ConditionalAccessFilter
+    from msgraph.generated.models.conditional_access_grant_controls import ConditionalAccessGrantControls
+    from msgraph.generated.models.conditional_access_grant_control import ConditionalAccessGrantControl
+    from msgraph.generated.models.conditional_access_policy import ConditionalAccessPolicy
+    from msgraph.generated.models.conditional_access_policy_state import ConditionalAccessPolicyState
+    from msgraph.generated.models.conditional_access_users import ConditionalAccessUsers
+    from msgraph.generated.models.device import Device
+    from msgraph.generated.models.device_info import DeviceInfo
+    from msgraph.generated.models.filter_mode import FilterMode
+    from msgraph.generated.models.sign_in_conditions import SignInConditions
+    from msgraph.generated.models.user_sign_in import UserSignIn
+    from msgraph_beta.generated.models.device import Device as BetaDevice
+    from msgraph_beta.generated.models.on_premises_extension_attributes import OnPremisesExtensionAttributes
+
+    tenant.cli("users", "add", "--upn", "saw@portcullis.local")
+    pem = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    path = os.path.join(tenant.data, "sdk-device.pem")
+    with open(path, "wb") as f:
+        f.write(pem)
+    out = tenant.cli("devices", "add", "--user", "saw@portcullis.local", "--name", "SAW-SDK", "--platform", "windows", "--public-key", path)
+    device_id = out.strip().rstrip(")").rsplit("(", 1)[1]
+    token = tenant.token(ADMIN, "Device.ReadWrite.All", "Policy.ReadWrite.ConditionalAccess")
+
+    async def go():
+        client, beta_client = v1(tenant, token), beta(tenant, token)
+        listed = await client.devices.get()
+        mine = [d for d in listed.value if d.id == device_id]
+        assert mine and mine[0].display_name == "SAW-SDK" and mine[0].is_compliant is False and mine[0].trust_type == "Workplace" and mine[0].operating_system == "Windows"
+
+        await beta_client.devices.by_device_id(device_id).patch(BetaDevice(trust_type="AzureAD", is_compliant=True, extension_attributes=OnPremisesExtensionAttributes(extension_attribute1="SAW")))
+        got = await beta_client.devices.by_device_id(device_id).get()
+        assert got.trust_type == "AzureAD" and got.is_compliant is True and got.extension_attributes.extension_attribute1 == "SAW"
+        with pytest.raises(ODataError) as e:
+            await client.devices.by_device_id(device_id).patch(Device(trust_type="ServerAD"))
+        assert e.value.response_status_code == 400 and "ServerAD" in e.value.error.message
+
+        policy = ConditionalAccessPolicy(
+            display_name="SDK: workstations only",
+            state=ConditionalAccessPolicyState.EnabledForReportingButNotEnforced,
+            conditions=ConditionalAccessConditionSet(
+                users=ConditionalAccessUsers(include_users=[tenant.user_id("saw@portcullis.local")]),
+                applications=ConditionalAccessApplications(include_applications=["All"]),
+                client_app_types=[ConditionalAccessClientApp.All],
+                devices=ConditionalAccessDevices(device_filter=ConditionalAccessFilter(mode=FilterMode.Exclude, rule='device.extensionAttribute1 -eq "SAW"')),
+            ),
+            grant_controls=ConditionalAccessGrantControls(operator="OR", built_in_controls=[ConditionalAccessGrantControl.Block]),
+        )
+        created = await client.identity.conditional_access.policies.post(policy)
+        assert created.conditions.devices.device_filter.rule == 'device.extensionAttribute1 -eq "SAW"'
+        bad = ConditionalAccessPolicy(display_name="Bad filter", state=ConditionalAccessPolicyState.Disabled, conditions=ConditionalAccessConditionSet(
+            users=policy.conditions.users, applications=policy.conditions.applications, client_app_types=[ConditionalAccessClientApp.All],
+            devices=ConditionalAccessDevices(device_filter=ConditionalAccessFilter(mode=FilterMode.Include, rule='device.colour -eq "red"'))), grant_controls=policy.grant_controls)
+        with pytest.raises(ODataError) as e:
+            await client.identity.conditional_access.policies.post(bad)
+        assert e.value.response_status_code == 400 and "device.colour" in e.value.error.message
+
+        async def applies(info):
+            body = EvaluatePostRequestBody(
+                sign_in_identity=UserSignIn(odata_type="#microsoft.graph.userSignIn", user_id=tenant.user_id("saw@portcullis.local")),
+                sign_in_context=ApplicationContext(odata_type="#microsoft.graph.applicationContext", include_applications=["19db86c3-b2b9-44cc-b339-36da233a3be2"]),
+                sign_in_conditions=SignInConditions(device_info=info),
+            )
+            result = await client.identity.conditional_access.evaluate.post(body)
+            return next(r for r in result.value if r.id == created.id)
+
+        workstation = await applies(DeviceInfo(extension_attribute1="SAW", is_compliant=True, trust_type="AzureAD"))
+        assert workstation.policy_applies is False and "devices" in str(workstation.analysis_reasons)
+        laptop = await applies(DeviceInfo(extension_attribute1="Laptop"))
+        assert laptop.policy_applies is True
+
+        await client.identity.conditional_access.policies.by_conditional_access_policy_id(created.id).delete()
+        await client.devices.by_device_id(device_id).delete()
+        with pytest.raises(ODataError) as e:
+            await client.devices.by_device_id(device_id).get()
+        assert e.value.response_status_code == 404
+
+    run(go())

@@ -1039,3 +1039,180 @@ async fn approved_app_or_a_compliant_enrolled_device_that_proves_its_key() {
     assert_eq!(w["outcome"]["result"], "allow", "What If agrees: {w}");
     s.stop().await;
 }
+
+/// A device filter (R40, graph-api.md §5.3): "block everything except from privileged-access
+/// workstations", the workstation being an enrolled device whose `extensionAttribute1` the
+/// administrator set. Only a device that proves its key counts; What If agrees throughout.
+#[tokio::test]
+async fn a_device_filter_admits_only_devices_the_administrator_tagged() {
+    use p256::pkcs8::{EncodePublicKey, LineEnding};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    ok(d, &["users", "add", "--upn", "ivo@portcullis.local"]);
+    let saved = ok(
+        d,
+        &[
+            "ca",
+            "save",
+            &policy_file(
+                d,
+                "saw",
+                json!({
+                    "displayName": "Workstations only", "state": "enabled",
+                    "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": ["62e90394-69f5-4237-9190-012177145e10"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"],
+                        "devices": {"deviceFilter": {"mode": "exclude", "rule": "device.extensionAttribute1 -eq \"SAW\" -and device.trustType -eq \"AzureAD\""}}},
+                    "grantControls": {"operator": "OR", "builtInControls": ["block"]}
+                }),
+            ),
+        ],
+    );
+    assert!(saved.contains("Workstations only"), "{saved}");
+    // A rule naming a property devices do not have is refused when saved, with the reason.
+    let (st, _, err) = cli(
+        d,
+        None,
+        &[
+            "ca",
+            "save",
+            &policy_file(
+                d,
+                "typo",
+                json!({
+                    "displayName": "Typo", "state": "enabled",
+                    "conditions": {"users": {"includeUsers": ["None"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"], "devices": {"deviceFilter": {"mode": "exclude", "rule": "device.colour -eq \"red\""}}},
+                    "grantControls": {"operator": "OR", "builtInControls": ["block"]}
+                }),
+            ),
+        ],
+    );
+    assert!(st != 0 && err.contains("device.colour"), "{err}");
+
+    let c = tap_client(d, &s, "ivo@portcullis.local").await;
+    let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+    let pem = d.join("saw.pem");
+    std::fs::write(
+        &pem,
+        key.verifying_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap(),
+    )
+    .unwrap();
+    let device = last_word(&ok(
+        d,
+        &[
+            "devices",
+            "add",
+            "--user",
+            "ivo@portcullis.local",
+            "--name",
+            "SAW-01",
+            "--platform",
+            "windows",
+            "--public-key",
+            pem.to_str().unwrap(),
+        ],
+    ));
+    let attempt = |proof: Option<String>| {
+        let (c, url) = (c.clone(), s.url(""));
+        async move {
+            let q: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("client_id", AUTHENTICATOR_APP)
+                .append_pair("redirect_uri", AUTHENTICATOR_CB)
+                .append_pair("response_type", "code")
+                .append_pair("scope", "openid")
+                .append_pair("code_challenge", CHALLENGE)
+                .append_pair("code_challenge_method", "S256")
+                .finish();
+            let mut r = c
+                .get(format!("{url}/oauth2/v2.0/authorize?{q}"))
+                .header("user-agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64)");
+            if let Some(p) = proof {
+                r = r.header("x-portcullis-device-proof", p);
+            }
+            let r = r.send().await.unwrap();
+            (r.status(), r.text().await.unwrap_or_default())
+        }
+    };
+    let what_if_says = |extra: &[&str]| {
+        let mut args = vec![
+            "--user",
+            "ivo@portcullis.local",
+            "--app",
+            AUTHENTICATOR_APP,
+            "--native",
+            "--method",
+            "tap",
+        ];
+        args.extend_from_slice(extra);
+        what_if(d, &args)["outcome"]["result"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+
+    // No device proved: every property is null, so the exclusion does not match; blocked.
+    let (st, page) = attempt(None).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(
+        page.contains("Workstations only"),
+        "the refusal names the policy: {page}"
+    );
+    assert_eq!(what_if_says(&[]), "refused");
+    // Her enrolled device, proved, but not yet tagged: still blocked.
+    assert_eq!(
+        attempt(Some(device_proof(&key, &device, AUTHENTICATOR_APP)))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    // The administrator tags it (over Graph or the CLI): now it is excluded from the block.
+    ok(
+        d,
+        &[
+            "devices",
+            "set",
+            &device,
+            "--trust-type",
+            "AzureAD",
+            "--attribute",
+            "extensionAttribute1=SAW",
+        ],
+    );
+    assert_eq!(
+        attempt(Some(device_proof(&key, &device, AUTHENTICATOR_APP)))
+            .await
+            .0,
+        StatusCode::SEE_OTHER,
+        "a tagged workstation gets through"
+    );
+    assert_eq!(
+        what_if_says(&[
+            "--device",
+            "extensionAttribute1=SAW",
+            "--device",
+            "trustType=AzureAD"
+        ]),
+        "allow",
+        "What If agrees"
+    );
+    // Naming the workstation without its key is no workstation at all.
+    let stranger = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+    assert_eq!(
+        attempt(Some(device_proof(&stranger, &device, AUTHENTICATOR_APP)))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    // The sign-in log shows why the policy did not apply to the workstation's sign-in.
+    let logged = signins(d);
+    let through = logged
+        .iter()
+        .find(|e| e["errorCode"] == 0 && e["appId"] == AUTHENTICATOR_APP)
+        .expect("the allowed sign-in is logged");
+    assert_eq!(
+        through["appliedConditionalAccessPolicies"][0]["result"], "notApplied",
+        "{through}"
+    );
+    s.stop().await;
+}

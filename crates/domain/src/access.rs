@@ -9,6 +9,7 @@ use crate::application::Application;
 use crate::conditional_access::evaluate::{evaluate, Config, Evaluation, Resource, Signals};
 use crate::conditional_access::platform::{ClientAppType, Platform};
 use crate::conditional_access::remedy::{verdict, Holdings, Verdict};
+use crate::device::DeviceFacts;
 use crate::directory::{DirectoryRole, User};
 use crate::session::Session;
 use crate::strength::UsedMethod;
@@ -39,8 +40,8 @@ pub struct AccessRequest<'a> {
     pub ip: Option<IpAddr>,
     /// Browser or native client.
     pub client_app_type: ClientAppType,
-    /// A compliant device proved possession.
-    pub device_compliant: bool,
+    /// The device the client proved possession of, if any.
+    pub device: Option<&'a DeviceFacts>,
     /// Now.
     pub now: Timestamp,
 }
@@ -74,7 +75,7 @@ pub fn decide(req: &AccessRequest<'_>) -> AccessDecision {
         platform: req.platform,
         ip: req.ip,
         client_app_type: req.client_app_type,
-        device_compliant: req.device_compliant,
+        device: req.device,
         methods: &used,
         now: req.now,
     };

@@ -3,6 +3,7 @@
 //! device" is something the client cannot simply claim.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use crate::Timestamp;
@@ -27,6 +28,209 @@ pub struct Device {
     pub public_key: String,
     /// Enrolled at.
     pub created_at: Timestamp,
+    /// What the administrator records about it, for device filters.
+    pub properties: DeviceProperties,
+}
+
+/// Administrator-set device properties that Conditional Access device filters read
+/// (`device.trustType`, `device.extensionAttribute1`, …), in Graph's spelling.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeviceProperties {
+    /// `AzureAD` (joined) or `Workplace` (registered, the default). Portcullis has no
+    /// on-premises directory, so never `ServerAD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_type: Option<String>,
+    /// `Company` or `Personal`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_ownership: Option<String>,
+    /// Maker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    /// Model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Operating system version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operating_system_version: Option<String>,
+    /// `extensionAttribute1` … `extensionAttribute15`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extension_attributes: BTreeMap<String, String>,
+}
+
+/// Trust types an administrator may record.
+pub const TRUST_TYPES: [&str; 2] = ["AzureAD", "Workplace"];
+/// Ownership values.
+pub const OWNERSHIPS: [&str; 2] = ["Company", "Personal"];
+
+/// The device properties a filter rule may name (`device.<name>`), in Graph's spelling.
+pub const FILTER_PROPERTIES: [&str; 10] = [
+    "deviceId",
+    "displayName",
+    "operatingSystem",
+    "operatingSystemVersion",
+    "isCompliant",
+    "trustType",
+    "deviceOwnership",
+    "manufacturer",
+    "model",
+    "extensionAttribute1..15",
+];
+
+/// The canonical spelling of a filterable property, or `None` if there is no such property.
+pub fn filter_property(name: &str) -> Option<String> {
+    const EXT: &str = "extensionattribute";
+    if name.len() > EXT.len()
+        && name.is_char_boundary(EXT.len())
+        && name[..EXT.len()].eq_ignore_ascii_case(EXT)
+    {
+        return name[EXT.len()..]
+            .parse::<u8>()
+            .ok()
+            .filter(|n| (1..=15).contains(n))
+            .map(|n| format!("extensionAttribute{n}"));
+    }
+    FILTER_PROPERTIES[..9]
+        .iter()
+        .find(|p| p.eq_ignore_ascii_case(name))
+        .map(|p| p.to_string())
+}
+
+impl DeviceProperties {
+    /// Checks values an administrator sets; the error says what to fix.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(t) = &self.trust_type {
+            if !TRUST_TYPES.contains(&t.as_str()) {
+                return Err(format!("trustType '{t}' must be one of {} (Portcullis has no on-premises directory, so no ServerAD)", TRUST_TYPES.join(", ")));
+            }
+        }
+        if let Some(o) = &self.device_ownership {
+            if !OWNERSHIPS.contains(&o.as_str()) {
+                return Err(format!("deviceOwnership '{o}' must be Company or Personal"));
+            }
+        }
+        for (k, v) in &self.extension_attributes {
+            if !k.starts_with("extensionAttribute")
+                || filter_property(k).as_deref() != Some(k.as_str())
+            {
+                return Err(format!(
+                    "'{k}' is not one of extensionAttribute1 … extensionAttribute15"
+                ));
+            }
+            if v.len() > 1024 {
+                return Err(format!("{k} is longer than 1024 characters"));
+            }
+        }
+        let long = [
+            &self.manufacturer,
+            &self.model,
+            &self.operating_system_version,
+        ]
+        .into_iter()
+        .flatten()
+        .find(|v| v.len() > 256);
+        match long {
+            Some(v) => Err(format!(
+                "'{}…' is longer than 256 characters",
+                v.chars().take(20).collect::<String>()
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What Conditional Access knows about the device of one sign-in: from an enrolled device that
+/// proved possession of its key, or from What If's `deviceInfo`. A sign-in from a device that
+/// proved nothing has none, and every property is null to a filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceFacts {
+    /// Properties by their canonical filter name (see [`filter_property`]).
+    pub values: BTreeMap<String, String>,
+    /// Marked compliant.
+    pub is_compliant: bool,
+}
+
+impl DeviceFacts {
+    /// A property's value, by any spelling of its name.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        if name.eq_ignore_ascii_case("isCompliant") {
+            return Some(if self.is_compliant { "True" } else { "False" });
+        }
+        filter_property(name)
+            .and_then(|n| self.values.get(&n))
+            .map(String::as_str)
+    }
+}
+
+impl DeviceFacts {
+    /// What If's `signInConditions.deviceInfo` (graph-api.md §5.8): the properties filters
+    /// can name, with `isCompliant` a boolean. Properties Portcullis does not filter on are
+    /// ignored, as they describe nothing a policy here can test.
+    pub fn from_graph(info: &serde_json::Value) -> Result<DeviceFacts, String> {
+        let obj = info.as_object().ok_or("deviceInfo must be an object")?;
+        let mut facts = DeviceFacts::default();
+        for (k, v) in obj {
+            // deviceInfo spells the ownership `ownership`; filters say `device.deviceOwnership`.
+            let k = if k == "ownership" {
+                "deviceOwnership"
+            } else {
+                k.as_str()
+            };
+            if k.eq_ignore_ascii_case("isCompliant") {
+                facts.is_compliant = v
+                    .as_bool()
+                    .ok_or("deviceInfo.isCompliant must be true or false")?;
+            } else if v.is_null() || k.starts_with('@') {
+                // Absent, as the SDKs write unset properties.
+            } else if let Some(name) = filter_property(k) {
+                let text = v
+                    .as_str()
+                    .ok_or_else(|| format!("deviceInfo.{k} must be a string"))?;
+                facts.values.insert(name, text.to_string());
+            }
+        }
+        Ok(facts)
+    }
+}
+
+impl Device {
+    /// What Conditional Access reads about this device.
+    pub fn facts(&self) -> DeviceFacts {
+        let p = &self.properties;
+        let mut values: BTreeMap<String, String> = p.extension_attributes.clone();
+        let fixed = [
+            ("deviceId", Some(self.id.to_string())),
+            ("displayName", Some(self.display_name.clone())),
+            ("operatingSystem", Some(os_name(&self.platform).to_string())),
+            (
+                "trustType",
+                Some(p.trust_type.clone().unwrap_or_else(|| "Workplace".into())),
+            ),
+            ("operatingSystemVersion", p.operating_system_version.clone()),
+            ("deviceOwnership", p.device_ownership.clone()),
+            ("manufacturer", p.manufacturer.clone()),
+            ("model", p.model.clone()),
+        ];
+        values.extend(
+            fixed
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| (k.to_string(), v))),
+        );
+        DeviceFacts {
+            values,
+            is_compliant: self.is_compliant,
+        }
+    }
+}
+
+/// Graph's `operatingSystem` for a platform (`Android`, `iOS`, `Windows`, `macOS`, `Linux`).
+fn os_name(platform: &str) -> &str {
+    match platform {
+        "android" => "Android",
+        "windows" => "Windows",
+        "linux" => "Linux",
+        other => other,
+    }
 }
 
 /// A parsed `X-Portcullis-Device-Proof` header: `{device id}.{unix seconds}.{signature}`.
@@ -59,9 +263,9 @@ pub fn proof_message(device_id: Uuid, client_id: &str, request_binding: &str, at
     format!("portcullis-device-proof|{device_id}|{client_id}|{request_binding}|{at}")
 }
 
-/// Whether the device counts as compliant for this user now: it is theirs, marked compliant,
-/// the proof is fresh, and (checked by the caller) its signature verifies.
-pub fn counts_as_compliant(
+/// Whether the sign-in proves this device: it is the user's, the proof is fresh, and (checked
+/// by the caller) its signature verifies. Only then do its properties count.
+pub fn possession_proved(
     d: &Device,
     user: Uuid,
     proof: &Proof,
@@ -69,7 +273,6 @@ pub fn counts_as_compliant(
     signature_ok: bool,
 ) -> bool {
     d.owner == user
-        && d.is_compliant
         && signature_ok
         && (now.unix_timestamp() - proof.at).abs() <= PROOF_MAX_AGE_SECONDS
 }
@@ -80,7 +283,7 @@ mod tests {
     use time::macros::datetime;
 
     #[test]
-    fn proofs_parse_and_must_be_fresh_owned_and_compliant() {
+    fn proofs_parse_and_must_be_fresh_owned_and_signed() {
         let id = Uuid::from_u128(5);
         let p = parse_proof(&format!("{id}.1780000000.c2ln")).unwrap();
         assert_eq!((p.device_id, p.at), (id, 1_780_000_000));
@@ -98,30 +301,97 @@ mod tests {
             is_compliant: true,
             public_key: String::new(),
             created_at: datetime!(2026-01-01 0:00 UTC),
+            properties: DeviceProperties::default(),
         };
-        assert!(counts_as_compliant(&d, Uuid::from_u128(1), &p, now, true));
+        assert!(possession_proved(&d, Uuid::from_u128(1), &p, now, true));
         assert!(
-            !counts_as_compliant(&d, Uuid::from_u128(2), &p, now, true),
+            !possession_proved(&d, Uuid::from_u128(2), &p, now, true),
             "someone else's device"
         );
         assert!(
-            !counts_as_compliant(&d, Uuid::from_u128(1), &p, now, false),
+            !possession_proved(&d, Uuid::from_u128(1), &p, now, false),
             "bad signature"
         );
-        assert!(!counts_as_compliant(
-            &Device {
-                is_compliant: false,
-                ..d.clone()
-            },
-            Uuid::from_u128(1),
-            &p,
-            now,
-            true
-        ));
+        let unmanaged = Device {
+            is_compliant: false,
+            ..d.clone()
+        };
+        assert!(
+            possession_proved(&unmanaged, Uuid::from_u128(1), &p, now, true)
+                && !unmanaged.facts().is_compliant,
+            "proved, but compliance is the MDM's record"
+        );
         let later = time::OffsetDateTime::from_unix_timestamp(1_780_000_000 + 301).unwrap();
         assert!(
-            !counts_as_compliant(&d, Uuid::from_u128(1), &p, later, true),
+            !possession_proved(&d, Uuid::from_u128(1), &p, later, true),
             "stale proof"
+        );
+    }
+
+    #[test]
+    fn facts_name_properties_as_filters_do_and_administrators_set_only_valid_ones() {
+        let d = Device {
+            id: Uuid::from_u128(9),
+            owner: Uuid::from_u128(1),
+            display_name: "SAW-01".into(),
+            platform: "windows".into(),
+            is_compliant: false,
+            public_key: String::new(),
+            created_at: datetime!(2026-01-01 0:00 UTC),
+            properties: DeviceProperties {
+                device_ownership: Some("Company".into()),
+                extension_attributes: [("extensionAttribute1".to_string(), "SAW".to_string())]
+                    .into(),
+                ..Default::default()
+            },
+        };
+        let f = d.facts();
+        assert_eq!(f.get("ExtensionAttribute1"), Some("SAW"));
+        assert_eq!(f.get("operatingsystem"), Some("Windows"));
+        assert_eq!(
+            f.get("trustType"),
+            Some("Workplace"),
+            "registered unless recorded otherwise"
+        );
+        assert_eq!(f.get("isCompliant"), Some("False"));
+        assert_eq!(
+            (
+                f.get("model"),
+                f.get("extensionAttribute2"),
+                f.get("extensionAttribute16")
+            ),
+            (None, None, None)
+        );
+        assert!(d.properties.validate().is_ok());
+        let bad = |p: DeviceProperties| p.validate().unwrap_err();
+        assert!(bad(DeviceProperties {
+            trust_type: Some("ServerAD".into()),
+            ..Default::default()
+        })
+        .contains("ServerAD"));
+        assert!(bad(DeviceProperties {
+            device_ownership: Some("Mine".into()),
+            ..Default::default()
+        })
+        .contains("Company"));
+        assert!(bad(DeviceProperties {
+            extension_attributes: [("extensionAttribute16".to_string(), "x".to_string())].into(),
+            ..Default::default()
+        })
+        .contains("extensionAttribute15"));
+        let what_if = DeviceFacts::from_graph(&serde_json::json!({"isCompliant": true, "trustType": "AzureAD", "extensionAttribute3": "SAW", "profileType": "Standard"})).unwrap();
+        assert_eq!(
+            (
+                what_if.get("trustType"),
+                what_if.get("extensionattribute3"),
+                what_if.is_compliant
+            ),
+            (Some("AzureAD"), Some("SAW"), true)
+        );
+        assert!(
+            DeviceFacts::from_graph(&serde_json::json!({"isCompliant": "yes"})).is_err()
+                && DeviceFacts::from_graph(&serde_json::json!({"model": 5})).is_err()
+                && DeviceFacts::from_graph(&serde_json::json!([])).is_err()
         );
     }
 }

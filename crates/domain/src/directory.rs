@@ -163,11 +163,15 @@ pub enum DirectoryRole {
     /// Applications and service principals (without application proxy, which Portcullis
     /// does not have).
     CloudApplicationAdministrator,
+    /// Devices: reads them, changes their properties, deletes them.
+    CloudDeviceAdministrator,
+    /// The MDM's administrator: devices, including their compliance.
+    IntuneAdministrator,
 }
 
 impl DirectoryRole {
     /// Every role, in a stable order.
-    pub const ALL: [DirectoryRole; 11] = [
+    pub const ALL: [DirectoryRole; 13] = [
         Self::GlobalAdministrator,
         Self::AuthenticationPolicyAdministrator,
         Self::AuthenticationAdministrator,
@@ -179,6 +183,8 @@ impl DirectoryRole {
         Self::ReportsReader,
         Self::ApplicationAdministrator,
         Self::CloudApplicationAdministrator,
+        Self::CloudDeviceAdministrator,
+        Self::IntuneAdministrator,
     ];
 
     /// Entra's role template id.
@@ -195,6 +201,8 @@ impl DirectoryRole {
             Self::ReportsReader => "4a5d8f65-41da-4de4-8968-e035b65339cf",
             Self::ApplicationAdministrator => "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
             Self::CloudApplicationAdministrator => "158c047a-c907-4556-b7ef-446551a6b5f7",
+            Self::CloudDeviceAdministrator => "7698a772-787b-4ac8-901f-60d6b08affd2",
+            Self::IntuneAdministrator => "3a2c62db-5318-420d-8d74-23affee5d9d5",
         };
         // The literals above are well-formed; a parse failure is impossible, but fall back
         // to nil rather than panic.
@@ -217,6 +225,8 @@ impl DirectoryRole {
             Self::ReportsReader => "Reports Reader",
             Self::ApplicationAdministrator => "Application Administrator",
             Self::CloudApplicationAdministrator => "Cloud Application Administrator",
+            Self::CloudDeviceAdministrator => "Cloud Device Administrator",
+            Self::IntuneAdministrator => "Intune Administrator",
         }
     }
 

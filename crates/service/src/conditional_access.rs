@@ -15,6 +15,7 @@ use portcullis_domain::conditional_access::location::{parse_cidr, NamedLocation}
 use portcullis_domain::conditional_access::platform::{from_user_agent, ClientAppType, Platform};
 use portcullis_domain::conditional_access::remedy::{verdict, Holdings, Verdict};
 use portcullis_domain::conditional_access::{validate, Known, Policy};
+use portcullis_domain::device::{Device, DeviceFacts};
 use portcullis_domain::directory::{DirectoryRole, User, SECURITY_INFO_APP};
 use portcullis_domain::session::Session;
 use portcullis_domain::strength::{self, validate_combinations, Strength, UsedMethod};
@@ -92,8 +93,8 @@ pub struct WhatIf {
     pub ip: Option<std::net::IpAddr>,
     /// Browser or native client.
     pub client_app_type: ClientAppType,
-    /// The device is compliant.
-    pub device_compliant: bool,
+    /// The device (`deviceInfo`), if any.
+    pub device: Option<DeviceFacts>,
     /// Methods used (`fido2`, `temporaryAccessPassOneTime`), with the passkey AAGUID if any.
     pub methods: Vec<UsedMethod>,
 }
@@ -206,10 +207,16 @@ impl Service {
         for user in directory::holders_of(c, DirectoryRole::GlobalAdministrator).await? {
             let groups = directory::member_of(c, user.id).await?;
             let roles = directory::roles_of(c, user.id).await?;
+            let devices = portcullis_store::devices::of_owner(c, user.id)
+                .await?
+                .iter()
+                .map(Device::facts)
+                .collect();
             out.push(Admin {
                 user,
                 groups,
                 roles,
+                devices,
             });
         }
         Ok(out)
@@ -435,7 +442,7 @@ impl Service {
         session: &Session,
         app: &Application,
         ctx: &RequestContext,
-        device_compliant: bool,
+        device: Option<&DeviceFacts>,
     ) -> Result<(AccessDecision, Arc<CaData>)> {
         let now = self.now();
         let Subject {
@@ -469,7 +476,7 @@ impl Service {
             platform,
             ip,
             client_app_type: kind(app),
-            device_compliant,
+            device,
             now,
         };
         let decision = decide(&base);
@@ -534,7 +541,7 @@ impl Service {
             platform: q.platform,
             ip: q.ip,
             client_app_type: q.client_app_type,
-            device_compliant: q.device_compliant,
+            device: q.device.as_ref(),
             methods: &q.methods,
             now,
         };
@@ -672,7 +679,8 @@ impl Service {
             platform: from_user_agent(&ctx.user_agent),
             ip: ctx.source.parse().ok(),
             client_app_type: ClientAppType::Browser,
-            device_compliant: false,
+            // Security info is a browser page: it proves no device.
+            device: None,
             methods: &used,
             now,
         };

@@ -9,7 +9,9 @@ use p256::pkcs8::{DecodePublicKey, EncodePublicKey};
 use portcullis_domain::actor::Actor;
 use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
 use portcullis_domain::conditional_access::platform::Platform;
-use portcullis_domain::device::{counts_as_compliant, parse_proof, proof_message, Device};
+use portcullis_domain::device::{
+    parse_proof, possession_proved, proof_message, Device, DeviceProperties,
+};
 use portcullis_store::{audit, commit, devices};
 use serde_json::json;
 use uuid::Uuid;
@@ -80,6 +82,7 @@ impl Service {
             is_compliant: false,
             public_key: STANDARD.encode(der.as_bytes()),
             created_at: now,
+            properties: DeviceProperties::default(),
         };
         devices::insert(&mut tx, &d).await?;
         audit::append(
@@ -107,24 +110,52 @@ impl Service {
         id: Uuid,
         compliant: bool,
     ) -> Result<Device> {
+        self.update_device(
+            actor,
+            id,
+            DevicePatch {
+                is_compliant: Some(compliant),
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    /// Changes what an administrator may change on a device: its name, compliance and the
+    /// properties device filters read. Audited with the values before and after.
+    pub async fn update_device(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        patch: DevicePatch,
+    ) -> Result<Device> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let before = devices::by_id(&mut tx, id)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("no device '{id}'")))?;
-        devices::set_compliant(&mut tx, id, compliant).await?;
-        let after = Device {
-            is_compliant: compliant,
-            ..before.clone()
-        };
+        let mut after = before.clone();
+        if let Some(name) = patch.display_name {
+            after.display_name = portcullis_domain::directory::validate_display_name(&name)
+                .map_err(ServiceError::Invalid)?;
+        }
+        if let Some(c) = patch.is_compliant {
+            after.is_compliant = c;
+        }
+        if let Some(p) = patch.properties {
+            p.validate().map_err(ServiceError::Invalid)?;
+            after.properties = p;
+        }
+        devices::update(&mut tx, &after).await?;
+        let view = |d: &Device| json!({"displayName": d.display_name, "isCompliant": d.is_compliant, "properties": d.properties});
         audit::append(
             &mut tx,
             &record(
                 "Update device",
                 actor,
                 &after,
-                Some(json!({"isCompliant": before.is_compliant})),
-                Some(json!({"isCompliant": compliant})),
+                Some(view(&before)),
+                Some(view(&after)),
             ),
             now,
         )
@@ -133,31 +164,60 @@ impl Service {
         Ok(after)
     }
 
+    /// Deletes a device: sign-ins can no longer prove it.
+    pub async fn delete_device(&self, actor: &Actor, id: Uuid) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let d = devices::by_id(&mut tx, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no device '{id}'")))?;
+        devices::delete(&mut tx, id).await?;
+        let mut rec = record(
+            "Delete device",
+            actor,
+            &d,
+            Some(json!({"displayName": d.display_name})),
+            None,
+        );
+        rec.operation = Operation::Delete;
+        audit::append(&mut tx, &rec, now).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// One device.
+    pub async fn device(&self, id: Uuid) -> Result<Device> {
+        let mut c = self.store().conn().await?;
+        devices::by_id(&mut c, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no device '{id}'")))
+    }
+
     /// Every enrolled device.
     pub async fn devices(&self) -> Result<Vec<Device>> {
         let mut c = self.store().conn().await?;
         Ok(devices::list(&mut c).await?)
     }
 
-    /// Whether a sign-in proves a compliant device of this user: the proof header names an
-    /// enrolled, compliant device of theirs, is fresh, and is signed by its key over this
-    /// request (`binding`: the PKCE challenge or state) and client.
-    pub async fn device_compliance(
+    /// The device a sign-in proves, if any: the proof header names an enrolled device of this
+    /// user, is fresh, and is signed by its key over this request (`binding`: the PKCE
+    /// challenge or state) and client. Whether it is compliant is then the MDM's record.
+    pub async fn proved_device(
         &self,
         user: Uuid,
         proof: Option<&str>,
         client_id: &str,
         binding: &str,
-    ) -> Result<bool> {
+    ) -> Result<Option<Device>> {
         let Some(proof) = proof.and_then(parse_proof) else {
-            return Ok(false);
+            return Ok(None);
         };
         let device = {
             let mut c = self.store().conn().await?;
             devices::by_id(&mut c, proof.device_id).await?
         };
         let Some(device) = device else {
-            return Ok(false);
+            return Ok(None);
         };
         let signature_ok = (|| {
             let der = STANDARD.decode(&device.public_key).ok()?;
@@ -168,12 +228,17 @@ impl Service {
             Some(key.verify(msg.as_bytes(), &sig).is_ok())
         })()
         .unwrap_or(false);
-        Ok(counts_as_compliant(
-            &device,
-            user,
-            &proof,
-            self.now(),
-            signature_ok,
-        ))
+        Ok(possession_proved(&device, user, &proof, self.now(), signature_ok).then_some(device))
     }
+}
+
+/// What [`Service::update_device`] changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct DevicePatch {
+    /// New name.
+    pub display_name: Option<String>,
+    /// The MDM's compliance verdict.
+    pub is_compliant: Option<bool>,
+    /// Properties (replaced whole).
+    pub properties: Option<DeviceProperties>,
 }

@@ -71,7 +71,7 @@ async fn approved_app_blocks_the_authenticator_and_a_time_bound_exclusion_expire
                 &signed_in.session,
                 &authenticator,
                 &android(),
-                false,
+                None,
             )
             .await
             .unwrap();
@@ -87,7 +87,7 @@ async fn approved_app_blocks_the_authenticator_and_a_time_bound_exclusion_expire
             platform: None,
             ip: None,
             client_app_type: ClientAppType::MobileAppsAndDesktopClients,
-            device_compliant: false,
+            device: None,
             methods: vec![UsedMethod {
                 mode: "temporaryAccessPassOneTime",
                 aaguid: None,
@@ -114,7 +114,7 @@ async fn approved_app_blocks_the_authenticator_and_a_time_bound_exclusion_expire
                 &signed_in.session,
                 &authenticator,
                 &android(),
-                false,
+                None,
             )
             .await
             .unwrap();
@@ -130,7 +130,7 @@ async fn approved_app_blocks_the_authenticator_and_a_time_bound_exclusion_expire
                 &signed_in.session,
                 &authenticator,
                 &android(),
-                false,
+                None,
             )
             .await
             .unwrap();
@@ -168,7 +168,7 @@ async fn a_policy_changed_on_another_node_applies_to_the_next_decision_here() {
             platform: None,
             ip: None,
             client_app_type: ClientAppType::MobileAppsAndDesktopClients,
-            device_compliant: false,
+            device: None,
             methods: vec![],
         };
         assert_eq!(

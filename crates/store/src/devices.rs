@@ -6,7 +6,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use crate::row::{flag, ms, ts, uuid};
-use crate::{Conn, Result};
+use crate::{Conn, Result, StoreError};
 
 fn from_row(r: &AnyRow) -> Result<Device> {
     Ok(Device {
@@ -17,12 +17,21 @@ fn from_row(r: &AnyRow) -> Result<Device> {
         is_compliant: flag(r, "is_compliant")?,
         public_key: r.try_get("public_key")?,
         created_at: ts(r, "created_at")?,
+        properties: {
+            let text: String = r.try_get("properties")?;
+            serde_json::from_str(&text)
+                .map_err(|e| StoreError::Corrupt(format!("device properties: {e}")))?
+        },
     })
+}
+
+fn properties_json(d: &Device) -> Result<String> {
+    serde_json::to_string(&d.properties).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// Enrolls a device.
 pub async fn insert(c: &mut Conn, d: &Device) -> Result<()> {
-    sqlx::query("INSERT INTO devices (id, owner_id, display_name, platform, is_compliant, public_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+    sqlx::query("INSERT INTO devices (id, owner_id, display_name, platform, is_compliant, public_key, created_at, properties) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(d.id.to_string())
         .bind(d.owner.to_string())
         .bind(&d.display_name)
@@ -30,6 +39,7 @@ pub async fn insert(c: &mut Conn, d: &Device) -> Result<()> {
         .bind(i64::from(d.is_compliant))
         .bind(&d.public_key)
         .bind(ms(d.created_at))
+        .bind(properties_json(d)?)
         .execute(&mut *c)
         .await?;
     Ok(())
@@ -52,12 +62,36 @@ pub async fn list(c: &mut Conn) -> Result<Vec<Device>> {
     rows.iter().map(from_row).collect()
 }
 
-/// Marks a device compliant or not; returns whether it exists.
-pub async fn set_compliant(c: &mut Conn, id: Uuid, compliant: bool) -> Result<bool> {
-    let done = sqlx::query("UPDATE devices SET is_compliant = $1 WHERE id = $2")
-        .bind(i64::from(compliant))
+/// A user's devices, oldest first.
+pub async fn of_owner(c: &mut Conn, owner: Uuid) -> Result<Vec<Device>> {
+    let rows = sqlx::query("SELECT * FROM devices WHERE owner_id = $1 ORDER BY created_at, id")
+        .bind(owner.to_string())
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Replaces what an administrator may change: name, compliance and properties. Returns
+/// whether the device exists.
+pub async fn update(c: &mut Conn, d: &Device) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE devices SET display_name = $1, is_compliant = $2, properties = $3 WHERE id = $4",
+    )
+    .bind(&d.display_name)
+    .bind(i64::from(d.is_compliant))
+    .bind(properties_json(d)?)
+    .bind(d.id.to_string())
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes a device; returns whether it existed.
+pub async fn delete(c: &mut Conn, id: Uuid) -> Result<bool> {
+    Ok(sqlx::query("DELETE FROM devices WHERE id = $1")
         .bind(id.to_string())
         .execute(&mut *c)
-        .await?;
-    Ok(done.rows_affected() == 1)
+        .await?
+        .rows_affected()
+        == 1)
 }

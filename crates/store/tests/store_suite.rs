@@ -794,7 +794,7 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
             .unwrap()
             .revoked_at
             .is_some());
-        // Devices: compliance is set, never guessed.
+        // Devices: compliance and the properties filters read are set, never guessed.
         let dev = portcullis_domain::device::Device {
             id: Uuid::new_v4(),
             owner: u.id,
@@ -803,31 +803,58 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
             is_compliant: false,
             public_key: "MFk".into(),
             created_at: NOW,
+            properties: Default::default(),
         };
         portcullis_store::devices::insert(&mut c, &dev)
             .await
             .unwrap();
-        assert!(
-            portcullis_store::devices::set_compliant(&mut c, dev.id, true)
-                .await
-                .unwrap()
-        );
+        let managed = portcullis_domain::device::Device {
+            is_compliant: true,
+            properties: portcullis_domain::device::DeviceProperties {
+                trust_type: Some("AzureAD".into()),
+                extension_attributes: [("extensionAttribute1".to_string(), "SAW".to_string())]
+                    .into(),
+                ..Default::default()
+            },
+            ..dev.clone()
+        };
+        assert!(portcullis_store::devices::update(&mut c, &managed)
+            .await
+            .unwrap());
         assert_eq!(
             portcullis_store::devices::by_id(&mut c, dev.id)
                 .await
                 .unwrap(),
-            Some(portcullis_domain::device::Device {
-                is_compliant: true,
-                ..dev.clone()
-            }),
+            Some(managed.clone()),
             "{}",
             t.name
         );
+        assert_eq!(
+            portcullis_store::devices::of_owner(&mut c, u.id)
+                .await
+                .unwrap(),
+            vec![managed.clone()]
+        );
+        assert!(!portcullis_store::devices::update(
+            &mut c,
+            &portcullis_domain::device::Device {
+                id: Uuid::new_v4(),
+                ..managed.clone()
+            }
+        )
+        .await
+        .unwrap());
         assert!(
-            !portcullis_store::devices::set_compliant(&mut c, Uuid::new_v4(), true)
+            portcullis_store::devices::delete(&mut c, dev.id)
                 .await
                 .unwrap()
+                && !portcullis_store::devices::delete(&mut c, dev.id)
+                    .await
+                    .unwrap()
         );
+        portcullis_store::devices::insert(&mut c, &dev)
+            .await
+            .unwrap();
         // Deleting the application takes its grants with it.
         assert!(applications::delete(&mut c, &app.app_id).await.unwrap());
         assert!(

@@ -9,6 +9,7 @@ use portcullis_domain::conditional_access::platform::{ClientAppType, Platform};
 use portcullis_domain::conditional_access::{
     Applications, Conditions, GrantControls, Platforms, Policy, PolicyState, Users,
 };
+use portcullis_domain::device::DeviceFacts;
 use portcullis_domain::directory::{Upn, User};
 use portcullis_domain::strength::{self, UsedMethod};
 use rand::rngs::StdRng;
@@ -104,6 +105,10 @@ fn main() {
         })
         .collect();
     let strengths = strength::all(&[]);
+    let compliant = DeviceFacts {
+        is_compliant: true,
+        ..Default::default()
+    };
     let methods = [UsedMethod {
         mode: "fido2",
         aaguid: None,
@@ -144,7 +149,7 @@ fn main() {
                 }),
                 ip: None,
                 client_app_type: ClientAppType::Browser,
-                device_compliant: k % 3 == 0,
+                device: (k % 3 == 0).then_some(&compliant),
                 methods: &methods,
                 now,
             };

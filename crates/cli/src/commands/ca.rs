@@ -5,6 +5,7 @@ use clap::{Args as ClapArgs, Subcommand};
 use portcullis_domain::conditional_access::platform::{ClientAppType, Platform};
 use portcullis_domain::conditional_access::remedy::Verdict;
 use portcullis_domain::conditional_access::Policy;
+use portcullis_domain::device::DeviceFacts;
 use portcullis_domain::strength::UsedMethod;
 use portcullis_service::conditional_access::{applied_policies_json, WhatIf};
 use serde_json::json;
@@ -80,6 +81,11 @@ pub struct WhatIfArgs {
     /// The device is compliant.
     #[arg(long)]
     device_compliant: bool,
+    /// A device property for device filters, `name=value` (e.g. `trustType=AzureAD`,
+    /// `extensionAttribute1=SAW`; repeat). Any of these, or --device-compliant, describes a
+    /// known device; without them the sign-in is from an unknown device.
+    #[arg(long = "device")]
+    device: Vec<String>,
     /// A native client instead of a browser.
     #[arg(long)]
     native: bool,
@@ -200,7 +206,7 @@ pub async fn what_if(cfg: &Config, a: WhatIfArgs) -> CmdResult {
         } else {
             ClientAppType::Browser
         },
-        device_compliant: a.device_compliant,
+        device: device_facts(a.device_compliant, &a.device)?,
         methods: a
             .methods
             .iter()
@@ -226,4 +232,30 @@ pub async fn what_if(cfg: &Config, a: WhatIfArgs) -> CmdResult {
         }
     };
     print_json(&json!({"policies": applied_policies_json(&e, &data.policies), "outcome": outcome}))
+}
+
+/// The device What If describes, from `--device-compliant` and `--device name=value`.
+fn device_facts(compliant: bool, props: &[String]) -> Result<Option<DeviceFacts>, CliError> {
+    if !compliant && props.is_empty() {
+        return Ok(None);
+    }
+    let mut info = serde_json::Map::new();
+    info.insert("isCompliant".into(), compliant.into());
+    for p in props {
+        let (k, v) = p
+            .split_once('=')
+            .ok_or_else(|| CliError::Other(format!("--device '{p}': write name=value")))?;
+        if portcullis_domain::device::filter_property(k).is_none()
+            || k.eq_ignore_ascii_case("isCompliant")
+        {
+            return Err(CliError::Other(format!(
+                "--device '{k}': one of {} (compliance is --device-compliant)",
+                portcullis_domain::device::FILTER_PROPERTIES.join(", ")
+            )));
+        }
+        info.insert(k.into(), v.into());
+    }
+    DeviceFacts::from_graph(&serde_json::Value::Object(info))
+        .map(Some)
+        .map_err(CliError::Other)
 }

@@ -4,8 +4,9 @@ use clap::Subcommand;
 use portcullis_domain::time_fmt::rfc3339;
 use uuid::Uuid;
 
-use super::{open, operator, CliError, CmdResult};
+use super::{open, operator, print_json, CliError, CmdResult};
 use crate::config::Config;
+use portcullis_service::devices::DevicePatch;
 
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
@@ -31,6 +32,42 @@ pub enum Cmd {
         /// Mark it not compliant.
         #[arg(long)]
         no: bool,
+    },
+    /// Record what device filters read about a device (only the options given change).
+    Set {
+        /// Device id.
+        id: Uuid,
+        /// New name.
+        #[arg(long)]
+        name: Option<String>,
+        /// AzureAD (joined) or Workplace (registered).
+        #[arg(long)]
+        trust_type: Option<String>,
+        /// Company or Personal.
+        #[arg(long)]
+        ownership: Option<String>,
+        /// Maker.
+        #[arg(long)]
+        manufacturer: Option<String>,
+        /// Model.
+        #[arg(long)]
+        model: Option<String>,
+        /// Operating system version.
+        #[arg(long)]
+        os_version: Option<String>,
+        /// `extensionAttributeN=value` (repeat; an empty value removes it).
+        #[arg(long = "attribute")]
+        attributes: Vec<String>,
+    },
+    /// Show a device as JSON.
+    Show {
+        /// Device id.
+        id: Uuid,
+    },
+    /// Delete a device.
+    Delete {
+        /// Device id.
+        id: Uuid,
     },
     /// List devices.
     List,
@@ -59,6 +96,57 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
                 d.display_name,
                 if d.is_compliant { "" } else { "not " }
             );
+        }
+        Cmd::Set {
+            id,
+            name,
+            trust_type,
+            ownership,
+            manufacturer,
+            model,
+            os_version,
+            attributes,
+        } => {
+            let mut p = svc.device(id).await?.properties;
+            let keep = |new: Option<String>, old: &mut Option<String>| {
+                if let Some(v) = new {
+                    *old = Some(v).filter(|v| !v.is_empty());
+                }
+            };
+            keep(trust_type, &mut p.trust_type);
+            keep(ownership, &mut p.device_ownership);
+            keep(manufacturer, &mut p.manufacturer);
+            keep(model, &mut p.model);
+            keep(os_version, &mut p.operating_system_version);
+            for a in attributes {
+                let (k, v) = a.split_once('=').ok_or_else(|| {
+                    CliError::Other(format!(
+                        "--attribute '{a}': write extensionAttributeN=value"
+                    ))
+                })?;
+                if v.is_empty() {
+                    p.extension_attributes.remove(k);
+                } else {
+                    p.extension_attributes.insert(k.to_string(), v.to_string());
+                }
+            }
+            let d = svc
+                .update_device(
+                    &operator(),
+                    id,
+                    DevicePatch {
+                        display_name: name,
+                        is_compliant: None,
+                        properties: Some(p),
+                    },
+                )
+                .await?;
+            println!("{} updated.", d.display_name);
+        }
+        Cmd::Show { id } => return print_json(&svc.device(id).await?),
+        Cmd::Delete { id } => {
+            svc.delete_device(&operator(), id).await?;
+            println!("Device {id} deleted.");
         }
         Cmd::List => {
             for d in svc.devices().await? {

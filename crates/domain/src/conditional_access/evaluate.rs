@@ -10,6 +10,7 @@ use super::location::NamedLocation;
 use super::platform::{ClientAppType, Platform};
 use super::{filter, Policy, PolicyState};
 use crate::application::Application;
+use crate::device::DeviceFacts;
 use crate::directory::{DirectoryRole, User, AUTHENTICATOR_APP};
 use crate::strength::{Strength, UsedMethod, MFA_STRENGTH_ID};
 use crate::Timestamp;
@@ -42,8 +43,9 @@ pub struct Signals<'a> {
     pub ip: Option<IpAddr>,
     /// Browser or native app.
     pub client_app_type: ClientAppType,
-    /// Whether the device is enrolled and marked compliant (and proved possession).
-    pub device_compliant: bool,
+    /// The device, when the client proved possession of an enrolled one (or What If describes
+    /// one); `None` for an unknown device, to which every device filter property is null.
+    pub device: Option<&'a DeviceFacts>,
     /// Methods used in this session.
     pub methods: &'a [UsedMethod],
     /// Now.
@@ -121,11 +123,12 @@ impl Unmet {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Reasons(u16);
 
-const REASONS: [&str; 8] = [
+const REASONS: [&str; 9] = [
     "users",
     "application",
     "userActions",
     "devicePlatform",
+    "devices",
     "location",
     "clientApps",
     "policyNotEnabled",
@@ -134,7 +137,10 @@ const REASONS: [&str; 8] = [
 
 impl Reasons {
     fn add(&mut self, reason: &'static str) {
-        if let Some(i) = REASONS.iter().position(|r| *r == reason) {
+        let i = REASONS.iter().position(|r| *r == reason);
+        // Reasons are literals in this file; a missing one is a bug to catch in tests.
+        debug_assert!(i.is_some(), "unknown analysis reason {reason}");
+        if let Some(i) = i {
             self.0 |= 1 << i;
         }
     }
@@ -321,6 +327,18 @@ fn applicability(p: &Policy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who<'_>) -
             why.add("devicePlatform");
         }
     }
+    if let Some(f) = p
+        .conditions
+        .devices
+        .as_ref()
+        .and_then(|d| d.device_filter.as_ref())
+    {
+        // Validated when saved; a rule that no longer parses matches nothing.
+        let m = filter::parse_device(&f.rule).is_ok_and(|r| r.matches_device(s.device));
+        if m != (f.mode == "include") {
+            why.add("devices");
+        }
+    }
     if let Some(l) = &p.conditions.locations {
         let at = |id: &str| -> bool {
             match id {
@@ -363,7 +381,7 @@ fn met(control: &Unmet, s: &Signals<'_>, cfg: &Config<'_>) -> bool {
             .iter()
             .find(|x| &x.id == id)
             .is_some_and(|x| x.satisfied_by(s.methods)),
-        Unmet::CompliantDevice => s.device_compliant,
+        Unmet::CompliantDevice => s.device.is_some_and(|d| d.is_compliant),
         Unmet::DomainJoinedDevice => false,
         // R42: the Authenticator app is neither an approved client app nor app-protected.
         Unmet::ApprovedApplication => {
@@ -591,7 +609,7 @@ mod tests {
             platform: Some(Platform::Windows),
             ip: None,
             client_app_type: ClientAppType::Browser,
-            device_compliant: false,
+            device: None,
             methods,
             now: NOW,
         }
@@ -721,8 +739,12 @@ mod tests {
             locations: &[],
             index: None,
         };
+        let device = DeviceFacts {
+            is_compliant: true,
+            ..Default::default()
+        };
         let compliant = Signals {
-            device_compliant: true,
+            device: Some(&device),
             ..signals(&u, &authn, &[TAP])
         };
         assert_eq!(
@@ -730,6 +752,66 @@ mod tests {
             Outcome::Allow,
             "compliant device as an OR alternative"
         );
+    }
+
+    /// A device filter: include mode applies the policy to matching devices only; exclude mode
+    /// to every other device, including a sign-in that proved none (R40, graph-api.md §5.3).
+    #[test]
+    fn device_filters_include_or_exclude_and_an_unknown_device_is_null() {
+        let (u, st) = (user(), strengths());
+        let a = app("portal", false);
+        let saw = DeviceFacts {
+            values: [("extensionAttribute1".to_string(), "SAW".to_string())].into(),
+            is_compliant: true,
+        };
+        let laptop = DeviceFacts {
+            values: [("extensionAttribute1".to_string(), "laptop".to_string())].into(),
+            is_compliant: true,
+        };
+        let on = |mode: &str, device: Option<&DeviceFacts>| {
+            let mut p = policy(
+                "Admins on SAWs only",
+                PolicyState::Enabled,
+                &["block"],
+                None,
+            );
+            p.conditions.devices = Some(super::super::Devices {
+                device_filter: Some(super::super::Filter {
+                    mode: mode.into(),
+                    rule: r#"device.extensionAttribute1 -eq "SAW""#.into(),
+                }),
+            });
+            let e = evaluate(
+                &Config {
+                    policies: std::slice::from_ref(&p),
+                    strengths: &st,
+                    locations: &[],
+                    index: None,
+                },
+                &Signals {
+                    device,
+                    ..signals(&u, &a, &[])
+                },
+            );
+            (
+                e.policies[0].not_applied_because.list(),
+                matches!(e.outcome, Outcome::Block { .. }),
+            )
+        };
+        assert_eq!(
+            on("exclude", Some(&saw)),
+            (vec!["devices"], false),
+            "the SAW is excluded from the block"
+        );
+        assert_eq!(on("exclude", Some(&laptop)), (vec![], true));
+        assert_eq!(
+            on("exclude", None),
+            (vec![], true),
+            "no proved device: the rule is false, so not excluded"
+        );
+        assert_eq!(on("include", Some(&saw)), (vec![], true));
+        assert_eq!(on("include", Some(&laptop)), (vec!["devices"], false));
+        assert_eq!(on("include", None), (vec!["devices"], false));
     }
 
     #[test]
@@ -1027,7 +1109,7 @@ mod compiled_tests {
                     platform: None,
                     ip: None,
                     client_app_type: ClientAppType::Browser,
-                    device_compliant: false,
+                    device: None,
                     methods: &[],
                     now: datetime!(2026-01-01 0:00 UTC),
                 };

@@ -1,8 +1,22 @@
-//! Application filter rules (graph-api.md §5.3): `CustomSecurityAttribute.Set_Name -eq "v"`,
-//! `-contains "v"`, `-in ["a","b"]`, negated with `-ne`/`-notContains`/`-notIn`, combined with
-//! `-and` / `-or` and parentheses. Only string attributes match, as in Entra.
+//! Filter rules (graph-api.md §5.3): `CustomSecurityAttribute.Set_Name -eq "v"` for
+//! applications and `device.<property> -eq "v"` for devices; `-contains`, `-startsWith`,
+//! `-endsWith`, `-in ["a","b"]`, each negated with `-ne`/`-notContains`/`-notStartsWith`/
+//! `-notEndsWith`/`-notIn`, combined with `-and` / `-or` and parentheses. Only string
+//! attributes match, as in Entra. A missing value (an app without the attribute, a sign-in
+//! from no known device) fails every positive test and passes every negative one, which is
+//! how Entra treats unregistered devices.
 
 use crate::application::{AttributeValue, CustomSecurityAttributes};
+use crate::device::{filter_property, DeviceFacts, FILTER_PROPERTIES};
+
+/// What a rule filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Applications, by custom security attributes.
+    Applications,
+    /// Devices, by their properties.
+    Devices,
+}
 
 /// A parsed rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,9 +27,9 @@ pub enum Rule {
     Or(Box<Rule>, Box<Rule>),
     /// One comparison.
     Test {
-        /// Attribute set.
+        /// Attribute set (`device` for device properties).
         set: String,
-        /// Attribute name.
+        /// Attribute name (for devices, the property's canonical spelling).
         name: String,
         /// Operator, lower case without the dash.
         op: String,
@@ -84,9 +98,21 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
+    target: Target,
 }
 
-const OPS: [&str; 6] = ["eq", "ne", "contains", "notcontains", "in", "notin"];
+const OPS: [&str; 10] = [
+    "eq",
+    "ne",
+    "contains",
+    "notcontains",
+    "startswith",
+    "notstartswith",
+    "endswith",
+    "notendswith",
+    "in",
+    "notin",
+];
 
 impl Parser {
     fn peek(&self) -> Option<&Tok> {
@@ -126,13 +152,31 @@ impl Parser {
                 }
             }
             Some(Tok::Word(attr)) => {
-                let path = attr.strip_prefix("CustomSecurityAttribute.").or_else(|| attr.strip_prefix("customSecurityAttribute.")).ok_or_else(|| format!("'{attr}': only CustomSecurityAttribute.<Set>_<Name> can be filtered on"))?;
-                let (set, name) = path.split_once('_').ok_or_else(|| {
-                    format!("'{attr}': write CustomSecurityAttribute.<Set>_<Name>")
-                })?;
+                let (set, name) = match self.target {
+                    Target::Applications => {
+                        let path = attr.strip_prefix("CustomSecurityAttribute.").or_else(|| attr.strip_prefix("customSecurityAttribute.")).ok_or_else(|| format!("'{attr}': only CustomSecurityAttribute.<Set>_<Name> can be filtered on"))?;
+                        let (set, name) = path.split_once('_').ok_or_else(|| {
+                            format!("'{attr}': write CustomSecurityAttribute.<Set>_<Name>")
+                        })?;
+                        (set.to_string(), name.to_string())
+                    }
+                    Target::Devices => {
+                        let prop = attr
+                            .strip_prefix("device.")
+                            .or_else(|| attr.strip_prefix("Device."))
+                            .ok_or_else(|| format!("'{attr}': write device.<property>"))?;
+                        let name = filter_property(prop).ok_or_else(|| {
+                            format!(
+                                "'{attr}': device filters can name {}",
+                                FILTER_PROPERTIES.join(", ")
+                            )
+                        })?;
+                        ("device".to_string(), name)
+                    }
+                };
                 let op = match self.next() {
                     Some(Tok::Word(o)) if o.starts_with('-') && OPS.contains(&o[1..].to_ascii_lowercase().as_str()) => o[1..].to_ascii_lowercase(),
-                    other => return Err(format!("expected an operator (-eq, -ne, -contains, -notContains, -in, -notIn) after '{attr}', found {other:?}")),
+                    other => return Err(format!("expected an operator (-eq, -ne, -contains, -notContains, -startsWith, -notStartsWith, -endsWith, -notEndsWith, -in, -notIn) after '{attr}', found {other:?}")),
                 };
                 let values = if op.ends_with("in") {
                     if self.next() != Some(Tok::LBracket) {
@@ -159,6 +203,14 @@ impl Parser {
                 } else {
                     match self.next() {
                         Some(Tok::Str(s)) => vec![s],
+                        // Booleans are bare words in device rules: `device.isCompliant -eq True`.
+                        Some(Tok::Word(w))
+                            if self.target == Target::Devices
+                                && (w.eq_ignore_ascii_case("true")
+                                    || w.eq_ignore_ascii_case("false")) =>
+                        {
+                            vec![w]
+                        }
                         other => {
                             return Err(format!(
                                 "expected a quoted value after -{op}, found {other:?}"
@@ -167,8 +219,8 @@ impl Parser {
                     }
                 };
                 Ok(Rule::Test {
-                    set: set.into(),
-                    name: name.into(),
+                    set,
+                    name,
                     op,
                     values,
                 })
@@ -178,14 +230,24 @@ impl Parser {
     }
 }
 
-/// Parses a rule; the error says what is wrong and where.
+/// Parses an application filter rule; the error says what is wrong and where.
 pub fn parse(rule: &str) -> Result<Rule, String> {
+    parse_for(rule, Target::Applications)
+}
+
+/// Parses a device filter rule; the error says what is wrong and where.
+pub fn parse_device(rule: &str) -> Result<Rule, String> {
+    parse_for(rule, Target::Devices)
+}
+
+fn parse_for(rule: &str, target: Target) -> Result<Rule, String> {
     if rule.len() > 3072 {
         return Err("the rule is longer than 3072 characters".into());
     }
     let mut p = Parser {
         toks: lex(rule)?,
         pos: 0,
+        target,
     };
     let r = p.or()?;
     if p.pos != p.toks.len() {
@@ -197,34 +259,48 @@ pub fn parse(rule: &str) -> Result<Rule, String> {
 impl Rule {
     /// Whether an application with these attributes matches.
     pub fn matches(&self, attrs: &CustomSecurityAttributes) -> bool {
+        self.holds(
+            &|set, name| match attrs.get(set).and_then(|s| s.get(name)) {
+                Some(AttributeValue::Text(t)) => vec![t.as_str()],
+                Some(AttributeValue::TextList(l)) => l.iter().map(String::as_str).collect(),
+                _ => vec![],
+            },
+        )
+    }
+
+    /// Whether the sign-in's device matches (`None`: no device proved, every property null).
+    pub fn matches_device(&self, device: Option<&DeviceFacts>) -> bool {
+        self.holds(&|_, name| device.and_then(|d| d.get(name)).into_iter().collect())
+    }
+
+    fn holds<'v>(&self, value_of: &dyn Fn(&str, &str) -> Vec<&'v str>) -> bool {
         match self {
-            Rule::And(a, b) => a.matches(attrs) && b.matches(attrs),
-            Rule::Or(a, b) => a.matches(attrs) || b.matches(attrs),
+            Rule::And(a, b) => a.holds(value_of) && b.holds(value_of),
+            Rule::Or(a, b) => a.holds(value_of) || b.holds(value_of),
             Rule::Test {
                 set,
                 name,
                 op,
                 values,
             } => {
-                let value: Vec<&str> = match attrs.get(set).and_then(|s| s.get(name)) {
-                    Some(AttributeValue::Text(t)) => vec![t.as_str()],
-                    Some(AttributeValue::TextList(l)) => l.iter().map(String::as_str).collect(),
-                    _ => vec![],
+                let actual = value_of(set, name);
+                let lower: Vec<String> = actual.iter().map(|x| x.to_lowercase()).collect();
+                let first = values.first().map(|v| v.to_lowercase());
+                let any = |f: &dyn Fn(&str, &str) -> bool| {
+                    first
+                        .as_deref()
+                        .is_some_and(|v| lower.iter().any(|x| f(x, v)))
                 };
-                let eq = |v: &str| value.iter().any(|x| x.eq_ignore_ascii_case(v));
+                let eq = |v: &str| actual.iter().any(|x| x.eq_ignore_ascii_case(v));
                 match op.as_str() {
                     "eq" => values.first().is_some_and(|v| eq(v)),
                     "ne" => !values.first().is_some_and(|v| eq(v)),
-                    "contains" => values.first().is_some_and(|v| {
-                        value
-                            .iter()
-                            .any(|x| x.to_lowercase().contains(&v.to_lowercase()))
-                    }),
-                    "notcontains" => !values.first().is_some_and(|v| {
-                        value
-                            .iter()
-                            .any(|x| x.to_lowercase().contains(&v.to_lowercase()))
-                    }),
+                    "contains" => any(&|x, v| x.contains(v)),
+                    "notcontains" => !any(&|x, v| x.contains(v)),
+                    "startswith" => any(&|x, v| x.starts_with(v)),
+                    "notstartswith" => !any(&|x, v| x.starts_with(v)),
+                    "endswith" => any(&|x, v| x.ends_with(v)),
+                    "notendswith" => !any(&|x, v| x.ends_with(v)),
                     "in" => values.iter().any(|v| eq(v)),
                     "notin" => !values.iter().any(|v| eq(v)),
                     _ => false,
@@ -268,5 +344,71 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+    }
+
+    fn saw(attr: &str, compliant: bool) -> DeviceFacts {
+        DeviceFacts {
+            values: [
+                ("extensionAttribute1".to_string(), attr.to_string()),
+                ("trustType".to_string(), "AzureAD".to_string()),
+            ]
+            .into(),
+            is_compliant: compliant,
+        }
+    }
+
+    /// Device filters (graph-api.md §5.3): properties by name, booleans as bare words, and no
+    /// device at all treated as every property null.
+    #[test]
+    fn device_rules_parse_and_treat_an_unknown_device_as_null() {
+        let r = parse_device(
+            r#"device.extensionAttribute1 -eq "SAW" -and device.isCompliant -eq True"#,
+        )
+        .unwrap();
+        assert!(r.matches_device(Some(&saw("SAW", true))));
+        assert!(
+            !r.matches_device(Some(&saw("SAW", false)))
+                && !r.matches_device(Some(&saw("laptop", true)))
+                && !r.matches_device(None)
+        );
+        let r = parse_device(r#"device.trustType -ne "AzureAD""#).unwrap();
+        assert!(
+            r.matches_device(None),
+            "a negative test passes for no device"
+        );
+        assert!(!r.matches_device(Some(&saw("x", false))));
+        let r = parse_device(
+            r#"device.displayName -startsWith "saw-" -or device.model -endsWith "book""#,
+        )
+        .unwrap();
+        let named = |k: &str, v: &str| DeviceFacts {
+            values: [(k.to_string(), v.to_string())].into(),
+            is_compliant: false,
+        };
+        assert!(
+            r.matches_device(Some(&named("displayName", "SAW-07")))
+                && r.matches_device(Some(&named("model", "MacBook")))
+                && !r.matches_device(Some(&named("model", "Pixel")))
+        );
+        assert!(parse_device(r#"device.model -notStartsWith "Pix""#)
+            .unwrap()
+            .matches_device(Some(&named("model", "iPhone"))));
+        for bad in [
+            r#"device.colour -eq "red""#,
+            r#"extensionAttribute1 -eq "x""#,
+            r#"device.extensionAttribute16 -eq "x""#,
+            r#"CustomSecurityAttribute.A_B -eq "x""#,
+            r#"device.model -eq Pixel"#,
+        ] {
+            assert!(parse_device(bad).is_err(), "{bad}");
+        }
+        assert!(
+            parse(r#"device.model -eq "x""#).is_err(),
+            "device properties are not application attributes"
+        );
+        assert!(
+            parse("CustomSecurityAttribute.A_B -eq True").is_err(),
+            "bare booleans only in device rules"
+        );
     }
 }

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::evaluate::{evaluate, Config, Outcome, Resource, Signals};
 use super::platform::{ClientAppType, Platform};
 use crate::application::Application;
+use crate::device::DeviceFacts;
 use crate::directory::{DirectoryRole, User};
 use crate::strength::UsedMethod;
 use crate::Timestamp;
@@ -20,10 +21,14 @@ pub struct Admin {
     pub groups: Vec<Uuid>,
     /// Their roles.
     pub roles: Vec<DirectoryRole>,
+    /// Their enrolled devices (each as if it proved possession), so a device filter that
+    /// admits an admin's workstation does not count as a lock-out.
+    pub devices: Vec<DeviceFacts>,
 }
 
 /// The enabled admins who could still sign in to `portal` from some platform and client type
-/// with the strongest methods and a compliant device. Empty means everyone is locked out.
+/// with the strongest methods, from no known device, from a compliant one, or from one of
+/// their own enrolled devices. Empty means everyone is locked out.
 pub fn admins_still_in(
     cfg: &Config<'_>,
     admins: &[Admin],
@@ -48,11 +53,19 @@ pub fn admins_still_in(
         Platform::Ios,
         Platform::Android,
     ];
+    let compliant = DeviceFacts {
+        is_compliant: true,
+        ..Default::default()
+    };
     admins
         .iter()
         .filter(|a| a.user.account_enabled)
         .filter(|a| {
-            platforms.iter().any(|p| {
+            let devices = [None, Some(&compliant)]
+                .into_iter()
+                .chain(a.devices.iter().map(Some));
+            let combos = devices.flat_map(|d| platforms.iter().map(move |p| (d, p)));
+            combos.into_iter().any(|(device, p)| {
                 [
                     ClientAppType::Browser,
                     ClientAppType::MobileAppsAndDesktopClients,
@@ -68,7 +81,7 @@ pub fn admins_still_in(
                         platform: Some(*p),
                         ip: None,
                         client_app_type: *t,
-                        device_compliant: true,
+                        device,
                         methods: &strongest,
                         now,
                     };

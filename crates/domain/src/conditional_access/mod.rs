@@ -384,15 +384,19 @@ pub fn validate(p: &Policy, known: &Known<'_>) -> Result<(), String> {
             CLIENT_APP_TYPES.join(", ")
         ));
     }
-    if p.conditions
+    if let Some(f) = p
+        .conditions
         .devices
         .as_ref()
         .and_then(|d| d.device_filter.as_ref())
-        .is_some()
     {
-        return Err(
-            "device filters are not supported yet; use the compliantDevice grant control".into(),
-        );
+        if f.mode != "include" && f.mode != "exclude" {
+            return Err(format!(
+                "devices.deviceFilter.mode must be include or exclude, not '{}'",
+                f.mode
+            ));
+        }
+        filter::parse_device(&f.rule).map_err(|e| format!("devices.deviceFilter.rule: {e}"))?;
     }
     let g = p.grant_controls.as_ref();
     if g.is_none_or(|g| g.built_in_controls.is_empty() && g.authentication_strength.is_none())

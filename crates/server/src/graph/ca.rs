@@ -7,6 +7,7 @@ use portcullis_domain::conditional_access::evaluate::Evaluation;
 use portcullis_domain::conditional_access::location::NamedLocation;
 use portcullis_domain::conditional_access::platform::{ClientAppType, Platform};
 use portcullis_domain::conditional_access::Policy;
+use portcullis_domain::device::DeviceFacts;
 use portcullis_domain::strength::{Strength, UsedMethod};
 use portcullis_service::conditional_access::WhatIf;
 use serde_json::{json, Map, Value};
@@ -415,30 +416,31 @@ pub(crate) async fn evaluate(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let context = b
         .get("signInContext")
         .ok_or_else(|| bad("signInContext is required."))?;
-    let application =
-        match context.get("@odata.type").and_then(Value::as_str) {
-            Some("#microsoft.graph.applicationContext") => {
-                let apps = context
-                    .get("includeApplications")
-                    .and_then(Value::as_array)
-                    .ok_or_else(|| bad("applicationContext needs includeApplications."))?;
-                Some(
-                    apps.first()
-                        .and_then(Value::as_str)
-                        .ok_or_else(|| bad("includeApplications needs one application id."))?
-                        .to_string(),
-                )
-            }
-            Some("#microsoft.graph.userActionContext") => {
-                match context.get("userAction").and_then(Value::as_str) {
-                    Some("registerSecurityInformation") => None,
-                    other => return Err(bad(format!(
+    let application = match context.get("@odata.type").and_then(Value::as_str) {
+        Some("#microsoft.graph.applicationContext") => {
+            let apps = context
+                .get("includeApplications")
+                .and_then(Value::as_array)
+                .ok_or_else(|| bad("applicationContext needs includeApplications."))?;
+            Some(
+                apps.first()
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| bad("includeApplications needs one application id."))?
+                    .to_string(),
+            )
+        }
+        Some("#microsoft.graph.userActionContext") => {
+            match context.get("userAction").and_then(Value::as_str) {
+                Some("registerSecurityInformation") => None,
+                other => {
+                    return Err(bad(format!(
                         "userAction {other:?} is not supported; registerSecurityInformation is."
-                    ))),
+                    )))
                 }
             }
-            other => return Err(bad(format!("signInContext {other:?} is not supported."))),
-        };
+        }
+        other => return Err(bad(format!("signInContext {other:?} is not supported."))),
+    };
     let cond = b.get("signInConditions").cloned().unwrap_or(Value::Null);
     let platform = match cond.get("devicePlatform").and_then(Value::as_str) {
         None | Some("all") => None,
@@ -457,10 +459,10 @@ pub(crate) async fn evaluate(cx: &Ctx<'_>) -> Result<Response, GraphError> {
         Some("mobileAppsAndDesktopClients") => ClientAppType::MobileAppsAndDesktopClients,
         _ => ClientAppType::Browser,
     };
-    let device_compliant = cond
-        .pointer("/deviceInfo/isCompliant")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let device = match cond.get("deviceInfo") {
+        None | Some(Value::Null) => None,
+        Some(info) => Some(DeviceFacts::from_graph(info).map_err(bad)?),
+    };
     // Portcullis extension: the methods of the sign-in, so grant controls can be judged too.
     let methods = match b.get("portcullisAuthenticationMethods").and_then(Value::as_array) {
         Some(a) => a
@@ -483,7 +485,7 @@ pub(crate) async fn evaluate(cx: &Ctx<'_>) -> Result<Response, GraphError> {
         platform,
         ip,
         client_app_type,
-        device_compliant,
+        device,
         methods,
     };
     let (e, _, data) = cx.st.service.what_if(&q).await?;

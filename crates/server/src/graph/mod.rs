@@ -16,6 +16,7 @@ use crate::AppState;
 
 mod apps;
 mod ca;
+mod devices;
 mod directory;
 mod methods;
 mod policy;
@@ -97,6 +98,14 @@ pub enum Op {
     Fido2CreationOptions,
     /// `POST users/{id}/authentication/fido2Methods` (provisioning).
     ProvisionFido2,
+    /// `GET devices`.
+    ListDevices,
+    /// `GET devices/{id}`.
+    GetDevice,
+    /// `PATCH devices/{id}`.
+    UpdateDevice,
+    /// `DELETE devices/{id}`.
+    DeleteDevice,
     /// `GET applications`.
     ListApplications,
     /// `POST applications`.
@@ -413,6 +422,40 @@ const READ_APPS: Requirement = Requirement {
         "Directory.ReadWrite.All",
     ],
     directory_roles: ALL_ADMIN_ROLES,
+};
+
+const READ_DEVICES: Requirement = Requirement {
+    scopes: &[
+        "Device.Read.All",
+        "Device.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    app_roles: &[
+        "Device.Read.All",
+        "Device.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    directory_roles: &[
+        GlobalAdministrator,
+        GlobalReader,
+        SecurityReader,
+        SecurityAdministrator,
+        ConditionalAccessAdministrator,
+        CloudDeviceAdministrator,
+        IntuneAdministrator,
+    ],
+};
+
+const WRITE_DEVICES: Requirement = Requirement {
+    scopes: &["Device.ReadWrite.All", "Directory.ReadWrite.All"],
+    app_roles: &["Device.ReadWrite.All", "Directory.ReadWrite.All"],
+    directory_roles: &[
+        GlobalAdministrator,
+        CloudDeviceAdministrator,
+        IntuneAdministrator,
+    ],
 };
 
 const WRITE_APPS: Requirement = Requirement {
@@ -766,6 +809,30 @@ pub const ROUTES: &[RouteSpec] = &[
         pattern: &["me", "authentication", "fido2methods", "{sub}"],
         op: Op::MeDeleteFido2,
         requirement: ME_WRITE,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["devices"],
+        op: Op::ListDevices,
+        requirement: READ_DEVICES,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["devices", "{id}"],
+        op: Op::GetDevice,
+        requirement: READ_DEVICES,
+    },
+    RouteSpec {
+        method: "PATCH",
+        pattern: &["devices", "{id}"],
+        op: Op::UpdateDevice,
+        requirement: WRITE_DEVICES,
+    },
+    RouteSpec {
+        method: "DELETE",
+        pattern: &["devices", "{id}"],
+        op: Op::DeleteDevice,
+        requirement: WRITE_DEVICES,
     },
     RouteSpec {
         method: "GET",
@@ -1208,6 +1275,10 @@ async fn handle(
         Op::AddRoleMember => return directory::add_role_member(&cx).await,
         Op::Fido2CreationOptions => return methods::creation_options(&cx).await,
         Op::ProvisionFido2 => return methods::provision_fido2(&cx).await,
+        Op::ListDevices => return devices::list_devices(&cx).await,
+        Op::GetDevice => return devices::get_device(&cx).await,
+        Op::UpdateDevice => return devices::update_device(&cx).await,
+        Op::DeleteDevice => return devices::delete_device(&cx).await,
         Op::ListApplications => return apps::list_applications(&cx).await,
         Op::CreateApplication => return apps::create_application(&cx).await,
         Op::GetApplication => return apps::get_application(&cx).await,

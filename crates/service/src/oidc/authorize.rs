@@ -100,11 +100,12 @@ impl Service {
             .as_deref()
             .or(req.state.as_deref())
             .unwrap_or("");
-        let compliant = self
-            .device_compliance(user.id, device_proof, &app.app_id, binding)
-            .await?;
+        let device = self
+            .proved_device(user.id, device_proof, &app.app_id, binding)
+            .await?
+            .map(|d| d.facts());
         let (decision, ca) = self
-            .access_decision(user, session, app, ctx, compliant)
+            .access_decision(user, session, app, ctx, device.as_ref())
             .await?;
         self.log_app_sign_in(user, app, session, ctx, &decision, &ca.policies)
             .await?;
