@@ -198,6 +198,31 @@ async fn phishing_resistant_mfa_on_an_application_refuses_a_tap_and_accepts_a_pa
             && !page.contains("id=\"loop\""),
         "{page}"
     );
+    // R18: the sign-in offers no passkey registration of its own (interrupt mode has none);
+    // it sends Bob to Security info (wizard mode), and back to a fresh sign-in that resumes it.
+    assert!(
+        page.contains("registrationRequired")
+            && page.contains("cannot be added in the middle of a sign-in"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("navigator.credentials") && !page.contains("/api/passkeys/registration"),
+        "no registration inside the sign-in: {page}"
+    );
+    let href = |id: &str| -> String {
+        let at = page
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no #{id}: {page}"));
+        let h = &page[at..];
+        let start = h.find("href=\"").unwrap() + 6;
+        h[start..start + h[start..].find('"').unwrap()].replace("&amp;", "&")
+    };
+    assert_eq!(href("open-security-info"), "/security-info");
+    let again = href("sign-in-again");
+    assert!(
+        again.starts_with("/signin?return_to=") && again.contains("login_after"),
+        "{again}"
+    );
     let w = what_if(
         d,
         &[
@@ -209,14 +234,26 @@ async fn phishing_resistant_mfa_on_an_application_refuses_a_tap_and_accepts_a_pa
             "tap",
         ],
     );
-    assert_eq!(w["outcome"]["result"], "refused", "What If agrees: {w}");
+    assert_eq!(
+        w["outcome"]["result"], "registerFirst",
+        "What If agrees: {w}"
+    );
+    assert_eq!(signins(d)[0]["failureCode"], "registrationRequired");
 
-    // After registering a passkey (the TAP session is an MFA claim) and signing in with it: a code.
+    // He adds a passkey in Security info (the TAP session is an MFA claim), then signs in with
+    // it: the link's authorization resumes and Payroll gets a code.
     let mut key = SoftKey::new(CHROMIUM);
     register(&c, &s, &mut key).await;
+    let return_to: String =
+        url::form_urlencoded::parse(again.split_once('?').unwrap().1.as_bytes())
+            .find(|(k, _)| k == "return_to")
+            .unwrap()
+            .1
+            .into_owned();
     let c = passkey_client(&s, "bob@portcullis.local", &mut key).await;
-    let (st, loc, _) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
-    assert_eq!(st, StatusCode::SEE_OTHER);
+    let r = c.get(s.url(&return_to)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
     assert!(loc.starts_with("http://127.0.0.1:8765/cb?code="), "{loc}");
     let w = what_if(
         d,
@@ -555,6 +592,13 @@ async fn split_desktop_and_mobile_policies_let_a_new_user_register_on_mobile_and
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert!(
         page.contains("stepUpRequired") && page.contains("Passkey in Authenticator"),
+        "{page}"
+    );
+    // R18 step-up: the page prompts for the method she holds, with a fresh sign-in that resumes.
+    assert!(
+        page.contains("id=\"sign-in-again\"")
+            && page.contains("href=\"/signin?return_to=")
+            && !page.contains("open-security-info"),
         "{page}"
     );
     let w = what_if(

@@ -516,7 +516,7 @@ impl Service {
             groups,
             roles,
             registered,
-            ..
+            portal,
         } = self.subject(user.id, now).await?;
         let app = match &q.application {
             Some(a) => Some(
@@ -550,9 +550,40 @@ impl Service {
             used: &q.methods,
             registered: &registered,
             client_app_id: app.as_ref().map(|a| a.app_id.as_str()),
-            registration_open: true,
+            registration_open: false,
         };
-        let v = verdict(&e.outcome, &data.strengths, &h);
+        let mut v = verdict(&e.outcome, &data.strengths, &h);
+        // As at sign-in: only a refusal that would be a loop if Security info were closed
+        // asks whether it is open to this user, with the same signals and methods.
+        if let (Verdict::Refused { is_loop: true, .. }, Resource::Application(_), Some(portal)) =
+            (&v, resource, portal.as_ref())
+        {
+            let at_portal = Signals {
+                resource: Resource::Application(portal),
+                client: Some(portal),
+                client_app_type: ClientAppType::Browser,
+                ..s
+            };
+            let portal_holdings = Holdings {
+                client_app_id: Some(portal.app_id.as_str()),
+                ..h
+            };
+            let open = portcullis_domain::access::lets_through(&verdict(
+                &evaluate(&data.config(), &at_portal).outcome,
+                &data.strengths,
+                &portal_holdings,
+            ));
+            if open {
+                v = verdict(
+                    &e.outcome,
+                    &data.strengths,
+                    &Holdings {
+                        registration_open: true,
+                        ..h
+                    },
+                );
+            }
+        }
         Ok((e, v, data))
     }
 }
@@ -613,6 +644,10 @@ impl Service {
             Verdict::AllowForRegistration { .. } => None,
             Verdict::StepUp { requirements } => {
                 Some((50074, "stepUpRequired", requirements.join("; ")))
+            }
+            // Entra's "the user must enrol a method first" (50079).
+            Verdict::RegisterFirst { requirement, .. } => {
+                Some((50079, "registrationRequired", requirement.clone()))
             }
             Verdict::Refused {
                 reason,
@@ -695,6 +730,7 @@ impl Service {
         let refusal = match v {
             Verdict::Allow | Verdict::AllowForRegistration { .. } => None,
             Verdict::StepUp { requirements } => Some(("conditionalAccess", format!("Registering security info needs {}; sign in again with it.", requirements.join(" and ")))),
+            Verdict::RegisterFirst { policy, requirement } => Some(("conditionalAccess", format!("The policy '{policy}' does not let you register security info here: to continue, {requirement}, and you have no method that meets it. A Temporary Access Pass from your administrator lets you in to register."))),
             Verdict::Refused { policy, reason, remedy, is_loop } => {
                 Some((if is_loop { "conditionalAccessLoop" } else { "conditionalAccess" }, format!("The policy '{policy}' does not let you register security info here: {reason} {remedy}")))
             }

@@ -222,6 +222,12 @@ pub async fn what_if(cfg: &Config, a: WhatIfArgs) -> CmdResult {
         Verdict::StepUp { requirements } => {
             json!({"result": "stepUp", "requirements": requirements})
         }
+        Verdict::RegisterFirst {
+            policy,
+            requirement,
+        } => {
+            json!({"result": "registerFirst", "policy": policy, "requirement": requirement, "where": "Security info"})
+        }
         Verdict::Refused {
             policy,
             reason,

@@ -1,7 +1,12 @@
 //! What a user can do about unmet requirements (R18, R44): step up with a method they hold,
-//! register with a Temporary Access Pass (the strength is skipped for proof-up), or nothing —
-//! a loop, explained with the policy, the requirement and the remedy; never a redirect in a
-//! circle.
+//! register first in Security info, register with a Temporary Access Pass (the strength is
+//! skipped for proof-up), or nothing — a loop, explained with the policy, the requirement and
+//! the remedy; never a redirect in a circle.
+//!
+//! R18: registration offered in the middle of a sign-in (interrupt mode) does not include
+//! passkeys, and every method a Portcullis strength can require is a passkey or an
+//! administrator-issued pass. So a sign-in never registers anything itself: the user is sent
+//! to Security info (wizard mode) or the Authenticator, and comes back to sign in again.
 
 use super::evaluate::{Outcome, Unmet};
 use crate::directory::{AUTHENTICATOR_APP, SECURITY_INFO_APP};
@@ -23,6 +28,15 @@ pub enum Verdict {
     StepUp {
         /// What to ask for.
         requirements: Vec<String>,
+    },
+    /// The user holds no method that meets a requirement, and can register one in Security
+    /// info (wizard mode), which is open to them; then sign in again with it (R18: the sign-in
+    /// itself cannot offer a passkey).
+    RegisterFirst {
+        /// The policy.
+        policy: String,
+        /// The unmet requirement, in words.
+        requirement: String,
     },
     /// Refused, and nothing the user can do now changes it.
     Refused {
@@ -99,6 +113,12 @@ pub fn verdict(outcome: &Outcome, strengths: &[Strength], h: &Holdings<'_>) -> V
             .find(|a| strength_of(a, strengths).is_some());
         match method_requirement {
             Some(a) if registering && with_tap => skipped.push(a.describe()),
+            Some(a) if !registering && h.registration_open => {
+                return Verdict::RegisterFirst {
+                    policy: policy.clone(),
+                    requirement: a.describe(),
+                };
+            }
             Some(a) => {
                 let is_loop = registering || !h.registration_open;
                 let remedy = if registering {
@@ -243,9 +263,9 @@ mod tests {
         assert!(
             matches!(
                 verdict(&unmet(), &strengths, &h),
-                Verdict::Refused { is_loop: false, .. }
+                Verdict::RegisterFirst { ref requirement, .. } if requirement.contains("Passkey in Authenticator")
             ),
-            "Security info is open: register there"
+            "R18: Security info is open: register there (wizard mode), not in the sign-in"
         );
         // R18 step-up: the user holds an Authenticator passkey, used something else.
         let theirs = UsedMethod {

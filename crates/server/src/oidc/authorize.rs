@@ -5,7 +5,7 @@ use axum::extract::{ConnectInfo, OriginalUri, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use portcullis_domain::oidc::{sign_in_need, AuthorizeError, AuthorizeParams, SignInNeed};
-use portcullis_service::oidc::{redirect_with, AuthorizeOutcome};
+use portcullis_service::oidc::{redirect_with, AuthorizeOutcome, NextStep};
 use std::net::SocketAddr;
 
 use super::AUTHORIZE_PATH;
@@ -197,18 +197,49 @@ async fn handle(
             reason,
             remedy,
             is_loop,
-        } => Ok((
-            StatusCode::FORBIDDEN,
-            pages::access_denied_page(&pages::oidc::Refusal {
-                application: &application,
-                code,
-                policy: &policy,
-                reason: &reason,
-                remedy: &remedy,
-                is_loop,
-            }),
-        )
-            .into_response()),
+            next,
+        } => {
+            // Both next steps end in a fresh sign-in that resumes this very authorization.
+            let again = {
+                let mut q = url::form_urlencoded::Serializer::new(String::new());
+                q.append_pair("return_to", &return_url(&pairs, Some(now.unix_timestamp())));
+                q.append_pair("username", user.user_principal_name.as_str());
+                format!("/signin?{}", q.finish())
+            };
+            let actions: Vec<pages::oidc::Action> = match next {
+                NextStep::Nothing => vec![],
+                NextStep::SignInAgain => vec![pages::oidc::Action {
+                    id: "sign-in-again",
+                    label: "Sign in again with a method that meets it",
+                    href: again,
+                }],
+                NextStep::RegisterInSecurityInfo => vec![
+                    pages::oidc::Action {
+                        id: "open-security-info",
+                        label: "Add a passkey in Security info",
+                        href: "/security-info".into(),
+                    },
+                    pages::oidc::Action {
+                        id: "sign-in-again",
+                        label: "I have added one: sign in with it and continue",
+                        href: again,
+                    },
+                ],
+            };
+            Ok((
+                StatusCode::FORBIDDEN,
+                pages::access_denied_page(&pages::oidc::Refusal {
+                    application: &application,
+                    code,
+                    policy: &policy,
+                    reason: &reason,
+                    remedy: &remedy,
+                    is_loop,
+                    actions: &actions,
+                }),
+            )
+                .into_response())
+        }
     }
 }
 

@@ -19,6 +19,18 @@ pub struct Refusal<'a> {
     /// The remedy is blocked by the same requirement (R44): say so instead of sending the
     /// user round in a circle.
     pub is_loop: bool,
+    /// What the user can do from here (step up, or register in Security info first).
+    pub actions: &'a [Action],
+}
+
+/// A link a refusal page offers.
+pub struct Action {
+    /// Element id (for tests and styling).
+    pub id: &'static str,
+    /// Its text.
+    pub label: &'static str,
+    /// Where it goes (a same-site path).
+    pub href: String,
 }
 
 /// The access decision refused a sign-in to an application: which policy, why, and what
@@ -34,6 +46,7 @@ pub fn access_denied_page(r: &Refusal<'_>) -> Markup {
                 p id="loop" { "This is a loop: the only way to meet this requirement is itself blocked by it, so trying again will not help." }
             }
             p id="remedy" { (r.remedy) }
+            @for a in r.actions { p { a.button id=(a.id) href=(a.href) { (a.label) } } }
             p.muted { "Reference: " code { (r.code) } }
             p { a href="/me" { "Back to your account" } }
         },

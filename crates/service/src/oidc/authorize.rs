@@ -34,7 +34,21 @@ pub enum AuthorizeOutcome {
         remedy: String,
         /// The only remedy is blocked by the same requirement (R44).
         is_loop: bool,
+        /// What the page offers to do next.
+        next: NextStep,
     },
+}
+
+/// What a refusal page offers (R18).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    /// Nothing the user can do from here.
+    Nothing,
+    /// Sign in again with a method the user holds (step-up), then continue.
+    SignInAgain,
+    /// Register a method in Security info (wizard mode: a sign-in's interrupt mode offers no
+    /// passkeys), then sign in again with it and continue.
+    RegisterInSecurityInfo,
 }
 
 /// `uri` with query parameters appended (it may already have a query).
@@ -120,6 +134,21 @@ impl Service {
                     remedy: "Sign in again with a method that meets it (you have one registered)."
                         .into(),
                     is_loop: false,
+                    next: NextStep::SignInAgain,
+                });
+            }
+            Verdict::RegisterFirst {
+                policy,
+                requirement,
+            } => {
+                return Ok(AuthorizeOutcome::Denied {
+                    application: app.display_name.clone(),
+                    code: "registrationRequired",
+                    policy,
+                    reason: format!("To continue, {requirement}; you have no method that meets it yet."),
+                    remedy: "Passkeys cannot be added in the middle of a sign-in. Add one in Security info, then sign in again with it to continue.".into(),
+                    is_loop: false,
+                    next: NextStep::RegisterInSecurityInfo,
                 });
             }
             Verdict::Refused {
@@ -141,6 +170,7 @@ impl Service {
                     reason,
                     remedy,
                     is_loop,
+                    next: NextStep::Nothing,
                 });
             }
         }

@@ -6,7 +6,7 @@ mod authorize;
 mod token;
 mod userinfo;
 
-pub use authorize::{redirect_with, AuthorizeOutcome};
+pub use authorize::{redirect_with, AuthorizeOutcome, NextStep};
 pub use token::{ClientAuth, OAuthError, TokenSet};
 
 use serde::{Deserialize, Serialize};
