@@ -305,6 +305,60 @@ async fn r22_every_verification_failure_is_refused_with_its_reason() {
         "a replay is refused: {v}"
     );
 
+    // R17, R22: a refused answer uses its challenge up as well: after a bad signature, even a
+    // correct answer to the same ceremony is refused.
+    let c3 = client();
+    let (_, o) = post(
+        &c3,
+        &s,
+        "/api/signin/passkey/options",
+        &json!({"username": ADMIN}),
+    )
+    .await;
+    // An explicit counter leaves the key's own count where the server's is.
+    let next = Some(key.counter + 1);
+    let forged = key.assert(
+        &o["publicKey"],
+        &s.origin(),
+        &Quirks {
+            bad_signature: true,
+            counter: next,
+            ..Default::default()
+        },
+    );
+    let (st, v) = post(
+        &c3,
+        &s,
+        "/api/signin/passkey",
+        &json!({"ceremonyId": o["ceremonyId"], "credential": forged}),
+    )
+    .await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::UNAUTHORIZED, "badSignature"),
+        "{v}"
+    );
+    let genuine = key.assert(
+        &o["publicKey"],
+        &s.origin(),
+        &Quirks {
+            counter: next,
+            ..Default::default()
+        },
+    );
+    let (st, v) = post(
+        &c3,
+        &s,
+        "/api/signin/passkey",
+        &json!({"ceremonyId": o["ceremonyId"], "credential": genuine}),
+    )
+    .await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::BAD_REQUEST, "challengeUnknown"),
+        "the refused ceremony is spent: {v}"
+    );
+
     // Counter regression: refused, and the passkey is flagged as possibly cloned.
     let now = key.counter;
     let (st, v) = passkey_sign_in(

@@ -73,6 +73,18 @@ pub async fn take_by_challenge(
     r.as_ref().map(from_row).transpose()
 }
 
+/// Reads a ceremony of `kind` that has not been taken yet, without taking it: the caller
+/// verifies the response first and then [`take`]s it in the transaction that records the
+/// outcome, so a success costs one commit and a replay still finds nothing to take.
+pub async fn peek(c: &mut Conn, id: Uuid, kind: &str) -> Result<Option<Ceremony>> {
+    let r = sqlx::query("SELECT kind, user_id, state, expires_at FROM ceremonies WHERE id = $1 AND kind = $2 AND consumed_at IS NULL")
+        .bind(id.to_string())
+        .bind(kind)
+        .fetch_optional(&mut *c)
+        .await?;
+    r.as_ref().map(from_row).transpose()
+}
+
 /// Takes a ceremony of `kind` for use, once: a second take (a replay) finds nothing.
 /// One statement (`UPDATE … RETURNING`, on both backends) marks and reads it.
 pub async fn take(c: &mut Conn, id: Uuid, kind: &str, now: Timestamp) -> Result<Option<Ceremony>> {

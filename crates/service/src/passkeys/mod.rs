@@ -151,6 +151,14 @@ fn credential_of(p: &StoredPasskey) -> Result<Credential, PasskeyError> {
     })
 }
 
+/// A ceremony that was used already, or never issued.
+fn unknown_ceremony() -> PasskeyError {
+    reject(
+        "challengeUnknown",
+        "This sign-in or registration request was already used or never issued; start again.",
+    )
+}
+
 /// The user acting on their own security info.
 fn self_actor(user: &User) -> Actor {
     Actor::User {
@@ -177,6 +185,26 @@ fn clean_text(s: Option<String>, max: usize) -> Option<String> {
 }
 
 impl Service {
+    /// The ceremony, unused and unexpired, without taking it (see [`ceremonies::peek`]).
+    async fn peek_ceremony(
+        &self,
+        c: &mut Conn,
+        id: Uuid,
+        kind: &str,
+        now: Timestamp,
+    ) -> Result<Ceremony, PasskeyError> {
+        let cer = ceremonies::peek(c, id, kind)
+            .await?
+            .ok_or_else(unknown_ceremony)?;
+        if now >= cer.expires_at {
+            return Err(reject(
+                "challengeExpired",
+                "This request expired (after 5 minutes); start again.",
+            ));
+        }
+        Ok(cer)
+    }
+
     async fn take_ceremony(
         &self,
         c: &mut Conn,
@@ -184,7 +212,9 @@ impl Service {
         kind: &str,
         now: Timestamp,
     ) -> Result<Ceremony, PasskeyError> {
-        let cer = ceremonies::take(c, id, kind, now).await?.ok_or_else(|| reject("challengeUnknown", "This sign-in or registration request was already used or never issued; start again."))?;
+        let cer = ceremonies::take(c, id, kind, now)
+            .await?
+            .ok_or_else(unknown_ceremony)?;
         if now >= cer.expires_at {
             return Err(reject(
                 "challengeExpired",

@@ -83,13 +83,16 @@ impl Service {
             .await;
         if let Err((user, e)) = &result {
             if !matches!(e, PasskeyError::Failed(_)) {
-                let mut c = self.store().conn().await?;
+                // A refused answer uses the ceremony up too (R17: single use), in the same
+                // commit as its log entry.
+                let mut tx = self.store().begin().await?;
+                ceremonies::take(&mut tx, ceremony_id, "authenticate", now).await?;
                 let upn = user
                     .as_ref()
                     .map(|u| u.user_principal_name.to_string())
                     .unwrap_or_default();
                 signins::append(
-                    &mut c,
+                    &mut tx,
                     &passkey_event(
                         now,
                         user.as_ref().map(|u| u.id),
@@ -99,6 +102,7 @@ impl Service {
                     ),
                 )
                 .await?;
+                commit(tx).await?;
             }
         }
         result.map_err(|(_, e)| e)
@@ -115,8 +119,9 @@ impl Service {
         let no_user = |e: PasskeyError| (None, e);
         let assertion = RelyingParty::parse_assertion(response).map_err(|e| no_user(e.into()))?;
         let mut c = self.store().conn().await.map_err(|e| no_user(e.into()))?;
+        // Read, not taken: it is taken in the transaction that records the outcome.
         let cer = self
-            .take_ceremony(&mut c, ceremony_id, "authenticate", now)
+            .peek_ceremony(&mut c, ceremony_id, "authenticate", now)
             .await
             .map_err(no_user)?;
         let cred_id = URL_SAFE_NO_PAD.encode(&assertion.raw_id);
@@ -193,6 +198,14 @@ impl Service {
             .begin()
             .await
             .map_err(|e| with_user(e.into()))?;
+        // Single use (R17): of two answers to one challenge, only the first to commit takes it.
+        if ceremonies::take(&mut tx, ceremony_id, "authenticate", now)
+            .await
+            .map_err(|e| with_user(e.into()))?
+            .is_none()
+        {
+            return Err(with_user(unknown_ceremony()));
+        }
         if !store_pk::record_use(
             &mut tx,
             stored.passkey.id,
