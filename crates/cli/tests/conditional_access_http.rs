@@ -1260,3 +1260,152 @@ async fn a_device_filter_admits_only_devices_the_administrator_tagged() {
     );
     s.stop().await;
 }
+
+/// R46: "register security info only from a compliant device". Security info registration
+/// reads the same device proof as sign-in, bound to the registration and to Security info.
+#[tokio::test]
+async fn registering_security_info_only_from_a_compliant_device() {
+    use base64::Engine;
+    use p256::ecdsa::signature::Signer;
+    use p256::pkcs8::{EncodePublicKey, LineEnding};
+    const SECURITY_INFO: &str = "19db86c3-b2b9-44cc-b339-36da233a3be2";
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    ok(d, &["users", "add", "--upn", "jo@portcullis.local"]);
+    ok(
+        d,
+        &[
+            "ca",
+            "save",
+            &policy_file(
+                d,
+                "compliant-registration",
+                json!({
+                    "displayName": "Register from a compliant device", "state": "enabled",
+                    "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": ["62e90394-69f5-4237-9190-012177145e10"]}, "applications": {"includeUserActions": ["urn:user:registersecurityinfo"]}, "clientAppTypes": ["all"]},
+                    "grantControls": {"operator": "OR", "builtInControls": ["compliantDevice"]}
+                }),
+            ),
+        ],
+    );
+    let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+    let pem = d.join("laptop.pem");
+    std::fs::write(
+        &pem,
+        key.verifying_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap(),
+    )
+    .unwrap();
+    let device = last_word(&ok(
+        d,
+        &[
+            "devices",
+            "add",
+            "--user",
+            "jo@portcullis.local",
+            "--name",
+            "Jo's laptop",
+            "--platform",
+            "windows",
+            "--public-key",
+            pem.to_str().unwrap(),
+        ],
+    ));
+    let proof = |signer: &p256::ecdsa::SigningKey, client: &str| {
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let sig: p256::ecdsa::DerSignature = signer.sign(
+            format!("portcullis-device-proof|{device}|{client}|registersecurityinfo|{at}")
+                .as_bytes(),
+        );
+        format!(
+            "{device}.{at}.{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.as_bytes())
+        )
+    };
+    let c = tap_client(d, &s, "jo@portcullis.local").await;
+    let options = |proof: Option<String>| {
+        let (c, url) = (c.clone(), s.url("/api/passkeys/registration/options"));
+        async move {
+            let mut r = c.post(url).json(&json!({}));
+            if let Some(p) = proof {
+                r = r.header("x-portcullis-device-proof", p);
+            }
+            let r = r.send().await.unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let what_if_says = |extra: &[&str]| {
+        let mut args = vec![
+            "--user",
+            "jo@portcullis.local",
+            "--action",
+            "registersecurityinfo",
+            "--method",
+            "tap",
+        ];
+        args.extend_from_slice(extra);
+        what_if(d, &args)["outcome"]["result"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+
+    // From an unknown device: refused, with the reason.
+    let (st, v) = options(None).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("compliant"),
+        "{v}"
+    );
+    assert_eq!(what_if_says(&[]), "refused");
+    // Her enrolled laptop, not yet compliant; then compliant but a proof for another app or
+    // signed with another key: all refused.
+    assert_eq!(
+        options(Some(proof(&key, SECURITY_INFO))).await.0,
+        StatusCode::FORBIDDEN,
+        "not compliant yet"
+    );
+    ok(d, &["devices", "compliant", &device]);
+    assert_eq!(
+        options(Some(proof(&key, AUTHENTICATOR_APP))).await.0,
+        StatusCode::FORBIDDEN,
+        "bound to Security info"
+    );
+    let stranger = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+    assert_eq!(
+        options(Some(proof(&stranger, SECURITY_INFO))).await.0,
+        StatusCode::FORBIDDEN,
+        "the device's own key"
+    );
+    // From the compliant laptop, proved: the passkey is registered (both steps carry the proof).
+    let (st, o) = options(Some(proof(&key, SECURITY_INFO))).await;
+    assert_eq!(st, StatusCode::OK, "{o}");
+    let cred = SoftKey::new(CHROMIUM).register(&o["publicKey"], &s.origin(), &Quirks::default());
+    let r = c
+        .post(s.url("/api/passkeys/registration"))
+        .header("x-portcullis-device-proof", proof(&key, SECURITY_INFO))
+        .json(&json!({"ceremonyId": o["ceremonyId"], "credential": cred}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
+    assert_eq!(
+        what_if_says(&["--device-compliant"]),
+        "allow",
+        "What If agrees"
+    );
+    s.stop().await;
+}

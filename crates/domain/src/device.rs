@@ -8,6 +8,11 @@ use uuid::Uuid;
 
 use crate::Timestamp;
 
+/// What a proof for registering security info is bound to (with the Security info client
+/// id): registration has no PKCE challenge, so the proof's freshness and the owner check carry
+/// it, and the user's own session is needed to use it at all.
+pub const REGISTRATION_BINDING: &str = "registersecurityinfo";
+
 /// How old a possession proof may be.
 pub const PROOF_MAX_AGE_SECONDS: i64 = 300;
 

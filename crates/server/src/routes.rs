@@ -166,6 +166,11 @@ pub(crate) fn request_context(
             .chars()
             .take(512)
             .collect(),
+        device_proof: headers
+            .get("x-portcullis-device-proof")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.len() <= 300)
+            .map(str::to_string),
     }
 }
 

@@ -705,6 +705,16 @@ impl Service {
             portal,
         } = self.subject(user.id, now).await?;
         let used = portcullis_domain::access::used_methods(session);
+        // R46: "register only from a compliant device" needs the device proved here too.
+        let device = self
+            .proved_device(
+                user.id,
+                ctx.device_proof.as_deref(),
+                SECURITY_INFO_APP.app_id,
+                portcullis_domain::device::REGISTRATION_BINDING,
+            )
+            .await?
+            .map(|d| d.facts());
         let s = Signals {
             user,
             groups: &groups,
@@ -714,8 +724,7 @@ impl Service {
             platform: from_user_agent(&ctx.user_agent),
             ip: ctx.source.parse().ok(),
             client_app_type: ClientAppType::Browser,
-            // Security info is a browser page: it proves no device.
-            device: None,
+            device: device.as_ref(),
             methods: &used,
             now,
         };

@@ -38,6 +38,9 @@ pub struct RequestContext {
     pub source: String,
     /// User agent, trimmed.
     pub user_agent: String,
+    /// `X-Portcullis-Device-Proof`, when the client sent one: an enrolled device proving its
+    /// key (checked by [`Service::proved_device`], never taken on trust).
+    pub device_proof: Option<String>,
 }
 
 impl RequestContext {

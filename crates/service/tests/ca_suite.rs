@@ -31,6 +31,7 @@ fn android() -> RequestContext {
     RequestContext {
         source: "10.9.8.7".into(),
         user_agent: "Mozilla/5.0 (Linux; Android 14; Pixel 8)".into(),
+        ..Default::default()
     }
 }
 

@@ -28,6 +28,7 @@ fn ctx() -> RequestContext {
     RequestContext {
         source: "10.0.0.1".into(),
         user_agent: "test".into(),
+        ..Default::default()
     }
 }
 
@@ -100,7 +101,7 @@ impl World {
         let s = &self.signed_in;
         let AuthorizeOutcome::Redirect(to) = self
             .svc
-            .issue_code(ISS, &req, &app, &s.session, &s.user, &ctx(), None)
+            .issue_code(ISS, &req, &app, &s.session, &s.user, &ctx())
             .await
             .unwrap()
         else {

@@ -31,6 +31,7 @@ fn ctx() -> RequestContext {
     RequestContext {
         source: "10.0.0.1".into(),
         user_agent: "test".into(),
+        ..Default::default()
     }
 }
 

@@ -30,6 +30,7 @@ fn ctx(ip: &str) -> RequestContext {
     RequestContext {
         source: ip.into(),
         user_agent: "test".into(),
+        ..Default::default()
     }
 }
 

@@ -173,20 +173,10 @@ async fn handle(
     let Some((session, user)) = session else {
         return Err(PageError::Internal("a ready sign-in has no session".into()));
     };
-    let device_proof = headers
-        .get("x-portcullis-device-proof")
-        .and_then(|v| v.to_str().ok());
+    let ctx = request_context(&st, peer, &headers);
     match st
         .service
-        .issue_code(
-            &issuer,
-            &req,
-            &app,
-            &session,
-            &user,
-            &request_context(&st, peer, &headers),
-            device_proof,
-        )
+        .issue_code(&issuer, &req, &app, &session, &user, &ctx)
         .await?
     {
         AuthorizeOutcome::Redirect(to) => Ok(see_other(&to)),

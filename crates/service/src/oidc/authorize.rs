@@ -105,7 +105,6 @@ impl Service {
         session: &Session,
         user: &User,
         ctx: &RequestContext,
-        device_proof: Option<&str>,
     ) -> Result<AuthorizeOutcome> {
         let now = self.now();
         // The device proof is bound to this request: its PKCE challenge, else its state.
@@ -115,7 +114,7 @@ impl Service {
             .or(req.state.as_deref())
             .unwrap_or("");
         let device = self
-            .proved_device(user.id, device_proof, &app.app_id, binding)
+            .proved_device(user.id, ctx.device_proof.as_deref(), &app.app_id, binding)
             .await?
             .map(|d| d.facts());
         let (decision, ca) = self
