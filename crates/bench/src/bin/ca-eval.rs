@@ -26,7 +26,7 @@ const DECISIONS: usize = 20_000;
 fn policy(rng: &mut StdRng, i: usize, groups: &[Uuid], apps: &[Application]) -> Policy {
     let group = |rng: &mut StdRng| groups[rng.gen_range(0..groups.len())].to_string();
     let include_groups = (0..8).map(|_| group(rng)).collect();
-    let include_applications = if i % 3 == 0 {
+    let include_applications = if i.is_multiple_of(3) {
         vec!["All".to_string()]
     } else {
         vec![apps[rng.gen_range(0..apps.len())].app_id.clone()]
@@ -35,7 +35,7 @@ fn policy(rng: &mut StdRng, i: usize, groups: &[Uuid], apps: &[Application]) -> 
         id: format!("p{i}"),
         display_name: format!("Policy {i}"),
         description: None,
-        state: if i % 10 == 0 {
+        state: if i.is_multiple_of(10) {
             PolicyState::EnabledForReportingButNotEnforced
         } else {
             PolicyState::Enabled
@@ -50,7 +50,7 @@ fn policy(rng: &mut StdRng, i: usize, groups: &[Uuid], apps: &[Application]) -> 
                 include_applications,
                 ..Default::default()
             },
-            platforms: (i % 2 == 0).then(|| Platforms {
+            platforms: (i.is_multiple_of(2)).then(|| Platforms {
                 include_platforms: vec!["all".into()],
                 exclude_platforms: vec!["android".into(), "iOS".into()],
             }),
@@ -60,7 +60,7 @@ fn policy(rng: &mut StdRng, i: usize, groups: &[Uuid], apps: &[Application]) -> 
         },
         grant_controls: Some(GrantControls {
             operator: "OR".into(),
-            built_in_controls: if i % 4 == 0 {
+            built_in_controls: if i.is_multiple_of(4) {
                 vec!["compliantDevice".into()]
             } else {
                 vec![]
@@ -142,14 +142,14 @@ fn main() {
                 roles: &[],
                 resource: Resource::Application(app),
                 client: Some(app),
-                platform: Some(if k % 2 == 0 {
+                platform: Some(if k.is_multiple_of(2) {
                     Platform::Windows
                 } else {
                     Platform::Android
                 }),
                 ip: None,
                 client_app_type: ClientAppType::Browser,
-                device: (k % 3 == 0).then_some(&compliant),
+                device: (k.is_multiple_of(3)).then_some(&compliant),
                 methods: &methods,
                 now,
             };
