@@ -7,7 +7,7 @@ use portcullis_testkit::softkey::{Quirks, SoftKey};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::path::Path;
-use support::{cli, client, code_from, sign_in, Server};
+use support::{cli, client, code_from, enroll_device, sign_in, Server};
 
 const CHROMIUM: &str = "01020304-0506-0708-0102-030405060708";
 const AUTHN_ANDROID: &str = "de1e552d-db1d-4423-a619-566b625cdc84";
@@ -115,6 +115,18 @@ async fn authorize_from(
     redirect: &str,
     user_agent: &str,
 ) -> (StatusCode, String, String) {
+    authorize_proving(c, s, client_id, redirect, user_agent, None).await
+}
+
+/// [`authorize_from`] with an `X-Portcullis-Device-Proof` header, when given.
+async fn authorize_proving(
+    c: &reqwest::Client,
+    s: &Server,
+    client_id: &str,
+    redirect: &str,
+    user_agent: &str,
+    proof: Option<String>,
+) -> (StatusCode, String, String) {
     let q: String = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("client_id", client_id)
         .append_pair("redirect_uri", redirect)
@@ -123,12 +135,13 @@ async fn authorize_from(
         .append_pair("code_challenge", CHALLENGE)
         .append_pair("code_challenge_method", "S256")
         .finish();
-    let r = c
+    let mut r = c
         .get(s.url(&format!("/oauth2/v2.0/authorize?{q}")))
-        .header("user-agent", user_agent)
-        .send()
-        .await
-        .unwrap();
+        .header("user-agent", user_agent);
+    if let Some(p) = proof {
+        r = r.header("x-portcullis-device-proof", p);
+    }
+    let r = r.send().await.unwrap();
     let st = r.status();
     let loc = r
         .headers()
@@ -965,7 +978,6 @@ fn device_proof(key: &p256::ecdsa::SigningKey, device: &str, client_id: &str) ->
 
 #[tokio::test]
 async fn approved_app_or_a_compliant_enrolled_device_that_proves_its_key() {
-    use p256::pkcs8::{EncodePublicKey, LineEnding};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let s = Server::start(d, None).await;
@@ -994,49 +1006,20 @@ async fn approved_app_or_a_compliant_enrolled_device_that_proves_its_key() {
     assert!(page.contains("approved client app"), "{page}");
 
     // The MDM enrolls her phone with its device key; until it is marked compliant, no luck.
-    let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
-    let pem = d.join("device.pem");
-    std::fs::write(
-        &pem,
-        key.verifying_key()
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap(),
-    )
-    .unwrap();
-    let device = last_word(&ok(
-        d,
-        &[
-            "devices",
-            "add",
-            "--user",
-            "hana@portcullis.local",
-            "--name",
-            "Hana's Pixel",
-            "--platform",
-            "android",
-            "--public-key",
-            pem.to_str().unwrap(),
-        ],
-    ));
+    let (key, device) = enroll_device(d, None, "hana@portcullis.local", "Hana's Pixel", "android");
     let with_proof = |proof: String| {
-        let c = c.clone();
-        let s_url = s.url("");
+        let (c, s) = (c.clone(), &s);
         async move {
-            let q: String = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("client_id", AUTHENTICATOR_APP)
-                .append_pair("redirect_uri", AUTHENTICATOR_CB)
-                .append_pair("response_type", "code")
-                .append_pair("scope", "openid")
-                .append_pair("code_challenge", CHALLENGE)
-                .append_pair("code_challenge_method", "S256")
-                .finish();
-            c.get(format!("{s_url}/oauth2/v2.0/authorize?{q}"))
-                .header("user-agent", ANDROID_UA)
-                .header("x-portcullis-device-proof", proof)
-                .send()
-                .await
-                .unwrap()
-                .status()
+            authorize_proving(
+                &c,
+                s,
+                AUTHENTICATOR_APP,
+                AUTHENTICATOR_CB,
+                ANDROID_UA,
+                Some(proof),
+            )
+            .await
+            .0
         }
     };
     assert_eq!(
@@ -1089,7 +1072,6 @@ async fn approved_app_or_a_compliant_enrolled_device_that_proves_its_key() {
 /// administrator set. Only a device that proves its key counts; What If agrees throughout.
 #[tokio::test]
 async fn a_device_filter_admits_only_devices_the_administrator_tagged() {
-    use p256::pkcs8::{EncodePublicKey, LineEnding};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let s = Server::start(d, None).await;
@@ -1133,49 +1115,20 @@ async fn a_device_filter_admits_only_devices_the_administrator_tagged() {
     assert!(st != 0 && err.contains("device.colour"), "{err}");
 
     let c = tap_client(d, &s, "ivo@portcullis.local").await;
-    let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
-    let pem = d.join("saw.pem");
-    std::fs::write(
-        &pem,
-        key.verifying_key()
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap(),
-    )
-    .unwrap();
-    let device = last_word(&ok(
-        d,
-        &[
-            "devices",
-            "add",
-            "--user",
-            "ivo@portcullis.local",
-            "--name",
-            "SAW-01",
-            "--platform",
-            "windows",
-            "--public-key",
-            pem.to_str().unwrap(),
-        ],
-    ));
+    let (key, device) = enroll_device(d, None, "ivo@portcullis.local", "SAW-01", "windows");
     let attempt = |proof: Option<String>| {
-        let (c, url) = (c.clone(), s.url(""));
+        let (c, s) = (c.clone(), &s);
         async move {
-            let q: String = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("client_id", AUTHENTICATOR_APP)
-                .append_pair("redirect_uri", AUTHENTICATOR_CB)
-                .append_pair("response_type", "code")
-                .append_pair("scope", "openid")
-                .append_pair("code_challenge", CHALLENGE)
-                .append_pair("code_challenge_method", "S256")
-                .finish();
-            let mut r = c
-                .get(format!("{url}/oauth2/v2.0/authorize?{q}"))
-                .header("user-agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64)");
-            if let Some(p) = proof {
-                r = r.header("x-portcullis-device-proof", p);
-            }
-            let r = r.send().await.unwrap();
-            (r.status(), r.text().await.unwrap_or_default())
+            let (st, _, page) = authorize_proving(
+                &c,
+                s,
+                AUTHENTICATOR_APP,
+                AUTHENTICATOR_CB,
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
+                proof,
+            )
+            .await;
+            (st, page)
         }
     };
     let what_if_says = |extra: &[&str]| {
@@ -1267,7 +1220,6 @@ async fn a_device_filter_admits_only_devices_the_administrator_tagged() {
 async fn registering_security_info_only_from_a_compliant_device() {
     use base64::Engine;
     use p256::ecdsa::signature::Signer;
-    use p256::pkcs8::{EncodePublicKey, LineEnding};
     const SECURITY_INFO: &str = "19db86c3-b2b9-44cc-b339-36da233a3be2";
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -1289,30 +1241,7 @@ async fn registering_security_info_only_from_a_compliant_device() {
             ),
         ],
     );
-    let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
-    let pem = d.join("laptop.pem");
-    std::fs::write(
-        &pem,
-        key.verifying_key()
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap(),
-    )
-    .unwrap();
-    let device = last_word(&ok(
-        d,
-        &[
-            "devices",
-            "add",
-            "--user",
-            "jo@portcullis.local",
-            "--name",
-            "Jo's laptop",
-            "--platform",
-            "windows",
-            "--public-key",
-            pem.to_str().unwrap(),
-        ],
-    ));
+    let (key, device) = enroll_device(d, None, "jo@portcullis.local", "Jo's laptop", "windows");
     let proof = |signer: &p256::ecdsa::SigningKey, client: &str| {
         let at = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -148,39 +148,14 @@ fn saved_id(out: &str) -> String {
 /// Registers an application through the CLI; returns its `apps show` JSON.
 /// Enrolls a device for bob (with a fresh key) and returns its id.
 fn device_in(d: &Path, db: Option<&str>, n: usize) -> String {
-    use p256::pkcs8::{EncodePublicKey, LineEnding};
-    let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
-    let pem = d.join(format!("device{n}.pem"));
-    std::fs::write(
-        &pem,
-        key.verifying_key()
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap(),
-    )
-    .unwrap();
-    let (st, out, err) = cli(
+    support::enroll_device(
         d,
         db,
-        &[
-            "devices",
-            "add",
-            "--user",
-            "bob@portcullis.local",
-            "--name",
-            &format!("Walk device {n}"),
-            "--platform",
-            "windows",
-            "--public-key",
-            pem.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(st, 0, "{err}");
-    out.trim()
-        .trim_end_matches(')')
-        .rsplit('(')
-        .next()
-        .unwrap()
-        .to_string()
+        "bob@portcullis.local",
+        &format!("Walk device {n}"),
+        "windows",
+    )
+    .1
 }
 
 fn app_in(d: &Path, db: Option<&str>, n: usize) -> Value {

@@ -187,3 +187,57 @@ pub async fn get_following(c: &reqwest::Client, s: &Server, path: &str) -> reqwe
     }
     panic!("too many redirects from {path}");
 }
+
+/// Enrolls a device for `upn` with a fresh P-256 key (the MDM's `devices add`): the signing
+/// key, for proofs, and the device id.
+pub fn enroll_device(
+    dir: &Path,
+    database: Option<&str>,
+    upn: &str,
+    name: &str,
+    platform: &str,
+) -> (p256::ecdsa::SigningKey, String) {
+    use p256::pkcs8::{EncodePublicKey, LineEnding};
+    let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+    let pem = dir.join(format!("{}.pem", uuid_like(name)));
+    std::fs::write(
+        &pem,
+        key.verifying_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap(),
+    )
+    .unwrap();
+    let (st, out, err) = cli(
+        dir,
+        database,
+        &[
+            "devices",
+            "add",
+            "--user",
+            upn,
+            "--name",
+            name,
+            "--platform",
+            platform,
+            "--public-key",
+            pem.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(st, 0, "{err}");
+    // "Device 'NAME' enrolled (ID)"
+    let id = out
+        .trim()
+        .trim_end_matches(')')
+        .rsplit('(')
+        .next()
+        .unwrap()
+        .to_string();
+    (key, id)
+}
+
+/// A file-name-safe form of a display name.
+fn uuid_like(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}

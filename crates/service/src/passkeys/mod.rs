@@ -193,18 +193,10 @@ impl Service {
         kind: &str,
         now: Timestamp,
     ) -> Result<Ceremony, PasskeyError> {
-        let cer = ceremonies::peek(c, id, kind)
-            .await?
-            .ok_or_else(unknown_ceremony)?;
-        if now >= cer.expires_at {
-            return Err(reject(
-                "challengeExpired",
-                "This request expired (after 5 minutes); start again.",
-            ));
-        }
-        Ok(cer)
+        unexpired(ceremonies::peek(c, id, kind).await?, now)
     }
 
+    /// Takes the ceremony for use, once; it must not have expired.
     async fn take_ceremony(
         &self,
         c: &mut Conn,
@@ -212,17 +204,20 @@ impl Service {
         kind: &str,
         now: Timestamp,
     ) -> Result<Ceremony, PasskeyError> {
-        let cer = ceremonies::take(c, id, kind, now)
-            .await?
-            .ok_or_else(unknown_ceremony)?;
-        if now >= cer.expires_at {
-            return Err(reject(
-                "challengeExpired",
-                "This request expired (after 5 minutes); start again.",
-            ));
-        }
-        Ok(cer)
+        unexpired(ceremonies::take(c, id, kind, now).await?, now)
     }
+}
+
+/// A found ceremony that is still within its 5 minutes (R17).
+fn unexpired(found: Option<Ceremony>, now: Timestamp) -> Result<Ceremony, PasskeyError> {
+    let cer = found.ok_or_else(unknown_ceremony)?;
+    if now >= cer.expires_at {
+        return Err(reject(
+            "challengeExpired",
+            "This request expired (after 5 minutes); start again.",
+        ));
+    }
+    Ok(cer)
 }
 
 mod manage;
