@@ -298,6 +298,19 @@ pub struct Known<'a> {
     pub locations: &'a [String],
 }
 
+/// The first session control that is present and not switched off, if any.
+fn enabled_session_control(controls: Option<&Value>) -> Option<String> {
+    let obj = controls?.as_object()?;
+    obj.iter()
+        .filter(|(k, _)| !k.starts_with('@'))
+        .find(|(_, v)| match v {
+            Value::Null | Value::Bool(false) => false,
+            Value::Object(o) => o.get("isEnabled").and_then(Value::as_bool) != Some(false),
+            _ => true,
+        })
+        .map(|(k, _)| k.clone())
+}
+
 /// Validates a policy as Graph would (graph-api.md §5.2–§5.4); the error says what to fix.
 pub fn validate(p: &Policy, known: &Known<'_>) -> Result<(), String> {
     crate::directory::validate_display_name(&p.display_name)?;
@@ -398,11 +411,16 @@ pub fn validate(p: &Policy, known: &Known<'_>) -> Result<(), String> {
         }
         filter::parse_device(&f.rule).map_err(|e| format!("devices.deviceFilter.rule: {e}"))?;
     }
+    // Session controls are not enforced yet: refuse one that is switched on rather than store
+    // a policy that looks stricter than it is. Empty or switched-off ones (as SDKs send) pass.
+    if let Some(name) = enabled_session_control(p.session_controls.as_ref()) {
+        return Err(format!("sessionControls.{name} is not enforced by Portcullis yet; remove it (only grant controls are enforced)"));
+    }
     let g = p.grant_controls.as_ref();
-    if g.is_none_or(|g| g.built_in_controls.is_empty() && g.authentication_strength.is_none())
-        && p.session_controls.is_none()
-    {
-        return Err("a policy needs a grant control or a session control".into());
+    if g.is_none_or(|g| g.built_in_controls.is_empty() && g.authentication_strength.is_none()) {
+        return Err(
+            "a policy needs a grant control (Portcullis does not enforce session controls)".into(),
+        );
     }
     if let Some(g) = g {
         if g.operator != "AND" && g.operator != "OR" {
@@ -444,4 +462,53 @@ pub fn validate(p: &Policy, known: &Known<'_>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// R40: a session control that is switched on is refused (not stored unenforced); the
+    /// shapes SDKs send for "none" pass.
+    #[test]
+    fn enabled_session_controls_are_refused_and_empty_ones_pass() {
+        assert_eq!(enabled_session_control(None), None);
+        assert_eq!(enabled_session_control(Some(&json!(null))), None);
+        assert_eq!(
+            enabled_session_control(Some(
+                &json!({"signInFrequency": null, "persistentBrowser": {"isEnabled": false, "mode": "never"}, "disableResilienceDefaults": false})
+            )),
+            None
+        );
+        assert_eq!(
+            enabled_session_control(Some(
+                &json!({"signInFrequency": {"isEnabled": true, "frequencyInterval": "everyTime"}})
+            ))
+            .as_deref(),
+            Some("signInFrequency")
+        );
+        assert_eq!(
+            enabled_session_control(Some(&json!({"disableResilienceDefaults": true}))).as_deref(),
+            Some("disableResilienceDefaults")
+        );
+        let mut p: Policy = serde_json::from_value(json!({
+            "displayName": "Every time", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
+            "grantControls": {"operator": "OR", "builtInControls": ["mfa"]},
+            "sessionControls": {"signInFrequency": {"isEnabled": true, "frequencyInterval": "everyTime", "authenticationType": "primaryAndSecondaryAuthentication"}}
+        }))
+        .unwrap();
+        let known = Known {
+            strengths: &[],
+            locations: &[],
+        };
+        assert!(validate(&p, &known)
+            .unwrap_err()
+            .contains("sessionControls.signInFrequency"));
+        p.session_controls = None;
+        assert!(validate(&p, &known).is_ok());
+        p.grant_controls = None;
+        assert!(validate(&p, &known).unwrap_err().contains("grant control"));
+    }
 }
