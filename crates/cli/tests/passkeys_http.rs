@@ -305,6 +305,38 @@ async fn r22_every_verification_failure_is_refused_with_its_reason() {
         "a replay is refused: {v}"
     );
 
+    // Bad input changes nothing: a malformed answer leaves the ceremony usable.
+    let c4 = client();
+    let (_, o) = post(
+        &c4,
+        &s,
+        "/api/signin/passkey/options",
+        &json!({"username": ADMIN}),
+    )
+    .await;
+    let (st, v) = post(
+        &c4,
+        &s,
+        "/api/signin/passkey",
+        &json!({"ceremonyId": o["ceremonyId"], "credential": {"id": 5}}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    code(&v);
+    let cred = key.assert(&o["publicKey"], &s.origin(), &Quirks::default());
+    let (st, v) = post(
+        &c4,
+        &s,
+        "/api/signin/passkey",
+        &json!({"ceremonyId": o["ceremonyId"], "credential": cred}),
+    )
+    .await;
+    assert_eq!(
+        st,
+        StatusCode::OK,
+        "the malformed answer spent nothing: {v}"
+    );
+
     // R17, R22: a refused answer uses its challenge up as well: after a bad signature, even a
     // correct answer to the same ceremony is refused.
     let c3 = client();

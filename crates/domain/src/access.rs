@@ -30,8 +30,9 @@ pub struct AccessRequest<'a> {
     pub session: &'a Session,
     /// Methods the user has registered and may use.
     pub registered: &'a [UsedMethod],
-    /// Whether the user could reach Security info now to register a method.
-    pub registration_open: bool,
+    /// Security info, where a user registers methods (to tell "register there first" from a
+    /// loop, R44).
+    pub portal: Option<&'a Application>,
     /// Policies, strengths, named locations.
     pub config: Config<'a>,
     /// Device platform, if known.
@@ -96,13 +97,63 @@ pub fn decide(req: &AccessRequest<'_>) -> AccessDecision {
         used: &used,
         registered: req.registered,
         client_app_id: Some(&req.application.app_id),
-        registration_open: req.registration_open,
+        registration_open: false,
     };
-    let verdict = verdict(&evaluation.outcome, req.config.strengths, &holdings);
+    let verdict = judge(&evaluation, &req.config, &signals, &holdings, req.portal);
     AccessDecision {
         evaluation,
         verdict,
     }
+}
+
+/// The verdict on an evaluated sign-in (R18, R44). Only a refusal that would be a loop if
+/// Security info were closed asks whether it is open to this user, with the same signals:
+/// if it is, registering there first is the remedy, not a circle. Sign-in and What If both
+/// judge through here.
+pub fn judge(
+    evaluation: &Evaluation,
+    cfg: &Config<'_>,
+    signals: &Signals<'_>,
+    holdings: &Holdings<'_>,
+    portal: Option<&Application>,
+) -> Verdict {
+    let closed = Holdings {
+        registration_open: false,
+        ..*holdings
+    };
+    let v = verdict(&evaluation.outcome, cfg.strengths, &closed);
+    match (&v, signals.resource, portal) {
+        (Verdict::Refused { is_loop: true, .. }, Resource::Application(_), Some(p))
+            if security_info_open(cfg, signals, p, &closed) =>
+        {
+            let open = Holdings {
+                registration_open: true,
+                ..closed
+            };
+            verdict(&evaluation.outcome, cfg.strengths, &open)
+        }
+        _ => v,
+    }
+}
+
+/// Whether the same sign-in, made to Security info (a browser page), would get through.
+fn security_info_open(
+    cfg: &Config<'_>,
+    signals: &Signals<'_>,
+    portal: &Application,
+    holdings: &Holdings<'_>,
+) -> bool {
+    let at = Signals {
+        resource: Resource::Application(portal),
+        client: Some(portal),
+        client_app_type: ClientAppType::Browser,
+        ..*signals
+    };
+    let h = Holdings {
+        client_app_id: Some(&portal.app_id),
+        ..*holdings
+    };
+    lets_through(&verdict(&evaluate(cfg, &at).outcome, cfg.strengths, &h))
 }
 
 /// Whether an outcome lets the user through (fully or for registration only).

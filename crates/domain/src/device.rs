@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
+use crate::conditional_access::platform::Platform;
 use crate::Timestamp;
 
 /// What a proof for registering security info is bound to (with the Security info client
@@ -61,6 +62,56 @@ pub struct DeviceProperties {
     /// `extensionAttribute1` … `extensionAttribute15`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extension_attributes: BTreeMap<String, String>,
+}
+
+/// A change to [`DeviceProperties`], merged into the stored ones: `None` leaves a field as
+/// it is; `Some(None)` or an empty value clears it. Extension attributes are named in any
+/// spelling (`extensionattribute1`), each set or cleared on its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PropertiesPatch {
+    /// `trustType`.
+    pub trust_type: Option<Option<String>>,
+    /// `deviceOwnership`.
+    pub device_ownership: Option<Option<String>>,
+    /// `manufacturer`.
+    pub manufacturer: Option<Option<String>>,
+    /// `model`.
+    pub model: Option<Option<String>>,
+    /// `operatingSystemVersion`.
+    pub operating_system_version: Option<Option<String>>,
+    /// `extensionAttributeN` → new value (`None` clears).
+    pub extension_attributes: BTreeMap<String, Option<String>>,
+}
+
+impl DeviceProperties {
+    /// Applies a patch; call [`DeviceProperties::validate`] afterwards.
+    pub fn apply(&mut self, patch: PropertiesPatch) {
+        let fields = [
+            (&mut self.trust_type, patch.trust_type),
+            (&mut self.device_ownership, patch.device_ownership),
+            (&mut self.manufacturer, patch.manufacturer),
+            (&mut self.model, patch.model),
+            (
+                &mut self.operating_system_version,
+                patch.operating_system_version,
+            ),
+        ];
+        for (slot, change) in fields {
+            if let Some(v) = change {
+                *slot = v.filter(|v| !v.is_empty());
+            }
+        }
+        for (name, value) in patch.extension_attributes {
+            // An unknown name is kept as given, for `validate` to refuse with its spelling.
+            let key = filter_property(&name)
+                .filter(|n| n.starts_with("extensionAttribute"))
+                .unwrap_or(name);
+            match value.filter(|v| !v.is_empty()) {
+                Some(v) => self.extension_attributes.insert(key, v),
+                None => self.extension_attributes.remove(&key),
+            };
+        }
+    }
 }
 
 /// Trust types an administrator may record.
@@ -206,7 +257,13 @@ impl Device {
         let fixed = [
             ("deviceId", Some(self.id.to_string())),
             ("displayName", Some(self.display_name.clone())),
-            ("operatingSystem", Some(os_name(&self.platform).to_string())),
+            (
+                "operatingSystem",
+                Some(
+                    Platform::parse(&self.platform)
+                        .map_or_else(|| self.platform.clone(), |p| p.operating_system().into()),
+                ),
+            ),
             (
                 "trustType",
                 Some(p.trust_type.clone().unwrap_or_else(|| "Workplace".into())),
@@ -225,16 +282,6 @@ impl Device {
             values,
             is_compliant: self.is_compliant,
         }
-    }
-}
-
-/// Graph's `operatingSystem` for a platform (`Android`, `iOS`, `Windows`, `macOS`, `Linux`).
-fn os_name(platform: &str) -> &str {
-    match platform {
-        "android" => "Android",
-        "windows" => "Windows",
-        "linux" => "Linux",
-        other => other,
     }
 }
 
@@ -384,6 +431,36 @@ mod tests {
             ..Default::default()
         })
         .contains("extensionAttribute15"));
+        let mut merged = d.properties.clone();
+        merged.apply(PropertiesPatch {
+            model: Some(Some("Surface".into())),
+            device_ownership: Some(None),
+            extension_attributes: [
+                ("ExtensionAttribute2".to_string(), Some("T0".to_string())),
+                ("extensionAttribute1".to_string(), Some(String::new())),
+            ]
+            .into(),
+            ..Default::default()
+        });
+        assert_eq!(
+            (merged.model.as_deref(), merged.device_ownership.as_deref()),
+            (Some("Surface"), None)
+        );
+        assert_eq!(
+            merged.extension_attributes,
+            [("extensionAttribute2".to_string(), "T0".to_string())].into(),
+            "canonical names; empty clears"
+        );
+        let mut typo = DeviceProperties::default();
+        typo.apply(PropertiesPatch {
+            extension_attributes: [("extensionAttribute99".to_string(), Some("x".to_string()))]
+                .into(),
+            ..Default::default()
+        });
+        assert!(typo
+            .validate()
+            .unwrap_err()
+            .contains("extensionAttribute99"));
         let what_if = DeviceFacts::from_graph(&serde_json::json!({"isCompliant": true, "trustType": "AzureAD", "extensionAttribute3": "SAW", "profileType": "Standard"})).unwrap();
         assert_eq!(
             (

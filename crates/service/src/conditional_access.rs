@@ -2,7 +2,7 @@
 //! guarded against admin lock-out, audited), and the evaluation of one sign-in for the
 //! authorization endpoint and for What If — the same domain functions for both.
 
-use portcullis_domain::access::{decide, AccessDecision, AccessRequest};
+use portcullis_domain::access::{decide, judge, AccessDecision, AccessRequest};
 use portcullis_domain::actor::Actor;
 use portcullis_domain::application::Application;
 use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
@@ -433,9 +433,9 @@ impl Service {
         Ok(s)
     }
 
-    /// The access decision for an authorization: loads what the decision reads and calls the
-    /// domain's one decision function. Also evaluates whether Security info is open to the
-    /// user, so a refusal can tell a loop from "register first".
+    /// The access decision for an authorization: loads what the decision reads (Security info
+    /// included, so a refusal can tell a loop from "register first") and calls the domain's
+    /// one decision function.
     pub async fn access_decision(
         &self,
         user: &User,
@@ -454,55 +454,28 @@ impl Service {
         } = self.subject(user.id, now).await?;
         let platform = from_user_agent(&ctx.user_agent);
         let ip = ctx.source.parse().ok();
-        let native = |a: &Application| {
-            a.public_client && a.redirect_uris.iter().all(|u| !u.starts_with("http"))
+        // A public client with only custom-scheme redirects is a native app.
+        let native = app.public_client && app.redirect_uris.iter().all(|u| !u.starts_with("http"));
+        let client_app_type = if native {
+            ClientAppType::MobileAppsAndDesktopClients
+        } else {
+            ClientAppType::Browser
         };
-        let kind = |a: &Application| {
-            if native(a) {
-                ClientAppType::MobileAppsAndDesktopClients
-            } else {
-                ClientAppType::Browser
-            }
-        };
-        let base = AccessRequest {
+        let decision = decide(&AccessRequest {
             user,
             groups: &groups,
             roles: &roles,
             application: app,
             session,
             registered: &registered,
-            registration_open: false,
+            portal: portal.as_ref(),
             config: data.config(),
             platform,
             ip,
-            client_app_type: kind(app),
+            client_app_type,
             device,
             now,
-        };
-        let decision = decide(&base);
-        // Only a refusal that would be a loop if Security info were closed needs the second
-        // evaluation: is Security info open, so the user can register there instead?
-        if !matches!(decision.verdict, Verdict::Refused { is_loop: true, .. }) {
-            return Ok((decision, data));
-        }
-        let open = portal.as_ref().is_some_and(|p| {
-            portcullis_domain::access::lets_through(
-                &decide(&AccessRequest {
-                    application: p,
-                    client_app_type: kind(p),
-                    ..base
-                })
-                .verdict,
-            )
         });
-        let decision = if open {
-            decide(&AccessRequest {
-                registration_open: true,
-                ..base
-            })
-        } else {
-            decision
-        };
         Ok((decision, data))
     }
 
@@ -545,45 +518,15 @@ impl Service {
             methods: &q.methods,
             now,
         };
-        let e = evaluate(&data.config(), &s);
+        let cfg = data.config();
+        let e = evaluate(&cfg, &s);
         let h = Holdings {
             used: &q.methods,
             registered: &registered,
             client_app_id: app.as_ref().map(|a| a.app_id.as_str()),
             registration_open: false,
         };
-        let mut v = verdict(&e.outcome, &data.strengths, &h);
-        // As at sign-in: only a refusal that would be a loop if Security info were closed
-        // asks whether it is open to this user, with the same signals and methods.
-        if let (Verdict::Refused { is_loop: true, .. }, Resource::Application(_), Some(portal)) =
-            (&v, resource, portal.as_ref())
-        {
-            let at_portal = Signals {
-                resource: Resource::Application(portal),
-                client: Some(portal),
-                client_app_type: ClientAppType::Browser,
-                ..s
-            };
-            let portal_holdings = Holdings {
-                client_app_id: Some(portal.app_id.as_str()),
-                ..h
-            };
-            let open = portcullis_domain::access::lets_through(&verdict(
-                &evaluate(&data.config(), &at_portal).outcome,
-                &data.strengths,
-                &portal_holdings,
-            ));
-            if open {
-                v = verdict(
-                    &e.outcome,
-                    &data.strengths,
-                    &Holdings {
-                        registration_open: true,
-                        ..h
-                    },
-                );
-            }
-        }
+        let v = judge(&e, &cfg, &s, &h, portal.as_ref());
         Ok((e, v, data))
     }
 }

@@ -10,7 +10,7 @@ use portcullis_domain::actor::Actor;
 use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
 use portcullis_domain::conditional_access::platform::Platform;
 use portcullis_domain::device::{
-    parse_proof, possession_proved, proof_message, Device, DeviceProperties,
+    parse_proof, possession_proved, proof_message, Device, DeviceProperties, PropertiesPatch,
 };
 use portcullis_store::{audit, commit, devices};
 use serde_json::json;
@@ -29,10 +29,10 @@ fn record(
         activity,
         category: "Device",
         service: kinds::CORE_DIRECTORY,
-        operation: if before.is_some() {
-            Operation::Update
-        } else {
-            Operation::Add
+        operation: match (&before, &after) {
+            (None, _) => Operation::Add,
+            (Some(_), None) => Operation::Delete,
+            (Some(_), Some(_)) => Operation::Update,
         },
         actor: actor.clone(),
         target: AuditTarget {
@@ -142,10 +142,9 @@ impl Service {
         if let Some(c) = patch.is_compliant {
             after.is_compliant = c;
         }
-        if let Some(p) = patch.properties {
-            p.validate().map_err(ServiceError::Invalid)?;
-            after.properties = p;
-        }
+        // Merged here, in the transaction, so two concurrent changes do not lose each other's.
+        after.properties.apply(patch.properties);
+        after.properties.validate().map_err(ServiceError::Invalid)?;
         devices::update(&mut tx, &after).await?;
         let view = |d: &Device| json!({"displayName": d.display_name, "isCompliant": d.is_compliant, "properties": d.properties});
         audit::append(
@@ -172,14 +171,13 @@ impl Service {
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("no device '{id}'")))?;
         devices::delete(&mut tx, id).await?;
-        let mut rec = record(
+        let rec = record(
             "Delete device",
             actor,
             &d,
             Some(json!({"displayName": d.display_name})),
             None,
         );
-        rec.operation = Operation::Delete;
         audit::append(&mut tx, &rec, now).await?;
         commit(tx).await?;
         Ok(())
@@ -239,6 +237,6 @@ pub struct DevicePatch {
     pub display_name: Option<String>,
     /// The MDM's compliance verdict.
     pub is_compliant: Option<bool>,
-    /// Properties (replaced whole).
-    pub properties: Option<DeviceProperties>,
+    /// Changes to the properties device filters read.
+    pub properties: PropertiesPatch,
 }

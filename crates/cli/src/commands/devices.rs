@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::{open, operator, print_json, CliError, CmdResult};
 use crate::config::Config;
+use portcullis_domain::device::PropertiesPatch;
 use portcullis_service::devices::DevicePatch;
 
 #[derive(Subcommand, Debug)]
@@ -107,40 +108,30 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
             os_version,
             attributes,
         } => {
-            let mut p = svc.device(id).await?.properties;
-            let keep = |new: Option<String>, old: &mut Option<String>| {
-                if let Some(v) = new {
-                    *old = Some(v).filter(|v| !v.is_empty());
-                }
+            let mut properties = PropertiesPatch {
+                trust_type: trust_type.map(Some),
+                device_ownership: ownership.map(Some),
+                manufacturer: manufacturer.map(Some),
+                model: model.map(Some),
+                operating_system_version: os_version.map(Some),
+                ..Default::default()
             };
-            keep(trust_type, &mut p.trust_type);
-            keep(ownership, &mut p.device_ownership);
-            keep(manufacturer, &mut p.manufacturer);
-            keep(model, &mut p.model);
-            keep(os_version, &mut p.operating_system_version);
             for a in attributes {
                 let (k, v) = a.split_once('=').ok_or_else(|| {
                     CliError::Other(format!(
                         "--attribute '{a}': write extensionAttributeN=value"
                     ))
                 })?;
-                if v.is_empty() {
-                    p.extension_attributes.remove(k);
-                } else {
-                    p.extension_attributes.insert(k.to_string(), v.to_string());
-                }
+                properties
+                    .extension_attributes
+                    .insert(k.to_string(), Some(v.to_string()));
             }
-            let d = svc
-                .update_device(
-                    &operator(),
-                    id,
-                    DevicePatch {
-                        display_name: name,
-                        is_compliant: None,
-                        properties: Some(p),
-                    },
-                )
-                .await?;
+            let patch = DevicePatch {
+                display_name: name,
+                is_compliant: None,
+                properties,
+            };
+            let d = svc.update_device(&operator(), id, patch).await?;
             println!("{} updated.", d.display_name);
         }
         Cmd::Show { id } => return print_json(&svc.device(id).await?),

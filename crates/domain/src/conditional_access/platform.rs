@@ -33,6 +33,17 @@ impl Platform {
         }
     }
 
+    /// Graph's `operatingSystem` for a device of this platform.
+    pub fn operating_system(self) -> &'static str {
+        match self {
+            Platform::Android => "Android",
+            Platform::Ios => "iOS",
+            Platform::Windows => "Windows",
+            Platform::MacOs => "macOS",
+            Platform::Linux => "Linux",
+        }
+    }
+
     /// Parses Graph's spelling (case-insensitive).
     pub fn parse(s: &str) -> Option<Platform> {
         match s.to_ascii_lowercase().as_str() {

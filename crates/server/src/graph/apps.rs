@@ -9,7 +9,8 @@ use portcullis_domain::application::{custom_security_attributes_json, Applicatio
 use portcullis_service::apps::{ApplicationPatch, NewApplication};
 use serde_json::{json, Map, Value};
 
-use super::{gerr, Ctx, GraphError};
+use super::body::{bad, flag, list_body, only_known, string};
+use super::{Ctx, GraphError};
 
 /// `tags` that carry the Conditional Access flags on a service principal.
 pub const TAG_APPROVED_CLIENT_APP: &str = "PortcullisApprovedClientApp";
@@ -51,33 +52,6 @@ fn service_principal_json(a: &Application) -> Value {
         "replyUrls": a.redirect_uris, "tags": tags(a),
         "customSecurityAttributes": custom_security_attributes_json(&a.custom_security_attributes),
     })
-}
-
-fn bad(message: impl Into<String>) -> GraphError {
-    gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", message)
-}
-
-fn only_known(b: &Map<String, Value>, known: &[&str], kind: &str) -> Result<(), GraphError> {
-    match b.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(k) => Err(bad(format!("Property '{k}' does not exist on type 'microsoft.graph.{kind}' (or Portcullis does not keep it)."))),
-        None => Ok(()),
-    }
-}
-
-fn string(b: &Map<String, Value>, key: &str) -> Result<Option<String>, GraphError> {
-    match b.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(bad(format!("'{key}' must be a string."))),
-    }
-}
-
-fn flag(b: &Map<String, Value>, key: &str) -> Result<Option<bool>, GraphError> {
-    match b.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(v)) => Ok(Some(*v)),
-        Some(_) => Err(bad(format!("'{key}' must be a boolean."))),
-    }
 }
 
 /// `web`/`publicClient`/`spa` `{redirectUris: [...]}`: the URIs in one of them, if present.
@@ -153,11 +127,6 @@ fn tag_flags(b: &Map<String, Value>) -> Result<Option<(bool, bool)>, GraphError>
         }
     }
     Ok(Some(flags))
-}
-
-fn list_body(cx: &Ctx<'_>, entity: &str, value: Vec<Value>) -> Response {
-    axum::Json(json!({"@odata.context": format!("{}/$metadata#{entity}", cx.base), "value": value}))
-        .into_response()
 }
 
 /// The application a path names: `applications/{id}` takes the object id (or the client id).

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use crate::AppState;
 
 mod apps;
+mod body;
 mod ca;
 mod devices;
 mod directory;

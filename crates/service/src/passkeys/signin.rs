@@ -1,6 +1,7 @@
 //! Signing in with a passkey (R21, R22, R23, R25), every outcome logged.
 
 use super::*;
+use portcullis_webauthn::PublicKeyCredential;
 
 impl Service {
     /// R21: starts a sign-in. With a username, the options list that user's usable passkeys;
@@ -78,15 +79,21 @@ impl Service {
         ctx: &RequestContext,
     ) -> Result<SignedIn, PasskeyError> {
         let now = self.now();
-        let result = self
-            .try_passkey_sign_in(rp, ceremony_id, response, ctx, now)
-            .await;
-        if let Err((user, e)) = &result {
+        // Malformed input is refused and logged but spends nothing; any later refusal spends
+        // the ceremony (R17: single use), in the same commit as its log entry.
+        let result = match RelyingParty::parse_assertion(response) {
+            Err(e) => Err((None, e.into(), false)),
+            Ok(assertion) => self
+                .try_passkey_sign_in(rp, ceremony_id, &assertion, ctx, now)
+                .await
+                .map_err(|(user, e)| (user, e, true)),
+        };
+        if let Err((user, e, spend)) = &result {
             if !matches!(e, PasskeyError::Failed(_)) {
-                // A refused answer uses the ceremony up too (R17: single use), in the same
-                // commit as its log entry.
                 let mut tx = self.store().begin().await?;
-                ceremonies::take(&mut tx, ceremony_id, "authenticate", now).await?;
+                if *spend {
+                    ceremonies::take(&mut tx, ceremony_id, "authenticate", now).await?;
+                }
                 let upn = user
                     .as_ref()
                     .map(|u| u.user_principal_name.to_string())
@@ -105,19 +112,18 @@ impl Service {
                 commit(tx).await?;
             }
         }
-        result.map_err(|(_, e)| e)
+        result.map_err(|(_, e, _)| e)
     }
 
     async fn try_passkey_sign_in(
         &self,
         rp: &RelyingParty,
         ceremony_id: Uuid,
-        response: &Value,
+        assertion: &PublicKeyCredential,
         ctx: &RequestContext,
         now: Timestamp,
     ) -> Result<SignedIn, (Option<User>, PasskeyError)> {
         let no_user = |e: PasskeyError| (None, e);
-        let assertion = RelyingParty::parse_assertion(response).map_err(|e| no_user(e.into()))?;
         let mut c = self.store().conn().await.map_err(|e| no_user(e.into()))?;
         // Read, not taken: it is taken in the transaction that records the outcome.
         let cer = self
@@ -176,7 +182,7 @@ impl Service {
         let credential = credential_of(&stored).map_err(with_user)?;
         let old = stored.passkey.sign_count;
         let outcome = rp.finish_authentication(
-            &assertion,
+            assertion,
             &state,
             &credential,
             u32::try_from(old).unwrap_or(u32::MAX),

@@ -1,0 +1,50 @@
+//! Reading Graph request bodies and writing collections, shared by the resources whose
+//! bodies are checked field by field: unknown properties and wrong types are a 400 that says
+//! which property, never a silent drop.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+
+use super::{gerr, Ctx, GraphError};
+
+/// A 400 with Graph's `Request_BadRequest` code.
+pub(crate) fn bad(message: impl Into<String>) -> GraphError {
+    gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", message)
+}
+
+/// Refuses a body naming a property outside `known`.
+pub(crate) fn only_known(
+    b: &Map<String, Value>,
+    known: &[&str],
+    kind: &str,
+) -> Result<(), GraphError> {
+    match b.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(bad(format!("Property '{k}' does not exist on type 'microsoft.graph.{kind}' (or Portcullis does not keep it)."))),
+        None => Ok(()),
+    }
+}
+
+/// An optional string property (`null` counts as absent).
+pub(crate) fn string(b: &Map<String, Value>, key: &str) -> Result<Option<String>, GraphError> {
+    match b.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(bad(format!("'{key}' must be a string."))),
+    }
+}
+
+/// An optional boolean property (`null` counts as absent).
+pub(crate) fn flag(b: &Map<String, Value>, key: &str) -> Result<Option<bool>, GraphError> {
+    match b.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(v)) => Ok(Some(*v)),
+        Some(_) => Err(bad(format!("'{key}' must be a boolean."))),
+    }
+}
+
+/// A collection answer: `{"@odata.context": …#entity, "value": […]}`.
+pub(crate) fn list_body(cx: &Ctx<'_>, entity: &str, value: Vec<Value>) -> Response {
+    axum::Json(json!({"@odata.context": format!("{}/$metadata#{entity}", cx.base), "value": value}))
+        .into_response()
+}
