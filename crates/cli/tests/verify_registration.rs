@@ -87,7 +87,14 @@ fn real_vectors_are_accepted_and_refusals_name_the_failed_check() {
         .filter(|x| x.v.get("expectRefused").is_none())
         .map(|x| x.v["fmt"].as_str().unwrap().to_string())
         .collect();
-    for f in ["packed", "android-key", "apple", "fido-u2f", "none"] {
+    for f in [
+        "packed",
+        "android-key",
+        "android-safetynet",
+        "apple",
+        "fido-u2f",
+        "none",
+    ] {
         assert!(
             formats.contains(f),
             "a real {f} vector is accepted (have {formats:?})"

@@ -33,6 +33,22 @@ pub struct Quirks {
     pub challenge: Option<String>,
     /// Full `packed` attestation signed by this leaf (x5c = [leaf]).
     pub attestation: Option<crate::testca::AttestationLeaf>,
+    /// An `android-safetynet` statement instead.
+    pub safetynet: Option<SafetyNet>,
+}
+
+/// How to make an `android-safetynet` statement: the JWS is signed by `leaf` (issue it
+/// with [`crate::testca::TestCa::signer`] for `attest.android.com`).
+#[derive(Debug, Clone)]
+pub struct SafetyNet {
+    /// The JWS signer, sent as `x5c = [leaf]`.
+    pub leaf: crate::testca::AttestationLeaf,
+    /// Google's device verdict.
+    pub cts_profile_match: bool,
+    /// `timestampMs`.
+    pub timestamp_ms: u64,
+    /// A nonce other than the right one.
+    pub nonce: Option<String>,
 }
 
 /// A software passkey: one credential of one model.
@@ -165,7 +181,29 @@ impl SoftKey {
         );
         let counter = q.counter.unwrap_or(self.counter);
         let ad = self.auth_data(&rp_id, q, counter, true);
-        let (fmt, stmt) = if let Some(leaf) = &q.attestation {
+        let (fmt, stmt) = if let Some(sn) = &q.safetynet {
+            let mut signed = ad.clone();
+            signed.extend_from_slice(&Sha256::digest(&cd));
+            let nonce = sn.nonce.clone().unwrap_or_else(|| {
+                base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&signed))
+            });
+            let payload = json!({
+                "nonce": nonce, "timestampMs": sn.timestamp_ms, "apkPackageName": "com.google.android.gms",
+                "apkCertificateDigestSha256": [], "ctsProfileMatch": sn.cts_profile_match, "basicIntegrity": true
+            });
+            let jws = crate::testca::TestCa::jws(&sn.leaf, &payload);
+            (
+                "android-safetynet",
+                Cbor::Map(
+                    [
+                        (text("ver"), text("14366018")),
+                        (text("response"), Cbor::Bytes(jws.into_bytes())),
+                    ]
+                    .into_iter()
+                    .collect(),
+                ),
+            )
+        } else if let Some(leaf) = &q.attestation {
             let mut msg = ad.clone();
             msg.extend_from_slice(&Sha256::digest(&cd));
             let sig: DerSignature = leaf.key.sign(&msg);

@@ -2,14 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use url::Url;
 use uuid::Uuid;
 use webauthn_rs_core::internals::AuthenticatorData;
 use webauthn_rs_core::proto::{
-    AttestationConveyancePreference, AuthenticationState, COSEAlgorithm, Credential,
-    PublicKeyCredential, RegisterPublicKeyCredential, Registration, RegistrationState,
-    SerialisableAttestationData, UserVerificationPolicy,
+    AttestationConveyancePreference, AttestationFormat, AuthenticationState, COSEAlgorithm,
+    Credential, ParsedAttestation, ParsedAttestationData, PublicKeyCredential,
+    RegisterPublicKeyCredential, Registration, RegistrationState, SerialisableAttestationData,
+    UserVerificationPolicy,
 };
 use webauthn_rs_core::WebauthnCore;
 
@@ -243,21 +244,38 @@ impl RelyingParty {
         Ok((strip_nulls(v), state))
     }
 
-    /// Verifies a registration response (`PublicKeyCredential.toJSON()`) against its state.
-    /// Attestation *statements* are verified here; whether their chain is trusted is a
-    /// policy question answered by the caller.
+    /// Verifies a registration response (`PublicKeyCredential.toJSON()`) against its state,
+    /// at time `at`. Attestation *statements* are verified here; whether their chain is
+    /// trusted is a policy question answered by the caller.
     pub fn finish_registration(
         &self,
         response: &Value,
         state: &RegistrationState,
+        at: SystemTime,
     ) -> Result<NewCredential, CeremonyError> {
-        let reg: RegisterPublicKeyCredential = serde_json::from_value(response.clone())
+        let mut reg: RegisterPublicKeyCredential = serde_json::from_value(response.clone())
             .map_err(|e| json_err("registration response", e))?;
         let aaguid = aaguid_of(&reg.response.attestation_object)?;
-        let credential = self
+        // The library refuses android-safetynet outright: it checks everything else on the
+        // object re-encoded as `none`, and the statement is checked here.
+        let safetynet = crate::safetynet::detach(&reg.response.attestation_object)?;
+        if let Some(d) = &safetynet {
+            reg.response.attestation_object = d.as_none.clone();
+        }
+        let mut credential = self
             .core
             .register_credential(&reg, state, None)
             .map_err(|e| classify(&e))?;
+        if let Some(d) = &safetynet {
+            let v = crate::safetynet::verify(d, &reg.response.client_data_json, at)?;
+            let data = ParsedAttestationData::try_from(SerialisableAttestationData::Basic(v.x5c))
+                .map_err(|e| classify(&e))?;
+            credential.attestation = ParsedAttestation {
+                data,
+                metadata: v.metadata,
+            };
+            credential.attestation_format = AttestationFormat::AndroidSafetyNet;
+        }
         let (attestation, x5c) = match credential.attestation.data.clone().into() {
             SerialisableAttestationData::None => (AttestationKind::None, vec![]),
             SerialisableAttestationData::Self_ => (AttestationKind::SelfAttestation, vec![]),

@@ -1,14 +1,18 @@
 //! WebAuthn ceremonies for Portcullis, on `webauthn-rs-core`.
 //!
 //! This crate never parses CBOR, COSE or X.509 itself and never checks a signature
-//! itself: `webauthn-rs-core` does. It sets the options Portcullis requires (R17),
+//! itself: `webauthn-rs-core` does, and for the two JWS-shaped inputs it does not know —
+//! the FIDO metadata BLOB and the `android-safetynet` statement — `jsonwebtoken` and
+//! `x509-parser` do. It sets the options Portcullis requires (R17),
 //! turns the library's results into plain facts (AAGUID, statement format,
 //! attestation type, flags) for the policy engine, and names every failure with a
 //! stable code and a sentence a person can act on.
 
 pub mod ceremony;
 pub mod error;
+mod jws;
 pub mod mds;
+mod safetynet;
 pub mod trust;
 
 pub use ceremony::{Assertion, AttestationKind, NewCredential, RelyingParty};

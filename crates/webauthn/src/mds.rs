@@ -4,10 +4,8 @@
 //! the JWS signature by `jsonwebtoken`; nothing is hand-parsed here but the three
 //! base64url segments.
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde_json::Value;
 use std::time::SystemTime;
 use uuid::Uuid;
 use x509_parser::certificate::X509Certificate;
@@ -65,6 +63,15 @@ pub enum MdsError {
     Signature(String),
 }
 
+impl From<crate::jws::JwsError> for MdsError {
+    fn from(e: crate::jws::JwsError) -> Self {
+        match e {
+            crate::jws::JwsError::Format(m) => MdsError::Format(m),
+            crate::jws::JwsError::Signature(m) => MdsError::Signature(m),
+        }
+    }
+}
+
 /// The GlobalSign roots (DER) the real MDS3 BLOB chains to.
 pub fn globalsign_roots() -> Vec<Vec<u8>> {
     GLOBALSIGN.iter().flat_map(|p| pem_to_der(p)).collect()
@@ -109,44 +116,15 @@ fn valid_at(c: &X509Certificate<'_>, at: &ASN1Time) -> Result<(), MdsError> {
 
 /// Verifies a BLOB against `roots` (DER) at time `at` and returns its entries.
 pub fn verify_blob(jws: &str, roots: &[Vec<u8>], at: SystemTime) -> Result<MdsBlob, MdsError> {
-    let jws = jws.trim();
-    let parts: Vec<&str> = jws.split('.').collect();
-    let [header_b64, _, _] = parts.as_slice() else {
-        return Err(MdsError::Format(
-            "expected a compact JWS (three base64url segments)".into(),
-        ));
-    };
-    let header: Value = URL_SAFE_NO_PAD
-        .decode(header_b64)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| MdsError::Format("the JWS header is not base64url JSON".into()))?;
-    let alg = match header["alg"].as_str() {
-        Some("RS256") => Algorithm::RS256,
-        Some("ES256") => Algorithm::ES256,
-        other => {
-            return Err(MdsError::Format(format!(
-                "unsupported JWS algorithm {other:?} (RS256 or ES256)"
-            )))
-        }
-    };
-    let x5c: Vec<Vec<u8>> = header["x5c"]
-        .as_array()
-        .ok_or_else(|| MdsError::Format("the JWS header has no x5c chain".into()))?
-        .iter()
-        .map(|c| {
-            c.as_str()
-                .and_then(|s| STANDARD.decode(s).ok())
-                .ok_or_else(|| MdsError::Format("an x5c entry is not base64".into()))
-        })
-        .collect::<Result<_, _>>()?;
+    let jws = crate::jws::parse(jws)?;
     let secs = at
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let at = ASN1Time::from_timestamp(i64::try_from(secs).unwrap_or(i64::MAX))
         .map_err(|e| MdsError::Format(format!("verification time: {e}")))?;
-    let chain: Vec<X509Certificate<'_>> = x5c.iter().map(|d| parse(d)).collect::<Result<_, _>>()?;
+    let chain: Vec<X509Certificate<'_>> =
+        jws.x5c.iter().map(|d| parse(d)).collect::<Result<_, _>>()?;
     let leaf = chain
         .first()
         .ok_or_else(|| MdsError::Chain("the x5c chain is empty".into()))?;
@@ -180,18 +158,7 @@ pub fn verify_blob(jws: &str, roots: &[Vec<u8>], at: SystemTime) -> Result<MdsBl
             last.issuer()
         )));
     }
-    let spki = &leaf.public_key().subject_public_key.data;
-    let key = match alg {
-        Algorithm::RS256 => DecodingKey::from_rsa_der(spki),
-        _ => DecodingKey::from_ec_der(spki),
-    };
-    let mut v = Validation::new(alg);
-    v.validate_exp = false;
-    v.validate_aud = false;
-    v.required_spec_claims.clear();
-    let payload = jsonwebtoken::decode::<Value>(jws, &key, &v)
-        .map_err(|e| MdsError::Signature(e.to_string()))?
-        .claims;
+    let payload = jws.verify_with(leaf)?;
     let entries = payload["entries"].as_array().cloned().unwrap_or_default();
     Ok(MdsBlob {
         no: payload["no"].as_i64().unwrap_or(0),

@@ -47,7 +47,7 @@ proptest! {
     fn random_registration_bytes_are_refused_without_panic(ao in proptest::collection::vec(any::<u8>(), 0..512), cd in proptest::collection::vec(any::<u8>(), 0..256)) {
         let (rp, _, state) = valid_registration();
         let body = json!({"id": "AA", "rawId": "AA", "type": "public-key", "response": {"attestationObject": B64.encode(&ao), "clientDataJSON": B64.encode(&cd)}});
-        prop_assert!(rp.finish_registration(&body, &state).is_err());
+        prop_assert!(rp.finish_registration(&body, &state, std::time::SystemTime::now()).is_err());
     }
 
     #[test]
@@ -57,13 +57,13 @@ proptest! {
         cred["response"]["attestationObject"] = json!(mutate(&ao, at, xor, cut));
         // Most mutations must fail; a flip inside a part nobody signs (none attestation) may
         // still verify, which is fine — the point is that nothing panics.
-        let _ = rp.finish_registration(&cred, &state);
+        let _ = rp.finish_registration(&cred, &state, std::time::SystemTime::now());
     }
 
     #[test]
     fn random_assertions_are_refused_without_panic(ad in proptest::collection::vec(any::<u8>(), 0..128), sig in proptest::collection::vec(any::<u8>(), 0..96), cd in proptest::collection::vec(any::<u8>(), 0..256)) {
         let (rp, cred, state) = valid_registration();
-        let registered = rp.finish_registration(&cred, &state).unwrap();
+        let registered = rp.finish_registration(&cred, &state, std::time::SystemTime::now()).unwrap();
         let (_, auth_state) = rp.start_authentication(vec![registered.credential.clone()]).unwrap();
         let body = json!({"id": cred["id"], "rawId": cred["rawId"], "type": "public-key", "response": {"authenticatorData": B64.encode(&ad), "signature": B64.encode(&sig), "clientDataJSON": B64.encode(&cd)}});
         let parsed = RelyingParty::parse_assertion(&body);

@@ -25,7 +25,9 @@ fn a_packed_chain_is_trusted_only_by_its_root_and_for_its_aaguid() {
             ..Default::default()
         },
     );
-    let cred = rp.finish_registration(&resp, &state).expect("verified");
+    let cred = rp
+        .finish_registration(&resp, &state, std::time::SystemTime::now())
+        .expect("verified");
     assert_eq!(
         (cred.fmt.as_str(), cred.attestation),
         ("packed", AttestationKind::Basic)

@@ -134,7 +134,7 @@ pub fn run(a: &Args) -> ExitCode {
     };
     let mut out = json!({"accepted": false, "fmt": null, "aaguid": null, "model": null, "attestation": null, "trusted": false, "uv": null, "reasons": []});
     let mut reasons = vec![];
-    match rp.finish_registration(&response, &state) {
+    match rp.finish_registration(&response, &state, at) {
         Err(e) => reasons.push(reason(check_of(e.code), e.code, e.message)),
         Ok(cred) => {
             let entry = metadata.iter().find(|m| m.aaguid == cred.aaguid);

@@ -118,7 +118,7 @@ impl Service {
         activity: &'static str,
     ) -> Result<Passkey, PasskeyError> {
         let now = self.now();
-        let cred = rp.finish_registration(response, state)?;
+        let cred = rp.finish_registration(response, state, std::time::SystemTime::from(now))?;
         // Trust is only asked for when some ruleset enforces attestation, so an outage of
         // the app attestation service never blocks tenants that do not use it.
         let trusted = if attestation_direct && cred.attestation.has_chain() {
