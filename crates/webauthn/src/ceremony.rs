@@ -208,7 +208,7 @@ impl RelyingParty {
 
     /// R17: options for creating a passkey — discoverable credential and user verification
     /// required, the user's passkeys excluded, attestation `direct` when it will be
-    /// checked else `none`, ES256, RS256 and EdDSA offered. Returns the
+    /// checked else `none`, ES256 and RS256 offered. Returns the
     /// `publicKey` JSON for `parseCreationOptionsFromJSON` and the state to keep.
     pub fn start_registration(
         &self,
@@ -229,11 +229,10 @@ impl RelyingParty {
             })
             .user_verification_policy(UserVerificationPolicy::Required)
             .exclude_credentials(Some(exclude))
-            .credential_algorithms(vec![
-                COSEAlgorithm::ES256,
-                COSEAlgorithm::RS256,
-                COSEAlgorithm::EDDSA,
-            ])
+            // EdDSA is not offered: webauthn-rs-core 0.6 cannot read Ed25519 keys, so an
+            // authenticator that chose it would create a passkey on the device only to have
+            // it refused here (R16's orphan credential). Unoffered, the browser refuses first.
+            .credential_algorithms(vec![COSEAlgorithm::ES256, COSEAlgorithm::RS256])
             .require_resident_key(true);
         let (ccr, state) = self
             .core
