@@ -84,7 +84,6 @@ fn real_vectors_are_accepted_and_refusals_name_the_failed_check() {
     let all = vectors(tmp.path());
     let formats: std::collections::BTreeSet<String> = all
         .iter()
-        .filter(|x| x.v.get("expectRefused").is_none())
         .map(|x| x.v["fmt"].as_str().unwrap().to_string())
         .collect();
     for f in [
@@ -92,6 +91,7 @@ fn real_vectors_are_accepted_and_refusals_name_the_failed_check() {
         "android-key",
         "android-safetynet",
         "apple",
+        "tpm",
         "fido-u2f",
         "none",
     ] {
@@ -103,12 +103,6 @@ fn real_vectors_are_accepted_and_refusals_name_the_failed_check() {
     for x in &all {
         let args = base_args(x);
         let (code, out, err) = run(&strs(&args));
-        if let Some(expected) = x.v["expectRefused"].as_str() {
-            // Kept to show the refusal names the check; see the vector's "why".
-            assert_eq!(code, 1, "{}: {err}", x.name);
-            assert_eq!(out["reasons"][0]["code"], expected, "{}: {out}", x.name);
-            continue;
-        }
         assert_eq!(
             (code, out["accepted"].clone()),
             (0, json!(true)),

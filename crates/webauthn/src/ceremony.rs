@@ -7,10 +7,9 @@ use url::Url;
 use uuid::Uuid;
 use webauthn_rs_core::internals::AuthenticatorData;
 use webauthn_rs_core::proto::{
-    AttestationConveyancePreference, AttestationFormat, AuthenticationState, COSEAlgorithm,
-    Credential, ParsedAttestation, ParsedAttestationData, PublicKeyCredential,
-    RegisterPublicKeyCredential, Registration, RegistrationState, SerialisableAttestationData,
-    UserVerificationPolicy,
+    AttestationConveyancePreference, AuthenticationState, COSEAlgorithm, Credential,
+    ParsedAttestation, ParsedAttestationData, PublicKeyCredential, RegisterPublicKeyCredential,
+    Registration, RegistrationState, SerialisableAttestationData, UserVerificationPolicy,
 };
 use webauthn_rs_core::WebauthnCore;
 
@@ -255,25 +254,23 @@ impl RelyingParty {
         let mut reg: RegisterPublicKeyCredential = serde_json::from_value(response.clone())
             .map_err(|e| json_err("registration response", e))?;
         let aaguid = aaguid_of(&reg.response.attestation_object)?;
-        // The library refuses android-safetynet outright: it checks everything else on the
-        // object re-encoded as `none`, and the statement is checked here.
-        let safetynet = crate::safetynet::detach(&reg.response.attestation_object)?;
-        if let Some(d) = &safetynet {
+        // Statements the library refuses outright are checked by `statement`; the library
+        // checks everything else on the object re-encoded as `none`.
+        let own = crate::statement::detach(&reg.response.attestation_object)?;
+        if let Some(d) = &own {
             reg.response.attestation_object = d.as_none.clone();
         }
         let mut credential = self
             .core
             .register_credential(&reg, state, None)
             .map_err(|e| classify(&e))?;
-        if let Some(d) = &safetynet {
-            let v = crate::safetynet::verify(d, &reg.response.client_data_json, at)?;
-            let data = ParsedAttestationData::try_from(SerialisableAttestationData::Basic(v.x5c))
-                .map_err(|e| classify(&e))?;
+        if let Some(d) = &own {
+            let v = d.verify(&credential, &reg.response.client_data_json, at)?;
             credential.attestation = ParsedAttestation {
-                data,
+                data: ParsedAttestationData::try_from(v.data).map_err(|e| classify(&e))?,
                 metadata: v.metadata,
             };
-            credential.attestation_format = AttestationFormat::AndroidSafetyNet;
+            credential.attestation_format = v.format;
         }
         let (attestation, x5c) = match credential.attestation.data.clone().into() {
             SerialisableAttestationData::None => (AttestationKind::None, vec![]),

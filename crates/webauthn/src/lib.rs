@@ -1,9 +1,9 @@
 //! WebAuthn ceremonies for Portcullis, on `webauthn-rs-core`.
 //!
 //! This crate never parses CBOR, COSE or X.509 itself and never checks a signature
-//! itself: `webauthn-rs-core` does, and for the two JWS-shaped inputs it does not know —
-//! the FIDO metadata BLOB and the `android-safetynet` statement — `jsonwebtoken` and
-//! `x509-parser` do. It sets the options Portcullis requires (R17),
+//! itself: `webauthn-rs-core` does. For what the library does not take — the FIDO metadata
+//! BLOB, and the `android-safetynet` and SHA-1 `tpm` statements it refuses outright —
+//! `jsonwebtoken`, `ring`, `x509-parser` and `tpm2-protocol` do (see `statement`). It sets the options Portcullis requires (R17),
 //! turns the library's results into plain facts (AAGUID, statement format,
 //! attestation type, flags) for the policy engine, and names every failure with a
 //! stable code and a sentence a person can act on.
@@ -13,6 +13,8 @@ pub mod error;
 mod jws;
 pub mod mds;
 mod safetynet;
+mod statement;
+mod tpm;
 pub mod trust;
 
 pub use ceremony::{Assertion, AttestationKind, NewCredential, RelyingParty};
