@@ -150,3 +150,31 @@ fn r4_each_part_of_a_tpm_statement_refuses_when_altered() {
     );
     refused(&|_, s| s.retain(|(k, _)| k != "x5c"), "x5c");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+    /// Random damage to the binary TPM structures is refused, never a panic.
+    #[test]
+    fn damaged_tpm_structures_never_panic(
+        field in proptest::sample::select(vec!["pubArea", "certInfo", "sig"]),
+        at in 0usize..400,
+        xor in 1u8..=255,
+        cut in proptest::option::of(0usize..400),
+    ) {
+        let v = vector();
+        let r = altered(&v, |_, s| {
+            for (k, val) in s.iter_mut() {
+                if k == field {
+                    if let Cbor::Bytes(b) = val {
+                        let i = at % b.len();
+                        b[i] ^= xor;
+                        if let Some(c) = cut {
+                            b.truncate(c % b.len());
+                        }
+                    }
+                }
+            }
+        });
+        proptest::prop_assert!(verify(&v, &r).is_err());
+    }
+}
