@@ -283,3 +283,23 @@ impl SoftKey {
         })
     }
 }
+
+/// Rewrites the attestation object of a registration response (`toJSON()` shape) through
+/// `f`, which edits its top-level CBOR map (`fmt`, `attStmt`, `authData`). Test support
+/// for responses no well-behaved authenticator would send.
+pub fn edit_attestation_object(
+    response: &mut Value,
+    f: impl FnOnce(&mut std::collections::BTreeMap<Cbor, Cbor>),
+) {
+    let ao = response["response"]["attestationObject"]
+        .as_str()
+        .and_then(|s| B64.decode(s).ok())
+        .unwrap_or_default();
+    let mut m = match serde_cbor_2::from_slice::<Cbor>(&ao) {
+        Ok(Cbor::Map(m)) => m,
+        _ => Default::default(),
+    };
+    f(&mut m);
+    response["response"]["attestationObject"] =
+        Value::String(b64(&serde_cbor_2::to_vec(&Cbor::Map(m)).unwrap_or_default()));
+}

@@ -1,9 +1,7 @@
 //! R17/R16: only algorithms the server can verify are offered, and a key of another kind
 //! submitted anyway is refused by name rather than as a vague attestation failure.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use portcullis_testkit::softkey::{Quirks, SoftKey};
+use portcullis_testkit::softkey::{edit_attestation_object, Quirks, SoftKey};
 use portcullis_webauthn::RelyingParty;
 use serde_cbor_2::Value as Cbor;
 use std::time::SystemTime;
@@ -27,32 +25,25 @@ fn r17_offers_only_verifiable_algorithms_and_names_an_eddsa_key_unsupported() {
     // The same response with its P-256 key swapped for an Ed25519 (OKP) one.
     let mut key = SoftKey::new("01020304-0506-0708-0102-030405060708");
     let mut resp = key.register(&opts, ORIGIN, &Quirks::default());
-    let ao = URL_SAFE_NO_PAD
-        .decode(resp["response"]["attestationObject"].as_str().unwrap())
-        .unwrap();
-    let Ok(Cbor::Map(mut m)) = serde_cbor_2::from_slice::<Cbor>(&ao) else {
-        panic!("map")
-    };
-    let Some(Cbor::Bytes(ad)) = m.get(&Cbor::Text("authData".into())).cloned() else {
-        panic!("authData")
-    };
-    let id_len = usize::from(u16::from_be_bytes([ad[53], ad[54]]));
-    let mut new_ad = ad[..55 + id_len].to_vec();
-    let okp = Cbor::Map(
-        [
-            (Cbor::Integer(1), Cbor::Integer(1)),
-            (Cbor::Integer(3), Cbor::Integer(-8)),
-            (Cbor::Integer(-1), Cbor::Integer(6)),
-            (Cbor::Integer(-2), Cbor::Bytes(vec![7; 32])),
-        ]
-        .into_iter()
-        .collect(),
-    );
-    new_ad.extend(serde_cbor_2::to_vec(&okp).unwrap());
-    m.insert(Cbor::Text("authData".into()), Cbor::Bytes(new_ad));
-    resp["response"]["attestationObject"] = URL_SAFE_NO_PAD
-        .encode(serde_cbor_2::to_vec(&Cbor::Map(m)).unwrap())
-        .into();
+    edit_attestation_object(&mut resp, |m| {
+        let Some(Cbor::Bytes(ad)) = m.get(&Cbor::Text("authData".into())).cloned() else {
+            panic!("authData")
+        };
+        let id_len = usize::from(u16::from_be_bytes([ad[53], ad[54]]));
+        let mut new_ad = ad[..55 + id_len].to_vec();
+        let okp = Cbor::Map(
+            [
+                (Cbor::Integer(1), Cbor::Integer(1)),
+                (Cbor::Integer(3), Cbor::Integer(-8)),
+                (Cbor::Integer(-1), Cbor::Integer(6)),
+                (Cbor::Integer(-2), Cbor::Bytes(vec![7; 32])),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        new_ad.extend(serde_cbor_2::to_vec(&okp).unwrap());
+        m.insert(Cbor::Text("authData".into()), Cbor::Bytes(new_ad));
+    });
     let e = rp
         .finish_registration(&resp, &state, SystemTime::now())
         .expect_err("refused");

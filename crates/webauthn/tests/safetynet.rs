@@ -125,8 +125,7 @@ fn r4_each_statement_check_refuses_when_broken() {
 
 #[test]
 fn a_malformed_statement_is_refused_by_name_without_panicking() {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
+    use portcullis_testkit::softkey::edit_attestation_object;
     use serde_cbor_2::Value as Cbor;
     let google = TestCa::new("Test Google Root");
     let rp = RelyingParty::new(&url::Url::parse(ORIGIN).unwrap(), "Contoso").unwrap();
@@ -163,16 +162,9 @@ fn a_malformed_statement_is_refused_by_name_without_panicking() {
                 ..Default::default()
             },
         );
-        let ao = URL_SAFE_NO_PAD
-            .decode(resp["response"]["attestationObject"].as_str().unwrap())
-            .unwrap();
-        let Ok(Cbor::Map(mut m)) = serde_cbor_2::from_slice::<Cbor>(&ao) else {
-            panic!("map")
-        };
-        m.insert(text("attStmt"), Cbor::Map(stmt.into_iter().collect()));
-        resp["response"]["attestationObject"] = URL_SAFE_NO_PAD
-            .encode(serde_cbor_2::to_vec(&Cbor::Map(m)).unwrap())
-            .into();
+        edit_attestation_object(&mut resp, |m| {
+            m.insert(text("attStmt"), Cbor::Map(stmt.into_iter().collect()));
+        });
         let e = rp
             .finish_registration(&resp, &state, SystemTime::now())
             .expect_err("refused");

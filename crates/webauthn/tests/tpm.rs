@@ -4,6 +4,7 @@
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use portcullis_testkit::softkey::edit_attestation_object;
 use portcullis_webauthn::{
     verify_trust, AttestationKind, CeremonyError, NewCredential, RelyingParty, RootEntry,
     TrustRoots, TrustVerdict,
@@ -39,34 +40,27 @@ fn verify(v: &Value, response: &Value) -> Result<NewCredential, CeremonyError> {
 /// The vector with its attestation object changed by `f`.
 fn altered(v: &Value, f: impl FnOnce(&mut Vec<u8>, &mut Vec<(String, Cbor)>)) -> Value {
     let mut r = v["response"].clone();
-    let ao = URL_SAFE_NO_PAD
-        .decode(r["response"]["attestationObject"].as_str().unwrap())
-        .unwrap();
-    let Ok(Cbor::Map(mut m)) = serde_cbor_2::from_slice::<Cbor>(&ao) else {
-        panic!("map")
-    };
-    let Some(Cbor::Bytes(mut ad)) = m.remove(&Cbor::Text("authData".into())) else {
-        panic!("authData")
-    };
-    let Some(Cbor::Map(stmt)) = m.remove(&Cbor::Text("attStmt".into())) else {
-        panic!("attStmt")
-    };
-    let mut stmt: Vec<(String, Cbor)> = stmt
-        .into_iter()
-        .map(|(k, v)| match k {
-            Cbor::Text(k) => (k, v),
-            _ => panic!("text keys"),
-        })
-        .collect();
-    f(&mut ad, &mut stmt);
-    m.insert(Cbor::Text("authData".into()), Cbor::Bytes(ad));
-    m.insert(
-        Cbor::Text("attStmt".into()),
-        Cbor::Map(stmt.into_iter().map(|(k, v)| (Cbor::Text(k), v)).collect()),
-    );
-    r["response"]["attestationObject"] = URL_SAFE_NO_PAD
-        .encode(serde_cbor_2::to_vec(&Cbor::Map(m)).unwrap())
-        .into();
+    edit_attestation_object(&mut r, |m| {
+        let Some(Cbor::Bytes(mut ad)) = m.remove(&Cbor::Text("authData".into())) else {
+            panic!("authData")
+        };
+        let Some(Cbor::Map(stmt)) = m.remove(&Cbor::Text("attStmt".into())) else {
+            panic!("attStmt")
+        };
+        let mut stmt: Vec<(String, Cbor)> = stmt
+            .into_iter()
+            .map(|(k, v)| match k {
+                Cbor::Text(k) => (k, v),
+                _ => panic!("text keys"),
+            })
+            .collect();
+        f(&mut ad, &mut stmt);
+        m.insert(Cbor::Text("authData".into()), Cbor::Bytes(ad));
+        m.insert(
+            Cbor::Text("attStmt".into()),
+            Cbor::Map(stmt.into_iter().map(|(k, v)| (Cbor::Text(k), v)).collect()),
+        );
+    });
     r
 }
 
