@@ -956,6 +956,22 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
             .await
             .unwrap();
         assert_eq!(r.status(), want, "trusted proxies configured: {trusted}");
+        if trusted {
+            // A proxy that adds its own line: the client's first line is not believed.
+            let r = c
+                .post(s.url("/api/passkeys/registration/options"))
+                .header("x-forwarded-for", "10.20.30.40")
+                .header("x-forwarded-for", "203.0.113.7")
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                r.status(),
+                StatusCode::FORBIDDEN,
+                "two header lines are one list"
+            );
+        }
         s.stop().await;
     }
 }

@@ -148,13 +148,19 @@ pub(crate) fn request_context(
     peer: SocketAddr,
     headers: &HeaderMap,
 ) -> RequestContext {
+    // Repeated header lines are one list, in order (RFC 9110 §5.3): a proxy that adds its own
+    // line rather than appending must not leave the client's own first line to be believed.
+    // A line that is not text poisons the list, so nothing forwarded is believed.
     let forwarded = headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|v| v.to_str().ok())
+        .collect::<Option<Vec<_>>>()
+        .map(|lines| lines.join(","))
+        .unwrap_or_default();
     let ip = portcullis_domain::conditional_access::location::client_ip(
         peer.ip(),
-        forwarded,
+        &forwarded,
         &st.config.trusted_proxies,
     );
     RequestContext {

@@ -34,17 +34,47 @@ use crate::{RequestContext, Result, Service, ServiceError};
 /// The tenant's Conditional Access configuration.
 #[derive(Debug, Clone, Default)]
 pub struct CaData {
-    /// Policies.
+    /// Policies (compiled).
     pub policies: Vec<Policy>,
     /// Built-in and custom strengths.
     pub strengths: Vec<Strength>,
     /// Named locations.
     pub locations: Vec<NamedLocation>,
-    /// The policies indexed by whom they include.
-    pub index: PolicyIndex,
+    /// The policies indexed by whom they include. Private, and built only by [`CaData::new`],
+    /// so it always describes `policies`: an index of other policies would send evaluation
+    /// to the wrong positions.
+    index: PolicyIndex,
 }
 
 impl CaData {
+    /// Compiles and indexes `policies`.
+    pub fn new(
+        mut policies: Vec<Policy>,
+        strengths: Vec<Strength>,
+        locations: Vec<NamedLocation>,
+    ) -> Self {
+        policies.iter_mut().for_each(Policy::compile);
+        let index = PolicyIndex::build(&policies);
+        CaData {
+            policies,
+            strengths,
+            locations,
+            index,
+        }
+    }
+
+    /// The same configuration with `policy` added, or replacing the policy with its id.
+    pub fn with_policy(&self, policy: Policy) -> Self {
+        let mut policies: Vec<Policy> = self
+            .policies
+            .iter()
+            .filter(|p| p.id != policy.id)
+            .cloned()
+            .collect();
+        policies.push(policy);
+        CaData::new(policies, self.strengths.clone(), self.locations.clone())
+    }
+
     /// The evaluation view.
     pub fn config(&self) -> Config<'_> {
         Config {
@@ -126,15 +156,11 @@ fn audit_record(
 }
 
 async fn load(c: &mut Conn) -> Result<CaData> {
-    let mut policies = ca::policies(c).await?;
-    policies.iter_mut().for_each(Policy::compile);
-    let index = PolicyIndex::build(&policies);
-    Ok(CaData {
-        policies,
-        strengths: strength::all(&ca::strengths(c).await?),
-        locations: ca::locations(c).await?,
-        index,
-    })
+    Ok(CaData::new(
+        ca::policies(c).await?,
+        strength::all(&ca::strengths(c).await?),
+        ca::locations(c).await?,
+    ))
 }
 
 /// What every decision about one user loads: the configuration, their groups, roles and
@@ -148,14 +174,16 @@ struct Subject {
 }
 
 impl Service {
-    async fn subject(&self, user: Uuid, now: Timestamp) -> Result<Subject> {
-        let mut c = self.store().conn().await?;
+    /// Loads on the caller's connection: a decision holds one connection, never two (the
+    /// SQLite pool is small, and two requests each holding one while waiting for a second
+    /// would stall each other).
+    async fn subject(&self, c: &mut Conn, user: Uuid, now: Timestamp) -> Result<Subject> {
         Ok(Subject {
-            data: self.cached_ca_data(&mut c).await?,
-            groups: directory::member_of(&mut c, user).await?,
-            roles: directory::roles_of(&mut c, user).await?,
-            registered: registered(&mut c, user, now).await?,
-            portal: applications::by_app_id(&mut c, SECURITY_INFO_APP.app_id).await?,
+            data: self.cached_ca_data(c).await?,
+            groups: directory::member_of(c, user).await?,
+            roles: directory::roles_of(c, user).await?,
+            registered: registered(c, user, now).await?,
+            portal: applications::by_app_id(c, SECURITY_INFO_APP.app_id).await?,
         })
     }
 }
@@ -184,6 +212,13 @@ async fn registered(c: &mut Conn, user: Uuid, now: Timestamp) -> Result<Vec<Used
 }
 
 impl Service {
+    /// A transaction for changing the configuration (see [`ca::begin_change`]).
+    async fn begin_ca_change(&self) -> Result<portcullis_store::Tx> {
+        let mut tx = self.store().begin().await?;
+        ca::begin_change(&mut tx).await?;
+        Ok(tx)
+    }
+
     /// The configuration.
     pub async fn ca_data(&self) -> Result<Arc<CaData>> {
         let mut c = self.store().conn().await?;
@@ -231,7 +266,7 @@ impl Service {
         accept_lockout: bool,
     ) -> Result<Policy> {
         let now = self.now();
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.begin_ca_change().await?;
         let data = load(&mut tx).await?;
         let before = data
             .policies
@@ -256,9 +291,7 @@ impl Service {
             },
         )
         .map_err(ServiceError::Invalid)?;
-        let mut after = data.clone();
-        after.policies.retain(|p| p.id != policy.id);
-        after.policies.push(policy.clone());
+        let after = data.with_policy(policy.clone());
         let portal = applications::by_app_id(&mut tx, SECURITY_INFO_APP.app_id)
             .await?
             .ok_or_else(|| ServiceError::Internal("Security info is not registered".into()))?;
@@ -299,7 +332,7 @@ impl Service {
     /// so only the audit matters).
     pub async fn delete_ca_policy(&self, actor: &Actor, id: &str) -> Result<()> {
         let now = self.now();
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.begin_ca_change().await?;
         let before = ca::policies(&mut tx)
             .await?
             .into_iter()
@@ -353,7 +386,7 @@ impl Service {
             created: rfc3339(now),
             modified: rfc3339(now),
         };
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.begin_ca_change().await?;
         ca::put_location(&mut tx, &loc, now).await?;
         audit::append(
             &mut tx,
@@ -400,7 +433,7 @@ impl Service {
             created: rfc3339(now),
             modified: rfc3339(now),
         };
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.begin_ca_change().await?;
         if ca::strengths(&mut tx)
             .await?
             .iter()
@@ -445,13 +478,15 @@ impl Service {
         device: Option<&DeviceFacts>,
     ) -> Result<(AccessDecision, Arc<CaData>)> {
         let now = self.now();
+        let mut c = self.store().conn().await?;
         let Subject {
             data,
             groups,
             roles,
             registered,
             portal,
-        } = self.subject(user.id, now).await?;
+        } = self.subject(&mut c, user.id, now).await?;
+        drop(c);
         let platform = from_user_agent(&ctx.user_agent);
         let ip = ctx.source.parse().ok();
         // A public client with only custom-scheme redirects is a native app.
@@ -490,7 +525,7 @@ impl Service {
             roles,
             registered,
             portal,
-        } = self.subject(user.id, now).await?;
+        } = self.subject(&mut c, user.id, now).await?;
         let app = match &q.application {
             Some(a) => Some(
                 applications::by_app_id(&mut c, a.trim())
@@ -499,7 +534,7 @@ impl Service {
                         ServiceError::NotFound(format!("no application '{a}' is registered"))
                     })?,
             ),
-            None => applications::by_app_id(&mut c, SECURITY_INFO_APP.app_id).await?,
+            None => portal.clone(),
         };
         let resource = match (&q.application, &app) {
             (Some(_), Some(a)) => Resource::Application(a),
@@ -640,13 +675,15 @@ impl Service {
         ctx: &RequestContext,
     ) -> std::result::Result<(), crate::passkeys::PasskeyError> {
         let now = self.now();
+        let mut c = self.store().conn().await?;
         let Subject {
             data,
             groups,
             roles,
             registered,
             portal,
-        } = self.subject(user.id, now).await?;
+        } = self.subject(&mut c, user.id, now).await?;
+        drop(c);
         let used = portcullis_domain::access::used_methods(session);
         // R46: "register only from a compliant device" needs the device proved here too.
         let device = self
@@ -713,7 +750,7 @@ impl Service {
     /// Deletes a named location that no policy uses.
     pub async fn delete_named_location(&self, actor: &Actor, id: &str) -> Result<()> {
         let now = self.now();
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.begin_ca_change().await?;
         let data = load(&mut tx).await?;
         let loc = data
             .locations
@@ -816,7 +853,7 @@ impl Service {
             ));
         }
         let now = self.now();
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.begin_ca_change().await?;
         let before = ca::strengths(&mut tx)
             .await?
             .into_iter()
@@ -852,7 +889,7 @@ impl Service {
             ));
         }
         let now = self.now();
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.begin_ca_change().await?;
         let data = load(&mut tx).await?;
         let s = data
             .strengths

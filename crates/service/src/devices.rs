@@ -131,7 +131,7 @@ impl Service {
     ) -> Result<Device> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let before = devices::by_id(&mut tx, id)
+        let before = devices::by_id_for_update(&mut tx, id)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("no device '{id}'")))?;
         let mut after = before.clone();

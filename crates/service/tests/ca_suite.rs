@@ -199,3 +199,44 @@ async fn a_policy_changed_on_another_node_applies_to_the_next_decision_here() {
         );
     }
 }
+
+/// R45 on an update: switching a saved, disabled "block everyone" policy on is checked
+/// against the configuration as it would be, not an index of the one before (an update
+/// keeps the number of policies, so a stale index once passed for current).
+#[tokio::test]
+async fn r45_enabling_a_saved_blocking_policy_is_refused_like_saving_it_enabled() {
+    for t in both().await {
+        let svc = Service::new(
+            t.store.clone(),
+            Arc::new(ManualClock::new(T0)),
+            LockoutPolicy::default(),
+        );
+        svc.bootstrap("Contoso", "contoso.com")
+            .await
+            .unwrap()
+            .unwrap();
+        let block = |state: &str| -> Policy {
+            serde_json::from_value(json!({
+                "displayName": "Block everyone", "state": state,
+                "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
+                "grantControls": {"operator": "OR", "builtInControls": ["block"]}
+            }))
+            .unwrap()
+        };
+        let saved = svc
+            .save_ca_policy(&op(), block("disabled"), false)
+            .await
+            .unwrap();
+        let mut on = block("enabled");
+        on.id = saved.id.clone();
+        let err = svc
+            .save_ca_policy(&op(), on.clone(), false)
+            .await
+            .expect_err("R45: the update locks every admin out")
+            .to_string();
+        assert!(err.contains("R45"), "{}: {err}", t.name);
+        svc.save_ca_policy(&op(), on, true)
+            .await
+            .expect("accepted explicitly");
+    }
+}

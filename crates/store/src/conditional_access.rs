@@ -48,6 +48,15 @@ async fn put<T: Serialize>(
     bump(c).await
 }
 
+/// Starts a change of the configuration inside a transaction, before anything is read: the
+/// version moves (see [`version`]) and its row stays held until commit, so on PostgreSQL
+/// concurrent changes queue and each reads the one before it, as SQLite's single writer
+/// makes them. Checks that read before writing (the R45 lock-out guard, name clashes) rely
+/// on this.
+pub async fn begin_change(c: &mut Conn) -> Result<()> {
+    bump(c).await
+}
+
 /// Marks the configuration changed (see [`version`]).
 async fn bump(c: &mut Conn) -> Result<()> {
     sqlx::query("UPDATE ca_version SET version = version + 1 WHERE id = 1")

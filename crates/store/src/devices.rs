@@ -54,6 +54,17 @@ pub async fn by_id(c: &mut Conn, id: Uuid) -> Result<Option<Device>> {
     r.as_ref().map(from_row).transpose()
 }
 
+/// A device by id, for changing it in this transaction: its row is held until commit, so a
+/// concurrent change on PostgreSQL waits and then reads this one's result (SQLite's single
+/// writer does the same by itself).
+pub async fn by_id_for_update(c: &mut Conn, id: Uuid) -> Result<Option<Device>> {
+    sqlx::query("UPDATE devices SET id = id WHERE id = $1")
+        .bind(id.to_string())
+        .execute(&mut *c)
+        .await?;
+    by_id(c, id).await
+}
+
 /// Every device, oldest first.
 pub async fn list(c: &mut Conn) -> Result<Vec<Device>> {
     let rows = sqlx::query("SELECT * FROM devices ORDER BY created_at, id")
