@@ -5,11 +5,10 @@ use serde_json::Value;
 use std::time::{Duration, SystemTime};
 use url::Url;
 use uuid::Uuid;
-use webauthn_rs_core::internals::AuthenticatorData;
 use webauthn_rs_core::proto::{
     AttestationConveyancePreference, AuthenticationState, COSEAlgorithm, Credential,
     ParsedAttestation, ParsedAttestationData, PublicKeyCredential, RegisterPublicKeyCredential,
-    Registration, RegistrationState, SerialisableAttestationData, UserVerificationPolicy,
+    RegistrationState, SerialisableAttestationData, UserVerificationPolicy,
 };
 use webauthn_rs_core::WebauthnCore;
 
@@ -93,43 +92,6 @@ fn json_err(what: &str, e: serde_json::Error) -> CeremonyError {
         "malformedResponse",
         format!("The {what} is not in the expected shape: {e}"),
     )
-}
-
-fn aaguid_of(attestation_object: &[u8]) -> Result<Uuid, CeremonyError> {
-    // The AAGUID is read from authenticatorData even without attestation, as Entra does;
-    // it is then self-reported by the authenticator.
-    let v: serde_cbor_2::Value = serde_cbor_2::from_slice(attestation_object).map_err(|e| {
-        CeremonyError::new(
-            "malformedCbor",
-            format!("The attestation object is not valid CBOR: {e}"),
-        )
-    })?;
-    let serde_cbor_2::Value::Map(m) = v else {
-        return Err(CeremonyError::new(
-            "malformedCbor",
-            "The attestation object is not a CBOR map.",
-        ));
-    };
-    let auth_data = m
-        .iter()
-        .find_map(|(k, v)| match (k, v) {
-            (serde_cbor_2::Value::Text(k), serde_cbor_2::Value::Bytes(b)) if k == "authData" => {
-                Some(b)
-            }
-            _ => None,
-        })
-        .ok_or_else(|| {
-            CeremonyError::new("malformedCbor", "The attestation object has no authData.")
-        })?;
-    let ad = AuthenticatorData::<Registration>::try_from(auth_data.as_slice())
-        .map_err(|e| classify(&e))?;
-    let acd = ad.acd.ok_or_else(|| {
-        CeremonyError::new(
-            "missingCredentialData",
-            "The authenticator data carries no attested credential data.",
-        )
-    })?;
-    Ok(Uuid::from_bytes(acd.aaguid))
 }
 
 impl RelyingParty {
@@ -253,24 +215,24 @@ impl RelyingParty {
     ) -> Result<NewCredential, CeremonyError> {
         let mut reg: RegisterPublicKeyCredential = serde_json::from_value(response.clone())
             .map_err(|e| json_err("registration response", e))?;
-        let aaguid = aaguid_of(&reg.response.attestation_object)?;
         // Statements the library refuses outright are checked by `statement`; the library
         // checks everything else on the object re-encoded as `none`.
-        let own = crate::statement::detach(&reg.response.attestation_object)?;
-        if let Some(d) = &own {
+        let read = crate::statement::read(&reg.response.attestation_object)?;
+        let aaguid = read.aaguid;
+        if let Some(d) = &read.own {
             reg.response.attestation_object = d.as_none.clone();
         }
         let mut credential = self
             .core
             .register_credential(&reg, state, None)
             .map_err(|e| classify(&e))?;
-        if let Some(d) = &own {
-            let v = d.verify(&credential, &reg.response.client_data_json, at)?;
+        if let Some(d) = &read.own {
+            let v = d.verify(&credential, aaguid, &reg.response.client_data_json, at)?;
             credential.attestation = ParsedAttestation {
                 data: ParsedAttestationData::try_from(v.data).map_err(|e| classify(&e))?,
                 metadata: v.metadata,
             };
-            credential.attestation_format = v.format;
+            credential.attestation_format = d.format();
         }
         let (attestation, x5c) = match credential.attestation.data.clone().into() {
             SerialisableAttestationData::None => (AttestationKind::None, vec![]),

@@ -39,7 +39,7 @@ pub(crate) fn parse(compact: &str) -> Result<X5cJws<'_>, JwsError> {
         ));
     };
     let header: Value = URL_SAFE_NO_PAD
-        .decode(header_b64.trim_end_matches('='))
+        .decode(header_b64)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or_else(|| JwsError::Format("the JWS header is not base64url JSON".into()))?;
@@ -69,6 +69,11 @@ pub(crate) fn parse(compact: &str) -> Result<X5cJws<'_>, JwsError> {
 }
 
 impl X5cJws<'_> {
+    /// The signing certificate (DER): the first of `x5c`, which [`parse`] requires.
+    pub(crate) fn leaf(&self) -> &[u8] {
+        self.x5c.first().map(Vec::as_slice).unwrap_or_default()
+    }
+
     /// Verifies the signature with `leaf`'s key and returns the JSON payload. Registered
     /// claims (`exp` …) are not required: neither format uses them.
     pub(crate) fn verify_with(&self, leaf: &X509Certificate<'_>) -> Result<Value, JwsError> {

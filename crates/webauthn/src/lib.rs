@@ -1,12 +1,12 @@
 //! WebAuthn ceremonies for Portcullis, on `webauthn-rs-core`.
 //!
-//! This crate never parses CBOR, COSE or X.509 itself and never checks a signature
-//! itself: `webauthn-rs-core` does. For what the library does not take — the FIDO metadata
-//! BLOB, and the `android-safetynet` and SHA-1 `tpm` statements it refuses outright —
-//! `jsonwebtoken`, `ring`, `x509-parser` and `tpm2-protocol` do (see `statement`). It sets the options Portcullis requires (R17),
-//! turns the library's results into plain facts (AAGUID, statement format,
-//! attestation type, flags) for the policy engine, and names every failure with a
-//! stable code and a sentence a person can act on.
+//! This crate never parses CBOR, COSE, X.509 or TPM structures itself and never checks a
+//! signature itself: `webauthn-rs-core` does, and for what the library does not take — the
+//! FIDO metadata BLOB, and the `android-safetynet` and SHA-1 `tpm` statements it refuses
+//! outright — `jsonwebtoken`, `ring`, `x509-parser` and `tpm2-protocol` do (see
+//! `statement`). It sets the options Portcullis requires (R17), turns the results into plain
+//! facts (AAGUID, statement format, attestation type, flags) for the policy engine, and
+//! names every failure with a stable code and a sentence a person can act on.
 
 pub mod ceremony;
 pub mod error;

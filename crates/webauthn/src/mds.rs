@@ -1,8 +1,7 @@
 //! FIDO Metadata Service (MDS3) BLOBs (R7): a compact JWS whose `x5c` chain must reach a
 //! trusted root (GlobalSign Root CA – R3 or Root R46 for the real service) at a given time,
 //! and whose signature must verify. Certificates are parsed and checked by `x509-parser`,
-//! the JWS signature by `jsonwebtoken`; nothing is hand-parsed here but the three
-//! base64url segments.
+//! the JWS (read by [`crate::jws`]) by `jsonwebtoken`; nothing is hand-parsed here.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;

@@ -8,11 +8,8 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_cbor_2::Value as Cbor;
-use sha2::{Digest, Sha256};
 use std::time::{Duration, SystemTime};
-use webauthn_rs_core::proto::{
-    AttestationFormat, AttestationMetadata, SerialisableAttestationData,
-};
+use webauthn_rs_core::proto::{AttestationMetadata, SerialisableAttestationData};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::FromDer;
@@ -46,16 +43,12 @@ fn issued_to_attest_host(leaf: &X509Certificate<'_>) -> bool {
         })
 }
 
-/// Verifies the statement against the client data it was made for, at time `at`:
-/// the JWS signature with its leaf key, the leaf issued to `attest.android.com`, the nonce
-/// equal to base64(SHA-256(authenticatorData ‖ SHA-256(clientDataJSON))), Google's
-/// `ctsProfileMatch`, and a `timestampMs` not after `at`. Freshness beyond that is carried
-/// by the nonce, which binds the statement to this ceremony's single-use challenge.
-pub(crate) fn verify(
-    o: &Object,
-    client_data_json: &[u8],
-    at: SystemTime,
-) -> Result<Verified, CeremonyError> {
+/// Verifies the statement over `signed` (authenticatorData ‖ SHA-256(clientDataJSON)) at
+/// time `at`: the JWS signature with its leaf key, the leaf issued to `attest.android.com`,
+/// the nonce equal to base64(SHA-256(`signed`)), Google's `ctsProfileMatch`, and a
+/// `timestampMs` no later than `at` plus a minute of clock skew. Freshness beyond that is
+/// carried by the nonce, which binds the statement to this ceremony's single-use challenge.
+pub(crate) fn verify(o: &Object, signed: &[u8], at: SystemTime) -> Result<Verified, CeremonyError> {
     match o.field("ver") {
         Some(Cbor::Text(v)) if !v.is_empty() => {}
         _ => return Err(invalid("attStmt.ver is missing or empty.")),
@@ -67,11 +60,7 @@ pub(crate) fn verify(
         .map_err(|_| invalid("attStmt.response is not UTF-8 text."))?;
     let jws = crate::jws::parse(response)
         .map_err(|e| invalid(format!("the response is not a JWS: {e}")))?;
-    let leaf_der = jws
-        .x5c
-        .first()
-        .ok_or_else(|| invalid("the JWS carries no certificate."))?;
-    let (_, leaf) = X509Certificate::from_der(leaf_der)
+    let (_, leaf) = X509Certificate::from_der(jws.leaf())
         .map_err(|e| invalid(format!("the attestation certificate does not parse: {e}")))?;
     let payload = jws
         .verify_with(&leaf)
@@ -82,9 +71,7 @@ pub(crate) fn verify(
             leaf.subject()
         )));
     }
-    let mut signed = o.auth_data.clone();
-    signed.extend_from_slice(&Sha256::digest(client_data_json));
-    let expected = STANDARD.encode(Sha256::digest(&signed));
+    let expected = STANDARD.encode(ring::digest::digest(&ring::digest::SHA256, signed));
     if payload["nonce"].as_str() != Some(expected.as_str()) {
         return Err(invalid(
             "the nonce does not cover this authenticator data and client data.",
@@ -98,7 +85,7 @@ pub(crate) fn verify(
     }
     let stamp = payload["timestampMs"]
         .as_u64()
-        .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms))
+        .and_then(|ms| SystemTime::UNIX_EPOCH.checked_add(Duration::from_millis(ms)))
         .ok_or_else(|| invalid("the statement has no timestampMs."))?;
     if stamp > at + FUTURE_SKEW {
         return Err(invalid(
@@ -116,8 +103,7 @@ pub(crate) fn verify(
             .unwrap_or_default()
     };
     Ok(Verified {
-        data: SerialisableAttestationData::Basic(jws.x5c.clone()),
-        format: AttestationFormat::AndroidSafetyNet,
+        data: SerialisableAttestationData::Basic(jws.x5c),
         metadata: AttestationMetadata::AndroidSafetyNet {
             apk_package_name: payload["apkPackageName"]
                 .as_str()

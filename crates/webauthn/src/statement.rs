@@ -1,37 +1,47 @@
-//! Attestation statements Portcullis verifies itself because `webauthn-rs-core` 0.6 refuses
-//! them outright: `android-safetynet`, and `tpm` signed with RS1 (SHA-1), which is what
-//! real Windows Hello TPMs emit. For those, the library still checks everything that is not
-//! the statement — client data, challenge, origin, RP ID hash, flags, the credential key —
-//! on the attestation object re-encoded as `none` (authenticatorData untouched, so nothing
-//! it signs changes); the statement is then checked here with `jsonwebtoken`, `ring`,
-//! `x509-parser` and `tpm2-protocol`. Every other statement is the library's alone.
+//! The attestation object as Portcullis reads it before the library does: the AAGUID, and
+//! the statements Portcullis verifies itself because `webauthn-rs-core` 0.6 refuses them
+//! outright — `android-safetynet`, and `tpm` signed with RS1 (SHA-1), which is what real
+//! Windows Hello TPMs emit. For those, the library still checks everything that is not the
+//! statement — client data, challenge, origin, RP ID hash, flags, the credential key — on
+//! the attestation object re-encoded as `none` (authenticatorData untouched, so nothing it
+//! signs changes); the statement is then checked by [`crate::safetynet`] or [`crate::tpm`].
+//! Every other statement is the library's alone.
 
 use serde_cbor_2::Value as Cbor;
 use std::collections::BTreeMap;
 use std::time::SystemTime;
-use webauthn_rs_core::proto::{AttestationFormat, AttestationMetadata, Credential};
+use uuid::Uuid;
+use webauthn_rs_core::internals::AuthenticatorData;
+use webauthn_rs_core::proto::{
+    AttestationFormat, AttestationMetadata, COSEAlgorithm, Credential, Registration,
+    SerialisableAttestationData,
+};
 
-use crate::error::CeremonyError;
+use crate::error::{classify, CeremonyError};
 
-/// COSE `alg` of RSASSA-PKCS1-v1_5 with SHA-1.
-pub(crate) const RS1: i128 = -65535;
+/// What is read from an attestation object before the library checks it.
+#[derive(Debug, Clone)]
+pub(crate) struct Read {
+    /// The AAGUID from authenticatorData, read even without attestation, as Entra does (it
+    /// is then self-reported by the authenticator).
+    pub aaguid: Uuid,
+    /// A statement verified here, if the object carries one.
+    pub own: Option<Detached>,
+}
 
-/// The decoded top level of an attestation object.
+/// The parts of an attestation object a statement is verified against.
 #[derive(Debug, Clone)]
 pub(crate) struct Object {
     /// `authData`, the bytes every statement signs over.
     pub auth_data: Vec<u8>,
     /// `attStmt`.
-    pub stmt: BTreeMap<Cbor, Cbor>,
+    stmt: BTreeMap<Cbor, Cbor>,
 }
 
 impl Object {
     /// A member of `attStmt`.
     pub fn field(&self, name: &str) -> Option<&Cbor> {
-        self.stmt
-            .iter()
-            .find(|(k, _)| matches!(k, Cbor::Text(t) if t == name))
-            .map(|(_, v)| v)
+        self.stmt.get(&text(name))
     }
 }
 
@@ -40,25 +50,17 @@ impl Object {
 pub(crate) struct Detached {
     /// The same attestation object with `fmt: none` and an empty `attStmt`.
     pub as_none: Vec<u8>,
-    format: Format,
+    format: AttestationFormat,
     object: Object,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
-    SafetyNet,
-    TpmRs1,
 }
 
 /// What a statement verified here establishes.
 #[derive(Debug, Clone)]
 pub(crate) struct Verified {
     /// The library's attestation type and chain (DER, leaf first).
-    pub data: webauthn_rs_core::proto::SerialisableAttestationData,
+    pub data: SerialisableAttestationData,
     /// Format-specific facts kept with the credential.
     pub metadata: AttestationMetadata,
-    /// The statement's format.
-    pub format: AttestationFormat,
 }
 
 /// A refusal of the statement itself.
@@ -66,87 +68,103 @@ pub(crate) fn invalid(message: impl Into<String>) -> CeremonyError {
     CeremonyError::new("attestationInvalid", message)
 }
 
-fn text_is(v: Option<&Cbor>, s: &str) -> bool {
-    matches!(v, Some(Cbor::Text(t)) if t == s)
+fn text(s: &str) -> Cbor {
+    Cbor::Text(s.into())
 }
 
-/// Separates a statement this crate verifies itself; `None` leaves everything to the library
-/// (including objects it will refuse as malformed).
-pub(crate) fn detach(attestation_object: &[u8]) -> Result<Option<Detached>, CeremonyError> {
-    let Ok(Cbor::Map(map)) = serde_cbor_2::from_slice::<Cbor>(attestation_object) else {
-        return Ok(None);
-    };
-    let get = |name: &str| {
-        map.iter()
-            .find(|(k, _)| matches!(k, Cbor::Text(t) if t == name))
-            .map(|(_, v)| v)
-    };
-    let fmt = get("fmt");
-    let format = if text_is(fmt, "android-safetynet") {
-        Format::SafetyNet
-    } else if text_is(fmt, "tpm") {
-        let alg = match get("attStmt") {
-            Some(Cbor::Map(s)) => s.iter().find_map(|(k, v)| match (k, v) {
-                (Cbor::Text(k), Cbor::Integer(a)) if k == "alg" => Some(*a),
-                _ => None,
-            }),
-            _ => None,
-        };
-        if alg != Some(RS1) {
-            return Ok(None);
+fn malformed(message: impl Into<String>) -> CeremonyError {
+    CeremonyError::new("malformedCbor", message)
+}
+
+/// Decodes the attestation object once: its AAGUID, and the statement to verify here, if any.
+pub(crate) fn read(attestation_object: &[u8]) -> Result<Read, CeremonyError> {
+    let map = match serde_cbor_2::from_slice::<Cbor>(attestation_object) {
+        Ok(Cbor::Map(m)) => m,
+        Ok(_) => return Err(malformed("The attestation object is not a CBOR map.")),
+        Err(e) => {
+            return Err(malformed(format!(
+                "The attestation object is not valid CBOR: {e}"
+            )))
         }
-        Format::TpmRs1
-    } else {
-        return Ok(None);
     };
-    let Some(Cbor::Bytes(auth_data)) = get("authData").cloned() else {
-        return Err(CeremonyError::new(
-            "malformedCbor",
-            "The attestation object has no authData.",
-        ));
+    let Some(Cbor::Bytes(auth_data)) = map.get(&text("authData")) else {
+        return Err(malformed("The attestation object has no authData."));
     };
-    let Some(Cbor::Map(stmt)) = get("attStmt").cloned() else {
-        return Err(invalid("attStmt is not a map."));
+    let acd = AuthenticatorData::<Registration>::try_from(auth_data.as_slice())
+        .map_err(|e| classify(&e))?
+        .acd
+        .ok_or_else(|| {
+            CeremonyError::new(
+                "missingCredentialData",
+                "The authenticator data carries no attested credential data.",
+            )
+        })?;
+    let aaguid = Uuid::from_bytes(acd.aaguid);
+    let stmt = match map.get(&text("attStmt")) {
+        Some(Cbor::Map(s)) => s,
+        _ => return Ok(Read { aaguid, own: None }),
     };
-    let mut none = map.clone();
-    none.insert(Cbor::Text("fmt".into()), Cbor::Text("none".into()));
-    none.insert(Cbor::Text("attStmt".into()), Cbor::Map(BTreeMap::new()));
+    let rs1 = || match stmt.get(&text("alg")) {
+        Some(Cbor::Integer(a)) => {
+            COSEAlgorithm::try_from(*a).ok() == Some(COSEAlgorithm::INSECURE_RS1)
+        }
+        _ => false,
+    };
+    let format = match map.get(&text("fmt")) {
+        Some(Cbor::Text(f)) if f == "android-safetynet" => AttestationFormat::AndroidSafetyNet,
+        Some(Cbor::Text(f)) if f == "tpm" && rs1() => AttestationFormat::Tpm,
+        _ => return Ok(Read { aaguid, own: None }),
+    };
+    let object = Object {
+        auth_data: auth_data.clone(),
+        stmt: stmt.clone(),
+    };
+    let mut none = map;
+    none.insert(text("fmt"), text("none"));
+    none.insert(text("attStmt"), Cbor::Map(BTreeMap::new()));
     let as_none = serde_cbor_2::to_vec(&Cbor::Map(none))
         .map_err(|e| invalid(format!("re-encoding the attestation object failed: {e}")))?;
-    Ok(Some(Detached {
-        as_none,
-        format,
-        object: Object { auth_data, stmt },
-    }))
+    Ok(Read {
+        aaguid,
+        own: Some(Detached {
+            as_none,
+            format,
+            object,
+        }),
+    })
 }
 
 impl Detached {
-    /// The statement's `x5c` (unit tests of the format checks).
-    #[cfg(test)]
-    pub(crate) fn x5c_for_tests(&self) -> Vec<Vec<u8>> {
-        match self.object.field("x5c") {
-            Some(Cbor::Array(a)) => a
-                .iter()
-                .filter_map(|c| match c {
-                    Cbor::Bytes(b) => Some(b.clone()),
-                    _ => None,
-                })
-                .collect(),
-            _ => vec![],
-        }
+    /// The statement's format.
+    pub(crate) fn format(&self) -> AttestationFormat {
+        self.format.clone()
     }
 
-    /// Verifies the statement for `credential` (already checked by the library) against the
-    /// client data it was made for, at time `at`.
+    /// The statement's `x5c` (unit tests of the format checks).
+    #[cfg(test)]
+    pub(crate) fn object_for_tests(&self) -> &Object {
+        &self.object
+    }
+
+    /// Verifies the statement for `credential` (already checked by the library) of model
+    /// `aaguid`, against the client data it was made for, at time `at`.
     pub(crate) fn verify(
         &self,
         credential: &Credential,
+        aaguid: Uuid,
         client_data_json: &[u8],
         at: SystemTime,
     ) -> Result<Verified, CeremonyError> {
+        // Both formats sign over authenticatorData ‖ SHA-256(clientDataJSON).
+        let mut signed = self.object.auth_data.clone();
+        signed.extend_from_slice(
+            ring::digest::digest(&ring::digest::SHA256, client_data_json).as_ref(),
+        );
         match self.format {
-            Format::SafetyNet => crate::safetynet::verify(&self.object, client_data_json, at),
-            Format::TpmRs1 => crate::tpm::verify(&self.object, credential, client_data_json),
+            AttestationFormat::AndroidSafetyNet => {
+                crate::safetynet::verify(&self.object, &signed, at)
+            }
+            _ => crate::tpm::verify(&self.object, &signed, credential, aaguid),
         }
     }
 }

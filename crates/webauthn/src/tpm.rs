@@ -13,16 +13,17 @@
 use ring::digest::{self, Algorithm};
 use ring::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY};
 use serde_cbor_2::Value as Cbor;
+use std::str::FromStr;
 use tpm2_protocol::data::{
     TpmAlgId, TpmEccCurve, TpmSt, TpmsAttest, TpmtPublic, TpmuAttest, TpmuPublicId, TpmuPublicParms,
 };
 use tpm2_protocol::TpmUnmarshal;
 use uuid::Uuid;
 use webauthn_rs_core::proto::{
-    AttestationFormat, AttestationMetadata, COSEKeyType, Credential, ECDSACurve,
-    SerialisableAttestationData,
+    AttestationMetadata, COSEKeyType, Credential, ECDSACurve, SerialisableAttestationData,
 };
 use x509_parser::certificate::X509Certificate;
+use x509_parser::der_parser::der::parse_der_octetstring;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::oid_registry::Oid;
 use x509_parser::prelude::FromDer;
@@ -92,14 +93,9 @@ fn check_aik(aik: &X509Certificate<'_>, aaguid: Uuid) -> Result<(), CeremonyErro
     if aik.subject().iter().next().is_some() {
         return Err(invalid("the AIK certificate's subject is not empty."));
     }
-    let oid = |s: &str| {
-        Oid::from(
-            &s.split('.')
-                .filter_map(|p| p.parse().ok())
-                .collect::<Vec<u64>>()[..],
-        )
-        .ok()
-    };
+    let oid = |s: &str| Oid::from_str(s).map_err(|_| invalid(format!("bad OID {s}")));
+    let tpm_san = TPM_SAN.map(oid);
+    let (aik_certificate, fido_aaguid) = (oid(AIK_CERTIFICATE)?, oid(FIDO_AAGUID)?);
     let mut san_ok = false;
     let mut eku_ok = false;
     let mut ca = false;
@@ -107,27 +103,25 @@ fn check_aik(aik: &X509Certificate<'_>, aaguid: Uuid) -> Result<(), CeremonyErro
         match ext.parsed_extension() {
             ParsedExtension::SubjectAlternativeName(san) => {
                 san_ok = san.general_names.iter().any(|n| match n {
-                    GeneralName::DirectoryName(dn) => TPM_SAN.iter().all(|want| {
-                        oid(want).is_some_and(|want| {
-                            dn.iter_attributes().any(|a| a.attr_type() == &want)
-                        })
+                    GeneralName::DirectoryName(dn) => tpm_san.iter().all(|want| {
+                        want.as_ref()
+                            .is_ok_and(|want| dn.iter_attributes().any(|a| a.attr_type() == want))
                     }),
                     _ => false,
                 });
             }
             ParsedExtension::ExtendedKeyUsage(eku) => {
-                eku_ok = oid(AIK_CERTIFICATE).is_some_and(|want| eku.other.contains(&want));
+                eku_ok = eku.other.contains(&aik_certificate);
             }
             ParsedExtension::BasicConstraints(bc) => ca = bc.ca,
             _ => {}
         }
-        if oid(FIDO_AAGUID).is_some_and(|o| ext.oid == o) {
-            // OCTET STRING (16 bytes) inside the extension value.
-            let v = ext.value;
-            let inner = v
-                .get(2..)
-                .filter(|b| b.len() == 16 && v.first() == Some(&0x04));
-            if inner != Some(aaguid.as_bytes().as_slice()) {
+        if ext.oid == fido_aaguid {
+            // Its value is an OCTET STRING holding the 16 bytes.
+            let named = parse_der_octetstring(ext.value)
+                .ok()
+                .and_then(|(_, o)| o.as_slice().ok().map(<[u8]>::to_vec));
+            if named.as_deref() != Some(aaguid.as_bytes().as_slice()) {
                 return Err(invalid(
                     "the AIK certificate names a different AAGUID than the authenticator data.",
                 ));
@@ -150,11 +144,28 @@ fn check_aik(aik: &X509Certificate<'_>, aaguid: Uuid) -> Result<(), CeremonyErro
     Ok(())
 }
 
-/// Verifies an RS1 `tpm` statement for `credential` (already checked by the library).
+/// The statement's `x5c` (DER, AIK certificate first), non-empty.
+fn x5c(o: &Object) -> Result<Vec<Vec<u8>>, CeremonyError> {
+    match o.field("x5c") {
+        Some(Cbor::Array(a)) if !a.is_empty() => a
+            .iter()
+            .map(|c| match c {
+                Cbor::Bytes(b) => Ok(b.clone()),
+                _ => Err(invalid("an x5c entry is not bytes.")),
+            })
+            .collect(),
+        _ => Err(invalid("attStmt.x5c is missing or empty.")),
+    }
+}
+
+/// Verifies an RS1 `tpm` statement over `signed` (authenticatorData ‖
+/// SHA-256(clientDataJSON)) for `credential` (already checked by the library) of model
+/// `aaguid`.
 pub(crate) fn verify(
     o: &Object,
+    signed: &[u8],
     credential: &Credential,
-    client_data_json: &[u8],
+    aaguid: Uuid,
 ) -> Result<Verified, CeremonyError> {
     if !matches!(o.field("ver"), Some(Cbor::Text(v)) if v == "2.0") {
         return Err(invalid("attStmt.ver is not \"2.0\"."));
@@ -162,16 +173,7 @@ pub(crate) fn verify(
     let sig = bytes(o, "sig")?;
     let cert_info = bytes(o, "certInfo")?;
     let pub_area = bytes(o, "pubArea")?;
-    let x5c: Vec<Vec<u8>> = match o.field("x5c") {
-        Some(Cbor::Array(a)) if !a.is_empty() => a
-            .iter()
-            .map(|c| match c {
-                Cbor::Bytes(b) => Ok(b.clone()),
-                _ => Err(invalid("an x5c entry is not bytes.")),
-            })
-            .collect::<Result<_, _>>()?,
-        _ => return Err(invalid("attStmt.x5c is missing or empty.")),
-    };
+    let x5c = x5c(o)?;
 
     let public = match TpmtPublic::unmarshal(pub_area) {
         Ok((p, [])) => p,
@@ -192,9 +194,7 @@ pub(crate) fn verify(
         return Err(invalid("certInfo is not a certify attestation."));
     }
     // extraData is the hash, with the statement's algorithm, of authData ‖ clientDataHash.
-    let mut to_be_signed = o.auth_data.clone();
-    to_be_signed.extend_from_slice(digest::digest(&digest::SHA256, client_data_json).as_ref());
-    let expected = digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, &to_be_signed);
+    let expected = digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, signed);
     if *attest.extra_data != *expected.as_ref() {
         return Err(invalid(
             "certInfo.extraData does not cover this authenticator data and client data.",
@@ -213,9 +213,7 @@ pub(crate) fn verify(
         ));
     }
 
-    let aik_der = x5c
-        .first()
-        .ok_or_else(|| invalid("attStmt.x5c is empty."))?;
+    let aik_der = x5c.first().map(Vec::as_slice).unwrap_or_default();
     let (_, aik) = X509Certificate::from_der(aik_der)
         .map_err(|e| invalid(format!("the AIK certificate does not parse: {e}")))?;
     UnparsedPublicKey::new(
@@ -226,13 +224,10 @@ pub(crate) fn verify(
     .map_err(|_| {
         invalid("the signature over certInfo does not verify with the AIK certificate.")
     })?;
-    let aaguid = Uuid::from_slice(o.auth_data.get(37..53).unwrap_or_default())
-        .map_err(|_| invalid("authenticator data carries no AAGUID."))?;
     check_aik(&aik, aaguid)?;
     tracing::info!(%aaguid, "accepted a TPM attestation signed with SHA-1 (RS1)");
     Ok(Verified {
         data: SerialisableAttestationData::AttCa(x5c),
-        format: AttestationFormat::Tpm,
         metadata: AttestationMetadata::Tpm {
             aaguid,
             firmware_version: attest.firmware_version.value(),
@@ -264,8 +259,8 @@ mod tests {
                     .unwrap(),
             )
             .unwrap();
-        let d = crate::statement::detach(&ao).unwrap().unwrap();
-        d.x5c_for_tests()
+        let d = crate::statement::read(&ao).unwrap().own.unwrap();
+        x5c(d.object_for_tests()).unwrap()
     }
 
     fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
