@@ -326,7 +326,7 @@ pub fn possession_proved(
 ) -> bool {
     d.owner == user
         && signature_ok
-        && (now.unix_timestamp() - proof.at).abs() <= PROOF_MAX_AGE_SECONDS
+        && now.unix_timestamp().abs_diff(proof.at) <= PROOF_MAX_AGE_SECONDS.unsigned_abs()
 }
 
 #[cfg(test)]
@@ -378,6 +378,13 @@ mod tests {
             !possession_proved(&d, Uuid::from_u128(1), &p, later, true),
             "stale proof"
         );
+        for at in [i64::MIN, i64::MAX] {
+            let extreme = Proof { at, ..p.clone() };
+            assert!(
+                !possession_proved(&d, Uuid::from_u128(1), &extreme, now, true),
+                "a time at the end of the range is stale, not an overflow"
+            );
+        }
     }
 
     #[test]

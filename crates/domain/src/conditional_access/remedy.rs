@@ -120,7 +120,9 @@ pub fn verdict(outcome: &Outcome, strengths: &[Strength], h: &Holdings<'_>) -> V
                 };
             }
             Some(a) => {
-                let is_loop = registering || !h.registration_open;
+                // Registering, or (the arm above took the rest) Security info is closed:
+                // either way the user cannot get the method from here.
+                let is_loop = true;
                 let remedy = if registering {
                     "Ask your administrator for a Temporary Access Pass: signing in with it lets you register a method that meets this requirement. Administrators can also split the policy by platform (TAP allowed on mobile) or target applications with a filter instead of All resources."
                 } else {
