@@ -4,6 +4,7 @@ the base URL is the only thing changed."""
 import asyncio
 from typing import Any
 
+import httpx
 import pytest
 from kiota_abstractions.authentication import AccessTokenProvider, AllowedHostsValidator, BaseBearerTokenAuthenticationProvider
 from kiota_abstractions.base_request_configuration import RequestConfiguration
@@ -413,8 +414,14 @@ def test_sign_in_log_through_the_sdk(tenant):
         assert page.value, "TAP sign-ins are logged"
         first = page.value[0]
         assert first.user_principal_name == ADMIN and first.status.error_code == 0 and first.created_date_time
+        # A failed passkey sign-in (an answer that is not a credential) is logged as 50126.
+        with httpx.Client(base_url=tenant.origin) as c:
+            o = c.post("/api/signin/passkey/options", json={"username": ADMIN}).json()
+            r = c.post("/api/signin/passkey", json={"ceremonyId": o["ceremonyId"], "credential": {}})
+            assert r.status_code == 400, r.text
         q = SignInsRequestBuilder.SignInsRequestBuilderGetQueryParameters(filter="status/errorCode eq 50126", top=5)
         failures = await client.audit_logs.sign_ins.get(request_configuration=RequestConfiguration(query_parameters=q))
+        assert 1 <= len(failures.value) <= 5, failures.value
         assert all(s.status.error_code == 50126 for s in failures.value)
 
     run(go())

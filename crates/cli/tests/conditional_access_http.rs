@@ -1179,19 +1179,26 @@ async fn a_device_filter_admits_only_devices_the_administrator_tagged() {
             .0,
         StatusCode::FORBIDDEN
     );
-    // The administrator tags it (over Graph or the CLI): now it is excluded from the block.
+    // Half the rule is not the rule: tagged, but still only workplace-joined, it is blocked.
     ok(
         d,
         &[
             "devices",
             "set",
             &device,
-            "--trust-type",
-            "AzureAD",
             "--attribute",
             "extensionAttribute1=SAW",
         ],
     );
+    assert_eq!(
+        attempt(Some(device_proof(&key, &device, AUTHENTICATOR_APP)))
+            .await
+            .0,
+        StatusCode::FORBIDDEN,
+        "-and needs both"
+    );
+    // The administrator completes it (over Graph or the CLI): now it is excluded from the block.
+    ok(d, &["devices", "set", &device, "--trust-type", "AzureAD"]);
     assert_eq!(
         attempt(Some(device_proof(&key, &device, AUTHENTICATOR_APP)))
             .await
@@ -1329,6 +1336,22 @@ async fn registering_security_info_only_from_a_compliant_device() {
         options(Some(proof(&stranger, SECURITY_INFO))).await.0,
         StatusCode::FORBIDDEN,
         "the device's own key"
+    );
+    // Options from the proved laptop do not carry the answer: finishing without the proof is
+    // checked again and refused, and nothing is stored.
+    let (st, o) = options(Some(proof(&key, SECURITY_INFO))).await;
+    assert_eq!(st, StatusCode::OK, "{o}");
+    let cred = SoftKey::new(CHROMIUM).register(&o["publicKey"], &s.origin(), &Quirks::default());
+    let r = c
+        .post(s.url("/api/passkeys/registration"))
+        .json(&json!({"ceremonyId": o["ceremonyId"], "credential": cred}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "the finish is checked too"
     );
     // From the compliant laptop, proved: the passkey is registered (both steps carry the proof).
     let (st, o) = options(Some(proof(&key, SECURITY_INFO))).await;

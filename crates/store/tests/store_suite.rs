@@ -852,9 +852,6 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
                     .await
                     .unwrap()
         );
-        portcullis_store::devices::insert(&mut c, &dev)
-            .await
-            .unwrap();
         // Deleting the application takes its grants with it.
         assert!(applications::delete(&mut c, &app.app_id).await.unwrap());
         assert!(
@@ -901,7 +898,23 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
         lockout::record_failure(&mut c, Some(u.id), "x", NOW)
             .await
             .unwrap();
+        let zeds = portcullis_domain::device::Device {
+            id: Uuid::new_v4(),
+            owner: u.id,
+            ..dev.clone()
+        };
+        portcullis_store::devices::insert(&mut c, &zeds)
+            .await
+            .unwrap();
         assert!(directory::delete_user(&mut c, u.id).await.unwrap());
         assert!(directory::user_by_id(&mut c, u.id).await.unwrap().is_none());
+        assert!(
+            portcullis_store::devices::by_id(&mut c, zeds.id)
+                .await
+                .unwrap()
+                .is_none(),
+            "{}: a user's devices go with the user",
+            t.name
+        );
     }
 }
