@@ -2,7 +2,7 @@
 
 mod support;
 
-use portcullis_testkit::browser::Browser;
+use portcullis_testkit::browser::{click, fill_tap_sign_in, type_into, Browser};
 use portcullis_testkit::fantoccini::Locator;
 use support::Server;
 
@@ -20,24 +20,8 @@ async fn bootstrap_pass_signs_the_administrator_in_on_the_page() {
     );
 
     // A wrong pass is refused with the reason on the page.
-    c.find(Locator::Id("username"))
-        .await
-        .unwrap()
-        .send_keys("admin@portcullis.local")
-        .await
-        .unwrap();
-    c.find(Locator::Id("code"))
-        .await
-        .unwrap()
-        .send_keys("WRONGPASS")
-        .await
-        .unwrap();
-    c.find(Locator::Id("signin"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_tap_sign_in(c, &s.origin(), "admin@portcullis.local", "WRONGPASS").await;
+    click(c, "signin").await;
     // The sign-in page always holds an (empty, hidden) #error: wait for the refusal's text.
     let mut err = String::new();
     for _ in 0..100 {
@@ -61,18 +45,8 @@ async fn bootstrap_pass_signs_the_administrator_in_on_the_page() {
         .await
         .unwrap();
     assert_eq!(user.as_deref(), Some("admin@portcullis.local"));
-    c.find(Locator::Id("code"))
-        .await
-        .unwrap()
-        .send_keys(&tap)
-        .await
-        .unwrap();
-    c.find(Locator::Id("signin"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(c, "code", &tap).await;
+    click(c, "signin").await;
     let h1 = c
         .wait()
         .for_element(Locator::Id("signed-in"))

@@ -4,31 +4,11 @@
 
 mod support;
 
-use portcullis_testkit::browser::Browser;
+use portcullis_testkit::browser::{click, fill_tap_sign_in, sign_out, text, Browser};
 use portcullis_testkit::fantoccini::{Client, Locator};
 use std::collections::HashMap;
 use support::{cli, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn click(c: &Client, id: &str) {
-    c.wait()
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"))
-        .click()
-        .await
-        .unwrap();
-}
-
-async fn text(c: &Client, css: &str) -> String {
-    c.wait()
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
-}
 
 /// A stand-in application: answers every request on a loopback port with a small page.
 async fn application() -> u16 {
@@ -93,28 +73,20 @@ async fn an_application_sign_in_goes_through_the_passkey_page_and_comes_back_wit
     b.add_virtual_authenticator().await;
     // The administrator signs in with the TAP and adds a passkey on Security info, which
     // signs them in to Security info through the authorization-code flow on the way.
-    c.goto(&format!("{}/signin", s.origin())).await.unwrap();
-    c.find(Locator::Id("username"))
-        .await
-        .unwrap()
-        .send_keys("admin@portcullis.local")
-        .await
-        .unwrap();
-    c.find(Locator::Id("code"))
-        .await
-        .unwrap()
-        .send_keys(s.tap.as_deref().unwrap())
-        .await
-        .unwrap();
+    fill_tap_sign_in(
+        c,
+        &s.origin(),
+        "admin@portcullis.local",
+        s.tap.as_deref().unwrap(),
+    )
+    .await;
     click(c, "signin").await;
     click(c, "security-info").await;
     click(c, "add-passkey").await;
     assert!(text(c, "li.method")
         .await
         .contains("Can be used to sign in"));
-    c.goto(&format!("{}/me", s.origin())).await.unwrap();
-    click(c, "signout").await;
-    c.wait().for_element(Locator::Id("username")).await.unwrap();
+    sign_out(c, &s.origin()).await;
 
     // The application sends the browser to authorize; Portcullis shows its sign-in page.
     let verifier = "browser-test-verifier-0123456789-abcdefghijklmnop";

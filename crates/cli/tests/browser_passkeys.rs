@@ -2,67 +2,17 @@
 
 mod support;
 
-use portcullis_testkit::browser::Browser;
+use portcullis_testkit::browser::{click, fill_tap_sign_in, sign_out, text, Browser};
 use portcullis_testkit::fantoccini::{Client, Locator};
 use std::path::Path;
 use support::{cli, Server};
 
 const CHROMIUM_AAGUID: &str = "01020304-0506-0708-0102-030405060708";
 
-async fn click(c: &Client, id: &str) {
-    match c.wait().for_element(Locator::Id(id)).await {
-        Ok(e) => e.click().await.unwrap(),
-        // Say where the browser was and what it showed: a timeout alone does not tell.
-        Err(e) => {
-            let url = c
-                .current_url()
-                .await
-                .map(|u| u.to_string())
-                .unwrap_or_default();
-            let page: String = c
-                .source()
-                .await
-                .unwrap_or_default()
-                .chars()
-                .take(2000)
-                .collect();
-            panic!("#{id}: {e}; at {url}; page: {page}");
-        }
-    }
-}
-
-async fn text(c: &Client, css: &str) -> String {
-    c.wait()
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
-}
-
 async fn tap_sign_in(c: &Client, s: &Server, code: &str) {
-    c.goto(&format!("{}/signin", s.origin())).await.unwrap();
-    c.find(Locator::Id("username"))
-        .await
-        .unwrap()
-        .send_keys("admin@portcullis.local")
-        .await
-        .unwrap();
-    c.find(Locator::Id("code"))
-        .await
-        .unwrap()
-        .send_keys(code)
-        .await
-        .unwrap();
+    fill_tap_sign_in(c, &s.origin(), "admin@portcullis.local", code).await;
     click(c, "signin").await;
     assert_eq!(text(c, "#signed-in").await, "Signed in as Administrator");
-}
-
-async fn sign_out(c: &Client, s: &Server) {
-    c.goto(&format!("{}/me", s.origin())).await.unwrap();
-    click(c, "signout").await;
-    c.wait().for_element(Locator::Id("username")).await.unwrap();
 }
 
 fn patch_fido2(dir: &Path, body: &str) {
@@ -126,14 +76,14 @@ async fn add_a_passkey_then_sign_in_usernameless_and_username_first_and_r5_block
     shot(c, "security-info.png").await;
 
     // Usernameless ("Sign-in options").
-    sign_out(c, &s).await;
+    sign_out(c, &s.origin()).await;
     click(c, "signin-options").await;
     click(c, "passkey-usernameless").await;
     assert_eq!(text(c, "#signed-in").await, "Signed in as Administrator");
     assert!(text(c, "dl").await.contains("Passkey"));
 
     // Username first.
-    sign_out(c, &s).await;
+    sign_out(c, &s.origin()).await;
     c.find(Locator::Id("username"))
         .await
         .unwrap()
@@ -144,7 +94,7 @@ async fn add_a_passkey_then_sign_in_usernameless_and_username_first_and_r5_block
     assert_eq!(text(c, "#signed-in").await, "Signed in as Administrator");
 
     // R23: after the first passkey sign-in, the username alone opens the passkey prompt.
-    sign_out(c, &s).await;
+    sign_out(c, &s.origin()).await;
     c.find(Locator::Id("username"))
         .await
         .unwrap()
@@ -170,7 +120,7 @@ async fn add_a_passkey_then_sign_in_usernameless_and_username_first_and_r5_block
     );
 
     // R5: the administrator blocks Chromium's AAGUID; the next sign-in is refused with the reason.
-    sign_out(c, &s).await;
+    sign_out(c, &s.origin()).await;
     patch_fido2(
         dir.path(),
         &format!(

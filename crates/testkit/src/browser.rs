@@ -162,3 +162,66 @@ impl Browser {
         v.as_array().cloned().unwrap_or_default()
     }
 }
+
+/// Clicks `#id` once it appears. On a timeout it says where the browser was and what the
+/// page showed, since a timeout alone does not tell.
+pub async fn click(c: &Client, id: &str) {
+    use fantoccini::Locator;
+    match c.wait().for_element(Locator::Id(id)).await {
+        Ok(e) => e.click().await.unwrap(),
+        Err(e) => {
+            let url = c
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            let page: String = c
+                .source()
+                .await
+                .unwrap_or_default()
+                .chars()
+                .take(2000)
+                .collect();
+            panic!("#{id}: {e}; at {url}; page: {page}");
+        }
+    }
+}
+
+/// The text of the first element matching `css`, once it appears.
+pub async fn text(c: &Client, css: &str) -> String {
+    c.wait()
+        .for_element(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Types `text` into the field `#id`.
+pub async fn type_into(c: &Client, id: &str, text: &str) {
+    c.find(fantoccini::Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Opens the sign-in page at `origin` and fills in a Temporary Access Pass sign-in for
+/// `upn`, without submitting it.
+pub async fn fill_tap_sign_in(c: &Client, origin: &str, upn: &str, code: &str) {
+    c.goto(&format!("{origin}/signin")).await.unwrap();
+    type_into(c, "username", upn).await;
+    type_into(c, "code", code).await;
+}
+
+/// Signs out from the account page at `origin` and waits for the sign-in page.
+pub async fn sign_out(c: &Client, origin: &str) {
+    c.goto(&format!("{origin}/me")).await.unwrap();
+    click(c, "signout").await;
+    c.wait()
+        .for_element(fantoccini::Locator::Id("username"))
+        .await
+        .unwrap();
+}
