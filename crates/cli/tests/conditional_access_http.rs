@@ -44,28 +44,38 @@ async fn tap_client(d: &Path, s: &Server, upn: &str) -> reqwest::Client {
 }
 
 async fn register(c: &reqwest::Client, s: &Server, key: &mut SoftKey) {
-    let o: Value = c
-        .post(s.url("/api/passkeys/registration/options"))
+    let (st, body) = register_proving(c, s, key, None).await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
+}
+
+/// Options, then the answer: both requests carry `proof` (a device proof header), if any.
+/// Refusals of either step are returned, not asserted.
+async fn register_proving(
+    c: &reqwest::Client,
+    s: &Server,
+    key: &mut SoftKey,
+    proof: Option<&str>,
+) -> (StatusCode, Value) {
+    let with_proof = |r: reqwest::RequestBuilder| match proof {
+        Some(p) => r.header("x-portcullis-device-proof", p),
+        None => r,
+    };
+    let r = with_proof(c.post(s.url("/api/passkeys/registration/options")))
         .json(&json!({}))
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
+    let (st, o) = (r.status(), r.json::<Value>().await.unwrap());
+    if st != StatusCode::OK {
+        return (st, o);
+    }
     let cred = key.register(&o["publicKey"], &s.origin(), &Quirks::default());
-    let r = c
-        .post(s.url("/api/passkeys/registration"))
+    let r = with_proof(c.post(s.url("/api/passkeys/registration")))
         .json(&json!({"ceremonyId": o["ceremonyId"], "credential": cred}))
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        r.status(),
-        StatusCode::CREATED,
-        "{}",
-        r.text().await.unwrap()
-    );
+    (r.status(), r.json::<Value>().await.unwrap_or(Value::Null))
 }
 
 async fn passkey_client(s: &Server, upn: &str, key: &mut SoftKey) -> reqwest::Client {
@@ -978,13 +988,24 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
 
 /// Signs a device proof for an authorization request (what an enrolled device's client does).
 fn device_proof(key: &p256::ecdsa::SigningKey, device: &str, client_id: &str) -> String {
+    device_proof_bound(key, device, client_id, CHALLENGE)
+}
+
+/// Signs a device proof for `client_id`, bound to `binding` (the PKCE challenge, or
+/// `registersecurityinfo` for Security info registration), dated now.
+fn device_proof_bound(
+    key: &p256::ecdsa::SigningKey,
+    device: &str,
+    client_id: &str,
+    binding: &str,
+) -> String {
     use base64::Engine;
     use p256::ecdsa::signature::Signer;
     let at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let msg = format!("portcullis-device-proof|{device}|{client_id}|{CHALLENGE}|{at}");
+    let msg = format!("portcullis-device-proof|{device}|{client_id}|{binding}|{at}");
     let sig: p256::ecdsa::DerSignature = key.sign(msg.as_bytes());
     format!(
         "{device}.{at}.{}",
@@ -1241,8 +1262,6 @@ async fn a_device_filter_admits_only_devices_the_administrator_tagged() {
 /// reads the same device proof as sign-in, bound to the registration and to Security info.
 #[tokio::test]
 async fn registering_security_info_only_from_a_compliant_device() {
-    use base64::Engine;
-    use p256::ecdsa::signature::Signer;
     const SECURITY_INFO: &str = "19db86c3-b2b9-44cc-b339-36da233a3be2";
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -1266,18 +1285,7 @@ async fn registering_security_info_only_from_a_compliant_device() {
     );
     let (key, device) = enroll_device(d, None, "jo@portcullis.local", "Jo's laptop", "windows");
     let proof = |signer: &p256::ecdsa::SigningKey, client: &str| {
-        let at = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let sig: p256::ecdsa::DerSignature = signer.sign(
-            format!("portcullis-device-proof|{device}|{client}|registersecurityinfo|{at}")
-                .as_bytes(),
-        );
-        format!(
-            "{device}.{at}.{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.as_bytes())
-        )
+        device_proof_bound(signer, &device, client, "registersecurityinfo")
     };
     let c = tap_client(d, &s, "jo@portcullis.local").await;
     let options = |proof: Option<String>| {
@@ -1354,22 +1362,14 @@ async fn registering_security_info_only_from_a_compliant_device() {
         "the finish is checked too"
     );
     // From the compliant laptop, proved: the passkey is registered (both steps carry the proof).
-    let (st, o) = options(Some(proof(&key, SECURITY_INFO))).await;
-    assert_eq!(st, StatusCode::OK, "{o}");
-    let cred = SoftKey::new(CHROMIUM).register(&o["publicKey"], &s.origin(), &Quirks::default());
-    let r = c
-        .post(s.url("/api/passkeys/registration"))
-        .header("x-portcullis-device-proof", proof(&key, SECURITY_INFO))
-        .json(&json!({"ceremonyId": o["ceremonyId"], "credential": cred}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        r.status(),
-        StatusCode::CREATED,
-        "{}",
-        r.text().await.unwrap()
-    );
+    let (st, body) = register_proving(
+        &c,
+        &s,
+        &mut SoftKey::new(CHROMIUM),
+        Some(&proof(&key, SECURITY_INFO)),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
     assert_eq!(
         what_if_says(&["--device-compliant"]),
         "allow",
