@@ -210,6 +210,13 @@ fn has(list: &[String], v: &str) -> bool {
     list.iter().any(|x| x.eq_ignore_ascii_case(v))
 }
 
+/// Whether `role`, named as [`super::validate`] accepts roles (template id or name), is one
+/// of `roles` (template ids).
+fn holds_role(roles: &[String], role: &str) -> bool {
+    crate::directory::DirectoryRole::parse(role)
+        .is_some_and(|r| has(roles, &r.template_id().to_string()))
+}
+
 /// The user's ids, computed once per evaluation (not per policy). The string forms serve only
 /// policies evaluated without [`Policy::compile`], so they are made on first use.
 struct Who<'s> {
@@ -273,10 +280,10 @@ fn applicability(p: &Policy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who<'_>) -
             let included = has(&u.include_users, "All")
                 || has(&u.include_users, uid)
                 || u.include_groups.iter().any(|g| has(groups, g))
-                || u.include_roles.iter().any(|r| has(roles, r));
+                || u.include_roles.iter().any(|r| holds_role(roles, r));
             let excluded = has(&u.exclude_users, uid)
                 || u.exclude_groups.iter().any(|g| has(groups, g))
-                || u.exclude_roles.iter().any(|r| has(roles, r))
+                || u.exclude_roles.iter().any(|r| holds_role(roles, r))
                 || temporarily_excluded();
             (included, excluded)
         }
@@ -627,6 +634,44 @@ mod tests {
         mode: "fido2",
         aaguid: None,
     };
+
+    /// Roles are accepted by template id or by name when a policy is saved; either way they
+    /// match, compiled and indexed or not.
+    #[test]
+    fn roles_named_by_name_or_template_id_both_match() {
+        use crate::directory::DirectoryRole;
+        let (u, a, st) = (user(), app("payroll", false), strengths());
+        let admin = [DirectoryRole::GlobalAdministrator];
+        for spelling in [
+            "Global Administrator",
+            "62e90394-69f5-4237-9190-012177145e10",
+        ] {
+            let mut p = policy("Block", PolicyState::Enabled, &["block"], None);
+            p.conditions.users.exclude_roles = vec![spelling.into()];
+            let mut compiled = p.clone();
+            compiled.compile();
+            let both = [p, compiled];
+            for one in both.chunks(1) {
+                let index = super::super::index::PolicyIndex::build(one);
+                for index in [None, Some(&index)] {
+                    let cfg = Config {
+                        policies: one,
+                        strengths: &st,
+                        locations: &[],
+                        index,
+                    };
+                    let mut s = signals(&u, &a, &[]);
+                    s.roles = &admin;
+                    assert_eq!(evaluate(&cfg, &s).outcome, Outcome::Allow, "{spelling}");
+                    s.roles = &[];
+                    assert!(
+                        matches!(evaluate(&cfg, &s).outcome, Outcome::Block { .. }),
+                        "{spelling}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn r41_a_strength_is_met_by_a_passkey_not_by_a_tap() {

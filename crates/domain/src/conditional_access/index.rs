@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::{ids, Policy, PolicyState};
+use super::{ids, role_ids, Policy, PolicyState};
 
 /// An inverted index from included user, group and role ids to policy positions, built once
 /// per loaded configuration (see [`super::evaluate::Config::index`]).
@@ -43,7 +43,7 @@ impl PolicyIndex {
             for id in ids(&u.include_users)
                 .into_iter()
                 .chain(ids(&u.include_groups))
-                .chain(ids(&u.include_roles))
+                .chain(role_ids(&u.include_roles))
             {
                 let list = ix.by_id.entry(id).or_default();
                 if list.last() != Some(&i) {

@@ -91,6 +91,14 @@ pub(crate) fn ids(list: &[String]) -> Vec<u128> {
         .collect()
 }
 
+/// Role template ids, read as [`validate`] accepts roles: by template id or by name.
+pub(crate) fn role_ids(list: &[String]) -> Vec<u128> {
+    list.iter()
+        .filter_map(|r| DirectoryRole::parse(r))
+        .map(|r| r.template_id().as_u128())
+        .collect()
+}
+
 impl Policy {
     /// Parses the user assignment's ids once, for fast evaluation of many sign-ins.
     pub fn compile(&mut self) {
@@ -102,10 +110,10 @@ impl Policy {
                 .any(|x| x.eq_ignore_ascii_case("All")),
             users: ids(&u.include_users),
             groups: ids(&u.include_groups),
-            roles: ids(&u.include_roles),
+            roles: role_ids(&u.include_roles),
             exclude_users: ids(&u.exclude_users),
             exclude_groups: ids(&u.exclude_groups),
-            exclude_roles: ids(&u.exclude_roles),
+            exclude_roles: role_ids(&u.exclude_roles),
         });
     }
 }
