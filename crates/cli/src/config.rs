@@ -3,6 +3,7 @@
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use portcullis_domain::grant::GrantLifetimes;
 use portcullis_domain::lockout::LockoutPolicy;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -37,6 +38,9 @@ pub struct Config {
     pub sqlite_synchronous: SqliteSync,
     /// Wrong-code limits (R13).
     pub lockout: LockoutPolicy,
+    /// How long a token grant's refresh family lives at most (R47): `tap_hours` for one
+    /// started by a Temporary Access Pass (never past the pass's expiry), `days` otherwise.
+    pub grant_lifetime: GrantLifetimes,
     /// PEM file of the root(s) the built-in app attestation service trusts for the
     /// Authenticator AAGUIDs (R4).
     pub app_attestation_root: Option<PathBuf>,
@@ -83,6 +87,7 @@ impl Default for Config {
             trusted_proxies: vec![],
             sqlite_synchronous: SqliteSync::Full,
             lockout: LockoutPolicy::default(),
+            grant_lifetime: GrantLifetimes::default(),
             app_attestation_root: None,
             app_attestation_available: true,
             mds_root: None,
@@ -174,6 +179,11 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "lockout: limits and window must be positive".into(),
+            ));
+        }
+        if !self.grant_lifetime.is_valid() {
+            return Err(ConfigError::Invalid(
+                "grant_lifetime: tap_hours and days must be positive".into(),
             ));
         }
         Ok(())

@@ -36,6 +36,7 @@ async fn register(
     key: &mut SoftKey,
     q: &Quirks,
 ) -> (StatusCode, Option<String>, Value) {
+    support::open_security_info(c, s).await;
     let (st, _, o) = post(c, s, "/api/passkeys/registration/options", &json!({})).await;
     assert_eq!(st, StatusCode::OK, "{o}");
     assert_eq!(o["publicKey"]["attestation"], "direct");
@@ -306,4 +307,96 @@ fn r7_an_mds3_blob_is_imported_only_when_its_chain_and_signature_verify() {
         out.contains("MDS YubiKey") && out.contains("mds3 #7"),
         "{out}"
     );
+}
+
+/// R4, R5, R32: a vendor's root is listed for an expensive and a cheap model. Under enforced
+/// attestation with an allow list of the expensive one, statements that do not sign the AAGUID
+/// — `fido-u2f`, and `packed` without the AAGUID extension — cannot claim it, however genuine
+/// their chain; the statement that signs it is accepted and its AAGUID shown as attested.
+#[tokio::test]
+async fn r4_r32_a_statement_that_does_not_sign_the_aaguid_cannot_claim_a_listed_model() {
+    const CHEAP: &str = "ee882879-721c-4913-9775-3dfcce97072a";
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let vendor = TestCa::new("Shared Vendor Root");
+    let statements = d.join("statements.json");
+    std::fs::write(
+        &statements,
+        json!([
+            {"aaguid": YUBI, "description": "Expensive key", "attestationRootCertificates": [vendor.base64()]},
+            {"aaguid": CHEAP, "description": "Cheap key", "attestationRootCertificates": [vendor.base64()]}
+        ])
+        .to_string(),
+    )
+    .unwrap();
+    let (st, _, err) = cli(
+        d,
+        None,
+        &["metadata", "import", statements.to_str().unwrap()],
+    );
+    assert_eq!(st, 0, "{err}");
+    let s = Server::start(d, None).await;
+    let c = client();
+    sign_in(&c, &s, ADMIN, s.tap.as_deref().unwrap()).await;
+    patch_fido2(
+        d,
+        &format!(
+            r#"{{"isAttestationEnforced": true, "keyRestrictions": {{"isEnforced": true, "enforcementType": "allow", "aaGuids": ["{YUBI}"]}}}}"#
+        ),
+    );
+    // fido-u2f signs no AAGUID: one claimed in authenticatorData is a forgery.
+    let (st, _, v) = register(
+        &c,
+        &s,
+        &mut SoftKey::new(YUBI),
+        &Quirks {
+            u2f: Some(vendor.issue(CHEAP)),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("aaguidNotAttestable")),
+        "{v}"
+    );
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("R4"),
+        "{v}"
+    );
+    // packed without the extension: the shared root cannot vouch for the claimed model.
+    let (st, _, v) = register(
+        &c,
+        &s,
+        &mut SoftKey::new(YUBI),
+        &Quirks {
+            attestation: Some(vendor.issue_without_aaguid()),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("attestationUntrusted")),
+        "{v}"
+    );
+    assert!(passkeys(d).is_empty(), "nothing stored");
+    // The statement that signs the AAGUID is accepted, and its AAGUID is attested.
+    let (st, _, v) = register(
+        &c,
+        &s,
+        &mut SoftKey::new(YUBI),
+        &Quirks {
+            attestation: Some(vendor.issue(YUBI)),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let stored = passkeys(d);
+    assert_eq!(
+        (stored.len(), stored[0]["aaGuidAttested"].clone()),
+        (1, json!(true))
+    );
+    s.stop().await;
 }

@@ -32,7 +32,7 @@ fn last_word(s: &str) -> String {
         .to_string()
 }
 
-/// A user with a TAP-signed-in client.
+/// A user with a TAP-signed-in client that has opened Security info (if policies let it).
 async fn tap_client(d: &Path, s: &Server, upn: &str) -> reqwest::Client {
     let code = code_from(&ok(d, &["tap", "create", "--user", upn]));
     let c = client();
@@ -40,11 +40,40 @@ async fn tap_client(d: &Path, s: &Server, upn: &str) -> reqwest::Client {
         sign_in(&c, s, upn, &code).await.status(),
         StatusCode::SEE_OTHER
     );
+    support::open_security_info(&c, s).await;
     c
 }
 
+/// The Authenticator app's own attestation root in these tests (R4): every server here trusts
+/// it through its app attestation service.
+static APP_CA: std::sync::LazyLock<portcullis_testkit::testca::TestCa> =
+    std::sync::LazyLock::new(|| {
+        portcullis_testkit::testca::TestCa::new("Test App Attestation Root")
+    });
+
+/// A server on `d` whose app attestation service trusts [`APP_CA`].
+async fn start(d: &Path) -> Server {
+    let pem = d.join("app-attestation-root.pem");
+    std::fs::write(&pem, APP_CA.pem()).unwrap();
+    Server::start_env(
+        d,
+        None,
+        &[("PORTCULLIS_APP_ATTESTATION_ROOT", pem.display().to_string())],
+    )
+    .await
+}
+
+/// Adds a passkey. A passkey in the Authenticator comes with the app's own attestation, as
+/// the real app's does, so its AAGUID is attested (R32); any other model sends none.
 async fn register(c: &reqwest::Client, s: &Server, key: &mut SoftKey) {
-    let (st, body) = register_proving(c, s, key, None).await;
+    let authenticator = [AUTHN_ANDROID, AUTHN_IOS]
+        .iter()
+        .find(|a| uuid::Uuid::parse_str(a).unwrap().as_bytes() == &key.aaguid);
+    let q = Quirks {
+        attestation: authenticator.map(|a| APP_CA.issue(a)),
+        ..Default::default()
+    };
+    let (st, body) = register_with(c, s, key, None, &q).await;
     assert_eq!(st, StatusCode::CREATED, "{body}");
 }
 
@@ -56,10 +85,22 @@ async fn register_proving(
     key: &mut SoftKey,
     proof: Option<&str>,
 ) -> (StatusCode, Value) {
+    register_with(c, s, key, proof, &Quirks::default()).await
+}
+
+/// [`register_proving`], answering with the quirks' attestation.
+async fn register_with(
+    c: &reqwest::Client,
+    s: &Server,
+    key: &mut SoftKey,
+    proof: Option<&str>,
+    q: &Quirks,
+) -> (StatusCode, Value) {
     let with_proof = |r: reqwest::RequestBuilder| match proof {
         Some(p) => r.header("x-portcullis-device-proof", p),
         None => r,
     };
+    support::open_security_info(c, s).await;
     let r = with_proof(c.post(s.url("/api/passkeys/registration/options")))
         .json(&json!({}))
         .send()
@@ -69,7 +110,7 @@ async fn register_proving(
     if st != StatusCode::OK {
         return (st, o);
     }
-    let cred = key.register(&o["publicKey"], &s.origin(), &Quirks::default());
+    let cred = key.register(&o["publicKey"], &s.origin(), q);
     let r = with_proof(c.post(s.url("/api/passkeys/registration")))
         .json(&json!({"ceremonyId": o["ceremonyId"], "credential": cred}))
         .send()
@@ -182,7 +223,7 @@ fn signins(d: &Path) -> Vec<Value> {
 async fn phishing_resistant_mfa_on_an_application_refuses_a_tap_and_accepts_a_passkey() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let s = Server::start(d, None).await;
+    let s = start(d).await;
     let app = last_word(&ok(
         d,
         &[
@@ -307,7 +348,7 @@ async fn phishing_resistant_mfa_on_an_application_refuses_a_tap_and_accepts_a_pa
 async fn passkey_in_authenticator_everywhere_is_a_loop_without_a_tap_and_proof_up_with_one() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let s = Server::start(d, None).await;
+    let s = start(d).await;
     let strength = last_word(
         &ok(
             d,
@@ -439,7 +480,7 @@ async fn passkey_in_authenticator_everywhere_is_a_loop_without_a_tap_and_proof_u
 async fn report_only_logs_and_never_blocks_and_the_lockout_guard_refuses_blocking_every_admin() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let s = Server::start(d, None).await;
+    let s = start(d).await;
     let app = last_word(&ok(
         d,
         &[
@@ -516,7 +557,7 @@ async fn split_desktop_and_mobile_policies_let_a_new_user_register_on_mobile_and
 ) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let s = Server::start(d, None).await;
+    let s = start(d).await;
     let app = last_word(&ok(
         d,
         &[
@@ -652,7 +693,7 @@ async fn split_desktop_and_mobile_policies_let_a_new_user_register_on_mobile_and
             "--platform",
             "windows",
             "--method",
-            &format!("passkey:{AUTHN_ANDROID}"),
+            &format!("passkey:{AUTHN_ANDROID}:attested"),
         ],
     );
     assert_eq!(w["outcome"]["result"], "allow");
@@ -663,7 +704,7 @@ async fn split_desktop_and_mobile_policies_let_a_new_user_register_on_mobile_and
 async fn an_application_filter_leaves_the_authenticator_out_and_protects_tagged_apps() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let s = Server::start(d, None).await;
+    let s = start(d).await;
     let hr = last_word(&ok(
         d,
         &[
@@ -762,7 +803,7 @@ async fn an_application_filter_leaves_the_authenticator_out_and_protects_tagged_
 async fn registering_security_info_only_from_a_trusted_location_with_its_own_strength() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let s = Server::start(d, None).await;
+    let s = start(d).await;
     ok(
         d,
         &[
@@ -1017,7 +1058,7 @@ fn device_proof_bound(
 async fn approved_app_or_a_compliant_enrolled_device_that_proves_its_key() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let s = Server::start(d, None).await;
+    let s = start(d).await;
     ok(d, &["users", "add", "--upn", "hana@portcullis.local"]);
     ok(
         d,
@@ -1111,7 +1152,7 @@ async fn approved_app_or_a_compliant_enrolled_device_that_proves_its_key() {
 async fn a_device_filter_admits_only_devices_the_administrator_tagged() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let s = Server::start(d, None).await;
+    let s = start(d).await;
     ok(d, &["users", "add", "--upn", "ivo@portcullis.local"]);
     let saved = ok(
         d,
@@ -1265,7 +1306,7 @@ async fn registering_security_info_only_from_a_compliant_device() {
     const SECURITY_INFO: &str = "19db86c3-b2b9-44cc-b339-36da233a3be2";
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let s = Server::start(d, None).await;
+    let s = start(d).await;
     ok(d, &["users", "add", "--upn", "jo@portcullis.local"]);
     ok(
         d,
@@ -1375,5 +1416,295 @@ async fn registering_security_info_only_from_a_compliant_device() {
         "allow",
         "What If agrees"
     );
+    s.stop().await;
+}
+
+/// R40: Security info is one resource, page and API alike. A policy that blocks the Security
+/// info application — or All resources — blocks the registration API too: a session cookie
+/// alone (stolen, or whose Security info sign-in was refused) gets nothing, and a Security
+/// info session opened before the policy is decided again on every call.
+#[tokio::test]
+async fn r40_a_policy_on_security_info_blocks_the_registration_api_too() {
+    const SECURITY_INFO: &str = "19db86c3-b2b9-44cc-b339-36da233a3be2";
+    for target in [json!([SECURITY_INFO]), json!(["All"])] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let s = start(d).await;
+        ok(d, &["users", "add", "--upn", "bob@portcullis.local"]);
+        // Bob signs in and opens Security info while nothing blocks it; a ceremony is begun.
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let c = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let code = code_from(&ok(d, &["tap", "create", "--user", "bob@portcullis.local"]));
+        assert_eq!(
+            sign_in(&c, &s, "bob@portcullis.local", &code)
+                .await
+                .status(),
+            StatusCode::SEE_OTHER
+        );
+        support::open_security_info(&c, &s).await;
+        let begun: Value = c
+            .post(s.url("/api/passkeys/registration/options"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(begun["ceremonyId"].is_string(), "{begun}");
+        // What a thief of the session cookie holds: that cookie and nothing else.
+        let cookies = reqwest::cookie::CookieStore::cookies(&*jar, &s.url("/").parse().unwrap())
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        let session_only = cookies
+            .split("; ")
+            .find(|c| c.starts_with("portcullis_session="))
+            .unwrap()
+            .to_string();
+        ok(
+            d,
+            &[
+                "ca",
+                "save",
+                &policy_file(
+                    d,
+                    "block",
+                    json!({
+                        "displayName": "No Security info for users", "state": "enabled",
+                        "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": ["Global Administrator"]}, "applications": {"includeApplications": target}, "clientAppTypes": ["all"]},
+                        "grantControls": {"operator": "OR", "builtInControls": ["block"]}
+                    }),
+                ),
+            ],
+        );
+        // The page is refused...
+        let fresh = client();
+        let code = code_from(&ok(d, &["tap", "create", "--user", "bob@portcullis.local"]));
+        sign_in(&fresh, &s, "bob@portcullis.local", &code).await;
+        let page = support::get_following(&fresh, &s, "/security-info").await;
+        assert_eq!(page.status(), StatusCode::FORBIDDEN, "{target}: the page");
+        // ...and so is the API: with the session cookie alone,
+        for path in [
+            "/api/passkeys/registration/options",
+            "/api/passkeys/registration",
+        ] {
+            let r = reqwest::Client::new()
+                .post(s.url(path))
+                .header("cookie", &session_only)
+                .json(&json!({"ceremonyId": begun["ceremonyId"], "credential": {}}))
+                .send()
+                .await
+                .unwrap();
+            let st = r.status();
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(
+                (st, v["error"]["code"].as_str()),
+                (
+                    StatusCode::UNAUTHORIZED,
+                    Some("securityInfoSessionRequired")
+                ),
+                "{target} {path}: {v}"
+            );
+        }
+        // with a Security info session opened before the policy, for new options,
+        let r = c
+            .post(s.url("/api/passkeys/registration/options"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        let st = r.status();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(
+            (st, v["error"]["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("conditionalAccess")),
+            "{target}: {v}"
+        );
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("No Security info for users"),
+            "the refusal names the policy: {v}"
+        );
+        // and to finish the ceremony begun before it.
+        let cred =
+            SoftKey::new(CHROMIUM).register(&begun["publicKey"], &s.origin(), &Quirks::default());
+        let r = c
+            .post(s.url("/api/passkeys/registration"))
+            .json(&json!({"ceremonyId": begun["ceremonyId"], "credential": cred}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{target}: finishing");
+        let (_, out, _) = cli(
+            d,
+            None,
+            &[
+                "passkeys",
+                "list",
+                "--user",
+                "bob@portcullis.local",
+                "--json",
+            ],
+        );
+        assert_eq!(out.trim(), "[]", "{target}: nothing was stored");
+        s.stop().await;
+    }
+}
+
+/// R31, R32: a strength restricted to the Authenticator AAGUIDs is met only by a passkey whose
+/// AAGUID was attested. A software key that merely claims to be the iOS Authenticator (`none`
+/// attestation) gets no code; saving the strength while nothing enforces attestation warns
+/// that no passkey can meet it; an attested Authenticator passkey gets the code.
+#[tokio::test]
+async fn r32_a_self_reported_authenticator_aaguid_never_meets_an_aaguid_restricted_strength() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let app_ca = portcullis_testkit::testca::TestCa::new("Test App Attestation Root");
+    let pem = d.join("app-root.pem");
+    std::fs::write(&pem, app_ca.pem()).unwrap();
+    let s = Server::start_env(
+        d,
+        None,
+        &[("PORTCULLIS_APP_ATTESTATION_ROOT", pem.display().to_string())],
+    )
+    .await;
+    let app = last_word(&ok(
+        d,
+        &[
+            "apps",
+            "add",
+            "--name",
+            "Payroll",
+            "--public",
+            "--redirect-uri",
+            "http://127.0.0.1:8765/cb",
+        ],
+    ));
+    ok(d, &["users", "add", "--upn", "bob@portcullis.local"]);
+    let (st, out, err) = cli(
+        d,
+        None,
+        &[
+            "ca",
+            "strength",
+            "--name",
+            "Passkey in Authenticator",
+            "--combination",
+            "fido2",
+            "--aaguid",
+            AUTHN_IOS,
+            "--aaguid",
+            AUTHN_ANDROID,
+        ],
+    );
+    assert_eq!(st, 0, "{err}");
+    assert!(
+        err.contains("no passkey can meet this strength") && err.contains("R32"),
+        "saved with a warning that says what it means: {err}"
+    );
+    let strength = last_word(&out);
+    ok(
+        d,
+        &[
+            "ca",
+            "save",
+            &policy_file(
+                d,
+                "authn",
+                json!({
+                    "displayName": "Payroll needs the Authenticator", "state": "enabled",
+                    "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": ["Global Administrator"]}, "applications": {"includeApplications": [app]}, "clientAppTypes": ["all"]},
+                    "grantControls": {"operator": "OR", "authenticationStrength": {"id": strength}}
+                }),
+            ),
+        ],
+    );
+    // The attack: a software key that claims the iOS Authenticator AAGUID, no attestation.
+    let c = tap_client(d, &s, "bob@portcullis.local").await;
+    let mut fake = SoftKey::new(AUTHN_IOS);
+    let (st, body) = register_proving(&c, &s, &mut fake, None).await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
+    let (_, list, _) = cli(
+        d,
+        None,
+        &["passkeys", "list", "--user", "bob@portcullis.local"],
+    );
+    assert!(list.contains("self-reported"), "{list}");
+    let c = passkey_client(&s, "bob@portcullis.local", &mut fake).await;
+    let (st, loc, page) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
+    assert_eq!(
+        (st, loc.as_str()),
+        (StatusCode::FORBIDDEN, ""),
+        "no code for a claimed model: {page}"
+    );
+    assert!(page.contains("Payroll needs the Authenticator"), "{page}");
+    let w = |m: &str| {
+        what_if(
+            d,
+            &[
+                "--user",
+                "bob@portcullis.local",
+                "--app",
+                &app,
+                "--method",
+                m,
+            ],
+        )["outcome"]["result"]
+            .clone()
+    };
+    assert_ne!(
+        w(&format!("passkey:{AUTHN_IOS}")),
+        "allow",
+        "What If agrees"
+    );
+    assert_eq!(w(&format!("passkey:{AUTHN_IOS}:attested")), "allow");
+
+    // The real thing: attestation enforced, the app's own attestation (R4) attests the AAGUID.
+    let f = d.join("fido2.json");
+    std::fs::write(&f, r#"{"isAttestationEnforced": true}"#).unwrap();
+    ok(d, &["policy", "patch", "fido2", f.to_str().unwrap()]);
+    let c = tap_client(d, &s, "bob@portcullis.local").await;
+    let o: Value = c
+        .post(s.url("/api/passkeys/registration/options"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut real = SoftKey::new(AUTHN_IOS);
+    let cred = real.register(
+        &o["publicKey"],
+        &s.origin(),
+        &Quirks {
+            attestation: Some(app_ca.issue(AUTHN_IOS)),
+            ..Default::default()
+        },
+    );
+    let r = c
+        .post(s.url("/api/passkeys/registration"))
+        .json(&json!({"ceremonyId": o["ceremonyId"], "credential": cred}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let c = passkey_client(&s, "bob@portcullis.local", &mut real).await;
+    let (st, loc, page) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
+    assert_eq!(st, StatusCode::SEE_OTHER, "{page}");
+    assert!(loc.starts_with("http://127.0.0.1:8765/cb?code="), "{loc}");
     s.stop().await;
 }

@@ -105,6 +105,7 @@ async fn passkey_for(d: &Path, db: Option<&str>, s: &Server, upn: &str) -> Strin
         support::sign_in(&c, s, upn, &code).await.status(),
         StatusCode::SEE_OTHER
     );
+    support::open_security_info(&c, s).await;
     let o: Value = c
         .post(s.url("/api/passkeys/registration/options"))
         .json(&json!({}))
@@ -380,6 +381,13 @@ async fn success_case(
                 json!({"displayName": format!("App {n}"), "web": {"redirectUris": ["https://app.example/cb"]}}),
             ),
         ),
+        RemovePassword => {
+            let app = app_in(d, db, n);
+            (
+                format!("applications/{}/removePassword", app["id"].as_str().unwrap()),
+                Some(json!({"keyId": app["passwordCredentials"][0]["keyId"]})),
+            )
+        }
         GetApplication | UpdateApplication | DeleteApplication | AddPassword => {
             let app = app_in(d, db, n);
             let body = match route.op {

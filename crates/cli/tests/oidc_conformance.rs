@@ -40,6 +40,7 @@ async fn admin_with_passkey(s: &Server) -> SoftKey {
         StatusCode::SEE_OTHER
     );
     let mut key = SoftKey::new("01020304-0506-0708-0102-030405060708");
+    support::open_security_info(&c, s).await;
     let o = post(&c, s, "/api/passkeys/registration/options", &json!({})).await;
     let cred = key.register(&o["publicKey"], &s.origin(), &Quirks::default());
     post(

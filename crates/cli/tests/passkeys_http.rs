@@ -19,7 +19,7 @@ async fn post(c: &reqwest::Client, s: &Server, path: &str, body: &Value) -> (Sta
     (st, r.json().await.unwrap_or(Value::Null))
 }
 
-/// A client signed in as the administrator with the bootstrap TAP.
+/// A client signed in as the administrator with the bootstrap TAP, with Security info open.
 async fn admin(s: &Server) -> reqwest::Client {
     let c = client();
     assert_eq!(
@@ -28,6 +28,7 @@ async fn admin(s: &Server) -> reqwest::Client {
             .status(),
         StatusCode::SEE_OTHER
     );
+    support::open_security_info(&c, s).await;
     c
 }
 
@@ -37,6 +38,7 @@ async fn register(
     key: &mut SoftKey,
     q: &Quirks,
 ) -> (StatusCode, Value) {
+    support::open_security_info(c, s).await;
     let (st, o) = post(c, s, "/api/passkeys/registration/options", &json!({})).await;
     if st != StatusCode::OK {
         return (st, o);

@@ -111,32 +111,69 @@ fn real_vectors_are_accepted_and_refusals_name_the_failed_check() {
         );
         assert_eq!(out["fmt"], x.v["fmt"], "{}", x.name);
 
-        // Trusted with the vector's roots at its time; refused under an enforcing policy later.
+        // R4, R32: with the vector's roots listed for its model, the chain is trusted only if
+        // the statement signs the AAGUID; listed for every model (the nil AAGUID), it is
+        // trusted, and the AAGUID attested only if signed. Refused under an enforcing policy
+        // later, when the certificates have expired.
         let roots = x.v["roots"].as_array().cloned().unwrap_or_default();
         if !roots.is_empty() {
-            let meta = tmp.path().join(format!("{}.metadata.json", x.name));
-            std::fs::write(&meta, json!({"aaguid": out["aaguid"], "description": format!("{} test model", x.name), "attestationRootCertificates": roots}).to_string()).unwrap();
             let policy = tmp.path().join("policy.json");
             std::fs::write(
                 &policy,
                 r#"{"state": "enabled", "isAttestationEnforced": true}"#,
             )
             .unwrap();
-            let mut a = args.clone();
-            a.extend([
-                "--metadata".into(),
-                meta.display().to_string(),
-                "--policy".into(),
-                policy.display().to_string(),
-            ]);
-            let (code, out, _) = run(&strs(&a));
+            let with_metadata = |aaguid: &Value, tag: &str| {
+                let meta = tmp.path().join(format!("{}.{tag}.metadata.json", x.name));
+                std::fs::write(&meta, json!({"aaguid": aaguid, "description": format!("{} test model", x.name), "attestationRootCertificates": roots}).to_string()).unwrap();
+                let mut a = args.clone();
+                a.extend([
+                    "--metadata".into(),
+                    meta.display().to_string(),
+                    "--policy".into(),
+                    policy.display().to_string(),
+                ]);
+                a
+            };
+            // Only packed and tpm can sign the AAGUID; of the real vectors, the Yubico packed
+            // certificate carries the extension and the Windows Hello AIK certificate does not.
+            let signs = x.name == "packed-x5c";
+            // A model-less statement (apple, fido-u2f) reports the nil AAGUID, whose roots are
+            // the ones trusted for every model.
+            let nil = out["aaguid"] == "00000000-0000-0000-0000-000000000000";
+            let (code, per_model, _) = run(&strs(&with_metadata(&out["aaguid"], "model")));
             assert_eq!(
-                (code, out["trusted"].clone()),
-                (0, json!(true)),
-                "{}: {out}",
+                (
+                    code,
+                    per_model["trusted"].clone(),
+                    per_model["aaguidAttested"].clone()
+                ),
+                (
+                    if signs || nil { 0 } else { 1 },
+                    json!(signs || nil),
+                    json!(signs)
+                ),
+                "{}: {per_model}",
                 x.name
             );
-            assert_eq!(out["model"], format!("{} test model", x.name));
+            if !signs && !nil {
+                assert_eq!(per_model["reasons"][0]["check"], "certificateChain");
+                assert!(
+                    per_model["reasons"][0]["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("R32") || m.contains("R4")),
+                    "{}: the refusal names the rule: {per_model}",
+                    x.name
+                );
+            }
+            let a = with_metadata(&json!("00000000-0000-0000-0000-000000000000"), "any");
+            let (code, out, _) = run(&strs(&a));
+            assert_eq!(
+                (code, out["trusted"].clone(), out["aaguidAttested"].clone()),
+                (0, json!(true), json!(signs)),
+                "{}: a root trusted for every model: {out}",
+                x.name
+            );
             let later = if a.iter().any(|s| s == "--at") {
                 with(&a, "--at", "2100-01-01T00:00:00Z")
             } else {

@@ -60,7 +60,7 @@ pub struct AccessDecision {
 pub fn used_methods(s: &Session) -> Vec<UsedMethod> {
     s.methods
         .iter()
-        .map(|m| m.as_used(s.passkey_aaguid))
+        .map(|m| m.as_used(s.passkey_aaguid, s.passkey_attested))
         .collect()
 }
 

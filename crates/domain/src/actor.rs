@@ -104,10 +104,119 @@ pub fn may_view_methods(
     }
 }
 
+/// Application permissions that lead to Global Administrator: assigning directory roles
+/// (`RoleManagement.ReadWrite.Directory`), granting application permissions
+/// (`AppRoleAssignment.ReadWrite.All`), writing the directory (`Directory.ReadWrite.All`),
+/// and creating an administrator's Temporary Access Pass (`UserAuthenticationMethod.ReadWrite.All`).
+/// Whoever can sign in as an application holding one can become Global Administrator.
+pub const PRIVILEGED_APP_PERMISSIONS: [&str; 4] = [
+    "RoleManagement.ReadWrite.Directory",
+    "AppRoleAssignment.ReadWrite.All",
+    "Directory.ReadWrite.All",
+    "UserAuthenticationMethod.ReadWrite.All",
+];
+
+/// Whether a permission is one of [`PRIVILEGED_APP_PERMISSIONS`] (any casing).
+pub fn is_privileged_app_permission(permission: &str) -> bool {
+    PRIVILEGED_APP_PERMISSIONS
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(permission))
+}
+
+/// Why an actor may not change an application's credentials or grant it a permission.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppPrivilegeDenied {
+    /// The application holds (or would hold) a privileged permission.
+    #[error("'{app}' holds {permissions}, which lead to Global Administrator: only a Global Administrator or Privileged Role Administrator may add or remove its credentials or grant it such a permission")]
+    Privileged {
+        /// The application's name.
+        app: String,
+        /// The privileged permissions, comma-separated.
+        permissions: String,
+    },
+}
+
+/// Whether `actor` may change the credentials of (or grant permissions to) an application
+/// that holds `permissions`: whoever holds its credentials acts with its permissions, so an
+/// application holding a privileged one is managed only by those who could grant themselves
+/// Global Administrator anyway — Global Administrators, Privileged Role Administrators and
+/// the operator. Other applications stay with every role the route allows (Application
+/// Administrators and the rest).
+pub fn may_manage_app_credentials(
+    actor: &Actor,
+    app: &str,
+    permissions: &[String],
+) -> Result<(), AppPrivilegeDenied> {
+    let privileged: Vec<&str> = permissions
+        .iter()
+        .map(String::as_str)
+        .filter(|p| is_privileged_app_permission(p))
+        .collect();
+    if privileged.is_empty() {
+        return Ok(());
+    }
+    let allowed = match actor {
+        Actor::Operator { .. } | Actor::System => true,
+        Actor::Application { .. } => false,
+        Actor::User { roles, .. } => roles.iter().any(|r| {
+            matches!(
+                r,
+                DirectoryRole::GlobalAdministrator | DirectoryRole::PrivilegedRoleAdministrator
+            )
+        }),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(AppPrivilegeDenied::Privileged {
+            app: app.to_string(),
+            permissions: privileged.join(", "),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use DirectoryRole::*;
+
+    #[test]
+    fn only_privileged_role_holders_touch_credentials_of_privileged_apps() {
+        let privileged = vec![
+            "User.Read.All".to_string(),
+            "rolemanagement.readwrite.directory".to_string(),
+        ];
+        let plain = vec!["Policy.Read.All".to_string()];
+        let (_, app_admin) = user(vec![
+            ApplicationAdministrator,
+            CloudApplicationAdministrator,
+        ]);
+        assert!(may_manage_app_credentials(&app_admin, "Ops", &plain).is_ok());
+        let denied = may_manage_app_credentials(&app_admin, "Ops", &privileged).unwrap_err();
+        assert!(denied
+            .to_string()
+            .contains("rolemanagement.readwrite.directory"));
+        for role in [GlobalAdministrator, PrivilegedRoleAdministrator] {
+            let (_, u) = user(vec![role]);
+            assert!(
+                may_manage_app_credentials(&u, "Ops", &privileged).is_ok(),
+                "{role}"
+            );
+        }
+        let app = Actor::Application { app_id: "x".into() };
+        assert!(
+            may_manage_app_credentials(&app, "Ops", &privileged).is_err(),
+            "an application never manages a privileged one's credentials"
+        );
+        assert!(may_manage_app_credentials(
+            &Actor::Operator {
+                name: "root".into()
+            },
+            "Ops",
+            &privileged
+        )
+        .is_ok());
+    }
 
     fn user(roles: Vec<DirectoryRole>) -> (Uuid, Actor) {
         let id = Uuid::new_v4();

@@ -167,11 +167,14 @@ pub enum DirectoryRole {
     CloudDeviceAdministrator,
     /// The MDM's administrator: devices, including their compliance.
     IntuneAdministrator,
+    /// Directory role assignments, and the credentials of applications that hold
+    /// privileged permissions.
+    PrivilegedRoleAdministrator,
 }
 
 impl DirectoryRole {
     /// Every role, in a stable order.
-    pub const ALL: [DirectoryRole; 13] = [
+    pub const ALL: [DirectoryRole; 14] = [
         Self::GlobalAdministrator,
         Self::AuthenticationPolicyAdministrator,
         Self::AuthenticationAdministrator,
@@ -185,6 +188,7 @@ impl DirectoryRole {
         Self::CloudApplicationAdministrator,
         Self::CloudDeviceAdministrator,
         Self::IntuneAdministrator,
+        Self::PrivilegedRoleAdministrator,
     ];
 
     /// Entra's role template id.
@@ -203,6 +207,7 @@ impl DirectoryRole {
             Self::CloudApplicationAdministrator => "158c047a-c907-4556-b7ef-446551a6b5f7",
             Self::CloudDeviceAdministrator => "7698a772-787b-4ac8-901f-60d6b08affd2",
             Self::IntuneAdministrator => "3a2c62db-5318-420d-8d74-23affee5d9d5",
+            Self::PrivilegedRoleAdministrator => "e8611ab8-c189-46e8-94e1-60213ab1f814",
         };
         // The literals above are well-formed; a parse failure is impossible, but fall back
         // to nil rather than panic.
@@ -227,6 +232,7 @@ impl DirectoryRole {
             Self::CloudApplicationAdministrator => "Cloud Application Administrator",
             Self::CloudDeviceAdministrator => "Cloud Device Administrator",
             Self::IntuneAdministrator => "Intune Administrator",
+            Self::PrivilegedRoleAdministrator => "Privileged Role Administrator",
         }
     }
 

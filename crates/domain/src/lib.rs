@@ -13,6 +13,7 @@ pub mod authz;
 pub mod conditional_access;
 pub mod device;
 pub mod directory;
+pub mod grant;
 pub mod lockout;
 pub mod metadata;
 pub mod oidc;

@@ -34,6 +34,25 @@ impl LockoutPolicy {
     }
 }
 
+/// The key per-source failures count under (R13): an IPv4 address itself; for IPv6 its /64,
+/// since one subscriber commonly holds a whole /64 and would otherwise get 2⁶⁴ fresh counters
+/// (an IPv4-mapped IPv6 address counts as its IPv4 address); `unknown` when a trusted proxy
+/// forwarded no readable client address.
+pub fn source_key(source: Option<std::net::IpAddr>) -> String {
+    use std::net::IpAddr;
+    match source {
+        None => "unknown".into(),
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let prefix = u128::from(v6) & (u128::MAX << 64);
+                format!("{}/64", std::net::Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
+
 /// Which counter locked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -136,5 +155,25 @@ mod tests {
             }
         ));
         assert_eq!(assess(&p, &[], &ago(&[1, 1, 1, 1]), NOW), Gate::Open);
+    }
+}
+
+#[cfg(test)]
+mod source_key_tests {
+    use super::source_key;
+
+    #[test]
+    fn r13_ipv6_sources_count_per_64_and_mapped_ipv4_as_ipv4() {
+        let key = |s: &str| source_key(Some(s.parse().unwrap()));
+        assert_eq!(key("203.0.113.9"), "203.0.113.9");
+        assert_eq!(key("2001:db8:1:2::5"), "2001:db8:1:2::/64");
+        assert_eq!(
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            key("2001:db8:1:2::1"),
+            "one /64 is one source: rotating the interface id does not reset the counter"
+        );
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(key("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(source_key(None), "unknown");
     }
 }

@@ -345,7 +345,7 @@ pub fn amr(methods: &[AuthMethod]) -> Vec<&'static str> {
 /// The ids of the built-in strengths (R30) that the methods used satisfy (R32). Built-ins
 /// restrict no AAGUID, so the passkey's model does not matter here.
 pub fn satisfied_builtin_strengths(methods: &[AuthMethod]) -> Vec<&'static str> {
-    let used: Vec<_> = methods.iter().map(|m| m.as_used(None)).collect();
+    let used: Vec<_> = methods.iter().map(|m| m.as_used(None, false)).collect();
     BUILT_IN
         .iter()
         .filter(|s| s.to_strength().satisfied_by(&used))
@@ -504,6 +504,8 @@ mod tests {
             methods: vec![AuthMethod::Passkey],
             expires_at: auth_time + Duration::hours(8),
             passkey_aaguid: None,
+            passkey_attested: false,
+            credential_id: None,
         }
     }
 

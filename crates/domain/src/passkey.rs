@@ -31,7 +31,8 @@ pub struct Passkey {
     pub display_name: String,
     /// Attestation statement format at registration.
     pub fmt: String,
-    /// Whether the attestation chained to a trusted root.
+    /// Whether the AAGUID is attested: signed by the attestation statement and vouched for
+    /// by a trusted root (R32). Otherwise it is self-reported.
     pub attested: bool,
     /// Synced (backup eligible) rather than device-bound.
     pub synced: bool,
@@ -58,8 +59,11 @@ pub struct RegistrationFacts {
     pub aaguid: Uuid,
     /// The attestation had a certificate chain.
     pub has_chain: bool,
-    /// That chain verified to a trusted root for this AAGUID.
+    /// That chain verified to a trusted root.
     pub trusted: bool,
+    /// The AAGUID is attested: the statement signs it and the trusted root vouches for
+    /// that model (R32). Otherwise it is only self-reported by the authenticator.
+    pub aaguid_attested: bool,
     /// Self attestation.
     pub self_attested: bool,
     /// Backup-eligible (synced) key.
@@ -86,6 +90,10 @@ pub enum PasskeyRefusal {
     /// R4: a chain that does not reach a trusted root.
     #[error("This authenticator's attestation does not chain to a root your organisation trusts (AAGUID {0}). Nothing was saved — remove the passkey this attempt may have left on your device.")]
     AttestationUntrusted(Uuid),
+    /// R4, R5: attestation is enforced with an allow list, and the statement does not sign
+    /// the AAGUID, so the model on the list is only claimed.
+    #[error("Your organisation allows only listed authenticator models and requires attestation, but this authenticator's attestation does not sign its model (AAGUID {0} is self-reported), so it cannot show it is one of them (R4, R5). Nothing was saved — remove the passkey this attempt may have left on your device.")]
+    AaguidNotAttested(Uuid),
     /// R5.
     #[error("This authenticator model (AAGUID {aaguid}) is {how} by your organisation's key restrictions.")]
     KeyRestricted {
@@ -114,6 +122,7 @@ impl PasskeyRefusal {
             Self::SelfServiceDisabled => "selfServiceDisabled",
             Self::AttestationMissing(_) => "attestationRequired",
             Self::AttestationUntrusted(_) => "attestationUntrusted",
+            Self::AaguidNotAttested(_) => "aaguidNotAttested",
             Self::KeyRestricted { .. } => "keyRestricted",
             Self::NoProfileMatch(_) => "noPasskeyProfileMatch",
             Self::StepUpRequired => "stepUpRequired",
@@ -275,6 +284,13 @@ fn meets(r: &Ruleset, facts: &RegistrationFacts) -> Result<(), PasskeyRefusal> {
         if !facts.trusted {
             return Err(PasskeyRefusal::AttestationUntrusted(facts.aaguid));
         }
+        // With attestation enforced, an allow list means "only these models, proven": a
+        // trusted chain whose statement does not sign the AAGUID proves no model.
+        let kr = &r.key_restrictions;
+        if kr.is_enforced && kr.enforcement_type == EnforcementType::Allow && !facts.aaguid_attested
+        {
+            return Err(PasskeyRefusal::AaguidNotAttested(facts.aaguid));
+        }
     }
     key_allowed(&r.key_restrictions, facts.aaguid)?;
     if (facts.synced && !r.synced) || (!facts.synced && !r.device_bound) {
@@ -340,6 +356,7 @@ pub fn sign_in_usability(
         aaguid: passkey.aaguid,
         has_chain: true,
         trusted: true,
+        aaguid_attested: passkey.attested,
         self_attested: false,
         synced: passkey.synced,
     };
@@ -351,6 +368,31 @@ pub fn sign_in_usability(
         meets(&r, &facts)
     })
     .map(|_| ())
+}
+
+/// Whether the method or any of its passkey profiles enforces attestation at registration,
+/// so that some passkey could carry an attested AAGUID (R4, R32).
+pub fn some_ruleset_enforces_attestation(cfg: &Fido2Configuration) -> bool {
+    cfg.is_attestation_enforced
+        || cfg
+            .passkey_profiles
+            .iter()
+            .any(|p| p.attestation_enforcement == AttestationEnforcement::RegistrationOnly)
+}
+
+/// R32: what saving a strength with allowed AAGUIDs should say when no passkey ruleset
+/// enforces attestation: browsers then send no attestation, every AAGUID stays
+/// self-reported, and no passkey can meet the restriction.
+pub fn strength_attestation_warning(
+    strength_name: &str,
+    allowed_aaguids: Option<&[Uuid]>,
+    cfg: &Fido2Configuration,
+) -> Option<String> {
+    (allowed_aaguids.is_some() && !some_ruleset_enforces_attestation(cfg)).then(|| {
+        format!(
+            "The strength '{strength_name}' restricts passkeys to listed AAGUIDs, and only an attested AAGUID counts (R32). No Passkey (FIDO2) setting or passkey profile enforces attestation, so passkeys are registered without it and their AAGUIDs are self-reported: until attestation is enforced, no passkey can meet this strength."
+        )
+    })
 }
 
 /// R6: the guided "Passkey in Authenticator" option is offered only when key restrictions
@@ -372,6 +414,48 @@ pub fn legacy_flow_offered(cfg: &Fido2Configuration, member_of: &[Uuid]) -> bool
         .unwrap_or(false)
 }
 
+/// What key restrictions let through, in words an administrator can check (R5, R6).
+pub fn what_key_restrictions_do(kr: &KeyRestrictions) -> String {
+    let names = || {
+        kr.aa_guids
+            .iter()
+            .map(|a| {
+                Uuid::parse_str(a)
+                    .ok()
+                    .and_then(crate::metadata::builtin_name)
+                    .map_or_else(|| a.clone(), |n| format!("{n} ({a})"))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (kr.is_enforced, kr.enforcement_type, kr.aa_guids.is_empty()) {
+        (false, _, _) => "Key restrictions are off: passkeys of every authenticator model may register and sign in.".into(),
+        (true, EnforcementType::Allow, true) => "Key restrictions are an enforced allow list with no model on it: every passkey is refused, at registration and at sign-in.".into(),
+        (true, EnforcementType::Allow, false) => format!("Key restrictions allow only {}: every other model is refused, at registration and at sign-in.", names()),
+        (true, EnforcementType::Block, true) => "Key restrictions are an enforced block list with no model on it: passkeys of every authenticator model may register and sign in.".into(),
+        (true, EnforcementType::Block, false) => format!("Key restrictions block {}: every other model may register and sign in.", names()),
+    }
+}
+
+/// R5: the rulesets (the method's own settings, passkey profiles by name) whose key
+/// restrictions are an enforced allow list with nothing on it — which refuses every passkey.
+pub fn empty_allow_lists(cfg: &Fido2Configuration) -> Vec<String> {
+    let empty = |kr: &KeyRestrictions| {
+        kr.is_enforced && kr.enforcement_type == EnforcementType::Allow && kr.aa_guids.is_empty()
+    };
+    let mut out = vec![];
+    if empty(&cfg.key_restrictions) {
+        out.push("the Passkey (FIDO2) settings".to_string());
+    }
+    out.extend(
+        cfg.passkey_profiles
+            .iter()
+            .filter(|p| empty(&p.key_restrictions))
+            .map(|p| format!("the passkey profile '{}'", p.name)),
+    );
+    out
+}
+
 /// What saving a new Passkey (FIDO2) configuration would do that an administrator should
 /// hear before it surprises users: the Authenticator shortcut switched off (R6), and
 /// passkeys in use that the new method-level key restrictions stop at once (R5).
@@ -383,11 +467,10 @@ pub fn change_warnings(
 ) -> Vec<String> {
     let mut w = vec![];
     if authenticator_option_offered(before) && !authenticator_option_offered(after) {
-        w.push(
-            "The Microsoft Authenticator shortcut no longer applies: key restrictions are off or no longer an allow list holding both Authenticator AAGUIDs. \
-             Security info stops offering \"Passkey in Microsoft Authenticator\", and other authenticator models may now register."
-                .into(),
-        );
+        w.push(format!(
+            "The Microsoft Authenticator shortcut no longer applies: Security info stops offering \"Passkey in Microsoft Authenticator\". {}",
+            what_key_restrictions_do(&after.key_restrictions)
+        ));
     }
     for (aaguid, n) in in_use {
         if key_allowed(&before.key_restrictions, *aaguid).is_ok()
@@ -423,6 +506,7 @@ mod tests {
             aaguid: Uuid::parse_str(aaguid).unwrap(),
             has_chain: false,
             trusted: false,
+            aaguid_attested: false,
             self_attested: false,
             synced: false,
         }
@@ -436,6 +520,8 @@ mod tests {
             methods,
             expires_at: NOW + Duration::hours(1),
             passkey_aaguid: None,
+            passkey_attested: false,
+            credential_id: None,
         }
     }
 
@@ -576,6 +662,36 @@ mod tests {
             ..facts(CHROMIUM)
         };
         assert!(decide_registration(&c, &[], &trusted).is_ok());
+        // R4, R5: an allow list under enforced attestation needs the model proven.
+        let allow = Fido2Configuration {
+            key_restrictions: KeyRestrictions {
+                is_enforced: true,
+                enforcement_type: EnforcementType::Allow,
+                aa_guids: vec![CHROMIUM.into()],
+                ..Default::default()
+            },
+            ..c.clone()
+        };
+        assert_eq!(
+            decide_registration(&allow, &[], &trusted),
+            Err(PasskeyRefusal::AaguidNotAttested(
+                Uuid::parse_str(CHROMIUM).unwrap()
+            )),
+            "a trusted chain that does not sign the AAGUID proves no model on the list"
+        );
+        let proven = RegistrationFacts {
+            aaguid_attested: true,
+            ..trusted
+        };
+        assert!(decide_registration(&allow, &[], &proven).is_ok());
+        let unenforced = Fido2Configuration {
+            is_attestation_enforced: false,
+            ..allow
+        };
+        assert!(
+            decide_registration(&unenforced, &[], &facts(CHROMIUM)).is_ok(),
+            "without enforcement the list reads the self-reported AAGUID, as Entra does"
+        );
         assert!(
             may_start_registration(
                 &c,
@@ -729,6 +845,24 @@ mod tests {
         let w = change_warnings(&on, &off, &[]);
         assert_eq!(w.len(), 1);
         assert!(w[0].contains("shortcut no longer applies"));
+        assert!(
+            w[0].contains("every authenticator model may register"),
+            "the warning says what happens: {w:?}"
+        );
+        let empty = Fido2Configuration {
+            key_restrictions: KeyRestrictions {
+                aa_guids: vec![],
+                ..on.key_restrictions.clone()
+            },
+            ..on.clone()
+        };
+        let w = change_warnings(&on, &empty, &[]);
+        assert!(w[0].contains("every passkey is refused"), "{w:?}");
+        assert_eq!(
+            empty_allow_lists(&empty),
+            vec!["the Passkey (FIDO2) settings"]
+        );
+        assert!(empty_allow_lists(&on).is_empty() && empty_allow_lists(&off).is_empty());
         assert!(change_warnings(&off, &on, &[]).is_empty());
         let chromium = Uuid::parse_str(CHROMIUM).unwrap();
         let w = change_warnings(&off, &on, &[(chromium, 3)]);

@@ -21,17 +21,18 @@ impl AuthMethod {
         true
     }
 
-    /// The method as an authentication-strength member (a passkey with its AAGUID, if known).
-    pub fn as_used(self, passkey_aaguid: Option<Uuid>) -> crate::strength::UsedMethod {
+    /// The method as an authentication-strength member (a passkey with its AAGUID, if
+    /// known, and whether that AAGUID was attested).
+    pub fn as_used(
+        self,
+        passkey_aaguid: Option<Uuid>,
+        aaguid_attested: bool,
+    ) -> crate::strength::UsedMethod {
         match self {
-            AuthMethod::Passkey => crate::strength::UsedMethod {
-                mode: "fido2",
-                aaguid: passkey_aaguid,
-            },
-            AuthMethod::TemporaryAccessPass => crate::strength::UsedMethod {
-                mode: "temporaryAccessPassOneTime",
-                aaguid: None,
-            },
+            AuthMethod::Passkey => {
+                crate::strength::UsedMethod::passkey(passkey_aaguid, aaguid_attested)
+            }
+            AuthMethod::TemporaryAccessPass => crate::strength::UsedMethod::TAP,
         }
     }
 }
@@ -51,6 +52,11 @@ pub struct Session {
     pub expires_at: Timestamp,
     /// The AAGUID of the passkey used, when one was (strengths may restrict AAGUIDs, R31).
     pub passkey_aaguid: Option<Uuid>,
+    /// Whether that AAGUID was attested when the passkey was registered (R32).
+    pub passkey_attested: bool,
+    /// The passkey or Temporary Access Pass that signed the session in, so that grants made
+    /// from it can end with it (R47).
+    pub credential_id: Option<Uuid>,
 }
 
 impl Session {

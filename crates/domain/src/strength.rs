@@ -134,11 +134,33 @@ pub struct UsedMethod {
     pub mode: &'static str,
     /// For a passkey, its AAGUID.
     pub aaguid: Option<Uuid>,
+    /// Whether that AAGUID was attested at registration (R32); a self-reported one never
+    /// satisfies an AAGUID restriction.
+    pub aaguid_attested: bool,
+}
+
+impl UsedMethod {
+    /// A Temporary Access Pass.
+    pub const TAP: UsedMethod = UsedMethod {
+        mode: "temporaryAccessPassOneTime",
+        aaguid: None,
+        aaguid_attested: false,
+    };
+
+    /// A passkey of model `aaguid`, attested or self-reported.
+    pub const fn passkey(aaguid: Option<Uuid>, attested: bool) -> UsedMethod {
+        UsedMethod {
+            mode: "fido2",
+            aaguid,
+            aaguid_attested: attested && aaguid.is_some(),
+        }
+    }
 }
 
 impl Strength {
     /// Whether the methods used satisfy this strength (R32): some allowed combination has
-    /// every member among them, and a passkey member passes the AAGUID restriction.
+    /// every member among them, and a passkey member passes the AAGUID restriction with an
+    /// AAGUID that was attested — a self-reported one is whatever the client chose to say.
     pub fn satisfied_by(&self, used: &[UsedMethod]) -> bool {
         let has = |member: &str| {
             used.iter().any(|m| {
@@ -146,10 +168,9 @@ impl Strength {
                     || (member == "temporaryAccessPassMultiUse"
                         && m.mode == "temporaryAccessPassOneTime");
                 let aaguid_ok = member != "fido2"
-                    || self
-                        .fido2_allowed_aaguids
-                        .as_ref()
-                        .is_none_or(|allowed| m.aaguid.is_some_and(|a| allowed.contains(&a)));
+                    || self.fido2_allowed_aaguids.as_ref().is_none_or(|allowed| {
+                        m.aaguid_attested && m.aaguid.is_some_and(|a| allowed.contains(&a))
+                    });
                 mode_ok && aaguid_ok
             })
         };
@@ -246,19 +267,13 @@ mod tests {
     const AUTHENTICATOR: &str = "90a3ccdf-635c-4729-a248-9b709135078f";
 
     fn passkey(aaguid: &str) -> UsedMethod {
-        UsedMethod {
-            mode: "fido2",
-            aaguid: Uuid::parse_str(aaguid).ok(),
-        }
+        UsedMethod::passkey(Uuid::parse_str(aaguid).ok(), true)
     }
 
     #[test]
     fn r32_a_passkey_satisfies_phishing_resistance_a_tap_only_mfa() {
         let [mfa, passwordless, phish] = BUILT_IN.map(|b| b.to_strength());
-        let tap = UsedMethod {
-            mode: "temporaryAccessPassOneTime",
-            aaguid: None,
-        };
+        let tap = UsedMethod::TAP;
         assert!(
             phish.satisfied_by(&[passkey(AUTHENTICATOR)])
                 && passwordless.satisfied_by(&[passkey(AUTHENTICATOR)])
@@ -288,10 +303,22 @@ mod tests {
             !custom.satisfied_by(&[passkey("01020304-0506-0708-0102-030405060708")]),
             "another model's passkey does not count"
         );
-        assert!(!custom.satisfied_by(&[UsedMethod {
-            mode: "fido2",
-            aaguid: None
-        }]));
+        assert!(!custom.satisfied_by(&[UsedMethod::passkey(None, true)]));
+        assert!(
+            !custom.satisfied_by(&[UsedMethod::passkey(
+                Uuid::parse_str(AUTHENTICATOR).ok(),
+                false
+            )]),
+            "R32: a self-reported Authenticator AAGUID does not count"
+        );
+        let [_, _, phish] = BUILT_IN.map(|b| b.to_strength());
+        assert!(
+            phish.satisfied_by(&[UsedMethod::passkey(
+                Uuid::parse_str(AUTHENTICATOR).ok(),
+                false
+            )]),
+            "a strength without an AAGUID restriction does not ask for attestation"
+        );
         assert_eq!(custom.requirements_satisfied(), "mfa");
     }
 

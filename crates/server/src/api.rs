@@ -77,6 +77,7 @@ impl From<PasskeyError> for ApiError {
                 StatusCode::BAD_REQUEST
             }
             PasskeyError::Ceremony(c) if c.code == "alreadyRegistered" => StatusCode::CONFLICT,
+            PasskeyError::Ceremony(c) if c.code == "aaguidNotAttestable" => StatusCode::FORBIDDEN,
             PasskeyError::Ceremony(_) => StatusCode::UNAUTHORIZED,
             PasskeyError::Rejected { code, .. } => match *code {
                 "alreadyRegistered" => StatusCode::CONFLICT,
@@ -141,6 +142,39 @@ async fn require_session(
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "notSignedIn", "Sign in first."))
 }
 
+/// R40: the registration calls belong to Security info, so they need its application
+/// session — the ID token its own sign-in received, bound to this browser session — exactly
+/// as its page does; a session cookie alone (a stolen one, or one whose Security info
+/// sign-in Conditional Access refused) is not enough. The service then decides the
+/// application and the user action again for this very request.
+async fn require_security_info_session(
+    st: &AppState,
+    headers: &HeaderMap,
+) -> Result<
+    (
+        portcullis_domain::session::Session,
+        portcullis_domain::directory::User,
+    ),
+    ApiError,
+> {
+    match crate::security_info::app_session(st, headers).await {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err(_)) => {
+            let (_, _) = require_session(st, headers).await?;
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "securityInfoSessionRequired",
+                "Open Security info to add a passkey: registering security info needs its sign-in, which applies your organisation's Conditional Access policies (R40).",
+            ))
+        }
+        Err(e) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internalError",
+            e.to_string(),
+        )),
+    }
+}
+
 /// `POST /api/passkeys/registration/options`: begins adding a passkey (signed-in users).
 pub async fn registration_options(
     State(st): State<AppState>,
@@ -148,7 +182,7 @@ pub async fn registration_options(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     same_origin(&headers, &st)?;
-    let (session, user) = require_session(&st, &headers).await?;
+    let (session, user) = require_security_info_session(&st, &headers).await?;
     let start = st
         .service
         .begin_passkey_registration(
@@ -186,7 +220,7 @@ pub async fn register(
 ) -> Result<Response, ApiError> {
     same_origin(&headers, &st)?;
     let Json(body) = body.map_err(json_error)?;
-    let (session, user) = require_session(&st, &headers).await?;
+    let (session, user) = require_security_info_session(&st, &headers).await?;
     let device = DeviceInfo {
         device: body.device,
         profile: body.device_profile,

@@ -43,6 +43,7 @@ impl From<ServiceError> for PageError {
         match e {
             ServiceError::NotFound(m) => Self::NotFound(m),
             ServiceError::Forbidden(m) => Self::Forbidden(m.to_string()),
+            ServiceError::AppPrivilege(m) => Self::Forbidden(m.to_string()),
             ServiceError::Store(_) | ServiceError::Internal(_) => Self::Internal(e.to_string()),
             other => Self::BadRequest(other.to_string()),
         }

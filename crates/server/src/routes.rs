@@ -148,23 +148,19 @@ pub(crate) fn request_context(
     peer: SocketAddr,
     headers: &HeaderMap,
 ) -> RequestContext {
-    // Repeated header lines are one list, in order (RFC 9110 §5.3): a proxy that adds its own
-    // line rather than appending must not leave the client's own first line to be believed.
-    // A line that is not text poisons the list, so nothing forwarded is believed.
-    let forwarded = headers
+    // Repeated header lines are one list, in order (RFC 9110 §5.3); each line goes as bytes, so
+    // a line that is not text is an unreadable hop where it stands (see `client_ip`).
+    let forwarded: Vec<&[u8]> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .map(|v| v.to_str().ok())
-        .collect::<Option<Vec<_>>>()
-        .map(|lines| lines.join(","))
-        .unwrap_or_default();
-    let ip = portcullis_domain::conditional_access::location::client_ip(
-        peer.ip(),
-        &forwarded,
-        &st.config.trusted_proxies,
-    );
+        .map(HeaderValue::as_bytes)
+        .collect();
     RequestContext {
-        source: ip.to_string(),
+        source: portcullis_domain::conditional_access::location::client_ip(
+            peer.ip(),
+            &forwarded,
+            &st.config.trusted_proxies,
+        ),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())

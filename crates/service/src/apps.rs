@@ -2,7 +2,7 @@
 //! flags and custom security attributes Conditional Access reads; client secrets (hashed)
 //! and application permissions; and the client-credentials grant.
 
-use portcullis_domain::actor::Actor;
+use portcullis_domain::actor::{may_manage_app_credentials, Actor};
 use portcullis_domain::application::{
     patch_custom_security_attributes, validate_redirect_uris, Application, CustomSecurityAttributes,
 };
@@ -10,12 +10,23 @@ use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
 use portcullis_domain::directory::validate_display_name;
 use portcullis_domain::lockout::{assess, Gate};
 use portcullis_domain::time_fmt::rfc3339;
+use portcullis_domain::Timestamp;
+pub use portcullis_store::applications::PasswordCredential;
 use portcullis_store::{applications, audit, commit, lockout, Conn};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::secrets::new_token;
 use crate::{RequestContext, Result, Service, ServiceError};
+
+/// How long a client secret lives unless its creator says otherwise (Graph's default).
+const SECRET_DEFAULT_LIFETIME: time::Duration = time::Duration::days(730);
+/// The longest a client secret may live.
+const SECRET_MAX_LIFETIME: time::Duration = time::Duration::days(731);
+/// How many characters of a secret its `hint` shows (and a presented secret is matched by).
+const SECRET_HINT: usize = 3;
+/// Most client secrets one application may hold.
+const SECRETS_MAX: usize = 20;
 
 /// Why a client-credentials request was refused (RFC 6749 §5.2).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -161,7 +172,19 @@ impl Service {
         let mut tx = self.store().begin().await?;
         applications::insert(&mut tx, &app, now).await?;
         if let Some(h) = &hash {
-            applications::set_secret(&mut tx, &app.app_id, h, now).await?;
+            let cred = PasswordCredential {
+                key_id: Uuid::new_v4(),
+                hint: secret
+                    .as_deref()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(SECRET_HINT)
+                    .collect(),
+                display_name: None,
+                start_at: now,
+                end_at: now + SECRET_DEFAULT_LIFETIME,
+            };
+            applications::add_secret(&mut tx, &app.app_id, &cred, h, now).await?;
         }
         let mut after = summary(&app);
         after["hasSecret"] = json!(secret.is_some());
@@ -276,13 +299,18 @@ impl Service {
         Ok(())
     }
 
-    /// Issues a new client secret for a confidential application, replacing any old one;
-    /// returns it (only its hash is stored). Audited.
-    pub async fn new_client_secret(
+    /// Graph `addPassword`: adds a client secret to a confidential application's list (the
+    /// others stay) and returns it once; only its hash is stored. An application holding a
+    /// privileged permission takes a Global or Privileged Role Administrator
+    /// (`may_manage_app_credentials`). Audited.
+    pub async fn add_client_secret(
         &self,
         actor: &Actor,
         id: &str,
-    ) -> Result<(Application, String)> {
+        display_name: Option<String>,
+        end_at: Option<Timestamp>,
+    ) -> Result<(Application, PasswordCredential, String)> {
+        let now = self.now();
         let app = self.application(id).await?;
         if app.public_client {
             return Err(ServiceError::Invalid(format!(
@@ -290,11 +318,36 @@ impl Service {
                 app.display_name
             )));
         }
+        let end_at = end_at.unwrap_or(now + SECRET_DEFAULT_LIFETIME);
+        if end_at <= now || end_at > now + SECRET_MAX_LIFETIME {
+            return Err(ServiceError::Invalid(
+                "passwordCredential.endDateTime must be in the future and at most two years away"
+                    .into(),
+            ));
+        }
+        let display_name = match display_name {
+            Some(n) => Some(validate_display_name(&n).map_err(ServiceError::Invalid)?),
+            None => None,
+        };
         let secret = new_token();
         let hash = self.secrets.hash(&secret).await?;
-        let now = self.now();
+        let cred = PasswordCredential {
+            key_id: Uuid::new_v4(),
+            hint: secret.chars().take(SECRET_HINT).collect(),
+            display_name,
+            start_at: now,
+            end_at,
+        };
         let mut tx = self.store().begin().await?;
-        applications::set_secret(&mut tx, &app.app_id, &hash, now).await?;
+        let permissions = applications::permissions(&mut tx, &app.app_id).await?;
+        may_manage_app_credentials(actor, &app.display_name, &permissions)?;
+        if applications::secrets(&mut tx, &app.app_id).await?.len() >= SECRETS_MAX {
+            return Err(ServiceError::Invalid(format!(
+                "'{}' already holds {SECRETS_MAX} client secrets; remove one first (removePassword)",
+                app.display_name
+            )));
+        }
+        applications::add_secret(&mut tx, &app.app_id, &cred, &hash, now).await?;
         audit::append(
             &mut tx,
             &app_record(
@@ -303,14 +356,51 @@ impl Service {
                 actor,
                 &app,
                 None,
-                Some(json!({"secret": "replaced"})),
-                format!("A new client secret was issued for '{}'", app.display_name),
+                Some(json!({"passwordCredential": {"keyId": cred.key_id, "hint": cred.hint, "displayName": cred.display_name, "endDateTime": rfc3339(cred.end_at)}})),
+                format!("A client secret was added to '{}'", app.display_name),
             ),
             now,
         )
         .await?;
         commit(tx).await?;
-        Ok((app, secret))
+        Ok((app, cred, secret))
+    }
+
+    /// Graph `removePassword`: removes one client secret, under the same rule as adding one.
+    pub async fn remove_client_secret(&self, actor: &Actor, id: &str, key_id: Uuid) -> Result<()> {
+        let now = self.now();
+        let app = self.application(id).await?;
+        let mut tx = self.store().begin().await?;
+        let permissions = applications::permissions(&mut tx, &app.app_id).await?;
+        may_manage_app_credentials(actor, &app.display_name, &permissions)?;
+        if !applications::remove_secret(&mut tx, &app.app_id, key_id).await? {
+            return Err(ServiceError::NotFound(format!(
+                "'{}' has no client secret with keyId {key_id}",
+                app.display_name
+            )));
+        }
+        audit::append(
+            &mut tx,
+            &app_record(
+                "Update application – Certificates and secrets management",
+                Operation::Update,
+                actor,
+                &app,
+                Some(json!({"passwordCredential": {"keyId": key_id}})),
+                None,
+                format!("A client secret was removed from '{}'", app.display_name),
+            ),
+            now,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// An application's client secrets (never the secrets themselves).
+    pub async fn client_secrets(&self, app_id: &str) -> Result<Vec<PasswordCredential>> {
+        let mut c = self.store().conn().await?;
+        Ok(applications::secrets(&mut c, app_id).await?)
     }
 
     /// One application, by client id, object id or service principal id.
@@ -351,6 +441,11 @@ impl Service {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let app = find(&mut tx, app_id).await?;
+        // Granting a privileged permission makes the application privileged: the same rule as
+        // for its credentials, read over what it would then hold.
+        let mut would_hold = applications::permissions(&mut tx, &app.app_id).await?;
+        would_hold.push(permission.to_string());
+        may_manage_app_credentials(actor, &app.display_name, &would_hold)?;
         if !applications::grant_permission(&mut tx, &app.app_id, permission).await? {
             return Ok(false);
         }
@@ -385,34 +480,38 @@ impl Service {
         let since = now - self.lockout.window();
         let failures = lockout::source_failures(
             &mut c,
-            &ctx.source,
+            &ctx.source_key(),
             since,
             i64::from(self.lockout.max_failures_per_source),
         )
         .await?;
         if let Gate::Locked { until, .. } = assess(&self.lockout, &[], &failures, now) {
-            tracing::warn!(source = %ctx.source, until = %rfc3339(until), "client authentication locked out");
+            tracing::warn!(source = %ctx.source_text(), until = %rfc3339(until), "client authentication locked out");
             return Ok(Err(GrantError::TooMany {
                 retry_after: (until - now).whole_seconds().max(1),
             }));
         }
         let app = applications::by_app_id(&mut c, client_id.trim()).await?;
-        let hash = match &app {
-            Some(a) => applications::secret(&mut c, &a.app_id).await?,
-            None => None,
+        let hint: String = secret.chars().take(SECRET_HINT).collect();
+        let hashes = match &app {
+            Some(a) => applications::secret_hashes(&mut c, &a.app_id, &hint, now).await?,
+            None => vec![],
         };
         drop(c);
-        let ok = match &hash {
-            Some(h) if !secret.is_empty() && secret.len() <= 256 => {
-                self.secrets.verify(secret, h).await?
+        let mut ok = false;
+        if !secret.is_empty() && secret.len() <= 256 {
+            for h in &hashes {
+                if self.secrets.verify(secret, h).await? {
+                    ok = true;
+                    break;
+                }
             }
-            _ => false,
-        };
+        }
         match (app, ok) {
             (Some(app), true) => Ok(Ok(app)),
             _ => {
                 let mut c = self.store().conn().await?;
-                lockout::record_failure(&mut c, None, &ctx.source, now).await?;
+                lockout::record_failure(&mut c, None, &ctx.source_key(), now).await?;
                 Ok(Err(GrantError::InvalidClient))
             }
         }

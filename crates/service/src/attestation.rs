@@ -5,7 +5,9 @@ use portcullis_domain::actor::Actor;
 use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
 use portcullis_domain::metadata::{builtin_name, looks_like_jws, parse_import, MetadataEntry};
 use portcullis_store::{audit, commit, metadata};
-use portcullis_webauthn::{verify_trust, NewCredential, RootEntry, TrustRoots, TrustVerdict};
+use portcullis_webauthn::{
+    verify_trust, NewCredential, RootEntry, RootScope, TrustRoots, TrustVerdict,
+};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 use uuid::Uuid;
@@ -45,19 +47,16 @@ pub struct RootAppAttestation {
 }
 
 impl RootAppAttestation {
-    /// Trusts `roots_der` for both Authenticator AAGUIDs.
+    /// Trusts `roots_der` for both Authenticator AAGUIDs. They are the app's own
+    /// attestation roots, which only the app's instances chain to, so a chain to them
+    /// vouches for the app whatever the statement's format.
     pub fn new(roots_der: Vec<Vec<u8>>, available: bool) -> Self {
-        let entries: Vec<RootEntry> = portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS
-            .iter()
-            .filter_map(|a| Uuid::parse_str(a).ok())
-            .map(|aaguid| RootEntry {
-                aaguid,
-                name: builtin_name(aaguid).unwrap_or("Authenticator").into(),
-                roots: roots_der.clone(),
-            })
-            .collect();
         RootAppAttestation {
-            roots: TrustRoots::new(&entries),
+            roots: TrustRoots::new(&[RootEntry {
+                scope: RootScope::AnyModel,
+                name: "Authenticator app attestation".into(),
+                roots: roots_der,
+            }]),
             available: AtomicBool::new(available),
         }
     }
@@ -122,7 +121,7 @@ impl Service {
                     ))
                 })?;
                 if TrustRoots::new(&[RootEntry {
-                    aaguid: e.aaguid,
+                    scope: RootScope::Model(e.aaguid),
                     name: e.name.clone(),
                     roots: vec![der],
                 }])
@@ -186,8 +185,11 @@ impl Service {
         }))
     }
 
-    /// R4: the trust verdict for a verified registration. Authenticator AAGUIDs go to the
-    /// app attestation service; every other model to the metadata store's roots.
+    /// R4, R32: the trust verdict for a verified registration. Authenticator AAGUIDs go to
+    /// the app attestation service, whose verdict vouches for the app and so attests the
+    /// AAGUID; every other model to the metadata store's roots: those listed for its AAGUID,
+    /// which count only when the statement signs the AAGUID, and those listed for the nil
+    /// AAGUID, which the store trusts for every model (see `portcullis_webauthn::trust`).
     pub(crate) async fn attestation_verdict(
         &self,
         cred: &NewCredential,
@@ -201,18 +203,36 @@ impl Service {
                     .unwrap_or(false)
             });
         if is_authenticator {
-            return Ok(self.app_attestation.verify(cred, at));
+            return Ok(self.app_attestation.verify(cred, at).map(|v| match v {
+                TrustVerdict::Trusted { .. } => TrustVerdict::Trusted {
+                    aaguid_attested: true,
+                },
+                untrusted => untrusted,
+            }));
         }
-        let entry = self.metadata_for(cred.aaguid).await?;
-        let roots: Vec<Vec<u8>> = entry
-            .as_ref()
-            .map(|e| e.roots.iter().filter_map(|r| base64_std(r)).collect())
-            .unwrap_or_default();
-        let store = TrustRoots::new(&[RootEntry {
-            aaguid: cred.aaguid,
-            name: entry.map(|e| e.name).unwrap_or_default(),
-            roots,
-        }]);
+        let decoded = |e: &Option<MetadataEntry>| -> Vec<Vec<u8>> {
+            e.as_ref()
+                .map(|e| e.roots.iter().filter_map(|r| base64_std(r)).collect())
+                .unwrap_or_default()
+        };
+        let model = self.metadata_for(cred.aaguid).await?;
+        let any_model = if cred.aaguid.is_nil() {
+            model.clone()
+        } else {
+            self.metadata_for(Uuid::nil()).await?
+        };
+        let store = TrustRoots::new(&[
+            RootEntry {
+                scope: RootScope::Model(cred.aaguid),
+                name: model.as_ref().map(|e| e.name.clone()).unwrap_or_default(),
+                roots: decoded(&model),
+            },
+            RootEntry {
+                scope: RootScope::AnyModel,
+                name: "roots trusted for every model".into(),
+                roots: decoded(&any_model),
+            },
+        ]);
         Ok(Ok(verify_trust(cred, &store, at)))
     }
 }

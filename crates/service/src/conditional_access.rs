@@ -193,20 +193,14 @@ async fn registered(c: &mut Conn, user: Uuid, now: Timestamp) -> Result<Vec<Used
     let mut out: Vec<UsedMethod> = store_pk::for_user(c, user)
         .await?
         .iter()
-        .map(|p| UsedMethod {
-            mode: "fido2",
-            aaguid: Some(p.passkey.aaguid),
-        })
+        .map(|p| UsedMethod::passkey(Some(p.passkey.aaguid), p.passkey.attested))
         .collect();
     // A pass that has not been used up or expired (the methods policy is checked at sign-in).
     if store_tap::for_user(c, user)
         .await?
         .is_some_and(|p| p.pass.consumed_at.is_none() && now < p.pass.expires_at())
     {
-        out.push(UsedMethod {
-            mode: "temporaryAccessPassOneTime",
-            aaguid: None,
-        });
+        out.push(UsedMethod::TAP);
     }
     Ok(out)
 }
@@ -466,6 +460,25 @@ impl Service {
         Ok(s)
     }
 
+    /// R32: the warning a saved strength deserves when no passkey can meet its AAGUID
+    /// restriction, because no Passkey (FIDO2) ruleset enforces attestation.
+    pub async fn strength_warnings(&self, s: &Strength) -> Result<Vec<String>> {
+        let mut c = self.store().conn().await?;
+        let cfg = match crate::policy::current(&mut c, portcullis_domain::policy::MethodId::Fido2)
+            .await?
+        {
+            portcullis_domain::policy::MethodConfiguration::Fido2(f) => f,
+            _ => return Ok(vec![]),
+        };
+        Ok(portcullis_domain::passkey::strength_attestation_warning(
+            &s.display_name,
+            s.fido2_allowed_aaguids.as_deref(),
+            &cfg,
+        )
+        .into_iter()
+        .collect())
+    }
+
     /// The access decision for an authorization: loads what the decision reads (Security info
     /// included, so a refusal can tell a loop from "register first") and calls the domain's
     /// one decision function.
@@ -488,7 +501,7 @@ impl Service {
         } = self.subject(&mut c, user.id, now).await?;
         drop(c);
         let platform = from_user_agent(&ctx.user_agent);
-        let ip = ctx.source.parse().ok();
+        let ip = ctx.source;
         // A public client with only custom-scheme redirects is a native app.
         let native = app.public_client && app.redirect_uris.iter().all(|u| !u.starts_with("http"));
         let client_app_type = if native {
@@ -665,9 +678,12 @@ impl Service {
 }
 
 impl Service {
-    /// The "register security info" user action (R40): policies that target it must be met
-    /// before a passkey is added; their strengths govern registration in place of the
-    /// All-resources ones (graph-api.md §6).
+    /// Registering security info (R40) is one resource, whichever surface asks: the Security
+    /// info application — as its page's sign-in checks it — *and* the "register security
+    /// info" user action, whose strengths govern registration in place of the All-resources
+    /// ones (graph-api.md §6). Both are evaluated now, with this request's signals, on every
+    /// registration call: a session that reached Security info earlier, elsewhere, or not at
+    /// all gains nothing from it.
     pub async fn registration_allowed(
         &self,
         user: &User,
@@ -684,6 +700,11 @@ impl Service {
             portal,
         } = self.subject(&mut c, user.id, now).await?;
         drop(c);
+        let Some(portal) = portal else {
+            return Err(
+                ServiceError::Internal("the Security info application is missing".into()).into(),
+            );
+        };
         let used = portcullis_domain::access::used_methods(session);
         // R46: "register only from a compliant device" needs the device proved here too.
         let device = self
@@ -695,27 +716,50 @@ impl Service {
             )
             .await?
             .map(|d| d.facts());
-        let s = Signals {
+        let platform = from_user_agent(&ctx.user_agent);
+        // The application, exactly as its sign-in decides it.
+        let app = decide(&AccessRequest {
             user,
             groups: &groups,
             roles: &roles,
-            resource: Resource::RegisterSecurityInfo,
-            client: portal.as_ref(),
-            platform: from_user_agent(&ctx.user_agent),
-            ip: ctx.source.parse().ok(),
+            application: &portal,
+            session,
+            registered: &registered,
+            portal: Some(&portal),
+            config: data.config(),
+            platform,
+            ip: ctx.source,
             client_app_type: ClientAppType::Browser,
             device: device.as_ref(),
-            methods: &used,
             now,
+        });
+        let (e, v) = if portcullis_domain::access::lets_through(&app.verdict) {
+            // The user action.
+            let s = Signals {
+                user,
+                groups: &groups,
+                roles: &roles,
+                resource: Resource::RegisterSecurityInfo,
+                client: Some(&portal),
+                platform,
+                ip: ctx.source,
+                client_app_type: ClientAppType::Browser,
+                device: device.as_ref(),
+                methods: &used,
+                now,
+            };
+            let e = evaluate(&data.config(), &s);
+            let h = Holdings {
+                used: &used,
+                registered: &registered,
+                client_app_id: None,
+                registration_open: true,
+            };
+            let v = verdict(&e.outcome, &data.strengths, &h);
+            (e, v)
+        } else {
+            (app.evaluation, app.verdict)
         };
-        let e = evaluate(&data.config(), &s);
-        let h = Holdings {
-            used: &used,
-            registered: &registered,
-            client_app_id: None,
-            registration_open: true,
-        };
-        let v = verdict(&e.outcome, &data.strengths, &h);
         let refusal = match v {
             Verdict::Allow | Verdict::AllowForRegistration { .. } => None,
             Verdict::StepUp { requirements } => Some(("conditionalAccess", format!("Registering security info needs {}; sign in again with it.", requirements.join(" and ")))),

@@ -30,6 +30,9 @@ pub enum ServiceError {
     /// The actor may not do this to that user.
     #[error(transparent)]
     Forbidden(#[from] MethodAdminDenied),
+    /// The actor may not touch this application's credentials or grant it this permission.
+    #[error(transparent)]
+    AppPrivilege(#[from] portcullis_domain::actor::AppPrivilegeDenied),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

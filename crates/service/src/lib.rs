@@ -34,8 +34,8 @@ pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 /// Where a request came from, for rate limiting and the sign-in log.
 #[derive(Debug, Clone, Default)]
 pub struct RequestContext {
-    /// Source address.
-    pub source: String,
+    /// Source address; `None` when a trusted proxy forwarded it unreadably (never the proxy).
+    pub source: Option<std::net::IpAddr>,
     /// User agent, trimmed.
     pub user_agent: String,
     /// `X-Portcullis-Device-Proof`, when the client sent one: an enrolled device proving its
@@ -44,6 +44,17 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
+    /// The source address as logs show it (`unknown` when it is not known).
+    pub fn source_text(&self) -> String {
+        self.source
+            .map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
+    }
+
+    /// The key per-source lock-outs count under (R13): the address, an IPv6 address's /64.
+    pub fn source_key(&self) -> String {
+        portcullis_domain::lockout::source_key(self.source)
+    }
+
     /// A sign-in log entry for an attempt from this request; `failure` is
     /// (error number, stable code, the sentence the user was shown).
     pub fn sign_in_event(
@@ -60,7 +71,7 @@ impl RequestContext {
             user_id,
             user_principal_name: upn.to_lowercase(),
             method: method.into(),
-            ip_address: self.source.clone(),
+            ip_address: self.source_text(),
             user_agent: self.user_agent.chars().take(512).collect(),
             error_code: failure.as_ref().map_or(0, |f| f.0),
             failure_code: failure.as_ref().map(|f| f.1.to_string()),
@@ -80,6 +91,7 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     secrets: secrets::Secrets,
     lockout: LockoutPolicy,
+    grant_lifetimes: portcullis_domain::grant::GrantLifetimes,
     app_attestation: Arc<dyn attestation::AppAttestation>,
     key_cache: keys::KeyCache,
     ca_cache: conditional_access::CaCache,
@@ -94,10 +106,17 @@ impl Service {
             clock,
             secrets: secrets::Secrets::new(),
             lockout,
+            grant_lifetimes: Default::default(),
             app_attestation,
             key_cache: keys::KeyCache::default(),
             ca_cache: conditional_access::CaCache::default(),
         }
+    }
+
+    /// The same services with other grant lifetimes (R47).
+    pub fn with_grant_lifetimes(mut self, l: portcullis_domain::grant::GrantLifetimes) -> Self {
+        self.grant_lifetimes = l;
+        self
     }
 
     /// The same services with another app attestation service (R4).

@@ -71,26 +71,41 @@ impl Service {
 
     /// Saves a whole configuration. Every target is checked against the directory in
     /// the same transaction as the write (R2), and either all of it lands or none (R8).
+    /// A change that makes key restrictions an enforced allow list with nothing on it —
+    /// every passkey refused — needs `accept_empty_allow_list` (R5).
     pub async fn save_method_configuration(
         &self,
         actor: &Actor,
         cfg: MethodConfiguration,
+        accept_empty_allow_list: bool,
     ) -> Result<Saved> {
-        self.write_method(actor, cfg, "Authentication Methods Policy Update")
-            .await
+        self.write_method(
+            actor,
+            cfg,
+            "Authentication Methods Policy Update",
+            accept_empty_allow_list,
+        )
+        .await
     }
 
-    /// Applies a Graph PATCH body (absent properties keep their values).
+    /// Applies a Graph PATCH body (absent properties keep their values); see
+    /// [`Service::save_method_configuration`] for `accept_empty_allow_list`.
     pub async fn patch_method_configuration(
         &self,
         actor: &Actor,
         id: MethodId,
         patch: Value,
+        accept_empty_allow_list: bool,
     ) -> Result<Saved> {
         let base = self.method_configuration(id).await?;
         let next = base.patched(patch)?;
-        self.write_method(actor, next, "Authentication Methods Policy Update")
-            .await
+        self.write_method(
+            actor,
+            next,
+            "Authentication Methods Policy Update",
+            accept_empty_allow_list,
+        )
+        .await
     }
 
     /// Resets a configuration to Graph's defaults.
@@ -99,6 +114,7 @@ impl Service {
             actor,
             MethodConfiguration::graph_default(id),
             "Authentication Methods Policy Reset",
+            false,
         )
         .await
     }
@@ -108,12 +124,26 @@ impl Service {
         actor: &Actor,
         cfg: MethodConfiguration,
         activity: &'static str,
+        accept_empty_allow_list: bool,
     ) -> Result<Saved> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let groups = directory::groups_by_ids(&mut tx, &referenced_groups(&cfg)).await?;
         cfg.validate(groups.as_slice())?;
         let before = current(&mut tx, cfg.id()).await?;
+        if let (MethodConfiguration::Fido2(b), MethodConfiguration::Fido2(a)) = (&before, &cfg) {
+            let had = portcullis_domain::passkey::empty_allow_lists(b);
+            let new: Vec<String> = portcullis_domain::passkey::empty_allow_lists(a)
+                .into_iter()
+                .filter(|r| !had.contains(r))
+                .collect();
+            if !new.is_empty() && !accept_empty_allow_list {
+                return Err(crate::ServiceError::Invalid(format!(
+                    "Key restrictions of {} would be an enforced allow list with no AAGUID on it: every passkey would be refused, at registration and at sign-in, for everyone they apply to (R5). Add the models to allow, switch enforcement off, or confirm this consequence explicitly (Graph: ?acceptEmptyAllowList=true; CLI: --accept-empty-allow-list).",
+                    new.join(" and ")
+                )));
+            }
+        }
         let warnings = match (&before, &cfg) {
             (MethodConfiguration::Fido2(b), MethodConfiguration::Fido2(a)) => {
                 let in_use = portcullis_store::passkeys::aaguids_in_use(&mut tx).await?;

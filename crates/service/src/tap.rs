@@ -216,7 +216,7 @@ impl Service {
         match self.try_tap(&typed, code, ctx, now).await {
             Ok(s) => Ok(s),
             Err((uid, SignInError::Refused(r))) => {
-                tracing::info!(user = %typed, source = %ctx.source, code = r.code(), "TAP sign-in refused");
+                tracing::info!(user = %typed, source = %ctx.source_text(), code = r.code(), "TAP sign-in refused");
                 let mut c = self.store().conn().await?;
                 signins::append(&mut c, &event(now, uid, &typed, ctx, Some(&r))).await?;
                 Err(r.into())
@@ -244,7 +244,7 @@ impl Service {
                 .max_failures_per_user
                 .max(self.lockout.max_failures_per_source),
         );
-        let source_failures = lockout::source_failures(&mut c, &ctx.source, since, limit)
+        let source_failures = lockout::source_failures(&mut c, &ctx.source_key(), since, limit)
             .await
             .map_err(db(None))?;
         if let Gate::Locked { until, .. } = assess(&self.lockout, &[], &source_failures, now) {
@@ -263,7 +263,7 @@ impl Service {
             .await
             .map_err(db(None))?
         else {
-            lockout::record_failure(&mut c, None, &ctx.source, now)
+            lockout::record_failure(&mut c, None, &ctx.source_key(), now)
                 .await
                 .map_err(db(None))?;
             return refuse(None, TapRefusal::UnknownUser);
@@ -295,7 +295,7 @@ impl Service {
             .await
             .map_err(db(uid))?
         else {
-            lockout::record_failure(&mut c, uid, &ctx.source, now)
+            lockout::record_failure(&mut c, uid, &ctx.source_key(), now)
                 .await
                 .map_err(db(uid))?;
             return refuse(uid, TapRefusal::NoPass);
@@ -355,7 +355,7 @@ impl Service {
         let run = async {
             let mut conn = self.store().conn().await?;
             let c = &mut *conn;
-            lockout::record_failure(c, Some(user.id), &ctx.source, now).await?;
+            lockout::record_failure(c, Some(user.id), &ctx.source_key(), now).await?;
             let since = now - self.lockout.window();
             let limit = i64::from(
                 self.lockout
@@ -363,7 +363,7 @@ impl Service {
                     .max(self.lockout.max_failures_per_source),
             );
             let uf = lockout::user_failures(c, user.id, since, limit).await?;
-            let sf = lockout::source_failures(c, &ctx.source, since, limit).await?;
+            let sf = lockout::source_failures(c, &ctx.source_key(), since, limit).await?;
             Ok::<_, portcullis_store::StoreError>(assess(&self.lockout, &uf, &sf, now))
         };
         match run.await {
@@ -373,7 +373,7 @@ impl Service {
                 } else {
                     "from this network address"
                 };
-                tracing::warn!(user = %user.user_principal_name, source = %ctx.source, until = %rfc3339(until), "TAP sign-in locked out after repeated wrong codes");
+                tracing::warn!(user = %user.user_principal_name, source = %ctx.source_text(), until = %rfc3339(until), "TAP sign-in locked out after repeated wrong codes");
                 TapRefusal::LockedOut {
                     scope,
                     until: rfc3339(until),
@@ -406,6 +406,8 @@ impl Service {
             methods: vec![AuthMethod::TemporaryAccessPass],
             expires_at: tap::session_expiry(pass, now, MAX_SESSION),
             passkey_aaguid: None,
+            passkey_attested: false,
+            credential_id: Some(pass.id),
         };
         sessions::insert(&mut tx, &token_key(&token), &session, now).await?;
         lockout::clear_user(&mut tx, user.id).await?;
@@ -421,7 +423,7 @@ impl Service {
         )
         .await?;
         commit(tx).await?;
-        tracing::info!(user = %user.user_principal_name, source = %ctx.source, "signed in with a Temporary Access Pass");
+        tracing::info!(user = %user.user_principal_name, source = %ctx.source_text(), "signed in with a Temporary Access Pass");
         Ok(SignedIn {
             token,
             session,

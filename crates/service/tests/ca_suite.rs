@@ -29,7 +29,7 @@ fn op() -> Actor {
 
 fn android() -> RequestContext {
     RequestContext {
-        source: "10.9.8.7".into(),
+        source: "10.9.8.7".parse().ok(),
         user_agent: "Mozilla/5.0 (Linux; Android 14; Pixel 8)".into(),
         ..Default::default()
     }
@@ -89,10 +89,7 @@ async fn approved_app_blocks_the_authenticator_and_a_time_bound_exclusion_expire
             ip: None,
             client_app_type: ClientAppType::MobileAppsAndDesktopClients,
             device: None,
-            methods: vec![UsedMethod {
-                mode: "temporaryAccessPassOneTime",
-                aaguid: None,
-            }],
+            methods: vec![UsedMethod::TAP],
         };
         assert!(
             matches!(

@@ -26,7 +26,7 @@ const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 fn ctx() -> RequestContext {
     RequestContext {
-        source: "10.0.0.1".into(),
+        source: "10.0.0.1".parse().ok(),
         user_agent: "test".into(),
         ..Default::default()
     }
@@ -470,5 +470,166 @@ async fn key_rotation_keeps_old_tokens_valid_until_they_expire() {
             t.name
         );
         assert!(w.userinfo(&before.access_token).await.is_err());
+    }
+}
+
+/// R47: a grant ends with what started it. From a TAP sign-in it ends when the pass does, or
+/// after the TAP family lifetime if sooner (ID tokens included); every refresh re-runs the
+/// access decision — a deleted pass, a Conditional Access policy that now blocks the
+/// application, a disabled account each end it, with the reason.
+#[tokio::test]
+async fn r47_a_grant_ends_with_its_tap_and_every_refresh_rechecks_access() {
+    let op = Actor::Operator {
+        name: "test".into(),
+    };
+    for t in both().await {
+        let w = world(&t).await;
+        let upn = w.signed_in.user.user_principal_name.to_string();
+        let pass = w.svc.tap_for(&op, &upn).await.unwrap().unwrap().pass;
+        let end = (T0 + Duration::hours(24)).min(pass.expires_at());
+
+        // The ID token and the refresh family never outlive the end.
+        let tokens = w
+            .exchange(&w.code(false, "openid offline_access").await, None)
+            .await
+            .unwrap();
+        let exp = claims(&tokens.id_token)["exp"].as_i64().unwrap();
+        assert!(exp <= end.unix_timestamp(), "{}", t.name);
+        w.clock.set(end - Duration::minutes(30));
+        let later = w
+            .svc
+            .refresh(
+                ISS,
+                &w.auth(),
+                tokens.refresh_token.as_deref().unwrap(),
+                None,
+                &ctx(),
+            )
+            .await
+            .unwrap()
+            .expect("refreshed before the end");
+        assert!(
+            claims(&later.id_token)["exp"].as_i64().unwrap() <= end.unix_timestamp(),
+            "{}: capped at the end, not an hour from now",
+            t.name
+        );
+        assert!(later.expires_in <= 30 * 60);
+        w.clock.set(end);
+        let ended = w
+            .svc
+            .refresh(
+                ISS,
+                &w.auth(),
+                later.refresh_token.as_deref().unwrap(),
+                None,
+                &ctx(),
+            )
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(ended.error, "invalid_grant", "{}", t.name);
+        assert!(
+            ended.description.contains("ended at"),
+            "{}",
+            ended.description
+        );
+
+        // A deleted pass ends a grant it started, at the next refresh.
+        w.clock.set(T0 + Duration::minutes(1));
+        let tokens = w
+            .exchange(&w.code(false, "openid offline_access").await, None)
+            .await
+            .unwrap();
+        w.svc.delete_tap(&op, &upn).await.unwrap();
+        let gone = w
+            .svc
+            .refresh(
+                ISS,
+                &w.auth(),
+                tokens.refresh_token.as_deref().unwrap(),
+                None,
+                &ctx(),
+            )
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            gone.description
+                .contains("Temporary Access Pass used to sign in was deleted"),
+            "{}: {}",
+            t.name,
+            gone.description
+        );
+    }
+}
+
+#[tokio::test]
+async fn r47_a_refresh_is_refused_when_conditional_access_now_blocks_or_the_account_is_disabled() {
+    let op = Actor::Operator {
+        name: "test".into(),
+    };
+    for t in both().await {
+        let w = world(&t).await;
+        let upn = w.signed_in.user.user_principal_name.to_string();
+        let first = w
+            .exchange(&w.code(false, "openid offline_access").await, None)
+            .await
+            .unwrap();
+        let second = w
+            .exchange(&w.code(false, "openid offline_access").await, None)
+            .await
+            .unwrap();
+        // Nothing changed: the refresh goes through.
+        let first = w
+            .svc
+            .refresh(
+                ISS,
+                &w.auth(),
+                first.refresh_token.as_deref().unwrap(),
+                None,
+                &ctx(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        let policy = serde_json::from_value(serde_json::json!({
+            "displayName": "Payroll closed", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": [w.client_id]}, "clientAppTypes": ["all"]},
+            "grantControls": {"operator": "OR", "builtInControls": ["block"]}
+        }))
+        .unwrap();
+        w.svc.save_ca_policy(&op, policy, true).await.unwrap();
+        let blocked = w
+            .svc
+            .refresh(
+                ISS,
+                &w.auth(),
+                first.refresh_token.as_deref().unwrap(),
+                None,
+                &ctx(),
+            )
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            blocked.description.contains("Payroll closed"),
+            "{}: the refusal names the policy: {}",
+            t.name,
+            blocked.description
+        );
+        w.svc.set_user_enabled(&op, &upn, false).await.unwrap();
+        let disabled = w
+            .svc
+            .refresh(
+                ISS,
+                &w.auth(),
+                second.refresh_token.as_deref().unwrap(),
+                None,
+                &ctx(),
+            )
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(disabled.error, "invalid_grant", "{}", t.name);
     }
 }

@@ -29,7 +29,7 @@ fn req(ceremony_id: uuid::Uuid, response: &serde_json::Value) -> RegistrationReq
 
 fn ctx() -> RequestContext {
     RequestContext {
-        source: "10.0.0.1".into(),
+        source: "10.0.0.1".parse().ok(),
         user_agent: "test".into(),
         ..Default::default()
     }

@@ -28,7 +28,7 @@ fn op() -> Actor {
 
 fn ctx(ip: &str) -> RequestContext {
     RequestContext {
-        source: ip.into(),
+        source: ip.parse().ok(),
         user_agent: "test".into(),
         ..Default::default()
     }
@@ -77,7 +77,7 @@ async fn r2_r8_only_security_groups_and_all_or_nothing() {
             target_type: "group".into(),
         }];
         let err = svc
-            .save_method_configuration(&op(), MethodConfiguration::Fido2(f.clone()))
+            .save_method_configuration(&op(), MethodConfiguration::Fido2(f.clone()), false)
             .await
             .unwrap_err();
         assert!(
@@ -107,7 +107,7 @@ async fn r2_r8_only_security_groups_and_all_or_nothing() {
         );
 
         f.exclude_targets.clear();
-        svc.save_method_configuration(&op(), MethodConfiguration::Fido2(f.clone()))
+        svc.save_method_configuration(&op(), MethodConfiguration::Fido2(f.clone()), false)
             .await
             .unwrap();
         assert_eq!(
@@ -124,7 +124,7 @@ async fn r2_r8_only_security_groups_and_all_or_nothing() {
         // PATCH path: an unknown group id is refused too.
         let patch = serde_json::json!({"includeTargets": [{"id": uuid::Uuid::new_v4().to_string(), "targetType": "group"}]});
         assert!(matches!(
-            svc.patch_method_configuration(&op(), MethodId::Fido2, patch)
+            svc.patch_method_configuration(&op(), MethodId::Fido2, patch, false)
                 .await,
             Err(ServiceError::Policy(PolicyError::Target(
                 TargetError::UnknownGroup(_)
@@ -172,7 +172,8 @@ async fn r10_r11_lifetime_bounds_and_one_pass_per_user() {
             ..Default::default()
         });
         assert!(matches!(
-            svc.save_method_configuration(&op(), bad_policy).await,
+            svc.save_method_configuration(&op(), bad_policy, false)
+                .await,
             Err(ServiceError::Policy(PolicyError::Invalid { .. }))
         ));
 
@@ -545,6 +546,7 @@ async fn every_change_is_audited_with_actor_before_and_after() {
             &op(),
             MethodId::TemporaryAccessPass,
             serde_json::json!({"defaultLifetimeInMinutes": 90}),
+            false,
         )
         .await
         .unwrap();
@@ -653,7 +655,7 @@ async fn tap_sign_in_respects_policy_state_scope_and_disabled_accounts() {
             .unwrap();
         let ip = ctx("10.4.0.1");
         let ex = serde_json::json!({"excludeTargets": [{"id": grp.id.to_string(), "targetType": "group"}]});
-        svc.patch_method_configuration(&op(), MethodId::TemporaryAccessPass, ex)
+        svc.patch_method_configuration(&op(), MethodId::TemporaryAccessPass, ex, false)
             .await
             .unwrap();
         assert!(
@@ -668,6 +670,7 @@ async fn tap_sign_in_respects_policy_state_scope_and_disabled_accounts() {
             &op(),
             MethodId::TemporaryAccessPass,
             serde_json::json!({"excludeTargets": [], "state": "disabled"}),
+            false,
         )
         .await
         .unwrap();
@@ -679,6 +682,7 @@ async fn tap_sign_in_respects_policy_state_scope_and_disabled_accounts() {
             &op(),
             MethodId::TemporaryAccessPass,
             serde_json::json!({"state": "enabled"}),
+            false,
         )
         .await
         .unwrap();

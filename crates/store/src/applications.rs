@@ -167,27 +167,91 @@ pub async fn backfill_ids(c: &mut Conn) -> Result<()> {
     Ok(())
 }
 
-/// Sets an application's client secret hash (replacing any).
-pub async fn set_secret(c: &mut Conn, app_id: &str, hash: &str, now: Timestamp) -> Result<()> {
-    sqlx::query("INSERT INTO application_secrets (app_id, secret_hash, created_at) VALUES ($1, $2, $3) ON CONFLICT (app_id) DO UPDATE SET secret_hash = excluded.secret_hash, created_at = excluded.created_at")
+/// One client secret of an application (Graph `passwordCredential`), without the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordCredential {
+    /// `keyId`.
+    pub key_id: Uuid,
+    /// The first three characters of the secret (`hint`), empty when unknown.
+    pub hint: String,
+    /// `displayName`.
+    pub display_name: Option<String>,
+    /// `startDateTime`.
+    pub start_at: Timestamp,
+    /// `endDateTime`.
+    pub end_at: Timestamp,
+}
+
+/// Adds a client secret (its Argon2id hash) to an application's list.
+pub async fn add_secret(
+    c: &mut Conn,
+    app_id: &str,
+    cred: &PasswordCredential,
+    hash: &str,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query("INSERT INTO application_password_credentials (key_id, app_id, secret_hash, hint, display_name, start_at, end_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(cred.key_id.to_string())
         .bind(app_id)
         .bind(hash)
+        .bind(&cred.hint)
+        .bind(cred.display_name.as_deref())
+        .bind(ms(cred.start_at))
+        .bind(ms(cred.end_at))
         .bind(ms(now))
         .execute(&mut *c)
         .await?;
     Ok(())
 }
 
-/// An application's client secret hash.
-pub async fn secret(c: &mut Conn, app_id: &str) -> Result<Option<String>> {
-    let r = sqlx::query("SELECT secret_hash FROM application_secrets WHERE app_id = $1")
-        .bind(app_id)
-        .fetch_optional(&mut *c)
-        .await?;
-    Ok(match r {
-        Some(r) => Some(r.try_get("secret_hash")?),
-        None => None,
+/// Removes one client secret; returns whether it existed.
+pub async fn remove_secret(c: &mut Conn, app_id: &str, key_id: Uuid) -> Result<bool> {
+    let done = sqlx::query(
+        "DELETE FROM application_password_credentials WHERE app_id = $1 AND key_id = $2",
+    )
+    .bind(app_id)
+    .bind(key_id.to_string())
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+fn credential_from(r: &sqlx::any::AnyRow) -> Result<PasswordCredential> {
+    Ok(PasswordCredential {
+        key_id: crate::row::uuid(r, "key_id")?,
+        hint: r.try_get("hint")?,
+        display_name: r.try_get("display_name")?,
+        start_at: crate::row::ts(r, "start_at")?,
+        end_at: crate::row::ts(r, "end_at")?,
     })
+}
+
+/// An application's client secrets, oldest first.
+pub async fn secrets(c: &mut Conn, app_id: &str) -> Result<Vec<PasswordCredential>> {
+    let rows = sqlx::query(
+        "SELECT * FROM application_password_credentials WHERE app_id = $1 ORDER BY created_at, key_id",
+    )
+    .bind(app_id)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(credential_from).collect()
+}
+
+/// The hashes of an application's secrets valid at `now` whose hint is `hint` (or unknown):
+/// the candidates a presented secret is checked against.
+pub async fn secret_hashes(
+    c: &mut Conn,
+    app_id: &str,
+    hint: &str,
+    now: Timestamp,
+) -> Result<Vec<String>> {
+    let rows = sqlx::query("SELECT secret_hash FROM application_password_credentials WHERE app_id = $1 AND (hint = $2 OR hint = '') AND start_at <= $3 AND end_at > $3")
+        .bind(app_id)
+        .bind(hint)
+        .bind(ms(now))
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get("secret_hash")?)).collect()
 }
 
 /// Grants an application permission; returns false when it was already granted.

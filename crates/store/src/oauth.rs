@@ -32,6 +32,14 @@ pub struct Grant {
     pub created_at: Timestamp,
     /// When it was revoked, if it was.
     pub revoked_at: Option<Timestamp>,
+    /// Its absolute end (R47); `None` for grants made before ends were recorded.
+    pub ends_at: Option<Timestamp>,
+    /// The sign-in's source address, if known.
+    pub source: Option<std::net::IpAddr>,
+    /// The sign-in's user agent.
+    pub user_agent: String,
+    /// The enrolled device that proved its key at the sign-in, if one did.
+    pub device_id: Option<Uuid>,
 }
 
 fn grant_from(r: &AnyRow) -> Result<Grant> {
@@ -47,12 +55,25 @@ fn grant_from(r: &AnyRow) -> Result<Grant> {
             .map_err(|e| StoreError::Corrupt(format!("grant methods: {e}")))?,
         created_at: ts(r, "created_at")?,
         revoked_at: opt_ts(r, "revoked_at")?,
+        ends_at: opt_ts(r, "ends_at")?,
+        // An address that does not parse was never written by this code: read as unknown.
+        source: r
+            .try_get::<Option<String>, _>("source")?
+            .and_then(|s| s.parse().ok()),
+        user_agent: r.try_get("user_agent")?,
+        device_id: r
+            .try_get::<Option<String>, _>("device_id")?
+            .map(|d| {
+                Uuid::parse_str(&d)
+                    .map_err(|_| StoreError::Corrupt(format!("grant device_id '{d}'")))
+            })
+            .transpose()?,
     })
 }
 
 /// Stores a grant.
 pub async fn insert_grant(c: &mut Conn, g: &Grant) -> Result<()> {
-    sqlx::query("INSERT INTO oauth_grants (id, client_id, user_id, session_id, scope, auth_time, methods, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)")
+    sqlx::query("INSERT INTO oauth_grants (id, client_id, user_id, session_id, scope, auth_time, methods, created_at, revoked_at, ends_at, source, user_agent, device_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, $11, $12)")
         .bind(g.id.to_string())
         .bind(&g.client_id)
         .bind(g.user_id.to_string())
@@ -61,6 +82,10 @@ pub async fn insert_grant(c: &mut Conn, g: &Grant) -> Result<()> {
         .bind(ms(g.auth_time))
         .bind(serde_json::to_string(&g.methods).map_err(|e| StoreError::Corrupt(e.to_string()))?)
         .bind(ms(g.created_at))
+        .bind(g.ends_at.map(ms))
+        .bind(g.source.map(|s| s.to_string()))
+        .bind(&g.user_agent)
+        .bind(g.device_id.map(|d| d.to_string()))
         .execute(&mut *c)
         .await?;
     Ok(())

@@ -12,7 +12,7 @@ use crate::{Conn, Result, StoreError};
 pub async fn insert(c: &mut Conn, token_hash: &str, s: &Session, now: Timestamp) -> Result<()> {
     let methods =
         serde_json::to_string(&s.methods).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    sqlx::query("INSERT INTO sessions (token_hash, id, user_id, auth_time, methods, created_at, expires_at, revoked_at, passkey_aaguid) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)")
+    sqlx::query("INSERT INTO sessions (token_hash, id, user_id, auth_time, methods, created_at, expires_at, revoked_at, passkey_aaguid, passkey_attested, credential_id) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10)")
         .bind(token_hash)
         .bind(s.id.to_string())
         .bind(s.user_id.to_string())
@@ -21,6 +21,8 @@ pub async fn insert(c: &mut Conn, token_hash: &str, s: &Session, now: Timestamp)
         .bind(ms(now))
         .bind(ms(s.expires_at))
         .bind(s.passkey_aaguid.map(|a| a.to_string()))
+        .bind(i64::from(s.passkey_attested))
+        .bind(s.credential_id.map(|a| a.to_string()))
         .execute(&mut *c)
         .await?;
     Ok(())
@@ -28,14 +30,26 @@ pub async fn insert(c: &mut Conn, token_hash: &str, s: &Session, now: Timestamp)
 
 /// The unrevoked session with this token hash (expiry is the caller's decision).
 pub async fn by_token_hash(c: &mut Conn, token_hash: &str) -> Result<Option<Session>> {
-    let Some(r) =
-        sqlx::query("SELECT * FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL")
-            .bind(token_hash)
-            .fetch_optional(&mut *c)
-            .await?
-    else {
-        return Ok(None);
-    };
+    let r = sqlx::query("SELECT * FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL")
+        .bind(token_hash)
+        .fetch_optional(&mut *c)
+        .await?;
+    r.as_ref().map(from_row).transpose()
+}
+
+/// A session by its id, revoked or not, with when it was revoked (R47: a refresh asks what
+/// signed its grant in).
+pub async fn by_id(c: &mut Conn, id: Uuid) -> Result<Option<(Session, Option<Timestamp>)>> {
+    let r = sqlx::query("SELECT * FROM sessions WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *c)
+        .await?;
+    r.as_ref()
+        .map(|r| Ok((from_row(r)?, crate::row::opt_ts(r, "revoked_at")?)))
+        .transpose()
+}
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<Session> {
     let methods: String = r.try_get("methods")?;
     let methods: Vec<AuthMethod> = serde_json::from_str(&methods)
         .map_err(|e| StoreError::Corrupt(format!("session methods: {e}")))?;
@@ -46,14 +60,23 @@ pub async fn by_token_hash(c: &mut Conn, token_hash: &str) -> Result<Option<Sess
                 .map_err(|_| StoreError::Corrupt(format!("session passkey_aaguid '{a}'")))
         })
         .transpose()?;
-    Ok(Some(Session {
-        id: uuid(&r, "id")?,
-        user_id: uuid(&r, "user_id")?,
-        auth_time: ts(&r, "auth_time")?,
+    let credential: Option<String> = r.try_get("credential_id")?;
+    let credential_id = credential
+        .map(|a| {
+            Uuid::parse_str(&a)
+                .map_err(|_| StoreError::Corrupt(format!("session credential_id '{a}'")))
+        })
+        .transpose()?;
+    Ok(Session {
+        id: uuid(r, "id")?,
+        user_id: uuid(r, "user_id")?,
+        auth_time: ts(r, "auth_time")?,
         methods,
-        expires_at: ts(&r, "expires_at")?,
+        expires_at: ts(r, "expires_at")?,
         passkey_aaguid,
-    }))
+        passkey_attested: crate::row::flag(r, "passkey_attested")?,
+        credential_id,
+    })
 }
 
 /// Revokes a session by token hash.

@@ -326,6 +326,8 @@ async fn sessions_are_found_by_token_hash_and_revocable() {
             methods: vec![AuthMethod::TemporaryAccessPass],
             expires_at: NOW + Duration::hours(1),
             passkey_aaguid: Some(Uuid::from_u128(9)),
+            passkey_attested: true,
+            credential_id: Some(Uuid::from_u128(10)),
         };
         sessions::insert(&mut c, "th", &s, NOW).await.unwrap();
         assert_eq!(
@@ -691,18 +693,58 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
             "{}",
             t.name
         );
-        applications::set_secret(&mut c, &app.app_id, "h1", NOW)
+        // Client secrets are a list: adding one keeps the others; removing takes one.
+        let cred = |hint: &str, end: Timestamp| applications::PasswordCredential {
+            key_id: Uuid::new_v4(),
+            hint: hint.into(),
+            display_name: None,
+            start_at: NOW,
+            end_at: end,
+        };
+        let (one, two) = (
+            cred("abc", NOW + Duration::days(1)),
+            cred("xyz", NOW + Duration::days(2)),
+        );
+        applications::add_secret(&mut c, &app.app_id, &one, "h1", NOW)
             .await
             .unwrap();
-        applications::set_secret(&mut c, &app.app_id, "h2", NOW)
+        applications::add_secret(&mut c, &app.app_id, &two, "h2", NOW)
             .await
             .unwrap();
         assert_eq!(
-            applications::secret(&mut c, &app.app_id)
+            applications::secrets(&mut c, &app.app_id)
                 .await
                 .unwrap()
-                .as_deref(),
-            Some("h2")
+                .len(),
+            2,
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            applications::secret_hashes(&mut c, &app.app_id, "abc", NOW)
+                .await
+                .unwrap(),
+            vec!["h1".to_string()],
+            "candidates by hint"
+        );
+        assert!(
+            applications::secret_hashes(&mut c, &app.app_id, "abc", NOW + Duration::days(1))
+                .await
+                .unwrap()
+                .is_empty(),
+            "an expired secret is no candidate"
+        );
+        assert!(applications::remove_secret(&mut c, &app.app_id, one.key_id)
+            .await
+            .unwrap());
+        assert!(
+            !applications::remove_secret(&mut c, &app.app_id, one.key_id)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            applications::secrets(&mut c, &app.app_id).await.unwrap(),
+            vec![two.clone()]
         );
         assert!(
             applications::grant_permission(&mut c, &app.app_id, "Policy.Read.All")
@@ -736,8 +778,18 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
             methods: vec![portcullis_domain::session::AuthMethod::Passkey],
             created_at: NOW,
             revoked_at: None,
+            ends_at: Some(NOW + Duration::hours(24)),
+            source: "2001:db8::1".parse().ok(),
+            user_agent: "Test".into(),
+            device_id: Some(Uuid::new_v4()),
         };
         oauth::insert_grant(&mut c, &grant).await.unwrap();
+        assert_eq!(
+            oauth::grant(&mut c, grant.id).await.unwrap().as_ref(),
+            Some(&grant),
+            "R47: a grant keeps its end and the sign-in's signals ({})",
+            t.name
+        );
         let code = oauth::CodeRecord {
             grant_id: grant.id,
             redirect_uri: "https://app.example/cb".into(),

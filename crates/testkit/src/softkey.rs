@@ -35,6 +35,10 @@ pub struct Quirks {
     pub attestation: Option<crate::testca::AttestationLeaf>,
     /// An `android-safetynet` statement instead.
     pub safetynet: Option<SafetyNet>,
+    /// A `fido-u2f` statement signed by this leaf (x5c = [leaf]). The statement signs the
+    /// credential, never the AAGUID: a real U2F client writes zeros there, and whatever the
+    /// key reports goes in authenticatorData unsigned.
+    pub u2f: Option<crate::testca::AttestationLeaf>,
 }
 
 /// How to make an `android-safetynet` statement: the JWS is signed by `leaf` (issue it
@@ -198,6 +202,30 @@ impl SoftKey {
                     [
                         (text("ver"), text("14366018")),
                         (text("response"), Cbor::Bytes(jws.into_bytes())),
+                    ]
+                    .into_iter()
+                    .collect(),
+                ),
+            )
+        } else if let Some(leaf) = &q.u2f {
+            // FIDO U2F: 0x00 ‖ rpIdHash ‖ clientDataHash ‖ credentialId ‖ public key (65 bytes).
+            let mut msg = vec![0u8];
+            msg.extend_from_slice(&Sha256::digest(
+                q.rp_id.as_deref().unwrap_or(&rp_id).as_bytes(),
+            ));
+            msg.extend_from_slice(&Sha256::digest(&cd));
+            msg.extend_from_slice(&self.credential_id);
+            msg.extend_from_slice(self.key.verifying_key().to_encoded_point(false).as_bytes());
+            let sig: DerSignature = leaf.key.sign(&msg);
+            (
+                "fido-u2f",
+                Cbor::Map(
+                    [
+                        (text("sig"), Cbor::Bytes(sig.as_bytes().to_vec())),
+                        (
+                            text("x5c"),
+                            Cbor::Array(vec![Cbor::Bytes(leaf.der.clone())]),
+                        ),
                     ]
                     .into_iter()
                     .collect(),

@@ -95,6 +95,16 @@ impl TestCa {
 
     /// Issues an attestation leaf for `aaguid` (hex with dashes).
     pub fn issue(&self, aaguid: &str) -> AttestationLeaf {
+        self.issue_for(Some(aaguid))
+    }
+
+    /// Issues a packed attestation leaf that meets the packed certificate requirements but
+    /// carries no AAGUID extension: its statements sign no model (R32).
+    pub fn issue_without_aaguid(&self) -> AttestationLeaf {
+        self.issue_for(None)
+    }
+
+    fn issue_for(&self, aaguid: Option<&str>) -> AttestationLeaf {
         let leaf_key = SigningKey::random(&mut rand::rngs::OsRng);
         let pkcs8 = leaf_key.to_pkcs8_der().expect("pkcs8");
         let kp = KeyPair::try_from(pkcs8.as_bytes()).expect("leaf key pair");
@@ -107,16 +117,20 @@ impl TestCa {
         p.distinguished_name = dn;
         p.is_ca = IsCa::ExplicitNoCa;
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        let hex: String = aaguid.chars().filter(|c| *c != '-').collect();
-        let bytes: Vec<u8> = (0..16)
-            .map(|i| u8::from_str_radix(hex.get(i * 2..i * 2 + 2).unwrap_or("00"), 16).unwrap_or(0))
-            .collect();
-        let mut octet = vec![0x04, 16];
-        octet.extend_from_slice(&bytes);
-        p.custom_extensions.push(CustomExtension::from_oid_content(
-            &[1, 3, 6, 1, 4, 1, 45724, 1, 1, 4],
-            octet,
-        ));
+        if let Some(aaguid) = aaguid {
+            let hex: String = aaguid.chars().filter(|c| *c != '-').collect();
+            let bytes: Vec<u8> = (0..16)
+                .map(|i| {
+                    u8::from_str_radix(hex.get(i * 2..i * 2 + 2).unwrap_or("00"), 16).unwrap_or(0)
+                })
+                .collect();
+            let mut octet = vec![0x04, 16];
+            octet.extend_from_slice(&bytes);
+            p.custom_extensions.push(CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 4, 1, 45724, 1, 1, 4],
+                octet,
+            ));
+        }
         let cert = p.signed_by(&kp, &self.cert, &self.key).expect("leaf");
         AttestationLeaf {
             der: cert.der().to_vec(),

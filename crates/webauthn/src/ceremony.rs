@@ -6,9 +6,10 @@ use std::time::{Duration, SystemTime};
 use url::Url;
 use uuid::Uuid;
 use webauthn_rs_core::proto::{
-    AttestationConveyancePreference, AuthenticationState, COSEAlgorithm, Credential,
-    ParsedAttestation, ParsedAttestationData, PublicKeyCredential, RegisterPublicKeyCredential,
-    RegistrationState, SerialisableAttestationData, UserVerificationPolicy,
+    AttestationConveyancePreference, AttestationFormat, AuthenticationState, COSEAlgorithm,
+    Credential, ParsedAttestation, ParsedAttestationData, PublicKeyCredential,
+    RegisterPublicKeyCredential, RegistrationState, SerialisableAttestationData,
+    UserVerificationPolicy,
 };
 use webauthn_rs_core::WebauthnCore;
 
@@ -68,6 +69,10 @@ pub struct NewCredential {
     pub attestation: AttestationKind,
     /// Attestation certificates (DER), leaf first, when present.
     pub x5c: Vec<Vec<u8>>,
+    /// Whether the statement's certificate signs the AAGUID (`packed` or `tpm` with the
+    /// `id-fido-gen-ce-aaguid` extension, see `binding`). Only then can a trusted chain
+    /// attest the model; otherwise the AAGUID stays self-reported (R32).
+    pub aaguid_signed: bool,
     /// UV flag at registration.
     pub user_verified: bool,
     /// BE flag: the key may be synced (a synced passkey) rather than device-bound.
@@ -248,12 +253,23 @@ impl RelyingParty {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_else(|| "unknown".into());
+        // A U2F authenticator has no AAGUID: the client writes zeros, and the statement signs
+        // none of it. Anything else was written by whoever built the object (R4).
+        if credential.attestation_format == AttestationFormat::FIDOU2F && !aaguid.is_nil() {
+            return Err(CeremonyError::new(
+                "aaguidNotAttestable",
+                format!("A fido-u2f attestation cannot name an authenticator model, yet this one claims AAGUID {aaguid}: its statement does not sign it, so the registration was refused (R4, R32)."),
+            ));
+        }
+        let aaguid_signed =
+            crate::binding::signs_aaguid(&credential.attestation_format, &x5c, aaguid);
         Ok(NewCredential {
             credential_id: credential.cred_id.to_vec(),
             aaguid,
             fmt,
             attestation,
             x5c,
+            aaguid_signed,
             user_verified: credential.user_verified,
             backup_eligible: credential.backup_eligible,
             backup_state: credential.backup_state,

@@ -8,6 +8,7 @@
 //! facts (AAGUID, statement format, attestation type, flags) for the policy engine, and
 //! names every failure with a stable code and a sentence a person can act on.
 
+mod binding;
 pub mod ceremony;
 pub mod error;
 mod jws;
@@ -20,7 +21,7 @@ pub mod trust;
 pub use ceremony::{Assertion, AttestationKind, NewCredential, RelyingParty};
 pub use error::CeremonyError;
 pub use mds::{verify_blob, MdsBlob, MdsError};
-pub use trust::{verify_trust, RootEntry, TrustRoots, TrustVerdict};
+pub use trust::{verify_trust, RootEntry, RootScope, TrustRoots, TrustVerdict};
 pub use webauthn_rs_core::proto::{
     AuthenticationState, Credential, PublicKeyCredential, RegisterPublicKeyCredential,
     RegistrationState,

@@ -6,7 +6,7 @@ use portcullis_testkit::softkey::{Quirks, SafetyNet, SoftKey};
 use portcullis_testkit::testca::{AttestationLeaf, TestCa};
 use portcullis_webauthn::{
     verify_trust, AttestationKind, CeremonyError, NewCredential, RelyingParty, RootEntry,
-    TrustRoots, TrustVerdict,
+    RootScope, TrustRoots, TrustVerdict,
 };
 use std::time::SystemTime;
 
@@ -55,19 +55,37 @@ fn r4_a_good_statement_is_basic_attestation_trusted_only_by_its_root() {
         ("android-safetynet", AttestationKind::Basic, vec![leaf.der])
     );
     let aaguid = uuid::Uuid::parse_str(AAGUID).unwrap();
-    let roots = |der: Vec<u8>| {
+    let roots = |scope: RootScope, der: Vec<u8>| {
         TrustRoots::new(&[RootEntry {
-            aaguid,
+            scope,
             name: "Android".into(),
             roots: vec![der],
         }])
     };
     assert_eq!(
-        verify_trust(&cred, &roots(google.der()), SystemTime::now()),
-        TrustVerdict::Trusted
+        verify_trust(
+            &cred,
+            &roots(RootScope::AnyModel, google.der()),
+            SystemTime::now()
+        ),
+        TrustVerdict::Trusted {
+            aaguid_attested: false
+        },
+        "R32: a SafetyNet statement signs no AAGUID, so a trusted chain leaves it self-reported"
+    );
+    assert!(
+        matches!(
+            verify_trust(&cred, &roots(RootScope::Model(aaguid), google.der()), SystemTime::now()),
+            TrustVerdict::Untrusted(why) if why.contains("does not sign the AAGUID")
+        ),
+        "R4: a root trusted for this one model cannot vouch for an AAGUID the statement does not sign"
     );
     assert!(matches!(
-        verify_trust(&cred, &roots(TestCa::new("Other").der()), SystemTime::now()),
+        verify_trust(
+            &cred,
+            &roots(RootScope::AnyModel, TestCa::new("Other").der()),
+            SystemTime::now()
+        ),
         TrustVerdict::Untrusted(_)
     ));
 }

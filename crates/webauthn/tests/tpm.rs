@@ -7,7 +7,7 @@ use base64::Engine;
 use portcullis_testkit::softkey::edit_attestation_object;
 use portcullis_webauthn::{
     verify_trust, AttestationKind, CeremonyError, NewCredential, RelyingParty, RootEntry,
-    TrustRoots, TrustVerdict,
+    RootScope, TrustRoots, TrustVerdict,
 };
 use serde_cbor_2::Value as Cbor;
 use serde_json::Value;
@@ -91,12 +91,30 @@ fn r4_a_real_rs1_tpm_statement_is_attca_and_trusted_by_its_root_at_its_time() {
         .iter()
         .map(|r| STANDARD.decode(r.as_str().unwrap()).unwrap())
         .collect();
-    let store = TrustRoots::new(&[RootEntry {
-        aaguid: cred.aaguid,
+    // R32: this Windows Hello AIK certificate carries no AAGUID extension, so the statement
+    // does not sign the AAGUID: a root listed for the model cannot vouch for it, one trusted
+    // for every model vouches for the chain and leaves the AAGUID self-reported.
+    assert!(!cred.aaguid_signed);
+    let per_model = TrustRoots::new(&[RootEntry {
+        scope: RootScope::Model(cred.aaguid),
         name: "Windows Hello".into(),
+        roots: roots.clone(),
+    }]);
+    assert!(matches!(
+        verify_trust(&cred, &per_model, at(&v)),
+        TrustVerdict::Untrusted(why) if why.contains("R32")
+    ));
+    let store = TrustRoots::new(&[RootEntry {
+        scope: RootScope::AnyModel,
+        name: "Microsoft TPM roots".into(),
         roots,
     }]);
-    assert_eq!(verify_trust(&cred, &store, at(&v)), TrustVerdict::Trusted);
+    assert_eq!(
+        verify_trust(&cred, &store, at(&v)),
+        TrustVerdict::Trusted {
+            aaguid_attested: false
+        }
+    );
     let later = SystemTime::UNIX_EPOCH + Duration::from_secs(4_102_444_800);
     assert!(matches!(
         verify_trust(&cred, &store, later),

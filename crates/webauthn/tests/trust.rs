@@ -1,63 +1,82 @@
-//! R4: trust verdicts for packed chains from a test CA, at a given time.
+//! R4, R32: trust verdicts at a given time, for statements that sign their AAGUID and for
+//! statements that do not — and the attacks on the difference.
 
 use portcullis_testkit::softkey::{Quirks, SoftKey};
 use portcullis_testkit::testca::TestCa;
 use portcullis_webauthn::{
-    verify_trust, AttestationKind, RelyingParty, RootEntry, TrustRoots, TrustVerdict,
+    verify_trust, AttestationKind, NewCredential, RelyingParty, RootEntry, RootScope, TrustRoots,
+    TrustVerdict,
 };
 use std::time::SystemTime;
+use uuid::Uuid;
 
 const ORIGIN: &str = "https://id.contoso.test";
 const AAGUID: &str = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
+/// A cheaper model of the same vendor, whose root is the same.
+const CHEAP: &str = "ee882879-721c-4913-9775-3dfcce97072a";
 
-#[test]
-fn a_packed_chain_is_trusted_only_by_its_root_and_for_its_aaguid() {
-    let rp = RelyingParty::new(&url::Url::parse(ORIGIN).unwrap(), "Contoso").unwrap();
-    let ca = TestCa::new("Vendor");
+fn rp() -> RelyingParty {
+    RelyingParty::new(&url::Url::parse(ORIGIN).unwrap(), "Contoso").unwrap()
+}
+
+/// Registers a soft key reporting `aaguid`, with the quirks' statement.
+fn register(aaguid: &str, q: &Quirks) -> Result<NewCredential, portcullis_webauthn::CeremonyError> {
+    let rp = rp();
     let (opts, state) = rp
         .start_registration(&[1], "a@b.c", "A", vec![], true)
         .unwrap();
-    let resp = SoftKey::new(AAGUID).register(
-        &opts,
-        ORIGIN,
+    let resp = SoftKey::new(aaguid).register(&opts, ORIGIN, q);
+    rp.finish_registration(&resp, &state, SystemTime::now())
+}
+
+fn roots(scope: RootScope, ca: &TestCa) -> TrustRoots {
+    TrustRoots::new(&[RootEntry {
+        scope,
+        name: "Vendor".into(),
+        roots: vec![ca.der()],
+    }])
+}
+
+fn model(a: &str) -> RootScope {
+    RootScope::Model(Uuid::parse_str(a).unwrap())
+}
+
+#[test]
+fn r4_a_packed_chain_is_trusted_only_by_its_root_and_for_its_aaguid() {
+    let ca = TestCa::new("Vendor");
+    let cred = register(
+        AAGUID,
         &Quirks {
             attestation: Some(ca.issue(AAGUID)),
             ..Default::default()
         },
-    );
-    let cred = rp
-        .finish_registration(&resp, &state, std::time::SystemTime::now())
-        .expect("verified");
+    )
+    .expect("verified");
     assert_eq!(
-        (cred.fmt.as_str(), cred.attestation),
-        ("packed", AttestationKind::Basic)
+        (cred.fmt.as_str(), cred.attestation, cred.aaguid_signed),
+        ("packed", AttestationKind::Basic, true)
     );
-    let aaguid = uuid::Uuid::parse_str(AAGUID).unwrap();
-    let mine = TrustRoots::new(&[RootEntry {
-        aaguid,
-        name: "Vendor".into(),
-        roots: vec![ca.der()],
-    }]);
+    let mine = roots(model(AAGUID), &ca);
     assert_eq!(
         verify_trust(&cred, &mine, SystemTime::now()),
-        TrustVerdict::Trusted
+        TrustVerdict::Trusted {
+            aaguid_attested: true
+        }
     );
-    let other = TrustRoots::new(&[RootEntry {
-        aaguid,
-        name: "Other".into(),
-        roots: vec![TestCa::new("Other").der()],
-    }]);
     assert!(matches!(
-        verify_trust(&cred, &other, SystemTime::now()),
+        verify_trust(
+            &cred,
+            &roots(model(AAGUID), &TestCa::new("Other")),
+            SystemTime::now()
+        ),
         TrustVerdict::Untrusted(_)
     ));
-    let wrong_model = TrustRoots::new(&[RootEntry {
-        aaguid: uuid::Uuid::new_v4(),
-        name: "Vendor".into(),
-        roots: vec![ca.der()],
-    }]);
     assert!(matches!(
-        verify_trust(&cred, &wrong_model, SystemTime::now()),
+        verify_trust(
+            &cred,
+            &roots(RootScope::Model(Uuid::new_v4()), &ca),
+            SystemTime::now()
+        ),
         TrustVerdict::Untrusted(_)
     ));
     // The verification time is an argument: far in the future the certificates have expired.
@@ -66,6 +85,106 @@ fn a_packed_chain_is_trusted_only_by_its_root_and_for_its_aaguid() {
         verify_trust(&cred, &mine, later),
         TrustVerdict::Untrusted(_)
     ));
+}
+
+/// The attack: a statement that does not sign the AAGUID, from a genuine key of a cheap model
+/// whose vendor root is also listed for the expensive model, claiming the expensive one.
+#[test]
+fn r4_r32_a_root_listed_for_a_model_does_not_attest_an_aaguid_the_statement_does_not_sign() {
+    let ca = TestCa::new("Vendor");
+    // Both models list the vendor's one root, as metadata statements do.
+    let listed = TrustRoots::new(&[
+        RootEntry {
+            scope: model(AAGUID),
+            name: "Expensive".into(),
+            roots: vec![ca.der()],
+        },
+        RootEntry {
+            scope: model(CHEAP),
+            name: "Cheap".into(),
+            roots: vec![ca.der()],
+        },
+    ]);
+    // packed, certificate without the AAGUID extension, claiming the expensive model.
+    let unsigned = register(
+        AAGUID,
+        &Quirks {
+            attestation: Some(ca.issue_without_aaguid()),
+            ..Default::default()
+        },
+    )
+    .expect("the statement itself verifies");
+    assert!(!unsigned.aaguid_signed);
+    match verify_trust(&unsigned, &listed, SystemTime::now()) {
+        TrustVerdict::Untrusted(why) => assert!(why.contains("does not sign the AAGUID"), "{why}"),
+        v => panic!("a per-model root vouched for an unsigned AAGUID: {v:?}"),
+    }
+    // packed, certificate of the cheap model (its extension says CHEAP), claiming the
+    // expensive one: the library refuses the mismatch before trust is asked.
+    assert!(
+        register(
+            AAGUID,
+            &Quirks {
+                attestation: Some(ca.issue(CHEAP)),
+                ..Default::default()
+            },
+        )
+        .is_err(),
+        "an AAGUID extension that disagrees with authenticatorData is refused"
+    );
+    // A root the store trusts for every model vouches for the chain, never for the AAGUID.
+    assert_eq!(
+        verify_trust(
+            &unsigned,
+            &roots(RootScope::AnyModel, &ca),
+            SystemTime::now()
+        ),
+        TrustVerdict::Trusted {
+            aaguid_attested: false
+        }
+    );
+}
+
+#[test]
+fn r4_a_fido_u2f_statement_claiming_an_aaguid_is_refused_and_a_zero_one_is_never_attested() {
+    let ca = TestCa::new("U2F Vendor");
+    let forged = register(
+        AAGUID,
+        &Quirks {
+            u2f: Some(ca.issue(AAGUID)),
+            ..Default::default()
+        },
+    )
+    .expect_err("a fido-u2f object claiming a model");
+    assert_eq!(forged.code, "aaguidNotAttestable");
+    assert!(forged.message.contains("R4"), "{}", forged.message);
+    let honest = register(
+        "00000000-0000-0000-0000-000000000000",
+        &Quirks {
+            u2f: Some(ca.issue(AAGUID)),
+            ..Default::default()
+        },
+    )
+    .expect("a U2F key reports no model");
+    assert_eq!(honest.fmt, "fido-u2f");
+    assert!(
+        !honest.aaguid_signed,
+        "fido-u2f never signs a model, whatever its certificate carries"
+    );
+    assert!(matches!(
+        verify_trust(
+            &honest,
+            &roots(RootScope::Model(Uuid::nil()), &ca),
+            SystemTime::now()
+        ),
+        TrustVerdict::Untrusted(_)
+    ));
+    assert_eq!(
+        verify_trust(&honest, &roots(RootScope::AnyModel, &ca), SystemTime::now()),
+        TrustVerdict::Trusted {
+            aaguid_attested: false
+        }
+    );
 }
 
 #[test]

@@ -109,10 +109,7 @@ fn main() {
         is_compliant: true,
         ..Default::default()
     };
-    let methods = [UsedMethod {
-        mode: "fido2",
-        aaguid: None,
-    }];
+    let methods = [UsedMethod::passkey(None, false)];
     println!("machine: {} cores; {USERS} users in {GROUPS} groups ({GROUPS_PER_USER} each), {DECISIONS} decisions per row", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
     println!("| policies | median | p99 | p99 / policy |");
     println!("| --- | --- | --- | --- |");

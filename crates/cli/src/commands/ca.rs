@@ -89,7 +89,8 @@ pub struct WhatIfArgs {
     /// A native client instead of a browser.
     #[arg(long)]
     native: bool,
-    /// A method used: `passkey[:AAGUID]` or `tap` (repeat).
+    /// A method used: `passkey[:AAGUID[:attested]]` or `tap` (repeat). An AAGUID is
+    /// self-reported unless `:attested` says its attestation signed it (R32).
     #[arg(long = "method")]
     methods: Vec<String>,
 }
@@ -143,30 +144,26 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
                 )
                 .await?;
             println!("Authentication strength '{}' ({})", s.display_name, s.id);
+            for w in svc.strength_warnings(&s).await? {
+                eprintln!("warning: {w}");
+            }
         }
     }
     Ok(())
 }
 
 fn method(m: &str) -> Result<UsedMethod, CliError> {
-    match m.split_once(':') {
-        None if m == "tap" => Ok(UsedMethod {
-            mode: "temporaryAccessPassOneTime",
-            aaguid: None,
-        }),
-        None if m == "passkey" => Ok(UsedMethod {
-            mode: "fido2",
-            aaguid: None,
-        }),
-        Some(("passkey", a)) => Ok(UsedMethod {
-            mode: "fido2",
-            aaguid: Some(
-                Uuid::parse_str(a)
-                    .map_err(|_| CliError::Other(format!("'{a}' is not an AAGUID")))?,
-            ),
-        }),
+    let aaguid = |a: &str| {
+        Uuid::parse_str(a).map_err(|_| CliError::Other(format!("'{a}' is not an AAGUID")))
+    };
+    match m.split(':').collect::<Vec<_>>().as_slice() {
+        ["tap"] => Ok(UsedMethod::TAP),
+        ["passkey"] => Ok(UsedMethod::passkey(None, false)),
+        // R32: a described AAGUID is self-reported unless it says it was attested.
+        ["passkey", a] => Ok(UsedMethod::passkey(Some(aaguid(a)?), false)),
+        ["passkey", a, "attested"] => Ok(UsedMethod::passkey(Some(aaguid(a)?), true)),
         _ => Err(CliError::Other(format!(
-            "--method '{m}': use passkey, passkey:AAGUID or tap"
+            "--method '{m}': use passkey, passkey:AAGUID, passkey:AAGUID:attested or tap"
         ))),
     }
 }

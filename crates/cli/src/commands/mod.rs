@@ -55,7 +55,9 @@ pub async fn open(cfg: &Config) -> Result<Service, CliError> {
         roots,
         cfg.app_attestation_available,
     );
-    Ok(Service::new(store, Arc::new(SystemClock), cfg.lockout).with_app_attestation(Arc::new(app)))
+    Ok(Service::new(store, Arc::new(SystemClock), cfg.lockout)
+        .with_grant_lifetimes(cfg.grant_lifetime)
+        .with_app_attestation(Arc::new(app)))
 }
 
 /// The DER certificates in a PEM file.

@@ -46,7 +46,7 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
                     .iter()
                     .map(|v| {
                         let p = &v.stored.passkey;
-                        json!({"id": p.id, "displayName": p.display_name, "aaGuid": p.aaguid, "model": v.model, "createdDateTime": rfc3339(p.created_at),
+                        json!({"id": p.id, "displayName": p.display_name, "aaGuid": p.aaguid, "aaGuidAttested": p.attested, "model": v.model, "createdDateTime": rfc3339(p.created_at),
                                "lastUsedDateTime": p.last_used_at.map(rfc3339), "device": p.device, "deviceProfile": p.device_profile,
                                "usable": v.usable.is_ok(), "reason": v.usable.as_ref().err().map(|r| r.to_string()), "flaggedClone": p.flagged_clone})
                     })
@@ -61,10 +61,15 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
                     Err(r) => format!("NOT usable: {r}"),
                 };
                 println!(
-                    "  {}  {:<24} {} ({})  {}",
+                    "  {}  {:<24} {} {} ({})  {}",
                     p.id,
                     p.display_name,
                     p.aaguid,
+                    if p.attested {
+                        "attested"
+                    } else {
+                        "self-reported"
+                    },
                     v.model.as_deref().unwrap_or("unknown model"),
                     state
                 );

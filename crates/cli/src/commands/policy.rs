@@ -24,6 +24,10 @@ pub enum Cmd {
         method: String,
         /// JSON file with the body, or - for standard input.
         file: PathBuf,
+        /// Confirm saving key restrictions that are an enforced allow list with no AAGUID
+        /// on it, which refuses every passkey (R5).
+        #[arg(long)]
+        accept_empty_allow_list: bool,
     },
     /// The Authenticator shortcut (R6): allow passkeys in Microsoft Authenticator, or stop.
     AuthenticatorShortcut {
@@ -70,12 +74,16 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
             let id = method(&m)?;
             print_json(&open(cfg).await?.method_configuration(id).await?.to_json())
         }
-        Cmd::Patch { method: m, file } => {
+        Cmd::Patch {
+            method: m,
+            file,
+            accept_empty_allow_list,
+        } => {
             let id = method(&m)?;
             let body = read_doc(&file)?;
             let saved = open(cfg)
                 .await?
-                .patch_method_configuration(&operator(), id, body)
+                .patch_method_configuration(&operator(), id, body, accept_empty_allow_list)
                 .await?;
             for w in &saved.warnings {
                 eprintln!("warning: {w}");
@@ -92,7 +100,11 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
             let next = portcullis_domain::policy::MethodConfiguration::Fido2(
                 current.with_authenticator_shortcut(state == "on"),
             );
-            let saved = svc.save_method_configuration(&operator(), next).await?;
+            // Switching the shortcut off never leaves an enforced empty allow list (R6), and
+            // switching it on always adds both AAGUIDs: nothing here needs confirming.
+            let saved = svc
+                .save_method_configuration(&operator(), next, false)
+                .await?;
             for w in &saved.warnings {
                 eprintln!("warning: {w}");
             }

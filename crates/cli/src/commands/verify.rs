@@ -8,7 +8,7 @@ use portcullis_domain::passkey::{decide_registration, RegistrationFacts};
 use portcullis_domain::policy::{MethodConfiguration, MethodId};
 use portcullis_domain::time_fmt::parse_rfc3339;
 use portcullis_webauthn::{
-    verify_trust, AttestationKind, RelyingParty, RootEntry, TrustRoots, TrustVerdict,
+    verify_trust, AttestationKind, RelyingParty, RootEntry, RootScope, TrustRoots, TrustVerdict,
 };
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -69,7 +69,7 @@ fn check_of(code: &str) -> &'static str {
         "challengeMismatch" => "challenge",
         "wrongCeremony" => "clientData",
         "userNotVerified" | "userNotPresent" => "userVerification",
-        "attestationUntrusted" => "certificateChain",
+        "attestationUntrusted" | "aaguidNotAttestable" => "certificateChain",
         c if c.starts_with("malformed") => "format",
         "badSignature" | "attestationInvalid" => "signature",
         _ => "attestation",
@@ -132,7 +132,7 @@ pub fn run(a: &Args) -> ExitCode {
         Ok(s) => s,
         Err(e) => return usage(e.to_string()),
     };
-    let mut out = json!({"accepted": false, "fmt": null, "aaguid": null, "model": null, "attestation": null, "trusted": false, "uv": null, "reasons": []});
+    let mut out = json!({"accepted": false, "fmt": null, "aaguid": null, "model": null, "attestation": null, "trusted": false, "aaguidAttested": false, "uv": null, "reasons": []});
     let mut reasons = vec![];
     match rp.finish_registration(&response, &state, at) {
         Err(e) => reasons.push(reason(check_of(e.code), e.code, e.message)),
@@ -153,21 +153,40 @@ pub fn run(a: &Args) -> ExitCode {
                         .collect()
                 })
                 .unwrap_or_default();
+            let any_model: Vec<Vec<u8>> = metadata
+                .iter()
+                .filter(|m| m.aaguid.is_nil())
+                .flat_map(|m| {
+                    m.roots.iter().filter_map(|r| {
+                        base64::engine::general_purpose::STANDARD
+                            .decode(r.split_whitespace().collect::<String>())
+                            .ok()
+                    })
+                })
+                .collect();
             let verdict = verify_trust(
                 &cred,
-                &TrustRoots::new(&[RootEntry {
-                    aaguid: cred.aaguid,
-                    name: model.clone().unwrap_or_default(),
-                    roots,
-                }]),
+                &TrustRoots::new(&[
+                    RootEntry {
+                        scope: RootScope::Model(cred.aaguid),
+                        name: model.clone().unwrap_or_default(),
+                        roots,
+                    },
+                    RootEntry {
+                        scope: RootScope::AnyModel,
+                        name: "roots trusted for every model".into(),
+                        roots: any_model,
+                    },
+                ]),
                 at,
             );
-            let trusted = verdict == TrustVerdict::Trusted;
+            let trusted = verdict.is_trusted();
             out["fmt"] = json!(cred.fmt);
             out["aaguid"] = json!(cred.aaguid);
             out["model"] = json!(model);
             out["attestation"] = serde_json::to_value(cred.attestation).unwrap_or(Value::Null);
             out["trusted"] = json!(trusted);
+            out["aaguidAttested"] = json!(verdict.aaguid_attested());
             out["uv"] = json!(cred.user_verified);
             if a.require_uv && !cred.user_verified {
                 reasons.push(reason("userVerification", "userNotVerified", "The authenticator did not verify the user (UV flag not set), and --require-uv was given."));
@@ -182,12 +201,13 @@ pub fn run(a: &Args) -> ExitCode {
                     aaguid: cred.aaguid,
                     has_chain: cred.attestation.has_chain(),
                     trusted,
+                    aaguid_attested: verdict.aaguid_attested(),
                     self_attested: cred.attestation == AttestationKind::SelfAttestation,
                     synced: cred.backup_eligible,
                 };
                 if let Err(r) = decide_registration(cfg, &member_of, &facts) {
                     let check = match r.code() {
-                        "attestationUntrusted" => "certificateChain",
+                        "attestationUntrusted" | "aaguidNotAttested" => "certificateChain",
                         _ => "policy",
                     };
                     let detail = match &verdict {

@@ -188,6 +188,14 @@ pub async fn get_following(c: &reqwest::Client, s: &Server, path: &str) -> reqwe
     panic!("too many redirects from {path}");
 }
 
+/// Opens Security info in this client, as a browser does before adding a passkey: its
+/// sign-in runs through the authorization endpoint and leaves the app session that the
+/// registration API requires (R40). A refusal there is left for the caller to meet at the
+/// API, which decides again.
+pub async fn open_security_info(c: &reqwest::Client, s: &Server) {
+    let _ = get_following(c, s, "/security-info").await;
+}
+
 /// Enrolls a device for `upn` with a fresh P-256 key (the MDM's `devices add`): the signing
 /// key, for proofs, and the device id.
 pub fn enroll_device(

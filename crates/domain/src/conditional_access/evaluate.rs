@@ -626,14 +626,8 @@ mod tests {
         BUILT_IN.iter().map(|b| b.to_strength()).collect()
     }
 
-    const TAP: UsedMethod = UsedMethod {
-        mode: "temporaryAccessPassOneTime",
-        aaguid: None,
-    };
-    const PASSKEY: UsedMethod = UsedMethod {
-        mode: "fido2",
-        aaguid: None,
-    };
+    const TAP: UsedMethod = UsedMethod::TAP;
+    const PASSKEY: UsedMethod = UsedMethod::passkey(None, false);
 
     /// Roles are accepted by template id or by name when a policy is saved; either way they
     /// match, compiled and indexed or not.

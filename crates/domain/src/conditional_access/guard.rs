@@ -36,16 +36,7 @@ pub fn admins_still_in(
     now: Timestamp,
 ) -> Vec<Uuid> {
     // Every method mode Portcullis has, so only blocks and impossible controls remain.
-    let strongest = [
-        UsedMethod {
-            mode: "fido2",
-            aaguid: None,
-        },
-        UsedMethod {
-            mode: "temporaryAccessPassOneTime",
-            aaguid: None,
-        },
-    ];
+    let strongest = [UsedMethod::passkey(None, false), UsedMethod::TAP];
     let platforms = [
         Platform::Windows,
         Platform::MacOs,

@@ -102,54 +102,109 @@ mod tests {
     }
 }
 
-/// The client's address: the connection's peer, or — when the peer is a trusted proxy — the
-/// nearest address in `X-Forwarded-For` (read right to left) that is not a trusted proxy.
-/// Untrusted peers cannot claim an address: their header is ignored.
-pub fn client_ip(peer: IpAddr, forwarded_for: &str, trusted: &[(IpAddr, u8)]) -> IpAddr {
+/// One `X-Forwarded-For` hop: an address, possibly with a port (`203.0.113.9:5000`,
+/// `[2001:db8::1]:443`), as some proxies write it.
+fn hop_address(hop: &[u8]) -> Option<IpAddr> {
+    let text = std::str::from_utf8(hop).ok()?.trim();
+    text.parse::<IpAddr>()
+        .ok()
+        .or_else(|| text.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+}
+
+/// The client's address. From an untrusted peer it is the peer: its header is ignored, so
+/// it cannot claim an address. Behind a trusted proxy, `X-Forwarded-For` (`lines`: every
+/// line of it, in order, as bytes — repeated lines are one list, RFC 9110 §5.3) is read
+/// right to left, skipping trusted proxies, until the first address that is not one: the
+/// client. Reading stops at the first hop that is not an address (a forgery or a broken
+/// proxy; non-ASCII bytes included): nothing left of it is believed, and if no client was
+/// found before it — or the list ends with proxies only — the source is unknown, never the
+/// proxy itself (which would move lock-outs and location policies onto the proxy).
+pub fn client_ip(peer: IpAddr, lines: &[&[u8]], trusted: &[(IpAddr, u8)]) -> Option<IpAddr> {
     let is_trusted = |ip: IpAddr| trusted.iter().any(|(a, l)| cidr_contains(*a, *l, ip));
     if !is_trusted(peer) {
-        return peer;
+        return Some(peer);
     }
-    let mut current = peer;
-    for hop in forwarded_for
-        .rsplit(',')
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-    {
-        let Ok(ip) = hop.parse::<IpAddr>() else { break };
-        current = ip;
-        if !is_trusted(ip) {
-            break;
+    let hops = lines
+        .iter()
+        .rev()
+        .flat_map(|line| line.split(|b| *b == b',').rev())
+        .filter(|h| !h.iter().all(u8::is_ascii_whitespace));
+    for hop in hops {
+        match hop_address(hop) {
+            None => return None,
+            Some(ip) if !is_trusted(ip) => return Some(ip),
+            Some(_) => {}
         }
     }
-    current
+    None
 }
 
 #[cfg(test)]
 mod proxy_tests {
     use super::*;
 
+    fn xff(peer: &str, lines: &[&[u8]]) -> Option<IpAddr> {
+        let proxies = [parse_cidr("10.0.0.0/8").unwrap()];
+        client_ip(peer.parse().unwrap(), lines, &proxies)
+    }
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
+    }
+
     #[test]
     fn forwarded_addresses_count_only_behind_trusted_proxies() {
-        let proxies = [parse_cidr("10.0.0.0/8").unwrap()];
-        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         assert_eq!(
-            client_ip(ip("203.0.113.9"), "198.51.100.1", &proxies),
+            xff("203.0.113.9", &[b"198.51.100.1"]),
             ip("203.0.113.9"),
             "an untrusted peer cannot claim an address"
         );
+        assert_eq!(xff("10.0.0.2", &[b"198.51.100.1"]), ip("198.51.100.1"));
         assert_eq!(
-            client_ip(ip("10.0.0.2"), "198.51.100.1", &proxies),
-            ip("198.51.100.1")
-        );
-        assert_eq!(
-            client_ip(ip("10.0.0.2"), "6.6.6.6, 198.51.100.1, 10.0.0.5", &proxies),
+            xff("10.0.0.2", &[b"6.6.6.6, 198.51.100.1, 10.0.0.5"]),
             ip("198.51.100.1"),
             "the client may forge the left part"
         );
         assert_eq!(
-            client_ip(ip("10.0.0.2"), "garbage", &proxies),
-            ip("10.0.0.2")
+            xff("10.0.0.2", &[b"6.6.6.6", b"198.51.100.1"]),
+            ip("198.51.100.1"),
+            "repeated lines are one list: a proxy's own line is the rightmost"
+        );
+        assert_eq!(xff("10.0.0.2", &[b"198.51.100.1:5060"]), ip("198.51.100.1"));
+        assert_eq!(xff("10.0.0.2", &[b"[2001:db8::7]:443"]), ip("2001:db8::7"));
+    }
+
+    #[test]
+    fn r40_an_unreadable_hop_never_makes_the_proxy_the_client() {
+        assert_eq!(
+            xff("10.0.0.2", &[b"garbage"]),
+            None,
+            "the proxy is never the client"
+        );
+        assert_eq!(
+            xff("10.0.0.2", &[b"198.51.100.1, caf\xc3\xa9"]),
+            None,
+            "a non-ASCII hop stops the reading before any client was found"
+        );
+        assert_eq!(
+            xff("10.0.0.2", &[b"6.6.6.6, \xff", b"198.51.100.1"]),
+            ip("198.51.100.1"),
+            "a broken line left of the client does not matter"
+        );
+        assert_eq!(
+            xff("10.0.0.2", &[b"6.6.6.6, \xff, 10.0.0.9"]),
+            None,
+            "a broken hop right of any client: unknown, not the forged address left of it"
+        );
+        assert_eq!(
+            xff("10.0.0.2", &[b"10.0.0.7, 10.0.0.9"]),
+            None,
+            "only proxies: unknown"
+        );
+        assert_eq!(
+            xff("10.0.0.2", &[]),
+            None,
+            "no header behind a proxy: unknown"
         );
     }
 }

@@ -212,10 +212,7 @@ mod tests {
     fn r44_no_qualifying_method_in_the_authenticator_is_a_loop_and_a_tap_skips_for_proof_up() {
         let mut strengths: Vec<Strength> = BUILT_IN.iter().map(|b| b.to_strength()).collect();
         strengths.push(in_authenticator());
-        let yubikey = UsedMethod {
-            mode: "fido2",
-            aaguid: Some(Uuid::from_u128(1)),
-        };
+        let yubikey = UsedMethod::passkey(Some(Uuid::from_u128(1)), true);
         let h = Holdings {
             used: &[yubikey],
             registered: &[yubikey],
@@ -233,10 +230,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let tap = UsedMethod {
-            mode: "temporaryAccessPassOneTime",
-            aaguid: None,
-        };
+        let tap = UsedMethod::TAP;
         let h = Holdings {
             used: &[tap],
             registered: &[tap],
@@ -270,10 +264,7 @@ mod tests {
             "R18: Security info is open: register there (wizard mode), not in the sign-in"
         );
         // R18 step-up: the user holds an Authenticator passkey, used something else.
-        let theirs = UsedMethod {
-            mode: "fido2",
-            aaguid: Some(Uuid::parse_str(AUTHN).unwrap()),
-        };
+        let theirs = UsedMethod::passkey(Some(Uuid::parse_str(AUTHN).unwrap()), true);
         let h = Holdings {
             used: &[tap],
             registered: &[tap, theirs],

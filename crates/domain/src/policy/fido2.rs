@@ -172,7 +172,9 @@ pub fn normalise_passkey_types(s: &str) -> Result<String, PolicyError> {
 impl Fido2Configuration {
     /// R6: the Authenticator shortcut. On: key restrictions become an enforced allow list
     /// that holds both Authenticator AAGUIDs (added to what is already allowed; a block
-    /// list is replaced). Off: the two AAGUIDs leave the list, the rest stays as it is.
+    /// list is replaced). Off: the two AAGUIDs leave the list and the rest stays as it is —
+    /// unless nothing is left, and then enforcement goes off: an enforced empty allow list
+    /// would refuse every passkey, which switching a shortcut off must never do.
     pub fn with_authenticator_shortcut(&self, on: bool) -> Fido2Configuration {
         let mut c = self.clone();
         let kr = &mut c.key_restrictions;
@@ -194,6 +196,12 @@ impl Fido2Configuration {
             }
         } else {
             kr.aa_guids.retain(|a| !is_authenticator(a));
+            if kr.is_enforced
+                && kr.enforcement_type == EnforcementType::Allow
+                && kr.aa_guids.is_empty()
+            {
+                kr.is_enforced = false;
+            }
         }
         c
     }
@@ -345,6 +353,18 @@ mod tests {
         );
         let off = on.with_authenticator_shortcut(false);
         assert_eq!(off.key_restrictions.aa_guids, vec![other]);
+        assert!(
+            off.key_restrictions.is_enforced,
+            "the administrator's own list stays enforced"
+        );
+        let from_default = Fido2Configuration::default()
+            .with_authenticator_shortcut(true)
+            .with_authenticator_shortcut(false);
+        assert!(
+            !from_default.key_restrictions.is_enforced
+                && from_default.key_restrictions.aa_guids.is_empty(),
+            "on then off from the default state never leaves an enforced empty allow list"
+        );
         let from_block = Fido2Configuration {
             key_restrictions: KeyRestrictions {
                 is_enforced: true,

@@ -6,7 +6,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portcullis_domain::application::{custom_security_attributes_json, Application};
-use portcullis_service::apps::{ApplicationPatch, NewApplication};
+use portcullis_domain::time_fmt::rfc3339;
+use portcullis_service::apps::{ApplicationPatch, NewApplication, PasswordCredential};
 use serde_json::{json, Map, Value};
 
 use super::body::{bad, flag, list_body, only_known, string};
@@ -150,7 +151,18 @@ pub(crate) async fn list_applications(cx: &Ctx<'_>) -> Result<Response, GraphErr
 
 /// `GET applications/{id}`.
 pub(crate) async fn get_application(cx: &Ctx<'_>) -> Result<Response, GraphError> {
-    Ok(axum::Json(application_json(&by_path(cx).await?)).into_response())
+    let app = by_path(cx).await?;
+    let mut v = application_json(&app);
+    v["passwordCredentials"] = Value::Array(
+        cx.st
+            .service
+            .client_secrets(&app.app_id)
+            .await?
+            .iter()
+            .map(password_credential_json)
+            .collect(),
+    );
+    Ok(axum::Json(v).into_response())
 }
 
 /// `POST applications` → 201. A confidential client gets its secret from `addPassword`.
@@ -235,7 +247,17 @@ pub(crate) async fn delete_application(cx: &Ctx<'_>) -> Result<Response, GraphEr
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `POST applications/{id}/addPassword` → 200 with the secret, shown only in this answer.
+/// A `passwordCredential` as Graph shows it (never the secret: that is in `addPassword`'s
+/// answer only).
+fn password_credential_json(c: &PasswordCredential) -> Value {
+    json!({
+        "keyId": c.key_id, "displayName": c.display_name, "hint": c.hint, "secretText": null, "customKeyIdentifier": null,
+        "startDateTime": rfc3339(c.start_at), "endDateTime": rfc3339(c.end_at),
+    })
+}
+
+/// `POST applications/{id}/addPassword` → 200 with the new secret, shown only in this
+/// answer. It adds to the application's `passwordCredentials`; it never replaces them.
 pub(crate) async fn add_password(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let b = if cx.body.is_empty() {
         Map::new()
@@ -243,19 +265,60 @@ pub(crate) async fn add_password(cx: &Ctx<'_>) -> Result<Response, GraphError> {
         cx.json_body()?
     };
     only_known(&b, &["passwordCredential"], "application.addPassword")?;
+    let (display_name, end) = match b.get("passwordCredential") {
+        None | Some(Value::Null) => (None, None),
+        Some(Value::Object(p)) => {
+            only_known(
+                p,
+                &["displayName", "endDateTime", "startDateTime", "@odata.type"],
+                "passwordCredential",
+            )?;
+            let end = match p.get("endDateTime") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(
+                    v.as_str()
+                        .and_then(|s| portcullis_domain::time_fmt::parse_rfc3339(s).ok())
+                        .ok_or_else(|| {
+                            bad("passwordCredential.endDateTime must be an RFC 3339 date and time.")
+                        })?,
+                ),
+            };
+            (string(p, "displayName")?, end)
+        }
+        Some(_) => return Err(bad("passwordCredential must be an object.")),
+    };
     let app = by_path(cx).await?;
-    let (_, secret) = cx
+    let (_, cred, secret) = cx
         .st
         .service
-        .new_client_secret(cx.actor, &app.app_id)
+        .add_client_secret(cx.actor, &app.app_id, display_name, end)
         .await?;
-    let hint: String = secret.chars().take(3).collect();
-    Ok(axum::Json(json!({
-        "@odata.context": format!("{}/$metadata#microsoft.graph.passwordCredential", cx.base),
-        "keyId": uuid::Uuid::new_v4(), "displayName": b.get("passwordCredential").and_then(|p| p.get("displayName")).cloned().unwrap_or(Value::Null),
-        "hint": hint, "secretText": secret, "customKeyIdentifier": null, "startDateTime": portcullis_domain::time_fmt::rfc3339(cx.st.service.now()), "endDateTime": null,
-    }))
-    .into_response())
+    let mut v = password_credential_json(&cred);
+    v["secretText"] = json!(secret);
+    v["@odata.context"] = json!(format!(
+        "{}/$metadata#microsoft.graph.passwordCredential",
+        cx.base
+    ));
+    Ok(axum::Json(v).into_response())
+}
+
+/// `POST applications/{id}/removePassword` `{keyId}` → 204.
+pub(crate) async fn remove_password(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let b = cx.json_body()?;
+    only_known(&b, &["keyId"], "application.removePassword")?;
+    let key_id = b
+        .get("keyId")
+        .and_then(Value::as_str)
+        .and_then(|s| uuid::Uuid::parse_str(s).ok())
+        .ok_or_else(|| {
+            bad("keyId is required: the keyId of one of the application's passwordCredentials.")
+        })?;
+    let app = by_path(cx).await?;
+    cx.st
+        .service
+        .remove_client_secret(cx.actor, &app.app_id, key_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET servicePrincipals`.

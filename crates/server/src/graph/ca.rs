@@ -274,7 +274,19 @@ pub(crate) async fn create_strength(cx: &Ctx<'_>) -> Result<Response, GraphError
         .service
         .add_strength(cx.actor, name, description, &combos, aaguids)
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(s.to_json())).into_response())
+    let mut res = (StatusCode::CREATED, axum::Json(s.to_json())).into_response();
+    // R32: a restriction no passkey can meet yet is saved, and said so.
+    if let Some(w) = cx
+        .st
+        .service
+        .strength_warnings(&s)
+        .await?
+        .first()
+        .and_then(|w| axum::http::HeaderValue::from_str(&w.replace(['\n', '\r'], " ")).ok())
+    {
+        res.headers_mut().insert("x-portcullis-warning", w);
+    }
+    Ok(res)
 }
 
 /// `PATCH policies/authenticationStrengthPolicies/{id}` → 204 (name and description only).
@@ -467,10 +479,22 @@ pub(crate) async fn evaluate(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let methods = match b.get("portcullisAuthenticationMethods").and_then(Value::as_array) {
         Some(a) => a
             .iter()
-            .map(|m| match (m.get("method").and_then(Value::as_str), m.get("aaguid").and_then(Value::as_str)) {
-                (Some("fido2"), a) => Ok(UsedMethod { mode: "fido2", aaguid: a.and_then(|x| uuid::Uuid::parse_str(x).ok()) }),
-                (Some("temporaryAccessPass"), _) => Ok(UsedMethod { mode: "temporaryAccessPassOneTime", aaguid: None }),
-                _ => Err(bad("portcullisAuthenticationMethods items are {\"method\": \"fido2\"|\"temporaryAccessPass\", \"aaguid\"?}.")),
+            .map(|m| {
+                let aaguid = match m.get("aaguid") {
+                    None | Some(Value::Null) => None,
+                    Some(a) => Some(a.as_str().and_then(|x| uuid::Uuid::parse_str(x).ok()).ok_or_else(|| bad(format!("{a} is not an AAGUID.")))?),
+                };
+                // R32: an AAGUID counts for a strength's AAGUID restriction only when attested.
+                let attested = match m.get("aaguidAttested") {
+                    None | Some(Value::Null) => false,
+                    Some(Value::Bool(b)) => *b,
+                    Some(_) => return Err(bad("aaguidAttested must be true or false.")),
+                };
+                match m.get("method").and_then(Value::as_str) {
+                    Some("fido2") => Ok(UsedMethod::passkey(aaguid, attested)),
+                    Some("temporaryAccessPass") => Ok(UsedMethod::TAP),
+                    _ => Err(bad("portcullisAuthenticationMethods items are {\"method\": \"fido2\"|\"temporaryAccessPass\", \"aaguid\"?, \"aaguidAttested\"?}.")),
+                }
             })
             .collect::<Result<Vec<_>, _>>()?,
         None => vec![],

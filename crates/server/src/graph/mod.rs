@@ -119,6 +119,8 @@ pub enum Op {
     DeleteApplication,
     /// `POST applications/{id}/addPassword`.
     AddPassword,
+    /// `POST applications/{id}/removePassword`.
+    RemovePassword,
     /// `GET servicePrincipals`.
     ListServicePrincipals,
     /// `POST servicePrincipals`.
@@ -406,7 +408,7 @@ const READ_ROLES: Requirement = Requirement {
 const WRITE_ROLES: Requirement = Requirement {
     scopes: &["RoleManagement.ReadWrite.Directory"],
     app_roles: &["RoleManagement.ReadWrite.Directory"],
-    directory_roles: &[GlobalAdministrator],
+    directory_roles: &[GlobalAdministrator, PrivilegedRoleAdministrator],
 };
 
 const READ_APPS: Requirement = Requirement {
@@ -466,6 +468,21 @@ const WRITE_APPS: Requirement = Requirement {
         GlobalAdministrator,
         ApplicationAdministrator,
         CloudApplicationAdministrator,
+    ],
+};
+
+/// Adding or removing an application's secret: the application administrators, and the
+/// Privileged Role Administrator, who alone (with Global Administrators) may do it for an
+/// application holding a privileged permission (the service decides that part:
+/// `actor::may_manage_app_credentials`).
+const APP_CREDENTIALS: Requirement = Requirement {
+    scopes: &["Application.ReadWrite.All", "Directory.ReadWrite.All"],
+    app_roles: &["Application.ReadWrite.All", "Directory.ReadWrite.All"],
+    directory_roles: &[
+        GlobalAdministrator,
+        ApplicationAdministrator,
+        CloudApplicationAdministrator,
+        PrivilegedRoleAdministrator,
     ],
 };
 
@@ -869,7 +886,13 @@ pub const ROUTES: &[RouteSpec] = &[
         method: "POST",
         pattern: &["applications", "{id}", "addpassword"],
         op: Op::AddPassword,
-        requirement: WRITE_APPS,
+        requirement: APP_CREDENTIALS,
+    },
+    RouteSpec {
+        method: "POST",
+        pattern: &["applications", "{id}", "removepassword"],
+        op: Op::RemovePassword,
+        requirement: APP_CREDENTIALS,
     },
     RouteSpec {
         method: "GET",
@@ -1033,6 +1056,11 @@ impl From<ServiceError> for GraphError {
         match e {
             ServiceError::NotFound(m) => gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", m),
             ServiceError::Forbidden(m) => gerr(
+                StatusCode::FORBIDDEN,
+                "Authorization_RequestDenied",
+                m.to_string(),
+            ),
+            ServiceError::AppPrivilege(m) => gerr(
                 StatusCode::FORBIDDEN,
                 "Authorization_RequestDenied",
                 m.to_string(),
@@ -1286,6 +1314,7 @@ async fn handle(
         Op::UpdateApplication => return apps::update_application(&cx).await,
         Op::DeleteApplication => return apps::delete_application(&cx).await,
         Op::AddPassword => return apps::add_password(&cx).await,
+        Op::RemovePassword => return apps::remove_password(&cx).await,
         Op::ListServicePrincipals => return apps::list_service_principals(&cx).await,
         Op::CreateServicePrincipal => return apps::create_service_principal(&cx).await,
         Op::GetServicePrincipal => return apps::get_service_principal(&cx).await,

@@ -78,7 +78,10 @@ pub(crate) async fn handle(cx: &Ctx<'_>, op: Op) -> Result<Response, GraphError>
             if !t.is_some_and(|t| t.eq_ignore_ascii_case(m.odata_type())) {
                 return Err(gerr(StatusCode::BAD_REQUEST, "BadRequest", format!("The request body must carry \"@odata.type\": \"{}\".", m.odata_type())));
             }
-            let saved = cx.st.service.patch_method_configuration(cx.actor, m, v).await?;
+            // R5: an enforced allow list with nothing on it refuses every passkey; saving one
+            // needs this explicit confirmation.
+            let accept = cx.q("acceptEmptyAllowList").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+            let saved = cx.st.service.patch_method_configuration(cx.actor, m, v, accept).await?;
             let mut res = StatusCode::NO_CONTENT.into_response();
             // Consequences (R5, R6) travel in a header: a 204 has no body.
             if let Some(w) = saved.warnings.first().and_then(|w| HeaderValue::from_str(&w.replace(['\n', '\r'], " ")).ok()) {

@@ -24,7 +24,11 @@ pub fn page(user: &User, passkeys: &[PasskeyView], offer: &RegistrationOffer) ->
                     @let p = &v.stored.passkey;
                     li.method data-passkey=(p.id) {
                         strong { (p.display_name) }
-                        div.muted { (v.model.as_deref().unwrap_or("Unknown model")) " · AAGUID " code { (p.aaguid) } }
+                        div.muted {
+                            (v.model.as_deref().unwrap_or("Unknown model")) " · AAGUID " code { (p.aaguid) }
+                            // R32: a model name is only a claim unless the attestation signed it.
+                            @if p.attested { " (attested)" } @else { span.aaguid-self-reported { " (self-reported)" } }
+                        }
                         div.muted {
                             "Added " (rfc3339(p.created_at))
                             " · last used " (p.last_used_at.map(rfc3339).unwrap_or_else(|| "never".into()))

@@ -4,10 +4,11 @@
 use portcullis_domain::application::Application;
 use portcullis_domain::conditional_access::remedy::Verdict;
 use portcullis_domain::directory::User;
+use portcullis_domain::grant::grant_end;
 use portcullis_domain::oidc::{
     validate_authorize, AuthorizeError, AuthorizeParams, AuthorizeRequest, CODE_LIFETIME,
 };
-use portcullis_domain::session::Session;
+use portcullis_domain::session::{AuthMethod, Session};
 use portcullis_store::oauth::{self, CodeRecord, Grant};
 use portcullis_store::{applications, commit};
 use uuid::Uuid;
@@ -113,10 +114,10 @@ impl Service {
             .as_deref()
             .or(req.state.as_deref())
             .unwrap_or("");
-        let device = self
+        let proved = self
             .proved_device(user.id, ctx.device_proof.as_deref(), &app.app_id, binding)
-            .await?
-            .map(|d| d.facts());
+            .await?;
+        let device = proved.as_ref().map(|d| d.facts());
         let (decision, ca) = self
             .access_decision(user, session, app, ctx, device.as_ref())
             .await?;
@@ -173,6 +174,17 @@ impl Service {
                 });
             }
         }
+        // R47: the grant ends when the pass that started it does, or after its family lifetime.
+        let tap_expires = match session.credential_id {
+            Some(id) if session.methods.contains(&AuthMethod::TemporaryAccessPass) => {
+                let mut c = self.store().conn().await?;
+                portcullis_store::tap::for_user(&mut c, user.id)
+                    .await?
+                    .filter(|p| p.pass.id == id)
+                    .map(|p| p.pass.expires_at())
+            }
+            _ => None,
+        };
         let grant = Grant {
             id: Uuid::new_v4(),
             client_id: app.app_id.clone(),
@@ -183,6 +195,10 @@ impl Service {
             methods: session.methods.clone(),
             created_at: now,
             revoked_at: None,
+            ends_at: Some(grant_end(session, tap_expires, &self.grant_lifetimes, now)),
+            source: ctx.source,
+            user_agent: ctx.user_agent.clone(),
+            device_id: proved.map(|d| d.id),
         };
         let code = new_token();
         let record = CodeRecord {

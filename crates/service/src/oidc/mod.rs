@@ -3,6 +3,7 @@
 //! `amr`, strengths) are the domain's; this module loads, asks and persists.
 
 mod authorize;
+mod refresh_check;
 mod token;
 mod userinfo;
 

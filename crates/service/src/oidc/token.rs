@@ -4,7 +4,9 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use portcullis_domain::application::Application;
+use portcullis_domain::grant::{token_expiry, GrantEnded};
 use portcullis_domain::oidc::{amr, satisfied_builtin_strengths, REFRESH_LIFETIME, TOKEN_LIFETIME};
+use portcullis_domain::time_fmt::rfc3339;
 use portcullis_store::oauth::{self, Grant, Taken};
 use portcullis_store::{applications, commit, directory};
 use sha2::{Digest, Sha256};
@@ -226,6 +228,13 @@ impl Service {
                 "The sign-in behind this code has ended (signed out or revoked).",
             )));
         }
+        // R47: a pass that expired between the authorization and this exchange ends it.
+        if let Some(end) = grant.ends_at.filter(|e| now >= *e) {
+            return Ok(Err(err(
+                "invalid_grant",
+                GrantEnded::Expired(rfc3339(end)).to_string(),
+            )));
+        }
         drop(c);
         self.tokens_for(issuer, &grant, record.nonce).await
     }
@@ -288,6 +297,13 @@ impl Service {
                 "The sign-in behind this refresh token has ended (signed out or revoked).",
             )));
         }
+        // R47: a family that reached its end says so, rather than "this token expired".
+        if let Some(end) = grant.ends_at.filter(|e| now >= *e) {
+            return Ok(Err(err(
+                "invalid_grant",
+                GrantEnded::Expired(rfc3339(end)).to_string(),
+            )));
+        }
         if now >= expires_at {
             return Ok(Err(err(
                 "invalid_grant",
@@ -304,6 +320,13 @@ impl Service {
             }
         }
         drop(c);
+        // R47: every refresh re-runs the access decision; a grant that fails it is over.
+        if let Err(ended) = self.recheck_grant(&grant, &app).await? {
+            let mut c = self.store().conn().await?;
+            oauth::revoke_grant(&mut c, grant.id, ended.code(), now).await?;
+            tracing::info!(grant = %grant.id, client = %app.app_id, code = ended.code(), "refresh refused: {ended}");
+            return Ok(Err(err("invalid_grant", ended.to_string())));
+        }
         self.tokens_for(issuer, &grant, None).await
     }
 
@@ -333,10 +356,15 @@ impl Service {
             .into_iter()
             .map(str::to_string)
             .collect();
-        let (iat, exp) = (
-            now.unix_timestamp(),
-            (now + TOKEN_LIFETIME).unix_timestamp(),
-        );
+        // R47: no token outlives its grant.
+        let expires = token_expiry(now, TOKEN_LIFETIME, grant.ends_at);
+        if expires <= now {
+            return Ok(Err(err(
+                "invalid_grant",
+                GrantEnded::Expired(rfc3339(expires)).to_string(),
+            )));
+        }
+        let (iat, exp) = (now.unix_timestamp(), expires.unix_timestamp());
         let access = AccessTokenClaims {
             iss: issuer.into(),
             aud: userinfo_audience(issuer),
@@ -385,7 +413,7 @@ impl Service {
                 &token_key(&t),
                 grant.id,
                 now,
-                now + REFRESH_LIFETIME,
+                token_expiry(now, REFRESH_LIFETIME, grant.ends_at),
             )
             .await?;
             commit(tx).await?;
@@ -397,7 +425,7 @@ impl Service {
             access_token,
             id_token,
             refresh_token,
-            expires_in: TOKEN_LIFETIME.whole_seconds(),
+            expires_in: (expires - now).whole_seconds(),
             scope: grant.scope.clone(),
         }))
     }

@@ -133,7 +133,7 @@ fn fido2(cfg: MethodConfiguration) -> Fido2Configuration {
     }
 }
 
-async fn policy_for(
+pub(crate) async fn policy_for(
     c: &mut Conn,
     user: Uuid,
 ) -> Result<(Fido2Configuration, Vec<Uuid>), PasskeyError> {
@@ -170,7 +170,7 @@ fn self_actor(user: &User) -> Actor {
 
 /// What the audit log keeps of a passkey.
 fn passkey_json(p: &Passkey) -> Value {
-    json!({"id": p.id, "aaGuid": p.aaguid, "displayName": p.display_name})
+    json!({"id": p.id, "aaGuid": p.aaguid, "aaGuidAttested": p.attested, "displayName": p.display_name})
 }
 
 fn clean_text(s: Option<String>, max: usize) -> Option<String> {

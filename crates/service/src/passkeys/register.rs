@@ -119,24 +119,31 @@ impl Service {
     ) -> Result<Passkey, PasskeyError> {
         let now = self.now();
         let cred = rp.finish_registration(response, state, std::time::SystemTime::from(now))?;
-        // Trust is only asked for when some ruleset enforces attestation, so an outage of
-        // the app attestation service never blocks tenants that do not use it.
-        let trusted = if attestation_direct && cred.attestation.has_chain() {
+        // Any chain is checked, so that an AAGUID counts as attested (R32) whenever its
+        // statement signs it and a trusted root vouches for it. Only where some ruleset
+        // enforces attestation does an outage of the app attestation service refuse the
+        // registration; elsewhere the passkey is stored with its AAGUID self-reported.
+        let verdict = if cred.attestation.has_chain() {
             match self.attestation_verdict(&cred).await? {
-                Ok(portcullis_webauthn::TrustVerdict::Trusted) => true,
-                Ok(portcullis_webauthn::TrustVerdict::Untrusted(why)) => {
-                    tracing::info!(aaguid = %cred.aaguid, %why, "attestation not trusted");
-                    false
+                Ok(v) => v,
+                Err(e) if attestation_direct => {
+                    return Err(reject("attestationServiceUnavailable", e.to_string()))
                 }
-                Err(e) => return Err(reject("attestationServiceUnavailable", e.to_string())),
+                Err(e) => portcullis_webauthn::TrustVerdict::Untrusted(e.to_string()),
             }
         } else {
-            false
+            portcullis_webauthn::TrustVerdict::Untrusted("no certificate chain".into())
         };
+        if let portcullis_webauthn::TrustVerdict::Untrusted(why) = &verdict {
+            if cred.attestation.has_chain() {
+                tracing::info!(aaguid = %cred.aaguid, %why, "attestation not trusted");
+            }
+        }
         let facts = RegistrationFacts {
             aaguid: cred.aaguid,
             has_chain: cred.attestation.has_chain(),
-            trusted,
+            trusted: verdict.is_trusted(),
+            aaguid_attested: verdict.aaguid_attested(),
             self_attested: cred.attestation
                 == portcullis_webauthn::AttestationKind::SelfAttestation,
             synced: cred.backup_eligible,
@@ -157,7 +164,7 @@ impl Service {
                 aaguid: cred.aaguid,
                 display_name,
                 fmt: cred.fmt.clone(),
-                attested: facts.trusted,
+                attested: facts.aaguid_attested,
                 synced: cred.backup_eligible,
                 created_at: now,
                 last_used_at: None,
@@ -193,7 +200,7 @@ impl Service {
             user,
             None,
             Some(
-                json!({"id": stored.passkey.id, "aaGuid": cred.aaguid, "model": model, "fmt": cred.fmt, "attestation": cred.attestation, "profile": ruleset.name}),
+                json!({"id": stored.passkey.id, "aaGuid": cred.aaguid, "model": model, "fmt": cred.fmt, "attestation": cred.attestation, "aaGuidAttested": facts.aaguid_attested, "profile": ruleset.name}),
             ),
             format!(
                 "User registered a passkey ({}); the AAGUID is self-reported unless attested",

@@ -232,6 +232,8 @@ impl Service {
             methods: vec![AuthMethod::Passkey],
             expires_at: now + PASSKEY_SESSION,
             passkey_aaguid: Some(stored.passkey.aaguid),
+            passkey_attested: stored.passkey.attested,
+            credential_id: Some(stored.passkey.id),
         };
         sessions::insert(&mut tx, &token_key(&token), &session, now)
             .await
