@@ -1708,3 +1708,94 @@ async fn r32_a_self_reported_authenticator_aaguid_never_meets_an_aaguid_restrict
     assert!(loc.starts_with("http://127.0.0.1:8765/cb?code="), "{loc}");
     s.stop().await;
 }
+
+/// R40 behind a proxy: one unreadable `X-Forwarded-For` hop (a non-ASCII byte) used to make
+/// the trusted proxy itself the client. When the proxy sits inside a trusted location, that
+/// walked a forged request past a location policy. Now the source is unknown: outside every
+/// named location, and logged as such.
+#[tokio::test]
+async fn r40_an_unreadable_forwarded_hop_never_makes_the_proxy_the_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start_env(
+        d,
+        None,
+        &[(
+            "PORTCULLIS_TRUSTED_PROXIES",
+            r#"["127.0.0.0/8", "::1/128"]"#.to_string(),
+        )],
+    )
+    .await;
+    // The office holds the clients and the proxy itself.
+    ok(
+        d,
+        &[
+            "ca",
+            "location",
+            "--name",
+            "Office",
+            "--cidr",
+            "10.0.0.0/8",
+            "--cidr",
+            "127.0.0.0/8",
+            "--trusted",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "ca",
+            "save",
+            &policy_file(
+                d,
+                "office",
+                json!({
+                    "displayName": "Register only in the office", "state": "enabled",
+                    "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeUserActions": ["urn:user:registersecurityinfo"]}, "locations": {"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}, "clientAppTypes": ["all"]},
+                    "grantControls": {"operator": "OR", "builtInControls": ["block"]}
+                }),
+            ),
+        ],
+    );
+    let c = tap_client(d, &s, "admin@portcullis.local").await;
+    let options = |xff: Option<&'static [u8]>| {
+        let c = c.clone();
+        let url = s.url("/api/passkeys/registration/options");
+        async move {
+            let mut r = c.post(url).json(&json!({}));
+            if let Some(x) = xff {
+                r = r.header(
+                    "x-forwarded-for",
+                    reqwest::header::HeaderValue::from_bytes(x).unwrap(),
+                );
+            }
+            r.send().await.unwrap().status()
+        }
+    };
+    assert_eq!(
+        options(Some(b"10.1.2.3")).await,
+        StatusCode::OK,
+        "a client in the office"
+    );
+    assert_eq!(
+        options(Some(b"203.0.113.7")).await,
+        StatusCode::FORBIDDEN,
+        "a client outside"
+    );
+    assert_eq!(
+        options(Some(b"203.0.113.7, caf\xc3\xa9")).await,
+        StatusCode::FORBIDDEN,
+        "an unreadable hop: the source is unknown, not the proxy in the office"
+    );
+    assert_eq!(
+        options(None).await,
+        StatusCode::FORBIDDEN,
+        "behind a proxy with no header, the source is unknown"
+    );
+    let log = signins(d);
+    assert!(
+        log.iter().any(|e| e["ipAddress"] == "unknown"),
+        "logged as unknown: {log:?}"
+    );
+    s.stop().await;
+}

@@ -1201,3 +1201,175 @@ async fn client_credentials_grant_issues_app_tokens_with_granted_permissions() {
     assert!(retry.is_some_and(|r| r.parse::<i64>().unwrap() > 0));
     s.stop().await;
 }
+
+/// The attack on the path to Global Administrator through an application: an Application
+/// Administrator adds a secret to an application that may assign directory roles, signs in
+/// as it and assigns themselves Global Administrator. Credentials of an application that
+/// holds a privileged permission are a Global or Privileged Role Administrator's; addPassword
+/// adds to the list of secrets (the old one keeps working) and removePassword takes one away.
+#[tokio::test]
+async fn app_credentials_of_a_privileged_application_are_not_an_application_administrators() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    let first_line_word = |out: &str| {
+        out.lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .to_string()
+    };
+    let secret_of = |out: &str| {
+        out.lines()
+            .find(|l| l.starts_with("Client secret:"))
+            .unwrap()
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .to_string()
+    };
+    let (_, out, _) = cli(d, None, &["apps", "add", "--name", "Role robot"]);
+    let (robot, robot_secret) = (first_line_word(&out), secret_of(&out));
+    assert_eq!(
+        cli(
+            d,
+            None,
+            &[
+                "apps",
+                "grant",
+                "--app",
+                &robot,
+                "--permission",
+                "RoleManagement.ReadWrite.Directory"
+            ]
+        )
+        .0,
+        0,
+        "the operator (CLI) may grant it"
+    );
+    let (_, out, _) = cli(d, None, &["apps", "add", "--name", "Report script"]);
+    let plain = first_line_word(&out);
+    for (upn, role) in [
+        ("mallory@portcullis.local", "Application Administrator"),
+        ("priv@portcullis.local", "Privileged Role Administrator"),
+    ] {
+        assert_eq!(cli(d, None, &["users", "add", "--upn", upn]).0, 0);
+        assert_eq!(
+            cli(d, None, &["roles", "assign", "--user", upn, "--role", role]).0,
+            0
+        );
+    }
+    let apps_rw = ["Application.ReadWrite.All"];
+    let mallory = token(d, &s, "mallory@portcullis.local", &apps_rw);
+    let robot_obj = serde_json::from_str::<Value>(&cli(d, None, &["apps", "show", &robot]).1)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let srv = &s;
+    let add = |t: String, obj: String| async move {
+        call(
+            srv,
+            "POST",
+            &format!("/v1.0/applications/{obj}/addPassword"),
+            Some(&t),
+            Some(json!({"passwordCredential": {"displayName": "mine"}})),
+        )
+        .await
+    };
+    let (st, _, v) = add(mallory.clone(), robot_obj.clone()).await;
+    assert_eq!(
+        (st, graph_error(&v)),
+        (StatusCode::FORBIDDEN, "Authorization_RequestDenied"),
+        "{v}"
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("RoleManagement.ReadWrite.Directory"),
+        "the refusal names the permission: {v}"
+    );
+    // An application with no such permission stays the Application Administrator's.
+    let plain_obj = serde_json::from_str::<Value>(&cli(d, None, &["apps", "show", &plain]).1)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (st, _, v) = add(mallory.clone(), plain_obj).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    // The Privileged Role Administrator may; the robot's first secret still works after.
+    let prive = token(d, &s, "priv@portcullis.local", &apps_rw);
+    let (st, _, added) = add(prive.clone(), robot_obj.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{added}");
+    let app_token = |secret: String| {
+        let (c, url, robot) = (client(), srv.url("/oauth2/v2.0/token"), robot.clone());
+        async move {
+            c.post(url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", robot.as_str()),
+                    ("client_secret", secret.as_str()),
+                    ("scope", "https://graph.microsoft.com/.default"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(
+        app_token(robot_secret.clone()).await,
+        StatusCode::OK,
+        "addPassword added; it replaced nothing"
+    );
+    assert_eq!(
+        app_token(added["secretText"].as_str().unwrap().to_string()).await,
+        StatusCode::OK
+    );
+    let (_, _, listed) = call(
+        &s,
+        "GET",
+        &format!("/v1.0/applications/{robot_obj}"),
+        Some(&prive),
+        None,
+    )
+    .await;
+    assert_eq!(
+        listed["passwordCredentials"].as_array().unwrap().len(),
+        2,
+        "{listed}"
+    );
+    assert!(
+        listed["passwordCredentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["secretText"].is_null()),
+        "never the secret again: {listed}"
+    );
+    // Removing a secret takes the same role; the removed secret stops working.
+    let remove = |t: String| {
+        let (obj, key) = (robot_obj.clone(), added["keyId"].clone());
+        async move {
+            call(
+                srv,
+                "POST",
+                &format!("/v1.0/applications/{obj}/removePassword"),
+                Some(&t),
+                Some(json!({"keyId": key})),
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(remove(mallory).await, StatusCode::FORBIDDEN);
+    assert_eq!(remove(prive).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app_token(added["secretText"].as_str().unwrap().to_string()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    s.stop().await;
+}

@@ -940,3 +940,71 @@ async fn bad_input_to_every_ceremony_endpoint_is_a_4xx_in_the_error_shape_and_st
 fn uuid_v4() -> String {
     format!("{}", uuid::Uuid::new_v4())
 }
+
+/// R5, R6: from the default state, the Authenticator shortcut switched on and off again leaves
+/// key restrictions off as they were — not an enforced, empty allow list that refuses every
+/// passkey while the warning promised the opposite. The warning says what now happens, and an
+/// enforced empty allow list is saved only when that consequence is confirmed.
+#[tokio::test]
+async fn r6_the_shortcut_off_never_leaves_an_enforced_empty_allow_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    let c = admin(&s).await;
+    let mut key = SoftKey::new(CHROMIUM);
+    let (st, v) = register(&c, &s, &mut key, &Quirks::default()).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let (st, _, _) = cli(d, None, &["policy", "authenticator-shortcut", "on"]);
+    assert_eq!(st, 0);
+    let (st, v) = passkey_sign_in(&s, Some(ADMIN), &mut key, &Quirks::default()).await;
+    assert_ne!(
+        st,
+        StatusCode::OK,
+        "the shortcut allows only the Authenticator: {v}"
+    );
+    let (st, out, warnings) = cli(d, None, &["policy", "authenticator-shortcut", "off"]);
+    assert_eq!(st, 0);
+    let cfg: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        cfg["keyRestrictions"]["isEnforced"], false,
+        "back to no key restrictions: {cfg}"
+    );
+    assert!(
+        warnings.contains("every authenticator model may register"),
+        "the warning says what happens: {warnings}"
+    );
+    let (st, v) = passkey_sign_in(&s, Some(ADMIN), &mut key, &Quirks::default()).await;
+    assert_eq!(st, StatusCode::OK, "every passkey works again: {v}");
+
+    // An enforced empty allow list refuses every passkey: saved only when confirmed.
+    let f = d.join("empty.json");
+    std::fs::write(
+        &f,
+        r#"{"keyRestrictions": {"isEnforced": true, "enforcementType": "allow", "aaGuids": []}}"#,
+    )
+    .unwrap();
+    let (st, _, err) = cli(d, None, &["policy", "patch", "fido2", f.to_str().unwrap()]);
+    assert_ne!(st, 0, "refused without confirmation");
+    assert!(err.contains("every passkey would be refused"), "{err}");
+    let (st, v) = passkey_sign_in(&s, Some(ADMIN), &mut key, &Quirks::default()).await;
+    assert_eq!(st, StatusCode::OK, "nothing was saved: {v}");
+    let (st, _, err) = cli(
+        d,
+        None,
+        &[
+            "policy",
+            "patch",
+            "fido2",
+            f.to_str().unwrap(),
+            "--accept-empty-allow-list",
+        ],
+    );
+    assert_eq!(st, 0, "{err}");
+    let (st, v) = passkey_sign_in(&s, Some(ADMIN), &mut key, &Quirks::default()).await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::FORBIDDEN, "keyRestricted"),
+        "as confirmed: {v}"
+    );
+    s.stop().await;
+}
