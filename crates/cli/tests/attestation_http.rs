@@ -249,21 +249,32 @@ async fn r4_the_authenticator_app_attestation_service_trusts_its_root_and_an_out
 }
 
 #[test]
-fn r7_an_mds3_blob_is_imported_only_when_its_chain_and_signature_verify() {
+fn r7_an_mds3_blob_is_imported_only_when_its_path_signature_freshness_and_serial_hold() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let root = TestCa::new("Test MDS Root");
+    let ca = root.issue_ca("Test MDS CA", portcullis_testkit::testca::IssuerKind::Ca);
+    let signer = ca.signer_for("mds.fidoalliance.org");
     let vendor = TestCa::new("Vendor Root");
-    let payload = json!({"legalHeader": "test", "no": 7, "nextUpdate": "2026-12-01",
-        "entries": [{"aaguid": YUBI, "metadataStatement": {"description": "MDS YubiKey", "attestationRootCertificates": [vendor.base64()]}, "statusReports": [{"status": "FIDO_CERTIFIED_L2"}]}]});
-    let blob = d.join("blob.jwt");
-    std::fs::write(&blob, TestCa::jws(&root.signer("MDS signer"), &payload)).unwrap();
+    let day = |n: i64| {
+        (time::OffsetDateTime::now_utc() + time::Duration::days(n))
+            .date()
+            .to_string()
+    };
+    let blob = |no: u64, next_update: &str| {
+        let payload = json!({"legalHeader": "test", "no": no, "nextUpdate": next_update,
+            "entries": [{"aaguid": YUBI, "metadataStatement": {"description": format!("MDS YubiKey #{no}"), "attestationRootCertificates": [vendor.base64()]}, "statusReports": [{"status": "FIDO_CERTIFIED_L2"}]}]});
+        let f = d.join(format!("blob-{no}-{next_update}.jwt"));
+        std::fs::write(&f, TestCa::jws_with_chain(&signer, &[ca.der()], &payload)).unwrap();
+        f
+    };
     let pem = d.join("mds-root.pem");
     std::fs::write(&pem, root.pem()).unwrap();
-    let import = |env: Option<&Path>, file: &Path| {
+    let import = |env: Option<&Path>, file: &Path, extra: &[&str]| {
         let mut c = std::process::Command::new(support::bin());
         c.args(["metadata", "import"])
             .arg(file)
+            .args(extra)
             .arg("--data-dir")
             .arg(d);
         if let Some(p) = env {
@@ -276,37 +287,67 @@ fn r7_an_mds3_blob_is_imported_only_when_its_chain_and_signature_verify() {
             String::from_utf8_lossy(&o.stderr).into_owned(),
         )
     };
-    let (code, _, err) = import(None, &blob);
+    let seven = blob(7, &day(30));
+    let (code, _, err) = import(None, &seven, &[]);
     assert_eq!(code, Some(1), "the default roots are GlobalSign's: {err}");
     assert!(err.contains("certificate chain"), "{err}");
     let tampered = d.join("tampered.jwt");
-    let text = std::fs::read_to_string(&blob).unwrap();
+    let text = std::fs::read_to_string(&seven).unwrap();
     let mut parts: Vec<&str> = text.split('.').collect();
     let evil = base64::Engine::encode(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        json!({"no": 8, "entries": []}).to_string(),
+        json!({"no": 8, "nextUpdate": day(30), "entries": []}).to_string(),
     );
     parts[1] = &evil;
     std::fs::write(&tampered, parts.join(".")).unwrap();
-    let (code, _, err) = import(Some(&pem), &tampered);
+    let (code, _, err) = import(Some(&pem), &tampered, &[]);
     assert_eq!(code, Some(1));
     assert!(err.contains("signature"), "{err}");
+    // A revoked signer, given its CA's CRL.
+    let crl = d.join("ca.crl");
+    std::fs::write(
+        &crl,
+        ca.crl(
+            &[&signer.serial],
+            time::OffsetDateTime::now_utc() + time::Duration::days(7),
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = import(Some(&pem), &seven, &["--crl", crl.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("Revoked"), "{err}");
+    // Stale: refused unless knowingly allowed.
+    let stale = blob(5, &day(-3));
+    let (code, _, err) = import(Some(&pem), &stale, &[]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("stale"), "{err}");
     let (_, out, _) = cli(d, None, &["metadata", "show", YUBI]);
     assert!(
         !out.contains("MDS YubiKey"),
         "refused imports stored nothing"
     );
-    let (code, out, err) = import(Some(&pem), &blob);
+
+    let (code, out, err) = import(Some(&pem), &seven, &[]);
     assert_eq!(code, Some(0), "{err}");
     assert!(
-        out.contains("MDS YubiKey") && out.contains("nextUpdate 2026-12-01"),
+        out.contains("MDS YubiKey #7") && out.contains(&format!("nextUpdate {}", day(30))),
         "{out}"
     );
     let (_, out, _) = cli(d, None, &["metadata", "show", YUBI]);
-    assert!(
-        out.contains("MDS YubiKey") && out.contains("mds3 #7"),
-        "{out}"
-    );
+    assert!(out.contains("mds3 #7"), "{out}");
+    // The same BLOB again, or an older one (even knowingly stale), is a replay or a rollback.
+    for (file, extra) in [(&seven, vec![]), (&stale, vec!["--allow-stale"])] {
+        let (code, _, err) = import(Some(&pem), file, &extra);
+        assert_eq!(code, Some(1), "{err}");
+        assert!(
+            err.contains("not greater than the last one imported (7)"),
+            "{err}"
+        );
+    }
+    let (code, _, err) = import(Some(&pem), &blob(8, &day(30)), &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let (_, out, _) = cli(d, None, &["metadata", "show", YUBI]);
+    assert!(out.contains("mds3 #8"), "{out}");
 }
 
 /// R4, R5, R32: a vendor's root is listed for an expensive and a cheap model. Under enforced

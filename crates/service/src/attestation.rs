@@ -6,7 +6,8 @@ use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
 use portcullis_domain::metadata::{builtin_name, looks_like_jws, parse_import, MetadataEntry};
 use portcullis_store::{audit, commit, metadata};
 use portcullis_webauthn::{
-    verify_trust, NewCredential, RootEntry, RootScope, TrustRoots, TrustVerdict,
+    verify_trust, BlobCheck, NewCredential, RootEntry, RootScope, Staleness, TrustRoots,
+    TrustVerdict, MDS_SIGNER,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
@@ -21,6 +22,17 @@ pub struct MetadataImport {
     pub entries: Vec<MetadataEntry>,
     /// For an MDS3 BLOB: when the next one is published.
     pub next_update: Option<String>,
+}
+
+/// What an MDS3 BLOB is verified against.
+#[derive(Debug, Clone)]
+pub struct MdsTrust {
+    /// Trust anchors (DER): GlobalSign Root CA – R3 and Root R46 unless configured.
+    pub roots: Vec<Vec<u8>>,
+    /// CRLs (DER) for the BLOB's certificates, when the operator has them.
+    pub crls: Vec<Vec<u8>>,
+    /// Whether a BLOB past its `nextUpdate` is refused.
+    pub staleness: Staleness,
 }
 
 /// The app attestation service could not answer (unavailable or overloaded): retry later.
@@ -81,20 +93,25 @@ impl AppAttestation for RootAppAttestation {
 }
 
 impl Service {
-    /// R7: imports a metadata document — a FIDO MDS3 BLOB (verified to `mds_roots` at the
-    /// current time), metadata statements, or a name list; audited.
+    /// R7: imports a metadata document — a FIDO MDS3 BLOB (its path to `mds.roots`, its
+    /// CRLs, signer and freshness checked at the current time, and its serial greater than
+    /// the last imported one), metadata statements, or a name list; audited.
     pub async fn import_metadata(
         &self,
         actor: &Actor,
         text: &str,
-        mds_roots: &[Vec<u8>],
+        mds: &MdsTrust,
     ) -> Result<MetadataImport> {
-        let (entries, next_update) = if looks_like_jws(text) {
-            let blob =
-                portcullis_webauthn::verify_blob(text, mds_roots, SystemTime::from(self.now()))
-                    .map_err(|e| {
-                        ServiceError::Invalid(format!("the MDS3 BLOB was refused: {e}"))
-                    })?;
+        let (entries, blob_no, next_update) = if looks_like_jws(text) {
+            let check = BlobCheck {
+                roots: &mds.roots,
+                crls: &mds.crls,
+                signer: MDS_SIGNER,
+                at: SystemTime::from(self.now()),
+                staleness: mds.staleness,
+            };
+            let blob = portcullis_webauthn::verify_blob(text, &check)
+                .map_err(|e| ServiceError::Invalid(format!("the MDS3 BLOB was refused: {e}")))?;
             let entries = blob
                 .entries
                 .into_iter()
@@ -105,10 +122,11 @@ impl Service {
                     source: format!("mds3 #{} ({})", blob.no, e.status.unwrap_or_default()),
                 })
                 .collect();
-            (entries, Some(blob.next_update))
+            (entries, Some(blob.no), Some(blob.next_update.to_string()))
         } else {
             (
                 parse_import(text).map_err(|e| ServiceError::Invalid(e.to_string()))?,
+                None,
                 None,
             )
         };
@@ -136,6 +154,15 @@ impl Service {
         }
         let now = self.now();
         let mut tx = self.store().begin().await?;
+        // A BLOB older than (or as old as) the last one imported is a replay or a rollback:
+        // it may still trust a model a later BLOB revoked.
+        if let Some(no) = blob_no {
+            if let Some(last) = metadata::advance_blob_serial(&mut tx, no).await? {
+                return Err(ServiceError::Invalid(format!(
+                    "the MDS3 BLOB was refused: its serial number {no} is not greater than the last one imported ({last}); an older BLOB may still trust models a newer one revoked"
+                )));
+            }
+        }
         for e in &entries {
             metadata::upsert(&mut tx, e, now).await?;
         }

@@ -52,3 +52,21 @@ pub async fn get(c: &mut Conn, aaguid: Uuid) -> Result<Option<MetadataEntry>> {
         .await?;
     r.as_ref().map(from_row).transpose()
 }
+
+/// Records `no` as the serial of the last imported MDS3 BLOB if it is greater than the one
+/// recorded (a compare-and-set: of concurrent imports, each waits for the other's commit);
+/// returns the serial recorded before when it is not greater, else `None`.
+pub async fn advance_blob_serial(c: &mut Conn, no: u64) -> Result<Option<i64>> {
+    let no = i64::try_from(no).map_err(|_| StoreError::Corrupt(format!("BLOB serial {no}")))?;
+    let done = sqlx::query("UPDATE mds_state SET last_no = $1 WHERE id = 1 AND last_no < $1")
+        .bind(no)
+        .execute(&mut *c)
+        .await?;
+    if done.rows_affected() == 1 {
+        return Ok(None);
+    }
+    let r = sqlx::query("SELECT last_no FROM mds_state WHERE id = 1")
+        .fetch_one(&mut *c)
+        .await?;
+    Ok(Some(r.try_get("last_no")?))
+}

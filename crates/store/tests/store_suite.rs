@@ -970,3 +970,36 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
         );
     }
 }
+
+/// R7: the serial of the last imported MDS3 BLOB only moves forward, by compare-and-set.
+#[tokio::test]
+async fn mds_blob_serials_only_move_forward() {
+    for t in both().await {
+        let mut c = t.store.conn().await.unwrap();
+        use portcullis_store::metadata::advance_blob_serial;
+        assert_eq!(
+            advance_blob_serial(&mut c, 7).await.unwrap(),
+            None,
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            advance_blob_serial(&mut c, 7).await.unwrap(),
+            Some(7),
+            "{}: a replay",
+            t.name
+        );
+        assert_eq!(
+            advance_blob_serial(&mut c, 3).await.unwrap(),
+            Some(7),
+            "{}: a rollback",
+            t.name
+        );
+        assert_eq!(
+            advance_blob_serial(&mut c, 8).await.unwrap(),
+            None,
+            "{}",
+            t.name
+        );
+    }
+}

@@ -20,7 +20,7 @@ pub mod trust;
 
 pub use ceremony::{Assertion, AttestationKind, NewCredential, RelyingParty};
 pub use error::CeremonyError;
-pub use mds::{verify_blob, MdsBlob, MdsError};
+pub use mds::{verify_blob, BlobCheck, MdsBlob, MdsError, Staleness, MDS_SIGNER};
 pub use trust::{verify_trust, RootEntry, RootScope, TrustRoots, TrustVerdict};
 pub use webauthn_rs_core::proto::{
     AuthenticationState, Credential, PublicKeyCredential, RegisterPublicKeyCredential,

@@ -1,20 +1,36 @@
-//! FIDO Metadata Service (MDS3) BLOBs (R7): a compact JWS whose `x5c` chain must reach a
-//! trusted root (GlobalSign Root CA – R3 or Root R46 for the real service) at a given time,
-//! and whose signature must verify. Certificates are parsed and checked by `x509-parser`,
-//! the JWS (read by [`crate::jws`]) by `jsonwebtoken`; nothing is hand-parsed here.
+//! FIDO Metadata Service (MDS3) BLOBs (R7): a compact JWS whose `x5c` chain must be a
+//! certification path to a trusted root (GlobalSign Root CA – R3 or Root R46 for the real
+//! service), issued to the MDS signer, unrevoked when CRLs are given, at a given time; whose
+//! signature must verify; and whose `nextUpdate` has not passed.
+//!
+//! The path is validated by `rustls-webpki` (the validator rustls uses): path building in any
+//! `x5c` order (the real BLOB has carried cross-signed roots), validity at the time, CA and
+//! path-length constraints on every issuer, name constraints, critical extensions, and CRLs.
+//! webpki reads basicConstraints but not keyUsage on issuers, so keyCertSign is checked here
+//! on each intermediate of the path it found (with `x509-parser`). The JWS is read by
+//! [`crate::jws`] and verified by `jsonwebtoken`; nothing is hand-parsed.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
+use rustls_pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
 use std::time::SystemTime;
+use time::format_description::well_known::Iso8601;
+use time::{Date, OffsetDateTime};
 use uuid::Uuid;
+use webpki::{
+    anchor_from_trusted_cert, CertRevocationList, EndEntityCert, ExpirationPolicy, KeyUsage,
+    OwnedCertRevocationList, RevocationCheckDepth, RevocationOptionsBuilder, UnknownStatusPolicy,
+    VerifiedPath,
+};
 use x509_parser::certificate::X509Certificate;
-use x509_parser::prelude::{ASN1Time, FromDer};
+use x509_parser::prelude::FromDer;
 
 /// The roots the real FIDO MDS3 BLOB chains to.
 const GLOBALSIGN: [&str; 2] = [
     include_str!("mds_roots/globalsign-root-r3.pem"),
     include_str!("mds_roots/globalsign-root-r46.pem"),
 ];
+
+/// The name the real MDS3 BLOB's signing certificate is issued to.
+pub const MDS_SIGNER: &str = "mds.fidoalliance.org";
 
 /// Status reports that withdraw trust in a model's attestation.
 const UNTRUSTED_STATUS: [&str; 4] = [
@@ -31,21 +47,47 @@ pub struct MdsEntry {
     pub aaguid: Uuid,
     /// `metadataStatement.description`.
     pub description: String,
-    /// Attestation roots (standard base64 DER); empty when the latest status withdraws trust.
+    /// Attestation roots (standard base64 DER); empty when the current status withdraws trust.
     pub roots: Vec<String>,
-    /// The latest status report, e.g. `FIDO_CERTIFIED_L1` or `REVOKED`.
+    /// The status in effect at the verification time: the report with the latest
+    /// `effectiveDate` not after it (a report without a date counts as the oldest), e.g.
+    /// `FIDO_CERTIFIED_L1` or `REVOKED`.
     pub status: Option<String>,
 }
 
 /// A verified BLOB.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MdsBlob {
-    /// Serial number of the BLOB.
-    pub no: i64,
+    /// Serial number of the BLOB (`no`): each one published is one more than the last.
+    pub no: u64,
     /// When the service publishes the next one (`nextUpdate`).
-    pub next_update: String,
+    pub next_update: Date,
     /// Entries with an AAGUID (FIDO2 authenticators).
     pub entries: Vec<MdsEntry>,
+}
+
+/// What a BLOB must pass besides its signature.
+#[derive(Debug, Clone, Copy)]
+pub struct BlobCheck<'a> {
+    /// Trust anchors (DER).
+    pub roots: &'a [Vec<u8>],
+    /// CRLs (DER) for the certificates of the path; each must be issued by one of them.
+    pub crls: &'a [Vec<u8>],
+    /// The DNS name the signing certificate must be issued to ([`MDS_SIGNER`]).
+    pub signer: &'a str,
+    /// The verification time.
+    pub at: SystemTime,
+    /// Whether a BLOB whose `nextUpdate` has passed is refused.
+    pub staleness: Staleness,
+}
+
+/// Whether a stale BLOB (its `nextUpdate` passed) may be imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Staleness {
+    /// Refused: a newer BLOB exists, and it may revoke what this one trusts.
+    Refuse,
+    /// Accepted. Weakens the check: an offline import of an old BLOB on purpose only.
+    DangerAcceptStale,
 }
 
 /// Why a BLOB was refused; each names the failed check.
@@ -54,12 +96,16 @@ pub enum MdsError {
     /// Not a compact JWS, or its parts do not decode.
     #[error("format: {0}")]
     Format(String),
-    /// The certificate chain does not reach a trusted root, or a certificate is not valid at the time.
+    /// The certificates are no path to a trusted root, are not valid at the time, are
+    /// revoked, or the signer is not the MDS signer.
     #[error("certificate chain: {0}")]
     Chain(String),
     /// The JWS signature does not verify.
     #[error("signature: {0}")]
     Signature(String),
+    /// `nextUpdate` has passed: a newer BLOB has been published.
+    #[error("stale: its nextUpdate ({0}) has passed, so a newer BLOB exists; fetch it (or import this one knowingly with --allow-stale)")]
+    Stale(Date),
 }
 
 impl From<crate::jws::JwsError> for MdsError {
@@ -78,12 +124,20 @@ pub fn globalsign_roots() -> Vec<Vec<u8>> {
 
 /// DER of every certificate in a PEM text.
 pub fn pem_to_der(pem: &str) -> Vec<Vec<u8>> {
+    pem_blocks(pem, "CERTIFICATE")
+}
+
+/// DER of every `label` block (`CERTIFICATE`, `X509 CRL`) in a PEM text.
+pub fn pem_blocks(pem: &str, label: &str) -> Vec<Vec<u8>> {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    let (begin, end) = (format!("-----BEGIN {label}"), format!("-----END {label}"));
     let mut out = vec![];
     let mut cur: Option<String> = None;
     for line in pem.lines().map(str::trim) {
-        if line.starts_with("-----BEGIN CERTIFICATE") {
+        if line.starts_with(&begin) {
             cur = Some(String::new());
-        } else if line.starts_with("-----END CERTIFICATE") {
+        } else if line.starts_with(&end) {
             if let Some(b) = cur.take().and_then(|b| STANDARD.decode(b).ok()) {
                 out.push(b);
             }
@@ -94,84 +148,174 @@ pub fn pem_to_der(pem: &str) -> Vec<Vec<u8>> {
     out
 }
 
-fn parse(der: &[u8]) -> Result<X509Certificate<'_>, MdsError> {
-    X509Certificate::from_der(der)
-        .map(|(_, c)| c)
-        .map_err(|e| MdsError::Chain(format!("a certificate does not parse: {e}")))
+fn chain_err(what: &str) -> impl Fn(webpki::Error) -> MdsError + '_ {
+    move |e| MdsError::Chain(format!("{what}: {e:?}"))
 }
 
-fn valid_at(c: &X509Certificate<'_>, at: &ASN1Time) -> Result<(), MdsError> {
-    if c.validity().is_valid_at(*at) {
-        Ok(())
-    } else {
-        Err(MdsError::Chain(format!(
-            "'{}' is not valid at the verification time (valid {} to {})",
-            c.subject(),
-            c.validity().not_before,
-            c.validity().not_after
-        )))
-    }
-}
-
-/// Verifies a BLOB against `roots` (DER) at time `at` and returns its entries.
-pub fn verify_blob(jws: &str, roots: &[Vec<u8>], at: SystemTime) -> Result<MdsBlob, MdsError> {
-    let jws = crate::jws::parse(jws)?;
-    let secs = at
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let at = ASN1Time::from_timestamp(i64::try_from(secs).unwrap_or(i64::MAX))
-        .map_err(|e| MdsError::Format(format!("verification time: {e}")))?;
-    let chain: Vec<X509Certificate<'_>> =
-        jws.x5c.iter().map(|d| parse(d)).collect::<Result<_, _>>()?;
-    let leaf = chain
-        .first()
-        .ok_or_else(|| MdsError::Chain("the x5c chain is empty".into()))?;
-    for (i, c) in chain.iter().enumerate() {
-        valid_at(c, &at)?;
-        if let Some(issuer) = chain.get(i + 1) {
-            c.verify_signature(Some(issuer.public_key())).map_err(|_| {
-                MdsError::Chain(format!(
-                    "'{}' is not signed by '{}'",
-                    c.subject(),
-                    issuer.subject()
-                ))
-            })?;
+/// webpki ignores keyUsage on issuers; an intermediate must be allowed to sign certificates.
+fn intermediates_sign_certificates(path: &VerifiedPath<'_>) -> Result<(), webpki::Error> {
+    for c in path.intermediate_certificates() {
+        let der = c.der();
+        let (_, x) = X509Certificate::from_der(der.as_ref()).map_err(|_| webpki::Error::BadDer)?;
+        match x.key_usage() {
+            Ok(Some(ku)) if ku.value.key_cert_sign() => {}
+            Ok(_) => return Err(webpki::Error::EndEntityUsedAsCa),
+            Err(_) => return Err(webpki::Error::BadDer),
         }
     }
-    let last = chain
-        .last()
+    Ok(())
+}
+
+/// Validates `x5c` (leaf first) as a certification path to `check.roots` for `check.signer`.
+fn verify_path(x5c: &[Vec<u8>], check: &BlobCheck<'_>) -> Result<(), MdsError> {
+    let (leaf, rest) = x5c
+        .split_first()
         .ok_or_else(|| MdsError::Chain("the x5c chain is empty".into()))?;
-    let parsed_roots: Vec<X509Certificate<'_>> =
-        roots.iter().filter_map(|d| parse(d).ok()).collect();
-    let anchored = parsed_roots.iter().any(|r| {
-        valid_at(r, &at).is_ok()
-            && (r.as_ref() == last.as_ref()
-                || (r.subject() == last.issuer()
-                    && last.verify_signature(Some(r.public_key())).is_ok()))
+    let leaf = CertificateDer::from(leaf.as_slice());
+    let intermediates: Vec<CertificateDer<'_>> = rest
+        .iter()
+        .map(|d| CertificateDer::from(d.as_slice()))
+        .collect();
+    let root_ders: Vec<CertificateDer<'_>> = check
+        .roots
+        .iter()
+        .map(|d| CertificateDer::from(d.as_slice()))
+        .collect();
+    let anchors: Vec<TrustAnchor<'_>> = root_ders
+        .iter()
+        .map(anchor_from_trusted_cert)
+        .collect::<Result<_, _>>()
+        .map_err(chain_err("a trusted root does not parse"))?;
+    let crls: Vec<CertRevocationList<'static>> = check
+        .crls
+        .iter()
+        .map(|d| OwnedCertRevocationList::from_der(d).map(CertRevocationList::from))
+        .collect::<Result<_, _>>()
+        .map_err(chain_err("a CRL does not parse"))?;
+    let crl_refs: Vec<&CertRevocationList<'_>> = crls.iter().collect();
+    // Every given CRL must be about this path (a CRL for another issuer would be silently
+    // useless); certificates no given CRL covers are not checked for revocation.
+    let revocation = RevocationOptionsBuilder::new(&crl_refs).ok().map(|b| {
+        b.with_depth(RevocationCheckDepth::Chain)
+            .with_status_policy(UnknownStatusPolicy::Allow)
+            .with_expiration_policy(ExpirationPolicy::Enforce)
+            .build()
     });
-    if !anchored {
-        return Err(MdsError::Chain(format!(
-            "'{}' does not chain to a trusted root (issuer '{}')",
-            last.subject(),
-            last.issuer()
-        )));
+    let secs = check
+        .at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_err(|_| MdsError::Format("the verification time is before 1970".into()))?;
+    let ee = EndEntityCert::try_from(&leaf).map_err(chain_err("the signing certificate"))?;
+    let path = ee
+        .verify_for_usage(
+            webpki::ALL_VERIFICATION_ALGS,
+            &anchors,
+            &intermediates,
+            UnixTime::since_unix_epoch(secs),
+            KeyUsage::server_auth(),
+            revocation,
+            Some(&intermediates_sign_certificates),
+        )
+        .map_err(chain_err("no valid certification path to a trusted root"))?;
+    let name = ServerName::try_from(check.signer)
+        .map_err(|_| MdsError::Chain(format!("'{}' is not a DNS name", check.signer)))?;
+    ee.verify_is_valid_for_subject_name(&name)
+        .map_err(chain_err(&format!(
+            "the signing certificate is not issued to {}",
+            check.signer
+        )))?;
+    // A CRL whose issuer signs nothing on the path checked nothing: say so.
+    let path_ders: Vec<Vec<u8>> = std::iter::once(leaf.as_ref().to_vec())
+        .chain(
+            path.intermediate_certificates()
+                .map(|c| c.der().as_ref().to_vec()),
+        )
+        .collect();
+    let issuers: Vec<Vec<u8>> = path_ders
+        .iter()
+        .filter_map(|d| X509Certificate::from_der(d).ok())
+        .map(|(_, c)| c.issuer().as_raw().to_vec())
+        .collect();
+    for der in check.crls {
+        let issuer = x509_parser::revocation_list::CertificateRevocationList::from_der(der)
+            .map(|(_, crl)| crl.issuer().as_raw().to_vec())
+            .map_err(|e| MdsError::Chain(format!("a CRL does not parse: {e}")))?;
+        if !issuers.contains(&issuer) {
+            return Err(MdsError::Chain(
+                "a given CRL is issued by no certificate authority of the BLOB's path".into(),
+            ));
+        }
     }
-    let payload = jws.verify_with(leaf)?;
+    Ok(())
+}
+
+/// A date or date-time, as MDS writes `nextUpdate` and `effectiveDate` (`2026-12-01`).
+fn date(s: &str) -> Option<Date> {
+    Date::parse(s.trim(), &Iso8601::DATE).ok().or_else(|| {
+        OffsetDateTime::parse(s.trim(), &Iso8601::DEFAULT)
+            .ok()
+            .map(|t| t.date())
+    })
+}
+
+/// The status in effect on `day`: the report with the latest `effectiveDate` not after it
+/// (undated reports are the oldest; of equal dates the later in the list wins).
+fn current_status(reports: &[serde_json::Value], day: Date) -> Option<String> {
+    let mut dated: Vec<(Option<Date>, usize, &str)> = reports
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let status = r["status"].as_str()?;
+            let effective = r["effectiveDate"].as_str().and_then(date);
+            Some((effective, i, status))
+        })
+        .filter(|(d, _, _)| d.is_none_or(|d| d <= day))
+        .collect();
+    dated.sort();
+    dated.last().map(|(_, _, s)| s.to_string())
+}
+
+/// Verifies a BLOB and returns its entries.
+pub fn verify_blob(jws: &str, check: &BlobCheck<'_>) -> Result<MdsBlob, MdsError> {
+    let jws = crate::jws::parse(jws)?;
+    verify_path(&jws.x5c, check)?;
+    let (_, leaf) = X509Certificate::from_der(jws.leaf())
+        .map_err(|e| MdsError::Chain(format!("the signing certificate does not parse: {e}")))?;
+    let payload = jws.verify_with(&leaf)?;
+    let no = payload["no"]
+        .as_u64()
+        .ok_or_else(|| MdsError::Format("the payload has no serial number (no)".into()))?;
+    let next_update = payload["nextUpdate"]
+        .as_str()
+        .and_then(date)
+        .ok_or_else(|| MdsError::Format("the payload has no nextUpdate date".into()))?;
+    let today = check
+        .at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .ok_or_else(|| MdsError::Format("the verification time is out of range".into()))?
+        .date();
+    if next_update < today && check.staleness == Staleness::Refuse {
+        return Err(MdsError::Stale(next_update));
+    }
     let entries = payload["entries"].as_array().cloned().unwrap_or_default();
     Ok(MdsBlob {
-        no: payload["no"].as_i64().unwrap_or(0),
-        next_update: payload["nextUpdate"].as_str().unwrap_or("").to_string(),
+        no,
+        next_update,
         entries: entries
             .iter()
             .filter_map(|e| {
                 let aaguid = Uuid::parse_str(e["aaguid"].as_str()?).ok()?;
                 let st = &e["metadataStatement"];
-                let status = e["statusReports"]
-                    .as_array()
-                    .and_then(|r| r.last())
-                    .and_then(|r| r["status"].as_str())
-                    .map(str::to_string);
+                let status = current_status(
+                    e["statusReports"]
+                        .as_array()
+                        .map(Vec::as_slice)
+                        .unwrap_or(&[]),
+                    today,
+                );
                 let withdrawn = status
                     .as_deref()
                     .is_some_and(|s| UNTRUSTED_STATUS.contains(&s));
@@ -201,4 +345,36 @@ pub fn verify_blob(jws: &str, roots: &[Vec<u8>], at: SystemTime) -> Result<MdsBl
             })
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use time::macros::date;
+
+    #[test]
+    fn r7_the_status_in_effect_is_the_latest_by_effective_date_not_the_last_listed() {
+        let reports = vec![
+            json!({"status": "REVOKED", "effectiveDate": "2024-03-01"}),
+            json!({"status": "FIDO_CERTIFIED_L1", "effectiveDate": "2021-01-01"}),
+            json!({"status": "NOT_FIDO_CERTIFIED"}),
+            json!({"status": "FIDO_CERTIFIED_L2", "effectiveDate": "2030-01-01"}),
+        ];
+        assert_eq!(
+            current_status(&reports, date!(2025 - 01 - 01)).as_deref(),
+            Some("REVOKED"),
+            "a revocation listed first is still the latest in effect"
+        );
+        assert_eq!(
+            current_status(&reports, date!(2022 - 01 - 01)).as_deref(),
+            Some("FIDO_CERTIFIED_L1")
+        );
+        assert_eq!(
+            current_status(&reports, date!(2020 - 01 - 01)).as_deref(),
+            Some("NOT_FIDO_CERTIFIED"),
+            "an undated report is the oldest; a future one is not in effect"
+        );
+        assert_eq!(current_status(&[], date!(2020 - 01 - 01)), None);
+    }
 }

@@ -2,10 +2,11 @@
 //! statements that do not — and the attacks on the difference.
 
 use portcullis_testkit::softkey::{Quirks, SoftKey};
+use portcullis_testkit::testca::IssuerKind;
 use portcullis_testkit::testca::TestCa;
 use portcullis_webauthn::{
-    verify_trust, AttestationKind, NewCredential, RelyingParty, RootEntry, RootScope, TrustRoots,
-    TrustVerdict,
+    verify_blob, verify_trust, AttestationKind, BlobCheck, MdsError, NewCredential, RelyingParty,
+    RootEntry, RootScope, Staleness, TrustRoots, TrustVerdict, MDS_SIGNER,
 };
 use std::time::SystemTime;
 use uuid::Uuid;
@@ -187,60 +188,188 @@ fn r4_a_fido_u2f_statement_claiming_an_aaguid_is_refused_and_a_zero_one_is_never
     );
 }
 
-#[test]
-fn r7_an_mds3_blob_is_verified_to_its_root_at_a_given_time() {
-    use portcullis_webauthn::{verify_blob, MdsError};
-    let root = TestCa::new("Test MDS Root");
-    let signer = root.signer("Test MDS signer");
-    let payload = serde_json::json!({
-        "legalHeader": "test", "no": 42, "nextUpdate": "2026-12-01",
+/// A BLOB as the real service signs it: a leaf for mds.fidoalliance.org under an
+/// intermediate under the root; `next_update` days from now; serial 42.
+struct Mds {
+    root: TestCa,
+    intermediate: TestCa,
+    signer: portcullis_testkit::testca::AttestationLeaf,
+}
+
+impl Mds {
+    fn new() -> Mds {
+        let root = TestCa::new("Test MDS Root");
+        let intermediate = root.issue_ca("Test MDS CA", IssuerKind::Ca);
+        let signer = intermediate.signer_for(MDS_SIGNER);
+        Mds {
+            root,
+            intermediate,
+            signer,
+        }
+    }
+
+    fn blob(&self, next_update_days: i64) -> String {
+        TestCa::jws_with_chain(
+            &self.signer,
+            &[self.intermediate.der()],
+            &payload(next_update_days),
+        )
+    }
+}
+
+fn payload(next_update_days: i64) -> serde_json::Value {
+    let next = (time::OffsetDateTime::now_utc() + time::Duration::days(next_update_days)).date();
+    serde_json::json!({
+        "legalHeader": "test", "no": 42, "nextUpdate": next.to_string(),
         "entries": [
-            {"aaguid": AAGUID, "metadataStatement": {"description": "Test Key", "attestationRootCertificates": ["MIIB"]}, "statusReports": [{"status": "FIDO_CERTIFIED_L1"}]},
-            {"aaguid": "11111111-2222-3333-4444-555555555555", "metadataStatement": {"description": "Revoked Key", "attestationRootCertificates": ["MIIB"]}, "statusReports": [{"status": "FIDO_CERTIFIED"}, {"status": "REVOKED"}]},
+            {"aaguid": AAGUID, "metadataStatement": {"description": "Test Key", "attestationRootCertificates": ["MIIB"]}, "statusReports": [{"status": "FIDO_CERTIFIED_L1", "effectiveDate": "2020-01-01"}]},
+            {"aaguid": "11111111-2222-3333-4444-555555555555", "metadataStatement": {"description": "Revoked Key", "attestationRootCertificates": ["MIIB"]},
+             "statusReports": [{"status": "REVOKED", "effectiveDate": "2024-05-01"}, {"status": "FIDO_CERTIFIED", "effectiveDate": "2020-01-01"}]},
             {"aaid": "4e4e#4005", "metadataStatement": {"description": "UAF only"}}
         ]
-    });
-    let jws = TestCa::jws(&signer, &payload);
-    let blob = verify_blob(&jws, &[root.der()], SystemTime::now()).expect("verified");
-    assert_eq!(
-        (blob.no, blob.next_update.as_str(), blob.entries.len()),
-        (42, "2026-12-01", 2)
-    );
+    })
+}
+
+fn check<'a>(roots: &'a [Vec<u8>], crls: &'a [Vec<u8>], at: SystemTime) -> BlobCheck<'a> {
+    BlobCheck {
+        roots,
+        crls,
+        signer: MDS_SIGNER,
+        at,
+        staleness: Staleness::Refuse,
+    }
+}
+
+fn chain_refusal(r: Result<portcullis_webauthn::MdsBlob, MdsError>) -> String {
+    match r {
+        Err(MdsError::Chain(why)) => why,
+        other => panic!("expected a certificate chain refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn r7_an_mds3_blob_is_verified_as_a_certification_path_at_a_given_time() {
+    let m = Mds::new();
+    let roots = [m.root.der()];
+    let now = SystemTime::now();
+    let blob = verify_blob(&m.blob(30), &check(&roots, &[], now)).expect("verified");
+    assert_eq!((blob.no, blob.entries.len()), (42, 2));
     assert_eq!(blob.entries[0].roots, vec!["MIIB".to_string()]);
-    assert!(
-        blob.entries[1].roots.is_empty(),
-        "a revoked model keeps its name, not its roots"
+    assert_eq!(
+        (blob.entries[1].status.as_deref(), blob.entries[1].roots.len()),
+        (Some("REVOKED"), 0),
+        "the latest report by effectiveDate counts, wherever it is listed; a revoked model keeps its name, not its roots"
     );
-    assert!(matches!(
-        verify_blob(&jws, &[TestCa::new("Other").der()], SystemTime::now()),
-        Err(MdsError::Chain(_))
-    ));
-    let later = SystemTime::now() + std::time::Duration::from_secs(60 * 60 * 24 * 365 * 5000);
+    assert!(chain_refusal(verify_blob(
+        &m.blob(30),
+        &check(&[TestCa::new("Other").der()], &[], now)
+    ))
+    .contains("path"));
+    let later = now + std::time::Duration::from_secs(60 * 60 * 24 * 365 * 5000);
     assert!(
         matches!(
-            verify_blob(&jws, &[root.der()], later),
+            verify_blob(&m.blob(30), &check(&roots, &[], later)),
             Err(MdsError::Chain(_))
         ),
         "expired at that time"
     );
+    let jws = m.blob(30);
     let mut parts: Vec<String> = jws.split('.').map(str::to_string).collect();
     parts[1] = base64::Engine::encode(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        serde_json::json!({"no": 43, "entries": []}).to_string(),
+        serde_json::json!({"no": 43, "nextUpdate": "2999-01-01", "entries": []}).to_string(),
     );
     assert!(
         matches!(
-            verify_blob(&parts.join("."), &[root.der()], SystemTime::now()),
+            verify_blob(&parts.join("."), &check(&roots, &[], now)),
             Err(MdsError::Signature(_))
         ),
         "a tampered payload"
     );
     assert!(matches!(
-        verify_blob("not a jws", &[root.der()], SystemTime::now()),
+        verify_blob("not a jws", &check(&roots, &[], now)),
         Err(MdsError::Format(_))
     ));
     assert!(
         !portcullis_webauthn::mds::globalsign_roots().is_empty(),
         "the GlobalSign roots ship with the binary"
     );
+}
+
+#[test]
+fn r7_any_certificate_cannot_sign_a_blob_only_a_ca_path_to_the_mds_signer() {
+    let m = Mds::new();
+    let roots = [m.root.der()];
+    let now = SystemTime::now();
+    // A certificate for another name, however well chained.
+    let other = m.intermediate.signer_for("attacker.example");
+    let why = chain_refusal(verify_blob(
+        &TestCa::jws_with_chain(&other, &[m.intermediate.der()], &payload(30)),
+        &check(&roots, &[], now),
+    ));
+    assert!(why.contains(MDS_SIGNER), "{why}");
+    // An end-entity certificate of the root used as an issuer (no CA constraint).
+    let impostor = m
+        .root
+        .issue_ca("Leaf posing as a CA", IssuerKind::EndEntity);
+    let forged = impostor.signer_for(MDS_SIGNER);
+    chain_refusal(verify_blob(
+        &TestCa::jws_with_chain(&forged, &[impostor.der()], &payload(30)),
+        &check(&roots, &[], now),
+    ));
+    // A CA whose key usage does not allow signing certificates.
+    let no_sign = m
+        .root
+        .issue_ca("CA without keyCertSign", IssuerKind::CaWithoutKeyCertSign);
+    let forged = no_sign.signer_for(MDS_SIGNER);
+    chain_refusal(verify_blob(
+        &TestCa::jws_with_chain(&forged, &[no_sign.der()], &payload(30)),
+        &check(&roots, &[], now),
+    ));
+    // The signer itself signing a "signer" below it.
+    let signer_as_ca = m.intermediate.issue_ca(MDS_SIGNER, IssuerKind::EndEntity);
+    let forged = signer_as_ca.signer_for(MDS_SIGNER);
+    chain_refusal(verify_blob(
+        &TestCa::jws_with_chain(
+            &forged,
+            &[signer_as_ca.der(), m.intermediate.der()],
+            &payload(30),
+        ),
+        &check(&roots, &[], now),
+    ));
+}
+
+#[test]
+fn r7_a_revoked_signer_a_foreign_crl_and_a_stale_blob_are_refused() {
+    let m = Mds::new();
+    let roots = [m.root.der()];
+    let now = SystemTime::now();
+    let next = time::OffsetDateTime::now_utc() + time::Duration::days(7);
+    let clean = m.intermediate.crl(&[], next);
+    verify_blob(&m.blob(30), &check(&roots, &[clean], now)).expect("a CRL that revokes nothing");
+    let revoking = m.intermediate.crl(&[&m.signer.serial], next);
+    let why = chain_refusal(verify_blob(&m.blob(30), &check(&roots, &[revoking], now)));
+    assert!(why.contains("Revoked"), "{why}");
+    let foreign = TestCa::new("Unrelated CA").crl(&[], next);
+    let why = chain_refusal(verify_blob(&m.blob(30), &check(&roots, &[foreign], now)));
+    assert!(why.contains("CRL"), "{why}");
+    let expired_crl = m.intermediate.crl(
+        &[],
+        time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+    );
+    chain_refusal(verify_blob(
+        &m.blob(30),
+        &check(&roots, &[expired_crl], now),
+    ));
+
+    // nextUpdate passed: a newer BLOB exists and may revoke what this one trusts.
+    assert!(matches!(
+        verify_blob(&m.blob(-2), &check(&roots, &[], now)),
+        Err(MdsError::Stale(_))
+    ));
+    let knowingly = BlobCheck {
+        staleness: Staleness::DangerAcceptStale,
+        ..check(&roots, &[], now)
+    };
+    assert!(verify_blob(&m.blob(-2), &knowingly).is_ok());
 }

@@ -16,6 +16,14 @@ pub enum Cmd {
     Import {
         /// The file, or - for standard input.
         file: PathBuf,
+        /// A CRL (PEM or DER) for the certificates of an MDS3 BLOB's chain, as its
+        /// certificates' CRL distribution points name them (repeat).
+        #[arg(long = "crl")]
+        crls: Vec<PathBuf>,
+        /// Import an MDS3 BLOB whose nextUpdate has passed. A newer BLOB exists and may
+        /// revoke what this one trusts: for an offline import of an old BLOB on purpose.
+        #[arg(long)]
+        allow_stale: bool,
     },
     /// Show what is known about a model.
     Show {
@@ -26,7 +34,11 @@ pub enum Cmd {
 
 pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
     match cmd {
-        Cmd::Import { file } => {
+        Cmd::Import {
+            file,
+            crls,
+            allow_stale,
+        } => {
             let mut text = String::new();
             let read = if file.as_os_str() == "-" {
                 std::io::stdin().take(MAX_DOC + 1).read_to_string(&mut text)
@@ -49,9 +61,29 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
                 }
                 None => portcullis_webauthn::mds::globalsign_roots(),
             };
+            let mut crl_ders = vec![];
+            for p in &crls {
+                let bytes = std::fs::read(p)
+                    .map_err(|e| CliError::Other(format!("--crl {}: {e}", p.display())))?;
+                match std::str::from_utf8(&bytes) {
+                    Ok(pem) if pem.contains("-----BEGIN X509 CRL") => {
+                        crl_ders.extend(portcullis_webauthn::mds::pem_blocks(pem, "X509 CRL"))
+                    }
+                    _ => crl_ders.push(bytes),
+                }
+            }
+            let trust = portcullis_service::attestation::MdsTrust {
+                roots,
+                crls: crl_ders,
+                staleness: if allow_stale {
+                    portcullis_webauthn::Staleness::DangerAcceptStale
+                } else {
+                    portcullis_webauthn::Staleness::Refuse
+                },
+            };
             let report = open(cfg)
                 .await?
-                .import_metadata(&operator(), &text, &roots)
+                .import_metadata(&operator(), &text, &trust)
                 .await?;
             for e in &report.entries {
                 println!(
