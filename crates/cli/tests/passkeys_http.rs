@@ -132,9 +132,7 @@ async fn r17_options_and_r21_username_first_lists_only_usable_passkeys() {
         .iter()
         .map(|p| p["alg"].as_i64().unwrap())
         .collect();
-    // EdDSA is deliberately not offered: the library cannot verify it, and offering it would
-    // let an Ed25519-only authenticator create an orphan passkey (R16).
-    assert_eq!(algs, vec![-7, -257], "R17: ES256, RS256");
+    assert_eq!(algs, vec![-7, -257, -8], "R17: ES256, RS256, EdDSA");
     assert_eq!(pk["rp"]["id"], "localhost");
 
     let mut a = SoftKey::new(CHROMIUM);
@@ -1006,5 +1004,37 @@ async fn r6_the_shortcut_off_never_leaves_an_enforced_empty_allow_list() {
         (StatusCode::FORBIDDEN, "keyRestricted"),
         "as confirmed: {v}"
     );
+    s.stop().await;
+}
+
+/// R17, R21, R22: an Ed25519 passkey (COSE alg -8) registers through the API and signs in,
+/// username-first and usernameless; a bad Ed25519 signature is refused and spends the ceremony.
+#[tokio::test]
+async fn r17_an_ed25519_passkey_registers_and_signs_in_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), None).await;
+    let c = admin(&s).await;
+    let mut key = SoftKey::ed25519(OTHER);
+    let (st, v) = register(&c, &s, &mut key, &Quirks::default()).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    for user in [Some(ADMIN), None] {
+        let (st, v) = passkey_sign_in(&s, user, &mut key, &Quirks::default()).await;
+        assert_eq!(
+            (st, v["userPrincipalName"].as_str()),
+            (StatusCode::OK, Some(ADMIN)),
+            "{v}"
+        );
+    }
+    let (st, v) = passkey_sign_in(
+        &s,
+        Some(ADMIN),
+        &mut key,
+        &Quirks {
+            bad_signature: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!((st, code(&v)), (StatusCode::UNAUTHORIZED, "badSignature"));
     s.stop().await;
 }

@@ -86,6 +86,10 @@ fn real_vectors_are_accepted_and_refusals_name_the_failed_check() {
         .iter()
         .map(|x| x.v["fmt"].as_str().unwrap().to_string())
         .collect();
+    assert!(
+        all.iter().any(|x| x.name == "packed-ed25519"),
+        "R17: a real Ed25519 (OKP) registration is among them"
+    );
     for f in [
         "packed",
         "android-key",
@@ -110,6 +114,9 @@ fn real_vectors_are_accepted_and_refusals_name_the_failed_check() {
             x.name
         );
         assert_eq!(out["fmt"], x.v["fmt"], "{}", x.name);
+        if x.v["requireUv"] == true {
+            assert_eq!(out["uv"], true, "{}", x.name);
+        }
 
         // R4, R32: with the vector's roots listed for its model, the chain is trusted only if
         // the statement signs the AAGUID; listed for every model (the nil AAGUID), it is
@@ -136,8 +143,9 @@ fn real_vectors_are_accepted_and_refusals_name_the_failed_check() {
                 a
             };
             // Only packed and tpm can sign the AAGUID; of the real vectors, the Yubico packed
-            // certificate carries the extension and the Windows Hello AIK certificate does not.
-            let signs = x.name == "packed-x5c";
+            // certificates carry the extension (`signsAaguid`) and the Windows Hello AIK
+            // certificate does not.
+            let signs = x.v["signsAaguid"] == true;
             // A model-less statement (apple, fido-u2f) reports the nil AAGUID, whose roots are
             // the ones trusted for every model.
             let nil = out["aaguid"] == "00000000-0000-0000-0000-000000000000";

@@ -55,9 +55,17 @@ pub struct SafetyNet {
     pub nonce: Option<String>,
 }
 
+/// The credential key of a software passkey.
+enum Key {
+    /// ES256.
+    P256(SigningKey),
+    /// EdDSA (Ed25519).
+    Ed25519(ring::signature::Ed25519KeyPair),
+}
+
 /// A software passkey: one credential of one model.
 pub struct SoftKey {
-    key: SigningKey,
+    key: Key,
     /// Credential id.
     pub credential_id: Vec<u8>,
     /// AAGUID it reports.
@@ -88,12 +96,32 @@ impl SoftKey {
             *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2).unwrap_or("00"), 16).unwrap_or(0);
         }
         SoftKey {
-            key: SigningKey::random(&mut rand::rngs::OsRng),
+            key: Key::P256(SigningKey::random(&mut rand::rngs::OsRng)),
             credential_id: id,
             aaguid: a,
             counter: 0,
             synced: false,
             user_handle: None,
+        }
+    }
+
+    /// A new key reporting `aaguid` whose credential key is Ed25519 (COSE alg -8).
+    pub fn ed25519(aaguid: &str) -> SoftKey {
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).expect("Ed25519 key");
+        let pair =
+            ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("Ed25519 key");
+        SoftKey {
+            key: Key::Ed25519(pair),
+            ..SoftKey::new(aaguid)
+        }
+    }
+
+    /// The COSE algorithm of the credential key.
+    fn alg(&self) -> i128 {
+        match self.key {
+            Key::P256(_) => -7,
+            Key::Ed25519(_) => -8,
         }
     }
 
@@ -103,7 +131,27 @@ impl SoftKey {
     }
 
     fn cose_key(&self) -> Vec<u8> {
-        let point = self.key.verifying_key().to_encoded_point(false);
+        let key = match &self.key {
+            Key::P256(k) => k,
+            Key::Ed25519(pair) => {
+                use ring::signature::KeyPair;
+                let m = Cbor::Map(
+                    [
+                        (Cbor::Integer(1), Cbor::Integer(1)),
+                        (Cbor::Integer(3), Cbor::Integer(-8)),
+                        (Cbor::Integer(-1), Cbor::Integer(6)),
+                        (
+                            Cbor::Integer(-2),
+                            Cbor::Bytes(pair.public_key().as_ref().to_vec()),
+                        ),
+                    ]
+                    .into_iter()
+                    .collect(),
+                );
+                return serde_cbor_2::to_vec(&m).unwrap_or_default();
+            }
+        };
+        let point = key.verifying_key().to_encoded_point(false);
         let (x, y) = (
             point.x().map(|x| x.to_vec()).unwrap_or_default(),
             point.y().map(|y| y.to_vec()).unwrap_or_default(),
@@ -158,8 +206,13 @@ impl SoftKey {
     fn sign(&self, auth_data: &[u8], client_data: &[u8], corrupt: bool) -> Vec<u8> {
         let mut msg = auth_data.to_vec();
         msg.extend_from_slice(&Sha256::digest(client_data));
-        let sig: DerSignature = self.key.sign(&msg);
-        let mut sig = sig.as_bytes().to_vec();
+        let mut sig = match &self.key {
+            Key::P256(k) => {
+                let sig: DerSignature = k.sign(&msg);
+                sig.as_bytes().to_vec()
+            }
+            Key::Ed25519(pair) => pair.sign(&msg).as_ref().to_vec(),
+        };
         if corrupt {
             if let Some(b) = sig.last_mut() {
                 *b ^= 0x55;
@@ -215,7 +268,9 @@ impl SoftKey {
             ));
             msg.extend_from_slice(&Sha256::digest(&cd));
             msg.extend_from_slice(&self.credential_id);
-            msg.extend_from_slice(self.key.verifying_key().to_encoded_point(false).as_bytes());
+            if let Key::P256(k) = &self.key {
+                msg.extend_from_slice(k.verifying_key().to_encoded_point(false).as_bytes());
+            }
             let sig: DerSignature = leaf.key.sign(&msg);
             (
                 "fido-u2f",
@@ -254,7 +309,7 @@ impl SoftKey {
                 "packed",
                 Cbor::Map(
                     [
-                        (text("alg"), Cbor::Integer(-7)),
+                        (text("alg"), Cbor::Integer(self.alg())),
                         (text("sig"), Cbor::Bytes(sig)),
                     ]
                     .into_iter()

@@ -195,10 +195,13 @@ impl RelyingParty {
             })
             .user_verification_policy(UserVerificationPolicy::Required)
             .exclude_credentials(Some(exclude))
-            // EdDSA is not offered: webauthn-rs-core 0.6 cannot read Ed25519 keys, so an
-            // authenticator that chose it would create a passkey on the device only to have
-            // it refused here (R16's orphan credential). Unoffered, the browser refuses first.
-            .credential_algorithms(vec![COSEAlgorithm::ES256, COSEAlgorithm::RS256])
+            // EdDSA last: an authenticator that does ES256 or RS256 keeps choosing as before;
+            // Ed25519 keys are verified beside the library (`okp`).
+            .credential_algorithms(vec![
+                COSEAlgorithm::ES256,
+                COSEAlgorithm::RS256,
+                COSEAlgorithm::EDDSA,
+            ])
             .require_resident_key(true);
         let (ccr, state) = self
             .core
@@ -232,12 +235,30 @@ impl RelyingParty {
             .register_credential(&reg, state, None)
             .map_err(|e| classify(&e))?;
         if let Some(d) = &read.own {
-            let v = d.verify(&credential, aaguid, &reg.response.client_data_json, at)?;
+            let (v, format) = d.verify(&credential, aaguid, &reg.response.client_data_json, at)?;
             credential.attestation = ParsedAttestation {
                 data: ParsedAttestationData::try_from(v.data).map_err(|e| classify(&e))?,
                 metadata: v.metadata,
             };
-            credential.attestation_format = d.format();
+            credential.attestation_format = format;
+            if let Some(key) = d.ed25519() {
+                // The library checked that the stand-in's ES256 was offered; EdDSA must be.
+                let offered = serde_json::to_value(state)
+                    .ok()
+                    .and_then(|s| s.get("credential_algorithms").cloned())
+                    .and_then(|a| serde_json::from_value::<Vec<COSEAlgorithm>>(a).ok())
+                    .is_some_and(|a| a.contains(&COSEAlgorithm::EDDSA));
+                if !offered {
+                    return Err(CeremonyError::new(
+                        "algorithmNotOffered",
+                        "The passkey uses EdDSA (Ed25519), which this registration did not offer.",
+                    ));
+                }
+                credential.cred = key.cose();
+                if credential.transports.is_none() {
+                    credential.transports = reg.response.transports.clone();
+                }
+            }
         }
         let (attestation, x5c) = match credential.attestation.data.clone().into() {
             SerialisableAttestationData::None => (AttestationKind::None, vec![]),
@@ -311,10 +332,35 @@ impl RelyingParty {
     ) -> Result<Assertion, CeremonyError> {
         let mut cred = credential.clone();
         cred.counter = stored_counter;
-        let r = self
-            .core
-            .authenticate_single_credential(response, state, &cred)
-            .map_err(|e| classify(&e))?;
+        let r = match crate::okp::stored_ed25519(&cred.cred) {
+            // Ed25519: the signature is verified here, then the library checks everything
+            // else on the same bytes signed by the stand-in key.
+            Some(key) => {
+                let mut signed = response.response.authenticator_data.clone();
+                signed.extend_from_slice(
+                    ring::digest::digest(
+                        &ring::digest::SHA256,
+                        &response.response.client_data_json,
+                    )
+                    .as_ref(),
+                );
+                if !key.verifies(&signed, &response.response.signature) {
+                    return Err(CeremonyError::new(
+                        "badSignature",
+                        "The passkey's signature does not verify against the stored public key.",
+                    ));
+                }
+                let mut stand_in = response.clone();
+                stand_in.response.signature = crate::okp::stand_in_signature(&signed)?;
+                cred.cred = crate::okp::stand_in_cose()?;
+                self.core
+                    .authenticate_single_credential(&stand_in, state, &cred)
+            }
+            None => self
+                .core
+                .authenticate_single_credential(response, state, &cred),
+        }
+        .map_err(|e| classify(&e))?;
         Ok(Assertion {
             counter: r.counter(),
             user_verified: r.user_verified(),

@@ -37,7 +37,7 @@ pub fn classify(e: &WebauthnError) -> CeremonyError {
         W::CredentialNotFound => ("unknownCredential", "This passkey is not registered here."),
         W::CredentialExcludedFromRequest => ("alreadyRegistered", "This authenticator already holds one of your passkeys."),
         W::CredentialAlteredAlgFromRequest => ("algorithmNotOffered", "The passkey uses an algorithm this service did not offer."),
-        W::COSEKeyEDUnsupported | W::SshPublicKeyEDUnsupported | W::COSEKeyInvalidType => ("unsupportedKey", "The passkey's key type is not supported: this service verifies ES256 (P-256) and RS256 keys, not EdDSA. Create the passkey on an authenticator that offers ES256."),
+        W::COSEKeyEDUnsupported | W::SshPublicKeyEDUnsupported | W::COSEKeyInvalidType => ("unsupportedKey", "The passkey's key type is not supported: this service verifies ES256 (P-256), RS256 and EdDSA (Ed25519) keys."),
         W::ParseBase64Failure(_) => ("malformedBase64", "A field of the response is not valid base64url."),
         W::ParseCBORFailure(_) => ("malformedCbor", "The attestation object is not valid CBOR."),
         W::ParseJSONFailure(_) => ("malformedClientData", "clientDataJSON is not valid JSON."),

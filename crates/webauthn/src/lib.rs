@@ -13,6 +13,7 @@ pub mod ceremony;
 pub mod error;
 mod jws;
 pub mod mds;
+mod okp;
 mod safetynet;
 mod statement;
 mod tpm;

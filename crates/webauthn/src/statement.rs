@@ -48,10 +48,35 @@ impl Object {
 /// A statement to verify here, with the object the library is to check instead.
 #[derive(Debug, Clone)]
 pub(crate) struct Detached {
-    /// The same attestation object with `fmt: none` and an empty `attStmt`.
+    /// The same attestation object with `fmt: none` and an empty `attStmt` (and, for an
+    /// Ed25519 credential, the stand-in key in place of the credential key).
     pub as_none: Vec<u8>,
-    format: AttestationFormat,
+    kind: Kind,
     object: Object,
+}
+
+/// Why a statement is verified here.
+#[derive(Debug, Clone)]
+enum Kind {
+    /// A format the library refuses outright (android-safetynet, RS1 tpm).
+    Statement(AttestationFormat),
+    /// Any statement of an Ed25519 credential, whose key the library does not use.
+    Ed25519 {
+        key: crate::okp::Ed25519Key,
+        fmt: String,
+    },
+}
+
+/// A certificate as the library's own checks take it.
+pub(crate) fn library_certificate(
+    der: &[u8],
+) -> Result<crypto_glue::x509::Certificate, CeremonyError> {
+    use crypto_glue::traits::DecodeDer;
+    crypto_glue::x509::Certificate::from_der(der).map_err(|e| {
+        invalid(format!(
+            "A certificate of the statement does not parse: {e}"
+        ))
+    })
 }
 
 /// What a statement verified here establishes.
@@ -100,6 +125,37 @@ pub(crate) fn read(attestation_object: &[u8]) -> Result<Read, CeremonyError> {
             )
         })?;
     let aaguid = Uuid::from_bytes(acd.aaguid);
+    if let Some(key) = crate::okp::ed25519_key(&acd.credential_pk)? {
+        let fmt = match map.get(&text("fmt")) {
+            Some(Cbor::Text(f)) => f.clone(),
+            _ => return Err(malformed("The attestation object has no format (fmt).")),
+        };
+        let stmt = match map.get(&text("attStmt")) {
+            Some(Cbor::Map(s)) => s.clone(),
+            _ => BTreeMap::new(),
+        };
+        let object = Object {
+            auth_data: auth_data.clone(),
+            stmt,
+        };
+        let mut none = map.clone();
+        none.insert(text("fmt"), text("none"));
+        none.insert(text("attStmt"), Cbor::Map(BTreeMap::new()));
+        none.insert(
+            text("authData"),
+            Cbor::Bytes(crate::okp::with_stand_in_key(auth_data)?),
+        );
+        let as_none = serde_cbor_2::to_vec(&Cbor::Map(none))
+            .map_err(|e| invalid(format!("re-encoding the attestation object failed: {e}")))?;
+        return Ok(Read {
+            aaguid,
+            own: Some(Detached {
+                as_none,
+                kind: Kind::Ed25519 { key, fmt },
+                object,
+            }),
+        });
+    }
     let stmt = match map.get(&text("attStmt")) {
         Some(Cbor::Map(s)) => s,
         _ => return Ok(Read { aaguid, own: None }),
@@ -128,16 +184,19 @@ pub(crate) fn read(attestation_object: &[u8]) -> Result<Read, CeremonyError> {
         aaguid,
         own: Some(Detached {
             as_none,
-            format,
+            kind: Kind::Statement(format),
             object,
         }),
     })
 }
 
 impl Detached {
-    /// The statement's format.
-    pub(crate) fn format(&self) -> AttestationFormat {
-        self.format.clone()
+    /// The Ed25519 key of the credential, when that is why the statement is verified here.
+    pub(crate) fn ed25519(&self) -> Option<crate::okp::Ed25519Key> {
+        match &self.kind {
+            Kind::Ed25519 { key, .. } => Some(*key),
+            Kind::Statement(_) => None,
+        }
     }
 
     /// The statement's `x5c` (unit tests of the format checks).
@@ -147,24 +206,29 @@ impl Detached {
     }
 
     /// Verifies the statement for `credential` (already checked by the library) of model
-    /// `aaguid`, against the client data it was made for, at time `at`.
+    /// `aaguid`, against the client data it was made for, at time `at`; with its format.
     pub(crate) fn verify(
         &self,
         credential: &Credential,
         aaguid: Uuid,
         client_data_json: &[u8],
         at: SystemTime,
-    ) -> Result<Verified, CeremonyError> {
+    ) -> Result<(Verified, AttestationFormat), CeremonyError> {
         // Both formats sign over authenticatorData ‖ SHA-256(clientDataJSON).
         let mut signed = self.object.auth_data.clone();
         signed.extend_from_slice(
             ring::digest::digest(&ring::digest::SHA256, client_data_json).as_ref(),
         );
-        match self.format {
-            AttestationFormat::AndroidSafetyNet => {
-                crate::safetynet::verify(&self.object, &signed, at)
+        match &self.kind {
+            Kind::Ed25519 { key, fmt } => {
+                crate::okp::verify_statement(fmt, &self.object, &signed, *key, *aaguid.as_bytes())
             }
-            _ => crate::tpm::verify(&self.object, &signed, credential, aaguid),
+            Kind::Statement(AttestationFormat::AndroidSafetyNet) => {
+                crate::safetynet::verify(&self.object, &signed, at)
+                    .map(|v| (v, AttestationFormat::AndroidSafetyNet))
+            }
+            Kind::Statement(_) => crate::tpm::verify(&self.object, &signed, credential, aaguid)
+                .map(|v| (v, AttestationFormat::Tpm)),
         }
     }
 }

@@ -1,16 +1,22 @@
-//! R17/R16: only algorithms the server can verify are offered, and a key of another kind
-//! submitted anyway is refused by name rather than as a vague attestation failure.
+//! R17: the algorithms offered are the ones the server verifies — ES256, RS256 and EdDSA
+//! (Ed25519, verified beside the library) — and a key of another kind is refused by name.
 
 use portcullis_testkit::softkey::{edit_attestation_object, Quirks, SoftKey};
-use portcullis_webauthn::RelyingParty;
+use portcullis_testkit::testca::TestCa;
+use portcullis_webauthn::{AttestationKind, RelyingParty};
 use serde_cbor_2::Value as Cbor;
 use std::time::SystemTime;
 
 const ORIGIN: &str = "https://id.contoso.test";
+const AAGUID: &str = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
+
+fn rp() -> RelyingParty {
+    RelyingParty::new(&url::Url::parse(ORIGIN).unwrap(), "Contoso").unwrap()
+}
 
 #[test]
-fn r17_offers_only_verifiable_algorithms_and_names_an_eddsa_key_unsupported() {
-    let rp = RelyingParty::new(&url::Url::parse(ORIGIN).unwrap(), "Contoso").unwrap();
+fn r17_offers_es256_rs256_and_eddsa_and_names_another_okp_key_unsupported() {
+    let rp = rp();
     let (opts, state) = rp
         .start_registration(&[1], "a@b.c", "A", vec![], false)
         .unwrap();
@@ -20,9 +26,13 @@ fn r17_offers_only_verifiable_algorithms_and_names_an_eddsa_key_unsupported() {
         .iter()
         .filter_map(|p| p["alg"].as_i64())
         .collect();
-    assert_eq!(algs, vec![-7, -257]);
+    assert_eq!(
+        algs,
+        vec![-7, -257, -8],
+        "EdDSA last: others choose as before"
+    );
 
-    // The same response with its P-256 key swapped for an Ed25519 (OKP) one.
+    // An Ed448 key (OKP, curve 7) is not verified here: refused by name, before anything else.
     let mut key = SoftKey::new("01020304-0506-0708-0102-030405060708");
     let mut resp = key.register(&opts, ORIGIN, &Quirks::default());
     edit_attestation_object(&mut resp, |m| {
@@ -35,8 +45,8 @@ fn r17_offers_only_verifiable_algorithms_and_names_an_eddsa_key_unsupported() {
             [
                 (Cbor::Integer(1), Cbor::Integer(1)),
                 (Cbor::Integer(3), Cbor::Integer(-8)),
-                (Cbor::Integer(-1), Cbor::Integer(6)),
-                (Cbor::Integer(-2), Cbor::Bytes(vec![7; 32])),
+                (Cbor::Integer(-1), Cbor::Integer(7)),
+                (Cbor::Integer(-2), Cbor::Bytes(vec![7; 57])),
             ]
             .into_iter()
             .collect(),
@@ -48,5 +58,253 @@ fn r17_offers_only_verifiable_algorithms_and_names_an_eddsa_key_unsupported() {
         .finish_registration(&resp, &state, SystemTime::now())
         .expect_err("refused");
     assert_eq!(e.code, "unsupportedKey", "{e}");
-    assert!(e.message.contains("EdDSA"), "{e}");
+    assert!(e.message.contains("Ed25519"), "{e}");
+}
+
+/// An Ed25519 passkey registers with `none`, packed self and packed certificate
+/// attestation, and signs in; every refusal the library makes for other keys holds for it.
+#[test]
+fn r17_r22_an_ed25519_passkey_registers_and_signs_in_and_its_refusals_hold() {
+    let rp = rp();
+    let ca = TestCa::new("Vendor");
+    for (q, kind) in [
+        (Quirks::default(), AttestationKind::None),
+        (
+            Quirks {
+                self_attestation: true,
+                ..Default::default()
+            },
+            AttestationKind::SelfAttestation,
+        ),
+        (
+            Quirks {
+                attestation: Some(ca.issue(AAGUID)),
+                ..Default::default()
+            },
+            AttestationKind::Basic,
+        ),
+    ] {
+        let (opts, state) = rp
+            .start_registration(&[1], "a@b.c", "A", vec![], true)
+            .unwrap();
+        let mut key = SoftKey::ed25519(AAGUID);
+        let resp = key.register(&opts, ORIGIN, &q);
+        let cred = rp
+            .finish_registration(&resp, &state, SystemTime::now())
+            .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        assert_eq!(cred.attestation, kind);
+        let stored = serde_json::to_value(&cred.credential).unwrap();
+        assert_eq!(
+            stored["cred"]["type_"], "EDDSA",
+            "stored with its real key, not the stand-in: {stored}"
+        );
+        assert_eq!(cred.aaguid_signed, kind == AttestationKind::Basic);
+
+        // Sign-in: accepted; a bad signature, a wrong origin, a replayed counter refused.
+        let (req, st) = rp
+            .start_authentication(vec![cred.credential.clone()])
+            .unwrap();
+        let ok = key.assert(&req, ORIGIN, &Quirks::default());
+        let a = rp
+            .finish_authentication(
+                &RelyingParty::parse_assertion(&ok).unwrap(),
+                &st,
+                &cred.credential,
+                0,
+            )
+            .unwrap_or_else(|e| panic!("{kind:?} sign-in: {e}"));
+        assert_eq!(a.counter, 1);
+        for (quirks, code) in [
+            (
+                Quirks {
+                    bad_signature: true,
+                    ..Default::default()
+                },
+                "badSignature",
+            ),
+            (
+                Quirks {
+                    origin: Some("https://evil.example".into()),
+                    ..Default::default()
+                },
+                "originMismatch",
+            ),
+            (
+                Quirks {
+                    no_uv: true,
+                    ..Default::default()
+                },
+                "userNotVerified",
+            ),
+        ] {
+            let (req, st) = rp
+                .start_authentication(vec![cred.credential.clone()])
+                .unwrap();
+            let bad = key.assert(&req, ORIGIN, &quirks);
+            let e = rp
+                .finish_authentication(
+                    &RelyingParty::parse_assertion(&bad).unwrap(),
+                    &st,
+                    &cred.credential,
+                    0,
+                )
+                .expect_err("refused");
+            assert_eq!(e.code, code, "{kind:?}: {e}");
+        }
+        let (req, st) = rp
+            .start_authentication(vec![cred.credential.clone()])
+            .unwrap();
+        let old = key.assert(
+            &req,
+            ORIGIN,
+            &Quirks {
+                counter: Some(1),
+                ..Default::default()
+            },
+        );
+        let e = rp
+            .finish_authentication(
+                &RelyingParty::parse_assertion(&old).unwrap(),
+                &st,
+                &cred.credential,
+                1,
+            )
+            .expect_err("counter replay");
+        assert_eq!(e.code, "counterRegression");
+    }
+
+    // A forged self attestation, and registration refusals of the library.
+    let (opts, state) = rp
+        .start_registration(&[1], "a@b.c", "A", vec![], true)
+        .unwrap();
+    let mut key = SoftKey::ed25519(AAGUID);
+    let forged = key.register(
+        &opts,
+        ORIGIN,
+        &Quirks {
+            self_attestation: true,
+            bad_signature: true,
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        rp.finish_registration(&forged, &state, SystemTime::now())
+            .unwrap_err()
+            .code,
+        "attestationInvalid"
+    );
+    for (q, code) in [
+        (
+            Quirks {
+                origin: Some("https://evil.example".into()),
+                ..Default::default()
+            },
+            "originMismatch",
+        ),
+        (
+            Quirks {
+                rp_id: Some("evil.example".into()),
+                ..Default::default()
+            },
+            "rpIdMismatch",
+        ),
+        (
+            Quirks {
+                challenge: Some("QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI".into()),
+                ..Default::default()
+            },
+            "challengeMismatch",
+        ),
+    ] {
+        let (opts, state) = rp
+            .start_registration(&[1], "a@b.c", "A", vec![], false)
+            .unwrap();
+        let resp = SoftKey::ed25519(AAGUID).register(&opts, ORIGIN, &q);
+        assert_eq!(
+            rp.finish_registration(&resp, &state, SystemTime::now())
+                .unwrap_err()
+                .code,
+            code
+        );
+    }
+}
+
+/// R17: a registration whose options did not offer EdDSA does not store an Ed25519 key.
+#[test]
+fn r17_an_ed25519_key_is_refused_where_eddsa_was_not_offered() {
+    let rp = rp();
+    let (opts, state) = rp
+        .start_registration(&[1], "a@b.c", "A", vec![], false)
+        .unwrap();
+    let mut v = serde_json::to_value(&state).unwrap();
+    v["credential_algorithms"] = serde_json::json!(["ES256", "RS256"]);
+    let state = serde_json::from_value(v).unwrap();
+    let resp = SoftKey::ed25519(AAGUID).register(&opts, ORIGIN, &Quirks::default());
+    assert_eq!(
+        rp.finish_registration(&resp, &state, SystemTime::now())
+            .unwrap_err()
+            .code,
+        "algorithmNotOffered"
+    );
+}
+
+/// R17, R22: a real Ed25519 passkey (a YubiKey Bio's registration and a later sign-in, from
+/// java-webauthn-server's RealExamples) is verified: the registration's packed statement with
+/// the Yubico chain, and the assertion's Ed25519 signature; a byte changed refuses it.
+#[test]
+fn r17_a_real_ed25519_registration_and_sign_in_are_verified() {
+    let v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../cli/tests/vectors/packed-ed25519.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let origin = url::Url::parse(v["origin"].as_str().unwrap()).unwrap();
+    let rp = RelyingParty::with_origin(v["rpId"].as_str().unwrap(), &origin, "Yubico demo");
+    let b64 = |s: &str| {
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, s).unwrap()
+    };
+    let state = rp
+        .state_for_challenge(&b64(v["challenge"].as_str().unwrap()))
+        .unwrap();
+    let cred = rp
+        .finish_registration(&v["response"], &state, SystemTime::now())
+        .expect("the real registration verifies");
+    assert_eq!(
+        (cred.fmt.as_str(), cred.attestation, cred.user_verified),
+        ("packed", AttestationKind::Basic, true)
+    );
+    assert!(
+        cred.aaguid_signed,
+        "the Yubico certificate carries the AAGUID"
+    );
+    assert_eq!(
+        serde_json::to_value(&cred.credential).unwrap()["cred"]["type_"],
+        "EDDSA"
+    );
+    // The later sign-in, answering its own challenge.
+    let (_, st) = rp
+        .start_authentication(vec![cred.credential.clone()])
+        .unwrap();
+    let mut sv = serde_json::to_value(&st).unwrap();
+    sv["challenge"] = v["assertion"]["challenge"].clone();
+    let st = serde_json::from_value(sv).unwrap();
+    let assertion = RelyingParty::parse_assertion(&v["assertion"]["response"]).unwrap();
+    let a = rp
+        .finish_authentication(&assertion, &st, &cred.credential, 4)
+        .expect("the real assertion verifies");
+    assert_eq!((a.counter, a.user_verified), (8, true));
+    let mut tampered = assertion.clone();
+    if let Some(b) = tampered.response.authenticator_data.last_mut() {
+        *b ^= 1;
+    }
+    assert_eq!(
+        rp.finish_authentication(&tampered, &st, &cred.credential, 4)
+            .unwrap_err()
+            .code,
+        "badSignature",
+        "a changed counter byte breaks the Ed25519 signature"
+    );
 }
