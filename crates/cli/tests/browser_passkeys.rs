@@ -205,3 +205,46 @@ async fn r4_r16_attestation_enforced_refuses_the_virtual_authenticator_and_hides
     b.close().await;
     s.stop().await;
 }
+
+/// Issue 12, point 10: pressing Enter in the pass field signs in with a POST. It used to
+/// submit the form's first button ("Next", a GET), which put `code=<TAP>` in the URL — browser
+/// history, proxy logs — and did not sign the user in.
+#[tokio::test]
+async fn enter_in_the_pass_field_signs_in_and_never_puts_the_pass_in_a_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), None).await;
+    let b = Browser::launch().await;
+    let c = &b.client;
+    let code = s.tap.clone().unwrap();
+    fill_tap_sign_in(c, &s.origin(), "admin@portcullis.local", &code).await;
+    c.find(Locator::Id("code"))
+        .await
+        .unwrap()
+        .send_keys("\u{E007}")
+        .await
+        .unwrap();
+    assert_eq!(text(c, "#signed-in").await, "Signed in as Administrator");
+    let url = c.current_url().await.unwrap();
+    assert_eq!(url.path(), "/me", "{url}");
+    assert!(
+        !url.as_str().contains(&code) && !url.as_str().contains("code="),
+        "the pass is in no URL: {url}"
+    );
+    // "Next" still works, carrying only the username.
+    sign_out(c, &s.origin()).await;
+    fill_tap_sign_in(c, &s.origin(), "admin@portcullis.local", "not-sent").await;
+    click(c, "next").await;
+    let mut url = c.current_url().await.unwrap();
+    for _ in 0..100 {
+        if url.query().is_some_and(|q| q.contains("username=")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        url = c.current_url().await.unwrap();
+    }
+    assert_eq!(
+        (url.path(), url.query()),
+        ("/signin", Some("username=admin%40portcullis.local")),
+        "only the username: {url}"
+    );
+}

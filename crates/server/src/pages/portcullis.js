@@ -41,7 +41,17 @@ async function signIn(usernameless) {
   location.href = back ? back.value : r.redirect;
 }
 
+// R23's "Next": the page again for this username (its passkey prompt opens at once if that
+// is the user's preferred method). Only the username and return_to travel in the URL.
+function next() {
+  const q = new URLSearchParams({ username: document.getElementById("username").value });
+  const back = document.getElementById("return_to");
+  if (back) q.set("return_to", back.value);
+  location.href = "/signin?" + q.toString();
+}
+
 const actions = {
+  next: () => next(),
   "add-passkey": () => addPasskey(),
   "passkey-signin": () => signIn(false),
   "passkey-usernameless": () => signIn(true),

@@ -32,7 +32,10 @@ pub fn signin_page_for(
                 p {
                     button type="button" id="passkey-signin" data-action="passkey-signin" data-autostart[passkey_first] { "Sign in with a passkey" }
                     " "
-                    button.link type="submit" formmethod="get" formaction="/signin" formnovalidate id="next" { "Next" }
+                    // Not a submit button: pressing Enter in the pass field submits the form's
+                    // first submit button, which must be "Sign in" (a POST), never a GET that
+                    // would put the pass in the URL, browser history and proxy logs.
+                    button.link type="button" id="next" data-action="next" { "Next" }
                 }
                 label for="code" { "Temporary Access Pass" }
                 input type="password" id="code" name="code" autocomplete="one-time-code" required autofocus[!username.is_empty()];
