@@ -38,6 +38,10 @@ pub struct Config {
     pub sqlite_synchronous: SqliteSync,
     /// Wrong-code limits (R13).
     pub lockout: LockoutPolicy,
+    /// Per-source limits on anonymous requests (sign-in options, TAP attempts), per minute.
+    pub rate_limit: portcullis_server::rate_limit::RateLimits,
+    /// How long the sign-in log is kept (`sign_in_log_days`).
+    pub retention: portcullis_service::housekeeping::Retention,
     /// How long a token grant's refresh family lives at most (R47): `tap_hours` for one
     /// started by a Temporary Access Pass (never past the pass's expiry), `days` otherwise.
     pub grant_lifetime: GrantLifetimes,
@@ -88,6 +92,8 @@ impl Default for Config {
             sqlite_synchronous: SqliteSync::Full,
             lockout: LockoutPolicy::default(),
             grant_lifetime: GrantLifetimes::default(),
+            rate_limit: Default::default(),
+            retention: Default::default(),
             app_attestation_root: None,
             app_attestation_available: true,
             mds_root: None,
@@ -179,6 +185,14 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "lockout: limits and window must be positive".into(),
+            ));
+        }
+        if self.rate_limit.sign_in_options_per_minute == 0
+            || self.rate_limit.tap_attempts_per_minute == 0
+            || self.retention.sign_in_log_days == 0
+        {
+            return Err(ConfigError::Invalid(
+                "rate_limit and retention: every value must be positive".into(),
             ));
         }
         if !self.grant_lifetime.is_valid() {

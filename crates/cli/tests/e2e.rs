@@ -326,3 +326,132 @@ async fn r13_lock_out_over_http_answers_429_with_retry_after() {
         "the lock-out is in the sign-in log: {out}"
     );
 }
+
+/// R60: anonymous requests are bounded. Sign-in options and TAP attempts are rate-limited per
+/// source (429 with Retry-After, in each surface's error shape; another source is not
+/// affected), and the server deletes expired ceremonies on its own schedule (at start, then
+/// every few minutes).
+#[tokio::test]
+async fn anonymous_requests_are_rate_limited_per_source_and_expired_ceremonies_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A ceremony that expired an hour ago, left by an earlier run.
+    let stale = uuid::Uuid::new_v4();
+    {
+        let store = portcullis_store::Store::open(&portcullis_store::sqlite_url_for(d))
+            .await
+            .unwrap();
+        let mut c = store.conn().await.unwrap();
+        let now = portcullis_domain::Timestamp::now_utc();
+        portcullis_store::ceremonies::insert(
+            &mut c,
+            stale,
+            &portcullis_store::ceremonies::Ceremony {
+                kind: "authenticate".into(),
+                user_id: None,
+                state: "{}".into(),
+                expires_at: now - time::Duration::hours(1),
+            },
+            now - time::Duration::hours(2),
+        )
+        .await
+        .unwrap();
+        drop(c);
+        store.close().await;
+    }
+    let s = Server::start_env(
+        d,
+        None,
+        &[
+            (
+                "PORTCULLIS_RATE_LIMIT__SIGN_IN_OPTIONS_PER_MINUTE",
+                "5".into(),
+            ),
+            ("PORTCULLIS_RATE_LIMIT__TAP_ATTEMPTS_PER_MINUTE", "3".into()),
+            ("PORTCULLIS_TRUSTED_PROXIES", r#"["127.0.0.0/8"]"#.into()),
+        ],
+    )
+    .await;
+    let c = client();
+    let options = |from: &'static str| {
+        let (c, url) = (c.clone(), s.url("/api/signin/passkey/options"));
+        async move {
+            c.post(url)
+                .header("x-forwarded-for", from)
+                .json(&serde_json::json!({}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(options("203.0.113.9").await.status(), StatusCode::OK);
+    }
+    let r = options("203.0.113.9").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "tooManyRequests", "{v}");
+    assert_eq!(
+        options("198.51.100.7").await.status(),
+        StatusCode::OK,
+        "another source is not affected"
+    );
+    assert_eq!(
+        options("2001:db8:1:2::1").await.status(),
+        StatusCode::OK,
+        "an IPv6 /64 is one source"
+    );
+    for _ in 0..4 {
+        options("2001:db8:1:2::ffff").await;
+    }
+    assert_eq!(
+        options("2001:db8:1:2::abcd").await.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "rotating the interface id of one /64 does not reset its limit"
+    );
+
+    let tap = |code: &'static str| {
+        let (c, url) = (c.clone(), s.url("/signin/tap"));
+        async move {
+            c.post(url)
+                .header("x-forwarded-for", "192.0.2.44")
+                .form(&[("username", "nobody@portcullis.local"), ("code", code)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(tap("WRONG123").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = tap("WRONG123").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+
+    // The expired ceremony is gone: the server's housekeeping ran at start.
+    let mut gone = false;
+    for _ in 0..50 {
+        let store = portcullis_store::Store::open(&portcullis_store::sqlite_url_for(d))
+            .await
+            .unwrap();
+        let mut c = store.conn().await.unwrap();
+        let left = portcullis_store::ceremonies::peek(&mut c, stale, "authenticate")
+            .await
+            .unwrap();
+        drop(c);
+        store.close().await;
+        if left.is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the server pruned the expired ceremony");
+    s.stop().await;
+}

@@ -253,20 +253,43 @@ pub struct SignInOptionsBody {
 }
 
 /// `POST /api/signin/passkey/options`: begins a sign-in (username-first or usernameless).
+/// Anyone may ask, so each source is rate-limited (each answer writes a ceremony).
 pub async fn sign_in_options(
     State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Json<SignInOptionsBody>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     same_origin(&headers, &st)?;
+    let ctx = request_context(&st, peer, &headers);
+    if let Err(wait) = st
+        .limits
+        .sign_in_options
+        .take(&ctx.source_key(), std::time::Instant::now())
+    {
+        return Ok(too_many(wait));
+    }
     let Json(body) = body.map_err(json_error)?;
     let start = st
         .service
         .begin_passkey_sign_in(&st.rp, body.username.as_deref())
         .await?;
-    Ok(Json(
-        json!({"ceremonyId": start.ceremony_id, "publicKey": start.options}),
-    ))
+    Ok(Json(json!({"ceremonyId": start.ceremony_id, "publicKey": start.options})).into_response())
+}
+
+/// 429 in the API's error shape, with `Retry-After`.
+pub(crate) fn too_many(wait: std::time::Duration) -> Response {
+    let secs = crate::rate_limit::retry_after_secs(wait);
+    let mut res = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "tooManyRequests",
+        format!("Too many requests from your network; try again in {secs} seconds."),
+    )
+    .into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
 }
 
 /// Body of `POST /api/signin/passkey`.

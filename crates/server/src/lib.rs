@@ -8,6 +8,7 @@ pub mod error;
 pub mod graph;
 pub mod oidc;
 pub mod pages;
+pub mod rate_limit;
 pub mod routes;
 pub mod security_info;
 pub mod session_cookie;
@@ -27,6 +28,10 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// Proxies whose `X-Forwarded-For` is believed (CIDR ranges); empty: none.
     pub trusted_proxies: Vec<(std::net::IpAddr, u8)>,
+    /// Per-source limits on anonymous requests.
+    pub rate_limits: rate_limit::RateLimits,
+    /// How long what housekeeping deletes is kept.
+    pub retention: portcullis_service::housekeeping::Retention,
 }
 
 impl ServerConfig {
@@ -61,7 +66,12 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// The WebAuthn relying party (RP ID and origin from the public URL).
     pub rp: Arc<portcullis_webauthn::RelyingParty>,
+    /// Per-source rate limiters (this node's).
+    pub limits: Arc<rate_limit::Limits>,
 }
+
+/// How often housekeeping runs.
+const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
 pub async fn serve(
@@ -69,13 +79,32 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Bounded storage: ceremonies, failures and old log entries go on a schedule.
+    let (service, retention) = (state.service.clone(), state.config.retention);
+    let housekeeping = tokio::spawn(async move {
+        let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);
+        loop {
+            every.tick().await;
+            match service.housekeeping(&retention).await {
+                Ok(p) => tracing::debug!(
+                    ceremonies = p.ceremonies,
+                    failures = p.failures,
+                    sign_ins = p.sign_ins,
+                    "housekeeping"
+                ),
+                Err(e) => tracing::warn!(error = %e, "housekeeping failed; it runs again later"),
+            }
+        }
+    });
     let app = routes::router(state);
-    axum::serve(
+    let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    housekeeping.abort();
+    served
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -319,8 +319,32 @@ async fn signin_tap(
     form: Result<Form<TapForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     check_same_origin(&headers, &st)?;
-    let Form(form) = form.map_err(form_error)?;
     let ctx = request_context(&st, peer, &headers);
+    // Every attempt costs an Argon2 hash and may write a failure: each source is rate-limited
+    // before any of that, on top of the wrong-code lock-out (R13).
+    if let Err(wait) = st
+        .limits
+        .tap_attempts
+        .take(&ctx.source_key(), std::time::Instant::now())
+    {
+        let secs = crate::rate_limit::retry_after_secs(wait);
+        let mut res = (
+            StatusCode::TOO_MANY_REQUESTS,
+            signin::signin_page(
+                "",
+                Some(&format!(
+                    "Too many sign-in attempts from your network; try again in {secs} seconds."
+                )),
+                None,
+            ),
+        )
+            .into_response();
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(res);
+    }
+    let Form(form) = form.map_err(form_error)?;
     let return_to = safe_return_to(form.return_to.as_deref());
     match st
         .service

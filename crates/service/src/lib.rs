@@ -12,6 +12,7 @@ pub mod conditional_access;
 pub mod devices;
 pub mod directory;
 pub mod error;
+pub mod housekeeping;
 pub mod keys;
 pub mod oidc;
 pub mod passkeys;

@@ -716,3 +716,63 @@ async fn tap_sign_in_respects_policy_state_scope_and_disabled_accounts() {
         ));
     }
 }
+
+/// R60: housekeeping deletes expired ceremonies, failures the lock-out window no longer
+/// counts, and sign-in log entries past the retention — and nothing younger.
+#[tokio::test]
+async fn housekeeping_bounds_what_anonymous_requests_write() {
+    use portcullis_service::housekeeping::Retention;
+    use portcullis_store::{ceremonies, lockout, signins};
+    for t in both().await {
+        let (svc, _clock) = service(&t, LockoutPolicy::default()).await;
+        let now = svc.now();
+        let mut c = t.store.conn().await.unwrap();
+        for (i, ttl) in [(1u128, -1i64), (2, 5)] {
+            ceremonies::insert(
+                &mut c,
+                uuid::Uuid::from_u128(i),
+                &ceremonies::Ceremony {
+                    kind: "authenticate".into(),
+                    user_id: None,
+                    state: "{}".into(),
+                    expires_at: now + time::Duration::minutes(ttl),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        }
+        lockout::record_failure(&mut c, None, "203.0.113.9", now - time::Duration::hours(2))
+            .await
+            .unwrap();
+        lockout::record_failure(&mut c, None, "203.0.113.9", now)
+            .await
+            .unwrap();
+        for age in [40, 1] {
+            let mut e = ctx("203.0.113.9").sign_in_event(
+                now - time::Duration::days(age),
+                None,
+                "nobody@contoso.com",
+                "tap",
+                Some((50126, "invalidCode", "wrong".into())),
+            );
+            e.id = uuid::Uuid::new_v4().to_string();
+            signins::append(&mut c, &e).await.unwrap();
+        }
+        drop(c);
+        let pruned = svc.housekeeping(&Retention::default()).await.unwrap();
+        assert_eq!(
+            (pruned.ceremonies, pruned.failures, pruned.sign_ins),
+            (1, 1, 1),
+            "{}",
+            t.name
+        );
+        let again = svc.housekeeping(&Retention::default()).await.unwrap();
+        assert_eq!(
+            (again.ceremonies, again.failures, again.sign_ins),
+            (0, 0, 0),
+            "{}: the young ones stay",
+            t.name
+        );
+    }
+}

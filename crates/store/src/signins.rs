@@ -129,3 +129,12 @@ pub async fn list_page(
     .await?;
     rows.iter().map(from_row).collect()
 }
+
+/// Drops entries older than `before` (retention).
+pub async fn prune(c: &mut Conn, before: Timestamp) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM sign_in_log WHERE at < $1")
+        .bind(ms(before))
+        .execute(&mut *c)
+        .await?
+        .rows_affected())
+}

@@ -89,6 +89,8 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
         public_url,
         body_limit: cfg.body_limit_bytes,
         trusted_proxies,
+        rate_limits: cfg.rate_limit,
+        retention: cfg.retention,
     };
     if config.public_url.scheme() == "http" && config.cookie_secure() {
         tracing::warn!("public_url is plain HTTP on a non-local host: browsers will not send the Secure session cookie; serve over HTTPS");
@@ -100,6 +102,7 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
         service: svc.clone(),
         config: Arc::new(config),
         rp: Arc::new(rp),
+        limits: Arc::new(portcullis_server::rate_limit::Limits::new(&cfg.rate_limit)),
     };
     serve(listener, state, shutdown_signal())
         .await
