@@ -919,6 +919,13 @@ async fn method_administration_rules_and_bad_input_on_user_and_tap_routes() {
             json!({"startDateTime": "tomorrow"}),
             StatusCode::BAD_REQUEST,
         ),
+        // Issue 12, point 9: the end of the range is refused, not a panic adding the lifetime.
+        (
+            "POST",
+            taps("carol@portcullis.local"),
+            json!({"startDateTime": "9999-12-31T23:59:59Z", "lifetimeInMinutes": 43200}),
+            StatusCode::BAD_REQUEST,
+        ),
         (
             "POST",
             taps("carol@portcullis.local"),

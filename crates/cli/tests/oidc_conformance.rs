@@ -576,3 +576,76 @@ async fn refusals_never_redirect_to_untrusted_places_and_prompt_and_max_age_forc
 fn urlenc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// Issue 12, point 9: `prompt=login` cannot be cancelled by editing the URL the browser
+/// resumes with (its `login_after` bound is signed, and `prompt=login` stays in it), and a
+/// `max_age` at the edge of the range is no panic.
+#[tokio::test]
+async fn prompt_login_survives_an_edited_resume_url_and_a_huge_max_age_is_no_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), None).await;
+    let mut key = admin_with_passkey(&s).await;
+    let (conf_id, _) = register_app(dir.path(), false);
+    let authorize = |extra: &str| {
+        format!("{}/oauth2/v2.0/authorize?client_id={conf_id}&redirect_uri={}&response_type=code&scope=openid&state=s1{extra}", s.origin(), urlenc(CB))
+    };
+    let browser = client();
+    let to = browse_to_app(&s, &browser, &authorize(""), &mut key).await;
+    assert!(query(&to).contains_key("code"), "signed in: {to}");
+
+    let r = browser
+        .get(authorize("&prompt=login"))
+        .send()
+        .await
+        .unwrap();
+    let signin = location(&r);
+    let back: String = url::form_urlencoded::parse(signin.split_once('?').unwrap().1.as_bytes())
+        .find(|(k, _)| k == "return_to")
+        .unwrap()
+        .1
+        .into_owned();
+    assert!(
+        back.contains("prompt=login") && back.contains("login_after="),
+        "{back}"
+    );
+    let without_bound: String = back
+        .split('&')
+        .filter(|p| !p.starts_with("login_after="))
+        .collect::<Vec<_>>()
+        .join("&");
+    let (before, _) = back.split_once("login_after=").unwrap();
+    for edited in [
+        without_bound.clone(),
+        format!("{before}login_after=0"),
+        format!("{before}login_after=1"),
+    ] {
+        let r = browser
+            .get(format!("{}{edited}", s.origin()))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            location(&r).starts_with("/signin?return_to="),
+            "the old sign-in does not answer prompt=login: {edited} -> {}",
+            location(&r)
+        );
+    }
+    // The URL as the server wrote it, after a fresh sign-in, completes (no loop).
+    let to = browse_to_app(&s, &browser, &format!("{}{back}", s.origin()), &mut key).await;
+    assert!(query(&to).contains_key("code"), "{to}");
+
+    // max_age at the edge of the range: no panic, no 500.
+    let r = browser
+        .get(authorize("&max_age=1000000000000"))
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&r).starts_with(CB), "{}", location(&r));
+    let r = browser
+        .get(authorize("&max_age=99999999999999999999"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(query(&location(&r))["error"], "invalid_request");
+    s.stop().await;
+}

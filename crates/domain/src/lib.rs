@@ -5,6 +5,11 @@
 //! the HTTP server and the CLI are thin shells that load data, call these
 //! functions, and persist what they return.
 
+// Time and integer arithmetic in decisions is checked or saturating: an input at the edge
+// of a type's range (a start date in year 9999, max_age=10^12) is refused or clamped, never
+// a panic or a wrapped value.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 pub mod access;
 pub mod actor;
 pub mod application;

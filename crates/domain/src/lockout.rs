@@ -85,10 +85,13 @@ fn locked_until(
     now: Timestamp,
 ) -> Option<Timestamp> {
     let max = usize::try_from(max).unwrap_or(usize::MAX).max(1);
-    let recent: Vec<&Timestamp> = newest_first.iter().filter(|t| **t > now - window).collect();
+    let since = now.saturating_sub(window);
+    let recent: Vec<&Timestamp> = newest_first.iter().filter(|t| **t > since).collect();
     // Locked while at least `max` failures are in the window; it opens when the
     // max-th newest one ages out.
-    recent.get(max - 1).map(|t| **t + window)
+    recent
+        .get(max.saturating_sub(1))
+        .map(|t| t.saturating_add(window))
 }
 
 /// R13: decides whether a code may be checked now, given each counter's recent failures

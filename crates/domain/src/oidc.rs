@@ -307,7 +307,7 @@ pub fn sign_in_need(
         fresh_after = Some(now);
     }
     if let Some(max) = req.max_age {
-        let bound = now - max;
+        let bound = now.saturating_sub(max);
         fresh_after = Some(fresh_after.map_or(bound, |f| f.max(bound)));
     }
     let fresh_enough = |s: &Session| fresh_after.is_none_or(|f| s.auth_time >= f);

@@ -269,7 +269,7 @@ pub fn mfa_is_fresh(session: &Session, now: Timestamp) -> bool {
         .methods
         .iter()
         .any(|m| matches!(m, AuthMethod::TemporaryAccessPass | AuthMethod::Passkey));
-    strong && now - session.auth_time <= MFA_FRESHNESS && session.is_live(now)
+    strong && session.auth_time >= now.saturating_sub(MFA_FRESHNESS) && session.is_live(now)
 }
 
 fn meets(r: &Ruleset, facts: &RegistrationFacts) -> Result<(), PasskeyRefusal> {

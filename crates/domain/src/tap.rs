@@ -12,6 +12,9 @@ use crate::Timestamp;
 /// Characters of generated codes: no look-alikes (0/O, 1/l/I), nothing that needs quoting in a shell.
 pub const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 
+/// How far ahead a pass may start.
+pub const MAX_START_AHEAD_DAYS: i64 = 365;
+
 /// Longest code accepted on input; anything longer is refused before hashing.
 pub const MAX_CODE_INPUT: usize = 64;
 
@@ -37,7 +40,8 @@ pub struct TemporaryAccessPass {
 impl TemporaryAccessPass {
     /// End of the usability window.
     pub fn expires_at(&self) -> Timestamp {
-        self.start_at + Duration::minutes(self.lifetime_minutes)
+        self.start_at
+            .saturating_add(Duration::minutes(self.lifetime_minutes))
     }
 }
 
@@ -81,6 +85,12 @@ pub enum IssueError {
     /// The policy makes every pass one-time.
     #[error("the Temporary Access Pass policy requires one-time passes (isUsableOnce is true), so a multi-use pass cannot be created")]
     MultiUseForbidden,
+    /// The window would start too far ahead.
+    #[error("startDateTime {start} is more than {MAX_START_AHEAD_DAYS} days ahead; a pass must start within a year")]
+    StartTooLate {
+        /// Requested start.
+        start: String,
+    },
     /// The window would already be over.
     #[error("a pass starting at {start} with a lifetime of {minutes} minutes would already have expired")]
     AlreadyExpired {
@@ -117,7 +127,12 @@ pub fn plan_issue(
         None => config.is_usable_once,
     };
     let start = req.start_at.unwrap_or(now);
-    if start + Duration::minutes(lifetime) <= now {
+    if start > now.saturating_add(Duration::days(MAX_START_AHEAD_DAYS)) {
+        return Err(IssueError::StartTooLate {
+            start: rfc3339(start),
+        });
+    }
+    if start.saturating_add(Duration::minutes(lifetime)) <= now {
         return Err(IssueError::AlreadyExpired {
             start: rfc3339(start),
             minutes: lifetime,
@@ -298,7 +313,7 @@ pub fn session_expiry(
     now: Timestamp,
     max_session: Duration,
 ) -> Timestamp {
-    (now + max_session).min(tap.expires_at())
+    now.saturating_add(max_session).min(tap.expires_at())
 }
 
 #[cfg(test)]

@@ -26,6 +26,6 @@ pub fn to_millis(t: Timestamp) -> i64 {
 
 /// The inverse of [`to_millis`]; out-of-range values clamp to the epoch.
 pub fn from_millis(ms: i64) -> Timestamp {
-    Timestamp::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+    Timestamp::from_unix_timestamp_nanos(i128::from(ms).saturating_mul(1_000_000))
         .unwrap_or(Timestamp::UNIX_EPOCH)
 }

@@ -462,7 +462,7 @@ pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
         let candidate = match &candidates {
             Some(c) => {
                 let hit = c.get(next_candidate) == Some(&(index as u32));
-                next_candidate += usize::from(hit);
+                next_candidate = next_candidate.saturating_add(usize::from(hit));
                 hit
             }
             None => true,

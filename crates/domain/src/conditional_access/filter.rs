@@ -120,7 +120,7 @@ impl Parser {
     }
     fn next(&mut self) -> Option<Tok> {
         let t = self.toks.get(self.pos).cloned();
-        self.pos += 1;
+        self.pos = self.pos.saturating_add(1);
         t
     }
     fn keyword(&self, k: &str) -> bool {
@@ -129,7 +129,7 @@ impl Parser {
     fn or(&mut self) -> Result<Rule, String> {
         let mut left = self.and()?;
         while self.keyword("-or") {
-            self.pos += 1;
+            self.pos = self.pos.saturating_add(1);
             left = Rule::Or(Box::new(left), Box::new(self.and()?));
         }
         Ok(left)
@@ -137,7 +137,7 @@ impl Parser {
     fn and(&mut self) -> Result<Rule, String> {
         let mut left = self.atom()?;
         while self.keyword("-and") {
-            self.pos += 1;
+            self.pos = self.pos.saturating_add(1);
             left = Rule::And(Box::new(left), Box::new(self.atom()?));
         }
         Ok(left)

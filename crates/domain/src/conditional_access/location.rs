@@ -43,19 +43,16 @@ pub fn parse_cidr(s: &str) -> Result<(IpAddr, u8), String> {
 pub fn cidr_contains(addr: IpAddr, len: u8, ip: IpAddr) -> bool {
     match (addr, ip) {
         (IpAddr::V4(n), IpAddr::V4(i)) => {
-            let mask = if len == 0 {
-                0
-            } else {
-                u32::MAX << (32 - u32::from(len))
-            };
+            // A prefix of 0..=32 bits (parse_cidr refuses longer): the mask's zero bits.
+            let mask = u32::MAX
+                .checked_shl(32u32.saturating_sub(u32::from(len)))
+                .unwrap_or(0);
             (u32::from(n) & mask) == (u32::from(i) & mask)
         }
         (IpAddr::V6(n), IpAddr::V6(i)) => {
-            let mask = if len == 0 {
-                0
-            } else {
-                u128::MAX << (128 - u32::from(len))
-            };
+            let mask = u128::MAX
+                .checked_shl(128u32.saturating_sub(u32::from(len)))
+                .unwrap_or(0);
             (u128::from(n) & mask) == (u128::from(i) & mask)
         }
         // An IPv4-mapped IPv6 client address matches IPv4 ranges.

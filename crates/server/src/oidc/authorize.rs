@@ -64,21 +64,34 @@ fn parse(raw: &str) -> Result<(AuthorizeParams, Vec<(String, String)>), PageErro
     Ok((p, pairs))
 }
 
-/// The authorize URL to come back to after signing in: the same request without `prompt`
-/// (it was honoured by sending the user to sign in) and with `login_after` when the sign-in
-/// must be fresh.
-fn return_url(pairs: &[(String, String)], fresh_after: Option<i64>) -> String {
+/// The authorize URL to come back to after signing in: the same request — `prompt=login`
+/// included, so that dropping the bound from the URL cannot cancel it — with a signed
+/// `login_after` when the sign-in must be fresh.
+async fn return_url(
+    st: &AppState,
+    pairs: &[(String, String)],
+    client_id: &str,
+    fresh_after: Option<i64>,
+) -> Result<String, PageError> {
+    let token = match fresh_after {
+        Some(t) => Some(
+            st.service
+                .login_after_token(&st.config.issuer(), client_id, t)
+                .await?,
+        ),
+        None => None,
+    };
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs
         .iter()
-        .filter(|(k, _)| KNOWN.contains(&k.as_str()) && k != "prompt" && k != "login_after")
+        .filter(|(k, _)| KNOWN.contains(&k.as_str()) && k != "login_after")
     {
         q.append_pair(k, v);
     }
-    if let Some(t) = fresh_after {
-        q.append_pair("login_after", &t.to_string());
+    if let Some(token) = &token {
+        q.append_pair("login_after", token);
     }
-    format!("{AUTHORIZE_PATH}?{}", q.finish())
+    Ok(format!("{AUTHORIZE_PATH}?{}", q.finish()))
 }
 
 fn see_other(url: &str) -> Response {
@@ -121,7 +134,17 @@ async fn handle(
     raw: &str,
 ) -> Result<Response, PageError> {
     let issuer = st.config.issuer();
-    let (params, pairs) = parse(raw)?;
+    let (mut params, pairs) = parse(raw)?;
+    // `login_after` counts only as this server signed it, for this client; anything else is
+    // dropped (and `prompt=login`, kept in the URL, asks for the sign-in again).
+    params.login_after = match (&params.login_after, &params.client_id) {
+        (Some(token), Some(client)) => st
+            .service
+            .verify_login_after(&issuer, client.trim(), token)
+            .await?
+            .map(|t| t.to_string()),
+        _ => None,
+    };
     let (req, app) = match st.service.check_authorize(&params).await? {
         Ok(ok) => ok,
         Err(AuthorizeError::NoRedirect(message)) => return Err(PageError::BadRequest(message)),
@@ -161,7 +184,13 @@ async fn handle(
             return Ok(see_other(&redirect_with(&req.redirect_uri, &q)));
         }
         SignInNeed::SignIn { fresh_after } => {
-            let back = return_url(&pairs, fresh_after.map(|t| t.unix_timestamp()));
+            let back = return_url(
+                &st,
+                &pairs,
+                &app.app_id,
+                fresh_after.map(|t| t.unix_timestamp()),
+            )
+            .await?;
             let mut q = url::form_urlencoded::Serializer::new(String::new());
             q.append_pair("return_to", &back);
             if let Some(h) = &req.login_hint {
@@ -190,9 +219,10 @@ async fn handle(
             next,
         } => {
             // Both next steps end in a fresh sign-in that resumes this very authorization.
+            let back = return_url(&st, &pairs, &app.app_id, Some(now.unix_timestamp())).await?;
             let again = {
                 let mut q = url::form_urlencoded::Serializer::new(String::new());
-                q.append_pair("return_to", &return_url(&pairs, Some(now.unix_timestamp())));
+                q.append_pair("return_to", &back);
                 q.append_pair("username", user.user_principal_name.as_str());
                 format!("/signin?{}", q.finish())
             };
@@ -238,14 +268,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn duplicate_parameters_are_refused_and_return_url_drops_prompt() {
+    fn duplicate_parameters_are_refused_and_unknown_ones_dropped() {
         assert!(parse("client_id=a&client_id=b").is_err());
         let (p, pairs) = parse("client_id=a&prompt=login&scope=openid%20profile&extra=1").unwrap();
         assert_eq!(p.scope.as_deref(), Some("openid profile"));
-        let back = return_url(&pairs, Some(42));
-        assert_eq!(
-            back,
-            "/oauth2/v2.0/authorize?client_id=a&scope=openid+profile&login_after=42"
+        assert_eq!(p.prompt.as_deref(), Some("login"));
+        assert!(
+            pairs.iter().any(|(k, _)| k == "extra"),
+            "kept in pairs, dropped by return_url"
         );
     }
 }

@@ -224,3 +224,54 @@ impl Service {
         )))
     }
 }
+
+/// The claims of a `login_after` value: when the sign-in it asks for must be no older than,
+/// for which client (so it cannot be moved to another authorization).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct LoginAfter {
+    iss: String,
+    aud: String,
+    exp: i64,
+    /// The bound (unix seconds).
+    lat: i64,
+    /// The client id.
+    cid: String,
+}
+
+/// What a `login_after` value's audience is.
+const LOGIN_AFTER_AUDIENCE: &str = "portcullis:login_after";
+
+impl Service {
+    /// A signed `login_after` for resuming `client_id`'s authorization after a sign-in at or
+    /// after `t`: the bound travels in the URL the browser carries, so it is signed — an
+    /// edited or removed bound could otherwise cancel `prompt=login`.
+    pub async fn login_after_token(&self, issuer: &str, client_id: &str, t: i64) -> Result<String> {
+        let now = self.now().unix_timestamp();
+        self.sign_jwt(
+            crate::keys::Alg::Es256,
+            &LoginAfter {
+                iss: issuer.into(),
+                aud: LOGIN_AFTER_AUDIENCE.into(),
+                exp: now.saturating_add(3600),
+                lat: t,
+                cid: client_id.into(),
+            },
+        )
+        .await
+    }
+
+    /// The bound of a `login_after` value this server signed for `client_id`, if it is one.
+    pub async fn verify_login_after(
+        &self,
+        issuer: &str,
+        client_id: &str,
+        token: &str,
+    ) -> Result<Option<i64>> {
+        Ok(self
+            .verify_jwt::<LoginAfter>(token, issuer, LOGIN_AFTER_AUDIENCE)
+            .await?
+            .ok()
+            .filter(|c| c.cid == client_id)
+            .map(|c| c.lat))
+    }
+}
