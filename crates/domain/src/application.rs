@@ -155,7 +155,7 @@ pub fn validate_redirect_uri(uri: &str, public_client: bool) -> Result<String, S
             "'{uri}' has a fragment or whitespace; redirect URIs may have neither"
         ));
     }
-    let Some((scheme, rest)) = uri.split_once("://") else {
+    let Some((scheme, _)) = uri.split_once("://") else {
         return Err(format!("'{uri}' is not an absolute URI (scheme://…)"));
     };
     let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_lowercase())
@@ -165,20 +165,24 @@ pub fn validate_redirect_uri(uri: &str, public_client: bool) -> Result<String, S
     if !scheme_ok {
         return Err(format!("'{scheme}' is not a URI scheme (lower case)"));
     }
-    let host = rest.split(['/', '?']).next().unwrap_or("");
-    let host_name = if host.starts_with('[') {
-        host.split(']')
-            .next()
-            .map(|h| format!("{h}]"))
-            .unwrap_or_default()
-    } else {
-        host.rsplit_once(':').map_or(host, |(h, _)| h).to_string()
+    let parsed = url::Url::parse(uri).map_err(|e| format!("'{uri}' is not a valid URI ({e})"))?;
+    // `http://localhost:1@evil.example/cb` is evil.example with the user "localhost": a
+    // URI with userinfo is never a redirect URI.
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!(
+            "'{uri}' carries user information (user@host); redirect URIs may not"
+        ));
+    }
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     };
+    let has_host = parsed.host().is_some_and(|h| h != url::Host::Domain(""));
     match scheme {
-        "https" if !host_name.is_empty() => Ok(uri.to_string()),
-        "http" if matches!(host_name.as_str(), "localhost" | "127.0.0.1" | "[::1]") => {
-            Ok(uri.to_string())
-        }
+        "https" if has_host => Ok(uri.to_string()),
+        "http" if loopback => Ok(uri.to_string()),
         "http" => Err(format!(
             "'{uri}': plain http is only allowed on loopback (localhost, 127.0.0.1, [::1])"
         )),
@@ -226,6 +230,21 @@ mod tests {
         );
         assert!(validate_redirect_uri("/relative", true).is_err());
         assert!(validate_redirect_uri("HTTPS://x/", true).is_err());
+        // Issue 12, point 9: userinfo makes the host something else entirely.
+        for evil in [
+            "http://localhost:1@evil.example/cb",
+            "http://localhost@evil.example/cb",
+            "https://app.example@evil.example/cb",
+            "http://127.0.0.1:80@evil.example/",
+            "msauth.com.microsoft.azureauthenticator://user@auth",
+        ] {
+            assert!(validate_redirect_uri(evil, true).is_err(), "{evil}");
+        }
+        assert!(validate_redirect_uri("http://[::1]:8400/cb", false).is_ok());
+        assert!(
+            validate_redirect_uri("http://127.1.2.3/cb", false).is_ok(),
+            "all of 127/8 is loopback"
+        );
     }
 
     #[test]

@@ -321,6 +321,23 @@ pub fn sign_in_need(
     }
 }
 
+/// RP-initiated sign-out without asking the user: only with an unexpired ID token of the
+/// user signed in here (or of anyone, when nobody is). A hint for another user, or an old
+/// one lying in some log, is no proof the user wants to be signed out: they are asked.
+pub fn sign_out_at_once(
+    hint_sub: Option<&str>,
+    hint_exp: Option<i64>,
+    signed_in_user: Option<uuid::Uuid>,
+    now: Timestamp,
+) -> bool {
+    let (Some(sub), Some(exp)) = (hint_sub, hint_exp) else {
+        return false;
+    };
+    let current = exp > now.unix_timestamp();
+    let same_user = signed_in_user.is_none_or(|u| u.to_string() == sub);
+    current && same_user
+}
+
 /// The `amr` values (RFC 8176 where one fits) for the methods used in a session.
 pub fn amr(methods: &[AuthMethod]) -> Vec<&'static str> {
     let mut out = vec![];
@@ -572,5 +589,26 @@ mod tests {
             vec!["00000000-0000-0000-0000-000000000002"],
             "a TAP is MFA, not passwordless or phishing-resistant"
         );
+    }
+
+    #[test]
+    fn sign_out_at_once_only_with_a_current_hint_of_the_signed_in_user() {
+        let now = time::macros::datetime!(2026-06-01 12:00 UTC);
+        let me = uuid::Uuid::from_u128(1);
+        let sub = me.to_string();
+        let later = now.unix_timestamp() + 60;
+        assert!(sign_out_at_once(Some(&sub), Some(later), Some(me), now));
+        assert!(sign_out_at_once(Some(&sub), Some(later), None, now));
+        assert!(!sign_out_at_once(
+            Some("someone-else"),
+            Some(later),
+            Some(me),
+            now
+        ));
+        assert!(
+            !sign_out_at_once(Some(&sub), Some(now.unix_timestamp() - 1), Some(me), now),
+            "an expired hint asks first"
+        );
+        assert!(!sign_out_at_once(None, None, Some(me), now));
     }
 }

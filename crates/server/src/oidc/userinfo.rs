@@ -127,12 +127,21 @@ pub async fn logout_get(
         Some(h) => st.service.id_token_hint(&st.config.issuer(), h).await?,
         None => None,
     };
+    let signed_in_user = crate::routes::signed_in(&st, &headers)
+        .await?
+        .map(|(_, u)| u.id);
+    let at_once = portcullis_domain::oidc::sign_out_at_once(
+        hint.as_ref().map(|h| h.sub.as_str()),
+        hint.as_ref().map(|h| h.exp),
+        signed_in_user,
+        st.service.now(),
+    );
     match hint {
-        Some(h) => {
+        Some(h) if at_once => {
             let to = trusted_return(&st, &p, Some(&h.client_id)).await?;
             sign_out_and_leave(&st, &headers, to).await
         }
-        None => {
+        _ => {
             let hidden: Vec<(String, String)> = [
                 ("post_logout_redirect_uri", &p.post_logout_redirect_uri),
                 ("state", &p.state),

@@ -54,6 +54,10 @@ pub enum NextStep {
 
 /// `uri` with query parameters appended (it may already have a query).
 pub fn redirect_with(uri: &str, params: &[(&str, &str)]) -> String {
+    if params.is_empty() {
+        // No `?` with nothing after it.
+        return uri.to_string();
+    }
     match url::Url::parse(uri) {
         Ok(mut u) => {
             {

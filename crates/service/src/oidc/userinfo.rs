@@ -16,12 +16,15 @@ pub struct IdTokenHint {
     pub client_id: String,
     /// The user.
     pub sub: String,
+    /// Its expiry (unix seconds).
+    pub exp: i64,
 }
 
 #[derive(Deserialize)]
 struct HintClaims {
     aud: String,
     sub: String,
+    exp: i64,
 }
 
 impl Service {
@@ -77,6 +80,7 @@ impl Service {
             .map(|h| IdTokenHint {
                 client_id: h.aud,
                 sub: h.sub,
+                exp: h.exp,
             }))
     }
 
