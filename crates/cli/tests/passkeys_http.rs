@@ -1038,3 +1038,154 @@ async fn r17_an_ed25519_passkey_registers_and_signs_in_over_http() {
     assert_eq!((st, code(&v)), (StatusCode::UNAUTHORIZED, "badSignature"));
     s.stop().await;
 }
+
+/// Issue 12, point 9: the anonymous sign-in surfaces do not tell who has an account. A
+/// username-first request answers alike for an unknown name, an account without passkeys
+/// and one whose passkeys may not sign in (decoy or real ids, same shape, the same decoys
+/// every time); why a passkey may not sign in is said only to whoever proves they hold it.
+/// A TAP sign-in answers alike to an unknown name, a user without a pass and a wrong code,
+/// and an unknown name locks out like an account; the sign-in log keeps the difference.
+#[tokio::test]
+async fn anonymous_sign_in_answers_do_not_reveal_who_has_an_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    let c = admin(&s).await;
+    let mut blocked = SoftKey::new(CHROMIUM);
+    assert_eq!(
+        register(&c, &s, &mut blocked, &Quirks::default()).await.0,
+        StatusCode::CREATED
+    );
+    patch_fido2(
+        d,
+        &format!(
+            r#"{{"keyRestrictions": {{"isEnforced": true, "enforcementType": "block", "aaGuids": ["{CHROMIUM}"]}}}}"#
+        ),
+    );
+    assert_eq!(
+        cli(
+            d,
+            None,
+            &["users", "add", "--upn", "nopass@portcullis.local"]
+        )
+        .0,
+        0
+    );
+    let options = |name: &'static str| {
+        let s = &s;
+        async move {
+            post(
+                &client(),
+                s,
+                "/api/signin/passkey/options",
+                &json!({"username": name}),
+            )
+            .await
+        }
+    };
+    let shape = |v: &Value| -> Vec<Vec<String>> {
+        v["publicKey"]["allowCredentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let mut k: Vec<String> = c.as_object().unwrap().keys().cloned().collect();
+                k.sort();
+                k.push(format!("{}", c["id"].as_str().unwrap().len()));
+                k
+            })
+            .collect()
+    };
+    let (st_u, unknown) = options("nobody@portcullis.local").await;
+    let (st_n, nopass) = options("nopass@portcullis.local").await;
+    let (st_a, admin_o) = options(ADMIN).await;
+    assert_eq!(
+        (st_u, st_n, st_a),
+        (StatusCode::OK, StatusCode::OK, StatusCode::OK)
+    );
+    assert_eq!(shape(&unknown), shape(&nopass), "{unknown} {nopass}");
+    assert_eq!(shape(&unknown), shape(&admin_o), "{unknown} {admin_o}");
+    let (_, again) = options("nobody@portcullis.local").await;
+    assert_eq!(
+        again["publicKey"]["allowCredentials"], unknown["publicKey"]["allowCredentials"],
+        "the same decoys every time"
+    );
+    assert_ne!(
+        unknown["publicKey"]["allowCredentials"], nopass["publicKey"]["allowCredentials"],
+        "each name its own"
+    );
+    // The blocked passkey is listed; the reason comes only with a valid signature.
+    assert_eq!(
+        admin_o["publicKey"]["allowCredentials"][0]["id"],
+        blocked.id().as_str()
+    );
+    let (st, v) = passkey_sign_in(
+        &s,
+        Some(ADMIN),
+        &mut blocked,
+        &Quirks {
+            bad_signature: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::UNAUTHORIZED, "badSignature"),
+        "no policy detail without proof: {v}"
+    );
+    let (st, v) = passkey_sign_in(&s, Some(ADMIN), &mut blocked, &Quirks::default()).await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::FORBIDDEN, "keyRestricted"),
+        "{v}"
+    );
+
+    // TAP: one answer to three different mistakes.
+    let (_, out, _) = cli(
+        d,
+        None,
+        &["tap", "create", "--user", "nopass@portcullis.local"],
+    );
+    assert!(out.contains("Temporary Access Pass"));
+    assert_eq!(
+        cli(
+            d,
+            None,
+            &["users", "add", "--upn", "nopassyet@portcullis.local"]
+        )
+        .0,
+        0
+    );
+    let tap = |name: &'static str| {
+        let s = &s;
+        async move {
+            let r = client()
+                .post(s.url("/signin/tap"))
+                .form(&[("username", name), ("code", "WRONGCODE")])
+                .send()
+                .await
+                .unwrap();
+            let st = r.status();
+            let page = r.text().await.unwrap();
+            let start = page.find("id=\"error\"").unwrap();
+            let msg = page[start..].split('<').next().unwrap().to_string();
+            (st, msg)
+        }
+    };
+    let unknown = tap("nobody@portcullis.local").await;
+    assert_eq!(unknown, tap("nopassyet@portcullis.local").await);
+    assert_eq!(unknown, tap("nopass@portcullis.local").await);
+    assert_eq!(unknown.0, StatusCode::UNAUTHORIZED);
+    let (_, log, _) = cli(d, None, &["logs", "signins", "--json"]);
+    for code in ["userNotFound", "tapNotFound", "tapInvalid"] {
+        assert!(log.contains(code), "the log tells them apart: {code}");
+    }
+    // An unknown name locks out after as many wrong attempts as an account does.
+    let mut last = StatusCode::OK;
+    for _ in 0..5 {
+        last = tap("ghost@portcullis.local").await.0;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    s.stop().await;
+}

@@ -187,23 +187,29 @@ pub fn usability(
     }
 }
 
+/// The one answer to an unknown user, a user without a pass and a wrong code, so that the
+/// sign-in page reveals neither who has an account nor who holds a pass.
+pub const INVALID_CREDENTIALS: &str =
+    "The username or the Temporary Access Pass is not correct. Check both and try again.";
+
 /// Why a TAP sign-in was refused. Every variant explains itself to the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TapRefusal {
     /// The username is not of the form name@domain.
     #[error("Enter your username as name@domain, for example alice@contoso.com.")]
     MalformedUsername,
-    /// No account with that name.
-    #[error("We couldn't find an account with that username. Check it and try again.")]
+    /// No account with that name. Told apart from a wrong code only in the sign-in log:
+    /// to the person signing in, unknown user, no pass and wrong code are one answer.
+    #[error("{INVALID_CREDENTIALS}")]
     UnknownUser,
-    /// The account is disabled.
+    /// The account is disabled (said only to someone who gave its correct pass).
     #[error("Your account has been disabled. Contact your administrator.")]
     AccountDisabled,
-    /// The user holds no pass.
-    #[error("You don't have a Temporary Access Pass. Ask your administrator for one.")]
+    /// The user holds no pass (the same answer as a wrong code).
+    #[error("{INVALID_CREDENTIALS}")]
     NoPass,
     /// Wrong code.
-    #[error("That Temporary Access Pass is not correct. Check it and try again.")]
+    #[error("{INVALID_CREDENTIALS}")]
     WrongCode,
     /// TAP method disabled in the policy.
     #[error("Temporary Access Pass sign-in is turned off in this organisation's authentication methods policy.")]
@@ -223,11 +229,10 @@ pub enum TapRefusal {
     /// The policy demands one-time passes and this pass is multi-use.
     #[error("Sign-in blocked due to User Credential Policy: this organisation only accepts one-time passes, and yours is multi-use. Ask your administrator for a new one.")]
     MultiUseBlocked,
-    /// Too many wrong codes.
-    #[error("Too many wrong codes were entered {scope}. Try again after {until}.")]
+    /// Too many wrong attempts, for this name or from this network address (which of the
+    /// two is not said: it would tell that the name is an account).
+    #[error("Too many wrong attempts. Try again after {until}.")]
     LockedOut {
-        /// "for this account" or "from this network address".
-        scope: &'static str,
         /// When the lock-out ends (RFC 3339).
         until: String,
     },

@@ -96,6 +96,8 @@ pub struct Service {
     app_attestation: Arc<dyn attestation::AppAttestation>,
     key_cache: keys::KeyCache,
     ca_cache: conditional_access::CaCache,
+    /// The key of decoy credential ids (read from the store once).
+    decoy_key: Arc<tokio::sync::OnceCell<ring::hmac::Key>>,
 }
 
 impl Service {
@@ -111,6 +113,7 @@ impl Service {
             app_attestation,
             key_cache: keys::KeyCache::default(),
             ca_cache: conditional_access::CaCache::default(),
+            decoy_key: Arc::default(),
         }
     }
 

@@ -49,10 +49,22 @@ pub struct PassView {
 
 /// What the code-free checks found.
 struct Precheck {
-    user: User,
-    stored: tap_store::StoredPass,
+    /// The key failures are counted under: the account's id, or an unknown name's own.
+    key: Uuid,
+    user: Option<User>,
+    stored: Option<tap_store::StoredPass>,
     cfg: TapConfiguration,
     scope: targets::Scope,
+}
+
+/// The key an unknown name's failures are counted under, as an account's are under its id:
+/// five wrong attempts lock a name out whether or not it exists.
+fn unknown_name_key(upn: &Upn) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("portcullis-unknown-name|{upn}").as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(d.get(..16).unwrap_or(&[0; 16]));
+    Uuid::from_bytes(b)
 }
 
 /// A successful sign-in.
@@ -225,9 +237,11 @@ impl Service {
         }
     }
 
-    /// The checks that need no code: source and account lock-outs, the account, its pass
+    /// The checks that need no code: the source and account lock-outs, the account, its pass
     /// and the policy. No connection is held while the code is hashed afterwards, so a
-    /// burst of sign-ins cannot starve the pool.
+    /// burst of sign-ins cannot starve the pool. An unknown name goes on like a known one —
+    /// counted under a key of its own, its "code" checked against a decoy hash — so that
+    /// neither the answer nor its time tells who has an account.
     async fn tap_precheck(
         &self,
         typed: &str,
@@ -251,7 +265,6 @@ impl Service {
             return refuse(
                 None,
                 TapRefusal::LockedOut {
-                    scope: "from this network address",
                     until: rfc3339(until),
                 },
             );
@@ -259,47 +272,36 @@ impl Service {
         let Ok(upn) = Upn::parse(typed) else {
             return refuse(None, TapRefusal::MalformedUsername);
         };
-        let Some(user) = directory::user_by_upn(&mut c, &upn)
+        let user = directory::user_by_upn(&mut c, &upn)
             .await
-            .map_err(db(None))?
-        else {
-            lockout::record_failure(&mut c, None, &ctx.source_key(), now)
-                .await
-                .map_err(db(None))?;
-            return refuse(None, TapRefusal::UnknownUser);
-        };
-        let uid = Some(user.id);
-        let user_failures = lockout::user_failures(&mut c, user.id, since, limit)
+            .map_err(db(None))?;
+        let uid = user.as_ref().map(|u| u.id);
+        let key = uid.unwrap_or_else(|| unknown_name_key(&upn));
+        let user_failures = lockout::user_failures(&mut c, key, since, limit)
             .await
             .map_err(db(uid))?;
-        if let Gate::Locked { scope, until } =
+        if let Gate::Locked { until, .. } =
             assess(&self.lockout, &user_failures, &source_failures, now)
         {
-            let scope = if scope == LockScope::User {
-                "for this account"
-            } else {
-                "from this network address"
-            };
             return refuse(
                 uid,
                 TapRefusal::LockedOut {
-                    scope,
                     until: rfc3339(until),
                 },
             );
         }
-        if !user.account_enabled {
-            return refuse(uid, TapRefusal::AccountDisabled);
-        }
-        let Some(stored) = tap_store::for_user(&mut c, user.id)
-            .await
-            .map_err(db(uid))?
-        else {
-            lockout::record_failure(&mut c, uid, &ctx.source_key(), now)
-                .await
-                .map_err(db(uid))?;
-            return refuse(uid, TapRefusal::NoPass);
+        let Some(user) = user else {
+            return Ok(Precheck {
+                key,
+                user: None,
+                stored: None,
+                cfg: TapConfiguration::default(),
+                scope: targets::Scope::NotIncluded,
+            });
         };
+        let stored = tap_store::for_user(&mut c, user.id)
+            .await
+            .map_err(db(uid))?;
         let cfg = tap_config(
             current(&mut c, MethodId::TemporaryAccessPass)
                 .await
@@ -309,7 +311,8 @@ impl Service {
             .await
             .map_err(|e| (uid, e.into()))?;
         Ok(Precheck {
-            user,
+            key,
+            user: Some(user),
             stored,
             cfg,
             scope,
@@ -324,25 +327,46 @@ impl Service {
         now: Timestamp,
     ) -> Result<SignedIn, (Option<Uuid>, SignInError)> {
         let Precheck {
+            key,
             user,
             stored,
             cfg,
             scope,
         } = self.tap_precheck(typed, ctx, now).await?;
-        let uid = Some(user.id);
-        // Bound the work an attacker can cause: empty or overlong input is wrong without hashing.
+        let uid = user.as_ref().map(|u| u.id);
+        // Always one Argon2 verification, against the pass's hash or a decoy's; empty or
+        // overlong input is wrong without hashing (bounding the work an attacker can cause).
         let code = code.trim();
+        let hash = match &stored {
+            Some(s) => s.code_hash.clone(),
+            None => self.decoy_hash().await.map_err(|e| (uid, e.into()))?,
+        };
         let code_ok = !code.is_empty()
             && code.len() <= MAX_CODE_INPUT
             && self
                 .secrets
-                .verify(code, &stored.code_hash)
+                .verify(code, &hash)
                 .await
                 .map_err(|e| (uid, e.into()))?;
+        let (Some(user), Some(stored)) = (user, stored) else {
+            let why = if uid.is_some() {
+                TapRefusal::NoPass
+            } else {
+                TapRefusal::UnknownUser
+            };
+            return Err((uid, self.wrong_code(key, why, ctx, now).await));
+        };
+        if !code_ok {
+            return Err((
+                uid,
+                self.wrong_code(key, TapRefusal::WrongCode, ctx, now).await,
+            ));
+        }
+        // Only someone holding the account's pass learns that the account is disabled.
+        if !user.account_enabled {
+            return Err((uid, TapRefusal::AccountDisabled.into()));
+        }
         if let Err(r) = tap::decide_redeem(&stored.pass, code_ok, &cfg, &scope, now) {
-            if r == TapRefusal::WrongCode {
-                return Err((uid, self.wrong_code(&user, ctx, now).await));
-            }
             return Err((uid, r.into()));
         }
         self.open_session(&user, &stored.pass, ctx, now)
@@ -350,37 +374,56 @@ impl Service {
             .map_err(|e| (uid, e))
     }
 
-    /// Records a wrong code; when it completes a lock-out, logs the lock-out itself.
-    async fn wrong_code(&self, user: &User, ctx: &RequestContext, now: Timestamp) -> SignInError {
+    /// An Argon2id hash of nothing anyone holds, made once: what a name without a pass is
+    /// checked against, so that it costs the same time as a wrong code.
+    async fn decoy_hash(&self) -> Result<String> {
+        static DECOY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+        DECOY
+            .get_or_try_init(|| async {
+                let nobody_holds = new_token();
+                self.secrets.hash(&nobody_holds).await
+            })
+            .await
+            .cloned()
+    }
+
+    /// Records a failed attempt against `key` (the account, or an unknown name's own key)
+    /// and the source; refuses with `why`, or with the lock-out it completes.
+    async fn wrong_code(
+        &self,
+        key: Uuid,
+        why: TapRefusal,
+        ctx: &RequestContext,
+        now: Timestamp,
+    ) -> SignInError {
         let run = async {
             let mut conn = self.store().conn().await?;
             let c = &mut *conn;
-            lockout::record_failure(c, Some(user.id), &ctx.source_key(), now).await?;
+            lockout::record_failure(c, Some(key), &ctx.source_key(), now).await?;
             let since = now - self.lockout.window();
             let limit = i64::from(
                 self.lockout
                     .max_failures_per_user
                     .max(self.lockout.max_failures_per_source),
             );
-            let uf = lockout::user_failures(c, user.id, since, limit).await?;
+            let uf = lockout::user_failures(c, key, since, limit).await?;
             let sf = lockout::source_failures(c, &ctx.source_key(), since, limit).await?;
             Ok::<_, portcullis_store::StoreError>(assess(&self.lockout, &uf, &sf, now))
         };
         match run.await {
             Ok(Gate::Locked { scope, until }) => {
                 let scope = if scope == LockScope::User {
-                    "for this account"
+                    "account"
                 } else {
-                    "from this network address"
+                    "source"
                 };
-                tracing::warn!(user = %user.user_principal_name, source = %ctx.source_text(), until = %rfc3339(until), "TAP sign-in locked out after repeated wrong codes");
+                tracing::warn!(source = %ctx.source_text(), %scope, until = %rfc3339(until), "TAP sign-in locked out after repeated wrong attempts");
                 TapRefusal::LockedOut {
-                    scope,
                     until: rfc3339(until),
                 }
                 .into()
             }
-            Ok(Gate::Open) => TapRefusal::WrongCode.into(),
+            Ok(Gate::Open) => why.into(),
             Err(e) => SignInError::Failed(e.into()),
         }
     }

@@ -55,3 +55,18 @@ pub async fn get(c: &mut Conn) -> Result<Option<Tenant>> {
         bootstrap_admin_id: admin.and_then(|a| Uuid::parse_str(&a).ok()),
     }))
 }
+
+/// The server secret `name`: the stored one, or `fresh` stored now if there is none (of
+/// concurrent first calls on any nodes, one value wins and every caller gets it).
+pub async fn server_secret(c: &mut Conn, name: &str, fresh: &str) -> Result<String> {
+    sqlx::query("INSERT INTO server_secrets (name, secret) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(name)
+        .bind(fresh)
+        .execute(&mut *c)
+        .await?;
+    let r = sqlx::query("SELECT secret FROM server_secrets WHERE name = $1")
+        .bind(name)
+        .fetch_one(&mut *c)
+        .await?;
+    Ok(r.try_get("secret")?)
+}

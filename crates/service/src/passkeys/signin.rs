@@ -13,42 +13,51 @@ impl Service {
     ) -> Result<CeremonyStart, PasskeyError> {
         let now = self.now();
         let mut c = self.store().conn().await?;
+        // Username-first requests answer alike whether the name is an account, holds
+        // passkeys or not (issue 12): the same queries, and for a name without passkeys the
+        // same shape — decoy credential ids derived from the name, the same every time.
+        let mut decoys = vec![];
         let (user_id, allow) = match username.map(str::trim).filter(|u| !u.is_empty()) {
             None => (None, vec![]),
             Some(name) => {
                 let upn = Upn::parse(name).map_err(|_| {
                     reject("malformedUsername", "Enter your username as name@domain.")
                 })?;
-                let user = directory::user_by_upn(&mut c, &upn).await?.ok_or_else(|| {
-                    reject(
-                        "userNotFound",
-                        "We couldn't find an account with that username.",
-                    )
-                })?;
-                let (cfg, member_of) = policy_for(&mut c, user.id).await?;
-                let all = store_pk::for_user(&mut c, user.id).await?;
-                if all.is_empty() {
-                    return Err(reject("noPasskey", "You have no passkey yet. Sign in with a Temporary Access Pass and add one on Security info."));
+                let user = directory::user_by_upn(&mut c, &upn).await?;
+                let owner = user.as_ref().map_or_else(Uuid::new_v4, |u| u.id);
+                let (cfg, member_of) = policy_for(&mut c, owner).await?;
+                let all = store_pk::for_user(&mut c, owner).await?;
+                let live: Vec<&StoredPasskey> =
+                    all.iter().filter(|p| p.deleted.is_none()).collect();
+                // R21: the usable passkeys; when none is, all of them, so that whoever holds
+                // one hears why at the end of the ceremony — after proving they hold it.
+                let usable: Vec<&StoredPasskey> = live
+                    .iter()
+                    .copied()
+                    .filter(|p| passkey::sign_in_usability(&cfg, &member_of, &p.passkey).is_ok())
+                    .collect();
+                let listed = if usable.is_empty() { live } else { usable };
+                // Made for every name, used for those with nothing to list.
+                let made = self.decoy_credential_ids(&upn).await?;
+                if listed.is_empty() {
+                    decoys = made;
                 }
-                let mut usable = vec![];
-                let mut first_refusal = None;
-                for p in &all {
-                    match passkey::sign_in_usability(&cfg, &member_of, &p.passkey) {
-                        Ok(()) => usable.push(credential_of(p)?),
-                        Err(r) => {
-                            first_refusal.get_or_insert(r);
-                        }
-                    }
-                }
-                if usable.is_empty() {
-                    return Err(first_refusal
-                        .map(PasskeyError::Refused)
-                        .unwrap_or_else(|| reject("noPasskey", "You have no usable passkey.")));
-                }
-                (Some(user.id), usable)
+                let creds = listed
+                    .into_iter()
+                    .map(credential_of)
+                    .collect::<Result<Vec<_>, _>>()?;
+                (Some(owner), creds)
             }
         };
-        let (options, state) = rp.start_authentication(allow)?;
+        let (mut options, state) = rp.start_authentication(allow)?;
+        if !decoys.is_empty() {
+            options["allowCredentials"] = Value::Array(
+                decoys
+                    .iter()
+                    .map(|id| json!({"type": "public-key", "id": URL_SAFE_NO_PAD.encode(id)}))
+                    .collect(),
+            );
+        }
         let id = Uuid::new_v4();
         let state =
             serde_json::to_string(&state).map_err(|e| ServiceError::Internal(e.to_string()))?;
@@ -142,14 +151,6 @@ impl Service {
                 ))
             })?;
         let with_user = |e: PasskeyError| (Some(user.clone()), e);
-        if let Some((_, by)) = &stored.deleted {
-            let msg = if by == "admin" {
-                "This passkey was removed by your administrator. Remove it from your device too, and ask for a Temporary Access Pass to add a new one."
-            } else {
-                "You removed this passkey from your account. Remove it from your device too, and sign in another way."
-            };
-            return Err(with_user(reject("passkeyDeleted", msg)));
-        }
         match cer.user_id {
             Some(bound) if bound != user.id => {
                 return Err(with_user(reject(
@@ -167,15 +168,6 @@ impl Service {
             }
             _ => {}
         }
-        if !user.account_enabled {
-            return Err(with_user(reject(
-                "accountDisabled",
-                "Your account has been disabled. Contact your administrator.",
-            )));
-        }
-        let (cfg, member_of) = policy_for(&mut c, user.id).await.map_err(with_user)?;
-        passkey::sign_in_usability(&cfg, &member_of, &stored.passkey)
-            .map_err(|r| with_user(r.into()))?;
         let state: AuthenticationState = serde_json::from_str(&cer.state).map_err(|e| {
             with_user(ServiceError::Internal(format!("ceremony state: {e}")).into())
         })?;
@@ -198,6 +190,25 @@ impl Service {
             }
             Err(e) => return Err(with_user(e.into())),
         };
+        // Why this passkey may not sign in is told only to whoever just proved they hold it:
+        // the credential ids are in every username-first request.
+        if let Some((_, by)) = &stored.deleted {
+            let msg = if by == "admin" {
+                "This passkey was removed by your administrator. Remove it from your device too, and ask for a Temporary Access Pass to add a new one."
+            } else {
+                "You removed this passkey from your account. Remove it from your device too, and sign in another way."
+            };
+            return Err(with_user(reject("passkeyDeleted", msg)));
+        }
+        if !user.account_enabled {
+            return Err(with_user(reject(
+                "accountDisabled",
+                "Your account has been disabled. Contact your administrator.",
+            )));
+        }
+        let (cfg, member_of) = policy_for(&mut c, user.id).await.map_err(with_user)?;
+        passkey::sign_in_usability(&cfg, &member_of, &stored.passkey)
+            .map_err(|r| with_user(r.into()))?;
         drop(c);
         let mut tx = self
             .store()
@@ -297,5 +308,27 @@ impl Service {
             .await?
             .as_deref()
             == Some("passkey"))
+    }
+}
+
+impl Service {
+    /// The decoy credential ids of a name without passkeys: HMAC-SHA256 of the name under
+    /// the stored `decoys` secret — the same for the same name on every node, unlinkable to
+    /// anything else, and as long as the ids software passkeys make (32 bytes).
+    async fn decoy_credential_ids(&self, upn: &Upn) -> Result<Vec<Vec<u8>>, PasskeyError> {
+        let key = self
+            .decoy_key
+            .get_or_try_init(|| async {
+                let mut c = self.store().conn().await?;
+                let secret =
+                    portcullis_store::tenant::server_secret(&mut c, "decoys", &new_token()).await?;
+                Ok::<_, ServiceError>(ring::hmac::Key::new(
+                    ring::hmac::HMAC_SHA256,
+                    secret.as_bytes(),
+                ))
+            })
+            .await?;
+        let tag = ring::hmac::sign(key, format!("decoy-credential|{upn}").as_bytes());
+        Ok(vec![tag.as_ref().to_vec()])
     }
 }
