@@ -322,6 +322,45 @@ impl Service {
             return Ok(false);
         }
         let after = directory::roles_of(&mut tx, u.id).await?;
+        // A pass issued to a non-administrator may have been issued by someone who may not
+        // manage an administrator's methods (an Authentication Administrator), and may be in
+        // their hands: it does not survive the user becoming an administrator, nor do the
+        // sessions and grants it opened.
+        if role.is_privileged() && !before.iter().any(|r| r.is_privileged()) {
+            if let Some(p) = portcullis_store::tap::for_user(&mut tx, u.id).await? {
+                portcullis_store::tap::delete(&mut tx, p.pass.id).await?;
+                for s in portcullis_store::sessions::revoke_by_credential(&mut tx, p.pass.id, now)
+                    .await?
+                {
+                    portcullis_store::oauth::revoke_session_grants(
+                        &mut tx,
+                        s,
+                        "the user became an administrator",
+                        now,
+                    )
+                    .await?;
+                }
+                audit::append(
+                    &mut tx,
+                    &AuditRecord {
+                        activity: "Delete temporary access pass method for user",
+                        category: kinds::USER_MANAGEMENT,
+                        service: kinds::AUTH_METHODS,
+                        operation: Operation::Delete,
+                        actor: actor.clone(),
+                        target: user_target(&u),
+                        before: Some(serde_json::json!({"id": p.pass.id})),
+                        after: None,
+                        reason: format!(
+                            "{}'s Temporary Access Pass was revoked, with the sessions it opened, because they now hold {role}: a pass issued to a non-administrator may not have been issued by someone allowed to manage an administrator's methods",
+                            u.user_principal_name
+                        ),
+                    },
+                    now,
+                )
+                .await?;
+            }
+        }
         audit::append(
             &mut tx,
             &AuditRecord {

@@ -767,3 +767,77 @@ async fn housekeeping_bounds_what_anonymous_requests_write() {
         );
     }
 }
+
+/// Issue 12, point 9: a pass issued while its user was no administrator — perhaps by an
+/// Authentication Administrator, who may not manage an administrator's methods — is revoked
+/// when the user becomes one, with the sessions it opened.
+#[tokio::test]
+async fn a_pass_is_revoked_with_its_sessions_when_its_user_becomes_an_administrator() {
+    use portcullis_domain::directory::DirectoryRole;
+    for t in both().await {
+        let (svc, _) = service(&t, LockoutPolicy::default()).await;
+        svc.add_user(&op(), "ivy@contoso.com", "Ivy").await.unwrap();
+        svc.add_user(&op(), "aa@contoso.com", "AA").await.unwrap();
+        svc.assign_role(
+            &op(),
+            "aa@contoso.com",
+            DirectoryRole::AuthenticationAdministrator,
+        )
+        .await
+        .unwrap();
+        let aa = svc.user("aa@contoso.com").await.unwrap();
+        let aa_actor = Actor::User {
+            id: aa.id,
+            upn: "aa@contoso.com".into(),
+            roles: vec![DirectoryRole::AuthenticationAdministrator],
+        };
+        let pass = svc
+            .create_tap(
+                &aa_actor,
+                "ivy@contoso.com",
+                IssueRequest {
+                    is_usable_once: Some(false),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let signed = svc
+            .sign_in_with_tap("ivy@contoso.com", &pass.code, &ctx("10.0.0.1"))
+            .await
+            .unwrap();
+        // A Reports Reader is no administrator here: nothing changes.
+        svc.assign_role(&op(), "ivy@contoso.com", DirectoryRole::ReportsReader)
+            .await
+            .unwrap();
+        assert!(
+            svc.session(&signed.token).await.unwrap().is_some(),
+            "{}",
+            t.name
+        );
+        svc.assign_role(&op(), "ivy@contoso.com", DirectoryRole::GlobalAdministrator)
+            .await
+            .unwrap();
+        assert!(
+            svc.tap_for(&op(), "ivy@contoso.com")
+                .await
+                .unwrap()
+                .is_none(),
+            "{}: the pass is gone",
+            t.name
+        );
+        assert!(
+            svc.session(&signed.token).await.unwrap().is_none(),
+            "{}: and the session it opened",
+            t.name
+        );
+        assert!(svc
+            .sign_in_with_tap("ivy@contoso.com", &pass.code, &ctx("10.0.0.1"))
+            .await
+            .is_err());
+        assert!(audit_activities(&svc)
+            .await
+            .iter()
+            .any(|a| a == "Delete temporary access pass method for user"));
+    }
+}

@@ -13,3 +13,4 @@ ALTER TABLE oauth_grants ADD COLUMN ends_at BIGINT;
 ALTER TABLE oauth_grants ADD COLUMN source TEXT;
 ALTER TABLE oauth_grants ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
 ALTER TABLE oauth_grants ADD COLUMN device_id TEXT;
+CREATE INDEX sessions_credential ON sessions (credential_id);

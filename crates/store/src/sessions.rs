@@ -100,3 +100,28 @@ pub async fn revoke_user(c: &mut Conn, user: Uuid, now: Timestamp) -> Result<u64
     .await?;
     Ok(done.rows_affected())
 }
+
+/// Revokes the live sessions a credential (a pass, a passkey) signed in; returns their ids.
+pub async fn revoke_by_credential(
+    c: &mut Conn,
+    credential_id: Uuid,
+    now: Timestamp,
+) -> Result<Vec<Uuid>> {
+    let rows =
+        sqlx::query("SELECT id FROM sessions WHERE credential_id = $1 AND revoked_at IS NULL")
+            .bind(credential_id.to_string())
+            .fetch_all(&mut *c)
+            .await?;
+    let ids = rows
+        .iter()
+        .map(|r| uuid(r, "id"))
+        .collect::<Result<Vec<_>>>()?;
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE credential_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(ms(now))
+    .bind(credential_id.to_string())
+    .execute(&mut *c)
+    .await?;
+    Ok(ids)
+}
