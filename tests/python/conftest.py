@@ -99,6 +99,8 @@ class Tenant:
         with httpx.Client(base_url=self.origin, follow_redirects=False) as c:
             r = c.post("/signin/tap", data={"username": upn, "code": code})
             assert r.status_code == 303, r.text
+            # Registering needs Security info's own sign-in, as from its page (R40).
+            assert c.get("/security-info", follow_redirects=True).status_code == 200
             o = c.post("/api/passkeys/registration/options", json={}).json()
             cred = software_registration(o["publicKey"], self.origin)
             r = c.post("/api/passkeys/registration", json={"ceremonyId": o["ceremonyId"], "credential": cred})
@@ -116,7 +118,10 @@ def tenant():
     tap = None
     for line in proc.stdout:
         if "Temporary Access Pass:" in line:
-            tap = line.split()[-1]
+            # stdout is a pipe: the pass is in the file the line names, readable only by us.
+            path = line.split(" in ", 1)[1].split(" (", 1)[0]
+            with open(path) as f:
+                tap = f.read().strip()
         if line.startswith("Listening on"):
             break
     t = Tenant(data, port, proc, tap)

@@ -153,7 +153,12 @@ async fn main() {
     let mut tap = None;
     while let Ok(Some(l)) = lines.next_line().await {
         if l.contains("Temporary Access Pass:") {
-            tap = l.split_whitespace().last().map(str::to_string);
+            // Standard output is a pipe: the pass is in the file the line names.
+            tap = l
+                .split_once(" in ")
+                .and_then(|(_, rest)| rest.split(" (").next())
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .map(|t| t.trim().to_string());
         }
         if l.starts_with("Listening on") {
             break;

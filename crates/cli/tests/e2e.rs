@@ -29,6 +29,22 @@ async fn bootstrap_pass_signs_the_administrator_in_and_a_restart_prints_no_new_p
                 .any(|l| l.contains(&format!("http://localhost:{}/signin", s.port))),
             "{name}: prints where to sign in"
         );
+        // Issue 12, point 9: standard output is a pipe here (a log collector, perhaps): the
+        // pass is in a file only this account can read, and the output has only its path.
+        assert!(
+            !s.banner.iter().any(|l| l.contains(&tap)),
+            "{name}: the pass is not printed to a pipe"
+        );
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let file = dir.path().join("bootstrap-tap.txt");
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(
+                mode & 0o777,
+                0o600,
+                "{name}: {file:?} is the operator's alone"
+            );
+        }
         let c = client();
         let page = c.get(s.url("/signin")).send().await.unwrap();
         assert_eq!(page.status(), StatusCode::OK);
@@ -454,4 +470,42 @@ async fn anonymous_requests_are_rate_limited_per_source_and_expired_ceremonies_p
     }
     assert!(gone, "the server pruned the expired ceremony");
     s.stop().await;
+}
+
+/// Issue 12, point 9: debug request logs never carry an authorization code, an
+/// id_token_hint or a refresh token.
+#[tokio::test]
+async fn debug_request_logs_redact_codes_and_hints() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let s = Server::start_logging(
+        dir.path(),
+        None,
+        &[("PORTCULLIS_LOG", "debug".into())],
+        std::process::Stdio::from(std::fs::File::create(&log).unwrap()),
+    )
+    .await;
+    let c = client();
+    sign_in(&c, &s, "admin@portcullis.local", s.tap.as_deref().unwrap()).await;
+    // Security info's own sign-in: its callback carries a code in the query string.
+    let page = support::get_following(&c, &s, "/security-info").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let hint = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.SECRETHINT";
+    c.get(s.url(&format!("/oauth2/v2.0/logout?id_token_hint={hint}")))
+        .send()
+        .await
+        .unwrap();
+    s.stop().await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("/security-info/callback?code=REDACTED"),
+        "the callback was logged, redacted"
+    );
+    assert!(!text.contains("SECRETHINT"), "no id_token_hint in the log");
+    for line in text.lines().filter(|l| l.contains("code=")) {
+        assert!(
+            line.contains("code=REDACTED") || line.contains("code_challenge="),
+            "an unredacted code: {line}"
+        );
+    }
 }

@@ -63,8 +63,56 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::map_response(security_headers))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            tracing::debug_span!("request", method = %req.method(), uri = %redacted_uri(req.uri()))
+        }))
         .with_state(state)
+}
+
+/// Query parameters whose values are secrets or bearer material: never in a log line.
+const SECRET_PARAMETERS: [&str; 8] = [
+    "code",
+    "id_token_hint",
+    "refresh_token",
+    "access_token",
+    "client_secret",
+    "code_verifier",
+    "login_after",
+    "id_token",
+];
+
+/// A request URI as logs show it: each secret parameter's value replaced by `REDACTED`.
+pub(crate) fn redacted_uri(uri: &axum::http::Uri) -> String {
+    let Some(query) = uri.query() else {
+        return uri.path().to_string();
+    };
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        if SECRET_PARAMETERS.iter().any(|s| k.eq_ignore_ascii_case(s)) {
+            q.append_pair(&k, "REDACTED");
+        } else {
+            q.append_pair(&k, &v);
+        }
+    }
+    format!("{}?{}", uri.path(), q.finish())
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    #[test]
+    fn secret_query_parameters_are_redacted_in_logs() {
+        let uri: axum::http::Uri =
+            "/security-info/callback?code=SECRET1&state=s&id_token_hint=SECRET2&Refresh_Token=SECRET3"
+                .parse()
+                .unwrap();
+        let logged = super::redacted_uri(&uri);
+        assert!(!logged.contains("SECRET"), "{logged}");
+        assert!(
+            logged.contains("state=s") && logged.contains("code=REDACTED"),
+            "{logged}"
+        );
+        assert_eq!(super::redacted_uri(&"/me".parse().unwrap()), "/me");
+    }
 }
 
 async fn security_headers(mut res: Response) -> Response {

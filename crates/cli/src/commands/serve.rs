@@ -2,12 +2,31 @@
 
 use portcullis_domain::time_fmt::rfc3339;
 use portcullis_server::{serve, shutdown_signal, AppState, ServerConfig};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 use super::{open, CliError, CmdResult};
 use crate::config::{Config, LogFormat};
+
+/// Where the bootstrap pass goes when standard output is not a terminal.
+pub const BOOTSTRAP_TAP_FILE: &str = "bootstrap-tap.txt";
+
+/// Writes `text` to a new file readable and writable by this account only (mode 0600 from
+/// creation, so there is no moment when others could read it).
+fn write_private(path: &std::path::Path, text: &str) -> Result<(), CliError> {
+    let fail = |e: std::io::Error| CliError::Other(format!("{}: {e}", path.display()));
+    let _ = std::fs::remove_file(path);
+    let mut f = {
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        o.open(path).map_err(fail)?
+    };
+    f.write_all(text.as_bytes()).map_err(fail)?;
+    f.sync_all().map_err(fail)
+}
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -60,7 +79,19 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
             "  Administrator:            {}",
             first.user.user_principal_name
         );
-        let _ = writeln!(out, "  Temporary Access Pass:    {}", first.code);
+        // A terminal is the operator's own; a pipe may end in a log collector. There, the
+        // pass goes to a file only the operator's account can read, and only its path is shown.
+        if std::io::stdout().is_terminal() {
+            let _ = writeln!(out, "  Temporary Access Pass:    {}", first.code);
+        } else {
+            let path = cfg.data_dir.join(BOOTSTRAP_TAP_FILE);
+            write_private(&path, &format!("{}\n", first.code))?;
+            let _ = writeln!(
+                out,
+                "  Temporary Access Pass:    in {} (readable only by this account; delete it once used)",
+                path.display()
+            );
+        }
         let _ = writeln!(
             out,
             "  (one-time, valid until {}; it is shown only this once.",

@@ -39,6 +39,16 @@ impl Server {
 
     /// Like [`Server::start`], with extra environment variables (configuration keys).
     pub async fn start_env(dir: &Path, database: Option<&str>, env: &[(&str, String)]) -> Server {
+        Self::start_logging(dir, database, env, Stdio::inherit()).await
+    }
+
+    /// Like [`Server::start_env`], with the server's log (standard error) going to `stderr`.
+    pub async fn start_logging(
+        dir: &Path,
+        database: Option<&str>,
+        env: &[(&str, String)],
+        stderr: Stdio,
+    ) -> Server {
         let port = free_port();
         let mut cmd = Command::new(bin());
         cmd.arg("serve")
@@ -51,7 +61,7 @@ impl Server {
             .env("PORTCULLIS_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .kill_on_drop(true);
         if let Some(db) = database {
             cmd.arg("--database").arg(db);
@@ -78,11 +88,20 @@ impl Server {
         assert!(listening, "server did not start; printed: {banner:?}");
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // Standard output is a pipe here, so the pass is in a file the banner names.
         let tap = banner
             .iter()
             .find(|l| l.contains("Temporary Access Pass:"))
-            .and_then(|l| l.split_whitespace().last())
-            .map(str::to_string);
+            .map(|l| {
+                let path = l
+                    .split_once(" in ")
+                    .and_then(|(_, rest)| rest.split(" (").next())
+                    .unwrap_or_else(|| panic!("the banner names the pass's file: {l}"));
+                std::fs::read_to_string(path)
+                    .unwrap_or_else(|e| panic!("{path}: {e}"))
+                    .trim()
+                    .to_string()
+            });
         Server {
             child,
             port,
