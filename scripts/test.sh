@@ -66,7 +66,29 @@ if [ ! -x .venv/bin/python ] || ! cmp -s "$REQ" .venv/.requirements 2>/dev/null;
 fi
 export PYTHON_VENV="$ROOT/.venv"
 
-# 4. Everything: the Rust suites, then the client conformance suites (real SDKs) against
+# 4. Dependency advisories, offline: the RustSec snapshot in audit/, and only the advisories
+# reviewed in audit/ignored-advisories.toml (each with its reason) are let through.
+if [ "$#" -eq 0 ]; then
+  command -v cargo-audit >/dev/null || {
+    log "installing cargo-audit"
+    cargo install --locked --quiet cargo-audit
+  }
+  ignores=$(python3 - audit/ignored-advisories.toml <<'PY'
+import sys, tomllib
+doc = tomllib.load(open(sys.argv[1], "rb"))
+for a in doc.get("advisory", []):
+    if not a.get("id") or not str(a.get("reason", "")).strip():
+        sys.exit(f"audit/ignored-advisories.toml: every entry needs an id and a reason: {a}")
+    print(f"--ignore {a['id']}")
+PY
+) || die "the ignore file is malformed"
+  log "auditing dependencies against the RustSec snapshot ($(sed -n 's/.*commit \([0-9a-f]\{12\}\).*/\1/p' audit/rustsec-advisory-db/SNAPSHOT.md))"
+  # shellcheck disable=SC2086
+  cargo audit --db audit/rustsec-advisory-db --no-fetch --deny warnings $ignores \
+    || die "cargo audit found advisories not reviewed in audit/ignored-advisories.toml"
+fi
+
+# 5. Everything: the Rust suites, then the client conformance suites (real SDKs) against
 # the real binary.
 log "running the test suite"
 OUT="$PGTMP/test.log"

@@ -14,8 +14,6 @@ use portcullis_domain::actor::Actor;
 use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
 use portcullis_domain::oidc::TOKEN_LIFETIME;
 use portcullis_store::{audit, commit, keys};
-use rsa::pkcs1::EncodeRsaPrivateKey;
-use rsa::traits::PublicKeyParts;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -81,12 +79,14 @@ fn encoding_key(key: &keys::SigningKey, alg: Alg) -> Result<EncodingKey> {
                 .map_err(internal)?;
             EncodingKey::from_ec_der(der.as_bytes())
         }
+        // The PKCS#1 key inside the stored PKCS#8 (read by the pkcs8 crate); the signature is
+        // ring's, through jsonwebtoken.
         Alg::Rs256 => {
-            let der = rsa::RsaPrivateKey::from_pkcs8_pem(&key.private_pem)
+            let der = p256::pkcs8::der::pem::decode_vec(key.private_pem.as_bytes())
                 .map_err(internal)?
-                .to_pkcs1_der()
-                .map_err(internal)?;
-            EncodingKey::from_rsa_der(der.as_bytes())
+                .1;
+            let info = p256::pkcs8::PrivateKeyInfo::try_from(der.as_slice()).map_err(internal)?;
+            EncodingKey::from_rsa_der(info.private_key)
         }
     })
 }
@@ -108,14 +108,23 @@ fn generate(alg: Alg, now: portcullis_domain::Timestamp) -> Result<keys::Signing
                     .map_err(internal)?,
             )
         }
+        // aws-lc-rs makes the key (ring cannot make RSA keys; the rsa crate is subject to
+        // RUSTSEC-2023-0071, and no secret key of ours goes through it).
         Alg::Rs256 => {
-            let sk = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(internal)?;
+            use aws_lc_rs::encoding::AsDer;
+            use aws_lc_rs::signature::KeyPair as _;
+            let sk = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                .map_err(internal)?;
+            let private = sk.as_der().map_err(internal)?;
+            let public = sk.public_key().as_der().map_err(internal)?;
             (
-                sk.to_pkcs8_pem(LineEnding::LF)
-                    .map_err(internal)?
-                    .to_string(),
-                sk.to_public_key()
-                    .to_public_key_pem(LineEnding::LF)
+                p256::pkcs8::der::pem::encode_string(
+                    "PRIVATE KEY",
+                    LineEnding::LF,
+                    private.as_ref(),
+                )
+                .map_err(internal)?,
+                p256::pkcs8::der::pem::encode_string("PUBLIC KEY", LineEnding::LF, public.as_ref())
                     .map_err(internal)?,
             )
         }
@@ -148,10 +157,16 @@ fn public_jwk(k: &keys::SigningKey) -> Result<(Value, DecodingKey, Algorithm)> {
             ))
         }
         "RS256" => {
-            let pk = rsa::RsaPublicKey::from_public_key_pem(&k.public_pem).map_err(internal)?;
+            // n and e, read from the key pair by aws-lc-rs.
+            use aws_lc_rs::signature::KeyPair as _;
+            let pem = p256::pkcs8::der::pem::decode_vec(k.private_pem.as_bytes())
+                .map_err(internal)?
+                .1;
+            let pair = aws_lc_rs::rsa::KeyPair::from_pkcs8(&pem).map_err(internal)?;
+            let public = pair.public_key();
             let (n, e) = (
-                B64.encode(pk.n().to_bytes_be()),
-                B64.encode(pk.e().to_bytes_be()),
+                B64.encode(public.modulus().big_endian_without_leading_zero()),
+                B64.encode(public.exponent().big_endian_without_leading_zero()),
             );
             let dk = DecodingKey::from_rsa_components(&n, &e).map_err(internal)?;
             Ok((
