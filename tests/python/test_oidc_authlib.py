@@ -74,6 +74,8 @@ def passkey(tenant) -> Passkey:
     key = Passkey(tenant.origin)
     with browser(tenant) as b:
         assert b.post("/signin/tap", data={"username": UPN, "code": code}).status_code == 303
+        # Registering needs Security info's own sign-in, as from its page (R40).
+        assert b.get("/security-info", follow_redirects=True).status_code == 200
         o = b.post("/api/passkeys/registration/options", json={}).json()
         r = b.post("/api/passkeys/registration", json={"ceremonyId": o["ceremonyId"], "credential": key.register(o["publicKey"])})
         assert r.status_code == 201, r.text

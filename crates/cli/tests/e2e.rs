@@ -222,7 +222,10 @@ async fn bad_http_input_gets_a_clear_4xx_and_changes_nothing() {
 
     let r = sign_in(&c, &s, "nobody@portcullis.local", "whatever").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert!(r.text().await.unwrap().contains("couldn't find an account"));
+    assert!(
+        r.text().await.unwrap().contains("The username or the Temporary Access Pass is not correct"),
+        "one answer to an unknown name, a missing pass and a wrong code"
+    );
 
     let r = c
         .post(s.url("/signin/tap"))
@@ -331,7 +334,7 @@ async fn r13_lock_out_over_http_answers_429_with_retry_after() {
         .text()
         .await
         .unwrap()
-        .contains("Too many wrong codes"));
+        .contains("Too many wrong attempts"));
     child.kill().await.unwrap();
     let (_, out, _) = cli(dir.path(), None, &["logs", "signins", "--json"]);
     let events: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
