@@ -88,7 +88,15 @@ PY
     || die "cargo audit found advisories not reviewed in audit/ignored-advisories.toml"
 fi
 
-# 5. Everything: the Rust suites, then the client conformance suites (real SDKs) against
+# 5. Lints as policy: the tree is formatted, and clippy has nothing to say (the domain crate
+# denies unchecked arithmetic, clippy::arithmetic_side_effects, outside its tests).
+if [ "$#" -eq 0 ]; then
+  log "checking formatting and lints"
+  cargo fmt --all --check || die "the tree is not formatted: run cargo fmt --all"
+  cargo clippy --workspace --all-targets --locked --quiet -- -D warnings || die "clippy found something"
+fi
+
+# 6. Everything: the Rust suites, then the client conformance suites (real SDKs) against
 # the real binary.
 log "running the test suite"
 OUT="$PGTMP/test.log"

@@ -223,7 +223,10 @@ async fn bad_http_input_gets_a_clear_4xx_and_changes_nothing() {
     let r = sign_in(&c, &s, "nobody@portcullis.local", "whatever").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(
-        r.text().await.unwrap().contains("The username or the Temporary Access Pass is not correct"),
+        r.text()
+            .await
+            .unwrap()
+            .contains("The username or the Temporary Access Pass is not correct"),
         "one answer to an unknown name, a missing pass and a wrong code"
     );
 

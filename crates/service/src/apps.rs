@@ -136,6 +136,25 @@ async fn find(c: &mut Conn, id: &str) -> Result<Application> {
     )))
 }
 
+/// The audit record of a change to an application's client secrets.
+fn secrets_record(
+    actor: &Actor,
+    app: &Application,
+    before: Option<Value>,
+    after: Option<Value>,
+    reason: String,
+) -> AuditRecord {
+    app_record(
+        "Update application – Certificates and secrets management",
+        Operation::Update,
+        actor,
+        app,
+        before,
+        after,
+        reason,
+    )
+}
+
 impl Service {
     /// Registers an application; a confidential one gets a client secret, returned once.
     pub async fn add_application(
@@ -338,9 +357,7 @@ impl Service {
             start_at: now,
             end_at,
         };
-        let mut tx = self.store().begin().await?;
-        let permissions = applications::permissions(&mut tx, &app.app_id).await?;
-        may_manage_app_credentials(actor, &app.display_name, &permissions)?;
+        let mut tx = self.credentials_change(actor, &app).await?;
         if applications::secrets(&mut tx, &app.app_id).await?.len() >= SECRETS_MAX {
             return Err(ServiceError::Invalid(format!(
                 "'{}' already holds {SECRETS_MAX} client secrets; remove one first (removePassword)",
@@ -350,9 +367,7 @@ impl Service {
         applications::add_secret(&mut tx, &app.app_id, &cred, &hash, now).await?;
         audit::append(
             &mut tx,
-            &app_record(
-                "Update application – Certificates and secrets management",
-                Operation::Update,
+            &secrets_record(
                 actor,
                 &app,
                 None,
@@ -370,9 +385,7 @@ impl Service {
     pub async fn remove_client_secret(&self, actor: &Actor, id: &str, key_id: Uuid) -> Result<()> {
         let now = self.now();
         let app = self.application(id).await?;
-        let mut tx = self.store().begin().await?;
-        let permissions = applications::permissions(&mut tx, &app.app_id).await?;
-        may_manage_app_credentials(actor, &app.display_name, &permissions)?;
+        let mut tx = self.credentials_change(actor, &app).await?;
         if !applications::remove_secret(&mut tx, &app.app_id, key_id).await? {
             return Err(ServiceError::NotFound(format!(
                 "'{}' has no client secret with keyId {key_id}",
@@ -381,9 +394,7 @@ impl Service {
         }
         audit::append(
             &mut tx,
-            &app_record(
-                "Update application – Certificates and secrets management",
-                Operation::Update,
+            &secrets_record(
                 actor,
                 &app,
                 Some(json!({"passwordCredential": {"keyId": key_id}})),
@@ -395,6 +406,19 @@ impl Service {
         .await?;
         commit(tx).await?;
         Ok(())
+    }
+
+    /// A transaction for changing `app`'s credentials, once `actor` may
+    /// (`may_manage_app_credentials`, read over the permissions it holds in that transaction).
+    async fn credentials_change(
+        &self,
+        actor: &Actor,
+        app: &Application,
+    ) -> Result<portcullis_store::Tx> {
+        let mut tx = self.store().begin().await?;
+        let permissions = applications::permissions(&mut tx, &app.app_id).await?;
+        may_manage_app_credentials(actor, &app.display_name, &permissions)?;
+        Ok(tx)
     }
 
     /// An application's client secrets (never the secrets themselves).

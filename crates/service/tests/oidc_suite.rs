@@ -125,6 +125,14 @@ impl World {
             .unwrap()
     }
 
+    /// The refresh-token grant for this client.
+    async fn refresh(&self, token: Option<&str>) -> Result<TokenSet, OAuthError> {
+        self.svc
+            .refresh(ISS, &self.auth(), token.unwrap_or_default(), None, &ctx())
+            .await
+            .unwrap()
+    }
+
     async fn userinfo(&self, access: &str) -> Result<serde_json::Value, TokenError> {
         self.svc.userinfo(ISS, access).await.unwrap()
     }
@@ -497,16 +505,8 @@ async fn r47_a_grant_ends_with_its_tap_and_every_refresh_rechecks_access() {
         assert!(exp <= end.unix_timestamp(), "{}", t.name);
         w.clock.set(end - Duration::minutes(30));
         let later = w
-            .svc
-            .refresh(
-                ISS,
-                &w.auth(),
-                tokens.refresh_token.as_deref().unwrap(),
-                None,
-                &ctx(),
-            )
+            .refresh(tokens.refresh_token.as_deref())
             .await
-            .unwrap()
             .expect("refreshed before the end");
         assert!(
             claims(&later.id_token)["exp"].as_i64().unwrap() <= end.unix_timestamp(),
@@ -515,18 +515,7 @@ async fn r47_a_grant_ends_with_its_tap_and_every_refresh_rechecks_access() {
         );
         assert!(later.expires_in <= 30 * 60);
         w.clock.set(end);
-        let ended = w
-            .svc
-            .refresh(
-                ISS,
-                &w.auth(),
-                later.refresh_token.as_deref().unwrap(),
-                None,
-                &ctx(),
-            )
-            .await
-            .unwrap()
-            .unwrap_err();
+        let ended = w.refresh(later.refresh_token.as_deref()).await.unwrap_err();
         assert_eq!(ended.error, "invalid_grant", "{}", t.name);
         assert!(
             ended.description.contains("ended at"),
@@ -542,16 +531,8 @@ async fn r47_a_grant_ends_with_its_tap_and_every_refresh_rechecks_access() {
             .unwrap();
         w.svc.delete_tap(&op, &upn).await.unwrap();
         let gone = w
-            .svc
-            .refresh(
-                ISS,
-                &w.auth(),
-                tokens.refresh_token.as_deref().unwrap(),
-                None,
-                &ctx(),
-            )
+            .refresh(tokens.refresh_token.as_deref())
             .await
-            .unwrap()
             .unwrap_err();
         assert!(
             gone.description
@@ -580,18 +561,7 @@ async fn r47_a_refresh_is_refused_when_conditional_access_now_blocks_or_the_acco
             .await
             .unwrap();
         // Nothing changed: the refresh goes through.
-        let first = w
-            .svc
-            .refresh(
-                ISS,
-                &w.auth(),
-                first.refresh_token.as_deref().unwrap(),
-                None,
-                &ctx(),
-            )
-            .await
-            .unwrap()
-            .unwrap();
+        let first = w.refresh(first.refresh_token.as_deref()).await.unwrap();
         let policy = serde_json::from_value(serde_json::json!({
             "displayName": "Payroll closed", "state": "enabled",
             "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": [w.client_id]}, "clientAppTypes": ["all"]},
@@ -599,18 +569,7 @@ async fn r47_a_refresh_is_refused_when_conditional_access_now_blocks_or_the_acco
         }))
         .unwrap();
         w.svc.save_ca_policy(&op, policy, true).await.unwrap();
-        let blocked = w
-            .svc
-            .refresh(
-                ISS,
-                &w.auth(),
-                first.refresh_token.as_deref().unwrap(),
-                None,
-                &ctx(),
-            )
-            .await
-            .unwrap()
-            .unwrap_err();
+        let blocked = w.refresh(first.refresh_token.as_deref()).await.unwrap_err();
         assert!(
             blocked.description.contains("Payroll closed"),
             "{}: the refusal names the policy: {}",
@@ -619,16 +578,8 @@ async fn r47_a_refresh_is_refused_when_conditional_access_now_blocks_or_the_acco
         );
         w.svc.set_user_enabled(&op, &upn, false).await.unwrap();
         let disabled = w
-            .svc
-            .refresh(
-                ISS,
-                &w.auth(),
-                second.refresh_token.as_deref().unwrap(),
-                None,
-                &ctx(),
-            )
+            .refresh(second.refresh_token.as_deref())
             .await
-            .unwrap()
             .unwrap_err();
         assert_eq!(disabled.error, "invalid_grant", "{}", t.name);
     }

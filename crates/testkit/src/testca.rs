@@ -94,12 +94,17 @@ impl TestCa {
     /// A TLS-style signing certificate for the DNS name `dns` (as the FIDO MDS signer's),
     /// with a serial number to revoke it by.
     pub fn signer_for(&self, dns: &str) -> AttestationLeaf {
+        self.signing_leaf(dns, vec![dns.to_string()])
+    }
+
+    /// A signing leaf named `cn`, for the DNS names `sans`.
+    fn signing_leaf(&self, cn: &str, sans: Vec<String>) -> AttestationLeaf {
         let leaf_key = SigningKey::random(&mut rand::rngs::OsRng);
         let pkcs8 = leaf_key.to_pkcs8_der().expect("pkcs8");
         let kp = KeyPair::try_from(pkcs8.as_bytes()).expect("leaf key pair");
-        let mut p = CertificateParams::new(vec![dns.to_string()]).expect("params");
+        let mut p = CertificateParams::new(sans).expect("params");
         let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, dns);
+        dn.push(DnType::CommonName, cn);
         p.distinguished_name = dn;
         p.is_ca = IsCa::ExplicitNoCa;
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -179,25 +184,9 @@ impl TestCa {
         base64::engine::general_purpose::STANDARD.encode(self.der())
     }
 
-    /// Issues a plain signing leaf (e.g. the signer of a metadata BLOB).
+    /// Issues a plain signing leaf named `cn`, with no name it is valid for.
     pub fn signer(&self, cn: &str) -> AttestationLeaf {
-        let leaf_key = SigningKey::random(&mut rand::rngs::OsRng);
-        let pkcs8 = leaf_key.to_pkcs8_der().expect("pkcs8");
-        let kp = KeyPair::try_from(pkcs8.as_bytes()).expect("leaf key pair");
-        let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
-        let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, cn);
-        p.distinguished_name = dn;
-        p.is_ca = IsCa::ExplicitNoCa;
-        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        let serial = random_serial();
-        p.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
-        let cert = p.signed_by(&kp, &self.cert, &self.key).expect("leaf");
-        AttestationLeaf {
-            der: cert.der().to_vec(),
-            key: leaf_key,
-            serial,
-        }
+        self.signing_leaf(cn, vec![])
     }
 
     /// A compact ES256 JWS of `payload`, signed by `leaf`, with `x5c = [leaf]`.

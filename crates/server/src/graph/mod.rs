@@ -461,9 +461,12 @@ const WRITE_DEVICES: Requirement = Requirement {
     ],
 };
 
+/// The permissions that write applications, delegated or app-only.
+const APP_WRITE_PERMISSIONS: &[&str] = &["Application.ReadWrite.All", "Directory.ReadWrite.All"];
+
 const WRITE_APPS: Requirement = Requirement {
-    scopes: &["Application.ReadWrite.All", "Directory.ReadWrite.All"],
-    app_roles: &["Application.ReadWrite.All", "Directory.ReadWrite.All"],
+    scopes: APP_WRITE_PERMISSIONS,
+    app_roles: APP_WRITE_PERMISSIONS,
     directory_roles: &[
         GlobalAdministrator,
         ApplicationAdministrator,
@@ -476,8 +479,8 @@ const WRITE_APPS: Requirement = Requirement {
 /// application holding a privileged permission (the service decides that part:
 /// `actor::may_manage_app_credentials`).
 const APP_CREDENTIALS: Requirement = Requirement {
-    scopes: &["Application.ReadWrite.All", "Directory.ReadWrite.All"],
-    app_roles: &["Application.ReadWrite.All", "Directory.ReadWrite.All"],
+    scopes: APP_WRITE_PERMISSIONS,
+    app_roles: APP_WRITE_PERMISSIONS,
     directory_roles: &[
         GlobalAdministrator,
         ApplicationAdministrator,
