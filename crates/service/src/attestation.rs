@@ -163,8 +163,15 @@ impl Service {
                 )));
             }
         }
+        // A name list says nothing about roots; a BLOB or statement says all of them (a model
+        // it revokes has none).
+        let roots = if blob_no.is_none() && entries.iter().all(|e| e.source == "names") {
+            metadata::Roots::KeepWhenEmpty
+        } else {
+            metadata::Roots::Replace
+        };
         for e in &entries {
-            metadata::upsert(&mut tx, e, now).await?;
+            metadata::upsert(&mut tx, e, roots, now).await?;
         }
         audit::append(
             &mut tx,

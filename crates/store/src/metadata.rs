@@ -20,9 +20,19 @@ fn from_row(r: &AnyRow) -> Result<MetadataEntry> {
     })
 }
 
-/// Inserts or replaces an entry. A name-only import keeps roots imported earlier.
-pub async fn upsert(c: &mut Conn, e: &MetadataEntry, now: Timestamp) -> Result<()> {
-    let roots = if e.roots.is_empty() {
+/// What an import does to the roots a model already has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Roots {
+    /// A name list: it says nothing about roots, so those imported earlier stay.
+    KeepWhenEmpty,
+    /// A BLOB or a statement: its roots are the model's roots, none included — a model the
+    /// metadata service revokes loses its roots.
+    Replace,
+}
+
+/// Inserts or replaces an entry.
+pub async fn upsert(c: &mut Conn, e: &MetadataEntry, roots: Roots, now: Timestamp) -> Result<()> {
+    let roots = if e.roots.is_empty() && roots == Roots::KeepWhenEmpty {
         get(c, e.aaguid)
             .await?
             .map(|old| old.roots)

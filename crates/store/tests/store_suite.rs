@@ -545,6 +545,7 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
                 roots: vec!["MIIB".into()],
                 source: "statement".into(),
             },
+            metadata::Roots::Replace,
             NOW,
         )
         .await
@@ -557,6 +558,7 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
                 roots: vec![],
                 source: "names".into(),
             },
+            metadata::Roots::KeepWhenEmpty,
             NOW,
         )
         .await
@@ -565,6 +567,30 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
         assert_eq!(
             (got.name.as_str(), got.roots.clone()),
             ("Key 2", vec!["MIIB".to_string()]),
+            "{}",
+            t.name
+        );
+        // A BLOB that revokes the model takes its roots away.
+        metadata::upsert(
+            &mut c,
+            &MetadataEntry {
+                aaguid,
+                name: "Key 2".into(),
+                roots: vec![],
+                source: "mds3 #9 (REVOKED)".into(),
+            },
+            metadata::Roots::Replace,
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert!(
+            metadata::get(&mut c, aaguid)
+                .await
+                .unwrap()
+                .unwrap()
+                .roots
+                .is_empty(),
             "{}",
             t.name
         );

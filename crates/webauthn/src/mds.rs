@@ -33,11 +33,12 @@ const GLOBALSIGN: [&str; 2] = [
 pub const MDS_SIGNER: &str = "mds.fidoalliance.org";
 
 /// Status reports that withdraw trust in a model's attestation.
-const UNTRUSTED_STATUS: [&str; 4] = [
+const UNTRUSTED_STATUS: [&str; 5] = [
     "REVOKED",
     "ATTESTATION_KEY_COMPROMISE",
     "USER_KEY_REMOTE_COMPROMISE",
     "USER_KEY_PHYSICAL_COMPROMISE",
+    "USER_VERIFICATION_BYPASS",
 ];
 
 /// One authenticator model from the BLOB.
@@ -47,7 +48,9 @@ pub struct MdsEntry {
     pub aaguid: Uuid,
     /// `metadataStatement.description`.
     pub description: String,
-    /// Attestation roots (standard base64 DER); empty when the current status withdraws trust.
+    /// Attestation roots (standard base64 DER); empty once any report in effect withdrew
+    /// trust (revoked, a key compromised, user verification bypassed) — a later report does
+    /// not restore it.
     pub roots: Vec<String>,
     /// The status in effect at the verification time: the report with the latest
     /// `effectiveDate` not after it (a report without a date counts as the oldest), e.g.
@@ -224,6 +227,24 @@ fn verify_path(x5c: &[Vec<u8>], check: &BlobCheck<'_>) -> Result<(), MdsError> {
             "the signing certificate is not issued to {}",
             check.signer
         )))?;
+    // Issued to that very name, not to a wildcard that also covers it.
+    let (_, leaf_cert) = X509Certificate::from_der(leaf.as_ref())
+        .map_err(|e| MdsError::Chain(format!("the signing certificate does not parse: {e}")))?;
+    let exact = leaf_cert
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .is_some_and(|san| {
+            san.value.general_names.iter().any(|n| {
+                matches!(n, x509_parser::extensions::GeneralName::DNSName(d) if d.eq_ignore_ascii_case(check.signer))
+            })
+        });
+    if !exact {
+        return Err(MdsError::Chain(format!(
+            "the signing certificate names {} only through a wildcard",
+            check.signer
+        )));
+    }
     // A CRL whose issuer signs nothing on the path checked nothing: say so.
     let path_ders: Vec<Vec<u8>> = std::iter::once(leaf.as_ref().to_vec())
         .chain(
@@ -236,10 +257,19 @@ fn verify_path(x5c: &[Vec<u8>], check: &BlobCheck<'_>) -> Result<(), MdsError> {
         .filter_map(|d| X509Certificate::from_der(d).ok())
         .map(|(_, c)| c.issuer().as_raw().to_vec())
         .collect();
+    let mut seen: Vec<Vec<u8>> = vec![];
     for der in check.crls {
         let issuer = x509_parser::revocation_list::CertificateRevocationList::from_der(der)
             .map(|(_, crl)| crl.issuer().as_raw().to_vec())
             .map_err(|e| MdsError::Chain(format!("a CRL does not parse: {e}")))?;
+        // The validator reads the first CRL of an issuer: a second one (a newer one that
+        // revokes, after an older one that does not) would be ignored. Give only the latest.
+        if seen.contains(&issuer) {
+            return Err(MdsError::Chain(
+                "two CRLs of the same authority were given; give only its latest".into(),
+            ));
+        }
+        seen.push(issuer.clone());
         if !issuers.contains(&issuer) {
             return Err(MdsError::Chain(
                 "a given CRL is issued by no certificate authority of the BLOB's path".into(),
@@ -255,6 +285,20 @@ fn date(s: &str) -> Option<Date> {
         OffsetDateTime::parse(s.trim(), &Iso8601::DEFAULT)
             .ok()
             .map(|t| t.date())
+    })
+}
+
+/// Whether any report in effect on `day` withdraws trust: once revoked or compromised, a
+/// model stays so whatever is reported after; a report whose date cannot be read counts as
+/// in effect.
+fn trust_withdrawn(reports: &[serde_json::Value], day: Date) -> bool {
+    reports.iter().any(|r| {
+        let status = r["status"].as_str().unwrap_or_default();
+        let in_effect = match r["effectiveDate"].as_str() {
+            None => true,
+            Some(d) => date(d).is_none_or(|d| d <= day),
+        };
+        in_effect && UNTRUSTED_STATUS.contains(&status)
     })
 }
 
@@ -308,17 +352,18 @@ pub fn verify_blob(jws: &str, check: &BlobCheck<'_>) -> Result<MdsBlob, MdsError
             .iter()
             .filter_map(|e| {
                 let aaguid = Uuid::parse_str(e["aaguid"].as_str()?).ok()?;
+                // The nil AAGUID names no model; its roots would be trusted for every model,
+                // which only the operator decides (a statement imported on purpose).
+                if aaguid.is_nil() {
+                    return None;
+                }
                 let st = &e["metadataStatement"];
-                let status = current_status(
-                    e["statusReports"]
-                        .as_array()
-                        .map(Vec::as_slice)
-                        .unwrap_or(&[]),
-                    today,
-                );
-                let withdrawn = status
-                    .as_deref()
-                    .is_some_and(|s| UNTRUSTED_STATUS.contains(&s));
+                let reports = e["statusReports"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                let status = current_status(reports, today);
+                let withdrawn = trust_withdrawn(reports, today);
                 let roots = if withdrawn {
                     vec![]
                 } else {
@@ -376,5 +421,22 @@ mod tests {
             "an undated report is the oldest; a future one is not in effect"
         );
         assert_eq!(current_status(&[], date!(2020 - 01 - 01)), None);
+        assert!(trust_withdrawn(&reports, date!(2025 - 01 - 01)));
+        assert!(!trust_withdrawn(&reports, date!(2022 - 01 - 01)));
+        let reinstated = vec![
+            json!({"status": "ATTESTATION_KEY_COMPROMISE", "effectiveDate": "2023-01-01"}),
+            json!({"status": "FIDO_CERTIFIED_L2", "effectiveDate": "2024-01-01"}),
+        ];
+        assert!(
+            trust_withdrawn(&reinstated, date!(2025 - 01 - 01)),
+            "a later certification does not undo a compromise"
+        );
+        assert!(
+            trust_withdrawn(
+                &[json!({"status": "REVOKED", "effectiveDate": "soon"})],
+                date!(2020 - 01 - 01)
+            ),
+            "an unreadable date counts as in effect"
+        );
     }
 }

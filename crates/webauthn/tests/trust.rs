@@ -373,3 +373,78 @@ fn r7_a_revoked_signer_a_foreign_crl_and_a_stale_blob_are_refused() {
     };
     assert!(verify_blob(&m.blob(-2), &knowingly).is_ok());
 }
+
+#[test]
+fn r7_a_revoked_intermediate_two_crls_of_one_authority_and_a_wildcard_signer_are_refused() {
+    use x509_parser::prelude::FromDer;
+    let m = Mds::new();
+    let roots = [m.root.der()];
+    let now = SystemTime::now();
+    let next = time::OffsetDateTime::now_utc() + time::Duration::days(7);
+    // The root's CRL revokes the intermediate that issued the signer.
+    let der = m.intermediate.der();
+    let (_, cert) = x509_parser::certificate::X509Certificate::from_der(&der).unwrap();
+    let revoking = m.root.crl(&[cert.raw_serial()], next);
+    let why = chain_refusal(verify_blob(&m.blob(30), &check(&roots, &[revoking], now)));
+    assert!(why.contains("Revoked"), "{why}");
+    // An older CRL that revokes nothing, given before the one that revokes the signer, would
+    // be the one read: two of one authority are refused.
+    let old = m.intermediate.crl(&[], next);
+    let revoking = m.intermediate.crl(&[&m.signer.serial], next);
+    let why = chain_refusal(verify_blob(
+        &m.blob(30),
+        &check(&roots, &[old, revoking], now),
+    ));
+    assert!(why.contains("two CRLs"), "{why}");
+    // A wildcard certificate covers the signer's name, but is not issued to it.
+    let wildcard = m.intermediate.signer_for("*.fidoalliance.org");
+    let why = chain_refusal(verify_blob(
+        &TestCa::jws_with_chain(&wildcard, &[m.intermediate.der()], &payload(30)),
+        &check(&roots, &[], now),
+    ));
+    assert!(
+        why.contains("wildcard") || why.contains(MDS_SIGNER),
+        "{why}"
+    );
+}
+
+#[test]
+fn r7_trust_once_withdrawn_stays_withdrawn_and_the_nil_aaguid_names_no_model() {
+    let m = Mds::new();
+    let roots = [m.root.der()];
+    let next = (time::OffsetDateTime::now_utc() + time::Duration::days(30)).date();
+    let entry = |aaguid: &str, reports: serde_json::Value| serde_json::json!({"aaguid": aaguid, "metadataStatement": {"description": aaguid, "attestationRootCertificates": ["MIIB"]}, "statusReports": reports});
+    let payload = serde_json::json!({
+        "legalHeader": "test", "no": 42, "nextUpdate": next.to_string(),
+        "entries": [
+            entry("00000000-0000-0000-0000-000000000000", serde_json::json!([{"status": "FIDO_CERTIFIED"}])),
+            entry("11111111-1111-1111-1111-111111111111", serde_json::json!([
+                {"status": "ATTESTATION_KEY_COMPROMISE", "effectiveDate": "2023-01-01"},
+                {"status": "FIDO_CERTIFIED_L2", "effectiveDate": "2024-01-01"}])),
+            entry("22222222-2222-2222-2222-222222222222", serde_json::json!([
+                {"status": "USER_VERIFICATION_BYPASS", "effectiveDate": "2023-01-01"}])),
+            entry("33333333-3333-3333-3333-333333333333", serde_json::json!([
+                {"status": "FIDO_CERTIFIED", "effectiveDate": "2023-01-01"}])),
+        ]
+    });
+    let jws = TestCa::jws_with_chain(&m.signer, &[m.intermediate.der()], &payload);
+    let blob = verify_blob(&jws, &check(&roots, &[], SystemTime::now())).expect("verified");
+    let roots_of = |a: &str| {
+        blob.entries
+            .iter()
+            .find(|e| e.aaguid.to_string() == a)
+            .map(|e| e.roots.len())
+    };
+    assert_eq!(
+        roots_of("00000000-0000-0000-0000-000000000000"),
+        None,
+        "a BLOB cannot make roots trusted for every model"
+    );
+    assert_eq!(
+        roots_of("11111111-1111-1111-1111-111111111111"),
+        Some(0),
+        "a later certification does not undo a key compromise"
+    );
+    assert_eq!(roots_of("22222222-2222-2222-2222-222222222222"), Some(0));
+    assert_eq!(roots_of("33333333-3333-3333-3333-333333333333"), Some(1));
+}
