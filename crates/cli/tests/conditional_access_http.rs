@@ -1438,7 +1438,18 @@ async fn r40_a_policy_on_security_info_blocks_the_registration_api_too() {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        let code = code_from(&ok(d, &["tap", "create", "--user", "bob@portcullis.local"]));
+        // Multi-use, so that the same pass signs in again below: a new pass would replace it
+        // and end the sessions it opened, the stolen cookie's included.
+        let code = code_from(&ok(
+            d,
+            &[
+                "tap",
+                "create",
+                "--user",
+                "bob@portcullis.local",
+                "--multi-use",
+            ],
+        ));
         assert_eq!(
             sign_in(&c, &s, "bob@portcullis.local", &code)
                 .await
@@ -1485,7 +1496,6 @@ async fn r40_a_policy_on_security_info_blocks_the_registration_api_too() {
         );
         // The page is refused...
         let fresh = client();
-        let code = code_from(&ok(d, &["tap", "create", "--user", "bob@portcullis.local"]));
         sign_in(&fresh, &s, "bob@portcullis.local", &code).await;
         let page = support::get_following(&fresh, &s, "/security-info").await;
         assert_eq!(page.status(), StatusCode::FORBIDDEN, "{target}: the page");

@@ -329,17 +329,13 @@ impl Service {
         if role.is_privileged() && !before.iter().any(|r| r.is_privileged()) {
             if let Some(p) = portcullis_store::tap::for_user(&mut tx, u.id).await? {
                 portcullis_store::tap::delete(&mut tx, p.pass.id).await?;
-                for s in portcullis_store::sessions::revoke_by_credential(&mut tx, p.pass.id, now)
-                    .await?
-                {
-                    portcullis_store::oauth::revoke_session_grants(
-                        &mut tx,
-                        s,
-                        "the user became an administrator",
-                        now,
-                    )
-                    .await?;
-                }
+                crate::sessions::end_what_it_opened(
+                    &mut tx,
+                    p.pass.id,
+                    "the user became an administrator",
+                    now,
+                )
+                .await?;
                 audit::append(
                     &mut tx,
                     &AuditRecord {

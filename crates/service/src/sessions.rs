@@ -41,3 +41,17 @@ impl Service {
         Ok(())
     }
 }
+
+/// Ends what a credential (a pass, a passkey) opened: its live sessions and every grant made
+/// from them (R47). Called in the transaction that deletes or replaces the credential.
+pub(crate) async fn end_what_it_opened(
+    tx: &mut portcullis_store::Conn,
+    credential_id: uuid::Uuid,
+    reason: &str,
+    now: portcullis_domain::Timestamp,
+) -> portcullis_store::Result<()> {
+    for s in portcullis_store::sessions::revoke_by_credential(tx, credential_id, now).await? {
+        portcullis_store::oauth::revoke_session_grants(tx, s, reason, now).await?;
+    }
+    Ok(())
+}

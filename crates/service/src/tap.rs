@@ -148,7 +148,14 @@ impl Service {
             consumed_at: None,
         };
         let mut tx = self.store().begin().await?;
+        // Checked again here, where it holds: the user may have become an administrator
+        // while the code was hashed (and then an Authentication Administrator may not).
+        let target = managed_user(&mut tx, actor, &target.id.to_string()).await?;
         let before = tap_store::for_user(&mut tx, target.id).await?;
+        if let Some(old) = &before {
+            crate::sessions::end_what_it_opened(&mut tx, old.pass.id, "its pass was replaced", now)
+                .await?;
+        }
         tap_store::replace(&mut tx, &pass, &hash).await?;
         let rec = security_info_record(
             "Admin registered security info",
@@ -202,6 +209,8 @@ impl Service {
                 ))
             })?;
         tap_store::delete(&mut tx, stored.pass.id).await?;
+        crate::sessions::end_what_it_opened(&mut tx, stored.pass.id, "its pass was deleted", now)
+            .await?;
         let rec = security_info_record(
             "Admin deleted security info",
             Operation::Delete,
@@ -290,30 +299,22 @@ impl Service {
                 },
             );
         }
-        let Some(user) = user else {
-            return Ok(Precheck {
-                key,
-                user: None,
-                stored: None,
-                cfg: TapConfiguration::default(),
-                scope: targets::Scope::NotIncluded,
-            });
-        };
-        let stored = tap_store::for_user(&mut c, user.id)
-            .await
-            .map_err(db(uid))?;
+        // The same reads for an unknown name (under its own key, which names nobody), so
+        // that their time does not tell it apart either.
+        let probe = uid.unwrap_or(key);
+        let stored = tap_store::for_user(&mut c, probe).await.map_err(db(uid))?;
         let cfg = tap_config(
             current(&mut c, MethodId::TemporaryAccessPass)
                 .await
                 .map_err(|e| (uid, e.into()))?,
         );
-        let scope = method_allows(&mut c, &cfg, user.id)
+        let scope = method_allows(&mut c, &cfg, probe)
             .await
             .map_err(|e| (uid, e.into()))?;
         Ok(Precheck {
             key,
-            user: Some(user),
-            stored,
+            stored: stored.filter(|_| user.is_some()),
+            user,
             cfg,
             scope,
         })

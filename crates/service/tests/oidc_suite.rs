@@ -92,13 +92,17 @@ impl World {
 
     /// Runs the authorization endpoint's service calls for the signed-in user; returns the code.
     async fn code(&self, pkce: bool, scope: &str) -> String {
+        self.code_as(&self.signed_in, pkce, scope).await
+    }
+
+    /// The same for another sign-in.
+    async fn code_as(&self, s: &SignedIn, pkce: bool, scope: &str) -> String {
         let (req, app): (AuthorizeRequest, _) = self
             .svc
             .check_authorize(&params(&self.client_id, pkce, scope))
             .await
             .unwrap()
             .unwrap();
-        let s = &self.signed_in;
         let AuthorizeOutcome::Redirect(to) = self
             .svc
             .issue_code(ISS, &req, &app, &s.session, &s.user, &ctx())
@@ -523,7 +527,7 @@ async fn r47_a_grant_ends_with_its_tap_and_every_refresh_rechecks_access() {
             ended.description
         );
 
-        // A deleted pass ends a grant it started, at the next refresh.
+        // A deleted pass ends a grant it started at once; the next refresh says why.
         w.clock.set(T0 + Duration::minutes(1));
         let tokens = w
             .exchange(&w.code(false, "openid offline_access").await, None)
@@ -535,8 +539,7 @@ async fn r47_a_grant_ends_with_its_tap_and_every_refresh_rechecks_access() {
             .await
             .unwrap_err();
         assert!(
-            gone.description
-                .contains("Temporary Access Pass used to sign in was deleted"),
+            gone.description.contains("its pass was deleted"),
             "{}: {}",
             t.name,
             gone.description
@@ -582,5 +585,84 @@ async fn r47_a_refresh_is_refused_when_conditional_access_now_blocks_or_the_acco
             .await
             .unwrap_err();
         assert_eq!(disabled.error, "invalid_grant", "{}", t.name);
+        assert!(
+            disabled.description.contains("The account is disabled"),
+            "{}: the refusal says why: {}",
+            t.name,
+            disabled.description
+        );
+    }
+}
+
+/// R47 with issue 12: what a pass opened ends the moment the pass does — deleted, replaced by
+/// a new one, or revoked because its user became an administrator — not at the next refresh:
+/// the session is gone and an access token of its grant is refused at once.
+#[tokio::test]
+async fn r47_what_a_pass_opened_ends_when_the_pass_is_deleted_replaced_or_its_user_promoted() {
+    use portcullis_domain::directory::DirectoryRole;
+    use portcullis_domain::tap::IssueRequest;
+    let op = Actor::Operator {
+        name: "test".into(),
+    };
+    for t in both().await {
+        let w = world(&t).await;
+        let upn = w.signed_in.user.user_principal_name.to_string();
+        let tokens = w
+            .exchange(&w.code(false, "openid").await, None)
+            .await
+            .unwrap();
+        assert!(w.userinfo(&tokens.access_token).await.is_ok());
+        w.svc.delete_tap(&op, &upn).await.unwrap();
+        assert!(
+            w.userinfo(&tokens.access_token).await.is_err(),
+            "{}: deleted",
+            t.name
+        );
+        assert!(w.svc.session(&w.signed_in.token).await.unwrap().is_none());
+
+        w.svc.add_user(&op, "ivy@contoso.com", "Ivy").await.unwrap();
+        let ivy_signs_in = || async {
+            let pass = w
+                .svc
+                .create_tap(
+                    &op,
+                    "ivy@contoso.com",
+                    IssueRequest {
+                        is_usable_once: Some(false),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            let signed = w
+                .svc
+                .sign_in_with_tap("ivy@contoso.com", &pass.code, &ctx())
+                .await
+                .unwrap();
+            let tokens = w
+                .exchange(&w.code_as(&signed, false, "openid").await, None)
+                .await
+                .unwrap();
+            assert!(w.userinfo(&tokens.access_token).await.is_ok());
+            (signed, tokens)
+        };
+        let (first, first_tokens) = ivy_signs_in().await;
+        let (second, second_tokens) = ivy_signs_in().await;
+        assert!(
+            w.userinfo(&first_tokens.access_token).await.is_err()
+                && w.svc.session(&first.token).await.unwrap().is_none(),
+            "{}: replaced",
+            t.name
+        );
+        w.svc
+            .assign_role(&op, "ivy@contoso.com", DirectoryRole::GlobalAdministrator)
+            .await
+            .unwrap();
+        assert!(
+            w.userinfo(&second_tokens.access_token).await.is_err()
+                && w.svc.session(&second.token).await.unwrap().is_none(),
+            "{}: promoted",
+            t.name
+        );
     }
 }

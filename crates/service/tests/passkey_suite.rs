@@ -231,3 +231,95 @@ async fn r22_a_ceremony_begun_on_one_node_finishes_on_another_and_a_counter_is_a
         );
     }
 }
+
+/// Issue 12 (R25, R47): deleting a passkey — by its user or by an administrator — ends the
+/// sessions it opened at once, not only its next sign-in; sessions opened otherwise stay.
+#[tokio::test]
+async fn r25_deleting_a_passkey_ends_the_sessions_it_opened() {
+    for t in both().await {
+        let (svc, _clock, rp) = setup(&t).await;
+        let pass = svc
+            .create_tap(
+                &Actor::System,
+                "lee@contoso.com",
+                IssueRequest {
+                    is_usable_once: Some(false),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let by_tap = svc
+            .sign_in_with_tap("lee@contoso.com", &pass.code, &ctx())
+            .await
+            .unwrap();
+        let mut keys = vec![];
+        for aaguid in [
+            "01020304-0506-0708-0102-030405060708",
+            "2fc0579f-8113-47ea-b116-bb5a8db9202a",
+        ] {
+            let mut key = SoftKey::new(aaguid);
+            let start = svc
+                .begin_passkey_registration(&rp, &by_tap.session, &by_tap.user, &ctx())
+                .await
+                .unwrap();
+            let cred = key.register(&start.options, ORIGIN, &Quirks::default());
+            svc.finish_passkey_registration(
+                &rp,
+                &by_tap.session,
+                &by_tap.user,
+                req(start.ceremony_id, &cred),
+                &ctx(),
+            )
+            .await
+            .expect("registered");
+            keys.push(key);
+        }
+        let mut opened = vec![];
+        for key in &mut keys {
+            let start = svc
+                .begin_passkey_sign_in(&rp, Some("lee@contoso.com"))
+                .await
+                .unwrap();
+            let a = key.assert(&start.options, ORIGIN, &Quirks::default());
+            opened.push(
+                svc.finish_passkey_sign_in(&rp, start.ceremony_id, &a, &ctx())
+                    .await
+                    .expect("signed in"),
+            );
+        }
+        let ids: Vec<_> = opened.iter().map(|s| s.session.credential_id).collect();
+        let views = svc.passkeys_of(&by_tap.user).await.unwrap();
+        let id_of = |n: usize| {
+            views
+                .iter()
+                .find(|v| Some(v.stored.passkey.id) == ids[n])
+                .unwrap()
+                .stored
+                .passkey
+                .id
+        };
+        svc.delete_own_passkey(&by_tap.user, id_of(0))
+            .await
+            .unwrap();
+        assert!(
+            svc.session(&opened[0].token).await.unwrap().is_none(),
+            "{}: the user's deletion ends its session",
+            t.name
+        );
+        assert!(svc.session(&opened[1].token).await.unwrap().is_some());
+        svc.admin_delete_passkey(&Actor::System, "lee@contoso.com", id_of(1))
+            .await
+            .unwrap();
+        assert!(
+            svc.session(&opened[1].token).await.unwrap().is_none(),
+            "{}: the administrator's too",
+            t.name
+        );
+        assert!(
+            svc.session(&by_tap.token).await.unwrap().is_some(),
+            "{}: the TAP session is not the passkeys'",
+            t.name
+        );
+    }
+}

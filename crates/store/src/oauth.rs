@@ -32,6 +32,8 @@ pub struct Grant {
     pub created_at: Timestamp,
     /// When it was revoked, if it was.
     pub revoked_at: Option<Timestamp>,
+    /// Why, as the code that revoked it wrote (`signed out`, `its pass was deleted`, …).
+    pub revoked_reason: Option<String>,
     /// Its absolute end (R47); `None` for grants made before ends were recorded.
     pub ends_at: Option<Timestamp>,
     /// The sign-in's source address, if known.
@@ -55,6 +57,7 @@ fn grant_from(r: &AnyRow) -> Result<Grant> {
             .map_err(|e| StoreError::Corrupt(format!("grant methods: {e}")))?,
         created_at: ts(r, "created_at")?,
         revoked_at: opt_ts(r, "revoked_at")?,
+        revoked_reason: r.try_get("revoked_reason")?,
         ends_at: opt_ts(r, "ends_at")?,
         // An address that does not parse was never written by this code: read as unknown.
         source: r

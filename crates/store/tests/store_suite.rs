@@ -804,6 +804,7 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
             methods: vec![portcullis_domain::session::AuthMethod::Passkey],
             created_at: NOW,
             revoked_at: None,
+            revoked_reason: None,
             ends_at: Some(NOW + Duration::hours(24)),
             source: "2001:db8::1".parse().ok(),
             user_agent: "Test".into(),

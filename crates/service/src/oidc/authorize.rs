@@ -199,6 +199,7 @@ impl Service {
             methods: session.methods.clone(),
             created_at: now,
             revoked_at: None,
+            revoked_reason: None,
             ends_at: Some(grant_end(session, tap_expires, &self.grant_lifetimes, now)),
             source: ctx.source,
             user_agent: ctx.user_agent.clone(),

@@ -223,10 +223,7 @@ impl Service {
             (None, None) => {}
         }
         if grant.revoked_at.is_some() {
-            return Ok(Err(err(
-                "invalid_grant",
-                "The sign-in behind this code has ended (signed out or revoked).",
-            )));
+            return Ok(Err(err("invalid_grant", ended_by(&grant, "code"))));
         }
         // R47: a pass that expired between the authorization and this exchange ends it.
         if let Some(end) = grant.ends_at.filter(|e| now >= *e) {
@@ -292,10 +289,7 @@ impl Service {
             )));
         }
         if grant.revoked_at.is_some() {
-            return Ok(Err(err(
-                "invalid_grant",
-                "The sign-in behind this refresh token has ended (signed out or revoked).",
-            )));
+            return Ok(Err(err("invalid_grant", ended_by(&grant, "refresh token"))));
         }
         // R47: a family that reached its end says so, rather than "this token expired".
         if let Some(end) = grant.ends_at.filter(|e| now >= *e) {
@@ -451,4 +445,13 @@ mod tests {
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         ));
     }
+}
+
+/// What a client hears about a revoked grant: that it ended, and why as recorded.
+fn ended_by(grant: &oauth::Grant, what: &str) -> String {
+    let why = grant
+        .revoked_reason
+        .as_deref()
+        .unwrap_or("signed out or revoked");
+    format!("The sign-in behind this {what} has ended ({why}). Sign in again.")
 }

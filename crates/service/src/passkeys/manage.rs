@@ -33,6 +33,7 @@ impl Service {
             .filter(|p| p.passkey.user_id == user.id)
             .ok_or_else(|| reject("notFound", "You have no such passkey."))?;
         store_pk::delete(&mut tx, id, "user", now).await?;
+        crate::sessions::end_what_it_opened(&mut tx, id, "its passkey was deleted", now).await?;
         let rec = security_info_record(
             "User deleted security info",
             Operation::Delete,
@@ -83,6 +84,7 @@ impl Service {
                 )
             })?;
         store_pk::delete(&mut tx, id, "admin", now).await?;
+        crate::sessions::end_what_it_opened(&mut tx, id, "its passkey was deleted", now).await?;
         let rec = security_info_record(
             "Admin deleted security info",
             Operation::Delete,
