@@ -578,7 +578,8 @@ fn urlenc(s: &str) -> String {
 }
 
 /// Issue 12, point 9: `prompt=login` cannot be cancelled by editing the URL the browser
-/// resumes with (its `login_after` bound is signed, and `prompt=login` stays in it), and a
+/// resumes with (its `login_after` bound is signed, bound to that request, and `prompt=login`
+/// stays in it), and a
 /// `max_age` at the edge of the range is no panic.
 #[tokio::test]
 async fn prompt_login_survives_an_edited_resume_url_and_a_huge_max_age_is_no_panic() {
@@ -633,6 +634,21 @@ async fn prompt_login_survives_an_edited_resume_url_and_a_huge_max_age_is_no_pan
     // The URL as the server wrote it, after a fresh sign-in, completes (no loop).
     let to = browse_to_app(&s, &browser, &format!("{}{back}", s.origin()), &mut key).await;
     assert!(query(&to).contains_key("code"), "{to}");
+    // The signed bound belongs to that one request: moved onto another of the same client
+    // (another state), it does not stand in for that request's own fresh sign-in, even now
+    // that the browser's sign-in is newer than the bound.
+    let moved = back.replace("state=s1", "state=s2");
+    assert_ne!(moved, back);
+    let r = browser
+        .get(format!("{}{moved}", s.origin()))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        location(&r).starts_with("/signin?return_to="),
+        "a bound moved to another request counted: {}",
+        location(&r)
+    );
 
     // max_age at the edge of the range: no panic, no 500.
     let r = browser

@@ -70,28 +70,34 @@ fn parse(raw: &str) -> Result<(AuthorizeParams, Vec<(String, String)>), PageErro
 async fn return_url(
     st: &AppState,
     pairs: &[(String, String)],
-    client_id: &str,
     fresh_after: Option<i64>,
 ) -> Result<String, PageError> {
+    let request = request_params(pairs);
     let token = match fresh_after {
         Some(t) => Some(
             st.service
-                .login_after_token(&st.config.issuer(), client_id, t)
+                .login_after_token(&st.config.issuer(), &request, t)
                 .await?,
         ),
         None => None,
     };
     let mut q = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs
-        .iter()
-        .filter(|(k, _)| KNOWN.contains(&k.as_str()) && k != "login_after")
-    {
+    for (k, v) in &request {
         q.append_pair(k, v);
     }
     if let Some(token) = &token {
         q.append_pair("login_after", token);
     }
     Ok(format!("{AUTHORIZE_PATH}?{}", q.finish()))
+}
+
+/// The authorization request's own parameters: the known ones, `login_after` aside.
+fn request_params(pairs: &[(String, String)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .filter(|(k, _)| KNOWN.contains(&k.as_str()) && k != "login_after")
+        .cloned()
+        .collect()
 }
 
 fn see_other(url: &str) -> Response {
@@ -135,15 +141,15 @@ async fn handle(
 ) -> Result<Response, PageError> {
     let issuer = st.config.issuer();
     let (mut params, pairs) = parse(raw)?;
-    // `login_after` counts only as this server signed it, for this client; anything else is
-    // dropped (and `prompt=login`, kept in the URL, asks for the sign-in again).
-    params.login_after = match (&params.login_after, &params.client_id) {
-        (Some(token), Some(client)) => st
+    // `login_after` counts only as this server signed it, for this very request; anything
+    // else is dropped (and `prompt=login`, kept in the URL, asks for the sign-in again).
+    params.login_after = match &params.login_after {
+        Some(token) => st
             .service
-            .verify_login_after(&issuer, client.trim(), token)
+            .verify_login_after(&issuer, &request_params(&pairs), token)
             .await?
             .map(|t| t.to_string()),
-        _ => None,
+        None => None,
     };
     let (req, app) = match st.service.check_authorize(&params).await? {
         Ok(ok) => ok,
@@ -184,13 +190,7 @@ async fn handle(
             return Ok(see_other(&redirect_with(&req.redirect_uri, &q)));
         }
         SignInNeed::SignIn { fresh_after } => {
-            let back = return_url(
-                &st,
-                &pairs,
-                &app.app_id,
-                fresh_after.map(|t| t.unix_timestamp()),
-            )
-            .await?;
+            let back = return_url(&st, &pairs, fresh_after.map(|t| t.unix_timestamp())).await?;
             let mut q = url::form_urlencoded::Serializer::new(String::new());
             q.append_pair("return_to", &back);
             if let Some(h) = &req.login_hint {
@@ -219,7 +219,7 @@ async fn handle(
             next,
         } => {
             // Both next steps end in a fresh sign-in that resumes this very authorization.
-            let back = return_url(&st, &pairs, &app.app_id, Some(now.unix_timestamp())).await?;
+            let back = return_url(&st, &pairs, Some(now.unix_timestamp())).await?;
             let again = {
                 let mut q = url::form_urlencoded::Serializer::new(String::new());
                 q.append_pair("return_to", &back);

@@ -231,7 +231,8 @@ impl Service {
 }
 
 /// The claims of a `login_after` value: when the sign-in it asks for must be no older than,
-/// for which client (so it cannot be moved to another authorization).
+/// for which authorization request (so it cannot be moved to another one, of this client or
+/// any other).
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct LoginAfter {
     iss: String,
@@ -239,18 +240,40 @@ struct LoginAfter {
     exp: i64,
     /// The bound (unix seconds).
     lat: i64,
-    /// The client id.
-    cid: String,
+    /// SHA-256 of the authorization request's parameters (`login_after` aside), sorted and
+    /// form-encoded: client, redirect URI, scope, state, nonce, PKCE challenge, prompt…
+    req: String,
 }
 
 /// What a `login_after` value's audience is.
 const LOGIN_AFTER_AUDIENCE: &str = "portcullis:login_after";
 
+/// The digest a `login_after` value is bound to: every parameter but `login_after` itself,
+/// in a canonical order.
+fn request_digest(params: &[(String, String)]) -> String {
+    use base64::Engine as _;
+    let mut sorted: Vec<&(String, String)> =
+        params.iter().filter(|(k, _)| k != "login_after").collect();
+    sorted.sort();
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in sorted {
+        form.append_pair(k, v);
+    }
+    let digest = ring::digest::digest(&ring::digest::SHA256, form.finish().as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
 impl Service {
-    /// A signed `login_after` for resuming `client_id`'s authorization after a sign-in at or
-    /// after `t`: the bound travels in the URL the browser carries, so it is signed — an
-    /// edited or removed bound could otherwise cancel `prompt=login`.
-    pub async fn login_after_token(&self, issuer: &str, client_id: &str, t: i64) -> Result<String> {
+    /// A signed `login_after` for resuming the authorization request of `params` after a
+    /// sign-in at or after `t`: the bound travels in the URL the browser carries, so it is
+    /// signed — an edited or removed bound could otherwise cancel `prompt=login` — and bound
+    /// to that one request, so it cannot stand in for the fresh sign-in of another.
+    pub async fn login_after_token(
+        &self,
+        issuer: &str,
+        params: &[(String, String)],
+        t: i64,
+    ) -> Result<String> {
         let now = self.now().unix_timestamp();
         self.sign_jwt(
             crate::keys::Alg::Es256,
@@ -259,24 +282,26 @@ impl Service {
                 aud: LOGIN_AFTER_AUDIENCE.into(),
                 exp: now.saturating_add(3600),
                 lat: t,
-                cid: client_id.into(),
+                req: request_digest(params),
             },
         )
         .await
     }
 
-    /// The bound of a `login_after` value this server signed for `client_id`, if it is one.
+    /// The bound of a `login_after` value this server signed for the authorization request
+    /// of `params`, if it is one.
     pub async fn verify_login_after(
         &self,
         issuer: &str,
-        client_id: &str,
+        params: &[(String, String)],
         token: &str,
     ) -> Result<Option<i64>> {
+        let want = request_digest(params);
         Ok(self
             .verify_jwt::<LoginAfter>(token, issuer, LOGIN_AFTER_AUDIENCE)
             .await?
             .ok()
-            .filter(|c| c.cid == client_id)
+            .filter(|c| c.req == want)
             .map(|c| c.lat))
     }
 }
