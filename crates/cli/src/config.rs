@@ -188,6 +188,7 @@ impl Config {
             ));
         }
         if self.rate_limit.sign_in_options_per_minute == 0
+            || self.rate_limit.sign_in_answers_per_minute == 0
             || self.rate_limit.tap_attempts_per_minute == 0
             || self.retention.sign_in_log_days == 0
         {

@@ -349,7 +349,8 @@ async fn r13_lock_out_over_http_answers_429_with_retry_after() {
     );
 }
 
-/// R60: anonymous requests are bounded. Sign-in options and TAP attempts are rate-limited per
+/// R60: anonymous requests are bounded. Sign-in options, sign-in answers and TAP attempts are
+/// rate-limited per
 /// source (429 with Retry-After, in each surface's error shape; another source is not
 /// affected), and the server deletes expired ceremonies on its own schedule (at start, then
 /// every few minutes).
@@ -390,6 +391,10 @@ async fn anonymous_requests_are_rate_limited_per_source_and_expired_ceremonies_p
                 "5".into(),
             ),
             ("PORTCULLIS_RATE_LIMIT__TAP_ATTEMPTS_PER_MINUTE", "3".into()),
+            (
+                "PORTCULLIS_RATE_LIMIT__SIGN_IN_ANSWERS_PER_MINUTE",
+                "4".into(),
+            ),
             ("PORTCULLIS_TRUSTED_PROXIES", r#"["127.0.0.0/8"]"#.into()),
         ],
     )
@@ -437,6 +442,31 @@ async fn anonymous_requests_are_rate_limited_per_source_and_expired_ceremonies_p
         StatusCode::TOO_MANY_REQUESTS,
         "rotating the interface id of one /64 does not reset its limit"
     );
+
+    // Sign-in answers too: a malformed one spends no ceremony but is logged, so one
+    // ceremony could otherwise be answered (and logged) without end.
+    let (_, o) = {
+        let r = options("192.0.2.77").await;
+        (r.status(), r.json::<serde_json::Value>().await.unwrap())
+    };
+    let answer = || {
+        let (c, url) = (c.clone(), s.url("/api/signin/passkey"));
+        let body = serde_json::json!({"ceremonyId": o["ceremonyId"], "credential": {"id": "x"}});
+        async move {
+            c.post(url)
+                .header("x-forwarded-for", "192.0.2.77")
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..4 {
+        assert_eq!(answer().await.status(), StatusCode::BAD_REQUEST);
+    }
+    let r = answer().await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
 
     let tap = |code: &'static str| {
         let (c, url) = (c.clone(), s.url("/signin/tap"));

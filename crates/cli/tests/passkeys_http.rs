@@ -864,7 +864,7 @@ async fn bad_input_to_every_ceremony_endpoint_is_a_4xx_in_the_error_shape_and_st
         .await;
         assert_eq!((st, code(&v)), (StatusCode::BAD_REQUEST, want), "{v}");
     }
-    // Unknown credential id at sign-in.
+    // Unknown credential id at sign-in: refused as a wrong signature is (issue 12, point 9).
     let (_, o) = post(&client(), &s, "/api/signin/passkey/options", &json!({})).await;
     let mut stranger = SoftKey::new(CHROMIUM);
     let _ = stranger.register(
@@ -880,10 +880,7 @@ async fn bad_input_to_every_ceremony_endpoint_is_a_4xx_in_the_error_shape_and_st
         &json!({"ceremonyId": o["ceremonyId"], "credential": cred}),
     )
     .await;
-    assert_eq!(
-        (st, code(&v)),
-        (StatusCode::UNAUTHORIZED, "unknownCredential")
-    );
+    assert_eq!((st, code(&v)), (StatusCode::UNAUTHORIZED, "badSignature"));
     // Malformed JSON, wrong media type, oversized body, not signed in, cross-origin.
     let r = c
         .post(s.url("/api/signin/passkey"))
@@ -1134,12 +1131,43 @@ async fn anonymous_sign_in_answers_do_not_reveal_who_has_an_account() {
         (StatusCode::UNAUTHORIZED, "badSignature"),
         "no policy detail without proof: {v}"
     );
+    let v_bad = (st, v);
     let (st, v) = passkey_sign_in(&s, Some(ADMIN), &mut blocked, &Quirks::default()).await;
     assert_eq!(
         (st, code(&v)),
         (StatusCode::FORBIDDEN, "keyRestricted"),
         "{v}"
     );
+    // A decoy id sent back, signed by a key of the attacker's own, answers exactly as the
+    // real passkey with a wrong signature did; the log still names it.
+    let wrong_signature = v_bad.clone();
+    let mut stranger = SoftKey::new(CHROMIUM);
+    let _ = stranger.register(
+        &json!({"rp": {"id": "localhost"}, "challenge": "AA", "user": {"id": "AA"}}),
+        &s.origin(),
+        &Quirks::default(),
+    );
+    for name in ["nopass@portcullis.local", "nobody@portcullis.local"] {
+        let (_, o) = options(name).await;
+        let decoy = o["publicKey"]["allowCredentials"][0]["id"].clone();
+        let mut cred = stranger.assert(&o["publicKey"], &s.origin(), &Quirks::default());
+        cred["id"] = decoy.clone();
+        cred["rawId"] = decoy;
+        let (st, v) = post(
+            &client(),
+            &s,
+            "/api/signin/passkey",
+            &json!({"ceremonyId": o["ceremonyId"], "credential": cred}),
+        )
+        .await;
+        assert_eq!(
+            (st, v),
+            wrong_signature,
+            "{name}: a decoy tells itself apart"
+        );
+    }
+    let (_, log, _) = cli(d, None, &["logs", "signins", "--json"]);
+    assert!(log.contains("unknownCredential"), "the log names decoys");
 
     // TAP: one answer to three different mistakes.
     let (_, out, _) = cli(
@@ -1187,5 +1215,75 @@ async fn anonymous_sign_in_answers_do_not_reveal_who_has_an_account() {
         last = tap("ghost@portcullis.local").await.0;
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    s.stop().await;
+}
+
+/// Issue 12, point 9, with R23 kept: the sign-in page goes straight to the passkey prompt only
+/// in a browser where that name signed in with a passkey. Anywhere else the page for a name
+/// that prefers passkeys is the page any name gets, and a made-up hint changes nothing.
+#[tokio::test]
+async fn the_sign_in_page_goes_passkey_first_only_where_that_name_used_a_passkey() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), None).await;
+    let c = admin(&s).await;
+    let mut key = SoftKey::new(CHROMIUM);
+    assert_eq!(
+        register(&c, &s, &mut key, &Quirks::default()).await.0,
+        StatusCode::CREATED
+    );
+    let browser = client();
+    let (_, o) = post(
+        &browser,
+        &s,
+        "/api/signin/passkey/options",
+        &json!({"username": ADMIN}),
+    )
+    .await;
+    let cred = key.assert(&o["publicKey"], &s.origin(), &Quirks::default());
+    let (st, v) = post(
+        &browser,
+        &s,
+        "/api/signin/passkey",
+        &json!({"ceremonyId": o["ceremonyId"], "credential": cred}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        browser.get(s.url("/me")).send().await.unwrap().status(),
+        StatusCode::OK,
+        "signed in: the hint cookie comes beside the session cookie, not instead of it"
+    );
+    let autostarts = |c: reqwest::Client, name: &'static str, cookie: Option<&'static str>| {
+        let url = s.url(&format!("/signin?username={name}"));
+        async move {
+            let mut r = c.get(url);
+            if let Some(cookie) = cookie {
+                r = r.header("cookie", cookie);
+            }
+            let page = r.send().await.unwrap().text().await.unwrap();
+            page.contains("data-autostart")
+        }
+    };
+    assert!(
+        autostarts(browser.clone(), ADMIN, None).await,
+        "R23: straight to the passkey where it was used"
+    );
+    assert!(
+        !autostarts(browser.clone(), "someone@portcullis.local", None).await,
+        "the hint is that name's only"
+    );
+    assert!(
+        !autostarts(client(), ADMIN, None).await,
+        "a stranger's browser learns nothing about the name"
+    );
+    assert!(
+        !autostarts(
+            client(),
+            ADMIN,
+            Some("portcullis_passkey_hint=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        )
+        .await,
+        "a made-up hint is no hint"
+    );
     s.stop().await;
 }

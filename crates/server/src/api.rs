@@ -68,6 +68,7 @@ impl IntoResponse for ApiError {
 
 impl From<PasskeyError> for ApiError {
     fn from(e: PasskeyError) -> Self {
+        let e = e.answered();
         let status = match &e {
             PasskeyError::Refused(PasskeyRefusal::StepUpRequired) => StatusCode::UNAUTHORIZED,
             PasskeyError::Refused(_) => StatusCode::FORBIDDEN,
@@ -89,6 +90,7 @@ impl From<PasskeyError> for ApiError {
                 _ => StatusCode::BAD_REQUEST,
             },
             PasskeyError::Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            PasskeyError::Unrecognised(_) => StatusCode::UNAUTHORIZED,
         };
         ApiError::new(status, e.code(), e.to_string())
     }
@@ -308,8 +310,15 @@ pub async fn sign_in(
     body: Result<Json<SignInBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     same_origin(&headers, &st)?;
-    let Json(body) = body.map_err(json_error)?;
     let ctx: RequestContext = request_context(&st, peer, &headers);
+    if let Err(wait) = st
+        .limits
+        .sign_in_answers
+        .take(&ctx.source_key(), std::time::Instant::now())
+    {
+        return Ok(too_many(wait));
+    }
+    let Json(body) = body.map_err(json_error)?;
     let s = st
         .service
         .finish_passkey_sign_in(&st.rp, body.ceremony_id, &body.credential, &ctx)
@@ -320,8 +329,19 @@ pub async fn sign_in(
         st.service.now(),
         st.config.cookie_secure(),
     );
+    let hint = session_cookie::set_named(
+        session_cookie::PASSKEY_HINT,
+        &st.service
+            .passkey_hint(&s.user.user_principal_name)
+            .await
+            .map_err(PasskeyError::from)?,
+        "/signin",
+        session_cookie::PASSKEY_HINT_MAX_AGE,
+        st.config.cookie_secure(),
+    );
     Ok((
-        [(header::SET_COOKIE, cookie)],
+        // Appended: an array of headers would keep only the last cookie.
+        axum::response::AppendHeaders([(header::SET_COOKIE, cookie), (header::SET_COOKIE, hint)]),
         Json(json!({"redirect": "/me", "userPrincipalName": s.user.user_principal_name})),
     )
         .into_response())

@@ -1,6 +1,7 @@
 //! Per-source rate limits on what anyone may ask without signing in (R60): passkey sign-in
-//! options (each writes a ceremony) and Temporary Access Pass attempts (each runs Argon2 and
-//! may write a failure and a log entry). A token bucket per source key (an IPv4 address, an
+//! options (each writes a ceremony), passkey sign-in answers (each verifies a signature and
+//! writes a log entry — a malformed one without spending its ceremony) and Temporary Access
+//! Pass attempts (each runs Argon2 and may write a failure and a log entry). A token bucket per source key (an IPv4 address, an
 //! IPv6 /64: `RequestContext::source_key`), kept on each node; the store-wide lock-out of
 //! R13 still counts wrong codes across nodes.
 //!
@@ -23,6 +24,8 @@ const MAX_SOURCES: usize = 100_000;
 pub struct RateLimits {
     /// `POST /api/signin/passkey/options`.
     pub sign_in_options_per_minute: u32,
+    /// `POST /api/signin/passkey`.
+    pub sign_in_answers_per_minute: u32,
     /// `POST /signin/tap`.
     pub tap_attempts_per_minute: u32,
 }
@@ -33,6 +36,7 @@ impl Default for RateLimits {
         // one source writes: 300 ceremonies a minute expire after five minutes.
         RateLimits {
             sign_in_options_per_minute: 300,
+            sign_in_answers_per_minute: 300,
             tap_attempts_per_minute: 60,
         }
     }
@@ -101,6 +105,8 @@ impl Limiter {
 pub struct Limits {
     /// Passkey sign-in options.
     pub sign_in_options: Limiter,
+    /// Passkey sign-in answers.
+    pub sign_in_answers: Limiter,
     /// TAP attempts.
     pub tap_attempts: Limiter,
 }
@@ -110,6 +116,7 @@ impl Limits {
     pub fn new(l: &RateLimits) -> Limits {
         Limits {
             sign_in_options: Limiter::new(l.sign_in_options_per_minute),
+            sign_in_answers: Limiter::new(l.sign_in_answers_per_minute),
             tap_attempts: Limiter::new(l.tap_attempts_per_minute),
         }
     }

@@ -294,6 +294,7 @@ pub(crate) fn safe_return_to(s: Option<&str>) -> Option<String> {
 
 async fn signin_form(
     State(st): State<AppState>,
+    headers: HeaderMap,
     query: Result<Query<SigninQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     let q = query.map(|q| q.0).unwrap_or(SigninQuery {
@@ -307,8 +308,14 @@ async fn signin_form(
         .chars()
         .take(200)
         .collect();
-    // R23: a user whose preferred method is a passkey goes straight to the passkey prompt.
-    let passkey_first = !username.is_empty() && st.service.prefers_passkey(&username).await?;
+    // R23: a user whose preferred method is a passkey goes straight to the passkey prompt —
+    // in a browser where they signed in with one, so that the page tells nobody else.
+    let hint = session_cookie::read_named(&headers, session_cookie::PASSKEY_HINT);
+    let passkey_first = !username.is_empty()
+        && st
+            .service
+            .prefers_passkey(&username, hint.as_deref())
+            .await?;
     Ok(signin::signin_page_for(
         &username,
         None,

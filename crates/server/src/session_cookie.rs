@@ -8,6 +8,13 @@ use portcullis_domain::Timestamp;
 /// The session cookie's name.
 pub const NAME: &str = "portcullis_session";
 
+/// The cookie a browser keeps after a passkey sign-in so that, there only, the sign-in page
+/// goes straight to the passkey prompt for that name (R23).
+pub const PASSKEY_HINT: &str = "portcullis_passkey_hint";
+
+/// How long a browser keeps the passkey hint (400 days, the longest browsers keep a cookie).
+pub const PASSKEY_HINT_MAX_AGE: i64 = 400 * 24 * 3600;
+
 /// The value of cookie `name` in a request, if any.
 pub fn read_named(headers: &HeaderMap, name: &str) -> Option<String> {
     headers

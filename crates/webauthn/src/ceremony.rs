@@ -6,10 +6,10 @@ use std::time::{Duration, SystemTime};
 use url::Url;
 use uuid::Uuid;
 use webauthn_rs_core::proto::{
-    AttestationConveyancePreference, AttestationFormat, AuthenticationState, COSEAlgorithm,
-    Credential, ParsedAttestation, ParsedAttestationData, PublicKeyCredential,
-    RegisterPublicKeyCredential, RegistrationState, SerialisableAttestationData,
-    UserVerificationPolicy,
+    AttestationConveyancePreference, AttestationFormat, AttestationMetadata, AuthenticationState,
+    COSEAlgorithm, Credential, ParsedAttestation, ParsedAttestationData, PublicKeyCredential,
+    RegisterPublicKeyCredential, RegisteredExtensions, RegistrationState,
+    SerialisableAttestationData, UserVerificationPolicy,
 };
 use webauthn_rs_core::WebauthnCore;
 
@@ -366,6 +366,55 @@ impl RelyingParty {
             user_verified: r.user_verified(),
             backup_state: r.backup_state(),
         })
+    }
+
+    /// Refuses an assertion for a credential this service does not hold — a decoy id of a
+    /// name without passkeys, an id made up, a passkey removed for good — the way it refuses
+    /// a wrong signature: the same checks, in the same order, against a key that exists only
+    /// in this process and signs nothing for anyone. Whoever sends a decoy id back cannot tell
+    /// it from a real one by the answer.
+    pub fn refuse_unknown_credential(
+        &self,
+        response: &PublicKeyCredential,
+        state: &AuthenticationState,
+    ) -> CeremonyError {
+        let flags = response
+            .response
+            .authenticator_data
+            .get(32)
+            .copied()
+            .unwrap_or_default();
+        let cred = match crate::okp::stand_in_cose() {
+            Ok(cred) => Credential {
+                cred_id: response.raw_id.clone(),
+                cred,
+                counter: 0,
+                transports: None,
+                user_verified: true,
+                // As the response says, so that the check that fails is the signature's.
+                backup_eligible: flags & 0x08 != 0,
+                backup_state: flags & 0x10 != 0,
+                registration_policy: UserVerificationPolicy::Required,
+                extensions: RegisteredExtensions::none(),
+                attestation: ParsedAttestation {
+                    data: ParsedAttestationData::None,
+                    metadata: AttestationMetadata::None,
+                },
+                attestation_format: AttestationFormat::None,
+            },
+            Err(e) => return e,
+        };
+        match self
+            .core
+            .authenticate_single_credential(response, state, &cred)
+        {
+            Err(e) => classify(&e),
+            // Nobody holds the stand-in's private key outside this process.
+            Ok(_) => CeremonyError::new(
+                "badSignature",
+                "The passkey's signature does not verify against the stored public key.",
+            ),
+        }
     }
 }
 

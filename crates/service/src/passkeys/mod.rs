@@ -56,6 +56,10 @@ pub enum PasskeyError {
     /// The server failed.
     #[error(transparent)]
     Failed(#[from] ServiceError),
+    /// A credential this service does not hold, answered as its verification failed (a
+    /// decoy id must answer like a real one); only the sign-in log says what it was.
+    #[error(transparent)]
+    Unrecognised(CeremonyError),
 }
 
 impl From<portcullis_store::StoreError> for PasskeyError {
@@ -79,6 +83,27 @@ impl PasskeyError {
             Self::Ceremony(c) => c.code,
             Self::Rejected { code, .. } => code,
             Self::Failed(_) => "internalError",
+            Self::Unrecognised(c) => c.code,
+        }
+    }
+
+    /// What the caller is told: an unrecognised credential is told what a failed check is.
+    pub fn answered(self) -> Self {
+        match self {
+            Self::Unrecognised(c) => Self::Ceremony(c),
+            other => other,
+        }
+    }
+
+    /// What the sign-in log records: the code and sentence, an unrecognised credential
+    /// by name.
+    pub fn logged(&self) -> (&'static str, String) {
+        match self {
+            Self::Unrecognised(_) => (
+                "unknownCredential",
+                "This passkey is not registered here. It may belong to another site or have been removed.".into(),
+            ),
+            other => (other.code(), other.to_string()),
         }
     }
 }

@@ -114,7 +114,7 @@ impl Service {
                         user.as_ref().map(|u| u.id),
                         &upn,
                         ctx,
-                        Some((e.code(), e.to_string())),
+                        Some(e.logged()),
                     ),
                 )
                 .await?;
@@ -139,17 +139,33 @@ impl Service {
             .peek_ceremony(&mut c, ceremony_id, "authenticate", now)
             .await
             .map_err(no_user)?;
+        let state: AuthenticationState = serde_json::from_str(&cer.state)
+            .map_err(|e| no_user(ServiceError::Internal(format!("ceremony state: {e}")).into()))?;
         let cred_id = URL_SAFE_NO_PAD.encode(&assertion.raw_id);
-        let stored = store_pk::by_credential_id(&mut c, &cred_id).await.map_err(|e| no_user(e.into()))?.ok_or_else(|| no_user(reject("unknownCredential", "This passkey is not registered here. It may belong to another site or have been removed.")))?;
-        let user = directory::user_by_id(&mut c, stored.passkey.user_id)
+        // A credential not held here is refused as a wrong signature is, by the same checks:
+        // decoy ids (offered for names without passkeys) must answer like real ones.
+        let Some(stored) = store_pk::by_credential_id(&mut c, &cred_id)
             .await
             .map_err(|e| no_user(e.into()))?
-            .ok_or_else(|| {
-                no_user(reject(
-                    "unknownCredential",
-                    "This passkey's account no longer exists.",
-                ))
-            })?;
+        else {
+            return Err(no_user(PasskeyError::Unrecognised(
+                rp.refuse_unknown_credential(assertion, &state),
+            )));
+        };
+        let Some(user) = directory::user_by_id(&mut c, stored.passkey.user_id)
+            .await
+            .map_err(|e| no_user(e.into()))?
+        else {
+            // Said only to whoever proves they hold the passkey.
+            let credential = credential_of(&stored).map_err(no_user)?;
+            let count = u32::try_from(stored.passkey.sign_count).unwrap_or(u32::MAX);
+            rp.finish_authentication(assertion, &state, &credential, count)
+                .map_err(|e| no_user(e.into()))?;
+            return Err(no_user(reject(
+                "unknownCredential",
+                "This passkey's account no longer exists.",
+            )));
+        };
         let with_user = |e: PasskeyError| (Some(user.clone()), e);
         match cer.user_id {
             Some(bound) if bound != user.id => {
@@ -168,9 +184,6 @@ impl Service {
             }
             _ => {}
         }
-        let state: AuthenticationState = serde_json::from_str(&cer.state).map_err(|e| {
-            with_user(ServiceError::Internal(format!("ceremony state: {e}")).into())
-        })?;
         let credential = credential_of(&stored).map_err(with_user)?;
         let old = stored.passkey.sign_count;
         let outcome = rp.finish_authentication(
@@ -294,12 +307,27 @@ fn passkey_event(
 }
 
 impl Service {
-    /// R23: whether the sign-in page should go straight to the passkey prompt for this name.
-    /// Unknown or malformed names answer `false` (the page then offers every method).
-    pub async fn prefers_passkey(&self, username: &str) -> Result<bool, ServiceError> {
+    /// R23: whether the sign-in page should go straight to the passkey prompt for this name,
+    /// in a browser that shows `hint` ([`Service::passkey_hint`], set where the name last
+    /// signed in with a passkey). Without the name's hint the answer is `false` for every
+    /// name, so that the page tells a stranger nothing about who has an account or how they
+    /// sign in; unknown or malformed names answer `false` (the page offers every method).
+    pub async fn prefers_passkey(
+        &self,
+        username: &str,
+        hint: Option<&str>,
+    ) -> Result<bool, ServiceError> {
         let Ok(upn) = Upn::parse(username) else {
             return Ok(false);
         };
+        let want = self.passkey_hint(&upn).await?;
+        let shown = hint.unwrap_or_default();
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            want.as_bytes(),
+            shown.as_bytes(),
+        )) {
+            return Ok(false);
+        }
         let mut c = self.store().conn().await?;
         let Some(user) = directory::user_by_upn(&mut c, &upn).await? else {
             return Ok(false);
@@ -309,6 +337,16 @@ impl Service {
             .as_deref()
             == Some("passkey"))
     }
+
+    /// What a browser that signed in as `upn` with a passkey keeps (R23): a MAC of the name
+    /// under a server secret, which nobody can make for a name they have not signed in as.
+    pub async fn passkey_hint(&self, upn: &Upn) -> Result<String, ServiceError> {
+        let tag = ring::hmac::sign(
+            self.name_key().await?,
+            format!("passkey-hint|{upn}").as_bytes(),
+        );
+        Ok(URL_SAFE_NO_PAD.encode(tag.as_ref()))
+    }
 }
 
 impl Service {
@@ -316,8 +354,17 @@ impl Service {
     /// the stored `decoys` secret — the same for the same name on every node, unlinkable to
     /// anything else, and as long as the ids software passkeys make (32 bytes).
     async fn decoy_credential_ids(&self, upn: &Upn) -> Result<Vec<Vec<u8>>, PasskeyError> {
-        let key = self
-            .decoy_key
+        let tag = ring::hmac::sign(
+            self.name_key().await?,
+            format!("decoy-credential|{upn}").as_bytes(),
+        );
+        Ok(vec![tag.as_ref().to_vec()])
+    }
+
+    /// The key of the MACs made of names (decoy ids, passkey hints), each with its own
+    /// prefix: read from the store once.
+    async fn name_key(&self) -> Result<&ring::hmac::Key, ServiceError> {
+        self.decoy_key
             .get_or_try_init(|| async {
                 let mut c = self.store().conn().await?;
                 let secret =
@@ -327,8 +374,6 @@ impl Service {
                     secret.as_bytes(),
                 ))
             })
-            .await?;
-        let tag = ring::hmac::sign(key, format!("decoy-credential|{upn}").as_bytes());
-        Ok(vec![tag.as_ref().to_vec()])
+            .await
     }
 }
