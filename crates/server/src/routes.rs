@@ -81,20 +81,34 @@ const SECRET_PARAMETERS: [&str; 8] = [
     "id_token",
 ];
 
-/// A request URI as logs show it: each secret parameter's value replaced by `REDACTED`.
+/// A request URI as logs show it: each secret parameter's value replaced by `REDACTED`, in
+/// the URI itself and in the page it returns to (`return_to` carries an authorize URL).
 pub(crate) fn redacted_uri(uri: &axum::http::Uri) -> String {
-    let Some(query) = uri.query() else {
-        return uri.path().to_string();
-    };
+    match uri.query() {
+        Some(query) => format!("{}?{}", uri.path(), redacted_query(query, 1)),
+        None => uri.path().to_string(),
+    }
+}
+
+fn redacted_query(query: &str, depth: u8) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
         if SECRET_PARAMETERS.iter().any(|s| k.eq_ignore_ascii_case(s)) {
             q.append_pair(&k, "REDACTED");
+        } else if k.eq_ignore_ascii_case("return_to") {
+            let inner = match v.split_once('?') {
+                Some((path, query)) if depth > 0 => {
+                    format!("{path}?{}", redacted_query(query, depth.saturating_sub(1)))
+                }
+                Some((path, _)) => format!("{path}?REDACTED"),
+                None => v.into_owned(),
+            };
+            q.append_pair(&k, &inner);
         } else {
             q.append_pair(&k, &v);
         }
     }
-    format!("{}?{}", uri.path(), q.finish())
+    q.finish()
 }
 
 #[cfg(test)]
@@ -112,6 +126,13 @@ mod redaction_tests {
             "{logged}"
         );
         assert_eq!(super::redacted_uri(&"/me".parse().unwrap()), "/me");
+        let nested: axum::http::Uri =
+            "/signin?return_to=%2Foauth2%2Fv2.0%2Fauthorize%3Fclient_id%3Dc%26login_after%3DSECRET4%26state%3Ds"
+                .parse()
+                .unwrap();
+        let logged = super::redacted_uri(&nested);
+        assert!(!logged.contains("SECRET"), "{logged}");
+        assert!(logged.contains("client_id%3Dc"), "{logged}");
     }
 }
 

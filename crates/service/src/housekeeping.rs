@@ -43,10 +43,10 @@ impl Service {
         let mut c = self.store().conn().await?;
         Ok(Pruned {
             ceremonies: ceremonies::prune(&mut c, now).await?,
-            failures: lockout::prune(&mut c, now - self.lockout.window()).await?,
+            failures: lockout::prune(&mut c, now.saturating_sub(self.lockout.window())).await?,
             sign_ins: signins::prune(
                 &mut c,
-                now - Duration::days(i64::from(retention.sign_in_log_days)),
+                now.saturating_sub(Duration::days(i64::from(retention.sign_in_log_days))),
             )
             .await?,
         })

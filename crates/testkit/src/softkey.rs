@@ -290,13 +290,19 @@ impl SoftKey {
             let mut msg = ad.clone();
             msg.extend_from_slice(&Sha256::digest(&cd));
             let sig: DerSignature = leaf.key.sign(&msg);
+            let mut sig = sig.as_bytes().to_vec();
+            if q.bad_signature {
+                if let Some(b) = sig.last_mut() {
+                    *b ^= 0x55;
+                }
+            }
             let x5c = Cbor::Array(vec![Cbor::Bytes(leaf.der.clone())]);
             (
                 "packed",
                 Cbor::Map(
                     [
                         (text("alg"), Cbor::Integer(-7)),
-                        (text("sig"), Cbor::Bytes(sig.as_bytes().to_vec())),
+                        (text("sig"), Cbor::Bytes(sig)),
                         (text("x5c"), x5c),
                     ]
                     .into_iter()

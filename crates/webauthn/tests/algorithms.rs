@@ -193,6 +193,36 @@ fn r17_r22_an_ed25519_passkey_registers_and_signs_in_and_its_refusals_hold() {
             .code,
         "attestationInvalid"
     );
+    // A forged certificate attestation, and one whose certificate names another model.
+    for (q, what) in [
+        (
+            Quirks {
+                attestation: Some(ca.issue(AAGUID)),
+                bad_signature: true,
+                ..Default::default()
+            },
+            "a certificate attestation with a wrong signature",
+        ),
+        (
+            Quirks {
+                attestation: Some(ca.issue("2fc0579f-8113-47ea-b116-bb5a8db9202a")),
+                ..Default::default()
+            },
+            "a certificate whose AAGUID extension names another model",
+        ),
+    ] {
+        let (opts, state) = rp
+            .start_registration(&[1], "a@b.c", "A", vec![], true)
+            .unwrap();
+        let resp = SoftKey::ed25519(AAGUID).register(&opts, ORIGIN, &q);
+        assert_eq!(
+            rp.finish_registration(&resp, &state, SystemTime::now())
+                .map(|c| c.aaguid_signed)
+                .map_err(|e| e.code),
+            Err("attestationInvalid"),
+            "{what}"
+        );
+    }
     for (q, code) in [
         (
             Quirks {

@@ -69,7 +69,9 @@ fn check_of(code: &str) -> &'static str {
         "challengeMismatch" => "challenge",
         "wrongCeremony" => "clientData",
         "userNotVerified" | "userNotPresent" => "userVerification",
-        "attestationUntrusted" | "aaguidNotAttestable" => "certificateChain",
+        "attestationUntrusted" => "certificateChain",
+        // The chain may be sound; what fails is the format's binding of the AAGUID.
+        "aaguidNotAttestable" => "attestation",
         c if c.starts_with("malformed") => "format",
         "badSignature" | "attestationInvalid" => "signature",
         _ => "attestation",
