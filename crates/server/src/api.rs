@@ -121,17 +121,14 @@ fn same_origin(headers: &HeaderMap, st: &AppState) -> Result<(), ApiError> {
         .map_err(|e| ApiError::new(StatusCode::FORBIDDEN, "crossOrigin", e.to_string()))
 }
 
+/// A browser session and its user.
+type SignedInUser = (
+    portcullis_domain::session::Session,
+    portcullis_domain::directory::User,
+);
+
 /// The signed-in session and user, or `notSignedIn`.
-async fn require_session(
-    st: &AppState,
-    headers: &HeaderMap,
-) -> Result<
-    (
-        portcullis_domain::session::Session,
-        portcullis_domain::directory::User,
-    ),
-    ApiError,
-> {
+async fn require_session(st: &AppState, headers: &HeaderMap) -> Result<SignedInUser, ApiError> {
     signed_in(st, headers)
         .await
         .map_err(|_| {
@@ -152,13 +149,7 @@ async fn require_session(
 async fn require_security_info_session(
     st: &AppState,
     headers: &HeaderMap,
-) -> Result<
-    (
-        portcullis_domain::session::Session,
-        portcullis_domain::directory::User,
-    ),
-    ApiError,
-> {
+) -> Result<SignedInUser, ApiError> {
     match crate::security_info::app_session(st, headers).await {
         Ok(Ok(s)) => Ok(s),
         Ok(Err(_)) => {

@@ -46,26 +46,37 @@ async fn setup(t: &portcullis_testkit::TestStore) -> (Service, Arc<ManualClock>,
     (svc, clock, rp)
 }
 
+/// Lee gets a multi-use pass and signs in with it.
+async fn lee_signs_in_with_a_tap(
+    svc: &Service,
+) -> (
+    portcullis_service::tap::IssuedPass,
+    portcullis_service::tap::SignedIn,
+) {
+    let pass = svc
+        .create_tap(
+            &Actor::System,
+            "lee@contoso.com",
+            IssueRequest {
+                is_usable_once: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let signed = svc
+        .sign_in_with_tap("lee@contoso.com", &pass.code, &ctx())
+        .await
+        .unwrap();
+    (pass, signed)
+}
+
 #[tokio::test]
 async fn r14_adding_a_passkey_needs_a_fresh_mfa_claim_and_r17_ceremonies_expire_after_five_minutes()
 {
     for t in both().await {
         let (svc, clock, rp) = setup(&t).await;
-        let pass = svc
-            .create_tap(
-                &Actor::System,
-                "lee@contoso.com",
-                IssueRequest {
-                    is_usable_once: Some(false),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
-        let s = svc
-            .sign_in_with_tap("lee@contoso.com", &pass.code, &ctx())
-            .await
-            .unwrap();
+        let (pass, s) = lee_signs_in_with_a_tap(&svc).await;
         let mut key = SoftKey::new("01020304-0506-0708-0102-030405060708");
 
         // A ceremony answered after five minutes is refused and stores nothing.
@@ -238,21 +249,7 @@ async fn r22_a_ceremony_begun_on_one_node_finishes_on_another_and_a_counter_is_a
 async fn r25_deleting_a_passkey_ends_the_sessions_it_opened() {
     for t in both().await {
         let (svc, _clock, rp) = setup(&t).await;
-        let pass = svc
-            .create_tap(
-                &Actor::System,
-                "lee@contoso.com",
-                IssueRequest {
-                    is_usable_once: Some(false),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
-        let by_tap = svc
-            .sign_in_with_tap("lee@contoso.com", &pass.code, &ctx())
-            .await
-            .unwrap();
+        let (_, by_tap) = lee_signs_in_with_a_tap(&svc).await;
         let mut keys = vec![];
         for aaguid in [
             "01020304-0506-0708-0102-030405060708",

@@ -425,6 +425,15 @@ impl Service {
     }
 }
 
+/// What a client hears about a revoked grant: that it ended, and why as recorded.
+fn ended_by(grant: &oauth::Grant, what: &str) -> String {
+    let why = grant
+        .revoked_reason
+        .as_deref()
+        .unwrap_or("signed out or revoked");
+    format!("The sign-in behind this {what} has ended ({why}). Sign in again.")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,13 +454,4 @@ mod tests {
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         ));
     }
-}
-
-/// What a client hears about a revoked grant: that it ended, and why as recorded.
-fn ended_by(grant: &oauth::Grant, what: &str) -> String {
-    let why = grant
-        .revoked_reason
-        .as_deref()
-        .unwrap_or("signed out or revoked");
-    format!("The sign-in behind this {what} has ended ({why}). Sign in again.")
 }
