@@ -1380,3 +1380,125 @@ async fn app_credentials_of_a_privileged_application_are_not_an_application_admi
     );
     s.stop().await;
 }
+
+/// Issue 13, point 6: one OData parser behind the Graph lists. A quoted ` and ` is part of the
+/// value and `''` is a quote; an unknown field, a value of the wrong type, an operator a field
+/// does not offer, an `or` where a list takes only `and`, and text that is no filter are each
+/// a 400 in Graph's error shape naming what is wrong; lists filtered in memory take `or`,
+/// `not` and `in`.
+#[tokio::test]
+async fn graph_lists_share_one_odata_parser_that_names_what_it_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    for (upn, name) in [
+        ("tj@portcullis.local", "Tom and Jerry"),
+        ("oneil@portcullis.local", "Pat O'Neil"),
+    ] {
+        let (st, _, err) = cli(
+            d,
+            None,
+            &["users", "add", "--upn", upn, "--display-name", name],
+        );
+        assert_eq!(st, 0, "{err}");
+    }
+    let t = token(
+        d,
+        &s,
+        ADMIN,
+        &["User.Read.All", "AuditLog.Read.All", "Policy.Read.All"],
+    );
+    let get = |path: String| {
+        let (s, t) = (&s, t.clone());
+        async move { call(s, "GET", &path, Some(&t), None).await }
+    };
+    let enc = |f: &str| url::form_urlencoded::byte_serialize(f.as_bytes()).collect::<String>();
+    let names = |v: &Value| -> Vec<String> {
+        v["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["displayName"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (st, _, v) = get(format!(
+        "/v1.0/users?$filter={}",
+        enc("displayName eq 'Tom and Jerry'")
+    ))
+    .await;
+    assert_eq!(
+        (st, names(&v)),
+        (StatusCode::OK, vec!["Tom and Jerry".to_string()]),
+        "{v}"
+    );
+    let (st, _, v) = get(format!(
+        "/v1.0/users?$filter={}",
+        enc("startswith(displayName,'Pat O''N') and userPrincipalName eq 'oneil@portcullis.local'")
+    ))
+    .await;
+    assert_eq!(
+        (st, names(&v)),
+        (StatusCode::OK, vec!["Pat O'Neil".to_string()]),
+        "{v}"
+    );
+
+    for (path, filter, names_it) in [
+        ("/v1.0/users", "mail eq 'x@y'", "'mail'"),
+        ("/v1.0/users", "displayName eq 5", "displayName"),
+        ("/v1.0/users", "displayName ne 'x'", "'ne'"),
+        (
+            "/v1.0/users",
+            "displayName eq 'a' or displayName eq 'b'",
+            "'or'",
+        ),
+        ("/v1.0/users", "displayName eq 'open", "closing quote"),
+        ("/v1.0/users", "displayName eq 'x' trailing", "position 19"),
+        (
+            "/v1.0/auditLogs/signIns",
+            "status/errorCode eq '0'",
+            "status/errorCode",
+        ),
+        (
+            "/v1.0/auditLogs/signIns",
+            "createdDateTime ge 'yesterday'",
+            "createdDateTime",
+        ),
+        (
+            "/v1.0/auditLogs/directoryAudits",
+            "activityDateTime eq 2024-01-01T00:00:00Z",
+            "'eq'",
+        ),
+        (
+            "/v1.0/policies/authenticationStrengthPolicies",
+            "allowedCombinations eq 'x'",
+            "'allowedCombinations'",
+        ),
+    ] {
+        let (st, _, v) = get(format!("{path}?$filter={}", enc(filter))).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{path} {filter}: {v}");
+        graph_error(&v);
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(message.contains(names_it), "{path} {filter}: {message}");
+    }
+
+    // In memory: or, not, in.
+    let (st, _, v) = get(format!(
+        "/v1.0/policies/authenticationStrengthPolicies?$filter={}",
+        enc("not (policyType eq 'custom') and (displayName eq 'Passwordless MFA' or displayName in ('Phishing resistant MFA'))")
+    ))
+    .await;
+    let mut got = names(&v);
+    got.sort();
+    assert_eq!(
+        (st, got),
+        (
+            StatusCode::OK,
+            vec![
+                "Passwordless MFA".to_string(),
+                "Phishing resistant MFA".to_string()
+            ]
+        ),
+        "{v}"
+    );
+    s.stop().await;
+}

@@ -20,6 +20,7 @@ mod ca;
 mod devices;
 mod directory;
 mod methods;
+pub(crate) mod odata;
 mod policy;
 mod reports;
 mod users;
@@ -1054,6 +1055,12 @@ pub(crate) fn gerr(
     }
 }
 
+impl From<odata::ODataError> for GraphError {
+    fn from(e: odata::ODataError) -> Self {
+        gerr(StatusCode::BAD_REQUEST, e.code(), e.to_string())
+    }
+}
+
 impl From<ServiceError> for GraphError {
     fn from(e: ServiceError) -> Self {
         match e {
@@ -1167,7 +1174,11 @@ async fn handle(
     let mut segs: Vec<String> = path
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| percent_decode(s, false))
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .collect();
     let version = if segs.is_empty() {
         String::new()
@@ -1394,37 +1405,9 @@ impl Ctx<'_> {
     }
 }
 
-/// Decodes `%XX` escapes (and `+` as a space in query strings); malformed escapes stay as they are.
-fn percent_decode(s: &str, plus_is_space: bool) -> String {
-    let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16));
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match (b[i], hex(b.get(i + 1)), hex(b.get(i + 2))) {
-            (b'%', Some(h), Some(l)) => {
-                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
-                i += 3;
-            }
-            (b'+', _, _) if plus_is_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            (c, _, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
+/// The query string's options, decoded as a form (`%XX` escapes, `+` as a space), by `url`.
 fn parse_query(q: &str) -> Vec<(String, String)> {
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k, true), percent_decode(v, true))
-        })
+    url::form_urlencoded::parse(q.as_bytes())
+        .into_owned()
         .collect()
 }

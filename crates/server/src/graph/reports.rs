@@ -2,34 +2,57 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use portcullis_domain::time_fmt::{parse_rfc3339, rfc3339};
+use portcullis_domain::time_fmt::rfc3339;
 use portcullis_store::audit::{AuditEntry, AuditFilter};
 use serde_json::{json, Value};
 
+use super::odata::{self, Checked, Field, Kind, Literal, ODataError, Op, Schema};
 use super::{gerr, Ctx, GraphError};
 
-/// `GET policies/authenticationStrengthPolicies` (`$filter=policyType eq 'builtIn'|'custom'`).
+/// A strength field `$filter` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StrengthField {
+    PolicyType,
+    DisplayName,
+}
+
+/// Authentication strengths: `policyType` and `displayName` with `eq`, `ne`, `in` (and
+/// `startswith` on the name), combined with `and`, `or`, `not` (graph-api.md §4).
+const STRENGTHS: Schema<StrengthField> = Schema {
+    fields: &[
+        Field {
+            name: "policyType",
+            key: StrengthField::PolicyType,
+            kind: Kind::Text,
+            ops: &[Op::Eq, Op::Ne, Op::In],
+        },
+        Field {
+            name: "displayName",
+            key: StrengthField::DisplayName,
+            kind: Kind::Text,
+            ops: &[Op::Eq, Op::Ne, Op::In, Op::StartsWith],
+        },
+    ],
+    any_logic: true,
+};
+
+/// `GET policies/authenticationStrengthPolicies` (`$filter` as [`STRENGTHS`] offers).
 pub(crate) async fn list_strengths(cx: &Ctx<'_>) -> Result<Response, GraphError> {
-    let want = match cx
-        .q("$filter")
-        .map(|f| f.replace(' ', "").to_ascii_lowercase())
-    {
-        None => None,
-        Some(f) if f == "policytypeeq'builtin'" => Some(true),
-        Some(f) if f == "policytypeeq'custom'" => Some(false),
-        Some(f) => {
-            return Err(gerr(
-                StatusCode::BAD_REQUEST,
-                "Request_UnsupportedQuery",
-                format!("Unsupported filter: {f}"),
-            ))
-        }
-    };
+    let filter = cx.q("$filter").map(|f| STRENGTHS.parse(f)).transpose()?;
     let data = cx.st.service.ca_data().await?;
-    let all = &data.strengths;
-    let value: Vec<Value> = all
+    let value: Vec<Value> = data
+        .strengths
         .iter()
-        .filter(|s| want.is_none_or(|b| s.built_in == b))
+        .filter(|s| {
+            filter.as_ref().is_none_or(|f| {
+                f.matches(&|field| match field {
+                    StrengthField::PolicyType => {
+                        Literal::Text(if s.built_in { "builtIn" } else { "custom" }.into())
+                    }
+                    StrengthField::DisplayName => Literal::Text(s.display_name.clone()),
+                })
+            })
+        })
         .map(|s| s.to_json())
         .collect();
     Ok(axum::Json(json!({"@odata.context": format!("{}/$metadata#policies/authenticationStrengthPolicies", cx.base), "value": value})).into_response())
@@ -93,42 +116,45 @@ fn audit_json(e: &AuditEntry) -> Value {
     })
 }
 
-/// `activityDisplayName eq '…'` and `activityDateTime ge|gt|le|lt <date-time>`, joined by `and`.
-fn parse_filter(f: &str) -> Result<AuditFilter, GraphError> {
-    let bad = |c: &str| {
-        gerr(
-            StatusCode::BAD_REQUEST,
-            "Request_UnsupportedQuery",
-            format!("Unsupported or invalid query filter clause: {c}"),
-        )
-    };
+/// An audit field `$filter` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AuditField {
+    Activity,
+    When,
+}
+
+/// Directory audits: `activityDisplayName eq '…'` and `activityDateTime ge|gt|le|lt
+/// <date-time>`, joined by `and`.
+const AUDITS: Schema<AuditField> = Schema {
+    fields: &[
+        Field {
+            name: "activityDisplayName",
+            key: AuditField::Activity,
+            kind: Kind::Text,
+            ops: &[Op::Eq],
+        },
+        Field {
+            name: "activityDateTime",
+            key: AuditField::When,
+            kind: Kind::DateTime,
+            ops: &[Op::Ge, Op::Gt, Op::Le, Op::Lt],
+        },
+    ],
+    any_logic: false,
+};
+
+fn audit_filter(f: &Checked<AuditField>) -> Result<AuditFilter, ODataError> {
     let mut out = AuditFilter::default();
-    for c in f.split(" and ") {
-        let parts: Vec<&str> = c.trim().splitn(3, ' ').collect();
-        let [field, op, value] = parts.as_slice() else {
-            return Err(bad(c));
-        };
-        match (
-            field.to_ascii_lowercase().as_str(),
-            op.to_ascii_lowercase().as_str(),
-        ) {
-            ("activitydisplayname", "eq") => {
-                let v = value
-                    .trim()
-                    .strip_prefix('\'')
-                    .and_then(|v| v.strip_suffix('\''))
-                    .ok_or_else(|| bad(c))?;
-                out.activity = Some(v.replace("''", "'"));
-            }
-            ("activitydatetime", op @ ("ge" | "gt" | "le" | "lt")) => {
-                let t = parse_rfc3339(value.trim()).map_err(|_| bad(c))?;
-                if op.starts_with('g') {
-                    out.since = Some(t);
-                } else {
-                    out.until = Some(t + time::Duration::milliseconds(i64::from(op == "le")));
-                }
-            }
-            _ => return Err(bad(c)),
+    for c in f.clauses() {
+        match (c.field, c.value()) {
+            (AuditField::Activity, Some(Literal::Text(t))) => out.activity = Some(t.clone()),
+            (AuditField::When, Some(Literal::DateTime(t))) => match c.op {
+                Op::Ge | Op::Gt => out.since = Some(*t),
+                // The store's bound is exclusive; `le` includes the instant itself.
+                Op::Le => out.until = Some(t.saturating_add(time::Duration::milliseconds(1))),
+                _ => out.until = Some(*t),
+            },
+            _ => return Err(ODataError::Unsupported("this condition")),
         }
     }
     Ok(out)
@@ -139,7 +165,7 @@ pub(crate) async fn list_audits(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let (top, offset) = offset_paging(cx, 100)?;
     let filter = cx
         .q("$filter")
-        .map(parse_filter)
+        .map(|f| AUDITS.parse(f).and_then(|f| audit_filter(&f)))
         .transpose()?
         .unwrap_or_default();
     let mut page = cx.st.service.audit_page(&filter, top + 1, offset).await?;
@@ -156,8 +182,8 @@ pub(crate) async fn list_audits(cx: &Ctx<'_>) -> Result<Response, GraphError> {
 
 /// `GET reports/authenticationMethods/userRegistrationDetails`: paged like `users`.
 pub(crate) async fn list_registration_details(cx: &Ctx<'_>) -> Result<Response, GraphError> {
-    use super::users::{next_link, trim, user_page};
-    let p = user_page(cx)?;
+    use super::users::{next_link, trim, user_page, REGISTRATION_DETAILS};
+    let p = user_page(cx, &REGISTRATION_DETAILS)?;
     let mut page = cx
         .st
         .service
@@ -204,31 +230,58 @@ pub(crate) async fn get_registration_details(cx: &Ctx<'_>) -> Result<Response, G
     Ok(axum::Json(one).into_response())
 }
 
-/// `$filter` for sign-ins: `userPrincipalName eq '…'`, `appId eq '…'`, `status/errorCode eq N`
-/// and `createdDateTime ge …`, joined with `and`.
-fn parse_sign_in_filter(f: &str) -> Result<portcullis_store::signins::SignInFilter, GraphError> {
+/// A sign-in field `$filter` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SignInField {
+    Upn,
+    AppId,
+    ErrorCode,
+    Created,
+}
+
+/// Sign-ins: `userPrincipalName eq`, `appId eq`, `status/errorCode eq` and
+/// `createdDateTime ge`, joined by `and`.
+const SIGN_INS: Schema<SignInField> = Schema {
+    fields: &[
+        Field {
+            name: "userPrincipalName",
+            key: SignInField::Upn,
+            kind: Kind::Text,
+            ops: &[Op::Eq],
+        },
+        Field {
+            name: "appId",
+            key: SignInField::AppId,
+            kind: Kind::Text,
+            ops: &[Op::Eq],
+        },
+        Field {
+            name: "status/errorCode",
+            key: SignInField::ErrorCode,
+            kind: Kind::Int,
+            ops: &[Op::Eq],
+        },
+        Field {
+            name: "createdDateTime",
+            key: SignInField::Created,
+            kind: Kind::DateTime,
+            ops: &[Op::Ge],
+        },
+    ],
+    any_logic: false,
+};
+
+fn sign_in_filter(
+    f: &Checked<SignInField>,
+) -> Result<portcullis_store::signins::SignInFilter, ODataError> {
     let mut out = portcullis_store::signins::SignInFilter::default();
-    let unsupported = || {
-        gerr(StatusCode::BAD_REQUEST, "Request_UnsupportedQuery", format!("Unsupported filter: {f}. Use userPrincipalName eq, appId eq, status/errorCode eq or createdDateTime ge, joined with and."))
-    };
-    for clause in f.split(" and ") {
-        let parts: Vec<&str> = clause.trim().splitn(3, ' ').collect();
-        let [field, op, value] = parts[..] else {
-            return Err(unsupported());
-        };
-        let text = || value.trim_matches('\'').to_string();
-        match (field, op.to_ascii_lowercase().as_str()) {
-            ("userPrincipalName", "eq") => out.upn = Some(text().to_lowercase()),
-            ("appId", "eq") => out.app_id = Some(text()),
-            ("status/errorCode", "eq") => {
-                out.error_code = Some(value.parse().map_err(|_| unsupported())?)
-            }
-            ("createdDateTime", "ge") => {
-                out.since = Some(
-                    portcullis_domain::time_fmt::parse_rfc3339(value).map_err(|_| unsupported())?,
-                )
-            }
-            _ => return Err(unsupported()),
+    for c in f.clauses() {
+        match (c.field, c.value()) {
+            (SignInField::Upn, Some(Literal::Text(t))) => out.upn = Some(t.to_lowercase()),
+            (SignInField::AppId, Some(Literal::Text(t))) => out.app_id = Some(t.clone()),
+            (SignInField::ErrorCode, Some(Literal::Int(n))) => out.error_code = Some(*n),
+            (SignInField::Created, Some(Literal::DateTime(t))) => out.since = Some(*t),
+            _ => return Err(ODataError::Unsupported("this condition")),
         }
     }
     Ok(out)
@@ -256,7 +309,7 @@ pub(crate) async fn list_sign_ins(cx: &Ctx<'_>) -> Result<Response, GraphError> 
     let (top, offset) = offset_paging(cx, 1000)?;
     let filter = cx
         .q("$filter")
-        .map(parse_sign_in_filter)
+        .map(|f| SIGN_INS.parse(f).and_then(|f| sign_in_filter(&f)))
         .transpose()?
         .unwrap_or_default();
     let mut page = cx.st.service.sign_in_page(&filter, top + 1, offset).await?;
@@ -273,20 +326,7 @@ pub(crate) async fn list_sign_ins(cx: &Ctx<'_>) -> Result<Response, GraphError> 
 
 /// `$top` (1–1000, `default` when absent) and the `$skiptoken` offset of a log listing.
 fn offset_paging(cx: &Ctx<'_>, default: i64) -> Result<(i64, i64), GraphError> {
-    let top = match cx.q("$top") {
-        None => default,
-        Some(t) => t
-            .parse::<i64>()
-            .ok()
-            .filter(|t| (1..=1000).contains(t))
-            .ok_or_else(|| {
-                gerr(
-                    StatusCode::BAD_REQUEST,
-                    "Request_BadRequest",
-                    "$top must be between 1 and 1000.",
-                )
-            })?,
-    };
+    let top = odata::top(cx.q("$top"), default, 1000)?;
     let offset = match cx.q("$skiptoken") {
         None => 0,
         Some(t) => t.parse::<i64>().ok().filter(|o| *o >= 0).ok_or_else(|| {

@@ -9,6 +9,7 @@ use portcullis_domain::time_fmt::rfc3339;
 use portcullis_store::directory::UserFilter;
 use serde_json::{json, Value};
 
+use super::odata::{self, Checked, Field, Kind, ODataError, Op, Schema};
 use super::{gerr, Ctx, GraphError};
 
 const MAX_TOP: i64 = 999;
@@ -21,83 +22,86 @@ pub(crate) fn user_json(u: &User) -> Value {
     })
 }
 
-/// Keeps only the `$select`ed properties (and `id`).
-pub(crate) fn select(v: Value, sel: Option<&str>) -> Value {
+/// Keeps only the `$select`ed properties (and `id`); a `$select` that is not a list of
+/// property names is refused. A property Graph has and Portcullis does not hold is left out.
+pub(crate) fn select(v: Value, sel: Option<&str>) -> Result<Value, ODataError> {
     let (Some(sel), Value::Object(m)) = (sel, &v) else {
-        return v;
+        return Ok(v);
     };
-    let keep: Vec<String> = sel
-        .split(',')
-        .map(|s| s.trim().to_ascii_lowercase())
-        .collect();
-    Value::Object(
+    let keep = odata::select(sel)?;
+    Ok(Value::Object(
         m.iter()
             .filter(|(k, _)| {
                 *k == "id" || k.starts_with('@') || keep.contains(&k.to_ascii_lowercase())
             })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
-    )
+    ))
 }
 
-fn quoted(s: &str) -> Result<String, GraphError> {
-    let s = s.trim();
-    let inner = s
-        .strip_prefix('\'')
-        .and_then(|s| s.strip_suffix('\''))
-        .ok_or_else(|| {
-            gerr(
-                StatusCode::BAD_REQUEST,
-                "Request_UnsupportedQuery",
-                format!("Expected a quoted string, found {s}."),
-            )
-        })?;
-    Ok(inner.replace("''", "'"))
+/// A user field `$filter` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UserField {
+    /// `userPrincipalName`
+    Upn,
+    /// `displayName` (`userDisplayName` in registration details)
+    Name,
 }
 
-/// `userPrincipalName eq '…'`, `displayName eq '…'`, `startswith(userPrincipalName|displayName,'…')`, joined by `and`.
-pub(crate) fn parse_filter(f: &str) -> Result<UserFilter, GraphError> {
-    let unsupported = |c: &str| {
-        gerr(
-            StatusCode::BAD_REQUEST,
-            "Request_UnsupportedQuery",
-            format!("Unsupported or invalid query filter clause: {c}"),
-        )
-    };
+const TEXT_OPS: &[Op] = &[Op::Eq, Op::StartsWith];
+
+/// `users`: `userPrincipalName` and `displayName`, `eq` or `startswith`, joined by `and`.
+pub(crate) const USERS: Schema<UserField> = Schema {
+    fields: &[
+        Field {
+            name: "userPrincipalName",
+            key: UserField::Upn,
+            kind: Kind::Text,
+            ops: TEXT_OPS,
+        },
+        Field {
+            name: "displayName",
+            key: UserField::Name,
+            kind: Kind::Text,
+            ops: TEXT_OPS,
+        },
+    ],
+    any_logic: false,
+};
+
+/// `userRegistrationDetails`: `userPrincipalName` and `userDisplayName`, likewise.
+pub(crate) const REGISTRATION_DETAILS: Schema<UserField> = Schema {
+    fields: &[
+        Field {
+            name: "userPrincipalName",
+            key: UserField::Upn,
+            kind: Kind::Text,
+            ops: TEXT_OPS,
+        },
+        Field {
+            name: "userDisplayName",
+            key: UserField::Name,
+            kind: Kind::Text,
+            ops: TEXT_OPS,
+        },
+    ],
+    any_logic: false,
+};
+
+/// The store's filter for a checked user filter; a condition given twice is refused.
+fn user_filter(f: &Checked<UserField>) -> Result<UserFilter, ODataError> {
     let mut out = UserFilter::default();
-    let lower = f.to_ascii_lowercase();
-    let mut clauses = vec![];
-    let mut start = 0;
-    while let Some(pos) = lower[start..].find(" and ") {
-        clauses.push(&f[start..start + pos]);
-        start += pos + 5;
-    }
-    clauses.push(&f[start..]);
-    for c in clauses {
-        let c = c.trim();
-        let lc = c.to_ascii_lowercase();
-        if let Some(rest) = lc
-            .strip_prefix("startswith(")
-            .and_then(|r| r.strip_suffix(')'))
-        {
-            let (field, _) = rest.split_once(',').ok_or_else(|| unsupported(c))?;
-            let raw = &c["startswith(".len()..c.len() - 1];
-            let value = quoted(raw.split_once(',').map(|x| x.1).unwrap_or(""))?;
-            match field.trim() {
-                "userprincipalname" => out.upn_prefix = Some(value),
-                "displayname" | "userdisplayname" => out.name_prefix = Some(value),
-                _ => return Err(unsupported(c)),
-            }
-        } else if let Some((field, value)) = c.split_once(" eq ") {
-            let value = quoted(value)?;
-            match field.trim().to_ascii_lowercase().as_str() {
-                "userprincipalname" => out.upn_eq = Some(value),
-                "displayname" | "userdisplayname" => out.name_eq = Some(value),
-                _ => return Err(unsupported(c)),
-            }
-        } else {
-            return Err(unsupported(c));
+    for c in f.clauses() {
+        let slot = match (c.field, c.op) {
+            (UserField::Upn, Op::StartsWith) => &mut out.upn_prefix,
+            (UserField::Upn, _) => &mut out.upn_eq,
+            (UserField::Name, Op::StartsWith) => &mut out.name_prefix,
+            (UserField::Name, _) => &mut out.name_eq,
+        };
+        if slot.is_some() {
+            return Err(ODataError::Unsupported("the same condition twice"));
         }
+        *slot = c.text().map(str::to_string);
     }
     Ok(out)
 }
@@ -114,17 +118,14 @@ pub(crate) struct UserPage {
     pub after: Option<String>,
 }
 
-/// Reads the paging query options shared by `users` and `userRegistrationDetails`.
-pub(crate) fn user_page(cx: &Ctx<'_>) -> Result<UserPage, GraphError> {
-    let top = match cx.q("$top") {
-        None => 100,
-        Some(t) => t.parse::<i64>().ok().filter(|t| (1..=MAX_TOP).contains(t)).ok_or_else(|| gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", format!("Invalid page size specified: '{t}'. Must be between 1 and {MAX_TOP} inclusive.")))?,
+/// Reads the paging query options shared by `users` and `userRegistrationDetails`, whose
+/// filterable fields `schema` names.
+pub(crate) fn user_page(cx: &Ctx<'_>, schema: &Schema<UserField>) -> Result<UserPage, GraphError> {
+    let top = odata::top(cx.q("$top"), 100, MAX_TOP)?;
+    let filter = match cx.q("$filter") {
+        Some(f) => user_filter(&schema.parse(f)?)?,
+        None => UserFilter::default(),
     };
-    let filter = cx
-        .q("$filter")
-        .map(parse_filter)
-        .transpose()?
-        .unwrap_or_default();
     let after = match cx.q("$skiptoken") {
         None => None,
         Some(t) => Some(
@@ -168,7 +169,7 @@ pub(crate) fn next_link(cx: &Ctx<'_>, path: &str, top: i64, last_upn: &str) -> S
 
 /// `GET users`: `$filter`, `$select`, `$top`, and an absolute `@odata.nextLink`.
 pub(crate) async fn list(cx: &Ctx<'_>) -> Result<Response, GraphError> {
-    let p = user_page(cx)?;
+    let p = user_page(cx, &USERS)?;
     let mut page = cx
         .st
         .service
@@ -177,7 +178,7 @@ pub(crate) async fn list(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let more = trim(&mut page, p.top);
     let mut body = json!({
         "@odata.context": format!("{}/$metadata#users", cx.base),
-        "value": page.iter().map(|u| select(user_json(u), cx.q("$select"))).collect::<Vec<_>>(),
+        "value": page.iter().map(|u| select(user_json(u), cx.q("$select"))).collect::<Result<Vec<_>, _>>()?,
     });
     if let (true, Some(last)) = (more, page.last()) {
         body["@odata.nextLink"] = json!(next_link(
@@ -193,7 +194,7 @@ pub(crate) async fn list(cx: &Ctx<'_>) -> Result<Response, GraphError> {
 /// `GET users/{id or UPN}`.
 pub(crate) async fn get(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let u = cx.st.service.user(cx.params.id.unwrap_or_default()).await?;
-    let mut v = select(user_json(&u), cx.q("$select"));
+    let mut v = select(user_json(&u), cx.q("$select"))?;
     v["@odata.context"] = json!(format!("{}/$metadata#users/$entity", cx.base));
     Ok(axum::Json(v).into_response())
 }
