@@ -123,8 +123,12 @@ impl RelyingParty {
         })
     }
 
-    /// A relying party with an explicit RP ID and origin (for checking responses offline).
-    pub fn with_origin(rp_id: &str, origin: &Url, name: &str) -> Self {
+    /// A relying party with an explicit RP ID and origin, unrelated to this server's public
+    /// URL: for checking another site's responses offline (`verify-registration`). A server
+    /// built on it would accept responses made for that origin — hence the name and the
+    /// `danger-offline-verification` feature it needs.
+    #[cfg(feature = "danger-offline-verification")]
+    pub fn danger_with_origin(rp_id: &str, origin: &Url, name: &str) -> Self {
         let origin =
             Url::parse(&origin.origin().ascii_serialization()).unwrap_or_else(|_| origin.clone());
         let core = WebauthnCore::new_unsafe_experts_only(
@@ -144,22 +148,40 @@ impl RelyingParty {
 
     /// A registration state for a challenge issued elsewhere (offline verification): user
     /// verification preferred — the caller decides whether UV is required — and every
-    /// algorithm the library knows accepted. Built through the state's public serde form.
-    pub fn state_for_challenge(
+    /// algorithm the library knows accepted. Built through the state's public serde form,
+    /// it is not single-use and not bound to any ceremony of this server: only for checking
+    /// a recorded response, behind the `danger-offline-verification` feature.
+    #[cfg(feature = "danger-offline-verification")]
+    pub fn danger_state_for_foreign_challenge(
         &self,
         challenge: &[u8],
     ) -> Result<RegistrationState, CeremonyError> {
         let (_, state) = self.start_registration(&[0], "offline", "offline", vec![], true)?;
-        let mut v = serde_json::to_value(&state).map_err(|e| json_err("registration state", e))?;
-        v["challenge"] = Value::String(base64::Engine::encode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            challenge,
-        ));
-        v["policy"] = serde_json::to_value(UserVerificationPolicy::Preferred)
-            .map_err(|e| json_err("registration state", e))?;
-        v["credential_algorithms"] = serde_json::to_value(COSEAlgorithm::all_possible_algs())
-            .map_err(|e| json_err("registration state", e))?;
-        serde_json::from_value(v).map_err(|e| json_err("registration state", e))
+        let v = serde_json::to_value(&state).map_err(|e| json_err("registration state", e))?;
+        let Value::Object(mut m) = v else {
+            return Err(CeremonyError::new(
+                "internalError",
+                "the library's registration state is not a JSON object",
+            ));
+        };
+        m.insert(
+            "challenge".into(),
+            Value::String(base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                challenge,
+            )),
+        );
+        m.insert(
+            "policy".into(),
+            serde_json::to_value(UserVerificationPolicy::Preferred)
+                .map_err(|e| json_err("registration state", e))?,
+        );
+        m.insert(
+            "credential_algorithms".into(),
+            serde_json::to_value(COSEAlgorithm::all_possible_algs())
+                .map_err(|e| json_err("registration state", e))?,
+        );
+        serde_json::from_value(Value::Object(m)).map_err(|e| json_err("registration state", e))
     }
 
     /// The RP ID.

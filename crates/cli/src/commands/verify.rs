@@ -10,7 +10,7 @@ use portcullis_domain::time_fmt::parse_rfc3339;
 use portcullis_webauthn::{
     verify_trust, AttestationKind, RelyingParty, RootEntry, RootScope, TrustRoots, TrustVerdict,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::SystemTime;
@@ -58,8 +58,35 @@ fn read(path: &Path, what: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{what} {}: {e}", path.display()))
 }
 
-fn reason(check: &str, code: &str, message: impl Into<String>) -> Value {
-    json!({"check": check, "code": code, "message": message.into()})
+/// One reason a registration was refused, and the check it failed.
+#[derive(serde::Serialize)]
+struct Reason {
+    check: &'static str,
+    code: String,
+    message: String,
+}
+
+fn reason(check: &'static str, code: &str, message: impl Into<String>) -> Reason {
+    Reason {
+        check,
+        code: code.into(),
+        message: message.into(),
+    }
+}
+
+/// What `verify-registration` prints.
+#[derive(serde::Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Report {
+    accepted: bool,
+    fmt: Option<String>,
+    aaguid: Option<Uuid>,
+    model: Option<String>,
+    attestation: Option<AttestationKind>,
+    trusted: bool,
+    aaguid_attested: bool,
+    uv: Option<bool>,
+    reasons: Vec<Reason>,
 }
 
 fn check_of(code: &str) -> &'static str {
@@ -129,12 +156,12 @@ pub fn run(a: &Args) -> ExitCode {
         },
     };
 
-    let rp = RelyingParty::with_origin(&a.rp_id, &origin, "verify-registration");
-    let state = match rp.state_for_challenge(&challenge) {
+    let rp = RelyingParty::danger_with_origin(&a.rp_id, &origin, "verify-registration");
+    let state = match rp.danger_state_for_foreign_challenge(&challenge) {
         Ok(s) => s,
         Err(e) => return usage(e.to_string()),
     };
-    let mut out = json!({"accepted": false, "fmt": null, "aaguid": null, "model": null, "attestation": null, "trusted": false, "aaguidAttested": false, "uv": null, "reasons": []});
+    let mut out = Report::default();
     let mut reasons = vec![];
     match rp.finish_registration(&response, &state, at) {
         Err(e) => reasons.push(reason(check_of(e.code), e.code, e.message)),
@@ -183,13 +210,13 @@ pub fn run(a: &Args) -> ExitCode {
                 at,
             );
             let trusted = verdict.is_trusted();
-            out["fmt"] = json!(cred.fmt);
-            out["aaguid"] = json!(cred.aaguid);
-            out["model"] = json!(model);
-            out["attestation"] = serde_json::to_value(cred.attestation).unwrap_or(Value::Null);
-            out["trusted"] = json!(trusted);
-            out["aaguidAttested"] = json!(verdict.aaguid_attested());
-            out["uv"] = json!(cred.user_verified);
+            out.fmt = Some(cred.fmt.clone());
+            out.aaguid = Some(cred.aaguid);
+            out.model = model.clone();
+            out.attestation = Some(cred.attestation);
+            out.trusted = trusted;
+            out.aaguid_attested = verdict.aaguid_attested();
+            out.uv = Some(cred.user_verified);
             if a.require_uv && !cred.user_verified {
                 reasons.push(reason("userVerification", "userNotVerified", "The authenticator did not verify the user (UV flag not set), and --require-uv was given."));
             }
@@ -224,8 +251,8 @@ pub fn run(a: &Args) -> ExitCode {
         }
     }
     let accepted = reasons.is_empty();
-    out["accepted"] = json!(accepted);
-    out["reasons"] = Value::Array(reasons);
+    out.accepted = accepted;
+    out.reasons = reasons;
     println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     if accepted {
         ExitCode::SUCCESS
