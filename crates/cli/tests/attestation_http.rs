@@ -1,6 +1,14 @@
 //! R4 and R7 over HTTP: attestation trusted through imported metadata, refused when the
 //! chain is untrusted, and the Authenticator app attestation service with its outage mode.
 
+// A test crate: a failed assumption is a failed test (the product denies these, Cargo.toml).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod support;
 
 use portcullis_testkit::softkey::{Quirks, SoftKey};

@@ -1,5 +1,13 @@
 //! Real Chromium against the real server: the bootstrap path a newcomer takes.
 
+// A test crate: a failed assumption is a failed test (the product denies these, Cargo.toml).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod support;
 
 use portcullis_testkit::browser::{click, fill_tap_sign_in, type_into, Browser};

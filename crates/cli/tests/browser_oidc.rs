@@ -2,6 +2,14 @@
 //! page → a passkey from the WebAuthn virtual authenticator → back at the application with a
 //! code, which the application redeems. Also: Security info itself signs in the same way.
 
+// A test crate: a failed assumption is a failed test (the product denies these, Cargo.toml).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod support;
 
 use portcullis_testkit::browser::{click, fill_tap_sign_in, sign_out, text, Browser};

@@ -1,6 +1,14 @@
 //! Conditional Access through the real OIDC flow of the real binary, with software
 //! authenticators; What If (the CLI) must give the same outcome as the sign-in (R43).
 
+// A test crate: a failed assumption is a failed test (the product denies these, Cargo.toml).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod support;
 
 use portcullis_testkit::softkey::{Quirks, SoftKey};

@@ -1,6 +1,14 @@
 //! Passkey rules over HTTP against the real binary, with a software authenticator that can
 //! be told to misbehave. Each test names the rule it shows (SPEC R…).
 
+// A test crate: a failed assumption is a failed test (the product denies these, Cargo.toml).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod support;
 
 use portcullis_testkit::softkey::{Quirks, SoftKey};

@@ -149,7 +149,8 @@ pub fn plan_issue(
 /// Generates a code of `len` characters from [`CODE_ALPHABET`] with the given RNG.
 pub fn generate_code(len: usize, rng: &mut impl Rng) -> String {
     (0..len)
-        .map(|_| char::from(CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())]))
+        .filter_map(|_| CODE_ALPHABET.get(rng.gen_range(0..CODE_ALPHABET.len())))
+        .map(|b| char::from(*b))
         .collect()
 }
 

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod error;
 pub mod graph;
+mod json;
 pub mod oidc;
 pub mod pages;
 pub mod rate_limit;

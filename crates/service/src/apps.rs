@@ -206,7 +206,9 @@ impl Service {
             applications::add_secret(&mut tx, &app.app_id, &cred, h, now).await?;
         }
         let mut after = summary(&app);
-        after["hasSecret"] = json!(secret.is_some());
+        if let Some(m) = after.as_object_mut() {
+            m.insert("hasSecret".into(), json!(secret.is_some()));
+        }
         audit::append(
             &mut tx,
             &app_record(

@@ -2,6 +2,14 @@
 //! moves: scenario 4 of issue 6 (approved client app on All resources; a time-bound exclusion
 //! that lets the user register and then expires on its own), and What If agreeing.
 
+// A test crate: a failed assumption is a failed test (the product denies these, Cargo.toml).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use portcullis_domain::actor::Actor;
 use portcullis_domain::conditional_access::platform::ClientAppType;
 use portcullis_domain::conditional_access::remedy::Verdict;

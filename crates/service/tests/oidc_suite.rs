@@ -2,6 +2,14 @@
 //! codes work once (reuse revokes what the first use produced), PKCE, expiry, client
 //! authentication, refresh rotation with reuse detection, audiences, sign-out, key rotation.
 
+// A test crate: a failed assumption is a failed test (the product denies these, Cargo.toml).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use portcullis_domain::actor::Actor;

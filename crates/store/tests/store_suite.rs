@@ -1,5 +1,13 @@
 //! The store suite: every test runs on SQLite and on PostgreSQL.
 
+// A test crate: a failed assumption is a failed test (the product denies these, Cargo.toml).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use portcullis_domain::actor::Actor;
 use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
 use portcullis_domain::directory::{DirectoryRole, Group, Upn, User};

@@ -29,6 +29,13 @@ pub(crate) struct X5cJws<'a> {
     pub x5c: Vec<Vec<u8>>,
 }
 
+/// The members of a JWS header read here.
+#[derive(serde::Deserialize)]
+struct Header {
+    alg: Option<String>,
+    x5c: Option<Vec<String>>,
+}
+
 /// Reads the header of a compact JWS: `alg` (RS256 or ES256) and the `x5c` chain.
 pub(crate) fn parse(compact: &str) -> Result<X5cJws<'_>, JwsError> {
     let compact = compact.trim();
@@ -38,12 +45,12 @@ pub(crate) fn parse(compact: &str) -> Result<X5cJws<'_>, JwsError> {
             "expected a compact JWS (three base64url segments)".into(),
         ));
     };
-    let header: Value = URL_SAFE_NO_PAD
+    let header: Header = URL_SAFE_NO_PAD
         .decode(header_b64)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or_else(|| JwsError::Format("the JWS header is not base64url JSON".into()))?;
-    let alg = match header["alg"].as_str() {
+    let alg = match header.alg.as_deref() {
         Some("RS256") => Algorithm::RS256,
         Some("ES256") => Algorithm::ES256,
         other => {
@@ -52,14 +59,14 @@ pub(crate) fn parse(compact: &str) -> Result<X5cJws<'_>, JwsError> {
             )))
         }
     };
-    let x5c: Vec<Vec<u8>> = header["x5c"]
-        .as_array()
+    let x5c: Vec<Vec<u8>> = header
+        .x5c
         .ok_or_else(|| JwsError::Format("the JWS header has no x5c chain".into()))?
         .iter()
         .map(|c| {
-            c.as_str()
-                .and_then(|s| STANDARD.decode(s).ok())
-                .ok_or_else(|| JwsError::Format("an x5c entry is not base64".into()))
+            STANDARD
+                .decode(c)
+                .map_err(|_| JwsError::Format("an x5c entry is not base64".into()))
         })
         .collect::<Result<_, _>>()?;
     if x5c.is_empty() {

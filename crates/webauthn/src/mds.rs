@@ -11,6 +11,7 @@
 //! [`crate::jws`] and verified by `jsonwebtoken`; nothing is hand-parsed.
 
 use rustls_pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
+use serde::Deserialize;
 use std::time::SystemTime;
 use time::format_description::well_known::Iso8601;
 use time::{Date, OffsetDateTime};
@@ -279,6 +280,41 @@ fn verify_path(x5c: &[Vec<u8>], check: &BlobCheck<'_>) -> Result<(), MdsError> {
     Ok(())
 }
 
+/// The BLOB's payload, as far as it is read here (FIDO MDS3 §3.1.6).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Payload {
+    no: Option<u64>,
+    next_update: Option<String>,
+    #[serde(default)]
+    entries: Vec<RawEntry>,
+}
+
+/// One entry of the payload; UAF entries carry no AAGUID and are passed over.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawEntry {
+    aaguid: Option<String>,
+    metadata_statement: RawStatement,
+    status_reports: Vec<StatusReport>,
+}
+
+/// The parts of a metadata statement read here.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawStatement {
+    description: Option<String>,
+    attestation_root_certificates: Vec<String>,
+}
+
+/// A status report: its status and the date it takes effect.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+struct StatusReport {
+    status: String,
+    effective_date: Option<String>,
+}
+
 /// A date or date-time, as MDS writes `nextUpdate` and `effectiveDate` (`2026-12-01`).
 fn date(s: &str) -> Option<Date> {
     Date::parse(s.trim(), &Iso8601::DATE).ok().or_else(|| {
@@ -291,27 +327,25 @@ fn date(s: &str) -> Option<Date> {
 /// Whether any report in effect on `day` withdraws trust: once revoked or compromised, a
 /// model stays so whatever is reported after; a report whose date cannot be read counts as
 /// in effect.
-fn trust_withdrawn(reports: &[serde_json::Value], day: Date) -> bool {
+fn trust_withdrawn(reports: &[StatusReport], day: Date) -> bool {
     reports.iter().any(|r| {
-        let status = r["status"].as_str().unwrap_or_default();
-        let in_effect = match r["effectiveDate"].as_str() {
+        let in_effect = match r.effective_date.as_deref() {
             None => true,
             Some(d) => date(d).is_none_or(|d| d <= day),
         };
-        in_effect && UNTRUSTED_STATUS.contains(&status)
+        in_effect && UNTRUSTED_STATUS.contains(&r.status.as_str())
     })
 }
 
 /// The status in effect on `day`: the report with the latest `effectiveDate` not after it
 /// (undated reports are the oldest; of equal dates the later in the list wins).
-fn current_status(reports: &[serde_json::Value], day: Date) -> Option<String> {
+fn current_status(reports: &[StatusReport], day: Date) -> Option<String> {
     let mut dated: Vec<(Option<Date>, usize, &str)> = reports
         .iter()
         .enumerate()
-        .filter_map(|(i, r)| {
-            let status = r["status"].as_str()?;
-            let effective = r["effectiveDate"].as_str().and_then(date);
-            Some((effective, i, status))
+        .map(|(i, r)| {
+            let effective = r.effective_date.as_deref().and_then(date);
+            (effective, i, r.status.as_str())
         })
         .filter(|(d, _, _)| d.is_none_or(|d| d <= day))
         .collect();
@@ -325,12 +359,14 @@ pub fn verify_blob(jws: &str, check: &BlobCheck<'_>) -> Result<MdsBlob, MdsError
     verify_path(&jws.x5c, check)?;
     let (_, leaf) = X509Certificate::from_der(jws.leaf())
         .map_err(|e| MdsError::Chain(format!("the signing certificate does not parse: {e}")))?;
-    let payload = jws.verify_with(&leaf)?;
-    let no = payload["no"]
-        .as_u64()
+    let payload: Payload = serde_json::from_value(jws.verify_with(&leaf)?)
+        .map_err(|e| MdsError::Format(format!("the payload is not an MDS3 payload: {e}")))?;
+    let no = payload
+        .no
         .ok_or_else(|| MdsError::Format("the payload has no serial number (no)".into()))?;
-    let next_update = payload["nextUpdate"]
-        .as_str()
+    let next_update = payload
+        .next_update
+        .as_deref()
         .and_then(date)
         .ok_or_else(|| MdsError::Format("the payload has no nextUpdate date".into()))?;
     let today = check
@@ -344,42 +380,31 @@ pub fn verify_blob(jws: &str, check: &BlobCheck<'_>) -> Result<MdsBlob, MdsError
     if next_update < today && check.staleness == Staleness::Refuse {
         return Err(MdsError::Stale(next_update));
     }
-    let entries = payload["entries"].as_array().cloned().unwrap_or_default();
     Ok(MdsBlob {
         no,
         next_update,
-        entries: entries
-            .iter()
+        entries: payload
+            .entries
+            .into_iter()
             .filter_map(|e| {
-                let aaguid = Uuid::parse_str(e["aaguid"].as_str()?).ok()?;
+                let aaguid = Uuid::parse_str(e.aaguid.as_deref()?).ok()?;
                 // The nil AAGUID names no model; its roots would be trusted for every model,
                 // which only the operator decides (a statement imported on purpose).
                 if aaguid.is_nil() {
                     return None;
                 }
-                let st = &e["metadataStatement"];
-                let reports = e["statusReports"]
-                    .as_array()
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]);
-                let status = current_status(reports, today);
-                let withdrawn = trust_withdrawn(reports, today);
-                let roots = if withdrawn {
+                let status = current_status(&e.status_reports, today);
+                let roots = if trust_withdrawn(&e.status_reports, today) {
                     vec![]
                 } else {
-                    st["attestationRootCertificates"]
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|r| r.as_str().map(str::to_string))
-                                .collect()
-                        })
-                        .unwrap_or_default()
+                    e.metadata_statement.attestation_root_certificates
                 };
                 Some(MdsEntry {
                     aaguid,
-                    description: st["description"]
-                        .as_str()
+                    description: e
+                        .metadata_statement
+                        .description
+                        .as_deref()
                         .unwrap_or("Unnamed authenticator")
                         .chars()
                         .take(200)
@@ -398,14 +423,18 @@ mod tests {
     use serde_json::json;
     use time::macros::date;
 
+    fn reports(v: serde_json::Value) -> Vec<StatusReport> {
+        serde_json::from_value(v).unwrap()
+    }
+
     #[test]
     fn r7_the_status_in_effect_is_the_latest_by_effective_date_not_the_last_listed() {
-        let reports = vec![
-            json!({"status": "REVOKED", "effectiveDate": "2024-03-01"}),
-            json!({"status": "FIDO_CERTIFIED_L1", "effectiveDate": "2021-01-01"}),
-            json!({"status": "NOT_FIDO_CERTIFIED"}),
-            json!({"status": "FIDO_CERTIFIED_L2", "effectiveDate": "2030-01-01"}),
-        ];
+        let reports = reports(json!([
+            {"status": "REVOKED", "effectiveDate": "2024-03-01"},
+            {"status": "FIDO_CERTIFIED_L1", "effectiveDate": "2021-01-01"},
+            {"status": "NOT_FIDO_CERTIFIED"},
+            {"status": "FIDO_CERTIFIED_L2", "effectiveDate": "2030-01-01"},
+        ]));
         assert_eq!(
             current_status(&reports, date!(2025 - 01 - 01)).as_deref(),
             Some("REVOKED"),
@@ -423,17 +452,17 @@ mod tests {
         assert_eq!(current_status(&[], date!(2020 - 01 - 01)), None);
         assert!(trust_withdrawn(&reports, date!(2025 - 01 - 01)));
         assert!(!trust_withdrawn(&reports, date!(2022 - 01 - 01)));
-        let reinstated = vec![
-            json!({"status": "ATTESTATION_KEY_COMPROMISE", "effectiveDate": "2023-01-01"}),
-            json!({"status": "FIDO_CERTIFIED_L2", "effectiveDate": "2024-01-01"}),
-        ];
+        let reinstated = super::tests::reports(json!([
+            {"status": "ATTESTATION_KEY_COMPROMISE", "effectiveDate": "2023-01-01"},
+            {"status": "FIDO_CERTIFIED_L2", "effectiveDate": "2024-01-01"},
+        ]));
         assert!(
             trust_withdrawn(&reinstated, date!(2025 - 01 - 01)),
             "a later certification does not undo a compromise"
         );
         assert!(
             trust_withdrawn(
-                &[json!({"status": "REVOKED", "effectiveDate": "soon"})],
+                &super::tests::reports(json!([{"status": "REVOKED", "effectiveDate": "soon"}])),
                 date!(2020 - 01 - 01)
             ),
             "an unreadable date counts as in effect"

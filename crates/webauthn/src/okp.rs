@@ -158,8 +158,11 @@ pub(crate) fn with_stand_in_key(auth_data: &[u8]) -> Result<Vec<u8>, CeremonyErr
         )
     };
     // rpIdHash (32) flags (1) counter (4) aaguid (16) credentialIdLength (2) credentialId.
-    let len_at = auth_data.get(53..55).ok_or_else(malformed)?;
-    let id_len = usize::from(u16::from_be_bytes([len_at[0], len_at[1]]));
+    let len_at: [u8; 2] = auth_data
+        .get(53..55)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(malformed)?;
+    let id_len = usize::from(u16::from_be_bytes(len_at));
     let key_at = 55usize.checked_add(id_len).ok_or_else(malformed)?;
     let rest = auth_data.get(key_at..).ok_or_else(malformed)?;
     let mut de = serde_cbor_2::Deserializer::from_slice(rest);

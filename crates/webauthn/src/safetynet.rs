@@ -43,6 +43,20 @@ fn issued_to_attest_host(leaf: &X509Certificate<'_>) -> bool {
         })
 }
 
+/// The SafetyNet attestation payload, as far as it is read here.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Payload {
+    nonce: Option<String>,
+    cts_profile_match: Option<bool>,
+    basic_integrity: Option<bool>,
+    timestamp_ms: Option<u64>,
+    apk_package_name: Option<String>,
+    #[serde(default)]
+    apk_certificate_digest_sha256: Vec<String>,
+    evaluation_type: Option<String>,
+}
+
 /// Verifies the statement over `signed` (authenticatorData ‖ SHA-256(clientDataJSON)) at
 /// time `at`: the JWS signature with its leaf key, the leaf issued to `attest.android.com`,
 /// the nonce equal to base64(SHA-256(`signed`)), Google's `ctsProfileMatch`, and a
@@ -62,9 +76,11 @@ pub(crate) fn verify(o: &Object, signed: &[u8], at: SystemTime) -> Result<Verifi
         .map_err(|e| invalid(format!("the response is not a JWS: {e}")))?;
     let (_, leaf) = X509Certificate::from_der(jws.leaf())
         .map_err(|e| invalid(format!("the attestation certificate does not parse: {e}")))?;
-    let payload = jws
-        .verify_with(&leaf)
-        .map_err(|e| invalid(format!("the JWS signature does not verify: {e}")))?;
+    let payload: Payload = serde_json::from_value(
+        jws.verify_with(&leaf)
+            .map_err(|e| invalid(format!("the JWS signature does not verify: {e}")))?,
+    )
+    .map_err(|e| invalid(format!("the statement is not a SafetyNet attestation: {e}")))?;
     if !issued_to_attest_host(&leaf) {
         return Err(invalid(format!(
             "the attestation certificate is issued to '{}', not {ATTEST_HOST}.",
@@ -72,19 +88,19 @@ pub(crate) fn verify(o: &Object, signed: &[u8], at: SystemTime) -> Result<Verifi
         )));
     }
     let expected = STANDARD.encode(ring::digest::digest(&ring::digest::SHA256, signed));
-    if payload["nonce"].as_str() != Some(expected.as_str()) {
+    if payload.nonce.as_deref() != Some(expected.as_str()) {
         return Err(invalid(
             "the nonce does not cover this authenticator data and client data.",
         ));
     }
-    if payload["ctsProfileMatch"].as_bool() != Some(true) {
+    if payload.cts_profile_match != Some(true) {
         return Err(CeremonyError::new(
             "deviceIntegrity",
             "android-safetynet: Google did not certify this device's integrity (ctsProfileMatch is not true).",
         ));
     }
-    let stamp = payload["timestampMs"]
-        .as_u64()
+    let stamp = payload
+        .timestamp_ms
         .and_then(|ms| SystemTime::UNIX_EPOCH.checked_add(Duration::from_millis(ms)))
         .ok_or_else(|| invalid("the statement has no timestampMs."))?;
     if stamp > at + FUTURE_SKEW {
@@ -92,27 +108,18 @@ pub(crate) fn verify(o: &Object, signed: &[u8], at: SystemTime) -> Result<Verifi
             "the statement is dated after the verification time.",
         ));
     }
-    let strings = |k: &str| -> Vec<Vec<u8>> {
-        payload[k]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().and_then(|s| STANDARD.decode(s).ok()))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     Ok(Verified {
         data: SerialisableAttestationData::Basic(jws.x5c),
         metadata: AttestationMetadata::AndroidSafetyNet {
-            apk_package_name: payload["apkPackageName"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            apk_certificate_digest_sha256: strings("apkCertificateDigestSha256"),
+            apk_package_name: payload.apk_package_name.unwrap_or_default(),
+            apk_certificate_digest_sha256: payload
+                .apk_certificate_digest_sha256
+                .iter()
+                .filter_map(|s| STANDARD.decode(s).ok())
+                .collect(),
             cts_profile_match: true,
-            basic_integrity: payload["basicIntegrity"].as_bool().unwrap_or(false),
-            evaluation_type: payload["evaluationType"].as_str().map(str::to_string),
+            basic_integrity: payload.basic_integrity.unwrap_or(false),
+            evaluation_type: payload.evaluation_type,
         },
     })
 }

@@ -2,6 +2,14 @@
 //! response with bytes flipped or cut — verification returns an error and never panics.
 //! Bounded so it runs in the normal suite (`PROPTEST_CASES` raises the count).
 
+// A test crate: a failed assumption is a failed test (the product denies these, Cargo.toml).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use portcullis_testkit::softkey::{Quirks, SoftKey};

@@ -2,6 +2,14 @@
 //! statement's checks refuses when broken, the library's own checks still run, and a good
 //! statement is basic attestation whose chain is trusted only by its root.
 
+// A test crate: a failed assumption is a failed test (the product denies these, Cargo.toml).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use portcullis_testkit::softkey::{Quirks, SafetyNet, SoftKey};
 use portcullis_testkit::testca::{AttestationLeaf, TestCa};
 use portcullis_webauthn::{

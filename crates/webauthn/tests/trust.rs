@@ -1,6 +1,14 @@
 //! R4, R32: trust verdicts at a given time, for statements that sign their AAGUID and for
 //! statements that do not — and the attacks on the difference.
 
+// A test crate: a failed assumption is a failed test (the product denies these, Cargo.toml).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use portcullis_testkit::softkey::{Quirks, SoftKey};
 use portcullis_testkit::testca::IssuerKind;
 use portcullis_testkit::testca::TestCa;

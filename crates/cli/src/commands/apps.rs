@@ -150,14 +150,19 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
                 .unwrap_or_default();
             let mut v = app_json(&a, &perms);
             // Client secrets as Graph lists them: key id, hint and validity, never the secret.
-            v["passwordCredentials"] = serde_json::Value::Array(
+            if let Some(m) = v.as_object_mut() {
+                m.insert(
+                    "passwordCredentials".into(),
+                    serde_json::Value::Array(
                 svc.client_secrets(&a.app_id)
                     .await?
                     .iter()
                     .map(|c| serde_json::json!({"keyId": c.key_id, "hint": c.hint, "displayName": c.display_name,
                         "startDateTime": portcullis_domain::time_fmt::rfc3339(c.start_at), "endDateTime": portcullis_domain::time_fmt::rfc3339(c.end_at)}))
                     .collect(),
-            );
+                    ),
+                );
+            }
             return print_json(&v);
         }
         Cmd::Delete { app } => {

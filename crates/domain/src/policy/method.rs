@@ -101,7 +101,10 @@ pub fn patched_settings(current: &Value, patch: &Value) -> Result<Value, PolicyE
             message: "expected a JSON object".into(),
         });
     };
-    let mut merged = current.clone();
+    let mut merged = match current {
+        Value::Object(m) => m.clone(),
+        _ => serde_json::Map::new(),
+    };
     for (k, v) in p {
         match k.as_str() {
             "@odata.type" => {}
@@ -112,7 +115,7 @@ pub fn patched_settings(current: &Value, patch: &Value) -> Result<Value, PolicyE
                     .ok_or_else(|| {
                         super::invalid("reconfirmationInDays", "must be an integer from 0 to 365")
                     })?;
-                merged["reconfirmationInDays"] = Value::from(n);
+                merged.insert("reconfirmationInDays".into(), Value::from(n));
             }
             "registrationEnforcement" => {
                 let campaign = v
@@ -136,7 +139,7 @@ pub fn patched_settings(current: &Value, patch: &Value) -> Result<Value, PolicyE
                         ));
                     }
                 }
-                merged["registrationEnforcement"] = v.clone();
+                merged.insert("registrationEnforcement".into(), v.clone());
             }
             other => {
                 return Err(super::invalid(
@@ -146,7 +149,7 @@ pub fn patched_settings(current: &Value, patch: &Value) -> Result<Value, PolicyE
             }
         }
     }
-    Ok(merged)
+    Ok(Value::Object(merged))
 }
 
 /// The policy's top-level settings before any change.

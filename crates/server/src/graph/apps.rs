@@ -153,14 +153,18 @@ pub(crate) async fn list_applications(cx: &Ctx<'_>) -> Result<Response, GraphErr
 pub(crate) async fn get_application(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let app = by_path(cx).await?;
     let mut v = application_json(&app);
-    v["passwordCredentials"] = Value::Array(
-        cx.st
-            .service
-            .client_secrets(&app.app_id)
-            .await?
-            .iter()
-            .map(password_credential_json)
-            .collect(),
+    crate::json::set(
+        &mut v,
+        "passwordCredentials",
+        Value::Array(
+            cx.st
+                .service
+                .client_secrets(&app.app_id)
+                .await?
+                .iter()
+                .map(password_credential_json)
+                .collect(),
+        ),
     );
     Ok(axum::Json(v).into_response())
 }
@@ -294,11 +298,15 @@ pub(crate) async fn add_password(cx: &Ctx<'_>) -> Result<Response, GraphError> {
         .add_client_secret(cx.actor, &app.app_id, display_name, end)
         .await?;
     let mut v = password_credential_json(&cred);
-    v["secretText"] = json!(secret);
-    v["@odata.context"] = json!(format!(
-        "{}/$metadata#microsoft.graph.passwordCredential",
-        cx.base
-    ));
+    crate::json::set(&mut v, "secretText", json!(secret));
+    crate::json::set(
+        &mut v,
+        "@odata.context",
+        json!(format!(
+            "{}/$metadata#microsoft.graph.passwordCredential",
+            cx.base
+        )),
+    );
     Ok(axum::Json(v).into_response())
 }
 

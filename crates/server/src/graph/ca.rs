@@ -31,7 +31,12 @@ fn policy_json(p: &Policy, strengths: &[Strength]) -> Value {
     let mut v = serde_json::to_value(p).unwrap_or(Value::Null);
     if let Some(id) = p.grant_controls.as_ref().and_then(|g| g.strength_id()) {
         if let Some(s) = strengths.iter().find(|s| s.id == id) {
-            v["grantControls"]["authenticationStrength"] = s.to_json();
+            crate::json::set_at(
+                &mut v,
+                "/grantControls",
+                "authenticationStrength",
+                s.to_json(),
+            );
         }
     }
     v
@@ -76,7 +81,7 @@ pub(crate) async fn list_policies(cx: &Ctx<'_>) -> Result<Response, GraphError> 
 /// `POST identity/conditionalAccess/policies` → 201. `?acceptLockout=true` accepts R45.
 pub(crate) async fn create_policy(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let mut body = Value::Object(cx.json_body()?);
-    body["id"] = json!("");
+    crate::json::set(&mut body, "id", json!(""));
     let saved = cx
         .st
         .service
@@ -84,10 +89,14 @@ pub(crate) async fn create_policy(cx: &Ctx<'_>) -> Result<Response, GraphError> 
         .await?;
     let d = cx.st.service.ca_data().await?;
     let mut v = policy_json(&saved, &d.strengths);
-    v["@odata.context"] = json!(format!(
-        "{}/$metadata#identity/conditionalAccess/policies/$entity",
-        cx.base
-    ));
+    crate::json::set(
+        &mut v,
+        "@odata.context",
+        json!(format!(
+            "{}/$metadata#identity/conditionalAccess/policies/$entity",
+            cx.base
+        )),
+    );
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
 }
 
@@ -120,10 +129,15 @@ pub(crate) async fn update_policy(cx: &Ctx<'_>) -> Result<Response, GraphError> 
         .pointer("/grantControls/authenticationStrength")
         .is_some()
     {
-        doc["grantControls"]["authenticationStrength"] = Value::Null;
+        crate::json::set_at(
+            &mut doc,
+            "/grantControls",
+            "authenticationStrength",
+            Value::Null,
+        );
     }
     merge(&mut doc, &patch);
-    doc["id"] = json!(p.id);
+    crate::json::set(&mut doc, "id", json!(p.id));
     cx.st
         .service
         .save_ca_policy(cx.actor, parse_policy(doc)?, accept_lockout(cx))
@@ -528,13 +542,17 @@ fn what_if_results(
         .filter_map(|r| {
             let p = policies.get(r.index)?;
             let mut v = policy_json(p, strengths);
-            v["policyApplies"] = json!(r.applies);
-            v["analysisReasons"] = json!(if r.not_applied_because.is_empty() {
-                "notSet".to_string()
-            } else {
-                r.not_applied_because.list().join(",")
-            });
-            v["portcullisResult"] = json!(r.result);
+            crate::json::set(&mut v, "policyApplies", json!(r.applies));
+            crate::json::set(
+                &mut v,
+                "analysisReasons",
+                json!(if r.not_applied_because.is_empty() {
+                    "notSet".to_string()
+                } else {
+                    r.not_applied_because.list().join(",")
+                }),
+            );
+            crate::json::set(&mut v, "portcullisResult", json!(r.result));
             Some(v)
         })
         .collect()

@@ -96,7 +96,7 @@ pub(crate) async fn list_members(cx: &Ctx<'_>) -> Result<Response, GraphError> {
         .iter()
         .map(|u| {
             let mut v = user_json(u);
-            v["@odata.type"] = json!("#microsoft.graph.user");
+            crate::json::set(&mut v, "@odata.type", json!("#microsoft.graph.user"));
             v
         })
         .collect();

@@ -52,7 +52,11 @@ fn fido2_json(v: &PasskeyView, beta: bool) -> Value {
         "passkeyType": if p.synced { "synced" } else { "deviceBound" }
     });
     if beta {
-        j["lastUsedDateTime"] = json!(p.last_used_at.map(rfc3339));
+        crate::json::set(
+            &mut j,
+            "lastUsedDateTime",
+            json!(p.last_used_at.map(rfc3339)),
+        );
     }
     j
 }
@@ -164,10 +168,14 @@ pub(crate) async fn create_tap(cx: &Ctx<'_>) -> Result<Response, GraphError> {
         .map(|v| v.usability)
         .unwrap_or(UsabilityReason::EnabledByPolicy);
     let mut v = tap_json(&issued.pass, usability, Some(&issued.code));
-    v["@odata.context"] = json!(format!(
-        "{}/$metadata#users('{user}')/authentication/temporaryAccessPassMethods/$entity",
-        cx.base
-    ));
+    crate::json::set(
+        &mut v,
+        "@odata.context",
+        json!(format!(
+            "{}/$metadata#users('{user}')/authentication/temporaryAccessPassMethods/$entity",
+            cx.base
+        )),
+    );
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
 }
 
@@ -380,9 +388,13 @@ pub(crate) async fn provision_fido2(cx: &Ctx<'_>) -> Result<Response, GraphError
         .find(|v| v.stored.passkey.id == p.id)
         .ok_or_else(|| not_found("passkey"))?;
     let mut v = fido2_json(&view, cx.beta);
-    v["@odata.context"] = json!(format!(
-        "{}/$metadata#users('{user}')/authentication/fido2Methods/$entity",
-        cx.base
-    ));
+    crate::json::set(
+        &mut v,
+        "@odata.context",
+        json!(format!(
+            "{}/$metadata#users('{user}')/authentication/fido2Methods/$entity",
+            cx.base
+        )),
+    );
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
 }

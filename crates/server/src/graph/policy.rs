@@ -31,7 +31,7 @@ async fn policy_json(cx: &Ctx<'_>) -> Result<Value, GraphError> {
         "authenticationMethodConfigurations": all_configs(cx).await?
     });
     for k in ["reconfirmationInDays", "registrationEnforcement"] {
-        v[k] = settings[k].clone();
+        crate::json::set(&mut v, k, settings.get(k).cloned().unwrap_or(Value::Null));
     }
     Ok(v)
 }
@@ -65,7 +65,7 @@ pub(crate) async fn handle(cx: &Ctx<'_>, op: Op) -> Result<Response, GraphError>
                 Some(m) => cx.st.service.method_configuration(m).await?.to_json(),
                 None => other_method_json(raw_id).ok_or_else(|| gerr(StatusCode::NOT_FOUND, "Request_ResourceNotFound", format!("No authentication method configuration '{raw_id}' exists.")))?,
             };
-            v["@odata.context"] = json!(format!("{}/$metadata#policies/authenticationMethodsPolicy/authenticationMethodConfigurations/$entity", cx.base));
+            crate::json::set(&mut v, "@odata.context", json!(format!("{}/$metadata#policies/authenticationMethodsPolicy/authenticationMethodConfigurations/$entity", cx.base)));
             Ok(axum::Json(v).into_response())
         }
         Op::PatchConfig => {

@@ -196,12 +196,16 @@ pub(crate) async fn list_registration_details(cx: &Ctx<'_>) -> Result<Response, 
         .map(str::to_string);
     let mut body = json!({"@odata.context": format!("{}/$metadata#reports/authenticationMethods/userRegistrationDetails", cx.base), "value": page});
     if let (true, Some(last)) = (more, last) {
-        body["@odata.nextLink"] = json!(next_link(
-            cx,
-            "reports/authenticationMethods/userRegistrationDetails",
-            p.top,
-            &last
-        ));
+        crate::json::set(
+            &mut body,
+            "@odata.nextLink",
+            json!(next_link(
+                cx,
+                "reports/authenticationMethods/userRegistrationDetails",
+                p.top,
+                &last
+            )),
+        );
     }
     Ok(axum::Json(body).into_response())
 }
@@ -363,7 +367,7 @@ fn offset_page(
                 url::form_urlencoded::byte_serialize(f.as_bytes()).collect::<String>()
             ));
         }
-        body["@odata.nextLink"] = json!(link);
+        crate::json::set(&mut body, "@odata.nextLink", json!(link));
     }
     axum::Json(body).into_response()
 }

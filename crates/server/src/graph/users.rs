@@ -181,12 +181,16 @@ pub(crate) async fn list(cx: &Ctx<'_>) -> Result<Response, GraphError> {
         "value": page.iter().map(|u| select(user_json(u), cx.q("$select"))).collect::<Result<Vec<_>, _>>()?,
     });
     if let (true, Some(last)) = (more, page.last()) {
-        body["@odata.nextLink"] = json!(next_link(
-            cx,
-            "users",
-            p.top,
-            last.user_principal_name.as_str()
-        ));
+        crate::json::set(
+            &mut body,
+            "@odata.nextLink",
+            json!(next_link(
+                cx,
+                "users",
+                p.top,
+                last.user_principal_name.as_str()
+            )),
+        );
     }
     Ok(axum::Json(body).into_response())
 }
@@ -195,7 +199,11 @@ pub(crate) async fn list(cx: &Ctx<'_>) -> Result<Response, GraphError> {
 pub(crate) async fn get(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let u = cx.st.service.user(cx.params.id.unwrap_or_default()).await?;
     let mut v = select(user_json(&u), cx.q("$select"))?;
-    v["@odata.context"] = json!(format!("{}/$metadata#users/$entity", cx.base));
+    crate::json::set(
+        &mut v,
+        "@odata.context",
+        json!(format!("{}/$metadata#users/$entity", cx.base)),
+    );
     Ok(axum::Json(v).into_response())
 }
 
@@ -264,7 +272,11 @@ pub(crate) async fn create(cx: &Ctx<'_>) -> Result<Response, GraphError> {
             .await?;
     }
     let mut v = user_json(&u);
-    v["@odata.context"] = json!(format!("{}/$metadata#users/$entity", cx.base));
+    crate::json::set(
+        &mut v,
+        "@odata.context",
+        json!(format!("{}/$metadata#users/$entity", cx.base)),
+    );
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
 }
 

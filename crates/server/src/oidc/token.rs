@@ -97,7 +97,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 fn token_set(t: TokenSet) -> Response {
     let mut body = json!({"token_type": "Bearer", "access_token": t.access_token, "expires_in": t.expires_in, "id_token": t.id_token, "scope": t.scope});
     if let Some(r) = t.refresh_token {
-        body["refresh_token"] = json!(r);
+        crate::json::set(&mut body, "refresh_token", json!(r));
     }
     no_store(Json(body).into_response())
 }

@@ -79,7 +79,7 @@ fn pkce_matches(verifier: &str, challenge: &str) -> bool {
 /// `at_hash`: the left half of the access token's SHA-256 (RS256 and ES256 both use it).
 fn at_hash(access_token: &str) -> String {
     let d = Sha256::digest(access_token.as_bytes());
-    B64.encode(&d[..16])
+    B64.encode(d.get(..16).unwrap_or_default())
 }
 
 impl Service {

@@ -63,11 +63,15 @@ impl Service {
         else {
             return Ok(Err(TokenError::UserGone));
         };
-        let mut out = json!({"sub": user.id.to_string()});
-        if claims.scp.split_whitespace().any(|s| s == "profile") {
-            out["name"] = json!(user.display_name);
-            out["preferred_username"] = json!(user.user_principal_name.to_string());
-        }
+        let out = if claims.scp.split_whitespace().any(|s| s == "profile") {
+            json!({
+                "sub": user.id.to_string(),
+                "name": user.display_name,
+                "preferred_username": user.user_principal_name.to_string(),
+            })
+        } else {
+            json!({"sub": user.id.to_string()})
+        };
         Ok(Ok(out))
     }
 

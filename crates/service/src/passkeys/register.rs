@@ -275,8 +275,9 @@ impl Service {
             exclude,
             direct,
         )?;
-        let challenge = options["challenge"]
-            .as_str()
+        let challenge = options
+            .get("challenge")
+            .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
         let expires_at = now + timeout;
@@ -311,8 +312,9 @@ impl Service {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let target = managed_user(&mut c, actor, user).await?;
-        let client_data = credential["response"]["clientDataJSON"]
-            .as_str()
+        let client_data = credential
+            .pointer("/response/clientDataJSON")
+            .and_then(Value::as_str)
             .and_then(|s| URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok())
             .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
             .ok_or_else(|| {
@@ -321,8 +323,9 @@ impl Service {
                     "publicKeyCredential.response.clientDataJSON is not base64url JSON.",
                 )
             })?;
-        let challenge = client_data["challenge"]
-            .as_str()
+        let challenge = client_data
+            .get("challenge")
+            .and_then(Value::as_str)
             .ok_or_else(|| reject("malformedResponse", "clientDataJSON has no challenge."))?;
         let cer = ceremonies::take_by_challenge(&mut c, challenge, "provision", now)
             .await?

@@ -50,12 +50,15 @@ impl Service {
             }
         };
         let (mut options, state) = rp.start_authentication(allow)?;
-        if !decoys.is_empty() {
-            options["allowCredentials"] = Value::Array(
-                decoys
-                    .iter()
-                    .map(|id| json!({"type": "public-key", "id": URL_SAFE_NO_PAD.encode(id)}))
-                    .collect(),
+        if let (false, Some(m)) = (decoys.is_empty(), options.as_object_mut()) {
+            m.insert(
+                "allowCredentials".into(),
+                Value::Array(
+                    decoys
+                        .iter()
+                        .map(|id| json!({"type": "public-key", "id": URL_SAFE_NO_PAD.encode(id)}))
+                        .collect(),
+                ),
             );
         }
         let id = Uuid::new_v4();
