@@ -553,7 +553,7 @@ async fn walk_routes(db: Option<&str>) {
     let wrong_scope = token_in(d, db, &s, ADMIN, &["User.Read"]);
     let expired = expired_token(d, db, &s).await;
     for (n, route) in portcullis_server::graph::ROUTES.iter().enumerate() {
-        let scope = route.requirement.scopes[0];
+        let scope = route.capability.requirement().scopes[0];
         let good = token_in(d, db, &s, ADMIN, &[scope]);
         let no_role = token_in(d, db, &s, "reader@portcullis.local", &[scope]);
         let (path, body) = success_case(d, db, &s, route, n).await;
@@ -572,7 +572,7 @@ async fn walk_routes(db: Option<&str>) {
             ),
         ];
         // Routes about oneself (me/…) need no directory role.
-        if !route.requirement.directory_roles.is_empty() {
+        if !route.capability.requirement().directory_roles.is_empty() {
             cases.push((
                 "scope but no role",
                 Some(no_role.as_str()),

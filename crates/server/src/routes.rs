@@ -503,23 +503,15 @@ async fn admin_sign_ins(
     State(st): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    use portcullis_domain::directory::DirectoryRole::*;
     let Some((_, user)) = signed_in(&st, &headers).await? else {
         return Ok(Redirect::to("/signin?return_to=%2Fadmin%2Fsign-ins").into_response());
     };
     let roles = st.service.user_roles(user.id).await?;
-    if !roles.iter().any(|r| {
-        matches!(
-            r,
-            GlobalAdministrator
-                | ReportsReader
-                | SecurityReader
-                | SecurityAdministrator
-                | GlobalReader
-        )
-    }) {
-        return Err(PageError::Forbidden("The sign-in logs are for Reports Readers, Security Readers and Administrators, and Global Readers and Administrators.".into()));
-    }
+    portcullis_domain::authz::authorize_page(
+        portcullis_domain::authz::Capability::ReadAudit,
+        &roles,
+    )
+    .map_err(|d| PageError::Forbidden(format!("The sign-in logs are not yours to read. {d}")))?;
     let events = st.service.sign_in_page(&Default::default(), 500, 0).await?;
     Ok(pages::admin::sign_ins_page(&events).into_response())
 }

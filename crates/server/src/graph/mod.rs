@@ -7,8 +7,7 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portcullis_domain::actor::Actor;
-use portcullis_domain::authz::{authorize, Principal, Requirement};
-use portcullis_domain::directory::DirectoryRole::*;
+use portcullis_domain::authz::{authorize_capability, Capability, Principal};
 use portcullis_service::ServiceError;
 use serde_json::{json, Value};
 
@@ -175,381 +174,9 @@ pub struct RouteSpec {
     pub pattern: &'static [&'static str],
     /// Operation.
     pub op: Op,
-    /// Who may call it (graph-api.md §1.1, §8.3–8.4).
-    pub requirement: Requirement,
+    /// What it does, and so who may call it (the domain's one table).
+    pub capability: Capability,
 }
-
-const READ_POLICY: Requirement = Requirement {
-    scopes: &[
-        "Policy.Read.AuthenticationMethod",
-        "Policy.ReadWrite.AuthenticationMethod",
-        "Policy.Read.All",
-    ],
-    app_roles: &[
-        "Policy.Read.AuthenticationMethod",
-        "Policy.ReadWrite.AuthenticationMethod",
-        "Policy.Read.All",
-    ],
-    directory_roles: &[
-        AuthenticationPolicyAdministrator,
-        GlobalReader,
-        SecurityReader,
-        SecurityAdministrator,
-    ],
-};
-
-const WRITE_POLICY: Requirement = Requirement {
-    scopes: &["Policy.ReadWrite.AuthenticationMethod"],
-    app_roles: &["Policy.ReadWrite.AuthenticationMethod"],
-    directory_roles: &[AuthenticationPolicyAdministrator],
-};
-
-const ALL_ADMIN_ROLES: &[portcullis_domain::directory::DirectoryRole] =
-    &portcullis_domain::directory::DirectoryRole::ALL;
-
-const READ_USERS: Requirement = Requirement {
-    scopes: &[
-        "User.Read.All",
-        "User.ReadBasic.All",
-        "User.ReadWrite.All",
-        "Directory.Read.All",
-        "Directory.ReadWrite.All",
-    ],
-    app_roles: &[
-        "User.Read.All",
-        "User.ReadWrite.All",
-        "Directory.Read.All",
-        "Directory.ReadWrite.All",
-    ],
-    directory_roles: ALL_ADMIN_ROLES,
-};
-
-const WRITE_USERS: Requirement = Requirement {
-    scopes: &["User.ReadWrite.All", "Directory.ReadWrite.All"],
-    app_roles: &["User.ReadWrite.All", "Directory.ReadWrite.All"],
-    directory_roles: &[GlobalAdministrator],
-};
-
-const READ_METHODS: Requirement = Requirement {
-    scopes: &[
-        "UserAuthenticationMethod.Read.All",
-        "UserAuthenticationMethod.ReadWrite.All",
-    ],
-    app_roles: &[
-        "UserAuthenticationMethod.Read.All",
-        "UserAuthenticationMethod.ReadWrite.All",
-    ],
-    directory_roles: &[
-        AuthenticationAdministrator,
-        PrivilegedAuthenticationAdministrator,
-        GlobalReader,
-    ],
-};
-
-const READ_TAP: Requirement = Requirement {
-    scopes: &[
-        "UserAuthMethod-TAP.Read.All",
-        "UserAuthMethod-TAP.ReadWrite.All",
-        "UserAuthenticationMethod.Read.All",
-        "UserAuthenticationMethod.ReadWrite.All",
-    ],
-    app_roles: &[
-        "UserAuthMethod-TAP.Read.All",
-        "UserAuthMethod-TAP.ReadWrite.All",
-        "UserAuthenticationMethod.Read.All",
-        "UserAuthenticationMethod.ReadWrite.All",
-    ],
-    directory_roles: &[
-        AuthenticationAdministrator,
-        PrivilegedAuthenticationAdministrator,
-        GlobalReader,
-    ],
-};
-
-const WRITE_TAP: Requirement = Requirement {
-    scopes: &[
-        "UserAuthMethod-TAP.ReadWrite.All",
-        "UserAuthenticationMethod.ReadWrite.All",
-    ],
-    app_roles: &[
-        "UserAuthMethod-TAP.ReadWrite.All",
-        "UserAuthenticationMethod.ReadWrite.All",
-    ],
-    directory_roles: &[
-        AuthenticationAdministrator,
-        PrivilegedAuthenticationAdministrator,
-    ],
-};
-
-const READ_FIDO2: Requirement = Requirement {
-    scopes: &[
-        "UserAuthMethod-Passkey.Read.All",
-        "UserAuthMethod-Passkey.ReadWrite.All",
-        "UserAuthenticationMethod.Read.All",
-        "UserAuthenticationMethod.ReadWrite.All",
-    ],
-    app_roles: &[
-        "UserAuthMethod-Passkey.Read.All",
-        "UserAuthMethod-Passkey.ReadWrite.All",
-        "UserAuthenticationMethod.Read.All",
-        "UserAuthenticationMethod.ReadWrite.All",
-    ],
-    directory_roles: &[
-        AuthenticationAdministrator,
-        PrivilegedAuthenticationAdministrator,
-        GlobalReader,
-    ],
-};
-
-const WRITE_FIDO2: Requirement = Requirement {
-    scopes: &[
-        "UserAuthMethod-Passkey.ReadWrite.All",
-        "UserAuthenticationMethod.ReadWrite.All",
-    ],
-    app_roles: &[
-        "UserAuthMethod-Passkey.ReadWrite.All",
-        "UserAuthenticationMethod.ReadWrite.All",
-    ],
-    directory_roles: &[
-        AuthenticationAdministrator,
-        PrivilegedAuthenticationAdministrator,
-    ],
-};
-
-const READ_STRENGTHS: Requirement = Requirement {
-    scopes: &[
-        "Policy.Read.All",
-        "Policy.ReadWrite.ConditionalAccess",
-        "Policy.ReadWrite.AuthenticationMethod",
-    ],
-    app_roles: &[
-        "Policy.Read.All",
-        "Policy.ReadWrite.ConditionalAccess",
-        "Policy.ReadWrite.AuthenticationMethod",
-    ],
-    directory_roles: &[
-        ConditionalAccessAdministrator,
-        SecurityAdministrator,
-        SecurityReader,
-        GlobalReader,
-        AuthenticationPolicyAdministrator,
-    ],
-};
-
-const READ_AUDIT: Requirement = Requirement {
-    scopes: &["AuditLog.Read.All"],
-    app_roles: &["AuditLog.Read.All"],
-    directory_roles: &[
-        ReportsReader,
-        SecurityReader,
-        SecurityAdministrator,
-        GlobalReader,
-    ],
-};
-
-const READ_REPORTS: Requirement = Requirement {
-    scopes: &["AuditLog.Read.All", "UserAuthenticationMethod.Read.All"],
-    app_roles: &["AuditLog.Read.All", "UserAuthenticationMethod.Read.All"],
-    directory_roles: &[
-        ReportsReader,
-        SecurityReader,
-        SecurityAdministrator,
-        GlobalReader,
-    ],
-};
-
-const READ_GROUPS: Requirement = Requirement {
-    scopes: &[
-        "Group.Read.All",
-        "Group.ReadWrite.All",
-        "GroupMember.Read.All",
-        "GroupMember.ReadWrite.All",
-        "Directory.Read.All",
-        "Directory.ReadWrite.All",
-    ],
-    app_roles: &[
-        "Group.Read.All",
-        "Group.ReadWrite.All",
-        "GroupMember.Read.All",
-        "GroupMember.ReadWrite.All",
-        "Directory.Read.All",
-        "Directory.ReadWrite.All",
-    ],
-    directory_roles: ALL_ADMIN_ROLES,
-};
-
-const WRITE_GROUPS: Requirement = Requirement {
-    scopes: &[
-        "Group.ReadWrite.All",
-        "GroupMember.ReadWrite.All",
-        "Directory.ReadWrite.All",
-    ],
-    app_roles: &[
-        "Group.ReadWrite.All",
-        "GroupMember.ReadWrite.All",
-        "Directory.ReadWrite.All",
-    ],
-    directory_roles: &[GlobalAdministrator],
-};
-
-const READ_ROLES: Requirement = Requirement {
-    scopes: &[
-        "RoleManagement.Read.Directory",
-        "RoleManagement.ReadWrite.Directory",
-        "Directory.Read.All",
-    ],
-    app_roles: &[
-        "RoleManagement.Read.Directory",
-        "RoleManagement.ReadWrite.Directory",
-        "Directory.Read.All",
-    ],
-    directory_roles: ALL_ADMIN_ROLES,
-};
-
-const WRITE_ROLES: Requirement = Requirement {
-    scopes: &["RoleManagement.ReadWrite.Directory"],
-    app_roles: &["RoleManagement.ReadWrite.Directory"],
-    directory_roles: &[GlobalAdministrator, PrivilegedRoleAdministrator],
-};
-
-const READ_APPS: Requirement = Requirement {
-    scopes: &[
-        "Application.Read.All",
-        "Application.ReadWrite.All",
-        "Directory.Read.All",
-        "Directory.ReadWrite.All",
-    ],
-    app_roles: &[
-        "Application.Read.All",
-        "Application.ReadWrite.All",
-        "Directory.Read.All",
-        "Directory.ReadWrite.All",
-    ],
-    directory_roles: ALL_ADMIN_ROLES,
-};
-
-const READ_DEVICES: Requirement = Requirement {
-    scopes: &[
-        "Device.Read.All",
-        "Device.ReadWrite.All",
-        "Directory.Read.All",
-        "Directory.ReadWrite.All",
-    ],
-    app_roles: &[
-        "Device.Read.All",
-        "Device.ReadWrite.All",
-        "Directory.Read.All",
-        "Directory.ReadWrite.All",
-    ],
-    directory_roles: &[
-        GlobalAdministrator,
-        GlobalReader,
-        SecurityReader,
-        SecurityAdministrator,
-        ConditionalAccessAdministrator,
-        CloudDeviceAdministrator,
-        IntuneAdministrator,
-    ],
-};
-
-const WRITE_DEVICES: Requirement = Requirement {
-    scopes: &["Device.ReadWrite.All", "Directory.ReadWrite.All"],
-    app_roles: &["Device.ReadWrite.All", "Directory.ReadWrite.All"],
-    directory_roles: &[
-        GlobalAdministrator,
-        CloudDeviceAdministrator,
-        IntuneAdministrator,
-    ],
-};
-
-/// The permissions that write applications, delegated or app-only.
-const APP_WRITE_PERMISSIONS: &[&str] = &["Application.ReadWrite.All", "Directory.ReadWrite.All"];
-
-const WRITE_APPS: Requirement = Requirement {
-    scopes: APP_WRITE_PERMISSIONS,
-    app_roles: APP_WRITE_PERMISSIONS,
-    directory_roles: &[
-        GlobalAdministrator,
-        ApplicationAdministrator,
-        CloudApplicationAdministrator,
-    ],
-};
-
-/// Adding or removing an application's secret: the application administrators, and the
-/// Privileged Role Administrator, who alone (with Global Administrators) may do it for an
-/// application holding a privileged permission (the service decides that part:
-/// `actor::may_manage_app_credentials`).
-const APP_CREDENTIALS: Requirement = Requirement {
-    scopes: APP_WRITE_PERMISSIONS,
-    app_roles: APP_WRITE_PERMISSIONS,
-    directory_roles: &[
-        GlobalAdministrator,
-        ApplicationAdministrator,
-        CloudApplicationAdministrator,
-        PrivilegedRoleAdministrator,
-    ],
-};
-
-const READ_CA: Requirement = Requirement {
-    scopes: &[
-        "Policy.Read.All",
-        "Policy.Read.ConditionalAccess",
-        "Policy.ReadWrite.ConditionalAccess",
-    ],
-    app_roles: &[
-        "Policy.Read.All",
-        "Policy.Read.ConditionalAccess",
-        "Policy.ReadWrite.ConditionalAccess",
-    ],
-    directory_roles: &[
-        ConditionalAccessAdministrator,
-        SecurityAdministrator,
-        SecurityReader,
-        GlobalReader,
-    ],
-};
-
-const WRITE_CA: Requirement = Requirement {
-    scopes: &["Policy.ReadWrite.ConditionalAccess"],
-    app_roles: &["Policy.ReadWrite.ConditionalAccess"],
-    directory_roles: &[ConditionalAccessAdministrator, SecurityAdministrator],
-};
-
-const WRITE_STRENGTHS: Requirement = Requirement {
-    scopes: &[
-        "Policy.ReadWrite.ConditionalAccess",
-        "Policy.ReadWrite.AuthenticationMethod",
-    ],
-    app_roles: &[
-        "Policy.ReadWrite.ConditionalAccess",
-        "Policy.ReadWrite.AuthenticationMethod",
-    ],
-    directory_roles: &[
-        ConditionalAccessAdministrator,
-        SecurityAdministrator,
-        AuthenticationPolicyAdministrator,
-    ],
-};
-
-const ME_READ: Requirement = Requirement {
-    scopes: &[
-        "UserAuthenticationMethod.Read",
-        "UserAuthenticationMethod.ReadWrite",
-        "UserAuthMethod-Passkey.Read",
-        "UserAuthMethod-Passkey.ReadWrite",
-    ],
-    app_roles: &[],
-    directory_roles: &[],
-};
-
-const ME_WRITE: Requirement = Requirement {
-    scopes: &[
-        "UserAuthenticationMethod.ReadWrite",
-        "UserAuthMethod-Passkey.ReadWrite",
-    ],
-    app_roles: &[],
-    directory_roles: &[],
-};
 
 /// Every route of the admin API, with what it requires. One test walks this table.
 /// (The application routes take the application's object id; its client id works too.)
@@ -558,13 +185,13 @@ pub const ROUTES: &[RouteSpec] = &[
         method: "GET",
         pattern: &["policies", "authenticationmethodspolicy"],
         op: Op::GetPolicy,
-        requirement: READ_POLICY,
+        capability: Capability::ReadPolicy,
     },
     RouteSpec {
         method: "PATCH",
         pattern: &["policies", "authenticationmethodspolicy"],
         op: Op::PatchPolicy,
-        requirement: WRITE_POLICY,
+        capability: Capability::WritePolicy,
     },
     RouteSpec {
         method: "GET",
@@ -574,7 +201,7 @@ pub const ROUTES: &[RouteSpec] = &[
             "authenticationmethodconfigurations",
         ],
         op: Op::ListConfigs,
-        requirement: READ_POLICY,
+        capability: Capability::ReadPolicy,
     },
     RouteSpec {
         method: "GET",
@@ -585,7 +212,7 @@ pub const ROUTES: &[RouteSpec] = &[
             "{id}",
         ],
         op: Op::GetConfig,
-        requirement: READ_POLICY,
+        capability: Capability::ReadPolicy,
     },
     RouteSpec {
         method: "PATCH",
@@ -596,7 +223,7 @@ pub const ROUTES: &[RouteSpec] = &[
             "{id}",
         ],
         op: Op::PatchConfig,
-        requirement: WRITE_POLICY,
+        capability: Capability::WritePolicy,
     },
     RouteSpec {
         method: "DELETE",
@@ -607,43 +234,43 @@ pub const ROUTES: &[RouteSpec] = &[
             "{id}",
         ],
         op: Op::ResetConfig,
-        requirement: WRITE_POLICY,
+        capability: Capability::WritePolicy,
     },
     RouteSpec {
         method: "GET",
         pattern: &["users"],
         op: Op::ListUsers,
-        requirement: READ_USERS,
+        capability: Capability::ReadUsers,
     },
     RouteSpec {
         method: "POST",
         pattern: &["users"],
         op: Op::CreateUser,
-        requirement: WRITE_USERS,
+        capability: Capability::WriteUsers,
     },
     RouteSpec {
         method: "GET",
         pattern: &["users", "{id}"],
         op: Op::GetUser,
-        requirement: READ_USERS,
+        capability: Capability::ReadUsers,
     },
     RouteSpec {
         method: "PATCH",
         pattern: &["users", "{id}"],
         op: Op::UpdateUser,
-        requirement: WRITE_USERS,
+        capability: Capability::WriteUsers,
     },
     RouteSpec {
         method: "DELETE",
         pattern: &["users", "{id}"],
         op: Op::DeleteUser,
-        requirement: WRITE_USERS,
+        capability: Capability::WriteUsers,
     },
     RouteSpec {
         method: "GET",
         pattern: &["users", "{id}", "authentication", "methods"],
         op: Op::ListMethods,
-        requirement: READ_METHODS,
+        capability: Capability::ReadMethods,
     },
     RouteSpec {
         method: "GET",
@@ -654,7 +281,7 @@ pub const ROUTES: &[RouteSpec] = &[
             "temporaryaccesspassmethods",
         ],
         op: Op::ListTaps,
-        requirement: READ_TAP,
+        capability: Capability::ReadTap,
     },
     RouteSpec {
         method: "POST",
@@ -665,7 +292,7 @@ pub const ROUTES: &[RouteSpec] = &[
             "temporaryaccesspassmethods",
         ],
         op: Op::CreateTap,
-        requirement: WRITE_TAP,
+        capability: Capability::WriteTap,
     },
     RouteSpec {
         method: "GET",
@@ -677,7 +304,7 @@ pub const ROUTES: &[RouteSpec] = &[
             "{sub}",
         ],
         op: Op::GetTap,
-        requirement: READ_TAP,
+        capability: Capability::ReadTap,
     },
     RouteSpec {
         method: "DELETE",
@@ -689,13 +316,13 @@ pub const ROUTES: &[RouteSpec] = &[
             "{sub}",
         ],
         op: Op::DeleteTap,
-        requirement: WRITE_TAP,
+        capability: Capability::WriteTap,
     },
     RouteSpec {
         method: "GET",
         pattern: &["users", "{id}", "authentication", "fido2methods"],
         op: Op::ListFido2,
-        requirement: READ_FIDO2,
+        capability: Capability::ReadFido2,
     },
     RouteSpec {
         method: "GET",
@@ -707,49 +334,49 @@ pub const ROUTES: &[RouteSpec] = &[
             "creationoptions",
         ],
         op: Op::Fido2CreationOptions,
-        requirement: WRITE_FIDO2,
+        capability: Capability::WriteFido2,
     },
     RouteSpec {
         method: "POST",
         pattern: &["users", "{id}", "authentication", "fido2methods"],
         op: Op::ProvisionFido2,
-        requirement: WRITE_FIDO2,
+        capability: Capability::WriteFido2,
     },
     RouteSpec {
         method: "GET",
         pattern: &["users", "{id}", "authentication", "fido2methods", "{sub}"],
         op: Op::GetFido2,
-        requirement: READ_FIDO2,
+        capability: Capability::ReadFido2,
     },
     RouteSpec {
         method: "DELETE",
         pattern: &["users", "{id}", "authentication", "fido2methods", "{sub}"],
         op: Op::DeleteFido2,
-        requirement: WRITE_FIDO2,
+        capability: Capability::WriteFido2,
     },
     RouteSpec {
         method: "GET",
         pattern: &["policies", "authenticationstrengthpolicies"],
         op: Op::ListStrengths,
-        requirement: READ_STRENGTHS,
+        capability: Capability::ReadStrengths,
     },
     RouteSpec {
         method: "GET",
         pattern: &["policies", "authenticationstrengthpolicies", "{id}"],
         op: Op::GetStrength,
-        requirement: READ_STRENGTHS,
+        capability: Capability::ReadStrengths,
     },
     RouteSpec {
         method: "GET",
         pattern: &["auditlogs", "directoryaudits"],
         op: Op::ListAudits,
-        requirement: READ_AUDIT,
+        capability: Capability::ReadAudit,
     },
     RouteSpec {
         method: "GET",
         pattern: &["auditlogs", "signins"],
         op: Op::ListSignIns,
-        requirement: READ_AUDIT,
+        capability: Capability::ReadAudit,
     },
     RouteSpec {
         method: "GET",
@@ -759,7 +386,7 @@ pub const ROUTES: &[RouteSpec] = &[
             "userregistrationdetails",
         ],
         op: Op::ListRegistrationDetails,
-        requirement: READ_REPORTS,
+        capability: Capability::ReadReports,
     },
     RouteSpec {
         method: "GET",
@@ -770,223 +397,223 @@ pub const ROUTES: &[RouteSpec] = &[
             "{id}",
         ],
         op: Op::GetRegistrationDetails,
-        requirement: READ_REPORTS,
+        capability: Capability::ReadReports,
     },
     RouteSpec {
         method: "GET",
         pattern: &["groups"],
         op: Op::ListGroups,
-        requirement: READ_GROUPS,
+        capability: Capability::ReadGroups,
     },
     RouteSpec {
         method: "POST",
         pattern: &["groups"],
         op: Op::CreateGroup,
-        requirement: WRITE_GROUPS,
+        capability: Capability::WriteGroups,
     },
     RouteSpec {
         method: "GET",
         pattern: &["groups", "{id}", "members"],
         op: Op::ListGroupMembers,
-        requirement: READ_GROUPS,
+        capability: Capability::ReadGroups,
     },
     RouteSpec {
         method: "POST",
         pattern: &["groups", "{id}", "members", "$ref"],
         op: Op::AddGroupMember,
-        requirement: WRITE_GROUPS,
+        capability: Capability::WriteGroups,
     },
     RouteSpec {
         method: "GET",
         pattern: &["directoryroles"],
         op: Op::ListRoles,
-        requirement: READ_ROLES,
+        capability: Capability::ReadRoles,
     },
     RouteSpec {
         method: "GET",
         pattern: &["directoryroles", "{id}", "members"],
         op: Op::ListRoleMembers,
-        requirement: READ_ROLES,
+        capability: Capability::ReadRoles,
     },
     RouteSpec {
         method: "POST",
         pattern: &["directoryroles", "{id}", "members", "$ref"],
         op: Op::AddRoleMember,
-        requirement: WRITE_ROLES,
+        capability: Capability::WriteRoles,
     },
     RouteSpec {
         method: "GET",
         pattern: &["me", "authentication", "methods"],
         op: Op::MeListMethods,
-        requirement: ME_READ,
+        capability: Capability::MeRead,
     },
     RouteSpec {
         method: "GET",
         pattern: &["me", "authentication", "fido2methods"],
         op: Op::MeListFido2,
-        requirement: ME_READ,
+        capability: Capability::MeRead,
     },
     RouteSpec {
         method: "DELETE",
         pattern: &["me", "authentication", "fido2methods", "{sub}"],
         op: Op::MeDeleteFido2,
-        requirement: ME_WRITE,
+        capability: Capability::MeWrite,
     },
     RouteSpec {
         method: "GET",
         pattern: &["devices"],
         op: Op::ListDevices,
-        requirement: READ_DEVICES,
+        capability: Capability::ReadDevices,
     },
     RouteSpec {
         method: "GET",
         pattern: &["devices", "{id}"],
         op: Op::GetDevice,
-        requirement: READ_DEVICES,
+        capability: Capability::ReadDevices,
     },
     RouteSpec {
         method: "PATCH",
         pattern: &["devices", "{id}"],
         op: Op::UpdateDevice,
-        requirement: WRITE_DEVICES,
+        capability: Capability::WriteDevices,
     },
     RouteSpec {
         method: "DELETE",
         pattern: &["devices", "{id}"],
         op: Op::DeleteDevice,
-        requirement: WRITE_DEVICES,
+        capability: Capability::WriteDevices,
     },
     RouteSpec {
         method: "GET",
         pattern: &["applications"],
         op: Op::ListApplications,
-        requirement: READ_APPS,
+        capability: Capability::ReadApps,
     },
     RouteSpec {
         method: "POST",
         pattern: &["applications"],
         op: Op::CreateApplication,
-        requirement: WRITE_APPS,
+        capability: Capability::WriteApps,
     },
     RouteSpec {
         method: "GET",
         pattern: &["applications", "{id}"],
         op: Op::GetApplication,
-        requirement: READ_APPS,
+        capability: Capability::ReadApps,
     },
     RouteSpec {
         method: "PATCH",
         pattern: &["applications", "{id}"],
         op: Op::UpdateApplication,
-        requirement: WRITE_APPS,
+        capability: Capability::WriteApps,
     },
     RouteSpec {
         method: "DELETE",
         pattern: &["applications", "{id}"],
         op: Op::DeleteApplication,
-        requirement: WRITE_APPS,
+        capability: Capability::WriteApps,
     },
     RouteSpec {
         method: "POST",
         pattern: &["applications", "{id}", "addpassword"],
         op: Op::AddPassword,
-        requirement: APP_CREDENTIALS,
+        capability: Capability::AppCredentials,
     },
     RouteSpec {
         method: "POST",
         pattern: &["applications", "{id}", "removepassword"],
         op: Op::RemovePassword,
-        requirement: APP_CREDENTIALS,
+        capability: Capability::AppCredentials,
     },
     RouteSpec {
         method: "GET",
         pattern: &["serviceprincipals"],
         op: Op::ListServicePrincipals,
-        requirement: READ_APPS,
+        capability: Capability::ReadApps,
     },
     RouteSpec {
         method: "POST",
         pattern: &["serviceprincipals"],
         op: Op::CreateServicePrincipal,
-        requirement: WRITE_APPS,
+        capability: Capability::WriteApps,
     },
     RouteSpec {
         method: "GET",
         pattern: &["serviceprincipals", "{id}"],
         op: Op::GetServicePrincipal,
-        requirement: READ_APPS,
+        capability: Capability::ReadApps,
     },
     RouteSpec {
         method: "PATCH",
         pattern: &["serviceprincipals", "{id}"],
         op: Op::UpdateServicePrincipal,
-        requirement: WRITE_APPS,
+        capability: Capability::WriteApps,
     },
     RouteSpec {
         method: "DELETE",
         pattern: &["serviceprincipals", "{id}"],
         op: Op::DeleteServicePrincipal,
-        requirement: WRITE_APPS,
+        capability: Capability::WriteApps,
     },
     RouteSpec {
         method: "GET",
         pattern: &["identity", "conditionalaccess", "policies"],
         op: Op::ListCaPolicies,
-        requirement: READ_CA,
+        capability: Capability::ReadCa,
     },
     RouteSpec {
         method: "POST",
         pattern: &["identity", "conditionalaccess", "policies"],
         op: Op::CreateCaPolicy,
-        requirement: WRITE_CA,
+        capability: Capability::WriteCa,
     },
     RouteSpec {
         method: "GET",
         pattern: &["identity", "conditionalaccess", "policies", "{id}"],
         op: Op::GetCaPolicy,
-        requirement: READ_CA,
+        capability: Capability::ReadCa,
     },
     RouteSpec {
         method: "PATCH",
         pattern: &["identity", "conditionalaccess", "policies", "{id}"],
         op: Op::UpdateCaPolicy,
-        requirement: WRITE_CA,
+        capability: Capability::WriteCa,
     },
     RouteSpec {
         method: "DELETE",
         pattern: &["identity", "conditionalaccess", "policies", "{id}"],
         op: Op::DeleteCaPolicy,
-        requirement: WRITE_CA,
+        capability: Capability::WriteCa,
     },
     RouteSpec {
         method: "GET",
         pattern: &["identity", "conditionalaccess", "namedlocations"],
         op: Op::ListLocations,
-        requirement: READ_CA,
+        capability: Capability::ReadCa,
     },
     RouteSpec {
         method: "POST",
         pattern: &["identity", "conditionalaccess", "namedlocations"],
         op: Op::CreateLocation,
-        requirement: WRITE_CA,
+        capability: Capability::WriteCa,
     },
     RouteSpec {
         method: "GET",
         pattern: &["identity", "conditionalaccess", "namedlocations", "{id}"],
         op: Op::GetLocation,
-        requirement: READ_CA,
+        capability: Capability::ReadCa,
     },
     RouteSpec {
         method: "DELETE",
         pattern: &["identity", "conditionalaccess", "namedlocations", "{id}"],
         op: Op::DeleteLocation,
-        requirement: WRITE_CA,
+        capability: Capability::WriteCa,
     },
     RouteSpec {
         method: "POST",
         pattern: &["identity", "conditionalaccess", "evaluate"],
         op: Op::Evaluate,
-        requirement: READ_CA,
+        capability: Capability::ReadCa,
     },
     RouteSpec {
         method: "GET",
@@ -997,25 +624,25 @@ pub const ROUTES: &[RouteSpec] = &[
             "authenticationmethodmodes",
         ],
         op: Op::MethodModes,
-        requirement: READ_STRENGTHS,
+        capability: Capability::ReadStrengths,
     },
     RouteSpec {
         method: "POST",
         pattern: &["policies", "authenticationstrengthpolicies"],
         op: Op::CreateStrength,
-        requirement: WRITE_STRENGTHS,
+        capability: Capability::WriteStrengths,
     },
     RouteSpec {
         method: "PATCH",
         pattern: &["policies", "authenticationstrengthpolicies", "{id}"],
         op: Op::UpdateStrength,
-        requirement: WRITE_STRENGTHS,
+        capability: Capability::WriteStrengths,
     },
     RouteSpec {
         method: "DELETE",
         pattern: &["policies", "authenticationstrengthpolicies", "{id}"],
         op: Op::DeleteStrength,
-        requirement: WRITE_STRENGTHS,
+        capability: Capability::WriteStrengths,
     },
     RouteSpec {
         method: "POST",
@@ -1026,7 +653,7 @@ pub const ROUTES: &[RouteSpec] = &[
             "updateallowedcombinations",
         ],
         op: Op::UpdateAllowedCombinations,
-        requirement: WRITE_STRENGTHS,
+        capability: Capability::WriteStrengths,
     },
 ];
 
@@ -1251,7 +878,7 @@ async fn handle(
             e.to_string(),
         )
     })?;
-    authorize(&route.requirement, &principal).map_err(|d| {
+    authorize_capability(route.capability, &principal).map_err(|d| {
         gerr(
             StatusCode::FORBIDDEN,
             "Authorization_RequestDenied",
@@ -1410,4 +1037,20 @@ fn parse_query(q: &str) -> Vec<(String, String)> {
     url::form_urlencoded::parse(q.as_bytes())
         .into_owned()
         .collect()
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    /// Every capability of the domain's table is a route's (the route test walks them all).
+    #[test]
+    fn every_capability_is_some_route() {
+        for c in Capability::ALL {
+            assert!(
+                ROUTES.iter().any(|r| r.capability == c),
+                "{c:?} is no route's"
+            );
+        }
+    }
 }

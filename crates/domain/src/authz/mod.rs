@@ -6,6 +6,10 @@ use uuid::Uuid;
 
 use crate::directory::DirectoryRole;
 
+mod table;
+
+pub use table::{authorize_capability, authorize_page, Capability};
+
 /// What a route demands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Requirement {
@@ -57,6 +61,15 @@ fn granted(have: &[String], want: &[&str]) -> bool {
         .any(|h| want.iter().any(|w| h.eq_ignore_ascii_case(w)))
 }
 
+/// The roles' display names, comma-separated.
+fn role_names(roles: &[DirectoryRole]) -> String {
+    roles
+        .iter()
+        .map(|d| d.display_name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Decides whether `p` may call a route with requirement `r`. Global Administrator
 /// satisfies any directory-role demand.
 pub fn authorize(r: &Requirement, p: &Principal) -> Result<(), Denied> {
@@ -78,13 +91,7 @@ pub fn authorize(r: &Requirement, p: &Principal) -> Result<(), Denied> {
             if ok {
                 Ok(())
             } else {
-                Err(Denied::MissingRole(
-                    r.directory_roles
-                        .iter()
-                        .map(|d| d.display_name())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                ))
+                Err(Denied::MissingRole(role_names(r.directory_roles)))
             }
         }
     }

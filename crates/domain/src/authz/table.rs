@@ -1,0 +1,547 @@
+//! The one table of who may do what: each administrative [`Capability`] and its
+//! [`Requirement`] (graph-api.md §1.1, §8.3–8.4). Graph routes, admin pages and their tests
+//! read it; nothing else lists roles or scopes.
+
+use super::{authorize, role_names, Denied, Principal, Requirement};
+use crate::directory::DirectoryRole;
+use DirectoryRole::*;
+
+const READ_POLICY: Requirement = Requirement {
+    scopes: &[
+        "Policy.Read.AuthenticationMethod",
+        "Policy.ReadWrite.AuthenticationMethod",
+        "Policy.Read.All",
+    ],
+    app_roles: &[
+        "Policy.Read.AuthenticationMethod",
+        "Policy.ReadWrite.AuthenticationMethod",
+        "Policy.Read.All",
+    ],
+    directory_roles: &[
+        AuthenticationPolicyAdministrator,
+        GlobalReader,
+        SecurityReader,
+        SecurityAdministrator,
+    ],
+};
+
+const WRITE_POLICY: Requirement = Requirement {
+    scopes: &["Policy.ReadWrite.AuthenticationMethod"],
+    app_roles: &["Policy.ReadWrite.AuthenticationMethod"],
+    directory_roles: &[AuthenticationPolicyAdministrator],
+};
+
+const ALL_ADMIN_ROLES: &[DirectoryRole] = &DirectoryRole::ALL;
+
+const READ_USERS: Requirement = Requirement {
+    scopes: &[
+        "User.Read.All",
+        "User.ReadBasic.All",
+        "User.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    app_roles: &[
+        "User.Read.All",
+        "User.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    directory_roles: ALL_ADMIN_ROLES,
+};
+
+const WRITE_USERS: Requirement = Requirement {
+    scopes: &["User.ReadWrite.All", "Directory.ReadWrite.All"],
+    app_roles: &["User.ReadWrite.All", "Directory.ReadWrite.All"],
+    directory_roles: &[GlobalAdministrator],
+};
+
+const READ_METHODS: Requirement = Requirement {
+    scopes: &[
+        "UserAuthenticationMethod.Read.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+    ],
+    app_roles: &[
+        "UserAuthenticationMethod.Read.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+    ],
+    directory_roles: &[
+        AuthenticationAdministrator,
+        PrivilegedAuthenticationAdministrator,
+        GlobalReader,
+    ],
+};
+
+const READ_TAP: Requirement = Requirement {
+    scopes: &[
+        "UserAuthMethod-TAP.Read.All",
+        "UserAuthMethod-TAP.ReadWrite.All",
+        "UserAuthenticationMethod.Read.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+    ],
+    app_roles: &[
+        "UserAuthMethod-TAP.Read.All",
+        "UserAuthMethod-TAP.ReadWrite.All",
+        "UserAuthenticationMethod.Read.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+    ],
+    directory_roles: &[
+        AuthenticationAdministrator,
+        PrivilegedAuthenticationAdministrator,
+        GlobalReader,
+    ],
+};
+
+const WRITE_TAP: Requirement = Requirement {
+    scopes: &[
+        "UserAuthMethod-TAP.ReadWrite.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+    ],
+    app_roles: &[
+        "UserAuthMethod-TAP.ReadWrite.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+    ],
+    directory_roles: &[
+        AuthenticationAdministrator,
+        PrivilegedAuthenticationAdministrator,
+    ],
+};
+
+const READ_FIDO2: Requirement = Requirement {
+    scopes: &[
+        "UserAuthMethod-Passkey.Read.All",
+        "UserAuthMethod-Passkey.ReadWrite.All",
+        "UserAuthenticationMethod.Read.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+    ],
+    app_roles: &[
+        "UserAuthMethod-Passkey.Read.All",
+        "UserAuthMethod-Passkey.ReadWrite.All",
+        "UserAuthenticationMethod.Read.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+    ],
+    directory_roles: &[
+        AuthenticationAdministrator,
+        PrivilegedAuthenticationAdministrator,
+        GlobalReader,
+    ],
+};
+
+const WRITE_FIDO2: Requirement = Requirement {
+    scopes: &[
+        "UserAuthMethod-Passkey.ReadWrite.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+    ],
+    app_roles: &[
+        "UserAuthMethod-Passkey.ReadWrite.All",
+        "UserAuthenticationMethod.ReadWrite.All",
+    ],
+    directory_roles: &[
+        AuthenticationAdministrator,
+        PrivilegedAuthenticationAdministrator,
+    ],
+};
+
+const READ_STRENGTHS: Requirement = Requirement {
+    scopes: &[
+        "Policy.Read.All",
+        "Policy.ReadWrite.ConditionalAccess",
+        "Policy.ReadWrite.AuthenticationMethod",
+    ],
+    app_roles: &[
+        "Policy.Read.All",
+        "Policy.ReadWrite.ConditionalAccess",
+        "Policy.ReadWrite.AuthenticationMethod",
+    ],
+    directory_roles: &[
+        ConditionalAccessAdministrator,
+        SecurityAdministrator,
+        SecurityReader,
+        GlobalReader,
+        AuthenticationPolicyAdministrator,
+    ],
+};
+
+const READ_AUDIT: Requirement = Requirement {
+    scopes: &["AuditLog.Read.All"],
+    app_roles: &["AuditLog.Read.All"],
+    directory_roles: &[
+        ReportsReader,
+        SecurityReader,
+        SecurityAdministrator,
+        GlobalReader,
+    ],
+};
+
+const READ_REPORTS: Requirement = Requirement {
+    scopes: &["AuditLog.Read.All", "UserAuthenticationMethod.Read.All"],
+    app_roles: &["AuditLog.Read.All", "UserAuthenticationMethod.Read.All"],
+    directory_roles: &[
+        ReportsReader,
+        SecurityReader,
+        SecurityAdministrator,
+        GlobalReader,
+    ],
+};
+
+const READ_GROUPS: Requirement = Requirement {
+    scopes: &[
+        "Group.Read.All",
+        "Group.ReadWrite.All",
+        "GroupMember.Read.All",
+        "GroupMember.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    app_roles: &[
+        "Group.Read.All",
+        "Group.ReadWrite.All",
+        "GroupMember.Read.All",
+        "GroupMember.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    directory_roles: ALL_ADMIN_ROLES,
+};
+
+const WRITE_GROUPS: Requirement = Requirement {
+    scopes: &[
+        "Group.ReadWrite.All",
+        "GroupMember.ReadWrite.All",
+        "Directory.ReadWrite.All",
+    ],
+    app_roles: &[
+        "Group.ReadWrite.All",
+        "GroupMember.ReadWrite.All",
+        "Directory.ReadWrite.All",
+    ],
+    directory_roles: &[GlobalAdministrator],
+};
+
+const READ_ROLES: Requirement = Requirement {
+    scopes: &[
+        "RoleManagement.Read.Directory",
+        "RoleManagement.ReadWrite.Directory",
+        "Directory.Read.All",
+    ],
+    app_roles: &[
+        "RoleManagement.Read.Directory",
+        "RoleManagement.ReadWrite.Directory",
+        "Directory.Read.All",
+    ],
+    directory_roles: ALL_ADMIN_ROLES,
+};
+
+const WRITE_ROLES: Requirement = Requirement {
+    scopes: &["RoleManagement.ReadWrite.Directory"],
+    app_roles: &["RoleManagement.ReadWrite.Directory"],
+    directory_roles: &[GlobalAdministrator, PrivilegedRoleAdministrator],
+};
+
+const READ_APPS: Requirement = Requirement {
+    scopes: &[
+        "Application.Read.All",
+        "Application.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    app_roles: &[
+        "Application.Read.All",
+        "Application.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    directory_roles: ALL_ADMIN_ROLES,
+};
+
+const READ_DEVICES: Requirement = Requirement {
+    scopes: &[
+        "Device.Read.All",
+        "Device.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    app_roles: &[
+        "Device.Read.All",
+        "Device.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    directory_roles: &[
+        GlobalAdministrator,
+        GlobalReader,
+        SecurityReader,
+        SecurityAdministrator,
+        ConditionalAccessAdministrator,
+        CloudDeviceAdministrator,
+        IntuneAdministrator,
+    ],
+};
+
+const WRITE_DEVICES: Requirement = Requirement {
+    scopes: &["Device.ReadWrite.All", "Directory.ReadWrite.All"],
+    app_roles: &["Device.ReadWrite.All", "Directory.ReadWrite.All"],
+    directory_roles: &[
+        GlobalAdministrator,
+        CloudDeviceAdministrator,
+        IntuneAdministrator,
+    ],
+};
+
+/// The permissions that write applications, delegated or app-only.
+const APP_WRITE_PERMISSIONS: &[&str] = &["Application.ReadWrite.All", "Directory.ReadWrite.All"];
+
+const WRITE_APPS: Requirement = Requirement {
+    scopes: APP_WRITE_PERMISSIONS,
+    app_roles: APP_WRITE_PERMISSIONS,
+    directory_roles: &[
+        GlobalAdministrator,
+        ApplicationAdministrator,
+        CloudApplicationAdministrator,
+    ],
+};
+
+/// Adding or removing an application's secret: the application administrators, and the
+/// Privileged Role Administrator, who alone (with Global Administrators) may do it for an
+/// application holding a privileged permission (the service decides that part:
+/// `actor::may_manage_app_credentials`).
+const APP_CREDENTIALS: Requirement = Requirement {
+    scopes: APP_WRITE_PERMISSIONS,
+    app_roles: APP_WRITE_PERMISSIONS,
+    directory_roles: &[
+        GlobalAdministrator,
+        ApplicationAdministrator,
+        CloudApplicationAdministrator,
+        PrivilegedRoleAdministrator,
+    ],
+};
+
+const READ_CA: Requirement = Requirement {
+    scopes: &[
+        "Policy.Read.All",
+        "Policy.Read.ConditionalAccess",
+        "Policy.ReadWrite.ConditionalAccess",
+    ],
+    app_roles: &[
+        "Policy.Read.All",
+        "Policy.Read.ConditionalAccess",
+        "Policy.ReadWrite.ConditionalAccess",
+    ],
+    directory_roles: &[
+        ConditionalAccessAdministrator,
+        SecurityAdministrator,
+        SecurityReader,
+        GlobalReader,
+    ],
+};
+
+const WRITE_CA: Requirement = Requirement {
+    scopes: &["Policy.ReadWrite.ConditionalAccess"],
+    app_roles: &["Policy.ReadWrite.ConditionalAccess"],
+    directory_roles: &[ConditionalAccessAdministrator, SecurityAdministrator],
+};
+
+const WRITE_STRENGTHS: Requirement = Requirement {
+    scopes: &[
+        "Policy.ReadWrite.ConditionalAccess",
+        "Policy.ReadWrite.AuthenticationMethod",
+    ],
+    app_roles: &[
+        "Policy.ReadWrite.ConditionalAccess",
+        "Policy.ReadWrite.AuthenticationMethod",
+    ],
+    directory_roles: &[
+        ConditionalAccessAdministrator,
+        SecurityAdministrator,
+        AuthenticationPolicyAdministrator,
+    ],
+};
+
+const ME_READ: Requirement = Requirement {
+    scopes: &[
+        "UserAuthenticationMethod.Read",
+        "UserAuthenticationMethod.ReadWrite",
+        "UserAuthMethod-Passkey.Read",
+        "UserAuthMethod-Passkey.ReadWrite",
+    ],
+    app_roles: &[],
+    directory_roles: &[],
+};
+
+const ME_WRITE: Requirement = Requirement {
+    scopes: &[
+        "UserAuthenticationMethod.ReadWrite",
+        "UserAuthMethod-Passkey.ReadWrite",
+    ],
+    app_roles: &[],
+    directory_roles: &[],
+};
+
+/// An administrative capability: what a Graph route, an admin page or a command asks to do.
+/// Its [`Requirement`] is the one table of who may (graph-api.md §1.1, §8.3–8.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Capability {
+    /// Read the authentication methods policy.
+    ReadPolicy,
+    /// Change the authentication methods policy.
+    WritePolicy,
+    /// Read users.
+    ReadUsers,
+    /// Create, change and delete users.
+    WriteUsers,
+    /// Read a user's authentication methods.
+    ReadMethods,
+    /// Read a user's Temporary Access Pass.
+    ReadTap,
+    /// Create and delete a user's Temporary Access Pass.
+    WriteTap,
+    /// Read a user's passkeys.
+    ReadFido2,
+    /// Add (provision) and delete a user's passkeys.
+    WriteFido2,
+    /// Read authentication strengths.
+    ReadStrengths,
+    /// Read the audit and sign-in logs.
+    ReadAudit,
+    /// Read the registration reports.
+    ReadReports,
+    /// Read groups.
+    ReadGroups,
+    /// Change groups and their members.
+    WriteGroups,
+    /// Read directory roles and their members.
+    ReadRoles,
+    /// Assign and remove directory roles.
+    WriteRoles,
+    /// Read applications and service principals.
+    ReadApps,
+    /// Read devices.
+    ReadDevices,
+    /// Change and delete devices.
+    WriteDevices,
+    /// Create, change and delete applications and service principals.
+    WriteApps,
+    /// Add and remove an application's secrets.
+    AppCredentials,
+    /// Read Conditional Access policies and named locations.
+    ReadCa,
+    /// Change Conditional Access policies and named locations.
+    WriteCa,
+    /// Create, change and delete authentication strengths.
+    WriteStrengths,
+    /// Read one's own authentication methods.
+    MeRead,
+    /// Change one's own authentication methods.
+    MeWrite,
+}
+
+impl Capability {
+    /// Every capability.
+    pub const ALL: [Capability; 26] = [
+        Capability::ReadPolicy,
+        Capability::WritePolicy,
+        Capability::ReadUsers,
+        Capability::WriteUsers,
+        Capability::ReadMethods,
+        Capability::ReadTap,
+        Capability::WriteTap,
+        Capability::ReadFido2,
+        Capability::WriteFido2,
+        Capability::ReadStrengths,
+        Capability::ReadAudit,
+        Capability::ReadReports,
+        Capability::ReadGroups,
+        Capability::WriteGroups,
+        Capability::ReadRoles,
+        Capability::WriteRoles,
+        Capability::ReadApps,
+        Capability::ReadDevices,
+        Capability::WriteDevices,
+        Capability::WriteApps,
+        Capability::AppCredentials,
+        Capability::ReadCa,
+        Capability::WriteCa,
+        Capability::WriteStrengths,
+        Capability::MeRead,
+        Capability::MeWrite,
+    ];
+
+    /// Who may: scopes, application permissions and directory roles.
+    pub fn requirement(self) -> Requirement {
+        match self {
+            Capability::ReadPolicy => READ_POLICY,
+            Capability::WritePolicy => WRITE_POLICY,
+            Capability::ReadUsers => READ_USERS,
+            Capability::WriteUsers => WRITE_USERS,
+            Capability::ReadMethods => READ_METHODS,
+            Capability::ReadTap => READ_TAP,
+            Capability::WriteTap => WRITE_TAP,
+            Capability::ReadFido2 => READ_FIDO2,
+            Capability::WriteFido2 => WRITE_FIDO2,
+            Capability::ReadStrengths => READ_STRENGTHS,
+            Capability::ReadAudit => READ_AUDIT,
+            Capability::ReadReports => READ_REPORTS,
+            Capability::ReadGroups => READ_GROUPS,
+            Capability::WriteGroups => WRITE_GROUPS,
+            Capability::ReadRoles => READ_ROLES,
+            Capability::WriteRoles => WRITE_ROLES,
+            Capability::ReadApps => READ_APPS,
+            Capability::ReadDevices => READ_DEVICES,
+            Capability::WriteDevices => WRITE_DEVICES,
+            Capability::WriteApps => WRITE_APPS,
+            Capability::AppCredentials => APP_CREDENTIALS,
+            Capability::ReadCa => READ_CA,
+            Capability::WriteCa => WRITE_CA,
+            Capability::WriteStrengths => WRITE_STRENGTHS,
+            Capability::MeRead => ME_READ,
+            Capability::MeWrite => ME_WRITE,
+        }
+    }
+}
+
+/// Decides whether `p` may exercise `cap`.
+pub fn authorize_capability(cap: Capability, p: &Principal) -> Result<(), Denied> {
+    authorize(&cap.requirement(), p)
+}
+
+/// Decides whether a user signed in to the admin center (a first-party page, so no scopes)
+/// holding `roles` may exercise `cap`: its directory roles, Global Administrator always.
+pub fn authorize_page(cap: Capability, roles: &[DirectoryRole]) -> Result<(), Denied> {
+    let r = cap.requirement();
+    let ok = roles.contains(&DirectoryRole::GlobalAdministrator)
+        || roles.iter().any(|h| r.directory_roles.contains(h));
+    if ok {
+        Ok(())
+    } else {
+        Err(Denied::MissingRole(role_names(r.directory_roles)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_capability_names_who_may_and_a_page_needs_one_of_its_roles() {
+        for c in Capability::ALL {
+            let r = c.requirement();
+            assert!(!r.scopes.is_empty(), "{c:?} names no scope");
+        }
+        assert_eq!(
+            authorize_page(Capability::ReadAudit, &[ReportsReader]),
+            Ok(())
+        );
+        assert_eq!(
+            authorize_page(Capability::ReadAudit, &[GlobalAdministrator]),
+            Ok(())
+        );
+        assert!(matches!(
+            authorize_page(Capability::ReadAudit, &[AuthenticationAdministrator]),
+            Err(Denied::MissingRole(names)) if names.contains("Reports Reader")
+        ));
+        assert!(
+            authorize_page(Capability::MeRead, &[]).is_err(),
+            "a page is for administrators: no role, no page"
+        );
+    }
+}
