@@ -68,44 +68,62 @@ fn attribute_name_ok(s: &str) -> bool {
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// Why a `customSecurityAttributes` change is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AttributeError {
+    /// Not an object.
+    #[error("customSecurityAttributes must be an object of attribute sets")]
+    NotAnObject,
+    /// A set name.
+    #[error("'{0}' is not an attribute set name (letters, digits and _, up to 32)")]
+    SetName(String),
+    /// A set that is not an object.
+    #[error("attribute set '{0}' must be an object")]
+    SetNotAnObject(String),
+    /// An attribute name.
+    #[error("'{0}' is not an attribute name (letters, digits and _, up to 32)")]
+    Name(String),
+    /// A value of another type (`Set.Name`).
+    #[error("{0} must be a string, a list of strings, an integer or a boolean")]
+    Value(String),
+    /// A text value over 256 characters (`Set.Name`).
+    #[error("{0} is longer than 256 characters")]
+    TooLong(String),
+}
+
 /// Reads Graph's `customSecurityAttributes` object
 /// (`{"Set": {"@odata.type": "#microsoft.graph.customSecurityAttributeValue", "Name": "v"}}`);
 /// `null` values remove an attribute. Returns the attributes after applying `patch` to `current`.
 pub fn patch_custom_security_attributes(
     current: &CustomSecurityAttributes,
     patch: &Value,
-) -> Result<CustomSecurityAttributes, String> {
+) -> Result<CustomSecurityAttributes, AttributeError> {
     let Value::Object(sets) = patch else {
-        return Err("customSecurityAttributes must be an object of attribute sets".into());
+        return Err(AttributeError::NotAnObject);
     };
     let mut out = current.clone();
     for (set, attrs) in sets {
         if !attribute_name_ok(set) {
-            return Err(format!(
-                "'{set}' is not an attribute set name (letters, digits and _, up to 32)"
-            ));
+            return Err(AttributeError::SetName(set.clone()));
         }
         let Value::Object(attrs) = attrs else {
-            return Err(format!("attribute set '{set}' must be an object"));
+            return Err(AttributeError::SetNotAnObject(set.clone()));
         };
         let entry = out.entry(set.clone()).or_default();
         // `@odata.type` and `Name@odata.type` are annotations, not values.
         for (name, v) in attrs.iter().filter(|(k, _)| !k.contains('@')) {
             if !attribute_name_ok(name) {
-                return Err(format!(
-                    "'{name}' is not an attribute name (letters, digits and _, up to 32)"
-                ));
+                return Err(AttributeError::Name(name.clone()));
             }
             if v.is_null() {
                 entry.remove(name);
                 continue;
             }
-            let value: AttributeValue = serde_json::from_value(v.clone()).map_err(|_| {
-                format!("{set}.{name} must be a string, a list of strings, an integer or a boolean")
-            })?;
+            let value: AttributeValue = serde_json::from_value(v.clone())
+                .map_err(|_| AttributeError::Value(format!("{set}.{name}")))?;
             if let AttributeValue::Text(t) = &value {
                 if t.len() > 256 {
-                    return Err(format!("{set}.{name} is longer than 256 characters"));
+                    return Err(AttributeError::TooLong(format!("{set}.{name}")));
                 }
             }
             entry.insert(name.to_string(), value);
@@ -140,38 +158,76 @@ pub fn custom_security_attributes_json(attrs: &CustomSecurityAttributes) -> Valu
     Value::Object(sets)
 }
 
+/// Why a redirect URI is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RedirectUriError {
+    /// Empty or longer than [`REDIRECT_URI_MAX`].
+    #[error("a redirect URI must be 1 to {REDIRECT_URI_MAX} characters")]
+    Length,
+    /// More than [`REDIRECT_URIS_MAX`].
+    #[error("at most {REDIRECT_URIS_MAX} redirect URIs")]
+    TooMany,
+    /// A fragment, whitespace or a control character.
+    #[error("'{0}' has a fragment or whitespace; redirect URIs may have neither")]
+    FragmentOrSpace(String),
+    /// No `scheme://`.
+    #[error("'{0}' is not an absolute URI (scheme://…)")]
+    NotAbsolute(String),
+    /// A scheme that is not one.
+    #[error("'{0}' is not a URI scheme (lower case)")]
+    Scheme(String),
+    /// Not a URL at all.
+    #[error("'{uri}' is not a valid URI ({reason})")]
+    Invalid {
+        /// The URI.
+        uri: String,
+        /// What the URL parser said.
+        reason: url::ParseError,
+    },
+    /// `user@host`.
+    #[error("'{0}' carries user information (user@host); redirect URIs may not")]
+    UserInfo(String),
+    /// `http` off loopback.
+    #[error("'{0}': plain http is only allowed on loopback (localhost, 127.0.0.1, [::1])")]
+    PlainHttp(String),
+    /// `https` without a host.
+    #[error("'{0}' has no host")]
+    NoHost(String),
+    /// A custom scheme for a confidential client.
+    #[error("'{0}': a custom scheme is only allowed for public clients (native apps)")]
+    CustomScheme(String),
+}
+
 /// Checks a redirect URI for registration: absolute, no fragment, not too long; `https`
 /// anywhere, `http` only on loopback, and a custom scheme (`msauth.…://auth`) only for public
 /// clients (native apps, RFC 8252).
-pub fn validate_redirect_uri(uri: &str, public_client: bool) -> Result<String, String> {
+pub fn validate_redirect_uri(uri: &str, public_client: bool) -> Result<String, RedirectUriError> {
+    use RedirectUriError as E;
     let uri = uri.trim();
     if uri.is_empty() || uri.len() > REDIRECT_URI_MAX {
-        return Err(format!(
-            "a redirect URI must be 1 to {REDIRECT_URI_MAX} characters"
-        ));
+        return Err(E::Length);
     }
     if uri.contains('#') || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!(
-            "'{uri}' has a fragment or whitespace; redirect URIs may have neither"
-        ));
+        return Err(E::FragmentOrSpace(uri.into()));
     }
     let Some((scheme, _)) = uri.split_once("://") else {
-        return Err(format!("'{uri}' is not an absolute URI (scheme://…)"));
+        return Err(E::NotAbsolute(uri.into()));
     };
     let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_lowercase())
         && scheme
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+.-".contains(c));
     if !scheme_ok {
-        return Err(format!("'{scheme}' is not a URI scheme (lower case)"));
+        return Err(E::Scheme(scheme.into()));
     }
-    let parsed = url::Url::parse(uri).map_err(|e| format!("'{uri}' is not a valid URI ({e})"))?;
+    let parsed = url::Url::parse(uri).map_err(|e| E::Invalid {
+        uri: uri.into(),
+        reason: e,
+    })?;
     // `http://localhost:1@evil.example/cb` is evil.example with the user "localhost": a
     // URI with userinfo is never a redirect URI.
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(format!(
-            "'{uri}' carries user information (user@host); redirect URIs may not"
-        ));
+        return Err(E::UserInfo(uri.into()));
     }
     let loopback = match parsed.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
@@ -183,21 +239,20 @@ pub fn validate_redirect_uri(uri: &str, public_client: bool) -> Result<String, S
     match scheme {
         "https" if has_host => Ok(uri.to_string()),
         "http" if loopback => Ok(uri.to_string()),
-        "http" => Err(format!(
-            "'{uri}': plain http is only allowed on loopback (localhost, 127.0.0.1, [::1])"
-        )),
-        "https" => Err(format!("'{uri}' has no host")),
+        "http" => Err(E::PlainHttp(uri.into())),
+        "https" => Err(E::NoHost(uri.into())),
         _ if public_client => Ok(uri.to_string()),
-        _ => Err(format!(
-            "'{uri}': a custom scheme is only allowed for public clients (native apps)"
-        )),
+        _ => Err(E::CustomScheme(uri.into())),
     }
 }
 
 /// Validates and de-duplicates a list of redirect URIs.
-pub fn validate_redirect_uris(uris: &[String], public_client: bool) -> Result<Vec<String>, String> {
+pub fn validate_redirect_uris(
+    uris: &[String],
+    public_client: bool,
+) -> Result<Vec<String>, RedirectUriError> {
     if uris.len() > REDIRECT_URIS_MAX {
-        return Err(format!("at most {REDIRECT_URIS_MAX} redirect URIs"));
+        return Err(RedirectUriError::TooMany);
     }
     let mut out: Vec<String> = vec![];
     for u in uris {

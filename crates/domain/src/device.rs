@@ -152,29 +152,61 @@ pub fn filter_property(name: &str) -> Option<String> {
         .map(|p| p.to_string())
 }
 
+/// Why device properties or What If's `deviceInfo` are refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceError {
+    /// A trust type Portcullis does not have.
+    #[error("trustType '{0}' must be one of AzureAD, Workplace (Portcullis has no on-premises directory, so no ServerAD)")]
+    TrustType(String),
+    /// An ownership that is neither.
+    #[error("deviceOwnership '{0}' must be Company or Personal")]
+    Ownership(String),
+    /// Not one of the fifteen extension attributes.
+    #[error("'{0}' is not one of extensionAttribute1 … extensionAttribute15")]
+    ExtensionAttribute(String),
+    /// A value over its length.
+    #[error("{what} is longer than {max} characters")]
+    TooLong {
+        /// The property (or the start of the value).
+        what: String,
+        /// Its limit.
+        max: usize,
+    },
+    /// `deviceInfo` is not an object.
+    #[error("deviceInfo must be an object")]
+    InfoNotAnObject,
+    /// `deviceInfo.isCompliant` is not a Boolean.
+    #[error("deviceInfo.isCompliant must be true or false")]
+    InfoCompliance,
+    /// A `deviceInfo` property that is not text.
+    #[error("deviceInfo.{0} must be a string")]
+    InfoNotText(String),
+}
+
 impl DeviceProperties {
     /// Checks values an administrator sets; the error says what to fix.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), DeviceError> {
         if let Some(t) = &self.trust_type {
             if !TRUST_TYPES.contains(&t.as_str()) {
-                return Err(format!("trustType '{t}' must be one of {} (Portcullis has no on-premises directory, so no ServerAD)", TRUST_TYPES.join(", ")));
+                return Err(DeviceError::TrustType(t.clone()));
             }
         }
         if let Some(o) = &self.device_ownership {
             if !OWNERSHIPS.contains(&o.as_str()) {
-                return Err(format!("deviceOwnership '{o}' must be Company or Personal"));
+                return Err(DeviceError::Ownership(o.clone()));
             }
         }
         for (k, v) in &self.extension_attributes {
             if !k.starts_with("extensionAttribute")
                 || filter_property(k).as_deref() != Some(k.as_str())
             {
-                return Err(format!(
-                    "'{k}' is not one of extensionAttribute1 … extensionAttribute15"
-                ));
+                return Err(DeviceError::ExtensionAttribute(k.clone()));
             }
             if v.len() > 1024 {
-                return Err(format!("{k} is longer than 1024 characters"));
+                return Err(DeviceError::TooLong {
+                    what: k.clone(),
+                    max: 1024,
+                });
             }
         }
         let long = [
@@ -186,10 +218,10 @@ impl DeviceProperties {
         .flatten()
         .find(|v| v.len() > 256);
         match long {
-            Some(v) => Err(format!(
-                "'{}…' is longer than 256 characters",
-                v.chars().take(20).collect::<String>()
-            )),
+            Some(v) => Err(DeviceError::TooLong {
+                what: format!("'{}…'", v.chars().take(20).collect::<String>()),
+                max: 256,
+            }),
             None => Ok(()),
         }
     }
@@ -222,8 +254,8 @@ impl DeviceFacts {
     /// What If's `signInConditions.deviceInfo` (graph-api.md §5.8): the properties filters
     /// can name, with `isCompliant` a boolean. Properties Portcullis does not filter on are
     /// ignored, as they describe nothing a policy here can test.
-    pub fn from_graph(info: &serde_json::Value) -> Result<DeviceFacts, String> {
-        let obj = info.as_object().ok_or("deviceInfo must be an object")?;
+    pub fn from_graph(info: &serde_json::Value) -> Result<DeviceFacts, DeviceError> {
+        let obj = info.as_object().ok_or(DeviceError::InfoNotAnObject)?;
         let mut facts = DeviceFacts::default();
         for (k, v) in obj {
             // deviceInfo spells the ownership `ownership`; filters say `device.deviceOwnership`.
@@ -233,15 +265,13 @@ impl DeviceFacts {
                 k.as_str()
             };
             if k.eq_ignore_ascii_case("isCompliant") {
-                facts.is_compliant = v
-                    .as_bool()
-                    .ok_or("deviceInfo.isCompliant must be true or false")?;
+                facts.is_compliant = v.as_bool().ok_or(DeviceError::InfoCompliance)?;
             } else if v.is_null() || k.starts_with('@') {
                 // Absent, as the SDKs write unset properties.
             } else if let Some(name) = filter_property(k) {
                 let text = v
                     .as_str()
-                    .ok_or_else(|| format!("deviceInfo.{k} must be a string"))?;
+                    .ok_or_else(|| DeviceError::InfoNotText(k.to_string()))?;
                 facts.values.insert(name, text.to_string());
             }
         }
@@ -422,7 +452,7 @@ mod tests {
             (None, None, None)
         );
         assert!(d.properties.validate().is_ok());
-        let bad = |p: DeviceProperties| p.validate().unwrap_err();
+        let bad = |p: DeviceProperties| p.validate().unwrap_err().to_string();
         assert!(bad(DeviceProperties {
             trust_type: Some("ServerAD".into()),
             ..Default::default()
@@ -467,6 +497,7 @@ mod tests {
         assert!(typo
             .validate()
             .unwrap_err()
+            .to_string()
             .contains("extensionAttribute99"));
         let what_if = DeviceFacts::from_graph(&serde_json::json!({"isCompliant": true, "trustType": "AzureAD", "extensionAttribute3": "SAW", "profileType": "Standard"})).unwrap();
         assert_eq!(

@@ -119,19 +119,31 @@ pub struct Group {
 /// Longest display name accepted for users and groups.
 pub const DISPLAY_NAME_MAX: usize = 256;
 
+/// Why a display name is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DisplayNameError {
+    /// Blank.
+    #[error("displayName must not be empty")]
+    Empty,
+    /// Longer than [`DISPLAY_NAME_MAX`].
+    #[error("displayName is longer than {DISPLAY_NAME_MAX} characters")]
+    TooLong,
+    /// Holds a control character.
+    #[error("displayName must not contain control characters")]
+    ControlCharacter,
+}
+
 /// Checks a display name: not blank, not too long, no control characters.
-pub fn validate_display_name(name: &str) -> Result<String, String> {
+pub fn validate_display_name(name: &str) -> Result<String, DisplayNameError> {
     let t = name.trim();
     if t.is_empty() {
-        return Err("displayName must not be empty".into());
+        return Err(DisplayNameError::Empty);
     }
     if t.chars().count() > DISPLAY_NAME_MAX {
-        return Err(format!(
-            "displayName is longer than {DISPLAY_NAME_MAX} characters"
-        ));
+        return Err(DisplayNameError::TooLong);
     }
     if t.chars().any(char::is_control) {
-        return Err("displayName must not contain control characters".into());
+        return Err(DisplayNameError::ControlCharacter);
     }
     Ok(t.to_string())
 }

@@ -13,10 +13,22 @@ pub fn rfc3339(t: Timestamp) -> String {
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
+/// A text that is not an RFC 3339 date-time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{input}' is not an RFC 3339 date-time ({reason})")]
+pub struct NotRfc3339 {
+    /// The text.
+    pub input: String,
+    /// What the parser said.
+    pub reason: String,
+}
+
 /// Parses an RFC 3339 timestamp with `Z` or a numeric offset.
-pub fn parse_rfc3339(s: &str) -> Result<Timestamp, String> {
-    Timestamp::parse(s.trim(), &Rfc3339)
-        .map_err(|e| format!("'{s}' is not an RFC 3339 date-time ({e})"))
+pub fn parse_rfc3339(s: &str) -> Result<Timestamp, NotRfc3339> {
+    Timestamp::parse(s.trim(), &Rfc3339).map_err(|e| NotRfc3339 {
+        input: s.into(),
+        reason: e.to_string(),
+    })
 }
 
 /// Milliseconds since the Unix epoch (the store's representation).

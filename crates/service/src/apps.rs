@@ -162,12 +162,10 @@ impl Service {
         actor: &Actor,
         spec: NewApplication,
     ) -> Result<(Application, Option<String>)> {
-        let name = validate_display_name(&spec.display_name).map_err(ServiceError::Invalid)?;
-        let redirect_uris = validate_redirect_uris(&spec.redirect_uris, spec.public_client)
-            .map_err(ServiceError::Invalid)?;
+        let name = validate_display_name(&spec.display_name)?;
+        let redirect_uris = validate_redirect_uris(&spec.redirect_uris, spec.public_client)?;
         let attrs = match &spec.custom_security_attributes {
-            Some(v) => patch_custom_security_attributes(&CustomSecurityAttributes::new(), v)
-                .map_err(ServiceError::Invalid)?,
+            Some(v) => patch_custom_security_attributes(&CustomSecurityAttributes::new(), v)?,
             None => CustomSecurityAttributes::new(),
         };
         let now = self.now();
@@ -245,7 +243,7 @@ impl Service {
                     before.display_name
                 )));
             }
-            app.display_name = validate_display_name(n).map_err(ServiceError::Invalid)?;
+            app.display_name = validate_display_name(n)?;
         }
         if let Some(uris) = &patch.redirect_uris {
             if before.first_party {
@@ -254,8 +252,7 @@ impl Service {
                     before.display_name
                 )));
             }
-            app.redirect_uris =
-                validate_redirect_uris(uris, app.public_client).map_err(ServiceError::Invalid)?;
+            app.redirect_uris = validate_redirect_uris(uris, app.public_client)?;
         }
         if let Some(v) = patch.approved_client_app {
             app.approved_client_app = v;
@@ -265,8 +262,7 @@ impl Service {
         }
         if let Some(v) = &patch.custom_security_attributes {
             app.custom_security_attributes =
-                patch_custom_security_attributes(&app.custom_security_attributes, v)
-                    .map_err(ServiceError::Invalid)?;
+                patch_custom_security_attributes(&app.custom_security_attributes, v)?;
         }
         if app == before {
             return Ok(app);
@@ -347,7 +343,7 @@ impl Service {
             ));
         }
         let display_name = match display_name {
-            Some(n) => Some(validate_display_name(&n).map_err(ServiceError::Invalid)?),
+            Some(n) => Some(validate_display_name(&n)?),
             None => None,
         };
         let secret = new_token();

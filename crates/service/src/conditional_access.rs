@@ -361,15 +361,14 @@ impl Service {
         cidrs: &[String],
         trusted: bool,
     ) -> Result<NamedLocation> {
-        let name = portcullis_domain::directory::validate_display_name(name)
-            .map_err(ServiceError::Invalid)?;
+        let name = portcullis_domain::directory::validate_display_name(name)?;
         if cidrs.is_empty() {
             return Err(ServiceError::Invalid(
                 "a named location needs at least one IP range".into(),
             ));
         }
         for c in cidrs {
-            parse_cidr(c).map_err(ServiceError::Invalid)?;
+            parse_cidr(c)?;
         }
         let now = self.now();
         let loc = NamedLocation {
@@ -409,8 +408,7 @@ impl Service {
         combinations: &[String],
         aaguids: Option<Vec<Uuid>>,
     ) -> Result<Strength> {
-        let name = portcullis_domain::directory::validate_display_name(name)
-            .map_err(ServiceError::Invalid)?;
+        let name = portcullis_domain::directory::validate_display_name(name)?;
         let combos = validate_combinations(combinations).map_err(ServiceError::Invalid)?;
         if aaguids.is_some() && !combos.iter().any(|c| c == "fido2") {
             return Err(ServiceError::Invalid("allowed AAGUIDs apply to the fido2 combination, which this strength does not allow".into()));
@@ -843,8 +841,7 @@ impl Service {
     ) -> Result<Strength> {
         self.change_strength(actor, id, "Update authentication strength policy", |s| {
             if let Some(n) = &name {
-                s.display_name = portcullis_domain::directory::validate_display_name(n)
-                    .map_err(ServiceError::Invalid)?;
+                s.display_name = portcullis_domain::directory::validate_display_name(n)?;
             }
             if let Some(d) = &description {
                 s.description = d.clone();

@@ -56,8 +56,7 @@ impl Service {
         platform: &str,
         public_key_pem: &str,
     ) -> Result<Device> {
-        let name = portcullis_domain::directory::validate_display_name(name)
-            .map_err(ServiceError::Invalid)?;
+        let name = portcullis_domain::directory::validate_display_name(name)?;
         let platform = Platform::parse(platform).ok_or_else(|| {
             ServiceError::Invalid(format!(
                 "'{platform}' is not a platform (android, iOS, windows, macOS, linux)"
@@ -136,15 +135,14 @@ impl Service {
             .ok_or_else(|| ServiceError::NotFound(format!("no device '{id}'")))?;
         let mut after = before.clone();
         if let Some(name) = patch.display_name {
-            after.display_name = portcullis_domain::directory::validate_display_name(&name)
-                .map_err(ServiceError::Invalid)?;
+            after.display_name = portcullis_domain::directory::validate_display_name(&name)?;
         }
         if let Some(c) = patch.is_compliant {
             after.is_compliant = c;
         }
         // Merged here, in the transaction, so two concurrent changes do not lose each other's.
         after.properties.apply(patch.properties);
-        after.properties.validate().map_err(ServiceError::Invalid)?;
+        after.properties.validate()?;
         devices::update(&mut tx, &after).await?;
         let view = |d: &Device| json!({"displayName": d.display_name, "isCompliant": d.is_compliant, "properties": d.properties});
         audit::append(

@@ -94,7 +94,7 @@ impl Service {
     /// Adds a user.
     pub async fn add_user(&self, actor: &Actor, upn: &str, display_name: &str) -> Result<User> {
         let upn = Upn::parse(upn)?;
-        let display_name = validate_display_name(display_name).map_err(ServiceError::Invalid)?;
+        let display_name = validate_display_name(display_name)?;
         let now = self.now();
         let user = User {
             id: Uuid::new_v4(),
@@ -218,7 +218,7 @@ impl Service {
         name: &str,
         security_enabled: bool,
     ) -> Result<Group> {
-        let name = validate_display_name(name).map_err(ServiceError::Invalid)?;
+        let name = validate_display_name(name)?;
         let now = self.now();
         let group = Group {
             id: Uuid::new_v4(),
@@ -415,10 +415,7 @@ impl Service {
         display_name: Option<&str>,
         enabled: Option<bool>,
     ) -> Result<User> {
-        let name = display_name
-            .map(validate_display_name)
-            .transpose()
-            .map_err(ServiceError::Invalid)?;
+        let name = display_name.map(validate_display_name).transpose()?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let before = resolve_user(&mut tx, key).await?;

@@ -21,6 +21,24 @@ pub enum ServiceError {
     /// A userPrincipalName was refused.
     #[error(transparent)]
     Upn(#[from] UpnError),
+    /// A display name was refused.
+    #[error(transparent)]
+    DisplayName(#[from] portcullis_domain::directory::DisplayNameError),
+    /// An address range was refused.
+    #[error(transparent)]
+    Cidr(#[from] portcullis_domain::conditional_access::location::CidrError),
+    /// A date-time was refused.
+    #[error(transparent)]
+    Time(#[from] portcullis_domain::time_fmt::NotRfc3339),
+    /// A redirect URI was refused.
+    #[error(transparent)]
+    RedirectUri(#[from] portcullis_domain::application::RedirectUriError),
+    /// Custom security attributes were refused.
+    #[error(transparent)]
+    Attributes(#[from] portcullis_domain::application::AttributeError),
+    /// Device properties were refused.
+    #[error(transparent)]
+    Device(#[from] portcullis_domain::device::DeviceError),
     /// A policy document was refused (R2, R10 …).
     #[error(transparent)]
     Policy(#[from] PolicyError),

@@ -260,5 +260,5 @@ fn device_facts(compliant: bool, props: &[String]) -> Result<Option<DeviceFacts>
     }
     DeviceFacts::from_graph(&serde_json::Value::Object(info))
         .map(Some)
-        .map_err(CliError::Other)
+        .map_err(|e| CliError::Other(e.to_string()))
 }

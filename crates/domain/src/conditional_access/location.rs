@@ -20,21 +20,39 @@ pub struct NamedLocation {
     pub modified: String,
 }
 
+/// Why a text is not an `address/prefix` range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CidrError {
+    /// No `/`.
+    #[error("'{0}' is not CIDR (address/prefix)")]
+    NotCidr(String),
+    /// The address part.
+    #[error("'{0}' is not an IP address")]
+    Address(String),
+    /// The prefix part.
+    #[error("'{0}' is not a prefix length")]
+    PrefixLength(String),
+    /// A prefix longer than the address.
+    #[error("prefix /{len} is longer than {max}")]
+    PrefixTooLong {
+        /// Given.
+        len: u8,
+        /// The address family's length.
+        max: u8,
+    },
+}
+
 /// Parses `addr/len`.
-pub fn parse_cidr(s: &str) -> Result<(IpAddr, u8), String> {
+pub fn parse_cidr(s: &str) -> Result<(IpAddr, u8), CidrError> {
     let (a, l) = s
         .trim()
         .split_once('/')
-        .ok_or_else(|| format!("'{s}' is not CIDR (address/prefix)"))?;
-    let addr: IpAddr = a
-        .parse()
-        .map_err(|_| format!("'{a}' is not an IP address"))?;
-    let len: u8 = l
-        .parse()
-        .map_err(|_| format!("'{l}' is not a prefix length"))?;
+        .ok_or_else(|| CidrError::NotCidr(s.into()))?;
+    let addr: IpAddr = a.parse().map_err(|_| CidrError::Address(a.into()))?;
+    let len: u8 = l.parse().map_err(|_| CidrError::PrefixLength(l.into()))?;
     let max = if addr.is_ipv4() { 32 } else { 128 };
     if len > max {
-        return Err(format!("prefix /{len} is longer than {max}"));
+        return Err(CidrError::PrefixTooLong { len, max });
     }
     Ok((addr, len))
 }

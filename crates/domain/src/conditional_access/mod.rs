@@ -321,7 +321,7 @@ fn enabled_session_control(controls: Option<&Value>) -> Option<String> {
 
 /// Validates a policy as Graph would (graph-api.md §5.2–§5.4); the error says what to fix.
 pub fn validate(p: &Policy, known: &Known<'_>) -> Result<(), String> {
-    crate::directory::validate_display_name(&p.display_name)?;
+    crate::directory::validate_display_name(&p.display_name).map_err(|e| e.to_string())?;
     let u = &p.conditions.users;
     if u.include_users.is_empty() && u.include_groups.is_empty() && u.include_roles.is_empty() {
         return Err("conditions.users must include someone (includeUsers: [\"All\"], users, groups or roles; [\"None\"] is allowed)".into());

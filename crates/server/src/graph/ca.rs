@@ -487,7 +487,7 @@ pub(crate) async fn evaluate(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     };
     let device = match cond.get("deviceInfo") {
         None | Some(Value::Null) => None,
-        Some(info) => Some(DeviceFacts::from_graph(info).map_err(bad)?),
+        Some(info) => Some(DeviceFacts::from_graph(info).map_err(|e| bad(e.to_string()))?),
     };
     // Portcullis extension: the methods of the sign-in, so grant controls can be judged too.
     let methods = match b.get("portcullisAuthenticationMethods").and_then(Value::as_array) {

@@ -129,7 +129,7 @@ pub(crate) async fn create_tap(cx: &Ctx<'_>) -> Result<Response, GraphError> {
         Some(v) => Some(
             v.as_str()
                 .ok_or_else(|| bad("startDateTime must be a date-time string".into()))
-                .and_then(|s| parse_rfc3339(s).map_err(bad))?,
+                .and_then(|s| parse_rfc3339(s).map_err(|e| bad(e.to_string())))?,
         ),
     };
     let lifetime_minutes = match b.get("lifetimeInMinutes") {
