@@ -61,6 +61,17 @@ fn granted(have: &[String], want: &[&str]) -> bool {
         .any(|h| want.iter().any(|w| h.eq_ignore_ascii_case(w)))
 }
 
+/// Whether `roles` include one `r` names; Global Administrator always does.
+fn holds_role(r: &Requirement, roles: &[DirectoryRole]) -> Result<(), Denied> {
+    if roles.contains(&DirectoryRole::GlobalAdministrator)
+        || roles.iter().any(|h| r.directory_roles.contains(h))
+    {
+        Ok(())
+    } else {
+        Err(Denied::MissingRole(role_names(r.directory_roles)))
+    }
+}
+
 /// The roles' display names, comma-separated.
 fn role_names(roles: &[DirectoryRole]) -> String {
     roles
@@ -85,13 +96,10 @@ pub fn authorize(r: &Requirement, p: &Principal) -> Result<(), Denied> {
             if !granted(scopes, r.scopes) {
                 return Err(Denied::MissingPermission(r.scopes.join(", ")));
             }
-            let ok = r.directory_roles.is_empty()
-                || roles.contains(&DirectoryRole::GlobalAdministrator)
-                || roles.iter().any(|h| r.directory_roles.contains(h));
-            if ok {
+            if r.directory_roles.is_empty() {
                 Ok(())
             } else {
-                Err(Denied::MissingRole(role_names(r.directory_roles)))
+                holds_role(r, roles)
             }
         }
     }

@@ -2,7 +2,7 @@
 //! [`Requirement`] (graph-api.md §1.1, §8.3–8.4). Graph routes, admin pages and their tests
 //! read it; nothing else lists roles or scopes.
 
-use super::{authorize, role_names, Denied, Principal, Requirement};
+use super::{authorize, holds_role, Denied, Principal, Requirement};
 use crate::directory::DirectoryRole;
 use DirectoryRole::*;
 
@@ -507,14 +507,7 @@ pub fn authorize_capability(cap: Capability, p: &Principal) -> Result<(), Denied
 /// Decides whether a user signed in to the admin center (a first-party page, so no scopes)
 /// holding `roles` may exercise `cap`: its directory roles, Global Administrator always.
 pub fn authorize_page(cap: Capability, roles: &[DirectoryRole]) -> Result<(), Denied> {
-    let r = cap.requirement();
-    let ok = roles.contains(&DirectoryRole::GlobalAdministrator)
-        || roles.iter().any(|h| r.directory_roles.contains(h));
-    if ok {
-        Ok(())
-    } else {
-        Err(Denied::MissingRole(role_names(r.directory_roles)))
-    }
+    holds_role(&cap.requirement(), roles)
 }
 
 #[cfg(test)]
