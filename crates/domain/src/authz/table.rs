@@ -6,33 +6,64 @@ use super::{authorize, holds_role, Denied, Principal, Requirement};
 use crate::directory::DirectoryRole;
 use DirectoryRole::*;
 
-const READ_POLICY: Requirement = Requirement {
-    scopes: &[
+/// A requirement whose delegated scopes and application permissions are the same names.
+const fn both(
+    permissions: &'static [&'static str],
+    directory_roles: &'static [DirectoryRole],
+) -> Requirement {
+    Requirement {
+        scopes: permissions,
+        app_roles: permissions,
+        directory_roles,
+    }
+}
+
+const ALL_ADMIN_ROLES: &[DirectoryRole] = &DirectoryRole::ALL;
+
+/// Who reads users' methods: the authentication administrators and the Global Reader.
+const METHOD_READERS: &[DirectoryRole] = &[
+    AuthenticationAdministrator,
+    PrivilegedAuthenticationAdministrator,
+    GlobalReader,
+];
+
+/// Who changes users' methods.
+const METHOD_WRITERS: &[DirectoryRole] = &[
+    AuthenticationAdministrator,
+    PrivilegedAuthenticationAdministrator,
+];
+
+/// Who reads the logs and reports.
+const LOG_READERS: &[DirectoryRole] = &[
+    ReportsReader,
+    SecurityReader,
+    SecurityAdministrator,
+    GlobalReader,
+];
+
+/// The permissions that write applications, delegated or app-only.
+const APP_WRITE_PERMISSIONS: &[&str] = &["Application.ReadWrite.All", "Directory.ReadWrite.All"];
+
+const READ_POLICY: Requirement = both(
+    &[
         "Policy.Read.AuthenticationMethod",
         "Policy.ReadWrite.AuthenticationMethod",
         "Policy.Read.All",
     ],
-    app_roles: &[
-        "Policy.Read.AuthenticationMethod",
-        "Policy.ReadWrite.AuthenticationMethod",
-        "Policy.Read.All",
-    ],
-    directory_roles: &[
+    &[
         AuthenticationPolicyAdministrator,
         GlobalReader,
         SecurityReader,
         SecurityAdministrator,
     ],
-};
+);
 
-const WRITE_POLICY: Requirement = Requirement {
-    scopes: &["Policy.ReadWrite.AuthenticationMethod"],
-    app_roles: &["Policy.ReadWrite.AuthenticationMethod"],
-    directory_roles: &[AuthenticationPolicyAdministrator],
-};
+const WRITE_POLICY: Requirement = both(
+    &["Policy.ReadWrite.AuthenticationMethod"],
+    &[AuthenticationPolicyAdministrator],
+);
 
-const ALL_ADMIN_ROLES: &[DirectoryRole] = &DirectoryRole::ALL;
-
+/// `User.ReadBasic.All` is a delegated scope only.
 const READ_USERS: Requirement = Requirement {
     scopes: &[
         "User.Read.All",
@@ -50,142 +81,79 @@ const READ_USERS: Requirement = Requirement {
     directory_roles: ALL_ADMIN_ROLES,
 };
 
-const WRITE_USERS: Requirement = Requirement {
-    scopes: &["User.ReadWrite.All", "Directory.ReadWrite.All"],
-    app_roles: &["User.ReadWrite.All", "Directory.ReadWrite.All"],
-    directory_roles: &[GlobalAdministrator],
-};
+const WRITE_USERS: Requirement = both(
+    &["User.ReadWrite.All", "Directory.ReadWrite.All"],
+    &[GlobalAdministrator],
+);
 
-const READ_METHODS: Requirement = Requirement {
-    scopes: &[
+const READ_METHODS: Requirement = both(
+    &[
         "UserAuthenticationMethod.Read.All",
         "UserAuthenticationMethod.ReadWrite.All",
     ],
-    app_roles: &[
-        "UserAuthenticationMethod.Read.All",
-        "UserAuthenticationMethod.ReadWrite.All",
-    ],
-    directory_roles: &[
-        AuthenticationAdministrator,
-        PrivilegedAuthenticationAdministrator,
-        GlobalReader,
-    ],
-};
+    METHOD_READERS,
+);
 
-const READ_TAP: Requirement = Requirement {
-    scopes: &[
+const READ_TAP: Requirement = both(
+    &[
         "UserAuthMethod-TAP.Read.All",
         "UserAuthMethod-TAP.ReadWrite.All",
         "UserAuthenticationMethod.Read.All",
         "UserAuthenticationMethod.ReadWrite.All",
     ],
-    app_roles: &[
-        "UserAuthMethod-TAP.Read.All",
-        "UserAuthMethod-TAP.ReadWrite.All",
-        "UserAuthenticationMethod.Read.All",
-        "UserAuthenticationMethod.ReadWrite.All",
-    ],
-    directory_roles: &[
-        AuthenticationAdministrator,
-        PrivilegedAuthenticationAdministrator,
-        GlobalReader,
-    ],
-};
+    METHOD_READERS,
+);
 
-const WRITE_TAP: Requirement = Requirement {
-    scopes: &[
+const WRITE_TAP: Requirement = both(
+    &[
         "UserAuthMethod-TAP.ReadWrite.All",
         "UserAuthenticationMethod.ReadWrite.All",
     ],
-    app_roles: &[
-        "UserAuthMethod-TAP.ReadWrite.All",
-        "UserAuthenticationMethod.ReadWrite.All",
-    ],
-    directory_roles: &[
-        AuthenticationAdministrator,
-        PrivilegedAuthenticationAdministrator,
-    ],
-};
+    METHOD_WRITERS,
+);
 
-const READ_FIDO2: Requirement = Requirement {
-    scopes: &[
+const READ_FIDO2: Requirement = both(
+    &[
         "UserAuthMethod-Passkey.Read.All",
         "UserAuthMethod-Passkey.ReadWrite.All",
         "UserAuthenticationMethod.Read.All",
         "UserAuthenticationMethod.ReadWrite.All",
     ],
-    app_roles: &[
-        "UserAuthMethod-Passkey.Read.All",
-        "UserAuthMethod-Passkey.ReadWrite.All",
-        "UserAuthenticationMethod.Read.All",
-        "UserAuthenticationMethod.ReadWrite.All",
-    ],
-    directory_roles: &[
-        AuthenticationAdministrator,
-        PrivilegedAuthenticationAdministrator,
-        GlobalReader,
-    ],
-};
+    METHOD_READERS,
+);
 
-const WRITE_FIDO2: Requirement = Requirement {
-    scopes: &[
+const WRITE_FIDO2: Requirement = both(
+    &[
         "UserAuthMethod-Passkey.ReadWrite.All",
         "UserAuthenticationMethod.ReadWrite.All",
     ],
-    app_roles: &[
-        "UserAuthMethod-Passkey.ReadWrite.All",
-        "UserAuthenticationMethod.ReadWrite.All",
-    ],
-    directory_roles: &[
-        AuthenticationAdministrator,
-        PrivilegedAuthenticationAdministrator,
-    ],
-};
+    METHOD_WRITERS,
+);
 
-const READ_STRENGTHS: Requirement = Requirement {
-    scopes: &[
+const READ_STRENGTHS: Requirement = both(
+    &[
         "Policy.Read.All",
         "Policy.ReadWrite.ConditionalAccess",
         "Policy.ReadWrite.AuthenticationMethod",
     ],
-    app_roles: &[
-        "Policy.Read.All",
-        "Policy.ReadWrite.ConditionalAccess",
-        "Policy.ReadWrite.AuthenticationMethod",
-    ],
-    directory_roles: &[
+    &[
         ConditionalAccessAdministrator,
         SecurityAdministrator,
         SecurityReader,
         GlobalReader,
         AuthenticationPolicyAdministrator,
     ],
-};
+);
 
-const READ_AUDIT: Requirement = Requirement {
-    scopes: &["AuditLog.Read.All"],
-    app_roles: &["AuditLog.Read.All"],
-    directory_roles: &[
-        ReportsReader,
-        SecurityReader,
-        SecurityAdministrator,
-        GlobalReader,
-    ],
-};
+const READ_AUDIT: Requirement = both(&["AuditLog.Read.All"], LOG_READERS);
 
-const READ_REPORTS: Requirement = Requirement {
-    scopes: &["AuditLog.Read.All", "UserAuthenticationMethod.Read.All"],
-    app_roles: &["AuditLog.Read.All", "UserAuthenticationMethod.Read.All"],
-    directory_roles: &[
-        ReportsReader,
-        SecurityReader,
-        SecurityAdministrator,
-        GlobalReader,
-    ],
-};
+const READ_REPORTS: Requirement = both(
+    &["AuditLog.Read.All", "UserAuthenticationMethod.Read.All"],
+    LOG_READERS,
+);
 
-const READ_GROUPS: Requirement = Requirement {
-    scopes: &[
+const READ_GROUPS: Requirement = both(
+    &[
         "Group.Read.All",
         "Group.ReadWrite.All",
         "GroupMember.Read.All",
@@ -193,81 +161,50 @@ const READ_GROUPS: Requirement = Requirement {
         "Directory.Read.All",
         "Directory.ReadWrite.All",
     ],
-    app_roles: &[
-        "Group.Read.All",
-        "Group.ReadWrite.All",
-        "GroupMember.Read.All",
-        "GroupMember.ReadWrite.All",
-        "Directory.Read.All",
-        "Directory.ReadWrite.All",
-    ],
-    directory_roles: ALL_ADMIN_ROLES,
-};
+    ALL_ADMIN_ROLES,
+);
 
-const WRITE_GROUPS: Requirement = Requirement {
-    scopes: &[
+const WRITE_GROUPS: Requirement = both(
+    &[
         "Group.ReadWrite.All",
         "GroupMember.ReadWrite.All",
         "Directory.ReadWrite.All",
     ],
-    app_roles: &[
-        "Group.ReadWrite.All",
-        "GroupMember.ReadWrite.All",
-        "Directory.ReadWrite.All",
-    ],
-    directory_roles: &[GlobalAdministrator],
-};
+    &[GlobalAdministrator],
+);
 
-const READ_ROLES: Requirement = Requirement {
-    scopes: &[
+const READ_ROLES: Requirement = both(
+    &[
         "RoleManagement.Read.Directory",
         "RoleManagement.ReadWrite.Directory",
         "Directory.Read.All",
     ],
-    app_roles: &[
-        "RoleManagement.Read.Directory",
-        "RoleManagement.ReadWrite.Directory",
-        "Directory.Read.All",
-    ],
-    directory_roles: ALL_ADMIN_ROLES,
-};
+    ALL_ADMIN_ROLES,
+);
 
-const WRITE_ROLES: Requirement = Requirement {
-    scopes: &["RoleManagement.ReadWrite.Directory"],
-    app_roles: &["RoleManagement.ReadWrite.Directory"],
-    directory_roles: &[GlobalAdministrator, PrivilegedRoleAdministrator],
-};
+const WRITE_ROLES: Requirement = both(
+    &["RoleManagement.ReadWrite.Directory"],
+    &[GlobalAdministrator, PrivilegedRoleAdministrator],
+);
 
-const READ_APPS: Requirement = Requirement {
-    scopes: &[
+const READ_APPS: Requirement = both(
+    &[
         "Application.Read.All",
         "Application.ReadWrite.All",
         "Directory.Read.All",
         "Directory.ReadWrite.All",
     ],
-    app_roles: &[
-        "Application.Read.All",
-        "Application.ReadWrite.All",
-        "Directory.Read.All",
-        "Directory.ReadWrite.All",
-    ],
-    directory_roles: ALL_ADMIN_ROLES,
-};
+    ALL_ADMIN_ROLES,
+);
 
-const READ_DEVICES: Requirement = Requirement {
-    scopes: &[
+const READ_DEVICES: Requirement = both(
+    &[
         "Device.Read.All",
         "Device.ReadWrite.All",
         "Directory.Read.All",
         "Directory.ReadWrite.All",
     ],
-    app_roles: &[
-        "Device.Read.All",
-        "Device.ReadWrite.All",
-        "Directory.Read.All",
-        "Directory.ReadWrite.All",
-    ],
-    directory_roles: &[
+    &[
         GlobalAdministrator,
         GlobalReader,
         SecurityReader,
@@ -276,87 +213,72 @@ const READ_DEVICES: Requirement = Requirement {
         CloudDeviceAdministrator,
         IntuneAdministrator,
     ],
-};
+);
 
-const WRITE_DEVICES: Requirement = Requirement {
-    scopes: &["Device.ReadWrite.All", "Directory.ReadWrite.All"],
-    app_roles: &["Device.ReadWrite.All", "Directory.ReadWrite.All"],
-    directory_roles: &[
+const WRITE_DEVICES: Requirement = both(
+    &["Device.ReadWrite.All", "Directory.ReadWrite.All"],
+    &[
         GlobalAdministrator,
         CloudDeviceAdministrator,
         IntuneAdministrator,
     ],
-};
+);
 
-/// The permissions that write applications, delegated or app-only.
-const APP_WRITE_PERMISSIONS: &[&str] = &["Application.ReadWrite.All", "Directory.ReadWrite.All"];
-
-const WRITE_APPS: Requirement = Requirement {
-    scopes: APP_WRITE_PERMISSIONS,
-    app_roles: APP_WRITE_PERMISSIONS,
-    directory_roles: &[
+const WRITE_APPS: Requirement = both(
+    APP_WRITE_PERMISSIONS,
+    &[
         GlobalAdministrator,
         ApplicationAdministrator,
         CloudApplicationAdministrator,
     ],
-};
+);
 
 /// Adding or removing an application's secret: the application administrators, and the
 /// Privileged Role Administrator, who alone (with Global Administrators) may do it for an
 /// application holding a privileged permission (the service decides that part:
 /// `actor::may_manage_app_credentials`).
-const APP_CREDENTIALS: Requirement = Requirement {
-    scopes: APP_WRITE_PERMISSIONS,
-    app_roles: APP_WRITE_PERMISSIONS,
-    directory_roles: &[
+const APP_CREDENTIALS: Requirement = both(
+    APP_WRITE_PERMISSIONS,
+    &[
         GlobalAdministrator,
         ApplicationAdministrator,
         CloudApplicationAdministrator,
         PrivilegedRoleAdministrator,
     ],
-};
+);
 
-const READ_CA: Requirement = Requirement {
-    scopes: &[
+const READ_CA: Requirement = both(
+    &[
         "Policy.Read.All",
         "Policy.Read.ConditionalAccess",
         "Policy.ReadWrite.ConditionalAccess",
     ],
-    app_roles: &[
-        "Policy.Read.All",
-        "Policy.Read.ConditionalAccess",
-        "Policy.ReadWrite.ConditionalAccess",
-    ],
-    directory_roles: &[
+    &[
         ConditionalAccessAdministrator,
         SecurityAdministrator,
         SecurityReader,
         GlobalReader,
     ],
-};
+);
 
-const WRITE_CA: Requirement = Requirement {
-    scopes: &["Policy.ReadWrite.ConditionalAccess"],
-    app_roles: &["Policy.ReadWrite.ConditionalAccess"],
-    directory_roles: &[ConditionalAccessAdministrator, SecurityAdministrator],
-};
+const WRITE_CA: Requirement = both(
+    &["Policy.ReadWrite.ConditionalAccess"],
+    &[ConditionalAccessAdministrator, SecurityAdministrator],
+);
 
-const WRITE_STRENGTHS: Requirement = Requirement {
-    scopes: &[
+const WRITE_STRENGTHS: Requirement = both(
+    &[
         "Policy.ReadWrite.ConditionalAccess",
         "Policy.ReadWrite.AuthenticationMethod",
     ],
-    app_roles: &[
-        "Policy.ReadWrite.ConditionalAccess",
-        "Policy.ReadWrite.AuthenticationMethod",
-    ],
-    directory_roles: &[
+    &[
         ConditionalAccessAdministrator,
         SecurityAdministrator,
         AuthenticationPolicyAdministrator,
     ],
-};
+);
 
+/// A user about themselves (`me/…`): delegated only, no directory role.
 const ME_READ: Requirement = Requirement {
     scopes: &[
         "UserAuthenticationMethod.Read",
