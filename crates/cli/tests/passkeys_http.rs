@@ -1056,9 +1056,20 @@ async fn anonymous_sign_in_answers_do_not_reveal_who_has_an_account() {
     let d = dir.path();
     let s = Server::start(d, None).await;
     let c = admin(&s).await;
+    // Self-attested (packed), so that the library keeps its transports: the list must not.
     let mut blocked = SoftKey::new(CHROMIUM);
     assert_eq!(
-        register(&c, &s, &mut blocked, &Quirks::default()).await.0,
+        register(
+            &c,
+            &s,
+            &mut blocked,
+            &Quirks {
+                self_attestation: true,
+                ..Default::default()
+            }
+        )
+        .await
+        .0,
         StatusCode::CREATED
     );
     patch_fido2(
@@ -1176,6 +1187,34 @@ async fn anonymous_sign_in_answers_do_not_reveal_who_has_an_account() {
     }
     let (_, log, _) = cli(d, None, &["logs", "signins", "--json"]);
     assert!(log.contains("unknownCredential"), "the log names decoys");
+    // A real id sent to a ceremony for another name, or to a usernameless one, with a
+    // signature it cannot have: the same answer again — which account a ceremony was for is
+    // checked only after the signature, so it cannot tell a real id from a decoy.
+    let real = blocked.id();
+    for name in [Some("nobody@portcullis.local"), None] {
+        let (_, o) = post(
+            &client(),
+            &s,
+            "/api/signin/passkey/options",
+            &json!({ "username": name }),
+        )
+        .await;
+        let mut cred = stranger.assert(&o["publicKey"], &s.origin(), &Quirks::default());
+        cred["id"] = json!(real);
+        cred["rawId"] = json!(real);
+        let (st, v) = post(
+            &client(),
+            &s,
+            "/api/signin/passkey",
+            &json!({"ceremonyId": o["ceremonyId"], "credential": cred}),
+        )
+        .await;
+        assert_eq!(
+            (st, v),
+            wrong_signature,
+            "{name:?}: a real id tells itself apart"
+        );
+    }
 
     // TAP: one answer to three different mistakes.
     let (_, out, _) = cli(

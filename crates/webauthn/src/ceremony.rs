@@ -5,6 +5,7 @@ use serde_json::Value;
 use std::time::{Duration, SystemTime};
 use url::Url;
 use uuid::Uuid;
+use webauthn_rs_core::error::WebauthnError;
 use webauthn_rs_core::proto::{
     AttestationConveyancePreference, AttestationFormat, AttestationMetadata, AuthenticationState,
     COSEAlgorithm, Credential, ParsedAttestation, ParsedAttestationData, PublicKeyCredential,
@@ -250,6 +251,20 @@ impl RelyingParty {
         let read = crate::statement::read(&reg.response.attestation_object)?;
         let aaguid = read.aaguid;
         if let Some(d) = &read.own {
+            if d.ed25519().is_some() {
+                // The library will check that the stand-in's ES256 was offered; EdDSA must be.
+                let offered = serde_json::to_value(state)
+                    .ok()
+                    .and_then(|s| s.get("credential_algorithms").cloned())
+                    .and_then(|a| serde_json::from_value::<Vec<COSEAlgorithm>>(a).ok())
+                    .is_some_and(|a| a.contains(&COSEAlgorithm::EDDSA));
+                if !offered {
+                    return Err(CeremonyError::new(
+                        "algorithmNotOffered",
+                        "The passkey uses EdDSA (Ed25519), which this registration did not offer.",
+                    ));
+                }
+            }
             reg.response.attestation_object = d.as_none.clone();
         }
         let mut credential = self
@@ -262,24 +277,15 @@ impl RelyingParty {
                 data: ParsedAttestationData::try_from(v.data).map_err(|e| classify(&e))?,
                 metadata: v.metadata,
             };
+            // The library keeps the client's transports for packed and tpm statements; it saw
+            // this one as `none`, so apply its rule to the real format.
+            credential.transports =
+                matches!(format, AttestationFormat::Packed | AttestationFormat::Tpm)
+                    .then(|| reg.response.transports.clone())
+                    .flatten();
             credential.attestation_format = format;
             if let Some(key) = d.ed25519() {
-                // The library checked that the stand-in's ES256 was offered; EdDSA must be.
-                let offered = serde_json::to_value(state)
-                    .ok()
-                    .and_then(|s| s.get("credential_algorithms").cloned())
-                    .and_then(|a| serde_json::from_value::<Vec<COSEAlgorithm>>(a).ok())
-                    .is_some_and(|a| a.contains(&COSEAlgorithm::EDDSA));
-                if !offered {
-                    return Err(CeremonyError::new(
-                        "algorithmNotOffered",
-                        "The passkey uses EdDSA (Ed25519), which this registration did not offer.",
-                    ));
-                }
                 credential.cred = key.cose();
-                if credential.transports.is_none() {
-                    credential.transports = reg.response.transports.clone();
-                }
             }
         }
         let (attestation, x5c) = match credential.attestation.data.clone().into() {
@@ -355,8 +361,10 @@ impl RelyingParty {
         let mut cred = credential.clone();
         cred.counter = stored_counter;
         let r = match crate::okp::stored_ed25519(&cred.cred) {
-            // Ed25519: the signature is verified here, then the library checks everything
-            // else on the same bytes signed by the stand-in key.
+            // Ed25519: the library checks everything but the signature first, in its own order,
+            // on the same bytes signed by the stand-in key (with the counter rule held back, so
+            // that a forged assertion cannot flag the passkey as cloned); then the signature is
+            // verified here; then the counter.
             Some(key) => {
                 let mut signed = response.response.authenticator_data.clone();
                 signed.extend_from_slice(
@@ -366,15 +374,19 @@ impl RelyingParty {
                     )
                     .as_ref(),
                 );
-                if !key.verifies(&signed, &response.response.signature) {
-                    return Err(CeremonyError::new(
-                        "badSignature",
-                        "The passkey's signature does not verify against the stored public key.",
-                    ));
-                }
                 let mut stand_in = response.clone();
                 stand_in.response.signature = crate::okp::stand_in_signature(&signed)?;
                 cred.cred = crate::okp::stand_in_cose()?;
+                let no_counter = Credential {
+                    counter: 0,
+                    ..cred.clone()
+                };
+                self.core
+                    .authenticate_single_credential(&stand_in, state, &no_counter)
+                    .map_err(|e| classify(&e))?;
+                if !key.verifies(&signed, &response.response.signature) {
+                    return Err(classify(&WebauthnError::AuthenticationFailure));
+                }
                 self.core
                     .authenticate_single_credential(&stand_in, state, &cred)
             }

@@ -144,6 +144,16 @@ fn r17_r22_an_ed25519_passkey_registers_and_signs_in_and_its_refusals_hold() {
                 },
                 "userNotVerified",
             ),
+            // Checked in the library's order, as for any other key and for a decoy: a wrong
+            // origin is named before a wrong signature.
+            (
+                Quirks {
+                    origin: Some("https://evil.example".into()),
+                    bad_signature: true,
+                    ..Default::default()
+                },
+                "originMismatch",
+            ),
         ] {
             let (req, st) = rp
                 .start_authentication(vec![cred.credential.clone()])
@@ -179,6 +189,28 @@ fn r17_r22_an_ed25519_passkey_registers_and_signs_in_and_its_refusals_hold() {
             )
             .expect_err("counter replay");
         assert_eq!(e.code, "counterRegression");
+        // A forged assertion with an old counter is a bad signature, not a cloned passkey.
+        let (req, st) = rp
+            .start_authentication(vec![cred.credential.clone()])
+            .unwrap();
+        let forged = key.assert(
+            &req,
+            ORIGIN,
+            &Quirks {
+                counter: Some(1),
+                bad_signature: true,
+                ..Default::default()
+            },
+        );
+        let e = rp
+            .finish_authentication(
+                &RelyingParty::parse_assertion(&forged).unwrap(),
+                &st,
+                &cred.credential,
+                1,
+            )
+            .expect_err("forged");
+        assert_eq!(e.code, "badSignature", "{kind:?}");
     }
 
     // A forged self attestation, and registration refusals of the library.

@@ -42,9 +42,16 @@ impl Service {
                 if listed.is_empty() {
                     decoys = made;
                 }
+                // Listed without transports, as decoys are: a list's shape must not tell a
+                // real passkey from a made-up id (browsers then offer every way to reach it).
                 let creds = listed
                     .into_iter()
-                    .map(credential_of)
+                    .map(|p| {
+                        credential_of(p).map(|mut c| {
+                            c.transports = None;
+                            c
+                        })
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 (Some(owner), creds)
             }
@@ -170,23 +177,6 @@ impl Service {
             )));
         };
         let with_user = |e: PasskeyError| (Some(user.clone()), e);
-        match cer.user_id {
-            Some(bound) if bound != user.id => {
-                return Err(with_user(reject(
-                    "challengeMismatch",
-                    "This passkey belongs to a different account than the username you entered.",
-                )))
-            }
-            None if assertion.response.user_handle.as_deref()
-                != Some(user.id.as_bytes().as_slice()) =>
-            {
-                return Err(with_user(reject(
-                    "userHandleMismatch",
-                    "The passkey's user handle does not match its account.",
-                )))
-            }
-            _ => {}
-        }
         let credential = credential_of(&stored).map_err(with_user)?;
         let old = stored.passkey.sign_count;
         let outcome = rp.finish_authentication(
@@ -206,6 +196,25 @@ impl Service {
             }
             Err(e) => return Err(with_user(e.into())),
         };
+        // Which account the ceremony was for, too: answered before the signature, a real
+        // credential id sent to another ceremony would tell itself apart from a decoy.
+        match cer.user_id {
+            Some(bound) if bound != user.id => {
+                return Err(with_user(reject(
+                    "challengeMismatch",
+                    "This passkey belongs to a different account than the username you entered.",
+                )))
+            }
+            None if assertion.response.user_handle.as_deref()
+                != Some(user.id.as_bytes().as_slice()) =>
+            {
+                return Err(with_user(reject(
+                    "userHandleMismatch",
+                    "The passkey's user handle does not match its account.",
+                )))
+            }
+            _ => {}
+        }
         // Why this passkey may not sign in is told only to whoever just proved they hold it:
         // the credential ids are in every username-first request.
         if let Some((_, by)) = &stored.deleted {
