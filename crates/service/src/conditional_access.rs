@@ -10,10 +10,10 @@ use portcullis_domain::conditional_access::evaluate::{
     evaluate, Config, Evaluation, Resource, Signals,
 };
 use portcullis_domain::conditional_access::guard::{admins_still_in, Admin};
-use portcullis_domain::conditional_access::index::PolicyIndex;
 use portcullis_domain::conditional_access::location::{parse_cidr, NamedLocation};
 use portcullis_domain::conditional_access::platform::{from_user_agent, ClientAppType, Platform};
 use portcullis_domain::conditional_access::remedy::{verdict, Holdings, Verdict};
+use portcullis_domain::conditional_access::set::PolicySet;
 use portcullis_domain::conditional_access::{validate, Known, Policy};
 use portcullis_domain::device::{Device, DeviceFacts};
 use portcullis_domain::directory::{DirectoryRole, User, SECURITY_INFO_APP};
@@ -34,54 +34,48 @@ use crate::{RequestContext, Result, Service, ServiceError};
 /// The tenant's Conditional Access configuration.
 #[derive(Debug, Clone, Default)]
 pub struct CaData {
-    /// Policies (compiled).
-    pub policies: Vec<Policy>,
+    /// Policies, parsed and indexed once ([`PolicySet::new`]).
+    pub set: PolicySet,
     /// Built-in and custom strengths.
     pub strengths: Vec<Strength>,
     /// Named locations.
     pub locations: Vec<NamedLocation>,
-    /// The policies indexed by whom they include. Private, and built only by [`CaData::new`],
-    /// so it always describes `policies`: an index of other policies would send evaluation
-    /// to the wrong positions.
-    index: PolicyIndex,
 }
 
 impl CaData {
-    /// Compiles and indexes `policies`.
+    /// Parses and indexes `policies`.
     pub fn new(
-        mut policies: Vec<Policy>,
+        policies: Vec<Policy>,
         strengths: Vec<Strength>,
         locations: Vec<NamedLocation>,
     ) -> Self {
-        policies.iter_mut().for_each(Policy::compile);
-        let index = PolicyIndex::build(&policies);
         CaData {
-            policies,
+            set: PolicySet::new(policies),
             strengths,
             locations,
-            index,
         }
+    }
+
+    /// The policies in Graph's shape, in evaluation order.
+    pub fn policies(&self) -> &[Policy] {
+        self.set.policies()
     }
 
     /// The same configuration with `policy` added, or replacing the policy with its id.
     pub fn with_policy(&self, policy: Policy) -> Self {
-        let mut policies: Vec<Policy> = self
-            .policies
-            .iter()
-            .filter(|p| p.id != policy.id)
-            .cloned()
-            .collect();
-        policies.push(policy);
-        CaData::new(policies, self.strengths.clone(), self.locations.clone())
+        CaData {
+            set: self.set.with_policy(policy),
+            strengths: self.strengths.clone(),
+            locations: self.locations.clone(),
+        }
     }
 
     /// The evaluation view.
     pub fn config(&self) -> Config<'_> {
         Config {
-            policies: &self.policies,
+            policies: &self.set,
             strengths: &self.strengths,
             locations: &self.locations,
-            index: Some(&self.index),
         }
     }
 }
@@ -263,7 +257,7 @@ impl Service {
         let mut tx = self.begin_ca_change().await?;
         let data = load(&mut tx).await?;
         let before = data
-            .policies
+            .policies()
             .iter()
             .find(|p| !policy.id.is_empty() && p.id == policy.id)
             .cloned();
@@ -283,8 +277,7 @@ impl Service {
                 strengths: &strength_ids,
                 locations: &location_ids,
             },
-        )
-        .map_err(ServiceError::Invalid)?;
+        )?;
         let after = data.with_policy(policy.clone());
         let portal = applications::by_app_id(&mut tx, SECURITY_INFO_APP.app_id)
             .await?
@@ -779,7 +772,7 @@ impl Service {
             event.app_display_name = Some("Register security info".into());
             event.conditional_access_status = Some(ca_status(&e).into());
             event.applied_conditional_access_policies =
-                Some(applied_policies_json(&e, &data.policies));
+                Some(applied_policies_json(&e, data.policies()));
             let mut c = self.store().conn().await?;
             portcullis_store::signins::append(&mut c, &event).await?;
             return Err(crate::passkeys::PasskeyError::Rejected { code, message });
@@ -799,7 +792,7 @@ impl Service {
             .iter()
             .find(|l| l.id == id)
             .ok_or_else(|| ServiceError::NotFound(format!("no named location '{id}'")))?;
-        if let Some(p) = data.policies.iter().find(|p| {
+        if let Some(p) = data.policies().iter().find(|p| {
             p.conditions.locations.as_ref().is_some_and(|l| {
                 l.include_locations
                     .iter()
@@ -873,7 +866,7 @@ impl Service {
         let refs = self
             .ca_data()
             .await?
-            .policies
+            .policies()
             .iter()
             .filter(|p| p.grant_controls.as_ref().and_then(|g| g.strength_id()) == Some(id))
             .map(|p| p.id.clone())
@@ -938,7 +931,7 @@ impl Service {
             .find(|s| s.id == id && !s.built_in)
             .ok_or_else(|| ServiceError::NotFound(format!("no authentication strength '{id}'")))?;
         if let Some(p) = data
-            .policies
+            .policies()
             .iter()
             .find(|p| p.grant_controls.as_ref().and_then(|g| g.strength_id()) == Some(id))
         {

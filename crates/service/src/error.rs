@@ -39,6 +39,9 @@ pub enum ServiceError {
     /// Device properties were refused.
     #[error(transparent)]
     Device(#[from] portcullis_domain::device::DeviceError),
+    /// A Conditional Access policy was refused (graph-api.md §5).
+    #[error(transparent)]
+    CaPolicy(#[from] portcullis_domain::conditional_access::CaPolicyError),
     /// A policy document was refused (R2, R10 …).
     #[error(transparent)]
     Policy(#[from] PolicyError),

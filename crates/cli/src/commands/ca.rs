@@ -113,7 +113,7 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
             let saved = svc.save_ca_policy(&operator(), p, accept_lockout).await?;
             println!("Saved policy '{}' ({})", saved.display_name, saved.id);
         }
-        Cmd::List => return print_json(&svc.ca_data().await?.policies),
+        Cmd::List => return print_json(&svc.ca_data().await?.policies()),
         Cmd::Delete { id } => {
             svc.delete_ca_policy(&operator(), &id).await?;
             println!("Deleted {id}.");
@@ -234,7 +234,7 @@ pub async fn what_if(cfg: &Config, a: WhatIfArgs) -> CmdResult {
             json!({"result": if *is_loop { "loop" } else { "refused" }, "policy": policy, "reason": reason, "remedy": remedy})
         }
     };
-    print_json(&json!({"policies": applied_policies_json(&e, &data.policies), "outcome": outcome}))
+    print_json(&json!({"policies": applied_policies_json(&e, data.policies()), "outcome": outcome}))
 }
 
 /// The device What If describes, from `--device-compliant` and `--device name=value`.

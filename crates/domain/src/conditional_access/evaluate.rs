@@ -5,10 +5,11 @@
 use std::net::IpAddr;
 use uuid::Uuid;
 
-use super::index::PolicyIndex;
 use super::location::NamedLocation;
+use super::parsed::{Control, FilterMode, LocationRef, ParsedPolicy, Target};
 use super::platform::{ClientAppType, Platform};
-use super::{filter, Policy, PolicyState};
+use super::set::PolicySet;
+use super::PolicyState;
 use crate::application::Application;
 use crate::device::DeviceFacts;
 use crate::directory::{DirectoryRole, User, AUTHENTICATOR_APP};
@@ -55,15 +56,12 @@ pub struct Signals<'a> {
 /// The tenant's configuration that evaluation reads.
 #[derive(Debug, Clone, Copy)]
 pub struct Config<'a> {
-    /// All policies.
-    pub policies: &'a [Policy],
+    /// All policies, parsed and indexed.
+    pub policies: &'a PolicySet,
     /// All strengths (built-in and custom).
     pub strengths: &'a [Strength],
     /// Named locations.
     pub locations: &'a [NamedLocation],
-    /// The policies indexed by whom they include, built from `policies` (evaluation then
-    /// tests only the policies that could concern the user; without it, every policy).
-    pub index: Option<&'a PolicyIndex>,
 }
 
 /// One unmet requirement.
@@ -206,42 +204,27 @@ pub struct Evaluation {
     pub outcome: Outcome,
 }
 
-fn has(list: &[String], v: &str) -> bool {
-    list.iter().any(|x| x.eq_ignore_ascii_case(v))
-}
-
-/// Whether `role`, named as [`super::validate`] accepts roles (template id or name), is one
-/// of `roles` (template ids).
-fn holds_role(roles: &[String], role: &str) -> bool {
-    crate::directory::DirectoryRole::parse(role)
-        .is_some_and(|r| has(roles, &r.template_id().to_string()))
-}
-
-/// The user's ids, computed once per evaluation (not per policy). The string forms serve only
-/// policies evaluated without [`Policy::compile`], so they are made on first use.
-struct Who<'s> {
-    signals: &'s Signals<'s>,
-    strings: std::cell::OnceCell<(String, Vec<String>, Vec<String>)>,
-    user_id: u128,
+/// The user's ids, computed once per evaluation (not per policy).
+struct Who {
+    user_id: Uuid,
     group_ids: Vec<u128>,
     role_ids: Vec<u128>,
     /// One bit per group id (its low 6 bits): most policy groups are ruled out by one AND.
     group_mask: u64,
 }
 
-impl Who<'_> {
-    fn strings(&self) -> &(String, Vec<String>, Vec<String>) {
-        let s = self.signals;
-        self.strings.get_or_init(|| {
-            (
-                s.user.id.to_string(),
-                s.groups.iter().map(Uuid::to_string).collect(),
-                s.roles
-                    .iter()
-                    .map(|r| r.template_id().to_string())
-                    .collect(),
-            )
+impl Who {
+    fn in_groups(&self, groups: &[Uuid]) -> bool {
+        groups.iter().any(|g| {
+            let g = g.as_u128();
+            self.group_mask & bit(g) != 0 && self.group_ids.contains(&g)
         })
+    }
+
+    fn holds(&self, roles: &[DirectoryRole]) -> bool {
+        roles
+            .iter()
+            .any(|r| self.role_ids.contains(&r.template_id().as_u128()))
     }
 }
 
@@ -249,123 +232,89 @@ fn bit(id: u128) -> u64 {
     1u64 << (id & 63)
 }
 
+/// Whether an include/exclude filter lets this through.
+fn filter_passes(mode: FilterMode, matched: bool) -> bool {
+    matched == (mode == FilterMode::Include)
+}
+
 /// Why the policy does not apply (empty when it does).
-fn applicability(p: &Policy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who<'_>) -> Reasons {
+fn applicability(p: &ParsedPolicy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who) -> Reasons {
     let mut why = Reasons::default();
-    let u = &p.conditions.users;
-    let temporarily_excluded = || {
-        u.temporary_exclusions.iter().any(|e| {
-            e.user_id.eq_ignore_ascii_case(&who.strings().0)
-                && crate::time_fmt::parse_rfc3339(&e.until).is_ok_and(|until| s.now < until)
-        })
-    };
-    let (included, excluded) = match &p.compiled {
-        Some(c) => {
-            let any = |ids: &[u128], mine: &[u128]| ids.iter().any(|i| mine.contains(i));
-            let in_groups = |ids: &[u128]| {
-                ids.iter()
-                    .any(|g| who.group_mask & bit(*g) != 0 && who.group_ids.contains(g))
-            };
-            let included = c.all
-                || c.users.contains(&who.user_id)
-                || in_groups(&c.groups)
-                || any(&c.roles, &who.role_ids);
-            let excluded = c.exclude_users.contains(&who.user_id)
-                || in_groups(&c.exclude_groups)
-                || any(&c.exclude_roles, &who.role_ids);
-            (included, excluded || temporarily_excluded())
-        }
-        None => {
-            let (uid, groups, roles) = who.strings();
-            let included = has(&u.include_users, "All")
-                || has(&u.include_users, uid)
-                || u.include_groups.iter().any(|g| has(groups, g))
-                || u.include_roles.iter().any(|r| holds_role(roles, r));
-            let excluded = has(&u.exclude_users, uid)
-                || u.exclude_groups.iter().any(|g| has(groups, g))
-                || u.exclude_roles.iter().any(|r| holds_role(roles, r))
-                || temporarily_excluded();
-            (included, excluded)
-        }
-    };
+    let u = &p.users;
+    let included =
+        u.all || u.users.contains(&who.user_id) || who.in_groups(&u.groups) || who.holds(&u.roles);
+    let excluded = u.exclude_users.contains(&who.user_id)
+        || who.in_groups(&u.exclude_groups)
+        || who.holds(&u.exclude_roles)
+        || u.excluded_until
+            .iter()
+            .any(|(user, until)| *user == who.user_id && s.now < *until);
     if !included || excluded {
         // In a large tenant most policies miss on users: stop there rather than test the
         // rest (the reason given is the first assignment that does not match).
         why.add("users");
         return why;
     }
-    let a = &p.conditions.applications;
-    match s.resource {
-        Resource::RegisterSecurityInfo => {
-            if !p.targets_registration() {
-                why.add("userActions");
+    match (&p.target, s.resource) {
+        (Target::RegisterSecurityInfo, Resource::RegisterSecurityInfo) => {}
+        (Target::Resources { .. }, Resource::RegisterSecurityInfo) => why.add("userActions"),
+        (Target::RegisterSecurityInfo, Resource::Application(_)) => why.add("application"),
+        (
+            Target::Resources {
+                all,
+                include,
+                exclude,
+                filter,
+            },
+            Resource::Application(app),
+        ) => {
+            let named = |list: &[String]| list.iter().any(|x| x.eq_ignore_ascii_case(&app.app_id));
+            let mut inc = *all || named(include);
+            let mut exc = named(exclude);
+            if let Some(f) = filter {
+                let m = f.rule.matches(&app.custom_security_attributes);
+                match f.mode {
+                    FilterMode::Include => inc = inc || m,
+                    FilterMode::Exclude => exc = exc || m,
+                }
             }
-        }
-        Resource::Application(app) => {
-            if p.targets_registration() {
+            if !inc || exc {
                 why.add("application");
-            } else {
-                let mut inc = has(&a.include_applications, "All")
-                    || has(&a.include_applications, &app.app_id);
-                let mut exc = has(&a.exclude_applications, &app.app_id);
-                if let Some(f) = &a.application_filter {
-                    let m = filter::parse(&f.rule)
-                        .map(|r| r.matches(&app.custom_security_attributes))
-                        .unwrap_or(false);
-                    if f.mode == "include" {
-                        inc = inc || m;
-                    } else {
-                        exc = exc || m;
-                    }
-                }
-                if !inc || exc {
-                    why.add("application");
-                }
             }
         }
     }
-    if let Some(pl) = &p.conditions.platforms {
-        let named = |list: &[String]| s.platform.is_some_and(|x| has(list, x.as_str()));
-        let inc = pl.include_platforms.is_empty()
-            || has(&pl.include_platforms, "all")
-            || named(&pl.include_platforms);
-        let exc = named(&pl.exclude_platforms);
-        if !inc || exc {
+    if let Some(pl) = &p.platforms {
+        let named = |list: &[Platform]| s.platform.is_some_and(|x| list.contains(&x));
+        if !(pl.all || named(&pl.include)) || named(&pl.exclude) {
             why.add("devicePlatform");
         }
     }
-    if let Some(f) = p
-        .conditions
-        .devices
-        .as_ref()
-        .and_then(|d| d.device_filter.as_ref())
-    {
-        // Validated when saved; a rule that no longer parses matches nothing.
-        let m = filter::parse_device(&f.rule).is_ok_and(|r| r.matches_device(s.device));
-        if m != (f.mode == "include") {
+    if let Some(f) = &p.device_filter {
+        if !filter_passes(f.mode, f.rule.matches_device(s.device)) {
             why.add("devices");
         }
     }
-    if let Some(l) = &p.conditions.locations {
-        let at = |id: &str| -> bool {
-            match id {
-                "All" => true,
-                "AllTrusted" => s
+    if let Some(l) = &p.locations {
+        let at = |r: &LocationRef| -> bool {
+            match r {
+                LocationRef::All => true,
+                LocationRef::AllTrusted => s
                     .ip
                     .is_some_and(|ip| cfg.locations.iter().any(|n| n.is_trusted && n.contains(ip))),
-                _ => s
+                LocationRef::Named(id) => s
                     .ip
-                    .is_some_and(|ip| cfg.locations.iter().any(|n| n.id == id && n.contains(ip))),
+                    .is_some_and(|ip| cfg.locations.iter().any(|n| &n.id == id && n.contains(ip))),
             }
         };
-        let inc = l.include_locations.is_empty() || l.include_locations.iter().any(|i| at(i));
-        let exc = l.exclude_locations.iter().any(|i| at(i));
-        if !inc || exc {
+        let inc = l.include.is_empty() || l.include.iter().any(at);
+        if !inc || l.exclude.iter().any(at) {
             why.add("location");
         }
     }
-    let types = &p.conditions.client_app_types;
-    if !types.is_empty() && !has(types, "all") && !has(types, s.client_app_type.as_str()) {
+    if p.client_apps
+        .as_ref()
+        .is_some_and(|types| !types.contains(&s.client_app_type))
+    {
         why.add("clientApps");
     }
     why
@@ -401,72 +350,54 @@ fn met(control: &Unmet, s: &Signals<'_>, cfg: &Config<'_>) -> bool {
 }
 
 /// The controls a policy requires.
-fn controls(p: &Policy, cfg: &Config<'_>) -> (Vec<Unmet>, bool) {
-    let Some(g) = &p.grant_controls else {
-        return (vec![], false);
-    };
-    let mut out: Vec<Unmet> = g
-        .built_in_controls
+fn controls(p: &ParsedPolicy, cfg: &Config<'_>) -> Vec<Unmet> {
+    let mut out: Vec<Unmet> = p
+        .grant
+        .controls
         .iter()
-        .filter_map(|c| match c.as_str() {
-            "block" => Some(Unmet::Block),
-            "mfa" => Some(Unmet::Mfa),
-            "compliantDevice" => Some(Unmet::CompliantDevice),
-            "domainJoinedDevice" => Some(Unmet::DomainJoinedDevice),
-            "approvedApplication" => Some(Unmet::ApprovedApplication),
-            "compliantApplication" => Some(Unmet::CompliantApplication),
-            _ => None,
+        .map(|c| match c {
+            Control::Block => Unmet::Block,
+            Control::Mfa => Unmet::Mfa,
+            Control::CompliantDevice => Unmet::CompliantDevice,
+            Control::DomainJoinedDevice => Unmet::DomainJoinedDevice,
+            Control::ApprovedApplication => Unmet::ApprovedApplication,
+            Control::CompliantApplication => Unmet::CompliantApplication,
         })
         .collect();
-    if let Some(id) = g.strength_id() {
-        let name = cfg.strengths.iter().find(|s| s.id == id).map_or_else(
+    if let Some(id) = &p.grant.strength {
+        let name = cfg.strengths.iter().find(|s| &s.id == id).map_or_else(
             || format!("(missing strength {id})"),
             |s| s.display_name.clone(),
         );
         out.push(Unmet::Strength {
-            id: id.to_string(),
+            id: id.clone(),
             name,
         });
     }
-    (out, g.operator == "OR")
+    out
 }
 
 /// Evaluates every policy against one sign-in.
 pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
     let who = Who {
-        signals: s,
-        strings: std::cell::OnceCell::new(),
-        user_id: s.user.id.as_u128(),
+        user_id: s.user.id,
         group_ids: s.groups.iter().map(|g| g.as_u128()).collect(),
         role_ids: s.roles.iter().map(|r| r.template_id().as_u128()).collect(),
         group_mask: s.groups.iter().fold(0, |m, g| m | bit(g.as_u128())),
     };
-    // An index that does not describe these policies (a caller's mistake) is ignored.
-    let ix = cfg.index.filter(|ix| ix.len() == cfg.policies.len());
-    let candidates = ix.map(|ix| ix.candidates(who.user_id, &who.group_ids, &who.role_ids));
+    let set = cfg.policies;
+    let candidates = set
+        .index()
+        .candidates(who.user_id.as_u128(), &who.group_ids, &who.role_ids);
     let mut next_candidate = 0;
-    let mut results = Vec::with_capacity(cfg.policies.len());
+    let mut results = Vec::with_capacity(set.len());
     let mut block = None;
     let mut unmet_all = vec![];
-    for (index, p) in cfg.policies.iter().enumerate() {
-        let (state, any_of) = match ix.and_then(|ix| ix.meta.get(index)) {
-            Some(m) => *m,
-            None => (
-                p.state,
-                p.grant_controls
-                    .as_ref()
-                    .is_some_and(|g| g.operator == "OR"),
-            ),
-        };
+    for (index, (wire, parsed)) in set.policies().iter().zip(set.parsed()).enumerate() {
         // Consumed for every policy, disabled ones included, so the cursor stays in step.
-        let candidate = match &candidates {
-            Some(c) => {
-                let hit = c.get(next_candidate) == Some(&(index as u32));
-                next_candidate = next_candidate.saturating_add(usize::from(hit));
-                hit
-            }
-            None => true,
-        };
+        let candidate = candidates.get(next_candidate) == Some(&(index as u32));
+        next_candidate = next_candidate.saturating_add(usize::from(candidate));
+        let state = wire.state;
         let report_only = state == PolicyState::EnabledForReportingButNotEnforced;
         let mut r = PolicyResult {
             index,
@@ -475,7 +406,7 @@ pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
             not_applied_because: Reasons::default(),
             result: "notApplied",
             unmet: vec![],
-            any_of,
+            any_of: parsed.as_ref().is_ok_and(|p| p.grant.any_of),
             grant_controls: vec![],
         };
         if state == PolicyState::Disabled {
@@ -484,12 +415,15 @@ pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
             results.push(r);
             continue;
         }
-        r.not_applied_because = if candidate {
-            applicability(p, s, cfg, &who)
-        } else {
-            let mut users = Reasons::default();
-            users.add("users");
-            users
+        r.not_applied_because = match (candidate, parsed) {
+            (true, Ok(p)) => applicability(p, s, cfg, &who),
+            // A policy that no longer parses applies to everyone (and blocks, below).
+            (true, Err(_)) => Reasons::default(),
+            (false, _) => {
+                let mut users = Reasons::default();
+                users.add("users");
+                users
+            }
         };
         r.applies = r.not_applied_because.is_empty();
         if !r.applies {
@@ -502,10 +436,13 @@ pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
             continue;
         }
         // Controls are worked out only for the policies that apply.
-        let (ctrls, _) = controls(p, cfg);
+        let ctrls = match parsed {
+            Ok(p) => controls(p, cfg),
+            Err(_) => vec![Unmet::Block],
+        };
         r.grant_controls = ctrls.iter().map(Unmet::control_name).collect();
         let missing: Vec<Unmet> = ctrls.iter().filter(|c| !met(c, s, cfg)).cloned().collect();
-        let satisfied = if any_of {
+        let satisfied = if r.any_of {
             missing.len() < ctrls.len() || ctrls.is_empty()
         } else {
             missing.is_empty()
@@ -527,9 +464,9 @@ pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
         };
         if !report_only && !satisfied {
             if blocked && block.is_none() {
-                block = Some(p.display_name.clone());
+                block = Some(wire.display_name.clone());
             }
-            unmet_all.push((p.display_name.clone(), r.unmet.clone()));
+            unmet_all.push((wire.display_name.clone(), r.unmet.clone()));
         }
         results.push(r);
     }
@@ -546,7 +483,9 @@ pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Applications, Conditions, GrantControls, Locations, Platforms, Users};
+    use super::super::{
+        Applications, Conditions, GrantControls, Locations, Platforms, Policy, Users,
+    };
     use super::*;
     use crate::directory::{Upn, SECURITY_INFO_APP};
     use crate::strength::BUILT_IN;
@@ -602,7 +541,6 @@ mod tests {
             session_controls: None,
             created_date_time: None,
             modified_date_time: None,
-            compiled: None,
         }
     }
 
@@ -630,7 +568,7 @@ mod tests {
     const PASSKEY: UsedMethod = UsedMethod::passkey(None, false);
 
     /// Roles are accepted by template id or by name when a policy is saved; either way they
-    /// match, compiled and indexed or not.
+    /// match (the bug where role names were saved and never applied).
     #[test]
     fn roles_named_by_name_or_template_id_both_match() {
         use crate::directory::DirectoryRole;
@@ -642,28 +580,19 @@ mod tests {
         ] {
             let mut p = policy("Block", PolicyState::Enabled, &["block"], None);
             p.conditions.users.exclude_roles = vec![spelling.into()];
-            let mut compiled = p.clone();
-            compiled.compile();
-            let both = [p, compiled];
-            for one in both.chunks(1) {
-                let index = super::super::index::PolicyIndex::build(one);
-                for index in [None, Some(&index)] {
-                    let cfg = Config {
-                        policies: one,
-                        strengths: &st,
-                        locations: &[],
-                        index,
-                    };
-                    let mut s = signals(&u, &a, &[]);
-                    s.roles = &admin;
-                    assert_eq!(evaluate(&cfg, &s).outcome, Outcome::Allow, "{spelling}");
-                    s.roles = &[];
-                    assert!(
-                        matches!(evaluate(&cfg, &s).outcome, Outcome::Block { .. }),
-                        "{spelling}"
-                    );
-                }
-            }
+            let cfg = Config {
+                policies: &PolicySet::new(vec![p]),
+                strengths: &st,
+                locations: &[],
+            };
+            let mut s = signals(&u, &a, &[]);
+            s.roles = &admin;
+            assert_eq!(evaluate(&cfg, &s).outcome, Outcome::Allow, "{spelling}");
+            s.roles = &[];
+            assert!(
+                matches!(evaluate(&cfg, &s).outcome, Outcome::Block { .. }),
+                "{spelling}"
+            );
         }
     }
 
@@ -677,10 +606,9 @@ mod tests {
             Some(PHISH),
         )];
         let cfg = Config {
-            policies: &policies,
+            policies: &PolicySet::new(policies.to_vec()),
             strengths: &st,
             locations: &[],
-            index: None,
         };
         assert_eq!(
             evaluate(&cfg, &signals(&u, &a, &[PASSKEY])).outcome,
@@ -707,26 +635,25 @@ mod tests {
             policy("Off", PolicyState::Disabled, &["block"], None),
         ];
         let cfg = Config {
-            policies: &policies,
+            policies: &PolicySet::new(policies.to_vec()),
             strengths: &st,
             locations: &[],
-            index: None,
         };
         let e = evaluate(&cfg, &signals(&u, &a, &[PASSKEY]));
         assert_eq!(e.outcome, Outcome::Allow);
+        // Evaluated in name order: "Off", then "Report block".
         assert_eq!(
             (e.policies[0].result, e.policies[1].result),
-            ("reportOnlyFailure", "notEnabled")
+            ("notEnabled", "reportOnlyFailure")
         );
         let policies = [
             policy("MFA", PolicyState::Enabled, &["mfa"], None),
             policy("Block", PolicyState::Enabled, &["block"], None),
         ];
         let cfg = Config {
-            policies: &policies,
+            policies: &PolicySet::new(policies.to_vec()),
             strengths: &st,
             locations: &[],
-            index: None,
         };
         assert_eq!(
             evaluate(&cfg, &signals(&u, &a, &[PASSKEY])).outcome,
@@ -750,10 +677,9 @@ mod tests {
             None,
         );
         let cfg = Config {
-            policies: std::slice::from_ref(&p),
+            policies: &PolicySet::new(vec![p.clone()]),
             strengths: &st,
             locations: &[],
-            index: None,
         };
         assert!(
             matches!(
@@ -773,10 +699,9 @@ mod tests {
             .built_in_controls
             .push("compliantDevice".into());
         let cfg = Config {
-            policies: std::slice::from_ref(&p),
+            policies: &PolicySet::new(vec![p.clone()]),
             strengths: &st,
             locations: &[],
-            index: None,
         };
         let device = DeviceFacts {
             is_compliant: true,
@@ -822,10 +747,9 @@ mod tests {
             });
             let e = evaluate(
                 &Config {
-                    policies: std::slice::from_ref(&p),
+                    policies: &PolicySet::new(vec![p.clone()]),
                     strengths: &st,
                     locations: &[],
-                    index: None,
                 },
                 &Signals {
                     device,
@@ -865,10 +789,9 @@ mod tests {
         let cfg = |p: &Policy| {
             evaluate(
                 &Config {
-                    policies: std::slice::from_ref(p),
+                    policies: &PolicySet::new(vec![p.clone()]),
                     strengths: &st,
                     locations: &locs(),
-                    index: None,
                 },
                 &signals(&u, &a, &[]),
             )
@@ -890,10 +813,9 @@ mod tests {
         };
         let e = evaluate(
             &Config {
-                policies: std::slice::from_ref(&p),
+                policies: &PolicySet::new(vec![p.clone()]),
                 strengths: &st,
                 locations: &[],
-                index: None,
             },
             &mobile,
         );
@@ -918,10 +840,9 @@ mod tests {
         assert!(
             evaluate(
                 &Config {
-                    policies: std::slice::from_ref(&p),
+                    policies: &PolicySet::new(vec![p.clone()]),
                     strengths: &st,
                     locations: &[],
-                    index: None
                 },
                 &later
             )
@@ -941,10 +862,9 @@ mod tests {
         };
         let e = evaluate(
             &Config {
-                policies: std::slice::from_ref(&q),
+                policies: &PolicySet::new(vec![q.clone()]),
                 strengths: &st,
                 locations: &locs(),
-                index: None,
             },
             &inside,
         );
@@ -980,10 +900,9 @@ mod tests {
         assert!(
             evaluate(
                 &Config {
-                    policies: std::slice::from_ref(&f),
+                    policies: &PolicySet::new(vec![f.clone()]),
                     strengths: &st,
                     locations: &[],
-                    index: None
                 },
                 &signals(&u, &tagged, &[])
             )
@@ -1009,10 +928,9 @@ mod tests {
         assert!(
             evaluate(
                 &Config {
-                    policies: std::slice::from_ref(&r),
+                    policies: &PolicySet::new(vec![r.clone()]),
                     strengths: &st,
                     locations: &[],
-                    index: None
                 },
                 &registering
             )
@@ -1023,10 +941,9 @@ mod tests {
         assert_eq!(
             evaluate(
                 &Config {
-                    policies: std::slice::from_ref(&all),
+                    policies: &PolicySet::new(vec![all.clone()]),
                     strengths: &st,
                     locations: &[],
-                    index: None
                 },
                 &registering
             )
@@ -1035,172 +952,5 @@ mod tests {
                 .list(),
             vec!["userActions"]
         );
-    }
-}
-
-#[cfg(test)]
-mod compiled_tests {
-    use super::super::{Applications, Conditions, GrantControls, Policy, PolicyState, Users};
-    use super::*;
-    use crate::directory::Upn;
-    use crate::strength::BUILT_IN;
-    use time::macros::datetime;
-
-    fn id(n: u128) -> Uuid {
-        Uuid::from_u128(n * 0x9E37_79B9_7F4A_7C15)
-    }
-
-    /// Compiled and string matching must agree on every user, group, role and exclusion.
-    #[test]
-    fn compiled_and_indexed_policies_evaluate_exactly_like_uncompiled_ones() {
-        let app = Application {
-            app_id: "a".into(),
-            display_name: "A".into(),
-            ..Default::default()
-        };
-        let admin = DirectoryRole::GlobalAdministrator.template_id().to_string();
-        let mut policies = vec![];
-        for i in 0..40u128 {
-            let users = Users {
-                include_users: if i % 7 == 0 {
-                    vec!["All".into()]
-                } else {
-                    vec![id(i % 5).to_string().to_uppercase()]
-                },
-                include_groups: vec![
-                    id(100 + i % 9).to_string(),
-                    id(100 + (i * 3) % 9).to_string(),
-                ],
-                include_roles: if i % 4 == 0 {
-                    vec![admin.clone()]
-                } else {
-                    vec![]
-                },
-                exclude_users: if i % 6 == 0 {
-                    vec![id(1).to_string()]
-                } else {
-                    vec![]
-                },
-                exclude_groups: if i % 5 == 0 {
-                    vec![id(104).to_string()]
-                } else {
-                    vec![]
-                },
-                exclude_roles: if i % 8 == 0 {
-                    vec![admin.clone()]
-                } else {
-                    vec![]
-                },
-                temporary_exclusions: vec![],
-            };
-            policies.push(Policy {
-                id: format!("p{i}"),
-                display_name: format!("P{i}"),
-                description: None,
-                state: PolicyState::Enabled,
-                conditions: Conditions {
-                    users,
-                    applications: Applications {
-                        include_applications: vec!["All".into()],
-                        ..Default::default()
-                    },
-                    ..Default::default()
-                },
-                grant_controls: Some(GrantControls {
-                    operator: "OR".into(),
-                    built_in_controls: vec!["mfa".into()],
-                    ..Default::default()
-                }),
-                session_controls: None,
-                created_date_time: None,
-                modified_date_time: None,
-                compiled: None,
-            });
-        }
-        let mut compiled = policies.clone();
-        compiled.iter_mut().for_each(Policy::compile);
-        // A disabled and a report-only policy, so the index's copy of states is exercised.
-        compiled[3].state = PolicyState::Disabled;
-        compiled[10].state = PolicyState::EnabledForReportingButNotEnforced;
-        policies[3].state = PolicyState::Disabled;
-        policies[10].state = PolicyState::EnabledForReportingButNotEnforced;
-        let index = PolicyIndex::build(&compiled);
-        let strengths: Vec<Strength> = BUILT_IN.iter().map(|b| b.to_strength()).collect();
-        for u in 0..6u128 {
-            for (groups, roles) in [
-                (vec![], vec![]),
-                (vec![id(100), id(104)], vec![]),
-                (vec![id(103)], vec![DirectoryRole::GlobalAdministrator]),
-            ] {
-                let user = User {
-                    id: id(u),
-                    user_principal_name: Upn::parse("x@contoso.com").unwrap(),
-                    display_name: "X".into(),
-                    account_enabled: true,
-                    created_date_time: datetime!(2026-01-01 0:00 UTC),
-                };
-                let s = Signals {
-                    user: &user,
-                    groups: &groups,
-                    roles: &roles,
-                    resource: Resource::Application(&app),
-                    client: Some(&app),
-                    platform: None,
-                    ip: None,
-                    client_app_type: ClientAppType::Browser,
-                    device: None,
-                    methods: &[],
-                    now: datetime!(2026-01-01 0:00 UTC),
-                };
-                let plain = evaluate(
-                    &Config {
-                        policies: &policies,
-                        strengths: &strengths,
-                        locations: &[],
-                        index: None,
-                    },
-                    &s,
-                );
-                let fast = evaluate(
-                    &Config {
-                        policies: &compiled,
-                        strengths: &strengths,
-                        locations: &[],
-                        index: None,
-                    },
-                    &s,
-                );
-                assert_eq!(plain, fast, "user {u}, groups {groups:?}, roles {roles:?}");
-                let indexed = evaluate(
-                    &Config {
-                        policies: &compiled,
-                        strengths: &strengths,
-                        locations: &[],
-                        index: Some(&index),
-                    },
-                    &s,
-                );
-                assert_eq!(
-                    plain, indexed,
-                    "indexed: user {u}, groups {groups:?}, roles {roles:?}"
-                );
-                // The index must be built from the same policies; one that is not is ignored.
-                let stale = evaluate(
-                    &Config {
-                        policies: &compiled,
-                        strengths: &strengths,
-                        locations: &[],
-                        index: Some(&PolicyIndex::build(&compiled[1..])),
-                    },
-                    &s,
-                );
-                assert_eq!(plain, stale);
-                assert!(
-                    plain.policies.iter().any(|p| p.applies)
-                        && plain.policies.iter().any(|p| !p.applies),
-                    "the set exercises both outcomes"
-                );
-            }
-        }
     }
 }

@@ -18,6 +18,91 @@ pub enum Target {
     Devices,
 }
 
+/// A comparison operator (`-eq`, `-notIn`, …), matched without regard to case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `-eq`.
+    Eq,
+    /// `-ne`.
+    Ne,
+    /// `-contains`.
+    Contains,
+    /// `-notContains`.
+    NotContains,
+    /// `-startsWith`.
+    StartsWith,
+    /// `-notStartsWith`.
+    NotStartsWith,
+    /// `-endsWith`.
+    EndsWith,
+    /// `-notEndsWith`.
+    NotEndsWith,
+    /// `-in`.
+    In,
+    /// `-notIn`.
+    NotIn,
+}
+
+impl Op {
+    const ALL: [(&'static str, Op); 10] = [
+        ("-eq", Op::Eq),
+        ("-ne", Op::Ne),
+        ("-contains", Op::Contains),
+        ("-notContains", Op::NotContains),
+        ("-startsWith", Op::StartsWith),
+        ("-notStartsWith", Op::NotStartsWith),
+        ("-endsWith", Op::EndsWith),
+        ("-notEndsWith", Op::NotEndsWith),
+        ("-in", Op::In),
+        ("-notIn", Op::NotIn),
+    ];
+
+    fn parse(word: &str) -> Option<Op> {
+        Op::ALL
+            .iter()
+            .find(|(w, _)| w.eq_ignore_ascii_case(word))
+            .map(|(_, op)| *op)
+    }
+
+    /// The operator as rules spell it.
+    pub fn as_str(self) -> &'static str {
+        Op::ALL
+            .iter()
+            .find(|(_, op)| *op == self)
+            .map_or("-eq", |(w, _)| w)
+    }
+
+    fn takes_list(self) -> bool {
+        matches!(self, Op::In | Op::NotIn)
+    }
+
+    /// The positive test this operator is or negates, and whether it negates.
+    fn positive(self) -> (Positive, bool) {
+        match self {
+            Op::Eq => (Positive::Eq, false),
+            Op::Ne => (Positive::Eq, true),
+            Op::Contains => (Positive::Contains, false),
+            Op::NotContains => (Positive::Contains, true),
+            Op::StartsWith => (Positive::StartsWith, false),
+            Op::NotStartsWith => (Positive::StartsWith, true),
+            Op::EndsWith => (Positive::EndsWith, false),
+            Op::NotEndsWith => (Positive::EndsWith, true),
+            Op::In => (Positive::In, false),
+            Op::NotIn => (Positive::In, true),
+        }
+    }
+}
+
+/// The tests that operators make or negate.
+#[derive(Debug, Clone, Copy)]
+enum Positive {
+    Eq,
+    Contains,
+    StartsWith,
+    EndsWith,
+    In,
+}
+
 /// A parsed rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rule {
@@ -31,25 +116,112 @@ pub enum Rule {
         set: String,
         /// Attribute name (for devices, the property's canonical spelling).
         name: String,
-        /// Operator, lower case without the dash.
-        op: String,
+        /// Operator.
+        op: Op,
         /// Operand values.
         values: Vec<String>,
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
+/// Why a rule does not parse; each says what is wrong and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FilterError {
+    /// Over Graph's length limit.
+    #[error("the rule is longer than 3072 characters")]
+    TooLong,
+    /// A `"` without its closing one.
+    #[error("a string is not closed (\")")]
+    UnclosedString,
+    /// A `(` without its `)`.
+    #[error("a '(' is not closed")]
+    UnclosedParen,
+    /// An application rule naming something other than a custom security attribute.
+    #[error("'{0}': only CustomSecurityAttribute.<Set>_<Name> can be filtered on")]
+    NotAnAttribute(String),
+    /// An attribute without its set.
+    #[error("'{0}': write CustomSecurityAttribute.<Set>_<Name>")]
+    AttributeWithoutSet(String),
+    /// A device rule naming something other than a device property.
+    #[error("'{0}': write device.<property>")]
+    NotADeviceProperty(String),
+    /// A device property filters cannot name.
+    #[error("'{attribute}': device filters can name {}", FILTER_PROPERTIES.join(", "))]
+    UnknownDeviceProperty {
+        /// As written.
+        attribute: String,
+    },
+    /// No operator where one belongs.
+    #[error("expected an operator (-eq, -ne, -contains, -notContains, -startsWith, -notStartsWith, -endsWith, -notEndsWith, -in, -notIn) after '{attribute}', found {found}")]
+    ExpectedOperator {
+        /// The attribute before it.
+        attribute: String,
+        /// What was there instead.
+        found: Found,
+    },
+    /// `-in`/`-notIn` without a list.
+    #[error("{0} takes a list: [\"a\", \"b\"]")]
+    ExpectedList(&'static str),
+    /// Something else inside a list.
+    #[error("expected a string in the list, found {0}")]
+    ExpectedListString(Found),
+    /// A list item not followed by `,` or `]`.
+    #[error("expected ',' or ']', found {0}")]
+    ExpectedListSeparator(Found),
+    /// No value after an operator.
+    #[error("expected a quoted value after {op}, found {found}")]
+    ExpectedValue {
+        /// The operator.
+        op: &'static str,
+        /// What was there instead.
+        found: Found,
+    },
+    /// Neither an attribute nor `(`.
+    #[error("expected an attribute or '(', found {0}")]
+    ExpectedAttribute(Found),
+    /// More after a complete rule.
+    #[error("unexpected {0} after a complete rule")]
+    Trailing(Found),
+}
+
+/// What the parser found where it expected something else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found(Option<Tok>);
+
+impl std::fmt::Display for Found {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            None => f.write_str("the end of the rule"),
+            Some(Tok::Word(w)) => write!(f, "'{w}'"),
+            Some(Tok::Str(s)) => write!(f, "\"{s}\""),
+            Some(Tok::Open) => f.write_str("'('"),
+            Some(Tok::Close) => f.write_str("')'"),
+            Some(Tok::LBracket) => f.write_str("'['"),
+            Some(Tok::RBracket) => f.write_str("']'"),
+            Some(Tok::Comma) => f.write_str("','"),
+        }
+    }
+}
+
+/// A token of a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tok {
+    /// A bare word: an attribute, operator, keyword or boolean.
     Word(String),
+    /// A quoted string.
     Str(String),
+    /// `(`.
     Open,
+    /// `)`.
     Close,
+    /// `[`.
     LBracket,
+    /// `]`.
     RBracket,
+    /// `,`.
     Comma,
 }
 
-fn lex(s: &str) -> Result<Vec<Tok>, String> {
+fn lex(s: &str) -> Result<Vec<Tok>, FilterError> {
     let mut out = vec![];
     let mut it = s.chars().peekable();
     while let Some(&c) = it.peek() {
@@ -74,7 +246,7 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
                     match it.next() {
                         Some('"') => break,
                         Some(ch) => v.push(ch),
-                        None => return Err("a string is not closed (\")".into()),
+                        None => return Err(FilterError::UnclosedString),
                     }
                 }
                 out.push(Tok::Str(v));
@@ -101,19 +273,6 @@ struct Parser {
     target: Target,
 }
 
-const OPS: [&str; 10] = [
-    "eq",
-    "ne",
-    "contains",
-    "notcontains",
-    "startswith",
-    "notstartswith",
-    "endswith",
-    "notendswith",
-    "in",
-    "notin",
-];
-
 impl Parser {
     fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.pos)
@@ -126,7 +285,7 @@ impl Parser {
     fn keyword(&self, k: &str) -> bool {
         matches!(self.peek(), Some(Tok::Word(w)) if w.eq_ignore_ascii_case(k))
     }
-    fn or(&mut self) -> Result<Rule, String> {
+    fn or(&mut self) -> Result<Rule, FilterError> {
         let mut left = self.and()?;
         while self.keyword("-or") {
             self.pos = self.pos.saturating_add(1);
@@ -134,7 +293,7 @@ impl Parser {
         }
         Ok(left)
     }
-    fn and(&mut self) -> Result<Rule, String> {
+    fn and(&mut self) -> Result<Rule, FilterError> {
         let mut left = self.atom()?;
         while self.keyword("-and") {
             self.pos = self.pos.saturating_add(1);
@@ -142,64 +301,76 @@ impl Parser {
         }
         Ok(left)
     }
-    fn atom(&mut self) -> Result<Rule, String> {
+    fn attribute(&self, attr: String) -> Result<(String, String), FilterError> {
+        match self.target {
+            Target::Applications => {
+                let Some(path) = attr
+                    .strip_prefix("CustomSecurityAttribute.")
+                    .or_else(|| attr.strip_prefix("customSecurityAttribute."))
+                else {
+                    return Err(FilterError::NotAnAttribute(attr));
+                };
+                match path.split_once('_') {
+                    Some((set, name)) => Ok((set.to_string(), name.to_string())),
+                    None => Err(FilterError::AttributeWithoutSet(attr)),
+                }
+            }
+            Target::Devices => {
+                let Some(prop) = attr
+                    .strip_prefix("device.")
+                    .or_else(|| attr.strip_prefix("Device."))
+                else {
+                    return Err(FilterError::NotADeviceProperty(attr));
+                };
+                match filter_property(prop) {
+                    Some(name) => Ok(("device".to_string(), name)),
+                    None => Err(FilterError::UnknownDeviceProperty { attribute: attr }),
+                }
+            }
+        }
+    }
+    fn list(&mut self) -> Result<Vec<String>, FilterError> {
+        let mut v = vec![];
+        loop {
+            match self.next() {
+                Some(Tok::Str(s)) => v.push(s),
+                Some(Tok::RBracket) if v.is_empty() => break,
+                other => return Err(FilterError::ExpectedListString(Found(other))),
+            }
+            match self.next() {
+                Some(Tok::Comma) => {}
+                Some(Tok::RBracket) => break,
+                other => return Err(FilterError::ExpectedListSeparator(Found(other))),
+            }
+        }
+        Ok(v)
+    }
+    fn atom(&mut self) -> Result<Rule, FilterError> {
         match self.next() {
             Some(Tok::Open) => {
                 let r = self.or()?;
                 match self.next() {
                     Some(Tok::Close) => Ok(r),
-                    _ => Err("a '(' is not closed".into()),
+                    _ => Err(FilterError::UnclosedParen),
                 }
             }
             Some(Tok::Word(attr)) => {
-                let (set, name) = match self.target {
-                    Target::Applications => {
-                        let path = attr.strip_prefix("CustomSecurityAttribute.").or_else(|| attr.strip_prefix("customSecurityAttribute.")).ok_or_else(|| format!("'{attr}': only CustomSecurityAttribute.<Set>_<Name> can be filtered on"))?;
-                        let (set, name) = path.split_once('_').ok_or_else(|| {
-                            format!("'{attr}': write CustomSecurityAttribute.<Set>_<Name>")
-                        })?;
-                        (set.to_string(), name.to_string())
-                    }
-                    Target::Devices => {
-                        let prop = attr
-                            .strip_prefix("device.")
-                            .or_else(|| attr.strip_prefix("Device."))
-                            .ok_or_else(|| format!("'{attr}': write device.<property>"))?;
-                        let name = filter_property(prop).ok_or_else(|| {
-                            format!(
-                                "'{attr}': device filters can name {}",
-                                FILTER_PROPERTIES.join(", ")
-                            )
-                        })?;
-                        ("device".to_string(), name)
-                    }
+                let (set, name) = self.attribute(attr.clone())?;
+                let found = self.next();
+                let Some(op) = found.as_ref().and_then(|t| match t {
+                    Tok::Word(o) => Op::parse(o),
+                    _ => None,
+                }) else {
+                    return Err(FilterError::ExpectedOperator {
+                        attribute: attr,
+                        found: Found(found),
+                    });
                 };
-                let op = match self.next() {
-                    Some(Tok::Word(o)) if o.starts_with('-') && OPS.contains(&o[1..].to_ascii_lowercase().as_str()) => o[1..].to_ascii_lowercase(),
-                    other => return Err(format!("expected an operator (-eq, -ne, -contains, -notContains, -startsWith, -notStartsWith, -endsWith, -notEndsWith, -in, -notIn) after '{attr}', found {other:?}")),
-                };
-                let values = if op.ends_with("in") {
+                let values = if op.takes_list() {
                     if self.next() != Some(Tok::LBracket) {
-                        return Err(format!("-{op} takes a list: [\"a\", \"b\"]"));
+                        return Err(FilterError::ExpectedList(op.as_str()));
                     }
-                    let mut v = vec![];
-                    loop {
-                        match self.next() {
-                            Some(Tok::Str(s)) => v.push(s),
-                            Some(Tok::RBracket) if v.is_empty() => break,
-                            other => {
-                                return Err(format!(
-                                    "expected a string in the list, found {other:?}"
-                                ))
-                            }
-                        }
-                        match self.next() {
-                            Some(Tok::Comma) => {}
-                            Some(Tok::RBracket) => break,
-                            other => return Err(format!("expected ',' or ']', found {other:?}")),
-                        }
-                    }
-                    v
+                    self.list()?
                 } else {
                     match self.next() {
                         Some(Tok::Str(s)) => vec![s],
@@ -212,9 +383,10 @@ impl Parser {
                             vec![w]
                         }
                         other => {
-                            return Err(format!(
-                                "expected a quoted value after -{op}, found {other:?}"
-                            ))
+                            return Err(FilterError::ExpectedValue {
+                                op: op.as_str(),
+                                found: Found(other),
+                            })
                         }
                     }
                 };
@@ -225,24 +397,24 @@ impl Parser {
                     values,
                 })
             }
-            other => Err(format!("expected an attribute or '(', found {other:?}")),
+            other => Err(FilterError::ExpectedAttribute(Found(other))),
         }
     }
 }
 
-/// Parses an application filter rule; the error says what is wrong and where.
-pub fn parse(rule: &str) -> Result<Rule, String> {
+/// Parses an application filter rule.
+pub fn parse(rule: &str) -> Result<Rule, FilterError> {
     parse_for(rule, Target::Applications)
 }
 
-/// Parses a device filter rule; the error says what is wrong and where.
-pub fn parse_device(rule: &str) -> Result<Rule, String> {
+/// Parses a device filter rule.
+pub fn parse_device(rule: &str) -> Result<Rule, FilterError> {
     parse_for(rule, Target::Devices)
 }
 
-fn parse_for(rule: &str, target: Target) -> Result<Rule, String> {
+fn parse_for(rule: &str, target: Target) -> Result<Rule, FilterError> {
     if rule.len() > 3072 {
-        return Err("the rule is longer than 3072 characters".into());
+        return Err(FilterError::TooLong);
     }
     let mut p = Parser {
         toks: lex(rule)?,
@@ -251,7 +423,7 @@ fn parse_for(rule: &str, target: Target) -> Result<Rule, String> {
     };
     let r = p.or()?;
     if p.pos != p.toks.len() {
-        return Err(format!("unexpected {:?} after a complete rule", p.peek()));
+        return Err(FilterError::Trailing(Found(p.peek().cloned())));
     }
     Ok(r)
 }
@@ -292,19 +464,15 @@ impl Rule {
                         .is_some_and(|v| lower.iter().any(|x| f(x, v)))
                 };
                 let eq = |v: &str| actual.iter().any(|x| x.eq_ignore_ascii_case(v));
-                match op.as_str() {
-                    "eq" => values.first().is_some_and(|v| eq(v)),
-                    "ne" => !values.first().is_some_and(|v| eq(v)),
-                    "contains" => any(&|x, v| x.contains(v)),
-                    "notcontains" => !any(&|x, v| x.contains(v)),
-                    "startswith" => any(&|x, v| x.starts_with(v)),
-                    "notstartswith" => !any(&|x, v| x.starts_with(v)),
-                    "endswith" => any(&|x, v| x.ends_with(v)),
-                    "notendswith" => !any(&|x, v| x.ends_with(v)),
-                    "in" => values.iter().any(|v| eq(v)),
-                    "notin" => !values.iter().any(|v| eq(v)),
-                    _ => false,
-                }
+                let (positive, negated) = op.positive();
+                let holds = match positive {
+                    Positive::Eq => values.first().is_some_and(|v| eq(v)),
+                    Positive::Contains => any(&|x, v| x.contains(v)),
+                    Positive::StartsWith => any(&|x, v| x.starts_with(v)),
+                    Positive::EndsWith => any(&|x, v| x.ends_with(v)),
+                    Positive::In => values.iter().any(|v| eq(v)),
+                };
+                holds != negated
             }
         }
     }
@@ -344,6 +512,26 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+        // Errors are typed and say what was found where.
+        assert_eq!(
+            parse("CustomSecurityAttribute.A_B -like \"x\""),
+            Err(FilterError::ExpectedOperator {
+                attribute: "CustomSecurityAttribute.A_B".into(),
+                found: Found(Some(Tok::Word("-like".into())))
+            })
+        );
+        assert_eq!(
+            parse("CustomSecurityAttribute.A_B -notin \"x\"")
+                .unwrap_err()
+                .to_string(),
+            "-notIn takes a list: [\"a\", \"b\"]"
+        );
+        assert_eq!(
+            parse("CustomSecurityAttribute.A_B -eq")
+                .unwrap_err()
+                .to_string(),
+            "expected a quoted value after -eq, found the end of the rule"
+        );
     }
 
     fn saw(attr: &str, compliant: bool) -> DeviceFacts {

@@ -4,16 +4,14 @@
 
 use std::collections::HashMap;
 
-use super::{ids, role_ids, Policy, PolicyState};
+use super::parsed::{CaPolicyError, ParsedPolicy};
 
-/// An inverted index from included user, group and role ids to policy positions, built once
-/// per loaded configuration (see [`super::evaluate::Config::index`]).
+/// An inverted index from included user, group and role ids to policy positions, built only
+/// by [`super::set::PolicySet::new`] from the parsed policies it keeps.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PolicyIndex {
-    /// Per policy: its state and whether its grant operator is OR, kept side by side so that
-    /// the policies a user is not in are reported without touching the policies themselves.
-    pub(crate) meta: Vec<(PolicyState, bool)>,
-    /// Policies that include all users.
+    /// Policies that include all users (and those that do not parse: they are evaluated for
+    /// everyone, and block).
     all: Vec<u32>,
     /// Policies by each user, group or role id they include (ids are UUIDs from disjoint
     /// spaces; a collision would only add a candidate, which is then tested in full).
@@ -22,46 +20,25 @@ pub struct PolicyIndex {
 
 impl PolicyIndex {
     /// Indexes `policies` in their order.
-    pub fn build(policies: &[Policy]) -> Self {
+    pub(crate) fn build(policies: &[Result<ParsedPolicy, CaPolicyError>]) -> Self {
         let mut ix = PolicyIndex::default();
-        for (i, p) in policies.iter().enumerate() {
-            let i = i as u32;
-            let u = &p.conditions.users;
-            ix.meta.push((
-                p.state,
-                p.grant_controls
-                    .as_ref()
-                    .is_some_and(|g| g.operator == "OR"),
-            ));
-            if u.include_users
-                .iter()
-                .any(|x| x.eq_ignore_ascii_case("All"))
-            {
-                ix.all.push(i);
-                continue;
-            }
-            for id in ids(&u.include_users)
-                .into_iter()
-                .chain(ids(&u.include_groups))
-                .chain(role_ids(&u.include_roles))
-            {
-                let list = ix.by_id.entry(id).or_default();
+        for (i, p) in (0u32..).zip(policies) {
+            let u = match p {
+                Ok(p) if !p.users.all => &p.users,
+                _ => {
+                    ix.all.push(i);
+                    continue;
+                }
+            };
+            let roles = u.roles.iter().map(|r| r.template_id());
+            for id in u.users.iter().chain(&u.groups).copied().chain(roles) {
+                let list = ix.by_id.entry(id.as_u128()).or_default();
                 if list.last() != Some(&i) {
                     list.push(i);
                 }
             }
         }
         ix
-    }
-
-    /// Number of policies indexed.
-    pub fn len(&self) -> usize {
-        self.meta.len()
-    }
-
-    /// Whether no policy is indexed.
-    pub fn is_empty(&self) -> bool {
-        self.meta.is_empty()
     }
 
     /// Positions, ascending and without repeats, of the policies whose user assignment could

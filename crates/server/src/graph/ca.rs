@@ -71,7 +71,7 @@ fn accept_lockout(cx: &Ctx<'_>) -> bool {
 pub(crate) async fn list_policies(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let d = cx.st.service.ca_data().await?;
     let value: Vec<Value> = d
-        .policies
+        .policies()
         .iter()
         .map(|p| policy_json(p, &d.strengths))
         .collect();
@@ -104,7 +104,7 @@ async fn find_policy(cx: &Ctx<'_>) -> Result<(Policy, Vec<Strength>), GraphError
     let id = cx.params.id.unwrap_or_default();
     let d = cx.st.service.ca_data().await?;
     let p = d
-        .policies
+        .policies()
         .iter()
         .find(|p| p.id.eq_ignore_ascii_case(id))
         .cloned()
@@ -527,7 +527,7 @@ pub(crate) async fn evaluate(cx: &Ctx<'_>) -> Result<Response, GraphError> {
         methods,
     };
     let (e, _, data) = cx.st.service.what_if(&q).await?;
-    Ok(axum::Json(json!({"@odata.context": format!("{}/$metadata#Collection(microsoft.graph.whatIfAnalysisResult)", cx.base), "value": what_if_results(&e, &data.policies, &data.strengths, applied_only)})).into_response())
+    Ok(axum::Json(json!({"@odata.context": format!("{}/$metadata#Collection(microsoft.graph.whatIfAnalysisResult)", cx.base), "value": what_if_results(&e, data.policies(), &data.strengths, applied_only)})).into_response())
 }
 
 fn what_if_results(

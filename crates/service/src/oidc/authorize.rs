@@ -125,7 +125,7 @@ impl Service {
         let (decision, ca) = self
             .access_decision(user, session, app, ctx, device.as_ref())
             .await?;
-        self.log_app_sign_in(user, app, session, ctx, &decision, &ca.policies)
+        self.log_app_sign_in(user, app, session, ctx, &decision, ca.policies())
             .await?;
         match decision.verdict {
             Verdict::Allow | Verdict::AllowForRegistration { .. } => {}
