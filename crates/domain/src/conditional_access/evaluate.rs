@@ -393,11 +393,10 @@ pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
     let mut results = Vec::with_capacity(set.len());
     let mut block = None;
     let mut unmet_all = vec![];
-    for (index, (wire, parsed)) in set.policies().iter().zip(set.parsed()).enumerate() {
+    for (index, &(state, any_of)) in set.meta().iter().enumerate() {
         // Consumed for every policy, disabled ones included, so the cursor stays in step.
         let candidate = candidates.get(next_candidate) == Some(&(index as u32));
         next_candidate = next_candidate.saturating_add(usize::from(candidate));
-        let state = wire.state;
         let report_only = state == PolicyState::EnabledForReportingButNotEnforced;
         let mut r = PolicyResult {
             index,
@@ -406,7 +405,7 @@ pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
             not_applied_because: Reasons::default(),
             result: "notApplied",
             unmet: vec![],
-            any_of: parsed.as_ref().is_ok_and(|p| p.grant.any_of),
+            any_of,
             grant_controls: vec![],
         };
         if state == PolicyState::Disabled {
@@ -415,10 +414,11 @@ pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
             results.push(r);
             continue;
         }
+        let parsed = set.parsed().get(index);
         r.not_applied_because = match (candidate, parsed) {
-            (true, Ok(p)) => applicability(p, s, cfg, &who),
+            (true, Some(Ok(p))) => applicability(p, s, cfg, &who),
             // A policy that no longer parses applies to everyone (and blocks, below).
-            (true, Err(_)) => Reasons::default(),
+            (true, _) => Reasons::default(),
             (false, _) => {
                 let mut users = Reasons::default();
                 users.add("users");
@@ -437,8 +437,8 @@ pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
         }
         // Controls are worked out only for the policies that apply.
         let ctrls = match parsed {
-            Ok(p) => controls(p, cfg),
-            Err(_) => vec![Unmet::Block],
+            Some(Ok(p)) => controls(p, cfg),
+            _ => vec![Unmet::Block],
         };
         r.grant_controls = ctrls.iter().map(Unmet::control_name).collect();
         let missing: Vec<Unmet> = ctrls.iter().filter(|c| !met(c, s, cfg)).cloned().collect();
@@ -463,10 +463,15 @@ pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
             (true, false, _, _) => "reportOnlyFailure",
         };
         if !report_only && !satisfied {
+            let name = set
+                .policies()
+                .get(index)
+                .map(|p| p.display_name.clone())
+                .unwrap_or_default();
             if blocked && block.is_none() {
-                block = Some(wire.display_name.clone());
+                block = Some(name.clone());
             }
-            unmet_all.push((wire.display_name.clone(), r.unmet.clone()));
+            unmet_all.push((name, r.unmet.clone()));
         }
         results.push(r);
     }

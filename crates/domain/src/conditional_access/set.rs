@@ -5,13 +5,16 @@
 
 use super::index::PolicyIndex;
 use super::parsed::{parse, CaPolicyError, ParsedPolicy};
-use super::Policy;
+use super::{Policy, PolicyState};
 
 /// Policies in evaluation order, each with its parsed form.
 #[derive(Debug, Clone, Default)]
 pub struct PolicySet {
     policies: Vec<Policy>,
     parsed: Vec<Result<ParsedPolicy, CaPolicyError>>,
+    /// Per policy, its state and whether its grant operator is OR, side by side: listing the
+    /// many policies that do not concern a user then touches neither policy form.
+    meta: Vec<(PolicyState, bool)>,
     index: PolicyIndex,
 }
 
@@ -28,9 +31,15 @@ impl PolicySet {
         });
         let parsed: Vec<_> = policies.iter().map(parse).collect();
         let index = PolicyIndex::build(&parsed);
+        let meta = policies
+            .iter()
+            .zip(&parsed)
+            .map(|(p, r)| (p.state, r.as_ref().is_ok_and(|r| r.grant.any_of)))
+            .collect();
         PolicySet {
             policies,
             parsed,
+            meta,
             index,
         }
     }
@@ -65,6 +74,10 @@ impl PolicySet {
         &self.parsed
     }
 
+    pub(crate) fn meta(&self) -> &[(PolicyState, bool)] {
+        &self.meta
+    }
+
     pub(crate) fn index(&self) -> &PolicyIndex {
         &self.index
     }
@@ -84,7 +97,7 @@ impl PolicySet {
 mod tests {
     use super::super::evaluate::{evaluate, Config, Outcome, Resource, Signals};
     use super::super::platform::ClientAppType;
-    use super::super::{Applications, Conditions, GrantControls, PolicyState, Users};
+    use super::super::{Applications, Conditions, GrantControls, Users};
     use super::*;
     use crate::application::Application;
     use crate::directory::{DirectoryRole, Upn, User};
