@@ -392,6 +392,8 @@ def test_conditional_access_policies_locations_strengths_and_what_if(tenant):
         result = await client.identity.conditional_access.evaluate.post(body)
         mine = [r for r in result.value if r.id == created.id]
         assert mine and mine[0].policy_applies is False and "policyNotEnabled" in str(mine[0].analysis_reasons)
+        # The verdict rides as an instance annotation; the SDK keeps it as additional data.
+        assert result.additional_data.get("@portcullis.verdict", {}).get("result") == "allow", result.additional_data
 
         await client.identity.conditional_access.policies.by_conditional_access_policy_id(created.id).delete()
         await client.policies.authentication_strength_policies.by_authentication_strength_policy_id(strength.id).delete()

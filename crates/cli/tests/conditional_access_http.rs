@@ -1817,3 +1817,175 @@ async fn r40_an_unreadable_forwarded_hop_never_makes_the_proxy_the_client() {
     );
     s.stop().await;
 }
+
+/// What If through Graph `evaluate`, as an administrator's token asks it.
+async fn evaluate(d: &Path, s: &Server, user_id: &str, context: Value, methods: Value) -> Value {
+    let out = std::process::Command::new(support::bin())
+        .args([
+            "token",
+            "--user",
+            "admin@portcullis.local",
+            "--scope",
+            "Policy.Read.All",
+            "--data-dir",
+        ])
+        .arg(d)
+        .env("PORTCULLIS_PUBLIC_URL", s.origin())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let r = client()
+        .post(s.url("/v1.0/identity/conditionalAccess/evaluate"))
+        .bearer_auth(token)
+        .json(&json!({
+            "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": user_id},
+            "signInContext": context,
+            "signInConditions": {"devicePlatform": "linux", "clientAppType": "browser"},
+            "portcullisAuthenticationMethods": methods,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+/// Issue 13, point 10, over HTTP: What If (the CLI and Graph `evaluate`) answers what the
+/// registration API and the sign-in do. A TAP-only user under a register-security-info policy
+/// that needs a phishing-resistant method: What If used to say "allow for registration" (the
+/// pass skipped the strength at the Security info app) while the API refused; a disabled
+/// user: What If used to say "allow" while sign-in refused. Graph `evaluate` now carries the
+/// verdict, and lists every failing condition of a policy, not only `users`.
+#[tokio::test]
+async fn what_if_answers_as_registration_and_sign_in_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = start(d).await;
+    let save = |name: &str, applications: Value| {
+        let body = json!({
+            "displayName": name, "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": applications, "clientAppTypes": ["all"]},
+            "grantControls": {"operator": "OR", "authenticationStrength": {"id": PHISHING_RESISTANT}}
+        });
+        ok(d, &["ca", "save", &policy_file(d, name, body)]);
+    };
+    save(
+        "All resources: phishing-resistant",
+        json!({"includeApplications": ["All"]}),
+    );
+    save(
+        "Register: phishing-resistant",
+        json!({"includeUserActions": ["urn:user:registersecurityinfo"]}),
+    );
+    // A policy gail is not in, on another app and platform: every failing condition is listed.
+    let other = json!({
+        "displayName": "Someone else on Android", "state": "enabled",
+        "conditions": {"users": {"includeUsers": ["00000000-0000-0000-0000-0000000000aa"]}, "applications": {"includeApplications": ["00000000-0000-0000-0000-0000000000bb"]}, "platforms": {"includePlatforms": ["android"]}, "clientAppTypes": ["all"]},
+        "grantControls": {"operator": "OR", "builtInControls": ["block"]}
+    });
+    ok(d, &["ca", "save", &policy_file(d, "other", other)]);
+    let gail = last_word(&ok(d, &["users", "add", "--upn", "gail@portcullis.local"]));
+
+    // The registration API refuses the pass...
+    let c = tap_client(d, &s, "gail@portcullis.local").await;
+    let r = c
+        .post(s.url("/api/passkeys/registration/options"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let refused: Value = r.json().await.unwrap();
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Register: phishing-resistant"),
+        "{refused}"
+    );
+    // ...and so does What If, through the CLI and through Graph, with the same policy.
+    let cli = what_if(
+        d,
+        &[
+            "--user",
+            "gail@portcullis.local",
+            "--action",
+            "registersecurityinfo",
+            "--method",
+            "tap",
+        ],
+    );
+    let result = cli["outcome"]["result"].as_str().unwrap();
+    assert!(
+        !["allow", "allowForRegistration"].contains(&result),
+        "What If must not let through what the API refuses: {cli}"
+    );
+    assert_eq!(
+        cli["outcome"]["policy"], "Register: phishing-resistant",
+        "{cli}"
+    );
+    let graph = evaluate(
+        d,
+        &s,
+        &gail,
+        json!({"@odata.type": "#microsoft.graph.userActionContext", "userAction": "registerSecurityInformation"}),
+        json!([{"method": "temporaryAccessPass"}]),
+    )
+    .await;
+    assert_eq!(graph["@portcullis.verdict"], cli["outcome"], "{graph}");
+
+    // An application: the verdict, and every failing condition of the policy gail is not in.
+    let graph = evaluate(
+        d,
+        &s,
+        &gail,
+        json!({"@odata.type": "#microsoft.graph.applicationContext", "includeApplications": ["19db86c3-b2b9-44cc-b339-36da233a3be2"]}),
+        json!([{"method": "fido2"}]),
+    )
+    .await;
+    assert_eq!(graph["@portcullis.verdict"]["result"], "allow", "{graph}");
+    let reasons = graph["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["displayName"] == "Someone else on Android")
+        .map(|p| p["analysisReasons"].as_str().unwrap().to_string())
+        .unwrap();
+    assert_eq!(reasons, "users,application,devicePlatform", "{graph}");
+
+    // A disabled account: sign-in refuses it, and so does What If.
+    ok(d, &["users", "disable", "gail@portcullis.local"]);
+    let code = code_from(&ok(
+        d,
+        &["tap", "create", "--user", "gail@portcullis.local"],
+    ));
+    assert_ne!(
+        sign_in(&client(), &s, "gail@portcullis.local", &code)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER,
+        "a disabled account does not sign in"
+    );
+    let graph = evaluate(
+        d,
+        &s,
+        &gail,
+        json!({"@odata.type": "#microsoft.graph.applicationContext", "includeApplications": ["19db86c3-b2b9-44cc-b339-36da233a3be2"]}),
+        json!([{"method": "fido2"}]),
+    )
+    .await;
+    assert_eq!(graph["@portcullis.verdict"]["result"], "refused", "{graph}");
+    assert!(
+        graph["@portcullis.verdict"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("disabled"),
+        "{graph}"
+    );
+    s.stop().await;
+}

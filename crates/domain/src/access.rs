@@ -1,12 +1,16 @@
-//! The access decision: may this user, signed in this way, get a token for this application
-//! from here? The authorization endpoint asks this one function before it issues a code; it
-//! evaluates Conditional Access (R40–R44) with the same functions What If uses.
+//! The access decisions (issue 13, point 2): may this user, signed in this way, get a token
+//! for this application from here ([`decide`]), and may they register security info here
+//! ([`decide_registration`])? The authorization endpoint, the registration pages and API, the
+//! refresh of a grant and What If all ask these two functions; they evaluate Conditional
+//! Access (R40–R44) with [`evaluate`].
 
 use std::net::IpAddr;
 use uuid::Uuid;
 
 use crate::application::Application;
-use crate::conditional_access::evaluate::{evaluate, Config, Evaluation, Resource, Signals};
+use crate::conditional_access::evaluate::{
+    evaluate_in, Config, Detail, Evaluation, Resource, Signals,
+};
 use crate::conditional_access::platform::{ClientAppType, Platform};
 use crate::conditional_access::remedy::{verdict, Holdings, Verdict};
 use crate::device::DeviceFacts;
@@ -15,24 +19,19 @@ use crate::session::Session;
 use crate::strength::UsedMethod;
 use crate::Timestamp;
 
-/// Everything the decision may read about one sign-in to one application.
+/// The facts of one sign-in, whatever it is for: who, with which methods, from where.
 #[derive(Debug, Clone, Copy)]
-pub struct AccessRequest<'a> {
+pub struct SignIn<'a> {
     /// Who.
     pub user: &'a User,
     /// Their groups.
     pub groups: &'a [Uuid],
     /// Their directory roles.
     pub roles: &'a [DirectoryRole],
-    /// To what.
-    pub application: &'a Application,
-    /// The session (methods used, when).
-    pub session: &'a Session,
+    /// Methods used in this session.
+    pub used: &'a [UsedMethod],
     /// Methods the user has registered and may use.
     pub registered: &'a [UsedMethod],
-    /// Security info, where a user registers methods (to tell "register there first" from a
-    /// loop, R44).
-    pub portal: Option<&'a Application>,
     /// Policies, strengths, named locations.
     pub config: Config<'a>,
     /// Device platform, if known.
@@ -45,12 +44,34 @@ pub struct AccessRequest<'a> {
     pub device: Option<&'a DeviceFacts>,
     /// Now.
     pub now: Timestamp,
+    /// How much of each policy's evaluation to report: What If lists every failing
+    /// condition; sign-in stops at the first.
+    pub detail: Detail,
+}
+
+impl<'a> SignIn<'a> {
+    fn signals(&self, resource: Resource<'a>, client: &'a Application) -> Signals<'a> {
+        Signals {
+            user: self.user,
+            groups: self.groups,
+            roles: self.roles,
+            resource,
+            client: Some(client),
+            platform: self.platform,
+            ip: self.ip,
+            client_app_type: self.client_app_type,
+            device: self.device,
+            methods: self.used,
+            now: self.now,
+        }
+    }
 }
 
 /// The outcome with its evaluation (for the sign-in log).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessDecision {
-    /// Every policy's result.
+    /// Every policy's result, for the step that decided: for a registration, the Security
+    /// info application when it refuses, else the "register security info" user action.
     pub evaluation: Evaluation,
     /// What happens.
     pub verdict: Verdict,
@@ -64,27 +85,17 @@ pub fn used_methods(s: &Session) -> Vec<UsedMethod> {
         .collect()
 }
 
-/// Decides access.
-pub fn decide(req: &AccessRequest<'_>) -> AccessDecision {
-    let used = used_methods(req.session);
-    let signals = Signals {
-        user: req.user,
-        groups: req.groups,
-        roles: req.roles,
-        resource: Resource::Application(req.application),
-        client: Some(req.application),
-        platform: req.platform,
-        ip: req.ip,
-        client_app_type: req.client_app_type,
-        device: req.device,
-        methods: &used,
-        now: req.now,
-    };
-    let evaluation = evaluate(&req.config, &signals);
-    if !req.user.account_enabled {
+/// May this sign-in get a token for `app`? `portal` is Security info: when the only remedy
+/// is registering a method, the verdict asks [`decide_registration`] whether the user could
+/// register there with the same signals — if so, registering first is the remedy (R18);
+/// if not, it is a loop (R44).
+pub fn decide(s: &SignIn<'_>, app: &Application, portal: Option<&Application>) -> AccessDecision {
+    let signals = s.signals(Resource::Application(app), app);
+    let evaluation = evaluate_in(&s.config, &signals, s.detail);
+    if !s.user.account_enabled {
         let verdict = Verdict::Refused {
             policy: String::new(),
-            reason: format!("{} is disabled.", req.user.user_principal_name),
+            reason: format!("{} is disabled.", s.user.user_principal_name),
             remedy: "Ask your administrator.".into(),
             is_loop: false,
         };
@@ -93,70 +104,273 @@ pub fn decide(req: &AccessRequest<'_>) -> AccessDecision {
             verdict,
         };
     }
-    let holdings = Holdings {
-        used: &used,
-        registered: req.registered,
-        client_app_id: Some(&req.application.app_id),
+    let closed = Holdings {
+        used: s.used,
+        registered: s.registered,
+        client_app_id: Some(&app.app_id),
         registration_open: false,
     };
-    let verdict = judge(&evaluation, &req.config, &signals, &holdings, req.portal);
+    let v = verdict(&evaluation.outcome, s.config.strengths, &closed);
+    let verdict = match (&v, portal) {
+        (Verdict::Refused { is_loop: true, .. }, Some(p))
+            if lets_through(&decide_registration(s, p).verdict) =>
+        {
+            let open = Holdings {
+                registration_open: true,
+                ..closed
+            };
+            verdict(&evaluation.outcome, s.config.strengths, &open)
+        }
+        _ => v,
+    };
     AccessDecision {
         evaluation,
         verdict,
     }
 }
 
-/// The verdict on an evaluated sign-in (R18, R44). Only a refusal that would be a loop if
-/// Security info were closed asks whether it is open to this user, with the same signals:
-/// if it is, registering there first is the remedy, not a circle. Sign-in and What If both
-/// judge through here.
-pub fn judge(
-    evaluation: &Evaluation,
-    cfg: &Config<'_>,
-    signals: &Signals<'_>,
-    holdings: &Holdings<'_>,
-    portal: Option<&Application>,
-) -> Verdict {
-    let closed = Holdings {
-        registration_open: false,
-        ..*holdings
-    };
-    let v = verdict(&evaluation.outcome, cfg.strengths, &closed);
-    match (&v, signals.resource, portal) {
-        (Verdict::Refused { is_loop: true, .. }, Resource::Application(_), Some(p))
-            if security_info_open(cfg, signals, p, &closed) =>
-        {
-            let open = Holdings {
-                registration_open: true,
-                ..closed
-            };
-            verdict(&evaluation.outcome, cfg.strengths, &open)
-        }
-        _ => v,
-    }
-}
-
-/// Whether the same sign-in, made to Security info (a browser page), would get through.
-fn security_info_open(
-    cfg: &Config<'_>,
-    signals: &Signals<'_>,
-    portal: &Application,
-    holdings: &Holdings<'_>,
-) -> bool {
-    let at = Signals {
-        resource: Resource::Application(portal),
-        client: Some(portal),
+/// May this sign-in register security info (R40)? Registering is one resource whichever
+/// surface asks: the Security info application (a browser page), as its own sign-in decides
+/// it — where a pass skips an unmet strength for proof-up — *and* the "register security
+/// info" user action, whose strengths govern registration and are not skipped for a pass
+/// (a policy that requires more than a pass for registering means it).
+pub fn decide_registration(s: &SignIn<'_>, portal: &Application) -> AccessDecision {
+    let s = SignIn {
         client_app_type: ClientAppType::Browser,
-        ..*signals
+        ..*s
     };
+    let app = decide(&s, portal, None);
+    if !lets_through(&app.verdict) {
+        return app;
+    }
+    let signals = s.signals(Resource::RegisterSecurityInfo, portal);
+    let evaluation = evaluate_in(&s.config, &signals, s.detail);
     let h = Holdings {
-        client_app_id: Some(&portal.app_id),
-        ..*holdings
+        used: s.used,
+        registered: s.registered,
+        client_app_id: None,
+        registration_open: true,
     };
-    lets_through(&verdict(&evaluate(cfg, &at).outcome, cfg.strengths, &h))
+    let verdict = verdict(&evaluation.outcome, s.config.strengths, &h);
+    AccessDecision {
+        evaluation,
+        verdict,
+    }
 }
 
 /// Whether an outcome lets the user through (fully or for registration only).
 pub fn lets_through(v: &Verdict) -> bool {
     matches!(v, Verdict::Allow | Verdict::AllowForRegistration { .. })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conditional_access::set::PolicySet;
+    use crate::conditional_access::Policy;
+    use crate::directory::{Upn, SECURITY_INFO_APP};
+    use crate::strength::{Strength, BUILT_IN};
+    use serde_json::json;
+    use time::macros::datetime;
+
+    const PHISH: &str = "00000000-0000-0000-0000-000000000004";
+
+    fn user(enabled: bool) -> User {
+        User {
+            id: Uuid::from_u128(7),
+            user_principal_name: Upn::parse("ada@contoso.com").unwrap(),
+            display_name: "Ada".into(),
+            account_enabled: enabled,
+            created_date_time: datetime!(2026-11-01 0:00 UTC),
+        }
+    }
+
+    fn app(id: &str) -> Application {
+        Application {
+            app_id: id.into(),
+            display_name: id.into(),
+            public_client: true,
+            ..Default::default()
+        }
+    }
+
+    fn policy(name: &str, target: serde_json::Value, grant: serde_json::Value) -> Policy {
+        serde_json::from_value(json!({
+            "id": name, "displayName": name, "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": target},
+            "grantControls": grant,
+        }))
+        .unwrap()
+    }
+
+    fn phishing_resistant_everywhere() -> Policy {
+        policy(
+            "Phishing-resistant everywhere",
+            json!({"includeApplications": ["All"]}),
+            json!({"operator": "OR", "authenticationStrength": {"id": PHISH}}),
+        )
+    }
+
+    fn phishing_resistant_to_register() -> Policy {
+        policy(
+            "Phishing-resistant to register",
+            json!({"includeUserActions": ["urn:user:registersecurityinfo"]}),
+            json!({"operator": "OR", "authenticationStrength": {"id": PHISH}}),
+        )
+    }
+
+    fn strengths() -> Vec<Strength> {
+        BUILT_IN.iter().map(|b| b.to_strength()).collect()
+    }
+
+    fn sign_in<'a>(
+        u: &'a User,
+        set: &'a PolicySet,
+        st: &'a [Strength],
+        used: &'a [UsedMethod],
+    ) -> SignIn<'a> {
+        SignIn {
+            user: u,
+            groups: &[],
+            roles: &[],
+            used,
+            registered: used,
+            config: Config {
+                policies: set,
+                strengths: st,
+                locations: &[],
+            },
+            platform: Some(Platform::Windows),
+            ip: None,
+            client_app_type: ClientAppType::Browser,
+            device: None,
+            now: datetime!(2026-11-29 12:00 UTC),
+            detail: Detail::EveryReason,
+        }
+    }
+
+    fn portal() -> Application {
+        app(SECURITY_INFO_APP.app_id)
+    }
+
+    /// Issue 13, point 10: a TAP-only user under a register-security-info policy that needs
+    /// more than a pass. What If asked the Security info app (where the pass skips the strength
+    /// for proof-up) and said "allow for registration"; the registration API refused. Both now
+    /// ask decide_registration: the app lets the pass through, the user action does not.
+    #[test]
+    fn a_registration_policy_that_needs_more_than_a_pass_is_not_skipped_for_it() {
+        let (u, st) = (user(true), strengths());
+        let set = PolicySet::new(vec![
+            phishing_resistant_everywhere(),
+            phishing_resistant_to_register(),
+        ]);
+        let tap = [UsedMethod::TAP];
+        let s = sign_in(&u, &set, &st, &tap);
+        let at_portal = decide(&s, &portal(), None);
+        assert!(
+            matches!(at_portal.verdict, Verdict::AllowForRegistration { .. }),
+            "the pass opens Security info itself: {:?}",
+            at_portal.verdict
+        );
+        let d = decide_registration(&s, &portal());
+        assert!(!lets_through(&d.verdict), "{:?}", d.verdict);
+        // Without the user-action policy the pass registers.
+        let set = PolicySet::new(vec![phishing_resistant_everywhere()]);
+        let s = sign_in(&u, &set, &st, &tap);
+        assert!(lets_through(&decide_registration(&s, &portal()).verdict));
+    }
+
+    /// Issue 13, point 10: "register first" sent users to a registration that was then
+    /// refused, because only the Security info app was asked. With the user action refusing,
+    /// the only remedy is blocked by the requirement itself: a loop, with its remedy.
+    #[test]
+    fn register_first_is_a_loop_when_registering_is_refused() {
+        let (u, st) = (user(true), strengths());
+        let payroll = app("payroll");
+        let tap = [UsedMethod::TAP];
+        let open = PolicySet::new(vec![phishing_resistant_everywhere()]);
+        assert!(matches!(
+            decide(&sign_in(&u, &open, &st, &tap), &payroll, Some(&portal())).verdict,
+            Verdict::RegisterFirst { .. }
+        ));
+        let closed = PolicySet::new(vec![
+            phishing_resistant_everywhere(),
+            phishing_resistant_to_register(),
+        ]);
+        match decide(&sign_in(&u, &closed, &st, &tap), &payroll, Some(&portal())).verdict {
+            Verdict::Refused {
+                is_loop: true,
+                policy,
+                remedy,
+                ..
+            } => {
+                assert_eq!(policy, "Phishing-resistant everywhere");
+                assert!(!remedy.is_empty());
+            }
+            other => panic!("expected a loop, got {other:?}"),
+        }
+    }
+
+    /// Issue 13, point 10: What If never checked whether the account is enabled. Every
+    /// question goes through decide, which refuses a disabled account whatever the policies.
+    #[test]
+    fn a_disabled_account_is_refused_by_every_question() {
+        let (u, st) = (user(false), strengths());
+        let none = PolicySet::new(vec![]);
+        let passkey = [UsedMethod::passkey(None, false)];
+        let s = sign_in(&u, &none, &st, &passkey);
+        for d in [
+            decide(&s, &app("payroll"), Some(&portal())),
+            decide_registration(&s, &portal()),
+        ] {
+            assert!(
+                matches!(&d.verdict, Verdict::Refused { reason, is_loop: false, .. } if reason.contains("disabled")),
+                "{:?}",
+                d.verdict
+            );
+        }
+    }
+
+    /// What If lists every failing condition of every policy (Entra's names only the first);
+    /// the results and the outcome are the sign-in's.
+    #[test]
+    fn every_reason_is_listed_and_changes_nothing_else() {
+        let (u, st) = (user(true), strengths());
+        let mut p = policy(
+            "Others on Android",
+            json!({"includeApplications": ["other"]}),
+            json!({"operator": "OR", "builtInControls": ["block"]}),
+        );
+        p.conditions.users.include_users = vec![Uuid::from_u128(99).to_string()];
+        p.conditions.platforms = Some(crate::conditional_access::Platforms {
+            include_platforms: vec!["android".into()],
+            exclude_platforms: vec![],
+        });
+        let set = PolicySet::new(vec![p, phishing_resistant_everywhere()]);
+        let passkey = [UsedMethod::passkey(None, false)];
+        let every = sign_in(&u, &set, &st, &passkey);
+        let first = SignIn {
+            detail: Detail::FirstReason,
+            ..every
+        };
+        let payroll = app("payroll");
+        let (a, b) = (
+            decide(&every, &payroll, None),
+            decide(&first, &payroll, None),
+        );
+        assert_eq!(a.verdict, b.verdict);
+        assert_eq!(a.evaluation.outcome, b.evaluation.outcome);
+        let reasons = |d: &AccessDecision| -> Vec<Vec<&'static str>> {
+            d.evaluation
+                .policies
+                .iter()
+                .map(|r| r.not_applied_because.list())
+                .collect()
+        };
+        assert_eq!(
+            reasons(&a),
+            vec![vec!["users", "application", "devicePlatform"], vec![]]
+        );
+        assert_eq!(reasons(&b), vec![vec!["users"], vec![]]);
+    }
 }

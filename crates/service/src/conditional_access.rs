@@ -2,17 +2,17 @@
 //! guarded against admin lock-out, audited), and the evaluation of one sign-in for the
 //! authorization endpoint and for What If — the same domain functions for both.
 
-use portcullis_domain::access::{decide, judge, AccessDecision, AccessRequest};
+use portcullis_domain::access::{
+    decide, decide_registration, used_methods, AccessDecision, SignIn,
+};
 use portcullis_domain::actor::Actor;
 use portcullis_domain::application::Application;
 use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
-use portcullis_domain::conditional_access::evaluate::{
-    evaluate, Config, Evaluation, Resource, Signals,
-};
+use portcullis_domain::conditional_access::evaluate::{Config, Detail, Evaluation};
 use portcullis_domain::conditional_access::guard::{admins_still_in, Admin};
 use portcullis_domain::conditional_access::location::{parse_cidr, NamedLocation};
 use portcullis_domain::conditional_access::platform::{from_user_agent, ClientAppType, Platform};
-use portcullis_domain::conditional_access::remedy::{verdict, Holdings, Verdict};
+use portcullis_domain::conditional_access::remedy::Verdict;
 use portcullis_domain::conditional_access::set::PolicySet;
 use portcullis_domain::conditional_access::{validate, Known, Policy};
 use portcullis_domain::device::{Device, DeviceFacts};
@@ -500,21 +500,25 @@ impl Service {
         } else {
             ClientAppType::Browser
         };
-        let decision = decide(&AccessRequest {
-            user,
-            groups: &groups,
-            roles: &roles,
-            application: app,
-            session,
-            registered: &registered,
-            portal: portal.as_ref(),
-            config: data.config(),
-            platform,
-            ip,
-            client_app_type,
-            device,
-            now,
-        });
+        let used = used_methods(session);
+        let decision = decide(
+            &SignIn {
+                user,
+                groups: &groups,
+                roles: &roles,
+                used: &used,
+                registered: &registered,
+                config: data.config(),
+                platform,
+                ip,
+                client_app_type,
+                device,
+                now,
+                detail: Detail::FirstReason,
+            },
+            app,
+            portal.as_ref(),
+        );
         Ok((decision, data))
     }
 
@@ -538,34 +542,33 @@ impl Service {
                         ServiceError::NotFound(format!("no application '{a}' is registered"))
                     })?,
             ),
-            None => portal.clone(),
+            None => None,
         };
-        let resource = match (&q.application, &app) {
-            (Some(_), Some(a)) => Resource::Application(a),
-            _ => Resource::RegisterSecurityInfo,
-        };
-        let s = Signals {
+        let s = SignIn {
             user: &user,
             groups: &groups,
             roles: &roles,
-            resource,
-            client: app.as_ref(),
+            used: &q.methods,
+            registered: &registered,
+            config: data.config(),
             platform: q.platform,
             ip: q.ip,
             client_app_type: q.client_app_type,
             device: q.device.as_ref(),
-            methods: &q.methods,
             now,
+            detail: Detail::EveryReason,
         };
-        let cfg = data.config();
-        let e = evaluate(&cfg, &s);
-        let h = Holdings {
-            used: &q.methods,
-            registered: &registered,
-            client_app_id: app.as_ref().map(|a| a.app_id.as_str()),
-            registration_open: false,
+        // The same decisions as a sign-in and a registration: What If only lists every reason.
+        let d = match (&app, &portal) {
+            (Some(app), _) => decide(&s, app, portal.as_ref()),
+            (None, Some(portal)) => decide_registration(&s, portal),
+            (None, None) => {
+                return Err(ServiceError::Internal(
+                    "the Security info application is missing".into(),
+                ))
+            }
         };
-        let v = judge(&e, &cfg, &s, &h, portal.as_ref());
+        let (e, v) = (d.evaluation, d.verdict);
         Ok((e, v, data))
     }
 }
@@ -585,6 +588,36 @@ pub fn applied_policies_json(e: &Evaluation, policies: &[Policy]) -> Value {
             }))
         })
         .collect::<Vec<_>>())
+}
+
+/// A verdict as JSON, for every surface that answers What If (the CLI's `outcome`, Graph
+/// `evaluate`'s `@portcullis.verdict` annotation): `result` is `allow`,
+/// `allowForRegistration`, `stepUp`, `registerFirst`, `loop` or `refused`, with what the
+/// user needs, the policy, the reason and the remedy.
+pub fn verdict_json(v: &Verdict) -> Value {
+    match v {
+        Verdict::Allow => json!({"result": "allow"}),
+        Verdict::AllowForRegistration { skipped } => {
+            json!({"result": "allowForRegistration", "skippedForProofUp": skipped})
+        }
+        Verdict::StepUp { requirements } => {
+            json!({"result": "stepUp", "requirements": requirements})
+        }
+        Verdict::RegisterFirst {
+            policy,
+            requirement,
+        } => {
+            json!({"result": "registerFirst", "policy": policy, "requirement": requirement, "where": "Security info"})
+        }
+        Verdict::Refused {
+            policy,
+            reason,
+            remedy,
+            is_loop,
+        } => {
+            json!({"result": if *is_loop { "loop" } else { "refused" }, "policy": policy, "reason": reason, "remedy": remedy})
+        }
+    }
 }
 
 /// The overall `conditionalAccessStatus` of an evaluation.
@@ -696,7 +729,7 @@ impl Service {
                 ServiceError::Internal("the Security info application is missing".into()).into(),
             );
         };
-        let used = portcullis_domain::access::used_methods(session);
+        let used = used_methods(session);
         // R46: "register only from a compliant device" needs the device proved here too.
         let device = self
             .proved_device(
@@ -707,50 +740,24 @@ impl Service {
             )
             .await?
             .map(|d| d.facts());
-        let platform = from_user_agent(&ctx.user_agent);
-        // The application, exactly as its sign-in decides it.
-        let app = decide(&AccessRequest {
-            user,
-            groups: &groups,
-            roles: &roles,
-            application: &portal,
-            session,
-            registered: &registered,
-            portal: Some(&portal),
-            config: data.config(),
-            platform,
-            ip: ctx.source,
-            client_app_type: ClientAppType::Browser,
-            device: device.as_ref(),
-            now,
-        });
-        let (e, v) = if portcullis_domain::access::lets_through(&app.verdict) {
-            // The user action.
-            let s = Signals {
+        let d = decide_registration(
+            &SignIn {
                 user,
                 groups: &groups,
                 roles: &roles,
-                resource: Resource::RegisterSecurityInfo,
-                client: Some(&portal),
-                platform,
+                used: &used,
+                registered: &registered,
+                config: data.config(),
+                platform: from_user_agent(&ctx.user_agent),
                 ip: ctx.source,
                 client_app_type: ClientAppType::Browser,
                 device: device.as_ref(),
-                methods: &used,
                 now,
-            };
-            let e = evaluate(&data.config(), &s);
-            let h = Holdings {
-                used: &used,
-                registered: &registered,
-                client_app_id: None,
-                registration_open: true,
-            };
-            let v = verdict(&e.outcome, &data.strengths, &h);
-            (e, v)
-        } else {
-            (app.evaluation, app.verdict)
-        };
+                detail: Detail::FirstReason,
+            },
+            &portal,
+        );
+        let (e, v) = (d.evaluation, d.verdict);
         let refusal = match v {
             Verdict::Allow | Verdict::AllowForRegistration { .. } => None,
             Verdict::StepUp { requirements } => Some(("conditionalAccess", format!("Registering security info needs {}; sign in again with it.", requirements.join(" and ")))),

@@ -3,11 +3,10 @@
 
 use clap::{Args as ClapArgs, Subcommand};
 use portcullis_domain::conditional_access::platform::{ClientAppType, Platform};
-use portcullis_domain::conditional_access::remedy::Verdict;
 use portcullis_domain::conditional_access::Policy;
 use portcullis_domain::device::DeviceFacts;
 use portcullis_domain::strength::UsedMethod;
-use portcullis_service::conditional_access::{applied_policies_json, WhatIf};
+use portcullis_service::conditional_access::{applied_policies_json, verdict_json, WhatIf};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -211,29 +210,7 @@ pub async fn what_if(cfg: &Config, a: WhatIfArgs) -> CmdResult {
             .collect::<Result<_, _>>()?,
     };
     let (e, v, data) = svc.what_if(&q).await?;
-    let outcome = match &v {
-        Verdict::Allow => json!({"result": "allow"}),
-        Verdict::AllowForRegistration { skipped } => {
-            json!({"result": "allowForRegistration", "skippedForProofUp": skipped})
-        }
-        Verdict::StepUp { requirements } => {
-            json!({"result": "stepUp", "requirements": requirements})
-        }
-        Verdict::RegisterFirst {
-            policy,
-            requirement,
-        } => {
-            json!({"result": "registerFirst", "policy": policy, "requirement": requirement, "where": "Security info"})
-        }
-        Verdict::Refused {
-            policy,
-            reason,
-            remedy,
-            is_loop,
-        } => {
-            json!({"result": if *is_loop { "loop" } else { "refused" }, "policy": policy, "reason": reason, "remedy": remedy})
-        }
-    };
+    let outcome = verdict_json(&v);
     print_json(&json!({"policies": applied_policies_json(&e, data.policies()), "outcome": outcome}))
 }
 

@@ -237,8 +237,26 @@ fn filter_passes(mode: FilterMode, matched: bool) -> bool {
     matched == (mode == FilterMode::Include)
 }
 
+/// How much of each policy's evaluation to report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Detail {
+    /// Stop at the first assignment that does not match (sign-in: most policies in a large
+    /// tenant miss on users, and are ruled out without being read).
+    #[default]
+    FirstReason,
+    /// Test every condition of every policy and report each that fails (What If: unlike
+    /// Entra's, which names only the first).
+    EveryReason,
+}
+
 /// Why the policy does not apply (empty when it does).
-fn applicability(p: &ParsedPolicy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who) -> Reasons {
+fn applicability(
+    p: &ParsedPolicy,
+    s: &Signals<'_>,
+    cfg: &Config<'_>,
+    who: &Who,
+    detail: Detail,
+) -> Reasons {
     let mut why = Reasons::default();
     let u = &p.users;
     let included =
@@ -250,10 +268,12 @@ fn applicability(p: &ParsedPolicy, s: &Signals<'_>, cfg: &Config<'_>, who: &Who)
             .iter()
             .any(|(user, until)| *user == who.user_id && s.now < *until);
     if !included || excluded {
-        // In a large tenant most policies miss on users: stop there rather than test the
-        // rest (the reason given is the first assignment that does not match).
         why.add("users");
-        return why;
+        // In a large tenant most policies miss on users: stop there rather than test the
+        // rest, unless every reason is asked for.
+        if detail == Detail::FirstReason {
+            return why;
+        }
     }
     match (&p.target, s.resource) {
         (Target::RegisterSecurityInfo, Resource::RegisterSecurityInfo) => {}
@@ -377,8 +397,15 @@ fn controls(p: &ParsedPolicy, cfg: &Config<'_>) -> Vec<Unmet> {
     out
 }
 
-/// Evaluates every policy against one sign-in.
+/// Evaluates every policy against one sign-in, giving for each policy that does not apply
+/// the first reason ([`Detail::FirstReason`]).
 pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
+    evaluate_in(cfg, s, Detail::FirstReason)
+}
+
+/// Evaluates every policy against one sign-in, reporting reasons to the given detail; the
+/// results and outcome do not depend on it.
+pub fn evaluate_in(cfg: &Config<'_>, s: &Signals<'_>, detail: Detail) -> Evaluation {
     let who = Who {
         user_id: s.user.id,
         group_ids: s.groups.iter().map(|g| g.as_u128()).collect(),
@@ -415,8 +442,9 @@ pub fn evaluate(cfg: &Config<'_>, s: &Signals<'_>) -> Evaluation {
             continue;
         }
         let parsed = set.parsed().get(index);
-        r.not_applied_because = match (candidate, parsed) {
-            (true, Some(Ok(p))) => applicability(p, s, cfg, &who),
+        let everything = detail == Detail::EveryReason;
+        r.not_applied_because = match (candidate || everything, parsed) {
+            (true, Some(Ok(p))) => applicability(p, s, cfg, &who, detail),
             // A policy that no longer parses applies to everyone (and blocks, below).
             (true, _) => Reasons::default(),
             (false, _) => {

@@ -9,7 +9,7 @@ use portcullis_domain::conditional_access::platform::{ClientAppType, Platform};
 use portcullis_domain::conditional_access::Policy;
 use portcullis_domain::device::DeviceFacts;
 use portcullis_domain::strength::{Strength, UsedMethod};
-use portcullis_service::conditional_access::WhatIf;
+use portcullis_service::conditional_access::{verdict_json, WhatIf};
 use serde_json::{json, Map, Value};
 
 use super::{gerr, Ctx, GraphError};
@@ -526,8 +526,14 @@ pub(crate) async fn evaluate(cx: &Ctx<'_>) -> Result<Response, GraphError> {
         device,
         methods,
     };
-    let (e, _, data) = cx.st.service.what_if(&q).await?;
-    Ok(axum::Json(json!({"@odata.context": format!("{}/$metadata#Collection(microsoft.graph.whatIfAnalysisResult)", cx.base), "value": what_if_results(&e, data.policies(), &data.strengths, applied_only)})).into_response())
+    let (e, v, data) = cx.st.service.what_if(&q).await?;
+    // The verdict rides as an instance annotation, which Graph clients keep as extra data.
+    Ok(axum::Json(json!({
+        "@odata.context": format!("{}/$metadata#Collection(microsoft.graph.whatIfAnalysisResult)", cx.base),
+        "@portcullis.verdict": verdict_json(&v),
+        "value": what_if_results(&e, data.policies(), &data.strengths, applied_only),
+    }))
+    .into_response())
 }
 
 fn what_if_results(
