@@ -349,6 +349,37 @@ async fn phishing_resistant_mfa_on_an_application_refuses_a_tap_and_accepts_a_pa
         app_events[1]["appliedConditionalAccessPolicies"][0]["result"],
         "failure"
     );
+
+    // Signed in with a pass while holding the passkey, Bob is asked to step up with it...
+    let tap_step_up = || {
+        what_if(
+            d,
+            &[
+                "--user",
+                "bob@portcullis.local",
+                "--app",
+                &app,
+                "--method",
+                "tap",
+            ],
+        )
+    };
+    assert_eq!(tap_step_up()["outcome"]["result"], "stepUp");
+    // ...until key restrictions block its model: that passkey can never sign in, so a step-up
+    // with it could never complete (issue 13, point 10). What If and the sign-in say so.
+    let kr = d.join("block-chromium.json");
+    std::fs::write(
+        &kr,
+        json!({"keyRestrictions": {"isEnforced": true, "enforcementType": "block", "aaGuids": [CHROMIUM]}}).to_string(),
+    )
+    .unwrap();
+    ok(d, &["policy", "patch", "fido2", kr.to_str().unwrap()]);
+    assert_eq!(tap_step_up()["outcome"]["result"], "registerFirst");
+    let c = tap_client(d, &s, "bob@portcullis.local").await;
+    let (st, _, page) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(page.contains("registrationRequired"), "{page}");
+    assert_eq!(signins(d)[0]["failureCode"], "registrationRequired");
     s.stop().await;
 }
 

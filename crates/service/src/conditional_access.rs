@@ -17,6 +17,8 @@ use portcullis_domain::conditional_access::set::PolicySet;
 use portcullis_domain::conditional_access::{validate, Known, Policy};
 use portcullis_domain::device::{Device, DeviceFacts};
 use portcullis_domain::directory::{DirectoryRole, User, SECURITY_INFO_APP};
+use portcullis_domain::passkey::sign_in_usability;
+use portcullis_domain::policy::MethodId;
 use portcullis_domain::session::Session;
 use portcullis_domain::strength::{self, validate_combinations, Strength, UsedMethod};
 use portcullis_domain::time_fmt::rfc3339;
@@ -172,21 +174,32 @@ impl Service {
     /// SQLite pool is small, and two requests each holding one while waiting for a second
     /// would stall each other).
     async fn subject(&self, c: &mut Conn, user: Uuid, now: Timestamp) -> Result<Subject> {
+        let groups = directory::member_of(c, user).await?;
         Ok(Subject {
             data: self.cached_ca_data(c).await?,
-            groups: directory::member_of(c, user).await?,
             roles: directory::roles_of(c, user).await?,
-            registered: registered(c, user, now).await?,
+            registered: registered(c, user, &groups, now).await?,
+            groups,
             portal: applications::by_app_id(c, SECURITY_INFO_APP.app_id).await?,
         })
     }
 }
 
-/// The methods a user has registered and may use, as strengths see them.
-async fn registered(c: &mut Conn, user: Uuid, now: Timestamp) -> Result<Vec<UsedMethod>> {
+/// The methods a user has registered and may use now, as strengths see them: a passkey that
+/// key restrictions (or a flagged clone) now keep from signing in is not one (issue 13,
+/// point 10: a step-up offered with such a passkey could never complete).
+async fn registered(
+    c: &mut Conn,
+    user: Uuid,
+    member_of: &[Uuid],
+    now: Timestamp,
+) -> Result<Vec<UsedMethod>> {
+    let fido2 = crate::passkeys::fido2(crate::policy::current(c, MethodId::Fido2).await?);
     let mut out: Vec<UsedMethod> = store_pk::for_user(c, user)
         .await?
         .iter()
+        .filter(|p| p.deleted.is_none())
+        .filter(|p| sign_in_usability(&fido2, member_of, &p.passkey).is_ok())
         .map(|p| UsedMethod::passkey(Some(p.passkey.aaguid), p.passkey.attested))
         .collect();
     // A pass that has not been used up or expired (the methods policy is checked at sign-in).

@@ -150,7 +150,7 @@ pub struct DeviceInfo {
     pub profile: Option<String>,
 }
 
-fn fido2(cfg: MethodConfiguration) -> Fido2Configuration {
+pub(crate) fn fido2(cfg: MethodConfiguration) -> Fido2Configuration {
     match cfg {
         MethodConfiguration::Fido2(c) => c,
         // `current` is asked for Fido2; defaults (disabled) fail closed.
