@@ -98,6 +98,9 @@ pub fn verdict(outcome: &Outcome, strengths: &[Strength], h: &Holdings<'_>) -> V
         .any(|m| m.mode.starts_with("temporaryAccessPass"));
     let mut step_up = vec![];
     let mut skipped = vec![];
+    // The policies a step-up or a proof-up skip would answer, to check below that one method
+    // answers them all.
+    let mut answered: Vec<(&String, &Vec<Unmet>)> = vec![];
     for (policy, alternatives) in unmet {
         // Any one alternative of a policy will do: prefer one the user can act on.
         let holdable = alternatives.iter().find(|a| {
@@ -106,13 +109,17 @@ pub fn verdict(outcome: &Outcome, strengths: &[Strength], h: &Holdings<'_>) -> V
         });
         if let Some(a) = holdable {
             step_up.push(a.describe());
+            answered.push((policy, alternatives));
             continue;
         }
         let method_requirement = alternatives
             .iter()
             .find(|a| strength_of(a, strengths).is_some());
         match method_requirement {
-            Some(a) if registering && with_tap => skipped.push(a.describe()),
+            Some(a) if registering && with_tap => {
+                skipped.push(a.describe());
+                answered.push((policy, alternatives));
+            }
             Some(a) if !registering && h.registration_open => {
                 return Verdict::RegisterFirst {
                     policy: policy.clone(),
@@ -168,12 +175,39 @@ pub fn verdict(outcome: &Outcome, strengths: &[Strength], h: &Holdings<'_>) -> V
             }
         }
     }
-    if !step_up.is_empty() {
+    if step_up.is_empty() {
+        return Verdict::AllowForRegistration { skipped };
+    }
+    // A session holds the one method it signed in with, and stepping up gives up the pass
+    // (and its proof-up skip): a step-up is a remedy only if one held method answers every
+    // policy at once (issue 13, point 10).
+    let answers_all = |m: &UsedMethod| {
+        answered.iter().all(|(_, alternatives)| {
+            alternatives
+                .iter()
+                .any(|a| strength_of(a, strengths).is_some_and(|s| s.allows_alone(*m)))
+        })
+    };
+    if h.registered.iter().any(answers_all) {
         return Verdict::StepUp {
             requirements: step_up,
         };
     }
-    Verdict::AllowForRegistration { skipped }
+    if registering && with_tap {
+        // Registering with a pass: keep it, and skip every strength for proof-up.
+        skipped.extend(step_up);
+        return Verdict::AllowForRegistration { skipped };
+    }
+    let policies: Vec<&str> = answered.iter().map(|(p, _)| p.as_str()).collect();
+    Verdict::Refused {
+        policy: policies.join(", "),
+        reason: format!(
+            "To continue, {}; each of your methods meets only some of these, and one sign-in uses one method.",
+            step_up.join(", and ")
+        ),
+        remedy: "Ask your administrator: the policies on this application must accept one method you can hold (for example, strengths that allow the same passkey models).".into(),
+        is_loop: true,
+    }
 }
 
 #[cfg(test)]
@@ -275,6 +309,100 @@ mod tests {
             verdict(&unmet(), &strengths, &h),
             Verdict::StepUp { .. }
         ));
+    }
+
+    fn yubikey_only() -> Strength {
+        Strength {
+            id: "yk".into(),
+            display_name: "YubiKey only".into(),
+            fido2_allowed_aaguids: Some(vec![Uuid::from_u128(1)]),
+            ..in_authenticator()
+        }
+    }
+
+    fn two_policies() -> Outcome {
+        Outcome::Unmet(vec![
+            (
+                "Authenticator passkeys".into(),
+                vec![Unmet::Strength {
+                    id: "pia".into(),
+                    name: "Passkey in Authenticator".into(),
+                }],
+            ),
+            (
+                "Security keys".into(),
+                vec![Unmet::Strength {
+                    id: "yk".into(),
+                    name: "YubiKey only".into(),
+                }],
+            ),
+        ])
+    }
+
+    /// Issue 13, point 10: two policies on one application that each need a different
+    /// passkey sent the user to step up in a circle — a session holds one method. A step-up
+    /// is offered only when one held method answers every policy; otherwise it is a loop.
+    #[test]
+    fn a_step_up_that_no_single_method_completes_is_a_loop() {
+        let mut strengths: Vec<Strength> = BUILT_IN.iter().map(|b| b.to_strength()).collect();
+        strengths.extend([in_authenticator(), yubikey_only()]);
+        let authn = UsedMethod::passkey(Some(Uuid::parse_str(AUTHN).unwrap()), true);
+        let yubikey = UsedMethod::passkey(Some(Uuid::from_u128(1)), true);
+        let h = Holdings {
+            used: &[UsedMethod::TAP],
+            registered: &[UsedMethod::TAP, authn, yubikey],
+            client_app_id: Some("payroll"),
+            registration_open: true,
+        };
+        match verdict(&two_policies(), &strengths, &h) {
+            Verdict::Refused {
+                is_loop: true,
+                policy,
+                ..
+            } => assert_eq!(policy, "Authenticator passkeys, Security keys"),
+            other => panic!("expected a loop, got {other:?}"),
+        }
+        // One strength for both: the step-up completes.
+        let both = Outcome::Unmet(vec![
+            (
+                "Authenticator passkeys".into(),
+                vec![Unmet::Strength {
+                    id: "pia".into(),
+                    name: "Passkey in Authenticator".into(),
+                }],
+            ),
+            (
+                "Also Authenticator".into(),
+                vec![Unmet::Strength {
+                    id: "pia".into(),
+                    name: "Passkey in Authenticator".into(),
+                }],
+            ),
+        ]);
+        assert!(matches!(
+            verdict(&both, &strengths, &h),
+            Verdict::StepUp { .. }
+        ));
+    }
+
+    /// Issue 13, point 10: signed in with a pass at Security info, holding a passkey that
+    /// meets one policy but not the other: stepping up would give up the pass and its
+    /// proof-up skip and land on a loop. The pass is kept and both strengths are skipped.
+    #[test]
+    fn a_pass_at_security_info_is_not_traded_for_a_step_up_that_loses_the_skip() {
+        let mut strengths: Vec<Strength> = BUILT_IN.iter().map(|b| b.to_strength()).collect();
+        strengths.extend([in_authenticator(), yubikey_only()]);
+        let authn = UsedMethod::passkey(Some(Uuid::parse_str(AUTHN).unwrap()), true);
+        let h = Holdings {
+            used: &[UsedMethod::TAP],
+            registered: &[UsedMethod::TAP, authn],
+            client_app_id: Some(SECURITY_INFO_APP.app_id),
+            registration_open: false,
+        };
+        match verdict(&two_policies(), &strengths, &h) {
+            Verdict::AllowForRegistration { skipped } => assert_eq!(skipped.len(), 2),
+            other => panic!("expected proof-up, got {other:?}"),
+        }
     }
 
     #[test]
