@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::application::Application;
 use crate::conditional_access::evaluate::{
-    evaluate_in, Config, Detail, Evaluation, Resource, Signals,
+    evaluate_in, Config, Detail, Evaluation, Outcome, Resource, Signals,
 };
 use crate::conditional_access::platform::{ClientAppType, Platform};
 use crate::conditional_access::remedy::{verdict, Holdings, Verdict};
@@ -110,7 +110,12 @@ pub fn decide(s: &SignIn<'_>, app: &Application, portal: Option<&Application>) -
         client_app_id: Some(&app.app_id),
         registration_open: false,
     };
-    let v = verdict(&evaluation.outcome, s.config.strengths, &closed);
+    let v = match verdict(&evaluation.outcome, s.config.strengths, &closed) {
+        Verdict::StepUp { requirements } if !step_up_completes(s, app) => {
+            no_one_method(&evaluation.outcome, requirements)
+        }
+        v => v,
+    };
     let verdict = match (&v, portal) {
         (Verdict::Refused { is_loop: true, .. }, Some(p))
             if lets_through(&decide_registration(s, p).verdict) =>
@@ -126,6 +131,38 @@ pub fn decide(s: &SignIn<'_>, app: &Application, portal: Option<&Application>) -
     AccessDecision {
         evaluation,
         verdict,
+    }
+}
+
+/// Whether signing in again with one held method, alone, would be let through: a session
+/// holds the one method it signed in with, so a step-up is a remedy only then (issue 13,
+/// point 10 — and the engine's property test found a policy that the pass met and the
+/// passkey asked for would not).
+fn step_up_completes(s: &SignIn<'_>, app: &Application) -> bool {
+    s.registered.iter().any(|m| {
+        let once = [*m];
+        let signals = Signals {
+            methods: &once,
+            ..s.signals(Resource::Application(app), app)
+        };
+        evaluate_in(&s.config, &signals, Detail::FirstReason).outcome == Outcome::Allow
+    })
+}
+
+/// The loop when no held method meets every policy at once.
+fn no_one_method(outcome: &Outcome, requirements: Vec<String>) -> Verdict {
+    let policies: Vec<&str> = match outcome {
+        Outcome::Unmet(u) => u.iter().map(|p| p.policy.as_str()).collect(),
+        _ => vec![],
+    };
+    Verdict::Refused {
+        policy: policies.join(", "),
+        reason: format!(
+            "To continue, {}; but none of your methods meets every policy on this application at once, and one sign-in uses one method.",
+            requirements.join(", and ")
+        ),
+        remedy: "Ask your administrator: the policies on this application must accept one method you can hold.".into(),
+        is_loop: true,
     }
 }
 
@@ -309,6 +346,51 @@ mod tests {
             }
             other => panic!("expected a loop, got {other:?}"),
         }
+    }
+
+    /// Found by the engine's property test: one policy met by the pass the user signed in
+    /// with, another asking for a passkey they hold. Stepping up with the passkey would leave
+    /// the first unmet (a session holds one method): not a step-up, a loop.
+    #[test]
+    fn a_step_up_that_would_unmeet_another_policy_is_a_loop() {
+        let (u, mut st) = (user(true), strengths());
+        st.push(Strength {
+            id: "passOnly".into(),
+            display_name: "Pass only".into(),
+            description: String::new(),
+            built_in: false,
+            allowed_combinations: vec!["temporaryAccessPassOneTime".into()],
+            fido2_allowed_aaguids: None,
+            fido2_configuration_id: None,
+            created: String::new(),
+            modified: String::new(),
+        });
+        let pass_only = policy(
+            "Pass only",
+            json!({"includeApplications": ["All"]}),
+            json!({"operator": "OR", "authenticationStrength": {"id": "passOnly"}}),
+        );
+        let set = PolicySet::new(vec![phishing_resistant_everywhere(), pass_only]);
+        let used = [UsedMethod::TAP];
+        let held = [UsedMethod::TAP, UsedMethod::passkey(None, false)];
+        let s = SignIn {
+            registered: &held,
+            ..sign_in(&u, &set, &st, &used)
+        };
+        match decide(&s, &app("payroll"), None).verdict {
+            Verdict::Refused { is_loop: true, .. } => {}
+            other => panic!("expected a loop, got {other:?}"),
+        }
+        // Without the pass-only policy, the passkey completes the step-up.
+        let set = PolicySet::new(vec![phishing_resistant_everywhere()]);
+        let s = SignIn {
+            registered: &held,
+            ..sign_in(&u, &set, &st, &used)
+        };
+        assert!(matches!(
+            decide(&s, &app("payroll"), None).verdict,
+            Verdict::StepUp { .. }
+        ));
     }
 
     /// Issue 13, point 10: What If never checked whether the account is enabled. Every

@@ -191,8 +191,19 @@ pub enum Outcome {
         /// The blocking policy.
         policy: String,
     },
-    /// Requirements are unmet: (policy name, alternatives) per policy.
-    Unmet(Vec<(String, Vec<Unmet>)>),
+    /// Requirements are unmet, per policy.
+    Unmet(Vec<PolicyUnmet>),
+}
+
+/// What one enforced policy leaves unmet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyUnmet {
+    /// The policy's name.
+    pub policy: String,
+    /// The unmet controls.
+    pub unmet: Vec<Unmet>,
+    /// Whether any one of them would do (`OR`) or all are required (`AND`).
+    pub any_of: bool,
 }
 
 /// The whole evaluation.
@@ -499,7 +510,11 @@ pub fn evaluate_in(cfg: &Config<'_>, s: &Signals<'_>, detail: Detail) -> Evaluat
             if blocked && block.is_none() {
                 block = Some(name.clone());
             }
-            unmet_all.push((name, r.unmet.clone()));
+            unmet_all.push(PolicyUnmet {
+                policy: name,
+                unmet: r.unmet.clone(),
+                any_of: r.any_of,
+            });
         }
         results.push(r);
     }
@@ -649,7 +664,7 @@ mod tests {
         );
         let e = evaluate(&cfg, &signals(&u, &a, &[TAP]));
         assert!(
-            matches!(&e.outcome, Outcome::Unmet(v) if v[0].1 == vec![Unmet::Strength { id: PHISH.into(), name: "Phishing resistant MFA".into() }]),
+            matches!(&e.outcome, Outcome::Unmet(v) if v[0].unmet == vec![Unmet::Strength { id: PHISH.into(), name: "Phishing resistant MFA".into() }]),
             "{e:?}"
         );
         assert_eq!(e.policies[0].result, "failure");

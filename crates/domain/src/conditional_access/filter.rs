@@ -429,6 +429,37 @@ fn parse_for(rule: &str, target: Target) -> Result<Rule, FilterError> {
 }
 
 impl Rule {
+    /// The rule as Graph stores it, for `target`: parsing the text gives this rule back.
+    /// Compound operands are parenthesised, so the tree survives the round trip.
+    pub fn render(&self, target: Target) -> String {
+        let operand = |r: &Rule| match r {
+            Rule::Test { .. } => r.render(target),
+            _ => format!("({})", r.render(target)),
+        };
+        match self {
+            Rule::And(a, b) => format!("{} -and {}", operand(a), operand(b)),
+            Rule::Or(a, b) => format!("{} -or {}", operand(a), operand(b)),
+            Rule::Test {
+                set,
+                name,
+                op,
+                values,
+            } => {
+                let attribute = match target {
+                    Target::Applications => format!("CustomSecurityAttribute.{set}_{name}"),
+                    Target::Devices => format!("device.{name}"),
+                };
+                let quoted: Vec<String> = values.iter().map(|v| format!("\"{v}\"")).collect();
+                let value = if op.takes_list() {
+                    format!("[{}]", quoted.join(", "))
+                } else {
+                    quoted.join(" ")
+                };
+                format!("{attribute} {} {value}", op.as_str())
+            }
+        }
+    }
+
     /// Whether an application with these attributes matches.
     pub fn matches(&self, attrs: &CustomSecurityAttributes) -> bool {
         self.holds(

@@ -11,6 +11,7 @@ pub mod parsed;
 pub mod platform;
 pub mod remedy;
 pub mod set;
+pub mod write;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

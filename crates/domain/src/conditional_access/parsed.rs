@@ -19,6 +19,8 @@ use crate::Timestamp;
 pub struct UserAssignment {
     /// `includeUsers` has `All`.
     pub all: bool,
+    /// `includeUsers` has `None`.
+    pub none: bool,
     /// Included users.
     pub users: Vec<Uuid>,
     /// Included groups.
@@ -286,7 +288,9 @@ fn users(u: &super::Users) -> Result<UserAssignment, CaPolicyError> {
     for v in &u.include_users {
         if v.eq_ignore_ascii_case("All") {
             out.all = true;
-        } else if !v.eq_ignore_ascii_case("None") {
+        } else if v.eq_ignore_ascii_case("None") {
+            out.none = true;
+        } else {
             out.users
                 .extend(object_ids("includeUsers", std::slice::from_ref(v))?);
         }

@@ -8,7 +8,7 @@
 //! administrator-issued pass. So a sign-in never registers anything itself: the user is sent
 //! to Security info (wizard mode) or the Authenticator, and comes back to sign in again.
 
-use super::evaluate::{Outcome, Unmet};
+use super::evaluate::{Outcome, PolicyUnmet, Unmet};
 use crate::directory::{AUTHENTICATOR_APP, SECURITY_INFO_APP};
 use crate::strength::{Strength, UsedMethod};
 
@@ -100,80 +100,115 @@ pub fn verdict(outcome: &Outcome, strengths: &[Strength], h: &Holdings<'_>) -> V
     let mut skipped = vec![];
     // The policies a step-up or a proof-up skip would answer, to check below that one method
     // answers them all.
-    let mut answered: Vec<(&String, &Vec<Unmet>)> = vec![];
-    for (policy, alternatives) in unmet {
-        // Any one alternative of a policy will do: prefer one the user can act on.
-        let holdable = alternatives.iter().find(|a| {
-            strength_of(a, strengths)
-                .is_some_and(|s| h.registered.iter().any(|m| s.allows_alone(*m)))
-        });
-        if let Some(a) = holdable {
-            step_up.push(a.describe());
-            answered.push((policy, alternatives));
+    let mut answered: Vec<&PolicyUnmet> = vec![];
+    // Whether a method answers a policy: one of its alternatives (OR), or all it lacks (AND).
+    let answers = |p: &PolicyUnmet, m: &UsedMethod| {
+        let meets = |a: &Unmet| strength_of(a, strengths).is_some_and(|s| s.allows_alone(*m));
+        if p.any_of {
+            p.unmet.iter().any(meets)
+        } else {
+            p.unmet.iter().all(meets)
+        }
+    };
+    for p in unmet {
+        let policy = &p.policy;
+        // What the user can act on: a missing method. Under AND, every unmet control must
+        // be one; under OR, any one will do.
+        let methods: Vec<&Unmet> = p
+            .unmet
+            .iter()
+            .filter(|a| strength_of(a, strengths).is_some())
+            .collect();
+        let actionable = if p.any_of {
+            !methods.is_empty()
+        } else {
+            methods.len() == p.unmet.len()
+        };
+        let requirement = || {
+            methods
+                .iter()
+                .map(|a| a.describe())
+                .collect::<Vec<_>>()
+                .join(if p.any_of { ", or " } else { ", and " })
+        };
+        if actionable && h.registered.iter().any(|m| answers(p, m)) {
+            // Name what the user holds (under OR, only the alternatives they can use).
+            let held: Vec<String> = methods
+                .iter()
+                .filter(|a| {
+                    !p.any_of
+                        || h.registered
+                            .iter()
+                            .any(|m| strength_of(a, strengths).is_some_and(|s| s.allows_alone(*m)))
+                })
+                .map(|a| a.describe())
+                .collect();
+            step_up.push(held.join(if p.any_of { ", or " } else { ", and " }));
+            answered.push(p);
             continue;
         }
-        let method_requirement = alternatives
-            .iter()
-            .find(|a| strength_of(a, strengths).is_some());
-        match method_requirement {
-            Some(a) if registering && with_tap => {
-                skipped.push(a.describe());
-                answered.push((policy, alternatives));
+        if actionable {
+            if registering && with_tap {
+                skipped.push(requirement());
+                answered.push(p);
+                continue;
             }
-            Some(a) if !registering && h.registration_open => {
+            if !registering && h.registration_open {
                 return Verdict::RegisterFirst {
                     policy: policy.clone(),
-                    requirement: a.describe(),
+                    requirement: requirement(),
                 };
             }
-            Some(a) => {
-                // Registering, or (the arm above took the rest) Security info is closed:
-                // either way the user cannot get the method from here.
-                let is_loop = true;
-                let remedy = if registering {
-                    "Ask your administrator for a Temporary Access Pass: signing in with it lets you register a method that meets this requirement. Administrators can also split the policy by platform (TAP allowed on mobile) or target applications with a filter instead of All resources."
-                } else {
-                    "Register a method that meets this requirement on Security info (a Temporary Access Pass from your administrator lets you in), then sign in again."
-                };
-                return Verdict::Refused {
-                    policy: policy.clone(),
-                    reason: format!(
-                        "To continue, {}; you have no method that meets it.",
-                        a.describe()
-                    ),
-                    remedy: remedy.into(),
-                    is_loop,
-                };
-            }
-            None => {
-                let reason = alternatives
-                    .iter()
-                    .map(Unmet::describe)
-                    .collect::<Vec<_>>()
-                    .join(", or ");
-                let remedy = if alternatives.contains(&Unmet::CompliantDevice) {
-                    "Use a device your organisation manages and marks compliant, or ask your administrator for a temporary exclusion."
-                } else {
-                    "Ask your administrator: this requirement cannot be met from this app or device."
-                };
-                // The Authenticator can never satisfy approved/compliant app: registering in it loops.
-                let is_loop = registering
-                    && alternatives.iter().all(|u| {
-                        matches!(
-                            u,
-                            Unmet::ApprovedApplication
-                                | Unmet::CompliantApplication
-                                | Unmet::DomainJoinedDevice
-                        )
-                    });
-                return Verdict::Refused {
-                    policy: policy.clone(),
-                    reason: format!("To continue, {reason}."),
-                    remedy: remedy.into(),
-                    is_loop,
-                };
-            }
+            // Registering, or (the arm above took the rest) Security info is closed:
+            // either way the user cannot get the method from here.
+            let remedy = if registering {
+                "Ask your administrator for a Temporary Access Pass: signing in with it lets you register a method that meets this requirement. Administrators can also split the policy by platform (TAP allowed on mobile) or target applications with a filter instead of All resources."
+            } else {
+                "Register a method that meets this requirement on Security info (a Temporary Access Pass from your administrator lets you in), then sign in again."
+            };
+            return Verdict::Refused {
+                policy: policy.clone(),
+                reason: format!(
+                    "To continue, {}; you have no method that meets it.",
+                    requirement()
+                ),
+                remedy: remedy.into(),
+                is_loop: true,
+            };
         }
+        // Nothing the user holds or registers meets this: a device, an app, or (under AND)
+        // a method together with one of those.
+        let beyond: Vec<&Unmet> = p
+            .unmet
+            .iter()
+            .filter(|a| strength_of(a, strengths).is_none())
+            .collect();
+        let reason = beyond
+            .iter()
+            .map(|a| a.describe())
+            .collect::<Vec<_>>()
+            .join(if p.any_of { ", or " } else { ", and " });
+        let remedy = if beyond.contains(&&Unmet::CompliantDevice) {
+            "Use a device your organisation manages and marks compliant, or ask your administrator for a temporary exclusion."
+        } else {
+            "Ask your administrator: this requirement cannot be met from this app or device."
+        };
+        // The Authenticator can never satisfy approved/compliant app: registering in it loops.
+        let is_loop = registering
+            && beyond.iter().all(|u| {
+                matches!(
+                    u,
+                    Unmet::ApprovedApplication
+                        | Unmet::CompliantApplication
+                        | Unmet::DomainJoinedDevice
+                )
+            });
+        return Verdict::Refused {
+            policy: policy.clone(),
+            reason: format!("To continue, {reason}."),
+            remedy: remedy.into(),
+            is_loop,
+        };
     }
     if step_up.is_empty() {
         return Verdict::AllowForRegistration { skipped };
@@ -181,14 +216,10 @@ pub fn verdict(outcome: &Outcome, strengths: &[Strength], h: &Holdings<'_>) -> V
     // A session holds the one method it signed in with, and stepping up gives up the pass
     // (and its proof-up skip): a step-up is a remedy only if one held method answers every
     // policy at once (issue 13, point 10).
-    let answers_all = |m: &UsedMethod| {
-        answered.iter().all(|(_, alternatives)| {
-            alternatives
-                .iter()
-                .any(|a| strength_of(a, strengths).is_some_and(|s| s.allows_alone(*m)))
-        })
-    };
-    if h.registered.iter().any(answers_all) {
+    if h.registered
+        .iter()
+        .any(|m| answered.iter().all(|p| answers(p, m)))
+    {
         return Verdict::StepUp {
             requirements: step_up,
         };
@@ -198,7 +229,7 @@ pub fn verdict(outcome: &Outcome, strengths: &[Strength], h: &Holdings<'_>) -> V
         skipped.extend(step_up);
         return Verdict::AllowForRegistration { skipped };
     }
-    let policies: Vec<&str> = answered.iter().map(|(p, _)| p.as_str()).collect();
+    let policies: Vec<&str> = answered.iter().map(|p| p.policy.as_str()).collect();
     Verdict::Refused {
         policy: policies.join(", "),
         reason: format!(
@@ -232,9 +263,17 @@ mod tests {
         }
     }
 
+    fn unmet_of(policy: &str, unmet: Vec<Unmet>) -> PolicyUnmet {
+        PolicyUnmet {
+            policy: policy.into(),
+            unmet,
+            any_of: true,
+        }
+    }
+
     fn unmet() -> Outcome {
-        Outcome::Unmet(vec![(
-            "Passkey everywhere".into(),
+        Outcome::Unmet(vec![unmet_of(
+            "Passkey everywhere",
             vec![Unmet::Strength {
                 id: "pia".into(),
                 name: "Passkey in Authenticator".into(),
@@ -322,15 +361,15 @@ mod tests {
 
     fn two_policies() -> Outcome {
         Outcome::Unmet(vec![
-            (
-                "Authenticator passkeys".into(),
+            unmet_of(
+                "Authenticator passkeys",
                 vec![Unmet::Strength {
                     id: "pia".into(),
                     name: "Passkey in Authenticator".into(),
                 }],
             ),
-            (
-                "Security keys".into(),
+            unmet_of(
+                "Security keys",
                 vec![Unmet::Strength {
                     id: "yk".into(),
                     name: "YubiKey only".into(),
@@ -364,15 +403,15 @@ mod tests {
         }
         // One strength for both: the step-up completes.
         let both = Outcome::Unmet(vec![
-            (
-                "Authenticator passkeys".into(),
+            unmet_of(
+                "Authenticator passkeys",
                 vec![Unmet::Strength {
                     id: "pia".into(),
                     name: "Passkey in Authenticator".into(),
                 }],
             ),
-            (
-                "Also Authenticator".into(),
+            unmet_of(
+                "Also Authenticator",
                 vec![Unmet::Strength {
                     id: "pia".into(),
                     name: "Passkey in Authenticator".into(),
@@ -405,11 +444,41 @@ mod tests {
         }
     }
 
+    /// Found by the engine's property test: an AND policy (MFA and a hybrid-joined device)
+    /// was read as alternatives, and the user was sent to step up with MFA, after which the
+    /// device was still missing. Under AND every unmet control must be met.
+    #[test]
+    fn under_and_a_step_up_is_offered_only_when_it_meets_everything_unmet() {
+        let strengths: Vec<Strength> = BUILT_IN.iter().map(|b| b.to_strength()).collect();
+        let passkey = UsedMethod::passkey(None, false);
+        let h = Holdings {
+            used: &[],
+            registered: &[passkey],
+            client_app_id: Some("payroll"),
+            registration_open: true,
+        };
+        let mut p = unmet_of(
+            "MFA and hybrid join",
+            vec![Unmet::Mfa, Unmet::DomainJoinedDevice],
+        );
+        p.any_of = false;
+        assert!(matches!(
+            verdict(&Outcome::Unmet(vec![p.clone()]), &strengths, &h),
+            Verdict::Refused { is_loop: false, ref reason, .. } if reason.contains("hybrid-joined")
+        ));
+        // The same controls as alternatives: MFA will do.
+        p.any_of = true;
+        assert!(matches!(
+            verdict(&Outcome::Unmet(vec![p]), &strengths, &h),
+            Verdict::StepUp { .. }
+        ));
+    }
+
     #[test]
     fn r42_approved_app_in_the_authenticator_is_a_loop() {
         let strengths: Vec<Strength> = BUILT_IN.iter().map(|b| b.to_strength()).collect();
-        let o = Outcome::Unmet(vec![(
-            "Approved apps".into(),
+        let o = Outcome::Unmet(vec![unmet_of(
+            "Approved apps",
             vec![Unmet::ApprovedApplication, Unmet::CompliantApplication],
         )]);
         let h = Holdings {

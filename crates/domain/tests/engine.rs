@@ -1,0 +1,647 @@
+//! The decision engine, differentially (issue 13): generated tenants — users, groups, roles,
+//! devices, named locations, strengths with AAGUIDs, 0–50 Conditional Access policies of every
+//! kind and state — and generated sign-ins. Every question that two entry points both answer
+//! must get one answer: sign-in and What If (which lists every reason), the sign-in to Security
+//! info and the registration decision, the lock-out guard and sign-in, "register first" and the
+//! registration it sends the user to, a step-up and the sign-in it asks for; decisions do not
+//! depend on storage order; and every policy round-trips Graph JSON → typed → Graph JSON.
+
+// A test crate: a failed assumption is a failed test (the product denies these, Cargo.toml).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use portcullis_domain::access::{decide, decide_registration, lets_through, SignIn};
+use portcullis_domain::application::{Application, AttributeValue};
+use portcullis_domain::conditional_access::evaluate::{Config, Detail, Outcome};
+use portcullis_domain::conditional_access::filter::{Op, Rule};
+use portcullis_domain::conditional_access::guard::{admins_still_in, Admin};
+use portcullis_domain::conditional_access::location::NamedLocation;
+use portcullis_domain::conditional_access::parsed::{
+    Control, FilterMode, Grant, LocationCondition, LocationRef, ModeFilter, ParsedPolicy,
+    PlatformCondition, Target, UserAssignment,
+};
+use portcullis_domain::conditional_access::platform::{ClientAppType, Platform};
+use portcullis_domain::conditional_access::remedy::Verdict;
+use portcullis_domain::conditional_access::set::PolicySet;
+use portcullis_domain::conditional_access::write::to_graph;
+use portcullis_domain::conditional_access::{parse, Policy, PolicyState};
+use portcullis_domain::device::DeviceFacts;
+use portcullis_domain::directory::{DirectoryRole, Upn, User, SECURITY_INFO_APP};
+use portcullis_domain::strength::{Strength, UsedMethod, BUILT_IN};
+use proptest::prelude::*;
+use proptest::sample::select;
+use time::macros::datetime;
+use uuid::Uuid;
+
+const NOW: time::OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
+const USERS: u128 = 6;
+const GROUPS: u128 = 5;
+const ROLES: [DirectoryRole; 3] = [
+    DirectoryRole::GlobalAdministrator,
+    DirectoryRole::SecurityReader,
+    DirectoryRole::AuthenticationAdministrator,
+];
+const APPS: [&str; 3] = ["payroll", "wiki", "crm"];
+const MODEL_A: u128 = 0xA;
+const MODEL_B: u128 = 0xB;
+
+fn user_id(n: u128) -> Uuid {
+    Uuid::from_u128(0x1000 + n)
+}
+
+fn group_id(n: u128) -> Uuid {
+    Uuid::from_u128(0x2000 + n)
+}
+
+fn strengths() -> Vec<Strength> {
+    let custom = |id: &str, combos: &[&str], aaguids: Option<Vec<Uuid>>| Strength {
+        id: id.into(),
+        display_name: id.into(),
+        description: String::new(),
+        built_in: false,
+        allowed_combinations: combos.iter().map(|c| c.to_string()).collect(),
+        fido2_allowed_aaguids: aaguids,
+        fido2_configuration_id: None,
+        created: String::new(),
+        modified: String::new(),
+    };
+    let mut all: Vec<Strength> = BUILT_IN.iter().map(|b| b.to_strength()).collect();
+    all.extend([
+        custom("modelA", &["fido2"], Some(vec![Uuid::from_u128(MODEL_A)])),
+        custom("modelB", &["fido2"], Some(vec![Uuid::from_u128(MODEL_B)])),
+        custom("bootstrap", &["temporaryAccessPassOneTime", "fido2"], None),
+        custom("passOnly", &["temporaryAccessPassOneTime"], None),
+    ]);
+    all
+}
+
+fn locations() -> Vec<NamedLocation> {
+    let loc = |id: &str, trusted: bool, cidr: &str| NamedLocation {
+        id: id.into(),
+        display_name: id.into(),
+        is_trusted: trusted,
+        cidrs: vec![cidr.into()],
+        created: String::new(),
+        modified: String::new(),
+    };
+    vec![
+        loc("hq", true, "10.0.0.0/8"),
+        loc("cafe", false, "192.0.2.0/24"),
+        loc("lab", true, "2001:db8::/32"),
+    ]
+}
+
+fn app(id: &str, tier: Option<&str>) -> Application {
+    let mut attrs = BTreeMap::new();
+    if let Some(t) = tier {
+        attrs.insert(
+            "Rollout".to_string(),
+            BTreeMap::from([("Tier".to_string(), AttributeValue::Text(t.into()))]),
+        );
+    }
+    Application {
+        app_id: id.into(),
+        display_name: id.into(),
+        public_client: true,
+        custom_security_attributes: attrs,
+        ..Default::default()
+    }
+}
+
+fn portal() -> Application {
+    app(SECURITY_INFO_APP.app_id, None)
+}
+
+fn subset<T: Clone + std::fmt::Debug>(items: Vec<T>) -> impl Strategy<Value = Vec<T>> {
+    let n = items.len();
+    proptest::collection::vec(any::<bool>(), n).prop_map(move |keep| {
+        items
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| *k)
+            .map(|(x, _)| x.clone())
+            .collect()
+    })
+}
+
+/// Each item kept with probability `p`.
+fn sparse<T: Clone + std::fmt::Debug>(items: Vec<T>, p: f64) -> impl Strategy<Value = Vec<T>> {
+    let n = items.len();
+    proptest::collection::vec(prop::bool::weighted(p), n).prop_map(move |keep| {
+        items
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| *k)
+            .map(|(x, _)| x.clone())
+            .collect()
+    })
+}
+
+fn ids(pool: fn(u128) -> Uuid, n: u128) -> impl Strategy<Value = Vec<Uuid>> {
+    subset((0..n).map(pool).collect())
+}
+
+/// Exclusions are rarer than inclusions, so that policies apply often enough to matter.
+fn few_ids(pool: fn(u128) -> Uuid, n: u128) -> impl Strategy<Value = Vec<Uuid>> {
+    sparse((0..n).map(pool).collect(), 0.1)
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    select(vec![
+        Op::Eq,
+        Op::Ne,
+        Op::Contains,
+        Op::NotContains,
+        Op::StartsWith,
+        Op::NotStartsWith,
+        Op::EndsWith,
+        Op::NotEndsWith,
+        Op::In,
+        Op::NotIn,
+    ])
+}
+
+fn test_rule(set: &'static str, names: Vec<&'static str>) -> impl Strategy<Value = Rule> {
+    (
+        select(names),
+        op(),
+        proptest::collection::vec(select(vec!["pilot", "passkeys", "SAW", "x y", ""]), 1..3),
+    )
+        .prop_map(move |(name, op, values)| {
+            let values = if matches!(op, Op::In | Op::NotIn) {
+                values.into_iter().map(String::from).collect()
+            } else {
+                values.into_iter().take(1).map(String::from).collect()
+            };
+            Rule::Test {
+                set: set.into(),
+                name: name.into(),
+                op,
+                values,
+            }
+        })
+}
+
+fn rule(set: &'static str, names: Vec<&'static str>) -> impl Strategy<Value = Rule> {
+    test_rule(set, names).prop_recursive(3, 8, 2, |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| Rule::And(Box::new(a), Box::new(b))),
+            (inner.clone(), inner).prop_map(|(a, b)| Rule::Or(Box::new(a), Box::new(b))),
+        ]
+    })
+}
+
+fn mode_filter(rule: impl Strategy<Value = Rule>) -> impl Strategy<Value = ModeFilter> {
+    (select(vec![FilterMode::Include, FilterMode::Exclude]), rule)
+        .prop_map(|(mode, rule)| ModeFilter { mode, rule })
+}
+
+fn users() -> impl Strategy<Value = UserAssignment> {
+    (
+        (any::<bool>(), any::<bool>(), ids(user_id, USERS)),
+        ids(group_id, GROUPS),
+        subset(ROLES.to_vec()),
+        few_ids(user_id, USERS),
+        few_ids(group_id, GROUPS),
+        sparse(ROLES.to_vec(), 0.1),
+        proptest::option::weighted(0.2, (0..USERS, select(vec![-1i64, 1]))),
+    )
+        .prop_map(
+            |((all, none, users), groups, roles, xu, xg, xr, temporary)| {
+                let mut u = UserAssignment {
+                    all,
+                    none,
+                    users,
+                    groups,
+                    roles,
+                    exclude_users: xu,
+                    exclude_groups: xg,
+                    exclude_roles: xr,
+                    excluded_until: temporary
+                        .map(|(n, days)| (user_id(n), NOW + time::Duration::days(days)))
+                        .into_iter()
+                        .collect(),
+                };
+                // Someone must be included, as Graph requires.
+                if !u.all && u.users.is_empty() && u.groups.is_empty() && u.roles.is_empty() {
+                    u.none = true;
+                }
+                u
+            },
+        )
+}
+
+fn target() -> impl Strategy<Value = Target> {
+    prop_oneof![
+        1 => Just(Target::RegisterSecurityInfo),
+        4 => (
+            any::<bool>(),
+            subset(APPS.iter().map(|a| a.to_string()).chain([SECURITY_INFO_APP.app_id.to_string()]).collect()),
+            subset(APPS.iter().map(|a| a.to_string()).collect()),
+            proptest::option::weighted(0.2, mode_filter(rule("Rollout", vec!["Tier", "Ring"]))),
+        )
+            .prop_map(|(all, include, exclude, filter)| {
+                let include_filter = filter.as_ref().is_some_and(|f| f.mode == FilterMode::Include);
+                let all = all || (include.is_empty() && !include_filter);
+                Target::Resources { all, include, exclude, filter }
+            }),
+    ]
+}
+
+fn platforms() -> impl Strategy<Value = Option<PlatformCondition>> {
+    let all = vec![
+        Platform::Android,
+        Platform::Ios,
+        Platform::Windows,
+        Platform::MacOs,
+        Platform::Linux,
+    ];
+    proptest::option::weighted(
+        0.25,
+        (any::<bool>(), subset(all.clone()), subset(all)).prop_map(|(every, include, exclude)| {
+            PlatformCondition {
+                all: every || include.is_empty(),
+                include,
+                exclude,
+            }
+        }),
+    )
+}
+
+fn location_refs() -> impl Strategy<Value = Vec<LocationRef>> {
+    subset(vec![
+        LocationRef::All,
+        LocationRef::AllTrusted,
+        LocationRef::Named("hq".into()),
+        LocationRef::Named("cafe".into()),
+        LocationRef::Named("lab".into()),
+    ])
+}
+
+fn grant() -> impl Strategy<Value = Grant> {
+    let strength = proptest::option::of(select(vec![
+        "00000000-0000-0000-0000-000000000002",
+        "00000000-0000-0000-0000-000000000003",
+        "00000000-0000-0000-0000-000000000004",
+        "modelA",
+        "modelB",
+        "bootstrap",
+        "passOnly",
+    ]));
+    let controls = sparse(
+        vec![
+            Control::Mfa,
+            Control::CompliantDevice,
+            Control::DomainJoinedDevice,
+            Control::ApprovedApplication,
+            Control::CompliantApplication,
+        ],
+        0.2,
+    );
+    prop_oneof![
+        1 => Just(Grant { any_of: true, controls: vec![Control::Block], strength: None }),
+        40 => (any::<bool>(), controls, strength).prop_map(|(any_of, mut controls, strength)| {
+            if strength.is_some() {
+                controls.retain(|c| *c != Control::Mfa);
+            }
+            if controls.is_empty() && strength.is_none() {
+                controls.push(Control::Mfa);
+            }
+            Grant { any_of, controls, strength: strength.map(String::from) }
+        }),
+    ]
+}
+
+fn parsed_policy() -> impl Strategy<Value = ParsedPolicy> {
+    (
+        select(vec![
+            PolicyState::Enabled,
+            PolicyState::Enabled,
+            PolicyState::Disabled,
+            PolicyState::EnabledForReportingButNotEnforced,
+        ]),
+        users(),
+        target(),
+        platforms(),
+        proptest::option::weighted(0.25, (location_refs(), location_refs())),
+        proptest::option::weighted(
+            0.25,
+            subset(vec![
+                ClientAppType::Browser,
+                ClientAppType::MobileAppsAndDesktopClients,
+            ]),
+        ),
+        proptest::option::weighted(
+            0.2,
+            mode_filter(rule(
+                "device",
+                vec!["extensionAttribute1", "isCompliant", "model", "trustType"],
+            )),
+        ),
+        grant(),
+    )
+        .prop_map(
+            |(state, users, target, platforms, locations, client_apps, device_filter, grant)| {
+                let state = match (&target, state) {
+                    // User actions cannot be report-only.
+                    (
+                        Target::RegisterSecurityInfo,
+                        PolicyState::EnabledForReportingButNotEnforced,
+                    ) => PolicyState::Enabled,
+                    (_, s) => s,
+                };
+                ParsedPolicy {
+                    state,
+                    users,
+                    target,
+                    platforms,
+                    locations: locations
+                        .map(|(include, exclude)| LocationCondition { include, exclude }),
+                    client_apps: client_apps.filter(|c| !c.is_empty()),
+                    device_filter,
+                    grant,
+                }
+            },
+        )
+}
+
+fn policy(n: usize, p: &ParsedPolicy) -> Policy {
+    let (conditions, grant) = to_graph(p);
+    Policy {
+        id: Uuid::from_u128(0x9000 + n as u128).to_string(),
+        // Names repeat, so ties are broken by id.
+        display_name: format!("Policy {}", n % 7),
+        description: None,
+        state: p.state,
+        conditions,
+        grant_controls: Some(grant),
+        session_controls: None,
+        created_date_time: None,
+        modified_date_time: None,
+    }
+}
+
+/// One sign-in's facts.
+#[derive(Debug, Clone)]
+struct Ask {
+    user: u128,
+    enabled: bool,
+    groups: Vec<Uuid>,
+    roles: Vec<DirectoryRole>,
+    app: Option<(usize, Option<&'static str>)>,
+    platform: Option<Platform>,
+    ip: Option<IpAddr>,
+    native: bool,
+    device: Option<(bool, &'static str)>,
+    used: Vec<UsedMethod>,
+    registered: Vec<UsedMethod>,
+}
+
+fn method() -> impl Strategy<Value = UsedMethod> {
+    select(vec![
+        UsedMethod::TAP,
+        UsedMethod::passkey(Some(Uuid::from_u128(MODEL_A)), true),
+        UsedMethod::passkey(Some(Uuid::from_u128(MODEL_B)), true),
+        UsedMethod::passkey(Some(Uuid::from_u128(MODEL_B)), false),
+        UsedMethod::passkey(None, false),
+    ])
+}
+
+fn ask() -> impl Strategy<Value = Ask> {
+    (
+        (
+            0..USERS,
+            prop::bool::weighted(0.9),
+            ids(group_id, GROUPS),
+            subset(ROLES.to_vec()),
+        ),
+        proptest::option::of((
+            0..APPS.len(),
+            proptest::option::of(select(vec!["pilot", "passkeys"])),
+        )),
+        proptest::option::of(select(vec![
+            Platform::Android,
+            Platform::Ios,
+            Platform::Windows,
+            Platform::MacOs,
+            Platform::Linux,
+        ])),
+        proptest::option::of(select(vec![
+            "10.1.2.3".parse::<IpAddr>().unwrap(),
+            "192.0.2.7".parse().unwrap(),
+            "2001:db8::1".parse().unwrap(),
+            "203.0.113.9".parse().unwrap(),
+        ])),
+        any::<bool>(),
+        proptest::option::of((any::<bool>(), select(vec!["SAW", "laptop"]))),
+        proptest::option::weighted(0.9, method()),
+        proptest::collection::vec(method(), 0..3),
+    )
+        .prop_map(
+            |(
+                (user, enabled, groups, roles),
+                app,
+                platform,
+                ip,
+                native,
+                device,
+                used,
+                registered,
+            )| {
+                let mut registered = registered;
+                registered.extend(used);
+                Ask {
+                    user,
+                    enabled,
+                    groups,
+                    roles,
+                    app,
+                    platform,
+                    ip,
+                    native,
+                    device,
+                    used: used.into_iter().collect(),
+                    registered,
+                }
+            },
+        )
+}
+
+fn device_of(d: Option<(bool, &'static str)>) -> Option<DeviceFacts> {
+    d.map(|(compliant, tag)| DeviceFacts {
+        values: [("extensionAttribute1".to_string(), tag.to_string())].into(),
+        is_compliant: compliant,
+    })
+}
+
+fn a_user(n: u128, enabled: bool) -> User {
+    User {
+        id: user_id(n),
+        user_principal_name: Upn::parse(&format!("u{n}@contoso.com")).unwrap(),
+        display_name: format!("U{n}"),
+        account_enabled: enabled,
+        created_date_time: NOW,
+    }
+}
+
+/// Per policy (by id): result, whether it applies, and its unmet controls.
+fn by_id(
+    set: &PolicySet,
+    d: &portcullis_domain::access::AccessDecision,
+) -> Vec<(String, &'static str, bool)> {
+    let mut out: Vec<_> = d
+        .evaluation
+        .policies
+        .iter()
+        .map(|r| (set.policies()[r.index].id.clone(), r.result, r.applies))
+        .collect();
+    out.sort();
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 10_000,
+        max_shrink_iters: 2_000,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn one_engine_answers_every_question_alike(
+        parsed in proptest::collection::vec(parsed_policy(), 0..=50),
+        ask in ask(),
+    ) {
+        // Graph JSON → typed → Graph JSON, unchanged.
+        let policies: Vec<Policy> = parsed.iter().enumerate().map(|(n, p)| policy(n, p)).collect();
+        for (p, typed) in policies.iter().zip(&parsed) {
+            let json = serde_json::to_value(p).unwrap();
+            let back: Policy = serde_json::from_value(json.clone()).unwrap();
+            let again = parse(&back).map_err(|e| TestCaseError::fail(format!("{e}: {json}")))?;
+            prop_assert_eq!(&again, typed);
+            let (conditions, grant) = to_graph(&again);
+            let rewritten = Policy { conditions, grant_controls: Some(grant), ..back };
+            prop_assert_eq!(serde_json::to_value(&rewritten).unwrap(), json);
+        }
+
+        let (st, locs) = (strengths(), locations());
+        let set = PolicySet::new(policies.clone());
+        let mut reversed = policies.clone();
+        reversed.reverse();
+        let reordered = PolicySet::new(reversed);
+        let config = |set| Config { policies: set, strengths: &st, locations: &locs };
+        let user = a_user(ask.user, ask.enabled);
+        let device = device_of(ask.device);
+        let target = ask.app.map(|(i, tier)| app(APPS[i], tier));
+        let portal = portal();
+        let sign_in = SignIn {
+            user: &user,
+            groups: &ask.groups,
+            roles: &ask.roles,
+            used: &ask.used,
+            registered: &ask.registered,
+            config: config(&set),
+            platform: ask.platform,
+            ip: ask.ip,
+            client_app_type: if ask.native { ClientAppType::MobileAppsAndDesktopClients } else { ClientAppType::Browser },
+            device: device.as_ref(),
+            now: NOW,
+            detail: Detail::FirstReason,
+        };
+        let what_if = SignIn { detail: Detail::EveryReason, ..sign_in };
+        let ask_both = |s: &SignIn<'_>| match &target {
+            Some(a) => decide(s, a, Some(&portal)),
+            None => decide_registration(s, &portal),
+        };
+
+        // Sign-in (or the registration API) and What If: one verdict, one outcome, the same
+        // result for every policy; What If's reasons include the sign-in's.
+        let real = ask_both(&sign_in);
+        let asked = ask_both(&what_if);
+        prop_assert_eq!(&real.verdict, &asked.verdict);
+        prop_assert_eq!(&real.evaluation.outcome, &asked.evaluation.outcome);
+        for (r, w) in real.evaluation.policies.iter().zip(&asked.evaluation.policies) {
+            prop_assert_eq!((r.index, r.result, r.applies), (w.index, w.result, w.applies));
+            for reason in r.not_applied_because.list() {
+                prop_assert!(w.not_applied_because.list().contains(&reason));
+            }
+        }
+
+        // Storage order changes nothing.
+        let other = ask_both(&SignIn { config: config(&reordered), ..sign_in });
+        prop_assert_eq!(&real.verdict, &other.verdict);
+        prop_assert_eq!(by_id(&set, &real), by_id(&reordered, &other));
+
+        // Registering is let through only where signing in to Security info is.
+        let registration = decide_registration(&sign_in, &portal);
+        if lets_through(&registration.verdict) {
+            let browser = SignIn { client_app_type: ClientAppType::Browser, ..sign_in };
+            prop_assert!(lets_through(&decide(&browser, &portal, None).verdict));
+        }
+
+        if let Some(a) = &target {
+            match &real.verdict {
+                // "Register first" sends the user to a registration that lets them in.
+                Verdict::RegisterFirst { .. } => {
+                    prop_assert!(lets_through(&registration.verdict), "{:?}", registration.verdict);
+                }
+                // A step-up names a method the user holds that meets what was unmet.
+                Verdict::StepUp { .. } => {
+                    let completes = ask.registered.iter().any(|m| {
+                        let once = [*m];
+                        let s = SignIn { used: &once, ..sign_in };
+                        decide(&s, a, None).verdict == Verdict::Allow
+                    });
+                    prop_assert!(completes, "no held method completes the step-up: {:?}", real.verdict);
+                }
+                _ => {}
+            }
+            // A disabled account is refused, whatever the policies say.
+            if !ask.enabled {
+                prop_assert!(!lets_through(&real.verdict));
+            }
+        }
+
+        // The lock-out guard and sign-in agree on who is blocked from Security info: an
+        // administrator is in when some platform, client type and device gets past every block.
+        let admin = Admin {
+            user: a_user(ask.user, true),
+            groups: ask.groups.clone(),
+            roles: vec![DirectoryRole::GlobalAdministrator],
+            devices: device.iter().cloned().collect(),
+        };
+        let guard_in = !admins_still_in(&config(&set), std::slice::from_ref(&admin), &portal, NOW).is_empty();
+        let strongest = [UsedMethod::passkey(None, false), UsedMethod::TAP];
+        let compliant = DeviceFacts { is_compliant: true, ..Default::default() };
+        let devices: Vec<Option<&DeviceFacts>> =
+            [None, Some(&compliant)].into_iter().chain(admin.devices.iter().map(Some)).collect();
+        let mut sign_in_in = false;
+        for d in &devices {
+            for p in [Platform::Windows, Platform::MacOs, Platform::Linux, Platform::Ios, Platform::Android] {
+                for t in [ClientAppType::Browser, ClientAppType::MobileAppsAndDesktopClients] {
+                    let s = SignIn {
+                        user: &admin.user,
+                        groups: &admin.groups,
+                        roles: &admin.roles,
+                        used: &strongest,
+                        registered: &strongest,
+                        platform: Some(p),
+                        ip: None,
+                        client_app_type: t,
+                        device: *d,
+                        ..sign_in
+                    };
+                    let decided = decide(&s, &portal, None);
+                    sign_in_in |= !matches!(decided.evaluation.outcome, Outcome::Block { .. });
+                }
+            }
+        }
+        prop_assert_eq!(guard_in, sign_in_in);
+    }
+}
