@@ -222,10 +222,21 @@ impl Strength {
     }
 }
 
+/// Why a strength's combinations are refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CombinationError {
+    /// None given.
+    #[error("allowedCombinations must name at least one combination")]
+    Empty,
+    /// Not one Graph knows.
+    #[error("'{0}' is not a valid authentication method combination")]
+    Invalid(String),
+}
+
 /// Checks a custom strength's combinations: not empty, each one valid, no repeats.
-pub fn validate_combinations(combos: &[String]) -> Result<Vec<String>, String> {
+pub fn validate_combinations(combos: &[String]) -> Result<Vec<String>, CombinationError> {
     if combos.is_empty() {
-        return Err("allowedCombinations must name at least one combination".into());
+        return Err(CombinationError::Empty);
     }
     let mut out: Vec<String> = vec![];
     for c in combos {
@@ -241,11 +252,7 @@ pub fn validate_combinations(combos: &[String]) -> Result<Vec<String>, String> {
         match valid {
             Some(v) if !out.iter().any(|o| o == v) => out.push(v.to_string()),
             Some(_) => {}
-            None => {
-                return Err(format!(
-                    "'{joined}' is not a valid authentication method combination"
-                ))
-            }
+            None => return Err(CombinationError::Invalid(joined)),
         }
     }
     Ok(out)

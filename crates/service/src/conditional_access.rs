@@ -415,7 +415,7 @@ impl Service {
         aaguids: Option<Vec<Uuid>>,
     ) -> Result<Strength> {
         let name = portcullis_domain::directory::validate_display_name(name)?;
-        let combos = validate_combinations(combinations).map_err(ServiceError::Invalid)?;
+        let combos = validate_combinations(combinations)?;
         if aaguids.is_some() && !combos.iter().any(|c| c == "fido2") {
             return Err(ServiceError::Invalid("allowed AAGUIDs apply to the fido2 combination, which this strength does not allow".into()));
         }
@@ -871,7 +871,7 @@ impl Service {
         id: &str,
         combinations: &[String],
     ) -> Result<(Vec<String>, Vec<String>, Vec<String>)> {
-        let combos = validate_combinations(combinations).map_err(ServiceError::Invalid)?;
+        let combos = validate_combinations(combinations)?;
         let mut previous = vec![];
         let s = self
             .change_strength(actor, id, "Update authentication strength policy", |s| {

@@ -39,6 +39,9 @@ pub enum ServiceError {
     /// Device properties were refused.
     #[error(transparent)]
     Device(#[from] portcullis_domain::device::DeviceError),
+    /// A strength's combinations were refused (R31).
+    #[error(transparent)]
+    Combination(#[from] portcullis_domain::strength::CombinationError),
     /// A Conditional Access policy was refused (graph-api.md §5).
     #[error(transparent)]
     CaPolicy(#[from] portcullis_domain::conditional_access::CaPolicyError),
