@@ -6,9 +6,10 @@
 //! R13 still counts wrong codes across nodes.
 //!
 //! Memory is bounded: at most `MAX_SOURCES` sources are tracked. When the table is full,
-//! sources whose bucket has refilled are forgotten; if it is still full, a new source is
-//! refused until some bucket refills (fail closed: a flood of fresh sources cannot reset
-//! the limits of those already counted).
+//! sources whose bucket has refilled are forgotten — at most once per `PRUNE_EVERY`, so a
+//! flood of fresh sources cannot make every request scan the whole table; if it is still
+//! full, a new source is refused until a later pruning frees room (fail closed: a flood of
+//! fresh sources cannot reset the limits of those already counted).
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -17,6 +18,9 @@ use std::time::{Duration, Instant};
 
 /// Most sources tracked per limit.
 const MAX_SOURCES: usize = 100_000;
+
+/// How often a full table may be pruned (each pruning reads every entry).
+const PRUNE_EVERY: Duration = Duration::from_secs(1);
 
 /// The limits, per source and minute (a burst of that many, refilled evenly).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,11 +52,18 @@ struct Bucket {
     at: Instant,
 }
 
+/// The buckets, and when a full table was last pruned.
+#[derive(Debug, Default)]
+struct Table {
+    buckets: HashMap<String, Bucket>,
+    pruned_at: Option<Instant>,
+}
+
 /// One limit over many sources.
 #[derive(Debug)]
 pub struct Limiter {
     per_minute: f64,
-    buckets: Mutex<HashMap<String, Bucket>>,
+    table: Mutex<Table>,
 }
 
 impl Limiter {
@@ -60,7 +71,7 @@ impl Limiter {
     pub fn new(per_minute: u32) -> Limiter {
         Limiter {
             per_minute: f64::from(per_minute.max(1)),
-            buckets: Mutex::new(HashMap::new()),
+            table: Mutex::new(Table::default()),
         }
     }
 
@@ -71,18 +82,23 @@ impl Limiter {
 
     /// Takes one request for `source` at `now`: `Ok`, or how long to wait.
     pub fn take(&self, source: &str, now: Instant) -> Result<(), Duration> {
-        let mut map = match self.buckets.lock() {
+        let mut table = match self.table.lock() {
             Ok(m) => m,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if !map.contains_key(source) && map.len() >= MAX_SOURCES {
-            let full = self.per_minute;
-            map.retain(|_, b| self.refill(b, now) < full);
-            if map.len() >= MAX_SOURCES {
+        let Table { buckets, pruned_at } = &mut *table;
+        if !buckets.contains_key(source) && buckets.len() >= MAX_SOURCES {
+            let due = pruned_at.is_none_or(|t| now.saturating_duration_since(t) >= PRUNE_EVERY);
+            if due {
+                let full = self.per_minute;
+                buckets.retain(|_, b| self.refill(b, now) < full);
+                *pruned_at = Some(now);
+            }
+            if buckets.len() >= MAX_SOURCES {
                 return Err(Duration::from_secs(60));
             }
         }
-        let b = map.entry(source.to_string()).or_insert(Bucket {
+        let b = buckets.entry(source.to_string()).or_insert(Bucket {
             tokens: self.per_minute,
             at: now,
         });
@@ -145,5 +161,31 @@ mod tests {
         assert!(l.take("198.51.100.1", t0).is_ok(), "another source");
         assert!(l.take("203.0.113.9", t0 + Duration::from_secs(20)).is_ok());
         assert!(l.take("203.0.113.9", t0 + Duration::from_secs(21)).is_err());
+    }
+
+    /// A full table is pruned at most once per PRUNE_EVERY: a flood of new sources cannot
+    /// make each request read the whole table (it used to, under the lock), and still no
+    /// counted source is forgotten before its bucket refills.
+    #[test]
+    fn a_full_table_is_pruned_at_most_once_a_second() {
+        // 100 a second: a bucket that gave one token is full again after 10 ms.
+        let l = Limiter::new(6000);
+        let t0 = Instant::now();
+        for i in 0..MAX_SOURCES {
+            assert!(l.take(&format!("s{i}"), t0).is_ok());
+        }
+        // Full, and nothing has refilled: pruned once, refused.
+        assert!(l.take("new-1", t0).is_err());
+        // Everything has refilled, but the last pruning was just now: refused without one.
+        let soon = t0 + Duration::from_millis(20);
+        assert!(l.take("new-2", soon).is_err());
+        assert_eq!(
+            l.table.lock().unwrap().buckets.len(),
+            MAX_SOURCES,
+            "no pruning within the second"
+        );
+        // A second later the table may be pruned again: the refilled sources go, room is made.
+        assert!(l.take("new-3", t0 + PRUNE_EVERY).is_ok());
+        assert_eq!(l.table.lock().unwrap().buckets.len(), 1);
     }
 }
