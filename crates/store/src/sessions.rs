@@ -107,21 +107,18 @@ pub async fn revoke_by_credential(
     credential_id: Uuid,
     now: Timestamp,
 ) -> Result<Vec<Uuid>> {
-    let rows =
-        sqlx::query("SELECT id FROM sessions WHERE credential_id = $1 AND revoked_at IS NULL")
-            .bind(credential_id.to_string())
-            .fetch_all(&mut *c)
-            .await?;
+    // One statement: a session the credential signs in between a read and a write could
+    // otherwise be revoked without its id being returned (and its grants kept).
+    let rows = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE credential_id = $2 AND revoked_at IS NULL RETURNING id",
+    )
+    .bind(ms(now))
+    .bind(credential_id.to_string())
+    .fetch_all(&mut *c)
+    .await?;
     let ids = rows
         .iter()
         .map(|r| uuid(r, "id"))
         .collect::<Result<Vec<_>>>()?;
-    sqlx::query(
-        "UPDATE sessions SET revoked_at = $1 WHERE credential_id = $2 AND revoked_at IS NULL",
-    )
-    .bind(ms(now))
-    .bind(credential_id.to_string())
-    .execute(&mut *c)
-    .await?;
     Ok(ids)
 }

@@ -346,6 +346,40 @@ async fn sessions_are_found_by_token_hash_and_revocable() {
         );
         sessions::revoke(&mut c, "th", NOW).await.unwrap();
         assert_eq!(sessions::by_token_hash(&mut c, "th").await.unwrap(), None);
+
+        // R47: revoking by credential returns exactly the sessions it revoked (their grants
+        // end with them), in one statement; other credentials' sessions stay.
+        let mut mine = vec![];
+        for (n, cred) in [(1u128, 10u128), (2, 10), (3, 11)] {
+            let s = Session {
+                id: Uuid::from_u128(1000 + n),
+                credential_id: Some(Uuid::from_u128(cred)),
+                ..s.clone()
+            };
+            sessions::insert(&mut c, &format!("th{n}"), &s, NOW)
+                .await
+                .unwrap();
+            if cred == 10 {
+                mine.push(s.id);
+            }
+        }
+        let mut revoked = sessions::revoke_by_credential(&mut c, Uuid::from_u128(10), NOW)
+            .await
+            .unwrap();
+        revoked.sort();
+        assert_eq!(revoked, mine, "{}", t.name);
+        assert_eq!(sessions::by_token_hash(&mut c, "th1").await.unwrap(), None);
+        assert!(sessions::by_token_hash(&mut c, "th3")
+            .await
+            .unwrap()
+            .is_some());
+        assert!(
+            sessions::revoke_by_credential(&mut c, Uuid::from_u128(10), NOW)
+                .await
+                .unwrap()
+                .is_empty(),
+            "already revoked: nothing returned twice"
+        );
     }
 }
 
