@@ -1,10 +1,12 @@
 //! The lock-out guard (R45): a policy set that would block every enabled Global
 //! Administrator from the admin surfaces, whatever device or place they sign in from, is
-//! refused unless the change explicitly accepts it. It runs the same evaluation as sign-in.
+//! refused unless the change explicitly accepts it. It asks the sign-in's own entry point,
+//! [`crate::access::decide`], for every platform, client type and device it tries.
 
 use uuid::Uuid;
 
-use super::evaluate::{evaluate, Config, Outcome, Resource, Signals};
+use super::evaluate::{Config, Detail, Outcome};
+use crate::access::{decide, SignIn};
 use super::platform::{ClientAppType, Platform};
 use crate::application::Application;
 use crate::device::DeviceFacts;
@@ -63,20 +65,24 @@ pub fn admins_still_in(
                 ]
                 .iter()
                 .any(|t| {
-                    let s = Signals {
+                    let s = SignIn {
                         user: &a.user,
                         groups: &a.groups,
                         roles: &a.roles,
-                        resource: Resource::Application(portal),
-                        client: Some(portal),
+                        used: &strongest,
+                        registered: &strongest,
+                        config: *cfg,
                         platform: Some(*p),
                         ip: None,
                         client_app_type: *t,
                         device,
-                        methods: &strongest,
                         now,
+                        detail: Detail::FirstReason,
                     };
-                    !matches!(evaluate(cfg, &s).outcome, Outcome::Block { .. })
+                    !matches!(
+                        decide(&s, portal, None).evaluation.outcome,
+                        Outcome::Block { .. }
+                    )
                 })
             })
         })
