@@ -12,7 +12,7 @@ use crate::conditional_access::evaluate::{
     evaluate_in, Config, Detail, Evaluation, Outcome, Resource, Signals,
 };
 use crate::conditional_access::platform::{ClientAppType, Platform};
-use crate::conditional_access::remedy::{verdict, Holdings, Verdict};
+use crate::conditional_access::remedy::{no_single_method, verdict, Holdings, Verdict};
 use crate::device::DeviceFacts;
 use crate::directory::{DirectoryRole, User};
 use crate::session::Session;
@@ -93,15 +93,9 @@ pub fn decide(s: &SignIn<'_>, app: &Application, portal: Option<&Application>) -
     let signals = s.signals(Resource::Application(app), app);
     let evaluation = evaluate_in(&s.config, &signals, s.detail);
     if !s.user.account_enabled {
-        let verdict = Verdict::Refused {
-            policy: String::new(),
-            reason: format!("{} is disabled.", s.user.user_principal_name),
-            remedy: "Ask your administrator.".into(),
-            is_loop: false,
-        };
         return AccessDecision {
             evaluation,
-            verdict,
+            verdict: Verdict::account_disabled(),
         };
     }
     let closed = Holdings {
@@ -112,7 +106,7 @@ pub fn decide(s: &SignIn<'_>, app: &Application, portal: Option<&Application>) -
     };
     let v = match verdict(&evaluation.outcome, s.config.strengths, &closed) {
         Verdict::StepUp { requirements } if !step_up_completes(s, app) => {
-            no_one_method(&evaluation.outcome, requirements)
+            no_single_method(requirements)
         }
         v => v,
     };
@@ -147,23 +141,6 @@ fn step_up_completes(s: &SignIn<'_>, app: &Application) -> bool {
         };
         evaluate_in(&s.config, &signals, Detail::FirstReason).outcome == Outcome::Allow
     })
-}
-
-/// The loop when no held method meets every policy at once.
-fn no_one_method(outcome: &Outcome, requirements: Vec<String>) -> Verdict {
-    let policies: Vec<&str> = match outcome {
-        Outcome::Unmet(u) => u.iter().map(|p| p.policy.as_str()).collect(),
-        _ => vec![],
-    };
-    Verdict::Refused {
-        policy: policies.join(", "),
-        reason: format!(
-            "To continue, {}; but none of your methods meets every policy on this application at once, and one sign-in uses one method.",
-            requirements.join(", and ")
-        ),
-        remedy: "Ask your administrator: the policies on this application must accept one method you can hold.".into(),
-        is_loop: true,
-    }
 }
 
 /// May this sign-in register security info (R40)? Registering is one resource whichever
@@ -342,7 +319,10 @@ mod tests {
                 ..
             } => {
                 assert_eq!(policy, "Phishing-resistant everywhere");
-                assert!(!remedy.is_empty());
+                assert_eq!(
+                    remedy,
+                    crate::conditional_access::remedy::Remedy::RegisterInSecurityInfo
+                );
             }
             other => panic!("expected a loop, got {other:?}"),
         }
@@ -405,11 +385,7 @@ mod tests {
             decide(&s, &app("payroll"), Some(&portal())),
             decide_registration(&s, &portal()),
         ] {
-            assert!(
-                matches!(&d.verdict, Verdict::Refused { reason, is_loop: false, .. } if reason.contains("disabled")),
-                "{:?}",
-                d.verdict
-            );
+            assert!(d.verdict == Verdict::account_disabled(), "{:?}", d.verdict);
         }
     }
 

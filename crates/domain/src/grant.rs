@@ -101,13 +101,12 @@ pub enum GrantEnded {
     /// The pass used to sign in has expired.
     #[error("The Temporary Access Pass used to sign in expired at {0}. Sign in again.")]
     TapExpired(String),
-    /// Conditional Access no longer lets the user into the application.
-    #[error("Conditional Access no longer allows this sign-in{}: {reason}", if policy.is_empty() { String::new() } else { format!(" (policy '{policy}')") })]
+    /// Conditional Access no longer lets the user into the application: the verdict says
+    /// why (each surface renders it).
+    #[error("Conditional Access no longer allows this sign-in{}.", verdict.policy().filter(|p| !p.is_empty()).map(|p| format!(" (policy '{p}')")).unwrap_or_default())]
     AccessRefused {
-        /// The policy that refused, when one did.
-        policy: String,
-        /// Why.
-        reason: String,
+        /// What the access decision says now.
+        verdict: Verdict,
     },
 }
 
@@ -162,21 +161,7 @@ pub fn may_refresh(f: &RefreshFacts<'_>) -> Result<(), GrantEnded> {
     }
     match f.access {
         Verdict::Allow | Verdict::AllowForRegistration { .. } => Ok(()),
-        Verdict::StepUp { requirements } => Err(GrantEnded::AccessRefused {
-            policy: String::new(),
-            reason: format!("it now needs {}", requirements.join(" and ")),
-        }),
-        Verdict::RegisterFirst {
-            policy,
-            requirement,
-        } => Err(GrantEnded::AccessRefused {
-            policy: policy.clone(),
-            reason: format!("it now needs that you {requirement}"),
-        }),
-        Verdict::Refused { policy, reason, .. } => Err(GrantEnded::AccessRefused {
-            policy: policy.clone(),
-            reason: reason.clone(),
-        }),
+        v => Err(GrantEnded::AccessRefused { verdict: v.clone() }),
     }
 }
 
@@ -280,8 +265,8 @@ mod tests {
         );
         let blocked = Verdict::Refused {
             policy: "Block".into(),
-            reason: "blocked".into(),
-            remedy: String::new(),
+            why: crate::conditional_access::remedy::Refusal::Blocked,
+            remedy: crate::conditional_access::remedy::Remedy::AskWhichPolicyBlocks,
             is_loop: false,
         };
         assert_eq!(

@@ -147,6 +147,11 @@ impl UsedMethod {
         aaguid_attested: false,
     };
 
+    /// Whether this is a Temporary Access Pass (one-time or multi-use).
+    pub fn is_pass(&self) -> bool {
+        self.mode.starts_with("temporaryAccessPass")
+    }
+
     /// A passkey of model `aaguid`, attested or self-reported.
     pub const fn passkey(aaguid: Option<Uuid>, attested: bool) -> UsedMethod {
         UsedMethod {

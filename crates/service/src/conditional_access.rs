@@ -586,52 +586,7 @@ impl Service {
     }
 }
 
-/// `appliedConditionalAccessPolicies` for the sign-in log and What If.
-pub fn applied_policies_json(e: &Evaluation, policies: &[Policy]) -> Value {
-    json!(e
-        .policies
-        .iter()
-        .filter_map(|r| {
-            let p = policies.get(r.index)?;
-            Some(json!({
-                "id": p.id, "displayName": p.display_name, "result": r.result,
-                "enforcedGrantControls": r.grant_controls, "enforcedSessionControls": [],
-                "unmet": r.unmet.iter().map(|u| u.describe()).collect::<Vec<_>>(),
-                "analysisReasons": if r.not_applied_because.is_empty() { "notSet".to_string() } else { r.not_applied_because.list().join(",") },
-            }))
-        })
-        .collect::<Vec<_>>())
-}
-
-/// A verdict as JSON, for every surface that answers What If (the CLI's `outcome`, Graph
-/// `evaluate`'s `@portcullis.verdict` annotation): `result` is `allow`,
-/// `allowForRegistration`, `stepUp`, `registerFirst`, `loop` or `refused`, with what the
-/// user needs, the policy, the reason and the remedy.
-pub fn verdict_json(v: &Verdict) -> Value {
-    match v {
-        Verdict::Allow => json!({"result": "allow"}),
-        Verdict::AllowForRegistration { skipped } => {
-            json!({"result": "allowForRegistration", "skippedForProofUp": skipped})
-        }
-        Verdict::StepUp { requirements } => {
-            json!({"result": "stepUp", "requirements": requirements})
-        }
-        Verdict::RegisterFirst {
-            policy,
-            requirement,
-        } => {
-            json!({"result": "registerFirst", "policy": policy, "requirement": requirement, "where": "Security info"})
-        }
-        Verdict::Refused {
-            policy,
-            reason,
-            remedy,
-            is_loop,
-        } => {
-            json!({"result": if *is_loop { "loop" } else { "refused" }, "policy": policy, "reason": reason, "remedy": remedy})
-        }
-    }
-}
+use crate::render::applied_policies_json;
 
 /// The overall `conditionalAccessStatus` of an evaluation.
 pub fn ca_status(e: &Evaluation) -> &'static str {
@@ -667,26 +622,7 @@ impl Service {
             Some(portcullis_domain::session::AuthMethod::Passkey) => "passkey",
             _ => "temporaryAccessPass",
         };
-        let failure: Option<(i64, &str, String)> = match &d.verdict {
-            Verdict::Allow => None,
-            Verdict::AllowForRegistration { .. } => None,
-            Verdict::StepUp { requirements } => {
-                Some((50074, "stepUpRequired", requirements.join("; ")))
-            }
-            // Entra's "the user must enrol a method first" (50079).
-            Verdict::RegisterFirst { requirement, .. } => {
-                Some((50079, "registrationRequired", requirement.clone()))
-            }
-            Verdict::Refused {
-                reason,
-                remedy,
-                is_loop: true,
-                ..
-            } => Some((53003, "conditionalAccessLoop", format!("{reason} {remedy}"))),
-            Verdict::Refused { reason, .. } => {
-                Some((53003, "conditionalAccessRefused", reason.clone()))
-            }
-        };
+        let failure = crate::render::sign_in_failure(&d.verdict);
         let mut e = ctx.sign_in_event(
             self.now(),
             Some(user.id),
@@ -771,14 +707,7 @@ impl Service {
             &portal,
         );
         let (e, v) = (d.evaluation, d.verdict);
-        let refusal = match v {
-            Verdict::Allow | Verdict::AllowForRegistration { .. } => None,
-            Verdict::StepUp { requirements } => Some(("conditionalAccess", format!("Registering security info needs {}; sign in again with it.", requirements.join(" and ")))),
-            Verdict::RegisterFirst { policy, requirement } => Some(("conditionalAccess", format!("The policy '{policy}' does not let you register security info here: to continue, {requirement}, and you have no method that meets it. A Temporary Access Pass from your administrator lets you in to register."))),
-            Verdict::Refused { policy, reason, remedy, is_loop } => {
-                Some((if is_loop { "conditionalAccessLoop" } else { "conditionalAccess" }, format!("The policy '{policy}' does not let you register security info here: {reason} {remedy}")))
-            }
-        };
+        let refusal = crate::render::registration_refusal(&v);
         // Only refusals are logged here: an allowed registration is audited when it lands.
         if let Some((code, message)) = refusal {
             let mut event = ctx.sign_in_event(

@@ -85,7 +85,9 @@ async fn approved_app_blocks_the_authenticator_and_a_time_bound_exclusion_expire
             .await
             .unwrap();
         assert!(
-            matches!(&d.verdict, Verdict::Refused { is_loop: true, reason, .. } if reason.contains("approved client app")),
+            matches!(&d.verdict, Verdict::Refused { is_loop: true, .. })
+                && portcullis_service::render::denial(&d.verdict)
+                    .is_some_and(|d| d.reason.contains("approved client app")),
             "{}: {:?}",
             t.name,
             d.verdict

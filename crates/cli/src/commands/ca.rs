@@ -6,7 +6,8 @@ use portcullis_domain::conditional_access::platform::{ClientAppType, Platform};
 use portcullis_domain::conditional_access::Policy;
 use portcullis_domain::device::DeviceFacts;
 use portcullis_domain::strength::UsedMethod;
-use portcullis_service::conditional_access::{applied_policies_json, verdict_json, WhatIf};
+use portcullis_service::conditional_access::WhatIf;
+use portcullis_service::render::{applied_policies_json, verdict_json};
 use serde_json::json;
 use uuid::Uuid;
 

@@ -88,34 +88,6 @@ pub enum Unmet {
     CompliantApplication,
 }
 
-impl Unmet {
-    /// The sentence for users and logs.
-    pub fn describe(&self) -> String {
-        match self {
-            Unmet::Block => "access is blocked".into(),
-            Unmet::Mfa => "multifactor authentication is required".into(),
-            Unmet::Strength { name, .. } => format!("the authentication strength '{name}' is required"),
-            Unmet::CompliantDevice => "a device that your organisation marks compliant is required".into(),
-            Unmet::DomainJoinedDevice => "a hybrid-joined device is required (Portcullis has none)".into(),
-            Unmet::ApprovedApplication => "an approved client app is required (the Authenticator app is not one)".into(),
-            Unmet::CompliantApplication => "an app protected by an app protection policy is required (the Authenticator app is not one)".into(),
-        }
-    }
-
-    /// The `enforcedGrantControls` text of the sign-in log.
-    pub fn control_name(&self) -> String {
-        match self {
-            Unmet::Block => "Block".into(),
-            Unmet::Mfa => "Mfa".into(),
-            Unmet::Strength { name, .. } => format!("AuthenticationStrength: {name}"),
-            Unmet::CompliantDevice => "RequireCompliantDevice".into(),
-            Unmet::DomainJoinedDevice => "RequireDomainJoinedDevice".into(),
-            Unmet::ApprovedApplication => "RequireApprovedApp".into(),
-            Unmet::CompliantApplication => "RequireCompliantApp".into(),
-        }
-    }
-}
-
 /// Why a policy does not apply (`analysisReasons`), as a set without allocation: most
 /// policies in a large tenant do not apply to a given sign-in, and listing them must be cheap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -177,8 +149,8 @@ pub struct PolicyResult {
     pub unmet: Vec<Unmet>,
     /// Whether the unmet items are alternatives (OR) or all required (AND).
     pub any_of: bool,
-    /// The controls the policy enforces, as text.
-    pub grant_controls: Vec<String>,
+    /// The controls the policy enforces (for an applying policy).
+    pub controls: Vec<Unmet>,
 }
 
 /// The outcome.
@@ -444,7 +416,7 @@ pub fn evaluate_in(cfg: &Config<'_>, s: &Signals<'_>, detail: Detail) -> Evaluat
             result: "notApplied",
             unmet: vec![],
             any_of,
-            grant_controls: vec![],
+            controls: vec![],
         };
         if state == PolicyState::Disabled {
             r.result = "notEnabled";
@@ -479,7 +451,6 @@ pub fn evaluate_in(cfg: &Config<'_>, s: &Signals<'_>, detail: Detail) -> Evaluat
             Some(Ok(p)) => controls(p, cfg),
             _ => vec![Unmet::Block],
         };
-        r.grant_controls = ctrls.iter().map(Unmet::control_name).collect();
         let missing: Vec<Unmet> = ctrls.iter().filter(|c| !met(c, s, cfg)).cloned().collect();
         let satisfied = if r.any_of {
             missing.len() < ctrls.len() || ctrls.is_empty()
@@ -488,6 +459,7 @@ pub fn evaluate_in(cfg: &Config<'_>, s: &Signals<'_>, detail: Detail) -> Evaluat
         };
         let blocked = ctrls.contains(&Unmet::Block);
         r.unmet = if satisfied { vec![] } else { missing };
+        r.controls = ctrls;
         // A user can act on a missing method; nothing they do fixes a block, a device or an app.
         let interrupted = !satisfied
             && !blocked

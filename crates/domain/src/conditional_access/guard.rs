@@ -6,8 +6,8 @@
 use uuid::Uuid;
 
 use super::evaluate::{Config, Detail, Outcome};
-use crate::access::{decide, SignIn};
 use super::platform::{ClientAppType, Platform};
+use crate::access::{decide, SignIn};
 use crate::application::Application;
 use crate::device::DeviceFacts;
 use crate::directory::{DirectoryRole, User};

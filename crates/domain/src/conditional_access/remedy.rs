@@ -12,7 +12,55 @@ use super::evaluate::{Outcome, PolicyUnmet, Unmet};
 use crate::directory::{AUTHENTICATOR_APP, SECURITY_INFO_APP};
 use crate::strength::{Strength, UsedMethod};
 
-/// The verdict for a sign-in after evaluation.
+/// What one policy asks for that the sign-in lacks: any one of its unmet controls (`OR`),
+/// or all of them (`AND`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    /// The policy's name.
+    pub policy: String,
+    /// The unmet controls.
+    pub unmet: Vec<Unmet>,
+    /// Whether any one will do.
+    pub any_of: bool,
+}
+
+/// Why a sign-in is refused (rendered once per surface, outside the domain).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The account is disabled.
+    AccountDisabled,
+    /// A policy blocks the sign-in.
+    Blocked,
+    /// A method is required that the user does not hold and cannot get from here.
+    NoMethod(Requirement),
+    /// A device, app or hybrid join is required that nothing the user does provides.
+    CannotMeet(Requirement),
+    /// Several policies each ask for a method, and no one held method meets them all (a
+    /// session holds one method).
+    NoSingleMethod(Vec<Requirement>),
+}
+
+/// What would fix a refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Remedy {
+    /// Only an administrator can help.
+    AskAdministrator,
+    /// Ask which policy blocks, and why.
+    AskWhichPolicyBlocks,
+    /// Registering: a Temporary Access Pass lets the user register a method that meets it
+    /// (or the administrator splits or filters the policy).
+    PassToRegister,
+    /// Register a method in Security info (a pass lets the user in), then sign in again.
+    RegisterInSecurityInfo,
+    /// Use a compliant device, or ask for a temporary exclusion.
+    UseCompliantDevice,
+    /// The requirement cannot be met from this app or device.
+    CannotMeetHere,
+    /// The policies must accept one method the user can hold.
+    AlignPolicies,
+}
+
+/// The verdict for a sign-in after evaluation: data only; each surface renders it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// Issue the code.
@@ -21,34 +69,53 @@ pub enum Verdict {
     /// (Security info or the Authenticator) and holds no method that satisfies the strength,
     /// so the strength is skipped for proof-up (`skippedForProofUp`).
     AllowForRegistration {
-        /// The strengths skipped.
-        skipped: Vec<String>,
+        /// The requirements skipped.
+        skipped: Vec<Requirement>,
     },
     /// The user holds a method that would satisfy every requirement: ask for it.
     StepUp {
-        /// What to ask for.
-        requirements: Vec<String>,
+        /// What to ask for (under OR, only the alternatives the user holds).
+        requirements: Vec<Requirement>,
     },
     /// The user holds no method that meets a requirement, and can register one in Security
     /// info (wizard mode), which is open to them; then sign in again with it (R18: the sign-in
     /// itself cannot offer a passkey).
     RegisterFirst {
-        /// The policy.
-        policy: String,
-        /// The unmet requirement, in words.
-        requirement: String,
+        /// What to register.
+        requirement: Requirement,
     },
     /// Refused, and nothing the user can do now changes it.
     Refused {
-        /// The policy.
+        /// The policies that refuse (empty for a disabled account).
         policy: String,
-        /// The unmet requirement, in words.
-        reason: String,
+        /// Why.
+        why: Refusal,
         /// What would fix it.
-        remedy: String,
+        remedy: Remedy,
         /// The only remedy is blocked by the same requirement (R44).
         is_loop: bool,
     },
+}
+
+impl Verdict {
+    /// The refusal for a disabled account.
+    pub fn account_disabled() -> Verdict {
+        Verdict::Refused {
+            policy: String::new(),
+            why: Refusal::AccountDisabled,
+            remedy: Remedy::AskAdministrator,
+            is_loop: false,
+        }
+    }
+
+    /// The policy a refusal or "register first" names, if any.
+    pub fn policy(&self) -> Option<&str> {
+        match self {
+            Verdict::RegisterFirst { requirement } => Some(&requirement.policy),
+            Verdict::Refused { policy, .. } => Some(policy),
+            _ => None,
+        }
+    }
 }
 
 /// What the user holds and used, for deciding what they can do.
@@ -82,8 +149,8 @@ pub fn verdict(outcome: &Outcome, strengths: &[Strength], h: &Holdings<'_>) -> V
         Outcome::Block { policy } => {
             return Verdict::Refused {
                 policy: policy.clone(),
-                reason: "A Conditional Access policy blocks this sign-in.".into(),
-                remedy: "Ask your administrator which policy blocks you and why.".into(),
+                why: Refusal::Blocked,
+                remedy: Remedy::AskWhichPolicyBlocks,
                 is_loop: false,
             };
         }
@@ -92,106 +159,88 @@ pub fn verdict(outcome: &Outcome, strengths: &[Strength], h: &Holdings<'_>) -> V
     let registering = h
         .client_app_id
         .is_some_and(|c| c == AUTHENTICATOR_APP.app_id || c == SECURITY_INFO_APP.app_id);
-    let with_tap = h
-        .used
-        .iter()
-        .any(|m| m.mode.starts_with("temporaryAccessPass"));
+    let with_tap = h.used.iter().any(UsedMethod::is_pass);
     let mut step_up = vec![];
     let mut skipped = vec![];
     // The policies a step-up or a proof-up skip would answer, to check below that one method
     // answers them all.
     let mut answered: Vec<&PolicyUnmet> = vec![];
     // Whether a method answers a policy: one of its alternatives (OR), or all it lacks (AND).
+    let meets =
+        |a: &Unmet, m: &UsedMethod| strength_of(a, strengths).is_some_and(|s| s.allows_alone(*m));
     let answers = |p: &PolicyUnmet, m: &UsedMethod| {
-        let meets = |a: &Unmet| strength_of(a, strengths).is_some_and(|s| s.allows_alone(*m));
         if p.any_of {
-            p.unmet.iter().any(meets)
+            p.unmet.iter().any(|a| meets(a, m))
         } else {
-            p.unmet.iter().all(meets)
+            p.unmet.iter().all(|a| meets(a, m))
         }
     };
     for p in unmet {
-        let policy = &p.policy;
         // What the user can act on: a missing method. Under AND, every unmet control must
         // be one; under OR, any one will do.
-        let methods: Vec<&Unmet> = p
+        let methods: Vec<Unmet> = p
             .unmet
             .iter()
             .filter(|a| strength_of(a, strengths).is_some())
+            .cloned()
             .collect();
         let actionable = if p.any_of {
             !methods.is_empty()
         } else {
             methods.len() == p.unmet.len()
         };
-        let requirement = || {
-            methods
-                .iter()
-                .map(|a| a.describe())
-                .collect::<Vec<_>>()
-                .join(if p.any_of { ", or " } else { ", and " })
+        let requirement = |unmet: Vec<Unmet>| Requirement {
+            policy: p.policy.clone(),
+            unmet,
+            any_of: p.any_of,
         };
         if actionable && h.registered.iter().any(|m| answers(p, m)) {
             // Name what the user holds (under OR, only the alternatives they can use).
-            let held: Vec<String> = methods
+            let held = methods
                 .iter()
-                .filter(|a| {
-                    !p.any_of
-                        || h.registered
-                            .iter()
-                            .any(|m| strength_of(a, strengths).is_some_and(|s| s.allows_alone(*m)))
-                })
-                .map(|a| a.describe())
+                .filter(|a| !p.any_of || h.registered.iter().any(|m| meets(a, m)))
+                .cloned()
                 .collect();
-            step_up.push(held.join(if p.any_of { ", or " } else { ", and " }));
+            step_up.push(requirement(held));
             answered.push(p);
             continue;
         }
         if actionable {
             if registering && with_tap {
-                skipped.push(requirement());
+                skipped.push(requirement(methods));
                 answered.push(p);
                 continue;
             }
             if !registering && h.registration_open {
                 return Verdict::RegisterFirst {
-                    policy: policy.clone(),
-                    requirement: requirement(),
+                    requirement: requirement(methods),
                 };
             }
             // Registering, or (the arm above took the rest) Security info is closed:
             // either way the user cannot get the method from here.
-            let remedy = if registering {
-                "Ask your administrator for a Temporary Access Pass: signing in with it lets you register a method that meets this requirement. Administrators can also split the policy by platform (TAP allowed on mobile) or target applications with a filter instead of All resources."
-            } else {
-                "Register a method that meets this requirement on Security info (a Temporary Access Pass from your administrator lets you in), then sign in again."
-            };
             return Verdict::Refused {
-                policy: policy.clone(),
-                reason: format!(
-                    "To continue, {}; you have no method that meets it.",
-                    requirement()
-                ),
-                remedy: remedy.into(),
+                policy: p.policy.clone(),
+                why: Refusal::NoMethod(requirement(methods)),
+                remedy: if registering {
+                    Remedy::PassToRegister
+                } else {
+                    Remedy::RegisterInSecurityInfo
+                },
                 is_loop: true,
             };
         }
         // Nothing the user holds or registers meets this: a device, an app, or (under AND)
         // a method together with one of those.
-        let beyond: Vec<&Unmet> = p
+        let beyond: Vec<Unmet> = p
             .unmet
             .iter()
             .filter(|a| strength_of(a, strengths).is_none())
+            .cloned()
             .collect();
-        let reason = beyond
-            .iter()
-            .map(|a| a.describe())
-            .collect::<Vec<_>>()
-            .join(if p.any_of { ", or " } else { ", and " });
-        let remedy = if beyond.contains(&&Unmet::CompliantDevice) {
-            "Use a device your organisation manages and marks compliant, or ask your administrator for a temporary exclusion."
+        let remedy = if beyond.contains(&Unmet::CompliantDevice) {
+            Remedy::UseCompliantDevice
         } else {
-            "Ask your administrator: this requirement cannot be met from this app or device."
+            Remedy::CannotMeetHere
         };
         // The Authenticator can never satisfy approved/compliant app: registering in it loops.
         let is_loop = registering
@@ -204,9 +253,9 @@ pub fn verdict(outcome: &Outcome, strengths: &[Strength], h: &Holdings<'_>) -> V
                 )
             });
         return Verdict::Refused {
-            policy: policy.clone(),
-            reason: format!("To continue, {reason}."),
-            remedy: remedy.into(),
+            policy: p.policy.clone(),
+            why: Refusal::CannotMeet(requirement(beyond)),
+            remedy,
             is_loop,
         };
     }
@@ -229,14 +278,16 @@ pub fn verdict(outcome: &Outcome, strengths: &[Strength], h: &Holdings<'_>) -> V
         skipped.extend(step_up);
         return Verdict::AllowForRegistration { skipped };
     }
-    let policies: Vec<&str> = answered.iter().map(|p| p.policy.as_str()).collect();
+    no_single_method(step_up)
+}
+
+/// The loop when no one held method meets every policy that asks for one.
+pub fn no_single_method(requirements: Vec<Requirement>) -> Verdict {
+    let policies: Vec<&str> = requirements.iter().map(|r| r.policy.as_str()).collect();
     Verdict::Refused {
         policy: policies.join(", "),
-        reason: format!(
-            "To continue, {}; each of your methods meets only some of these, and one sign-in uses one method.",
-            step_up.join(", and ")
-        ),
-        remedy: "Ask your administrator: the policies on this application must accept one method you can hold (for example, strengths that allow the same passkey models).".into(),
+        why: Refusal::NoSingleMethod(requirements),
+        remedy: Remedy::AlignPolicies,
         is_loop: true,
     }
 }
@@ -299,7 +350,7 @@ mod tests {
                 policy,
                 ..
             } => {
-                assert!(remedy.contains("Temporary Access Pass") && policy == "Passkey everywhere")
+                assert!(remedy == Remedy::PassToRegister && policy == "Passkey everywhere")
             }
             other => panic!("{other:?}"),
         }
@@ -332,7 +383,7 @@ mod tests {
         assert!(
             matches!(
                 verdict(&unmet(), &strengths, &h),
-                Verdict::RegisterFirst { ref requirement, .. } if requirement.contains("Passkey in Authenticator")
+                Verdict::RegisterFirst { ref requirement } if requirement.unmet == vec![Unmet::Strength { id: "pia".into(), name: "Passkey in Authenticator".into() }]
             ),
             "R18: Security info is open: register there (wizard mode), not in the sign-in"
         );
@@ -464,7 +515,7 @@ mod tests {
         p.any_of = false;
         assert!(matches!(
             verdict(&Outcome::Unmet(vec![p.clone()]), &strengths, &h),
-            Verdict::Refused { is_loop: false, ref reason, .. } if reason.contains("hybrid-joined")
+            Verdict::Refused { is_loop: false, why: Refusal::CannotMeet(ref r), .. } if r.unmet == vec![Unmet::DomainJoinedDevice]
         ));
         // The same controls as alternatives: MFA will do.
         p.any_of = true;

@@ -9,7 +9,8 @@ use portcullis_domain::conditional_access::platform::{ClientAppType, Platform};
 use portcullis_domain::conditional_access::Policy;
 use portcullis_domain::device::DeviceFacts;
 use portcullis_domain::strength::{Strength, UsedMethod};
-use portcullis_service::conditional_access::{verdict_json, WhatIf};
+use portcullis_service::conditional_access::WhatIf;
+use portcullis_service::render::verdict_json;
 use serde_json::{json, Map, Value};
 
 use super::{gerr, Ctx, GraphError};

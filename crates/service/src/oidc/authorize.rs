@@ -127,56 +127,24 @@ impl Service {
             .await?;
         self.log_app_sign_in(user, app, session, ctx, &decision, ca.policies())
             .await?;
-        match decision.verdict {
-            Verdict::Allow | Verdict::AllowForRegistration { .. } => {}
-            Verdict::StepUp { requirements } => {
-                return Ok(AuthorizeOutcome::Denied {
-                    application: app.display_name.clone(),
-                    code: "stepUpRequired",
-                    policy: String::new(),
-                    reason: format!("To continue, {}.", requirements.join(" and ")),
-                    remedy: "Sign in again with a method that meets it (you have one registered)."
-                        .into(),
-                    is_loop: false,
-                    next: NextStep::SignInAgain,
-                });
+        if let Some(d) = crate::render::denial(&decision.verdict) {
+            let next = match decision.verdict {
+                Verdict::StepUp { .. } => NextStep::SignInAgain,
+                Verdict::RegisterFirst { .. } => NextStep::RegisterInSecurityInfo,
+                _ => NextStep::Nothing,
+            };
+            if let Verdict::Refused { is_loop, .. } = decision.verdict {
+                tracing::info!(user = %user.user_principal_name, app = %app.display_name, policy = %d.policy, is_loop, "authorization refused by Conditional Access");
             }
-            Verdict::RegisterFirst {
-                policy,
-                requirement,
-            } => {
-                return Ok(AuthorizeOutcome::Denied {
-                    application: app.display_name.clone(),
-                    code: "registrationRequired",
-                    policy,
-                    reason: format!("To continue, {requirement}; you have no method that meets it yet."),
-                    remedy: "Passkeys cannot be added in the middle of a sign-in. Add one in Security info, then sign in again with it to continue.".into(),
-                    is_loop: false,
-                    next: NextStep::RegisterInSecurityInfo,
-                });
-            }
-            Verdict::Refused {
-                policy,
-                reason,
-                remedy,
-                is_loop,
-            } => {
-                tracing::info!(user = %user.user_principal_name, app = %app.display_name, %policy, is_loop, "authorization refused by Conditional Access");
-                let code = if is_loop {
-                    "conditionalAccessLoop"
-                } else {
-                    "conditionalAccessRefused"
-                };
-                return Ok(AuthorizeOutcome::Denied {
-                    application: app.display_name.clone(),
-                    code,
-                    policy,
-                    reason,
-                    remedy,
-                    is_loop,
-                    next: NextStep::Nothing,
-                });
-            }
+            return Ok(AuthorizeOutcome::Denied {
+                application: app.display_name.clone(),
+                code: d.code,
+                policy: d.policy,
+                reason: d.reason,
+                remedy: d.remedy,
+                is_loop: d.is_loop,
+                next,
+            });
         }
         // R47: the grant ends when the pass that started it does, or after its family lifetime.
         let tap_expires = match session.credential_id {

@@ -319,7 +319,13 @@ impl Service {
             let mut c = self.store().conn().await?;
             oauth::revoke_grant(&mut c, grant.id, ended.code(), now).await?;
             tracing::info!(grant = %grant.id, client = %app.app_id, code = ended.code(), "refresh refused: {ended}");
-            return Ok(Err(err("invalid_grant", ended.to_string())));
+            let description = match &ended {
+                GrantEnded::AccessRefused { verdict } => {
+                    format!("{ended} {}", crate::render::refresh_refusal(verdict))
+                }
+                _ => ended.to_string(),
+            };
+            return Ok(Err(err("invalid_grant", description)));
         }
         self.tokens_for(issuer, &grant, None).await
     }
