@@ -482,6 +482,48 @@ async fn passkey_in_authenticator_everywhere_is_a_loop_without_a_tap_and_proof_u
         w["outcome"]["result"], "allowForRegistration",
         "What If agrees: {w}"
     );
+    // R48 (source 000): Security info offers only what would meet the strength — a passkey
+    // in the Authenticator — and asks for attestation, since only an attested AAGUID counts.
+    let page = c
+        .get(s.url("/security-info"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("id=\"add-authenticator\"")
+            && !page.contains("id=\"add-passkey\"")
+            && page.contains("id=\"strength-note\""),
+        "{page}"
+    );
+    let o: Value = c
+        .post(s.url("/api/passkeys/registration/options"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(o["publicKey"]["attestation"], "direct", "{o}");
+    // A security key would only lead to the loop page at the next sign-in: refused before
+    // anything is stored, with the reason; and so is an Authenticator passkey whose AAGUID
+    // is only self-reported.
+    let before = ok(d, &["passkeys", "list", "--user", "carol@portcullis.local"]);
+    for model in [CHROMIUM, AUTHN_ANDROID] {
+        // Quirks::default(): no attestation, so the AAGUID is only self-reported.
+        let mut key = SoftKey::new(model);
+        let (st, body) = register_with(&c, &s, &mut key, None, &Quirks::default()).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{model}: {body}");
+        assert_eq!(body["error"]["code"], "strengthNotMet", "{body}");
+    }
+    assert_eq!(
+        ok(d, &["passkeys", "list", "--user", "carol@portcullis.local"]),
+        before,
+        "nothing was stored"
+    );
     let mut in_authenticator = SoftKey::new(AUTHN_ANDROID);
     register(&c, &s, &mut in_authenticator).await;
     // And now the passkey in the Authenticator meets the strength everywhere.

@@ -143,6 +143,65 @@ fn step_up_completes(s: &SignIn<'_>, app: &Application) -> bool {
     })
 }
 
+/// R48: which new passkeys would let the user back into Security info with that passkey
+/// alone — the same decision, explored with a passkey of each model the tenant's strengths
+/// name (an AAGUID counts only when attested, R32).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasskeyNeed {
+    /// Any passkey will do.
+    Any,
+    /// Only a passkey of one of these models, with an attested AAGUID.
+    Models(Vec<Uuid>),
+    /// No passkey would: what the sign-in would say with one.
+    NoneCan(Verdict),
+}
+
+/// [`PasskeyNeed`] for this sign-in's signals.
+pub fn passkey_need(s: &SignIn<'_>, portal: &Application) -> PasskeyNeed {
+    let unknown = passkey_suffices(s, portal, UsedMethod::passkey(None, false));
+    let Err(verdict) = unknown else {
+        return PasskeyNeed::Any;
+    };
+    let pool: std::collections::BTreeSet<Uuid> = s
+        .config
+        .strengths
+        .iter()
+        .flat_map(|st| st.fido2_allowed_aaguids.iter().flatten())
+        .copied()
+        .collect();
+    let models: Vec<Uuid> = pool
+        .into_iter()
+        .filter(|a| passkey_suffices(s, portal, UsedMethod::passkey(Some(*a), true)).is_ok())
+        .collect();
+    if models.is_empty() {
+        PasskeyNeed::NoneCan(verdict)
+    } else {
+        PasskeyNeed::Models(models)
+    }
+}
+
+/// R48: whether signing in to Security info with `passkey` alone, with this sign-in's other
+/// signals, would be let through; if not, the verdict that sign-in would get.
+pub fn passkey_suffices(
+    s: &SignIn<'_>,
+    portal: &Application,
+    passkey: UsedMethod,
+) -> Result<(), Verdict> {
+    let once = [passkey];
+    let alone = SignIn {
+        used: &once,
+        registered: &once,
+        client_app_type: ClientAppType::Browser,
+        ..*s
+    };
+    let d = decide(&alone, portal, None);
+    if lets_through(&d.verdict) {
+        Ok(())
+    } else {
+        Err(d.verdict)
+    }
+}
+
 /// May this sign-in register security info (R40)? Registering is one resource whichever
 /// surface asks: the Security info application (a browser page), as its own sign-in decides
 /// it — where a pass skips an unmet strength for proof-up — *and* the "register security
@@ -370,6 +429,69 @@ mod tests {
         assert!(matches!(
             decide(&s, &app("payroll"), None).verdict,
             Verdict::StepUp { .. }
+        ));
+    }
+
+    /// R48 (source 000): a strength requiring a passkey in the Authenticator on All
+    /// resources leaves only Authenticator passkeys worth registering: one of another model
+    /// — or an Authenticator one whose AAGUID is only self-reported — would lead to the loop
+    /// page at the next sign-in.
+    #[test]
+    fn r48_only_passkeys_that_would_sign_in_are_worth_registering() {
+        let (u, mut st) = (user(true), strengths());
+        let authn = Uuid::parse_str("90a3ccdf-635c-4729-a248-9b709135078f").unwrap();
+        st.push(Strength {
+            id: "pia".into(),
+            display_name: "Passkey in Authenticator".into(),
+            description: String::new(),
+            built_in: false,
+            allowed_combinations: vec!["fido2".into()],
+            fido2_allowed_aaguids: Some(vec![authn]),
+            fido2_configuration_id: None,
+            created: String::new(),
+            modified: String::new(),
+        });
+        let everywhere = policy(
+            "Authenticator everywhere",
+            json!({"includeApplications": ["All"]}),
+            json!({"operator": "OR", "authenticationStrength": {"id": "pia"}}),
+        );
+        let set = PolicySet::new(vec![everywhere]);
+        let tap = [UsedMethod::TAP];
+        let s = sign_in(&u, &set, &st, &tap);
+        assert_eq!(
+            passkey_need(&s, &portal()),
+            PasskeyNeed::Models(vec![authn])
+        );
+        assert!(passkey_suffices(&s, &portal(), UsedMethod::passkey(Some(authn), true)).is_ok());
+        assert!(passkey_suffices(&s, &portal(), UsedMethod::passkey(Some(authn), false)).is_err());
+        assert!(passkey_suffices(
+            &s,
+            &portal(),
+            UsedMethod::passkey(Some(Uuid::from_u128(1)), true)
+        )
+        .is_err());
+        // Phishing-resistant MFA: any passkey will do.
+        let set = PolicySet::new(vec![phishing_resistant_everywhere()]);
+        let s = sign_in(&u, &set, &st, &tap);
+        assert_eq!(passkey_need(&s, &portal()), PasskeyNeed::Any);
+        // A strength no passkey meets (passes only): none is worth registering.
+        st.push(Strength {
+            id: "passOnly".into(),
+            display_name: "Passes only".into(),
+            allowed_combinations: vec!["temporaryAccessPassOneTime".into()],
+            fido2_allowed_aaguids: None,
+            ..st[st.len() - 1].clone()
+        });
+        let set = PolicySet::new(vec![policy(
+            "Passes only",
+            json!({"includeApplications": ["All"]}),
+            json!({"operator": "OR", "authenticationStrength": {"id": "passOnly"}}),
+        )]);
+        let s = sign_in(&u, &set, &st, &tap);
+        assert!(matches!(
+            passkey_need(&s, &portal()),
+            PasskeyNeed::NoneCan(_)
         ));
     }
 

@@ -84,7 +84,9 @@ impl From<PasskeyError> for ApiError {
                 "alreadyRegistered" => StatusCode::CONFLICT,
                 "attestationServiceUnavailable" => StatusCode::SERVICE_UNAVAILABLE,
                 "notFound" => StatusCode::NOT_FOUND,
-                "conditionalAccess" | "conditionalAccessLoop" => StatusCode::FORBIDDEN,
+                "conditionalAccess" | "conditionalAccessLoop" | "strengthNotMet" => {
+                    StatusCode::FORBIDDEN
+                }
                 "unknownCredential" | "passkeyDeleted" | "counterReplay" | "userHandleMismatch"
                 | "challengeMismatch" | "accountDisabled" => StatusCode::UNAUTHORIZED,
                 _ => StatusCode::BAD_REQUEST,

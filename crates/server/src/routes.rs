@@ -247,6 +247,7 @@ pub(crate) fn request_context(
 
 async fn security_info(
     State(st): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let (session, user) = match security_info::app_session(&st, &headers).await? {
@@ -258,7 +259,10 @@ async fn security_info(
         .passkeys_of(&user)
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?;
-    let options = st.service.registration_offer(&user, &session).await?;
+    let options = st
+        .service
+        .registration_offer(&user, &session, &request_context(&st, peer, &headers))
+        .await?;
     Ok(pages::security_info::page(&user, &passkeys, &options).into_response())
 }
 

@@ -3,7 +3,7 @@
 //! authorization endpoint and for What If — the same domain functions for both.
 
 use portcullis_domain::access::{
-    decide, decide_registration, used_methods, AccessDecision, SignIn,
+    decide, decide_registration, passkey_need, used_methods, AccessDecision, PasskeyNeed, SignIn,
 };
 use portcullis_domain::actor::Actor;
 use portcullis_domain::application::Application;
@@ -656,13 +656,47 @@ impl Service {
     /// info" user action, whose strengths govern registration in place of the All-resources
     /// ones (graph-api.md §6). Both are evaluated now, with this request's signals, on every
     /// registration call: a session that reached Security info earlier, elsewhere, or not at
-    /// all gains nothing from it.
+    /// all gains nothing from it. A refusal is logged.
+    ///
+    /// When it allows, it answers what a new passkey must be (R48, [`PasskeyNeed`]): one
+    /// that would not let the user back into Security info on its own only leads to the loop
+    /// page at their next sign-in.
     pub async fn registration_allowed(
         &self,
         user: &User,
         session: &Session,
         ctx: &RequestContext,
-    ) -> std::result::Result<(), crate::passkeys::PasskeyError> {
+    ) -> std::result::Result<RegistrationCheck, crate::passkeys::PasskeyError> {
+        let now = self.now();
+        let (d, check, data) = self.registration_decision(user, session, ctx).await?;
+        let Some((code, message)) = crate::render::registration_refusal(&d.verdict) else {
+            return Ok(check);
+        };
+        let mut event = ctx.sign_in_event(
+            now,
+            Some(user.id),
+            user.user_principal_name.as_str(),
+            "registerSecurityInfo",
+            Some((53003, code, message.clone())),
+        );
+        event.app_id = Some(SECURITY_INFO_APP.app_id.into());
+        event.app_display_name = Some("Register security info".into());
+        event.conditional_access_status = Some(ca_status(&d.evaluation).into());
+        event.applied_conditional_access_policies =
+            Some(applied_policies_json(&d.evaluation, data.policies()));
+        let mut c = self.store().conn().await?;
+        portcullis_store::signins::append(&mut c, &event).await?;
+        Err(crate::passkeys::PasskeyError::Rejected { code, message })
+    }
+
+    /// The registration decision and what a new passkey must be, with this request's
+    /// signals; nothing is written.
+    pub async fn registration_decision(
+        &self,
+        user: &User,
+        session: &Session,
+        ctx: &RequestContext,
+    ) -> Result<(AccessDecision, RegistrationCheck, Arc<CaData>)> {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let Subject {
@@ -674,9 +708,9 @@ impl Service {
         } = self.subject(&mut c, user.id, now).await?;
         drop(c);
         let Some(portal) = portal else {
-            return Err(
-                ServiceError::Internal("the Security info application is missing".into()).into(),
-            );
+            return Err(ServiceError::Internal(
+                "the Security info application is missing".into(),
+            ));
         };
         let used = used_methods(session);
         // R46: "register only from a compliant device" needs the device proved here too.
@@ -689,44 +723,61 @@ impl Service {
             )
             .await?
             .map(|d| d.facts());
-        let d = decide_registration(
-            &SignIn {
-                user,
-                groups: &groups,
-                roles: &roles,
-                used: &used,
-                registered: &registered,
-                config: data.config(),
-                platform: from_user_agent(&ctx.user_agent),
-                ip: ctx.source,
-                client_app_type: ClientAppType::Browser,
-                device: device.as_ref(),
-                now,
-                detail: Detail::FirstReason,
-            },
-            &portal,
-        );
-        let (e, v) = (d.evaluation, d.verdict);
-        let refusal = crate::render::registration_refusal(&v);
-        // Only refusals are logged here: an allowed registration is audited when it lands.
-        if let Some((code, message)) = refusal {
-            let mut event = ctx.sign_in_event(
-                now,
-                Some(user.id),
-                user.user_principal_name.as_str(),
-                "registerSecurityInfo",
-                Some((53003, code, message.clone())),
-            );
-            event.app_id = Some(SECURITY_INFO_APP.app_id.into());
-            event.app_display_name = Some("Register security info".into());
-            event.conditional_access_status = Some(ca_status(&e).into());
-            event.applied_conditional_access_policies =
-                Some(applied_policies_json(&e, data.policies()));
-            let mut c = self.store().conn().await?;
-            portcullis_store::signins::append(&mut c, &event).await?;
-            return Err(crate::passkeys::PasskeyError::Rejected { code, message });
+        let sign_in = SignIn {
+            user,
+            groups: &groups,
+            roles: &roles,
+            used: &used,
+            registered: &registered,
+            config: data.config(),
+            platform: from_user_agent(&ctx.user_agent),
+            ip: ctx.source,
+            client_app_type: ClientAppType::Browser,
+            device: device.as_ref(),
+            now,
+            detail: Detail::FirstReason,
+        };
+        let d = decide_registration(&sign_in, &portal);
+        let need = passkey_need(&sign_in, &portal);
+        Ok((d, RegistrationCheck { need }, data))
+    }
+}
+
+/// What an allowed registration may add (R48).
+#[derive(Debug, Clone)]
+pub struct RegistrationCheck {
+    /// Which new passkeys would let the user back into Security info on their own.
+    pub need: PasskeyNeed,
+}
+
+impl RegistrationCheck {
+    /// Whether a passkey of model `aaguid` (attested or only self-reported) would do; if not,
+    /// why, in words. Exact: [`passkey_need`] tried every model the strengths name, and any
+    /// other model (or a self-reported AAGUID) counts as no model at all.
+    pub fn admits(
+        &self,
+        aaguid: Uuid,
+        attested: bool,
+    ) -> std::result::Result<(), crate::passkeys::PasskeyError> {
+        let refuse = |message: String| {
+            Err(crate::passkeys::PasskeyError::Rejected {
+                code: "strengthNotMet",
+                message,
+            })
+        };
+        match &self.need {
+            PasskeyNeed::Any => Ok(()),
+            PasskeyNeed::Models(m) if attested && m.contains(&aaguid) => Ok(()),
+            PasskeyNeed::Models(m) => refuse(format!(
+                "This passkey (AAGUID {aaguid}, {}) would not meet the authentication strength your organisation requires, so you could not sign in with it. Register a passkey of one of these models, with attestation: {}.",
+                if attested { "attested" } else { "self-reported" },
+                m.iter().map(Uuid::to_string).collect::<Vec<_>>().join(", ")
+            )),
+            PasskeyNeed::NoneCan(v) => refuse(format!(
+                "No passkey would let you sign in: {}",
+                crate::render::denial(v).map(|d| d.reason).unwrap_or_default()
+            )),
         }
-        Ok(())
     }
 }
 

@@ -1,6 +1,7 @@
 //! Security info: the user's passkeys, whether each works and why not, and adding one.
 
 use maud::{html, Markup};
+use portcullis_domain::access::PasskeyNeed;
 use portcullis_domain::directory::User;
 use portcullis_domain::passkey::PasskeyRefusal;
 use portcullis_domain::time_fmt::rfc3339;
@@ -46,21 +47,37 @@ pub fn page(user: &User, passkeys: &[PasskeyView], offer: &RegistrationOffer) ->
                 }
             }
             h2 { "Add sign-in method" }
-            @match &offer.may_add {
-                Ok(()) => {
-                    @if offer.authenticator_option {
+            @match (&offer.may_add, &offer.conditional_access) {
+                (Ok(()), Err(refused)) => { p.notice.error id="ca-refused" { (refused) } }
+                (Ok(()), Ok(PasskeyNeed::NoneCan(_))) => {
+                    p.notice.error id="no-passkey-would-do" { "Your organisation's sign-in policy needs a method that no passkey provides, so a passkey added here could not sign you in. Ask your administrator." }
+                }
+                (Ok(()), Ok(need)) => {
+                    // R48: offer only what would meet the strength that governs sign-in.
+                    @if offer.authenticator_only() {
+                        p.muted id="strength-note" { "Your organisation requires a passkey in Microsoft Authenticator." }
                         p { button type="button" id="add-authenticator" data-action="add-passkey" data-kind="authenticator" { "Passkey in Microsoft Authenticator" } }
-                    }
-                    p { button type="button" id="add-passkey" data-action="add-passkey" data-kind="generic" { "Security key or passkey" } }
-                    @if offer.legacy_flow {
-                        p.muted { "Having trouble? " button.link type="button" id="add-legacy" data-action="add-passkey" data-kind="legacy" { "Try the basic flow" } }
+                    } @else {
+                        @if offer.authenticator_option {
+                            p { button type="button" id="add-authenticator" data-action="add-passkey" data-kind="authenticator" { "Passkey in Microsoft Authenticator" } }
+                        }
+                        @if let PasskeyNeed::Models(models) = need {
+                            p.muted id="strength-note" {
+                                "Your organisation requires a passkey of one of these models (AAGUID): "
+                                @for (i, m) in models.iter().enumerate() { @if i > 0 { ", " } code { (m) } }
+                            }
+                        }
+                        p { button type="button" id="add-passkey" data-action="add-passkey" data-kind="generic" { "Security key or passkey" } }
+                        @if offer.legacy_flow && matches!(need, PasskeyNeed::Any) {
+                            p.muted { "Having trouble? " button.link type="button" id="add-legacy" data-action="add-passkey" data-kind="legacy" { "Try the basic flow" } }
+                        }
                     }
                 }
-                Err(PasskeyRefusal::StepUpRequired) => {
+                (Err(PasskeyRefusal::StepUpRequired), _) => {
                     p.notice.error id="step-up" { (PasskeyRefusal::StepUpRequired) }
                     p { a href="/signin" { "Verify your identity" } }
                 }
-                Err(r) => { p.notice.error id="cannot-add" { (r) } }
+                (Err(r), _) => { p.notice.error id="cannot-add" { (r) } }
             }
             p { a href="/me" { "Back" } }
             script src="/static/portcullis.js" {}

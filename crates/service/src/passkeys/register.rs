@@ -12,11 +12,19 @@ impl Service {
         user: &User,
         ctx: &RequestContext,
     ) -> Result<CeremonyStart, PasskeyError> {
-        self.registration_allowed(user, session, ctx).await?;
+        let check = self.registration_allowed(user, session, ctx).await?;
+        // R48: refused before any credential is created when no passkey would do.
+        if let portcullis_domain::access::PasskeyNeed::NoneCan(_) = &check.need {
+            check.admits(Uuid::nil(), false)?;
+        }
         let now = self.now();
         let mut c = self.store().conn().await?;
         let (cfg, member_of) = policy_for(&mut c, user.id).await?;
-        let plan = passkey::may_start_registration(&cfg, &member_of, session, now)?;
+        let mut plan = passkey::may_start_registration(&cfg, &member_of, session, now)?;
+        // R48, R32: when only some models would do, their AAGUID must be attested to count.
+        if let portcullis_domain::access::PasskeyNeed::Models(_) = check.need {
+            plan.attestation_direct = true;
+        }
         let exclude = store_pk::for_user(&mut c, user.id)
             .await?
             .iter()
@@ -66,7 +74,7 @@ impl Service {
             device,
         } = req;
         // Conditional Access may have changed, or the user moved, since the options.
-        self.registration_allowed(user, session, ctx).await?;
+        let check = self.registration_allowed(user, session, ctx).await?;
         let now = self.now();
         let mut c = self.store().conn().await?;
         let cer = self
@@ -96,6 +104,7 @@ impl Service {
             device,
             &self_actor(user),
             "User registered security info",
+            Some(&check),
         )
         .await
     }
@@ -116,6 +125,7 @@ impl Service {
         device: DeviceInfo,
         actor: &Actor,
         activity: &'static str,
+        check: Option<&crate::conditional_access::RegistrationCheck>,
     ) -> Result<Passkey, PasskeyError> {
         let now = self.now();
         let cred = rp.finish_registration(response, state, std::time::SystemTime::from(now))?;
@@ -148,6 +158,14 @@ impl Service {
                 == portcullis_webauthn::AttestationKind::SelfAttestation,
             synced: cred.backup_eligible,
         };
+        // R48: a passkey the user could not sign in with on its own is not stored.
+        if let Some(check) = check {
+            check
+                .admits(cred.aaguid, facts.aaguid_attested)
+                .inspect_err(|_| {
+                    tracing::info!(user = %user.user_principal_name, aaguid = %cred.aaguid, attested = facts.aaguid_attested, "passkey registration refused: it would not meet the strength that governs sign-in (R48)");
+                })?;
+        }
         let ruleset = passkey::decide_registration(cfg, member_of, &facts).inspect_err(|r| {
             tracing::info!(user = %user.user_principal_name, aaguid = %cred.aaguid, code = r.code(), "passkey registration refused (AAGUID self-reported unless attested)");
         })?;
@@ -222,6 +240,18 @@ pub struct RegistrationOffer {
     pub authenticator_option: bool,
     /// The legacy "Having trouble?" flow (hidden when attestation is enforced, R16).
     pub legacy_flow: bool,
+    /// What Conditional Access lets this user add here (R40, R48): which new passkeys would
+    /// let them back in on their own, or why registering is refused.
+    pub conditional_access: std::result::Result<portcullis_domain::access::PasskeyNeed, String>,
+}
+
+impl RegistrationOffer {
+    /// R48: only Authenticator passkeys would do — offer only that option.
+    pub fn authenticator_only(&self) -> bool {
+        use portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS;
+        matches!(&self.conditional_access, Ok(portcullis_domain::access::PasskeyNeed::Models(m))
+            if m.iter().all(|a| AUTHENTICATOR_AAGUIDS.iter().any(|x| x.eq_ignore_ascii_case(&a.to_string()))))
+    }
 }
 
 impl Service {
@@ -230,7 +260,13 @@ impl Service {
         &self,
         user: &User,
         session: &Session,
+        ctx: &crate::RequestContext,
     ) -> Result<RegistrationOffer, ServiceError> {
+        let (d, check, _) = self.registration_decision(user, session, ctx).await?;
+        let conditional_access = match crate::render::registration_refusal(&d.verdict) {
+            Some((_, message)) => Err(message),
+            None => Ok(check.need),
+        };
         let mut c = self.store().conn().await?;
         let cfg = fido2(current(&mut c, MethodId::Fido2).await?);
         let member_of = directory::member_of(&mut c, user.id).await?;
@@ -239,6 +275,7 @@ impl Service {
                 .map(|_| ()),
             authenticator_option: passkey::authenticator_option_offered(&cfg),
             legacy_flow: passkey::legacy_flow_offered(&cfg, &member_of),
+            conditional_access,
         })
     }
 }
@@ -371,6 +408,8 @@ impl Service {
             DeviceInfo::default(),
             actor,
             "Admin registered security info",
+            // An administrator provisions outside the user's sign-in: no R48 check.
+            None,
         )
         .await
     }
