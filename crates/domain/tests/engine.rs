@@ -120,15 +120,7 @@ fn portal() -> Application {
 }
 
 fn subset<T: Clone + std::fmt::Debug>(items: Vec<T>) -> impl Strategy<Value = Vec<T>> {
-    let n = items.len();
-    proptest::collection::vec(any::<bool>(), n).prop_map(move |keep| {
-        items
-            .iter()
-            .zip(keep)
-            .filter(|(_, k)| *k)
-            .map(|(x, _)| x.clone())
-            .collect()
-    })
+    sparse(items, 0.5)
 }
 
 /// Each item kept with probability `p`.

@@ -169,6 +169,27 @@ struct Subject {
     portal: Option<Application>,
 }
 
+impl Subject {
+    /// The decision's facts about `user` signing in with `used`, from an unknown place,
+    /// platform and device in a browser; callers set the signals they have.
+    fn sign_in<'a>(&'a self, user: &'a User, used: &'a [UsedMethod], now: Timestamp) -> SignIn<'a> {
+        SignIn {
+            user,
+            groups: &self.groups,
+            roles: &self.roles,
+            used,
+            registered: &self.registered,
+            config: self.data.config(),
+            platform: None,
+            ip: None,
+            client_app_type: ClientAppType::Browser,
+            device: None,
+            now,
+            detail: Detail::FirstReason,
+        }
+    }
+}
+
 impl Service {
     /// Loads on the caller's connection: a decision holds one connection, never two (the
     /// SQLite pool is small, and two requests each holding one while waiting for a second
@@ -496,13 +517,7 @@ impl Service {
     ) -> Result<(AccessDecision, Arc<CaData>)> {
         let now = self.now();
         let mut c = self.store().conn().await?;
-        let Subject {
-            data,
-            groups,
-            roles,
-            registered,
-            portal,
-        } = self.subject(&mut c, user.id, now).await?;
+        let subject = self.subject(&mut c, user.id, now).await?;
         drop(c);
         let platform = from_user_agent(&ctx.user_agent);
         let ip = ctx.source;
@@ -516,23 +531,16 @@ impl Service {
         let used = used_methods(session);
         let decision = decide(
             &SignIn {
-                user,
-                groups: &groups,
-                roles: &roles,
-                used: &used,
-                registered: &registered,
-                config: data.config(),
                 platform,
                 ip,
                 client_app_type,
                 device,
-                now,
-                detail: Detail::FirstReason,
+                ..subject.sign_in(user, &used, now)
             },
             app,
-            portal.as_ref(),
+            subject.portal.as_ref(),
         );
-        Ok((decision, data))
+        Ok((decision, subject.data))
     }
 
     /// What If (R43): the same evaluation as a sign-in, without signing anyone in.
@@ -540,13 +548,7 @@ impl Service {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let user = crate::directory::resolve_user(&mut c, &q.user).await?;
-        let Subject {
-            data,
-            groups,
-            roles,
-            registered,
-            portal,
-        } = self.subject(&mut c, user.id, now).await?;
+        let subject = self.subject(&mut c, user.id, now).await?;
         let app = match &q.application {
             Some(a) => Some(
                 applications::by_app_id(&mut c, a.trim())
@@ -558,22 +560,16 @@ impl Service {
             None => None,
         };
         let s = SignIn {
-            user: &user,
-            groups: &groups,
-            roles: &roles,
-            used: &q.methods,
-            registered: &registered,
-            config: data.config(),
             platform: q.platform,
             ip: q.ip,
             client_app_type: q.client_app_type,
             device: q.device.as_ref(),
-            now,
             detail: Detail::EveryReason,
+            ..subject.sign_in(&user, &q.methods, now)
         };
         // The same decisions as a sign-in and a registration: What If only lists every reason.
-        let d = match (&app, &portal) {
-            (Some(app), _) => decide(&s, app, portal.as_ref()),
+        let d = match (&app, &subject.portal) {
+            (Some(app), _) => decide(&s, app, subject.portal.as_ref()),
             (None, Some(portal)) => decide_registration(&s, portal),
             (None, None) => {
                 return Err(ServiceError::Internal(
@@ -582,7 +578,7 @@ impl Service {
             }
         };
         let (e, v) = (d.evaluation, d.verdict);
-        Ok((e, v, data))
+        Ok((e, v, subject.data.clone()))
     }
 }
 
@@ -699,15 +695,9 @@ impl Service {
     ) -> Result<(AccessDecision, RegistrationCheck, Arc<CaData>)> {
         let now = self.now();
         let mut c = self.store().conn().await?;
-        let Subject {
-            data,
-            groups,
-            roles,
-            registered,
-            portal,
-        } = self.subject(&mut c, user.id, now).await?;
+        let subject = self.subject(&mut c, user.id, now).await?;
         drop(c);
-        let Some(portal) = portal else {
+        let Some(portal) = &subject.portal else {
             return Err(ServiceError::Internal(
                 "the Security info application is missing".into(),
             ));
@@ -724,22 +714,14 @@ impl Service {
             .await?
             .map(|d| d.facts());
         let sign_in = SignIn {
-            user,
-            groups: &groups,
-            roles: &roles,
-            used: &used,
-            registered: &registered,
-            config: data.config(),
             platform: from_user_agent(&ctx.user_agent),
             ip: ctx.source,
-            client_app_type: ClientAppType::Browser,
             device: device.as_ref(),
-            now,
-            detail: Detail::FirstReason,
+            ..subject.sign_in(user, &used, now)
         };
-        let d = decide_registration(&sign_in, &portal);
-        let need = passkey_need(&sign_in, &portal);
-        Ok((d, RegistrationCheck { need }, data))
+        let d = decide_registration(&sign_in, portal);
+        let need = passkey_need(&sign_in, portal);
+        Ok((d, RegistrationCheck { need }, subject.data.clone()))
     }
 }
 
