@@ -1893,25 +1893,13 @@ async fn r40_an_unreadable_forwarded_hop_never_makes_the_proxy_the_client() {
 
 /// What If through Graph `evaluate`, as an administrator's token asks it.
 async fn evaluate(d: &Path, s: &Server, user_id: &str, context: Value, methods: Value) -> Value {
-    let out = std::process::Command::new(support::bin())
-        .args([
-            "token",
-            "--user",
-            "admin@portcullis.local",
-            "--scope",
-            "Policy.Read.All",
-            "--data-dir",
-        ])
-        .arg(d)
-        .env("PORTCULLIS_PUBLIC_URL", s.origin())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let token = support::token(
+        d,
+        None,
+        &s.origin(),
+        "admin@portcullis.local",
+        &["Policy.Read.All"],
     );
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     let r = client()
         .post(s.url("/v1.0/identity/conditionalAccess/evaluate"))
         .bearer_auth(token)

@@ -23,22 +23,7 @@ const ADMIN: &str = "admin@portcullis.local";
 const WRITE: &str = "Policy.ReadWrite.AuthenticationMethod";
 
 fn token_in(dir: &Path, db: Option<&str>, s: &Server, user: &str, scopes: &[&str]) -> String {
-    let mut c = std::process::Command::new(support::bin());
-    c.arg("token")
-        .arg("--user")
-        .arg(user)
-        .arg("--data-dir")
-        .arg(dir)
-        .env("PORTCULLIS_PUBLIC_URL", s.origin());
-    if let Some(db) = db {
-        c.arg("--database").arg(db);
-    }
-    for sc in scopes {
-        c.arg("--scope").arg(sc);
-    }
-    let o = c.output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout).unwrap().trim().to_string()
+    support::token(dir, db, &s.origin(), user, scopes)
 }
 
 fn token(dir: &Path, s: &Server, user: &str, scopes: &[&str]) -> String {

@@ -172,6 +172,33 @@ pub fn cli(dir: &Path, database: Option<&str>, args: &[&str]) -> (i32, String, S
     )
 }
 
+/// A delegated Graph token for `user` with `scopes`, minted by `portcullis token` for the
+/// server at `origin`.
+pub fn token(
+    dir: &Path,
+    database: Option<&str>,
+    origin: &str,
+    user: &str,
+    scopes: &[&str],
+) -> String {
+    let mut c = std::process::Command::new(bin());
+    c.arg("token")
+        .arg("--user")
+        .arg(user)
+        .arg("--data-dir")
+        .arg(dir)
+        .env("PORTCULLIS_PUBLIC_URL", origin);
+    if let Some(db) = database {
+        c.arg("--database").arg(db);
+    }
+    for sc in scopes {
+        c.arg("--scope").arg(sc);
+    }
+    let o = c.output().expect("run portcullis token");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
 /// The code printed by `portcullis tap create`.
 pub fn code_from(stdout: &str) -> String {
     stdout
