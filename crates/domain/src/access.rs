@@ -398,7 +398,10 @@ mod tests {
             display_name: "Pass only".into(),
             description: String::new(),
             built_in: false,
-            allowed_combinations: vec!["temporaryAccessPassOneTime".into()],
+            allowed_combinations: vec![crate::strength::Combination::parse(
+                "temporaryAccessPassOneTime",
+            )
+            .unwrap()],
             fido2_allowed_aaguids: None,
             fido2_configuration_id: None,
             created: String::new(),
@@ -445,7 +448,7 @@ mod tests {
             display_name: "Passkey in Authenticator".into(),
             description: String::new(),
             built_in: false,
-            allowed_combinations: vec!["fido2".into()],
+            allowed_combinations: vec![crate::strength::Combination::parse("fido2").unwrap()],
             fido2_allowed_aaguids: Some(vec![authn]),
             fido2_configuration_id: None,
             created: String::new(),
@@ -479,7 +482,10 @@ mod tests {
         st.push(Strength {
             id: "passOnly".into(),
             display_name: "Passes only".into(),
-            allowed_combinations: vec!["temporaryAccessPassOneTime".into()],
+            allowed_combinations: vec![crate::strength::Combination::parse(
+                "temporaryAccessPassOneTime",
+            )
+            .unwrap()],
             fido2_allowed_aaguids: None,
             ..st[st.len() - 1].clone()
         });

@@ -93,7 +93,7 @@ impl BuiltInStrength {
             allowed_combinations: self
                 .allowed_combinations
                 .iter()
-                .map(|c| c.to_string())
+                .filter_map(|c| Combination::parse(c).ok())
                 .collect(),
             fido2_allowed_aaguids: None,
             fido2_configuration_id: None,
@@ -114,8 +114,8 @@ pub struct Strength {
     pub description: String,
     /// Built in (fixed)?
     pub built_in: bool,
-    /// Allowed combinations.
-    pub allowed_combinations: Vec<String>,
+    /// Allowed combinations, parsed once (stored and sent as Graph's flags strings).
+    pub allowed_combinations: Vec<Combination>,
     /// `fido2CombinationConfiguration.allowedAAGUIDs`: when set, a passkey counts only if
     /// its AAGUID is listed (R31).
     pub fido2_allowed_aaguids: Option<Vec<Uuid>>,
@@ -127,11 +127,98 @@ pub struct Strength {
     pub modified: String,
 }
 
+/// A factor a combination names, as Portcullis can meet it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Factor {
+    /// A passkey.
+    Fido2,
+    /// A one-time Temporary Access Pass.
+    TemporaryAccessPassOneTime,
+    /// A multi-use Temporary Access Pass (a one-time pass is as strong).
+    TemporaryAccessPassMultiUse,
+    /// A method Portcullis does not have (password, SMS, Windows Hello …): never met here.
+    Unavailable,
+}
+
+impl Factor {
+    fn parse(s: &str) -> Factor {
+        match s {
+            "fido2" => Factor::Fido2,
+            "temporaryAccessPassOneTime" => Factor::TemporaryAccessPassOneTime,
+            "temporaryAccessPassMultiUse" => Factor::TemporaryAccessPassMultiUse,
+            _ => Factor::Unavailable,
+        }
+    }
+}
+
+/// One allowed combination: Graph's canonical flags string (one of [`VALID_COMBINATIONS`]),
+/// with its factors parsed once. Only [`Combination::parse`] makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Combination {
+    text: &'static str,
+    factors: Vec<Factor>,
+}
+
+impl Combination {
+    /// Parses a flags string (`"password, sms"`: any order, spaces allowed) into the valid
+    /// combination it names.
+    pub fn parse(s: &str) -> Result<Combination, CombinationError> {
+        let mut given: Vec<&str> = s.split(',').map(str::trim).collect();
+        given.sort_unstable();
+        let text = VALID_COMBINATIONS
+            .iter()
+            .find(|v| {
+                let mut a: Vec<&str> = v.split(',').collect();
+                a.sort_unstable();
+                a == given
+            })
+            .ok_or_else(|| {
+                CombinationError::Invalid(s.split(',').map(str::trim).collect::<Vec<_>>().join(","))
+            })?;
+        Ok(Combination {
+            text,
+            factors: text.split(',').map(Factor::parse).collect(),
+        })
+    }
+
+    /// Graph's spelling.
+    pub fn as_str(&self) -> &'static str {
+        self.text
+    }
+
+    /// The factors, all of which a sign-in must show.
+    pub fn factors(&self) -> &[Factor] {
+        &self.factors
+    }
+}
+
+impl serde::Serialize for Combination {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.text)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Combination {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Combination::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The kind of a method used in a sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A passkey.
+    Fido2,
+    /// A Temporary Access Pass.
+    TemporaryAccessPass,
+}
+
 /// One method used in a sign-in, as a strength sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UsedMethod {
-    /// The authentication method mode, e.g. `fido2`, `temporaryAccessPassOneTime`.
-    pub mode: &'static str,
+    /// Passkey or pass.
+    pub mode: Mode,
     /// For a passkey, its AAGUID.
     pub aaguid: Option<Uuid>,
     /// Whether that AAGUID was attested at registration (R32); a self-reported one never
@@ -142,20 +229,20 @@ pub struct UsedMethod {
 impl UsedMethod {
     /// A Temporary Access Pass.
     pub const TAP: UsedMethod = UsedMethod {
-        mode: "temporaryAccessPassOneTime",
+        mode: Mode::TemporaryAccessPass,
         aaguid: None,
         aaguid_attested: false,
     };
 
     /// Whether this is a Temporary Access Pass (one-time or multi-use).
     pub fn is_pass(&self) -> bool {
-        self.mode.starts_with("temporaryAccessPass")
+        self.mode == Mode::TemporaryAccessPass
     }
 
     /// A passkey of model `aaguid`, attested or self-reported.
     pub const fn passkey(aaguid: Option<Uuid>, attested: bool) -> UsedMethod {
         UsedMethod {
-            mode: "fido2",
+            mode: Mode::Fido2,
             aaguid,
             aaguid_attested: attested && aaguid.is_some(),
         }
@@ -167,21 +254,23 @@ impl Strength {
     /// every member among them, and a passkey member passes the AAGUID restriction with an
     /// AAGUID that was attested — a self-reported one is whatever the client chose to say.
     pub fn satisfied_by(&self, used: &[UsedMethod]) -> bool {
-        let has = |member: &str| {
-            used.iter().any(|m| {
-                let mode_ok = m.mode == member
-                    || (member == "temporaryAccessPassMultiUse"
-                        && m.mode == "temporaryAccessPassOneTime");
-                let aaguid_ok = member != "fido2"
-                    || self.fido2_allowed_aaguids.as_ref().is_none_or(|allowed| {
+        let has = |factor: &Factor| {
+            used.iter().any(|m| match (factor, m.mode) {
+                (Factor::Fido2, Mode::Fido2) => {
+                    self.fido2_allowed_aaguids.as_ref().is_none_or(|allowed| {
                         m.aaguid_attested && m.aaguid.is_some_and(|a| allowed.contains(&a))
-                    });
-                mode_ok && aaguid_ok
+                    })
+                }
+                (
+                    Factor::TemporaryAccessPassOneTime | Factor::TemporaryAccessPassMultiUse,
+                    Mode::TemporaryAccessPass,
+                ) => true,
+                _ => false,
             })
         };
         self.allowed_combinations
             .iter()
-            .any(|c| c.split(',').map(str::trim).all(has))
+            .any(|c| c.factors().iter().all(has))
     }
 
     /// Whether a method of this mode (and AAGUID) would count on its own.
@@ -239,25 +328,15 @@ pub enum CombinationError {
 }
 
 /// Checks a custom strength's combinations: not empty, each one valid, no repeats.
-pub fn validate_combinations(combos: &[String]) -> Result<Vec<String>, CombinationError> {
+pub fn validate_combinations(combos: &[String]) -> Result<Vec<Combination>, CombinationError> {
     if combos.is_empty() {
         return Err(CombinationError::Empty);
     }
-    let mut out: Vec<String> = vec![];
+    let mut out: Vec<Combination> = vec![];
     for c in combos {
-        let canonical: Vec<&str> = c.split(',').map(str::trim).collect();
-        let joined = canonical.join(",");
-        let valid = VALID_COMBINATIONS.iter().find(|v| {
-            let mut a: Vec<&str> = v.split(',').collect();
-            let mut b = canonical.clone();
-            a.sort_unstable();
-            b.sort_unstable();
-            a == b
-        });
-        match valid {
-            Some(v) if !out.iter().any(|o| o == v) => out.push(v.to_string()),
-            Some(_) => {}
-            None => return Err(CombinationError::Invalid(joined)),
+        let c = Combination::parse(c)?;
+        if !out.contains(&c) {
+            out.push(c);
         }
     }
     Ok(out)
@@ -304,7 +383,7 @@ mod tests {
             display_name: "Passkey in Authenticator".into(),
             description: String::new(),
             built_in: false,
-            allowed_combinations: vec!["fido2".into()],
+            allowed_combinations: vec![crate::strength::Combination::parse("fido2").unwrap()],
             fido2_allowed_aaguids: Some(vec![Uuid::parse_str(AUTHENTICATOR).unwrap()]),
             fido2_configuration_id: Some("cc".into()),
             created: String::new(),
@@ -338,10 +417,50 @@ mod tests {
     fn combinations_are_validated_and_normalised() {
         assert_eq!(
             validate_combinations(&["sms, password".into(), "fido2".into(), "fido2".into()])
-                .unwrap(),
+                .unwrap()
+                .iter()
+                .map(Combination::as_str)
+                .collect::<Vec<_>>(),
             vec!["password,sms", "fido2"]
         );
         assert!(validate_combinations(&[]).is_err());
         assert!(validate_combinations(&["fido2,sms".into()]).is_err());
+    }
+
+    /// Combinations are parsed once (issue 13, point 1): to the canonical flags string and
+    /// their factors; an unknown one is refused on input and on load; a factor Portcullis
+    /// has no method for is never met.
+    #[test]
+    fn combinations_are_parsed_once_into_factors() {
+        let c = Combination::parse(" sms, password ").unwrap();
+        assert_eq!(c.as_str(), "password,sms");
+        assert_eq!(c.factors(), [Factor::Unavailable, Factor::Unavailable]);
+        assert_eq!(
+            Combination::parse("temporaryAccessPassMultiUse")
+                .unwrap()
+                .factors(),
+            [Factor::TemporaryAccessPassMultiUse]
+        );
+        assert_eq!(
+            Combination::parse("fido2,sms"),
+            Err(CombinationError::Invalid("fido2,sms".into()))
+        );
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(json, "\"password,sms\"");
+        assert_eq!(serde_json::from_str::<Combination>(&json).unwrap(), c);
+        assert!(serde_json::from_str::<Combination>("\"fido2,sms\"").is_err());
+        let strength = Strength {
+            allowed_combinations: vec![c],
+            ..BUILT_IN[0].to_strength()
+        };
+        assert!(!strength.satisfied_by(&[UsedMethod::TAP, UsedMethod::passkey(None, false)]));
+        let multi = Strength {
+            allowed_combinations: vec![Combination::parse("temporaryAccessPassMultiUse").unwrap()],
+            ..BUILT_IN[0].to_strength()
+        };
+        assert!(
+            multi.satisfied_by(&[UsedMethod::TAP]),
+            "a one-time pass is as strong"
+        );
     }
 }

@@ -66,7 +66,10 @@ fn strengths() -> Vec<Strength> {
         display_name: id.into(),
         description: String::new(),
         built_in: false,
-        allowed_combinations: combos.iter().map(|c| c.to_string()).collect(),
+        allowed_combinations: combos
+            .iter()
+            .map(|c| portcullis_domain::strength::Combination::parse(c).unwrap())
+            .collect(),
         fido2_allowed_aaguids: aaguids,
         fido2_configuration_id: None,
         created: String::new(),

@@ -20,7 +20,9 @@ use portcullis_domain::directory::{DirectoryRole, User, SECURITY_INFO_APP};
 use portcullis_domain::passkey::sign_in_usability;
 use portcullis_domain::policy::MethodId;
 use portcullis_domain::session::Session;
-use portcullis_domain::strength::{self, validate_combinations, Strength, UsedMethod};
+use portcullis_domain::strength::{
+    self, validate_combinations, Combination, Factor, Strength, UsedMethod,
+};
 use portcullis_domain::time_fmt::rfc3339;
 use portcullis_domain::Timestamp;
 use portcullis_store::{
@@ -437,7 +439,7 @@ impl Service {
     ) -> Result<Strength> {
         let name = portcullis_domain::directory::validate_display_name(name)?;
         let combos = validate_combinations(combinations)?;
-        if aaguids.is_some() && !combos.iter().any(|c| c == "fido2") {
+        if aaguids.is_some() && !combos.iter().any(|c| c.factors() == [Factor::Fido2]) {
             return Err(ServiceError::Invalid("allowed AAGUIDs apply to the fido2 combination, which this strength does not allow".into()));
         }
         let now = self.now();
@@ -832,13 +834,13 @@ impl Service {
         actor: &Actor,
         id: &str,
         combinations: &[String],
-    ) -> Result<(Vec<String>, Vec<String>, Vec<String>)> {
+    ) -> Result<(Vec<Combination>, Vec<Combination>, Vec<String>)> {
         let combos = validate_combinations(combinations)?;
         let mut previous = vec![];
         let s = self
             .change_strength(actor, id, "Update authentication strength policy", |s| {
                 previous = s.allowed_combinations.clone();
-                if s.fido2_allowed_aaguids.is_some() && !combos.iter().any(|c| c == "fido2") {
+                if s.fido2_allowed_aaguids.is_some() && !combos.iter().any(|c| c.factors() == [Factor::Fido2]) {
                     return Err(ServiceError::Invalid("the strength restricts passkey AAGUIDs, so it must keep the fido2 combination".into()));
                 }
                 s.allowed_combinations = combos.clone();

@@ -306,7 +306,7 @@ mod tests {
             display_name: "Passkey in Authenticator".into(),
             description: String::new(),
             built_in: false,
-            allowed_combinations: vec!["fido2".into()],
+            allowed_combinations: vec![crate::strength::Combination::parse("fido2").unwrap()],
             fido2_allowed_aaguids: Some(vec![Uuid::parse_str(AUTHN).unwrap()]),
             fido2_configuration_id: None,
             created: String::new(),
