@@ -145,15 +145,28 @@ const AUDITS: Schema<AuditField> = Schema {
 
 fn audit_filter(f: &Checked<AuditField>) -> Result<AuditFilter, ODataError> {
     let mut out = AuditFilter::default();
+    // Times are kept to the millisecond: `gt t` is `ge t + 1 ms`, and the store's upper bound
+    // is exclusive, so `le t` is `lt t + 1 ms`.
+    let ms = time::Duration::milliseconds(1);
+    let twice = || ODataError::Unsupported("the same condition twice");
     for c in f.clauses() {
         match (c.field, c.value()) {
-            (AuditField::Activity, Some(Literal::Text(t))) => out.activity = Some(t.clone()),
-            (AuditField::When, Some(Literal::DateTime(t))) => match c.op {
-                Op::Ge | Op::Gt => out.since = Some(*t),
-                // The store's bound is exclusive; `le` includes the instant itself.
-                Op::Le => out.until = Some(t.saturating_add(time::Duration::milliseconds(1))),
-                _ => out.until = Some(*t),
-            },
+            (AuditField::Activity, Some(Literal::Text(t))) => {
+                if out.activity.replace(t.clone()).is_some() {
+                    return Err(twice());
+                }
+            }
+            (AuditField::When, Some(Literal::DateTime(t))) => {
+                let (slot, at) = match c.op {
+                    Op::Ge => (&mut out.since, *t),
+                    Op::Gt => (&mut out.since, t.saturating_add(ms)),
+                    Op::Le => (&mut out.until, t.saturating_add(ms)),
+                    _ => (&mut out.until, *t),
+                };
+                if slot.replace(at).is_some() {
+                    return Err(twice());
+                }
+            }
             _ => return Err(ODataError::Unsupported("this condition")),
         }
     }
@@ -279,12 +292,28 @@ fn sign_in_filter(
     f: &Checked<SignInField>,
 ) -> Result<portcullis_store::signins::SignInFilter, ODataError> {
     let mut out = portcullis_store::signins::SignInFilter::default();
+    // A condition given twice is refused, not half applied.
+    let first = |taken: bool| {
+        if taken {
+            Err(ODataError::Unsupported("the same condition twice"))
+        } else {
+            Ok(())
+        }
+    };
     for c in f.clauses() {
         match (c.field, c.value()) {
-            (SignInField::Upn, Some(Literal::Text(t))) => out.upn = Some(t.to_lowercase()),
-            (SignInField::AppId, Some(Literal::Text(t))) => out.app_id = Some(t.clone()),
-            (SignInField::ErrorCode, Some(Literal::Int(n))) => out.error_code = Some(*n),
-            (SignInField::Created, Some(Literal::DateTime(t))) => out.since = Some(*t),
+            (SignInField::Upn, Some(Literal::Text(t))) => {
+                first(out.upn.replace(t.to_lowercase()).is_some())?
+            }
+            (SignInField::AppId, Some(Literal::Text(t))) => {
+                first(out.app_id.replace(t.clone()).is_some())?
+            }
+            (SignInField::ErrorCode, Some(Literal::Int(n))) => {
+                first(out.error_code.replace(*n).is_some())?
+            }
+            (SignInField::Created, Some(Literal::DateTime(t))) => {
+                first(out.since.replace(*t).is_some())?
+            }
             _ => return Err(ODataError::Unsupported("this condition")),
         }
     }
@@ -370,4 +399,67 @@ fn offset_page(
         crate::json::set(&mut body, "@odata.nextLink", json!(link));
     }
     axum::Json(body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn filter(text: &str) -> Result<AuditFilter, ODataError> {
+        AUDITS.parse(text).and_then(|f| audit_filter(&f))
+    }
+
+    /// `gt` excludes the instant itself and `le` includes it (times are kept to the
+    /// millisecond); a condition given twice is refused rather than half applied.
+    #[test]
+    fn audit_time_bounds_are_exact_and_conditions_are_not_repeated() {
+        let t = datetime!(2026-11-29 12:00 UTC);
+        let ms = time::Duration::milliseconds(1);
+        assert_eq!(
+            filter("activityDateTime ge 2026-11-29T12:00:00Z")
+                .unwrap()
+                .since,
+            Some(t)
+        );
+        assert_eq!(
+            filter("activityDateTime gt 2026-11-29T12:00:00Z")
+                .unwrap()
+                .since,
+            Some(t + ms)
+        );
+        assert_eq!(
+            filter("activityDateTime lt 2026-11-29T12:00:00Z")
+                .unwrap()
+                .until,
+            Some(t)
+        );
+        assert_eq!(
+            filter("activityDateTime le 2026-11-29T12:00:00Z")
+                .unwrap()
+                .until,
+            Some(t + ms)
+        );
+        for twice in [
+            "activityDateTime ge 2026-11-29T12:00:00Z and activityDateTime gt 2026-11-29T13:00:00Z",
+            "activityDisplayName eq 'a' and activityDisplayName eq 'b'",
+        ] {
+            assert!(
+                matches!(filter(twice), Err(ODataError::Unsupported(_))),
+                "{twice}"
+            );
+        }
+        let repeated = SIGN_INS
+            .parse("appId eq 'a' and appId eq 'b'")
+            .and_then(|f| sign_in_filter(&f));
+        assert!(matches!(repeated, Err(ODataError::Unsupported(_))));
+        let both = filter(
+            "activityDateTime ge 2026-11-29T12:00:00Z and activityDateTime lt 2026-11-29T13:00:00Z",
+        )
+        .unwrap();
+        assert_eq!(
+            (both.since, both.until),
+            (Some(t), Some(t + time::Duration::hours(1)))
+        );
+    }
 }
