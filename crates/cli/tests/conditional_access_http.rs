@@ -2050,3 +2050,98 @@ async fn what_if_answers_as_registration_and_sign_in_do() {
     );
     s.stop().await;
 }
+
+/// The cookies of a client with a cookie jar, as one `Cookie` header value.
+fn jar_cookies(jar: &reqwest::cookie::Jar, s: &Server, name: &str) -> String {
+    reqwest::cookie::CookieStore::cookies(jar, &s.url("/").parse().unwrap())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split("; ")
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie"))
+        .to_string()
+}
+
+/// A client with its cookie jar, signed in with `code`; Security info opened if asked.
+async fn jar_sign_in(
+    s: &Server,
+    upn: &str,
+    code: &str,
+    open_security_info: bool,
+) -> std::sync::Arc<reqwest::cookie::Jar> {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let c = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    assert_eq!(
+        sign_in(&c, s, upn, code).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    if open_security_info {
+        support::open_security_info(&c, s).await;
+    }
+    jar
+}
+
+/// R40, as an attacker tries it: Security info's application cookie is bound to the user and
+/// the session its sign-in made. Moved onto another user's session cookie, or onto another
+/// session of the same user, it opens nothing: the registration API answers
+/// securityInfoSessionRequired, and each pair on its own still works.
+#[tokio::test]
+async fn r40_a_security_info_cookie_moved_to_another_session_opens_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = start(d).await;
+    ok(d, &["users", "add", "--upn", "ann@portcullis.local"]);
+    ok(d, &["users", "add", "--upn", "ben@portcullis.local"]);
+    let pass = |upn: &str| code_from(&ok(d, &["tap", "create", "--user", upn, "--multi-use"]));
+    let (ann_pass, ben_pass) = (pass("ann@portcullis.local"), pass("ben@portcullis.local"));
+    let ann = jar_sign_in(&s, "ann@portcullis.local", &ann_pass, true).await;
+    let ben = jar_sign_in(&s, "ben@portcullis.local", &ben_pass, true).await;
+    // Ann signs in a second time elsewhere with the same multi-use pass: another session.
+    let ann2 = jar_sign_in(&s, "ann@portcullis.local", &ann_pass, false).await;
+    let options = |session: String, app: String| {
+        let s = &s;
+        async move {
+            let r = reqwest::Client::new()
+                .post(s.url("/api/passkeys/registration/options"))
+                .header("cookie", format!("{session}; {app}"))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            let st = r.status();
+            let v: Value = r.json().await.unwrap();
+            (st, v["error"]["code"].as_str().map(str::to_string))
+        }
+    };
+    let session = |jar: &reqwest::cookie::Jar| jar_cookies(jar, &s, "portcullis_session");
+    let app = |jar: &reqwest::cookie::Jar| jar_cookies(jar, &s, "portcullis_security_info");
+    // Each pair as issued works.
+    assert_eq!(
+        options(session(&ann), app(&ann)).await,
+        (StatusCode::OK, None)
+    );
+    assert_eq!(
+        options(session(&ben), app(&ben)).await,
+        (StatusCode::OK, None)
+    );
+    // Ann's application cookie on Ben's session, and on her own other session: nothing.
+    for (who, sess) in [
+        ("Ben's session", session(&ben)),
+        ("Ann's other session", session(&ann2)),
+    ] {
+        assert_eq!(
+            options(sess, app(&ann)).await,
+            (
+                StatusCode::UNAUTHORIZED,
+                Some("securityInfoSessionRequired".to_string())
+            ),
+            "{who}"
+        );
+    }
+    s.stop().await;
+}

@@ -553,3 +553,42 @@ async fn debug_request_logs_redact_codes_and_hints() {
         );
     }
 }
+
+/// R60, as an attacker tries it: with no trusted proxies, `X-Forwarded-For` is not read at
+/// all, so rotating it on every request does not make one client many sources — the limit
+/// still counts the connection's address.
+#[tokio::test]
+async fn rotating_forwarded_for_without_trusted_proxies_does_not_reset_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_env(
+        dir.path(),
+        None,
+        &[(
+            "PORTCULLIS_RATE_LIMIT__SIGN_IN_OPTIONS_PER_MINUTE",
+            "3".into(),
+        )],
+    )
+    .await;
+    let c = client();
+    let mut statuses = vec![];
+    for i in 0..4 {
+        let r = c
+            .post(s.url("/api/signin/passkey/options"))
+            .header("x-forwarded-for", format!("203.0.113.{i}"))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status());
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    s.stop().await;
+}

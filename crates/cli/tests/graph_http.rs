@@ -1298,7 +1298,7 @@ async fn app_credentials_of_a_privileged_application_are_not_an_application_admi
         .as_str()
         .unwrap()
         .to_string();
-    let (st, _, v) = add(mallory.clone(), plain_obj).await;
+    let (st, _, v) = add(mallory.clone(), plain_obj.clone()).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     // The Privileged Role Administrator may; the robot's first secret still works after.
     let prive = token(d, &s, "priv@portcullis.local", &apps_rw);
@@ -1365,6 +1365,22 @@ async fn app_credentials_of_a_privileged_application_are_not_an_application_admi
             .0
         }
     };
+    // Mallory may manage the plain application: she names the robot's keyId through it.
+    // Not found, and the robot's secret keeps working.
+    let (st, _, v) = call(
+        srv,
+        "POST",
+        &format!("/v1.0/applications/{plain_obj}/removePassword"),
+        Some(&mallory),
+        Some(json!({"keyId": added["keyId"]})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
+    assert_eq!(
+        app_token(added["secretText"].as_str().unwrap().to_string()).await,
+        StatusCode::OK,
+        "another application's keyId removes nothing"
+    );
     assert_eq!(remove(mallory).await, StatusCode::FORBIDDEN);
     assert_eq!(remove(prive).await, StatusCode::NO_CONTENT);
     assert_eq!(

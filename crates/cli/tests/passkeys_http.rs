@@ -1315,8 +1315,63 @@ async fn the_sign_in_page_goes_passkey_first_only_where_that_name_used_a_passkey
         autostarts(browser.clone(), ADMIN, None).await,
         "R23: straight to the passkey where it was used"
     );
+    // Another user who also prefers passkeys: the admin's browser holds the admin's hint, and
+    // it must not send this name straight to the passkey prompt (it would if the hint were
+    // "someone here used a passkey" rather than "this name did").
+    assert_eq!(
+        cli(
+            dir.path(),
+            None,
+            &["users", "add", "--upn", "bea@portcullis.local"]
+        )
+        .0,
+        0
+    );
+    let (_, out, _) = cli(
+        dir.path(),
+        None,
+        &["tap", "create", "--user", "bea@portcullis.local"],
+    );
+    let bea = client();
+    assert_eq!(
+        sign_in(&bea, &s, "bea@portcullis.local", &support::code_from(&out))
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    support::open_security_info(&bea, &s).await;
+    let mut beas_key = SoftKey::new(CHROMIUM);
+    assert_eq!(
+        register(&bea, &s, &mut beas_key, &Quirks::default())
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    let (_, o) = post(
+        &bea,
+        &s,
+        "/api/signin/passkey/options",
+        &json!({"username": "bea@portcullis.local"}),
+    )
+    .await;
+    let cred = beas_key.assert(&o["publicKey"], &s.origin(), &Quirks::default());
+    assert_eq!(
+        post(
+            &bea,
+            &s,
+            "/api/signin/passkey",
+            &json!({"ceremonyId": o["ceremonyId"], "credential": cred}),
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
     assert!(
-        !autostarts(browser.clone(), "someone@portcullis.local", None).await,
+        autostarts(bea.clone(), "bea@portcullis.local", None).await,
+        "bea's own browser goes straight to her passkey"
+    );
+    assert!(
+        !autostarts(browser.clone(), "bea@portcullis.local", None).await,
         "the hint is that name's only"
     );
     assert!(
