@@ -10,15 +10,10 @@
 //! extension leave the AAGUID self-reported, however trusted the chain.
 
 use uuid::Uuid;
+use webauthn_rs_core::attestation::{AttestationX509Extension, FidoGenCeAaguid};
 use webauthn_rs_core::proto::AttestationFormat;
 use x509_parser::certificate::X509Certificate;
-use x509_parser::der_parser::der::parse_der_octetstring;
-use x509_parser::der_parser::oid;
 use x509_parser::prelude::FromDer;
-
-/// `id-fido-gen-ce-aaguid`.
-const FIDO_GEN_CE_AAGUID: x509_parser::der_parser::Oid<'static> =
-    oid!(1.3.6 .1 .4 .1 .45724 .1 .1 .4);
 
 /// Whether the statement's certificate signs `aaguid`: a `packed` or `tpm` statement whose
 /// first certificate (the attestation or AIK certificate) carries the AAGUID extension
@@ -33,15 +28,15 @@ pub(crate) fn signs_aaguid(format: &AttestationFormat, x5c: &[Vec<u8>], aaguid: 
     let Ok((_, cert)) = X509Certificate::from_der(leaf) else {
         return false;
     };
+    // The extension's OID and value are read by webauthn-rs-core's own FidoGenCeAaguid, the
+    // same parser its packed and tpm verification uses.
     cert.extensions()
         .iter()
-        .filter(|e| e.oid == FIDO_GEN_CE_AAGUID)
+        .filter(|e| e.oid.as_bytes() == FidoGenCeAaguid::OID.as_bytes())
         .any(|e| {
-            parse_der_octetstring(e.value)
-                .ok()
-                .and_then(|(rest, v)| rest.is_empty().then_some(v))
-                .and_then(|v| v.as_slice().ok().map(<[u8]>::to_vec))
-                .is_some_and(|bytes| bytes.as_slice() == aaguid.as_bytes())
+            FidoGenCeAaguid::parse(e.value).is_ok_and(|(rest, (value, _))| {
+                rest.is_empty() && value.as_slice() == aaguid.as_bytes()
+            })
         })
 }
 
