@@ -275,16 +275,13 @@ pub async fn sign_in_options(
 /// 429 in the API's error shape, with `Retry-After`.
 pub(crate) fn too_many(wait: std::time::Duration) -> Response {
     let secs = crate::rate_limit::retry_after_secs(wait);
-    let mut res = ApiError::new(
+    let res = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "tooManyRequests",
         format!("Too many requests from your network; try again in {secs} seconds."),
     )
     .into_response();
-    if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
-        res.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    res
+    crate::rate_limit::with_retry_after(res, secs)
 }
 
 /// Body of `POST /api/signin/passkey`.

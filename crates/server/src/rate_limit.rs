@@ -138,6 +138,15 @@ impl Limits {
     }
 }
 
+/// `res` with `Retry-After: secs`: the API's JSON refusal and the sign-in page's alike.
+pub fn with_retry_after(mut res: axum::response::Response, secs: u64) -> axum::response::Response {
+    res.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(secs),
+    );
+    res
+}
+
 /// Whole seconds to announce in `Retry-After` (at least one).
 pub fn retry_after_secs(wait: Duration) -> u64 {
     wait.as_secs()

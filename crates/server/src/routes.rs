@@ -408,7 +408,7 @@ async fn signin_tap(
         .take(&ctx.source_key(), std::time::Instant::now())
     {
         let secs = crate::rate_limit::retry_after_secs(wait);
-        let mut res = (
+        let res = (
             StatusCode::TOO_MANY_REQUESTS,
             signin::signin_page(
                 "",
@@ -419,10 +419,7 @@ async fn signin_tap(
             ),
         )
             .into_response();
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return Ok(res);
+        return Ok(crate::rate_limit::with_retry_after(res, secs));
     }
     let Form(form) = form.map_err(form_error)?;
     let return_to = safe_return_to(form.return_to.as_deref());
