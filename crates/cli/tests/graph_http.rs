@@ -1329,6 +1329,29 @@ async fn app_credentials_of_a_privileged_application_are_not_an_application_admi
         app_token(added["secretText"].as_str().unwrap().to_string()).await,
         StatusCode::OK
     );
+    // A start is refused rather than dropped (a secret is valid from when it is added), and
+    // an end that is no date-time is a 400 naming it; neither adds a secret.
+    for (credential, names_it) in [
+        (
+            json!({"startDateTime": "2030-01-01T00:00:00Z"}),
+            "startDateTime",
+        ),
+        (json!({"endDateTime": "soon"}), "endDateTime"),
+    ] {
+        let (st, _, v) = call(
+            srv,
+            "POST",
+            &format!("/v1.0/applications/{robot_obj}/addPassword"),
+            Some(&prive),
+            Some(json!({ "passwordCredential": credential })),
+        )
+        .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(names_it),
+            "{v}"
+        );
+    }
     let (_, _, listed) = call(
         &s,
         "GET",

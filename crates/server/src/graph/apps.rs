@@ -10,7 +10,7 @@ use portcullis_domain::time_fmt::rfc3339;
 use portcullis_service::apps::{ApplicationPatch, NewApplication, PasswordCredential};
 use serde_json::{json, Map, Value};
 
-use super::body::{bad, flag, list_body, only_known, string};
+use super::body::{bad, date_time, flag, list_body, only_known, string};
 use super::{Ctx, GraphError};
 
 /// `tags` that carry the Conditional Access flags on a service principal.
@@ -277,16 +277,11 @@ pub(crate) async fn add_password(cx: &Ctx<'_>) -> Result<Response, GraphError> {
                 &["displayName", "endDateTime", "startDateTime", "@odata.type"],
                 "passwordCredential",
             )?;
-            let end = match p.get("endDateTime") {
-                None | Some(Value::Null) => None,
-                Some(v) => Some(
-                    v.as_str()
-                        .and_then(|s| portcullis_domain::time_fmt::parse_rfc3339(s).ok())
-                        .ok_or_else(|| {
-                            bad("passwordCredential.endDateTime must be an RFC 3339 date and time.")
-                        })?,
-                ),
-            };
+            // A secret is valid from when it is added: a start is refused, not dropped.
+            if date_time(p, "startDateTime", "passwordCredential.startDateTime")?.is_some() {
+                return Err(bad("passwordCredential.startDateTime is not supported: a secret is valid from when it is added; omit it."));
+            }
+            let end = date_time(p, "endDateTime", "passwordCredential.endDateTime")?;
             (string(p, "displayName")?, end)
         }
         Some(_) => return Err(bad("passwordCredential must be an object.")),

@@ -43,6 +43,23 @@ pub(crate) fn flag(b: &Map<String, Value>, key: &str) -> Result<Option<bool>, Gr
     }
 }
 
+/// An optional RFC 3339 date-time property (`null` counts as absent); `field` names it in
+/// the refusal.
+pub(crate) fn date_time(
+    b: &Map<String, Value>,
+    key: &str,
+    field: &str,
+) -> Result<Option<portcullis_domain::Timestamp>, GraphError> {
+    match b.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_str()
+            .and_then(|s| portcullis_domain::time_fmt::parse_rfc3339(s).ok())
+            .map(Some)
+            .ok_or_else(|| bad(format!("{field} must be an RFC 3339 date and time."))),
+    }
+}
+
 /// A collection answer: `{"@odata.context": …#entity, "value": […]}`.
 pub(crate) fn list_body(cx: &Ctx<'_>, entity: &str, value: Vec<Value>) -> Response {
     axum::Json(json!({"@odata.context": format!("{}/$metadata#{entity}", cx.base), "value": value}))

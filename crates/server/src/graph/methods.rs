@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portcullis_domain::tap::{IssueRequest, TemporaryAccessPass, UsabilityReason};
-use portcullis_domain::time_fmt::{parse_rfc3339, rfc3339};
+use portcullis_domain::time_fmt::rfc3339;
 use portcullis_service::passkeys::{PasskeyError, PasskeyView};
 use portcullis_service::tap::PassView;
 use serde_json::{json, Value};
@@ -124,14 +124,7 @@ pub(crate) async fn create_tap(cx: &Ctx<'_>) -> Result<Response, GraphError> {
             "Property '{k}' cannot be set when creating a Temporary Access Pass."
         )));
     }
-    let start_at = match b.get("startDateTime") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_str()
-                .ok_or_else(|| bad("startDateTime must be a date-time string".into()))
-                .and_then(|s| parse_rfc3339(s).map_err(|e| bad(e.to_string())))?,
-        ),
-    };
+    let start_at = super::body::date_time(&b, "startDateTime", "startDateTime")?;
     let lifetime_minutes = match b.get("lifetimeInMinutes") {
         None | Some(Value::Null) => None,
         Some(v) => Some(
