@@ -2145,3 +2145,56 @@ async fn r40_a_security_info_cookie_moved_to_another_session_opens_nothing() {
     }
     s.stop().await;
 }
+
+/// A policy edited behind the API so that it no longer parses (saving refuses such a policy)
+/// is not skipped: it blocks everyone it could concern, What If says which policy, and
+/// `ca list` warns about it by name with the reason.
+#[tokio::test]
+async fn a_stored_policy_that_no_longer_parses_blocks_and_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = start(d).await;
+    ok(d, &["users", "add", "--upn", "dora@portcullis.local"]);
+    s.stop().await;
+    let p: portcullis_domain::conditional_access::Policy = serde_json::from_value(json!({
+        "id": "11111111-2222-3333-4444-555555555555",
+        "displayName": "Edited by hand", "state": "enabled",
+        "conditions": {"users": {"includeRoles": ["Chief Everything Officer"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
+        "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}
+    }))
+    .unwrap();
+    let store = portcullis_store::Store::open(&portcullis_store::sqlite_url_for(d))
+        .await
+        .unwrap();
+    let mut c = store.conn().await.unwrap();
+    portcullis_store::conditional_access::put_policy(&mut c, &p, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    drop(c);
+    store.close().await;
+    let (st, _, err) = cli(d, None, &["ca", "list"]);
+    assert_eq!(st, 0, "{err}");
+    assert!(
+        err.contains("Edited by hand") && err.contains("Chief Everything Officer"),
+        "{err}"
+    );
+    let w = what_if(
+        d,
+        &[
+            "--user",
+            "dora@portcullis.local",
+            "--app",
+            "19db86c3-b2b9-44cc-b339-36da233a3be2",
+            "--method",
+            "passkey",
+        ],
+    );
+    assert_eq!(
+        (
+            w["outcome"]["result"].as_str(),
+            w["outcome"]["policy"].as_str()
+        ),
+        (Some("refused"), Some("Edited by hand")),
+        "{w}"
+    );
+}

@@ -256,6 +256,10 @@ impl Service {
             return Ok(data);
         }
         let data = Arc::new(load(c).await?);
+        // Saving refuses such policies; one edited behind the API blocks until fixed.
+        for (p, why) in data.set.unreadable() {
+            tracing::error!(policy = %p.id, name = %p.display_name, %why, "a stored Conditional Access policy no longer parses: it blocks everyone it could concern until it is fixed or deleted");
+        }
         self.ca_cache.put(version, data.clone());
         Ok(data)
     }

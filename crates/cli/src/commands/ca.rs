@@ -113,7 +113,16 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
             let saved = svc.save_ca_policy(&operator(), p, accept_lockout).await?;
             println!("Saved policy '{}' ({})", saved.display_name, saved.id);
         }
-        Cmd::List => return print_json(&svc.ca_data().await?.policies()),
+        Cmd::List => {
+            let data = svc.ca_data().await?;
+            for (p, why) in data.set.unreadable() {
+                eprintln!(
+                    "warning: policy '{}' ({}) no longer parses and blocks everyone it could concern: {why}",
+                    p.display_name, p.id
+                );
+            }
+            return print_json(&data.policies());
+        }
         Cmd::Delete { id } => {
             svc.delete_ca_policy(&operator(), &id).await?;
             println!("Deleted {id}.");
