@@ -328,8 +328,7 @@ impl Service {
         // sessions and grants it opened.
         if role.is_privileged() && !before.iter().any(|r| r.is_privileged()) {
             if let Some(p) = portcullis_store::tap::for_user(&mut tx, u.id).await? {
-                portcullis_store::tap::delete(&mut tx, p.pass.id).await?;
-                crate::sessions::end_what_it_opened(
+                crate::sessions::revoke_pass(
                     &mut tx,
                     p.pass.id,
                     "the user became an administrator",

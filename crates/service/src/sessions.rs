@@ -42,6 +42,18 @@ impl Service {
     }
 }
 
+/// Revokes a pass: deletes it and ends the sessions and grants it opened, in the caller's
+/// transaction (an administrator deleting it, or its user becoming an administrator).
+pub(crate) async fn revoke_pass(
+    tx: &mut portcullis_store::Conn,
+    pass_id: uuid::Uuid,
+    reason: &str,
+    now: portcullis_domain::Timestamp,
+) -> portcullis_store::Result<()> {
+    portcullis_store::tap::delete(tx, pass_id).await?;
+    end_what_it_opened(tx, pass_id, reason, now).await
+}
+
 /// Ends what a credential (a pass, a passkey) opened: its live sessions and every grant made
 /// from them (R47). Called in the transaction that deletes or replaces the credential.
 pub(crate) async fn end_what_it_opened(

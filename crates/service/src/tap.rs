@@ -208,9 +208,7 @@ impl Service {
                     target.user_principal_name
                 ))
             })?;
-        tap_store::delete(&mut tx, stored.pass.id).await?;
-        crate::sessions::end_what_it_opened(&mut tx, stored.pass.id, "its pass was deleted", now)
-            .await?;
+        crate::sessions::revoke_pass(&mut tx, stored.pass.id, "its pass was deleted", now).await?;
         let rec = security_info_record(
             "Admin deleted security info",
             Operation::Delete,
