@@ -12,7 +12,7 @@ use crate::conditional_access::evaluate::{
     evaluate_in, Config, Detail, Evaluation, Outcome, Resource, Signals,
 };
 use crate::conditional_access::platform::{ClientAppType, Platform};
-use crate::conditional_access::remedy::{no_single_method, verdict, Holdings, Verdict};
+use crate::conditional_access::remedy::{no_single_method, verdict, Holdings, Refusal, Verdict};
 use crate::device::DeviceFacts;
 use crate::directory::{DirectoryRole, User};
 use crate::session::Session;
@@ -214,7 +214,7 @@ pub fn decide_registration(s: &SignIn<'_>, portal: &Application) -> AccessDecisi
     };
     let app = decide(&s, portal, None);
     if !lets_through(&app.verdict) {
-        return app;
+        return after_step_up(&s, portal, app);
     }
     let signals = s.signals(Resource::RegisterSecurityInfo, portal);
     let evaluation = evaluate_in(&s.config, &signals, s.detail);
@@ -225,9 +225,55 @@ pub fn decide_registration(s: &SignIn<'_>, portal: &Application) -> AccessDecisi
         registration_open: true,
     };
     let verdict = verdict(&evaluation.outcome, s.config.strengths, &h);
-    AccessDecision {
-        evaluation,
-        verdict,
+    after_step_up(
+        &s,
+        portal,
+        AccessDecision {
+            evaluation,
+            verdict,
+        },
+    )
+}
+
+/// As at sign-in, a step-up to register is a remedy only if one held method, alone, would
+/// then let the user register — through Security info itself (where a pass's proof-up skip
+/// is gone) and the user action. If none would, the answer is what registering with such a
+/// method meets (a block on the user action, say), or the loop of no single method. With one
+/// method used and held, no step-up is asked again, so this goes one level deep.
+fn after_step_up(s: &SignIn<'_>, portal: &Application, d: AccessDecision) -> AccessDecision {
+    let Verdict::StepUp { requirements } = &d.verdict else {
+        return d;
+    };
+    let mut then = None;
+    for m in s.registered {
+        let once = [*m];
+        let alone = SignIn {
+            used: &once,
+            registered: &once,
+            ..*s
+        };
+        let r = decide_registration(&alone, portal);
+        if lets_through(&r.verdict) {
+            return d;
+        }
+        then.get_or_insert(r);
+    }
+    match then {
+        Some(r)
+            if matches!(
+                &r.verdict,
+                Verdict::Refused {
+                    why: Refusal::Blocked | Refusal::CannotMeet(_),
+                    ..
+                }
+            ) =>
+        {
+            r
+        }
+        _ => AccessDecision {
+            verdict: no_single_method(requirements.clone()),
+            evaluation: d.evaluation,
+        },
     }
 }
 

@@ -575,6 +575,15 @@ proptest! {
 
         // Registering is let through only where signing in to Security info is.
         let registration = decide_registration(&sign_in, &portal);
+        // A step-up to register names a held method with which registering then goes through.
+        if let Verdict::StepUp { .. } = &registration.verdict {
+            let completes = ask.registered.iter().any(|m| {
+                let once = [*m];
+                let s = SignIn { used: &once, registered: &once, ..sign_in };
+                lets_through(&decide_registration(&s, &portal).verdict)
+            });
+            prop_assert!(completes, "no held method completes the registration step-up: {:?}", registration.verdict);
+        }
         if lets_through(&registration.verdict) {
             let browser = SignIn { client_app_type: ClientAppType::Browser, ..sign_in };
             prop_assert!(lets_through(&decide(&browser, &portal, None).verdict));
