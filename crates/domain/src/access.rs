@@ -104,12 +104,14 @@ pub fn decide(s: &SignIn<'_>, app: &Application, portal: Option<&Application>) -
         client_app_id: Some(&app.app_id),
         registration_open: false,
     };
-    let v = match verdict(&evaluation.outcome, s.config.strengths, &closed) {
+    // Whichever holdings the verdict is read with, a step-up must complete in one step.
+    let settle = |v: Verdict| match v {
         Verdict::StepUp { requirements } if !step_up_completes(s, app) => {
             no_single_method(requirements)
         }
         v => v,
     };
+    let v = settle(verdict(&evaluation.outcome, s.config.strengths, &closed));
     let verdict = match (&v, portal) {
         (Verdict::Refused { is_loop: true, .. }, Some(p))
             if lets_through(&decide_registration(s, p).verdict) =>
@@ -118,7 +120,7 @@ pub fn decide(s: &SignIn<'_>, app: &Application, portal: Option<&Application>) -
                 registration_open: true,
                 ..closed
             };
-            verdict(&evaluation.outcome, s.config.strengths, &open)
+            settle(verdict(&evaluation.outcome, s.config.strengths, &open))
         }
         _ => v,
     };
