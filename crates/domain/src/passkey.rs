@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use time::Duration;
 use uuid::Uuid;
 
-use crate::policy::fido2::{AttestationEnforcement, EnforcementType, AUTHENTICATOR_AAGUIDS};
+use crate::policy::fido2::{
+    AttestationEnforcement, EnforcementType, PasskeyTypes, AUTHENTICATOR_AAGUIDS,
+};
 use crate::policy::{targets, Fido2Configuration, KeyRestrictions, MethodState, Scope};
 use crate::session::{AuthMethod, Session};
 use crate::Timestamp;
@@ -135,17 +137,15 @@ impl PasskeyRefusal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ruleset {
     /// Profile id, or `None` for the method's settings.
-    pub profile_id: Option<String>,
+    pub profile_id: Option<Uuid>,
     /// Profile name (or "default settings").
     pub name: String,
     /// Attestation required at registration.
     pub attestation_required: bool,
     /// Key restrictions (registration and sign-in).
     pub key_restrictions: KeyRestrictions,
-    /// Device-bound keys allowed.
-    pub device_bound: bool,
-    /// Synced keys allowed.
-    pub synced: bool,
+    /// The kinds of passkey allowed (device-bound, synced).
+    pub types: PasskeyTypes,
 }
 
 fn scope_check(
@@ -165,12 +165,7 @@ fn scope_check(
         Scope::Included(_) => Ok(cfg
             .include_targets
             .iter()
-            .filter(|t| {
-                t.id.eq_ignore_ascii_case(targets::ALL_USERS)
-                    || Uuid::parse_str(&t.id)
-                        .map(|g| member_of.contains(&g))
-                        .unwrap_or(false)
-            })
+            .filter(|t| t.id.covers(member_of))
             .cloned()
             .collect()),
     }
@@ -183,23 +178,21 @@ pub fn rulesets(
     member_of: &[Uuid],
 ) -> Result<Vec<Ruleset>, PasskeyRefusal> {
     let matched = scope_check(cfg, member_of)?;
-    let mut ids: Vec<String> = matched
+    let ids: Vec<Uuid> = matched
         .iter()
-        .flat_map(|t| t.allowed_passkey_profiles.clone().unwrap_or_default())
+        .flat_map(|t| t.allowed_passkey_profiles.iter().flatten().copied())
         .collect();
-    ids.dedup();
     let profiles: Vec<Ruleset> = cfg
         .passkey_profiles
         .iter()
-        .filter(|p| ids.iter().any(|i| i.eq_ignore_ascii_case(&p.id)))
+        .filter(|p| ids.contains(&p.id))
         .map(|p| Ruleset {
-            profile_id: Some(p.id.clone()),
+            profile_id: Some(p.id),
             name: p.name.clone(),
             attestation_required: p.attestation_enforcement
                 == AttestationEnforcement::RegistrationOnly,
             key_restrictions: p.key_restrictions.clone(),
-            device_bound: p.passkey_types.contains("deviceBound"),
-            synced: p.passkey_types.contains("synced"),
+            types: p.passkey_types,
         })
         .collect();
     if !profiles.is_empty() {
@@ -210,8 +203,7 @@ pub fn rulesets(
         name: "default settings".into(),
         attestation_required: cfg.is_attestation_enforced,
         key_restrictions: cfg.key_restrictions.clone(),
-        device_bound: true,
-        synced: true,
+        types: PasskeyTypes::BOTH,
     }])
 }
 
@@ -220,10 +212,7 @@ pub fn key_allowed(kr: &KeyRestrictions, aaguid: Uuid) -> Result<(), PasskeyRefu
     if !kr.is_enforced {
         return Ok(());
     }
-    let listed = kr
-        .aa_guids
-        .iter()
-        .any(|a| Uuid::parse_str(a).map(|a| a == aaguid).unwrap_or(false));
+    let listed = kr.aa_guids.contains(&aaguid);
     match (kr.enforcement_type, listed) {
         (EnforcementType::Allow, false) => Err(PasskeyRefusal::KeyRestricted {
             aaguid,
@@ -293,7 +282,7 @@ fn meets(r: &Ruleset, facts: &RegistrationFacts) -> Result<(), PasskeyRefusal> {
         }
     }
     key_allowed(&r.key_restrictions, facts.aaguid)?;
-    if (facts.synced && !r.synced) || (!facts.synced && !r.device_bound) {
+    if !r.types.accepts(facts.synced) {
         return Err(PasskeyRefusal::NoProfileMatch(format!(
             "profile '{}' does not allow {} passkeys",
             r.name,
@@ -403,7 +392,7 @@ pub fn authenticator_option_offered(cfg: &Fido2Configuration) -> bool {
         && kr.enforcement_type == EnforcementType::Allow
         && AUTHENTICATOR_AAGUIDS
             .iter()
-            .all(|a| kr.aa_guids.iter().any(|g| g.eq_ignore_ascii_case(a)))
+            .all(|a| kr.aa_guids.contains(a))
 }
 
 /// R16: the legacy registration flow (no attestation asked) is hidden whenever some
@@ -420,10 +409,8 @@ pub fn what_key_restrictions_do(kr: &KeyRestrictions) -> String {
         kr.aa_guids
             .iter()
             .map(|a| {
-                Uuid::parse_str(a)
-                    .ok()
-                    .and_then(crate::metadata::builtin_name)
-                    .map_or_else(|| a.clone(), |n| format!("{n} ({a})"))
+                crate::metadata::builtin_name(*a)
+                    .map_or_else(|| a.to_string(), |n| format!("{n} ({a})"))
             })
             .collect::<Vec<_>>()
             .join(", ")
@@ -491,7 +478,7 @@ mod tests {
     use time::macros::datetime;
 
     const NOW: Timestamp = datetime!(2026-06-01 12:00 UTC);
-    const CHROMIUM: &str = "01020304-0506-0708-0102-030405060708";
+    const CHROMIUM: Uuid = uuid::uuid!("01020304-0506-0708-0102-030405060708");
 
     fn cfg() -> Fido2Configuration {
         Fido2Configuration {
@@ -501,9 +488,9 @@ mod tests {
         }
     }
 
-    fn facts(aaguid: &str) -> RegistrationFacts {
+    fn facts(aaguid: Uuid) -> RegistrationFacts {
         RegistrationFacts {
-            aaguid: Uuid::parse_str(aaguid).unwrap(),
+            aaguid,
             has_chain: false,
             trusted: false,
             aaguid_attested: false,
@@ -525,12 +512,12 @@ mod tests {
         }
     }
 
-    fn passkey(aaguid: &str) -> Passkey {
+    fn passkey(aaguid: Uuid) -> Passkey {
         Passkey {
             id: Uuid::nil(),
             user_id: Uuid::nil(),
             credential_id: "x".into(),
-            aaguid: Uuid::parse_str(aaguid).unwrap(),
+            aaguid,
             display_name: "k".into(),
             fmt: "none".into(),
             attested: false,
@@ -574,11 +561,7 @@ mod tests {
     fn r2_targets_apply_to_registration_and_sign_in() {
         let g = Uuid::new_v4();
         let c = Fido2Configuration {
-            exclude_targets: vec![ExcludeTarget {
-                odata_type: None,
-                id: g.to_string(),
-                target_type: "group".into(),
-            }],
+            exclude_targets: vec![ExcludeTarget::group(g)],
             ..cfg()
         };
         assert!(matches!(
@@ -590,10 +573,7 @@ mod tests {
             Err(PasskeyRefusal::NotInScope(_))
         ));
         let only_g = Fido2Configuration {
-            include_targets: vec![IncludeTarget {
-                id: g.to_string(),
-                ..IncludeTarget::all_users()
-            }],
+            include_targets: vec![IncludeTarget::of(crate::policy::TargetId::Group(g))],
             ..cfg()
         };
         assert!(matches!(
@@ -667,16 +647,14 @@ mod tests {
             key_restrictions: KeyRestrictions {
                 is_enforced: true,
                 enforcement_type: EnforcementType::Allow,
-                aa_guids: vec![CHROMIUM.into()],
+                aa_guids: vec![CHROMIUM],
                 ..Default::default()
             },
             ..c.clone()
         };
         assert_eq!(
             decide_registration(&allow, &[], &trusted),
-            Err(PasskeyRefusal::AaguidNotAttested(
-                Uuid::parse_str(CHROMIUM).unwrap()
-            )),
+            Err(PasskeyRefusal::AaguidNotAttested(CHROMIUM)),
             "a trusted chain that does not sign the AAGUID proves no model on the list"
         );
         let proven = RegistrationFacts {
@@ -728,7 +706,7 @@ mod tests {
             odata_type: None,
             is_enforced: true,
             enforcement_type: EnforcementType::Block,
-            aa_guids: vec![CHROMIUM.into()],
+            aa_guids: vec![CHROMIUM],
         };
         assert!(matches!(
             decide_registration(&c, &[], &facts(CHROMIUM)),
@@ -740,10 +718,7 @@ mod tests {
         ));
         c.key_restrictions.enforcement_type = EnforcementType::Allow;
         assert_eq!(sign_in_usability(&c, &[], &passkey(CHROMIUM)), Ok(()));
-        c.key_restrictions.aa_guids = AUTHENTICATOR_AAGUIDS
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        c.key_restrictions.aa_guids = AUTHENTICATOR_AAGUIDS.to_vec();
         assert!(
             matches!(
                 sign_in_usability(&c, &[], &passkey(CHROMIUM)),
@@ -761,45 +736,42 @@ mod tests {
 
     #[test]
     fn r9_a_passkey_must_meet_one_of_the_users_profiles() {
-        let strict = Uuid::new_v4().to_string();
-        let open = Uuid::new_v4().to_string();
+        let strict = Uuid::new_v4();
+        let open = Uuid::new_v4();
         let g = Uuid::new_v4();
         let mut c = cfg();
         c.passkey_profiles = vec![
             PasskeyProfile {
                 odata_type: None,
-                id: strict.clone(),
+                id: strict,
                 name: "Authenticator only".into(),
-                passkey_types: "deviceBound".into(),
+                passkey_types: PasskeyTypes::DEVICE_BOUND,
                 attestation_enforcement: AttestationEnforcement::Disabled,
                 key_restrictions: KeyRestrictions {
                     odata_type: None,
                     is_enforced: true,
                     enforcement_type: EnforcementType::Allow,
-                    aa_guids: AUTHENTICATOR_AAGUIDS
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect(),
+                    aa_guids: AUTHENTICATOR_AAGUIDS.to_vec(),
                 },
             },
             PasskeyProfile {
                 odata_type: None,
-                id: open.clone(),
+                id: open,
                 name: "Anything".into(),
-                passkey_types: "deviceBound,synced".into(),
+                passkey_types: PasskeyTypes::BOTH,
                 attestation_enforcement: AttestationEnforcement::Disabled,
                 key_restrictions: KeyRestrictions::default(),
             },
         ];
-        c.default_passkey_profile = Some(strict.clone());
+        c.default_passkey_profile = Some(strict);
         c.include_targets = vec![
             IncludeTarget {
-                allowed_passkey_profiles: Some(vec![strict.clone()]),
+                allowed_passkey_profiles: Some(vec![strict]),
                 ..IncludeTarget::all_users()
             },
             IncludeTarget {
-                id: g.to_string(),
-                allowed_passkey_profiles: Some(vec![open.clone()]),
+                id: crate::policy::TargetId::Group(g),
+                allowed_passkey_profiles: Some(vec![open]),
                 ..IncludeTarget::all_users()
             },
         ];
@@ -809,8 +781,8 @@ mod tests {
         ));
         let r = decide_registration(&c, &[g], &facts(CHROMIUM)).unwrap();
         assert_eq!(
-            r.profile_id.as_deref(),
-            Some(open.as_str()),
+            r.profile_id,
+            Some(open),
             "a member of g also gets the open profile"
         );
         let synced = RegistrationFacts {
@@ -830,10 +802,7 @@ mod tests {
             odata_type: None,
             is_enforced: true,
             enforcement_type: EnforcementType::Allow,
-            aa_guids: AUTHENTICATOR_AAGUIDS
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            aa_guids: AUTHENTICATOR_AAGUIDS.to_vec(),
         };
         let off = Fido2Configuration {
             key_restrictions: KeyRestrictions {
@@ -864,7 +833,7 @@ mod tests {
         );
         assert!(empty_allow_lists(&on).is_empty() && empty_allow_lists(&off).is_empty());
         assert!(change_warnings(&off, &on, &[]).is_empty());
-        let chromium = Uuid::parse_str(CHROMIUM).unwrap();
+        let chromium = CHROMIUM;
         let w = change_warnings(&off, &on, &[(chromium, 3)]);
         assert!(
             w[0].starts_with("3 registered passkey(s) of Chromium virtual authenticator"),

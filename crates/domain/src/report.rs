@@ -24,10 +24,7 @@ pub struct Holdings<'a> {
 
 /// The `methodsRegistered` name of a passkey.
 fn passkey_kind(p: &Passkey) -> &'static str {
-    if AUTHENTICATOR_AAGUIDS
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(&p.aaguid.to_string()))
-    {
+    if AUTHENTICATOR_AAGUIDS.contains(&p.aaguid) {
         "passKeyDeviceBoundAuthenticator"
     } else if p.synced {
         "passKeySynced"
@@ -78,7 +75,7 @@ mod tests {
             id: Uuid::nil(),
             user_id: Uuid::nil(),
             credential_id: "x".into(),
-            aaguid: Uuid::parse_str(AUTHENTICATOR_AAGUIDS[0]).unwrap(),
+            aaguid: AUTHENTICATOR_AAGUIDS[0],
             display_name: "k".into(),
             fmt: "none".into(),
             attested: false,

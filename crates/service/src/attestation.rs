@@ -229,13 +229,8 @@ impl Service {
         cred: &NewCredential,
     ) -> Result<std::result::Result<TrustVerdict, AttestationServiceUnavailable>> {
         let at = SystemTime::from(self.now());
-        let is_authenticator = portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS
-            .iter()
-            .any(|a| {
-                Uuid::parse_str(a)
-                    .map(|u| u == cred.aaguid)
-                    .unwrap_or(false)
-            });
+        let is_authenticator =
+            portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS.contains(&cred.aaguid);
         if is_authenticator {
             return Ok(self.app_attestation.verify(cred, at).map(|v| match v {
                 TrustVerdict::Trusted { .. } => TrustVerdict::Trusted {

@@ -13,7 +13,7 @@ use portcullis_domain::directory::DirectoryRole;
 use portcullis_domain::lockout::LockoutPolicy;
 use portcullis_domain::policy::{
     ExcludeTarget, IncludeTarget, MethodConfiguration, MethodId, MethodState, PolicyError,
-    TapConfiguration, TargetError,
+    TapConfiguration, TargetError, TargetId,
 };
 use portcullis_domain::tap::{IssueError, IssueRequest, TapRefusal};
 use portcullis_domain::Timestamp;
@@ -75,15 +75,8 @@ async fn r2_r8_only_security_groups_and_all_or_nothing() {
         let MethodConfiguration::Fido2(mut f) = before.clone() else {
             unreachable!()
         };
-        f.include_targets = vec![IncludeTarget {
-            id: sec.id.to_string(),
-            ..IncludeTarget::all_users()
-        }];
-        f.exclude_targets = vec![ExcludeTarget {
-            odata_type: None,
-            id: m365.id.to_string(),
-            target_type: "group".into(),
-        }];
+        f.include_targets = vec![IncludeTarget::of(TargetId::Group(sec.id))];
+        f.exclude_targets = vec![ExcludeTarget::group(m365.id)];
         let err = svc
             .save_method_configuration(&op(), MethodConfiguration::Fido2(f.clone()), false)
             .await

@@ -187,7 +187,7 @@ async fn method_configurations_roundtrip_as_graph_json() {
             unreachable!()
         };
         f.state = MethodState::Enabled;
-        f.key_restrictions.aa_guids = vec!["90a3ccdf-635c-4729-a248-9b709135078f".into()];
+        f.key_restrictions.aa_guids = vec![uuid::uuid!("90a3ccdf-635c-4729-a248-9b709135078f")];
         let cfg = MethodConfiguration::Fido2(f);
         policy::put(&mut c, &cfg, NOW).await.unwrap();
         assert_eq!(

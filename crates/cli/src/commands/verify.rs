@@ -5,7 +5,7 @@
 use base64::Engine;
 use portcullis_domain::metadata::{builtin_name, parse_import};
 use portcullis_domain::passkey::{decide_registration, RegistrationFacts};
-use portcullis_domain::policy::{MethodConfiguration, MethodId};
+use portcullis_domain::policy::{MethodConfiguration, MethodId, TargetId};
 use portcullis_domain::time_fmt::parse_rfc3339;
 use portcullis_webauthn::{
     verify_trust, AttestationKind, RelyingParty, RootEntry, RootScope, TrustRoots, TrustVerdict,
@@ -224,7 +224,10 @@ pub fn run(a: &Args) -> ExitCode {
                 let member_of: Vec<Uuid> = cfg
                     .include_targets
                     .iter()
-                    .filter_map(|t| Uuid::parse_str(&t.id).ok())
+                    .filter_map(|t| match t.id {
+                        TargetId::Group(g) => Some(g),
+                        TargetId::AllUsers => None,
+                    })
                     .collect();
                 let facts = RegistrationFacts {
                     aaguid: cred.aaguid,

@@ -11,9 +11,9 @@ use super::{invalid, ExcludeTarget, IncludeTarget, MethodState, PolicyError};
 pub const MAX_PROFILES: usize = 3;
 
 /// The Microsoft Authenticator passkey AAGUIDs (R6): Android, then iOS.
-pub const AUTHENTICATOR_AAGUIDS: [&str; 2] = [
-    "de1e552d-db1d-4423-a619-566b625cdc84",
-    "90a3ccdf-635c-4729-a248-9b709135078f",
+pub const AUTHENTICATOR_AAGUIDS: [Uuid; 2] = [
+    uuid::uuid!("de1e552d-db1d-4423-a619-566b625cdc84"),
+    uuid::uuid!("90a3ccdf-635c-4729-a248-9b709135078f"),
 ];
 
 /// `allow` or `block`.
@@ -42,7 +42,7 @@ pub struct KeyRestrictions {
     pub enforcement_type: EnforcementType,
     /// Authenticator model ids.
     #[serde(default)]
-    pub aa_guids: Vec<String>,
+    pub aa_guids: Vec<Uuid>,
 }
 
 /// `disabled` or `registrationOnly`.
@@ -63,13 +63,13 @@ pub struct PasskeyProfile {
     /// Accepted on input for SDK compatibility.
     #[serde(rename = "@odata.type", default, skip_serializing)]
     pub odata_type: Option<String>,
-    /// GUID.
-    pub id: String,
+    /// The profile's id.
+    pub id: Uuid,
     /// Required name.
     pub name: String,
     /// Flags: `deviceBound`, `synced` or `deviceBound,synced`.
-    #[serde(default = "both_types")]
-    pub passkey_types: String,
+    #[serde(default)]
+    pub passkey_types: PasskeyTypes,
     /// Attestation at registration.
     #[serde(default)]
     pub attestation_enforcement: AttestationEnforcement,
@@ -78,8 +78,94 @@ pub struct PasskeyProfile {
     pub key_restrictions: KeyRestrictions,
 }
 
-fn both_types() -> String {
-    "deviceBound,synced".into()
+/// `passkeyTypes`: which kinds of passkey a profile accepts — at least one. On the wire a
+/// flags string (`"deviceBound,synced"`), parsed once; written back in Graph's canonical order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasskeyTypes {
+    device_bound: bool,
+    synced: bool,
+}
+
+impl Default for PasskeyTypes {
+    fn default() -> Self {
+        PasskeyTypes::BOTH
+    }
+}
+
+impl PasskeyTypes {
+    /// Device-bound and synced passkeys.
+    pub const BOTH: PasskeyTypes = PasskeyTypes {
+        device_bound: true,
+        synced: true,
+    };
+    /// Device-bound passkeys only.
+    pub const DEVICE_BOUND: PasskeyTypes = PasskeyTypes {
+        device_bound: true,
+        synced: false,
+    };
+    /// Synced passkeys only.
+    pub const SYNCED: PasskeyTypes = PasskeyTypes {
+        device_bound: false,
+        synced: true,
+    };
+
+    /// Whether a passkey of this kind (`synced` or device-bound) is accepted.
+    pub fn accepts(self, synced: bool) -> bool {
+        if synced {
+            self.synced
+        } else {
+            self.device_bound
+        }
+    }
+
+    /// Parses the flags, in any order and spacing (`"synced, deviceBound"`).
+    pub fn parse(s: &str) -> Result<PasskeyTypes, PolicyError> {
+        let bad = || {
+            invalid(
+                "passkeyTypes",
+                format!("'{s}' is not one of 'deviceBound', 'synced', 'deviceBound,synced'"),
+            )
+        };
+        let (mut device_bound, mut synced) = (false, false);
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part {
+                "deviceBound" => device_bound = true,
+                "synced" => synced = true,
+                _ => return Err(bad()),
+            }
+        }
+        if device_bound || synced {
+            Ok(PasskeyTypes {
+                device_bound,
+                synced,
+            })
+        } else {
+            Err(bad())
+        }
+    }
+}
+
+impl std::fmt::Display for PasskeyTypes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match (self.device_bound, self.synced) {
+            (true, true) => "deviceBound,synced",
+            (true, false) => "deviceBound",
+            _ => "synced",
+        })
+    }
+}
+
+impl Serialize for PasskeyTypes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PasskeyTypes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        PasskeyTypes::parse(&s).map_err(serde::de::Error::custom)
+    }
 }
 
 fn all_users() -> Vec<IncludeTarget> {
@@ -116,7 +202,7 @@ pub struct Fido2Configuration {
     pub passkey_profiles: Vec<PasskeyProfile>,
     /// Id of the baseline profile, once profiles are in use.
     #[serde(default)]
-    pub default_passkey_profile: Option<String>,
+    pub default_passkey_profile: Option<Uuid>,
 }
 
 impl Default for Fido2Configuration {
@@ -135,38 +221,14 @@ impl Default for Fido2Configuration {
     }
 }
 
-fn check_aaguids(field: &'static str, list: &[String]) -> Result<(), PolicyError> {
+fn check_aaguids(field: &'static str, list: &[Uuid]) -> Result<(), PolicyError> {
     let mut seen = HashSet::new();
     for a in list {
-        let id = Uuid::parse_str(a)
-            .map_err(|_| invalid(field, format!("'{a}' is not an AAGUID (expected a GUID)")))?;
-        if !seen.insert(id) {
+        if !seen.insert(a) {
             return Err(invalid(field, format!("AAGUID {a} is listed twice")));
         }
     }
     Ok(())
-}
-
-/// Normalises a `passkeyTypes` flags string (`"deviceBound, synced"` → `"deviceBound,synced"`).
-pub fn normalise_passkey_types(s: &str) -> Result<String, PolicyError> {
-    let mut parts: Vec<&str> = s
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
-    if parts.is_empty()
-        || parts
-            .iter()
-            .any(|p| !matches!(*p, "deviceBound" | "synced"))
-    {
-        return Err(invalid(
-            "passkeyTypes",
-            format!("'{s}' is not one of 'deviceBound', 'synced', 'deviceBound,synced'"),
-        ));
-    }
-    parts.sort_unstable();
-    parts.dedup();
-    Ok(parts.join(","))
 }
 
 impl Fido2Configuration {
@@ -178,11 +240,6 @@ impl Fido2Configuration {
     pub fn with_authenticator_shortcut(&self, on: bool) -> Fido2Configuration {
         let mut c = self.clone();
         let kr = &mut c.key_restrictions;
-        let is_authenticator = |a: &String| {
-            AUTHENTICATOR_AAGUIDS
-                .iter()
-                .any(|x| x.eq_ignore_ascii_case(a))
-        };
         if on {
             if !(kr.is_enforced && kr.enforcement_type == EnforcementType::Allow) {
                 kr.aa_guids.clear();
@@ -190,12 +247,12 @@ impl Fido2Configuration {
             kr.is_enforced = true;
             kr.enforcement_type = EnforcementType::Allow;
             for a in AUTHENTICATOR_AAGUIDS {
-                if !kr.aa_guids.iter().any(|g| g.eq_ignore_ascii_case(a)) {
-                    kr.aa_guids.push(a.to_string());
+                if !kr.aa_guids.contains(&a) {
+                    kr.aa_guids.push(a);
                 }
             }
         } else {
-            kr.aa_guids.retain(|a| !is_authenticator(a));
+            kr.aa_guids.retain(|a| !AUTHENTICATOR_AAGUIDS.contains(a));
             if kr.is_enforced
                 && kr.enforcement_type == EnforcementType::Allow
                 && kr.aa_guids.is_empty()
@@ -204,15 +261,6 @@ impl Fido2Configuration {
             }
         }
         c
-    }
-
-    /// Writes flags enums the way Graph emits them (`"deviceBound,synced"`, no spaces).
-    pub fn normalise(&mut self) {
-        for p in &mut self.passkey_profiles {
-            if let Ok(n) = normalise_passkey_types(&p.passkey_types) {
-                p.passkey_types = n;
-            }
-        }
     }
 
     /// Shape rules of the settings: AAGUIDs are GUIDs, profiles at most three with unique
@@ -231,9 +279,7 @@ impl Fido2Configuration {
         let mut ids = HashSet::new();
         let mut names = HashSet::new();
         for p in &self.passkey_profiles {
-            let id = Uuid::parse_str(&p.id)
-                .map_err(|_| invalid("passkeyProfiles.id", format!("'{}' is not a GUID", p.id)))?;
-            if !ids.insert(id) {
+            if !ids.insert(p.id) {
                 return Err(invalid(
                     "passkeyProfiles.id",
                     format!("profile id {} is used twice", p.id),
@@ -251,17 +297,12 @@ impl Fido2Configuration {
                     format!("two profiles are named '{}'", p.name),
                 ));
             }
-            normalise_passkey_types(&p.passkey_types)?;
             check_aaguids(
                 "passkeyProfiles.keyRestrictions.aaGuids",
                 &p.key_restrictions.aa_guids,
             )?;
         }
-        let known = |s: &str| {
-            Uuid::parse_str(s)
-                .map(|u| ids.contains(&u))
-                .unwrap_or(false)
-        };
+        let known = |id: &Uuid| ids.contains(id);
         match &self.default_passkey_profile {
             Some(d) if !known(d) => {
                 return Err(invalid(
@@ -298,12 +339,12 @@ impl Fido2Configuration {
 mod tests {
     use super::*;
 
-    fn profile(id: &str, name: &str) -> PasskeyProfile {
+    fn profile(id: &Uuid, name: &str) -> PasskeyProfile {
         PasskeyProfile {
             odata_type: None,
-            id: id.into(),
+            id: *id,
             name: name.into(),
-            passkey_types: both_types(),
+            passkey_types: PasskeyTypes::BOTH,
             attestation_enforcement: AttestationEnforcement::Disabled,
             key_restrictions: KeyRestrictions::default(),
         }
@@ -311,7 +352,7 @@ mod tests {
 
     #[test]
     fn r9_at_most_three_profiles_and_references_must_exist() {
-        let ids: Vec<String> = (0..4).map(|_| Uuid::new_v4().to_string()).collect();
+        let ids: Vec<Uuid> = (0..4).map(|_| Uuid::new_v4()).collect();
         let mut c = Fido2Configuration {
             passkey_profiles: ids
                 .iter()
@@ -319,29 +360,29 @@ mod tests {
                 .enumerate()
                 .map(|(i, id)| profile(id, &format!("p{i}")))
                 .collect(),
-            default_passkey_profile: Some(ids[0].clone()),
+            default_passkey_profile: Some(ids[0]),
             ..Default::default()
         };
         assert_eq!(c.validate(), Ok(()));
         c.passkey_profiles.push(profile(&ids[3], "p3"));
         assert!(c.validate().is_err());
         c.passkey_profiles.pop();
-        c.default_passkey_profile = Some(ids[3].clone());
+        c.default_passkey_profile = Some(ids[3]);
         assert!(c.validate().is_err());
-        c.default_passkey_profile = Some(ids[0].clone());
-        c.include_targets[0].allowed_passkey_profiles = Some(vec![ids[3].clone()]);
+        c.default_passkey_profile = Some(ids[0]);
+        c.include_targets[0].allowed_passkey_profiles = Some(vec![ids[3]]);
         assert!(c.validate().is_err());
     }
 
     #[test]
     fn r6_the_shortcut_adds_and_removes_the_authenticator_aaguids() {
-        let other = "cb69481e-8ff7-4039-93ec-0a2729a154a8".to_string();
+        let other = uuid::uuid!("cb69481e-8ff7-4039-93ec-0a2729a154a8");
         let base = Fido2Configuration {
             key_restrictions: KeyRestrictions {
                 odata_type: None,
                 is_enforced: true,
                 enforcement_type: EnforcementType::Allow,
-                aa_guids: vec![other.clone()],
+                aa_guids: vec![other],
             },
             ..Default::default()
         };
@@ -369,7 +410,7 @@ mod tests {
             key_restrictions: KeyRestrictions {
                 is_enforced: true,
                 enforcement_type: EnforcementType::Block,
-                aa_guids: vec!["cb69481e-8ff7-4039-93ec-0a2729a154a8".into()],
+                aa_guids: vec![uuid::uuid!("cb69481e-8ff7-4039-93ec-0a2729a154a8")],
                 odata_type: None,
             },
             ..Default::default()
@@ -386,14 +427,37 @@ mod tests {
     }
 
     #[test]
-    fn aaguids_must_be_guids() {
-        let mut c = Fido2Configuration::default();
-        c.key_restrictions.aa_guids = vec![AUTHENTICATOR_AAGUIDS[0].into(), "not-a-guid".into()];
-        assert!(c.validate().is_err());
+    fn aaguids_and_passkey_types_are_parsed_on_the_way_in() {
+        let parse = |v: serde_json::Value| {
+            serde_json::from_value::<Fido2Configuration>(v).map_err(|e| e.to_string())
+        };
+        let bad = parse(serde_json::json!({"state": "enabled",
+            "keyRestrictions": {"aaGuids": [AUTHENTICATOR_AAGUIDS[0], "not-a-guid"]}}));
+        assert!(bad.is_err(), "an AAGUID that is not a GUID does not parse");
+        let upper = AUTHENTICATOR_AAGUIDS[0].to_string().to_uppercase();
+        let c = parse(serde_json::json!({"state": "enabled",
+            "keyRestrictions": {"isEnforced": true, "enforcementType": "allow", "aaGuids": [upper]}}))
+        .unwrap();
+        assert_eq!(c.key_restrictions.aa_guids, vec![AUTHENTICATOR_AAGUIDS[0]]);
+        let mut twice = c.clone();
+        twice
+            .key_restrictions
+            .aa_guids
+            .push(AUTHENTICATOR_AAGUIDS[0]);
+        assert!(twice.validate().is_err(), "an AAGUID listed twice");
         assert_eq!(
-            normalise_passkey_types("synced, deviceBound").ok(),
-            Some("deviceBound,synced".to_string())
+            PasskeyTypes::parse("synced, deviceBound").map(|t| t.to_string()),
+            Ok("deviceBound,synced".to_string())
         );
-        assert!(normalise_passkey_types("cloud").is_err());
+        assert!(PasskeyTypes::parse("cloud").is_err());
+        assert!(PasskeyTypes::parse("deviceBound,cloud").is_err());
+        assert!(PasskeyTypes::parse(" , ").is_err());
+        assert!(
+            PasskeyTypes::DEVICE_BOUND.accepts(false) && !PasskeyTypes::DEVICE_BOUND.accepts(true)
+        );
+        let p = profile(&Uuid::new_v4(), "p");
+        let back: PasskeyProfile =
+            serde_json::from_value(serde_json::to_value(&p).unwrap()).unwrap();
+        assert_eq!(back, p, "a profile round-trips through its Graph JSON");
     }
 }

@@ -233,18 +233,18 @@ impl MethodConfiguration {
                 return Err(super::invalid("id", format!("must be '{}'", id.as_str())));
             }
         }
-        let shape = |e: serde_json::Error| PolicyError::Shape {
+        // The path names the field that did not parse (`includeTargets[1].id: …`).
+        let shape = |e: serde_path_to_error::Error<serde_json::Error>| PolicyError::Shape {
             kind,
-            message: e.to_string(),
+            message: match e.path().to_string().as_str() {
+                "." => e.inner().to_string(),
+                path => format!("{path}: {}", e.inner()),
+            },
         };
         Ok(match id {
-            MethodId::Fido2 => {
-                let mut c: Fido2Configuration = serde_json::from_value(v).map_err(shape)?;
-                c.normalise();
-                Self::Fido2(c)
-            }
+            MethodId::Fido2 => Self::Fido2(serde_path_to_error::deserialize(v).map_err(shape)?),
             MethodId::TemporaryAccessPass => {
-                Self::TemporaryAccessPass(serde_json::from_value(v).map_err(shape)?)
+                Self::TemporaryAccessPass(serde_path_to_error::deserialize(v).map_err(shape)?)
             }
         })
     }
@@ -292,6 +292,7 @@ impl MethodConfiguration {
 mod tests {
     use super::*;
     use serde_json::json;
+    use uuid::Uuid;
 
     #[test]
     fn ids_match_case_insensitively_and_print_canonically() {
@@ -326,6 +327,17 @@ mod tests {
             cfg.patched(json!({"noSuchField": 1})),
             Err(PolicyError::Shape { .. })
         ));
+        let fido2 = MethodConfiguration::graph_default(MethodId::Fido2);
+        let err = fido2
+            .patched(json!({"includeTargets": [{"id": "all_users"}, {"id": "pilots"}]}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("includeTargets[1].id: 'pilots'"), "{err}");
+        let err = fido2
+            .patched(json!({"passkeyProfiles": [{"id": Uuid::new_v4(), "name": "p", "passkeyTypes": "cloud"}]}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("passkeyProfiles[0].passkeyTypes"), "{err}");
         let v = p.to_json();
         assert_eq!(
             v["@odata.type"],

@@ -8,10 +8,12 @@ pub mod method;
 pub mod tap_config;
 pub mod targets;
 
-pub use fido2::{Fido2Configuration, KeyRestrictions, PasskeyProfile};
+pub use fido2::{Fido2Configuration, KeyRestrictions, PasskeyProfile, PasskeyTypes};
 pub use method::{MethodConfiguration, MethodId, MethodState};
 pub use tap_config::TapConfiguration;
-pub use targets::{ExcludeTarget, GroupLookup, IncludeTarget, Scope, TargetError, TargetId};
+pub use targets::{
+    ExcludeTarget, GroupLookup, IncludeTarget, Scope, TargetError, TargetId, TargetType,
+};
 
 /// Why a policy document was refused; each message names the offending field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -9,13 +9,69 @@ use crate::directory::Group;
 /// The special include-target id that means "every user".
 pub const ALL_USERS: &str = "all_users";
 
-/// What a target id names.
+/// What a target id names: `all_users` or a group's object id. Parsed once, from the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TargetId {
     /// `all_users`.
     AllUsers,
     /// A group's object id.
     Group(Uuid),
+}
+
+impl TargetId {
+    /// Whether a member of `member_of` is covered by this target.
+    pub fn covers(self, member_of: &[Uuid]) -> bool {
+        match self {
+            TargetId::AllUsers => true,
+            TargetId::Group(g) => member_of.contains(&g),
+        }
+    }
+}
+
+impl std::fmt::Display for TargetId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TargetId::AllUsers => f.write_str(ALL_USERS),
+            TargetId::Group(g) => write!(f, "{g}"),
+        }
+    }
+}
+
+impl std::str::FromStr for TargetId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case(ALL_USERS) {
+            return Ok(TargetId::AllUsers);
+        }
+        Uuid::parse_str(s)
+            .map(TargetId::Group)
+            .map_err(|_| format!("'{s}' is neither '{ALL_USERS}' nor a group's object id (a GUID)"))
+    }
+}
+
+impl Serialize for TargetId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for TargetId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A target's `targetType`. Only `group` is accepted (R2); `user` parses so that the refusal
+/// can say what to do instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum TargetType {
+    /// A security group (or `all_users`).
+    #[default]
+    Group,
+    /// A single user: refused (R2).
+    User,
 }
 
 /// An include target (`authenticationMethodTarget` / `passkeyAuthenticationMethodTarget`).
@@ -26,16 +82,16 @@ pub struct IncludeTarget {
     #[serde(rename = "@odata.type", default, skip_serializing)]
     pub odata_type: Option<String>,
     /// `all_users` or a group object id.
-    pub id: String,
+    pub id: TargetId,
     /// Always `group` here (R2).
-    #[serde(default = "group_type")]
-    pub target_type: String,
+    #[serde(default)]
+    pub target_type: TargetType,
     /// Whether users in this target are nudged to register.
     #[serde(default)]
     pub is_registration_required: bool,
     /// Passkey profiles this target may use (FIDO2 only, R9).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowed_passkey_profiles: Option<Vec<String>>,
+    pub allowed_passkey_profiles: Option<Vec<Uuid>>,
 }
 
 /// An exclude target (`excludeTarget`).
@@ -45,26 +101,38 @@ pub struct ExcludeTarget {
     /// Accepted on input for SDK compatibility.
     #[serde(rename = "@odata.type", default, skip_serializing)]
     pub odata_type: Option<String>,
-    /// A group object id.
-    pub id: String,
+    /// A group object id (`all_users` parses, and is refused by [`validate`]).
+    pub id: TargetId,
     /// Always `group` here (R2).
-    #[serde(default = "group_type")]
-    pub target_type: String,
-}
-
-fn group_type() -> String {
-    "group".into()
+    #[serde(default)]
+    pub target_type: TargetType,
 }
 
 impl IncludeTarget {
     /// An include target for every user.
     pub fn all_users() -> Self {
+        IncludeTarget::of(TargetId::AllUsers)
+    }
+
+    /// An include target for this id, with Graph's defaults.
+    pub fn of(id: TargetId) -> Self {
         IncludeTarget {
             odata_type: None,
-            id: ALL_USERS.into(),
-            target_type: group_type(),
+            id,
+            target_type: TargetType::Group,
             is_registration_required: false,
             allowed_passkey_profiles: None,
+        }
+    }
+}
+
+impl ExcludeTarget {
+    /// An exclude target for this group.
+    pub fn group(id: Uuid) -> Self {
+        ExcludeTarget {
+            odata_type: None,
+            id: TargetId::Group(id),
+            target_type: TargetType::Group,
         }
     }
 }
@@ -82,19 +150,16 @@ pub enum TargetError {
     },
     /// The id names no group in the directory.
     #[error("no group with id '{0}' exists in the directory")]
-    UnknownGroup(String),
+    UnknownGroup(Uuid),
     /// R2: user targets are not allowed.
     #[error("target '{0}' has targetType 'user'; only security groups can be targeted — put the user in a security group and target that")]
-    UserTarget(String),
-    /// An unknown targetType.
-    #[error("targetType '{0}' is not supported; use 'group'")]
-    BadTargetType(String),
+    UserTarget(TargetId),
     /// `all_users` in the exclude list.
     #[error("'all_users' cannot be excluded; set the method's state to disabled instead")]
     ExcludeAllUsers,
     /// The same id twice in one list.
     #[error("target '{0}' appears more than once")]
-    Duplicate(String),
+    Duplicate(TargetId),
 }
 
 /// Finds groups by id; the shell passes what it loaded from the store.
@@ -115,30 +180,25 @@ impl GroupLookup for [Group] {
     }
 }
 
-fn parse_target(
-    id: &str,
-    target_type: &str,
+fn check_target(
+    id: TargetId,
+    target_type: TargetType,
     groups: &(impl GroupLookup + ?Sized),
-) -> Result<TargetId, TargetError> {
-    match target_type {
-        "group" => {}
-        "user" => return Err(TargetError::UserTarget(id.to_string())),
-        other => return Err(TargetError::BadTargetType(other.to_string())),
+) -> Result<(), TargetError> {
+    if target_type == TargetType::User {
+        return Err(TargetError::UserTarget(id));
     }
-    if id.eq_ignore_ascii_case(ALL_USERS) {
-        return Ok(TargetId::AllUsers);
-    }
-    let gid = Uuid::parse_str(id).map_err(|_| TargetError::UnknownGroup(id.to_string()))?;
-    let g = groups
-        .group(gid)
-        .ok_or_else(|| TargetError::UnknownGroup(id.to_string()))?;
+    let TargetId::Group(gid) = id else {
+        return Ok(());
+    };
+    let g = groups.group(gid).ok_or(TargetError::UnknownGroup(gid))?;
     if !g.security_enabled {
         return Err(TargetError::NotSecurityGroup {
             id: g.id,
             name: g.display_name.clone(),
         });
     }
-    Ok(TargetId::Group(gid))
+    Ok(())
 }
 
 /// R2: checks every include and exclude target against the directory. Either all
@@ -150,20 +210,19 @@ pub fn validate(
 ) -> Result<(), TargetError> {
     let mut seen = HashSet::new();
     for t in include {
-        let id = parse_target(&t.id, &t.target_type, groups)?;
-        if !seen.insert(id) {
-            return Err(TargetError::Duplicate(t.id.clone()));
+        check_target(t.id, t.target_type, groups)?;
+        if !seen.insert(t.id) {
+            return Err(TargetError::Duplicate(t.id));
         }
     }
     let mut seen = HashSet::new();
     for t in exclude {
-        match parse_target(&t.id, &t.target_type, groups)? {
-            TargetId::AllUsers => return Err(TargetError::ExcludeAllUsers),
-            id => {
-                if !seen.insert(id) {
-                    return Err(TargetError::Duplicate(t.id.clone()));
-                }
-            }
+        if t.id == TargetId::AllUsers {
+            return Err(TargetError::ExcludeAllUsers);
+        }
+        check_target(t.id, t.target_type, groups)?;
+        if !seen.insert(t.id) {
+            return Err(TargetError::Duplicate(t.id));
         }
     }
     Ok(())
@@ -182,17 +241,16 @@ pub enum Scope {
 
 /// Decides whether a member of `member_of` is covered by the targets. Exclusion wins.
 pub fn scope(include: &[IncludeTarget], exclude: &[ExcludeTarget], member_of: &[Uuid]) -> Scope {
-    let in_group = |id: &str| {
-        Uuid::parse_str(id)
-            .map(|g| member_of.contains(&g))
-            .unwrap_or(false)
-    };
-    if let Some(ex) = exclude.iter().find(|t| in_group(&t.id)) {
-        return Scope::Excluded(Uuid::parse_str(&ex.id).unwrap_or_default());
+    let excluded = exclude.iter().find_map(|t| match t.id {
+        TargetId::Group(g) if member_of.contains(&g) => Some(g),
+        _ => None,
+    });
+    if let Some(g) = excluded {
+        return Scope::Excluded(g);
     }
     include
         .iter()
-        .find(|t| t.id.eq_ignore_ascii_case(ALL_USERS) || in_group(&t.id))
+        .find(|t| t.id.covers(member_of))
         .map(|t| Scope::Included(t.clone()))
         .unwrap_or(Scope::NotIncluded)
 }
@@ -216,17 +274,14 @@ mod tests {
     }
 
     fn inc(id: &str) -> IncludeTarget {
-        IncludeTarget {
-            id: id.into(),
-            ..IncludeTarget::all_users()
-        }
+        IncludeTarget::of(id.parse().unwrap())
     }
 
     fn exc(id: &str) -> ExcludeTarget {
         ExcludeTarget {
             odata_type: None,
-            id: id.into(),
-            target_type: "group".into(),
+            id: id.parse().unwrap(),
+            target_type: TargetType::Group,
         }
     }
 
@@ -247,7 +302,7 @@ mod tests {
             Err(TargetError::NotSecurityGroup { .. })
         ));
         let user_target = IncludeTarget {
-            target_type: "user".into(),
+            target_type: TargetType::User,
             ..inc(&Uuid::new_v4().to_string())
         };
         assert!(matches!(
@@ -267,6 +322,25 @@ mod tests {
             validate(&[inc(&s), inc(&s)], &[], dir.as_slice()),
             Err(TargetError::Duplicate(_))
         ));
+    }
+
+    #[test]
+    fn target_ids_and_types_are_parsed_on_the_way_in() {
+        let t: IncludeTarget =
+            serde_json::from_value(serde_json::json!({"id": "ALL_USERS"})).unwrap();
+        assert_eq!(
+            (t.id, t.target_type),
+            (TargetId::AllUsers, TargetType::Group)
+        );
+        let bad = serde_json::from_value::<IncludeTarget>(serde_json::json!({"id": "pilots"}));
+        assert!(bad.unwrap_err().to_string().contains("'pilots' is neither"));
+        let bad = serde_json::from_value::<ExcludeTarget>(
+            serde_json::json!({"id": Uuid::nil(), "targetType": "device"}),
+        );
+        assert!(bad.is_err(), "an unknown targetType does not parse");
+        let g = Uuid::new_v4();
+        let round = serde_json::to_value(ExcludeTarget::group(g)).unwrap();
+        assert_eq!(round, serde_json::json!({"id": g, "targetType": "group"}));
     }
 
     #[test]

@@ -198,7 +198,7 @@ impl Service {
                 .iter()
                 .map(|d| base64::engine::general_purpose::STANDARD.encode(d))
                 .collect(),
-            profile_id: ruleset.profile_id.clone(),
+            profile_id: ruleset.profile_id.map(|p| p.to_string()),
             deleted: None,
         };
         let mut tx = self.store().begin().await?;
@@ -250,7 +250,7 @@ impl RegistrationOffer {
     pub fn authenticator_only(&self) -> bool {
         use portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS;
         matches!(&self.conditional_access, Ok(portcullis_domain::access::PasskeyNeed::Models(m))
-            if m.iter().all(|a| AUTHENTICATOR_AAGUIDS.iter().any(|x| x.eq_ignore_ascii_case(&a.to_string()))))
+            if m.iter().all(|a| AUTHENTICATOR_AAGUIDS.contains(a)))
     }
 }
 
