@@ -20,7 +20,7 @@ use std::net::IpAddr;
 use portcullis_domain::access::{decide, decide_registration, lets_through, SignIn};
 use portcullis_domain::application::{Application, AttributeValue};
 use portcullis_domain::conditional_access::evaluate::{Config, Detail, Outcome};
-use portcullis_domain::conditional_access::filter::{Op, Rule};
+use portcullis_domain::conditional_access::filter::{Attribute, Op, Rule};
 use portcullis_domain::conditional_access::guard::{admins_still_in, Admin};
 use portcullis_domain::conditional_access::location::NamedLocation;
 use portcullis_domain::conditional_access::parsed::{
@@ -32,7 +32,7 @@ use portcullis_domain::conditional_access::remedy::Verdict;
 use portcullis_domain::conditional_access::set::PolicySet;
 use portcullis_domain::conditional_access::write::to_graph;
 use portcullis_domain::conditional_access::{parse, Policy, PolicyState};
-use portcullis_domain::device::DeviceFacts;
+use portcullis_domain::device::{DeviceFacts, DeviceProperty};
 use portcullis_domain::directory::{DirectoryRole, Upn, User, SECURITY_INFO_APP};
 use portcullis_domain::strength::{Strength, UsedMethod, BUILT_IN};
 use proptest::prelude::*;
@@ -175,9 +175,16 @@ fn test_rule(set: &'static str, names: Vec<&'static str>) -> impl Strategy<Value
             } else {
                 values.into_iter().take(1).map(String::from).collect()
             };
+            let attribute = if set == "device" {
+                Attribute::Device(DeviceProperty::parse(name).expect("a device property"))
+            } else {
+                Attribute::Custom {
+                    set: set.into(),
+                    name: name.into(),
+                }
+            };
             Rule::Test {
-                set: set.into(),
-                name: name.into(),
+                attribute,
                 op,
                 values,
             }
@@ -471,7 +478,11 @@ fn ask() -> impl Strategy<Value = Ask> {
 
 fn device_of(d: Option<(bool, &'static str)>) -> Option<DeviceFacts> {
     d.map(|(compliant, tag)| DeviceFacts {
-        values: [("extensionAttribute1".to_string(), tag.to_string())].into(),
+        values: [(
+            DeviceProperty::parse("extensionAttribute1").expect("a device property"),
+            tag.to_string(),
+        )]
+        .into(),
         is_compliant: compliant,
     })
 }

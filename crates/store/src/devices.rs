@@ -1,5 +1,6 @@
 //! Enrolled devices.
 
+use portcullis_domain::conditional_access::platform::Platform;
 use portcullis_domain::device::Device;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -13,7 +14,11 @@ fn from_row(r: &AnyRow) -> Result<Device> {
         id: uuid(r, "id")?,
         owner: uuid(r, "owner_id")?,
         display_name: r.try_get("display_name")?,
-        platform: r.try_get("platform")?,
+        platform: {
+            let text: String = r.try_get("platform")?;
+            Platform::parse(&text)
+                .ok_or_else(|| StoreError::Corrupt(format!("device platform '{text}'")))?
+        },
         is_compliant: flag(r, "is_compliant")?,
         public_key: r.try_get("public_key")?,
         created_at: ts(r, "created_at")?,
@@ -35,7 +40,7 @@ pub async fn insert(c: &mut Conn, d: &Device) -> Result<()> {
         .bind(d.id.to_string())
         .bind(d.owner.to_string())
         .bind(&d.display_name)
-        .bind(&d.platform)
+        .bind(d.platform.as_str())
         .bind(i64::from(d.is_compliant))
         .bind(&d.public_key)
         .bind(ms(d.created_at))

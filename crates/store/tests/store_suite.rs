@@ -920,7 +920,7 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
             id: Uuid::new_v4(),
             owner: u.id,
             display_name: "Pixel".into(),
-            platform: "android".into(),
+            platform: portcullis_domain::conditional_access::platform::Platform::Android,
             is_compliant: false,
             public_key: "MFk".into(),
             created_at: NOW,
@@ -932,8 +932,8 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
         let managed = portcullis_domain::device::Device {
             is_compliant: true,
             properties: portcullis_domain::device::DeviceProperties {
-                trust_type: Some("AzureAD".into()),
-                extension_attributes: [("extensionAttribute1".to_string(), "SAW".to_string())]
+                trust_type: Some(portcullis_domain::device::TrustType::AzureAd),
+                extension_attributes: [("extensionAttribute1".parse().unwrap(), "SAW".to_string())]
                     .into(),
                 ..Default::default()
             },

@@ -4,7 +4,7 @@
 use clap::{Args as ClapArgs, Subcommand};
 use portcullis_domain::conditional_access::platform::{ClientAppType, Platform};
 use portcullis_domain::conditional_access::Policy;
-use portcullis_domain::device::DeviceFacts;
+use portcullis_domain::device::{DeviceFacts, DeviceProperty, FILTER_PROPERTIES};
 use portcullis_domain::strength::UsedMethod;
 use portcullis_service::conditional_access::WhatIf;
 use portcullis_service::render::{applied_policies_json, verdict_json};
@@ -229,23 +229,23 @@ fn device_facts(compliant: bool, props: &[String]) -> Result<Option<DeviceFacts>
     if !compliant && props.is_empty() {
         return Ok(None);
     }
-    let mut info = serde_json::Map::new();
-    info.insert("isCompliant".into(), compliant.into());
+    let mut facts = DeviceFacts {
+        is_compliant: compliant,
+        ..Default::default()
+    };
     for p in props {
         let (k, v) = p
             .split_once('=')
             .ok_or_else(|| CliError::Other(format!("--device '{p}': write name=value")))?;
-        if portcullis_domain::device::filter_property(k).is_none()
-            || k.eq_ignore_ascii_case("isCompliant")
-        {
-            return Err(CliError::Other(format!(
-                "--device '{k}': one of {} (compliance is --device-compliant)",
-                portcullis_domain::device::FILTER_PROPERTIES.join(", ")
-            )));
-        }
-        info.insert(k.into(), v.into());
+        match DeviceProperty::parse(k) {
+            Some(DeviceProperty::IsCompliant) | None => {
+                return Err(CliError::Other(format!(
+                    "--device '{k}': one of {} (compliance is --device-compliant)",
+                    FILTER_PROPERTIES.join(", ")
+                )))
+            }
+            Some(property) => facts.values.insert(property, v.to_string()),
+        };
     }
-    DeviceFacts::from_graph(&serde_json::Value::Object(info))
-        .map(Some)
-        .map_err(|e| CliError::Other(e.to_string()))
+    Ok(Some(facts))
 }

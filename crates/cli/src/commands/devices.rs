@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{open, operator, print_json, CliError, CmdResult};
 use crate::config::Config;
-use portcullis_domain::device::PropertiesPatch;
+use portcullis_domain::device::{PropertiesPatch, RawPropertiesPatch};
 use portcullis_service::devices::DevicePatch;
 
 #[derive(Subcommand, Debug)]
@@ -108,7 +108,7 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
             os_version,
             attributes,
         } => {
-            let mut properties = PropertiesPatch {
+            let mut properties = RawPropertiesPatch {
                 trust_type: trust_type.map(Some),
                 device_ownership: ownership.map(Some),
                 manufacturer: manufacturer.map(Some),
@@ -124,12 +124,13 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
                 })?;
                 properties
                     .extension_attributes
-                    .insert(k.to_string(), Some(v.to_string()));
+                    .push((k.to_string(), Some(v.to_string())));
             }
             let patch = DevicePatch {
                 display_name: name,
                 is_compliant: None,
-                properties,
+                properties: PropertiesPatch::parse(properties)
+                    .map_err(|e| CliError::Other(e.to_string()))?,
             };
             let d = svc.update_device(&operator(), id, patch).await?;
             println!("{} updated.", d.display_name);
@@ -145,7 +146,7 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
                     "{}  {:<24} {:<8} owner {}  {}  enrolled {}",
                     d.id,
                     d.display_name,
-                    d.platform,
+                    d.platform.as_str(),
                     d.owner,
                     if d.is_compliant {
                         "compliant"

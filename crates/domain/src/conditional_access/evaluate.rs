@@ -745,11 +745,19 @@ mod tests {
         let (u, st) = (user(), strengths());
         let a = app("portal", false);
         let saw = DeviceFacts {
-            values: [("extensionAttribute1".to_string(), "SAW".to_string())].into(),
+            values: [(
+                crate::device::DeviceProperty::parse("extensionAttribute1").unwrap(),
+                "SAW".to_string(),
+            )]
+            .into(),
             is_compliant: true,
         };
         let laptop = DeviceFacts {
-            values: [("extensionAttribute1".to_string(), "laptop".to_string())].into(),
+            values: [(
+                crate::device::DeviceProperty::parse("extensionAttribute1").unwrap(),
+                "laptop".to_string(),
+            )]
+            .into(),
             is_compliant: true,
         };
         let on = |mode: &str, device: Option<&DeviceFacts>| {

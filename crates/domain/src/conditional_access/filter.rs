@@ -7,7 +7,7 @@
 //! how Entra treats unregistered devices.
 
 use crate::application::{AttributeValue, CustomSecurityAttributes};
-use crate::device::{filter_property, DeviceFacts, FILTER_PROPERTIES};
+use crate::device::{DeviceFacts, DeviceProperty, FILTER_PROPERTIES};
 
 /// What a rule filters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +103,20 @@ enum Positive {
     In,
 }
 
+/// What a comparison reads: an application's custom security attribute, or a device property.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attribute {
+    /// `CustomSecurityAttribute.{set}_{name}` (names an administrator chose).
+    Custom {
+        /// Attribute set.
+        set: String,
+        /// Attribute name.
+        name: String,
+    },
+    /// `device.{property}`.
+    Device(DeviceProperty),
+}
+
 /// A parsed rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rule {
@@ -112,10 +126,8 @@ pub enum Rule {
     Or(Box<Rule>, Box<Rule>),
     /// One comparison.
     Test {
-        /// Attribute set (`device` for device properties).
-        set: String,
-        /// Attribute name (for devices, the property's canonical spelling).
-        name: String,
+        /// What is compared.
+        attribute: Attribute,
         /// Operator.
         op: Op,
         /// Operand values.
@@ -301,7 +313,7 @@ impl Parser {
         }
         Ok(left)
     }
-    fn attribute(&self, attr: String) -> Result<(String, String), FilterError> {
+    fn attribute(&self, attr: String) -> Result<Attribute, FilterError> {
         match self.target {
             Target::Applications => {
                 let Some(path) = attr
@@ -311,7 +323,10 @@ impl Parser {
                     return Err(FilterError::NotAnAttribute(attr));
                 };
                 match path.split_once('_') {
-                    Some((set, name)) => Ok((set.to_string(), name.to_string())),
+                    Some((set, name)) => Ok(Attribute::Custom {
+                        set: set.to_string(),
+                        name: name.to_string(),
+                    }),
                     None => Err(FilterError::AttributeWithoutSet(attr)),
                 }
             }
@@ -322,10 +337,9 @@ impl Parser {
                 else {
                     return Err(FilterError::NotADeviceProperty(attr));
                 };
-                match filter_property(prop) {
-                    Some(name) => Ok(("device".to_string(), name)),
-                    None => Err(FilterError::UnknownDeviceProperty { attribute: attr }),
-                }
+                DeviceProperty::parse(prop)
+                    .map(Attribute::Device)
+                    .ok_or(FilterError::UnknownDeviceProperty { attribute: attr })
             }
         }
     }
@@ -355,7 +369,7 @@ impl Parser {
                 }
             }
             Some(Tok::Word(attr)) => {
-                let (set, name) = self.attribute(attr.clone())?;
+                let attribute = self.attribute(attr.clone())?;
                 let found = self.next();
                 let Some(op) = found.as_ref().and_then(|t| match t {
                     Tok::Word(o) => Op::parse(o),
@@ -391,8 +405,7 @@ impl Parser {
                     }
                 };
                 Ok(Rule::Test {
-                    set,
-                    name,
+                    attribute,
                     op,
                     values,
                 })
@@ -429,25 +442,26 @@ fn parse_for(rule: &str, target: Target) -> Result<Rule, FilterError> {
 }
 
 impl Rule {
-    /// The rule as Graph stores it, for `target`: parsing the text gives this rule back.
-    /// Compound operands are parenthesised, so the tree survives the round trip.
-    pub fn render(&self, target: Target) -> String {
+    /// The rule as Graph stores it: parsing the text gives this rule back. Compound
+    /// operands are parenthesised, so the tree survives the round trip.
+    pub fn render(&self) -> String {
         let operand = |r: &Rule| match r {
-            Rule::Test { .. } => r.render(target),
-            _ => format!("({})", r.render(target)),
+            Rule::Test { .. } => r.render(),
+            _ => format!("({})", r.render()),
         };
         match self {
             Rule::And(a, b) => format!("{} -and {}", operand(a), operand(b)),
             Rule::Or(a, b) => format!("{} -or {}", operand(a), operand(b)),
             Rule::Test {
-                set,
-                name,
+                attribute,
                 op,
                 values,
             } => {
-                let attribute = match target {
-                    Target::Applications => format!("CustomSecurityAttribute.{set}_{name}"),
-                    Target::Devices => format!("device.{name}"),
+                let attribute = match attribute {
+                    Attribute::Custom { set, name } => {
+                        format!("CustomSecurityAttribute.{set}_{name}")
+                    }
+                    Attribute::Device(p) => format!("device.{p}"),
                 };
                 let quoted: Vec<String> = values.iter().map(|v| format!("\"{v}\"")).collect();
                 let value = if op.takes_list() {
@@ -462,31 +476,36 @@ impl Rule {
 
     /// Whether an application with these attributes matches.
     pub fn matches(&self, attrs: &CustomSecurityAttributes) -> bool {
-        self.holds(
-            &|set, name| match attrs.get(set).and_then(|s| s.get(name)) {
+        self.holds(&|attribute| {
+            let Attribute::Custom { set, name } = attribute else {
+                return vec![];
+            };
+            match attrs.get(set).and_then(|s| s.get(name)) {
                 Some(AttributeValue::Text(t)) => vec![t.as_str()],
                 Some(AttributeValue::TextList(l)) => l.iter().map(String::as_str).collect(),
                 _ => vec![],
-            },
-        )
+            }
+        })
     }
 
     /// Whether the sign-in's device matches (`None`: no device proved, every property null).
     pub fn matches_device(&self, device: Option<&DeviceFacts>) -> bool {
-        self.holds(&|_, name| device.and_then(|d| d.get(name)).into_iter().collect())
+        self.holds(&|attribute| match attribute {
+            Attribute::Device(p) => device.and_then(|d| d.get(*p)).into_iter().collect(),
+            Attribute::Custom { .. } => vec![],
+        })
     }
 
-    fn holds<'v>(&self, value_of: &dyn Fn(&str, &str) -> Vec<&'v str>) -> bool {
+    fn holds<'v>(&self, value_of: &dyn Fn(&Attribute) -> Vec<&'v str>) -> bool {
         match self {
             Rule::And(a, b) => a.holds(value_of) && b.holds(value_of),
             Rule::Or(a, b) => a.holds(value_of) || b.holds(value_of),
             Rule::Test {
-                set,
-                name,
+                attribute,
                 op,
                 values,
             } => {
-                let actual = value_of(set, name);
+                let actual = value_of(attribute);
                 let lower: Vec<String> = actual.iter().map(|x| x.to_lowercase()).collect();
                 let first = values.first().map(|v| v.to_lowercase());
                 let any = |f: &dyn Fn(&str, &str) -> bool| {
@@ -568,8 +587,11 @@ mod tests {
     fn saw(attr: &str, compliant: bool) -> DeviceFacts {
         DeviceFacts {
             values: [
-                ("extensionAttribute1".to_string(), attr.to_string()),
-                ("trustType".to_string(), "AzureAD".to_string()),
+                (
+                    DeviceProperty::parse("extensionAttribute1").unwrap(),
+                    attr.to_string(),
+                ),
+                (DeviceProperty::TrustType, "AzureAD".to_string()),
             ]
             .into(),
             is_compliant: compliant,
@@ -601,7 +623,7 @@ mod tests {
         )
         .unwrap();
         let named = |k: &str, v: &str| DeviceFacts {
-            values: [(k.to_string(), v.to_string())].into(),
+            values: [(DeviceProperty::parse(k).unwrap(), v.to_string())].into(),
             is_compliant: false,
         };
         assert!(

@@ -5,7 +5,6 @@
 
 use serde_json::json;
 
-use super::filter::Target as RuleTarget;
 use super::parsed::{Control, FilterMode, LocationRef, ModeFilter, ParsedPolicy, Target};
 use super::{
     Applications, Conditions, Devices, Filter, GrantControls, Locations, Platforms,
@@ -13,14 +12,14 @@ use super::{
 };
 use crate::time_fmt::rfc3339;
 
-fn filter(f: &ModeFilter, target: RuleTarget) -> Filter {
+fn filter(f: &ModeFilter) -> Filter {
     Filter {
         mode: match f.mode {
             FilterMode::Include => "include",
             FilterMode::Exclude => "exclude",
         }
         .into(),
-        rule: f.rule.render(target),
+        rule: f.rule.render(),
     }
 }
 
@@ -85,7 +84,7 @@ pub fn to_graph(p: &ParsedPolicy) -> (Conditions, GrantControls) {
                 .collect(),
             exclude_applications: exclude.clone(),
             include_user_actions: vec![],
-            application_filter: f.as_ref().map(|f| filter(f, RuleTarget::Applications)),
+            application_filter: f.as_ref().map(filter),
         },
     };
     let platforms = p.platforms.as_ref().map(|pl| Platforms {
@@ -110,7 +109,7 @@ pub fn to_graph(p: &ParsedPolicy) -> (Conditions, GrantControls) {
             Some(types) => types.iter().map(|t| t.as_str().to_string()).collect(),
         },
         devices: p.device_filter.as_ref().map(|f| Devices {
-            device_filter: Some(filter(f, RuleTarget::Devices)),
+            device_filter: Some(filter(f)),
         }),
     };
     let grant = GrantControls {

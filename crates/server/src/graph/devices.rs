@@ -4,7 +4,9 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use portcullis_domain::device::{Device, PropertiesPatch};
+use portcullis_domain::device::{
+    Device, DeviceProperty, ExtensionAttribute, PropertiesPatch, RawPropertiesPatch,
+};
 use portcullis_domain::time_fmt::rfc3339;
 use portcullis_service::devices::DevicePatch;
 use serde_json::{json, Map, Value};
@@ -15,22 +17,28 @@ use super::{gerr, Ctx, GraphError};
 fn device_json(d: &Device) -> Value {
     let f = d.facts();
     let extension: Map<String, Value> = (1..=15)
-        .map(|n| {
-            let k = format!("extensionAttribute{n}");
+        .filter_map(|n| {
+            format!("extensionAttribute{n}")
+                .parse::<ExtensionAttribute>()
+                .ok()
+        })
+        .map(|a| {
             let v = d
                 .properties
                 .extension_attributes
-                .get(&k)
+                .get(&a)
                 .map_or(Value::Null, |v| json!(v));
-            (k, v)
+            (a.to_string(), v)
         })
         .collect();
-    let text = |name: &str| f.get(name).map_or(Value::Null, |v| json!(v));
+    let text = |p: DeviceProperty| f.get(p).map_or(Value::Null, |v| json!(v));
     json!({
         "id": d.id, "deviceId": d.id, "displayName": d.display_name, "accountEnabled": true,
-        "operatingSystem": text("operatingSystem"), "operatingSystemVersion": text("operatingSystemVersion"),
-        "isCompliant": d.is_compliant, "isManaged": true, "trustType": text("trustType"),
-        "deviceOwnership": text("deviceOwnership"), "manufacturer": text("manufacturer"), "model": text("model"),
+        "operatingSystem": text(DeviceProperty::OperatingSystem),
+        "operatingSystemVersion": text(DeviceProperty::OperatingSystemVersion),
+        "isCompliant": d.is_compliant, "isManaged": true, "trustType": text(DeviceProperty::TrustType),
+        "deviceOwnership": text(DeviceProperty::DeviceOwnership),
+        "manufacturer": text(DeviceProperty::Manufacturer), "model": text(DeviceProperty::Model),
         "registrationDateTime": rfc3339(d.created_at), "extensionAttributes": extension,
         "portcullisOwnerId": d.owner,
     })
@@ -92,7 +100,7 @@ pub(crate) async fn update_device(cx: &Ctx<'_>) -> Result<Response, GraphError> 
         ],
         "device",
     )?;
-    let mut properties = PropertiesPatch {
+    let mut properties = RawPropertiesPatch {
         trust_type: clearable(&b, "trustType")?,
         device_ownership: clearable(&b, "deviceOwnership")?,
         manufacturer: clearable(&b, "manufacturer")?,
@@ -106,7 +114,7 @@ pub(crate) async fn update_device(cx: &Ctx<'_>) -> Result<Response, GraphError> 
             for (k, _) in o.iter().filter(|(k, _)| !k.starts_with('@')) {
                 properties
                     .extension_attributes
-                    .insert(k.clone(), clearable(o, k)?.flatten());
+                    .push((k.clone(), clearable(o, k)?.flatten()));
             }
         }
         Some(_) => return Err(bad("'extensionAttributes' must be an object.")),
@@ -114,7 +122,7 @@ pub(crate) async fn update_device(cx: &Ctx<'_>) -> Result<Response, GraphError> 
     let patch = DevicePatch {
         display_name: string(&b, "displayName")?,
         is_compliant: flag(&b, "isCompliant")?,
-        properties,
+        properties: PropertiesPatch::parse(properties).map_err(|e| bad(e.to_string()))?,
     };
     cx.st
         .service
