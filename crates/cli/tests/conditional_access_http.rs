@@ -380,6 +380,29 @@ async fn phishing_resistant_mfa_on_an_application_refuses_a_tap_and_accepts_a_pa
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert!(page.contains("registrationRequired"), "{page}");
     assert_eq!(signins(d)[0]["failureCode"], "registrationRequired");
+    // With self-service registration off, Security info would refuse every passkey: sending
+    // Bob there is a circle. What If and the sign-in both call it a loop and blame the
+    // methods policy, with the fix an administrator can make.
+    let off = d.join("no-self-service.json");
+    std::fs::write(
+        &off,
+        json!({"isSelfServiceRegistrationAllowed": false}).to_string(),
+    )
+    .unwrap();
+    ok(d, &["policy", "patch", "fido2", off.to_str().unwrap()]);
+    let w = tap_step_up();
+    assert_eq!(w["outcome"]["result"], "loop", "{w}");
+    assert!(
+        w["outcome"]["remedy"]
+            .as_str()
+            .is_some_and(|r| r.contains("Passkey (FIDO2) settings")),
+        "{w}"
+    );
+    let (st, _, page) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(page.contains("conditionalAccessLoop"), "{page}");
+    assert!(page.contains("passkey settings let you add none"), "{page}");
+    assert_eq!(signins(d)[0]["failureCode"], "conditionalAccessLoop");
     s.stop().await;
 }
 

@@ -12,6 +12,7 @@ use crate::policy::fido2::{
 };
 use crate::policy::{targets, Fido2Configuration, KeyRestrictions, MethodState, Scope};
 use crate::session::{AuthMethod, Session};
+use crate::strength::UsedMethod;
 use crate::Timestamp;
 
 /// How recent an MFA claim must be to add a passkey (R14).
@@ -357,6 +358,42 @@ pub fn sign_in_usability(
         meets(&r, &facts)
     })
     .map(|_| ())
+}
+
+/// The passkeys this user could register under the policy (R1–R5, R9), as strengths would
+/// see them: one per ruleset and model of `models` the key restrictions let through — its
+/// AAGUID attested exactly when the ruleset enforces attestation (R17, R32: without it the
+/// options ask for none and the AAGUID is only self-reported) — and a passkey of a model no
+/// list names, when the restrictions let such a model through. Empty when the user may not
+/// register a passkey at all (method off, out of scope, no self-service).
+pub fn registrable(
+    cfg: &Fido2Configuration,
+    member_of: &[Uuid],
+    models: &[Uuid],
+) -> Vec<UsedMethod> {
+    let Ok(rules) = rulesets(cfg, member_of) else {
+        return vec![];
+    };
+    if !cfg.is_self_service_registration_allowed {
+        return vec![];
+    }
+    let mut out = vec![];
+    for r in &rules {
+        let kr = &r.key_restrictions;
+        // A model no list names: any, unless an enforced allow list leaves it out.
+        if !(kr.is_enforced && kr.enforcement_type == EnforcementType::Allow) {
+            out.push(UsedMethod::passkey(None, false));
+        }
+        out.extend(
+            models
+                .iter()
+                .filter(|m| key_allowed(kr, **m).is_ok())
+                .map(|m| UsedMethod::passkey(Some(*m), r.attestation_required)),
+        );
+    }
+    out.sort_by_key(|m| (m.aaguid, m.aaguid_attested));
+    out.dedup();
+    out
 }
 
 /// Whether the method or any of its passkey profiles enforces attestation at registration,

@@ -1,6 +1,7 @@
 //! The decision engine, differentially (issue 13): generated tenants — users, groups, roles,
 //! devices, named locations, strengths with AAGUIDs, 0–50 Conditional Access policies of every
-//! kind and state — and generated sign-ins. Every question that two entry points both answer
+//! kind and state, Passkey (FIDO2) and TAP settings with the passkeys and pass a user holds —
+//! and generated sign-ins. Every question that two entry points both answer
 //! must get one answer: sign-in and What If (which lists every reason), the sign-in to Security
 //! info and the registration decision, the lock-out guard and sign-in, "register first" and the
 //! registration it sends the user to, a step-up and the sign-in it asks for; decisions do not
@@ -17,7 +18,9 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use portcullis_domain::access::{decide, decide_registration, lets_through, SignIn};
+use portcullis_domain::access::{
+    decide, decide_registration, lets_through, usable_methods, MethodsPolicy, SignIn,
+};
 use portcullis_domain::application::{Application, AttributeValue};
 use portcullis_domain::conditional_access::evaluate::{Config, Detail, Outcome};
 use portcullis_domain::conditional_access::filter::{Attribute, Op, Rule};
@@ -28,13 +31,24 @@ use portcullis_domain::conditional_access::parsed::{
     PlatformCondition, Target, UserAssignment,
 };
 use portcullis_domain::conditional_access::platform::{ClientAppType, Platform};
-use portcullis_domain::conditional_access::remedy::Verdict;
+use portcullis_domain::conditional_access::remedy::{Refusal, Verdict};
 use portcullis_domain::conditional_access::set::PolicySet;
 use portcullis_domain::conditional_access::write::to_graph;
 use portcullis_domain::conditional_access::{parse, Policy, PolicyState};
 use portcullis_domain::device::{DeviceFacts, DeviceProperty};
 use portcullis_domain::directory::{DirectoryRole, Upn, User, SECURITY_INFO_APP};
+use portcullis_domain::passkey::{
+    decide_registration as register_passkey, may_start_registration, sign_in_usability, Passkey,
+    RegistrationFacts,
+};
+use portcullis_domain::policy::fido2::{AttestationEnforcement, EnforcementType};
+use portcullis_domain::policy::{
+    targets, ExcludeTarget, Fido2Configuration, IncludeTarget, KeyRestrictions, MethodState,
+    PasskeyProfile, PasskeyTypes, TapConfiguration, TargetId,
+};
+use portcullis_domain::session::{AuthMethod, Session};
 use portcullis_domain::strength::{Strength, UsedMethod, BUILT_IN};
+use portcullis_domain::tap::{decide_redeem, TemporaryAccessPass};
 use proptest::prelude::*;
 use proptest::sample::select;
 use time::macros::datetime;
@@ -51,6 +65,8 @@ const ROLES: [DirectoryRole; 3] = [
 const APPS: [&str; 3] = ["payroll", "wiki", "crm"];
 const MODEL_A: u128 = 0xA;
 const MODEL_B: u128 = 0xB;
+/// A model no strength names.
+const MODEL_C: u128 = 0xC;
 
 fn user_id(n: u128) -> Uuid {
     Uuid::from_u128(0x1000 + n)
@@ -390,6 +406,202 @@ fn policy(n: usize, p: &ParsedPolicy) -> Policy {
     }
 }
 
+/// The Passkey (FIDO2) and TAP settings: on or off, targets, self-service, attestation, key
+/// restrictions over the models strengths name (and one they do not), and sometimes a passkey
+/// profile of their own.
+fn methods_policy() -> impl Strategy<Value = (Fido2Configuration, TapConfiguration)> {
+    let targets = || {
+        (
+            proptest::option::weighted(0.3, ids(group_id, GROUPS)),
+            few_ids(group_id, GROUPS),
+        )
+            .prop_map(|(only, excluded)| {
+                let include = match only {
+                    Some(groups) => groups
+                        .into_iter()
+                        .map(|g| IncludeTarget::of(TargetId::Group(g)))
+                        .collect(),
+                    None => vec![IncludeTarget::all_users()],
+                };
+                (
+                    include,
+                    excluded
+                        .into_iter()
+                        .map(ExcludeTarget::group)
+                        .collect::<Vec<_>>(),
+                )
+            })
+    };
+    let restrictions = || {
+        (
+            any::<bool>(),
+            any::<bool>(),
+            subset(vec![MODEL_A, MODEL_B, MODEL_C]),
+        )
+            .prop_map(|(is_enforced, allow, models)| KeyRestrictions {
+                odata_type: None,
+                is_enforced,
+                enforcement_type: if allow {
+                    EnforcementType::Allow
+                } else {
+                    EnforcementType::Block
+                },
+                aa_guids: models.into_iter().map(Uuid::from_u128).collect(),
+            })
+    };
+    let profile = (
+        select(vec![
+            PasskeyTypes::BOTH,
+            PasskeyTypes::DEVICE_BOUND,
+            PasskeyTypes::SYNCED,
+        ]),
+        any::<bool>(),
+        restrictions(),
+    )
+        .prop_map(|(types, attested, key_restrictions)| PasskeyProfile {
+            odata_type: None,
+            id: Uuid::from_u128(0x7000),
+            name: "Profile".into(),
+            passkey_types: types,
+            attestation_enforcement: if attested {
+                AttestationEnforcement::RegistrationOnly
+            } else {
+                AttestationEnforcement::Disabled
+            },
+            key_restrictions,
+        });
+    (
+        (
+            prop::bool::weighted(0.85),
+            targets(),
+            prop::bool::weighted(0.9),
+            any::<bool>(),
+            restrictions(),
+        ),
+        proptest::option::weighted(0.2, profile),
+        (prop::bool::weighted(0.85), targets(), any::<bool>()),
+    )
+        .prop_map(
+            |(
+                (on, (include, exclude), self_service, attestation, key_restrictions),
+                profile,
+                (tap_on, (tap_include, tap_exclude), once),
+            )| {
+                let state = |on: bool| {
+                    if on {
+                        MethodState::Enabled
+                    } else {
+                        MethodState::Disabled
+                    }
+                };
+                let mut fido2 = Fido2Configuration {
+                    state: state(on),
+                    include_targets: include,
+                    exclude_targets: exclude,
+                    is_self_service_registration_allowed: self_service,
+                    is_attestation_enforced: attestation,
+                    key_restrictions,
+                    ..Default::default()
+                };
+                if let Some(p) = profile {
+                    for t in &mut fido2.include_targets {
+                        t.allowed_passkey_profiles = Some(vec![p.id]);
+                    }
+                    fido2.default_passkey_profile = Some(p.id);
+                    fido2.passkey_profiles = vec![p];
+                }
+                assert_eq!(
+                    fido2.validate(),
+                    Ok(()),
+                    "a valid configuration is generated"
+                );
+                let tap = TapConfiguration {
+                    state: state(tap_on),
+                    include_targets: tap_include,
+                    exclude_targets: tap_exclude,
+                    is_usable_once: once,
+                    ..Default::default()
+                };
+                (fido2, tap)
+            },
+        )
+}
+
+fn held_passkeys(user: Uuid, held: &[(u128, bool)]) -> Vec<Passkey> {
+    held.iter()
+        .enumerate()
+        .map(|(n, (model, attested))| Passkey {
+            id: Uuid::from_u128(0x5000 + n as u128),
+            user_id: user,
+            credential_id: format!("cred{n}"),
+            aaguid: Uuid::from_u128(*model),
+            display_name: "key".into(),
+            fmt: "packed".into(),
+            attested: *attested,
+            synced: n % 2 == 1,
+            created_at: NOW,
+            last_used_at: None,
+            sign_count: 0,
+            device: None,
+            device_profile: None,
+            flagged_clone: false,
+        })
+        .collect()
+}
+
+fn held_pass(user: Uuid, pass: Option<bool>) -> Option<TemporaryAccessPass> {
+    pass.map(|once| TemporaryAccessPass {
+        id: Uuid::from_u128(0x6000),
+        user_id: user,
+        created_at: NOW - time::Duration::minutes(5),
+        start_at: NOW - time::Duration::minutes(5),
+        lifetime_minutes: 60,
+        is_usable_once: once,
+        consumed_at: None,
+    })
+}
+
+/// The passkeys registering could add, as the registration itself decides them: options that
+/// ask for attestation when some ruleset enforces it, then the finish's own check, for every
+/// model and kind an authenticator could bring — each as strengths would then see it.
+fn could_register(m: MethodsPolicy<'_>, groups: &[Uuid], user: Uuid) -> Vec<UsedMethod> {
+    let fresh = Session {
+        id: Uuid::nil(),
+        user_id: user,
+        auth_time: NOW,
+        methods: vec![AuthMethod::TemporaryAccessPass],
+        expires_at: NOW + time::Duration::hours(1),
+        passkey_aaguid: None,
+        passkey_attested: false,
+        credential_id: None,
+    };
+    let Ok(plan) = may_start_registration(m.fido2, groups, &fresh, NOW) else {
+        return vec![];
+    };
+    let mut out = vec![];
+    for model in [MODEL_A, MODEL_B, MODEL_C] {
+        for synced in [false, true] {
+            for attested in [false, true] {
+                let facts = RegistrationFacts {
+                    aaguid: Uuid::from_u128(model),
+                    has_chain: plan.attestation_direct,
+                    trusted: plan.attestation_direct,
+                    aaguid_attested: plan.attestation_direct && attested,
+                    self_attested: false,
+                    synced,
+                };
+                if register_passkey(m.fido2, groups, &facts).is_ok() {
+                    out.push(UsedMethod::passkey(
+                        Some(facts.aaguid),
+                        facts.aaguid_attested,
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// One sign-in's facts.
 #[derive(Debug, Clone)]
 struct Ask {
@@ -403,7 +615,10 @@ struct Ask {
     native: bool,
     device: Option<(bool, &'static str)>,
     used: Vec<UsedMethod>,
-    registered: Vec<UsedMethod>,
+    /// Passkeys held: model and whether its AAGUID was attested.
+    passkeys: Vec<(u128, bool)>,
+    /// A pass held: whether it is one-time.
+    pass: Option<bool>,
 }
 
 fn method() -> impl Strategy<Value = UsedMethod> {
@@ -444,7 +659,13 @@ fn ask() -> impl Strategy<Value = Ask> {
         any::<bool>(),
         proptest::option::of((any::<bool>(), select(vec!["SAW", "laptop"]))),
         proptest::option::weighted(0.9, method()),
-        proptest::collection::vec(method(), 0..3),
+        (
+            proptest::collection::vec(
+                (select(vec![MODEL_A, MODEL_B, MODEL_C]), any::<bool>()),
+                0..3,
+            ),
+            proptest::option::weighted(0.5, any::<bool>()),
+        ),
     )
         .prop_map(
             |(
@@ -455,10 +676,8 @@ fn ask() -> impl Strategy<Value = Ask> {
                 native,
                 device,
                 used,
-                registered,
+                (passkeys, pass),
             )| {
-                let mut registered = registered;
-                registered.extend(used);
                 Ask {
                     user,
                     enabled,
@@ -470,7 +689,8 @@ fn ask() -> impl Strategy<Value = Ask> {
                     native,
                     device,
                     used: used.into_iter().collect(),
-                    registered,
+                    passkeys,
+                    pass,
                 }
             },
         )
@@ -523,6 +743,7 @@ proptest! {
     fn one_engine_answers_every_question_alike(
         parsed in proptest::collection::vec(parsed_policy(), 0..=50),
         ask in ask(),
+        (fido2, tap) in methods_policy(),
     ) {
         // Graph JSON → typed → Graph JSON, unchanged.
         let policies: Vec<Policy> = parsed.iter().enumerate().map(|(n, p)| policy(n, p)).collect();
@@ -546,13 +767,18 @@ proptest! {
         let device = device_of(ask.device);
         let target = ask.app.map(|(i, tier)| app(APPS[i], tier));
         let portal = portal();
+        let methods = MethodsPolicy { fido2: &fido2, tap: &tap };
+        let passkeys = held_passkeys(user.id, &ask.passkeys);
+        let pass = held_pass(user.id, ask.pass);
+        let registered = usable_methods(methods, &ask.groups, &passkeys, pass.as_ref(), NOW);
         let sign_in = SignIn {
             user: &user,
             groups: &ask.groups,
             roles: &ask.roles,
             used: &ask.used,
-            registered: &ask.registered,
+            registered: &registered,
             config: config(&set),
+            methods,
             platform: ask.platform,
             ip: ask.ip,
             client_app_type: if ask.native { ClientAppType::MobileAppsAndDesktopClients } else { ClientAppType::Browser },
@@ -584,11 +810,26 @@ proptest! {
         prop_assert_eq!(&real.verdict, &other.verdict);
         prop_assert_eq!(by_id(&set, &real), by_id(&reordered, &other));
 
+        // A method is held for a step-up only if the methods policy lets it sign in now: a
+        // passkey its key restrictions, targets and profiles let through, a pass its settings do.
+        let usable = |m: &UsedMethod| {
+            if m.is_pass() {
+                let scope = targets::scope(&tap.include_targets, &tap.exclude_targets, &ask.groups);
+                pass.as_ref().is_some_and(|p| decide_redeem(p, true, &tap, &scope, NOW).is_ok())
+            } else {
+                passkeys.iter().any(|p| {
+                    Some(p.aaguid) == m.aaguid
+                        && sign_in_usability(&fido2, &ask.groups, p).is_ok()
+                })
+            }
+        };
+        prop_assert!(registered.iter().all(usable));
+
         // Registering is let through only where signing in to Security info is.
         let registration = decide_registration(&sign_in, &portal);
         // A step-up to register names a held method with which registering then goes through.
         if let Verdict::StepUp { .. } = &registration.verdict {
-            let completes = ask.registered.iter().any(|m| {
+            let completes = registered.iter().any(|m| {
                 let once = [*m];
                 let s = SignIn { used: &once, registered: &once, ..sign_in };
                 lets_through(&decide_registration(&s, &portal).verdict)
@@ -601,17 +842,37 @@ proptest! {
         }
 
         if let Some(a) = &target {
+            // Whether signing in with each passkey registering could add would go through.
+            let then_in: Vec<bool> = could_register(methods, &ask.groups, user.id)
+                .into_iter()
+                .map(|m| {
+                    let once = [m];
+                    let s = SignIn { used: &once, registered: &once, ..sign_in };
+                    decide(&s, a, None).verdict == Verdict::Allow
+                })
+                .collect();
             match &real.verdict {
-                // "Register first" sends the user to a registration that lets them in.
+                // "Register first" sends the user to a registration that lets them in, where
+                // the methods policy lets them add a passkey with which signing in then goes
+                // through.
                 Verdict::RegisterFirst { .. } => {
                     prop_assert!(lets_through(&registration.verdict), "{:?}", registration.verdict);
+                    prop_assert!(
+                        then_in.iter().any(|ok| *ok),
+                        "register first, but no passkey the methods policy accepts lets the user in: {:?}",
+                        real.verdict
+                    );
+                }
+                // A loop blamed on the methods policy: no passkey it accepts would do.
+                Verdict::Refused { why: Refusal::NotRegistrable(_), .. } => {
+                    prop_assert!(!then_in.iter().any(|ok| *ok), "{:?}", real.verdict);
                 }
                 // A step-up names a method the user holds that meets what was unmet.
                 Verdict::StepUp { .. } => {
-                    let completes = ask.registered.iter().any(|m| {
+                    let completes = registered.iter().any(|m| {
                         let once = [*m];
                         let s = SignIn { used: &once, ..sign_in };
-                        decide(&s, a, None).verdict == Verdict::Allow
+                        decide(&s, a, None).verdict == Verdict::Allow && usable(m)
                     });
                     prop_assert!(completes, "no held method completes the step-up: {:?}", real.verdict);
                 }
@@ -631,7 +892,7 @@ proptest! {
             roles: vec![DirectoryRole::GlobalAdministrator],
             devices: device.iter().cloned().collect(),
         };
-        let guard_in = !admins_still_in(&config(&set), std::slice::from_ref(&admin), &portal, NOW).is_empty();
+        let guard_in = !admins_still_in(&config(&set), methods, std::slice::from_ref(&admin), &portal, NOW).is_empty();
         let strongest = [UsedMethod::passkey(None, false), UsedMethod::TAP];
         let compliant = DeviceFacts { is_compliant: true, ..Default::default() };
         let devices: Vec<Option<&DeviceFacts>> =

@@ -3,7 +3,8 @@
 //! authorization endpoint and for What If — the same domain functions for both.
 
 use portcullis_domain::access::{
-    decide, decide_registration, passkey_need, used_methods, AccessDecision, PasskeyNeed, SignIn,
+    decide, decide_registration, passkey_need, usable_methods, used_methods, AccessDecision,
+    MethodsPolicy, PasskeyNeed, SignIn,
 };
 use portcullis_domain::actor::Actor;
 use portcullis_domain::application::Application;
@@ -17,8 +18,8 @@ use portcullis_domain::conditional_access::set::PolicySet;
 use portcullis_domain::conditional_access::{validate, Known, Policy};
 use portcullis_domain::device::{Device, DeviceFacts};
 use portcullis_domain::directory::{DirectoryRole, User, SECURITY_INFO_APP};
-use portcullis_domain::passkey::sign_in_usability;
-use portcullis_domain::policy::MethodId;
+use portcullis_domain::passkey::Passkey;
+use portcullis_domain::policy::{Fido2Configuration, MethodId, TapConfiguration};
 use portcullis_domain::session::Session;
 use portcullis_domain::strength::{
     self, validate_combinations, Combination, Factor, Strength, UsedMethod,
@@ -161,10 +162,35 @@ async fn load(c: &mut Conn) -> Result<CaData> {
     ))
 }
 
-/// What every decision about one user loads: the configuration, their groups, roles and
-/// registered methods, and the Security info application.
+/// The Passkey (FIDO2) and TAP settings, as loaded.
+struct Methods {
+    fido2: Fido2Configuration,
+    tap: TapConfiguration,
+}
+
+impl Methods {
+    async fn load(c: &mut Conn) -> Result<Methods> {
+        Ok(Methods {
+            fido2: crate::passkeys::fido2(crate::policy::current(c, MethodId::Fido2).await?),
+            tap: crate::tap::tap_config(
+                crate::policy::current(c, MethodId::TemporaryAccessPass).await?,
+            ),
+        })
+    }
+
+    fn policy(&self) -> MethodsPolicy<'_> {
+        MethodsPolicy {
+            fido2: &self.fido2,
+            tap: &self.tap,
+        }
+    }
+}
+
+/// What every decision about one user loads: the configuration, the methods policy, their
+/// groups, roles and the methods they may use, and the Security info application.
 struct Subject {
     data: Arc<CaData>,
+    methods: Methods,
     groups: Vec<Uuid>,
     roles: Vec<DirectoryRole>,
     registered: Vec<UsedMethod>,
@@ -182,6 +208,7 @@ impl Subject {
             used,
             registered: &self.registered,
             config: self.data.config(),
+            methods: self.methods.policy(),
             platform: None,
             ip: None,
             client_app_type: ClientAppType::Browser,
@@ -198,41 +225,23 @@ impl Service {
     /// would stall each other).
     async fn subject(&self, c: &mut Conn, user: Uuid, now: Timestamp) -> Result<Subject> {
         let groups = directory::member_of(c, user).await?;
+        let methods = Methods::load(c).await?;
+        let passkeys: Vec<Passkey> = store_pk::for_user(c, user)
+            .await?
+            .into_iter()
+            .filter(|p| p.deleted.is_none())
+            .map(|p| p.passkey)
+            .collect();
+        let pass = store_tap::for_user(c, user).await?.map(|p| p.pass);
         Ok(Subject {
             data: self.cached_ca_data(c).await?,
             roles: directory::roles_of(c, user).await?,
-            registered: registered(c, user, &groups, now).await?,
+            registered: usable_methods(methods.policy(), &groups, &passkeys, pass.as_ref(), now),
+            methods,
             groups,
             portal: applications::by_app_id(c, SECURITY_INFO_APP.app_id).await?,
         })
     }
-}
-
-/// The methods a user has registered and may use now, as strengths see them: a passkey that
-/// key restrictions (or a flagged clone) now keep from signing in is not one (issue 13,
-/// point 10: a step-up offered with such a passkey could never complete).
-async fn registered(
-    c: &mut Conn,
-    user: Uuid,
-    member_of: &[Uuid],
-    now: Timestamp,
-) -> Result<Vec<UsedMethod>> {
-    let fido2 = crate::passkeys::fido2(crate::policy::current(c, MethodId::Fido2).await?);
-    let mut out: Vec<UsedMethod> = store_pk::for_user(c, user)
-        .await?
-        .iter()
-        .filter(|p| p.deleted.is_none())
-        .filter(|p| sign_in_usability(&fido2, member_of, &p.passkey).is_ok())
-        .map(|p| UsedMethod::passkey(Some(p.passkey.aaguid), p.passkey.attested))
-        .collect();
-    // A pass that has not been used up or expired (the methods policy is checked at sign-in).
-    if store_tap::for_user(c, user)
-        .await?
-        .is_some_and(|p| p.pass.consumed_at.is_none() && now < p.pass.expires_at())
-    {
-        out.push(UsedMethod::TAP);
-    }
-    Ok(out)
 }
 
 impl Service {
@@ -323,8 +332,9 @@ impl Service {
             .await?
             .ok_or_else(|| ServiceError::Internal("Security info is not registered".into()))?;
         let admins = self.global_admins(&mut tx).await?;
-        let in_before = admins_still_in(&data.config(), &admins, &portal, now);
-        let in_after = admins_still_in(&after.config(), &admins, &portal, now);
+        let methods = Methods::load(&mut tx).await?;
+        let in_before = admins_still_in(&data.config(), methods.policy(), &admins, &portal, now);
+        let in_after = admins_still_in(&after.config(), methods.policy(), &admins, &portal, now);
         if !in_before.is_empty() && in_after.is_empty() && !accept_lockout {
             return Err(ServiceError::Invalid(format!(
                 "R45: saving '{}' would block every enabled Global Administrator ({}) from signing in. Exclude a break-glass account or a role, or save again accepting the lock-out explicitly.",

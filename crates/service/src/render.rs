@@ -61,6 +61,10 @@ pub fn refusal(why: &Refusal) -> String {
             "To continue, {}; each of your methods meets only some of these, and one sign-in uses one method.",
             rs.iter().map(requirement).collect::<Vec<_>>().join(", and ")
         ),
+        Refusal::NotRegistrable(r) => format!(
+            "To continue, {}; you have no method that meets it, and your organisation's passkey settings let you add none that does.",
+            requirement(r)
+        ),
     }
 }
 
@@ -74,6 +78,7 @@ pub fn remedy(r: Remedy) -> &'static str {
         Remedy::UseCompliantDevice => "Use a device your organisation manages and marks compliant, or ask your administrator for a temporary exclusion.",
         Remedy::CannotMeetHere => "Ask your administrator: this requirement cannot be met from this app or device.",
         Remedy::AlignPolicies => "Ask your administrator: the policies on this application must accept one method you can hold (for example, strengths that allow the same passkey models).",
+        Remedy::AllowAPasskeyThatMeets => "Ask your administrator: the Passkey (FIDO2) settings must let you add a passkey that meets this requirement (the method on for you, self-service registration on, the required models allowed by key restrictions, and attestation enforced where a strength names models).",
     }
 }
 

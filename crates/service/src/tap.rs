@@ -95,7 +95,7 @@ impl From<portcullis_store::StoreError> for SignInError {
     }
 }
 
-fn tap_config(cfg: MethodConfiguration) -> TapConfiguration {
+pub(crate) fn tap_config(cfg: MethodConfiguration) -> TapConfiguration {
     match cfg {
         MethodConfiguration::TemporaryAccessPass(c) => c,
         // `current` is asked for the TAP id, so this arm cannot be reached; defaults are safe.

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::evaluate::{Config, Detail, Outcome};
 use super::platform::{ClientAppType, Platform};
-use crate::access::{decide, SignIn};
+use crate::access::{decide, MethodsPolicy, SignIn};
 use crate::application::Application;
 use crate::device::DeviceFacts;
 use crate::directory::{DirectoryRole, User};
@@ -33,6 +33,7 @@ pub struct Admin {
 /// their own enrolled devices. Empty means everyone is locked out.
 pub fn admins_still_in(
     cfg: &Config<'_>,
+    methods: MethodsPolicy<'_>,
     admins: &[Admin],
     portal: &Application,
     now: Timestamp,
@@ -72,6 +73,7 @@ pub fn admins_still_in(
                         used: &strongest,
                         registered: &strongest,
                         config: *cfg,
+                        methods,
                         platform: Some(*p),
                         ip: None,
                         client_app_type: *t,

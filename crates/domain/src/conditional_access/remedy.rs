@@ -38,6 +38,10 @@ pub enum Refusal {
     /// Several policies each ask for a method, and no one held method meets them all (a
     /// session holds one method).
     NoSingleMethod(Vec<Requirement>),
+    /// A method is required that the user does not hold, and the methods policy lets them
+    /// register no passkey that meets it (method off, out of its targets, no self-service,
+    /// the models allowed are not the ones required, or their AAGUIDs cannot be attested).
+    NotRegistrable(Requirement),
 }
 
 /// What would fix a refusal.
@@ -58,6 +62,9 @@ pub enum Remedy {
     CannotMeetHere,
     /// The policies must accept one method the user can hold.
     AlignPolicies,
+    /// The Passkey (FIDO2) settings must let the user register a passkey that meets the
+    /// requirement.
+    AllowAPasskeyThatMeets,
 }
 
 /// The verdict for a sign-in after evaluation: data only; each surface renders it.

@@ -4,15 +4,21 @@
 //! refresh of a grant and What If all ask these two functions; they evaluate Conditional
 //! Access (R40–R44) with [`evaluate`].
 
+mod methods;
+
 use std::net::IpAddr;
 use uuid::Uuid;
+
+pub use methods::{registrable, usable_methods, MethodsPolicy};
 
 use crate::application::Application;
 use crate::conditional_access::evaluate::{
     evaluate_in, Config, Detail, Evaluation, Outcome, Resource, Signals,
 };
 use crate::conditional_access::platform::{ClientAppType, Platform};
-use crate::conditional_access::remedy::{no_single_method, verdict, Holdings, Refusal, Verdict};
+use crate::conditional_access::remedy::{
+    no_single_method, verdict, Holdings, Refusal, Remedy, Requirement, Verdict,
+};
 use crate::device::DeviceFacts;
 use crate::directory::{DirectoryRole, User};
 use crate::session::Session;
@@ -30,10 +36,12 @@ pub struct SignIn<'a> {
     pub roles: &'a [DirectoryRole],
     /// Methods used in this session.
     pub used: &'a [UsedMethod],
-    /// Methods the user has registered and may use.
+    /// Methods the user has registered and may use ([`usable_methods`]).
     pub registered: &'a [UsedMethod],
     /// Policies, strengths, named locations.
     pub config: Config<'a>,
+    /// The methods policy: which passkeys the user could register.
+    pub methods: MethodsPolicy<'a>,
     /// Device platform, if known.
     pub platform: Option<Platform>,
     /// Source address, if it parses.
@@ -120,7 +128,10 @@ pub fn decide(s: &SignIn<'_>, app: &Application, portal: Option<&Application>) -
                 registration_open: true,
                 ..closed
             };
-            settle(verdict(&evaluation.outcome, s.config.strengths, &open))
+            match settle(verdict(&evaluation.outcome, s.config.strengths, &open)) {
+                Verdict::RegisterFirst { requirement } => after_registering(s, app, requirement),
+                v => v,
+            }
         }
         _ => v,
     };
@@ -145,6 +156,52 @@ fn step_up_completes(s: &SignIn<'_>, app: &Application) -> bool {
     })
 }
 
+/// "Register first" is a remedy only if a passkey the methods policy lets the user register
+/// would then, alone, let them in (issue 13, point 10: a verdict must be reachable in one step).
+/// If none would, the answer is what signing in with such a passkey meets (a device the user
+/// lacks, say), or a loop: the methods policy lets them register no passkey that meets it.
+fn after_registering(s: &SignIn<'_>, app: &Application, requirement: Requirement) -> Verdict {
+    let mut then = None;
+    for c in registrable(s.methods, s.groups, &named_models(s.config.strengths)) {
+        let once = [c];
+        let alone = SignIn {
+            used: &once,
+            registered: &once,
+            ..*s
+        };
+        match decide(&alone, app, None).verdict {
+            Verdict::Allow => return Verdict::RegisterFirst { requirement },
+            v => {
+                then.get_or_insert(v);
+            }
+        }
+    }
+    match then {
+        Some(
+            v @ Verdict::Refused {
+                why: Refusal::Blocked | Refusal::CannotMeet(_),
+                ..
+            },
+        ) => v,
+        _ => Verdict::Refused {
+            policy: requirement.policy.clone(),
+            why: Refusal::NotRegistrable(requirement),
+            remedy: Remedy::AllowAPasskeyThatMeets,
+            is_loop: true,
+        },
+    }
+}
+
+/// Every authenticator model some strength names, in order.
+fn named_models(strengths: &[crate::strength::Strength]) -> Vec<Uuid> {
+    let pool: std::collections::BTreeSet<Uuid> = strengths
+        .iter()
+        .flat_map(|st| st.fido2_allowed_aaguids.iter().flatten())
+        .copied()
+        .collect();
+    pool.into_iter().collect()
+}
+
 /// R48: which new passkeys would let the user back into Security info with that passkey
 /// alone — the same decision, explored with a passkey of each model the tenant's strengths
 /// name (an AAGUID counts only when attested, R32).
@@ -164,14 +221,7 @@ pub fn passkey_need(s: &SignIn<'_>, portal: &Application) -> PasskeyNeed {
     let Err(verdict) = unknown else {
         return PasskeyNeed::Any;
     };
-    let pool: std::collections::BTreeSet<Uuid> = s
-        .config
-        .strengths
-        .iter()
-        .flat_map(|st| st.fido2_allowed_aaguids.iter().flatten())
-        .copied()
-        .collect();
-    let models: Vec<Uuid> = pool
+    let models: Vec<Uuid> = named_models(s.config.strengths)
         .into_iter()
         .filter(|a| passkey_suffices(s, portal, UsedMethod::passkey(Some(*a), true)).is_ok())
         .collect();
@@ -361,12 +411,28 @@ mod tests {
                 strengths: st,
                 locations: &[],
             },
+            methods: methods_on(),
             platform: Some(Platform::Windows),
             ip: None,
             client_app_type: ClientAppType::Browser,
             device: None,
             now: datetime!(2026-11-29 12:00 UTC),
             detail: Detail::EveryReason,
+        }
+    }
+
+    /// Passkeys (attestation enforced, as Graph's defaults have it) and passes on for everyone.
+    fn methods_on() -> MethodsPolicy<'static> {
+        use crate::policy::{Fido2Configuration, MethodState, TapConfiguration};
+        MethodsPolicy {
+            fido2: Box::leak(Box::new(Fido2Configuration {
+                state: MethodState::Enabled,
+                ..Default::default()
+            })),
+            tap: Box::leak(Box::new(TapConfiguration {
+                state: MethodState::Enabled,
+                ..Default::default()
+            })),
         }
     }
 
@@ -432,6 +498,97 @@ mod tests {
                 );
             }
             other => panic!("expected a loop, got {other:?}"),
+        }
+    }
+
+    /// "Register first" only where the methods policy lets the user add a passkey that then
+    /// lets them in: passkeys off, self-service off, or a strength naming a model the key
+    /// restrictions refuse (or whose AAGUID cannot be attested) each make it a loop, blamed on
+    /// the methods policy, with the remedy an administrator can apply.
+    #[test]
+    fn register_first_needs_a_passkey_the_methods_policy_accepts() {
+        use crate::policy::fido2::{EnforcementType, AUTHENTICATOR_AAGUIDS};
+        use crate::policy::{Fido2Configuration, KeyRestrictions, MethodState};
+        let (u, mut st) = (user(true), strengths());
+        st.push(Strength {
+            id: "authenticator".into(),
+            display_name: "Authenticator".into(),
+            description: String::new(),
+            built_in: false,
+            allowed_combinations: vec![crate::strength::Combination::parse("fido2").unwrap()],
+            fido2_allowed_aaguids: Some(AUTHENTICATOR_AAGUIDS.to_vec()),
+            fido2_configuration_id: None,
+            created: String::new(),
+            modified: String::new(),
+        });
+        let payroll = app("payroll");
+        let tap = [UsedMethod::TAP];
+        let everywhere = PolicySet::new(vec![phishing_resistant_everywhere()]);
+        let authenticator = PolicySet::new(vec![policy(
+            "Authenticator for payroll",
+            json!({"includeApplications": ["payroll"]}),
+            json!({"operator": "OR", "authenticationStrength": {"id": "authenticator"}}),
+        )]);
+        let on = methods_on();
+        let verdict = |set: &PolicySet, fido2: Fido2Configuration| {
+            let s = SignIn {
+                methods: MethodsPolicy {
+                    fido2: &fido2,
+                    tap: on.tap,
+                },
+                ..sign_in(&u, set, &st, &tap)
+            };
+            decide(&s, &payroll, Some(&portal())).verdict
+        };
+        let not_registrable = |v: &Verdict| {
+            matches!(
+                v,
+                Verdict::Refused {
+                    why: Refusal::NotRegistrable(_),
+                    remedy: Remedy::AllowAPasskeyThatMeets,
+                    is_loop: true,
+                    ..
+                }
+            )
+        };
+        assert!(matches!(
+            verdict(&everywhere, on.fido2.clone()),
+            Verdict::RegisterFirst { .. }
+        ));
+        for fido2 in [
+            Fido2Configuration {
+                state: MethodState::Disabled,
+                ..on.fido2.clone()
+            },
+            Fido2Configuration {
+                is_self_service_registration_allowed: false,
+                ..on.fido2.clone()
+            },
+        ] {
+            let v = verdict(&everywhere, fido2);
+            assert!(not_registrable(&v), "{v:?}");
+        }
+        // A strength naming the Authenticator: met only if its model may register, attested.
+        assert!(matches!(
+            verdict(&authenticator, on.fido2.clone()),
+            Verdict::RegisterFirst { .. }
+        ));
+        let blocked = Fido2Configuration {
+            key_restrictions: KeyRestrictions {
+                is_enforced: true,
+                enforcement_type: EnforcementType::Block,
+                aa_guids: AUTHENTICATOR_AAGUIDS.to_vec(),
+                ..Default::default()
+            },
+            ..on.fido2.clone()
+        };
+        let unattested = Fido2Configuration {
+            is_attestation_enforced: false,
+            ..on.fido2.clone()
+        };
+        for fido2 in [blocked, unattested] {
+            let v = verdict(&authenticator, fido2);
+            assert!(not_registrable(&v), "{v:?}");
         }
     }
 
