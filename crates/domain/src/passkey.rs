@@ -361,7 +361,8 @@ pub fn sign_in_usability(
 }
 
 /// The passkeys this user could register under the policy (R1–R5, R9), as strengths would
-/// see them: one per ruleset and model of `models` the key restrictions let through — its
+/// see them: one per ruleset and model of `models` (or named by the ruleset's key
+/// restrictions) that the key restrictions let through — its
 /// AAGUID attested exactly when the ruleset enforces attestation (R17, R32: without it the
 /// options ask for none and the AAGUID is only self-reported) — and a passkey of a model no
 /// list names, when the restrictions let such a model through. Empty when the user may not
@@ -384,9 +385,11 @@ pub fn registrable(
         if !(kr.is_enforced && kr.enforcement_type == EnforcementType::Allow) {
             out.push(UsedMethod::passkey(None, false));
         }
+        // The models asked about, and the ones the restrictions themselves name.
         out.extend(
             models
                 .iter()
+                .chain(&kr.aa_guids)
                 .filter(|m| key_allowed(kr, **m).is_ok())
                 .map(|m| UsedMethod::passkey(Some(*m), r.attestation_required)),
         );

@@ -22,7 +22,7 @@ use portcullis_domain::access::{
     decide, decide_registration, lets_through, usable_methods, MethodsPolicy, SignIn,
 };
 use portcullis_domain::application::{Application, AttributeValue};
-use portcullis_domain::conditional_access::evaluate::{Config, Detail, Outcome};
+use portcullis_domain::conditional_access::evaluate::{AppliedResult, Config, Detail, Outcome};
 use portcullis_domain::conditional_access::filter::{Attribute, Op, Rule};
 use portcullis_domain::conditional_access::guard::{admins_still_in, Admin};
 use portcullis_domain::conditional_access::location::NamedLocation;
@@ -67,6 +67,8 @@ const MODEL_A: u128 = 0xA;
 const MODEL_B: u128 = 0xB;
 /// A model no strength names.
 const MODEL_C: u128 = 0xC;
+/// A model no strength and no key restriction names (any other authenticator).
+const MODEL_D: u128 = 0xD;
 
 fn user_id(n: u128) -> Uuid {
     Uuid::from_u128(0x1000 + n)
@@ -579,7 +581,7 @@ fn could_register(m: MethodsPolicy<'_>, groups: &[Uuid], user: Uuid) -> Vec<Used
         return vec![];
     };
     let mut out = vec![];
-    for model in [MODEL_A, MODEL_B, MODEL_C] {
+    for model in [MODEL_A, MODEL_B, MODEL_C, MODEL_D] {
         for synced in [false, true] {
             for attested in [false, true] {
                 let facts = RegistrationFacts {
@@ -721,7 +723,7 @@ fn a_user(n: u128, enabled: bool) -> User {
 fn by_id(
     set: &PolicySet,
     d: &portcullis_domain::access::AccessDecision,
-) -> Vec<(String, &'static str, bool)> {
+) -> Vec<(String, AppliedResult, bool)> {
     let mut out: Vec<_> = d
         .evaluation
         .policies

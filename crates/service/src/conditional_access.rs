@@ -9,7 +9,7 @@ use portcullis_domain::access::{
 use portcullis_domain::actor::Actor;
 use portcullis_domain::application::Application;
 use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
-use portcullis_domain::conditional_access::evaluate::{Config, Detail, Evaluation};
+use portcullis_domain::conditional_access::evaluate::{AppliedResult, Config, Detail, Evaluation};
 use portcullis_domain::conditional_access::guard::{admins_still_in, Admin};
 use portcullis_domain::conditional_access::location::{parse_cidr, NamedLocation};
 use portcullis_domain::conditional_access::platform::{from_user_agent, ClientAppType, Platform};
@@ -611,7 +611,7 @@ pub fn ca_status(e: &Evaluation) -> &'static str {
         .collect();
     if enforced.is_empty() {
         "notApplied"
-    } else if enforced.iter().all(|p| p.result == "success") {
+    } else if enforced.iter().all(|p| p.result == AppliedResult::Success) {
         "success"
     } else {
         "failure"

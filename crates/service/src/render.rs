@@ -241,8 +241,8 @@ pub fn applied_policies_json(e: &Evaluation, policies: &[Policy]) -> Value {
             let p = policies.get(r.index)?;
             Some(json!({
                 "id": p.id, "displayName": p.display_name, "result": r.result,
-                "enforcedGrantControls": r.controls.iter().map(control).collect::<Vec<_>>(), "enforcedSessionControls": [],
-                "unmet": r.unmet.iter().map(unmet).collect::<Vec<_>>(),
+                "enforcedGrantControls": r.controls().iter().map(control).collect::<Vec<_>>(), "enforcedSessionControls": [],
+                "unmet": r.unmet().iter().map(unmet).collect::<Vec<_>>(),
                 "analysisReasons": if r.not_applied_because.is_empty() { "notSet".to_string() } else { r.not_applied_because.list().join(",") },
             }))
         })

@@ -555,6 +555,23 @@ mod tests {
             verdict(&everywhere, on.fido2.clone()),
             Verdict::RegisterFirst { .. }
         ));
+        // Found by the engine's property test: an allow list naming a model no strength
+        // names still lets the user register one, which meets an unrestricted strength.
+        let security_key = Uuid::from_u128(0xC);
+        let only_that_key = Fido2Configuration {
+            is_attestation_enforced: false,
+            key_restrictions: KeyRestrictions {
+                is_enforced: true,
+                enforcement_type: EnforcementType::Allow,
+                aa_guids: vec![security_key],
+                ..Default::default()
+            },
+            ..on.fido2.clone()
+        };
+        assert!(matches!(
+            verdict(&everywhere, only_that_key),
+            Verdict::RegisterFirst { .. }
+        ));
         for fido2 in [
             Fido2Configuration {
                 state: MethodState::Disabled,

@@ -131,7 +131,56 @@ impl Reasons {
     }
 }
 
-/// One policy's result (graph-api.md §7.1 `appliedConditionalAccessPolicies`).
+/// A policy's `result` in the sign-in log (graph-api.md §7.1): serialised in Graph's spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AppliedResult {
+    /// Applies and is satisfied.
+    Success,
+    /// Applies and is not satisfied.
+    Failure,
+    /// Does not apply.
+    NotApplied,
+    /// Disabled.
+    NotEnabled,
+    /// Report-only; would have been satisfied.
+    ReportOnlySuccess,
+    /// Report-only; would have failed.
+    ReportOnlyFailure,
+    /// Report-only; does not apply.
+    ReportOnlyNotApplied,
+    /// Report-only; would have interrupted the user for a method.
+    ReportOnlyInterrupted,
+}
+
+impl AppliedResult {
+    /// Graph's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppliedResult::Success => "success",
+            AppliedResult::Failure => "failure",
+            AppliedResult::NotApplied => "notApplied",
+            AppliedResult::NotEnabled => "notEnabled",
+            AppliedResult::ReportOnlySuccess => "reportOnlySuccess",
+            AppliedResult::ReportOnlyFailure => "reportOnlyFailure",
+            AppliedResult::ReportOnlyNotApplied => "reportOnlyNotApplied",
+            AppliedResult::ReportOnlyInterrupted => "reportOnlyInterrupted",
+        }
+    }
+}
+
+/// What a policy that applies enforces, and what of it is unmet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enforced {
+    /// The controls the policy enforces.
+    pub controls: Vec<Unmet>,
+    /// What is unmet; for an OR policy, the alternatives (any one would do).
+    pub unmet: Vec<Unmet>,
+}
+
+/// One policy's result (graph-api.md §7.1 `appliedConditionalAccessPolicies`). Small: a
+/// decision lists every policy, and a thousand of them must cost little; only a policy that
+/// applies carries its controls.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyResult {
     /// The policy's position in [`Config::policies`] (names are read from there, so that
@@ -143,14 +192,26 @@ pub struct PolicyResult {
     pub applies: bool,
     /// Why not, when it does not apply.
     pub not_applied_because: Reasons,
-    /// `success`, `failure`, `notApplied`, `notEnabled`, `reportOnly…`.
-    pub result: &'static str,
-    /// What is unmet; for an OR policy, the alternatives (any one would do).
-    pub unmet: Vec<Unmet>,
+    /// The result.
+    pub result: AppliedResult,
     /// Whether the unmet items are alternatives (OR) or all required (AND).
     pub any_of: bool,
-    /// The controls the policy enforces (for an applying policy).
-    pub controls: Vec<Unmet>,
+    /// For a policy that applies: its controls and what is unmet.
+    pub enforced: Option<Box<Enforced>>,
+}
+
+impl PolicyResult {
+    /// What is unmet (empty unless the policy applies and is not satisfied).
+    pub fn unmet(&self) -> &[Unmet] {
+        self.enforced.as_ref().map_or(&[], |e| e.unmet.as_slice())
+    }
+
+    /// The controls the policy enforces (empty unless it applies).
+    pub fn controls(&self) -> &[Unmet] {
+        self.enforced
+            .as_ref()
+            .map_or(&[], |e| e.controls.as_slice())
+    }
 }
 
 /// The outcome.
@@ -413,13 +474,12 @@ pub fn evaluate_in(cfg: &Config<'_>, s: &Signals<'_>, detail: Detail) -> Evaluat
             state,
             applies: false,
             not_applied_because: Reasons::default(),
-            result: "notApplied",
-            unmet: vec![],
+            result: AppliedResult::NotApplied,
             any_of,
-            controls: vec![],
+            enforced: None,
         };
         if state == PolicyState::Disabled {
-            r.result = "notEnabled";
+            r.result = AppliedResult::NotEnabled;
             r.not_applied_because.add("policyNotEnabled");
             results.push(r);
             continue;
@@ -439,9 +499,9 @@ pub fn evaluate_in(cfg: &Config<'_>, s: &Signals<'_>, detail: Detail) -> Evaluat
         r.applies = r.not_applied_because.is_empty();
         if !r.applies {
             r.result = if report_only {
-                "reportOnlyNotApplied"
+                AppliedResult::ReportOnlyNotApplied
             } else {
-                "notApplied"
+                AppliedResult::NotApplied
             };
             results.push(r);
             continue;
@@ -458,20 +518,19 @@ pub fn evaluate_in(cfg: &Config<'_>, s: &Signals<'_>, detail: Detail) -> Evaluat
             missing.is_empty()
         };
         let blocked = ctrls.contains(&Unmet::Block);
-        r.unmet = if satisfied { vec![] } else { missing };
-        r.controls = ctrls;
+        let unmet = if satisfied { vec![] } else { missing };
         // A user can act on a missing method; nothing they do fixes a block, a device or an app.
         let interrupted = !satisfied
             && !blocked
-            && r.unmet
+            && unmet
                 .iter()
                 .any(|u| matches!(u, Unmet::Mfa | Unmet::Strength { .. }));
         r.result = match (report_only, satisfied, blocked, interrupted) {
-            (false, true, _, _) => "success",
-            (false, false, _, _) => "failure",
-            (true, true, _, _) => "reportOnlySuccess",
-            (true, false, false, true) => "reportOnlyInterrupted",
-            (true, false, _, _) => "reportOnlyFailure",
+            (false, true, _, _) => AppliedResult::Success,
+            (false, false, _, _) => AppliedResult::Failure,
+            (true, true, _, _) => AppliedResult::ReportOnlySuccess,
+            (true, false, false, true) => AppliedResult::ReportOnlyInterrupted,
+            (true, false, _, _) => AppliedResult::ReportOnlyFailure,
         };
         if !report_only && !satisfied {
             let name = set
@@ -484,10 +543,14 @@ pub fn evaluate_in(cfg: &Config<'_>, s: &Signals<'_>, detail: Detail) -> Evaluat
             }
             unmet_all.push(PolicyUnmet {
                 policy: name,
-                unmet: r.unmet.clone(),
+                unmet: unmet.clone(),
                 any_of: r.any_of,
             });
         }
+        r.enforced = Some(Box::new(Enforced {
+            controls: ctrls,
+            unmet,
+        }));
         results.push(r);
     }
     let outcome = match block {
@@ -639,7 +702,7 @@ mod tests {
             matches!(&e.outcome, Outcome::Unmet(v) if v[0].unmet == vec![Unmet::Strength { id: PHISH.into(), name: "Phishing resistant MFA".into() }]),
             "{e:?}"
         );
-        assert_eq!(e.policies[0].result, "failure");
+        assert_eq!(e.policies[0].result, AppliedResult::Failure);
     }
 
     #[test]
@@ -664,7 +727,7 @@ mod tests {
         // Evaluated in name order: "Off", then "Report block".
         assert_eq!(
             (e.policies[0].result, e.policies[1].result),
-            ("notEnabled", "reportOnlyFailure")
+            (AppliedResult::NotEnabled, AppliedResult::ReportOnlyFailure)
         );
         let policies = [
             policy("MFA", PolicyState::Enabled, &["mfa"], None),

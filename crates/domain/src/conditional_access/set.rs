@@ -321,7 +321,7 @@ mod tests {
                             (
                                 set.policies().get(r.index).map(|p| p.id.clone()),
                                 r.result,
-                                r.unmet.clone(),
+                                r.unmet().to_vec(),
                             )
                         })
                         .collect();
