@@ -37,15 +37,20 @@ impl std::fmt::Display for TargetId {
     }
 }
 
+/// A target id that is neither `all_users` nor a GUID.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is neither 'all_users' nor a group's object id (a GUID)")]
+pub struct BadTargetId(pub String);
+
 impl std::str::FromStr for TargetId {
-    type Err = String;
+    type Err = BadTargetId;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.eq_ignore_ascii_case(ALL_USERS) {
             return Ok(TargetId::AllUsers);
         }
         Uuid::parse_str(s)
             .map(TargetId::Group)
-            .map_err(|_| format!("'{s}' is neither '{ALL_USERS}' nor a group's object id (a GUID)"))
+            .map_err(|_| BadTargetId(s.to_string()))
     }
 }
 
