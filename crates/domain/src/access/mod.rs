@@ -16,9 +16,7 @@ use crate::conditional_access::evaluate::{
     evaluate_in, Config, Detail, Evaluation, Outcome, Resource, Signals,
 };
 use crate::conditional_access::platform::{ClientAppType, Platform};
-use crate::conditional_access::remedy::{
-    no_single_method, verdict, Holdings, Refusal, Remedy, Requirement, Verdict,
-};
+use crate::conditional_access::remedy::{verdict, Holdings, Refusal, Remedy, Requirement, Verdict};
 use crate::device::DeviceFacts;
 use crate::directory::{DirectoryRole, User};
 use crate::session::Session;
@@ -96,8 +94,20 @@ pub fn used_methods(s: &Session) -> Vec<UsedMethod> {
 /// May this sign-in get a token for `app`? `portal` is Security info: when the only remedy
 /// is registering a method, the verdict asks [`decide_registration`] whether the user could
 /// register there with the same signals — if so, registering first is the remedy (R18);
-/// if not, it is a loop (R44).
+/// if not, it is a loop (R44). A step-up is offered only with a held method that, alone,
+/// would then let the user in (a session holds the one method it signed in with).
 pub fn decide(s: &SignIn<'_>, app: &Application, portal: Option<&Application>) -> AccessDecision {
+    decide_with(s, app, portal, &|m| alone_allowed(s, app, *m))
+}
+
+/// [`decide`], with what completes a step-up given: for a sign-in, reaching the application
+/// with the method alone; for a registration, registering with it alone.
+fn decide_with(
+    s: &SignIn<'_>,
+    app: &Application,
+    portal: Option<&Application>,
+    completes: &dyn Fn(&UsedMethod) -> bool,
+) -> AccessDecision {
     let signals = s.signals(Resource::Application(app), app);
     let evaluation = evaluate_in(&s.config, &signals, s.detail);
     if !s.user.account_enabled {
@@ -111,15 +121,9 @@ pub fn decide(s: &SignIn<'_>, app: &Application, portal: Option<&Application>) -
         registered: s.registered,
         client_app_id: Some(&app.app_id),
         registration_open: false,
+        completes,
     };
-    // Whichever holdings the verdict is read with, a step-up must complete in one step.
-    let settle = |v: Verdict| match v {
-        Verdict::StepUp { requirements } if !step_up_completes(s, app) => {
-            no_single_method(requirements)
-        }
-        v => v,
-    };
-    let v = settle(verdict(&evaluation.outcome, s.config.strengths, &closed));
+    let v = verdict(&evaluation.outcome, s.config.strengths, &closed);
     let verdict = match (&v, portal) {
         (Verdict::Refused { is_loop: true, .. }, Some(p))
             if lets_through(&decide_registration(s, p).verdict) =>
@@ -128,7 +132,7 @@ pub fn decide(s: &SignIn<'_>, app: &Application, portal: Option<&Application>) -
                 registration_open: true,
                 ..closed
             };
-            match settle(verdict(&evaluation.outcome, s.config.strengths, &open)) {
+            match verdict(&evaluation.outcome, s.config.strengths, &open) {
                 Verdict::RegisterFirst { requirement } => after_registering(s, app, requirement),
                 v => v,
             }
@@ -141,19 +145,25 @@ pub fn decide(s: &SignIn<'_>, app: &Application, portal: Option<&Application>) -
     }
 }
 
-/// Whether signing in again with one held method, alone, would be let through: a session
-/// holds the one method it signed in with, so a step-up is a remedy only then (issue 13,
-/// point 10 — and the engine's property test found a policy that the pass met and the
-/// passkey asked for would not).
-fn step_up_completes(s: &SignIn<'_>, app: &Application) -> bool {
-    s.registered.iter().any(|m| {
-        let once = [*m];
-        let signals = Signals {
-            methods: &once,
-            ..s.signals(Resource::Application(app), app)
-        };
-        evaluate_in(&s.config, &signals, Detail::FirstReason).outcome == Outcome::Allow
-    })
+/// This sign-in's signals with one method, used and held: the sign-in after a step-up.
+fn with_only<'a>(s: &SignIn<'a>, once: &'a [UsedMethod; 1]) -> SignIn<'a> {
+    SignIn {
+        used: once,
+        registered: once,
+        ..*s
+    }
+}
+
+/// Whether signing in again with `m` alone would reach `app`: what completes a step-up
+/// (issue 13, point 10 — the engine's property test found a policy that the pass met and
+/// the passkey asked for would not).
+fn alone_allowed(s: &SignIn<'_>, app: &Application, m: UsedMethod) -> bool {
+    let once = [m];
+    let signals = Signals {
+        methods: &once,
+        ..s.signals(Resource::Application(app), app)
+    };
+    evaluate_in(&s.config, &signals, Detail::FirstReason).outcome == Outcome::Allow
 }
 
 /// "Register first" is a remedy only if a passkey the methods policy lets the user register
@@ -258,15 +268,22 @@ pub fn passkey_suffices(
 /// surface asks: the Security info application (a browser page), as its own sign-in decides
 /// it — where a pass skips an unmet strength for proof-up — *and* the "register security
 /// info" user action, whose strengths govern registration and are not skipped for a pass
-/// (a policy that requires more than a pass for registering means it).
+/// (a policy that requires more than a pass for registering means it). A step-up to register
+/// is offered only with a held method that, alone, would then let the user register through
+/// both (where a pass's proof-up skip is gone if it is not the method).
 pub fn decide_registration(s: &SignIn<'_>, portal: &Application) -> AccessDecision {
     let s = SignIn {
         client_app_type: ClientAppType::Browser,
         ..*s
     };
-    let app = decide(&s, portal, None);
+    // With one method used and held, no step-up is asked again: this goes one level deep.
+    let registers = |m: &UsedMethod| {
+        let once = [*m];
+        lets_through(&decide_registration(&with_only(&s, &once), portal).verdict)
+    };
+    let app = decide_with(&s, portal, None, &registers);
     if !lets_through(&app.verdict) {
-        return after_step_up(&s, portal, app);
+        return explain_no_single_method(&s, portal, app);
     }
     let signals = s.signals(Resource::RegisterSecurityInfo, portal);
     let evaluation = evaluate_in(&s.config, &signals, s.detail);
@@ -275,9 +292,10 @@ pub fn decide_registration(s: &SignIn<'_>, portal: &Application) -> AccessDecisi
         registered: s.registered,
         client_app_id: None,
         registration_open: true,
+        completes: &registers,
     };
     let verdict = verdict(&evaluation.outcome, s.config.strengths, &h);
-    after_step_up(
+    explain_no_single_method(
         &s,
         portal,
         AccessDecision {
@@ -287,46 +305,34 @@ pub fn decide_registration(s: &SignIn<'_>, portal: &Application) -> AccessDecisi
     )
 }
 
-/// As at sign-in, a step-up to register is a remedy only if one held method, alone, would
-/// then let the user register — through Security info itself (where a pass's proof-up skip
-/// is gone) and the user action. If none would, the answer is what registering with such a
-/// method meets (a block on the user action, say), or the loop of no single method. With one
-/// method used and held, no step-up is asked again, so this goes one level deep.
-fn after_step_up(s: &SignIn<'_>, portal: &Application, d: AccessDecision) -> AccessDecision {
-    let Verdict::StepUp { requirements } = &d.verdict else {
+/// When no one held method would let the user register, say what registering with such a
+/// method meets, if that is more than the policies disagreeing: a block on the user action,
+/// or a device the user does not have.
+fn explain_no_single_method(
+    s: &SignIn<'_>,
+    portal: &Application,
+    d: AccessDecision,
+) -> AccessDecision {
+    let Verdict::Refused {
+        why: Refusal::NoSingleMethod(_),
+        ..
+    } = &d.verdict
+    else {
         return d;
     };
-    let mut then = None;
-    for m in s.registered {
+    let first = s.registered.iter().find_map(|m| {
         let once = [*m];
-        let alone = SignIn {
-            used: &once,
-            registered: &once,
-            ..*s
-        };
-        let r = decide_registration(&alone, portal);
-        if lets_through(&r.verdict) {
-            return d;
-        }
-        then.get_or_insert(r);
-    }
-    match then {
-        Some(r)
-            if matches!(
-                &r.verdict,
-                Verdict::Refused {
-                    why: Refusal::Blocked | Refusal::CannotMeet(_),
-                    ..
-                }
-            ) =>
-        {
-            r
-        }
-        _ => AccessDecision {
-            verdict: no_single_method(requirements.clone()),
-            evaluation: d.evaluation,
-        },
-    }
+        let r = decide_registration(&with_only(s, &once), portal);
+        matches!(
+            &r.verdict,
+            Verdict::Refused {
+                why: Refusal::Blocked | Refusal::CannotMeet(_),
+                ..
+            }
+        )
+        .then_some(r)
+    });
+    first.unwrap_or(d)
 }
 
 /// Whether an outcome lets the user through (fully or for registration only).
@@ -607,6 +613,65 @@ mod tests {
             let v = verdict(&authenticator, fido2);
             assert!(not_registrable(&v), "{v:?}");
         }
+    }
+
+    /// Issue 13, point 10: two policies on one application each asking for a different
+    /// passkey model sent the user to step up in a circle (a session holds one method). The
+    /// step-up is offered only if one held passkey alone gets through both; here none does.
+    #[test]
+    fn two_policies_asking_for_different_passkeys_are_a_loop_not_a_step_up() {
+        let (u, mut st) = (user(true), strengths());
+        let (a, b) = (Uuid::from_u128(0xA), Uuid::from_u128(0xB));
+        for (id, model) in [("onlyA", a), ("onlyB", b)] {
+            st.push(Strength {
+                id: id.into(),
+                display_name: id.into(),
+                description: String::new(),
+                built_in: false,
+                allowed_combinations: vec![crate::strength::Combination::parse("fido2").unwrap()],
+                fido2_allowed_aaguids: Some(vec![model]),
+                fido2_configuration_id: None,
+                created: String::new(),
+                modified: String::new(),
+            });
+        }
+        let asks = |name: &str, strength: &str| {
+            policy(
+                name,
+                json!({"includeApplications": ["payroll"]}),
+                json!({"operator": "OR", "authenticationStrength": {"id": strength}}),
+            )
+        };
+        let used = [UsedMethod::TAP];
+        let held = [
+            UsedMethod::TAP,
+            UsedMethod::passkey(Some(a), true),
+            UsedMethod::passkey(Some(b), true),
+        ];
+        let payroll = app("payroll");
+        let two = PolicySet::new(vec![asks("Model A", "onlyA"), asks("Model B", "onlyB")]);
+        let s = SignIn {
+            registered: &held,
+            ..sign_in(&u, &two, &st, &used)
+        };
+        match decide(&s, &payroll, None).verdict {
+            Verdict::Refused {
+                why: Refusal::NoSingleMethod(rs),
+                is_loop: true,
+                ..
+            } => assert_eq!(rs.len(), 2),
+            other => panic!("expected a loop, got {other:?}"),
+        }
+        // Both asking for model A: the passkey of model A completes the step-up.
+        let same = PolicySet::new(vec![asks("Model A", "onlyA"), asks("Also A", "onlyA")]);
+        let s = SignIn {
+            registered: &held,
+            ..sign_in(&u, &same, &st, &used)
+        };
+        assert!(matches!(
+            decide(&s, &payroll, None).verdict,
+            Verdict::StepUp { .. }
+        ));
     }
 
     /// Found by the engine's property test: one policy met by the pass the user signed in

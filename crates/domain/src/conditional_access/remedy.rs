@@ -126,7 +126,7 @@ impl Verdict {
 }
 
 /// What the user holds and used, for deciding what they can do.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Holdings<'a> {
     /// Methods used in this session.
     pub used: &'a [UsedMethod],
@@ -137,6 +137,11 @@ pub struct Holdings<'a> {
     /// Whether the user could get into Security info now to register (the shell evaluates
     /// that sign-in too); when not, being sent there would be a circle.
     pub registration_open: bool,
+    /// Whether signing in again with this held method alone would get the user through (the
+    /// caller evaluates that sign-in): a session holds the one method it signed in with, and
+    /// stepping up gives up the pass and its proof-up skip, so a step-up is a remedy only
+    /// with such a method (issue 13, point 10).
+    pub completes: &'a dyn Fn(&UsedMethod) -> bool,
 }
 
 fn strength_of<'a>(u: &Unmet, strengths: &'a [Strength]) -> Option<&'a Strength> {
@@ -169,9 +174,6 @@ pub fn verdict(outcome: &Outcome, strengths: &[Strength], h: &Holdings<'_>) -> V
     let with_tap = h.used.iter().any(UsedMethod::is_pass);
     let mut step_up = vec![];
     let mut skipped = vec![];
-    // The policies a step-up or a proof-up skip would answer, to check below that one method
-    // answers them all.
-    let mut answered: Vec<&PolicyUnmet> = vec![];
     // Whether a method answers a policy: one of its alternatives (OR), or all it lacks (AND).
     let meets =
         |a: &Unmet, m: &UsedMethod| strength_of(a, strengths).is_some_and(|s| s.allows_alone(*m));
@@ -209,13 +211,11 @@ pub fn verdict(outcome: &Outcome, strengths: &[Strength], h: &Holdings<'_>) -> V
                 .cloned()
                 .collect();
             step_up.push(requirement(held));
-            answered.push(p);
             continue;
         }
         if actionable {
             if registering && with_tap {
                 skipped.push(requirement(methods));
-                answered.push(p);
                 continue;
             }
             if !registering && h.registration_open {
@@ -269,13 +269,7 @@ pub fn verdict(outcome: &Outcome, strengths: &[Strength], h: &Holdings<'_>) -> V
     if step_up.is_empty() {
         return Verdict::AllowForRegistration { skipped };
     }
-    // A session holds the one method it signed in with, and stepping up gives up the pass
-    // (and its proof-up skip): a step-up is a remedy only if one held method answers every
-    // policy at once (issue 13, point 10).
-    if h.registered
-        .iter()
-        .any(|m| answered.iter().all(|p| answers(p, m)))
-    {
+    if h.registered.iter().any(h.completes) {
         return Verdict::StepUp {
             requirements: step_up,
         };
@@ -349,6 +343,7 @@ mod tests {
             registered: &[yubikey],
             client_app_id: Some(AUTHENTICATOR_APP.app_id),
             registration_open: false,
+            completes: &|_| true,
         };
         match verdict(&unmet(), &strengths, &h) {
             Verdict::Refused {
@@ -367,6 +362,7 @@ mod tests {
             registered: &[tap],
             client_app_id: Some(AUTHENTICATOR_APP.app_id),
             registration_open: false,
+            completes: &|_| true,
         };
         assert!(matches!(
             verdict(&unmet(), &strengths, &h),
@@ -378,6 +374,7 @@ mod tests {
             registered: &[tap],
             client_app_id: Some("payroll"),
             registration_open: false,
+            completes: &|_| true,
         };
         assert!(matches!(
             verdict(&unmet(), &strengths, &h),
@@ -401,6 +398,7 @@ mod tests {
             registered: &[tap, theirs],
             client_app_id: Some("payroll"),
             registration_open: false,
+            completes: &|_| true,
         };
         assert!(matches!(
             verdict(&unmet(), &strengths, &h),
@@ -438,18 +436,21 @@ mod tests {
 
     /// Issue 13, point 10: two policies on one application that each need a different
     /// passkey sent the user to step up in a circle — a session holds one method. A step-up
-    /// is offered only when one held method answers every policy; otherwise it is a loop.
+    /// is offered only when the caller found a held method that alone gets the user through
+    /// (`access` evaluates that sign-in); otherwise it is a loop.
     #[test]
     fn a_step_up_that_no_single_method_completes_is_a_loop() {
         let mut strengths: Vec<Strength> = BUILT_IN.iter().map(|b| b.to_strength()).collect();
         strengths.extend([in_authenticator(), yubikey_only()]);
         let authn = UsedMethod::passkey(Some(Uuid::parse_str(AUTHN).unwrap()), true);
         let yubikey = UsedMethod::passkey(Some(Uuid::from_u128(1)), true);
+        // The caller found that no held method, alone, gets the user through.
         let h = Holdings {
             used: &[UsedMethod::TAP],
             registered: &[UsedMethod::TAP, authn, yubikey],
             client_app_id: Some("payroll"),
             registration_open: true,
+            completes: &|_| false,
         };
         match verdict(&two_policies(), &strengths, &h) {
             Verdict::Refused {
@@ -459,7 +460,6 @@ mod tests {
             } => assert_eq!(policy, "Authenticator passkeys, Security keys"),
             other => panic!("expected a loop, got {other:?}"),
         }
-        // One strength for both: the step-up completes.
         let both = Outcome::Unmet(vec![
             unmet_of(
                 "Authenticator passkeys",
@@ -476,6 +476,12 @@ mod tests {
                 }],
             ),
         ]);
+        // One strength for both, and the Authenticator passkey alone gets the user through.
+        let completes = |m: &UsedMethod| *m == authn;
+        let h = Holdings {
+            completes: &completes,
+            ..h
+        };
         assert!(matches!(
             verdict(&both, &strengths, &h),
             Verdict::StepUp { .. }
@@ -495,6 +501,7 @@ mod tests {
             registered: &[UsedMethod::TAP, authn],
             client_app_id: Some(SECURITY_INFO_APP.app_id),
             registration_open: false,
+            completes: &|_| false,
         };
         match verdict(&two_policies(), &strengths, &h) {
             Verdict::AllowForRegistration { skipped } => assert_eq!(skipped.len(), 2),
@@ -514,6 +521,7 @@ mod tests {
             registered: &[passkey],
             client_app_id: Some("payroll"),
             registration_open: true,
+            completes: &|_| true,
         };
         let mut p = unmet_of(
             "MFA and hybrid join",
@@ -544,6 +552,7 @@ mod tests {
             registered: &[],
             client_app_id: Some(AUTHENTICATOR_APP.app_id),
             registration_open: false,
+            completes: &|_| true,
         };
         assert!(matches!(
             verdict(&o, &strengths, &h),
