@@ -273,19 +273,19 @@ impl DirectoryRole {
     }
 }
 
-impl Serialize for DirectoryRole {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.display_name())
+/// A role name or template id that names no directory role Portcullis has.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown directory role '{0}'")]
+pub struct UnknownRole(pub String);
+
+impl std::str::FromStr for DirectoryRole {
+    type Err = UnknownRole;
+    fn from_str(s: &str) -> Result<Self, UnknownRole> {
+        DirectoryRole::parse(s).ok_or_else(|| UnknownRole(s.to_string()))
     }
 }
 
-impl<'de> Deserialize<'de> for DirectoryRole {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        DirectoryRole::parse(&s)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown directory role '{s}'")))
-    }
-}
+crate::serde_as_text!(DirectoryRole);
 
 impl fmt::Display for DirectoryRole {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -10,6 +10,27 @@
 // a panic or a wrapped value.
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
+/// Gives a type that is text on the wire and typed inside its serde form: written as its
+/// `Display` text, read with its `FromStr`, whose error becomes the parse error (and so names
+/// what was wrong). One definition for every such type.
+macro_rules! serde_as_text {
+    ($t:ty) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <String as serde::Deserialize>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use serde_as_text;
+
 pub mod access;
 pub mod actor;
 pub mod application;

@@ -192,18 +192,20 @@ impl Combination {
     }
 }
 
-impl serde::Serialize for Combination {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.text)
+impl std::fmt::Display for Combination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.text)
     }
 }
 
-impl<'de> serde::Deserialize<'de> for Combination {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Combination::parse(&s).map_err(serde::de::Error::custom)
+impl std::str::FromStr for Combination {
+    type Err = CombinationError;
+    fn from_str(s: &str) -> Result<Self, CombinationError> {
+        Combination::parse(s)
     }
 }
+
+crate::serde_as_text!(Combination);
 
 /// The kind of a method used in a sign-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

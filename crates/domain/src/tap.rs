@@ -5,7 +5,7 @@ use serde::Serialize;
 use time::Duration;
 use uuid::Uuid;
 
-use crate::policy::{MethodState, Scope, TapConfiguration};
+use crate::policy::{MethodState, Scope, ScopeMiss, TapConfiguration};
 use crate::time_fmt::rfc3339;
 use crate::Timestamp;
 
@@ -188,56 +188,50 @@ pub fn usability(
     }
 }
 
-/// The one answer to an unknown user, a user without a pass and a wrong code, so that the
-/// sign-in page reveals neither who has an account nor who holds a pass.
-pub const INVALID_CREDENTIALS: &str =
-    "The username or the Temporary Access Pass is not correct. Check both and try again.";
-
-/// Why a TAP sign-in was refused. Every variant explains itself to the user.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a TAP sign-in was refused: data, with no words in it; the sign-in page says it
+/// (`service::render::tap_refusal`). To the person signing in, an unknown user, a user without
+/// a pass and a wrong code are one answer, so the page reveals neither who has an account
+/// nor who holds a pass; only the sign-in log tells them apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TapRefusal {
     /// The username is not of the form name@domain.
-    #[error("Enter your username as name@domain, for example alice@contoso.com.")]
     MalformedUsername,
-    /// No account with that name. Told apart from a wrong code only in the sign-in log:
-    /// to the person signing in, unknown user, no pass and wrong code are one answer.
-    #[error("{INVALID_CREDENTIALS}")]
+    /// No account with that name.
     UnknownUser,
     /// The account is disabled (said only to someone who gave its correct pass).
-    #[error("Your account has been disabled. Contact your administrator.")]
     AccountDisabled,
-    /// The user holds no pass (the same answer as a wrong code).
-    #[error("{INVALID_CREDENTIALS}")]
+    /// The user holds no pass.
     NoPass,
     /// Wrong code.
-    #[error("{INVALID_CREDENTIALS}")]
     WrongCode,
     /// TAP method disabled in the policy.
-    #[error("Temporary Access Pass sign-in is turned off in this organisation's authentication methods policy.")]
     MethodDisabled,
     /// User excluded from or not included in the TAP targets.
-    #[error("Temporary Access Pass sign-in is not enabled for your account (you are {0}). Ask your administrator.")]
-    NotInScope(&'static str),
-    /// Before the window.
-    #[error("Your Temporary Access Pass is not valid yet: it can be used from {0}.")]
-    NotYetValid(String),
-    /// After the window.
-    #[error("Your Temporary Access Pass expired at {0}. Ask your administrator for a new one.")]
-    Expired(String),
+    NotInScope(ScopeMiss),
+    /// Before the window, which opens then.
+    NotYetValid(Timestamp),
+    /// After the window, which closed then.
+    Expired(Timestamp),
     /// A one-time pass already used (or lost a race to a concurrent use).
-    #[error("This one-time Temporary Access Pass has already been used. Ask your administrator for a new one.")]
     AlreadyUsed,
     /// The policy demands one-time passes and this pass is multi-use.
-    #[error("Sign-in blocked due to User Credential Policy: this organisation only accepts one-time passes, and yours is multi-use. Ask your administrator for a new one.")]
     MultiUseBlocked,
     /// Too many wrong attempts, for this name or from this network address (which of the
     /// two is not said: it would tell that the name is an account).
-    #[error("Too many wrong attempts. Try again after {until}.")]
     LockedOut {
-        /// When the lock-out ends (RFC 3339).
-        until: String,
+        /// When the lock-out ends.
+        until: Timestamp,
     },
 }
+
+/// The stable code; words are the surfaces' (`service::render`).
+impl std::fmt::Display for TapRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl std::error::Error for TapRefusal {}
 
 impl TapRefusal {
     /// A stable machine-readable code for logs and APIs.
@@ -287,21 +281,13 @@ pub fn decide_redeem(
     }
     match scope {
         Scope::Included(_) => {}
-        Scope::Excluded(_) => {
-            return Err(TapRefusal::NotInScope(
-                "excluded from the Temporary Access Pass policy",
-            ))
-        }
-        Scope::NotIncluded => {
-            return Err(TapRefusal::NotInScope(
-                "not in a group the Temporary Access Pass policy includes",
-            ))
-        }
+        Scope::Excluded(_) => return Err(TapRefusal::NotInScope(ScopeMiss::Excluded)),
+        Scope::NotIncluded => return Err(TapRefusal::NotInScope(ScopeMiss::NotIncluded)),
     }
     match usability(tap, true, now) {
         UsabilityReason::OneTimeUsed => Err(TapRefusal::AlreadyUsed),
-        UsabilityReason::Expired => Err(TapRefusal::Expired(rfc3339(tap.expires_at()))),
-        UsabilityReason::NotYetValid => Err(TapRefusal::NotYetValid(rfc3339(tap.start_at))),
+        UsabilityReason::Expired => Err(TapRefusal::Expired(tap.expires_at())),
+        UsabilityReason::NotYetValid => Err(TapRefusal::NotYetValid(tap.start_at)),
         UsabilityReason::DisabledByPolicy | UsabilityReason::EnabledByPolicy => {
             if config.is_usable_once && !tap.is_usable_once {
                 Err(TapRefusal::MultiUseBlocked)

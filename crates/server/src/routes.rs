@@ -447,15 +447,13 @@ async fn signin_tap(
                 refusal_status(&r),
                 signin::signin_page(
                     form.username.trim(),
-                    Some(&r.to_string()),
+                    Some(&portcullis_service::render::tap_refusal(&r)),
                     return_to.as_deref(),
                 ),
             )
                 .into_response();
-            if let TapRefusal::LockedOut { until, .. } = &r {
-                let secs = portcullis_domain::time_fmt::parse_rfc3339(until)
-                    .map(|u| (u - st.service.now()).whole_seconds().max(1))
-                    .unwrap_or(60);
+            if let TapRefusal::LockedOut { until } = &r {
+                let secs = (*until - st.service.now()).whole_seconds().max(1);
                 if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                     res.headers_mut().insert(header::RETRY_AFTER, v);
                 }

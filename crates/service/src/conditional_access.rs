@@ -511,11 +511,11 @@ impl Service {
             portcullis_domain::policy::MethodConfiguration::Fido2(f) => f,
             _ => return Ok(vec![]),
         };
-        Ok(portcullis_domain::passkey::strength_attestation_warning(
-            &s.display_name,
+        Ok(portcullis_domain::passkey::strength_needs_attestation(
             s.fido2_allowed_aaguids.as_deref(),
             &cfg,
         )
+        .then(|| crate::render::strength_needs_attestation(&s.display_name))
         .into_iter()
         .collect())
     }

@@ -136,6 +136,7 @@ impl Service {
             let new: Vec<String> = portcullis_domain::passkey::empty_allow_lists(a)
                 .into_iter()
                 .filter(|r| !had.contains(r))
+                .map(|r| crate::render::ruleset(&r))
                 .collect();
             if !new.is_empty() && !accept_empty_allow_list {
                 return Err(crate::ServiceError::Invalid(format!(
@@ -148,6 +149,9 @@ impl Service {
             (MethodConfiguration::Fido2(b), MethodConfiguration::Fido2(a)) => {
                 let in_use = portcullis_store::passkeys::aaguids_in_use(&mut tx).await?;
                 portcullis_domain::passkey::change_warnings(b, a, &in_use)
+                    .iter()
+                    .map(crate::render::fido2_warning)
+                    .collect()
             }
             _ => vec![],
         };

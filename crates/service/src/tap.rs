@@ -82,7 +82,7 @@ pub struct SignedIn {
 #[derive(Debug, thiserror::Error)]
 pub enum SignInError {
     /// Refused, with a reason to show.
-    #[error(transparent)]
+    #[error("{}", crate::render::tap_refusal(.0))]
     Refused(#[from] TapRefusal),
     /// The server failed.
     #[error(transparent)]
@@ -269,12 +269,7 @@ impl Service {
             .await
             .map_err(db(None))?;
         if let Gate::Locked { until, .. } = assess(&self.lockout, &[], &source_failures, now) {
-            return refuse(
-                None,
-                TapRefusal::LockedOut {
-                    until: rfc3339(until),
-                },
-            );
+            return refuse(None, TapRefusal::LockedOut { until });
         }
         let Ok(upn) = Upn::parse(typed) else {
             return refuse(None, TapRefusal::MalformedUsername);
@@ -290,12 +285,7 @@ impl Service {
         if let Gate::Locked { until, .. } =
             assess(&self.lockout, &user_failures, &source_failures, now)
         {
-            return refuse(
-                uid,
-                TapRefusal::LockedOut {
-                    until: rfc3339(until),
-                },
-            );
+            return refuse(uid, TapRefusal::LockedOut { until });
         }
         // The same reads for an unknown name (under its own key, which names nobody), so
         // that their time does not tell it apart either.
@@ -417,10 +407,7 @@ impl Service {
                     "source"
                 };
                 tracing::warn!(source = %ctx.source_text(), %scope, until = %rfc3339(until), "TAP sign-in locked out after repeated wrong attempts");
-                TapRefusal::LockedOut {
-                    until: rfc3339(until),
-                }
-                .into()
+                TapRefusal::LockedOut { until }.into()
             }
             Ok(Gate::Open) => why.into(),
             Err(e) => SignInError::Failed(e.into()),
@@ -486,6 +473,6 @@ fn event(
         user_id,
         upn,
         "temporaryAccessPass",
-        refusal.map(|r| (r.error_number(), r.code(), r.to_string())),
+        refusal.map(|r| (r.error_number(), r.code(), crate::render::tap_refusal(r))),
     )
 }

@@ -2,6 +2,7 @@
 
 use clap::Subcommand;
 use portcullis_domain::time_fmt::rfc3339;
+use portcullis_service::render::passkey_refusal;
 use serde_json::json;
 
 use super::{open, operator, print_json, CliError, CmdResult};
@@ -48,7 +49,7 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
                         let p = &v.stored.passkey;
                         json!({"id": p.id, "displayName": p.display_name, "aaGuid": p.aaguid, "aaGuidAttested": p.attested, "model": v.model, "createdDateTime": rfc3339(p.created_at),
                                "lastUsedDateTime": p.last_used_at.map(rfc3339), "device": p.device, "deviceProfile": p.device_profile,
-                               "usable": v.usable.is_ok(), "reason": v.usable.as_ref().err().map(|r| r.to_string()), "flaggedClone": p.flagged_clone})
+                               "usable": v.usable.is_ok(), "reason": v.usable.as_ref().err().map(passkey_refusal), "flaggedClone": p.flagged_clone})
                     })
                     .collect();
                 return print_json(&rows);
@@ -58,7 +59,7 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
                 let p = &v.stored.passkey;
                 let state = match &v.usable {
                     Ok(()) => "usable".to_string(),
-                    Err(r) => format!("NOT usable: {r}"),
+                    Err(r) => format!("NOT usable: {}", passkey_refusal(r)),
                 };
                 println!(
                     "  {}  {:<24} {} {} ({})  {}",

@@ -400,6 +400,21 @@ mod tests {
         BUILT_IN.iter().map(|b| b.to_strength()).collect()
     }
 
+    /// A custom strength of one combination, limited to `models` when given.
+    fn custom(id: &str, combination: &str, models: Option<Vec<Uuid>>) -> Strength {
+        Strength {
+            id: id.into(),
+            display_name: id.into(),
+            description: String::new(),
+            built_in: false,
+            allowed_combinations: vec![crate::strength::Combination::parse(combination).unwrap()],
+            fido2_allowed_aaguids: models,
+            fido2_configuration_id: None,
+            created: String::new(),
+            modified: String::new(),
+        }
+    }
+
     fn sign_in<'a>(
         u: &'a User,
         set: &'a PolicySet,
@@ -516,17 +531,11 @@ mod tests {
         use crate::policy::fido2::{EnforcementType, AUTHENTICATOR_AAGUIDS};
         use crate::policy::{Fido2Configuration, KeyRestrictions, MethodState};
         let (u, mut st) = (user(true), strengths());
-        st.push(Strength {
-            id: "authenticator".into(),
-            display_name: "Authenticator".into(),
-            description: String::new(),
-            built_in: false,
-            allowed_combinations: vec![crate::strength::Combination::parse("fido2").unwrap()],
-            fido2_allowed_aaguids: Some(AUTHENTICATOR_AAGUIDS.to_vec()),
-            fido2_configuration_id: None,
-            created: String::new(),
-            modified: String::new(),
-        });
+        st.push(custom(
+            "authenticator",
+            "fido2",
+            Some(AUTHENTICATOR_AAGUIDS.to_vec()),
+        ));
         let payroll = app("payroll");
         let tap = [UsedMethod::TAP];
         let everywhere = PolicySet::new(vec![phishing_resistant_everywhere()]);
@@ -623,17 +632,7 @@ mod tests {
         let (u, mut st) = (user(true), strengths());
         let (a, b) = (Uuid::from_u128(0xA), Uuid::from_u128(0xB));
         for (id, model) in [("onlyA", a), ("onlyB", b)] {
-            st.push(Strength {
-                id: id.into(),
-                display_name: id.into(),
-                description: String::new(),
-                built_in: false,
-                allowed_combinations: vec![crate::strength::Combination::parse("fido2").unwrap()],
-                fido2_allowed_aaguids: Some(vec![model]),
-                fido2_configuration_id: None,
-                created: String::new(),
-                modified: String::new(),
-            });
+            st.push(custom(id, "fido2", Some(vec![model])));
         }
         let asks = |name: &str, strength: &str| {
             policy(
@@ -680,20 +679,7 @@ mod tests {
     #[test]
     fn a_step_up_that_would_unmeet_another_policy_is_a_loop() {
         let (u, mut st) = (user(true), strengths());
-        st.push(Strength {
-            id: "passOnly".into(),
-            display_name: "Pass only".into(),
-            description: String::new(),
-            built_in: false,
-            allowed_combinations: vec![crate::strength::Combination::parse(
-                "temporaryAccessPassOneTime",
-            )
-            .unwrap()],
-            fido2_allowed_aaguids: None,
-            fido2_configuration_id: None,
-            created: String::new(),
-            modified: String::new(),
-        });
+        st.push(custom("passOnly", "temporaryAccessPassOneTime", None));
         let pass_only = policy(
             "Pass only",
             json!({"includeApplications": ["All"]}),
@@ -730,17 +716,7 @@ mod tests {
     fn r48_only_passkeys_that_would_sign_in_are_worth_registering() {
         let (u, mut st) = (user(true), strengths());
         let authn = Uuid::parse_str("90a3ccdf-635c-4729-a248-9b709135078f").unwrap();
-        st.push(Strength {
-            id: "pia".into(),
-            display_name: "Passkey in Authenticator".into(),
-            description: String::new(),
-            built_in: false,
-            allowed_combinations: vec![crate::strength::Combination::parse("fido2").unwrap()],
-            fido2_allowed_aaguids: Some(vec![authn]),
-            fido2_configuration_id: None,
-            created: String::new(),
-            modified: String::new(),
-        });
+        st.push(custom("pia", "fido2", Some(vec![authn])));
         let everywhere = policy(
             "Authenticator everywhere",
             json!({"includeApplications": ["All"]}),

@@ -155,18 +155,14 @@ impl std::fmt::Display for PasskeyTypes {
     }
 }
 
-impl Serialize for PasskeyTypes {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+impl std::str::FromStr for PasskeyTypes {
+    type Err = PolicyError;
+    fn from_str(s: &str) -> Result<Self, PolicyError> {
+        PasskeyTypes::parse(s)
     }
 }
 
-impl<'de> Deserialize<'de> for PasskeyTypes {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        PasskeyTypes::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
+crate::serde_as_text!(PasskeyTypes);
 
 fn all_users() -> Vec<IncludeTarget> {
     vec![IncludeTarget::all_users()]

@@ -12,7 +12,7 @@ pub use fido2::{Fido2Configuration, KeyRestrictions, PasskeyProfile, PasskeyType
 pub use method::{MethodConfiguration, MethodId, MethodState};
 pub use tap_config::TapConfiguration;
 pub use targets::{
-    ExcludeTarget, GroupLookup, IncludeTarget, Scope, TargetError, TargetId, TargetType,
+    ExcludeTarget, GroupLookup, IncludeTarget, Scope, ScopeMiss, TargetError, TargetId, TargetType,
 };
 
 /// Why a policy document was refused; each message names the offending field.

@@ -54,18 +54,7 @@ impl std::str::FromStr for TargetId {
     }
 }
 
-impl Serialize for TargetId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for TargetId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::serde_as_text!(TargetId);
 
 /// A target's `targetType`. Only `group` is accepted (R2); `user` parses so that the refusal
 /// can say what to do instead.
@@ -231,6 +220,15 @@ pub fn validate(
         }
     }
     Ok(())
+}
+
+/// Why a user is not covered by a method's targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeMiss {
+    /// In a group the method excludes (exclusion wins).
+    Excluded,
+    /// In no group the method includes.
+    NotIncluded,
 }
 
 /// Whether a user is covered by a method's targets.

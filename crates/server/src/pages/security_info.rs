@@ -6,6 +6,7 @@ use portcullis_domain::directory::User;
 use portcullis_domain::passkey::PasskeyRefusal;
 use portcullis_domain::time_fmt::rfc3339;
 use portcullis_service::passkeys::{PasskeyView, RegistrationOffer};
+use portcullis_service::render::passkey_refusal;
 
 use super::layout;
 
@@ -38,7 +39,7 @@ pub fn page(user: &User, passkeys: &[PasskeyView], offer: &RegistrationOffer) ->
                         }
                         @match &v.usable {
                             Ok(()) => { div.usable { "Can be used to sign in" } }
-                            Err(r) => { div.unusable.notice.error { "Cannot be used to sign in: " (r) } }
+                            Err(r) => { div.unusable.notice.error { "Cannot be used to sign in: " (passkey_refusal(r)) } }
                         }
                         form method="post" action={ "/security-info/passkeys/" (p.id) "/delete" } {
                             button.secondary type="submit" { "Delete" }
@@ -74,10 +75,10 @@ pub fn page(user: &User, passkeys: &[PasskeyView], offer: &RegistrationOffer) ->
                     }
                 }
                 (Err(PasskeyRefusal::StepUpRequired), _) => {
-                    p.notice.error id="step-up" { (PasskeyRefusal::StepUpRequired) }
+                    p.notice.error id="step-up" { (passkey_refusal(&PasskeyRefusal::StepUpRequired)) }
                     p { a href="/signin" { "Verify your identity" } }
                 }
-                (Err(r), _) => { p.notice.error id="cannot-add" { (r) } }
+                (Err(r), _) => { p.notice.error id="cannot-add" { (passkey_refusal(r)) } }
             }
             p { a href="/me" { "Back" } }
             script src="/static/portcullis.js" {}

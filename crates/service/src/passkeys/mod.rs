@@ -40,7 +40,7 @@ const NAME_MAX: usize = 64;
 #[derive(Debug, thiserror::Error)]
 pub enum PasskeyError {
     /// Policy says no (with the rule's explanation).
-    #[error(transparent)]
+    #[error("{}", crate::render::passkey_refusal(.0))]
     Refused(#[from] PasskeyRefusal),
     /// The WebAuthn response failed a check.
     #[error(transparent)]

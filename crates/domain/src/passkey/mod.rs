@@ -3,14 +3,22 @@
 //!
 //! Registration, sign-in, What If and readiness all call these same functions.
 
+mod consequences;
+mod refusal;
+
 use serde::{Deserialize, Serialize};
 use time::Duration;
 use uuid::Uuid;
 
+pub use consequences::{
+    change_warnings, empty_allow_lists, strength_needs_attestation, Fido2Warning, RulesetRef,
+};
+pub use refusal::{PasskeyRefusal, ProfileMiss};
+
 use crate::policy::fido2::{
     AttestationEnforcement, EnforcementType, PasskeyTypes, AUTHENTICATOR_AAGUIDS,
 };
-use crate::policy::{targets, Fido2Configuration, KeyRestrictions, MethodState, Scope};
+use crate::policy::{targets, Fido2Configuration, KeyRestrictions, MethodState, Scope, ScopeMiss};
 use crate::session::{AuthMethod, Session};
 use crate::strength::UsedMethod;
 use crate::Timestamp;
@@ -73,67 +81,6 @@ pub struct RegistrationFacts {
     pub synced: bool,
 }
 
-/// Why a passkey cannot be registered or used. Each says what to do.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PasskeyRefusal {
-    /// R1.
-    #[error(
-        "Passkeys (FIDO2) are turned off in this organisation's authentication methods policy."
-    )]
-    MethodDisabled,
-    /// R2.
-    #[error("Passkeys are not enabled for your account: {0}. Ask your administrator.")]
-    NotInScope(&'static str),
-    /// R3.
-    #[error("Your organisation does not allow adding passkeys yourself (self-service registration is off). Ask your administrator.")]
-    SelfServiceDisabled,
-    /// R4: no or self attestation while attestation is enforced.
-    #[error("Your organisation requires attested passkeys, and this authenticator sent {0}. Use a security key or the Authenticator app whose attestation your organisation trusts. Nothing was saved — remove the passkey this attempt may have left on your device.")]
-    AttestationMissing(&'static str),
-    /// R4: a chain that does not reach a trusted root.
-    #[error("This authenticator's attestation does not chain to a root your organisation trusts (AAGUID {0}). Nothing was saved — remove the passkey this attempt may have left on your device.")]
-    AttestationUntrusted(Uuid),
-    /// R4, R5: attestation is enforced with an allow list, and the statement does not sign
-    /// the AAGUID, so the model on the list is only claimed.
-    #[error("Your organisation allows only listed authenticator models and requires attestation, but this authenticator's attestation does not sign its model (AAGUID {0} is self-reported), so it cannot show it is one of them (R4, R5). Nothing was saved — remove the passkey this attempt may have left on your device.")]
-    AaguidNotAttested(Uuid),
-    /// R5.
-    #[error("This authenticator model (AAGUID {aaguid}) is {how} by your organisation's key restrictions.")]
-    KeyRestricted {
-        /// The model.
-        aaguid: Uuid,
-        /// `not on the allow list` or `blocked`.
-        how: &'static str,
-    },
-    /// R9: the passkey meets none of the user's passkey profiles.
-    #[error("This passkey does not meet any passkey profile that applies to you ({0}).")]
-    NoProfileMatch(String),
-    /// R14.
-    #[error("To add a passkey, first verify your identity again: sign in with a Temporary Access Pass or an existing passkey (within the last 10 minutes).")]
-    StepUpRequired,
-    /// R22: flagged as possibly cloned.
-    #[error("This passkey has been flagged as possibly cloned (its signature counter went backwards) and cannot be used. Contact your administrator.")]
-    FlaggedClone,
-}
-
-impl PasskeyRefusal {
-    /// Stable code for APIs and logs.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::MethodDisabled => "fido2Disabled",
-            Self::NotInScope(_) => "fido2NotInScope",
-            Self::SelfServiceDisabled => "selfServiceDisabled",
-            Self::AttestationMissing(_) => "attestationRequired",
-            Self::AttestationUntrusted(_) => "attestationUntrusted",
-            Self::AaguidNotAttested(_) => "aaguidNotAttested",
-            Self::KeyRestricted { .. } => "keyRestricted",
-            Self::NoProfileMatch(_) => "noPasskeyProfileMatch",
-            Self::StepUpRequired => "stepUpRequired",
-            Self::FlaggedClone => "passkeyFlaggedClone",
-        }
-    }
-}
-
 /// One set of rules a passkey must meet: a profile, or the method's own settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ruleset {
@@ -157,12 +104,8 @@ fn scope_check(
         return Err(PasskeyRefusal::MethodDisabled);
     }
     match targets::scope(&cfg.include_targets, &cfg.exclude_targets, member_of) {
-        Scope::Excluded(_) => Err(PasskeyRefusal::NotInScope(
-            "your account is in a group excluded from the passkey policy",
-        )),
-        Scope::NotIncluded => Err(PasskeyRefusal::NotInScope(
-            "your account is in no group the passkey policy includes",
-        )),
+        Scope::Excluded(_) => Err(PasskeyRefusal::NotInScope(ScopeMiss::Excluded)),
+        Scope::NotIncluded => Err(PasskeyRefusal::NotInScope(ScopeMiss::NotIncluded)),
         Scope::Included(_) => Ok(cfg
             .include_targets
             .iter()
@@ -217,11 +160,11 @@ pub fn key_allowed(kr: &KeyRestrictions, aaguid: Uuid) -> Result<(), PasskeyRefu
     match (kr.enforcement_type, listed) {
         (EnforcementType::Allow, false) => Err(PasskeyRefusal::KeyRestricted {
             aaguid,
-            how: "not on the allow list",
+            allow_list: true,
         }),
         (EnforcementType::Block, true) => Err(PasskeyRefusal::KeyRestricted {
             aaguid,
-            how: "blocked",
+            allow_list: false,
         }),
         _ => Ok(()),
     }
@@ -265,11 +208,9 @@ pub fn mfa_is_fresh(session: &Session, now: Timestamp) -> bool {
 fn meets(r: &Ruleset, facts: &RegistrationFacts) -> Result<(), PasskeyRefusal> {
     if r.attestation_required {
         if !facts.has_chain {
-            return Err(PasskeyRefusal::AttestationMissing(if facts.self_attested {
-                "only self attestation"
-            } else {
-                "no attestation"
-            }));
+            return Err(PasskeyRefusal::AttestationMissing {
+                self_attested: facts.self_attested,
+            });
         }
         if !facts.trusted {
             return Err(PasskeyRefusal::AttestationUntrusted(facts.aaguid));
@@ -284,15 +225,10 @@ fn meets(r: &Ruleset, facts: &RegistrationFacts) -> Result<(), PasskeyRefusal> {
     }
     key_allowed(&r.key_restrictions, facts.aaguid)?;
     if !r.types.accepts(facts.synced) {
-        return Err(PasskeyRefusal::NoProfileMatch(format!(
-            "profile '{}' does not allow {} passkeys",
-            r.name,
-            if facts.synced {
-                "synced"
-            } else {
-                "device-bound"
-            }
-        )));
+        return Err(PasskeyRefusal::NoProfileMatch(ProfileMiss::Kind {
+            profile: r.name.clone(),
+            synced: facts.synced,
+        }));
     }
     Ok(())
 }
@@ -313,11 +249,11 @@ fn first_fit(
     // With one ruleset its own reason is the clearest; with several, say none fit.
     match (rules.len(), first_err) {
         (1, Some(e)) => Err(e),
-        (_, Some(e)) => Err(PasskeyRefusal::NoProfileMatch(format!(
-            "{} profiles checked; first refusal: {e}",
-            rules.len()
-        ))),
-        (_, None) => Err(PasskeyRefusal::NoProfileMatch("no profile applies".into())),
+        (checked, Some(e)) => Err(PasskeyRefusal::NoProfileMatch(ProfileMiss::NoneFits {
+            checked,
+            first: Box::new(e),
+        })),
+        (_, None) => Err(PasskeyRefusal::NoProfileMatch(ProfileMiss::NoneApplies)),
     }
 }
 
@@ -409,21 +345,6 @@ pub fn some_ruleset_enforces_attestation(cfg: &Fido2Configuration) -> bool {
             .any(|p| p.attestation_enforcement == AttestationEnforcement::RegistrationOnly)
 }
 
-/// R32: what saving a strength with allowed AAGUIDs should say when no passkey ruleset
-/// enforces attestation: browsers then send no attestation, every AAGUID stays
-/// self-reported, and no passkey can meet the restriction.
-pub fn strength_attestation_warning(
-    strength_name: &str,
-    allowed_aaguids: Option<&[Uuid]>,
-    cfg: &Fido2Configuration,
-) -> Option<String> {
-    (allowed_aaguids.is_some() && !some_ruleset_enforces_attestation(cfg)).then(|| {
-        format!(
-            "The strength '{strength_name}' restricts passkeys to listed AAGUIDs, and only an attested AAGUID counts (R32). No Passkey (FIDO2) setting or passkey profile enforces attestation, so passkeys are registered without it and their AAGUIDs are self-reported: until attestation is enforced, no passkey can meet this strength."
-        )
-    })
-}
-
 /// R6: the guided "Passkey in Authenticator" option is offered only when key restrictions
 /// are an enforced allow list holding both Authenticator AAGUIDs.
 pub fn authenticator_option_offered(cfg: &Fido2Configuration) -> bool {
@@ -441,73 +362,6 @@ pub fn legacy_flow_offered(cfg: &Fido2Configuration, member_of: &[Uuid]) -> bool
     rulesets(cfg, member_of)
         .map(|rs| rs.iter().all(|r| !r.attestation_required))
         .unwrap_or(false)
-}
-
-/// What key restrictions let through, in words an administrator can check (R5, R6).
-pub fn what_key_restrictions_do(kr: &KeyRestrictions) -> String {
-    let names = || {
-        kr.aa_guids
-            .iter()
-            .map(|a| {
-                crate::metadata::builtin_name(*a)
-                    .map_or_else(|| a.to_string(), |n| format!("{n} ({a})"))
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    match (kr.is_enforced, kr.enforcement_type, kr.aa_guids.is_empty()) {
-        (false, _, _) => "Key restrictions are off: passkeys of every authenticator model may register and sign in.".into(),
-        (true, EnforcementType::Allow, true) => "Key restrictions are an enforced allow list with no model on it: every passkey is refused, at registration and at sign-in.".into(),
-        (true, EnforcementType::Allow, false) => format!("Key restrictions allow only {}: every other model is refused, at registration and at sign-in.", names()),
-        (true, EnforcementType::Block, true) => "Key restrictions are an enforced block list with no model on it: passkeys of every authenticator model may register and sign in.".into(),
-        (true, EnforcementType::Block, false) => format!("Key restrictions block {}: every other model may register and sign in.", names()),
-    }
-}
-
-/// R5: the rulesets (the method's own settings, passkey profiles by name) whose key
-/// restrictions are an enforced allow list with nothing on it — which refuses every passkey.
-pub fn empty_allow_lists(cfg: &Fido2Configuration) -> Vec<String> {
-    let empty = |kr: &KeyRestrictions| {
-        kr.is_enforced && kr.enforcement_type == EnforcementType::Allow && kr.aa_guids.is_empty()
-    };
-    let mut out = vec![];
-    if empty(&cfg.key_restrictions) {
-        out.push("the Passkey (FIDO2) settings".to_string());
-    }
-    out.extend(
-        cfg.passkey_profiles
-            .iter()
-            .filter(|p| empty(&p.key_restrictions))
-            .map(|p| format!("the passkey profile '{}'", p.name)),
-    );
-    out
-}
-
-/// What saving a new Passkey (FIDO2) configuration would do that an administrator should
-/// hear before it surprises users: the Authenticator shortcut switched off (R6), and
-/// passkeys in use that the new method-level key restrictions stop at once (R5).
-/// `in_use` lists each AAGUID with the number of live passkeys of that model.
-pub fn change_warnings(
-    before: &Fido2Configuration,
-    after: &Fido2Configuration,
-    in_use: &[(Uuid, i64)],
-) -> Vec<String> {
-    let mut w = vec![];
-    if authenticator_option_offered(before) && !authenticator_option_offered(after) {
-        w.push(format!(
-            "The Microsoft Authenticator shortcut no longer applies: Security info stops offering \"Passkey in Microsoft Authenticator\". {}",
-            what_key_restrictions_do(&after.key_restrictions)
-        ));
-    }
-    for (aaguid, n) in in_use {
-        if key_allowed(&before.key_restrictions, *aaguid).is_ok()
-            && key_allowed(&after.key_restrictions, *aaguid).is_err()
-        {
-            let name = crate::metadata::builtin_name(*aaguid).unwrap_or("this model");
-            w.push(format!("{n} registered passkey(s) of {name} (AAGUID {aaguid}) stop working for sign-in at once; they are kept and work again if the model is allowed again."));
-        }
-    }
-    w
 }
 
 #[cfg(test)]
@@ -658,7 +512,9 @@ mod tests {
         };
         assert!(matches!(
             decide_registration(&c, &[], &facts(CHROMIUM)),
-            Err(PasskeyRefusal::AttestationMissing("no attestation"))
+            Err(PasskeyRefusal::AttestationMissing {
+                self_attested: false
+            })
         ));
         let selfie = RegistrationFacts {
             self_attested: true,
@@ -666,7 +522,9 @@ mod tests {
         };
         assert!(matches!(
             decide_registration(&c, &[], &selfie),
-            Err(PasskeyRefusal::AttestationMissing("only self attestation"))
+            Err(PasskeyRefusal::AttestationMissing {
+                self_attested: true
+            })
         ));
         let untrusted = RegistrationFacts {
             has_chain: true,
@@ -750,7 +608,10 @@ mod tests {
         };
         assert!(matches!(
             decide_registration(&c, &[], &facts(CHROMIUM)),
-            Err(PasskeyRefusal::KeyRestricted { how: "blocked", .. })
+            Err(PasskeyRefusal::KeyRestricted {
+                allow_list: false,
+                ..
+            })
         ));
         assert!(matches!(
             sign_in_usability(&c, &[], &passkey(CHROMIUM)),
@@ -763,7 +624,7 @@ mod tests {
             matches!(
                 sign_in_usability(&c, &[], &passkey(CHROMIUM)),
                 Err(PasskeyRefusal::KeyRestricted {
-                    how: "not on the allow list",
+                    allow_list: true,
                     ..
                 })
             ),
@@ -833,52 +694,6 @@ mod tests {
             decide_registration(&c, &[], &synced),
             Err(PasskeyRefusal::NoProfileMatch(_))
         ));
-    }
-
-    #[test]
-    fn r5_r6_saving_warns_about_the_shortcut_and_stranded_passkeys() {
-        let mut on = cfg();
-        on.key_restrictions = KeyRestrictions {
-            odata_type: None,
-            is_enforced: true,
-            enforcement_type: EnforcementType::Allow,
-            aa_guids: AUTHENTICATOR_AAGUIDS.to_vec(),
-        };
-        let off = Fido2Configuration {
-            key_restrictions: KeyRestrictions {
-                is_enforced: false,
-                ..on.key_restrictions.clone()
-            },
-            ..on.clone()
-        };
-        let w = change_warnings(&on, &off, &[]);
-        assert_eq!(w.len(), 1);
-        assert!(w[0].contains("shortcut no longer applies"));
-        assert!(
-            w[0].contains("every authenticator model may register"),
-            "the warning says what happens: {w:?}"
-        );
-        let empty = Fido2Configuration {
-            key_restrictions: KeyRestrictions {
-                aa_guids: vec![],
-                ..on.key_restrictions.clone()
-            },
-            ..on.clone()
-        };
-        let w = change_warnings(&on, &empty, &[]);
-        assert!(w[0].contains("every passkey is refused"), "{w:?}");
-        assert_eq!(
-            empty_allow_lists(&empty),
-            vec!["the Passkey (FIDO2) settings"]
-        );
-        assert!(empty_allow_lists(&on).is_empty() && empty_allow_lists(&off).is_empty());
-        assert!(change_warnings(&off, &on, &[]).is_empty());
-        let chromium = CHROMIUM;
-        let w = change_warnings(&off, &on, &[(chromium, 3)]);
-        assert!(
-            w[0].starts_with("3 registered passkey(s) of Chromium virtual authenticator"),
-            "{w:?}"
-        );
     }
 
     #[test]

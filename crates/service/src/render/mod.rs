@@ -3,6 +3,13 @@
 //! renders it here — the sign-in surface (refusal page and sign-in log: codes and Entra error
 //! numbers), the registration API, token refresh, and What If (CLI JSON, Graph `evaluate`).
 
+mod methods;
+
+pub use methods::{
+    fido2_warning, key_restrictions, passkey_refusal, ruleset, strength_needs_attestation,
+    tap_refusal, INVALID_CREDENTIALS,
+};
+
 use portcullis_domain::conditional_access::evaluate::{Evaluation, Unmet};
 use portcullis_domain::conditional_access::remedy::{Refusal, Remedy, Requirement, Verdict};
 use portcullis_domain::conditional_access::Policy;
