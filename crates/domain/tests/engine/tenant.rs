@@ -1,84 +1,73 @@
-//! The decision engine, differentially (issue 13): generated tenants — users, groups, roles,
-//! devices, named locations, strengths with AAGUIDs, 0–50 Conditional Access policies of every
-//! kind and state, Passkey (FIDO2) and TAP settings with the passkeys and pass a user holds —
-//! and generated sign-ins. Every question that two entry points both answer
-//! must get one answer: sign-in and What If (which lists every reason), the sign-in to Security
-//! info and the registration decision, the lock-out guard and sign-in, "register first" and the
-//! registration it sends the user to, a step-up and the sign-in it asks for; decisions do not
-//! depend on storage order; and every policy round-trips Graph JSON → typed → Graph JSON.
+//! The generated tenants and sign-ins: users, groups, roles, devices, named locations,
+//! strengths with AAGUIDs, Conditional Access policies of every kind and state, Passkey
+//! (FIDO2) and TAP settings, and what a user holds.
 
-// A test crate: a failed assumption is a failed test (the product denies these, Cargo.toml).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+pub(crate) use std::collections::BTreeMap;
+pub(crate) use std::net::IpAddr;
 
-use std::collections::BTreeMap;
-use std::net::IpAddr;
-
-use portcullis_domain::access::{
+pub(crate) use portcullis_domain::access::{
     decide, decide_registration, lets_through, usable_methods, MethodsPolicy, SignIn,
 };
-use portcullis_domain::application::{Application, AttributeValue};
-use portcullis_domain::conditional_access::evaluate::{AppliedResult, Config, Detail, Outcome};
-use portcullis_domain::conditional_access::filter::{Attribute, Op, Rule};
-use portcullis_domain::conditional_access::guard::{admins_still_in, Admin};
-use portcullis_domain::conditional_access::location::NamedLocation;
-use portcullis_domain::conditional_access::parsed::{
+pub(crate) use portcullis_domain::application::{Application, AttributeValue};
+pub(crate) use portcullis_domain::conditional_access::evaluate::{
+    AppliedResult, Config, Detail, Outcome,
+};
+pub(crate) use portcullis_domain::conditional_access::filter::{Attribute, Op, Rule};
+pub(crate) use portcullis_domain::conditional_access::guard::{admins_still_in, Admin};
+pub(crate) use portcullis_domain::conditional_access::location::NamedLocation;
+pub(crate) use portcullis_domain::conditional_access::parsed::{
     Control, FilterMode, Grant, LocationCondition, LocationRef, ModeFilter, ParsedPolicy,
     PlatformCondition, Target, UserAssignment,
 };
-use portcullis_domain::conditional_access::platform::{ClientAppType, Platform};
-use portcullis_domain::conditional_access::remedy::{Refusal, Verdict};
-use portcullis_domain::conditional_access::set::PolicySet;
-use portcullis_domain::conditional_access::write::to_graph;
-use portcullis_domain::conditional_access::{parse, Policy, PolicyState};
-use portcullis_domain::device::{DeviceFacts, DeviceProperty};
-use portcullis_domain::directory::{DirectoryRole, Upn, User, SECURITY_INFO_APP};
-use portcullis_domain::passkey::{
+pub(crate) use portcullis_domain::conditional_access::platform::{ClientAppType, Platform};
+pub(crate) use portcullis_domain::conditional_access::remedy::{Refusal, Verdict};
+pub(crate) use portcullis_domain::conditional_access::set::PolicySet;
+pub(crate) use portcullis_domain::conditional_access::write::to_graph;
+pub(crate) use portcullis_domain::conditional_access::{parse, Policy, PolicyState};
+pub(crate) use portcullis_domain::device::{DeviceFacts, DeviceProperty};
+pub(crate) use portcullis_domain::directory::{DirectoryRole, Upn, User, SECURITY_INFO_APP};
+pub(crate) use portcullis_domain::passkey::{
     decide_registration as register_passkey, may_start_registration, sign_in_usability, Passkey,
     RegistrationFacts,
 };
-use portcullis_domain::policy::fido2::{AttestationEnforcement, EnforcementType};
-use portcullis_domain::policy::{
+pub(crate) use portcullis_domain::policy::fido2::{AttestationEnforcement, EnforcementType};
+pub(crate) use portcullis_domain::policy::{
     targets, ExcludeTarget, Fido2Configuration, IncludeTarget, KeyRestrictions, MethodState,
     PasskeyProfile, PasskeyTypes, TapConfiguration, TargetId,
 };
-use portcullis_domain::session::{AuthMethod, Session};
-use portcullis_domain::strength::{Strength, UsedMethod, BUILT_IN};
-use portcullis_domain::tap::{decide_redeem, TemporaryAccessPass};
-use proptest::prelude::*;
-use proptest::sample::select;
-use time::macros::datetime;
-use uuid::Uuid;
+pub(crate) use portcullis_domain::session::{AuthMethod, Session};
+pub(crate) use portcullis_domain::strength::{Strength, UsedMethod, BUILT_IN};
+pub(crate) use portcullis_domain::tap::{decide_redeem, TemporaryAccessPass};
+pub(crate) use proptest::prelude::*;
+pub(crate) use proptest::sample::select;
+pub(crate) use time::macros::datetime;
+pub(crate) use uuid::Uuid;
 
-const NOW: time::OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
-const USERS: u128 = 6;
-const GROUPS: u128 = 5;
-const ROLES: [DirectoryRole; 3] = [
+pub(crate) const NOW: time::OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
+pub(crate) const USERS: u128 = 6;
+pub(crate) const GROUPS: u128 = 5;
+pub(crate) const ROLES: [DirectoryRole; 3] = [
     DirectoryRole::GlobalAdministrator,
     DirectoryRole::SecurityReader,
     DirectoryRole::AuthenticationAdministrator,
 ];
-const APPS: [&str; 3] = ["payroll", "wiki", "crm"];
-const MODEL_A: u128 = 0xA;
-const MODEL_B: u128 = 0xB;
+pub(crate) const APPS: [&str; 3] = ["payroll", "wiki", "crm"];
+pub(crate) const MODEL_A: u128 = 0xA;
+pub(crate) const MODEL_B: u128 = 0xB;
 /// A model no strength names.
-const MODEL_C: u128 = 0xC;
+pub(crate) const MODEL_C: u128 = 0xC;
 /// A model no strength and no key restriction names (any other authenticator).
-const MODEL_D: u128 = 0xD;
+pub(crate) const MODEL_D: u128 = 0xD;
 
-fn user_id(n: u128) -> Uuid {
+pub(crate) fn user_id(n: u128) -> Uuid {
     Uuid::from_u128(0x1000 + n)
 }
 
-fn group_id(n: u128) -> Uuid {
+pub(crate) fn group_id(n: u128) -> Uuid {
     Uuid::from_u128(0x2000 + n)
 }
 
-fn strengths() -> Vec<Strength> {
+pub(crate) fn strengths() -> Vec<Strength> {
     let custom = |id: &str, combos: &[&str], aaguids: Option<Vec<Uuid>>| Strength {
         id: id.into(),
         display_name: id.into(),
@@ -103,7 +92,7 @@ fn strengths() -> Vec<Strength> {
     all
 }
 
-fn locations() -> Vec<NamedLocation> {
+pub(crate) fn locations() -> Vec<NamedLocation> {
     let loc = |id: &str, trusted: bool, cidr: &str| NamedLocation {
         id: id.into(),
         display_name: id.into(),
@@ -119,7 +108,7 @@ fn locations() -> Vec<NamedLocation> {
     ]
 }
 
-fn app(id: &str, tier: Option<&str>) -> Application {
+pub(crate) fn app(id: &str, tier: Option<&str>) -> Application {
     let mut attrs = BTreeMap::new();
     if let Some(t) = tier {
         attrs.insert(
@@ -136,16 +125,19 @@ fn app(id: &str, tier: Option<&str>) -> Application {
     }
 }
 
-fn portal() -> Application {
+pub(crate) fn portal() -> Application {
     app(SECURITY_INFO_APP.app_id, None)
 }
 
-fn subset<T: Clone + std::fmt::Debug>(items: Vec<T>) -> impl Strategy<Value = Vec<T>> {
+pub(crate) fn subset<T: Clone + std::fmt::Debug>(items: Vec<T>) -> impl Strategy<Value = Vec<T>> {
     sparse(items, 0.5)
 }
 
 /// Each item kept with probability `p`.
-fn sparse<T: Clone + std::fmt::Debug>(items: Vec<T>, p: f64) -> impl Strategy<Value = Vec<T>> {
+pub(crate) fn sparse<T: Clone + std::fmt::Debug>(
+    items: Vec<T>,
+    p: f64,
+) -> impl Strategy<Value = Vec<T>> {
     let n = items.len();
     proptest::collection::vec(prop::bool::weighted(p), n).prop_map(move |keep| {
         items
@@ -157,16 +149,16 @@ fn sparse<T: Clone + std::fmt::Debug>(items: Vec<T>, p: f64) -> impl Strategy<Va
     })
 }
 
-fn ids(pool: fn(u128) -> Uuid, n: u128) -> impl Strategy<Value = Vec<Uuid>> {
+pub(crate) fn ids(pool: fn(u128) -> Uuid, n: u128) -> impl Strategy<Value = Vec<Uuid>> {
     subset((0..n).map(pool).collect())
 }
 
 /// Exclusions are rarer than inclusions, so that policies apply often enough to matter.
-fn few_ids(pool: fn(u128) -> Uuid, n: u128) -> impl Strategy<Value = Vec<Uuid>> {
+pub(crate) fn few_ids(pool: fn(u128) -> Uuid, n: u128) -> impl Strategy<Value = Vec<Uuid>> {
     sparse((0..n).map(pool).collect(), 0.1)
 }
 
-fn op() -> impl Strategy<Value = Op> {
+pub(crate) fn op() -> impl Strategy<Value = Op> {
     select(vec![
         Op::Eq,
         Op::Ne,
@@ -181,7 +173,10 @@ fn op() -> impl Strategy<Value = Op> {
     ])
 }
 
-fn test_rule(set: &'static str, names: Vec<&'static str>) -> impl Strategy<Value = Rule> {
+pub(crate) fn test_rule(
+    set: &'static str,
+    names: Vec<&'static str>,
+) -> impl Strategy<Value = Rule> {
     (
         select(names),
         op(),
@@ -209,7 +204,7 @@ fn test_rule(set: &'static str, names: Vec<&'static str>) -> impl Strategy<Value
         })
 }
 
-fn rule(set: &'static str, names: Vec<&'static str>) -> impl Strategy<Value = Rule> {
+pub(crate) fn rule(set: &'static str, names: Vec<&'static str>) -> impl Strategy<Value = Rule> {
     test_rule(set, names).prop_recursive(3, 8, 2, |inner| {
         prop_oneof![
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Rule::And(Box::new(a), Box::new(b))),
@@ -218,12 +213,12 @@ fn rule(set: &'static str, names: Vec<&'static str>) -> impl Strategy<Value = Ru
     })
 }
 
-fn mode_filter(rule: impl Strategy<Value = Rule>) -> impl Strategy<Value = ModeFilter> {
+pub(crate) fn mode_filter(rule: impl Strategy<Value = Rule>) -> impl Strategy<Value = ModeFilter> {
     (select(vec![FilterMode::Include, FilterMode::Exclude]), rule)
         .prop_map(|(mode, rule)| ModeFilter { mode, rule })
 }
 
-fn users() -> impl Strategy<Value = UserAssignment> {
+pub(crate) fn users() -> impl Strategy<Value = UserAssignment> {
     (
         (any::<bool>(), any::<bool>(), ids(user_id, USERS)),
         ids(group_id, GROUPS),
@@ -258,7 +253,7 @@ fn users() -> impl Strategy<Value = UserAssignment> {
         )
 }
 
-fn target() -> impl Strategy<Value = Target> {
+pub(crate) fn target() -> impl Strategy<Value = Target> {
     prop_oneof![
         1 => Just(Target::RegisterSecurityInfo),
         4 => (
@@ -275,7 +270,7 @@ fn target() -> impl Strategy<Value = Target> {
     ]
 }
 
-fn platforms() -> impl Strategy<Value = Option<PlatformCondition>> {
+pub(crate) fn platforms() -> impl Strategy<Value = Option<PlatformCondition>> {
     let all = vec![
         Platform::Android,
         Platform::Ios,
@@ -295,7 +290,7 @@ fn platforms() -> impl Strategy<Value = Option<PlatformCondition>> {
     )
 }
 
-fn location_refs() -> impl Strategy<Value = Vec<LocationRef>> {
+pub(crate) fn location_refs() -> impl Strategy<Value = Vec<LocationRef>> {
     subset(vec![
         LocationRef::All,
         LocationRef::AllTrusted,
@@ -305,7 +300,7 @@ fn location_refs() -> impl Strategy<Value = Vec<LocationRef>> {
     ])
 }
 
-fn grant() -> impl Strategy<Value = Grant> {
+pub(crate) fn grant() -> impl Strategy<Value = Grant> {
     let strength = proptest::option::of(select(vec![
         "00000000-0000-0000-0000-000000000002",
         "00000000-0000-0000-0000-000000000003",
@@ -339,7 +334,7 @@ fn grant() -> impl Strategy<Value = Grant> {
     ]
 }
 
-fn parsed_policy() -> impl Strategy<Value = ParsedPolicy> {
+pub(crate) fn parsed_policy() -> impl Strategy<Value = ParsedPolicy> {
     (
         select(vec![
             PolicyState::Enabled,
@@ -392,7 +387,7 @@ fn parsed_policy() -> impl Strategy<Value = ParsedPolicy> {
         )
 }
 
-fn policy(n: usize, p: &ParsedPolicy) -> Policy {
+pub(crate) fn policy(n: usize, p: &ParsedPolicy) -> Policy {
     let (conditions, grant) = to_graph(p);
     Policy {
         id: Uuid::from_u128(0x9000 + n as u128).to_string(),
@@ -411,7 +406,7 @@ fn policy(n: usize, p: &ParsedPolicy) -> Policy {
 /// The Passkey (FIDO2) and TAP settings: on or off, targets, self-service, attestation, key
 /// restrictions over the models strengths name (and one they do not), and sometimes a passkey
 /// profile of their own.
-fn methods_policy() -> impl Strategy<Value = (Fido2Configuration, TapConfiguration)> {
+pub(crate) fn methods_policy() -> impl Strategy<Value = (Fido2Configuration, TapConfiguration)> {
     let targets = || {
         (
             proptest::option::weighted(0.3, ids(group_id, GROUPS)),
@@ -529,7 +524,7 @@ fn methods_policy() -> impl Strategy<Value = (Fido2Configuration, TapConfigurati
         )
 }
 
-fn held_passkeys(user: Uuid, held: &[(u128, bool)]) -> Vec<Passkey> {
+pub(crate) fn held_passkeys(user: Uuid, held: &[(u128, bool)]) -> Vec<Passkey> {
     held.iter()
         .enumerate()
         .map(|(n, (model, attested))| Passkey {
@@ -551,7 +546,7 @@ fn held_passkeys(user: Uuid, held: &[(u128, bool)]) -> Vec<Passkey> {
         .collect()
 }
 
-fn held_pass(user: Uuid, pass: Option<bool>) -> Option<TemporaryAccessPass> {
+pub(crate) fn held_pass(user: Uuid, pass: Option<bool>) -> Option<TemporaryAccessPass> {
     pass.map(|once| TemporaryAccessPass {
         id: Uuid::from_u128(0x6000),
         user_id: user,
@@ -566,7 +561,7 @@ fn held_pass(user: Uuid, pass: Option<bool>) -> Option<TemporaryAccessPass> {
 /// The passkeys registering could add, as the registration itself decides them: options that
 /// ask for attestation when some ruleset enforces it, then the finish's own check, for every
 /// model and kind an authenticator could bring — each as strengths would then see it.
-fn could_register(m: MethodsPolicy<'_>, groups: &[Uuid], user: Uuid) -> Vec<UsedMethod> {
+pub(crate) fn could_register(m: MethodsPolicy<'_>, groups: &[Uuid], user: Uuid) -> Vec<UsedMethod> {
     let fresh = Session {
         id: Uuid::nil(),
         user_id: user,
@@ -606,24 +601,24 @@ fn could_register(m: MethodsPolicy<'_>, groups: &[Uuid], user: Uuid) -> Vec<Used
 
 /// One sign-in's facts.
 #[derive(Debug, Clone)]
-struct Ask {
-    user: u128,
-    enabled: bool,
-    groups: Vec<Uuid>,
-    roles: Vec<DirectoryRole>,
-    app: Option<(usize, Option<&'static str>)>,
-    platform: Option<Platform>,
-    ip: Option<IpAddr>,
-    native: bool,
-    device: Option<(bool, &'static str)>,
-    used: Vec<UsedMethod>,
+pub(crate) struct Ask {
+    pub(crate) user: u128,
+    pub(crate) enabled: bool,
+    pub(crate) groups: Vec<Uuid>,
+    pub(crate) roles: Vec<DirectoryRole>,
+    pub(crate) app: Option<(usize, Option<&'static str>)>,
+    pub(crate) platform: Option<Platform>,
+    pub(crate) ip: Option<IpAddr>,
+    pub(crate) native: bool,
+    pub(crate) device: Option<(bool, &'static str)>,
+    pub(crate) used: Vec<UsedMethod>,
     /// Passkeys held: model and whether its AAGUID was attested.
-    passkeys: Vec<(u128, bool)>,
+    pub(crate) passkeys: Vec<(u128, bool)>,
     /// A pass held: whether it is one-time.
-    pass: Option<bool>,
+    pub(crate) pass: Option<bool>,
 }
 
-fn method() -> impl Strategy<Value = UsedMethod> {
+pub(crate) fn method() -> impl Strategy<Value = UsedMethod> {
     select(vec![
         UsedMethod::TAP,
         UsedMethod::passkey(Some(Uuid::from_u128(MODEL_A)), true),
@@ -633,7 +628,7 @@ fn method() -> impl Strategy<Value = UsedMethod> {
     ])
 }
 
-fn ask() -> impl Strategy<Value = Ask> {
+pub(crate) fn ask() -> impl Strategy<Value = Ask> {
     (
         (
             0..USERS,
@@ -698,7 +693,7 @@ fn ask() -> impl Strategy<Value = Ask> {
         )
 }
 
-fn device_of(d: Option<(bool, &'static str)>) -> Option<DeviceFacts> {
+pub(crate) fn device_of(d: Option<(bool, &'static str)>) -> Option<DeviceFacts> {
     d.map(|(compliant, tag)| DeviceFacts {
         values: [(
             DeviceProperty::parse("extensionAttribute1").expect("a device property"),
@@ -709,7 +704,7 @@ fn device_of(d: Option<(bool, &'static str)>) -> Option<DeviceFacts> {
     })
 }
 
-fn a_user(n: u128, enabled: bool) -> User {
+pub(crate) fn a_user(n: u128, enabled: bool) -> User {
     User {
         id: user_id(n),
         user_principal_name: Upn::parse(&format!("u{n}@contoso.com")).unwrap(),
@@ -720,7 +715,7 @@ fn a_user(n: u128, enabled: bool) -> User {
 }
 
 /// Per policy (by id): result, whether it applies, and its unmet controls.
-fn by_id(
+pub(crate) fn by_id(
     set: &PolicySet,
     d: &portcullis_domain::access::AccessDecision,
 ) -> Vec<(String, AppliedResult, bool)> {
@@ -732,194 +727,4 @@ fn by_id(
         .collect();
     out.sort();
     out
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 10_000,
-        max_shrink_iters: 2_000,
-        ..ProptestConfig::default()
-    })]
-
-    #[test]
-    fn one_engine_answers_every_question_alike(
-        parsed in proptest::collection::vec(parsed_policy(), 0..=50),
-        ask in ask(),
-        (fido2, tap) in methods_policy(),
-    ) {
-        // Graph JSON → typed → Graph JSON, unchanged.
-        let policies: Vec<Policy> = parsed.iter().enumerate().map(|(n, p)| policy(n, p)).collect();
-        for (p, typed) in policies.iter().zip(&parsed) {
-            let json = serde_json::to_value(p).unwrap();
-            let back: Policy = serde_json::from_value(json.clone()).unwrap();
-            let again = parse(&back).map_err(|e| TestCaseError::fail(format!("{e}: {json}")))?;
-            prop_assert_eq!(&again, typed);
-            let (conditions, grant) = to_graph(&again);
-            let rewritten = Policy { conditions, grant_controls: Some(grant), ..back };
-            prop_assert_eq!(serde_json::to_value(&rewritten).unwrap(), json);
-        }
-
-        let (st, locs) = (strengths(), locations());
-        let set = PolicySet::new(policies.clone());
-        let mut reversed = policies.clone();
-        reversed.reverse();
-        let reordered = PolicySet::new(reversed);
-        let config = |set| Config { policies: set, strengths: &st, locations: &locs };
-        let user = a_user(ask.user, ask.enabled);
-        let device = device_of(ask.device);
-        let target = ask.app.map(|(i, tier)| app(APPS[i], tier));
-        let portal = portal();
-        let methods = MethodsPolicy { fido2: &fido2, tap: &tap };
-        let passkeys = held_passkeys(user.id, &ask.passkeys);
-        let pass = held_pass(user.id, ask.pass);
-        let registered = usable_methods(methods, &ask.groups, &passkeys, pass.as_ref(), NOW);
-        let sign_in = SignIn {
-            user: &user,
-            groups: &ask.groups,
-            roles: &ask.roles,
-            used: &ask.used,
-            registered: &registered,
-            config: config(&set),
-            methods,
-            platform: ask.platform,
-            ip: ask.ip,
-            client_app_type: if ask.native { ClientAppType::MobileAppsAndDesktopClients } else { ClientAppType::Browser },
-            device: device.as_ref(),
-            now: NOW,
-            detail: Detail::FirstReason,
-        };
-        let what_if = SignIn { detail: Detail::EveryReason, ..sign_in };
-        let ask_both = |s: &SignIn<'_>| match &target {
-            Some(a) => decide(s, a, Some(&portal)),
-            None => decide_registration(s, &portal),
-        };
-
-        // Sign-in (or the registration API) and What If: one verdict, one outcome, the same
-        // result for every policy; What If's reasons include the sign-in's.
-        let real = ask_both(&sign_in);
-        let asked = ask_both(&what_if);
-        prop_assert_eq!(&real.verdict, &asked.verdict);
-        prop_assert_eq!(&real.evaluation.outcome, &asked.evaluation.outcome);
-        for (r, w) in real.evaluation.policies.iter().zip(&asked.evaluation.policies) {
-            prop_assert_eq!((r.index, r.result, r.applies), (w.index, w.result, w.applies));
-            for reason in r.not_applied_because.list() {
-                prop_assert!(w.not_applied_because.list().contains(&reason));
-            }
-        }
-
-        // Storage order changes nothing.
-        let other = ask_both(&SignIn { config: config(&reordered), ..sign_in });
-        prop_assert_eq!(&real.verdict, &other.verdict);
-        prop_assert_eq!(by_id(&set, &real), by_id(&reordered, &other));
-
-        // A method is held for a step-up only if the methods policy lets it sign in now: a
-        // passkey its key restrictions, targets and profiles let through, a pass its settings do.
-        let usable = |m: &UsedMethod| {
-            if m.is_pass() {
-                let scope = targets::scope(&tap.include_targets, &tap.exclude_targets, &ask.groups);
-                pass.as_ref().is_some_and(|p| decide_redeem(p, true, &tap, &scope, NOW).is_ok())
-            } else {
-                passkeys.iter().any(|p| {
-                    Some(p.aaguid) == m.aaguid
-                        && sign_in_usability(&fido2, &ask.groups, p).is_ok()
-                })
-            }
-        };
-        prop_assert!(registered.iter().all(usable));
-
-        // Registering is let through only where signing in to Security info is.
-        let registration = decide_registration(&sign_in, &portal);
-        // A step-up to register names a held method with which registering then goes through.
-        if let Verdict::StepUp { .. } = &registration.verdict {
-            let completes = registered.iter().any(|m| {
-                let once = [*m];
-                let s = SignIn { used: &once, registered: &once, ..sign_in };
-                lets_through(&decide_registration(&s, &portal).verdict)
-            });
-            prop_assert!(completes, "no held method completes the registration step-up: {:?}", registration.verdict);
-        }
-        if lets_through(&registration.verdict) {
-            let browser = SignIn { client_app_type: ClientAppType::Browser, ..sign_in };
-            prop_assert!(lets_through(&decide(&browser, &portal, None).verdict));
-        }
-
-        if let Some(a) = &target {
-            // Whether signing in with each passkey registering could add would go through.
-            let then_in: Vec<bool> = could_register(methods, &ask.groups, user.id)
-                .into_iter()
-                .map(|m| {
-                    let once = [m];
-                    let s = SignIn { used: &once, registered: &once, ..sign_in };
-                    decide(&s, a, None).verdict == Verdict::Allow
-                })
-                .collect();
-            match &real.verdict {
-                // "Register first" sends the user to a registration that lets them in, where
-                // the methods policy lets them add a passkey with which signing in then goes
-                // through.
-                Verdict::RegisterFirst { .. } => {
-                    prop_assert!(lets_through(&registration.verdict), "{:?}", registration.verdict);
-                    prop_assert!(
-                        then_in.iter().any(|ok| *ok),
-                        "register first, but no passkey the methods policy accepts lets the user in: {:?}",
-                        real.verdict
-                    );
-                }
-                // A loop blamed on the methods policy: no passkey it accepts would do.
-                Verdict::Refused { why: Refusal::NotRegistrable(_), .. } => {
-                    prop_assert!(!then_in.iter().any(|ok| *ok), "{:?}", real.verdict);
-                }
-                // A step-up names a method the user holds that meets what was unmet.
-                Verdict::StepUp { .. } => {
-                    let completes = registered.iter().any(|m| {
-                        let once = [*m];
-                        let s = SignIn { used: &once, ..sign_in };
-                        decide(&s, a, None).verdict == Verdict::Allow && usable(m)
-                    });
-                    prop_assert!(completes, "no held method completes the step-up: {:?}", real.verdict);
-                }
-                _ => {}
-            }
-            // A disabled account is refused, whatever the policies say.
-            if !ask.enabled {
-                prop_assert!(!lets_through(&real.verdict));
-            }
-        }
-
-        // The lock-out guard and sign-in agree on who is blocked from Security info: an
-        // administrator is in when some platform, client type and device gets past every block.
-        let admin = Admin {
-            user: a_user(ask.user, true),
-            groups: ask.groups.clone(),
-            roles: vec![DirectoryRole::GlobalAdministrator],
-            devices: device.iter().cloned().collect(),
-        };
-        let guard_in = !admins_still_in(&config(&set), methods, std::slice::from_ref(&admin), &portal, NOW).is_empty();
-        let strongest = [UsedMethod::passkey(None, false), UsedMethod::TAP];
-        let compliant = DeviceFacts { is_compliant: true, ..Default::default() };
-        let devices: Vec<Option<&DeviceFacts>> =
-            [None, Some(&compliant)].into_iter().chain(admin.devices.iter().map(Some)).collect();
-        let mut sign_in_in = false;
-        for d in &devices {
-            for p in [Platform::Windows, Platform::MacOs, Platform::Linux, Platform::Ios, Platform::Android] {
-                for t in [ClientAppType::Browser, ClientAppType::MobileAppsAndDesktopClients] {
-                    let s = SignIn {
-                        user: &admin.user,
-                        groups: &admin.groups,
-                        roles: &admin.roles,
-                        used: &strongest,
-                        registered: &strongest,
-                        platform: Some(p),
-                        ip: None,
-                        client_app_type: t,
-                        device: *d,
-                        ..sign_in
-                    };
-                    let decided = decide(&s, &portal, None);
-                    sign_in_in |= !matches!(decided.evaluation.outcome, Outcome::Block { .. });
-                }
-            }
-        }
-        prop_assert_eq!(guard_in, sign_in_in);
-    }
 }
