@@ -74,6 +74,9 @@ enum Command {
     /// The audit log and the sign-in log.
     #[command(subcommand)]
     Logs(audit::Cmd),
+    /// Readiness: every user, as every persona — who cannot get in, where, why, and the fix
+    /// (R50). Exit status 1 when a finding is a blocker.
+    Readiness(commands::readiness::Args),
 }
 
 fn main() -> ExitCode {
@@ -128,6 +131,7 @@ fn main() -> ExitCode {
             Command::Policy(c) => policy::run(&cfg, c).await,
             Command::Logs(c) => audit::run(&cfg, c).await,
             Command::Token(a) => commands::token::run(&cfg, a).await,
+            Command::Readiness(a) => commands::readiness::run(&cfg, a).await,
             // Handled before configuration is loaded: it needs no store.
             Command::VerifyRegistration(_) => Ok(()),
         }

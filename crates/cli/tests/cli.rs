@@ -495,3 +495,97 @@ fn configuration_layers_defaults_file_env_flags_and_unknown_keys_are_named() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("listen"));
 }
+
+/// `portcullis readiness` (R50): exit 1 on a blocker finding, 0 without, 2 on a usage error;
+/// JSON, CSV and text carry the same finding.
+#[tokio::test]
+async fn readiness_reports_findings_and_gates_on_blockers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // The first start sets the tenant up (Security info, the starting policy).
+    support::Server::start(d, None).await.stop().await;
+    let (st, _, err) = cli(
+        d,
+        None,
+        &[
+            "users",
+            "add",
+            "--upn",
+            "gina@contoso.com",
+            "--display-name",
+            "Gina",
+        ],
+    );
+    assert_eq!(st, 0, "{err}");
+    // Gina holds nothing and TAP is off: she can never start.
+    let off = d.join("tap-off.json");
+    std::fs::write(&off, r#"{"state": "disabled"}"#).unwrap();
+    let (st, _, err) = cli(
+        d,
+        None,
+        &[
+            "policy",
+            "patch",
+            "TemporaryAccessPass",
+            off.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(st, 0, "{err}");
+    let (st, out, err) = cli(d, None, &["readiness", "--format", "json"]);
+    assert_eq!(st, 1, "a blocker fails the run: {err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // The administrator's first pass is refused by the same switch.
+    assert_eq!(doc["summary"]["byCode"]["tapUnavailable"], 2, "{doc}");
+    let f = &doc["findings"].as_array().unwrap()[0];
+    assert_eq!(f["code"], "tapUnavailable");
+    assert_eq!(f["severity"], "blocker");
+    let mut who: Vec<&str> = f["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userPrincipalName"].as_str().unwrap())
+        .collect();
+    who.sort_unstable();
+    assert_eq!(who, ["admin@portcullis.local", "gina@contoso.com"]);
+    assert_eq!(f["users"][0]["step"], "obtainPass");
+    assert_eq!(f["remedies"][0]["code"], "includeInTapPolicy");
+    let (st, out, _) = cli(
+        d,
+        None,
+        &["readiness", "--format", "csv", "--user", "gina@contoso.com"],
+    );
+    assert_eq!(st, 1);
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(rows[1].starts_with("tapUnavailable,blocker,") && rows[1].contains("gina@contoso.com"));
+    let (st, out, _) = cli(d, None, &["readiness"]);
+    assert_eq!(st, 1);
+    assert!(
+        out.contains("tapUnavailable")
+            && out.contains("Include the users in the Temporary Access Pass targets"),
+        "{out}"
+    );
+    // The remedy: TAP on again.
+    let on = d.join("tap-on.json");
+    std::fs::write(&on, r#"{"state": "enabled"}"#).unwrap();
+    assert_eq!(
+        cli(
+            d,
+            None,
+            &[
+                "policy",
+                "patch",
+                "TemporaryAccessPass",
+                on.to_str().unwrap()
+            ]
+        )
+        .0,
+        0
+    );
+    let (st, out, err) = cli(d, None, &["readiness", "--format", "json"]);
+    assert_eq!(st, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["summary"]["usersWithFindings"], 0, "{doc}");
+    // Usage errors are 2.
+    assert_eq!(cli(d, None, &["readiness", "--format", "xml"]).0, 2);
+}

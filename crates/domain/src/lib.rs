@@ -45,6 +45,7 @@ pub mod metadata;
 pub mod oidc;
 pub mod passkey;
 pub mod policy;
+pub mod readiness;
 pub mod report;
 pub mod session;
 pub mod strength;

@@ -163,13 +163,13 @@ async fn load(c: &mut Conn) -> Result<CaData> {
 }
 
 /// The Passkey (FIDO2) and TAP settings, as loaded.
-struct Methods {
+pub(crate) struct Methods {
     fido2: Fido2Configuration,
     tap: TapConfiguration,
 }
 
 impl Methods {
-    async fn load(c: &mut Conn) -> Result<Methods> {
+    pub(crate) async fn load(c: &mut Conn) -> Result<Methods> {
         Ok(Methods {
             fido2: crate::passkeys::fido2(crate::policy::current(c, MethodId::Fido2).await?),
             tap: crate::tap::tap_config(
@@ -178,7 +178,7 @@ impl Methods {
         })
     }
 
-    fn policy(&self) -> MethodsPolicy<'_> {
+    pub(crate) fn policy(&self) -> MethodsPolicy<'_> {
         MethodsPolicy {
             fido2: &self.fido2,
             tap: &self.tap,
@@ -259,7 +259,7 @@ impl Service {
     }
 
     /// The configuration from this node's copy when it is current, else loaded afresh.
-    async fn cached_ca_data(&self, c: &mut Conn) -> Result<Arc<CaData>> {
+    pub(crate) async fn cached_ca_data(&self, c: &mut Conn) -> Result<Arc<CaData>> {
         let version = ca::version(c).await?;
         if let Some(data) = self.ca_cache.get(version) {
             return Ok(data);
@@ -274,7 +274,7 @@ impl Service {
     }
 
     /// Enabled Global Administrators with their groups and roles.
-    async fn global_admins(&self, c: &mut Conn) -> Result<Vec<Admin>> {
+    pub(crate) async fn global_admins(&self, c: &mut Conn) -> Result<Vec<Admin>> {
         let mut out = vec![];
         for user in directory::holders_of(c, DirectoryRole::GlobalAdministrator).await? {
             let groups = directory::member_of(c, user.id).await?;

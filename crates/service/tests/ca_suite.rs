@@ -247,3 +247,256 @@ async fn r45_enabling_a_saved_blocking_policy_is_refused_like_saving_it_enabled(
             .expect("accepted explicitly");
     }
 }
+
+/// Readiness (R50), on both backends: each trap built through the service, found for the
+/// right user, persona, application, step and policy — and gone once its remedy is applied.
+mod readiness {
+    use super::*;
+    use portcullis_domain::passkey::Passkey;
+    use portcullis_domain::policy::{MethodConfiguration, MethodId};
+    use portcullis_domain::readiness::{FindingCode, Persona, Step, UserFinding};
+    use portcullis_service::apps::NewApplication;
+    use portcullis_store::passkeys::StoredPasskey;
+    use uuid::Uuid;
+
+    const PHISHING_RESISTANT: &str = "00000000-0000-0000-0000-000000000004";
+    const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
+    const YUBIKEY: Uuid = uuid::uuid!("cb69481e-8ff7-4039-93ec-0a2729a154a8");
+
+    async fn tenant(t: &portcullis_testkit::TestStore) -> (Service, String) {
+        let clock = Arc::new(ManualClock::new(T0));
+        let svc = Service::new(t.store.clone(), clock, LockoutPolicy::default());
+        svc.bootstrap("Contoso", "contoso.com")
+            .await
+            .unwrap()
+            .unwrap();
+        let (app, _) = svc
+            .add_application(
+                &op(),
+                NewApplication {
+                    display_name: "Payroll".into(),
+                    public_client: true,
+                    redirect_uris: vec!["http://127.0.0.1:8765/cb".into()],
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        (svc, app.app_id)
+    }
+
+    async fn save(svc: &Service, policy: serde_json::Value) -> Policy {
+        svc.save_ca_policy(&op(), serde_json::from_value(policy).unwrap(), false)
+            .await
+            .unwrap()
+    }
+
+    /// A passkey of `model` the user registered earlier.
+    async fn holds_passkey(t: &portcullis_testkit::TestStore, user: Uuid, model: Uuid) {
+        let mut c = t.store.conn().await.unwrap();
+        portcullis_store::passkeys::insert(
+            &mut c,
+            &StoredPasskey {
+                passkey: Passkey {
+                    id: Uuid::new_v4(),
+                    user_id: user,
+                    credential_id: format!("cred-{user}"),
+                    aaguid: model,
+                    display_name: "key".into(),
+                    fmt: "packed".into(),
+                    attested: true,
+                    synced: false,
+                    created_at: T0,
+                    last_used_at: None,
+                    sign_count: 0,
+                    device: None,
+                    device_profile: None,
+                    flagged_clone: false,
+                },
+                credential_json: "{}".into(),
+                x5c: vec![],
+                profile_id: None,
+                deleted: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+
+    async fn findings(svc: &Service, upn: &str) -> Vec<UserFinding> {
+        svc.readiness(&[upn.to_string()]).await.unwrap().findings
+    }
+
+    fn codes(f: &[UserFinding]) -> Vec<FindingCode> {
+        let mut c: Vec<FindingCode> = f.iter().map(|f| f.code).collect();
+        c.dedup();
+        c
+    }
+
+    /// 000/001: a strength requiring a passkey in the Authenticator on All resources, for a
+    /// user whose only passkey is a security key: Security info is covered too, so every way
+    /// in asks for what they can only get inside. A TAP (the remedy) opens proof-up.
+    #[tokio::test]
+    async fn strength_loop_is_found_and_a_pass_resolves_it() {
+        for t in both().await {
+            let (svc, payroll) = tenant(&t).await;
+            let gina = svc
+                .add_user(&op(), "gina@contoso.com", "Gina")
+                .await
+                .unwrap();
+            holds_passkey(&t, gina.id, YUBIKEY).await;
+            // R32: a strength naming models needs attested AAGUIDs.
+            svc.patch_method_configuration(
+                &op(),
+                MethodId::Fido2,
+                json!({"isAttestationEnforced": true}),
+                false,
+            )
+            .await
+            .unwrap();
+            let strength = svc
+                .add_strength(
+                    &op(),
+                    "Authenticator",
+                    "",
+                    &["fido2".to_string()],
+                    Some(portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS.to_vec()),
+                )
+                .await
+                .unwrap();
+            let policy = save(&svc, json!({"displayName": "Authenticator everywhere", "state": "enabled",
+                "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeApplications": ["All"]}},
+                "grantControls": {"operator": "OR", "authenticationStrength": {"id": strength.id}}})).await;
+            let f = findings(&svc, "gina@contoso.com").await;
+            let loops: Vec<&UserFinding> = f
+                .iter()
+                .filter(|f| f.code == FindingCode::StrengthLoop)
+                .collect();
+            assert_eq!(
+                loops.len(),
+                Persona::ALL.len(),
+                "every persona, on Payroll: {f:?}"
+            );
+            assert!(loops.iter().all(|l| l.user == gina.id
+                && l.application.as_deref() == Some(payroll.as_str())
+                && l.step == Step::Register
+                && l.policies == vec![policy.display_name.clone()]));
+            // The report names the policy by id and gives the documents' remedies.
+            let r = svc.readiness(&[]).await.unwrap();
+            let doc = portcullis_service::render::readiness::json(&r);
+            let loop_doc = doc["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["code"] == "strengthLoop")
+                .unwrap();
+            assert_eq!(loop_doc["policyIds"], json!([policy.id]));
+            assert_eq!(loop_doc["remedies"][0]["code"], "issueTap");
+            assert!(portcullis_service::render::readiness::has_blocker(
+                &r.findings
+            ));
+            // The remedy: a pass opens Security info for proof-up.
+            svc.create_tap(&op(), "gina@contoso.com", IssueRequest::default())
+                .await
+                .unwrap();
+            assert_eq!(
+                codes(&findings(&svc, "gina@contoso.com").await),
+                vec![],
+                "a pass resolves it"
+            );
+        }
+    }
+
+    /// A user who holds nothing must start with a TAP; with TAP off for them, nothing works.
+    #[tokio::test]
+    async fn tap_unavailable_is_found_and_including_the_user_resolves_it() {
+        for t in both().await {
+            let (svc, _) = tenant(&t).await;
+            svc.add_user(&op(), "hal@contoso.com", "Hal").await.unwrap();
+            let off = json!({"state": "disabled"});
+            svc.patch_method_configuration(&op(), MethodId::TemporaryAccessPass, off, false)
+                .await
+                .unwrap();
+            let f = findings(&svc, "hal@contoso.com").await;
+            assert_eq!(codes(&f), vec![FindingCode::TapUnavailable]);
+            assert_eq!(f[0].step, Step::ObtainPass);
+            svc.patch_method_configuration(
+                &op(),
+                MethodId::TemporaryAccessPass,
+                json!({"state": "enabled"}),
+                false,
+            )
+            .await
+            .unwrap();
+            assert!(findings(&svc, "hal@contoso.com").await.is_empty());
+        }
+    }
+
+    /// Conditional Access requires a phishing-resistant passkey on Payroll, and passkeys are
+    /// off: the user can never get one. Turning the method on resolves it.
+    #[tokio::test]
+    async fn not_enabled_for_passkeys_is_found_and_enabling_them_resolves_it() {
+        for t in both().await {
+            let (svc, payroll) = tenant(&t).await;
+            svc.add_user(&op(), "ivy@contoso.com", "Ivy").await.unwrap();
+            svc.create_tap(&op(), "ivy@contoso.com", IssueRequest::default())
+                .await
+                .unwrap();
+            save(&svc, json!({"displayName": "Phishing-resistant payroll", "state": "enabled",
+                "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": [payroll]}},
+                "grantControls": {"operator": "OR", "authenticationStrength": {"id": PHISHING_RESISTANT}}})).await;
+            let MethodConfiguration::Fido2(mut fido2) =
+                svc.method_configuration(MethodId::Fido2).await.unwrap()
+            else {
+                unreachable!()
+            };
+            fido2.state = portcullis_domain::policy::MethodState::Disabled;
+            svc.save_method_configuration(&op(), MethodConfiguration::Fido2(fido2.clone()), false)
+                .await
+                .unwrap();
+            let f = findings(&svc, "ivy@contoso.com").await;
+            assert_eq!(codes(&f), vec![FindingCode::NotEnabledForPasskeys], "{f:?}");
+            assert!(f
+                .iter()
+                .all(|x| x.application.as_deref() == Some(payroll.as_str())));
+            fido2.state = portcullis_domain::policy::MethodState::Enabled;
+            svc.save_method_configuration(&op(), MethodConfiguration::Fido2(fido2), false)
+                .await
+                .unwrap();
+            assert!(findings(&svc, "ivy@contoso.com").await.is_empty());
+        }
+    }
+
+    /// 001/004: blocking iOS and Android keeps the Authenticator from registering; desktops
+    /// still get in, so the block is a trap only on the phones. Removing it resolves it.
+    #[tokio::test]
+    async fn a_mobile_platform_block_is_found_on_phones_only_and_removing_it_resolves_it() {
+        for t in both().await {
+            let (svc, payroll) = tenant(&t).await;
+            svc.add_user(&op(), "jo@contoso.com", "Jo").await.unwrap();
+            svc.create_tap(&op(), "jo@contoso.com", IssueRequest::default())
+                .await
+                .unwrap();
+            let block = save(&svc, json!({"displayName": "Block mobile", "state": "enabled",
+                "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeApplications": ["All"]},
+                    "platforms": {"includePlatforms": ["android", "iOS"]}},
+                "grantControls": {"operator": "OR", "builtInControls": ["block"]}})).await;
+            let f = findings(&svc, "jo@contoso.com").await;
+            let mobile: Vec<&UserFinding> = f
+                .iter()
+                .filter(|x| x.code == FindingCode::MobilePlatformBlocked)
+                .collect();
+            let personas: Vec<Persona> = mobile.iter().filter_map(|x| x.persona).collect();
+            assert_eq!(
+                personas,
+                vec![Persona::Ios, Persona::AndroidPersonal, Persona::AndroidWork],
+                "{f:?}"
+            );
+            assert!(mobile
+                .iter()
+                .all(|x| x.application.as_deref() == Some(payroll.as_str())));
+            svc.delete_ca_policy(&op(), &block.id).await.unwrap();
+            assert!(findings(&svc, "jo@contoso.com").await.is_empty());
+        }
+    }
+}

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod metadata;
 pub mod passkeys;
 pub mod policy;
+pub mod readiness;
 pub mod roles;
 pub mod serve;
 pub mod tap;

@@ -4,6 +4,7 @@
 //! numbers), the registration API, token refresh, and What If (CLI JSON, Graph `evaluate`).
 
 mod methods;
+pub mod readiness;
 
 pub use methods::{
     fido2_warning, key_restrictions, passkey_refusal, ruleset, strength_needs_attestation,

@@ -1,0 +1,355 @@
+//! Readiness (R50): every user, as every persona, from what they hold now — can they reach
+//! each application, and register what the policies ask for? Each step is a call of the same
+//! entry points sign-in, registration and What If use ([`decide`], [`decide_registration`],
+//! [`usable_methods`]); nothing here decides access itself. What fails is classified into a
+//! [`FindingCode`] with the policies the verdict names and the documents' remedies.
+
+mod finding;
+mod persona;
+
+pub use finding::{FindingCode, RemedyCode, Severity, Step, UserFinding};
+pub use persona::Persona;
+
+use std::net::IpAddr;
+use uuid::Uuid;
+
+use crate::access::{
+    decide, decide_registration, lets_through, usable_methods, MethodsPolicy, SignIn,
+};
+use crate::application::Application;
+use crate::conditional_access::evaluate::{Config, Detail, Unmet};
+use crate::conditional_access::guard::{admins_still_in, Admin};
+use crate::conditional_access::location::{parse_cidr, NamedLocation};
+use crate::conditional_access::platform::ClientAppType;
+use crate::conditional_access::remedy::{Refusal, Verdict};
+use crate::device::{Device, DeviceFacts};
+use crate::directory::{DirectoryRole, User};
+use crate::passkey::{self, Passkey, PasskeyRefusal};
+use crate::policy::{targets, MethodState};
+use crate::strength::UsedMethod;
+use crate::tap::TemporaryAccessPass;
+use crate::Timestamp;
+
+/// The tenant as the analysis reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct Tenant<'a> {
+    /// Policies, strengths, named locations.
+    pub config: Config<'a>,
+    /// The Passkey (FIDO2) and TAP settings.
+    pub methods: MethodsPolicy<'a>,
+    /// The applications users are to reach.
+    pub applications: &'a [Application],
+    /// Security info.
+    pub portal: &'a Application,
+    /// Where users sign in from: anywhere, and inside each named location.
+    pub networks: &'a [Option<IpAddr>],
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// One user's facts.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    /// Who.
+    pub user: &'a User,
+    /// Their groups.
+    pub groups: &'a [Uuid],
+    /// Their directory roles.
+    pub roles: &'a [DirectoryRole],
+    /// Their live passkeys.
+    pub passkeys: &'a [Passkey],
+    /// Their pass, if any.
+    pub pass: Option<&'a TemporaryAccessPass>,
+    /// Their enrolled devices.
+    pub devices: &'a [Device],
+}
+
+/// Where a sign-in can come from: anywhere, and from inside each named location.
+pub fn networks(locations: &[NamedLocation]) -> Vec<Option<IpAddr>> {
+    let inside = locations
+        .iter()
+        .filter_map(|l| l.cidrs.iter().find_map(|c| parse_cidr(c).ok()))
+        .map(|(ip, _)| Some(ip));
+    std::iter::once(None).chain(inside).collect()
+}
+
+/// Whether the TAP settings would let an administrator's pass sign this user in.
+fn pass_possible(t: &Tenant<'_>, groups: &[Uuid]) -> bool {
+    let tap = t.methods.tap;
+    tap.state == MethodState::Enabled
+        && matches!(
+            targets::scope(&tap.include_targets, &tap.exclude_targets, groups),
+            targets::Scope::Included(_)
+        )
+}
+
+/// What the analysis of one application, as one persona, found.
+enum Reach {
+    /// Some held method (or a pass an administrator could issue) gets the user there, now or
+    /// after a step-up or registering first.
+    Yes,
+    /// Never: the verdict of the first attempt.
+    No(Verdict),
+}
+
+/// Analyses one user: every persona, every application, and registering.
+pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
+    let mut out = vec![];
+    if !s.user.account_enabled {
+        return out;
+    }
+    let finding = |code: FindingCode,
+                   severity,
+                   persona,
+                   application: Option<&Application>,
+                   step,
+                   policies: Vec<String>| UserFinding {
+        code,
+        severity,
+        user: s.user.id,
+        persona,
+        application: application.map(|a| a.app_id.clone()),
+        step,
+        policies,
+    };
+    let held = usable_methods(t.methods, s.groups, s.passkeys, s.pass, t.now);
+    // Passkeys the key restrictions now keep from signing in.
+    let restricted = s.passkeys.iter().any(|p| {
+        matches!(
+            passkey::sign_in_usability(t.methods.fido2, s.groups, p),
+            Err(PasskeyRefusal::KeyRestricted { .. })
+        )
+    });
+    if restricted {
+        let severity = if held.is_empty() {
+            Severity::Blocker
+        } else {
+            Severity::Warning
+        };
+        out.push(finding(
+            FindingCode::AaguidBlockedInUse,
+            severity,
+            None,
+            None,
+            Step::SignIn,
+            vec![],
+        ));
+    }
+    // What the user starts from: what they hold, else a pass an administrator could issue.
+    let start: Vec<UsedMethod> = if held.is_empty() {
+        if !pass_possible(t, s.groups) {
+            out.push(finding(
+                FindingCode::TapUnavailable,
+                Severity::Blocker,
+                None,
+                None,
+                Step::ObtainPass,
+                vec![],
+            ));
+            return out;
+        }
+        vec![UsedMethod::TAP]
+    } else {
+        held.clone()
+    };
+    let needs_passkey = !held.iter().any(|m| !m.is_pass());
+    for persona in Persona::ALL {
+        let devices: Vec<DeviceFacts> = s
+            .devices
+            .iter()
+            .filter(|d| d.platform == persona.platform())
+            .map(Device::facts)
+            .collect();
+        let attempts = |ask: &dyn Fn(&SignIn<'_>) -> Option<Verdict>| -> Reach {
+            let mut first = None;
+            for device in std::iter::once(None).chain(devices.iter().map(Some)) {
+                for ip in t.networks {
+                    for m in &start {
+                        let once = [*m];
+                        let sign_in = SignIn {
+                            user: s.user,
+                            groups: s.groups,
+                            roles: s.roles,
+                            used: &once,
+                            registered: &start,
+                            config: t.config,
+                            methods: t.methods,
+                            platform: Some(persona.platform()),
+                            ip: *ip,
+                            client_app_type: ClientAppType::Browser,
+                            device,
+                            now: t.now,
+                            detail: Detail::FirstReason,
+                        };
+                        match ask(&sign_in) {
+                            None => return Reach::Yes,
+                            Some(v) => {
+                                first.get_or_insert(v);
+                            }
+                        }
+                    }
+                }
+            }
+            first.map_or(Reach::Yes, Reach::No)
+        };
+        if needs_passkey {
+            let registers = attempts(&|si| {
+                let v = decide_registration(si, t.portal).verdict;
+                (!lets_through(&v)).then_some(v)
+            });
+            if let Reach::No(v) = registers {
+                let policies = v.policy().map(|p| vec![p.to_string()]).unwrap_or_default();
+                out.push(finding(
+                    FindingCode::RegisterSecurityInfoUnsatisfiable,
+                    Severity::Warning,
+                    Some(persona),
+                    None,
+                    Step::Register,
+                    policies,
+                ));
+            }
+        }
+        for app in t.applications {
+            let reach = attempts(&|si| match decide(si, app, Some(t.portal)).verdict {
+                Verdict::Allow | Verdict::StepUp { .. } | Verdict::RegisterFirst { .. } => None,
+                v => Some(v),
+            });
+            let Reach::No(v) = reach else { continue };
+            if let Some((code, step)) = classify(t, s, persona, &v) {
+                let policies = v.policy().map(|p| vec![p.to_string()]).unwrap_or_default();
+                out.push(finding(
+                    code,
+                    Severity::Blocker,
+                    Some(persona),
+                    Some(app),
+                    step,
+                    policies,
+                ));
+            }
+        }
+    }
+    // A platform block is a trap only where desktops get through: a block everywhere is the
+    // administrator's intent.
+    if out
+        .iter()
+        .any(|f| f.code == FindingCode::MobilePlatformBlocked)
+    {
+        let everywhere = blocked_on_desktops(t, s, &start);
+        out.retain(|f| {
+            f.code != FindingCode::MobilePlatformBlocked
+                || !f
+                    .application
+                    .as_ref()
+                    .is_some_and(|a| everywhere.contains(a))
+        });
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The applications every desktop persona is blocked from outright.
+fn blocked_on_desktops(t: &Tenant<'_>, s: &Subject<'_>, start: &[UsedMethod]) -> Vec<String> {
+    let mut blocked = vec![];
+    for app in t.applications {
+        let all_blocked = Persona::ALL.iter().filter(|p| !p.is_mobile()).all(|p| {
+            start.iter().all(|m| {
+                let once = [*m];
+                let si = SignIn {
+                    user: s.user,
+                    groups: s.groups,
+                    roles: s.roles,
+                    used: &once,
+                    registered: start,
+                    config: t.config,
+                    methods: t.methods,
+                    platform: Some(p.platform()),
+                    ip: None,
+                    client_app_type: ClientAppType::Browser,
+                    device: None,
+                    now: t.now,
+                    detail: Detail::FirstReason,
+                };
+                matches!(
+                    decide(&si, app, None).verdict,
+                    Verdict::Refused {
+                        why: Refusal::Blocked,
+                        ..
+                    }
+                )
+            })
+        });
+        if all_blocked {
+            blocked.push(app.app_id.clone());
+        }
+    }
+    blocked
+}
+
+/// Which trap a refusal is, and at which step; `None` for what is no trap (a disabled
+/// account, a block that is the administrator's intent on a desktop).
+fn classify(
+    t: &Tenant<'_>,
+    s: &Subject<'_>,
+    persona: Persona,
+    v: &Verdict,
+) -> Option<(FindingCode, Step)> {
+    let Verdict::Refused { why, .. } = v else {
+        return None;
+    };
+    match why {
+        Refusal::AccountDisabled => None,
+        Refusal::Blocked => persona
+            .is_mobile()
+            .then_some((FindingCode::MobilePlatformBlocked, Step::SignIn)),
+        Refusal::NotRegistrable(_) => {
+            let may_register = passkey::rulesets(t.methods.fido2, s.groups).is_ok()
+                && t.methods.fido2.is_self_service_registration_allowed;
+            Some(if may_register {
+                (FindingCode::StrengthLoop, Step::Register)
+            } else {
+                (FindingCode::NotEnabledForPasskeys, Step::Register)
+            })
+        }
+        Refusal::NoMethod(_) | Refusal::NoSingleMethod(_) => {
+            Some((FindingCode::StrengthLoop, Step::Register))
+        }
+        Refusal::CannotMeet(r) => {
+            let app_control = r
+                .unmet
+                .iter()
+                .any(|u| matches!(u, Unmet::ApprovedApplication | Unmet::CompliantApplication));
+            Some(if app_control {
+                (FindingCode::ApprovedClientAppBlock, Step::SignIn)
+            } else {
+                (FindingCode::CompliantDeviceUnreachable, Step::SignIn)
+            })
+        }
+    }
+}
+
+/// R45 as a finding: every enabled Global Administrator blocked from Security info.
+pub fn admin_lockout(
+    config: &Config<'_>,
+    methods: MethodsPolicy<'_>,
+    admins: &[Admin],
+    portal: &Application,
+    now: Timestamp,
+) -> Vec<UserFinding> {
+    let enabled: Vec<&Admin> = admins.iter().filter(|a| a.user.account_enabled).collect();
+    if enabled.is_empty() || !admins_still_in(config, methods, admins, portal, now).is_empty() {
+        return vec![];
+    }
+    enabled
+        .into_iter()
+        .map(|a| UserFinding {
+            code: FindingCode::AdminLockout,
+            severity: Severity::Blocker,
+            user: a.user.id,
+            persona: None,
+            application: Some(portal.app_id.clone()),
+            step: Step::SignIn,
+            policies: vec![],
+        })
+        .collect()
+}

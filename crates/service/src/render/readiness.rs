@@ -1,0 +1,212 @@
+//! The readiness report (R50) in words and shapes: one JSON document, a readable text report,
+//! and CSV with one row per user finding.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use portcullis_domain::readiness::{FindingCode, RemedyCode, Severity, Step, UserFinding};
+use portcullis_domain::time_fmt::rfc3339;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::readiness::Readiness;
+
+/// What a trap is, for an administrator.
+pub fn explanation(code: FindingCode) -> &'static str {
+    match code {
+        FindingCode::StrengthLoop => "A strength requires a passkey these users do not hold yet, and it also covers where they would register one: every way in asks for what they can only get by getting in.",
+        FindingCode::NotEnabledForPasskeys => "Conditional Access requires a passkey, and the Passkey (FIDO2) settings let these users register none that meets it (outside the targets, method or self-service off, or no allowed model meets the strength).",
+        FindingCode::ApprovedClientAppBlock => "An approved client app or app protection policy covers these users, and the Authenticator is neither, so they cannot sign in or register there.",
+        FindingCode::CompliantDeviceUnreachable => "A compliant (or hybrid-joined) device is required where these users have none.",
+        FindingCode::MobilePlatformBlocked => "iOS or Android is blocked where desktops are not: the Authenticator cannot register a passkey, and these users cannot reach the application from their phone.",
+        FindingCode::RegisterSecurityInfoUnsatisfiable => "The \"register security info\" user action requires what these users cannot present, so they cannot add the passkey they need.",
+        FindingCode::TapUnavailable => "These users hold no method and need a Temporary Access Pass to start, but the TAP settings exclude them (or TAP is off).",
+        FindingCode::AaguidBlockedInUse => "Key restrictions now refuse the model of passkeys these users registered: those passkeys stop signing in (a blocker when it was their only way in).",
+        FindingCode::AdminLockout => "Every enabled Global Administrator is blocked from the admin surfaces (R45).",
+    }
+}
+
+/// A remedy, for an administrator.
+pub fn remedy(code: RemedyCode) -> &'static str {
+    match code {
+        RemedyCode::IssueTap => "Issue a Temporary Access Pass: signing in with it opens Security info for proof-up, where the passkey can be added.",
+        RemedyCode::SplitDesktopMobile => "Split the policy: require the passkey strength on desktop platforms, and accept a TAP on iOS and Android where the Authenticator registers.",
+        RemedyCode::ApplicationFilter => "Target applications with an application filter instead of All resources, so Security info and the Authenticator stay reachable.",
+        RemedyCode::EnablePasskeysForUser => "Include the users in the Passkey (FIDO2) targets, turn the method and self-service registration on, and allow a model that meets the strength (attested where a strength names models).",
+        RemedyCode::ExcludeAuthenticatorApp => "Exclude the Authenticator from the approved-client-app requirement.",
+        RemedyCode::CompliantDeviceOr => "Offer a compliant device as an OR alternative to the approved client app.",
+        RemedyCode::EnrolDevice => "Enrol a compliant device of that platform for the users.",
+        RemedyCode::TemporaryExclusion => "Give the users a time-bound exclusion while they get there.",
+        RemedyCode::AllowMobilePlatforms => "Allow iOS and Android, at least for registering security info.",
+        RemedyCode::RelaxRegistrationPolicy => "Let the registration policy accept what the users can hold (a TAP, a trusted named location).",
+        RemedyCode::IncludeInTapPolicy => "Include the users in the Temporary Access Pass targets (and turn TAP on).",
+        RemedyCode::ReAddAaguid => "Allow the model again in the key restrictions: its passkeys work again at once.",
+        RemedyCode::ExcludeBreakGlass => "Exclude a break-glass account or a role from the blocking policy.",
+    }
+}
+
+fn severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Blocker => "blocker",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    }
+}
+
+/// Policy names → ids, from the configuration analysed (a verdict may name several, joined).
+fn policy_ids(r: &Readiness, names: &[String]) -> Vec<String> {
+    let mut ids = BTreeSet::new();
+    for joined in names {
+        for name in joined.split(", ") {
+            for p in r
+                .data
+                .set
+                .policies()
+                .iter()
+                .filter(|p| p.display_name == name)
+            {
+                ids.insert(p.id.clone());
+            }
+        }
+    }
+    ids.into_iter().collect()
+}
+
+fn upns(r: &Readiness) -> BTreeMap<Uuid, String> {
+    r.users
+        .iter()
+        .map(|u| (u.id, u.user_principal_name.to_string()))
+        .collect()
+}
+
+/// Whether any finding is a blocker.
+pub fn has_blocker(findings: &[UserFinding]) -> bool {
+    findings.iter().any(|f| f.severity == Severity::Blocker)
+}
+
+/// The report as one JSON document.
+pub fn json(r: &Readiness) -> Value {
+    let upn = upns(r);
+    let mut by_code: BTreeMap<FindingCode, Vec<&UserFinding>> = BTreeMap::new();
+    for f in &r.findings {
+        by_code.entry(f.code).or_default().push(f);
+    }
+    let findings: Vec<Value> = by_code
+        .iter()
+        .map(|(code, list)| {
+            let users: BTreeSet<Uuid> = list.iter().map(|f| f.user).collect();
+            let worst = list.iter().map(|f| f.severity).min().unwrap_or(Severity::Info);
+            let all_policies: Vec<String> = list.iter().flat_map(|f| f.policies.clone()).collect();
+            json!({
+                "code": code.as_str(),
+                "severity": severity(worst),
+                "userCount": users.len(),
+                "users": list.iter().map(|f| json!({
+                    "id": f.user,
+                    "userPrincipalName": upn.get(&f.user),
+                    "persona": f.persona.map(|p| p.code()),
+                    "application": f.application,
+                    "step": step(f.step),
+                    "policyIds": policy_ids(r, &f.policies),
+                })).collect::<Vec<_>>(),
+                "policyIds": policy_ids(r, &all_policies),
+                "explanation": explanation(*code),
+                "remedies": code.remedies().iter().map(|m| json!({"code": m.as_str(), "text": remedy(*m)})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let with: BTreeSet<Uuid> = r.findings.iter().map(|f| f.user).collect();
+    let counts: BTreeMap<&str, usize> = by_code
+        .iter()
+        .map(|(c, l)| {
+            let users: BTreeSet<Uuid> = l.iter().map(|f| f.user).collect();
+            (c.as_str(), users.len())
+        })
+        .collect();
+    json!({
+        "generatedDateTime": rfc3339(r.generated),
+        "summary": {"usersAnalyzed": r.users.len(), "usersWithFindings": with.len(), "byCode": counts},
+        "findings": findings,
+    })
+}
+
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The report as CSV: one row per user finding.
+pub fn csv(r: &Readiness) -> String {
+    let upn = upns(r);
+    let mut out =
+        String::from("code,severity,userId,userPrincipalName,persona,application,step,policyIds\n");
+    for f in &r.findings {
+        let row = [
+            f.code.as_str().to_string(),
+            severity(f.severity).to_string(),
+            f.user.to_string(),
+            upn.get(&f.user).cloned().unwrap_or_default(),
+            f.persona.map(|p| p.code().to_string()).unwrap_or_default(),
+            f.application.clone().unwrap_or_default(),
+            step(f.step).to_string(),
+            policy_ids(r, &f.policies).join(" "),
+        ];
+        out.push_str(&row.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// The report for a person to read.
+pub fn text(r: &Readiness) -> String {
+    let upn = upns(r);
+    let mut by_code: BTreeMap<FindingCode, Vec<&UserFinding>> = BTreeMap::new();
+    for f in &r.findings {
+        by_code.entry(f.code).or_default().push(f);
+    }
+    let with: BTreeSet<Uuid> = r.findings.iter().map(|f| f.user).collect();
+    let mut out = format!(
+        "Readiness, {}: {} users analysed, {} with findings.\n",
+        rfc3339(r.generated),
+        r.users.len(),
+        with.len()
+    );
+    for (code, list) in &by_code {
+        let users: BTreeSet<Uuid> = list.iter().map(|f| f.user).collect();
+        let worst = list
+            .iter()
+            .map(|f| f.severity)
+            .min()
+            .unwrap_or(Severity::Info);
+        out.push_str(&format!(
+            "\n[{}] {} — {} user(s)\n  {}\n",
+            severity(worst),
+            code.as_str(),
+            users.len(),
+            explanation(*code)
+        ));
+        for f in list {
+            out.push_str(&format!(
+                "  - {} as {} → {} ({})\n",
+                upn.get(&f.user).map_or("?", String::as_str),
+                f.persona.map_or("any persona", |p| p.code()),
+                f.application.as_deref().unwrap_or("-"),
+                step(f.step)
+            ));
+        }
+        for m in code.remedies() {
+            out.push_str(&format!("  fix: {}\n", remedy(*m)));
+        }
+    }
+    out
+}
+
+fn step(s: Step) -> &'static str {
+    match s {
+        Step::SignIn => "signIn",
+        Step::Register => "register",
+        Step::ObtainPass => "obtainPass",
+    }
+}
