@@ -586,6 +586,65 @@ async fn readiness_reports_findings_and_gates_on_blockers() {
     assert_eq!(st, 0, "{err}");
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(doc["summary"]["usersWithFindings"], 0, "{doc}");
-    // Usage errors are 2.
+    // R51, the dry run: a proposal that turns TAP off adds the blockers, and says so.
+    let proposed = d.join("proposed-tap-off.json");
+    std::fs::write(
+        &proposed,
+        r##"{"@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration", "state": "disabled"}"##,
+    )
+    .unwrap();
+    let p = proposed.to_str().unwrap();
+    let (st, out, _) = cli(d, None, &["readiness", "--format", "json", "--proposed", p]);
+    assert_eq!(st, 1, "the proposal adds a blocker");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        doc["delta"]["newFindings"][0]["code"], "tapUnavailable",
+        "{doc}"
+    );
+    assert_eq!(doc["delta"]["resolvedFindings"], serde_json::json!([]));
+    let (st, out, _) = cli(d, None, &["readiness", "--proposed", p]);
+    assert_eq!(st, 1);
+    assert!(
+        out.contains("The proposal creates 2 finding(s) and resolves 0."),
+        "{out}"
+    );
+    // Nothing proposed that changes anything: no delta, exit 0.
+    let same = d.join("proposed-tap-on.json");
+    std::fs::write(
+        &same,
+        r##"{"@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration", "state": "enabled"}"##,
+    )
+    .unwrap();
+    let (st, out, err) = cli(
+        d,
+        None,
+        &[
+            "readiness",
+            "--format",
+            "json",
+            "--proposed",
+            same.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(st, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        doc["delta"],
+        serde_json::json!({"newFindings": [], "resolvedFindings": []})
+    );
+    // Usage errors are 2: a format that does not exist, a document of no known kind, a
+    // policy to delete that does not exist, a user who does not exist.
     assert_eq!(cli(d, None, &["readiness", "--format", "xml"]).0, 2);
+    assert_eq!(
+        cli(d, None, &["readiness", "--proposed", off.to_str().unwrap()]).0,
+        2
+    );
+    assert_eq!(
+        cli(d, None, &["readiness", "--proposed-delete-policy", "nope"]).0,
+        2
+    );
+    assert_eq!(
+        cli(d, None, &["readiness", "--user", "nobody@contoso.com"]).0,
+        2
+    );
 }

@@ -164,8 +164,8 @@ async fn load(c: &mut Conn) -> Result<CaData> {
 
 /// The Passkey (FIDO2) and TAP settings, as loaded.
 pub(crate) struct Methods {
-    fido2: Fido2Configuration,
-    tap: TapConfiguration,
+    pub(crate) fido2: Fido2Configuration,
+    pub(crate) tap: TapConfiguration,
 }
 
 impl Methods {

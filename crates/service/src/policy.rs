@@ -42,7 +42,7 @@ pub(crate) fn method_record(
 }
 
 /// Group ids a configuration's targets name (for loading just those groups).
-fn referenced_groups(cfg: &MethodConfiguration) -> Vec<Uuid> {
+pub(crate) fn referenced_groups(cfg: &MethodConfiguration) -> Vec<Uuid> {
     let json = cfg.to_json();
     ["includeTargets", "excludeTargets"]
         .iter()

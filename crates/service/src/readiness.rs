@@ -1,16 +1,89 @@
-//! Readiness (R50): loads every user's facts and the configuration, asks the domain's
-//! analysis (which asks the decision engine), and hands back what it found.
+//! Readiness (R50) and the dry run (R51): loads every user's facts and the configuration —
+//! the current one, and a proposed one built from Graph documents — asks the domain's
+//! analysis (which asks the decision engine), and hands back what it found and what a
+//! proposal would change.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use portcullis_domain::application::Application;
-use portcullis_domain::directory::{User, FIRST_PARTY_APPS, SECURITY_INFO_APP};
+use portcullis_domain::conditional_access::{validate, Known, Policy};
+use portcullis_domain::device::Device;
+use portcullis_domain::directory::{DirectoryRole, User, FIRST_PARTY_APPS, SECURITY_INFO_APP};
 use portcullis_domain::passkey::Passkey;
+use portcullis_domain::policy::{MethodConfiguration, MethodId};
 use portcullis_domain::readiness::{self, Subject, Tenant, UserFinding};
+use portcullis_domain::tap::TemporaryAccessPass;
 use portcullis_domain::Timestamp;
 use portcullis_store::{applications, devices, directory, passkeys as store_pk, tap as store_tap};
-use std::sync::Arc;
+use serde_json::Value;
+use uuid::Uuid;
 
 use crate::conditional_access::{CaData, Methods};
 use crate::{Result, Service, ServiceError};
+
+/// A proposed configuration (R51), from Graph documents: policies added (no id) or
+/// replacing the policy with their id, policies deleted, and Passkey (FIDO2) or TAP settings
+/// (applied as a Graph PATCH is: the properties given replace the current ones).
+#[derive(Debug, Clone, Default)]
+pub struct Proposal {
+    policies: Vec<Policy>,
+    delete_policies: Vec<String>,
+    methods: Vec<(MethodId, Value)>,
+}
+
+impl Proposal {
+    /// Adds one Graph document; its `@odata.type` says which kind it is.
+    pub fn add(&mut self, doc: Value) -> Result<()> {
+        let kind = doc
+            .get("@odata.type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .trim_start_matches('#')
+            .trim_start_matches("microsoft.graph.")
+            .to_string();
+        match kind.as_str() {
+            "conditionalAccessPolicy" => {
+                let mut p: Policy = serde_json::from_value(doc).map_err(|e| {
+                    ServiceError::Invalid(format!("a proposed conditionalAccessPolicy: {e}"))
+                })?;
+                if p.id.is_empty() {
+                    p.id = Uuid::new_v4().to_string();
+                }
+                self.policies.push(p);
+            }
+            "fido2AuthenticationMethodConfiguration" => self.methods.push((MethodId::Fido2, doc)),
+            "temporaryAccessPassAuthenticationMethodConfiguration" => {
+                self.methods.push((MethodId::TemporaryAccessPass, doc))
+            }
+            other => {
+                return Err(ServiceError::Invalid(format!(
+                    "a proposed document's @odata.type '{other}' is not one of conditionalAccessPolicy, fido2AuthenticationMethodConfiguration, temporaryAccessPassAuthenticationMethodConfiguration"
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes a policy by id.
+    pub fn delete_policy(&mut self, id: &str) {
+        self.delete_policies.push(id.trim().to_string());
+    }
+
+    /// Whether it proposes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.policies.is_empty() && self.delete_policies.is_empty() && self.methods.is_empty()
+    }
+}
+
+/// What a proposal changes: findings it creates and findings it resolves.
+#[derive(Debug, Clone, Default)]
+pub struct Delta {
+    /// Found under the proposal, not now.
+    pub new: Vec<UserFinding>,
+    /// Found now, not under the proposal.
+    pub resolved: Vec<UserFinding>,
+}
 
 /// What the analysis found, with what is needed to report it.
 #[derive(Debug, Clone)]
@@ -19,16 +92,31 @@ pub struct Readiness {
     pub generated: Timestamp,
     /// The users analysed.
     pub users: Vec<User>,
-    /// Every user's findings.
+    /// Every user's findings under the configuration analysed (the proposed one, if any).
     pub findings: Vec<UserFinding>,
-    /// The configuration analysed (for policy ids and names).
-    pub data: Arc<CaData>,
+    /// With a proposal: what it changes.
+    pub delta: Option<Delta>,
+    /// The configurations analysed, proposed last (for policy ids and names).
+    pub data: Vec<Arc<CaData>>,
+}
+
+/// One user's facts, loaded once for every configuration analysed.
+struct Facts {
+    groups: Vec<Uuid>,
+    roles: Vec<DirectoryRole>,
+    passkeys: Vec<Passkey>,
+    pass: Option<TemporaryAccessPass>,
+    devices: Vec<Device>,
 }
 
 impl Service {
     /// Analyses every user (or those named), as every persona, against the current
-    /// configuration.
-    pub async fn readiness(&self, only: &[String]) -> Result<Readiness> {
+    /// configuration — or, with a proposal, against the proposed one, with the delta.
+    pub async fn readiness(
+        &self,
+        only: &[String],
+        proposal: Option<&Proposal>,
+    ) -> Result<Readiness> {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let data = self.cached_ca_data(&mut c).await?;
@@ -54,54 +142,140 @@ impl Service {
             }
             users
         };
-        let networks = readiness::networks(&data.locations);
-        let tenant = Tenant {
-            config: data.config(),
-            methods: methods.policy(),
-            applications: &apps,
-            portal: &portal,
-            networks: &networks,
-            now,
-        };
-        let mut findings = vec![];
+        let mut facts = Vec::with_capacity(users.len());
         for user in &users {
-            let groups = directory::member_of(&mut c, user.id).await?;
-            let roles = directory::roles_of(&mut c, user.id).await?;
-            let passkeys: Vec<Passkey> = store_pk::for_user(&mut c, user.id)
-                .await?
-                .into_iter()
-                .filter(|p| p.deleted.is_none())
-                .map(|p| p.passkey)
-                .collect();
-            let pass = store_tap::for_user(&mut c, user.id).await?.map(|p| p.pass);
-            let devices = devices::of_owner(&mut c, user.id).await?;
-            findings.extend(readiness::analyse_user(
-                &tenant,
-                &Subject {
-                    user,
-                    groups: &groups,
-                    roles: &roles,
-                    passkeys: &passkeys,
-                    pass: pass.as_ref(),
-                    devices: &devices,
-                },
-            ));
+            facts.push(Facts {
+                groups: directory::member_of(&mut c, user.id).await?,
+                roles: directory::roles_of(&mut c, user.id).await?,
+                passkeys: store_pk::for_user(&mut c, user.id)
+                    .await?
+                    .into_iter()
+                    .filter(|p| p.deleted.is_none())
+                    .map(|p| p.passkey)
+                    .collect(),
+                pass: store_tap::for_user(&mut c, user.id).await?.map(|p| p.pass),
+                devices: devices::of_owner(&mut c, user.id).await?,
+            });
         }
         let admins = self.global_admins(&mut c).await?;
-        findings.extend(readiness::admin_lockout(
-            &data.config(),
-            methods.policy(),
-            &admins,
-            &portal,
-            now,
-        ));
-        findings.sort();
+        let analyse = |data: &CaData, methods: &Methods| {
+            let networks = readiness::networks(&data.locations);
+            let tenant = Tenant {
+                config: data.config(),
+                methods: methods.policy(),
+                applications: &apps,
+                portal: &portal,
+                networks: &networks,
+                now,
+            };
+            let mut out: Vec<UserFinding> = users
+                .iter()
+                .zip(&facts)
+                .flat_map(|(user, f)| {
+                    readiness::analyse_user(
+                        &tenant,
+                        &Subject {
+                            user,
+                            groups: &f.groups,
+                            roles: &f.roles,
+                            passkeys: &f.passkeys,
+                            pass: f.pass.as_ref(),
+                            devices: &f.devices,
+                        },
+                    )
+                })
+                .collect();
+            out.extend(readiness::admin_lockout(
+                &data.config(),
+                methods.policy(),
+                &admins,
+                &portal,
+                now,
+            ));
+            out.sort();
+            out
+        };
+        let now_found = analyse(&data, &methods);
+        let Some(proposal) = proposal.filter(|p| !p.is_empty()) else {
+            return Ok(Readiness {
+                generated: now,
+                users,
+                findings: now_found,
+                delta: None,
+                data: vec![data],
+            });
+        };
+        let (proposed, proposed_methods) = self.proposed(&mut c, &data, &methods, proposal).await?;
+        let then_found = analyse(&proposed, &proposed_methods);
+        let before: BTreeSet<&UserFinding> = now_found.iter().collect();
+        let after: BTreeSet<&UserFinding> = then_found.iter().collect();
+        let delta = Delta {
+            new: after.difference(&before).map(|f| (*f).clone()).collect(),
+            resolved: before.difference(&after).map(|f| (*f).clone()).collect(),
+        };
         Ok(Readiness {
             generated: now,
             users,
-            findings,
-            data,
+            findings: then_found,
+            delta: Some(delta),
+            data: vec![data, Arc::new(proposed)],
         })
+    }
+
+    /// The configuration a proposal describes, checked as a save would check it.
+    async fn proposed(
+        &self,
+        c: &mut portcullis_store::Conn,
+        data: &CaData,
+        methods: &Methods,
+        p: &Proposal,
+    ) -> Result<(CaData, Methods)> {
+        for id in &p.delete_policies {
+            if !data.policies().iter().any(|x| &x.id == id) {
+                return Err(ServiceError::NotFound(format!(
+                    "no Conditional Access policy '{id}' to delete"
+                )));
+            }
+        }
+        let kept: Vec<Policy> = data
+            .policies()
+            .iter()
+            .filter(|x| !p.delete_policies.contains(&x.id))
+            .cloned()
+            .collect();
+        let mut proposed = CaData::new(kept, data.strengths.clone(), data.locations.clone());
+        let strength_ids: Vec<String> = data.strengths.iter().map(|s| s.id.clone()).collect();
+        let location_ids: Vec<String> = data.locations.iter().map(|l| l.id.clone()).collect();
+        for policy in &p.policies {
+            validate(
+                policy,
+                &Known {
+                    strengths: &strength_ids,
+                    locations: &location_ids,
+                },
+            )?;
+            proposed = proposed.with_policy(policy.clone());
+        }
+        let mut out = Methods {
+            fido2: methods.fido2.clone(),
+            tap: methods.tap.clone(),
+        };
+        for (id, doc) in &p.methods {
+            let current = match id {
+                MethodId::Fido2 => MethodConfiguration::Fido2(out.fido2.clone()),
+                MethodId::TemporaryAccessPass => {
+                    MethodConfiguration::TemporaryAccessPass(out.tap.clone())
+                }
+            };
+            let m = current.patched(doc.clone())?;
+            let groups = directory::groups_by_ids(c, &crate::policy::referenced_groups(&m)).await?;
+            m.validate(groups.as_slice())?;
+            match m {
+                MethodConfiguration::Fido2(f) => out.fido2 = f,
+                MethodConfiguration::TemporaryAccessPass(t) => out.tap = t,
+            }
+        }
+        Ok((proposed, out))
     }
 }
 

@@ -324,7 +324,10 @@ mod readiness {
     }
 
     async fn findings(svc: &Service, upn: &str) -> Vec<UserFinding> {
-        svc.readiness(&[upn.to_string()]).await.unwrap().findings
+        svc.readiness(&[upn.to_string()], None)
+            .await
+            .unwrap()
+            .findings
     }
 
     fn codes(f: &[UserFinding]) -> Vec<FindingCode> {
@@ -382,7 +385,7 @@ mod readiness {
                 && l.step == Step::Register
                 && l.policies == vec![policy.display_name.clone()]));
             // The report names the policy by id and gives the documents' remedies.
-            let r = svc.readiness(&[]).await.unwrap();
+            let r = svc.readiness(&[], None).await.unwrap();
             let doc = portcullis_service::render::readiness::json(&r);
             let loop_doc = doc["findings"]
                 .as_array()
@@ -497,6 +500,133 @@ mod readiness {
                 .all(|x| x.application.as_deref() == Some(payroll.as_str())));
             svc.delete_ca_policy(&op(), &block.id).await.unwrap();
             assert!(findings(&svc, "jo@contoso.com").await.is_empty());
+        }
+    }
+
+    /// R51: the dry run reports exactly the users a change strands, and a change that
+    /// changes nothing changes nothing.
+    #[tokio::test]
+    async fn a_dry_run_reports_exactly_the_users_a_change_strands() {
+        use portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS;
+        use portcullis_service::readiness::Proposal;
+        use std::collections::BTreeSet;
+        for t in both().await {
+            let (svc, _) = tenant(&t).await;
+            svc.patch_method_configuration(
+                &op(),
+                MethodId::Fido2,
+                json!({"isAttestationEnforced": true}),
+                false,
+            )
+            .await
+            .unwrap();
+            let kim = svc.add_user(&op(), "kim@contoso.com", "Kim").await.unwrap();
+            let lee = svc.add_user(&op(), "lee@contoso.com", "Lee").await.unwrap();
+            let mo = svc.add_user(&op(), "mo@contoso.com", "Mo").await.unwrap();
+            holds_passkey(&t, kim.id, YUBIKEY).await;
+            holds_passkey(&t, lee.id, AUTHENTICATOR_AAGUIDS[0]).await;
+            svc.create_tap(&op(), "mo@contoso.com", IssueRequest::default())
+                .await
+                .unwrap();
+            let now = svc.readiness(&[], None).await.unwrap();
+            assert!(
+                now.findings.is_empty(),
+                "a ready tenant: {:?}",
+                now.findings
+            );
+            let dry = |p: Proposal| {
+                let svc = &svc;
+                async move { svc.readiness(&[], Some(&p)).await.unwrap().delta.unwrap() }
+            };
+            let new_users =
+                |d: &portcullis_service::readiness::Delta, code: FindingCode| -> BTreeSet<Uuid> {
+                    d.new
+                        .iter()
+                        .filter(|f| f.code == code)
+                        .map(|f| f.user)
+                        .collect()
+                };
+
+            // Removing the security key's model from what key restrictions allow.
+            let mut p = Proposal::default();
+            p.add(json!({"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "state": "enabled",
+                "isAttestationEnforced": true,
+                "keyRestrictions": {"isEnforced": true, "enforcementType": "allow", "aaGuids": AUTHENTICATOR_AAGUIDS}})).unwrap();
+            let d = dry(p).await;
+            assert_eq!(
+                new_users(&d, FindingCode::AaguidBlockedInUse),
+                BTreeSet::from([kim.id]),
+                "{:?}",
+                d.new
+            );
+            assert!(
+                d.new.iter().all(|f| f.user == kim.id),
+                "only Kim is stranded: {:?}",
+                d.new
+            );
+            assert!(d.resolved.is_empty());
+
+            // Blocking the mobile platforms strands everyone on their phones.
+            let mut p = Proposal::default();
+            p.add(json!({"@odata.type": "#microsoft.graph.conditionalAccessPolicy", "displayName": "Block mobile", "state": "enabled",
+                "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeApplications": ["All"]},
+                    "platforms": {"includePlatforms": ["android", "iOS"]}},
+                "grantControls": {"operator": "OR", "builtInControls": ["block"]}})).unwrap();
+            let d = dry(p).await;
+            assert_eq!(
+                new_users(&d, FindingCode::MobilePlatformBlocked),
+                BTreeSet::from([kim.id, lee.id, mo.id])
+            );
+
+            // A passkey in the Authenticator on All resources strands the security-key holder.
+            let strength = svc
+                .add_strength(
+                    &op(),
+                    "Authenticator",
+                    "",
+                    &["fido2".to_string()],
+                    Some(AUTHENTICATOR_AAGUIDS.to_vec()),
+                )
+                .await
+                .unwrap();
+            let mut p = Proposal::default();
+            p.add(json!({"@odata.type": "#microsoft.graph.conditionalAccessPolicy", "displayName": "Authenticator everywhere", "state": "enabled",
+                "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeApplications": ["All"]}},
+                "grantControls": {"operator": "OR", "authenticationStrength": {"id": strength.id}}})).unwrap();
+            let d = dry(p).await;
+            let stranded: BTreeSet<Uuid> = d
+                .new
+                .iter()
+                .filter(|f| f.severity == portcullis_domain::readiness::Severity::Blocker)
+                .map(|f| f.user)
+                .collect();
+            assert_eq!(stranded, BTreeSet::from([kim.id]), "{:?}", d.new);
+            assert!(portcullis_service::render::readiness::gates(&svc.readiness(&[], Some(&{
+                let mut p = Proposal::default();
+                p.add(json!({"@odata.type": "#microsoft.graph.conditionalAccessPolicy", "displayName": "Authenticator everywhere", "state": "enabled",
+                    "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeApplications": ["All"]}},
+                    "grantControls": {"operator": "OR", "authenticationStrength": {"id": strength.id}}})).unwrap();
+                p
+            })).await.unwrap()));
+
+            // A proposal that changes nothing: the current TAP settings, re-proposed.
+            let mut p = Proposal::default();
+            p.add(
+                svc.method_configuration(MethodId::TemporaryAccessPass)
+                    .await
+                    .unwrap()
+                    .to_json(),
+            )
+            .unwrap();
+            let d = dry(p).await;
+            assert!(d.new.is_empty() && d.resolved.is_empty());
+            // Deleting a policy that does not exist is refused, not analysed.
+            let mut p = Proposal::default();
+            p.delete_policy("no-such-policy");
+            assert!(svc.readiness(&[], Some(&p)).await.is_err());
+            assert!(Proposal::default()
+                .add(json!({"@odata.type": "#microsoft.graph.user"}))
+                .is_err());
         }
     }
 }

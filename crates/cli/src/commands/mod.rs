@@ -36,6 +36,9 @@ pub enum CliError {
     /// Anything else worth a sentence.
     #[error("{0}")]
     Other(String),
+    /// The command was asked wrongly (exit status 2, as for a flag clap refuses).
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// Result alias for commands.

@@ -52,19 +52,15 @@ fn severity(s: Severity) -> &'static str {
     }
 }
 
-/// Policy names → ids, from the configuration analysed (a verdict may name several, joined).
+/// Policy names → ids, from the configurations analysed (a verdict may name several, joined).
 fn policy_ids(r: &Readiness, names: &[String]) -> Vec<String> {
     let mut ids = BTreeSet::new();
     for joined in names {
         for name in joined.split(", ") {
-            for p in r
-                .data
-                .set
-                .policies()
-                .iter()
-                .filter(|p| p.display_name == name)
-            {
-                ids.insert(p.id.clone());
+            for data in &r.data {
+                for p in data.policies().iter().filter(|p| p.display_name == name) {
+                    ids.insert(p.id.clone());
+                }
             }
         }
     }
@@ -83,14 +79,23 @@ pub fn has_blocker(findings: &[UserFinding]) -> bool {
     findings.iter().any(|f| f.severity == Severity::Blocker)
 }
 
-/// The report as one JSON document.
-pub fn json(r: &Readiness) -> Value {
+/// Whether the run should fail a pipeline: a blocker — with a proposal, one it *adds*, so a
+/// change can be gated on even in a tenant that already has findings.
+pub fn gates(r: &Readiness) -> bool {
+    match &r.delta {
+        Some(d) => has_blocker(&d.new),
+        None => has_blocker(&r.findings),
+    }
+}
+
+/// Findings grouped by code, as the JSON document lists them.
+fn grouped(r: &Readiness, list: &[UserFinding]) -> Vec<Value> {
     let upn = upns(r);
     let mut by_code: BTreeMap<FindingCode, Vec<&UserFinding>> = BTreeMap::new();
-    for f in &r.findings {
+    for f in list {
         by_code.entry(f.code).or_default().push(f);
     }
-    let findings: Vec<Value> = by_code
+    by_code
         .iter()
         .map(|(code, list)| {
             let users: BTreeSet<Uuid> = list.iter().map(|f| f.user).collect();
@@ -113,20 +118,29 @@ pub fn json(r: &Readiness) -> Value {
                 "remedies": code.remedies().iter().map(|m| json!({"code": m.as_str(), "text": remedy(*m)})).collect::<Vec<_>>(),
             })
         })
-        .collect();
+        .collect()
+}
+
+/// The report as one JSON document (`delta` only with a proposal).
+pub fn json(r: &Readiness) -> Value {
     let with: BTreeSet<Uuid> = r.findings.iter().map(|f| f.user).collect();
-    let counts: BTreeMap<&str, usize> = by_code
-        .iter()
-        .map(|(c, l)| {
-            let users: BTreeSet<Uuid> = l.iter().map(|f| f.user).collect();
-            (c.as_str(), users.len())
-        })
-        .collect();
-    json!({
+    let mut counts: BTreeMap<&str, BTreeSet<Uuid>> = BTreeMap::new();
+    for f in &r.findings {
+        counts.entry(f.code.as_str()).or_default().insert(f.user);
+    }
+    let counts: BTreeMap<&str, usize> = counts.into_iter().map(|(c, u)| (c, u.len())).collect();
+    let mut doc = json!({
         "generatedDateTime": rfc3339(r.generated),
         "summary": {"usersAnalyzed": r.users.len(), "usersWithFindings": with.len(), "byCode": counts},
-        "findings": findings,
-    })
+        "findings": grouped(r, &r.findings),
+    });
+    if let (Some(d), Value::Object(m)) = (&r.delta, &mut doc) {
+        m.insert(
+            "delta".into(),
+            json!({"newFindings": grouped(r, &d.new), "resolvedFindings": grouped(r, &d.resolved)}),
+        );
+    }
+    doc
 }
 
 fn field(s: &str) -> String {
@@ -198,6 +212,25 @@ pub fn text(r: &Readiness) -> String {
         }
         for m in code.remedies() {
             out.push_str(&format!("  fix: {}\n", remedy(*m)));
+        }
+    }
+    if let Some(d) = &r.delta {
+        out.push_str(&format!(
+            "\nThe proposal creates {} finding(s) and resolves {}.\n",
+            d.new.len(),
+            d.resolved.len()
+        ));
+        for (label, list) in [("new", &d.new), ("resolved", &d.resolved)] {
+            for f in list {
+                out.push_str(&format!(
+                    "  {label}: [{}] {} — {} as {} → {}\n",
+                    severity(f.severity),
+                    f.code.as_str(),
+                    upn.get(&f.user).map_or("?", String::as_str),
+                    f.persona.map_or("any persona", |p| p.code()),
+                    f.application.as_deref().unwrap_or("-"),
+                ));
+            }
         }
     }
     out
