@@ -1534,3 +1534,86 @@ async fn graph_lists_share_one_odata_parser_that_names_what_it_refuses() {
     );
     s.stop().await;
 }
+
+/// `POST /api/admin/readiness` (R50, R51): a bearer token holding what the authorization
+/// table asks (Global Reader or a policy administrator, `Policy.Read.All`), the readiness
+/// document back — with the delta for a proposal — and Graph's error shape for the rest.
+#[tokio::test]
+async fn readiness_over_http_needs_its_role_and_scope_and_answers_the_dry_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    for upn in ["reader@portcullis.local", "bob@portcullis.local"] {
+        assert_eq!(cli(d, None, &["users", "add", "--upn", upn]).0, 0);
+    }
+    let (st, _, err) = cli(
+        d,
+        None,
+        &[
+            "roles",
+            "assign",
+            "--user",
+            "reader@portcullis.local",
+            "--role",
+            "Global Reader",
+        ],
+    );
+    assert_eq!(st, 0, "{err}");
+    let path = "/api/admin/readiness";
+    let reader = token(d, &s, "reader@portcullis.local", &["Policy.Read.All"]);
+    let (st, _, v) = call(&s, "POST", path, Some(&reader), Some(json!({}))).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["summary"]["usersAnalyzed"], 3, "{v}");
+    assert!(v.get("delta").is_none(), "no proposal, no delta");
+
+    // A proposal turning TAP off: Bob, who holds nothing, is stranded.
+    let proposed = json!({"proposed": [{"@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration", "state": "disabled"}],
+        "users": ["bob@portcullis.local"]});
+    let (st, _, v) = call(&s, "POST", path, Some(&reader), Some(proposed.clone())).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["delta"]["newFindings"][0]["code"], "tapUnavailable",
+        "{v}"
+    );
+    assert_eq!(
+        v["delta"]["newFindings"][0]["users"][0]["userPrincipalName"],
+        "bob@portcullis.local"
+    );
+
+    // Who may not: no token, no role, the wrong scope.
+    let (st, _, v) = call(&s, "POST", path, None, Some(json!({}))).await;
+    assert_eq!(
+        (st, graph_error(&v)),
+        (StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken")
+    );
+    let bob = token(d, &s, "bob@portcullis.local", &["Policy.Read.All"]);
+    let (st, _, v) = call(&s, "POST", path, Some(&bob), Some(json!({}))).await;
+    assert_eq!(
+        (st, graph_error(&v)),
+        (StatusCode::FORBIDDEN, "Authorization_RequestDenied")
+    );
+    let wrong_scope = token(d, &s, "reader@portcullis.local", &["User.Read"]);
+    let (st, _, v) = call(&s, "POST", path, Some(&wrong_scope), Some(json!({}))).await;
+    assert_eq!(
+        (st, graph_error(&v)),
+        (StatusCode::FORBIDDEN, "Authorization_RequestDenied")
+    );
+
+    // Bad input is a 400 in Graph's shape and changes nothing.
+    for bad in [
+        json!([]),
+        json!({"proposed": {}}),
+        json!({"proposed": [{"@odata.type": "#microsoft.graph.user"}]}),
+        json!({"deletePolicies": [1]}),
+        json!({"deletePolicies": ["no-such-policy"]}),
+        json!({"colour": "blue"}),
+        json!({"proposed": [{"@odata.type": "#microsoft.graph.conditionalAccessPolicy", "displayName": "x", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}},
+            "grantControls": {"operator": "OR", "authenticationStrength": {"id": "no-such-strength"}}}]}),
+    ] {
+        let (st, _, v) = call(&s, "POST", path, Some(&reader), Some(bad.clone())).await;
+        assert!(st.is_client_error(), "{bad} → {st} {v}");
+        graph_error(&v);
+    }
+    s.stop().await;
+}

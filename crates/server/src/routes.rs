@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/signin/passkey", post(api::sign_in))
         .route("/security-info/callback", get(security_info::callback))
         .route("/admin/sign-ins", get(admin_sign_ins))
+        .route("/api/admin/readiness", post(crate::admin_api::readiness))
         .route("/.well-known/openid-configuration", get(oidc::discovery))
         .route(oidc::JWKS_PATH, get(oidc::jwks))
         .route(

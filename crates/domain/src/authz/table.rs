@@ -266,6 +266,17 @@ const WRITE_CA: Requirement = both(
     &[ConditionalAccessAdministrator, SecurityAdministrator],
 );
 
+/// Readiness and the dry run read the whole configuration and every user's methods.
+const RUN_READINESS: Requirement = both(
+    &["Policy.Read.All"],
+    &[
+        GlobalReader,
+        AuthenticationPolicyAdministrator,
+        ConditionalAccessAdministrator,
+        SecurityAdministrator,
+    ],
+);
+
 const WRITE_STRENGTHS: Requirement = both(
     &[
         "Policy.ReadWrite.ConditionalAccess",
@@ -355,11 +366,13 @@ pub enum Capability {
     MeRead,
     /// Change one's own authentication methods.
     MeWrite,
+    /// Run the readiness analysis and dry runs (R50, R51).
+    RunReadiness,
 }
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 26] = [
+    pub const ALL: [Capability; 27] = [
         Capability::ReadPolicy,
         Capability::WritePolicy,
         Capability::ReadUsers,
@@ -386,6 +399,7 @@ impl Capability {
         Capability::WriteStrengths,
         Capability::MeRead,
         Capability::MeWrite,
+        Capability::RunReadiness,
     ];
 
     /// Who may: scopes, application permissions and directory roles.
@@ -417,6 +431,7 @@ impl Capability {
             Capability::WriteStrengths => WRITE_STRENGTHS,
             Capability::MeRead => ME_READ,
             Capability::MeWrite => ME_WRITE,
+            Capability::RunReadiness => RUN_READINESS,
         }
     }
 }

@@ -749,6 +749,57 @@ fn matches<'a>(pattern: &[&str], segs: &'a [String]) -> Option<Params<'a>> {
     Some(p)
 }
 
+/// The caller of an admin API: a bearer token that verifies, holding what `capability`
+/// requires (the domain's one table), as the actor the audit log records.
+pub(crate) async fn authenticate(
+    st: &AppState,
+    headers: &HeaderMap,
+    capability: Capability,
+) -> Result<(Actor, Option<portcullis_domain::directory::User>), GraphError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Err(gerr(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Access token is empty.",
+        ));
+    };
+    let issuer = &st.config.issuer();
+    let (principal, user) = st.service.verify_token(issuer, token).await?.map_err(|e| {
+        gerr(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            e.to_string(),
+        )
+    })?;
+    authorize_capability(capability, &principal).map_err(|d| {
+        gerr(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            d.to_string(),
+        )
+    })?;
+    let actor = match (&principal, &user) {
+        (Principal::Delegated { roles, .. }, Some(u)) => Actor::User {
+            id: u.id,
+            upn: u.user_principal_name.to_string(),
+            roles: roles.clone(),
+        },
+        (Principal::App { app_id, .. }, _) => Actor::Application {
+            app_id: app_id.clone(),
+        },
+        _ => Actor::System,
+    };
+    Ok((actor, user))
+}
+
 /// Entry point for `/v1.0/…` and `/beta/…`.
 pub async fn dispatch(
     State(st): State<AppState>,
@@ -756,6 +807,25 @@ pub async fn dispatch(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let result = match body {
+        Ok(body) => handle(&st, &method, &uri, &headers, &body).await,
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(gerr(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request_BadRequest",
+            "The request body is too large.",
+        )),
+        Err(r) => Err(gerr(StatusCode::BAD_REQUEST, "BadRequest", r.body_text())),
+    };
+    finish(&st, &headers, result)
+}
+
+/// A handler's answer as the admin API gives it: errors in Graph's error shape, and the
+/// request ids on every response.
+pub(crate) fn finish(
+    st: &AppState,
+    headers: &HeaderMap,
+    result: Result<Response, GraphError>,
 ) -> Response {
     let ids = Ids {
         request_id: uuid::Uuid::new_v4().to_string(),
@@ -766,15 +836,6 @@ pub async fn dispatch(
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
     };
     let now = portcullis_domain::time_fmt::rfc3339(st.service.now());
-    let result = match body {
-        Ok(body) => handle(&st, &method, &uri, &headers, &body).await,
-        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(gerr(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Request_BadRequest",
-            "The request body is too large.",
-        )),
-        Err(r) => Err(gerr(StatusCode::BAD_REQUEST, "BadRequest", r.body_text())),
-    };
     let mut res = match result {
         Ok(r) => r,
         Err(e) => error_response(e, &ids, &now),
@@ -855,47 +916,7 @@ async fn handle(
             format!("The {method} method is not supported on this resource."),
         ));
     };
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim);
-    let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return Err(gerr(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            "Access token is empty.",
-        ));
-    };
-    let issuer = &st.config.issuer();
-    let (principal, user) = st.service.verify_token(issuer, token).await?.map_err(|e| {
-        gerr(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            e.to_string(),
-        )
-    })?;
-    authorize_capability(route.capability, &principal).map_err(|d| {
-        gerr(
-            StatusCode::FORBIDDEN,
-            "Authorization_RequestDenied",
-            d.to_string(),
-        )
-    })?;
-    let actor = match (&principal, &user) {
-        (Principal::Delegated { roles, .. }, Some(u)) => Actor::User {
-            id: u.id,
-            upn: u.user_principal_name.to_string(),
-            roles: roles.clone(),
-        },
-        (Principal::App { app_id, .. }, _) => Actor::Application {
-            app_id: app_id.clone(),
-        },
-        _ => Actor::System,
-    };
+    let (actor, user) = authenticate(st, headers, route.capability).await?;
     let base = format!("{}/{}", st.config.issuer(), version);
     let mut query = parse_query(uri.query().unwrap_or(""));
     if let Some(args) = function_args.filter(|a| !a.is_empty()) {
