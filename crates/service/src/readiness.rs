@@ -3,7 +3,7 @@
 //! analysis (which asks the decision engine), and hands back what it found and what a
 //! proposal would change.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use portcullis_domain::application::Application;
@@ -138,25 +138,14 @@ impl Service {
         } else {
             let mut users = vec![];
             for u in only {
-                users.push(crate::directory::resolve_user(&mut c, u).await?);
+                let user = crate::directory::resolve_user(&mut c, u).await?;
+                if !users.iter().any(|x: &User| x.id == user.id) {
+                    users.push(user);
+                }
             }
             users
         };
-        let mut facts = Vec::with_capacity(users.len());
-        for user in &users {
-            facts.push(Facts {
-                groups: directory::member_of(&mut c, user.id).await?,
-                roles: directory::roles_of(&mut c, user.id).await?,
-                passkeys: store_pk::for_user(&mut c, user.id)
-                    .await?
-                    .into_iter()
-                    .filter(|p| p.deleted.is_none())
-                    .map(|p| p.passkey)
-                    .collect(),
-                pass: store_tap::for_user(&mut c, user.id).await?.map(|p| p.pass),
-                devices: devices::of_owner(&mut c, user.id).await?,
-            });
-        }
+        let facts = load_facts(&mut c, &users).await?;
         let admins = self.global_admins(&mut c).await?;
         let analyse = |data: &CaData, methods: &Methods| {
             let networks = readiness::networks(&data.locations);
@@ -168,23 +157,19 @@ impl Service {
                 networks: &networks,
                 now,
             };
-            let mut out: Vec<UserFinding> = users
+            let subjects: Vec<Subject<'_>> = users
                 .iter()
                 .zip(&facts)
-                .flat_map(|(user, f)| {
-                    readiness::analyse_user(
-                        &tenant,
-                        &Subject {
-                            user,
-                            groups: &f.groups,
-                            roles: &f.roles,
-                            passkeys: &f.passkeys,
-                            pass: f.pass.as_ref(),
-                            devices: &f.devices,
-                        },
-                    )
+                .map(|(user, f)| Subject {
+                    user,
+                    groups: &f.groups,
+                    roles: &f.roles,
+                    passkeys: &f.passkeys,
+                    pass: f.pass.as_ref(),
+                    devices: &f.devices,
                 })
                 .collect();
+            let mut out = readiness::analyse(&tenant, &subjects);
             out.extend(readiness::admin_lockout(
                 &data.config(),
                 methods.policy(),
@@ -277,6 +262,51 @@ impl Service {
         }
         Ok((proposed, out))
     }
+}
+
+/// Every user's facts in a handful of reads (not five per user), in `users`' order.
+async fn load_facts(c: &mut portcullis_store::Conn, users: &[User]) -> Result<Vec<Facts>> {
+    let mut by_user: HashMap<Uuid, Facts> = users
+        .iter()
+        .map(|u| {
+            (
+                u.id,
+                Facts {
+                    groups: vec![],
+                    roles: vec![],
+                    passkeys: vec![],
+                    pass: None,
+                    devices: vec![],
+                },
+            )
+        })
+        .collect();
+    for (user, group) in directory::all_memberships(c).await? {
+        if let Some(f) = by_user.get_mut(&user) {
+            f.groups.push(group);
+        }
+    }
+    for (user, role) in directory::all_role_assignments(c).await? {
+        if let Some(f) = by_user.get_mut(&user) {
+            f.roles.push(role);
+        }
+    }
+    for p in store_pk::all_live(c).await? {
+        if let Some(f) = by_user.get_mut(&p.passkey.user_id) {
+            f.passkeys.push(p.passkey);
+        }
+    }
+    for p in store_tap::all(c).await? {
+        if let Some(f) = by_user.get_mut(&p.pass.user_id) {
+            f.pass = Some(p.pass);
+        }
+    }
+    for d in devices::list(c).await? {
+        if let Some(f) = by_user.get_mut(&d.owner) {
+            f.devices.push(d);
+        }
+    }
+    Ok(users.iter().filter_map(|u| by_user.remove(&u.id)).collect())
 }
 
 async fn all_users(c: &mut portcullis_store::Conn) -> Result<Vec<User>> {

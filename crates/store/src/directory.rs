@@ -288,3 +288,28 @@ pub async fn prefer_if_unset(c: &mut Conn, user: Uuid, method: &str) -> Result<(
     .await?;
     Ok(())
 }
+
+/// Every membership, as (user, group): one read for an analysis of every user.
+pub async fn all_memberships(c: &mut Conn) -> Result<Vec<(Uuid, Uuid)>> {
+    let rows = sqlx::query("SELECT user_id, group_id FROM group_members")
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((uuid(r, "user_id")?, uuid(r, "group_id")?)))
+        .collect()
+}
+
+/// Every role assignment, as (user, role): one read for an analysis of every user.
+pub async fn all_role_assignments(c: &mut Conn) -> Result<Vec<(Uuid, DirectoryRole)>> {
+    let rows = sqlx::query("SELECT user_id, role_template_id FROM role_assignments")
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("role_template_id")?;
+            let role = DirectoryRole::parse(&id)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown role template id {id}")))?;
+            Ok((uuid(r, "user_id")?, role))
+        })
+        .collect()
+}

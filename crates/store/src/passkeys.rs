@@ -163,3 +163,13 @@ pub async fn aaguids_in_use(c: &mut Conn) -> Result<Vec<(Uuid, i64)>> {
         .map(|r| Ok((uuid(r, "aaguid")?, r.try_get("n")?)))
         .collect()
 }
+
+/// Every live passkey: one read for an analysis of every user.
+pub async fn all_live(c: &mut Conn) -> Result<Vec<StoredPasskey>> {
+    let rows = sqlx::query(
+        "SELECT * FROM passkeys WHERE deleted_at IS NULL ORDER BY user_id, created_at, id",
+    )
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(from_row).collect()
+}

@@ -83,3 +83,11 @@ pub async fn delete(c: &mut Conn, pass_id: Uuid) -> Result<bool> {
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Every pass: one read for an analysis of every user.
+pub async fn all(c: &mut Conn) -> Result<Vec<StoredPass>> {
+    let rows = sqlx::query("SELECT * FROM temporary_access_passes")
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter().map(from_row).collect()
+}

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A device platform (graph-api.md §5.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "camelCase")]
 pub enum Platform {
     /// Android.

@@ -4,9 +4,11 @@
 //! [`usable_methods`]); nothing here decides access itself. What fails is classified into a
 //! [`FindingCode`] with the policies the verdict names and the documents' remedies.
 
+mod classes;
 mod finding;
 mod persona;
 
+pub use classes::{analyse, classes};
 pub use finding::{FindingCode, RemedyCode, Severity, Step, UserFinding};
 pub use persona::Persona;
 

@@ -1,0 +1,255 @@
+//! Users whose decision inputs are equal are decided once (R50): the key holds what the
+//! engine reads of a user and nothing else, so the cost of an analysis grows with the variety
+//! of users, not their number.
+
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+use super::{analyse_user, Subject, Tenant, UserFinding};
+use crate::conditional_access::platform::Platform;
+use crate::device::{Device, DeviceProperty};
+use crate::directory::DirectoryRole;
+use crate::policy::{targets, TargetId};
+use crate::tap::decide_redeem;
+
+/// What the configuration can tell users apart by.
+struct Relevance {
+    /// Users a policy names (included, excluded, or excluded for a time).
+    users: HashSet<Uuid>,
+    /// Groups a policy or a method's targets name.
+    groups: HashSet<Uuid>,
+    /// Whether some policy filters devices by their properties.
+    device_filters: bool,
+}
+
+impl Relevance {
+    fn of(t: &Tenant<'_>) -> Relevance {
+        let mut r = Relevance {
+            users: HashSet::new(),
+            groups: HashSet::new(),
+            device_filters: false,
+        };
+        for p in t.config.policies.parsed().iter().flatten() {
+            let u = &p.users;
+            r.users.extend(u.users.iter().chain(&u.exclude_users));
+            r.users.extend(u.excluded_until.iter().map(|(id, _)| *id));
+            r.groups.extend(u.groups.iter().chain(&u.exclude_groups));
+            r.device_filters |= p.device_filter.is_some();
+        }
+        let fido2 = t.methods.fido2;
+        let tap = t.methods.tap;
+        let ids = fido2
+            .include_targets
+            .iter()
+            .chain(&tap.include_targets)
+            .map(|x| x.id)
+            .chain(
+                fido2
+                    .exclude_targets
+                    .iter()
+                    .chain(&tap.exclude_targets)
+                    .map(|x| x.id),
+            );
+        r.groups.extend(ids.filter_map(|id| match id {
+            TargetId::Group(g) => Some(g),
+            TargetId::AllUsers => None,
+        }));
+        r
+    }
+
+    fn key(&self, t: &Tenant<'_>, s: &Subject<'_>) -> Key {
+        let mut groups: Vec<Uuid> = s
+            .groups
+            .iter()
+            .filter(|g| self.groups.contains(g))
+            .copied()
+            .collect();
+        groups.sort_unstable();
+        let mut roles = s.roles.to_vec();
+        roles.sort_unstable();
+        let mut passkeys: Vec<(Uuid, bool, bool, bool)> = s
+            .passkeys
+            .iter()
+            .map(|p| (p.aaguid, p.attested, p.synced, p.flagged_clone))
+            .collect();
+        passkeys.sort_unstable();
+        let tap = t.methods.tap;
+        let scope = targets::scope(&tap.include_targets, &tap.exclude_targets, s.groups);
+        let pass = s
+            .pass
+            .is_some_and(|p| decide_redeem(p, true, tap, &scope, t.now).is_ok());
+        let mut devices: Vec<DeviceKey> = s.devices.iter().map(|d| self.device(d)).collect();
+        devices.sort_unstable();
+        Key {
+            named: self.users.contains(&s.user.id).then_some(s.user.id),
+            enabled: s.user.account_enabled,
+            groups,
+            roles,
+            passkeys,
+            pass,
+            devices,
+        }
+    }
+
+    fn device(&self, d: &Device) -> DeviceKey {
+        let facts = if self.device_filters {
+            d.facts().values.into_iter().collect()
+        } else {
+            vec![]
+        };
+        (d.platform, d.is_compliant, facts)
+    }
+}
+
+type DeviceKey = (Platform, bool, Vec<(DeviceProperty, String)>);
+
+/// What the engine reads of one user.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    named: Option<Uuid>,
+    enabled: bool,
+    groups: Vec<Uuid>,
+    roles: Vec<DirectoryRole>,
+    passkeys: Vec<(Uuid, bool, bool, bool)>,
+    pass: bool,
+    devices: Vec<DeviceKey>,
+}
+
+/// Analyses every subject: each class of equal users once, its findings given to each.
+pub fn analyse(t: &Tenant<'_>, subjects: &[Subject<'_>]) -> Vec<UserFinding> {
+    let relevance = Relevance::of(t);
+    let mut decided: HashMap<Key, Vec<UserFinding>> = HashMap::new();
+    let mut out = vec![];
+    for s in subjects {
+        let found = decided
+            .entry(relevance.key(t, s))
+            .or_insert_with(|| analyse_user(t, s));
+        out.extend(found.iter().map(|f| UserFinding {
+            user: s.user.id,
+            ..f.clone()
+        }));
+    }
+    out.sort();
+    out
+}
+
+/// How many classes `subjects` fall into (for the benchmark and tests).
+pub fn classes(t: &Tenant<'_>, subjects: &[Subject<'_>]) -> usize {
+    let relevance = Relevance::of(t);
+    let keys: HashSet<Key> = subjects.iter().map(|s| relevance.key(t, s)).collect();
+    keys.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::MethodsPolicy;
+    use crate::application::Application;
+    use crate::conditional_access::evaluate::Config;
+    use crate::conditional_access::set::PolicySet;
+    use crate::conditional_access::Policy;
+    use crate::directory::{Upn, User, SECURITY_INFO_APP};
+    use crate::policy::{Fido2Configuration, MethodState, TapConfiguration};
+    use crate::readiness::FindingCode;
+    use crate::strength::BUILT_IN;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    fn user(n: u128) -> User {
+        User {
+            id: Uuid::from_u128(n),
+            user_principal_name: Upn::parse(&format!("u{n}@contoso.com")).unwrap(),
+            display_name: format!("U{n}"),
+            account_enabled: true,
+            created_date_time: datetime!(2026-11-01 0:00 UTC),
+        }
+    }
+
+    /// Equal facts, one analysis; a user a policy names, or a group it names, is told apart;
+    /// a group nothing names is not.
+    #[test]
+    fn users_with_equal_inputs_are_decided_once_and_named_ones_apart() {
+        let (named, pilots, book_club) = (
+            Uuid::from_u128(3),
+            Uuid::from_u128(0x100),
+            Uuid::from_u128(0x200),
+        );
+        let block: Policy = serde_json::from_value(json!({
+            "id": "p", "displayName": "Compliant devices for payroll", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"], "excludeUsers": [named]},
+                "applications": {"includeApplications": ["payroll"]}},
+            "grantControls": {"operator": "OR", "builtInControls": ["compliantDevice"]}
+        }))
+        .unwrap();
+        let set = PolicySet::new(vec![block]);
+        let strengths: Vec<_> = BUILT_IN.iter().map(|b| b.to_strength()).collect();
+        let fido2 = Fido2Configuration {
+            state: MethodState::Enabled,
+            ..Default::default()
+        };
+        let tap = TapConfiguration {
+            state: MethodState::Enabled,
+            exclude_targets: vec![crate::policy::ExcludeTarget::group(pilots)],
+            ..Default::default()
+        };
+        let apps = [Application {
+            app_id: "payroll".into(),
+            ..Default::default()
+        }];
+        let portal = Application {
+            app_id: SECURITY_INFO_APP.app_id.into(),
+            ..Default::default()
+        };
+        let t = Tenant {
+            config: Config {
+                policies: &set,
+                strengths: &strengths,
+                locations: &[],
+            },
+            methods: MethodsPolicy {
+                fido2: &fido2,
+                tap: &tap,
+            },
+            applications: &apps,
+            portal: &portal,
+            networks: &[None],
+            now: datetime!(2026-11-29 12:00 UTC),
+        };
+        let users: Vec<User> = (1..=4).map(user).collect();
+        let groups = [vec![], vec![book_club], vec![], vec![pilots]];
+        let subjects: Vec<Subject<'_>> = users
+            .iter()
+            .zip(&groups)
+            .map(|(u, g)| Subject {
+                user: u,
+                groups: g,
+                roles: &[],
+                passkeys: &[],
+                pass: None,
+                devices: &[],
+            })
+            .collect();
+        // Users 1 and 2 differ only by a group nothing names; 3 is named; 4 is a pilot, whom
+        // the TAP settings exclude.
+        assert_eq!(classes(&t, &subjects), 3);
+        let found = analyse(&t, &subjects);
+        let mut one_by_one: Vec<UserFinding> =
+            subjects.iter().flat_map(|s| analyse_user(&t, s)).collect();
+        one_by_one.sort();
+        assert_eq!(found, one_by_one, "classes answer as the users one by one");
+        let codes = |n: u128| -> HashSet<FindingCode> {
+            found
+                .iter()
+                .filter(|f| f.user == Uuid::from_u128(n))
+                .map(|f| f.code)
+                .collect()
+        };
+        assert_eq!(
+            codes(1),
+            HashSet::from([FindingCode::CompliantDeviceUnreachable])
+        );
+        assert_eq!(codes(2), codes(1));
+        assert!(codes(3).is_empty(), "excluded by name");
+        assert_eq!(codes(4), HashSet::from([FindingCode::TapUnavailable]));
+    }
+}
