@@ -2,13 +2,18 @@
 # The sign-in benchmark in one command (see BENCHMARKS.md). Builds release binaries, then
 # runs complete passkey sign-ins over HTTP against a real server on SQLite (both
 # durability settings) and, when BENCH_POSTGRES_URL names an empty database, PostgreSQL.
-# `scripts/bench.sh ca` runs the Conditional Access evaluation benchmark instead.
+# `scripts/bench.sh ca` runs the Conditional Access evaluation benchmark instead, and
+# `scripts/bench.sh readiness` the readiness analysis.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p portcullis -p portcullis-bench
 if [ "${1:-}" = "ca" ]; then
   # Conditional Access evaluation: pure decisions, no server.
   exec ./target/release/ca-eval
+fi
+if [ "${1:-}" = "readiness" ]; then
+  # The readiness analysis (R50) and a dry run (R51) over a generated tenant.
+  exec ./target/release/readiness "${2:-10000,100000,1000000}"
 fi
 B=./target/release/portcullis-bench
 ARGS=(--users "${USERS:-200}" --concurrency "${CONCURRENCY:-16}" --seconds "${SECONDS_RUN:-20}")

@@ -6,11 +6,12 @@ use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 use super::{analyse_user, Subject, Tenant, UserFinding};
+use crate::access::usable_methods;
 use crate::conditional_access::platform::Platform;
 use crate::device::{Device, DeviceProperty};
 use crate::directory::DirectoryRole;
-use crate::policy::{targets, TargetId};
-use crate::tap::decide_redeem;
+use crate::passkey::{sign_in_usability, PasskeyRefusal};
+use crate::policy::TargetId;
 
 /// What the configuration can tell users apart by.
 struct Relevance {
@@ -20,6 +21,8 @@ struct Relevance {
     groups: HashSet<Uuid>,
     /// Whether some policy filters devices by their properties.
     device_filters: bool,
+    /// Authenticator models a strength, key restrictions or a profile names.
+    models: HashSet<Uuid>,
 }
 
 impl Relevance {
@@ -28,7 +31,22 @@ impl Relevance {
             users: HashSet::new(),
             groups: HashSet::new(),
             device_filters: false,
+            models: HashSet::new(),
         };
+        r.models.extend(
+            t.config
+                .strengths
+                .iter()
+                .flat_map(|s| s.fido2_allowed_aaguids.iter().flatten()),
+        );
+        r.models.extend(&t.methods.fido2.key_restrictions.aa_guids);
+        r.models.extend(
+            t.methods
+                .fido2
+                .passkey_profiles
+                .iter()
+                .flat_map(|p| &p.key_restrictions.aa_guids),
+        );
         for p in t.config.policies.parsed().iter().flatten() {
             let u = &p.users;
             r.users.extend(u.users.iter().chain(&u.exclude_users));
@@ -67,17 +85,24 @@ impl Relevance {
         groups.sort_unstable();
         let mut roles = s.roles.to_vec();
         roles.sort_unstable();
-        let mut passkeys: Vec<(Uuid, bool, bool, bool)> = s
-            .passkeys
-            .iter()
-            .map(|p| (p.aaguid, p.attested, p.synced, p.flagged_clone))
-            .collect();
-        passkeys.sort_unstable();
-        let tap = t.methods.tap;
-        let scope = targets::scope(&tap.include_targets, &tap.exclude_targets, s.groups);
-        let pass = s
-            .pass
-            .is_some_and(|p| decide_redeem(p, true, tap, &scope, t.now).is_ok());
+        // What the engine reads of the methods: those the user may use now, as strengths see
+        // them (a model only where something names it), and whether key restrictions stop one.
+        let mut held: Vec<(bool, Option<Uuid>, bool)> =
+            usable_methods(t.methods, s.groups, s.passkeys, s.pass, t.now)
+                .iter()
+                .map(|m| match m.aaguid.filter(|a| self.models.contains(a)) {
+                    Some(a) => (m.is_pass(), Some(a), m.aaguid_attested),
+                    None => (m.is_pass(), None, false),
+                })
+                .collect();
+        held.sort_unstable();
+        held.dedup();
+        let restricted = s.passkeys.iter().any(|p| {
+            matches!(
+                sign_in_usability(t.methods.fido2, s.groups, p),
+                Err(PasskeyRefusal::KeyRestricted { .. })
+            )
+        });
         let mut devices: Vec<DeviceKey> = s.devices.iter().map(|d| self.device(d)).collect();
         devices.sort_unstable();
         Key {
@@ -85,8 +110,8 @@ impl Relevance {
             enabled: s.user.account_enabled,
             groups,
             roles,
-            passkeys,
-            pass,
+            held,
+            restricted,
             devices,
         }
     }
@@ -110,8 +135,8 @@ struct Key {
     enabled: bool,
     groups: Vec<Uuid>,
     roles: Vec<DirectoryRole>,
-    passkeys: Vec<(Uuid, bool, bool, bool)>,
-    pass: bool,
+    held: Vec<(bool, Option<Uuid>, bool)>,
+    restricted: bool,
     devices: Vec<DeviceKey>,
 }
 
