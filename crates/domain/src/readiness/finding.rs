@@ -31,6 +31,12 @@ pub enum FindingCode {
     AaguidBlockedInUse,
     /// Every enabled Global Administrator is blocked from the admin surfaces (R45).
     AdminLockout,
+    /// Required before registered: no persona offers a way to register what an application
+    /// requires.
+    EnforcedBeforeRegistered,
+    /// From a desktop, the passkey required must be added in the Authenticator across devices
+    /// (a QR code and Bluetooth, R24).
+    CrossDeviceNeedsBluetooth,
 }
 
 impl FindingCode {
@@ -46,6 +52,8 @@ impl FindingCode {
             FindingCode::TapUnavailable => "tapUnavailable",
             FindingCode::AaguidBlockedInUse => "aaguidBlockedInUse",
             FindingCode::AdminLockout => "adminLockout",
+            FindingCode::EnforcedBeforeRegistered => "enforcedBeforeRegistered",
+            FindingCode::CrossDeviceNeedsBluetooth => "crossDeviceNeedsBluetooth",
         }
     }
 
@@ -72,6 +80,11 @@ impl FindingCode {
             FindingCode::TapUnavailable => &[RemedyCode::IncludeInTapPolicy],
             FindingCode::AaguidBlockedInUse => &[RemedyCode::ReAddAaguid, RemedyCode::IssueTap],
             FindingCode::AdminLockout => &[RemedyCode::ExcludeBreakGlass],
+            FindingCode::EnforcedBeforeRegistered => &[
+                RemedyCode::RegisterBeforeEnforcing,
+                RemedyCode::RelaxRegistrationPolicy,
+            ],
+            FindingCode::CrossDeviceNeedsBluetooth => &[RemedyCode::RegisterOnThePhone],
         }
     }
 }
@@ -131,6 +144,10 @@ pub enum RemedyCode {
     ReAddAaguid,
     /// Exclude a break-glass account or a role.
     ExcludeBreakGlass,
+    /// Keep the policy report-only until the users have registered, then enforce it.
+    RegisterBeforeEnforcing,
+    /// Register on the phone itself (same-device), or make sure Bluetooth is on.
+    RegisterOnThePhone,
 }
 
 impl RemedyCode {
@@ -150,6 +167,8 @@ impl RemedyCode {
             RemedyCode::IncludeInTapPolicy => "includeInTapPolicy",
             RemedyCode::ReAddAaguid => "reAddAaguid",
             RemedyCode::ExcludeBreakGlass => "excludeBreakGlass",
+            RemedyCode::RegisterBeforeEnforcing => "registerBeforeEnforcing",
+            RemedyCode::RegisterOnThePhone => "registerOnThePhone",
         }
     }
 }

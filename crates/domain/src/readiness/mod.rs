@@ -27,6 +27,7 @@ use crate::conditional_access::remedy::{Refusal, Verdict};
 use crate::device::{Device, DeviceFacts};
 use crate::directory::{DirectoryRole, User};
 use crate::passkey::{self, Passkey, PasskeyRefusal};
+use crate::policy::fido2::AUTHENTICATOR_AAGUIDS;
 use crate::policy::{targets, MethodState};
 use crate::strength::UsedMethod;
 use crate::tap::TemporaryAccessPass;
@@ -216,7 +217,21 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
                 Verdict::Allow | Verdict::StepUp { .. } | Verdict::RegisterFirst { .. } => None,
                 v => Some(v),
             });
-            let Reach::No(v) = reach else { continue };
+            let Reach::No(v) = reach else {
+                // R24: from a desktop, a passkey in the Authenticator is added across devices
+                // (a QR code and Bluetooth) — worth knowing where that is the only way.
+                if !persona.is_mobile() && needs_authenticator(t, s, persona, app, &attempts) {
+                    out.push(finding(
+                        FindingCode::CrossDeviceNeedsBluetooth,
+                        Severity::Info,
+                        Some(persona),
+                        Some(app),
+                        Step::Register,
+                        vec![],
+                    ));
+                }
+                continue;
+            };
             if let Some((code, step)) = classify(t, s, persona, &v) {
                 let policies = v.policy().map(|p| vec![p.to_string()]).unwrap_or_default();
                 out.push(finding(
@@ -228,6 +243,36 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
                     policies,
                 ));
             }
+        }
+    }
+    // Required before registered: for an application, Conditional Access leaves no persona a
+    // way to register what it requires (004). (When the methods policy is why, that is
+    // `notEnabledForPasskeys`.)
+    for app in t.applications {
+        let register_blocked: Vec<&UserFinding> = out
+            .iter()
+            .filter(|f| {
+                f.application.as_deref() == Some(app.app_id.as_str())
+                    && f.code == FindingCode::StrengthLoop
+            })
+            .collect();
+        let personas: std::collections::BTreeSet<Persona> =
+            register_blocked.iter().filter_map(|f| f.persona).collect();
+        if needs_passkey && personas.len() == Persona::ALL.len() {
+            let mut policies: Vec<String> = register_blocked
+                .iter()
+                .flat_map(|f| f.policies.clone())
+                .collect();
+            policies.sort();
+            policies.dedup();
+            out.push(finding(
+                FindingCode::EnforcedBeforeRegistered,
+                Severity::Blocker,
+                None,
+                Some(app),
+                Step::Register,
+                policies,
+            ));
         }
     }
     // A platform block is a trap only where desktops get through: a block everywhere is the
@@ -248,6 +293,48 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
     out.sort();
     out.dedup();
     out
+}
+
+/// Whether this user reaches `app` as `persona` only by registering first, and only a passkey
+/// in the Authenticator would do (every strength asked for names Authenticator models only).
+fn needs_authenticator(
+    t: &Tenant<'_>,
+    _s: &Subject<'_>,
+    _persona: Persona,
+    app: &Application,
+    attempts: &dyn Fn(&dyn Fn(&SignIn<'_>) -> Option<Verdict>) -> Reach,
+) -> bool {
+    let authenticator_only = |id: &str| {
+        t.config
+            .strengths
+            .iter()
+            .find(|st| st.id == id)
+            .and_then(|st| st.fido2_allowed_aaguids.as_ref())
+            .is_some_and(|models| {
+                !models.is_empty() && models.iter().all(|m| AUTHENTICATOR_AAGUIDS.contains(m))
+            })
+    };
+    // Reached without registering: nothing to add.
+    let without = attempts(&|si| match decide(si, app, Some(t.portal)).verdict {
+        Verdict::Allow | Verdict::StepUp { .. } => None,
+        v => Some(v),
+    });
+    if matches!(without, Reach::Yes) {
+        return false;
+    }
+    // Reached by registering first, and only a passkey in the Authenticator would do.
+    let by_authenticator = attempts(&|si| match decide(si, app, Some(t.portal)).verdict {
+        Verdict::RegisterFirst { requirement }
+            if requirement.unmet.iter().all(|u| match u {
+                Unmet::Strength { id, .. } => authenticator_only(id),
+                _ => false,
+            }) =>
+        {
+            None
+        }
+        v => Some(v),
+    });
+    matches!(by_authenticator, Reach::Yes)
 }
 
 /// The applications every desktop persona is blocked from outright.

@@ -22,6 +22,8 @@ pub fn explanation(code: FindingCode) -> &'static str {
         FindingCode::TapUnavailable => "These users hold no method and need a Temporary Access Pass to start, but the TAP settings exclude them (or TAP is off).",
         FindingCode::AaguidBlockedInUse => "Key restrictions now refuse the model of passkeys these users registered: those passkeys stop signing in (a blocker when it was their only way in).",
         FindingCode::AdminLockout => "Every enabled Global Administrator is blocked from the admin surfaces (R45).",
+        FindingCode::EnforcedBeforeRegistered => "An application requires a passkey these users have not registered, and no persona — desktop, iOS or Android — offers them a way to register one: the requirement was enforced before they registered.",
+        FindingCode::CrossDeviceNeedsBluetooth => "From a desktop, these users must add a passkey in Microsoft Authenticator across devices: a QR code, then Bluetooth between the phone and the computer (R24).",
     }
 }
 
@@ -41,6 +43,8 @@ pub fn remedy(code: RemedyCode) -> &'static str {
         RemedyCode::IncludeInTapPolicy => "Include the users in the Temporary Access Pass targets (and turn TAP on).",
         RemedyCode::ReAddAaguid => "Allow the model again in the key restrictions: its passkeys work again at once.",
         RemedyCode::ExcludeBreakGlass => "Exclude a break-glass account or a role from the blocking policy.",
+        RemedyCode::RegisterBeforeEnforcing => "Keep the policy report-only until the users have registered (this report lists who has not), then enforce it.",
+        RemedyCode::RegisterOnThePhone => "Register on the phone itself (Security info in the phone's browser, or the Authenticator app), or make sure Bluetooth is on for both devices.",
     }
 }
 
