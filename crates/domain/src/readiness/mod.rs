@@ -86,6 +86,12 @@ fn pass_possible(t: &Tenant<'_>, groups: &[Uuid]) -> bool {
         )
 }
 
+/// One question asked of a sign-in: `None` when it gets the user there.
+type Ask<'a> = dyn Fn(&SignIn<'_>) -> Option<Verdict> + 'a;
+
+/// Every sign-in a persona can try (methods, devices, networks), asked one question.
+type Attempts<'a> = dyn Fn(&Ask<'_>) -> Reach + 'a;
+
 /// What the analysis of one application, as one persona, found.
 enum Reach {
     /// Some held method (or a pass an administrator could issue) gets the user there, now or
@@ -163,7 +169,7 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
             .filter(|d| d.platform == persona.platform())
             .map(Device::facts)
             .collect();
-        let attempts = |ask: &dyn Fn(&SignIn<'_>) -> Option<Verdict>| -> Reach {
+        let attempts = |ask: &Ask<'_>| -> Reach {
             let mut first = None;
             for device in std::iter::once(None).chain(devices.iter().map(Some)) {
                 for ip in t.networks {
@@ -220,7 +226,7 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
             let Reach::No(v) = reach else {
                 // R24: from a desktop, a passkey in the Authenticator is added across devices
                 // (a QR code and Bluetooth) — worth knowing where that is the only way.
-                if !persona.is_mobile() && needs_authenticator(t, s, persona, app, &attempts) {
+                if !persona.is_mobile() && needs_authenticator(t, app, &attempts) {
                     out.push(finding(
                         FindingCode::CrossDeviceNeedsBluetooth,
                         Severity::Info,
@@ -297,13 +303,7 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
 
 /// Whether this user reaches `app` as `persona` only by registering first, and only a passkey
 /// in the Authenticator would do (every strength asked for names Authenticator models only).
-fn needs_authenticator(
-    t: &Tenant<'_>,
-    _s: &Subject<'_>,
-    _persona: Persona,
-    app: &Application,
-    attempts: &dyn Fn(&dyn Fn(&SignIn<'_>) -> Option<Verdict>) -> Reach,
-) -> bool {
+fn needs_authenticator(t: &Tenant<'_>, app: &Application, attempts: &Attempts<'_>) -> bool {
     let authenticator_only = |id: &str| {
         t.config
             .strengths
