@@ -323,6 +323,28 @@ mod readiness {
         .unwrap();
     }
 
+    /// A strength of passkeys in the Authenticator, with attestation enforced so its AAGUIDs
+    /// can be attested (R32).
+    async fn authenticator_strength(svc: &Service) -> portcullis_domain::strength::Strength {
+        svc.patch_method_configuration(
+            &op(),
+            MethodId::Fido2,
+            json!({"isAttestationEnforced": true}),
+            false,
+        )
+        .await
+        .unwrap();
+        svc.add_strength(
+            &op(),
+            "Authenticator",
+            "",
+            &["fido2".to_string()],
+            Some(portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS.to_vec()),
+        )
+        .await
+        .unwrap()
+    }
+
     async fn findings(svc: &Service, upn: &str) -> Vec<UserFinding> {
         svc.readiness(&[upn.to_string()], None)
             .await
@@ -348,25 +370,7 @@ mod readiness {
                 .await
                 .unwrap();
             holds_passkey(&t, gina.id, YUBIKEY).await;
-            // R32: a strength naming models needs attested AAGUIDs.
-            svc.patch_method_configuration(
-                &op(),
-                MethodId::Fido2,
-                json!({"isAttestationEnforced": true}),
-                false,
-            )
-            .await
-            .unwrap();
-            let strength = svc
-                .add_strength(
-                    &op(),
-                    "Authenticator",
-                    "",
-                    &["fido2".to_string()],
-                    Some(portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS.to_vec()),
-                )
-                .await
-                .unwrap();
+            let strength = authenticator_strength(&svc).await;
             let policy = save(&svc, json!({"displayName": "Authenticator everywhere", "state": "enabled",
                 "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeApplications": ["All"]}},
                 "grantControls": {"operator": "OR", "authenticationStrength": {"id": strength.id}}})).await;
@@ -580,21 +584,12 @@ mod readiness {
             );
 
             // A passkey in the Authenticator on All resources strands the security-key holder.
-            let strength = svc
-                .add_strength(
-                    &op(),
-                    "Authenticator",
-                    "",
-                    &["fido2".to_string()],
-                    Some(AUTHENTICATOR_AAGUIDS.to_vec()),
-                )
-                .await
-                .unwrap();
+            let strength = authenticator_strength(&svc).await;
             let mut p = Proposal::default();
             p.add(json!({"@odata.type": "#microsoft.graph.conditionalAccessPolicy", "displayName": "Authenticator everywhere", "state": "enabled",
                 "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeApplications": ["All"]}},
                 "grantControls": {"operator": "OR", "authenticationStrength": {"id": strength.id}}})).unwrap();
-            let d = dry(p).await;
+            let d = dry(p.clone()).await;
             let stranded: BTreeSet<Uuid> = d
                 .new
                 .iter()
@@ -602,13 +597,11 @@ mod readiness {
                 .map(|f| f.user)
                 .collect();
             assert_eq!(stranded, BTreeSet::from([kim.id]), "{:?}", d.new);
-            assert!(portcullis_service::render::readiness::gates(&svc.readiness(&[], Some(&{
-                let mut p = Proposal::default();
-                p.add(json!({"@odata.type": "#microsoft.graph.conditionalAccessPolicy", "displayName": "Authenticator everywhere", "state": "enabled",
-                    "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeApplications": ["All"]}},
-                    "grantControls": {"operator": "OR", "authenticationStrength": {"id": strength.id}}})).unwrap();
-                p
-            })).await.unwrap()));
+            let r = svc.readiness(&[], Some(&p)).await.unwrap();
+            assert!(
+                portcullis_service::render::readiness::gates(&r),
+                "a proposal that adds a blocker fails the pipeline"
+            );
 
             // A proposal that changes nothing: the current TAP settings, re-proposed.
             let mut p = Proposal::default();
@@ -687,24 +680,7 @@ mod readiness {
             svc.create_tap(&op(), "ola@contoso.com", IssueRequest::default())
                 .await
                 .unwrap();
-            svc.patch_method_configuration(
-                &op(),
-                MethodId::Fido2,
-                json!({"isAttestationEnforced": true}),
-                false,
-            )
-            .await
-            .unwrap();
-            let strength = svc
-                .add_strength(
-                    &op(),
-                    "Authenticator",
-                    "",
-                    &["fido2".to_string()],
-                    Some(portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS.to_vec()),
-                )
-                .await
-                .unwrap();
+            let strength = authenticator_strength(&svc).await;
             save(&svc, json!({"displayName": "Authenticator for payroll", "state": "enabled",
                 "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeApplications": [payroll]}},
                 "grantControls": {"operator": "OR", "authenticationStrength": {"id": strength.id}}})).await;
@@ -729,6 +705,105 @@ mod readiness {
                 !portcullis_service::render::readiness::gates(&r),
                 "info does not fail a pipeline"
             );
+        }
+    }
+
+    /// A compliant device required on Payroll, for a user with no enrolled device: no
+    /// persona gets there. A time-bound exclusion (the remedy) lets them in until it ends.
+    #[tokio::test]
+    async fn a_compliant_device_nobody_has_is_found_and_a_time_bound_exclusion_resolves_it() {
+        for t in both().await {
+            let (svc, payroll) = tenant(&t).await;
+            let pia = svc.add_user(&op(), "pia@contoso.com", "Pia").await.unwrap();
+            svc.create_tap(&op(), "pia@contoso.com", IssueRequest::default())
+                .await
+                .unwrap();
+            let mut policy = save(&svc, json!({"displayName": "Compliant devices for payroll", "state": "enabled",
+                "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": [payroll]}},
+                "grantControls": {"operator": "OR", "builtInControls": ["compliantDevice"]}})).await;
+            let f = findings(&svc, "pia@contoso.com").await;
+            assert_eq!(codes(&f), vec![FindingCode::CompliantDeviceUnreachable]);
+            assert_eq!(f.len(), Persona::ALL.len(), "every persona: {f:?}");
+            assert!(f.iter().all(|x| x.step == Step::SignIn
+                && x.application.as_deref() == Some(payroll.as_str())
+                && x.policies == vec![policy.display_name.clone()]));
+            policy.conditions.users.temporary_exclusions =
+                vec![portcullis_domain::conditional_access::TemporaryExclusion {
+                    user_id: pia.id.to_string(),
+                    until: "2026-06-08T12:00:00Z".into(),
+                }];
+            svc.save_ca_policy(&op(), policy, false).await.unwrap();
+            assert!(findings(&svc, "pia@contoso.com").await.is_empty());
+        }
+    }
+
+    /// 002: key restrictions that stop allowing the model of a passkey in use strand its
+    /// holder (a blocker: it was her only way in); allowing the model again resolves it.
+    #[tokio::test]
+    async fn an_aaguid_removed_while_in_use_is_found_and_re_adding_it_resolves_it() {
+        use portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS;
+        for t in both().await {
+            let (svc, _) = tenant(&t).await;
+            let quinn = svc
+                .add_user(&op(), "quinn@contoso.com", "Quinn")
+                .await
+                .unwrap();
+            holds_passkey(&t, quinn.id, YUBIKEY).await;
+            let restrict = |models: Vec<Uuid>| json!({"keyRestrictions": {"isEnforced": true, "enforcementType": "allow", "aaGuids": models}});
+            svc.patch_method_configuration(
+                &op(),
+                MethodId::Fido2,
+                restrict(AUTHENTICATOR_AAGUIDS.to_vec()),
+                false,
+            )
+            .await
+            .unwrap();
+            let f = findings(&svc, "quinn@contoso.com").await;
+            assert_eq!(codes(&f), vec![FindingCode::AaguidBlockedInUse], "{f:?}");
+            assert_eq!(
+                f[0].severity,
+                portcullis_domain::readiness::Severity::Blocker
+            );
+            let mut again = AUTHENTICATOR_AAGUIDS.to_vec();
+            again.push(YUBIKEY);
+            svc.patch_method_configuration(&op(), MethodId::Fido2, restrict(again), false)
+                .await
+                .unwrap();
+            assert!(findings(&svc, "quinn@contoso.com").await.is_empty());
+        }
+    }
+
+    /// R45: a block on every administrator, saved on purpose: every enabled Global
+    /// Administrator is named; excluding their role (the break-glass remedy) resolves it.
+    #[tokio::test]
+    async fn an_admin_lockout_is_found_and_excluding_the_role_resolves_it() {
+        for t in both().await {
+            let (svc, _) = tenant(&t).await;
+            let policy: Policy = serde_json::from_value(json!({"displayName": "Block everyone", "state": "enabled",
+                "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}},
+                "grantControls": {"operator": "OR", "builtInControls": ["block"]}})).unwrap();
+            let mut policy = svc.save_ca_policy(&op(), policy, true).await.unwrap();
+            let r = svc.readiness(&[], None).await.unwrap();
+            let locked: Vec<&UserFinding> = r
+                .findings
+                .iter()
+                .filter(|f| f.code == FindingCode::AdminLockout)
+                .collect();
+            assert_eq!(locked.len(), 1, "{:?}", r.findings);
+            assert_eq!(
+                r.users
+                    .iter()
+                    .find(|u| u.id == locked[0].user)
+                    .map(|u| u.user_principal_name.to_string()),
+                Some("admin@contoso.com".to_string())
+            );
+            policy.conditions.users.exclude_roles = vec![GLOBAL_ADMIN.into()];
+            svc.save_ca_policy(&op(), policy, false).await.unwrap();
+            let r = svc.readiness(&[], None).await.unwrap();
+            assert!(!r
+                .findings
+                .iter()
+                .any(|f| f.code == FindingCode::AdminLockout));
         }
     }
 }

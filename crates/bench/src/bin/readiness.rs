@@ -9,9 +9,7 @@ use portcullis_domain::access::MethodsPolicy;
 use portcullis_domain::application::Application;
 use portcullis_domain::conditional_access::evaluate::Config;
 use portcullis_domain::conditional_access::set::PolicySet;
-use portcullis_domain::conditional_access::{
-    Applications, Conditions, GrantControls, Platforms, Policy, PolicyState, Users,
-};
+use portcullis_domain::conditional_access::Policy;
 use portcullis_domain::directory::{Upn, User, SECURITY_INFO_APP};
 use portcullis_domain::passkey::Passkey;
 use portcullis_domain::policy::{Fido2Configuration, MethodState, TapConfiguration};
@@ -20,63 +18,16 @@ use portcullis_domain::strength;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::time::Instant;
+
+#[path = "../tenant.rs"]
+mod tenant;
+use tenant::policy;
 use uuid::Uuid;
 
 const GROUPS: usize = 10_000;
 const GROUPS_PER_USER: usize = 5;
 const POLICIES: usize = 100;
 const MODELS: usize = 30;
-
-fn policy(rng: &mut StdRng, i: usize, groups: &[Uuid], apps: &[Application]) -> Policy {
-    let group = |rng: &mut StdRng| groups[rng.gen_range(0..groups.len())].to_string();
-    Policy {
-        id: format!("p{i}"),
-        display_name: format!("Policy {i}"),
-        description: None,
-        state: if i.is_multiple_of(10) {
-            PolicyState::EnabledForReportingButNotEnforced
-        } else {
-            PolicyState::Enabled
-        },
-        conditions: Conditions {
-            users: Users {
-                include_groups: (0..8).map(|_| group(rng)).collect(),
-                exclude_groups: vec![group(rng)],
-                ..Default::default()
-            },
-            applications: Applications {
-                include_applications: if i.is_multiple_of(3) {
-                    vec!["All".to_string()]
-                } else {
-                    vec![apps[rng.gen_range(0..apps.len())].app_id.clone()]
-                },
-                ..Default::default()
-            },
-            platforms: (i.is_multiple_of(2)).then(|| Platforms {
-                include_platforms: vec!["all".into()],
-                exclude_platforms: vec!["android".into(), "iOS".into()],
-            }),
-            locations: None,
-            client_app_types: vec!["all".into()],
-            devices: None,
-        },
-        grant_controls: Some(GrantControls {
-            operator: "OR".into(),
-            built_in_controls: if i.is_multiple_of(4) {
-                vec!["compliantDevice".into()]
-            } else {
-                vec![]
-            },
-            authentication_strength: Some(
-                serde_json::json!({"id": "00000000-0000-0000-0000-000000000004"}),
-            ),
-            ..Default::default()
-        }),
-        session_controls: None,
-        created_date_time: None,
-        modified_date_time: None,
-    }
-}
 
 /// Peak resident memory of this process, from /proc.
 fn peak_rss_mib() -> f64 {

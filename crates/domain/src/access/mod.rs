@@ -18,7 +18,7 @@ use crate::conditional_access::evaluate::{
 use crate::conditional_access::platform::{ClientAppType, Platform};
 use crate::conditional_access::remedy::{verdict, Holdings, Refusal, Remedy, Requirement, Verdict};
 use crate::device::DeviceFacts;
-use crate::directory::{DirectoryRole, User};
+use crate::directory::{DirectoryRole, User, SECURITY_INFO_APP};
 use crate::session::Session;
 use crate::strength::UsedMethod;
 use crate::Timestamp;
@@ -97,7 +97,19 @@ pub fn used_methods(s: &Session) -> Vec<UsedMethod> {
 /// if not, it is a loop (R44). A step-up is offered only with a held method that, alone,
 /// would then let the user in (a session holds the one method it signed in with).
 pub fn decide(s: &SignIn<'_>, app: &Application, portal: Option<&Application>) -> AccessDecision {
+    if app.app_id == SECURITY_INFO_APP.app_id {
+        // Security info is where one registers: a step-up there completes only if registering
+        // then goes through (the engine's property test found a pass whose proof-up skip the
+        // sign-in traded for a passkey with which the user action could not be met).
+        return decide_with(s, app, portal, &|m| registers_alone(s, app, *m));
+    }
     decide_with(s, app, portal, &|m| alone_allowed(s, app, *m))
+}
+
+/// Whether registering with `m` alone, used and held, would go through at `portal`.
+fn registers_alone(s: &SignIn<'_>, portal: &Application, m: UsedMethod) -> bool {
+    let once = [m];
+    lets_through(&decide_registration(&with_only(s, &once), portal).verdict)
 }
 
 /// [`decide`], with what completes a step-up given: for a sign-in, reaching the application
@@ -277,10 +289,7 @@ pub fn decide_registration(s: &SignIn<'_>, portal: &Application) -> AccessDecisi
         ..*s
     };
     // With one method used and held, no step-up is asked again: this goes one level deep.
-    let registers = |m: &UsedMethod| {
-        let once = [*m];
-        lets_through(&decide_registration(&with_only(&s, &once), portal).verdict)
-    };
+    let registers = |m: &UsedMethod| registers_alone(&s, portal, *m);
     let app = decide_with(&s, portal, None, &registers);
     if !lets_through(&app.verdict) {
         return explain_no_single_method(&s, portal, app);

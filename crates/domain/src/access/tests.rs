@@ -478,3 +478,28 @@ fn every_reason_is_listed_and_changes_nothing_else() {
     );
     assert_eq!(reasons(&b), vec![vec!["users"], vec![]]);
 }
+
+/// Found by the engine's property test: signed in to Security info with a pass, holding a
+/// passkey that meets the All-resources strength, while the "register security info" user
+/// action accepts only a pass. Stepping up with the passkey would open Security info and
+/// then refuse the registration: Security info keeps the pass (proof-up), as registering does.
+#[test]
+fn a_step_up_at_security_info_that_could_not_register_keeps_the_pass() {
+    let (u, mut st) = (user(true), strengths());
+    st.push(custom("passOnly", "temporaryAccessPassOneTime", None));
+    let register_with_a_pass = policy(
+        "Register with a pass",
+        json!({"includeUserActions": ["urn:user:registersecurityinfo"]}),
+        json!({"operator": "OR", "authenticationStrength": {"id": "passOnly"}}),
+    );
+    let set = PolicySet::new(vec![phishing_resistant_everywhere(), register_with_a_pass]);
+    let used = [UsedMethod::TAP];
+    let held = [UsedMethod::TAP, UsedMethod::passkey(None, false)];
+    let s = SignIn {
+        registered: &held,
+        ..sign_in(&u, &set, &st, &used)
+    };
+    let v = decide(&s, &portal(), None).verdict;
+    assert!(matches!(v, Verdict::AllowForRegistration { .. }), "{v:?}");
+    assert!(lets_through(&decide_registration(&s, &portal()).verdict));
+}

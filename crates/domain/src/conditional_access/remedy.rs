@@ -173,6 +173,8 @@ pub fn verdict(outcome: &Outcome, strengths: &[Strength], h: &Holdings<'_>) -> V
         .is_some_and(|c| c == AUTHENTICATOR_APP.app_id || c == SECURITY_INFO_APP.app_id);
     let with_tap = h.used.iter().any(UsedMethod::is_pass);
     let mut step_up = vec![];
+    // The policies a step-up would answer: the method stepped up with must answer them all.
+    let mut asked: Vec<&PolicyUnmet> = vec![];
     let mut skipped = vec![];
     // Whether a method answers a policy: one of its alternatives (OR), or all it lacks (AND).
     let meets =
@@ -211,6 +213,7 @@ pub fn verdict(outcome: &Outcome, strengths: &[Strength], h: &Holdings<'_>) -> V
                 .cloned()
                 .collect();
             step_up.push(requirement(held));
+            asked.push(p);
             continue;
         }
         if actionable {
@@ -269,7 +272,13 @@ pub fn verdict(outcome: &Outcome, strengths: &[Strength], h: &Holdings<'_>) -> V
     if step_up.is_empty() {
         return Verdict::AllowForRegistration { skipped };
     }
-    if h.registered.iter().any(h.completes) {
+    // The method to step up with answers what is asked, and then, alone, gets the user
+    // through (the caller's evaluation): not the method already used, whose own way through
+    // — a pass's proof-up skip — is what the step-up would give up.
+    if h.registered
+        .iter()
+        .any(|m| asked.iter().all(|p| answers(p, m)) && (h.completes)(m))
+    {
         return Verdict::StepUp {
             requirements: step_up,
         };

@@ -92,6 +92,32 @@ type Ask<'a> = dyn Fn(&SignIn<'_>) -> Option<Verdict> + 'a;
 /// Every sign-in a persona can try (methods, devices, networks), asked one question.
 type Attempts<'a> = dyn Fn(&Ask<'_>) -> Reach + 'a;
 
+/// A browser sign-in of this user as `persona` with `used`, holding `held`, from no known
+/// device and address (callers set those).
+fn browser<'a>(
+    t: &Tenant<'a>,
+    s: &Subject<'a>,
+    persona: Persona,
+    used: &'a [UsedMethod],
+    held: &'a [UsedMethod],
+) -> SignIn<'a> {
+    SignIn {
+        user: s.user,
+        groups: s.groups,
+        roles: s.roles,
+        used,
+        registered: held,
+        config: t.config,
+        methods: t.methods,
+        platform: Some(persona.platform()),
+        ip: None,
+        client_app_type: ClientAppType::Browser,
+        device: None,
+        now: t.now,
+        detail: Detail::FirstReason,
+    }
+}
+
 /// What the analysis of one application, as one persona, found.
 enum Reach {
     /// Some held method (or a pass an administrator could issue) gets the user there, now or
@@ -176,19 +202,9 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
                     for m in &start {
                         let once = [*m];
                         let sign_in = SignIn {
-                            user: s.user,
-                            groups: s.groups,
-                            roles: s.roles,
-                            used: &once,
-                            registered: &start,
-                            config: t.config,
-                            methods: t.methods,
-                            platform: Some(persona.platform()),
                             ip: *ip,
-                            client_app_type: ClientAppType::Browser,
                             device,
-                            now: t.now,
-                            detail: Detail::FirstReason,
+                            ..browser(t, s, persona, &once, &start)
                         };
                         match ask(&sign_in) {
                             None => return Reach::Yes,
@@ -304,6 +320,15 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
 /// Whether this user reaches `app` as `persona` only by registering first, and only a passkey
 /// in the Authenticator would do (every strength asked for names Authenticator models only).
 fn needs_authenticator(t: &Tenant<'_>, app: &Application, attempts: &Attempts<'_>) -> bool {
+    let names_authenticator_only = |st: &crate::strength::Strength| {
+        st.fido2_allowed_aaguids.as_ref().is_some_and(|models| {
+            !models.is_empty() && models.iter().all(|m| AUTHENTICATOR_AAGUIDS.contains(m))
+        })
+    };
+    // Most tenants have no such strength: then there is nothing to ask.
+    if !t.config.strengths.iter().any(names_authenticator_only) {
+        return false;
+    }
     let authenticator_only = |id: &str| {
         t.config
             .strengths
@@ -344,21 +369,7 @@ fn blocked_on_desktops(t: &Tenant<'_>, s: &Subject<'_>, start: &[UsedMethod]) ->
         let all_blocked = Persona::ALL.iter().filter(|p| !p.is_mobile()).all(|p| {
             start.iter().all(|m| {
                 let once = [*m];
-                let si = SignIn {
-                    user: s.user,
-                    groups: s.groups,
-                    roles: s.roles,
-                    used: &once,
-                    registered: start,
-                    config: t.config,
-                    methods: t.methods,
-                    platform: Some(p.platform()),
-                    ip: None,
-                    client_app_type: ClientAppType::Browser,
-                    device: None,
-                    now: t.now,
-                    detail: Detail::FirstReason,
-                };
+                let si = browser(t, s, *p, &once, start);
                 matches!(
                     decide(&si, app, None).verdict,
                     Verdict::Refused {
