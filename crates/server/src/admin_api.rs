@@ -16,6 +16,11 @@ use serde_json::Value;
 use crate::graph::{authenticate, finish, gerr, GraphError};
 use crate::AppState;
 
+/// The routes of Portcullis's own admin APIs and what each requires (the domain's one table):
+/// beside Graph's `graph::ROUTES`, walked by the same test.
+pub const ROUTES: &[(&str, &str, Capability)] =
+    &[("POST", "/api/admin/readiness", Capability::RunReadiness)];
+
 fn bad(message: impl Into<String>) -> GraphError {
     gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", message)
 }
