@@ -5,7 +5,6 @@ use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
 use portcullis_domain::policy::{MethodConfiguration, MethodId};
 use portcullis_store::{audit, commit, directory, policy, Conn};
 use serde_json::Value;
-use uuid::Uuid;
 
 use crate::{Result, Service};
 
@@ -39,18 +38,6 @@ pub(crate) fn method_record(
         after: Some(cfg.to_json()),
         reason,
     }
-}
-
-/// Group ids a configuration's targets name (for loading just those groups).
-pub(crate) fn referenced_groups(cfg: &MethodConfiguration) -> Vec<Uuid> {
-    let json = cfg.to_json();
-    ["includeTargets", "excludeTargets"]
-        .iter()
-        .filter_map(|k| json.get(k).and_then(Value::as_array))
-        .flatten()
-        .filter_map(|t| t.get("id").and_then(Value::as_str))
-        .filter_map(|id| Uuid::parse_str(id).ok())
-        .collect()
 }
 
 /// A saved configuration, with what the change means for users.
@@ -128,7 +115,7 @@ impl Service {
     ) -> Result<Saved> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
-        let groups = directory::groups_by_ids(&mut tx, &referenced_groups(&cfg)).await?;
+        let groups = directory::groups_by_ids(&mut tx, &cfg.target_groups()).await?;
         cfg.validate(groups.as_slice())?;
         let before = current(&mut tx, cfg.id()).await?;
         if let (MethodConfiguration::Fido2(b), MethodConfiguration::Fido2(a)) = (&before, &cfg) {

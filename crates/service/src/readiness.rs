@@ -253,7 +253,7 @@ impl Service {
                 }
             };
             let m = current.patched(doc.clone())?;
-            let groups = directory::groups_by_ids(c, &crate::policy::referenced_groups(&m)).await?;
+            let groups = directory::groups_by_ids(c, &m.target_groups()).await?;
             m.validate(groups.as_slice())?;
             match m {
                 MethodConfiguration::Fido2(f) => out.fido2 = f,

@@ -249,6 +249,23 @@ impl MethodConfiguration {
         })
     }
 
+    /// The groups its include and exclude targets name (to load just those groups).
+    pub fn target_groups(&self) -> Vec<uuid::Uuid> {
+        let (include, exclude) = match self {
+            Self::Fido2(c) => (&c.include_targets, &c.exclude_targets),
+            Self::TemporaryAccessPass(c) => (&c.include_targets, &c.exclude_targets),
+        };
+        include
+            .iter()
+            .map(|t| t.id)
+            .chain(exclude.iter().map(|t| t.id))
+            .filter_map(|id| match id {
+                super::TargetId::Group(g) => Some(g),
+                super::TargetId::AllUsers => None,
+            })
+            .collect()
+    }
+
     /// Checks the whole configuration: its own fields and its targets (R2).
     pub fn validate(&self, groups: &(impl GroupLookup + ?Sized)) -> Result<(), PolicyError> {
         match self {

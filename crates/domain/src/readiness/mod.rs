@@ -334,10 +334,7 @@ fn needs_authenticator(t: &Tenant<'_>, app: &Application, attempts: &Attempts<'_
             .strengths
             .iter()
             .find(|st| st.id == id)
-            .and_then(|st| st.fido2_allowed_aaguids.as_ref())
-            .is_some_and(|models| {
-                !models.is_empty() && models.iter().all(|m| AUTHENTICATOR_AAGUIDS.contains(m))
-            })
+            .is_some_and(names_authenticator_only)
     };
     // Reached without registering: nothing to add.
     let without = attempts(&|si| match decide(si, app, Some(t.portal)).verdict {

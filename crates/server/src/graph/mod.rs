@@ -756,14 +756,7 @@ pub(crate) async fn authenticate(
     headers: &HeaderMap,
     capability: Capability,
 ) -> Result<(Actor, Option<portcullis_domain::directory::User>), GraphError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim);
+    let token = crate::oidc::bearer(headers);
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Err(gerr(
             StatusCode::UNAUTHORIZED,

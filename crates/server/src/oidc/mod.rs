@@ -16,6 +16,18 @@ use serde_json::json;
 
 use crate::AppState;
 
+/// The token of an `Authorization: Bearer …` header, trimmed, if there is one.
+pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+}
+
 /// Authorization endpoint path.
 pub const AUTHORIZE_PATH: &str = "/oauth2/v2.0/authorize";
 /// Token endpoint path.

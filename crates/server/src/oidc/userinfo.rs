@@ -31,14 +31,7 @@ fn bearer_error(error: &str, description: &str) -> Response {
 
 /// `GET|POST /oidc/userinfo` with `Authorization: Bearer`.
 pub async fn userinfo(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim);
+    let token = crate::oidc::bearer(&headers);
     let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 8192) else {
         let mut res = (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_request", "error_description": "A bearer access token is required."}))).into_response();
         res.headers_mut()
