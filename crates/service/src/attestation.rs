@@ -50,11 +50,16 @@ pub trait AppAttestation: Send + Sync {
         cred: &NewCredential,
         at: SystemTime,
     ) -> Result<TrustVerdict, AttestationServiceUnavailable>;
+
+    /// Whether it can vouch for anything at all (readiness: without it, no passkey in the
+    /// Authenticator can be attested).
+    fn is_configured(&self) -> bool;
 }
 
 /// The built-in service: trusts the configured root(s), and can be put in an outage mode.
 pub struct RootAppAttestation {
     roots: TrustRoots,
+    configured: bool,
     available: AtomicBool,
 }
 
@@ -64,6 +69,7 @@ impl RootAppAttestation {
     /// vouches for the app whatever the statement's format.
     pub fn new(roots_der: Vec<Vec<u8>>, available: bool) -> Self {
         RootAppAttestation {
+            configured: !roots_der.is_empty(),
             roots: TrustRoots::new(&[RootEntry {
                 scope: RootScope::AnyModel,
                 name: "Authenticator app attestation".into(),
@@ -89,6 +95,10 @@ impl AppAttestation for RootAppAttestation {
             return Err(AttestationServiceUnavailable);
         }
         Ok(verify_trust(cred, &self.roots, at))
+    }
+
+    fn is_configured(&self) -> bool {
+        self.configured
     }
 }
 
@@ -217,6 +227,17 @@ impl Service {
                 source: "built-in".into(),
             })
         }))
+    }
+
+    /// What can vouch for attestation now (R4, R7), as readiness reads it.
+    pub(crate) async fn attestation_trust(
+        &self,
+        c: &mut portcullis_store::Conn,
+    ) -> Result<portcullis_domain::readiness::AttestationTrust> {
+        Ok(portcullis_domain::readiness::AttestationTrust {
+            rooted: metadata::rooted(c).await?.into_iter().collect(),
+            app_attestation: self.app_attestation.is_configured(),
+        })
     }
 
     /// R4, R32: the trust verdict for a verified registration. Authenticator AAGUIDs go to

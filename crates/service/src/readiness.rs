@@ -147,6 +147,7 @@ impl Service {
         };
         let facts = load_facts(&mut c, &users).await?;
         let admins = self.global_admins(&mut c).await?;
+        let trust = self.attestation_trust(&mut c).await?;
         let analyse = |data: &CaData, methods: &Methods| {
             let networks = readiness::networks(&data.locations);
             let tenant = Tenant {
@@ -155,6 +156,7 @@ impl Service {
                 applications: &apps,
                 portal: &portal,
                 networks: &networks,
+                trust: &trust,
                 now,
             };
             let subjects: Vec<Subject<'_>> = users

@@ -63,6 +63,24 @@ pub async fn get(c: &mut Conn, aaguid: Uuid) -> Result<Option<MetadataEntry>> {
     r.as_ref().map(from_row).transpose()
 }
 
+/// The models the store holds at least one attestation root for (readiness: which models a
+/// registration could be attested as).
+pub async fn rooted(c: &mut Conn) -> Result<Vec<Uuid>> {
+    let rows = sqlx::query("SELECT aaguid, roots_json FROM metadata WHERE roots_json <> '[]'")
+        .fetch_all(&mut *c)
+        .await?;
+    let mut out = vec![];
+    for r in &rows {
+        let roots: String = r.try_get("roots_json")?;
+        let roots: Vec<String> = serde_json::from_str(&roots)
+            .map_err(|e| StoreError::Corrupt(format!("metadata roots: {e}")))?;
+        if !roots.is_empty() {
+            out.push(uuid(r, "aaguid")?);
+        }
+    }
+    Ok(out)
+}
+
 /// Records `no` as the serial of the last imported MDS3 BLOB if it is greater than the one
 /// recorded (a compare-and-set: of concurrent imports, each waits for the other's commit);
 /// returns the serial recorded before when it is not greater, else `None`.

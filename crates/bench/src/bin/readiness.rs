@@ -125,6 +125,11 @@ fn main() {
         ..Default::default()
     };
     let now = time::OffsetDateTime::now_utc();
+    // Every model's roots imported, and the app attestation service configured.
+    let trust = readiness::AttestationTrust {
+        rooted: models.iter().copied().collect(),
+        app_attestation: true,
+    };
     let tenant = |set| Tenant {
         config: Config {
             policies: set,
@@ -138,6 +143,7 @@ fn main() {
         applications: &apps,
         portal: &portal,
         networks: &[None],
+        trust: &trust,
         now,
     };
     let cores = std::thread::available_parallelism()

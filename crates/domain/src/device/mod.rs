@@ -45,7 +45,27 @@ pub struct Device {
     pub properties: DeviceProperties,
 }
 
+/// The oldest systems the Authenticator registers passkeys on (R19): iOS 17, Android 14.
+pub const AUTHENTICATOR_MINIMUM: [(Platform, u32); 2] =
+    [(Platform::Ios, 17), (Platform::Android, 14)];
+
 impl Device {
+    /// R19: for a phone whose system version is known, whether the Authenticator can hold
+    /// passkeys on it; `None` for a desktop or an unknown version.
+    pub fn runs_authenticator_passkeys(&self) -> Option<bool> {
+        let (_, minimum) = AUTHENTICATOR_MINIMUM
+            .iter()
+            .find(|(p, _)| *p == self.platform)?;
+        let version = self.properties.operating_system_version.as_deref()?;
+        let major: u32 = version
+            .trim()
+            .split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()?;
+        Some(major >= *minimum)
+    }
+
     /// What Conditional Access reads about this device.
     pub fn facts(&self) -> DeviceFacts {
         let p = &self.properties;

@@ -19,7 +19,7 @@ pub enum TrustType {
 }
 
 /// `deviceOwnership`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Ownership {
     /// Owned by the organisation.
     Company,

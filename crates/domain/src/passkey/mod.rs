@@ -63,6 +63,37 @@ pub struct Passkey {
     pub flagged_clone: bool,
 }
 
+/// An Android profile (R20): a passkey made in one is usable only from that one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AndroidProfile {
+    /// The personal profile.
+    Personal,
+    /// The work profile.
+    Work,
+}
+
+impl AndroidProfile {
+    /// The other one.
+    pub fn other(self) -> AndroidProfile {
+        match self {
+            AndroidProfile::Personal => AndroidProfile::Work,
+            AndroidProfile::Work => AndroidProfile::Personal,
+        }
+    }
+}
+
+impl Passkey {
+    /// The Android profile it was made in, as the client reported it (R20); `None` when it
+    /// names none (a security key, a desktop, an iPhone).
+    pub fn android_profile(&self) -> Option<AndroidProfile> {
+        match self.device_profile.as_deref().map(str::trim) {
+            Some(p) if p.eq_ignore_ascii_case("work") => Some(AndroidProfile::Work),
+            Some(p) if p.eq_ignore_ascii_case("personal") => Some(AndroidProfile::Personal),
+            _ => None,
+        }
+    }
+}
+
 /// What a verified registration response says about the authenticator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RegistrationFacts {

@@ -8,9 +8,9 @@ use uuid::Uuid;
 use super::{analyse_user, Subject, Tenant, UserFinding};
 use crate::access::usable_methods;
 use crate::conditional_access::platform::Platform;
-use crate::device::{Device, DeviceProperty};
+use crate::device::{Device, DeviceProperty, Ownership};
 use crate::directory::DirectoryRole;
-use crate::passkey::{sign_in_usability, PasskeyRefusal};
+use crate::passkey::{sign_in_usability, AndroidProfile, PasskeyRefusal};
 use crate::policy::TargetId;
 
 /// What the configuration can tell users apart by.
@@ -97,12 +97,27 @@ impl Relevance {
                 .collect();
         held.sort_unstable();
         held.dedup();
-        let restricted = s.passkeys.iter().any(|p| {
-            matches!(
-                sign_in_usability(t.methods.fido2, s.groups, p),
-                Err(PasskeyRefusal::KeyRestricted { .. })
-            )
-        });
+        let mut restricted: Vec<Uuid> = s
+            .passkeys
+            .iter()
+            .filter_map(|p| match sign_in_usability(t.methods.fido2, s.groups, p) {
+                Err(PasskeyRefusal::KeyRestricted { aaguid, .. }) => Some(aaguid),
+                _ => None,
+            })
+            .collect();
+        restricted.sort_unstable();
+        restricted.dedup();
+        // R20: the Android profiles passkeys were made in, each with what it holds.
+        let mut profiles: Vec<(AndroidProfile, Option<Uuid>, bool)> = s
+            .passkeys
+            .iter()
+            .filter_map(|p| {
+                let model = Some(p.aaguid).filter(|a| self.models.contains(a));
+                p.android_profile().map(|pr| (pr, model, p.attested))
+            })
+            .collect();
+        profiles.sort_unstable();
+        profiles.dedup();
         let mut devices: Vec<DeviceKey> = s.devices.iter().map(|d| self.device(d)).collect();
         devices.sort_unstable();
         Key {
@@ -112,6 +127,7 @@ impl Relevance {
             roles,
             held,
             restricted,
+            profiles,
             devices,
         }
     }
@@ -122,11 +138,25 @@ impl Relevance {
         } else {
             vec![]
         };
-        (d.platform, d.is_compliant, facts)
+        DeviceKey {
+            platform: d.platform,
+            compliant: d.is_compliant,
+            ownership: d.properties.device_ownership,
+            authenticator_passkeys: d.runs_authenticator_passkeys(),
+            facts,
+        }
     }
 }
 
-type DeviceKey = (Platform, bool, Vec<(DeviceProperty, String)>);
+/// What the analysis reads of a device.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct DeviceKey {
+    platform: Platform,
+    compliant: bool,
+    ownership: Option<Ownership>,
+    authenticator_passkeys: Option<bool>,
+    facts: Vec<(DeviceProperty, String)>,
+}
 
 /// What the engine reads of one user.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -136,7 +166,8 @@ struct Key {
     groups: Vec<Uuid>,
     roles: Vec<DirectoryRole>,
     held: Vec<(bool, Option<Uuid>, bool)>,
-    restricted: bool,
+    restricted: Vec<Uuid>,
+    profiles: Vec<(AndroidProfile, Option<Uuid>, bool)>,
     devices: Vec<DeviceKey>,
 }
 
@@ -238,6 +269,10 @@ mod tests {
             applications: &apps,
             portal: &portal,
             networks: &[None],
+            trust: &crate::readiness::AttestationTrust {
+                app_attestation: true,
+                ..Default::default()
+            },
             now: datetime!(2026-11-29 12:00 UTC),
         };
         let users: Vec<User> = (1..=4).map(user).collect();

@@ -37,6 +37,20 @@ pub enum FindingCode {
     /// From a desktop, the passkey required must be added in the Authenticator across devices
     /// (a QR code and Bluetooth, R24).
     CrossDeviceNeedsBluetooth,
+    /// Attestation is enforced, and a model the settings allow cannot be attested: the
+    /// metadata store has no trusted root for it, or (for the Authenticator) no app
+    /// attestation service is configured (R4, R7).
+    AttestationUnverifiable,
+    /// The user works in both Android profiles, and their passkeys live in one: the other
+    /// profile cannot use them (R20).
+    AndroidSingleProfile,
+    /// The user's known phones are below Android 14 / iOS 17, and a passkey in the
+    /// Authenticator is the only way to meet a requirement (R19).
+    OsTooOld,
+    /// A passkey that meets a requirement can be registered on the strength of a weaker MFA
+    /// claim the user holds — a passkey that does not meet it (R14): the new passkey is only
+    /// as trustworthy as that claim.
+    WeakMfaCanRegister,
 }
 
 impl FindingCode {
@@ -54,6 +68,10 @@ impl FindingCode {
             FindingCode::AdminLockout => "adminLockout",
             FindingCode::EnforcedBeforeRegistered => "enforcedBeforeRegistered",
             FindingCode::CrossDeviceNeedsBluetooth => "crossDeviceNeedsBluetooth",
+            FindingCode::AttestationUnverifiable => "attestationUnverifiable",
+            FindingCode::AndroidSingleProfile => "androidSingleProfile",
+            FindingCode::OsTooOld => "osTooOld",
+            FindingCode::WeakMfaCanRegister => "weakMfaCanRegister",
         }
     }
 
@@ -85,6 +103,14 @@ impl FindingCode {
                 RemedyCode::RelaxRegistrationPolicy,
             ],
             FindingCode::CrossDeviceNeedsBluetooth => &[RemedyCode::RegisterOnThePhone],
+            FindingCode::AttestationUnverifiable => &[
+                RemedyCode::ImportMetadata,
+                RemedyCode::ConfigureAppAttestation,
+                RemedyCode::RemoveUnverifiableModel,
+            ],
+            FindingCode::AndroidSingleProfile => &[RemedyCode::SecondProfilePasskey],
+            FindingCode::OsTooOld => &[RemedyCode::UpdateOs, RemedyCode::AllowAnotherModel],
+            FindingCode::WeakMfaCanRegister => &[RemedyCode::ProtectRegistration],
         }
     }
 }
@@ -148,6 +174,21 @@ pub enum RemedyCode {
     RegisterBeforeEnforcing,
     /// Register on the phone itself (same-device), or make sure Bluetooth is on.
     RegisterOnThePhone,
+    /// Import the model's metadata (an MDS3 BLOB or its statement) with its roots.
+    ImportMetadata,
+    /// Configure the Authenticator's app attestation service (`app_attestation_root`).
+    ConfigureAppAttestation,
+    /// Take the model nobody can attest out of the allow list.
+    RemoveUnverifiableModel,
+    /// Register a passkey in the other Android profile too.
+    SecondProfilePasskey,
+    /// Update the phone to Android 14 / iOS 17 or later.
+    UpdateOs,
+    /// Allow a model that works without the Authenticator (a security key).
+    AllowAnotherModel,
+    /// Protect the "register security info" user action with a strength the weaker claim
+    /// does not meet (the passkey required, or a Temporary Access Pass to bootstrap).
+    ProtectRegistration,
 }
 
 impl RemedyCode {
@@ -169,6 +210,13 @@ impl RemedyCode {
             RemedyCode::ExcludeBreakGlass => "excludeBreakGlass",
             RemedyCode::RegisterBeforeEnforcing => "registerBeforeEnforcing",
             RemedyCode::RegisterOnThePhone => "registerOnThePhone",
+            RemedyCode::ImportMetadata => "importMetadata",
+            RemedyCode::ConfigureAppAttestation => "configureAppAttestation",
+            RemedyCode::RemoveUnverifiableModel => "removeUnverifiableModel",
+            RemedyCode::SecondProfilePasskey => "secondProfilePasskey",
+            RemedyCode::UpdateOs => "updateOs",
+            RemedyCode::AllowAnotherModel => "allowAnotherModel",
+            RemedyCode::ProtectRegistration => "protectRegistration",
         }
     }
 }
@@ -190,4 +238,49 @@ pub struct UserFinding {
     pub step: Step,
     /// The policies responsible, by name.
     pub policies: Vec<String>,
+    /// The methods-policy settings (and facts) responsible.
+    pub settings: Vec<Setting>,
+}
+
+/// A setting (or a fact outside Conditional Access) a finding blames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Setting {
+    /// Passkey (FIDO2) `state`.
+    Fido2State,
+    /// Passkey (FIDO2) include/exclude targets.
+    Fido2Targets,
+    /// `isSelfServiceRegistrationAllowed`.
+    Fido2SelfService,
+    /// Key restrictions, naming this model.
+    KeyRestrictions(Uuid),
+    /// `isAttestationEnforced` (or a profile's), for this model.
+    AttestationEnforced(Uuid),
+    /// The metadata store's roots for this model.
+    MetadataRoots(Uuid),
+    /// The Authenticator's app attestation service.
+    AppAttestationService,
+    /// Temporary Access Pass `state` and targets.
+    TapTargets,
+    /// The operating system versions of the user's phones.
+    DeviceOsVersion,
+    /// The Android profile the user's passkeys were made in.
+    PasskeyProfile,
+}
+
+impl Setting {
+    /// Where it is, as Graph or Portcullis names it.
+    pub fn path(self) -> String {
+        match self {
+            Setting::Fido2State => "fido2.state".into(),
+            Setting::Fido2Targets => "fido2.includeTargets".into(),
+            Setting::Fido2SelfService => "fido2.isSelfServiceRegistrationAllowed".into(),
+            Setting::KeyRestrictions(m) => format!("fido2.keyRestrictions.aaGuids[{m}]"),
+            Setting::AttestationEnforced(m) => format!("fido2.isAttestationEnforced[{m}]"),
+            Setting::MetadataRoots(m) => format!("metadata[{m}].attestationRootCertificates"),
+            Setting::AppAttestationService => "appAttestationRoot".into(),
+            Setting::TapTargets => "temporaryAccessPass.includeTargets".into(),
+            Setting::DeviceOsVersion => "devices.operatingSystemVersion".into(),
+            Setting::PasskeyProfile => "passkeys.deviceProfile".into(),
+        }
+    }
 }

@@ -5,13 +5,16 @@
 //! [`FindingCode`] with the policies the verdict names and the documents' remedies.
 
 mod classes;
+mod facts;
 mod finding;
 mod persona;
 
 pub use classes::{analyse, classes};
-pub use finding::{FindingCode, RemedyCode, Severity, Step, UserFinding};
+pub use facts::AttestationTrust;
+pub use finding::{FindingCode, RemedyCode, Setting, Severity, Step, UserFinding};
 pub use persona::Persona;
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use uuid::Uuid;
 
@@ -46,6 +49,8 @@ pub struct Tenant<'a> {
     pub portal: &'a Application,
     /// Where users sign in from: anywhere, and inside each named location.
     pub networks: &'a [Option<IpAddr>],
+    /// What can vouch for attestation.
+    pub trust: &'a AttestationTrust,
     /// Now.
     pub now: Timestamp,
 }
@@ -86,11 +91,13 @@ fn pass_possible(t: &Tenant<'_>, groups: &[Uuid]) -> bool {
         )
 }
 
-/// One question asked of a sign-in: `None` when it gets the user there.
-type Ask<'a> = dyn Fn(&SignIn<'_>) -> Option<Verdict> + 'a;
+/// One question asked of a sign-in: `Ok` with the verdict when it gets the user there,
+/// `Err` with the verdict when it does not.
+type Ask<'a> = dyn Fn(&SignIn<'_>) -> Result<Verdict, Verdict> + 'a;
 
-/// Every sign-in a persona can try (methods, devices, networks), asked one question.
-type Attempts<'a> = dyn Fn(&Ask<'_>) -> Reach + 'a;
+/// Every sign-in a persona can try with some of its methods (and every device and network),
+/// asked one question.
+type Attempts<'a> = dyn Fn(&[UsedMethod], &Ask<'_>) -> Reach + 'a;
 
 /// A browser sign-in of this user as `persona` with `used`, holding `held`, from no known
 /// device and address (callers set those).
@@ -118,13 +125,28 @@ fn browser<'a>(
     }
 }
 
-/// What the analysis of one application, as one persona, found.
+/// What asking every attempt found.
 enum Reach {
-    /// Some held method (or a pass an administrator could issue) gets the user there, now or
-    /// after a step-up or registering first.
-    Yes,
-    /// Never: the verdict of the first attempt.
+    /// Some attempt got through: its verdict (none when there was nothing to try).
+    Yes(Option<Verdict>),
+    /// None did: the verdict of the first attempt.
     No(Verdict),
+}
+
+/// Gets there now, after a step-up, or by registering first.
+fn reaches(v: Verdict) -> Result<Verdict, Verdict> {
+    match v {
+        Verdict::Allow | Verdict::StepUp { .. } | Verdict::RegisterFirst { .. } => Ok(v),
+        v => Err(v),
+    }
+}
+
+/// Gets there with what the user holds, without registering anything.
+fn reaches_directly(v: Verdict) -> Result<Verdict, Verdict> {
+    match v {
+        Verdict::Allow | Verdict::StepUp { .. } => Ok(v),
+        v => Err(v),
+    }
 }
 
 /// Analyses one user: every persona, every application, and registering.
@@ -138,7 +160,8 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
                    persona,
                    application: Option<&Application>,
                    step,
-                   policies: Vec<String>| UserFinding {
+                   policies: Vec<String>,
+                   settings: Vec<Setting>| UserFinding {
         code,
         severity,
         user: s.user.id,
@@ -146,16 +169,26 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
         application: application.map(|a| a.app_id.clone()),
         step,
         policies,
+        settings,
     };
     let held = usable_methods(t.methods, s.groups, s.passkeys, s.pass, t.now);
+    let holds_passkey = held.iter().any(|m| !m.is_pass());
     // Passkeys the key restrictions now keep from signing in.
-    let restricted = s.passkeys.iter().any(|p| {
-        matches!(
-            passkey::sign_in_usability(t.methods.fido2, s.groups, p),
-            Err(PasskeyRefusal::KeyRestricted { .. })
+    let mut restricted: Vec<Setting> = s
+        .passkeys
+        .iter()
+        .filter_map(
+            |p| match passkey::sign_in_usability(t.methods.fido2, s.groups, p) {
+                Err(PasskeyRefusal::KeyRestricted { aaguid, .. }) => {
+                    Some(Setting::KeyRestrictions(aaguid))
+                }
+                _ => None,
+            },
         )
-    });
-    if restricted {
+        .collect();
+    restricted.sort();
+    restricted.dedup();
+    if !restricted.is_empty() {
         let severity = if held.is_empty() {
             Severity::Blocker
         } else {
@@ -168,38 +201,94 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
             None,
             Step::SignIn,
             vec![],
+            restricted,
         ));
     }
+    if let Some((severity, settings)) = facts::attestation_unverifiable(t, s.groups, holds_passkey)
+    {
+        out.push(finding(
+            FindingCode::AttestationUnverifiable,
+            severity,
+            None,
+            None,
+            Step::Register,
+            vec![],
+            settings,
+        ));
+    }
+    let pass_ok = pass_possible(t, s.groups);
+    if held.is_empty() && !pass_ok {
+        out.push(finding(
+            FindingCode::TapUnavailable,
+            Severity::Blocker,
+            None,
+            None,
+            Step::ObtainPass,
+            vec![],
+            vec![Setting::TapTargets],
+        ));
+        return out;
+    }
     // What the user starts from: what they hold, else a pass an administrator could issue.
-    let start: Vec<UsedMethod> = if held.is_empty() {
-        if !pass_possible(t, s.groups) {
-            out.push(finding(
-                FindingCode::TapUnavailable,
-                Severity::Blocker,
-                None,
-                None,
-                Step::ObtainPass,
-                vec![],
-            ));
-            return out;
-        }
+    let start_all: Vec<UsedMethod> = if held.is_empty() {
         vec![UsedMethod::TAP]
     } else {
         held.clone()
     };
-    let needs_passkey = !held.iter().any(|m| !m.is_pass());
+    // R20: a passkey made in one Android profile is not there in the other.
+    let profiled = s.passkeys.iter().any(|p| p.android_profile().is_some());
+    let missing_profile = facts::single_android_profile(s);
+    let old_phones = facts::phones_too_old(s);
+    // Per application some persona reaches: whether every one that does, does so only by
+    // adding a passkey in the Authenticator.
+    let mut only_by_authenticator: BTreeMap<&str, bool> = BTreeMap::new();
     for persona in Persona::ALL {
+        let held_here = if profiled {
+            let mine: Vec<Passkey> = s
+                .passkeys
+                .iter()
+                .filter(|p| persona.can_use(p))
+                .cloned()
+                .collect();
+            usable_methods(t.methods, s.groups, &mine, s.pass, t.now)
+        } else {
+            held.clone()
+        };
+        if persona.android_profile().is_some() && persona.android_profile() == missing_profile {
+            let stranded = held_here.is_empty() && !pass_ok;
+            out.push(finding(
+                FindingCode::AndroidSingleProfile,
+                if stranded {
+                    Severity::Blocker
+                } else {
+                    Severity::Warning
+                },
+                Some(persona),
+                None,
+                Step::SignIn,
+                vec![],
+                vec![Setting::PasskeyProfile],
+            ));
+            if stranded {
+                continue;
+            }
+        }
+        let start: Vec<UsedMethod> = if held_here.is_empty() {
+            vec![UsedMethod::TAP]
+        } else {
+            held_here.clone()
+        };
         let devices: Vec<DeviceFacts> = s
             .devices
             .iter()
             .filter(|d| d.platform == persona.platform())
             .map(Device::facts)
             .collect();
-        let attempts = |ask: &Ask<'_>| -> Reach {
+        let attempts = |methods: &[UsedMethod], ask: &Ask<'_>| -> Reach {
             let mut first = None;
             for device in std::iter::once(None).chain(devices.iter().map(Some)) {
                 for ip in t.networks {
-                    for m in &start {
+                    for m in methods {
                         let once = [*m];
                         let sign_in = SignIn {
                             ip: *ip,
@@ -207,20 +296,24 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
                             ..browser(t, s, persona, &once, &start)
                         };
                         match ask(&sign_in) {
-                            None => return Reach::Yes,
-                            Some(v) => {
+                            Ok(v) => return Reach::Yes(Some(v)),
+                            Err(v) => {
                                 first.get_or_insert(v);
                             }
                         }
                     }
                 }
             }
-            first.map_or(Reach::Yes, Reach::No)
+            first.map_or(Reach::Yes(None), Reach::No)
         };
-        if needs_passkey {
-            let registers = attempts(&|si| {
+        if !held_here.iter().any(|m| !m.is_pass()) {
+            let registers = attempts(&start, &|si| {
                 let v = decide_registration(si, t.portal).verdict;
-                (!lets_through(&v)).then_some(v)
+                if lets_through(&v) {
+                    Ok(v)
+                } else {
+                    Err(v)
+                }
             });
             if let Reach::No(v) = registers {
                 let policies = v.policy().map(|p| vec![p.to_string()]).unwrap_or_default();
@@ -231,30 +324,77 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
                     None,
                     Step::Register,
                     policies,
+                    vec![],
                 ));
             }
         }
         for app in t.applications {
-            let reach = attempts(&|si| match decide(si, app, Some(t.portal)).verdict {
-                Verdict::Allow | Verdict::StepUp { .. } | Verdict::RegisterFirst { .. } => None,
-                v => Some(v),
+            let reach = attempts(&start, &|si| {
+                reaches(decide(si, app, Some(t.portal)).verdict)
             });
-            let Reach::No(v) = reach else {
-                // R24: from a desktop, a passkey in the Authenticator is added across devices
-                // (a QR code and Bluetooth) — worth knowing where that is the only way.
-                if !persona.is_mobile() && needs_authenticator(t, app, &attempts) {
-                    out.push(finding(
-                        FindingCode::CrossDeviceNeedsBluetooth,
-                        Severity::Info,
-                        Some(persona),
-                        Some(app),
-                        Step::Register,
-                        vec![],
-                    ));
+            let v = match reach {
+                Reach::No(v) => v,
+                Reach::Yes(how) => {
+                    let only = only_by_authenticator
+                        .entry(app.app_id.as_str())
+                        .or_insert(true);
+                    // Reached only by registering first?
+                    let directly =
+                        matches!(how, None | Some(Verdict::Allow | Verdict::StepUp { .. }))
+                            || matches!(
+                                attempts(&start, &|si| reaches_directly(
+                                    decide(si, app, Some(t.portal)).verdict
+                                )),
+                                Reach::Yes(_)
+                            );
+                    if directly {
+                        *only = false;
+                        continue;
+                    }
+                    // R14: Security info lets a held passkey that does not meet the
+                    // requirement add one that does — on its strength alone.
+                    let weaker: Vec<UsedMethod> =
+                        held_here.iter().filter(|m| !m.is_pass()).copied().collect();
+                    let registers_on_it = attempts(&weaker, &|si| match decide_registration(
+                        si, t.portal,
+                    )
+                    .verdict
+                    {
+                        Verdict::Allow => Ok(Verdict::Allow),
+                        v => Err(v),
+                    });
+                    if let (Reach::Yes(Some(_)), Some(v)) = (registers_on_it, how) {
+                        out.push(finding(
+                            FindingCode::WeakMfaCanRegister,
+                            Severity::Info,
+                            None,
+                            Some(app),
+                            Step::Register,
+                            v.policy().map(|p| vec![p.to_string()]).unwrap_or_default(),
+                            vec![],
+                        ));
+                    }
+                    if !needs_authenticator(t, app, &start, &attempts) {
+                        *only = false;
+                    } else {
+                        // R24: from a desktop, a passkey in the Authenticator is added across
+                        // devices (a QR code and Bluetooth) — worth knowing.
+                        if !persona.is_mobile() {
+                            out.push(finding(
+                                FindingCode::CrossDeviceNeedsBluetooth,
+                                Severity::Info,
+                                Some(persona),
+                                Some(app),
+                                Step::Register,
+                                vec![],
+                                vec![],
+                            ));
+                        }
+                    }
+                    continue;
                 }
-                continue;
             };
-            if let Some((code, step)) = classify(t, s, persona, &v) {
+            if let Some((code, step, settings)) = classify(t, s, persona, &v) {
                 let policies = v.policy().map(|p| vec![p.to_string()]).unwrap_or_default();
                 out.push(finding(
                     code,
@@ -263,6 +403,24 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
                     Some(app),
                     step,
                     policies,
+                    settings,
+                ));
+            }
+        }
+    }
+    // R19: the only way to an application is a passkey in the Authenticator, and the user's
+    // known phones are too old to hold one.
+    if old_phones {
+        for app in t.applications {
+            if only_by_authenticator.get(app.app_id.as_str()) == Some(&true) {
+                out.push(finding(
+                    FindingCode::OsTooOld,
+                    Severity::Warning,
+                    None,
+                    Some(app),
+                    Step::Register,
+                    vec![],
+                    vec![Setting::DeviceOsVersion],
                 ));
             }
         }
@@ -280,7 +438,7 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
             .collect();
         let personas: std::collections::BTreeSet<Persona> =
             register_blocked.iter().filter_map(|f| f.persona).collect();
-        if needs_passkey && personas.len() == Persona::ALL.len() {
+        if !holds_passkey && personas.len() == Persona::ALL.len() {
             let mut policies: Vec<String> = register_blocked
                 .iter()
                 .flat_map(|f| f.policies.clone())
@@ -294,6 +452,7 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
                 Some(app),
                 Step::Register,
                 policies,
+                vec![],
             ));
         }
     }
@@ -303,7 +462,7 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
         .iter()
         .any(|f| f.code == FindingCode::MobilePlatformBlocked)
     {
-        let everywhere = blocked_on_desktops(t, s, &start);
+        let everywhere = blocked_on_desktops(t, s, &start_all);
         out.retain(|f| {
             f.code != FindingCode::MobilePlatformBlocked
                 || !f
@@ -317,9 +476,15 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
     out
 }
 
-/// Whether this user reaches `app` as `persona` only by registering first, and only a passkey
-/// in the Authenticator would do (every strength asked for names Authenticator models only).
-fn needs_authenticator(t: &Tenant<'_>, app: &Application, attempts: &Attempts<'_>) -> bool {
+/// Whether this user, not reaching `app` with what they hold, reaches it by registering
+/// first only a passkey in the Authenticator (every strength asked for names Authenticator
+/// models only).
+fn needs_authenticator(
+    t: &Tenant<'_>,
+    app: &Application,
+    start: &[UsedMethod],
+    attempts: &Attempts<'_>,
+) -> bool {
     let names_authenticator_only = |st: &crate::strength::Strength| {
         st.fido2_allowed_aaguids.as_ref().is_some_and(|models| {
             !models.is_empty() && models.iter().all(|m| AUTHENTICATOR_AAGUIDS.contains(m))
@@ -336,27 +501,18 @@ fn needs_authenticator(t: &Tenant<'_>, app: &Application, attempts: &Attempts<'_
             .find(|st| st.id == id)
             .is_some_and(names_authenticator_only)
     };
-    // Reached without registering: nothing to add.
-    let without = attempts(&|si| match decide(si, app, Some(t.portal)).verdict {
-        Verdict::Allow | Verdict::StepUp { .. } => None,
-        v => Some(v),
-    });
-    if matches!(without, Reach::Yes) {
-        return false;
-    }
-    // Reached by registering first, and only a passkey in the Authenticator would do.
-    let by_authenticator = attempts(&|si| match decide(si, app, Some(t.portal)).verdict {
+    let by_authenticator = attempts(start, &|si| match decide(si, app, Some(t.portal)).verdict {
         Verdict::RegisterFirst { requirement }
             if requirement.unmet.iter().all(|u| match u {
                 Unmet::Strength { id, .. } => authenticator_only(id),
                 _ => false,
             }) =>
         {
-            None
+            Ok(Verdict::RegisterFirst { requirement })
         }
-        v => Some(v),
+        v => Err(v),
     });
-    matches!(by_authenticator, Reach::Yes)
+    matches!(by_authenticator, Reach::Yes(_))
 }
 
 /// The applications every desktop persona is blocked from outright.
@@ -383,33 +539,39 @@ fn blocked_on_desktops(t: &Tenant<'_>, s: &Subject<'_>, start: &[UsedMethod]) ->
     blocked
 }
 
-/// Which trap a refusal is, and at which step; `None` for what is no trap (a disabled
-/// account, a block that is the administrator's intent on a desktop).
+/// Which trap a refusal is, at which step, and the methods settings to blame; `None` for
+/// what is no trap (a disabled account, a block that is the administrator's intent on a
+/// desktop).
 fn classify(
     t: &Tenant<'_>,
     s: &Subject<'_>,
     persona: Persona,
     v: &Verdict,
-) -> Option<(FindingCode, Step)> {
+) -> Option<(FindingCode, Step, Vec<Setting>)> {
     let Verdict::Refused { why, .. } = v else {
         return None;
     };
     match why {
         Refusal::AccountDisabled => None,
-        Refusal::Blocked => persona
-            .is_mobile()
-            .then_some((FindingCode::MobilePlatformBlocked, Step::SignIn)),
+        Refusal::Blocked => persona.is_mobile().then_some((
+            FindingCode::MobilePlatformBlocked,
+            Step::SignIn,
+            vec![],
+        )),
         Refusal::NotRegistrable(_) => {
-            let may_register = passkey::rulesets(t.methods.fido2, s.groups).is_ok()
-                && t.methods.fido2.is_self_service_registration_allowed;
-            Some(if may_register {
-                (FindingCode::StrengthLoop, Step::Register)
-            } else {
-                (FindingCode::NotEnabledForPasskeys, Step::Register)
-            })
+            let fido2 = t.methods.fido2;
+            let settings = match passkey::rulesets(fido2, s.groups) {
+                Err(PasskeyRefusal::MethodDisabled) => vec![Setting::Fido2State],
+                Err(_) => vec![Setting::Fido2Targets],
+                Ok(_) if !fido2.is_self_service_registration_allowed => {
+                    vec![Setting::Fido2SelfService]
+                }
+                Ok(_) => return Some((FindingCode::StrengthLoop, Step::Register, vec![])),
+            };
+            Some((FindingCode::NotEnabledForPasskeys, Step::Register, settings))
         }
         Refusal::NoMethod(_) | Refusal::NoSingleMethod(_) => {
-            Some((FindingCode::StrengthLoop, Step::Register))
+            Some((FindingCode::StrengthLoop, Step::Register, vec![]))
         }
         Refusal::CannotMeet(r) => {
             let app_control = r
@@ -417,9 +579,13 @@ fn classify(
                 .iter()
                 .any(|u| matches!(u, Unmet::ApprovedApplication | Unmet::CompliantApplication));
             Some(if app_control {
-                (FindingCode::ApprovedClientAppBlock, Step::SignIn)
+                (FindingCode::ApprovedClientAppBlock, Step::SignIn, vec![])
             } else {
-                (FindingCode::CompliantDeviceUnreachable, Step::SignIn)
+                (
+                    FindingCode::CompliantDeviceUnreachable,
+                    Step::SignIn,
+                    vec![],
+                )
             })
         }
     }
@@ -447,6 +613,7 @@ pub fn admin_lockout(
             application: Some(portal.app_id.clone()),
             step: Step::SignIn,
             policies: vec![],
+            settings: vec![],
         })
         .collect()
 }

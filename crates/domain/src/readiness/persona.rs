@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::conditional_access::platform::Platform;
+use crate::passkey::{AndroidProfile, Passkey};
 
 /// One way a user meets the tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -48,6 +49,24 @@ impl Persona {
     /// A phone or tablet, where the Authenticator app registers passkeys.
     pub fn is_mobile(self) -> bool {
         self.platform().is_mobile()
+    }
+
+    /// The Android profile it signs in from, if one.
+    pub fn android_profile(self) -> Option<AndroidProfile> {
+        match self {
+            Persona::AndroidPersonal => Some(AndroidProfile::Personal),
+            Persona::AndroidWork => Some(AndroidProfile::Work),
+            _ => None,
+        }
+    }
+
+    /// R20: whether this persona can use the passkey — from an Android profile, not one made
+    /// in the other profile (from anywhere else, one on a phone is reached across devices).
+    pub fn can_use(self, p: &Passkey) -> bool {
+        match (self.android_profile(), p.android_profile()) {
+            (Some(mine), Some(made_in)) => mine == made_in,
+            _ => true,
+        }
     }
 
     /// Stable name (for JSON and CSV).

@@ -24,6 +24,10 @@ pub fn explanation(code: FindingCode) -> &'static str {
         FindingCode::AdminLockout => "Every enabled Global Administrator is blocked from the admin surfaces (R45).",
         FindingCode::EnforcedBeforeRegistered => "An application requires a passkey these users have not registered, and no persona — desktop, iOS or Android — offers them a way to register one: the requirement was enforced before they registered.",
         FindingCode::CrossDeviceNeedsBluetooth => "From a desktop, these users must add a passkey in Microsoft Authenticator across devices: a QR code, then Bluetooth between the phone and the computer (R24).",
+        FindingCode::AttestationUnverifiable => "Attestation is enforced, and a model the settings allow cannot be attested: the metadata store holds no trusted root for it, or (for the Authenticator) no app attestation service is configured. Every registration of that model will be refused (a blocker for users who hold no passkey and could register no other).",
+        FindingCode::AndroidSingleProfile => "These users work in both Android profiles, and their passkeys were made in one: a passkey is usable only from the profile it was made in (R20), so the other profile cannot use it.",
+        FindingCode::OsTooOld => "The only way these users meet the requirement is a passkey in Microsoft Authenticator, and their known phones run a system too old to hold one (Android 14 and iOS 17 are needed, R19).",
+        FindingCode::WeakMfaCanRegister => "These users can register the passkey a requirement asks for on the strength of a weaker claim they already hold (a passkey that does not meet it): the new passkey is only as trustworthy as that claim.",
     }
 }
 
@@ -45,6 +49,13 @@ pub fn remedy(code: RemedyCode) -> &'static str {
         RemedyCode::ExcludeBreakGlass => "Exclude a break-glass account or a role from the blocking policy.",
         RemedyCode::RegisterBeforeEnforcing => "Keep the policy report-only until the users have registered (this report lists who has not), then enforce it.",
         RemedyCode::RegisterOnThePhone => "Register on the phone itself (Security info in the phone's browser, or the Authenticator app), or make sure Bluetooth is on for both devices.",
+        RemedyCode::ImportMetadata => "Import the model's metadata with its attestation roots (`portcullis metadata import`: an MDS3 BLOB or the model's statement).",
+        RemedyCode::ConfigureAppAttestation => "Configure the Authenticator's app attestation service (`app_attestation_root` in the configuration).",
+        RemedyCode::RemoveUnverifiableModel => "Take the model that cannot be attested out of the allow list, or stop enforcing attestation for it.",
+        RemedyCode::SecondProfilePasskey => "Have the users add a passkey in the other Android profile as well (one per profile).",
+        RemedyCode::UpdateOs => "Update the phones to Android 14 or iOS 17 or later.",
+        RemedyCode::AllowAnotherModel => "Let the requirement accept a model that works without the Authenticator, such as a security key.",
+        RemedyCode::ProtectRegistration => "Protect the \"register security info\" user action with a strength the weaker claim does not meet (the passkey required, or a Temporary Access Pass to bootstrap), so it cannot add a stronger one.",
     }
 }
 
@@ -105,6 +116,10 @@ fn grouped(r: &Readiness, list: &[UserFinding]) -> Vec<Value> {
             let users: BTreeSet<Uuid> = list.iter().map(|f| f.user).collect();
             let worst = list.iter().map(|f| f.severity).min().unwrap_or(Severity::Info);
             let all_policies: Vec<String> = list.iter().flat_map(|f| f.policies.clone()).collect();
+            let settings: BTreeSet<String> = list
+                .iter()
+                .flat_map(|f| f.settings.iter().map(|s| s.path()))
+                .collect();
             json!({
                 "code": code.as_str(),
                 "severity": severity(worst),
@@ -116,8 +131,10 @@ fn grouped(r: &Readiness, list: &[UserFinding]) -> Vec<Value> {
                     "application": f.application,
                     "step": step(f.step),
                     "policyIds": policy_ids(r, &f.policies),
+                    "settings": f.settings.iter().map(|s| s.path()).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
                 "policyIds": policy_ids(r, &all_policies),
+                "settings": settings,
                 "explanation": explanation(*code),
                 "remedies": code.remedies().iter().map(|m| json!({"code": m.as_str(), "text": remedy(*m)})).collect::<Vec<_>>(),
             })
@@ -158,8 +175,9 @@ fn field(s: &str) -> String {
 /// The report as CSV: one row per user finding.
 pub fn csv(r: &Readiness) -> String {
     let upn = upns(r);
-    let mut out =
-        String::from("code,severity,userId,userPrincipalName,persona,application,step,policyIds\n");
+    let mut out = String::from(
+        "code,severity,userId,userPrincipalName,persona,application,step,policyIds,settings\n",
+    );
     for f in &r.findings {
         let row = [
             f.code.as_str().to_string(),
@@ -170,6 +188,11 @@ pub fn csv(r: &Readiness) -> String {
             f.application.clone().unwrap_or_default(),
             step(f.step).to_string(),
             policy_ids(r, &f.policies).join(" "),
+            f.settings
+                .iter()
+                .map(|s| s.path())
+                .collect::<Vec<_>>()
+                .join(" "),
         ];
         out.push_str(&row.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
         out.push('\n');
