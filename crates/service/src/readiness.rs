@@ -9,7 +9,9 @@ use std::sync::Arc;
 use portcullis_domain::application::Application;
 use portcullis_domain::conditional_access::{validate, Known, Policy};
 use portcullis_domain::device::Device;
-use portcullis_domain::directory::{DirectoryRole, User, FIRST_PARTY_APPS, SECURITY_INFO_APP};
+use portcullis_domain::directory::{
+    DirectoryRole, User, AUTHENTICATOR_APP, FIRST_PARTY_APPS, SECURITY_INFO_APP,
+};
 use portcullis_domain::passkey::Passkey;
 use portcullis_domain::policy::{MethodConfiguration, MethodId};
 use portcullis_domain::readiness::{self, Subject, Tenant, UserFinding};
@@ -128,6 +130,13 @@ impl Service {
                     "the tenant is not set up yet (Security info is not registered): run `portcullis serve` once".into(),
                 )
             })?;
+        let authenticator = applications::by_app_id(&mut c, AUTHENTICATOR_APP.app_id)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::Invalid(
+                    "the tenant is not set up yet (the Authenticator is not registered): run `portcullis serve` once".into(),
+                )
+            })?;
         let apps: Vec<Application> = applications::list(&mut c)
             .await?
             .into_iter()
@@ -155,6 +164,7 @@ impl Service {
                 methods: methods.policy(),
                 applications: &apps,
                 portal: &portal,
+                authenticator: &authenticator,
                 networks: &networks,
                 trust: &trust,
                 now,

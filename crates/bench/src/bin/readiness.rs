@@ -111,6 +111,12 @@ fn main() {
         app_id: SECURITY_INFO_APP.app_id.into(),
         ..Default::default()
     };
+    let authenticator = Application {
+        app_id: portcullis_domain::directory::AUTHENTICATOR_APP
+            .app_id
+            .into(),
+        ..Default::default()
+    };
     let policies: Vec<Policy> = (0..POLICIES)
         .map(|i| policy(&mut rng, i, &groups, &apps))
         .collect();
@@ -142,6 +148,7 @@ fn main() {
         },
         applications: &apps,
         portal: &portal,
+        authenticator: &authenticator,
         networks: &[None],
         trust: &trust,
         now,

@@ -256,6 +256,10 @@ mod tests {
             app_id: SECURITY_INFO_APP.app_id.into(),
             ..Default::default()
         };
+        let authenticator = Application {
+            app_id: crate::directory::AUTHENTICATOR_APP.app_id.into(),
+            ..Default::default()
+        };
         let t = Tenant {
             config: Config {
                 policies: &set,
@@ -268,6 +272,7 @@ mod tests {
             },
             applications: &apps,
             portal: &portal,
+            authenticator: &authenticator,
             networks: &[None],
             trust: &crate::readiness::AttestationTrust {
                 app_attestation: true,

@@ -47,6 +47,8 @@ pub struct Tenant<'a> {
     pub applications: &'a [Application],
     /// Security info.
     pub portal: &'a Application,
+    /// The Authenticator app, where a phone registers a passkey same-device (R15).
+    pub authenticator: &'a Application,
     /// Where users sign in from: anywhere, and inside each named location.
     pub networks: &'a [Option<IpAddr>],
     /// What can vouch for attestation.
@@ -241,7 +243,9 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
     let old_phones = facts::phones_too_old(s);
     // Per application some persona reaches: whether every one that does, does so only by
     // adding a passkey in the Authenticator.
-    let mut only_by_authenticator: BTreeMap<&str, bool> = BTreeMap::new();
+    let mut reached_by: BTreeMap<&str, bool> = BTreeMap::new();
+    // Whether some persona can register a passkey (when the user needs one).
+    let mut registers_somewhere = false;
     for persona in Persona::ALL {
         let held_here = if profiled {
             let mine: Vec<Passkey> = s
@@ -315,6 +319,7 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
                     Err(v)
                 }
             });
+            registers_somewhere |= matches!(registers, Reach::Yes(_));
             if let Reach::No(v) = registers {
                 let policies = v.policy().map(|p| vec![p.to_string()]).unwrap_or_default();
                 out.push(finding(
@@ -327,6 +332,38 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
                     vec![],
                 ));
             }
+            // R15, R40: on a phone, the Authenticator app registers same-device — a sign-in
+            // to the app itself, which Conditional Access covers as a client app.
+            if persona.is_mobile() {
+                let in_app = attempts(&start, &|si| {
+                    let si = SignIn {
+                        client_app_type: ClientAppType::MobileAppsAndDesktopClients,
+                        ..*si
+                    };
+                    match decide(&si, t.authenticator, Some(t.portal)).verdict {
+                        v @ (Verdict::Allow
+                        | Verdict::AllowForRegistration { .. }
+                        | Verdict::StepUp { .. }) => Ok(v),
+                        v => Err(v),
+                    }
+                });
+                registers_somewhere |= matches!(in_app, Reach::Yes(_));
+                if let Reach::No(v) = in_app {
+                    if let Some((FindingCode::ApprovedClientAppBlock, _, settings)) =
+                        classify(t, s, persona, &v)
+                    {
+                        out.push(finding(
+                            FindingCode::ApprovedClientAppBlock,
+                            Severity::Blocker,
+                            Some(persona),
+                            Some(t.authenticator),
+                            Step::Register,
+                            v.policy().map(|p| vec![p.to_string()]).unwrap_or_default(),
+                            settings,
+                        ));
+                    }
+                }
+            }
         }
         for app in t.applications {
             let reach = attempts(&start, &|si| {
@@ -335,9 +372,7 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
             let v = match reach {
                 Reach::No(v) => v,
                 Reach::Yes(how) => {
-                    let only = only_by_authenticator
-                        .entry(app.app_id.as_str())
-                        .or_insert(true);
+                    let only = reached_by.entry(app.app_id.as_str()).or_insert(true);
                     // Reached only by registering first?
                     let directly =
                         matches!(how, None | Some(Verdict::Allow | Verdict::StepUp { .. }))
@@ -408,11 +443,23 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
             }
         }
     }
+    // A blocker is a user who cannot get there at all: where another persona reaches the
+    // application (or registers), what fails in one persona is a warning.
+    for f in &mut out {
+        let elsewhere = match f.application.as_deref() {
+            Some(a) if a == t.authenticator.app_id => registers_somewhere,
+            Some(a) => reached_by.contains_key(a),
+            None => false,
+        };
+        if f.severity == Severity::Blocker && f.persona.is_some() && elsewhere {
+            f.severity = Severity::Warning;
+        }
+    }
     // R19: the only way to an application is a passkey in the Authenticator, and the user's
     // known phones are too old to hold one.
     if old_phones {
         for app in t.applications {
-            if only_by_authenticator.get(app.app_id.as_str()) == Some(&true) {
+            if reached_by.get(app.app_id.as_str()) == Some(&true) {
                 out.push(finding(
                     FindingCode::OsTooOld,
                     Severity::Warning,

@@ -845,3 +845,143 @@ async fn a_weaker_claim_that_registers_is_found_and_protecting_registration_reso
         );
     }
 }
+
+/// 004, scenario 4: approved client apps on everything. The Authenticator is neither an
+/// approved nor a protected app, and no browser is either: Wes can reach nothing and register
+/// nowhere. A compliant device as an OR alternative, with his phone enrolled and compliant
+/// (the remedy), leaves no blocker — his Android personas get through, the others are told.
+#[tokio::test]
+async fn an_approved_client_app_block_is_found_and_a_compliant_device_or_resolves_it() {
+    use portcullis_domain::directory::AUTHENTICATOR_APP;
+    for t in both().await {
+        let (svc, payroll) = tenant(&t).await;
+        svc.add_user(&op(), "wes@contoso.com", "Wes").await.unwrap();
+        svc.create_tap(&op(), "wes@contoso.com", IssueRequest::default())
+            .await
+            .unwrap();
+        let mut policy = save(&svc, json!({"displayName": "Approved apps only", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
+            "grantControls": {"operator": "OR", "builtInControls": ["approvedApplication", "compliantApplication"]}})).await;
+        let f = findings(&svc, "wes@contoso.com").await;
+        let blocked: Vec<&UserFinding> = f
+            .iter()
+            .filter(|x| x.code == FindingCode::ApprovedClientAppBlock)
+            .collect();
+        let on = |app: &str| -> Vec<(Option<Persona>, Step, Severity)> {
+            blocked
+                .iter()
+                .filter(|x| x.application.as_deref() == Some(app))
+                .map(|x| (x.persona, x.step, x.severity))
+                .collect()
+        };
+        assert_eq!(
+            on(&payroll),
+            Persona::ALL
+                .iter()
+                .map(|p| (Some(*p), Step::SignIn, Severity::Blocker))
+                .collect::<Vec<_>>(),
+            "{f:?}"
+        );
+        assert_eq!(
+            on(AUTHENTICATOR_APP.app_id),
+            vec![
+                (Some(Persona::Ios), Step::Register, Severity::Blocker),
+                (
+                    Some(Persona::AndroidPersonal),
+                    Step::Register,
+                    Severity::Blocker
+                ),
+                (
+                    Some(Persona::AndroidWork),
+                    Step::Register,
+                    Severity::Blocker
+                ),
+            ],
+            "registering in the Authenticator is blocked too"
+        );
+        assert!(blocked
+            .iter()
+            .all(|x| x.policies == vec![policy.display_name.clone()]));
+        // The remedy: a compliant device as an OR alternative, and Wes's phone compliant.
+        policy
+            .grant_controls
+            .as_mut()
+            .unwrap()
+            .built_in_controls
+            .push("compliantDevice".into());
+        svc.save_ca_policy(&op(), policy, false).await.unwrap();
+        let pixel = phone(&svc, "wes@contoso.com", "android", "15", None).await;
+        svc.set_device_compliance(&op(), pixel.id, true)
+            .await
+            .unwrap();
+        let f = findings(&svc, "wes@contoso.com").await;
+        assert!(
+            !portcullis_service::render::readiness::has_blocker(&f),
+            "{f:?}"
+        );
+        assert!(
+            f.iter().all(|x| x.persona.is_some_and(|p| p.platform()
+                != portcullis_domain::conditional_access::platform::Platform::Android)),
+            "from his phone he gets everywhere: {f:?}"
+        );
+    }
+}
+
+/// The "register security info" user action requires phishing-resistant MFA, and Xia holds
+/// only a pass: she cannot add the passkey she needs, in any persona. A registration policy
+/// that accepts a pass (the remedy) resolves it.
+#[tokio::test]
+async fn an_unsatisfiable_registration_policy_is_found_and_accepting_a_pass_resolves_it() {
+    use portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS;
+    for t in both().await {
+        let (svc, _) = tenant(&t).await;
+        svc.add_user(&op(), "xia@contoso.com", "Xia").await.unwrap();
+        svc.create_tap(&op(), "xia@contoso.com", IssueRequest::default())
+            .await
+            .unwrap();
+        let mut policy = save(&svc, json!({"displayName": "Phishing-resistant to register", "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeUserActions": ["urn:user:registersecurityinfo"]}},
+            "grantControls": {"operator": "OR", "authenticationStrength": {"id": PHISHING_RESISTANT}}})).await;
+        let f = findings(&svc, "xia@contoso.com").await;
+        assert_eq!(
+            codes(&f),
+            vec![FindingCode::RegisterSecurityInfoUnsatisfiable],
+            "{f:?}"
+        );
+        assert_eq!(
+            f.iter()
+                .map(|x| (x.persona, x.step, x.severity, x.policies.clone()))
+                .collect::<Vec<_>>(),
+            Persona::ALL
+                .iter()
+                .map(|p| (
+                    Some(*p),
+                    Step::Register,
+                    Severity::Warning,
+                    vec![policy.display_name.clone()]
+                ))
+                .collect::<Vec<_>>()
+        );
+        let bootstrap = svc
+            .add_strength(
+                &op(),
+                "Passkey or a pass",
+                "",
+                &[
+                    "fido2".to_string(),
+                    "temporaryAccessPassOneTime".to_string(),
+                ],
+                Some(AUTHENTICATOR_AAGUIDS.to_vec()),
+            )
+            .await
+            .unwrap();
+        policy
+            .grant_controls
+            .as_mut()
+            .unwrap()
+            .authentication_strength =
+            Some(serde_json::from_value(json!({"id": bootstrap.id})).unwrap());
+        svc.save_ca_policy(&op(), policy, false).await.unwrap();
+        assert!(findings(&svc, "xia@contoso.com").await.is_empty());
+    }
+}
