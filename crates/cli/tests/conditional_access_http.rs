@@ -211,6 +211,42 @@ async fn authorize_proving(
     (st, loc, r.text().await.unwrap_or_default())
 }
 
+/// R50 over HTTP, as the administrator (so with the server's own configuration, its app
+/// attestation service included): `upn`'s findings as (code, severity, persona).
+async fn readiness(d: &Path, s: &Server, upn: &str) -> Vec<(String, String, String)> {
+    let admin = support::token(
+        d,
+        None,
+        &s.origin(),
+        "admin@portcullis.local",
+        &["Policy.Read.All"],
+    );
+    let r = client()
+        .post(s.url("/api/admin/readiness"))
+        .bearer_auth(admin)
+        .json(&json!({"users": [upn]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    let mut out = vec![];
+    for f in v["findings"].as_array().unwrap() {
+        for u in f["users"].as_array().unwrap() {
+            out.push((
+                f["code"].as_str().unwrap().to_string(),
+                u["severity"].as_str().unwrap().to_string(),
+                u["persona"].as_str().unwrap_or("any").to_string(),
+            ));
+        }
+    }
+    out
+}
+
+fn blockers(found: &[(String, String, String)]) -> Vec<&(String, String, String)> {
+    found.iter().filter(|(_, s, _)| s == "blocker").collect()
+}
+
 fn policy_file(d: &Path, name: &str, body: Value) -> String {
     let f = d.join(format!("{name}.json"));
     std::fs::write(&f, body.to_string()).unwrap();
@@ -746,6 +782,10 @@ async fn split_desktop_and_mobile_policies_let_a_new_user_register_on_mobile_and
         ],
     );
     ok(d, &["users", "add", "--upn", "dave@portcullis.local"]);
+    // R50, no false alarm: the documents' split leaves Dave, who holds nothing yet, no
+    // blocker — and he does get through below.
+    let found = readiness(d, &s, "dave@portcullis.local").await;
+    assert!(blockers(&found).is_empty(), "{found:?}");
 
     // Scenario 2: on the phone, the TAP gets the new user into the Authenticator, which registers.
     let c = tap_client(d, &s, "dave@portcullis.local").await;
@@ -852,6 +892,9 @@ async fn an_application_filter_leaves_the_authenticator_out_and_protects_tagged_
         ],
     );
     ok(d, &["users", "add", "--upn", "erin@portcullis.local"]);
+    // R50, no false alarm: the application filter leaves Erin no blocker.
+    let found = readiness(d, &s, "erin@portcullis.local").await;
+    assert!(blockers(&found).is_empty(), "{found:?}");
     // Scenario 3: the Authenticator is not tagged, so a TAP sign-in registers there.
     let c = tap_client(d, &s, "erin@portcullis.local").await;
     let (st, _, _) = authorize_from(&c, &s, AUTHENTICATOR_APP, AUTHENTICATOR_CB, ANDROID_UA).await;
@@ -1187,6 +1230,19 @@ async fn approved_app_or_a_compliant_enrolled_device_that_proves_its_key() {
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert!(page.contains("approved client app"), "{page}");
 
+    // R50 found it first: registering in the Authenticator is blocked on every phone.
+    let found = readiness(d, &s, "hana@portcullis.local").await;
+    let stuck: Vec<&str> = blockers(&found)
+        .iter()
+        .filter(|(code, _, _)| code == "approvedClientAppBlock")
+        .map(|(_, _, persona)| persona.as_str())
+        .collect();
+    assert_eq!(
+        stuck,
+        ["ios", "androidPersonal", "androidWork"],
+        "{found:?}"
+    );
+
     // The MDM enrolls her phone with its device key; until it is marked compliant, no luck.
     let (key, device) = enroll_device(d, None, "hana@portcullis.local", "Hana's Pixel", "android");
     let with_proof = |proof: String| {
@@ -1215,6 +1271,9 @@ async fn approved_app_or_a_compliant_enrolled_device_that_proves_its_key() {
         StatusCode::SEE_OTHER,
         "a compliant device is an OR alternative"
     );
+    // …and readiness, no false alarm, says so: her phone gets her through.
+    let found = readiness(d, &s, "hana@portcullis.local").await;
+    assert!(blockers(&found).is_empty(), "{found:?}");
     // Claiming the device without its key does not work, nor does a proof for another app.
     let stranger = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
     assert_eq!(

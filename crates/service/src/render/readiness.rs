@@ -130,6 +130,7 @@ fn grouped(r: &Readiness, list: &[UserFinding]) -> Vec<Value> {
                     "persona": f.persona.map(|p| p.code()),
                     "application": f.application,
                     "step": step(f.step),
+                    "severity": severity(f.severity),
                     "policyIds": policy_ids(r, &f.policies),
                     "settings": f.settings.iter().map(|s| s.path()).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
