@@ -344,6 +344,86 @@ pub fn validate_combinations(combos: &[String]) -> Result<Vec<Combination>, Comb
     Ok(out)
 }
 
+/// A Graph `authenticationStrengthPolicy` document as an administrator writes one (to create
+/// a strength, or to propose one for a dry run), read once into types. Read-only properties
+/// (`policyType`, `requirementsSatisfied`, dates) are ignored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StrengthDocument {
+    /// Present when it names an existing strength.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Name.
+    pub display_name: String,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+    /// Combinations, as Graph's flags strings.
+    pub allowed_combinations: Vec<String>,
+    /// Combination configurations: only `fido2CombinationConfiguration`.
+    #[serde(default)]
+    pub combination_configurations: Vec<CombinationConfiguration>,
+}
+
+/// A `fido2CombinationConfiguration`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct CombinationConfiguration {
+    /// Must be `#microsoft.graph.fido2CombinationConfiguration`.
+    #[serde(rename = "@odata.type")]
+    pub odata_type: String,
+    /// The models a passkey must be of.
+    #[serde(rename = "allowedAAGUIDs")]
+    pub allowed_aaguids: Vec<Uuid>,
+}
+
+/// Why a strength document is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StrengthDocumentError {
+    /// Not the shape of the document (the path says where).
+    #[error("{path}: {message}")]
+    Shape {
+        /// Where.
+        path: String,
+        /// What.
+        message: String,
+    },
+    /// A configuration of a kind Portcullis does not read.
+    #[error("only #microsoft.graph.fido2CombinationConfiguration is supported, not '{0}'")]
+    Configuration(String),
+    /// A combination Graph does not know.
+    #[error(transparent)]
+    Combination(#[from] CombinationError),
+    /// AAGUIDs given, and no `fido2` combination for them to restrict.
+    #[error("allowed AAGUIDs apply to the fido2 combination, which this strength does not allow")]
+    AaguidsWithoutFido2,
+}
+
+impl StrengthDocument {
+    /// Reads a document.
+    pub fn parse(v: Value) -> Result<StrengthDocument, StrengthDocumentError> {
+        serde_path_to_error::deserialize(v).map_err(|e| StrengthDocumentError::Shape {
+            path: e.path().to_string(),
+            message: e.inner().to_string(),
+        })
+    }
+
+    /// Its combinations, checked, and its AAGUID restriction, if any.
+    pub fn checked(&self) -> Result<(Vec<Combination>, Option<Vec<Uuid>>), StrengthDocumentError> {
+        let combos = validate_combinations(&self.allowed_combinations)?;
+        let mut aaguids = None;
+        for c in &self.combination_configurations {
+            if c.odata_type != "#microsoft.graph.fido2CombinationConfiguration" {
+                return Err(StrengthDocumentError::Configuration(c.odata_type.clone()));
+            }
+            aaguids = Some(c.allowed_aaguids.clone());
+        }
+        if aaguids.is_some() && !combos.iter().any(|c| c.factors() == [Factor::Fido2]) {
+            return Err(StrengthDocumentError::AaguidsWithoutFido2);
+        }
+        Ok((combos, aaguids))
+    }
+}
+
 /// Every strength: the built-ins, then the custom ones.
 pub fn all(custom: &[Strength]) -> Vec<Strength> {
     BUILT_IN
@@ -464,5 +544,46 @@ mod tests {
             multi.satisfied_by(&[UsedMethod::TAP]),
             "a one-time pass is as strong"
         );
+    }
+
+    /// A strength document is read once: its AAGUIDs are typed (a bad one is named by its
+    /// path), a configuration of another kind is refused, and AAGUIDs need a fido2
+    /// combination to restrict.
+    #[test]
+    fn a_strength_document_is_read_once_into_types() {
+        let doc = |v: Value| StrengthDocument::parse(v).and_then(|d| d.checked());
+        let (combos, aaguids) = doc(json!({"displayName": "Keys", "allowedCombinations": ["fido2"],
+            "combinationConfigurations": [{"@odata.type": "#microsoft.graph.fido2CombinationConfiguration",
+                "allowedAAGUIDs": ["cb69481e-8ff7-4039-93ec-0a2729a154a8"]}]}))
+        .unwrap();
+        assert_eq!(combos.len(), 1);
+        assert_eq!(
+            aaguids,
+            Some(vec![uuid::uuid!("cb69481e-8ff7-4039-93ec-0a2729a154a8")])
+        );
+        let Err(StrengthDocumentError::Shape { path, .. }) = doc(json!({"displayName": "Keys",
+            "allowedCombinations": ["fido2"],
+            "combinationConfigurations": [{"@odata.type": "#microsoft.graph.fido2CombinationConfiguration",
+                "allowedAAGUIDs": ["yubikey"]}]}))
+        else {
+            panic!("a bad AAGUID is refused");
+        };
+        assert_eq!(path, "combinationConfigurations[0].allowedAAGUIDs[0]");
+        assert!(matches!(
+            doc(json!({"displayName": "K", "allowedCombinations": ["fido2"],
+                "combinationConfigurations": [{"@odata.type": "#microsoft.graph.x509CertificateCombinationConfiguration", "allowedAAGUIDs": []}]})),
+            Err(StrengthDocumentError::Configuration(_))
+        ));
+        assert!(matches!(
+            doc(
+                json!({"displayName": "K", "allowedCombinations": ["temporaryAccessPassOneTime"],
+                "combinationConfigurations": [{"@odata.type": "#microsoft.graph.fido2CombinationConfiguration", "allowedAAGUIDs": []}]})
+            ),
+            Err(StrengthDocumentError::AaguidsWithoutFido2)
+        ));
+        assert!(matches!(
+            doc(json!({"displayName": "K", "allowedCombinations": []})),
+            Err(StrengthDocumentError::Combination(CombinationError::Empty))
+        ));
     }
 }

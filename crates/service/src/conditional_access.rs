@@ -22,7 +22,7 @@ use portcullis_domain::passkey::Passkey;
 use portcullis_domain::policy::{Fido2Configuration, MethodId, TapConfiguration};
 use portcullis_domain::session::Session;
 use portcullis_domain::strength::{
-    self, validate_combinations, Combination, Factor, Strength, UsedMethod,
+    self, validate_combinations, Combination, Factor, Strength, StrengthDocument, UsedMethod,
 };
 use portcullis_domain::time_fmt::rfc3339;
 use portcullis_domain::Timestamp;
@@ -452,10 +452,22 @@ impl Service {
         aaguids: Option<Vec<Uuid>>,
     ) -> Result<Strength> {
         let name = portcullis_domain::directory::validate_display_name(name)?;
-        let combos = validate_combinations(combinations)?;
-        if aaguids.is_some() && !combos.iter().any(|c| c.factors() == [Factor::Fido2]) {
-            return Err(ServiceError::Invalid("allowed AAGUIDs apply to the fido2 combination, which this strength does not allow".into()));
-        }
+        let doc = StrengthDocument {
+            id: None,
+            display_name: name.clone(),
+            description: description.to_string(),
+            allowed_combinations: combinations.to_vec(),
+            combination_configurations: aaguids
+                .iter()
+                .map(|a| strength::CombinationConfiguration {
+                    odata_type: "#microsoft.graph.fido2CombinationConfiguration".into(),
+                    allowed_aaguids: a.clone(),
+                })
+                .collect(),
+        };
+        let (combos, aaguids) = doc
+            .checked()
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let now = self.now();
         let s = Strength {
             id: Uuid::new_v4().to_string(),

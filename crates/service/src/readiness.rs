@@ -15,7 +15,9 @@ use portcullis_domain::directory::{
 use portcullis_domain::passkey::Passkey;
 use portcullis_domain::policy::{MethodConfiguration, MethodId};
 use portcullis_domain::readiness::{self, Subject, Tenant, UserFinding};
+use portcullis_domain::strength::{Strength, StrengthDocument};
 use portcullis_domain::tap::TemporaryAccessPass;
+use portcullis_domain::time_fmt::rfc3339;
 use portcullis_domain::Timestamp;
 use portcullis_store::{applications, devices, directory, passkeys as store_pk, tap as store_tap};
 use serde_json::Value;
@@ -32,6 +34,7 @@ pub struct Proposal {
     policies: Vec<Policy>,
     delete_policies: Vec<String>,
     methods: Vec<(MethodId, Value)>,
+    strengths: Vec<StrengthDocument>,
 }
 
 impl Proposal {
@@ -54,13 +57,19 @@ impl Proposal {
                 }
                 self.policies.push(p);
             }
+            "authenticationStrengthPolicy" => {
+                let d = StrengthDocument::parse(doc).map_err(|e| {
+                    ServiceError::Invalid(format!("a proposed authenticationStrengthPolicy: {e}"))
+                })?;
+                self.strengths.push(d);
+            }
             "fido2AuthenticationMethodConfiguration" => self.methods.push((MethodId::Fido2, doc)),
             "temporaryAccessPassAuthenticationMethodConfiguration" => {
                 self.methods.push((MethodId::TemporaryAccessPass, doc))
             }
             other => {
                 return Err(ServiceError::Invalid(format!(
-                    "a proposed document's @odata.type '{other}' is not one of conditionalAccessPolicy, fido2AuthenticationMethodConfiguration, temporaryAccessPassAuthenticationMethodConfiguration"
+                    "a proposed document's @odata.type '{other}' is not one of conditionalAccessPolicy, authenticationStrengthPolicy, fido2AuthenticationMethodConfiguration, temporaryAccessPassAuthenticationMethodConfiguration"
                 )))
             }
         }
@@ -74,7 +83,10 @@ impl Proposal {
 
     /// Whether it proposes nothing.
     pub fn is_empty(&self) -> bool {
-        self.policies.is_empty() && self.delete_policies.is_empty() && self.methods.is_empty()
+        self.policies.is_empty()
+            && self.delete_policies.is_empty()
+            && self.methods.is_empty()
+            && self.strengths.is_empty()
     }
 }
 
@@ -240,8 +252,9 @@ impl Service {
             .filter(|x| !p.delete_policies.contains(&x.id))
             .cloned()
             .collect();
-        let mut proposed = CaData::new(kept, data.strengths.clone(), data.locations.clone());
-        let strength_ids: Vec<String> = data.strengths.iter().map(|s| s.id.clone()).collect();
+        let strengths = proposed_strengths(&data.strengths, &p.strengths, self.now())?;
+        let mut proposed = CaData::new(kept, strengths, data.locations.clone());
+        let strength_ids: Vec<String> = proposed.strengths.iter().map(|s| s.id.clone()).collect();
         let location_ids: Vec<String> = data.locations.iter().map(|l| l.id.clone()).collect();
         for policy in &p.policies {
             validate(
@@ -274,6 +287,48 @@ impl Service {
         }
         Ok((proposed, out))
     }
+}
+
+/// The strengths with the proposed ones applied: a document naming a custom strength's id
+/// replaces it (keeping when it was created), one naming no known id is added with it (so a
+/// proposed policy can name it), one without an id is added; built-ins cannot be changed.
+fn proposed_strengths(
+    current: &[Strength],
+    docs: &[StrengthDocument],
+    now: Timestamp,
+) -> Result<Vec<Strength>> {
+    let mut out = current.to_vec();
+    for d in docs {
+        let (combos, aaguids) = d.checked().map_err(|e| {
+            ServiceError::Invalid(format!("a proposed authenticationStrengthPolicy: {e}"))
+        })?;
+        let id = d.id.clone().unwrap_or_else(|| Uuid::new_v4().to_string());
+        let existing = out.iter().position(|s| s.id == id);
+        if existing.is_some_and(|i| out.get(i).is_some_and(|s| s.built_in)) {
+            return Err(ServiceError::Invalid(format!(
+                "a proposed authenticationStrengthPolicy: '{id}' is a built-in strength, which cannot be changed"
+            )));
+        }
+        let created = existing
+            .and_then(|i| out.get(i))
+            .map_or_else(|| rfc3339(now), |s| s.created.clone());
+        let s = Strength {
+            id,
+            display_name: portcullis_domain::directory::validate_display_name(&d.display_name)?,
+            description: d.description.clone(),
+            built_in: false,
+            allowed_combinations: combos,
+            fido2_configuration_id: aaguids.as_ref().map(|_| Uuid::new_v4().to_string()),
+            fido2_allowed_aaguids: aaguids,
+            created,
+            modified: rfc3339(now),
+        };
+        match existing.and_then(|i| out.get_mut(i)) {
+            Some(slot) => *slot = s,
+            None => out.push(s),
+        }
+    }
+    Ok(out)
 }
 
 /// Every user's facts in a handful of reads (not five per user), in `users`' order.

@@ -8,7 +8,7 @@ use portcullis_domain::conditional_access::location::NamedLocation;
 use portcullis_domain::conditional_access::platform::{ClientAppType, Platform};
 use portcullis_domain::conditional_access::Policy;
 use portcullis_domain::device::DeviceFacts;
-use portcullis_domain::strength::{Strength, UsedMethod};
+use portcullis_domain::strength::{Strength, StrengthDocument, UsedMethod};
 use portcullis_service::conditional_access::WhatIf;
 use portcullis_service::render::verdict_json;
 use serde_json::{json, Map, Value};
@@ -251,43 +251,19 @@ fn strings(b: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, Gra
 /// `POST policies/authenticationStrengthPolicies` → 201: a custom strength; a
 /// `fido2CombinationConfiguration` may come inline (as beta allows).
 pub(crate) async fn create_strength(cx: &Ctx<'_>) -> Result<Response, GraphError> {
-    let b = cx.json_body()?;
-    let name = b
-        .get("displayName")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("displayName is required."))?;
-    let description = b.get("description").and_then(Value::as_str).unwrap_or("");
-    let combos = strings(&b, "allowedCombinations")?
-        .ok_or_else(|| bad("allowedCombinations is required."))?;
-    let mut aaguids = None;
-    if let Some(configs) = b.get("combinationConfigurations").and_then(Value::as_array) {
-        for c in configs {
-            if c.get("@odata.type").and_then(Value::as_str)
-                != Some("#microsoft.graph.fido2CombinationConfiguration")
-            {
-                return Err(bad(
-                    "only #microsoft.graph.fido2CombinationConfiguration is supported.",
-                ));
-            }
-            let list = c
-                .get("allowedAAGUIDs")
-                .and_then(Value::as_array)
-                .ok_or_else(|| bad("allowedAAGUIDs is required."))?;
-            let parsed = list
-                .iter()
-                .map(|a| {
-                    a.as_str()
-                        .and_then(|s| uuid::Uuid::parse_str(s).ok())
-                        .ok_or_else(|| bad(format!("{a} is not an AAGUID.")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            aaguids = Some(parsed);
-        }
-    }
+    let doc =
+        StrengthDocument::parse(Value::Object(cx.json_body()?)).map_err(|e| bad(e.to_string()))?;
+    let (_, aaguids) = doc.checked().map_err(|e| bad(e.to_string()))?;
     let s = cx
         .st
         .service
-        .add_strength(cx.actor, name, description, &combos, aaguids)
+        .add_strength(
+            cx.actor,
+            &doc.display_name,
+            &doc.description,
+            &doc.allowed_combinations,
+            aaguids,
+        )
         .await?;
     let mut res = (StatusCode::CREATED, axum::Json(s.to_json())).into_response();
     // R32: a restriction no passkey can meet yet is saved, and said so.

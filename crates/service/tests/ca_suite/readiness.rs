@@ -372,6 +372,41 @@ async fn a_dry_run_reports_exactly_the_users_a_change_strands() {
             "a proposal that adds a blocker fails the pipeline"
         );
 
+        // A strength proposed with the policy that names it: the Authenticator only strands
+        // the security-key holder; the same strength with her model too strands nobody.
+        let proposed_strength = |models: Vec<Uuid>| {
+            let mut p = Proposal::default();
+            p.add(json!({"@odata.type": "#microsoft.graph.authenticationStrengthPolicy",
+                "id": "6d1f6a8e-1b0e-4c8e-9a55-0c3f7d1e2a10", "displayName": "Passkeys we issue",
+                "allowedCombinations": ["fido2"],
+                "combinationConfigurations": [{"@odata.type": "#microsoft.graph.fido2CombinationConfiguration", "allowedAAGUIDs": models}]}))
+                .unwrap();
+            p.add(json!({"@odata.type": "#microsoft.graph.conditionalAccessPolicy", "displayName": "Issued passkeys everywhere", "state": "enabled",
+                "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeApplications": ["All"]}},
+                "grantControls": {"operator": "OR", "authenticationStrength": {"id": "6d1f6a8e-1b0e-4c8e-9a55-0c3f7d1e2a10"}}}))
+                .unwrap();
+            p
+        };
+        let blockers = |d: &portcullis_service::readiness::Delta| -> BTreeSet<Uuid> {
+            d.new
+                .iter()
+                .filter(|f| f.severity == Severity::Blocker)
+                .map(|f| f.user)
+                .collect()
+        };
+        let d = dry(proposed_strength(AUTHENTICATOR_AAGUIDS.to_vec())).await;
+        assert_eq!(blockers(&d), BTreeSet::from([kim.id]), "{:?}", d.new);
+        let mut with_key = AUTHENTICATOR_AAGUIDS.to_vec();
+        with_key.push(YUBIKEY);
+        let d = dry(proposed_strength(with_key)).await;
+        assert!(blockers(&d).is_empty(), "{:?}", d.new);
+        // A built-in strength cannot be proposed changed.
+        let mut p = Proposal::default();
+        p.add(json!({"@odata.type": "#microsoft.graph.authenticationStrengthPolicy", "id": PHISHING_RESISTANT,
+            "displayName": "Weaker", "allowedCombinations": ["temporaryAccessPassMultiUse"]}))
+            .unwrap();
+        assert!(svc.readiness(&[], Some(&p)).await.is_err());
+
         // A proposal that changes nothing: the current TAP settings, re-proposed.
         let mut p = Proposal::default();
         p.add(
