@@ -193,7 +193,9 @@ impl Service {
                     devices: &f.devices,
                 })
                 .collect();
-            let mut out = readiness::analyse(&tenant, &subjects);
+            let workers =
+                std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN);
+            let mut out = readiness::analyse(&tenant, &subjects, workers);
             out.extend(readiness::admin_lockout(
                 &data.config(),
                 methods.policy(),

@@ -153,9 +153,8 @@ fn main() {
         trust: &trust,
         now,
     };
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
+    let workers = std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN);
+    let cores = workers.get();
     println!("machine: {cores} cores; {GROUPS} groups ({GROUPS_PER_USER} per user), 50 apps, {POLICIES} policies, 2 passkeys per user of {MODELS} models, 6 personas");
     println!("| users | classes | full analysis | per user | findings | peak RSS |");
     println!("| --- | --- | --- | --- | --- | --- |");
@@ -178,7 +177,7 @@ fn main() {
         let t = tenant(&set);
         let classes = readiness::classes(&t, &subjects);
         let started = Instant::now();
-        let found = readiness::analyse(&t, &subjects);
+        let found = readiness::analyse(&t, &subjects, workers);
         let took = started.elapsed();
         println!(
             "| {n} | {classes} | {:.2} s | {:.1} µs | {} | {:.0} MiB |",
@@ -208,6 +207,7 @@ fn main() {
                     ..t
                 },
                 &subjects,
+                workers,
             );
             println!(
                 "dry run of one changed policy at {n} users: {:.2} s ({} findings)",

@@ -3,6 +3,7 @@
 //! of users, not their number.
 
 use std::collections::{HashMap, HashSet};
+use std::num::NonZeroUsize;
 use uuid::Uuid;
 
 use super::{analyse_user, Subject, Tenant, UserFinding};
@@ -171,19 +172,63 @@ struct Key {
     devices: Vec<DeviceKey>,
 }
 
-/// Analyses every subject: each class of equal users once, its findings given to each.
-pub fn analyse(t: &Tenant<'_>, subjects: &[Subject<'_>]) -> Vec<UserFinding> {
+/// Analyses every subject: each class of equal users once — the classes shared out among
+/// `workers` threads — its findings given to each of its users.
+pub fn analyse(
+    t: &Tenant<'_>,
+    subjects: &[Subject<'_>],
+    workers: NonZeroUsize,
+) -> Vec<UserFinding> {
     let relevance = Relevance::of(t);
-    let mut decided: HashMap<Key, Vec<UserFinding>> = HashMap::new();
+    // Each subject's class, and the first subject of each class.
+    let mut classes: HashMap<Key, usize> = HashMap::new();
+    let mut first: Vec<usize> = vec![];
+    let class_of: Vec<usize> = subjects
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            *classes.entry(relevance.key(t, s)).or_insert_with(|| {
+                first.push(i);
+                first.len().saturating_sub(1)
+            })
+        })
+        .collect();
+    drop(classes);
+    let n = workers.get().clamp(1, first.len().max(1));
+    let mut decided: Vec<Vec<UserFinding>> = vec![vec![]; first.len()];
+    std::thread::scope(|scope| {
+        let first = &first;
+        let handles: Vec<_> = (0..n)
+            .map(|w| {
+                scope.spawn(move || {
+                    // Interleaved, so costly classes spread over the workers.
+                    first
+                        .iter()
+                        .enumerate()
+                        .skip(w)
+                        .step_by(n)
+                        .filter_map(|(c, i)| subjects.get(*i).map(|s| (c, analyse_user(t, s))))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            let done = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            for (c, found) in done {
+                if let Some(slot) = decided.get_mut(c) {
+                    *slot = found;
+                }
+            }
+        }
+    });
     let mut out = vec![];
-    for s in subjects {
-        let found = decided
-            .entry(relevance.key(t, s))
-            .or_insert_with(|| analyse_user(t, s));
-        out.extend(found.iter().map(|f| UserFinding {
-            user: s.user.id,
-            ..f.clone()
-        }));
+    for (s, c) in subjects.iter().zip(class_of) {
+        if let Some(found) = decided.get(c) {
+            out.extend(found.iter().map(|f| UserFinding {
+                user: s.user.id,
+                ..f.clone()
+            }));
+        }
     }
     out.sort();
     out
@@ -297,7 +342,7 @@ mod tests {
         // Users 1 and 2 differ only by a group nothing names; 3 is named; 4 is a pilot, whom
         // the TAP settings exclude.
         assert_eq!(classes(&t, &subjects), 3);
-        let found = analyse(&t, &subjects);
+        let found = analyse(&t, &subjects, NonZeroUsize::MIN.saturating_add(1));
         let mut one_by_one: Vec<UserFinding> =
             subjects.iter().flat_map(|s| analyse_user(&t, s)).collect();
         one_by_one.sort();
