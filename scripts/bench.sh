@@ -12,8 +12,10 @@ if [ "${1:-}" = "ca" ]; then
   exec ./target/release/ca-eval
 fi
 if [ "${1:-}" = "readiness" ]; then
-  # The readiness analysis (R50) and a dry run (R51) over a generated tenant.
-  exec ./target/release/readiness "${2:-10000,100000,1000000}"
+  # The readiness analysis (R50) and a dry run (R51) over a generated tenant: in memory at
+  # 10k, 100k and 1M users, then end to end on a SQLite store at 100k (reads included).
+  ./target/release/readiness "${2:-10000,100000,1000000}"
+  exec ./target/release/readiness-store "${3:-100000}"
 fi
 B=./target/release/portcullis-bench
 ARGS=(--users "${USERS:-200}" --concurrency "${CONCURRENCY:-16}" --seconds "${SECONDS_RUN:-20}")

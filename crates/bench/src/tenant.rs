@@ -7,9 +7,20 @@ use portcullis_domain::application::Application;
 use portcullis_domain::conditional_access::{
     Applications, Conditions, GrantControls, Platforms, Policy, PolicyState, Users,
 };
+use portcullis_domain::directory::{Upn, User};
+use portcullis_domain::passkey::Passkey;
 use rand::rngs::StdRng;
 use rand::Rng;
 use uuid::Uuid;
+
+/// Groups in the tenant.
+pub const GROUPS: usize = 10_000;
+/// Groups per user.
+pub const GROUPS_PER_USER: usize = 5;
+/// Conditional Access policies.
+pub const POLICIES: usize = 100;
+/// Passkey models.
+pub const MODELS: usize = 30;
 
 /// Policy number `i` of the generated tenant.
 pub fn policy(rng: &mut StdRng, i: usize, groups: &[Uuid], apps: &[Application]) -> Policy {
@@ -63,4 +74,63 @@ pub fn policy(rng: &mut StdRng, i: usize, groups: &[Uuid], apps: &[Application])
         created_date_time: None,
         modified_date_time: None,
     }
+}
+
+/// The users of the generated tenant, with their groups and passkeys.
+pub struct World {
+    /// The users.
+    pub users: Vec<User>,
+    /// Each user's groups.
+    pub groups: Vec<Vec<Uuid>>,
+    /// Each user's passkeys.
+    pub passkeys: Vec<Vec<Passkey>>,
+}
+
+/// `n` users in `groups` (5 each), two passkeys each of `models` (none for one in ten).
+pub fn world(rng: &mut StdRng, n: usize, groups: &[Uuid], models: &[Uuid]) -> World {
+    let now = time::OffsetDateTime::now_utc();
+    let mut w = World {
+        users: Vec::with_capacity(n),
+        groups: Vec::with_capacity(n),
+        passkeys: Vec::with_capacity(n),
+    };
+    for i in 0..n {
+        let id = Uuid::from_u128(rng.gen());
+        w.users.push(User {
+            id,
+            user_principal_name: Upn::parse(&format!("u{i}@contoso.com"))
+                .unwrap_or_else(|_| unreachable!()),
+            display_name: format!("U{i}"),
+            account_enabled: true,
+            created_date_time: now,
+        });
+        w.groups.push(
+            (0..GROUPS_PER_USER)
+                .map(|_| groups[rng.gen_range(0..GROUPS)])
+                .collect(),
+        );
+        // One user in ten has not registered yet (a pass an administrator issues is their way in).
+        let held = if i % 10 == 0 { 0 } else { 2 };
+        w.passkeys.push(
+            (0..held)
+                .map(|k| Passkey {
+                    id: Uuid::from_u128(rng.gen()),
+                    user_id: id,
+                    credential_id: format!("c{i}-{k}"),
+                    aaguid: models[rng.gen_range(0..models.len())],
+                    display_name: "key".into(),
+                    fmt: "packed".into(),
+                    attested: rng.gen_bool(0.5),
+                    synced: rng.gen_bool(0.5),
+                    created_at: now,
+                    last_used_at: None,
+                    sign_count: 0,
+                    device: None,
+                    device_profile: None,
+                    flagged_clone: false,
+                })
+                .collect(),
+        );
+    }
+    w
 }

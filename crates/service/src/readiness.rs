@@ -361,8 +361,8 @@ async fn load_facts(c: &mut portcullis_store::Conn, users: &[User]) -> Result<Ve
         }
     }
     for p in store_pk::all_live(c).await? {
-        if let Some(f) = by_user.get_mut(&p.passkey.user_id) {
-            f.passkeys.push(p.passkey);
+        if let Some(f) = by_user.get_mut(&p.user_id) {
+            f.passkeys.push(p);
         }
     }
     for p in store_tap::all(c).await? {

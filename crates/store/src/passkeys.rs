@@ -25,29 +25,36 @@ pub struct StoredPasskey {
     pub deleted: Option<(Timestamp, String)>,
 }
 
-fn from_row(r: &AnyRow) -> Result<StoredPasskey> {
+/// The columns of the policy view, for reads that need nothing else.
+const POLICY_VIEW: &str = "id, user_id, credential_id, aaguid, display_name, fmt, attested, synced, created_at, last_used_at, sign_count, device, device_profile, flagged_clone";
+
+fn passkey_from_row(r: &AnyRow) -> Result<Passkey> {
     let aaguid: String = r.try_get("aaguid")?;
+    Ok(Passkey {
+        id: uuid(r, "id")?,
+        user_id: uuid(r, "user_id")?,
+        credential_id: r.try_get("credential_id")?,
+        aaguid: Uuid::parse_str(&aaguid)
+            .map_err(|_| StoreError::Corrupt(format!("aaguid '{aaguid}'")))?,
+        display_name: r.try_get("display_name")?,
+        fmt: r.try_get("fmt")?,
+        attested: flag(r, "attested")?,
+        synced: flag(r, "synced")?,
+        created_at: ts(r, "created_at")?,
+        last_used_at: opt_ts(r, "last_used_at")?,
+        sign_count: r.try_get("sign_count")?,
+        device: r.try_get("device")?,
+        device_profile: r.try_get("device_profile")?,
+        flagged_clone: flag(r, "flagged_clone")?,
+    })
+}
+
+fn from_row(r: &AnyRow) -> Result<StoredPasskey> {
     let x5c: String = r.try_get("x5c_json")?;
     let deleted_at = opt_ts(r, "deleted_at")?;
     let deleted_by: Option<String> = r.try_get("deleted_by")?;
     Ok(StoredPasskey {
-        passkey: Passkey {
-            id: uuid(r, "id")?,
-            user_id: uuid(r, "user_id")?,
-            credential_id: r.try_get("credential_id")?,
-            aaguid: Uuid::parse_str(&aaguid)
-                .map_err(|_| StoreError::Corrupt(format!("aaguid '{aaguid}'")))?,
-            display_name: r.try_get("display_name")?,
-            fmt: r.try_get("fmt")?,
-            attested: flag(r, "attested")?,
-            synced: flag(r, "synced")?,
-            created_at: ts(r, "created_at")?,
-            last_used_at: opt_ts(r, "last_used_at")?,
-            sign_count: r.try_get("sign_count")?,
-            device: r.try_get("device")?,
-            device_profile: r.try_get("device_profile")?,
-            flagged_clone: flag(r, "flagged_clone")?,
-        },
+        passkey: passkey_from_row(r)?,
         credential_json: r.try_get("credential_json")?,
         x5c: serde_json::from_str(&x5c).map_err(|e| StoreError::Corrupt(format!("x5c: {e}")))?,
         profile_id: r.try_get("profile_id")?,
@@ -164,12 +171,13 @@ pub async fn aaguids_in_use(c: &mut Conn) -> Result<Vec<(Uuid, i64)>> {
         .collect()
 }
 
-/// Every live passkey: one read for an analysis of every user.
-pub async fn all_live(c: &mut Conn) -> Result<Vec<StoredPasskey>> {
-    let rows = sqlx::query(
-        "SELECT * FROM passkeys WHERE deleted_at IS NULL ORDER BY user_id, created_at, id",
-    )
+/// Every live passkey, as policy sees it (no credential, no certificates): one read for an
+/// analysis of every user.
+pub async fn all_live(c: &mut Conn) -> Result<Vec<Passkey>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {POLICY_VIEW} FROM passkeys WHERE deleted_at IS NULL"
+    ))
     .fetch_all(&mut *c)
     .await?;
-    rows.iter().map(from_row).collect()
+    rows.iter().map(passkey_from_row).collect()
 }

@@ -14,10 +14,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::hint::black_box;
 
-#[path = "../tenant.rs"]
-mod tenant;
+use portcullis_bench::tenant::policy;
 use std::time::Instant;
-use tenant::policy;
 use uuid::Uuid;
 
 const USERS: usize = 100_000;

@@ -10,8 +10,7 @@ use portcullis_domain::application::Application;
 use portcullis_domain::conditional_access::evaluate::Config;
 use portcullis_domain::conditional_access::set::PolicySet;
 use portcullis_domain::conditional_access::Policy;
-use portcullis_domain::directory::{Upn, User, SECURITY_INFO_APP};
-use portcullis_domain::passkey::Passkey;
+use portcullis_domain::directory::SECURITY_INFO_APP;
 use portcullis_domain::policy::{Fido2Configuration, MethodState, TapConfiguration};
 use portcullis_domain::readiness::{self, Subject, Tenant};
 use portcullis_domain::strength;
@@ -19,15 +18,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::time::Instant;
 
-#[path = "../tenant.rs"]
-mod tenant;
-use tenant::policy;
+use portcullis_bench::tenant::{policy, world, GROUPS, GROUPS_PER_USER, MODELS, POLICIES};
 use uuid::Uuid;
-
-const GROUPS: usize = 10_000;
-const GROUPS_PER_USER: usize = 5;
-const POLICIES: usize = 100;
-const MODELS: usize = 30;
 
 /// Peak resident memory of this process, from /proc.
 fn peak_rss_mib() -> f64 {
@@ -40,60 +32,6 @@ fn peak_rss_mib() -> f64 {
                 .and_then(|kb| kb.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
-}
-
-struct World {
-    users: Vec<User>,
-    groups: Vec<Vec<Uuid>>,
-    passkeys: Vec<Vec<Passkey>>,
-}
-
-fn world(rng: &mut StdRng, n: usize, groups: &[Uuid], models: &[Uuid]) -> World {
-    let now = time::OffsetDateTime::now_utc();
-    let mut w = World {
-        users: Vec::with_capacity(n),
-        groups: Vec::with_capacity(n),
-        passkeys: Vec::with_capacity(n),
-    };
-    for i in 0..n {
-        let id = Uuid::from_u128(rng.gen());
-        w.users.push(User {
-            id,
-            user_principal_name: Upn::parse(&format!("u{i}@contoso.com"))
-                .unwrap_or_else(|_| unreachable!()),
-            display_name: format!("U{i}"),
-            account_enabled: true,
-            created_date_time: now,
-        });
-        w.groups.push(
-            (0..GROUPS_PER_USER)
-                .map(|_| groups[rng.gen_range(0..GROUPS)])
-                .collect(),
-        );
-        // One user in ten has not registered yet (a pass an administrator issues is their way in).
-        let held = if i % 10 == 0 { 0 } else { 2 };
-        w.passkeys.push(
-            (0..held)
-                .map(|k| Passkey {
-                    id: Uuid::from_u128(rng.gen()),
-                    user_id: id,
-                    credential_id: format!("c{i}-{k}"),
-                    aaguid: models[rng.gen_range(0..models.len())],
-                    display_name: "key".into(),
-                    fmt: "packed".into(),
-                    attested: rng.gen_bool(0.5),
-                    synced: rng.gen_bool(0.5),
-                    created_at: now,
-                    last_used_at: None,
-                    sign_count: 0,
-                    device: None,
-                    device_profile: None,
-                    flagged_clone: false,
-                })
-                .collect(),
-        );
-    }
-    w
 }
 
 fn main() {
