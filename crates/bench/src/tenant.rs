@@ -22,6 +22,22 @@ pub const POLICIES: usize = 100;
 /// Passkey models.
 pub const MODELS: usize = 30;
 
+/// `n` random ids (groups, models).
+pub fn ids(rng: &mut StdRng, n: usize) -> Vec<Uuid> {
+    (0..n).map(|_| Uuid::from_u128(rng.gen())).collect()
+}
+
+/// The 50 applications of the generated tenant.
+pub fn apps(rng: &mut StdRng) -> Vec<Application> {
+    (0..50)
+        .map(|i| Application {
+            app_id: Uuid::from_u128(rng.gen()).to_string(),
+            display_name: format!("App {i}"),
+            ..Default::default()
+        })
+        .collect()
+}
+
 /// Policy number `i` of the generated tenant.
 pub fn policy(rng: &mut StdRng, i: usize, groups: &[Uuid], apps: &[Application]) -> Policy {
     let group = |rng: &mut StdRng| groups[rng.gen_range(0..groups.len())].to_string();

@@ -375,6 +375,11 @@ async fn load_facts(c: &mut portcullis_store::Conn, users: &[User]) -> Result<Ve
             f.devices.push(d);
         }
     }
+    // In the order they were added, so that which attempt the analysis meets first — and so
+    // which policy a finding names — does not depend on how the store returned the rows.
+    for f in by_user.values_mut() {
+        f.passkeys.sort_by_key(|p| (p.created_at, p.id));
+    }
     Ok(users.iter().filter_map(|u| by_user.remove(&u.id)).collect())
 }
 

@@ -2,7 +2,6 @@
 //! 10, 100 and 1,000 policies over 100,000 users in 10,000 groups. Pure domain evaluation,
 //! the same function sign-in and What If call; no I/O is timed.
 
-use portcullis_domain::application::Application;
 use portcullis_domain::conditional_access::evaluate::{evaluate, Config, Resource, Signals};
 use portcullis_domain::conditional_access::platform::{ClientAppType, Platform};
 use portcullis_domain::conditional_access::set::PolicySet;
@@ -14,20 +13,18 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::hint::black_box;
 
-use portcullis_bench::tenant::policy;
+use portcullis_bench::tenant::{self, policy, GROUPS, GROUPS_PER_USER};
 use std::time::Instant;
 use uuid::Uuid;
 
 const USERS: usize = 100_000;
-const GROUPS: usize = 10_000;
-const GROUPS_PER_USER: usize = 5;
 const DECISIONS: usize = 20_000;
 const BUILDS: usize = 21;
 
 fn main() {
     let mut rng = StdRng::seed_from_u64(7);
     let now = time::OffsetDateTime::now_utc();
-    let groups: Vec<Uuid> = (0..GROUPS).map(|_| Uuid::from_u128(rng.gen())).collect();
+    let groups = tenant::ids(&mut rng, GROUPS);
     let users: Vec<(User, Vec<Uuid>)> = (0..USERS)
         .map(|i| {
             let u = User {
@@ -44,13 +41,7 @@ fn main() {
             (u, g)
         })
         .collect();
-    let apps: Vec<Application> = (0..50)
-        .map(|i| Application {
-            app_id: Uuid::from_u128(rng.gen()).to_string(),
-            display_name: format!("App {i}"),
-            ..Default::default()
-        })
-        .collect();
+    let apps = tenant::apps(&mut rng);
     let strengths = strength::all(&[]);
     let compliant = DeviceFacts {
         is_compliant: true,

@@ -4,7 +4,7 @@
 //! changed policy (which analyses the current and the proposed configuration). The floor it
 //! is compared with: the same five reads alone.
 
-use portcullis_bench::tenant::{policy, world, GROUPS, MODELS, POLICIES};
+use portcullis_bench::tenant::{self, policy, world, GROUPS, MODELS, POLICIES};
 use portcullis_domain::actor::Actor;
 use portcullis_domain::application::Application;
 use portcullis_domain::directory::Group;
@@ -16,7 +16,7 @@ use portcullis_store::{
     applications, commit, devices, directory, passkeys, tap, Durability, Store,
 };
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -57,15 +57,9 @@ async fn main() {
     // The tenant of the in-memory benchmark, written once.
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(14);
-    let groups: Vec<Uuid> = (0..GROUPS).map(|_| Uuid::from_u128(rng.gen())).collect();
-    let models: Vec<Uuid> = (0..MODELS).map(|_| Uuid::from_u128(rng.gen())).collect();
-    let apps: Vec<Application> = (0..50)
-        .map(|i| Application {
-            app_id: Uuid::from_u128(rng.gen()).to_string(),
-            display_name: format!("App {i}"),
-            ..Default::default()
-        })
-        .collect();
+    let groups = tenant::ids(&mut rng, GROUPS);
+    let models = tenant::ids(&mut rng, MODELS);
+    let apps = tenant::apps(&mut rng);
     let w = world(&mut rng, n, &groups, &models);
     let now = time::OffsetDateTime::now_utc();
     let mut tx = store.begin().await.expect("begin");

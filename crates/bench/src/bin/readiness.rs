@@ -15,11 +15,10 @@ use portcullis_domain::policy::{Fido2Configuration, MethodState, TapConfiguratio
 use portcullis_domain::readiness::{self, Subject, Tenant};
 use portcullis_domain::strength;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use std::time::Instant;
 
-use portcullis_bench::tenant::{policy, world, GROUPS, GROUPS_PER_USER, MODELS, POLICIES};
-use uuid::Uuid;
+use portcullis_bench::tenant::{self, policy, world, GROUPS, GROUPS_PER_USER, MODELS, POLICIES};
 
 /// Peak resident memory of this process, from /proc.
 fn peak_rss_mib() -> f64 {
@@ -36,15 +35,9 @@ fn peak_rss_mib() -> f64 {
 
 fn main() {
     let mut rng = StdRng::seed_from_u64(14);
-    let groups: Vec<Uuid> = (0..GROUPS).map(|_| Uuid::from_u128(rng.gen())).collect();
-    let models: Vec<Uuid> = (0..MODELS).map(|_| Uuid::from_u128(rng.gen())).collect();
-    let apps: Vec<Application> = (0..50)
-        .map(|i| Application {
-            app_id: Uuid::from_u128(rng.gen()).to_string(),
-            display_name: format!("App {i}"),
-            ..Default::default()
-        })
-        .collect();
+    let groups = tenant::ids(&mut rng, GROUPS);
+    let models = tenant::ids(&mut rng, MODELS);
+    let apps = tenant::apps(&mut rng);
     let portal = Application {
         app_id: SECURITY_INFO_APP.app_id.into(),
         ..Default::default()

@@ -53,7 +53,7 @@ struct Rule {
     /// Block; phishing-resistant MFA; a passkey in the Authenticator; MFA; a compliant
     /// device; an approved client app.
     grant: u8,
-    /// Report-only.
+    /// Report-only (not for the user action, which has no such state).
     report_only: bool,
 }
 
@@ -110,7 +110,8 @@ fn policy(w: &World, i: usize, r: &Rule) -> Value {
         _ => json!({"operator": "OR", "builtInControls": ["approvedApplication"]}),
     };
     json!({"displayName": format!("Drawn {i}"),
-        "state": if r.report_only { "enabledForReportingButNotEnforced" } else { "enabled" },
+        // (User actions have no report-only state: such a draw is enforced.)
+        "state": if r.report_only && r.target != 3 { "enabledForReportingButNotEnforced" } else { "enabled" },
         "conditions": conditions, "grantControls": grant})
 }
 
@@ -181,24 +182,7 @@ fn platform_of(ua: &str) -> &'static str {
 /// Opens Security info from `ua`'s browser (every hop with that user agent), then asks the
 /// registration API to begin: whether it would.
 async fn registers_from(c: &reqwest::Client, s: &Server, ua: &str) -> bool {
-    let mut url = s.url("/security-info");
-    for _ in 0..8 {
-        let r = c.get(&url).header("user-agent", ua).send().await.unwrap();
-        if !r.status().is_redirection() {
-            break;
-        }
-        let to = r
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        url = if to.starts_with('/') {
-            s.url(&to)
-        } else {
-            to.replace(&s.origin(), &s.url(""))
-        };
-    }
+    support::get_following_as(c, s, "/security-info", Some(ua)).await;
     let r = c
         .post(s.url("/api/passkeys/registration/options"))
         .header("user-agent", ua)
@@ -284,8 +268,9 @@ async fn one_case(rules: Vec<Rule>) -> Result<(), TestCaseError> {
     }]);
     for (i, r) in rules.iter().enumerate() {
         let f = policy_file(d, &format!("drawn-{i}"), policy(&w, i, r));
-        // A drawn policy the product refuses to save is not part of the case.
-        let _ = cli(d, None, &["ca", "save", &f]);
+        // Every drawn policy is one the product accepts (else the case would test nothing).
+        let (st, _, err) = cli(d, None, &["ca", "save", &f]);
+        prop_assert_eq!(st, 0, "{:?} was refused: {}", r, err);
     }
 
     // Readiness, once, over HTTP.
@@ -321,6 +306,17 @@ async fn one_case(rules: Vec<Rule>) -> Result<(), TestCaseError> {
             ));
         }
     }
+    let blocked = |user: &str, app: &str| -> bool {
+        report["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|f| {
+                f["users"].as_array().into_iter().flatten().any(|u| {
+                    u["id"] == user && u["application"] == app && u["severity"] == "blocker"
+                })
+            })
+    };
     let found = |user: &str, personas: &[&str], app: &str, codes: &[&str]| -> Vec<bool> {
         personas
             .iter()
@@ -376,6 +372,22 @@ async fn one_case(rules: Vec<Rule>) -> Result<(), TestCaseError> {
                 .zip(PERSONAS)
                 .filter(|(_, (_, _, mobile))| !mobile)
                 .all(|(o, _)| o.iter().all(|x| *x == Outcome::Blocked));
+            // A blocker exactly when no persona gets there (but where a block is intended
+            // everywhere).
+            let nowhere = outcomes.iter().all(|o| !o.iter().any(|x| x.reached()));
+            let all_blocked = outcomes
+                .iter()
+                .all(|o| o.iter().all(|x| *x == Outcome::Blocked));
+            prop_assert_eq!(
+                blocked(user, app),
+                nowhere && !all_blocked,
+                "user {} app {}: a blocker iff no persona gets there; HTTP gave {:?}; rules {:?}; report {}",
+                u,
+                app,
+                outcomes,
+                rules,
+                report
+            );
             for (o, (ua, personas, mobile)) in outcomes.iter().zip(PERSONAS) {
                 let reached = o.iter().any(|x| x.reached());
                 let block_intended =

@@ -213,9 +213,23 @@ pub fn code_from(stdout: &str) -> String {
 /// keeping to the loopback address where the client's cookies live. Security info signs its
 /// users in through the authorization-code flow, so reaching it takes a few hops.
 pub async fn get_following(c: &reqwest::Client, s: &Server, path: &str) -> reqwest::Response {
+    get_following_as(c, s, path, None).await
+}
+
+/// [`get_following`] from a browser that says `user_agent` on every hop.
+pub async fn get_following_as(
+    c: &reqwest::Client,
+    s: &Server,
+    path: &str,
+    user_agent: Option<&str>,
+) -> reqwest::Response {
     let mut url = s.url(path);
     for _ in 0..8 {
-        let r = c.get(&url).send().await.expect("GET");
+        let mut req = c.get(&url);
+        if let Some(ua) = user_agent {
+            req = req.header("user-agent", ua);
+        }
+        let r = req.send().await.expect("GET");
         if !r.status().is_redirection() {
             return r;
         }

@@ -6,12 +6,13 @@ use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use uuid::Uuid;
 
-use super::{analyse_user, Subject, Tenant, UserFinding};
+use super::facts::usable_profiles;
+use super::{analyse_user, Persona, Subject, Tenant, UserFinding};
 use crate::access::usable_methods;
 use crate::conditional_access::platform::Platform;
 use crate::device::{Device, DeviceProperty, Ownership};
 use crate::directory::DirectoryRole;
-use crate::passkey::{sign_in_usability, AndroidProfile, PasskeyRefusal};
+use crate::passkey::{sign_in_usability, AndroidProfile, Passkey, PasskeyRefusal};
 use crate::policy::TargetId;
 
 /// What the configuration can tell users apart by.
@@ -88,16 +89,19 @@ impl Relevance {
         roles.sort_unstable();
         // What the engine reads of the methods: those the user may use now, as strengths see
         // them (a model only where something names it), and whether key restrictions stop one.
-        let mut held: Vec<(bool, Option<Uuid>, bool)> =
-            usable_methods(t.methods, s.groups, s.passkeys, s.pass, t.now)
+        let seen = |passkeys: &[Passkey]| -> Vec<Held> {
+            let mut held: Vec<Held> = usable_methods(t.methods, s.groups, passkeys, s.pass, t.now)
                 .iter()
                 .map(|m| match m.aaguid.filter(|a| self.models.contains(a)) {
                     Some(a) => (m.is_pass(), Some(a), m.aaguid_attested),
                     None => (m.is_pass(), None, false),
                 })
                 .collect();
-        held.sort_unstable();
-        held.dedup();
+            held.sort_unstable();
+            held.dedup();
+            held
+        };
+        let held = seen(s.passkeys);
         let mut restricted: Vec<Uuid> = s
             .passkeys
             .iter()
@@ -108,17 +112,25 @@ impl Relevance {
             .collect();
         restricted.sort_unstable();
         restricted.dedup();
-        // R20: the Android profiles passkeys were made in, each with what it holds.
-        let mut profiles: Vec<(AndroidProfile, Option<Uuid>, bool)> = s
-            .passkeys
-            .iter()
-            .filter_map(|p| {
-                let model = Some(p.aaguid).filter(|a| self.models.contains(a));
-                p.android_profile().map(|pr| (pr, model, p.attested))
-            })
-            .collect();
-        profiles.sort_unstable();
-        profiles.dedup();
+        // R20: what each Android persona holds (only its profile's passkeys), and the
+        // profiles the usable ones were made in.
+        let android: Vec<Vec<Held>> = if s.passkeys.iter().any(|p| p.android_profile().is_some()) {
+            [Persona::AndroidPersonal, Persona::AndroidWork]
+                .iter()
+                .map(|persona| {
+                    let mine: Vec<Passkey> = s
+                        .passkeys
+                        .iter()
+                        .filter(|p| persona.can_use(p))
+                        .cloned()
+                        .collect();
+                    seen(&mine)
+                })
+                .collect()
+        } else {
+            vec![]
+        };
+        let profiles: Vec<AndroidProfile> = usable_profiles(t, s).into_iter().collect();
         let mut devices: Vec<DeviceKey> = s.devices.iter().map(|d| self.device(d)).collect();
         devices.sort_unstable();
         Key {
@@ -128,6 +140,7 @@ impl Relevance {
             roles,
             held,
             restricted,
+            android,
             profiles,
             devices,
         }
@@ -159,6 +172,9 @@ struct DeviceKey {
     facts: Vec<(DeviceProperty, String)>,
 }
 
+/// A method as strengths see it: (a pass?, the model if something names it, attested?).
+type Held = (bool, Option<Uuid>, bool);
+
 /// What the engine reads of one user.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {
@@ -166,9 +182,10 @@ struct Key {
     enabled: bool,
     groups: Vec<Uuid>,
     roles: Vec<DirectoryRole>,
-    held: Vec<(bool, Option<Uuid>, bool)>,
+    held: Vec<Held>,
     restricted: Vec<Uuid>,
-    profiles: Vec<(AndroidProfile, Option<Uuid>, bool)>,
+    android: Vec<Vec<Held>>,
+    profiles: Vec<AndroidProfile>,
     devices: Vec<DeviceKey>,
 }
 

@@ -105,13 +105,10 @@ pub(super) fn attestation_unverifiable(
 
 /// `androidSingleProfile`: the user works in both Android profiles — a personally owned
 /// Android device is enrolled, which is done through a work profile beside the personal one —
-/// and every passkey made on Android is in one of them. Returns the profile without one.
-pub(super) fn single_android_profile(s: &Subject<'_>) -> Option<AndroidProfile> {
-    let profiles: BTreeSet<AndroidProfile> = s
-        .passkeys
-        .iter()
-        .filter_map(Passkey::android_profile)
-        .collect();
+/// and every usable passkey made on Android is in one of them. Returns the profile without
+/// one.
+pub(super) fn single_android_profile(t: &Tenant<'_>, s: &Subject<'_>) -> Option<AndroidProfile> {
+    let profiles = usable_profiles(t, s);
     let both_in_use = s.devices.iter().any(|d| {
         d.platform == Platform::Android
             && d.properties.device_ownership == Some(Ownership::Personal)
@@ -120,6 +117,15 @@ pub(super) fn single_android_profile(s: &Subject<'_>) -> Option<AndroidProfile> 
         (Some(only), 1, true) => Some(only.other()),
         _ => None,
     }
+}
+
+/// The Android profiles the user's usable passkeys were made in (R20).
+pub(super) fn usable_profiles(t: &Tenant<'_>, s: &Subject<'_>) -> BTreeSet<AndroidProfile> {
+    s.passkeys
+        .iter()
+        .filter(|p| passkey::sign_in_usability(t.methods.fido2, s.groups, p).is_ok())
+        .filter_map(Passkey::android_profile)
+        .collect()
 }
 
 /// R19: the user has phones whose system versions are known, and none of them can hold a

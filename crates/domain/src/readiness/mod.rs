@@ -239,7 +239,7 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
     };
     // R20: a passkey made in one Android profile is not there in the other.
     let profiled = s.passkeys.iter().any(|p| p.android_profile().is_some());
-    let missing_profile = facts::single_android_profile(s);
+    let missing_profile = facts::single_android_profile(t, s);
     let old_phones = facts::phones_too_old(s);
     // Per application some persona reaches: whether every one that does, does so only by
     // adding a passkey in the Authenticator.
@@ -259,23 +259,20 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
             held.clone()
         };
         if persona.android_profile().is_some() && persona.android_profile() == missing_profile {
-            let stranded = held_here.is_empty() && !pass_ok;
             out.push(finding(
                 FindingCode::AndroidSingleProfile,
-                if stranded {
-                    Severity::Blocker
-                } else {
-                    Severity::Warning
-                },
+                Severity::Warning,
                 Some(persona),
                 None,
                 Step::SignIn,
                 vec![],
                 vec![Setting::PasskeyProfile],
             ));
-            if stranded {
-                continue;
-            }
+        }
+        // Nothing opens this persona (its profile holds none of the user's passkeys, and no
+        // pass can be issued): there is nothing to try from it.
+        if held_here.is_empty() && !pass_ok {
+            continue;
         }
         let start: Vec<UsedMethod> = if held_here.is_empty() {
             vec![UsedMethod::TAP]
@@ -347,7 +344,6 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
                         v => Err(v),
                     }
                 });
-                registers_somewhere |= matches!(in_app, Reach::Yes(_));
                 if let Reach::No(v) = in_app {
                     if let Some((FindingCode::ApprovedClientAppBlock, _, settings)) =
                         classify(t, s, persona, &v)
@@ -445,10 +441,16 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
     }
     // A blocker is a user who cannot get there at all: where another persona reaches the
     // application (or registers), what fails in one persona is a warning.
+    // (Reached only through a passkey in the Authenticator, with phones too old to hold one,
+    // is not reached: R19.)
+    let reached = |a: &str| match reached_by.get(a) {
+        Some(only_by_authenticator) => !(old_phones && *only_by_authenticator),
+        None => false,
+    };
     for f in &mut out {
         let elsewhere = match f.application.as_deref() {
             Some(a) if a == t.authenticator.app_id => registers_somewhere,
-            Some(a) => reached_by.contains_key(a),
+            Some(a) => reached(a),
             None => false,
         };
         if f.severity == Severity::Blocker && f.persona.is_some() && elsewhere {
@@ -462,7 +464,7 @@ pub fn analyse_user(t: &Tenant<'_>, s: &Subject<'_>) -> Vec<UserFinding> {
             if reached_by.get(app.app_id.as_str()) == Some(&true) {
                 out.push(finding(
                     FindingCode::OsTooOld,
-                    Severity::Warning,
+                    Severity::Blocker,
                     None,
                     Some(app),
                     Step::Register,

@@ -44,6 +44,46 @@ async fn tenant(t: &portcullis_testkit::TestStore) -> (Service, String) {
     (svc, app.app_id)
 }
 
+/// A user holding a pass (the default: multi-use, the policy's lifetime).
+async fn user_with_pass(
+    svc: &Service,
+    upn: &str,
+    name: &str,
+) -> portcullis_domain::directory::User {
+    let u = svc.add_user(&op(), upn, name).await.unwrap();
+    svc.create_tap(&op(), upn, IssueRequest::default())
+        .await
+        .unwrap();
+    u
+}
+
+/// A policy on every user but the Global Administrators (so no lock-out guard stands in the
+/// way), enabled.
+fn everyone(
+    name: &str,
+    applications: serde_json::Value,
+    grant: serde_json::Value,
+) -> serde_json::Value {
+    json!({"displayName": name, "state": "enabled",
+        "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": applications},
+        "grantControls": grant})
+}
+
+/// A grant: the strength `id`.
+fn requires(id: &str) -> serde_json::Value {
+    json!({"operator": "OR", "authenticationStrength": {"id": id}})
+}
+
+/// Target: one application.
+fn only(app: &str) -> serde_json::Value {
+    json!({"includeApplications": [app]})
+}
+
+/// Target: the "register security info" user action.
+fn registering() -> serde_json::Value {
+    json!({"includeUserActions": ["urn:user:registersecurityinfo"]})
+}
+
 async fn save(svc: &Service, policy: serde_json::Value) -> Policy {
     svc.save_ca_policy(&op(), serde_json::from_value(policy).unwrap(), false)
         .await
@@ -140,9 +180,15 @@ async fn strength_loop_is_found_and_a_pass_resolves_it() {
             .unwrap();
         holds_passkey(&t, gina.id, YUBIKEY).await;
         let strength = authenticator_strength(&svc).await;
-        let policy = save(&svc, json!({"displayName": "Authenticator everywhere", "state": "enabled",
-            "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeApplications": ["All"]}},
-            "grantControls": {"operator": "OR", "authenticationStrength": {"id": strength.id}}})).await;
+        let policy = save(
+            &svc,
+            everyone(
+                "Authenticator everywhere",
+                json!({"includeApplications": ["All"]}),
+                requires(&strength.id),
+            ),
+        )
+        .await;
         let f = findings(&svc, "gina@contoso.com").await;
         let loops: Vec<&UserFinding> = f
             .iter()
@@ -215,10 +261,7 @@ async fn tap_unavailable_is_found_and_including_the_user_resolves_it() {
 async fn not_enabled_for_passkeys_is_found_and_enabling_them_resolves_it() {
     for t in both().await {
         let (svc, payroll) = tenant(&t).await;
-        svc.add_user(&op(), "ivy@contoso.com", "Ivy").await.unwrap();
-        svc.create_tap(&op(), "ivy@contoso.com", IssueRequest::default())
-            .await
-            .unwrap();
+        user_with_pass(&svc, "ivy@contoso.com", "Ivy").await;
         save(&svc, json!({"displayName": "Phishing-resistant payroll", "state": "enabled",
             "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": [payroll]}},
             "grantControls": {"operator": "OR", "authenticationStrength": {"id": PHISHING_RESISTANT}}})).await;
@@ -250,10 +293,7 @@ async fn not_enabled_for_passkeys_is_found_and_enabling_them_resolves_it() {
 async fn a_mobile_platform_block_is_found_on_phones_only_and_removing_it_resolves_it() {
     for t in both().await {
         let (svc, payroll) = tenant(&t).await;
-        svc.add_user(&op(), "jo@contoso.com", "Jo").await.unwrap();
-        svc.create_tap(&op(), "jo@contoso.com", IssueRequest::default())
-            .await
-            .unwrap();
+        user_with_pass(&svc, "jo@contoso.com", "Jo").await;
         let block = save(&svc, json!({"displayName": "Block mobile", "state": "enabled",
             "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeApplications": ["All"]},
                 "platforms": {"includePlatforms": ["android", "iOS"]}},
@@ -440,12 +480,24 @@ async fn enforced_before_registered_is_found_and_switching_the_policy_off_resolv
             .add_user(&op(), "nell@contoso.com", "Nell")
             .await
             .unwrap();
-        save(&svc, json!({"displayName": "Phishing-resistant payroll", "state": "enabled",
-            "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeApplications": [payroll]}},
-            "grantControls": {"operator": "OR", "authenticationStrength": {"id": PHISHING_RESISTANT}}})).await;
-        let mut register = save(&svc, json!({"displayName": "Phishing-resistant to register", "state": "enabled",
-            "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeUserActions": ["urn:user:registersecurityinfo"]}},
-            "grantControls": {"operator": "OR", "authenticationStrength": {"id": PHISHING_RESISTANT}}})).await;
+        save(
+            &svc,
+            everyone(
+                "Phishing-resistant payroll",
+                only(&payroll),
+                requires(PHISHING_RESISTANT),
+            ),
+        )
+        .await;
+        let mut register = save(
+            &svc,
+            everyone(
+                "Phishing-resistant to register",
+                registering(),
+                requires(PHISHING_RESISTANT),
+            ),
+        )
+        .await;
         let f = findings(&svc, "nell@contoso.com").await;
         let enforced: Vec<&UserFinding> = f
             .iter()
@@ -480,14 +532,17 @@ async fn enforced_before_registered_is_found_and_switching_the_policy_off_resolv
 async fn a_desktop_that_must_add_an_authenticator_passkey_is_told_about_bluetooth() {
     for t in both().await {
         let (svc, payroll) = tenant(&t).await;
-        svc.add_user(&op(), "ola@contoso.com", "Ola").await.unwrap();
-        svc.create_tap(&op(), "ola@contoso.com", IssueRequest::default())
-            .await
-            .unwrap();
+        user_with_pass(&svc, "ola@contoso.com", "Ola").await;
         let strength = authenticator_strength(&svc).await;
-        save(&svc, json!({"displayName": "Authenticator for payroll", "state": "enabled",
-            "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeApplications": [payroll]}},
-            "grantControls": {"operator": "OR", "authenticationStrength": {"id": strength.id}}})).await;
+        save(
+            &svc,
+            everyone(
+                "Authenticator for payroll",
+                only(&payroll),
+                requires(&strength.id),
+            ),
+        )
+        .await;
         let f = findings(&svc, "ola@contoso.com").await;
         assert!(
             f.iter()
@@ -518,10 +573,7 @@ async fn a_desktop_that_must_add_an_authenticator_passkey_is_told_about_bluetoot
 async fn a_compliant_device_nobody_has_is_found_and_a_time_bound_exclusion_resolves_it() {
     for t in both().await {
         let (svc, payroll) = tenant(&t).await;
-        let pia = svc.add_user(&op(), "pia@contoso.com", "Pia").await.unwrap();
-        svc.create_tap(&op(), "pia@contoso.com", IssueRequest::default())
-            .await
-            .unwrap();
+        let pia = user_with_pass(&svc, "pia@contoso.com", "Pia").await;
         let mut policy = save(&svc, json!({"displayName": "Compliant devices for payroll", "state": "enabled",
             "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": [payroll]}},
             "grantControls": {"operator": "OR", "builtInControls": ["compliantDevice"]}})).await;
@@ -659,10 +711,7 @@ async fn attestation_unverifiable_is_found_and_importing_the_root_resolves_it() 
     use portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS;
     for t in both().await {
         let (svc, _) = tenant(&t).await;
-        svc.add_user(&op(), "rae@contoso.com", "Rae").await.unwrap();
-        svc.create_tap(&op(), "rae@contoso.com", IssueRequest::default())
-            .await
-            .unwrap();
+        user_with_pass(&svc, "rae@contoso.com", "Rae").await;
         let allow = |models: Vec<Uuid>| {
             json!({"isAttestationEnforced": true,
             "keyRestrictions": {"isEnforced": true, "enforcementType": "allow", "aaGuids": models}})
@@ -726,8 +775,8 @@ async fn attestation_unverifiable_is_found_and_importing_the_root_resolves_it() 
 
 /// R20: Sam's phone is his own and enrolled (a work profile beside the personal one), and
 /// his passkey was made in the personal profile: from the work profile it is not there. A
-/// warning while a pass can bootstrap the work profile, a blocker once TAP is off; a second
-/// passkey made in the work profile (the remedy) resolves it.
+/// warning — he reaches everything from elsewhere — whether or not a pass could bootstrap
+/// the work profile; a second passkey made in the work profile (the remedy) resolves it.
 #[tokio::test]
 async fn android_single_profile_is_found_and_a_second_profile_passkey_resolves_it() {
     use portcullis_domain::device::Ownership;
@@ -772,9 +821,15 @@ async fn android_single_profile_is_found_and_a_second_profile_passkey_resolves_i
         .unwrap();
         let f = findings(&svc, "sam@contoso.com").await;
         assert_eq!(
-            f.iter().map(|x| (x.code, x.severity)).collect::<Vec<_>>(),
-            vec![(FindingCode::AndroidSingleProfile, Severity::Blocker)],
-            "nothing opens the work profile: {f:?}"
+            f.iter()
+                .map(|x| (x.code, x.severity, x.persona))
+                .collect::<Vec<_>>(),
+            vec![(
+                FindingCode::AndroidSingleProfile,
+                Severity::Warning,
+                Some(Persona::AndroidWork)
+            )],
+            "nothing opens the work profile, and every application is reached from elsewhere: {f:?}"
         );
         holds_passkey_in(&t, sam.id, AUTHENTICATOR_AAGUIDS[0], Some("work")).await;
         assert!(findings(&svc, "sam@contoso.com").await.is_empty());
@@ -788,14 +843,17 @@ async fn android_single_profile_is_found_and_a_second_profile_passkey_resolves_i
 async fn a_phone_too_old_for_the_only_path_is_found_and_updating_it_resolves_it() {
     for t in both().await {
         let (svc, payroll) = tenant(&t).await;
-        svc.add_user(&op(), "uma@contoso.com", "Uma").await.unwrap();
-        svc.create_tap(&op(), "uma@contoso.com", IssueRequest::default())
-            .await
-            .unwrap();
+        user_with_pass(&svc, "uma@contoso.com", "Uma").await;
         let strength = authenticator_strength(&svc).await;
-        save(&svc, json!({"displayName": "Authenticator for payroll", "state": "enabled",
-            "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeApplications": [payroll]}},
-            "grantControls": {"operator": "OR", "authenticationStrength": {"id": strength.id}}})).await;
+        save(
+            &svc,
+            everyone(
+                "Authenticator for payroll",
+                only(&payroll),
+                requires(&strength.id),
+            ),
+        )
+        .await;
         let iphone = phone(&svc, "uma@contoso.com", "iOS", "16.7.2", None).await;
         let f = findings(&svc, "uma@contoso.com").await;
         let old: Vec<&UserFinding> = f
@@ -805,7 +863,13 @@ async fn a_phone_too_old_for_the_only_path_is_found_and_updating_it_resolves_it(
         assert_eq!(old.len(), 1, "{f:?}");
         assert_eq!(
             (old[0].application.as_deref(), old[0].severity, old[0].step),
-            (Some(payroll.as_str()), Severity::Warning, Step::Register)
+            (Some(payroll.as_str()), Severity::Blocker, Step::Register)
+        );
+        assert!(
+            f.iter()
+                .filter(|x| x.application.as_deref() == Some(payroll.as_str()))
+                .all(|x| x.code != FindingCode::OsTooOld || x.severity == Severity::Blocker),
+            "the only way in is closed on her known phone: {f:?}"
         );
         set_version(&svc, &iphone, "17.1", None).await;
         let f = findings(&svc, "uma@contoso.com").await;
@@ -825,9 +889,15 @@ async fn a_weaker_claim_that_registers_is_found_and_protecting_registration_reso
         let vic = svc.add_user(&op(), "vic@contoso.com", "Vic").await.unwrap();
         holds_passkey(&t, vic.id, YUBIKEY).await;
         let strength = authenticator_strength(&svc).await;
-        let policy = save(&svc, json!({"displayName": "Authenticator for payroll", "state": "enabled",
-            "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeApplications": [payroll]}},
-            "grantControls": {"operator": "OR", "authenticationStrength": {"id": strength.id}}})).await;
+        let policy = save(
+            &svc,
+            everyone(
+                "Authenticator for payroll",
+                only(&payroll),
+                requires(&strength.id),
+            ),
+        )
+        .await;
         let f = findings(&svc, "vic@contoso.com").await;
         let weak: Vec<&UserFinding> = f
             .iter()
@@ -859,9 +929,15 @@ async fn a_weaker_claim_that_registers_is_found_and_protecting_registration_reso
             )
             .await
             .unwrap();
-        save(&svc, json!({"displayName": "Register with the Authenticator or a pass", "state": "enabled",
-            "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeUserActions": ["urn:user:registersecurityinfo"]}},
-            "grantControls": {"operator": "OR", "authenticationStrength": {"id": bootstrap.id}}})).await;
+        save(
+            &svc,
+            everyone(
+                "Register with the Authenticator or a pass",
+                registering(),
+                requires(&bootstrap.id),
+            ),
+        )
+        .await;
         svc.create_tap(
             &op(),
             "vic@contoso.com",
@@ -890,10 +966,7 @@ async fn an_approved_client_app_block_is_found_and_a_compliant_device_or_resolve
     use portcullis_domain::directory::AUTHENTICATOR_APP;
     for t in both().await {
         let (svc, payroll) = tenant(&t).await;
-        svc.add_user(&op(), "wes@contoso.com", "Wes").await.unwrap();
-        svc.create_tap(&op(), "wes@contoso.com", IssueRequest::default())
-            .await
-            .unwrap();
+        user_with_pass(&svc, "wes@contoso.com", "Wes").await;
         let mut policy = save(&svc, json!({"displayName": "Approved apps only", "state": "enabled",
             "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
             "grantControls": {"operator": "OR", "builtInControls": ["approvedApplication", "compliantApplication"]}})).await;
@@ -970,13 +1043,16 @@ async fn an_unsatisfiable_registration_policy_is_found_and_accepting_a_pass_reso
     use portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS;
     for t in both().await {
         let (svc, _) = tenant(&t).await;
-        svc.add_user(&op(), "xia@contoso.com", "Xia").await.unwrap();
-        svc.create_tap(&op(), "xia@contoso.com", IssueRequest::default())
-            .await
-            .unwrap();
-        let mut policy = save(&svc, json!({"displayName": "Phishing-resistant to register", "state": "enabled",
-            "conditions": {"users": {"includeUsers": ["All"], "excludeRoles": [GLOBAL_ADMIN]}, "applications": {"includeUserActions": ["urn:user:registersecurityinfo"]}},
-            "grantControls": {"operator": "OR", "authenticationStrength": {"id": PHISHING_RESISTANT}}})).await;
+        user_with_pass(&svc, "xia@contoso.com", "Xia").await;
+        let mut policy = save(
+            &svc,
+            everyone(
+                "Phishing-resistant to register",
+                registering(),
+                requires(PHISHING_RESISTANT),
+            ),
+        )
+        .await;
         let f = findings(&svc, "xia@contoso.com").await;
         assert_eq!(
             codes(&f),
