@@ -379,4 +379,117 @@ mod tests {
         assert!(codes(3).is_empty(), "excluded by name");
         assert_eq!(codes(4), HashSet::from([FindingCode::TapUnavailable]));
     }
+
+    /// R20: two users with the same passkeys overall, whose work profiles hold different
+    /// things (one has a security key beside a personal-profile passkey, the other only the
+    /// passkey), are two classes — and the classes answer as the users one by one.
+    #[test]
+    fn what_each_android_profile_holds_tells_users_apart() {
+        use crate::conditional_access::platform::Platform;
+        use crate::device::{DeviceProperties, Ownership};
+        let now = datetime!(2026-11-29 12:00 UTC);
+        let key = |user: u128, n: u128, profile: Option<&str>| Passkey {
+            id: Uuid::from_u128(n),
+            user_id: Uuid::from_u128(user),
+            credential_id: format!("c{n}"),
+            aaguid: Uuid::from_u128(0xA0),
+            display_name: "key".into(),
+            fmt: "packed".into(),
+            attested: false,
+            synced: false,
+            created_at: now,
+            last_used_at: None,
+            sign_count: 0,
+            device: None,
+            device_profile: profile.map(str::to_string),
+            flagged_clone: false,
+        };
+        let phone = |owner: u128| Device {
+            id: Uuid::from_u128(owner + 0x1000),
+            owner: Uuid::from_u128(owner),
+            display_name: "Pixel".into(),
+            platform: Platform::Android,
+            is_compliant: false,
+            public_key: String::new(),
+            created_at: now,
+            properties: DeviceProperties {
+                device_ownership: Some(Ownership::Personal),
+                ..Default::default()
+            },
+        };
+        let fido2 = Fido2Configuration {
+            state: MethodState::Enabled,
+            is_attestation_enforced: false,
+            ..Default::default()
+        };
+        let tap = TapConfiguration {
+            state: MethodState::Disabled,
+            ..Default::default()
+        };
+        let set = PolicySet::new(vec![]);
+        let strengths: Vec<_> = BUILT_IN.iter().map(|b| b.to_strength()).collect();
+        let apps = [Application {
+            app_id: "payroll".into(),
+            ..Default::default()
+        }];
+        let portal = Application {
+            app_id: SECURITY_INFO_APP.app_id.into(),
+            ..Default::default()
+        };
+        let authenticator = Application {
+            app_id: crate::directory::AUTHENTICATOR_APP.app_id.into(),
+            ..Default::default()
+        };
+        let trust = crate::readiness::AttestationTrust::default();
+        let t = Tenant {
+            config: Config {
+                policies: &set,
+                strengths: &strengths,
+                locations: &[],
+            },
+            methods: MethodsPolicy {
+                fido2: &fido2,
+                tap: &tap,
+            },
+            applications: &apps,
+            portal: &portal,
+            authenticator: &authenticator,
+            networks: &[None],
+            trust: &trust,
+            now,
+        };
+        let users: Vec<User> = (1..=2).map(user).collect();
+        let passkeys = [
+            vec![key(1, 11, Some("personal")), key(1, 12, None)],
+            vec![key(2, 21, Some("personal"))],
+        ];
+        let devices = [vec![phone(1)], vec![phone(2)]];
+        let subjects: Vec<Subject<'_>> = users
+            .iter()
+            .zip(&passkeys)
+            .zip(&devices)
+            .map(|((u, p), d)| Subject {
+                user: u,
+                groups: &[],
+                roles: &[],
+                passkeys: p,
+                pass: None,
+                devices: d,
+            })
+            .collect();
+        assert_eq!(classes(&t, &subjects), 2);
+        let found = analyse(&t, &subjects, NonZeroUsize::MIN);
+        let mut one_by_one: Vec<UserFinding> =
+            subjects.iter().flat_map(|s| analyse_user(&t, s)).collect();
+        one_by_one.sort();
+        assert_eq!(found, one_by_one);
+        assert!(found
+            .iter()
+            .all(|f| f.code == FindingCode::AndroidSingleProfile));
+        assert_eq!(
+            found.len(),
+            2,
+            "both are told about the work profile: {found:?}"
+        );
+    }
 }
