@@ -91,3 +91,72 @@ async fn bootstrap_pass_signs_the_administrator_in_on_the_page() {
     b.close().await;
     s.stop().await;
 }
+
+/// The admin center's readiness page (R50) in Chromium: the administrator signs in with the
+/// bootstrap pass and sees who cannot get in and why — here a user who holds nothing while
+/// TAP is off — with the remedies and the exports.
+#[tokio::test]
+async fn the_readiness_page_shows_who_cannot_get_in_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    let tap = s.tap.clone().expect("bootstrap pass");
+    let b = Browser::launch().await;
+    let c = &b.client;
+    fill_tap_sign_in(c, &s.origin(), "admin@portcullis.local", &tap).await;
+    click(c, "signin").await;
+    c.wait()
+        .for_element(Locator::Id("signed-in"))
+        .await
+        .unwrap();
+    // Gina holds nothing, and the pass she would start with cannot be issued.
+    let (st, _, err) = support::cli(d, None, &["users", "add", "--upn", "gina@portcullis.local"]);
+    assert_eq!(st, 0, "{err}");
+    let off = d.join("tap-off.json");
+    std::fs::write(&off, r#"{"state": "disabled", "excludeTargets": []}"#).unwrap();
+    let (st, _, err) = support::cli(
+        d,
+        None,
+        &[
+            "policy",
+            "patch",
+            "TemporaryAccessPass",
+            off.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(st, 0, "{err}");
+    c.goto(&format!("{}/admin/readiness", s.origin()))
+        .await
+        .unwrap();
+    let section = c
+        .wait()
+        .for_element(Locator::Id("tapUnavailable"))
+        .await
+        .unwrap();
+    let text = section.text().await.unwrap();
+    assert!(
+        text.contains("gina@portcullis.local") && text.contains("obtainPass"),
+        "{text}"
+    );
+    assert_eq!(
+        section.attr("data-severity").await.unwrap().as_deref(),
+        Some("blocker")
+    );
+    assert!(c
+        .find(Locator::Css(
+            "#tapUnavailable li[data-remedy='includeInTapPolicy']"
+        ))
+        .await
+        .is_ok());
+    let href = c
+        .find(Locator::Id("export-csv"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap();
+    assert_eq!(href.as_deref(), Some("/admin/readiness?format=csv"));
+    assert_eq!(c.title().await.unwrap(), "Readiness · Portcullis");
+    b.close().await;
+    s.stop().await;
+}

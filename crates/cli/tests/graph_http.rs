@@ -1615,5 +1615,62 @@ async fn readiness_over_http_needs_its_role_and_scope_and_answers_the_dry_run() 
         assert!(st.is_client_error(), "{bad} → {st} {v}");
         graph_error(&v);
     }
+
+    // The admin center's page and its exports: for the same roles, signed in.
+    let page = |upn: &'static str| {
+        let (d, s) = (d, &s);
+        async move {
+            let (st, out, err) = cli(d, None, &["tap", "create", "--user", upn]);
+            assert_eq!(st, 0, "{err}");
+            let c = client();
+            let r = support::sign_in(&c, s, upn, &support::code_from(&out)).await;
+            assert_eq!(r.status(), StatusCode::SEE_OTHER);
+            c
+        }
+    };
+    let get = |c: reqwest::Client, q: &'static str| {
+        let s = &s;
+        async move {
+            let r = c
+                .get(s.url(&format!("/admin/readiness{q}")))
+                .send()
+                .await
+                .unwrap();
+            let (st, ct) = (
+                r.status(),
+                r.headers()
+                    .get("content-type")
+                    .map(|v| v.to_str().unwrap_or_default().to_string())
+                    .unwrap_or_default(),
+            );
+            (st, ct, r.text().await.unwrap())
+        }
+    };
+    let reader_page = page("reader@portcullis.local").await;
+    let (st, _, html) = get(reader_page.clone(), "").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(html.contains("id=\"summary\""), "{html}");
+    let (st, ct, csv) = get(reader_page.clone(), "?format=csv").await;
+    assert_eq!(
+        (st, ct.as_str()),
+        (StatusCode::OK, "text/csv; charset=utf-8")
+    );
+    assert!(
+        csv.starts_with("code,severity,userId,userPrincipalName,"),
+        "{csv}"
+    );
+    let (st, ct, doc) = get(reader_page.clone(), "?format=json").await;
+    assert_eq!((st, ct.as_str()), (StatusCode::OK, "application/json"));
+    assert_eq!(
+        serde_json::from_str::<Value>(&doc).unwrap()["summary"]["usersAnalyzed"],
+        3
+    );
+    let (st, _, _) = get(reader_page, "?format=xml").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    // Bob has no role: refused. Nobody signed in: sent to sign in.
+    let (st, _, _) = get(page("bob@portcullis.local").await, "").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _, _) = get(client(), "").await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
     s.stop().await;
 }

@@ -59,7 +59,8 @@ pub fn remedy(code: RemedyCode) -> &'static str {
     }
 }
 
-fn severity(s: Severity) -> &'static str {
+/// A severity as JSON, CSV and pages name it.
+pub fn severity(s: Severity) -> &'static str {
     match s {
         Severity::Blocker => "blocker",
         Severity::Warning => "warning",
@@ -82,7 +83,8 @@ fn policy_ids(r: &Readiness, names: &[String]) -> Vec<String> {
     ids.into_iter().collect()
 }
 
-fn upns(r: &Readiness) -> BTreeMap<Uuid, String> {
+/// Each analysed user's UPN, by id.
+pub fn upns(r: &Readiness) -> BTreeMap<Uuid, String> {
     r.users
         .iter()
         .map(|u| (u.id, u.user_principal_name.to_string()))
@@ -264,7 +266,8 @@ pub fn text(r: &Readiness) -> String {
     out
 }
 
-fn step(s: Step) -> &'static str {
+/// A step as JSON, CSV and pages name it.
+pub fn step(s: Step) -> &'static str {
     match s {
         Step::SignIn => "signIn",
         Step::Register => "register",
