@@ -249,6 +249,29 @@ fn blockers(found: &[(String, String, String)]) -> Vec<&(String, String, String)
     found.iter().filter(|(_, s, _)| s == "blocker").collect()
 }
 
+/// Creates the custom strength "Passkey in Authenticator" (both Authenticator AAGUIDs) and
+/// returns its id.
+fn in_authenticator(d: &Path) -> String {
+    last_word(
+        &ok(
+            d,
+            &[
+                "ca",
+                "strength",
+                "--name",
+                "Passkey in Authenticator",
+                "--combination",
+                "fido2",
+                "--aaguid",
+                AUTHN_ANDROID,
+                "--aaguid",
+                AUTHN_IOS,
+            ],
+        )
+        .replace("Authentication strength 'Passkey in Authenticator' ", ""),
+    )
+}
+
 fn policy_file(d: &Path, name: &str, body: Value) -> String {
     let f = d.join(format!("{name}.json"));
     std::fs::write(&f, body.to_string()).unwrap();
@@ -449,24 +472,7 @@ async fn passkey_in_authenticator_everywhere_is_a_loop_without_a_tap_and_proof_u
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let s = start(d).await;
-    let strength = last_word(
-        &ok(
-            d,
-            &[
-                "ca",
-                "strength",
-                "--name",
-                "Passkey in Authenticator",
-                "--combination",
-                "fido2",
-                "--aaguid",
-                AUTHN_ANDROID,
-                "--aaguid",
-                AUTHN_IOS,
-            ],
-        )
-        .replace("Authentication strength 'Passkey in Authenticator' ", ""),
-    );
+    let strength = in_authenticator(d);
     ok(d, &["users", "add", "--upn", "carol@portcullis.local"]);
     // Carol already has a passkey of another model (a security key).
     let c = tap_client(d, &s, "carol@portcullis.local").await;
@@ -712,21 +718,7 @@ async fn split_desktop_and_mobile_policies_let_a_new_user_register_on_mobile_and
             "http://127.0.0.1:8765/cb",
         ],
     ));
-    let in_authn = last_word(&ok(
-        d,
-        &[
-            "ca",
-            "strength",
-            "--name",
-            "Passkey in Authenticator",
-            "--combination",
-            "fido2",
-            "--aaguid",
-            AUTHN_ANDROID,
-            "--aaguid",
-            AUTHN_IOS,
-        ],
-    ));
+    let in_authn = in_authenticator(d);
     let bootstrap = last_word(&ok(
         d,
         &[

@@ -220,24 +220,7 @@ async fn one_case(rules: Vec<Rule>) -> Result<(), TestCaseError> {
         ))
     };
     let apps = [app("Payroll"), app("Wiki")];
-    let authenticator_strength = last_word(
-        &ok(
-            d,
-            &[
-                "ca",
-                "strength",
-                "--name",
-                "Passkey in Authenticator",
-                "--combination",
-                "fido2",
-                "--aaguid",
-                AUTHN_ANDROID,
-                "--aaguid",
-                AUTHN_IOS,
-            ],
-        )
-        .replace("Authentication strength 'Passkey in Authenticator' ", ""),
-    );
+    let authenticator_strength = in_authenticator(d);
     let mut ids = vec![];
     for upn in ["ann", "ben", "cat"] {
         ids.push(last_word(&ok(

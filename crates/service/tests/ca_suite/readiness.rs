@@ -154,6 +154,20 @@ async fn authenticator_strength(svc: &Service) -> portcullis_domain::strength::S
     .unwrap()
 }
 
+/// "Authenticator for payroll": a passkey in the Authenticator required on `app`.
+async fn authenticator_on(svc: &Service, app: &str) -> Policy {
+    let strength = authenticator_strength(svc).await;
+    save(
+        svc,
+        everyone(
+            "Authenticator for payroll",
+            only(app),
+            requires(&strength.id),
+        ),
+    )
+    .await
+}
+
 async fn findings(svc: &Service, upn: &str) -> Vec<UserFinding> {
     svc.readiness(&[upn.to_string()], None)
         .await
@@ -217,7 +231,22 @@ async fn strength_loop_is_found_and_a_pass_resolves_it() {
         assert!(portcullis_service::render::readiness::has_blocker(
             &r.findings
         ));
-        // The remedy: a pass opens Security info for proof-up.
+        // One remedy: the application filter (the policy on Payroll, not All resources), so
+        // Security info stays open — she adds the Authenticator passkey on her security key's
+        // strength (which readiness tells, as info).
+        let mut filtered = policy.clone();
+        filtered.conditions.applications.include_applications = vec![payroll.clone()];
+        svc.save_ca_policy(&op(), filtered, false).await.unwrap();
+        let f = findings(&svc, "gina@contoso.com").await;
+        assert!(
+            !f.iter().any(|x| x.code == FindingCode::StrengthLoop)
+                && !portcullis_service::render::readiness::has_blocker(&f),
+            "an application filter resolves it: {f:?}"
+        );
+        svc.save_ca_policy(&op(), policy.clone(), false)
+            .await
+            .unwrap();
+        // The other: a pass opens Security info for proof-up.
         svc.create_tap(&op(), "gina@contoso.com", IssueRequest::default())
             .await
             .unwrap();
@@ -533,16 +562,7 @@ async fn a_desktop_that_must_add_an_authenticator_passkey_is_told_about_bluetoot
     for t in both().await {
         let (svc, payroll) = tenant(&t).await;
         user_with_pass(&svc, "ola@contoso.com", "Ola").await;
-        let strength = authenticator_strength(&svc).await;
-        save(
-            &svc,
-            everyone(
-                "Authenticator for payroll",
-                only(&payroll),
-                requires(&strength.id),
-            ),
-        )
-        .await;
+        authenticator_on(&svc, &payroll).await;
         let f = findings(&svc, "ola@contoso.com").await;
         assert!(
             f.iter()
@@ -564,6 +584,17 @@ async fn a_desktop_that_must_add_an_authenticator_passkey_is_told_about_bluetoot
             !portcullis_service::render::readiness::gates(&r),
             "info does not fail a pipeline"
         );
+        // The remedy (register on the phone itself): once she holds the passkey, nothing is
+        // left to add across devices.
+        let ola = svc.user("ola@contoso.com").await.unwrap();
+        holds_passkey(
+            &t,
+            ola.id,
+            portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS[0],
+        )
+        .await;
+        let f = findings(&svc, "ola@contoso.com").await;
+        assert!(f.is_empty(), "{f:?}");
     }
 }
 
@@ -844,16 +875,7 @@ async fn a_phone_too_old_for_the_only_path_is_found_and_updating_it_resolves_it(
     for t in both().await {
         let (svc, payroll) = tenant(&t).await;
         user_with_pass(&svc, "uma@contoso.com", "Uma").await;
-        let strength = authenticator_strength(&svc).await;
-        save(
-            &svc,
-            everyone(
-                "Authenticator for payroll",
-                only(&payroll),
-                requires(&strength.id),
-            ),
-        )
-        .await;
+        authenticator_on(&svc, &payroll).await;
         let iphone = phone(&svc, "uma@contoso.com", "iOS", "16.7.2", None).await;
         let f = findings(&svc, "uma@contoso.com").await;
         let old: Vec<&UserFinding> = f
@@ -888,16 +910,7 @@ async fn a_weaker_claim_that_registers_is_found_and_protecting_registration_reso
         let (svc, payroll) = tenant(&t).await;
         let vic = svc.add_user(&op(), "vic@contoso.com", "Vic").await.unwrap();
         holds_passkey(&t, vic.id, YUBIKEY).await;
-        let strength = authenticator_strength(&svc).await;
-        let policy = save(
-            &svc,
-            everyone(
-                "Authenticator for payroll",
-                only(&payroll),
-                requires(&strength.id),
-            ),
-        )
-        .await;
+        let policy = authenticator_on(&svc, &payroll).await;
         let f = findings(&svc, "vic@contoso.com").await;
         let weak: Vec<&UserFinding> = f
             .iter()
