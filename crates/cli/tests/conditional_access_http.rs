@@ -213,25 +213,34 @@ async fn authorize_proving(
     (st, loc, r.text().await.unwrap_or_default())
 }
 
-/// R50 over HTTP, as the administrator (so with the server's own configuration, its app
-/// attestation service included): `upn`'s findings as (code, severity, persona).
-async fn readiness(d: &Path, s: &Server, upn: &str) -> Vec<(String, String, String)> {
-    let admin = support::token(
+/// A token of the administrator's that may read policies (What If, readiness).
+fn admin_token(d: &Path, s: &Server) -> String {
+    support::token(
         d,
         None,
         &s.origin(),
         "admin@portcullis.local",
         &["Policy.Read.All"],
-    );
+    )
+}
+
+/// R50 over HTTP, as the administrator (so with the server's own configuration, its app
+/// attestation service included): the report for `users`.
+async fn readiness_report(s: &Server, token: &str, users: &[&str]) -> Value {
     let r = client()
         .post(s.url("/api/admin/readiness"))
-        .bearer_auth(admin)
-        .json(&json!({"users": [upn]}))
+        .bearer_auth(token)
+        .json(&json!({"users": users}))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let v: Value = r.json().await.unwrap();
+    r.json().await.unwrap()
+}
+
+/// `upn`'s findings as (code, severity, persona).
+async fn readiness(d: &Path, s: &Server, upn: &str) -> Vec<(String, String, String)> {
+    let v = readiness_report(s, &admin_token(d, s), &[upn]).await;
     let mut out = vec![];
     for f in v["findings"].as_array().unwrap() {
         for u in f["users"].as_array().unwrap() {
@@ -1967,22 +1976,27 @@ async fn r40_an_unreadable_forwarded_hop_never_makes_the_proxy_the_client() {
     s.stop().await;
 }
 
-/// What If through Graph `evaluate`, as an administrator's token asks it.
+/// What If through Graph `evaluate`, as an administrator's token asks it (from Linux).
 async fn evaluate(d: &Path, s: &Server, user_id: &str, context: Value, methods: Value) -> Value {
-    let token = support::token(
-        d,
-        None,
-        &s.origin(),
-        "admin@portcullis.local",
-        &["Policy.Read.All"],
-    );
+    evaluate_from(s, &admin_token(d, s), user_id, context, "linux", methods).await
+}
+
+/// [`evaluate`] from a browser on `platform`, with a token already minted.
+async fn evaluate_from(
+    s: &Server,
+    token: &str,
+    user_id: &str,
+    context: Value,
+    platform: &str,
+    methods: Value,
+) -> Value {
     let r = client()
         .post(s.url("/v1.0/identity/conditionalAccess/evaluate"))
         .bearer_auth(token)
         .json(&json!({
             "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": user_id},
             "signInContext": context,
-            "signInConditions": {"devicePlatform": "linux", "clientAppType": "browser"},
+            "signInConditions": {"devicePlatform": platform, "clientAppType": "browser"},
             "portcullisAuthenticationMethods": methods,
         }))
         .send()

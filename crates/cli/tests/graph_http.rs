@@ -1668,8 +1668,15 @@ async fn readiness_over_http_needs_its_role_and_scope_and_answers_the_dry_run() 
     let (st, _, _) = get(reader_page, "?format=xml").await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     // Bob has no role: refused. Nobody signed in: sent to sign in.
-    let (st, _, _) = get(page("bob@portcullis.local").await, "").await;
+    let bob = page("bob@portcullis.local").await;
+    let (st, _, _) = get(bob.clone(), "").await;
     assert_eq!(st, StatusCode::FORBIDDEN);
+    // …nor may he take the data behind the page through its exports.
+    for q in ["?format=csv", "?format=json"] {
+        let (st, _, body) = get(bob.clone(), q).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{q}");
+        assert!(!body.contains("reader@portcullis.local"), "{body}");
+    }
     let (st, _, _) = get(client(), "").await;
     assert_eq!(st, StatusCode::SEE_OTHER);
     s.stop().await;

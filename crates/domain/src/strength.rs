@@ -422,6 +422,30 @@ impl StrengthDocument {
         }
         Ok((combos, aaguids))
     }
+
+    /// The custom strength it describes, checked, under the ids and dates the caller gives
+    /// (`configuration_id` names its AAGUID restriction, if it has one). The display name is
+    /// the caller's to validate.
+    pub fn to_strength(
+        &self,
+        id: String,
+        configuration_id: String,
+        created: String,
+        modified: String,
+    ) -> Result<Strength, StrengthDocumentError> {
+        let (combos, aaguids) = self.checked()?;
+        Ok(Strength {
+            id,
+            display_name: self.display_name.clone(),
+            description: self.description.clone(),
+            built_in: false,
+            allowed_combinations: combos,
+            fido2_configuration_id: aaguids.as_ref().map(|_| configuration_id),
+            fido2_allowed_aaguids: aaguids,
+            created,
+            modified,
+        })
+    }
 }
 
 /// Every strength: the built-ins, then the custom ones.

@@ -454,7 +454,7 @@ impl Service {
         let name = portcullis_domain::directory::validate_display_name(name)?;
         let doc = StrengthDocument {
             id: None,
-            display_name: name.clone(),
+            display_name: name,
             description: description.to_string(),
             allowed_combinations: combinations.to_vec(),
             combination_configurations: aaguids
@@ -465,21 +465,15 @@ impl Service {
                 })
                 .collect(),
         };
-        let (combos, aaguids) = doc
-            .checked()
-            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let now = self.now();
-        let s = Strength {
-            id: Uuid::new_v4().to_string(),
-            display_name: name,
-            description: description.to_string(),
-            built_in: false,
-            allowed_combinations: combos,
-            fido2_configuration_id: aaguids.as_ref().map(|_| Uuid::new_v4().to_string()),
-            fido2_allowed_aaguids: aaguids,
-            created: rfc3339(now),
-            modified: rfc3339(now),
-        };
+        let s = doc
+            .to_strength(
+                Uuid::new_v4().to_string(),
+                Uuid::new_v4().to_string(),
+                rfc3339(now),
+                rfc3339(now),
+            )
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let mut tx = self.begin_ca_change().await?;
         if ca::strengths(&mut tx)
             .await?

@@ -299,32 +299,27 @@ fn proposed_strengths(
     docs: &[StrengthDocument],
     now: Timestamp,
 ) -> Result<Vec<Strength>> {
+    let invalid =
+        |e: String| ServiceError::Invalid(format!("a proposed authenticationStrengthPolicy: {e}"));
     let mut out = current.to_vec();
     for d in docs {
-        let (combos, aaguids) = d.checked().map_err(|e| {
-            ServiceError::Invalid(format!("a proposed authenticationStrengthPolicy: {e}"))
-        })?;
         let id = d.id.clone().unwrap_or_else(|| Uuid::new_v4().to_string());
         let existing = out.iter().position(|s| s.id == id);
         if existing.is_some_and(|i| out.get(i).is_some_and(|s| s.built_in)) {
-            return Err(ServiceError::Invalid(format!(
-                "a proposed authenticationStrengthPolicy: '{id}' is a built-in strength, which cannot be changed"
+            return Err(invalid(format!(
+                "'{id}' is a built-in strength, which cannot be changed"
             )));
         }
         let created = existing
             .and_then(|i| out.get(i))
             .map_or_else(|| rfc3339(now), |s| s.created.clone());
-        let s = Strength {
-            id,
+        let d = StrengthDocument {
             display_name: portcullis_domain::directory::validate_display_name(&d.display_name)?,
-            description: d.description.clone(),
-            built_in: false,
-            allowed_combinations: combos,
-            fido2_configuration_id: aaguids.as_ref().map(|_| Uuid::new_v4().to_string()),
-            fido2_allowed_aaguids: aaguids,
-            created,
-            modified: rfc3339(now),
+            ..d.clone()
         };
+        let s = d
+            .to_strength(id, Uuid::new_v4().to_string(), created, rfc3339(now))
+            .map_err(|e| invalid(e.to_string()))?;
         match existing.and_then(|i| out.get_mut(i)) {
             Some(slot) => *slot = s,
             None => out.push(s),

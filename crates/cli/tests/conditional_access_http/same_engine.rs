@@ -257,23 +257,17 @@ async fn one_case(rules: Vec<Rule>) -> Result<(), TestCaseError> {
     }
 
     // Readiness, once, over HTTP.
-    let admin = support::token(
-        d,
-        None,
-        &s.origin(),
-        "admin@portcullis.local",
-        &["Policy.Read.All"],
-    );
-    let report: Value = client()
-        .post(s.url("/api/admin/readiness"))
-        .bearer_auth(&admin)
-        .json(&json!({"users": ["ann@portcullis.local", "ben@portcullis.local", "cat@portcullis.local"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let admin = admin_token(d, &s);
+    let report = readiness_report(
+        &s,
+        &admin,
+        &[
+            "ann@portcullis.local",
+            "ben@portcullis.local",
+            "cat@portcullis.local",
+        ],
+    )
+    .await;
     // (user id, persona, application or "", code) of every finding that says a step fails.
     let mut failing: Vec<(String, String, String, String)> = vec![];
     for f in report["findings"].as_array().unwrap() {
@@ -320,21 +314,15 @@ async fn one_case(rules: Vec<Rule>) -> Result<(), TestCaseError> {
                 for h in &held[u] {
                     let (st, _, page) = authorize_from(&h.client, &s, app, REDIRECT, ua).await;
                     let http = over_http(st, &page);
-                    let what_if = client()
-                        .post(s.url("/v1.0/identity/conditionalAccess/evaluate"))
-                        .bearer_auth(&admin)
-                        .json(&json!({
-                            "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": user},
-                            "signInContext": {"@odata.type": "#microsoft.graph.applicationContext", "includeApplications": [app]},
-                            "signInConditions": {"devicePlatform": platform_of(ua), "clientAppType": "browser"},
-                            "portcullisAuthenticationMethods": [h.method],
-                        }))
-                        .send()
-                        .await
-                        .unwrap()
-                        .json::<Value>()
-                        .await
-                        .unwrap();
+                    let what_if = evaluate_from(
+                        &s,
+                        &admin,
+                        user,
+                        json!({"@odata.type": "#microsoft.graph.applicationContext", "includeApplications": [app]}),
+                        platform_of(ua),
+                        json!([h.method]),
+                    )
+                    .await;
                     let verdict = &what_if["@portcullis.verdict"];
                     prop_assert_eq!(
                         http,
