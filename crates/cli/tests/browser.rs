@@ -8,6 +8,8 @@
     clippy::indexing_slicing
 )]
 
+#[path = "browser/admin_center.rs"]
+mod admin_center;
 mod support;
 
 use portcullis_testkit::browser::{click, fill_tap_sign_in, type_into, Browser};

@@ -3,6 +3,7 @@
 //! Handlers parse input, call a service, and render the answer; every decision is
 //! made in the domain crate. Errors are mapped to responses once, in [`error`].
 
+mod admin;
 pub mod admin_api;
 pub mod api;
 pub mod error;

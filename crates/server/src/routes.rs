@@ -41,8 +41,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/signin/passkey/options", post(api::sign_in_options))
         .route("/api/signin/passkey", post(api::sign_in))
         .route("/security-info/callback", get(security_info::callback))
-        .route("/admin/sign-ins", get(admin_sign_ins))
-        .route("/admin/readiness", get(admin_readiness))
         .route("/api/admin/readiness", post(crate::admin_api::readiness))
         .route("/.well-known/openid-configuration", get(oidc::discovery))
         .route(oidc::JWKS_PATH, get(oidc::jwks))
@@ -62,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1.0/{*path}", axum::routing::any(crate::graph::dispatch))
         .route("/beta/{*path}", axum::routing::any(crate::graph::dispatch))
+        .merge(crate::admin::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::map_response(security_headers))
@@ -497,79 +496,4 @@ async fn signout(State(st): State<AppState>, headers: HeaderMap) -> Result<Respo
         Redirect::to("/signin"),
     )
         .into_response())
-}
-
-/// The admin center's sign-in log: administrators who may read logs only.
-async fn admin_sign_ins(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, PageError> {
-    let Some((_, user)) = signed_in(&st, &headers).await? else {
-        return Ok(Redirect::to("/signin?return_to=%2Fadmin%2Fsign-ins").into_response());
-    };
-    let roles = st.service.user_roles(user.id).await?;
-    portcullis_domain::authz::authorize_page(
-        portcullis_domain::authz::Capability::ReadAudit,
-        &roles,
-    )
-    .map_err(|d| PageError::Forbidden(format!("The sign-in logs are not yours to read. {d}")))?;
-    let events = st.service.sign_in_page(&Default::default(), 500, 0).await?;
-    Ok(pages::admin::sign_ins_page(&events).into_response())
-}
-
-/// `?format=` of the readiness page: an export instead of the page.
-#[derive(Deserialize)]
-struct ReadinessQuery {
-    format: Option<String>,
-}
-
-/// The admin center's readiness report (R50): who cannot get in, and why; CSV and JSON
-/// exports. For the roles that may run it (the authorization table's `RunReadiness`).
-async fn admin_readiness(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    query: Result<Query<ReadinessQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, PageError> {
-    let Query(q) = query.map_err(|e| PageError::BadRequest(e.body_text()))?;
-    let Some((_, user)) = signed_in(&st, &headers).await? else {
-        return Ok(Redirect::to("/signin?return_to=%2Fadmin%2Freadiness").into_response());
-    };
-    let roles = st.service.user_roles(user.id).await?;
-    portcullis_domain::authz::authorize_page(
-        portcullis_domain::authz::Capability::RunReadiness,
-        &roles,
-    )
-    .map_err(|d| PageError::Forbidden(format!("The readiness report is not yours to run. {d}")))?;
-    let attachment = |name: &str| format!("attachment; filename=\"{name}\"");
-    match q.format.as_deref() {
-        None | Some("") => {
-            let r = st.service.readiness(&[], None).await?;
-            Ok(pages::admin::readiness_page(&r).into_response())
-        }
-        Some("csv") => {
-            let r = st.service.readiness(&[], None).await?;
-            Ok((
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                    (header::CONTENT_DISPOSITION, attachment("readiness.csv")),
-                ],
-                portcullis_service::render::readiness::csv(&r),
-            )
-                .into_response())
-        }
-        Some("json") => {
-            let r = st.service.readiness(&[], None).await?;
-            Ok((
-                [
-                    (header::CONTENT_TYPE, "application/json".to_string()),
-                    (header::CONTENT_DISPOSITION, attachment("readiness.json")),
-                ],
-                portcullis_service::render::readiness::json(&r).to_string(),
-            )
-                .into_response())
-        }
-        Some(other) => Err(PageError::BadRequest(format!(
-            "'{other}' is not an export format: use csv or json."
-        ))),
-    }
 }

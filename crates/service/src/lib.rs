@@ -17,6 +17,7 @@ pub mod keys;
 pub mod oidc;
 pub mod passkeys;
 pub mod policy;
+pub mod preview;
 pub mod readiness;
 pub mod render;
 pub mod secrets;

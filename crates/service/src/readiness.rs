@@ -99,6 +99,18 @@ pub struct Delta {
     pub resolved: Vec<UserFinding>,
 }
 
+impl Delta {
+    /// The users the proposal strands: a new finding worse than information (a blocker, or
+    /// a path that fails for a persona or an application).
+    pub fn stranded(&self) -> BTreeSet<Uuid> {
+        self.new
+            .iter()
+            .filter(|f| f.severity != portcullis_domain::readiness::Severity::Info)
+            .map(|f| f.user)
+            .collect()
+    }
+}
+
 /// What the analysis found, with what is needed to report it.
 #[derive(Debug, Clone)]
 pub struct Readiness {

@@ -309,3 +309,58 @@ fn uuid_like(name: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect()
 }
+
+/// A client signed in as `upn` with a fresh Temporary Access Pass from the CLI, Security
+/// info opened (as a browser does before adding a passkey).
+pub async fn tap_client(dir: &Path, s: &Server, upn: &str) -> reqwest::Client {
+    let (st, out, err) = cli(dir, None, &["tap", "create", "--user", upn]);
+    assert_eq!(st, 0, "{err}");
+    let c = client();
+    let r = sign_in(&c, s, upn, &code_from(&out)).await;
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER, "{upn} signs in");
+    open_security_info(&c, s).await;
+    c
+}
+
+/// Registers `key` for the signed-in user of `c` through Security info's API; the status
+/// and the answer, refusals included.
+pub async fn register_key(
+    c: &reqwest::Client,
+    s: &Server,
+    key: &mut portcullis_testkit::softkey::SoftKey,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    open_security_info(c, s).await;
+    let r = c
+        .post(s.url("/api/passkeys/registration/options"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect("options");
+    let (st, o) = (
+        r.status(),
+        r.json::<serde_json::Value>().await.unwrap_or_default(),
+    );
+    if st != reqwest::StatusCode::OK {
+        return (st, o);
+    }
+    let cred = key.register(&o["publicKey"], &s.origin(), &Default::default());
+    let r = c
+        .post(s.url("/api/passkeys/registration"))
+        .json(&serde_json::json!({"ceremonyId": o["ceremonyId"], "credential": cred}))
+        .send()
+        .await
+        .expect("registration");
+    (r.status(), r.json().await.unwrap_or_default())
+}
+
+/// Saves a screenshot of what `c` shows as `name`.png in the tests' output folder
+/// (`SCREENSHOT_DIR`, else `screenshots` in Cargo's temporary directory for tests).
+pub async fn screenshot(c: &portcullis_testkit::fantoccini::Client, name: &str) {
+    let dir = std::env::var("SCREENSHOT_DIR").map_or_else(
+        |_| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots"),
+        PathBuf::from,
+    );
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+}

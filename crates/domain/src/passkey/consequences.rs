@@ -5,7 +5,7 @@
 use uuid::Uuid;
 
 use super::{authenticator_option_offered, key_allowed, some_ruleset_enforces_attestation};
-use crate::policy::fido2::EnforcementType;
+use crate::policy::fido2::{EnforcementType, AUTHENTICATOR_AAGUIDS};
 use crate::policy::{Fido2Configuration, KeyRestrictions};
 
 /// A set of passkey rules: the method's own settings, or a passkey profile.
@@ -33,6 +33,17 @@ pub enum Fido2Warning {
         /// How many live passkeys of it.
         count: i64,
     },
+    /// R5, R6: key restrictions are not enforced, so the AAGUIDs listed (the Microsoft
+    /// Authenticator's among them, or not) restrict nothing: every model may register.
+    ListNotEnforced {
+        /// How many AAGUIDs are listed.
+        listed: usize,
+        /// Whether both Authenticator AAGUIDs are among them.
+        authenticator: bool,
+    },
+    /// R4: attestation is checked when a passkey is registered, never again: passkeys
+    /// registered before it was enforced stay usable without it.
+    AttestationAtRegistrationOnly,
 }
 
 /// R32: a strength restricting passkeys to listed AAGUIDs while no passkey ruleset enforces
@@ -62,6 +73,25 @@ pub fn empty_allow_lists(cfg: &Fido2Configuration) -> Vec<RulesetRef> {
             .map(|p| RulesetRef::Profile(p.name.clone())),
     );
     out
+}
+
+/// What the settings themselves mean, whatever they replace: a key list that restricts
+/// nothing because enforcement is off, and attestation checked at registration only.
+pub fn standing_warnings(cfg: &Fido2Configuration) -> Vec<Fido2Warning> {
+    let mut w = vec![];
+    let kr = &cfg.key_restrictions;
+    if !kr.is_enforced && !kr.aa_guids.is_empty() {
+        w.push(Fido2Warning::ListNotEnforced {
+            listed: kr.aa_guids.len(),
+            authenticator: AUTHENTICATOR_AAGUIDS
+                .iter()
+                .all(|a| kr.aa_guids.contains(a)),
+        });
+    }
+    if cfg.is_attestation_enforced {
+        w.push(Fido2Warning::AttestationAtRegistrationOnly);
+    }
+    w
 }
 
 /// What saving `after` over `before` would do: the Authenticator shortcut switched off (R6),
@@ -96,6 +126,30 @@ mod tests {
     use super::*;
     use crate::policy::fido2::AUTHENTICATOR_AAGUIDS;
     use crate::policy::MethodState;
+
+    #[test]
+    fn r4_r5_r6_standing_warnings_name_a_list_that_restricts_nothing_and_attestation_timing() {
+        let mut cfg = Fido2Configuration {
+            is_attestation_enforced: false,
+            ..Default::default()
+        };
+        assert_eq!(standing_warnings(&cfg), vec![]);
+        cfg.key_restrictions.aa_guids = AUTHENTICATOR_AAGUIDS.to_vec();
+        assert_eq!(
+            standing_warnings(&cfg),
+            vec![Fido2Warning::ListNotEnforced {
+                listed: 2,
+                authenticator: true
+            }]
+        );
+        cfg.key_restrictions.is_enforced = true;
+        assert_eq!(standing_warnings(&cfg), vec![]);
+        cfg.is_attestation_enforced = true;
+        assert_eq!(
+            standing_warnings(&cfg),
+            vec![Fido2Warning::AttestationAtRegistrationOnly]
+        );
+    }
 
     #[test]
     fn r5_r6_saving_warns_about_the_shortcut_and_stranded_passkeys() {

@@ -11,7 +11,8 @@ use time::Duration;
 use uuid::Uuid;
 
 pub use consequences::{
-    change_warnings, empty_allow_lists, strength_needs_attestation, Fido2Warning, RulesetRef,
+    change_warnings, empty_allow_lists, standing_warnings, strength_needs_attestation,
+    Fido2Warning, RulesetRef,
 };
 pub use refusal::{PasskeyRefusal, ProfileMiss};
 

@@ -28,6 +28,45 @@ button.link { background: none; color: var(--accent); padding: 0; margin: 0; tex
 details { margin-top: 1rem; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
 dt { font-weight: 500; }
+/* The admin center: navigation beside a wide page; one column on a phone. */
+body.admin main { max-width: none; margin: 0; border: 0; border-radius: 0; padding: 1rem 1.5rem 3rem; }
+.admin-top { display: flex; flex-wrap: wrap; justify-content: space-between; gap: .5rem; padding: .6rem 1.5rem; border-bottom: 1px solid #8884; }
+.admin-top .brand { margin: 0; }
+.admin-shell { display: flex; flex-wrap: wrap; align-items: flex-start; }
+.admin-nav { flex: 0 0 14rem; padding: 1rem; }
+.admin-nav ul { list-style: none; margin: 0; padding: 0; }
+.admin-nav a { display: block; padding: .4rem .6rem; border-radius: 6px; color: inherit; text-decoration: none; }
+.admin-nav a[aria-current=page] { background: #2456c722; font-weight: 600; }
+.admin-nav a:focus-visible, .admin-main a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+.admin-main { flex: 1 1 30rem; min-width: 0; max-width: 72rem; }
+@media (max-width: 700px) { .admin-nav { flex-basis: 100%; padding: .5rem 1rem; } .admin-nav li { display: inline-block; } }
+.crumbs { font-size: .9rem; opacity: .8; margin: 0 0 .5rem; }
+table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; }
+caption { text-align: left; font-weight: 500; padding: .25rem 0; }
+th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid #8884; vertical-align: top; }
+.admin-main { overflow-x: auto; }
+fieldset { border: 1px solid #8884; border-radius: 8px; margin: 1rem 0; padding: .5rem 1rem 1rem; }
+fieldset.inner { margin: .75rem 0; }
+fieldset.actions { border: 0; padding: 0; }
+legend { font-weight: 600; padding: 0 .3rem; }
+.check { display: flex; align-items: center; gap: .5rem; margin: .5rem 0; }
+.check label { margin: 0; }
+.field select, textarea { font: inherit; padding: .4rem .6rem; border: 1px solid #8888; border-radius: 6px; }
+textarea { width: 100%; }
+.inline { display: flex; gap: .5rem; flex-wrap: wrap; align-items: center; }
+.inline input { flex: 1 1 20rem; width: auto; }
+.inline button { margin-top: 0; }
+.field-error { color: var(--bad); margin: .25rem 0 0; font-weight: 500; }
+.notice.info { border: 1px solid #8888; }
+li.warning { margin: .25rem 0; }
+.tabs { display: flex; gap: 1rem; margin: .5rem 0; }
+.mono { font-family: ui-monospace, monospace; font-size: .9rem; }
+button.secondary-action { background: transparent; color: var(--accent); border: 1px solid var(--accent); }
+button.danger { background: var(--bad); }
+button:disabled { opacity: .5; cursor: not-allowed; }
+fieldset.actions button { margin-right: .5rem; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+#impact { border-top: 2px solid #8884; margin-top: 1.5rem; }
 "#;
 
 /// Wraps a page body.

@@ -155,6 +155,11 @@ pub fn fido2_warning(w: &Fido2Warning) -> String {
             "{count} registered passkey(s) of {} (AAGUID {aaguid}) stop working for sign-in at once; they are kept and work again if the model is allowed again.",
             builtin_name(*aaguid).unwrap_or("this model")
         ),
+        Fido2Warning::ListNotEnforced { listed, authenticator } => format!(
+            "Enforce key restrictions is off, so the {listed} AAGUID(s) listed{} restrict nothing: every authenticator model may register. Turn enforcement on for the list to apply.",
+            if *authenticator { ", the Microsoft Authenticator's included," } else { "" }
+        ),
+        Fido2Warning::AttestationAtRegistrationOnly => "Attestation is checked when a passkey is registered, never afterwards: passkeys registered before it was enforced keep working without it.".into(),
     }
 }
 
@@ -194,5 +199,13 @@ mod tests {
             "{w}"
         );
         assert_eq!(ruleset(&RulesetRef::Method), "the Passkey (FIDO2) settings");
+        let w = fido2_warning(&Fido2Warning::ListNotEnforced {
+            listed: 2,
+            authenticator: true,
+        });
+        assert!(
+            w.contains("Microsoft Authenticator") && w.contains("restrict nothing"),
+            "{w}"
+        );
     }
 }

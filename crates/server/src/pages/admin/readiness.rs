@@ -1,61 +1,17 @@
-//! The admin center's pages: the sign-in log (issue 6) — every attempt with the application,
-//! the Conditional Access outcome and each policy's result — and the readiness report (R50).
+//! The readiness report (R50) and the impact of a proposed change (R51), as pages.
 
 use maud::{html, Markup};
 use portcullis_domain::readiness::{FindingCode, Severity, UserFinding};
 use portcullis_domain::time_fmt::rfc3339;
 use portcullis_service::readiness::Readiness;
-use portcullis_store::signins::SignInEvent;
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::layout;
-
-/// The sign-in log.
-pub fn sign_ins_page(events: &[SignInEvent]) -> Markup {
-    layout(
-        "Sign-in logs",
-        html! {
-            h1 { "Sign-in logs" }
-            p.muted { "Newest first. The same data is in Graph (auditLogs/signIns) and in `portcullis logs signins --json`." }
-            table id="sign-ins" {
-                thead { tr { th { "When" } th { "User" } th { "Application" } th { "Method" } th { "IP" } th { "Conditional Access" } th { "Result" } } }
-                tbody {
-                    @for e in events {
-                        tr.sign-in data-failure=(e.failure_code.as_deref().unwrap_or("")) {
-                            td { (rfc3339(e.created_date_time)) }
-                            td { (e.user_principal_name) }
-                            td { (e.app_display_name.as_deref().unwrap_or("—")) }
-                            td { (e.method) }
-                            td { (e.ip_address) }
-                            td {
-                                (e.conditional_access_status.as_deref().unwrap_or("notApplied"))
-                                @if let Some(Value::Array(ps)) = &e.applied_conditional_access_policies {
-                                    ul {
-                                        @for p in ps.iter().filter(|p| p["result"] != "notApplied" && p["result"] != "notEnabled" && p["result"] != "reportOnlyNotApplied") {
-                                            li { (p["displayName"].as_str().unwrap_or("")) ": " (p["result"].as_str().unwrap_or("")) }
-                                        }
-                                    }
-                                }
-                            }
-                            td {
-                                @match &e.failure_reason {
-                                    None => { "Success" }
-                                    Some(r) => { span.notice.error { (e.failure_code.as_deref().unwrap_or("")) ": " (r) } }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        },
-    )
-}
+use super::{frame, Viewer};
 
 /// The readiness report (R50) in the admin center: the summary, then each trap with its
 /// users (persona, application, failing step, severity), what it means and the documents'
 /// remedies; exportable as CSV and JSON.
-pub fn readiness_page(r: &Readiness) -> Markup {
+pub fn readiness_page(viewer: &Viewer, r: &Readiness) -> Markup {
     use portcullis_service::render::readiness as words;
     let upn = words::upns(r);
     let mut by_code: BTreeMap<FindingCode, Vec<&UserFinding>> = BTreeMap::new();
@@ -69,7 +25,9 @@ pub fn readiness_page(r: &Readiness) -> Markup {
         .filter(|f| f.severity == Severity::Blocker)
         .map(|f| f.user)
         .collect();
-    layout(
+    frame(
+        viewer,
+        "/admin/readiness",
         "Readiness",
         html! {
             h1 { "Readiness" }
@@ -120,4 +78,55 @@ pub fn readiness_page(r: &Readiness) -> Markup {
             }
         },
     )
+}
+
+/// The impact of a proposed change (R51), shown before it is saved: the users it strands,
+/// by finding, with where and why, and what it resolves.
+pub fn impact(r: &Readiness) -> Markup {
+    use portcullis_service::render::readiness as words;
+    let upn = words::upns(r);
+    let (new, resolved) = r
+        .delta
+        .as_ref()
+        .map_or((&[][..], &[][..]), |d| (&d.new[..], &d.resolved[..]));
+    let stranded = r.delta.as_ref().map(|d| d.stranded()).unwrap_or_default();
+    let resolved_users: BTreeSet<_> = resolved.iter().map(|f| f.user).collect();
+    let mut by_code: BTreeMap<FindingCode, Vec<&UserFinding>> = BTreeMap::new();
+    for f in new {
+        by_code.entry(f.code).or_default().push(f);
+    }
+    html! {
+        section id="impact" aria-live="polite" data-stranded=(stranded.len()) {
+            h2 { "Impact of this change" }
+            p id="impact-summary" {
+                "Analysed for " (r.users.len()) " users as every persona: this change strands "
+                strong id="stranded-count" { (stranded.len()) } " user(s) and resolves findings for "
+                strong id="resolved-count" { (resolved_users.len()) } "."
+            }
+            @for (code, list) in &by_code {
+                section.finding id=(format!("new-{}", code.as_str())) {
+                    h3 { (code.as_str()) }
+                    p { (words::explanation(*code)) }
+                    table {
+                        caption { "Who this change affects" }
+                        thead { tr { th scope="col" { "User" } th scope="col" { "Persona" } th scope="col" { "Application" } th scope="col" { "Step" } th scope="col" { "Severity" } } }
+                        tbody {
+                            @for f in list.iter().take(100) {
+                                tr.stranded data-user=(upn.get(&f.user).map_or("?", String::as_str)) {
+                                    td { (upn.get(&f.user).map_or("?", String::as_str)) }
+                                    td { (f.persona.map_or("any persona", |p| p.code())) }
+                                    td { (f.application.as_deref().unwrap_or("—")) }
+                                    td { (words::step(f.step)) }
+                                    td { (words::severity(f.severity)) }
+                                }
+                            }
+                        }
+                    }
+                    @if list.len() > 100 {
+                        p.muted { "The first 100 of " (list.len()) "; the readiness report lists them all once saved." }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -1,0 +1,71 @@
+//! The admin center's pages (issue 15): the frame every page shares — the sections the
+//! viewer's roles open, who is signed in, whether they may change anything — and one module
+//! per area. Markup only: the handlers in `crate::admin` decide and load.
+
+mod logs;
+mod methods;
+mod readiness;
+
+use maud::{html, Markup, DOCTYPE};
+
+pub use logs::sign_ins_page;
+pub use methods::{fido2_page, methods_page, AaguidRow, Fido2Input, Fido2Page, Notice};
+pub use readiness::{impact, readiness_page};
+
+/// One entry of the admin center's navigation.
+#[derive(Debug, Clone)]
+pub struct NavLink {
+    /// Where.
+    pub href: &'static str,
+    /// What the Entra admin center calls it.
+    pub label: &'static str,
+}
+
+/// Who is looking, as the frame shows it.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    /// The administrator's user principal name.
+    pub upn: String,
+    /// The roles they hold, by name.
+    pub roles: Vec<String>,
+    /// The sections their roles open.
+    pub links: Vec<NavLink>,
+}
+
+/// The admin center's frame: navigation beside the page (`section`, the href of the entry the
+/// page belongs to, marked current), the viewer's name and roles.
+pub fn frame(viewer: &Viewer, section: &str, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Portcullis" }
+                link rel="stylesheet" href="/static/portcullis.css";
+            }
+            body.admin {
+                header.admin-top {
+                    span.brand { "Portcullis admin center" }
+                    span.who { (viewer.upn) " · " (viewer.roles.join(", ")) }
+                }
+                div.admin-shell {
+                    nav.admin-nav aria-label="Admin center" {
+                        ul {
+                            @for l in &viewer.links {
+                                li {
+                                    @if l.href == section {
+                                        a href=(l.href) aria-current="page" { (l.label) }
+                                    } @else {
+                                        a href=(l.href) { (l.label) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    main.admin-main { (body) }
+                }
+            }
+        }
+    }
+}
