@@ -8,8 +8,9 @@ mod form;
 mod guard;
 mod logs;
 mod methods;
+mod users;
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use portcullis_domain::authz::Capability;
 
@@ -27,12 +28,21 @@ pub(crate) fn routes() -> Router<AppState> {
             "/admin/authentication-methods/fido2",
             get(methods::fido2).post(methods::post_fido2),
         )
+        .route("/admin/users", get(users::list).post(users::create))
+        .route("/admin/users/{id}", get(users::user))
+        .route("/admin/users/{id}/enabled", post(users::set_enabled))
+        .route("/admin/users/{id}/tap", post(users::create_tap))
+        .route(
+            "/admin/users/{id}/passkeys/{passkey}/delete",
+            get(users::confirm_delete).post(users::delete),
+        )
         .route("/admin/sign-ins", get(logs::sign_ins))
         .route("/admin/readiness", get(logs::readiness))
 }
 
 /// The sections of the admin center, each with the capability that opens it.
-const SECTIONS: [(&str, &str, Capability); 3] = [
+const SECTIONS: [(&str, &str, Capability); 4] = [
+    ("/admin/users", "Users", Capability::ReadUsers),
     (
         "/admin/authentication-methods",
         "Authentication methods",

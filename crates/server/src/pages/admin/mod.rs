@@ -5,12 +5,14 @@
 mod logs;
 mod methods;
 mod readiness;
+mod users;
 
 use maud::{html, Markup, DOCTYPE};
 
 pub use logs::sign_ins_page;
 pub use methods::{fido2_page, methods_page, AaguidRow, Fido2Input, Fido2Page, Notice};
 pub use readiness::{impact, readiness_page};
+pub use users::{delete_passkey_page, user_page, users_page, FieldErrors, UserPage, UsersPage};
 
 /// One entry of the admin center's navigation.
 #[derive(Debug, Clone)]
