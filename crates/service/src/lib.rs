@@ -84,6 +84,7 @@ impl RequestContext {
             app_display_name: None,
             conditional_access_status: None,
             applied_conditional_access_policies: None,
+            passkey_aaguid: None,
         }
     }
 }

@@ -42,13 +42,16 @@ pub struct SignInEvent {
     pub conditional_access_status: Option<String>,
     /// `appliedConditionalAccessPolicies` (graph-api.md §7.1) as JSON.
     pub applied_conditional_access_policies: Option<serde_json::Value>,
+    /// The model (AAGUID) of the passkey used, when a passkey was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passkey_aaguid: Option<Uuid>,
 }
 
 /// Appends an event.
 pub async fn append(c: &mut Conn, e: &SignInEvent) -> Result<()> {
     sqlx::query(
-        "INSERT INTO sign_in_log (id, at, user_id, upn, method, ip, user_agent, error_code, failure_code, failure_reason, app_id, app_name, ca_status, applied_policies) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        "INSERT INTO sign_in_log (id, at, user_id, upn, method, ip, user_agent, error_code, failure_code, failure_reason, app_id, app_name, ca_status, applied_policies, passkey_aaguid) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(if e.id.is_empty() { Uuid::now_v7().to_string() } else { e.id.clone() })
     .bind(ms(e.created_date_time))
@@ -64,6 +67,7 @@ pub async fn append(c: &mut Conn, e: &SignInEvent) -> Result<()> {
     .bind(e.app_display_name.clone())
     .bind(e.conditional_access_status.clone())
     .bind(e.applied_conditional_access_policies.as_ref().map(|v| v.to_string()))
+    .bind(e.passkey_aaguid.map(|a| a.to_string()))
     .execute(&mut *c)
     .await?;
     Ok(())
@@ -80,11 +84,18 @@ pub struct SignInFilter {
     pub error_code: Option<i64>,
     /// `createdDateTime ge`.
     pub since: Option<Timestamp>,
+    /// Before this time.
+    pub until: Option<Timestamp>,
+    /// Successes only (`Some(true)`) or failures only (`Some(false)`).
+    pub succeeded: Option<bool>,
+    /// The Conditional Access outcome (`success`, `failure`, `notApplied`).
+    pub ca_status: Option<String>,
 }
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<SignInEvent> {
     let uid: Option<String> = r.try_get("user_id")?;
     let applied: Option<String> = r.try_get("applied_policies")?;
+    let aaguid: Option<String> = r.try_get("passkey_aaguid")?;
     Ok(SignInEvent {
         id: r.try_get("id")?,
         created_date_time: ts(r, "at")?,
@@ -100,6 +111,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<SignInEvent> {
         app_display_name: r.try_get("app_name")?,
         conditional_access_status: r.try_get("ca_status")?,
         applied_conditional_access_policies: applied.and_then(|a| serde_json::from_str(&a).ok()),
+        passkey_aaguid: aaguid.and_then(|a| Uuid::parse_str(&a).ok()),
     })
 }
 
@@ -117,6 +129,8 @@ pub async fn list_page(
 ) -> Result<Vec<SignInEvent>> {
     let rows = sqlx::query(
         "SELECT * FROM sign_in_log WHERE ($1 = '' OR upn = $1) AND ($2 = '' OR app_id = $2) AND ($3 = -1 OR error_code = $3) AND at >= $4 \
+         AND at < $7 AND ($8 = 0 OR ($8 = 1 AND error_code = 0) OR ($8 = 2 AND error_code <> 0)) \
+         AND ($9 = '' OR ca_status = $9) \
          ORDER BY at DESC, id DESC LIMIT $5 OFFSET $6",
     )
     .bind(f.upn.clone().unwrap_or_default())
@@ -125,6 +139,13 @@ pub async fn list_page(
     .bind(f.since.map(ms).unwrap_or(i64::MIN))
     .bind(limit)
     .bind(offset)
+    .bind(f.until.map(ms).unwrap_or(i64::MAX))
+    .bind(match f.succeeded {
+        None => 0_i64,
+        Some(true) => 1,
+        Some(false) => 2,
+    })
+    .bind(f.ca_status.clone().unwrap_or_default())
     .fetch_all(&mut *c)
     .await?;
     rows.iter().map(from_row).collect()

@@ -21,6 +21,9 @@ use time::macros::datetime;
 use time::Duration;
 use uuid::Uuid;
 
+#[path = "store_suite/signins.rs"]
+mod signins;
+
 const NOW: Timestamp = datetime!(2026-06-01 12:00 UTC);
 
 fn user(upn: &str) -> User {

@@ -161,11 +161,47 @@ async fn passkey_fido2_is_configured_as_the_documents_describe_and_graph_reads_i
         json!({"isEnforced": true, "enforcementType": "allow", "aaGuids": [AUTHN_ANDROID, AUTHN_IOS]}),
         "{got}"
     );
-    // The change is audited with the administrator who made it.
-    let audit = ok(d, &["logs", "audit", "--json"]);
+    // The change is in the audit log, filtered by its activity, and in its CSV export (read
+    // by the browser, with its session) with the administrator and the settings after.
+    c.goto(&format!("{}/admin/audit", s.origin()))
+        .await
+        .unwrap();
+    type_into(c, "activity", "Authentication Methods Policy Update").await;
+    click(c, "apply-filters").await;
+    let row = text(c, "#audit tr.audit-entry").await;
+    assert!(row.contains(ADMIN) && row.contains("Fido2"), "{row}");
+    screenshot(c, "admin-audit-log").await;
+    let href = c
+        .find(Locator::Id("export-csv"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(
-        audit.contains("Authentication Methods Policy Update") && audit.contains(ADMIN),
-        "{audit}"
+        href.contains("activity=Authentication+Methods+Policy+Update"),
+        "{href}"
+    );
+    let csv = c
+        .execute(
+            "return fetch(arguments[0]).then(r => r.text())",
+            vec![json!(href)],
+        )
+        .await
+        .unwrap();
+    let csv = csv.as_str().unwrap();
+    let mut lines = csv.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("activityDateTime,activityDisplayName,"));
+    let change = lines.next().unwrap_or_else(|| panic!("the change: {csv}"));
+    assert!(
+        change.contains(",Authentication Methods Policy Update,")
+            && change.contains(ADMIN)
+            && change.contains(r#"""enforcementType"":""allow"""#),
+        "{change}"
     );
     b.close().await;
     s.stop().await;
@@ -428,6 +464,17 @@ async fn passkey_fido2_refuses_readers_strangers_other_sites_and_bad_input_savin
     s.stop().await;
 }
 
+/// Waits until the browser's address holds `part` (a filter form's GET has landed).
+async fn wait_for_query(c: &Client, part: &str) {
+    for _ in 0..100 {
+        if c.current_url().await.unwrap().as_str().contains(part) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the address never held {part}");
+}
+
 /// A passkey sign-in over HTTP with `key`; the status of the final answer.
 async fn passkey_sign_in(s: &Server, upn: &str, key: &mut SoftKey) -> (StatusCode, Value) {
     let c = client();
@@ -501,6 +548,8 @@ async fn a_pass_from_the_users_page_signs_the_user_in_and_a_deleted_passkey_is_r
     let mut key = SoftKey::new(CHROMIUM);
     let (st, body) = support::register_key(&dana, &s, &mut key).await;
     assert_eq!(st, StatusCode::CREATED, "{body}");
+    let (st, body) = passkey_sign_in(&s, "dana@portcullis.local", &mut key).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
     c.goto(&dana_page).await.unwrap();
     let row = text(c, "#passkeys tr.passkey").await;
     assert!(
@@ -528,14 +577,42 @@ async fn a_pass_from_the_users_page_signs_the_user_in_and_a_deleted_passkey_is_r
 
     let (st, body) = passkey_sign_in(&s, "dana@portcullis.local", &mut key).await;
     assert!(st.is_client_error(), "{st}: {body}");
+    // The sign-in log, filtered to Dana's failures: the refusal with its reason.
     c.goto(&format!("{}/admin/sign-ins", s.origin()))
         .await
         .unwrap();
+    type_into(c, "user", "dana@portcullis.local").await;
+    select(c, "status", "failure").await;
+    click(c, "apply-filters").await;
+    wait_for_query(c, "status=failure").await;
+    let rows = c
+        .find_all(Locator::Css("#sign-ins tr.sign-in"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "only Dana's one failure");
     let refused = text(c, "#sign-ins tr.sign-in:not([data-failure=''])").await;
     assert!(refused.contains("dana@portcullis.local"), "{refused}");
     assert!(
         refused.contains("passkeyDeleted") && refused.contains("removed by your administrator"),
         "with its reason: {refused}"
+    );
+    screenshot(c, "admin-sign-in-logs").await;
+    // Her successful passkey sign-in, in its details: the passkey's model and AAGUID.
+    select(c, "status", "success").await;
+    click(c, "apply-filters").await;
+    wait_for_query(c, "status=success").await;
+    c.find(Locator::Css(
+        "#sign-ins tr.sign-in[data-failure=''] summary",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    let details = text(c, "#sign-ins details[open]").await;
+    assert!(
+        details.contains("Chromium virtual authenticator") && details.contains(CHROMIUM),
+        "{details}"
     );
     b.close().await;
     s.stop().await;
@@ -780,5 +857,107 @@ async fn users_refuse_readers_the_wrong_administrator_strangers_other_sites_and_
     );
     let users = ok(d, &["users", "list"]);
     assert!(!users.contains("new"), "{users}");
+    s.stop().await;
+}
+
+/// The logs from the attacker's side: exports are for the roles that read logs, bad filters
+/// are named next to their field, and text anyone can choose (a user agent) cannot become a
+/// spreadsheet formula in the CSV.
+#[tokio::test]
+async fn logs_filter_export_safely_and_refuse_users_without_a_log_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    for upn in ["reports@portcullis.local", "bob@portcullis.local"] {
+        ok(d, &["users", "add", "--upn", upn]);
+    }
+    ok(
+        d,
+        &[
+            "roles",
+            "assign",
+            "--user",
+            "reports@portcullis.local",
+            "--role",
+            "Reports Reader",
+        ],
+    );
+    // A refused sign-in whose user agent is a formula.
+    let r = client()
+        .post(s.url("/signin/tap"))
+        .header("user-agent", "=HYPERLINK(\"http://evil.example\")")
+        .form(&[("username", "bob@portcullis.local"), ("code", "WRONG-CODE")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let reports = support::tap_client(d, &s, "reports@portcullis.local").await;
+    let get = |c: &reqwest::Client, path: &str| {
+        let r = c.get(s.url(path)).send();
+        async move {
+            let r = r.await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (st, csv) = get(
+        &reports,
+        "/admin/sign-ins?user=bob%40portcullis.local&format=csv",
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    let row = csv.lines().nth(1).unwrap_or_else(|| panic!("{csv}"));
+    assert!(
+        row.contains("\"'=HYPERLINK(\"\"http://evil.example\"\")\"") && row.contains(",failure,"),
+        "neutralised and quoted: {row}"
+    );
+    assert_eq!(
+        get(&reports, "/admin/audit?format=csv").await.0,
+        StatusCode::OK
+    );
+    for (path, field, says) in [
+        ("/admin/sign-ins?from=yesterday", "from", "not a date"),
+        ("/admin/sign-ins?to=2026-13-45", "to", "not a date"),
+        (
+            "/admin/sign-ins?status=maybe",
+            "status",
+            "not Success or Failure",
+        ),
+        (
+            "/admin/sign-ins?ca=blocked",
+            "ca",
+            "not a Conditional Access result",
+        ),
+        ("/admin/audit?from=31.12.2026", "from", "not a date"),
+    ] {
+        let (st, body) = get(&reports, path).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{path}");
+        let at = body
+            .find(&format!("id=\"{field}-error\""))
+            .unwrap_or_else(|| panic!("no error next to {field}: {body}"));
+        assert!(
+            body.get(at..).unwrap_or_default().contains(says),
+            "{path}: {body}"
+        );
+    }
+    for path in ["/admin/sign-ins?page=-1", "/admin/audit?format=xlsx"] {
+        assert_eq!(
+            get(&reports, path).await.0,
+            StatusCode::BAD_REQUEST,
+            "{path}"
+        );
+    }
+    // A Reports Reader reads logs, not the methods policy; a user without a role, nothing.
+    assert_eq!(get(&reports, FIDO2_PAGE).await.0, StatusCode::FORBIDDEN);
+    let bob = support::tap_client(d, &s, "bob@portcullis.local").await;
+    for path in [
+        "/admin/sign-ins",
+        "/admin/sign-ins?format=csv",
+        "/admin/audit",
+        "/admin/audit?format=csv",
+    ] {
+        let (st, body) = get(&bob, path).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{path}");
+        assert!(!body.contains("HYPERLINK"), "{body}");
+    }
     s.stop().await;
 }

@@ -37,11 +37,12 @@ pub(crate) fn routes() -> Router<AppState> {
             get(users::confirm_delete).post(users::delete),
         )
         .route("/admin/sign-ins", get(logs::sign_ins))
+        .route("/admin/audit", get(logs::audit))
         .route("/admin/readiness", get(logs::readiness))
 }
 
 /// The sections of the admin center, each with the capability that opens it.
-const SECTIONS: [(&str, &str, Capability); 4] = [
+const SECTIONS: [(&str, &str, Capability); 5] = [
     ("/admin/users", "Users", Capability::ReadUsers),
     (
         "/admin/authentication-methods",
@@ -50,6 +51,7 @@ const SECTIONS: [(&str, &str, Capability); 4] = [
     ),
     ("/admin/readiness", "Readiness", Capability::RunReadiness),
     ("/admin/sign-ins", "Sign-in logs", Capability::ReadAudit),
+    ("/admin/audit", "Audit logs", Capability::ReadAudit),
 ];
 
 impl AdminSession {

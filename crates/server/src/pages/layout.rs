@@ -66,6 +66,13 @@ button.danger { background: var(--bad); }
 button:disabled { opacity: .5; cursor: not-allowed; }
 fieldset.actions button { margin-right: .5rem; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+form.filters { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: flex-end; }
+form.filters label { margin: 0 0 .2rem; }
+form.filters button { margin-top: 0; }
+.filter input, .filter select { font: inherit; padding: .4rem .6rem; border: 1px solid #8888; border-radius: 6px; }
+.before-after { display: flex; flex-wrap: wrap; gap: 1rem; }
+.before-after pre { max-width: 34rem; overflow-x: auto; font-size: .85rem; }
+.pager { margin: 1rem 0; }
 #impact { border-top: 2px solid #8884; margin-top: 1.5rem; }
 "#;
 

@@ -276,13 +276,16 @@ impl Service {
             .map_err(|e| with_user(e.into()))?;
         signins::append(
             &mut tx,
-            &passkey_event(
-                now,
-                Some(user.id),
-                user.user_principal_name.as_str(),
-                ctx,
-                None,
-            ),
+            &SignInEvent {
+                passkey_aaguid: Some(stored.passkey.aaguid),
+                ..passkey_event(
+                    now,
+                    Some(user.id),
+                    user.user_principal_name.as_str(),
+                    ctx,
+                    None,
+                )
+            },
         )
         .await
         .map_err(|e| with_user(e.into()))?;

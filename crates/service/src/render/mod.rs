@@ -3,6 +3,8 @@
 //! renders it here — the sign-in surface (refusal page and sign-in log: codes and Entra error
 //! numbers), the registration API, token refresh, and What If (CLI JSON, Graph `evaluate`).
 
+pub mod csv;
+pub mod logs;
 mod methods;
 pub mod readiness;
 

@@ -167,14 +167,6 @@ pub fn json(r: &Readiness) -> Value {
     doc
 }
 
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 /// The report as CSV: one row per user finding.
 pub fn csv(r: &Readiness) -> String {
     let upn = upns(r);
@@ -197,8 +189,7 @@ pub fn csv(r: &Readiness) -> String {
                 .collect::<Vec<_>>()
                 .join(" "),
         ];
-        out.push_str(&row.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
-        out.push('\n');
+        out.push_str(&super::csv::line(&row));
     }
     out
 }

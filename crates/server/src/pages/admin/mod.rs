@@ -9,7 +9,7 @@ mod users;
 
 use maud::{html, Markup, DOCTYPE};
 
-pub use logs::sign_ins_page;
+pub use logs::{audit_page, sign_ins_page, AuditView, AuditsQuery, SignInsQuery, SignInsView};
 pub use methods::{fido2_page, methods_page, AaguidRow, Fido2Input, Fido2Page, Notice};
 pub use readiness::{impact, readiness_page};
 pub use users::{delete_passkey_page, user_page, users_page, FieldErrors, UserPage, UsersPage};

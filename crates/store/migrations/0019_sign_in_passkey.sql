@@ -1,0 +1,2 @@
+-- The model of the passkey a sign-in used, for the admin center's detail pane.
+ALTER TABLE sign_in_log ADD COLUMN passkey_aaguid TEXT;

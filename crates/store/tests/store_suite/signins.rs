@@ -1,0 +1,108 @@
+//! The sign-in log's filters, as the admin center asks them: by outcome, Conditional Access
+//! result and a time window, and the passkey's model kept with the entry.
+
+use portcullis_store::signins::{self, SignInEvent, SignInFilter};
+use portcullis_testkit::both;
+use time::Duration;
+use uuid::Uuid;
+
+use super::NOW;
+
+fn event(minutes: i64, upn: &str, error_code: i64, ca: &str) -> SignInEvent {
+    SignInEvent {
+        id: String::new(),
+        created_date_time: NOW + Duration::minutes(minutes),
+        user_id: None,
+        user_principal_name: upn.into(),
+        method: "passkey".into(),
+        ip_address: "192.0.2.1".into(),
+        user_agent: "test".into(),
+        error_code,
+        failure_code: (error_code != 0).then(|| "refused".to_string()),
+        failure_reason: (error_code != 0).then(|| "refused".to_string()),
+        app_id: None,
+        app_display_name: None,
+        conditional_access_status: Some(ca.into()),
+        applied_conditional_access_policies: None,
+        passkey_aaguid: (error_code == 0).then(|| Uuid::from_u128(7)),
+    }
+}
+
+/// The entries matching `f`, as minutes after `NOW`, newest first.
+async fn minutes(store: &portcullis_store::Store, f: &SignInFilter) -> Vec<i64> {
+    let mut c = store.conn().await.unwrap();
+    signins::list_page(&mut c, f, 10, 0)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| (e.created_date_time - NOW).whole_minutes())
+        .collect()
+}
+
+#[tokio::test]
+async fn sign_ins_filter_by_outcome_conditional_access_and_window_and_keep_the_passkey_model() {
+    for t in both().await {
+        let mut c = t.store.conn().await.unwrap();
+        for e in [
+            event(0, "a@x.test", 0, "success"),
+            event(10, "a@x.test", 53003, "failure"),
+            event(20, "b@x.test", 50126, "notApplied"),
+            event(30, "b@x.test", 0, "notApplied"),
+        ] {
+            signins::append(&mut c, &e).await.unwrap();
+        }
+        let minutes = |f: SignInFilter| {
+            let store = &t.store;
+            async move { minutes(store, &f).await }
+        };
+        let name = &t.name;
+        assert_eq!(
+            minutes(SignInFilter {
+                succeeded: Some(false),
+                ..Default::default()
+            })
+            .await,
+            vec![20, 10],
+            "{name}: failures"
+        );
+        assert_eq!(
+            minutes(SignInFilter {
+                succeeded: Some(true),
+                ..Default::default()
+            })
+            .await,
+            vec![30, 0],
+            "{name}: successes"
+        );
+        assert_eq!(
+            minutes(SignInFilter {
+                ca_status: Some("notApplied".into()),
+                ..Default::default()
+            })
+            .await,
+            vec![30, 20],
+            "{name}: Conditional Access not applied"
+        );
+        assert_eq!(
+            minutes(SignInFilter {
+                since: Some(NOW + Duration::minutes(10)),
+                until: Some(NOW + Duration::minutes(30)),
+                ..Default::default()
+            })
+            .await,
+            vec![20, 10],
+            "{name}: from included, until excluded"
+        );
+        let all = signins::recent(&mut c, 10).await.unwrap();
+        assert_eq!(
+            all.iter().map(|e| e.passkey_aaguid).collect::<Vec<_>>(),
+            vec![
+                Some(Uuid::from_u128(7)),
+                None,
+                None,
+                Some(Uuid::from_u128(7))
+            ],
+            "{name}"
+        );
+    }
+}
