@@ -879,7 +879,7 @@ impl Service {
         Ok((previous, s.allowed_combinations, refs))
     }
 
-    async fn change_strength(
+    pub(crate) async fn change_strength(
         &self,
         actor: &Actor,
         id: &str,

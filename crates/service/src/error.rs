@@ -42,6 +42,9 @@ pub enum ServiceError {
     /// A strength's combinations were refused (R31).
     #[error(transparent)]
     Combination(#[from] portcullis_domain::strength::CombinationError),
+    /// A strength document was refused (R31).
+    #[error(transparent)]
+    Strength(#[from] portcullis_domain::strength::StrengthDocumentError),
     /// A Conditional Access policy was refused (graph-api.md §5).
     #[error(transparent)]
     CaPolicy(#[from] portcullis_domain::conditional_access::CaPolicyError),

@@ -22,6 +22,7 @@ pub mod readiness;
 pub mod render;
 pub mod secrets;
 pub mod sessions;
+pub mod strengths;
 pub mod tap;
 pub mod tokens;
 

@@ -12,6 +12,8 @@ use uuid::Uuid;
 
 use crate::readiness::{Proposal, Readiness};
 use crate::{Result, Service};
+use portcullis_domain::strength::StrengthDocument;
+use portcullis_domain::time_fmt::rfc3339;
 
 /// What saving a method configuration would do.
 #[derive(Debug, Clone)]
@@ -24,6 +26,26 @@ pub struct MethodPreview {
 
 impl MethodPreview {
     /// Users the change strands: those with a new finding worse than information.
+    pub fn stranded(&self) -> BTreeSet<Uuid> {
+        self.readiness
+            .delta
+            .as_ref()
+            .map(|d| d.stranded())
+            .unwrap_or_default()
+    }
+}
+
+/// What saving a custom strength would do.
+#[derive(Debug, Clone)]
+pub struct StrengthPreview {
+    /// The warning a save gives (R32), in words.
+    pub warnings: Vec<String>,
+    /// The dry run.
+    pub readiness: Readiness,
+}
+
+impl StrengthPreview {
+    /// Users the change strands.
     pub fn stranded(&self) -> BTreeSet<Uuid> {
         self.readiness
             .delta
@@ -59,6 +81,28 @@ impl Service {
         proposal.add(cfg.to_json())?;
         let readiness = self.readiness(&[], Some(&proposal)).await?;
         Ok(MethodPreview {
+            warnings,
+            readiness,
+        })
+    }
+
+    /// Previews saving a custom strength (a new one when the document has no id): refused
+    /// as the save would refuse its combinations and models; else the warning a save gives
+    /// (R32) and the dry run — which finds something only when a policy requires it.
+    pub async fn preview_strength(&self, doc: &StrengthDocument) -> Result<StrengthPreview> {
+        portcullis_domain::directory::validate_display_name(&doc.display_name)?;
+        let now = rfc3339(self.now());
+        let s = doc.to_strength(
+            doc.id.clone().unwrap_or_default(),
+            String::new(),
+            now.clone(),
+            now,
+        )?;
+        let warnings = self.strength_warnings(&s).await?;
+        let mut proposal = Proposal::default();
+        proposal.add_strength(doc.clone());
+        let readiness = self.readiness(&[], Some(&proposal)).await?;
+        Ok(StrengthPreview {
             warnings,
             readiness,
         })

@@ -76,6 +76,11 @@ impl Proposal {
         Ok(())
     }
 
+    /// Adds a strength document (a custom strength added, or replacing the one its id names).
+    pub fn add_strength(&mut self, doc: StrengthDocument) {
+        self.strengths.push(doc);
+    }
+
     /// Deletes a policy by id.
     pub fn delete_policy(&mut self, id: &str) {
         self.delete_policies.push(id.trim().to_string());

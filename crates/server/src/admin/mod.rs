@@ -8,6 +8,7 @@ mod form;
 mod guard;
 mod logs;
 mod methods;
+mod strengths;
 mod users;
 
 use axum::routing::{get, post};
@@ -28,6 +29,16 @@ pub(crate) fn routes() -> Router<AppState> {
             "/admin/authentication-methods/fido2",
             get(methods::fido2).post(methods::post_fido2),
         )
+        .route("/admin/strengths", get(strengths::list))
+        .route(
+            "/admin/strengths/new",
+            get(strengths::new).post(strengths::post_new),
+        )
+        .route(
+            "/admin/strengths/{id}",
+            get(strengths::edit).post(strengths::post_edit),
+        )
+        .route("/admin/strengths/{id}/delete", post(strengths::delete))
         .route("/admin/users", get(users::list).post(users::create))
         .route("/admin/users/{id}", get(users::user))
         .route("/admin/users/{id}/enabled", post(users::set_enabled))
@@ -42,12 +53,17 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// The sections of the admin center, each with the capability that opens it.
-const SECTIONS: [(&str, &str, Capability); 5] = [
+const SECTIONS: [(&str, &str, Capability); 6] = [
     ("/admin/users", "Users", Capability::ReadUsers),
     (
         "/admin/authentication-methods",
         "Authentication methods",
         Capability::ReadPolicy,
+    ),
+    (
+        "/admin/strengths",
+        "Authentication strengths",
+        Capability::ReadStrengths,
     ),
     ("/admin/readiness", "Readiness", Capability::RunReadiness),
     ("/admin/sign-ins", "Sign-in logs", Capability::ReadAudit),

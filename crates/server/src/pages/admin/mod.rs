@@ -5,6 +5,7 @@
 mod logs;
 mod methods;
 mod readiness;
+mod strengths;
 mod users;
 
 use maud::{html, Markup, DOCTYPE};
@@ -12,6 +13,9 @@ use maud::{html, Markup, DOCTYPE};
 pub use logs::{audit_page, sign_ins_page, AuditView, AuditsQuery, SignInsQuery, SignInsView};
 pub use methods::{fido2_page, methods_page, AaguidRow, Fido2Input, Fido2Page, Notice};
 pub use readiness::{impact, readiness_page};
+pub use strengths::{
+    combination_label, strength_form_page, strengths_page, StrengthForm, StrengthInput, StrengthRow,
+};
 pub use users::{delete_passkey_page, user_page, users_page, FieldErrors, UserPage, UsersPage};
 
 /// One entry of the admin center's navigation.
