@@ -336,11 +336,14 @@ impl Service {
         let in_before = admins_still_in(&data.config(), methods.policy(), &admins, &portal, now);
         let in_after = admins_still_in(&after.config(), methods.policy(), &admins, &portal, now);
         if !in_before.is_empty() && in_after.is_empty() && !accept_lockout {
-            return Err(ServiceError::Invalid(format!(
-                "R45: saving '{}' would block every enabled Global Administrator ({}) from signing in. Exclude a break-glass account or a role, or save again accepting the lock-out explicitly.",
-                policy.display_name,
-                admins.iter().filter(|a| a.user.account_enabled).map(|a| a.user.user_principal_name.to_string()).collect::<Vec<_>>().join(", ")
-            )));
+            return Err(ServiceError::Lockout {
+                policy: policy.display_name.clone(),
+                admins: admins
+                    .iter()
+                    .filter(|a| a.user.account_enabled)
+                    .map(|a| a.user.user_principal_name.to_string())
+                    .collect(),
+            });
         }
         ca::put_policy(&mut tx, &policy, now).await?;
         let rec = audit_record(

@@ -42,6 +42,14 @@ pub enum ServiceError {
     /// A strength's combinations were refused (R31).
     #[error(transparent)]
     Combination(#[from] portcullis_domain::strength::CombinationError),
+    /// R45: saving the policy would block every enabled Global Administrator.
+    #[error("R45: saving '{policy}' would block every enabled Global Administrator ({}) from signing in. Exclude a break-glass account or a role, or save again accepting the lock-out explicitly.", admins.join(", "))]
+    Lockout {
+        /// The policy's name.
+        policy: String,
+        /// The administrators it would lock out.
+        admins: Vec<String>,
+    },
     /// A strength document was refused (R31).
     #[error(transparent)]
     Strength(#[from] portcullis_domain::strength::StrengthDocumentError),

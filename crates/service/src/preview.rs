@@ -108,6 +108,17 @@ impl Service {
         })
     }
 
+    /// Previews saving a Conditional Access policy (added, or replacing the one its id
+    /// names): refused as the save would refuse it, else the dry run.
+    pub async fn preview_ca_policy(
+        &self,
+        policy: &portcullis_domain::conditional_access::Policy,
+    ) -> Result<Readiness> {
+        let mut proposal = Proposal::default();
+        proposal.add_policy(policy.clone());
+        self.readiness(&[], Some(&proposal)).await
+    }
+
     /// Each AAGUID with its number of registered (live) passkeys.
     pub async fn aaguid_usage(&self) -> Result<Vec<(Uuid, i64)>> {
         let mut c = self.store().conn().await?;

@@ -76,6 +76,15 @@ impl Proposal {
         Ok(())
     }
 
+    /// Adds a Conditional Access policy: with an id it replaces that policy, without one it
+    /// is added.
+    pub fn add_policy(&mut self, mut policy: Policy) {
+        if policy.id.is_empty() {
+            policy.id = Uuid::new_v4().to_string();
+        }
+        self.policies.push(policy);
+    }
+
     /// Adds a strength document (a custom strength added, or replacing the one its id names).
     pub fn add_strength(&mut self, doc: StrengthDocument) {
         self.strengths.push(doc);

@@ -4,12 +4,14 @@
 //! table for the capability of its page or action; every change goes through the same
 //! service call as Graph and the CLI, and so is validated and audited the same way.
 
+mod ca;
 mod form;
 mod guard;
 mod logs;
 mod methods;
 mod strengths;
 mod users;
+mod what_if;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -29,6 +31,21 @@ pub(crate) fn routes() -> Router<AppState> {
             "/admin/authentication-methods/fido2",
             get(methods::fido2).post(methods::post_fido2),
         )
+        .route("/admin/conditional-access", get(ca::list))
+        .route(
+            "/admin/conditional-access/new",
+            get(ca::new).post(ca::post_new),
+        )
+        .route(
+            "/admin/conditional-access/named-locations",
+            get(ca::locations).post(ca::add_location),
+        )
+        .route("/admin/conditional-access/what-if", get(what_if::page))
+        .route(
+            "/admin/conditional-access/{id}",
+            get(ca::edit).post(ca::post_edit),
+        )
+        .route("/admin/conditional-access/{id}/delete", post(ca::delete))
         .route("/admin/strengths", get(strengths::list))
         .route(
             "/admin/strengths/new",
@@ -53,7 +70,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// The sections of the admin center, each with the capability that opens it.
-const SECTIONS: [(&str, &str, Capability); 6] = [
+const SECTIONS: [(&str, &str, Capability); 7] = [
     ("/admin/users", "Users", Capability::ReadUsers),
     (
         "/admin/authentication-methods",
@@ -64,6 +81,11 @@ const SECTIONS: [(&str, &str, Capability); 6] = [
         "/admin/strengths",
         "Authentication strengths",
         Capability::ReadStrengths,
+    ),
+    (
+        "/admin/conditional-access",
+        "Conditional Access",
+        Capability::ReadCa,
     ),
     ("/admin/readiness", "Readiness", Capability::RunReadiness),
     ("/admin/sign-ins", "Sign-in logs", Capability::ReadAudit),

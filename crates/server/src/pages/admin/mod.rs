@@ -2,14 +2,20 @@
 //! viewer's roles open, who is signed in, whether they may change anything — and one module
 //! per area. Markup only: the handlers in `crate::admin` decide and load.
 
+mod ca;
 mod logs;
 mod methods;
 mod readiness;
 mod strengths;
 mod users;
+mod what_if;
 
 use maud::{html, Markup, DOCTYPE};
 
+pub use ca::{
+    locations_page, policies_page, policy_form_page, state_label, CaForm, CaInput, PolicyRow, CA,
+    FILTER_OPERATORS,
+};
 pub use logs::{audit_page, sign_ins_page, AuditView, AuditsQuery, SignInsQuery, SignInsView};
 pub use methods::{fido2_page, methods_page, AaguidRow, Fido2Input, Fido2Page, Notice};
 pub use readiness::{impact, readiness_page};
@@ -17,6 +23,7 @@ pub use strengths::{
     combination_label, strength_form_page, strengths_page, StrengthForm, StrengthInput, StrengthRow,
 };
 pub use users::{delete_passkey_page, user_page, users_page, FieldErrors, UserPage, UsersPage};
+pub use what_if::{what_if_page, WhatIfInput};
 
 /// One entry of the admin center's navigation.
 #[derive(Debug, Clone)]
