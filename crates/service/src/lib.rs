@@ -12,6 +12,7 @@ pub mod conditional_access;
 pub mod devices;
 pub mod directory;
 pub mod error;
+pub mod health;
 pub mod housekeeping;
 pub mod keys;
 pub mod oidc;
@@ -101,6 +102,7 @@ pub struct Service {
     app_attestation: Arc<dyn attestation::AppAttestation>,
     key_cache: keys::KeyCache,
     ca_cache: conditional_access::CaCache,
+    summary_cache: health::SummaryCache,
     /// The key of decoy credential ids (read from the store once).
     decoy_key: Arc<tokio::sync::OnceCell<ring::hmac::Key>>,
 }
@@ -118,6 +120,7 @@ impl Service {
             app_attestation,
             key_cache: keys::KeyCache::default(),
             ca_cache: conditional_access::CaCache::default(),
+            summary_cache: health::SummaryCache::default(),
             decoy_key: Arc::default(),
         }
     }

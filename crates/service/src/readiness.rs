@@ -234,13 +234,18 @@ impl Service {
         };
         let now_found = analyse(&data, &methods);
         let Some(proposal) = proposal.filter(|p| !p.is_empty()) else {
-            return Ok(Readiness {
+            let r = Readiness {
                 generated: now,
                 users,
                 findings: now_found,
                 delta: None,
                 data: vec![data],
-            });
+            };
+            if only.is_empty() {
+                self.summary_cache
+                    .put(crate::health::ReadinessSummary::of(&r));
+            }
+            return Ok(r);
         };
         let (proposed, proposed_methods) = self.proposed(&mut c, &data, &methods, proposal).await?;
         let then_found = analyse(&proposed, &proposed_methods);

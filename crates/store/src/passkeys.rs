@@ -171,6 +171,15 @@ pub async fn aaguids_in_use(c: &mut Conn) -> Result<Vec<(Uuid, i64)>> {
         .collect()
 }
 
+/// How many users hold at least one live passkey.
+pub async fn users_with_passkeys(c: &mut Conn) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(DISTINCT user_id) FROM passkeys WHERE deleted_at IS NULL")
+            .fetch_one(&mut *c)
+            .await?,
+    )
+}
+
 /// Every live passkey, as policy sees it (no credential, no certificates): one read for an
 /// analysis of every user.
 pub async fn all_live(c: &mut Conn) -> Result<Vec<Passkey>> {

@@ -151,6 +151,20 @@ pub async fn list_page(
     rows.iter().map(from_row).collect()
 }
 
+/// Failed sign-ins since `since`, counted by failure code, most first.
+pub async fn failures_by_code(c: &mut Conn, since: Timestamp) -> Result<Vec<(String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT COALESCE(failure_code, '') AS code, COUNT(*) AS n FROM sign_in_log \
+         WHERE at >= $1 AND error_code <> 0 GROUP BY COALESCE(failure_code, '') ORDER BY n DESC, code",
+    )
+    .bind(ms(since))
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("code")?, r.try_get("n")?)))
+        .collect()
+}
+
 /// Drops entries older than `before` (retention).
 pub async fn prune(c: &mut Conn, before: Timestamp) -> Result<u64> {
     Ok(sqlx::query("DELETE FROM sign_in_log WHERE at < $1")

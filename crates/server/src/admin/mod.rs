@@ -102,23 +102,32 @@ impl AdminSession {
                 .iter()
                 .map(|r| r.display_name().to_string())
                 .collect(),
-            links: SECTIONS
-                .iter()
-                .filter(|(_, _, cap)| self.may(*cap))
-                .map(|(href, label, _)| NavLink { href, label })
-                .collect(),
+            links: std::iter::once(NavLink {
+                href: "/admin",
+                label: "Home",
+            })
+            .chain(
+                SECTIONS
+                    .iter()
+                    .filter(|(_, _, cap)| self.may(*cap))
+                    .map(|(href, label, _)| NavLink { href, label }),
+            )
+            .collect(),
         }
     }
 }
 
-/// `/admin`: the first section the viewer's roles open.
-async fn home(admin: AdminSession) -> axum::response::Response {
+/// `/admin`: tenant health at a glance, the cards the viewer's roles can follow.
+async fn home(
+    admin: AdminSession,
+    axum::extract::State(st): axum::extract::State<AppState>,
+) -> Result<axum::response::Response, crate::error::PageError> {
     use axum::response::IntoResponse;
-    match admin.nav().links.first() {
-        Some(l) => axum::response::Redirect::to(l.href).into_response(),
-        None => crate::error::PageError::Forbidden(
-            "Your role opens no section of the admin center.".into(),
-        )
-        .into_response(),
-    }
+    let health = st.service.tenant_health().await?;
+    let can = crate::pages::admin::HomeAccess {
+        users: admin.may(Capability::ReadUsers),
+        readiness: admin.may(Capability::RunReadiness),
+        logs: admin.may(Capability::ReadAudit),
+    };
+    Ok(crate::pages::admin::home_page(&admin.nav(), &health, can).into_response())
 }

@@ -105,10 +105,7 @@ pub(crate) async fn edit(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    admin.require(
-        Capability::WriteStrengths,
-        "Changing authentication strengths",
-    )?;
+    admin.require(Capability::ReadStrengths, "Authentication strengths")?;
     let s = custom(&st, &id).await?;
     let mut aaguids = s.fido2_allowed_aaguids.clone().unwrap_or_default();
     let authenticator = AUTHENTICATOR_AAGUIDS.iter().all(|a| aaguids.contains(a));
@@ -173,6 +170,7 @@ fn form_page(
         review,
         confirm,
         not_saved,
+        can_write: admin.may(Capability::WriteStrengths),
     })
 }
 

@@ -73,6 +73,10 @@ form.filters button { margin-top: 0; }
 .before-after { display: flex; flex-wrap: wrap; gap: 1rem; }
 .before-after pre { max-width: 34rem; overflow-x: auto; font-size: .85rem; }
 .pager { margin: 1rem 0; }
+.cards { display: flex; flex-wrap: wrap; gap: 1rem; }
+.card { flex: 1 1 18rem; border: 1px solid #8884; border-radius: 10px; padding: .5rem 1rem 1rem; }
+.card h2 { margin-top: .5rem; }
+.big { font-size: 2rem; font-weight: 600; margin: .25rem 0; }
 #impact { border-top: 2px solid #8884; margin-top: 1.5rem; }
 "#;
 

@@ -65,7 +65,7 @@ pub fn strengths_page(
                     @for r in rows {
                         @let s = r.strength;
                         tr.strength data-name=(s.display_name) {
-                            td { @if s.built_in || !can_write { (s.display_name) } @else { a href=(format!("{SECTION}/{}", s.id)) { (s.display_name) } } }
+                            td { @if s.built_in { (s.display_name) } @else { a href=(format!("{SECTION}/{}", s.id)) { (s.display_name) } } }
                             td { @if s.built_in { "Built-in" } @else { "Custom" } }
                             td { ul { @for c in &s.allowed_combinations { li { (combination_label(c.as_str()).0) } } } }
                             td {
@@ -142,6 +142,8 @@ pub struct StrengthForm<'a> {
     pub confirm: bool,
     /// A refusal of the last Save.
     pub not_saved: Option<&'a str>,
+    /// Whether the viewer may change strengths (else the form is shown read-only).
+    pub can_write: bool,
 }
 
 fn field_error(errors: &FieldErrors, field: &str) -> Markup {
@@ -170,6 +172,7 @@ pub fn strength_form_page(p: &StrengthForm<'_>) -> Markup {
         html! {
             p.crumbs { a href=(SECTION) { "Authentication strengths" } " › " (title) }
             h1 { (title) }
+            @if !p.can_write { p.notice.info id="read-only" { "Your role can read this strength but not change it." } }
             @if let Some(g) = e.get("form") { p.notice.error id="form-error" role="alert" { (g) } }
             @if let Some(n) = p.not_saved { p.notice.error id="not-saved" role="alert" { "Nothing was saved. " (n) } }
             @if let Some((warnings, r)) = p.review {
@@ -199,7 +202,7 @@ pub fn strength_form_page(p: &StrengthForm<'_>) -> Markup {
                 }
             }
             form method="post" action=(action) id="strength-form" novalidate {
-                fieldset {
+                fieldset disabled[!p.can_write] {
                     legend { "Configure" }
                     label for="name" { "Name" }
                     input type="text" id="name" name="name" value=(i.name) aria-describedby="name-error";
@@ -207,7 +210,7 @@ pub fn strength_form_page(p: &StrengthForm<'_>) -> Markup {
                     label for="description" { "Description" }
                     input type="text" id="description" name="description" value=(i.description);
                 }
-                fieldset id="combinations" aria-describedby="combinations-error" {
+                fieldset id="combinations" aria-describedby="combinations-error" disabled[!p.can_write] {
                     legend { "Combinations" }
                     (field_error(e, "combinations"))
                     @for c in VALID_COMBINATIONS {
@@ -232,7 +235,9 @@ pub fn strength_form_page(p: &StrengthForm<'_>) -> Markup {
                         }
                     }
                 }
-                button type="submit" name="action" value="review" id="review-button" { "Next: Review" }
+                @if p.can_write {
+                    button type="submit" name="action" value="review" id="review-button" { "Next: Review" }
+                }
             }
         },
     )
