@@ -8,7 +8,7 @@
     clippy::indexing_slicing
 )]
 
-#[path = "browser/admin_center.rs"]
+#[path = "browser/admin_center/mod.rs"]
 mod admin_center;
 mod support;
 

@@ -4,18 +4,15 @@
 //! own checks, its warnings, the readiness dry run), and Save is refused until confirmed
 //! when the change strands anyone.
 
-use std::collections::BTreeMap;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portcullis_domain::authz::Capability;
 use portcullis_domain::passkey::standing_warnings;
 use portcullis_domain::policy::fido2::{EnforcementType, AUTHENTICATOR_AAGUIDS};
-use portcullis_domain::policy::targets::TargetError;
 use portcullis_domain::policy::{
-    ExcludeTarget, Fido2Configuration, IncludeTarget, KeyRestrictions, MethodConfiguration,
-    MethodId, MethodState, PolicyError, TapConfiguration, TargetId,
+    Fido2Configuration, KeyRestrictions, MethodConfiguration, MethodId, MethodState, PolicyError,
+    TapConfiguration, TargetId,
 };
 use portcullis_service::ServiceError;
 use uuid::Uuid;
@@ -26,7 +23,7 @@ use crate::error::PageError;
 use crate::pages::admin::{self as page, AaguidRow, Fido2Input, Fido2Page, Notice};
 use crate::AppState;
 
-type Errors = BTreeMap<&'static str, String>;
+use super::targets::{self, Errors};
 
 /// The methods policy's list.
 pub(crate) async fn list(
@@ -214,21 +211,8 @@ fn place(
     sources: &[(Uuid, &'static str)],
     errors: &mut Errors,
 ) -> Result<(), PageError> {
-    let field_of = |id: &TargetId| match id {
-        TargetId::Group(g) => sources
-            .iter()
-            .find(|(s, _)| s == g)
-            .map_or("form", |(_, f)| f),
-        TargetId::AllUsers => "include_groups",
-    };
     let field = match &e {
-        ServiceError::Policy(PolicyError::Target(t)) => match t {
-            TargetError::NotSecurityGroup { id, .. } | TargetError::UnknownGroup(id) => {
-                field_of(&TargetId::Group(*id))
-            }
-            TargetError::Duplicate(id) | TargetError::UserTarget(id) => field_of(id),
-            TargetError::ExcludeAllUsers => "exclude_groups",
-        },
+        ServiceError::Policy(PolicyError::Target(t)) => targets::field_of(t, sources),
         ServiceError::Policy(PolicyError::Invalid { field, .. })
             if field.contains("keyRestrictions") =>
         {
@@ -310,41 +294,15 @@ async fn proposed(
     input: &Fido2Input,
     errors: &mut Errors,
 ) -> Result<Option<(Fido2Configuration, Vec<(Uuid, &'static str)>)>, PageError> {
-    let mut sources = vec![];
-    let mut include = vec![];
-    if input.all_users {
-        include.push(
-            current
-                .include_targets
-                .iter()
-                .find(|t| t.id == TargetId::AllUsers)
-                .cloned()
-                .unwrap_or_else(IncludeTarget::all_users),
-        );
-    } else {
-        for id in groups(st, &input.include_groups, "include_groups", errors).await? {
-            sources.push((id, "include_groups"));
-            include.push(
-                current
-                    .include_targets
-                    .iter()
-                    .find(|t| t.id == TargetId::Group(id))
-                    .cloned()
-                    .unwrap_or_else(|| IncludeTarget::of(TargetId::Group(id))),
-            );
-        }
-        if include.is_empty() && !errors.contains_key("include_groups") {
-            errors.insert(
-                "include_groups",
-                "Name at least one security group, or choose All users.".into(),
-            );
-        }
-    }
-    let mut exclude = vec![];
-    for id in groups(st, &input.exclude_groups, "exclude_groups", errors).await? {
-        sources.push((id, "exclude_groups"));
-        exclude.push(ExcludeTarget::group(id));
-    }
+    let (include, exclude, sources) = targets::read(
+        st,
+        &current.include_targets,
+        input.all_users,
+        &input.include_groups,
+        &input.exclude_groups,
+        errors,
+    )
+    .await?;
     let mut aaguids: Vec<Uuid> = vec![];
     for a in &input.aaguids {
         match Uuid::parse_str(a) {
@@ -391,68 +349,9 @@ async fn proposed(
     Ok(Some((cfg, sources)))
 }
 
-/// The groups named in a text field, one per line, found by object id or display name;
-/// a name that finds none is an error on `field`.
-async fn groups(
-    st: &AppState,
-    text: &str,
-    field: &'static str,
-    errors: &mut Errors,
-) -> Result<Vec<Uuid>, PageError> {
-    let mut out = vec![];
-    let mut missing = vec![];
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        match st.service.find_group(line).await {
-            Ok(g) if !out.contains(&g.id) => out.push(g.id),
-            Ok(_) => {}
-            Err(ServiceError::NotFound(_)) => missing.push(line.to_string()),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    if !missing.is_empty() {
-        errors.insert(
-            field,
-            format!(
-                "No group named {} exists in the directory.",
-                missing
-                    .iter()
-                    .map(|m| format!("'{m}'"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        );
-    }
-    Ok(out)
-}
-
 /// The form's values for a saved configuration: groups by name (by id where a name is
 /// ambiguous), the Authenticator's pair as its checkbox.
 async fn input_of(st: &AppState, cfg: &Fido2Configuration) -> Result<Fido2Input, PageError> {
-    let names = |ids: Vec<Uuid>| async move {
-        let mut lines = vec![];
-        for id in ids {
-            let g = st.service.find_group(&id.to_string()).await?;
-            let unique = st
-                .service
-                .find_group(&g.display_name)
-                .await
-                .is_ok_and(|h| h.id == g.id);
-            lines.push(if unique {
-                g.display_name
-            } else {
-                id.to_string()
-            });
-        }
-        Ok::<String, ServiceError>(lines.join("\n"))
-    };
-    let group_ids = |ids: Vec<TargetId>| {
-        ids.into_iter()
-            .filter_map(|t| match t {
-                TargetId::Group(g) => Some(g),
-                TargetId::AllUsers => None,
-            })
-            .collect::<Vec<_>>()
-    };
     let kr = &cfg.key_restrictions;
     let authenticator = AUTHENTICATOR_AAGUIDS
         .iter()
@@ -469,14 +368,10 @@ async fn input_of(st: &AppState, cfg: &Fido2Configuration) -> Result<Fido2Input,
             .include_targets
             .iter()
             .any(|t| t.id == TargetId::AllUsers),
-        include_groups: names(group_ids(
-            cfg.include_targets.iter().map(|t| t.id).collect(),
-        ))
-        .await?,
-        exclude_groups: names(group_ids(
-            cfg.exclude_targets.iter().map(|t| t.id).collect(),
-        ))
-        .await?,
+        include_groups: targets::lines(st, cfg.include_targets.iter().map(|t| t.id).collect())
+            .await?,
+        exclude_groups: targets::lines(st, cfg.exclude_targets.iter().map(|t| t.id).collect())
+            .await?,
         self_service: cfg.is_self_service_registration_allowed,
         attestation: cfg.is_attestation_enforced,
         enforce_keys: kr.is_enforced,

@@ -10,6 +10,8 @@ mod guard;
 mod logs;
 mod methods;
 mod strengths;
+mod tap_settings;
+mod targets;
 mod users;
 mod what_if;
 
@@ -63,6 +65,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/admin/users/{id}/passkeys/{passkey}/delete",
             get(users::confirm_delete).post(users::delete),
+        )
+        .route(
+            "/admin/authentication-methods/tap",
+            get(tap_settings::get).post(tap_settings::post),
         )
         .route("/admin/sign-ins", get(logs::sign_ins))
         .route("/admin/audit", get(logs::audit))

@@ -128,7 +128,7 @@ pub fn methods_page(viewer: &Viewer, fido2: &Fido2Configuration, tap: &TapConfig
                         td { (state(fido2.state)) }
                     }
                     tr id="method-tap" {
-                        td { "Temporary Access Pass" }
+                        td { a href="/admin/authentication-methods/tap" { "Temporary Access Pass" } }
                         td { (all(&tap.include_targets)) }
                         td { (state(tap.state)) }
                     }

@@ -8,6 +8,7 @@ mod logs;
 mod methods;
 mod readiness;
 mod strengths;
+mod tap_settings;
 mod users;
 mod what_if;
 
@@ -24,6 +25,7 @@ pub use readiness::{impact, readiness_page};
 pub use strengths::{
     combination_label, strength_form_page, strengths_page, StrengthForm, StrengthInput, StrengthRow,
 };
+pub use tap_settings::{tap_page, TapInput, TapPage};
 pub use users::{delete_passkey_page, user_page, users_page, FieldErrors, UserPage, UsersPage};
 pub use what_if::{what_if_page, WhatIfInput};
 
