@@ -42,6 +42,12 @@ pub enum ServiceError {
     /// A strength's combinations were refused (R31).
     #[error(transparent)]
     Combination(#[from] portcullis_domain::strength::CombinationError),
+    /// R5: the change makes key restrictions an enforced allow list with no AAGUID on it.
+    #[error("Key restrictions of {} would be an enforced allow list with no AAGUID on it: every passkey would be refused, at registration and at sign-in, for everyone they apply to (R5). Add the models to allow, switch enforcement off, or confirm this consequence explicitly (Graph: ?acceptEmptyAllowList=true; CLI: --accept-empty-allow-list).", rulesets.join(" and "))]
+    EmptyAllowList {
+        /// The rulesets concerned, in words.
+        rulesets: Vec<String>,
+    },
     /// R45: saving the policy would block every enabled Global Administrator.
     #[error("R45: saving '{policy}' would block every enabled Global Administrator ({}) from signing in. Exclude a break-glass account or a role, or save again accepting the lock-out explicitly.", admins.join(", "))]
     Lockout {

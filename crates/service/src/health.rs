@@ -91,8 +91,8 @@ pub struct Health {
     pub users: i64,
     /// Users holding at least one passkey.
     pub with_passkey: i64,
-    /// Readiness, counted.
-    pub readiness: ReadinessSummary,
+    /// Readiness, counted (when asked for).
+    pub readiness: Option<ReadinessSummary>,
     /// Failed sign-ins since [`Health::failures_since`], by failure code, most first.
     pub failures: Vec<(String, i64)>,
     /// The start of that window.
@@ -100,10 +100,14 @@ pub struct Health {
 }
 
 impl Service {
-    /// The tenant's health now (readiness from the last few minutes, if analysed then).
-    pub async fn tenant_health(&self) -> Result<Health> {
+    /// The tenant's health now; with `readiness`, the readiness summary too (from the last
+    /// few minutes, if analysed then). Failures are counted from the start of the UTC day
+    /// [`FAILURES_OVER`] ago, so that a day-granular link lists exactly what is counted.
+    pub async fn tenant_health(&self, readiness: bool) -> Result<Health> {
         let now = self.now();
-        let since = now - FAILURES_OVER;
+        let since = (now - FAILURES_OVER)
+            .to_offset(time::UtcOffset::UTC)
+            .replace_time(time::Time::MIDNIGHT);
         let (users, with_passkey, failures) = {
             let mut c = self.store().conn().await?;
             (
@@ -112,9 +116,10 @@ impl Service {
                 signins::failures_by_code(&mut c, since).await?,
             )
         };
-        let readiness = match self.summary_cache.fresh(now) {
-            Some(s) => s,
-            None => ReadinessSummary::of(&self.readiness(&[], None).await?),
+        let readiness = match (readiness, self.summary_cache.fresh(now)) {
+            (false, _) => None,
+            (true, Some(s)) => Some(s),
+            (true, None) => Some(ReadinessSummary::of(&self.readiness(&[], None).await?)),
         };
         Ok(Health {
             users,

@@ -126,10 +126,7 @@ impl Service {
                 .map(|r| crate::render::ruleset(&r))
                 .collect();
             if !new.is_empty() && !accept_empty_allow_list {
-                return Err(crate::ServiceError::Invalid(format!(
-                    "Key restrictions of {} would be an enforced allow list with no AAGUID on it: every passkey would be refused, at registration and at sign-in, for everyone they apply to (R5). Add the models to allow, switch enforcement off, or confirm this consequence explicitly (Graph: ?acceptEmptyAllowList=true; CLI: --accept-empty-allow-list).",
-                    new.join(" and ")
-                )));
+                return Err(crate::ServiceError::EmptyAllowList { rulesets: new });
             }
         }
         let warnings = match (&before, &cfg) {

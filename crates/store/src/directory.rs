@@ -90,6 +90,9 @@ pub struct UserFilter {
     pub name_eq: Option<String>,
     /// displayName starts with (case-insensitive).
     pub name_prefix: Option<String>,
+    /// displayName or userPrincipalName starts with (case-insensitive): the admin center's
+    /// search, in one ordered query so that paging by userPrincipalName holds.
+    pub any_prefix: Option<String>,
 }
 
 /// A page of users matching `f`, by userPrincipalName, after `after_upn`.
@@ -105,6 +108,7 @@ pub async fn list_users_filtered(
            AND ($3 = '' OR substr(upn, 1, length($3)) = $3)
            AND ($4 = '' OR lower(display_name) = $4)
            AND ($5 = '' OR substr(lower(display_name), 1, length($5)) = $5)
+           AND ($7 = '' OR substr(upn, 1, length($7)) = $7 OR substr(lower(display_name), 1, length($7)) = $7)
          ORDER BY upn LIMIT $6",
     )
     .bind(after_upn.unwrap_or(""))
@@ -113,6 +117,7 @@ pub async fn list_users_filtered(
     .bind(f.name_eq.clone().unwrap_or_default().to_lowercase())
     .bind(f.name_prefix.clone().unwrap_or_default().to_lowercase())
     .bind(limit)
+    .bind(f.any_prefix.clone().unwrap_or_default().to_lowercase())
     .fetch_all(&mut *c)
     .await?;
     rows.iter().map(user_from).collect()

@@ -128,7 +128,7 @@ pub async fn list_page(
     offset: i64,
 ) -> Result<Vec<SignInEvent>> {
     let rows = sqlx::query(
-        "SELECT * FROM sign_in_log WHERE ($1 = '' OR upn = $1) AND ($2 = '' OR app_id = $2) AND ($3 = -1 OR error_code = $3) AND at >= $4 \
+        "SELECT * FROM sign_in_log WHERE ($1 = '' OR lower(upn) = $1) AND ($2 = '' OR app_id = $2) AND ($3 = -1 OR error_code = $3) AND at >= $4 \
          AND at < $7 AND ($8 = 0 OR ($8 = 1 AND error_code = 0) OR ($8 = 2 AND error_code <> 0)) \
          AND ($9 = '' OR ca_status = $9) \
          ORDER BY at DESC, id DESC LIMIT $5 OFFSET $6",

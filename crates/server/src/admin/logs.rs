@@ -152,13 +152,7 @@ pub(crate) async fn sign_ins(
     let page = page_number(&q.page)?;
     let mut errors = FieldErrors::new();
     let filter = sign_in_filter(&q, &mut errors);
-    let apps: Vec<(String, String)> = st
-        .service
-        .applications()
-        .await?
-        .into_iter()
-        .map(|(a, _)| (a.app_id, a.display_name))
-        .collect();
+    let apps: Vec<(String, String)> = super::applications(&st).await?;
     if !errors.is_empty() {
         let view = SignInsView {
             events: &[],

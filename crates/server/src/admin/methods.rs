@@ -68,6 +68,7 @@ pub(crate) async fn fido2(
         impact: None,
         notice: None,
         confirm: false,
+        accept_empty: false,
     };
     render(&st, &admin, StatusCode::OK, view).await
 }
@@ -115,14 +116,13 @@ pub(crate) async fn post_fido2(
     State(st): State<AppState>,
     fields: Fields,
 ) -> Result<Response, PageError> {
-    admin.require(Capability::ReadPolicy, "The Passkey (FIDO2) settings")?;
+    // Every action of this form needs the right to change it: a preview analyses every
+    // user and shows who a change would strand, which no read-only role is to run from here.
+    admin.require(
+        Capability::WritePolicy,
+        "Changing the Passkey (FIDO2) settings",
+    )?;
     let action = Action::parse(fields.get("action"))?;
-    if matches!(action, Action::Save | Action::SaveAnyway) {
-        admin.require(
-            Capability::WritePolicy,
-            "Changing the Passkey (FIDO2) settings",
-        )?;
-    }
     let current = fido2_config(&st).await?;
     let mut errors = Errors::new();
     let input = input_from(&fields, &mut errors);
@@ -172,12 +172,17 @@ pub(crate) async fn post_fido2(
             impact: Some(&preview.readiness),
             notice,
             confirm: stranded > 0,
+            accept_empty: false,
         };
         return render(&st, &admin, status, view).await;
     }
     match st
         .service
-        .save_method_configuration(&admin.actor(), method, action == Action::SaveAnyway)
+        .save_method_configuration(
+            &admin.actor(),
+            method,
+            fields.is("accept_empty_allow_list", "on"),
+        )
         .await
     {
         Ok(saved) => {
@@ -193,12 +198,17 @@ pub(crate) async fn post_fido2(
                 impact: None,
                 notice: Some(Notice::Saved),
                 confirm: false,
+                accept_empty: false,
             };
             render(&st, &admin, StatusCode::OK, view).await
         }
         Err(e) => {
+            let empty = matches!(e, ServiceError::EmptyAllowList { .. });
             place(e, &sources, &mut errors)?;
-            let view = View::with_errors(&input, &errors);
+            let view = View {
+                accept_empty: empty,
+                ..View::with_errors(&input, &errors)
+            };
             render(&st, &admin, StatusCode::BAD_REQUEST, view).await
         }
     }
@@ -214,10 +224,11 @@ fn place(
     let field = match &e {
         ServiceError::Policy(PolicyError::Target(t)) => targets::field_of(t, sources),
         ServiceError::Policy(PolicyError::Invalid { field, .. })
-            if field.contains("keyRestrictions") =>
+            if field.starts_with("keyRestrictions") =>
         {
             "aaguids"
         }
+        ServiceError::EmptyAllowList { .. } => "aaguids",
         ServiceError::Store(_) | ServiceError::Internal(_) => return Err(e.into()),
         _ => "form",
     };
@@ -248,7 +259,17 @@ fn input_from(f: &Fields, errors: &mut Errors) -> Fido2Input {
     };
     let mut input = Fido2Input {
         enabled: f.is("enabled", "on"),
-        all_users: f.get("include") != "groups",
+        all_users: match f.get("include") {
+            "all" => true,
+            "groups" => false,
+            other => {
+                errors.insert(
+                    targets::INCLUDE,
+                    format!("'{other}' is not All users or Select groups."),
+                );
+                false
+            }
+        },
         include_groups: f.get("include_groups").to_string(),
         exclude_groups: f.get("exclude_groups").to_string(),
         self_service,
@@ -314,12 +335,11 @@ async fn proposed(
         }
     }
     if input.authenticator {
-        aaguids.extend(
-            AUTHENTICATOR_AAGUIDS
-                .iter()
-                .filter(|a| !input.aaguids.contains(&a.to_string())),
-        );
-        aaguids.dedup();
+        for a in AUTHENTICATOR_AAGUIDS {
+            if !aaguids.contains(&a) {
+                aaguids.push(a);
+            }
+        }
     }
     if !errors.is_empty() {
         return Ok(None);
@@ -391,6 +411,8 @@ struct View<'a> {
     impact: Option<&'a portcullis_service::readiness::Readiness>,
     notice: Option<Notice>,
     confirm: bool,
+    /// Offer the separate confirmation of an allow list with nothing on it (R5).
+    accept_empty: bool,
 }
 
 impl<'a> View<'a> {
@@ -402,6 +424,7 @@ impl<'a> View<'a> {
             impact: None,
             notice: None,
             confirm: false,
+            accept_empty: false,
         }
     }
 }
@@ -450,6 +473,7 @@ async fn render(
         can_write: admin.may(Capability::WritePolicy),
         notice: v.notice,
         confirm: v.confirm,
+        accept_empty: v.accept_empty,
     });
     Ok((status, markup).into_response())
 }

@@ -75,6 +75,26 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/admin/readiness", get(logs::readiness))
 }
 
+/// `?notice=` after a redirect: each page maps it to one of a fixed set of sentences, never
+/// text from the address.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct NoticeQuery {
+    pub notice: Option<String>,
+}
+
+/// The registered applications as the forms offer them: (client id, name).
+pub(crate) async fn applications(
+    st: &AppState,
+) -> Result<Vec<(String, String)>, crate::error::PageError> {
+    Ok(st
+        .service
+        .applications()
+        .await?
+        .into_iter()
+        .map(|(a, _)| (a.app_id, a.display_name))
+        .collect())
+}
+
 /// The sections of the admin center, each with the capability that opens it.
 const SECTIONS: [(&str, &str, Capability); 7] = [
     ("/admin/users", "Users", Capability::ReadUsers),
@@ -129,10 +149,12 @@ async fn home(
     axum::extract::State(st): axum::extract::State<AppState>,
 ) -> Result<axum::response::Response, crate::error::PageError> {
     use axum::response::IntoResponse;
-    let health = st.service.tenant_health().await?;
+    let health = st
+        .service
+        .tenant_health(admin.may(Capability::RunReadiness))
+        .await?;
     let can = crate::pages::admin::HomeAccess {
         users: admin.may(Capability::ReadUsers),
-        readiness: admin.may(Capability::RunReadiness),
         logs: admin.may(Capability::ReadAudit),
     };
     Ok(crate::pages::admin::home_page(&admin.nav(), &health, can).into_response())

@@ -12,22 +12,15 @@ use portcullis_domain::strength::{
     CombinationConfiguration, Strength, StrengthDocument, StrengthDocumentError,
 };
 use portcullis_service::ServiceError;
-use serde::Deserialize;
 use uuid::Uuid;
 
 use super::form::Fields;
-use super::{AdminPost, AdminSession};
+use super::{AdminPost, AdminSession, NoticeQuery};
 use crate::error::PageError;
 use crate::pages::admin::{self as page, FieldErrors, StrengthForm, StrengthInput, StrengthRow};
 use crate::AppState;
 
 const SECTION: &str = "/admin/strengths";
-
-/// `?notice=` after a redirect: one of a fixed set.
-#[derive(Debug, Deserialize)]
-pub(crate) struct NoticeQuery {
-    notice: Option<String>,
-}
 
 /// The strengths list.
 pub(crate) async fn list(

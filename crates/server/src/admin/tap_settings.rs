@@ -115,22 +115,19 @@ pub(crate) async fn post(
     State(st): State<AppState>,
     f: Fields,
 ) -> Result<Response, PageError> {
-    admin.require(Capability::ReadPolicy, "The Temporary Access Pass settings")?;
+    admin.require(
+        Capability::WritePolicy,
+        "Changing the Temporary Access Pass settings",
+    )?;
     let action = f.get("action");
     if !["preview", "save", "save-anyway"].contains(&action) {
         return Err(PageError::BadRequest(format!(
             "'{action}' is not an action of this form: use preview, save or save-anyway."
         )));
     }
-    if action != "preview" {
-        admin.require(
-            Capability::WritePolicy,
-            "Changing the Temporary Access Pass settings",
-        )?;
-    }
     let input = TapInput {
         enabled: f.is("enabled", "on"),
-        all_users: f.get("include") != "groups",
+        all_users: f.get("include") == "all",
         include_groups: f.get("include_groups").into(),
         exclude_groups: f.get("exclude_groups").into(),
         minimum: f.get("minimumLifetimeInMinutes").into(),
@@ -140,6 +137,12 @@ pub(crate) async fn post(
         length: f.get("defaultLength").into(),
     };
     let mut shown = Shown::default();
+    if !["all", "groups"].contains(&f.get("include")) {
+        shown.errors.insert(
+            targets::INCLUDE,
+            format!("'{}' is not All users or Select groups.", f.get("include")),
+        );
+    }
     if !["yes", "no"].contains(&f.get("isUsableOnce")) {
         shown.errors.insert(
             "isUsableOnce",
@@ -169,7 +172,6 @@ pub(crate) async fn post(
         default_lifetime_in_minutes: minutes(&f, "defaultLifetimeInMinutes", &mut shown.errors),
         default_length: minutes(&f, "defaultLength", &mut shown.errors),
         is_usable_once: input.one_time,
-        ..saved
     };
     if !shown.errors.is_empty() {
         return Ok(render(&admin, &input, &shown, StatusCode::BAD_REQUEST));

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::form::Fields;
-use super::{AdminPost, AdminSession};
+use super::{AdminPost, AdminSession, NoticeQuery};
 use crate::error::PageError;
 use crate::pages::admin::{self as page, FieldErrors, UserPage, UsersPage};
 use crate::AppState;
@@ -70,25 +70,12 @@ async fn render_list(
 ) -> Result<Response, PageError> {
     let search: String = q.search.trim().chars().take(200).collect();
     let after = q.after.as_deref().filter(|a| !a.is_empty());
-    let mut users: Vec<User> = if search.is_empty() {
-        st.service
-            .users_page(&UserFilter::default(), after, PAGE + 1)
-            .await?
-    } else {
-        let by_name = UserFilter {
-            name_prefix: Some(search.clone()),
-            ..Default::default()
-        };
-        let by_upn = UserFilter {
-            upn_prefix: Some(search.to_lowercase()),
-            ..Default::default()
-        };
-        let mut found = st.service.users_page(&by_name, after, PAGE + 1).await?;
-        found.extend(st.service.users_page(&by_upn, after, PAGE + 1).await?);
-        found.sort_by(|a, b| a.user_principal_name.cmp(&b.user_principal_name));
-        found.dedup_by_key(|u| u.id);
-        found
+    // One ordered query, so that paging by user principal name neither skips nor repeats.
+    let filter = UserFilter {
+        any_prefix: Some(search.clone()).filter(|s| !s.is_empty()),
+        ..UserFilter::default()
     };
+    let mut users: Vec<User> = st.service.users_page(&filter, after, PAGE + 1).await?;
     let next = (users.len() > PAGE as usize).then(|| {
         users.truncate(PAGE as usize);
         users
@@ -137,12 +124,6 @@ pub(crate) async fn create(
             render_list(&st, &admin, &q, (upn, name), &errors, status).await
         }
     }
-}
-
-/// `?notice=` after a redirect: one of a fixed set, never text from the address.
-#[derive(Debug, Deserialize)]
-pub(crate) struct NoticeQuery {
-    notice: Option<String>,
 }
 
 fn notice(code: Option<&str>) -> Option<&'static str> {
@@ -200,19 +181,24 @@ async fn show_user(
     let (user, groups, roles) = st.service.user_details(key).await?;
     let actor = admin.actor();
     let id = user.id.to_string();
+    // Each methods section is shown when the table and the methods-administration rules
+    // (an Authentication Administrator does not manage administrators) let the viewer read
+    // it; the account, groups and roles stay visible either way.
     let passkeys: Option<Vec<PasskeyView>> = if admin.may(Capability::ReadFido2) {
-        Some(
-            st.service
-                .passkeys_for_admin(&actor, &id)
-                .await
-                .map_err(passkey_error)?
-                .1,
-        )
+        match st.service.passkeys_for_admin(&actor, &id).await {
+            Ok((_, v)) => Some(v),
+            Err(PasskeyError::Failed(ServiceError::Forbidden(_))) => None,
+            Err(e) => return Err(passkey_error(e)),
+        }
     } else {
         None
     };
     let pass = if admin.may(Capability::ReadTap) {
-        Some(st.service.tap_for(&actor, &id).await?)
+        match st.service.tap_for(&actor, &id).await {
+            Ok(p) => Some(p),
+            Err(ServiceError::Forbidden(_)) => None,
+            Err(e) => return Err(e.into()),
+        }
     } else {
         None
     };
@@ -228,8 +214,10 @@ async fn show_user(
         issued: shown.issued,
         notice: shown.notice,
         can_manage_user: admin.may(Capability::WriteUsers) && !me,
-        can_create_pass: admin.may(Capability::WriteTap) && !me,
-        can_delete_passkeys: admin.may(Capability::WriteFido2) && !me,
+        // Offered only where the methods-administration rules let the viewer see the
+        // methods at all (never for their own account).
+        can_create_pass: admin.may(Capability::WriteTap) && !me && pass.is_some(),
+        can_delete_passkeys: admin.may(Capability::WriteFido2) && !me && passkeys.is_some(),
         errors: &shown.errors,
     });
     Ok((status, markup).into_response())

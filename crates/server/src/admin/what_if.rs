@@ -85,14 +85,21 @@ fn question(q: &WhatIfQuery, errors: &mut FieldErrors) -> WhatIf {
     };
     let application = match q.target.as_str() {
         "action" => None,
-        _ if q.app.trim().is_empty() => {
+        "" | "app" if !q.app.trim().is_empty() => Some(q.app.trim().to_string()),
+        "" | "app" => {
             errors.insert(
                 "app",
                 "Choose an application, or the Register security information action.".into(),
             );
             None
         }
-        _ => Some(q.app.trim().to_string()),
+        other => {
+            errors.insert(
+                "target",
+                format!("'{other}' is not a cloud app or a user action."),
+            );
+            None
+        }
     };
     let mut facts = DeviceFacts {
         is_compliant: q.compliant == "on",
@@ -140,10 +147,16 @@ fn question(q: &WhatIfQuery, errors: &mut FieldErrors) -> WhatIf {
         application,
         platform,
         ip,
-        client_app_type: if q.client == "native" {
-            ClientAppType::MobileAppsAndDesktopClients
-        } else {
-            ClientAppType::Browser
+        client_app_type: match q.client.as_str() {
+            "" | "browser" => ClientAppType::Browser,
+            "native" => ClientAppType::MobileAppsAndDesktopClients,
+            other => {
+                errors.insert(
+                    "client",
+                    format!("'{other}' is not Browser or Mobile apps and desktop clients."),
+                );
+                ClientAppType::Browser
+            }
         },
         device,
         methods,
@@ -158,13 +171,7 @@ pub(crate) async fn page(
 ) -> Result<Response, PageError> {
     admin.require(Capability::ReadCa, "What If")?;
     let Query(q) = query.map_err(|e| PageError::BadRequest(e.body_text()))?;
-    let apps: Vec<(String, String)> = st
-        .service
-        .applications()
-        .await?
-        .into_iter()
-        .map(|(a, _)| (a.app_id, a.display_name))
-        .collect();
+    let apps: Vec<(String, String)> = super::applications(&st).await?;
     let input = WhatIfInput::from(&q);
     let mut errors = FieldErrors::new();
     let mut answer = None;
@@ -172,22 +179,23 @@ pub(crate) async fn page(
     if !q.user.trim().is_empty() {
         let question = question(&q, &mut errors);
         if errors.is_empty() {
-            match st.service.what_if(&question).await {
-                Ok((e, v, data)) => {
-                    answer = Some((applied_policies_json(&e, data.policies()), verdict_json(&v)));
-                }
-                Err(ServiceError::NotFound(m)) => {
-                    let field = if m.contains("application") {
-                        "app"
-                    } else {
-                        "user"
-                    };
-                    errors.insert(field, m);
-                }
-                Err(ServiceError::Upn(e)) => {
+            // The user is looked up here, so that what the service cannot find after it
+            // is the application.
+            match st.service.user(&question.user).await {
+                Err(e @ (ServiceError::NotFound(_) | ServiceError::Upn(_))) => {
                     errors.insert("user", e.to_string());
                 }
                 Err(e) => return Err(e.into()),
+                Ok(_) => match st.service.what_if(&question).await {
+                    Ok((e, v, data)) => {
+                        answer =
+                            Some((applied_policies_json(&e, data.policies()), verdict_json(&v)));
+                    }
+                    Err(ServiceError::NotFound(m)) => {
+                        errors.insert("app", m);
+                    }
+                    Err(e) => return Err(e.into()),
+                },
             }
         }
         if !errors.is_empty() {

@@ -48,6 +48,8 @@ async fn sign_ins_filter_by_outcome_conditional_access_and_window_and_keep_the_p
             event(10, "a@x.test", 53003, "failure"),
             event(20, "b@x.test", 50126, "notApplied"),
             event(30, "b@x.test", 0, "notApplied"),
+            // A failed attempt logs the name as typed.
+            event(40, "Mixed@X.test", 50126, "notApplied"),
         ] {
             signins::append(&mut c, &e).await.unwrap();
         }
@@ -62,7 +64,7 @@ async fn sign_ins_filter_by_outcome_conditional_access_and_window_and_keep_the_p
                 ..Default::default()
             })
             .await,
-            vec![20, 10],
+            vec![40, 20, 10],
             "{name}: failures"
         );
         assert_eq!(
@@ -80,7 +82,7 @@ async fn sign_ins_filter_by_outcome_conditional_access_and_window_and_keep_the_p
                 ..Default::default()
             })
             .await,
-            vec![30, 20],
+            vec![40, 30, 20],
             "{name}: Conditional Access not applied"
         );
         assert_eq!(
@@ -93,10 +95,20 @@ async fn sign_ins_filter_by_outcome_conditional_access_and_window_and_keep_the_p
             vec![20, 10],
             "{name}: from included, until excluded"
         );
+        assert_eq!(
+            minutes(SignInFilter {
+                upn: Some("mixed@x.test".into()),
+                ..Default::default()
+            })
+            .await,
+            vec![40],
+            "{name}: a user's attempts, whatever the case they typed"
+        );
         let all = signins::recent(&mut c, 10).await.unwrap();
         assert_eq!(
             all.iter().map(|e| e.passkey_aaguid).collect::<Vec<_>>(),
             vec![
+                None,
                 Some(Uuid::from_u128(7)),
                 None,
                 None,

@@ -320,6 +320,7 @@ async fn conditional_access_refuses_readers_bad_input_and_locking_out_every_admi
         let mut f = base("disabled");
         f.retain(|(k, _)| *k != "grant");
         f.push(("grant", "grant".into()));
+        f.push(("operator", "OR".into()));
         f.push(("strength", strength.into()));
         f
     };
@@ -348,6 +349,16 @@ async fn conditional_access_refuses_readers_bad_input_and_locking_out_every_admi
             "No group named 'Nobody'",
         ),
         (with(base("disabled"), "name", " "), "name", "empty"),
+        (
+            with(base("disabled"), "include", "everyone"),
+            "include",
+            "not one of the choices",
+        ),
+        (
+            with(with(grant(""), "operator", "XOR"), "controls", "mfa"),
+            "grant",
+            "not one of the choices",
+        ),
         (
             with(base("disabled"), "exclude_users", "ghost@portcullis.local"),
             "exclude_users",

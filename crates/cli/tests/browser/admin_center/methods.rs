@@ -318,9 +318,7 @@ async fn passkey_fido2_refuses_readers_strangers_other_sites_and_bad_input_savin
     );
 
     // Another site posting in the administrator's browser: refused before anything is read.
-    // A second administrator for the posts below (a new pass for the first would end the
-    // browser's session, which that pass opened).
-    let admin = support::tap_client(d, &s, "policy@portcullis.local").await;
+    let admin = support::tap_client(d, &s, ADMIN).await;
     let disabled = with(form("save-anyway"), "enabled", "off");
     for h in [
         ("origin", "http://evil.example"),
@@ -360,6 +358,11 @@ async fn passkey_fido2_refuses_readers_strangers_other_sites_and_bad_input_savin
             "at least one security group",
         ),
         (
+            with(form("save"), "include", "everyone"),
+            "include_groups",
+            "not All users or Select groups",
+        ),
+        (
             with(form("save"), "self_service", "maybe"),
             "self_service",
             "not Yes or No",
@@ -381,6 +384,34 @@ async fn passkey_fido2_refuses_readers_strangers_other_sites_and_bad_input_savin
     let (st, _) = post(&admin, &s, &form("delete-everything"), &[]).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert_eq!(stored_fido2(d), before, "nothing was saved");
+
+    // An enforced allow list with nothing on it refuses every passkey (R5): Save anyway for
+    // the users it strands does not confirm that too; it needs its own confirmation.
+    let empty = with(
+        with(form("save-anyway"), "enforce_keys", "yes"),
+        "restriction",
+        "allow",
+    );
+    let (st, body) = post(&admin, &s, &empty, &[]).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
+    let at = body
+        .find("id=\"aaguids-error\"")
+        .unwrap_or_else(|| panic!("{body}"));
+    assert!(body.get(at..).unwrap_or_default().contains("R5"), "{body}");
+    assert!(body.contains("id=\"accept_empty_allow_list\""), "{body}");
+    assert_eq!(stored_fido2(d), before, "nothing was saved");
+    let (st, body) = post(
+        &admin,
+        &s,
+        &with(empty, "accept_empty_allow_list", "on"),
+        &[],
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(
+        stored_fido2(d)["keyRestrictions"]["enforcementType"],
+        "allow"
+    );
 
     // And the same administrator, from this site, with good input, saves.
     let (st, body) = post(&admin, &s, &disabled, &[("origin", &s.origin())]).await;

@@ -147,20 +147,17 @@ async fn every_admin_page_is_read_only_for_a_reader_closed_without_a_role_and_to
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let s = Server::start(d, None).await;
-    for upn in ["reader@portcullis.local", "bob@portcullis.local"] {
+    for (upn, role) in [
+        ("reader@portcullis.local", Some("Global Reader")),
+        ("security@portcullis.local", Some("Security Reader")),
+        ("reports@portcullis.local", Some("Reports Reader")),
+        ("bob@portcullis.local", None),
+    ] {
         ok(d, &["users", "add", "--upn", upn]);
+        if let Some(role) = role {
+            ok(d, &["roles", "assign", "--user", upn, "--role", role]);
+        }
     }
-    ok(
-        d,
-        &[
-            "roles",
-            "assign",
-            "--user",
-            "reader@portcullis.local",
-            "--role",
-            "Global Reader",
-        ],
-    );
     ok(
         d,
         &[
@@ -304,8 +301,32 @@ async fn every_admin_page_is_read_only_for_a_reader_closed_without_a_role_and_to
     }
     b.close().await;
     let reader = support::tap_client(d, &s, "reader@portcullis.local").await;
+    let security = support::tap_client(d, &s, "security@portcullis.local").await;
+    let reports = support::tap_client(d, &s, "reports@portcullis.local").await;
     let audit_before = ok(d, &["logs", "audit", "--json"]);
+    // Nor may the other read-only roles change anything, or run a preview (which analyses
+    // every user and names who a change would strand).
+    for (who, c) in [("security reader", &security), ("reports reader", &reports)] {
+        for path in &posts {
+            for action in ["preview", "review", "save", "save-anyway"] {
+                let r = c
+                    .post(s.url(path))
+                    .form(&[("action", action)])
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), StatusCode::FORBIDDEN, "{who}: {action} {path}");
+            }
+        }
+    }
     for path in &posts {
+        let r = reader
+            .post(s.url(path))
+            .form(&[("action", "preview")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "reader: preview {path}");
         let r = reader
             .post(s.url(path))
             .form(&[("action", "save")])

@@ -249,7 +249,21 @@ async fn users_refuse_readers_the_wrong_administrator_strangers_other_sites_and_
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
-    // An Authentication Administrator: no pass for a Global Administrator, nor for themselves.
+    // An Authentication Administrator: sees a Global Administrator's account, not their
+    // methods; no pass for them, nor for themselves.
+    let r = helpdesk
+        .get(s.url(&format!("/admin/users/{admin_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("Global Administrator")
+            && page.contains("cannot read this user's passkeys")
+            && !page.contains("id=\"create-tap\""),
+        "{page}"
+    );
     let (st, body) = form_post(&helpdesk, format!("/admin/users/{admin_id}/tap"), vec![]).await;
     assert_eq!(st, StatusCode::FORBIDDEN, "{body}");
     assert!(body.contains("administrator role"), "{body}");
@@ -280,6 +294,23 @@ async fn users_refuse_readers_the_wrong_administrator_strangers_other_sites_and_
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+
+    // Search: by the start of a name or a user principal name, in either case.
+    for q in ["car", "CAROL%40portcullis"] {
+        let list = admin
+            .get(s.url(&format!("/admin/users?search={q}")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            list.contains("data-upn=\"carol@portcullis.local\"")
+                && !list.contains("data-upn=\"bob@portcullis.local\""),
+            "{q}: {list}"
+        );
     }
 
     // Bob's passkey through Carol's address: not found, not deleted.

@@ -10,18 +10,10 @@ use portcullis_domain::directory::DirectoryRole;
 use portcullis_domain::strength::Strength;
 use portcullis_service::readiness::Readiness;
 
-use super::{frame, impact, FieldErrors, Viewer};
+use super::{field_error, frame, impact, FieldErrors, Viewer};
 
 /// Where the section lives.
 pub const CA: &str = "/admin/conditional-access";
-
-fn field_error(errors: &FieldErrors, field: &str) -> Markup {
-    html! {
-        @if let Some(e) = errors.get(field) {
-            p.field-error id=(format!("{field}-error")) role="alert" { (e) }
-        }
-    }
-}
 
 /// A policy's state as the admin center shows it.
 pub fn state_label(s: PolicyState) -> &'static str {

@@ -11,7 +11,7 @@ use portcullis_store::signins::SignInEvent;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{frame, FieldErrors, Viewer};
+use super::{field_error, frame, FieldErrors, Viewer};
 
 /// The sign-in log's filters as typed.
 #[derive(Debug, Clone, Default)]
@@ -47,14 +47,6 @@ pub struct SignInsView<'a> {
     pub page: i64,
     /// Whether a next page exists.
     pub more: bool,
-}
-
-fn field_error(errors: &FieldErrors, field: &str) -> Markup {
-    html! {
-        @if let Some(e) = errors.get(field) {
-            p.field-error id=(format!("{field}-error")) role="alert" { (e) }
-        }
-    }
 }
 
 fn query_string(pairs: &[(&str, &str)]) -> String {
@@ -145,7 +137,7 @@ pub fn sign_ins_page(viewer: &Viewer, v: &SignInsView<'_>) -> Markup {
             }
             p {
                 a id="export-csv" href=(format!("/admin/sign-ins?{}", query_string(&[pairs.as_slice(), &[("format", "csv")]].concat()))) { "Export CSV" }
-                " (every entry matching the filters)"
+                " (every entry matching the filters, at most 100,000 — narrow the dates for more)"
             }
             table id="sign-ins" {
                 thead { tr { th scope="col" { "When (UTC)" } th scope="col" { "User" } th scope="col" { "Application" } th scope="col" { "Method" } th scope="col" { "IP" } th scope="col" { "Conditional Access" } th scope="col" { "Result" } th scope="col" { "Details" } } }
@@ -276,7 +268,7 @@ pub fn audit_page(viewer: &Viewer, v: &AuditView<'_>) -> Markup {
             }
             p {
                 a id="export-csv" href=(format!("/admin/audit?{}", query_string(&[pairs.as_slice(), &[("format", "csv")]].concat()))) { "Export CSV" }
-                " (every entry matching the filters, with before and after)"
+                " (every entry matching the filters with before and after, at most 100,000 — narrow the dates for more)"
             }
             table id="audit" {
                 thead { tr { th scope="col" { "When (UTC)" } th scope="col" { "Activity" } th scope="col" { "Initiated by" } th scope="col" { "Target" } th scope="col" { "Changes" } } }

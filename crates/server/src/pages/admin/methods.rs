@@ -8,7 +8,7 @@ use maud::{html, Markup};
 use portcullis_domain::policy::{Fido2Configuration, MethodState, TapConfiguration};
 use portcullis_service::readiness::Readiness;
 
-use super::{frame, impact, Viewer};
+use super::{field_error, frame, impact, Viewer};
 
 /// What the Passkey (FIDO2) form shows: the settings as saved, or as just posted (so a
 /// refused form keeps what the administrator typed).
@@ -83,6 +83,8 @@ pub struct Fido2Page<'a> {
     pub notice: Option<Notice>,
     /// Whether Save must be confirmed (the change strands users): offers Save anyway.
     pub confirm: bool,
+    /// Whether to offer the confirmation of an enforced allow list with nothing on it (R5).
+    pub accept_empty: bool,
 }
 
 const FIDO2_PATH: &str = "/admin/authentication-methods/fido2";
@@ -136,14 +138,6 @@ pub fn methods_page(viewer: &Viewer, fido2: &Fido2Configuration, tap: &TapConfig
             }
         },
     )
-}
-
-fn field_error(errors: &BTreeMap<&'static str, String>, field: &str) -> Markup {
-    html! {
-        @if let Some(e) = errors.get(field) {
-            p.field-error id=(format!("{field}-error")) role="alert" { (e) }
-        }
-    }
 }
 
 fn yes_no(
@@ -290,6 +284,12 @@ pub fn fido2_page(p: &Fido2Page<'_>) -> Markup {
                         }
                     }
                     (field_error(e, "aaguids"))
+                    @if p.accept_empty {
+                        div.check {
+                            input type="checkbox" id="accept_empty_allow_list" name="accept_empty_allow_list" value="on";
+                            label for="accept_empty_allow_list" { "I understand that every passkey will be refused. Save anyway." }
+                        }
+                    }
                     div.field {
                         label for="add_aaguid" { "Add AAGUID" }
                         div.inline {

@@ -12,6 +12,8 @@ mod tap_settings;
 mod users;
 mod what_if;
 
+use std::collections::BTreeMap;
+
 use maud::{html, Markup, DOCTYPE};
 
 pub use ca::{
@@ -26,8 +28,21 @@ pub use strengths::{
     combination_label, strength_form_page, strengths_page, StrengthForm, StrengthInput, StrengthRow,
 };
 pub use tap_settings::{tap_page, TapInput, TapPage};
-pub use users::{delete_passkey_page, user_page, users_page, FieldErrors, UserPage, UsersPage};
+pub use users::{delete_passkey_page, user_page, users_page, UserPage, UsersPage};
 pub use what_if::{what_if_page, WhatIfInput};
+
+/// A form's errors, by the name of the field each belongs next to (`form` for the form as a
+/// whole).
+pub type FieldErrors = BTreeMap<&'static str, String>;
+
+/// A field's error, next to it (the field names it in `aria-describedby`).
+fn field_error(errors: &FieldErrors, field: &str) -> Markup {
+    html! {
+        @if let Some(e) = errors.get(field) {
+            p.field-error id=(format!("{field}-error")) role="alert" { (e) }
+        }
+    }
+}
 
 /// One entry of the admin center's navigation.
 #[derive(Debug, Clone)]

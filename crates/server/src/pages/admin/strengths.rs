@@ -7,7 +7,7 @@ use portcullis_domain::policy::fido2::AUTHENTICATOR_AAGUIDS;
 use portcullis_domain::strength::{Strength, VALID_COMBINATIONS};
 use portcullis_service::readiness::Readiness;
 
-use super::{frame, impact, FieldErrors, Viewer};
+use super::{field_error, frame, impact, FieldErrors, Viewer};
 
 const SECTION: &str = "/admin/strengths";
 
@@ -144,14 +144,6 @@ pub struct StrengthForm<'a> {
     pub not_saved: Option<&'a str>,
     /// Whether the viewer may change strengths (else the form is shown read-only).
     pub can_write: bool,
-}
-
-fn field_error(errors: &FieldErrors, field: &str) -> Markup {
-    html! {
-        @if let Some(e) = errors.get(field) {
-            p.field-error id=(format!("{field}-error")) role="alert" { (e) }
-        }
-    }
 }
 
 /// New authentication strength, or edit one.

@@ -4,7 +4,7 @@
 use maud::{html, Markup};
 use portcullis_service::readiness::Readiness;
 
-use super::{frame, impact, FieldErrors, Viewer};
+use super::{field_error, frame, impact, FieldErrors, Viewer};
 
 /// The form's values, as saved or as posted.
 #[derive(Debug, Clone, Default)]
@@ -48,14 +48,6 @@ pub struct TapPage<'a> {
     pub not_saved: Option<&'a str>,
     /// Whether the viewer may save.
     pub can_write: bool,
-}
-
-fn field_error(errors: &FieldErrors, field: &str) -> Markup {
-    html! {
-        @if let Some(e) = errors.get(field) {
-            p.field-error id=(format!("{field}-error")) role="alert" { (e) }
-        }
-    }
 }
 
 fn number(id: &str, label: &str, value: &str, errors: &FieldErrors) -> Markup {

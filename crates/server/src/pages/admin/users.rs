@@ -3,8 +3,6 @@
 //! in, the Temporary Access Pass and Create Temporary Access Pass (the code shown once) —
 //! and the confirmation before a passkey is deleted.
 
-use std::collections::BTreeMap;
-
 use maud::{html, Markup};
 use portcullis_domain::directory::{DirectoryRole, Group, User};
 use portcullis_domain::tap::UsabilityReason;
@@ -12,20 +10,9 @@ use portcullis_domain::time_fmt::rfc3339;
 use portcullis_service::passkeys::PasskeyView;
 use portcullis_service::tap::{IssuedPass, PassView};
 
-use super::{frame, Viewer};
+use super::{field_error, frame, FieldErrors, Viewer};
 
 const SECTION: &str = "/admin/users";
-
-/// Errors by field name.
-pub type FieldErrors = BTreeMap<&'static str, String>;
-
-fn field_error(errors: &FieldErrors, field: &str) -> Markup {
-    html! {
-        @if let Some(e) = errors.get(field) {
-            p.field-error id=(format!("{field}-error")) role="alert" { (e) }
-        }
-    }
-}
 
 /// What the users list shows.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 use maud::{html, Markup};
 use serde_json::Value;
 
-use super::{frame, FieldErrors, Viewer, CA};
+use super::{field_error, frame, FieldErrors, Viewer, CA};
 
 /// What If's inputs as typed.
 #[derive(Debug, Clone, Default)]
@@ -31,14 +31,6 @@ pub struct WhatIfInput {
     pub aaguid: String,
     /// Its attestation signed the AAGUID.
     pub attested: bool,
-}
-
-fn field_error(errors: &FieldErrors, field: &str) -> Markup {
-    html! {
-        @if let Some(e) = errors.get(field) {
-            p.field-error id=(format!("{field}-error")) role="alert" { (e) }
-        }
-    }
 }
 
 fn text(v: &Value, k: &str) -> String {
@@ -80,6 +72,7 @@ pub fn what_if_page(
                         option value="app" selected[i.target != "action"] { "Cloud app" }
                         option value="action" selected[i.target == "action"] { "User action: Register security information" }
                     }
+                    (field_error(e, "target"))
                 }
                 div.filter {
                     label for="app" { "Cloud app" }
@@ -107,6 +100,7 @@ pub fn what_if_page(
                         option value="browser" selected[i.client != "native"] { "Browser" }
                         option value="native" selected[i.client == "native"] { "Mobile apps and desktop clients" }
                     }
+                    (field_error(e, "client"))
                 }
                 div.filter {
                     label for="method" { "Method used" }

@@ -1,238 +1,21 @@
-//! Conditional Access in the admin center: the policy list, a policy's form (names of
-//! users, groups and applications resolved to ids once, here; the policy then validated by
-//! the same service call as Graph and the CLI), Preview impact, the lock-out guard (R45)
-//! and named locations.
+//! The policy form read and written: a saved policy's values for the form (ids shown as
+//! names), the posted values, and the policy they describe — names resolved to ids once,
+//! here, and every choice checked against the values the form offers.
 
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
-use portcullis_domain::authz::Capability;
 use portcullis_domain::conditional_access::{
     Applications, CaPolicyError, Conditions, Devices, Filter, GrantControls, Locations, Platforms,
     Policy, PolicyState, TemporaryExclusion, Users, REGISTER_SECURITY_INFO,
 };
-use portcullis_service::conditional_access::CaData;
 use portcullis_service::ServiceError;
-use serde::Deserialize;
 use serde_json::json;
-use std::sync::Arc;
 
-use super::form::Fields;
-use super::{AdminPost, AdminSession};
+use super::super::form::Fields;
 use crate::error::PageError;
-use crate::pages::admin::{
-    self as page, CaForm, CaInput, FieldErrors, PolicyRow, CA, FILTER_OPERATORS,
-};
+use crate::pages::admin::{CaInput, FieldErrors, FILTER_OPERATORS};
 use crate::AppState;
 
-/// `?saved=1` after a save.
-#[derive(Debug, Deserialize)]
-pub(crate) struct SavedQuery {
-    saved: Option<String>,
-}
-
-/// `?notice=` after a redirect.
-#[derive(Debug, Deserialize)]
-pub(crate) struct NoticeQuery {
-    notice: Option<String>,
-}
-
-fn words(list: &[String], all: &str) -> String {
-    if list.iter().any(|x| x.eq_ignore_ascii_case("All")) {
-        all.to_string()
-    } else {
-        format!("{} selected", list.len())
-    }
-}
-
-/// The policy list.
-pub(crate) async fn list(
-    admin: AdminSession,
-    State(st): State<AppState>,
-    q: Result<Query<NoticeQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, PageError> {
-    admin.require(Capability::ReadCa, "Conditional Access")?;
-    let notice = match q.ok().and_then(|Query(q)| q.notice).as_deref() {
-        Some("deleted") => Some("Policy deleted."),
-        Some("saved") => Some("Policy saved."),
-        _ => None,
-    };
-    let data = st.service.ca_data().await?;
-    let strength_name = |id: &str| {
-        data.strengths
-            .iter()
-            .find(|s| s.id == id)
-            .map_or_else(|| id.to_string(), |s| s.display_name.clone())
-    };
-    let rows: Vec<PolicyRow<'_>> = data
-        .policies()
-        .iter()
-        .map(|p| {
-            let u = &p.conditions.users;
-            let a = &p.conditions.applications;
-            let users = if u.include_users.iter().any(|x| x == "All") {
-                "All users".to_string()
-            } else {
-                format!(
-                    "{} user(s), {} group(s), {} role(s)",
-                    u.include_users.len(),
-                    u.include_groups.len(),
-                    u.include_roles.len()
-                )
-            };
-            let resources = if !a.include_user_actions.is_empty() {
-                "Register security information".to_string()
-            } else if a.application_filter.is_some() {
-                "Application filter".to_string()
-            } else {
-                words(&a.include_applications, "All resources")
-            };
-            let grant = match &p.grant_controls {
-                Some(g) if g.built_in_controls.iter().any(|c| c == "block") => "Block".into(),
-                Some(g) => {
-                    let mut c = g.built_in_controls.clone();
-                    if let Some(s) = g.strength_id() {
-                        c.push(strength_name(s));
-                    }
-                    c.join(if g.operator == "AND" { " and " } else { " or " })
-                }
-                None => "—".into(),
-            };
-            PolicyRow {
-                policy: p,
-                users,
-                resources,
-                grant,
-            }
-        })
-        .collect();
-    Ok(
-        page::policies_page(&admin.nav(), &rows, admin.may(Capability::WriteCa), notice)
-            .into_response(),
-    )
-}
-
-/// What the form needs besides its values.
-struct Choices {
-    apps: Vec<(String, String)>,
-    data: Arc<CaData>,
-}
-
-async fn choices(st: &AppState) -> Result<Choices, PageError> {
-    let apps = st
-        .service
-        .applications()
-        .await?
-        .into_iter()
-        .map(|(a, _)| (a.app_id, a.display_name))
-        .collect();
-    Ok(Choices {
-        apps,
-        data: st.service.ca_data().await?,
-    })
-}
-
-/// One rendering of the form.
-#[derive(Default)]
-struct Shown<'a> {
-    errors: FieldErrors,
-    impact: Option<&'a portcullis_service::readiness::Readiness>,
-    confirm: bool,
-    not_saved: Option<String>,
-    lockout: Option<Vec<String>>,
-    saved: bool,
-}
-
-fn render(
-    admin: &AdminSession,
-    c: &Choices,
-    id: Option<&str>,
-    input: &CaInput,
-    shown: &Shown<'_>,
-    status: StatusCode,
-) -> Response {
-    let viewer = admin.nav();
-    let markup = page::policy_form_page(&CaForm {
-        viewer: &viewer,
-        id,
-        input,
-        errors: &shown.errors,
-        apps: &c.apps,
-        strengths: &c.data.strengths,
-        locations: &c.data.locations,
-        impact: shown.impact,
-        confirm: shown.confirm,
-        not_saved: shown.not_saved.as_deref(),
-        lockout: shown.lockout.as_deref(),
-        can_write: admin.may(Capability::WriteCa),
-        saved: shown.saved,
-    });
-    (status, markup).into_response()
-}
-
-/// New policy: report-only to start with, as the documents advise.
-pub(crate) async fn new(
-    admin: AdminSession,
-    State(st): State<AppState>,
-) -> Result<Response, PageError> {
-    admin.require(Capability::WriteCa, "Creating Conditional Access policies")?;
-    let input = CaInput {
-        state: "enabledForReportingButNotEnforced".into(),
-        include: "all".into(),
-        target: "all".into(),
-        grant: "grant".into(),
-        operator: "OR".into(),
-        ..CaInput::default()
-    };
-    let c = choices(&st).await?;
-    Ok(render(
-        &admin,
-        &c,
-        None,
-        &input,
-        &Shown::default(),
-        StatusCode::OK,
-    ))
-}
-
-/// A policy's form, filled from the saved policy.
-pub(crate) async fn edit(
-    admin: AdminSession,
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    q: Result<Query<SavedQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, PageError> {
-    let saved = q
-        .ok()
-        .is_some_and(|Query(q)| q.saved.as_deref() == Some("1"));
-    admin.require(Capability::ReadCa, "Conditional Access")?;
-    let c = choices(&st).await?;
-    let p = c
-        .data
-        .policies()
-        .iter()
-        .find(|p| p.id == id)
-        .cloned()
-        .ok_or_else(|| {
-            PageError::NotFound("There is no Conditional Access policy with that id.".into())
-        })?;
-    let input = input_of(&st, &p).await?;
-    let shown = Shown {
-        saved,
-        ..Shown::default()
-    };
-    Ok(render(
-        &admin,
-        &c,
-        Some(&id),
-        &input,
-        &shown,
-        StatusCode::OK,
-    ))
-}
-
 /// The form's values for a saved policy: ids shown as names where the directory has them.
-async fn input_of(st: &AppState, p: &Policy) -> Result<CaInput, PageError> {
+pub(super) async fn input_of(st: &AppState, p: &Policy) -> Result<CaInput, PageError> {
     let upns = |ids: &[String]| {
         let ids = ids.to_vec();
         async move {
@@ -378,7 +161,7 @@ async fn input_of(st: &AppState, p: &Policy) -> Result<CaInput, PageError> {
 }
 
 /// The form's values as posted.
-fn input_from(f: &Fields) -> CaInput {
+pub(super) fn input_from(f: &Fields) -> CaInput {
     let all = |n: &str| f.all(n).map(str::to_string).collect::<Vec<_>>();
     CaInput {
         name: f.get("name").into(),
@@ -410,7 +193,7 @@ fn input_from(f: &Fields) -> CaInput {
     }
 }
 
-fn lines(s: &str) -> impl Iterator<Item = &str> {
+pub(super) fn lines(s: &str) -> impl Iterator<Item = &str> {
     s.lines().map(str::trim).filter(|l| !l.is_empty())
 }
 
@@ -467,12 +250,32 @@ async fn group_ids(
 
 /// The policy the form describes (Graph's shape; the service validates it), with names
 /// resolved to ids. Unknown names are errors on their fields.
-async fn policy_of(
+pub(super) async fn policy_of(
     st: &AppState,
     id: Option<&str>,
     i: &CaInput,
     errors: &mut FieldErrors,
 ) -> Result<Policy, PageError> {
+    // Each choice is one the form offers; anything else is refused, never widened.
+    let offered = |field: &'static str, value: &str, allowed: &[&str], errors: &mut FieldErrors| {
+        if !allowed.contains(&value) {
+            errors.insert(
+                field,
+                format!("'{value}' is not one of the choices this form offers."),
+            );
+        }
+    };
+    offered("include", &i.include, &["none", "all", "select"], errors);
+    offered(
+        "target",
+        &i.target,
+        &["all", "select", "filter", "action"],
+        errors,
+    );
+    offered("grant", &i.grant, &["block", "grant"], errors);
+    if i.grant == "grant" {
+        offered("grant", &i.operator, &["AND", "OR"], errors);
+    }
     let mut include_users = match i.include.as_str() {
         "all" => vec!["All".to_string()],
         "none" => vec!["None".to_string()],
@@ -627,7 +430,7 @@ async fn policy_of(
 }
 
 /// Puts a refusal next to the field that caused it.
-fn place(e: &CaPolicyError) -> &'static str {
+pub(super) fn place(e: &CaPolicyError) -> &'static str {
     use CaPolicyError as E;
     match e {
         E::DisplayName(_) => "name",
@@ -659,7 +462,7 @@ fn place(e: &CaPolicyError) -> &'static str {
 
 /// Appends the filter builder's clause to the rule: `CustomSecurityAttribute.Set_Name -op
 /// "value"` (a list for `-in`/`-notIn`), joined with `-and`.
-fn add_filter_clause(f: &Fields, input: &mut CaInput, errors: &mut FieldErrors) {
+pub(super) fn add_filter_clause(f: &Fields, input: &mut CaInput, errors: &mut FieldErrors) {
     let attribute = f.get("fb_attribute");
     let op = f.get("fb_operator");
     let value = f.get("fb_value");
@@ -701,198 +504,4 @@ fn add_filter_clause(f: &Fields, input: &mut CaInput, errors: &mut FieldErrors) 
         format!("{} -and {clause}", input.app_filter_rule.trim())
     };
     input.target = "filter".into();
-}
-
-/// Create.
-pub(crate) async fn post_new(
-    AdminPost(admin): AdminPost,
-    State(st): State<AppState>,
-    f: Fields,
-) -> Result<Response, PageError> {
-    admin.require(Capability::WriteCa, "Creating Conditional Access policies")?;
-    submit(&st, &admin, None, &f).await
-}
-
-/// Save.
-pub(crate) async fn post_edit(
-    AdminPost(admin): AdminPost,
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    f: Fields,
-) -> Result<Response, PageError> {
-    admin.require(Capability::WriteCa, "Changing Conditional Access policies")?;
-    if !st
-        .service
-        .ca_data()
-        .await?
-        .policies()
-        .iter()
-        .any(|p| p.id == id)
-    {
-        return Err(PageError::NotFound(
-            "There is no Conditional Access policy with that id.".into(),
-        ));
-    }
-    submit(&st, &admin, Some(&id), &f).await
-}
-
-async fn submit(
-    st: &AppState,
-    admin: &AdminSession,
-    id: Option<&str>,
-    f: &Fields,
-) -> Result<Response, PageError> {
-    let action = f.get("action");
-    if !["preview", "save", "save-anyway", "add-filter"].contains(&action) {
-        return Err(PageError::BadRequest(format!(
-            "'{action}' is not an action of this form: use preview, save, save-anyway or add-filter."
-        )));
-    }
-    let c = choices(st).await?;
-    let mut input = input_from(f);
-    let mut shown = Shown::default();
-    if action == "add-filter" {
-        add_filter_clause(f, &mut input, &mut shown.errors);
-        let status = if shown.errors.is_empty() {
-            StatusCode::OK
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        return Ok(render(admin, &c, id, &input, &shown, status));
-    }
-    let policy = policy_of(st, id, &input, &mut shown.errors).await?;
-    if !shown.errors.is_empty() {
-        return Ok(render(
-            admin,
-            &c,
-            id,
-            &input,
-            &shown,
-            StatusCode::BAD_REQUEST,
-        ));
-    }
-    let refused = |e: ServiceError, shown: &mut Shown<'_>| -> Result<StatusCode, PageError> {
-        match e {
-            ServiceError::CaPolicy(p) => {
-                shown.errors.insert(place(&p), p.to_string());
-                Ok(StatusCode::BAD_REQUEST)
-            }
-            ServiceError::Lockout { admins, .. } => {
-                shown.lockout = Some(admins);
-                Ok(StatusCode::CONFLICT)
-            }
-            e @ (ServiceError::Store(_) | ServiceError::Internal(_)) => Err(e.into()),
-            e => {
-                shown.errors.insert("form", e.to_string());
-                Ok(StatusCode::BAD_REQUEST)
-            }
-        }
-    };
-    let readiness = match st.service.preview_ca_policy(&policy).await {
-        Ok(r) => r,
-        Err(e) => {
-            let status = refused(e, &mut shown)?;
-            return Ok(render(admin, &c, id, &input, &shown, status));
-        }
-    };
-    let stranded = readiness
-        .delta
-        .as_ref()
-        .map(|d| d.stranded().len())
-        .unwrap_or_default();
-    if action == "preview" || (action == "save" && stranded > 0) {
-        let status = if action == "save" {
-            shown.not_saved = Some(format!(
-                "This policy strands {stranded} user(s), listed above. Review them; to save regardless, choose Save anyway."
-            ));
-            StatusCode::CONFLICT
-        } else {
-            StatusCode::OK
-        };
-        let shown = Shown {
-            impact: Some(&readiness),
-            confirm: stranded > 0,
-            ..shown
-        };
-        return Ok(render(admin, &c, id, &input, &shown, status));
-    }
-    match st
-        .service
-        .save_ca_policy(&admin.actor(), policy, f.is("accept_lockout", "on"))
-        .await
-    {
-        Ok(saved) => Ok(Redirect::to(&format!("{CA}/{}?saved=1", saved.id)).into_response()),
-        Err(e) => {
-            let status = refused(e, &mut shown)?;
-            Ok(render(admin, &c, id, &input, &shown, status))
-        }
-    }
-}
-
-/// Delete policy.
-pub(crate) async fn delete(
-    AdminPost(admin): AdminPost,
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, PageError> {
-    admin.require(Capability::WriteCa, "Deleting Conditional Access policies")?;
-    st.service.delete_ca_policy(&admin.actor(), &id).await?;
-    Ok(Redirect::to(&format!("{CA}?notice=deleted")).into_response())
-}
-
-/// Named locations.
-pub(crate) async fn locations(
-    admin: AdminSession,
-    State(st): State<AppState>,
-) -> Result<Response, PageError> {
-    admin.require(Capability::ReadCa, "Named locations")?;
-    let data = st.service.ca_data().await?;
-    Ok(page::locations_page(
-        &admin.nav(),
-        &data.locations,
-        admin.may(Capability::WriteCa),
-        ("", "", false),
-        &FieldErrors::new(),
-        None,
-    )
-    .into_response())
-}
-
-/// New IP ranges location.
-pub(crate) async fn add_location(
-    AdminPost(admin): AdminPost,
-    State(st): State<AppState>,
-    f: Fields,
-) -> Result<Response, PageError> {
-    admin.require(Capability::WriteCa, "Creating named locations")?;
-    let (name, ranges, trusted) = (f.get("name"), f.get("ranges"), f.is("trusted", "on"));
-    let cidrs: Vec<String> = lines(ranges).map(str::to_string).collect();
-    let mut errors = FieldErrors::new();
-    let (status, notice) = match st
-        .service
-        .add_named_location(&admin.actor(), name, &cidrs, trusted)
-        .await
-    {
-        Ok(_) => (StatusCode::OK, Some("Named location created.")),
-        Err(e @ ServiceError::DisplayName(_)) => {
-            errors.insert("name", e.to_string());
-            (StatusCode::BAD_REQUEST, None)
-        }
-        Err(e @ (ServiceError::Cidr(_) | ServiceError::Invalid(_))) => {
-            errors.insert("ranges", e.to_string());
-            (StatusCode::BAD_REQUEST, None)
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let data = st.service.ca_data().await?;
-    let kept = if notice.is_some() {
-        ("", "", false)
-    } else {
-        (name, ranges, trusted)
-    };
-    Ok((
-        status,
-        page::locations_page(&admin.nav(), &data.locations, true, kept, &errors, notice),
-    )
-        .into_response())
 }
