@@ -546,6 +546,8 @@ async fn debug_request_logs_redact_codes_and_hints() {
         "the callback was logged, redacted"
     );
     assert!(!text.contains("SECRETHINT"), "no id_token_hint in the log");
+    // Issue 15, point 10: a log that is not a terminal carries no colour codes.
+    assert!(!text.contains('\u{1b}'), "no escape sequences in a file");
     for line in text.lines().filter(|l| l.contains("code=")) {
         assert!(
             line.contains("code=REDACTED") || line.contains("code_challenge="),
@@ -589,6 +591,82 @@ async fn rotating_forwarded_for_without_trusted_proxies_does_not_reset_the_limit
             StatusCode::OK,
             StatusCode::TOO_MANY_REQUESTS
         ]
+    );
+    s.stop().await;
+}
+
+/// Issue 15, point 10: `portcullis token` mints with the issuer the server recorded on this
+/// store — so a token minted without the server's configuration is accepted — refuses when
+/// no server has started, and a token of another issuer is refused naming the one expected.
+#[tokio::test]
+async fn cli_tokens_carry_the_recorded_issuer_and_a_wrong_one_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mint = || {
+        // No public URL given: the CLI must find the issuer in the store.
+        let o = std::process::Command::new(support::bin())
+            .args([
+                "token",
+                "--user",
+                "admin@portcullis.local",
+                "--scope",
+                "User.Read.All",
+            ])
+            .arg("--data-dir")
+            .arg(d)
+            .env_remove("PORTCULLIS_PUBLIC_URL")
+            .output()
+            .unwrap();
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).trim().to_string(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    let (ok, _, err) = mint();
+    assert!(
+        !ok && err.contains("start `portcullis serve` once"),
+        "{err}"
+    );
+
+    let s = Server::start(d, None).await;
+    let (ok, token, err) = mint();
+    assert!(ok, "{err}");
+    let r = client()
+        .get(s.url("/v1.0/users"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "the server accepts it");
+    s.stop().await;
+
+    // The same store behind another public URL: the old token is refused, naming the issuer.
+    let s = Server::start(d, None).await;
+    let r = client()
+        .get(s.url("/v1.0/users"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("InvalidIssuer") && body.contains(&s.origin()),
+        "{body}"
+    );
+    let (ok, token, err) = mint();
+    assert!(ok, "{err}");
+    let r = client()
+        .get(s.url("/v1.0/users"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "a new token carries the new issuer"
     );
     s.stop().await;
 }

@@ -274,6 +274,13 @@ impl Service {
         v.validate_nbf = false;
         let claims: Value = match jsonwebtoken::decode::<Value>(token, &dk, &v) {
             Ok(d) => d.claims,
+            // Say which issuer was expected: the usual cause is a token minted for another
+            // public URL.
+            Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::InvalidIssuer) => {
+                return Ok(Err(TokenError::Invalid(format!(
+                    "InvalidIssuer: this server accepts tokens issued by '{issuer}'"
+                ))))
+            }
             Err(e) => return Ok(Err(TokenError::Invalid(e.to_string()))),
         };
         let now = self.now().unix_timestamp();

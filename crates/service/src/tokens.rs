@@ -62,6 +62,18 @@ pub enum TokenError {
 }
 
 impl Service {
+    /// Records the issuer this store's server puts in its tokens (its public URL).
+    pub async fn record_issuer(&self, issuer: &str) -> Result<()> {
+        let mut c = self.store().conn().await?;
+        Ok(portcullis_store::tenant::set_issuer(&mut c, issuer).await?)
+    }
+
+    /// The issuer the last server started on this store recorded, if one has started.
+    pub async fn recorded_issuer(&self) -> Result<Option<String>> {
+        let mut c = self.store().conn().await?;
+        Ok(portcullis_store::tenant::issuer(&mut c).await?)
+    }
+
     /// A delegated token for a user with these scopes (like Graph Explorer's), for scripting.
     pub async fn mint_delegated(
         &self,

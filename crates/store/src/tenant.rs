@@ -56,6 +56,25 @@ pub async fn get(c: &mut Conn) -> Result<Option<Tenant>> {
     }))
 }
 
+/// Records the issuer the server's tokens carry (its public URL), as `serve` starts.
+pub async fn set_issuer(c: &mut Conn, issuer: &str) -> Result<()> {
+    sqlx::query("UPDATE tenant SET issuer = $1 WHERE singleton = 1")
+        .bind(issuer)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
+/// The issuer the last started server recorded, if any.
+pub async fn issuer(c: &mut Conn) -> Result<Option<String>> {
+    Ok(sqlx::query("SELECT issuer FROM tenant WHERE singleton = 1")
+        .fetch_optional(&mut *c)
+        .await?
+        .map(|r| r.try_get::<Option<String>, _>("issuer"))
+        .transpose()?
+        .flatten())
+}
+
 /// The server secret `name`: the stored one, or `fresh` stored now if there is none (of
 /// concurrent first calls on any nodes, one value wins and every caller gets it).
 pub async fn server_secret(c: &mut Conn, name: &str, fresh: &str) -> Result<String> {

@@ -40,8 +40,10 @@ pub struct Args {
 
 fn init_logs(cfg: &Config) {
     let filter = EnvFilter::try_new(&cfg.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colour only for a person at a terminal: a pipe or a file gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match cfg.log_format {
         LogFormat::Json => builder.json().try_init(),
@@ -123,6 +125,9 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
         rate_limits: cfg.rate_limit,
         retention: cfg.retention,
     };
+    // `portcullis token` mints with this issuer, so that its tokens are the ones this
+    // server accepts.
+    svc.record_issuer(&config.issuer()).await?;
     if config.public_url.scheme() == "http" && config.cookie_secure() {
         tracing::warn!("public_url is plain HTTP on a non-local host: browsers will not send the Secure session cookie; serve over HTTPS");
     }

@@ -23,18 +23,17 @@ pub struct Args {
 
 /// Prints only the token.
 pub async fn run(cfg: &Config, a: Args) -> CmdResult {
-    let issuer = url::Url::parse(&cfg.public_url)
-        .map_err(|e| CliError::Other(format!("public_url: {e}")))?;
     let svc = open(cfg).await?;
+    // The issuer the server recorded when it started on this store: a token minted with
+    // another (a public URL given here and not there) would be refused later.
+    let issuer = svc.recorded_issuer().await?.ok_or_else(|| {
+        CliError::Other(
+            "no server has started on this store yet, so there is no issuer to mint tokens for: start `portcullis serve` once (it records its public URL as the issuer), then mint tokens".into(),
+        )
+    })?;
     let token = match (&a.user, &a.app) {
-        (Some(user), _) => {
-            svc.mint_delegated(issuer.as_str().trim_end_matches('/'), user, &a.scopes)
-                .await?
-        }
-        (None, Some(app)) => {
-            svc.mint_app(issuer.as_str().trim_end_matches('/'), app, &a.roles)
-                .await?
-        }
+        (Some(user), _) => svc.mint_delegated(&issuer, user, &a.scopes).await?,
+        (None, Some(app)) => svc.mint_app(&issuer, app, &a.roles).await?,
         (None, None) => {
             return Err(CliError::Other(
                 "give --user with --scope, or --app with --role".into(),
