@@ -9,6 +9,8 @@
     clippy::indexing_slicing
 )]
 
+#[path = "graph_http/strength_configs.rs"]
+mod strength_configs;
 mod support;
 
 use portcullis_domain::lockout::LockoutPolicy;
@@ -21,6 +23,8 @@ use support::{cli, client, Server};
 
 const ADMIN: &str = "admin@portcullis.local";
 const WRITE: &str = "Policy.ReadWrite.AuthenticationMethod";
+const AUTHN_ANDROID: &str = "de1e552d-db1d-4423-a619-566b625cdc84";
+const AUTHN_IOS: &str = "90a3ccdf-635c-4729-a248-9b709135078f";
 
 fn token_in(dir: &Path, db: Option<&str>, s: &Server, user: &str, scopes: &[&str]) -> String {
     support::token(dir, db, &s.origin(), user, scopes)
@@ -500,6 +504,36 @@ async fn success_case(
                 ),
                 body,
             )
+        }
+        ListCombinationConfigurations
+        | CreateCombinationConfiguration
+        | GetCombinationConfiguration
+        | UpdateCombinationConfiguration
+        | DeleteCombinationConfiguration => {
+            let name = format!("Models {n}");
+            let mut args = vec!["ca", "strength", "--name", &name, "--combination", "fido2"];
+            if route.op != CreateCombinationConfiguration {
+                args.extend(["--aaguid", AUTHN_ANDROID]);
+            }
+            let id = saved_id(&cli(d, db, &args).1);
+            let base = format!("policies/authenticationStrengthPolicies/{id}/combinationConfigurations");
+            match route.op {
+                ListCombinationConfigurations => (base, None),
+                CreateCombinationConfiguration => (
+                    base,
+                    Some(json!({"@odata.type": "#microsoft.graph.fido2CombinationConfiguration", "allowedAAGUIDs": [AUTHN_ANDROID], "appliesToCombinations": ["fido2"]})),
+                ),
+                _ => {
+                    let reader = token_in(d, db, s, ADMIN, &["Policy.Read.All"]);
+                    let (_, _, list) = call(s, "GET", &format!("/v1.0/{base}"), Some(&reader), None).await;
+                    let cc = list["value"][0]["id"].as_str().unwrap().to_string();
+                    (
+                        format!("{base}/{cc}"),
+                        (route.op == UpdateCombinationConfiguration)
+                            .then(|| json!({"allowedAAGUIDs": [AUTHN_ANDROID, AUTHN_IOS]})),
+                    )
+                }
+            }
         }
         GetServicePrincipal | UpdateServicePrincipal | DeleteServicePrincipal => {
             let body = (route.op == UpdateServicePrincipal).then(|| json!({"customSecurityAttributes": {"Rollout": {"@odata.type": "#microsoft.graph.customSecurityAttributeValue", "Tier": "passkeys"}}, "tags": ["PortcullisApprovedClientApp"]}));

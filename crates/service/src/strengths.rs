@@ -44,3 +44,91 @@ impl Service {
         .await
     }
 }
+
+/// A change to a custom strength's `fido2CombinationConfiguration` (R31), as Graph's
+/// `combinationConfigurations` makes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fido2Restriction {
+    /// Adds the restriction (there is none yet).
+    Add(Vec<Uuid>),
+    /// Replaces the models of the configuration with this id.
+    Replace {
+        /// The configuration's id.
+        id: String,
+        /// The models now allowed.
+        aaguids: Vec<Uuid>,
+    },
+    /// Removes the configuration with this id: any model meets the fido2 combination again.
+    Remove {
+        /// The configuration's id.
+        id: String,
+    },
+}
+
+impl Service {
+    /// Adds, replaces or removes a custom strength's passkey-model restriction; audited.
+    pub async fn change_fido2_restriction(
+        &self,
+        actor: &Actor,
+        strength: &str,
+        change: Fido2Restriction,
+    ) -> Result<Strength> {
+        let no_models = || {
+            ServiceError::Invalid(
+                "allowedAAGUIDs must list at least one AAGUID (to allow any model, delete the configuration)".into(),
+            )
+        };
+        self.change_strength(actor, strength, "Update authentication strength policy", |s| {
+            let current = s.fido2_configuration_id.clone();
+            let not_found = |id: &str| {
+                ServiceError::NotFound(format!(
+                    "the strength '{}' has no combination configuration '{id}'",
+                    s.display_name
+                ))
+            };
+            match change {
+                Fido2Restriction::Add(aaguids) => {
+                    if let Some(existing) = current {
+                        return Err(ServiceError::Conflict(format!(
+                            "the strength '{}' already has a fido2CombinationConfiguration ('{existing}'); change it with PATCH",
+                            s.display_name
+                        )));
+                    }
+                    if !s
+                        .allowed_combinations
+                        .iter()
+                        .any(|c| c.factors() == [portcullis_domain::strength::Factor::Fido2])
+                    {
+                        return Err(
+                            portcullis_domain::strength::StrengthDocumentError::AaguidsWithoutFido2
+                                .into(),
+                        );
+                    }
+                    if aaguids.is_empty() {
+                        return Err(no_models());
+                    }
+                    s.fido2_configuration_id = Some(Uuid::new_v4().to_string());
+                    s.fido2_allowed_aaguids = Some(aaguids);
+                }
+                Fido2Restriction::Replace { id, aaguids } => {
+                    if current.as_deref() != Some(id.as_str()) {
+                        return Err(not_found(&id));
+                    }
+                    if aaguids.is_empty() {
+                        return Err(no_models());
+                    }
+                    s.fido2_allowed_aaguids = Some(aaguids);
+                }
+                Fido2Restriction::Remove { id } => {
+                    if current.as_deref() != Some(id.as_str()) {
+                        return Err(not_found(&id));
+                    }
+                    s.fido2_configuration_id = None;
+                    s.fido2_allowed_aaguids = None;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+}

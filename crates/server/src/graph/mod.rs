@@ -22,6 +22,7 @@ mod methods;
 pub(crate) mod odata;
 mod policy;
 mod reports;
+mod strength_configs;
 mod users;
 
 /// What a route does.
@@ -161,6 +162,16 @@ pub enum Op {
     DeleteStrength,
     /// `POST policies/authenticationStrengthPolicies/{id}/updateAllowedCombinations`.
     UpdateAllowedCombinations,
+    /// `GET policies/authenticationStrengthPolicies/{id}/combinationConfigurations`.
+    ListCombinationConfigurations,
+    /// `GET …/combinationConfigurations/{ccId}`.
+    GetCombinationConfiguration,
+    /// `POST …/combinationConfigurations`.
+    CreateCombinationConfiguration,
+    /// `PATCH …/combinationConfigurations/{ccId}`.
+    UpdateCombinationConfiguration,
+    /// `DELETE …/combinationConfigurations/{ccId}`.
+    DeleteCombinationConfiguration,
     /// `GET auditLogs/signIns`.
     ListSignIns,
 }
@@ -655,6 +666,64 @@ pub const ROUTES: &[RouteSpec] = &[
         op: Op::UpdateAllowedCombinations,
         capability: Capability::WriteStrengths,
     },
+    RouteSpec {
+        method: "GET",
+        pattern: &[
+            "policies",
+            "authenticationstrengthpolicies",
+            "{id}",
+            "combinationconfigurations",
+        ],
+        op: Op::ListCombinationConfigurations,
+        capability: Capability::ReadStrengths,
+    },
+    RouteSpec {
+        method: "POST",
+        pattern: &[
+            "policies",
+            "authenticationstrengthpolicies",
+            "{id}",
+            "combinationconfigurations",
+        ],
+        op: Op::CreateCombinationConfiguration,
+        capability: Capability::WriteStrengths,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &[
+            "policies",
+            "authenticationstrengthpolicies",
+            "{id}",
+            "combinationconfigurations",
+            "{sub}",
+        ],
+        op: Op::GetCombinationConfiguration,
+        capability: Capability::ReadStrengths,
+    },
+    RouteSpec {
+        method: "PATCH",
+        pattern: &[
+            "policies",
+            "authenticationstrengthpolicies",
+            "{id}",
+            "combinationconfigurations",
+            "{sub}",
+        ],
+        op: Op::UpdateCombinationConfiguration,
+        capability: Capability::WriteStrengths,
+    },
+    RouteSpec {
+        method: "DELETE",
+        pattern: &[
+            "policies",
+            "authenticationstrengthpolicies",
+            "{id}",
+            "combinationconfigurations",
+            "{sub}",
+        ],
+        op: Op::DeleteCombinationConfiguration,
+        capability: Capability::WriteStrengths,
+    },
 ];
 
 /// Per-request ids for the error body and headers.
@@ -990,6 +1059,11 @@ async fn handle(
         Op::UpdateStrength => return ca::update_strength(&cx).await,
         Op::DeleteStrength => return ca::delete_strength(&cx).await,
         Op::UpdateAllowedCombinations => return ca::update_allowed_combinations(&cx).await,
+        Op::ListCombinationConfigurations => return strength_configs::list(&cx).await,
+        Op::GetCombinationConfiguration => return strength_configs::get(&cx).await,
+        Op::CreateCombinationConfiguration => return strength_configs::create(&cx).await,
+        Op::UpdateCombinationConfiguration => return strength_configs::update(&cx).await,
+        Op::DeleteCombinationConfiguration => return strength_configs::delete(&cx).await,
         Op::MeListMethods | Op::MeListFido2 | Op::MeDeleteFido2 => {
             let me = user.as_ref().ok_or_else(|| {
                 gerr(
