@@ -461,6 +461,7 @@ async fn render(
     for a in AUTHENTICATOR_AAGUIDS {
         authenticator_rows.push(row(a.to_string()).await?);
     }
+    let profiles = super::profiles::rows(st, &fido2_config(st).await?).await?;
     let viewer = admin.nav();
     let markup = page::fido2_page(&Fido2Page {
         viewer: &viewer,
@@ -474,6 +475,7 @@ async fn render(
         notice: v.notice,
         confirm: v.confirm,
         accept_empty: v.accept_empty,
+        profiles,
     });
     Ok((status, markup).into_response())
 }

@@ -9,6 +9,7 @@ mod form;
 mod guard;
 mod logs;
 mod methods;
+mod profiles;
 mod strengths;
 mod tap_settings;
 mod targets;
@@ -65,6 +66,14 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/admin/users/{id}/passkeys/{passkey}/delete",
             get(users::confirm_delete).post(users::delete),
+        )
+        .route(
+            "/admin/authentication-methods/fido2/profiles/new",
+            get(profiles::new).post(profiles::post_new),
+        )
+        .route(
+            "/admin/authentication-methods/fido2/profiles/{id}",
+            get(profiles::get).post(profiles::post),
         )
         .route(
             "/admin/authentication-methods/tap",

@@ -15,6 +15,7 @@ mod ca;
 mod logs;
 mod methods;
 mod overview;
+mod profiles;
 mod strengths;
 mod users;
 

@@ -224,6 +224,7 @@ async fn every_admin_page_is_read_only_for_a_reader_closed_without_a_role_and_to
         ("user", format!("/admin/users/{bob_id}")),
         ("methods", "/admin/authentication-methods".to_string()),
         ("fido2", FIDO2_PAGE.to_string()),
+        ("tap", "/admin/authentication-methods/tap".to_string()),
         ("strengths", "/admin/strengths".to_string()),
         ("strength", format!("/admin/strengths/{strength}")),
         ("policies", "/admin/conditional-access".to_string()),
@@ -239,6 +240,8 @@ async fn every_admin_page_is_read_only_for_a_reader_closed_without_a_role_and_to
     ];
     let posts = [
         FIDO2_PAGE.to_string(),
+        "/admin/authentication-methods/fido2/profiles/new".to_string(),
+        "/admin/authentication-methods/tap".to_string(),
         "/admin/users".to_string(),
         format!("/admin/users/{bob_id}/enabled"),
         format!("/admin/users/{bob_id}/tap"),

@@ -85,6 +85,8 @@ pub struct Fido2Page<'a> {
     pub confirm: bool,
     /// Whether to offer the confirmation of an enforced allow list with nothing on it (R5).
     pub accept_empty: bool,
+    /// The passkey profiles (R9).
+    pub profiles: Vec<super::ProfileRow>,
 }
 
 const FIDO2_PATH: &str = "/admin/authentication-methods/fido2";
@@ -311,6 +313,7 @@ pub fn fido2_page(p: &Fido2Page<'_>) -> Markup {
                     button type="submit" name="action" value="save" id="save" { "Save" }
                 }
             }
+            (super::profiles_section(&p.profiles, p.can_write && p.profiles.len() < portcullis_domain::policy::fido2::MAX_PROFILES))
         },
     )
 }

@@ -6,6 +6,7 @@ mod ca;
 mod home;
 mod logs;
 mod methods;
+mod profiles;
 mod readiness;
 mod strengths;
 mod tap_settings;
@@ -23,6 +24,9 @@ pub use ca::{
 pub use home::{home_page, HomeAccess};
 pub use logs::{audit_page, sign_ins_page, AuditView, AuditsQuery, SignInsQuery, SignInsView};
 pub use methods::{fido2_page, methods_page, AaguidRow, Fido2Input, Fido2Page, Notice};
+pub use profiles::{
+    profile_page, profiles_section, ProfileInput, ProfilePage, ProfileRow, PROFILES,
+};
 pub use readiness::{impact, readiness_page};
 pub use strengths::{
     combination_label, strength_form_page, strengths_page, StrengthForm, StrengthInput, StrengthRow,
