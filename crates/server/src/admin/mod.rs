@@ -6,6 +6,7 @@
 
 mod ca;
 mod form;
+mod groups;
 mod guard;
 mod logs;
 mod methods;
@@ -79,6 +80,9 @@ pub(crate) fn routes() -> Router<AppState> {
             "/admin/authentication-methods/tap",
             get(tap_settings::get).post(tap_settings::post),
         )
+        .route("/admin/groups", get(groups::list).post(groups::create))
+        .route("/admin/groups/{id}", get(groups::group))
+        .route("/admin/groups/{id}/members", post(groups::add_member))
         .route("/admin/sign-ins", get(logs::sign_ins))
         .route("/admin/audit", get(logs::audit))
         .route("/admin/readiness", get(logs::readiness))
@@ -105,8 +109,9 @@ pub(crate) async fn applications(
 }
 
 /// The sections of the admin center, each with the capability that opens it.
-const SECTIONS: [(&str, &str, Capability); 7] = [
+const SECTIONS: [(&str, &str, Capability); 8] = [
     ("/admin/users", "Users", Capability::ReadUsers),
+    ("/admin/groups", "Groups", Capability::ReadGroups),
     (
         "/admin/authentication-methods",
         "Authentication methods",

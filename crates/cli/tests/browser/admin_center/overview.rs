@@ -218,8 +218,13 @@ async fn every_admin_page_is_read_only_for_a_reader_closed_without_a_role_and_to
     let user: Value =
         serde_json::from_str(&ok(d, &["users", "show", "bob@portcullis.local", "--json"])).unwrap();
     let bob_id = user["user"]["id"].as_str().unwrap().to_string();
+    ok(d, &["groups", "add", "Pilots"]);
+    let groups: Value = serde_json::from_str(&ok(d, &["groups", "list", "--json"])).unwrap();
+    let pilots = groups[0]["id"].as_str().unwrap().to_string();
     let pages = [
         ("home", "/admin".to_string()),
+        ("groups", "/admin/groups".to_string()),
+        ("group", format!("/admin/groups/{pilots}")),
         ("users", "/admin/users".to_string()),
         ("user", format!("/admin/users/{bob_id}")),
         ("methods", "/admin/authentication-methods".to_string()),
@@ -239,6 +244,8 @@ async fn every_admin_page_is_read_only_for_a_reader_closed_without_a_role_and_to
         ("audit", "/admin/audit".to_string()),
     ];
     let posts = [
+        "/admin/groups".to_string(),
+        format!("/admin/groups/{pilots}/members"),
         FIDO2_PAGE.to_string(),
         "/admin/authentication-methods/fido2/profiles/new".to_string(),
         "/admin/authentication-methods/tap".to_string(),

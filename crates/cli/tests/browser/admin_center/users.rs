@@ -395,3 +395,144 @@ async fn users_refuse_readers_the_wrong_administrator_strangers_other_sites_and_
     assert!(!users.contains("new"), "{users}");
     s.stop().await;
 }
+
+/// Groups: New group (security or Microsoft 365), Add member, the members listed; a reader
+/// reads and cannot change; bad input is named next to its field; the group list says
+/// which groups cannot be policy targets.
+#[tokio::test]
+async fn groups_are_created_and_filled_and_refuse_readers_and_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    for upn in ["reader@portcullis.local", "bob@portcullis.local"] {
+        ok(d, &["users", "add", "--upn", upn]);
+    }
+    ok(
+        d,
+        &[
+            "roles",
+            "assign",
+            "--user",
+            "reader@portcullis.local",
+            "--role",
+            "Global Reader",
+        ],
+    );
+    let admin = support::tap_client(d, &s, ADMIN).await;
+    let reader = support::tap_client(d, &s, "reader@portcullis.local").await;
+    let post = |c: &reqwest::Client, path: String, fields: Vec<(&'static str, String)>| {
+        let r = c.post(s.url(&path)).form(&fields).send();
+        async move {
+            let r = r.await.unwrap();
+            let loc = r
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_string());
+            (r.status(), loc, r.text().await.unwrap())
+        }
+    };
+    let group =
+        |name: &str, kind: &str| vec![("name", name.to_string()), ("group_type", kind.to_string())];
+    let (st, loc, _) = post(&admin, "/admin/groups".into(), group("Pilots", "security")).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let pilots = loc.unwrap().split('?').next().unwrap().to_string();
+    assert_eq!(
+        post(&admin, "/admin/groups".into(), group("Newsletter", "m365"))
+            .await
+            .0,
+        StatusCode::SEE_OTHER
+    );
+    let (st, loc, _) = post(
+        &admin,
+        format!("{pilots}/members"),
+        vec![("member", "bob@portcullis.local".into())],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert!(loc.unwrap().ends_with("?notice=added"));
+    let members = reader
+        .get(s.url(&pilots))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        members.contains("data-upn=\"bob@portcullis.local\"")
+            && !members.contains("id=\"add-member\""),
+        "the reader sees the members and no Add member: {members}"
+    );
+    let list = reader
+        .get(s.url("/admin/groups"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains("cannot be a policy target") && !list.contains("id=\"create-group\""),
+        "{list}"
+    );
+    assert_eq!(
+        post(&reader, "/admin/groups".into(), group("Mine", "security"))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(
+            &reader,
+            format!("{pilots}/members"),
+            vec![("member", "reader@portcullis.local".into())]
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    // Bad input, next to its field.
+    let before = ok(d, &["logs", "audit", "--json"]);
+    for (path, fields, field, says) in [
+        (
+            "/admin/groups".to_string(),
+            group(" ", "security"),
+            "name",
+            "empty",
+        ),
+        (
+            "/admin/groups".to_string(),
+            group("Pilots", "security"),
+            "name",
+            "already exists",
+        ),
+        (
+            "/admin/groups".to_string(),
+            group("Odd", "distribution"),
+            "group_type",
+            "not Security or Microsoft 365",
+        ),
+        (
+            format!("{pilots}/members"),
+            vec![("member", "ghost@portcullis.local".into())],
+            "member",
+            "ghost@portcullis.local",
+        ),
+    ] {
+        let (st, _, body) = post(&admin, path.clone(), fields).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{field}: {body}");
+        let at = body
+            .find(&format!("id=\"{field}-error\""))
+            .unwrap_or_else(|| panic!("no error next to {field}: {body}"));
+        assert!(
+            body.get(at..).unwrap_or_default().contains(says),
+            "{field}: {body}"
+        );
+    }
+    assert_eq!(
+        ok(d, &["logs", "audit", "--json"]),
+        before,
+        "nothing changed"
+    );
+    s.stop().await;
+}

@@ -3,6 +3,7 @@
 //! per area. Markup only: the handlers in `crate::admin` decide and load.
 
 mod ca;
+mod groups;
 mod home;
 mod logs;
 mod methods;
@@ -21,6 +22,7 @@ pub use ca::{
     locations_page, policies_page, policy_form_page, state_label, CaForm, CaInput, PolicyRow, CA,
     FILTER_OPERATORS,
 };
+pub use groups::{group_page, groups_page};
 pub use home::{home_page, HomeAccess};
 pub use logs::{audit_page, sign_ins_page, AuditView, AuditsQuery, SignInsQuery, SignInsView};
 pub use methods::{fido2_page, methods_page, AaguidRow, Fido2Input, Fido2Page, Notice};
