@@ -275,6 +275,48 @@ async fn every_admin_page_is_read_only_for_a_reader_closed_without_a_role_and_to
             "{path}: {title}"
         );
         screenshot(&b.client, &format!("page-{name}")).await;
+        // Every field has a label (or an accessible name), and the page names itself.
+        let unlabelled = b
+            .client
+            .execute(
+                "return [...document.querySelectorAll('input:not([type=hidden]), select, textarea')].filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.id || e.name)",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(unlabelled, json!([]), "{path}: fields without a label");
+        let h1 = b
+            .client
+            .find(Locator::Css("h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!h1.is_empty(), "{path}: a heading");
+    }
+    // At 1280 px and on a phone-sized viewport the page never scrolls sideways: wide tables
+    // scroll inside the page.
+    for (w, h) in [(1280, 900), (390, 844)] {
+        b.client.set_window_size(w, h).await.unwrap();
+        for (name, path) in &pages {
+            b.client
+                .goto(&format!("{}{path}", s.origin()))
+                .await
+                .unwrap();
+            let fits = b
+                .client
+                .execute(
+                    "return document.documentElement.scrollWidth <= window.innerWidth",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(fits, json!(true), "{path} scrolls sideways at {w} px");
+            if w < 500 && ["home", "fido2", "policy"].contains(name) {
+                screenshot(&b.client, &format!("phone-{name}")).await;
+            }
+        }
     }
     b.close().await;
 
