@@ -43,8 +43,15 @@ async fn wait_for_url(c: &Client, prefix: &str) -> url::Url {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    let said = c
+        .execute(
+            "return [...document.querySelectorAll('.notice')].map(e => e.id + ': ' + e.textContent)",
+            vec![],
+        )
+        .await
+        .unwrap_or_default();
     panic!(
-        "never reached {prefix}; at {}",
+        "never reached {prefix}; at {}; the page said {said}",
         c.current_url().await.unwrap()
     );
 }

@@ -188,7 +188,7 @@ async fn r4_r16_attestation_enforced_refuses_the_virtual_authenticator_and_hides
         "R16: no legacy flow under enforcement"
     );
     click(c, "add-passkey").await;
-    let msg = wait_text(c, "#status", "Nothing was saved").await;
+    let msg = wait_text(c, "#error", "Nothing was saved").await;
     assert!(
         msg.contains("does not chain to a root your organisation trusts")
             && msg.contains("Nothing was saved"),
@@ -255,4 +255,124 @@ async fn enter_in_the_pass_field_signs_in_and_never_puts_the_pass_in_a_url() {
         ("/signin", Some("username=admin%40portcullis.local")),
         "only the username: {url}"
     );
+}
+
+/// Issue 15, point 9: Security info to the admin center's standard. A passkey is named as it
+/// is added and renamed later (a bad name refused next to its field); adding one the
+/// authenticator already holds says so in a sentence, and the buttons work again after;
+/// times are in the viewer's time zone; Delete names its passkey, asks first, says the
+/// device keeps it, and says so again once done; the site has an icon.
+#[tokio::test]
+async fn security_info_names_renames_explains_and_deletes_with_confirmation() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), None).await;
+    let b = Browser::launch().await;
+    let c = &b.client;
+    let _auth = b.add_virtual_authenticator().await;
+    tap_sign_in(c, &s, s.tap.as_deref().unwrap()).await;
+    click(c, "security-info").await;
+    c.wait()
+        .for_element(Locator::Id("passkey-name"))
+        .await
+        .unwrap();
+    c.find(Locator::Id("passkey-name"))
+        .await
+        .unwrap()
+        .send_keys("Work laptop")
+        .await
+        .unwrap();
+    click(c, "add-passkey").await;
+    let item = wait_text(c, "li.method", "Work laptop").await;
+    assert!(item.contains("Can be used to sign in"), "{item}");
+
+    // The same authenticator again: the browser's InvalidStateError, in words.
+    click(c, "add-passkey").await;
+    let err = wait_text(c, "#error", "already holds a passkey").await;
+    assert!(err.contains("Use that passkey"), "{err}");
+    let enabled = c
+        .find(Locator::Id("add-passkey"))
+        .await
+        .unwrap()
+        .is_enabled()
+        .await
+        .unwrap();
+    assert!(enabled, "the buttons work again after the prompt");
+
+    // Times in the viewer's time zone, the UTC time kept in the title.
+    let local = c
+        .execute(
+            "const t = document.querySelector('li.method time'); return [t.textContent, new Date(t.dateTime).toLocaleString(), t.title]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(local[0], local[1], "{local}");
+    assert!(local[2].as_str().unwrap().ends_with("(UTC)"), "{local}");
+
+    // Rename: a blank name is refused next to the field; a good one is saved.
+    let id = c
+        .find(Locator::Css("li.method"))
+        .await
+        .unwrap()
+        .attr("data-passkey")
+        .await
+        .unwrap()
+        .unwrap();
+    let field = c.find(Locator::Id(&format!("rename-{id}"))).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(" ").await.unwrap();
+    c.find(Locator::Css("form.rename button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let refused = text(c, &format!("#rename-{id}-error")).await;
+    assert!(refused.contains("cannot be used"), "{refused}");
+    let field = c.find(Locator::Id(&format!("rename-{id}"))).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys("Laptop").await.unwrap();
+    c.find(Locator::Css("form.rename button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(text(c, "#notice").await, "Passkey renamed.");
+    assert_eq!(text(c, "li.method .passkey-name").await, "Laptop");
+
+    // Delete names the passkey, asks, and says the device keeps it.
+    let link = text(c, &format!("#delete-{id}")).await;
+    assert_eq!(link, "Delete Laptop");
+    click(c, &format!("delete-{id}")).await;
+    let note = text(c, "#device-note").await;
+    assert!(
+        note.contains("does not remove it from your device"),
+        "{note}"
+    );
+    click(c, "cancel").await;
+    assert!(
+        text(c, "li.method").await.contains("Laptop"),
+        "Cancel keeps it"
+    );
+    click(c, &format!("delete-{id}")).await;
+    click(c, "confirm-delete").await;
+    let done = text(c, "#notice").await;
+    assert!(done.contains("remove it there too"), "{done}");
+    assert!(text(c, "#no-passkeys").await.contains("no passkey"));
+
+    // The icon.
+    let icon = reqwest::get(s.url("/favicon.ico")).await.unwrap();
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    assert!(icon.text().await.unwrap().starts_with("<svg"));
+    let link = c
+        .find(Locator::Css("link[rel=icon]"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap();
+    assert_eq!(link.as_deref(), Some("/static/favicon.svg"));
+    b.close().await;
+    s.stop().await;
 }

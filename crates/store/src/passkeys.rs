@@ -163,6 +163,19 @@ pub async fn flag_clone(c: &mut Conn, id: Uuid) -> Result<()> {
     Ok(())
 }
 
+/// Renames a live passkey.
+pub async fn rename(c: &mut Conn, id: Uuid, name: &str) -> Result<bool> {
+    Ok(
+        sqlx::query("UPDATE passkeys SET display_name = $1 WHERE id = $2 AND deleted_at IS NULL")
+            .bind(name)
+            .bind(id.to_string())
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
 /// Each AAGUID with its number of live passkeys.
 pub async fn aaguids_in_use(c: &mut Conn) -> Result<Vec<(Uuid, i64)>> {
     let rows = sqlx::query("SELECT aaguid, COUNT(*) AS n FROM passkeys WHERE deleted_at IS NULL GROUP BY aaguid ORDER BY aaguid").fetch_all(&mut *c).await?;

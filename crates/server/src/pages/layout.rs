@@ -5,7 +5,9 @@ use maud::{html, Markup, DOCTYPE};
 
 /// The site stylesheet, served from `/static/portcullis.css` (the CSP allows no inline styles).
 pub const STYLESHEET: &str = r#"
-:root { color-scheme: light dark; --accent: #2456c7; --bad: #b3261e; --ok: #1e7b34; }
+:root { color-scheme: light dark; --accent: #2456c7; --on-accent: #fff; --bad: #b3261e; --ok: #1e7b34; }
+/* Dark mode: colours that keep text at WCAG AA (4.5:1) on the dark canvas. */
+@media (prefers-color-scheme: dark) { :root { --accent: #8ab4f8; --on-accent: #0b1b3a; --bad: #f2b8b5; --ok: #8fdc9f; } a { color: var(--accent); } }
 * { box-sizing: border-box; }
 body { font: 16px/1.5 system-ui, sans-serif; margin: 0; background: Canvas; color: CanvasText; }
 main { max-width: 28rem; margin: 8vh auto; padding: 2rem; border: 1px solid #8884; border-radius: 12px; }
@@ -13,11 +15,11 @@ h1 { font-size: 1.5rem; margin: 0 0 1rem; }
 .brand { font-weight: 600; letter-spacing: .02em; color: var(--accent); margin-bottom: 1.25rem; }
 label { display: block; margin: .75rem 0 .25rem; font-weight: 500; }
 input[type=text], input[type=password] { width: 100%; padding: .55rem .7rem; font: inherit; border: 1px solid #8888; border-radius: 6px; }
-button { margin-top: 1.25rem; padding: .55rem 1.2rem; font: inherit; border: 0; border-radius: 6px; background: var(--accent); color: #fff; cursor: pointer; }
+button { margin-top: 1.25rem; padding: .55rem 1.2rem; font: inherit; border: 0; border-radius: 6px; background: var(--accent); color: var(--on-accent); cursor: pointer; }
 .notice { padding: .75rem 1rem; border-radius: 8px; margin: 1rem 0; }
 .notice.error { border: 1px solid var(--bad); color: var(--bad); }
 .notice.ok { border: 1px solid var(--ok); color: var(--ok); }
-.muted { opacity: .75; font-size: .9rem; }
+.muted { opacity: .85; font-size: .9rem; }
 h2 { font-size: 1.15rem; margin: 1.5rem 0 .5rem; }
 ul.methods { list-style: none; padding: 0; }
 li.method { border: 1px solid #8884; border-radius: 8px; padding: .75rem 1rem; margin: .5rem 0; }
@@ -62,10 +64,13 @@ li.warning { margin: .25rem 0; }
 .tabs { display: flex; gap: 1rem; margin: .5rem 0; }
 .mono { font-family: ui-monospace, monospace; font-size: .9rem; }
 button.secondary-action { background: transparent; color: var(--accent); border: 1px solid var(--accent); }
-button.danger { background: var(--bad); }
+button.danger { background: var(--bad); color: var(--on-accent); }
 button:disabled { opacity: .5; cursor: not-allowed; }
 fieldset.actions button { margin-right: .5rem; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+a.button-link { display: inline-block; padding: .45rem 1rem; border-radius: 6px; background: var(--accent); color: var(--on-accent); text-decoration: none; }
+form.rename { margin: .5rem 0; }
+form.rename label { margin: .25rem 0; font-weight: 400; }
 form.filters { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: flex-end; }
 form.filters label { margin: 0 0 .2rem; }
 form.filters button { margin-top: 0; }
@@ -90,6 +95,7 @@ pub fn layout(title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Portcullis" }
                 link rel="stylesheet" href="/static/portcullis.css";
+                link rel="icon" href="/static/favicon.svg" type="image/svg+xml";
             }
             body {
                 main {

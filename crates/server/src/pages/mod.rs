@@ -6,6 +6,9 @@ pub mod oidc;
 pub mod security_info;
 pub mod signin;
 
+/// The site's icon: a portcullis, as SVG.
+pub const FAVICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#2456c7"/><path d="M7 6h18v20h-3V10h-3v16h-3V10h-3v16h-3V10H7z" fill="#fff"/><path d="M7 14h18v2H7zm0 6h18v2H7z" fill="#fff"/></svg>"##;
+
 /// The page script: WebAuthn through the browser's native JSON helpers.
 pub const SCRIPT: &str = include_str!("portcullis.js");
 

@@ -13,10 +13,33 @@ async function postJson(url, body) {
 }
 
 function show(message, ok) {
-  const el = document.getElementById(ok ? "status" : "error") || document.getElementById("status");
+  const el = document.getElementById(ok ? "status" : "error") || document.getElementById(ok ? "error" : "status");
+  if (!el) return;
   el.textContent = message;
   el.className = "notice " + (ok ? "ok" : "error");
   el.hidden = false;
+  const other = document.getElementById(ok ? "error" : "status");
+  if (other && other !== el) other.hidden = true;
+}
+
+// What the browser's WebAuthn errors mean, and what to do, in words.
+function explain(e) {
+  switch (e && e.name) {
+    case "NotAllowedError":
+      return "The request was cancelled or timed out before a passkey answered. Try again, and approve it on your device or security key when your browser asks.";
+    case "InvalidStateError":
+      return "This device or security key already holds a passkey for your account. Use that passkey, or choose another device or key.";
+    case "NotSupportedError":
+      return "Your browser or device cannot make this kind of passkey. Try another browser, or a passkey in Microsoft Authenticator on your phone.";
+    case "SecurityError":
+      return "Your browser refused the request because this page's address does not match the sign-in service's. Open Portcullis at its own address and try again.";
+    case "AbortError":
+      return "The request was stopped. Try again.";
+    case "ConstraintError":
+      return "Your device cannot verify you (no PIN, fingerprint or face set up). Set one up on the device, then try again.";
+    default:
+      return (e && e.message) || "Something went wrong. Try again.";
+  }
 }
 
 async function addPasskey() {
@@ -24,8 +47,17 @@ async function addPasskey() {
   const cred = await navigator.credentials.create({
     publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(o.publicKey),
   });
-  await postJson("/api/passkeys/registration", { ceremonyId: o.ceremonyId, credential: cred.toJSON() });
+  const field = document.getElementById("passkey-name");
+  const name = field && field.value.trim() ? field.value.trim() : undefined;
+  await postJson("/api/passkeys/registration", { ceremonyId: o.ceremonyId, credential: cred.toJSON(), name });
   location.reload();
+}
+
+async function finishSignIn(o, cred) {
+  const r = await postJson("/api/signin/passkey", { ceremonyId: o.ceremonyId, credential: cred.toJSON() });
+  // Back to the page or application that sent the user here (the server vetted return_to).
+  const back = document.getElementById("return_to");
+  location.href = back && back.value ? back.value : r.redirect;
 }
 
 async function signIn(usernameless) {
@@ -35,10 +67,7 @@ async function signIn(usernameless) {
   const cred = await navigator.credentials.get({
     publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(o.publicKey),
   });
-  const r = await postJson("/api/signin/passkey", { ceremonyId: o.ceremonyId, credential: cred.toJSON() });
-  // Back to the application that sent the user here (the server vetted return_to).
-  const back = document.getElementById("return_to");
-  location.href = back ? back.value : r.redirect;
+  await finishSignIn(o, cred);
 }
 
 // R23's "Next": the page again for this username (its passkey prompt opens at once if that
@@ -57,15 +86,38 @@ const actions = {
   "passkey-usernameless": () => signIn(true),
 };
 
+const waiting = {
+  "add-passkey": "Waiting for your passkey: follow your browser's prompt.",
+  "passkey-signin": "Waiting for your passkey: follow your browser's prompt.",
+  "passkey-usernameless": "Waiting for your passkey: follow your browser's prompt.",
+};
+
 document.querySelectorAll("[data-action]").forEach((b) =>
   b.addEventListener("click", async () => {
+    const buttons = document.querySelectorAll("[data-action]");
+    // While the browser's prompt is open, nothing else can be started.
+    buttons.forEach((x) => (x.disabled = true));
+    document.body.setAttribute("aria-busy", "true");
+    if (waiting[b.dataset.action]) show(waiting[b.dataset.action], true);
     try {
       await actions[b.dataset.action]();
     } catch (e) {
-      show(e.message, false);
+      show(explain(e), false);
+    } finally {
+      buttons.forEach((x) => (x.disabled = false));
+      document.body.removeAttribute("aria-busy");
     }
   }),
 );
+
+// Times in the viewer's own time zone (the page carries them in UTC).
+document.querySelectorAll("time[data-local]").forEach((t) => {
+  const d = new Date(t.dateTime);
+  if (!isNaN(d)) {
+    t.title = t.dateTime + " (UTC)";
+    t.textContent = d.toLocaleString();
+  }
+});
 
 // R23: the passkey is the preferred method; open its prompt without another click.
 const auto = document.querySelector("[data-autostart]");

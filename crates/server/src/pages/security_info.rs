@@ -9,15 +9,61 @@ use portcullis_service::passkeys::{PasskeyView, RegistrationOffer};
 use portcullis_service::render::passkey_refusal;
 
 use super::layout;
+use uuid::Uuid;
+
+/// What just happened, said at the top of the page.
+#[derive(Debug, Clone, Copy)]
+pub enum Notice {
+    /// A passkey was deleted.
+    Deleted,
+    /// A passkey was renamed.
+    Renamed,
+}
+
+/// What the Security info page shows.
+#[derive(Debug, Clone)]
+pub struct View<'a> {
+    /// Whose.
+    pub user: &'a User,
+    /// Their passkeys.
+    pub passkeys: &'a [PasskeyView],
+    /// What they may add.
+    pub offer: &'a RegistrationOffer,
+    /// What just happened.
+    pub notice: Option<Notice>,
+    /// A refused rename: the passkey and why.
+    pub rename_error: Option<(Uuid, String)>,
+}
+
+/// A time, in UTC as text and machine-readable for the page script, which shows it in the
+/// viewer's time zone.
+fn when(t: portcullis_domain::Timestamp) -> Markup {
+    let s = rfc3339(t);
+    html! { time datetime=(s) data-local { (s) } }
+}
 
 /// The Security info page.
-pub fn page(user: &User, passkeys: &[PasskeyView], offer: &RegistrationOffer) -> Markup {
+pub fn page(view: &View<'_>) -> Markup {
+    let (user, passkeys, offer) = (view.user, view.passkeys, view.offer);
+    let step_up = format!(
+        "/signin?username={}&return_to=%2Fsecurity-info",
+        url::form_urlencoded::byte_serialize(user.user_principal_name.as_str().as_bytes())
+            .collect::<String>()
+    );
     layout(
         "Security info",
         html! {
             h1 { "Security info" }
             p.muted { "These are the methods you use to sign in as " strong { (user.user_principal_name) } "." }
-            p.notice hidden id="status" role="status" {}
+            @match view.notice {
+                Some(Notice::Deleted) => p.notice.ok id="notice" role="status" {
+                    "Passkey deleted from your account. It is still on your device or in your password manager: remove it there too, or it will keep being offered and refused."
+                },
+                Some(Notice::Renamed) => p.notice.ok id="notice" role="status" { "Passkey renamed." },
+                None => {},
+            }
+            p.notice hidden id="status" role="status" aria-live="polite" {}
+            p.notice.error hidden id="error" role="alert" {}
             @if passkeys.is_empty() {
                 p id="no-passkeys" { "You have no passkey yet." }
             }
@@ -25,15 +71,16 @@ pub fn page(user: &User, passkeys: &[PasskeyView], offer: &RegistrationOffer) ->
                 @for v in passkeys {
                     @let p = &v.stored.passkey;
                     li.method data-passkey=(p.id) {
-                        strong { (p.display_name) }
+                        strong.passkey-name { (p.display_name) }
                         div.muted {
                             (v.model.as_deref().unwrap_or("Unknown model")) " · AAGUID " code { (p.aaguid) }
                             // R32: a model name is only a claim unless the attestation signed it.
                             @if p.attested { " (attested)" } @else { span.aaguid-self-reported { " (self-reported)" } }
                         }
                         div.muted {
-                            "Added " (rfc3339(p.created_at))
-                            " · last used " (p.last_used_at.map(rfc3339).unwrap_or_else(|| "never".into()))
+                            "Added " (when(p.created_at))
+                            " · last used "
+                            @match p.last_used_at { Some(t) => (when(t)), None => "never" }
                             @if let Some(d) = &p.device { " · " (d) }
                             @if let Some(pr) = &p.device_profile { " (" (pr) " profile)" }
                         }
@@ -41,13 +88,23 @@ pub fn page(user: &User, passkeys: &[PasskeyView], offer: &RegistrationOffer) ->
                             Ok(()) => { div.usable { "Can be used to sign in" } }
                             Err(r) => { div.unusable.notice.error { "Cannot be used to sign in: " (passkey_refusal(r)) } }
                         }
-                        form method="post" action={ "/security-info/passkeys/" (p.id) "/delete" } {
-                            button.secondary type="submit" { "Delete" }
+                        form.rename method="post" action={ "/security-info/passkeys/" (p.id) "/rename" } {
+                            label for=(format!("rename-{}", p.id)) { "Name" }
+                            div.inline {
+                                input type="text" id=(format!("rename-{}", p.id)) name="name" value=(p.display_name) maxlength="256" aria-describedby=(format!("rename-{}-error", p.id));
+                                button.secondary-action type="submit" { "Rename" }
+                            }
+                            @if let Some((id, e)) = &view.rename_error {
+                                @if *id == p.id { p.field-error id=(format!("rename-{}-error", p.id)) role="alert" { (e) } }
+                            }
                         }
+                        p { a.delete-link id=(format!("delete-{}", p.id)) href={ "/security-info/passkeys/" (p.id) "/delete" } { "Delete " (p.display_name) } }
                     }
                 }
             }
             h2 { "Add sign-in method" }
+            label for="passkey-name" { "Name for the new passkey (optional)" }
+            input type="text" id="passkey-name" maxlength="256" placeholder="e.g. Work laptop";
             @match (&offer.may_add, &offer.conditional_access) {
                 (Ok(()), Err(refused)) => { p.notice.error id="ca-refused" { (refused) } }
                 (Ok(()), Ok(PasskeyNeed::NoneCan(_))) => {
@@ -76,11 +133,29 @@ pub fn page(user: &User, passkeys: &[PasskeyView], offer: &RegistrationOffer) ->
                 }
                 (Err(PasskeyRefusal::StepUpRequired), _) => {
                     p.notice.error id="step-up" { (passkey_refusal(&PasskeyRefusal::StepUpRequired)) }
-                    p { a href="/signin" { "Verify your identity" } }
+                    p { a id="verify" href=(step_up) { "Verify your identity" } }
                 }
                 (Err(r), _) => { p.notice.error id="cannot-add" { (passkey_refusal(r)) } }
             }
             p { a href="/me" { "Back" } }
+            script src="/static/portcullis.js" {}
+        },
+    )
+}
+
+/// Delete a passkey: asks first, and says what deleting does and does not do (002).
+pub fn confirm_delete(v: &PasskeyView) -> Markup {
+    let p = &v.stored.passkey;
+    layout(
+        "Delete passkey",
+        html! {
+            h1 { "Delete “" (p.display_name) "”?" }
+            p { "You will no longer sign in with this passkey (" (v.model.as_deref().unwrap_or("unknown model")) ", added " (when(p.created_at)) ")." }
+            p.notice id="device-note" { "Deleting it here does not remove it from your device or password manager: remove it there too, or it will keep being offered and refused." }
+            form method="post" action={ "/security-info/passkeys/" (p.id) "/delete" } {
+                button.danger type="submit" id="confirm-delete" { "Delete " (p.display_name) }
+            }
+            p { a href="/security-info" id="cancel" { "Cancel" } }
             script src="/static/portcullis.js" {}
         },
     )

@@ -25,6 +25,7 @@ pub fn signin_page_for(
         html! {
             h1 { "Sign in" }
             p.notice.error role="alert" id="error" hidden[error.is_none()] { (error.unwrap_or_default()) }
+            p.notice hidden id="status" role="status" aria-live="polite" {}
             form method="post" action="/signin/tap" {
                 @if let Some(r) = return_to { input type="hidden" id="return_to" name="return_to" value=(r); }
                 label for="username" { "Username" }

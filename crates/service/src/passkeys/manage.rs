@@ -50,6 +50,42 @@ impl Service {
 }
 
 impl Service {
+    /// Security info: a user renames one of their passkeys; audited.
+    pub async fn rename_own_passkey(
+        &self,
+        user: &User,
+        id: Uuid,
+        name: &str,
+    ) -> Result<String, PasskeyError> {
+        let name = portcullis_domain::directory::validate_display_name(name)
+            .map_err(|e| reject("invalidName", format!("That name cannot be used: {e}.")))?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let p = store_pk::by_id(&mut tx, id)
+            .await?
+            .filter(|p| p.passkey.user_id == user.id && p.deleted.is_none())
+            .ok_or_else(|| reject("notFound", "You have no such passkey."))?;
+        store_pk::rename(&mut tx, id, &name).await?;
+        let after = portcullis_domain::passkey::Passkey {
+            display_name: name.clone(),
+            ..p.passkey.clone()
+        };
+        let rec = security_info_record(
+            "User changed security info",
+            Operation::Update,
+            &self_actor(user),
+            user,
+            Some(passkey_json(&p.passkey)),
+            Some(passkey_json(&after)),
+            format!("User renamed a passkey to '{name}'"),
+        );
+        audit::append(&mut tx, &rec, now).await?;
+        commit(tx).await?;
+        Ok(name)
+    }
+}
+
+impl Service {
     /// An administrator's view of a user's passkeys.
     pub async fn passkeys_for_admin(
         &self,

@@ -81,6 +81,7 @@ pub fn frame(viewer: &Viewer, section: &str, title: &str, body: Markup) -> Marku
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Portcullis" }
                 link rel="stylesheet" href="/static/portcullis.css";
+                link rel="icon" href="/static/favicon.svg" type="image/svg+xml";
             }
             body.admin {
                 header.admin-top {
