@@ -298,6 +298,34 @@ async fn security_info_names_renames_explains_and_deletes_with_confirmation() {
         .unwrap();
     assert!(enabled, "the buttons work again after the prompt");
 
+    // While the browser's prompt is open (held open here: the page's call never returns),
+    // the page says it is waiting and nothing else can be started.
+    c.execute(
+        "navigator.credentials.create = () => new Promise(() => {}); return true",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(c, "add-passkey").await;
+    let waiting = wait_text(c, "#status", "Waiting for your passkey").await;
+    assert!(
+        waiting.contains("follow your browser's prompt"),
+        "{waiting}"
+    );
+    let busy = c
+        .execute(
+            "return [document.body.getAttribute('aria-busy'), [...document.querySelectorAll('[data-action]')].every(b => b.disabled)]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(busy, serde_json::json!(["true", true]));
+    c.refresh().await.unwrap();
+    c.wait()
+        .for_element(Locator::Id("add-passkey"))
+        .await
+        .unwrap();
+
     // Times in the viewer's time zone, the UTC time kept in the title.
     let local = c
         .execute(

@@ -158,9 +158,7 @@ pub(crate) async fn post_fido2(
         let (status, notice) = if action == Action::Save {
             (
                 StatusCode::CONFLICT,
-                Some(Notice::NotSaved(format!(
-                    "This change strands {stranded} user(s), listed below. Review them; to save regardless, choose Save anyway."
-                ))),
+                Some(Notice::NotSaved(super::held(stranded))),
             )
         } else {
             (StatusCode::OK, None)

@@ -95,6 +95,13 @@ pub(crate) struct NoticeQuery {
     pub notice: Option<String>,
 }
 
+/// Why a change that strands users (R51's delta) was not saved, and how to go ahead.
+pub(crate) fn held(stranded: usize) -> String {
+    format!(
+        "This change strands {stranded} user(s), listed above. Review them; to go ahead regardless, use the confirmation under the list."
+    )
+}
+
 /// The registered applications as the forms offer them: (client id, name).
 pub(crate) async fn applications(
     st: &AppState,

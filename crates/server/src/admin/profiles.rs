@@ -465,10 +465,12 @@ async fn submit(
         let s = Shown {
             errors,
             impact: Some(&preview.readiness),
-            confirm: (stranded > 0).then_some(if deleting { "delete-anyway" } else { "save-anyway" }),
-            not_saved: held.then(|| format!(
-                "This change strands {stranded} user(s), listed above. Review them; to go ahead regardless, confirm below."
-            )),
+            confirm: (stranded > 0).then_some(if deleting {
+                "delete-anyway"
+            } else {
+                "save-anyway"
+            }),
+            not_saved: held.then(|| super::held(stranded)),
         };
         let status = if held {
             StatusCode::CONFLICT

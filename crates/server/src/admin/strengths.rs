@@ -301,9 +301,7 @@ async fn submit(
     };
     let stranded = preview.stranded().len();
     if action == "review" || (action == "save" && stranded > 0) {
-        let not_saved = (action == "save").then(|| {
-            format!("This change strands {stranded} user(s), listed above. Review them; to save regardless, choose Save anyway.")
-        });
+        let not_saved = (action == "save").then(|| super::held(stranded));
         let status = if not_saved.is_some() {
             StatusCode::CONFLICT
         } else {

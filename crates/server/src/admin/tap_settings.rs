@@ -197,9 +197,7 @@ pub(crate) async fn post(
     let stranded = preview.stranded().len();
     if action == "preview" || (action == "save" && stranded > 0) {
         let status = if action == "save" {
-            shown.not_saved = Some(format!(
-                "This change strands {stranded} user(s), listed above. Review them; to save regardless, choose Save anyway."
-            ));
+            shown.not_saved = Some(super::held(stranded));
             StatusCode::CONFLICT
         } else {
             StatusCode::OK

@@ -160,3 +160,40 @@ pub fn confirm_delete(v: &PasskeyView) -> Markup {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portcullis_domain::directory::Upn;
+
+    /// Issue 15, point 9: "Verify your identity" comes back to Security info, the user's
+    /// name already filled in on the sign-in page.
+    #[test]
+    fn verify_your_identity_returns_here_with_the_username_filled_in() {
+        let user = User {
+            id: Uuid::nil(),
+            user_principal_name: Upn::parse("dana.o'neil+x@contoso.com").unwrap(),
+            display_name: "Dana".into(),
+            account_enabled: true,
+            created_date_time: portcullis_domain::Timestamp::UNIX_EPOCH,
+        };
+        let offer = RegistrationOffer {
+            may_add: Err(PasskeyRefusal::StepUpRequired),
+            authenticator_option: false,
+            legacy_flow: false,
+            conditional_access: Ok(PasskeyNeed::Any),
+        };
+        let html = page(&View {
+            user: &user,
+            passkeys: &[],
+            offer: &offer,
+            notice: None,
+            rename_error: None,
+        })
+        .into_string();
+        assert!(
+            html.contains(r#"id="verify" href="/signin?username=dana.o%27neil%2Bx%40contoso.com&amp;return_to=%2Fsecurity-info""#),
+            "{html}"
+        );
+    }
+}

@@ -367,13 +367,7 @@ async fn conditional_access_refuses_readers_bad_input_and_locking_out_every_admi
     ] {
         let (st, body) = post(&admin, new, fields).await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{field}: {body}");
-        let at = body
-            .find(&format!("id=\"{field}-error\""))
-            .unwrap_or_else(|| panic!("no error next to {field}: {body}"));
-        assert!(
-            body.get(at..).unwrap_or_default().contains(says),
-            "{field}: {body}"
-        );
+        assert_error_next_to(&body, field, says);
     }
     let (st, body) = post(
         &admin,

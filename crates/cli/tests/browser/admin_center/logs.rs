@@ -73,13 +73,7 @@ async fn logs_filter_export_safely_and_refuse_users_without_a_log_role() {
     ] {
         let (st, body) = get(&reports, path).await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{path}");
-        let at = body
-            .find(&format!("id=\"{field}-error\""))
-            .unwrap_or_else(|| panic!("no error next to {field}: {body}"));
-        assert!(
-            body.get(at..).unwrap_or_default().contains(says),
-            "{path}: {body}"
-        );
+        assert_error_next_to(&body, field, says);
     }
     for path in ["/admin/sign-ins?page=-1", "/admin/audit?format=xlsx"] {
         assert_eq!(

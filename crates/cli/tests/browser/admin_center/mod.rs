@@ -27,6 +27,17 @@ const FIDO2_PAGE: &str = "/admin/authentication-methods/fido2";
 const FIDO2_GRAPH: &str =
     "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2";
 
+/// Asserts that the page shows, next to `field`, an error that says `says`.
+fn assert_error_next_to(body: &str, field: &str, says: &str) {
+    let at = body
+        .find(&format!("id=\"{field}-error\""))
+        .unwrap_or_else(|| panic!("no error next to {field}: {body}"));
+    assert!(
+        body.get(at..).unwrap_or_default().contains(says),
+        "{field} does not say '{says}': {body}"
+    );
+}
+
 fn ok(d: &Path, args: &[&str]) -> String {
     let (st, out, err) = cli(d, None, args);
     assert_eq!(st, 0, "{args:?}: {err}");

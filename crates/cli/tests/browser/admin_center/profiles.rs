@@ -213,13 +213,7 @@ async fn passkey_profiles_refuse_readers_and_bad_input() {
     ] {
         let (st, body) = post(&admin, path.clone(), fields).await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{field}: {body}");
-        let at = body
-            .find(&format!("id=\"{field}-error\""))
-            .unwrap_or_else(|| panic!("no error next to {field}: {body}"));
-        assert!(
-            body.get(at..).unwrap_or_default().contains(says),
-            "{field}: {body}"
-        );
+        assert_error_next_to(&body, field, says);
     }
     assert_eq!(stored_fido2(d), before, "nothing saved");
     // At most three profiles, the default included.

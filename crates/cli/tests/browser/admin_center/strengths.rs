@@ -260,13 +260,7 @@ async fn strengths_refuse_readers_bad_input_and_deleting_one_a_policy_requires()
     ] {
         let (st, body) = post(&admin, "/admin/strengths/new", fields).await;
         assert_eq!(st, status, "{field}: {body}");
-        let at = body
-            .find(&format!("id=\"{field}-error\""))
-            .unwrap_or_else(|| panic!("no error next to {field}: {body}"));
-        assert!(
-            body.get(at..).unwrap_or_default().contains(says),
-            "{field}: {body}"
-        );
+        assert_error_next_to(&body, field, says);
     }
 
     // Required by a policy: not deleted, and the page says which policy.

@@ -378,13 +378,7 @@ async fn users_refuse_readers_the_wrong_administrator_strangers_other_sites_and_
     ] {
         let (st, body) = form_post(&admin, path.clone(), fields).await;
         assert_eq!(st, status, "{path} {field}: {body}");
-        let at = body
-            .find(&format!("id=\"{field}-error\""))
-            .unwrap_or_else(|| panic!("no error next to {field}: {body}"));
-        assert!(
-            body.get(at..).unwrap_or_default().contains(says),
-            "{field}: {body}"
-        );
+        assert_error_next_to(&body, field, says);
     }
     assert_eq!(
         ok(d, &["logs", "audit", "--json"]),
@@ -521,13 +515,7 @@ async fn groups_are_created_and_filled_and_refuse_readers_and_bad_input() {
     ] {
         let (st, _, body) = post(&admin, path.clone(), fields).await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{field}: {body}");
-        let at = body
-            .find(&format!("id=\"{field}-error\""))
-            .unwrap_or_else(|| panic!("no error next to {field}: {body}"));
-        assert!(
-            body.get(at..).unwrap_or_default().contains(says),
-            "{field}: {body}"
-        );
+        assert_error_next_to(&body, field, says);
     }
     assert_eq!(
         ok(d, &["logs", "audit", "--json"]),

@@ -317,9 +317,7 @@ async fn submit(
         .unwrap_or_default();
     if action == "preview" || (action == "save" && stranded > 0) {
         let status = if action == "save" {
-            shown.not_saved = Some(format!(
-                "This policy strands {stranded} user(s), listed above. Review them; to save regardless, choose Save anyway."
-            ));
+            shown.not_saved = Some(super::held(stranded));
             StatusCode::CONFLICT
         } else {
             StatusCode::OK
