@@ -126,6 +126,13 @@ pub(crate) async fn post_fido2(
     let current = fido2_config(&st).await?;
     let mut errors = Errors::new();
     let input = input_from(&fields, &mut errors);
+    if matches!(action, Action::Save | Action::SaveAnyway)
+        && super::version::stale(&fields, &super::version::of(&current))
+    {
+        errors.insert("form", super::version::STALE.into());
+        let view = View::with_errors(&input, &errors);
+        return render(&st, &admin, StatusCode::CONFLICT, view).await;
+    }
     let proposed = proposed(&st, &current, &input, &mut errors).await?;
     let refused = |errors: &Errors, input: &Fido2Input| {
         let status = StatusCode::BAD_REQUEST;
@@ -256,6 +263,7 @@ fn input_from(f: &Fields, errors: &mut Errors) -> Fido2Input {
         }
     };
     let mut input = Fido2Input {
+        version: f.get(super::version::FIELD).into(),
         enabled: f.is("enabled", "on"),
         all_users: match f.get("include") {
             "all" => true,
@@ -381,6 +389,7 @@ async fn input_of(st: &AppState, cfg: &Fido2Configuration) -> Result<Fido2Input,
         .map(Uuid::to_string)
         .collect();
     Ok(Fido2Input {
+        version: super::version::of(cfg),
         enabled: cfg.state == MethodState::Enabled,
         all_users: cfg
             .include_targets

@@ -15,6 +15,7 @@ mod strengths;
 mod tap_settings;
 mod targets;
 mod users;
+mod version;
 mod what_if;
 
 use axum::routing::{get, post};

@@ -106,6 +106,7 @@ fn input_of(cfg: &Fido2Configuration, p: &PasskeyProfile) -> ProfileInput {
         .iter()
         .all(|a| kr.aa_guids.contains(a));
     ProfileInput {
+        version: super::version::of(cfg),
         name: p.name.clone(),
         device_bound: p.passkey_types.accepts(false),
         synced: p.passkey_types.accepts(true),
@@ -137,6 +138,7 @@ fn input_of(cfg: &Fido2Configuration, p: &PasskeyProfile) -> ProfileInput {
 
 fn input_from(f: &Fields) -> ProfileInput {
     ProfileInput {
+        version: f.get(super::version::FIELD).into(),
         name: f.get("name").to_string(),
         device_bound: f.is("type", "deviceBound"),
         synced: f.is("type", "synced"),
@@ -306,6 +308,7 @@ pub(crate) async fn new(
     admin.require(Capability::WritePolicy, "Adding passkey profiles")?;
     let cfg = fido2(&st).await?;
     let input = ProfileInput {
+        version: super::version::of(&cfg),
         device_bound: true,
         synced: true,
         default: cfg.passkey_profiles.is_empty(),
@@ -392,6 +395,25 @@ async fn submit(
         )));
     }
     let current = fido2(st).await?;
+    if action != "preview" && super::version::stale(f, &super::version::of(&current)) {
+        let errors = Errors::from([("form", super::version::STALE.to_string())]);
+        let shown = Shown {
+            errors,
+            impact: None,
+            confirm: None,
+            not_saved: None,
+        };
+        return render(
+            st,
+            admin,
+            &current,
+            id,
+            &input_from(f),
+            shown,
+            StatusCode::CONFLICT,
+        )
+        .await;
+    }
     let pid = match id {
         Some(i) => profile_id(i)?,
         None => Uuid::new_v4(),

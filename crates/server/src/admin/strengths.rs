@@ -106,6 +106,7 @@ pub(crate) async fn edit(
         aaguids.retain(|a| !AUTHENTICATOR_AAGUIDS.contains(a));
     }
     let input = StrengthInput {
+        version: super::version::of(&s),
         name: s.display_name.clone(),
         description: s.description.clone(),
         combinations: s
@@ -175,6 +176,7 @@ fn parse(
     errors: &mut FieldErrors,
 ) -> (StrengthInput, Option<StrengthDocument>) {
     let input = StrengthInput {
+        version: f.get(super::version::FIELD).into(),
         name: f.get("name").to_string(),
         description: f.get("description").to_string(),
         combinations: f.all("combination").map(str::to_string).collect(),
@@ -286,6 +288,14 @@ async fn submit(
         )));
     }
     let mut errors = FieldErrors::new();
+    if let Some(id) = id.filter(|_| action != "review") {
+        if super::version::stale(f, &super::version::of(&custom(st, id).await?)) {
+            errors.insert("form", super::version::STALE.into());
+            let (input, _) = parse(f, Some(id), &mut FieldErrors::new());
+            let page = form_page(admin, Some(id), &input, &errors, None, false, None);
+            return Ok((StatusCode::CONFLICT, page).into_response());
+        }
+    }
     let (input, doc) = parse(f, id, &mut errors);
     let Some(doc) = doc else {
         let page = form_page(admin, id, &input, &errors, None, false, None);

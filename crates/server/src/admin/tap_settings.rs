@@ -35,6 +35,7 @@ async fn current(st: &AppState) -> Result<TapConfiguration, PageError> {
 
 async fn input_of(st: &AppState, c: &TapConfiguration) -> Result<TapInput, PageError> {
     Ok(TapInput {
+        version: super::version::of(c),
         enabled: c.state == MethodState::Enabled,
         all_users: c.include_targets.iter().any(|t| t.id == TargetId::AllUsers),
         include_groups: targets::lines(st, c.include_targets.iter().map(|t| t.id).collect())
@@ -126,6 +127,7 @@ pub(crate) async fn post(
         )));
     }
     let input = TapInput {
+        version: f.get(super::version::FIELD).into(),
         enabled: f.is("enabled", "on"),
         all_users: f.get("include") == "all",
         include_groups: f.get("include_groups").into(),
@@ -150,6 +152,10 @@ pub(crate) async fn post(
         );
     }
     let saved = current(&st).await?;
+    if action != "preview" && super::version::stale(&f, &super::version::of(&saved)) {
+        shown.errors.insert("form", super::version::STALE.into());
+        return Ok(render(&admin, &input, &shown, StatusCode::CONFLICT));
+    }
     let (include, exclude, sources) = targets::read(
         &st,
         &saved.include_targets,

@@ -386,11 +386,59 @@ async fn conditional_access_refuses_readers_bad_input_and_locking_out_every_admi
     assert!(r.text().await.unwrap().contains("id=\"ip-error\""));
     assert!(policies().is_empty(), "nothing saved");
 
+    // A page opened before another change: its save is refused, naming why; nothing saved.
+    let f = d.join("report-only.json");
+    std::fs::write(
+        &f,
+        json!({
+            "displayName": "Report-only", "state": "enabledForReportingButNotEnforced",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
+            "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    ok(d, &["ca", "save", f.to_str().unwrap()]);
+    let saved = policies();
+    let id = saved[0]["id"].as_str().unwrap().to_string();
+    let edit = format!("/admin/conditional-access/{id}");
+    let page = admin
+        .get(s.url(&edit))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let version = page
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .and_then(|v| v.split('"').next())
+        .unwrap()
+        .to_string();
+    let mut theirs = saved[0].clone();
+    theirs["displayName"] = json!("Report-only, renamed");
+    std::fs::write(&f, theirs.to_string()).unwrap();
+    ok(d, &["ca", "save", f.to_str().unwrap()]);
+    let mine = vec![
+        ("name", "Mine".to_string()),
+        ("include", "all".to_string()),
+        ("target", "all".to_string()),
+        ("grant", "block".to_string()),
+        ("state", "disabled".to_string()),
+        ("action", "save".to_string()),
+        ("version", version),
+    ];
+    let (st, body) = post(&admin, &edit, mine).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert!(body.contains("Someone changed these settings"), "{body}");
+    assert_eq!(policies()[0]["displayName"], "Report-only, renamed");
+
     // Accepting the lock-out explicitly saves it.
     let mut accepted = with(base("enabled"), "action", "save-anyway");
     accepted.push(("accept_lockout", "on".into()));
     let (st, body) = post(&admin, new, accepted).await;
     assert_eq!(st, StatusCode::SEE_OTHER, "{body}");
-    assert_eq!(policies().len(), 1);
+    assert_eq!(policies().len(), 2);
     s.stop().await;
 }

@@ -537,3 +537,51 @@ async fn tap_settings_are_saved_previewed_and_refused_like_the_passkey_settings(
     assert_eq!(graph().await, before, "nothing saved");
     s.stop().await;
 }
+
+/// Two administrators: one opens the Passkey (FIDO2) page, the other changes the settings
+/// (here through the CLI); the first one's Save is refused and saves nothing — no change is
+/// silently overwritten — and once the page is opened again, their Save goes through.
+#[tokio::test]
+async fn a_save_on_a_page_opened_before_another_change_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    let b = admin_browser(&s).await;
+    let c = &b.client;
+    c.goto(&format!("{}{FIDO2_PAGE}", s.origin()))
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Id("fido2-form"))
+        .await
+        .unwrap();
+    patch_fido2(d, &json!({"isSelfServiceRegistrationAllowed": false}));
+    let theirs = stored_fido2(d);
+    select(c, "attestation", "no").await;
+    click(c, "save").await;
+    let said = text(c, "#form-error").await;
+    assert!(said.contains("Someone changed these settings"), "{said}");
+    assert_eq!(
+        stored_fido2(d),
+        theirs,
+        "their change stands, nothing of mine saved"
+    );
+    // Opened again, the page shows their change; a save now goes through.
+    c.goto(&format!("{}{FIDO2_PAGE}", s.origin()))
+        .await
+        .unwrap();
+    let self_service = c
+        .find(Locator::Id("self_service"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(self_service.as_deref(), Some("no"));
+    select(c, "attestation", "no").await;
+    click(c, "save").await;
+    text(c, "#saved").await;
+    assert_eq!(stored_fido2(d)["isAttestationEnforced"], false);
+    b.close().await;
+    s.stop().await;
+}

@@ -62,6 +62,7 @@ pub(super) async fn input_of(st: &AppState, p: &Policy) -> Result<CaInput, PageE
         PolicyState::EnabledForReportingButNotEnforced => "enabledForReportingButNotEnforced",
     };
     Ok(CaInput {
+        version: super::super::version::of(p),
         name: p.display_name.clone(),
         state: state.into(),
         include: if u.include_users.iter().any(|x| x == "All") {
@@ -164,6 +165,7 @@ pub(super) async fn input_of(st: &AppState, p: &Policy) -> Result<CaInput, PageE
 pub(super) fn input_from(f: &Fields) -> CaInput {
     let all = |n: &str| f.all(n).map(str::to_string).collect::<Vec<_>>();
     CaInput {
+        version: f.get(super::super::version::FIELD).into(),
         name: f.get("name").into(),
         state: f.get("state").into(),
         include: f.get("include").into(),

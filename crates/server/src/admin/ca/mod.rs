@@ -266,6 +266,13 @@ async fn submit(
     let c = choices(st).await?;
     let mut input = input_from(f);
     let mut shown = Shown::default();
+    let stored = id.and_then(|id| c.data.policies().iter().find(|p| p.id == id));
+    if matches!(action, "save" | "save-anyway")
+        && stored.is_some_and(|p| super::version::stale(f, &super::version::of(p)))
+    {
+        shown.errors.insert("form", super::version::STALE.into());
+        return Ok(render(admin, &c, id, &input, &shown, StatusCode::CONFLICT));
+    }
     if action == "add-filter" {
         add_filter_clause(f, &mut input, &mut shown.errors);
         let status = if shown.errors.is_empty() {

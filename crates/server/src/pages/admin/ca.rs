@@ -131,6 +131,8 @@ pub struct CaInput {
     pub strength: String,
     /// `AND` or `OR`.
     pub operator: String,
+    /// The version of the policy the form was opened on (empty for a new one).
+    pub version: String,
 }
 
 /// What the policy form shows besides its values.
@@ -293,6 +295,7 @@ pub fn policy_form_page(p: &CaForm<'_>) -> Markup {
                 }
             }
             form method="post" action=(action) id="policy-form" novalidate {
+                input type="hidden" name="version" value=(i.version);
                 fieldset disabled[!p.can_write] {
                     legend { "Name" }
                     label for="name" { "Name" }

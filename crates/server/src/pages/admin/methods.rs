@@ -38,6 +38,8 @@ pub struct Fido2Input {
     pub authenticator: bool,
     /// Add AAGUID.
     pub add_aaguid: String,
+    /// The version of the settings the form was opened on.
+    pub version: String,
 }
 
 /// One AAGUID on the list, as the page shows it.
@@ -209,6 +211,7 @@ pub fn fido2_page(p: &Fido2Page<'_>) -> Markup {
                 }
             }
             form method="post" action=(FIDO2_PATH) id="fido2-form" novalidate {
+                input type="hidden" name="version" value=(i.version);
                 nav.tabs aria-label="Passkey (FIDO2) settings" {
                     a href="#enable-and-target" { "Enable and Target" }
                     a href="#configure" { "Configure" }

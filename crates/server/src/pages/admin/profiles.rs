@@ -79,6 +79,8 @@ pub struct ProfileInput {
     pub default: bool,
     /// The include targets (their ids) that use it.
     pub targets: Vec<String>,
+    /// The version of the Passkey (FIDO2) settings the form was opened on.
+    pub version: String,
 }
 
 /// What a profile page shows.
@@ -145,6 +147,7 @@ pub fn profile_page(p: &ProfilePage<'_>) -> Markup {
                 }
             }
             form method="post" action=(action) id="profile-form" novalidate {
+                input type="hidden" name="version" value=(i.version);
                 fieldset disabled[!p.can_write] {
                     legend { "Profile" }
                     label for="name" { "Name" }

@@ -103,6 +103,8 @@ pub struct StrengthInput {
     pub aaguids: String,
     /// Advanced options: the Microsoft Authenticator's two AAGUIDs.
     pub authenticator: bool,
+    /// The version of the strength the form was opened on (empty for a new one).
+    pub version: String,
 }
 
 /// The AAGUIDs the Advanced options allow, as typed: the Authenticator's pair first.
@@ -194,6 +196,7 @@ pub fn strength_form_page(p: &StrengthForm<'_>) -> Markup {
                 }
             }
             form method="post" action=(action) id="strength-form" novalidate {
+                input type="hidden" name="version" value=(i.version);
                 fieldset disabled[!p.can_write] {
                     legend { "Configure" }
                     label for="name" { "Name" }

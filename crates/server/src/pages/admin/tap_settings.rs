@@ -27,6 +27,8 @@ pub struct TapInput {
     pub one_time: bool,
     /// Length of a pass, characters.
     pub length: String,
+    /// The version of the settings the form was opened on.
+    pub version: String,
 }
 
 /// What the page shows.
@@ -82,6 +84,7 @@ pub fn tap_page(p: &TapPage<'_>) -> Markup {
                 }
             }
             form method="post" action="/admin/authentication-methods/tap" id="tap-form" novalidate {
+                input type="hidden" name="version" value=(i.version);
                 fieldset disabled[!p.can_write] {
                     legend { "Enable and Target" }
                     div.check {
