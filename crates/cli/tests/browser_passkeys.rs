@@ -314,12 +314,30 @@ async fn security_info_names_renames_explains_and_deletes_with_confirmation() {
     );
     let busy = c
         .execute(
-            "return [document.body.getAttribute('aria-busy'), [...document.querySelectorAll('[data-action]')].every(b => b.disabled)]",
+            "return [document.body.getAttribute('aria-busy'), [...document.querySelectorAll('button, input, select, textarea')].every(b => b.disabled)]",
             vec![],
         )
         .await
         .unwrap();
-    assert_eq!(busy, serde_json::json!(["true", true]));
+    assert_eq!(
+        busy,
+        serde_json::json!(["true", true]),
+        "every button and field"
+    );
+    // A link (Delete) does nothing meanwhile.
+    let before = c.current_url().await.unwrap();
+    c.find(Locator::Css("a.delete-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        c.current_url().await.unwrap(),
+        before,
+        "no navigation while busy"
+    );
     c.refresh().await.unwrap();
     c.wait()
         .for_element(Locator::Id("add-passkey"))

@@ -639,10 +639,16 @@ async fn cli_tokens_carry_the_recorded_issuer_and_a_wrong_one_is_named() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "the server accepts it");
+    let first = s.origin();
     s.stop().await;
 
     // The same store behind another public URL: the old token is refused, naming the issuer.
-    let s = Server::start(d, None).await;
+    let mut s = Server::start(d, None).await;
+    while s.origin() == first {
+        // The port was free again and handed out twice: another, so the URL differs.
+        s.stop().await;
+        s = Server::start(d, None).await;
+    }
     let r = client()
         .get(s.url("/v1.0/users"))
         .bearer_auth(&token)

@@ -31,12 +31,16 @@ pub fn router(state: AppState) -> Router {
         .route("/signout", post(signout))
         .route("/static/portcullis.css", get(stylesheet))
         .route("/static/portcullis.js", get(script))
-        .route("/security-info", get(security_info))
+        .route("/security-info", get(security_info::pages::security_info))
         .route(
             "/security-info/passkeys/{id}/delete",
-            get(confirm_delete_passkey).post(delete_passkey),
+            get(security_info::pages::confirm_delete_passkey)
+                .post(security_info::pages::delete_passkey),
         )
-        .route("/security-info/passkeys/{id}/rename", post(rename_passkey))
+        .route(
+            "/security-info/passkeys/{id}/rename",
+            post(security_info::pages::rename_passkey),
+        )
         .route("/favicon.ico", get(favicon))
         .route("/static/favicon.svg", get(favicon))
         .route(
@@ -263,145 +267,6 @@ pub(crate) fn request_context(
     }
 }
 
-/// `?notice=` of Security info after a change: one of a fixed set.
-#[derive(Deserialize)]
-struct SecurityInfoQuery {
-    notice: Option<String>,
-}
-
-async fn security_info(
-    State(st): State<AppState>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    query: Result<Query<SecurityInfoQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, PageError> {
-    let notice = match query.ok().and_then(|Query(q)| q.notice).as_deref() {
-        Some("deleted") => Some(pages::security_info::Notice::Deleted),
-        Some("renamed") => Some(pages::security_info::Notice::Renamed),
-        _ => None,
-    };
-    show_security_info(&st, peer, &headers, notice, None, StatusCode::OK).await
-}
-
-async fn show_security_info(
-    st: &AppState,
-    peer: SocketAddr,
-    headers: &HeaderMap,
-    notice: Option<pages::security_info::Notice>,
-    rename_error: Option<(uuid::Uuid, String)>,
-    status: StatusCode,
-) -> Result<Response, PageError> {
-    let (session, user) = match security_info::app_session(st, headers).await? {
-        Ok(s) => s,
-        Err(start) => return Ok(start),
-    };
-    let passkeys = st
-        .service
-        .passkeys_of(&user)
-        .await
-        .map_err(|e| PageError::Internal(e.to_string()))?;
-    let options = st
-        .service
-        .registration_offer(&user, &session, &request_context(st, peer, headers))
-        .await?;
-    let page = pages::security_info::page(&pages::security_info::View {
-        user: &user,
-        passkeys: &passkeys,
-        offer: &options,
-        notice,
-        rename_error,
-    });
-    Ok((status, page).into_response())
-}
-
-fn passkey_id(id: &str) -> Result<uuid::Uuid, PageError> {
-    uuid::Uuid::parse_str(id).map_err(|_| PageError::NotFound("You have no such passkey.".into()))
-}
-
-/// Delete: first the confirmation, which says the device keeps the passkey (002).
-async fn confirm_delete_passkey(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    axum::extract::Path(id): axum::extract::Path<String>,
-) -> Result<Response, PageError> {
-    let (_, user) = match security_info::app_session(&st, &headers).await? {
-        Ok(s) => s,
-        Err(start) => return Ok(start),
-    };
-    let id = passkey_id(&id)?;
-    let passkeys = st
-        .service
-        .passkeys_of(&user)
-        .await
-        .map_err(|e| PageError::Internal(e.to_string()))?;
-    let v = passkeys
-        .iter()
-        .find(|v| v.stored.passkey.id == id)
-        .ok_or_else(|| PageError::NotFound("You have no such passkey.".into()))?;
-    Ok(pages::security_info::confirm_delete(v).into_response())
-}
-
-async fn delete_passkey(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    axum::extract::Path(id): axum::extract::Path<String>,
-) -> Result<Response, PageError> {
-    check_same_origin(&headers, &st)?;
-    let (_, user) = match security_info::app_session(&st, &headers).await? {
-        Ok(s) => s,
-        Err(start) => return Ok(start),
-    };
-    let id = passkey_id(&id)?;
-    match st.service.delete_own_passkey(&user, id).await {
-        Ok(()) => Ok(Redirect::to("/security-info?notice=deleted").into_response()),
-        Err(portcullis_service::passkeys::PasskeyError::Rejected { message, .. }) => {
-            Err(PageError::NotFound(message))
-        }
-        Err(e) => Err(PageError::Internal(e.to_string())),
-    }
-}
-
-#[derive(Deserialize)]
-struct RenameForm {
-    name: String,
-}
-
-/// Rename a passkey; a name refused is said next to its field.
-async fn rename_passkey(
-    State(st): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    axum::extract::Path(id): axum::extract::Path<String>,
-    form: Result<Form<RenameForm>, FormRejection>,
-) -> Result<Response, PageError> {
-    check_same_origin(&headers, &st)?;
-    let (_, user) = match security_info::app_session(&st, &headers).await? {
-        Ok(s) => s,
-        Err(start) => return Ok(start),
-    };
-    let id = passkey_id(&id)?;
-    let Form(form) = form.map_err(form_error)?;
-    match st.service.rename_own_passkey(&user, id, &form.name).await {
-        Ok(_) => Ok(Redirect::to("/security-info?notice=renamed").into_response()),
-        Err(portcullis_service::passkeys::PasskeyError::Rejected {
-            code: "notFound",
-            message,
-        }) => Err(PageError::NotFound(message)),
-        Err(portcullis_service::passkeys::PasskeyError::Rejected { message, .. }) => {
-            show_security_info(
-                &st,
-                peer,
-                &headers,
-                None,
-                Some((id, message)),
-                StatusCode::BAD_REQUEST,
-            )
-            .await
-        }
-        Err(e) => Err(PageError::Internal(e.to_string())),
-    }
-}
-
 async fn not_found() -> PageError {
     PageError::NotFound("There is no page at this address.".into())
 }
@@ -487,7 +352,7 @@ pub(crate) fn check_same_origin(headers: &HeaderMap, st: &AppState) -> Result<()
     Ok(())
 }
 
-fn form_error(r: FormRejection) -> PageError {
+pub(crate) fn form_error(r: FormRejection) -> PageError {
     if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
         PageError::TooLarge
     } else {

@@ -299,8 +299,22 @@ impl Service {
     pub async fn save_ca_policy(
         &self,
         actor: &Actor,
+        policy: Policy,
+        accept_lockout: bool,
+    ) -> Result<Policy> {
+        self.save_ca_policy_opened_on(actor, policy, accept_lockout, None)
+            .await
+    }
+
+    /// [`Service::save_ca_policy`], refused ([`ServiceError::Stale`]) when the stored policy
+    /// is no longer the version `opened_on` names (see [`crate::version`]); checked after the
+    /// change has locked the configuration.
+    pub async fn save_ca_policy_opened_on(
+        &self,
+        actor: &Actor,
         mut policy: Policy,
         accept_lockout: bool,
+        opened_on: Option<&str>,
     ) -> Result<Policy> {
         let now = self.now();
         let mut tx = self.begin_ca_change().await?;
@@ -310,6 +324,9 @@ impl Service {
             .iter()
             .find(|p| !policy.id.is_empty() && p.id == policy.id)
             .cloned();
+        if let Some(b) = &before {
+            crate::version::check(opened_on, b)?;
+        }
         if policy.id.is_empty() {
             policy.id = Uuid::new_v4().to_string();
         }

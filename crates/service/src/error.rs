@@ -42,6 +42,9 @@ pub enum ServiceError {
     /// A strength's combinations were refused (R31).
     #[error(transparent)]
     Combination(#[from] portcullis_domain::strength::CombinationError),
+    /// The object changed after the change to it was prepared (a lost update refused).
+    #[error("Someone changed these settings after you opened them (the audit log says who and what). Nothing was saved: open them again to see that change, then make yours.")]
+    Stale,
     /// R5: the change makes key restrictions an enforced allow list with no AAGUID on it.
     #[error("Key restrictions of {} would be an enforced allow list with no AAGUID on it: every passkey would be refused, at registration and at sign-in, for everyone they apply to (R5). Add the models to allow, switch enforcement off, or confirm this consequence explicitly (Graph: ?acceptEmptyAllowList=true; CLI: --accept-empty-allow-list).", rulesets.join(" and "))]
     EmptyAllowList {

@@ -26,6 +26,7 @@ pub mod sessions;
 pub mod strengths;
 pub mod tap;
 pub mod tokens;
+pub mod version;
 
 use portcullis_domain::lockout::LockoutPolicy;
 use portcullis_store::Store;

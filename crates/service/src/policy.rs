@@ -66,11 +66,26 @@ impl Service {
         cfg: MethodConfiguration,
         accept_empty_allow_list: bool,
     ) -> Result<Saved> {
+        self.save_method_configuration_opened_on(actor, cfg, accept_empty_allow_list, None)
+            .await
+    }
+
+    /// [`Service::save_method_configuration`], refused ([`crate::ServiceError::Stale`]) when
+    /// the stored configuration is no longer the version `opened_on` names (see
+    /// [`crate::version`]).
+    pub async fn save_method_configuration_opened_on(
+        &self,
+        actor: &Actor,
+        cfg: MethodConfiguration,
+        accept_empty_allow_list: bool,
+        opened_on: Option<&str>,
+    ) -> Result<Saved> {
         self.write_method(
             actor,
             cfg,
             "Authentication Methods Policy Update",
             accept_empty_allow_list,
+            opened_on,
         )
         .await
     }
@@ -91,6 +106,7 @@ impl Service {
             next,
             "Authentication Methods Policy Update",
             accept_empty_allow_list,
+            None,
         )
         .await
     }
@@ -102,6 +118,7 @@ impl Service {
             MethodConfiguration::graph_default(id),
             "Authentication Methods Policy Reset",
             false,
+            None,
         )
         .await
     }
@@ -112,12 +129,18 @@ impl Service {
         cfg: MethodConfiguration,
         activity: &'static str,
         accept_empty_allow_list: bool,
+        opened_on: Option<&str>,
     ) -> Result<Saved> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
+        policy::lock(&mut tx, cfg.id()).await?;
         let groups = directory::groups_by_ids(&mut tx, &cfg.target_groups()).await?;
         cfg.validate(groups.as_slice())?;
         let before = current(&mut tx, cfg.id()).await?;
+        match &before {
+            MethodConfiguration::Fido2(b) => crate::version::check(opened_on, b)?,
+            MethodConfiguration::TemporaryAccessPass(b) => crate::version::check(opened_on, b)?,
+        }
         if let (MethodConfiguration::Fido2(b), MethodConfiguration::Fido2(a)) = (&before, &cfg) {
             let had = portcullis_domain::passkey::empty_allow_lists(b);
             let new: Vec<String> = portcullis_domain::passkey::empty_allow_lists(a)

@@ -16,6 +16,7 @@ impl Service {
         actor: &Actor,
         id: &str,
         doc: &StrengthDocument,
+        opened_on: Option<&str>,
     ) -> Result<Strength> {
         let name = portcullis_domain::directory::validate_display_name(&doc.display_name)?;
         let (combos, aaguids) = doc.checked()?;
@@ -30,6 +31,7 @@ impl Service {
             )));
         }
         self.change_strength(actor, id, "Update authentication strength policy", |s| {
+            crate::version::check(opened_on, &*s)?;
             s.display_name = name;
             s.description = doc.description.clone();
             s.allowed_combinations = combos;

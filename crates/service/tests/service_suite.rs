@@ -23,6 +23,9 @@ use portcullis_store::{audit, signins};
 use portcullis_testkit::{both, TestStore};
 use sqlx::Row;
 use std::sync::Arc;
+
+#[path = "service_suite/versions.rs"]
+mod versions;
 use time::macros::datetime;
 use time::Duration;
 

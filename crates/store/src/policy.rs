@@ -24,6 +24,16 @@ pub async fn get(c: &mut Conn, id: MethodId) -> Result<Option<MethodConfiguratio
         .map_err(|e| StoreError::Corrupt(format!("{} configuration: {e}", id.as_str())))
 }
 
+/// Locks a method's configuration row for the rest of the transaction (a no-op write), so
+/// that what the transaction reads next is what it replaces.
+pub async fn lock(c: &mut Conn, id: MethodId) -> Result<()> {
+    sqlx::query("UPDATE method_configurations SET updated_at = updated_at WHERE id = $1")
+        .bind(id.as_str())
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
 /// Saves a configuration (insert or replace).
 pub async fn put(c: &mut Conn, cfg: &MethodConfiguration, now: Timestamp) -> Result<()> {
     sqlx::query("INSERT INTO method_configurations (id, body, updated_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at")

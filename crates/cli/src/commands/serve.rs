@@ -125,15 +125,20 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
         rate_limits: cfg.rate_limit,
         retention: cfg.retention,
     };
-    // `portcullis token` mints with this issuer, so that its tokens are the ones this
-    // server accepts.
-    svc.record_issuer(&config.issuer()).await?;
     if config.public_url.scheme() == "http" && config.cookie_secure() {
         tracing::warn!("public_url is plain HTTP on a non-local host: browsers will not send the Secure session cookie; serve over HTTPS");
     }
     let rp = portcullis_webauthn::RelyingParty::new(&config.public_url, &cfg.organization)
         .map_err(|e| CliError::Other(format!("public_url: {e}")))?;
     tracing::info!(rp_id = rp.rp_id(), origin = %rp.origin(), "WebAuthn relying party");
+    // `portcullis token` mints with this issuer, so that its tokens are the ones this server
+    // accepts. Nodes of one deployment share one public URL; a node started with another
+    // changes the issuer for every node's future CLI tokens, so say so.
+    let issuer = config.issuer();
+    if let Some(before) = svc.recorded_issuer().await?.filter(|b| *b != issuer) {
+        tracing::warn!(%before, now = %issuer, "this store's issuer changes: tokens minted by `portcullis token` now carry the new public URL, and servers still answering at the old one refuse them");
+    }
+    svc.record_issuer(&issuer).await?;
     let state = AppState {
         service: svc.clone(),
         config: Arc::new(config),

@@ -133,6 +133,28 @@ async fn combination_configurations_set_change_and_remove_a_strengths_models() {
     .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
+    // A configuration that does not exist is 404 whatever the body; the id's case does not
+    // matter, as on GET.
+    let (st, _, _) = call(
+        &s,
+        "PATCH",
+        &format!("{base}/00000000-0000-0000-0000-00000000abcd"),
+        Some(&write),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let upper = format!("{base}/{}", cc.to_uppercase());
+    let (st, _, _) = call(
+        &s,
+        "PATCH",
+        &upper,
+        Some(&write),
+        Some(json!({"allowedAAGUIDs": [AUTHN_IOS]})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+
     // Removed: any model meets the fido2 combination again; the configuration is gone.
     let (st, _, _) = call(&s, "DELETE", &format!("{base}/{cc}"), Some(&write), None).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
@@ -147,6 +169,6 @@ async fn combination_configurations_set_change_and_remove_a_strengths_models() {
         .iter()
         .filter(|e| e["activityDisplayName"] == "Update authentication strength policy")
         .count();
-    assert_eq!(changes, 3, "{audit:?}");
+    assert_eq!(changes, 4, "{audit:?}");
     s.stop().await;
 }

@@ -38,7 +38,8 @@ async fn render_list(
         .take(PAGE)
         .cloned()
         .collect();
-    let next = (all.len() > (page_no + 1).saturating_mul(PAGE)).then_some(page_no + 1);
+    let after = page_no.saturating_add(1);
+    let next = (all.len() > after.saturating_mul(PAGE)).then_some(after);
     Ok((
         status,
         page::groups_page(
@@ -153,6 +154,7 @@ pub(crate) async fn group(
     let notice = match q.ok().and_then(|Query(q)| q.notice).as_deref() {
         Some("created") => Some("Group created."),
         Some("added") => Some("Member added."),
+        Some("already") => Some("That user was already a member: nothing changed."),
         _ => None,
     };
     render_group(
@@ -178,10 +180,15 @@ pub(crate) async fn add_member(
     let member = f.get("member");
     match st.service.user(member).await {
         Ok(u) => {
-            st.service
+            let added = st
+                .service
                 .add_member(&admin.actor(), &group.id.to_string(), &u.id.to_string())
                 .await?;
-            Ok(Redirect::to(&format!("/admin/groups/{}?notice=added", group.id)).into_response())
+            let notice = if added { "added" } else { "already" };
+            Ok(
+                Redirect::to(&format!("/admin/groups/{}?notice={notice}", group.id))
+                    .into_response(),
+            )
         }
         Err(e @ (ServiceError::NotFound(_) | ServiceError::Upn(_))) => {
             let errors = FieldErrors::from([("member", e.to_string())]);

@@ -129,7 +129,7 @@ pub(crate) async fn post_fido2(
     if matches!(action, Action::Save | Action::SaveAnyway)
         && super::version::stale(&fields, &super::version::of(&current))
     {
-        errors.insert("form", super::version::STALE.into());
+        errors.insert("form", super::version::refusal().1);
         let view = View::with_errors(&input, &errors);
         return render(&st, &admin, StatusCode::CONFLICT, view).await;
     }
@@ -183,10 +183,11 @@ pub(crate) async fn post_fido2(
     }
     match st
         .service
-        .save_method_configuration(
+        .save_method_configuration_opened_on(
             &admin.actor(),
             method,
             fields.is("accept_empty_allow_list", "on"),
+            super::version::opened_on(&fields),
         )
         .await
     {
@@ -209,12 +210,17 @@ pub(crate) async fn post_fido2(
         }
         Err(e) => {
             let empty = matches!(e, ServiceError::EmptyAllowList { .. });
+            let status = if matches!(e, ServiceError::Stale) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::BAD_REQUEST
+            };
             place(e, &sources, &mut errors)?;
             let view = View {
                 accept_empty: empty,
                 ..View::with_errors(&input, &errors)
             };
-            render(&st, &admin, StatusCode::BAD_REQUEST, view).await
+            render(&st, &admin, status, view).await
         }
     }
 }

@@ -99,7 +99,7 @@ pub(crate) struct NoticeQuery {
 /// Why a change that strands users (R51's delta) was not saved, and how to go ahead.
 pub(crate) fn held(stranded: usize) -> String {
     format!(
-        "This change strands {stranded} user(s), listed above. Review them; to go ahead regardless, use the confirmation under the list."
+        "This change strands {stranded} user(s), listed below. Review them; to go ahead regardless, use the confirmation under the list."
     )
 }
 

@@ -396,7 +396,7 @@ async fn submit(
     }
     let current = fido2(st).await?;
     if action != "preview" && super::version::stale(f, &super::version::of(&current)) {
-        let errors = Errors::from([("form", super::version::STALE.to_string())]);
+        let errors = Errors::from([("form", super::version::refusal().1)]);
         let shown = Shown {
             errors,
             impact: None,
@@ -422,7 +422,7 @@ async fn submit(
     let mut errors = Errors::new();
     if !deleting && !["allow", "block"].contains(&f.get("restriction")) {
         errors.insert(
-            "form",
+            "restriction",
             format!("'{}' is not Allow or Block.", f.get("restriction")),
         );
     }
@@ -503,7 +503,12 @@ async fn submit(
     }
     match st
         .service
-        .save_method_configuration(&admin.actor(), method, false)
+        .save_method_configuration_opened_on(
+            &admin.actor(),
+            method,
+            false,
+            super::version::opened_on(f),
+        )
         .await
     {
         Ok(_) if deleting => {
@@ -511,17 +516,13 @@ async fn submit(
         }
         Ok(_) => Ok(Redirect::to(&format!("{PROFILES}/{pid}")).into_response()),
         Err(e) => {
+            let status = if matches!(e, ServiceError::Stale) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::BAD_REQUEST
+            };
             place(e, &mut errors)?;
-            render(
-                st,
-                admin,
-                &current,
-                id,
-                &input,
-                shown(errors),
-                StatusCode::BAD_REQUEST,
-            )
-            .await
+            render(st, admin, &current, id, &input, shown(errors), status).await
         }
     }
 }

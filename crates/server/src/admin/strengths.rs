@@ -241,6 +241,7 @@ fn place(e: ServiceError, errors: &mut FieldErrors) -> Result<StatusCode, PageEr
         ServiceError::Strength(_) | ServiceError::Combination(_) => {
             ("combinations", StatusCode::BAD_REQUEST)
         }
+        ServiceError::Stale => ("form", StatusCode::CONFLICT),
         _ => return Err(e.into()),
     };
     errors.insert(field, e.to_string());
@@ -290,7 +291,7 @@ async fn submit(
     let mut errors = FieldErrors::new();
     if let Some(id) = id.filter(|_| action != "review") {
         if super::version::stale(f, &super::version::of(&custom(st, id).await?)) {
-            errors.insert("form", super::version::STALE.into());
+            errors.insert("form", super::version::refusal().1);
             let (input, _) = parse(f, Some(id), &mut FieldErrors::new());
             let page = form_page(admin, Some(id), &input, &errors, None, false, None);
             return Ok((StatusCode::CONFLICT, page).into_response());
@@ -341,7 +342,11 @@ async fn submit(
                 .add_strength(&actor, &doc.display_name, &doc.description, combos, aaguids)
                 .await
         }
-        Some(id) => st.service.replace_strength(&actor, id, &doc).await,
+        Some(id) => {
+            st.service
+                .replace_strength(&actor, id, &doc, super::version::opened_on(f))
+                .await
+        }
     };
     match saved {
         Ok(_) => Ok(Redirect::to(&format!(

@@ -153,7 +153,7 @@ pub(crate) async fn post(
     }
     let saved = current(&st).await?;
     if action != "preview" && super::version::stale(&f, &super::version::of(&saved)) {
-        shown.errors.insert("form", super::version::STALE.into());
+        shown.errors.insert("form", super::version::refusal().1);
         return Ok(render(&admin, &input, &shown, StatusCode::CONFLICT));
     }
     let (include, exclude, sources) = targets::read(
@@ -217,13 +217,23 @@ pub(crate) async fn post(
     }
     match st
         .service
-        .save_method_configuration(&admin.actor(), method, false)
+        .save_method_configuration_opened_on(
+            &admin.actor(),
+            method,
+            false,
+            super::version::opened_on(&f),
+        )
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!("{PATH}?saved=1")).into_response()),
         Err(e) => {
+            let status = if matches!(e, ServiceError::Stale) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::BAD_REQUEST
+            };
             place(e, &mut shown)?;
-            Ok(render(&admin, &input, &shown, StatusCode::BAD_REQUEST))
+            Ok(render(&admin, &input, &shown, status))
         }
     }
 }

@@ -1,12 +1,13 @@
-//! Optimistic concurrency for the admin center's forms: a form carries the version of what
-//! it was opened on — a digest of the stored object's JSON — and a save whose version is
-//! not the stored object's now is refused and saves nothing, so that one administrator
-//! never silently overwrites another's change. (A post without a version, which no page
-//! sends, is not checked: this guards against lost updates, it is not an access control.)
+//! Lost updates refused: a settings form carries the version of what it was opened on
+//! (`portcullis_service::version`), and a save passes it on, so that the service refuses it
+//! inside the save's transaction when the stored object has changed since. The handlers also
+//! check it up front, to answer before running a dry run for nothing. A post without a
+//! version (no page sends one) is not checked: this guards against lost updates; who may
+//! post at all is the job of `AdminPost` and the capability checks.
 
-use base64::Engine;
+use axum::http::StatusCode;
+use portcullis_service::ServiceError;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::form::Fields;
 
@@ -15,16 +16,20 @@ pub(crate) const FIELD: &str = "version";
 
 /// The version of a stored object.
 pub(crate) fn of(v: &impl Serialize) -> String {
-    let bytes = serde_json::to_vec(v).unwrap_or_default();
-    let digest = Sha256::digest(&bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.get(..16).unwrap_or_default())
+    portcullis_service::version::of(v)
+}
+
+/// The version the form was opened on, if it says.
+pub(crate) fn opened_on(f: &Fields) -> Option<&str> {
+    Some(f.get(FIELD)).filter(|v| !v.is_empty())
 }
 
 /// Whether the form was opened on another version than `current`.
 pub(crate) fn stale(f: &Fields, current: &str) -> bool {
-    let posted = f.get(FIELD);
-    !posted.is_empty() && posted != current
+    opened_on(f).is_some_and(|v| v != current)
 }
 
-/// What the page says when a save is refused as stale.
-pub(crate) const STALE: &str = "Someone changed these settings after you opened this page (the audit log says who and what). Nothing was saved: open the page again to see their change, then make yours.";
+/// What the page says, and its status, when a save is refused as stale.
+pub(crate) fn refusal() -> (StatusCode, String) {
+    (StatusCode::CONFLICT, ServiceError::Stale.to_string())
+}

@@ -126,22 +126,37 @@ pub(crate) async fn get(cx: &Ctx<'_>) -> Result<Response, GraphError> {
 pub(crate) async fn create(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let b = cx.json_body()?;
     let aaguids = models(&b, true)?.unwrap_or_default();
+    let id = strength(cx).await?.id;
     let s = cx
         .st
         .service
-        .change_fido2_restriction(
-            cx.actor,
-            cx.params.id.unwrap_or_default(),
-            Fido2Restriction::Add(aaguids),
-        )
+        .change_fido2_restriction(cx.actor, &id, Fido2Restriction::Add(aaguids))
         .await?;
     let created = configurations(&s).into_iter().next().unwrap_or(Value::Null);
     Ok((StatusCode::CREATED, axum::Json(created)).into_response())
 }
 
+/// The strength and the id of its configuration the path names (case as Graph ignores it),
+/// or 404.
+async fn configuration(cx: &Ctx<'_>) -> Result<(String, String), GraphError> {
+    let s = strength(cx).await?;
+    let cc = cx.params.sub.unwrap_or_default();
+    let id = s
+        .fido2_configuration_id
+        .clone()
+        .filter(|i| i.eq_ignore_ascii_case(cc))
+        .ok_or_else(|| {
+            not_found(format!(
+                "No combination configuration '{cc}' exists on this strength."
+            ))
+        })?;
+    Ok((s.id, id))
+}
+
 /// `PATCH …/combinationConfigurations/{ccId}` → 204.
 pub(crate) async fn update(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let b = cx.json_body()?;
+    let (strength, id) = configuration(cx).await?;
     let Some(aaguids) = models(&b, false)? else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
@@ -149,11 +164,8 @@ pub(crate) async fn update(cx: &Ctx<'_>) -> Result<Response, GraphError> {
         .service
         .change_fido2_restriction(
             cx.actor,
-            cx.params.id.unwrap_or_default(),
-            Fido2Restriction::Replace {
-                id: cx.params.sub.unwrap_or_default().to_string(),
-                aaguids,
-            },
+            &strength,
+            Fido2Restriction::Replace { id, aaguids },
         )
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -161,15 +173,10 @@ pub(crate) async fn update(cx: &Ctx<'_>) -> Result<Response, GraphError> {
 
 /// `DELETE …/combinationConfigurations/{ccId}` → 204.
 pub(crate) async fn delete(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let (strength, id) = configuration(cx).await?;
     cx.st
         .service
-        .change_fido2_restriction(
-            cx.actor,
-            cx.params.id.unwrap_or_default(),
-            Fido2Restriction::Remove {
-                id: cx.params.sub.unwrap_or_default().to_string(),
-            },
-        )
+        .change_fido2_restriction(cx.actor, &strength, Fido2Restriction::Remove { id })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -92,11 +92,22 @@ const waiting = {
   "passkey-usernameless": "Waiting for your passkey: follow your browser's prompt.",
 };
 
+// While the browser's prompt is open nothing else on the page can be started: every
+// button and field is disabled, and links do nothing.
+let busy = false;
+document.addEventListener(
+  "click",
+  (e) => {
+    if (busy && e.target.closest("a")) e.preventDefault();
+  },
+  true,
+);
+
 document.querySelectorAll("[data-action]").forEach((b) =>
   b.addEventListener("click", async () => {
-    const buttons = document.querySelectorAll("[data-action]");
-    // While the browser's prompt is open, nothing else can be started.
-    buttons.forEach((x) => (x.disabled = true));
+    const live = [...document.querySelectorAll("button, input, select, textarea")].filter((x) => !x.disabled);
+    live.forEach((x) => (x.disabled = true));
+    busy = true;
     document.body.setAttribute("aria-busy", "true");
     if (waiting[b.dataset.action]) show(waiting[b.dataset.action], true);
     try {
@@ -104,7 +115,8 @@ document.querySelectorAll("[data-action]").forEach((b) =>
     } catch (e) {
       show(explain(e), false);
     } finally {
-      buttons.forEach((x) => (x.disabled = false));
+      live.forEach((x) => (x.disabled = false));
+      busy = false;
       document.body.removeAttribute("aria-busy");
     }
   }),

@@ -91,7 +91,7 @@ pub fn page(view: &View<'_>) -> Markup {
                         form.rename method="post" action={ "/security-info/passkeys/" (p.id) "/rename" } {
                             label for=(format!("rename-{}", p.id)) { "Name" }
                             div.inline {
-                                input type="text" id=(format!("rename-{}", p.id)) name="name" value=(p.display_name) maxlength="256" aria-describedby=(format!("rename-{}-error", p.id));
+                                input type="text" id=(format!("rename-{}", p.id)) name="name" value=(p.display_name) maxlength="64" aria-describedby=(format!("rename-{}-error", p.id));
                                 button.secondary-action type="submit" { "Rename" }
                             }
                             @if let Some((id, e)) = &view.rename_error {
@@ -104,7 +104,7 @@ pub fn page(view: &View<'_>) -> Markup {
             }
             h2 { "Add sign-in method" }
             label for="passkey-name" { "Name for the new passkey (optional)" }
-            input type="text" id="passkey-name" maxlength="256" placeholder="e.g. Work laptop";
+            input type="text" id="passkey-name" maxlength="64" placeholder="e.g. Work laptop";
             @match (&offer.may_add, &offer.conditional_access) {
                 (Ok(()), Err(refused)) => { p.notice.error id="ca-refused" { (refused) } }
                 (Ok(()), Ok(PasskeyNeed::NoneCan(_))) => {

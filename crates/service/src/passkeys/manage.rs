@@ -59,13 +59,24 @@ impl Service {
     ) -> Result<String, PasskeyError> {
         let name = portcullis_domain::directory::validate_display_name(name)
             .map_err(|e| reject("invalidName", format!("That name cannot be used: {e}.")))?;
+        if name.chars().count() > super::NAME_MAX {
+            return Err(reject(
+                "invalidName",
+                format!(
+                    "That name cannot be used: a passkey's name is at most {} characters.",
+                    super::NAME_MAX
+                ),
+            ));
+        }
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let p = store_pk::by_id(&mut tx, id)
             .await?
             .filter(|p| p.passkey.user_id == user.id && p.deleted.is_none())
             .ok_or_else(|| reject("notFound", "You have no such passkey."))?;
-        store_pk::rename(&mut tx, id, &name).await?;
+        if !store_pk::rename(&mut tx, id, &name).await? {
+            return Err(reject("notFound", "You have no such passkey."));
+        }
         let after = portcullis_domain::passkey::Passkey {
             display_name: name.clone(),
             ..p.passkey.clone()

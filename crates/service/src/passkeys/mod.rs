@@ -34,7 +34,8 @@ pub const CEREMONY_TTL: Duration = Duration::minutes(5);
 /// Longest passkey session.
 pub const PASSKEY_SESSION: Duration = Duration::hours(8);
 /// Longest display name a user may give a passkey.
-const NAME_MAX: usize = 64;
+/// The longest name a passkey may have.
+pub const NAME_MAX: usize = 64;
 
 /// Why a passkey operation did not happen, with a stable code for the JSON API.
 #[derive(Debug, thiserror::Error)]

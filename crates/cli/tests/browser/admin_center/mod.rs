@@ -32,9 +32,13 @@ fn assert_error_next_to(body: &str, field: &str, says: &str) {
     let at = body
         .find(&format!("id=\"{field}-error\""))
         .unwrap_or_else(|| panic!("no error next to {field}: {body}"));
+    let error = body.get(at..).unwrap_or_default();
+    let error = error
+        .get(..error.find("</p>").unwrap_or(error.len()))
+        .unwrap_or_default();
     assert!(
-        body.get(at..).unwrap_or_default().contains(says),
-        "{field} does not say '{says}': {body}"
+        error.contains(says),
+        "{field} does not say '{says}': {error}"
     );
 }
 

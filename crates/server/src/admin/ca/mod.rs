@@ -270,7 +270,7 @@ async fn submit(
     if matches!(action, "save" | "save-anyway")
         && stored.is_some_and(|p| super::version::stale(f, &super::version::of(p)))
     {
-        shown.errors.insert("form", super::version::STALE.into());
+        shown.errors.insert("form", super::version::refusal().1);
         return Ok(render(admin, &c, id, &input, &shown, StatusCode::CONFLICT));
     }
     if action == "add-filter" {
@@ -298,6 +298,10 @@ async fn submit(
             ServiceError::CaPolicy(p) => {
                 shown.errors.insert(place(&p), p.to_string());
                 Ok(StatusCode::BAD_REQUEST)
+            }
+            e @ ServiceError::Stale => {
+                shown.errors.insert("form", e.to_string());
+                Ok(StatusCode::CONFLICT)
             }
             ServiceError::Lockout { admins, .. } => {
                 shown.lockout = Some(admins);
@@ -338,7 +342,12 @@ async fn submit(
     }
     match st
         .service
-        .save_ca_policy(&admin.actor(), policy, f.is("accept_lockout", "on"))
+        .save_ca_policy_opened_on(
+            &admin.actor(),
+            policy,
+            f.is("accept_lockout", "on"),
+            super::version::opened_on(f),
+        )
         .await
     {
         Ok(saved) => Ok(Redirect::to(&format!("{CA}/{}?saved=1", saved.id)).into_response()),

@@ -168,6 +168,7 @@ pub fn profile_page(p: &ProfilePage<'_>) -> Markup {
                             option value="allow" selected[i.allow] { "Allow" }
                             option value="block" selected[!i.allow] { "Block" }
                         }
+                        (field_error(e, "restriction"))
                     }
                     (check("authenticator", "authenticator", "on", i.authenticator, "Microsoft Authenticator"))
                     label for="aaguids" { "Other AAGUIDs, one per line" }

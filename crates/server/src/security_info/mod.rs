@@ -17,6 +17,8 @@ use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use subtle::ConstantTimeEq;
 
+pub(crate) mod pages;
+
 use crate::error::PageError;
 use crate::oidc::AUTHORIZE_PATH;
 use crate::routes::{request_context, signed_in};
