@@ -42,18 +42,6 @@ fn last_word(s: &str) -> String {
         .to_string()
 }
 
-/// A user with a TAP-signed-in client that has opened Security info (if policies let it).
-async fn tap_client(d: &Path, s: &Server, upn: &str) -> reqwest::Client {
-    let code = code_from(&ok(d, &["tap", "create", "--user", upn]));
-    let c = client();
-    assert_eq!(
-        sign_in(&c, s, upn, &code).await.status(),
-        StatusCode::SEE_OTHER
-    );
-    support::open_security_info(&c, s).await;
-    c
-}
-
 /// The Authenticator app's own attestation root in these tests (R4): every server here trusts
 /// it through its app attestation service.
 static APP_CA: std::sync::LazyLock<portcullis_testkit::testca::TestCa> =
@@ -327,7 +315,7 @@ async fn phishing_resistant_mfa_on_an_application_refuses_a_tap_and_accepts_a_pa
     ok(d, &["ca", "save", &f]);
 
     // Scenario 8: a TAP is MFA, not phishing-resistant: refused with the policy and the remedy.
-    let c = tap_client(d, &s, "bob@portcullis.local").await;
+    let c = support::tap_client(d, &s, "bob@portcullis.local").await;
     let (st, loc, page) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
     assert_eq!(
         (st, loc.as_str()),
@@ -445,7 +433,7 @@ async fn phishing_resistant_mfa_on_an_application_refuses_a_tap_and_accepts_a_pa
     .unwrap();
     ok(d, &["policy", "patch", "fido2", kr.to_str().unwrap()]);
     assert_eq!(tap_step_up()["outcome"]["result"], "registerFirst");
-    let c = tap_client(d, &s, "bob@portcullis.local").await;
+    let c = support::tap_client(d, &s, "bob@portcullis.local").await;
     let (st, _, page) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert!(page.contains("registrationRequired"), "{page}");
@@ -484,7 +472,7 @@ async fn passkey_in_authenticator_everywhere_is_a_loop_without_a_tap_and_proof_u
     let strength = in_authenticator(d);
     ok(d, &["users", "add", "--upn", "carol@portcullis.local"]);
     // Carol already has a passkey of another model (a security key).
-    let c = tap_client(d, &s, "carol@portcullis.local").await;
+    let c = support::tap_client(d, &s, "carol@portcullis.local").await;
     let mut yubikey = SoftKey::new(CHROMIUM);
     register(&c, &s, &mut yubikey).await;
     let f = policy_file(
@@ -530,7 +518,7 @@ async fn passkey_in_authenticator_everywhere_is_a_loop_without_a_tap_and_proof_u
     assert_eq!(w["outcome"]["result"], "loop", "What If agrees: {w}");
 
     // With a TAP the same user gets through (skipped for proof-up) and registers.
-    let c = tap_client(d, &s, "carol@portcullis.local").await;
+    let c = support::tap_client(d, &s, "carol@portcullis.local").await;
     let (st, loc, _) = authorize(&c, &s, AUTHENTICATOR_APP, AUTHENTICATOR_CB).await;
     assert_eq!(st, StatusCode::SEE_OTHER);
     assert!(
@@ -616,7 +604,7 @@ async fn passkey_in_authenticator_everywhere_is_a_loop_without_a_tap_and_proof_u
             .status(),
         StatusCode::FORBIDDEN
     );
-    let admin = tap_client(d, &s, "admin@portcullis.local").await;
+    let admin = support::tap_client(d, &s, "admin@portcullis.local").await;
     let page = admin
         .get(s.url("/admin/sign-ins"))
         .send()
@@ -666,7 +654,7 @@ async fn report_only_logs_and_never_blocks_and_the_lockout_guard_refuses_blockin
             &policy_file(d, "ro", block_all("enabledForReportingButNotEnforced")),
         ],
     );
-    let c = tap_client(d, &s, "admin@portcullis.local").await;
+    let c = support::tap_client(d, &s, "admin@portcullis.local").await;
     let (st, loc, _) = authorize(&c, &s, &app, "http://127.0.0.1:8765/cb").await;
     assert_eq!(st, StatusCode::SEE_OTHER, "{loc}");
     let log = signins(d);
@@ -791,7 +779,7 @@ async fn split_desktop_and_mobile_policies_let_a_new_user_register_on_mobile_and
     assert!(blockers(&found).is_empty(), "{found:?}");
 
     // Scenario 2: on the phone, the TAP gets the new user into the Authenticator, which registers.
-    let c = tap_client(d, &s, "dave@portcullis.local").await;
+    let c = support::tap_client(d, &s, "dave@portcullis.local").await;
     let (st, loc, page) =
         authorize_from(&c, &s, AUTHENTICATOR_APP, AUTHENTICATOR_CB, ANDROID_UA).await;
     assert_eq!(st, StatusCode::SEE_OTHER, "{page}");
@@ -899,7 +887,7 @@ async fn an_application_filter_leaves_the_authenticator_out_and_protects_tagged_
     let found = readiness(d, &s, "erin@portcullis.local").await;
     assert!(blockers(&found).is_empty(), "{found:?}");
     // Scenario 3: the Authenticator is not tagged, so a TAP sign-in registers there.
-    let c = tap_client(d, &s, "erin@portcullis.local").await;
+    let c = support::tap_client(d, &s, "erin@portcullis.local").await;
     let (st, _, _) = authorize_from(&c, &s, AUTHENTICATOR_APP, AUTHENTICATOR_CB, ANDROID_UA).await;
     assert_eq!(st, StatusCode::SEE_OTHER);
     let (st, _, _) = authorize(&c, &s, &wiki, "http://127.0.0.1:8765/cb").await;
@@ -992,7 +980,7 @@ async fn registering_security_info_only_from_a_trusted_location_with_its_own_str
     ok(d, &["users", "add", "--upn", "finn@portcullis.local"]);
 
     // Scenario 5: from outside a trusted location, registration is refused with the reason.
-    let c = tap_client(d, &s, "finn@portcullis.local").await;
+    let c = support::tap_client(d, &s, "finn@portcullis.local").await;
     let r = c
         .post(s.url("/api/passkeys/registration/options"))
         .json(&json!({}))
@@ -1148,7 +1136,7 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
                 ),
             ],
         );
-        let c = tap_client(d, &s, "admin@portcullis.local").await;
+        let c = support::tap_client(d, &s, "admin@portcullis.local").await;
         let r = c
             .post(s.url("/api/passkeys/registration/options"))
             .header("x-forwarded-for", "10.20.30.40")
@@ -1226,7 +1214,7 @@ async fn approved_app_or_a_compliant_enrolled_device_that_proves_its_key() {
             ),
         ],
     );
-    let c = tap_client(d, &s, "hana@portcullis.local").await;
+    let c = support::tap_client(d, &s, "hana@portcullis.local").await;
     // Scenario 4: the Authenticator is no approved app: without a compliant device, refused.
     let (st, _, page) =
         authorize_from(&c, &s, AUTHENTICATOR_APP, AUTHENTICATOR_CB, ANDROID_UA).await;
@@ -1358,7 +1346,7 @@ async fn a_device_filter_admits_only_devices_the_administrator_tagged() {
     );
     assert!(st != 0 && err.contains("device.colour"), "{err}");
 
-    let c = tap_client(d, &s, "ivo@portcullis.local").await;
+    let c = support::tap_client(d, &s, "ivo@portcullis.local").await;
     let (key, device) = enroll_device(d, None, "ivo@portcullis.local", "SAW-01", "windows");
     let attempt = |proof: Option<String>| {
         let (c, s) = (c.clone(), &s);
@@ -1494,7 +1482,7 @@ async fn registering_security_info_only_from_a_compliant_device() {
     let proof = |signer: &p256::ecdsa::SigningKey, client: &str| {
         device_proof_bound(signer, &device, client, "registersecurityinfo")
     };
-    let c = tap_client(d, &s, "jo@portcullis.local").await;
+    let c = support::tap_client(d, &s, "jo@portcullis.local").await;
     let options = |proof: Option<String>| {
         let (c, url) = (c.clone(), s.url("/api/passkeys/registration/options"));
         async move {
@@ -1804,7 +1792,7 @@ async fn r32_a_self_reported_authenticator_aaguid_never_meets_an_aaguid_restrict
         ],
     );
     // The attack: a software key that claims the iOS Authenticator AAGUID, no attestation.
-    let c = tap_client(d, &s, "bob@portcullis.local").await;
+    let c = support::tap_client(d, &s, "bob@portcullis.local").await;
     let mut fake = SoftKey::new(AUTHN_IOS);
     let (st, body) = register_proving(&c, &s, &mut fake, None).await;
     assert_eq!(st, StatusCode::CREATED, "{body}");
@@ -1847,7 +1835,7 @@ async fn r32_a_self_reported_authenticator_aaguid_never_meets_an_aaguid_restrict
     let f = d.join("fido2.json");
     std::fs::write(&f, r#"{"isAttestationEnforced": true}"#).unwrap();
     ok(d, &["policy", "patch", "fido2", f.to_str().unwrap()]);
-    let c = tap_client(d, &s, "bob@portcullis.local").await;
+    let c = support::tap_client(d, &s, "bob@portcullis.local").await;
     let o: Value = c
         .post(s.url("/api/passkeys/registration/options"))
         .json(&json!({}))
@@ -1933,7 +1921,7 @@ async fn r40_an_unreadable_forwarded_hop_never_makes_the_proxy_the_client() {
             ),
         ],
     );
-    let c = tap_client(d, &s, "admin@portcullis.local").await;
+    let c = support::tap_client(d, &s, "admin@portcullis.local").await;
     let options = |xff: Option<&'static [u8]>| {
         let c = c.clone();
         let url = s.url("/api/passkeys/registration/options");
@@ -2043,7 +2031,7 @@ async fn what_if_answers_as_registration_and_sign_in_do() {
     let gail = last_word(&ok(d, &["users", "add", "--upn", "gail@portcullis.local"]));
 
     // The registration API refuses the pass...
-    let c = tap_client(d, &s, "gail@portcullis.local").await;
+    let c = support::tap_client(d, &s, "gail@portcullis.local").await;
     let r = c
         .post(s.url("/api/passkeys/registration/options"))
         .json(&json!({}))

@@ -1389,3 +1389,51 @@ async fn the_sign_in_page_goes_passkey_first_only_where_that_name_used_a_passkey
     );
     s.stop().await;
 }
+
+/// Security info acts only on the signed-in user's own passkeys: renaming, deleting, or
+/// opening the delete confirmation of another user's passkey by its id is 404, and theirs
+/// is unchanged.
+#[tokio::test]
+async fn security_info_cannot_rename_or_delete_another_users_passkey() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    let (st, _, err) = cli(d, None, &["users", "add", "--upn", "bob@portcullis.local"]);
+    assert_eq!(st, 0, "{err}");
+    let bob = support::tap_client(d, &s, "bob@portcullis.local").await;
+    let (st, body) = support::register_key(&bob, &s, &mut SoftKey::new(CHROMIUM)).await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
+    let bobs = passkeys(d, "bob@portcullis.local");
+    let id = bobs[0]["id"].as_str().unwrap().to_string();
+    let c = admin(&s).await;
+    let base = format!("/security-info/passkeys/{id}");
+    let r = c
+        .post(s.url(&format!("{base}/rename")))
+        .form(&[("name", "Mine now")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = c
+        .post(s.url(&format!("{base}/delete")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = c
+        .get(s.url(&format!("{base}/delete")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(
+        !r.text().await.unwrap().contains("Delete “"),
+        "no confirmation of another's passkey"
+    );
+    assert_eq!(
+        passkeys(d, "bob@portcullis.local"),
+        bobs,
+        "Bob's passkey is unchanged"
+    );
+    s.stop().await;
+}

@@ -237,11 +237,11 @@ async fn one_case(rules: Vec<Rule>) -> Result<(), TestCaseError> {
     let mut held: Vec<Vec<Held>> = vec![];
     for upn in ["ann@portcullis.local", "ben@portcullis.local"] {
         held.push(vec![Held {
-            client: tap_client(d, &s, upn).await,
+            client: support::tap_client(d, &s, upn).await,
             method: json!({"method": "temporaryAccessPass"}),
         }]);
     }
-    let c = tap_client(d, &s, "cat@portcullis.local").await;
+    let c = support::tap_client(d, &s, "cat@portcullis.local").await;
     let mut key = SoftKey::new(AUTHN_ANDROID);
     register(&c, &s, &mut key).await;
     ok(d, &["tap", "delete", "--user", "cat@portcullis.local"]);

@@ -133,6 +133,46 @@ async fn combination_configurations_set_change_and_remove_a_strengths_models() {
     .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
+    // Another strength's configuration, through this strength's path: not found, and
+    // neither strength changes.
+    let other = saved_id(
+        &cli(
+            d,
+            None,
+            &[
+                "ca",
+                "strength",
+                "--name",
+                "Others",
+                "--combination",
+                "fido2",
+                "--aaguid",
+                AUTHN_IOS,
+            ],
+        )
+        .1,
+    );
+    let other_base =
+        format!("/v1.0/policies/authenticationStrengthPolicies/{other}/combinationConfigurations");
+    let (_, _, theirs) = call(&s, "GET", &other_base, Some(&read), None).await;
+    let their_cc = theirs["value"][0]["id"].as_str().unwrap().to_string();
+    for (method, body) in [
+        ("PATCH", Some(json!({"allowedAAGUIDs": [AUTHN_ANDROID]}))),
+        ("DELETE", None),
+    ] {
+        let (st, _, _) = call(
+            &s,
+            method,
+            &format!("{base}/{their_cc}"),
+            Some(&write),
+            body,
+        )
+        .await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{method}");
+    }
+    let (_, _, after) = call(&s, "GET", &other_base, Some(&read), None).await;
+    assert_eq!(after, theirs, "the other strength is unchanged");
+
     // A configuration that does not exist is 404 whatever the body; the id's case does not
     // matter, as on GET.
     let (st, _, _) = call(

@@ -70,7 +70,7 @@ pub(crate) async fn fido2(
         confirm: false,
         accept_empty: false,
     };
-    render(&st, &admin, StatusCode::OK, view).await
+    render(&st, &admin, &cfg, StatusCode::OK, view).await
 }
 
 /// What the settings in force mean (R4, R5, R6), after what a save said.
@@ -131,7 +131,7 @@ pub(crate) async fn post_fido2(
     {
         errors.insert("form", super::version::refusal().1);
         let view = View::with_errors(&input, &errors);
-        return render(&st, &admin, StatusCode::CONFLICT, view).await;
+        return render(&st, &admin, &current, StatusCode::CONFLICT, view).await;
     }
     let proposed = proposed(&st, &current, &input, &mut errors).await?;
     let refused = |errors: &Errors, input: &Fido2Input| {
@@ -141,7 +141,7 @@ pub(crate) async fn post_fido2(
     let Some((cfg, sources)) = proposed.filter(|_| errors.is_empty()) else {
         let (status, errors, input) = refused(&errors, &input);
         let view = View::with_errors(&input, &errors);
-        return render(&st, &admin, status, view).await;
+        return render(&st, &admin, &current, status, view).await;
     };
     if action == Action::Add {
         let warnings = saved_warnings(&cfg, vec![]);
@@ -149,7 +149,7 @@ pub(crate) async fn post_fido2(
             warnings: &warnings,
             ..View::with_errors(&input, &errors)
         };
-        return render(&st, &admin, StatusCode::OK, view).await;
+        return render(&st, &admin, &current, StatusCode::OK, view).await;
     }
     let method = MethodConfiguration::Fido2(cfg);
     let preview = match st.service.preview_method_configuration(&method).await {
@@ -157,7 +157,7 @@ pub(crate) async fn post_fido2(
         Err(e) => {
             place(e, &sources, &mut errors)?;
             let view = View::with_errors(&input, &errors);
-            return render(&st, &admin, StatusCode::BAD_REQUEST, view).await;
+            return render(&st, &admin, &current, StatusCode::BAD_REQUEST, view).await;
         }
     };
     let stranded = preview.stranded().len();
@@ -179,7 +179,7 @@ pub(crate) async fn post_fido2(
             confirm: stranded > 0,
             accept_empty: false,
         };
-        return render(&st, &admin, status, view).await;
+        return render(&st, &admin, &current, status, view).await;
     }
     match st
         .service
@@ -206,7 +206,7 @@ pub(crate) async fn post_fido2(
                 confirm: false,
                 accept_empty: false,
             };
-            render(&st, &admin, StatusCode::OK, view).await
+            render(&st, &admin, now, StatusCode::OK, view).await
         }
         Err(e) => {
             let empty = matches!(e, ServiceError::EmptyAllowList { .. });
@@ -220,7 +220,7 @@ pub(crate) async fn post_fido2(
                 accept_empty: empty,
                 ..View::with_errors(&input, &errors)
             };
-            render(&st, &admin, status, view).await
+            render(&st, &admin, &current, status, view).await
         }
     }
 }
@@ -446,6 +446,7 @@ impl<'a> View<'a> {
 async fn render(
     st: &AppState,
     admin: &AdminSession,
+    cfg: &Fido2Configuration,
     status: StatusCode,
     v: View<'_>,
 ) -> Result<Response, PageError> {
@@ -474,7 +475,7 @@ async fn render(
     for a in AUTHENTICATOR_AAGUIDS {
         authenticator_rows.push(row(a.to_string()).await?);
     }
-    let profiles = super::profiles::rows(st, &fido2_config(st).await?).await?;
+    let profiles = super::profiles::rows(st, cfg).await?;
     let viewer = admin.nav();
     let markup = page::fido2_page(&Fido2Page {
         viewer: &viewer,

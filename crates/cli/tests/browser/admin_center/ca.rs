@@ -67,21 +67,7 @@ async fn the_split_desktop_and_mobile_policies_are_built_and_what_if_shows_both(
             "http://127.0.0.1:8765/cb",
         ],
     );
-    let in_authn = strength_id(
-        d,
-        &[
-            "ca",
-            "strength",
-            "--name",
-            "Passkey in Authenticator",
-            "--combination",
-            "fido2",
-            "--aaguid",
-            AUTHN_ANDROID,
-            "--aaguid",
-            AUTHN_IOS,
-        ],
-    );
+    let in_authn = authenticator_strength(d);
     let bootstrap = strength_id(
         d,
         &[

@@ -136,6 +136,26 @@ async fn passkey_sign_in(s: &Server, upn: &str, key: &mut SoftKey) -> (StatusCod
     (r.status(), r.json().await.unwrap_or_default())
 }
 
+/// The custom strength "Passkey in Authenticator" (both Authenticator AAGUIDs), through
+/// the CLI; its id.
+fn authenticator_strength(d: &Path) -> String {
+    strength_id(
+        d,
+        &[
+            "ca",
+            "strength",
+            "--name",
+            "Passkey in Authenticator",
+            "--combination",
+            "fido2",
+            "--aaguid",
+            AUTHN_ANDROID,
+            "--aaguid",
+            AUTHN_IOS,
+        ],
+    )
+}
+
 /// The id `ca strength` printed: "Authentication strength 'NAME' (ID)".
 fn strength_id(d: &Path, args: &[&str]) -> String {
     let out = ok(d, args);

@@ -45,21 +45,7 @@ async fn the_landing_page_and_the_readiness_report_show_a_registration_loop() {
     let gina = support::tap_client(d, &s, "gina@portcullis.local").await;
     let (st, body) = support::register_key(&gina, &s, &mut SoftKey::new(CHROMIUM)).await;
     assert_eq!(st, StatusCode::CREATED, "{body}");
-    let in_authn = strength_id(
-        d,
-        &[
-            "ca",
-            "strength",
-            "--name",
-            "Passkey in Authenticator",
-            "--combination",
-            "fido2",
-            "--aaguid",
-            AUTHN_ANDROID,
-            "--aaguid",
-            AUTHN_IOS,
-        ],
-    );
+    let in_authn = authenticator_strength(d);
     let sales = serde_json::from_str::<Value>(&ok(d, &["groups", "list", "--json"])).unwrap();
     let sales = sales
         .as_array()
@@ -169,21 +155,7 @@ async fn every_admin_page_is_read_only_for_a_reader_closed_without_a_role_and_to
             "203.0.113.0/24",
         ],
     );
-    let strength = strength_id(
-        d,
-        &[
-            "ca",
-            "strength",
-            "--name",
-            "Passkey in Authenticator",
-            "--combination",
-            "fido2",
-            "--aaguid",
-            AUTHN_ANDROID,
-            "--aaguid",
-            AUTHN_IOS,
-        ],
-    );
+    let strength = authenticator_strength(d);
     let f = d.join("report-only.json");
     std::fs::write(
         &f,
