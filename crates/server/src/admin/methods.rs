@@ -43,7 +43,8 @@ pub(crate) async fn list(
     Ok(page::methods_page(&admin.nav(), &fido2, &tap).into_response())
 }
 
-async fn fido2_config(st: &AppState) -> Result<Fido2Configuration, PageError> {
+/// The Passkey (FIDO2) settings as stored.
+pub(super) async fn fido2_config(st: &AppState) -> Result<Fido2Configuration, PageError> {
     match st.service.method_configuration(MethodId::Fido2).await? {
         MethodConfiguration::Fido2(f) => Ok(f),
         MethodConfiguration::TemporaryAccessPass(_) => Err(PageError::Internal(

@@ -17,24 +17,12 @@ use portcullis_service::ServiceError;
 use uuid::Uuid;
 
 use super::form::Fields;
+use super::methods::fido2_config as fido2;
 use super::targets::Errors;
 use super::{AdminPost, AdminSession};
 use crate::error::PageError;
 use crate::pages::admin::{self as page, ProfileInput, ProfilePage, ProfileRow, PROFILES};
 use crate::AppState;
-
-async fn fido2(st: &AppState) -> Result<Fido2Configuration, PageError> {
-    match st
-        .service
-        .method_configuration(portcullis_domain::policy::MethodId::Fido2)
-        .await?
-    {
-        MethodConfiguration::Fido2(f) => Ok(f),
-        MethodConfiguration::TemporaryAccessPass(_) => Err(PageError::Internal(
-            "the store returned a TAP configuration for Fido2".into(),
-        )),
-    }
-}
 
 /// The include targets, as a profile's page offers them: (id, in words).
 async fn target_choices(

@@ -224,30 +224,18 @@ async fn user_ids(
     Ok(out)
 }
 
+/// Groups named one per line (by name or object id), as ids; see `targets::groups`.
 async fn group_ids(
     st: &AppState,
     text: &str,
     field: &'static str,
     errors: &mut FieldErrors,
 ) -> Result<Vec<String>, PageError> {
-    let (mut out, mut missing) = (vec![], vec![]);
-    for l in lines(text) {
-        match st.service.find_group(l).await {
-            Ok(g) => out.push(g.id.to_string()),
-            Err(ServiceError::NotFound(_)) => missing.push(format!("'{l}'")),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    if !missing.is_empty() {
-        errors.insert(
-            field,
-            format!(
-                "No group named {} exists in the directory.",
-                missing.join(", ")
-            ),
-        );
-    }
-    Ok(out)
+    Ok(super::super::targets::groups(st, text, field, errors)
+        .await?
+        .iter()
+        .map(ToString::to_string)
+        .collect())
 }
 
 /// The policy the form describes (Graph's shape; the service validates it), with names
