@@ -12,8 +12,10 @@
 
 mod support;
 
-use portcullis_testkit::browser::{click, fill_tap_sign_in, sign_out, text, Browser};
-use portcullis_testkit::fantoccini::{Client, Locator};
+use portcullis_testkit::browser::{
+    click, fill_tap_sign_in, sign_out_without_autofill, text, Browser,
+};
+use portcullis_testkit::fantoccini::Client;
 use std::collections::HashMap;
 use support::{cli, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -85,7 +87,7 @@ async fn an_application_sign_in_goes_through_the_passkey_page_and_comes_back_wit
 
     let b = Browser::launch().await;
     let c = &b.client;
-    b.add_virtual_authenticator().await;
+    let auth = b.add_virtual_authenticator().await;
     // The administrator signs in with the TAP and adds a passkey on Security info, which
     // signs them in to Security info through the authorization-code flow on the way.
     fill_tap_sign_in(
@@ -101,7 +103,7 @@ async fn an_application_sign_in_goes_through_the_passkey_page_and_comes_back_wit
     assert!(text(c, "li.method")
         .await
         .contains("Can be used to sign in"));
-    sign_out(c, &s.origin()).await;
+    sign_out_without_autofill(&b, &auth, &s.origin()).await;
 
     // The application sends the browser to authorize; Portcullis shows its sign-in page.
     let verifier = "browser-test-verifier-0123456789-abcdefghijklmnop";
@@ -127,17 +129,8 @@ async fn an_application_sign_in_goes_through_the_passkey_page_and_comes_back_wit
     ))
     .await
     .unwrap();
-    assert!(
-        c.current_url().await.unwrap().path() == "/signin",
-        "sent to sign in"
-    );
-    c.find(Locator::Id("username"))
-        .await
-        .unwrap()
-        .send_keys("admin@portcullis.local")
-        .await
-        .unwrap();
-    click(c, "passkey-signin").await;
+    // The user picks their passkey from the username field's suggestions (passkey autofill:
+    // Chromium's virtual authenticator picks it by itself): no username typed, no click.
 
     // Back at the application with a code and the state.
     let back = wait_for_url(c, &callback).await;

@@ -10,7 +10,10 @@
 
 mod support;
 
-use portcullis_testkit::browser::{click, fill_tap_sign_in, sign_out, text, Browser};
+use portcullis_testkit::browser::{
+    click, fill_tap_sign_in, open_without_autofill, sign_out, sign_out_without_autofill, text,
+    Browser,
+};
 use portcullis_testkit::fantoccini::{Client, Locator};
 use std::path::Path;
 use support::{cli, Server};
@@ -39,6 +42,25 @@ async fn shot(c: &Client, name: &str) {
         let png = c.screenshot().await.unwrap();
         std::fs::write(Path::new(&dir).join(name), png).unwrap();
     }
+}
+
+/// Successful passkey sign-ins in the sign-in log.
+fn passkey_sign_ins(dir: &Path) -> usize {
+    let (st, out, err) = cli(dir, None, &["logs", "signins", "--json", "--limit", "500"]);
+    assert_eq!(st, 0, "{err}");
+    let log: serde_json::Value = serde_json::from_str(&out).unwrap();
+    log.as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["errorCode"] == 0 && e["method"] == "passkey")
+        .count()
+}
+
+/// Signs out from the account page; passkey autofill on the sign-in page it lands on signs
+/// straight back in (Chromium's virtual authenticator picks the suggestion by itself).
+async fn sign_out_to_autofill(c: &Client, origin: &str) {
+    c.goto(&format!("{origin}/me")).await.unwrap();
+    click(c, "signout").await;
 }
 
 /// Waits (up to 10 s) until the element's text contains `needle`; returns the text.
@@ -84,14 +106,27 @@ async fn add_a_passkey_then_sign_in_usernameless_and_username_first_and_r5_block
     shot(c, "security-info.png").await;
 
     // Usernameless ("Sign-in options").
-    sign_out(c, &s.origin()).await;
+    sign_out_without_autofill(&b, &auth, &s.origin()).await;
     click(c, "signin-options").await;
     click(c, "passkey-usernameless").await;
     assert_eq!(text(c, "#signed-in").await, "Signed in as Administrator");
     assert!(text(c, "dl").await.contains("Passkey"));
 
+    // Passkey autofill (conditional mediation): the sign-in page asks for it as it loads;
+    // Chromium's virtual authenticator picks the suggestion at once, so signing out lands
+    // straight back in, by passkey, with no click and no username typed.
+    let before = passkey_sign_ins(dir.path());
+    sign_out_to_autofill(c, &s.origin()).await;
+    assert_eq!(text(c, "#signed-in").await, "Signed in as Administrator");
+    assert!(text(c, "dl").await.contains("Passkey"));
+    assert_eq!(
+        passkey_sign_ins(dir.path()),
+        before + 1,
+        "a new passkey sign-in, by autofill"
+    );
+
     // Username first.
-    sign_out(c, &s.origin()).await;
+    sign_out_without_autofill(&b, &auth, &s.origin()).await;
     c.find(Locator::Id("username"))
         .await
         .unwrap()
@@ -102,7 +137,7 @@ async fn add_a_passkey_then_sign_in_usernameless_and_username_first_and_r5_block
     assert_eq!(text(c, "#signed-in").await, "Signed in as Administrator");
 
     // R23: after the first passkey sign-in, the username alone opens the passkey prompt.
-    sign_out(c, &s.origin()).await;
+    sign_out_without_autofill(&b, &auth, &s.origin()).await;
     c.find(Locator::Id("username"))
         .await
         .unwrap()
@@ -115,20 +150,19 @@ async fn add_a_passkey_then_sign_in_usernameless_and_username_first_and_r5_block
         "Signed in as Administrator",
         "R23: straight to the passkey"
     );
-    c.goto(&format!(
-        "{}/signin?username=nobody@portcullis.local",
-        s.origin()
-    ))
-    .await
-    .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    open_without_autofill(
+        &b,
+        &auth,
+        &format!("{}/signin?username=nobody@portcullis.local", s.origin()),
+    )
+    .await;
     assert!(
         c.current_url().await.unwrap().as_str().contains("/signin"),
         "no autostart for a user without a passkey preference"
     );
 
     // R5: the administrator blocks Chromium's AAGUID; the next sign-in is refused with the reason.
-    sign_out(c, &s.origin()).await;
+    sign_out_without_autofill(&b, &auth, &s.origin()).await;
     patch_fido2(
         dir.path(),
         &format!(

@@ -150,6 +150,20 @@ impl Browser {
             .unwrap_or_else(|| panic!("authenticator id, got {v}"))
     }
 
+    /// Whether the virtual authenticator answers user-presence tests by itself (the default)
+    /// or leaves requests pending, as a user who has not touched anything yet would. Chromium
+    /// answers a passkey-autofill request at once when presence is simulated, as if the user
+    /// had picked the first suggestion; tests of the other buttons turn it off while the
+    /// sign-in page loads. (Chromium's DevTools command, through chromedriver.)
+    pub async fn simulate_presence(&self, authenticator: &str, on: bool) {
+        self.session_cmd(
+            http::Method::POST,
+            "goog/cdp/execute",
+            Some(serde_json::json!({"cmd": "WebAuthn.setAutomaticPresenceSimulation", "params": {"authenticatorId": authenticator, "enabled": on}})),
+        )
+        .await;
+    }
+
     /// The credentials the virtual authenticator holds.
     pub async fn virtual_credentials(&self, authenticator: &str) -> Vec<serde_json::Value> {
         let v = self
@@ -224,4 +238,36 @@ pub async fn sign_out(c: &Client, origin: &str) {
         .for_element(fantoccini::Locator::Id("username"))
         .await
         .unwrap();
+}
+
+/// Opens `url` (a sign-in page) with the virtual authenticator holding still, so passkey
+/// autofill waits there, as it does for a user who has not picked a suggestion, instead of
+/// signing straight in; presence is simulated again once the page is up. Checks that the
+/// pending autofill did not answer meanwhile.
+pub async fn open_without_autofill(b: &Browser, authenticator: &str, url: &str) {
+    b.simulate_presence(authenticator, false).await;
+    b.client.goto(url).await.unwrap();
+    b.client
+        .wait()
+        .for_element(fantoccini::Locator::Id("username"))
+        .await
+        .unwrap();
+    // The page asks for the autofill after it loads: let that request reach the authenticator.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    b.simulate_presence(authenticator, true).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let at = b.client.current_url().await.unwrap();
+    assert_eq!(at.path(), "/signin", "the autofill stayed pending: {at}");
+}
+
+/// Signs out (see `sign_out`) and waits on the sign-in page without passkey autofill
+/// answering (see `open_without_autofill`).
+pub async fn sign_out_without_autofill(b: &Browser, authenticator: &str, origin: &str) {
+    b.simulate_presence(authenticator, false).await;
+    sign_out(&b.client, origin).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    b.simulate_presence(authenticator, true).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let at = b.client.current_url().await.unwrap();
+    assert_eq!(at.path(), "/signin", "the autofill stayed pending: {at}");
 }

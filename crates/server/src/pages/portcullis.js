@@ -60,6 +60,45 @@ async function finishSignIn(o, cred) {
   location.href = back && back.value ? back.value : r.redirect;
 }
 
+// Passkey autofill (conditional mediation): on the sign-in page the browser lists the
+// user's passkeys among the username field's suggestions (its autocomplete says "webauthn");
+// choosing one signs in without typing. Browsers allow one pending request, so any button
+// that asks for a passkey cancels this one first, and a failed attempt offers it again.
+let autofill = null;
+
+async function startAutofill() {
+  const field = document.getElementById("username");
+  if (!field || !field.autocomplete.split(/\s+/).includes("webauthn")) return;
+  if (document.querySelector("[data-autostart]")) return;
+  if (!window.PublicKeyCredential || !PublicKeyCredential.isConditionalMediationAvailable) return;
+  if (!(await PublicKeyCredential.isConditionalMediationAvailable())) return;
+  const controller = new AbortController();
+  autofill = controller;
+  try {
+    const o = await postJson("/api/signin/passkey/options", { username: null });
+    if (controller.signal.aborted) return;
+    const cred = await navigator.credentials.get({
+      mediation: "conditional",
+      signal: controller.signal,
+      publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(o.publicKey),
+    });
+    if (autofill === controller) autofill = null;
+    setBusy(true);
+    show(waiting["passkey-signin"], true);
+    await finishSignIn(o, cred);
+  } catch (e) {
+    if (autofill === controller) autofill = null;
+    setBusy(false);
+    // Cancelled on purpose (another button, or leaving the page): nothing to say.
+    if (!controller.signal.aborted && e.name !== "AbortError") show(explain(e), false);
+  }
+}
+
+function stopAutofill() {
+  if (autofill) autofill.abort();
+  autofill = null;
+}
+
 async function signIn(usernameless) {
   const field = document.getElementById("username");
   const username = usernameless || !field ? null : field.value;
@@ -103,22 +142,36 @@ document.addEventListener(
   true,
 );
 
+let disabled = [];
+function setBusy(on) {
+  if (on && !busy) {
+    disabled = [...document.querySelectorAll("button, input, select, textarea")].filter((x) => !x.disabled);
+    disabled.forEach((x) => (x.disabled = true));
+    document.body.setAttribute("aria-busy", "true");
+  } else if (!on && busy) {
+    disabled.forEach((x) => (x.disabled = false));
+    disabled = [];
+    document.body.removeAttribute("aria-busy");
+  }
+  busy = on;
+}
+
 document.querySelectorAll("[data-action]").forEach((b) =>
   b.addEventListener("click", async () => {
-    const live = [...document.querySelectorAll("button, input, select, textarea")].filter((x) => !x.disabled);
-    live.forEach((x) => (x.disabled = true));
-    busy = true;
-    document.body.setAttribute("aria-busy", "true");
-    if (waiting[b.dataset.action]) show(waiting[b.dataset.action], true);
+    const prompts = Boolean(waiting[b.dataset.action]);
+    if (prompts) stopAutofill();
+    setBusy(true);
+    if (prompts) show(waiting[b.dataset.action], true);
+    let failed = false;
     try {
       await actions[b.dataset.action]();
     } catch (e) {
+      failed = true;
       show(explain(e), false);
     } finally {
-      live.forEach((x) => (x.disabled = false));
-      busy = false;
-      document.body.removeAttribute("aria-busy");
+      setBusy(false);
     }
+    if (failed && prompts) startAutofill();
   }),
 );
 
@@ -134,3 +187,4 @@ document.querySelectorAll("time[data-local]").forEach((t) => {
 // R23: the passkey is the preferred method; open its prompt without another click.
 const auto = document.querySelector("[data-autostart]");
 if (auto) auto.click();
+else startAutofill();
