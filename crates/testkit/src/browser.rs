@@ -164,6 +164,17 @@ impl Browser {
         .await;
     }
 
+    /// Renders pages as for a viewer whose system asks for `scheme` ("light" or "dark"):
+    /// `prefers-color-scheme` as Chromium's DevTools emulate it, through chromedriver.
+    pub async fn prefer_color_scheme(&self, scheme: &str) {
+        self.session_cmd(
+            http::Method::POST,
+            "goog/cdp/execute",
+            Some(serde_json::json!({"cmd": "Emulation.setEmulatedMedia", "params": {"features": [{"name": "prefers-color-scheme", "value": scheme}]}})),
+        )
+        .await;
+    }
+
     /// The credentials the virtual authenticator holds.
     pub async fn virtual_credentials(&self, authenticator: &str) -> Vec<serde_json::Value> {
         let v = self
@@ -271,3 +282,71 @@ pub async fn sign_out_without_autofill(b: &Browser, authenticator: &str, origin:
     let at = b.client.current_url().await.unwrap();
     assert_eq!(at.path(), "/signin", "the autofill stayed pending: {at}");
 }
+
+/// Every piece of visible text on the page whose contrast with what is behind it is below
+/// WCAG 2 AA (4.5:1; 3:1 for large text), as `"text: ratio"`. Colours are read as the
+/// browser computed them; translucent backgrounds and the opacity of the text and its
+/// ancestors are blended in. Disabled controls are exempt, as WCAG exempts them.
+pub async fn low_contrast_text(c: &Client) -> Vec<String> {
+    let v = c
+        .execute(CONTRAST_SCRIPT, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("contrast script: {e}"));
+    serde_json::from_value(v).unwrap_or_default()
+}
+
+const CONTRAST_SCRIPT: &str = r#"
+const rgba = (s) => {
+  const m = /rgba?\(([^)]+)\)/.exec(s || "");
+  if (!m) return null;
+  const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(parseFloat);
+  return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+};
+const over = (top, under) => {
+  const a = top[3];
+  return [0, 1, 2].map((i) => top[i] * a + under[i] * (1 - a)).concat([1]);
+};
+const lum = (c) => {
+  const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+};
+const background = (el) => {
+  const layers = [];
+  for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
+    if (e instanceof SVGElement && !(e instanceof SVGSVGElement)) continue;
+    const b = rgba(getComputedStyle(e).backgroundColor);
+    if (b && b[3] > 0) { layers.push(b); if (b[3] >= 1) break; }
+  }
+  let c = rgba(getComputedStyle(document.documentElement).backgroundColor);
+  if (!c || c[3] < 1) c = matchMedia("(prefers-color-scheme: dark)").matches ? [18, 18, 18, 1] : [255, 255, 255, 1];
+  for (let i = layers.length - 1; i >= 0; i--) c = over(layers[i], c);
+  return c;
+};
+const opacity = (el) => {
+  let o = 1;
+  for (let e = el; e && e.nodeType === 1; e = e.parentElement) o *= parseFloat(getComputedStyle(e).opacity);
+  return o;
+};
+const out = [];
+for (const el of document.querySelectorAll("body *")) {
+  if (["SCRIPT", "STYLE", "TITLE", "OPTION"].includes(el.tagName)) continue;
+  const own = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join("").trim();
+  const field = el.matches("input:not([type=hidden]):not([type=checkbox]):not([type=radio]), textarea, select") ? (el.value || "").trim() : "";
+  const text = own || field;
+  if (!text) continue;
+  if (!el.getClientRects().length || getComputedStyle(el).visibility !== "visible") continue;
+  if (el.closest(":disabled, [aria-disabled=true]")) continue;
+  const st = getComputedStyle(el);
+  let fg = rgba(el instanceof SVGElement ? st.fill : st.color);
+  if (!fg) continue;
+  fg[3] *= opacity(el);
+  const bg = background(el);
+  const ink = over(fg, bg);
+  const [hi, lo] = [lum(ink), lum(bg)].sort((a, b) => b - a);
+  const ratio = (hi + 0.05) / (lo + 0.05);
+  const size = parseFloat(st.fontSize);
+  const large = size >= 24 || (size >= 18.66 && parseInt(st.fontWeight, 10) >= 700);
+  if (ratio < (large ? 3 : 4.5)) out.push(text.slice(0, 40) + ": " + ratio.toFixed(2));
+}
+return out;
+"#;

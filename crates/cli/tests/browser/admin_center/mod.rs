@@ -2,7 +2,9 @@
 //! source documents click by click, and over HTTP the attacker's side — a read-only role, a
 //! user without one, a visitor, another site and bad input — each refused with nothing saved.
 
-use portcullis_testkit::browser::{click, fill_tap_sign_in, text, type_into, Browser};
+use portcullis_testkit::browser::{
+    click, fill_tap_sign_in, low_contrast_text, text, type_into, Browser,
+};
 use portcullis_testkit::fantoccini::{Client, Locator};
 use portcullis_testkit::softkey::SoftKey;
 use reqwest::StatusCode;

@@ -267,6 +267,22 @@ async fn every_admin_page_is_read_only_for_a_reader_closed_without_a_role_and_to
             .unwrap();
         assert!(!h1.is_empty(), "{path}: a heading");
     }
+    // Text keeps WCAG AA contrast in light and in dark mode, on every admin page and on the
+    // end-user pages.
+    let mut everywhere: Vec<String> = pages.iter().map(|(_, p)| p.clone()).collect();
+    everywhere.extend(["/me", "/security-info", "/signin"].map(String::from));
+    for scheme in ["light", "dark"] {
+        b.prefer_color_scheme(scheme).await;
+        for path in &everywhere {
+            b.client
+                .goto(&format!("{}{path}", s.origin()))
+                .await
+                .unwrap();
+            let low = low_contrast_text(&b.client).await;
+            assert!(low.is_empty(), "{path} in {scheme} mode: {low:?}");
+        }
+    }
+    b.prefer_color_scheme("light").await;
     // At 1280 px and on a phone-sized viewport the page never scrolls sideways: wide tables
     // scroll inside the page.
     for (w, h) in [(1280, 900), (390, 844)] {
