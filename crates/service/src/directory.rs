@@ -278,6 +278,19 @@ impl Service {
         Ok((g, m))
     }
 
+    /// A group and a page of its members, by userPrincipalName, after `after_upn`.
+    pub async fn group_members_page(
+        &self,
+        group: &str,
+        after_upn: Option<&str>,
+        limit: i64,
+    ) -> Result<(Group, Vec<User>)> {
+        let mut c = self.store().conn().await?;
+        let g = resolve_group(&mut c, group).await?;
+        let m = directory::members_page(&mut c, g.id, after_upn, limit).await?;
+        Ok((g, m))
+    }
+
     /// Adds a user to a group; adding an existing member changes nothing and logs nothing.
     pub async fn add_member(&self, actor: &Actor, group: &str, user: &str) -> Result<bool> {
         let now = self.now();

@@ -221,6 +221,22 @@ pub async fn members(c: &mut Conn, group: Uuid) -> Result<Vec<User>> {
     rows.iter().map(user_from).collect()
 }
 
+/// A page of a group's members, by userPrincipalName, after `after_upn`.
+pub async fn members_page(
+    c: &mut Conn,
+    group: Uuid,
+    after_upn: Option<&str>,
+    limit: i64,
+) -> Result<Vec<User>> {
+    let rows = sqlx::query("SELECT u.* FROM users u JOIN group_members m ON m.user_id = u.id WHERE m.group_id = $1 AND u.upn > $2 ORDER BY u.upn LIMIT $3")
+        .bind(group.to_string())
+        .bind(after_upn.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter().map(user_from).collect()
+}
+
 /// Ids of the groups a user belongs to.
 pub async fn member_of(c: &mut Conn, user: Uuid) -> Result<Vec<Uuid>> {
     let rows = sqlx::query("SELECT group_id FROM group_members WHERE user_id = $1")

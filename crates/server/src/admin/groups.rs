@@ -9,7 +9,7 @@ use portcullis_service::ServiceError;
 use serde::Deserialize;
 
 use super::form::Fields;
-use super::{AdminPost, AdminSession, NoticeQuery};
+use super::{AdminPost, AdminSession};
 use crate::error::PageError;
 use crate::pages::admin::{self as page, FieldErrors};
 use crate::AppState;
@@ -120,21 +120,47 @@ pub(crate) async fn create(
     .await
 }
 
+/// Members shown per page of a group.
+const MEMBERS_PAGE: i64 = 100;
+
+/// `?notice=` after a redirect and `?after=` (a user principal name) of the members' paging.
+#[derive(Debug, Deserialize)]
+pub(crate) struct GroupQuery {
+    notice: Option<String>,
+    #[serde(default)]
+    after: String,
+}
+
 async fn render_group(
     st: &AppState,
     admin: &AdminSession,
     id: &str,
+    after: Option<&str>,
     errors: &FieldErrors,
     notice: Option<&str>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let (group, members) = st.service.group_members(id).await?;
+    let (group, mut members) = st
+        .service
+        .group_members_page(id, after, MEMBERS_PAGE + 1)
+        .await?;
+    let next = (members.len() as i64 > MEMBERS_PAGE).then(|| {
+        members.truncate(MEMBERS_PAGE as usize);
+        members
+            .last()
+            .map(|u| u.user_principal_name.to_string())
+            .unwrap_or_default()
+    });
     Ok((
         status,
         page::group_page(
             &admin.nav(),
-            &group,
-            &members,
+            &page::GroupView {
+                group: &group,
+                members: &members,
+                after,
+                next: next.as_deref(),
+            },
             admin.may(Capability::WriteGroups),
             errors,
             notice,
@@ -148,10 +174,12 @@ pub(crate) async fn group(
     admin: AdminSession,
     State(st): State<AppState>,
     Path(id): Path<String>,
-    q: Result<Query<NoticeQuery>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<GroupQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     admin.require(Capability::ReadGroups, "Groups")?;
-    let notice = match q.ok().and_then(|Query(q)| q.notice).as_deref() {
+    let Query(q) = q.map_err(|e| PageError::BadRequest(e.body_text()))?;
+    let after = Some(q.after.as_str()).filter(|a| !a.is_empty());
+    let notice = match q.notice.as_deref() {
         Some("created") => Some("Group created."),
         Some("added") => Some("Member added."),
         Some("already") => Some("That user was already a member: nothing changed."),
@@ -161,6 +189,7 @@ pub(crate) async fn group(
         &st,
         &admin,
         &id,
+        after,
         &FieldErrors::new(),
         notice,
         StatusCode::OK,
@@ -176,7 +205,7 @@ pub(crate) async fn add_member(
     f: Fields,
 ) -> Result<Response, PageError> {
     admin.require(Capability::WriteGroups, "Changing group members")?;
-    let (group, _) = st.service.group_members(&id).await?;
+    let (group, _) = st.service.group_members_page(&id, None, 0).await?;
     let member = f.get("member");
     match st.service.user(member).await {
         Ok(u) => {
@@ -192,7 +221,16 @@ pub(crate) async fn add_member(
         }
         Err(e @ (ServiceError::NotFound(_) | ServiceError::Upn(_))) => {
             let errors = FieldErrors::from([("member", e.to_string())]);
-            render_group(&st, &admin, &id, &errors, None, StatusCode::BAD_REQUEST).await
+            render_group(
+                &st,
+                &admin,
+                &id,
+                None,
+                &errors,
+                None,
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }

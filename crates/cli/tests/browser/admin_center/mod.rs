@@ -17,6 +17,7 @@ mod ca;
 mod logs;
 mod methods;
 mod overview;
+mod paging;
 mod profiles;
 mod strengths;
 mod users;

@@ -4,7 +4,7 @@
 use maud::{html, Markup};
 use portcullis_domain::directory::{Group, User};
 
-use super::{field_error, frame, FieldErrors, Viewer};
+use super::{enc, field_error, frame, FieldErrors, Viewer};
 
 const SECTION: &str = "/admin/groups";
 
@@ -68,15 +68,27 @@ pub fn groups_page(
     )
 }
 
-/// A group and its members.
+/// A group and one page of its members.
+pub struct GroupView<'a> {
+    /// The group.
+    pub group: &'a Group,
+    /// This page's members, by user principal name.
+    pub members: &'a [User],
+    /// Where this page starts (after this user principal name), unless it is the first.
+    pub after: Option<&'a str>,
+    /// Where the next page starts, when there are more.
+    pub next: Option<&'a str>,
+}
+
+/// A group and its members, paged.
 pub fn group_page(
     viewer: &Viewer,
-    group: &Group,
-    members: &[User],
+    v: &GroupView<'_>,
     can_add: bool,
     errors: &FieldErrors,
     notice: Option<&str>,
 ) -> Markup {
+    let (group, members) = (v.group, v.members);
     frame(
         viewer,
         SECTION,
@@ -97,6 +109,12 @@ pub fn group_page(
                         }
                     }
                     @if members.is_empty() { tr { td colspan="2" { "No members." } } }
+                }
+            }
+            @if v.after.is_some() || v.next.is_some() {
+                nav.pager aria-label="Pages of members" {
+                    @if v.after.is_some() { a id="first-page" href=(format!("{SECTION}/{}", group.id)) { "First page" } " " }
+                    @if let Some(n) = v.next { a id="next-page" href=(format!("{SECTION}/{}?after={}", group.id, enc(n))) { "Next page" } }
                 }
             }
             @if can_add {

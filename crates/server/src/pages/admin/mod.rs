@@ -22,7 +22,7 @@ pub use ca::{
     locations_page, policies_page, policy_form_page, state_label, CaForm, CaInput, PolicyRow, CA,
     FILTER_OPERATORS,
 };
-pub use groups::{group_page, groups_page};
+pub use groups::{group_page, groups_page, GroupView};
 pub use home::{home_page, HomeAccess};
 pub use logs::{audit_page, sign_ins_page, AuditView, AuditsQuery, SignInsQuery, SignInsView};
 pub use methods::{fido2_page, methods_page, AaguidRow, Fido2Input, Fido2Page, Notice};
@@ -107,4 +107,9 @@ pub fn frame(viewer: &Viewer, section: &str, title: &str, body: Markup) -> Marku
             }
         }
     }
+}
+
+/// `s` as one query-string value.
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

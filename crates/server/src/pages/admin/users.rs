@@ -10,7 +10,7 @@ use portcullis_domain::time_fmt::rfc3339;
 use portcullis_service::passkeys::PasskeyView;
 use portcullis_service::tap::{IssuedPass, PassView};
 
-use super::{field_error, frame, FieldErrors, Viewer};
+use super::{enc, field_error, frame, FieldErrors, Viewer};
 
 const SECTION: &str = "/admin/users";
 
@@ -84,10 +84,6 @@ pub fn users_page(p: &UsersPage<'_>) -> Markup {
             }
         },
     )
-}
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// What a user's page shows.
