@@ -334,7 +334,7 @@ for (const el of document.querySelectorAll("body *")) {
   const field = el.matches("input:not([type=hidden]):not([type=checkbox]):not([type=radio]), textarea, select") ? (el.value || "").trim() : "";
   const text = own || field;
   if (!text) continue;
-  if (!el.getClientRects().length || getComputedStyle(el).visibility !== "visible") continue;
+  if (!el.checkVisibility({ visibilityProperty: true })) continue;
   if (el.closest(":disabled, [aria-disabled=true]")) continue;
   const st = getComputedStyle(el);
   let fg = rgba(el instanceof SVGElement ? st.fill : st.color);
@@ -350,3 +350,63 @@ for (const el of document.querySelectorAll("body *")) {
 }
 return out;
 "#;
+
+/// The controls on the page that the Tab key never reaches, as `tag#id` (or their text):
+/// presses Tab through the page from its start and compares what took focus with every
+/// visible, enabled link, button, field and summary (a closed `<details>` hides its
+/// content, as it does from sight). A radio group counts as reached when
+/// one of its buttons is (arrow keys move within a group).
+pub async fn unreachable_by_keyboard(c: &Client) -> Vec<String> {
+    let counts = c
+        .execute(
+            r#"
+const sel = "a[href], button, input:not([type=hidden]), select, textarea, summary";
+// checkVisibility: rendered, not hidden, not inside a closed <details>.
+const all = [...document.querySelectorAll(sel)].filter((e) => e.checkVisibility({ visibilityProperty: true }) && !e.disabled && !e.closest("fieldset[disabled]"));
+all.forEach((e, i) => (e.dataset.kb = e.type === "radio" && e.name ? "radio:" + e.name : String(i)));
+document.activeElement && document.activeElement.blur();
+window.scrollTo(0, 0);
+return [all.length, new Set(all.map((e) => e.dataset.kb)).size];"#,
+            vec![],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("keyboard script: {e}"));
+    let count = |i: usize| {
+        counts
+            .get(i)
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or_default()
+    };
+    let (total, distinct) = (count(0), count(1));
+    let mut reached = std::collections::BTreeSet::new();
+    // A date field takes a Tab for each of its parts.
+    for _ in 0..(4 * total + 10) {
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys("\u{E004}")
+            .await
+            .unwrap();
+        let at = c
+            .execute(
+                "return document.activeElement && document.activeElement.dataset.kb || ''",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if let Some(k) = at.as_str().filter(|k| !k.is_empty()) {
+            reached.insert(k.to_string());
+        }
+        if reached.len() as u64 >= distinct {
+            break;
+        }
+    }
+    let missing = c
+        .execute(
+            "const r = new Set(arguments[0]); return [...document.querySelectorAll('[data-kb]')].filter((e) => !r.has(e.dataset.kb)).map((e) => e.tagName.toLowerCase() + '#' + (e.id || e.name || e.textContent.trim().slice(0, 30)))",
+            vec![serde_json::json!(reached.into_iter().collect::<Vec<_>>())],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(missing).unwrap_or_default()
+}

@@ -3,7 +3,7 @@
 //! user without one, a visitor, another site and bad input — each refused with nothing saved.
 
 use portcullis_testkit::browser::{
-    click, fill_tap_sign_in, low_contrast_text, text, type_into, Browser,
+    click, fill_tap_sign_in, low_contrast_text, text, type_into, unreachable_by_keyboard, Browser,
 };
 use portcullis_testkit::fantoccini::{Client, Locator};
 use portcullis_testkit::softkey::SoftKey;

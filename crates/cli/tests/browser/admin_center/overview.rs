@@ -283,6 +283,22 @@ async fn every_admin_page_is_read_only_for_a_reader_closed_without_a_role_and_to
         }
     }
     b.prefer_color_scheme("light").await;
+    // The keyboard alone reaches every control, on the busiest forms and the end-user pages.
+    for path in [
+        FIDO2_PAGE.to_string(),
+        format!("/admin/conditional-access/{policy}"),
+        "/admin/conditional-access/what-if".to_string(),
+        format!("/admin/users/{bob_id}"),
+        "/admin/sign-ins".to_string(),
+        "/security-info".to_string(),
+    ] {
+        b.client
+            .goto(&format!("{}{path}", s.origin()))
+            .await
+            .unwrap();
+        let missed = unreachable_by_keyboard(&b.client).await;
+        assert!(missed.is_empty(), "{path}: Tab never reaches {missed:?}");
+    }
     // At 1280 px and on a phone-sized viewport the page never scrolls sideways: wide tables
     // scroll inside the page.
     for (w, h) in [(1280, 900), (390, 844)] {
