@@ -303,3 +303,123 @@ async fn strengths_refuse_readers_bad_input_and_deleting_one_a_policy_requires()
     );
     s.stop().await;
 }
+
+/// Preview impact (R51) on a strength: restricting to the Authenticator's AAGUIDs a strength
+/// an enabled policy requires strands the user whose passkey met it — a self-reported AAGUID
+/// never meets a restriction (R32). Review and Save show them; Save saves nothing (409);
+/// Save anyway saves.
+#[tokio::test]
+async fn narrowing_a_required_strength_shows_the_stranded_user_and_save_waits_for_confirmation() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    patch_fido2(
+        d,
+        &json!({"state": "enabled", "isAttestationEnforced": false}),
+    );
+    ok(d, &["users", "add", "--upn", "bob@portcullis.local"]);
+    let bob = support::tap_client(d, &s, "bob@portcullis.local").await;
+    let (st, body) = support::register_key(&bob, &s, &mut SoftKey::new(CHROMIUM)).await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
+    let bob_id =
+        serde_json::from_str::<Value>(&ok(d, &["users", "show", "bob@portcullis.local", "--json"]))
+            .unwrap()["user"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    ok(
+        d,
+        &[
+            "apps",
+            "add",
+            "--name",
+            "Payroll",
+            "--redirect-uri",
+            "https://payroll.example/cb",
+        ],
+    );
+    let id = strength_id(
+        d,
+        &[
+            "ca",
+            "strength",
+            "--name",
+            "Known keys",
+            "--combination",
+            "fido2",
+        ],
+    );
+    let f = d.join("bob-needs-known-keys.json");
+    std::fs::write(
+        &f,
+        json!({
+            "displayName": "Bob needs a known key", "state": "enabled",
+            "conditions": {"users": {"includeUsers": [bob_id]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
+            "grantControls": {"operator": "OR", "authenticationStrength": {"id": id}}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    ok(d, &["ca", "save", f.to_str().unwrap()]);
+    let token = support::token(d, None, &s.origin(), ADMIN, &["Policy.Read.All"]);
+    let stored = || async {
+        client()
+            .get(s.url(&format!(
+                "/v1.0/policies/authenticationStrengthPolicies/{id}"
+            )))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let before = stored().await;
+    assert_eq!(
+        before["combinationConfigurations"],
+        json!([]),
+        "any passkey"
+    );
+
+    let admin = support::tap_client(d, &s, ADMIN).await;
+    let narrowed = |action: &str| {
+        vec![
+            ("name", "Known keys".to_string()),
+            ("description", String::new()),
+            ("combination", "fido2".to_string()),
+            ("authenticator", "on".to_string()),
+            ("action", action.to_string()),
+        ]
+    };
+    let post = |action: &str| {
+        let r = admin
+            .post(s.url(&format!("/admin/strengths/{id}")))
+            .form(&narrowed(action))
+            .send();
+        async move {
+            let r = r.await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    // Review: the impact before anything is saved.
+    let (st, body) = post("review").await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert!(
+        body.contains("bob@portcullis.local") && body.contains("id=\"save-anyway\""),
+        "{body}"
+    );
+    // Save alone: held, nothing saved.
+    let (st, body) = post("save").await;
+    assert_eq!(st, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("strands 1 user"), "{body}");
+    assert_eq!(stored().await, before, "nothing saved");
+    // Save anyway: saved.
+    let (st, body) = post("save-anyway").await;
+    assert_eq!(st, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(
+        stored().await["combinationConfigurations"][0]["allowedAAGUIDs"],
+        json!([AUTHN_ANDROID, AUTHN_IOS])
+    );
+    s.stop().await;
+}
