@@ -2,8 +2,9 @@
 # The sign-in benchmark in one command (see BENCHMARKS.md). Builds release binaries, then
 # runs complete passkey sign-ins over HTTP against a real server on SQLite (both
 # durability settings) and, when BENCH_POSTGRES_URL names an empty database, PostgreSQL.
-# `scripts/bench.sh ca` runs the Conditional Access evaluation benchmark instead, and
-# `scripts/bench.sh readiness` the readiness analysis.
+# `scripts/bench.sh ca` runs the Conditional Access evaluation benchmark instead,
+# `scripts/bench.sh readiness` the readiness analysis, and `scripts/bench.sh inventory` the
+# passkey inventory (SQLite, then PostgreSQL when BENCH_POSTGRES_URL names an empty database).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p portcullis -p portcullis-bench
@@ -16,6 +17,14 @@ if [ "${1:-}" = "readiness" ]; then
   # 10k, 100k and 1M users, then end to end on a SQLite store at 100k (reads included).
   ./target/release/readiness "${2:-10000,100000,1000000}"
   exec ./target/release/readiness-store "${3:-100000}"
+fi
+if [ "${1:-}" = "inventory" ]; then
+  # The passkey inventory (R52): 1,000,000 passkeys over 300,000 users by default.
+  ./target/release/inventory --users "${USERS:-300000}" --passkeys "${PASSKEYS:-1000000}" --graph-users "${GRAPH_USERS:-10000}"
+  if [ -n "${BENCH_POSTGRES_URL:-}" ]; then
+    ./target/release/inventory --users "${USERS:-300000}" --passkeys "${PASSKEYS:-1000000}" --graph-users "${GRAPH_USERS:-10000}" --postgres "$BENCH_POSTGRES_URL"
+  fi
+  exit 0
 fi
 B=./target/release/portcullis-bench
 ARGS=(--users "${USERS:-200}" --concurrency "${CONCURRENCY:-16}" --seconds "${SECONDS_RUN:-20}")

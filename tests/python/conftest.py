@@ -51,13 +51,13 @@ def cbor(v) -> bytes:
     raise TypeError(type(v))
 
 
-def software_registration(options: dict, origin: str) -> dict:
+def software_registration(options: dict, origin: str, aaguid: bytes = CHROMIUM_AAGUID) -> dict:
     key = ec.generate_private_key(ec.SECP256R1())
     nums = key.public_key().public_numbers()
     cred_id = os.urandom(32)
     cose = cbor({1: 2, 3: -7, -1: 1, -2: nums.x.to_bytes(32, "big"), -3: nums.y.to_bytes(32, "big")})
     auth_data = (hashlib.sha256(options["rp"]["id"].encode()).digest() + bytes([0x45]) + struct.pack(">I", 0)
-                 + CHROMIUM_AAGUID + struct.pack(">H", len(cred_id)) + cred_id + cose)
+                 + aaguid + struct.pack(">H", len(cred_id)) + cred_id + cose)
     client_data = json.dumps({"type": "webauthn.create", "challenge": options["challenge"], "origin": origin}).encode()
     att = cbor({"fmt": "none", "attStmt": {}, "authData": auth_data})
     _ = hashes  # signatures are only needed for sign-in, which these tests do not do
@@ -107,8 +107,8 @@ class Tenant:
             assert r.status_code == 201, r.text
 
 
-@pytest.fixture(scope="session")
-def tenant():
+def start_tenant() -> Tenant:
+    """`portcullis serve` on a fresh data directory and a free port, once it listens."""
     data = tempfile.mkdtemp(prefix="portcullis-conformance-")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -124,7 +124,12 @@ def tenant():
                 tap = f.read().strip()
         if line.startswith("Listening on"):
             break
-    t = Tenant(data, port, proc, tap)
+    return Tenant(data, port, proc, tap)
+
+
+@pytest.fixture(scope="session")
+def tenant():
+    t = start_tenant()
     yield t
-    proc.terminate()
-    proc.wait(timeout=30)
+    t.proc.terminate()
+    t.proc.wait(timeout=30)

@@ -144,6 +144,7 @@ pub fn world(rng: &mut StdRng, n: usize, groups: &[Uuid], models: &[Uuid]) -> Wo
                     device: None,
                     device_profile: None,
                     flagged_clone: false,
+                    disabled: false,
                 })
                 .collect(),
         );

@@ -77,6 +77,9 @@ enum Command {
     /// Readiness: every user, as every persona — who cannot get in, where, why, and the fix
     /// (R50). Exit status 1 when a finding is a blocker.
     Readiness(commands::readiness::Args),
+    /// Inventories, streamed as JSON Lines or CSV (R52).
+    #[command(subcommand)]
+    Inventory(commands::inventory::Cmd),
 }
 
 fn main() -> ExitCode {
@@ -132,6 +135,7 @@ fn main() -> ExitCode {
             Command::Logs(c) => audit::run(&cfg, c).await,
             Command::Token(a) => commands::token::run(&cfg, a).await,
             Command::Readiness(a) => commands::readiness::run(&cfg, a).await,
+            Command::Inventory(c) => commands::inventory::run(&cfg, c).await,
             // Handled before configuration is loaded: it needs no store.
             Command::VerifyRegistration(_) => Ok(()),
         }

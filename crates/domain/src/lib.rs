@@ -40,6 +40,7 @@ pub mod conditional_access;
 pub mod device;
 pub mod directory;
 pub mod grant;
+pub mod inventory;
 pub mod lockout;
 pub mod metadata;
 pub mod oidc;

@@ -32,6 +32,13 @@ const BUILT_IN: &[(&str, &str)] = &[
     ),
 ];
 
+/// Every built-in name, by AAGUID.
+pub fn builtin_names() -> impl Iterator<Item = (Uuid, &'static str)> {
+    BUILT_IN
+        .iter()
+        .filter_map(|(id, n)| Uuid::parse_str(id).ok().map(|u| (u, *n)))
+}
+
 /// The built-in name of a model, if known.
 pub fn builtin_name(aaguid: Uuid) -> Option<&'static str> {
     BUILT_IN

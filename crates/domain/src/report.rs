@@ -86,6 +86,7 @@ mod tests {
             device: None,
             device_profile: None,
             flagged_clone: false,
+            disabled: false,
         };
         let none = registration_details(
             &Holdings {

@@ -4,13 +4,20 @@
 //! `POST /api/admin/readiness` (R50, R51): body `{"proposed": [<Graph JSON>...],
 //! "deletePolicies": [ids], "users": [upn or id]}` (every field optional), answer the
 //! readiness document (`delta` with a proposal).
+//!
+//! `GET /api/admin/inventory/passkeys?format=jsonl|csv&aaguid=&model=&usable=&attested=&synced=&unusedSince=&group=&state=`
+//! (R52): every passkey the caller may view, streamed with chunked transfer a chunk of the
+//! store at a time.
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portcullis_domain::authz::Capability;
+use portcullis_domain::inventory::{Filter, RawFilter};
+use portcullis_service::inventory::Scan;
 use portcullis_service::readiness::Proposal;
+use portcullis_service::render::inventory as render;
 use serde_json::Value;
 
 use crate::graph::{authenticate, finish, gerr, GraphError};
@@ -18,8 +25,14 @@ use crate::AppState;
 
 /// The routes of Portcullis's own admin APIs and what each requires (the domain's one table):
 /// beside Graph's `graph::ROUTES`, walked by the same test.
-pub const ROUTES: &[(&str, &str, Capability)] =
-    &[("POST", "/api/admin/readiness", Capability::RunReadiness)];
+pub const ROUTES: &[(&str, &str, Capability)] = &[
+    ("POST", "/api/admin/readiness", Capability::RunReadiness),
+    (
+        "GET",
+        "/api/admin/inventory/passkeys",
+        Capability::ReadFido2,
+    ),
+];
 
 fn bad(message: impl Into<String>) -> GraphError {
     gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", message)
@@ -84,4 +97,95 @@ pub(crate) async fn readiness(
     }
     .await;
     finish(&st, &headers, result)
+}
+
+/// `GET /api/admin/inventory/passkeys`.
+pub(crate) async fn inventory(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let result = async {
+        let (actor, _) = authenticate(&st, &headers, Capability::ReadFido2).await?;
+        let mut raw = RawFilter::default();
+        let mut csv = false;
+        for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            let v = v.into_owned();
+            match k.as_ref() {
+                "format" => {
+                    csv = match v.as_str() {
+                        "jsonl" => false,
+                        "csv" => true,
+                        other => return Err(bad(format!("format: '{other}' is not jsonl or csv."))),
+                    }
+                }
+                "aaguid" => raw.aaguid = v,
+                "model" => raw.model = v,
+                "usable" => raw.usable = v,
+                "attested" => raw.attested = v,
+                "synced" => raw.synced = v,
+                "unusedSince" => raw.unused_since = v,
+                "group" => raw.group = v,
+                "state" => raw.state = v,
+                other => {
+                    return Err(bad(format!(
+                        "Unknown parameter '{other}': use format, aaguid, model, usable, attested, synced, unusedSince, group, state."
+                    )))
+                }
+            }
+        }
+        let filter = Filter::parse(&raw).map_err(|e| bad(format!("{e}.")))?;
+        let scan = st.service.inventory(&actor, filter, None).await?;
+        let (kind, name) = if csv {
+            ("text/csv; charset=utf-8", "passkeys.csv")
+        } else {
+            ("application/x-ndjson", "passkeys.jsonl")
+        };
+        Ok((
+            [
+                (header::CONTENT_TYPE, kind.to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+            ],
+            inventory_body(scan, csv),
+        )
+            .into_response())
+    }
+    .await;
+    finish(&st, &headers, result)
+}
+
+/// The inventory as a streamed body: a chunk of the store per piece, CSV (with its header)
+/// or JSON Lines. A failure after the status is sent ends the body short, and is logged.
+pub(crate) fn inventory_body(scan: Scan, csv: bool) -> Body {
+    let head = csv.then(|| render::csv_header(scan.has_proposal()));
+    let body = futures_util::stream::try_unfold((scan, head), move |(mut scan, head)| async move {
+        let proposal = scan.has_proposal();
+        let mut out = head.unwrap_or_default();
+        loop {
+            match scan.next_rows().await {
+                Ok(Some((rows, _))) => {
+                    for r in &rows {
+                        out.push_str(&if csv {
+                            render::csv_line(r, proposal)
+                        } else {
+                            render::jsonl_line(r)
+                        });
+                    }
+                    if !out.is_empty() {
+                        return Ok(Some((Bytes::from(out), (scan, None))));
+                    }
+                }
+                Ok(None) if out.is_empty() => return Ok(None),
+                Ok(None) => return Ok(Some((Bytes::from(out), (scan, None)))),
+                Err(e) => {
+                    tracing::error!(error = %e, "the passkey inventory stream stopped");
+                    return Err(std::io::Error::other(e.to_string()));
+                }
+            }
+        }
+    });
+    Body::from_stream(body)
 }

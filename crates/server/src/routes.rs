@@ -52,6 +52,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/signin/passkey", post(api::sign_in))
         .route("/security-info/callback", get(security_info::callback))
         .route("/api/admin/readiness", post(crate::admin_api::readiness))
+        .route(
+            "/api/admin/inventory/passkeys",
+            get(crate::admin_api::inventory),
+        )
         .route("/.well-known/openid-configuration", get(oidc::discovery))
         .route(oidc::JWKS_PATH, get(oidc::jwks))
         .route(

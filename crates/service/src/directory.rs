@@ -93,6 +93,42 @@ pub async fn resolve_group(c: &mut Conn, key: &str) -> Result<Group> {
 impl Service {
     /// Adds a user.
     pub async fn add_user(&self, actor: &Actor, upn: &str, display_name: &str) -> Result<User> {
+        let mut tx = self.store().begin().await?;
+        let user = self.insert_user(&mut tx, actor, upn, display_name).await?;
+        commit(tx).await?;
+        Ok(user)
+    }
+
+    /// Adds many users at once (a bulk import): all of them, each audited, or — when one is
+    /// refused (a malformed or taken userPrincipalName, a bad name) — none, and the error
+    /// names the entry by its 1-based position.
+    pub async fn add_users(&self, actor: &Actor, users: &[(String, String)]) -> Result<Vec<User>> {
+        let mut tx = self.store().begin().await?;
+        let mut added = Vec::with_capacity(users.len());
+        for (i, (upn, name)) in users.iter().enumerate() {
+            let u = self
+                .insert_user(&mut tx, actor, upn, name)
+                .await
+                .map_err(|e| match e {
+                    ServiceError::Conflict(m) => {
+                        ServiceError::Conflict(format!("entry {}: {m}", i + 1))
+                    }
+                    ServiceError::Internal(m) => ServiceError::Internal(m),
+                    other => ServiceError::Invalid(format!("entry {}: {other}", i + 1)),
+                })?;
+            added.push(u);
+        }
+        commit(tx).await?;
+        Ok(added)
+    }
+
+    async fn insert_user(
+        &self,
+        tx: &mut portcullis_store::Tx,
+        actor: &Actor,
+        upn: &str,
+        display_name: &str,
+    ) -> Result<User> {
         let upn = Upn::parse(upn)?;
         let display_name = validate_display_name(display_name)?;
         let now = self.now();
@@ -103,8 +139,7 @@ impl Service {
             account_enabled: true,
             created_date_time: now,
         };
-        let mut tx = self.store().begin().await?;
-        if directory::user_by_upn(&mut tx, &user.user_principal_name)
+        if directory::user_by_upn(tx, &user.user_principal_name)
             .await?
             .is_some()
         {
@@ -113,9 +148,9 @@ impl Service {
                 user.user_principal_name
             )));
         }
-        directory::insert_user(&mut tx, &user).await?;
+        directory::insert_user(tx, &user).await?;
         audit::append(
-            &mut tx,
+            tx,
             &AuditRecord {
                 activity: "Add user",
                 category: kinds::USER_MANAGEMENT,
@@ -130,7 +165,6 @@ impl Service {
             now,
         )
         .await?;
-        commit(tx).await?;
         Ok(user)
     }
 

@@ -14,6 +14,7 @@ pub mod directory;
 pub mod error;
 pub mod health;
 pub mod housekeeping;
+pub mod inventory;
 pub mod keys;
 pub mod oidc;
 pub mod passkeys;

@@ -11,6 +11,7 @@ pub mod ceremonies;
 pub mod conditional_access;
 pub mod devices;
 pub mod directory;
+pub mod inventory;
 pub mod keys;
 pub mod lockout;
 pub mod metadata;

@@ -54,6 +54,16 @@ pub async fn upsert(c: &mut Conn, e: &MetadataEntry, roots: Roots, now: Timestam
     Ok(())
 }
 
+/// Every model's name, by AAGUID.
+pub async fn names(c: &mut Conn) -> Result<Vec<(Uuid, String)>> {
+    let rows = sqlx::query("SELECT aaguid, name FROM metadata")
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((uuid(r, "aaguid")?, r.try_get("name")?)))
+        .collect()
+}
+
 /// The entry for a model.
 pub async fn get(c: &mut Conn, aaguid: Uuid) -> Result<Option<MetadataEntry>> {
     let r = sqlx::query("SELECT * FROM metadata WHERE aaguid = $1")

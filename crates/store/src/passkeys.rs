@@ -1,6 +1,7 @@
 //! Registered passkeys. Deleted ones are kept as tombstones so a later sign-in with
 //! one is refused with the reason (R25).
 
+use portcullis_domain::inventory::Attestation;
 use portcullis_domain::passkey::Passkey;
 use portcullis_domain::Timestamp;
 use sqlx::any::AnyRow;
@@ -23,12 +24,16 @@ pub struct StoredPasskey {
     pub profile_id: Option<String>,
     /// When it was deleted, and by whom (`user` or `admin`).
     pub deleted: Option<(Timestamp, String)>,
+    /// How its attestation vouched for it (R52).
+    pub attestation: Attestation,
+    /// The BS flag as last seen (unknown for passkeys stored before it was kept).
+    pub backed_up: Option<bool>,
 }
 
 /// The columns of the policy view, for reads that need nothing else.
-const POLICY_VIEW: &str = "id, user_id, credential_id, aaguid, display_name, fmt, attested, synced, created_at, last_used_at, sign_count, device, device_profile, flagged_clone";
+const POLICY_VIEW: &str = "id, user_id, credential_id, aaguid, display_name, fmt, attested, synced, created_at, last_used_at, sign_count, device, device_profile, flagged_clone, disabled_at";
 
-fn passkey_from_row(r: &AnyRow) -> Result<Passkey> {
+pub(crate) fn passkey_from_row(r: &AnyRow) -> Result<Passkey> {
     let aaguid: String = r.try_get("aaguid")?;
     Ok(Passkey {
         id: uuid(r, "id")?,
@@ -46,6 +51,7 @@ fn passkey_from_row(r: &AnyRow) -> Result<Passkey> {
         device: r.try_get("device")?,
         device_profile: r.try_get("device_profile")?,
         flagged_clone: flag(r, "flagged_clone")?,
+        disabled: opt_ts(r, "disabled_at")?.is_some(),
     })
 }
 
@@ -53,12 +59,19 @@ fn from_row(r: &AnyRow) -> Result<StoredPasskey> {
     let x5c: String = r.try_get("x5c_json")?;
     let deleted_at = opt_ts(r, "deleted_at")?;
     let deleted_by: Option<String> = r.try_get("deleted_by")?;
+    let kind: Option<String> = r.try_get("attestation_type")?;
+    let backed_up: Option<i64> = r.try_get("backed_up")?;
     Ok(StoredPasskey {
         passkey: passkey_from_row(r)?,
         credential_json: r.try_get("credential_json")?,
         x5c: serde_json::from_str(&x5c).map_err(|e| StoreError::Corrupt(format!("x5c: {e}")))?,
         profile_id: r.try_get("profile_id")?,
         deleted: deleted_at.map(|t| (t, deleted_by.unwrap_or_default())),
+        attestation: kind
+            .as_deref()
+            .and_then(Attestation::parse)
+            .unwrap_or(Attestation::Uncertain),
+        backed_up: backed_up.map(|b| b != 0),
     })
 }
 
@@ -70,8 +83,8 @@ pub async fn insert(c: &mut Conn, p: &StoredPasskey) -> Result<()> {
         .await?;
     let k = &p.passkey;
     sqlx::query(
-        "INSERT INTO passkeys (id, user_id, credential_id, credential_json, aaguid, display_name, fmt, attested, synced, x5c_json, profile_id, device, device_profile, created_at, last_used_at, sign_count, flagged_clone)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, $15, 0)",
+        "INSERT INTO passkeys (id, user_id, credential_id, credential_json, aaguid, display_name, fmt, attested, synced, x5c_json, profile_id, device, device_profile, created_at, last_used_at, sign_count, flagged_clone, attestation_type, backed_up)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, $15, 0, $16, $17)",
     )
     .bind(k.id.to_string())
     .bind(k.user_id.to_string())
@@ -88,6 +101,8 @@ pub async fn insert(c: &mut Conn, p: &StoredPasskey) -> Result<()> {
     .bind(k.device_profile.clone())
     .bind(ms(k.created_at))
     .bind(k.sign_count)
+    .bind(p.attestation.code())
+    .bind(p.backed_up.map(i64::from))
     .execute(&mut *c)
     .await?;
     Ok(())
@@ -135,20 +150,26 @@ pub async fn delete(c: &mut Conn, id: Uuid, by: &str, now: Timestamp) -> Result<
     Ok(done.rows_affected() == 1)
 }
 
+/// A sign-in's counter move and what the authenticator said of its backup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Use {
+    /// The counter last stored.
+    pub old: i64,
+    /// The counter this sign-in carried.
+    pub new: i64,
+    /// The BS flag this sign-in carried.
+    pub backed_up: bool,
+}
+
 /// Records a sign-in: the counter moves from `old` to `new` only if no one else moved it
 /// first (compare-and-set), so two nodes cannot both accept the same counter.
-pub async fn record_use(
-    c: &mut Conn,
-    id: Uuid,
-    old: i64,
-    new: i64,
-    now: Timestamp,
-) -> Result<bool> {
-    let done = sqlx::query("UPDATE passkeys SET sign_count = $1, last_used_at = $2 WHERE id = $3 AND sign_count = $4 AND deleted_at IS NULL")
-        .bind(new)
+pub async fn record_use(c: &mut Conn, id: Uuid, u: Use, now: Timestamp) -> Result<bool> {
+    let done = sqlx::query("UPDATE passkeys SET sign_count = $1, last_used_at = $2, backed_up = $5 WHERE id = $3 AND sign_count = $4 AND deleted_at IS NULL")
+        .bind(u.new)
         .bind(ms(now))
         .bind(id.to_string())
-        .bind(old)
+        .bind(u.old)
+        .bind(i64::from(u.backed_up))
         .execute(&mut *c)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -161,6 +182,29 @@ pub async fn flag_clone(c: &mut Conn, id: Uuid) -> Result<()> {
         .execute(&mut *c)
         .await?;
     Ok(())
+}
+
+/// Disables a live, enabled passkey (`by` says who: `admin`), or — with `by` `None` —
+/// enables a disabled one (R26). Returns whether it changed.
+pub async fn set_disabled(
+    c: &mut Conn,
+    id: Uuid,
+    by: Option<&str>,
+    now: Timestamp,
+) -> Result<bool> {
+    let done = match by {
+        Some(by) => sqlx::query("UPDATE passkeys SET disabled_at = $1, disabled_by = $2 WHERE id = $3 AND deleted_at IS NULL AND disabled_at IS NULL")
+            .bind(ms(now))
+            .bind(by)
+            .bind(id.to_string())
+            .execute(&mut *c)
+            .await?,
+        None => sqlx::query("UPDATE passkeys SET disabled_at = NULL, disabled_by = NULL WHERE id = $1 AND deleted_at IS NULL AND disabled_at IS NOT NULL")
+            .bind(id.to_string())
+            .execute(&mut *c)
+            .await?,
+    };
+    Ok(done.rows_affected() == 1)
 }
 
 /// Renames a live passkey.

@@ -461,11 +461,14 @@ fn stored_passkey(user: Uuid, cred: &str) -> portcullis_store::passkeys::StoredP
             device: Some("Pixel 8".into()),
             device_profile: Some("work".into()),
             flagged_clone: false,
+            disabled: false,
         },
         credential_json: "{}".into(),
         x5c: vec![],
         profile_id: None,
         deleted: None,
+        attestation: portcullis_domain::inventory::Attestation::None,
+        backed_up: None,
     }
 }
 
@@ -537,9 +540,18 @@ async fn r22_counter_update_is_a_compare_and_set_and_r25_deletes_leave_tombstone
             let store = t.store.clone();
             let id = p.passkey.id;
             tasks.push(tokio::spawn(async move {
-                passkeys::record_use(&mut store.conn().await.unwrap(), id, 5, 6, NOW)
-                    .await
-                    .unwrap()
+                passkeys::record_use(
+                    &mut store.conn().await.unwrap(),
+                    id,
+                    passkeys::Use {
+                        old: 5,
+                        new: 6,
+                        backed_up: true,
+                    },
+                    NOW,
+                )
+                .await
+                .unwrap()
             }));
         }
         let mut wins = 0;
@@ -562,9 +574,18 @@ async fn r22_counter_update_is_a_compare_and_set_and_r25_deletes_leave_tombstone
             .unwrap();
         assert_eq!(tomb.deleted, Some((NOW, "admin".into())), "{}", t.name);
         assert!(
-            !passkeys::record_use(&mut c, p.passkey.id, 6, 7, NOW)
-                .await
-                .unwrap(),
+            !passkeys::record_use(
+                &mut c,
+                p.passkey.id,
+                passkeys::Use {
+                    old: 6,
+                    new: 7,
+                    backed_up: true
+                },
+                NOW
+            )
+            .await
+            .unwrap(),
             "{}: a deleted passkey is not used",
             t.name
         );

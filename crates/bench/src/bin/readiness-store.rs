@@ -95,6 +95,8 @@ async fn main() {
                 x5c: vec![],
                 profile_id: None,
                 deleted: None,
+                attestation: portcullis_domain::inventory::Attestation::None,
+                backed_up: None,
             };
             passkeys::insert(&mut tx, &stored).await.expect("passkey");
         }

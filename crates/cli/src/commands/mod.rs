@@ -5,6 +5,7 @@ pub mod audit;
 pub mod ca;
 pub mod devices;
 pub mod groups;
+pub mod inventory;
 pub mod keys;
 pub mod metadata;
 pub mod passkeys;

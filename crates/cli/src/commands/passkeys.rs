@@ -19,6 +19,24 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Disable a passkey (R26): kept, and refused at sign-in until enabled again.
+    Disable {
+        /// User id or userPrincipalName.
+        #[arg(long)]
+        user: String,
+        /// Passkey (method) id.
+        #[arg(long)]
+        id: String,
+    },
+    /// Enable a disabled passkey again (R26).
+    Enable {
+        /// User id or userPrincipalName.
+        #[arg(long)]
+        user: String,
+        /// Passkey (method) id.
+        #[arg(long)]
+        id: String,
+    },
     /// Remove a passkey from the server (the user must also remove it from the device).
     Delete {
         /// User id or userPrincipalName.
@@ -33,6 +51,10 @@ pub enum Cmd {
 pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
     let svc = open(cfg).await?;
     let fail = |e: portcullis_service::passkeys::PasskeyError| CliError::Other(e.to_string());
+    let cmd_kind = match &cmd {
+        Cmd::Disable { .. } => Kind::Disable,
+        _ => Kind::Other,
+    };
     match cmd {
         Cmd::List {
             user,
@@ -76,6 +98,21 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
                 );
             }
         }
+        Cmd::Disable { user, id } | Cmd::Enable { user, id } => {
+            let disable = matches!(cmd_kind, Kind::Disable);
+            let id = uuid::Uuid::parse_str(&id)
+                .map_err(|_| CliError::Usage(format!("'{id}' is not a passkey id")))?;
+            let changed = svc
+                .set_passkey_disabled(&operator(), &user, id, disable)
+                .await
+                .map_err(fail)?;
+            let state = if disable { "disabled" } else { "enabled" };
+            if changed {
+                println!("Passkey {id} of {user} is {state}.");
+            } else {
+                println!("Passkey {id} of {user} already was {state}: nothing changed.");
+            }
+        }
         Cmd::Delete { user, id } => {
             let id = uuid::Uuid::parse_str(&id)
                 .map_err(|_| CliError::Other(format!("'{id}' is not a passkey id")))?;
@@ -86,4 +123,9 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
         }
     }
     Ok(())
+}
+
+enum Kind {
+    Disable,
+    Other,
 }

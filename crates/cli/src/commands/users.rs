@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{open, operator, print_json, CmdResult};
+use super::{open, operator, print_json, CliError, CmdResult};
 use crate::config::Config;
 
 #[derive(Subcommand, Debug)]
@@ -16,6 +16,13 @@ pub enum Cmd {
         /// Display name [default: the part before the @].
         #[arg(long)]
         display_name: Option<String>,
+    },
+    /// Add many users at once from a JSON Lines file, one object per line with
+    /// `userPrincipalName` and optionally `displayName`: all of them or, when one is refused,
+    /// none (the error names its line).
+    Import {
+        /// The JSON Lines file.
+        file: std::path::PathBuf,
     },
     /// List users.
     List {
@@ -54,6 +61,11 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
                 "Added {} ({}), id {}",
                 u.user_principal_name, u.display_name, u.id
             );
+        }
+        Cmd::Import { file } => {
+            let users = import_lines(&file)?;
+            let added = svc.add_users(&operator(), &users).await?;
+            println!("Added {} users", added.len());
         }
         Cmd::List { json } => {
             let users = svc.list_users().await?;
@@ -117,4 +129,35 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
         }
     }
     Ok(())
+}
+
+/// One entry of an import file.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ImportEntry {
+    user_principal_name: String,
+    #[serde(default)]
+    display_name: Option<String>,
+}
+
+/// The (userPrincipalName, display name) of each non-empty line of `file`.
+fn import_lines(file: &std::path::Path) -> Result<Vec<(String, String)>, CliError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            let e: ImportEntry = serde_json::from_str(l)
+                .map_err(|e| CliError::Usage(format!("{} line {}: {e}", file.display(), i + 1)))?;
+            let name = e.display_name.unwrap_or_else(|| {
+                e.user_principal_name
+                    .split('@')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            });
+            Ok((e.user_principal_name, name))
+        })
+        .collect()
 }

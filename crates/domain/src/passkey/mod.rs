@@ -62,6 +62,9 @@ pub struct Passkey {
     pub device_profile: Option<String>,
     /// Set when a counter regression suggested a clone (R22).
     pub flagged_clone: bool,
+    /// Disabled by an administrator (R26): kept, and refused at sign-in until enabled again.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// An Android profile (R20): a passkey made in one is usable only from that one.
@@ -299,13 +302,16 @@ pub fn decide_registration(
     first_fit(&rules, |r| meets(r, facts)).cloned()
 }
 
-/// R1, R2, R5, R9, R22: whether a stored passkey can sign its owner in now, and why not.
+/// R1, R2, R5, R9, R22, R26: whether a stored passkey can sign its owner in now, and why not.
 /// Attestation is not re-checked: it applies at registration only.
 pub fn sign_in_usability(
     cfg: &Fido2Configuration,
     member_of: &[Uuid],
     passkey: &Passkey,
 ) -> Result<(), PasskeyRefusal> {
+    if passkey.disabled {
+        return Err(PasskeyRefusal::Disabled);
+    }
     if passkey.flagged_clone {
         return Err(PasskeyRefusal::FlaggedClone);
     }

@@ -37,6 +37,8 @@ pub enum PasskeyRefusal {
     StepUpRequired,
     /// R22: flagged as possibly cloned.
     FlaggedClone,
+    /// R26: disabled by an administrator.
+    Disabled,
 }
 
 /// Why no passkey profile takes a passkey (R9).
@@ -74,6 +76,7 @@ impl PasskeyRefusal {
             Self::NoProfileMatch(_) => "noPasskeyProfileMatch",
             Self::StepUpRequired => "stepUpRequired",
             Self::FlaggedClone => "passkeyFlaggedClone",
+            Self::Disabled => "passkeyDisabled",
         }
     }
 }

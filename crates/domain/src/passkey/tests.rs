@@ -54,6 +54,7 @@ fn passkey(aaguid: Uuid) -> Passkey {
         device: None,
         device_profile: None,
         flagged_clone: false,
+        disabled: false,
     }
 }
 
@@ -337,4 +338,24 @@ fn r22_flagged_clones_cannot_sign_in() {
         sign_in_usability(&cfg(), &[], &p),
         Err(PasskeyRefusal::FlaggedClone)
     );
+}
+
+/// R26: a disabled passkey is refused whatever the policy says, and says so; enabled again,
+/// it signs in as before.
+#[test]
+fn r26_a_disabled_passkey_cannot_sign_in_until_enabled() {
+    let p = Passkey {
+        disabled: true,
+        ..passkey(CHROMIUM)
+    };
+    assert_eq!(
+        sign_in_usability(&cfg(), &[], &p),
+        Err(PasskeyRefusal::Disabled)
+    );
+    assert_eq!(PasskeyRefusal::Disabled.code(), "passkeyDisabled");
+    let enabled = Passkey {
+        disabled: false,
+        ..p
+    };
+    assert_eq!(sign_in_usability(&cfg(), &[], &enabled), Ok(()));
 }

@@ -403,6 +403,7 @@ mod tests {
             device: None,
             device_profile: profile.map(str::to_string),
             flagged_clone: false,
+            disabled: false,
         };
         let phone = |owner: u128| Device {
             id: Uuid::from_u128(owner + 0x1000),

@@ -542,6 +542,7 @@ pub(crate) fn held_passkeys(user: Uuid, held: &[(u128, bool)]) -> Vec<Passkey> {
             device: None,
             device_profile: None,
             flagged_clone: false,
+            disabled: false,
         })
         .collect()
 }

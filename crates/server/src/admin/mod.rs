@@ -8,6 +8,7 @@ mod ca;
 mod form;
 mod groups;
 mod guard;
+mod inventory;
 mod logs;
 mod methods;
 mod profiles;
@@ -70,6 +71,10 @@ pub(crate) fn routes() -> Router<AppState> {
             get(users::confirm_delete).post(users::delete),
         )
         .route(
+            "/admin/users/{id}/passkeys/{passkey}/state",
+            post(users::set_state),
+        )
+        .route(
             "/admin/authentication-methods/fido2/profiles/new",
             get(profiles::new).post(profiles::post_new),
         )
@@ -87,6 +92,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/admin/sign-ins", get(logs::sign_ins))
         .route("/admin/audit", get(logs::audit))
         .route("/admin/readiness", get(logs::readiness))
+        .route("/admin/inventory", get(inventory::page))
+        .route(
+            "/admin/inventory/change",
+            get(inventory::confirm_change).post(inventory::change),
+        )
 }
 
 /// `?notice=` after a redirect: each page maps it to one of a fixed set of sentences, never
@@ -117,7 +127,7 @@ pub(crate) async fn applications(
 }
 
 /// The sections of the admin center, each with the capability that opens it.
-const SECTIONS: [(&str, &str, Capability); 8] = [
+const SECTIONS: [(&str, &str, Capability); 9] = [
     ("/admin/users", "Users", Capability::ReadUsers),
     ("/admin/groups", "Groups", Capability::ReadGroups),
     (
@@ -136,6 +146,11 @@ const SECTIONS: [(&str, &str, Capability); 8] = [
         Capability::ReadCa,
     ),
     ("/admin/readiness", "Readiness", Capability::RunReadiness),
+    (
+        "/admin/inventory",
+        "Passkey inventory",
+        Capability::ReadFido2,
+    ),
     ("/admin/sign-ins", "Sign-in logs", Capability::ReadAudit),
     ("/admin/audit", "Audit logs", Capability::ReadAudit),
 ];

@@ -132,11 +132,14 @@ fn notice(code: Option<&str>) -> Option<&'static str> {
         "enabled" => "Account enabled.",
         "disabled" => "Account disabled; their sessions were ended.",
         "passkey-deleted" => "Passkey deleted from Portcullis. It is still on the user's device: ask them to remove it there too.",
+        "passkey-disabled" => "Passkey disabled: it is kept, and refused at sign-in until you enable it.",
+        "passkey-enabled" => "Passkey enabled: it signs in again.",
+        "passkey-unchanged" => "That passkey already was in that state: nothing changed.",
         _ => return None,
     })
 }
 
-fn passkey_error(e: PasskeyError) -> PageError {
+pub(crate) fn passkey_error(e: PasskeyError) -> PageError {
     match e {
         PasskeyError::Failed(s) => s.into(),
         PasskeyError::Rejected {
@@ -363,4 +366,36 @@ pub(crate) async fn delete(
         .await
         .map_err(passkey_error)?;
     Ok(Redirect::to(&format!("/admin/users/{}?notice=passkey-deleted", user.id)).into_response())
+}
+
+/// Disable or Enable a passkey (R26).
+pub(crate) async fn set_state(
+    AdminPost(admin): AdminPost,
+    State(st): State<AppState>,
+    Path((id, pk)): Path<(String, String)>,
+    f: Fields,
+) -> Result<Response, PageError> {
+    admin.require(Capability::WriteFido2, "Disabling and enabling passkeys")?;
+    let pk = passkey_id(&pk)?;
+    let disabled = match f.get("state") {
+        "disabled" => true,
+        "enabled" => false,
+        other => {
+            return Err(PageError::BadRequest(format!(
+                "'{other}' is not a passkey state: use enabled or disabled."
+            )))
+        }
+    };
+    let user = st.service.user(&id).await?;
+    let changed = st
+        .service
+        .set_passkey_disabled(&admin.actor(), &id, pk, disabled)
+        .await
+        .map_err(passkey_error)?;
+    let notice = match (changed, disabled) {
+        (false, _) => "passkey-unchanged",
+        (true, true) => "passkey-disabled",
+        (true, false) => "passkey-enabled",
+    };
+    Ok(Redirect::to(&format!("/admin/users/{}?notice={notice}", user.id)).into_response())
 }

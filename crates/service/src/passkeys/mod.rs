@@ -196,7 +196,7 @@ fn self_actor(user: &User) -> Actor {
 
 /// What the audit log keeps of a passkey.
 fn passkey_json(p: &Passkey) -> Value {
-    json!({"id": p.id, "aaGuid": p.aaguid, "aaGuidAttested": p.attested, "displayName": p.display_name})
+    json!({"id": p.id, "aaGuid": p.aaguid, "aaGuidAttested": p.attested, "displayName": p.display_name, "state": portcullis_domain::inventory::State::of(p).code()})
 }
 
 fn clean_text(s: Option<String>, max: usize) -> Option<String> {
@@ -246,6 +246,7 @@ fn unexpired(found: Option<Ceremony>, now: Timestamp) -> Result<Ceremony, Passke
     Ok(cer)
 }
 
+mod lifecycle;
 mod manage;
 mod register;
 mod signin;

@@ -2,6 +2,7 @@
 //! an administrator through Graph's creationOptions and POST.
 
 use super::*;
+use portcullis_domain::inventory::Attestation;
 
 impl Service {
     /// R14, R17: starts adding a passkey for the signed-in user.
@@ -190,6 +191,7 @@ impl Service {
                 device: clean_text(device.device, 64),
                 device_profile: clean_text(device.profile, 16),
                 flagged_clone: false,
+                disabled: false,
             },
             credential_json: serde_json::to_string(&cred.credential)
                 .map_err(|e| ServiceError::Internal(e.to_string()))?,
@@ -200,6 +202,8 @@ impl Service {
                 .collect(),
             profile_id: ruleset.profile_id.map(|p| p.to_string()),
             deleted: None,
+            attestation: attestation_of(cred.attestation),
+            backed_up: Some(cred.backup_state),
         };
         let mut tx = self.store().begin().await?;
         if let Some(existing) = store_pk::by_credential_id(&mut tx, &credential_id).await? {
@@ -412,5 +416,18 @@ impl Service {
             None,
         )
         .await
+    }
+}
+
+/// The inventory's name for how the statement vouched for the passkey (R52).
+fn attestation_of(k: portcullis_webauthn::AttestationKind) -> Attestation {
+    use portcullis_webauthn::AttestationKind as K;
+    match k {
+        K::None => Attestation::None,
+        K::SelfAttestation => Attestation::SelfAttestation,
+        K::Basic => Attestation::Basic,
+        K::AttCa => Attestation::AttCa,
+        K::AnonCa => Attestation::AnonCa,
+        K::Uncertain => Attestation::Uncertain,
     }
 }

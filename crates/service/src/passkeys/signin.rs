@@ -251,8 +251,11 @@ impl Service {
         if !store_pk::record_use(
             &mut tx,
             stored.passkey.id,
-            old,
-            i64::from(verified.counter),
+            store_pk::Use {
+                old,
+                new: i64::from(verified.counter),
+                backed_up: verified.backup_state,
+            },
             now,
         )
         .await

@@ -64,6 +64,7 @@ pub fn passkey_refusal(r: &PasskeyRefusal) -> String {
         ),
         PasskeyRefusal::StepUpRequired => "To add a passkey, first verify your identity again: sign in with a Temporary Access Pass or an existing passkey (within the last 10 minutes).".into(),
         PasskeyRefusal::FlaggedClone => "This passkey has been flagged as possibly cloned (its signature counter went backwards) and cannot be used. Contact your administrator.".into(),
+        PasskeyRefusal::Disabled => "Your administrator has disabled this passkey. It is kept, and signs in again once they enable it; meanwhile use another passkey, or ask them for a Temporary Access Pass.".into(),
     }
 }
 

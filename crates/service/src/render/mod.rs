@@ -4,6 +4,7 @@
 //! numbers), the registration API, token refresh, and What If (CLI JSON, Graph `evaluate`).
 
 pub mod csv;
+pub mod inventory;
 pub mod logs;
 mod methods;
 pub mod readiness;

@@ -121,11 +121,14 @@ async fn holds_passkey_in(
                 device: None,
                 device_profile: profile.map(str::to_string),
                 flagged_clone: false,
+                disabled: false,
             },
             credential_json: "{}".into(),
             x5c: vec![],
             profile_id: None,
             deleted: None,
+            attestation: portcullis_domain::inventory::Attestation::None,
+            backed_up: None,
         },
     )
     .await

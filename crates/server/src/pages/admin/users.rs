@@ -186,7 +186,7 @@ pub fn user_page(p: &UserPage<'_>) -> Markup {
                             th scope="col" { "Name" } th scope="col" { "Model" } th scope="col" { "AAGUID" }
                             th scope="col" { "Attestation" } th scope="col" { "Type" } th scope="col" { "Device / profile" }
                             th scope="col" { "Created" } th scope="col" { "Last used" } th scope="col" { "Can sign in" }
-                            @if p.can_delete_passkeys { th scope="col" { "Delete" } }
+                            @if p.can_delete_passkeys { th scope="col" { "Disable or delete" } }
                         } }
                         tbody {
                             @for v in list {
@@ -207,7 +207,20 @@ pub fn user_page(p: &UserPage<'_>) -> Markup {
                                         }
                                     }
                                     @if p.can_delete_passkeys {
-                                        td { a.button-link href=(format!("{base}/passkeys/{}/delete", k.id)) id=(format!("delete-{}", k.id)) { "Delete " (k.display_name) } }
+                                        td {
+                                            // R26: kept, refused at sign-in, until enabled again.
+                                            form.inline method="post" action=(format!("{base}/passkeys/{}/state", k.id)) {
+                                                @if k.disabled {
+                                                    input type="hidden" name="state" value="enabled";
+                                                    button.secondary type="submit" id=(format!("enable-{}", k.id)) { "Enable " (k.display_name) }
+                                                } @else {
+                                                    input type="hidden" name="state" value="disabled";
+                                                    button.secondary type="submit" id=(format!("disable-{}", k.id)) { "Disable " (k.display_name) }
+                                                }
+                                            }
+                                            " "
+                                            a.button-link href=(format!("{base}/passkeys/{}/delete", k.id)) id=(format!("delete-{}", k.id)) { "Delete " (k.display_name) }
+                                        }
                                     }
                                 }
                             }
