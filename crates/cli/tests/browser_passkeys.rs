@@ -60,7 +60,16 @@ fn passkey_sign_ins(dir: &Path) -> usize {
 /// straight back in (Chromium's virtual authenticator picks the suggestion by itself).
 async fn sign_out_to_autofill(c: &Client, origin: &str) {
     c.goto(&format!("{origin}/me")).await.unwrap();
+    let old = c.find(Locator::Id("signed-in")).await.unwrap();
     click(c, "signout").await;
+    // Until this page is gone, a wait for the signed-in page would find this one.
+    for _ in 0..100 {
+        if old.text().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("signing out never left the page");
 }
 
 /// Waits (up to 10 s) until the element's text contains `needle`; returns the text.
@@ -453,6 +462,88 @@ async fn security_info_names_renames_explains_and_deletes_with_confirmation() {
         .await
         .unwrap();
     assert_eq!(link.as_deref(), Some("/static/favicon.svg"));
+    b.close().await;
+    s.stop().await;
+}
+
+/// R27: after a sign-in with a passkey the administrator deleted, the page tells the
+/// browser's credential manager (`signalUnknownCredential`), so Chromium's authenticator no
+/// longer holds it; where a browser lacks the Signal API the refusal still reads as before.
+/// After a successful sign-in, and on Security info, the accepted passkeys are signalled and
+/// the one kept stays.
+#[tokio::test]
+async fn r27_a_passkey_the_administrator_deleted_is_dropped_from_the_authenticator() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), None).await;
+    let b = Browser::launch().await;
+    let c = &b.client;
+    let auth = b.add_virtual_authenticator().await;
+    tap_sign_in(c, &s, s.tap.as_deref().unwrap()).await;
+    click(c, "security-info").await;
+    click(c, "add-passkey").await;
+    wait_text(c, "li.method", "Can be used to sign in").await;
+    // Security info signalled the accepted passkeys: the one just added stays.
+    assert_eq!(b.virtual_credentials(&auth).await.len(), 1);
+    // A successful sign-in signals them too, and it stays.
+    sign_out_to_autofill(c, &s.origin()).await;
+    assert_eq!(text(c, "#signed-in").await, "Signed in as Administrator");
+    assert_eq!(b.virtual_credentials(&auth).await.len(), 1);
+
+    let id = {
+        let (st, out, err) = cli(
+            dir.path(),
+            None,
+            &[
+                "passkeys",
+                "list",
+                "--user",
+                "admin@portcullis.local",
+                "--json",
+            ],
+        );
+        assert_eq!(st, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v[0]["id"].as_str().unwrap().to_string()
+    };
+    let (st, _, err) = cli(
+        dir.path(),
+        None,
+        &[
+            "passkeys",
+            "delete",
+            "--user",
+            "admin@portcullis.local",
+            "--id",
+            &id,
+        ],
+    );
+    assert_eq!(st, 0, "{err}");
+    // Deleting it ended the session it opened. On the sign-in page autofill still offers the
+    // deleted passkey, and the authenticator picks it: the server refuses it, saying why, and
+    // the page signals it unknown.
+    c.goto(&format!("{}/signin", s.origin())).await.unwrap();
+    wait_text(c, "#error", "removed by your administrator").await;
+    let supported = c
+        .execute(
+            "return typeof PublicKeyCredential.signalUnknownCredential === 'function'",
+            vec![],
+        )
+        .await
+        .unwrap();
+    if supported == serde_json::json!(true) {
+        let mut left = usize::MAX;
+        for _ in 0..50 {
+            left = b.virtual_credentials(&auth).await.len();
+            if left == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            left, 0,
+            "the signal removed the deleted passkey from the authenticator"
+        );
+    }
     b.close().await;
     s.stop().await;
 }

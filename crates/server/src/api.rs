@@ -313,6 +313,13 @@ pub async fn sign_in(
         .service
         .finish_passkey_sign_in(&st.rp, body.ceremony_id, &body.credential, &ctx)
         .await?;
+    let accepted: Vec<String> = st
+        .service
+        .passkeys_of(&s.user)
+        .await?
+        .into_iter()
+        .map(|v| v.stored.passkey.credential_id)
+        .collect();
     let cookie = session_cookie::set(
         &s.token,
         s.session.expires_at,
@@ -332,7 +339,9 @@ pub async fn sign_in(
     Ok((
         // Appended: an array of headers would keep only the last cookie.
         axum::response::AppendHeaders([(header::SET_COOKIE, cookie), (header::SET_COOKIE, hint)]),
-        Json(json!({"redirect": "/me", "userPrincipalName": s.user.user_principal_name})),
+        // R27: which of this user's passkeys the server accepts, for the Signal API.
+        Json(json!({"redirect": "/me", "userPrincipalName": s.user.user_principal_name,
+            "signal": {"userId": crate::pages::security_info::user_handle(&s.user), "allAcceptedCredentialIds": accepted}})),
     )
         .into_response())
 }

@@ -229,6 +229,22 @@ impl Service {
         }))
     }
 
+    /// The model names of `aaguids` that have one (the metadata store's, else built in).
+    pub async fn model_names(
+        &self,
+        aaguids: impl IntoIterator<Item = Uuid>,
+    ) -> Result<std::collections::BTreeMap<Uuid, String>> {
+        let mut out = std::collections::BTreeMap::new();
+        for a in aaguids {
+            if let std::collections::btree_map::Entry::Vacant(slot) = out.entry(a) {
+                if let Some(m) = self.metadata_for(a).await? {
+                    slot.insert(m.name);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// What can vouch for attestation now (R4, R7), as readiness reads it.
     pub(crate) async fn attestation_trust(
         &self,

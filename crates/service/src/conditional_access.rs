@@ -672,6 +672,7 @@ impl Service {
         e.app_display_name = Some(app.display_name.clone());
         e.conditional_access_status = Some(ca_status(&d.evaluation).into());
         e.passkey_aaguid = session.passkey_aaguid;
+        e.passkey_attested = session.passkey_aaguid.map(|_| session.passkey_attested);
         let mut applied = applied_policies_json(&d.evaluation, policies);
         // A TAP sign-in to register: the unmet strengths were skipped for proof-up.
         if let (Verdict::AllowForRegistration { .. }, Some(items)) =

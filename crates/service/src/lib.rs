@@ -89,6 +89,7 @@ impl RequestContext {
             conditional_access_status: None,
             applied_conditional_access_policies: None,
             passkey_aaguid: None,
+            passkey_attested: None,
         }
     }
 }

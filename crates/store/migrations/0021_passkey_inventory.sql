@@ -15,3 +15,6 @@ UPDATE passkeys SET attestation_type = CASE
     WHEN fmt = 'tpm' THEN 'attca'
     ELSE 'basic' END;
 CREATE INDEX passkeys_user_id ON passkeys (user_id, id);
+-- R28: a sign-in log entry involving a passkey says whether its AAGUID is attested, beside
+-- the AAGUID itself (0019).
+ALTER TABLE sign_in_log ADD COLUMN passkey_attested BIGINT;

@@ -57,7 +57,7 @@ type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 fn conditions(p: &Pushdown) -> String {
     let mut sql = String::from(
         " WHERE p.deleted_at IS NULL
-           AND (p.user_id > $1 OR (p.user_id = $1 AND p.id > $2))
+           AND (p.user_id, p.id) > ($1, $2)
            AND ($3 < 0 OR p.attested = $3)
            AND ($4 < 0 OR p.synced = $4)
            AND ($5 < 0 OR p.last_used_at IS NULL OR p.last_used_at < $5)

@@ -45,13 +45,16 @@ pub struct SignInEvent {
     /// The model (AAGUID) of the passkey used, when a passkey was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub passkey_aaguid: Option<Uuid>,
+    /// Whether that AAGUID was attested (R28).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passkey_attested: Option<bool>,
 }
 
 /// Appends an event.
 pub async fn append(c: &mut Conn, e: &SignInEvent) -> Result<()> {
     sqlx::query(
-        "INSERT INTO sign_in_log (id, at, user_id, upn, method, ip, user_agent, error_code, failure_code, failure_reason, app_id, app_name, ca_status, applied_policies, passkey_aaguid) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        "INSERT INTO sign_in_log (id, at, user_id, upn, method, ip, user_agent, error_code, failure_code, failure_reason, app_id, app_name, ca_status, applied_policies, passkey_aaguid, passkey_attested) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(if e.id.is_empty() { Uuid::now_v7().to_string() } else { e.id.clone() })
     .bind(ms(e.created_date_time))
@@ -68,6 +71,7 @@ pub async fn append(c: &mut Conn, e: &SignInEvent) -> Result<()> {
     .bind(e.conditional_access_status.clone())
     .bind(e.applied_conditional_access_policies.as_ref().map(|v| v.to_string()))
     .bind(e.passkey_aaguid.map(|a| a.to_string()))
+    .bind(e.passkey_attested.map(i64::from))
     .execute(&mut *c)
     .await?;
     Ok(())
@@ -96,6 +100,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<SignInEvent> {
     let uid: Option<String> = r.try_get("user_id")?;
     let applied: Option<String> = r.try_get("applied_policies")?;
     let aaguid: Option<String> = r.try_get("passkey_aaguid")?;
+    let attested: Option<i64> = r.try_get("passkey_attested")?;
     Ok(SignInEvent {
         id: r.try_get("id")?,
         created_date_time: ts(r, "at")?,
@@ -112,6 +117,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<SignInEvent> {
         conditional_access_status: r.try_get("ca_status")?,
         applied_conditional_access_policies: applied.and_then(|a| serde_json::from_str(&a).ok()),
         passkey_aaguid: aaguid.and_then(|a| Uuid::parse_str(&a).ok()),
+        passkey_attested: attested.map(|a| a != 0),
     })
 }
 

@@ -253,22 +253,12 @@ pub async fn sign_out(c: &Client, origin: &str) {
 
 /// Opens `url` (a sign-in page) with the virtual authenticator holding still, so passkey
 /// autofill waits there, as it does for a user who has not picked a suggestion, instead of
-/// signing straight in; presence is simulated again once the page is up. Checks that the
-/// pending autofill did not answer meanwhile.
+/// signing straight in; presence is simulated again once the autofill is pending. Checks
+/// that it did not answer meanwhile.
 pub async fn open_without_autofill(b: &Browser, authenticator: &str, url: &str) {
     b.simulate_presence(authenticator, false).await;
     b.client.goto(url).await.unwrap();
-    b.client
-        .wait()
-        .for_element(fantoccini::Locator::Id("username"))
-        .await
-        .unwrap();
-    // The page asks for the autofill after it loads: let that request reach the authenticator.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    b.simulate_presence(authenticator, true).await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    let at = b.client.current_url().await.unwrap();
-    assert_eq!(at.path(), "/signin", "the autofill stayed pending: {at}");
+    autofill_held(b, authenticator).await;
 }
 
 /// Signs out (see `sign_out`) and waits on the sign-in page without passkey autofill
@@ -276,9 +266,20 @@ pub async fn open_without_autofill(b: &Browser, authenticator: &str, url: &str) 
 pub async fn sign_out_without_autofill(b: &Browser, authenticator: &str, origin: &str) {
     b.simulate_presence(authenticator, false).await;
     sign_out(&b.client, origin).await;
+    autofill_held(b, authenticator).await;
+}
+
+/// Waits until the sign-in page's autofill request is pending (the username field says so),
+/// lets it reach the authenticator, then simulates presence again.
+async fn autofill_held(b: &Browser, authenticator: &str) {
+    b.client
+        .wait()
+        .for_element(fantoccini::Locator::Css("#username[data-autofill=pending]"))
+        .await
+        .unwrap_or_else(|e| panic!("the sign-in page never asked for passkey autofill: {e}"));
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     b.simulate_presence(authenticator, true).await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let at = b.client.current_url().await.unwrap();
     assert_eq!(at.path(), "/signin", "the autofill stayed pending: {at}");
 }

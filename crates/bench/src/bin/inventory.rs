@@ -8,7 +8,9 @@
 //!   per user — over the first `--graph-users` users, extrapolated per passkey;
 //! - the physical limit: the same rows, joined, through the `sqlite3` shell as CSV.
 //!
-//! Usage: `inventory [--users N] [--passkeys N] [--graph-users N] [--postgres URL]`. It runs
+//! Usage: `inventory [--users N] [--passkeys N] [--graph-users N] [--postgres URL]
+//! [--keep DIR [--generate-only]] [--reuse]` (`--reuse`: the store already holds the
+//! tenant, from an earlier `--keep` or PostgreSQL run). It runs
 //! `portcullis` from the same target directory as itself.
 
 use portcullis_domain::directory::{Upn, User};
@@ -168,7 +170,18 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
     let postgres = arg("--postgres");
-    let dir = tempfile::tempdir().expect("tempdir");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // `--keep DIR`: generate there, and leave it for a profiler.
+    let kept = arg("--keep").map(PathBuf::from);
+    let dir_path: PathBuf = kept.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    std::fs::create_dir_all(&dir_path).expect("data dir");
+    struct Dir(PathBuf);
+    impl Dir {
+        fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+    let dir = Dir(dir_path);
     let sqlite = dir.path().join("portcullis.db");
     let (url, db_flag, backend) = match &postgres {
         Some(u) => (u.clone(), Some(u.as_str()), "PostgreSQL"),
@@ -190,11 +203,14 @@ async fn main() {
         std::sync::Arc::new(portcullis_service::SystemClock),
         portcullis_domain::lockout::LockoutPolicy::default(),
     );
-    svc.bootstrap("Contoso", "contoso.com")
-        .await
-        .expect("bootstrap");
+    let reuse = std::env::args().any(|a| a == "--reuse");
     let t = Instant::now();
-    generate(&store, users, keys).await;
+    if !reuse {
+        svc.bootstrap("Contoso", "contoso.com")
+            .await
+            .expect("bootstrap");
+        generate(&store, users, keys).await;
+    }
     drop(svc);
     store.close().await;
     println!(
@@ -203,6 +219,10 @@ async fn main() {
         MODELS.len(),
         t.elapsed().as_secs_f64()
     );
+
+    if std::env::args().any(|a| a == "--generate-only") {
+        return;
+    }
 
     // The CLI, to a file.
     let out = dir.path().join("inventory.csv");

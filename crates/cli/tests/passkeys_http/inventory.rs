@@ -299,6 +299,36 @@ async fn r26_a_disabled_passkey_is_kept_refused_with_the_reason_and_audited_sing
             .contains("administrator has disabled"),
         "{v}"
     );
+    // R28: the refusal's log entry names the passkey's model, and whether its AAGUID is
+    // attested; Graph's signIn carries both in authenticationDetails.
+    let log: Value =
+        serde_json::from_str(&ok(d, &["logs", "signins", "--json", "--limit", "1"])).unwrap();
+    assert_eq!(log[0]["failureCode"], "passkeyDisabled", "{log}");
+    assert_eq!(
+        (&log[0]["passkeyAaguid"], &log[0]["passkeyAttested"]),
+        (&json!(CHROMIUM), &json!(false)),
+        "{log}"
+    );
+    let token = support::token(d, None, &s.origin(), ADMIN, &["AuditLog.Read.All"]);
+    let signins: Value = client()
+        .get(s.url("/v1.0/auditLogs/signIns?$top=1"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let detail = signins["value"][0]["authenticationDetails"][0]["authenticationMethodDetail"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{signins}"))
+        .to_string();
+    assert!(
+        detail.contains("Chromium virtual authenticator")
+            && detail.contains(CHROMIUM)
+            && detail.contains("self-reported"),
+        "{detail}"
+    );
     let row = jsonl(&ok(d, &["inventory", "passkeys", "--state", "disabled"]));
     assert_eq!(ids(&row), BTreeSet::from([t.bob.0.clone()]));
     assert_eq!(

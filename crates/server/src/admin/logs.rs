@@ -174,14 +174,15 @@ pub(crate) async fn sign_ins(
         None => (PER_PAGE + 1, page.saturating_mul(PER_PAGE)),
     };
     let mut events = st.service.sign_in_page(&filter, limit, offset).await?;
-    let mut models = BTreeMap::new();
-    for a in events.iter().filter_map(|e| e.passkey_aaguid) {
-        if let std::collections::btree_map::Entry::Vacant(slot) = models.entry(a) {
-            if let Some(m) = st.service.metadata_for(a).await? {
-                slot.insert(m.name);
-            }
-        }
-    }
+    let models = st
+        .service
+        .model_names(
+            events
+                .iter()
+                .filter_map(|e| e.passkey_aaguid)
+                .collect::<Vec<_>>(),
+        )
+        .await?;
     if format.is_some() {
         return Ok(csv_download(
             "sign-ins.csv",

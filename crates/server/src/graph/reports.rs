@@ -320,7 +320,24 @@ fn sign_in_filter(
     Ok(out)
 }
 
-fn sign_in_json(e: &portcullis_store::signins::SignInEvent) -> Value {
+fn sign_in_json(
+    e: &portcullis_store::signins::SignInEvent,
+    models: &std::collections::BTreeMap<uuid::Uuid, String>,
+) -> Value {
+    // R28: the passkey's model and AAGUID, and whether the AAGUID is attested, as Graph's
+    // authenticationDetails carries a method's detail.
+    let details: Vec<Value> = match e.passkey_aaguid {
+        Some(a) => vec![json!({
+            "authenticationMethod": "Passkey",
+            "authenticationMethodDetail": format!(
+                "{} (AAGUID {a}, {})",
+                models.get(&a).map_or("Unknown model", String::as_str),
+                if e.passkey_attested == Some(true) { "attested" } else { "self-reported" }
+            ),
+            "succeeded": e.error_code == 0,
+        })],
+        None => vec![],
+    };
     let applied: Vec<Value> = e
         .applied_conditional_access_policies
         .as_ref()
@@ -334,6 +351,7 @@ fn sign_in_json(e: &portcullis_store::signins::SignInEvent) -> Value {
         "clientAppUsed": "Browser", "conditionalAccessStatus": e.conditional_access_status.clone().unwrap_or_else(|| "notApplied".into()),
         "status": {"errorCode": e.error_code, "failureReason": e.failure_reason, "additionalDetails": e.failure_code},
         "appliedConditionalAccessPolicies": applied, "authenticationMethodsUsed": [e.method],
+        "authenticationDetails": details,
     })
 }
 
@@ -347,10 +365,19 @@ pub(crate) async fn list_sign_ins(cx: &Ctx<'_>) -> Result<Response, GraphError> 
         .unwrap_or_default();
     let mut page = cx.st.service.sign_in_page(&filter, top + 1, offset).await?;
     let more = super::users::trim(&mut page, top);
+    let models = cx
+        .st
+        .service
+        .model_names(
+            page.iter()
+                .filter_map(|e| e.passkey_aaguid)
+                .collect::<Vec<_>>(),
+        )
+        .await?;
     Ok(offset_page(
         cx,
         "auditLogs/signIns",
-        page.iter().map(sign_in_json).collect(),
+        page.iter().map(|e| sign_in_json(e, &models)).collect(),
         more,
         top,
         offset,

@@ -8,7 +8,11 @@ async function postJson(url, body) {
     body: JSON.stringify(body),
   });
   const j = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error((j.error && j.error.message) || r.statusText);
+  if (!r.ok) {
+    const e = new Error((j.error && j.error.message) || r.statusText);
+    e.code = j.error && j.error.code;
+    throw e;
+  }
   return j;
 }
 
@@ -53,8 +57,36 @@ async function addPasskey() {
   location.reload();
 }
 
+// R27, the Signal API, where the browser has it: the passkeys this server still accepts, so
+// the credential manager drops one an administrator deleted instead of offering it forever;
+// and a passkey the server refused as deleted. Never in the way of the page: a browser
+// without it, or one that refuses, changes nothing here.
+async function signal(call, arg) {
+  if (!window.PublicKeyCredential || typeof PublicKeyCredential[call] !== "function") return;
+  try {
+    await PublicKeyCredential[call](arg);
+  } catch (_) {
+    // Nothing to tell the user: the signal is a courtesy to their credential manager.
+  }
+}
+
 async function finishSignIn(o, cred) {
-  const r = await postJson("/api/signin/passkey", { ceremonyId: o.ceremonyId, credential: cred.toJSON() });
+  let r;
+  try {
+    r = await postJson("/api/signin/passkey", { ceremonyId: o.ceremonyId, credential: cred.toJSON() });
+  } catch (e) {
+    if (e.code === "passkeyDeleted") {
+      await signal("signalUnknownCredential", { rpId: o.publicKey.rpId, credentialId: cred.id });
+    }
+    throw e;
+  }
+  if (r.signal) {
+    await signal("signalAllAcceptedCredentials", {
+      rpId: o.publicKey.rpId,
+      userId: r.signal.userId,
+      allAcceptedCredentialIds: r.signal.allAcceptedCredentialIds,
+    });
+  }
   // Back to the page or application that sent the user here (the server vetted return_to).
   const back = document.getElementById("return_to");
   location.href = back && back.value ? back.value : r.redirect;
@@ -65,8 +97,14 @@ async function finishSignIn(o, cred) {
 // choosing one signs in without typing. Browsers allow one pending request, so any button
 // that asks for a passkey cancels this one first, and a failed attempt offers it again.
 let autofill = null;
+let autofillRun = Promise.resolve();
 
-async function startAutofill() {
+function startAutofill() {
+  autofillRun = runAutofill();
+  return autofillRun;
+}
+
+async function runAutofill() {
   const field = document.getElementById("username");
   if (!field || !field.autocomplete.split(/\s+/).includes("webauthn")) return;
   if (document.querySelector("[data-autostart]")) return;
@@ -77,11 +115,21 @@ async function startAutofill() {
   try {
     const o = await postJson("/api/signin/passkey/options", { username: null });
     if (controller.signal.aborted) return;
-    const cred = await navigator.credentials.get({
+    const pending = navigator.credentials.get({
       mediation: "conditional",
       signal: controller.signal,
       publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(o.publicKey),
     });
+    // While the browser offers passkeys in the field's suggestions, the field says so.
+    field.dataset.autofill = "pending";
+    field.placeholder = "name@domain, or pick a saved passkey";
+    let cred;
+    try {
+      cred = await pending;
+    } finally {
+      delete field.dataset.autofill;
+      field.placeholder = "name@domain";
+    }
     if (autofill === controller) autofill = null;
     setBusy(true);
     show(waiting["passkey-signin"], true);
@@ -94,9 +142,12 @@ async function startAutofill() {
   }
 }
 
-function stopAutofill() {
+// Cancels a pending autofill request and waits until the browser has let go of it: a new
+// request started before then can be refused as "already pending".
+async function stopAutofill() {
   if (autofill) autofill.abort();
   autofill = null;
+  await autofillRun.catch(() => {});
 }
 
 async function signIn(usernameless) {
@@ -159,7 +210,7 @@ function setBusy(on) {
 document.querySelectorAll("[data-action]").forEach((b) =>
   b.addEventListener("click", async () => {
     const prompts = Boolean(waiting[b.dataset.action]);
-    if (prompts) stopAutofill();
+    if (prompts) await stopAutofill();
     setBusy(true);
     if (prompts) show(waiting[b.dataset.action], true);
     let failed = false;
@@ -174,6 +225,16 @@ document.querySelectorAll("[data-action]").forEach((b) =>
     if (failed && prompts) startAutofill();
   }),
 );
+
+// Security info tells the credential manager which of the user's passkeys still count (R27).
+const accepted = document.getElementById("signal");
+if (accepted) {
+  signal("signalAllAcceptedCredentials", {
+    rpId: accepted.dataset.rpId,
+    userId: accepted.dataset.userId,
+    allAcceptedCredentialIds: accepted.dataset.accepted ? accepted.dataset.accepted.split(",") : [],
+  });
+}
 
 // Times in the viewer's own time zone (the page carries them in UTC).
 document.querySelectorAll("time[data-local]").forEach((t) => {

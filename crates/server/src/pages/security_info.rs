@@ -33,6 +33,8 @@ pub struct View<'a> {
     pub notice: Option<Notice>,
     /// A refused rename: the passkey and why.
     pub rename_error: Option<(Uuid, String)>,
+    /// The relying party's id, for the Signal API (R27).
+    pub rp_id: &'a str,
 }
 
 /// A time, in UTC as text and machine-readable for the page script, which shows it in the
@@ -40,6 +42,12 @@ pub struct View<'a> {
 fn when(t: portcullis_domain::Timestamp) -> Markup {
     let s = rfc3339(t);
     html! { time datetime=(s) data-local { (s) } }
+}
+
+/// The user handle passkeys carry (the id's 16 bytes), base64url as WebAuthn JSON has it.
+pub fn user_handle(user: &User) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(user.id.as_bytes())
 }
 
 /// The Security info page.
@@ -64,6 +72,9 @@ pub fn page(view: &View<'_>) -> Markup {
             }
             p.notice hidden id="status" role="status" aria-live="polite" {}
             p.notice.error hidden id="error" role="alert" {}
+            // R27: the passkeys this server still accepts for this user (a disabled one is
+            // kept, so it stays), for the browser's credential manager to drop the others.
+            div id="signal" hidden data-rp-id=(view.rp_id) data-user-id=(user_handle(user)) data-accepted=(passkeys.iter().map(|v| v.stored.passkey.credential_id.as_str()).collect::<Vec<_>>().join(",")) {}
             @if passkeys.is_empty() {
                 p id="no-passkeys" { "You have no passkey yet." }
             }
@@ -189,6 +200,7 @@ mod tests {
             offer: &offer,
             notice: None,
             rename_error: None,
+            rp_id: "contoso.com",
         })
         .into_string();
         assert!(

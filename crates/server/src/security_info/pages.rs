@@ -62,6 +62,7 @@ async fn show_security_info(
         offer: &options,
         notice,
         rename_error,
+        rp_id: st.rp.rp_id(),
     });
     Ok((status, page).into_response())
 }

@@ -134,14 +134,6 @@ impl Service {
             disabled,
             ..p.passkey.clone()
         };
-        let model = self.metadata_for(p.passkey.aaguid).await?.map(|m| m.name);
-        // R28: the record names the model beside the AAGUID and whether it is attested.
-        let with_model = |mut v: serde_json::Value| {
-            if let Some(o) = v.as_object_mut() {
-                o.insert("model".into(), serde_json::json!(model));
-            }
-            v
-        };
         let rec = security_info_record(
             if disabled {
                 "Admin disabled security info"
@@ -151,8 +143,8 @@ impl Service {
             Operation::Update,
             actor,
             target,
-            Some(with_model(passkey_json(&p.passkey))),
-            Some(with_model(passkey_json(&after))),
+            Some(passkey_json(tx, &p.passkey).await?),
+            Some(passkey_json(tx, &after).await?),
             if disabled {
                 "Admin disabled a passkey: it is kept, and refused at sign-in until enabled again"
                     .into()

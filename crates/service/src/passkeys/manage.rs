@@ -39,7 +39,7 @@ impl Service {
             Operation::Delete,
             &self_actor(user),
             user,
-            Some(passkey_json(&p.passkey)),
+            Some(passkey_json(&mut tx, &p.passkey).await?),
             None,
             "User deleted a passkey".into(),
         );
@@ -86,8 +86,8 @@ impl Service {
             Operation::Update,
             &self_actor(user),
             user,
-            Some(passkey_json(&p.passkey)),
-            Some(passkey_json(&after)),
+            Some(passkey_json(&mut tx, &p.passkey).await?),
+            Some(passkey_json(&mut tx, &after).await?),
             format!("User renamed a passkey to '{name}'"),
         );
         audit::append(&mut tx, &rec, now).await?;
@@ -137,7 +137,7 @@ impl Service {
             Operation::Delete,
             actor,
             &target,
-            Some(passkey_json(&p.passkey)),
+            Some(passkey_json(&mut tx, &p.passkey).await?),
             None,
             "Admin deleted a passkey from the server; the user must also remove it from their device".into(),
         );

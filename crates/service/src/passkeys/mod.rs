@@ -195,8 +195,17 @@ fn self_actor(user: &User) -> Actor {
 }
 
 /// What the audit log keeps of a passkey.
-fn passkey_json(p: &Passkey) -> Value {
-    json!({"id": p.id, "aaGuid": p.aaguid, "aaGuidAttested": p.attested, "displayName": p.display_name, "state": portcullis_domain::inventory::State::of(p).code()})
+/// A passkey as an audit record shows it (R28): its AAGUID, model, and whether the AAGUID is
+/// attested, with its name and state. Read on the caller's connection (a change holds one
+/// connection, never two).
+async fn passkey_json(c: &mut Conn, p: &Passkey) -> Result<Value, ServiceError> {
+    let model = portcullis_store::metadata::get(c, p.aaguid)
+        .await?
+        .map(|m| m.name)
+        .or_else(|| builtin_name(p.aaguid).map(str::to_string));
+    Ok(
+        json!({"id": p.id, "aaGuid": p.aaguid, "model": model, "aaGuidAttested": p.attested, "displayName": p.display_name, "state": portcullis_domain::inventory::State::of(p).code()}),
+    )
 }
 
 fn clean_text(s: Option<String>, max: usize) -> Option<String> {

@@ -115,17 +115,23 @@ impl Service {
                 }
                 let upn = user
                     .as_ref()
-                    .map(|u| u.user_principal_name.to_string())
+                    .map(|u| u.user.user_principal_name.to_string())
                     .unwrap_or_default();
+                // R28: a refusal after the passkey was found names its model too.
+                let passkey = user.as_ref().map(|u| u.passkey);
                 signins::append(
                     &mut tx,
-                    &passkey_event(
-                        now,
-                        user.as_ref().map(|u| u.id),
-                        &upn,
-                        ctx,
-                        Some(e.logged()),
-                    ),
+                    &SignInEvent {
+                        passkey_aaguid: passkey.map(|p| p.0),
+                        passkey_attested: passkey.map(|p| p.1),
+                        ..passkey_event(
+                            now,
+                            user.as_ref().map(|u| u.user.id),
+                            &upn,
+                            ctx,
+                            Some(e.logged()),
+                        )
+                    },
                 )
                 .await?;
                 commit(tx).await?;
@@ -141,7 +147,7 @@ impl Service {
         assertion: &PublicKeyCredential,
         ctx: &RequestContext,
         now: Timestamp,
-    ) -> Result<SignedIn, (Option<User>, PasskeyError)> {
+    ) -> Result<SignedIn, (Option<Involved>, PasskeyError)> {
         let no_user = |e: PasskeyError| (None, e);
         let mut c = self.store().conn().await.map_err(|e| no_user(e.into()))?;
         // Read, not taken: it is taken in the transaction that records the outcome.
@@ -176,7 +182,15 @@ impl Service {
                 "This passkey's account no longer exists.",
             )));
         };
-        let with_user = |e: PasskeyError| (Some(user.clone()), e);
+        let with_user = |e: PasskeyError| {
+            (
+                Some(Involved {
+                    user: user.clone(),
+                    passkey: (stored.passkey.aaguid, stored.passkey.attested),
+                }),
+                e,
+            )
+        };
         let credential = credential_of(&stored).map_err(with_user)?;
         let old = stored.passkey.sign_count;
         let outcome = rp.finish_authentication(
@@ -281,6 +295,7 @@ impl Service {
             &mut tx,
             &SignInEvent {
                 passkey_aaguid: Some(stored.passkey.aaguid),
+                passkey_attested: Some(stored.passkey.attested),
                 ..passkey_event(
                     now,
                     Some(user.id),
@@ -394,4 +409,11 @@ impl Service {
             })
             .await
     }
+}
+
+/// Who a refused passkey sign-in concerned, once the passkey was found: its owner, and its
+/// model and whether that is attested (R28), for the sign-in log.
+struct Involved {
+    user: User,
+    passkey: (Uuid, bool),
 }

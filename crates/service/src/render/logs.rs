@@ -45,6 +45,7 @@ pub fn sign_ins_csv(events: &[SignInEvent], models: &BTreeMap<Uuid, String>) -> 
         "method",
         "passkeyAaguid",
         "passkeyModel",
+        "passkeyAaguidAttested",
         "ipAddress",
         "userAgent",
         "status",
@@ -66,6 +67,9 @@ pub fn sign_ins_csv(events: &[SignInEvent], models: &BTreeMap<Uuid, String>) -> 
             aaguid.map(|a| a.to_string()).unwrap_or_default(),
             aaguid
                 .and_then(|a| models.get(&a).cloned())
+                .unwrap_or_default(),
+            e.passkey_attested
+                .map(|a| a.to_string())
                 .unwrap_or_default(),
             e.ip_address.clone(),
             e.user_agent.clone(),

@@ -212,6 +212,7 @@ async fn every_admin_page_is_read_only_for_a_reader_closed_without_a_role_and_to
         ),
         ("what-if", "/admin/conditional-access/what-if".to_string()),
         ("readiness", "/admin/readiness".to_string()),
+        ("inventory", "/admin/inventory".to_string()),
         ("sign-ins", "/admin/sign-ins".to_string()),
         ("audit", "/admin/audit".to_string()),
     ];
@@ -232,6 +233,8 @@ async fn every_admin_page_is_read_only_for_a_reader_closed_without_a_role_and_to
         format!("/admin/conditional-access/{policy}"),
         format!("/admin/conditional-access/{policy}/delete"),
         "/admin/conditional-access/named-locations".to_string(),
+        "/admin/inventory/change".to_string(),
+        format!("/admin/users/{bob_id}/passkeys/{key}/state"),
     ];
 
     // The administrator: every page, each in a screenshot.

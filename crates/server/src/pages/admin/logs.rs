@@ -181,6 +181,9 @@ fn sign_in_details(e: &SignInEvent, models: &BTreeMap<Uuid, String>) -> Markup {
                     Some(a) => { (models.get(&a).map_or("Unknown model", String::as_str)) " (" span.mono { (a) } ")" },
                     None => "—",
                 } }
+                @if let Some(attested) = e.passkey_attested {
+                    dt { "AAGUID" } dd.aaguid-attested { @if attested { "Attested" } @else { "Self-reported (not attested)" } }
+                }
                 dt { "User agent" } dd { (e.user_agent) }
                 dt { "Error code" } dd { (e.error_code) }
             }
