@@ -255,12 +255,9 @@ pub(crate) async fn change(
         .await
     {
         Ok(_) => {
-            let mut q: Vec<String> = page_pairs(&raw);
-            q.push(format!(
-                "notice={}",
-                if disable { "disabled" } else { "enabled" }
-            ));
-            Ok(Redirect::to(&format!("/admin/inventory?{}", q.join("&"))).into_response())
+            let notice = if disable { "disabled" } else { "enabled" };
+            let to = page::inventory_link(&raw, &[("notice", notice)]);
+            Ok(Redirect::to(&to).into_response())
         }
         Err(PasskeyError::Rejected {
             code: "selectionChanged",
@@ -278,22 +275,4 @@ pub(crate) async fn change(
         }
         Err(e) => Err(super::users::passkey_error(e)),
     }
-}
-
-fn page_pairs(raw: &RawFilter) -> Vec<String> {
-    let enc = |s: &str| -> String { url::form_urlencoded::byte_serialize(s.as_bytes()).collect() };
-    [
-        ("aaguid", &raw.aaguid),
-        ("model", &raw.model),
-        ("usable", &raw.usable),
-        ("attested", &raw.attested),
-        ("synced", &raw.synced),
-        ("unusedSince", &raw.unused_since),
-        ("group", &raw.group),
-        ("state", &raw.state),
-    ]
-    .into_iter()
-    .filter(|(_, v)| !v.is_empty())
-    .map(|(k, v)| format!("{k}={}", enc(v)))
-    .collect()
 }

@@ -115,15 +115,7 @@ impl Service {
         let roles = directory::roles_of(tx, target.id).await?;
         portcullis_domain::actor::may_manage_methods(actor, target.id, &roles)
             .map_err(ServiceError::from)?;
-        let p = store_pk::by_id(tx, id)
-            .await?
-            .filter(|p| p.passkey.user_id == target.id)
-            .ok_or_else(|| {
-                reject(
-                    "notFound",
-                    format!("{} has no passkey {id}", target.user_principal_name),
-                )
-            })?;
+        let p = super::manage::passkey_of(tx, target, id).await?;
         if !store_pk::set_disabled(tx, id, disabled.then_some("admin"), now).await? {
             return Ok(false);
         }

@@ -121,15 +121,7 @@ impl Service {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let target = managed_user(&mut tx, actor, user).await?;
-        let p = store_pk::by_id(&mut tx, id)
-            .await?
-            .filter(|p| p.passkey.user_id == target.id)
-            .ok_or_else(|| {
-                reject(
-                    "notFound",
-                    format!("{} has no passkey {id}", target.user_principal_name),
-                )
-            })?;
+        let p = passkey_of(&mut tx, &target, id).await?;
         store_pk::delete(&mut tx, id, "admin", now).await?;
         crate::sessions::end_what_it_opened(&mut tx, id, "its passkey was deleted", now).await?;
         let rec = security_info_record(
@@ -203,4 +195,21 @@ impl Service {
         }
         Ok(out)
     }
+}
+
+/// `target`'s live passkey `id`, or "not found" naming them (another user's id included).
+pub(super) async fn passkey_of(
+    c: &mut Conn,
+    target: &User,
+    id: Uuid,
+) -> Result<StoredPasskey, PasskeyError> {
+    store_pk::by_id(c, id)
+        .await?
+        .filter(|p| p.passkey.user_id == target.id)
+        .ok_or_else(|| {
+            reject(
+                "notFound",
+                format!("{} has no passkey {id}", target.user_principal_name),
+            )
+        })
 }

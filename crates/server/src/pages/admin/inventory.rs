@@ -62,7 +62,8 @@ fn pairs(raw: &RawFilter) -> Vec<(&'static str, &str)> {
     .collect()
 }
 
-fn link(raw: &RawFilter, extra: &[(&str, &str)]) -> String {
+/// The inventory page's address with these filters (and `extra` parameters).
+pub fn link(raw: &RawFilter, extra: &[(&str, &str)]) -> String {
     let q: Vec<String> = pairs(raw)
         .into_iter()
         .chain(extra.iter().copied())

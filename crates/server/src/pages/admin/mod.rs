@@ -25,7 +25,9 @@ pub use ca::{
 };
 pub use groups::{group_page, groups_page, GroupView};
 pub use home::{home_page, HomeAccess};
-pub use inventory::{change_page, inventory_page, InventoryView, ModelTotal};
+pub use inventory::{
+    change_page, inventory_page, link as inventory_link, InventoryView, ModelTotal,
+};
 pub use logs::{audit_page, sign_ins_page, AuditView, AuditsQuery, SignInsQuery, SignInsView};
 pub use methods::{fido2_page, methods_page, AaguidRow, Fido2Input, Fido2Page, Notice};
 pub use profiles::{
