@@ -111,3 +111,23 @@ def test_r52_the_documents_script_and_the_inventory_find_the_same_passkeys(big_t
     assert {m for _, a, m in inventory if a == MODELS[1]} == {"YubiKey 5 Series"}
     # One passkey per line, as many as were made.
     assert len(t.cli("inventory", "passkeys").splitlines()) == made
+
+    # Graph's summary of who registered what, through the v1 SDK, both ways it calls it.
+    from test_graph_sdk import v1
+    reports = t.token("admin@portcullis.local", "AuditLog.Read.All")
+
+    async def summaries():
+        methods = v1(t, reports).reports.authentication_methods
+        every = await methods.users_registered_by_method.get()
+        users = await methods.users_registered_by_method_with_included_user_types_with_included_user_roles(
+            included_user_roles="user", included_user_types="all").get()
+        return every, users
+
+    every, users_only = asyncio.run(summaries())
+    holders = len({u for u, _, _ in inventory})
+    counts = {c.authentication_method: c.user_count for c in every.user_registration_method_counts}
+    assert every.total_user_count == USERS + 1
+    # Software passkeys without the backup flag, of no Authenticator model: device-bound.
+    assert counts.get("passKeyDeviceBound") == holders, counts
+    # Without the administrator, who holds a directory role.
+    assert users_only.total_user_count == USERS

@@ -287,6 +287,10 @@ async fn success_case(
             format!("reports/authenticationMethods/userRegistrationDetails/{bob}"),
             None,
         ),
+        UsersRegisteredByMethod => (
+            "reports/authenticationMethods/usersRegisteredByMethod()".into(),
+            None,
+        ),
         ListGroups => ("groups".into(), None),
         CreateGroup => (
             "groups".into(),

@@ -109,9 +109,6 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
     }
     // After bootstrap, which registers the first-party applications without the URL.
     svc.prepare_applications(public_url.as_str()).await?;
-    let _ = writeln!(out, "Listening on http://{local}");
-    let _ = out.flush();
-    drop(out);
 
     let trusted_proxies = cfg
         .trusted_proxies
@@ -139,6 +136,11 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
         tracing::warn!(%before, now = %issuer, "this store's issuer changes: tokens minted by `portcullis token` now carry the new public URL, and servers still answering at the old one refuse them");
     }
     svc.record_issuer(&issuer).await?;
+    // Said once everything a client or `portcullis token` relies on is in place: a script that
+    // waits for this line and mints a token must not race the issuer's recording.
+    let _ = writeln!(out, "Listening on http://{local}");
+    let _ = out.flush();
+    drop(out);
     let state = AppState {
         service: svc.clone(),
         config: Arc::new(config),

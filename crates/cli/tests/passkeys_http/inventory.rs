@@ -247,6 +247,52 @@ async fn r52_the_cli_and_the_http_stream_list_every_passkey_and_filter_it() {
         let v: Value = r.json().await.unwrap();
         assert_eq!(code(&v), "Request_BadRequest", "{q}: {v}");
     }
+    // Graph's summary of who registered what, from the same details as
+    // userRegistrationDetails: the administrator, Bob and Carol each hold a device-bound passkey.
+    let reports = support::token(d, None, &s.origin(), ADMIN, &["AuditLog.Read.All"]);
+    let summary = |args: &str| {
+        client()
+            .get(s.url(&format!(
+                "/v1.0/reports/authenticationMethods/usersRegisteredByMethod{args}"
+            )))
+            .bearer_auth(&reports)
+            .send()
+    };
+    let count = |v: &Value, m: &str| {
+        v["userRegistrationMethodCounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["authenticationMethod"] == m)
+            .map_or(0, |c| c["userCount"].as_u64().unwrap())
+    };
+    let every: Value = summary("()").await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (
+            every["totalUserCount"].as_u64(),
+            count(&every, "passKeyDeviceBound")
+        ),
+        (Some(3), 3),
+        "{every}"
+    );
+    let users: Value = summary("(includedUserTypes='all',includedUserRoles='user')")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            users["totalUserCount"].as_u64(),
+            count(&users, "passKeyDeviceBound")
+        ),
+        (Some(2), 2),
+        "{users}"
+    );
+    let r = summary("(includedUserTypes='robots',includedUserRoles='all')")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     // An Authentication Administrator streams everyone's passkeys but the administrator's.
     ok(d, &["users", "add", "--upn", "helpdesk@portcullis.local"]);
     ok(

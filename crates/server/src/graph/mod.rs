@@ -76,6 +76,8 @@ pub enum Op {
     ListRegistrationDetails,
     /// `GET reports/authenticationMethods/userRegistrationDetails/{id}`.
     GetRegistrationDetails,
+    /// `GET reports/authenticationMethods/usersRegisteredByMethod(…)`.
+    UsersRegisteredByMethod,
     /// `GET groups`.
     ListGroups,
     /// `POST groups`.
@@ -408,6 +410,16 @@ pub const ROUTES: &[RouteSpec] = &[
             "{id}",
         ],
         op: Op::GetRegistrationDetails,
+        capability: Capability::ReadReports,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &[
+            "reports",
+            "authenticationmethods",
+            "usersregisteredbymethod",
+        ],
+        op: Op::UsersRegisteredByMethod,
         capability: Capability::ReadReports,
     },
     RouteSpec {
@@ -938,12 +950,17 @@ async fn handle(
     // `creationOptions()`, `creationOptions(challengeTimeoutInMinutes=10)` and the SDK's
     // `creationOptions(challengeTimeoutInMinutes=@challengeTimeoutInMinutes)` name one function.
     let mut function_args = None;
+    // So do `usersRegisteredByMethod()` and `usersRegisteredByMethod(includedUserTypes='all',…)`.
     if let Some(last) = segs.last_mut() {
-        if last.to_ascii_lowercase().starts_with("creationoptions") {
+        let lower = last.to_ascii_lowercase();
+        if let Some(name) = ["creationOptions", "usersRegisteredByMethod"]
+            .into_iter()
+            .find(|f| lower.starts_with(&f.to_ascii_lowercase()))
+        {
             function_args = last
                 .find('(')
                 .map(|i| last[i..].trim_matches(|c| c == '(' || c == ')').to_string());
-            *last = "creationOptions".into();
+            *last = name.into();
         }
     }
     // Entra's own how-to PATCHes `/beta/authenticationMethodsPolicy/…` without `policies/`.
@@ -982,11 +999,9 @@ async fn handle(
     let base = format!("{}/{}", st.config.issuer(), version);
     let mut query = parse_query(uri.query().unwrap_or(""));
     if let Some(args) = function_args.filter(|a| !a.is_empty()) {
-        for a in args.split(',') {
-            if let Some((k, v)) = a.split_once('=') {
-                if !v.starts_with('@') {
-                    query.push((format!("fn:{}", k.trim()), v.trim().to_string()));
-                }
+        for (k, v) in function_arguments(&args) {
+            if !v.starts_with('@') {
+                query.push((format!("fn:{k}"), v));
             }
         }
     }
@@ -1019,6 +1034,7 @@ async fn handle(
         Op::ListSignIns => return reports::list_sign_ins(&cx).await,
         Op::ListRegistrationDetails => return reports::list_registration_details(&cx).await,
         Op::GetRegistrationDetails => return reports::get_registration_details(&cx).await,
+        Op::UsersRegisteredByMethod => return reports::users_registered_by_method(&cx).await,
         Op::ListGroups => return directory::list_groups(&cx).await,
         Op::CreateGroup => return directory::create_group(&cx).await,
         Op::ListGroupMembers => return directory::list_members(&cx).await,
@@ -1121,6 +1137,31 @@ impl Ctx<'_> {
 }
 
 /// The query string's options, decoded as a form (`%XX` escapes, `+` as a space), by `url`.
+/// A function call's arguments, `name=value` separated by commas — where a value in quotes
+/// ends at its closing quote, since the Graph SDKs' URI templates drop the comma after one
+/// (`usersRegisteredByMethod(includedUserTypes='all'includedUserRoles='user')`).
+fn function_arguments(args: &str) -> Vec<(String, String)> {
+    let mut out = vec![];
+    let mut rest = args.trim();
+    while let Some((key, after)) = rest.split_once('=') {
+        let key = key.trim().trim_start_matches(',').trim().to_string();
+        let after = after.trim_start();
+        let (value, next) = match after.strip_prefix('\'') {
+            Some(quoted) => match quoted.split_once('\'') {
+                Some((v, next)) => (format!("'{v}'"), next),
+                None => (format!("'{quoted}"), ""),
+            },
+            None => match after.split_once(',') {
+                Some((v, next)) => (v.trim().to_string(), next),
+                None => (after.trim().to_string(), ""),
+            },
+        };
+        out.push((key, value));
+        rest = next.trim_start_matches(',').trim();
+    }
+    out
+}
+
 fn parse_query(q: &str) -> Vec<(String, String)> {
     url::form_urlencoded::parse(q.as_bytes())
         .into_owned()
@@ -1130,6 +1171,37 @@ fn parse_query(q: &str) -> Vec<(String, String)> {
 #[cfg(test)]
 mod table_tests {
     use super::*;
+
+    /// Function arguments, with or without the comma the SDKs' templates drop.
+    #[test]
+    fn function_arguments_are_read_with_or_without_commas() {
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        let both = pairs(&[
+            ("includedUserTypes", "'all'"),
+            ("includedUserRoles", "'user'"),
+        ]);
+        assert_eq!(
+            function_arguments("includedUserTypes='all',includedUserRoles='user'"),
+            both
+        );
+        assert_eq!(
+            function_arguments("includedUserTypes='all'includedUserRoles='user'"),
+            both
+        );
+        assert_eq!(
+            function_arguments("challengeTimeoutInMinutes=10"),
+            pairs(&[("challengeTimeoutInMinutes", "10")])
+        );
+        assert_eq!(
+            function_arguments("challengeTimeoutInMinutes=@challengeTimeoutInMinutes"),
+            pairs(&[("challengeTimeoutInMinutes", "@challengeTimeoutInMinutes")])
+        );
+        assert!(function_arguments("").is_empty());
+    }
 
     /// Every capability of the domain's table is a route's (the route test walks them all).
     #[test]
