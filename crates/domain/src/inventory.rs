@@ -103,6 +103,67 @@ pub struct RawFilter {
     pub state: String,
 }
 
+impl RawFilter {
+    /// The filters' names, as a query string or a form carries them.
+    pub const NAMES: [&'static str; 8] = [
+        "aaguid",
+        "model",
+        "usable",
+        "attested",
+        "synced",
+        "unusedSince",
+        "group",
+        "state",
+    ];
+
+    fn slot(&mut self, name: &str) -> Option<&mut String> {
+        Some(match name {
+            "aaguid" => &mut self.aaguid,
+            "model" => &mut self.model,
+            "usable" => &mut self.usable,
+            "attested" => &mut self.attested,
+            "synced" => &mut self.synced,
+            "unusedSince" => &mut self.unused_since,
+            "group" => &mut self.group,
+            "state" => &mut self.state,
+            _ => return None,
+        })
+    }
+
+    /// Sets the filter called `name`; false when no filter has that name.
+    pub fn set(&mut self, name: &str, value: String) -> bool {
+        self.slot(name).map(|s| *s = value).is_some()
+    }
+
+    /// The filters `get` gives, by name (as a form or a query map holds them).
+    pub fn from_fn(get: impl Fn(&str) -> String) -> RawFilter {
+        let mut raw = RawFilter::default();
+        for n in Self::NAMES {
+            raw.set(n, get(n));
+        }
+        raw
+    }
+
+    /// Each filter given, by name, in [`Self::NAMES`] order.
+    pub fn pairs(&self) -> Vec<(&'static str, &str)> {
+        [
+            &self.aaguid,
+            &self.model,
+            &self.usable,
+            &self.attested,
+            &self.synced,
+            &self.unused_since,
+            &self.group,
+            &self.state,
+        ]
+        .into_iter()
+        .zip(Self::NAMES)
+        .filter(|(v, _)| !v.is_empty())
+        .map(|(v, n)| (n, v.as_str()))
+        .collect()
+    }
+}
+
 /// A parsed filter: every condition holds for a row it selects.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {

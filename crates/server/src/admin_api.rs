@@ -116,50 +116,52 @@ pub(crate) async fn inventory(
                     csv = match v.as_str() {
                         "jsonl" => false,
                         "csv" => true,
-                        other => return Err(bad(format!("format: '{other}' is not jsonl or csv."))),
+                        other => {
+                            return Err(bad(format!("format: '{other}' is not jsonl or csv.")))
+                        }
                     }
                 }
-                "aaguid" => raw.aaguid = v,
-                "model" => raw.model = v,
-                "usable" => raw.usable = v,
-                "attested" => raw.attested = v,
-                "synced" => raw.synced = v,
-                "unusedSince" => raw.unused_since = v,
-                "group" => raw.group = v,
-                "state" => raw.state = v,
                 other => {
-                    return Err(bad(format!(
-                        "Unknown parameter '{other}': use format, aaguid, model, usable, attested, synced, unusedSince, group, state."
-                    )))
+                    if !raw.set(other, v) {
+                        return Err(bad(format!(
+                            "Unknown parameter '{other}': use format, {}.",
+                            RawFilter::NAMES.join(", ")
+                        )));
+                    }
                 }
             }
         }
         let filter = Filter::parse(&raw).map_err(|e| bad(format!("{e}.")))?;
         let scan = st.service.inventory(&actor, filter, None).await?;
-        let (kind, name) = if csv {
-            ("text/csv; charset=utf-8", "passkeys.csv")
-        } else {
-            ("application/x-ndjson", "passkeys.jsonl")
-        };
-        Ok((
-            [
-                (header::CONTENT_TYPE, kind.to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{name}\""),
-                ),
-            ],
-            inventory_body(scan, csv),
-        )
-            .into_response())
+        Ok(inventory_response(scan, csv))
     }
     .await;
     finish(&st, &headers, result)
 }
 
+/// The inventory as a download: CSV or JSON Lines, streamed (see [`inventory_body`]).
+pub(crate) fn inventory_response(scan: Scan, csv: bool) -> Response {
+    let (kind, name) = if csv {
+        ("text/csv; charset=utf-8", "passkeys.csv")
+    } else {
+        ("application/x-ndjson", "passkeys.jsonl")
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        inventory_body(scan, csv),
+    )
+        .into_response()
+}
+
 /// The inventory as a streamed body: a chunk of the store per piece, CSV (with its header)
 /// or JSON Lines. A failure after the status is sent ends the body short, and is logged.
-pub(crate) fn inventory_body(scan: Scan, csv: bool) -> Body {
+fn inventory_body(scan: Scan, csv: bool) -> Body {
     let head = csv.then(|| render::csv_header(scan.has_proposal()));
     let body = futures_util::stream::try_unfold((scan, head), move |(mut scan, head)| async move {
         let proposal = scan.has_proposal();

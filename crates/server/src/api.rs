@@ -313,13 +313,7 @@ pub async fn sign_in(
         .service
         .finish_passkey_sign_in(&st.rp, body.ceremony_id, &body.credential, &ctx)
         .await?;
-    let accepted: Vec<String> = st
-        .service
-        .passkeys_of(&s.user)
-        .await?
-        .into_iter()
-        .map(|v| v.stored.passkey.credential_id)
-        .collect();
+    let accepted = st.service.accepted_credential_ids(s.user.id).await?;
     let cookie = session_cookie::set(
         &s.token,
         s.session.expires_at,

@@ -50,11 +50,6 @@ impl Scan {
         self
     }
 
-    /// Starts after this (user, passkey), where an earlier page ended.
-    pub fn resume_after(&mut self, cursor: Cursor) {
-        self.cursor = Some(cursor);
-    }
-
     /// How many passkeys the store selects before the domain's filters (usable, who may
     /// view): the most this scan yields, a progress bar's length.
     pub async fn upper_bound(&self) -> Result<u64> {

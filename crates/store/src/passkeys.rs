@@ -119,6 +119,16 @@ pub async fn for_user(c: &mut Conn, user: Uuid) -> Result<Vec<StoredPasskey>> {
     rows.iter().map(from_row).collect()
 }
 
+/// The credential ids of a user's live passkeys (disabled ones included).
+pub async fn live_credential_ids(c: &mut Conn, user: Uuid) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT credential_id FROM passkeys WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at, id",
+    )
+    .bind(user.to_string())
+    .fetch_all(&mut *c)
+    .await?)
+}
+
 /// A passkey by credential id, tombstones included.
 pub async fn by_credential_id(c: &mut Conn, credential_id: &str) -> Result<Option<StoredPasskey>> {
     let r = sqlx::query("SELECT * FROM passkeys WHERE credential_id = $1")

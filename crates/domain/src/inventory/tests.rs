@@ -317,3 +317,24 @@ fn attestation_names_round_trip() {
     }
     assert_eq!(Attestation::parse("packed"), None);
 }
+
+/// Every filter name sets its own field and comes back by the same name; others are refused.
+#[test]
+fn r52_filter_names_round_trip() {
+    let raw = RawFilter::from_fn(|n| format!("v-{n}"));
+    assert_eq!(
+        raw.pairs(),
+        RawFilter::NAMES
+            .iter()
+            .map(|n| (*n, format!("v-{n}")))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|(n, v)| (*n, v.as_str()))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(raw.unused_since, "v-unusedSince");
+    let mut r = RawFilter::default();
+    assert!(!r.set("select", "*".into()));
+    assert_eq!(r, RawFilter::default());
+    assert!(r.pairs().is_empty());
+}

@@ -5,11 +5,10 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use portcullis_domain::authz::Capability;
 use portcullis_domain::inventory::{Filter, RawFilter, Row};
-use serde::Deserialize;
 use uuid::Uuid;
 
 use super::form::Fields;
@@ -22,34 +21,6 @@ use portcullis_service::passkeys::PasskeyError;
 /// Passkeys per page.
 const PAGE: usize = 100;
 
-/// The page's query: the filters, where the page starts, an export format.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct InventoryQuery {
-    #[serde(default)]
-    aaguid: String,
-    #[serde(default)]
-    model: String,
-    #[serde(default)]
-    usable: String,
-    #[serde(default)]
-    attested: String,
-    #[serde(default)]
-    synced: String,
-    #[serde(default)]
-    unused_since: String,
-    #[serde(default)]
-    group: String,
-    #[serde(default)]
-    state: String,
-    #[serde(default)]
-    after: String,
-    #[serde(default)]
-    format: String,
-    #[serde(default)]
-    notice: String,
-}
-
 /// `user:passkey`, where a page starts.
 fn cursor(s: &str) -> Result<Option<(Uuid, Uuid)>, PageError> {
     if s.is_empty() {
@@ -61,25 +32,20 @@ fn cursor(s: &str) -> Result<Option<(Uuid, Uuid)>, PageError> {
         .ok_or_else(|| PageError::BadRequest(format!("'{s}' is not where a page starts.")))
 }
 
-/// The inventory page, or an export.
+/// The inventory page, or an export (`?format=csv|jsonl`). The page is one pass over what
+/// the filters select: the totals per model count every row, and the rows after `?after=`
+/// fill the page.
 pub(crate) async fn page(
     admin: AdminSession,
     State(st): State<AppState>,
-    query: Result<Query<InventoryQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<BTreeMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     admin.require(Capability::ReadFido2, "The passkey inventory")?;
     let Query(q) = query.map_err(|e| PageError::BadRequest(e.body_text()))?;
-    let raw = RawFilter {
-        aaguid: q.aaguid,
-        model: q.model,
-        usable: q.usable,
-        attested: q.attested,
-        synced: q.synced,
-        unused_since: q.unused_since,
-        group: q.group,
-        state: q.state,
-    };
-    let after = cursor(&q.after)?;
+    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+    let raw = RawFilter::from_fn(get);
+    let after_text = get("after");
+    let after = cursor(&after_text)?;
     let groups = st.service.list_groups().await?;
     let actor = admin.actor();
     let filter = match Filter::parse(&raw) {
@@ -103,64 +69,37 @@ pub(crate) async fn page(
             return Ok((StatusCode::BAD_REQUEST, markup).into_response());
         }
     };
-    match q.format.as_str() {
+    let mut scan = st.service.inventory(&actor, filter, None).await?;
+    match get("format").as_str() {
         "" => {}
-        "csv" | "jsonl" => {
-            let csv = q.format == "csv";
-            let scan = st.service.inventory(&actor, filter, None).await?;
-            let (kind, name) = if csv {
-                ("text/csv; charset=utf-8", "passkeys.csv")
-            } else {
-                ("application/x-ndjson", "passkeys.jsonl")
-            };
-            return Ok((
-                [
-                    (header::CONTENT_TYPE, kind.to_string()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"{name}\""),
-                    ),
-                ],
-                crate::admin_api::inventory_body(scan, csv),
-            )
-                .into_response());
-        }
+        "csv" => return Ok(crate::admin_api::inventory_response(scan, true)),
+        "jsonl" => return Ok(crate::admin_api::inventory_response(scan, false)),
         other => {
             return Err(PageError::BadRequest(format!(
                 "'{other}' is not an export format: use csv or jsonl."
             )))
         }
     }
-    // Totals over everything the filters select, one pass.
     let mut totals: BTreeMap<Uuid, ModelTotal> = BTreeMap::new();
-    let mut scan = st.service.inventory(&actor, filter.clone(), None).await?;
-    while let Some((rows, _)) = scan.next_rows().await? {
-        for r in rows {
-            let t = totals
-                .entry(r.record.passkey.aaguid)
-                .or_insert_with(|| ModelTotal {
-                    model: r.model.clone(),
-                    aaguid: r.record.passkey.aaguid,
-                    ..ModelTotal::default()
-                });
+    // This page: the rows after the cursor, one more than shown to know there is a next.
+    let mut rows: Vec<Row> = vec![];
+    while let Some((chunk, _)) = scan.next_rows().await? {
+        for r in chunk {
+            let p = &r.record.passkey;
+            let t = totals.entry(p.aaguid).or_insert_with(|| ModelTotal {
+                model: r.model.clone(),
+                aaguid: p.aaguid,
+                ..ModelTotal::default()
+            });
             t.passkeys = t.passkeys.saturating_add(1);
             t.usable = t.usable.saturating_add(u64::from(r.usable.is_ok()));
+            if rows.len() <= PAGE && after.is_none_or(|c| (p.user_id, p.id) > c) {
+                rows.push(r);
+            }
         }
     }
     let mut totals: Vec<ModelTotal> = totals.into_values().collect();
     totals.sort_by(|a, b| b.passkeys.cmp(&a.passkeys).then(a.aaguid.cmp(&b.aaguid)));
-    // This page: from the cursor, one more than shown to know whether there is a next.
-    let mut scan = st.service.inventory(&actor, filter, None).await?;
-    if let Some(c) = after {
-        scan.resume_after(c);
-    }
-    let mut rows: Vec<Row> = vec![];
-    while rows.len() <= PAGE {
-        match scan.next_rows().await? {
-            Some((more, _)) => rows.extend(more),
-            None => break,
-        }
-    }
     let next = (rows.len() > PAGE).then(|| {
         rows.truncate(PAGE);
         rows.last()
@@ -174,11 +113,11 @@ pub(crate) async fn page(
             groups: &groups,
             totals: Some(&totals),
             rows: &rows,
-            after: Some(q.after.as_str()).filter(|a| !a.is_empty()),
+            after: Some(after_text.as_str()).filter(|a| !a.is_empty()),
             next,
             errors: &FieldErrors::new(),
             can_change: admin.may(Capability::WriteFido2),
-            notice: match q.notice.as_str() {
+            notice: match get("notice").as_str() {
                 "disabled" => Some("The passkeys were disabled. Each is kept and refused at sign-in until enabled again."),
                 "enabled" => Some("The passkeys were enabled."),
                 _ => None,
@@ -186,20 +125,6 @@ pub(crate) async fn page(
         },
     );
     Ok(markup.into_response())
-}
-
-/// The filters of a form or query, as text.
-fn raw_of(get: impl Fn(&str) -> String) -> RawFilter {
-    RawFilter {
-        aaguid: get("aaguid"),
-        model: get("model"),
-        usable: get("usable"),
-        attested: get("attested"),
-        synced: get("synced"),
-        unused_since: get("unusedSince"),
-        group: get("group"),
-        state: get("state"),
-    }
 }
 
 fn target(to: &str) -> Result<bool, PageError> {
@@ -224,7 +149,7 @@ pub(crate) async fn confirm_change(
 ) -> Result<Response, PageError> {
     admin.require(Capability::WriteFido2, "Disabling and enabling passkeys")?;
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();
-    let raw = raw_of(get);
+    let raw = RawFilter::from_fn(get);
     let disable = target(&q.get("to").cloned().unwrap_or_default())?;
     let count = st
         .service
@@ -240,7 +165,7 @@ pub(crate) async fn change(
     f: Fields,
 ) -> Result<Response, PageError> {
     admin.require(Capability::WriteFido2, "Disabling and enabling passkeys")?;
-    let raw = raw_of(|k| f.get(k).to_string());
+    let raw = RawFilter::from_fn(|k| f.get(k).to_string());
     let disable = target(f.get("to"))?;
     let expected: u64 = f.get("expected").parse().map_err(|_| {
         PageError::BadRequest(

@@ -46,25 +46,10 @@ pub struct InventoryView<'a> {
     pub notice: Option<&'a str>,
 }
 
-fn pairs(raw: &RawFilter) -> Vec<(&'static str, &str)> {
-    [
-        ("aaguid", raw.aaguid.as_str()),
-        ("model", raw.model.as_str()),
-        ("usable", raw.usable.as_str()),
-        ("attested", raw.attested.as_str()),
-        ("synced", raw.synced.as_str()),
-        ("unusedSince", raw.unused_since.as_str()),
-        ("group", raw.group.as_str()),
-        ("state", raw.state.as_str()),
-    ]
-    .into_iter()
-    .filter(|(_, v)| !v.is_empty())
-    .collect()
-}
-
 /// The inventory page's address with these filters (and `extra` parameters).
 pub fn link(raw: &RawFilter, extra: &[(&str, &str)]) -> String {
-    let q: Vec<String> = pairs(raw)
+    let q: Vec<String> = raw
+        .pairs()
         .into_iter()
         .chain(extra.iter().copied())
         .map(|(k, v)| format!("{k}={}", enc(v)))
@@ -206,7 +191,8 @@ pub fn inventory_page(viewer: &Viewer, v: &InventoryView<'_>) -> Markup {
 }
 
 fn change_link(raw: &RawFilter, to: &str) -> String {
-    let q: Vec<String> = pairs(raw)
+    let q: Vec<String> = raw
+        .pairs()
         .into_iter()
         .chain([("to", to)])
         .map(|(k, v)| format!("{k}={}", enc(v)))
@@ -240,7 +226,7 @@ pub fn change_page(
             p.muted { "The filters select these now; if they select a different number when you confirm, nothing changes and this page shows the new count." }
             @if count > 0 {
                 form method="post" action=(format!("{SECTION}/change")) {
-                    @for (k, val) in pairs(raw) { input type="hidden" name=(k) value=(val); }
+                    @for (k, val) in raw.pairs() { input type="hidden" name=(k) value=(val); }
                     input type="hidden" name="to" value=(if disable { "disabled" } else { "enabled" });
                     input type="hidden" name="expected" value=(count);
                     button.danger type="submit" id="confirm-change" { (verb) " " (count) " passkeys" }
