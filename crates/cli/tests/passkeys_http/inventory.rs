@@ -82,7 +82,7 @@ async fn r52_the_cli_and_the_http_stream_list_every_passkey_and_filter_it() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let s = Server::start(d, None).await;
-    let t = tenant(d, &s).await;
+    let mut t = tenant(d, &s).await;
 
     // Every passkey, one JSON object per line, with the columns the rule names.
     let all = jsonl(&ok(d, &["inventory", "passkeys"]));
@@ -122,11 +122,18 @@ async fn r52_the_cli_and_the_http_stream_list_every_passkey_and_filter_it() {
         BTreeSet::from([t.carol.clone()])
     );
     assert_eq!(only(&["--attested", "true"]), BTreeSet::new());
+    // Bob signs in: his passkey was used after 2000; the others never were, which counts.
+    let (st, v) = passkey_sign_in(&s, Some(BOB), &mut t.bob.1, &Quirks::default()).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let unused = only(&["--unused-since", "2000-01-01"]);
+    assert_eq!(unused.len(), 3, "never used counts");
+    assert!(!unused.contains(&t.bob.0), "used since");
     assert_eq!(
-        only(&["--unused-since", "2000-01-01"]).len(),
+        only(&["--synced", "false"]).len(),
         4,
-        "never used counts"
+        "software passkeys are device-bound"
     );
+    assert!(only(&["--synced", "true"]).is_empty());
     // R5 blocks a model: those passkeys are unusable, and say why.
     patch_fido2(
         d,
@@ -157,6 +164,7 @@ async fn r52_the_cli_and_the_http_stream_list_every_passkey_and_filter_it() {
             proposal.to_str().unwrap(),
         ],
     ));
+    assert_eq!(both.len(), 4, "every passkey, judged both ways");
     for r in &both {
         let chromium = r["aaGuid"] == CHROMIUM;
         assert_eq!(r["usable"], chromium, "{r}");
@@ -381,11 +389,18 @@ async fn r26_a_disabled_passkey_is_kept_refused_with_the_reason_and_audited_sing
         (&row[0]["usable"], &row[0]["unusableCode"]),
         (&json!(false), &json!("passkeyDisabled"))
     );
-    let audit = ok(d, &["logs", "audit", "--json"]);
+    let audit: Vec<Value> = serde_json::from_str(&ok(d, &["logs", "audit", "--json"])).unwrap();
+    let disabled: Vec<&Value> = audit
+        .iter()
+        .filter(|e| e.to_string().contains("Admin disabled security info"))
+        .collect();
+    assert_eq!(disabled.len(), 1, "one record");
+    let record = disabled[0].to_string();
     assert!(
-        audit.contains("Admin disabled security info")
-            && audit.contains("Chromium virtual authenticator"),
-        "R28: the model in the record"
+        record.contains("Chromium virtual authenticator")
+            && record.contains(CHROMIUM)
+            && record.contains("aaGuidAttested"),
+        "R28: the disable record names the model, AAGUID and attested: {record}"
     );
     // Security info tells Bob.
     let bob = support::tap_client(d, &s, BOB).await;
@@ -399,16 +414,61 @@ async fn r26_a_disabled_passkey_is_kept_refused_with_the_reason_and_audited_sing
         "{page}"
     );
     // Disabling again changes nothing and logs nothing.
-    let (_, out, _) = cli(
-        d,
-        None,
-        &["passkeys", "disable", "--user", BOB, "--id", &t.bob.0],
-    );
+    let out = ok(d, &["passkeys", "disable", "--user", BOB, "--id", &t.bob.0]);
     assert!(out.contains("nothing changed"), "{out}");
+    assert_eq!(
+        ok(d, &["logs", "audit", "--json"])
+            .matches("Admin disabled security info")
+            .count(),
+        1,
+        "nothing logged"
+    );
     // Enabled again: it signs in.
     ok(d, &["passkeys", "enable", "--user", BOB, "--id", &t.bob.0]);
     let (st, v) = passkey_sign_in(&s, Some(BOB), &mut t.bob.1, &Quirks::default()).await;
     assert_eq!(st, StatusCode::OK, "{v}");
+
+    // On the user's page: Disable and Enable post here. The attacker's side: another user's
+    // passkey under Bob's address, and the administrator's own passkey, change nothing.
+    let a = &t.admin_client;
+    let state = |user: &str, id: &str, to: &str| {
+        a.post(s.url(&format!("/admin/users/{user}/passkeys/{id}/state")))
+            .form(&[("state", to)])
+            .send()
+    };
+    let disabled_now = || {
+        ids(&jsonl(&ok(
+            d,
+            &["inventory", "passkeys", "--state", "disabled"],
+        )))
+    };
+    assert_eq!(
+        state(BOB, &t.bob.0, "disabled").await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(disabled_now(), BTreeSet::from([t.bob.0.clone()]));
+    assert_eq!(
+        state(BOB, &t.bob.0, "enabled").await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    assert!(disabled_now().is_empty());
+    let r = state(BOB, &t.carol, "disabled").await.unwrap();
+    assert!(
+        r.status().is_client_error(),
+        "Carol's passkey under Bob: {}",
+        r.status()
+    );
+    let r = state(ADMIN, &t.admin[0], "disabled").await.unwrap();
+    assert!(
+        r.status().is_client_error(),
+        "their own passkey: {}",
+        r.status()
+    );
+    assert_eq!(
+        state(BOB, &t.bob.0, "off").await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert!(disabled_now().is_empty(), "none of those changed anything");
 
     // In bulk, by filter: the count first, then only that count.
     let (st, out, _) = cli(d, None, &["inventory", "disable", "--aaguid", CHROMIUM]);
@@ -455,7 +515,6 @@ async fn r26_a_disabled_passkey_is_kept_refused_with_the_reason_and_audited_sing
     // In the admin center: the count, then the change, by the same filter. The administrator
     // signed in does not change their own passkey (nobody manages their own methods through
     // administrator rights): one of the two.
-    let a = &t.admin_client;
     let page = a
         .get(s.url(&format!(
             "/admin/inventory/change?to=enabled&aaguid={CHROMIUM}"
@@ -538,8 +597,8 @@ async fn r26_a_disabled_passkey_is_kept_refused_with_the_reason_and_audited_sing
     let audit = ok(d, &["logs", "audit", "--json"]);
     assert_eq!(
         audit.matches("Admin enabled security info").count(),
-        2,
-        "one record per passkey"
+        3,
+        "one record per passkey: the CLI's, the page's, the bulk one"
     );
     s.stop().await;
 }
