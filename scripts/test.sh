@@ -24,6 +24,8 @@ command -v chromium >/dev/null || [ -x "${CHROMIUM_BIN:-/nonexistent}" ] || miss
 command -v chromedriver >/dev/null || [ -x "${CHROMEDRIVER_BIN:-/nonexistent}" ] || missing+=(chromium-driver)
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+# libfaketime: a test restarts the server days later without touching its clock or data (R55).
+ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || missing+=(faketime)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     log "installing ${missing[*]}"

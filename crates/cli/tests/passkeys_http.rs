@@ -1438,5 +1438,7 @@ async fn security_info_cannot_rename_or_delete_another_users_passkey() {
     s.stop().await;
 }
 
+#[path = "passkeys_http/campaign.rs"]
+mod campaign;
 #[path = "passkeys_http/inventory.rs"]
 mod inventory;

@@ -523,6 +523,7 @@ mod tests {
             passkey_aaguid: None,
             passkey_attested: false,
             credential_id: None,
+            campaign_pending: false,
         }
     }
 

@@ -57,6 +57,9 @@ pub struct Session {
     /// The passkey or Temporary Access Pass that signed the session in, so that grants made
     /// from it can end with it (R47).
     pub credential_id: Option<Uuid>,
+    /// R55: the registration campaign interrupted this sign-in; until its user registers
+    /// or chooses "Not now", the session reaches Security info only.
+    pub campaign_pending: bool,
 }
 
 impl Session {

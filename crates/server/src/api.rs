@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use uuid::Uuid;
 
-use crate::routes::{check_same_origin, request_context, signed_in};
+use crate::routes::{check_same_origin, request_context, signed_in_any};
 use crate::{session_cookie, AppState};
 
 /// An API error in the one JSON shape.
@@ -131,7 +131,7 @@ type SignedInUser = (
 
 /// The signed-in session and user, or `notSignedIn`.
 async fn require_session(st: &AppState, headers: &HeaderMap) -> Result<SignedInUser, ApiError> {
-    signed_in(st, headers)
+    signed_in_any(st, headers)
         .await
         .map_err(|_| {
             ApiError::new(

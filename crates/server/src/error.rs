@@ -21,6 +21,10 @@ pub enum PageError {
     /// The body is larger than allowed.
     #[error("The request is too large.")]
     TooLarge,
+    /// R55: the registration campaign holds this session up; it goes to the campaign's
+    /// page first, then on to the page given (if any).
+    #[error("Add a passkey, or postpone it, before you continue.")]
+    RegistrationDue(Option<String>),
     /// The server failed; details are logged, not shown.
     #[error("Something went wrong on our side. Try again in a moment.")]
     Internal(String),
@@ -33,6 +37,7 @@ impl PageError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RegistrationDue(_) => StatusCode::SEE_OTHER,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -54,6 +59,10 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         if let Self::Internal(detail) = &self {
             tracing::error!(%detail, "request failed");
+        }
+        if let Self::RegistrationDue(back) = &self {
+            return axum::response::Redirect::to(&crate::campaign::page_url(back.as_deref()))
+                .into_response();
         }
         let status = self.status();
         (status, pages::error_page(status, &self.to_string())).into_response()

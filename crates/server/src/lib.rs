@@ -6,6 +6,7 @@
 mod admin;
 pub mod admin_api;
 pub mod api;
+pub mod campaign;
 pub mod error;
 pub mod graph;
 mod json;

@@ -29,6 +29,11 @@ pub fn router(state: AppState) -> Router {
         .route("/signin/tap", post(signin_tap))
         .route("/me", get(me))
         .route("/signout", post(signout))
+        .route("/registration-campaign", get(crate::campaign::page))
+        .route(
+            "/registration-campaign/snooze",
+            post(crate::campaign::snooze),
+        )
         .route("/static/portcullis.css", get(stylesheet))
         .route("/static/portcullis.js", get(script))
         .route("/security-info", get(security_info::pages::security_info))
@@ -220,8 +225,29 @@ async fn script() -> Response {
         .into_response()
 }
 
-/// The signed-in session behind the request's cookie, if any.
+/// The signed-in session behind the request's cookie, if any, for everything but Security
+/// info, sign-out and the campaign's own page: a session the registration campaign
+/// interrupted is sent to that page instead (R55).
 pub(crate) async fn signed_in(
+    st: &AppState,
+    headers: &HeaderMap,
+) -> Result<
+    Option<(
+        portcullis_domain::session::Session,
+        portcullis_domain::directory::User,
+    )>,
+    PageError,
+> {
+    let s = signed_in_any(st, headers).await?;
+    if s.as_ref().is_some_and(|(s, _)| s.campaign_pending) {
+        return Err(PageError::RegistrationDue(None));
+    }
+    Ok(s)
+}
+
+/// The signed-in session behind the request's cookie, if any, whatever the registration
+/// campaign asks: for Security info (where the user registers), sign-out and the campaign.
+pub(crate) async fn signed_in_any(
     st: &AppState,
     headers: &HeaderMap,
 ) -> Result<
@@ -276,11 +302,11 @@ async fn not_found() -> PageError {
 }
 
 async fn home(State(st): State<AppState>, headers: HeaderMap) -> Result<Redirect, PageError> {
-    let signed_in = match session_cookie::read(&headers) {
-        Some(t) => st.service.session(&t).await?.is_some(),
-        None => false,
-    };
-    Ok(Redirect::to(if signed_in { "/me" } else { "/signin" }))
+    Ok(Redirect::to(if signed_in(&st, &headers).await?.is_some() {
+        "/me"
+    } else {
+        "/signin"
+    }))
 }
 
 #[derive(Deserialize)]
@@ -420,11 +446,13 @@ async fn signin_tap(
                 now,
                 st.config.cookie_secure(),
             );
-            Ok((
-                [(header::SET_COOKIE, cookie)],
-                Redirect::to(return_to.as_deref().unwrap_or("/me")),
-            )
-                .into_response())
+            let to = return_to.as_deref().unwrap_or("/me");
+            let to = if s.session.campaign_pending {
+                crate::campaign::page_url(Some(to))
+            } else {
+                to.to_string()
+            };
+            Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response())
         }
         Err(SignInError::Refused(r)) => {
             let mut res = (
@@ -453,6 +481,9 @@ async fn me(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, 
         return Ok(Redirect::to("/signin").into_response());
     };
     match st.service.session(&token).await? {
+        Some((session, _)) if session.campaign_pending => {
+            Err(PageError::RegistrationDue(Some("/me".into())))
+        }
         Some((session, user)) => Ok(signin::signed_in_page(&user, &session).into_response()),
         None => Ok((
             [(

@@ -7,6 +7,7 @@
 pub mod apps;
 pub mod attestation;
 pub mod bootstrap;
+pub mod campaign;
 pub mod clock;
 pub mod conditional_access;
 pub mod devices;

@@ -199,6 +199,24 @@ impl Service {
             .await?
             .unwrap_or_else(portcullis_domain::policy::method::default_settings);
         let after = portcullis_domain::policy::method::patched_settings(&before, patch)?;
+        // R55: the campaign's targets name groups and users that exist.
+        use portcullis_domain::policy::campaign::{RegistrationCampaign, Who};
+        for who in RegistrationCampaign::from_settings(&after)?.named_objects() {
+            let missing = match who {
+                Who::Group(g) if directory::group_by_id(&mut tx, g).await?.is_none() => {
+                    Some(("group", g))
+                }
+                Who::User(u) if directory::user_by_id(&mut tx, u).await?.is_none() => {
+                    Some(("user", u))
+                }
+                _ => None,
+            };
+            if let Some((kind, id)) = missing {
+                return Err(crate::ServiceError::Invalid(format!(
+                    "registrationEnforcement.authenticationMethodsRegistrationCampaign: no {kind} with id '{id}' exists in the directory"
+                )));
+            }
+        }
         policy::put_settings(&mut tx, &after, now).await?;
         audit::append(
             &mut tx,

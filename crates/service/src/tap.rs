@@ -428,6 +428,8 @@ impl Service {
             return Err(TapRefusal::AlreadyUsed.into());
         }
         let token = new_token();
+        // R55: a user the registration campaign asks for a passkey is interrupted first.
+        let campaign_pending = crate::campaign::at_sign_in(&mut tx, user.id, now).await?;
         let session = Session {
             id: Uuid::new_v4(),
             user_id: user.id,
@@ -437,6 +439,7 @@ impl Service {
             passkey_aaguid: None,
             passkey_attested: false,
             credential_id: Some(pass.id),
+            campaign_pending,
         };
         sessions::insert(&mut tx, &token_key(&token), &session, now).await?;
         lockout::clear_user(&mut tx, user.id).await?;

@@ -7,6 +7,7 @@
 
 pub mod applications;
 pub mod audit;
+pub mod campaign;
 pub mod ceremonies;
 pub mod conditional_access;
 pub mod devices;

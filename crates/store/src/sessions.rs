@@ -12,7 +12,7 @@ use crate::{Conn, Result, StoreError};
 pub async fn insert(c: &mut Conn, token_hash: &str, s: &Session, now: Timestamp) -> Result<()> {
     let methods =
         serde_json::to_string(&s.methods).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    sqlx::query("INSERT INTO sessions (token_hash, id, user_id, auth_time, methods, created_at, expires_at, revoked_at, passkey_aaguid, passkey_attested, credential_id) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10)")
+    sqlx::query("INSERT INTO sessions (token_hash, id, user_id, auth_time, methods, created_at, expires_at, revoked_at, passkey_aaguid, passkey_attested, credential_id, campaign_pending) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11)")
         .bind(token_hash)
         .bind(s.id.to_string())
         .bind(s.user_id.to_string())
@@ -23,6 +23,7 @@ pub async fn insert(c: &mut Conn, token_hash: &str, s: &Session, now: Timestamp)
         .bind(s.passkey_aaguid.map(|a| a.to_string()))
         .bind(i64::from(s.passkey_attested))
         .bind(s.credential_id.map(|a| a.to_string()))
+        .bind(i64::from(s.campaign_pending))
         .execute(&mut *c)
         .await?;
     Ok(())
@@ -76,6 +77,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Session> {
         passkey_aaguid,
         passkey_attested: crate::row::flag(r, "passkey_attested")?,
         credential_id,
+        campaign_pending: crate::row::flag(r, "campaign_pending")?,
     })
 }
 

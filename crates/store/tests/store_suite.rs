@@ -339,6 +339,7 @@ async fn sessions_are_found_by_token_hash_and_revocable() {
             passkey_aaguid: Some(Uuid::from_u128(9)),
             passkey_attested: true,
             credential_id: Some(Uuid::from_u128(10)),
+            campaign_pending: false,
         };
         sessions::insert(&mut c, "th", &s, NOW).await.unwrap();
         assert_eq!(
@@ -357,6 +358,7 @@ async fn sessions_are_found_by_token_hash_and_revocable() {
             let s = Session {
                 id: Uuid::from_u128(1000 + n),
                 credential_id: Some(Uuid::from_u128(cred)),
+                campaign_pending: false,
                 ..s.clone()
             };
             sessions::insert(&mut c, &format!("th{n}"), &s, NOW)

@@ -35,6 +35,7 @@ fn session(methods: Vec<AuthMethod>, age_min: i64) -> Session {
         passkey_aaguid: None,
         passkey_attested: false,
         credential_id: None,
+        campaign_pending: false,
     }
 }
 

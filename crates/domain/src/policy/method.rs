@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    fido2::Fido2Configuration, tap_config::TapConfiguration, targets, GroupLookup, PolicyError,
+    campaign::RegistrationCampaign, fido2::Fido2Configuration, tap_config::TapConfiguration,
+    targets, GroupLookup, PolicyError,
 };
 
 /// `enabled` or `disabled`.
@@ -118,28 +119,20 @@ pub fn patched_settings(current: &Value, patch: &Value) -> Result<Value, PolicyE
                 merged.insert("reconfirmationInDays".into(), Value::from(n));
             }
             "registrationEnforcement" => {
-                let campaign = v
+                let patch = v
                     .get("authenticationMethodsRegistrationCampaign")
+                    .filter(|_| v.as_object().is_some_and(|o| o.keys().all(|k| k == "authenticationMethodsRegistrationCampaign" || k == "@odata.type")))
                     .ok_or_else(|| {
                         super::invalid(
                             "registrationEnforcement",
-                            "must hold authenticationMethodsRegistrationCampaign",
+                            "must hold authenticationMethodsRegistrationCampaign (and nothing else)",
                         )
                     })?;
-                if let Some(st) = campaign.get("state") {
-                    if !matches!(st.as_str(), Some("default" | "enabled" | "disabled")) {
-                        return Err(super::invalid("registrationEnforcement.authenticationMethodsRegistrationCampaign.state", "must be default, enabled or disabled"));
-                    }
-                }
-                if let Some(d) = campaign.get("snoozeDurationInDays") {
-                    if !d.as_i64().is_some_and(|d| (0..=14).contains(&d)) {
-                        return Err(super::invalid(
-                            "snoozeDurationInDays",
-                            "must be an integer from 0 to 14",
-                        ));
-                    }
-                }
-                merged.insert("registrationEnforcement".into(), v.clone());
+                let campaign = RegistrationCampaign::from_settings(current)?.patched(patch)?;
+                merged.insert(
+                    "registrationEnforcement".into(),
+                    serde_json::json!({"authenticationMethodsRegistrationCampaign": campaign.to_json()}),
+                );
             }
             other => {
                 return Err(super::invalid(
@@ -156,7 +149,7 @@ pub fn patched_settings(current: &Value, patch: &Value) -> Result<Value, PolicyE
 pub fn default_settings() -> Value {
     serde_json::json!({
         "reconfirmationInDays": 0,
-        "registrationEnforcement": {"authenticationMethodsRegistrationCampaign": {"snoozeDurationInDays": 1, "state": "default", "excludeTargets": [], "includeTargets": []}}
+        "registrationEnforcement": {"authenticationMethodsRegistrationCampaign": RegistrationCampaign::default().to_json()}
     })
 }
 

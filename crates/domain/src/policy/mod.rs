@@ -3,6 +3,7 @@
 //! The types serialise to exactly what Graph returns, so the store keeps them as
 //! JSON documents and the API hands them out unchanged.
 
+pub mod campaign;
 pub mod fido2;
 pub mod method;
 pub mod tap_config;

@@ -572,6 +572,7 @@ pub(crate) fn could_register(m: MethodsPolicy<'_>, groups: &[Uuid], user: Uuid) 
         passkey_aaguid: None,
         passkey_attested: false,
         credential_id: None,
+        campaign_pending: false,
     };
     let Ok(plan) = may_start_registration(m.fido2, groups, &fresh, NOW) else {
         return vec![];

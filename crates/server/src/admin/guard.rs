@@ -52,10 +52,12 @@ impl FromRequestParts<AppState> for AdminSession {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Response> {
-        let Some((_, user)) = signed_in(st, &parts.headers)
-            .await
-            .map_err(IntoResponse::into_response)?
-        else {
+        let back = parts.uri.path_and_query().map(|p| p.to_string());
+        let signed_in = match signed_in(st, &parts.headers).await {
+            Err(PageError::RegistrationDue(_)) => Err(PageError::RegistrationDue(back)),
+            other => other,
+        };
+        let Some((_, user)) = signed_in.map_err(IntoResponse::into_response)? else {
             let back = parts.uri.path_and_query().map_or("/admin", |p| p.as_str());
             let back: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
             return Err(Redirect::to(&format!("/signin?return_to={back}")).into_response());

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use super::AUTHORIZE_PATH;
 use crate::error::PageError;
 use crate::pages;
-use crate::routes::{request_context, signed_in};
+use crate::routes::{request_context, signed_in_any};
 use crate::AppState;
 
 const KNOWN: [&str; 13] = [
@@ -171,8 +171,16 @@ async fn handle(
             return Ok(see_other(&redirect_with(&redirect_uri, &q)));
         }
     };
-    let session = signed_in(&st, &headers).await?;
+    let session = signed_in_any(&st, &headers).await?;
     let now = st.service.now();
+    // R55: a session the registration campaign holds up reaches only the applications
+    // where passkeys are registered until it is answered; then this authorization resumes.
+    if session.as_ref().is_some_and(|(s, _)| s.campaign_pending)
+        && !portcullis_domain::policy::campaign::registration_path(&app.app_id)
+    {
+        let back = return_url(&st, &pairs, None).await?;
+        return Ok(see_other(&crate::campaign::page_url(Some(&back))));
+    }
     match sign_in_need(&req, session.as_ref().map(|(s, _)| s), now) {
         SignInNeed::Ready => {}
         SignInNeed::LoginRequired => {

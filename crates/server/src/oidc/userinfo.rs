@@ -120,7 +120,7 @@ pub async fn logout_get(
         Some(h) => st.service.id_token_hint(&st.config.issuer(), h).await?,
         None => None,
     };
-    let signed_in_user = crate::routes::signed_in(&st, &headers)
+    let signed_in_user = crate::routes::signed_in_any(&st, &headers)
         .await?
         .map(|(_, u)| u.id);
     let at_once = portcullis_domain::oidc::sign_out_at_once(

@@ -1,6 +1,7 @@
 //! Server-rendered pages (maud). Markup only: no decisions are made here.
 
 pub mod admin;
+pub mod campaign;
 mod layout;
 pub mod oidc;
 pub mod security_info;

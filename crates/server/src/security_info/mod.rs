@@ -21,7 +21,7 @@ pub(crate) mod pages;
 
 use crate::error::PageError;
 use crate::oidc::AUTHORIZE_PATH;
-use crate::routes::{request_context, signed_in};
+use crate::routes::{request_context, signed_in_any};
 use crate::session_cookie::{read_named, set_named};
 use crate::AppState;
 
@@ -42,7 +42,7 @@ pub async fn app_session(
     headers: &HeaderMap,
 ) -> Result<Result<(Session, User), Response>, PageError> {
     if let (Some((session, user)), Some(token)) = (
-        signed_in(st, headers).await?,
+        signed_in_any(st, headers).await?,
         read_named(headers, APP_COOKIE),
     ) {
         if let Some((uid, sid)) = st

@@ -36,6 +36,7 @@ impl Service {
                 passkey_aaguid: None,
                 passkey_attested: false,
                 credential_id: None,
+                campaign_pending: false,
             });
         let credential = match session.credential_id {
             None => Credential::Unrecorded,

@@ -230,6 +230,15 @@ impl Service {
             ),
         );
         audit::append(&mut tx, &rec, now).await?;
+        // R55: a passkey that meets the registration campaign releases the sessions it
+        // interrupted, in every tab.
+        let campaign = crate::campaign::configured(&mut tx).await?;
+        if !crate::campaign::nudge(&mut tx, &campaign, user.id, now)
+            .await?
+            .interrupts()
+        {
+            portcullis_store::campaign::release_user(&mut tx, user.id).await?;
+        }
         commit(tx).await?;
         Ok(stored.passkey)
     }

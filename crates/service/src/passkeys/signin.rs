@@ -287,6 +287,7 @@ impl Service {
             passkey_aaguid: Some(stored.passkey.aaguid),
             passkey_attested: stored.passkey.attested,
             credential_id: Some(stored.passkey.id),
+            campaign_pending: false,
         };
         sessions::insert(&mut tx, &token_key(&token), &session, now)
             .await
