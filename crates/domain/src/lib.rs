@@ -33,6 +33,7 @@ pub(crate) use serde_as_text;
 
 pub mod access;
 pub mod actor;
+pub mod adoption;
 pub mod application;
 pub mod audit;
 pub mod authz;

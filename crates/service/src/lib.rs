@@ -4,6 +4,7 @@
 //! decision, and persists the outcome together with its audit entry in one
 //! transaction. Nothing here knows about HTTP or terminals.
 
+pub mod adoption;
 pub mod apps;
 pub mod attestation;
 pub mod bootstrap;

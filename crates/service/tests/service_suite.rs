@@ -24,6 +24,8 @@ use portcullis_testkit::{both, TestStore};
 use sqlx::Row;
 use std::sync::Arc;
 
+#[path = "service_suite/adoption.rs"]
+mod adoption;
 #[path = "service_suite/versions.rs"]
 mod versions;
 use time::macros::datetime;

@@ -5,6 +5,7 @@
 //! BIGINT milliseconds. Every function takes a connection, so a caller can group
 //! a change and its audit entry in one transaction.
 
+pub mod adoption;
 pub mod applications;
 pub mod audit;
 pub mod campaign;

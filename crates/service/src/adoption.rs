@@ -1,0 +1,185 @@
+//! R53: the adoption report — the records streamed through the domain's fold
+//! ([`portcullis_domain::adoption::Adoption`]), passkeys a chunk at a time — and the
+//! registration campaign's progress beside it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use portcullis_domain::adoption::{Adoption, Life, Range, Report, SignInKind, UserFacts};
+use portcullis_domain::metadata::builtin_names;
+use portcullis_domain::policy::MethodId;
+use portcullis_domain::Timestamp;
+use portcullis_store::{adoption as store, campaign, directory, metadata, tenant};
+use time::{Date, Duration};
+use uuid::Uuid;
+
+use crate::passkeys::fido2;
+use crate::policy::current;
+use crate::{Result, Service, ServiceError};
+
+/// Passkeys read per query.
+const CHUNK: i64 = 5_000;
+
+/// The registration campaign's progress (R55).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CampaignProgress {
+    /// Whether it runs.
+    pub running: bool,
+    /// Users it has asked.
+    pub asked: i64,
+    /// Of those, users who postponed at least once.
+    pub snoozers: i64,
+    /// "Not now" answers in all.
+    pub snoozes: i64,
+}
+
+/// The report with what the pages need to show it.
+#[derive(Debug, Clone)]
+pub struct AdoptionReport {
+    /// The series and the breakdown.
+    pub report: Report,
+    /// Group names by id (the breakdown names groups by id).
+    pub group_names: BTreeMap<Uuid, String>,
+    /// The day the tenant was created (where the default range starts).
+    pub tenant_created: Date,
+    /// The registration campaign.
+    pub campaign: CampaignProgress,
+}
+
+impl Service {
+    /// The adoption report over `from`..=`to` (by default from the tenant's creation to
+    /// today), rebuilt from the records.
+    pub async fn adoption(&self, from: Option<Date>, to: Option<Date>) -> Result<AdoptionReport> {
+        let now = self.now();
+        let mut c = self.store().conn().await?;
+        let created = tenant::get(&mut c)
+            .await?
+            .map_or(now, |t| t.created_at)
+            .date();
+        let range = Range::new(from.unwrap_or(created), to.unwrap_or(now.date()))
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let cfg = fido2(current(&mut c, MethodId::Fido2).await?);
+        let mut names: BTreeMap<Uuid, String> =
+            builtin_names().map(|(a, n)| (a, n.to_string())).collect();
+        names.extend(metadata::names(&mut c).await?);
+        let group_names: BTreeMap<Uuid, String> = directory::list_groups(&mut c)
+            .await?
+            .into_iter()
+            .map(|g| (g.id, g.display_name))
+            .collect();
+        let mut member_of: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for (user, group) in directory::all_memberships(&mut c).await? {
+            member_of.entry(user).or_default().push(group);
+        }
+        let users = store::users(&mut c).await?;
+        drop(c);
+
+        let mut fold = Adoption::new(range);
+        let fold_user =
+            |fold: &mut Adoption, created: Option<Timestamp>, lived: &[store::Lived]| {
+                let lives: Vec<Life<'_>> = lived
+                    .iter()
+                    .map(|(p, deleted, disabled)| Life {
+                        passkey: p,
+                        deleted_at: *deleted,
+                        disabled_at: *disabled,
+                        model: names.get(&p.aaguid).map(String::as_str),
+                    })
+                    .collect();
+                let owner = lived.first().map(|(p, _, _)| p.user_id);
+                let groups = owner
+                    .and_then(|u| member_of.get(&u))
+                    .map_or(&[][..], Vec::as_slice);
+                match created {
+                    Some(created_at) => fold.user(
+                        &cfg,
+                        &UserFacts {
+                            created_at,
+                            member_of: groups,
+                        },
+                        &lives,
+                    ),
+                    // A deleted account's passkeys: their registrations still happened.
+                    None => fold.registrations_only(&lives),
+                }
+            };
+        // One pass over every passkey, in chunks ordered by owner: each owner's passkeys
+        // arrive together, and the users left over hold none.
+        let mut unseen: HashMap<Uuid, Timestamp> = users.into_iter().collect();
+        let mut group: Vec<store::Lived> = vec![];
+        let mut cursor = None;
+        loop {
+            let mut c = self.store().conn().await?;
+            let chunk = store::lives(&mut c, cursor, CHUNK).await?;
+            drop(c);
+            let last = chunk.len() < usize::try_from(CHUNK).unwrap_or(usize::MAX);
+            if let Some((p, _, _)) = chunk.last() {
+                cursor = Some((p.user_id, p.id));
+            }
+            for lived in chunk {
+                if group
+                    .first()
+                    .is_some_and(|(p, _, _)| p.user_id != lived.0.user_id)
+                {
+                    let owner = group.first().map(|(p, _, _)| p.user_id).unwrap_or_default();
+                    fold_user(&mut fold, unseen.remove(&owner), &group);
+                    group.clear();
+                }
+                group.push(lived);
+            }
+            if last {
+                break;
+            }
+        }
+        if let Some(owner) = group.first().map(|(p, _, _)| p.user_id) {
+            fold_user(&mut fold, unseen.remove(&owner), &group);
+        }
+        for (user, created_at) in unseen {
+            let groups = member_of.get(&user).map_or(&[][..], Vec::as_slice);
+            fold.user(
+                &cfg,
+                &UserFacts {
+                    created_at,
+                    member_of: groups,
+                },
+                &[],
+            );
+        }
+
+        let mut c = self.store().conn().await?;
+        for at in store::first_passkey_sign_ins(&mut c).await? {
+            fold.first_passkey_sign_in(at);
+        }
+        for (day, method, n) in store::sign_ins_per_day(&mut c, range.start(), range.end()).await? {
+            let kind = match method.as_str() {
+                "passkey" => SignInKind::Passkey,
+                "temporaryAccessPass" => SignInKind::TemporaryAccessPass,
+                _ => continue,
+            };
+            let date = Timestamp::UNIX_EPOCH
+                .checked_add(Duration::days(day))
+                .map(|t| t.date());
+            if let Some(d) = date {
+                fold.sign_ins(d, kind, u64::try_from(n).unwrap_or_default());
+            }
+        }
+        for (pk, tap) in store::sign_ins_per_user(&mut c, range.start(), range.end()).await? {
+            fold.user_sign_ins(
+                u64::try_from(pk).unwrap_or_default(),
+                u64::try_from(tap).unwrap_or_default(),
+            );
+        }
+        let (asked, snoozers, snoozes) = campaign::totals(&mut c).await?;
+        let running = crate::campaign::configured(&mut c).await?.is_running();
+        Ok(AdoptionReport {
+            report: fold.finish(),
+            group_names,
+            tenant_created: created,
+            campaign: CampaignProgress {
+                running,
+                asked,
+                snoozers,
+                snoozes,
+            },
+        })
+    }
+}
