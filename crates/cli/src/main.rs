@@ -77,6 +77,8 @@ enum Command {
     /// Readiness: every user, as every persona — who cannot get in, where, why, and the fix
     /// (R50). Exit status 1 when a finding is a blocker.
     Readiness(commands::readiness::Args),
+    /// Passkey adoption over time, rebuilt from the records (R53), as CSV or JSON.
+    Adoption(commands::adoption::Args),
     /// Inventories, streamed as JSON Lines or CSV (R52).
     #[command(subcommand)]
     Inventory(commands::inventory::Cmd),
@@ -136,6 +138,7 @@ fn main() -> ExitCode {
             Command::Token(a) => commands::token::run(&cfg, a).await,
             Command::Readiness(a) => commands::readiness::run(&cfg, a).await,
             Command::Inventory(c) => commands::inventory::run(&cfg, c).await,
+            Command::Adoption(a) => commands::adoption::run(&cfg, a).await,
             // Handled before configuration is loaded: it needs no store.
             Command::VerifyRegistration(_) => Ok(()),
         }

@@ -648,3 +648,53 @@ async fn readiness_reports_findings_and_gates_on_blockers() {
         2
     );
 }
+
+/// R53: `portcullis adoption` prints the series the admin center exports, as CSV or JSON,
+/// and refuses a bad range with exit status 2.
+#[test]
+fn adoption_exports_the_series_and_refuses_bad_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for upn in ["ann@contoso.com", "ben@contoso.com"] {
+        assert_eq!(cli(d, None, &["users", "add", "--upn", upn]).0, 0);
+    }
+    let (st, out, err) = cli(
+        d,
+        None,
+        &["adoption", "--from", "2026-01-01", "--to", "2026-01-03"],
+    );
+    assert_eq!(st, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("date,users,targetedUsers,usersWithUsablePasskey"),
+        "{out}"
+    );
+    assert_eq!(lines.len(), 4, "a header and three days: {out}");
+    assert!(
+        lines[1].starts_with("2026-01-01,0,0,0,0.0,"),
+        "nobody existed yet: {out}"
+    );
+    let (st, out, err) = cli(d, None, &["adoption", "--format", "json"]);
+    assert_eq!(st, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let today = v["daily"].as_array().unwrap().last().unwrap().clone();
+    // The two users (no server has run: no administrator yet); the Passkey (FIDO2) method is
+    // off by default, so nobody is targeted.
+    assert_eq!(
+        (today["users"].as_u64(), today["targetedUsers"].as_u64()),
+        (Some(2), Some(0)),
+        "{v}"
+    );
+    let (st, out, _) = cli(d, None, &["adoption", "--format", "breakdown-csv"]);
+    assert_eq!(st, 0);
+    assert!(out.starts_with("dimension,value,targetedUsers"), "{out}");
+    for bad in [
+        vec!["adoption", "--from", "01/02/2026"],
+        vec!["adoption", "--from", "2026-02-02", "--to", "2026-02-01"],
+        vec!["adoption", "--from", "1900-01-01", "--to", "2026-01-01"],
+    ] {
+        let (st, _, err) = cli(d, None, &bad);
+        assert_ne!(st, 0, "{bad:?}");
+        assert!(!err.is_empty(), "{bad:?}");
+    }
+}

@@ -183,3 +183,78 @@ impl Service {
         })
     }
 }
+
+/// "Ready to enforce?": what requiring a strength of everyone would do today.
+#[derive(Debug, Clone)]
+pub struct EnforcementImpact {
+    /// The strength's name.
+    pub strength: String,
+    /// Users analysed (enabled accounts).
+    pub users: usize,
+    /// Users who already hold a usable passkey that meets it.
+    pub ready: usize,
+    /// Users who do not: stopped at their next sign-in until they register one.
+    pub must_register: Vec<String>,
+    /// Users the readiness engine finds blocked under it: no way in at all, not even with a
+    /// Temporary Access Pass.
+    pub stranded: Vec<String>,
+}
+
+impl Service {
+    /// R53 with R51: requiring strength `id` of all users on all resources — who already
+    /// meets it with a passkey they hold (the passkey rules and the strength's own
+    /// combinations), who must register first, and whom the readiness engine, given it as a
+    /// proposal, finds with no way in.
+    pub async fn enforcement_impact(&self, id: &str) -> Result<EnforcementImpact> {
+        let data = self.ca_data().await?;
+        let strength = data.strengths.iter().find(|s| s.id == id).ok_or_else(|| {
+            ServiceError::NotFound(format!("no authentication strength with id '{id}'"))
+        })?;
+        let mut proposal = crate::readiness::Proposal::default();
+        proposal.add(serde_json::json!({
+            "@odata.type": "#microsoft.graph.conditionalAccessPolicy",
+            "displayName": format!("Proposed: require {} for everyone", strength.display_name),
+            "state": "enabled",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}},
+            "grantControls": {"operator": "OR", "authenticationStrength": {"id": strength.id}},
+        }))?;
+        let r = self.readiness(&[], Some(&proposal)).await?;
+        // Under the proposed configuration, whoever has a blocker has no way in.
+        let stranded_ids: std::collections::HashSet<Uuid> = r
+            .findings
+            .iter()
+            .filter(|f| f.severity == portcullis_domain::readiness::Severity::Blocker)
+            .map(|f| f.user)
+            .collect();
+        let mut c = self.store().conn().await?;
+        let cfg = fido2(current(&mut c, MethodId::Fido2).await?);
+        let mut member_of: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for (user, group) in directory::all_memberships(&mut c).await? {
+            member_of.entry(user).or_default().push(group);
+        }
+        let mut meets: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+        for p in portcullis_store::passkeys::all_live(&mut c).await? {
+            let groups = member_of.get(&p.user_id).map_or(&[][..], Vec::as_slice);
+            let used = portcullis_domain::strength::UsedMethod::passkey(Some(p.aaguid), p.attested);
+            if portcullis_domain::passkey::sign_in_usability(&cfg, groups, &p).is_ok()
+                && strength.satisfied_by(&[used])
+            {
+                meets.insert(p.user_id);
+            }
+        }
+        let upns = |f: &dyn Fn(Uuid) -> bool| -> Vec<String> {
+            r.users
+                .iter()
+                .filter(|u| f(u.id))
+                .map(|u| u.user_principal_name.to_string())
+                .collect()
+        };
+        Ok(EnforcementImpact {
+            strength: strength.display_name.clone(),
+            users: r.users.len(),
+            ready: r.users.iter().filter(|u| meets.contains(&u.id)).count(),
+            must_register: upns(&|u| !meets.contains(&u)),
+            stranded: upns(&|u| stranded_ids.contains(&u)),
+        })
+    }
+}

@@ -1,5 +1,6 @@
 //! One module per command group. Each opens the store, calls a service, prints.
 
+pub mod adoption;
 pub mod apps;
 pub mod audit;
 pub mod ca;

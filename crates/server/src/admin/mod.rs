@@ -4,6 +4,7 @@
 //! table for the capability of its page or action; every change goes through the same
 //! service call as Graph and the CLI, and so is validated and audited the same way.
 
+mod adoption;
 mod ca;
 mod form;
 mod groups;
@@ -93,6 +94,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/admin/audit", get(logs::audit))
         .route("/admin/readiness", get(logs::readiness))
         .route("/admin/inventory", get(inventory::page))
+        .route("/admin/adoption", get(adoption::page))
+        .route("/admin/adoption/{file}", get(adoption::export))
         .route(
             "/admin/inventory/change",
             get(inventory::confirm_change).post(inventory::change),
@@ -127,7 +130,7 @@ pub(crate) async fn applications(
 }
 
 /// The sections of the admin center, each with the capability that opens it.
-const SECTIONS: [(&str, &str, Capability); 9] = [
+const SECTIONS: [(&str, &str, Capability); 10] = [
     ("/admin/users", "Users", Capability::ReadUsers),
     ("/admin/groups", "Groups", Capability::ReadGroups),
     (
@@ -151,6 +154,7 @@ const SECTIONS: [(&str, &str, Capability); 9] = [
         "Passkey inventory",
         Capability::ReadFido2,
     ),
+    ("/admin/adoption", "Adoption", Capability::ReadReports),
     ("/admin/sign-ins", "Sign-in logs", Capability::ReadAudit),
     ("/admin/audit", "Audit logs", Capability::ReadAudit),
 ];

@@ -3,6 +3,7 @@
 //! renders it here — the sign-in surface (refusal page and sign-in log: codes and Entra error
 //! numbers), the registration API, token refresh, and What If (CLI JSON, Graph `evaluate`).
 
+pub mod adoption;
 pub mod csv;
 pub mod inventory;
 pub mod logs;

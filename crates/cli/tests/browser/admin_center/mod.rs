@@ -13,6 +13,7 @@ use std::path::Path;
 
 use crate::support::{self, cli, client, screenshot, Server};
 
+mod adoption;
 mod ca;
 mod logs;
 mod methods;

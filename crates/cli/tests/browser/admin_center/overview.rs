@@ -213,6 +213,7 @@ async fn every_admin_page_is_read_only_for_a_reader_closed_without_a_role_and_to
         ("what-if", "/admin/conditional-access/what-if".to_string()),
         ("readiness", "/admin/readiness".to_string()),
         ("inventory", "/admin/inventory".to_string()),
+        ("adoption", "/admin/adoption".to_string()),
         ("sign-ins", "/admin/sign-ins".to_string()),
         ("audit", "/admin/audit".to_string()),
     ];

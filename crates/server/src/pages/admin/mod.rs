@@ -2,7 +2,9 @@
 //! viewer's roles open, who is signed in, whether they may change anything — and one module
 //! per area. Markup only: the handlers in `crate::admin` decide and load.
 
+mod adoption;
 mod ca;
+mod charts;
 mod groups;
 mod home;
 mod inventory;
@@ -19,6 +21,7 @@ use std::collections::BTreeMap;
 
 use maud::{html, Markup, DOCTYPE};
 
+pub use adoption::{adoption_page, AdoptionView};
 pub use ca::{
     locations_page, policies_page, policy_form_page, state_label, CaForm, CaInput, PolicyRow, CA,
     FILTER_OPERATORS,
