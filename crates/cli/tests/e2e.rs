@@ -676,3 +676,53 @@ async fn cli_tokens_carry_the_recorded_issuer_and_a_wrong_one_is_named() {
     );
     s.stop().await;
 }
+
+/// Concurrent first requests to new servers make one signing key per algorithm: 32 at once
+/// over two nodes on one PostgreSQL (the database keeps one live key per algorithm), and 32
+/// at once on one SQLite server (one generation in the process). Before, each request made
+/// its own RSA key: 32 keys, seconds of CPU.
+#[tokio::test]
+async fn concurrent_first_requests_make_one_signing_key_per_algorithm() {
+    for (name, db) in databases().await {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let first = Server::start(a.path(), db.as_deref()).await;
+        let second = match db {
+            Some(_) => Some(Server::start(b.path(), db.as_deref()).await),
+            None => None,
+        };
+        let nodes: Vec<&Server> = std::iter::once(&first).chain(second.as_ref()).collect();
+        let c = client();
+        let mut all = tokio::task::JoinSet::new();
+        for i in 0..32 {
+            let (c, url) = (
+                c.clone(),
+                nodes[i % nodes.len()].url("/discovery/v2.0/keys"),
+            );
+            all.spawn(async move { c.get(url).send().await.map(|r| r.status()) });
+        }
+        while let Some(r) = all.join_next().await {
+            assert_eq!(r.unwrap().unwrap(), StatusCode::OK, "{name}");
+        }
+        for s in &nodes {
+            let jwks: serde_json::Value = c
+                .get(s.url("/discovery/v2.0/keys"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let algs: Vec<&str> = jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["alg"].as_str().unwrap())
+                .collect();
+            assert_eq!(algs.len(), 2, "{name}: one key per algorithm, not {algs:?}");
+            assert!(
+                algs.contains(&"RS256") && algs.contains(&"ES256"),
+                "{name}: {algs:?}"
+            );
+        }
+    }
+}

@@ -183,8 +183,17 @@ fn public_jwk(k: &keys::SigningKey) -> Result<(Value, DecodingKey, Algorithm)> {
 }
 
 impl Service {
-    /// The current key for `alg`, made on first use.
+    /// The current key for `alg`, made on first use — once: concurrent first requests in
+    /// this process wait for one generation, and across nodes the database keeps one live
+    /// key per algorithm (the loser's insert does nothing and it signs with the winner's).
     async fn signing_key(&self, alg: Alg) -> Result<keys::SigningKey> {
+        static MAKING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let mut c = self.store().conn().await?;
+        if let Some(k) = keys::current(&mut c, alg.name()).await? {
+            return Ok(k);
+        }
+        drop(c);
+        let _making = MAKING.lock().await;
         let mut c = self.store().conn().await?;
         if let Some(k) = keys::current(&mut c, alg.name()).await? {
             return Ok(k);
