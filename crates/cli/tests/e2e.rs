@@ -802,3 +802,98 @@ async fn hashing_many_passes_keeps_the_servers_memory_bounded() {
         grown >> 20
     );
 }
+
+/// Answers the router or an extractor used to give bare — a 405 with an empty body, a
+/// too-large body only after `100 Continue` — and Graph bodies that are not JSON (accepted
+/// before, whatever the Content-Type): each now in its surface's error shape, at once, and
+/// changing nothing.
+#[tokio::test]
+async fn bare_errors_take_their_surfaces_shape_and_bodies_must_say_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    let c = client();
+    // 405s: a page's HTML error, the pages' API error JSON, OAuth's error JSON.
+    let r = c.delete(s.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(r.headers().get("allow").is_some());
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("id=\"error\"") && body.contains("does not answer this method"),
+        "{body}"
+    );
+    let r = c.delete(s.url("/api/signin/passkey")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "methodNotAllowed", "{v}");
+    let r = c.get(s.url("/oauth2/v2.0/token")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "invalid_request", "{v}");
+
+    // A declared 100 MB body is refused before it is sent: 413, never 100 Continue.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", s.port))
+        .await
+        .unwrap();
+    tcp.write_all(b"POST /api/signin/passkey HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\nExpect: 100-continue\r\n\r\n").await.unwrap();
+    let mut head = vec![0u8; 512];
+    let n = tcp.read(&mut head).await.unwrap();
+    let head = String::from_utf8_lossy(&head[..n]);
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    assert!(head.contains("requestTooLarge"), "{head}");
+
+    // Graph reads bodies as JSON only: anything else is 415 in Graph's shape, nothing saved.
+    let token = support::token(
+        d,
+        None,
+        &s.origin(),
+        "admin@portcullis.local",
+        &["Policy.ReadWrite.ConditionalAccess", "Policy.Read.All"],
+    );
+    let policy = r#"{"displayName":"x","state":"disabled","conditions":{"users":{"includeUsers":["None"]},"applications":{"includeApplications":["None"]}},"grantControls":{"operator":"OR","builtInControls":["mfa"]}}"#;
+    for kind in [
+        Some("text/plain"),
+        Some("application/xml"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        None,
+    ] {
+        let mut req = c
+            .post(s.url("/v1.0/identity/conditionalAccess/policies"))
+            .bearer_auth(&token)
+            .body(policy);
+        if let Some(k) = kind {
+            req = req.header("content-type", k);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{kind:?}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "UnsupportedMediaType", "{v}");
+        assert!(v["error"]["innerError"]["request-id"].is_string(), "{v}");
+    }
+    let listed: serde_json::Value = c
+        .get(s.url("/v1.0/identity/conditionalAccess/policies"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["value"].as_array().map(Vec::len),
+        Some(0),
+        "{listed}"
+    );
+    // JSON with parameters is JSON.
+    let r = c
+        .post(s.url("/v1.0/identity/conditionalAccess/policies"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json; charset=utf-8")
+        .body(policy)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+}

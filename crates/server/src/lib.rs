@@ -7,6 +7,7 @@ mod admin;
 pub mod admin_api;
 pub mod api;
 pub mod campaign;
+pub mod edge;
 pub mod error;
 pub mod graph;
 mod json;

@@ -82,6 +82,13 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            crate::edge::panicked,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::edge::edge,
+        ))
         .layer(axum::middleware::map_response(security_headers))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             tracing::debug_span!("request", method = %req.method(), uri = %redacted_uri(req.uri()))

@@ -52,6 +52,7 @@ fn init_logs(cfg: &Config) {
 }
 
 pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
+    portcullis_server::edge::install_panic_report();
     init_logs(cfg);
     let public_url = url::Url::parse(&cfg.public_url)
         .map_err(|e| CliError::Other(format!("public_url: {e}")))?;

@@ -883,6 +883,17 @@ pub async fn dispatch(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     let result = match body {
+        Ok(body) if !body.is_empty() && !is_json(&headers) => Err(gerr(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            format!(
+                "A request body is read as JSON: send it with Content-Type: application/json, not {}.",
+                headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .map_or_else(|| "no Content-Type".to_string(), |v| format!("'{}'", v.chars().take(80).collect::<String>()))
+            ),
+        )),
         Ok(body) => handle(&st, &method, &uri, &headers, &body).await,
         Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(gerr(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -892,6 +903,19 @@ pub async fn dispatch(
         Err(r) => Err(gerr(StatusCode::BAD_REQUEST, "BadRequest", r.body_text())),
     };
     finish(&st, &headers, result)
+}
+
+/// Whether the request says its body is JSON (`application/json`, any parameters, or a
+/// `+json` type).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|t| t.trim().to_ascii_lowercase())
+        .is_some_and(|t| {
+            t == "application/json" || (t.starts_with("application/") && t.ends_with("+json"))
+        })
 }
 
 /// A handler's answer as the admin API gives it: errors in Graph's error shape, and the
