@@ -841,7 +841,7 @@ async fn bare_errors_take_their_surfaces_shape_and_bodies_must_say_json() {
     let n = tcp.read(&mut head).await.unwrap();
     let head = String::from_utf8_lossy(&head[..n]);
     assert!(head.starts_with("HTTP/1.1 413"), "{head}");
-    assert!(head.contains("requestTooLarge"), "{head}");
+    assert!(head.contains("bodyTooLarge"), "{head}");
 
     // Graph reads bodies as JSON only: anything else is 415 in Graph's shape, nothing saved.
     let token = support::token(
@@ -885,6 +885,25 @@ async fn bare_errors_take_their_surfaces_shape_and_bodies_must_say_json() {
         listed["value"].as_array().map(Vec::len),
         Some(0),
         "{listed}"
+    );
+    // A name that reorders the text around it (U+202E) would read as another in lists and
+    // logs: refused, nothing created.
+    let users_token = support::token(
+        d,
+        None,
+        &s.origin(),
+        "admin@portcullis.local",
+        &["User.ReadWrite.All"],
+    );
+    let r = c.post(s.url("/v1.0/users")).bearer_auth(&users_token)
+        .json(&serde_json::json!({"displayName": "Invoice \u{202E}fdp.exe", "userPrincipalName": "rlo@portcullis.local", "accountEnabled": true}))
+        .send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("U+202E"));
+    assert_ne!(
+        cli(d, None, &["users", "show", "rlo@portcullis.local"]).0,
+        0,
+        "nothing was created"
     );
     // JSON with parameters is JSON.
     let r = c

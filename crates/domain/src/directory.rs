@@ -131,6 +131,16 @@ pub enum DisplayNameError {
     /// Holds a control character.
     #[error("displayName must not contain control characters")]
     ControlCharacter,
+    /// Holds a character that reorders the text around it (U+202E and its kin), which can
+    /// make a name read as another in a list or a log.
+    #[error("displayName must not contain bidirectional control characters (such as U+202E, right-to-left override)")]
+    BidiControl,
+}
+
+/// Whether `c` reorders the text around it: the bidirectional embeddings, overrides and
+/// isolates (U+202A–U+202E, U+2066–U+2069) and the direction marks (U+200E, U+200F, U+061C).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
 /// Checks a display name: not blank, not too long, no control characters.
@@ -144,6 +154,9 @@ pub fn validate_display_name(name: &str) -> Result<String, DisplayNameError> {
     }
     if t.chars().any(char::is_control) {
         return Err(DisplayNameError::ControlCharacter);
+    }
+    if t.chars().any(is_bidi_control) {
+        return Err(DisplayNameError::BidiControl);
     }
     Ok(t.to_string())
 }
@@ -343,6 +356,25 @@ pub const FIRST_PARTY_APPS: [FirstPartyApp; 2] = [SECURITY_INFO_APP, AUTHENTICAT
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_that_reorder_text_are_refused() {
+        assert_eq!(validate_display_name("Alice"), Ok("Alice".into()));
+        assert_eq!(
+            validate_display_name("exe.\u{202E}fdp"),
+            Err(DisplayNameError::BidiControl)
+        );
+        assert_eq!(
+            validate_display_name("a\u{2066}b"),
+            Err(DisplayNameError::BidiControl)
+        );
+        assert_eq!(
+            validate_display_name("a\u{200F}"),
+            Err(DisplayNameError::BidiControl)
+        );
+        // Right-to-left scripts themselves are names like any other.
+        assert_eq!(validate_display_name("שלום"), Ok("שלום".into()));
+    }
 
     #[test]
     fn upn_is_normalised_and_validated() {

@@ -55,11 +55,12 @@ fn shaped(
     status: StatusCode,
     message: String,
 ) -> Response {
-    let code = match status {
-        StatusCode::METHOD_NOT_ALLOWED => "methodNotAllowed",
-        StatusCode::PAYLOAD_TOO_LARGE => "requestTooLarge",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupportedMediaType",
-        s if s.is_server_error() => "internalError",
+    let code = match (status, surface) {
+        (StatusCode::PAYLOAD_TOO_LARGE, Surface::Graph) => "Request_BadRequest",
+        (StatusCode::PAYLOAD_TOO_LARGE, _) => "bodyTooLarge",
+        (StatusCode::METHOD_NOT_ALLOWED, _) => "methodNotAllowed",
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, _) => "unsupportedMediaType",
+        (s, _) if s.is_server_error() => "internalError",
         _ => "badRequest",
     };
     match surface {

@@ -246,6 +246,7 @@ impl RelyingParty {
     ) -> Result<NewCredential, CeremonyError> {
         let mut reg: RegisterPublicKeyCredential = serde_json::from_value(response.clone())
             .map_err(|e| json_err("registration response", e))?;
+        public_key_type(response)?;
         // Statements the library refuses outright are checked by `statement`; the library
         // checks everything else on the object re-encoded as `none`.
         let read = crate::statement::read(&reg.response.attestation_object)?;
@@ -346,7 +347,10 @@ impl RelyingParty {
 
     /// Parses a sign-in response (`PublicKeyCredential.toJSON()`).
     pub fn parse_assertion(response: &Value) -> Result<PublicKeyCredential, CeremonyError> {
-        serde_json::from_value(response.clone()).map_err(|e| json_err("sign-in response", e))
+        let parsed = serde_json::from_value(response.clone())
+            .map_err(|e| json_err("sign-in response", e))?;
+        public_key_type(response)?;
+        Ok(parsed)
     }
 
     /// R22: verifies an assertion for one stored credential whose counter is `stored_counter`:
@@ -463,5 +467,22 @@ fn strip_nulls(v: Value) -> Value {
         ),
         Value::Array(a) => Value::Array(a.into_iter().map(strip_nulls).collect()),
         other => other,
+    }
+}
+
+/// A credential's `type` is `public-key`, the only type WebAuthn defines.
+fn public_key_type(response: &Value) -> Result<(), CeremonyError> {
+    match response.get("type").and_then(Value::as_str) {
+        Some("public-key") => Ok(()),
+        other => Err(CeremonyError::new(
+            "malformedCredentialType",
+            format!(
+                "The credential's type is {}, not \"public-key\".",
+                other.map_or_else(
+                    || "missing".to_string(),
+                    |t| format!("\"{}\"", t.chars().take(40).collect::<String>())
+                )
+            ),
+        )),
     }
 }

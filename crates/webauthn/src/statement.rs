@@ -101,6 +101,51 @@ fn malformed(message: impl Into<String>) -> CeremonyError {
     CeremonyError::new("malformedCbor", message)
 }
 
+/// The authenticator data holds exactly what its flags announce: the fixed 37 bytes, the
+/// attested credential data when AT is set (its public key one CBOR value), the extensions
+/// when ED is set (one CBOR map) — and nothing after them.
+fn exact_length(auth_data: &[u8]) -> Result<(), CeremonyError> {
+    const AT: u8 = 0x40;
+    const ED: u8 = 0x80;
+    let bad = |m: String| CeremonyError::new("malformedAuthenticatorData", m);
+    let short = || bad("The authenticator data is shorter than its flags announce.".into());
+    let flags = *auth_data.get(32).ok_or_else(short)?;
+    let mut rest = auth_data.get(37..).ok_or_else(short)?;
+    let one_value = |rest: &mut &[u8], what: &str| -> Result<(), CeremonyError> {
+        let mut de = serde_cbor_2::Deserializer::from_slice(rest);
+        serde::Deserialize::deserialize(&mut de)
+            .map(|_: Cbor| ())
+            .map_err(|e| {
+                bad(format!(
+                    "The authenticator data's {what} is not valid CBOR: {e}"
+                ))
+            })?;
+        *rest = rest.get(de.byte_offset()..).ok_or_else(short)?;
+        Ok(())
+    };
+    if flags & AT != 0 {
+        let (Some(len), Some(after)) = (
+            rest.get(16..18).and_then(|l| <[u8; 2]>::try_from(l).ok()),
+            rest.get(18..),
+        ) else {
+            return Err(short());
+        };
+        let len = usize::from(u16::from_be_bytes(len));
+        rest = after.get(len..).ok_or_else(short)?;
+        one_value(&mut rest, "credential public key")?;
+    }
+    if flags & ED != 0 {
+        one_value(&mut rest, "extensions")?;
+    }
+    if !rest.is_empty() {
+        return Err(bad(format!(
+            "The authenticator data has {} byte(s) after what its flags announce.",
+            rest.len()
+        )));
+    }
+    Ok(())
+}
+
 /// Decodes the attestation object once: its AAGUID, and the statement to verify here, if any.
 pub(crate) fn read(attestation_object: &[u8]) -> Result<Read, CeremonyError> {
     let map = match serde_cbor_2::from_slice::<Cbor>(attestation_object) {
@@ -115,6 +160,12 @@ pub(crate) fn read(attestation_object: &[u8]) -> Result<Read, CeremonyError> {
     let Some(Cbor::Bytes(auth_data)) = map.get(&text("authData")) else {
         return Err(malformed("The attestation object has no authData."));
     };
+    if !matches!(map.get(&text("attStmt")), Some(Cbor::Map(_))) {
+        return Err(malformed(
+            "The attestation object's attStmt is missing or not a CBOR map.",
+        ));
+    }
+    exact_length(auth_data)?;
     let acd = AuthenticatorData::<Registration>::try_from(auth_data.as_slice())
         .map_err(|e| classify(&e))?
         .acd

@@ -81,3 +81,55 @@ proptest! {
         }
     }
 }
+
+/// Shapes a lenient parser let through, each refused by name: authenticator data with bytes
+/// after what its flags announce (no ED flag), an `attStmt` that is not a map, and a
+/// credential whose `type` is not `public-key` (registration and sign-in alike).
+#[test]
+fn trailing_bytes_a_statement_that_is_no_map_and_a_wrong_type_are_refused() {
+    use portcullis_testkit::softkey::edit_attestation_object;
+    use serde_cbor_2::Value as Cbor;
+    let now = std::time::SystemTime::now();
+    let (rp, good, state) = valid_registration();
+    assert!(
+        rp.finish_registration(&good, &state, now).is_ok(),
+        "the unedited response registers"
+    );
+
+    let mut trailing = good.clone();
+    edit_attestation_object(&mut trailing, |m| {
+        if let Some(Cbor::Bytes(ad)) = m.get_mut(&Cbor::Text("authData".into())) {
+            assert_eq!(ad[32] & 0x80, 0, "no extensions announced");
+            ad.extend([0xa0, 0x00, 0x00]);
+        }
+    });
+    let e = rp
+        .finish_registration(&trailing, &state, now)
+        .expect_err("trailing bytes");
+    assert_eq!(e.code, "malformedAuthenticatorData", "{e}");
+    assert!(e.message.contains("3 byte(s) after"), "{e}");
+
+    let mut not_a_map = good.clone();
+    edit_attestation_object(&mut not_a_map, |m| {
+        m.insert(Cbor::Text("attStmt".into()), Cbor::Array(vec![]));
+    });
+    let e = rp
+        .finish_registration(&not_a_map, &state, now)
+        .expect_err("attStmt array");
+    assert!(e.message.contains("attStmt"), "{e}");
+
+    for t in [json!("private-key"), json!("")] {
+        let mut wrong = good.clone();
+        wrong["type"] = t.clone();
+        let e = rp
+            .finish_registration(&wrong, &state, now)
+            .expect_err("wrong type");
+        assert_eq!(e.code, "malformedCredentialType", "{t}: {e}");
+        let mut assertion = json!({"id": "AA", "rawId": "AA", "type": "public-key",
+            "response": {"clientDataJSON": "AA", "authenticatorData": "AA", "signature": "AA"}});
+        assert!(RelyingParty::parse_assertion(&assertion).is_ok());
+        assertion["type"] = t.clone();
+        let e = RelyingParty::parse_assertion(&assertion).expect_err("wrong type");
+        assert_eq!(e.code, "malformedCredentialType", "{t}: {e}");
+    }
+}

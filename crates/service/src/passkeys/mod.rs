@@ -212,7 +212,7 @@ fn clean_text(s: Option<String>, max: usize) -> Option<String> {
     s.map(|s| {
         s.trim()
             .chars()
-            .filter(|c| !c.is_control())
+            .filter(|c| !c.is_control() && !portcullis_domain::directory::is_bidi_control(*c))
             .take(max)
             .collect::<String>()
     })
