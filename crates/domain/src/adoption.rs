@@ -471,17 +471,6 @@ impl Adoption {
         }
     }
 
-    /// Folds in the passkeys of an account since deleted: their registrations happened.
-    pub fn registrations_only(&mut self, lives: &[Life<'_>]) {
-        for l in lives {
-            inc(
-                &mut self.registrations,
-                self.range.index(l.passkey.created_at),
-                1,
-            );
-        }
-    }
-
     /// Folds in a user's first successful passkey sign-in ever.
     pub fn first_passkey_sign_in(&mut self, at: Timestamp) {
         inc(&mut self.first_sign_ins, self.range.index(at), 1);

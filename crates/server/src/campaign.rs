@@ -43,15 +43,10 @@ pub async fn page(
     let Some((session, _)) = signed_in_any(&st, &headers).await? else {
         return Ok(Redirect::to("/signin").into_response());
     };
-    let nudge = st.service.campaign_interrupt(&session).await?;
+    let (nudge, days) = st.service.campaign_interrupt(&session).await?;
     if !nudge.interrupts() {
         return Ok(Redirect::to(&back).into_response());
     }
-    let days = st
-        .service
-        .registration_campaign()
-        .await?
-        .snooze_duration_in_days;
     Ok(pages::campaign::interrupt_page(&nudge, &back, days).into_response())
 }
 

@@ -49,6 +49,16 @@ impl Service {
     /// The adoption report over `from`..=`to` (by default from the tenant's creation to
     /// today), rebuilt from the records.
     pub async fn adoption(&self, from: Option<Date>, to: Option<Date>) -> Result<AdoptionReport> {
+        self.adoption_in_chunks(from, to, CHUNK).await
+    }
+
+    /// [`Service::adoption`], reading `chunk` passkeys per query (tests page with a small one).
+    pub async fn adoption_in_chunks(
+        &self,
+        from: Option<Date>,
+        to: Option<Date>,
+        chunk: i64,
+    ) -> Result<AdoptionReport> {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let created = tenant::get(&mut c)
@@ -89,17 +99,16 @@ impl Service {
                 let groups = owner
                     .and_then(|u| member_of.get(&u))
                     .map_or(&[][..], Vec::as_slice);
-                match created {
-                    Some(created_at) => fold.user(
+                // An account's passkeys go with it, so every owner read is a user read.
+                if let Some(created_at) = created {
+                    fold.user(
                         &cfg,
                         &UserFacts {
                             created_at,
                             member_of: groups,
                         },
                         &lives,
-                    ),
-                    // A deleted account's passkeys: their registrations still happened.
-                    None => fold.registrations_only(&lives),
+                    );
                 }
             };
         // One pass over every passkey, in chunks ordered by owner: each owner's passkeys
@@ -109,13 +118,13 @@ impl Service {
         let mut cursor = None;
         loop {
             let mut c = self.store().conn().await?;
-            let chunk = store::lives(&mut c, cursor, CHUNK).await?;
+            let rows = store::lives(&mut c, cursor, chunk.max(1)).await?;
             drop(c);
-            let last = chunk.len() < usize::try_from(CHUNK).unwrap_or(usize::MAX);
-            if let Some((p, _, _)) = chunk.last() {
+            let last = rows.len() < usize::try_from(chunk.max(1)).unwrap_or(usize::MAX);
+            if let Some((p, _, _)) = rows.last() {
                 cursor = Some((p.user_id, p.id));
             }
-            for lived in chunk {
+            for lived in rows {
                 if group
                     .first()
                     .is_some_and(|(p, _, _)| p.user_id != lived.0.user_id)
@@ -193,7 +202,7 @@ pub struct EnforcementImpact {
     pub users: usize,
     /// Users who already hold a usable passkey that meets it.
     pub ready: usize,
-    /// Users who do not: stopped at their next sign-in until they register one.
+    /// Users who do not, and can add one: stopped at their next sign-in until they do.
     pub must_register: Vec<String>,
     /// Users the readiness engine finds blocked under it: no way in at all, not even with a
     /// Temporary Access Pass.
@@ -253,7 +262,7 @@ impl Service {
             strength: strength.display_name.clone(),
             users: r.users.len(),
             ready: r.users.iter().filter(|u| meets.contains(&u.id)).count(),
-            must_register: upns(&|u| !meets.contains(&u)),
+            must_register: upns(&|u| !meets.contains(&u) && !stranded_ids.contains(&u)),
             stranded: upns(&|u| stranded_ids.contains(&u)),
         })
     }

@@ -15,12 +15,24 @@ use crate::passkeys::fido2;
 use crate::policy::current;
 use crate::{Result, Service, ServiceError};
 
-/// The campaign as configured (Graph's default when never set).
+/// The campaign as configured (Graph's default when never set). Settings an earlier
+/// release stored without this parse (it kept the campaign almost unchecked) and that do not
+/// parse now count as Graph's default — off — with a warning, rather than failing every
+/// sign-in and registration; the next PATCH replaces them.
 pub(crate) async fn configured(c: &mut Conn) -> Result<RegistrationCampaign> {
-    match policy::settings(c).await? {
-        Some(s) => Ok(RegistrationCampaign::from_settings(&s)?),
-        None => Ok(RegistrationCampaign::default()),
-    }
+    let Some(s) = policy::settings(c).await? else {
+        return Ok(RegistrationCampaign::default());
+    };
+    Ok(RegistrationCampaign::from_settings(&s).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "the stored registration campaign does not parse; it is off until it is saved again");
+        RegistrationCampaign::default()
+    }))
+}
+
+/// Whether the campaign runs at all (a sign-in asks nothing more when it does not).
+pub(crate) async fn running(svc: &Service) -> Result<bool> {
+    let mut c = svc.store().conn().await?;
+    Ok(configured(&mut c).await?.is_running())
 }
 
 /// What the campaign asks of `user` at `now`, from the stored facts.
@@ -79,9 +91,10 @@ impl From<portcullis_store::StoreError> for SnoozeError {
 }
 
 impl Service {
-    /// The interrupt page: what the campaign asks of this session's user now. A session it
-    /// no longer concerns (registered meanwhile, excluded, campaign off) is released.
-    pub async fn campaign_interrupt(&self, session: &Session) -> Result<Nudge> {
+    /// The interrupt page: what the campaign asks of this session's user now, and how many
+    /// days "Not now" lasts. A session it no longer concerns (registered meanwhile,
+    /// excluded, campaign off) is released.
+    pub async fn campaign_interrupt(&self, session: &Session) -> Result<(Nudge, u8)> {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let campaign = configured(&mut c).await?;
@@ -89,7 +102,7 @@ impl Service {
         if session.campaign_pending && !n.interrupts() {
             store::set_pending(&mut c, session.id, false).await?;
         }
-        Ok(n)
+        Ok((n, campaign.snooze_duration_in_days))
     }
 
     /// "Not now": records the snooze and releases the user's interrupted sessions, or says
@@ -103,6 +116,12 @@ impl Service {
         let campaign = configured(&mut tx).await?;
         let n = nudge(&mut tx, &campaign, session.user_id, now).await?;
         let before = store::progress(&mut tx, session.user_id).await?;
+        if matches!(n, Nudge::Snoozed { .. }) {
+            // Already postponed (in another tab, a moment ago): that snooze stands.
+            store::release_user(&mut tx, session.user_id).await?;
+            commit(tx).await?;
+            return Ok(before);
+        }
         let after = campaign::snooze(&campaign, &n, before, now)?;
         if !store::snoozed(&mut tx, session.user_id, before, after, now).await? {
             // Another tab snoozed first: that snooze stands, this one adds nothing.
@@ -112,11 +131,5 @@ impl Service {
         commit(tx).await?;
         tracing::info!(user = %session.user_id, snoozes = after.snoozes, "registration campaign snoozed");
         Ok(after)
-    }
-
-    /// The registration campaign as configured.
-    pub async fn registration_campaign(&self) -> Result<RegistrationCampaign> {
-        let mut c = self.store().conn().await?;
-        configured(&mut c).await
     }
 }

@@ -423,14 +423,7 @@ impl Service {
         ctx: &RequestContext,
         now: Timestamp,
     ) -> Result<SignedIn, SignInError> {
-        let mut tx = self.store().begin().await?;
-        if pass.is_usable_once && !tap_store::consume(&mut tx, pass.id, now).await? {
-            return Err(TapRefusal::AlreadyUsed.into());
-        }
-        let token = new_token();
-        // R55: a user the registration campaign asks for a passkey is interrupted first.
-        let campaign_pending = crate::campaign::at_sign_in(&mut tx, user.id, now).await?;
-        let session = Session {
+        let mut session = Session {
             id: Uuid::new_v4(),
             user_id: user.id,
             auth_time: now,
@@ -439,8 +432,23 @@ impl Service {
             passkey_aaguid: None,
             passkey_attested: false,
             credential_id: Some(pass.id),
-            campaign_pending,
+            campaign_pending: false,
         };
+        // R55: a user the registration campaign asks for a passkey is interrupted first —
+        // unless Conditional Access keeps this very sign-in out of Security info, where the
+        // interrupt sends them: that would be a loop.
+        let reaches_security_info = !crate::campaign::running(self).await?
+            || self
+                .registration_decision(user, &session, ctx)
+                .await
+                .is_ok_and(|(d, _, _)| crate::render::registration_refusal(&d.verdict).is_none());
+        let mut tx = self.store().begin().await?;
+        if pass.is_usable_once && !tap_store::consume(&mut tx, pass.id, now).await? {
+            return Err(TapRefusal::AlreadyUsed.into());
+        }
+        let token = new_token();
+        session.campaign_pending =
+            reaches_security_info && crate::campaign::at_sign_in(&mut tx, user.id, now).await?;
         sessions::insert(&mut tx, &token_key(&token), &session, now).await?;
         lockout::clear_user(&mut tx, user.id).await?;
         signins::append(

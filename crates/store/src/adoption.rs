@@ -50,7 +50,7 @@ pub async fn lives(c: &mut Conn, after: Option<(Uuid, Uuid)>, limit: i64) -> Res
 
 /// Each user's first successful passkey sign-in ever.
 pub async fn first_passkey_sign_ins(c: &mut Conn) -> Result<Vec<Timestamp>> {
-    let rows = sqlx::query("SELECT MIN(at) AS first FROM sign_in_log WHERE method = 'passkey' AND error_code = 0 AND user_id IS NOT NULL GROUP BY user_id")
+    let rows = sqlx::query("SELECT MIN(at) AS first FROM sign_in_log WHERE method = 'passkey' AND error_code = 0 AND app_id IS NULL AND user_id IS NOT NULL GROUP BY user_id")
         .fetch_all(&mut *c)
         .await?;
     rows.iter().map(|r| ts(r, "first")).collect()

@@ -81,7 +81,7 @@ pub async fn release_user(c: &mut Conn, user: Uuid) -> Result<()> {
 /// Counts for the adoption report: users ever asked, users who snoozed at least once, and
 /// the total number of snoozes.
 pub async fn totals(c: &mut Conn) -> Result<(i64, i64, i64)> {
-    let r = sqlx::query("SELECT COUNT(*) AS asked, CAST(COALESCE(SUM(CASE WHEN snoozes > 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS snoozers, CAST(COALESCE(SUM(snoozes), 0) AS BIGINT) AS snoozes FROM campaign_progress")
+    let r = sqlx::query("SELECT COUNT(*) AS asked, CAST(COALESCE(SUM(CASE WHEN snoozes > 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS snoozers, CAST(COALESCE(SUM(snoozes), 0) AS BIGINT) AS snoozes FROM campaign_progress WHERE user_id IN (SELECT id FROM users)")
         .fetch_one(&mut *c)
         .await?;
     Ok((

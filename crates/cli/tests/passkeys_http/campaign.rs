@@ -392,3 +392,43 @@ async fn r55_not_now_lasts_the_configured_days_measured_by_the_server_clock() {
     assert_eq!(sign_in_later(d, &s, 4, DORA).await, INTERRUPTED);
     s.stop().await;
 }
+
+/// A user whom Conditional Access keeps out of Security info from where they sign in is not
+/// interrupted: the interrupt would send them to a page they cannot use, and once their
+/// snoozes ran out they could reach nothing at all — a loop.
+#[tokio::test]
+async fn r55_users_conditional_access_keeps_out_of_security_info_are_not_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    let (rollout, _) = campaign_tenant(d);
+    let token = policy_token(d, &s);
+    let (st, v) = patch_campaign(&s, &token, json!({"state": "enabled", "snoozeDurationInDays": 0,
+        "enforceRegistrationAfterAllowedSnoozes": true,
+        "includeTargets": [{"id": rollout, "targetType": "group", "targetedAuthenticationMethod": "fido2"}]})).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(tap_sign_in(d, &s, DORA).await.1, INTERRUPTED);
+    // Registering security info only from the office (a named location this test is not in).
+    ok(
+        d,
+        &[
+            "ca",
+            "location",
+            "--name",
+            "Office",
+            "--cidr",
+            "203.0.113.0/24",
+            "--trusted",
+        ],
+    );
+    let f = d.join("office-only.json");
+    std::fs::write(&f, json!({
+        "displayName": "Register security info only from the office", "state": "enabled",
+        "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeUserActions": ["urn:user:registersecurityinfo"]},
+            "locations": {"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}, "clientAppTypes": ["all"]},
+        "grantControls": {"operator": "OR", "builtInControls": ["block"]}
+    }).to_string()).unwrap();
+    ok(d, &["ca", "save", f.to_str().unwrap()]);
+    assert_eq!(tap_sign_in(d, &s, DORA).await.1, "/me");
+    assert_eq!(tap_sign_in(d, &s, GINA).await.1, "/me");
+}

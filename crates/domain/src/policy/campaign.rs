@@ -500,10 +500,9 @@ pub fn decide(
     } else {
         SnoozesLeft::Unlimited
     };
-    if snoozes_left != SnoozesLeft::None {
-        if let Some(until) = facts.progress.snoozed_until.filter(|u| now < *u) {
-            return Nudge::Snoozed { until };
-        }
+    // Every snooze lasts its days, the last one too: registration is required once it ends.
+    if let Some(until) = facts.progress.snoozed_until.filter(|u| now < *u) {
+        return Nudge::Snoozed { until };
     }
     Nudge::Interrupt {
         method,
@@ -511,7 +510,8 @@ pub fn decide(
     }
 }
 
-/// Whether the user could register the targeted method at all (the registration rules).
+/// Whether the user could register the targeted method at all: the registration rules'
+/// own answers ([`passkey::rulesets`], [`passkey::registrable`]), with the reason when not.
 fn can_register(
     fido2: &Fido2Configuration,
     member_of: &[Uuid],
@@ -522,16 +522,20 @@ fn can_register(
         return Err(PasskeyRefusal::SelfServiceDisabled);
     }
     if method == TargetedMethod::MicrosoftAuthenticator {
-        let allowed =
-            |r: &passkey::Ruleset, a: &Uuid| passkey::key_allowed(&r.key_restrictions, *a);
-        if rules
+        let in_app = |a: &Uuid| AUTHENTICATOR_AAGUIDS.contains(a);
+        let offered = passkey::registrable(fido2, member_of, &AUTHENTICATOR_AAGUIDS);
+        if !offered
             .iter()
-            .any(|r| AUTHENTICATOR_AAGUIDS.iter().any(|a| allowed(r, a).is_ok()))
+            .any(|m| m.aaguid.as_ref().is_some_and(in_app))
         {
-            return Ok(());
-        }
-        for (r, a) in rules.iter().zip(AUTHENTICATOR_AAGUIDS.iter()) {
-            allowed(r, a)?;
+            let first = AUTHENTICATOR_AAGUIDS.first().copied().unwrap_or_default();
+            return Err(rules
+                .first()
+                .and_then(|r| passkey::key_allowed(&r.key_restrictions, first).err())
+                .unwrap_or(PasskeyRefusal::KeyRestricted {
+                    aaguid: first,
+                    allow_list: true,
+                }));
         }
     }
     Ok(())

@@ -128,7 +128,10 @@ pub fn patched_settings(current: &Value, patch: &Value) -> Result<Value, PolicyE
                             "must hold authenticationMethodsRegistrationCampaign (and nothing else)",
                         )
                     })?;
-                let campaign = RegistrationCampaign::from_settings(current)?.patched(patch)?;
+                // A stored campaign that no longer parses is replaced, never a reason to refuse.
+                let campaign = RegistrationCampaign::from_settings(current)
+                    .unwrap_or_default()
+                    .patched(patch)?;
                 merged.insert(
                     "registrationEnforcement".into(),
                     serde_json::json!({"authenticationMethodsRegistrationCampaign": campaign.to_json()}),

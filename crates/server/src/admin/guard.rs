@@ -52,7 +52,12 @@ impl FromRequestParts<AppState> for AdminSession {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Response> {
-        let back = parts.uri.path_and_query().map(|p| p.to_string());
+        // A form posted while held resumes at its section's page, not at the POST address.
+        let back = if parts.method == axum::http::Method::GET {
+            parts.uri.path_and_query().map(|p| p.to_string())
+        } else {
+            Some("/admin".to_string())
+        };
         let signed_in = match signed_in(st, &parts.headers).await {
             Err(PageError::RegistrationDue(_)) => Err(PageError::RegistrationDue(back)),
             other => other,

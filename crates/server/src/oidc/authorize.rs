@@ -173,14 +173,7 @@ async fn handle(
     };
     let session = signed_in_any(&st, &headers).await?;
     let now = st.service.now();
-    // R55: a session the registration campaign holds up reaches only the applications
-    // where passkeys are registered until it is answered; then this authorization resumes.
-    if session.as_ref().is_some_and(|(s, _)| s.campaign_pending)
-        && !portcullis_domain::policy::campaign::registration_path(&app.app_id)
-    {
-        let back = return_url(&st, &pairs, None).await?;
-        return Ok(see_other(&crate::campaign::page_url(Some(&back))));
-    }
+
     match sign_in_need(&req, session.as_ref().map(|(s, _)| s), now) {
         SignInNeed::Ready => {}
         SignInNeed::LoginRequired => {
@@ -210,6 +203,29 @@ async fn handle(
     let Some((session, user)) = session else {
         return Err(PageError::Internal("a ready sign-in has no session".into()));
     };
+    // R55: a session the registration campaign holds up reaches only the applications
+    // where passkeys are registered until it is answered; then this authorization resumes.
+    // With prompt=none no page may be shown: the application hears interaction_required.
+    if session.campaign_pending
+        && !portcullis_domain::policy::campaign::registration_path(&app.app_id)
+    {
+        if req.prompt_none {
+            let mut q = vec![
+                ("error", "interaction_required"),
+                (
+                    "error_description",
+                    "The user must answer a request to add a passkey first, and prompt=none forbids showing a page.",
+                ),
+            ];
+            if let Some(s) = &req.state {
+                q.push(("state", s));
+            }
+            q.push(("iss", &issuer));
+            return Ok(see_other(&redirect_with(&req.redirect_uri, &q)));
+        }
+        let back = return_url(&st, &pairs, None).await?;
+        return Ok(see_other(&crate::campaign::page_url(Some(&back))));
+    }
     let ctx = request_context(&st, peer, &headers);
     match st
         .service
