@@ -659,6 +659,51 @@ async fn walk_routes(db: Option<&str>) {
                 r.status()
             );
             graph_error(&r.json().await.unwrap());
+            // A property the resource does not have is named, never dropped in silence
+            // (issue 19, item 7: eight routes accepted {"zzzUnknown": 1} and audited a change).
+            if let Some(Value::Object(m)) = &body {
+                let mut with_unknown = m.clone();
+                with_unknown.insert("zzzUnknown".into(), json!(1));
+                let (st, _, v) = call(
+                    &s,
+                    route.method,
+                    &path,
+                    Some(&good),
+                    Some(Value::Object(with_unknown)),
+                )
+                .await;
+                assert_eq!(
+                    st,
+                    StatusCode::BAD_REQUEST,
+                    "{} {path} unknown property: {v}",
+                    route.method
+                );
+                graph_error(&v);
+                assert!(
+                    v["error"]["message"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains("zzzUnknown"),
+                    "{} {path}: {v}",
+                    route.method
+                );
+            }
+            // A body that does not say it is JSON is refused as such.
+            let r = client()
+                .request(route.method.parse().unwrap(), s.url(&path))
+                .bearer_auth(&good)
+                .header("content-type", "text/plain")
+                .body(body.clone().unwrap_or_default().to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                r.status(),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "{} {path} as text/plain",
+                route.method
+            );
+            graph_error(&r.json().await.unwrap());
             assert_eq!(
                 before,
                 cli(d, db, &["logs", "audit", "--json", "--limit", "10000"]).1,

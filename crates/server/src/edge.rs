@@ -115,8 +115,9 @@ pub async fn edge(State(st): State<AppState>, req: Request, next: Next) -> Respo
     if !(status.is_client_error() || status.is_server_error()) || !bare {
         return res;
     }
-    let allow = res.headers().get(header::ALLOW).cloned();
-    let text = match axum::body::to_bytes(res.into_body(), 16 * 1024).await {
+    let (parts, body) = res.into_parts();
+    let allow = parts.headers.get(header::ALLOW).cloned();
+    let text = match axum::body::to_bytes(body, 16 * 1024).await {
         Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).into_owned(),
         _ => status.canonical_reason().unwrap_or("Error").to_string(),
     };
@@ -131,8 +132,12 @@ pub async fn edge(State(st): State<AppState>, req: Request, next: Next) -> Respo
         text
     };
     let mut out = shaped(&st, &headers, on, status, message);
-    if let Some(a) = allow {
-        out.headers_mut().insert(header::ALLOW, a);
+    // Whatever the bare answer said besides its body (Allow, WWW-Authenticate, Retry-After,
+    // cookies) it still says.
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().append(name.clone(), value.clone());
+        }
     }
     out
 }
@@ -152,14 +157,8 @@ fn is_bare(res: &Response) -> bool {
 }
 
 /// A handler's panic, answered: a bare 500 (the edge gives it its surface's shape, with no
-/// detail), and one line in the log.
-pub fn panicked(err: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
-    let what = err
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| err.downcast_ref::<&str>().copied())
-        .unwrap_or("a panic");
-    tracing::error!(panic = %what, "a request handler panicked; answered 500");
+/// detail). The panic report ([`install_panic_report`]) has already logged it, once.
+pub fn panicked(_err: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
     StatusCode::INTERNAL_SERVER_ERROR.into_response()
 }
 

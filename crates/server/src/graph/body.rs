@@ -25,6 +25,41 @@ pub(crate) fn only_known(
     }
 }
 
+/// The first property of `sent` (a request body) that `kept` (the same body read into its
+/// type and written back) does not have, as a JSON pointer: a property the type does not
+/// know, which serde would drop without a word. Annotations (`@odata.…`), `null`, empty
+/// arrays and objects, and the read-only properties in `read_only` are not counted.
+pub(crate) fn dropped(sent: &Value, kept: &Value, read_only: &[&str]) -> Option<String> {
+    fn walk(sent: &Value, kept: &Value, read_only: &[&str], at: &str) -> Option<String> {
+        match (sent, kept) {
+            (Value::Object(s), Value::Object(k)) => s.iter().find_map(|(key, v)| {
+                let empty = match v {
+                    Value::Null => true,
+                    Value::Array(a) => a.is_empty(),
+                    Value::Object(o) => o.is_empty(),
+                    _ => false,
+                };
+                if key.starts_with('@') || (at.is_empty() && read_only.contains(&key.as_str())) {
+                    return None;
+                }
+                let here = format!("{at}/{key}");
+                match k.get(key) {
+                    Some(kv) => walk(v, kv, read_only, &here),
+                    None if empty => None,
+                    None => Some(here),
+                }
+            }),
+            (Value::Array(s), Value::Array(k)) if s.len() == k.len() => s
+                .iter()
+                .zip(k)
+                .enumerate()
+                .find_map(|(i, (sv, kv))| walk(sv, kv, read_only, &format!("{at}/{i}"))),
+            _ => None,
+        }
+    }
+    walk(sent, kept, read_only, "")
+}
+
 /// An optional string property (`null` counts as absent).
 pub(crate) fn string(b: &Map<String, Value>, key: &str) -> Result<Option<String>, GraphError> {
     match b.get(key) {

@@ -55,12 +55,29 @@ fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
+/// Properties of a policy that are written by the server, accepted and ignored in a body.
+const POLICY_READ_ONLY: [&str; 5] = [
+    "id",
+    "createdDateTime",
+    "modifiedDateTime",
+    "templateId",
+    "deletedDateTime",
+];
+
 fn parse_policy(v: Value) -> Result<Policy, GraphError> {
-    serde_json::from_value(v).map_err(|e| {
+    let p: Policy = serde_json::from_value(v.clone()).map_err(|e| {
         bad(format!(
             "The body is not a valid conditionalAccessPolicy: {e}"
         ))
-    })
+    })?;
+    let kept = serde_json::to_value(&p)
+        .map_err(|e| GraphError::from(portcullis_service::ServiceError::Internal(e.to_string())))?;
+    match super::body::dropped(&v, &kept, &POLICY_READ_ONLY) {
+        Some(at) => Err(bad(format!(
+            "Property '{at}' does not exist on type 'microsoft.graph.conditionalAccessPolicy' (or Portcullis does not keep it)."
+        ))),
+        None => Ok(p),
+    }
 }
 
 fn accept_lockout(cx: &Ctx<'_>) -> bool {
@@ -171,6 +188,19 @@ pub(crate) async fn list_locations(cx: &Ctx<'_>) -> Result<Response, GraphError>
 /// `POST identity/conditionalAccess/namedLocations` → 201 (IP locations).
 pub(crate) async fn create_location(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let b = cx.json_body()?;
+    super::body::only_known(
+        &b,
+        &[
+            "@odata.type",
+            "displayName",
+            "isTrusted",
+            "ipRanges",
+            "id",
+            "createdDateTime",
+            "modifiedDateTime",
+        ],
+        "ipNamedLocation",
+    )?;
     match b.get("@odata.type").and_then(Value::as_str) {
         Some("#microsoft.graph.ipNamedLocation") => {}
         Some(other) => {
@@ -197,6 +227,9 @@ pub(crate) async fn create_location(cx: &Ctx<'_>) -> Result<Response, GraphError
     let cidrs = ranges
         .iter()
         .map(|r| {
+            if let Some(m) = r.as_object() {
+                super::body::only_known(m, &["@odata.type", "cidrAddress"], "ipRange")?;
+            }
             r.get("cidrAddress")
                 .and_then(Value::as_str)
                 .map(str::to_string)
@@ -251,8 +284,44 @@ fn strings(b: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, Gra
 /// `POST policies/authenticationStrengthPolicies` → 201: a custom strength; a
 /// `fido2CombinationConfiguration` may come inline (as beta allows).
 pub(crate) async fn create_strength(cx: &Ctx<'_>) -> Result<Response, GraphError> {
-    let doc =
-        StrengthDocument::parse(Value::Object(cx.json_body()?)).map_err(|e| bad(e.to_string()))?;
+    let b = cx.json_body()?;
+    super::body::only_known(
+        &b,
+        &[
+            "@odata.type",
+            "@odata.context",
+            "id",
+            "displayName",
+            "description",
+            "allowedCombinations",
+            "combinationConfigurations",
+            "policyType",
+            "requirementsSatisfied",
+            "createdDateTime",
+            "modifiedDateTime",
+        ],
+        "authenticationStrengthPolicy",
+    )?;
+    for c in b
+        .get("combinationConfigurations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(m) = c.as_object() {
+            super::body::only_known(
+                m,
+                &[
+                    "@odata.type",
+                    "id",
+                    "allowedAAGUIDs",
+                    "appliesToCombinations",
+                ],
+                "fido2CombinationConfiguration",
+            )?;
+        }
+    }
+    let doc = StrengthDocument::parse(Value::Object(b)).map_err(|e| bad(e.to_string()))?;
     let (_, aaguids) = doc.checked().map_err(|e| bad(e.to_string()))?;
     let s = cx
         .st
@@ -291,14 +360,8 @@ pub(crate) async fn update_strength(cx: &Ctx<'_>) -> Result<Response, GraphError
             "'{k}' cannot be changed with PATCH; use updateAllowedCombinations for combinations."
         )));
     }
-    let name = b
-        .get("displayName")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let description = b
-        .get("description")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let name = super::body::string(&b, "displayName")?;
+    let description = super::body::string(&b, "description")?;
     cx.st
         .service
         .update_strength(
@@ -323,6 +386,7 @@ pub(crate) async fn delete_strength(cx: &Ctx<'_>) -> Result<Response, GraphError
 /// `POST policies/authenticationStrengthPolicies/{id}/updateAllowedCombinations`.
 pub(crate) async fn update_allowed_combinations(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let b = cx.json_body()?;
+    super::body::only_known(&b, &["allowedCombinations"], "updateAllowedCombinations")?;
     let combos = strings(&b, "allowedCombinations")?
         .ok_or_else(|| bad("allowedCombinations is required."))?;
     let (previous, current, refs) = cx
@@ -411,6 +475,17 @@ pub(crate) fn method_modes(cx: &Ctx<'_>) -> Result<Response, GraphError> {
 /// `POST identity/conditionalAccess/evaluate` (What If, graph-api.md §5.8).
 pub(crate) async fn evaluate(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let b = cx.json_body()?;
+    super::body::only_known(
+        &b,
+        &[
+            "signInIdentity",
+            "signInContext",
+            "signInConditions",
+            "appliedPoliciesOnly",
+            "portcullisAuthenticationMethods",
+        ],
+        "evaluate",
+    )?;
     let user = b
         .get("signInIdentity")
         .and_then(|i| i.get("userId"))

@@ -19,6 +19,7 @@ fn role_json(r: DirectoryRole) -> Value {
 /// The object id at the end of an `@odata.id` reference.
 fn referenced_id(cx: &Ctx<'_>) -> Result<String, GraphError> {
     let b = cx.json_body()?;
+    super::body::only_known(&b, &["@odata.id"], "referenceCreate")?;
     let r = b.get("@odata.id").and_then(Value::as_str).ok_or_else(|| {
         gerr(
             StatusCode::BAD_REQUEST,

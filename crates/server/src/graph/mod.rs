@@ -883,17 +883,6 @@ pub async fn dispatch(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     let result = match body {
-        Ok(body) if !body.is_empty() && !is_json(&headers) => Err(gerr(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UnsupportedMediaType",
-            format!(
-                "A request body is read as JSON: send it with Content-Type: application/json, not {}.",
-                headers
-                    .get(header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .map_or_else(|| "no Content-Type".to_string(), |v| format!("'{}'", v.chars().take(80).collect::<String>()))
-            ),
-        )),
         Ok(body) => handle(&st, &method, &uri, &headers, &body).await,
         Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(gerr(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -1020,6 +1009,20 @@ async fn handle(
         ));
     };
     let (actor, user) = authenticate(st, headers, route.capability).await?;
+    // Bodies are read as JSON only, once the caller is known.
+    if !body.is_empty() && !is_json(headers) {
+        return Err(gerr(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            format!(
+                "A request body is read as JSON: send it with Content-Type: application/json, not {}.",
+                headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .map_or_else(|| "no Content-Type".to_string(), |v| format!("'{}'", v.chars().take(80).collect::<String>()))
+            ),
+        ));
+    }
     let base = format!("{}/{}", st.config.issuer(), version);
     let mut query = parse_query(uri.query().unwrap_or(""));
     if let Some(args) = function_args.filter(|a| !a.is_empty()) {
