@@ -40,6 +40,9 @@ pub struct Config {
     pub lockout: LockoutPolicy,
     /// Per-source limits on anonymous requests (sign-in options, TAP attempts), per minute.
     pub rate_limit: portcullis_server::rate_limit::RateLimits,
+    /// Bounds on connections (`max`, `header_read_timeout_seconds`, `idle_timeout_seconds`,
+    /// `shutdown_grace_seconds`).
+    pub connections: portcullis_server::listen::ConnectionLimits,
     /// How long the sign-in log is kept (`sign_in_log_days`).
     pub retention: portcullis_service::housekeeping::Retention,
     /// How long a token grant's refresh family lives at most (R47): `tap_hours` for one
@@ -93,6 +96,7 @@ impl Default for Config {
             lockout: LockoutPolicy::default(),
             grant_lifetime: GrantLifetimes::default(),
             rate_limit: Default::default(),
+            connections: Default::default(),
             retention: Default::default(),
             app_attestation_root: None,
             app_attestation_available: true,

@@ -562,13 +562,15 @@ async fn debug_request_logs_redact_codes_and_hints() {
 #[tokio::test]
 async fn rotating_forwarded_for_without_trusted_proxies_does_not_reset_the_limit() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start_env(
+    let log = dir.path().join("server.log");
+    let s = Server::start_logging(
         dir.path(),
         None,
         &[(
             "PORTCULLIS_RATE_LIMIT__SIGN_IN_OPTIONS_PER_MINUTE",
             "3".into(),
         )],
+        std::process::Stdio::from(std::fs::File::create(&log).unwrap()),
     )
     .await;
     let c = client();
@@ -593,6 +595,13 @@ async fn rotating_forwarded_for_without_trusted_proxies_does_not_reset_the_limit
         ]
     );
     s.stop().await;
+    // The operator is told, once, that a proxy they did not list sends the header.
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        text.matches("which trusted_proxies does not list").count(),
+        1,
+        "{text}"
+    );
 }
 
 /// Issue 15, point 10: `portcullis token` mints with the issuer the server recorded on this
@@ -915,4 +924,85 @@ async fn bare_errors_take_their_surfaces_shape_and_bodies_must_say_json() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+/// R60, as a slow client tries it: half-sent request heads are closed after the head
+/// timeout, silent connections after the idle timeout, a full house waits and is logged,
+/// the server keeps answering, and a client holding half a request line cannot keep a
+/// shutdown from finishing. (Before: 300 slowloris and 2,000 idle connections were all
+/// kept, and such a client held a graceful shutdown forever.)
+#[tokio::test]
+async fn slow_and_silent_clients_are_cut_off_and_shutdown_has_a_deadline() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let s = Server::start_logging(
+        dir.path(),
+        None,
+        &[
+            ("PORTCULLIS_CONNECTIONS__MAX", "12".into()),
+            (
+                "PORTCULLIS_CONNECTIONS__HEADER_READ_TIMEOUT_SECONDS",
+                "1".into(),
+            ),
+            ("PORTCULLIS_CONNECTIONS__IDLE_TIMEOUT_SECONDS", "2".into()),
+            ("PORTCULLIS_CONNECTIONS__SHUTDOWN_GRACE_SECONDS", "2".into()),
+        ],
+        std::process::Stdio::from(std::fs::File::create(&log).unwrap()),
+    )
+    .await;
+    let addr = ("127.0.0.1", s.port);
+    // Twenty slowloris clients: more than the server takes at once.
+    let mut slow = vec![];
+    for _ in 0..20 {
+        let mut t = tokio::net::TcpStream::connect(addr).await.unwrap();
+        t.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+            .await
+            .unwrap();
+        slow.push(t);
+    }
+    // Each is closed by the server (end of stream or a reset), the late ones once a slot
+    // frees: nobody holds a connection by trickling a head.
+    for t in &mut slow {
+        let mut buf = [0u8; 256];
+        let closed =
+            tokio::time::timeout(std::time::Duration::from_secs(15), t.read(&mut buf)).await;
+        assert!(
+            matches!(closed, Ok(Ok(_)) | Ok(Err(_))),
+            "a slow client was still held after 15 s"
+        );
+    }
+    // A silent keep-alive connection after a complete request is closed too.
+    let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = idle.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let end = tokio::time::timeout(std::time::Duration::from_secs(15), idle.read(&mut buf)).await;
+    assert!(
+        matches!(end, Ok(Ok(0)) | Ok(Err(_))),
+        "an idle connection was kept: {end:?}"
+    );
+    // The server still answers.
+    assert_eq!(
+        client()
+            .get(s.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    // Half a request line does not hold the shutdown: the server exits (stop() waits 30 s).
+    let mut half = tokio::net::TcpStream::connect(addr).await.unwrap();
+    half.write_all(b"GET /heal").await.unwrap();
+    let status = s.stop().await;
+    assert!(status.success(), "{status:?}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("the connection limit is reached"),
+        "the full house was logged"
+    );
 }

@@ -11,6 +11,7 @@ pub mod edge;
 pub mod error;
 pub mod graph;
 mod json;
+pub mod listen;
 pub mod oidc;
 pub mod pages;
 pub mod rate_limit;
@@ -19,7 +20,6 @@ pub mod security_info;
 pub mod session_cookie;
 
 use portcullis_service::Service;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use url::Url;
@@ -37,6 +37,8 @@ pub struct ServerConfig {
     pub rate_limits: rate_limit::RateLimits,
     /// How long what housekeeping deletes is kept.
     pub retention: portcullis_service::housekeeping::Retention,
+    /// Bounds on connections: how many, and how long a head, a silence and a shutdown may take.
+    pub connections: listen::ConnectionLimits,
 }
 
 impl ServerConfig {
@@ -101,13 +103,9 @@ pub async fn serve(
             }
         }
     });
+    let limits = state.config.connections;
     let app = routes::router(state);
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let served = listen::run(listener, app, limits, shutdown).await;
     housekeeping.abort();
     served
 }

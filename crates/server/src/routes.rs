@@ -270,6 +270,23 @@ pub(crate) async fn signed_in_any(
     }
 }
 
+/// Says once, in the log, that requests carry `X-Forwarded-For` from a peer outside
+/// `trusted_proxies`: behind a reverse proxy that is not listed, every user shares the
+/// proxy's address, so one person's wrong codes lock everyone out of the pass sign-in.
+fn warn_untrusted_proxy(st: &AppState, peer: SocketAddr) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let trusted = st.config.trusted_proxies.iter().any(|(a, l)| {
+        portcullis_domain::conditional_access::location::cidr_contains(*a, *l, peer.ip())
+    });
+    if !trusted && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            peer = %peer.ip(),
+            "requests arrive with X-Forwarded-For from {}, which trusted_proxies does not list: the header is ignored, and every client behind that proxy counts as one source (rate limits and lock-outs are shared). If it is your reverse proxy, add it to trusted_proxies.",
+            peer.ip()
+        );
+    }
+}
+
 /// Source address and user agent of a request.
 pub(crate) fn request_context(
     st: &AppState,
@@ -283,6 +300,9 @@ pub(crate) fn request_context(
         .iter()
         .map(HeaderValue::as_bytes)
         .collect();
+    if !forwarded.is_empty() {
+        warn_untrusted_proxy(st, peer);
+    }
     RequestContext {
         source: portcullis_domain::conditional_access::location::client_ip(
             peer.ip(),

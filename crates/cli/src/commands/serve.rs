@@ -52,8 +52,8 @@ fn init_logs(cfg: &Config) {
 }
 
 pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
-    portcullis_server::edge::install_panic_report();
     init_logs(cfg);
+    portcullis_server::edge::install_panic_report();
     let public_url = url::Url::parse(&cfg.public_url)
         .map_err(|e| CliError::Other(format!("public_url: {e}")))?;
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
@@ -122,6 +122,7 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
         trusted_proxies,
         rate_limits: cfg.rate_limit,
         retention: cfg.retention,
+        connections: cfg.connections,
     };
     if config.public_url.scheme() == "http" && config.cookie_secure() {
         tracing::warn!("public_url is plain HTTP on a non-local host: browsers will not send the Secure session cookie; serve over HTTPS");
