@@ -221,15 +221,15 @@ async fn r53_the_series_rebuilt_from_90_days_of_records_matches_independent_coun
         assert_eq!(report.daily.len(), 90, "{}", t.name);
 
         // Independently: every day, from the generated facts alone.
-        let firsts: BTreeMap<Uuid, Timestamp> =
-            g.sign_ins
-                .iter()
-                .filter(|s| s.2 && s.3 && s.4)
-                .fold(BTreeMap::new(), |mut m, s| {
-                    let e = m.entry(s.0).or_insert(s.1);
-                    *e = (*e).min(s.1);
-                    m
-                });
+        let firsts: BTreeMap<Uuid, Timestamp> = g
+            .sign_ins
+            .iter()
+            .filter(|s| s.2 && s.3 && s.4)
+            .fold(BTreeMap::new(), |mut m, s| {
+                let e = m.entry(s.0).or_insert(s.1);
+                *e = (*e).min(s.1);
+                m
+            });
         let mut checked_holding = 0u64;
         for (i, day) in report.daily.iter().enumerate() {
             let d = from + Duration::days(i64::try_from(i).unwrap());
