@@ -77,6 +77,10 @@ enum Command {
     /// Readiness: every user, as every persona — who cannot get in, where, why, and the fix
     /// (R50). Exit status 1 when a finding is a blocker.
     Readiness(commands::readiness::Args),
+    /// Copy the embedded database while the server runs (R60).
+    Backup(commands::backup::BackupArgs),
+    /// Put a backup in place of the embedded database (the server stopped).
+    Restore(commands::backup::RestoreArgs),
     /// Passkey adoption over time, rebuilt from the records (R53), as CSV or JSON.
     Adoption(commands::adoption::Args),
     /// Inventories, streamed as JSON Lines or CSV (R52).
@@ -139,6 +143,8 @@ fn main() -> ExitCode {
             Command::Readiness(a) => commands::readiness::run(&cfg, a).await,
             Command::Inventory(c) => commands::inventory::run(&cfg, c).await,
             Command::Adoption(a) => commands::adoption::run(&cfg, a).await,
+            Command::Backup(a) => commands::backup::backup(&cfg, a).await,
+            Command::Restore(a) => commands::backup::restore(&cfg, a).await,
             // Handled before configuration is loaded: it needs no store.
             Command::VerifyRegistration(_) => Ok(()),
         }

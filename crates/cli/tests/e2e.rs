@@ -686,5 +686,7 @@ async fn cli_tokens_carry_the_recorded_issuer_and_a_wrong_one_is_named() {
     s.stop().await;
 }
 
+#[path = "e2e/backup.rs"]
+mod backup;
 #[path = "e2e/edge.rs"]
 mod edge;

@@ -8,6 +8,7 @@
 pub mod adoption;
 pub mod applications;
 pub mod audit;
+pub mod backup;
 pub mod campaign;
 pub mod ceremonies;
 pub mod conditional_access;
@@ -60,6 +61,9 @@ pub enum StoreError {
     /// Migrations failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// What was asked is not done on this database, or not like that.
+    #[error("{0}")]
+    Unsupported(String),
     /// A stored value does not parse; the database was changed outside Portcullis.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),

@@ -54,6 +54,8 @@ fn init_logs(cfg: &Config) {
 pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
     init_logs(cfg);
     portcullis_server::edge::install_panic_report();
+    // Held until the server exits: a restore of this data directory waits for no one.
+    let _serving = super::backup::hold_while_serving(cfg)?;
     let public_url = url::Url::parse(&cfg.public_url)
         .map_err(|e| CliError::Other(format!("public_url: {e}")))?;
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
