@@ -12,6 +12,7 @@ pub mod error;
 pub mod graph;
 mod json;
 pub mod listen;
+pub mod metrics;
 pub mod oidc;
 pub mod pages;
 pub mod rate_limit;
@@ -75,6 +76,8 @@ pub struct AppState {
     pub rp: Arc<portcullis_webauthn::RelyingParty>,
     /// Per-source rate limiters (this node's).
     pub limits: Arc<rate_limit::Limits>,
+    /// This node's metrics (`/metrics`).
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// How often housekeeping runs.

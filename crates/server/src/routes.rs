@@ -24,6 +24,8 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::scrape))
         .route("/", get(home))
         .route("/signin", get(signin_form))
         .route("/signin/tap", post(signin_tap))
@@ -88,6 +90,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::edge::edge,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::count,
         ))
         .layer(axum::middleware::map_response(security_headers))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
@@ -185,16 +191,32 @@ async fn security_headers(mut res: Response) -> Response {
     res
 }
 
-async fn healthz(State(st): State<AppState>) -> Response {
-    match st.service.store().ping().await {
-        Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),
+/// `GET /healthz`: the process answers (liveness).
+async fn healthz() -> Response {
+    Json(serde_json::json!({"status": "ok"})).into_response()
+}
+
+/// `GET /readyz`: the store answers and holds every migration this build knows
+/// (readiness: a load balancer sends requests here only then).
+async fn readyz(State(st): State<AppState>) -> Response {
+    let store = st.service.store();
+    let unavailable = |why: &str| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "unavailable", "database": why})),
+        )
+            .into_response()
+    };
+    if let Err(e) = store.ping().await {
+        tracing::error!(error = %e, "readiness: database unreachable");
+        return unavailable("unreachable");
+    }
+    match store.migrations_applied().await {
+        Ok(true) => Json(serde_json::json!({"status": "ok"})).into_response(),
+        Ok(false) => unavailable("migrations differ from this build's"),
         Err(e) => {
-            tracing::error!(error = %e, "health check: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({"status": "unavailable", "database": "unreachable"})),
-            )
-                .into_response()
+            tracing::error!(error = %e, "readiness: migrations unreadable");
+            unavailable("unreachable")
         }
     }
 }

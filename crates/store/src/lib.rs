@@ -212,6 +212,22 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// Connections the pool holds open, and how many of them are idle.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
+    /// Whether every migration this build knows has been applied (a node of an older build
+    /// on a newer database, or the reverse, is not ready).
+    pub async fn migrations_applied(&self) -> Result<bool> {
+        let known = i64::try_from(MIGRATOR.iter().count()).unwrap_or(i64::MAX);
+        let applied: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(applied == known)
+    }
+
     /// Checks the database answers.
     pub async fn ping(&self) -> Result<()> {
         let mut c = self.pool.acquire().await?;

@@ -150,6 +150,7 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
         config: Arc::new(config),
         rp: Arc::new(rp),
         limits: Arc::new(portcullis_server::rate_limit::Limits::new(&cfg.rate_limit)),
+        metrics: Arc::default(),
     };
     serve(listener, state, shutdown_signal())
         .await

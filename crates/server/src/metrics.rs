@@ -1,0 +1,212 @@
+//! `/metrics` in the Prometheus text format (R60): requests by route, method and status,
+//! their latency, sign-ins by method and result, authorization outcomes, and the database
+//! pool. Counted at the edge from the route each request matched — one place, no handler
+//! counts anything itself.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::AppState;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SignInLabels {
+    method: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms to ~8 s.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 15))
+}
+
+/// The registry and its metrics.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    sign_ins: Family<SignInLabels, Counter>,
+    authorizations: Family<OutcomeLabels, Counter>,
+    pool_size: Gauge,
+    pool_idle: Gauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("portcullis");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        let sign_ins = Family::<SignInLabels, Counter>::default();
+        let authorizations = Family::<OutcomeLabels, Counter>::default();
+        let (pool_size, pool_idle) = (Gauge::default(), Gauge::default());
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by route, method and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer a request, by route",
+            latency.clone(),
+        );
+        registry.register(
+            "sign_ins",
+            "Interactive sign-ins, by method and result",
+            sign_ins.clone(),
+        );
+        registry.register("authorizations", "Authorization requests of applications, by outcome (code issued, refused by Conditional Access, sent to sign in or to the registration campaign, error)", authorizations.clone());
+        registry.register(
+            "db_pool_connections",
+            "Database connections open",
+            pool_size.clone(),
+        );
+        registry.register(
+            "db_pool_idle_connections",
+            "Database connections open and idle",
+            pool_idle.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            sign_ins,
+            authorizations,
+            pool_size,
+            pool_idle,
+        }
+    }
+}
+
+impl Metrics {
+    fn record(
+        &self,
+        route: &str,
+        method: &Method,
+        status: StatusCode,
+        seconds: f64,
+        location: Option<&str>,
+    ) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                route: route.into(),
+                method: method.as_str().into(),
+                status: status.as_u16(),
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                route: route.into(),
+            })
+            .observe(seconds);
+        let sign_in = match (method, route) {
+            (&Method::POST, "/signin/tap") => {
+                Some(("temporaryAccessPass", status == StatusCode::SEE_OTHER))
+            }
+            (&Method::POST, "/api/signin/passkey") => Some(("passkey", status == StatusCode::OK)),
+            _ => None,
+        };
+        if let Some((m, ok)) = sign_in {
+            self.sign_ins
+                .get_or_create(&SignInLabels {
+                    method: m,
+                    result: if ok { "success" } else { "failure" },
+                })
+                .inc();
+        }
+        if route == crate::oidc::AUTHORIZE_PATH {
+            let to = location.unwrap_or_default();
+            let outcome = match status {
+                StatusCode::FORBIDDEN => "denied",
+                s if s.is_redirection() && to.starts_with("/signin") => "signInRequired",
+                s if s.is_redirection() && to.starts_with("/registration-campaign") => {
+                    "registrationCampaign"
+                }
+                s if s.is_redirection() && to.contains("code=") => "codeIssued",
+                s if s.is_redirection() => "redirectedWithError",
+                _ => "error",
+            };
+            self.authorizations
+                .get_or_create(&OutcomeLabels { outcome })
+                .inc();
+        }
+    }
+}
+
+/// The middleware: times and counts each request under the route it matched.
+pub async fn count(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let method = req.method().clone();
+    let started = Instant::now();
+    let res = next.run(req).await;
+    let location = res
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok());
+    st.metrics.record(
+        &route,
+        &method,
+        res.status(),
+        started.elapsed().as_secs_f64(),
+        location,
+    );
+    res
+}
+
+/// `GET /metrics`.
+pub async fn scrape(State(st): State<AppState>) -> Response {
+    let (size, idle) = st.service.store().pool_stats();
+    st.metrics.pool_size.set(i64::from(size));
+    st.metrics
+        .pool_idle
+        .set(i64::try_from(idle).unwrap_or(i64::MAX));
+    let mut out = String::new();
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &st.metrics.registry) {
+        tracing::error!(error = %e, "encoding metrics failed");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response()
+}
