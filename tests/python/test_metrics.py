@@ -35,7 +35,13 @@ def test_metrics_count_what_happened_in_the_prometheus_format():
             # An application's authorization from the signed-in session: a code is issued
             # to Security info (a first-party client).
             assert c.get("/security-info", follow_redirects=True).status_code == 200
+        # Any token is an HTTP method; the label keeps a fixed set, so nobody grows /metrics.
+        for odd in ["XYZ123", "PROPFIND", "A" * 200]:
+            httpx.request(odd, f"{t.origin}/v1.0/users")
         m = scrape(t.origin)
+        methods = {s.labels["method"] for s in m["portcullis_http_requests"].samples if "method" in s.labels}
+        assert methods <= {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"}, methods
+        assert value(m, "portcullis_http_requests", "portcullis_http_requests_total", method="other") == 3
         assert value(m, "portcullis_sign_ins", "portcullis_sign_ins_total", method="temporaryAccessPass", result="failure") == 2
         assert value(m, "portcullis_sign_ins", "portcullis_sign_ins_total", method="temporaryAccessPass", result="success") == 1
         assert value(m, "portcullis_http_requests", "portcullis_http_requests_total", route="/signin/tap", method="POST", status="401") == 2

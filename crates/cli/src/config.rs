@@ -40,8 +40,8 @@ pub struct Config {
     pub lockout: LockoutPolicy,
     /// Per-source limits on anonymous requests (sign-in options, TAP attempts), per minute.
     pub rate_limit: portcullis_server::rate_limit::RateLimits,
-    /// Bounds on connections (`max`, `header_read_timeout_seconds`, `idle_timeout_seconds`,
-    /// `shutdown_grace_seconds`).
+    /// Bounds on connections (`max`, `header_read_timeout_seconds`,
+    /// `body_read_timeout_seconds`, `idle_timeout_seconds`, `shutdown_grace_seconds`).
     pub connections: portcullis_server::listen::ConnectionLimits,
     /// How long the sign-in log is kept (`sign_in_log_days`).
     pub retention: portcullis_service::housekeeping::Retention,
@@ -181,6 +181,23 @@ impl Config {
         if self.body_limit_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "body_limit_bytes: must be at least 1024".into(),
+            ));
+        }
+        let c = &self.connections;
+        let day = 24 * 3600;
+        if c.max == 0
+            || ![
+                c.header_read_timeout_seconds,
+                c.body_read_timeout_seconds,
+                c.idle_timeout_seconds,
+                c.shutdown_grace_seconds,
+            ]
+            .iter()
+            .all(|s| (1..=day).contains(s))
+        {
+            return Err(ConfigError::Invalid(
+                "connections: max must be positive, and every timeout from 1 to 86400 seconds"
+                    .into(),
             ));
         }
         if self.lockout.max_failures_per_user == 0

@@ -135,8 +135,13 @@ pub async fn edge(State(st): State<AppState>, req: Request, next: Next) -> Respo
     // Whatever the bare answer said besides its body (Allow, WWW-Authenticate, Retry-After,
     // cookies) it still says.
     for (name, value) in &parts.headers {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+        if name == header::SET_COOKIE {
             out.headers_mut().append(name.clone(), value.clone());
+        } else if name != header::CONTENT_TYPE
+            && name != header::CONTENT_LENGTH
+            && !out.headers().contains_key(name)
+        {
+            out.headers_mut().insert(name.clone(), value.clone());
         }
     }
     out

@@ -1,6 +1,7 @@
 //! Accepting connections with bounds (R60): at most `max` open at once (a full house is
 //! logged, and the next connection waits for one to close), a request head must arrive
-//! within `header_read_timeout_seconds` (slowloris), a connection with no traffic for
+//! within `header_read_timeout_seconds` and its body within `body_read_timeout_seconds`
+//! (slowloris, and its slow-body variant), a connection with no traffic for
 //! `idle_timeout_seconds` is closed, and a shutdown drains in-flight requests for at most
 //! `shutdown_grace_seconds` — a client that sent half a request line cannot hold it open.
 
@@ -31,6 +32,9 @@ pub struct ConnectionLimits {
     pub max: usize,
     /// Seconds a client has to send a request's head.
     pub header_read_timeout_seconds: u64,
+    /// Seconds a client has to send a request's body, once its head arrived (a body sent a
+    /// byte a minute would otherwise hold its connection forever).
+    pub body_read_timeout_seconds: u64,
     /// Seconds a connection may carry nothing before it is closed.
     pub idle_timeout_seconds: u64,
     /// Seconds a shutdown waits for requests in flight.
@@ -42,6 +46,7 @@ impl Default for ConnectionLimits {
         ConnectionLimits {
             max: 1024,
             header_read_timeout_seconds: 10,
+            body_read_timeout_seconds: 30,
             idle_timeout_seconds: 60,
             shutdown_grace_seconds: 10,
         }
@@ -135,6 +140,7 @@ pub async fn run(
     let (done_tx, done_rx) = watch::channel(());
     let mut shutdown = pin!(shutdown);
     let mut last_full: Option<Instant> = None;
+    let mut last_accept_error: Option<Instant> = None;
     loop {
         let slot = match slots.clone().try_acquire_owned() {
             Ok(s) => s,
@@ -152,9 +158,14 @@ pub async fn run(
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionAborted => continue,
                 Err(e) => {
-                    // Out of descriptors, say: log it, let connections close, try again.
-                    tracing::error!(error = %e, "accepting a connection failed");
+                    // Out of descriptors, say: log it (once a minute), let connections close,
+                    // try again.
+                    if last_accept_error.is_none_or(|t: Instant| t.elapsed() > Duration::from_secs(60)) {
+                        last_accept_error = Some(Instant::now());
+                        tracing::error!(error = %e, "accepting a connection failed; retrying");
+                    }
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -208,4 +219,46 @@ pub async fn run(
         );
     }
     Ok(())
+}
+
+/// A request body that must end by a deadline set when its head arrived: a body trickled a
+/// byte at a time (each byte resetting any per-read timeout) still ends.
+pub struct BodyDeadline {
+    inner: axum::body::Body,
+    deadline: Pin<Box<Sleep>>,
+}
+
+impl BodyDeadline {
+    /// `inner`, to end within `within`.
+    pub fn new(inner: axum::body::Body, within: Duration) -> Self {
+        BodyDeadline {
+            inner,
+            deadline: Box::pin(tokio::time::sleep(within)),
+        }
+    }
+}
+
+impl hyper::body::Body for BodyDeadline {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err(axum::Error::new(
+                "the request body did not arrive in time",
+            ))));
+        }
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        hyper::body::Body::is_end_stream(&self.inner)
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::Body::size_hint(&self.inner)
+    }
 }

@@ -120,10 +120,22 @@ impl Metrics {
         seconds: f64,
         location: Option<&str>,
     ) {
+        // A fixed set: any token is a method to HTTP, and each new label value is a series
+        // kept for good — a client must not be able to grow /metrics at will.
+        let verb = match *method {
+            Method::GET => "GET",
+            Method::HEAD => "HEAD",
+            Method::POST => "POST",
+            Method::PUT => "PUT",
+            Method::PATCH => "PATCH",
+            Method::DELETE => "DELETE",
+            Method::OPTIONS => "OPTIONS",
+            _ => "other",
+        };
         self.requests
             .get_or_create(&RequestLabels {
                 route: route.into(),
-                method: method.as_str().into(),
+                method: verb.into(),
                 status: status.as_u16(),
             })
             .inc();
@@ -155,7 +167,7 @@ impl Metrics {
                 s if s.is_redirection() && to.starts_with("/registration-campaign") => {
                     "registrationCampaign"
                 }
-                s if s.is_redirection() && to.contains("code=") => "codeIssued",
+                s if s.is_redirection() && carries_code(to) => "codeIssued",
                 s if s.is_redirection() => "redirectedWithError",
                 _ => "error",
             };
@@ -164,6 +176,14 @@ impl Metrics {
                 .inc();
         }
     }
+}
+
+/// Whether a redirect carries an authorization code (a `code` parameter, not `code=` inside
+/// some other value).
+fn carries_code(location: &str) -> bool {
+    url::Url::parse(location)
+        .ok()
+        .is_some_and(|u| u.query_pairs().any(|(k, _)| k == "code"))
 }
 
 /// The middleware: times and counts each request under the route it matched.

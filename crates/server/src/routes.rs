@@ -22,6 +22,8 @@ use portcullis_service::oidc::USERINFO_PATH;
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
+    let body_timeout =
+        std::time::Duration::from_secs(state.config.connections.body_read_timeout_seconds);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -84,6 +86,12 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::map_request(
+            move |req: axum::extract::Request| async move {
+                // A body must arrive within its time once the head has (slow-body slowloris).
+                req.map(|b| axum::body::Body::new(crate::listen::BodyDeadline::new(b, body_timeout)))
+            },
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             crate::edge::panicked,
         ))

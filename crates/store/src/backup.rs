@@ -4,16 +4,33 @@
 
 use std::path::Path;
 
-use crate::{Backend, Result, Store, StoreError};
+use crate::{Result, StoreError};
 
-/// Writes a consistent copy of the database to `to` (a new file). Every transaction
-/// committed before it starts is in the copy; none half.
-pub async fn backup_into(store: &Store, to: &Path) -> Result<()> {
-    if store.backend() != Backend::Sqlite {
-        return Err(StoreError::Unsupported(
-            "online backup is for the embedded SQLite database; back PostgreSQL up with pg_dump or its physical backups".into(),
-        ));
+async fn open_file(db: &Path, mode: &str) -> Result<sqlx::AnyPool> {
+    sqlx::any::install_default_drivers();
+    if !db.exists() {
+        return Err(StoreError::Unsupported(format!(
+            "there is no database at {}",
+            db.display()
+        )));
     }
+    Ok(sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&format!("sqlite://{}?mode={mode}", db.display()))
+        .await?)
+}
+
+fn sync(path: &Path) -> Result<()> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| StoreError::Unsupported(format!("flushing {}: {e}", path.display())))
+}
+
+/// Writes a consistent copy of the SQLite database `db` to `to` (a new file), reading `db`
+/// read-only — no migration, nothing created — while a server reads and writes it. Every
+/// transaction committed before it starts is in the copy, none half; the copy is flushed to
+/// disk (`VACUUM INTO` does not).
+pub async fn backup_file(db: &Path, to: &Path) -> Result<()> {
     if to.exists() {
         return Err(StoreError::Unsupported(format!(
             "{} exists; a backup never overwrites a file",
@@ -23,11 +40,27 @@ pub async fn backup_into(store: &Store, to: &Path) -> Result<()> {
     let path = to
         .to_str()
         .ok_or_else(|| StoreError::Unsupported(format!("{} is not valid UTF-8", to.display())))?;
-    let mut c = store.conn().await?;
+    let pool = open_file(db, "ro").await?;
     sqlx::query("VACUUM INTO $1")
         .bind(path)
-        .execute(&mut *c)
+        .execute(&pool)
         .await?;
+    pool.close().await;
+    sync(to)?;
+    if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
+        sync(dir)?;
+    }
+    Ok(())
+}
+
+/// Folds the write-ahead log of `db` into the database file, so the file alone is whole
+/// (before a restore keeps it aside). Only with no server running on it.
+pub async fn checkpoint(db: &Path) -> Result<()> {
+    let pool = open_file(db, "rw").await?;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&pool)
+        .await?;
+    pool.close().await;
     Ok(())
 }
 

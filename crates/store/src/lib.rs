@@ -217,15 +217,16 @@ impl Store {
         (self.pool.size(), self.pool.num_idle())
     }
 
-    /// Whether every migration this build knows has been applied (a node of an older build
-    /// on a newer database, or the reverse, is not ready).
+    /// Whether every migration this build knows has been applied (a node of a newer build on
+    /// an older database is not ready; an older node beside a newer one, in a rolling
+    /// upgrade, still is).
     pub async fn migrations_applied(&self) -> Result<bool> {
         let known = i64::try_from(MIGRATOR.iter().count()).unwrap_or(i64::MAX);
         let applied: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
                 .fetch_one(&self.pool)
                 .await?;
-        Ok(applied == known)
+        Ok(applied >= known)
     }
 
     /// Checks the database answers.

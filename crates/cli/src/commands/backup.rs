@@ -72,8 +72,7 @@ fn embedded_only(cfg: &Config) -> Result<(), CliError> {
 /// Writes a consistent copy of the live database, then checks it.
 pub async fn backup(cfg: &Config, a: BackupArgs) -> CmdResult {
     embedded_only(cfg)?;
-    let store = portcullis_store::Store::open(&cfg.database_url()).await?;
-    backup::backup_into(&store, &a.to).await?;
+    backup::backup_file(&cfg.data_dir.join("portcullis.db"), &a.to).await?;
     backup::check_copy(&a.to).await?;
     let size = std::fs::metadata(&a.to)
         .map(|m| m.len())
@@ -99,34 +98,57 @@ pub async fn restore(cfg: &Config, a: RestoreArgs) -> CmdResult {
     })?;
     let db = cfg.data_dir.join("portcullis.db");
     let io = |what: &str, e: std::io::Error| CliError::Other(format!("{what}: {e}"));
-    // The copy goes in under a temporary name first, flushed, then takes the name at once.
+    // The copy goes in under a temporary name first, flushed.
     let incoming = cfg.data_dir.join("portcullis.db.restoring");
     std::fs::copy(&a.from, &incoming).map_err(|e| io("copying the backup", e))?;
     File::open(&incoming)
         .and_then(|f| f.sync_all())
         .map_err(|e| io("flushing the copy", e))?;
-    let kept = cfg.data_dir.join("portcullis.db.before-restore");
-    if db.exists() {
-        std::fs::rename(&db, &kept).map_err(|e| io("keeping the replaced database", e))?;
-        // Its write-ahead log goes with it, so the kept database is whole.
-        for suffix in ["-wal", "-shm"] {
-            let from = PathBuf::from(format!("{}{suffix}", db.display()));
-            if from.exists() {
-                std::fs::rename(&from, format!("{}{suffix}", kept.display()))
-                    .map_err(|e| io("keeping the replaced write-ahead log", e))?;
+    // The database it replaces: its log folded in, then kept under a name of its own (a
+    // second name of the same file, so there is never a moment without portcullis.db).
+    let kept = if db.exists() {
+        backup::checkpoint(&db).await?;
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let kept = cfg
+            .data_dir
+            .join(format!("portcullis.db.before-restore-{stamp}"));
+        if kept.exists() {
+            return Err(CliError::Other(format!(
+                "{} exists: try again in a second",
+                kept.display()
+            )));
+        }
+        std::fs::hard_link(&db, &kept).map_err(|e| io("keeping the replaced database", e))?;
+        Some(kept)
+    } else {
+        None
+    };
+    // The checkpoint left the log empty; the restored database starts its own.
+    for suffix in ["-wal", "-shm"] {
+        match std::fs::remove_file(format!("{}{suffix}", db.display())) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io("removing the replaced database's log", e))
             }
+            _ => {}
         }
     }
+    // One rename replaces it: a crash leaves the old database or the new one, whole.
     std::fs::rename(&incoming, &db).map_err(|e| io("putting the backup in place", e))?;
     File::open(&cfg.data_dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| io("flushing the data directory", e))?;
     drop(lock);
-    println!(
-        "Restored {} from {}. The database it replaced is kept as {}.",
-        db.display(),
-        a.from.display(),
-        kept.display()
-    );
+    match kept {
+        Some(k) => println!(
+            "Restored {} from {}. The database it replaced is kept as {}.",
+            db.display(),
+            a.from.display(),
+            k.display()
+        ),
+        None => println!("Restored {} from {}.", db.display(), a.from.display()),
+    }
     Ok(())
 }

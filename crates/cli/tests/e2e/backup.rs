@@ -79,8 +79,25 @@ async fn a_backup_under_load_restores_every_write_answered_before_it() {
 
     let (st, out, err) = cli(d, None, &["restore", "--from", file.to_str().unwrap()]);
     assert_eq!(st, 0, "{err}");
-    assert!(out.contains("before-restore"), "{out}");
-    assert!(d.join("portcullis.db.before-restore").exists());
+    assert!(out.contains("before-restore-"), "{out}");
+    let kept = std::fs::read_dir(d)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("portcullis.db.before-restore-")
+        })
+        .expect("the replaced database is kept");
+    // It is whole on its own (its log was folded in): it still holds the last user.
+    let kept_dir = tempfile::tempdir().unwrap();
+    std::fs::copy(kept.path(), kept_dir.path().join("portcullis.db")).unwrap();
+    let (st, _, err) = cli(
+        kept_dir.path(),
+        None,
+        &["users", "show", after.last().unwrap()],
+    );
+    assert_eq!(st, 0, "the kept database has every write: {err}");
     let s = Server::start(d, None).await;
     let c = client();
     let token = support::token(

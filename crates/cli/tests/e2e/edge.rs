@@ -264,6 +264,10 @@ async fn slow_and_silent_clients_are_cut_off_and_shutdown_has_a_deadline() {
                 "1".into(),
             ),
             ("PORTCULLIS_CONNECTIONS__IDLE_TIMEOUT_SECONDS", "2".into()),
+            (
+                "PORTCULLIS_CONNECTIONS__BODY_READ_TIMEOUT_SECONDS",
+                "2".into(),
+            ),
             ("PORTCULLIS_CONNECTIONS__SHUTDOWN_GRACE_SECONDS", "2".into()),
         ],
         std::process::Stdio::from(std::fs::File::create(&log).unwrap()),
@@ -303,6 +307,34 @@ async fn slow_and_silent_clients_are_cut_off_and_shutdown_has_a_deadline() {
         matches!(end, Ok(Ok(0)) | Ok(Err(_))),
         "an idle connection was kept: {end:?}"
     );
+    // A body trickled a byte at a time — often enough to stay clear of the idle timeout —
+    // is cut off by the body timeout.
+    let mut trickle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    trickle
+        .write_all(b"POST /signin/tap HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nusername=")
+        .await
+        .unwrap();
+    let mut cut_off = false;
+    for _ in 0..30 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        if trickle.write_all(b"a").await.is_err() {
+            cut_off = true;
+            break;
+        }
+        let mut probe = [0u8; 1024];
+        if let Ok(Ok(n)) = tokio::time::timeout(
+            std::time::Duration::from_millis(10),
+            trickle.read(&mut probe),
+        )
+        .await
+        {
+            // An answer (or the end of the stream): the server stopped waiting.
+            let _ = n;
+            cut_off = true;
+            break;
+        }
+    }
+    assert!(cut_off, "a trickled body held its connection for 15 s");
     // The server still answers.
     assert_eq!(
         client()

@@ -27,25 +27,30 @@ pub(crate) fn only_known(
 
 /// The first property of `sent` (a request body) that `kept` (the same body read into its
 /// type and written back) does not have, as a JSON pointer: a property the type does not
-/// know, which serde would drop without a word. Annotations (`@odata.…`), `null`, empty
-/// arrays and objects, and the read-only properties in `read_only` are not counted.
+/// know, which serde would drop without a word. Annotations (`@odata.…`, `x@odata.…`), values
+/// with nothing in them, and the read-only properties in `read_only` are not counted.
 pub(crate) fn dropped(sent: &Value, kept: &Value, read_only: &[&str]) -> Option<String> {
+    /// Nothing in it: null, or an array or object holding only such.
+    fn empty(v: &Value) -> bool {
+        match v {
+            Value::Null => true,
+            Value::Array(a) => a.iter().all(empty),
+            Value::Object(o) => o.values().all(empty),
+            _ => false,
+        }
+    }
     fn walk(sent: &Value, kept: &Value, read_only: &[&str], at: &str) -> Option<String> {
         match (sent, kept) {
             (Value::Object(s), Value::Object(k)) => s.iter().find_map(|(key, v)| {
-                let empty = match v {
-                    Value::Null => true,
-                    Value::Array(a) => a.is_empty(),
-                    Value::Object(o) => o.is_empty(),
-                    _ => false,
-                };
-                if key.starts_with('@') || (at.is_empty() && read_only.contains(&key.as_str())) {
+                // Annotations (`@odata.type`, `authenticationStrength@odata.context`) are
+                // not properties.
+                if key.contains('@') || (at.is_empty() && read_only.contains(&key.as_str())) {
                     return None;
                 }
                 let here = format!("{at}/{key}");
                 match k.get(key) {
                     Some(kv) => walk(v, kv, read_only, &here),
-                    None if empty => None,
+                    None if empty(v) => None,
                     None => Some(here),
                 }
             }),
@@ -99,4 +104,33 @@ pub(crate) fn date_time(
 pub(crate) fn list_body(cx: &Ctx<'_>, entity: &str, value: Vec<Value>) -> Response {
     axum::Json(json!({"@odata.context": format!("{}/$metadata#{entity}", cx.base), "value": value}))
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dropped;
+    use serde_json::json;
+
+    #[test]
+    fn dropped_names_unknown_properties_and_lets_annotations_and_empties_through() {
+        let kept = json!({"displayName": "x", "conditions": {"users": {"includeUsers": ["All"]}}, "grantControls": {"authenticationStrength": {"id": "s"}}});
+        let same = json!({"displayName": "x", "conditions": {"users": {"includeUsers": ["All"]}}});
+        assert_eq!(dropped(&same, &kept, &[]), None);
+        let unknown = json!({"displayName": "x", "zzzUnknown": 1});
+        assert_eq!(
+            dropped(&unknown, &kept, &[]).as_deref(),
+            Some("/zzzUnknown")
+        );
+        let nested = json!({"conditions": {"users": {"includeUsers": ["All"], "typo": ["x"]}}});
+        assert_eq!(
+            dropped(&nested, &kept, &[]).as_deref(),
+            Some("/conditions/users/typo")
+        );
+        // An export from Entra carries property annotations and empty sub-objects.
+        let exported = json!({"@odata.type": "#microsoft.graph.conditionalAccessPolicy",
+            "grantControls": {"authenticationStrength@odata.context": "https://graph.microsoft.com/…", "authenticationStrength": {"id": "s"}},
+            "conditions": {"clientApplications": {"includeServicePrincipals": [], "excludeServicePrincipals": []}, "users": {"includeUsers": ["All"]}},
+            "id": "ignored"});
+        assert_eq!(dropped(&exported, &kept, &["id"]), None);
+    }
 }
