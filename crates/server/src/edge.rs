@@ -15,6 +15,26 @@ use crate::api::ApiError;
 use crate::graph::{finish, gerr};
 use crate::AppState;
 
+/// The request header that carries the request's id inside the server. Whatever a client
+/// sends under this name is replaced.
+pub const REQUEST_ID: &str = "x-portcullis-request-id";
+
+/// Gives every request an id: in its log lines (the request span), in Graph's error body,
+/// and in the `request-id` response header of every answer — so an operator finds the log
+/// of the error a user reports.
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = uuid::Uuid::new_v4().to_string();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+        req.headers_mut().insert(REQUEST_ID, v.clone());
+        let mut res = next.run(req).await;
+        if !res.headers().contains_key("request-id") {
+            res.headers_mut().insert("request-id", v);
+        }
+        return res;
+    }
+    next.run(req).await
+}
+
 /// Which error shape a path's clients read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Surface {

@@ -105,8 +105,15 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::map_response(security_headers))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            tracing::debug_span!("request", method = %req.method(), uri = %redacted_uri(req.uri()))
+            // Every log line a request causes carries its id (JSON logs: span.request_id).
+            let id = req
+                .headers()
+                .get(crate::edge::REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("request", request_id = %id, method = %req.method(), uri = %redacted_uri(req.uri()))
         }))
+        .layer(axum::middleware::from_fn(crate::edge::request_id))
         .with_state(state)
 }
 

@@ -356,3 +356,53 @@ async fn slow_and_silent_clients_are_cut_off_and_shutdown_has_a_deadline() {
         "the full house was logged"
     );
 }
+
+/// Every answer carries a request id; Graph's error body gives the same one; the JSON log
+/// line of what happened in that request carries it too — so the id a user reports finds its
+/// log. A client cannot choose it.
+#[tokio::test]
+async fn the_request_id_of_an_answer_finds_its_log_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let s = Server::start_logging(
+        dir.path(),
+        None,
+        &[
+            ("PORTCULLIS_LOG_FORMAT", "json".into()),
+            ("PORTCULLIS_LOG", "info".into()),
+        ],
+        std::process::Stdio::from(std::fs::File::create(&log).unwrap()),
+    )
+    .await;
+    let c = client();
+    let r = c
+        .post(s.url("/signin/tap"))
+        .header("x-portcullis-request-id", "chosen-by-the-client")
+        .form(&[
+            ("username", "admin@portcullis.local"),
+            ("code", "WRONG-CODE"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let id = r.headers()["request-id"].to_str().unwrap().to_string();
+    assert_ne!(id, "chosen-by-the-client");
+    let r = c
+        .get(s.url("/v1.0/users/nobody"))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    let header = r.headers()["request-id"].to_str().unwrap().to_string();
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["innerError"]["request-id"], header.as_str());
+    s.stop().await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("TAP sign-in refused"))
+        .unwrap_or_else(|| panic!("no refusal logged: {text}"));
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(v["span"]["request_id"], id.as_str(), "{line}");
+}

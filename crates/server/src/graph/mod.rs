@@ -915,7 +915,10 @@ pub(crate) fn finish(
     result: Result<Response, GraphError>,
 ) -> Response {
     let ids = Ids {
-        request_id: uuid::Uuid::new_v4().to_string(),
+        request_id: headers
+            .get(crate::edge::REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string),
         client_request_id: headers
             .get("client-request-id")
             .and_then(|v| v.to_str().ok())
