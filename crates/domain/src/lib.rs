@@ -52,6 +52,8 @@ pub mod report;
 pub mod session;
 pub mod strength;
 pub mod tap;
+#[cfg(test)]
+mod test_support;
 pub mod time_fmt;
 
 pub use time::OffsetDateTime as Timestamp;

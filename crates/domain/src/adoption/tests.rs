@@ -8,31 +8,11 @@ const PILOTS: Uuid = uuid::uuid!("00000000-0000-0000-0000-0000000000b1");
 const YUBIKEY: Uuid = uuid::uuid!("2fc0579f-8113-47ea-b116-bb5a8db9202a");
 
 fn fido2() -> Fido2Configuration {
-    Fido2Configuration {
-        state: MethodState::Enabled,
-        is_attestation_enforced: false,
-        ..Default::default()
-    }
+    crate::test_support::fido2_for_everyone()
 }
 
 fn pk(created: Timestamp) -> Passkey {
-    Passkey {
-        id: Uuid::new_v4(),
-        user_id: Uuid::nil(),
-        credential_id: "x".into(),
-        aaguid: YUBIKEY,
-        display_name: "k".into(),
-        fmt: "none".into(),
-        attested: false,
-        synced: false,
-        created_at: created,
-        last_used_at: None,
-        sign_count: 0,
-        device: None,
-        device_profile: None,
-        flagged_clone: false,
-        disabled: false,
-    }
+    crate::test_support::passkey_of(Uuid::nil(), YUBIKEY, created)
 }
 
 fn life(p: &Passkey, deleted: Option<Timestamp>, disabled: Option<Timestamp>) -> Life<'_> {

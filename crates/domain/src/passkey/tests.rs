@@ -7,11 +7,7 @@ const NOW: Timestamp = datetime!(2026-06-01 12:00 UTC);
 const CHROMIUM: Uuid = uuid::uuid!("01020304-0506-0708-0102-030405060708");
 
 fn cfg() -> Fido2Configuration {
-    Fido2Configuration {
-        state: MethodState::Enabled,
-        is_attestation_enforced: false,
-        ..Default::default()
-    }
+    crate::test_support::fido2_for_everyone()
 }
 
 fn facts(aaguid: Uuid) -> RegistrationFacts {
@@ -42,20 +38,7 @@ fn session(methods: Vec<AuthMethod>, age_min: i64) -> Session {
 fn passkey(aaguid: Uuid) -> Passkey {
     Passkey {
         id: Uuid::nil(),
-        user_id: Uuid::nil(),
-        credential_id: "x".into(),
-        aaguid,
-        display_name: "k".into(),
-        fmt: "none".into(),
-        attested: false,
-        synced: false,
-        created_at: NOW,
-        last_used_at: None,
-        sign_count: 0,
-        device: None,
-        device_profile: None,
-        flagged_clone: false,
-        disabled: false,
+        ..crate::test_support::passkey_of(Uuid::nil(), aaguid, NOW)
     }
 }
 

@@ -12,30 +12,13 @@ const PILOTS: Uuid = uuid::uuid!("00000000-0000-0000-0000-0000000000b1");
 const EXEMPT: Uuid = uuid::uuid!("00000000-0000-0000-0000-0000000000b2");
 
 fn fido2() -> Fido2Configuration {
-    Fido2Configuration {
-        state: MethodState::Enabled,
-        is_attestation_enforced: false,
-        ..Default::default()
-    }
+    crate::test_support::fido2_for_everyone()
 }
 
 fn passkey(aaguid: Uuid) -> Passkey {
     Passkey {
         id: Uuid::nil(),
-        user_id: USER,
-        credential_id: "x".into(),
-        aaguid,
-        display_name: "k".into(),
-        fmt: "none".into(),
-        attested: false,
-        synced: false,
-        created_at: NOW,
-        last_used_at: None,
-        sign_count: 0,
-        device: None,
-        device_profile: None,
-        flagged_clone: false,
-        disabled: false,
+        ..crate::test_support::passkey_of(USER, aaguid, NOW)
     }
 }
 
