@@ -1,7 +1,7 @@
 //! R53: the adoption fold, day by day.
 
 use super::*;
-use crate::policy::{ExcludeTarget, MethodState};
+use crate::policy::ExcludeTarget;
 use time::macros::{date, datetime};
 
 const PILOTS: Uuid = uuid::uuid!("00000000-0000-0000-0000-0000000000b1");
