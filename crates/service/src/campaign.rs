@@ -29,10 +29,11 @@ pub(crate) async fn configured(c: &mut Conn) -> Result<RegistrationCampaign> {
     }))
 }
 
-/// Whether the campaign runs at all (a sign-in asks nothing more when it does not).
-pub(crate) async fn running(svc: &Service) -> Result<bool> {
+/// The campaign as configured, read on a connection of its own (before a sign-in's
+/// transaction, which then takes it as an argument).
+pub(crate) async fn read(svc: &Service) -> Result<RegistrationCampaign> {
     let mut c = svc.store().conn().await?;
-    Ok(configured(&mut c).await?.is_running())
+    configured(&mut c).await
 }
 
 /// What the campaign asks of `user` at `now`, from the stored facts.
@@ -64,9 +65,13 @@ pub(crate) async fn nudge(
 
 /// At sign-in, in the sign-in's transaction: whether the new session is interrupted, and if
 /// so the ask is recorded.
-pub(crate) async fn at_sign_in(c: &mut Conn, user: Uuid, now: Timestamp) -> Result<bool> {
-    let campaign = configured(c).await?;
-    let n = nudge(c, &campaign, user, now).await?;
+pub(crate) async fn at_sign_in(
+    c: &mut Conn,
+    campaign: &RegistrationCampaign,
+    user: Uuid,
+    now: Timestamp,
+) -> Result<bool> {
+    let n = nudge(c, campaign, user, now).await?;
     if n.interrupts() {
         store::asked(c, user, now).await?;
     }

@@ -437,8 +437,10 @@ impl Service {
         // R55: a user the registration campaign asks for a passkey is interrupted first —
         // unless Conditional Access keeps this very sign-in out of Security info, where the
         // interrupt sends them: that would be a loop.
-        let reaches_security_info = !crate::campaign::running(self).await?
-            || self
+        // The campaign is read once, and Conditional Access asked only when it runs.
+        let campaign = crate::campaign::read(self).await?;
+        let may_interrupt = campaign.is_running()
+            && self
                 .registration_decision(user, &session, ctx)
                 .await
                 .is_ok_and(|(d, _, _)| crate::render::registration_refusal(&d.verdict).is_none());
@@ -448,7 +450,7 @@ impl Service {
         }
         let token = new_token();
         session.campaign_pending =
-            reaches_security_info && crate::campaign::at_sign_in(&mut tx, user.id, now).await?;
+            may_interrupt && crate::campaign::at_sign_in(&mut tx, &campaign, user.id, now).await?;
         sessions::insert(&mut tx, &token_key(&token), &session, now).await?;
         lockout::clear_user(&mut tx, user.id).await?;
         signins::append(
