@@ -54,7 +54,7 @@ log "starting a throwaway PostgreSQL ($("$PGBIN/postgres" --version)) on 127.0.0
 as_pg "$PGBIN/initdb" -D "$PGTMP/data" -A trust -U postgres -E UTF8 --no-sync >/dev/null
 # fsync is off: this server holds only test data and dies with the run.
 as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/log" -w -t 60 \
-  -o "-p $PGPORT -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=400" \
+  -o "-p $PGPORT -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=400 -c max_wal_size=256MB -c min_wal_size=32MB" \
   start >/dev/null || { cat "$PGTMP/log" >&2 || true; die "PostgreSQL did not start"; }
 export TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
 

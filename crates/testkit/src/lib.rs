@@ -27,6 +27,41 @@ pub struct TestStore {
     pub url: String,
     /// Keeps the SQLite directory until the test ends.
     pub _dir: Option<tempfile::TempDir>,
+    /// Drops the PostgreSQL database when the test ends (declared after
+    /// `store`, so the pool goes first).
+    pub _db: Option<DropDatabase>,
+}
+
+/// Drops a test database when it goes out of scope, so a run's disk use stays
+/// bounded by the tests alive at once rather than growing with every test
+/// (a full run creates hundreds of databases of about 8 MB each).
+pub struct DropDatabase {
+    admin: String,
+    name: String,
+}
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let admin = self.admin.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        // Its own thread and runtime: this may run inside the test's runtime,
+        // which cannot be blocked on from within.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(mut conn) = AnyConnection::connect(&admin).await {
+                    let _ = conn.execute(sql.as_str()).await;
+                    let _ = conn.close().await;
+                }
+            });
+        })
+        .join();
+    }
 }
 
 /// A fresh, migrated SQLite store in a temporary directory.
@@ -39,6 +74,7 @@ pub async fn sqlite() -> TestStore {
         store,
         url,
         _dir: Some(dir),
+        _db: None,
     }
 }
 
@@ -63,15 +99,23 @@ pub async fn fresh_postgres_url() -> String {
     format!("{base}/{db}")
 }
 
-/// A fresh, migrated PostgreSQL store.
+/// A fresh, migrated PostgreSQL store; its database is dropped with it.
 pub async fn postgres() -> TestStore {
     let url = fresh_postgres_url().await;
+    let db = DropDatabase {
+        admin: std::env::var(PG_ENV).unwrap_or_default(),
+        name: url
+            .rsplit_once('/')
+            .map(|(_, n)| n.to_owned())
+            .unwrap_or_default(),
+    };
     let store = Store::open(&url).await.expect("open postgres store");
     TestStore {
         name: "postgres",
         store,
         url,
         _dir: None,
+        _db: Some(db),
     }
 }
 
