@@ -77,10 +77,10 @@ impl Service {
             .map(|g| (g.id, g.display_name))
             .collect();
         let mut member_of: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-        for (user, group) in directory::all_memberships(&mut c).await? {
+        for (user, group) in directory::all_memberships(self.store().reader()).await? {
             member_of.entry(user).or_default().push(group);
         }
-        let users = store::users(&mut c).await?;
+        let users = store::users(self.store().reader()).await?;
         drop(c);
 
         let mut fold = Adoption::new(range);
@@ -117,9 +117,7 @@ impl Service {
         let mut group: Vec<store::Lived> = vec![];
         let mut cursor = None;
         loop {
-            let mut c = self.store().conn().await?;
-            let rows = store::lives(&mut c, cursor, chunk.max(1)).await?;
-            drop(c);
+            let rows = store::lives(self.store().reader(), cursor, chunk.max(1)).await?;
             let last = rows.len() < usize::try_from(chunk.max(1)).unwrap_or(usize::MAX);
             if let Some((p, _, _)) = rows.last() {
                 cursor = Some((p.user_id, p.id));
@@ -155,10 +153,12 @@ impl Service {
         }
 
         let mut c = self.store().conn().await?;
-        for at in store::first_passkey_sign_ins(&mut c).await? {
+        for at in store::first_passkey_sign_ins(self.store().reader()).await? {
             fold.first_passkey_sign_in(at);
         }
-        for (day, method, n) in store::sign_ins_per_day(&mut c, range.start(), range.end()).await? {
+        for (day, method, n) in
+            store::sign_ins_per_day(self.store().reader(), range.start(), range.end()).await?
+        {
             let kind = match method.as_str() {
                 "passkey" => SignInKind::Passkey,
                 "temporaryAccessPass" => SignInKind::TemporaryAccessPass,
@@ -171,7 +171,9 @@ impl Service {
                 fold.sign_ins(d, kind, u64::try_from(n).unwrap_or_default());
             }
         }
-        for (pk, tap) in store::sign_ins_per_user(&mut c, range.start(), range.end()).await? {
+        for (pk, tap) in
+            store::sign_ins_per_user(self.store().reader(), range.start(), range.end()).await?
+        {
             fold.user_sign_ins(
                 u64::try_from(pk).unwrap_or_default(),
                 u64::try_from(tap).unwrap_or_default(),
@@ -238,11 +240,11 @@ impl Service {
         let mut c = self.store().conn().await?;
         let cfg = fido2(current(&mut c, MethodId::Fido2).await?);
         let mut member_of: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-        for (user, group) in directory::all_memberships(&mut c).await? {
+        for (user, group) in directory::all_memberships(self.store().reader()).await? {
             member_of.entry(user).or_default().push(group);
         }
         let mut meets: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
-        for p in portcullis_store::passkeys::all_live(&mut c).await? {
+        for p in portcullis_store::passkeys::all_live(self.store().reader()).await? {
             let groups = member_of.get(&p.user_id).map_or(&[][..], Vec::as_slice);
             let used = portcullis_domain::strength::UsedMethod::passkey(Some(p.aaguid), p.attested);
             if portcullis_domain::passkey::sign_in_usability(&cfg, groups, &p).is_ok()

@@ -190,8 +190,7 @@ impl Service {
 
     /// Every enrolled device.
     pub async fn devices(&self) -> Result<Vec<Device>> {
-        let mut c = self.store().conn().await?;
-        Ok(devices::list(&mut c).await?)
+        Ok(devices::list(self.store().reader()).await?)
     }
 
     /// The device a sign-in proves, if any: the proof header names an enrolled device of this

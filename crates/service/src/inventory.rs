@@ -53,8 +53,7 @@ impl Scan {
     /// How many passkeys the store selects before the domain's filters (usable, who may
     /// view): the most this scan yields, a progress bar's length.
     pub async fn upper_bound(&self) -> Result<u64> {
-        let mut c = self.svc.store().conn().await?;
-        let n = store_inv::count(&mut c, &self.push).await?;
+        let n = store_inv::count(self.svc.store().reader(), &self.push).await?;
         Ok(u64::try_from(n).unwrap_or_default())
     }
 
@@ -63,21 +62,20 @@ impl Scan {
     pub async fn next_rows(&mut self) -> Result<Option<(Vec<Row>, u64)>> {
         let mut read = 0u64;
         while !self.done {
-            let mut c = self.svc.store().conn().await?;
-            let records = store_inv::chunk(&mut c, &self.push, self.cursor, CHUNK).await?;
+            let store = self.svc.store().reader();
+            let records = store_inv::chunk(store, &self.push, self.cursor, CHUNK).await?;
             self.done = records.len() < usize::try_from(CHUNK).unwrap_or(usize::MAX);
             let (Some(first), Some(last)) = (records.first(), records.last()) else {
                 break;
             };
             self.cursor = Some((last.passkey.user_id, last.passkey.id));
             let members = store_inv::memberships(
-                &mut c,
+                store,
                 first.passkey.user_id,
                 last.passkey.user_id,
                 &self.groups_read,
             )
             .await?;
-            drop(c);
             read = read.saturating_add(u64::try_from(records.len()).unwrap_or_default());
             let mut member_of: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
             for (user, group) in members {
@@ -140,7 +138,7 @@ impl Service {
             builtin_names().map(|(a, n)| (a, n.to_string())).collect();
         names.extend(metadata::names(&mut c).await?);
         let mut roles: HashMap<Uuid, Vec<DirectoryRole>> = HashMap::new();
-        for (user, role) in directory::all_role_assignments(&mut c).await? {
+        for (user, role) in directory::all_role_assignments(self.store().reader()).await? {
             roles.entry(user).or_default().push(role);
         }
         let aaguids = match (filter.aaguid, filter.models(&names)) {

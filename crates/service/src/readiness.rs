@@ -181,7 +181,7 @@ impl Service {
             .filter(|a| !FIRST_PARTY_APPS.iter().any(|f| f.app_id == a.app_id))
             .collect();
         let users = if only.is_empty() {
-            all_users(&mut c).await?
+            directory::all_users(self.store().reader()).await?
         } else {
             let mut users = vec![];
             for u in only {
@@ -192,7 +192,7 @@ impl Service {
             }
             users
         };
-        let facts = load_facts(&mut c, &users).await?;
+        let facts = load_facts(self.store().reader(), &users).await?;
         let admins = self.global_admins(&mut c).await?;
         let trust = self.attestation_trust(&mut c).await?;
         let analyse = |data: &CaData, methods: &Methods| {
@@ -360,7 +360,7 @@ fn proposed_strengths(
 }
 
 /// Every user's facts in a handful of reads (not five per user), in `users`' order.
-async fn load_facts(c: &mut portcullis_store::Conn, users: &[User]) -> Result<Vec<Facts>> {
+async fn load_facts(c: &portcullis_store::bulk::Reader, users: &[User]) -> Result<Vec<Facts>> {
     let mut by_user: HashMap<Uuid, Facts> = users
         .iter()
         .map(|u| {
@@ -407,17 +407,4 @@ async fn load_facts(c: &mut portcullis_store::Conn, users: &[User]) -> Result<Ve
         f.passkeys.sort_by_key(|p| (p.created_at, p.id));
     }
     Ok(users.iter().filter_map(|u| by_user.remove(&u.id)).collect())
-}
-
-async fn all_users(c: &mut portcullis_store::Conn) -> Result<Vec<User>> {
-    let mut out: Vec<User> = vec![];
-    loop {
-        let after = out.last().map(|u| u.user_principal_name.to_string());
-        let page = directory::list_users(c, after.as_deref(), 1000).await?;
-        let done = page.len() < 1000;
-        out.extend(page);
-        if done {
-            return Ok(out);
-        }
-    }
 }

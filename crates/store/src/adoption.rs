@@ -4,88 +4,73 @@
 
 use portcullis_domain::passkey::Passkey;
 use portcullis_domain::Timestamp;
-use sqlx::Row;
 use uuid::Uuid;
 
+use crate::bulk::{Param, Reader};
 use crate::passkeys::passkey_from_row;
 use crate::row::{ms, opt_ts, ts, uuid};
-use crate::{Conn, Result};
+use crate::Result;
 
 /// A passkey with when it was deleted and when it was disabled.
 pub type Lived = (Passkey, Option<Timestamp>, Option<Timestamp>);
 
 /// Every user with when they were created, in id order.
-pub async fn users(c: &mut Conn) -> Result<Vec<(Uuid, Timestamp)>> {
-    let rows = sqlx::query("SELECT id, created_at FROM users ORDER BY id")
-        .fetch_all(&mut *c)
-        .await?;
-    rows.iter()
-        .map(|r| Ok((uuid(r, "id")?, ts(r, "created_at")?)))
-        .collect()
+pub async fn users(r: &Reader) -> Result<Vec<(Uuid, Timestamp)>> {
+    r.rows(
+        "SELECT id, created_at FROM users ORDER BY id",
+        vec![],
+        |r| Ok((uuid(r, "id")?, ts(r, "created_at")?)),
+    )
+    .await
 }
 
 /// Up to `limit` passkeys after `after` in (user, passkey) order, deleted ones included.
-pub async fn lives(c: &mut Conn, after: Option<(Uuid, Uuid)>, limit: i64) -> Result<Vec<Lived>> {
+pub async fn lives(r: &Reader, after: Option<(Uuid, Uuid)>, limit: i64) -> Result<Vec<Lived>> {
     let (u, p) = after.map_or((String::new(), String::new()), |(u, p)| {
         (u.to_string(), p.to_string())
     });
-    let rows = sqlx::query(
+    r.rows(
         "SELECT id, user_id, credential_id, aaguid, display_name, fmt, attested, synced, created_at, last_used_at, sign_count, device, device_profile, flagged_clone, disabled_at, deleted_at FROM passkeys WHERE (user_id, id) > ($1, $2) ORDER BY user_id, id LIMIT $3",
-    )
-    .bind(u)
-    .bind(p)
-    .bind(limit)
-    .fetch_all(&mut *c)
-    .await?;
-    rows.iter()
-        .map(|r| {
+        vec![Param::Text(u), Param::Text(p), Param::Int(limit)],
+        |r| {
             Ok((
                 passkey_from_row(r)?,
                 opt_ts(r, "deleted_at")?,
                 opt_ts(r, "disabled_at")?,
             ))
-        })
-        .collect()
+        },
+    )
+    .await
 }
 
 /// Each user's first successful passkey sign-in ever.
-pub async fn first_passkey_sign_ins(c: &mut Conn) -> Result<Vec<Timestamp>> {
-    let rows = sqlx::query("SELECT MIN(at) AS first FROM sign_in_log WHERE method = 'passkey' AND error_code = 0 AND app_id IS NULL AND user_id IS NOT NULL GROUP BY user_id")
-        .fetch_all(&mut *c)
-        .await?;
-    rows.iter().map(|r| ts(r, "first")).collect()
+pub async fn first_passkey_sign_ins(r: &Reader) -> Result<Vec<Timestamp>> {
+    r.rows("SELECT MIN(at) AS first FROM sign_in_log WHERE method = 'passkey' AND error_code = 0 AND app_id IS NULL AND user_id IS NOT NULL GROUP BY user_id", vec![], |r| ts(r, "first"))
+        .await
 }
 
 /// Successful interactive sign-ins (not an application's single sign-on) in
 /// [`from`, `to`), as (days since 1970-01-01, method, count).
 pub async fn sign_ins_per_day(
-    c: &mut Conn,
+    r: &Reader,
     from: Timestamp,
     to: Timestamp,
 ) -> Result<Vec<(i64, String, i64)>> {
-    let rows = sqlx::query("SELECT at / 86400000 AS day, method, COUNT(*) AS n FROM sign_in_log WHERE error_code = 0 AND app_id IS NULL AND at >= $1 AND at < $2 GROUP BY at / 86400000, method")
-        .bind(ms(from))
-        .bind(ms(to))
-        .fetch_all(&mut *c)
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("day")?, r.try_get("method")?, r.try_get("n")?)))
-        .collect()
+    r.rows("SELECT at / 86400000 AS day, method, COUNT(*) AS n FROM sign_in_log WHERE error_code = 0 AND app_id IS NULL AND at >= $1 AND at < $2 GROUP BY at / 86400000, method",
+        vec![Param::Int(ms(from)), Param::Int(ms(to))],
+        |r| Ok((r.int("day")?, r.text("method")?, r.int("n")?)))
+        .await
 }
 
 /// Each user's successful interactive sign-ins in [`from`, `to`), as (with a passkey, with a
 /// Temporary Access Pass).
 pub async fn sign_ins_per_user(
-    c: &mut Conn,
+    r: &Reader,
     from: Timestamp,
     to: Timestamp,
 ) -> Result<Vec<(i64, i64)>> {
-    let rows = sqlx::query("SELECT CAST(SUM(CASE WHEN method = 'passkey' THEN 1 ELSE 0 END) AS BIGINT) AS pk, CAST(SUM(CASE WHEN method = 'temporaryAccessPass' THEN 1 ELSE 0 END) AS BIGINT) AS tap FROM sign_in_log WHERE error_code = 0 AND app_id IS NULL AND user_id IS NOT NULL AND at >= $1 AND at < $2 GROUP BY user_id")
-        .bind(ms(from))
-        .bind(ms(to))
-        .fetch_all(&mut *c)
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("pk")?, r.try_get("tap")?)))
-        .collect()
+    r.rows("SELECT CAST(SUM(CASE WHEN method = 'passkey' THEN 1 ELSE 0 END) AS BIGINT) AS pk, CAST(SUM(CASE WHEN method = 'temporaryAccessPass' THEN 1 ELSE 0 END) AS BIGINT) AS tap FROM sign_in_log WHERE error_code = 0 AND app_id IS NULL AND user_id IS NOT NULL AND at >= $1 AND at < $2 GROUP BY user_id",
+        vec![Param::Int(ms(from)), Param::Int(ms(to))],
+        |r| Ok((r.int("pk")?, r.int("tap")?)))
+        .await
 }

@@ -2,28 +2,28 @@
 
 use portcullis_domain::conditional_access::platform::Platform;
 use portcullis_domain::device::Device;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 use uuid::Uuid;
+
+use crate::bulk::{Cells, Reader};
 
 use crate::row::{flag, ms, ts, uuid};
 use crate::{Conn, Result, StoreError};
 
-fn from_row(r: &AnyRow) -> Result<Device> {
+fn from_row<R: Cells + ?Sized>(r: &R) -> Result<Device> {
     Ok(Device {
         id: uuid(r, "id")?,
         owner: uuid(r, "owner_id")?,
-        display_name: r.try_get("display_name")?,
+        display_name: r.text("display_name")?,
         platform: {
-            let text: String = r.try_get("platform")?;
+            let text = r.text("platform")?;
             Platform::parse(&text)
                 .ok_or_else(|| StoreError::Corrupt(format!("device platform '{text}'")))?
         },
         is_compliant: flag(r, "is_compliant")?,
-        public_key: r.try_get("public_key")?,
+        public_key: r.text("public_key")?,
         created_at: ts(r, "created_at")?,
         properties: {
-            let text: String = r.try_get("properties")?;
+            let text = r.text("properties")?;
             serde_json::from_str(&text)
                 .map_err(|e| StoreError::Corrupt(format!("device properties: {e}")))?
         },
@@ -71,11 +71,13 @@ pub async fn by_id_for_update(c: &mut Conn, id: Uuid) -> Result<Option<Device>> 
 }
 
 /// Every device, oldest first.
-pub async fn list(c: &mut Conn) -> Result<Vec<Device>> {
-    let rows = sqlx::query("SELECT * FROM devices ORDER BY created_at, id")
-        .fetch_all(&mut *c)
-        .await?;
-    rows.iter().map(from_row).collect()
+pub async fn list(r: &Reader) -> Result<Vec<Device>> {
+    r.rows(
+        "SELECT * FROM devices ORDER BY created_at, id",
+        vec![],
+        |r| from_row(r),
+    )
+    .await
 }
 
 /// A user's devices, oldest first.

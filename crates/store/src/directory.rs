@@ -6,15 +6,17 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
+use crate::bulk::{Cells, Reader};
+
 use crate::row::{flag, ms, ts, uuid};
 use crate::{Conn, Result, StoreError};
 
-fn user_from(r: &AnyRow) -> Result<User> {
-    let upn: String = r.try_get("upn")?;
+fn user_from<R: Cells + ?Sized>(r: &R) -> Result<User> {
+    let upn = r.text("upn")?;
     Ok(User {
         id: uuid(r, "id")?,
         user_principal_name: Upn::parse(&upn).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        display_name: r.try_get("display_name")?,
+        display_name: r.text("display_name")?,
         account_enabled: flag(r, "account_enabled")?,
         created_date_time: ts(r, "created_at")?,
     })
@@ -311,26 +313,34 @@ pub async fn prefer_if_unset(c: &mut Conn, user: Uuid, method: &str) -> Result<(
 }
 
 /// Every membership, as (user, group): one read for an analysis of every user.
-pub async fn all_memberships(c: &mut Conn) -> Result<Vec<(Uuid, Uuid)>> {
-    let rows = sqlx::query("SELECT user_id, group_id FROM group_members")
-        .fetch_all(&mut *c)
-        .await?;
-    rows.iter()
-        .map(|r| Ok((uuid(r, "user_id")?, uuid(r, "group_id")?)))
-        .collect()
+pub async fn all_memberships(r: &Reader) -> Result<Vec<(Uuid, Uuid)>> {
+    r.rows("SELECT user_id, group_id FROM group_members", vec![], |r| {
+        Ok((uuid(r, "user_id")?, uuid(r, "group_id")?))
+    })
+    .await
+}
+
+/// Every user, in userPrincipalName order: one read for an analysis of every user.
+pub async fn all_users(r: &Reader) -> Result<Vec<User>> {
+    r.rows(
+        "SELECT id, upn, display_name, account_enabled, created_at FROM users ORDER BY upn",
+        vec![],
+        |r| user_from(r),
+    )
+    .await
 }
 
 /// Every role assignment, as (user, role): one read for an analysis of every user.
-pub async fn all_role_assignments(c: &mut Conn) -> Result<Vec<(Uuid, DirectoryRole)>> {
-    let rows = sqlx::query("SELECT user_id, role_template_id FROM role_assignments")
-        .fetch_all(&mut *c)
-        .await?;
-    rows.iter()
-        .map(|r| {
-            let id: String = r.try_get("role_template_id")?;
+pub async fn all_role_assignments(r: &Reader) -> Result<Vec<(Uuid, DirectoryRole)>> {
+    r.rows(
+        "SELECT user_id, role_template_id FROM role_assignments",
+        vec![],
+        |r| {
+            let id = r.text("role_template_id")?;
             let role = DirectoryRole::parse(&id)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown role template id {id}")))?;
             Ok((uuid(r, "user_id")?, role))
-        })
-        .collect()
+        },
+    )
+    .await
 }

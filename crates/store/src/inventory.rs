@@ -8,13 +8,12 @@ use std::collections::BTreeSet;
 
 use portcullis_domain::inventory::{Attestation, Record};
 use portcullis_domain::Timestamp;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 use uuid::Uuid;
 
+use crate::bulk::{Cells, Param, Reader};
 use crate::passkeys::passkey_from_row;
 use crate::row::{ms, uuid};
-use crate::{Conn, Result};
+use crate::Result;
 
 /// What the database selects before the domain judges a row.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,12 +35,12 @@ pub type Cursor = (Uuid, Uuid);
 
 const COLUMNS: &str = "p.id, p.user_id, p.credential_id, p.aaguid, p.display_name, p.fmt, p.attested, p.synced, p.created_at, p.last_used_at, p.sign_count, p.device, p.device_profile, p.flagged_clone, p.disabled_at, p.attestation_type, p.backed_up, u.upn";
 
-fn record(r: &AnyRow) -> Result<Record> {
-    let kind: Option<String> = r.try_get("attestation_type")?;
-    let backed_up: Option<i64> = r.try_get("backed_up")?;
+fn record(r: &dyn Cells) -> Result<Record> {
+    let kind = r.opt_text("attestation_type")?;
+    let backed_up = r.opt_int("backed_up")?;
     Ok(Record {
         passkey: passkey_from_row(r)?,
-        user_principal_name: r.try_get("upn")?,
+        user_principal_name: r.text("upn")?,
         attestation: kind
             .as_deref()
             .and_then(Attestation::parse)
@@ -49,8 +48,6 @@ fn record(r: &AnyRow) -> Result<Record> {
         backed_up: backed_up.map(|b| b != 0),
     })
 }
-
-type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// The conditions `p` pushes into a query over `passkeys p JOIN users u`, after the cursor
 /// ($1, $2); the model list, when given, is numbered from $8 ($7 is the query's own).
@@ -71,29 +68,33 @@ fn conditions(p: &Pushdown) -> String {
     sql
 }
 
-/// Binds $1–$6, then `seventh` ($7), then the model list.
-fn bind<'q>(q: Query<'q>, p: &Pushdown, after: Option<Cursor>, seventh: i64) -> Query<'q> {
-    let tri = |b: Option<bool>| b.map_or(-1, i64::from);
+/// $1–$6, then `seventh` ($7), then the model list.
+fn params(p: &Pushdown, after: Option<Cursor>, seventh: i64) -> Vec<Param> {
+    let tri = |b: Option<bool>| Param::Int(b.map_or(-1, i64::from));
     let (user, id) = after.map_or((String::new(), String::new()), |(u, i)| {
         (u.to_string(), i.to_string())
     });
-    let mut q = q
-        .bind(user)
-        .bind(id)
-        .bind(tri(p.attested))
-        .bind(tri(p.synced))
-        .bind(p.unused_since.map_or(-1, ms))
-        .bind(p.group.map(|g| g.to_string()).unwrap_or_default())
-        .bind(seventh);
-    for m in p.aaguids.iter().flatten() {
-        q = q.bind(m.to_string());
-    }
-    q
+    let mut out = vec![
+        Param::Text(user),
+        Param::Text(id),
+        tri(p.attested),
+        tri(p.synced),
+        Param::Int(p.unused_since.map_or(-1, ms)),
+        Param::Text(p.group.map(|g| g.to_string()).unwrap_or_default()),
+        Param::Int(seventh),
+    ];
+    out.extend(
+        p.aaguids
+            .iter()
+            .flatten()
+            .map(|m| Param::Text(m.to_string())),
+    );
+    out
 }
 
 /// Up to `limit` live passkeys after `after`, in (user, passkey) order, that `p` selects.
 pub async fn chunk(
-    c: &mut Conn,
+    r: &Reader,
     p: &Pushdown,
     after: Option<Cursor>,
     limit: i64,
@@ -105,30 +106,25 @@ pub async fn chunk(
         "SELECT {COLUMNS} FROM passkeys p JOIN users u ON u.id = p.user_id{} ORDER BY p.user_id, p.id LIMIT $7",
         conditions(p)
     );
-    let rows = bind(sqlx::query(&sql), p, after, limit)
-        .fetch_all(&mut *c)
-        .await?;
-    rows.iter().map(record).collect()
+    r.rows(sql, params(p, after, limit), record).await
 }
 
 /// How many live passkeys `p` selects (a progress bar's length).
-pub async fn count(c: &mut Conn, p: &Pushdown) -> Result<i64> {
+pub async fn count(r: &Reader, p: &Pushdown) -> Result<i64> {
     if p.aaguids.as_ref().is_some_and(BTreeSet::is_empty) {
         return Ok(0);
     }
     let sql = format!(
-        "SELECT COUNT(*) FROM passkeys p JOIN users u ON u.id = p.user_id{} AND $7 = $7",
+        "SELECT COUNT(*) AS n FROM passkeys p JOIN users u ON u.id = p.user_id{} AND $7 = $7",
         conditions(p)
     );
-    Ok(bind(sqlx::query(&sql), p, None, 0)
-        .fetch_one(&mut *c)
-        .await?
-        .try_get(0)?)
+    let n = r.rows(sql, params(p, None, 0), |r| r.int("n")).await?;
+    Ok(n.first().copied().unwrap_or(0))
 }
 
 /// The memberships of users `first..=last` in `groups` (user, group).
 pub async fn memberships(
-    c: &mut Conn,
+    r: &Reader,
     first: Uuid,
     last: Uuid,
     groups: &BTreeSet<Uuid>,
@@ -141,14 +137,13 @@ pub async fn memberships(
         "SELECT user_id, group_id FROM group_members WHERE user_id >= $1 AND user_id <= $2 AND group_id IN ({})",
         marks.join(", ")
     );
-    let mut q = sqlx::query(&sql)
-        .bind(first.to_string())
-        .bind(last.to_string());
-    for g in groups {
-        q = q.bind(g.to_string());
-    }
-    let rows = q.fetch_all(&mut *c).await?;
-    rows.iter()
-        .map(|r| Ok((uuid(r, "user_id")?, uuid(r, "group_id")?)))
-        .collect()
+    let mut params = vec![
+        Param::Text(first.to_string()),
+        Param::Text(last.to_string()),
+    ];
+    params.extend(groups.iter().map(|g| Param::Text(g.to_string())));
+    r.rows(sql, params, |r| {
+        Ok((uuid(r, "user_id")?, uuid(r, "group_id")?))
+    })
+    .await
 }

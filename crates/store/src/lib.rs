@@ -9,6 +9,7 @@ pub mod adoption;
 pub mod applications;
 pub mod audit;
 pub mod backup;
+pub mod bulk;
 pub mod campaign;
 pub mod ceremonies;
 pub mod conditional_access;
@@ -58,6 +59,12 @@ pub enum StoreError {
     /// The database answered with an error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The SQLite bulk reader's database answered with an error.
+    #[error("database error: {0}")]
+    Read(#[from] rusqlite::Error),
+    /// The thread running a bulk read stopped before it answered.
+    #[error("a database read stopped: {0}")]
+    Reader(#[from] tokio::task::JoinError),
     /// Migrations failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -105,6 +112,7 @@ pub enum Durability {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    reader: bulk::Reader,
 }
 
 /// The default SQLite URL for a data directory.
@@ -129,12 +137,14 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_string()));
         };
+        let mut sqlite_path = None;
         let url = match backend {
             Backend::Sqlite => {
                 let path = url
                     .trim_start_matches("sqlite://")
                     .trim_start_matches("sqlite:");
                 let path = path.split('?').next().unwrap_or(path);
+                sqlite_path = Some(std::path::PathBuf::from(path));
                 if let Some(dir) = Path::new(path)
                     .parent()
                     .filter(|d| !d.as_os_str().is_empty())
@@ -177,7 +187,15 @@ impl Store {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool, backend })
+        let reader = match sqlite_path {
+            Some(path) => bulk::Reader::sqlite(path),
+            None => bulk::Reader::pool(pool.clone()),
+        };
+        Ok(Store {
+            pool,
+            backend,
+            reader,
+        })
     }
 
     /// Which backend this is.
@@ -188,6 +206,11 @@ impl Store {
     /// The pool, for single statements.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The reader for bulk reads (see [`bulk`]).
+    pub fn reader(&self) -> &bulk::Reader {
+        &self.reader
     }
 
     /// A connection from the pool.
@@ -246,29 +269,28 @@ pub async fn commit(tx: Tx) -> Result<()> {
 /// Helpers for decoding rows.
 pub(crate) mod row {
     use super::{Result, StoreError};
+    use crate::bulk::Cells;
     use portcullis_domain::{time_fmt, Timestamp};
-    use sqlx::any::AnyRow;
-    use sqlx::Row;
     use uuid::Uuid;
 
-    pub fn uuid(r: &AnyRow, col: &str) -> Result<Uuid> {
-        let s: String = r.try_get(col)?;
+    pub fn uuid<R: Cells + ?Sized>(r: &R, col: &str) -> Result<Uuid> {
+        let s = r.text(col)?;
         Uuid::parse_str(&s).map_err(|_| StoreError::Corrupt(format!("{col} = '{s}' is not a UUID")))
     }
 
-    pub fn ts(r: &AnyRow, col: &str) -> Result<Timestamp> {
-        let ms: i64 = r.try_get(col)?;
+    pub fn ts<R: Cells + ?Sized>(r: &R, col: &str) -> Result<Timestamp> {
+        let ms = r.int(col)?;
         Ok(time_fmt::from_millis(ms))
     }
 
-    pub fn opt_ts(r: &AnyRow, col: &str) -> Result<Option<Timestamp>> {
-        let ms: Option<i64> = r.try_get(col)?;
+    pub fn opt_ts<R: Cells + ?Sized>(r: &R, col: &str) -> Result<Option<Timestamp>> {
+        let ms = r.opt_int(col)?;
         Ok(ms.map(time_fmt::from_millis))
     }
 
     /// Flags are BIGINT 0/1 on both backends.
-    pub fn flag(r: &AnyRow, col: &str) -> Result<bool> {
-        let v: i64 = r.try_get(col)?;
+    pub fn flag<R: Cells + ?Sized>(r: &R, col: &str) -> Result<bool> {
+        let v = r.int(col)?;
         Ok(v != 0)
     }
 

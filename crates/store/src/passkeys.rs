@@ -8,6 +8,8 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
+use crate::bulk::{Cells, Reader};
+
 use crate::row::{flag, ms, opt_ts, ts, uuid};
 use crate::{Conn, Result, StoreError};
 
@@ -33,23 +35,23 @@ pub struct StoredPasskey {
 /// The columns of the policy view, for reads that need nothing else.
 const POLICY_VIEW: &str = "id, user_id, credential_id, aaguid, display_name, fmt, attested, synced, created_at, last_used_at, sign_count, device, device_profile, flagged_clone, disabled_at";
 
-pub(crate) fn passkey_from_row(r: &AnyRow) -> Result<Passkey> {
-    let aaguid: String = r.try_get("aaguid")?;
+pub(crate) fn passkey_from_row<R: Cells + ?Sized>(r: &R) -> Result<Passkey> {
+    let aaguid = r.text("aaguid")?;
     Ok(Passkey {
         id: uuid(r, "id")?,
         user_id: uuid(r, "user_id")?,
-        credential_id: r.try_get("credential_id")?,
+        credential_id: r.text("credential_id")?,
         aaguid: Uuid::parse_str(&aaguid)
             .map_err(|_| StoreError::Corrupt(format!("aaguid '{aaguid}'")))?,
-        display_name: r.try_get("display_name")?,
-        fmt: r.try_get("fmt")?,
+        display_name: r.text("display_name")?,
+        fmt: r.text("fmt")?,
         attested: flag(r, "attested")?,
         synced: flag(r, "synced")?,
         created_at: ts(r, "created_at")?,
         last_used_at: opt_ts(r, "last_used_at")?,
-        sign_count: r.try_get("sign_count")?,
-        device: r.try_get("device")?,
-        device_profile: r.try_get("device_profile")?,
+        sign_count: r.int("sign_count")?,
+        device: r.opt_text("device")?,
+        device_profile: r.opt_text("device_profile")?,
         flagged_clone: flag(r, "flagged_clone")?,
         disabled: opt_ts(r, "disabled_at")?.is_some(),
     })
@@ -249,11 +251,11 @@ pub async fn users_with_passkeys(c: &mut Conn) -> Result<i64> {
 
 /// Every live passkey, as policy sees it (no credential, no certificates): one read for an
 /// analysis of every user.
-pub async fn all_live(c: &mut Conn) -> Result<Vec<Passkey>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {POLICY_VIEW} FROM passkeys WHERE deleted_at IS NULL"
-    ))
-    .fetch_all(&mut *c)
-    .await?;
-    rows.iter().map(passkey_from_row).collect()
+pub async fn all_live(r: &Reader) -> Result<Vec<Passkey>> {
+    r.rows(
+        format!("SELECT {POLICY_VIEW} FROM passkeys WHERE deleted_at IS NULL"),
+        vec![],
+        |r| passkey_from_row(r),
+    )
+    .await
 }

@@ -2,9 +2,9 @@
 
 use portcullis_domain::tap::TemporaryAccessPass;
 use portcullis_domain::Timestamp;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 use uuid::Uuid;
+
+use crate::bulk::{Cells, Reader};
 
 use crate::row::{flag, ms, opt_ts, ts, uuid};
 use crate::{Conn, Result};
@@ -18,18 +18,18 @@ pub struct StoredPass {
     pub code_hash: String,
 }
 
-fn from_row(r: &AnyRow) -> Result<StoredPass> {
+fn from_row<R: Cells + ?Sized>(r: &R) -> Result<StoredPass> {
     Ok(StoredPass {
         pass: TemporaryAccessPass {
             id: uuid(r, "id")?,
             user_id: uuid(r, "user_id")?,
             created_at: ts(r, "created_at")?,
             start_at: ts(r, "start_at")?,
-            lifetime_minutes: r.try_get("lifetime_minutes")?,
+            lifetime_minutes: r.int("lifetime_minutes")?,
             is_usable_once: flag(r, "is_usable_once")?,
             consumed_at: opt_ts(r, "consumed_at")?,
         },
-        code_hash: r.try_get("code_hash")?,
+        code_hash: r.text("code_hash")?,
     })
 }
 
@@ -85,9 +85,11 @@ pub async fn delete(c: &mut Conn, pass_id: Uuid) -> Result<bool> {
 }
 
 /// Every pass: one read for an analysis of every user.
-pub async fn all(c: &mut Conn) -> Result<Vec<StoredPass>> {
-    let rows = sqlx::query("SELECT * FROM temporary_access_passes")
-        .fetch_all(&mut *c)
-        .await?;
-    rows.iter().map(from_row).collect()
+pub async fn all(r: &Reader) -> Result<Vec<StoredPass>> {
+    r.rows(
+        "SELECT id, user_id, code_hash, created_at, start_at, lifetime_minutes, is_usable_once, consumed_at FROM temporary_access_passes",
+        vec![],
+        |r| from_row(r),
+    )
+    .await
 }

@@ -21,6 +21,8 @@ use time::macros::datetime;
 use time::Duration;
 use uuid::Uuid;
 
+#[path = "store_suite/bulk.rs"]
+mod bulk;
 #[path = "store_suite/campaign.rs"]
 mod campaign;
 #[path = "store_suite/signins.rs"]

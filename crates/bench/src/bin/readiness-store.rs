@@ -121,26 +121,16 @@ async fn main() {
     let mut reads = vec![];
     for _ in 0..runs {
         let t = Instant::now();
-        let mut c = store.conn().await.expect("conn");
-        let mut after: Option<String> = None;
-        loop {
-            let page = directory::list_users(&mut c, after.as_deref(), 1000)
-                .await
-                .expect("users");
-            let done = page.len() < 1000;
-            after = page.last().map(|u| u.user_principal_name.to_string());
-            if done {
-                break;
-            }
-        }
+        let c = store.reader();
+        directory::all_users(c).await.expect("users");
         let users_took = t.elapsed();
-        directory::all_memberships(&mut c).await.expect("m");
+        directory::all_memberships(c).await.expect("m");
         let memberships_took = t.elapsed();
-        directory::all_role_assignments(&mut c).await.expect("r");
-        passkeys::all_live(&mut c).await.expect("p");
+        directory::all_role_assignments(c).await.expect("r");
+        passkeys::all_live(c).await.expect("p");
         let passkeys_took = t.elapsed();
-        tap::all(&mut c).await.expect("t");
-        devices::list(&mut c).await.expect("d");
+        tap::all(c).await.expect("t");
+        devices::list(c).await.expect("d");
         reads.push(t.elapsed());
         if std::env::var_os("BENCH_VERBOSE").is_some() {
             eprintln!("users {users_took:?}, +memberships {memberships_took:?}, +passkeys {passkeys_took:?}, all {:?}", t.elapsed());

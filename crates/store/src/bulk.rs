@@ -1,0 +1,254 @@
+//! Bulk reads: many rows in one statement, for the readiness analysis, the inventory and
+//! adoption.
+//!
+//! Through sqlx's SQLite driver every row crosses from the connection's worker thread to the
+//! async task through a channel and becomes an `Any` row: measured at 12× the `sqlite3`
+//! shell's time for the same rows (BENCHMARKS.md). A [`Reader`] on SQLite instead runs the
+//! statement to its end on one blocking thread, with its own read-only connection (WAL lets
+//! it read beside the writer), and hands back the parsed rows once. On PostgreSQL it is the
+//! pool. Either way a row is parsed by the same function, written against [`Cells`], so a
+//! read has one statement and one parser whichever database answers.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+
+use crate::{Result, StoreError};
+
+/// A value bound to a statement's `$n`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Param {
+    /// TEXT.
+    Text(String),
+    /// BIGINT.
+    Int(i64),
+}
+
+/// The cells of one row, by column name, whichever driver read it.
+pub trait Cells {
+    /// A TEXT cell.
+    fn text(&self, col: &str) -> Result<String>;
+    /// A TEXT cell that may be NULL.
+    fn opt_text(&self, col: &str) -> Result<Option<String>>;
+    /// A BIGINT cell.
+    fn int(&self, col: &str) -> Result<i64>;
+    /// A BIGINT cell that may be NULL.
+    fn opt_int(&self, col: &str) -> Result<Option<i64>>;
+}
+
+impl Cells for AnyRow {
+    fn text(&self, col: &str) -> Result<String> {
+        Ok(self.try_get(col)?)
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>> {
+        Ok(self.try_get(col)?)
+    }
+    fn int(&self, col: &str) -> Result<i64> {
+        Ok(self.try_get(col)?)
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>> {
+        Ok(self.try_get(col)?)
+    }
+}
+
+/// A row read by the SQLite reader, with its statement's column index.
+struct SqliteCells<'a> {
+    row: &'a rusqlite::Row<'a>,
+    columns: &'a HashMap<String, usize>,
+}
+
+impl SqliteCells<'_> {
+    fn get<T: rusqlite::types::FromSql>(&self, col: &str) -> Result<T> {
+        let i = self
+            .columns
+            .get(col)
+            .copied()
+            .ok_or_else(|| StoreError::Corrupt(format!("no column '{col}' in the result")))?;
+        Ok(self.row.get(i)?)
+    }
+}
+
+impl Cells for SqliteCells<'_> {
+    fn text(&self, col: &str) -> Result<String> {
+        self.get(col)
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>> {
+        self.get(col)
+    }
+    fn int(&self, col: &str) -> Result<i64> {
+        self.get(col)
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>> {
+        self.get(col)
+    }
+}
+
+/// Parses one row.
+pub type Parse<T> = fn(&dyn Cells) -> Result<T>;
+
+/// Runs bulk reads. Cheap to clone; on SQLite its connection is opened at the first read
+/// and kept for the next ones.
+#[derive(Clone)]
+pub struct Reader(Inner);
+
+#[derive(Clone)]
+enum Inner {
+    Sqlite {
+        path: PathBuf,
+        conn: Arc<Mutex<Option<rusqlite::Connection>>>,
+    },
+    Pool(AnyPool),
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Inner::Sqlite { path, .. } => write!(f, "Reader(sqlite {})", path.display()),
+            Inner::Pool(_) => f.write_str("Reader(pool)"),
+        }
+    }
+}
+
+impl Reader {
+    pub(crate) fn sqlite(path: PathBuf) -> Self {
+        Reader(Inner::Sqlite {
+            path,
+            conn: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    pub(crate) fn pool(pool: AnyPool) -> Self {
+        Reader(Inner::Pool(pool))
+    }
+
+    /// Every row `sql` selects with `params` bound to `$1`, `$2`…, each parsed by `parse`.
+    pub(crate) async fn rows<T: Send + 'static>(
+        &self,
+        sql: impl Into<String>,
+        params: Vec<Param>,
+        parse: Parse<T>,
+    ) -> Result<Vec<T>> {
+        let sql = sql.into();
+        match &self.0 {
+            Inner::Pool(pool) => {
+                let mut q = sqlx::query(&sql);
+                for p in params {
+                    q = match p {
+                        Param::Text(s) => q.bind(s),
+                        Param::Int(i) => q.bind(i),
+                    };
+                }
+                let rows = q.fetch_all(pool).await?;
+                rows.iter().map(|r| parse(r)).collect()
+            }
+            Inner::Sqlite { path, conn } => {
+                let (path, conn) = (path.clone(), Arc::clone(conn));
+                tokio::task::spawn_blocking(move || {
+                    // A panic while the lock was held leaves no half-made state behind: the
+                    // connection is read-only and each read prepares its own statement.
+                    let mut guard = conn.lock().unwrap_or_else(|e| e.into_inner());
+                    let c = match guard.take() {
+                        Some(c) => c,
+                        None => open(&path)?,
+                    };
+                    let out = run(&c, &sql, &params, parse);
+                    *guard = Some(c);
+                    out
+                })
+                .await?
+            }
+        }
+    }
+}
+
+fn open(path: &std::path::Path) -> Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let c = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    c.busy_timeout(Duration::from_secs(10))?;
+    Ok(c)
+}
+
+/// Binds `$n` by its number, as sqlx does: SQLite numbers named parameters in the order they
+/// first appear, which is not their number when a statement names `$7` before `$8`.
+fn run<T>(
+    c: &rusqlite::Connection,
+    sql: &str,
+    params: &[Param],
+    parse: Parse<T>,
+) -> Result<Vec<T>> {
+    let mut stmt = c.prepare_cached(sql)?;
+    for i in 1..=stmt.parameter_count() {
+        let n = stmt
+            .parameter_name(i)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or_else(|| StoreError::Unsupported(format!("parameter {i} of a bulk read")))?;
+        let p = n
+            .checked_sub(1)
+            .and_then(|k| params.get(k))
+            .ok_or_else(|| StoreError::Unsupported(format!("no value for ${n}")))?;
+        match p {
+            Param::Text(s) => stmt.raw_bind_parameter(i, s.as_str())?,
+            Param::Int(v) => stmt.raw_bind_parameter(i, *v)?,
+        }
+    }
+    let columns: HashMap<String, usize> = stmt
+        .column_names()
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| (n.to_owned(), i))
+        .collect();
+    let mut rows = stmt.raw_query();
+    let mut out = vec![];
+    while let Some(row) = rows.next()? {
+        out.push(parse(&SqliteCells {
+            row,
+            columns: &columns,
+        })?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reader is for reads only: a statement that writes is refused by its connection,
+    /// so nothing can go around the one writer and its transactions.
+    #[tokio::test]
+    async fn the_sqlite_reader_cannot_write() {
+        let dir = portcullis_testkit::temp_dir();
+        let path = dir.path().join("t.db");
+        let w = rusqlite::Connection::open(&path).unwrap();
+        w.execute_batch(
+            "PRAGMA journal_mode = WAL; CREATE TABLE t (x BIGINT); INSERT INTO t VALUES (1);",
+        )
+        .unwrap();
+        let r = Reader::sqlite(path);
+        let read = r
+            .rows("SELECT x FROM t WHERE x = $1", vec![Param::Int(1)], |c| {
+                c.int("x")
+            })
+            .await
+            .unwrap();
+        assert_eq!(read, vec![1]);
+        for sql in [
+            "DELETE FROM t RETURNING x",
+            "INSERT INTO t VALUES (2) RETURNING x",
+        ] {
+            let e = r.rows(sql, vec![], |c| c.int("x")).await;
+            assert!(matches!(e, Err(StoreError::Read(_))), "{sql}: {e:?}");
+        }
+        let n: i64 = w
+            .query_row("SELECT COUNT(*) FROM t", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(n, 1, "nothing was written");
+    }
+}
