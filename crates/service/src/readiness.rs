@@ -195,33 +195,21 @@ impl Service {
         let facts = load_facts(self.store().reader(), &users).await?;
         let admins = self.global_admins(&mut c).await?;
         let trust = self.attestation_trust(&mut c).await?;
-        let analyse = |data: &CaData, methods: &Methods| {
-            let networks = readiness::networks(&data.locations);
-            let tenant = Tenant {
-                config: data.config(),
-                methods: methods.policy(),
-                applications: &apps,
-                portal: &portal,
-                authenticator: &authenticator,
-                networks: &networks,
-                trust: &trust,
-                now,
-            };
-            let subjects: Vec<Subject<'_>> = users
-                .iter()
-                .zip(&facts)
-                .map(|(user, f)| Subject {
-                    user,
-                    groups: &f.groups,
-                    roles: &f.roles,
-                    passkeys: &f.passkeys,
-                    pass: f.pass.as_ref(),
-                    devices: &f.devices,
-                })
-                .collect();
-            let workers =
-                std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN);
-            let mut out = readiness::analyse(&tenant, &subjects, workers);
+        let subjects: Vec<Subject<'_>> = users
+            .iter()
+            .zip(&facts)
+            .map(|(user, f)| Subject {
+                user,
+                groups: &f.groups,
+                roles: &f.roles,
+                passkeys: &f.passkeys,
+                pass: f.pass.as_ref(),
+                devices: &f.devices,
+            })
+            .collect();
+        let workers = std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN);
+        // Tenant-wide findings beside the users', in one order.
+        let finish = |mut out: Vec<UserFinding>, data: &CaData, methods: &Methods| {
             out.extend(readiness::admin_lockout(
                 &data.config(),
                 methods.policy(),
@@ -232,12 +220,26 @@ impl Service {
             out.sort();
             out
         };
-        let now_found = analyse(&data, &methods);
+        let networks = readiness::networks(&data.locations);
+        let current = Tenant {
+            config: data.config(),
+            methods: methods.policy(),
+            applications: &apps,
+            portal: &portal,
+            authenticator: &authenticator,
+            networks: &networks,
+            trust: &trust,
+            now,
+        };
         let Some(proposal) = proposal.filter(|p| !p.is_empty()) else {
             let r = Readiness {
                 generated: now,
+                findings: finish(
+                    readiness::analyse(&current, &subjects, workers),
+                    &data,
+                    &methods,
+                ),
                 users,
-                findings: now_found,
                 delta: None,
                 data: vec![data],
             };
@@ -248,7 +250,16 @@ impl Service {
             return Ok(r);
         };
         let (proposed, proposed_methods) = self.proposed(&mut c, &data, &methods, proposal).await?;
-        let then_found = analyse(&proposed, &proposed_methods);
+        let proposed_networks = readiness::networks(&proposed.locations);
+        let then = Tenant {
+            config: proposed.config(),
+            methods: proposed_methods.policy(),
+            networks: &proposed_networks,
+            ..current
+        };
+        let run = readiness::dry_run(&current, &then, &subjects, workers);
+        let now_found = finish(run.now, &data, &methods);
+        let then_found = finish(run.then, &proposed, &proposed_methods);
         let before: BTreeSet<&UserFinding> = now_found.iter().collect();
         let after: BTreeSet<&UserFinding> = then_found.iter().collect();
         let delta = Delta {

@@ -5,11 +5,13 @@
 //! [`FindingCode`] with the policies the verdict names and the documents' remedies.
 
 mod classes;
+mod dry_run;
 mod facts;
 mod finding;
 mod persona;
 
 pub use classes::{analyse, classes};
+pub use dry_run::{dry_run, DryRun};
 pub use facts::AttestationTrust;
 pub use finding::{FindingCode, RemedyCode, Setting, Severity, Step, UserFinding};
 pub use persona::Persona;

@@ -15,6 +15,7 @@
     clippy::indexing_slicing
 )]
 
+mod dry_run;
 mod tenant;
 
 use tenant::*;
