@@ -9,7 +9,6 @@
 //! pool. Either way a row is parsed by the same function, written against [`Cells`], so a
 //! read has one statement and one parser whichever database answers.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -55,18 +54,19 @@ impl Cells for AnyRow {
     }
 }
 
-/// A row read by the SQLite reader, with its statement's column index.
+/// A row read by the SQLite reader, with its statement's column names.
 struct SqliteCells<'a> {
     row: &'a rusqlite::Row<'a>,
-    columns: &'a HashMap<String, usize>,
+    columns: &'a [String],
 }
 
 impl SqliteCells<'_> {
     fn get<T: rusqlite::types::FromSql>(&self, col: &str) -> Result<T> {
+        // A scan of a score of short names costs less than hashing the name (measured).
         let i = self
             .columns
-            .get(col)
-            .copied()
+            .iter()
+            .position(|c| c == col)
             .ok_or_else(|| StoreError::Corrupt(format!("no column '{col}' in the result")))?;
         Ok(self.row.get(i)?)
     }
@@ -123,6 +123,11 @@ impl Reader {
 
     pub(crate) fn pool(pool: AnyPool) -> Self {
         Reader(Inner::Pool(pool))
+    }
+
+    /// Whether the rows come from SQLite (for a planner hint only SQLite takes).
+    pub(crate) fn is_sqlite(&self) -> bool {
+        matches!(self.0, Inner::Sqlite { .. })
     }
 
     /// Every row `sql` selects with `params` bound to `$1`, `$2`…, each parsed by `parse`.
@@ -199,12 +204,7 @@ fn run<T>(
             Param::Int(v) => stmt.raw_bind_parameter(i, *v)?,
         }
     }
-    let columns: HashMap<String, usize> = stmt
-        .column_names()
-        .into_iter()
-        .enumerate()
-        .map(|(i, n)| (n.to_owned(), i))
-        .collect();
+    let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
     let mut rows = stmt.raw_query();
     let mut out = vec![];
     while let Some(row) = rows.next()? {

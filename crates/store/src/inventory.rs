@@ -102,8 +102,16 @@ pub async fn chunk(
     if p.aaguids.as_ref().is_some_and(BTreeSet::is_empty) {
         return Ok(vec![]);
     }
+    // SQLite's planner takes the primary key's index for the owner (one row by equality) and
+    // then seeks the users table for the name, at random; the (id, upn) index answers from
+    // itself, in the passkeys' owner order (migration 0024).
+    let users = if r.is_sqlite() {
+        "users u INDEXED BY users_id_upn"
+    } else {
+        "users u"
+    };
     let sql = format!(
-        "SELECT {COLUMNS} FROM passkeys p JOIN users u ON u.id = p.user_id{} ORDER BY p.user_id, p.id LIMIT $7",
+        "SELECT {COLUMNS} FROM passkeys p JOIN {users} ON u.id = p.user_id{} ORDER BY p.user_id, p.id LIMIT $7",
         conditions(p)
     );
     r.rows(sql, params(p, after, limit), record).await
