@@ -2,7 +2,8 @@
 //! connection given back before the next, the domain judges each row
 //! ([`portcullis_domain::inventory::row`]), and the caller — the CLI writing a file, the
 //! server streaming a response, the admin center's page — renders what it gets. Memory is
-//! one chunk, however many passkeys there are.
+//! two chunks, however many passkeys there are: the next chunk is read while this one is
+//! judged and rendered.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -11,6 +12,8 @@ use portcullis_domain::directory::DirectoryRole;
 use portcullis_domain::inventory::{self, Filter, Judge, Purpose, Row};
 use portcullis_domain::metadata::builtin_names;
 use portcullis_domain::policy::{Fido2Configuration, MethodConfiguration, MethodId};
+use portcullis_domain::inventory::Record;
+use portcullis_store::bulk::Reader;
 use portcullis_store::inventory::{self as store_inv, Cursor, Pushdown};
 use portcullis_store::{directory, metadata};
 use serde_json::Value;
@@ -35,9 +38,39 @@ pub struct Scan {
     cursor: Option<Cursor>,
     done: bool,
     purpose: Purpose,
+    /// The next chunk, being read.
+    ahead: Option<Ahead>,
+}
+
+/// A chunk's passkeys, and their owners' memberships in the groups the policy reads.
+type Fetched = (Vec<Record>, Vec<(Uuid, Uuid)>);
+type Ahead = tokio::task::JoinHandle<portcullis_store::Result<Fetched>>;
+
+/// Starts reading the chunk after `after` (on another worker, beside the caller's work).
+fn fetch(reader: Reader, push: Pushdown, after: Option<Cursor>, groups: BTreeSet<Uuid>) -> Ahead {
+    tokio::spawn(async move {
+        let records = store_inv::chunk(&reader, &push, after, CHUNK).await?;
+        let members = match (records.first(), records.last()) {
+            (Some(first), Some(last)) => {
+                store_inv::memberships(&reader, first.passkey.user_id, last.passkey.user_id, &groups)
+                    .await?
+            }
+            _ => vec![],
+        };
+        Ok((records, members))
+    })
 }
 
 impl Scan {
+    fn fetch(&self, after: Option<Cursor>) -> Ahead {
+        fetch(
+            self.svc.store().reader().clone(),
+            self.push.clone(),
+            after,
+            self.groups_read.clone(),
+        )
+    }
+
     /// Whether a proposed configuration is judged beside the current one.
     pub fn has_proposal(&self) -> bool {
         self.proposed.is_some()
@@ -62,20 +95,21 @@ impl Scan {
     pub async fn next_rows(&mut self) -> Result<Option<(Vec<Row>, u64)>> {
         let mut read = 0u64;
         while !self.done {
-            let store = self.svc.store().reader();
-            let records = store_inv::chunk(store, &self.push, self.cursor, CHUNK).await?;
+            let reading = match self.ahead.take() {
+                Some(ahead) => ahead,
+                None => self.fetch(self.cursor),
+            };
+            let (records, members) = reading
+                .await
+                .map_err(|e| ServiceError::Internal(format!("an inventory read stopped: {e}")))??;
             self.done = records.len() < usize::try_from(CHUNK).unwrap_or(usize::MAX);
-            let (Some(first), Some(last)) = (records.first(), records.last()) else {
+            let Some(last) = records.last() else {
                 break;
             };
             self.cursor = Some((last.passkey.user_id, last.passkey.id));
-            let members = store_inv::memberships(
-                store,
-                first.passkey.user_id,
-                last.passkey.user_id,
-                &self.groups_read,
-            )
-            .await?;
+            if !self.done {
+                self.ahead = Some(self.fetch(self.cursor));
+            }
             read = read.saturating_add(u64::try_from(records.len()).unwrap_or_default());
             let mut member_of: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
             for (user, group) in members {
@@ -168,6 +202,7 @@ impl Service {
             cursor: None,
             done: false,
             purpose: Purpose::View,
+            ahead: None,
         })
     }
 }
