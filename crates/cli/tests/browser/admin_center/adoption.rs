@@ -156,6 +156,31 @@ async fn the_adoption_page_charts_the_rollout_exports_it_and_says_who_enforcing_
         let r = ann.get(s.url(path)).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
     }
+    // A Reports Reader reads the report, but running the readiness engine through it takes
+    // more: no strength picker is offered, and asking by hand is refused.
+    ok(d, &["users", "add", "--upn", "rita@portcullis.local"]);
+    ok(
+        d,
+        &[
+            "roles",
+            "assign",
+            "--user",
+            "rita@portcullis.local",
+            "--role",
+            "Reports Reader",
+        ],
+    );
+    let rita = support::tap_client(d, &s, "rita@portcullis.local").await;
+    let r = rita.get(s.url("/admin/adoption")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(!html.contains(r#"name="strength""#), "no strength picker for a reader");
+    let r = rita
+        .get(s.url(&format!("/admin/adoption?strength={PHISHING_RESISTANT}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "the engine is not run for a reader");
     let r = client()
         .get(s.url("/admin/adoption/daily.csv"))
         .send()
