@@ -31,6 +31,14 @@ ARGS=(--users "${USERS:-200}" --concurrency "${CONCURRENCY:-16}" --seconds "${SE
 echo "machine: $(nproc) cores, $(uname -sr)"
 "$B" "${ARGS[@]}" --sqlite-synchronous full | tail -n 3
 "$B" "${ARGS[@]}" --sqlite-synchronous normal | tail -n 1
+# The server alone: pinned to the last core, the load generator to the others (taskset, from
+# util-linux), so the server's CPU per sign-in is not shared with the client's.
+if [ "$(nproc)" -ge 2 ]; then
+  command -v taskset >/dev/null || { echo "taskset (util-linux) is needed for the pinned runs" >&2; exit 1; }
+  LAST=$(( $(nproc) - 1 ))
+  taskset -c "0-$(( LAST - 1 ))" "$B" "${ARGS[@]}" --sqlite-synchronous full --server-cpu "$LAST" | tail -n 1
+  taskset -c "0-$(( LAST - 1 ))" "$B" "${ARGS[@]}" --sqlite-synchronous normal --server-cpu "$LAST" | tail -n 1
+fi
 if [ -n "${BENCH_POSTGRES_URL:-}" ]; then
   "$B" "${ARGS[@]}" --database "$BENCH_POSTGRES_URL" | tail -n 1
 fi
