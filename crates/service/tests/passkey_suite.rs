@@ -328,3 +328,36 @@ async fn r25_deleting_a_passkey_ends_the_sessions_it_opened() {
         );
     }
 }
+
+/// A cold server under a burst: every first sign-in needs the stored key decoy ids are made
+/// with. A request that held a connection while it waited for another to read that key
+/// starved the pool — on SQLite's two connections, sixteen concurrent first sign-ins waited
+/// for the pool's 30 s timeout and failed. Here more requests than either pool holds start at
+/// once, and all must be answered promptly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_first_sign_ins_on_a_cold_server_does_not_starve_the_pool() {
+    for t in both().await {
+        let (svc, _clock, rp) = setup(&t).await;
+        let tasks: Vec<_> = (0..40)
+            .map(|i| {
+                let (svc, rp) = (svc.clone(), rp.clone());
+                tokio::spawn(async move {
+                    let name = format!("nobody{i}@contoso.com");
+                    svc.begin_passkey_sign_in(&rp, Some(name.as_str())).await
+                })
+            })
+            .collect();
+        let answered = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            let mut out = vec![];
+            for task in tasks {
+                out.push(task.await.unwrap());
+            }
+            out
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{}: the burst was still waiting after 10 s", t.name));
+        for r in answered {
+            assert!(r.is_ok(), "{}: {:?}", t.name, r.err());
+        }
+    }
+}

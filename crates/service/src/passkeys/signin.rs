@@ -12,6 +12,10 @@ impl Service {
         username: Option<&str>,
     ) -> Result<CeremonyStart, PasskeyError> {
         let now = self.now();
+        // Before the connection: on a cold server the key is read from the store, and a
+        // request holding one connection while it waits for another starves the pool under a
+        // burst (two SQLite connections; sixteen first sign-ins deadlocked until its timeout).
+        let name_key = self.name_key().await?;
         let mut c = self.store().conn().await?;
         // Username-first requests answer alike whether the name is an account, holds
         // passkeys or not (issue 12): the same queries, and for a name without passkeys the
@@ -38,7 +42,7 @@ impl Service {
                     .collect();
                 let listed = if usable.is_empty() { live } else { usable };
                 // Made for every name, used for those with nothing to list.
-                let made = self.decoy_credential_ids(&upn).await?;
+                let made = decoy_credential_ids(name_key, &upn);
                 if listed.is_empty() {
                     decoys = made;
                 }
@@ -384,17 +388,6 @@ impl Service {
 }
 
 impl Service {
-    /// The decoy credential ids of a name without passkeys: HMAC-SHA256 of the name under
-    /// the stored `decoys` secret — the same for the same name on every node, unlinkable to
-    /// anything else, and as long as the ids software passkeys make (32 bytes).
-    async fn decoy_credential_ids(&self, upn: &Upn) -> Result<Vec<Vec<u8>>, PasskeyError> {
-        let tag = ring::hmac::sign(
-            self.name_key().await?,
-            format!("decoy-credential|{upn}").as_bytes(),
-        );
-        Ok(vec![tag.as_ref().to_vec()])
-    }
-
     /// The key of the MACs made of names (decoy ids, passkey hints), each with its own
     /// prefix: read from the store once.
     async fn name_key(&self) -> Result<&ring::hmac::Key, ServiceError> {
@@ -417,4 +410,12 @@ impl Service {
 struct Involved {
     user: User,
     passkey: (Uuid, bool),
+}
+
+/// The decoy credential ids of a name without passkeys: HMAC-SHA256 of the name under
+/// the stored `decoys` secret — the same for the same name on every node, unlinkable to
+/// anything else, and as long as the ids software passkeys make (32 bytes).
+fn decoy_credential_ids(key: &ring::hmac::Key, upn: &Upn) -> Vec<Vec<u8>> {
+    let tag = ring::hmac::sign(key, format!("decoy-credential|{upn}").as_bytes());
+    vec![tag.as_ref().to_vec()]
 }
