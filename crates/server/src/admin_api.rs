@@ -170,11 +170,11 @@ fn inventory_body(scan: Scan, csv: bool) -> Body {
             match scan.next_rows().await {
                 Ok(Some((rows, _))) => {
                     for r in &rows {
-                        out.push_str(&if csv {
-                            render::csv_line(r, proposal)
+                        if csv {
+                            render::push_csv_line(&mut out, r, proposal);
                         } else {
-                            render::jsonl_line(r)
-                        });
+                            out.push_str(&render::jsonl_line(r));
+                        }
                     }
                     if !out.is_empty() {
                         return Ok(Some((Bytes::from(out), (scan, None))));

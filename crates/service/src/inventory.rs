@@ -9,10 +9,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use portcullis_domain::actor::Actor;
 use portcullis_domain::directory::DirectoryRole;
+use portcullis_domain::inventory::Record;
 use portcullis_domain::inventory::{self, Filter, Judge, Purpose, Row};
 use portcullis_domain::metadata::builtin_names;
 use portcullis_domain::policy::{Fido2Configuration, MethodConfiguration, MethodId};
-use portcullis_domain::inventory::Record;
 use portcullis_store::bulk::Reader;
 use portcullis_store::inventory::{self as store_inv, Cursor, Pushdown};
 use portcullis_store::{directory, metadata};
@@ -52,8 +52,13 @@ fn fetch(reader: Reader, push: Pushdown, after: Option<Cursor>, groups: BTreeSet
         let records = store_inv::chunk(&reader, &push, after, CHUNK).await?;
         let members = match (records.first(), records.last()) {
             (Some(first), Some(last)) => {
-                store_inv::memberships(&reader, first.passkey.user_id, last.passkey.user_id, &groups)
-                    .await?
+                store_inv::memberships(
+                    &reader,
+                    first.passkey.user_id,
+                    last.passkey.user_id,
+                    &groups,
+                )
+                .await?
             }
             _ => vec![],
         };

@@ -201,14 +201,16 @@ async fn passkeys(cfg: &Config, a: PasskeysArgs) -> CmdResult {
             .map_err(io)?;
     }
     let mut written = 0u64;
+    let mut chunk = String::new();
     while let Some((rows, read)) = scan.next_rows().await? {
+        chunk.clear();
         for r in &rows {
-            let line = match a.format {
-                Format::Jsonl => render::jsonl_line(r),
-                Format::Csv => render::csv_line(r, proposal),
-            };
-            out.write_all(line.as_bytes()).map_err(io)?;
+            match a.format {
+                Format::Jsonl => chunk.push_str(&render::jsonl_line(r)),
+                Format::Csv => render::push_csv_line(&mut chunk, r, proposal),
+            }
         }
+        out.write_all(chunk.as_bytes()).map_err(io)?;
         written = written.saturating_add(u64::try_from(rows.len()).unwrap_or_default());
         if let Some(b) = &bar {
             b.inc(read);

@@ -6,7 +6,7 @@ use portcullis_domain::passkey::PasskeyRefusal;
 use portcullis_domain::time_fmt::rfc3339;
 use serde_json::{json, Map, Value};
 
-use super::csv::line;
+use super::csv::{line, push_cell};
 use super::methods::passkey_refusal;
 
 /// The columns, in order (JSON keys and CSV header alike).
@@ -94,40 +94,66 @@ pub fn csv_header(proposed: bool) -> String {
 
 /// One CSV line, in the header's order.
 pub fn csv_line(r: &Row, proposed: bool) -> String {
+    let mut out = String::new();
+    push_csv_line(&mut out, r, proposed);
+    out
+}
+
+/// Appends one CSV line to `out` (a stream writes a chunk of lines into one buffer, with no
+/// string per cell).
+pub fn push_csv_line(out: &mut String, r: &Row, proposed: bool) {
     let p = &r.record.passkey;
-    let flag = |b: bool| if b { "true" } else { "false" }.to_string();
-    let verdict = |v: &Result<(), PasskeyRefusal>| match v {
-        Ok(()) => [flag(true), String::new(), String::new()],
-        Err(why) => [flag(false), why.code().to_string(), passkey_refusal(why)],
-    };
-    let [usable, code, reason] = verdict(&r.usable);
-    let mut cells = vec![
-        p.user_id.to_string(),
-        r.record.user_principal_name.clone(),
-        p.id.to_string(),
-        p.aaguid.to_string(),
-        r.model.clone().unwrap_or_default(),
-        r.record.attestation.code().to_string(),
-        flag(p.attested),
-        rfc3339(p.created_at),
-        p.last_used_at.map(rfc3339).unwrap_or_default(),
-        p.device.clone().unwrap_or_default(),
-        p.device_profile.clone().unwrap_or_default(),
-        flag(p.synced),
-        r.record.backed_up.map(flag).unwrap_or_default(),
-        r.state.code().to_string(),
-        usable,
-        code,
-        reason,
-        p.display_name.clone(),
-    ];
+    let flag = |b: bool| if b { "true" } else { "false" };
+    let mut line = Line { out, first: true };
+    let mut ids = uuid::Uuid::encode_buffer();
+    line.put(p.user_id.hyphenated().encode_lower(&mut ids));
+    line.put(&r.record.user_principal_name);
+    line.put(p.id.hyphenated().encode_lower(&mut ids));
+    line.put(p.aaguid.hyphenated().encode_lower(&mut ids));
+    line.put(r.model.as_deref().unwrap_or_default());
+    line.put(r.record.attestation.code());
+    line.put(flag(p.attested));
+    line.put(&rfc3339(p.created_at));
+    line.put(&p.last_used_at.map(rfc3339).unwrap_or_default());
+    line.put(p.device.as_deref().unwrap_or_default());
+    line.put(p.device_profile.as_deref().unwrap_or_default());
+    line.put(flag(p.synced));
+    line.put(r.record.backed_up.map(flag).unwrap_or_default());
+    line.put(r.state.code());
+    line.verdict(Some(&r.usable));
+    line.put(&p.display_name);
     if proposed {
-        match &r.proposed {
-            Some(v) => cells.extend(verdict(v)),
-            None => cells.extend([String::new(), String::new(), String::new()]),
+        line.verdict(r.proposed.as_ref());
+    }
+    line.out.push('\n');
+}
+
+/// A CSV line being written.
+struct Line<'a> {
+    out: &'a mut String,
+    first: bool,
+}
+
+impl Line<'_> {
+    fn put(&mut self, s: &str) {
+        if !std::mem::take(&mut self.first) {
+            self.out.push(',');
+        }
+        push_cell(self.out, s);
+    }
+
+    /// Usable, the refusal's code and its reason (three empty cells for no verdict).
+    fn verdict(&mut self, v: Option<&Result<(), PasskeyRefusal>>) {
+        match v {
+            None => ["", "", ""].iter().for_each(|c| self.put(c)),
+            Some(Ok(())) => ["true", "", ""].iter().for_each(|c| self.put(c)),
+            Some(Err(why)) => {
+                self.put("false");
+                self.put(why.code());
+                self.put(&passkey_refusal(why));
+            }
         }
     }
-    line(&cells)
 }
 
 #[cfg(test)]

@@ -174,13 +174,20 @@ async fn the_adoption_page_charts_the_rollout_exports_it_and_says_who_enforcing_
     let r = rita.get(s.url("/admin/adoption")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let html = r.text().await.unwrap();
-    assert!(!html.contains(r#"name="strength""#), "no strength picker for a reader");
+    assert!(
+        !html.contains(r#"name="strength""#),
+        "no strength picker for a reader"
+    );
     let r = rita
         .get(s.url(&format!("/admin/adoption?strength={PHISHING_RESISTANT}")))
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN, "the engine is not run for a reader");
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "the engine is not run for a reader"
+    );
     let r = client()
         .get(s.url("/admin/adoption/daily.csv"))
         .send()
