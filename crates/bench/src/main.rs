@@ -412,8 +412,9 @@ async fn main() {
     let n = lat.len();
     let rate = n as f64 / wall;
     let cpu_per = if n > 0 { cpu / n as f64 } else { 0.0 };
-    let cores = std::thread::available_parallelism()
-        .map(|c| c.get())
+    // The machine's cores, not those this process may run on (taskset narrows those).
+    let cores = std::fs::read_to_string("/proc/cpuinfo")
+        .map(|s| s.lines().filter(|l| l.starts_with("processor")).count())
         .unwrap_or(0);
     let backend = if a.database.is_some() {
         "PostgreSQL".to_string()
