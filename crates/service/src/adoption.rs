@@ -76,12 +76,14 @@ impl Service {
             .into_iter()
             .map(|g| (g.id, g.display_name))
             .collect();
+        // Given back before the bulk reads: on PostgreSQL they take a connection of the same
+        // pool, and a request holding one while it waits for another starves it under load.
+        drop(c);
         let mut member_of: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
         for (user, group) in directory::all_memberships(self.store().reader()).await? {
             member_of.entry(user).or_default().push(group);
         }
         let users = store::users(self.store().reader()).await?;
-        drop(c);
 
         let mut fold = Adoption::new(range);
         let fold_user =
@@ -152,7 +154,6 @@ impl Service {
             );
         }
 
-        let mut c = self.store().conn().await?;
         for at in store::first_passkey_sign_ins(self.store().reader()).await? {
             fold.first_passkey_sign_in(at);
         }
@@ -179,6 +180,7 @@ impl Service {
                 u64::try_from(tap).unwrap_or_default(),
             );
         }
+        let mut c = self.store().conn().await?;
         let (asked, snoozers, snoozes) = campaign::totals(&mut c).await?;
         let running = crate::campaign::configured(&mut c).await?.is_running();
         Ok(AdoptionReport {
@@ -239,6 +241,9 @@ impl Service {
             .collect();
         let mut c = self.store().conn().await?;
         let cfg = fido2(current(&mut c, MethodId::Fido2).await?);
+        // Given back before the bulk reads: on PostgreSQL they take a connection of the same
+        // pool, and a request holding one while it waits for another starves it under load.
+        drop(c);
         let mut member_of: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
         for (user, group) in directory::all_memberships(self.store().reader()).await? {
             member_of.entry(user).or_default().push(group);

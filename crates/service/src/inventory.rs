@@ -66,6 +66,15 @@ fn fetch(reader: Reader, push: Pushdown, after: Option<Cursor>, groups: BTreeSet
     })
 }
 
+impl Drop for Scan {
+    /// A scan given up half-way (a client that went away) stops reading ahead.
+    fn drop(&mut self) {
+        if let Some(ahead) = self.ahead.take() {
+            ahead.abort();
+        }
+    }
+}
+
 impl Scan {
     fn fetch(&self, after: Option<Cursor>) -> Ahead {
         fetch(
@@ -176,6 +185,9 @@ impl Service {
         let mut names: BTreeMap<Uuid, String> =
             builtin_names().map(|(a, n)| (a, n.to_string())).collect();
         names.extend(metadata::names(&mut c).await?);
+        // Given back before the bulk reads: on PostgreSQL they take a connection of the same
+        // pool, and a request holding one while it waits for another starves it under load.
+        drop(c);
         let mut roles: HashMap<Uuid, Vec<DirectoryRole>> = HashMap::new();
         for (user, role) in directory::all_role_assignments(self.store().reader()).await? {
             roles.entry(user).or_default().push(role);

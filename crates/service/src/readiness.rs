@@ -180,8 +180,9 @@ impl Service {
             .into_iter()
             .filter(|a| !FIRST_PARTY_APPS.iter().any(|f| f.app_id == a.app_id))
             .collect();
-        let users = if only.is_empty() {
-            directory::all_users(self.store().reader()).await?
+        // The users asked for by name (resolved here), or every user (read in bulk below).
+        let named = if only.is_empty() {
+            vec![]
         } else {
             let mut users = vec![];
             for u in only {
@@ -192,9 +193,17 @@ impl Service {
             }
             users
         };
-        let facts = load_facts(self.store().reader(), &users).await?;
         let admins = self.global_admins(&mut c).await?;
         let trust = self.attestation_trust(&mut c).await?;
+        // Given back before the bulk reads: on PostgreSQL they take a connection of the same
+        // pool, and a request holding one while it waits for another starves it under load.
+        drop(c);
+        let users = if only.is_empty() {
+            directory::all_users(self.store().reader()).await?
+        } else {
+            named
+        };
+        let facts = load_facts(self.store().reader(), &users).await?;
         let subjects: Vec<Subject<'_>> = users
             .iter()
             .zip(&facts)
@@ -249,7 +258,9 @@ impl Service {
             }
             return Ok(r);
         };
+        let mut c = self.store().conn().await?;
         let (proposed, proposed_methods) = self.proposed(&mut c, &data, &methods, proposal).await?;
+        drop(c);
         let proposed_networks = readiness::networks(&proposed.locations);
         let then = Tenant {
             config: proposed.config(),

@@ -26,6 +26,8 @@ use std::sync::Arc;
 
 #[path = "service_suite/adoption.rs"]
 mod adoption;
+#[path = "service_suite/bursts.rs"]
+mod bursts;
 #[path = "service_suite/versions.rs"]
 mod versions;
 use time::macros::datetime;

@@ -125,6 +125,13 @@ impl Reader {
         Reader(Inner::Pool(pool))
     }
 
+    /// Closes the SQLite reader's connection (a later read opens another).
+    pub(crate) fn close(&self) {
+        if let Inner::Sqlite { conn, .. } = &self.0 {
+            drop(conn.lock().unwrap_or_else(|e| e.into_inner()).take());
+        }
+    }
+
     /// Whether the rows come from SQLite (for a planner hint only SQLite takes).
     pub(crate) fn is_sqlite(&self) -> bool {
         matches!(self.0, Inner::Sqlite { .. })

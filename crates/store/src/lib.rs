@@ -144,7 +144,6 @@ impl Store {
                     .trim_start_matches("sqlite://")
                     .trim_start_matches("sqlite:");
                 let path = path.split('?').next().unwrap_or(path);
-                sqlite_path = Some(std::path::PathBuf::from(path));
                 if let Some(dir) = Path::new(path)
                     .parent()
                     .filter(|d| !d.as_os_str().is_empty())
@@ -162,6 +161,15 @@ impl Store {
             }
             Backend::Postgres => url.to_string(),
         };
+        if backend == Backend::Sqlite {
+            // The file sqlx opens (its filename percent-decoded); an in-memory database has no
+            // file a second connection could open, so its bulk reads go through the pool.
+            let o = sqlx::sqlite::SqliteConnectOptions::from_str(&url)?;
+            let file = o.get_filename();
+            if file != Path::new(":memory:") && !url.contains("mode=memory") {
+                sqlite_path = Some(file.to_path_buf());
+            }
+        }
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
             .max_connections(match backend {
@@ -230,9 +238,10 @@ impl Store {
         }
     }
 
-    /// Closes every connection.
+    /// Closes every connection, the bulk reader's too.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.reader.close();
     }
 
     /// Connections the pool holds open, and how many of them are idle.
