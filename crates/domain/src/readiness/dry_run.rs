@@ -54,6 +54,7 @@ pub fn dry_run(
         .cloned()
         .collect();
     then.extend(analyse(proposed, &touched, workers));
+    then.sort();
     DryRun {
         now,
         then,
