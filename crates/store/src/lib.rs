@@ -137,39 +137,32 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_string()));
         };
-        let mut sqlite_path = None;
-        let url = match backend {
+        let (url, sqlite_path) = match backend {
             Backend::Sqlite => {
-                let path = url
-                    .trim_start_matches("sqlite://")
-                    .trim_start_matches("sqlite:");
-                let path = path.split('?').next().unwrap_or(path);
-                if let Some(dir) = Path::new(path)
-                    .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                {
-                    std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
-                        path: dir.display().to_string(),
-                        source,
-                    })?;
-                }
-                if url.contains('?') {
+                let url = if url.contains('?') {
                     url.to_string()
                 } else {
                     format!("{url}?mode=rwc")
+                };
+                // The file sqlx opens (its filename percent-decoded): its directory is made
+                // here, and the bulk reader opens the same file. An in-memory database has no
+                // file a second connection could open, so its bulk reads go through the pool.
+                let o = sqlx::sqlite::SqliteConnectOptions::from_str(&url)?;
+                let file = o.get_filename();
+                let in_memory = file == Path::new(":memory:") || url.contains("mode=memory");
+                if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    if !in_memory {
+                        std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+                            path: dir.display().to_string(),
+                            source,
+                        })?;
+                    }
                 }
+                let path = (!in_memory).then(|| file.to_path_buf());
+                (url, path)
             }
-            Backend::Postgres => url.to_string(),
+            Backend::Postgres => (url.to_string(), None),
         };
-        if backend == Backend::Sqlite {
-            // The file sqlx opens (its filename percent-decoded); an in-memory database has no
-            // file a second connection could open, so its bulk reads go through the pool.
-            let o = sqlx::sqlite::SqliteConnectOptions::from_str(&url)?;
-            let file = o.get_filename();
-            if file != Path::new(":memory:") && !url.contains("mode=memory") {
-                sqlite_path = Some(file.to_path_buf());
-            }
-        }
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
             .max_connections(match backend {
