@@ -347,15 +347,7 @@ async fn a_burst_of_first_sign_ins_on_a_cold_server_does_not_starve_the_pool() {
                 })
             })
             .collect();
-        let answered = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-            let mut out = vec![];
-            for task in tasks {
-                out.push(task.await.unwrap());
-            }
-            out
-        })
-        .await
-        .unwrap_or_else(|_| panic!("{}: the burst was still waiting after 10 s", t.name));
+        let answered = portcullis_testkit::all_within(10, t.name, tasks).await;
         for r in answered {
             assert!(r.is_ok(), "{}: {:?}", t.name, r.err());
         }

@@ -133,3 +133,21 @@ pub fn temp_dir() -> tempfile::TempDir {
 pub fn path_in(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(name)
 }
+
+/// Awaits every task, failing the test (with `what`) when they are not all done within
+/// `seconds`: for bursts that must be answered promptly, not wait out a pool's timeout.
+pub async fn all_within<T>(
+    seconds: u64,
+    what: &str,
+    tasks: Vec<tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
+    tokio::time::timeout(std::time::Duration::from_secs(seconds), async {
+        let mut out = vec![];
+        for task in tasks {
+            out.push(task.await.expect("a task of the burst panicked"));
+        }
+        out
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what}: still waiting after {seconds} s"))
+}

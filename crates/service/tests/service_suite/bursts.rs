@@ -29,15 +29,7 @@ async fn bursts_of_bulk_reads_do_not_starve_the_pool() {
                 })
             })
             .collect();
-        let answered = tokio::time::timeout(std::time::Duration::from_secs(20), async {
-            let mut out = vec![];
-            for task in tasks {
-                out.push(task.await.unwrap());
-            }
-            out
-        })
-        .await
-        .unwrap_or_else(|_| panic!("{}: the burst was still waiting after 20 s", t.name));
+        let answered = portcullis_testkit::all_within(20, t.name, tasks).await;
         for r in answered {
             assert!(r.is_ok(), "{}: {:?}", t.name, r.err());
         }
