@@ -119,18 +119,26 @@ proptest! {
     #[test]
     fn r51_a_dry_run_finds_what_a_full_analysis_of_the_proposal_finds(
         current in proptest::collection::vec(parsed_policy(), 0..=10),
-        changes in proptest::collection::vec((0usize..12, proptest::option::weighted(0.8, parsed_policy())), 1..=3),
+        changes in proptest::collection::vec(
+            (0usize..12, proptest::option::weighted(0.8, parsed_policy()), any::<bool>()),
+            1..=3,
+        ),
         asks in proptest::collection::vec(ask(), 1..=6),
         (fido2, tap) in methods_policy(),
     ) {
         let before: Vec<Policy> = current.iter().enumerate().map(|(n, p)| policy(n, p)).collect();
-        // Each change replaces policy n (adds it, past the end), or deletes it.
+        // Each change replaces policy n (adds it, past the end), or deletes it; a replaced
+        // one may be renamed, which moves it in the evaluation order.
         let mut after = before.clone();
-        for (n, changed) in &changes {
+        for (n, changed, renamed) in &changes {
             let id = Uuid::from_u128(0x9000 + *n as u128).to_string();
             after.retain(|p| p.id != id);
             if let Some(p) = changed {
-                after.push(policy(*n, p));
+                let mut p = policy(*n, p);
+                if *renamed {
+                    p.display_name = format!("A renamed {n}");
+                }
+                after.push(p);
             }
         }
         let people = People::of(&asks);
