@@ -15,7 +15,7 @@ use reqwest::StatusCode;
 use support::{cli, client, code_from, sign_in, Server};
 
 /// SQLite (the default: nothing but a data dir), then PostgreSQL.
-async fn databases() -> Vec<(&'static str, Option<String>)> {
+async fn databases() -> Vec<(&'static str, Option<portcullis_testkit::FreshPostgres>)> {
     vec![
         ("sqlite", None),
         ("postgres", Some(fresh_postgres_url().await)),

@@ -78,9 +78,23 @@ pub async fn sqlite() -> TestStore {
     }
 }
 
-/// A URL for a fresh, empty PostgreSQL database. Panics (fails the test) when
-/// PostgreSQL is not configured or not reachable.
-pub async fn fresh_postgres_url() -> String {
+/// A fresh, empty PostgreSQL database, dropped when this goes out of scope; it reads as its
+/// URL (`&*db`, `Option::as_deref`).
+pub struct FreshPostgres {
+    url: String,
+    _drop: DropDatabase,
+}
+
+impl std::ops::Deref for FreshPostgres {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.url
+    }
+}
+
+/// A fresh, empty PostgreSQL database. Panics (fails the test) when PostgreSQL is not
+/// configured or not reachable.
+pub async fn fresh_postgres_url() -> FreshPostgres {
     let admin = std::env::var(PG_ENV).unwrap_or_else(|_| {
         panic!("{PG_ENV} is not set: PostgreSQL tests need a server. Run the suite with scripts/test.sh, which starts one.")
     });
@@ -96,26 +110,22 @@ pub async fn fresh_postgres_url() -> String {
     let (base, _) = admin
         .rsplit_once('/')
         .expect("TEST_POSTGRES_URL must end with /DATABASE");
-    format!("{base}/{db}")
+    FreshPostgres {
+        url: format!("{base}/{db}"),
+        _drop: DropDatabase { admin, name: db },
+    }
 }
 
 /// A fresh, migrated PostgreSQL store; its database is dropped with it.
 pub async fn postgres() -> TestStore {
-    let url = fresh_postgres_url().await;
-    let db = DropDatabase {
-        admin: std::env::var(PG_ENV).unwrap_or_default(),
-        name: url
-            .rsplit_once('/')
-            .map(|(_, n)| n.to_owned())
-            .unwrap_or_default(),
-    };
+    let FreshPostgres { url, _drop } = fresh_postgres_url().await;
     let store = Store::open(&url).await.expect("open postgres store");
     TestStore {
         name: "postgres",
         store,
         url,
         _dir: None,
-        _db: Some(db),
+        _db: Some(_drop),
     }
 }
 

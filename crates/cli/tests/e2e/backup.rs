@@ -146,7 +146,7 @@ async fn backup_and_restore_are_for_the_embedded_database() {
     let pg = fresh_postgres_url().await;
     let (st, _, err) = cli(
         d,
-        Some(&pg),
+        Some(&*pg),
         &["backup", "--to", d.join("x.db").to_str().unwrap()],
     );
     assert_eq!(st, 2, "{err}");
