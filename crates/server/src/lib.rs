@@ -9,6 +9,8 @@ pub mod api;
 pub mod campaign;
 pub mod edge;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod graph;
 mod json;
 pub mod listen;

@@ -442,8 +442,11 @@ fn parse_for(rule: &str, target: Target) -> Result<Rule, FilterError> {
 }
 
 impl Rule {
-    /// The rule as Graph stores it: parsing the text gives this rule back. Compound
-    /// operands are parenthesised, so the tree survives the round trip.
+    /// The rule in canonical form: parsing the text gives this rule back. Compound
+    /// operands are parenthesised, so the tree survives the round trip — which makes the
+    /// text longer than a rule written without them: a rule near the 3072-character limit
+    /// may render past it, and then reads back as [`FilterError::TooLong`] (found by the
+    /// rules fuzz target). Rules are stored as sent, so this bounds only the canonical form.
     pub fn render(&self) -> String {
         let operand = |r: &Rule| match r {
             Rule::Test { .. } => r.render(),

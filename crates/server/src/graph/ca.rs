@@ -64,7 +64,7 @@ const POLICY_READ_ONLY: [&str; 5] = [
     "deletedDateTime",
 ];
 
-fn parse_policy(v: Value) -> Result<Policy, GraphError> {
+pub(crate) fn parse_policy(v: Value) -> Result<Policy, GraphError> {
     let p: Policy = serde_json::from_value(v.clone()).map_err(|e| {
         bad(format!(
             "The body is not a valid conditionalAccessPolicy: {e}"

@@ -15,15 +15,15 @@ use crate::AppState;
 
 mod apps;
 mod body;
-mod ca;
+pub(crate) mod ca;
 mod devices;
 mod directory;
 mod methods;
 pub(crate) mod odata;
 mod policy;
-mod reports;
+pub(crate) mod reports;
 mod strength_configs;
-mod users;
+pub(crate) mod users;
 
 /// What a route does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -519,6 +519,14 @@ fn offset_page(
     axum::Json(body).into_response()
 }
 
+/// Every `$filter` of this module, as its route reads it (the fuzz targets).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_filters(text: &str) {
+    let _ = STRENGTHS.parse(text);
+    let _ = AUDITS.parse(text).and_then(|f| audit_filter(&f));
+    let _ = SIGN_INS.parse(text).and_then(|f| sign_in_filter(&f));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

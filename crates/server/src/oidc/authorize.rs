@@ -32,7 +32,7 @@ const KNOWN: [&str; 13] = [
 
 /// Reads the parameters; a parameter sent twice is refused (OIDC Core §3.1.2.1), and with
 /// no trusted redirect URI yet, only a page can say so.
-fn parse(raw: &str) -> Result<(AuthorizeParams, Vec<(String, String)>), PageError> {
+pub(crate) fn parse(raw: &str) -> Result<(AuthorizeParams, Vec<(String, String)>), PageError> {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
         .into_owned()
         .collect();
