@@ -688,5 +688,11 @@ async fn cli_tokens_carry_the_recorded_issuer_and_a_wrong_one_is_named() {
 
 #[path = "e2e/backup.rs"]
 mod backup;
+
+#[path = "e2e/crash.rs"]
+mod crash;
+
 #[path = "e2e/edge.rs"]
 mod edge;
+
+

@@ -28,6 +28,8 @@ pub struct Server {
     pub tap: Option<String>,
     /// Everything printed on stdout before "Listening on".
     pub banner: Vec<String>,
+    /// The public URL it answers for (its own address unless started as a node).
+    pub public: String,
 }
 
 impl Server {
@@ -49,7 +51,21 @@ impl Server {
         env: &[(&str, String)],
         stderr: Stdio,
     ) -> Server {
+        Self::start_node(dir, database, None, env, stderr).await
+    }
+
+    /// Like [`Server::start_logging`]; with `public_url`, the node answers for that URL
+    /// instead of its own address — the nodes of one deployment share it, and a client may
+    /// reach any of them.
+    pub async fn start_node(
+        dir: &Path,
+        database: Option<&str>,
+        public_url: Option<&str>,
+        env: &[(&str, String)],
+        stderr: Stdio,
+    ) -> Server {
         let port = free_port();
+        let public = public_url.map_or_else(|| format!("http://localhost:{port}"), str::to_string);
         let mut cmd = Command::new(bin());
         cmd.arg("serve")
             .arg("--data-dir")
@@ -57,7 +73,7 @@ impl Server {
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--public-url")
-            .arg(format!("http://localhost:{port}"))
+            .arg(&public)
             .env("PORTCULLIS_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -107,6 +123,7 @@ impl Server {
             port,
             tap,
             banner,
+            public,
         }
     }
 
@@ -117,7 +134,7 @@ impl Server {
 
     /// The public origin the server was told.
     pub fn origin(&self) -> String {
-        format!("http://localhost:{}", self.port)
+        self.public.trim_end_matches('/').to_string()
     }
 
     /// SIGKILL: no shutdown code runs.

@@ -1,0 +1,373 @@
+//! Crashes under load (issue 19, item 3; SPEC §7 "nothing acknowledged is lost"): a mixed
+//! writer load — users, one-time passes created and redeemed (a session issued), passkeys
+//! provisioned through Graph, Conditional Access policies — runs against the real server,
+//! which is killed with SIGKILL at a random moment, twenty times on each backend. After each
+//! restart every write that was answered is there, and no write is there by halves: every
+//! user the load created (answered or not) has its audit record, every pass redeemed says so.
+
+use super::*;
+use rand::Rng;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const ROUNDS: usize = 20;
+const SCOPES: &[&str] = &[
+    "User.ReadWrite.All",
+    "UserAuthenticationMethod.ReadWrite.All",
+    "Policy.ReadWrite.ConditionalAccess",
+    "Policy.Read.All",
+];
+
+/// What the server answered as done.
+#[derive(Default)]
+struct Ledger {
+    /// (upn, object id).
+    users: Vec<(String, String)>,
+    /// (user id, pass id, redeemed with this client: its session must survive too).
+    passes: Vec<(String, String, Option<reqwest::Client>)>,
+    /// (user id, fido2 method id).
+    passkeys: Vec<(String, String)>,
+    /// Conditional Access policy ids.
+    policies: Vec<String>,
+}
+
+impl Ledger {
+    fn writes(&self) -> usize {
+        self.users.len()
+            + self.passkeys.len()
+            + self.policies.len()
+            + self
+                .passes
+                .iter()
+                .map(|p| 1 + usize::from(p.2.is_some()))
+                .sum::<usize>()
+    }
+}
+
+struct Load {
+    base: String,
+    origin: String,
+    token: String,
+    ledger: Arc<Mutex<Ledger>>,
+    next: Arc<AtomicU32>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Load {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn post(&self, c: &reqwest::Client, path: &str, body: Value) -> Option<Value> {
+        let r = c
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .ok()?;
+        let st = r.status();
+        let v: Value = r.json().await.ok()?;
+        assert_eq!(st, StatusCode::CREATED, "{path}: {v}");
+        Some(v)
+    }
+
+    async fn new_user(&self, c: &reqwest::Client, kind: &str) -> Option<(String, String)> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let upn = format!("crash-{kind}-{n}@portcullis.local");
+        let v = self
+            .post(
+                c,
+                "/v1.0/users",
+                json!({"userPrincipalName": upn, "displayName": format!("Crash {n}"), "accountEnabled": true}),
+            )
+            .await?;
+        let id = v["id"].as_str().unwrap().to_string();
+        self.ledger
+            .lock()
+            .unwrap()
+            .users
+            .push((upn.clone(), id.clone()));
+        Some((upn, id))
+    }
+
+    /// A user, a one-time pass, and a sign-in that redeems it.
+    async fn passes(&self) -> Option<()> {
+        let c = client();
+        let (upn, id) = self.new_user(&c, "tap").await?;
+        let v = self
+            .post(
+                &c,
+                &format!("/v1.0/users/{id}/authentication/temporaryAccessPassMethods"),
+                json!({"isUsableOnce": true, "lifetimeInMinutes": 60}),
+            )
+            .await?;
+        let pass = v["id"].as_str().unwrap().to_string();
+        let code = v["temporaryAccessPass"].as_str().unwrap().to_string();
+        let at = self.ledger.lock().unwrap().passes.len();
+        self.ledger
+            .lock()
+            .unwrap()
+            .passes
+            .push((id.clone(), pass, None));
+        let user = client();
+        let r = user
+            .post(self.url("/signin/tap"))
+            .form(&[("username", upn.as_str()), ("code", code.as_str())])
+            .send()
+            .await
+            .ok()?;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{upn} redeems the pass");
+        self.ledger.lock().unwrap().passes[at].2 = Some(user);
+        Some(())
+    }
+
+    /// A user and a passkey provisioned for them through Graph.
+    async fn passkeys(&self) -> Option<()> {
+        let c = client();
+        let (_, id) = self.new_user(&c, "key").await?;
+        let r = c
+            .get(self.url(&format!(
+                "/v1.0/users/{id}/authentication/fido2Methods/creationOptions()"
+            )))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .ok()?;
+        assert_eq!(r.status(), StatusCode::OK);
+        let o: Value = r.json().await.ok()?;
+        let cred =
+            portcullis_testkit::softkey::SoftKey::new("01020304-0506-0708-0102-030405060708")
+                .register(&o["publicKey"], &self.origin, &Default::default());
+        let v = self
+            .post(
+                &c,
+                &format!("/v1.0/users/{id}/authentication/fido2Methods"),
+                json!({"displayName": "Crash key", "publicKeyCredential": {"id": cred["id"], "response": {"clientDataJSON": cred["response"]["clientDataJSON"], "attestationObject": cred["response"]["attestationObject"]}}}),
+            )
+            .await?;
+        self.ledger
+            .lock()
+            .unwrap()
+            .passkeys
+            .push((id, v["id"].as_str().unwrap().to_string()));
+        Some(())
+    }
+
+    /// A Conditional Access policy (off, so it governs nobody's sign-in in the meantime).
+    async fn policies(&self) -> Option<()> {
+        let c = client();
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let v = self
+            .post(
+                &c,
+                "/v1.0/identity/conditionalAccess/policies",
+                json!({"displayName": format!("Crash policy {n}"), "state": "disabled",
+                       "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]},
+                       "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}),
+            )
+            .await?;
+        self.ledger
+            .lock()
+            .unwrap()
+            .policies
+            .push(v["id"].as_str().unwrap().to_string());
+        Some(())
+    }
+}
+
+async fn get(c: &reqwest::Client, s: &Server, token: &str, path: &str) -> (StatusCode, Value) {
+    let r = c.get(s.url(path)).bearer_auth(token).send().await.unwrap();
+    (r.status(), r.json().await.unwrap_or_default())
+}
+
+/// Every answered write is present, and nothing the load began is half there.
+async fn check(
+    name: &str,
+    round: usize,
+    d: &std::path::Path,
+    db: Option<&str>,
+    s: &Server,
+    token: &str,
+    ledger: &Ledger,
+) {
+    let c = client();
+    for (upn, id) in &ledger.users {
+        let (st, v) = get(&c, s, token, &format!("/v1.0/users/{id}")).await;
+        assert_eq!(
+            st,
+            StatusCode::OK,
+            "{name} round {round}: user {upn} lost: {v}"
+        );
+    }
+    for (user, pass, session) in &ledger.passes {
+        let (st, v) = get(
+            &c,
+            s,
+            token,
+            &format!("/v1.0/users/{user}/authentication/temporaryAccessPassMethods/{pass}"),
+        )
+        .await;
+        assert_eq!(
+            st,
+            StatusCode::OK,
+            "{name} round {round}: pass {pass} lost: {v}"
+        );
+        if let Some(session) = session {
+            assert_eq!(
+                v["methodUsabilityReason"], "OneTimeUsed",
+                "{name} round {round}: the redemption of {pass} was lost"
+            );
+            let me = session.get(s.url("/me")).send().await.unwrap().status();
+            assert_eq!(
+                me,
+                StatusCode::OK,
+                "{name} round {round}: the session it opened was lost"
+            );
+        }
+    }
+    for (user, key) in &ledger.passkeys {
+        let (st, v) = get(
+            &c,
+            s,
+            token,
+            &format!("/v1.0/users/{user}/authentication/fido2Methods/{key}"),
+        )
+        .await;
+        assert_eq!(
+            st,
+            StatusCode::OK,
+            "{name} round {round}: passkey {key} lost: {v}"
+        );
+    }
+    for p in &ledger.policies {
+        let (st, v) = get(
+            &c,
+            s,
+            token,
+            &format!("/v1.0/identity/conditionalAccess/policies/{p}"),
+        )
+        .await;
+        assert_eq!(
+            st,
+            StatusCode::OK,
+            "{name} round {round}: policy {p} lost: {v}"
+        );
+    }
+    // No half-writes: a user the load created, answered or not, came with its audit record.
+    let (st, users, err) = cli(d, db, &["users", "list", "--json"]);
+    assert_eq!(st, 0, "{err}");
+    let (st, audit, err) = cli(d, db, &["logs", "audit", "--json", "--limit", "10000"]);
+    assert_eq!(st, 0, "{err}");
+    let records = serde_json::from_str::<Value>(&audit)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(
+        records < 10_000,
+        "the audit log fits in one read: {records}"
+    );
+    let users: Value = serde_json::from_str(&users).unwrap();
+    for u in users.as_array().unwrap() {
+        let upn = u["userPrincipalName"].as_str().unwrap();
+        if upn.starts_with("crash-") {
+            assert!(
+                audit.contains(upn),
+                "{name} round {round}: {upn} has no audit record"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_answered_write_survives_twenty_sigkills_under_load() {
+    for (name, db) in databases().await {
+        let dir = tempfile::tempdir().unwrap();
+        let (d, db) = (dir.path(), db.as_deref());
+        // Every restart listens on a new port; the public URL (the tokens' issuer, the
+        // WebAuthn origin) stays, as a deployment's does.
+        let public = format!("http://localhost:{}", support::free_port());
+        let start =
+            || Server::start_node(d, db, Some(&public), &[], std::process::Stdio::inherit());
+        let mut s = start().await;
+        assert_eq!(
+            cli(
+                d,
+                db,
+                &["policy", "patch", "fido2", &{
+                    let f = d.join("fido2.json");
+                    std::fs::write(
+                        &f,
+                        r#"{"state": "enabled", "isAttestationEnforced": false}"#,
+                    )
+                    .unwrap();
+                    f.to_str().unwrap().to_string()
+                }]
+            )
+            .0,
+            0
+        );
+        let token = support::token(d, db, &public, "admin@portcullis.local", SCOPES);
+        let ledger: Arc<Mutex<Ledger>> = Arc::default();
+        let next = Arc::new(AtomicU32::new(0));
+        let mut restarts = vec![];
+        for round in 0..ROUNDS {
+            let stop = Arc::new(AtomicBool::new(false));
+            let load = Arc::new(Load {
+                base: s.url(""),
+                origin: public.clone(),
+                token: token.clone(),
+                ledger: ledger.clone(),
+                next: next.clone(),
+                stop: stop.clone(),
+            });
+            let before = ledger.lock().unwrap().writes();
+            let mut workers = vec![];
+            for w in 0..6 {
+                let load = load.clone();
+                workers.push(tokio::spawn(async move {
+                    while !load.stop.load(Ordering::Relaxed) {
+                        let done = match w % 3 {
+                            0 => load.passes().await,
+                            1 => load.passkeys().await,
+                            _ => load.policies().await,
+                        };
+                        if done.is_none() {
+                            break; // The server is gone: what was in flight is unknown.
+                        }
+                    }
+                }));
+            }
+            let wait = rand::thread_rng().gen_range(300..1500);
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            s.kill9().await;
+            stop.store(true, Ordering::Relaxed);
+            for w in workers {
+                w.await.unwrap();
+            }
+            assert!(
+                ledger.lock().unwrap().writes() > before,
+                "{name} round {round}: the load wrote nothing in {wait} ms"
+            );
+            let started = Instant::now();
+            s = start().await;
+            restarts.push(started.elapsed());
+            // The workers are done: the ledger is read without its lock across the checks.
+            let l = std::mem::take(&mut *ledger.lock().unwrap());
+            check(name, round, d, db, &s, &token, &l).await;
+            *ledger.lock().unwrap() = l;
+        }
+        let l = std::mem::take(&mut *ledger.lock().unwrap());
+        restarts.sort();
+        eprintln!(
+            "{name}: {ROUNDS} SIGKILLs under load; {} writes answered, 0 lost; restart median {:?}, max {:?}",
+            l.writes(),
+            restarts[restarts.len() / 2],
+            restarts.last().unwrap()
+        );
+        s.stop().await;
+    }
+}
