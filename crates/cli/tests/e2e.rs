@@ -695,4 +695,6 @@ mod crash;
 #[path = "e2e/edge.rs"]
 mod edge;
 
+#[path = "e2e/nodes.rs"]
+mod nodes;
 

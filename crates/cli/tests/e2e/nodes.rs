@@ -1,0 +1,298 @@
+//! Several nodes on one PostgreSQL (issue 19, item 4; SPEC §7 "any request on any node"):
+//! two `serve` processes answering for one public URL, each request sent to either. A
+//! passkey ceremony begun on one node finishes on the other; a one-time pass redeemed by
+//! 1,000 concurrent attempts spread over both succeeds exactly once, round after round; a
+//! methods-policy change made through one node governs the very next decision on the other;
+//! a node killed under load loses nothing it answered. The client spreads the requests
+//! itself — what a load balancer does, without one in the way of the assertions.
+
+use super::*;
+use portcullis_testkit::softkey::SoftKey;
+use serde_json::{json, Value};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const TAP_RACE_ROUNDS: usize = 3;
+const TAP_RACE_ATTEMPTS: usize = 1_000;
+
+/// Two nodes on `db`, answering for one public URL; limits raised so that a thousand
+/// attempts from this one address are decided by the pass, not by the rate limit.
+async fn two_nodes(dirs: &[tempfile::TempDir; 2], db: &str, public: &str) -> (Server, Server) {
+    let env = [
+        (
+            "PORTCULLIS_RATE_LIMIT__TAP_ATTEMPTS_PER_MINUTE",
+            "1000000".to_string(),
+        ),
+        (
+            "PORTCULLIS_LOCKOUT__MAX_FAILURES_PER_SOURCE",
+            "1000000".to_string(),
+        ),
+        (
+            "PORTCULLIS_LOCKOUT__MAX_FAILURES_PER_USER",
+            "1000000".to_string(),
+        ),
+    ];
+    let a = Server::start_node(
+        dirs[0].path(),
+        Some(db),
+        Some(public),
+        &env,
+        Stdio::inherit(),
+    )
+    .await;
+    let b = Server::start_node(
+        dirs[1].path(),
+        Some(db),
+        Some(public),
+        &env,
+        Stdio::inherit(),
+    )
+    .await;
+    (a, b)
+}
+
+fn tap_for(d: &std::path::Path, db: &str, upn: &str, once: bool) -> String {
+    let mut args = vec!["tap", "create", "--user", upn];
+    if once {
+        args.push("--once");
+    }
+    let (st, out, err) = cli(d, Some(db), &args);
+    assert_eq!(st, 0, "{err}");
+    code_from(&out)
+}
+
+async fn post_json(c: &reqwest::Client, url: String, body: &Value) -> (StatusCode, Value) {
+    let r = c.post(url).json(body).send().await.unwrap();
+    (r.status(), r.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn two_nodes_on_one_postgresql_act_as_one() {
+    let db = fresh_postgres_url().await;
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let public = format!("http://localhost:{}", support::free_port());
+    let (a, b) = two_nodes(&dirs, &db, &public).await;
+    let d = dirs[0].path();
+    let f = d.join("fido2.json");
+    std::fs::write(
+        &f,
+        r#"{"state": "enabled", "isAttestationEnforced": false}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        cli(
+            d,
+            Some(&db),
+            &["policy", "patch", "fido2", f.to_str().unwrap()]
+        )
+        .0,
+        0
+    );
+
+    // A ceremony begun on one node finishes on the other, both ways.
+    assert_eq!(
+        cli(
+            d,
+            Some(&db),
+            &["users", "add", "--upn", "bob@portcullis.local"]
+        )
+        .0,
+        0
+    );
+    let c = client();
+    let code = tap_for(d, &db, "bob@portcullis.local", false);
+    assert_eq!(
+        sign_in(&c, &a, "bob@portcullis.local", &code)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    support::open_security_info(&c, &a).await;
+    let (st, o) = post_json(&c, a.url("/api/passkeys/registration/options"), &json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{o}");
+    let mut key = SoftKey::new("01020304-0506-0708-0102-030405060708");
+    let cred = key.register(&o["publicKey"], &public, &Default::default());
+    let (st, v) = post_json(
+        &c,
+        b.url("/api/passkeys/registration"),
+        &json!({"ceremonyId": o["ceremonyId"], "credential": cred}),
+    )
+    .await;
+    assert!(
+        st.is_success(),
+        "registration begun on A, finished on B: {st} {v}"
+    );
+    let anon = client();
+    let (st, o) = post_json(
+        &anon,
+        b.url("/api/signin/passkey/options"),
+        &json!({"username": "bob@portcullis.local"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{o}");
+    let assertion = key.assert(&o["publicKey"], &public, &Default::default());
+    let (st, v) = post_json(
+        &anon,
+        a.url("/api/signin/passkey"),
+        &json!({"ceremonyId": o["ceremonyId"], "credential": assertion}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "sign-in begun on B, finished on A: {v}");
+    // …and only once: the same answer replayed on B is refused.
+    let (st, _) = post_json(
+        &anon,
+        b.url("/api/signin/passkey"),
+        &json!({"ceremonyId": o["ceremonyId"], "credential": assertion}),
+    )
+    .await;
+    assert!(
+        st.is_client_error(),
+        "a finished ceremony is single-use on every node: {st}"
+    );
+
+    // A one-time pass, 1,000 concurrent attempts over both nodes: exactly one winner.
+    let mut winners_per_round = vec![];
+    for round in 0..TAP_RACE_ROUNDS {
+        let upn = format!("race{round}@portcullis.local");
+        assert_eq!(cli(d, Some(&db), &["users", "add", "--upn", &upn]).0, 0);
+        let code = tap_for(d, &db, &upn, true);
+        let urls = [a.url("/signin/tap"), b.url("/signin/tap")];
+        let started = Instant::now();
+        let attempts: Vec<_> = (0..TAP_RACE_ATTEMPTS)
+            .map(|i| {
+                let (url, upn, code) = (urls[i % 2].clone(), upn.clone(), code.clone());
+                tokio::spawn(async move {
+                    let r = client()
+                        .post(url)
+                        .form(&[("username", upn.as_str()), ("code", code.as_str())])
+                        .send()
+                        .await
+                        .unwrap();
+                    r.status()
+                })
+            })
+            .collect();
+        let mut winners = 0;
+        for t in attempts {
+            let st = t.await.unwrap();
+            assert!(st.as_u16() < 500, "round {round}: {st}");
+            winners += usize::from(st == StatusCode::SEE_OTHER);
+        }
+        eprintln!(
+            "TAP race round {round}: {TAP_RACE_ATTEMPTS} attempts over 2 nodes in {:?}, {winners} winner(s)",
+            started.elapsed()
+        );
+        winners_per_round.push(winners);
+    }
+    assert_eq!(
+        winners_per_round,
+        vec![1; TAP_RACE_ROUNDS],
+        "exactly one winner a round"
+    );
+
+    // A policy change made through A governs the next decision on B: passes switched off on
+    // A, the very next pass sign-in on B is refused.
+    let token = support::token(
+        d,
+        Some(&db),
+        &public,
+        "admin@portcullis.local",
+        &["Policy.ReadWrite.AuthenticationMethod"],
+    );
+    let code = tap_for(d, &db, "bob@portcullis.local", false);
+    let r = client()
+        .patch(a.url("/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass"))
+        .bearer_auth(&token)
+        .json(&json!({"@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration", "state": "disabled"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let changed = Instant::now();
+    let refused = sign_in(&client(), &b, "bob@portcullis.local", &code)
+        .await
+        .status();
+    eprintln!(
+        "policy change on A governs B's next decision, {:?} after A answered",
+        changed.elapsed()
+    );
+    assert_ne!(
+        refused,
+        StatusCode::SEE_OTHER,
+        "B decided with the old policy"
+    );
+    let r = client()
+        .patch(a.url("/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass"))
+        .bearer_auth(&token)
+        .json(&json!({"@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration", "state": "enabled"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        sign_in(&client(), &b, "bob@portcullis.local", &code)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+
+    // A node killed under load: every write either node answered is there, read through the
+    // survivor.
+    let token = support::token(
+        d,
+        Some(&db),
+        &public,
+        "admin@portcullis.local",
+        &["User.ReadWrite.All"],
+    );
+    let answered: Arc<Mutex<Vec<String>>> = Arc::default();
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (answered, token) = (answered.clone(), token.clone());
+            let urls = [a.url("/v1.0/users"), b.url("/v1.0/users")];
+            tokio::spawn(async move {
+                let c = client();
+                for n in 0..100_000 {
+                    let upn = format!("node{w}-{n}@portcullis.local");
+                    let Ok(r) = c
+                        .post(&urls[n % 2])
+                        .bearer_auth(&token)
+                        .json(&json!({"userPrincipalName": upn, "displayName": upn, "accountEnabled": true}))
+                        .send()
+                        .await
+                    else {
+                        continue; // A's requests fail once it is gone; B's go on.
+                    };
+                    assert_eq!(r.status(), StatusCode::CREATED);
+                    answered.lock().unwrap().push(upn);
+                    if n > 200 {
+                        break;
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    a.kill9().await;
+    for w in writers {
+        w.await.unwrap();
+    }
+    let answered = answered.lock().unwrap().clone();
+    assert!(answered.len() > 400, "{} writes answered", answered.len());
+    let c = client();
+    for upn in &answered {
+        let r = c
+            .get(b.url(&format!("/v1.0/users/{upn}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{upn} was answered and is lost");
+    }
+    eprintln!(
+        "node killed under load: {} writes answered, 0 lost",
+        answered.len()
+    );
+    b.stop().await;
+}
