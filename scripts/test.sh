@@ -23,6 +23,8 @@ missing=()
 command -v chromium >/dev/null || [ -x "${CHROMIUM_BIN:-/nonexistent}" ] || missing+=(chromium)
 command -v chromedriver >/dev/null || [ -x "${CHROMEDRIVER_BIN:-/nonexistent}" ] || missing+=(chromium-driver)
 command -v python3 >/dev/null || missing+=(python3)
+# curl: the HTTPS test's independent client, verifying the server against a test CA.
+command -v curl >/dev/null || missing+=(curl)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 # libfaketime: a test restarts the server days later without touching its clock or data (R55).
 ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || missing+=(faketime)

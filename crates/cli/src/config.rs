@@ -57,6 +57,21 @@ pub struct Config {
     /// PEM file of the root(s) an MDS3 BLOB must chain to [default: GlobalSign Root CA – R3
     /// and Root R46, shipped with the binary].
     pub mds_root: Option<PathBuf>,
+    /// HTTPS built in: `[tls]` with `cert_file` and `key_file` (PEM; reloaded on SIGHUP) and,
+    /// optionally, `redirect_http_from` (ADDRESS:PORT answering plain HTTP with a redirect).
+    pub tls: Option<TlsSettings>,
+}
+
+/// `[tls]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// PEM: the certificate, then its intermediates.
+    pub cert_file: PathBuf,
+    /// PEM: its private key.
+    pub key_file: PathBuf,
+    /// Where plain HTTP is answered with a redirect to the public URL (none by default).
+    pub redirect_http_from: Option<String>,
 }
 
 /// SQLite's `synchronous` setting.
@@ -101,6 +116,7 @@ impl Default for Config {
             app_attestation_root: None,
             app_attestation_available: true,
             mds_root: None,
+            tls: None,
         }
     }
 }
@@ -173,6 +189,15 @@ impl Config {
                 "public_url: '{}' must be an http(s) URL with a host",
                 self.public_url
             )));
+        }
+        if let Some(t) = &self.tls {
+            if let Some(r) = &t.redirect_http_from {
+                r.parse::<std::net::SocketAddr>().map_err(|_| {
+                    ConfigError::Invalid(format!(
+                        "tls.redirect_http_from: '{r}' is not ADDRESS:PORT"
+                    ))
+                })?;
+            }
         }
         for p in &self.trusted_proxies {
             portcullis_domain::conditional_access::location::parse_cidr(p)

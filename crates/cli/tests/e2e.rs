@@ -698,3 +698,5 @@ mod edge;
 #[path = "e2e/nodes.rs"]
 mod nodes;
 
+#[path = "e2e/tls.rs"]
+mod tls;

@@ -21,6 +21,7 @@ pub mod rate_limit;
 pub mod routes;
 pub mod security_info;
 pub mod session_cookie;
+pub mod tls;
 
 use portcullis_service::Service;
 use std::sync::Arc;
@@ -86,9 +87,11 @@ pub struct AppState {
 const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
+/// With `tls`, over HTTPS only.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    tls: Option<std::sync::Arc<tls::Tls>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // Bounded storage: ceremonies, failures and old log entries go on a schedule.
@@ -110,7 +113,7 @@ pub async fn serve(
     });
     let limits = state.config.connections;
     let app = routes::router(state);
-    let served = listen::run(listener, app, limits, shutdown).await;
+    let served = listen::run(listener, app, limits, tls, shutdown).await;
     housekeeping.abort();
     served
 }

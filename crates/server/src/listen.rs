@@ -128,11 +128,18 @@ impl AsyncWrite for Idle {
     }
 }
 
-/// Serves `app` on `listener` within `limits` until `shutdown` resolves, then drains.
+/// A connection's byte stream: plain TCP or TLS over it.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// Serves `app` on `listener` within `limits` until `shutdown` resolves, then drains. With
+/// `tls`, every connection is a TLS one; its handshake must end within the request-head
+/// timeout.
 pub async fn run(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
+    tls: Option<Arc<crate::tls::Tls>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max.max(1)));
@@ -181,15 +188,29 @@ pub async fn run(
                 }),
         );
         let (mut stop, done) = (stop_rx.clone(), done_rx.clone());
+        let acceptor = tls.as_ref().map(|t| t.acceptor());
         tokio::spawn(async move {
+            let head = Duration::from_secs(limits.header_read_timeout_seconds);
             let mut builder = http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(limits.header_read_timeout_seconds));
-            let io = TokioIo::new(Idle::new(
-                stream,
-                Duration::from_secs(limits.idle_timeout_seconds),
-            ));
+            builder.timer(TokioTimer::new()).header_read_timeout(head);
+            let idle = Idle::new(stream, Duration::from_secs(limits.idle_timeout_seconds));
+            let io: Box<dyn Io> = match acceptor {
+                None => Box::new(idle),
+                Some(a) => match tokio::time::timeout(head, a.accept(idle)).await {
+                    Ok(Ok(s)) => Box::new(s),
+                    Ok(Err(e)) => {
+                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                        drop((slot, done));
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "TLS handshake did not end in time");
+                        drop((slot, done));
+                        return;
+                    }
+                },
+            };
+            let io = TokioIo::new(io);
             let mut conn = pin!(builder.serve_connection(io, service).with_upgrades());
             loop {
                 tokio::select! {

@@ -64,6 +64,30 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
     let local = listener
         .local_addr()
         .map_err(|e| CliError::Other(e.to_string()))?;
+    // The certificate is read before anything else starts: a bad file is a clear error now.
+    let tls = match &cfg.tls {
+        None => None,
+        Some(t) => {
+            let tls = portcullis_server::tls::Tls::load(portcullis_server::tls::TlsFiles {
+                cert: t.cert_file.clone(),
+                key: t.key_file.clone(),
+            })
+            .map_err(|e| CliError::Other(format!("tls: {e}")))?;
+            #[cfg(unix)]
+            tls.clone()
+                .reload_on_sighup()
+                .map_err(|e| CliError::Other(format!("tls: cannot watch SIGHUP: {e}")))?;
+            Some(tls)
+        }
+    };
+    let redirect = match cfg.tls.as_ref().and_then(|t| t.redirect_http_from.as_ref()) {
+        None => None,
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| CliError::Other(format!("cannot listen on {addr}: {e}")))?,
+        ),
+    };
     let svc = open(cfg).await?;
     tracing::info!(database = ?svc.store().backend(), "store ready");
 
@@ -126,6 +150,9 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
         retention: cfg.retention,
         connections: cfg.connections,
     };
+    if tls.is_some() && config.public_url.scheme() != "https" {
+        tracing::warn!("TLS is on but public_url is not https: browsers reach the origin public_url names, and WebAuthn checks it");
+    }
     if config.public_url.scheme() == "http" && config.cookie_secure() {
         tracing::warn!("public_url is plain HTTP on a non-local host: browsers will not send the Secure session cookie; serve over HTTPS");
     }
@@ -142,7 +169,8 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
     svc.record_issuer(&issuer).await?;
     // Said once everything a client or `portcullis token` relies on is in place: a script that
     // waits for this line and mints a token must not race the issuer's recording.
-    let _ = writeln!(out, "Listening on http://{local}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let _ = writeln!(out, "Listening on {scheme}://{local}");
     let _ = out.flush();
     drop(out);
     let state = AppState {
@@ -152,9 +180,34 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
         limits: Arc::new(portcullis_server::rate_limit::Limits::new(&cfg.rate_limit)),
         metrics: Arc::default(),
     };
-    serve(listener, state, shutdown_signal())
+    // One signal stops both listeners.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let redirecting = redirect.map(|l| {
+        let (app, limits) = (
+            portcullis_server::tls::redirect_to(state.config.public_url.clone()),
+            state.config.connections,
+        );
+        tokio::spawn(portcullis_server::listen::run(
+            l,
+            app,
+            limits,
+            None,
+            stopped(stop_rx.clone()),
+        ))
+    });
+    serve(listener, state, tls, stopped(stop_rx))
         .await
         .map_err(|e| CliError::Other(format!("server failed: {e}")))?;
+    if let Some(r) = redirecting {
+        let _ = r.await;
+    }
     svc.store().close().await;
     tracing::info!("stopped");
     Ok(())
