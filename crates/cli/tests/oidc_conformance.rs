@@ -281,17 +281,33 @@ async fn openidconnect_crate_code_flow_with_passkey_pkce_userinfo_refresh_and_ke
     assert!(family.is_err(), "…and its whole family is revoked");
 
     // Key rotation (after a fresh authorization: the reuse above revoked the first one's
-    // tokens). A token from before the rotation still validates against the new JWKS and
-    // still works at userinfo; new tokens carry the new key. The browser is still signed in,
-    // so these authorizations need no sign-in (SSO).
+    // tokens), with pre-publication: `rp` holds the JWKS it fetched at discovery, before the
+    // rotation, and never fetches it again. The browser is still signed in, so these
+    // authorizations need no sign-in (SSO).
     let before = sso_tokens(&rp, &browser, &http).await;
     let old_kid = claims_header_kid(&before.0.to_string());
-    let (st, _, err) = cli(dir.path(), None, &["keys", "rotate"]);
+    let (st, out, err) = cli(
+        dir.path(),
+        None,
+        &["keys", "rotate", "--prepublish-seconds", "4"],
+    );
     assert_eq!(st, 0, "{err}");
+    assert!(out.contains("they sign from"), "{out}");
+    // Until the new keys activate, tokens carry the old key: the client's cached JWKS, from
+    // before the rotation, still verifies every token it is given.
+    let during = sso_tokens(&rp, &browser, &http).await;
+    assert_eq!(claims_header_kid(&during.0.to_string()), old_kid);
+    during
+        .0
+        .claims(&rp.id_token_verifier(), &during.2)
+        .expect("a JWKS cached before the rotation verifies tokens issued during pre-publication");
+    // A client that refreshes its cache meanwhile (as max-age asks) gets the new keys before
+    // they sign.
     let meta = CoreProviderMetadata::discover_async(issuer, &http)
         .await
         .unwrap();
     let rp2 = CoreClient::from_provider_metadata(meta, rp.client_id().clone(), None);
+    tokio::time::sleep(std::time::Duration::from_millis(4500)).await;
     before
         .0
         .claims(&rp2.id_token_verifier(), &before.2)
@@ -308,11 +324,20 @@ async fn openidconnect_crate_code_flow_with_passkey_pkce_userinfo_refresh_and_ke
         "and still works at userinfo"
     );
     let after = sso_tokens(&rp, &browser, &http).await;
-    after.0.claims(&rp2.id_token_verifier(), &after.2).unwrap();
     assert_ne!(
         claims_header_kid(&after.0.to_string()),
         old_kid,
-        "new tokens are signed by the new key"
+        "new tokens are signed by the new key once it is active"
+    );
+    after
+        .0
+        .claims(&rp2.id_token_verifier(), &after.2)
+        .expect("the JWKS fetched during pre-publication verifies the new key's tokens");
+    // The client that never refreshed cannot: what an immediate rotation would do to every
+    // client with a cached JWKS.
+    assert!(
+        after.0.claims(&rp.id_token_verifier(), &after.2).is_err(),
+        "a JWKS cached before the rotation does not know the new key"
     );
 }
 

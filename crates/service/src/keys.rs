@@ -1,7 +1,9 @@
 //! Token signing keys kept in the store, so every node signs and verifies alike: ES256 for
 //! admin API tokens, RS256 for OpenID Connect (what most relying parties accept by default).
-//! Rotation retires the current keys; a retired key stays published and verifying until the
-//! last token it signed has expired.
+//! Rotation publishes new keys first and lets them sign only after [`PREPUBLICATION`] (a
+//! client caching the JWKS for [`JWKS_MAX_AGE`] has them by then); the keys they replace
+//! sign until that moment and stay published and verifying until the last token they signed
+//! has expired.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
@@ -40,6 +42,13 @@ impl Alg {
         }
     }
 }
+
+/// How long a client may cache the JWKS (its `Cache-Control: max-age`).
+pub const JWKS_MAX_AGE: Duration = Duration::minutes(5);
+
+/// How long a rotation publishes the new keys before they sign, by default: twice what a
+/// client may cache the JWKS, so that one refreshing on schedule has them in time.
+pub const PREPUBLICATION: Duration = Duration::minutes(10);
 
 /// How long after retirement a key stays published: the longest token lifetime plus the
 /// clock leeway verifiers allow.
@@ -135,6 +144,7 @@ fn generate(alg: Alg, now: portcullis_domain::Timestamp) -> Result<keys::Signing
         private_pem,
         public_pem,
         created_at: now,
+        activates_at: now,
         retired_at: None,
     })
 }
@@ -188,14 +198,21 @@ impl Service {
     /// key per algorithm (the loser's insert does nothing and it signs with the winner's).
     async fn signing_key(&self, alg: Alg) -> Result<keys::SigningKey> {
         static MAKING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let now = self.now();
         let mut c = self.store().conn().await?;
-        if let Some(k) = keys::current(&mut c, alg.name()).await? {
+        if let Some(k) = keys::current(&mut c, alg.name(), now).await? {
             return Ok(k);
         }
         drop(c);
         let _making = MAKING.lock().await;
         let mut c = self.store().conn().await?;
-        if let Some(k) = keys::current(&mut c, alg.name()).await? {
+        if let Some(k) = keys::current(&mut c, alg.name(), now).await? {
+            return Ok(k);
+        }
+        // A live key still in its pre-publication with nothing active before it cannot
+        // happen through rotate (which activates at once when nothing signs); if a store
+        // holds one anyway, it signs rather than a second live key being made.
+        if let Some(k) = keys::live(&mut c, alg.name()).await? {
             return Ok(k);
         }
         drop(c);
@@ -207,7 +224,7 @@ impl Service {
         let mut c = self.store().conn().await?;
         keys::insert(&mut c, &key).await?;
         // Another node may have made one at the same moment; either verifies.
-        Ok(keys::current(&mut c, alg.name()).await?.unwrap_or(key))
+        Ok(keys::live(&mut c, alg.name()).await?.unwrap_or(key))
     }
 
     /// Signs `claims` with the current key for `alg` (the header names it by `kid`).
@@ -336,21 +353,43 @@ impl Service {
             .collect())
     }
 
-    /// Rotates: retires the current keys and makes new ones, which sign from now on. The
-    /// retired keys stay published for [`RETIRED_KEY_GRACE`]. Audited.
-    pub async fn rotate_signing_keys(&self, actor: &Actor) -> Result<Vec<String>> {
+    /// Rotates: new keys are published now and sign from `now + prepublish`; the keys they
+    /// replace sign until then and stay published for [`RETIRED_KEY_GRACE`] after. With no
+    /// key signing yet, the new ones sign at once. A `prepublish` of zero is for a key that
+    /// must stop now (compromised): clients holding a cached JWKS refuse the new tokens until
+    /// they fetch it again. Audited.
+    pub async fn rotate_signing_keys(
+        &self,
+        actor: &Actor,
+        prepublish: Duration,
+    ) -> Result<Rotation> {
         let now = self.now();
+        let prepublish = prepublish.max(Duration::ZERO);
+        let mut c = self.store().conn().await?;
+        let signing = keys::current(&mut c, Alg::Rs256.name(), now)
+            .await?
+            .is_some()
+            && keys::current(&mut c, Alg::Es256.name(), now)
+                .await?
+                .is_some();
+        drop(c);
+        let activates_at = if signing { now + prepublish } else { now };
         let fresh = tokio::task::spawn_blocking(move || {
-            Ok::<_, ServiceError>(vec![generate(Alg::Rs256, now)?, generate(Alg::Es256, now)?])
+            let mut ks = vec![generate(Alg::Rs256, now)?, generate(Alg::Es256, now)?];
+            for k in &mut ks {
+                k.activates_at = activates_at;
+            }
+            Ok::<_, ServiceError>(ks)
         })
         .await
         .map_err(internal)??;
         let mut tx = self.store().begin().await?;
-        let retired = keys::retire_all(&mut tx, now).await?;
+        let retired = keys::retire_all(&mut tx, activates_at).await?;
         for k in &fresh {
             keys::insert(&mut tx, k).await?;
         }
         let kids: Vec<String> = fresh.iter().map(|k| k.kid.clone()).collect();
+        let at = portcullis_domain::time_fmt::rfc3339(activates_at);
         audit::append(
             &mut tx,
             &AuditRecord {
@@ -361,16 +400,28 @@ impl Service {
                 actor: actor.clone(),
                 target: AuditTarget { id: kids.join(","), display_name: "Token signing keys".into(), kind: "Other" },
                 before: None,
-                after: Some(json!({"newKeys": kids, "retired": retired, "publishedUntil": portcullis_domain::time_fmt::rfc3339(now + RETIRED_KEY_GRACE)})),
-                reason: format!("{retired} key(s) retired; new keys sign from now on"),
+                after: Some(json!({"newKeys": kids, "retired": retired, "signingFrom": at, "publishedUntil": portcullis_domain::time_fmt::rfc3339(activates_at + RETIRED_KEY_GRACE)})),
+                reason: format!("{retired} key(s) retire and the new keys sign from {at}"),
             },
             now,
         )
         .await?;
         commit(tx).await?;
-        Ok(kids)
+        Ok(Rotation { kids, activates_at })
     }
 }
+
+/// What a rotation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    /// The new keys' ids (published from now on).
+    pub kids: Vec<String>,
+    /// When they start signing.
+    pub activates_at: portcullis_domain::Timestamp,
+}
+
+/// A pre-published key must be in every cache that follows `max-age` before it signs.
+const _: () = assert!(JWKS_MAX_AGE.whole_seconds() < PREPUBLICATION.whole_seconds());
 
 /// `TOKEN_LIFETIME` must fit inside the grace period, or rotation would strand live tokens.
 const _: () = assert!(TOKEN_LIFETIME.whole_seconds() < RETIRED_KEY_GRACE.whole_seconds());

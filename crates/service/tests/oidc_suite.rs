@@ -451,13 +451,42 @@ async fn key_rotation_keeps_old_tokens_valid_until_they_expire() {
         );
 
         w.clock.advance(Duration::minutes(10));
-        let new = w
+        let rotation = w
             .svc
-            .rotate_signing_keys(&Actor::Operator {
-                name: "test".into(),
-            })
+            .rotate_signing_keys(
+                &Actor::Operator {
+                    name: "test".into(),
+                },
+                portcullis_service::keys::PREPUBLICATION,
+            )
             .await
             .unwrap();
+        let new = rotation.kids.clone();
+        // Pre-published: the new keys are in the JWKS at once, yet the old key still signs,
+        // so a client whose cached JWKS predates the rotation verifies every token it gets.
+        let published = kids(&w.svc.jwks().await.unwrap());
+        assert!(
+            new.iter().all(|k| published.contains(k)) && published.contains(&old_kid),
+            "{}: the new keys are published before they sign: {published:?}",
+            t.name
+        );
+        let code = w.code(false, "openid").await;
+        let during = w.exchange(&code, None).await.unwrap();
+        assert_eq!(
+            jsonwebtoken::decode_header(&during.id_token)
+                .unwrap()
+                .kid
+                .unwrap(),
+            old_kid,
+            "{}: the old key signs until the new ones activate",
+            t.name
+        );
+        assert_eq!(
+            rotation.activates_at,
+            portcullis_service::clock::Clock::now(&*w.clock)
+                + portcullis_service::keys::PREPUBLICATION
+        );
+        w.clock.advance(portcullis_service::keys::PREPUBLICATION);
         let code = w.code(false, "openid").await;
         let after = w.exchange(&code, None).await.unwrap();
         let new_kid = jsonwebtoken::decode_header(&after.id_token)
@@ -466,7 +495,7 @@ async fn key_rotation_keeps_old_tokens_valid_until_they_expire() {
             .unwrap();
         assert!(
             new.contains(&new_kid) && new_kid != old_kid,
-            "{}: new tokens are signed by the new key",
+            "{}: once active, new tokens are signed by the new key",
             t.name
         );
         let published = kids(&w.svc.jwks().await.unwrap());
@@ -490,6 +519,26 @@ async fn key_rotation_keeps_old_tokens_valid_until_they_expire() {
             t.name
         );
         assert!(w.userinfo(&before.access_token).await.is_err());
+
+        // An immediate rotation (a compromised key): the newest keys sign at once.
+        let urgent = w
+            .svc
+            .rotate_signing_keys(
+                &Actor::Operator {
+                    name: "test".into(),
+                },
+                Duration::ZERO,
+            )
+            .await
+            .unwrap();
+        let code = w.code(false, "openid").await;
+        let now_signed = w.exchange(&code, None).await.unwrap();
+        assert!(urgent.kids.contains(
+            &jsonwebtoken::decode_header(&now_signed.id_token)
+                .unwrap()
+                .kid
+                .unwrap()
+        ));
     }
 }
 

@@ -18,9 +18,11 @@ pub struct SigningKey {
     pub private_pem: String,
     /// SPKI PEM.
     pub public_pem: String,
-    /// When it was made.
+    /// When it was made (and published).
     pub created_at: Timestamp,
-    /// When it stopped signing (it stays published while its tokens live).
+    /// When it starts signing: after its pre-publication, or at once for a first key.
+    pub activates_at: Timestamp,
+    /// When it stops (or stopped) signing; it stays published while its tokens live.
     pub retired_at: Option<Timestamp>,
 }
 
@@ -31,26 +33,38 @@ fn from_row(r: &AnyRow) -> Result<SigningKey> {
         private_pem: r.try_get("private_pem")?,
         public_pem: r.try_get("public_pem")?,
         created_at: ts(r, "created_at")?,
+        activates_at: opt_ts(r, "activates_at")?.map_or_else(|| ts(r, "created_at"), Ok)?,
         retired_at: opt_ts(r, "retired_at")?,
     })
 }
 
 /// Stores a key.
 pub async fn insert(c: &mut Conn, k: &SigningKey) -> Result<()> {
-    sqlx::query("INSERT INTO signing_keys (kid, alg, private_pem, public_pem, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, NULL) ON CONFLICT DO NOTHING")
+    sqlx::query("INSERT INTO signing_keys (kid, alg, private_pem, public_pem, created_at, activates_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6, NULL) ON CONFLICT DO NOTHING")
         .bind(&k.kid)
         .bind(&k.alg)
         .bind(&k.private_pem)
         .bind(&k.public_pem)
         .bind(ms(k.created_at))
+        .bind(ms(k.activates_at))
         .execute(&mut *c)
         .await?;
     Ok(())
 }
 
-/// The newest unretired key for an algorithm.
-pub async fn current(c: &mut Conn, alg: &str) -> Result<Option<SigningKey>> {
-    let r = sqlx::query("SELECT * FROM signing_keys WHERE retired_at IS NULL AND alg = $1 ORDER BY created_at DESC, kid LIMIT 1").bind(alg).fetch_optional(&mut *c).await?;
+/// The key that signs for an algorithm at `now`: active (its pre-publication over) and not
+/// yet retired, the latest activated.
+pub async fn current(c: &mut Conn, alg: &str, now: Timestamp) -> Result<Option<SigningKey>> {
+    let r = sqlx::query("SELECT * FROM signing_keys WHERE alg = $1 AND activates_at <= $2 AND (retired_at IS NULL OR retired_at > $2) ORDER BY activates_at DESC, kid LIMIT 1").bind(alg).bind(ms(now)).fetch_optional(&mut *c).await?;
+    r.as_ref().map(from_row).transpose()
+}
+
+/// The live key (not retired, perhaps still pre-published) for an algorithm.
+pub async fn live(c: &mut Conn, alg: &str) -> Result<Option<SigningKey>> {
+    let r = sqlx::query("SELECT * FROM signing_keys WHERE alg = $1 AND retired_at IS NULL")
+        .bind(alg)
+        .fetch_optional(&mut *c)
+        .await?;
     r.as_ref().map(from_row).transpose()
 }
 
@@ -69,12 +83,15 @@ pub async fn all(c: &mut Conn) -> Result<Vec<SigningKey>> {
     rows.iter().map(from_row).collect()
 }
 
-/// Retires every signing key; returns how many.
-pub async fn retire_all(c: &mut Conn, now: Timestamp) -> Result<u64> {
-    let done = sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
-        .bind(ms(now))
-        .execute(&mut *c)
-        .await?;
+/// Retires every signing key at `at` (now, or when their successors activate); a key already
+/// retiring later is brought forward to `at`. Returns how many.
+pub async fn retire_all(c: &mut Conn, at: Timestamp) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL OR retired_at > $1",
+    )
+    .bind(ms(at))
+    .execute(&mut *c)
+    .await?;
     Ok(done.rows_affected())
 }
 

@@ -683,6 +683,7 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
                     private_pem: "p".into(),
                     public_pem: "q".into(),
                     created_at: at,
+                    activates_at: at,
                     retired_at: None,
                 },
             )
@@ -690,13 +691,21 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
             .unwrap();
         }
         assert_eq!(
-            keys::current(&mut c, "ES256").await.unwrap().unwrap().kid,
+            keys::current(&mut c, "ES256", NOW)
+                .await
+                .unwrap()
+                .unwrap()
+                .kid,
             "a",
             "{}",
             t.name
         );
         assert_eq!(
-            keys::current(&mut c, "RS256").await.unwrap().unwrap().kid,
+            keys::current(&mut c, "RS256", NOW)
+                .await
+                .unwrap()
+                .unwrap()
+                .kid,
             "r",
             "{}",
             t.name
@@ -704,7 +713,7 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
         assert!(keys::by_kid(&mut c, "a").await.unwrap().is_some());
         assert!(keys::by_kid(&mut c, "b").await.unwrap().is_none());
         assert_eq!(keys::retire_all(&mut c, NOW).await.unwrap(), 2);
-        assert!(keys::current(&mut c, "ES256").await.unwrap().is_none());
+        assert!(keys::current(&mut c, "ES256", NOW).await.unwrap().is_none());
         assert_eq!(
             keys::published(&mut c, NOW - Duration::minutes(65))
                 .await

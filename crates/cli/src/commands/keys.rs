@@ -10,9 +10,19 @@ use crate::config::Config;
 pub enum Cmd {
     /// List signing keys: id, algorithm, created, retired.
     List,
-    /// Retire the current keys and make new ones. Retired keys stay published (JWKS) and
-    /// verifying until every token they signed has expired.
-    Rotate,
+    /// Make new keys: published (JWKS) now, signing after the pre-publication period, when
+    /// the current keys retire. Retired keys stay published and verifying until every token
+    /// they signed has expired.
+    Rotate {
+        /// Seconds the new keys are published before they sign [default: 600, twice the
+        /// JWKS cache lifetime].
+        #[arg(long, value_name = "SECONDS", conflicts_with = "immediately")]
+        prepublish_seconds: Option<u32>,
+        /// The new keys sign at once (the current key is compromised). Clients that cached
+        /// the JWKS refuse new tokens until they fetch it again.
+        #[arg(long)]
+        immediately: bool,
+    },
 }
 
 pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
@@ -20,10 +30,15 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
     match cmd {
         Cmd::List => {
             for k in svc.signing_keys().await? {
-                let retired = k
-                    .retired_at
-                    .map(rfc3339)
-                    .unwrap_or_else(|| "current".into());
+                let now = time::OffsetDateTime::now_utc();
+                let retired = match k.retired_at {
+                    Some(r) if r <= now => format!("retired {}", rfc3339(r)),
+                    Some(r) => format!("signing until {}", rfc3339(r)),
+                    None if k.activates_at > now => {
+                        format!("published, signing from {}", rfc3339(k.activates_at))
+                    }
+                    None => "current".into(),
+                };
                 println!(
                     "{}  {}  created {}  {}",
                     k.kid,
@@ -33,11 +48,23 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
                 );
             }
         }
-        Cmd::Rotate => {
-            let kids = svc.rotate_signing_keys(&operator()).await?;
-            println!("New signing keys: {}", kids.join(", "));
+        Cmd::Rotate {
+            prepublish_seconds,
+            immediately,
+        } => {
+            let prepublish = match (immediately, prepublish_seconds) {
+                (true, _) => time::Duration::ZERO,
+                (false, Some(s)) => time::Duration::seconds(i64::from(s)),
+                (false, None) => portcullis_service::keys::PREPUBLICATION,
+            };
+            let r = svc.rotate_signing_keys(&operator(), prepublish).await?;
+            println!("New signing keys: {}", r.kids.join(", "));
             println!(
-                "  Retired keys stay published for {} minutes, until their tokens expire.",
+                "  Published now (JWKS); they sign from {}, when the current keys retire.",
+                rfc3339(r.activates_at)
+            );
+            println!(
+                "  Retired keys stay published for {} minutes more, until their tokens expire.",
                 portcullis_service::keys::RETIRED_KEY_GRACE.whole_minutes()
             );
         }

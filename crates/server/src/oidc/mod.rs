@@ -78,11 +78,14 @@ pub async fn jwks(State(st): State<AppState>) -> Response {
     match st.service.jwks().await {
         Ok(keys) => {
             let mut res = Json(keys).into_response();
-            // Short: after a rotation, clients should see the new key within minutes.
-            res.headers_mut().insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=300"),
-            );
+            // A rotation publishes new keys for longer than this before they sign
+            // (PREPUBLICATION), so a client that refreshes on schedule is never caught out.
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "public, max-age={}",
+                portcullis_service::keys::JWKS_MAX_AGE.whole_seconds()
+            )) {
+                res.headers_mut().insert(header::CACHE_CONTROL, v);
+            }
             res
         }
         Err(e) => {
