@@ -222,7 +222,7 @@ impl Service {
             .await
             .map_err(internal)??;
         let mut c = self.store().conn().await?;
-        keys::insert(&mut c, &key).await?;
+        let _ = keys::insert(&mut c, &key).await?;
         // Another node may have made one at the same moment; either verifies.
         Ok(keys::live(&mut c, alg.name()).await?.unwrap_or(key))
     }
@@ -386,7 +386,14 @@ impl Service {
         let mut tx = self.store().begin().await?;
         let retired = keys::retire_all(&mut tx, activates_at).await?;
         for k in &fresh {
-            keys::insert(&mut tx, k).await?;
+            // PostgreSQL: a rotation racing another cannot see its new keys, and the
+            // database keeps one live key per algorithm — say so rather than report keys
+            // that were never stored (nothing is committed).
+            if !keys::insert(&mut tx, k).await? {
+                return Err(ServiceError::Conflict(
+                    "another rotation of the signing keys is under way; try again".into(),
+                ));
+            }
         }
         let kids: Vec<String> = fresh.iter().map(|k| k.kid.clone()).collect();
         let at = portcullis_domain::time_fmt::rfc3339(activates_at);

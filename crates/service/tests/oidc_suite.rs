@@ -511,7 +511,15 @@ async fn key_rotation_keeps_old_tokens_valid_until_they_expire() {
         );
 
         // Once every token of the old key has expired, the key is no longer published or accepted.
-        w.clock.advance(Duration::minutes(66));
+        // The grace runs from the old key's last signature (the new keys' activation), not
+        // from the rotation: 70 minutes after the rotation it is still published.
+        w.clock.advance(Duration::minutes(60));
+        assert!(
+            kids(&w.svc.jwks().await.unwrap()).contains(&old_kid),
+            "{}: published for the grace after it stopped signing",
+            t.name
+        );
+        w.clock.advance(Duration::minutes(6));
         let published = kids(&w.svc.jwks().await.unwrap());
         assert!(
             !published.contains(&old_kid) && published.contains(&new_kid),

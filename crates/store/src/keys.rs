@@ -38,9 +38,10 @@ fn from_row(r: &AnyRow) -> Result<SigningKey> {
     })
 }
 
-/// Stores a key.
-pub async fn insert(c: &mut Conn, k: &SigningKey) -> Result<()> {
-    sqlx::query("INSERT INTO signing_keys (kid, alg, private_pem, public_pem, created_at, activates_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6, NULL) ON CONFLICT DO NOTHING")
+/// Stores a key; false when the database kept another (one live key per algorithm: a
+/// concurrent first key, or a rotation racing another).
+pub async fn insert(c: &mut Conn, k: &SigningKey) -> Result<bool> {
+    let done = sqlx::query("INSERT INTO signing_keys (kid, alg, private_pem, public_pem, created_at, activates_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6, NULL) ON CONFLICT DO NOTHING")
         .bind(&k.kid)
         .bind(&k.alg)
         .bind(&k.private_pem)
@@ -49,13 +50,13 @@ pub async fn insert(c: &mut Conn, k: &SigningKey) -> Result<()> {
         .bind(ms(k.activates_at))
         .execute(&mut *c)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// The key that signs for an algorithm at `now`: active (its pre-publication over) and not
 /// yet retired, the latest activated.
 pub async fn current(c: &mut Conn, alg: &str, now: Timestamp) -> Result<Option<SigningKey>> {
-    let r = sqlx::query("SELECT * FROM signing_keys WHERE alg = $1 AND activates_at <= $2 AND (retired_at IS NULL OR retired_at > $2) ORDER BY activates_at DESC, kid LIMIT 1").bind(alg).bind(ms(now)).fetch_optional(&mut *c).await?;
+    let r = sqlx::query("SELECT * FROM signing_keys WHERE alg = $1 AND COALESCE(activates_at, created_at) <= $2 AND (retired_at IS NULL OR retired_at > $2) ORDER BY COALESCE(activates_at, created_at) DESC, kid LIMIT 1").bind(alg).bind(ms(now)).fetch_optional(&mut *c).await?;
     r.as_ref().map(from_row).transpose()
 }
 

@@ -670,12 +670,12 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
         // Signing keys: one live key per algorithm — a second insert while one is live does
         // nothing (two nodes making the first key at once sign with the same one); any is
         // found by kid; retired keys stay published only while their tokens may live.
-        for (kid, alg, at) in [
-            ("a", "ES256", NOW - Duration::hours(1)),
-            ("b", "ES256", NOW),
-            ("r", "RS256", NOW),
+        for (kid, alg, at, stored) in [
+            ("a", "ES256", NOW - Duration::hours(1), true),
+            ("b", "ES256", NOW, false),
+            ("r", "RS256", NOW, true),
         ] {
-            keys::insert(
+            let inserted = keys::insert(
                 &mut c,
                 &keys::SigningKey {
                     kid: kid.into(),
@@ -689,6 +689,7 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
             )
             .await
             .unwrap();
+            assert_eq!(inserted, stored, "{}: {kid}", t.name);
         }
         assert_eq!(
             keys::current(&mut c, "ES256", NOW)

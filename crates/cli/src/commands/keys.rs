@@ -57,6 +57,13 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
                 (false, Some(s)) => time::Duration::seconds(i64::from(s)),
                 (false, None) => portcullis_service::keys::PREPUBLICATION,
             };
+            let cache = portcullis_service::keys::JWKS_MAX_AGE;
+            if !immediately && prepublish < cache {
+                eprintln!(
+                    "warning: clients may cache the JWKS for {} seconds; keys that sign sooner may be refused by those that have not fetched it again",
+                    cache.whole_seconds()
+                );
+            }
             let r = svc.rotate_signing_keys(&operator(), prepublish).await?;
             println!("New signing keys: {}", r.kids.join(", "));
             println!(
