@@ -247,13 +247,18 @@ async fn two_nodes_on_one_postgresql_act_as_one() {
         &["User.ReadWrite.All"],
     );
     let answered: Arc<Mutex<Vec<String>>> = Arc::default();
+    let refused_by_a = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writers: Vec<_> = (0..4)
         .map(|w| {
-            let (answered, token) = (answered.clone(), token.clone());
+            let (answered, token, refused_by_a, stop) =
+                (answered.clone(), token.clone(), refused_by_a.clone(), stop.clone());
             let urls = [a.url("/v1.0/users"), b.url("/v1.0/users")];
             tokio::spawn(async move {
                 let c = client();
-                for n in 0..100_000 {
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
                     let upn = format!("node{w}-{n}@portcullis.local");
                     let Ok(r) = c
                         .post(&urls[n % 2])
@@ -262,24 +267,34 @@ async fn two_nodes_on_one_postgresql_act_as_one() {
                         .send()
                         .await
                     else {
-                        continue; // A's requests fail once it is gone; B's go on.
+                        // A is gone: what was in flight there is unknown; B's go on.
+                        refused_by_a.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        continue;
                     };
                     assert_eq!(r.status(), StatusCode::CREATED);
                     answered.lock().unwrap().push(upn);
-                    if n > 200 {
-                        break;
-                    }
                 }
             })
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(700)).await;
     a.kill9().await;
+    let at_kill = answered.lock().unwrap().len();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for w in writers {
         w.await.unwrap();
     }
+    assert!(
+        refused_by_a.load(std::sync::atomic::Ordering::Relaxed) > 0,
+        "the kill came while the writers were sending to A"
+    );
     let answered = answered.lock().unwrap().clone();
-    assert!(answered.len() > 400, "{} writes answered", answered.len());
+    assert!(
+        at_kill > 20 && answered.len() > at_kill + 20,
+        "writes answered before the kill ({at_kill}) and after it, by B ({})",
+        answered.len()
+    );
     let c = client();
     for upn in &answered {
         let r = c
