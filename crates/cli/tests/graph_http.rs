@@ -575,6 +575,8 @@ async fn walk_routes(db: Option<&str>) {
     );
     let wrong_scope = token_in(d, db, &s, ADMIN, &["User.Read"]);
     let expired = expired_token(d, db, &s).await;
+    // Requests the walk sends, for RELIABILITY.md.
+    let mut sent = 0usize;
     for (n, route) in portcullis_server::graph::ROUTES.iter().enumerate() {
         let scope = route.capability.requirement().scopes[0];
         let good = token_in(d, db, &s, ADMIN, &[scope]);
@@ -603,6 +605,7 @@ async fn walk_routes(db: Option<&str>) {
             ));
         }
         for (who, tok, want) in cases {
+            sent += 1;
             let (st, h, v) = call(&s, route.method, &path, tok, body.clone()).await;
             assert_eq!(st, want, "{db:?}: {} {path} with {who}: {v}", route.method);
             let code = graph_error(&v);
@@ -615,6 +618,7 @@ async fn walk_routes(db: Option<&str>) {
         }
         // Bad bodies on every route that takes one: a Graph error, nothing changed.
         if body.is_some() {
+            sent += 4;
             let before = cli(d, db, &["logs", "audit", "--json", "--limit", "10000"]).1;
             let r = client()
                 .request(route.method.parse().unwrap(), s.url(&path))
@@ -662,6 +666,7 @@ async fn walk_routes(db: Option<&str>) {
             // A property the resource does not have is named, never dropped in silence
             // (issue 19, item 7: eight routes accepted {"zzzUnknown": 1} and audited a change).
             if let Some(Value::Object(m)) = &body {
+                sent += 1;
                 let mut with_unknown = m.clone();
                 with_unknown.insert("zzzUnknown".into(), json!(1));
                 let (st, _, v) = call(
@@ -711,6 +716,7 @@ async fn walk_routes(db: Option<&str>) {
                 route.method
             );
         }
+        sent += 1;
         let (st, _, v) = call(&s, route.method, &path, Some(&good), body.clone()).await;
         assert!(
             st.is_success(),
@@ -718,6 +724,10 @@ async fn walk_routes(db: Option<&str>) {
             route.method
         );
     }
+    eprintln!(
+        "route walk ({db:?}): {} Graph routes, {sent} requests, no 5xx",
+        portcullis_server::graph::ROUTES.len()
+    );
     s.stop().await;
 }
 
