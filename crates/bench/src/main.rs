@@ -15,13 +15,11 @@
 use clap::Parser;
 use p256::ecdsa::signature::{Signer, Verifier};
 use p256::ecdsa::{Signature, SigningKey};
-use portcullis_testkit::softkey::{Quirks, SoftKey};
-use serde_json::{json, Value};
+use portcullis_bench::live::{clock_ticks, cpu_seconds, percentile, Live};
+use portcullis_testkit::softkey::SoftKey;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::Mutex;
 
 #[derive(Parser, Debug)]
@@ -48,38 +46,6 @@ struct Args {
     /// Pin the server to this core (with `taskset`, which must be installed).
     #[arg(long)]
     server_cpu: Option<usize>,
-}
-
-fn cpu_seconds(pid: u32, ticks: f64) -> f64 {
-    // utime and stime are fields 14 and 15 of /proc/PID/stat (after the parenthesised name).
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-    let f: Vec<f64> = rest
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    // After ')' the fields start at index 3 (state is not numeric and is skipped by the parse filter).
-    let utime = f.get(10).copied().unwrap_or(0.0);
-    let stime = f.get(11).copied().unwrap_or(0.0);
-    (utime + stime) / ticks
-}
-
-fn clock_ticks() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 /// Median cost of one P-256 sign plus one verify, in seconds, by each implementation.
@@ -163,178 +129,27 @@ fn crypto_floors() -> Floors {
     }
 }
 
-async fn post(c: &reqwest::Client, url: &str, body: &Value) -> Result<Value, String> {
-    let r = c
-        .post(url)
-        .json(body)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let ok = r.status().is_success();
-    let v: Value = r.json().await.map_err(|e| e.to_string())?;
-    if ok {
-        Ok(v)
-    } else {
-        Err(v.to_string())
-    }
-}
-
 #[tokio::main]
 async fn main() {
     let a = Args::parse();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|x| x.port())
-        .expect("port");
-    let origin = format!("http://localhost:{port}");
-    let base = format!("http://127.0.0.1:{port}");
-    let mut cmd = match a.server_cpu {
-        Some(cpu) => {
-            let mut c = tokio::process::Command::new("taskset");
-            c.args(["-c", &cpu.to_string()]).arg(&a.portcullis);
-            c
-        }
-        None => tokio::process::Command::new(&a.portcullis),
-    };
-    cmd.args([
-        "serve",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--public-url",
-        &origin,
-    ])
-    .arg("--data-dir")
-    .arg(dir.path())
-    .env("PORTCULLIS_LOG", "warn")
-    .env("PORTCULLIS_SQLITE_SYNCHRONOUS", &a.sqlite_synchronous)
-    // Every simulated user comes from this one loopback address: the per-source limits on
-    // anonymous requests would measure themselves, not the server.
-    .env(
-        "PORTCULLIS_RATE_LIMIT__SIGN_IN_OPTIONS_PER_MINUTE",
-        "1000000000",
-    )
-    .env(
-        "PORTCULLIS_RATE_LIMIT__SIGN_IN_ANSWERS_PER_MINUTE",
-        "1000000000",
-    )
-    .env(
-        "PORTCULLIS_RATE_LIMIT__TAP_ATTEMPTS_PER_MINUTE",
-        "1000000000",
+    let live = Arc::new(
+        Live::start(
+            &a.portcullis,
+            a.database.as_deref(),
+            a.server_cpu,
+            &[(
+                "PORTCULLIS_SQLITE_SYNCHRONOUS",
+                a.sqlite_synchronous.as_str(),
+            )],
+        )
+        .await,
     );
-    if let Some(db) = &a.database {
-        cmd.arg("--database").arg(db);
-    }
-    let mut server = cmd
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", a.portcullis.display()));
-    let pid = server.id().expect("pid");
-    let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
-    let mut tap = None;
-    while let Ok(Some(l)) = lines.next_line().await {
-        if l.contains("Temporary Access Pass:") {
-            // Standard output is a pipe: the pass is in the file the line names.
-            tap = l
-                .split_once(" in ")
-                .and_then(|(_, rest)| rest.split(" (").next())
-                .and_then(|p| std::fs::read_to_string(p).ok())
-                .map(|t| t.trim().to_string());
-        }
-        if l.starts_with("Listening on") {
-            break;
-        }
-    }
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let tap = tap.expect("bootstrap pass");
+    let pid = live.pid;
 
     // Provision: the admin gets a passkey; every other user through the CLI and a TAP.
     eprintln!("provisioning {} users…", a.users);
     let t0 = Instant::now();
-    let mut keys = vec![];
-    for i in 0..a.users {
-        let (upn, code) = if i == 0 {
-            ("admin@portcullis.local".to_string(), tap.clone())
-        } else {
-            let upn = format!("user{i}@portcullis.local");
-            let run = |args: &[&str]| {
-                std::process::Command::new(&a.portcullis)
-                    .args(args)
-                    .arg("--data-dir")
-                    .arg(dir.path())
-                    .args(a.database.iter().flat_map(|d| ["--database", d.as_str()]))
-                    .output()
-                    .expect("cli")
-            };
-            let out = run(&["users", "add", "--upn", &upn]);
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let out = run(&["tap", "create", "--user", &upn]);
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let code = String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .next()
-                .and_then(|l| l.split_whitespace().last())
-                .unwrap_or_default()
-                .to_string();
-            (upn, code)
-        };
-        let c = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        let r = c
-            .post(format!("{base}/signin/tap"))
-            .form(&[("username", upn.as_str()), ("code", code.as_str())])
-            .send()
-            .await
-            .expect("tap sign-in");
-        assert_eq!(r.status().as_u16(), 303, "TAP sign-in of {upn}");
-        // Security info's own sign-in leaves the app session the registration API requires.
-        let mut url = format!("{base}/security-info");
-        for _ in 0..8 {
-            let r = c.get(&url).send().await.expect("Security info");
-            let Some(to) = r
-                .headers()
-                .get("location")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-            else {
-                break;
-            };
-            url = if to.starts_with('/') {
-                format!("{base}{to}")
-            } else {
-                to.replace(&origin, &base)
-            };
-        }
-        let o = post(
-            &c,
-            &format!("{base}/api/passkeys/registration/options"),
-            &json!({}),
-        )
-        .await
-        .expect("options");
-        let mut key = SoftKey::new("01020304-0506-0708-0102-030405060708");
-        let cred = key.register(&o["publicKey"], &origin, &Quirks::default());
-        post(
-            &c,
-            &format!("{base}/api/passkeys/registration"),
-            &json!({"ceremonyId": o["ceremonyId"], "credential": cred}),
-        )
-        .await
-        .expect("register");
-        keys.push((upn, key));
-    }
+    let keys = live.provision(a.users).await;
     eprintln!(
         "provisioned in {:.1}s; measuring the crypto floor…",
         t0.elapsed().as_secs_f64()
@@ -356,12 +171,7 @@ async fn main() {
     let deadline = start + Duration::from_secs(a.seconds);
     let mut tasks = vec![];
     for mut part in parts {
-        let (lat, errs, base, origin) = (
-            latencies.clone(),
-            errors.clone(),
-            base.clone(),
-            origin.clone(),
-        );
+        let (lat, errs, live) = (latencies.clone(), errors.clone(), live.clone());
         tasks.push(tokio::spawn(async move {
             let c = reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -374,22 +184,7 @@ async fn main() {
                 let (upn, key) = &mut part[i % len];
                 i += 1;
                 let t = Instant::now();
-                let ok = async {
-                    let o = post(
-                        &c,
-                        &format!("{base}/api/signin/passkey/options"),
-                        &json!({"username": upn}),
-                    )
-                    .await?;
-                    let cred = key.assert(&o["publicKey"], &origin, &Quirks::default());
-                    post(
-                        &c,
-                        &format!("{base}/api/signin/passkey"),
-                        &json!({"ceremonyId": o["ceremonyId"], "credential": cred}),
-                    )
-                    .await
-                }
-                .await;
+                let ok = live.sign_in(&c, upn, key).await;
                 match ok {
                     Ok(_) => mine.push(t.elapsed()),
                     Err(e) => {
@@ -443,7 +238,7 @@ async fn main() {
         floors.rustcrypto * 1e3,
         if floors.rustcrypto > 0.0 { cpu_per / floors.rustcrypto } else { 0.0 }
     );
-    let _ = server.kill().await;
+    let _ = Arc::into_inner(live).map(|mut l| l.server.start_kill());
     // A run where sign-ins failed measured the failures, not the server: say so loudly.
     let failed = *errors.lock().await;
     if failed * 100 > n {

@@ -1,0 +1,303 @@
+//! A real `portcullis serve` for the load binaries (the sign-in benchmark and the soak): started
+//! on a fresh data directory, its users provisioned with software passkeys through the same
+//! pages API a browser uses, and complete passkey sign-ins against it.
+
+use portcullis_testkit::softkey::{Quirks, SoftKey};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// A running server.
+pub struct Live {
+    /// The process.
+    pub server: tokio::process::Child,
+    /// Its pid (for /proc).
+    pub pid: u32,
+    /// Where to send requests (loopback).
+    pub base: String,
+    /// The public origin it answers for.
+    pub origin: String,
+    /// Its data directory.
+    pub dir: tempfile::TempDir,
+    /// The bootstrap pass.
+    pub tap: String,
+    portcullis: PathBuf,
+    database: Option<String>,
+}
+
+/// POSTs JSON; the answer's JSON on success, else the answer as text.
+pub async fn post(c: &reqwest::Client, url: &str, body: &Value) -> Result<Value, String> {
+    let r = c
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let ok = r.status().is_success();
+    let v: Value = r.json().await.map_err(|e| e.to_string())?;
+    if ok {
+        Ok(v)
+    } else {
+        Err(v.to_string())
+    }
+}
+
+/// A client that keeps cookies and follows no redirects.
+pub fn cookie_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// CPU seconds (user + system) the process has used, from /proc.
+pub fn cpu_seconds(pid: u32, ticks: f64) -> f64 {
+    // utime and stime are fields 14 and 15 of /proc/PID/stat (after the parenthesised name).
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // After ')' the fields start at index 3 (state is not numeric and is skipped by the parse filter).
+    let utime = f.get(10).copied().unwrap_or(0.0);
+    let stime = f.get(11).copied().unwrap_or(0.0);
+    (utime + stime) / ticks
+}
+
+/// Resident memory of the process, in bytes, from /proc.
+pub fn rss_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`).
+pub fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// The `p` quantile (0..1) of sorted durations.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+impl Live {
+    /// Starts `portcullis serve` (pinned to `server_cpu` with taskset if given) with the
+    /// per-source limits lifted — every simulated user comes from this one loopback address —
+    /// and `env` added.
+    pub async fn start(
+        portcullis: &Path,
+        database: Option<&str>,
+        server_cpu: Option<usize>,
+        env: &[(&str, &str)],
+    ) -> Live {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|x| x.port())
+            .expect("port");
+        let origin = format!("http://localhost:{port}");
+        let base = format!("http://127.0.0.1:{port}");
+        let mut cmd = match server_cpu {
+            Some(cpu) => {
+                let mut c = tokio::process::Command::new("taskset");
+                c.args(["-c", &cpu.to_string()]).arg(portcullis);
+                c
+            }
+            None => tokio::process::Command::new(portcullis),
+        };
+        cmd.args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--public-url",
+            &origin,
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("PORTCULLIS_LOG", "warn");
+        for key in [
+            "PORTCULLIS_RATE_LIMIT__SIGN_IN_OPTIONS_PER_MINUTE",
+            "PORTCULLIS_RATE_LIMIT__SIGN_IN_ANSWERS_PER_MINUTE",
+            "PORTCULLIS_RATE_LIMIT__TAP_ATTEMPTS_PER_MINUTE",
+        ] {
+            cmd.env(key, "1000000000");
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        if let Some(db) = database {
+            cmd.arg("--database").arg(db);
+        }
+        let mut server = cmd
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", portcullis.display()));
+        let pid = server.id().expect("pid");
+        let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
+        let mut tap = None;
+        while let Ok(Some(l)) = lines.next_line().await {
+            if l.contains("Temporary Access Pass:") {
+                // Standard output is a pipe: the pass is in the file the line names.
+                tap = l
+                    .split_once(" in ")
+                    .and_then(|(_, rest)| rest.split(" (").next())
+                    .and_then(|p| std::fs::read_to_string(p).ok())
+                    .map(|t| t.trim().to_string());
+            }
+            if l.starts_with("Listening on") {
+                break;
+            }
+        }
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Live {
+            server,
+            pid,
+            base,
+            origin,
+            dir,
+            tap: tap.expect("bootstrap pass"),
+            portcullis: portcullis.to_path_buf(),
+            database: database.map(str::to_string),
+        }
+    }
+
+    /// Runs a CLI command against the server's store; panics on failure; its stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new(&self.portcullis)
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .args(
+                self.database
+                    .iter()
+                    .flat_map(|d| ["--database", d.as_str()]),
+            )
+            .env("PORTCULLIS_PUBLIC_URL", &self.origin)
+            .output()
+            .expect("cli");
+        assert!(
+            out.status.success(),
+            "portcullis {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A one-time-or-not pass for `upn`, from the CLI.
+    pub fn tap_for(&self, upn: &str) -> String {
+        self.cli(&["tap", "create", "--user", upn])
+            .lines()
+            .next()
+            .and_then(|l| l.split_whitespace().last())
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Signs in with a pass and opens Security info (whose own sign-in leaves the app
+    /// session the registration API requires).
+    pub async fn tap_session(&self, upn: &str, code: &str) -> reqwest::Client {
+        let c = cookie_client();
+        let r = c
+            .post(format!("{}/signin/tap", self.base))
+            .form(&[("username", upn), ("code", code)])
+            .send()
+            .await
+            .expect("tap sign-in");
+        assert_eq!(r.status().as_u16(), 303, "TAP sign-in of {upn}");
+        let mut url = format!("{}/security-info", self.base);
+        for _ in 0..8 {
+            let r = c.get(&url).send().await.expect("Security info");
+            let Some(to) = r
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+            else {
+                break;
+            };
+            url = if to.starts_with('/') {
+                format!("{}{to}", self.base)
+            } else {
+                to.replace(&self.origin, &self.base)
+            };
+        }
+        c
+    }
+
+    /// `users` users with one software passkey each: the administrator (with the bootstrap
+    /// pass), then `user1…` made through the CLI with a pass each.
+    pub async fn provision(&self, users: usize) -> Vec<(String, SoftKey)> {
+        let mut keys = vec![];
+        for i in 0..users {
+            let (upn, code) = if i == 0 {
+                ("admin@portcullis.local".to_string(), self.tap.clone())
+            } else {
+                let upn = format!("user{i}@portcullis.local");
+                self.cli(&["users", "add", "--upn", &upn]);
+                let code = self.tap_for(&upn);
+                (upn, code)
+            };
+            let c = self.tap_session(&upn, &code).await;
+            let o = post(
+                &c,
+                &format!("{}/api/passkeys/registration/options", self.base),
+                &json!({}),
+            )
+            .await
+            .expect("options");
+            let mut key = SoftKey::new("01020304-0506-0708-0102-030405060708");
+            let cred = key.register(&o["publicKey"], &self.origin, &Quirks::default());
+            post(
+                &c,
+                &format!("{}/api/passkeys/registration", self.base),
+                &json!({"ceremonyId": o["ceremonyId"], "credential": cred}),
+            )
+            .await
+            .expect("register");
+            keys.push((upn, key));
+        }
+        keys
+    }
+
+    /// One complete username-first passkey sign-in: options, the signed answer, verified.
+    pub async fn sign_in(
+        &self,
+        c: &reqwest::Client,
+        upn: &str,
+        key: &mut SoftKey,
+    ) -> Result<(), String> {
+        let o = post(
+            c,
+            &format!("{}/api/signin/passkey/options", self.base),
+            &json!({"username": upn}),
+        )
+        .await?;
+        let cred = key.assert(&o["publicKey"], &self.origin, &Quirks::default());
+        post(
+            c,
+            &format!("{}/api/signin/passkey", self.base),
+            &json!({"ceremonyId": o["ceremonyId"], "credential": cred}),
+        )
+        .await
+        .map(|_| ())
+    }
+}
