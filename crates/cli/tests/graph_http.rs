@@ -19,7 +19,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
-use support::{cli, client, Server};
+use support::{cli, client, enable_fido2, Server};
 
 const ADMIN: &str = "admin@portcullis.local";
 const WRITE: &str = "Policy.ReadWrite.AuthenticationMethod";
@@ -76,20 +76,6 @@ fn graph_error(v: &Value) -> &str {
         "Graph error shape: {v}"
     );
     v["error"]["code"].as_str().unwrap()
-}
-
-/// An earlier route may have reset the Fido2 configuration to Graph's (disabled) defaults.
-fn enable_fido2(d: &Path, db: Option<&str>) {
-    let f = d.join("enable-fido2.json");
-    std::fs::write(
-        &f,
-        r#"{"state": "enabled", "isAttestationEnforced": false}"#,
-    )
-    .unwrap();
-    assert_eq!(
-        cli(d, db, &["policy", "patch", "fido2", f.to_str().unwrap()]).0,
-        0
-    );
 }
 
 /// Registers a passkey for `upn` through its own TAP sign-in; returns the passkey id.

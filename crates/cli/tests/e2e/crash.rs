@@ -296,23 +296,7 @@ async fn every_answered_write_survives_twenty_sigkills_under_load() {
         let start =
             || Server::start_node(d, db, Some(&public), &[], std::process::Stdio::inherit());
         let mut s = start().await;
-        assert_eq!(
-            cli(
-                d,
-                db,
-                &["policy", "patch", "fido2", &{
-                    let f = d.join("fido2.json");
-                    std::fs::write(
-                        &f,
-                        r#"{"state": "enabled", "isAttestationEnforced": false}"#,
-                    )
-                    .unwrap();
-                    f.to_str().unwrap().to_string()
-                }]
-            )
-            .0,
-            0
-        );
+        support::enable_fido2(d, db);
         let token = support::token(d, db, &public, "admin@portcullis.local", SCOPES);
         let ledger: Arc<Mutex<Ledger>> = Arc::default();
         let next = Arc::new(AtomicU32::new(0));

@@ -74,21 +74,7 @@ async fn two_nodes_on_one_postgresql_act_as_one() {
     let public = format!("http://localhost:{}", support::free_port());
     let (a, b) = two_nodes(&dirs, &db, &public).await;
     let d = dirs[0].path();
-    let f = d.join("fido2.json");
-    std::fs::write(
-        &f,
-        r#"{"state": "enabled", "isAttestationEnforced": false}"#,
-    )
-    .unwrap();
-    assert_eq!(
-        cli(
-            d,
-            Some(&db),
-            &["policy", "patch", "fido2", f.to_str().unwrap()]
-        )
-        .0,
-        0
-    );
+    support::enable_fido2(d, Some(&db));
 
     // A ceremony begun on one node finishes on the other, both ways.
     assert_eq!(

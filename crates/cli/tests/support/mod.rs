@@ -216,6 +216,21 @@ pub fn token(
     String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
 
+/// Turns passkeys on with attestation not enforced (the methods policy's defaults keep them
+/// off; a test may also have reset them), through the CLI.
+pub fn enable_fido2(d: &Path, db: Option<&str>) {
+    let f = d.join("enable-fido2.json");
+    std::fs::write(
+        &f,
+        r#"{"state": "enabled", "isAttestationEnforced": false}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        cli(d, db, &["policy", "patch", "fido2", f.to_str().unwrap()]).0,
+        0
+    );
+}
+
 /// The code printed by `portcullis tap create`.
 pub fn code_from(stdout: &str) -> String {
     stdout
