@@ -202,7 +202,7 @@ impl Live {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// A one-time-or-not pass for `upn`, from the CLI.
+    /// A pass for `upn` (not one-time), from the CLI: its code.
     pub fn tap_for(&self, upn: &str) -> String {
         self.cli(&["tap", "create", "--user", upn])
             .lines()
