@@ -13,6 +13,7 @@ use serde_json::json;
 
 use crate::api::ApiError;
 use crate::graph::{finish, gerr};
+use crate::route_table::Surface;
 use crate::AppState;
 
 /// The request header that carries the request's id inside the server. Whatever a client
@@ -35,20 +36,9 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// Which error shape a path's clients read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Surface {
-    /// The Graph-compatible API.
-    Graph,
-    /// The pages' JSON API.
-    Api,
-    /// OAuth 2.0 and OpenID Connect endpoints.
-    OAuth,
-    /// Pages.
-    Page,
-}
-
-fn surface(path: &str) -> Surface {
+/// Which error shape a path's clients read (the route table states the same per route,
+/// and a test holds the two together).
+pub(crate) fn surface(path: &str) -> Surface {
     if path.starts_with("/v1.0/")
         || path.starts_with("/beta/")
         || path == "/v1.0"
@@ -58,6 +48,7 @@ fn surface(path: &str) -> Surface {
     } else if path.starts_with("/api/") {
         Surface::Api
     } else if path.contains("/oauth2/")
+        || path.starts_with("/oidc/")
         || path.starts_with("/discovery/")
         || path.starts_with("/.well-known/")
     {

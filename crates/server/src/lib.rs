@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod oidc;
 pub mod pages;
 pub mod rate_limit;
+pub mod route_table;
 pub mod routes;
 pub mod security_info;
 pub mod session_cookie;

@@ -4,7 +4,6 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use portcullis_domain::tap::TapRefusal;
 use portcullis_service::tap::SignInError;
@@ -14,76 +13,73 @@ use std::net::SocketAddr;
 use tower_http::trace::TraceLayer;
 
 use crate::error::PageError;
+use crate::route_table::{route_table, Pipe};
 use crate::pages::{self, signin};
 use crate::{api, oidc, security_info};
 use crate::{session_cookie, AppState};
 use portcullis_service::oidc::USERINFO_PATH;
 
-/// Every route of the server.
+route_table! {
+    /// The routes of the pages, the pages' API, the admin API, OAuth and the operators'
+    /// endpoints (the admin center's are [`crate::admin::ROUTES`]).
+    pub const ROUTES;
+    fn table_router;
+    "/healthz" => Page, Anyone { Get healthz };
+    "/readyz" => Page, Anyone { Get readyz };
+    "/metrics" => Page, Anyone { Get crate::metrics::scrape };
+    "/" => Page, Anyone { Get home };
+    "/signin" => Page, Anyone { Get signin_form };
+    "/signin/tap" => Page, Anyone { Post signin_tap };
+    "/me" => Page, SignedIn { Get me };
+    "/signout" => Page, Anyone { Post signout };
+    "/registration-campaign" => Page, SignedIn { Get crate::campaign::page };
+    "/registration-campaign/snooze" => Page, SignedIn { Post crate::campaign::snooze };
+    "/static/portcullis.css" => Page, Anyone { Get stylesheet };
+    "/static/portcullis.js" => Page, Anyone { Get script };
+    "/favicon.ico" => Page, Anyone { Get favicon };
+    "/static/favicon.svg" => Page, Anyone { Get favicon };
+    "/security-info" => Page, SignedIn { Get security_info::pages::security_info };
+    "/security-info/passkeys/{id}/delete" => Page, SignedIn {
+        Get security_info::pages::confirm_delete_passkey,
+        Post security_info::pages::delete_passkey,
+    };
+    "/security-info/passkeys/{id}/rename" => Page, SignedIn {
+        Post security_info::pages::rename_passkey
+    };
+    "/security-info/callback" => Page, Anyone { Get security_info::callback };
+    "/api/passkeys/registration/options" => Api, SignedIn { Post api::registration_options };
+    "/api/passkeys/registration" => Api, SignedIn { Post api::register };
+    "/api/signin/passkey/options" => Api, Anyone { Post api::sign_in_options };
+    "/api/signin/passkey" => Api, Anyone { Post api::sign_in };
+    "/api/admin/readiness" => Api, Bearer { Post crate::admin_api::readiness };
+    "/api/admin/inventory/passkeys" => Api, Bearer { Get crate::admin_api::inventory };
+    "/.well-known/openid-configuration" => OAuth, Anyone { Get oidc::discovery };
+    oidc::JWKS_PATH => OAuth, Anyone { Get oidc::jwks };
+    oidc::AUTHORIZE_PATH => OAuth, Anyone {
+        Get oidc::authorize::get,
+        Post oidc::authorize::post,
+    };
+    oidc::TOKEN_PATH => OAuth, Anyone { Post oidc::token::token };
+    "/{tenant}/oauth2/v2.0/token" => OAuth, Anyone { Post oidc::token::token };
+    USERINFO_PATH => OAuth, Bearer {
+        Get oidc::userinfo::userinfo,
+        Post oidc::userinfo::userinfo,
+    };
+    oidc::LOGOUT_PATH => OAuth, Anyone {
+        Get oidc::userinfo::logout_get,
+        Post oidc::userinfo::logout_post,
+    };
+    "/v1.0/{*path}" => Graph, Bearer { Any crate::graph::dispatch };
+    "/beta/{*path}" => Graph, Bearer { Any crate::graph::dispatch };
+}
+
+/// Every route of the server, with the layers every request passes.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
     let body_timeout =
         std::time::Duration::from_secs(state.config.connections.body_read_timeout_seconds);
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::metrics::scrape))
-        .route("/", get(home))
-        .route("/signin", get(signin_form))
-        .route("/signin/tap", post(signin_tap))
-        .route("/me", get(me))
-        .route("/signout", post(signout))
-        .route("/registration-campaign", get(crate::campaign::page))
-        .route(
-            "/registration-campaign/snooze",
-            post(crate::campaign::snooze),
-        )
-        .route("/static/portcullis.css", get(stylesheet))
-        .route("/static/portcullis.js", get(script))
-        .route("/security-info", get(security_info::pages::security_info))
-        .route(
-            "/security-info/passkeys/{id}/delete",
-            get(security_info::pages::confirm_delete_passkey)
-                .post(security_info::pages::delete_passkey),
-        )
-        .route(
-            "/security-info/passkeys/{id}/rename",
-            post(security_info::pages::rename_passkey),
-        )
-        .route("/favicon.ico", get(favicon))
-        .route("/static/favicon.svg", get(favicon))
-        .route(
-            "/api/passkeys/registration/options",
-            post(api::registration_options),
-        )
-        .route("/api/passkeys/registration", post(api::register))
-        .route("/api/signin/passkey/options", post(api::sign_in_options))
-        .route("/api/signin/passkey", post(api::sign_in))
-        .route("/security-info/callback", get(security_info::callback))
-        .route("/api/admin/readiness", post(crate::admin_api::readiness))
-        .route(
-            "/api/admin/inventory/passkeys",
-            get(crate::admin_api::inventory),
-        )
-        .route("/.well-known/openid-configuration", get(oidc::discovery))
-        .route(oidc::JWKS_PATH, get(oidc::jwks))
-        .route(
-            oidc::AUTHORIZE_PATH,
-            get(oidc::authorize::get).post(oidc::authorize::post),
-        )
-        .route(oidc::TOKEN_PATH, post(oidc::token::token))
-        .route("/{tenant}/oauth2/v2.0/token", post(oidc::token::token))
-        .route(
-            USERINFO_PATH,
-            get(oidc::userinfo::userinfo).post(oidc::userinfo::userinfo),
-        )
-        .route(
-            oidc::LOGOUT_PATH,
-            get(oidc::userinfo::logout_get).post(oidc::userinfo::logout_post),
-        )
-        .route("/v1.0/{*path}", axum::routing::any(crate::graph::dispatch))
-        .route("/beta/{*path}", axum::routing::any(crate::graph::dispatch))
-        .merge(crate::admin::routes())
+    table_router()
+        .merge(crate::admin::table_router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::map_request(

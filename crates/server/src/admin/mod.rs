@@ -20,86 +20,80 @@ mod users;
 mod version;
 mod what_if;
 
-use axum::routing::{get, post};
-use axum::Router;
 use portcullis_domain::authz::Capability;
 
 pub(crate) use guard::{AdminPost, AdminSession};
 
 use crate::pages::admin::{NavLink, Viewer};
+use crate::route_table::{route_table, Pipe};
 use crate::AppState;
 
-/// The admin center's routes.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/admin", get(home))
-        .route("/admin/authentication-methods", get(methods::list))
-        .route(
-            "/admin/authentication-methods/fido2",
-            get(methods::fido2).post(methods::post_fido2),
-        )
-        .route("/admin/conditional-access", get(ca::list))
-        .route(
-            "/admin/conditional-access/new",
-            get(ca::new).post(ca::post_new),
-        )
-        .route(
-            "/admin/conditional-access/named-locations",
-            get(ca::locations).post(ca::add_location),
-        )
-        .route("/admin/conditional-access/what-if", get(what_if::page))
-        .route(
-            "/admin/conditional-access/{id}",
-            get(ca::edit).post(ca::post_edit),
-        )
-        .route("/admin/conditional-access/{id}/delete", post(ca::delete))
-        .route("/admin/strengths", get(strengths::list))
-        .route(
-            "/admin/strengths/new",
-            get(strengths::new).post(strengths::post_new),
-        )
-        .route(
-            "/admin/strengths/{id}",
-            get(strengths::edit).post(strengths::post_edit),
-        )
-        .route("/admin/strengths/{id}/delete", post(strengths::delete))
-        .route("/admin/users", get(users::list).post(users::create))
-        .route("/admin/users/{id}", get(users::user))
-        .route("/admin/users/{id}/enabled", post(users::set_enabled))
-        .route("/admin/users/{id}/tap", post(users::create_tap))
-        .route(
-            "/admin/users/{id}/passkeys/{passkey}/delete",
-            get(users::confirm_delete).post(users::delete),
-        )
-        .route(
-            "/admin/users/{id}/passkeys/{passkey}/state",
-            post(users::set_state),
-        )
-        .route(
-            "/admin/authentication-methods/fido2/profiles/new",
-            get(profiles::new).post(profiles::post_new),
-        )
-        .route(
-            "/admin/authentication-methods/fido2/profiles/{id}",
-            get(profiles::get).post(profiles::post),
-        )
-        .route(
-            "/admin/authentication-methods/tap",
-            get(tap_settings::get).post(tap_settings::post),
-        )
-        .route("/admin/groups", get(groups::list).post(groups::create))
-        .route("/admin/groups/{id}", get(groups::group))
-        .route("/admin/groups/{id}/members", post(groups::add_member))
-        .route("/admin/sign-ins", get(logs::sign_ins))
-        .route("/admin/audit", get(logs::audit))
-        .route("/admin/readiness", get(logs::readiness))
-        .route("/admin/inventory", get(inventory::page))
-        .route("/admin/adoption", get(adoption::page))
-        .route("/admin/adoption/{file}", get(adoption::export))
-        .route(
-            "/admin/inventory/change",
-            get(inventory::confirm_change).post(inventory::change),
-        )
+route_table! {
+    /// The admin center's routes: each page and action asks the authorization table for
+    /// its capability.
+    pub(crate) const ROUTES;
+    pub(crate) fn table_router;
+    "/admin" => Page, Administrator { Get home };
+    "/admin/authentication-methods" => Page, Administrator { Get methods::list };
+    "/admin/authentication-methods/fido2" => Page, Administrator {
+        Get methods::fido2,
+        Post methods::post_fido2,
+    };
+    "/admin/authentication-methods/fido2/profiles/new" => Page, Administrator {
+        Get profiles::new,
+        Post profiles::post_new,
+    };
+    "/admin/authentication-methods/fido2/profiles/{id}" => Page, Administrator {
+        Get profiles::get,
+        Post profiles::post,
+    };
+    "/admin/authentication-methods/tap" => Page, Administrator {
+        Get tap_settings::get,
+        Post tap_settings::post,
+    };
+    "/admin/conditional-access" => Page, Administrator { Get ca::list };
+    "/admin/conditional-access/new" => Page, Administrator { Get ca::new, Post ca::post_new };
+    "/admin/conditional-access/named-locations" => Page, Administrator {
+        Get ca::locations,
+        Post ca::add_location,
+    };
+    "/admin/conditional-access/what-if" => Page, Administrator { Get what_if::page };
+    "/admin/conditional-access/{id}" => Page, Administrator { Get ca::edit, Post ca::post_edit };
+    "/admin/conditional-access/{id}/delete" => Page, Administrator { Post ca::delete };
+    "/admin/strengths" => Page, Administrator { Get strengths::list };
+    "/admin/strengths/new" => Page, Administrator {
+        Get strengths::new,
+        Post strengths::post_new,
+    };
+    "/admin/strengths/{id}" => Page, Administrator {
+        Get strengths::edit,
+        Post strengths::post_edit,
+    };
+    "/admin/strengths/{id}/delete" => Page, Administrator { Post strengths::delete };
+    "/admin/users" => Page, Administrator { Get users::list, Post users::create };
+    "/admin/users/{id}" => Page, Administrator { Get users::user };
+    "/admin/users/{id}/enabled" => Page, Administrator { Post users::set_enabled };
+    "/admin/users/{id}/tap" => Page, Administrator { Post users::create_tap };
+    "/admin/users/{id}/passkeys/{passkey}/delete" => Page, Administrator {
+        Get users::confirm_delete,
+        Post users::delete,
+    };
+    "/admin/users/{id}/passkeys/{passkey}/state" => Page, Administrator {
+        Post users::set_state
+    };
+    "/admin/groups" => Page, Administrator { Get groups::list, Post groups::create };
+    "/admin/groups/{id}" => Page, Administrator { Get groups::group };
+    "/admin/groups/{id}/members" => Page, Administrator { Post groups::add_member };
+    "/admin/sign-ins" => Page, Administrator { Get logs::sign_ins };
+    "/admin/audit" => Page, Administrator { Get logs::audit };
+    "/admin/readiness" => Page, Administrator { Get logs::readiness };
+    "/admin/inventory" => Page, Administrator { Get inventory::page };
+    "/admin/inventory/change" => Page, Administrator {
+        Get inventory::confirm_change,
+        Post inventory::change,
+    };
+    "/admin/adoption" => Page, Administrator { Get adoption::page };
+    "/admin/adoption/{file}" => Page, Administrator { Get adoption::export };
 }
 
 /// `?notice=` after a redirect: each page maps it to one of a fixed set of sentences, never
