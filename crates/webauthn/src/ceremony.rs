@@ -244,12 +244,20 @@ impl RelyingParty {
         state: &RegistrationState,
         at: SystemTime,
     ) -> Result<NewCredential, CeremonyError> {
-        let mut reg: RegisterPublicKeyCredential = serde_json::from_value(response.clone())
-            .map_err(|e| json_err("registration response", e))?;
-        public_key_type(response)?;
+        self.finish_parsed_registration(&Self::parse_registration(response)?, state, at)
+    }
+
+    /// [`Self::finish_registration`] for a response already read.
+    pub fn finish_parsed_registration(
+        &self,
+        response: &RegistrationResponse,
+        state: &RegistrationState,
+        at: SystemTime,
+    ) -> Result<NewCredential, CeremonyError> {
+        let mut reg = response.reg.clone();
         // Statements the library refuses outright are checked by `statement`; the library
         // checks everything else on the object re-encoded as `none`.
-        let read = crate::statement::read(&reg.response.attestation_object)?;
+        let read = &response.read;
         let aaguid = read.aaguid;
         if let Some(d) = &read.own {
             if d.ed25519().is_some() {
@@ -272,6 +280,7 @@ impl RelyingParty {
             .core
             .register_credential(&reg, state, None)
             .map_err(|e| classify(&e))?;
+
         if let Some(d) = &read.own {
             let (v, format) = d.verify(&credential, aaguid, &reg.response.client_data_json, at)?;
             credential.attestation = ParsedAttestation {
@@ -345,11 +354,37 @@ impl RelyingParty {
         Ok((strip_nulls(v), state))
     }
 
-    /// Parses a sign-in response (`PublicKeyCredential.toJSON()`).
+    /// Reads a registration response (`PublicKeyCredential.toJSON()`): it has the shape of
+    /// one and its type is `public-key`. Nothing is verified yet; a response that does not
+    /// read is malformed input, refused before it can spend a ceremony.
+    pub fn parse_registration(response: &Value) -> Result<RegistrationResponse, CeremonyError> {
+        let reg: RegisterPublicKeyCredential = serde_json::from_value(response.clone())
+            .map_err(|e| json_err("registration response", e))?;
+        public_key_type(response)?;
+        names_one_credential(response, &reg.id, reg.raw_id.as_ref())?;
+        client_data_reads(&reg.response.client_data_json)?;
+        let read = crate::statement::read(&reg.response.attestation_object)?;
+        Ok(RegistrationResponse { reg, read })
+    }
+
+    /// Parses a sign-in response (`PublicKeyCredential.toJSON()`): its shape, its type,
+    /// `clientDataJSON` and `authenticatorData` read. A response that does not read is
+    /// malformed input, refused before it can spend a ceremony.
     pub fn parse_assertion(response: &Value) -> Result<PublicKeyCredential, CeremonyError> {
-        let parsed = serde_json::from_value(response.clone())
+        let parsed: PublicKeyCredential = serde_json::from_value(response.clone())
             .map_err(|e| json_err("sign-in response", e))?;
         public_key_type(response)?;
+        names_one_credential(response, &parsed.id, parsed.raw_id.as_ref())?;
+        client_data_reads(&parsed.response.client_data_json)?;
+        webauthn_rs_core::internals::AuthenticatorData::<webauthn_rs_core::proto::Authentication>::try_from(
+            parsed.response.authenticator_data.as_slice(),
+        )
+        .map_err(|_| {
+            CeremonyError::new(
+                "malformedResponse",
+                "The sign-in response's authenticatorData does not read as authenticator data.",
+            )
+        })?;
         Ok(parsed)
     }
 
@@ -468,6 +503,48 @@ fn strip_nulls(v: Value) -> Value {
         Value::Array(a) => Value::Array(a.into_iter().map(strip_nulls).collect()),
         other => other,
     }
+}
+
+/// A registration response that reads ([`RelyingParty::parse_registration`]); only such a
+/// response is verified.
+#[derive(Debug, Clone)]
+pub struct RegistrationResponse {
+    reg: RegisterPublicKeyCredential,
+    read: crate::statement::Read,
+}
+
+/// `id` and `rawId` name one credential (`id` is `rawId` in base64url), and the hints a
+/// client adds have their types: `authenticatorAttachment` a string (or null),
+/// `clientExtensionResults` an object.
+fn names_one_credential(response: &Value, id: &str, raw_id: &[u8]) -> Result<(), CeremonyError> {
+    use base64::Engine as _;
+    let malformed = |m: &str| Err(CeremonyError::new("malformedResponse", m.to_string()));
+    if raw_id.is_empty()
+        || base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw_id)
+            != id.trim_end_matches('=')
+    {
+        return malformed("The credential's id and rawId do not name the same credential.");
+    }
+    if !response
+        .get("authenticatorAttachment")
+        .is_none_or(|a| a.is_string() || a.is_null())
+    {
+        return malformed("The credential's authenticatorAttachment is not a string.");
+    }
+    if !response
+        .get("clientExtensionResults")
+        .is_none_or(Value::is_object)
+    {
+        return malformed("The credential's clientExtensionResults is not an object.");
+    }
+    Ok(())
+}
+
+/// `clientDataJSON` is JSON in the shape WebAuthn defines (what it says is checked later).
+fn client_data_reads(client_data_json: &[u8]) -> Result<(), CeremonyError> {
+    serde_json::from_slice::<webauthn_rs_core::proto::CollectedClientData>(client_data_json)
+        .map(|_| ())
+        .map_err(|e| json_err("clientDataJSON", e))
 }
 
 /// A credential's `type` is `public-key`, the only type WebAuthn defines.

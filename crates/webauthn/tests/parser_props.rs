@@ -74,10 +74,11 @@ proptest! {
         let registered = rp.finish_registration(&cred, &state, std::time::SystemTime::now()).unwrap();
         let (_, auth_state) = rp.start_authentication(vec![registered.credential.clone()]).unwrap();
         let body = json!({"id": cred["id"], "rawId": cred["rawId"], "type": "public-key", "response": {"authenticatorData": B64.encode(&ad), "signature": B64.encode(&sig), "clientDataJSON": B64.encode(&cd)}});
-        let parsed = RelyingParty::parse_assertion(&body);
-        prop_assert!(parsed.is_ok());
-        if let Ok(p) = parsed {
-            prop_assert!(rp.finish_authentication(&p, &auth_state, &registered.credential, 0).is_err());
+        // Refused when read (client data or authenticator data that do not read), or else
+        // when verified; never accepted, never a panic.
+        match RelyingParty::parse_assertion(&body) {
+            Err(e) => prop_assert_eq!(e.code, "malformedResponse"),
+            Ok(p) => prop_assert!(rp.finish_authentication(&p, &auth_state, &registered.credential, 0).is_err()),
         }
     }
 }
@@ -127,9 +128,67 @@ fn trailing_bytes_a_statement_that_is_no_map_and_a_wrong_type_are_refused() {
         assert_eq!(e.code, "malformedCredentialType", "{t}: {e}");
         let mut assertion = json!({"id": "AA", "rawId": "AA", "type": "public-key",
             "response": {"clientDataJSON": "AA", "authenticatorData": "AA", "signature": "AA"}});
-        assert!(RelyingParty::parse_assertion(&assertion).is_ok());
+        // With its type right, this one is refused for what it carries…
+        let e = RelyingParty::parse_assertion(&assertion).expect_err("junk data");
+        assert_eq!(e.code, "malformedResponse", "{e}");
+        // …with its type wrong, for its type first.
         assertion["type"] = t.clone();
         let e = RelyingParty::parse_assertion(&assertion).expect_err("wrong type");
         assert_eq!(e.code, "malformedCredentialType", "{t}: {e}");
     }
+}
+
+/// SPEC §7 (bad input changes nothing): a response that does not read is refused as
+/// malformed when it is read — before any ceremony is looked up, so a service can refuse it
+/// without spending one — and an `id` that is not `rawId`, a hint of the wrong type, or
+/// client data that is not JSON are such responses.
+#[test]
+fn a_response_that_does_not_read_is_refused_when_read() {
+    let (_, good, _) = valid_registration();
+    assert!(RelyingParty::parse_registration(&good).is_ok());
+    type Edit = (&'static str, fn(&mut Value));
+    let edits: [Edit; 7] = [
+        ("id is not rawId", |v| v["id"] = json!("AAAA")),
+        ("rawId is empty", |v| {
+            v["rawId"] = json!("");
+            v["id"] = json!("");
+        }),
+        ("authenticatorAttachment is a number", |v| {
+            v["authenticatorAttachment"] = json!(1)
+        }),
+        ("clientExtensionResults is a list", |v| {
+            v["clientExtensionResults"] = json!([])
+        }),
+        ("clientDataJSON is not JSON", |v| {
+            v["response"]["clientDataJSON"] = json!(B64.encode(b"not json"))
+        }),
+        ("clientDataJSON has no challenge", |v| {
+            v["response"]["clientDataJSON"] =
+                json!(B64.encode(br#"{"type":"webauthn.create","origin":"https://x"}"#))
+        }),
+        ("the attestation object is empty", |v| {
+            v["response"]["attestationObject"] = json!("")
+        }),
+    ];
+    for (what, edit) in edits {
+        let mut bad = good.clone();
+        edit(&mut bad);
+        let e = RelyingParty::parse_registration(&bad).expect_err(what);
+        assert!(e.code.starts_with("malformed"), "{what}: {e}");
+    }
+    // The same rules on the sign-in side.
+    let assertion = json!({"id": "AAAA", "rawId": "AAAB", "type": "public-key",
+        "response": {"clientDataJSON": B64.encode(br#"{"type":"webauthn.get","challenge":"AAAA","origin":"https://x"}"#),
+                     "authenticatorData": B64.encode([0u8; 37]), "signature": "AA"}});
+    let e = RelyingParty::parse_assertion(&assertion).expect_err("id is not rawId");
+    assert_eq!(e.code, "malformedResponse", "{e}");
+    let mut fixed = assertion.clone();
+    fixed["id"] = json!("AAAB");
+    assert!(
+        RelyingParty::parse_assertion(&fixed).is_ok(),
+        "a response that reads"
+    );
+    fixed["response"]["authenticatorData"] = json!(B64.encode([0u8; 12]));
+    let e = RelyingParty::parse_assertion(&fixed).expect_err("short authenticator data");
+    assert_eq!(e.code, "malformedResponse", "{e}");
 }

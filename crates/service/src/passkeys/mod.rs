@@ -83,7 +83,8 @@ impl PasskeyError {
             Self::Refused(r) => r.code(),
             Self::Ceremony(c) => c.code,
             Self::Rejected { code, .. } => code,
-            Self::Failed(_) => "internalError",
+            Self::Failed(e) if e.is_server_fault() => "internalError",
+            Self::Failed(_) => "badRequest",
             Self::Unrecognised(c) => c.code,
         }
     }

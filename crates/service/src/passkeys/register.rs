@@ -3,6 +3,7 @@
 
 use super::*;
 use portcullis_domain::inventory::Attestation;
+use portcullis_webauthn::RegistrationResponse;
 
 impl Service {
     /// R14, R17: starts adding a passkey for the signed-in user.
@@ -76,6 +77,9 @@ impl Service {
         } = req;
         // Conditional Access may have changed, or the user moved, since the options.
         let check = self.registration_allowed(user, session, ctx).await?;
+        // A response that does not even read is malformed input: refused before it spends
+        // the ceremony (any later refusal spends it, R17).
+        let response = RelyingParty::parse_registration(response)?;
         let now = self.now();
         let mut c = self.store().conn().await?;
         let cer = self
@@ -100,7 +104,7 @@ impl Service {
             &member_of,
             plan.attestation_direct,
             &state,
-            response,
+            &response,
             name,
             device,
             &self_actor(user),
@@ -121,7 +125,7 @@ impl Service {
         member_of: &[Uuid],
         attestation_direct: bool,
         state: &RegistrationState,
-        response: &Value,
+        response: &RegistrationResponse,
         name: Option<String>,
         device: DeviceInfo,
         actor: &Actor,
@@ -129,7 +133,8 @@ impl Service {
         check: Option<&crate::conditional_access::RegistrationCheck>,
     ) -> Result<Passkey, PasskeyError> {
         let now = self.now();
-        let cred = rp.finish_registration(response, state, std::time::SystemTime::from(now))?;
+        let cred =
+            rp.finish_parsed_registration(response, state, std::time::SystemTime::from(now))?;
         // Any chain is checked, so that an AAGUID counts as attested (R32) whenever its
         // statement signs it and a trusted root vouches for it. Only where some ruleset
         // enforces attestation does an outage of the app attestation service refuse the
@@ -377,6 +382,16 @@ impl Service {
             .get("challenge")
             .and_then(Value::as_str)
             .ok_or_else(|| reject("malformedResponse", "clientDataJSON has no challenge."))?;
+        // Graph's webauthnPublicKeyCredential carries no rawId or type; WebAuthn JSON does.
+        let mut response = credential.clone();
+        if let Value::Object(m) = &mut response {
+            let id = m.get("id").cloned().unwrap_or(Value::Null);
+            m.entry("rawId").or_insert(id);
+            m.entry("type")
+                .or_insert(Value::String("public-key".into()));
+        }
+        // Malformed input spends nothing; any later refusal spends the challenge (R17).
+        let response = RelyingParty::parse_registration(&response)?;
         let cer = ceremonies::take_by_challenge(&mut c, challenge, "provision", now)
             .await?
             .ok_or_else(|| reject("challengeUnknown", "This challenge was already used or never issued; request creationOptions again."))?;
@@ -399,14 +414,6 @@ impl Service {
         }
         let state: RegistrationState = serde_json::from_str(&cer.state)
             .map_err(|e| ServiceError::Internal(format!("ceremony state: {e}")))?;
-        // Graph's webauthnPublicKeyCredential carries no rawId or type; WebAuthn JSON does.
-        let mut response = credential.clone();
-        if let Value::Object(m) = &mut response {
-            let id = m.get("id").cloned().unwrap_or(Value::Null);
-            m.entry("rawId").or_insert(id);
-            m.entry("type")
-                .or_insert(Value::String("public-key".into()));
-        }
         drop(c);
         let direct = rules.iter().any(|r| r.attestation_required);
         self.complete_registration(
