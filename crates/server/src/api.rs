@@ -11,7 +11,7 @@ use axum::Json;
 use portcullis_domain::passkey::PasskeyRefusal;
 use portcullis_domain::time_fmt::rfc3339;
 use portcullis_service::passkeys::{DeviceInfo, PasskeyError, RegistrationRequest};
-use portcullis_service::RequestContext;
+use portcullis_service::{RequestContext, ServiceError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -91,7 +91,9 @@ impl From<PasskeyError> for ApiError {
                 | "challengeMismatch" | "accountDisabled" => StatusCode::UNAUTHORIZED,
                 _ => StatusCode::BAD_REQUEST,
             },
-            PasskeyError::Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            PasskeyError::Failed(f) if f.is_server_fault() => StatusCode::INTERNAL_SERVER_ERROR,
+            PasskeyError::Failed(ServiceError::NotFound(_)) => StatusCode::NOT_FOUND,
+            PasskeyError::Failed(_) => StatusCode::BAD_REQUEST,
             PasskeyError::Unrecognised(_) => StatusCode::UNAUTHORIZED,
         };
         ApiError::new(status, e.code(), e.to_string())

@@ -79,8 +79,26 @@ pub enum ServiceError {
     AppPrivilege(#[from] portcullis_domain::actor::AppPrivilegeDenied),
     /// The store failed.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// Something that is never the caller's fault.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl ServiceError {
+    /// Whether the server failed (the store, or a bug), as opposed to the caller's request.
+    pub fn is_server_fault(&self) -> bool {
+        matches!(self, ServiceError::Store(_) | ServiceError::Internal(_))
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            // What a client sent, refused by the database: the client's mistake (a 4xx), and
+            // the transaction that carried it wrote nothing.
+            StoreError::NulInText => ServiceError::Invalid(e.to_string()),
+            e => ServiceError::Store(e),
+        }
+    }
 }

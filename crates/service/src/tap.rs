@@ -235,9 +235,12 @@ impl Service {
         match self.try_tap(&typed, code, ctx, now).await {
             Ok(s) => Ok(s),
             Err((uid, SignInError::Refused(r))) => {
-                tracing::info!(user = %typed, source = %ctx.source_text(), code = r.code(), "TAP sign-in refused");
+                // As typed, for the log — without control characters, which no name has
+                // (and PostgreSQL cannot keep NUL).
+                let shown: String = typed.chars().filter(|c| !c.is_control()).collect();
+                tracing::info!(user = %shown, source = %ctx.source_text(), code = r.code(), "TAP sign-in refused");
                 let mut c = self.store().conn().await?;
-                signins::append(&mut c, &event(now, uid, &typed, ctx, Some(&r))).await?;
+                signins::append(&mut c, &event(now, uid, &shown, ctx, Some(&r))).await?;
                 Err(r.into())
             }
             Err((_, e)) => Err(e),

@@ -58,7 +58,11 @@ pub enum StoreError {
     UnsupportedUrl(String),
     /// The database answered with an error.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+    /// Text the database cannot hold: PostgreSQL refuses the NUL character in text (SQLite
+    /// would keep it). A client's input, never a failure of the store.
+    #[error("Text may not contain the NUL character (U+0000).")]
+    NulInText,
     /// The SQLite bulk reader's database answered with an error.
     #[error("database error: {0}")]
     Read(#[from] rusqlite::Error),
@@ -82,6 +86,21 @@ pub enum StoreError {
         /// Cause.
         source: std::io::Error,
     },
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        // SQLSTATE 22021, character_not_in_repertoire: PostgreSQL's answer to a NUL in text.
+        let nul = e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|c| c == "22021");
+        if nul {
+            StoreError::NulInText
+        } else {
+            StoreError::Database(e)
+        }
+    }
 }
 
 impl StoreError {

@@ -51,6 +51,12 @@ pub struct SignInEvent {
 }
 
 /// Appends an event.
+/// Text as the log can keep it on either database: a refusal's record quotes what the client
+/// sent, and PostgreSQL holds no NUL in text — each becomes U+FFFD, so the record is written.
+fn kept(text: &str) -> String {
+    text.replace('\0', "\u{fffd}")
+}
+
 pub async fn append(c: &mut Conn, e: &SignInEvent) -> Result<()> {
     sqlx::query(
         "INSERT INTO sign_in_log (id, at, user_id, upn, method, ip, user_agent, error_code, failure_code, failure_reason, app_id, app_name, ca_status, applied_policies, passkey_aaguid, passkey_attested) \
@@ -59,15 +65,15 @@ pub async fn append(c: &mut Conn, e: &SignInEvent) -> Result<()> {
     .bind(if e.id.is_empty() { Uuid::now_v7().to_string() } else { e.id.clone() })
     .bind(ms(e.created_date_time))
     .bind(e.user_id.map(|u| u.to_string()))
-    .bind(&e.user_principal_name)
+    .bind(kept(&e.user_principal_name))
     .bind(&e.method)
     .bind(&e.ip_address)
-    .bind(&e.user_agent)
+    .bind(kept(&e.user_agent))
     .bind(e.error_code)
     .bind(e.failure_code.clone())
-    .bind(e.failure_reason.clone())
-    .bind(e.app_id.clone())
-    .bind(e.app_display_name.clone())
+    .bind(e.failure_reason.as_deref().map(kept))
+    .bind(e.app_id.as_deref().map(kept))
+    .bind(e.app_display_name.as_deref().map(kept))
     .bind(e.conditional_access_status.clone())
     .bind(e.applied_conditional_access_policies.as_ref().map(|v| v.to_string()))
     .bind(e.passkey_aaguid.map(|a| a.to_string()))

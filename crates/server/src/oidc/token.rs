@@ -203,14 +203,22 @@ pub async fn token(
     match outcome {
         Ok(Ok(t)) => token_set(t),
         Ok(Err(e)) => grant_error(e),
-        Err(e) => {
-            tracing::error!(error = %e, "token request failed");
-            oauth_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "The server failed; try again.",
-            )
-        }
+        Err(e) => failed(e),
+    }
+}
+
+/// A service error at the token endpoint: the client's mistake is `invalid_request`, only
+/// the server's own failure is `server_error`.
+fn failed(e: portcullis_service::ServiceError) -> Response {
+    if e.is_server_fault() {
+        tracing::error!(error = %e, "token request failed");
+        oauth_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "The server failed; try again.",
+        )
+    } else {
+        oauth_error(StatusCode::BAD_REQUEST, "invalid_request", e.to_string())
     }
 }
 
@@ -242,9 +250,6 @@ async fn client_credentials(
         Ok(Ok(token)) => no_store(Json(json!({"token_type": "Bearer", "expires_in": TOKEN_LIFETIME.whole_seconds(), "access_token": token})).into_response()),
         Ok(Err(GrantError::InvalidClient)) => grant_error(OAuthError { error: "invalid_client", description: GrantError::InvalidClient.to_string(), retry_after: None }),
         Ok(Err(e @ GrantError::TooMany { retry_after })) => grant_error(OAuthError { error: "invalid_client", description: e.to_string(), retry_after: Some(retry_after) }),
-        Err(e) => {
-            tracing::error!(error = %e, "token request failed");
-            oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "The server failed; try again.")
-        }
+        Err(e) => failed(e),
     }
 }

@@ -41,6 +41,7 @@ pub async fn userinfo(State(st): State<AppState>, headers: HeaderMap) -> Respons
     match st.service.userinfo(&st.config.issuer(), token).await {
         Ok(Ok(claims)) => Json(claims).into_response(),
         Ok(Err(e)) => bearer_error("invalid_token", &e.to_string()),
+        Err(e) if !e.is_server_fault() => bearer_error("invalid_request", &e.to_string()),
         Err(e) => {
             tracing::error!(error = %e, "userinfo failed");
             (
