@@ -243,19 +243,29 @@ pub async fn run(
 }
 
 /// A request body that must end by a deadline set when its head arrived: a body trickled a
-/// byte at a time (each byte resetting any per-read timeout) still ends.
+/// byte at a time (each byte resetting any per-read timeout) still ends. It also tells
+/// whether it was read to its end ([`BodyDeadline::read_to_end`]).
 pub struct BodyDeadline {
     inner: axum::body::Body,
     deadline: Pin<Box<Sleep>>,
+    ended: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl BodyDeadline {
     /// `inner`, to end within `within`.
     pub fn new(inner: axum::body::Body, within: Duration) -> Self {
+        let ended = hyper::body::Body::is_end_stream(&inner);
         BodyDeadline {
             inner,
             deadline: Box::pin(tokio::time::sleep(within)),
+            ended: Arc::new(std::sync::atomic::AtomicBool::new(ended)),
         }
+    }
+
+    /// Whether the body has been read to its end (or had none), readable after the body
+    /// itself is gone.
+    pub fn read_to_end(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        Arc::clone(&self.ended)
     }
 }
 
@@ -272,7 +282,11 @@ impl hyper::body::Body for BodyDeadline {
                 "the request body did not arrive in time",
             ))));
         }
-        Pin::new(&mut self.inner).poll_frame(cx)
+        let frame = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(frame, Poll::Ready(None)) || hyper::body::Body::is_end_stream(&self.inner) {
+            self.ended.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        frame
     }
 
     fn is_end_stream(&self) -> bool {
@@ -282,4 +296,29 @@ impl hyper::body::Body for BodyDeadline {
     fn size_hint(&self) -> hyper::body::SizeHint {
         hyper::body::Body::size_hint(&self.inner)
     }
+}
+
+/// The request body under its deadline; an answer given before the body was read to its
+/// end (a refusal that needed none of it) says `Connection: close`, since the unread rest
+/// stands between this answer and the connection's next request — a client that reused the
+/// connection would see it reset.
+pub async fn body_deadline(
+    within: Duration,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut ended = None;
+    let req = req.map(|b| {
+        let body = BodyDeadline::new(b, within);
+        ended = Some(body.read_to_end());
+        axum::body::Body::new(body)
+    });
+    let mut res = next.run(req).await;
+    if ended.is_some_and(|e| !e.load(std::sync::atomic::Ordering::Relaxed)) {
+        res.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    res
 }

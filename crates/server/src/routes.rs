@@ -13,8 +13,8 @@ use std::net::SocketAddr;
 use tower_http::trace::TraceLayer;
 
 use crate::error::PageError;
-use crate::route_table::{route_table, Pipe};
 use crate::pages::{self, signin};
+use crate::route_table::{route_table, Pipe};
 use crate::{api, oidc, security_info};
 use crate::{session_cookie, AppState};
 use portcullis_service::oidc::USERINFO_PATH;
@@ -82,10 +82,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin::table_router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::map_request(
-            move |req: axum::extract::Request| async move {
-                // A body must arrive within its time once the head has (slow-body slowloris).
-                req.map(|b| axum::body::Body::new(crate::listen::BodyDeadline::new(b, body_timeout)))
+        // A body must arrive within its time once the head has (slow-body slowloris).
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                crate::listen::body_deadline(body_timeout, req, next)
             },
         ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
