@@ -686,6 +686,9 @@ async fn cli_tokens_carry_the_recorded_issuer_and_a_wrong_one_is_named() {
     s.stop().await;
 }
 
+#[path = "e2e/bad_input.rs"]
+mod bad_input;
+
 #[path = "e2e/backup.rs"]
 mod backup;
 

@@ -62,7 +62,11 @@ impl Verb {
     }
 
     /// `router` answering this method with `handler` as well.
-    pub(crate) fn on<H, T>(self, router: MethodRouter<AppState>, handler: H) -> MethodRouter<AppState>
+    pub(crate) fn on<H, T>(
+        self,
+        router: MethodRouter<AppState>,
+        handler: H,
+    ) -> MethodRouter<AppState>
     where
         H: Handler<T, AppState>,
         T: 'static,

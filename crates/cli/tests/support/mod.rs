@@ -1,6 +1,8 @@
 //! Runs the real `portcullis` binary for end-to-end tests.
 #![allow(dead_code)]
 
+pub mod corpus;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;

@@ -1,0 +1,914 @@
+//! Bad input on every route (issue 19, item 2; SPEC §7: a client's mistake gets a 4xx in its
+//! surface's shape and changes nothing). The corpus is derived, not listed: the routes come
+//! from the server's route table, the ids and the forms' fields from crawling the pages an
+//! administrator sees, the bodies of the JSON and OAuth routes from one valid sample each;
+//! `support::corpus` turns each into malformed, truncated and deeply nested JSON, wrong types
+//! per field, huge strings, invalid UTF-8, wrong content types, bad ids and odd queries.
+//! Every answer is below 500; every error is in the shape the route's surface documents; a
+//! signed-out client never gets a page that needs a session; and after every refused request
+//! the whole store (every table, every row) is what it was before it. The Graph API has its
+//! own walk with the same corpus (`graph_http.rs`).
+
+use super::*;
+use portcullis_server::route_table::{self, Access, Route, Surface, Verb};
+use portcullis_testkit::snapshot::{Snapshot, Snapshotter};
+use portcullis_testkit::softkey::SoftKey;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use support::corpus::{self, Bad};
+
+const ADMIN: &str = "admin@portcullis.local";
+const BOB: &str = "bob@portcullis.local";
+
+/// Tables a refused request may still add to: the sign-in log records refused sign-ins
+/// (R29: every refusal is explained to the administrator), and the lock-out counters count
+/// them. Any other change is a failure.
+const LOGS_OF_REFUSALS: [&str; 2] = ["sign_in_log", "auth_failures"];
+
+#[tokio::test]
+async fn bad_input_on_every_route_is_refused_in_shape_and_changes_nothing() {
+    for db in [None, Some(fresh_postgres_url().await)] {
+        walk(db.as_deref()).await;
+    }
+}
+
+/// A form on a page: where it goes, how, and the fields it posts as the page fills them.
+#[derive(Debug, Clone)]
+struct Form {
+    action: String,
+    post: bool,
+    fields: Vec<(String, String)>,
+}
+
+/// The value of attribute `name` in the tag `tag` (maud writes them double-quoted).
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let key = format!(" {name}=\"");
+    let start = tag.find(&key)? + key.len();
+    let end = tag[start..].find('"')? + start;
+    Some(
+        tag[start..end]
+            .replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// Each `<tag …>` in `html`, as its text up to `>`, with what follows it.
+fn tags<'a>(html: &'a str, tag: &str) -> Vec<(&'a str, &'a str)> {
+    let open = format!("<{tag}");
+    html.match_indices(&open)
+        .filter_map(|(i, _)| {
+            let rest = &html[i..];
+            // `<a` is not `<abbr`.
+            let next = rest[open.len()..].chars().next()?;
+            if !(next.is_whitespace() || next == '>') {
+                return None;
+            }
+            let end = rest.find('>')?;
+            Some((&rest[..end], &rest[end + 1..]))
+        })
+        .collect()
+}
+
+/// The forms of a page, with their fields as the page fills them.
+fn forms(html: &str) -> Vec<Form> {
+    let mut out = vec![];
+    for (tag, rest) in tags(html, "form") {
+        let body = rest.split("</form>").next().unwrap_or_default();
+        let mut fields = vec![];
+        for (t, _) in tags(body, "input") {
+            let kind = attr(t, "type").unwrap_or_default();
+            // A browser posts the boxes and the option that are checked.
+            let unchecked =
+                matches!(kind.as_str(), "radio" | "checkbox") && !t.contains(" checked");
+            if let (Some(n), false) = (attr(t, "name"), kind == "file" || unchecked) {
+                fields.push((n, attr(t, "value").unwrap_or_default()));
+            }
+        }
+        for (t, after) in tags(body, "select") {
+            if let Some(n) = attr(t, "name") {
+                let first = tags(after, "option")
+                    .first()
+                    .and_then(|(o, _)| attr(o, "value"));
+                fields.push((n, first.unwrap_or_default()));
+            }
+        }
+        for (t, after) in tags(body, "textarea") {
+            if let Some(n) = attr(t, "name") {
+                fields.push((
+                    n,
+                    after
+                        .split("</textarea>")
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                ));
+            }
+        }
+        // …and the button pressed: the first.
+        if let Some(n) = tags(body, "button")
+            .first()
+            .and_then(|(t, _)| attr(t, "name").zip(attr(t, "value")))
+        {
+            fields.push(n);
+        }
+        out.push(Form {
+            action: attr(tag, "action").unwrap_or_default(),
+            post: attr(tag, "method").is_some_and(|m| m.eq_ignore_ascii_case("post")),
+            fields,
+        });
+    }
+    out
+}
+
+/// The links of a page.
+fn links(html: &str) -> Vec<String> {
+    tags(html, "a")
+        .into_iter()
+        .filter_map(|(t, _)| attr(t, "href"))
+        .collect()
+}
+
+/// Whether the path `concrete` (no query) is an instance of the route pattern `pattern`.
+fn matches(pattern: &str, concrete: &str) -> bool {
+    let (p, c): (Vec<&str>, Vec<&str>) =
+        (pattern.split('/').collect(), concrete.split('/').collect());
+    p.len() == c.len()
+        && p.iter()
+            .zip(&c)
+            .all(|(p, c)| (p.starts_with('{') && p.ends_with('}') && !c.is_empty()) || p == c)
+}
+
+fn route_of(path: &str) -> Option<&'static Route> {
+    route_table::routes().find(|r| r.verbs != [Verb::Any] && matches(r.path, path))
+}
+
+/// What the crawl found: a real instance of each route, the forms posting to it, and the
+/// query parameters the pages' GET forms send to it.
+#[derive(Default)]
+struct Found {
+    instances: BTreeMap<&'static str, String>,
+    posts: BTreeMap<&'static str, Form>,
+    query_names: BTreeMap<&'static str, BTreeSet<String>>,
+}
+
+/// Visits every page an administrator reaches by links from the start pages, following
+/// only GET routes of the page surface.
+async fn crawl(admin: &reqwest::Client, s: &Server) -> Found {
+    let found = crawl_once(admin, s).await;
+    // A passkey profile exists only once made: make one with its page's own form.
+    let Some(new) = found
+        .posts
+        .get("/admin/authentication-methods/fido2/profiles/new")
+    else {
+        return found;
+    };
+    let mut fields = new.fields.clone();
+    for (n, v) in &mut fields {
+        match n.as_str() {
+            "name" => *v = "Walk profile".into(),
+            "action" => *v = "save".into(),
+            _ => {}
+        }
+    }
+    let r = admin
+        .post(s.url(&new.action))
+        .header("origin", s.origin())
+        .form(&fields)
+        .send()
+        .await
+        .expect("new profile");
+    let st = r.status();
+    assert!(
+        st.is_redirection(),
+        "the new-profile form: {st} {}",
+        r.text().await.unwrap_or_default()
+    );
+    crawl_once(admin, s).await
+}
+
+async fn crawl_once(admin: &reqwest::Client, s: &Server) -> Found {
+    let mut found = Found::default();
+    let mut queue: Vec<String> = ["/admin", "/me", "/security-info", "/signin"]
+        .map(String::from)
+        .to_vec();
+    // Each address once, and at most four addresses of one route (pages of a list).
+    let mut seen = BTreeSet::new();
+    let mut per_route: BTreeMap<&str, usize> = BTreeMap::new();
+    while let Some(url) = queue.pop() {
+        let path = url.split(['?', '#']).next().unwrap_or_default().to_string();
+        let Some(route) = route_of(&path) else {
+            continue;
+        };
+        if route.surface != Surface::Page || !route.verbs.contains(&Verb::Get) {
+            continue;
+        }
+        let visits = per_route.entry(route.path).or_default();
+        if *visits >= 4 || !seen.insert(url.clone()) {
+            continue;
+        }
+        *visits += 1;
+        found.instances.insert(route.path, url.clone());
+        let r = admin.get(s.url(&url)).send().await.expect("crawl");
+        if !r.status().is_success()
+            || !r
+                .headers()
+                .get("content-type")
+                .is_some_and(|c| c.to_str().unwrap_or_default().starts_with("text/html"))
+        {
+            continue;
+        }
+        let html = r.text().await.unwrap_or_default();
+        for f in forms(&html) {
+            let action = if f.action.is_empty() {
+                path.clone()
+            } else {
+                f.action.clone()
+            };
+            let target = action.split('?').next().unwrap_or_default().to_string();
+            let Some(to) = route_of(&target) else {
+                continue;
+            };
+            if f.post {
+                found.instances.insert(to.path, target.clone());
+                found.posts.insert(
+                    to.path,
+                    Form {
+                        action: target,
+                        ..f
+                    },
+                );
+            } else {
+                found
+                    .query_names
+                    .entry(to.path)
+                    .or_default()
+                    .extend(f.fields.iter().map(|(n, _)| n.clone()));
+                queue.push(format!("{target}?{}", query_of(&f.fields)));
+            }
+        }
+        for l in links(&html) {
+            if l.starts_with('/') && !l.starts_with("//") {
+                let target = l.split('?').next().unwrap_or_default();
+                if let Some(to) = route_of(target) {
+                    found.instances.insert(to.path, target.to_string());
+                    if let Some(q) = l.split_once('?').map(|(_, q)| q) {
+                        found.query_names.entry(to.path).or_default().extend(
+                            url::form_urlencoded::parse(q.as_bytes()).map(|(k, _)| k.into_owned()),
+                        );
+                    }
+                }
+                queue.push(l);
+            }
+        }
+    }
+    found
+}
+
+/// Who sends a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    /// No session, no token.
+    Nobody,
+    /// The administrator's page session.
+    Admin,
+    /// A bearer token that is not one.
+    GarbageToken,
+    /// An administrator's bearer token with the scope the route's capability needs.
+    AdminToken,
+}
+
+struct Walk<'a> {
+    s: &'a Server,
+    db: Option<&'a str>,
+    anonymous: reqwest::Client,
+    admin: reqwest::Client,
+    tokens: BTreeMap<&'static str, String>,
+    snap: Snapshotter,
+    baseline: Snapshot,
+    fp: Vec<(String, String)>,
+    /// Bad bodies that were accepted (2xx): reported, to read.
+    accepted: Vec<String>,
+    /// The ceremony the body being sent answers, if any.
+    answering: Option<String>,
+    sent: usize,
+    by_status: BTreeMap<u16, usize>,
+}
+
+impl Walk<'_> {
+    /// Sends one request and checks its answer and the store.
+    async fn send(
+        &mut self,
+        route: &Route,
+        who: Who,
+        method: &str,
+        path_and_query: &str,
+        body: Option<&Bad>,
+        what: &str,
+    ) {
+        let c = if who == Who::Admin {
+            &self.admin
+        } else {
+            &self.anonymous
+        };
+        let mut rq = c
+            .request(method.parse().expect("method"), self.s.url(path_and_query))
+            .header("origin", self.s.origin());
+        match who {
+            Who::GarbageToken => rq = rq.bearer_auth("not.a.jwt"),
+            Who::AdminToken => {
+                if let Some(t) = self.tokens.get(route.path) {
+                    rq = rq.bearer_auth(t);
+                }
+            }
+            _ => {}
+        }
+        if let Some(b) = body {
+            if let Some(ct) = b.content_type {
+                rq = rq.header("content-type", ct);
+            }
+            rq = rq.body(b.body.clone());
+        }
+        let context = format!(
+            "{:?} {method} {} as {who:?}: {what}",
+            self.db.map(|_| "postgres").unwrap_or("sqlite"),
+            path_and_query.chars().take(200).collect::<String>()
+        );
+        let r = rq.send().await.unwrap_or_else(|e| panic!("{context}: {e}"));
+        let status = r.status();
+        let location = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let text = r.text().await.unwrap_or_default();
+        self.sent += 1;
+        *self.by_status.entry(status.as_u16()).or_default() += 1;
+        assert!(
+            status.as_u16() < 500,
+            "{context}: {status} {}",
+            text.chars().take(300).collect::<String>()
+        );
+        if status.is_client_error() {
+            check_shape(route, status, &ct, &text, &context);
+        }
+        // A signed-out client never gets what needs a session or a token.
+        if who != Who::Admin && who != Who::AdminToken && route.access != Access::Anyone {
+            assert!(
+                !status.is_success(),
+                "{context}: {status} without being signed in"
+            );
+            if status.is_redirection() {
+                // To sign in: the sign-in page, or (Security info is an OpenID Connect client
+                // of this server) the authorize endpoint.
+                assert!(
+                    location.starts_with("/signin")
+                        || location.starts_with(portcullis_server::oidc::AUTHORIZE_PATH),
+                    "{context}: sent to {location}"
+                );
+            }
+        }
+        let fp = self.snap.fingerprint().await;
+        if fp == self.fp {
+            return;
+        }
+        let now = self.snap.take().await;
+        if status.is_client_error() {
+            // R17: a well-formed answer that fails spends the ceremony it answers; malformed
+            // input (400) spends nothing.
+            let spent = |c: &String| {
+                status != reqwest::StatusCode::BAD_REQUEST
+                    && c.starts_with("ceremonies: ")
+                    && self
+                        .answering
+                        .as_ref()
+                        .is_some_and(|id| c.contains(id.as_str()))
+            };
+            let changed: Vec<String> = now
+                .changes_since(&self.baseline, &[])
+                .into_iter()
+                .filter(|c| !spent(c))
+                .collect();
+            assert!(
+                changed.is_empty(),
+                "{context}: refused with {status}, yet the store changed:\n{}",
+                changed
+                    .iter()
+                    .map(|c| c.chars().take(300).collect::<String>())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+        if body.is_some() {
+            let tables: BTreeSet<String> = now
+                .changes_since(&self.baseline, &[])
+                .iter()
+                .filter_map(|c| c.split(':').next().map(String::from))
+                .collect();
+            if !tables.is_empty() {
+                self.accepted
+                    .push(format!("{context} → {status}, wrote {tables:?}"));
+            }
+        }
+        self.baseline = now;
+        self.fp = fp;
+    }
+
+    /// The store as it is now becomes what the next request is compared with.
+    async fn rebase(&mut self) {
+        self.fp = self.snap.fingerprint().await;
+        self.baseline = self.snap.take().await;
+    }
+}
+
+/// An error in the shape the route's surface documents.
+fn check_shape(route: &Route, status: reqwest::StatusCode, ct: &str, text: &str, context: &str) {
+    let json = || -> Value {
+        serde_json::from_str(text)
+            .unwrap_or_else(|e| panic!("{context}: {status} is not JSON ({e}): {text:.300}"))
+    };
+    match route.surface {
+        Surface::Graph | Surface::Api => {
+            let v = json();
+            assert!(
+                v["error"]["code"].is_string() && v["error"]["message"].is_string(),
+                "{context}: {status} not in the API's error shape: {v}"
+            );
+        }
+        Surface::OAuth => {
+            let front_channel = route.path == portcullis_server::oidc::AUTHORIZE_PATH
+                || route.path == portcullis_server::oidc::LOGOUT_PATH;
+            if front_channel && ct.starts_with("text/html") {
+                assert!(text.contains("<html"), "{context}: {status} {text:.300}");
+            } else {
+                let v = json();
+                assert!(
+                    v["error"].is_string(),
+                    "{context}: {status} not in OAuth's error shape: {v}"
+                );
+            }
+        }
+        Surface::Page => assert!(
+            ct.starts_with("text/html") && text.contains("<html"),
+            "{context}: {status} is not a page ({ct}): {text:.300}"
+        ),
+    }
+}
+
+/// A JSON body the route accepts, for the routes that take one.
+async fn json_sample(route: &Route, admin: &reqwest::Client, s: &Server) -> Option<Value> {
+    match route.path {
+        "/api/passkeys/registration/options" => Some(json!({})),
+        "/api/passkeys/registration" => {
+            let o: Value = admin
+                .post(s.url("/api/passkeys/registration/options"))
+                .header("origin", s.origin())
+                .json(&json!({}))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let cred = SoftKey::new("01020304-0506-0708-0102-030405060708").register(
+                &o["publicKey"],
+                &s.origin(),
+                &Default::default(),
+            );
+            Some(
+                json!({"ceremonyId": o["ceremonyId"], "credential": cred, "name": "Key", "device": "Laptop", "deviceProfile": "personal"}),
+            )
+        }
+        "/api/signin/passkey/options" => Some(json!({"username": ADMIN})),
+        "/api/signin/passkey" => {
+            let o: Value = reqwest::Client::new()
+                .post(s.url("/api/signin/passkey/options"))
+                .header("origin", s.origin())
+                .json(&json!({}))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            // Signed by a key the server does not know: the shape is right, the passkey is not.
+            let cred = SoftKey::new("01020304-0506-0708-0102-030405060708").assert(
+                &o["publicKey"],
+                &s.origin(),
+                &Default::default(),
+            );
+            Some(json!({"ceremonyId": o["ceremonyId"], "credential": cred}))
+        }
+        "/api/admin/readiness" => Some(json!({
+            "proposed": [{"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "isAttestationEnforced": true}],
+            "deletePolicies": [],
+            "users": [ADMIN]
+        })),
+        _ => None,
+    }
+}
+
+/// The form fields a back-channel OAuth route or the authorize endpoint accepts.
+fn oauth_sample(route: &Route, s: &Server) -> Vec<(String, String)> {
+    let redirect = format!("{}/security-info/callback", s.origin());
+    let f = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    match route.path {
+        p if p.ends_with("/token") => f(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", "14d82eec-204b-4c2f-b7e8-296a70dab67e"),
+            ("code", "not-a-code"),
+            ("redirect_uri", &redirect),
+            (
+                "code_verifier",
+                "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            ),
+            ("refresh_token", "not-a-token"),
+            ("scope", "openid profile"),
+            ("client_secret", "not-a-secret"),
+        ]),
+        p if p == portcullis_server::oidc::LOGOUT_PATH => f(&[
+            ("id_token_hint", "not.a.jwt"),
+            ("post_logout_redirect_uri", "https://evil.example/"),
+            ("state", "s"),
+            ("client_id", "14d82eec-204b-4c2f-b7e8-296a70dab67e"),
+        ]),
+        _ => f(&[
+            ("client_id", "14d82eec-204b-4c2f-b7e8-296a70dab67e"),
+            ("redirect_uri", &redirect),
+            ("response_type", "code"),
+            ("scope", "openid profile"),
+            ("state", "s"),
+            ("nonce", "n"),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
+            ("code_challenge_method", "S256"),
+            ("prompt", "login"),
+            ("max_age", "60"),
+            ("login_hint", ADMIN),
+            ("response_mode", "query"),
+        ]),
+    }
+}
+
+fn query_of(fields: &[(String, String)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
+}
+
+/// `pattern` with each `{param}` replaced: by the crawled instance's segment, except the
+/// one at `bad`, which gets `segment`.
+fn fill(pattern: &str, instance: Option<&str>, bad: Option<(usize, &str)>) -> String {
+    let inst: Vec<&str> = instance.map(|i| i.split('/').collect()).unwrap_or_default();
+    let mut param = 0;
+    pattern
+        .split('/')
+        .enumerate()
+        .map(|(i, seg)| {
+            if seg.starts_with('{') {
+                param += 1;
+                if let Some((at, with)) = bad {
+                    if at == param - 1 {
+                        return with.to_string();
+                    }
+                }
+                if seg == "{tenant}" {
+                    return "common".to_string();
+                }
+                inst.get(i)
+                    .map_or("00000000-0000-0000-0000-000000000000".to_string(), |s| {
+                        s.to_string()
+                    })
+            } else {
+                seg.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Routes whose accepted requests end the administrator's session or remove the crawled
+/// objects go last.
+fn last(route: &Route) -> u8 {
+    match route.path {
+        "/signout" => 3,
+        p if p == portcullis_server::oidc::LOGOUT_PATH => 3,
+        p if p.ends_with("/delete") => 2,
+        _ => 1,
+    }
+}
+
+async fn walk(db: Option<&str>) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start_env(
+        d,
+        db,
+        &[
+            (
+                "PORTCULLIS_RATE_LIMIT__SIGN_IN_OPTIONS_PER_MINUTE",
+                "1000000".into(),
+            ),
+            (
+                "PORTCULLIS_RATE_LIMIT__SIGN_IN_ANSWERS_PER_MINUTE",
+                "1000000".into(),
+            ),
+            (
+                "PORTCULLIS_RATE_LIMIT__TAP_ATTEMPTS_PER_MINUTE",
+                "1000000".into(),
+            ),
+            (
+                "PORTCULLIS_LOCKOUT__MAX_FAILURES_PER_SOURCE",
+                "1000000".into(),
+            ),
+            (
+                "PORTCULLIS_LOCKOUT__MAX_FAILURES_PER_USER",
+                "1000000".into(),
+            ),
+        ],
+    )
+    .await;
+    support::enable_fido2(d, db);
+    // Objects for the pages to show: a user with a passkey, a group, a policy, a strength,
+    // a named location.
+    assert_eq!(cli(d, db, &["users", "add", "--upn", BOB]).0, 0);
+    assert_eq!(cli(d, db, &["groups", "add", "Pilot"]).0, 0);
+    assert_eq!(
+        cli(
+            d,
+            db,
+            &["groups", "members", "add", "--group", "Pilot", "--user", BOB]
+        )
+        .0,
+        0
+    );
+    let f = d.join("policy.json");
+    std::fs::write(&f, json!({"displayName": "Walk", "state": "disabled", "conditions": {"users": {"includeUsers": ["None"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]}, "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}).to_string()).unwrap();
+    assert_eq!(cli(d, db, &["ca", "save", f.to_str().unwrap()]).0, 0);
+    assert_eq!(
+        cli(
+            d,
+            db,
+            &["ca", "strength", "--name", "Keys", "--combination", "fido2"]
+        )
+        .0,
+        0
+    );
+    assert_eq!(
+        cli(
+            d,
+            db,
+            &[
+                "ca",
+                "location",
+                "--name",
+                "Office",
+                "--cidr",
+                "192.0.2.0/24"
+            ]
+        )
+        .0,
+        0
+    );
+    let bob = {
+        let (st, out, err) = cli(d, db, &["tap", "create", "--user", BOB]);
+        assert_eq!(st, 0, "{err}");
+        let c = client();
+        assert_eq!(
+            sign_in(&c, &s, BOB, &code_from(&out)).await.status(),
+            StatusCode::SEE_OTHER
+        );
+        let (st, v) = support::register_key(
+            &c,
+            &s,
+            &mut SoftKey::new("01020304-0506-0708-0102-030405060708"),
+        )
+        .await;
+        assert!(st.is_success(), "{st} {v}");
+        c
+    };
+    drop(bob);
+    let admin = client();
+    assert_eq!(
+        sign_in(&admin, &s, ADMIN, s.tap.as_deref().expect("bootstrap pass"))
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let (st, v) = support::register_key(
+        &admin,
+        &s,
+        &mut SoftKey::new("01020304-0506-0708-0102-030405060708"),
+    )
+    .await;
+    assert!(st.is_success(), "{st} {v}");
+    let found = crawl(&admin, &s).await;
+
+    // Bearer tokens for the admin API, each with the scope its capability asks for (the
+    // authorization table), and one for userinfo.
+    let mut tokens = BTreeMap::new();
+    for (_, path, cap) in portcullis_server::admin_api::ROUTES {
+        let scope = cap.requirement().scopes[0];
+        tokens.insert(*path, support::token(d, db, &s.origin(), ADMIN, &[scope]));
+    }
+    tokens.insert(
+        portcullis_service::oidc::USERINFO_PATH,
+        support::token(d, db, &s.origin(), ADMIN, &["openid", "profile"]),
+    );
+
+    let mut snap = Snapshotter::open(d, db, &LOGS_OF_REFUSALS).await;
+    let baseline = snap.take().await;
+    let fp = snap.fingerprint().await;
+    let mut w = Walk {
+        s: &s,
+        db,
+        anonymous: client(),
+        admin,
+        tokens,
+        snap,
+        baseline,
+        fp,
+        accepted: vec![],
+        answering: None,
+        sent: 0,
+        by_status: BTreeMap::new(),
+    };
+    let mut routes: Vec<&Route> = route_table::routes()
+        .filter(|r| r.surface != Surface::Graph)
+        .collect();
+    routes.sort_by_key(|r| last(r));
+    let mut without_sample = vec![];
+    for route in routes {
+        let instance = found.instances.get(route.path).map(String::as_str);
+        let params = route.path.matches('{').count();
+        let good = fill(route.path, instance, None);
+        let whos: &[Who] = match route.access {
+            Access::Bearer => &[Who::Nobody, Who::GarbageToken, Who::AdminToken],
+            _ => &[Who::Nobody, Who::Admin],
+        };
+        for verb in route.verbs {
+            let method = verb.as_str();
+            // The bodies (POST) or queries (GET) of this route.
+            let mut cases: Vec<(String, String, Option<Bad>)> = vec![];
+            if *verb == Verb::Post {
+                let bodies = match route.surface {
+                    Surface::Api => match json_sample(route, &w.admin, &s).await {
+                        Some(sample) => corpus::json_bodies(&sample),
+                        None => {
+                            without_sample.push(route.path);
+                            vec![]
+                        }
+                    },
+                    Surface::OAuth => corpus::form_bodies(&oauth_sample(route, &s)),
+                    _ => match found.posts.get(route.path) {
+                        Some(f) => corpus::form_bodies(&f.fields),
+                        // Shown only to a user the registration campaign holds up.
+                        None if route.path == "/registration-campaign/snooze" => {
+                            corpus::form_bodies(&[("return_to".into(), "/me".into())])
+                        }
+                        None => {
+                            without_sample.push(route.path);
+                            corpus::form_bodies(&[])
+                        }
+                    },
+                };
+                cases.extend(
+                    bodies
+                        .into_iter()
+                        .map(|b| (good.clone(), b.what.clone(), Some(b))),
+                );
+                // Making a sample may itself write (a ceremony's options): from here on.
+                w.rebase().await;
+            } else {
+                let mut names: Vec<String> = found
+                    .query_names
+                    .get(route.path)
+                    .map(|n| n.iter().cloned().collect())
+                    .unwrap_or_default();
+                if route.path == portcullis_server::oidc::AUTHORIZE_PATH
+                    || route.path == portcullis_server::oidc::LOGOUT_PATH
+                {
+                    let sample = oauth_sample(route, &s);
+                    names.extend(sample.iter().map(|(n, _)| n.clone()));
+                    cases.push((
+                        format!("{good}?{}", query_of(&sample)),
+                        "the sample query".into(),
+                        None,
+                    ));
+                }
+                if route.path == "/api/admin/inventory/passkeys" {
+                    names.extend(
+                        [
+                            "format",
+                            "aaguid",
+                            "model",
+                            "usable",
+                            "attested",
+                            "synced",
+                            "unusedSince",
+                            "group",
+                            "state",
+                        ]
+                        .map(String::from),
+                    );
+                }
+                for (what, q) in corpus::odd_queries(&names) {
+                    cases.push((format!("{good}?{q}"), what, None));
+                }
+            }
+            // Bad ids in each parameter.
+            for p in 0..params {
+                for (what, seg) in corpus::bad_segments() {
+                    let path = fill(route.path, instance, Some((p, &seg)));
+                    // The page's own form, so that only the id is wrong.
+                    let body = (*verb == Verb::Post)
+                        .then(|| found.posts.get(route.path))
+                        .flatten()
+                        .map(|f| Bad {
+                            what: "the page's form".into(),
+                            content_type: Some("application/x-www-form-urlencoded"),
+                            body: query_of(&f.fields).into_bytes(),
+                        });
+                    cases.push((path, format!("parameter {p} is {what}"), body));
+                }
+            }
+            // The routes that finish a ceremony: each body answers a ceremony of its own, so
+            // that every mutation meets a live one (a refused answer spends it, R17).
+            let live = *verb == Verb::Post
+                && matches!(
+                    route.path,
+                    "/api/signin/passkey" | "/api/passkeys/registration"
+                );
+            for who in whos {
+                // Without a session or token, a route that needs one refuses before it reads
+                // anything: every fifth case (and every bad id) shows it.
+                let thin =
+                    route.access != Access::Anyone && !matches!(who, Who::Admin | Who::AdminToken);
+                for (i, (path, what, body)) in cases.iter().enumerate() {
+                    if thin && i % 5 != 0 && path == &good {
+                        continue;
+                    }
+                    let fresh: Option<Bad>;
+                    let mut body = body.as_ref();
+                    w.answering = None;
+                    if live && path == &good {
+                        if let Some(sample) = json_sample(route, &w.admin, &s).await {
+                            fresh = corpus::json_bodies(&sample).into_iter().nth(i);
+                            body = fresh.as_ref();
+                            w.answering = sample["ceremonyId"].as_str().map(String::from);
+                            w.rebase().await;
+                        }
+                    }
+                    w.send(route, *who, method, path, body, what).await;
+                }
+            }
+            w.answering = None;
+        }
+        // Methods the route does not answer.
+        for method in ["PUT", "DELETE", "PATCH"] {
+            w.send(
+                route,
+                Who::Nobody,
+                method,
+                &good,
+                None,
+                "a method it does not answer",
+            )
+            .await;
+        }
+    }
+    eprintln!(
+        "bad input ({}): {} routes, {} requests, answers by status {:?}; no 5xx, every refusal left the store as it was",
+        db.map(|_| "postgres").unwrap_or("sqlite"),
+        route_table::routes().filter(|r| r.surface != Surface::Graph).count(),
+        w.sent,
+        w.by_status
+    );
+    eprintln!(
+        "bad input ({}): {} bad bodies were accepted:\n{}",
+        db.map(|_| "postgres").unwrap_or("sqlite"),
+        w.accepted.len(),
+        w.accepted.join("\n")
+    );
+    assert!(
+        without_sample.is_empty(),
+        "no sample body for {without_sample:?}: the crawl found no form posting there"
+    );
+    s.stop().await;
+}
