@@ -69,6 +69,8 @@ fn shaped(
     let code = match (status, surface) {
         (StatusCode::PAYLOAD_TOO_LARGE, Surface::Graph) => "Request_BadRequest",
         (StatusCode::PAYLOAD_TOO_LARGE, _) => "bodyTooLarge",
+        (StatusCode::NOT_FOUND, Surface::Graph) => "Request_ResourceNotFound",
+        (StatusCode::NOT_FOUND, _) => "notFound",
         (StatusCode::METHOD_NOT_ALLOWED, _) => "methodNotAllowed",
         (StatusCode::UNSUPPORTED_MEDIA_TYPE, _) => "unsupportedMediaType",
         (s, _) if s.is_server_error() => "internalError",

@@ -357,8 +357,10 @@ pub(crate) fn request_context(
     }
 }
 
-async fn not_found() -> PageError {
-    PageError::NotFound("There is no page at this address.".into())
+/// An address no route answers: a bare 404, which the edge gives the shape of the surface
+/// the address belongs to (a page, or Graph's, the API's or OAuth's JSON).
+async fn not_found() -> (StatusCode, &'static str) {
+    (StatusCode::NOT_FOUND, "Nothing is at this address.")
 }
 
 async fn home(State(st): State<AppState>, headers: HeaderMap) -> Result<Redirect, PageError> {

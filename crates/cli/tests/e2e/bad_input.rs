@@ -15,15 +15,10 @@ use portcullis_testkit::snapshot::{Snapshot, Snapshotter};
 use portcullis_testkit::softkey::SoftKey;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use support::corpus::{self, Bad};
+use support::corpus::{self, Bad, LOGS_OF_REFUSALS};
 
 const ADMIN: &str = "admin@portcullis.local";
 const BOB: &str = "bob@portcullis.local";
-
-/// Tables a refused request may still add to: the sign-in log records refused sign-ins
-/// (R29: every refusal is explained to the administrator), and the lock-out counters count
-/// them. Any other change is a failure.
-const LOGS_OF_REFUSALS: [&str; 2] = ["sign_in_log", "auth_failures"];
 
 #[tokio::test]
 async fn bad_input_on_every_route_is_refused_in_shape_and_changes_nothing() {

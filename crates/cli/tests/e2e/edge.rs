@@ -158,6 +158,62 @@ async fn bare_errors_take_their_surfaces_shape_and_bodies_must_say_json() {
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["error"], "invalid_request", "{v}");
 
+    // An address nothing answers is a 404 in the shape of the surface it is under (before,
+    // /v1.0/ and /api/nothing answered an HTML page to JSON clients).
+    for (path, json_code) in [
+        ("/v1.0/", Some("Request_ResourceNotFound")),
+        ("/api/nothing", Some("notFound")),
+        ("/oauth2/v2.0/nothing", None),
+        ("/nothing", None),
+    ] {
+        let r = c.get(s.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        let html = r
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.to_str().unwrap_or_default().starts_with("text/html"));
+        let body = r.text().await.unwrap();
+        match json_code {
+            Some(code) => {
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(v["error"]["code"], code, "{path}: {v}");
+            }
+            None if path.starts_with("/oauth2/") => {
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(v["error"], "invalid_request", "{path}: {v}");
+            }
+            None => assert!(
+                html && body.contains("Nothing is at this address"),
+                "{body}"
+            ),
+        }
+    }
+
+    // A refusal that needs none of the body (a signed-out post to an admin form) leaves the
+    // unread rest on the connection: the answer says so, and the client's next request goes
+    // out on a new connection instead of into a reset.
+    let r = c
+        .post(s.url("/admin/users"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("displayName={}", "A".repeat(60_000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["connection"], "close");
+    assert_eq!(
+        c.get(s.url("/healthz")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    // A body read to its end keeps the connection open.
+    let r = c
+        .post(s.url("/api/signin/passkey/options"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("connection").is_none(), "{:?}", r.headers());
+
     // A declared 100 MB body is refused before it is sent: 413, never 100 Continue.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", s.port))

@@ -4,6 +4,11 @@
 
 use serde_json::{json, Map, Value};
 
+/// Tables a refused request may still add to: the sign-in log records refused sign-ins
+/// (R29: every refusal is explained to the administrator), and the lock-out counters count
+/// them. Any other change after a refusal is a failure.
+pub const LOGS_OF_REFUSALS: [&str; 2] = ["sign_in_log", "auth_failures"];
+
 /// One bad body: what it is, the content type it is sent with (none: no header), its bytes.
 #[derive(Debug, Clone)]
 pub struct Bad {
@@ -381,7 +386,7 @@ pub fn odd_odata() -> Vec<(&'static str, &'static str)> {
     vec![
         ("an empty filter", "$filter="),
         ("an unclosed call", "$filter=startswith(displayName,"),
-        ("an unknown property", "$filter=zzz%20eq%201"),
+        ("a filter on an unknown property", "$filter=zzz%20eq%201"),
         (
             "a deep filter",
             "$filter=((((((((((((((((((((a%20eq%201))))))))))))))))))))",
