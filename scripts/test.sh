@@ -26,6 +26,8 @@ command -v python3 >/dev/null || missing+=(python3)
 # curl: the HTTPS test's independent client, verifying the server against a test CA.
 command -v curl >/dev/null || missing+=(curl)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+# HAProxy: the load balancer in front of two nodes in the several-nodes test.
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 # libfaketime: a test restarts the server days later without touching its clock or data (R55).
 ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || missing+=(faketime)
 if ((${#missing[@]})); then

@@ -27,20 +27,52 @@ pub struct Live {
     database: Option<String>,
 }
 
-/// POSTs JSON; the answer's JSON on success, else the answer as text.
-pub async fn post(c: &reqwest::Client, url: &str, body: &Value) -> Result<Value, String> {
+/// Why a request of the load failed: the status it was answered with, or none when no
+/// answer came (a connection refused or reset, a body that did not read).
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// The answer's status, if there was one.
+    pub status: Option<u16>,
+    /// What was answered or what went wrong.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure with no answer.
+    pub fn transport(e: impl std::fmt::Display) -> Failure {
+        Failure {
+            status: None,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.status {
+            Some(s) => write!(f, "{s}: {}", self.message),
+            None => write!(f, "no answer: {}", self.message),
+        }
+    }
+}
+
+/// POSTs JSON; the answer's JSON on success.
+pub async fn post(c: &reqwest::Client, url: &str, body: &Value) -> Result<Value, Failure> {
     let r = c
         .post(url)
         .json(body)
         .send()
         .await
-        .map_err(|e| e.to_string())?;
-    let ok = r.status().is_success();
-    let v: Value = r.json().await.map_err(|e| e.to_string())?;
-    if ok {
+        .map_err(Failure::transport)?;
+    let status = r.status();
+    let v: Value = r.json().await.map_err(Failure::transport)?;
+    if status.is_success() {
         Ok(v)
     } else {
-        Err(v.to_string())
+        Err(Failure {
+            status: Some(status.as_u16()),
+            message: format!("{url}: {v}"),
+        })
     }
 }
 
@@ -284,7 +316,7 @@ impl Live {
         c: &reqwest::Client,
         upn: &str,
         key: &mut SoftKey,
-    ) -> Result<(), String> {
+    ) -> Result<(), Failure> {
         let o = post(
             c,
             &format!("{}/api/signin/passkey/options", self.base),

@@ -11,7 +11,7 @@
 //! log and the audit log, as their retention says they should.
 
 use clap::Parser;
-use portcullis_bench::live::{cookie_client, percentile, rss_bytes, Live};
+use portcullis_bench::live::{cookie_client, percentile, rss_bytes, Failure, Live};
 use portcullis_testkit::softkey::SoftKey;
 use serde_json::json;
 use std::path::PathBuf;
@@ -46,6 +46,27 @@ struct Args {
 struct Minute {
     latencies: Vec<Duration>,
     errors: u64,
+    /// Errors answered 5xx by the server.
+    server_errors: u64,
+}
+
+/// The operation the `n`th one is (the mix below), for the error tally.
+fn op_name(n: u64) -> &'static str {
+    match n % 20 {
+        0..=11 => "passkey sign-in",
+        12 | 13 => "user created and deleted",
+        14 | 15 => "pass created, redeemed, deleted",
+        16 => "policy created and deleted",
+        _ => "read",
+    }
+}
+
+/// An error's line in the tally: the operation and the status (or that none came).
+fn tally_key(n: u64, f: &Failure) -> String {
+    match f.status {
+        Some(s) => format!("{} → {s}", op_name(n)),
+        None => format!("{} → no answer", op_name(n)),
+    }
 }
 
 fn db_bytes(dir: &std::path::Path) -> u64 {
@@ -120,9 +141,10 @@ async fn main() {
     let minute = Arc::new(Mutex::new(Minute::default()));
     let gate = Arc::new(Semaphore::new(256));
     let seq = Arc::new(AtomicU64::new(0));
-    let mut csv = String::from("minute,ops,errors,p50_ms,p99_ms,rss_mib,db_mib\n");
-    println!("| minute | ops | errors | p50 ms | p99 ms | RSS MiB | database MiB |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    let tally: Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>> = Arc::default();
+    let mut csv = String::from("minute,ops,errors,server_errors,p50_ms,p99_ms,rss_mib,db_mib\n");
+    println!("| minute | ops | errors | of which 5xx | p50 ms | p99 ms | RSS MiB | database MiB |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     let start = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / a.rate.max(1)));
     let mut next_report = start + Duration::from_secs(60);
@@ -139,18 +161,19 @@ async fn main() {
             let row = (
                 lat.len(),
                 done.errors,
+                done.server_errors,
                 percentile(&lat, 0.5).as_secs_f64() * 1e3,
                 percentile(&lat, 0.99).as_secs_f64() * 1e3,
                 rss as f64 / 1048576.0,
                 db as f64 / 1048576.0,
             );
             println!(
-                "| {m} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
-                row.0, row.1, row.2, row.3, row.4, row.5
+                "| {m} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                row.0, row.1, row.2, row.3, row.4, row.5, row.6
             );
             csv.push_str(&format!(
-                "{m},{},{},{:.2},{:.2},{:.1},{:.1}\n",
-                row.0, row.1, row.2, row.3, row.4, row.5
+                "{m},{},{},{},{:.2},{:.2},{:.1},{:.1}\n",
+                row.0, row.1, row.2, row.3, row.4, row.5, row.6
             ));
             let _ = std::fs::write(&a.csv, &csv);
             if m % 10 == 0 {
@@ -163,10 +186,15 @@ async fn main() {
         let Ok(permit) = gate.clone().try_acquire_owned() else {
             // The server is behind: the op is counted as failed rather than queued forever.
             minute.lock().await.errors += 1;
+            if let Ok(mut t) = tally.lock() {
+                *t.entry("not started: 256 operations in flight".into())
+                    .or_default() += 1;
+            }
             continue;
         };
         let n = seq.fetch_add(1, Ordering::Relaxed);
-        let (live, keys, minute) = (live.clone(), keys.clone(), minute.clone());
+        let (live, keys, minute, tally) =
+            (live.clone(), keys.clone(), minute.clone(), tally.clone());
         let token = token.read().map(|t| t.clone()).unwrap_or_default();
         tokio::spawn(async move {
             let t = Instant::now();
@@ -176,18 +204,34 @@ async fn main() {
                 Ok(()) => mm.latencies.push(t.elapsed()),
                 Err(e) => {
                     if mm.errors < 3 {
-                        eprintln!("op {n} failed: {e}");
+                        eprintln!("op {n} ({}) failed: {e}", op_name(n));
                     }
                     mm.errors += 1;
+                    if e.status.is_some_and(|s| s >= 500) {
+                        mm.server_errors += 1;
+                    }
+                    if let Ok(mut t) = tally.lock() {
+                        *t.entry(tally_key(n, &e)).or_default() += 1;
+                    }
                 }
             }
             drop(permit);
         });
     }
+    // Let what is in flight finish before the tally.
+    let _ = tokio::time::timeout(Duration::from_secs(30), gate.acquire_many(256)).await;
     eprintln!(
         "soak done: {} operations started",
         seq.load(Ordering::Relaxed)
     );
+    println!("\n| errors by operation and status | count |\n|---|---:|");
+    let counted = tally.lock().map(|t| t.clone()).unwrap_or_default();
+    for (k, v) in &counted {
+        println!("| {k} | {v} |");
+    }
+    if counted.is_empty() {
+        println!("| none | 0 |");
+    }
 }
 
 async fn op(
@@ -195,17 +239,20 @@ async fn op(
     live: &Live,
     keys: &[Mutex<(String, SoftKey)>],
     token: &str,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let c = cookie_client();
     let graph = |path: &str| format!("{}/v1.0/{path}", live.base);
     let check = |r: reqwest::Response, want: u16| {
         if r.status().as_u16() == want {
             Ok(r)
         } else {
-            Err(format!("{} answered {}", r.url(), r.status()))
+            Err(Failure {
+                status: Some(r.status().as_u16()),
+                message: format!("{} answered {}", r.url().path(), r.status()),
+            })
         }
     };
-    let e = |e: reqwest::Error| e.to_string();
+    let e = Failure::transport;
     match n % 20 {
         // 60 %: a passkey sign-in by the next user (one sign-in per key at a time).
         0..=11 => {
