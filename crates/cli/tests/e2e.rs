@@ -594,14 +594,52 @@ async fn rotating_forwarded_for_without_trusted_proxies_does_not_reset_the_limit
             StatusCode::TOO_MANY_REQUESTS
         ]
     );
-    s.stop().await;
-    // The operator is told, once, that a proxy they did not list sends the header.
+    // The operator is told, once, that a proxy they did not list sends the header…
     let text = std::fs::read_to_string(&log).unwrap();
     assert_eq!(
         text.matches("which trusted_proxies does not list").count(),
         1,
         "{text}"
     );
+    // …and readiness reports it (R50, R60), with the peer, from the CLI and the admin API.
+    let deployment = |d: &std::path::Path| -> serde_json::Value {
+        let (st, out, err) = cli(d, None, &["readiness", "--format", "json"]);
+        assert_eq!(st, 0, "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["deployment"].clone()
+    };
+    let mut found = deployment(dir.path());
+    for _ in 0..50 {
+        if found.as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        // Recorded off the request's path: give it a moment.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        found = deployment(dir.path());
+    }
+    assert_eq!(found[0]["code"], "sharedSourceBehindProxy", "{found}");
+    assert_eq!(found[0]["peer"], "127.0.0.1", "{found}");
+    assert!(
+        found[0]["remedy"]
+            .as_str()
+            .unwrap()
+            .contains("trusted_proxies"),
+        "{found}"
+    );
+    let (_, text, _) = cli(dir.path(), None, &["readiness"]);
+    assert!(
+        text.contains("sharedSourceBehindProxy — the deployment"),
+        "{text}"
+    );
+    s.stop().await;
+    // Listed as trusted, it is cleared at the next start.
+    let s = Server::start_env(
+        dir.path(),
+        None,
+        &[("PORTCULLIS_TRUSTED_PROXIES", "[\"127.0.0.1/32\"]".into())],
+    )
+    .await;
+    assert_eq!(deployment(dir.path()), serde_json::json!([]));
+    s.stop().await;
 }
 
 /// Issue 15, point 10: `portcullis token` mints with the issuer the server recorded on this

@@ -305,13 +305,38 @@ pub(crate) async fn signed_in_any(
 
 /// Says once, in the log, that requests carry `X-Forwarded-For` from a peer outside
 /// `trusted_proxies`: behind a reverse proxy that is not listed, every user shares the
-/// proxy's address, so one person's wrong codes lock everyone out of the pass sign-in.
+/// proxy's address, so one person's wrong codes lock everyone out of the pass sign-in. The
+/// store records the peer (hourly at most), and readiness reports it.
 fn warn_untrusted_proxy(st: &AppState, peer: SocketAddr) {
     static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     let trusted = st.config.trusted_proxies.iter().any(|(a, l)| {
         portcullis_domain::conditional_access::location::cidr_contains(*a, *l, peer.ip())
     });
-    if !trusted && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+    if trusted {
+        return;
+    }
+    // Recorded for readiness, at most once an hour a server.
+    static RECORDED: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(i64::MIN);
+    let now = st.service.now().unix_timestamp();
+    let last = RECORDED.load(std::sync::atomic::Ordering::Relaxed);
+    if now.saturating_sub(last) >= 3600
+        && RECORDED
+            .compare_exchange(
+                last,
+                now,
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+            )
+            .is_ok()
+    {
+        let (service, ip) = (st.service.clone(), peer.ip());
+        tokio::spawn(async move {
+            if let Err(e) = service.record_untrusted_forwarder(ip).await {
+                tracing::warn!(error = %e, "recording an untrusted forwarder failed");
+            }
+        });
+    }
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
         tracing::warn!(
             peer = %peer.ip(),
             "requests arrive with X-Forwarded-For from {}, which trusted_proxies does not list: the header is ignored, and every client behind that proxy counts as one source (rate limits and lock-outs are shared). If it is your reverse proxy, add it to trusted_proxies.",

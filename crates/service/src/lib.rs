@@ -14,6 +14,7 @@ pub mod conditional_access;
 pub mod devices;
 pub mod directory;
 pub mod error;
+pub mod forwarders;
 pub mod health;
 pub mod housekeeping;
 pub mod inventory;

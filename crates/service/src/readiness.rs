@@ -138,6 +138,8 @@ pub struct Readiness {
     pub delta: Option<Delta>,
     /// The configurations analysed, proposed last (for policy ids and names).
     pub data: Vec<Arc<CaData>>,
+    /// What the servers observed about the deployment (a proxy not listed as trusted).
+    pub deployment: Vec<readiness::DeploymentFinding>,
 }
 
 /// One user's facts, loaded once for every configuration analysed.
@@ -195,6 +197,8 @@ impl Service {
         };
         let admins = self.global_admins(&mut c).await?;
         let trust = self.attestation_trust(&mut c).await?;
+        let deployment =
+            readiness::deployment_findings(&portcullis_store::forwarders::list(&mut c).await?, now);
         // Given back before the bulk reads: on PostgreSQL they take a connection of the same
         // pool, and a request holding one while it waits for another starves it under load.
         drop(c);
@@ -251,6 +255,7 @@ impl Service {
                 users,
                 delta: None,
                 data: vec![data],
+                deployment,
             };
             if only.is_empty() {
                 self.summary_cache
@@ -283,6 +288,7 @@ impl Service {
             findings: then_found,
             delta: Some(delta),
             data: vec![data, Arc::new(proposed)],
+            deployment,
         })
     }
 

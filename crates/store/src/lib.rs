@@ -15,6 +15,7 @@ pub mod ceremonies;
 pub mod conditional_access;
 pub mod devices;
 pub mod directory;
+pub mod forwarders;
 pub mod inventory;
 pub mod keys;
 pub mod lockout;

@@ -137,11 +137,19 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
     // After bootstrap, which registers the first-party applications without the URL.
     svc.prepare_applications(public_url.as_str()).await?;
 
-    let trusted_proxies = cfg
+    let trusted_proxies: Vec<_> = cfg
         .trusted_proxies
         .iter()
         .filter_map(|p| portcullis_domain::conditional_access::location::parse_cidr(p).ok())
         .collect();
+    // A proxy recorded as untrusted and listed now is no longer a finding.
+    let forgotten = svc.forget_trusted_forwarders(&trusted_proxies).await?;
+    if forgotten > 0 {
+        tracing::info!(
+            forgotten,
+            "proxies recorded as untrusted are now in trusted_proxies: readiness no longer reports them"
+        );
+    }
     let config = ServerConfig {
         public_url,
         body_limit: cfg.body_limit_bytes,

@@ -5,12 +5,14 @@
 //! [`FindingCode`] with the policies the verdict names and the documents' remedies.
 
 mod classes;
+mod deployment;
 mod dry_run;
 mod facts;
 mod finding;
 mod persona;
 
 pub use classes::{analyse, classes};
+pub use deployment::{deployment_findings, DeploymentFinding, UntrustedForwarder, SIGHTING_WINDOW};
 pub use dry_run::{dry_run, DryRun};
 pub use facts::AttestationTrust;
 pub use finding::{FindingCode, RemedyCode, Setting, Severity, Step, UserFinding};

@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use portcullis_domain::readiness::{FindingCode, RemedyCode, Severity, Step, UserFinding};
+use portcullis_domain::readiness::{
+    DeploymentFinding, FindingCode, RemedyCode, Severity, Step, UserFinding,
+};
 use portcullis_domain::time_fmt::rfc3339;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -57,6 +59,43 @@ pub fn remedy(code: RemedyCode) -> &'static str {
         RemedyCode::AllowAnotherModel => "Let the requirement accept a model that works without the Authenticator, such as a security key.",
         RemedyCode::ProtectRegistration => "Protect the \"register security info\" user action with a strength the weaker claim does not meet (the passkey required, or a Temporary Access Pass to bootstrap), so it cannot add a stronger one.",
     }
+}
+
+/// A deployment finding in words: what it is, and what to do.
+pub fn deployment_words(f: &DeploymentFinding) -> (String, String) {
+    match f {
+        DeploymentFinding::SharedSourceBehindProxy(p) => (
+            format!(
+                "Requests reach Portcullis through {}, which sends X-Forwarded-For but is not listed in trusted_proxies: every client behind it counts as one source, so rate limits and lock-outs are shared — one user's wrong codes lock everyone behind it out of the pass sign-in.",
+                p.peer
+            ),
+            format!(
+                "If {} is your reverse proxy, add it to trusted_proxies and restart (its record is then cleared); if it is not, find out why it sends X-Forwarded-For.",
+                p.peer
+            ),
+        ),
+    }
+}
+
+/// The deployment findings as the JSON document lists them.
+fn deployment_json(r: &Readiness) -> Vec<Value> {
+    r.deployment
+        .iter()
+        .map(|f| {
+            let (explanation, remedy) = deployment_words(f);
+            match f {
+                DeploymentFinding::SharedSourceBehindProxy(p) => json!({
+                    "code": f.code(),
+                    "severity": severity(Severity::Warning),
+                    "peer": p.peer.to_string(),
+                    "firstSeenDateTime": rfc3339(p.first_seen),
+                    "lastSeenDateTime": rfc3339(p.last_seen),
+                    "explanation": explanation,
+                    "remedy": remedy,
+                }),
+            }
+        })
+        .collect()
 }
 
 /// A severity as JSON, CSV and pages name it.
@@ -157,6 +196,7 @@ pub fn json(r: &Readiness) -> Value {
         "generatedDateTime": rfc3339(r.generated),
         "summary": {"usersAnalyzed": r.users.len(), "usersWithFindings": with.len(), "byCode": counts},
         "findings": grouped(r, &r.findings),
+        "deployment": deployment_json(r),
     });
     if let (Some(d), Value::Object(m)) = (&r.delta, &mut doc) {
         m.insert(
@@ -208,6 +248,14 @@ pub fn text(r: &Readiness) -> String {
         r.users.len(),
         with.len()
     );
+    for f in &r.deployment {
+        let (explanation, remedy) = deployment_words(f);
+        out.push_str(&format!(
+            "\n[{}] {} — the deployment\n  {explanation}\n  fix: {remedy}\n",
+            severity(Severity::Warning),
+            f.code()
+        ));
+    }
     for (code, list) in &by_code {
         let users: BTreeSet<Uuid> = list.iter().map(|f| f.user).collect();
         let worst = list
