@@ -65,14 +65,18 @@ pub async fn post(c: &reqwest::Client, url: &str, body: &Value) -> Result<Value,
         .await
         .map_err(Failure::transport)?;
     let status = r.status();
-    let v: Value = r.json().await.map_err(Failure::transport)?;
-    if status.is_success() {
-        Ok(v)
-    } else {
-        Err(Failure {
+    let text = r.text().await.map_err(Failure::transport)?;
+    // An answer that is not JSON (a proxy's HTML error page) keeps its status.
+    match (status.is_success(), serde_json::from_str::<Value>(&text)) {
+        (true, Ok(v)) => Ok(v),
+        (true, Err(e)) => Err(Failure {
             status: Some(status.as_u16()),
-            message: format!("{url}: {v}"),
-        })
+            message: format!("{url}: the answer is not JSON ({e})"),
+        }),
+        (false, _) => Err(Failure {
+            status: Some(status.as_u16()),
+            message: format!("{url}: {}", text.chars().take(300).collect::<String>()),
+        }),
     }
 }
 

@@ -237,6 +237,7 @@ impl Config {
             || self.rate_limit.sign_in_answers_per_minute == 0
             || self.rate_limit.tap_attempts_per_minute == 0
             || self.retention.sign_in_log_days == 0
+            || self.retention.housekeeping_minutes == 0
         {
             return Err(ConfigError::Invalid(
                 "rate_limit and retention: every value must be positive".into(),

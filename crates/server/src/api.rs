@@ -93,6 +93,10 @@ impl From<PasskeyError> for ApiError {
             },
             PasskeyError::Failed(f) if f.is_server_fault() => StatusCode::INTERNAL_SERVER_ERROR,
             PasskeyError::Failed(ServiceError::NotFound(_)) => StatusCode::NOT_FOUND,
+            PasskeyError::Failed(ServiceError::Forbidden(_) | ServiceError::AppPrivilege(_)) => {
+                StatusCode::FORBIDDEN
+            }
+            PasskeyError::Failed(ServiceError::Conflict(_)) => StatusCode::CONFLICT,
             PasskeyError::Failed(_) => StatusCode::BAD_REQUEST,
             PasskeyError::Unrecognised(_) => StatusCode::UNAUTHORIZED,
         };
@@ -177,6 +181,8 @@ pub async fn registration_options(
     State(st): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    // It takes no body; the page sends `{}`. Read (and dropped) so the connection is reused.
+    _body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     same_origin(&headers, &st)?;
     let (session, user) = require_security_info_session(&st, &headers).await?;

@@ -84,9 +84,6 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
 }
 
-/// How often housekeeping runs.
-const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
-
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
 /// With `tls`, over HTTPS only.
 pub async fn serve(
@@ -98,7 +95,9 @@ pub async fn serve(
     // Bounded storage: ceremonies, failures and old log entries go on a schedule.
     let (service, retention) = (state.service.clone(), state.config.retention);
     let housekeeping = tokio::spawn(async move {
-        let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(
+            60 * u64::from(retention.housekeeping_minutes.max(1)),
+        ));
         loop {
             every.tick().await;
             match service.housekeeping(&retention).await {

@@ -74,7 +74,8 @@ impl Verb {
         match self {
             Self::Get => router.get(handler),
             Self::Post => router.post(handler),
-            Self::Any => router.fallback(handler),
+            // As `axum::routing::any`: no `Allow` header (the handler answers every method).
+            Self::Any => router.merge(axum::routing::any(handler)),
         }
     }
 }

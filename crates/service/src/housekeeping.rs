@@ -14,12 +14,16 @@ use crate::{Result, Service};
 pub struct Retention {
     /// Days of sign-in log kept (Entra's free tier keeps 30).
     pub sign_in_log_days: u32,
+    /// Minutes between rounds of housekeeping (each server runs one at start, then on this
+    /// schedule).
+    pub housekeeping_minutes: u32,
 }
 
 impl Default for Retention {
     fn default() -> Self {
         Retention {
             sign_in_log_days: 30,
+            housekeeping_minutes: 5,
         }
     }
 }

@@ -50,13 +50,13 @@ pub struct SignInEvent {
     pub passkey_attested: Option<bool>,
 }
 
-/// Appends an event.
 /// Text as the log can keep it on either database: a refusal's record quotes what the client
 /// sent, and PostgreSQL holds no NUL in text — each becomes U+FFFD, so the record is written.
 fn kept(text: &str) -> String {
     text.replace('\0', "\u{fffd}")
 }
 
+/// Appends an event.
 pub async fn append(c: &mut Conn, e: &SignInEvent) -> Result<()> {
     sqlx::query(
         "INSERT INTO sign_in_log (id, at, user_id, upn, method, ip, user_agent, error_code, failure_code, failure_reason, app_id, app_name, ca_status, applied_policies, passkey_aaguid, passkey_attested) \

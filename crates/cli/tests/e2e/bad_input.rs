@@ -372,12 +372,23 @@ impl Walk<'_> {
                 );
             }
         }
+        // Not JSON at all is refused wherever a body is read as JSON (the registration
+        // options take no body and read none).
+        if body.is_some_and(|b| b.malformed) && route.path != "/api/passkeys/registration/options" {
+            assert!(
+                status.is_client_error(),
+                "{context}: not JSON, answered {status}"
+            );
+        }
         let fp = self.snap.fingerprint().await;
         if fp == self.fp {
             return;
         }
         let now = self.snap.take().await;
-        if status.is_client_error() {
+        // Refused: a 4xx, or (signed out, where a session or token is needed) any answer.
+        let signed_out =
+            !matches!(who, Who::Admin | Who::AdminToken) && route.access != Access::Anyone;
+        if status.is_client_error() || signed_out {
             // R17: a well-formed answer that fails spends the ceremony it answers; malformed
             // input (400) spends nothing.
             let spent = |c: &String| {
@@ -395,7 +406,8 @@ impl Walk<'_> {
                 .collect();
             assert!(
                 changed.is_empty(),
-                "{context}: refused with {status}, yet the store changed:\n{}",
+                "{context}: refused ({status}{}), yet the store changed:\n{}",
+                if signed_out { ", signed out" } else { "" },
                 changed
                     .iter()
                     .map(|c| c.chars().take(300).collect::<String>())
@@ -636,6 +648,9 @@ async fn walk(db: Option<&str>) {
                 "PORTCULLIS_LOCKOUT__MAX_FAILURES_PER_USER",
                 "1000000".into(),
             ),
+            // Housekeeping only at start: a round during the walk (expired ceremonies
+            // deleted) would read as a change a refusal made.
+            ("PORTCULLIS_RETENTION__HOUSEKEEPING_MINUTES", "1440".into()),
         ],
     )
     .await;
@@ -839,6 +854,7 @@ async fn walk(db: Option<&str>) {
                             what: "the page's form".into(),
                             content_type: Some("application/x-www-form-urlencoded"),
                             body: query_of(&f.fields).into_bytes(),
+                            malformed: false,
                         });
                     cases.push((path, format!("parameter {p} is {what}"), body));
                 }
@@ -866,7 +882,12 @@ async fn walk(db: Option<&str>) {
                         if let Some(sample) = json_sample(route, &w.admin, &s).await {
                             fresh = corpus::json_bodies(&sample).into_iter().nth(i);
                             body = fresh.as_ref();
-                            w.answering = sample["ceremonyId"].as_str().map(String::from);
+                            // Only the administrator's own answer may spend the ceremony of
+                            // the registration begun in their session; anyone's may spend a
+                            // sign-in's (it is anonymous).
+                            if route.path == "/api/signin/passkey" || *who == Who::Admin {
+                                w.answering = sample["ceremonyId"].as_str().map(String::from);
+                            }
                             w.rebase().await;
                         }
                     }

@@ -205,6 +205,11 @@ async fn bare_errors_take_their_surfaces_shape_and_bodies_must_say_json() {
         c.get(s.url("/healthz")).send().await.unwrap().status(),
         StatusCode::OK
     );
+    // Graph answers every method itself: no Allow header (an empty one would say that no
+    // method is allowed).
+    let r = c.get(s.url("/v1.0/users")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers().get("allow").is_none(), "{:?}", r.headers());
     // A body read to its end keeps the connection open.
     let r = c
         .post(s.url("/api/signin/passkey/options"))

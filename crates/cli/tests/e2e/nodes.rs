@@ -295,7 +295,13 @@ async fn two_nodes_on_one_postgresql_act_as_one() {
             })
         })
         .collect();
+    let graph_on_a = support::requests_on(&a, "/v1.0/{*path}").await;
     tokio::time::sleep(Duration::from_millis(700)).await;
+    // The kill comes while A takes its share of the writes.
+    assert!(
+        support::requests_on(&a, "/v1.0/{*path}").await > graph_on_a,
+        "node A was answering the writes when it was killed"
+    );
     a.kill9().await;
     let at_kill = answered.lock().unwrap().len();
     tokio::time::sleep(Duration::from_millis(700)).await;

@@ -18,8 +18,14 @@ fn bearer_error(error: &str, description: &str) -> Response {
         "Bearer error=\"{error}\", error_description=\"{}\"",
         description.replace('"', "'")
     );
+    // RFC 6750 §3.1: a malformed request is 400, a bad token 401.
+    let status = if error == "invalid_request" {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::UNAUTHORIZED
+    };
     let mut res = (
-        StatusCode::UNAUTHORIZED,
+        status,
         Json(json!({"error": error, "error_description": description})),
     )
         .into_response();
@@ -30,7 +36,13 @@ fn bearer_error(error: &str, description: &str) -> Response {
 }
 
 /// `GET|POST /oidc/userinfo` with `Authorization: Bearer`.
-pub async fn userinfo(State(st): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn userinfo(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    // The token comes in the header; a POST's body is read (and dropped) so the connection
+    // is reused.
+    _body: axum::body::Bytes,
+) -> Response {
     let token = crate::oidc::bearer(&headers);
     let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 8192) else {
         let mut res = (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_request", "error_description": "A bearer access token is required."}))).into_response();

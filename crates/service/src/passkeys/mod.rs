@@ -84,6 +84,9 @@ impl PasskeyError {
             Self::Ceremony(c) => c.code,
             Self::Rejected { code, .. } => code,
             Self::Failed(e) if e.is_server_fault() => "internalError",
+            Self::Failed(ServiceError::NotFound(_)) => "notFound",
+            Self::Failed(ServiceError::Forbidden(_) | ServiceError::AppPrivilege(_)) => "forbidden",
+            Self::Failed(ServiceError::Conflict(_)) => "conflict",
             Self::Failed(_) => "badRequest",
             Self::Unrecognised(c) => c.code,
         }
