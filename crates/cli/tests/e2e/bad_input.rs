@@ -471,21 +471,25 @@ fn check_shape(route: &Route, status: reqwest::StatusCode, ct: &str, text: &str,
     }
 }
 
+/// A ceremony's options from `path`, asked as `c`.
+async fn options(c: &reqwest::Client, s: &Server, path: &str) -> Option<Value> {
+    c.post(s.url(path))
+        .header("origin", s.origin())
+        .json(&json!({}))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()
+}
+
 /// A JSON body the route accepts, for the routes that take one.
 async fn json_sample(route: &Route, admin: &reqwest::Client, s: &Server) -> Option<Value> {
     match route.path {
         "/api/passkeys/registration/options" => Some(json!({})),
         "/api/passkeys/registration" => {
-            let o: Value = admin
-                .post(s.url("/api/passkeys/registration/options"))
-                .header("origin", s.origin())
-                .json(&json!({}))
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
+            let o = options(admin, s, "/api/passkeys/registration/options").await?;
             let cred = SoftKey::new("01020304-0506-0708-0102-030405060708").register(
                 &o["publicKey"],
                 &s.origin(),
@@ -497,16 +501,7 @@ async fn json_sample(route: &Route, admin: &reqwest::Client, s: &Server) -> Opti
         }
         "/api/signin/passkey/options" => Some(json!({"username": ADMIN})),
         "/api/signin/passkey" => {
-            let o: Value = reqwest::Client::new()
-                .post(s.url("/api/signin/passkey/options"))
-                .header("origin", s.origin())
-                .json(&json!({}))
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
+            let o = options(&reqwest::Client::new(), s, "/api/signin/passkey/options").await?;
             // Signed by a key the server does not know: the shape is right, the passkey is not.
             let cred = SoftKey::new("01020304-0506-0708-0102-030405060708").assert(
                 &o["publicKey"],
