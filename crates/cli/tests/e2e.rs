@@ -601,7 +601,8 @@ async fn rotating_forwarded_for_without_trusted_proxies_does_not_reset_the_limit
         1,
         "{text}"
     );
-    // …and readiness reports it (R50, R60), with the peer, from the CLI and the admin API.
+    // …and readiness reports it (R50, R60), with the peer: the CLI's JSON and text (the admin
+    // API and page render the same report).
     let deployment = |d: &std::path::Path| -> serde_json::Value {
         let (st, out, err) = cli(d, None, &["readiness", "--format", "json"]);
         assert_eq!(st, 0, "{err}");

@@ -315,21 +315,29 @@ fn warn_untrusted_proxy(st: &AppState, peer: SocketAddr) {
     if trusted {
         return;
     }
-    // Recorded for readiness, at most once an hour a server.
-    static RECORDED: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(i64::MIN);
-    let now = st.service.now().unix_timestamp();
-    let last = RECORDED.load(std::sync::atomic::Ordering::Relaxed);
-    if now.saturating_sub(last) >= 3600
-        && RECORDED
-            .compare_exchange(
-                last,
-                now,
-                std::sync::atomic::Ordering::Relaxed,
-                std::sync::atomic::Ordering::Relaxed,
-            )
-            .is_ok()
-    {
-        let (service, ip) = (st.service.clone(), peer.ip());
+    // Recorded for readiness, at most once an hour a peer (on a monotonic clock), for up to
+    // 64 peers a process: enough for any set of proxies, bounded against anything else.
+    static RECORDED: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, std::time::Instant>>,
+    > = std::sync::OnceLock::new();
+    let ip = peer.ip().to_canonical();
+    let due = RECORDED
+        .get_or_init(Default::default)
+        .lock()
+        .map(|mut seen| {
+            let now = std::time::Instant::now();
+            match seen.get(&ip) {
+                Some(at) if now.duration_since(*at) < std::time::Duration::from_secs(3600) => false,
+                None if seen.len() >= 64 => false,
+                _ => {
+                    seen.insert(ip, now);
+                    true
+                }
+            }
+        })
+        .unwrap_or(false);
+    if due {
+        let service = st.service.clone();
         tokio::spawn(async move {
             if let Err(e) = service.record_untrusted_forwarder(ip).await {
                 tracing::warn!(error = %e, "recording an untrusted forwarder failed");

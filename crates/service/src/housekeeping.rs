@@ -37,11 +37,13 @@ pub struct Pruned {
     pub failures: u64,
     /// Sign-in log entries older than the retention.
     pub sign_ins: u64,
+    /// Untrusted proxies not seen for longer than readiness counts them.
+    pub forwarders: u64,
 }
 
 impl Service {
-    /// Deletes expired ceremonies, failures the lock-out window no longer counts, and
-    /// sign-in log entries older than `retention`.
+    /// Deletes expired ceremonies, failures the lock-out window no longer counts, sign-in
+    /// log entries older than `retention`, and untrusted proxies readiness no longer counts.
     pub async fn housekeeping(&self, retention: &Retention) -> Result<Pruned> {
         let now = self.now();
         let mut c = self.store().conn().await?;
@@ -51,6 +53,11 @@ impl Service {
             sign_ins: signins::prune(
                 &mut c,
                 now.saturating_sub(Duration::days(i64::from(retention.sign_in_log_days))),
+            )
+            .await?,
+            forwarders: portcullis_store::forwarders::prune(
+                &mut c,
+                now.saturating_sub(portcullis_domain::readiness::SIGHTING_WINDOW),
             )
             .await?,
         })

@@ -11,7 +11,9 @@ use crate::{Conn, Result, StoreError};
 pub async fn record(c: &mut Conn, peer: std::net::IpAddr, now: Timestamp) -> Result<()> {
     sqlx::query(
         "INSERT INTO untrusted_forwarders (peer, first_seen, last_seen) VALUES ($1, $2, $2) \
-         ON CONFLICT (peer) DO UPDATE SET last_seen = excluded.last_seen",
+         ON CONFLICT (peer) DO UPDATE SET last_seen = CASE \
+         WHEN excluded.last_seen > untrusted_forwarders.last_seen THEN excluded.last_seen \
+         ELSE untrusted_forwarders.last_seen END",
     )
     .bind(peer.to_string())
     .bind(ms(now))
@@ -37,6 +39,15 @@ pub async fn list(c: &mut Conn) -> Result<Vec<UntrustedForwarder>> {
             })
         })
         .collect()
+}
+
+/// Forgets the peers last seen before `before`; how many.
+pub async fn prune(c: &mut Conn, before: Timestamp) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM untrusted_forwarders WHERE last_seen < $1")
+        .bind(ms(before))
+        .execute(&mut *c)
+        .await?;
+    Ok(r.rows_affected())
 }
 
 /// Forgets `peer` (now listed in `trusted_proxies`).

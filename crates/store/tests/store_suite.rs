@@ -25,6 +25,8 @@ use uuid::Uuid;
 mod bulk;
 #[path = "store_suite/campaign.rs"]
 mod campaign;
+#[path = "store_suite/forwarders.rs"]
+mod forwarders;
 #[path = "store_suite/signins.rs"]
 mod signins;
 

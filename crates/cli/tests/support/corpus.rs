@@ -193,12 +193,15 @@ pub fn json_bodies(sample: &Value) -> Vec<Bad> {
         broken("a lone surrogate", r#"{"a": "\ud800"}"#),
         broken("a bad escape", r#"{"a": "\x41"}"#),
     ];
-    for cut in [
+    let mut cuts = vec![
         1,
         text.len() / 3,
         text.len() / 2,
         text.len().saturating_sub(1),
-    ] {
+    ];
+    cuts.sort_unstable();
+    cuts.dedup();
+    for cut in cuts {
         if cut > 0 && cut < text.len() && text.is_char_boundary(cut) {
             out.push(broken(format!("truncated at byte {cut}"), &text[..cut]));
         }

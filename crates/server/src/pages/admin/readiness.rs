@@ -41,15 +41,17 @@ pub fn readiness_page(viewer: &Viewer, r: &Readiness) -> Markup {
                 " · "
                 a id="export-json" href="/admin/readiness?format=json" download="readiness.json" { "Export JSON" }
             }
-            @for f in &r.deployment {
-                @let (explanation, remedy) = words::deployment_words(f);
-                section.finding id=(f.code()) data-severity="warning" {
-                    h2 { (f.code()) " — the deployment, warning" }
-                    p { (explanation) }
-                    p { "Fix: " (remedy) }
+            @if !r.deployment.is_empty() {
+                section.finding id="deployment" data-severity="warning" {
+                    h2 { "The deployment — warning" }
+                    @for f in &r.deployment {
+                        @let (explanation, remedy) = words::deployment_words(f);
+                        p { strong { (f.code()) } ": " (explanation) }
+                        p { "Fix: " (remedy) }
+                    }
                 }
             }
-            @if by_code.is_empty() {
+            @if by_code.is_empty() && r.deployment.is_empty() {
                 p id="no-findings" { "No findings: every user can reach every application they are targeted for." }
             }
             @for (code, list) in &by_code {
