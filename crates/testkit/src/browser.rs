@@ -213,14 +213,24 @@ pub async fn click(c: &Client, id: &str) {
 }
 
 /// The text of the first element matching `css`, once it appears.
+/// A lookup that meets a navigation the page's script started (chromedriver answers
+/// "aborted by navigation") is tried again on the page that replaces it.
 pub async fn text(c: &Client, css: &str) -> String {
-    c.wait()
-        .for_element(fantoccini::Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
+    let mut tries = 0;
+    loop {
+        let found = match c.wait().for_element(fantoccini::Locator::Css(css)).await {
+            Ok(e) => e.text().await,
+            Err(e) => Err(e),
+        };
+        match found {
+            Ok(t) => return t,
+            Err(e) if tries < 50 && e.to_string().contains("aborted by navigation") => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("{css}: {e}"),
+        }
+    }
 }
 
 /// Types `text` into the field `#id`.
