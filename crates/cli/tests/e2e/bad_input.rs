@@ -471,6 +471,19 @@ fn check_shape(route: &Route, status: reqwest::StatusCode, ct: &str, text: &str,
     }
 }
 
+/// A client signed in as `upn` with the pass `code`, which has then registered a passkey.
+async fn signed_in_with_a_passkey(s: &Server, upn: &str, code: &str) -> reqwest::Client {
+    let c = client();
+    assert_eq!(
+        sign_in(&c, s, upn, code).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let mut key = SoftKey::new("01020304-0506-0708-0102-030405060708");
+    let (st, v) = support::register_key(&c, s, &mut key).await;
+    assert!(st.is_success(), "{upn}: {st} {v}");
+    c
+}
+
 /// A ceremony's options from `path`, asked as `c`.
 async fn options(c: &reqwest::Client, s: &Server, path: &str) -> Option<Value> {
     c.post(s.url(path))
@@ -691,38 +704,11 @@ async fn walk(db: Option<&str>) {
         .0,
         0
     );
-    let bob = {
-        let (st, out, err) = cli(d, db, &["tap", "create", "--user", BOB]);
-        assert_eq!(st, 0, "{err}");
-        let c = client();
-        assert_eq!(
-            sign_in(&c, &s, BOB, &code_from(&out)).await.status(),
-            StatusCode::SEE_OTHER
-        );
-        let (st, v) = support::register_key(
-            &c,
-            &s,
-            &mut SoftKey::new("01020304-0506-0708-0102-030405060708"),
-        )
-        .await;
-        assert!(st.is_success(), "{st} {v}");
-        c
-    };
-    drop(bob);
-    let admin = client();
-    assert_eq!(
-        sign_in(&admin, &s, ADMIN, s.tap.as_deref().expect("bootstrap pass"))
-            .await
-            .status(),
-        StatusCode::SEE_OTHER
-    );
-    let (st, v) = support::register_key(
-        &admin,
-        &s,
-        &mut SoftKey::new("01020304-0506-0708-0102-030405060708"),
-    )
-    .await;
-    assert!(st.is_success(), "{st} {v}");
+    let (st, out, err) = cli(d, db, &["tap", "create", "--user", BOB]);
+    assert_eq!(st, 0, "{err}");
+    signed_in_with_a_passkey(&s, BOB, &code_from(&out)).await;
+    let admin =
+        signed_in_with_a_passkey(&s, ADMIN, s.tap.as_deref().expect("bootstrap pass")).await;
     let found = crawl(&admin, &s).await;
 
     // Bearer tokens for the admin API, each with the scope its capability asks for (the
@@ -818,20 +804,8 @@ async fn walk(db: Option<&str>) {
                     ));
                 }
                 if route.path == "/api/admin/inventory/passkeys" {
-                    names.extend(
-                        [
-                            "format",
-                            "aaguid",
-                            "model",
-                            "usable",
-                            "attested",
-                            "synced",
-                            "unusedSince",
-                            "group",
-                            "state",
-                        ]
-                        .map(String::from),
-                    );
+                    names.push("format".into());
+                    names.extend(portcullis_domain::inventory::RawFilter::NAMES.map(String::from));
                 }
                 for (what, q) in corpus::odd_queries(&names) {
                     cases.push((format!("{good}?{q}"), what, None));
