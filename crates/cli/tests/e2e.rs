@@ -378,7 +378,7 @@ async fn anonymous_requests_are_rate_limited_per_source_and_expired_ceremonies_p
             &mut c,
             stale,
             &portcullis_store::ceremonies::Ceremony {
-                kind: "authenticate".into(),
+                kind: "register".into(),
                 user_id: None,
                 state: "{}".into(),
                 expires_at: now - time::Duration::hours(1),
@@ -387,6 +387,12 @@ async fn anonymous_requests_are_rate_limited_per_source_and_expired_ceremonies_p
         )
         .await
         .unwrap();
+        // And the mark of a sealed sign-in ceremony spent before it expired.
+        assert!(
+            portcullis_store::ceremonies::spend(&mut c, stale, now - time::Duration::hours(1))
+                .await
+                .unwrap()
+        );
         drop(c);
         store.close().await;
     }
@@ -501,18 +507,27 @@ async fn anonymous_requests_are_rate_limited_per_source_and_expired_ceremonies_p
             .await
             .unwrap();
         let mut c = store.conn().await.unwrap();
-        let left = portcullis_store::ceremonies::peek(&mut c, stale, "authenticate")
+        let now = portcullis_domain::Timestamp::now_utc();
+        let left = portcullis_store::ceremonies::take(&mut c, stale, "register", now)
             .await
             .unwrap();
+        // Spending it again succeeds only once its mark is gone.
+        let mark_gone = left.is_none()
+            && portcullis_store::ceremonies::spend(&mut c, stale, now - time::Duration::hours(1))
+                .await
+                .unwrap();
         drop(c);
         store.close().await;
-        if left.is_none() {
+        if mark_gone {
             gone = true;
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(gone, "the server pruned the expired ceremony");
+    assert!(
+        gone,
+        "the server pruned the expired ceremony and the spent mark"
+    );
     s.stop().await;
 }
 

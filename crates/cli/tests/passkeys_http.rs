@@ -834,9 +834,15 @@ async fn bad_input_to_every_ceremony_endpoint_is_a_4xx_in_the_error_shape_and_st
         ),
         (
             "/api/signin/passkey",
-            json!({"ceremonyId": "not-a-uuid", "credential": {}}),
+            json!({"ceremonyId": 5, "credential": {}}),
             StatusCode::BAD_REQUEST,
             "malformedJson",
+        ),
+        (
+            "/api/signin/passkey",
+            json!({"ceremonyId": "not-a-ceremony", "credential": {}}),
+            StatusCode::BAD_REQUEST,
+            "malformedResponse",
         ),
         (
             "/api/signin/passkey/options",

@@ -256,7 +256,8 @@ pub struct SignInOptionsBody {
 }
 
 /// `POST /api/signin/passkey/options`: begins a sign-in (username-first or usernameless).
-/// Anyone may ask, so each source is rate-limited (each answer writes a ceremony).
+/// Anyone may ask, so each source is rate-limited. The ceremony is sealed into the answer
+/// (`ceremonyId`): asking writes nothing.
 pub async fn sign_in_options(
     State(st): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -277,7 +278,7 @@ pub async fn sign_in_options(
         .service
         .begin_passkey_sign_in(&st.rp, body.username.as_deref())
         .await?;
-    Ok(Json(json!({"ceremonyId": start.ceremony_id, "publicKey": start.options})).into_response())
+    Ok(Json(json!({"ceremonyId": start.ceremony, "publicKey": start.options})).into_response())
 }
 
 /// 429 in the API's error shape, with `Retry-After`.
@@ -296,7 +297,8 @@ pub(crate) fn too_many(wait: std::time::Duration) -> Response {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignInBody {
-    ceremony_id: Uuid,
+    /// The sealed ceremony the options were answered with (opaque).
+    ceremony_id: String,
     credential: Value,
 }
 
@@ -319,7 +321,7 @@ pub async fn sign_in(
     let Json(body) = body.map_err(json_error)?;
     let s = st
         .service
-        .finish_passkey_sign_in(&st.rp, body.ceremony_id, &body.credential, &ctx)
+        .finish_passkey_sign_in(&st.rp, &body.ceremony_id, &body.credential, &ctx)
         .await?;
     let accepted = st.service.accepted_credential_ids(s.user.id).await?;
     let cookie = session_cookie::set(

@@ -1,5 +1,5 @@
 //! Per-source rate limits on what anyone may ask without signing in (R60): passkey sign-in
-//! options (each writes a ceremony), passkey sign-in answers (each verifies a signature and
+//! options (each seals a ceremony with a fresh challenge: no write, but work), passkey sign-in answers (each verifies a signature and
 //! writes a log entry — a malformed one without spending its ceremony) and Temporary Access
 //! Pass attempts (each runs Argon2 and may write a failure and a log entry). A token bucket per source key (an IPv4 address, an
 //! IPv6 /64: `RequestContext::source_key`), kept on each node; the store-wide lock-out of
@@ -37,7 +37,7 @@ pub struct RateLimits {
 impl Default for RateLimits {
     fn default() -> Self {
         // Generous enough for an office behind one NAT address, tight enough to bound what
-        // one source writes: 300 ceremonies a minute expire after five minutes.
+        // one source costs: each answer verifies a signature and writes a log entry.
         RateLimits {
             sign_in_options_per_minute: 300,
             sign_in_answers_per_minute: 300,

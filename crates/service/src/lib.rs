@@ -111,6 +111,8 @@ pub struct Service {
     summary_cache: health::SummaryCache,
     /// The key of decoy credential ids (read from the store once).
     decoy_key: Arc<tokio::sync::OnceCell<ring::hmac::Key>>,
+    /// The key sign-in ceremonies are sealed with (read from the store once).
+    sealing_key: Arc<tokio::sync::OnceCell<passkeys::SealingKey>>,
 }
 
 impl Service {
@@ -128,6 +130,7 @@ impl Service {
             ca_cache: conditional_access::CaCache::default(),
             summary_cache: health::SummaryCache::default(),
             decoy_key: Arc::default(),
+            sealing_key: Arc::default(),
         }
     }
 

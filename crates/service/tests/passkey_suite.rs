@@ -153,7 +153,7 @@ async fn r14_adding_a_passkey_needs_a_fresh_mfa_claim_and_r17_ceremonies_expire_
         clock.advance(Duration::minutes(5) + Duration::seconds(1));
         let a = key.assert(&start.options, ORIGIN, &Quirks::default());
         let r = svc
-            .finish_passkey_sign_in(&rp, start.ceremony_id, &a, &ctx())
+            .finish_passkey_sign_in(&rp, &start.ceremony, &a, &ctx())
             .await;
         assert!(
             matches!(&r, Err(e) if e.code() == "challengeExpired"),
@@ -165,7 +165,7 @@ async fn r14_adding_a_passkey_needs_a_fresh_mfa_claim_and_r17_ceremonies_expire_
         let start = svc.begin_passkey_sign_in(&rp, None).await.unwrap();
         let a = key.assert(&start.options, ORIGIN, &Quirks::default());
         let s2 = svc
-            .finish_passkey_sign_in(&rp, start.ceremony_id, &a, &ctx())
+            .finish_passkey_sign_in(&rp, &start.ceremony, &a, &ctx())
             .await
             .expect("sign in");
         svc.begin_passkey_registration(&rp, &s2.session, &s2.user, &RequestContext::default())
@@ -236,8 +236,8 @@ async fn r22_a_ceremony_begun_on_one_node_finishes_on_another_and_a_counter_is_a
         );
         let c = ctx();
         let (x, y) = tokio::join!(
-            svc.finish_passkey_sign_in(&rp, a.ceremony_id, &ra, &c),
-            other.finish_passkey_sign_in(&rp, b.ceremony_id, &rb, &c)
+            svc.finish_passkey_sign_in(&rp, &a.ceremony, &ra, &c),
+            other.finish_passkey_sign_in(&rp, &b.ceremony, &rb, &c)
         );
         let oks = usize::from(x.is_ok()) + usize::from(y.is_ok());
         assert_eq!(oks, 1, "{}: {x:?} / {y:?}", t.name);
@@ -288,7 +288,7 @@ async fn r25_deleting_a_passkey_ends_the_sessions_it_opened() {
                 .unwrap();
             let a = key.assert(&start.options, ORIGIN, &Quirks::default());
             opened.push(
-                svc.finish_passkey_sign_in(&rp, start.ceremony_id, &a, &ctx())
+                svc.finish_passkey_sign_in(&rp, &start.ceremony, &a, &ctx())
                     .await
                     .expect("signed in"),
             );
@@ -350,6 +350,185 @@ async fn a_burst_of_first_sign_ins_on_a_cold_server_does_not_starve_the_pool() {
         let answered = portcullis_testkit::all_within(10, t.name, tasks).await;
         for r in answered {
             assert!(r.is_ok(), "{}: {:?}", t.name, r.err());
+        }
+    }
+}
+
+/// Lee and Kim each sign in with a pass and register one passkey.
+async fn lee_and_kim_with_passkeys(svc: &Service, rp: &RelyingParty) -> (SoftKey, SoftKey) {
+    svc.add_user(&Actor::System, "kim@contoso.com", "Kim")
+        .await
+        .unwrap();
+    let mut keys = vec![];
+    for upn in ["lee@contoso.com", "kim@contoso.com"] {
+        let pass = svc
+            .create_tap(&Actor::System, upn, IssueRequest::default())
+            .await
+            .unwrap();
+        let s = svc.sign_in_with_tap(upn, &pass.code, &ctx()).await.unwrap();
+        let mut key = SoftKey::new("01020304-0506-0708-0102-030405060708");
+        let start = svc
+            .begin_passkey_registration(rp, &s.session, &s.user, &ctx())
+            .await
+            .unwrap();
+        let cred = key.register(&start.options, ORIGIN, &Quirks::default());
+        svc.finish_passkey_registration(
+            rp,
+            &s.session,
+            &s.user,
+            req(start.ceremony_id, &cred),
+            &ctx(),
+        )
+        .await
+        .expect("registered");
+        keys.push(key);
+    }
+    let kim = keys.pop().unwrap();
+    (keys.pop().unwrap(), kim)
+}
+
+/// Issue 18 (R17): a sign-in ceremony is sealed into its id, so asking for options writes
+/// nothing — and a sealed ceremony replayed, expired, answered by another user's passkey,
+/// changed, moved to another id or made up is refused, as is a registration ceremony's id.
+#[tokio::test]
+async fn r17_sealed_sign_in_ceremonies_write_nothing_and_open_once_unchanged_for_their_user() {
+    for t in both().await {
+        let (svc, clock, rp) = setup(&t).await;
+        let (mut lee, mut kim) = lee_and_kim_with_passkeys(&svc, &rp).await;
+        // Warm: the sealing key's secret is written by the first request ever.
+        svc.begin_passkey_sign_in(&rp, None).await.unwrap();
+        let dir = t
+            ._dir
+            .as_ref()
+            .map_or(std::path::Path::new("."), |d| d.path());
+        let pg = (t.name == "postgres").then_some(t.url.as_str());
+        let mut snap = portcullis_testkit::snapshot::Snapshotter::open(dir, pg, &[]).await;
+        let before = snap.take().await;
+        let mut started = vec![];
+        for name in [None, Some("lee@contoso.com"), Some("nobody@contoso.com")] {
+            started.push(svc.begin_passkey_sign_in(&rp, name).await.unwrap());
+        }
+        assert_eq!(
+            snap.take().await.changes_since(&before, &[]),
+            Vec::<String>::new(),
+            "{}: asking for options wrote to the store",
+            t.name
+        );
+        let finish = |token: String, answer: serde_json::Value| {
+            let svc = svc.clone();
+            let rp = rp.clone();
+            async move {
+                svc.finish_passkey_sign_in(&rp, &token, &answer, &ctx())
+                    .await
+                    .map(|s| s.user.user_principal_name.to_string())
+                    .map_err(|e| e.code())
+            }
+        };
+
+        // Bound to its user: Lee's ceremony answered with Kim's passkey.
+        let for_lee = &started[1];
+        let by_kim = kim.assert(&for_lee.options, ORIGIN, &Quirks::default());
+        assert_eq!(
+            finish(for_lee.ceremony.clone(), by_kim).await,
+            Err("challengeMismatch"),
+            "{}",
+            t.name
+        );
+        // ... which spent it: Lee's own answer now finds it used.
+        let by_lee = lee.assert(&for_lee.options, ORIGIN, &Quirks::default());
+        assert_eq!(
+            finish(for_lee.ceremony.clone(), by_lee).await,
+            Err("challengeUnknown"),
+            "{}",
+            t.name
+        );
+
+        // Changed, moved to another id, made up, or a registration ceremony's id.
+        let open = svc.begin_passkey_sign_in(&rp, None).await.unwrap();
+        let answer = lee.assert(&open.options, ORIGIN, &Quirks::default());
+        let (id, body) = open.ceremony.split_once('.').unwrap();
+        let mut flipped = body.as_bytes().to_vec();
+        let last = flipped.len() - 2;
+        flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
+        let regs = {
+            let (_, s) = lee_signs_in_with_a_tap(&svc).await;
+            svc.begin_passkey_registration(&rp, &s.session, &s.user, &ctx())
+                .await
+                .unwrap()
+                .ceremony_id
+                .to_string()
+        };
+        for forged in [
+            format!("{id}.{}", String::from_utf8(flipped).unwrap()),
+            format!("{}.{body}", uuid::Uuid::new_v4()),
+            format!("{}.{}", uuid::Uuid::new_v4(), "A".repeat(body.len())),
+            regs,
+            String::new(),
+        ] {
+            assert_eq!(
+                finish(forged.clone(), answer.clone()).await,
+                Err("challengeUnknown"),
+                "{}: {forged}",
+                t.name
+            );
+        }
+        // Unchanged, it still works — once.
+        assert_eq!(
+            finish(open.ceremony.clone(), answer.clone()).await,
+            Ok("lee@contoso.com".to_string()),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            finish(open.ceremony.clone(), answer).await,
+            Err("challengeUnknown"),
+            "{}: replayed",
+            t.name
+        );
+
+        // Expired: refused, and spends nothing.
+        let late = svc.begin_passkey_sign_in(&rp, None).await.unwrap();
+        clock.advance(Duration::minutes(5));
+        let answer = lee.assert(&late.options, ORIGIN, &Quirks::default());
+        assert_eq!(
+            finish(late.ceremony.clone(), answer).await,
+            Err("challengeExpired"),
+            "{}",
+            t.name
+        );
+    }
+}
+
+/// Issue 18 (R17): one sealed ceremony answered on two nodes at once — one sign-in.
+#[tokio::test]
+async fn r17_one_sealed_ceremony_answered_on_two_nodes_at_once_signs_in_once() {
+    for t in both().await {
+        let (svc, _clock, rp) = setup(&t).await;
+        let (mut lee, _) = lee_and_kim_with_passkeys(&svc, &rp).await;
+        let other = Service::new(
+            portcullis_store::Store::open(&t.url).await.unwrap(),
+            Arc::new(ManualClock::new(T0)),
+            LockoutPolicy::default(),
+        );
+        for round in 0..5 {
+            let start = svc.begin_passkey_sign_in(&rp, None).await.unwrap();
+            let a = lee.assert(&start.options, ORIGIN, &Quirks::default());
+            let c = ctx();
+            let (x, y) = tokio::join!(
+                svc.finish_passkey_sign_in(&rp, &start.ceremony, &a, &c),
+                other.finish_passkey_sign_in(&rp, &start.ceremony, &a, &c)
+            );
+            let oks = usize::from(x.is_ok()) + usize::from(y.is_ok());
+            assert_eq!(oks, 1, "{} round {round}: {x:?} / {y:?}", t.name);
+            let code = if x.is_err() { x.err() } else { y.err() }
+                .map(|e| e.code())
+                .unwrap_or_default();
+            // The loser is refused as a replay — by the spent ceremony or by the counter.
+            assert!(
+                ["challengeUnknown", "counterReplay"].contains(&code),
+                "{} round {round}: {code}",
+                t.name
+            );
         }
     }
 }

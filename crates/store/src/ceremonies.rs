@@ -73,18 +73,6 @@ pub async fn take_by_challenge(
     r.as_ref().map(from_row).transpose()
 }
 
-/// Reads a ceremony of `kind` that has not been taken yet, without taking it: the caller
-/// verifies the response first and then [`take`]s it in the transaction that records the
-/// outcome, so a success costs one commit and a replay still finds nothing to take.
-pub async fn peek(c: &mut Conn, id: Uuid, kind: &str) -> Result<Option<Ceremony>> {
-    let r = sqlx::query("SELECT kind, user_id, state, expires_at FROM ceremonies WHERE id = $1 AND kind = $2 AND consumed_at IS NULL")
-        .bind(id.to_string())
-        .bind(kind)
-        .fetch_optional(&mut *c)
-        .await?;
-    r.as_ref().map(from_row).transpose()
-}
-
 /// Takes a ceremony of `kind` for use, once: a second take (a replay) finds nothing.
 /// One statement (`UPDATE … RETURNING`, on both backends) marks and reads it.
 pub async fn take(c: &mut Conn, id: Uuid, kind: &str, now: Timestamp) -> Result<Option<Ceremony>> {
@@ -97,11 +85,34 @@ pub async fn take(c: &mut Conn, id: Uuid, kind: &str, now: Timestamp) -> Result<
     r.as_ref().map(from_row).transpose()
 }
 
-/// Drops ceremonies that expired before `before` (housekeeping).
+/// Marks a sealed ceremony (one the store never held) as used, once: `true` for the first
+/// caller, `false` when it was spent already — by a replay, or by another node that got
+/// there first. Run it in the transaction that records the outcome, so that the spending and
+/// the outcome commit together or not at all.
+pub async fn spend(c: &mut Conn, id: Uuid, expires_at: Timestamp) -> Result<bool> {
+    Ok(sqlx::query(
+        "INSERT INTO spent_ceremonies (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(id.to_string())
+    .bind(ms(expires_at))
+    .execute(&mut *c)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Drops ceremonies, and the marks of spent sealed ones, that expired before `before`
+/// (housekeeping): an expired ceremony is refused whether or not it was spent.
 pub async fn prune(c: &mut Conn, before: Timestamp) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM ceremonies WHERE expires_at < $1")
+    let stored = sqlx::query("DELETE FROM ceremonies WHERE expires_at < $1")
         .bind(ms(before))
         .execute(&mut *c)
         .await?
-        .rows_affected())
+        .rows_affected();
+    let spent = sqlx::query("DELETE FROM spent_ceremonies WHERE expires_at < $1")
+        .bind(ms(before))
+        .execute(&mut *c)
+        .await?
+        .rows_affected();
+    Ok(stored.saturating_add(spent))
 }

@@ -391,13 +391,15 @@ impl Walk<'_> {
         if status.is_client_error() || signed_out {
             // R17: a well-formed answer that fails spends the ceremony it answers; malformed
             // input (400) spends nothing.
+            // A registration's ceremony is a stored row; a sign-in's is sealed into its id
+            // (`<uuid>.<sealed>`) and spending it records the uuid.
             let spent = |c: &String| {
                 status != reqwest::StatusCode::BAD_REQUEST
-                    && c.starts_with("ceremonies: ")
+                    && (c.starts_with("ceremonies: ") || c.starts_with("spent_ceremonies: "))
                     && self
                         .answering
                         .as_ref()
-                        .is_some_and(|id| c.contains(id.as_str()))
+                        .is_some_and(|id| c.contains(id.split('.').next().unwrap_or_default()))
             };
             let changed: Vec<String> = now
                 .changes_since(&self.baseline, &[])

@@ -122,6 +122,16 @@ pub struct CeremonyStart {
     pub options: Value,
 }
 
+/// A sign-in just begun (issue 18): the sealed ceremony the client sends back, and the
+/// options for the browser. Nothing was stored.
+#[derive(Debug, Clone)]
+pub struct SignInStart {
+    /// The sealed ceremony: opaque to the client, sent back with the response.
+    pub ceremony: String,
+    /// `publicKey` options JSON.
+    pub options: Value,
+}
+
 /// A passkey with whether it can sign in now, and why not.
 #[derive(Debug, Clone)]
 pub struct PasskeyView {
@@ -224,17 +234,6 @@ fn clean_text(s: Option<String>, max: usize) -> Option<String> {
 }
 
 impl Service {
-    /// The ceremony, unused and unexpired, without taking it (see [`ceremonies::peek`]).
-    async fn peek_ceremony(
-        &self,
-        c: &mut Conn,
-        id: Uuid,
-        kind: &str,
-        now: Timestamp,
-    ) -> Result<Ceremony, PasskeyError> {
-        unexpired(ceremonies::peek(c, id, kind).await?, now)
-    }
-
     /// Takes the ceremony for use, once; it must not have expired.
     async fn take_ceremony(
         &self,
@@ -251,17 +250,24 @@ impl Service {
 fn unexpired(found: Option<Ceremony>, now: Timestamp) -> Result<Ceremony, PasskeyError> {
     let cer = found.ok_or_else(unknown_ceremony)?;
     if now >= cer.expires_at {
-        return Err(reject(
-            "challengeExpired",
-            "This request expired (after 5 minutes); start again.",
-        ));
+        return Err(expired_ceremony());
     }
     Ok(cer)
+}
+
+/// A ceremony answered after its 5 minutes (R17).
+fn expired_ceremony() -> PasskeyError {
+    reject(
+        "challengeExpired",
+        "This request expired (after 5 minutes); start again.",
+    )
 }
 
 mod lifecycle;
 mod manage;
 mod register;
+mod sealed;
 mod signin;
 
 pub use register::RegistrationOffer;
+pub(crate) use sealed::SealingKey;

@@ -1,5 +1,6 @@
 //! Signing in with a passkey (R21, R22, R23, R25), every outcome logged.
 
+use super::sealed::{self, SealingKey, SignInCeremony};
 use super::*;
 use portcullis_webauthn::PublicKeyCredential;
 
@@ -10,13 +11,13 @@ impl Service {
         &self,
         rp: &RelyingParty,
         username: Option<&str>,
-    ) -> Result<CeremonyStart, PasskeyError> {
+    ) -> Result<SignInStart, PasskeyError> {
         let now = self.now();
-        // Before the connection: on a cold server the key is read from the store, and a
+        // Before the connection: on a cold server the keys are read from the store, and a
         // request holding one connection while it waits for another starves the pool under a
         // burst (two SQLite connections; sixteen first sign-ins deadlocked until its timeout).
         let name_key = self.name_key().await?;
-        let mut c = self.store().conn().await?;
+        let sealing_key = self.sealing_key().await?;
         // Username-first requests answer alike whether the name is an account, holds
         // passkeys or not (issue 12): the same queries, and for a name without passkeys the
         // same shape — decoy credential ids derived from the name, the same every time.
@@ -27,6 +28,7 @@ impl Service {
                 let upn = Upn::parse(name).map_err(|_| {
                     reject("malformedUsername", "Enter your username as name@domain.")
                 })?;
+                let mut c = self.store().conn().await?;
                 let user = directory::user_by_upn(&mut c, &upn).await?;
                 let owner = user.as_ref().map_or_else(Uuid::new_v4, |u| u.id);
                 let (cfg, member_of) = policy_for(&mut c, owner).await?;
@@ -72,50 +74,46 @@ impl Service {
                 ),
             );
         }
-        let id = Uuid::new_v4();
-        let state =
-            serde_json::to_string(&state).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        ceremonies::insert(
-            &mut c,
-            id,
-            &Ceremony {
-                kind: "authenticate".into(),
+        // Sealed, not stored (issue 18): asking for options writes nothing.
+        let ceremony = sealed::seal(
+            sealing_key,
+            &SignInCeremony {
+                id: Uuid::new_v4(),
                 user_id,
-                state,
-                expires_at: now + CEREMONY_TTL,
+                expires_ms: portcullis_domain::time_fmt::to_millis(now + CEREMONY_TTL),
+                state: sealable_state(&state)?,
             },
-            now,
-        )
-        .await?;
-        Ok(CeremonyStart {
-            ceremony_id: id,
-            options,
-        })
+        )?;
+        Ok(SignInStart { ceremony, options })
     }
 
     /// R1, R2, R5, R22, R25: finishes a sign-in and opens a session. Every outcome is logged.
     pub async fn finish_passkey_sign_in(
         &self,
         rp: &RelyingParty,
-        ceremony_id: Uuid,
+        ceremony: &str,
         response: &Value,
         ctx: &RequestContext,
     ) -> Result<SignedIn, PasskeyError> {
         let now = self.now();
-        // Malformed input is refused and logged but spends nothing; any later refusal spends
-        // the ceremony (R17: single use), in the same commit as its log entry.
+        // Malformed input, or a ceremony that does not open or has expired, is refused and
+        // logged but spends nothing; any later refusal spends the ceremony (R17: single use),
+        // in the same commit as its log entry.
         let result = match RelyingParty::parse_assertion(response) {
-            Err(e) => Err((None, e.into(), false)),
-            Ok(assertion) => self
-                .try_passkey_sign_in(rp, ceremony_id, &assertion, ctx, now)
-                .await
-                .map_err(|(user, e)| (user, e, true)),
+            Err(e) => Err((None, e.into(), None)),
+            Ok(assertion) => match self.open_sign_in_ceremony(ceremony, now).await {
+                Err(e) => Err((None, e, None)),
+                Ok(cer) => self
+                    .try_passkey_sign_in(rp, &cer, &assertion, ctx, now)
+                    .await
+                    .map_err(|(user, e)| (user, e, Some((cer.id, cer.expires_at())))),
+            },
         };
         if let Err((user, e, spend)) = &result {
             if !matches!(e, PasskeyError::Failed(_)) {
                 let mut tx = self.store().begin().await?;
-                if *spend {
-                    ceremonies::take(&mut tx, ceremony_id, "authenticate", now).await?;
+                if let Some((id, expires_at)) = spend {
+                    ceremonies::spend(&mut tx, *id, *expires_at).await?;
                 }
                 let upn = user
                     .as_ref()
@@ -147,18 +145,13 @@ impl Service {
     async fn try_passkey_sign_in(
         &self,
         rp: &RelyingParty,
-        ceremony_id: Uuid,
+        cer: &SignInCeremony,
         assertion: &PublicKeyCredential,
         ctx: &RequestContext,
         now: Timestamp,
     ) -> Result<SignedIn, (Option<Involved>, PasskeyError)> {
         let no_user = |e: PasskeyError| (None, e);
         let mut c = self.store().conn().await.map_err(|e| no_user(e.into()))?;
-        // Read, not taken: it is taken in the transaction that records the outcome.
-        let cer = self
-            .peek_ceremony(&mut c, ceremony_id, "authenticate", now)
-            .await
-            .map_err(no_user)?;
         let state: AuthenticationState = serde_json::from_str(&cer.state)
             .map_err(|e| no_user(ServiceError::Internal(format!("ceremony state: {e}")).into()))?;
         let cred_id = URL_SAFE_NO_PAD.encode(&assertion.raw_id);
@@ -206,9 +199,24 @@ impl Service {
         let verified = match outcome {
             Ok(a) => a,
             Err(e) if e.code == "counterRegression" => {
-                store_pk::flag_clone(&mut c, stored.passkey.id)
+                // Flagged only by a ceremony's first answer: a replayed sign-in (its counter
+                // is now the stored one) must not let whoever captured it flag the passkey.
+                drop(c);
+                let mut tx = self
+                    .store()
+                    .begin()
                     .await
                     .map_err(|e| with_user(e.into()))?;
+                if !ceremonies::spend(&mut tx, cer.id, cer.expires_at())
+                    .await
+                    .map_err(|e| with_user(e.into()))?
+                {
+                    return Err(with_user(unknown_ceremony()));
+                }
+                store_pk::flag_clone(&mut tx, stored.passkey.id)
+                    .await
+                    .map_err(|e| with_user(e.into()))?;
+                commit(tx).await.map_err(|e| with_user(e.into()))?;
                 tracing::warn!(user = %user.user_principal_name, passkey = %stored.passkey.id, "passkey counter went backwards: flagged as possibly cloned");
                 return Err(with_user(e.into()));
             }
@@ -258,11 +266,10 @@ impl Service {
             .begin()
             .await
             .map_err(|e| with_user(e.into()))?;
-        // Single use (R17): of two answers to one challenge, only the first to commit takes it.
-        if ceremonies::take(&mut tx, ceremony_id, "authenticate", now)
+        // Single use (R17): of two answers to one challenge, only the first to commit spends it.
+        if !ceremonies::spend(&mut tx, cer.id, cer.expires_at())
             .await
             .map_err(|e| with_user(e.into()))?
-            .is_none()
         {
             return Err(with_user(unknown_ceremony()));
         }
@@ -403,6 +410,46 @@ impl Service {
             })
             .await
     }
+}
+
+impl Service {
+    /// The key sign-in ceremonies are sealed with, derived from a stored secret: read once.
+    async fn sealing_key(&self) -> Result<&SealingKey, ServiceError> {
+        self.sealing_key
+            .get_or_try_init(|| async {
+                let mut c = self.store().conn().await?;
+                let secret =
+                    portcullis_store::tenant::server_secret(&mut c, "ceremonies", &new_token())
+                        .await?;
+                SealingKey::derive(secret.as_bytes())
+            })
+            .await
+    }
+
+    /// The sign-in ceremony a token holds, if it opens and has not expired (R17). Whether
+    /// it was spent is known only when spending it, with the outcome.
+    async fn open_sign_in_ceremony(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<SignInCeremony, PasskeyError> {
+        let cer = sealed::open(self.sealing_key().await?, token).map_err(|_| unknown_ceremony())?;
+        if now >= cer.expires_at() {
+            return Err(expired_ceremony());
+        }
+        Ok(cer)
+    }
+}
+
+/// The library's state as a sealed ceremony keeps it: without the allowed credentials, which
+/// only the options needed (a single-credential finish reads the stored one), so that a
+/// username-first token does not grow with the user's passkeys.
+fn sealable_state(state: &AuthenticationState) -> Result<String, ServiceError> {
+    let mut v = serde_json::to_value(state).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    if let Some(creds) = v.get_mut("credentials") {
+        *creds = Value::Array(vec![]);
+    }
+    serde_json::to_string(&v).map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
 /// Who a refused passkey sign-in concerned, once the passkey was found: its owner, and its
