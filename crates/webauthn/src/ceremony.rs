@@ -5,7 +5,6 @@ use serde_json::Value;
 use std::time::{Duration, SystemTime};
 use url::Url;
 use uuid::Uuid;
-use webauthn_rs_core::error::WebauthnError;
 use webauthn_rs_core::proto::{
     AttestationConveyancePreference, AttestationFormat, AttestationMetadata, AuthenticationState,
     COSEAlgorithm, Credential, ParsedAttestation, ParsedAttestationData, PublicKeyCredential,
@@ -14,6 +13,7 @@ use webauthn_rs_core::proto::{
 };
 use webauthn_rs_core::WebauthnCore;
 
+use crate::assertion::RingKey;
 use crate::error::{classify, CeremonyError};
 
 /// How long a browser may take over a ceremony (the server's own expiry is 5 minutes).
@@ -389,7 +389,9 @@ impl RelyingParty {
     }
 
     /// R22: verifies an assertion for one stored credential whose counter is `stored_counter`:
-    /// origin, RP ID, challenge, UV, signature, and the counter rule.
+    /// origin, RP ID, challenge, UV, signature, and the counter rule. ES256 and Ed25519
+    /// signatures are verified with `ring`, every other check by the library (see
+    /// `assertion`); other keys by the library alone.
     pub fn finish_authentication(
         &self,
         response: &PublicKeyCredential,
@@ -397,43 +399,24 @@ impl RelyingParty {
         credential: &Credential,
         stored_counter: u32,
     ) -> Result<Assertion, CeremonyError> {
-        let mut cred = credential.clone();
-        cred.counter = stored_counter;
-        let r = match crate::okp::stored_ed25519(&cred.cred) {
-            // Ed25519: the library checks everything but the signature first, in its own order,
-            // on the same bytes signed by the stand-in key (with the counter rule held back, so
-            // that a forged assertion cannot flag the passkey as cloned); then the signature is
-            // verified here; then the counter.
-            Some(key) => {
-                let mut signed = response.response.authenticator_data.clone();
-                signed.extend_from_slice(
-                    ring::digest::digest(
-                        &ring::digest::SHA256,
-                        &response.response.client_data_json,
-                    )
-                    .as_ref(),
-                );
-                let mut stand_in = response.clone();
-                stand_in.response.signature = crate::okp::stand_in_signature(&signed)?;
-                cred.cred = crate::okp::stand_in_cose()?;
-                let no_counter = Credential {
-                    counter: 0,
-                    ..cred.clone()
-                };
-                self.core
-                    .authenticate_single_credential(&stand_in, state, &no_counter)
-                    .map_err(|e| classify(&e))?;
-                if !key.verifies(&signed, &response.response.signature) {
-                    return Err(classify(&WebauthnError::AuthenticationFailure));
-                }
-                self.core
-                    .authenticate_single_credential(&stand_in, state, &cred)
-            }
-            None => self
-                .core
-                .authenticate_single_credential(response, state, &cred),
+        if let Some(key) = RingKey::of(&credential.cred) {
+            return crate::assertion::check(
+                &self.core,
+                response,
+                state,
+                credential,
+                &key,
+                stored_counter,
+            );
         }
-        .map_err(|e| classify(&e))?;
+        let cred = Credential {
+            counter: stored_counter,
+            ..credential.clone()
+        };
+        let r = self
+            .core
+            .authenticate_single_credential(response, state, &cred)
+            .map_err(|e| classify(&e))?;
         Ok(Assertion {
             counter: r.counter(),
             user_verified: r.user_verified(),
@@ -443,9 +426,9 @@ impl RelyingParty {
 
     /// Refuses an assertion for a credential this service does not hold — a decoy id of a
     /// name without passkeys, an id made up, a passkey removed for good — the way it refuses
-    /// a wrong signature: the same checks, in the same order, against a key that exists only
-    /// in this process and signs nothing for anyone. Whoever sends a decoy id back cannot tell
-    /// it from a real one by the answer.
+    /// a wrong signature: the same checks, in the same order, at the same cost, against a key
+    /// whose private half nobody holds. Whoever sends a decoy id back cannot tell it from a
+    /// real one by the answer.
     pub fn refuse_unknown_credential(
         &self,
         response: &PublicKeyCredential,
@@ -457,32 +440,31 @@ impl RelyingParty {
             .get(32)
             .copied()
             .unwrap_or_default();
-        let cred = match crate::okp::stand_in_cose() {
-            Ok(cred) => Credential {
-                cred_id: response.raw_id.clone(),
-                cred,
-                counter: 0,
-                transports: None,
-                user_verified: true,
-                // As the response says, so that the check that fails is the signature's.
-                backup_eligible: flags & 0x08 != 0,
-                backup_state: flags & 0x10 != 0,
-                registration_policy: UserVerificationPolicy::Required,
-                extensions: RegisteredExtensions::none(),
-                attestation: ParsedAttestation {
-                    data: ParsedAttestationData::None,
-                    metadata: AttestationMetadata::None,
-                },
-                attestation_format: AttestationFormat::None,
-            },
+        let key = match RingKey::nobodys() {
+            Ok(key) => key,
             Err(e) => return e,
         };
-        match self
-            .core
-            .authenticate_single_credential(response, state, &cred)
-        {
-            Err(e) => classify(&e),
-            // Nobody holds the stand-in's private key outside this process.
+        let cred = Credential {
+            cred_id: response.raw_id.clone(),
+            // Any key: `check` hands the library the sentinel and verifies with `key`.
+            cred: crate::assertion::sentinel(),
+            counter: 0,
+            transports: None,
+            user_verified: true,
+            // As the response says, so that the check that fails is the signature's.
+            backup_eligible: flags & 0x08 != 0,
+            backup_state: flags & 0x10 != 0,
+            registration_policy: UserVerificationPolicy::Required,
+            extensions: RegisteredExtensions::none(),
+            attestation: ParsedAttestation {
+                data: ParsedAttestationData::None,
+                metadata: AttestationMetadata::None,
+            },
+            attestation_format: AttestationFormat::None,
+        };
+        match crate::assertion::check(&self.core, response, state, &cred, &key, 0) {
+            Err(e) => e,
+            // Nobody holds the key's private half.
             Ok(_) => CeremonyError::new(
                 "badSignature",
                 "The passkey's signature does not verify against the stored public key.",

@@ -4,10 +4,12 @@
 //! signature itself: `webauthn-rs-core` does, and for what the library does not take — the
 //! FIDO metadata BLOB, and the `android-safetynet` and SHA-1 `tpm` statements it refuses
 //! outright — `jsonwebtoken`, `ring`, `x509-parser` and `tpm2-protocol` do (see
-//! `statement`). It sets the options Portcullis requires (R17), turns the results into plain
+//! `statement`); assertion signatures are verified with `ring`, the library performing
+//! every other check (see `assertion`). It sets the options Portcullis requires (R17), turns the results into plain
 //! facts (AAGUID, statement format, attestation type, flags) for the policy engine, and
 //! names every failure with a stable code and a sentence a person can act on.
 
+mod assertion;
 mod binding;
 pub mod ceremony;
 pub mod error;

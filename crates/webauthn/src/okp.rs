@@ -10,21 +10,18 @@
 //!   credential key replaced by a stand-in P-256 key. The credential is then stored with its
 //!   real Ed25519 key.
 //! - At sign-in the Ed25519 signature over authenticatorData ‖ SHA-256(clientDataJSON) is
-//!   verified here (`ring`); the library then checks the rest with the same bytes signed by
-//!   the stand-in key, which exists only in this process and never leaves it.
+//!   verified with `ring`, and the library checks the rest, as for ES256 (see `assertion`).
 //!
 //! Either way no byte the authenticator signed is changed before it is verified.
 
-use ring::rand::SystemRandom;
-use ring::signature::{self, EcdsaKeyPair, KeyPair, UnparsedPublicKey};
+use ring::signature::{self, UnparsedPublicKey};
 use serde_cbor_2::Value as Cbor;
-use std::sync::OnceLock;
 use webauthn_rs_core::attestation::{
     assert_packed_attest_req, validate_extension, FidoGenCeAaguid,
 };
 use webauthn_rs_core::proto::{
-    AttestationFormat, AttestationMetadata, COSEAlgorithm, COSEEC2Key, COSEKey, COSEKeyType,
-    COSEOKPKey, ECDSACurve, EDDSACurve, SerialisableAttestationData,
+    AttestationFormat, AttestationMetadata, COSEAlgorithm, COSEKey, COSEKeyType, COSEOKPKey,
+    EDDSACurve, SerialisableAttestationData,
 };
 
 use crate::error::{classify, CeremonyError};
@@ -96,56 +93,13 @@ pub(crate) fn stored_ed25519(key: &COSEKey) -> Option<Ed25519Key> {
     }
 }
 
-/// The process's stand-in P-256 key.
-struct StandIn {
-    pair: EcdsaKeyPair,
-    rng: SystemRandom,
-}
-
-fn stand_in() -> Result<&'static StandIn, CeremonyError> {
-    static STAND_IN: OnceLock<Option<StandIn>> = OnceLock::new();
-    STAND_IN
-        .get_or_init(|| {
-            let rng = SystemRandom::new();
-            let alg = &signature::ECDSA_P256_SHA256_ASN1_SIGNING;
-            let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).ok()?;
-            let pair = EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).ok()?;
-            Some(StandIn { pair, rng })
-        })
-        .as_ref()
-        .ok_or_else(|| CeremonyError::new("internalError", "no stand-in key could be made"))
-}
-
-impl StandIn {
-    /// (x, y) of the public point.
-    fn coordinates(&self) -> (Vec<u8>, Vec<u8>) {
-        let point = self.pair.public_key().as_ref();
-        let x = point.get(1..33).unwrap_or_default().to_vec();
-        let y = point.get(33..65).unwrap_or_default().to_vec();
-        (x, y)
-    }
-}
-
-/// The stand-in's key as the library reads it from a credential.
-pub(crate) fn stand_in_cose() -> Result<COSEKey, CeremonyError> {
-    let (x, y) = stand_in()?.coordinates();
-    Ok(COSEKey {
-        type_: COSEAlgorithm::ES256,
-        key: COSEKeyType::EC_EC2(COSEEC2Key {
-            curve: ECDSACurve::SECP256R1,
-            x,
-            y,
-        }),
-    })
-}
-
-/// The stand-in's signature (ASN.1 DER ECDSA P-256 SHA-256) of `msg`.
-pub(crate) fn stand_in_signature(msg: &[u8]) -> Result<Vec<u8>, CeremonyError> {
-    let s = stand_in()?;
-    s.pair
-        .sign(&s.rng, msg)
-        .map(|sig| sig.as_ref().to_vec())
-        .map_err(|_| CeremonyError::new("internalError", "the stand-in key could not sign"))
+/// (x, y) of the stand-in P-256 key that replaces an Ed25519 key in the `none` object the
+/// library checks at registration: a key nobody holds the private half of.
+fn stand_in_coordinates() -> Result<(Vec<u8>, Vec<u8>), CeremonyError> {
+    let point = crate::assertion::nobodys_point()?;
+    let x = point.get(1..33).unwrap_or_default().to_vec();
+    let y = point.get(33..65).unwrap_or_default().to_vec();
+    Ok((x, y))
 }
 
 /// `auth_data` with its credential key replaced by the stand-in's, every other byte (the
@@ -170,7 +124,7 @@ pub(crate) fn with_stand_in_key(auth_data: &[u8]) -> Result<Vec<u8>, CeremonyErr
         .map(|_: Cbor| ())
         .map_err(|_| malformed())?;
     let key_end = key_at.checked_add(de.byte_offset()).ok_or_else(malformed)?;
-    let (x, y) = stand_in()?.coordinates();
+    let (x, y) = stand_in_coordinates()?;
     let cose = Cbor::Map(
         [
             (int(1), int(2)),

@@ -378,3 +378,119 @@ fn r17_a_real_ed25519_registration_and_sign_in_are_verified() {
         "a changed counter byte breaks the Ed25519 signature"
     );
 }
+
+/// Issue 18 (R22): ES256 and Ed25519 signatures are verified with `ring` while the library
+/// checks the rest against a sentinel key. Every check still fails with its own reason, in
+/// the library's order, a signature `ring` refuses is refused, the counter rule holds — and
+/// a credential this service does not hold is refused by the same checks.
+#[test]
+fn r22_signatures_verified_with_ring_keep_every_check_of_the_library() {
+    let rp = rp();
+    for mut key in [SoftKey::new(AAGUID), SoftKey::ed25519(AAGUID)] {
+        let (opts, state) = rp
+            .start_registration(&[1], "a@b.c", "A", vec![], true)
+            .unwrap();
+        let resp = key.register(&opts, ORIGIN, &Quirks::default());
+        let cred = rp
+            .finish_registration(&resp, &state, SystemTime::now())
+            .unwrap()
+            .credential;
+        let cases: Vec<(Quirks, u32, Result<u32, &str>)> = vec![
+            (Quirks::default(), 0, Ok(1)),
+            (
+                Quirks {
+                    counter: Some(9),
+                    ..Default::default()
+                },
+                3,
+                Ok(9),
+            ),
+            (
+                Quirks {
+                    bad_signature: true,
+                    ..Default::default()
+                },
+                0,
+                Err("badSignature"),
+            ),
+            (
+                Quirks {
+                    origin: Some("https://evil.example".into()),
+                    ..Default::default()
+                },
+                0,
+                Err("originMismatch"),
+            ),
+            (
+                Quirks {
+                    rp_id: Some("evil.example".into()),
+                    ..Default::default()
+                },
+                0,
+                Err("rpIdMismatch"),
+            ),
+            (
+                Quirks {
+                    challenge: Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into()),
+                    ..Default::default()
+                },
+                0,
+                Err("challengeMismatch"),
+            ),
+            (
+                Quirks {
+                    no_uv: true,
+                    ..Default::default()
+                },
+                0,
+                Err("userNotVerified"),
+            ),
+            // The library's order: the origin is named before the signature.
+            (
+                Quirks {
+                    origin: Some("https://evil.example".into()),
+                    bad_signature: true,
+                    ..Default::default()
+                },
+                0,
+                Err("originMismatch"),
+            ),
+            // The counter rule: not greater than the stored one.
+            (
+                Quirks {
+                    counter: Some(5),
+                    ..Default::default()
+                },
+                5,
+                Err("counterRegression"),
+            ),
+            // ... checked after the signature: a forgery with an old counter is a forgery.
+            (
+                Quirks {
+                    counter: Some(5),
+                    bad_signature: true,
+                    ..Default::default()
+                },
+                5,
+                Err("badSignature"),
+            ),
+        ];
+        for (q, stored, want) in cases {
+            let (req, st) = rp.start_authentication(vec![cred.clone()]).unwrap();
+            let answer = RelyingParty::parse_assertion(&key.assert(&req, ORIGIN, &q)).unwrap();
+            let got = rp
+                .finish_authentication(&answer, &st, &cred, stored)
+                .map(|a| a.counter)
+                .map_err(|e| e.code);
+            assert_eq!(got, want, "{q:?}, stored counter {stored}");
+            // Sent for a credential this service does not hold, the same answer is refused
+            // by the same checks — as a wrong signature where it otherwise passes.
+            let decoy = rp.refuse_unknown_credential(&answer, &st).code;
+            let expected = match want {
+                Ok(_) | Err("counterRegression") => "badSignature",
+                Err(code) => code,
+            };
+            assert_eq!(decoy, expected, "decoy: {q:?}");
+        }
+    }
+}
