@@ -710,6 +710,11 @@ async fn r25_deleted_passkeys_are_refused_with_the_explanation() {
     let (mut mine, mut theirs) = (SoftKey::new(CHROMIUM), SoftKey::new(OTHER));
     let (_, a) = register(&c, &s, &mut mine, &Quirks::default()).await;
     let (_, b) = register(&c, &s, &mut theirs, &Quirks::default()).await;
+    // R27: a sign-in hands the Signal API the passkeys the server accepts.
+    let accepted = |v: &Value| v["signal"]["allAcceptedCredentialIds"].clone();
+    let (st, v) = passkey_sign_in(&s, None, &mut theirs, &Quirks::default()).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(accepted(&v), json!([mine.id(), theirs.id()]));
 
     // The delete form belongs to Security info, which has its own (OIDC) sign-in.
     assert_eq!(
@@ -733,6 +738,13 @@ async fn r25_deleted_passkeys_are_refused_with_the_explanation() {
             .unwrap()
             .contains("You removed this passkey"),
         "{v}"
+    );
+    let (st, v) = passkey_sign_in(&s, None, &mut theirs, &Quirks::default()).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        accepted(&v),
+        json!([theirs.id()]),
+        "the deleted one is not offered"
     );
 
     let (st, _, err) = cli(

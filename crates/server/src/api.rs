@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use portcullis_domain::passkey::PasskeyRefusal;
 use portcullis_domain::time_fmt::rfc3339;
-use portcullis_service::passkeys::{DeviceInfo, PasskeyError, RegistrationRequest};
+use portcullis_service::passkeys::{
+    DeviceInfo, PasskeyError, PasskeySignedIn, RegistrationRequest,
+};
 use portcullis_service::{RequestContext, ServiceError};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -319,11 +321,13 @@ pub async fn sign_in(
         return Ok(too_many(wait));
     }
     let Json(body) = body.map_err(json_error)?;
-    let s = st
+    let PasskeySignedIn {
+        signed_in: s,
+        accepted_credential_ids: accepted,
+    } = st
         .service
         .finish_passkey_sign_in(&st.rp, &body.ceremony_id, &body.credential, &ctx)
         .await?;
-    let accepted = st.service.accepted_credential_ids(s.user.id).await?;
     let cookie = session_cookie::set(
         &s.token,
         s.session.expires_at,

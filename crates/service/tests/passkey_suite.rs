@@ -168,9 +168,14 @@ async fn r14_adding_a_passkey_needs_a_fresh_mfa_claim_and_r17_ceremonies_expire_
             .finish_passkey_sign_in(&rp, &start.ceremony, &a, &ctx())
             .await
             .expect("sign in");
-        svc.begin_passkey_registration(&rp, &s2.session, &s2.user, &RequestContext::default())
-            .await
-            .expect("a passkey sign-in may add another passkey");
+        svc.begin_passkey_registration(
+            &rp,
+            &s2.signed_in.session,
+            &s2.signed_in.user,
+            &RequestContext::default(),
+        )
+        .await
+        .expect("a passkey sign-in may add another passkey");
     }
 }
 
@@ -293,7 +298,10 @@ async fn r25_deleting_a_passkey_ends_the_sessions_it_opened() {
                     .expect("signed in"),
             );
         }
-        let ids: Vec<_> = opened.iter().map(|s| s.session.credential_id).collect();
+        let ids: Vec<_> = opened
+            .iter()
+            .map(|s| s.signed_in.session.credential_id)
+            .collect();
         let views = svc.passkeys_of(&by_tap.user).await.unwrap();
         let id_of = |n: usize| {
             views
@@ -308,16 +316,26 @@ async fn r25_deleting_a_passkey_ends_the_sessions_it_opened() {
             .await
             .unwrap();
         assert!(
-            svc.session(&opened[0].token).await.unwrap().is_none(),
+            svc.session(&opened[0].signed_in.token)
+                .await
+                .unwrap()
+                .is_none(),
             "{}: the user's deletion ends its session",
             t.name
         );
-        assert!(svc.session(&opened[1].token).await.unwrap().is_some());
+        assert!(svc
+            .session(&opened[1].signed_in.token)
+            .await
+            .unwrap()
+            .is_some());
         svc.admin_delete_passkey(&Actor::System, "lee@contoso.com", id_of(1))
             .await
             .unwrap();
         assert!(
-            svc.session(&opened[1].token).await.unwrap().is_none(),
+            svc.session(&opened[1].signed_in.token)
+                .await
+                .unwrap()
+                .is_none(),
             "{}: the administrator's too",
             t.name
         );
@@ -420,7 +438,7 @@ async fn r17_sealed_sign_in_ceremonies_write_nothing_and_open_once_unchanged_for
             async move {
                 svc.finish_passkey_sign_in(&rp, &token, &answer, &ctx())
                     .await
-                    .map(|s| s.user.user_principal_name.to_string())
+                    .map(|s| s.signed_in.user.user_principal_name.to_string())
                     .map_err(|e| e.code())
             }
         };

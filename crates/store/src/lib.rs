@@ -32,6 +32,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor, Transaction};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use sqlx::Any;
@@ -39,8 +40,28 @@ pub use sqlx::Any;
 /// A database connection, pooled or inside a transaction.
 pub type Conn = AnyConnection;
 
-/// An open transaction.
-pub type Tx = Transaction<'static, Any>;
+/// An open transaction. On SQLite it also holds this process's write gate (see
+/// [`Store::begin`]) until it commits or is dropped.
+pub struct Tx {
+    tx: Transaction<'static, Any>,
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for Tx {
+    type Target = Transaction<'static, Any>;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+/// How long a transaction waits for the write gate: as long as SQLite's busy timeout.
+const WRITE_WAIT: Duration = Duration::from_secs(10);
 
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +91,9 @@ pub enum StoreError {
     /// The thread running a bulk read stopped before it answered.
     #[error("a database read stopped: {0}")]
     Reader(#[from] tokio::task::JoinError),
+    /// A transaction waited longer than its limit for another to finish.
+    #[error("the database is busy: a write waited over {0:?} for others to finish")]
+    Busy(Duration),
     /// Migrations failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -133,6 +157,10 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     reader: bulk::Reader,
+    /// SQLite has one writer: this process's transactions queue here, asynchronously,
+    /// rather than in SQLite's busy handler, which sleeps the connection's thread (1 ms,
+    /// then longer) and left the CPU idle under load (issue 18's profile).
+    write_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The default SQLite URL for a data directory.
@@ -190,6 +218,11 @@ impl Store {
                 Backend::Postgres => 16,
             })
             .acquire_timeout(Duration::from_secs(30))
+            // A file's connection does not go stale, and the ping sqlx sends before handing
+            // one out is a round trip to its worker thread on every acquire (issue 18's
+            // profile: context switches were a quarter of a sign-in's time). A PostgreSQL
+            // connection can be dropped by the server, so it is still checked.
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -216,6 +249,7 @@ impl Store {
             pool,
             backend,
             reader,
+            write_gate: Arc::default(),
         })
     }
 
@@ -239,15 +273,27 @@ impl Store {
         Ok(self.pool.acquire().await?)
     }
 
-    /// Begins a transaction. On SQLite it takes the write lock at once (BEGIN IMMEDIATE)
-    /// so read-then-write transactions never fail half-way on a lock upgrade.
+    /// Begins a transaction. On SQLite it first takes this process's write gate, then the
+    /// write lock at once (BEGIN IMMEDIATE) so read-then-write transactions never fail
+    /// half-way on a lock upgrade; other processes on the same file (the CLI) still meet
+    /// SQLite's busy timeout. A transaction that waits over 10 s for the gate fails, as one
+    /// that met SQLite's busy timeout does.
     pub async fn begin(&self) -> Result<Tx> {
         match self.backend {
             Backend::Sqlite => {
+                let gate = tokio::time::timeout(WRITE_WAIT, self.write_gate.clone().lock_owned())
+                    .await
+                    .map_err(|_| StoreError::Busy(WRITE_WAIT))?;
                 let conn = self.pool.acquire().await?;
-                Ok(Transaction::begin(conn, Some("BEGIN IMMEDIATE".into())).await?)
+                Ok(Tx {
+                    tx: Transaction::begin(conn, Some("BEGIN IMMEDIATE".into())).await?,
+                    _gate: Some(gate),
+                })
             }
-            Backend::Postgres => Ok(self.pool.begin().await?),
+            Backend::Postgres => Ok(Tx {
+                tx: self.pool.begin().await?,
+                _gate: None,
+            }),
         }
     }
 
@@ -284,7 +330,7 @@ impl Store {
 
 /// Commits a transaction.
 pub async fn commit(tx: Tx) -> Result<()> {
-    tx.commit().await?;
+    tx.tx.commit().await?;
     Ok(())
 }
 

@@ -121,14 +121,17 @@ pub async fn for_user(c: &mut Conn, user: Uuid) -> Result<Vec<StoredPasskey>> {
     rows.iter().map(from_row).collect()
 }
 
-/// The credential ids of a user's live passkeys (disabled ones included).
-pub async fn live_credential_ids(c: &mut Conn, user: Uuid) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT credential_id FROM passkeys WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at, id",
+/// Every passkey, tombstones included, of the user who holds the passkey `credential_id`,
+/// in the order they were added; none when no passkey has that id. A sign-in reads the
+/// passkey that answers and its owner's others (the Signal API's list) in one statement.
+pub async fn of_same_owner(c: &mut Conn, credential_id: &str) -> Result<Vec<StoredPasskey>> {
+    let rows = sqlx::query(
+        "SELECT * FROM passkeys WHERE user_id = (SELECT user_id FROM passkeys WHERE credential_id = $1) ORDER BY created_at, id",
     )
-    .bind(user.to_string())
+    .bind(credential_id)
     .fetch_all(&mut *c)
-    .await?)
+    .await?;
+    rows.iter().map(from_row).collect()
 }
 
 /// A passkey by credential id, tombstones included.

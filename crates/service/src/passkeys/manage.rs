@@ -4,14 +4,6 @@
 use super::*;
 
 impl Service {
-    /// The credential ids the server accepts for `user` — every live passkey, disabled ones
-    /// included since they can come back — for the Signal API (R27): one light read after a
-    /// sign-in, not the full view of [`Self::passkeys_of`].
-    pub async fn accepted_credential_ids(&self, user: Uuid) -> Result<Vec<String>, PasskeyError> {
-        let mut c = self.store().conn().await?;
-        Ok(store_pk::live_credential_ids(&mut c, user).await?)
-    }
-
     /// A user's passkeys, each with its model name and whether it can sign in now (R5, R20).
     pub async fn passkeys_of(&self, user: &User) -> Result<Vec<PasskeyView>, PasskeyError> {
         let mut c = self.store().conn().await?;

@@ -132,6 +132,18 @@ pub struct SignInStart {
     pub options: Value,
 }
 
+/// A passkey sign-in: the session opened, and which of the user's passkeys the server
+/// accepts (R27: the list the Signal API hands the browser's credential manager).
+#[derive(Debug, Clone)]
+pub struct PasskeySignedIn {
+    /// The session.
+    pub signed_in: SignedIn,
+    /// Credential ids (base64url) of every passkey of the user's that is not deleted —
+    /// disabled ones included, since they can come back — read with the passkey that
+    /// answered, in the same statement.
+    pub accepted_credential_ids: Vec<String>,
+}
+
 /// A passkey with whether it can sign in now, and why not.
 #[derive(Debug, Clone)]
 pub struct PasskeyView {

@@ -94,7 +94,7 @@ impl Service {
         ceremony: &str,
         response: &Value,
         ctx: &RequestContext,
-    ) -> Result<SignedIn, PasskeyError> {
+    ) -> Result<PasskeySignedIn, PasskeyError> {
         let now = self.now();
         // Malformed input, or a ceremony that does not open or has expired, is refused and
         // logged but spends nothing; any later refusal spends the ceremony (R17: single use),
@@ -149,7 +149,7 @@ impl Service {
         assertion: &PublicKeyCredential,
         ctx: &RequestContext,
         now: Timestamp,
-    ) -> Result<SignedIn, (Option<Involved>, PasskeyError)> {
+    ) -> Result<PasskeySignedIn, (Option<Involved>, PasskeyError)> {
         let no_user = |e: PasskeyError| (None, e);
         let mut c = self.store().conn().await.map_err(|e| no_user(e.into()))?;
         let state: AuthenticationState = serde_json::from_str(&cer.state)
@@ -157,10 +157,10 @@ impl Service {
         let cred_id = URL_SAFE_NO_PAD.encode(&assertion.raw_id);
         // A credential not held here is refused as a wrong signature is, by the same checks:
         // decoy ids (offered for names without passkeys) must answer like real ones.
-        let Some(stored) = store_pk::by_credential_id(&mut c, &cred_id)
+        let owned = store_pk::of_same_owner(&mut c, &cred_id)
             .await
-            .map_err(|e| no_user(e.into()))?
-        else {
+            .map_err(|e| no_user(e.into()))?;
+        let Some(stored) = owned.iter().find(|p| p.passkey.credential_id == cred_id) else {
             return Err(no_user(PasskeyError::Unrecognised(
                 rp.refuse_unknown_credential(assertion, &state),
             )));
@@ -170,7 +170,7 @@ impl Service {
             .map_err(|e| no_user(e.into()))?
         else {
             // Said only to whoever proves they hold the passkey.
-            let credential = credential_of(&stored).map_err(no_user)?;
+            let credential = credential_of(stored).map_err(no_user)?;
             let count = u32::try_from(stored.passkey.sign_count).unwrap_or(u32::MAX);
             rp.finish_authentication(assertion, &state, &credential, count)
                 .map_err(|e| no_user(e.into()))?;
@@ -188,7 +188,7 @@ impl Service {
                 e,
             )
         };
-        let credential = credential_of(&stored).map_err(with_user)?;
+        let credential = credential_of(stored).map_err(with_user)?;
         let old = stored.passkey.sign_count;
         let outcome = rp.finish_authentication(
             assertion,
@@ -327,10 +327,17 @@ impl Service {
                 .map_err(|e| with_user(e.into()))?;
         }
         commit(tx).await.map_err(|e| with_user(e.into()))?;
-        Ok(SignedIn {
-            token,
-            session,
-            user,
+        Ok(PasskeySignedIn {
+            signed_in: SignedIn {
+                token,
+                session,
+                user,
+            },
+            accepted_credential_ids: owned
+                .iter()
+                .filter(|p| p.deleted.is_none())
+                .map(|p| p.passkey.credential_id.clone())
+                .collect(),
         })
     }
 }
