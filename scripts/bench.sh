@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The sign-in benchmark in one command (see BENCHMARKS.md). Builds release binaries, then
 # runs complete passkey sign-ins over HTTP against a real server on SQLite (both
-# durability settings) and, when BENCH_POSTGRES_URL names an empty database, PostgreSQL.
+# durability settings, unpinned and with the server on a core of its own), complete
+# application sign-ins (OIDC code flow) and, when BENCH_POSTGRES_URL names an empty
+# database, PostgreSQL.
 # `scripts/bench.sh ca` runs the Conditional Access evaluation benchmark instead,
 # `scripts/bench.sh readiness` the readiness analysis, and `scripts/bench.sh inventory` the
 # passkey inventory (SQLite, then PostgreSQL when BENCH_POSTGRES_URL names an empty database).
@@ -38,6 +40,12 @@ if [ "$(nproc)" -ge 2 ]; then
   LAST=$(( $(nproc) - 1 ))
   taskset -c "0-$(( LAST - 1 ))" "$B" "${ARGS[@]}" --sqlite-synchronous full --server-cpu "$LAST" | tail -n 1
   taskset -c "0-$(( LAST - 1 ))" "$B" "${ARGS[@]}" --sqlite-synchronous normal --server-cpu "$LAST" | tail -n 1
+fi
+# The application sign-in: an OIDC authorization code flow around each passkey sign-in
+# (authorize, sign-in, code, token request with PKCE, an RS256 ID token).
+"$B" "${ARGS[@]}" --sqlite-synchronous full --flow oidc | tail -n 1
+if [ "$(nproc)" -ge 2 ]; then
+  taskset -c "0-$(( LAST - 1 ))" "$B" "${ARGS[@]}" --sqlite-synchronous full --flow oidc --server-cpu "$LAST" | tail -n 1
 fi
 if [ -n "${BENCH_POSTGRES_URL:-}" ]; then
   "$B" "${ARGS[@]}" --database "$BENCH_POSTGRES_URL" | tail -n 1

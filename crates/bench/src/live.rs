@@ -337,3 +337,152 @@ impl Live {
         .map(|_| ())
     }
 }
+
+/// Where the benchmark's application says it lives. Never contacted: the code is read from
+/// the redirect, as the browser would hand it over.
+pub const APP_CALLBACK: &str = "http://127.0.0.1:9/callback";
+
+/// The value of the `Set-Cookie` named `name` in `r`, as a `name=value` pair.
+fn cookie_pair(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string)
+}
+
+/// The `Location` of a 303, or why there is none.
+fn redirect(r: &reqwest::Response, what: &str) -> Result<String, Failure> {
+    let status = r.status().as_u16();
+    match r.headers().get("location").and_then(|v| v.to_str().ok()) {
+        Some(to) if status == 303 || status == 302 => Ok(to.to_string()),
+        _ => Err(Failure {
+            status: Some(status),
+            message: format!("{what}: no redirect"),
+        }),
+    }
+}
+
+/// One query parameter of a URL (absolute, or a path with a query).
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let url = if url.starts_with('/') {
+        format!("http://x{url}")
+    } else {
+        url.to_string()
+    };
+    reqwest::Url::parse(&url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+impl Live {
+    /// Registers a public client (PKCE) for the application sign-ins: its client id.
+    pub fn register_app(&self) -> String {
+        self.cli(&[
+            "apps",
+            "add",
+            "--name",
+            "Benchmark app",
+            "--redirect-uri",
+            APP_CALLBACK,
+            "--public",
+        ])
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    /// One complete application sign-in, as a browser new to the server makes it: the
+    /// authorize request (sent to sign in), a username-first passkey sign-in, back to
+    /// authorize (a code for the application), and the application's token request with its
+    /// PKCE verifier, answered with an ID token the server signs. Cookies are carried by
+    /// hand, so each sign-in is a new browser session on a kept-alive connection.
+    pub async fn oidc_sign_in(
+        &self,
+        c: &reqwest::Client,
+        app: &str,
+        upn: &str,
+        key: &mut SoftKey,
+    ) -> Result<(), Failure> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        let verifier = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+        let challenge = URL_SAFE_NO_PAD
+            .encode(ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes()).as_ref());
+        let r = c
+            .get(format!("{}/oauth2/v2.0/authorize", self.base))
+            .query(&[
+                ("client_id", app),
+                ("redirect_uri", APP_CALLBACK),
+                ("response_type", "code"),
+                ("scope", "openid profile"),
+                ("state", "bench"),
+                ("nonce", "bench"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ])
+            .send()
+            .await
+            .map_err(Failure::transport)?;
+        let to_sign_in = redirect(&r, "authorize")?;
+        let back = query_param(&to_sign_in, "return_to").ok_or_else(|| Failure {
+            status: None,
+            message: format!("authorize sent the browser to {to_sign_in}, not to sign in"),
+        })?;
+        let o = post(
+            c,
+            &format!("{}/api/signin/passkey/options", self.base),
+            &json!({"username": upn}),
+        )
+        .await?;
+        let cred = key.assert(&o["publicKey"], &self.origin, &Quirks::default());
+        let r = c
+            .post(format!("{}/api/signin/passkey", self.base))
+            .json(&json!({"ceremonyId": o["ceremonyId"], "credential": cred}))
+            .send()
+            .await
+            .map_err(Failure::transport)?;
+        let session = cookie_pair(&r, "portcullis_session").ok_or_else(|| Failure {
+            status: Some(r.status().as_u16()),
+            message: "the passkey sign-in set no session".into(),
+        })?;
+        let r = c
+            .get(format!("{}{back}", self.base))
+            .header("cookie", session)
+            .send()
+            .await
+            .map_err(Failure::transport)?;
+        let to_app = redirect(&r, "authorize after signing in")?;
+        let code = query_param(&to_app, "code").ok_or_else(|| Failure {
+            status: None,
+            message: format!("the application got no code: {to_app}"),
+        })?;
+        let r = c
+            .post(format!("{}/oauth2/v2.0/token", self.base))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", APP_CALLBACK),
+                ("client_id", app),
+                ("code_verifier", &verifier),
+            ])
+            .send()
+            .await
+            .map_err(Failure::transport)?;
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.map_err(Failure::transport)?;
+        if status != 200 || !v["id_token"].is_string() {
+            return Err(Failure {
+                status: Some(status),
+                message: format!("token: {v}"),
+            });
+        }
+        Ok(())
+    }
+}

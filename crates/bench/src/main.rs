@@ -46,6 +46,38 @@ struct Args {
     /// Pin the server to this core (with `taskset`, which must be installed).
     #[arg(long)]
     server_cpu: Option<usize>,
+    /// What one sign-in is: `passkey` (options and answer, a session) or `oidc` (an
+    /// application's authorization code flow around it: authorize, passkey sign-in, code,
+    /// token request with PKCE, an RS256 ID token).
+    #[arg(long, default_value = "passkey")]
+    flow: String,
+}
+
+/// Median cost of one RS256 (RSA-2048, PKCS#1 v1.5, SHA-256) signature of an ID token's
+/// size, in seconds, by the faster of `ring` and `aws-lc-rs`: what the OIDC flow signs once
+/// more than a passkey sign-in.
+fn rs256_floor() -> f64 {
+    use aws_lc_rs::encoding::AsDer;
+    let msg = [7u8; 600];
+    let kp = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("RSA key");
+    let der = kp.as_der().expect("pkcs8");
+    let mut sig = vec![0u8; kp.public_modulus_len()];
+    let aws = median_pair(|| {
+        kp.sign(
+            &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+            &aws_lc_rs::rand::SystemRandom::new(),
+            &msg,
+            &mut sig,
+        )
+        .expect("sign");
+    });
+    let rk = ring::signature::RsaKeyPair::from_pkcs8(der.as_ref()).expect("ring RSA key");
+    let rng = ring::rand::SystemRandom::new();
+    let ring = median_pair(|| {
+        rk.sign(&ring::signature::RSA_PKCS1_SHA256, &rng, &msg, &mut sig)
+            .expect("sign");
+    });
+    aws.min(ring)
 }
 
 /// Median cost of one P-256 sign plus one verify, in seconds, by each implementation.
@@ -155,7 +187,13 @@ async fn main() {
         t0.elapsed().as_secs_f64()
     );
     let floors = crypto_floors();
-    let floor = floors.honest();
+    let oidc = match a.flow.as_str() {
+        "passkey" => None,
+        "oidc" => Some(live.register_app()),
+        other => panic!("--flow is passkey or oidc, not {other}"),
+    };
+    // The application sign-in signs an ID token too (RS256): its floor has that sign more.
+    let floor = floors.honest() + if oidc.is_some() { rs256_floor() } else { 0.0 };
 
     // Partition the keys among workers so no counter is used by two sign-ins at once.
     let workers = a.concurrency.max(1).min(keys.len());
@@ -171,7 +209,12 @@ async fn main() {
     let deadline = start + Duration::from_secs(a.seconds);
     let mut tasks = vec![];
     for mut part in parts {
-        let (lat, errs, live) = (latencies.clone(), errors.clone(), live.clone());
+        let (lat, errs, live, oidc) = (
+            latencies.clone(),
+            errors.clone(),
+            live.clone(),
+            oidc.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let c = reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -184,7 +227,10 @@ async fn main() {
                 let (upn, key) = &mut part[i % len];
                 i += 1;
                 let t = Instant::now();
-                let ok = live.sign_in(&c, upn, key).await;
+                let ok = match &oidc {
+                    None => live.sign_in(&c, upn, key).await,
+                    Some(app) => live.oidc_sign_in(&c, app, upn, key).await,
+                };
                 match ok {
                     Ok(_) => mine.push(t.elapsed()),
                     Err(e) => {
@@ -217,12 +263,12 @@ async fn main() {
         "PostgreSQL".to_string()
     } else {
         format!("SQLite ({})", a.sqlite_synchronous)
-    };
+    } + if oidc.is_some() { ", OIDC flow" } else { "" };
     let placement = match a.server_cpu {
         Some(cpu) => format!("server on core {cpu}"),
         None => "unpinned".into(),
     };
-    println!("| backend | cores | placement | users | concurrency | sign-ins | errors | sign-ins/s | p50 ms | p99 ms | server CPU ms/sign-in | floor ms (fastest P-256 sign+verify) | CPU / floor | RustCrypto P-256 ms | CPU / RustCrypto |");
+    println!("| backend | cores | placement | users | concurrency | sign-ins | errors | sign-ins/s | p50 ms | p99 ms | server CPU ms/sign-in | floor ms (fastest P-256 sign+verify, + RS256 sign for OIDC) | CPU / floor | RustCrypto P-256 ms | CPU / RustCrypto |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     println!(
         "| {backend} | {cores} | {placement} | {} | {} | {n} | {} | {rate:.0} | {:.2} | {:.2} | {:.3} | {:.3} ({}) | {:.1}× | {:.3} | {:.1}× |",
