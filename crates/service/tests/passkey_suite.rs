@@ -452,7 +452,15 @@ async fn r17_sealed_sign_in_ceremonies_write_nothing_and_open_once_unchanged_for
             "{}",
             t.name
         );
-        // ... which spent it: Lee's own answer now finds it used.
+        // ... which spent it: the same refused answer again is told only that, and Lee's
+        // own answer finds it used.
+        let by_kim = kim.assert(&for_lee.options, ORIGIN, &Quirks::default());
+        assert_eq!(
+            finish(for_lee.ceremony.clone(), by_kim).await,
+            Err("challengeUnknown"),
+            "{}: a replayed refusal",
+            t.name
+        );
         let by_lee = lee.assert(&for_lee.options, ORIGIN, &Quirks::default());
         assert_eq!(
             finish(for_lee.ceremony.clone(), by_lee).await,

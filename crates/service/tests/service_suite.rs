@@ -758,11 +758,22 @@ async fn housekeeping_bounds_what_anonymous_requests_write() {
             e.id = uuid::Uuid::new_v4().to_string();
             signins::append(&mut c, &e).await.unwrap();
         }
+        // Marks of spent sealed sign-in ceremonies: kept an hour past expiry, for nodes
+        // whose clocks differ; one expired two hours ago goes, one 30 minutes ago stays.
+        for (i, ago) in [(3u128, 120i64), (4, 30)] {
+            assert!(ceremonies::spend(
+                &mut c,
+                uuid::Uuid::from_u128(i),
+                now - time::Duration::minutes(ago)
+            )
+            .await
+            .unwrap());
+        }
         drop(c);
         let pruned = svc.housekeeping(&Retention::default()).await.unwrap();
         assert_eq!(
             (pruned.ceremonies, pruned.failures, pruned.sign_ins),
-            (1, 1, 1),
+            (2, 1, 1),
             "{}",
             t.name
         );
@@ -771,6 +782,14 @@ async fn housekeeping_bounds_what_anonymous_requests_write() {
             (again.ceremonies, again.failures, again.sign_ins),
             (0, 0, 0),
             "{}: the young ones stay",
+            t.name
+        );
+        let mut c = t.store.conn().await.unwrap();
+        assert!(
+            !ceremonies::spend(&mut c, uuid::Uuid::from_u128(4), now)
+                .await
+                .unwrap(),
+            "{}: the mark inside the margin is still there",
             t.name
         );
     }

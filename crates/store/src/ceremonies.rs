@@ -1,5 +1,6 @@
-//! Server-side WebAuthn ceremony state: single-use, bound to a user and a kind, expiring.
-//! Kept in the store so any node can finish a ceremony another node began.
+//! WebAuthn ceremonies: single-use, bound to a user and a kind, expiring, and finished on any
+//! node. A registration's state is kept here; a sign-in's travels sealed in its id, and only
+//! the mark that it was spent is kept here (`spent_ceremonies`).
 
 use portcullis_domain::Timestamp;
 use sqlx::Row;
@@ -101,8 +102,13 @@ pub async fn spend(c: &mut Conn, id: Uuid, expires_at: Timestamp) -> Result<bool
         == 1)
 }
 
-/// Drops ceremonies, and the marks of spent sealed ones, that expired before `before`
-/// (housekeeping): an expired ceremony is refused whether or not it was spent.
+/// How long the mark of a spent sealed ceremony outlives the ceremony: a node whose clock is
+/// behind the pruning node's by less than this still finds the mark, and refuses a replay.
+pub const SPENT_KEPT_AFTER_EXPIRY: time::Duration = time::Duration::hours(1);
+
+/// Drops ceremonies that expired before `before`, and the marks of spent sealed ones that
+/// expired [`SPENT_KEPT_AFTER_EXPIRY`] before it (housekeeping): an expired ceremony is
+/// refused whether or not it was spent.
 pub async fn prune(c: &mut Conn, before: Timestamp) -> Result<u64> {
     let stored = sqlx::query("DELETE FROM ceremonies WHERE expires_at < $1")
         .bind(ms(before))
@@ -110,7 +116,7 @@ pub async fn prune(c: &mut Conn, before: Timestamp) -> Result<u64> {
         .await?
         .rows_affected();
     let spent = sqlx::query("DELETE FROM spent_ceremonies WHERE expires_at < $1")
-        .bind(ms(before))
+        .bind(ms(before.saturating_sub(SPENT_KEPT_AFTER_EXPIRY)))
         .execute(&mut *c)
         .await?
         .rows_affected();

@@ -57,8 +57,8 @@ impl RingKey {
     }
 
     /// A P-256 key nobody holds the private half of: what a credential this service does
-    /// not hold is checked against, at the same cost as a real one, so that a decoy id is
-    /// refused exactly as a wrong signature is.
+    /// not hold is checked against, with the ES256 verify a real one costs, so that a decoy
+    /// id is refused as a wrong signature is.
     pub(crate) fn nobodys() -> Result<RingKey, CeremonyError> {
         nobodys_point().map(RingKey::P256)
     }

@@ -426,9 +426,9 @@ impl RelyingParty {
 
     /// Refuses an assertion for a credential this service does not hold — a decoy id of a
     /// name without passkeys, an id made up, a passkey removed for good — the way it refuses
-    /// a wrong signature: the same checks, in the same order, at the same cost, against a key
-    /// whose private half nobody holds. Whoever sends a decoy id back cannot tell it from a
-    /// real one by the answer.
+    /// a wrong signature: the same checks, in the same order, with an ES256 verify, against
+    /// a key whose private half nobody holds. Whoever sends a decoy id back cannot tell it
+    /// from a real one by the answer.
     pub fn refuse_unknown_credential(
         &self,
         response: &PublicKeyCredential,

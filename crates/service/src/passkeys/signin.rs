@@ -109,37 +109,43 @@ impl Service {
                     .map_err(|(user, e)| (user, e, Some((cer.id, cer.expires_at())))),
             },
         };
-        if let Err((user, e, spend)) = &result {
-            if !matches!(e, PasskeyError::Failed(_)) {
-                let mut tx = self.store().begin().await?;
-                if let Some((id, expires_at)) = spend {
-                    ceremonies::spend(&mut tx, *id, *expires_at).await?;
-                }
-                let upn = user
-                    .as_ref()
-                    .map(|u| u.user.user_principal_name.to_string())
-                    .unwrap_or_default();
-                // R28: a refusal after the passkey was found names its model too.
-                let passkey = user.as_ref().map(|u| u.passkey);
-                signins::append(
-                    &mut tx,
-                    &SignInEvent {
-                        passkey_aaguid: passkey.map(|p| p.0),
-                        passkey_attested: passkey.map(|p| p.1),
-                        ..passkey_event(
-                            now,
-                            user.as_ref().map(|u| u.user.id),
-                            &upn,
-                            ctx,
-                            Some(e.logged()),
-                        )
-                    },
-                )
-                .await?;
-                commit(tx).await?;
+        let result = match result {
+            Ok(signed) => return Ok(signed),
+            Err((_, e, _)) if matches!(e, PasskeyError::Failed(_)) => return Err(e),
+            Err(refused) => refused,
+        };
+        let (user, mut e, spend) = result;
+        let mut tx = self.store().begin().await?;
+        if let Some((id, expires_at)) = spend {
+            // A ceremony spent already is answered as one: whatever else this answer
+            // would have been refused for is not told to whoever replays it.
+            if !ceremonies::spend(&mut tx, id, expires_at).await? {
+                e = unknown_ceremony();
             }
         }
-        result.map_err(|(_, e, _)| e)
+        let upn = user
+            .as_ref()
+            .map(|u| u.user.user_principal_name.to_string())
+            .unwrap_or_default();
+        // R28: a refusal after the passkey was found names its model too.
+        let passkey = user.as_ref().map(|u| u.passkey);
+        signins::append(
+            &mut tx,
+            &SignInEvent {
+                passkey_aaguid: passkey.map(|p| p.0),
+                passkey_attested: passkey.map(|p| p.1),
+                ..passkey_event(
+                    now,
+                    user.as_ref().map(|u| u.user.id),
+                    &upn,
+                    ctx,
+                    Some(e.logged()),
+                )
+            },
+        )
+        .await?;
+        commit(tx).await?;
+        Err(e)
     }
 
     async fn try_passkey_sign_in(
