@@ -511,6 +511,15 @@ async fn r17_sealed_sign_in_ceremonies_write_nothing_and_open_once_unchanged_for
             "{}: replayed",
             t.name
         );
+        // The replay's counter is now the stored one: whoever captured the answer does not
+        // get the passkey flagged as cloned by replaying it.
+        let lee_user = svc.user("lee@contoso.com").await.unwrap();
+        let views = svc.passkeys_of(&lee_user).await.unwrap();
+        assert!(
+            views.iter().all(|v| !v.stored.passkey.flagged_clone),
+            "{}: a replay flagged the passkey",
+            t.name
+        );
 
         // Expired: refused, and spends nothing.
         let late = svc.begin_passkey_sign_in(&rp, None).await.unwrap();

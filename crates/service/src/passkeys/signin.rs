@@ -117,10 +117,14 @@ impl Service {
         let (user, mut e, spend) = result;
         let mut tx = self.store().begin().await?;
         if let Some((id, expires_at)) = spend {
-            // A ceremony spent already is answered as one: whatever else this answer
-            // would have been refused for is not told to whoever replays it.
             if !ceremonies::spend(&mut tx, id, expires_at).await? {
+                // A ceremony spent already is answered as one: whatever else this answer
+                // would have been refused for is not told to whoever replays it, and a
+                // replayed sign-in (its counter now the stored one) flags nothing.
                 e = unknown_ceremony();
+            } else if let (Some(u), "counterRegression") = (&user, e.code()) {
+                store_pk::flag_clone(&mut tx, u.passkey_id).await?;
+                tracing::warn!(user = %u.user.user_principal_name, passkey = %u.passkey_id, "passkey counter went backwards: flagged as possibly cloned");
             }
         }
         let upn = user
@@ -190,6 +194,7 @@ impl Service {
                 Some(Involved {
                     user: user.clone(),
                     passkey: (stored.passkey.aaguid, stored.passkey.attested),
+                    passkey_id: stored.passkey.id,
                 }),
                 e,
             )
@@ -202,32 +207,9 @@ impl Service {
             &credential,
             u32::try_from(old).unwrap_or(u32::MAX),
         );
-        let verified = match outcome {
-            Ok(a) => a,
-            Err(e) if e.code == "counterRegression" => {
-                // Flagged only by a ceremony's first answer: a replayed sign-in (its counter
-                // is now the stored one) must not let whoever captured it flag the passkey.
-                drop(c);
-                let mut tx = self
-                    .store()
-                    .begin()
-                    .await
-                    .map_err(|e| with_user(e.into()))?;
-                if !ceremonies::spend(&mut tx, cer.id, cer.expires_at())
-                    .await
-                    .map_err(|e| with_user(e.into()))?
-                {
-                    return Err(with_user(unknown_ceremony()));
-                }
-                store_pk::flag_clone(&mut tx, stored.passkey.id)
-                    .await
-                    .map_err(|e| with_user(e.into()))?;
-                commit(tx).await.map_err(|e| with_user(e.into()))?;
-                tracing::warn!(user = %user.user_principal_name, passkey = %stored.passkey.id, "passkey counter went backwards: flagged as possibly cloned");
-                return Err(with_user(e.into()));
-            }
-            Err(e) => return Err(with_user(e.into())),
-        };
+        // A counter that went backwards is flagged where the refusal is logged (see
+        // `finish_passkey_sign_in`), by the ceremony's first answer only.
+        let verified = outcome.map_err(|e| with_user(e.into()))?;
         // Which account the ceremony was for, too: answered before the signature, a real
         // credential id sent to another ceremony would tell itself apart from a decoy.
         match cer.user_id {
@@ -267,18 +249,7 @@ impl Service {
         passkey::sign_in_usability(&cfg, &member_of, &stored.passkey)
             .map_err(|r| with_user(r.into()))?;
         drop(c);
-        let mut tx = self
-            .store()
-            .begin()
-            .await
-            .map_err(|e| with_user(e.into()))?;
-        // Single use (R17): of two answers to one challenge, only the first to commit spends it.
-        if !ceremonies::spend(&mut tx, cer.id, cer.expires_at())
-            .await
-            .map_err(|e| with_user(e.into()))?
-        {
-            return Err(with_user(unknown_ceremony()));
-        }
+        let mut tx = self.spending(cer).await.map_err(with_user)?;
         if !store_pk::record_use(
             &mut tx,
             stored.passkey.id,
@@ -439,6 +410,17 @@ impl Service {
             .await
     }
 
+    /// A transaction in which the ceremony is spent — single use (R17): of two answers to one
+    /// ceremony, on any nodes, only the first to commit spends it — or, when it was spent
+    /// already, the refusal of an unknown ceremony.
+    async fn spending(&self, cer: &SignInCeremony) -> Result<portcullis_store::Tx, PasskeyError> {
+        let mut tx = self.store().begin().await?;
+        if !ceremonies::spend(&mut tx, cer.id, cer.expires_at()).await? {
+            return Err(unknown_ceremony());
+        }
+        Ok(tx)
+    }
+
     /// The sign-in ceremony a token holds, if it opens and has not expired (R17). Whether
     /// it was spent is known only when spending it, with the outcome.
     async fn open_sign_in_ceremony(
@@ -470,6 +452,7 @@ fn sealable_state(state: &AuthenticationState) -> Result<String, ServiceError> {
 struct Involved {
     user: User,
     passkey: (Uuid, bool),
+    passkey_id: Uuid,
 }
 
 /// The decoy credential ids of a name without passkeys: HMAC-SHA256 of the name under
