@@ -1,7 +1,8 @@
 //! Per-source rate limits on what anyone may ask without signing in (R60): passkey sign-in
-//! options (each seals a ceremony with a fresh challenge: no write, but work), passkey sign-in answers (each verifies a signature and
-//! writes a log entry — a malformed one without spending its ceremony) and Temporary Access
-//! Pass attempts (each runs Argon2 and may write a failure and a log entry). A token bucket per source key (an IPv4 address, an
+//! options (each seals a ceremony with a fresh challenge: no write, but work), passkey
+//! sign-in answers (each verifies a signature and writes a log entry — a malformed one
+//! without spending its ceremony) and Temporary Access Pass attempts (each runs Argon2 and
+//! may write a failure and a log entry). A token bucket per source key (an IPv4 address, an
 //! IPv6 /64: `RequestContext::source_key`), kept on each node; the store-wide lock-out of
 //! R13 still counts wrong codes across nodes.
 //!
