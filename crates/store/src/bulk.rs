@@ -25,6 +25,35 @@ pub enum Param {
     Text(String),
     /// BIGINT.
     Int(i64),
+    /// NULL where TEXT goes (PostgreSQL types a parameter by what is bound to it).
+    NullText,
+    /// NULL where a BIGINT goes.
+    NullInt,
+}
+
+impl Param {
+    /// TEXT, or NULL.
+    pub fn text_or_null(v: Option<impl Into<String>>) -> Param {
+        v.map_or(Param::NullText, |s| Param::Text(s.into()))
+    }
+
+    /// BIGINT, or NULL.
+    pub fn int_or_null(v: Option<i64>) -> Param {
+        v.map_or(Param::NullInt, Param::Int)
+    }
+
+    /// Binds it to the next placeholder of a sqlx query.
+    pub(crate) fn bind<'q>(
+        &self,
+        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        match self {
+            Param::Text(s) => q.bind(s.clone()),
+            Param::Int(i) => q.bind(*i),
+            Param::NullText => q.bind(None::<String>),
+            Param::NullInt => q.bind(None::<i64>),
+        }
+    }
 }
 
 /// The cells of one row, by column name, whichever driver read it.
@@ -148,11 +177,8 @@ impl Reader {
         match &self.0 {
             Inner::Pool(pool) => {
                 let mut q = sqlx::query(&sql);
-                for p in params {
-                    q = match p {
-                        Param::Text(s) => q.bind(s),
-                        Param::Int(i) => q.bind(i),
-                    };
+                for p in &params {
+                    q = p.bind(q);
                 }
                 let rows = q.fetch_all(pool).await?;
                 rows.iter().map(|r| parse(r)).collect()
@@ -187,8 +213,6 @@ fn open(path: &std::path::Path) -> Result<rusqlite::Connection> {
     Ok(c)
 }
 
-/// Binds `$n` by its number, as sqlx does: SQLite numbers named parameters in the order they
-/// first appear, which is not their number when a statement names `$7` before `$8`.
 fn run<T>(
     c: &rusqlite::Connection,
     sql: &str,
@@ -196,21 +220,7 @@ fn run<T>(
     parse: Parse<T>,
 ) -> Result<Vec<T>> {
     let mut stmt = c.prepare_cached(sql)?;
-    for i in 1..=stmt.parameter_count() {
-        let n = stmt
-            .parameter_name(i)
-            .and_then(|name| name.strip_prefix('$'))
-            .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(|| StoreError::Unsupported(format!("parameter {i} of a bulk read")))?;
-        let p = n
-            .checked_sub(1)
-            .and_then(|k| params.get(k))
-            .ok_or_else(|| StoreError::Unsupported(format!("no value for ${n}")))?;
-        match p {
-            Param::Text(s) => stmt.raw_bind_parameter(i, s.as_str())?,
-            Param::Int(v) => stmt.raw_bind_parameter(i, *v)?,
-        }
-    }
+    bind_numbered(&mut stmt, params)?;
     let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
     let mut rows = stmt.raw_query();
     let mut out = vec![];
@@ -221,6 +231,30 @@ fn run<T>(
         })?);
     }
     Ok(out)
+}
+
+/// Binds `$n` by its number, as sqlx does: SQLite numbers named parameters in the order they
+/// first appear, which is not their number when a statement names `$7` before `$8`.
+pub(crate) fn bind_numbered(stmt: &mut rusqlite::Statement<'_>, params: &[Param]) -> Result<()> {
+    for i in 1..=stmt.parameter_count() {
+        let n = stmt
+            .parameter_name(i)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or_else(|| StoreError::Unsupported(format!("parameter {i} of a statement")))?;
+        let p = n
+            .checked_sub(1)
+            .and_then(|k| params.get(k))
+            .ok_or_else(|| StoreError::Unsupported(format!("no value for ${n}")))?;
+        match p {
+            Param::Text(s) => stmt.raw_bind_parameter(i, s.as_str())?,
+            Param::Int(v) => stmt.raw_bind_parameter(i, *v)?,
+            Param::NullText | Param::NullInt => {
+                stmt.raw_bind_parameter(i, rusqlite::types::Null)?
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

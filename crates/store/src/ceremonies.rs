@@ -6,7 +6,9 @@ use portcullis_domain::Timestamp;
 use sqlx::Row;
 use uuid::Uuid;
 
+use crate::bulk::Param;
 use crate::row::{ms, ts};
+use crate::write::Write;
 use crate::{Conn, Result};
 
 /// A ceremony taken from the store.
@@ -91,15 +93,15 @@ pub async fn take(c: &mut Conn, id: Uuid, kind: &str, now: Timestamp) -> Result<
 /// there first. Run it in the transaction that records the outcome, so that the spending and
 /// the outcome commit together or not at all.
 pub async fn spend(c: &mut Conn, id: Uuid, expires_at: Timestamp) -> Result<bool> {
-    Ok(sqlx::query(
+    Ok(spend_write(id, expires_at).run(c).await? == 1)
+}
+
+/// [`spend`] as a write of a batch: it changes a row only if the ceremony was not spent.
+pub fn spend_write(id: Uuid, expires_at: Timestamp) -> Write {
+    Write::new(
         "INSERT INTO spent_ceremonies (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+        vec![Param::Text(id.to_string()), Param::Int(ms(expires_at))],
     )
-    .bind(id.to_string())
-    .bind(ms(expires_at))
-    .execute(&mut *c)
-    .await?
-    .rows_affected()
-        == 1)
 }
 
 /// How long the mark of a spent sealed ceremony outlives the ceremony: a node whose clock is

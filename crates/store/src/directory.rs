@@ -6,9 +6,10 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::bulk::{Cells, Reader};
+use crate::bulk::{Cells, Param, Reader};
 
 use crate::row::{flag, ms, ts, uuid};
+use crate::write::Write;
 use crate::{Conn, Result, StoreError};
 
 fn user_from<R: Cells + ?Sized>(r: &R) -> Result<User> {
@@ -302,14 +303,19 @@ pub async fn preferred_method(c: &mut Conn, user: Uuid) -> Result<Option<String>
 
 /// Makes `method` the user's preferred method unless they already have one.
 pub async fn prefer_if_unset(c: &mut Conn, user: Uuid, method: &str) -> Result<()> {
-    sqlx::query(
-        "UPDATE users SET preferred_method = $1 WHERE id = $2 AND preferred_method IS NULL",
-    )
-    .bind(method)
-    .bind(user.to_string())
-    .execute(&mut *c)
-    .await?;
+    prefer_if_unset_write(user, method).run(c).await?;
     Ok(())
+}
+
+/// [`prefer_if_unset`] as a write of a batch.
+pub fn prefer_if_unset_write(user: Uuid, method: &str) -> Write {
+    Write::new(
+        "UPDATE users SET preferred_method = $1 WHERE id = $2 AND preferred_method IS NULL",
+        vec![
+            Param::Text(method.to_string()),
+            Param::Text(user.to_string()),
+        ],
+    )
 }
 
 /// Every membership, as (user, group): one read for an analysis of every user.

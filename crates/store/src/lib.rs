@@ -16,6 +16,7 @@ pub mod conditional_access;
 pub mod devices;
 pub mod directory;
 pub mod forwarders;
+mod group_commit;
 pub mod inventory;
 pub mod keys;
 pub mod lockout;
@@ -27,6 +28,7 @@ pub mod sessions;
 pub mod signins;
 pub mod tap;
 pub mod tenant;
+pub mod write;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor, Transaction};
@@ -85,9 +87,12 @@ pub enum StoreError {
     /// would keep it). A client's input, never a failure of the store.
     #[error("Text may not contain the NUL character (U+0000).")]
     NulInText,
-    /// The SQLite bulk reader's database answered with an error.
+    /// SQLite answered the bulk reader or the group committer with an error.
     #[error("database error: {0}")]
     Read(#[from] rusqlite::Error),
+    /// A group commit failed: nothing of the batches in it was kept.
+    #[error("database error: a group commit failed: {0}")]
+    Commit(String),
     /// The thread running a bulk read stopped before it answered.
     #[error("a database read stopped: {0}")]
     Reader(#[from] tokio::task::JoinError),
@@ -161,6 +166,8 @@ pub struct Store {
     /// rather than in SQLite's busy handler, which sleeps the connection's thread (1 ms,
     /// then longer) and left the CPU idle under load (issue 18's profile).
     write_gate: Arc<tokio::sync::Mutex<()>>,
+    /// On a SQLite file: the committer that runs batches together ([`group_commit`]).
+    group: Option<group_commit::GroupCommit>,
 }
 
 /// The default SQLite URL for a data directory.
@@ -241,6 +248,15 @@ impl Store {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
+        let write_gate: Arc<tokio::sync::Mutex<()>> = Arc::default();
+        let group = match &sqlite_path {
+            Some(path) => Some(group_commit::GroupCommit::start(
+                path,
+                durability,
+                write_gate.clone(),
+            )?),
+            None => None,
+        };
         let reader = match sqlite_path {
             Some(path) => bulk::Reader::sqlite(path),
             None => bulk::Reader::pool(pool.clone()),
@@ -249,7 +265,8 @@ impl Store {
             pool,
             backend,
             reader,
-            write_gate: Arc::default(),
+            write_gate,
+            group,
         })
     }
 
@@ -295,6 +312,50 @@ impl Store {
                 _gate: None,
             }),
         }
+    }
+
+    /// Commits `batch` — on a SQLite file together with the batches of other requests
+    /// waiting at the same moment ([`group_commit`]), elsewhere in a transaction of its own —
+    /// and answers once it is durable, or says which stop it met (nothing then was kept).
+    pub async fn commit_batch<S>(&self, batch: write::Batch<S>) -> Result<write::Outcome<S>> {
+        let (writes, mut stops): (Vec<(write::Write, bool)>, Vec<Option<S>>) = batch
+            .writes
+            .into_iter()
+            .map(|(w, stop)| ((w, stop.is_some()), stop))
+            .unzip();
+        let stopped_at = match &self.group {
+            Some(g) => g.commit(writes).await?,
+            None => {
+                let mut tx = self.begin().await?;
+                let mut at = None;
+                for (i, (w, must)) in writes.iter().enumerate() {
+                    if write::Batch::<S>::stops(*must, w.run(&mut tx).await?) {
+                        at = Some(i);
+                        break;
+                    }
+                }
+                if at.is_none() {
+                    commit(tx).await?;
+                }
+                at
+            }
+        };
+        match stopped_at {
+            None => Ok(write::Outcome::Committed),
+            Some(i) => stops
+                .get_mut(i)
+                .and_then(Option::take)
+                .map(write::Outcome::Stopped)
+                .ok_or_else(|| {
+                    StoreError::Commit(format!("write {i} stopped a batch it may not stop"))
+                }),
+        }
+    }
+
+    /// On a SQLite file, the batches committed so far and the transactions they took (fewer
+    /// when requests wait together); `None` where batches are not grouped.
+    pub fn group_commits(&self) -> Option<(u64, u64)> {
+        self.group.as_ref().map(group_commit::GroupCommit::counts)
     }
 
     /// Closes every connection, the bulk reader's too.

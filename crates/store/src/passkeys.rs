@@ -8,9 +8,10 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::bulk::{Cells, Reader};
+use crate::bulk::{Cells, Param, Reader};
 
 use crate::row::{flag, ms, opt_ts, ts, uuid};
+use crate::write::Write;
 use crate::{Conn, Result, StoreError};
 
 /// A stored passkey with what only the WebAuthn layer reads.
@@ -179,15 +180,22 @@ pub struct Use {
 /// Records a sign-in: the counter moves from `old` to `new` only if no one else moved it
 /// first (compare-and-set), so two nodes cannot both accept the same counter.
 pub async fn record_use(c: &mut Conn, id: Uuid, u: Use, now: Timestamp) -> Result<bool> {
-    let done = sqlx::query("UPDATE passkeys SET sign_count = $1, last_used_at = $2, backed_up = $5 WHERE id = $3 AND sign_count = $4 AND deleted_at IS NULL")
-        .bind(u.new)
-        .bind(ms(now))
-        .bind(id.to_string())
-        .bind(u.old)
-        .bind(i64::from(u.backed_up))
-        .execute(&mut *c)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(record_use_write(id, u, now).run(c).await? == 1)
+}
+
+/// [`record_use`] as a write of a batch: it changes a row only if the counter was still
+/// `u.old`.
+pub fn record_use_write(id: Uuid, u: Use, now: Timestamp) -> Write {
+    Write::new(
+        "UPDATE passkeys SET sign_count = $1, last_used_at = $2, backed_up = $5 WHERE id = $3 AND sign_count = $4 AND deleted_at IS NULL",
+        vec![
+            Param::Int(u.new),
+            Param::Int(ms(now)),
+            Param::Text(id.to_string()),
+            Param::Int(u.old),
+            Param::Int(i64::from(u.backed_up)),
+        ],
+    )
 }
 
 /// Flags a passkey as possibly cloned (R22).

@@ -5,28 +5,37 @@ use portcullis_domain::Timestamp;
 use sqlx::Row;
 use uuid::Uuid;
 
+use crate::bulk::Param;
 use crate::row::{ms, ts, uuid};
+use crate::write::Write;
 use crate::{Conn, Result, StoreError};
 
 /// Stores a new session under the hash of its token.
 pub async fn insert(c: &mut Conn, token_hash: &str, s: &Session, now: Timestamp) -> Result<()> {
+    insert_write(token_hash, s, now)?.run(c).await?;
+    Ok(())
+}
+
+/// [`insert`] as a write of a batch.
+pub fn insert_write(token_hash: &str, s: &Session, now: Timestamp) -> Result<Write> {
     let methods =
         serde_json::to_string(&s.methods).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    sqlx::query("INSERT INTO sessions (token_hash, id, user_id, auth_time, methods, created_at, expires_at, revoked_at, passkey_aaguid, passkey_attested, credential_id, campaign_pending) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11)")
-        .bind(token_hash)
-        .bind(s.id.to_string())
-        .bind(s.user_id.to_string())
-        .bind(ms(s.auth_time))
-        .bind(methods)
-        .bind(ms(now))
-        .bind(ms(s.expires_at))
-        .bind(s.passkey_aaguid.map(|a| a.to_string()))
-        .bind(i64::from(s.passkey_attested))
-        .bind(s.credential_id.map(|a| a.to_string()))
-        .bind(i64::from(s.campaign_pending))
-        .execute(&mut *c)
-        .await?;
-    Ok(())
+    Ok(Write::new(
+        "INSERT INTO sessions (token_hash, id, user_id, auth_time, methods, created_at, expires_at, revoked_at, passkey_aaguid, passkey_attested, credential_id, campaign_pending) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10, $11)",
+        vec![
+            Param::Text(token_hash.to_string()),
+            Param::Text(s.id.to_string()),
+            Param::Text(s.user_id.to_string()),
+            Param::Int(ms(s.auth_time)),
+            Param::Text(methods),
+            Param::Int(ms(now)),
+            Param::Int(ms(s.expires_at)),
+            Param::text_or_null(s.passkey_aaguid.map(|a| a.to_string())),
+            Param::Int(i64::from(s.passkey_attested)),
+            Param::text_or_null(s.credential_id.map(|a| a.to_string())),
+            Param::Int(i64::from(s.campaign_pending)),
+        ],
+    ))
 }
 
 /// The unrevoked session with this token hash (expiry is the caller's decision).

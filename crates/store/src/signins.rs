@@ -5,7 +5,9 @@ use serde::Serialize;
 use sqlx::Row;
 use uuid::Uuid;
 
+use crate::bulk::Param;
 use crate::row::{ms, ts};
+use crate::write::Write;
 use crate::{Conn, Result};
 
 /// One sign-in attempt.
@@ -58,29 +60,42 @@ fn kept(text: &str) -> String {
 
 /// Appends an event.
 pub async fn append(c: &mut Conn, e: &SignInEvent) -> Result<()> {
-    sqlx::query(
+    append_write(e).run(c).await?;
+    Ok(())
+}
+
+/// [`append`] as a write of a batch.
+pub fn append_write(e: &SignInEvent) -> Write {
+    Write::new(
         "INSERT INTO sign_in_log (id, at, user_id, upn, method, ip, user_agent, error_code, failure_code, failure_reason, app_id, app_name, ca_status, applied_policies, passkey_aaguid, passkey_attested) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        vec![
+            Param::Text(if e.id.is_empty() {
+                Uuid::now_v7().to_string()
+            } else {
+                e.id.clone()
+            }),
+            Param::Int(ms(e.created_date_time)),
+            Param::text_or_null(e.user_id.map(|u| u.to_string())),
+            Param::Text(kept(&e.user_principal_name)),
+            Param::Text(e.method.clone()),
+            Param::Text(e.ip_address.clone()),
+            Param::Text(kept(&e.user_agent)),
+            Param::Int(e.error_code),
+            Param::text_or_null(e.failure_code.clone()),
+            Param::text_or_null(e.failure_reason.as_deref().map(kept)),
+            Param::text_or_null(e.app_id.as_deref().map(kept)),
+            Param::text_or_null(e.app_display_name.as_deref().map(kept)),
+            Param::text_or_null(e.conditional_access_status.clone()),
+            Param::text_or_null(
+                e.applied_conditional_access_policies
+                    .as_ref()
+                    .map(|v| v.to_string()),
+            ),
+            Param::text_or_null(e.passkey_aaguid.map(|a| a.to_string())),
+            Param::int_or_null(e.passkey_attested.map(i64::from)),
+        ],
     )
-    .bind(if e.id.is_empty() { Uuid::now_v7().to_string() } else { e.id.clone() })
-    .bind(ms(e.created_date_time))
-    .bind(e.user_id.map(|u| u.to_string()))
-    .bind(kept(&e.user_principal_name))
-    .bind(&e.method)
-    .bind(&e.ip_address)
-    .bind(kept(&e.user_agent))
-    .bind(e.error_code)
-    .bind(e.failure_code.clone())
-    .bind(e.failure_reason.as_deref().map(kept))
-    .bind(e.app_id.as_deref().map(kept))
-    .bind(e.app_display_name.as_deref().map(kept))
-    .bind(e.conditional_access_status.clone())
-    .bind(e.applied_conditional_access_policies.as_ref().map(|v| v.to_string()))
-    .bind(e.passkey_aaguid.map(|a| a.to_string()))
-    .bind(e.passkey_attested.map(i64::from))
-    .execute(&mut *c)
-    .await?;
-    Ok(())
 }
 
 /// What to keep when listing sign-ins (all `None`: everything).

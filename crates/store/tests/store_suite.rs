@@ -21,6 +21,8 @@ use time::macros::datetime;
 use time::Duration;
 use uuid::Uuid;
 
+#[path = "store_suite/batches.rs"]
+mod batches;
 #[path = "store_suite/bulk.rs"]
 mod bulk;
 #[path = "store_suite/campaign.rs"]
@@ -31,6 +33,21 @@ mod forwarders;
 mod signins;
 
 const NOW: Timestamp = datetime!(2026-06-01 12:00 UTC);
+
+/// A session of `user` with no passkey (its NULLs bound as text, as PostgreSQL needs).
+fn session_for(user: Uuid) -> Session {
+    Session {
+        id: Uuid::new_v4(),
+        user_id: user,
+        auth_time: NOW,
+        methods: vec![AuthMethod::Passkey],
+        expires_at: NOW + Duration::hours(1),
+        passkey_aaguid: None,
+        passkey_attested: false,
+        credential_id: None,
+        campaign_pending: false,
+    }
+}
 
 fn user(upn: &str) -> User {
     User {

@@ -1,0 +1,79 @@
+//! Writes as values: a statement and its parameters, built by the module that owns the table
+//! and run by whoever commits — a transaction of the pool, or the SQLite group committer
+//! ([`crate::group_commit`]), which runs the writes of many requests in one transaction and
+//! one fsync. One statement text per write, whichever runs it.
+//!
+//! A [`Batch`] is all or nothing: a write that must change a row and changes none stops it,
+//! nothing of it is kept, and the caller is told which stop it met.
+
+use crate::bulk::Param;
+use crate::{Conn, Result};
+
+/// One statement with its parameters (`$1`, `$2`… by number).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    pub(crate) sql: &'static str,
+    pub(crate) params: Vec<Param>,
+}
+
+impl Write {
+    pub(crate) fn new(sql: &'static str, params: Vec<Param>) -> Write {
+        Write { sql, params }
+    }
+
+    /// Runs it on `c`; how many rows it changed.
+    pub(crate) async fn run(&self, c: &mut Conn) -> Result<u64> {
+        let mut q = sqlx::query(self.sql);
+        for p in &self.params {
+            q = p.bind(q);
+        }
+        Ok(q.execute(&mut *c).await?.rows_affected())
+    }
+}
+
+/// Writes committed together or not at all. `S` is the caller's reason for a stop.
+#[derive(Debug)]
+pub struct Batch<S> {
+    pub(crate) writes: Vec<(Write, Option<S>)>,
+}
+
+impl<S> Default for Batch<S> {
+    fn default() -> Self {
+        Batch { writes: vec![] }
+    }
+}
+
+impl<S> Batch<S> {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a write.
+    pub fn then(mut self, w: Write) -> Self {
+        self.writes.push((w, None));
+        self
+    }
+
+    /// Adds a write that must change exactly one row: if it changes none (a ceremony spent
+    /// already, a counter moved by another sign-in), the batch stops there, keeps nothing,
+    /// and its outcome is `stop`.
+    pub fn must_change(mut self, w: Write, stop: S) -> Self {
+        self.writes.push((w, Some(stop)));
+        self
+    }
+
+    /// Whether a write that changed `n` rows stops the batch.
+    pub(crate) fn stops(must: bool, n: u64) -> bool {
+        must && n != 1
+    }
+}
+
+/// How a batch ended, once it was answered: everything is durable, or nothing was kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome<S> {
+    /// Every write committed.
+    Committed,
+    /// A write that had to change a row changed none: nothing was kept.
+    Stopped(S),
+}
