@@ -2,6 +2,7 @@
 
 use super::sealed::{self, SealingKey, SignInCeremony};
 use super::*;
+use portcullis_store::write::{Batch, Outcome};
 use portcullis_webauthn::PublicKeyCredential;
 
 impl Service {
@@ -249,22 +250,6 @@ impl Service {
         passkey::sign_in_usability(&cfg, &member_of, &stored.passkey)
             .map_err(|r| with_user(r.into()))?;
         drop(c);
-        let mut tx = self.spending(cer).await.map_err(with_user)?;
-        if !store_pk::record_use(
-            &mut tx,
-            stored.passkey.id,
-            store_pk::Use {
-                old,
-                new: i64::from(verified.counter),
-                backed_up: verified.backup_state,
-            },
-            now,
-        )
-        .await
-        .map_err(|e| with_user(e.into()))?
-        {
-            return Err(with_user(reject("counterReplay", "This passkey was just used for another sign-in with the same counter; the sign-in was refused.")));
-        }
         let token = new_token();
         let session = Session {
             id: Uuid::new_v4(),
@@ -277,12 +262,31 @@ impl Service {
             credential_id: Some(stored.passkey.id),
             campaign_pending: false,
         };
-        sessions::insert(&mut tx, &token_key(&token), &session, now)
-            .await
-            .map_err(|e| with_user(e.into()))?;
-        signins::append(
-            &mut tx,
-            &SignInEvent {
+        // Every write of the sign-in in one batch, committed with those of the sign-ins
+        // finishing beside it and answered once durable (group commit, issue 18). The
+        // ceremony is spent only with the outcome: single use on any node (R17).
+        let mut batch = Batch::new()
+            .must_change(
+                ceremonies::spend_write(cer.id, cer.expires_at()),
+                Stop::Spent,
+            )
+            .must_change(
+                store_pk::record_use_write(
+                    stored.passkey.id,
+                    store_pk::Use {
+                        old,
+                        new: i64::from(verified.counter),
+                        backed_up: verified.backup_state,
+                    },
+                    now,
+                ),
+                Stop::CounterMoved,
+            )
+            .then(
+                sessions::insert_write(&token_key(&token), &session, now)
+                    .map_err(|e| with_user(e.into()))?,
+            )
+            .then(signins::append_write(&SignInEvent {
                 passkey_aaguid: Some(stored.passkey.aaguid),
                 passkey_attested: Some(stored.passkey.attested),
                 ..passkey_event(
@@ -292,18 +296,24 @@ impl Service {
                     ctx,
                     None,
                 )
-            },
-        )
-        .await
-        .map_err(|e| with_user(e.into()))?;
+            }));
         // R23: after the first passkey sign-in, the passkey is the preferred method. Only a
         // passkey's first use can be a user's first passkey sign-in.
         if stored.passkey.last_used_at.is_none() {
-            directory::prefer_if_unset(&mut tx, user.id, "passkey")
-                .await
-                .map_err(|e| with_user(e.into()))?;
+            batch = batch.then(directory::prefer_if_unset_write(user.id, "passkey"));
         }
-        commit(tx).await.map_err(|e| with_user(e.into()))?;
+        match self
+            .store()
+            .commit_batch(batch)
+            .await
+            .map_err(|e| with_user(e.into()))?
+        {
+            Outcome::Committed => {}
+            Outcome::Stopped(Stop::Spent) => return Err(with_user(unknown_ceremony())),
+            Outcome::Stopped(Stop::CounterMoved) => {
+                return Err(with_user(reject("counterReplay", "This passkey was just used for another sign-in with the same counter; the sign-in was refused.")))
+            }
+        }
         Ok(PasskeySignedIn {
             signed_in: SignedIn {
                 token,
@@ -410,17 +420,6 @@ impl Service {
             .await
     }
 
-    /// A transaction in which the ceremony is spent — single use (R17): of two answers to one
-    /// ceremony, on any nodes, only the first to commit spends it — or, when it was spent
-    /// already, the refusal of an unknown ceremony.
-    async fn spending(&self, cer: &SignInCeremony) -> Result<portcullis_store::Tx, PasskeyError> {
-        let mut tx = self.store().begin().await?;
-        if !ceremonies::spend(&mut tx, cer.id, cer.expires_at()).await? {
-            return Err(unknown_ceremony());
-        }
-        Ok(tx)
-    }
-
     /// The sign-in ceremony a token holds, if it opens and has not expired (R17). Whether
     /// it was spent is known only when spending it, with the outcome.
     async fn open_sign_in_ceremony(
@@ -445,6 +444,14 @@ fn sealable_state(state: &AuthenticationState) -> Result<String, ServiceError> {
         *creds = Value::Array(vec![]);
     }
     serde_json::to_string(&v).map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+/// Why the writes of a verified sign-in were not kept.
+enum Stop {
+    /// Another answer to the ceremony was kept first.
+    Spent,
+    /// Another sign-in moved the passkey's counter first.
+    CounterMoved,
 }
 
 /// Who a refused passkey sign-in concerned, once the passkey was found: its owner, and its
