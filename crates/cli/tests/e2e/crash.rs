@@ -1,6 +1,7 @@
 //! Crashes under load (issue 19, item 3; SPEC §7 "nothing acknowledged is lost"): a mixed
 //! writer load — users, one-time passes created and redeemed (a session issued), passkeys
-//! provisioned through Graph, Conditional Access policies — runs against the real server,
+//! provisioned through Graph, passkey sign-ins (on SQLite committed in groups, issue 18),
+//! Conditional Access policies — runs against the real server,
 //! which is killed with SIGKILL at a random moment, twenty times on each backend. After each
 //! restart every write that was answered is there, and no write is there by halves: every
 //! user the load created (answered or not) has its audit record, every pass redeemed says so.
@@ -31,6 +32,8 @@ struct Ledger {
     passkeys: Vec<(String, String)>,
     /// Conditional Access policy ids.
     policies: Vec<String>,
+    /// The cookies each answered passkey sign-in set: its session must survive.
+    signins: Vec<String>,
 }
 
 impl Ledger {
@@ -38,6 +41,7 @@ impl Ledger {
         self.users.len()
             + self.passkeys.len()
             + self.policies.len()
+            + self.signins.len()
             + self
                 .passes
                 .iter()
@@ -128,6 +132,61 @@ impl Load {
     async fn passkeys(&self) -> Option<()> {
         let c = client();
         let (_, id) = self.new_user(&c, "key").await?;
+        let mut key =
+            portcullis_testkit::softkey::SoftKey::new("01020304-0506-0708-0102-030405060708");
+        self.provision(&c, &id, &mut key).await?;
+        Some(())
+    }
+
+    /// A user with a passkey, then sign-ins with it until the round ends: each one
+    /// answered opened a session, which must survive the crash. Their writes are what the
+    /// SQLite group commit gathers: answered only once their group is durable.
+    async fn signins(&self) -> Option<()> {
+        let c = client();
+        let (upn, id) = self.new_user(&c, "signin").await?;
+        let mut key =
+            portcullis_testkit::softkey::SoftKey::new("01020304-0506-0708-0102-030405060708");
+        self.provision(&c, &id, &mut key).await?;
+        while !self.stop.load(Ordering::Relaxed) {
+            let r = c
+                .post(self.url("/api/signin/passkey/options"))
+                .json(&json!({"username": upn}))
+                .send()
+                .await
+                .ok()?;
+            let o: Value = r.json().await.ok()?;
+            let assertion = key.assert(&o["publicKey"], &self.origin, &Default::default());
+            let r = c
+                .post(self.url("/api/signin/passkey"))
+                .json(&json!({"ceremonyId": o["ceremonyId"], "credential": assertion}))
+                .send()
+                .await
+                .ok()?;
+            let st = r.status();
+            let cookies: Vec<String> = r
+                .headers()
+                .get_all(reqwest::header::SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
+                .collect();
+            let body = r.text().await.ok()?;
+            assert_eq!(
+                st,
+                StatusCode::OK,
+                "{upn} signs in with the passkey: {body}"
+            );
+            self.ledger.lock().unwrap().signins.push(cookies.join("; "));
+        }
+        Some(())
+    }
+
+    /// Provisions `key` for user `id` through Graph, and notes it in the ledger.
+    async fn provision(
+        &self,
+        c: &reqwest::Client,
+        id: &str,
+        key: &mut portcullis_testkit::softkey::SoftKey,
+    ) -> Option<()> {
         let r = c
             .get(self.url(&format!(
                 "/v1.0/users/{id}/authentication/fido2Methods/creationOptions()"
@@ -138,12 +197,10 @@ impl Load {
             .ok()?;
         assert_eq!(r.status(), StatusCode::OK);
         let o: Value = r.json().await.ok()?;
-        let cred =
-            portcullis_testkit::softkey::SoftKey::new("01020304-0506-0708-0102-030405060708")
-                .register(&o["publicKey"], &self.origin, &Default::default());
+        let cred = key.register(&o["publicKey"], &self.origin, &Default::default());
         let v = self
             .post(
-                &c,
+                c,
                 &format!("/v1.0/users/{id}/authentication/fido2Methods"),
                 json!({"displayName": "Crash key", "publicKeyCredential": {"id": cred["id"], "response": {"clientDataJSON": cred["response"]["clientDataJSON"], "attestationObject": cred["response"]["attestationObject"]}}}),
             )
@@ -152,7 +209,7 @@ impl Load {
             .lock()
             .unwrap()
             .passkeys
-            .push((id, v["id"].as_str().unwrap().to_string()));
+            .push((id.to_string(), v["id"].as_str().unwrap().to_string()));
         Some(())
     }
 
@@ -244,6 +301,20 @@ async fn check(
             "{name} round {round}: passkey {key} lost: {v}"
         );
     }
+    for cookies in &ledger.signins {
+        let me = c
+            .get(s.url("/me"))
+            .header(reqwest::header::COOKIE, cookies)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(
+            me,
+            StatusCode::OK,
+            "{name} round {round}: an answered passkey sign-in's session was lost"
+        );
+    }
     for p in &ledger.policies {
         let (st, v) = get(
             &c,
@@ -314,14 +385,15 @@ async fn every_answered_write_survives_twenty_sigkills_under_load() {
             });
             let before = ledger.lock().unwrap().writes();
             let mut workers = vec![];
-            for w in 0..6 {
+            for w in 0..10 {
                 let load = load.clone();
                 workers.push(tokio::spawn(async move {
                     while !load.stop.load(Ordering::Relaxed) {
-                        let done = match w % 3 {
+                        let done = match w % 5 {
                             0 => load.passes().await,
                             1 => load.passkeys().await,
-                            _ => load.policies().await,
+                            2 => load.policies().await,
+                            _ => load.signins().await,
                         };
                         if done.is_none() {
                             break; // The server is gone: what was in flight is unknown.
@@ -350,9 +422,14 @@ async fn every_answered_write_survives_twenty_sigkills_under_load() {
         }
         let l = std::mem::take(&mut *ledger.lock().unwrap());
         restarts.sort();
+        assert!(
+            !l.signins.is_empty(),
+            "{name}: no passkey sign-in was answered in {ROUNDS} rounds"
+        );
         eprintln!(
-            "{name}: {ROUNDS} SIGKILLs under load; {} writes answered, 0 lost; restart median {:?}, max {:?}",
+            "{name}: {ROUNDS} SIGKILLs under load; {} writes answered ({} passkey sign-ins), 0 lost; restart median {:?}, max {:?}",
             l.writes(),
+            l.signins.len(),
             restarts[restarts.len() / 2],
             restarts.last().unwrap()
         );
