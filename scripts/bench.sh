@@ -2,8 +2,9 @@
 # The sign-in benchmark in one command (see BENCHMARKS.md). Builds release binaries, then
 # runs complete passkey sign-ins over HTTP against a real server on SQLite (both
 # durability settings, unpinned and with the server on a core of its own), complete
-# application sign-ins (OIDC code flow) and, when BENCH_POSTGRES_URL names an empty
-# database, PostgreSQL.
+# application sign-ins (OIDC code flow), then PostgreSQL with fsync on — one node, and two
+# nodes behind HAProxy — on a throwaway server this script starts (Debian's postgresql and
+# haproxy packages; scripts/test.sh installs both).
 # `scripts/bench.sh ca` runs the Conditional Access evaluation benchmark instead,
 # `scripts/bench.sh readiness` the readiness analysis, and `scripts/bench.sh inventory` the
 # passkey inventory (SQLite, then PostgreSQL when BENCH_POSTGRES_URL names an empty database).
@@ -47,6 +48,11 @@ fi
 if [ "$(nproc)" -ge 2 ]; then
   taskset -c "0-$(( LAST - 1 ))" "$B" "${ARGS[@]}" --sqlite-synchronous full --flow oidc --server-cpu "$LAST" | tail -n 1
 fi
-if [ -n "${BENCH_POSTGRES_URL:-}" ]; then
-  "$B" "${ARGS[@]}" --database "$BENCH_POSTGRES_URL" | tail -n 1
-fi
+# PostgreSQL as deployed: fsync and synchronous commit on (the server's defaults), on a
+# fresh database for each run; the CPU per sign-in includes PostgreSQL's (and HAProxy's).
+. scripts/throwaway-postgres.sh
+start_throwaway_postgres
+for nodes in 1 2; do
+  _as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U postgres "bench_$nodes"
+  "$B" "${ARGS[@]}" --database "${THROWAWAY_POSTGRES_URL%/*}/bench_$nodes" --nodes "$nodes" | tail -n 1
+done

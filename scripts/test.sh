@@ -13,7 +13,8 @@ cd "$ROOT"
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'scripts/test.sh: %s\n' "$*" >&2; exit 1; }
 
-pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+# shellcheck source=scripts/throwaway-postgres.sh
+. "$ROOT/scripts/throwaway-postgres.sh"
 
 command -v cargo >/dev/null || die "cargo is not installed: install Rust (https://rustup.rs) first"
 
@@ -41,26 +42,10 @@ if ((${#missing[@]})); then
   fi
 fi
 
-# 2. A throwaway PostgreSQL, for this run only.
-PGBIN=$(pg_bin)
-PGTMP=$(mktemp -d /tmp/portcullis-pg.XXXXXX)
-as_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-[ "$(id -u)" = 0 ] && chown postgres "$PGTMP"
-cleanup() {
-  as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$PGTMP"
-}
-trap cleanup EXIT
-PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-log "starting a throwaway PostgreSQL ($("$PGBIN/postgres" --version)) on 127.0.0.1:$PGPORT"
-as_pg "$PGBIN/initdb" -D "$PGTMP/data" -A trust -U postgres -E UTF8 --no-sync >/dev/null
-# fsync is off: this server holds only test data and dies with the run.
-as_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/log" -w -t 60 \
-  -o "-p $PGPORT -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=400 -c max_wal_size=256MB -c min_wal_size=32MB" \
-  start >/dev/null || { cat "$PGTMP/log" >&2 || true; die "PostgreSQL did not start"; }
-export TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
+# 2. A throwaway PostgreSQL, for this run only. fsync is off: this server holds only test
+# data and dies with the run.
+start_throwaway_postgres -c fsync=off -c full_page_writes=off || die "PostgreSQL did not start"
+export TEST_POSTGRES_URL="$THROWAWAY_POSTGRES_URL"
 
 # 3. The Python venv for client conformance tests (pinned requirements).
 REQ=tests/python/requirements.txt

@@ -9,12 +9,16 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-/// A running server.
+/// A running server: one node, or several on one PostgreSQL behind HAProxy.
 pub struct Live {
-    /// The process.
+    /// The process (the first node).
     pub server: tokio::process::Child,
     /// Its pid (for /proc).
     pub pid: u32,
+    /// The other nodes, on the same database.
+    pub others: Vec<tokio::process::Child>,
+    /// The load balancer in front of the nodes, when there are several.
+    pub lb: Option<portcullis_testkit::haproxy::LoadBalancer>,
     /// Where to send requests (loopback).
     pub base: String,
     /// The public origin it answers for.
@@ -89,6 +93,29 @@ pub fn cookie_client() -> reqwest::Client {
         .expect("client")
 }
 
+/// CPU seconds (user + system) every process named `postgres` has used, from /proc: the
+/// server's own share of a run (backends that exit between two readings are not counted).
+pub fn postgres_cpu_seconds(ticks: f64) -> f64 {
+    std::fs::read_dir("/proc")
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|pid| {
+                    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                        .is_ok_and(|c| c.trim() == "postgres")
+                })
+                .map(|pid| cpu_seconds(pid, ticks))
+                .sum()
+        })
+        .unwrap_or(0.0)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|x| x.port())
+        .expect("port")
+}
+
 /// CPU seconds (user + system) the process has used, from /proc.
 pub fn cpu_seconds(pid: u32, ticks: f64) -> f64 {
     // utime and stime are fields 14 and 15 of /proc/PID/stat (after the parenthesised name).
@@ -144,76 +171,75 @@ impl Live {
         server_cpu: Option<usize>,
         env: &[(&str, &str)],
     ) -> Live {
+        Self::start_nodes(portcullis, database, 1, server_cpu, env).await
+    }
+
+    /// Like [`Live::start`] with `nodes` nodes; several share `database` (PostgreSQL) and
+    /// answer behind HAProxy on loopback, for the load balancer's public URL, unpinned.
+    pub async fn start_nodes(
+        portcullis: &Path,
+        database: Option<&str>,
+        nodes: usize,
+        server_cpu: Option<usize>,
+        env: &[(&str, &str)],
+    ) -> Live {
+        assert!(
+            nodes == 1 || database.is_some(),
+            "several nodes share a PostgreSQL database: give --database"
+        );
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|x| x.port())
-            .expect("port");
-        let origin = format!("http://localhost:{port}");
-        let base = format!("http://127.0.0.1:{port}");
-        let mut cmd = match server_cpu {
-            Some(cpu) => {
-                let mut c = tokio::process::Command::new("taskset");
-                c.args(["-c", &cpu.to_string()]).arg(portcullis);
-                c
-            }
-            None => tokio::process::Command::new(portcullis),
+        let ports: Vec<u16> = (0..nodes.max(1)).map(|_| free_port()).collect();
+        let lb_port = (nodes > 1).then(free_port);
+        let public = lb_port.unwrap_or(ports[0]);
+        let origin = format!("http://localhost:{public}");
+        let cpu = if nodes > 1 { None } else { server_cpu };
+        let node = |port| Node {
+            portcullis,
+            dir: dir.path(),
+            database,
+            port,
+            origin: &origin,
+            cpu,
+            env,
         };
-        cmd.args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--public-url",
-            &origin,
-        ])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .env("PORTCULLIS_LOG", "warn");
-        for key in [
-            "PORTCULLIS_RATE_LIMIT__SIGN_IN_OPTIONS_PER_MINUTE",
-            "PORTCULLIS_RATE_LIMIT__SIGN_IN_ANSWERS_PER_MINUTE",
-            "PORTCULLIS_RATE_LIMIT__TAP_ATTEMPTS_PER_MINUTE",
-        ] {
-            cmd.env(key, "1000000000");
+        // The first node bootstraps the tenant (and prints its pass); the others join it.
+        let (server, tap) = node(ports[0]).spawn().await;
+        let mut others = vec![];
+        for p in &ports[1..] {
+            others.push(node(*p).spawn().await.0);
         }
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        if let Some(db) = database {
-            cmd.arg("--database").arg(db);
-        }
-        let mut server = cmd
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", portcullis.display()));
+        let lb = match lb_port {
+            Some(port) => {
+                Some(portcullis_testkit::haproxy::LoadBalancer::start(port, &ports).await)
+            }
+            None => None,
+        };
         let pid = server.id().expect("pid");
-        let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
-        let mut tap = None;
-        while let Ok(Some(l)) = lines.next_line().await {
-            if l.contains("Temporary Access Pass:") {
-                // Standard output is a pipe: the pass is in the file the line names.
-                tap = l
-                    .split_once(" in ")
-                    .and_then(|(_, rest)| rest.split(" (").next())
-                    .and_then(|p| std::fs::read_to_string(p).ok())
-                    .map(|t| t.trim().to_string());
-            }
-            if l.starts_with("Listening on") {
-                break;
-            }
-        }
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Live {
             server,
             pid,
-            base,
+            others,
+            lb,
+            base: format!("http://127.0.0.1:{public}"),
             origin,
             dir,
             tap: tap.expect("bootstrap pass"),
             portcullis: portcullis.to_path_buf(),
             database: database.map(str::to_string),
         }
+    }
+
+    /// Every process serving the load: the nodes, and HAProxy in front of them.
+    pub fn pids(&self) -> Vec<u32> {
+        std::iter::once(Some(self.pid))
+            .chain(self.others.iter().map(tokio::process::Child::id))
+            .chain(
+                self.lb
+                    .iter()
+                    .map(portcullis_testkit::haproxy::LoadBalancer::pid),
+            )
+            .flatten()
+            .collect()
     }
 
     /// Runs a CLI command against the server's store; panics on failure; its stdout.
@@ -484,5 +510,75 @@ impl Live {
             });
         }
         Ok(())
+    }
+}
+
+/// One `portcullis serve` to start.
+struct Node<'a> {
+    portcullis: &'a Path,
+    dir: &'a Path,
+    database: Option<&'a str>,
+    port: u16,
+    origin: &'a str,
+    cpu: Option<usize>,
+    env: &'a [(&'a str, &'a str)],
+}
+
+impl Node<'_> {
+    /// Starts it and waits until it listens; the bootstrap pass, if it printed one.
+    async fn spawn(&self) -> (tokio::process::Child, Option<String>) {
+        let mut cmd = match self.cpu {
+            Some(cpu) => {
+                let mut c = tokio::process::Command::new("taskset");
+                c.args(["-c", &cpu.to_string()]).arg(self.portcullis);
+                c
+            }
+            None => tokio::process::Command::new(self.portcullis),
+        };
+        cmd.args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{}", self.port),
+            "--public-url",
+            self.origin,
+        ])
+        .arg("--data-dir")
+        .arg(self.dir)
+        .env("PORTCULLIS_LOG", "warn");
+        for key in [
+            "PORTCULLIS_RATE_LIMIT__SIGN_IN_OPTIONS_PER_MINUTE",
+            "PORTCULLIS_RATE_LIMIT__SIGN_IN_ANSWERS_PER_MINUTE",
+            "PORTCULLIS_RATE_LIMIT__TAP_ATTEMPTS_PER_MINUTE",
+        ] {
+            cmd.env(key, "1000000000");
+        }
+        for (k, v) in self.env {
+            cmd.env(k, v);
+        }
+        if let Some(db) = self.database {
+            cmd.arg("--database").arg(db);
+        }
+        let mut server = cmd
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.portcullis.display()));
+        let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
+        let mut tap = None;
+        while let Ok(Some(l)) = lines.next_line().await {
+            if l.contains("Temporary Access Pass:") {
+                // Standard output is a pipe: the pass is in the file the line names.
+                tap = l
+                    .split_once(" in ")
+                    .and_then(|(_, rest)| rest.split(" (").next())
+                    .and_then(|p| std::fs::read_to_string(p).ok())
+                    .map(|t| t.trim().to_string());
+            }
+            if l.starts_with("Listening on") {
+                break;
+            }
+        }
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        (server, tap)
     }
 }

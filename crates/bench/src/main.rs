@@ -11,11 +11,13 @@
 //! the faster one taken), not only the RustCrypto implementation the WebAuthn library uses,
 //! which is reported beside it. With `--server-cpu N` the server runs on core N alone
 //! (`taskset`); run the bench itself under `taskset -c M` to keep the load generator off it.
+//! With `--database` the server's CPU includes PostgreSQL's (every `postgres` process), and
+//! with `--nodes N` it is that of N nodes and the HAProxy in front of them.
 
 use clap::Parser;
 use p256::ecdsa::signature::{Signer, Verifier};
 use p256::ecdsa::{Signature, SigningKey};
-use portcullis_bench::live::{clock_ticks, cpu_seconds, percentile, Live};
+use portcullis_bench::live::{clock_ticks, cpu_seconds, percentile, postgres_cpu_seconds, Live};
 use portcullis_testkit::softkey::SoftKey;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,6 +53,10 @@ struct Args {
     /// token request with PKCE, an RS256 ID token).
     #[arg(long, default_value = "passkey")]
     flow: String,
+    /// Nodes serving the load: more than one share `--database` (PostgreSQL) behind HAProxy
+    /// on loopback, unpinned.
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
 }
 
 /// Median cost of one RS256 (RSA-2048, PKCS#1 v1.5, SHA-256) signature of an ID token's
@@ -165,9 +171,10 @@ fn crypto_floors() -> Floors {
 async fn main() {
     let a = Args::parse();
     let live = Arc::new(
-        Live::start(
+        Live::start_nodes(
             &a.portcullis,
             a.database.as_deref(),
+            a.nodes,
             a.server_cpu,
             &[(
                 "PORTCULLIS_SQLITE_SYNCHRONOUS",
@@ -176,7 +183,16 @@ async fn main() {
         )
         .await,
     );
-    let pid = live.pid;
+    let pids = live.pids();
+    // What serves a sign-in: the nodes, HAProxy, and PostgreSQL when it is the store.
+    let served = |ticks| {
+        pids.iter().map(|p| cpu_seconds(*p, ticks)).sum::<f64>()
+            + if a.database.is_some() {
+                postgres_cpu_seconds(ticks)
+            } else {
+                0.0
+            }
+    };
 
     // Provision: the admin gets a passkey; every other user through the CLI and a TAP.
     eprintln!("provisioning {} users…", a.users);
@@ -204,7 +220,7 @@ async fn main() {
     let latencies = Arc::new(Mutex::new(Vec::<Duration>::new()));
     let errors = Arc::new(Mutex::new(0usize));
     let ticks = clock_ticks();
-    let cpu0 = cpu_seconds(pid, ticks);
+    let cpu0 = served(ticks);
     let start = Instant::now();
     let deadline = start + Duration::from_secs(a.seconds);
     let mut tasks = vec![];
@@ -249,7 +265,7 @@ async fn main() {
         let _ = t.await;
     }
     let wall = start.elapsed().as_secs_f64();
-    let cpu = cpu_seconds(pid, ticks) - cpu0;
+    let cpu = served(ticks) - cpu0;
     let mut lat = latencies.lock().await.clone();
     lat.sort();
     let n = lat.len();
@@ -260,7 +276,12 @@ async fn main() {
         .map(|s| s.lines().filter(|l| l.starts_with("processor")).count())
         .unwrap_or(0);
     let backend = if a.database.is_some() {
-        "PostgreSQL".to_string()
+        match a.nodes {
+            1 => "PostgreSQL (CPU with PostgreSQL's)".to_string(),
+            n => format!(
+                "PostgreSQL, {n} nodes behind HAProxy (CPU with PostgreSQL's and HAProxy's)"
+            ),
+        }
     } else {
         format!("SQLite ({})", a.sqlite_synchronous)
     } + if oidc.is_some() { ", OIDC flow" } else { "" };
@@ -284,7 +305,12 @@ async fn main() {
         floors.rustcrypto * 1e3,
         if floors.rustcrypto > 0.0 { cpu_per / floors.rustcrypto } else { 0.0 }
     );
-    let _ = Arc::into_inner(live).map(|mut l| l.server.start_kill());
+    if let Some(mut l) = Arc::into_inner(live) {
+        let _ = l.server.start_kill();
+        for o in &mut l.others {
+            let _ = o.start_kill();
+        }
+    }
     // A run where sign-ins failed measured the failures, not the server: say so loudly.
     let failed = *errors.lock().await;
     if failed * 100 > n {

@@ -6,6 +6,7 @@
 //! skipped a backend would claim more than it checked.
 
 pub mod browser;
+pub mod haproxy;
 pub mod snapshot;
 pub mod softkey;
 pub mod testca;

@@ -76,7 +76,7 @@ async fn two_nodes_on_one_postgresql_act_as_one() {
     let lb_port = support::free_port();
     let public = format!("http://localhost:{lb_port}");
     let (a, b) = two_nodes(&dirs, &db, &public).await;
-    let lb = support::LoadBalancer::start(lb_port, &[a.port, b.port]).await;
+    let lb = portcullis_testkit::haproxy::LoadBalancer::start(lb_port, &[a.port, b.port]).await;
     let d = dirs[0].path();
     support::enable_fido2(d, Some(&db));
 
