@@ -8,18 +8,20 @@
 //! Through sqlx a transaction of five statements is seven round trips to the connection's
 //! worker thread, each a hand-off between threads; here a request hands its batch over once.
 //! The thread takes the process's write gate for each group, so the pool's transactions and
-//! the groups take turns.
+//! the groups take turns; a group that waits for it longer than a transaction may is
+//! answered [`StoreError::Busy`], as such a transaction is.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bulk::bind_numbered;
 use crate::write::{Batch, Write};
-use crate::{Durability, Result, StoreError};
+use crate::{Durability, Result, StoreError, WRITE_WAIT};
 
 /// The most batches one transaction takes: enough to gather every request a busy server has
 /// in flight, few enough that a group's fsync is not held up by its own size.
@@ -37,7 +39,9 @@ struct Job {
 /// when the last handle is dropped.
 #[derive(Clone)]
 pub(crate) struct GroupCommit {
-    jobs: mpsc::UnboundedSender<Job>,
+    /// `None` once stopped.
+    jobs: Arc<Mutex<Option<mpsc::UnboundedSender<Job>>>>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
     counts: Arc<Counts>,
 }
 
@@ -79,11 +83,31 @@ impl GroupCommit {
         let (jobs, rx) = mpsc::unbounded_channel();
         let counts = Arc::new(Counts::default());
         let kept = counts.clone();
-        std::thread::Builder::new()
-            .name("portcullis-commit".into())
-            .spawn(move || serve(&conn, rx, &gate, &kept))
+        // A clock for the wait at the write gate, on the committer's own thread.
+        let clock = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
             .map_err(|e| StoreError::Unsupported(format!("cannot start the committer: {e}")))?;
-        Ok(GroupCommit { jobs, counts })
+        let thread = std::thread::Builder::new()
+            .name("portcullis-commit".into())
+            .spawn(move || serve(&conn, rx, &gate, &kept, &clock))
+            .map_err(|e| StoreError::Unsupported(format!("cannot start the committer: {e}")))?;
+        Ok(GroupCommit {
+            jobs: Arc::new(Mutex::new(Some(jobs))),
+            thread: Arc::new(Mutex::new(Some(thread))),
+            counts,
+        })
+    }
+
+    /// Stops taking batches, lets the thread finish the group it is committing, and closes
+    /// its connection.
+    pub(crate) async fn stop(&self) {
+        drop(lock(&self.jobs).take());
+        let thread = lock(&self.thread).take();
+        if let Some(thread) = thread {
+            // The thread ends once its channel is empty and closed.
+            drop(tokio::task::spawn_blocking(move || thread.join()).await);
+        }
     }
 
     /// Batches handed over so far, and the transactions that took them.
@@ -97,7 +121,9 @@ impl GroupCommit {
     /// Commits `writes` with whatever else is waiting; answered once the commit is durable.
     pub(crate) async fn commit(&self, writes: Vec<(Write, bool)>) -> Answer {
         let (reply, answer) = oneshot::channel();
-        self.jobs
+        lock(&self.jobs)
+            .as_ref()
+            .ok_or_else(|| StoreError::Commit("the store is closed".into()))?
             .send(Job { writes, reply })
             .map_err(|_| StoreError::Commit("the committer has stopped".into()))?;
         answer
@@ -106,11 +132,17 @@ impl GroupCommit {
     }
 }
 
+/// A lock that a panic elsewhere cannot spoil: what it guards is a handle, never half-made.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn serve(
     conn: &rusqlite::Connection,
     mut rx: mpsc::UnboundedReceiver<Job>,
     gate: &tokio::sync::Mutex<()>,
     counts: &Counts,
+    clock: &tokio::runtime::Runtime,
 ) {
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
@@ -120,9 +152,14 @@ fn serve(
                 Err(_) => break,
             }
         }
-        let answers = {
-            let _turn = gate.blocking_lock();
-            group(conn, &jobs)
+        // The timer is made inside the clock's context: made outside, it finds no runtime.
+        let turn = clock.block_on(async { tokio::time::timeout(WRITE_WAIT, gate.lock()).await });
+        let answers = match turn {
+            Ok(_turn) => group(conn, &jobs),
+            Err(_) => jobs
+                .iter()
+                .map(|_| Err(StoreError::Busy(WRITE_WAIT)))
+                .collect(),
         };
         counts.batches.fetch_add(
             u64::try_from(jobs.len()).unwrap_or(u64::MAX),
@@ -143,7 +180,18 @@ fn group(c: &rusqlite::Connection, jobs: &[Job]) -> Vec<Answer> {
             .map(|_| Err(StoreError::Commit(why.to_string())))
             .collect()
     };
+    // A transaction left open by a rollback that failed would refuse every later BEGIN.
+    if !c.is_autocommit() {
+        drop(c.execute_batch("ROLLBACK"));
+    }
     if let Err(e) = c.execute_batch("BEGIN IMMEDIATE") {
+        // Another process (the CLI) held the file's write lock past the busy timeout.
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) {
+            return jobs
+                .iter()
+                .map(|_| Err(StoreError::Busy(WRITE_WAIT)))
+                .collect();
+        }
         return all_fail(&e.to_string());
     }
     let mut answers = Vec::with_capacity(jobs.len());
@@ -183,4 +231,90 @@ fn one(c: &rusqlite::Connection, writes: &[(Write, bool)]) -> Result<Answer> {
         _ => c.execute_batch("ROLLBACK TO batch; RELEASE batch")?,
     }
     Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bulk::Param;
+
+    fn db() -> (impl Sized, rusqlite::Connection) {
+        let dir = portcullis_testkit::temp_dir();
+        let c = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();
+        c.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (k TEXT PRIMARY KEY);")
+            .unwrap();
+        (dir, c)
+    }
+
+    fn insert(k: &str) -> (Write, bool) {
+        (
+            Write::new("INSERT INTO t (k) VALUES ($1)", vec![Param::Text(k.into())]),
+            false,
+        )
+    }
+
+    fn job(writes: Vec<(Write, bool)>) -> Job {
+        let (reply, _) = oneshot::channel();
+        Job { writes, reply }
+    }
+
+    fn keys(c: &rusqlite::Connection) -> Vec<String> {
+        let mut s = c.prepare("SELECT k FROM t ORDER BY k").unwrap();
+        let rows = s.query_map([], |r| r.get(0)).unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
+    /// In one group: a batch whose second statement fails keeps nothing, one that stops
+    /// keeps nothing, and the batches before and after them are kept.
+    #[test]
+    fn in_one_group_a_failing_or_stopped_batch_keeps_nothing_and_spoils_no_other() {
+        let (_dir, c) = db();
+        let jobs = vec![
+            job(vec![insert("a1"), insert("a2")]),
+            // "a1" again: a unique violation after "b1" was written.
+            job(vec![insert("b1"), insert("a1")]),
+            job(vec![
+                insert("c1"),
+                (
+                    Write::new("UPDATE t SET k = 'x' WHERE k = 'none'", vec![]),
+                    true,
+                ),
+            ]),
+            job(vec![insert("d1")]),
+        ];
+        let answers = group(&c, &jobs);
+        assert!(matches!(answers[0], Ok(None)), "{:?}", answers[0]);
+        assert!(answers[1]
+            .as_ref()
+            .is_err_and(StoreError::is_unique_violation));
+        assert!(matches!(answers[2], Ok(Some(1))), "{:?}", answers[2]);
+        assert!(matches!(answers[3], Ok(None)), "{:?}", answers[3]);
+        assert_eq!(keys(&c), ["a1", "a2", "d1"]);
+        assert!(c.is_autocommit(), "the group's transaction is over");
+    }
+
+    /// A group whose commit cannot be kept (the file may not grow) is answered with an error
+    /// for every batch in it, and nothing of it is kept — not one batch answered as kept.
+    #[test]
+    fn a_group_that_cannot_be_kept_is_refused_whole() {
+        let (_dir, c) = db();
+        let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        c.execute_batch(&format!("PRAGMA max_page_count = {pages}"))
+            .unwrap();
+        let big = "x".repeat(64 * 1024);
+        let jobs = vec![
+            job(vec![insert("small")]),
+            job(vec![insert(&big)]),
+            job(vec![insert("also-small")]),
+        ];
+        let answers = group(&c, &jobs);
+        assert!(answers.iter().all(Result::is_err), "{answers:?}");
+        assert!(keys(&c).is_empty());
+        assert!(c.is_autocommit());
+        // And the next group goes through once there is room.
+        c.execute_batch("PRAGMA max_page_count = 1000000").unwrap();
+        let answers = group(&c, &[job(vec![insert("later")])]);
+        assert!(matches!(answers[0], Ok(None)), "{:?}", answers[0]);
+        assert_eq!(keys(&c), ["later"]);
+    }
 }

@@ -63,7 +63,7 @@ impl std::ops::DerefMut for Tx {
 }
 
 /// How long a transaction waits for the write gate: as long as SQLite's busy timeout.
-const WRITE_WAIT: Duration = Duration::from_secs(10);
+pub(crate) const WRITE_WAIT: Duration = Duration::from_secs(10);
 
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,7 +136,16 @@ impl From<sqlx::Error> for StoreError {
 impl StoreError {
     /// Whether the error is a uniqueness violation (a concurrent insert won).
     pub fn is_unique_violation(&self) -> bool {
-        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            // A batch's statement, run by the SQLite group committer.
+            StoreError::Read(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            ),
+            _ => false,
+        }
     }
 }
 
@@ -317,6 +326,9 @@ impl Store {
     /// Commits `batch` — on a SQLite file together with the batches of other requests
     /// waiting at the same moment ([`group_commit`]), elsewhere in a transaction of its own —
     /// and answers once it is durable, or says which stop it met (nothing then was kept).
+    ///
+    /// Never while holding a [`Tx`]: on SQLite the committer waits for the write gate that
+    /// transaction holds (and gives up after 10 s with [`StoreError::Busy`]).
     pub async fn commit_batch<S>(&self, batch: write::Batch<S>) -> Result<write::Outcome<S>> {
         let (writes, mut stops): (Vec<(write::Write, bool)>, Vec<Option<S>>) = batch
             .writes
@@ -360,6 +372,9 @@ impl Store {
 
     /// Closes every connection, the bulk reader's too.
     pub async fn close(&self) {
+        if let Some(g) = &self.group {
+            g.stop().await;
+        }
         self.pool.close().await;
         self.reader.close();
     }

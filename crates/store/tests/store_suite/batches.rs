@@ -216,3 +216,41 @@ async fn an_answered_batch_is_committed_already() {
         }
     }
 }
+
+/// On SQLite the committer takes turns with the pool's transactions at the process's write
+/// gate: a batch waiting behind a transaction that does not end is refused as busy after the
+/// same 10 s a transaction waits, rather than hanging every sign-in behind it — and the
+/// committer goes on once the gate is free.
+#[tokio::test]
+async fn a_batch_behind_a_transaction_that_does_not_end_is_refused_as_busy() {
+    let t = portcullis_testkit::sqlite().await;
+    let u = user("gate@contoso.com");
+    let mut c = t.store.conn().await.unwrap();
+    directory::insert_user(&mut c, &u).await.unwrap();
+    drop(c);
+    let held = t.store.begin().await.unwrap();
+    let batch = |token: &str| -> Batch<Stop> {
+        Batch::new().then(sessions::insert_write(token, &session_for(u.id), NOW).unwrap())
+    };
+    let started = std::time::Instant::now();
+    let refused = t.store.commit_batch(batch("behind")).await;
+    assert!(
+        matches!(refused, Err(portcullis_store::StoreError::Busy(_))),
+        "{refused:?}"
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_secs(9));
+    drop(held);
+    assert_eq!(
+        t.store.commit_batch(batch("after")).await.unwrap(),
+        Outcome::Committed
+    );
+    let mut c = t.store.conn().await.unwrap();
+    assert!(sessions::by_token_hash(&mut c, "behind")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(sessions::by_token_hash(&mut c, "after")
+        .await
+        .unwrap()
+        .is_some());
+}
