@@ -330,38 +330,40 @@ impl Store {
     /// Never while holding a [`Tx`]: on SQLite the committer waits for the write gate that
     /// transaction holds (and gives up after 10 s with [`StoreError::Busy`]).
     pub async fn commit_batch<S>(&self, batch: write::Batch<S>) -> Result<write::Outcome<S>> {
-        let (writes, mut stops): (Vec<(write::Write, bool)>, Vec<Option<S>>) = batch
-            .writes
-            .into_iter()
-            .map(|(w, stop)| ((w, stop.is_some()), stop))
-            .unzip();
+        let (writes, stops) = batch.split();
         let stopped_at = match &self.group {
             Some(g) => g.commit(writes).await?,
             None => {
                 let mut tx = self.begin().await?;
-                let mut at = None;
-                for (i, (w, must)) in writes.iter().enumerate() {
-                    if write::Batch::<S>::stops(*must, w.run(&mut tx).await?) {
-                        at = Some(i);
-                        break;
-                    }
-                }
+                let at = write::run_until_stop(&mut tx, &writes).await?;
                 if at.is_none() {
                     commit(tx).await?;
                 }
                 at
             }
         };
-        match stopped_at {
-            None => Ok(write::Outcome::Committed),
-            Some(i) => stops
-                .get_mut(i)
-                .and_then(Option::take)
-                .map(write::Outcome::Stopped)
-                .ok_or_else(|| {
-                    StoreError::Commit(format!("write {i} stopped a batch it may not stop"))
-                }),
+        write::Batch::outcome(stopped_at, stops)
+    }
+
+    /// Like [`Store::commit_batch`], for a caller that holds a connection of the pool: where
+    /// batches are not grouped it runs in a transaction on `c`, so that the request never
+    /// waits for a second connection (a pool whose every connection is held by a request
+    /// waiting for another would stall).
+    pub async fn commit_batch_on<S>(
+        &self,
+        c: &mut Conn,
+        batch: write::Batch<S>,
+    ) -> Result<write::Outcome<S>> {
+        if self.group.is_some() {
+            return self.commit_batch(batch).await;
         }
+        let (writes, stops) = batch.split();
+        let mut tx = c.begin().await?;
+        let at = write::run_until_stop(&mut tx, &writes).await?;
+        if at.is_none() {
+            tx.commit().await?;
+        }
+        write::Batch::outcome(at, stops)
     }
 
     /// On a SQLite file, the batches committed so far and the transactions they took (fewer

@@ -8,8 +8,10 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
+use crate::bulk::Param;
 use crate::row::{ms, opt_ts, ts, uuid};
-use crate::{Conn, Result, StoreError};
+use crate::write::{Batch, Outcome, Write};
+use crate::{Conn, Result, Store, StoreError};
 
 /// One authorization of one client by one user in one session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,22 +78,31 @@ fn grant_from(r: &AnyRow) -> Result<Grant> {
 
 /// Stores a grant.
 pub async fn insert_grant(c: &mut Conn, g: &Grant) -> Result<()> {
-    sqlx::query("INSERT INTO oauth_grants (id, client_id, user_id, session_id, scope, auth_time, methods, created_at, revoked_at, ends_at, source, user_agent, device_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, $11, $12)")
-        .bind(g.id.to_string())
-        .bind(&g.client_id)
-        .bind(g.user_id.to_string())
-        .bind(g.session_id.to_string())
-        .bind(&g.scope)
-        .bind(ms(g.auth_time))
-        .bind(serde_json::to_string(&g.methods).map_err(|e| StoreError::Corrupt(e.to_string()))?)
-        .bind(ms(g.created_at))
-        .bind(g.ends_at.map(ms))
-        .bind(g.source.map(|s| s.to_string()))
-        .bind(&g.user_agent)
-        .bind(g.device_id.map(|d| d.to_string()))
-        .execute(&mut *c)
-        .await?;
+    insert_grant_write(g)?.run(c).await?;
     Ok(())
+}
+
+/// [`insert_grant`] as a write of a batch.
+pub fn insert_grant_write(g: &Grant) -> Result<Write> {
+    Ok(Write::new(
+        "INSERT INTO oauth_grants (id, client_id, user_id, session_id, scope, auth_time, methods, created_at, revoked_at, ends_at, source, user_agent, device_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, $11, $12)",
+        vec![
+            Param::Text(g.id.to_string()),
+            Param::Text(g.client_id.clone()),
+            Param::Text(g.user_id.to_string()),
+            Param::Text(g.session_id.to_string()),
+            Param::Text(g.scope.clone()),
+            Param::Int(ms(g.auth_time)),
+            Param::Text(
+                serde_json::to_string(&g.methods).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            ),
+            Param::Int(ms(g.created_at)),
+            Param::int_or_null(g.ends_at.map(ms)),
+            Param::text_or_null(g.source.map(|s| s.to_string())),
+            Param::Text(g.user_agent.clone()),
+            Param::text_or_null(g.device_id.map(|d| d.to_string())),
+        ],
+    ))
 }
 
 /// A grant by id, revoked or not.
@@ -153,39 +164,54 @@ pub enum Taken<T> {
 
 /// Stores a code under its hash.
 pub async fn insert_code(c: &mut Conn, code_hash: &str, r: &CodeRecord) -> Result<()> {
-    sqlx::query("INSERT INTO oauth_codes (code_hash, grant_id, redirect_uri, nonce, code_challenge, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)")
-        .bind(code_hash)
-        .bind(r.grant_id.to_string())
-        .bind(&r.redirect_uri)
-        .bind(&r.nonce)
-        .bind(&r.code_challenge)
-        .bind(ms(r.expires_at))
-        .execute(&mut *c)
-        .await?;
+    insert_code_write(code_hash, r).run(c).await?;
     Ok(())
 }
 
-/// Marks a code used and returns it, or says it was used before or never existed.
-pub async fn take_code(c: &mut Conn, code_hash: &str, now: Timestamp) -> Result<Taken<CodeRecord>> {
-    let r = sqlx::query("UPDATE oauth_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL RETURNING grant_id, redirect_uri, nonce, code_challenge, expires_at")
-        .bind(ms(now))
+/// [`insert_code`] as a write of a batch.
+pub fn insert_code_write(code_hash: &str, r: &CodeRecord) -> Write {
+    Write::new(
+        "INSERT INTO oauth_codes (code_hash, grant_id, redirect_uri, nonce, code_challenge, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+        vec![
+            Param::Text(code_hash.to_string()),
+            Param::Text(r.grant_id.to_string()),
+            Param::Text(r.redirect_uri.clone()),
+            Param::text_or_null(r.nonce.clone()),
+            Param::text_or_null(r.code_challenge.clone()),
+            Param::Int(ms(r.expires_at)),
+        ],
+    )
+}
+
+/// Marks a code used and returns it, or says it was used before or never existed. Marking
+/// it is a batch (on SQLite committed with the writes waiting beside it: group commit);
+/// elsewhere it, and the read of the code, run on `c`, the connection the caller holds.
+pub async fn take_code(
+    store: &Store,
+    c: &mut Conn,
+    code_hash: &str,
+    now: Timestamp,
+) -> Result<Taken<CodeRecord>> {
+    let taken = Batch::new().must_change(
+        Write::new(
+            "UPDATE oauth_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
+            vec![Param::Int(ms(now)), Param::Text(code_hash.to_string())],
+        ),
+        (),
+    );
+    let fresh = store.commit_batch_on(c, taken).await? == Outcome::Committed;
+    let r = sqlx::query("SELECT grant_id, redirect_uri, nonce, code_challenge, expires_at FROM oauth_codes WHERE code_hash = $1")
         .bind(code_hash)
         .fetch_optional(&mut *c)
         .await?;
-    if let Some(r) = r {
-        return Ok(Taken::Fresh(CodeRecord {
+    Ok(match r {
+        Some(r) if fresh => Taken::Fresh(CodeRecord {
             grant_id: uuid(&r, "grant_id")?,
             redirect_uri: r.try_get("redirect_uri")?,
             nonce: r.try_get("nonce")?,
             code_challenge: r.try_get("code_challenge")?,
             expires_at: ts(&r, "expires_at")?,
-        }));
-    }
-    let used = sqlx::query("SELECT grant_id FROM oauth_codes WHERE code_hash = $1")
-        .bind(code_hash)
-        .fetch_optional(&mut *c)
-        .await?;
-    Ok(match used {
+        }),
         Some(r) => Taken::Reused(uuid(&r, "grant_id")?),
         None => Taken::Unknown,
     })

@@ -7,7 +7,7 @@
 //! nothing of it is kept, and the caller is told which stop it met.
 
 use crate::bulk::Param;
-use crate::{Conn, Result};
+use crate::{Conn, Result, StoreError};
 
 /// One statement with its parameters (`$1`, `$2`… by number).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +67,45 @@ impl<S> Batch<S> {
     pub(crate) fn stops(must: bool, n: u64) -> bool {
         must && n != 1
     }
+
+    /// The writes, each with whether it may stop the batch; and the reasons, in order.
+    pub(crate) fn split(self) -> (Vec<(Write, bool)>, Vec<Option<S>>) {
+        self.writes
+            .into_iter()
+            .map(|(w, stop)| ((w, stop.is_some()), stop))
+            .unzip()
+    }
+
+    /// The outcome of a batch that stopped at `stopped_at` (if it did), given its reasons.
+    pub(crate) fn outcome(
+        stopped_at: Option<usize>,
+        mut stops: Vec<Option<S>>,
+    ) -> Result<Outcome<S>> {
+        match stopped_at {
+            None => Ok(Outcome::Committed),
+            Some(i) => stops
+                .get_mut(i)
+                .and_then(Option::take)
+                .map(Outcome::Stopped)
+                .ok_or_else(|| {
+                    StoreError::Commit(format!("write {i} stopped a batch it may not stop"))
+                }),
+        }
+    }
+}
+
+/// Runs `writes` in order on `c` (inside a transaction) until one that may stop the batch
+/// does; its index.
+pub(crate) async fn run_until_stop(
+    c: &mut Conn,
+    writes: &[(Write, bool)],
+) -> Result<Option<usize>> {
+    for (i, (w, must)) in writes.iter().enumerate() {
+        if Batch::<()>::stops(*must, w.run(c).await?) {
+            return Ok(Some(i));
+        }
+    }
+    Ok(None)
 }
 
 /// How a batch ended, once it was answered: everything is durable, or nothing was kept.

@@ -931,21 +931,49 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
             .await
             .unwrap();
         assert_eq!(
-            oauth::take_code(&mut c, "code-hash", NOW).await.unwrap(),
-            oauth::Taken::Fresh(code),
+            oauth::take_code(&t.store, &mut c, "code-hash", NOW)
+                .await
+                .unwrap(),
+            oauth::Taken::Fresh(code.clone()),
             "{}",
             t.name
         );
         assert_eq!(
-            oauth::take_code(&mut c, "code-hash", NOW).await.unwrap(),
+            oauth::take_code(&t.store, &mut c, "code-hash", NOW)
+                .await
+                .unwrap(),
             oauth::Taken::Reused(grant.id),
             "{}",
             t.name
         );
         assert_eq!(
-            oauth::take_code(&mut c, "other", NOW).await.unwrap(),
+            oauth::take_code(&t.store, &mut c, "other", NOW)
+                .await
+                .unwrap(),
             oauth::Taken::Unknown
         );
+        // Twenty token requests with one code at once (on SQLite their marks are committed
+        // in groups): exactly one takes it, every other is told it was used.
+        oauth::insert_code(&mut c, "raced", &code).await.unwrap();
+        let racers: Vec<_> = (0..20)
+            .map(|_| {
+                let store = t.store.clone();
+                tokio::spawn(async move {
+                    let mut c = store.conn().await.unwrap();
+                    oauth::take_code(&store, &mut c, "raced", NOW)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut fresh = 0;
+        for r in racers {
+            match r.await.unwrap() {
+                oauth::Taken::Fresh(_) => fresh += 1,
+                taken => assert_eq!(taken, oauth::Taken::Reused(grant.id), "{}", t.name),
+            }
+        }
+        assert_eq!(fresh, 1, "{}: one code, one token request", t.name);
         oauth::insert_refresh(&mut c, "rt-hash", grant.id, NOW, NOW + Duration::days(1))
             .await
             .unwrap();

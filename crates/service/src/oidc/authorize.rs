@@ -9,8 +9,9 @@ use portcullis_domain::oidc::{
     validate_authorize, AuthorizeError, AuthorizeParams, AuthorizeRequest, CODE_LIFETIME,
 };
 use portcullis_domain::session::{AuthMethod, Session};
+use portcullis_store::applications;
 use portcullis_store::oauth::{self, CodeRecord, Grant};
-use portcullis_store::{applications, commit};
+use portcullis_store::write::Batch;
 use uuid::Uuid;
 
 use crate::secrets::{new_token, token_key};
@@ -181,10 +182,12 @@ impl Service {
             code_challenge: req.code_challenge.clone(),
             expires_at: now + CODE_LIFETIME,
         };
-        let mut tx = self.store().begin().await?;
-        oauth::insert_grant(&mut tx, &grant).await?;
-        oauth::insert_code(&mut tx, &token_key(&code), &record).await?;
-        commit(tx).await?;
+        // The grant and its code, committed together with whatever else is being committed
+        // at that moment (group commit on SQLite, issue 18).
+        let batch: Batch<std::convert::Infallible> = Batch::new()
+            .then(oauth::insert_grant_write(&grant)?)
+            .then(oauth::insert_code_write(&token_key(&code), &record));
+        self.store().commit_batch(batch).await?;
         let mut params = vec![("code", code.as_str())];
         if let Some(s) = &req.state {
             params.push(("state", s));

@@ -157,7 +157,7 @@ impl Service {
         }
         let now = self.now();
         let mut c = self.store().conn().await?;
-        let record = match oauth::take_code(&mut c, &token_key(code), now).await? {
+        let record = match oauth::take_code(self.store(), &mut c, &token_key(code), now).await? {
             Taken::Fresh(r) => r,
             Taken::Unknown => {
                 return Ok(Err(err(
