@@ -50,8 +50,12 @@ if [ "$(nproc)" -ge 2 ]; then
 fi
 # PostgreSQL as deployed: fsync and synchronous commit on (the server's defaults), on a
 # fresh database for each run; the CPU per sign-in includes PostgreSQL's (and HAProxy's).
+# shellcheck source=scripts/throwaway-postgres.sh
 . scripts/throwaway-postgres.sh
 start_throwaway_postgres
+# Only this server's processes count (the postmaster and its children).
+BENCH_POSTGRES_PID=$(head -n 1 "$PGTMP/data/postmaster.pid")
+export BENCH_POSTGRES_PID
 for nodes in 1 2; do
   _as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U postgres "bench_$nodes"
   "$B" "${ARGS[@]}" --database "${THROWAWAY_POSTGRES_URL%/*}/bench_$nodes" --nodes "$nodes" | tail -n 1

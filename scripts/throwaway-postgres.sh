@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/test.sh and scripts/bench.sh: a PostgreSQL server for one run, in a
 # temporary directory, stopped and removed when the script exits.
 #
@@ -6,7 +7,7 @@
 # sets PGTMP (the directory; the server's log is $PGTMP/log) and THROWAWAY_POSTGRES_URL.
 # Needs the Debian postgresql package; as root the server runs as the postgres user.
 
-pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true; }
 
 start_throwaway_postgres() {
   PGBIN=$(pg_bin)

@@ -93,20 +93,51 @@ pub fn cookie_client() -> reqwest::Client {
         .expect("client")
 }
 
-/// CPU seconds (user + system) every process named `postgres` has used, from /proc: the
-/// server's own share of a run (backends that exit between two readings are not counted).
+/// CPU seconds (user + system) PostgreSQL has used, from /proc: with `BENCH_POSTGRES_PID`
+/// (the postmaster, as scripts/bench.sh sets it) that server and its children — and, through
+/// the postmaster's `cutime`/`cstime`, the backends it has already reaped; without it every
+/// process named `postgres` on the machine.
 pub fn postgres_cpu_seconds(ticks: f64) -> f64 {
-    std::fs::read_dir("/proc")
+    let postmaster: Option<u32> = std::env::var("BENCH_POSTGRES_PID")
+        .ok()
+        .and_then(|p| p.trim().parse().ok());
+    let ours = |pid: u32| match postmaster {
+        Some(pm) => pid == pm || parent(pid) == Some(pm),
+        None => std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .is_ok_and(|c| c.trim() == "postgres"),
+    };
+    let running: f64 = std::fs::read_dir("/proc")
         .map(|dir| {
             dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-                .filter(|pid| {
-                    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                        .is_ok_and(|c| c.trim() == "postgres")
-                })
+                .filter(|pid| ours(*pid))
                 .map(|pid| cpu_seconds(pid, ticks))
                 .sum()
         })
-        .unwrap_or(0.0)
+        .unwrap_or(0.0);
+    running + postmaster.map_or(0.0, |pm| reaped_cpu_seconds(pm, ticks))
+}
+
+/// A process's parent, from /proc.
+fn parent(pid: u32) -> Option<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// CPU seconds of the children a process has waited for (`cutime` + `cstime`).
+fn reaped_cpu_seconds(pid: u32, ticks: f64) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // As in `cpu_seconds`: the state is skipped, so cutime and cstime are at 12 and 13.
+    (f.get(12).copied().unwrap_or(0.0) + f.get(13).copied().unwrap_or(0.0)) / ticks
 }
 
 fn free_port() -> u16 {
@@ -565,6 +596,7 @@ impl Node<'_> {
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.portcullis.display()));
         let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
         let mut tap = None;
+        let mut listening = false;
         while let Ok(Some(l)) = lines.next_line().await {
             if l.contains("Temporary Access Pass:") {
                 // Standard output is a pipe: the pass is in the file the line names.
@@ -575,9 +607,12 @@ impl Node<'_> {
                     .map(|t| t.trim().to_string());
             }
             if l.starts_with("Listening on") {
+                listening = true;
                 break;
             }
         }
+        // A node that did not start would leave the others to carry the load unseen.
+        assert!(listening, "the node on port {} did not start", self.port);
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         (server, tap)
     }

@@ -83,14 +83,18 @@ impl GroupCommit {
         let (jobs, rx) = mpsc::unbounded_channel();
         let counts = Arc::new(Counts::default());
         let kept = counts.clone();
-        // A clock for the wait at the write gate, on the committer's own thread.
-        let clock = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .map_err(|e| StoreError::Unsupported(format!("cannot start the committer: {e}")))?;
         let thread = std::thread::Builder::new()
             .name("portcullis-commit".into())
-            .spawn(move || serve(&conn, rx, &gate, &kept, &clock))
+            .spawn(move || {
+                // A clock for the wait at the write gate, made and dropped on this thread.
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .build()
+                {
+                    Ok(clock) => serve(&conn, rx, &gate, &kept, &clock),
+                    Err(e) => refuse_all(rx, &e.to_string()),
+                }
+            })
             .map_err(|e| StoreError::Unsupported(format!("cannot start the committer: {e}")))?;
         Ok(GroupCommit {
             jobs: Arc::new(Mutex::new(Some(jobs))),
@@ -170,6 +174,15 @@ fn serve(
             // A request that went away meanwhile: its writes stand, as any answered write's.
             drop(job.reply.send(answer));
         }
+    }
+}
+
+/// Without a clock the committer cannot bound its wait: it refuses every batch.
+fn refuse_all(mut rx: mpsc::UnboundedReceiver<Job>, why: &str) {
+    while let Some(job) = rx.blocking_recv() {
+        drop(job.reply.send(Err(StoreError::Commit(format!(
+            "the committer has no clock: {why}"
+        )))));
     }
 }
 
@@ -253,6 +266,34 @@ mod tests {
         )
     }
 
+    /// The write gate alone — no SQLite lock held — keeps a batch waiting, and only as long
+    /// as a transaction may wait: then it is refused Busy, and the next goes through.
+    #[tokio::test]
+    async fn a_batch_waits_for_the_write_gate_and_no_longer_than_a_transaction() {
+        let dir = portcullis_testkit::temp_dir();
+        let path = dir.path().join("t.db");
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (k TEXT PRIMARY KEY);")
+            .unwrap();
+        let gate: Arc<tokio::sync::Mutex<()>> = Arc::default();
+        let g = GroupCommit::start(&path, Durability::Full, gate.clone()).unwrap();
+        let held = gate.clone().lock_owned().await;
+        let started = std::time::Instant::now();
+        let refused = tokio::time::timeout(Duration::from_secs(30), g.commit(vec![insert("a")]))
+            .await
+            .expect("the wait is bounded");
+        assert!(matches!(refused, Err(StoreError::Busy(_))), "{refused:?}");
+        assert!(started.elapsed() >= WRITE_WAIT);
+        drop(held);
+        assert!(matches!(g.commit(vec![insert("b")]).await, Ok(None)));
+        g.stop().await;
+        let c = rusqlite::Connection::open(&path).unwrap();
+        assert_eq!(keys(&c), ["b"]);
+        // Stopped: a batch is refused, not lost in a queue nobody reads.
+        assert!(g.commit(vec![insert("c")]).await.is_err());
+    }
+
     fn job(writes: Vec<(Write, bool)>) -> Job {
         let (reply, _) = oneshot::channel();
         Job { writes, reply }
@@ -293,8 +334,9 @@ mod tests {
         assert!(c.is_autocommit(), "the group's transaction is over");
     }
 
-    /// A group whose commit cannot be kept (the file may not grow) is answered with an error
-    /// for every batch in it, and nothing of it is kept — not one batch answered as kept.
+    /// A group that cannot be kept (the file may not grow: SQLite rolls the transaction
+    /// back, and the next savepoint's rollback fails) is answered with an error for every
+    /// batch in it, and nothing of it is kept — not one batch answered as kept.
     #[test]
     fn a_group_that_cannot_be_kept_is_refused_whole() {
         let (_dir, c) = db();

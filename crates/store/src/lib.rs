@@ -327,8 +327,9 @@ impl Store {
     /// waiting at the same moment ([`group_commit`]), elsewhere in a transaction of its own —
     /// and answers once it is durable, or says which stop it met (nothing then was kept).
     ///
-    /// Never while holding a [`Tx`]: on SQLite the committer waits for the write gate that
-    /// transaction holds (and gives up after 10 s with [`StoreError::Busy`]).
+    /// Never while holding a [`Tx`] or a connection of the pool: on SQLite the committer
+    /// waits for the write gate, which a transaction holds, and whose holder may be waiting
+    /// for a connection (it gives up after 10 s with [`StoreError::Busy`]).
     pub async fn commit_batch<S>(&self, batch: write::Batch<S>) -> Result<write::Outcome<S>> {
         let (writes, stops) = batch.split();
         let stopped_at = match &self.group {
@@ -343,27 +344,6 @@ impl Store {
             }
         };
         write::Batch::outcome(stopped_at, stops)
-    }
-
-    /// Like [`Store::commit_batch`], for a caller that holds a connection of the pool: where
-    /// batches are not grouped it runs in a transaction on `c`, so that the request never
-    /// waits for a second connection (a pool whose every connection is held by a request
-    /// waiting for another would stall).
-    pub async fn commit_batch_on<S>(
-        &self,
-        c: &mut Conn,
-        batch: write::Batch<S>,
-    ) -> Result<write::Outcome<S>> {
-        if self.group.is_some() {
-            return self.commit_batch(batch).await;
-        }
-        let (writes, stops) = batch.split();
-        let mut tx = c.begin().await?;
-        let at = write::run_until_stop(&mut tx, &writes).await?;
-        if at.is_none() {
-            tx.commit().await?;
-        }
-        write::Batch::outcome(at, stops)
     }
 
     /// On a SQLite file, the batches committed so far and the transactions they took (fewer

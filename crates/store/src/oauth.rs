@@ -184,11 +184,11 @@ pub fn insert_code_write(code_hash: &str, r: &CodeRecord) -> Write {
 }
 
 /// Marks a code used and returns it, or says it was used before or never existed. Marking
-/// it is a batch (on SQLite committed with the writes waiting beside it: group commit);
-/// elsewhere it, and the read of the code, run on `c`, the connection the caller holds.
+/// it is a batch (on SQLite committed with the writes waiting beside it: group commit); the
+/// code is read after it. Call it holding no connection of the pool: on SQLite the batch
+/// waits for the write gate, whose holder may be waiting for a connection.
 pub async fn take_code(
     store: &Store,
-    c: &mut Conn,
     code_hash: &str,
     now: Timestamp,
 ) -> Result<Taken<CodeRecord>> {
@@ -199,10 +199,10 @@ pub async fn take_code(
         ),
         (),
     );
-    let fresh = store.commit_batch_on(c, taken).await? == Outcome::Committed;
+    let fresh = store.commit_batch(taken).await? == Outcome::Committed;
     let r = sqlx::query("SELECT grant_id, redirect_uri, nonce, code_challenge, expires_at FROM oauth_codes WHERE code_hash = $1")
         .bind(code_hash)
-        .fetch_optional(&mut *c)
+        .fetch_optional(store.pool())
         .await?;
     Ok(match r {
         Some(r) if fresh => Taken::Fresh(CodeRecord {

@@ -931,25 +931,19 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
             .await
             .unwrap();
         assert_eq!(
-            oauth::take_code(&t.store, &mut c, "code-hash", NOW)
-                .await
-                .unwrap(),
+            oauth::take_code(&t.store, "code-hash", NOW).await.unwrap(),
             oauth::Taken::Fresh(code.clone()),
             "{}",
             t.name
         );
         assert_eq!(
-            oauth::take_code(&t.store, &mut c, "code-hash", NOW)
-                .await
-                .unwrap(),
+            oauth::take_code(&t.store, "code-hash", NOW).await.unwrap(),
             oauth::Taken::Reused(grant.id),
             "{}",
             t.name
         );
         assert_eq!(
-            oauth::take_code(&t.store, &mut c, "other", NOW)
-                .await
-                .unwrap(),
+            oauth::take_code(&t.store, "other", NOW).await.unwrap(),
             oauth::Taken::Unknown
         );
         // Twenty token requests with one code at once (on SQLite their marks are committed
@@ -958,12 +952,7 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
         let racers: Vec<_> = (0..20)
             .map(|_| {
                 let store = t.store.clone();
-                tokio::spawn(async move {
-                    let mut c = store.conn().await.unwrap();
-                    oauth::take_code(&store, &mut c, "raced", NOW)
-                        .await
-                        .unwrap()
-                })
+                tokio::spawn(async move { oauth::take_code(&store, "raced", NOW).await.unwrap() })
             })
             .collect();
         let mut fresh = 0;

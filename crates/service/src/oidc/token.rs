@@ -156,8 +156,10 @@ impl Service {
             )));
         }
         let now = self.now();
+        // The code is taken before a connection is: its mark waits for the write gate.
+        let taken = oauth::take_code(self.store(), &token_key(code), now).await?;
         let mut c = self.store().conn().await?;
-        let record = match oauth::take_code(self.store(), &mut c, &token_key(code), now).await? {
+        let record = match taken {
             Taken::Fresh(r) => r,
             Taken::Unknown => {
                 return Ok(Err(err(
