@@ -130,14 +130,18 @@ fn parent(pid: u32) -> Option<u32> {
 
 /// CPU seconds of the children a process has waited for (`cutime` + `cstime`).
 fn reaped_cpu_seconds(pid: u32, ticks: f64) -> f64 {
+    let f = stat_numbers(pid);
+    (f.get(12).copied().unwrap_or(0.0) + f.get(13).copied().unwrap_or(0.0)) / ticks
+}
+
+/// The numeric fields of `/proc/PID/stat` after the parenthesised name, the state (not a
+/// number) skipped: index 0 is field 4 (ppid), so field N is at N - 4.
+fn stat_numbers(pid: u32) -> Vec<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let rest = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-    let f: Vec<f64> = rest
-        .split_whitespace()
+    rest.split_whitespace()
         .filter_map(|x| x.parse().ok())
-        .collect();
-    // As in `cpu_seconds`: the state is skipped, so cutime and cstime are at 12 and 13.
-    (f.get(12).copied().unwrap_or(0.0) + f.get(13).copied().unwrap_or(0.0)) / ticks
+        .collect()
 }
 
 fn free_port() -> u16 {
@@ -147,19 +151,11 @@ fn free_port() -> u16 {
         .expect("port")
 }
 
-/// CPU seconds (user + system) the process has used, from /proc.
+/// CPU seconds (user + system) the process has used, from /proc: `utime` and `stime`,
+/// fields 14 and 15.
 pub fn cpu_seconds(pid: u32, ticks: f64) -> f64 {
-    // utime and stime are fields 14 and 15 of /proc/PID/stat (after the parenthesised name).
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-    let f: Vec<f64> = rest
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    // After ')' the fields start at index 3 (state is not numeric and is skipped by the parse filter).
-    let utime = f.get(10).copied().unwrap_or(0.0);
-    let stime = f.get(11).copied().unwrap_or(0.0);
-    (utime + stime) / ticks
+    let f = stat_numbers(pid);
+    (f.get(10).copied().unwrap_or(0.0) + f.get(11).copied().unwrap_or(0.0)) / ticks
 }
 
 /// Resident memory of the process, in bytes, from /proc.

@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bulk::bind_numbered;
-use crate::write::{Batch, Write};
+use crate::write::{stops, Write};
 use crate::{Durability, Result, StoreError, WRITE_WAIT};
 
 /// The most batches one transaction takes: enough to gather every request a busy server has
@@ -233,7 +233,7 @@ fn one(c: &rusqlite::Connection, writes: &[(Write, bool)]) -> Result<Answer> {
             let mut stmt = c.prepare_cached(w.sql)?;
             bind_numbered(&mut stmt, &w.params)?;
             let changed = u64::try_from(stmt.raw_execute()?).unwrap_or(u64::MAX);
-            if Batch::<()>::stops(*must, changed) {
+            if stops(*must, changed) {
                 return Ok(Some(i));
             }
         }

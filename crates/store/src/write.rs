@@ -63,11 +63,6 @@ impl<S> Batch<S> {
         self
     }
 
-    /// Whether a write that changed `n` rows stops the batch.
-    pub(crate) fn stops(must: bool, n: u64) -> bool {
-        must && n != 1
-    }
-
     /// The writes, each with whether it may stop the batch; and the reasons, in order.
     pub(crate) fn split(self) -> (Vec<(Write, bool)>, Vec<Option<S>>) {
         self.writes
@@ -94,6 +89,12 @@ impl<S> Batch<S> {
     }
 }
 
+/// Whether a write that changed `n` rows stops its batch: one that must change a row, and
+/// changed none (or, by a broken condition, several).
+pub(crate) fn stops(must: bool, n: u64) -> bool {
+    must && n != 1
+}
+
 /// Runs `writes` in order on `c` (inside a transaction) until one that may stop the batch
 /// does; its index.
 pub(crate) async fn run_until_stop(
@@ -101,7 +102,7 @@ pub(crate) async fn run_until_stop(
     writes: &[(Write, bool)],
 ) -> Result<Option<usize>> {
     for (i, (w, must)) in writes.iter().enumerate() {
-        if Batch::<()>::stops(*must, w.run(c).await?) {
+        if stops(*must, w.run(c).await?) {
             return Ok(Some(i));
         }
     }
