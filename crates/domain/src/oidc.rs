@@ -346,6 +346,9 @@ pub fn amr(methods: &[AuthMethod]) -> Vec<&'static str> {
             // A passkey proves possession and user verification in one gesture.
             AuthMethod::Passkey => &["fido", "hwk", "user"],
             AuthMethod::TemporaryAccessPass => &["tap"],
+            AuthMethod::Password => &["pwd"],
+            // RFC 8176: a one-time password.
+            AuthMethod::SoftwareOath => &["otp"],
         };
         for x in v {
             if !out.contains(x) {
@@ -353,7 +356,7 @@ pub fn amr(methods: &[AuthMethod]) -> Vec<&'static str> {
             }
         }
     }
-    if methods.iter().any(|m| m.is_mfa()) {
+    if crate::session::is_mfa(methods) {
         out.push("mfa");
     }
     out

@@ -13,14 +13,25 @@ pub enum AuthMethod {
     TemporaryAccessPass,
     /// A passkey.
     Passkey,
+    /// The account's password: one factor, never MFA on its own.
+    Password,
+    /// A code from an authenticator app, after the password (the second factor).
+    SoftwareOath,
+}
+
+/// Whether the methods used together are an MFA claim (R14): a pass or a passkey alone, or
+/// the password with a second factor.
+pub fn is_mfa(methods: &[AuthMethod]) -> bool {
+    let strong_alone = methods
+        .iter()
+        .any(|m| matches!(m, AuthMethod::TemporaryAccessPass | AuthMethod::Passkey));
+    let second = methods
+        .iter()
+        .any(|m| matches!(m, AuthMethod::SoftwareOath));
+    strong_alone || (methods.contains(&AuthMethod::Password) && second)
 }
 
 impl AuthMethod {
-    /// Whether this method alone is an MFA claim (R14).
-    pub fn is_mfa(self) -> bool {
-        true
-    }
-
     /// The method as an authentication-strength member (a passkey with its AAGUID, if
     /// known, and whether that AAGUID was attested).
     pub fn as_used(
@@ -33,6 +44,8 @@ impl AuthMethod {
                 crate::strength::UsedMethod::passkey(passkey_aaguid, aaguid_attested)
             }
             AuthMethod::TemporaryAccessPass => crate::strength::UsedMethod::TAP,
+            AuthMethod::Password => crate::strength::UsedMethod::PASSWORD,
+            AuthMethod::SoftwareOath => crate::strength::UsedMethod::SOFTWARE_OATH,
         }
     }
 }

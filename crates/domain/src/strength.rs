@@ -136,7 +136,11 @@ pub enum Factor {
     TemporaryAccessPassOneTime,
     /// A multi-use Temporary Access Pass (a one-time pass is as strong).
     TemporaryAccessPassMultiUse,
-    /// A method Portcullis does not have (password, SMS, Windows Hello …): never met here.
+    /// The account's password.
+    Password,
+    /// A code from an authenticator app (TOTP, RFC 6238).
+    SoftwareOath,
+    /// A method Portcullis does not have (SMS, Windows Hello …): never met here.
     Unavailable,
 }
 
@@ -146,6 +150,8 @@ impl Factor {
             "fido2" => Factor::Fido2,
             "temporaryAccessPassOneTime" => Factor::TemporaryAccessPassOneTime,
             "temporaryAccessPassMultiUse" => Factor::TemporaryAccessPassMultiUse,
+            "password" => Factor::Password,
+            "softwareOath" => Factor::SoftwareOath,
             _ => Factor::Unavailable,
         }
     }
@@ -214,6 +220,10 @@ pub enum Mode {
     Fido2,
     /// A Temporary Access Pass.
     TemporaryAccessPass,
+    /// The account's password.
+    Password,
+    /// An authenticator app's code.
+    SoftwareOath,
 }
 
 /// One method used in a sign-in, as a strength sees it.
@@ -232,6 +242,20 @@ impl UsedMethod {
     /// A Temporary Access Pass.
     pub const TAP: UsedMethod = UsedMethod {
         mode: Mode::TemporaryAccessPass,
+        aaguid: None,
+        aaguid_attested: false,
+    };
+
+    /// The account's password.
+    pub const PASSWORD: UsedMethod = UsedMethod {
+        mode: Mode::Password,
+        aaguid: None,
+        aaguid_attested: false,
+    };
+
+    /// An authenticator app's code.
+    pub const SOFTWARE_OATH: UsedMethod = UsedMethod {
+        mode: Mode::SoftwareOath,
         aaguid: None,
         aaguid_attested: false,
     };
@@ -267,6 +291,9 @@ impl Strength {
                     Factor::TemporaryAccessPassOneTime | Factor::TemporaryAccessPassMultiUse,
                     Mode::TemporaryAccessPass,
                 ) => true,
+                (Factor::Password, Mode::Password) | (Factor::SoftwareOath, Mode::SoftwareOath) => {
+                    true
+                }
                 _ => false,
             })
         };
@@ -465,6 +492,23 @@ mod tests {
 
     fn passkey(aaguid: &str) -> UsedMethod {
         UsedMethod::passkey(Uuid::parse_str(aaguid).ok(), true)
+    }
+
+    #[test]
+    fn r31_password_and_an_app_code_meet_mfa_and_their_combination_nothing_stronger() {
+        let [mfa, passwordless, phish] = BUILT_IN.map(|b| b.to_strength());
+        let both = [UsedMethod::PASSWORD, UsedMethod::SOFTWARE_OATH];
+        assert!(mfa.satisfied_by(&both));
+        assert!(!passwordless.satisfied_by(&both) && !phish.satisfied_by(&both));
+        assert!(!mfa.satisfied_by(&[UsedMethod::PASSWORD]));
+        assert!(!mfa.satisfied_by(&[UsedMethod::SOFTWARE_OATH]));
+        let custom = Strength {
+            allowed_combinations: vec![Combination::parse("softwareOath, password").unwrap()],
+            ..mfa.clone()
+        };
+        assert!(custom.satisfied_by(&both));
+        assert!(!custom.satisfied_by(&[UsedMethod::PASSWORD, UsedMethod::TAP]));
+        assert!(!custom.satisfied_by(&[passkey(AUTHENTICATOR)]));
     }
 
     #[test]

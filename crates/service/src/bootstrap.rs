@@ -50,7 +50,7 @@ impl Service {
         let policies = starting_policy();
         let tap_cfg = match &policies[0] {
             MethodConfiguration::TemporaryAccessPass(t) => t.clone(),
-            MethodConfiguration::Fido2(_) => TapConfiguration::default(),
+            _ => TapConfiguration::default(),
         };
         let terms = tap::plan_issue(
             &tap_cfg,

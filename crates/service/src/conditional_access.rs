@@ -166,6 +166,9 @@ async fn load(c: &mut Conn) -> Result<CaData> {
 pub(crate) struct Methods {
     pub(crate) fido2: Fido2Configuration,
     pub(crate) tap: TapConfiguration,
+    /// Authenticator app codes: carried (a proposal may change them); the access engine does
+    /// not model the password and its second factor yet.
+    pub(crate) oath: portcullis_domain::policy::SoftwareOathConfiguration,
 }
 
 impl Methods {
@@ -174,6 +177,9 @@ impl Methods {
             fido2: crate::passkeys::fido2(crate::policy::current(c, MethodId::Fido2).await?),
             tap: crate::tap::tap_config(
                 crate::policy::current(c, MethodId::TemporaryAccessPass).await?,
+            ),
+            oath: crate::oath::oath_config(
+                crate::policy::current(c, MethodId::SoftwareOath).await?,
             ),
         })
     }

@@ -227,7 +227,7 @@ impl Service {
 fn fido2(c: &MethodConfiguration) -> Result<Fido2Configuration> {
     match c {
         MethodConfiguration::Fido2(f) => Ok(f.clone()),
-        MethodConfiguration::TemporaryAccessPass(_) => Err(ServiceError::Internal(
+        _ => Err(ServiceError::Internal(
             "the stored Passkey (FIDO2) configuration is of another method".into(),
         )),
     }

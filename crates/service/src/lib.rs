@@ -19,12 +19,15 @@ pub mod health;
 pub mod housekeeping;
 pub mod inventory;
 pub mod keys;
+pub mod oath;
 pub mod oidc;
 pub mod passkeys;
+pub mod password;
 pub mod policy;
 pub mod preview;
 pub mod readiness;
 pub mod render;
+mod sealed;
 pub mod secrets;
 pub mod sessions;
 pub mod strengths;
@@ -113,6 +116,8 @@ pub struct Service {
     decoy_key: Arc<tokio::sync::OnceCell<ring::hmac::Key>>,
     /// The key sign-in ceremonies are sealed with (read from the store once).
     sealing_key: Arc<tokio::sync::OnceCell<passkeys::SealingKey>>,
+    /// The key authenticator app secrets are sealed with (read from the store once).
+    oath_key: Arc<tokio::sync::OnceCell<sealed::SealingKey>>,
 }
 
 impl Service {
@@ -131,6 +136,7 @@ impl Service {
             summary_cache: health::SummaryCache::default(),
             decoy_key: Arc::default(),
             sealing_key: Arc::default(),
+            oath_key: Arc::default(),
         }
     }
 

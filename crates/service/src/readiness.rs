@@ -330,6 +330,7 @@ impl Service {
         let mut out = Methods {
             fido2: methods.fido2.clone(),
             tap: methods.tap.clone(),
+            oath: methods.oath.clone(),
         };
         for (id, doc) in &p.methods {
             let current = match id {
@@ -337,6 +338,7 @@ impl Service {
                 MethodId::TemporaryAccessPass => {
                     MethodConfiguration::TemporaryAccessPass(out.tap.clone())
                 }
+                MethodId::SoftwareOath => MethodConfiguration::SoftwareOath(out.oath.clone()),
             };
             let m = current.patched(doc.clone())?;
             let groups = directory::groups_by_ids(c, &m.target_groups()).await?;
@@ -344,6 +346,7 @@ impl Service {
             match m {
                 MethodConfiguration::Fido2(f) => out.fido2 = f,
                 MethodConfiguration::TemporaryAccessPass(t) => out.tap = t,
+                MethodConfiguration::SoftwareOath(o) => out.oath = o,
             }
         }
         Ok((proposed, out))

@@ -59,7 +59,7 @@ struct Precheck {
 
 /// The key an unknown name's failures are counted under, as an account's are under its id:
 /// five wrong attempts lock a name out whether or not it exists.
-fn unknown_name_key(upn: &Upn) -> Uuid {
+pub(crate) fn unknown_name_key(upn: &Upn) -> Uuid {
     use sha2::{Digest, Sha256};
     let d = Sha256::digest(format!("portcullis-unknown-name|{upn}").as_bytes());
     let mut b = [0u8; 16];
@@ -99,7 +99,7 @@ pub(crate) fn tap_config(cfg: MethodConfiguration) -> TapConfiguration {
     match cfg {
         MethodConfiguration::TemporaryAccessPass(c) => c,
         // `current` is asked for the TAP id, so this arm cannot be reached; defaults are safe.
-        MethodConfiguration::Fido2(_) => TapConfiguration::default(),
+        _ => TapConfiguration::default(),
     }
 }
 
@@ -368,7 +368,7 @@ impl Service {
 
     /// An Argon2id hash of nothing anyone holds, made once: what a name without a pass is
     /// checked against, so that it costs the same time as a wrong code.
-    async fn decoy_hash(&self) -> Result<String> {
+    pub(crate) async fn decoy_hash(&self) -> Result<String> {
         static DECOY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
         DECOY
             .get_or_try_init(|| async {

@@ -28,6 +28,8 @@ use std::sync::Arc;
 mod adoption;
 #[path = "service_suite/bursts.rs"]
 mod bursts;
+#[path = "service_suite/factors.rs"]
+mod factors;
 #[path = "service_suite/versions.rs"]
 mod versions;
 use time::macros::datetime;

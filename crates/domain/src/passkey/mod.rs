@@ -20,7 +20,7 @@ use crate::policy::fido2::{
     AttestationEnforcement, EnforcementType, PasskeyTypes, AUTHENTICATOR_AAGUIDS,
 };
 use crate::policy::{targets, Fido2Configuration, KeyRestrictions, MethodState, Scope, ScopeMiss};
-use crate::session::{AuthMethod, Session};
+use crate::session::Session;
 use crate::strength::UsedMethod;
 use crate::Timestamp;
 
@@ -233,10 +233,7 @@ pub fn may_start_registration(
 
 /// R14: the session holds a strong claim from the last [`MFA_FRESHNESS`].
 pub fn mfa_is_fresh(session: &Session, now: Timestamp) -> bool {
-    let strong = session
-        .methods
-        .iter()
-        .any(|m| matches!(m, AuthMethod::TemporaryAccessPass | AuthMethod::Passkey));
+    let strong = crate::session::is_mfa(&session.methods);
     strong && session.auth_time >= now.saturating_sub(MFA_FRESHNESS) && session.is_live(now)
 }
 

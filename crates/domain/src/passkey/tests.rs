@@ -1,6 +1,7 @@
 use super::*;
 use crate::policy::fido2::PasskeyProfile;
 use crate::policy::{ExcludeTarget, IncludeTarget};
+use crate::session::AuthMethod;
 use time::macros::datetime;
 
 const NOW: Timestamp = datetime!(2026-06-01 12:00 UTC);
@@ -342,4 +343,21 @@ fn r26_a_disabled_passkey_cannot_sign_in_until_enabled() {
         ..p
     };
     assert_eq!(sign_in_usability(&cfg(), &[], &enabled), Ok(()));
+}
+
+#[test]
+fn r14_a_password_alone_is_not_mfa_but_with_an_app_code_it_is() {
+    let pwd = session(vec![AuthMethod::Password], 1);
+    assert_eq!(
+        may_start_registration(&cfg(), &[], &pwd, NOW),
+        Err(PasskeyRefusal::StepUpRequired)
+    );
+    let both = session(vec![AuthMethod::Password, AuthMethod::SoftwareOath], 1);
+    assert!(may_start_registration(&cfg(), &[], &both, NOW).is_ok());
+    // An app code without the password is not two factors either.
+    let code_only = session(vec![AuthMethod::SoftwareOath], 1);
+    assert_eq!(
+        may_start_registration(&cfg(), &[], &code_only, NOW),
+        Err(PasskeyRefusal::StepUpRequired)
+    );
 }

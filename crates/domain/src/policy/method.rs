@@ -4,8 +4,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    campaign::RegistrationCampaign, fido2::Fido2Configuration, tap_config::TapConfiguration,
-    targets, GroupLookup, PolicyError,
+    campaign::RegistrationCampaign, fido2::Fido2Configuration,
+    oath_config::SoftwareOathConfiguration, tap_config::TapConfiguration, targets, GroupLookup,
+    PolicyError,
 };
 
 /// `enabled` or `disabled`.
@@ -26,17 +27,24 @@ pub enum MethodId {
     Fido2,
     /// Temporary Access Pass.
     TemporaryAccessPass,
+    /// Software OATH: an authenticator app's codes.
+    SoftwareOath,
 }
 
 impl MethodId {
     /// Every configurable method.
-    pub const ALL: [MethodId; 2] = [MethodId::Fido2, MethodId::TemporaryAccessPass];
+    pub const ALL: [MethodId; 3] = [
+        MethodId::Fido2,
+        MethodId::TemporaryAccessPass,
+        MethodId::SoftwareOath,
+    ];
 
     /// Canonical Graph id (PascalCase, as Graph returns it).
     pub fn as_str(self) -> &'static str {
         match self {
             MethodId::Fido2 => "Fido2",
             MethodId::TemporaryAccessPass => "TemporaryAccessPass",
+            MethodId::SoftwareOath => "SoftwareOath",
         }
     }
 
@@ -46,6 +54,9 @@ impl MethodId {
             MethodId::Fido2 => "#microsoft.graph.fido2AuthenticationMethodConfiguration",
             MethodId::TemporaryAccessPass => {
                 "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration"
+            }
+            MethodId::SoftwareOath => {
+                "#microsoft.graph.softwareOathAuthenticationMethodConfiguration"
             }
         }
     }
@@ -59,7 +70,7 @@ impl MethodId {
 }
 
 /// Methods Graph lists that Portcullis does not offer: enumerated, always disabled.
-pub const OTHER_METHODS: [(&str, &str); 6] = [
+pub const OTHER_METHODS: [(&str, &str); 5] = [
     (
         "MicrosoftAuthenticator",
         "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration",
@@ -75,10 +86,6 @@ pub const OTHER_METHODS: [(&str, &str); 6] = [
     (
         "Email",
         "#microsoft.graph.emailAuthenticationMethodConfiguration",
-    ),
-    (
-        "SoftwareOath",
-        "#microsoft.graph.softwareOathAuthenticationMethodConfiguration",
     ),
     (
         "X509Certificate",
@@ -163,6 +170,8 @@ pub enum MethodConfiguration {
     Fido2(Fido2Configuration),
     /// The Temporary Access Pass settings.
     TemporaryAccessPass(TapConfiguration),
+    /// The authenticator app code (TOTP) settings.
+    SoftwareOath(SoftwareOathConfiguration),
 }
 
 impl MethodConfiguration {
@@ -171,6 +180,7 @@ impl MethodConfiguration {
         match id {
             MethodId::Fido2 => Self::Fido2(Fido2Configuration::default()),
             MethodId::TemporaryAccessPass => Self::TemporaryAccessPass(TapConfiguration::default()),
+            MethodId::SoftwareOath => Self::SoftwareOath(SoftwareOathConfiguration::default()),
         }
     }
 
@@ -179,6 +189,7 @@ impl MethodConfiguration {
         match self {
             Self::Fido2(_) => MethodId::Fido2,
             Self::TemporaryAccessPass(_) => MethodId::TemporaryAccessPass,
+            Self::SoftwareOath(_) => MethodId::SoftwareOath,
         }
     }
 
@@ -187,6 +198,7 @@ impl MethodConfiguration {
         let mut v = match self {
             Self::Fido2(c) => serde_json::to_value(c),
             Self::TemporaryAccessPass(c) => serde_json::to_value(c),
+            Self::SoftwareOath(c) => serde_json::to_value(c),
         }
         .unwrap_or(Value::Null);
         if let Value::Object(m) = &mut v {
@@ -242,6 +254,9 @@ impl MethodConfiguration {
             MethodId::TemporaryAccessPass => {
                 Self::TemporaryAccessPass(serde_path_to_error::deserialize(v).map_err(shape)?)
             }
+            MethodId::SoftwareOath => {
+                Self::SoftwareOath(serde_path_to_error::deserialize(v).map_err(shape)?)
+            }
         })
     }
 
@@ -250,6 +265,7 @@ impl MethodConfiguration {
         let (include, exclude) = match self {
             Self::Fido2(c) => (&c.include_targets, &c.exclude_targets),
             Self::TemporaryAccessPass(c) => (&c.include_targets, &c.exclude_targets),
+            Self::SoftwareOath(c) => (&c.include_targets, &c.exclude_targets),
         };
         include
             .iter()
@@ -271,6 +287,9 @@ impl MethodConfiguration {
             }
             Self::TemporaryAccessPass(c) => {
                 c.validate()?;
+                targets::validate(&c.include_targets, &c.exclude_targets, groups)?;
+            }
+            Self::SoftwareOath(c) => {
                 targets::validate(&c.include_targets, &c.exclude_targets, groups)?;
             }
         }

@@ -6,11 +6,13 @@
 pub mod campaign;
 pub mod fido2;
 pub mod method;
+pub mod oath_config;
 pub mod tap_config;
 pub mod targets;
 
 pub use fido2::{Fido2Configuration, KeyRestrictions, PasskeyProfile, PasskeyTypes};
 pub use method::{MethodConfiguration, MethodId, MethodState};
+pub use oath_config::SoftwareOathConfiguration;
 pub use tap_config::TapConfiguration;
 pub use targets::{
     ExcludeTarget, GroupLookup, IncludeTarget, Scope, ScopeMiss, TargetError, TargetId, TargetType,

@@ -38,7 +38,7 @@ pub(crate) async fn list(
         .await?
     {
         MethodConfiguration::TemporaryAccessPass(t) => t,
-        MethodConfiguration::Fido2(_) => TapConfiguration::default(),
+        _ => TapConfiguration::default(),
     };
     Ok(page::methods_page(&admin.nav(), &fido2, &tap).into_response())
 }
@@ -47,8 +47,8 @@ pub(crate) async fn list(
 pub(super) async fn fido2_config(st: &AppState) -> Result<Fido2Configuration, PageError> {
     match st.service.method_configuration(MethodId::Fido2).await? {
         MethodConfiguration::Fido2(f) => Ok(f),
-        MethodConfiguration::TemporaryAccessPass(_) => Err(PageError::Internal(
-            "the store returned a TAP configuration for Fido2".into(),
+        _ => Err(PageError::Internal(
+            "the store returned another method's configuration for Fido2".into(),
         )),
     }
 }

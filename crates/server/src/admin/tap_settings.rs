@@ -27,8 +27,8 @@ async fn current(st: &AppState) -> Result<TapConfiguration, PageError> {
         .await?
     {
         MethodConfiguration::TemporaryAccessPass(t) => Ok(t),
-        MethodConfiguration::Fido2(_) => Err(PageError::Internal(
-            "the store returned Fido2 for TAP".into(),
+        _ => Err(PageError::Internal(
+            "the store returned another method's configuration for TAP".into(),
         )),
     }
 }

@@ -56,6 +56,8 @@ fn method_name(m: AuthMethod) -> &'static str {
     match m {
         AuthMethod::TemporaryAccessPass => "Temporary Access Pass",
         AuthMethod::Passkey => "Passkey",
+        AuthMethod::Password => "Password",
+        AuthMethod::SoftwareOath => "Authenticator app code",
     }
 }
 

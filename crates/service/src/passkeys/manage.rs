@@ -152,7 +152,7 @@ impl Service {
         let mut c = self.store().conn().await?;
         let tap_cfg = match current(&mut c, MethodId::TemporaryAccessPass).await? {
             MethodConfiguration::TemporaryAccessPass(t) => t,
-            MethodConfiguration::Fido2(_) => portcullis_domain::policy::TapConfiguration::default(),
+            _ => portcullis_domain::policy::TapConfiguration::default(),
         };
         let mut out = vec![];
         for u in &users {

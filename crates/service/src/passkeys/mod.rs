@@ -181,7 +181,7 @@ pub(crate) fn fido2(cfg: MethodConfiguration) -> Fido2Configuration {
     match cfg {
         MethodConfiguration::Fido2(c) => c,
         // `current` is asked for Fido2; defaults (disabled) fail closed.
-        MethodConfiguration::TemporaryAccessPass(_) => Fido2Configuration::default(),
+        _ => Fido2Configuration::default(),
     }
 }
 
@@ -212,7 +212,7 @@ fn unknown_ceremony() -> PasskeyError {
 }
 
 /// The user acting on their own security info.
-fn self_actor(user: &User) -> Actor {
+pub(crate) fn self_actor(user: &User) -> Actor {
     Actor::User {
         id: user.id,
         upn: user.user_principal_name.to_string(),

@@ -7,34 +7,16 @@
 //! Single use is the store's part: [`portcullis_store::ceremonies::spend`] records the id in
 //! the transaction that records the outcome.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use portcullis_domain::Timestamp;
-use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305, NONCE_LEN};
-use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub(crate) use crate::sealed::{SealingKey, Unsealed};
 use crate::ServiceError;
 
 /// What a token's associated data names besides its id: a token made for anything else
 /// (another purpose, another format version) does not open as a sign-in ceremony.
 const PURPOSE: &[u8] = b"portcullis sign-in ceremony v1|";
-
-/// The key tokens are sealed with, derived from a stored secret (the same on every node).
-pub(crate) struct SealingKey(LessSafeKey);
-
-impl SealingKey {
-    /// The key derived from `secret` (HKDF-SHA256, salted with this use's name).
-    pub(crate) fn derive(secret: &[u8]) -> Result<Self, ServiceError> {
-        let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, b"portcullis-ceremonies")
-            .extract(secret);
-        let okm = prk
-            .expand(&[b"chacha20-poly1305"], &CHACHA20_POLY1305)
-            .map_err(|_| ServiceError::Internal("ceremony key derivation".into()))?;
-        Ok(SealingKey(LessSafeKey::new(UnboundKey::from(okm))))
-    }
-}
 
 /// A sign-in ceremony's contents: what the store held for it before (issue 18).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,67 +42,26 @@ impl SignInCeremony {
     }
 }
 
-/// Why a token did not open. Every case is answered alike (an unknown ceremony): a client
-/// learns nothing from which check failed.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub(crate) enum Unsealed {
-    /// Not `<uuid>.<base64url>`.
-    #[error("not a ceremony token")]
-    Shape,
-    /// It does not open under this key with this id: changed, made up, or sealed for
-    /// another purpose.
-    #[error("the token does not open")]
-    Forged,
-}
-
 /// Seals `cer` under `key`: the token the client sends back.
 pub(crate) fn seal(key: &SealingKey, cer: &SignInCeremony) -> Result<String, ServiceError> {
-    let mut nonce = [0u8; NONCE_LEN];
-    SystemRandom::new()
-        .fill(&mut nonce)
-        .map_err(|_| ServiceError::Internal("no randomness for a ceremony nonce".into()))?;
-    let mut sealed =
+    let plain =
         serde_json::to_vec(cer).map_err(|e| ServiceError::Internal(format!("ceremony: {e}")))?;
-    key.0
-        .seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(aad(cer.id)),
-            &mut sealed,
-        )
-        .map_err(|_| ServiceError::Internal("sealing a ceremony".into()))?;
-    let mut body = nonce.to_vec();
-    body.extend_from_slice(&sealed);
-    Ok(format!("{}.{}", cer.id, URL_SAFE_NO_PAD.encode(body)))
+    crate::sealed::seal(key, PURPOSE, cer.id, plain)
 }
 
 /// Opens a token made by [`seal`] under `key`. Expiry and single use are the caller's.
 pub(crate) fn open(key: &SealingKey, token: &str) -> Result<SignInCeremony, Unsealed> {
-    let (id, body) = token.split_once('.').ok_or(Unsealed::Shape)?;
-    let id = Uuid::try_parse(id).map_err(|_| Unsealed::Shape)?;
-    let mut body = URL_SAFE_NO_PAD.decode(body).map_err(|_| Unsealed::Shape)?;
-    if body.len() < NONCE_LEN + aead::MAX_TAG_LEN {
-        return Err(Unsealed::Shape);
-    }
-    let mut sealed = body.split_off(NONCE_LEN);
-    let nonce = Nonce::try_assume_unique_for_key(&body).map_err(|_| Unsealed::Shape)?;
-    let plain = key
-        .0
-        .open_in_place(nonce, Aad::from(aad(id)), &mut sealed)
-        .map_err(|_| Unsealed::Forged)?;
-    let mut cer: SignInCeremony = serde_json::from_slice(plain).map_err(|_| Unsealed::Forged)?;
+    let (id, plain) = crate::sealed::open(key, PURPOSE, token)?;
+    let mut cer: SignInCeremony = serde_json::from_slice(&plain).map_err(|_| Unsealed::Forged)?;
     cer.id = id;
     Ok(cer)
-}
-
-fn aad(id: Uuid) -> Vec<u8> {
-    let mut aad = PURPOSE.to_vec();
-    aad.extend_from_slice(id.as_bytes());
-    aad
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
 
     fn key(s: &[u8]) -> SealingKey {
         SealingKey::derive(s).unwrap()

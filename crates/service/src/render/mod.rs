@@ -5,11 +5,13 @@
 
 pub mod adoption;
 pub mod csv;
+mod factors;
 pub mod inventory;
 pub mod logs;
 mod methods;
 pub mod readiness;
 
+pub use factors::{oath_enrol_refusal, password_refusal};
 pub use methods::{
     fido2_warning, key_restrictions, passkey_refusal, ruleset, strength_needs_attestation,
     tap_refusal, INVALID_CREDENTIALS,

@@ -15,7 +15,7 @@ use super::{op, service};
 async fn fido2(svc: &Service) -> Fido2Configuration {
     match svc.method_configuration(MethodId::Fido2).await.unwrap() {
         MethodConfiguration::Fido2(f) => f,
-        MethodConfiguration::TemporaryAccessPass(_) => unreachable!(),
+        _ => unreachable!(),
     }
 }
 

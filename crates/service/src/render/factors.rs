@@ -1,0 +1,51 @@
+//! The password and the authenticator app in words (issue 17): refusals of a password sign-in
+//! and of adding an app, for the pages, the sign-in log and the API.
+
+use portcullis_domain::oath::EnrolRefusal;
+use portcullis_domain::password::PasswordRefusal;
+use portcullis_domain::policy::ScopeMiss;
+use portcullis_domain::time_fmt::rfc3339;
+
+use super::INVALID_CREDENTIALS;
+
+/// Why a password sign-in was refused. An unknown user, a user without a password and a
+/// wrong password read alike.
+pub fn password_refusal(r: &PasswordRefusal) -> String {
+    match r {
+        PasswordRefusal::MalformedUsername => {
+            "Enter your username as name@domain, for example alice@contoso.com.".into()
+        }
+        PasswordRefusal::UnknownUser
+        | PasswordRefusal::NoPassword
+        | PasswordRefusal::WrongPassword => INVALID_CREDENTIALS.into(),
+        PasswordRefusal::AccountDisabled => {
+            "Your account has been disabled. Contact your administrator.".into()
+        }
+        PasswordRefusal::LockedOut { until } => {
+            format!("Too many wrong attempts. Try again after {}.", rfc3339(*until))
+        }
+        PasswordRefusal::SecondStepExpired => {
+            "This sign-in took too long. Enter your username and password again.".into()
+        }
+        PasswordRefusal::WrongCode => {
+            "That code is not correct. Enter the code your authenticator app shows now.".into()
+        }
+        PasswordRefusal::CodeAlreadyUsed => "That code was already used: each code works once. Wait for your authenticator app to show the next code, then enter it.".into(),
+    }
+}
+
+/// Why an authenticator app cannot be added now.
+pub fn oath_enrol_refusal(r: &EnrolRefusal) -> String {
+    match r {
+        EnrolRefusal::MethodDisabled => "Authenticator app codes are turned off in this organisation's authentication methods policy.".into(),
+        EnrolRefusal::NotInScope(miss) => format!(
+            "Authenticator app codes are not enabled for your account (you are {}). Ask your administrator.",
+            match miss {
+                ScopeMiss::Excluded => "excluded from the software OATH policy",
+                ScopeMiss::NotIncluded => "not in a group the software OATH policy includes",
+            }
+        ),
+        EnrolRefusal::AlreadyRegistered => "You already have an authenticator app. Delete it first to set up another.".into(),
+        EnrolRefusal::StepUpRequired => "To add a sign-in method, first sign in again with a method that proves two factors (a passkey, a Temporary Access Pass, or your password with your authenticator app).".into(),
+    }
+}

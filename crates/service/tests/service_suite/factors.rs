@@ -1,0 +1,335 @@
+//! Issue 17 on both backends: the password (Argon2id, strength, lock-out) and the
+//! authenticator app (enrolment sealed until confirmed, codes once, R14), read by an
+//! authenticator app that is not ours (`totp-rs`).
+
+use super::*;
+use portcullis_domain::oath::EnrolRefusal;
+use portcullis_domain::password::{NewPasswordRefusal, PasswordRefusal};
+use portcullis_domain::policy::SoftwareOathConfiguration;
+use portcullis_domain::session::AuthMethod;
+use portcullis_service::oath::{OathEnrolment, OathError};
+use portcullis_service::password::{PasswordSignInError, PasswordStep, SetPasswordError};
+use portcullis_service::tap::SignedIn;
+
+const PW: &str = "violet-canoe-hums-at-dusk";
+
+async fn enable_oath(svc: &Service) {
+    let cfg = SoftwareOathConfiguration {
+        state: MethodState::Enabled,
+        ..Default::default()
+    };
+    svc.save_method_configuration(&op(), MethodConfiguration::SoftwareOath(cfg), false)
+        .await
+        .unwrap();
+}
+
+async fn with_password(svc: &Service, upn: &str) -> portcullis_domain::directory::User {
+    svc.add_user(&op(), upn, "Ana Lopez").await.unwrap();
+    svc.set_password(&op(), upn, PW, false).await.unwrap()
+}
+
+async fn password_only(svc: &Service, upn: &str) -> SignedIn {
+    match svc
+        .sign_in_with_password(upn, PW, &ctx("10.0.0.1"))
+        .await
+        .unwrap()
+    {
+        PasswordStep::SignedIn(s) => *s,
+        PasswordStep::SecondFactor { .. } => panic!("no second factor is held yet"),
+    }
+}
+
+/// An authenticator app that is not ours, set up from the enrolment's URI.
+fn app(e: &OathEnrolment) -> totp_rs::TOTP {
+    totp_rs::TOTP::from_url(&e.key_uri).expect("a Key Uri Format URI")
+}
+
+fn code_at(app: &totp_rs::TOTP, clock: &ManualClock) -> String {
+    use portcullis_service::clock::Clock;
+    app.generate(u64::try_from(clock.now().unix_timestamp()).unwrap())
+}
+
+async fn enrolled(svc: &Service, clock: &ManualClock, upn: &str) -> totp_rs::TOTP {
+    let s = password_only(svc, upn).await;
+    let e = svc
+        .begin_oath(&s.user, &s.session, &ctx("10.0.0.1"))
+        .await
+        .unwrap();
+    let a = app(&e);
+    svc.confirm_oath(
+        &s.user,
+        &s.session,
+        &e.token,
+        &code_at(&a, clock),
+        &ctx("10.0.0.1"),
+    )
+    .await
+    .unwrap();
+    a
+}
+
+fn refusal(e: PasswordSignInError) -> PasswordRefusal {
+    match e {
+        PasswordSignInError::Refused(r) => r,
+        PasswordSignInError::Failed(e) => panic!("failed: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_weak_password_is_refused_and_nothing_is_stored() {
+    for t in both().await {
+        let (svc, _) = service(&t, LockoutPolicy::default()).await;
+        let u = svc
+            .add_user(&op(), "ana@contoso.com", "Ana Lopez")
+            .await
+            .unwrap();
+        for (weak, want) in [
+            ("short1!", NewPasswordRefusal::TooShort),
+            ("password123", NewPasswordRefusal::TooWeak { hint: None }),
+            ("lopezcontoso", NewPasswordRefusal::TooWeak { hint: None }),
+        ] {
+            let e = svc
+                .set_password(&op(), "ana@contoso.com", weak, false)
+                .await
+                .unwrap_err();
+            match (e, want) {
+                (
+                    SetPasswordError::Weak(NewPasswordRefusal::TooWeak { .. }),
+                    NewPasswordRefusal::TooWeak { .. },
+                ) => {}
+                (SetPasswordError::Weak(got), want) => assert_eq!(got, want, "{weak}"),
+                (e, _) => panic!("{weak}: {e}"),
+            }
+        }
+        assert!(!svc.has_password(u.id).await.unwrap());
+        let e = svc
+            .sign_in_with_password("ana@contoso.com", "short1!", &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(e), PasswordRefusal::NoPassword);
+    }
+}
+
+#[tokio::test]
+async fn r13_wrong_passwords_lock_the_account_out_and_read_like_an_unknown_name() {
+    for t in both().await {
+        let (svc, _) = service(&t, LockoutPolicy::default()).await;
+        with_password(&svc, "ana@contoso.com").await;
+        let wrong = svc
+            .sign_in_with_password("ana@contoso.com", "not-the-password", &ctx("10.0.0.2"))
+            .await
+            .unwrap_err();
+        let unknown = svc
+            .sign_in_with_password("nobody@contoso.com", "not-the-password", &ctx("10.0.0.3"))
+            .await
+            .unwrap_err();
+        assert_eq!(wrong.to_string(), unknown.to_string(), "the same words");
+        for _ in 0..4 {
+            let _ = svc
+                .sign_in_with_password("ana@contoso.com", "not-the-password", &ctx("10.0.0.2"))
+                .await;
+        }
+        // Locked: even the right password is refused now, from anywhere.
+        let e = svc
+            .sign_in_with_password("ana@contoso.com", PW, &ctx("10.9.9.9"))
+            .await
+            .unwrap_err();
+        assert!(matches!(refusal(e), PasswordRefusal::LockedOut { .. }));
+        let mut c = svc.store().conn().await.unwrap();
+        let log = signins::recent(&mut c, 100).await.unwrap();
+        assert!(log
+            .iter()
+            .any(|e| e.method == "password" && e.failure_code.as_deref() == Some("lockedOut")));
+    }
+}
+
+#[tokio::test]
+async fn password_then_app_code_is_mfa_and_a_code_works_once() {
+    for t in both().await {
+        let (svc, clock) = service(&t, LockoutPolicy::default()).await;
+        enable_oath(&svc).await;
+        let u = with_password(&svc, "ana@contoso.com").await;
+        let alone = password_only(&svc, "ana@contoso.com").await;
+        assert_eq!(alone.session.methods, [AuthMethod::Password]);
+        let a = enrolled(&svc, &clock, "ana@contoso.com").await;
+        assert!(svc.oath_of(u.id).await.unwrap().is_some());
+
+        clock.advance(Duration::seconds(30));
+        let PasswordStep::SecondFactor { pending } = svc
+            .sign_in_with_password("ana@contoso.com", PW, &ctx("10.0.0.1"))
+            .await
+            .unwrap()
+        else {
+            panic!("a user with an app is asked for its code");
+        };
+        let code = code_at(&a, &clock);
+        let s = svc
+            .sign_in_with_code(&pending, &code, &ctx("10.0.0.1"))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.session.methods,
+            [AuthMethod::Password, AuthMethod::SoftwareOath]
+        );
+        assert!(portcullis_domain::session::is_mfa(&s.session.methods));
+        // The same code again, with the same pending sign-in: refused, named as a replay.
+        let e = svc
+            .sign_in_with_code(&pending, &code, &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(e), PasswordRefusal::CodeAlreadyUsed);
+        // The previous step's code, still inside the window, is older than the one taken.
+        let before = {
+            use portcullis_service::clock::Clock;
+            a.generate(u64::try_from(clock.now().unix_timestamp() - 30).unwrap())
+        };
+        let e = svc
+            .sign_in_with_code(&pending, &before, &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(e), PasswordRefusal::CodeAlreadyUsed);
+        // A pending sign-in expires; a forged one never opens.
+        clock.advance(Duration::minutes(6));
+        let e = svc
+            .sign_in_with_code(&pending, &code_at(&a, &clock), &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(e), PasswordRefusal::SecondStepExpired);
+        let mut forged = pending.clone();
+        forged.pop();
+        forged.push('A');
+        let e = svc
+            .sign_in_with_code(&forged, &code_at(&a, &clock), &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(e), PasswordRefusal::SecondStepExpired);
+    }
+}
+
+#[tokio::test]
+async fn twenty_concurrent_uses_of_one_code_sign_in_once() {
+    for t in both().await {
+        let (svc, clock) = service(
+            &t,
+            LockoutPolicy {
+                max_failures_per_user: 100,
+                max_failures_per_source: 100,
+                ..Default::default()
+            },
+        )
+        .await;
+        enable_oath(&svc).await;
+        with_password(&svc, "ana@contoso.com").await;
+        let a = enrolled(&svc, &clock, "ana@contoso.com").await;
+        clock.advance(Duration::seconds(30));
+        let mut pendings = vec![];
+        for _ in 0..20 {
+            match svc
+                .sign_in_with_password("ana@contoso.com", PW, &ctx("10.0.0.1"))
+                .await
+                .unwrap()
+            {
+                PasswordStep::SecondFactor { pending } => pendings.push(pending),
+                PasswordStep::SignedIn(_) => panic!("the app is held"),
+            }
+        }
+        let code = code_at(&a, &clock);
+        let svc = Arc::new(svc);
+        let tasks: Vec<_> = pendings
+            .into_iter()
+            .map(|p| {
+                let svc = svc.clone();
+                let code = code.clone();
+                tokio::spawn(
+                    async move { svc.sign_in_with_code(&p, &code, &ctx("10.0.0.1")).await },
+                )
+            })
+            .collect();
+        let mut ok = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(e) => assert_eq!(refusal(e), PasswordRefusal::CodeAlreadyUsed),
+            }
+        }
+        assert_eq!(ok, 1, "one code, one sign-in");
+    }
+}
+
+#[tokio::test]
+async fn r14_enrolment_is_sealed_to_its_user_its_time_and_its_session() {
+    for t in both().await {
+        let (svc, clock) = service(&t, LockoutPolicy::default()).await;
+        with_password(&svc, "ana@contoso.com").await;
+        with_password(&svc, "ben@contoso.com").await;
+        let s = password_only(&svc, "ana@contoso.com").await;
+        // The method is disabled by default.
+        let e = svc
+            .begin_oath(&s.user, &s.session, &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, OathError::Enrol(EnrolRefusal::MethodDisabled)),
+            "{e}"
+        );
+        enable_oath(&svc).await;
+        let e = svc
+            .begin_oath(&s.user, &s.session, &ctx("10.0.0.1"))
+            .await
+            .unwrap();
+        let a = app(&e);
+        assert_eq!(a.issuer.as_deref(), Some("Contoso"));
+        assert_eq!(a.account_name, "ana@contoso.com");
+        // Ben cannot confirm Ana's enrolment (and so cannot learn whether a code fits it).
+        let ben = password_only(&svc, "ben@contoso.com").await;
+        let err = svc
+            .confirm_oath(
+                &ben.user,
+                &ben.session,
+                &e.token,
+                &code_at(&a, &clock),
+                &ctx("10.0.0.1"),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OathError::EnrolmentExpired), "{err}");
+        // A wrong code stores nothing.
+        let wrong = format!(
+            "{:06}",
+            (code_at(&a, &clock).parse::<u32>().unwrap() + 1) % 1_000_000
+        );
+        let err = svc
+            .confirm_oath(&s.user, &s.session, &e.token, &wrong, &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OathError::Code(_)), "{err}");
+        assert!(svc.oath_of(s.user.id).await.unwrap().is_none());
+        // Too late.
+        clock.advance(Duration::minutes(11));
+        let err = svc
+            .confirm_oath(
+                &s.user,
+                &s.session,
+                &e.token,
+                &code_at(&a, &clock),
+                &ctx("10.0.0.1"),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OathError::EnrolmentExpired), "{err}");
+        assert!(svc.oath_of(s.user.id).await.unwrap().is_none());
+        // Once the user holds a pass, a password session must step up first (R14).
+        svc.create_tap(&op(), "ana@contoso.com", IssueRequest::default())
+            .await
+            .unwrap();
+        let s = password_only(&svc, "ana@contoso.com").await;
+        let e = svc
+            .begin_oath(&s.user, &s.session, &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, OathError::Enrol(EnrolRefusal::StepUpRequired)),
+            "{e}"
+        );
+    }
+}
