@@ -116,6 +116,28 @@ async fn passkey_for(d: &Path, db: Option<&str>, s: &Server, upn: &str) -> Strin
         .to_string()
 }
 
+/// An authenticator app for `upn` (set up on Security info), by its Graph id.
+async fn oath_for(d: &Path, db: Option<&str>, s: &Server, upn: &str) -> String {
+    let t = token_in(d, db, s, ADMIN, &["UserAuthenticationMethod.Read.All"]);
+    let list = format!("/v1.0/users/{upn}/authentication/softwareOathMethods");
+    let (_, _, v) = call(s, "GET", &list, Some(&t), None).await;
+    if let Some(id) = v["value"][0]["id"].as_str() {
+        return id.to_string();
+    }
+    support::enable_oath(d, db);
+    let (_, out, _) = cli(d, db, &["tap", "create", "--user", upn]);
+    let code = support::code_from(&out);
+    let c = client();
+    assert_eq!(
+        support::sign_in(&c, s, upn, &code).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    support::enrol_oath(&c, s).await;
+    let (st, _, v) = call(s, "GET", &list, Some(&t), None).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    v["value"][0]["id"].as_str().unwrap().to_string()
+}
+
 /// A policy that can never lock anyone out (it includes nobody).
 fn harmless_policy(n: usize) -> Value {
     json!({"displayName": format!("Walk policy {n}"), "state": "disabled", "conditions": {"users": {"includeUsers": ["None"]}, "applications": {"includeApplications": ["All"]}, "clientAppTypes": ["all"]}, "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}})
@@ -207,7 +229,7 @@ async fn success_case(
         CreateUser => (
             "users".into(),
             Some(
-                json!({"displayName": "New", "userPrincipalName": format!("new{n}@portcullis.local"), "accountEnabled": true, "passwordProfile": {"password": "x"}}),
+                json!({"displayName": "New", "userPrincipalName": format!("new{n}@portcullis.local"), "accountEnabled": true, "passwordProfile": {"password": "violet-canoe-hums-at-dusk"}}),
             ),
         ),
         GetUser => (format!("users/{bob}"), None),
@@ -233,6 +255,25 @@ async fn success_case(
             (format!("users/gone{n}@portcullis.local"), None)
         }
         ListMethods => (format!("users/{bob}/authentication/methods"), None),
+        ListOath => (format!("users/{bob}/authentication/softwareOathMethods"), None),
+        GetOath | DeleteOath => (
+            format!(
+                "users/{bob}/authentication/softwareOathMethods/{}",
+                oath_for(d, db, s, bob).await
+            ),
+            None,
+        ),
+        ListPasswords => (format!("users/{bob}/authentication/passwordMethods"), None),
+        GetPassword => {
+            let t = token_in(d, db, s, ADMIN, &["User.ReadWrite.All"]);
+            let set = json!({"passwordProfile": {"password": "violet-canoe-hums-at-dusk"}});
+            let (st, _, v) = call(s, "PATCH", &format!("/v1.0/users/{bob}"), Some(&t), Some(set)).await;
+            assert_eq!(st, StatusCode::NO_CONTENT, "{v}");
+            (
+                format!("users/{bob}/authentication/passwordMethods/28c10230-6103-485e-b985-444c60001490"),
+                None,
+            )
+        }
         ListTaps => (
             format!("users/{bob}/authentication/temporaryAccessPassMethods"),
             None,

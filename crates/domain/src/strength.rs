@@ -584,7 +584,7 @@ mod tests {
     fn combinations_are_parsed_once_into_factors() {
         let c = Combination::parse(" sms, password ").unwrap();
         assert_eq!(c.as_str(), "password,sms");
-        assert_eq!(c.factors(), [Factor::Unavailable, Factor::Unavailable]);
+        assert_eq!(c.factors(), [Factor::Password, Factor::Unavailable]);
         assert_eq!(
             Combination::parse("temporaryAccessPassMultiUse")
                 .unwrap()

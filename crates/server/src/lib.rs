@@ -17,6 +17,7 @@ pub mod listen;
 pub mod metrics;
 pub mod oidc;
 pub mod pages;
+mod password_signin;
 pub mod rate_limit;
 pub mod route_table;
 pub mod routes;

@@ -30,6 +30,12 @@ route_table! {
     "/" => Page, Anyone { Get home };
     "/signin" => Page, Anyone { Get signin_form };
     "/signin/tap" => Page, Anyone { Post signin_tap };
+    "/signin/password" => Page, Anyone {
+        Get crate::password_signin::form,
+        Post crate::password_signin::submit,
+    };
+    "/signin/code" => Page, Anyone { Post crate::password_signin::code };
+    "/signin/password/new" => Page, Anyone { Post crate::password_signin::new_password };
     "/me" => Page, SignedIn { Get me };
     "/signout" => Page, Anyone { Post signout };
     "/registration-campaign" => Page, SignedIn { Get crate::campaign::page };
@@ -47,6 +53,17 @@ route_table! {
         Post security_info::pages::rename_passkey
     };
     "/security-info/callback" => Page, Anyone { Get security_info::callback };
+    "/security-info/authenticator-app" => Page, SignedIn {
+        Get security_info::factors::begin,
+        Post security_info::factors::confirm,
+    };
+    "/security-info/authenticator-app/{id}/delete" => Page, SignedIn {
+        Post security_info::factors::delete
+    };
+    "/security-info/password" => Page, SignedIn {
+        Get security_info::factors::password_form,
+        Post security_info::factors::change_password,
+    };
     "/api/passkeys/registration/options" => Api, SignedIn { Post api::registration_options };
     "/api/passkeys/registration" => Api, SignedIn { Post api::register };
     "/api/signin/passkey/options" => Api, Anyone { Post api::sign_in_options };

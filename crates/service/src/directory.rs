@@ -122,7 +122,7 @@ impl Service {
         Ok(added)
     }
 
-    async fn insert_user(
+    pub(crate) async fn insert_user(
         &self,
         tx: &mut portcullis_store::Tx,
         actor: &Actor,

@@ -193,15 +193,48 @@ impl Service {
             .map_err(|e| ServiceError::Internal(format!("enrolment: {e}")))?;
         let token = sealed::seal(self.oath_key().await?, ENROLMENT, Uuid::new_v4(), plain)?;
         let mut c = self.store().conn().await?;
-        let issuer = portcullis_store::tenant::get(&mut c)
-            .await?
-            .map(|t| t.display_name)
-            .unwrap_or_else(|| "Portcullis".into());
+        let issuer = issuer(&mut c).await?;
         Ok(OathEnrolment {
             token,
             key_uri: oath::key_uri(&issuer, user.user_principal_name.as_str(), &secret),
             secret_base32: oath::base32(&secret),
         })
+    }
+
+    /// The enrolment a token from [`Service::begin_oath`] holds, to show again (after a
+    /// wrong code): only to its user, only before it expires.
+    pub async fn oath_enrolment(
+        &self,
+        user: &User,
+        token: &str,
+    ) -> std::result::Result<OathEnrolment, OathError> {
+        let (_, secret) = self.open_enrolment(user, token).await?;
+        let mut c = self.store().conn().await?;
+        let issuer = issuer(&mut c).await?;
+        Ok(OathEnrolment {
+            token: token.to_string(),
+            key_uri: oath::key_uri(&issuer, user.user_principal_name.as_str(), &secret),
+            secret_base32: oath::base32(&secret),
+        })
+    }
+
+    async fn open_enrolment(
+        &self,
+        user: &User,
+        token: &str,
+    ) -> std::result::Result<(Pending, Vec<u8>), OathError> {
+        let now = self.now();
+        let (_, plain) = sealed::open(self.oath_key().await?, ENROLMENT, token)
+            .map_err(|_| OathError::EnrolmentExpired)?;
+        let pending: Pending =
+            serde_json::from_slice(&plain).map_err(|_| OathError::EnrolmentExpired)?;
+        if pending.user_id != user.id || now >= from_millis(pending.expires_ms) {
+            return Err(OathError::EnrolmentExpired);
+        }
+        let secret = URL_SAFE_NO_PAD
+            .decode(&pending.secret)
+            .map_err(|_| OathError::EnrolmentExpired)?;
+        Ok((pending, secret))
     }
 
     /// Finishes adding an app: the token from [`Service::begin_oath`] and a code the app
@@ -216,16 +249,7 @@ impl Service {
     ) -> std::result::Result<OathView, OathError> {
         let now = self.now();
         let key = self.oath_key().await?;
-        let (_, plain) =
-            sealed::open(key, ENROLMENT, token).map_err(|_| OathError::EnrolmentExpired)?;
-        let pending: Pending =
-            serde_json::from_slice(&plain).map_err(|_| OathError::EnrolmentExpired)?;
-        if pending.user_id != user.id || now >= from_millis(pending.expires_ms) {
-            return Err(OathError::EnrolmentExpired);
-        }
-        let secret = URL_SAFE_NO_PAD
-            .decode(&pending.secret)
-            .map_err(|_| OathError::EnrolmentExpired)?;
+        let (_, secret) = self.open_enrolment(user, token).await?;
         let step =
             oath::accept(code, now, None, |s| code_of(&secret, s)).map_err(OathError::Code)?;
         // Asked again: the policy or the session may have changed since the QR code was shown.
@@ -354,6 +378,14 @@ impl Service {
         commit(tx).await?;
         Ok(())
     }
+}
+
+/// The issuer apps show above the account: the organisation's name.
+async fn issuer(c: &mut Conn) -> Result<String> {
+    Ok(portcullis_store::tenant::get(c)
+        .await?
+        .map(|t| t.display_name)
+        .unwrap_or_else(|| "Portcullis".into()))
 }
 
 fn view(m: &StoredOath) -> OathView {

@@ -31,6 +31,9 @@ use crate::{RequestContext, Result, Service, ServiceError};
 pub const SECOND_STEP_LIFETIME: Duration = Duration::minutes(5);
 
 const SECOND_STEP: &[u8] = b"portcullis password second step v1|";
+/// A different purpose: a token for the code step never opens as one for the new-password
+/// step (which would skip the code).
+const NEW_PASSWORD: &[u8] = b"portcullis password must change v1|";
 
 /// Where a password sign-in stands after the password.
 #[derive(Debug)]
@@ -42,6 +45,12 @@ pub enum PasswordStep {
         /// Sealed: who, and until when; sent back with the code.
         pending: String,
     },
+    /// Proven, but an administrator requires a new password first
+    /// (`forceChangePasswordNextSignIn`).
+    MustChange {
+        /// Sealed: who, with which methods, until when; sent back with the new password.
+        pending: String,
+    },
 }
 
 /// Why a password sign-in did not happen.
@@ -50,6 +59,9 @@ pub enum PasswordSignInError {
     /// Refused, with a reason to show.
     #[error("{}", crate::render::password_refusal(.0))]
     Refused(PasswordRefusal),
+    /// The new password chosen at sign-in is refused (the step may be tried again).
+    #[error("{0}")]
+    Weak(#[from] NewPasswordRefusal),
     /// The server failed.
     #[error(transparent)]
     Failed(#[from] ServiceError),
@@ -87,6 +99,9 @@ struct Pending {
     user_id: Uuid,
     #[serde(rename = "e")]
     expires_ms: i64,
+    /// What the user has proven so far.
+    #[serde(rename = "m", default)]
+    methods: Vec<AuthMethod>,
 }
 
 type Refused = (Option<Uuid>, PasswordSignInError);
@@ -146,7 +161,52 @@ impl Service {
         must_change: bool,
         activity: &'static str,
     ) -> std::result::Result<(), SetPasswordError> {
-        let upn = user.user_principal_name.as_str();
+        let hash = self
+            .hash_new_password(user.user_principal_name.as_str(), &user.display_name, new)
+            .await?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        record_password(&mut tx, actor, user, &hash, must_change, activity, now).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// `POST users` with a `passwordProfile`: the user and their password in one
+    /// transaction, the password checked before anything is written.
+    pub async fn add_user_with_password(
+        &self,
+        actor: &Actor,
+        upn: &str,
+        display_name: &str,
+        new: &str,
+        must_change: bool,
+    ) -> std::result::Result<User, SetPasswordError> {
+        let hash = self.hash_new_password(upn, display_name, new).await?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let user = self.insert_user(&mut tx, actor, upn, display_name).await?;
+        record_password(
+            &mut tx,
+            actor,
+            &user,
+            &hash,
+            must_change,
+            "Reset user password",
+            now,
+        )
+        .await?;
+        commit(tx).await?;
+        Ok(user)
+    }
+
+    /// Checks a new password against the rules and the user's own names and the
+    /// organisation's, and hashes it.
+    async fn hash_new_password(
+        &self,
+        upn: &str,
+        display_name: &str,
+        new: &str,
+    ) -> std::result::Result<String, SetPasswordError> {
         let local = upn.split('@').next().unwrap_or(upn);
         let mut c = self.store().conn().await?;
         let org = portcullis_store::tenant::get(&mut c)
@@ -155,24 +215,19 @@ impl Service {
             .unwrap_or_default();
         drop(c);
         let mut inputs: Vec<&str> = vec![upn, local, org.as_str()];
-        inputs.extend(user.display_name.split_whitespace());
+        inputs.extend(display_name.split_whitespace());
         password::check_new(new, &inputs)?;
-        let hash = self.secrets.hash(new).await?;
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        passwords::set(&mut tx, user.id, &hash, must_change, now).await?;
-        let rec = security_info_record(
-            activity,
-            Operation::Update,
-            actor,
-            user,
-            None,
-            Some(json!({"method": "password", "forceChangePasswordNextSignIn": must_change})),
-            format!("{activity} (the password itself is never recorded)"),
-        );
-        audit::append(&mut tx, &rec, now).await?;
-        commit(tx).await?;
-        Ok(())
+        Ok(self.secrets.hash(new).await?)
+    }
+
+    /// When an administrator's view of a user's password was last set, if they have one
+    /// (Graph `passwordMethods`).
+    pub async fn password_for(&self, actor: &Actor, user: &str) -> Result<Option<Timestamp>> {
+        let mut c = self.store().conn().await?;
+        let target = crate::directory::viewable_user(&mut c, actor, user).await?;
+        Ok(passwords::for_user(&mut c, target.id)
+            .await?
+            .map(|p| p.changed_at))
     }
 
     /// Whether the user has a password.
@@ -262,20 +317,123 @@ impl Service {
             .map_err(|e| (uid, e.into()))?;
         drop(c);
         if has_app {
-            let plain = serde_json::to_vec(&Pending {
-                user_id: user.id,
-                expires_ms: to_millis(now + SECOND_STEP_LIFETIME),
-            })
-            .map_err(|e| (uid, ServiceError::Internal(format!("pending: {e}")).into()))?;
-            let key = self.oath_key_pub().await.map_err(|e| (uid, e.into()))?;
-            let pending = sealed::seal(key, SECOND_STEP, Uuid::new_v4(), plain)
+            let pending = self
+                .seal_pending(SECOND_STEP, user.id, &[AuthMethod::Password], now)
+                .await
                 .map_err(|e| (uid, e.into()))?;
             return Ok(PasswordStep::SecondFactor { pending });
         }
-        self.open_password_session(&user, &[AuthMethod::Password], ctx, now)
+        self.finish(&user, &[AuthMethod::Password], ctx, now)
             .await
-            .map(|s| PasswordStep::SignedIn(Box::new(s)))
             .map_err(|e| (uid, e))
+    }
+
+    async fn seal_pending(
+        &self,
+        purpose: &[u8],
+        user: Uuid,
+        methods: &[AuthMethod],
+        now: Timestamp,
+    ) -> Result<String> {
+        let plain = serde_json::to_vec(&Pending {
+            user_id: user,
+            expires_ms: to_millis(now + SECOND_STEP_LIFETIME),
+            methods: methods.to_vec(),
+        })
+        .map_err(|e| ServiceError::Internal(format!("pending: {e}")))?;
+        sealed::seal(self.oath_key_pub().await?, purpose, Uuid::new_v4(), plain)
+    }
+
+    /// The pending sign-in a token holds, if it opens for `purpose` and has not expired.
+    async fn open_pending(
+        &self,
+        purpose: &[u8],
+        token: &str,
+        now: Timestamp,
+    ) -> std::result::Result<Pending, Refused> {
+        let key = self.oath_key_pub().await.map_err(|e| (None, e.into()))?;
+        let p: Pending = sealed::open(key, purpose, token)
+            .ok()
+            .and_then(|(_, plain)| serde_json::from_slice(&plain).ok())
+            .ok_or_else(|| refused(None, PasswordRefusal::SecondStepExpired))?;
+        if now >= from_millis(p.expires_ms) {
+            return Err(refused(Some(p.user_id), PasswordRefusal::SecondStepExpired));
+        }
+        Ok(p)
+    }
+
+    /// Every factor proven: a session — unless the administrator requires a new password
+    /// first, which [`Service::sign_in_with_new_password`] then takes.
+    async fn finish(
+        &self,
+        user: &User,
+        methods: &[AuthMethod],
+        ctx: &RequestContext,
+        now: Timestamp,
+    ) -> std::result::Result<PasswordStep, PasswordSignInError> {
+        let mut c = self.store().conn().await?;
+        let must_change = passwords::for_user(&mut c, user.id)
+            .await?
+            .is_some_and(|p| p.must_change);
+        drop(c);
+        if must_change {
+            let pending = self
+                .seal_pending(NEW_PASSWORD, user.id, methods, now)
+                .await?;
+            return Ok(PasswordStep::MustChange { pending });
+        }
+        let s = self.open_password_session(user, methods, ctx, now).await?;
+        Ok(PasswordStep::SignedIn(Box::new(s)))
+    }
+
+    /// The step an administrator's `forceChangePasswordNextSignIn` adds: a new password,
+    /// then the session the factors already proven open.
+    pub async fn sign_in_with_new_password(
+        &self,
+        pending: &str,
+        new: &str,
+        ctx: &RequestContext,
+    ) -> std::result::Result<SignedIn, PasswordSignInError> {
+        let now = self.now();
+        let p = match self.open_pending(NEW_PASSWORD, pending, now).await {
+            Ok(p) => p,
+            Err((uid, e)) => return Err(self.log_refusal(uid, "", ctx, now, e).await),
+        };
+        let mut c = self.store().conn().await?;
+        let user = directory::user_by_id(&mut c, p.user_id)
+            .await?
+            .filter(|u| u.account_enabled)
+            .ok_or(PasswordSignInError::Refused(
+                PasswordRefusal::AccountDisabled,
+            ))?;
+        drop(c);
+        let hash = match self
+            .hash_new_password(user.user_principal_name.as_str(), &user.display_name, new)
+            .await
+        {
+            Ok(h) => h,
+            Err(SetPasswordError::Weak(w)) => return Err(w.into()),
+            Err(SetPasswordError::Failed(e)) => return Err(e.into()),
+            Err(SetPasswordError::WrongCurrent) => {
+                return Err(PasswordSignInError::Refused(
+                    PasswordRefusal::SecondStepExpired,
+                ))
+            }
+        };
+        let mut tx = self.store().begin().await?;
+        record_password(
+            &mut tx,
+            &self_actor(&user),
+            &user,
+            &hash,
+            false,
+            "Change user password",
+            now,
+        )
+        .await?;
+        commit(tx).await?;
+        self.open_password_session(&user, &p.methods, ctx, now)
+            .await
     }
 
     /// The second step: the authenticator app's code.
@@ -284,7 +442,7 @@ impl Service {
         pending: &str,
         code: &str,
         ctx: &RequestContext,
-    ) -> std::result::Result<SignedIn, PasswordSignInError> {
+    ) -> std::result::Result<PasswordStep, PasswordSignInError> {
         let now = self.now();
         match self.try_code(pending, code, ctx, now).await {
             Ok(s) => Ok(s),
@@ -304,15 +462,8 @@ impl Service {
         code: &str,
         ctx: &RequestContext,
         now: Timestamp,
-    ) -> std::result::Result<SignedIn, Refused> {
-        let key = self.oath_key_pub().await.map_err(|e| (None, e.into()))?;
-        let p: Pending = sealed::open(key, SECOND_STEP, pending)
-            .ok()
-            .and_then(|(_, plain)| serde_json::from_slice(&plain).ok())
-            .ok_or_else(|| refused(None, PasswordRefusal::SecondStepExpired))?;
-        if now >= from_millis(p.expires_ms) {
-            return Err(refused(Some(p.user_id), PasswordRefusal::SecondStepExpired));
-        }
+    ) -> std::result::Result<PasswordStep, Refused> {
+        let p = self.open_pending(SECOND_STEP, pending, now).await?;
         let uid = Some(p.user_id);
         let db = move |e: portcullis_store::StoreError| (uid, e.into());
         let mut c = self.store().conn().await.map_err(db)?;
@@ -344,7 +495,7 @@ impl Service {
             Err(OathError::Failed(e)) => return Err((uid, e.into())),
             Err(e) => return Err((uid, ServiceError::Internal(e.to_string()).into())),
         }
-        self.open_password_session(
+        self.finish(
             &user,
             &[AuthMethod::Password, AuthMethod::SoftwareOath],
             ctx,
@@ -436,7 +587,7 @@ impl Service {
         ctx: &RequestContext,
         now: Timestamp,
     ) -> std::result::Result<SignedIn, PasswordSignInError> {
-        let session = Session {
+        let mut session = Session {
             id: Uuid::new_v4(),
             user_id: user.id,
             auth_time: now,
@@ -447,8 +598,20 @@ impl Service {
             credential_id: None,
             campaign_pending: false,
         };
+        // R55, as for a pass: the registration campaign interrupts an MFA sign-in (a password
+        // alone could not register a passkey there, R14), unless Conditional Access keeps
+        // this sign-in out of Security info — that would be a loop.
+        let campaign = crate::campaign::read(self).await?;
+        let may_interrupt = campaign.is_running()
+            && portcullis_domain::session::is_mfa(methods)
+            && self
+                .registration_decision(user, &session, ctx)
+                .await
+                .is_ok_and(|(d, _, _)| crate::render::registration_refusal(&d.verdict).is_none());
         let token = new_token();
         let mut tx = self.store().begin().await?;
+        session.campaign_pending =
+            may_interrupt && crate::campaign::at_sign_in(&mut tx, &campaign, user.id, now).await?;
         sessions::insert(&mut tx, &token_key(&token), &session, now).await?;
         lockout::clear_user(&mut tx, user.id).await?;
         signins::append(
@@ -470,6 +633,30 @@ impl Service {
             user: user.clone(),
         })
     }
+}
+
+/// Stores a password's hash with its audit record, in the caller's transaction.
+async fn record_password(
+    tx: &mut portcullis_store::Conn,
+    actor: &Actor,
+    user: &User,
+    hash: &str,
+    must_change: bool,
+    activity: &'static str,
+    now: Timestamp,
+) -> portcullis_store::Result<()> {
+    passwords::set(tx, user.id, hash, must_change, now).await?;
+    let rec = security_info_record(
+        activity,
+        Operation::Update,
+        actor,
+        user,
+        None,
+        Some(json!({"method": "password", "forceChangePasswordNextSignIn": must_change})),
+        format!("{activity} (the password itself is never recorded)"),
+    );
+    audit::append(tx, &rec, now).await?;
+    Ok(())
 }
 
 fn event(

@@ -286,6 +286,72 @@ pub async fn get_following_as(
 /// sign-in runs through the authorization endpoint and leaves the app session that the
 /// registration API requires (R40). A refusal there is left for the caller to meet at the
 /// API, which decides again.
+/// Turns authenticator app codes on for everyone.
+pub fn enable_oath(d: &Path, db: Option<&str>) {
+    let f = d.join("enable-oath.json");
+    std::fs::write(&f, r#"{"state": "enabled"}"#).unwrap();
+    assert_eq!(
+        cli(
+            d,
+            db,
+            &["policy", "patch", "softwareOath", f.to_str().unwrap()]
+        )
+        .0,
+        0
+    );
+}
+
+/// The value of the hidden input `name` in a page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!(r#"name="{name}" value=""#))
+        .unwrap_or_else(|| panic!("no {name} in {html}"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+/// Sets up an authenticator app on Security info for the client's signed-in user, as a user
+/// does: open the page, read the key it shows (typed, as into an app that cannot scan), type
+/// the first code. Returns the app.
+pub async fn enrol_oath(c: &reqwest::Client, s: &Server) -> totp_rs::TOTP {
+    open_security_info(c, s).await;
+    let page = get_following(c, s, "/security-info/authenticator-app")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let token = hidden(&page, "token");
+    let at = page.find(r#"id="oath-secret">"#).expect("the key is shown") + 17;
+    let secret = &page[at..at + page[at..].find('<').unwrap()];
+    let app = totp_rs::TOTP::new_unchecked(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        totp_rs::Secret::Encoded(secret.to_string())
+            .to_bytes()
+            .unwrap(),
+        None,
+        String::new(),
+    );
+    let r = c
+        .post(s.url("/security-info/authenticator-app"))
+        .form(&[
+            ("token", token.as_str()),
+            ("code", &app.generate_current().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap()
+    );
+    app
+}
+
 pub async fn open_security_info(c: &reqwest::Client, s: &Server) {
     let _ = get_following(c, s, "/security-info").await;
 }

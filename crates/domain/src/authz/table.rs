@@ -130,6 +130,9 @@ const WRITE_FIDO2: Requirement = both(
     METHOD_WRITERS,
 );
 
+const WRITE_METHODS: Requirement =
+    both(&["UserAuthenticationMethod.ReadWrite.All"], METHOD_WRITERS);
+
 const READ_STRENGTHS: Requirement = both(
     &[
         "Policy.Read.All",
@@ -324,6 +327,8 @@ pub enum Capability {
     WriteUsers,
     /// Read a user's authentication methods.
     ReadMethods,
+    /// Delete a user's other methods (authenticator app).
+    WriteMethods,
     /// Read a user's Temporary Access Pass.
     ReadTap,
     /// Create and delete a user's Temporary Access Pass.
@@ -372,12 +377,13 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 27] = [
+    pub const ALL: [Capability; 28] = [
         Capability::ReadPolicy,
         Capability::WritePolicy,
         Capability::ReadUsers,
         Capability::WriteUsers,
         Capability::ReadMethods,
+        Capability::WriteMethods,
         Capability::ReadTap,
         Capability::WriteTap,
         Capability::ReadFido2,
@@ -410,6 +416,7 @@ impl Capability {
             Capability::ReadUsers => READ_USERS,
             Capability::WriteUsers => WRITE_USERS,
             Capability::ReadMethods => READ_METHODS,
+            Capability::WriteMethods => WRITE_METHODS,
             Capability::ReadTap => READ_TAP,
             Capability::WriteTap => WRITE_TAP,
             Capability::ReadFido2 => READ_FIDO2,

@@ -244,6 +244,13 @@ pub(crate) async fn list_all(cx: &Ctx<'_>) -> Result<Response, GraphError> {
         .into_iter()
         .collect();
     v.extend(passkeys(cx).await?.iter().map(|p| fido2_json(p, cx.beta)));
+    let user = cx.params.id.unwrap_or_default();
+    if let Some(t) = cx.st.service.password_for(cx.actor, user).await? {
+        v.push(super::factors::password_json(Some(t)));
+    }
+    if let (_, Some(m)) = cx.st.service.oath_for(cx.actor, user).await? {
+        v.push(super::factors::oath_json(&m));
+    }
     Ok(collection(cx, "methods", v))
 }
 

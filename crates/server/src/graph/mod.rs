@@ -18,6 +18,7 @@ mod body;
 pub(crate) mod ca;
 mod devices;
 mod directory;
+mod factors;
 mod methods;
 pub(crate) mod odata;
 mod policy;
@@ -52,6 +53,16 @@ pub enum Op {
     DeleteUser,
     /// `GET users/{id}/authentication/methods`.
     ListMethods,
+    /// `GET users/{id}/authentication/softwareOathMethods`.
+    ListOath,
+    /// `GET users/{id}/authentication/softwareOathMethods/{sub}`.
+    GetOath,
+    /// `DELETE users/{id}/authentication/softwareOathMethods/{sub}`.
+    DeleteOath,
+    /// `GET users/{id}/authentication/passwordMethods`.
+    ListPasswords,
+    /// `GET users/{id}/authentication/passwordMethods/{sub}`.
+    GetPassword,
     /// `GET users/{id}/authentication/temporaryAccessPassMethods`.
     ListTaps,
     /// `POST users/{id}/authentication/temporaryAccessPassMethods`.
@@ -283,6 +294,54 @@ pub const ROUTES: &[RouteSpec] = &[
         method: "GET",
         pattern: &["users", "{id}", "authentication", "methods"],
         op: Op::ListMethods,
+        capability: Capability::ReadMethods,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["users", "{id}", "authentication", "softwareoathmethods"],
+        op: Op::ListOath,
+        capability: Capability::ReadMethods,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &[
+            "users",
+            "{id}",
+            "authentication",
+            "softwareoathmethods",
+            "{sub}",
+        ],
+        op: Op::GetOath,
+        capability: Capability::ReadMethods,
+    },
+    RouteSpec {
+        method: "DELETE",
+        pattern: &[
+            "users",
+            "{id}",
+            "authentication",
+            "softwareoathmethods",
+            "{sub}",
+        ],
+        op: Op::DeleteOath,
+        capability: Capability::WriteMethods,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &["users", "{id}", "authentication", "passwordmethods"],
+        op: Op::ListPasswords,
+        capability: Capability::ReadMethods,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &[
+            "users",
+            "{id}",
+            "authentication",
+            "passwordmethods",
+            "{sub}",
+        ],
+        op: Op::GetPassword,
         capability: Capability::ReadMethods,
     },
     RouteSpec {
@@ -1052,6 +1111,11 @@ async fn handle(
         Op::DeleteUser => return users::delete(&cx).await,
         Op::ListMethods => return methods::list_all(&cx).await,
         Op::ListTaps => return methods::list_taps(&cx).await,
+        Op::ListOath => return factors::list_oath(&cx).await,
+        Op::GetOath => return factors::get_oath(&cx).await,
+        Op::DeleteOath => return factors::delete_oath(&cx).await,
+        Op::ListPasswords => return factors::list_passwords(&cx).await,
+        Op::GetPassword => return factors::get_password(&cx).await,
         Op::CreateTap => return methods::create_tap(&cx).await,
         Op::GetTap => return methods::get_tap(&cx).await,
         Op::DeleteTap => return methods::delete_tap(&cx).await,

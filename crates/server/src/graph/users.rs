@@ -207,6 +207,66 @@ pub(crate) async fn get(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     Ok(axum::Json(v).into_response())
 }
 
+/// Graph's `passwordProfile`, parsed once.
+pub(crate) struct PasswordProfile {
+    password: String,
+    /// `forceChangePasswordNextSignIn` (or its `…WithMfa` form): true when omitted, so that a
+    /// password an administrator knows is replaced at the first sign-in.
+    must_change: bool,
+}
+
+fn bad(m: impl Into<String>) -> GraphError {
+    gerr(StatusCode::BAD_REQUEST, "Request_BadRequest", m)
+}
+
+fn password_profile(v: &Value) -> Result<PasswordProfile, GraphError> {
+    let Value::Object(m) = v else {
+        return Err(bad("'passwordProfile' must be an object."));
+    };
+    let mut must_change = None;
+    let mut password = None;
+    for (k, v) in m {
+        match k.as_str() {
+            "@odata.type" => {}
+            "password" => {
+                password = Some(
+                    v.as_str()
+                        .ok_or_else(|| bad("'passwordProfile.password' must be a string."))?
+                        .to_string(),
+                )
+            }
+            "forceChangePasswordNextSignIn" | "forceChangePasswordNextSignInWithMfa" => {
+                let b = v
+                    .as_bool()
+                    .ok_or_else(|| bad(format!("'passwordProfile.{k}' must be a boolean.")))?;
+                must_change = Some(must_change.unwrap_or(false) || b);
+            }
+            other => {
+                return Err(bad(format!(
+                    "Property '{other}' does not exist on type 'microsoft.graph.passwordProfile'."
+                )))
+            }
+        }
+    }
+    Ok(PasswordProfile {
+        password: password.ok_or_else(|| bad("'passwordProfile.password' is required."))?,
+        must_change: must_change.unwrap_or(true),
+    })
+}
+
+impl From<portcullis_service::password::SetPasswordError> for GraphError {
+    fn from(e: portcullis_service::password::SetPasswordError) -> Self {
+        use portcullis_service::password::SetPasswordError as E;
+        match e {
+            E::Failed(e) => e.into(),
+            E::Weak(w) => bad(format!(
+                "The specified password does not comply with password complexity requirements: {w}."
+            )),
+            E::WrongCurrent => bad("The current password is not correct."),
+        }
+    }
+}
+
 const CREATE_FIELDS: [&str; 6] = [
     "@odata.type",
     "accountEnabled",
@@ -216,7 +276,8 @@ const CREATE_FIELDS: [&str; 6] = [
     "passwordProfile",
 ];
 
-/// `POST users` → 201. Portcullis has no passwords: a `passwordProfile` is accepted and ignored.
+/// `POST users` → 201; with a `passwordProfile`, the user and the password are kept together
+/// or not at all.
 pub(crate) async fn create(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let b = cx.json_body()?;
     if let Some(k) = b.keys().find(|k| !CREATE_FIELDS.contains(&k.as_str())) {
@@ -263,7 +324,16 @@ pub(crate) async fn create(cx: &Ctx<'_>) -> Result<Response, GraphError> {
             )
         })?,
     };
-    let mut u = cx.st.service.add_user(cx.actor, &upn, &name).await?;
+    let profile = b.get("passwordProfile").map(password_profile).transpose()?;
+    let mut u = match profile {
+        Some(p) => {
+            cx.st
+                .service
+                .add_user_with_password(cx.actor, &upn, &name, &p.password, p.must_change)
+                .await?
+        }
+        None => cx.st.service.add_user(cx.actor, &upn, &name).await?,
+    };
     if !enabled {
         u = cx
             .st
@@ -280,19 +350,26 @@ pub(crate) async fn create(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
 }
 
-/// `PATCH users/{id}` → 204 (displayName, accountEnabled).
+/// `PATCH users/{id}` → 204 (displayName, accountEnabled, passwordProfile: an administrator's
+/// password reset).
 pub(crate) async fn update(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     let b = cx.json_body()?;
-    if let Some(k) = b
-        .keys()
-        .find(|k| !["@odata.type", "displayName", "accountEnabled"].contains(&k.as_str()))
-    {
+    if let Some(k) = b.keys().find(|k| {
+        ![
+            "@odata.type",
+            "displayName",
+            "accountEnabled",
+            "passwordProfile",
+        ]
+        .contains(&k.as_str())
+    }) {
         return Err(gerr(
             StatusCode::BAD_REQUEST,
             "Request_BadRequest",
-            format!("Property '{k}' cannot be changed here (displayName and accountEnabled can)."),
+            format!("Property '{k}' cannot be changed here (displayName, accountEnabled and passwordProfile can)."),
         ));
     }
+    let profile = b.get("passwordProfile").map(password_profile).transpose()?;
     let name = b
         .get("displayName")
         .map(|v| {
@@ -317,10 +394,25 @@ pub(crate) async fn update(cx: &Ctx<'_>) -> Result<Response, GraphError> {
             })
         })
         .transpose()?;
-    cx.st
-        .service
-        .update_user(cx.actor, cx.params.id.unwrap_or_default(), name, enabled)
-        .await?;
+    // Everything is checked before anything changes: the name here, the password by the
+    // service before it stores it (which it does first, so a refused name changes nothing).
+    if let Some(n) = name {
+        portcullis_domain::directory::validate_display_name(n)
+            .map_err(|e| bad(format!("'displayName': {e}")))?;
+    }
+    let user = cx.params.id.unwrap_or_default();
+    if let Some(p) = profile {
+        cx.st
+            .service
+            .set_password(cx.actor, user, &p.password, p.must_change)
+            .await?;
+    }
+    if name.is_some() || enabled.is_some() {
+        cx.st
+            .service
+            .update_user(cx.actor, user, name, enabled)
+            .await?;
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -18,6 +18,12 @@ pub enum Notice {
     Deleted,
     /// A passkey was renamed.
     Renamed,
+    /// An authenticator app was set up.
+    OathAdded,
+    /// The authenticator app was deleted.
+    OathDeleted,
+    /// The password was changed.
+    PasswordChanged,
 }
 
 /// What the Security info page shows.
@@ -35,6 +41,10 @@ pub struct View<'a> {
     pub rename_error: Option<(Uuid, String)>,
     /// The relying party's id, for the Signal API (R27).
     pub rp_id: &'a str,
+    /// Whether the user has a password.
+    pub has_password: bool,
+    /// Their authenticator app, if any.
+    pub oath: Option<&'a portcullis_service::oath::OathView>,
 }
 
 /// A time, in UTC as text and machine-readable for the page script, which shows it in the
@@ -68,6 +78,9 @@ pub fn page(view: &View<'_>) -> Markup {
                     "Passkey deleted from your account. It is still on your device or in your password manager: remove it there too, or it will keep being offered and refused."
                 },
                 Some(Notice::Renamed) => p.notice.ok id="notice" role="status" { "Passkey renamed." },
+                Some(Notice::OathAdded) => p.notice.ok id="notice" role="status" { "Authenticator app set up: you will be asked for its code after your password." },
+                Some(Notice::OathDeleted) => p.notice.ok id="notice" role="status" { "Authenticator app deleted. Remove the account from the app too." },
+                Some(Notice::PasswordChanged) => p.notice.ok id="notice" role="status" { "Password changed." },
                 None => {},
             }
             p.notice hidden id="status" role="status" aria-live="polite" {}
@@ -148,6 +161,7 @@ pub fn page(view: &View<'_>) -> Markup {
                 }
                 (Err(r), _) => { p.notice.error id="cannot-add" { (passkey_refusal(r)) } }
             }
+            (super::factors::section(view.has_password, view.oath))
             p { a href="/me" { "Back" } }
             script src="/static/portcullis.js" {}
         },
@@ -201,6 +215,8 @@ mod tests {
             notice: None,
             rename_error: None,
             rp_id: "contoso.com",
+            has_password: false,
+            oath: None,
         })
         .into_string();
         assert!(

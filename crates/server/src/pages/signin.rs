@@ -43,6 +43,7 @@ pub fn signin_page_for(
                 button type="submit" id="signin" { "Sign in" }
             }
             p.muted { "A Temporary Access Pass is a time-limited code your administrator gives you to sign in and set up a passkey." }
+            p { a href=(super::password::password_url(return_to)) id="use-password" { "Sign in with your password" } }
             details id="signin-options" {
                 summary { "Sign-in options" }
                 p { button type="button" id="passkey-usernameless" data-action="passkey-usernameless" { "Sign in with a passkey, without a username" } }

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use subtle::ConstantTimeEq;
 
+pub(crate) mod factors;
 pub(crate) mod pages;
 
 use crate::error::PageError;

@@ -30,6 +30,9 @@ pub(crate) async fn security_info(
     let notice = match query.ok().and_then(|Query(q)| q.notice).as_deref() {
         Some("deleted") => Some(pages::security_info::Notice::Deleted),
         Some("renamed") => Some(pages::security_info::Notice::Renamed),
+        Some("oath-added") => Some(pages::security_info::Notice::OathAdded),
+        Some("oath-deleted") => Some(pages::security_info::Notice::OathDeleted),
+        Some("password-changed") => Some(pages::security_info::Notice::PasswordChanged),
         _ => None,
     };
     show_security_info(&st, peer, &headers, notice, None, StatusCode::OK).await
@@ -56,6 +59,8 @@ async fn show_security_info(
         .service
         .registration_offer(&user, &session, &request_context(st, peer, headers))
         .await?;
+    let has_password = st.service.has_password(user.id).await?;
+    let oath = st.service.oath_of(user.id).await?;
     let page = pages::security_info::page(&pages::security_info::View {
         user: &user,
         passkeys: &passkeys,
@@ -63,6 +68,8 @@ async fn show_security_info(
         notice,
         rename_error,
         rp_id: st.rp.rp_id(),
+        has_password,
+        oath: oath.as_ref(),
     });
     Ok((status, page).into_response())
 }

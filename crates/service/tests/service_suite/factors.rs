@@ -35,7 +35,7 @@ async fn password_only(svc: &Service, upn: &str) -> SignedIn {
         .unwrap()
     {
         PasswordStep::SignedIn(s) => *s,
-        PasswordStep::SecondFactor { .. } => panic!("no second factor is held yet"),
+        other => panic!("no second factor is held yet: {other:?}"),
     }
 }
 
@@ -71,7 +71,7 @@ async fn enrolled(svc: &Service, clock: &ManualClock, upn: &str) -> totp_rs::TOT
 fn refusal(e: PasswordSignInError) -> PasswordRefusal {
     match e {
         PasswordSignInError::Refused(r) => r,
-        PasswordSignInError::Failed(e) => panic!("failed: {e}"),
+        e => panic!("not a refusal: {e}"),
     }
 }
 
@@ -163,10 +163,13 @@ async fn password_then_app_code_is_mfa_and_a_code_works_once() {
             panic!("a user with an app is asked for its code");
         };
         let code = code_at(&a, &clock);
-        let s = svc
+        let PasswordStep::SignedIn(s) = svc
             .sign_in_with_code(&pending, &code, &ctx("10.0.0.1"))
             .await
-            .unwrap();
+            .unwrap()
+        else {
+            panic!("the code completes the sign-in");
+        };
         assert_eq!(
             s.session.methods,
             [AuthMethod::Password, AuthMethod::SoftwareOath]
@@ -230,7 +233,7 @@ async fn twenty_concurrent_uses_of_one_code_sign_in_once() {
                 .unwrap()
             {
                 PasswordStep::SecondFactor { pending } => pendings.push(pending),
-                PasswordStep::SignedIn(_) => panic!("the app is held"),
+                other => panic!("the app is held: {other:?}"),
             }
         }
         let code = code_at(&a, &clock);
@@ -331,5 +334,78 @@ async fn r14_enrolment_is_sealed_to_its_user_its_time_and_its_session() {
             matches!(e, OathError::Enrol(EnrolRefusal::StepUpRequired)),
             "{e}"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_required_change_comes_after_every_factor_and_cannot_be_reached_without_them() {
+    for t in both().await {
+        let (svc, clock) = service(&t, LockoutPolicy::default()).await;
+        enable_oath(&svc).await;
+        with_password(&svc, "ana@contoso.com").await;
+        let a = enrolled(&svc, &clock, "ana@contoso.com").await;
+        // The administrator resets the password and requires a new one at the next sign-in.
+        let temp = "amber-kettle-sings-twice";
+        svc.set_password(&op(), "ana@contoso.com", temp, true)
+            .await
+            .unwrap();
+        clock.advance(Duration::seconds(30));
+        let PasswordStep::SecondFactor { pending } = svc
+            .sign_in_with_password("ana@contoso.com", temp, &ctx("10.0.0.1"))
+            .await
+            .unwrap()
+        else {
+            panic!("the code comes before the new password");
+        };
+        // An attacker holding the password but not the app takes the code step's token to
+        // the new-password step: it does not open there.
+        let e = svc
+            .sign_in_with_new_password(&pending, "glass-otter-paints-rain", &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(e), PasswordRefusal::SecondStepExpired);
+        let PasswordStep::MustChange { pending: change } = svc
+            .sign_in_with_code(&pending, &code_at(&a, &clock), &ctx("10.0.0.1"))
+            .await
+            .unwrap()
+        else {
+            panic!("a required change is asked for before the session opens");
+        };
+        // Nor does the new-password token open as a code step.
+        let e = svc
+            .sign_in_with_code(&change, &code_at(&a, &clock), &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(e), PasswordRefusal::SecondStepExpired);
+        // A weak new password is refused and may be tried again on the same step.
+        let e = svc
+            .sign_in_with_new_password(&change, "password1", &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, PasswordSignInError::Weak(_)), "{e}");
+        let s = svc
+            .sign_in_with_new_password(&change, "glass-otter-paints-rain", &ctx("10.0.0.1"))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.session.methods,
+            [AuthMethod::Password, AuthMethod::SoftwareOath]
+        );
+        // The old password no longer works; the new one does, with no change asked again.
+        let e = svc
+            .sign_in_with_password("ana@contoso.com", temp, &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(e), PasswordRefusal::WrongPassword);
+        assert!(matches!(
+            svc.sign_in_with_password(
+                "ana@contoso.com",
+                "glass-otter-paints-rain",
+                &ctx("10.0.0.1")
+            )
+            .await
+            .unwrap(),
+            PasswordStep::SecondFactor { .. }
+        ));
     }
 }

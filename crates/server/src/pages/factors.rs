@@ -1,0 +1,108 @@
+//! Security info's password and authenticator app (issue 17): the rows on the main page, the
+//! authenticator app's set-up with its QR code, and changing the password.
+
+use maud::{html, Markup, PreEscaped};
+use portcullis_service::oath::{OathEnrolment, OathView};
+use qrcode::render::svg;
+use qrcode::{EcLevel, QrCode};
+
+use super::layout;
+
+/// The password and authenticator app rows of Security info.
+pub fn section(has_password: bool, oath: Option<&OathView>) -> Markup {
+    html! {
+        h2 { "Password and authenticator app" }
+        ul.methods id="factors" {
+            li.method id="password-row" {
+                strong { "Password" }
+                div.muted { @if has_password { "Set" } @else { "Not set" } }
+                p { a id="change-password" href="/security-info/password" { @if has_password { "Change password" } @else { "Set a password" } } }
+            }
+            li.method id="oath-row" {
+                strong { "Authenticator app" }
+                @match oath {
+                    Some(m) => {
+                        div.muted { "Time-based codes (TOTP) · added " (portcullis_domain::time_fmt::rfc3339(m.created_at)) }
+                        form method="post" action={ "/security-info/authenticator-app/" (m.id) "/delete" } {
+                            button.secondary-action type="submit" id="delete-oath" { "Delete authenticator app" }
+                        }
+                    }
+                    None => {
+                        div.muted { "Not set up" }
+                        p { a id="add-oath" href="/security-info/authenticator-app" { "Set up an authenticator app" } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The QR code of `data` as SVG (square modules, a quiet zone, no script).
+fn qr_svg(data: &str) -> Option<String> {
+    let code = QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M).ok()?;
+    Some(
+        code.render::<svg::Color<'_>>()
+            .min_dimensions(264, 264)
+            .quiet_zone(true)
+            .dark_color(svg::Color("#000000"))
+            .light_color(svg::Color("#ffffff"))
+            .build(),
+    )
+}
+
+/// Setting up an authenticator app: scan, then type the first code.
+pub fn enrol_page(e: &OathEnrolment, error: Option<&str>) -> Markup {
+    layout(
+        "Set up your authenticator app",
+        html! {
+            h1 { "Set up your authenticator app" }
+            p { "Scan this QR code with Microsoft Authenticator or another authenticator app (add account, then “Other account” or “Scan a QR code”)." }
+            figure id="oath-qr" {
+                @if let Some(svg) = qr_svg(&e.key_uri) { (PreEscaped(svg)) }
+                figcaption.muted { "Can't scan it? Enter this key in your app: " code id="oath-secret" { (e.secret_base32) } " (time-based, 6 digits, every 30 seconds)." }
+            }
+            p.notice.error role="alert" id="error" hidden[error.is_none()] { (error.unwrap_or_default()) }
+            form method="post" action="/security-info/authenticator-app" {
+                input type="hidden" name="token" value=(e.token);
+                label for="otp" { "Enter the 6-digit code the app shows" }
+                input type="text" id="otp" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,7}" maxlength="7" required autofocus;
+                button type="submit" id="confirm-oath" { "Next" }
+            }
+            p { a href="/security-info" { "Cancel" } }
+        },
+    )
+}
+
+/// Why an authenticator app cannot be set up now.
+pub fn cannot_enrol_page(why: &str) -> Markup {
+    layout(
+        "Authenticator app",
+        html! {
+            h1 { "Authenticator app" }
+            p.notice.error role="alert" id="error" { (why) }
+            p { a href="/security-info" { "Back to Security info" } }
+        },
+    )
+}
+
+/// Changing (or first setting) the password.
+pub fn password_page(has_password: bool, error: Option<&str>) -> Markup {
+    layout(
+        "Change password",
+        html! {
+            h1 { @if has_password { "Change password" } @else { "Set a password" } }
+            p.notice.error role="alert" id="error" hidden[error.is_none()] { (error.unwrap_or_default()) }
+            form method="post" action="/security-info/password" {
+                @if has_password {
+                    label for="current" { "Current password" }
+                    input type="password" id="current" name="current" autocomplete="current-password" required;
+                }
+                label for="new" { "New password" }
+                input type="password" id="new" name="new" autocomplete="new-password" minlength=(portcullis_domain::password::MIN_CHARS) required;
+                p.muted { "At least " (portcullis_domain::password::MIN_CHARS) " characters, and hard to guess: a few unrelated words work well. Not your name or the organisation's." }
+                button type="submit" id="save-password" { "Save" }
+            }
+            p { a href="/security-info" { "Cancel" } }
+        },
+    )
+}
