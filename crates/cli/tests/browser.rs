@@ -10,6 +10,8 @@
 
 #[path = "browser/admin_center/mod.rs"]
 mod admin_center;
+#[path = "browser/factors.rs"]
+mod factors;
 mod support;
 
 use portcullis_testkit::browser::{click, fill_tap_sign_in, type_into, Browser};

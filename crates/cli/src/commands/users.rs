@@ -48,11 +48,35 @@ pub enum Cmd {
         /// Object id or userPrincipalName.
         user: String,
     },
+    /// Set a user's password (an administrator's reset), read from the first line of
+    /// standard input so that it stays out of the shell history and the process list.
+    SetPassword {
+        /// Object id or userPrincipalName.
+        user: String,
+        /// Require a new password at the user's next sign-in.
+        #[arg(long)]
+        must_change: bool,
+    },
 }
 
 pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
     let svc = open(cfg).await?;
     match cmd {
+        Cmd::SetPassword { user, must_change } => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| CliError::Other(format!("reading the password: {e}")))?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            let u = svc
+                .set_password(&operator(), &user, password, must_change)
+                .await
+                .map_err(|e| match e {
+                    portcullis_service::password::SetPasswordError::Failed(e) => e.into(),
+                    e => CliError::Usage(format!("password refused: {e}")),
+                })?;
+            println!("Password set for {}", u.user_principal_name);
+        }
         Cmd::Add { upn, display_name } => {
             let name =
                 display_name.unwrap_or_else(|| upn.split('@').next().unwrap_or(&upn).to_string());

@@ -178,12 +178,30 @@ pub async fn sign_in(c: &reqwest::Client, s: &Server, upn: &str, code: &str) -> 
 
 /// Runs a CLI command against a data dir (and database) and returns (status, stdout, stderr).
 pub fn cli(dir: &Path, database: Option<&str>, args: &[&str]) -> (i32, String, String) {
+    cli_input(dir, database, args, "")
+}
+
+/// [`cli`], with `input` on its standard input.
+pub fn cli_input(
+    dir: &Path,
+    database: Option<&str>,
+    args: &[&str],
+    input: &str,
+) -> (i32, String, String) {
+    use std::io::Write;
     let mut cmd = std::process::Command::new(bin());
     cmd.args(args).arg("--data-dir").arg(dir);
     if let Some(db) = database {
         cmd.arg("--database").arg(db);
     }
-    let out = cmd.output().expect("run portcullis");
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("run portcullis");
+    if let Some(mut i) = child.stdin.take() {
+        i.write_all(input.as_bytes()).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("run portcullis");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
