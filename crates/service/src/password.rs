@@ -421,13 +421,15 @@ impl Service {
             }
         };
         let mut tx = self.store().begin().await?;
-        record_password(
+        // Once: a second use of the step (a copied page, a second tab) finds the change done.
+        if !passwords::replace_required(&mut tx, user.id, &hash, now).await? {
+            return Err(PasswordSignInError::Refused(
+                PasswordRefusal::SecondStepExpired,
+            ));
+        }
+        audit::append(
             &mut tx,
-            &self_actor(&user),
-            &user,
-            &hash,
-            false,
-            "Change user password",
+            &password_audit(&self_actor(&user), &user, false, "Change user password"),
             now,
         )
         .await?;
@@ -646,7 +648,17 @@ async fn record_password(
     now: Timestamp,
 ) -> portcullis_store::Result<()> {
     passwords::set(tx, user.id, hash, must_change, now).await?;
-    let rec = security_info_record(
+    audit::append(tx, &password_audit(actor, user, must_change, activity), now).await?;
+    Ok(())
+}
+
+fn password_audit(
+    actor: &Actor,
+    user: &User,
+    must_change: bool,
+    activity: &'static str,
+) -> portcullis_domain::audit::AuditRecord {
+    security_info_record(
         activity,
         Operation::Update,
         actor,
@@ -654,9 +666,7 @@ async fn record_password(
         None,
         Some(json!({"method": "password", "forceChangePasswordNextSignIn": must_change})),
         format!("{activity} (the password itself is never recorded)"),
-    );
-    audit::append(tx, &rec, now).await?;
-    Ok(())
+    )
 }
 
 fn event(

@@ -38,6 +38,25 @@ pub async fn set(
     Ok(())
 }
 
+/// Replaces a password whose change is required, and only while it is: a compare-and-set, so
+/// the step that asks for it can be taken once (whatever the number of requests and nodes).
+pub async fn replace_required(
+    c: &mut Conn,
+    user: Uuid,
+    hash: &str,
+    now: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE user_passwords SET hash = $1, changed_at = $2, must_change = 0 WHERE user_id = $3 AND must_change = 1",
+    )
+    .bind(hash)
+    .bind(ms(now))
+    .bind(user.to_string())
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// A user's password, if they have one.
 pub async fn for_user(c: &mut Conn, user: Uuid) -> Result<Option<StoredPassword>> {
     let r =

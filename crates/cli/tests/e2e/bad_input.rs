@@ -149,39 +149,101 @@ struct Found {
     query_names: BTreeMap<&'static str, BTreeSet<String>>,
 }
 
+impl Found {
+    /// Adds what a later crawl found (its values win: they are the later state's).
+    fn merge(&mut self, later: Found) {
+        self.instances.extend(later.instances);
+        self.posts.extend(later.posts);
+        for (k, v) in later.query_names {
+            self.query_names.entry(k).or_default().extend(v);
+        }
+    }
+}
+
 /// Visits every page an administrator reaches by links from the start pages, following
 /// only GET routes of the page surface.
 async fn crawl(admin: &reqwest::Client, s: &Server) -> Found {
-    let found = crawl_once(admin, s).await;
+    let mut found = crawl_once(admin, s).await;
     // A passkey profile exists only once made: make one with its page's own form.
-    let Some(new) = found
+    if let Some(new) = found
         .posts
         .get("/admin/authentication-methods/fido2/profiles/new")
-    else {
-        return found;
-    };
-    let mut fields = new.fields.clone();
-    for (n, v) in &mut fields {
-        match n.as_str() {
-            "name" => *v = "Walk profile".into(),
-            "action" => *v = "save".into(),
-            _ => {}
+    {
+        let mut fields = new.fields.clone();
+        for (n, v) in &mut fields {
+            match n.as_str() {
+                "name" => *v = "Walk profile".into(),
+                "action" => *v = "save".into(),
+                _ => {}
+            }
         }
+        let r = admin
+            .post(s.url(&new.action))
+            .header("origin", s.origin())
+            .form(&fields)
+            .send()
+            .await
+            .expect("new profile");
+        let st = r.status();
+        assert!(
+            st.is_redirection(),
+            "the new-profile form: {st} {}",
+            r.text().await.unwrap_or_default()
+        );
+        found.merge(crawl_once(admin, s).await);
     }
-    let r = admin
-        .post(s.url(&new.action))
-        .header("origin", s.origin())
-        .form(&fields)
+    // An authenticator app's delete form exists only once the app does: set one up with
+    // the set-up page's own form.
+    if found.posts.contains_key("/security-info/authenticator-app") {
+        support::enrol_oath(admin, s).await;
+        found.merge(crawl_once(admin, s).await);
+    }
+    found
+}
+
+/// The forms a password sign-in answers with — the app's code, then the new password an
+/// administrator requires — which no link reaches: `upn` has a password that must change
+/// and an authenticator app.
+async fn password_steps(s: &Server, upn: &str, password: &str, app: &totp_rs::TOTP) -> Found {
+    let mut found = Found::default();
+    let c = client();
+    let page = c
+        .post(s.url("/signin/password"))
+        .form(&[("username", upn), ("password", password)])
         .send()
         .await
-        .expect("new profile");
-    let st = r.status();
-    assert!(
-        st.is_redirection(),
-        "the new-profile form: {st} {}",
-        r.text().await.unwrap_or_default()
-    );
-    crawl_once(admin, s).await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // The next step's code: inside the window, and later than the step the set-up took.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let code = app.generate(now + 30);
+    let next = c
+        .post(s.url("/signin/code"))
+        .form(&[
+            ("pending", support::hidden(&page, "pending").as_str()),
+            ("code", &code),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (html, path) in [(&page, "/signin/code"), (&next, "/signin/password/new")] {
+        let f = forms(html)
+            .into_iter()
+            .find(|f| f.action == path)
+            .unwrap_or_else(|| panic!("no form posting to {path} in {html:.600}"));
+        let route = route_of(path).unwrap();
+        found.instances.insert(route.path, path.to_string());
+        found.posts.insert(route.path, f);
+    }
+    found
 }
 
 async fn crawl_once(admin: &reqwest::Client, s: &Server) -> Found {
@@ -332,6 +394,11 @@ impl Walk<'_> {
             path_and_query.chars().take(200).collect::<String>()
         );
         let r = rq.send().await.unwrap_or_else(|e| panic!("{context}: {e}"));
+        // A body that signed someone in (a strong new password where one was required) leaves
+        // a session in the cookie jar: the signed-out client starts again without it.
+        if who != Who::Admin && r.headers().contains_key("set-cookie") {
+            self.anonymous = client();
+        }
         let status = r.status();
         let location = r
             .headers()
@@ -708,10 +775,21 @@ async fn walk(db: Option<&str>) {
     );
     let (st, out, err) = cli(d, db, &["tap", "create", "--user", BOB]);
     assert_eq!(st, 0, "{err}");
-    signed_in_with_a_passkey(&s, BOB, &code_from(&out)).await;
+    support::enable_oath(d, db);
+    let bob = signed_in_with_a_passkey(&s, BOB, &code_from(&out)).await;
+    let bob_app = support::enrol_oath(&bob, &s).await;
+    let bob_pw = "amber-kettle-sings-twice";
+    let (st, _, err) = support::cli_input(
+        d,
+        db,
+        &["users", "set-password", BOB, "--must-change"],
+        &format!("{bob_pw}\n"),
+    );
+    assert_eq!(st, 0, "{err}");
     let admin =
         signed_in_with_a_passkey(&s, ADMIN, s.tap.as_deref().expect("bootstrap pass")).await;
-    let found = crawl(&admin, &s).await;
+    let mut found = crawl(&admin, &s).await;
+    found.merge(password_steps(&s, BOB, bob_pw, &bob_app).await);
 
     // Bearer tokens for the admin API, each with the scope its capability asks for (the
     // authorization table), and one for userinfo.

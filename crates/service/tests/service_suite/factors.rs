@@ -391,6 +391,12 @@ async fn a_required_change_comes_after_every_factor_and_cannot_be_reached_withou
             s.session.methods,
             [AuthMethod::Password, AuthMethod::SoftwareOath]
         );
+        // The step is taken once: the same page again changes nothing and opens nothing.
+        let e = svc
+            .sign_in_with_new_password(&change, "quiet-harbor-lamps-glow", &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(e), PasswordRefusal::SecondStepExpired);
         // The old password no longer works; the new one does, with no change asked again.
         let e = svc
             .sign_in_with_password("ana@contoso.com", temp, &ctx("10.0.0.1"))
