@@ -9,6 +9,8 @@
     clippy::indexing_slicing
 )]
 
+#[path = "conditional_access_http/factors.rs"]
+mod factors;
 #[path = "conditional_access_http/same_engine.rs"]
 mod same_engine;
 mod support;

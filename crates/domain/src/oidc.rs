@@ -593,6 +593,15 @@ mod tests {
             vec!["00000000-0000-0000-0000-000000000002"],
             "a TAP is MFA, not passwordless or phishing-resistant"
         );
+        // A password is one factor; with the app's code it is MFA (RFC 8176 names).
+        assert_eq!(amr(&[AuthMethod::Password]), vec!["pwd"]);
+        let both = [AuthMethod::Password, AuthMethod::SoftwareOath];
+        assert_eq!(amr(&both), vec!["pwd", "otp", "mfa"]);
+        assert_eq!(
+            satisfied_builtin_strengths(&both),
+            vec!["00000000-0000-0000-0000-000000000002"]
+        );
+        assert!(satisfied_builtin_strengths(&[AuthMethod::Password]).is_empty());
     }
 
     #[test]

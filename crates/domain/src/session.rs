@@ -31,7 +31,27 @@ pub fn is_mfa(methods: &[AuthMethod]) -> bool {
     strong_alone || (methods.contains(&AuthMethod::Password) && second)
 }
 
+/// The methods as the sign-in log names them: `passkey`, `temporaryAccessPass`, or
+/// `password,softwareOath` for a password and its second factor.
+pub fn methods_text(methods: &[AuthMethod]) -> String {
+    methods
+        .iter()
+        .map(|m| m.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 impl AuthMethod {
+    /// The sign-in log's name of this method.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::TemporaryAccessPass => "temporaryAccessPass",
+            AuthMethod::Passkey => "passkey",
+            AuthMethod::Password => "password",
+            AuthMethod::SoftwareOath => "softwareOath",
+        }
+    }
+
     /// The method as an authentication-strength member (a passkey with its AAGUID, if
     /// known, and whether that AAGUID was attested).
     pub fn as_used(

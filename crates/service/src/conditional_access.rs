@@ -662,16 +662,13 @@ impl Service {
         d: &AccessDecision,
         policies: &[Policy],
     ) -> Result<()> {
-        let method = match session.methods.last() {
-            Some(portcullis_domain::session::AuthMethod::Passkey) => "passkey",
-            _ => "temporaryAccessPass",
-        };
+        let method = portcullis_domain::session::methods_text(&session.methods);
         let failure = crate::render::sign_in_failure(&d.verdict);
         let mut e = ctx.sign_in_event(
             self.now(),
             Some(user.id),
             user.user_principal_name.as_str(),
-            method,
+            &method,
             failure,
         );
         e.app_id = Some(app.app_id.clone());

@@ -574,7 +574,14 @@ impl Service {
         tracing::info!(user = %shown, source = %ctx.source_text(), code = r.code(), "password sign-in refused");
         let logged = async {
             let mut c = self.store().conn().await?;
-            signins::append(&mut c, &event(now, uid, shown, ctx, Some(r))).await
+            // A refused code names the factor it was for.
+            let methods: &[AuthMethod] = match r {
+                PasswordRefusal::WrongCode | PasswordRefusal::CodeAlreadyUsed => {
+                    &[AuthMethod::Password, AuthMethod::SoftwareOath]
+                }
+                _ => &[AuthMethod::Password],
+            };
+            signins::append(&mut c, &event(now, uid, shown, ctx, Some(r), methods)).await
         };
         match logged.await {
             Ok(()) => e,
@@ -624,6 +631,7 @@ impl Service {
                 user.user_principal_name.as_str(),
                 ctx,
                 None,
+                methods,
             ),
         )
         .await?;
@@ -675,12 +683,13 @@ fn event(
     upn: &str,
     ctx: &RequestContext,
     refusal: Option<&PasswordRefusal>,
+    methods: &[AuthMethod],
 ) -> SignInEvent {
     ctx.sign_in_event(
         now,
         user_id,
         upn,
-        "password",
+        &portcullis_domain::session::methods_text(methods),
         refusal.map(|r| {
             (
                 r.error_number(),

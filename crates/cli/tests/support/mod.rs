@@ -440,6 +440,55 @@ pub async fn tap_client(dir: &Path, s: &Server, upn: &str) -> reqwest::Client {
     c
 }
 
+/// A client signed in with `upn`'s password, then the code `code` when the password step asks
+/// for one; Security info opened.
+pub async fn password_client(
+    s: &Server,
+    upn: &str,
+    password: &str,
+    code: Option<&str>,
+) -> reqwest::Client {
+    let c = client();
+    let r = c
+        .post(s.url("/signin/password"))
+        .form(&[("username", upn), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    match code {
+        None => assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER, "{upn} signs in"),
+        Some(code) => {
+            let page = r.text().await.unwrap();
+            let r = c
+                .post(s.url("/signin/code"))
+                .form(&[
+                    ("pending", hidden(&page, "pending").as_str()),
+                    ("code", code),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                r.status(),
+                reqwest::StatusCode::SEE_OTHER,
+                "{upn} gives the code"
+            );
+        }
+    }
+    open_security_info(&c, s).await;
+    c
+}
+
+/// The code `app` shows `steps` steps from now (a code is taken once: a later sign-in needs a
+/// later step, and the window admits the next one).
+pub fn code_in(app: &totp_rs::TOTP, steps: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    app.generate(now + 30 * steps)
+}
+
 /// Registers `key` for the signed-in user of `c` through Security info's API; the status
 /// and the answer, refusals included.
 pub async fn register_key(
