@@ -518,3 +518,88 @@ def test_devices_and_a_device_filter_through_the_sdks(tenant):
         assert e.value.response_status_code == 404
 
     run(go())
+
+
+def totp(secret_b32: str, at: float, step: int = 30, digits: int = 6) -> str:
+    """RFC 6238 with HMAC-SHA1, from the standard library: an authenticator app that is not ours."""
+    import base64, hashlib, hmac, struct
+    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(at // step)), hashlib.sha1).digest()
+    o = mac[-1] & 0x0F
+    return str((struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF) % 10 ** digits).zfill(digits)
+
+
+def hidden(html: str, name: str) -> str:
+    at = html.index(f'name="{name}" value="') + len(f'name="{name}" value="')
+    return html[at:html.index('"', at)]
+
+
+def test_password_and_authenticator_app_methods_and_the_software_oath_configuration(tenant, admin_token):
+    """Issue 17 through the SDKs: the softwareOath method configuration, a user created with a
+    passwordProfile (a weak one creates nothing), a password reset, and an authenticator app
+    set up on Security info, then listed, read and deleted as softwareOathMethods."""
+    import time
+    from msgraph.generated.models.authentication_method_state import AuthenticationMethodState
+    from msgraph.generated.models.password_profile import PasswordProfile
+    from msgraph.generated.models.software_oath_authentication_method_configuration import SoftwareOathAuthenticationMethodConfiguration
+    from msgraph.generated.models.user import User
+
+    pw, reset = "violet-canoe-hums-at-dusk", "amber-kettle-sings-twice"
+
+    async def configure():
+        client = v1(tenant, admin_token)
+        oath = client.policies.authentication_methods_policy.authentication_method_configurations.by_authentication_method_configuration_id("SoftwareOath")
+        cfg = await oath.get()
+        assert type(cfg).__name__ == "SoftwareOathAuthenticationMethodConfiguration" and cfg.state == AuthenticationMethodState.Disabled
+        await oath.patch(SoftwareOathAuthenticationMethodConfiguration(state=AuthenticationMethodState.Enabled))
+        assert (await oath.get()).state == AuthenticationMethodState.Enabled
+        b = beta(tenant, admin_token)
+        bcfg = await b.policies.authentication_methods_policy.authentication_method_configurations.by_authentication_method_configuration_id("softwareOath").get()
+        assert type(bcfg).__name__ == "SoftwareOathAuthenticationMethodConfiguration"
+        # A weak password: 400, and no user.
+        with pytest.raises(ODataError) as e:
+            await client.users.post(User(account_enabled=True, display_name="Dana Weak", mail_nickname="dana",
+                                         user_principal_name="dana@portcullis.local",
+                                         password_profile=PasswordProfile(password="password1", force_change_password_next_sign_in=False)))
+        assert e.value.response_status_code == 400 and "complexity" in e.value.error.message
+        with pytest.raises(ODataError) as e:
+            await client.users.by_user_id("dana@portcullis.local").get()
+        assert e.value.response_status_code == 404
+        u = await client.users.post(User(account_enabled=True, display_name="Dana Lee", mail_nickname="dana",
+                                         user_principal_name="dana@portcullis.local",
+                                         password_profile=PasswordProfile(password=pw, force_change_password_next_sign_in=False)))
+        pm = await client.users.by_user_id(u.id).authentication.password_methods.get()
+        assert len(pm.value) == 1 and pm.value[0].id == "28c10230-6103-485e-b985-444c60001490" and pm.value[0].password is None
+        return u.id
+
+    uid = run(configure())
+    # Dana sets up her authenticator app on Security info, as a user does.
+    with httpx.Client(base_url=tenant.origin, follow_redirects=False) as c:
+        r = c.post("/signin/password", data={"username": "dana@portcullis.local", "password": pw})
+        assert r.status_code == 303, r.text
+        assert c.get("/security-info", follow_redirects=True).status_code == 200
+        page = c.get("/security-info/authenticator-app", follow_redirects=True).text
+        at = page.index('id="oath-secret">') + len('id="oath-secret">')
+        secret = page[at:page.index("<", at)]
+        r = c.post("/security-info/authenticator-app", data={"token": hidden(page, "token"), "code": totp(secret, time.time())})
+        assert r.status_code == 303, r.text
+
+    async def read_and_delete():
+        client = v1(tenant, admin_token)
+        auth = client.users.by_user_id(uid).authentication
+        listed = await auth.software_oath_methods.get()
+        assert len(listed.value) == 1 and listed.value[0].secret_key is None, "the secret is never shown"
+        one = await auth.software_oath_methods.by_software_oath_authentication_method_id(listed.value[0].id).get()
+        assert one.id == listed.value[0].id
+        kinds = sorted(type(m).__name__ for m in (await auth.methods.get()).value)
+        assert kinds == ["PasswordAuthenticationMethod", "SoftwareOathAuthenticationMethod"], kinds
+        # An administrator's password reset.
+        await client.users.by_user_id(uid).patch(User(password_profile=PasswordProfile(password=reset, force_change_password_next_sign_in=False)))
+        await auth.software_oath_methods.by_software_oath_authentication_method_id(one.id).delete()
+        assert (await auth.software_oath_methods.get()).value == []
+
+    run(read_and_delete())
+    with httpx.Client(base_url=tenant.origin, follow_redirects=False) as c:
+        assert c.post("/signin/password", data={"username": "dana@portcullis.local", "password": pw}).status_code == 401
+        r = c.post("/signin/password", data={"username": "dana@portcullis.local", "password": reset})
+        assert r.status_code == 303, "with the app deleted, the new password alone signs in"
