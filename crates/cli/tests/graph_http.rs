@@ -229,7 +229,7 @@ async fn success_case(
         CreateUser => (
             "users".into(),
             Some(
-                json!({"displayName": "New", "userPrincipalName": format!("new{n}@portcullis.local"), "accountEnabled": true, "passwordProfile": {"password": "violet-canoe-hums-at-dusk"}}),
+                json!({"displayName": "New", "userPrincipalName": format!("new{n}@portcullis.local"), "accountEnabled": true}),
             ),
         ),
         GetUser => (format!("users/{bob}"), None),
@@ -265,7 +265,13 @@ async fn success_case(
         ),
         ListPasswords => (format!("users/{bob}/authentication/passwordMethods"), None),
         GetPassword => {
-            let t = token_in(d, db, s, ADMIN, &["User.ReadWrite.All"]);
+            let t = token_in(
+                d,
+                db,
+                s,
+                ADMIN,
+                &["User.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"],
+            );
             let set = json!({"passwordProfile": {"password": "violet-canoe-hums-at-dusk"}});
             let (st, _, v) = call(s, "PATCH", &format!("/v1.0/users/{bob}"), Some(&t), Some(set)).await;
             assert_eq!(st, StatusCode::NO_CONTENT, "{v}");

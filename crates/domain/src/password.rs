@@ -75,6 +75,10 @@ pub enum PasswordRefusal {
     WrongCode,
     /// The authenticator app's code was right but already used.
     CodeAlreadyUsed,
+    /// The password was right, but the user holds a stronger method with no second step here
+    /// (a passkey, a pass, an app the policy no longer allows): a password alone would be
+    /// weaker than what they hold, so it opens nothing.
+    SecondFactorRequired,
 }
 
 impl PasswordRefusal {
@@ -90,6 +94,7 @@ impl PasswordRefusal {
             Self::SecondStepExpired => "signInExpired",
             Self::WrongCode => "oathCodeInvalid",
             Self::CodeAlreadyUsed => "oathCodeReplayed",
+            Self::SecondFactorRequired => "strongerMethodRequired",
         }
     }
 
@@ -103,6 +108,7 @@ impl PasswordRefusal {
             Self::SecondStepExpired => 50089,
             Self::WrongCode => 500_121,
             Self::CodeAlreadyUsed => 500_121,
+            Self::SecondFactorRequired => 50076,
         }
     }
 }

@@ -141,12 +141,7 @@ impl Service {
         let cfg = oath_config(crate::policy::current(c, MethodId::SoftwareOath).await?);
         let member_of = directory::member_of(c, user).await?;
         let has_app = store_oath::for_user(c, user).await?.is_some();
-        let passkeys = portcullis_store::passkeys::for_user(c, user)
-            .await?
-            .iter()
-            .any(|p| p.deleted.is_none());
-        let pass = portcullis_store::tap::for_user(c, user).await?.is_some();
-        Ok((cfg, member_of, has_app, passkeys || pass || has_app))
+        Ok((cfg, member_of, has_app, holds_mfa_method(c, user).await?))
     }
 
     /// Checks the policy, the session (R14) and Conditional Access's "register security
@@ -307,10 +302,16 @@ impl Service {
         if !oath::usable(&cfg, &member_of) {
             return Ok(false);
         }
-        let (_, secret) =
-            sealed::open(self.oath_key().await?, AT_REST, &m.secret_sealed).map_err(|_| {
-                ServiceError::Internal("an authenticator app secret does not open".into())
-            })?;
+        let secret = match sealed::open(self.oath_key().await?, AT_REST, &m.secret_sealed) {
+            // Sealed under this row's id: a secret copied into another row does not open.
+            Ok((id, secret)) if id == m.id => secret,
+            _ => {
+                return Err(ServiceError::Internal(
+                    "an authenticator app secret does not open under its row".into(),
+                )
+                .into())
+            }
+        };
         let step = oath::accept(code, now, m.last_step, |s| code_of(&secret, s))
             .map_err(OathError::Code)?;
         if !store_oath::take_step(&mut c, m.id, step).await? {
@@ -327,9 +328,16 @@ impl Service {
     }
 
     /// Security info: a user removes their app; audited.
-    pub async fn delete_own_oath(&self, user: &User, id: Uuid) -> Result<()> {
-        self.delete_oath_as(&self_actor(user), user, id, "User deleted security info")
-            .await
+    /// The user's other sessions end: what the app proved no longer holds.
+    pub async fn delete_own_oath(&self, user: &User, session: &Session, id: Uuid) -> Result<()> {
+        self.delete_oath_as(
+            &self_actor(user),
+            user,
+            id,
+            "User deleted security info",
+            Some(session.id),
+        )
+        .await
     }
 
     /// An administrator's view of a user's app (Graph `softwareOathMethods`).
@@ -347,7 +355,7 @@ impl Service {
         let mut c = self.store().conn().await?;
         let target = managed_user(&mut c, actor, user).await?;
         drop(c);
-        self.delete_oath_as(actor, &target, id, "Admin deleted security info")
+        self.delete_oath_as(actor, &target, id, "Admin deleted security info", None)
             .await
     }
 
@@ -357,6 +365,7 @@ impl Service {
         user: &User,
         id: Uuid,
         activity: &'static str,
+        keep: Option<Uuid>,
     ) -> Result<()> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
@@ -365,6 +374,14 @@ impl Service {
             .filter(|m| m.id == id)
             .ok_or_else(|| ServiceError::NotFound(format!("no authenticator app '{id}'")))?;
         store_oath::delete(&mut tx, user.id, id).await?;
+        crate::sessions::end_user_sessions(
+            &mut tx,
+            user.id,
+            keep,
+            "its authenticator app was deleted",
+            now,
+        )
+        .await?;
         let rec = security_info_record(
             activity,
             Operation::Delete,
@@ -378,6 +395,18 @@ impl Service {
         commit(tx).await?;
         Ok(())
     }
+}
+
+/// Whether the user holds a method that is MFA on its own or completes the password: a
+/// passkey (not deleted), a pass, an authenticator app (usable or not).
+pub(crate) async fn holds_mfa_method(c: &mut Conn, user: Uuid) -> Result<bool> {
+    let passkeys = portcullis_store::passkeys::for_user(c, user)
+        .await?
+        .iter()
+        .any(|p| p.deleted.is_none());
+    let pass = portcullis_store::tap::for_user(c, user).await?.is_some();
+    let app = store_oath::for_user(c, user).await?.is_some();
+    Ok(passkeys || pass || app)
 }
 
 /// The issuer apps show above the account: the organisation's name.

@@ -82,6 +82,12 @@ pub enum SetPasswordError {
     /// The current password given was wrong.
     #[error("your current password is not correct")]
     WrongCurrent,
+    /// Too many wrong current passwords.
+    #[error("too many wrong attempts; try again after {}", portcullis_domain::time_fmt::rfc3339(*.until))]
+    LockedOut {
+        /// When the lock-out ends.
+        until: Timestamp,
+    },
     /// The server failed, or the actor may not.
     #[error(transparent)]
     Failed(#[from] ServiceError),
@@ -123,19 +129,34 @@ impl Service {
         let mut c = self.store().conn().await?;
         let target = managed_user(&mut c, actor, user).await?;
         drop(c);
-        self.store_password(actor, &target, new, must_change, "Reset user password")
-            .await?;
+        self.store_password(
+            actor,
+            &target,
+            new,
+            must_change,
+            "Reset user password",
+            None,
+        )
+        .await?;
         Ok(target)
     }
 
     /// A user changes their own password, giving the current one; audited.
+    /// The user's other sessions end (and the grants made from them); `session` stays.
+    /// A wrong current password counts towards the lock-out, as at sign-in (R13).
     pub async fn change_own_password(
         &self,
         user: &User,
+        session: &Session,
         current: &str,
         new: &str,
+        ctx: &RequestContext,
     ) -> std::result::Result<(), SetPasswordError> {
+        let now = self.now();
         let mut c = self.store().conn().await?;
+        if let Gate::Locked { until, .. } = self.gate(&mut c, Some(user.id), ctx, now).await? {
+            return Err(SetPasswordError::LockedOut { until });
+        }
         let stored = passwords::for_user(&mut c, user.id).await?;
         drop(c);
         let ok = match &stored {
@@ -147,10 +168,19 @@ impl Service {
             Some(_) => false,
         };
         if !ok {
+            let mut c = self.store().conn().await?;
+            lockout::record_failure(&mut c, Some(user.id), &ctx.source_key(), now).await?;
             return Err(SetPasswordError::WrongCurrent);
         }
-        self.store_password(&self_actor(user), user, new, false, "Change user password")
-            .await
+        self.store_password(
+            &self_actor(user),
+            user,
+            new,
+            false,
+            "Change user password",
+            Some(session.id),
+        )
+        .await
     }
 
     async fn store_password(
@@ -160,6 +190,7 @@ impl Service {
         new: &str,
         must_change: bool,
         activity: &'static str,
+        keep: Option<Uuid>,
     ) -> std::result::Result<(), SetPasswordError> {
         let hash = self
             .hash_new_password(user.user_principal_name.as_str(), &user.display_name, new)
@@ -167,6 +198,8 @@ impl Service {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         record_password(&mut tx, actor, user, &hash, must_change, activity, now).await?;
+        crate::sessions::end_user_sessions(&mut tx, user.id, keep, "its password changed", now)
+            .await?;
         commit(tx).await?;
         Ok(())
     }
@@ -315,7 +348,13 @@ impl Service {
             .has_usable_oath(&mut c, user.id)
             .await
             .map_err(|e| (uid, e.into()))?;
+        let holds_more = crate::oath::holds_mfa_method(&mut c, user.id)
+            .await
+            .map_err(|e| (uid, e.into()))?;
         drop(c);
+        if !has_app && holds_more {
+            return Err(refused(uid, PasswordRefusal::SecondFactorRequired));
+        }
         if has_app {
             let pending = self
                 .seal_pending(SECOND_STEP, user.id, &[AuthMethod::Password], now)
@@ -414,7 +453,8 @@ impl Service {
             Ok(h) => h,
             Err(SetPasswordError::Weak(w)) => return Err(w.into()),
             Err(SetPasswordError::Failed(e)) => return Err(e.into()),
-            Err(SetPasswordError::WrongCurrent) => {
+            // Checking a new password neither compares a current one nor locks anyone out.
+            Err(SetPasswordError::WrongCurrent | SetPasswordError::LockedOut { .. }) => {
                 return Err(PasswordSignInError::Refused(
                     PasswordRefusal::SecondStepExpired,
                 ))
@@ -433,6 +473,8 @@ impl Service {
             now,
         )
         .await?;
+        crate::sessions::end_user_sessions(&mut tx, user.id, None, "its password changed", now)
+            .await?;
         commit(tx).await?;
         self.open_password_session(&user, &p.methods, ctx, now)
             .await
@@ -477,26 +519,43 @@ impl Service {
             .map_err(db)?
             .filter(|u| u.account_enabled)
             .ok_or_else(|| refused(uid, PasswordRefusal::AccountDisabled))?;
+        // The attempt is counted before the code is checked: a burst of guesses sent at once
+        // all pass the gate above, but only as many as the lock-out allows get a check.
+        lockout::record_failure(&mut c, Some(user.id), &ctx.source_key(), now)
+            .await
+            .map_err(db)?;
+        let since = now - self.lockout.window();
+        let limit = i64::from(self.lockout.max_failures_per_user).saturating_add(1);
+        let tries = lockout::user_failures(&mut c, user.id, since, limit)
+            .await
+            .map_err(db)?;
+        if tries.len() > self.lockout.max_failures_per_user as usize {
+            return Err((
+                uid,
+                self.refusal_or_lockout(user.id, PasswordRefusal::WrongCode, ctx, now)
+                    .await,
+            ));
+        }
         drop(c);
-        match self.take_oath_code(user.id, code, now).await {
-            Ok(true) => {}
+        let why = match self.take_oath_code(user.id, code, now).await {
+            Ok(true) => None,
             // The app was removed or the policy changed since the password step.
-            Ok(false) => return Err(refused(uid, PasswordRefusal::SecondStepExpired)),
+            Ok(false) => Some(PasswordRefusal::SecondStepExpired),
             Err(OathError::Code(OathRefusal::AlreadyUsed)) => {
-                let e = self
-                    .wrong_attempt(user.id, PasswordRefusal::CodeAlreadyUsed, ctx, now)
-                    .await;
-                return Err((uid, e));
+                Some(PasswordRefusal::CodeAlreadyUsed)
             }
-            Err(OathError::Code(_)) => {
-                let e = self
-                    .wrong_attempt(user.id, PasswordRefusal::WrongCode, ctx, now)
-                    .await;
-                return Err((uid, e));
-            }
+            Err(OathError::Code(_)) => Some(PasswordRefusal::WrongCode),
             Err(OathError::Failed(e)) => return Err((uid, e.into())),
             Err(e) => return Err((uid, ServiceError::Internal(e.to_string()).into())),
+        };
+        // A checked code is answered for what it was; a lock-out it completed is said by the
+        // next attempt (which the reservation above refuses before any check).
+        if let Some(why) = why {
+            return Err(refused(uid, why));
         }
+        let mut c = self.store().conn().await.map_err(db)?;
+        lockout::clear_user(&mut c, user.id).await.map_err(db)?;
+        drop(c);
         self.finish(
             &user,
             &[AuthMethod::Password, AuthMethod::SoftwareOath],
@@ -549,6 +608,27 @@ impl Service {
         let run = async {
             let mut c = self.store().conn().await?;
             lockout::record_failure(&mut c, Some(key), &ctx.source_key(), now).await?;
+            self.gate(&mut c, Some(key), ctx, now).await
+        };
+        match run.await {
+            Ok(Gate::Locked { until, .. }) => {
+                PasswordSignInError::Refused(PasswordRefusal::LockedOut { until })
+            }
+            Ok(Gate::Open) => PasswordSignInError::Refused(why),
+            Err(e) => e.into(),
+        }
+    }
+
+    /// `why`, or the lock-out the attempts already counted complete.
+    async fn refusal_or_lockout(
+        &self,
+        key: Uuid,
+        why: PasswordRefusal,
+        ctx: &RequestContext,
+        now: Timestamp,
+    ) -> PasswordSignInError {
+        let run = async {
+            let mut c = self.store().conn().await?;
             self.gate(&mut c, Some(key), ctx, now).await
         };
         match run.await {

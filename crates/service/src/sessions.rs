@@ -54,6 +54,21 @@ pub(crate) async fn revoke_pass(
     end_what_it_opened(tx, pass_id, reason, now).await
 }
 
+/// Ends every session of a user but `keep`, and the grants made from them (R47): a password
+/// reset or changed, or a second factor removed, leaves nothing the old credentials opened.
+pub(crate) async fn end_user_sessions(
+    tx: &mut portcullis_store::Conn,
+    user: uuid::Uuid,
+    keep: Option<uuid::Uuid>,
+    reason: &str,
+    now: portcullis_domain::Timestamp,
+) -> portcullis_store::Result<()> {
+    for s in portcullis_store::sessions::revoke_user_except(tx, user, keep, now).await? {
+        portcullis_store::oauth::revoke_session_grants(tx, s, reason, now).await?;
+    }
+    Ok(())
+}
+
 /// Ends what a credential (a pass, a passkey) opened: its live sessions and every grant made
 /// from them (R47). Called in the transaction that deletes or replaces the credential.
 pub(crate) async fn end_what_it_opened(

@@ -112,6 +112,25 @@ pub async fn revoke_user(c: &mut Conn, user: Uuid, now: Timestamp) -> Result<u64
     Ok(done.rows_affected())
 }
 
+/// Revokes every live session of a user but `keep` (the one making a change, if any); returns
+/// their ids, for their grants to end with them.
+pub async fn revoke_user_except(
+    c: &mut Conn,
+    user: Uuid,
+    keep: Option<Uuid>,
+    now: Timestamp,
+) -> Result<Vec<Uuid>> {
+    let rows = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL RETURNING id",
+    )
+    .bind(ms(now))
+    .bind(user.to_string())
+    .bind(keep.unwrap_or_else(Uuid::nil).to_string())
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(|r| uuid(r, "id")).collect()
+}
+
 /// Revokes the live sessions a credential (a pass, a passkey) signed in; returns their ids.
 pub async fn revoke_by_credential(
     c: &mut Conn,

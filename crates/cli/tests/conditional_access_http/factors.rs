@@ -120,3 +120,82 @@ async fn r31_password_and_app_code_meet_their_strength_and_mfa_but_never_phishin
     assert!(of("Payroll", "password,softwareOath", true), "{log:#?}");
     assert!(of("Vault", "password,softwareOath", false), "{log:#?}");
 }
+
+/// An administrator who holds only a password reaches no administration with it, and a token
+/// that may write users but not credentials cannot set anyone's password.
+#[tokio::test]
+async fn a_password_alone_administers_nothing_and_setting_one_needs_a_credential_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = start(d).await;
+    let upn = "erin@portcullis.local";
+    ok(d, &["users", "add", "--upn", upn]);
+    ok(
+        d,
+        &[
+            "roles",
+            "assign",
+            "--user",
+            upn,
+            "--role",
+            "Global Administrator",
+        ],
+    );
+    let pw = "violet-canoe-hums-at-dusk";
+    let (st, _, err) =
+        support::cli_input(d, None, &["users", "set-password", upn], &format!("{pw}\n"));
+    assert_eq!(st, 0, "{err}");
+    let c = support::password_client(&s, upn, pw, None).await;
+    let r = c.get(s.url("/admin")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("two factors"));
+
+    // Graph: User.ReadWrite.All writes users, not their passwords.
+    let users_only = support::token(
+        d,
+        None,
+        &s.origin(),
+        "admin@portcullis.local",
+        &["User.ReadWrite.All"],
+    );
+    let set = json!({"passwordProfile": {"password": "amber-kettle-sings-twice"}});
+    let r = client()
+        .patch(s.url(&format!("/v1.0/users/{upn}")))
+        .bearer_auth(&users_only)
+        .json(&set)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let new_user = json!({"displayName": "Fay", "userPrincipalName": "fay@portcullis.local", "accountEnabled": true, "passwordProfile": {"password": "amber-kettle-sings-twice"}});
+    let r = client()
+        .post(s.url("/v1.0/users"))
+        .bearer_auth(&users_only)
+        .json(&new_user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let (st, _, _) = cli(d, None, &["users", "show", "fay@portcullis.local"]);
+    assert_ne!(st, 0, "nothing was created");
+    // The old password still signs in: nothing was changed.
+    support::password_client(&s, upn, pw, None).await;
+    let both = support::token(
+        d,
+        None,
+        &s.origin(),
+        "admin@portcullis.local",
+        &[
+            "User.ReadWrite.All",
+            "UserAuthenticationMethod.ReadWrite.All",
+        ],
+    );
+    let r = client()
+        .patch(s.url(&format!("/v1.0/users/{upn}")))
+        .bearer_auth(&both)
+        .json(&set)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+}

@@ -133,6 +133,16 @@ const WRITE_FIDO2: Requirement = both(
 const WRITE_METHODS: Requirement =
     both(&["UserAuthenticationMethod.ReadWrite.All"], METHOD_WRITERS);
 
+/// Setting a password (`passwordProfile`) is setting a credential: what changing a user's
+/// methods needs, not only what writing the user's other properties does.
+const SET_PASSWORDS: Requirement = both(
+    &[
+        "UserAuthenticationMethod.ReadWrite.All",
+        "User-PasswordProfile.ReadWrite.All",
+    ],
+    METHOD_WRITERS,
+);
+
 const READ_STRENGTHS: Requirement = both(
     &[
         "Policy.Read.All",
@@ -329,6 +339,8 @@ pub enum Capability {
     ReadMethods,
     /// Delete a user's other methods (authenticator app).
     WriteMethods,
+    /// Set a user's password (`passwordProfile`).
+    SetPasswords,
     /// Read a user's Temporary Access Pass.
     ReadTap,
     /// Create and delete a user's Temporary Access Pass.
@@ -377,13 +389,14 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 28] = [
+    pub const ALL: [Capability; 29] = [
         Capability::ReadPolicy,
         Capability::WritePolicy,
         Capability::ReadUsers,
         Capability::WriteUsers,
         Capability::ReadMethods,
         Capability::WriteMethods,
+        Capability::SetPasswords,
         Capability::ReadTap,
         Capability::WriteTap,
         Capability::ReadFido2,
@@ -417,6 +430,7 @@ impl Capability {
             Capability::WriteUsers => WRITE_USERS,
             Capability::ReadMethods => READ_METHODS,
             Capability::WriteMethods => WRITE_METHODS,
+            Capability::SetPasswords => SET_PASSWORDS,
             Capability::ReadTap => READ_TAP,
             Capability::WriteTap => WRITE_TAP,
             Capability::ReadFido2 => READ_FIDO2,

@@ -62,7 +62,7 @@ impl FromRequestParts<AppState> for AdminSession {
             Err(PageError::RegistrationDue(_)) => Err(PageError::RegistrationDue(back)),
             other => other,
         };
-        let Some((_, user)) = signed_in.map_err(IntoResponse::into_response)? else {
+        let Some((session, user)) = signed_in.map_err(IntoResponse::into_response)? else {
             let back = parts.uri.path_and_query().map_or("/admin", |p| p.as_str());
             let back: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
             return Err(Redirect::to(&format!("/signin?return_to={back}")).into_response());
@@ -72,6 +72,15 @@ impl FromRequestParts<AppState> for AdminSession {
             .user_roles(user.id)
             .await
             .map_err(|e| PageError::from(e).into_response())?;
+        // Administration needs two factors: a password alone (a user who holds nothing
+        // stronger yet) never reaches it.
+        if !roles.is_empty() && !portcullis_domain::session::is_mfa(&session.methods) {
+            let back = parts.uri.path_and_query().map_or("/admin", |p| p.as_str());
+            return Err(PageError::Forbidden(format!(
+                "The admin center needs a sign-in with two factors; you signed in with a password only. Sign in with a passkey, a Temporary Access Pass, or your password and an authenticator app, then open {back} again."
+            ))
+            .into_response());
+        }
         if roles.is_empty() {
             return Err(PageError::Forbidden(
                 "The admin center is for administrators, and your account holds no administrator role. Security info is at /security-info.".into(),

@@ -1102,6 +1102,7 @@ async fn handle(
         params,
         query,
         body,
+        headers,
     };
     match route.op {
         Op::ListUsers => return users::list(&cx).await,
@@ -1201,9 +1202,19 @@ pub(crate) struct Ctx<'a> {
     /// Query options, `$` names decoded (`%24filter` → `$filter`).
     pub query: Vec<(String, String)>,
     pub body: &'a Bytes,
+    /// The request's headers, for a second capability a body may call for.
+    pub headers: &'a HeaderMap,
 }
 
 impl Ctx<'_> {
+    /// Checks that the caller also holds what `capability` requires (a body that does more
+    /// than its route: a `passwordProfile` in a user's write sets a credential).
+    pub async fn also_requires(&self, capability: Capability) -> Result<(), GraphError> {
+        authenticate(self.st, self.headers, capability)
+            .await
+            .map(|_| ())
+    }
+
     /// A query option by name (case-insensitive).
     pub fn q(&self, name: &str) -> Option<&str> {
         self.query

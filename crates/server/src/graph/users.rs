@@ -263,6 +263,11 @@ impl From<portcullis_service::password::SetPasswordError> for GraphError {
                 "The specified password does not comply with password complexity requirements: {w}."
             )),
             E::WrongCurrent => bad("The current password is not correct."),
+            E::LockedOut { .. } => gerr(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequests",
+                e.to_string(),
+            ),
         }
     }
 }
@@ -325,6 +330,10 @@ pub(crate) async fn create(cx: &Ctx<'_>) -> Result<Response, GraphError> {
         })?,
     };
     let profile = b.get("passwordProfile").map(password_profile).transpose()?;
+    if profile.is_some() {
+        cx.also_requires(portcullis_domain::authz::Capability::SetPasswords)
+            .await?;
+    }
     let mut u = match profile {
         Some(p) => {
             cx.st
@@ -370,6 +379,10 @@ pub(crate) async fn update(cx: &Ctx<'_>) -> Result<Response, GraphError> {
         ));
     }
     let profile = b.get("passwordProfile").map(password_profile).transpose()?;
+    if profile.is_some() {
+        cx.also_requires(portcullis_domain::authz::Capability::SetPasswords)
+            .await?;
+    }
     let name = b
         .get("displayName")
         .map(|v| {

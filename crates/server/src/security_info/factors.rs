@@ -84,13 +84,13 @@ pub(crate) async fn delete(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     check_same_origin(&headers, &st)?;
-    let (_, user) = match super::app_session(&st, &headers).await? {
+    let (session, user) = match super::app_session(&st, &headers).await? {
         Ok(s) => s,
         Err(start) => return Ok(start),
     };
     let id = uuid::Uuid::parse_str(&id)
         .map_err(|_| PageError::NotFound("You have no such authenticator app.".into()))?;
-    st.service.delete_own_oath(&user, id).await?;
+    st.service.delete_own_oath(&user, &session, id).await?;
     Ok(Redirect::to("/security-info?notice=oath-deleted").into_response())
 }
 
@@ -115,18 +115,36 @@ pub(crate) struct PasswordForm {
 
 pub(crate) async fn change_password(
     State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     form: Result<Form<PasswordForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     check_same_origin(&headers, &st)?;
-    let (_, user) = match super::app_session(&st, &headers).await? {
+    let (session, user) = match super::app_session(&st, &headers).await? {
         Ok(s) => s,
         Err(start) => return Ok(start),
     };
+    let ctx = request_context(&st, peer, &headers);
+    // Every attempt may cost an Argon2 hash: the per-source limit of sign-ins applies.
+    if let Err(wait) = st
+        .limits
+        .tap_attempts
+        .take(&ctx.source_key(), std::time::Instant::now())
+    {
+        let secs = crate::rate_limit::retry_after_secs(wait);
+        let has = st.service.has_password(user.id).await?;
+        let why = format!("Too many attempts from your network; try again in {secs} seconds.");
+        let res = (
+            StatusCode::TOO_MANY_REQUESTS,
+            password_page(has, Some(&why)),
+        )
+            .into_response();
+        return Ok(crate::rate_limit::with_retry_after(res, secs));
+    }
     let Form(form) = form.map_err(form_error)?;
     match st
         .service
-        .change_own_password(&user, &form.current, &form.new)
+        .change_own_password(&user, &session, &form.current, &form.new, &ctx)
         .await
     {
         Ok(()) => Ok(Redirect::to("/security-info?notice=password-changed").into_response()),

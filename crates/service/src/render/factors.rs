@@ -30,6 +30,7 @@ pub fn password_refusal(r: &PasswordRefusal) -> String {
         PasswordRefusal::WrongCode => {
             "That code is not correct. Enter the code your authenticator app shows now.".into()
         }
+        PasswordRefusal::SecondFactorRequired => "Your account has a stronger way to sign in (a passkey, a Temporary Access Pass or an authenticator app your organisation no longer allows): a password alone is not enough. Sign in with your passkey or a Temporary Access Pass.".into(),
         PasswordRefusal::CodeAlreadyUsed => "That code was already used: each code works once. Wait for your authenticator app to show the next code, then enter it.".into(),
     }
 }

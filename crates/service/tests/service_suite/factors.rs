@@ -321,11 +321,10 @@ async fn r14_enrolment_is_sealed_to_its_user_its_time_and_its_session() {
             .unwrap_err();
         assert!(matches!(err, OathError::EnrolmentExpired), "{err}");
         assert!(svc.oath_of(s.user.id).await.unwrap().is_none());
-        // Once the user holds a pass, a password session must step up first (R14).
+        // A session opened before the user held a pass cannot add an app once they do (R14)…
         svc.create_tap(&op(), "ana@contoso.com", IssueRequest::default())
             .await
             .unwrap();
-        let s = password_only(&svc, "ana@contoso.com").await;
         let e = svc
             .begin_oath(&s.user, &s.session, &ctx("10.0.0.1"))
             .await
@@ -334,6 +333,12 @@ async fn r14_enrolment_is_sealed_to_its_user_its_time_and_its_session() {
             matches!(e, OathError::Enrol(EnrolRefusal::StepUpRequired)),
             "{e}"
         );
+        // …and the password alone no longer signs in: it would be weaker than what she holds.
+        let e = svc
+            .sign_in_with_password("ana@contoso.com", PW, &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(e), PasswordRefusal::SecondFactorRequired);
     }
 }
 
@@ -413,5 +418,186 @@ async fn a_required_change_comes_after_every_factor_and_cannot_be_reached_withou
             .unwrap(),
             PasswordStep::SecondFactor { .. }
         ));
+    }
+}
+
+#[tokio::test]
+async fn a_password_alone_never_stands_in_for_a_stronger_method_held() {
+    for t in both().await {
+        let (svc, _) = service(&t, LockoutPolicy::default()).await;
+        enable_oath(&svc).await;
+        with_password(&svc, "ana@contoso.com").await;
+        // Her app is set up, then the policy stops allowing it: the password does not fall
+        // back to signing in alone.
+        let s = password_only(&svc, "ana@contoso.com").await;
+        assert_eq!(s.session.methods, [AuthMethod::Password]);
+        let e = svc
+            .begin_oath(&s.user, &s.session, &ctx("10.0.0.1"))
+            .await
+            .unwrap();
+        let a = app(&e);
+        let code = a.generate(u64::try_from(svc.now().unix_timestamp()).unwrap());
+        svc.confirm_oath(&s.user, &s.session, &e.token, &code, &ctx("10.0.0.1"))
+            .await
+            .unwrap();
+        svc.save_method_configuration(
+            &op(),
+            MethodConfiguration::SoftwareOath(SoftwareOathConfiguration::default()),
+            false,
+        )
+        .await
+        .unwrap();
+        let e = svc
+            .sign_in_with_password("ana@contoso.com", PW, &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(e), PasswordRefusal::SecondFactorRequired);
+    }
+}
+
+#[tokio::test]
+async fn a_reset_password_or_a_deleted_app_ends_the_sessions_they_opened() {
+    for t in both().await {
+        let (svc, clock) = service(&t, LockoutPolicy::default()).await;
+        enable_oath(&svc).await;
+        with_password(&svc, "ana@contoso.com").await;
+        let before = password_only(&svc, "ana@contoso.com").await;
+        assert!(svc.session(&before.token).await.unwrap().is_some());
+        svc.set_password(&op(), "ana@contoso.com", "amber-kettle-sings-twice", false)
+            .await
+            .unwrap();
+        assert!(
+            svc.session(&before.token).await.unwrap().is_none(),
+            "an administrator's reset ends what the old password opened"
+        );
+        // She changes it herself: her other sessions end, the one she changes it from stays.
+        let here = svc
+            .sign_in_with_password(
+                "ana@contoso.com",
+                "amber-kettle-sings-twice",
+                &ctx("10.0.0.1"),
+            )
+            .await
+            .unwrap();
+        let PasswordStep::SignedIn(here) = here else {
+            panic!("one factor held")
+        };
+        let there = match svc
+            .sign_in_with_password(
+                "ana@contoso.com",
+                "amber-kettle-sings-twice",
+                &ctx("10.0.0.9"),
+            )
+            .await
+            .unwrap()
+        {
+            PasswordStep::SignedIn(s) => s,
+            other => panic!("{other:?}"),
+        };
+        svc.change_own_password(
+            &here.user,
+            &here.session,
+            "amber-kettle-sings-twice",
+            PW,
+            &ctx("10.0.0.1"),
+        )
+        .await
+        .unwrap();
+        assert!(svc.session(&here.token).await.unwrap().is_some());
+        assert!(svc.session(&there.token).await.unwrap().is_none());
+        // A wrong current password counts towards the lock-out.
+        for _ in 0..5 {
+            let e = svc
+                .change_own_password(
+                    &here.user,
+                    &here.session,
+                    "wrong-guess-here",
+                    "glass-otter-paints-rain",
+                    &ctx("10.0.0.1"),
+                )
+                .await
+                .unwrap_err();
+            assert!(matches!(e, SetPasswordError::WrongCurrent), "{e}");
+        }
+        let e = svc
+            .change_own_password(
+                &here.user,
+                &here.session,
+                PW,
+                "glass-otter-paints-rain",
+                &ctx("10.0.0.1"),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(e, SetPasswordError::LockedOut { .. }), "{e}");
+        // Deleting the app ends the sessions it completed.
+        clock.advance(Duration::hours(1));
+        let a = enrolled(&svc, &clock, "ana@contoso.com").await;
+        clock.advance(Duration::seconds(30));
+        let PasswordStep::SecondFactor { pending } = svc
+            .sign_in_with_password("ana@contoso.com", PW, &ctx("10.0.0.1"))
+            .await
+            .unwrap()
+        else {
+            panic!("the app is held")
+        };
+        let PasswordStep::SignedIn(two) = svc
+            .sign_in_with_code(&pending, &code_at(&a, &clock), &ctx("10.0.0.1"))
+            .await
+            .unwrap()
+        else {
+            panic!("signed in")
+        };
+        let id = svc.oath_of(two.user.id).await.unwrap().unwrap().id;
+        svc.delete_oath(&op(), "ana@contoso.com", id).await.unwrap();
+        assert!(svc.session(&two.token).await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn r13_a_burst_of_code_guesses_gets_no_more_checks_than_the_lock_out_allows() {
+    for t in both().await {
+        let (svc, clock) = service(&t, LockoutPolicy::default()).await;
+        enable_oath(&svc).await;
+        with_password(&svc, "ana@contoso.com").await;
+        let a = enrolled(&svc, &clock, "ana@contoso.com").await;
+        clock.advance(Duration::seconds(30));
+        let PasswordStep::SecondFactor { pending } = svc
+            .sign_in_with_password("ana@contoso.com", PW, &ctx("10.0.0.1"))
+            .await
+            .unwrap()
+        else {
+            panic!("the app is held")
+        };
+        let right = code_at(&a, &clock);
+        let svc = Arc::new(svc);
+        // Forty guesses at once, from forty addresses (no source lock-out helps).
+        let tasks: Vec<_> = (0..40)
+            .map(|i| {
+                let (svc, pending) = (svc.clone(), pending.clone());
+                let guess = format!("{:06}", (right.parse::<u32>().unwrap() + 1 + i) % 1_000_000);
+                tokio::spawn(async move {
+                    svc.sign_in_with_code(&pending, &guess, &ctx(&format!("10.1.0.{i}")))
+                        .await
+                })
+            })
+            .collect();
+        let mut checked = 0;
+        for t in tasks {
+            match refusal(t.await.unwrap().unwrap_err()) {
+                PasswordRefusal::WrongCode => checked += 1,
+                PasswordRefusal::LockedOut { .. } => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        // Only the guesses checked are answered "not correct"; the rest meet the lock-out.
+        assert!(checked <= 5, "{checked} guesses were checked");
+        assert!(checked >= 1, "the first guesses are checked");
+        // And the right code now meets the lock-out too.
+        let e = svc
+            .sign_in_with_code(&pending, &right, &ctx("10.2.0.1"))
+            .await
+            .unwrap_err();
+        assert!(matches!(refusal(e), PasswordRefusal::LockedOut { .. }));
     }
 }
