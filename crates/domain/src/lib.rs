@@ -49,6 +49,7 @@ pub mod oidc;
 pub mod passkey;
 pub mod password;
 pub mod policy;
+pub mod push;
 pub mod readiness;
 pub mod report;
 pub mod session;

@@ -123,6 +123,17 @@ pub fn may_enrol(
     if has_app {
         return Err(EnrolRefusal::AlreadyRegistered);
     }
+    may_add_second_factor(session, holds_mfa_method, now)
+}
+
+/// Whether `session` may add a second factor (an app's codes, the Authenticator's push): a
+/// recent MFA sign-in may (R14); a password sign-in may only while the user holds no method
+/// that is MFA (`holds_mfa_method`) — the first second factor comes after the password.
+pub fn may_add_second_factor(
+    session: &Session,
+    holds_mfa_method: bool,
+    now: Timestamp,
+) -> Result<(), EnrolRefusal> {
     let fresh = crate::passkey::mfa_is_fresh(session, now);
     let first_factor_only =
         session.is_live(now) && session.methods == [AuthMethod::Password] && !holds_mfa_method;

@@ -349,6 +349,8 @@ pub fn amr(methods: &[AuthMethod]) -> Vec<&'static str> {
             AuthMethod::Password => &["pwd"],
             // RFC 8176: a one-time password.
             AuthMethod::SoftwareOath => &["otp"],
+            // A device key the app holds proved the approval.
+            AuthMethod::AuthenticatorPush => &["swk"],
         };
         for x in v {
             if !out.contains(x) {

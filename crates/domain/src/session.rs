@@ -17,6 +17,8 @@ pub enum AuthMethod {
     Password,
     /// A code from an authenticator app, after the password (the second factor).
     SoftwareOath,
+    /// A Microsoft Authenticator push approved with the number shown, after the password.
+    AuthenticatorPush,
 }
 
 /// Whether the methods used together are an MFA claim (R14): a pass or a passkey alone, or
@@ -27,7 +29,7 @@ pub fn is_mfa(methods: &[AuthMethod]) -> bool {
         .any(|m| matches!(m, AuthMethod::TemporaryAccessPass | AuthMethod::Passkey));
     let second = methods
         .iter()
-        .any(|m| matches!(m, AuthMethod::SoftwareOath));
+        .any(|m| matches!(m, AuthMethod::SoftwareOath | AuthMethod::AuthenticatorPush));
     strong_alone || (methods.contains(&AuthMethod::Password) && second)
 }
 
@@ -49,6 +51,7 @@ impl AuthMethod {
             AuthMethod::Passkey => "passkey",
             AuthMethod::Password => "password",
             AuthMethod::SoftwareOath => "softwareOath",
+            AuthMethod::AuthenticatorPush => "microsoftAuthenticatorPush",
         }
     }
 
@@ -66,6 +69,7 @@ impl AuthMethod {
             AuthMethod::TemporaryAccessPass => crate::strength::UsedMethod::TAP,
             AuthMethod::Password => crate::strength::UsedMethod::PASSWORD,
             AuthMethod::SoftwareOath => crate::strength::UsedMethod::SOFTWARE_OATH,
+            AuthMethod::AuthenticatorPush => crate::strength::UsedMethod::AUTHENTICATOR_PUSH,
         }
     }
 }

@@ -140,6 +140,8 @@ pub enum Factor {
     Password,
     /// A code from an authenticator app (TOTP, RFC 6238).
     SoftwareOath,
+    /// A Microsoft Authenticator push approval.
+    MicrosoftAuthenticatorPush,
     /// A method Portcullis does not have (SMS, Windows Hello …): never met here.
     Unavailable,
 }
@@ -152,6 +154,7 @@ impl Factor {
             "temporaryAccessPassMultiUse" => Factor::TemporaryAccessPassMultiUse,
             "password" => Factor::Password,
             "softwareOath" => Factor::SoftwareOath,
+            "microsoftAuthenticatorPush" => Factor::MicrosoftAuthenticatorPush,
             _ => Factor::Unavailable,
         }
     }
@@ -224,6 +227,8 @@ pub enum Mode {
     Password,
     /// An authenticator app's code.
     SoftwareOath,
+    /// A Microsoft Authenticator push approval.
+    AuthenticatorPush,
 }
 
 /// One method used in a sign-in, as a strength sees it.
@@ -260,6 +265,13 @@ impl UsedMethod {
         aaguid_attested: false,
     };
 
+    /// A Microsoft Authenticator push approval.
+    pub const AUTHENTICATOR_PUSH: UsedMethod = UsedMethod {
+        mode: Mode::AuthenticatorPush,
+        aaguid: None,
+        aaguid_attested: false,
+    };
+
     /// Whether this is a Temporary Access Pass (one-time or multi-use).
     pub fn is_pass(&self) -> bool {
         self.mode == Mode::TemporaryAccessPass
@@ -291,9 +303,9 @@ impl Strength {
                     Factor::TemporaryAccessPassOneTime | Factor::TemporaryAccessPassMultiUse,
                     Mode::TemporaryAccessPass,
                 ) => true,
-                (Factor::Password, Mode::Password) | (Factor::SoftwareOath, Mode::SoftwareOath) => {
-                    true
-                }
+                (Factor::Password, Mode::Password)
+                | (Factor::SoftwareOath, Mode::SoftwareOath)
+                | (Factor::MicrosoftAuthenticatorPush, Mode::AuthenticatorPush) => true,
                 _ => false,
             })
         };

@@ -26,6 +26,7 @@ pub mod oauth;
 pub mod passkeys;
 pub mod passwords;
 pub mod policy;
+pub mod push;
 pub mod sessions;
 pub mod signins;
 pub mod tap;

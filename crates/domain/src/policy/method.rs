@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    campaign::RegistrationCampaign, fido2::Fido2Configuration,
+    authenticator_config::AuthenticatorConfiguration, campaign::RegistrationCampaign,
+    fido2::Fido2Configuration,
     oath_config::SoftwareOathConfiguration, tap_config::TapConfiguration, targets, GroupLookup,
     PolicyError,
 };
@@ -29,14 +30,17 @@ pub enum MethodId {
     TemporaryAccessPass,
     /// Software OATH: an authenticator app's codes.
     SoftwareOath,
+    /// Microsoft Authenticator: push approvals with number matching.
+    MicrosoftAuthenticator,
 }
 
 impl MethodId {
     /// Every configurable method.
-    pub const ALL: [MethodId; 3] = [
+    pub const ALL: [MethodId; 4] = [
         MethodId::Fido2,
         MethodId::TemporaryAccessPass,
         MethodId::SoftwareOath,
+        MethodId::MicrosoftAuthenticator,
     ];
 
     /// Canonical Graph id (PascalCase, as Graph returns it).
@@ -45,6 +49,7 @@ impl MethodId {
             MethodId::Fido2 => "Fido2",
             MethodId::TemporaryAccessPass => "TemporaryAccessPass",
             MethodId::SoftwareOath => "SoftwareOath",
+            MethodId::MicrosoftAuthenticator => "MicrosoftAuthenticator",
         }
     }
 
@@ -58,6 +63,9 @@ impl MethodId {
             MethodId::SoftwareOath => {
                 "#microsoft.graph.softwareOathAuthenticationMethodConfiguration"
             }
+            MethodId::MicrosoftAuthenticator => {
+                "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration"
+            }
         }
     }
 
@@ -70,11 +78,7 @@ impl MethodId {
 }
 
 /// Methods Graph lists that Portcullis does not offer: enumerated, always disabled.
-pub const OTHER_METHODS: [(&str, &str); 5] = [
-    (
-        "MicrosoftAuthenticator",
-        "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration",
-    ),
+pub const OTHER_METHODS: [(&str, &str); 4] = [
     (
         "Sms",
         "#microsoft.graph.smsAuthenticationMethodConfiguration",
@@ -98,6 +102,20 @@ pub fn other_method_json(id: &str) -> Option<Value> {
     OTHER_METHODS.iter().find(|(i, _)| i.eq_ignore_ascii_case(id)).map(|(i, t)| {
         serde_json::json!({"@odata.type": t, "id": i, "state": "disabled", "excludeTargets": []})
     })
+}
+
+/// `authenticationMode` is a Microsoft Authenticator target's: refused on any other method's.
+fn only_authenticator_modes(
+    include: &[super::IncludeTarget],
+    allowed: bool,
+) -> Result<(), PolicyError> {
+    if !allowed && include.iter().any(|t| t.authentication_mode.is_some()) {
+        return Err(super::invalid(
+            "includeTargets",
+            "authenticationMode applies to Microsoft Authenticator targets only",
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a PATCH of the policy's top-level settings and returns the merged document.
@@ -172,6 +190,8 @@ pub enum MethodConfiguration {
     TemporaryAccessPass(TapConfiguration),
     /// The authenticator app code (TOTP) settings.
     SoftwareOath(SoftwareOathConfiguration),
+    /// The Microsoft Authenticator settings.
+    MicrosoftAuthenticator(AuthenticatorConfiguration),
 }
 
 impl MethodConfiguration {
@@ -181,6 +201,9 @@ impl MethodConfiguration {
             MethodId::Fido2 => Self::Fido2(Fido2Configuration::default()),
             MethodId::TemporaryAccessPass => Self::TemporaryAccessPass(TapConfiguration::default()),
             MethodId::SoftwareOath => Self::SoftwareOath(SoftwareOathConfiguration::default()),
+            MethodId::MicrosoftAuthenticator => {
+                Self::MicrosoftAuthenticator(AuthenticatorConfiguration::default())
+            }
         }
     }
 
@@ -190,6 +213,7 @@ impl MethodConfiguration {
             Self::Fido2(_) => MethodId::Fido2,
             Self::TemporaryAccessPass(_) => MethodId::TemporaryAccessPass,
             Self::SoftwareOath(_) => MethodId::SoftwareOath,
+            Self::MicrosoftAuthenticator(_) => MethodId::MicrosoftAuthenticator,
         }
     }
 
@@ -199,6 +223,7 @@ impl MethodConfiguration {
             Self::Fido2(c) => serde_json::to_value(c),
             Self::TemporaryAccessPass(c) => serde_json::to_value(c),
             Self::SoftwareOath(c) => serde_json::to_value(c),
+            Self::MicrosoftAuthenticator(c) => serde_json::to_value(c),
         }
         .unwrap_or(Value::Null);
         if let Value::Object(m) = &mut v {
@@ -257,6 +282,9 @@ impl MethodConfiguration {
             MethodId::SoftwareOath => {
                 Self::SoftwareOath(serde_path_to_error::deserialize(v).map_err(shape)?)
             }
+            MethodId::MicrosoftAuthenticator => {
+                Self::MicrosoftAuthenticator(serde_path_to_error::deserialize(v).map_err(shape)?)
+            }
         })
     }
 
@@ -266,6 +294,7 @@ impl MethodConfiguration {
             Self::Fido2(c) => (&c.include_targets, &c.exclude_targets),
             Self::TemporaryAccessPass(c) => (&c.include_targets, &c.exclude_targets),
             Self::SoftwareOath(c) => (&c.include_targets, &c.exclude_targets),
+            Self::MicrosoftAuthenticator(c) => (&c.include_targets, &c.exclude_targets),
         };
         include
             .iter()
@@ -282,14 +311,21 @@ impl MethodConfiguration {
     pub fn validate(&self, groups: &(impl GroupLookup + ?Sized)) -> Result<(), PolicyError> {
         match self {
             Self::Fido2(c) => {
+                only_authenticator_modes(&c.include_targets, false)?;
                 c.validate()?;
                 targets::validate(&c.include_targets, &c.exclude_targets, groups)?;
             }
             Self::TemporaryAccessPass(c) => {
+                only_authenticator_modes(&c.include_targets, false)?;
                 c.validate()?;
                 targets::validate(&c.include_targets, &c.exclude_targets, groups)?;
             }
             Self::SoftwareOath(c) => {
+                only_authenticator_modes(&c.include_targets, false)?;
+                targets::validate(&c.include_targets, &c.exclude_targets, groups)?;
+            }
+            Self::MicrosoftAuthenticator(c) => {
+                only_authenticator_modes(&c.include_targets, true)?;
                 targets::validate(&c.include_targets, &c.exclude_targets, groups)?;
             }
         }

@@ -3,6 +3,7 @@
 //! The types serialise to exactly what Graph returns, so the store keeps them as
 //! JSON documents and the API hands them out unchanged.
 
+pub mod authenticator_config;
 pub mod campaign;
 pub mod fido2;
 pub mod method;
@@ -12,6 +13,7 @@ pub mod targets;
 
 pub use fido2::{Fido2Configuration, KeyRestrictions, PasskeyProfile, PasskeyTypes};
 pub use method::{MethodConfiguration, MethodId, MethodState};
+pub use authenticator_config::AuthenticatorConfiguration;
 pub use oath_config::SoftwareOathConfiguration;
 pub use tap_config::TapConfiguration;
 pub use targets::{

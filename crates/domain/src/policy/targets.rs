@@ -86,6 +86,22 @@ pub struct IncludeTarget {
     /// Passkey profiles this target may use (FIDO2 only, R9).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_passkey_profiles: Option<Vec<Uuid>>,
+    /// How the Authenticator may be used (Microsoft Authenticator only): `any`, `push` or
+    /// `deviceBasedPush`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication_mode: Option<AuthenticationMode>,
+}
+
+/// `microsoftAuthenticatorAuthenticationMode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AuthenticationMode {
+    /// Push approvals and passwordless phone sign-in.
+    Any,
+    /// Push approvals only.
+    Push,
+    /// Passwordless phone sign-in only.
+    DeviceBasedPush,
 }
 
 /// An exclude target (`excludeTarget`).
@@ -116,6 +132,7 @@ impl IncludeTarget {
             target_type: TargetType::Group,
             is_registration_required: false,
             allowed_passkey_profiles: None,
+            authentication_mode: None,
         }
     }
 }

@@ -1,0 +1,190 @@
+//! Microsoft Authenticator devices and push approval requests (issue 17).
+
+use portcullis_domain::push::{Approval, ApprovalState, DenyReason};
+use portcullis_domain::Timestamp;
+use uuid::Uuid;
+
+use crate::bulk::Cells;
+use crate::row::{ms, ts, uuid};
+use crate::{Conn, Result, StoreError};
+
+/// A registered app instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// Its id (Graph's `microsoftAuthenticatorAuthenticationMethod.id`).
+    pub id: Uuid,
+    /// Whose.
+    pub user_id: Uuid,
+    /// Its public key: an uncompressed P-256 point, base64url.
+    pub public_key: String,
+    /// The name the app gave (the phone's).
+    pub display_name: String,
+    /// `android` or `iOS`.
+    pub platform: String,
+    /// When the account was added.
+    pub created_at: Timestamp,
+}
+
+fn device_row<R: Cells + ?Sized>(r: &R) -> Result<Device> {
+    Ok(Device {
+        id: uuid(r, "id")?,
+        user_id: uuid(r, "user_id")?,
+        public_key: r.text("public_key")?,
+        display_name: r.text("display_name")?,
+        platform: r.text("platform")?,
+        created_at: ts(r, "created_at")?,
+    })
+}
+
+/// Adds a device.
+pub async fn add_device(c: &mut Conn, d: &Device) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO authenticator_devices (id, user_id, public_key, display_name, platform, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(d.id.to_string())
+    .bind(d.user_id.to_string())
+    .bind(&d.public_key)
+    .bind(&d.display_name)
+    .bind(&d.platform)
+    .bind(ms(d.created_at))
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// A user's devices, oldest first.
+pub async fn devices_of(c: &mut Conn, user: Uuid) -> Result<Vec<Device>> {
+    let rows = sqlx::query(
+        "SELECT * FROM authenticator_devices WHERE user_id = $1 ORDER BY created_at, id",
+    )
+    .bind(user.to_string())
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(device_row).collect()
+}
+
+/// A device by id.
+pub async fn device(c: &mut Conn, id: Uuid) -> Result<Option<Device>> {
+    let r = sqlx::query("SELECT * FROM authenticator_devices WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *c)
+        .await?;
+    r.as_ref().map(device_row).transpose()
+}
+
+/// Removes a user's device; whether it was there.
+pub async fn delete_device(c: &mut Conn, user: Uuid, id: Uuid) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM authenticator_devices WHERE id = $1 AND user_id = $2")
+        .bind(id.to_string())
+        .bind(user.to_string())
+        .execute(&mut *c)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+fn state_text(s: ApprovalState) -> &'static str {
+    match s {
+        ApprovalState::Pending => "pending",
+        ApprovalState::Approved => "approved",
+        ApprovalState::Denied(DenyReason::UserDenied) => "userDenied",
+        ApprovalState::Denied(DenyReason::WrongNumber) => "wrongNumber",
+    }
+}
+
+fn approval_row<R: Cells + ?Sized>(r: &R) -> Result<(Approval, bool)> {
+    let state = r.text("state")?;
+    let (state, used) = match state.as_str() {
+        "pending" => (ApprovalState::Pending, false),
+        "approved" => (ApprovalState::Approved, false),
+        "used" => (ApprovalState::Approved, true),
+        "userDenied" => (ApprovalState::Denied(DenyReason::UserDenied), false),
+        "wrongNumber" => (ApprovalState::Denied(DenyReason::WrongNumber), false),
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "push approval state '{other}'"
+            )))
+        }
+    };
+    Ok((
+        Approval {
+            id: uuid(r, "id")?,
+            user_id: uuid(r, "user_id")?,
+            number: u8::try_from(r.int("number")?).unwrap_or(0),
+            created_at: ts(r, "created_at")?,
+            state,
+            app_name: r.opt_text("app_name")?,
+            location: r.opt_text("location")?,
+        },
+        used,
+    ))
+}
+
+/// Records a new request.
+pub async fn add_approval(c: &mut Conn, a: &Approval) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO push_approvals (id, user_id, number, created_at, state, app_name, location) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(a.id.to_string())
+    .bind(a.user_id.to_string())
+    .bind(i64::from(a.number))
+    .bind(ms(a.created_at))
+    .bind(state_text(a.state))
+    .bind(a.app_name.as_deref())
+    .bind(a.location.as_deref())
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// A request by id, and whether an approved one has already opened a session.
+pub async fn approval(c: &mut Conn, id: Uuid) -> Result<Option<(Approval, bool)>> {
+    let r = sqlx::query("SELECT * FROM push_approvals WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *c)
+        .await?;
+    r.as_ref().map(approval_row).transpose()
+}
+
+/// A user's requests still pending since `since`, oldest first (what the app fetches).
+pub async fn pending_for(c: &mut Conn, user: Uuid, since: Timestamp) -> Result<Vec<Approval>> {
+    let rows = sqlx::query(
+        "SELECT * FROM push_approvals WHERE user_id = $1 AND state = 'pending' AND created_at >= $2 ORDER BY created_at, id",
+    )
+    .bind(user.to_string())
+    .bind(ms(since))
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(|r| approval_row(r).map(|(a, _)| a)).collect()
+}
+
+/// Answers a pending request: a compare-and-set, so one answer wins.
+pub async fn answer(c: &mut Conn, id: Uuid, to: ApprovalState, now: Timestamp) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE push_approvals SET state = $1, answered_at = $2 WHERE id = $3 AND state = 'pending'",
+    )
+    .bind(state_text(to))
+    .bind(ms(now))
+    .bind(id.to_string())
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Spends an approved request on the session it opens: one approval, one session.
+pub async fn use_approved(c: &mut Conn, id: Uuid) -> Result<bool> {
+    let done =
+        sqlx::query("UPDATE push_approvals SET state = 'used' WHERE id = $1 AND state = 'approved'")
+            .bind(id.to_string())
+            .execute(&mut *c)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes requests made before `before` (housekeeping).
+pub async fn prune(c: &mut Conn, before: Timestamp) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM push_approvals WHERE created_at < $1")
+        .bind(ms(before))
+        .execute(&mut *c)
+        .await?;
+    Ok(done.rows_affected())
+}
