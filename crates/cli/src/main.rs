@@ -86,6 +86,9 @@ enum Command {
     /// Inventories, streamed as JSON Lines or CSV (R52).
     #[command(subcommand)]
     Inventory(commands::inventory::Cmd),
+    /// An Authenticator app as a command: add an account from Security info's link, approve
+    /// sign-in requests with the number shown, show TOTP codes (docs/authenticator-protocol.md).
+    Authenticator(commands::authenticator::Args),
 }
 
 fn main() -> ExitCode {
@@ -93,6 +96,10 @@ fn main() -> ExitCode {
     // Offline: needs no configuration, store or runtime.
     if let Command::VerifyRegistration(a) = &cli.command {
         return commands::verify::run(a);
+    }
+    // A client of a server: needs no configuration or store either.
+    if let Command::Authenticator(a) = cli.command {
+        return commands::authenticator::run(a);
     }
     let overrides = config::Overrides {
         data_dir: cli.data_dir.clone(),
@@ -146,7 +153,8 @@ fn main() -> ExitCode {
             Command::Backup(a) => commands::backup::backup(&cfg, a).await,
             Command::Restore(a) => commands::backup::restore(&cfg, a).await,
             // Handled before configuration is loaded: it needs no store.
-            Command::VerifyRegistration(_) => Ok(()),
+            // Both ran above, before any configuration was read.
+            Command::VerifyRegistration(_) | Command::Authenticator(_) => Ok(()),
         }
     });
     match result {

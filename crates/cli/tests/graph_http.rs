@@ -116,6 +116,30 @@ async fn passkey_for(d: &Path, db: Option<&str>, s: &Server, upn: &str) -> Strin
         .to_string()
 }
 
+/// A Microsoft Authenticator for `upn` (the command-line app, its account added from Security
+/// info), by its Graph id.
+async fn phone_for(d: &Path, db: Option<&str>, s: &Server, upn: &str) -> String {
+    let t = token_in(d, db, s, ADMIN, &["UserAuthenticationMethod.Read.All"]);
+    let list = format!("/v1.0/users/{upn}/authentication/microsoftAuthenticatorMethods");
+    let (_, _, v) = call(s, "GET", &list, Some(&t), None).await;
+    if let Some(id) = v["value"][0]["id"].as_str() {
+        return id.to_string();
+    }
+    support::enable_push(d, db);
+    let (_, out, _) = cli(d, db, &["tap", "create", "--user", upn]);
+    let c = client();
+    assert_eq!(
+        support::sign_in(&c, s, upn, &support::code_from(&out))
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    support::add_phone(&c, s, &d.join(format!("phone-{upn}.json"))).await;
+    let (st, _, v) = call(s, "GET", &list, Some(&t), None).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    v["value"][0]["id"].as_str().unwrap().to_string()
+}
+
 /// An authenticator app for `upn` (set up on Security info), by its Graph id.
 async fn oath_for(d: &Path, db: Option<&str>, s: &Server, upn: &str) -> String {
     let t = token_in(d, db, s, ADMIN, &["UserAuthenticationMethod.Read.All"]);
@@ -264,6 +288,17 @@ async fn success_case(
             None,
         ),
         ListPasswords => (format!("users/{bob}/authentication/passwordMethods"), None),
+        ListAuthenticators => (
+            format!("users/{bob}/authentication/microsoftAuthenticatorMethods"),
+            None,
+        ),
+        GetAuthenticator | DeleteAuthenticator => (
+            format!(
+                "users/{bob}/authentication/microsoftAuthenticatorMethods/{}",
+                phone_for(d, db, s, bob).await
+            ),
+            None,
+        ),
         GetPassword => {
             let t = token_in(
                 d,

@@ -171,6 +171,66 @@ pub fn counter_bytes(s: Step) -> [u8; 8] {
     s.0.to_be_bytes()
 }
 
+/// What an app reads from a key URI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyUri {
+    /// Who issued it (shown above the account).
+    pub issuer: String,
+    /// The account.
+    pub account: String,
+    /// The shared secret.
+    pub secret: Vec<u8>,
+}
+
+/// Why a key URI was refused: only what [`key_uri`] writes is read (TOTP, SHA1, 6 digits,
+/// 30 seconds).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a key URI this app reads: {0}")]
+pub struct KeyUriError(pub String);
+
+/// Parses an `otpauth://totp/…` URI, as an authenticator app does when it scans one.
+pub fn parse_key_uri(uri: &str) -> Result<KeyUri, KeyUriError> {
+    let bad = |m: &str| KeyUriError(m.to_string());
+    let u = url::Url::parse(uri).map_err(|e| KeyUriError(e.to_string()))?;
+    if u.scheme() != "otpauth" || u.host_str() != Some("totp") {
+        return Err(bad("expected otpauth://totp/"));
+    }
+    let label = percent_encoding::percent_decode_str(u.path().trim_start_matches('/'))
+        .decode_utf8()
+        .map_err(|_| bad("the label is not UTF-8"))?
+        .into_owned();
+    let (label_issuer, account) = match label.split_once(':') {
+        Some((i, a)) => (Some(i.to_string()), a.to_string()),
+        None => (None, label),
+    };
+    let mut secret = None;
+    let mut issuer = label_issuer;
+    for (k, v) in u.query_pairs() {
+        match (k.as_ref(), v.as_ref()) {
+            ("secret", s) => {
+                secret = Some(
+                    data_encoding::BASE32_NOPAD
+                        .decode(s.trim_end_matches('=').to_ascii_uppercase().as_bytes())
+                        .map_err(|_| bad("the secret is not base32"))?,
+                )
+            }
+            ("issuer", i) => issuer = Some(i.to_string()),
+            ("algorithm", "SHA1") | ("digits", "6") | ("period", "30") => {}
+            ("algorithm" | "digits" | "period", other) => {
+                return Err(KeyUriError(format!("{k}={other} is not supported")))
+            }
+            _ => {}
+        }
+    }
+    Ok(KeyUri {
+        issuer: issuer.unwrap_or_default(),
+        account,
+        secret: secret
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| bad("no secret"))?,
+    })
+}
+
 /// A secret as apps take it typed in: unpadded base32.
 pub fn base32(secret: &[u8]) -> String {
     data_encoding::BASE32_NOPAD.encode(secret)
@@ -338,6 +398,22 @@ mod tests {
             Err(EnrolRefusal::NotInScope(ScopeMiss::Excluded))
         );
         assert!(usable(&on, &[g]) && !usable(&excl, &[g]));
+    }
+
+    #[test]
+    fn a_key_uri_reads_back_what_was_written() {
+        let uri = key_uri("Contoso IdP", "ana@contoso.com", b"12345678901234567890");
+        assert_eq!(
+            parse_key_uri(&uri),
+            Ok(KeyUri {
+                issuer: "Contoso IdP".into(),
+                account: "ana@contoso.com".into(),
+                secret: b"12345678901234567890".to_vec()
+            })
+        );
+        assert!(parse_key_uri("otpauth://hotp/x?secret=AAAA").is_err());
+        assert!(parse_key_uri("otpauth://totp/x?secret=GEZDGNBV&digits=8").is_err());
+        assert!(parse_key_uri("otpauth://totp/x").is_err());
     }
 
     #[test]

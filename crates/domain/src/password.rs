@@ -79,6 +79,12 @@ pub enum PasswordRefusal {
     /// (a passkey, a pass, an app the policy no longer allows): a password alone would be
     /// weaker than what they hold, so it opens nothing.
     SecondFactorRequired,
+    /// The Authenticator request was denied by the user.
+    PushDenied,
+    /// The number typed in the Authenticator was not the one shown.
+    PushWrongNumber,
+    /// Nobody answered the Authenticator request in time.
+    PushTimedOut,
 }
 
 impl PasswordRefusal {
@@ -95,6 +101,9 @@ impl PasswordRefusal {
             Self::WrongCode => "oathCodeInvalid",
             Self::CodeAlreadyUsed => "oathCodeReplayed",
             Self::SecondFactorRequired => "strongerMethodRequired",
+            Self::PushDenied => "pushDenied",
+            Self::PushWrongNumber => "pushWrongNumber",
+            Self::PushTimedOut => "pushTimedOut",
         }
     }
 
@@ -109,6 +118,8 @@ impl PasswordRefusal {
             Self::WrongCode => 500_121,
             Self::CodeAlreadyUsed => 500_121,
             Self::SecondFactorRequired => 50076,
+            Self::PushDenied | Self::PushWrongNumber => 500_121,
+            Self::PushTimedOut => 50074,
         }
     }
 }

@@ -53,7 +53,7 @@ pub struct Approval {
 impl Approval {
     /// When it stops waiting.
     pub fn expires_at(&self) -> Timestamp {
-        self.created_at + APPROVAL_LIFETIME
+        self.created_at.saturating_add(APPROVAL_LIFETIME)
     }
 }
 
@@ -137,7 +137,8 @@ pub fn context_shown(cfg: &AuthenticatorConfiguration, member_of: &[Uuid]) -> (b
     let f = &cfg.feature_settings;
     (
         f.display_app_information_required_state.applies(member_of),
-        f.display_location_information_required_state.applies(member_of),
+        f.display_location_information_required_state
+            .applies(member_of),
     )
 }
 
@@ -180,9 +181,15 @@ mod tests {
             state: ApprovalState::Approved,
             ..pending()
         };
-        assert_eq!(answer(&done, true, true, 42, NOW), Err(AnswerRefusal::Answered));
+        assert_eq!(
+            answer(&done, true, true, 42, NOW),
+            Err(AnswerRefusal::Answered)
+        );
         let late = NOW + APPROVAL_LIFETIME;
-        assert_eq!(answer(&a, true, true, 42, late), Err(AnswerRefusal::Expired));
+        assert_eq!(
+            answer(&a, true, true, 42, late),
+            Err(AnswerRefusal::Expired)
+        );
         assert_eq!(outcome(&a, late), Outcome::TimedOut);
         assert_eq!(outcome(&a, NOW), Outcome::Waiting);
     }
@@ -200,7 +207,8 @@ mod tests {
         }
         assert!(!push_usable(&cfg, &[]), "passwordless phone sign-in only");
         assert_eq!(context_shown(&cfg, &[]), (true, true));
-        cfg.feature_settings.display_location_information_required_state = FeatureSetting {
+        cfg.feature_settings
+            .display_location_information_required_state = FeatureSetting {
             state: AdvancedState::Disabled,
             ..Default::default()
         };

@@ -106,7 +106,7 @@ impl From<PasskeyError> for ApiError {
     }
 }
 
-fn json_error(r: JsonRejection) -> ApiError {
+pub(crate) fn json_error(r: JsonRejection) -> ApiError {
     match r.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

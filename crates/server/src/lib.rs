@@ -6,6 +6,7 @@
 mod admin;
 pub mod admin_api;
 pub mod api;
+mod authenticator_api;
 pub mod campaign;
 pub mod edge;
 pub mod error;

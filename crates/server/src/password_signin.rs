@@ -7,14 +7,14 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use portcullis_domain::password::PasswordRefusal;
-use portcullis_service::password::{PasswordSignInError, PasswordStep};
+use portcullis_service::password::{PasswordSignInError, PasswordStep, PushProgress};
 use portcullis_service::render::password_refusal;
 use portcullis_service::tap::SignedIn;
 use serde::Deserialize;
 use std::net::SocketAddr;
 
 use crate::error::PageError;
-use crate::pages::password::{code_page, new_password_page, password_page};
+use crate::pages::password::{code_page, new_password_page, password_page, push_page};
 use crate::routes::{check_same_origin, form_error, request_context, safe_return_to};
 use crate::{session_cookie, AppState};
 
@@ -164,6 +164,9 @@ fn next(st: &AppState, step: PasswordStep, return_to: Option<&str>) -> Response 
         PasswordStep::MustChange { pending } => {
             new_password_page(&pending, None, return_to).into_response()
         }
+        PasswordStep::Push { pending, number } => {
+            push_page(&pending, number, None, return_to).into_response()
+        }
     }
 }
 
@@ -195,6 +198,53 @@ pub(crate) async fn new_password(
             let page = password_page("", Some(&password_refusal(&r)), return_to.as_deref());
             Ok(refused(&st, &r, page))
         }
+        Err(PasswordSignInError::Failed(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PushForm {
+    pending: String,
+    return_to: Option<String>,
+}
+
+/// The push step: answered → the next step; not yet → the same page (or, for the page's own
+/// script, which says `X-Portcullis-Poll`, 204).
+pub(crate) async fn push(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: Result<Form<PushForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    check_same_origin(&headers, &st)?;
+    let ctx = request_context(&st, peer, &headers);
+    let Form(form) = form.map_err(form_error)?;
+    let return_to = safe_return_to(form.return_to.as_deref());
+    let polling = headers.contains_key("x-portcullis-poll");
+    match st.service.sign_in_with_push(&form.pending, &ctx).await {
+        Ok(PushProgress::Done(step)) => Ok(next(&st, step, return_to.as_deref())),
+        Ok(PushProgress::Waiting) if polling => Ok(StatusCode::NO_CONTENT.into_response()),
+        Ok(PushProgress::Waiting) => {
+            let number = st.service.push_number(&form.pending).await?;
+            let page = push_page(
+                &form.pending,
+                number,
+                Some(
+                    "Not approved yet: enter the number in Microsoft Authenticator, then continue.",
+                ),
+                return_to.as_deref(),
+            );
+            Ok((StatusCode::ACCEPTED, page).into_response())
+        }
+        // The script's answer is any other status: it then continues with the form.
+        Err(_) if polling => Ok(StatusCode::RESET_CONTENT.into_response()),
+        Err(PasswordSignInError::Refused(r)) => {
+            let page = password_page("", Some(&password_refusal(&r)), return_to.as_deref());
+            Ok(refused(&st, &r, page))
+        }
+        Err(PasswordSignInError::Weak(_)) => Err(PageError::BadRequest(
+            "A new password is chosen on its own page.".into(),
+        )),
         Err(PasswordSignInError::Failed(e)) => Err(e.into()),
     }
 }

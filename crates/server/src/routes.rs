@@ -36,6 +36,7 @@ route_table! {
     };
     "/signin/code" => Page, Anyone { Post crate::password_signin::code };
     "/signin/password/new" => Page, Anyone { Post crate::password_signin::new_password };
+    "/signin/push" => Page, Anyone { Post crate::password_signin::push };
     "/me" => Page, SignedIn { Get me };
     "/signout" => Page, Anyone { Post signout };
     "/registration-campaign" => Page, SignedIn { Get crate::campaign::page };
@@ -60,6 +61,13 @@ route_table! {
     "/security-info/authenticator-app/{id}/delete" => Page, SignedIn {
         Post security_info::factors::delete
     };
+    "/security-info/authenticator" => Page, SignedIn {
+        Get security_info::factors::begin_authenticator
+    };
+    "/security-info/authenticator/{id}/delete" => Page, SignedIn {
+        Post security_info::factors::delete_authenticator
+    };
+    "/authenticator/activate" => Page, Anyone { Get security_info::factors::open_in_app };
     "/security-info/password" => Page, SignedIn {
         Get security_info::factors::password_form,
         Post security_info::factors::change_password,
@@ -68,6 +76,9 @@ route_table! {
     "/api/passkeys/registration" => Api, SignedIn { Post api::register };
     "/api/signin/passkey/options" => Api, Anyone { Post api::sign_in_options };
     "/api/signin/passkey" => Api, Anyone { Post api::sign_in };
+    "/api/authenticator/devices" => Api, Anyone { Post crate::authenticator_api::activate };
+    "/api/authenticator/requests" => Api, Anyone { Post crate::authenticator_api::poll };
+    "/api/authenticator/requests/{id}" => Api, Anyone { Post crate::authenticator_api::answer };
     "/api/admin/readiness" => Api, Bearer { Post crate::admin_api::readiness };
     "/api/admin/inventory/passkeys" => Api, Bearer { Get crate::admin_api::inventory };
     "/.well-known/openid-configuration" => OAuth, Anyone { Get oidc::discovery };

@@ -169,6 +169,8 @@ pub(crate) struct Methods {
     /// Authenticator app codes: carried (a proposal may change them); the access engine does
     /// not model the password and its second factor yet.
     pub(crate) oath: portcullis_domain::policy::SoftwareOathConfiguration,
+    /// Microsoft Authenticator push: carried, not modelled yet, as the app's codes.
+    pub(crate) authenticator: portcullis_domain::policy::AuthenticatorConfiguration,
 }
 
 impl Methods {
@@ -180,6 +182,9 @@ impl Methods {
             ),
             oath: crate::oath::oath_config(
                 crate::policy::current(c, MethodId::SoftwareOath).await?,
+            ),
+            authenticator: crate::push::authenticator_config(
+                crate::policy::current(c, MethodId::MicrosoftAuthenticator).await?,
             ),
         })
     }

@@ -25,6 +25,7 @@ pub mod passkeys;
 pub mod password;
 pub mod policy;
 pub mod preview;
+pub mod push;
 pub mod readiness;
 pub mod render;
 mod sealed;

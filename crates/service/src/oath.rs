@@ -100,6 +100,11 @@ struct Pending {
     secret: String,
 }
 
+/// The six-digit code `secret` shows at `at`, as an app shows it (the command-line app's).
+pub fn code_at(secret: &[u8], at: Timestamp) -> String {
+    format!("{:06}", code_of(secret, Step::at(at)))
+}
+
 /// The code of `step` for `secret` (RFC 6238 with HMAC-SHA1, the algorithm every app reads).
 pub(crate) fn code_of(secret: &[u8], step: Step) -> u32 {
     let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, secret);
@@ -406,7 +411,10 @@ pub(crate) async fn holds_mfa_method(c: &mut Conn, user: Uuid) -> Result<bool> {
         .any(|p| p.deleted.is_none());
     let pass = portcullis_store::tap::for_user(c, user).await?.is_some();
     let app = store_oath::for_user(c, user).await?.is_some();
-    Ok(passkeys || pass || app)
+    let push = !portcullis_store::push::devices_of(c, user)
+        .await?
+        .is_empty();
+    Ok(passkeys || pass || app || push)
 }
 
 /// The issuer apps show above the account: the organisation's name.
@@ -426,4 +434,26 @@ fn view(m: &StoredOath) -> OathView {
 
 fn oath_json(v: &OathView) -> serde_json::Value {
     json!({"id": v.id, "method": "softwareOath", "createdDateTime": rfc3339(v.created_at)})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 6238, appendix B, the SHA1 rows (their last six digits).
+    #[test]
+    fn codes_match_rfc_6238() {
+        let secret = b"12345678901234567890";
+        for (t, want) in [
+            (59, "287082"),
+            (1_111_111_109, "081804"),
+            (1_111_111_111, "050471"),
+            (1_234_567_890, "005924"),
+            (2_000_000_000, "279037"),
+            (20_000_000_000, "353130"),
+        ] {
+            let at = Timestamp::from_unix_timestamp(t).unwrap_or(Timestamp::UNIX_EPOCH);
+            assert_eq!(code_at(secret, at), want, "T = {t}");
+        }
+    }
 }

@@ -34,6 +34,8 @@ const SECOND_STEP: &[u8] = b"portcullis password second step v1|";
 /// A different purpose: a token for the code step never opens as one for the new-password
 /// step (which would skip the code).
 const NEW_PASSWORD: &[u8] = b"portcullis password must change v1|";
+/// The push step's token: never opens as the code step's or the new password's.
+const PUSH_STEP: &[u8] = b"portcullis password push step v1|";
 
 /// Where a password sign-in stands after the password.
 #[derive(Debug)]
@@ -44,6 +46,14 @@ pub enum PasswordStep {
     SecondFactor {
         /// Sealed: who, and until when; sent back with the code.
         pending: String,
+    },
+    /// The password was right and the user has Microsoft Authenticator: a request was sent;
+    /// the page shows `number`, which the user types in the app.
+    Push {
+        /// Sealed: who, the request, until when; sent back to ask whether it was approved.
+        pending: String,
+        /// The number to show.
+        number: u8,
     },
     /// Proven, but an administrator requires a new password first
     /// (`forceChangePasswordNextSignIn`).
@@ -108,6 +118,18 @@ struct Pending {
     /// What the user has proven so far.
     #[serde(rename = "m", default)]
     methods: Vec<AuthMethod>,
+    /// The Authenticator request the push step waits for.
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    approval: Option<Uuid>,
+}
+
+/// Where a push step stands.
+#[derive(Debug)]
+pub enum PushProgress {
+    /// Not answered yet.
+    Waiting,
+    /// Approved: the next step.
+    Done(PasswordStep),
 }
 
 type Refused = (Option<Uuid>, PasswordSignInError);
@@ -344,6 +366,10 @@ impl Service {
             return Err(refused(uid, PasswordRefusal::AccountDisabled));
         }
         let mut c = self.store().conn().await.map_err(db(uid))?;
+        let has_push = self
+            .has_usable_push(&mut c, user.id)
+            .await
+            .map_err(|e| (uid, e.into()))?;
         let has_app = self
             .has_usable_oath(&mut c, user.id)
             .await
@@ -352,8 +378,24 @@ impl Service {
             .await
             .map_err(|e| (uid, e.into()))?;
         drop(c);
-        if !has_app && holds_more {
+        if !has_app && !has_push && holds_more {
             return Err(refused(uid, PasswordRefusal::SecondFactorRequired));
+        }
+        // The Authenticator's push comes first when the user has it, as Entra's default
+        // sign-in method would; the app's code otherwise.
+        if has_push {
+            let a = self
+                .start_push(user.id, None, ctx, now)
+                .await
+                .map_err(|e| (uid, e.into()))?;
+            let pending = self
+                .seal_pending_for(PUSH_STEP, user.id, &[AuthMethod::Password], Some(a.id), now)
+                .await
+                .map_err(|e| (uid, e.into()))?;
+            return Ok(PasswordStep::Push {
+                pending,
+                number: a.number,
+            });
         }
         if has_app {
             let pending = self
@@ -374,10 +416,23 @@ impl Service {
         methods: &[AuthMethod],
         now: Timestamp,
     ) -> Result<String> {
+        self.seal_pending_for(purpose, user, methods, None, now)
+            .await
+    }
+
+    async fn seal_pending_for(
+        &self,
+        purpose: &[u8],
+        user: Uuid,
+        methods: &[AuthMethod],
+        approval: Option<Uuid>,
+        now: Timestamp,
+    ) -> Result<String> {
         let plain = serde_json::to_vec(&Pending {
             user_id: user,
             expires_ms: to_millis(now + SECOND_STEP_LIFETIME),
             methods: methods.to_vec(),
+            approval,
         })
         .map_err(|e| ServiceError::Internal(format!("pending: {e}")))?;
         sealed::seal(self.oath_key_pub().await?, purpose, Uuid::new_v4(), plain)
@@ -478,6 +533,94 @@ impl Service {
         commit(tx).await?;
         self.open_password_session(&user, &p.methods, ctx, now)
             .await
+    }
+
+    /// The push step: whether the Authenticator request was approved. `Waiting` until it is
+    /// answered; an approval opens one session (or the next step), whatever the number of
+    /// requests that ask.
+    pub async fn sign_in_with_push(
+        &self,
+        pending: &str,
+        ctx: &RequestContext,
+    ) -> std::result::Result<PushProgress, PasswordSignInError> {
+        let now = self.now();
+        match self.try_push(pending, ctx, now).await {
+            Ok(p) => Ok(p),
+            Err((uid, e)) => {
+                let upn = match uid {
+                    Some(id) => self.user_upn(id).await.unwrap_or_default(),
+                    None => String::new(),
+                };
+                Err(self.log_refusal(uid, &upn, ctx, now, e).await)
+            }
+        }
+    }
+
+    /// The number a push step's page shows (to show it again).
+    pub async fn push_number(&self, pending: &str) -> Result<u8> {
+        let now = self.now();
+        let p = self
+            .open_pending(PUSH_STEP, pending, now)
+            .await
+            .map_err(|(_, e)| ServiceError::Invalid(e.to_string()))?;
+        let id = p
+            .approval
+            .ok_or_else(|| ServiceError::Invalid("not a push step".into()))?;
+        self.approval(id)
+            .await?
+            .map(|(a, _)| a.number)
+            .ok_or_else(|| ServiceError::NotFound("no such request".into()))
+    }
+
+    async fn try_push(
+        &self,
+        pending: &str,
+        ctx: &RequestContext,
+        now: Timestamp,
+    ) -> std::result::Result<PushProgress, Refused> {
+        let p = self.open_pending(PUSH_STEP, pending, now).await?;
+        let uid = Some(p.user_id);
+        let id = p
+            .approval
+            .ok_or_else(|| refused(uid, PasswordRefusal::SecondStepExpired))?;
+        let (a, used) = self
+            .approval(id)
+            .await
+            .map_err(|e| (uid, e.into()))?
+            .filter(|(a, _)| a.user_id == p.user_id)
+            .ok_or_else(|| refused(uid, PasswordRefusal::SecondStepExpired))?;
+        match portcullis_domain::push::outcome(&a, now) {
+            portcullis_domain::push::Outcome::Waiting => return Ok(PushProgress::Waiting),
+            portcullis_domain::push::Outcome::TimedOut => {
+                return Err(refused(uid, PasswordRefusal::PushTimedOut))
+            }
+            portcullis_domain::push::Outcome::Denied(
+                portcullis_domain::push::DenyReason::WrongNumber,
+            ) => return Err(refused(uid, PasswordRefusal::PushWrongNumber)),
+            portcullis_domain::push::Outcome::Denied(_) => {
+                return Err(refused(uid, PasswordRefusal::PushDenied))
+            }
+            portcullis_domain::push::Outcome::Approved => {}
+        }
+        if used || !self.use_approval(id).await.map_err(|e| (uid, e.into()))? {
+            return Err(refused(uid, PasswordRefusal::SecondStepExpired));
+        }
+        let mut c = self.store().conn().await.map_err(|e| (uid, e.into()))?;
+        let user = directory::user_by_id(&mut c, p.user_id)
+            .await
+            .map_err(|e| (uid, e.into()))?
+            .filter(|u| u.account_enabled)
+            .ok_or_else(|| refused(uid, PasswordRefusal::AccountDisabled))?;
+        drop(c);
+        self.finish(
+            &user,
+            &[AuthMethod::Password, AuthMethod::AuthenticatorPush],
+            ctx,
+            now,
+        )
+        .await
+        .map(PushProgress::Done)
+        .map_err(|e| (uid, e))
     }
 
     /// The second step: the authenticator app's code.
@@ -658,6 +801,11 @@ impl Service {
             let methods: &[AuthMethod] = match r {
                 PasswordRefusal::WrongCode | PasswordRefusal::CodeAlreadyUsed => {
                     &[AuthMethod::Password, AuthMethod::SoftwareOath]
+                }
+                PasswordRefusal::PushDenied
+                | PasswordRefusal::PushWrongNumber
+                | PasswordRefusal::PushTimedOut => {
+                    &[AuthMethod::Password, AuthMethod::AuthenticatorPush]
                 }
                 _ => &[AuthMethod::Password],
             };

@@ -141,6 +141,7 @@ impl Service {
             MethodConfiguration::Fido2(b) => crate::version::check(opened_on, b)?,
             MethodConfiguration::TemporaryAccessPass(b) => crate::version::check(opened_on, b)?,
             MethodConfiguration::SoftwareOath(b) => crate::version::check(opened_on, b)?,
+            MethodConfiguration::MicrosoftAuthenticator(b) => crate::version::check(opened_on, b)?,
         }
         if let (MethodConfiguration::Fido2(b), MethodConfiguration::Fido2(a)) = (&before, &cfg) {
             let had = portcullis_domain::passkey::empty_allow_lists(b);

@@ -331,6 +331,7 @@ impl Service {
             fido2: methods.fido2.clone(),
             tap: methods.tap.clone(),
             oath: methods.oath.clone(),
+            authenticator: methods.authenticator.clone(),
         };
         for (id, doc) in &p.methods {
             let current = match id {
@@ -339,6 +340,9 @@ impl Service {
                     MethodConfiguration::TemporaryAccessPass(out.tap.clone())
                 }
                 MethodId::SoftwareOath => MethodConfiguration::SoftwareOath(out.oath.clone()),
+                MethodId::MicrosoftAuthenticator => {
+                    MethodConfiguration::MicrosoftAuthenticator(out.authenticator.clone())
+                }
             };
             let m = current.patched(doc.clone())?;
             let groups = directory::groups_by_ids(c, &m.target_groups()).await?;
@@ -347,6 +351,7 @@ impl Service {
                 MethodConfiguration::Fido2(f) => out.fido2 = f,
                 MethodConfiguration::TemporaryAccessPass(t) => out.tap = t,
                 MethodConfiguration::SoftwareOath(o) => out.oath = o,
+                MethodConfiguration::MicrosoftAuthenticator(a) => out.authenticator = a,
             }
         }
         Ok((proposed, out))

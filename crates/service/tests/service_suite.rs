@@ -30,6 +30,8 @@ mod adoption;
 mod bursts;
 #[path = "service_suite/factors.rs"]
 mod factors;
+#[path = "service_suite/push.rs"]
+mod push;
 #[path = "service_suite/versions.rs"]
 mod versions;
 use time::macros::datetime;

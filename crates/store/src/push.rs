@@ -154,7 +154,9 @@ pub async fn pending_for(c: &mut Conn, user: Uuid, since: Timestamp) -> Result<V
     .bind(ms(since))
     .fetch_all(&mut *c)
     .await?;
-    rows.iter().map(|r| approval_row(r).map(|(a, _)| a)).collect()
+    rows.iter()
+        .map(|r| approval_row(r).map(|(a, _)| a))
+        .collect()
 }
 
 /// Answers a pending request: a compare-and-set, so one answer wins.
@@ -172,11 +174,12 @@ pub async fn answer(c: &mut Conn, id: Uuid, to: ApprovalState, now: Timestamp) -
 
 /// Spends an approved request on the session it opens: one approval, one session.
 pub async fn use_approved(c: &mut Conn, id: Uuid) -> Result<bool> {
-    let done =
-        sqlx::query("UPDATE push_approvals SET state = 'used' WHERE id = $1 AND state = 'approved'")
-            .bind(id.to_string())
-            .execute(&mut *c)
-            .await?;
+    let done = sqlx::query(
+        "UPDATE push_approvals SET state = 'used' WHERE id = $1 AND state = 'approved'",
+    )
+    .bind(id.to_string())
+    .execute(&mut *c)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 

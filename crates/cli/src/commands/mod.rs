@@ -3,6 +3,7 @@
 pub mod adoption;
 pub mod apps;
 pub mod audit;
+pub mod authenticator;
 pub mod backup;
 pub mod ca;
 pub mod devices;

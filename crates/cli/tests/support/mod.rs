@@ -370,6 +370,73 @@ pub async fn enrol_oath(c: &reqwest::Client, s: &Server) -> totp_rs::TOTP {
     app
 }
 
+/// Runs `portcullis authenticator --state STATE ARGS…`: the command-line Authenticator app.
+pub fn authenticator(state: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(bin())
+        .arg("authenticator")
+        .arg("--state")
+        .arg(state)
+        .args(args)
+        .output()
+        .expect("run portcullis authenticator");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Turns Microsoft Authenticator push on for everyone.
+pub fn enable_push(d: &Path, db: Option<&str>) {
+    let f = d.join("enable-push.json");
+    std::fs::write(&f, r#"{"state": "enabled"}"#).unwrap();
+    assert_eq!(
+        cli(
+            d,
+            db,
+            &[
+                "policy",
+                "patch",
+                "MicrosoftAuthenticator",
+                f.to_str().unwrap()
+            ]
+        )
+        .0,
+        0
+    );
+}
+
+/// A phone with the command-line app, its account added from Security info's activation
+/// link as the client's signed-in user would (the state file is `state`).
+pub async fn add_phone(c: &reqwest::Client, s: &Server, state: &Path) {
+    let (st, _, err) = authenticator(
+        state,
+        &[
+            "init",
+            "--platform",
+            "android",
+            "--os-version",
+            "14",
+            "--name",
+            "Pixel 8",
+        ],
+    );
+    assert_eq!(st, 0, "{err}");
+    open_security_info(c, s).await;
+    let page = get_following(c, s, "/security-info/authenticator")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let at = page
+        .find(r#"id="activation-link" href=""#)
+        .unwrap_or_else(|| panic!("no activation link: {page}"))
+        + 26;
+    let link = page[at..at + page[at..].find('"').unwrap()].replace("&amp;", "&");
+    let (st, out, err) = authenticator(state, &["add-account", "--link", &link]);
+    assert_eq!(st, 0, "{out} {err}");
+}
+
 pub async fn open_security_info(c: &reqwest::Client, s: &Server) {
     let _ = get_following(c, s, "/security-info").await;
 }

@@ -5,9 +5,8 @@ use serde_json::Value;
 
 use super::{
     authenticator_config::AuthenticatorConfiguration, campaign::RegistrationCampaign,
-    fido2::Fido2Configuration,
-    oath_config::SoftwareOathConfiguration, tap_config::TapConfiguration, targets, GroupLookup,
-    PolicyError,
+    fido2::Fido2Configuration, oath_config::SoftwareOathConfiguration,
+    tap_config::TapConfiguration, targets, GroupLookup, PolicyError,
 };
 
 /// `enabled` or `disabled`.

@@ -11,9 +11,9 @@ pub mod oath_config;
 pub mod tap_config;
 pub mod targets;
 
+pub use authenticator_config::AuthenticatorConfiguration;
 pub use fido2::{Fido2Configuration, KeyRestrictions, PasskeyProfile, PasskeyTypes};
 pub use method::{MethodConfiguration, MethodId, MethodState};
-pub use authenticator_config::AuthenticatorConfiguration;
 pub use oath_config::SoftwareOathConfiguration;
 pub use tap_config::TapConfiguration;
 pub use targets::{

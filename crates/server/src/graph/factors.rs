@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portcullis_domain::time_fmt::rfc3339;
 use portcullis_service::oath::OathView;
+use portcullis_service::push::DeviceView;
 use serde_json::{json, Value};
 
 use super::{gerr, Ctx, GraphError};
@@ -106,4 +107,56 @@ pub(crate) async fn get_password(cx: &Ctx<'_>) -> Result<Response, GraphError> {
         .filter(|_| sub_is(cx, PASSWORD_METHOD_ID))
         .ok_or_else(|| not_found("password method"))?;
     Ok(axum::Json(password_json(Some(t))).into_response())
+}
+
+pub(crate) fn authenticator_json(d: &DeviceView) -> Value {
+    json!({
+        "@odata.type": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod",
+        "id": d.id, "displayName": d.display_name, "deviceTag": "SoftwareTokenActivated",
+        "phoneAppVersion": null, "clientAppName": "microsoftAuthenticator",
+        "createdDateTime": rfc3339(d.created_at)
+    })
+}
+
+async fn authenticators(cx: &Ctx<'_>) -> Result<Vec<DeviceView>, GraphError> {
+    Ok(cx
+        .st
+        .service
+        .authenticators_for(cx.actor, cx.params.id.unwrap_or_default())
+        .await?)
+}
+
+/// `GET …/microsoftAuthenticatorMethods`.
+pub(crate) async fn list_authenticators(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let v = authenticators(cx)
+        .await?
+        .iter()
+        .map(authenticator_json)
+        .collect();
+    Ok(collection(cx, "microsoftAuthenticatorMethods", v))
+}
+
+/// `GET …/microsoftAuthenticatorMethods/{id}`.
+pub(crate) async fn get_authenticator(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let d = authenticators(cx)
+        .await?
+        .into_iter()
+        .find(|d| sub_is(cx, &d.id.to_string()))
+        .ok_or_else(|| not_found("Microsoft Authenticator method"))?;
+    Ok(axum::Json(authenticator_json(&d)).into_response())
+}
+
+/// `DELETE …/microsoftAuthenticatorMethods/{id}` → 204: removed from the server (the phone
+/// keeps the account until it is removed there); the user's sessions end. Audited.
+pub(crate) async fn delete_authenticator(cx: &Ctx<'_>) -> Result<Response, GraphError> {
+    let id = cx
+        .params
+        .sub
+        .and_then(|s| uuid::Uuid::parse_str(s).ok())
+        .ok_or_else(|| not_found("Microsoft Authenticator method"))?;
+    cx.st
+        .service
+        .delete_authenticator(cx.actor, cx.params.id.unwrap_or_default(), id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

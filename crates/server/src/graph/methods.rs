@@ -251,6 +251,9 @@ pub(crate) async fn list_all(cx: &Ctx<'_>) -> Result<Response, GraphError> {
     if let (_, Some(m)) = cx.st.service.oath_for(cx.actor, user).await? {
         v.push(super::factors::oath_json(&m));
     }
+    for d in cx.st.service.authenticators_for(cx.actor, user).await? {
+        v.push(super::factors::authenticator_json(&d));
+    }
     Ok(collection(cx, "methods", v))
 }
 

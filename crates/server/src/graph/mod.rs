@@ -59,6 +59,12 @@ pub enum Op {
     GetOath,
     /// `DELETE users/{id}/authentication/softwareOathMethods/{sub}`.
     DeleteOath,
+    /// `GET users/{id}/authentication/microsoftAuthenticatorMethods`.
+    ListAuthenticators,
+    /// `GET users/{id}/authentication/microsoftAuthenticatorMethods/{sub}`.
+    GetAuthenticator,
+    /// `DELETE users/{id}/authentication/microsoftAuthenticatorMethods/{sub}`.
+    DeleteAuthenticator,
     /// `GET users/{id}/authentication/passwordMethods`.
     ListPasswords,
     /// `GET users/{id}/authentication/passwordMethods/{sub}`.
@@ -324,6 +330,41 @@ pub const ROUTES: &[RouteSpec] = &[
             "{sub}",
         ],
         op: Op::DeleteOath,
+        capability: Capability::WriteMethods,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &[
+            "users",
+            "{id}",
+            "authentication",
+            "microsoftauthenticatormethods",
+        ],
+        op: Op::ListAuthenticators,
+        capability: Capability::ReadMethods,
+    },
+    RouteSpec {
+        method: "GET",
+        pattern: &[
+            "users",
+            "{id}",
+            "authentication",
+            "microsoftauthenticatormethods",
+            "{sub}",
+        ],
+        op: Op::GetAuthenticator,
+        capability: Capability::ReadMethods,
+    },
+    RouteSpec {
+        method: "DELETE",
+        pattern: &[
+            "users",
+            "{id}",
+            "authentication",
+            "microsoftauthenticatormethods",
+            "{sub}",
+        ],
+        op: Op::DeleteAuthenticator,
         capability: Capability::WriteMethods,
     },
     RouteSpec {
@@ -1116,6 +1157,9 @@ async fn handle(
         Op::GetOath => return factors::get_oath(&cx).await,
         Op::DeleteOath => return factors::delete_oath(&cx).await,
         Op::ListPasswords => return factors::list_passwords(&cx).await,
+        Op::ListAuthenticators => return factors::list_authenticators(&cx).await,
+        Op::GetAuthenticator => return factors::get_authenticator(&cx).await,
+        Op::DeleteAuthenticator => return factors::delete_authenticator(&cx).await,
         Op::GetPassword => return factors::get_password(&cx).await,
         Op::CreateTap => return methods::create_tap(&cx).await,
         Op::GetTap => return methods::get_tap(&cx).await,

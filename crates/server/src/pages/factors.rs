@@ -3,13 +3,14 @@
 
 use maud::{html, Markup, PreEscaped};
 use portcullis_service::oath::{OathEnrolment, OathView};
+use portcullis_service::push::{Activation, DeviceView};
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
 
 use super::layout;
 
 /// The password and authenticator app rows of Security info.
-pub fn section(has_password: bool, oath: Option<&OathView>) -> Markup {
+pub fn section(has_password: bool, oath: Option<&OathView>, devices: &[DeviceView]) -> Markup {
     html! {
         h2 { "Password and authenticator app" }
         ul.methods id="factors" {
@@ -33,8 +34,47 @@ pub fn section(has_password: bool, oath: Option<&OathView>) -> Markup {
                     }
                 }
             }
+            li.method id="authenticator-row" {
+                strong { "Microsoft Authenticator" }
+                @if devices.is_empty() { div.muted { "Not set up: approve sign-ins with a number instead of typing a code." } }
+                @for d in devices {
+                    div.muted data-device=(d.id) { "Push with number matching · " (d.display_name) " (" (d.platform) ") · added " (portcullis_domain::time_fmt::rfc3339(d.created_at)) }
+                    form method="post" action={ "/security-info/authenticator/" (d.id) "/delete" } {
+                        button.secondary-action type="submit" id=(format!("delete-authenticator-{}", d.id)) { "Delete " (d.display_name) }
+                    }
+                }
+                p { a id="add-authenticator-push" href="/security-info/authenticator" { "Add Microsoft Authenticator" } }
+            }
         }
     }
+}
+
+/// Adding Microsoft Authenticator: the one-time link the app follows, as a QR code too.
+pub fn activation_page(a: &Activation) -> Markup {
+    layout(
+        "Add Microsoft Authenticator",
+        html! {
+            h1 { "Add Microsoft Authenticator" }
+            p { "In Microsoft Authenticator, add a work or school account and scan this QR code, or open the link below on the phone. It works once, for 10 minutes." }
+            figure id="activation-qr" {
+                @if let Some(svg) = qr_svg(&a.link) { (PreEscaped(svg)) }
+                figcaption { a id="activation-link" href=(a.link) { (a.link) } }
+            }
+            p.muted { "With the command-line app: " code { "portcullis authenticator add-account --link '" (a.link) "'" } }
+            p { a href="/security-info" id="done" { "Done" } }
+        },
+    )
+}
+
+/// The activation link opened in a browser rather than in the app.
+pub fn open_in_app_page() -> Markup {
+    layout(
+        "Open in Microsoft Authenticator",
+        html! {
+            h1 { "Open this link in Microsoft Authenticator" }
+            p { "This link adds your account to Microsoft Authenticator. Scan its QR code with the app, or pass it to " code { "portcullis authenticator add-account --link" } "." }
+        },
+    )
 }
 
 /// The QR code of `data` as SVG (square modules, a quiet zone, no script).

@@ -45,6 +45,33 @@ pub fn code_page(pending: &str, error: Option<&str>, return_to: Option<&str>) ->
     )
 }
 
+/// The push step: the number to type in Microsoft Authenticator. The page asks by itself
+/// whether the request was answered (a small script); "Continue" does the same without it.
+pub fn push_page(
+    pending: &str,
+    number: u8,
+    error: Option<&str>,
+    return_to: Option<&str>,
+) -> Markup {
+    layout(
+        "Approve sign in request",
+        html! {
+            h1 { "Approve sign in request" }
+            p { "Open your Microsoft Authenticator app, and enter the number shown to sign in." }
+            p.push-number id="push-number" { (number) }
+            p.muted { "No numbers in your app? Make sure to upgrade to the latest version." }
+            p.notice.error role="alert" id="error" hidden[error.is_none()] { (error.unwrap_or_default()) }
+            form method="post" action="/signin/push" id="push-form" {
+                input type="hidden" name="pending" value=(pending);
+                @if let Some(r) = return_to { input type="hidden" name="return_to" value=(r); }
+                button type="submit" id="push-continue" { "Continue" }
+            }
+            p { a href=(password_url(return_to)) { "Start again" } }
+            script src="/static/portcullis.js" {}
+        },
+    )
+}
+
 /// An administrator requires a new password before the session opens.
 pub fn new_password_page(pending: &str, error: Option<&str>, return_to: Option<&str>) -> Markup {
     layout(

@@ -236,6 +236,26 @@ if (accepted) {
   });
 }
 
+// A Microsoft Authenticator request (issue 17): ask every two seconds whether it was answered
+// (204: not yet); once it is, continue with the page's own form, which shows the outcome.
+const pushForm = document.getElementById("push-form");
+if (pushForm) {
+  const ask = async () => {
+    try {
+      const r = await fetch(pushForm.action, {
+        method: "POST",
+        headers: { "x-portcullis-poll": "1" },
+        body: new URLSearchParams(new FormData(pushForm)),
+      });
+      if (r.status !== 204) return pushForm.submit();
+    } catch (e) {
+      // The network failed: the next round asks again.
+    }
+    setTimeout(ask, 2000);
+  };
+  setTimeout(ask, 2000);
+}
+
 // Times in the viewer's own time zone (the page carries them in UTC).
 document.querySelectorAll("time[data-local]").forEach((t) => {
   const d = new Date(t.dateTime);

@@ -24,6 +24,8 @@ pub enum Notice {
     OathDeleted,
     /// The password was changed.
     PasswordChanged,
+    /// A Microsoft Authenticator device was removed.
+    AuthenticatorDeleted,
 }
 
 /// What the Security info page shows.
@@ -45,6 +47,8 @@ pub struct View<'a> {
     pub has_password: bool,
     /// Their authenticator app, if any.
     pub oath: Option<&'a portcullis_service::oath::OathView>,
+    /// Their Microsoft Authenticator devices.
+    pub devices: &'a [portcullis_service::push::DeviceView],
 }
 
 /// A time, in UTC as text and machine-readable for the page script, which shows it in the
@@ -81,6 +85,7 @@ pub fn page(view: &View<'_>) -> Markup {
                 Some(Notice::OathAdded) => p.notice.ok id="notice" role="status" { "Authenticator app set up: you will be asked for its code after your password." },
                 Some(Notice::OathDeleted) => p.notice.ok id="notice" role="status" { "Authenticator app deleted. Remove the account from the app too." },
                 Some(Notice::PasswordChanged) => p.notice.ok id="notice" role="status" { "Password changed." },
+                Some(Notice::AuthenticatorDeleted) => p.notice.ok id="notice" role="status" { "Microsoft Authenticator removed. Remove the account in the app too." },
                 None => {},
             }
             p.notice hidden id="status" role="status" aria-live="polite" {}
@@ -161,7 +166,7 @@ pub fn page(view: &View<'_>) -> Markup {
                 }
                 (Err(r), _) => { p.notice.error id="cannot-add" { (passkey_refusal(r)) } }
             }
-            (super::factors::section(view.has_password, view.oath))
+            (super::factors::section(view.has_password, view.oath, view.devices))
             p { a href="/me" { "Back" } }
             script src="/static/portcullis.js" {}
         },
@@ -217,6 +222,7 @@ mod tests {
             rp_id: "contoso.com",
             has_password: false,
             oath: None,
+            devices: &[],
         })
         .into_string();
         assert!(

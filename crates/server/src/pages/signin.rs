@@ -59,6 +59,7 @@ fn method_name(m: AuthMethod) -> &'static str {
         AuthMethod::Passkey => "Passkey",
         AuthMethod::Password => "Password",
         AuthMethod::SoftwareOath => "Authenticator app code",
+        AuthMethod::AuthenticatorPush => "Microsoft Authenticator approval",
     }
 }
 

@@ -12,7 +12,9 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 
 use crate::error::PageError;
-use crate::pages::factors::{cannot_enrol_page, enrol_page, password_page};
+use crate::pages::factors::{
+    activation_page, cannot_enrol_page, enrol_page, open_in_app_page, password_page,
+};
 use crate::routes::{check_same_origin, form_error, request_context};
 use crate::AppState;
 
@@ -155,4 +157,50 @@ pub(crate) async fn change_password(
             Ok((StatusCode::BAD_REQUEST, password_page(has, Some(&why))).into_response())
         }
     }
+}
+
+/// `GET /security-info/authenticator`: a one-time activation link for the app.
+pub(crate) async fn begin_authenticator(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let (session, user) = match super::app_session(&st, &headers).await? {
+        Ok(s) => s,
+        Err(start) => return Ok(start),
+    };
+    let ctx = request_context(&st, peer, &headers);
+    match st
+        .service
+        .begin_authenticator(&user, &session, &ctx, &st.config.origin())
+        .await
+    {
+        Ok(a) => Ok(activation_page(&a).into_response()),
+        Err(portcullis_service::push::PushError::Failed(e)) => Err(e.into()),
+        Err(e) => Ok((StatusCode::FORBIDDEN, cannot_enrol_page(&e.to_string())).into_response()),
+    }
+}
+
+/// `POST /security-info/authenticator/{id}/delete`.
+pub(crate) async fn delete_authenticator(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    check_same_origin(&headers, &st)?;
+    let (session, user) = match super::app_session(&st, &headers).await? {
+        Ok(s) => s,
+        Err(start) => return Ok(start),
+    };
+    let id = uuid::Uuid::parse_str(&id)
+        .map_err(|_| PageError::NotFound("You have no such Microsoft Authenticator.".into()))?;
+    st.service
+        .delete_own_authenticator(&user, &session, id)
+        .await?;
+    Ok(Redirect::to("/security-info?notice=authenticator-deleted").into_response())
+}
+
+/// `GET /authenticator/activate`: the link opened in a browser, not in the app.
+pub(crate) async fn open_in_app() -> Response {
+    open_in_app_page().into_response()
 }

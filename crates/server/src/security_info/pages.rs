@@ -33,6 +33,7 @@ pub(crate) async fn security_info(
         Some("oath-added") => Some(pages::security_info::Notice::OathAdded),
         Some("oath-deleted") => Some(pages::security_info::Notice::OathDeleted),
         Some("password-changed") => Some(pages::security_info::Notice::PasswordChanged),
+        Some("authenticator-deleted") => Some(pages::security_info::Notice::AuthenticatorDeleted),
         _ => None,
     };
     show_security_info(&st, peer, &headers, notice, None, StatusCode::OK).await
@@ -61,6 +62,7 @@ async fn show_security_info(
         .await?;
     let has_password = st.service.has_password(user.id).await?;
     let oath = st.service.oath_of(user.id).await?;
+    let devices = st.service.authenticators_of(user.id).await?;
     let page = pages::security_info::page(&pages::security_info::View {
         user: &user,
         passkeys: &passkeys,
@@ -70,6 +72,7 @@ async fn show_security_info(
         rp_id: st.rp.rp_id(),
         has_password,
         oath: oath.as_ref(),
+        devices: &devices,
     });
     Ok((status, page).into_response())
 }

@@ -30,6 +30,9 @@ pub fn password_refusal(r: &PasswordRefusal) -> String {
         PasswordRefusal::WrongCode => {
             "That code is not correct. Enter the code your authenticator app shows now.".into()
         }
+        PasswordRefusal::PushDenied => "The request was denied in Microsoft Authenticator. If you did not start this sign-in, tell your administrator: someone may know your password.".into(),
+        PasswordRefusal::PushWrongNumber => "The number entered in Microsoft Authenticator was not the one shown here, so the request was denied. Sign in again and enter the number this page shows.".into(),
+        PasswordRefusal::PushTimedOut => "Microsoft Authenticator did not answer in time. Sign in again, and approve the request in the app.".into(),
         PasswordRefusal::SecondFactorRequired => "Your account has a stronger way to sign in (a passkey, a Temporary Access Pass or an authenticator app your organisation no longer allows): a password alone is not enough. Sign in with your passkey or a Temporary Access Pass.".into(),
         PasswordRefusal::CodeAlreadyUsed => "That code was already used: each code works once. Wait for your authenticator app to show the next code, then enter it.".into(),
     }

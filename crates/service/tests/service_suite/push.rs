@@ -1,0 +1,294 @@
+//! Issue 17 on both backends: Microsoft Authenticator push with number matching, tried as an
+//! attacker would — a link used twice, another device's signature, a wrong number, a late
+//! answer, an approval spent twice.
+
+use super::*;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use p256::ecdsa::signature::Signer;
+use p256::ecdsa::{DerSignature, SigningKey};
+use p256::pkcs8::EncodePublicKey;
+use portcullis_domain::password::PasswordRefusal;
+use portcullis_domain::policy::AuthenticatorConfiguration;
+use portcullis_domain::push::{ApprovalState, DenyReason};
+use portcullis_domain::session::AuthMethod;
+use portcullis_service::password::{PasswordSignInError, PasswordStep, PushProgress};
+use portcullis_service::push::PushError;
+
+const PW: &str = "violet-canoe-hums-at-dusk";
+
+struct Phone {
+    key: SigningKey,
+    device: uuid::Uuid,
+}
+
+impl Phone {
+    fn sign(&self, m: &str) -> String {
+        let s: DerSignature = self.key.sign(m.as_bytes());
+        URL_SAFE_NO_PAD.encode(s.as_bytes())
+    }
+}
+
+async fn enable_push(svc: &Service) {
+    let cfg = AuthenticatorConfiguration {
+        state: MethodState::Enabled,
+        ..Default::default()
+    };
+    svc.save_method_configuration(
+        &op(),
+        MethodConfiguration::MicrosoftAuthenticator(cfg),
+        false,
+    )
+    .await
+    .unwrap();
+}
+
+async fn user_with_phone(svc: &Service, upn: &str) -> Phone {
+    svc.add_user(&op(), upn, "Ana Lopez").await.unwrap();
+    svc.set_password(&op(), upn, PW, false).await.unwrap();
+    let PasswordStep::SignedIn(s) = svc
+        .sign_in_with_password(upn, PW, &ctx("10.0.0.1"))
+        .await
+        .unwrap()
+    else {
+        panic!("one factor held")
+    };
+    let a = svc
+        .begin_authenticator(&s.user, &s.session, &ctx("10.0.0.1"), "http://localhost")
+        .await
+        .unwrap();
+    let key = SigningKey::random(&mut rand::rngs::OsRng);
+    let public =
+        URL_SAFE_NO_PAD.encode(key.verifying_key().to_public_key_der().unwrap().as_bytes());
+    let (d, user) = svc
+        .activate_authenticator(&a.code, &public, "Pixel 8", "android")
+        .await
+        .unwrap();
+    assert_eq!(user.id, s.user.id);
+    // The link works once: a second phone cannot join with it.
+    let other = SigningKey::random(&mut rand::rngs::OsRng);
+    let other_public = URL_SAFE_NO_PAD.encode(
+        other
+            .verifying_key()
+            .to_public_key_der()
+            .unwrap()
+            .as_bytes(),
+    );
+    assert!(matches!(
+        svc.activate_authenticator(&a.code, &other_public, "Attacker", "android")
+            .await,
+        Err(PushError::Activation)
+    ));
+    Phone { key, device: d.id }
+}
+
+fn refusal(e: PasswordSignInError) -> PasswordRefusal {
+    match e {
+        PasswordSignInError::Refused(r) => r,
+        e => panic!("not a refusal: {e}"),
+    }
+}
+
+async fn push_step(svc: &Service, upn: &str) -> (String, u8) {
+    match svc
+        .sign_in_with_password(upn, PW, &ctx("10.0.0.1"))
+        .await
+        .unwrap()
+    {
+        PasswordStep::Push { pending, number } => (pending, number),
+        other => panic!("a phone is held: {other:?}"),
+    }
+}
+
+async fn the_request(svc: &Service, clock: &ManualClock, p: &Phone) -> uuid::Uuid {
+    use portcullis_service::clock::Clock;
+    let at = clock.now().unix_timestamp();
+    let found = svc
+        .pending_approvals(
+            p.device,
+            at,
+            &p.sign(&format!("portcullis-poll|{}|{at}", p.device)),
+            std::time::Duration::ZERO,
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "one request is pending");
+    found[0].id
+}
+
+async fn answer(
+    svc: &Service,
+    p: &Phone,
+    request: uuid::Uuid,
+    approve: bool,
+    number: u8,
+) -> Result<ApprovalState, PushError> {
+    let m = format!("portcullis-answer|{request}|{}|{number}", u8::from(approve));
+    svc.answer_approval(
+        request,
+        p.device,
+        approve,
+        number,
+        &p.sign(&m),
+        &ctx("10.0.0.7"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_right_number_from_the_phone_signs_in_once_and_is_mfa() {
+    for t in both().await {
+        let (svc, clock) = service(&t, LockoutPolicy::default()).await;
+        enable_push(&svc).await;
+        let phone = user_with_phone(&svc, "ana@contoso.com").await;
+        let (pending, number) = push_step(&svc, "ana@contoso.com").await;
+        assert!((10..=99).contains(&number));
+        assert!(matches!(
+            svc.sign_in_with_push(&pending, &ctx("10.0.0.1"))
+                .await
+                .unwrap(),
+            PushProgress::Waiting
+        ));
+        let request = the_request(&svc, &clock, &phone).await;
+        assert_eq!(
+            answer(&svc, &phone, request, true, number).await.unwrap(),
+            ApprovalState::Approved
+        );
+        // A second answer changes nothing.
+        assert!(matches!(
+            answer(&svc, &phone, request, false, 0).await,
+            Err(PushError::Answer(_))
+        ));
+        let PushProgress::Done(PasswordStep::SignedIn(s)) = svc
+            .sign_in_with_push(&pending, &ctx("10.0.0.1"))
+            .await
+            .unwrap()
+        else {
+            panic!("approved")
+        };
+        assert_eq!(
+            s.session.methods,
+            [AuthMethod::Password, AuthMethod::AuthenticatorPush]
+        );
+        assert!(portcullis_domain::session::is_mfa(&s.session.methods));
+        // One approval, one session: the same page asking again opens nothing.
+        let e = svc
+            .sign_in_with_push(&pending, &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(e), PasswordRefusal::SecondStepExpired);
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_number_denies_and_a_late_or_foreign_answer_does_nothing() {
+    for t in both().await {
+        let (svc, clock) = service(&t, LockoutPolicy::default()).await;
+        enable_push(&svc).await;
+        let ana = user_with_phone(&svc, "ana@contoso.com").await;
+        let ben = user_with_phone(&svc, "ben@contoso.com").await;
+        // A push the user did not start: Ben's phone cannot answer Ana's request, nor can a
+        // signature by another key than the device's.
+        let (pending, number) = push_step(&svc, "ana@contoso.com").await;
+        let request = the_request(&svc, &clock, &ana).await;
+        assert!(matches!(
+            answer(&svc, &ben, request, true, number).await,
+            Err(PushError::Unknown)
+        ));
+        let forged = Phone {
+            key: SigningKey::random(&mut rand::rngs::OsRng),
+            device: ana.device,
+        };
+        assert!(matches!(
+            answer(&svc, &forged, request, true, number).await,
+            Err(PushError::Unknown)
+        ));
+        // A stale poll signature is refused too.
+        use portcullis_service::clock::Clock;
+        let old = clock.now().unix_timestamp() - 3600;
+        let m = format!("portcullis-poll|{}|{old}", ana.device);
+        assert!(matches!(
+            svc.pending_approvals(ana.device, old, &ana.sign(&m), std::time::Duration::ZERO)
+                .await,
+            Err(PushError::Unknown)
+        ));
+        // The wrong number denies the request for good, and the sign-in says so.
+        let wrong = if number == 99 { 10 } else { number + 1 };
+        assert_eq!(
+            answer(&svc, &ana, request, true, wrong).await.unwrap(),
+            ApprovalState::Denied(DenyReason::WrongNumber)
+        );
+        assert!(matches!(
+            answer(&svc, &ana, request, true, number).await,
+            Err(PushError::Answer(_))
+        ));
+        let e = svc
+            .sign_in_with_push(&pending, &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(e), PasswordRefusal::PushWrongNumber);
+        let mut c = svc.store().conn().await.unwrap();
+        let log = signins::recent(&mut c, 50).await.unwrap();
+        assert!(log
+            .iter()
+            .any(|e| e.failure_code.as_deref() == Some("pushWrongNumber")));
+        drop(c);
+        // Nobody answers: the request times out.
+        let (pending, number) = push_step(&svc, "ana@contoso.com").await;
+        let request = the_request(&svc, &clock, &ana).await;
+        clock.advance(Duration::seconds(61));
+        let e = svc
+            .sign_in_with_push(&pending, &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(e), PasswordRefusal::PushTimedOut);
+        assert!(matches!(
+            answer(&svc, &ana, request, true, number).await,
+            Err(PushError::Answer(_))
+        ));
+        // Denied by the user.
+        let (pending, _) = push_step(&svc, "ana@contoso.com").await;
+        let request = the_request(&svc, &clock, &ana).await;
+        assert_eq!(
+            answer(&svc, &ana, request, false, 0).await.unwrap(),
+            ApprovalState::Denied(DenyReason::UserDenied)
+        );
+        let e = svc
+            .sign_in_with_push(&pending, &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(e), PasswordRefusal::PushDenied);
+    }
+}
+
+#[tokio::test]
+async fn the_policy_decides_push_and_the_context_the_phone_shows() {
+    for t in both().await {
+        let (svc, clock) = service(&t, LockoutPolicy::default()).await;
+        enable_push(&svc).await;
+        let ana = user_with_phone(&svc, "ana@contoso.com").await;
+        let (_, _) = push_step(&svc, "ana@contoso.com").await;
+        use portcullis_service::clock::Clock;
+        let at = clock.now().unix_timestamp();
+        let m = format!("portcullis-poll|{}|{at}", ana.device);
+        let found = svc
+            .pending_approvals(ana.device, at, &ana.sign(&m), std::time::Duration::ZERO)
+            .await
+            .unwrap();
+        // Microsoft-managed context is shown: the location (the sign-in's address).
+        assert_eq!(found[0].location.as_deref(), Some("10.0.0.1"));
+        // Push disabled: the password no longer falls back to one factor.
+        svc.save_method_configuration(
+            &op(),
+            MethodConfiguration::MicrosoftAuthenticator(AuthenticatorConfiguration::default()),
+            false,
+        )
+        .await
+        .unwrap();
+        let e = svc
+            .sign_in_with_password("ana@contoso.com", PW, &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(e), PasswordRefusal::SecondFactorRequired);
+    }
+}
