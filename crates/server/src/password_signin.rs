@@ -208,8 +208,8 @@ pub(crate) struct PushForm {
     return_to: Option<String>,
 }
 
-/// The push step: answered → the next step; not yet → the same page (or, for the page's own
-/// script, which says `X-Portcullis-Poll`, 204).
+/// The push step: answered → the next step; not yet → the same page. The page's own script
+/// says `X-Portcullis-Poll` and only asks: 204 while the request waits, 205 once it does not.
 pub(crate) async fn push(
     State(st): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -220,10 +220,17 @@ pub(crate) async fn push(
     let ctx = request_context(&st, peer, &headers);
     let Form(form) = form.map_err(form_error)?;
     let return_to = safe_return_to(form.return_to.as_deref());
-    let polling = headers.contains_key("x-portcullis-poll");
+    // The page's script only asks; its form takes the outcome.
+    if headers.contains_key("x-portcullis-poll") {
+        return Ok(if st.service.push_waiting(&form.pending).await? {
+            StatusCode::NO_CONTENT
+        } else {
+            StatusCode::RESET_CONTENT
+        }
+        .into_response());
+    }
     match st.service.sign_in_with_push(&form.pending, &ctx).await {
         Ok(PushProgress::Done(step)) => Ok(next(&st, step, return_to.as_deref())),
-        Ok(PushProgress::Waiting) if polling => Ok(StatusCode::NO_CONTENT.into_response()),
         Ok(PushProgress::Waiting) => {
             let number = st.service.push_number(&form.pending).await?;
             let page = push_page(
@@ -236,8 +243,6 @@ pub(crate) async fn push(
             );
             Ok((StatusCode::ACCEPTED, page).into_response())
         }
-        // The script's answer is any other status: it then continues with the form.
-        Err(_) if polling => Ok(StatusCode::RESET_CONTENT.into_response()),
         Err(PasswordSignInError::Refused(r)) => {
             let page = password_page("", Some(&password_refusal(&r)), return_to.as_deref());
             Ok(refused(&st, &r, page))

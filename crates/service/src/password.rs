@@ -556,6 +556,23 @@ impl Service {
         }
     }
 
+    /// Whether a push step's request still waits for the app (the page's script asks, and
+    /// asking changes nothing: the page's form then takes the outcome).
+    pub async fn push_waiting(&self, pending: &str) -> Result<bool> {
+        let now = self.now();
+        let Ok(p) = self.open_pending(PUSH_STEP, pending, now).await else {
+            return Ok(false);
+        };
+        let Some(id) = p.approval else {
+            return Ok(false);
+        };
+        Ok(self.approval(id).await?.is_some_and(|(a, _)| {
+            a.user_id == p.user_id
+                && portcullis_domain::push::outcome(&a, now)
+                    == portcullis_domain::push::Outcome::Waiting
+        }))
+    }
+
     /// The number a push step's page shows (to show it again).
     pub async fn push_number(&self, pending: &str) -> Result<u8> {
         let now = self.now();

@@ -174,3 +174,140 @@ async fn password_then_an_app_set_up_from_the_qr_code_and_each_code_once() {
     b.close().await;
     s.stop().await;
 }
+
+/// Password + Microsoft Authenticator push in Chromium, with the command-line app as the
+/// phone: the right number signs in, a wrong number is denied, and an unanswered request
+/// times out — each said on the page.
+#[tokio::test]
+async fn password_then_push_with_number_matching_right_wrong_and_unanswered() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = Server::start(d, None).await;
+    let upn = "noor@portcullis.local";
+    assert_eq!(
+        support::cli(
+            d,
+            None,
+            &[
+                "users",
+                "add",
+                "--upn",
+                upn,
+                "--display-name",
+                "Noor Haddad"
+            ]
+        )
+        .0,
+        0
+    );
+    support::enable_push(d, None);
+    let (st, _, err) =
+        support::cli_input(d, None, &["users", "set-password", upn], &format!("{PW}\n"));
+    assert_eq!(st, 0, "{err}");
+    let phone = d.join("phone.json");
+    let (st, _, err) = support::authenticator(
+        &phone,
+        &[
+            "init",
+            "--platform",
+            "android",
+            "--os-version",
+            "14",
+            "--name",
+            "Pixel 8",
+        ],
+    );
+    assert_eq!(st, 0, "{err}");
+
+    let b = Browser::launch().await;
+    let c = &b.client;
+    let origin = s.origin();
+    password_sign_in(c, &origin, upn, PW).await;
+    c.wait()
+        .for_element(Locator::Id("signed-in"))
+        .await
+        .unwrap();
+    // Security info: add Microsoft Authenticator from the QR code on the screen.
+    c.goto(&format!("{origin}/security-info")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Id("add-authenticator-push"))
+        .await
+        .unwrap();
+    click(c, "add-authenticator-push").await;
+    c.wait()
+        .for_element(Locator::Id("activation-qr"))
+        .await
+        .unwrap();
+    let codes = qr_codes_on_screen(c).await;
+    assert_eq!(codes.len(), 1, "{codes:?}");
+    let shown = text(c, "#activation-link").await;
+    assert_eq!(codes[0], shown, "the QR code holds the link");
+    let (st, out, err) =
+        support::authenticator(&phone, &["--json", "add-account", "--link", &codes[0]]);
+    assert_eq!(st, 0, "{out} {err}");
+    let added: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(added["userPrincipalName"], upn);
+    assert_eq!(added["added"][0], "microsoftAuthenticatorPush");
+    // The link works once.
+    let (st, _, err) = support::authenticator(&phone, &["add-account", "--link", &codes[0]]);
+    assert_ne!(st, 0);
+    assert!(err.contains("expired or was already used"), "{err}");
+    c.goto(&format!("{origin}/security-info")).await.unwrap();
+    wait_text(c, "#authenticator-row", "Pixel 8").await;
+
+    // The right number: the page goes on by itself once the phone approves.
+    sign_out(c, &origin).await;
+    password_sign_in(c, &origin, upn, PW).await;
+    c.wait()
+        .for_element(Locator::Id("push-number"))
+        .await
+        .unwrap();
+    let number = text(c, "#push-number").await;
+    let approve = {
+        let phone = phone.clone();
+        let number = number.clone();
+        tokio::task::spawn_blocking(move || {
+            support::authenticator(&phone, &["approve", "--number", &number])
+        })
+    };
+    let (st, out, err) = approve.await.unwrap();
+    assert_eq!(st, 0, "{out} {err}");
+    assert!(out.contains("approved"), "{out}");
+    c.wait()
+        .for_element(Locator::Id("signed-in"))
+        .await
+        .unwrap();
+    assert!(text(c, "main")
+        .await
+        .contains("Password, Microsoft Authenticator approval"));
+
+    // A wrong number: denied in the app, and the page says why.
+    sign_out(c, &origin).await;
+    password_sign_in(c, &origin, upn, PW).await;
+    c.wait()
+        .for_element(Locator::Id("push-number"))
+        .await
+        .unwrap();
+    let shown: u8 = text(c, "#push-number").await.parse().unwrap();
+    let wrong = if shown == 99 { 10 } else { shown + 1 }.to_string();
+    let (st, _, err) = tokio::task::spawn_blocking({
+        let phone = phone.clone();
+        move || support::authenticator(&phone, &["approve", "--number", &wrong])
+    })
+    .await
+    .unwrap();
+    assert_ne!(st, 0);
+    assert!(err.contains("denied"), "{err}");
+    wait_text(c, "#error", "was not the one shown").await;
+
+    // Nobody answers: after a minute the page says so.
+    password_sign_in(c, &origin, upn, PW).await;
+    c.wait()
+        .for_element(Locator::Id("push-number"))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(62)).await;
+    wait_text(c, "#error", "did not answer in time").await;
+    b.close().await;
+    s.stop().await;
+}
