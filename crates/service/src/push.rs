@@ -41,7 +41,7 @@ use crate::{RequestContext, Result, Service, ServiceError};
 /// How long an activation link may wait for the app.
 pub const ACTIVATION_LIFETIME: Duration = Duration::minutes(10);
 /// How far a poll's signed time may be from the server's.
-const POLL_SKEW: i64 = 300;
+const POLL_SKEW: u64 = 300;
 /// The longest a fetch waits for a request to arrive.
 pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(25);
 
@@ -284,7 +284,10 @@ impl Service {
             .await?
             .ok_or(PushError::Unknown)?;
         drop(c);
-        let fresh = (now.unix_timestamp() - signed_at).abs() <= POLL_SKEW;
+        let fresh = now
+            .unix_timestamp()
+            .checked_sub(signed_at)
+            .is_some_and(|d| d.unsigned_abs() <= POLL_SKEW);
         if !fresh
             || !verifies(
                 &device,

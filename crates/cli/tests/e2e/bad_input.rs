@@ -201,6 +201,133 @@ async fn crawl(admin: &reqwest::Client, s: &Server) -> Found {
     found
 }
 
+/// A phone (a device key) and the request it may answer.
+struct Phone {
+    key: p256::ecdsa::SigningKey,
+    device: String,
+    request: String,
+}
+
+impl Phone {
+    fn sign(&self, m: &str) -> String {
+        use base64::Engine;
+        use p256::ecdsa::signature::Signer;
+        let s: p256::ecdsa::DerSignature = self.key.sign(m.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s.as_bytes())
+    }
+}
+
+fn public_key(k: &p256::ecdsa::SigningKey) -> String {
+    use base64::Engine;
+    use p256::pkcs8::EncodePublicKey;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(k.verifying_key().to_public_key_der().unwrap().as_bytes())
+}
+
+/// A fresh activation link from Security info, as the signed-in user of `c`.
+async fn activation_link(c: &reqwest::Client, s: &Server) -> String {
+    support::open_security_info(c, s).await;
+    let page = support::get_following(c, s, "/security-info/authenticator")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let at = page
+        .find(r#"id="activation-link" href=""#)
+        .unwrap_or_else(|| panic!("no activation link: {page:.600}"))
+        + r#"id="activation-link" href=""#.len();
+    page[at..at + page[at..].find('"').unwrap()].replace("&amp;", "&")
+}
+
+/// Carl, with a password and a phone: the push page's form, the delete form of his phone on
+/// Security info, and a pending request of his, which no link reaches.
+async fn push_steps(d: &std::path::Path, db: Option<&str>, s: &Server) -> (Phone, Found) {
+    let carl = "carl@portcullis.local";
+    let pw = "quiet-harbor-lamps-glow";
+    support::enable_push(d, db);
+    assert_eq!(cli(d, db, &["users", "add", "--upn", carl]).0, 0);
+    let (st, _, err) =
+        support::cli_input(d, db, &["users", "set-password", carl], &format!("{pw}\n"));
+    assert_eq!(st, 0, "{err}");
+    let c = support::password_client(s, carl, pw, None).await;
+    let link = activation_link(&c, s).await;
+    let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+    let body = json!({"code": link.split("code=").nth(1).unwrap(), "publicKey": public_key(&key), "displayName": "Pixel", "platform": "android"});
+    let r: Value = client()
+        .post(s.url("/api/authenticator/devices"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let device = r["deviceId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_string();
+    let mut found = Found::default();
+    // His Security info, with the phone's delete form.
+    let page = support::get_following(&c, s, "/security-info")
+        .await
+        .text()
+        .await
+        .unwrap();
+    for f in forms(&page) {
+        if let Some(route) =
+            route_of(&f.action).filter(|r| r.path == "/security-info/authenticator/{id}/delete")
+        {
+            found.instances.insert(route.path, f.action.clone());
+            found.posts.insert(route.path, f);
+        }
+    }
+    let page = client()
+        .post(s.url("/signin/password"))
+        .form(&[("username", carl), ("password", pw)])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let f = forms(&page)
+        .into_iter()
+        .find(|f| f.action == "/signin/push")
+        .unwrap_or_else(|| panic!("no push form: {page:.600}"));
+    found
+        .instances
+        .insert("/signin/push", "/signin/push".into());
+    found.posts.insert("/signin/push", f);
+    let mut phone = Phone {
+        key,
+        device,
+        request: String::new(),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let m = format!("portcullis-poll|{}|{now}", phone.device);
+    let r: Value = client()
+        .post(s.url("/api/authenticator/requests"))
+        .json(&json!({"deviceId": phone.device, "signedAt": now, "signature": phone.sign(&m)}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    phone.request = r["value"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_string();
+    let path = format!("/api/authenticator/requests/{}", phone.request);
+    found
+        .instances
+        .insert("/api/authenticator/requests/{id}", path);
+    (phone, found)
+}
+
 /// The forms a password sign-in answers with — the app's code, then the new password an
 /// administrator requires — which no link reaches: `upn` has a password that must change
 /// and an authenticator app.
@@ -567,8 +694,39 @@ async fn options(c: &reqwest::Client, s: &Server, path: &str) -> Option<Value> {
 }
 
 /// A JSON body the route accepts, for the routes that take one.
-async fn json_sample(route: &Route, admin: &reqwest::Client, s: &Server) -> Option<Value> {
+async fn json_sample(
+    route: &Route,
+    admin: &reqwest::Client,
+    s: &Server,
+    phone: &Phone,
+) -> Option<Value> {
     match route.path {
+        // A key of its own and a fresh activation link of the administrator's, each time.
+        "/api/authenticator/devices" => {
+            let link = activation_link(admin, s).await;
+            let code = link.split("code=").nth(1)?.to_string();
+            let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+            Some(
+                json!({"code": code, "publicKey": public_key(&key), "displayName": "Pixel", "platform": "android"}),
+            )
+        }
+        "/api/authenticator/requests" => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?
+                .as_secs();
+            let m = format!("portcullis-poll|{}|{now}", phone.device);
+            Some(
+                json!({"deviceId": phone.device, "signedAt": now, "signature": phone.sign(&m), "waitSeconds": 0}),
+            )
+        }
+        "/api/authenticator/requests/{id}" => {
+            // A number that is not the one shown: the right shape, and a denial if it lands.
+            let m = format!("portcullis-answer|{}|1|100", phone.request);
+            Some(
+                json!({"deviceId": phone.device, "approve": true, "number": 100, "signature": phone.sign(&m)}),
+            )
+        }
         "/api/passkeys/registration/options" => Some(json!({})),
         "/api/passkeys/registration" => {
             let o = options(admin, s, "/api/passkeys/registration/options").await?;
@@ -790,6 +948,9 @@ async fn walk(db: Option<&str>) {
         signed_in_with_a_passkey(&s, ADMIN, s.tap.as_deref().expect("bootstrap pass")).await;
     let mut found = crawl(&admin, &s).await;
     found.merge(password_steps(&s, BOB, bob_pw, &bob_app).await);
+    // Carl approves with a phone: his password sign-in's push page, and his request.
+    let (phone, push_found) = push_steps(d, db, &s).await;
+    found.merge(push_found);
 
     // Bearer tokens for the admin API, each with the scope its capability asks for (the
     // authorization table), and one for userinfo.
@@ -839,7 +1000,7 @@ async fn walk(db: Option<&str>) {
             let mut cases: Vec<(String, String, Option<Bad>)> = vec![];
             if *verb == Verb::Post {
                 let bodies = match route.surface {
-                    Surface::Api => match json_sample(route, &w.admin, &s).await {
+                    Surface::Api => match json_sample(route, &w.admin, &s, &phone).await {
                         Some(sample) => corpus::json_bodies(&sample),
                         None => {
                             without_sample.push(route.path);
@@ -928,7 +1089,7 @@ async fn walk(db: Option<&str>) {
                     let mut body = body.as_ref();
                     w.answering = None;
                     if live && path == &good {
-                        if let Some(sample) = json_sample(route, &w.admin, &s).await {
+                        if let Some(sample) = json_sample(route, &w.admin, &s, &phone).await {
                             fresh = corpus::json_bodies(&sample).into_iter().nth(i);
                             body = fresh.as_ref();
                             // Only the administrator's own answer may spend the ceremony of

@@ -431,7 +431,7 @@ pub async fn add_phone(c: &reqwest::Client, s: &Server, state: &Path) {
     let at = page
         .find(r#"id="activation-link" href=""#)
         .unwrap_or_else(|| panic!("no activation link: {page}"))
-        + 26;
+        + r#"id="activation-link" href=""#.len();
     let link = page[at..at + page[at..].find('"').unwrap()].replace("&amp;", "&");
     let (st, out, err) = authenticator(state, &["add-account", "--link", &link]);
     assert_eq!(st, 0, "{out} {err}");

@@ -212,6 +212,15 @@ async fn a_wrong_number_denies_and_a_late_or_foreign_answer_does_nothing() {
                 .await,
             Err(PushError::Unknown)
         ));
+        // A signed time at the edge of the integers is refused, never an overflow.
+        for at in [i64::MIN, i64::MAX] {
+            let m = format!("portcullis-poll|{}|{at}", ana.device);
+            assert!(matches!(
+                svc.pending_approvals(ana.device, at, &ana.sign(&m), std::time::Duration::ZERO)
+                    .await,
+                Err(PushError::Unknown)
+            ));
+        }
         // The wrong number denies the request for good, and the sign-in says so.
         let wrong = if number == 99 { 10 } else { number + 1 };
         assert_eq!(
