@@ -603,3 +603,68 @@ def test_password_and_authenticator_app_methods_and_the_software_oath_configurat
         assert c.post("/signin/password", data={"username": "dana@portcullis.local", "password": pw}).status_code == 401
         r = c.post("/signin/password", data={"username": "dana@portcullis.local", "password": reset})
         assert r.status_code == 303, "with the app deleted, the new password alone signs in"
+
+
+def test_microsoft_authenticator_configuration_and_methods(tenant, admin_token):
+    """Issue 17 through the SDKs: the microsoftAuthenticator configuration with its feature
+    settings (what an approval request shows), and a phone added with the command-line app
+    listed, read and deleted as microsoftAuthenticatorMethods."""
+    import os, subprocess
+    from msgraph.generated.models.advanced_config_state import AdvancedConfigState
+    from msgraph.generated.models.authentication_method_feature_configuration import AuthenticationMethodFeatureConfiguration
+    from msgraph.generated.models.authentication_method_state import AuthenticationMethodState
+    from msgraph.generated.models.feature_target import FeatureTarget
+    from msgraph.generated.models.feature_target_type import FeatureTargetType
+    from msgraph.generated.models.microsoft_authenticator_authentication_method_configuration import MicrosoftAuthenticatorAuthenticationMethodConfiguration
+    from msgraph.generated.models.microsoft_authenticator_feature_settings import MicrosoftAuthenticatorFeatureSettings
+    from msgraph.generated.models.password_profile import PasswordProfile
+    from msgraph.generated.models.user import User
+
+    pw = "violet-canoe-hums-at-dusk"
+    everyone = FeatureTarget(id="all_users", target_type=FeatureTargetType.Group)
+    nobody = FeatureTarget(id="00000000-0000-0000-0000-000000000000", target_type=FeatureTargetType.Group)
+
+    async def configure():
+        client = v1(tenant, admin_token)
+        cfg = client.policies.authentication_methods_policy.authentication_method_configurations.by_authentication_method_configuration_id("MicrosoftAuthenticator")
+        assert type(await cfg.get()).__name__ == "MicrosoftAuthenticatorAuthenticationMethodConfiguration"
+        await cfg.patch(MicrosoftAuthenticatorAuthenticationMethodConfiguration(
+            state=AuthenticationMethodState.Enabled,
+            feature_settings=MicrosoftAuthenticatorFeatureSettings(
+                display_app_information_required_state=AuthenticationMethodFeatureConfiguration(state=AdvancedConfigState.Enabled, include_target=everyone, exclude_target=nobody),
+                display_location_information_required_state=AuthenticationMethodFeatureConfiguration(state=AdvancedConfigState.Disabled, include_target=everyone, exclude_target=nobody))))
+        back = await cfg.get()
+        assert back.state == AuthenticationMethodState.Enabled
+        assert back.feature_settings.display_location_information_required_state.state == AdvancedConfigState.Disabled
+        assert back.feature_settings.display_app_information_required_state.state == AdvancedConfigState.Enabled
+        u = await client.users.post(User(account_enabled=True, display_name="Omar Diaz", mail_nickname="omar",
+                                         user_principal_name="omar@portcullis.local",
+                                         password_profile=PasswordProfile(password=pw, force_change_password_next_sign_in=False)))
+        return u.id
+
+    uid = run(configure())
+    # Omar adds his phone: the activation link from Security info, followed by the app.
+    state = os.path.join(tenant.data, "omar-phone.json")
+    bin_ = os.environ["CONFORMANCE_BIN"]
+    subprocess.run([bin_, "authenticator", "--state", state, "init", "--platform", "ios", "--os-version", "17", "--name", "iPhone"], check=True)
+    with httpx.Client(base_url=tenant.origin, follow_redirects=False) as c:
+        assert c.post("/signin/password", data={"username": "omar@portcullis.local", "password": pw}).status_code == 303
+        assert c.get("/security-info", follow_redirects=True).status_code == 200
+        page = c.get("/security-info/authenticator", follow_redirects=True).text
+        at = page.index('id="activation-link" href="') + len('id="activation-link" href="')
+        link = page[at:page.index('"', at)].replace("&amp;", "&")
+    r = subprocess.run([bin_, "authenticator", "--state", state, "--json", "add-account", "--link", link], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+    async def read_and_delete():
+        client = v1(tenant, admin_token)
+        auth = client.users.by_user_id(uid).authentication
+        listed = await auth.microsoft_authenticator_methods.get()
+        assert len(listed.value) == 1 and listed.value[0].display_name == "iPhone"
+        one = await auth.microsoft_authenticator_methods.by_microsoft_authenticator_authentication_method_id(listed.value[0].id).get()
+        assert one.id == listed.value[0].id
+        assert "MicrosoftAuthenticatorAuthenticationMethod" in [type(m).__name__ for m in (await auth.methods.get()).value]
+        await auth.microsoft_authenticator_methods.by_microsoft_authenticator_authentication_method_id(one.id).delete()
+        assert (await auth.microsoft_authenticator_methods.get()).value == []
+
+    run(read_and_delete())

@@ -25,6 +25,9 @@ pub enum AdvancedState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FeatureTarget {
+    /// Accepted on input for SDK compatibility; never needed.
+    #[serde(rename = "@odata.type", default, skip_serializing)]
+    pub odata_type: Option<String>,
     /// `group`.
     #[serde(default)]
     pub target_type: TargetType,
@@ -36,6 +39,9 @@ pub struct FeatureTarget {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FeatureSetting {
+    /// Accepted on input for SDK compatibility; never needed.
+    #[serde(rename = "@odata.type", default, skip_serializing)]
+    pub odata_type: Option<String>,
     /// On, off or Microsoft-managed.
     #[serde(default)]
     pub state: AdvancedState,
@@ -50,6 +56,7 @@ pub struct FeatureSetting {
 impl FeatureSetting {
     fn everyone() -> FeatureTarget {
         FeatureTarget {
+            odata_type: None,
             target_type: TargetType::Group,
             id: TargetId::AllUsers,
         }
@@ -58,6 +65,7 @@ impl FeatureSetting {
     /// Graph's "no one": the nil group id.
     fn nobody() -> FeatureTarget {
         FeatureTarget {
+            odata_type: None,
             target_type: TargetType::Group,
             id: TargetId::Group(Uuid::nil()),
         }
@@ -74,6 +82,7 @@ impl FeatureSetting {
 impl Default for FeatureSetting {
     fn default() -> Self {
         FeatureSetting {
+            odata_type: None,
             state: AdvancedState::Default,
             include_target: Self::everyone(),
             exclude_target: Self::nobody(),
@@ -85,6 +94,9 @@ impl Default for FeatureSetting {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FeatureSettings {
+    /// Accepted on input for SDK compatibility; never needed.
+    #[serde(rename = "@odata.type", default, skip_serializing)]
+    pub odata_type: Option<String>,
     /// Show the application's name in an approval request.
     #[serde(default)]
     pub display_app_information_required_state: FeatureSetting,
