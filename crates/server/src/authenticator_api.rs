@@ -37,6 +37,16 @@ impl From<PushError> for ApiError {
     }
 }
 
+/// The per-source limit of sign-in attempts applies to every call of an app: each costs a
+/// signature check and store reads (and a long poll holds a request open).
+fn limited(st: &AppState, source: &str) -> Option<Response> {
+    st.limits
+        .tap_attempts
+        .take(source, std::time::Instant::now())
+        .err()
+        .map(crate::api::too_many)
+}
+
 fn bad(m: &str) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "badRequest", m)
 }
@@ -57,8 +67,13 @@ pub(crate) struct ActivateBody {
 /// `POST /api/authenticator/devices` → 201: the activation link's code and the app's key.
 pub(crate) async fn activate(
     State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Json<ActivateBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    if let Some(res) = limited(&st, &request_context(&st, peer, &headers).source_key()) {
+        return Ok(res);
+    }
     let Json(b) = body.map_err(json_error)?;
     if b.code.len() > 4096 || b.public_key.len() > 4096 {
         return Err(bad("code and publicKey are at most 4096 characters"));
@@ -91,8 +106,13 @@ pub(crate) struct PollBody {
 /// waiting up to `waitSeconds` (at most 25) for one.
 pub(crate) async fn poll(
     State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Json<PollBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    if let Some(res) = limited(&st, &request_context(&st, peer, &headers).source_key()) {
+        return Ok(res);
+    }
     let Json(b) = body.map_err(json_error)?;
     let device = id(&b.device_id, "deviceId")?;
     let wait = std::time::Duration::from_secs(b.wait_seconds.min(25));
@@ -129,10 +149,13 @@ pub(crate) async fn answer(
     Path(request): Path<String>,
     body: Result<Json<AnswerBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let ctx = request_context(&st, peer, &headers);
+    if let Some(res) = limited(&st, &ctx.source_key()) {
+        return Ok(res);
+    }
     let request = id(&request, "the request id")?;
     let Json(b) = body.map_err(json_error)?;
     let device = id(&b.device_id, "deviceId")?;
-    let ctx = request_context(&st, peer, &headers);
     let state = st
         .service
         .answer_approval(request, device, b.approve, b.number, &b.signature, &ctx)

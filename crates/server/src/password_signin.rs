@@ -220,7 +220,13 @@ pub(crate) async fn push(
     let ctx = request_context(&st, peer, &headers);
     let Form(form) = form.map_err(form_error)?;
     let return_to = safe_return_to(form.return_to.as_deref());
-    // The page's script only asks; its form takes the outcome.
+    // The page's script only asks; its form takes the outcome. Each answer is an attempt:
+    // the per-source limit of sign-ins applies (the script asks every two seconds).
+    if !headers.contains_key("x-portcullis-poll") {
+        if let Some(res) = limited(&st, &ctx.source_key()) {
+            return Ok(res);
+        }
+    }
     if headers.contains_key("x-portcullis-poll") {
         return Ok(if st.service.push_waiting(&form.pending).await? {
             StatusCode::NO_CONTENT

@@ -39,6 +39,8 @@ pub struct Pruned {
     pub sign_ins: u64,
     /// Untrusted proxies not seen for longer than readiness counts them.
     pub forwarders: u64,
+    /// Authenticator requests older than a day (they expire after a minute).
+    pub push_requests: u64,
 }
 
 impl Service {
@@ -58,6 +60,11 @@ impl Service {
             forwarders: portcullis_store::forwarders::prune(
                 &mut c,
                 now.saturating_sub(portcullis_domain::readiness::SIGHTING_WINDOW),
+            )
+            .await?,
+            push_requests: portcullis_store::push::prune(
+                &mut c,
+                now.saturating_sub(Duration::days(1)),
             )
             .await?,
         })

@@ -546,6 +546,9 @@ impl Service {
         let now = self.now();
         match self.try_push(pending, ctx, now).await {
             Ok(p) => Ok(p),
+            // A token that does not open names nobody: nothing to log (and the form may be
+            // posted by anyone).
+            Err((None, e)) => Err(e),
             Err((uid, e)) => {
                 let upn = match uid {
                     Some(id) => self.user_upn(id).await.unwrap_or_default(),
@@ -623,6 +626,14 @@ impl Service {
             return Err(refused(uid, PasswordRefusal::SecondStepExpired));
         }
         let mut c = self.store().conn().await.map_err(|e| (uid, e.into()))?;
+        // The phone removed or the policy changed since: the approval opens nothing.
+        if !self
+            .has_usable_push(&mut c, p.user_id)
+            .await
+            .map_err(|e| (uid, e.into()))?
+        {
+            return Err(refused(uid, PasswordRefusal::SecondStepExpired));
+        }
         let user = directory::user_by_id(&mut c, p.user_id)
             .await
             .map_err(|e| (uid, e.into()))?

@@ -116,6 +116,9 @@ impl From<portcullis_store::StoreError> for PushError {
 struct ActivationClaims {
     #[serde(rename = "u")]
     user_id: Uuid,
+    /// The session that asked for it: the link works only while that session is live.
+    #[serde(rename = "s")]
+    session_id: Uuid,
     #[serde(rename = "e")]
     expires_ms: i64,
 }
@@ -193,6 +196,7 @@ impl Service {
         }
         let plain = serde_json::to_vec(&ActivationClaims {
             user_id: user.id,
+            session_id: session.id,
             expires_ms: to_millis(now + ACTIVATION_LIFETIME),
         })
         .map_err(|e| ServiceError::Internal(format!("activation: {e}")))?;
@@ -243,6 +247,17 @@ impl Service {
             .await?
             .filter(|u| u.account_enabled)
             .ok_or(PushError::Activation)?;
+        // Signed out, reset or revoked since: the link went with the session.
+        let live = portcullis_store::sessions::by_id(&mut tx, claims.session_id)
+            .await?
+            .is_some_and(|(s, revoked)| {
+                revoked.is_none() && s.is_live(now) && s.user_id == user.id
+            });
+        let cfg = self.authenticator_policy(&mut tx).await?;
+        let member_of = directory::member_of(&mut tx, user.id).await?;
+        if !live || !push::push_usable(&cfg, &member_of) {
+            return Err(PushError::Activation);
+        }
         if !ceremonies::spend(&mut tx, id, expires).await? {
             return Err(PushError::Activation);
         }
@@ -345,6 +360,15 @@ impl Service {
             return Err(AnswerRefusal::Answered.into());
         }
         if let ApprovalState::Denied(reason) = to {
+            // A denial or a wrong number counts towards the lock-out (R13): someone pushing
+            // with a stolen password is stopped after a few tries.
+            portcullis_store::lockout::record_failure(
+                &mut c,
+                Some(a.user_id),
+                &ctx.source_key(),
+                now,
+            )
+            .await?;
             let upn = directory::user_by_id(&mut c, a.user_id)
                 .await?
                 .map(|u| u.user_principal_name.to_string())
@@ -388,7 +412,11 @@ impl Service {
             app_name: app_name.filter(|_| show_app).map(str::to_string),
             location: show_location.then(|| ctx.source_text()),
         };
-        store_push::add_approval(&mut c, &a).await?;
+        // One request at a time: a new sign-in's request replaces any still open.
+        let mut tx = self.store().begin().await?;
+        store_push::deny_open(&mut tx, user, now).await?;
+        store_push::add_approval(&mut tx, &a).await?;
+        commit(tx).await?;
         Ok(a)
     }
 
@@ -475,6 +503,8 @@ impl Service {
             .find(|d| d.id == id)
             .ok_or_else(|| ServiceError::NotFound(format!("no Microsoft Authenticator '{id}'")))?;
         store_push::delete_device(&mut tx, user.id, id).await?;
+        // What the removed phone approved, or could still, opens nothing.
+        store_push::deny_open(&mut tx, user.id, now).await?;
         crate::sessions::end_user_sessions(
             &mut tx,
             user.id,

@@ -109,7 +109,8 @@ fn approval_row<R: Cells + ?Sized>(r: &R) -> Result<(Approval, bool)> {
         Approval {
             id: uuid(r, "id")?,
             user_id: uuid(r, "user_id")?,
-            number: u8::try_from(r.int("number")?).unwrap_or(0),
+            number: u8::try_from(r.int("number")?)
+                .map_err(|_| StoreError::Corrupt("push approval number out of range".into()))?,
             created_at: ts(r, "created_at")?,
             state,
             app_name: r.opt_text("app_name")?,
@@ -157,6 +158,20 @@ pub async fn pending_for(c: &mut Conn, user: Uuid, since: Timestamp) -> Result<V
     rows.iter()
         .map(|r| approval_row(r).map(|(a, _)| a))
         .collect()
+}
+
+/// Denies every request of a user still open (pending, or approved and not yet used): when a
+/// new one is made (one at a time: a request an attacker starts cannot ride on the number of
+/// the user's own), or when a device is removed. Returns how many.
+pub async fn deny_open(c: &mut Conn, user: Uuid, now: Timestamp) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE push_approvals SET state = 'userDenied', answered_at = $1 WHERE user_id = $2 AND state IN ('pending', 'approved')",
+    )
+    .bind(ms(now))
+    .bind(user.to_string())
+    .execute(&mut *c)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Answers a pending request: a compare-and-set, so one answer wins.

@@ -68,6 +68,9 @@ enum Cmd {
         /// The phone's name, as the account's method shows it.
         #[arg(long, default_value = "Phone")]
         name: String,
+        /// Replace an existing state file (its accounts' keys are lost).
+        #[arg(long)]
+        force: bool,
     },
     /// The phone's settings and accounts.
     Show,
@@ -163,10 +166,22 @@ fn load(p: &Path) -> Result<State, CliError> {
         .map_err(|e| CliError::Other(format!("{}: not an app state file: {e}", p.display())))
 }
 
+/// Writes the state whole or not at all (a temporary file renamed over it), readable by its
+/// owner only: it holds device keys and TOTP secrets.
 fn save(p: &Path, s: &State) -> Result<(), CliError> {
+    use std::io::Write;
     let text =
         serde_json::to_string_pretty(s).map_err(|e| CliError::Other(format!("state: {e}")))?;
-    std::fs::write(p, text).map_err(|e| CliError::Other(format!("{}: {e}", p.display())))
+    let err = |e: std::io::Error| CliError::Other(format!("{}: {e}", p.display()));
+    let tmp = p.with_extension("tmp");
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let mut f = o.open(&tmp).map_err(err)?;
+    f.write_all(text.as_bytes()).map_err(err)?;
+    f.sync_all().map_err(err)?;
+    std::fs::rename(&tmp, p).map_err(err)
 }
 
 fn out(json: bool, v: &Value, text: &str) {
@@ -368,7 +383,14 @@ async fn dispatch(a: Args) -> Result<(), CliError> {
             profile,
             passkey_provider,
             name,
+            force,
         } => {
+            if path.exists() && !force {
+                return Err(CliError::Usage(format!(
+                    "{} exists: its accounts' keys would be lost (--force replaces it)",
+                    path.display()
+                )));
+            }
             let s = State {
                 platform,
                 os_version,

@@ -301,3 +301,90 @@ async fn the_policy_decides_push_and_the_context_the_phone_shows() {
         assert_eq!(refusal(e), PasswordRefusal::SecondFactorRequired);
     }
 }
+
+#[tokio::test]
+async fn one_request_at_a_time_denials_lock_out_and_a_removed_phone_or_ended_session_opens_nothing()
+{
+    for t in both().await {
+        let (svc, clock) = service(&t, LockoutPolicy::default()).await;
+        enable_push(&svc).await;
+        let ana = user_with_phone(&svc, "ana@contoso.com").await;
+        // The user's own sign-in and an attacker's with her password: only the newest request
+        // stands, so the number she sees cannot approve the attacker's older one, or the reverse.
+        let (mine, _) = push_step(&svc, "ana@contoso.com").await;
+        let (_, theirs) = push_step(&svc, "ana@contoso.com").await;
+        let request = the_request(&svc, &clock, &ana).await;
+        assert_eq!(
+            answer(&svc, &ana, request, true, theirs).await.unwrap(),
+            ApprovalState::Approved
+        );
+        let e = svc
+            .sign_in_with_push(&mine, &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refusal(e),
+            PasswordRefusal::PushDenied,
+            "the older request was replaced"
+        );
+        // An approved request whose phone is then removed opens nothing.
+        let (pending, number) = push_step(&svc, "ana@contoso.com").await;
+        let request = the_request(&svc, &clock, &ana).await;
+        assert_eq!(
+            answer(&svc, &ana, request, true, number).await.unwrap(),
+            ApprovalState::Approved
+        );
+        let id = svc
+            .authenticators_of(svc.user("ana@contoso.com").await.unwrap().id)
+            .await
+            .unwrap()[0]
+            .id;
+        svc.delete_authenticator(&op(), "ana@contoso.com", id)
+            .await
+            .unwrap();
+        assert!(svc
+            .sign_in_with_push(&pending, &ctx("10.0.0.1"))
+            .await
+            .is_err());
+
+        // Bob's phone: denials and wrong numbers count towards the lock-out.
+        let bob = user_with_phone(&svc, "bob@contoso.com").await;
+        for _ in 0..5 {
+            let (_, number) = push_step(&svc, "bob@contoso.com").await;
+            let request = the_request(&svc, &clock, &bob).await;
+            let wrong = if number == 99 { 10 } else { number + 1 };
+            answer(&svc, &bob, request, true, wrong).await.unwrap();
+        }
+        let e = svc
+            .sign_in_with_password("bob@contoso.com", PW, &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert!(matches!(refusal(e), PasswordRefusal::LockedOut { .. }));
+
+        // An activation link dies with the session that asked for it.
+        svc.add_user(&op(), "cy@contoso.com", "Cy").await.unwrap();
+        svc.set_password(&op(), "cy@contoso.com", PW, false)
+            .await
+            .unwrap();
+        let PasswordStep::SignedIn(s) = svc
+            .sign_in_with_password("cy@contoso.com", PW, &ctx("10.0.0.1"))
+            .await
+            .unwrap()
+        else {
+            panic!("one factor")
+        };
+        let a = svc
+            .begin_authenticator(&s.user, &s.session, &ctx("10.0.0.1"), "http://localhost")
+            .await
+            .unwrap();
+        svc.sign_out(&s.token).await.unwrap();
+        let key = SigningKey::random(&mut rand::rngs::OsRng);
+        let public =
+            URL_SAFE_NO_PAD.encode(key.verifying_key().to_public_key_der().unwrap().as_bytes());
+        assert!(matches!(
+            svc.activate_authenticator(&a.code, &public, "Found link", "android")
+                .await,
+            Err(PushError::Activation)
+        ));
+    }
+}
