@@ -168,3 +168,30 @@ pub(crate) async fn answer(
     };
     Ok(Json(json!({"state": state})).into_response())
 }
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RemoveBody {
+    signed_at: i64,
+    signature: String,
+}
+
+/// `POST /api/authenticator/devices/{id}/remove` → 204: the app deletes its own account, and
+/// the method goes from the server with it (R25).
+pub(crate) async fn remove(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(device): Path<String>,
+    body: Result<Json<RemoveBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    if let Some(res) = limited(&st, &request_context(&st, peer, &headers).source_key()) {
+        return Ok(res);
+    }
+    let device = id(&device, "the device id")?;
+    let Json(b) = body.map_err(json_error)?;
+    st.service
+        .remove_authenticator_signed(device, b.signed_at, &b.signature)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

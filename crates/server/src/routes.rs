@@ -77,6 +77,7 @@ route_table! {
     "/api/signin/passkey/options" => Api, Anyone { Post api::sign_in_options };
     "/api/signin/passkey" => Api, Anyone { Post api::sign_in };
     "/api/authenticator/devices" => Api, Anyone { Post crate::authenticator_api::activate };
+    "/api/authenticator/devices/{id}/remove" => Api, Anyone { Post crate::authenticator_api::remove };
     "/api/authenticator/requests" => Api, Anyone { Post crate::authenticator_api::poll };
     "/api/authenticator/requests/{id}" => Api, Anyone { Post crate::authenticator_api::answer };
     "/api/admin/readiness" => Api, Bearer { Post crate::admin_api::readiness };

@@ -478,6 +478,43 @@ impl Service {
         .await
     }
 
+    /// The app removes its own account (R25: deleting in the app removes the method from the
+    /// server), proving its key by signing `portcullis-remove|<device>|<unix time>`. The
+    /// user's sessions end, as for any removal. Audited as the user's own.
+    pub async fn remove_authenticator_signed(
+        &self,
+        device_id: Uuid,
+        signed_at: i64,
+        signature: &str,
+    ) -> std::result::Result<(), PushError> {
+        let now = self.now();
+        let mut c = self.store().conn().await?;
+        let device = store_push::device(&mut c, device_id)
+            .await?
+            .ok_or(PushError::Unknown)?;
+        let user = directory::user_by_id(&mut c, device.user_id)
+            .await?
+            .ok_or(PushError::Unknown)?;
+        drop(c);
+        let fresh = now
+            .unix_timestamp()
+            .checked_sub(signed_at)
+            .is_some_and(|d| d.unsigned_abs() <= POLL_SKEW);
+        let message = format!("portcullis-remove|{device_id}|{signed_at}");
+        if !fresh || !verifies(&device, &message, signature) {
+            return Err(PushError::Unknown);
+        }
+        self.delete_authenticator_as(
+            &self_actor(&user),
+            &user,
+            device_id,
+            "User deleted security info",
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// An administrator removes a user's device; the user's sessions end. Audited.
     pub async fn delete_authenticator(&self, actor: &Actor, user: &str, id: Uuid) -> Result<()> {
         let mut c = self.store().conn().await?;

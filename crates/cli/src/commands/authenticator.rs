@@ -110,6 +110,13 @@ enum Cmd {
         #[arg(long, default_value_t = 10)]
         wait: u64,
     },
+    /// Delete an account in the app: removed from the phone and, its key proving it, from the
+    /// user's methods on the server (R25).
+    RemoveAccount {
+        /// The account (its userPrincipalName); the only one when omitted.
+        #[arg(long)]
+        account: Option<String>,
+    },
     /// Add a TOTP account from the `otpauth://` URI of a QR code.
     AddCode {
         /// The URI.
@@ -510,6 +517,43 @@ async fn dispatch(a: Args) -> Result<(), CliError> {
         Cmd::Deny { account: who, wait } => {
             let s = load(path)?;
             answer(account(&s, who.as_deref())?, false, 0, wait, a.json).await?;
+        }
+        Cmd::RemoveAccount { account: who } => {
+            let mut s = load(path)?;
+            let acct = account(&s, who.as_deref())?.clone();
+            let k = key(&acct)?;
+            let now = portcullis_domain::Timestamp::now_utc().unix_timestamp();
+            let sig = sign(&k, &format!("portcullis-remove|{}|{now}", acct.device_id));
+            let url = format!(
+                "{}/api/authenticator/devices/{}/remove",
+                acct.server, acct.device_id
+            );
+            let r = reqwest::Client::new()
+                .post(&url)
+                .json(&json!({"signedAt": now, "signature": sig}))
+                .send()
+                .await
+                .map_err(|e| CliError::Other(format!("{url}: {e}")))?;
+            // Gone from the server already (an administrator deleted it): the phone forgets it too.
+            let st = r.status().as_u16();
+            if st != 204 && st != 401 {
+                return Err(CliError::Other(format!("the server refused ({st})")));
+            }
+            s.accounts.retain(|a| a.device_id != acct.device_id);
+            save(path, &s)?;
+            out(
+                a.json,
+                &json!({"userPrincipalName": acct.user_principal_name, "removedFromServer": st == 204}),
+                &format!(
+                    "Removed {} from this phone{}",
+                    acct.user_principal_name,
+                    if st == 204 {
+                        " and from the server"
+                    } else {
+                        " (the server no longer had it)"
+                    }
+                ),
+            );
         }
         Cmd::AddCode { uri } => {
             let mut s = load(path)?;

@@ -308,6 +308,18 @@ async fn password_then_push_with_number_matching_right_wrong_and_unanswered() {
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_secs(62)).await;
     wait_text(c, "#error", "did not answer in time").await;
+
+    // R25: deleting the account in the app removes the method from the server.
+    let (st, out, err) = support::authenticator(&phone, &["--json", "remove-account"]);
+    assert_eq!(st, 0, "{out} {err}");
+    assert!(out.contains(r#""removedFromServer":true"#), "{out}");
+    password_sign_in(c, &origin, upn, PW).await;
+    c.wait()
+        .for_element(Locator::Id("signed-in"))
+        .await
+        .unwrap();
+    c.goto(&format!("{origin}/security-info")).await.unwrap();
+    wait_text(c, "#authenticator-row", "Not set up").await;
     b.close().await;
     s.stop().await;
 }

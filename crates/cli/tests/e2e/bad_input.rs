@@ -206,9 +206,36 @@ struct Phone {
     key: p256::ecdsa::SigningKey,
     device: String,
     request: String,
+    /// A second phone of Carl's, which the removal's samples may remove.
+    spare: Box<Option<Phone>>,
 }
 
 impl Phone {
+    /// A phone added with an activation link.
+    async fn added(link: &str, s: &Server) -> Phone {
+        let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+        let body = json!({"code": link.split("code=").nth(1).unwrap(), "publicKey": public_key(&key), "displayName": "Pixel", "platform": "android"});
+        let r: Value = client()
+            .post(s.url("/api/authenticator/devices"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let device = r["deviceId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{r}"))
+            .to_string();
+        Phone {
+            key,
+            device,
+            request: String::new(),
+            spare: Box::new(None),
+        }
+    }
+
     fn sign(&self, m: &str) -> String {
         use base64::Engine;
         use p256::ecdsa::signature::Signer;
@@ -250,22 +277,10 @@ async fn push_steps(d: &std::path::Path, db: Option<&str>, s: &Server) -> (Phone
         support::cli_input(d, db, &["users", "set-password", carl], &format!("{pw}\n"));
     assert_eq!(st, 0, "{err}");
     let c = support::password_client(s, carl, pw, None).await;
-    let link = activation_link(&c, s).await;
-    let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
-    let body = json!({"code": link.split("code=").nth(1).unwrap(), "publicKey": public_key(&key), "displayName": "Pixel", "platform": "android"});
-    let r: Value = client()
-        .post(s.url("/api/authenticator/devices"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let device = r["deviceId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{r}"))
-        .to_string();
+    // Two links while Carl holds no second factor (once he does, a password session adds none).
+    let (first, second) = (activation_link(&c, s).await, activation_link(&c, s).await);
+    let mut phone = Phone::added(&first, s).await;
+    let spare = Phone::added(&second, s).await;
     let mut found = Found::default();
     // His Security info, with the phone's delete form.
     let page = support::get_following(&c, s, "/security-info")
@@ -298,11 +313,6 @@ async fn push_steps(d: &std::path::Path, db: Option<&str>, s: &Server) -> (Phone
         .instances
         .insert("/signin/push", "/signin/push".into());
     found.posts.insert("/signin/push", f);
-    let mut phone = Phone {
-        key,
-        device,
-        request: String::new(),
-    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -321,6 +331,11 @@ async fn push_steps(d: &std::path::Path, db: Option<&str>, s: &Server) -> (Phone
         .as_str()
         .unwrap_or_else(|| panic!("{r}"))
         .to_string();
+    found.instances.insert(
+        "/api/authenticator/devices/{id}/remove",
+        format!("/api/authenticator/devices/{}/remove", spare.device),
+    );
+    phone.spare = Box::new(Some(spare));
     let path = format!("/api/authenticator/requests/{}", phone.request);
     found
         .instances
@@ -719,6 +734,15 @@ async fn json_sample(
             Some(
                 json!({"deviceId": phone.device, "signedAt": now, "signature": phone.sign(&m), "waitSeconds": 0}),
             )
+        }
+        "/api/authenticator/devices/{id}/remove" => {
+            let spare = phone.spare.as_ref().as_ref()?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?
+                .as_secs();
+            let m = format!("portcullis-remove|{}|{now}", spare.device);
+            Some(json!({"signedAt": now, "signature": spare.sign(&m)}))
         }
         "/api/authenticator/requests/{id}" => {
             // A number that is not the one shown: the right shape, and a denial if it lands.

@@ -388,3 +388,38 @@ async fn one_request_at_a_time_denials_lock_out_and_a_removed_phone_or_ended_ses
         ));
     }
 }
+
+#[tokio::test]
+async fn r25_the_app_removes_its_own_account_from_the_server_and_only_with_its_key() {
+    for t in both().await {
+        let (svc, clock) = service(&t, LockoutPolicy::default()).await;
+        enable_push(&svc).await;
+        let ana = user_with_phone(&svc, "ana@contoso.com").await;
+        let ben = user_with_phone(&svc, "ben@contoso.com").await;
+        use portcullis_service::clock::Clock;
+        let at = clock.now().unix_timestamp();
+        let m = format!("portcullis-remove|{}|{at}", ana.device);
+        // Ben's key cannot remove Ana's phone.
+        assert!(matches!(
+            svc.remove_authenticator_signed(ana.device, at, &ben.sign(&m))
+                .await,
+            Err(PushError::Unknown)
+        ));
+        let uid = svc.user("ana@contoso.com").await.unwrap().id;
+        assert_eq!(svc.authenticators_of(uid).await.unwrap().len(), 1);
+        svc.remove_authenticator_signed(ana.device, at, &ana.sign(&m))
+            .await
+            .unwrap();
+        assert!(svc.authenticators_of(uid).await.unwrap().is_empty());
+        assert!(audit_activities(&svc)
+            .await
+            .iter()
+            .any(|a| a == "User deleted security info"));
+        // Once removed, the same signed request names nothing.
+        assert!(matches!(
+            svc.remove_authenticator_signed(ana.device, at, &ana.sign(&m))
+                .await,
+            Err(PushError::Unknown)
+        ));
+    }
+}
