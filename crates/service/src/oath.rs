@@ -142,11 +142,17 @@ impl Service {
         &self,
         c: &mut Conn,
         user: Uuid,
+        now: Timestamp,
     ) -> Result<(SoftwareOathConfiguration, Vec<Uuid>, bool, bool)> {
         let cfg = oath_config(crate::policy::current(c, MethodId::SoftwareOath).await?);
         let member_of = directory::member_of(c, user).await?;
         let has_app = store_oath::for_user(c, user).await?.is_some();
-        Ok((cfg, member_of, has_app, holds_mfa_method(c, user).await?))
+        Ok((
+            cfg,
+            member_of,
+            has_app,
+            holds_mfa_method(c, user, now).await?,
+        ))
     }
 
     /// Checks the policy, the session (R14) and Conditional Access's "register security
@@ -159,7 +165,7 @@ impl Service {
         now: Timestamp,
     ) -> std::result::Result<(), OathError> {
         let mut c = self.store().conn().await?;
-        let (cfg, member_of, has_app, holds_mfa) = self.enrol_facts(&mut c, user.id).await?;
+        let (cfg, member_of, has_app, holds_mfa) = self.enrol_facts(&mut c, user.id, now).await?;
         drop(c);
         oath::may_enrol(&cfg, &member_of, session, holds_mfa, has_app, now)
             .map_err(OathError::Enrol)?;
@@ -403,13 +409,16 @@ impl Service {
 }
 
 /// Whether the user holds a method that is MFA on its own or completes the password: a
-/// passkey (not deleted), a pass, an authenticator app (usable or not).
-pub(crate) async fn holds_mfa_method(c: &mut Conn, user: Uuid) -> Result<bool> {
+/// passkey (not deleted), a pass not yet used up or expired, an authenticator app or a phone
+/// (usable or not).
+pub(crate) async fn holds_mfa_method(c: &mut Conn, user: Uuid, now: Timestamp) -> Result<bool> {
     let passkeys = portcullis_store::passkeys::for_user(c, user)
         .await?
         .iter()
         .any(|p| p.deleted.is_none());
-    let pass = portcullis_store::tap::for_user(c, user).await?.is_some();
+    let pass = portcullis_store::tap::for_user(c, user)
+        .await?
+        .is_some_and(|p| p.pass.consumed_at.is_none() && now < p.pass.expires_at());
     let app = store_oath::for_user(c, user).await?.is_some();
     let push = !portcullis_store::push::devices_of(c, user)
         .await?

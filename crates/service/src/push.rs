@@ -185,7 +185,7 @@ impl Service {
         let mut c = self.store().conn().await?;
         let cfg = self.authenticator_policy(&mut c).await?;
         let member_of = directory::member_of(&mut c, user.id).await?;
-        let holds = crate::oath::holds_mfa_method(&mut c, user.id).await?;
+        let holds = crate::oath::holds_mfa_method(&mut c, user.id, now).await?;
         drop(c);
         push_scope(&cfg, &member_of).map_err(PushError::Enrol)?;
         portcullis_domain::oath::may_add_second_factor(session, holds, now)

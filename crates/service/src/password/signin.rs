@@ -109,7 +109,7 @@ impl Service {
             .has_usable_oath(&mut c, user.id)
             .await
             .map_err(|e| (uid, e.into()))?;
-        let holds_more = crate::oath::holds_mfa_method(&mut c, user.id)
+        let holds_more = crate::oath::holds_mfa_method(&mut c, user.id, now)
             .await
             .map_err(|e| (uid, e.into()))?;
         drop(c);

@@ -601,3 +601,49 @@ async fn r13_a_burst_of_code_guesses_gets_no_more_checks_than_the_lock_out_allow
         assert!(matches!(refusal(e), PasswordRefusal::LockedOut { .. }));
     }
 }
+
+#[tokio::test]
+async fn a_pass_used_up_or_expired_is_no_stronger_method_held() {
+    for t in both().await {
+        let (svc, clock) = service(&t, LockoutPolicy::default()).await;
+        with_password(&svc, "ana@contoso.com").await;
+        let pass = svc
+            .create_tap(
+                &op(),
+                "ana@contoso.com",
+                IssueRequest {
+                    is_usable_once: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        // While it can sign in, the password alone may not.
+        let e = svc
+            .sign_in_with_password("ana@contoso.com", PW, &ctx("10.0.0.1"))
+            .await
+            .unwrap_err();
+        assert_eq!(refusal(e), PasswordRefusal::SecondFactorRequired);
+        svc.sign_in_with_tap("ana@contoso.com", &pass.code, &ctx("10.0.0.1"))
+            .await
+            .unwrap();
+        // Used up: the password signs in again (one factor).
+        assert!(matches!(
+            svc.sign_in_with_password("ana@contoso.com", PW, &ctx("10.0.0.1"))
+                .await
+                .unwrap(),
+            PasswordStep::SignedIn(_)
+        ));
+        // A multi-use pass that expired counts no more either.
+        svc.create_tap(&op(), "ana@contoso.com", IssueRequest::default())
+            .await
+            .unwrap();
+        clock.advance(Duration::days(2));
+        assert!(matches!(
+            svc.sign_in_with_password("ana@contoso.com", PW, &ctx("10.0.0.1"))
+                .await
+                .unwrap(),
+            PasswordStep::SignedIn(_)
+        ));
+    }
+}
