@@ -14,12 +14,12 @@ pub fn section(has_password: bool, oath: Option<&OathView>, devices: &[DeviceVie
     html! {
         h2 { "Password and authenticator app" }
         ul.methods id="factors" {
-            li.method id="password-row" {
+            li.factor id="password-row" {
                 strong { "Password" }
                 div.muted { @if has_password { "Set" } @else { "Not set" } }
                 p { a id="change-password" href="/security-info/password" { @if has_password { "Change password" } @else { "Set a password" } } }
             }
-            li.method id="oath-row" {
+            li.factor id="oath-row" {
                 strong { "Authenticator app" }
                 @match oath {
                     Some(m) => {
@@ -34,7 +34,7 @@ pub fn section(has_password: bool, oath: Option<&OathView>, devices: &[DeviceVie
                     }
                 }
             }
-            li.method id="authenticator-row" {
+            li.factor id="authenticator-row" {
                 strong { "Microsoft Authenticator" }
                 @if devices.is_empty() { div.muted { "Not set up: approve sign-ins with a number instead of typing a code." } }
                 @for d in devices {

@@ -22,8 +22,8 @@ button { margin-top: 1.25rem; padding: .55rem 1.2rem; font: inherit; border: 0; 
 .muted { opacity: .85; font-size: .9rem; }
 h2 { font-size: 1.15rem; margin: 1.5rem 0 .5rem; }
 ul.methods { list-style: none; padding: 0; }
-li.method { border: 1px solid #8884; border-radius: 8px; padding: .75rem 1rem; margin: .5rem 0; }
-li.method form { display: inline; }
+li.method, li.factor { border: 1px solid #8884; border-radius: 8px; padding: .75rem 1rem; margin: .5rem 0; }
+li.method form, li.factor form { display: inline; }
 .usable { color: var(--ok); font-size: .9rem; }
 button.secondary { background: transparent; color: var(--bad); border: 1px solid var(--bad); margin-top: .5rem; padding: .3rem .8rem; }
 button.link { background: none; color: var(--accent); padding: 0; margin: 0; text-decoration: underline; }
