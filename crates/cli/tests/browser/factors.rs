@@ -229,11 +229,8 @@ async fn password_then_push_with_number_matching_right_wrong_and_unanswered() {
         .unwrap();
     // Security info: add Microsoft Authenticator from the QR code on the screen.
     c.goto(&format!("{origin}/security-info")).await.unwrap();
-    c.wait()
-        .for_element(Locator::Id("add-authenticator-push"))
-        .await
-        .unwrap();
-    click(c, "add-authenticator-push").await;
+    c.wait().for_element(Locator::Id("add-push")).await.unwrap();
+    click(c, "add-push").await;
     c.wait()
         .for_element(Locator::Id("activation-qr"))
         .await

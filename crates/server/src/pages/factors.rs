@@ -43,7 +43,7 @@ pub fn section(has_password: bool, oath: Option<&OathView>, devices: &[DeviceVie
                         button.secondary-action type="submit" id=(format!("delete-authenticator-{}", d.id)) { "Delete " (d.display_name) }
                     }
                 }
-                p { a id="add-authenticator-push" href="/security-info/authenticator" { "Add Microsoft Authenticator" } }
+                p { a id="add-push" href="/security-info/authenticator" { "Add Microsoft Authenticator" } }
             }
         }
     }
