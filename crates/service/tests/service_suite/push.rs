@@ -423,3 +423,35 @@ async fn r25_the_app_removes_its_own_account_from_the_server_and_only_with_its_k
         ));
     }
 }
+
+#[tokio::test]
+async fn a_user_removes_only_their_own_second_factors() {
+    for t in both().await {
+        let (svc, _) = service(&t, LockoutPolicy::default()).await;
+        enable_push(&svc).await;
+        user_with_phone(&svc, "ana@contoso.com").await;
+        let ana = svc.user("ana@contoso.com").await.unwrap();
+        let anas = svc.authenticators_of(ana.id).await.unwrap()[0].id;
+        svc.add_user(&op(), "ben@contoso.com", "Ben").await.unwrap();
+        svc.set_password(&op(), "ben@contoso.com", PW, false)
+            .await
+            .unwrap();
+        let PasswordStep::SignedIn(ben) = svc
+            .sign_in_with_password("ben@contoso.com", PW, &ctx("10.0.0.2"))
+            .await
+            .unwrap()
+        else {
+            panic!("one factor")
+        };
+        // Ben names Ana's phone and Ana's (absent) app from his own Security info session.
+        assert!(svc
+            .delete_own_authenticator(&ben.user, &ben.session, anas)
+            .await
+            .is_err());
+        assert!(svc
+            .delete_own_oath(&ben.user, &ben.session, anas)
+            .await
+            .is_err());
+        assert_eq!(svc.authenticators_of(ana.id).await.unwrap().len(), 1);
+    }
+}
