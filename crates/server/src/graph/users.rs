@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use portcullis_domain::authz::Capability;
 use portcullis_domain::directory::User;
 use portcullis_domain::time_fmt::rfc3339;
 use portcullis_store::directory::UserFilter;
@@ -11,6 +12,11 @@ use serde_json::{json, Value};
 
 use super::odata::{self, Checked, Field, Kind, ODataError, Op, Schema};
 use super::{gerr, Ctx, GraphError};
+
+/// A property that needs more than its route's capability: setting a password is setting a
+/// credential (listed in [`super::PROPERTY_CAPABILITIES`]).
+pub(crate) const PASSWORD_PROFILE: (&str, Capability) =
+    ("passwordProfile", Capability::SetPasswords);
 
 const MAX_TOP: i64 = 999;
 
@@ -329,10 +335,12 @@ pub(crate) async fn create(cx: &Ctx<'_>) -> Result<Response, GraphError> {
             )
         })?,
     };
-    let profile = b.get("passwordProfile").map(password_profile).transpose()?;
+    let profile = b
+        .get(PASSWORD_PROFILE.0)
+        .map(password_profile)
+        .transpose()?;
     if profile.is_some() {
-        cx.also_requires(portcullis_domain::authz::Capability::SetPasswords)
-            .await?;
+        cx.also_requires(PASSWORD_PROFILE.1).await?;
     }
     let mut u = match profile {
         Some(p) => {
@@ -378,10 +386,12 @@ pub(crate) async fn update(cx: &Ctx<'_>) -> Result<Response, GraphError> {
             format!("Property '{k}' cannot be changed here (displayName, accountEnabled and passwordProfile can)."),
         ));
     }
-    let profile = b.get("passwordProfile").map(password_profile).transpose()?;
+    let profile = b
+        .get(PASSWORD_PROFILE.0)
+        .map(password_profile)
+        .transpose()?;
     if profile.is_some() {
-        cx.also_requires(portcullis_domain::authz::Capability::SetPasswords)
-            .await?;
+        cx.also_requires(PASSWORD_PROFILE.1).await?;
     }
     let name = b
         .get("displayName")
