@@ -48,6 +48,7 @@ pub mod oath;
 pub mod oidc;
 pub mod passkey;
 pub mod password;
+pub mod phone;
 pub mod policy;
 pub mod push;
 pub mod readiness;

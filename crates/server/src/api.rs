@@ -86,9 +86,11 @@ impl From<PasskeyError> for ApiError {
                 "alreadyRegistered" => StatusCode::CONFLICT,
                 "attestationServiceUnavailable" => StatusCode::SERVICE_UNAVAILABLE,
                 "notFound" => StatusCode::NOT_FOUND,
-                "conditionalAccess" | "conditionalAccessLoop" | "strengthNotMet" => {
-                    StatusCode::FORBIDDEN
-                }
+                "conditionalAccess"
+                | "conditionalAccessLoop"
+                | "strengthNotMet"
+                | "osVersionTooOld"
+                | "passkeyProviderDisabled" => StatusCode::FORBIDDEN,
                 "unknownCredential" | "passkeyDeleted" | "counterReplay" | "userHandleMismatch"
                 | "challengeMismatch" | "accountDisabled" => StatusCode::UNAUTHORIZED,
                 _ => StatusCode::BAD_REQUEST,

@@ -39,7 +39,7 @@ impl From<PushError> for ApiError {
 
 /// The per-source limit of sign-in attempts applies to every call of an app: each costs a
 /// signature check and store reads (and a long poll holds a request open).
-fn limited(st: &AppState, source: &str) -> Option<Response> {
+pub(crate) fn limited(st: &AppState, source: &str) -> Option<Response> {
     st.limits
         .tap_attempts
         .take(source, std::time::Instant::now())

@@ -7,6 +7,7 @@ mod admin;
 pub mod admin_api;
 pub mod api;
 mod authenticator_api;
+mod authenticator_app;
 pub mod campaign;
 pub mod edge;
 pub mod error;

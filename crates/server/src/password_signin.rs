@@ -103,14 +103,17 @@ fn limited(st: &AppState, source: &str) -> Option<Response> {
     Some(crate::rate_limit::with_retry_after(res, secs))
 }
 
-fn signed_in(st: &AppState, s: &SignedIn, return_to: Option<&str>) -> Response {
-    let now = st.service.now();
-    let cookie = session_cookie::set(
+fn session_cookie_of(st: &AppState, s: &SignedIn) -> HeaderValue {
+    session_cookie::set(
         &s.token,
         s.session.expires_at,
-        now,
+        st.service.now(),
         st.config.cookie_secure(),
-    );
+    )
+}
+
+fn signed_in(st: &AppState, s: &SignedIn, return_to: Option<&str>) -> Response {
+    let cookie = session_cookie_of(st, s);
     let to = return_to.unwrap_or("/me");
     let to = if s.session.campaign_pending {
         crate::campaign::page_url(Some(to))
@@ -133,12 +136,15 @@ pub(crate) async fn submit(
     }
     let Form(form) = form.map_err(form_error)?;
     let return_to = safe_return_to(form.return_to.as_deref());
+    let json = crate::pages::oidc::wants_json(&headers);
     match st
         .service
         .sign_in_with_password(&form.username, &form.password, &ctx)
         .await
     {
+        Ok(step) if json => Ok(next_json(&st, step)),
         Ok(step) => Ok(next(&st, step, return_to.as_deref())),
+        Err(PasswordSignInError::Refused(r)) if json => Ok(refused_json(&st, &r)),
         Err(PasswordSignInError::Refused(r)) => {
             let page = password_page(
                 form.username.trim(),
@@ -168,6 +174,42 @@ fn next(st: &AppState, step: PasswordStep, return_to: Option<&str>) -> Response 
             push_page(&pending, number, None, return_to).into_response()
         }
     }
+}
+
+/// A native app (the Authenticator as a command) reads the steps as data: the pending token
+/// to send back and what the step asks for; the session cookie once signed in.
+fn next_json(st: &AppState, step: PasswordStep) -> Response {
+    let body = match step {
+        PasswordStep::SignedIn(s) => {
+            return (
+                [(header::SET_COOKIE, session_cookie_of(st, &s))],
+                axum::Json(serde_json::json!({"step": "signedIn"})),
+            )
+                .into_response();
+        }
+        PasswordStep::SecondFactor { pending } => {
+            serde_json::json!({"step": "code", "pending": pending})
+        }
+        PasswordStep::MustChange { pending } => {
+            serde_json::json!({"step": "newPassword", "pending": pending})
+        }
+        PasswordStep::Push { pending, number } => {
+            serde_json::json!({"step": "push", "pending": pending, "number": number})
+        }
+    };
+    axum::Json(body).into_response()
+}
+
+/// A refusal as data, with the page's status and `Retry-After`.
+fn refused_json(st: &AppState, r: &PasswordRefusal) -> Response {
+    let mut res = refused(st, r, maud::html! {});
+    let body = serde_json::json!({"error": {"code": r.code(), "message": password_refusal(r)}});
+    *res.body_mut() = axum::body::Body::from(body.to_string());
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
 }
 
 pub(crate) async fn new_password(
@@ -273,12 +315,15 @@ pub(crate) async fn code(
     }
     let Form(form) = form.map_err(form_error)?;
     let return_to = safe_return_to(form.return_to.as_deref());
+    let json = crate::pages::oidc::wants_json(&headers);
     match st
         .service
         .sign_in_with_code(&form.pending, &form.code, &ctx)
         .await
     {
+        Ok(step) if json => Ok(next_json(&st, step)),
         Ok(step) => Ok(next(&st, step, return_to.as_deref())),
+        Err(PasswordSignInError::Refused(r)) if json => Ok(refused_json(&st, &r)),
         Err(PasswordSignInError::Refused(r)) => {
             let why = password_refusal(&r);
             // A wrong or replayed code may be retried on the same pending sign-in; an expired

@@ -80,6 +80,14 @@ route_table! {
     "/api/authenticator/devices/{id}/remove" => Api, Anyone { Post crate::authenticator_api::remove };
     "/api/authenticator/requests" => Api, Anyone { Post crate::authenticator_api::poll };
     "/api/authenticator/requests/{id}" => Api, Anyone { Post crate::authenticator_api::answer };
+    "/api/authenticator/passkeys/options" => Api, Bearer {
+        Post crate::authenticator_app::options
+    };
+    "/api/authenticator/passkeys" => Api, Bearer { Post crate::authenticator_app::finish };
+    "/api/authenticator/passkeys/{id}/delete" => Api, Bearer {
+        Post crate::authenticator_app::delete
+    };
+    "/api/authenticator/codes" => Api, Bearer { Post crate::authenticator_app::confirm_codes };
     "/api/admin/readiness" => Api, Bearer { Post crate::admin_api::readiness };
     "/api/admin/inventory/passkeys" => Api, Bearer { Get crate::admin_api::inventory };
     "/.well-known/openid-configuration" => OAuth, Anyone { Get oidc::discovery };

@@ -136,6 +136,37 @@ fn device_json(d: &DeviceView) -> serde_json::Value {
     json!({"id": d.id, "method": "microsoftAuthenticator", "displayName": d.display_name, "platform": d.platform, "createdDateTime": rfc3339(d.created_at)})
 }
 
+/// A device key must be a P-256 public key (SubjectPublicKeyInfo, DER, base64url).
+pub(crate) fn check_device_key(public_key: &str) -> std::result::Result<(), PushError> {
+    let der = URL_SAFE_NO_PAD
+        .decode(public_key)
+        .map_err(|_| PushError::BadKey)?;
+    VerifyingKey::from_public_key_der(&der).map_err(|_| PushError::BadKey)?;
+    Ok(())
+}
+
+/// Stores `device` as one of `user`'s app instances, with its audit entry.
+async fn insert_device(
+    c: &mut Conn,
+    user: &User,
+    device: &Device,
+    now: Timestamp,
+) -> Result<DeviceView> {
+    store_push::add_device(c, device).await?;
+    let v = view(device);
+    let rec = security_info_record(
+        "User registered security info",
+        Operation::Add,
+        &self_actor(user),
+        user,
+        None,
+        Some(device_json(&v)),
+        "User added Microsoft Authenticator (push with number matching)".into(),
+    );
+    audit::append(c, &rec, now).await?;
+    Ok(v)
+}
+
 /// Verifies `signature` (DER, base64url) of `message` by the device's key.
 fn verifies(d: &Device, message: &str, signature: &str) -> bool {
     let Ok(key_der) = URL_SAFE_NO_PAD.decode(&d.public_key) else {
@@ -172,16 +203,16 @@ impl Service {
         ))
     }
 
-    /// Begins adding the Authenticator: a one-time activation link for the app. Nothing is
-    /// stored until the app activates it.
-    pub async fn begin_authenticator(
+    /// Whether `session` may add the Authenticator's push for `user` now: the policy's
+    /// state and targets, a second factor's step-up rule (R14), and Conditional Access on
+    /// registering security info.
+    async fn check_push_enrol(
         &self,
         user: &User,
         session: &Session,
         ctx: &RequestContext,
-        origin: &str,
-    ) -> std::result::Result<Activation, PushError> {
-        let now = self.now();
+        now: Timestamp,
+    ) -> std::result::Result<(), PushError> {
         let mut c = self.store().conn().await?;
         let cfg = self.authenticator_policy(&mut c).await?;
         let member_of = directory::member_of(&mut c, user.id).await?;
@@ -194,6 +225,55 @@ impl Service {
         if let Some((_, why)) = crate::render::registration_refusal(&d.verdict) {
             return Err(PushError::ConditionalAccess(why));
         }
+        Ok(())
+    }
+
+    /// R15: the app that has just added a passkey in `session` turns on push with its own
+    /// key, under the same checks as an activation link. An app already added with this key
+    /// is returned as it is, not added twice.
+    pub async fn add_authenticator_in_app(
+        &self,
+        user: &User,
+        session: &Session,
+        ctx: &RequestContext,
+        public_key: &str,
+        phone: &portcullis_domain::phone::Phone,
+    ) -> std::result::Result<DeviceView, PushError> {
+        let now = self.now();
+        check_device_key(public_key)?;
+        self.check_push_enrol(user, session, ctx, now).await?;
+        let mut tx = self.store().begin().await?;
+        if let Some(d) = store_push::devices_of(&mut tx, user.id)
+            .await?
+            .into_iter()
+            .find(|d| d.public_key == public_key)
+        {
+            return Ok(view(&d));
+        }
+        let device = Device {
+            id: Uuid::new_v4(),
+            user_id: user.id,
+            public_key: public_key.to_string(),
+            display_name: phone.name.clone(),
+            platform: phone.platform.as_str().to_string(),
+            created_at: now,
+        };
+        let v = insert_device(&mut tx, user, &device, now).await?;
+        commit(tx).await?;
+        Ok(v)
+    }
+
+    /// Begins adding the Authenticator: a one-time activation link for the app. Nothing is
+    /// stored until the app activates it.
+    pub async fn begin_authenticator(
+        &self,
+        user: &User,
+        session: &Session,
+        ctx: &RequestContext,
+        origin: &str,
+    ) -> std::result::Result<Activation, PushError> {
+        let now = self.now();
+        self.check_push_enrol(user, session, ctx, now).await?;
         let plain = serde_json::to_vec(&ActivationClaims {
             user_id: user.id,
             session_id: session.id,
@@ -230,10 +310,7 @@ impl Service {
         };
         let name = portcullis_domain::directory::validate_display_name(display_name)
             .map_err(|e| PushError::Invalid(format!("displayName: {e}")))?;
-        let der = URL_SAFE_NO_PAD
-            .decode(public_key)
-            .map_err(|_| PushError::BadKey)?;
-        VerifyingKey::from_public_key_der(&der).map_err(|_| PushError::BadKey)?;
+        check_device_key(public_key)?;
         let (id, plain) = sealed::open(self.oath_key_pub().await?, ACTIVATION, code)
             .map_err(|_| PushError::Activation)?;
         let claims: ActivationClaims =
@@ -269,18 +346,7 @@ impl Service {
             platform: platform.to_string(),
             created_at: now,
         };
-        store_push::add_device(&mut tx, &device).await?;
-        let v = view(&device);
-        let rec = security_info_record(
-            "User registered security info",
-            Operation::Add,
-            &self_actor(&user),
-            &user,
-            None,
-            Some(device_json(&v)),
-            "User added Microsoft Authenticator (push with number matching)".into(),
-        );
-        audit::append(&mut tx, &rec, now).await?;
+        let v = insert_device(&mut tx, &user, &device, now).await?;
         commit(tx).await?;
         Ok((v, user))
     }

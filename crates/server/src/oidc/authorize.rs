@@ -270,19 +270,25 @@ async fn handle(
                     },
                 ],
             };
-            Ok((
-                StatusCode::FORBIDDEN,
-                pages::access_denied_page(&pages::oidc::Refusal {
-                    application: &application,
-                    code,
-                    policy: &policy,
-                    reason: &reason,
-                    remedy: &remedy,
-                    is_loop,
-                    actions: &actions,
-                }),
-            )
-                .into_response())
+            let refusal = pages::oidc::Refusal {
+                application: &application,
+                code,
+                policy: &policy,
+                reason: &reason,
+                remedy: &remedy,
+                is_loop,
+                actions: &actions,
+            };
+            // A native app that signs in without a web view (the Authenticator as a
+            // command) asks for the same refusal as data.
+            if pages::oidc::wants_json(&headers) {
+                return Ok((
+                    StatusCode::FORBIDDEN,
+                    axum::Json(pages::oidc::access_denied_json(&refusal)),
+                )
+                    .into_response());
+            }
+            Ok((StatusCode::FORBIDDEN, pages::access_denied_page(&refusal)).into_response())
         }
     }
 }

@@ -4,6 +4,9 @@ use maud::{html, Markup};
 
 use super::layout;
 
+/// What a refusal says when its remedy is blocked by the same requirement (R44).
+pub const LOOP_NOTE: &str = "This is a loop: the only way to meet this requirement is itself blocked by it, so trying again will not help.";
+
 /// What a refusal page says.
 pub struct Refusal<'a> {
     /// The application.
@@ -43,7 +46,7 @@ pub fn access_denied_page(r: &Refusal<'_>) -> Markup {
             p.notice.error role="alert" id="error" data-code=(r.code) { (r.reason) }
             @if !r.policy.is_empty() { p id="policy" { "Policy: " strong { (r.policy) } } }
             @if r.is_loop {
-                p id="loop" { "This is a loop: the only way to meet this requirement is itself blocked by it, so trying again will not help." }
+                p id="loop" { (LOOP_NOTE) }
             }
             p id="remedy" { (r.remedy) }
             @for a in r.actions { p { a.button id=(a.id) href=(a.href) { (a.label) } } }
@@ -51,6 +54,23 @@ pub fn access_denied_page(r: &Refusal<'_>) -> Markup {
             p { a href="/me" { "Back to your account" } }
         },
     )
+}
+
+/// The same refusal as data, in the API's error shape, for a native app that asked for JSON.
+pub fn access_denied_json(r: &Refusal<'_>) -> serde_json::Value {
+    serde_json::json!({"error": {
+        "code": r.code, "message": r.reason, "application": r.application,
+        "policy": r.policy, "remedy": r.remedy, "loop": r.is_loop,
+        "note": r.is_loop.then_some(LOOP_NOTE),
+    }})
+}
+
+/// Whether a request asks for JSON rather than a page (`Accept: application/json`).
+pub fn wants_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json") && !a.contains("text/html"))
 }
 
 /// Asks before signing out, when the request did not prove which application sent it.

@@ -1,5 +1,6 @@
 //! userinfo, ID token hints, and revocation at sign-out.
 
+use portcullis_domain::directory::User;
 use portcullis_store::{directory, oauth};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -35,6 +36,29 @@ impl Service {
         issuer: &str,
         token: &str,
     ) -> Result<std::result::Result<Value, TokenError>> {
+        let (claims, user) = match self.live_access(issuer, token).await? {
+            Ok(ok) => ok,
+            Err(e) => return Ok(Err(e)),
+        };
+        let out = if claims.scp.split_whitespace().any(|s| s == "profile") {
+            json!({
+                "sub": user.id.to_string(),
+                "name": user.display_name,
+                "preferred_username": user.user_principal_name.to_string(),
+            })
+        } else {
+            json!({"sub": user.id.to_string()})
+        };
+        Ok(Ok(out))
+    }
+
+    /// An access token of ours (userinfo audience) whose grant is not revoked and whose user
+    /// is still enabled: its claims and the user.
+    pub(crate) async fn live_access(
+        &self,
+        issuer: &str,
+        token: &str,
+    ) -> Result<std::result::Result<(AccessTokenClaims, User), TokenError>> {
         let claims: AccessTokenClaims = match self
             .verify_jwt(token, issuer, &userinfo_audience(issuer))
             .await?
@@ -63,16 +87,7 @@ impl Service {
         else {
             return Ok(Err(TokenError::UserGone));
         };
-        let out = if claims.scp.split_whitespace().any(|s| s == "profile") {
-            json!({
-                "sub": user.id.to_string(),
-                "name": user.display_name,
-                "preferred_username": user.user_principal_name.to_string(),
-            })
-        } else {
-            json!({"sub": user.id.to_string()})
-        };
-        Ok(Ok(out))
+        Ok(Ok((claims, user)))
     }
 
     /// Reads an `id_token_hint`: our signature and issuer, expiry ignored (a hint may be old).

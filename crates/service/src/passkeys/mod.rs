@@ -278,8 +278,10 @@ fn expired_ceremony() -> PasskeyError {
 mod lifecycle;
 mod manage;
 mod register;
+mod same_device;
 mod sealed;
 mod signin;
 
 pub use register::RegistrationOffer;
+pub use same_device::{SameDeviceRequest, SameDeviceResult};
 pub(crate) use sealed::SealingKey;
