@@ -11,6 +11,8 @@
 
 #[path = "conditional_access_http/factors.rs"]
 mod factors;
+#[path = "conditional_access_http/same_device.rs"]
+mod same_device;
 #[path = "conditional_access_http/same_engine.rs"]
 mod same_engine;
 mod support;

@@ -251,6 +251,65 @@ fn public_key(k: &p256::ecdsa::SigningKey) -> String {
         .encode(k.verifying_key().to_public_key_der().unwrap().as_bytes())
 }
 
+fn phone_json() -> Value {
+    json!({"platform": "android", "osVersion": "14", "profile": "work", "passkeyProvider": true, "name": "Pixel"})
+}
+
+/// An access token of the Authenticator application for the signed-in user of `c` (PKCE
+/// with RFC 7636's example verifier).
+async fn authenticator_token(c: &reqwest::Client, s: &Server) -> String {
+    const APP: &str = "4813382a-8fa7-425e-ab75-3b753aab3abb";
+    const CB: &str = "msauth.com.microsoft.azureauthenticator://auth";
+    let q: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", APP)
+        .append_pair("redirect_uri", CB)
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid")
+        .append_pair(
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        )
+        .append_pair("code_challenge_method", "S256")
+        .finish();
+    let r = c
+        .get(s.url(&format!("/oauth2/v2.0/authorize?{q}")))
+        .send()
+        .await
+        .unwrap();
+    let loc = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("the Authenticator's sign-in: {}", r.status()))
+        .to_string();
+    let code = url::Url::parse(&loc)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let t: Value = client()
+        .post(s.url("/oauth2/v2.0/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", CB),
+            ("client_id", APP),
+            (
+                "code_verifier",
+                "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    t["access_token"].as_str().unwrap().to_string()
+}
+
 /// A fresh activation link from Security info, as the signed-in user of `c`.
 async fn activation_link(c: &reqwest::Client, s: &Server) -> String {
     support::open_security_info(c, s).await;
@@ -751,6 +810,33 @@ async fn json_sample(
                 json!({"deviceId": phone.device, "approve": true, "number": 100, "signature": phone.sign(&m)}),
             )
         }
+        // The Authenticator app signed in (its token is the route's): a phone, a ceremony of
+        // its own, codes that were never given.
+        "/api/authenticator/passkeys/options" => Some(json!({"phone": phone_json()})),
+        "/api/authenticator/passkeys" => {
+            let token = authenticator_token(admin, s).await;
+            let o: Value = client()
+                .post(s.url("/api/authenticator/passkeys/options"))
+                .bearer_auth(&token)
+                .json(&json!({"phone": phone_json()}))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let cred = SoftKey::new("de1e552d-db1d-4423-a619-566b625cdc84").register(
+                &o["publicKey"],
+                &s.origin(),
+                &Default::default(),
+            );
+            let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+            Some(
+                json!({"ceremonyId": o["ceremonyId"], "credential": cred, "phone": phone_json(), "deviceKey": public_key(&key)}),
+            )
+        }
+        "/api/authenticator/codes" => Some(json!({"token": "not-a-set-up", "code": "123456"})),
+        "/api/authenticator/passkeys/{id}/delete" => Some(json!({})),
         "/api/passkeys/registration/options" => Some(json!({})),
         "/api/passkeys/registration" => {
             let o = options(admin, s, "/api/passkeys/registration/options").await?;
@@ -987,6 +1073,16 @@ async fn walk(db: Option<&str>) {
         portcullis_service::oidc::USERINFO_PATH,
         support::token(d, db, &s.origin(), ADMIN, &["openid", "profile"]),
     );
+    // The Authenticator app's API takes the app's own sign-in.
+    let app_token = authenticator_token(&admin, &s).await;
+    for path in [
+        "/api/authenticator/passkeys/options",
+        "/api/authenticator/passkeys",
+        "/api/authenticator/passkeys/{id}/delete",
+        "/api/authenticator/codes",
+    ] {
+        tokens.insert(path, app_token.clone());
+    }
 
     let mut snap = Snapshotter::open(d, db, &LOGS_OF_REFUSALS).await;
     let baseline = snap.take().await;
@@ -1098,7 +1194,9 @@ async fn walk(db: Option<&str>) {
             let live = *verb == Verb::Post
                 && matches!(
                     route.path,
-                    "/api/signin/passkey" | "/api/passkeys/registration"
+                    "/api/signin/passkey"
+                        | "/api/passkeys/registration"
+                        | "/api/authenticator/passkeys"
                 );
             for who in whos {
                 // Without a session or token, a route that needs one refuses before it reads
@@ -1119,7 +1217,9 @@ async fn walk(db: Option<&str>) {
                             // Only the administrator's own answer may spend the ceremony of
                             // the registration begun in their session; anyone's may spend a
                             // sign-in's (it is anonymous).
-                            if route.path == "/api/signin/passkey" || *who == Who::Admin {
+                            if route.path == "/api/signin/passkey"
+                                || matches!(who, Who::Admin | Who::AdminToken)
+                            {
                                 w.answering = sample["ceremonyId"].as_str().map(String::from);
                             }
                             w.rebase().await;

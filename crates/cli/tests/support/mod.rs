@@ -372,13 +372,29 @@ pub async fn enrol_oath(c: &reqwest::Client, s: &Server) -> totp_rs::TOTP {
 
 /// Runs `portcullis authenticator --state STATE ARGS…`: the command-line Authenticator app.
 pub fn authenticator(state: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(bin())
+    authenticator_input(state, args, "")
+}
+
+/// [`authenticator`], with `input` on its standard input.
+pub fn authenticator_input(state: &Path, args: &[&str], input: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(bin())
         .arg("authenticator")
         .arg("--state")
         .arg(state)
         .args(args)
-        .output()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("run portcullis authenticator");
+    // A command that exits before reading its input is no failure of the harness.
+    let _ = child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes());
+    let out = child.wait_with_output().expect("portcullis authenticator");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -5,36 +5,24 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use clap::{Args as ClapArgs, Subcommand, ValueEnum};
-use p256::ecdsa::signature::Signer;
-use p256::ecdsa::{DerSignature, SigningKey};
-use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
-use serde::{Deserialize, Serialize};
+use clap::{Args as ClapArgs, Subcommand};
+use p256::ecdsa::SigningKey;
+use p256::pkcs8::{EncodePrivateKey, EncodePublicKey};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::CliError;
 
-/// The phone's platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Platform {
-    /// Android.
-    Android,
-    /// iOS.
-    Ios,
-}
+mod passkey;
+mod push;
+mod same_device;
+mod state;
 
-/// The Android profile the app runs in (R20).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Profile {
-    /// The personal profile.
-    Personal,
-    /// The work profile.
-    Work,
-}
+use push::{answer, pending, post, Activated};
+use state::{
+    account, key, load, save, sign, Account, AppAttestation, CodeAccount, Platform, Profile, State,
+};
 
 /// Options every subcommand takes.
 #[derive(ClapArgs, Debug)]
@@ -68,9 +56,74 @@ enum Cmd {
         /// The phone's name, as the account's method shows it.
         #[arg(long, default_value = "Phone")]
         name: String,
+        /// A PEM file with the app attestation key (PKCS#8) and its certificate chain, leaf
+        /// first: what the server's app attestation root vouches for. Needed to add passkeys.
+        #[arg(long)]
+        app_attestation: Option<PathBuf>,
         /// Replace an existing state file (its accounts' keys are lost).
         #[arg(long)]
         force: bool,
+    },
+    /// Change the phone's settings: update the system, switch the Android profile the app
+    /// runs in, turn the passkey provider on or off, give the app its attestation key.
+    Settings {
+        /// The OS's major version.
+        #[arg(long)]
+        os_version: Option<u32>,
+        /// The Android profile the app runs in.
+        #[arg(long, value_enum)]
+        profile: Option<Profile>,
+        /// Whether the app is enabled as the device's passkey provider.
+        #[arg(long, action = clap::ArgAction::Set)]
+        passkey_provider: Option<bool>,
+        /// A PEM file with the app attestation key and its certificate chain.
+        #[arg(long)]
+        app_attestation: Option<PathBuf>,
+        /// The device id device management gave this phone (after enrolling the key that
+        /// `device-key` prints): sign-ins then prove the phone's possession of it.
+        #[arg(long)]
+        enrolled_device: Option<uuid::Uuid>,
+    },
+    /// The phone's device identity key (made on first use), PEM, for the administrator to
+    /// enrol (`portcullis devices add --public-key`).
+    DeviceKey,
+    /// Add a work or school account same-device (R15): sign in to the Authenticator with a
+    /// Temporary Access Pass, create a passkey in the current profile, and turn on every
+    /// other Authenticator method the policy allows (push, codes).
+    AddPasskey {
+        /// The server's public URL (as users reach it).
+        #[arg(long)]
+        server: String,
+        /// The account's userPrincipalName.
+        #[arg(long)]
+        upn: String,
+        /// The Temporary Access Pass.
+        #[arg(
+            long,
+            required_unless_present = "password_stdin",
+            conflicts_with = "password_stdin"
+        )]
+        tap: Option<String>,
+        /// Sign in with a password read from the first line of standard input instead, then
+        /// the code the sign-in asks for.
+        #[arg(long)]
+        password_stdin: bool,
+        /// The code to give after the password (else the app's own codes for the account).
+        #[arg(long, requires = "password_stdin")]
+        code: Option<String>,
+    },
+    /// Sign in to the Authenticator with the account's passkey from the current profile.
+    SignIn {
+        /// The account (its userPrincipalName); the only one when omitted.
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Delete the account's passkey of the current profile in the app: from the phone and
+    /// from the user's sign-in methods on the server (R25).
+    DeletePasskey {
+        /// The account (its userPrincipalName); the only one when omitted.
+        #[arg(long)]
+        account: Option<String>,
     },
     /// The phone's settings and accounts.
     Show,
@@ -127,70 +180,6 @@ enum Cmd {
     Codes,
 }
 
-/// An account added from an activation link.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Account {
-    server: String,
-    user_principal_name: String,
-    device_id: String,
-    /// The device key: PKCS#8 DER, base64url.
-    device_key: String,
-}
-
-/// A TOTP account.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CodeAccount {
-    issuer: String,
-    account: String,
-    uri: String,
-}
-
-/// The app's state file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct State {
-    platform: Platform,
-    os_version: u32,
-    profile: Profile,
-    passkey_provider: bool,
-    name: String,
-    #[serde(default)]
-    accounts: Vec<Account>,
-    #[serde(default)]
-    codes: Vec<CodeAccount>,
-}
-
-fn load(p: &Path) -> Result<State, CliError> {
-    let text = std::fs::read_to_string(p).map_err(|e| {
-        CliError::Usage(format!(
-            "{}: {e} (run `portcullis authenticator init` first)",
-            p.display()
-        ))
-    })?;
-    serde_json::from_str(&text)
-        .map_err(|e| CliError::Other(format!("{}: not an app state file: {e}", p.display())))
-}
-
-/// Writes the state whole or not at all (a temporary file renamed over it), readable by its
-/// owner only: it holds device keys and TOTP secrets.
-fn save(p: &Path, s: &State) -> Result<(), CliError> {
-    use std::io::Write;
-    let text =
-        serde_json::to_string_pretty(s).map_err(|e| CliError::Other(format!("state: {e}")))?;
-    let err = |e: std::io::Error| CliError::Other(format!("{}: {e}", p.display()));
-    let tmp = p.with_extension("tmp");
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    let mut f = o.open(&tmp).map_err(err)?;
-    f.write_all(text.as_bytes()).map_err(err)?;
-    f.sync_all().map_err(err)?;
-    std::fs::rename(&tmp, p).map_err(err)
-}
-
 fn out(json: bool, v: &Value, text: &str) {
     if json {
         println!("{v}");
@@ -224,163 +213,6 @@ pub fn run(a: Args) -> ExitCode {
     }
 }
 
-fn account<'a>(s: &'a State, upn: Option<&str>) -> Result<&'a Account, CliError> {
-    match upn {
-        Some(u) => s
-            .accounts
-            .iter()
-            .find(|a| a.user_principal_name.eq_ignore_ascii_case(u))
-            .ok_or_else(|| CliError::Usage(format!("no account {u} in this app"))),
-        None => match s.accounts.as_slice() {
-            [one] => Ok(one),
-            [] => Err(CliError::Usage(
-                "this app has no account; add-account first".into(),
-            )),
-            _ => Err(CliError::Usage(
-                "this app has several accounts; name one with --account".into(),
-            )),
-        },
-    }
-}
-
-fn key(a: &Account) -> Result<SigningKey, CliError> {
-    let der = URL_SAFE_NO_PAD
-        .decode(&a.device_key)
-        .map_err(|_| CliError::Other("the state file's device key is not base64url".into()))?;
-    SigningKey::from_pkcs8_der(&der)
-        .map_err(|_| CliError::Other("the state file's device key is not a P-256 key".into()))
-}
-
-fn sign(k: &SigningKey, message: &str) -> String {
-    let sig: DerSignature = k.sign(message.as_bytes());
-    URL_SAFE_NO_PAD.encode(sig.as_bytes())
-}
-
-/// The server's answers, parsed once.
-#[derive(Deserialize)]
-struct Refusal {
-    error: RefusalBody,
-}
-
-#[derive(Deserialize)]
-struct RefusalBody {
-    message: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Activated {
-    device_id: String,
-    user_principal_name: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Request {
-    id: String,
-    app_name: Option<String>,
-    location: Option<String>,
-    expires_date_time: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Requests {
-    value: Vec<Request>,
-}
-
-#[derive(Deserialize)]
-struct Answered {
-    state: String,
-}
-
-/// POSTs `body`; the answer parsed as `T` when the status is `ok`, else the server's reason.
-async fn post<T: serde::de::DeserializeOwned>(
-    url: &str,
-    body: &Value,
-    ok: u16,
-) -> Result<T, CliError> {
-    let r = reqwest::Client::new()
-        .post(url)
-        .json(body)
-        .send()
-        .await
-        .map_err(|e| CliError::Other(format!("{url}: {e}")))?;
-    let st = r.status().as_u16();
-    let bytes = r
-        .bytes()
-        .await
-        .map_err(|e| CliError::Other(format!("{url}: {e}")))?;
-    if st != ok {
-        let why = serde_json::from_slice::<Refusal>(&bytes)
-            .map(|r| r.error.message)
-            .unwrap_or_else(|_| "no reason given".into());
-        return Err(CliError::Other(format!("the server refused ({st}): {why}")));
-    }
-    serde_json::from_slice(&bytes)
-        .map_err(|e| CliError::Other(format!("{url}: an answer this app does not read: {e}")))
-}
-
-async fn pending(a: &Account, wait: u64) -> Result<Vec<Request>, CliError> {
-    let k = key(a)?;
-    let now = portcullis_domain::Timestamp::now_utc().unix_timestamp();
-    let sig = sign(&k, &format!("portcullis-poll|{}|{now}", a.device_id));
-    let body = json!({"deviceId": a.device_id, "signedAt": now, "signature": sig, "waitSeconds": wait.min(25)});
-    let r: Requests = post(
-        &format!("{}/api/authenticator/requests", a.server),
-        &body,
-        200,
-    )
-    .await?;
-    Ok(r.value)
-}
-
-async fn answer(
-    a: &Account,
-    approve: bool,
-    number: u8,
-    wait: u64,
-    json_out: bool,
-) -> Result<(), CliError> {
-    let found = pending(a, wait).await?;
-    let Some(req) = found.last() else {
-        return Err(CliError::Other("no pending sign-in request".into()));
-    };
-    let context = match (req.app_name.as_deref(), req.location.as_deref()) {
-        (Some(app), Some(loc)) => format!(" to {app} from {loc}"),
-        (Some(app), None) => format!(" to {app}"),
-        (None, Some(loc)) => format!(" from {loc}"),
-        (None, None) => String::new(),
-    };
-    let k = key(a)?;
-    let id = &req.id;
-    let sig = sign(
-        &k,
-        &format!("portcullis-answer|{id}|{}|{number}", u8::from(approve)),
-    );
-    let body =
-        json!({"deviceId": a.device_id, "approve": approve, "number": number, "signature": sig});
-    let r: Answered = post(
-        &format!("{}/api/authenticator/requests/{id}", a.server),
-        &body,
-        200,
-    )
-    .await?;
-    out(
-        json_out,
-        &json!({"request": id, "appName": req.app_name, "location": req.location, "state": r.state}),
-        &format!(
-            "Sign-in request{context} for {}: {}",
-            a.user_principal_name, r.state
-        ),
-    );
-    if r.state == "deniedWrongNumber" {
-        return Err(CliError::Other(
-            "the number was not the one the sign-in page shows: the request was denied".into(),
-        ));
-    }
-    Ok(())
-}
-
 async fn dispatch(a: Args) -> Result<(), CliError> {
     let path = a.state.as_path();
     match a.cmd {
@@ -390,6 +222,7 @@ async fn dispatch(a: Args) -> Result<(), CliError> {
             profile,
             passkey_provider,
             name,
+            app_attestation,
             force,
         } => {
             if path.exists() && !force {
@@ -406,6 +239,12 @@ async fn dispatch(a: Args) -> Result<(), CliError> {
                 name,
                 accounts: vec![],
                 codes: vec![],
+                passkeys: vec![],
+                attestation: app_attestation
+                    .as_deref()
+                    .map(read_attestation)
+                    .transpose()?,
+                enrolment: None,
             };
             save(path, &s)?;
             out(
@@ -413,6 +252,168 @@ async fn dispatch(a: Args) -> Result<(), CliError> {
                 &serde_json::to_value(&s).unwrap_or(Value::Null),
                 &format!("App set up in {}", path.display()),
             );
+        }
+        Cmd::Settings {
+            os_version,
+            profile,
+            passkey_provider,
+            app_attestation,
+            enrolled_device,
+        } => {
+            let mut s = load(path)?;
+            if let Some(id) = enrolled_device {
+                let Some(e) = s.enrolment.as_mut() else {
+                    return Err(CliError::Usage(
+                        "this phone has no device key yet: run device-key and enrol it first"
+                            .into(),
+                    ));
+                };
+                e.device_id = Some(id);
+            }
+            if let Some(v) = os_version {
+                s.os_version = v;
+            }
+            if let Some(p) = profile {
+                if s.platform == Platform::Ios {
+                    return Err(CliError::Usage(
+                        "--profile is for Android: iOS has no work and personal profiles".into(),
+                    ));
+                }
+                s.profile = p;
+            }
+            if let Some(p) = passkey_provider {
+                s.passkey_provider = p;
+            }
+            if let Some(f) = app_attestation {
+                s.attestation = Some(read_attestation(&f)?);
+            }
+            save(path, &s)?;
+            let phone = s.phone_json();
+            out(
+                a.json,
+                &phone,
+                &format!(
+                    "{} {:?} {}{}, passkey provider {}",
+                    s.name,
+                    s.platform,
+                    s.os_version,
+                    s.current_profile()
+                        .map(|p| format!(" ({p:?} profile)"))
+                        .unwrap_or_default(),
+                    if s.passkey_provider { "on" } else { "off" }
+                ),
+            );
+        }
+        Cmd::DeviceKey => {
+            let mut s = load(path)?;
+            if s.enrolment.is_none() {
+                s.enrolment = Some(state::Enrolment::new()?);
+                save(path, &s)?;
+            }
+            let e = s
+                .enrolment
+                .as_ref()
+                .ok_or_else(|| CliError::Other("no device key".into()))?;
+            let pem = e.public_pem()?;
+            out(
+                a.json,
+                &json!({"publicKey": pem, "deviceId": e.device_id}),
+                pem.trim_end(),
+            );
+        }
+        Cmd::AddPasskey {
+            server,
+            upn,
+            tap,
+            password_stdin,
+            code,
+        } => {
+            let mut s = load(path)?;
+            let server = server_origin(&server)?;
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| CliError::Other(format!("standard input: {e}")))?;
+                Some(line.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            let proof = match (&tap, &password) {
+                (Some(t), _) => same_device::Proof::Tap(t),
+                (None, Some(p)) => same_device::Proof::Password {
+                    password: p,
+                    code: code.as_deref(),
+                },
+                (None, None) => {
+                    return Err(CliError::Usage("--tap or --password-stdin".into()));
+                }
+            };
+            let v = same_device::add_passkey(&mut s, &server, &upn, proof).await;
+            // What was added is kept even when a later step failed.
+            save(path, &s)?;
+            let v = v?;
+            let list = |k: &str| {
+                v.get(k)
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .map(|m| match m {
+                                Value::String(m) => m.clone(),
+                                m => format!(
+                                    "{} ({})",
+                                    m.get("method").and_then(Value::as_str).unwrap_or_default(),
+                                    m.get("reason").and_then(Value::as_str).unwrap_or_default()
+                                ),
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    })
+                    .unwrap_or_default()
+            };
+            out(
+                a.json,
+                &v,
+                &format!(
+                    "Added a passkey for {upn} in Microsoft Authenticator{}.\nTurned on: {}\nNot turned on: {}",
+                    s.current_profile()
+                        .map(|p| format!(" ({p:?} profile)"))
+                        .unwrap_or_default(),
+                    list("added"),
+                    match list("notAdded") {
+                        l if l.is_empty() => "nothing".into(),
+                        l => l,
+                    }
+                ),
+            );
+        }
+        Cmd::SignIn { account: who } => {
+            let s = load(path)?;
+            let v = same_device::sign_in_with_passkey(&s, who.as_deref()).await?;
+            out(
+                a.json,
+                &v,
+                &format!(
+                    "Signed in to Microsoft Authenticator as {} with the passkey",
+                    v.get("userPrincipalName")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                ),
+            );
+        }
+        Cmd::DeletePasskey { account: who } => {
+            let mut s = load(path)?;
+            let v = same_device::delete_passkey(&mut s, who.as_deref()).await?;
+            save(path, &s)?;
+            let upn = v
+                .get("userPrincipalName")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let text = match v.get("server").and_then(Value::as_str) {
+                Some(why) => format!("Deleted {upn}'s passkey from this phone. The server had already removed it: {why}"),
+                None => format!("Deleted {upn}'s passkey from this phone and from the account's sign-in methods"),
+            };
+            out(a.json, &v, &text);
         }
         Cmd::Show => {
             let s = load(path)?;
@@ -422,9 +423,11 @@ async fn dispatch(a: Args) -> Result<(), CliError> {
                 "passkeyProvider": s.passkey_provider, "name": s.name,
                 "accounts": s.accounts.iter().map(|a| json!({"server": a.server, "userPrincipalName": a.user_principal_name, "deviceId": a.device_id})).collect::<Vec<_>>(),
                 "codes": s.codes.iter().map(|c| json!({"issuer": c.issuer, "account": c.account})).collect::<Vec<_>>(),
+                "passkeys": s.passkeys.iter().map(|p| json!({"server": p.server, "userPrincipalName": p.user_principal_name, "profile": p.profile, "passkeyId": p.passkey_id})).collect::<Vec<_>>(),
+                "appAttestation": s.attestation.is_some(),
             });
             let text = format!(
-                "{:?} {} ({:?} profile), passkey provider {}; accounts: {}; codes: {}",
+                "{:?} {} ({:?} profile), passkey provider {}; accounts: {}; codes: {}; passkeys: {}",
                 s.platform,
                 s.os_version,
                 s.profile,
@@ -437,6 +440,14 @@ async fn dispatch(a: Args) -> Result<(), CliError> {
                 s.codes
                     .iter()
                     .map(|c| format!("{} ({})", c.account, c.issuer))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                s.passkeys
+                    .iter()
+                    .map(|p| match p.profile {
+                        Some(pr) => format!("{} ({pr:?} profile)", p.user_principal_name),
+                        None => p.user_principal_name.clone(),
+                    })
                     .collect::<Vec<_>>()
                     .join(", "),
             );
@@ -598,4 +609,19 @@ async fn dispatch(a: Args) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+fn read_attestation(f: &Path) -> Result<AppAttestation, CliError> {
+    let text = std::fs::read_to_string(f)
+        .map_err(|e| CliError::Usage(format!("--app-attestation {}: {e}", f.display())))?;
+    AppAttestation::from_pem(&text)
+}
+
+/// The server's origin (scheme, host, port): what passkeys are made for.
+fn server_origin(server: &str) -> Result<String, CliError> {
+    let u = url::Url::parse(server).map_err(|e| CliError::Usage(format!("--server: {e}")))?;
+    if !matches!(u.scheme(), "https" | "http") {
+        return Err(CliError::Usage("--server must be an https:// URL".into()));
+    }
+    Ok(u.origin().ascii_serialization())
 }
