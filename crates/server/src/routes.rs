@@ -68,6 +68,9 @@ route_table! {
         Post security_info::factors::delete_authenticator
     };
     "/authenticator/activate" => Page, Anyone { Get security_info::factors::open_in_app };
+    security_info::pages::ADD_ACCOUNT_PATH => Page, Anyone {
+        Get security_info::factors::open_add_in_app
+    };
     "/security-info/password" => Page, SignedIn {
         Get security_info::factors::password_form,
         Post security_info::factors::change_password,

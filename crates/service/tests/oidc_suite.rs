@@ -731,3 +731,84 @@ async fn r47_what_a_pass_opened_ends_when_the_pass_is_deleted_replaced_or_its_us
         );
     }
 }
+
+/// R15's API takes only the Authenticator app's own token, and only from a sign-in under ten
+/// minutes old: a code caught by another app claiming the redirect later, or an old token,
+/// adds no method; nor does another client's token (an ended session: the HTTP suite).
+#[tokio::test]
+async fn the_authenticator_api_takes_only_the_apps_own_fresh_live_sign_in() {
+    use portcullis_domain::directory::AUTHENTICATOR_APP;
+    for t in both().await {
+        let w = world(&t).await;
+        let redirect = AUTHENTICATOR_APP.redirect_uri.unwrap();
+        let app_token = || async {
+            let p = AuthorizeParams {
+                client_id: Some(AUTHENTICATOR_APP.app_id.into()),
+                redirect_uri: Some(redirect.into()),
+                response_type: Some("code".into()),
+                scope: Some("openid".into()),
+                code_challenge: Some(B64.encode(Sha256::digest(VERIFIER.as_bytes()))),
+                code_challenge_method: Some("S256".into()),
+                ..Default::default()
+            };
+            let (req, app) = w.svc.check_authorize(&p).await.unwrap().unwrap();
+            let AuthorizeOutcome::Redirect(to) = w
+                .svc
+                .issue_code(
+                    ISS,
+                    &req,
+                    &app,
+                    &w.signed_in.session,
+                    &w.signed_in.user,
+                    &ctx(),
+                )
+                .await
+                .unwrap()
+            else {
+                panic!("no policy refuses the app here")
+            };
+            let code = url::Url::parse(&to)
+                .unwrap()
+                .query_pairs()
+                .find(|(k, _)| k == "code")
+                .unwrap()
+                .1
+                .into_owned();
+            w.svc
+                .exchange_code(
+                    ISS,
+                    &ClientAuth::Id(AUTHENTICATOR_APP.app_id.into()),
+                    &code,
+                    Some(redirect),
+                    Some(VERIFIER),
+                    &ctx(),
+                )
+                .await
+                .unwrap()
+                .unwrap()
+                .access_token
+        };
+        let caller = |token: String| {
+            let svc = &w.svc;
+            async move { svc.authenticator_app_caller(ISS, &token).await.unwrap() }
+        };
+        let token = app_token().await;
+        let (session, user) = caller(token.clone()).await.unwrap();
+        assert_eq!(
+            (session.id, user.id),
+            (w.signed_in.session.id, w.signed_in.user.id)
+        );
+        // Another client's token, for the same user and session.
+        let other = w
+            .exchange(&w.code(true, "openid").await, Some(VERIFIER))
+            .await;
+        let other = other.unwrap().access_token;
+        assert!(matches!(caller(other).await, Err(TokenError::Invalid(_))));
+        // The sign-in behind the token ages past ten minutes (the token itself lives on).
+        w.clock.advance(Duration::minutes(11));
+        assert!(matches!(
+            caller(token).await,
+            Err(TokenError::Invalid(m)) if m.contains("10 minutes")
+        ));
+    }
+}

@@ -179,6 +179,47 @@ async fn r15_same_device_registration_turns_on_what_the_policy_allows_and_names_
         ],
         "{methods}"
     );
+
+    // R6, R16: with key restrictions allowing the Authenticator, Security info's guided
+    // option leads to the app: a link naming the server and the account, which it follows.
+    let f = d.join("fido2.json");
+    std::fs::write(
+        &f,
+        json!({"keyRestrictions": {"isEnforced": true, "enforcementType": "allow", "aaGuids": [AUTHN_ANDROID, AUTHN_IOS]}}).to_string(),
+    )
+    .unwrap();
+    ok(d, &["policy", "patch", "Fido2", f.to_str().unwrap()]);
+    let emma = "emma@portcullis.local";
+    ok(d, &["users", "add", "--upn", emma]);
+    let c = support::tap_client(d, &s, emma).await;
+    let page = c
+        .get(s.url("/security-info"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = page
+        .find(r#"id="same-device-link" href=""#)
+        .unwrap_or_else(|| panic!("no same-device link: {page}"))
+        + r#"id="same-device-link" href=""#.len();
+    let link = page[at..at + page[at..].find('"').unwrap()].replace("&amp;", "&");
+    assert!(page.contains(r#"id="same-device-qr""#));
+    let (st, v, err) = app(
+        &phone,
+        &[
+            "--json",
+            "add-passkey",
+            "--link",
+            &link,
+            "--tap",
+            &tap(d, emma),
+        ],
+    );
+    assert_eq!(st, 0, "{err}");
+    assert_eq!(v["userPrincipalName"], emma, "{v}");
+    assert_eq!(passkeys(d, emma).len(), 1);
     s.stop().await;
 }
 

@@ -66,15 +66,32 @@ pub fn activation_page(a: &Activation) -> Markup {
     )
 }
 
-/// The activation link opened in a browser rather than in the app.
-pub fn open_in_app_page() -> Markup {
+/// A link for Microsoft Authenticator opened in a browser rather than in the app:
+/// `command` is the command-line app's way to follow it.
+pub fn open_in_app_page(command: &str) -> Markup {
     layout(
         "Open in Microsoft Authenticator",
         html! {
             h1 { "Open this link in Microsoft Authenticator" }
-            p { "This link adds your account to Microsoft Authenticator. Scan its QR code with the app, or pass it to " code { "portcullis authenticator add-account --link" } "." }
+            p { "This link adds your account to Microsoft Authenticator. Scan its QR code with the app, or pass it to " code { (command) } "." }
         },
     )
+}
+
+/// The guided "Passkey in Authenticator" flow on the phone itself (R15, R16): the link the
+/// app follows to add the account — it then signs in, makes the passkey and turns on what
+/// the organisation allows. The link holds only the server and the username.
+pub fn same_device_invite(link: &str) -> Markup {
+    html! {
+        div id="authenticator-same-device" {
+            p { "On your phone: in Microsoft Authenticator, add a work or school account and scan this QR code (or open the link on the phone). The app signs you in — with a Temporary Access Pass, or your password and code — makes the passkey, and turns on the app's other sign-in methods your organisation allows." }
+            figure id="same-device-qr" {
+                @if let Some(svg) = qr_svg(link) { (PreEscaped(svg)) }
+                figcaption { a id="same-device-link" href=(link) { (link) } }
+            }
+            p.muted { "With the command-line app: " code { "portcullis authenticator add-passkey --link '" (link) "' --tap …" } }
+        }
+    }
 }
 
 /// The QR code of `data` as SVG (square modules, a quiet zone, no script).

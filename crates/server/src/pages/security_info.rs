@@ -49,6 +49,8 @@ pub struct View<'a> {
     pub oath: Option<&'a portcullis_service::oath::OathView>,
     /// Their Microsoft Authenticator devices.
     pub devices: &'a [portcullis_service::push::DeviceView],
+    /// The link the Authenticator follows to add this account same-device (R15).
+    pub same_device_link: &'a str,
 }
 
 /// A time, in UTC as text and machine-readable for the page script, which shows it in the
@@ -144,9 +146,11 @@ pub fn page(view: &View<'_>) -> Markup {
                     @if offer.authenticator_only() {
                         p.muted id="strength-note" { "Your organisation requires a passkey in Microsoft Authenticator." }
                         p { button type="button" id="add-authenticator" data-action="add-passkey" data-kind="authenticator" { "Passkey in Microsoft Authenticator" } }
+                        (super::factors::same_device_invite(view.same_device_link))
                     } @else {
                         @if offer.authenticator_option {
                             p { button type="button" id="add-authenticator" data-action="add-passkey" data-kind="authenticator" { "Passkey in Microsoft Authenticator" } }
+                            (super::factors::same_device_invite(view.same_device_link))
                         }
                         @if let PasskeyNeed::Models(models) = need {
                             p.muted id="strength-note" {
@@ -223,6 +227,7 @@ mod tests {
             has_password: false,
             oath: None,
             devices: &[],
+            same_device_link: "https://contoso.com/authenticator/add?upn=dana",
         })
         .into_string();
         assert!(

@@ -202,5 +202,10 @@ pub(crate) async fn delete_authenticator(
 
 /// `GET /authenticator/activate`: the link opened in a browser, not in the app.
 pub(crate) async fn open_in_app() -> Response {
-    open_in_app_page().into_response()
+    open_in_app_page("portcullis authenticator add-account --link").into_response()
+}
+
+/// `GET /authenticator/add`: the same-device link opened in a browser, not in the app.
+pub(crate) async fn open_add_in_app() -> Response {
+    open_in_app_page("portcullis authenticator add-passkey --link").into_response()
 }

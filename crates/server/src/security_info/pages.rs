@@ -73,9 +73,25 @@ async fn show_security_info(
         has_password,
         oath: oath.as_ref(),
         devices: &devices,
+        same_device_link: &same_device_link(st, &user),
     });
     Ok((status, page).into_response())
 }
+
+/// The link the Authenticator follows to add `user`'s account same-device (R15): the server
+/// and the username, nothing secret.
+fn same_device_link(st: &AppState, user: &portcullis_domain::directory::User) -> String {
+    let q: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("upn", user.user_principal_name.as_str())
+        .finish();
+    format!(
+        "{}{ADD_ACCOUNT_PATH}?{q}",
+        st.config.origin().trim_end_matches('/')
+    )
+}
+
+/// Where the same-device link points (a page saying to open it in the app).
+pub const ADD_ACCOUNT_PATH: &str = "/authenticator/add";
 
 fn passkey_id(id: &str) -> Result<uuid::Uuid, PageError> {
     uuid::Uuid::parse_str(id).map_err(|_| PageError::NotFound("You have no such passkey.".into()))

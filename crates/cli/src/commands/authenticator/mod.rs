@@ -91,12 +91,16 @@ enum Cmd {
     /// Temporary Access Pass, create a passkey in the current profile, and turn on every
     /// other Authenticator method the policy allows (push, codes).
     AddPasskey {
+        /// Security info's same-device link (or its QR code's content): the server and the
+        /// account.
+        #[arg(long, conflicts_with_all = ["server", "upn"])]
+        link: Option<String>,
         /// The server's public URL (as users reach it).
-        #[arg(long)]
-        server: String,
+        #[arg(long, required_unless_present = "link", requires = "upn")]
+        server: Option<String>,
         /// The account's userPrincipalName.
-        #[arg(long)]
-        upn: String,
+        #[arg(long, required_unless_present = "link", requires = "server")]
+        upn: Option<String>,
         /// The Temporary Access Pass.
         #[arg(
             long,
@@ -322,6 +326,7 @@ async fn dispatch(a: Args) -> Result<(), CliError> {
             );
         }
         Cmd::AddPasskey {
+            link,
             server,
             upn,
             tap,
@@ -329,7 +334,11 @@ async fn dispatch(a: Args) -> Result<(), CliError> {
             code,
         } => {
             let mut s = load(path)?;
-            let server = server_origin(&server)?;
+            let (server, upn) = match (link, server, upn) {
+                (Some(link), _, _) => from_link(&link)?,
+                (None, Some(server), Some(upn)) => (server_origin(&server)?, upn),
+                _ => return Err(CliError::Usage("--link, or --server and --upn".into())),
+            };
             let password = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin()
@@ -624,4 +633,17 @@ fn server_origin(server: &str) -> Result<String, CliError> {
         return Err(CliError::Usage("--server must be an https:// URL".into()));
     }
     Ok(u.origin().ascii_serialization())
+}
+
+/// The server and the account a same-device link names.
+fn from_link(link: &str) -> Result<(String, String), CliError> {
+    let u = url::Url::parse(link).map_err(|e| CliError::Usage(format!("--link: {e}")))?;
+    let upn = u
+        .query_pairs()
+        .find(|(k, _)| k == "upn")
+        .map(|(_, v)| v.into_owned())
+        .ok_or_else(|| {
+            CliError::Usage("--link names no account: copy it from Security info".into())
+        })?;
+    Ok((server_origin(link)?, upn))
 }
