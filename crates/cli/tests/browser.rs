@@ -12,6 +12,8 @@
 mod admin_center;
 #[path = "browser/factors.rs"]
 mod factors;
+#[path = "browser/reach.rs"]
+mod reach;
 mod support;
 
 use portcullis_testkit::browser::{click, fill_tap_sign_in, type_into, Browser};

@@ -107,6 +107,20 @@ fn passkeys(dir: &Path, user: &str) -> Vec<Value> {
     serde_json::from_str(&out).unwrap()
 }
 
+/// Runs the CLI, which must succeed; its output.
+fn ok(d: &Path, args: &[&str]) -> String {
+    let (st, out, err) = cli(d, None, args);
+    assert_eq!(st, 0, "{args:?}: {err}");
+    out
+}
+
+/// JSON Lines, one value per line.
+fn jsonl(out: &str) -> Vec<Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 fn code(v: &Value) -> &str {
     v["error"]["code"]
         .as_str()
@@ -1460,3 +1474,5 @@ async fn security_info_cannot_rename_or_delete_another_users_passkey() {
 mod campaign;
 #[path = "passkeys_http/inventory.rs"]
 mod inventory;
+#[path = "passkeys_http/reach.rs"]
+mod reach;

@@ -70,6 +70,8 @@ pub struct Record {
     pub attestation: Attestation,
     /// The BS flag as last seen (unknown for passkeys stored before it was kept).
     pub backed_up: Option<bool>,
+    /// What the client reported about the authenticator at registration (R24).
+    pub client: crate::passkey::ClientReport,
 }
 
 /// Why a filter does not parse: the field, and what is wrong with it.

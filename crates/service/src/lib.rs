@@ -97,6 +97,7 @@ impl RequestContext {
             applied_conditional_access_policies: None,
             passkey_aaguid: None,
             passkey_attested: None,
+            passkey_client: None,
         }
     }
 }

@@ -33,7 +33,7 @@ pub struct Pushdown {
 /// Where a chunk starts: after this (user, passkey).
 pub type Cursor = (Uuid, Uuid);
 
-const COLUMNS: &str = "p.id, p.user_id, p.credential_id, p.aaguid, p.display_name, p.fmt, p.attested, p.synced, p.created_at, p.last_used_at, p.sign_count, p.device, p.device_profile, p.flagged_clone, p.disabled_at, p.attestation_type, p.backed_up, u.upn";
+const COLUMNS: &str = "p.id, p.user_id, p.credential_id, p.aaguid, p.display_name, p.fmt, p.attested, p.synced, p.created_at, p.last_used_at, p.sign_count, p.device, p.device_profile, p.flagged_clone, p.disabled_at, p.attestation_type, p.backed_up, p.attachment, p.transports, u.upn";
 
 fn record(r: &dyn Cells) -> Result<Record> {
     let kind = r.opt_text("attestation_type")?;
@@ -46,6 +46,11 @@ fn record(r: &dyn Cells) -> Result<Record> {
             .and_then(Attestation::parse)
             .unwrap_or(Attestation::Uncertain),
         backed_up: backed_up.map(|b| b != 0),
+        client: crate::signins::client_report(
+            r.opt_text("attachment")?.as_deref(),
+            r.opt_text("transports")?.as_deref(),
+        )
+        .unwrap_or_default(),
     })
 }
 

@@ -2,7 +2,7 @@
 //! one is refused with the reason (R25).
 
 use portcullis_domain::inventory::Attestation;
-use portcullis_domain::passkey::Passkey;
+use portcullis_domain::passkey::{ClientReport, Passkey};
 use portcullis_domain::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -31,6 +31,8 @@ pub struct StoredPasskey {
     pub attestation: Attestation,
     /// The BS flag as last seen (unknown for passkeys stored before it was kept).
     pub backed_up: Option<bool>,
+    /// What the client reported about the authenticator at registration (R24).
+    pub client: ClientReport,
 }
 
 /// The columns of the policy view, for reads that need nothing else.
@@ -64,6 +66,8 @@ fn from_row(r: &AnyRow) -> Result<StoredPasskey> {
     let deleted_by: Option<String> = r.try_get("deleted_by")?;
     let kind: Option<String> = r.try_get("attestation_type")?;
     let backed_up: Option<i64> = r.try_get("backed_up")?;
+    let attachment: Option<String> = r.try_get("attachment")?;
+    let transports: Option<String> = r.try_get("transports")?;
     Ok(StoredPasskey {
         passkey: passkey_from_row(r)?,
         credential_json: r.try_get("credential_json")?,
@@ -75,6 +79,8 @@ fn from_row(r: &AnyRow) -> Result<StoredPasskey> {
             .and_then(Attestation::parse)
             .unwrap_or(Attestation::Uncertain),
         backed_up: backed_up.map(|b| b != 0),
+        client: crate::signins::client_report(attachment.as_deref(), transports.as_deref())
+            .unwrap_or_default(),
     })
 }
 
@@ -86,8 +92,8 @@ pub async fn insert(c: &mut Conn, p: &StoredPasskey) -> Result<()> {
         .await?;
     let k = &p.passkey;
     sqlx::query(
-        "INSERT INTO passkeys (id, user_id, credential_id, credential_json, aaguid, display_name, fmt, attested, synced, x5c_json, profile_id, device, device_profile, created_at, last_used_at, sign_count, flagged_clone, attestation_type, backed_up)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, $15, 0, $16, $17)",
+        "INSERT INTO passkeys (id, user_id, credential_id, credential_json, aaguid, display_name, fmt, attested, synced, x5c_json, profile_id, device, device_profile, created_at, last_used_at, sign_count, flagged_clone, attestation_type, backed_up, attachment, transports)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, $15, 0, $16, $17, $18, $19)",
     )
     .bind(k.id.to_string())
     .bind(k.user_id.to_string())
@@ -106,6 +112,8 @@ pub async fn insert(c: &mut Conn, p: &StoredPasskey) -> Result<()> {
     .bind(k.sign_count)
     .bind(p.attestation.code())
     .bind(p.backed_up.map(i64::from))
+    .bind(p.client.attachment.map(|a| a.code().to_string()))
+    .bind(p.client.transports.joined())
     .execute(&mut *c)
     .await?;
     Ok(())

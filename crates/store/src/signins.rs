@@ -1,5 +1,6 @@
 //! The sign-in log: every attempt, successful or not, with the reason.
 
+use portcullis_domain::passkey::{Attachment, ClientReport, Transports};
 use portcullis_domain::Timestamp;
 use serde::Serialize;
 use sqlx::Row;
@@ -50,6 +51,10 @@ pub struct SignInEvent {
     /// Whether that AAGUID was attested (R28).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub passkey_attested: Option<bool>,
+    /// How that passkey reached the browser (R24): the attachment the client reported at
+    /// this sign-in, and the transports the passkey registered with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passkey_client: Option<ClientReport>,
 }
 
 /// Text as the log can keep it on either database: a refusal's record quotes what the client
@@ -67,8 +72,8 @@ pub async fn append(c: &mut Conn, e: &SignInEvent) -> Result<()> {
 /// [`append`] as a write of a batch.
 pub fn append_write(e: &SignInEvent) -> Write {
     Write::new(
-        "INSERT INTO sign_in_log (id, at, user_id, upn, method, ip, user_agent, error_code, failure_code, failure_reason, app_id, app_name, ca_status, applied_policies, passkey_aaguid, passkey_attested) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        "INSERT INTO sign_in_log (id, at, user_id, upn, method, ip, user_agent, error_code, failure_code, failure_reason, app_id, app_name, ca_status, applied_policies, passkey_aaguid, passkey_attested, passkey_attachment, passkey_transports) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         vec![
             Param::Text(if e.id.is_empty() {
                 Uuid::now_v7().to_string()
@@ -94,6 +99,13 @@ pub fn append_write(e: &SignInEvent) -> Write {
             ),
             Param::text_or_null(e.passkey_aaguid.map(|a| a.to_string())),
             Param::int_or_null(e.passkey_attested.map(i64::from)),
+            Param::text_or_null(
+                e.passkey_client
+                    .as_ref()
+                    .and_then(|c| c.attachment)
+                    .map(|a| a.code().to_string()),
+            ),
+            Param::text_or_null(e.passkey_client.as_ref().map(|c| c.transports.joined())),
         ],
     )
 }
@@ -122,6 +134,8 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<SignInEvent> {
     let applied: Option<String> = r.try_get("applied_policies")?;
     let aaguid: Option<String> = r.try_get("passkey_aaguid")?;
     let attested: Option<i64> = r.try_get("passkey_attested")?;
+    let attachment: Option<String> = r.try_get("passkey_attachment")?;
+    let transports: Option<String> = r.try_get("passkey_transports")?;
     Ok(SignInEvent {
         id: r.try_get("id")?,
         created_date_time: ts(r, "at")?,
@@ -139,6 +153,18 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<SignInEvent> {
         applied_conditional_access_policies: applied.and_then(|a| serde_json::from_str(&a).ok()),
         passkey_aaguid: aaguid.and_then(|a| Uuid::parse_str(&a).ok()),
         passkey_attested: attested.map(|a| a != 0),
+        passkey_client: client_report(attachment.as_deref(), transports.as_deref()),
+    })
+}
+
+/// A stored client report (R24): none when neither part was kept.
+pub(crate) fn client_report(
+    attachment: Option<&str>,
+    transports: Option<&str>,
+) -> Option<ClientReport> {
+    (attachment.is_some() || transports.is_some()).then(|| ClientReport {
+        attachment: attachment.and_then(Attachment::parse),
+        transports: transports.map(Transports::split).unwrap_or_default(),
     })
 }
 

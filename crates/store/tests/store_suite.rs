@@ -494,6 +494,7 @@ fn stored_passkey(user: Uuid, cred: &str) -> portcullis_store::passkeys::StoredP
         deleted: None,
         attestation: portcullis_domain::inventory::Attestation::None,
         backed_up: None,
+        client: Default::default(),
     }
 }
 

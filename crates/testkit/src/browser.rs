@@ -141,7 +141,14 @@ impl Browser {
     /// Adds Chromium's WebAuthn virtual authenticator (CTAP2, internal, resident keys,
     /// user verification) and returns its id. Its AAGUID is `01020304-0506-0708-0102-030405060708`.
     pub async fn add_virtual_authenticator(&self) -> String {
-        let body = serde_json::json!({"protocol": "ctap2", "transport": "internal", "hasResidentKey": true, "hasUserVerification": true, "isUserConsenting": true, "isUserVerified": true});
+        self.add_virtual_authenticator_over("internal").await
+    }
+
+    /// [`Self::add_virtual_authenticator`] reached over `transport` (WebDriver's names:
+    /// `internal`, `usb`, `nfc`, `ble`, `hybrid` …): Chromium then reports that transport
+    /// and the matching attachment, as it does for a real authenticator.
+    pub async fn add_virtual_authenticator_over(&self, transport: &str) -> String {
+        let body = serde_json::json!({"protocol": "ctap2", "transport": transport, "hasResidentKey": true, "hasUserVerification": true, "isUserConsenting": true, "isUserVerified": true});
         let v = self
             .session_cmd(http::Method::POST, "webauthn/authenticator", Some(body))
             .await;
@@ -171,6 +178,16 @@ impl Browser {
             http::Method::POST,
             "goog/cdp/execute",
             Some(serde_json::json!({"cmd": "Emulation.setEmulatedMedia", "params": {"features": [{"name": "prefers-color-scheme", "value": scheme}]}})),
+        )
+        .await;
+    }
+
+    /// Removes a virtual authenticator, as a user who puts the phone away or unplugs a key.
+    pub async fn remove_virtual_authenticator(&self, authenticator: &str) {
+        self.session_cmd(
+            http::Method::DELETE,
+            &format!("webauthn/authenticator/{authenticator}"),
+            None,
         )
         .await;
     }
@@ -213,8 +230,9 @@ pub async fn click(c: &Client, id: &str) {
 }
 
 /// The text of the first element matching `css`, once it appears.
-/// A lookup that meets a navigation the page's script started (chromedriver answers
-/// "aborted by navigation") is tried again on the page that replaces it.
+/// A lookup that meets a navigation (chromedriver answers "aborted by navigation" while the
+/// page's script navigates, or "stale element" when a form's answer replaced the page between
+/// finding the element and reading it) is tried again on the page that replaces it.
 pub async fn text(c: &Client, css: &str) -> String {
     let mut tries = 0;
     loop {
@@ -224,7 +242,12 @@ pub async fn text(c: &Client, css: &str) -> String {
         };
         match found {
             Ok(t) => return t,
-            Err(e) if tries < 50 && e.to_string().contains("aborted by navigation") => {
+            Err(e)
+                if tries < 50
+                    && ["aborted by navigation", "stale element"]
+                        .iter()
+                        .any(|m| e.to_string().contains(m)) =>
+            {
                 tries += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }

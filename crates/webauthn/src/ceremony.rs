@@ -364,7 +364,12 @@ impl RelyingParty {
         names_one_credential(response, &reg.id, reg.raw_id.as_ref())?;
         client_data_reads(&reg.response.client_data_json)?;
         let read = crate::statement::read(&reg.response.attestation_object)?;
-        Ok(RegistrationResponse { reg, read })
+        let reported = Reported::of(response);
+        Ok(RegistrationResponse {
+            reg,
+            read,
+            reported,
+        })
     }
 
     /// Parses a sign-in response (`PublicKeyCredential.toJSON()`): its shape, its type,
@@ -493,6 +498,41 @@ fn strip_nulls(v: Value) -> Value {
 pub struct RegistrationResponse {
     reg: RegisterPublicKeyCredential,
     read: crate::statement::Read,
+    reported: Reported,
+}
+
+impl RegistrationResponse {
+    /// What the client said about the authenticator (R24).
+    pub fn reported(&self) -> &Reported {
+        &self.reported
+    }
+}
+
+/// What a client says about the authenticator beside a response, unsigned and unverified
+/// (R24): `authenticatorAttachment` and, at registration, `response.transports`, as the
+/// client wrote them — a few short strings, for the caller to read into its own types.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reported {
+    /// `authenticatorAttachment`, when a string.
+    pub attachment: Option<String>,
+    /// `response.transports`: the strings among its first 16 entries, each at most 32 bytes.
+    pub transports: Vec<String>,
+}
+
+impl Reported {
+    /// Reads them from a response (`PublicKeyCredential.toJSON()`); anything not in the
+    /// shape WebAuthn gives them is no report.
+    pub fn of(response: &Value) -> Reported {
+        let short = |v: &Value| v.as_str().filter(|s| s.len() <= 32).map(str::to_string);
+        Reported {
+            attachment: response.get("authenticatorAttachment").and_then(short),
+            transports: response
+                .pointer("/response/transports")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().take(16).filter_map(short).collect())
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// `id` and `rawId` name one credential (`id` is `rawId` in base64url), and the hints a

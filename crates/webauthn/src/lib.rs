@@ -21,7 +21,9 @@ mod statement;
 mod tpm;
 pub mod trust;
 
-pub use ceremony::{Assertion, AttestationKind, NewCredential, RegistrationResponse, RelyingParty};
+pub use ceremony::{
+    Assertion, AttestationKind, NewCredential, RegistrationResponse, RelyingParty, Reported,
+};
 pub use error::CeremonyError;
 pub use mds::{verify_blob, BlobCheck, MdsBlob, MdsError, Staleness, MDS_SIGNER};
 pub use trust::{verify_trust, RootEntry, RootScope, TrustRoots, TrustVerdict};

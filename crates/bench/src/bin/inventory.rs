@@ -132,6 +132,7 @@ async fn generate(store: &Store, users: usize, keys: usize) -> Vec<Uuid> {
             deleted: None,
             attestation: Attestation::Basic,
             backed_up: Some(false),
+            client: Default::default(),
         };
         passkeys::insert(&mut tx, &p).await.expect("passkey");
     }

@@ -97,6 +97,7 @@ async fn main() {
                 deleted: None,
                 attestation: portcullis_domain::inventory::Attestation::None,
                 backed_up: None,
+                client: Default::default(),
             };
             passkeys::insert(&mut tx, &stored).await.expect("passkey");
         }

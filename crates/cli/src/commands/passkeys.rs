@@ -71,6 +71,7 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
                         let p = &v.stored.passkey;
                         json!({"id": p.id, "displayName": p.display_name, "aaGuid": p.aaguid, "aaGuidAttested": p.attested, "model": v.model, "createdDateTime": rfc3339(p.created_at),
                                "lastUsedDateTime": p.last_used_at.map(rfc3339), "device": p.device, "deviceProfile": p.device_profile,
+                               "client": v.stored.client,
                                "usable": v.usable.is_ok(), "reason": v.usable.as_ref().err().map(passkey_refusal), "flaggedClone": p.flagged_clone})
                     })
                     .collect();

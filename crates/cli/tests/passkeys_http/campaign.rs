@@ -10,12 +10,6 @@ const FRED: &str = "fred@portcullis.local";
 const GINA: &str = "gina@portcullis.local";
 const POLICY: &str = "/v1.0/policies/authenticationMethodsPolicy";
 
-fn ok(d: &Path, args: &[&str]) -> String {
-    let (st, out, err) = cli(d, None, args);
-    assert_eq!(st, 0, "{args:?}: {err}");
-    out
-}
-
 fn user_id(d: &Path, upn: &str) -> String {
     let v: Value = serde_json::from_str(&ok(d, &["users", "show", upn, "--json"])).unwrap();
     v["user"]["id"].as_str().unwrap().to_string()

@@ -7,18 +7,6 @@ use std::collections::BTreeSet;
 const BOB: &str = "bob@portcullis.local";
 const CAROL: &str = "carol@portcullis.local";
 
-fn ok(d: &Path, args: &[&str]) -> String {
-    let (st, out, err) = cli(d, None, args);
-    assert_eq!(st, 0, "{args:?}: {err}");
-    out
-}
-
-fn jsonl(out: &str) -> Vec<Value> {
-    out.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn ids(rows: &[Value]) -> BTreeSet<String> {
     rows.iter()
         .map(|r| r["id"].as_str().unwrap().to_string())

@@ -30,6 +30,7 @@ fn record(user: u128, aaguid: Uuid, attested: bool, synced: bool) -> Record {
         user_principal_name: format!("user{user}@contoso.com"),
         attestation: Attestation::None,
         backed_up: None,
+        client: Default::default(),
     }
 }
 

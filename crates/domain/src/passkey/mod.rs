@@ -4,6 +4,7 @@
 //! Registration, sign-in, What If and readiness all call these same functions.
 
 mod consequences;
+mod reach;
 mod refusal;
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,7 @@ pub use consequences::{
     change_warnings, empty_allow_lists, standing_warnings, strength_needs_attestation,
     Fido2Warning, RulesetRef,
 };
+pub use reach::{Attachment, ClientReport, Reach, Transport, Transports};
 pub use refusal::{PasskeyRefusal, ProfileMiss};
 
 use crate::policy::fido2::{

@@ -421,9 +421,14 @@ fn sign_in_json(
         Some(a) => vec![json!({
             "authenticationMethod": "Passkey",
             "authenticationMethodDetail": format!(
-                "{} (AAGUID {a}, {})",
+                "{} (AAGUID {a}, {}){}",
                 models.get(&a).map_or("Unknown model", String::as_str),
-                if e.passkey_attested == Some(true) { "attested" } else { "self-reported" }
+                if e.passkey_attested == Some(true) { "attested" } else { "self-reported" },
+                // R24: how it reached the browser, when the browser said.
+                e.passkey_client.as_ref().map_or_else(String::new, |c| format!(
+                    "; {}",
+                    portcullis_service::render::passkey_reach(c)
+                ))
             ),
             "succeeded": e.error_code == 0,
         })],

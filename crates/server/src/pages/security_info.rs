@@ -115,6 +115,8 @@ pub fn page(view: &View<'_>) -> Markup {
                             @if let Some(d) = &p.device { " · " (d) }
                             @if let Some(pr) = &p.device_profile { " (" (pr) " profile)" }
                         }
+                        // R24: how it was made, as the browser reported it.
+                        div.muted.passkey-reach data-reach=(v.stored.client.reach().code()) { "Added: " (portcullis_service::render::passkey_reach(&v.stored.client)) }
                         @match &v.usable {
                             Ok(()) => { div.usable { "Can be used to sign in" } }
                             Err(r) => { div.unusable.notice.error { "Cannot be used to sign in: " (passkey_refusal(r)) } }

@@ -8,7 +8,9 @@ use portcullis_domain::actor::Actor;
 use portcullis_domain::audit::Operation;
 use portcullis_domain::directory::{Upn, User};
 use portcullis_domain::metadata::builtin_name;
-use portcullis_domain::passkey::{self, Passkey, PasskeyRefusal, RegistrationFacts};
+use portcullis_domain::passkey::{
+    self, Attachment, ClientReport, Passkey, PasskeyRefusal, RegistrationFacts, Transports,
+};
 use portcullis_domain::policy::{Fido2Configuration, MethodConfiguration, MethodId};
 use portcullis_domain::session::{AuthMethod, Session};
 use portcullis_domain::Timestamp;
@@ -17,7 +19,7 @@ use portcullis_store::passkeys::{self as store_pk, StoredPasskey};
 use portcullis_store::signins::SignInEvent;
 use portcullis_store::{audit, commit, directory, sessions, signins, Conn};
 use portcullis_webauthn::{
-    AuthenticationState, CeremonyError, Credential, RegistrationState, RelyingParty,
+    AuthenticationState, CeremonyError, Credential, RegistrationState, RelyingParty, Reported,
 };
 use serde_json::{json, Value};
 use time::Duration;
@@ -204,6 +206,15 @@ fn credential_of(p: &StoredPasskey) -> Result<Credential, PasskeyError> {
 }
 
 /// A ceremony that was used already, or never issued.
+/// What the client reported about the authenticator (R24), read into the domain's types;
+/// names WebAuthn does not define are dropped.
+fn client_report(r: &Reported) -> ClientReport {
+    ClientReport {
+        attachment: r.attachment.as_deref().and_then(Attachment::parse),
+        transports: Transports::parse(r.transports.iter().map(String::as_str)),
+    }
+}
+
 fn unknown_ceremony() -> PasskeyError {
     reject(
         "challengeUnknown",

@@ -209,6 +209,7 @@ impl Service {
             deleted: None,
             attestation: attestation_of(cred.attestation),
             backed_up: Some(cred.backup_state),
+            client: super::client_report(response.reported()),
         };
         let mut tx = self.store().begin().await?;
         if let Some(existing) = store_pk::by_credential_id(&mut tx, &credential_id).await? {

@@ -97,6 +97,11 @@ impl Service {
         ctx: &RequestContext,
     ) -> Result<PasskeySignedIn, PasskeyError> {
         let now = self.now();
+        // R24: how the client reached the authenticator, kept with the outcome.
+        let attachment = Reported::of(response)
+            .attachment
+            .as_deref()
+            .and_then(Attachment::parse);
         // Malformed input, or a ceremony that does not open or has expired, is refused and
         // logged but spends nothing; any later refusal spends the ceremony (R17: single use),
         // in the same commit as its log entry.
@@ -105,7 +110,7 @@ impl Service {
             Ok(assertion) => match self.open_sign_in_ceremony(ceremony, now).await {
                 Err(e) => Err((None, e, None)),
                 Ok(cer) => self
-                    .try_passkey_sign_in(rp, &cer, &assertion, ctx, now)
+                    .try_passkey_sign_in(rp, &cer, &assertion, attachment, ctx, now)
                     .await
                     .map_err(|(user, e)| (user, e, Some((cer.id, cer.expires_at())))),
             },
@@ -139,6 +144,7 @@ impl Service {
             &SignInEvent {
                 passkey_aaguid: passkey.map(|p| p.0),
                 passkey_attested: passkey.map(|p| p.1),
+                passkey_client: user.as_ref().map(|u| u.client.clone()),
                 ..passkey_event(
                     now,
                     user.as_ref().map(|u| u.user.id),
@@ -158,6 +164,7 @@ impl Service {
         rp: &RelyingParty,
         cer: &SignInCeremony,
         assertion: &PublicKeyCredential,
+        attachment: Option<Attachment>,
         ctx: &RequestContext,
         now: Timestamp,
     ) -> Result<PasskeySignedIn, (Option<Involved>, PasskeyError)> {
@@ -190,12 +197,19 @@ impl Service {
                 "This passkey's account no longer exists.",
             )));
         };
+        // The attachment is this sign-in's; a sign-in reports no transports, so the record
+        // carries those the passkey registered with.
+        let client = ClientReport {
+            attachment,
+            transports: stored.client.transports.clone(),
+        };
         let with_user = |e: PasskeyError| {
             (
                 Some(Involved {
                     user: user.clone(),
                     passkey: (stored.passkey.aaguid, stored.passkey.attested),
                     passkey_id: stored.passkey.id,
+                    client: client.clone(),
                 }),
                 e,
             )
@@ -289,6 +303,7 @@ impl Service {
             .then(signins::append_write(&SignInEvent {
                 passkey_aaguid: Some(stored.passkey.aaguid),
                 passkey_attested: Some(stored.passkey.attested),
+                passkey_client: Some(client.clone()),
                 ..passkey_event(
                     now,
                     Some(user.id),
@@ -460,6 +475,8 @@ struct Involved {
     user: User,
     passkey: (Uuid, bool),
     passkey_id: Uuid,
+    /// What the client reported (R24).
+    client: ClientReport,
 }
 
 /// The decoy credential ids of a name without passkeys: HMAC-SHA256 of the name under

@@ -10,7 +10,7 @@ use super::csv::{line, push_cell};
 use super::methods::passkey_refusal;
 
 /// The columns, in order (JSON keys and CSV header alike).
-const COLUMNS: [&str; 18] = [
+const COLUMNS: [&str; 20] = [
     "userId",
     "userPrincipalName",
     "id",
@@ -24,6 +24,8 @@ const COLUMNS: [&str; 18] = [
     "deviceProfile",
     "backupEligible",
     "backedUp",
+    "reach",
+    "transports",
     "state",
     "usable",
     "unusableCode",
@@ -63,6 +65,8 @@ pub fn json_row(r: &Row) -> Value {
         json!(p.device_profile),
         json!(p.synced),
         json!(r.record.backed_up),
+        json!(r.record.client.reach().code()),
+        json!(r.record.client.transports.codes()),
         json!(r.state.code()),
         usable,
         code,
@@ -119,6 +123,8 @@ pub fn push_csv_line(out: &mut String, r: &Row, proposed: bool) {
     line.put(p.device_profile.as_deref().unwrap_or_default());
     line.put(flag(p.synced));
     line.put(r.record.backed_up.map(flag).unwrap_or_default());
+    line.put(r.record.client.reach().code());
+    line.put(&r.record.client.transports.joined());
     line.put(r.state.code());
     line.verdict(Some(&r.usable));
     line.put(&p.display_name);
@@ -160,7 +166,7 @@ impl Line<'_> {
 mod tests {
     use super::*;
     use portcullis_domain::inventory::{Attestation, Record, State};
-    use portcullis_domain::passkey::Passkey;
+    use portcullis_domain::passkey::{Attachment, ClientReport, Passkey, Transports};
     use time::macros::datetime;
     use uuid::Uuid;
 
@@ -189,6 +195,10 @@ mod tests {
                 user_principal_name: "ada@contoso.com".into(),
                 attestation: Attestation::Basic,
                 backed_up: Some(false),
+                client: ClientReport {
+                    attachment: Some(Attachment::CrossPlatform),
+                    transports: Transports::parse(["usb", "nfc"]),
+                },
             },
             model: Some("YubiKey 5 Series".into()),
             state: State::Disabled,
@@ -202,6 +212,12 @@ mod tests {
             .map(|k| match json.get(*k) {
                 Some(Value::String(s)) => s.clone(),
                 Some(Value::Null) | None => String::new(),
+                // A list is one cell, its names joined by commas.
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
                 Some(v) => v.to_string(),
             })
             .collect();
@@ -214,5 +230,9 @@ mod tests {
         assert!(csv_line(&row, false).contains("\"'=Work, \"\"key\"\"\""));
         assert_eq!(json["displayName"], "=Work, \"key\"");
         assert_eq!(json["unusableCode"], "passkeyDisabled");
+        assert_eq!(
+            (&json["reach"], &json["transports"]),
+            (&json!("securityKey"), &json!(["usb", "nfc"]))
+        );
     }
 }

@@ -5,7 +5,9 @@
 //! APIs, the logs and the CLI say it with these functions.
 
 use portcullis_domain::metadata::builtin_name;
-use portcullis_domain::passkey::{Fido2Warning, PasskeyRefusal, ProfileMiss, RulesetRef};
+use portcullis_domain::passkey::{
+    ClientReport, Fido2Warning, PasskeyRefusal, ProfileMiss, Reach, RulesetRef,
+};
 use portcullis_domain::policy::fido2::EnforcementType;
 use portcullis_domain::policy::{KeyRestrictions, ScopeMiss};
 use portcullis_domain::tap::TapRefusal;
@@ -169,6 +171,22 @@ pub fn strength_needs_attestation(strength_name: &str) -> String {
     format!(
         "The strength '{strength_name}' restricts passkeys to listed AAGUIDs, and only an attested AAGUID counts (R32). No Passkey (FIDO2) setting or passkey profile enforces attestation, so passkeys are registered without it and their AAGUIDs are self-reported: until attestation is enforced, no passkey can meet this strength."
     )
+}
+
+/// How a passkey reached the browser (R24), in words: at registration, how it was made; at a
+/// sign-in, how it answered. The transports follow in WebAuthn's names.
+pub fn passkey_reach(r: &ClientReport) -> String {
+    let how = match r.reach() {
+        Reach::ThisDevice => "On the device itself",
+        Reach::AcrossDevices => "Across devices (hybrid: QR code and Bluetooth)",
+        Reach::SecurityKey => "Security key",
+        Reach::Unreported => "Not reported by the browser",
+    };
+    if r.transports.is_empty() {
+        how.to_string()
+    } else {
+        format!("{how} · transports: {}", r.transports.codes().join(", "))
+    }
 }
 
 #[cfg(test)]

@@ -13,8 +13,8 @@ pub mod readiness;
 
 pub use factors::{oath_enrol_refusal, password_refusal};
 pub use methods::{
-    fido2_warning, key_restrictions, passkey_refusal, ruleset, strength_needs_attestation,
-    tap_refusal, INVALID_CREDENTIALS,
+    fido2_warning, key_restrictions, passkey_reach, passkey_refusal, ruleset,
+    strength_needs_attestation, tap_refusal, INVALID_CREDENTIALS,
 };
 
 use portcullis_domain::conditional_access::evaluate::{Evaluation, Unmet};

@@ -129,6 +129,7 @@ async fn holds_passkey_in(
             deleted: None,
             attestation: portcullis_domain::inventory::Attestation::None,
             backed_up: None,
+            client: Default::default(),
         },
     )
     .await

@@ -151,6 +151,7 @@ async fn r53_the_series_rebuilt_from_90_days_of_records_matches_independent_coun
                         deleted: None,
                         attestation: Attestation::None,
                         backed_up: None,
+                        client: Default::default(),
                     },
                 )
                 .await
@@ -201,6 +202,7 @@ async fn r53_the_series_rebuilt_from_90_days_of_records_matches_independent_coun
                     applied_conditional_access_policies: None,
                     passkey_aaguid: None,
                     passkey_attested: None,
+                    passkey_client: None,
                 },
             )
             .await

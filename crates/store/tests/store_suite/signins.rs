@@ -26,6 +26,7 @@ fn event(minutes: i64, upn: &str, error_code: i64, ca: &str) -> SignInEvent {
         applied_conditional_access_policies: None,
         passkey_aaguid: (error_code == 0).then(|| Uuid::from_u128(7)),
         passkey_attested: (error_code == 0).then_some(true),
+        passkey_client: None,
     }
 }
 

@@ -279,6 +279,7 @@ async fn the_adoption_charts_draw_ninety_days_of_history() {
                 deleted: None,
                 attestation: Attestation::None,
                 backed_up: None,
+                client: Default::default(),
             },
         )
         .await
@@ -322,6 +323,7 @@ async fn the_adoption_charts_draw_ninety_days_of_history() {
                     applied_conditional_access_policies: None,
                     passkey_aaguid: None,
                     passkey_attested: None,
+                    passkey_client: None,
                 },
             )
             .await

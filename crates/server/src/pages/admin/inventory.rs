@@ -158,7 +158,7 @@ pub fn inventory_page(viewer: &Viewer, v: &InventoryView<'_>) -> Markup {
                     caption { "Passkeys" }
                     thead { tr {
                         th scope="col" { "User" } th scope="col" { "Name" } th scope="col" { "Model" } th scope="col" { "AAGUID" }
-                        th scope="col" { "Attestation" } th scope="col" { "Synced" } th scope="col" { "Created" } th scope="col" { "Last used" } th scope="col" { "State" } th scope="col" { "Can sign in" }
+                        th scope="col" { "Attestation" } th scope="col" { "Synced" } th scope="col" { "Added via" } th scope="col" { "Created" } th scope="col" { "Last used" } th scope="col" { "State" } th scope="col" { "Can sign in" }
                     } }
                     tbody {
                         @for r in v.rows {
@@ -170,6 +170,7 @@ pub fn inventory_page(viewer: &Viewer, v: &InventoryView<'_>) -> Markup {
                                 td.mono { (p.aaguid) }
                                 td { (r.record.attestation.code()) @if p.attested { " (AAGUID attested)" } @else { " (AAGUID self-reported)" } }
                                 td { @if p.synced { "Synced" } @else { "Device-bound" } }
+                                td.passkey-reach data-reach=(r.record.client.reach().code()) { (portcullis_service::render::passkey_reach(&r.record.client)) }
                                 td { time datetime=(rfc3339(p.created_at)) data-local { (rfc3339(p.created_at)) } }
                                 td { @match p.last_used_at { Some(t) => { time datetime=(rfc3339(t)) data-local { (rfc3339(t)) } }, None => "Never" } }
                                 td { (if p.disabled { "Disabled" } else { "Enabled" }) }

@@ -184,6 +184,9 @@ fn sign_in_details(e: &SignInEvent, models: &BTreeMap<Uuid, String>) -> Markup {
                 @if let Some(attested) = e.passkey_attested {
                     dt { "AAGUID" } dd.aaguid-attested { @if attested { "Attested" } @else { "Self-reported (not attested)" } }
                 }
+                @if let Some(c) = &e.passkey_client {
+                    dt { "Passkey reached" } dd.passkey-reach data-reach=(c.reach().code()) { (portcullis_service::render::passkey_reach(c)) }
+                }
                 dt { "User agent" } dd { (e.user_agent) }
                 dt { "Error code" } dd { (e.error_code) }
             }

@@ -184,7 +184,7 @@ pub fn user_page(p: &UserPage<'_>) -> Markup {
                         caption { "Passkeys" }
                         thead { tr {
                             th scope="col" { "Name" } th scope="col" { "Model" } th scope="col" { "AAGUID" }
-                            th scope="col" { "Attestation" } th scope="col" { "Type" } th scope="col" { "Device / profile" }
+                            th scope="col" { "Attestation" } th scope="col" { "Type" } th scope="col" { "Device / profile" } th scope="col" { "Added via" }
                             th scope="col" { "Created" } th scope="col" { "Last used" } th scope="col" { "Can sign in" }
                             @if p.can_delete_passkeys { th scope="col" { "Disable or delete" } }
                         } }
@@ -198,6 +198,7 @@ pub fn user_page(p: &UserPage<'_>) -> Markup {
                                     td { @if k.attested { "Attested" } @else { "Self-reported (not attested)" } }
                                     td { @if k.synced { "Synced" } @else { "Device-bound" } }
                                     td { (k.device.as_deref().unwrap_or("—")) @if let Some(pr) = &k.device_profile { " (" (pr) " profile)" } }
+                                    td.passkey-reach data-reach=(v.stored.client.reach().code()) { (portcullis_service::render::passkey_reach(&v.stored.client)) }
                                     td { (rfc3339(k.created_at)) }
                                     td { (k.last_used_at.map_or_else(|| "Never".to_string(), rfc3339)) }
                                     td {
