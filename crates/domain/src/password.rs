@@ -88,6 +88,16 @@ pub enum PasswordRefusal {
 }
 
 impl PasswordRefusal {
+    /// The code a client is told: an unknown name, an account without a password and a wrong
+    /// password are one answer (`invalidCredentials`), as their sentence is, so that a client
+    /// learns nothing about which accounts exist; the log keeps [`Self::code`].
+    pub fn public_code(&self) -> &'static str {
+        match self {
+            Self::UnknownUser | Self::NoPassword | Self::WrongPassword => "invalidCredentials",
+            other => other.code(),
+        }
+    }
+
     /// The stable code.
     pub fn code(&self) -> &'static str {
         match self {

@@ -203,7 +203,8 @@ fn next_json(st: &AppState, step: PasswordStep) -> Response {
 /// A refusal as data, with the page's status and `Retry-After`.
 fn refused_json(st: &AppState, r: &PasswordRefusal) -> Response {
     let mut res = refused(st, r, maud::html! {});
-    let body = serde_json::json!({"error": {"code": r.code(), "message": password_refusal(r)}});
+    let body =
+        serde_json::json!({"error": {"code": r.public_code(), "message": password_refusal(r)}});
     *res.body_mut() = axum::body::Body::from(body.to_string());
     res.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -272,6 +272,8 @@ impl Service {
         if !store_oath::insert(&mut tx, &row).await? {
             return Err(OathError::Enrol(EnrolRefusal::AlreadyRegistered));
         }
+        crate::sessions::end_password_only_sessions(&mut tx, user.id, Some(session.id), now)
+            .await?;
         let view = OathView {
             id,
             created_at: now,

@@ -259,6 +259,8 @@ impl Service {
             created_at: now,
         };
         let v = insert_device(&mut tx, user, &device, now).await?;
+        crate::sessions::end_password_only_sessions(&mut tx, user.id, Some(session.id), now)
+            .await?;
         commit(tx).await?;
         Ok(v)
     }
@@ -347,6 +349,8 @@ impl Service {
             created_at: now,
         };
         let v = insert_device(&mut tx, &user, &device, now).await?;
+        crate::sessions::end_password_only_sessions(&mut tx, user.id, Some(claims.session_id), now)
+            .await?;
         commit(tx).await?;
         Ok((v, user))
     }

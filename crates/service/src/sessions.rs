@@ -69,6 +69,29 @@ pub(crate) async fn end_user_sessions(
     Ok(())
 }
 
+/// Ends the user's sessions but `keep` that a password alone opened, and their grants, when
+/// the user gains a method that proves more (a passkey, an app's codes, the Authenticator):
+/// whoever learnt the password before would otherwise keep a session that could remove the
+/// new method and put their own in its place (a password alone may add the first second
+/// factor), and a password alone no longer signs this user in.
+pub(crate) async fn end_password_only_sessions(
+    tx: &mut portcullis_store::Conn,
+    user: uuid::Uuid,
+    keep: Option<uuid::Uuid>,
+    now: portcullis_domain::Timestamp,
+) -> portcullis_store::Result<()> {
+    for s in portcullis_store::sessions::revoke_password_only(tx, user, keep, now).await? {
+        portcullis_store::oauth::revoke_session_grants(
+            tx,
+            s,
+            "a stronger sign-in method was added",
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Ends what a credential (a pass, a passkey) opened: its live sessions and every grant made
 /// from them (R47). Called in the transaction that deletes or replaces the credential.
 pub(crate) async fn end_what_it_opened(

@@ -131,6 +131,29 @@ pub async fn revoke_user_except(
     rows.iter().map(|r| uuid(r, "id")).collect()
 }
 
+/// Revokes the user's live sessions but `keep` that a password alone signed in; returns
+/// their ids.
+pub async fn revoke_password_only(
+    c: &mut Conn,
+    user: Uuid,
+    keep: Option<Uuid>,
+    now: Timestamp,
+) -> Result<Vec<Uuid>> {
+    // Written as `insert_write` writes a password-only sign-in's methods.
+    let password_only = serde_json::to_string(&[AuthMethod::Password])
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let rows = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL AND methods = $4 RETURNING id",
+    )
+    .bind(ms(now))
+    .bind(user.to_string())
+    .bind(keep.unwrap_or_else(Uuid::nil).to_string())
+    .bind(password_only)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(|r| uuid(r, "id")).collect()
+}
+
 /// Revokes the live sessions a credential (a pass, a passkey) signed in; returns their ids.
 pub async fn revoke_by_credential(
     c: &mut Conn,

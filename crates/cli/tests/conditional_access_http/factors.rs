@@ -199,3 +199,165 @@ async fn a_password_alone_administers_nothing_and_setting_one_needs_a_credential
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
 }
+
+/// The id in the first `/security-info/authenticator-app/{id}/delete` link of a page.
+fn oath_id(page: &str) -> String {
+    let at = page
+        .find("/security-info/authenticator-app/")
+        .unwrap_or_else(|| panic!("no app to delete in {page}"))
+        + "/security-info/authenticator-app/".len();
+    page[at..at + 36].to_string()
+}
+
+/// Whether a client's session still opens Security info (else it is sent to sign in).
+async fn signed_in(c: &reqwest::Client, s: &Server) -> bool {
+    support::get_following(c, s, "/security-info")
+        .await
+        .url()
+        .path()
+        == "/security-info"
+}
+
+/// An attacker who learnt a user's password before the user set up anything stronger keeps
+/// no session that could swap the user's new method for the attacker's own (a password alone
+/// may add the first second factor): adding an app's codes, the Authenticator or a passkey
+/// ends every session that a password alone opened, but the one adding it — and a password
+/// alone then signs in no more.
+#[tokio::test]
+async fn a_session_a_password_alone_opened_ends_when_the_user_adds_a_stronger_method() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = start(d).await;
+    let pw = "violet-canoe-hums-at-dusk";
+    support::enable_oath(d, None);
+    support::enable_fido2(d, None);
+    let user = |upn: &str| {
+        ok(d, &["users", "add", "--upn", upn]);
+        let (st, _, err) =
+            support::cli_input(d, None, &["users", "set-password", upn], &format!("{pw}\n"));
+        assert_eq!(st, 0, "{err}");
+    };
+
+    // The app's codes: the attacker signed in first with the password; the user adds an app.
+    let hana = "hana@portcullis.local";
+    user(hana);
+    let attacker = support::password_client(&s, hana, pw, None).await;
+    let owner = support::password_client(&s, hana, pw, None).await;
+    let app = support::enrol_oath(&owner, &s).await;
+    assert!(
+        !signed_in(&attacker, &s).await,
+        "the attacker's session ended"
+    );
+    assert!(signed_in(&owner, &s).await, "the one that added it stays");
+    // What the attacker's session would do next — remove the user's app, then add its own —
+    // does nothing: the session is gone.
+    let page = support::get_following(&owner, &s, "/security-info")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let id = oath_id(&page);
+    let r = attacker
+        .post(s.url(&format!("/security-info/authenticator-app/{id}/delete")))
+        .header("origin", s.origin())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .is_none_or(|l| !l.contains("notice=oath-deleted")),
+        "nothing was removed"
+    );
+    // The user's app still signs in (it was not removed), and a password alone no longer does:
+    // the password step now asks for the code.
+    support::password_client(&s, hana, pw, Some(&support::code_in(&app, 1))).await;
+    let r = client()
+        .post(s.url("/signin/password"))
+        .form(&[("username", hana), ("password", pw)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains(r#"name="pending""#));
+
+    // A passkey added with a pass ends the password-only session the same way.
+    let ines = "ines@portcullis.local";
+    user(ines);
+    let attacker = support::password_client(&s, ines, pw, None).await;
+    let owner = support::tap_client(d, &s, ines).await;
+    let mut key = SoftKey::new(CHROMIUM);
+    let (st, v) = support::register_key(&owner, &s, &mut key).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert!(
+        !signed_in(&attacker, &s).await,
+        "the attacker's session ended"
+    );
+    assert!(signed_in(&owner, &s).await);
+
+    // A session that proves more than the password is not touched; the password-only one
+    // that added the app (kept then) ends when a passkey is added elsewhere.
+    let jana = "jana@portcullis.local";
+    user(jana);
+    let first = support::password_client(&s, jana, pw, None).await;
+    let app = support::enrol_oath(&first, &s).await;
+    let strong = support::password_client(&s, jana, pw, Some(&support::code_in(&app, 1))).await;
+    let other = support::tap_client(d, &s, jana).await;
+    let mut key = SoftKey::new(CHROMIUM);
+    let (st, v) = support::register_key(&strong, &s, &mut key).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert!(signed_in(&strong, &s).await && signed_in(&other, &s).await);
+    assert!(!signed_in(&first, &s).await);
+    s.stop().await;
+}
+
+/// A client that asks for JSON (a native app) hears one answer for an unknown name, an account
+/// without a password and a wrong password, as a browser does: which accounts exist is not
+/// told. The sign-in log keeps the three apart.
+#[tokio::test]
+async fn password_sign_in_answers_an_unknown_name_a_missing_and_a_wrong_password_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = start(d).await;
+    let pw = "violet-canoe-hums-at-dusk";
+    for upn in ["kai@portcullis.local", "lena@portcullis.local"] {
+        ok(d, &["users", "add", "--upn", upn]);
+    }
+    let (st, _, err) = support::cli_input(
+        d,
+        None,
+        &["users", "set-password", "kai@portcullis.local"],
+        &format!("{pw}\n"),
+    );
+    assert_eq!(st, 0, "{err}");
+    let mut answers = vec![];
+    for (upn, password) in [
+        ("nobody@portcullis.local", pw),
+        ("lena@portcullis.local", pw),
+        ("kai@portcullis.local", "not-her-password-at-all"),
+    ] {
+        let r = client()
+            .post(s.url("/signin/password"))
+            .header("accept", "application/json")
+            .form(&[("username", upn), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        answers.push((r.status(), r.json::<Value>().await.unwrap()));
+    }
+    assert_eq!(answers[0].0, StatusCode::UNAUTHORIZED);
+    assert_eq!(answers[0].1["error"]["code"], "invalidCredentials");
+    assert!(
+        answers.iter().all(|a| a == &answers[0]),
+        "one answer: {answers:?}"
+    );
+    let codes: Vec<Value> = signins(d)
+        .iter()
+        .filter(|e| e["method"] == "password")
+        .map(|e| e["failureCode"].clone())
+        .collect();
+    for code in ["userNotFound", "passwordNotSet", "invalidPassword"] {
+        assert!(codes.contains(&json!(code)), "{code}: {codes:?}");
+    }
+}

@@ -110,6 +110,7 @@ impl Service {
             &self_actor(user),
             "User registered security info",
             Some(&check),
+            Some(session.id),
         )
         .await
     }
@@ -131,6 +132,7 @@ impl Service {
         actor: &Actor,
         activity: &'static str,
         check: Option<&crate::conditional_access::RegistrationCheck>,
+        keep: Option<Uuid>,
     ) -> Result<Passkey, PasskeyError> {
         let now = self.now();
         let cred =
@@ -221,6 +223,9 @@ impl Service {
             }
         }
         store_pk::insert(&mut tx, &stored).await?;
+        // The user's sessions that only a password opened end (the one registering, if it
+        // is one, stays).
+        crate::sessions::end_password_only_sessions(&mut tx, user.id, keep, now).await?;
         let rec = security_info_record(
             activity,
             Operation::Add,
@@ -430,6 +435,8 @@ impl Service {
             actor,
             "Admin registered security info",
             // An administrator provisions outside the user's sign-in: no R48 check.
+            None,
+            // Nor does any of the user's sessions stay if a password alone opened it.
             None,
         )
         .await
