@@ -33,6 +33,30 @@ fn app(phone: &Path, args: &[&str]) -> (i32, Value, String) {
     (st, v, err)
 }
 
+/// `portcullis authenticator [--json] add-passkey --server … --upn … --tap …`: the app signs
+/// in to `origin` as `upn` with a pass and adds a passkey.
+fn add_with_tap(
+    phone: &Path,
+    json: bool,
+    origin: &str,
+    upn: &str,
+    code: &str,
+) -> (i32, Value, String) {
+    let mut args = vec![
+        "add-passkey",
+        "--server",
+        origin,
+        "--upn",
+        upn,
+        "--tap",
+        code,
+    ];
+    if json {
+        args.insert(0, "--json");
+    }
+    app(phone, &args)
+}
+
 fn tap(d: &Path, upn: &str) -> String {
     code_from(&ok(d, &["tap", "create", "--user", upn]))
 }
@@ -79,19 +103,7 @@ async fn r15_same_device_registration_turns_on_what_the_policy_allows_and_names_
     // Push on, codes off: the passkey and push are added, codes are named as not.
     let upn = "carol@portcullis.local";
     ok(d, &["users", "add", "--upn", upn]);
-    let (st, v, err) = app(
-        &phone,
-        &[
-            "--json",
-            "add-passkey",
-            "--server",
-            &origin,
-            "--upn",
-            upn,
-            "--tap",
-            &tap(d, upn),
-        ],
-    );
+    let (st, v, err) = add_with_tap(&phone, true, &origin, upn, &tap(d, upn));
     assert_eq!(st, 0, "{err}");
     assert_eq!(
         v["added"],
@@ -123,19 +135,7 @@ async fn r15_same_device_registration_turns_on_what_the_policy_allows_and_names_
     support::enable_oath(d, None);
     let dave = "dave@portcullis.local";
     ok(d, &["users", "add", "--upn", dave]);
-    let (st, v, err) = app(
-        &phone,
-        &[
-            "--json",
-            "add-passkey",
-            "--server",
-            &origin,
-            "--upn",
-            dave,
-            "--tap",
-            &tap(d, dave),
-        ],
-    );
+    let (st, v, err) = add_with_tap(&phone, true, &origin, dave, &tap(d, dave));
     assert_eq!(st, 0, "{err}");
     assert_eq!(
         v["added"],
@@ -239,36 +239,14 @@ async fn r19_old_systems_and_a_disabled_passkey_provider_are_refused_by_name_bef
         ("ios", "16", "iOS 17 or later"),
     ] {
         init_phone(d, &phone, platform, os, "personal");
-        let (st, _, err) = app(
-            &phone,
-            &[
-                "add-passkey",
-                "--server",
-                &origin,
-                "--upn",
-                upn,
-                "--tap",
-                &code,
-            ],
-        );
+        let (st, _, err) = add_with_tap(&phone, false, &origin, upn, &code);
         assert_ne!(st, 0);
         assert!(err.contains(named), "{err}");
     }
     init_phone(d, &phone, "android", "14", "personal");
     let (st, _, _) = app(&phone, &["settings", "--passkey-provider", "false"]);
     assert_eq!(st, 0);
-    let (st, _, err) = app(
-        &phone,
-        &[
-            "add-passkey",
-            "--server",
-            &origin,
-            "--upn",
-            upn,
-            "--tap",
-            &code,
-        ],
-    );
+    let (st, _, err) = add_with_tap(&phone, false, &origin, upn, &code);
     assert_ne!(st, 0);
     assert!(err.contains("passkey provider"), "{err}");
     assert!(passkeys(d, upn).is_empty(), "nothing was made");
@@ -279,18 +257,7 @@ async fn r19_old_systems_and_a_disabled_passkey_provider_are_refused_by_name_bef
     );
     // Turned on: the same TAP, untouched by the refusals, adds it.
     app(&phone, &["settings", "--passkey-provider", "true"]);
-    let (st, _, err) = app(
-        &phone,
-        &[
-            "add-passkey",
-            "--server",
-            &origin,
-            "--upn",
-            upn,
-            "--tap",
-            &code,
-        ],
-    );
+    let (st, _, err) = add_with_tap(&phone, false, &origin, upn, &code);
     assert_eq!(st, 0, "{err}");
     assert_eq!(passkeys(d, upn).len(), 1);
 
@@ -493,20 +460,7 @@ async fn r20_r25_a_passkey_works_only_from_its_profile_and_deleting_it_in_the_ap
     ok(d, &["users", "add", "--upn", upn]);
     let phone = d.join("phone.json");
     init_phone(d, &phone, "android", "15", "work");
-    let add = |code: String| {
-        app(
-            &phone,
-            &[
-                "add-passkey",
-                "--server",
-                &origin,
-                "--upn",
-                upn,
-                "--tap",
-                &code,
-            ],
-        )
-    };
+    let add = |code: String| add_with_tap(&phone, false, &origin, upn, &code);
     let (st, _, err) = add(tap(d, upn));
     assert_eq!(st, 0, "{err}");
     assert_eq!(app(&phone, &["sign-in"]).0, 0, "from the work profile");
@@ -680,19 +634,7 @@ async fn r44_the_strength_loop_from_the_app_and_its_split_policy_fix() {
             ],
         );
     }
-    let (st, v, err) = app(
-        &phone,
-        &[
-            "--json",
-            "add-passkey",
-            "--server",
-            &origin,
-            "--upn",
-            upn,
-            "--tap",
-            &tap(d, upn),
-        ],
-    );
+    let (st, v, err) = add_with_tap(&phone, true, &origin, upn, &tap(d, upn));
     assert_eq!(st, 0, "{err}");
     assert_eq!(v["added"][0], "fido2", "{v}");
     // And the passkey made on the phone is what the desktop asks for.
@@ -732,20 +674,7 @@ async fn r42_the_approved_app_block_from_the_app_and_the_compliant_device_fix() 
     let first = last_word(&policy(json!(["approvedApplication"])));
     let phone = d.join("phone.json");
     init_phone(d, &phone, "android", "14", "personal");
-    let add = |code: String| {
-        app(
-            &phone,
-            &[
-                "add-passkey",
-                "--server",
-                &origin,
-                "--upn",
-                upn,
-                "--tap",
-                &code,
-            ],
-        )
-    };
+    let add = |code: String| add_with_tap(&phone, false, &origin, upn, &code);
     let (st, _, err) = add(tap(d, upn));
     assert_ne!(st, 0);
     assert!(

@@ -142,7 +142,7 @@ pub enum Reach {
 }
 
 impl Reach {
-    /// The stable name, exported and used in filters.
+    /// The stable name, as exports and pages carry it.
     pub fn code(self) -> &'static str {
         match self {
             Reach::ThisDevice => "thisDevice",
@@ -176,8 +176,8 @@ impl ClientReport {
             {
                 Reach::SecurityKey
             }
-            // Without an attachment, a passkey that names only hybrid was made across devices.
-            None if self.transports.codes() == [Transport::Hybrid.code()] => Reach::AcrossDevices,
+            // Without an attachment nothing places it: the transports are the passkey's, not
+            // this ceremony's.
             _ => Reach::Unreported,
         }
     }
@@ -215,7 +215,6 @@ mod tests {
             report(Some("platform"), &["hybrid", "internal"]).reach(),
             Reach::ThisDevice
         );
-        assert_eq!(report(None, &["hybrid"]).reach(), Reach::AcrossDevices);
     }
 
     #[test]
@@ -229,6 +228,7 @@ mod tests {
             Reach::Unreported
         );
         assert_eq!(report(None, &["usb"]).reach(), Reach::Unreported);
+        assert_eq!(report(None, &["hybrid"]).reach(), Reach::Unreported);
         assert_eq!(report(None, &[]).reach(), Reach::Unreported);
     }
 

@@ -205,7 +205,6 @@ fn credential_of(p: &StoredPasskey) -> Result<Credential, PasskeyError> {
     })
 }
 
-/// A ceremony that was used already, or never issued.
 /// What the client reported about the authenticator (R24), read into the domain's types;
 /// names WebAuthn does not define are dropped.
 fn client_report(r: &Reported) -> ClientReport {
@@ -215,6 +214,7 @@ fn client_report(r: &Reported) -> ClientReport {
     }
 }
 
+/// A ceremony that was used already, or never issued.
 fn unknown_ceremony() -> PasskeyError {
     reject(
         "challengeUnknown",

@@ -46,6 +46,7 @@ pub fn sign_ins_csv(events: &[SignInEvent], models: &BTreeMap<Uuid, String>) -> 
         "passkeyAaguid",
         "passkeyModel",
         "passkeyAaguidAttested",
+        "passkeyReach",
         "ipAddress",
         "userAgent",
         "status",
@@ -70,6 +71,10 @@ pub fn sign_ins_csv(events: &[SignInEvent], models: &BTreeMap<Uuid, String>) -> 
                 .unwrap_or_default(),
             e.passkey_attested
                 .map(|a| a.to_string())
+                .unwrap_or_default(),
+            e.passkey_client
+                .as_ref()
+                .map(|c| c.reach().code().to_string())
                 .unwrap_or_default(),
             e.ip_address.clone(),
             e.user_agent.clone(),

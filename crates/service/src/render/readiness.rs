@@ -313,3 +313,23 @@ pub fn step(s: Step) -> &'static str {
         Step::ObtainPass => "obtainPass",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// R24: the note on cross-device registration names what hybrid needs — Bluetooth on
+    /// both devices and the tunnel endpoints 002 lists.
+    #[test]
+    fn r24_the_cross_device_note_names_bluetooth_and_the_tunnel_endpoints() {
+        let words = explanation(FindingCode::CrossDeviceNeedsBluetooth);
+        for needed in [
+            "Bluetooth",
+            "both",
+            "https://cable.ua5v.com",
+            "https://cable.auth.com",
+        ] {
+            assert!(words.contains(needed), "{needed}: {words}");
+        }
+    }
+}

@@ -120,3 +120,56 @@ async fn sign_ins_filter_by_outcome_conditional_access_and_window_and_keep_the_p
         );
     }
 }
+
+/// R24: what the client reported is kept on the passkey and on a sign-in, on both databases,
+/// and read back as it was written; a passkey or sign-in without a report reads as none.
+#[tokio::test]
+async fn r24_the_client_report_reads_back_from_the_passkey_and_the_sign_in_log() {
+    use portcullis_domain::passkey::{Attachment, ClientReport, Reach, Transports};
+    use portcullis_store::{directory, passkeys};
+    for t in both().await {
+        let mut c = t.store.conn().await.unwrap();
+        let u = super::user("r24@x.test");
+        directory::insert_user(&mut c, &u).await.unwrap();
+        let report = ClientReport {
+            attachment: Some(Attachment::CrossPlatform),
+            transports: Transports::parse(["hybrid", "internal"]),
+        };
+        let mut p = super::stored_passkey(u.id, "cred-r24");
+        p.client = report.clone();
+        passkeys::insert(&mut c, &p).await.unwrap();
+        let silent = super::stored_passkey(u.id, "cred-silent");
+        passkeys::insert(&mut c, &silent).await.unwrap();
+        let read = passkeys::for_user(&mut c, u.id).await.unwrap();
+        let of = |cred: &str| {
+            read.iter()
+                .find(|k| k.passkey.credential_id == cred)
+                .unwrap()
+                .client
+                .clone()
+        };
+        assert_eq!(of("cred-r24"), report, "{}", t.name);
+        assert_eq!(of("cred-r24").reach(), Reach::AcrossDevices);
+        assert_eq!(of("cred-silent"), ClientReport::default(), "{}", t.name);
+
+        let mut e = event(0, "r24@x.test", 0, "success");
+        e.passkey_client = Some(report.clone());
+        signins::append(&mut c, &e).await.unwrap();
+        signins::append(&mut c, &event(1, "r24@x.test", 0, "success"))
+            .await
+            .unwrap();
+        let f = SignInFilter {
+            upn: Some("r24@x.test".into()),
+            ..Default::default()
+        };
+        let got = signins::list_page(&mut c, &f, 10, 0).await.unwrap();
+        assert_eq!(
+            got.iter()
+                .map(|e| e.passkey_client.clone())
+                .collect::<Vec<_>>(),
+            [None, Some(report.clone())],
+            "{}",
+            t.name
+        );
+    }
+}

@@ -225,7 +225,7 @@ pub fn user_page(p: &UserPage<'_>) -> Markup {
                                     }
                                 }
                             }
-                            @if list.is_empty() { tr { td colspan="10" { "No passkeys." } } }
+                            @if list.is_empty() { tr { td colspan=(if p.can_delete_passkeys { "11" } else { "10" }) { "No passkeys." } } }
                         }
                     }
                 }
