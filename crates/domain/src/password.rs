@@ -85,6 +85,12 @@ pub enum PasswordRefusal {
     PushWrongNumber,
     /// Nobody answered the Authenticator request in time.
     PushTimedOut,
+    /// The user's phone received as many requests as it may in a while
+    /// ([`crate::push::FLOOD_LIMIT`]), and the user has no code to give instead.
+    PushThrottled {
+        /// When the next request may go.
+        until: Timestamp,
+    },
 }
 
 impl PasswordRefusal {
@@ -114,6 +120,7 @@ impl PasswordRefusal {
             Self::PushDenied => "pushDenied",
             Self::PushWrongNumber => "pushWrongNumber",
             Self::PushTimedOut => "pushTimedOut",
+            Self::PushThrottled { .. } => "pushThrottled",
         }
     }
 
@@ -130,6 +137,7 @@ impl PasswordRefusal {
             Self::SecondFactorRequired => 50076,
             Self::PushDenied | Self::PushWrongNumber => 500_121,
             Self::PushTimedOut => 50074,
+            Self::PushThrottled { .. } => 500_121,
         }
     }
 }

@@ -11,6 +11,29 @@ use crate::Timestamp;
 /// How long an approval request waits for its answer.
 pub const APPROVAL_LIFETIME: time::Duration = time::Duration::seconds(60);
 
+/// How many requests one user's phone receives within [`FLOOD_WINDOW`]; a password sign-in
+/// beyond that sends none. Against MFA fatigue: whoever holds the password cannot keep the
+/// phone ringing until the user approves one to make it stop.
+pub const FLOOD_LIMIT: usize = 5;
+/// The window [`FLOOD_LIMIT`] counts over.
+pub const FLOOD_WINDOW: time::Duration = time::Duration::minutes(10);
+
+/// Whether another request may go to the user's phone at `now`, given when their recent
+/// requests were sent (any order): `Err` with when the next one may.
+pub fn may_send(sent: &[Timestamp], now: Timestamp) -> Result<(), Timestamp> {
+    let mut inside: Vec<Timestamp> = sent
+        .iter()
+        .copied()
+        .filter(|t| t.saturating_add(FLOOD_WINDOW) > now && *t <= now)
+        .collect();
+    // Newest first: the next may go once the limit's oldest of them has left the window.
+    inside.sort_unstable_by(|a, b| b.cmp(a));
+    match inside.get(FLOOD_LIMIT.saturating_sub(1)) {
+        Some(t) => Err(t.saturating_add(FLOOD_WINDOW)),
+        None => Ok(()),
+    }
+}
+
 /// Where an approval request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApprovalState {
@@ -148,6 +171,20 @@ mod tests {
     use time::macros::datetime;
 
     const NOW: Timestamp = datetime!(2026-12-01 10:00 UTC);
+
+    /// Against MFA fatigue: five requests in ten minutes, then none until the oldest of the
+    /// five leaves the window; older ones do not count.
+    #[test]
+    fn a_phone_gets_five_requests_in_ten_minutes_then_waits_for_the_oldest_to_leave() {
+        let minutes = time::Duration::minutes;
+        let sent: Vec<Timestamp> = [9, 8, 7, 6, 5].iter().map(|m| NOW - minutes(*m)).collect();
+        assert_eq!(may_send(sent.get(..4).unwrap_or_default(), NOW), Ok(()));
+        assert_eq!(may_send(&sent, NOW), Err(NOW + minutes(1)));
+        let mut more = sent.clone();
+        more.extend([NOW - minutes(1), NOW - minutes(30)]);
+        assert_eq!(may_send(&more, NOW), Err(NOW + minutes(2)));
+        assert_eq!(may_send(&[NOW - FLOOD_WINDOW; 6], NOW), Ok(()));
+    }
 
     fn pending() -> Approval {
         Approval {

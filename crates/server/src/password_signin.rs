@@ -66,7 +66,9 @@ pub(crate) struct CodeForm {
 fn status(r: &PasswordRefusal) -> StatusCode {
     match r {
         PasswordRefusal::MalformedUsername => StatusCode::BAD_REQUEST,
-        PasswordRefusal::LockedOut { .. } => StatusCode::TOO_MANY_REQUESTS,
+        PasswordRefusal::LockedOut { .. } | PasswordRefusal::PushThrottled { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         PasswordRefusal::AccountDisabled => StatusCode::FORBIDDEN,
         _ => StatusCode::UNAUTHORIZED,
     }
@@ -75,7 +77,7 @@ fn status(r: &PasswordRefusal) -> StatusCode {
 /// A refusal's status, with `Retry-After` for a lock-out.
 fn refused(st: &AppState, r: &PasswordRefusal, page: maud::Markup) -> Response {
     let mut res = (status(r), page).into_response();
-    if let PasswordRefusal::LockedOut { until } = r {
+    if let PasswordRefusal::LockedOut { until } | PasswordRefusal::PushThrottled { until } = r {
         let secs = (*until - st.service.now()).whole_seconds().max(1);
         if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
             res.headers_mut().insert(header::RETRY_AFTER, v);

@@ -461,14 +461,15 @@ impl Service {
     }
 
     /// Starts a request for `user`'s sign-in: the number to show, and the context the
-    /// policy says the app shows.
+    /// policy says the app shows — or, when the phone has received as many as it may for now
+    /// ([`push::may_send`]), none: `Err` with when the next may go.
     pub(crate) async fn start_push(
         &self,
         user: Uuid,
         app_name: Option<&str>,
         ctx: &RequestContext,
         now: Timestamp,
-    ) -> Result<Approval> {
+    ) -> Result<std::result::Result<Approval, Timestamp>> {
         let mut c = self.store().conn().await?;
         let cfg = self.authenticator_policy(&mut c).await?;
         let member_of = directory::member_of(&mut c, user).await?;
@@ -484,10 +485,15 @@ impl Service {
         };
         // One request at a time: a new sign-in's request replaces any still open.
         let mut tx = self.store().begin().await?;
+        let sent = store_push::sent_since(&mut tx, user, now - push::FLOOD_WINDOW).await?;
+        if let Err(until) = push::may_send(&sent, now) {
+            tracing::warn!(%user, "no Authenticator request sent: as many as allowed went to this user's phone lately (someone may hold the password)");
+            return Ok(Err(until));
+        }
         store_push::deny_open(&mut tx, user, now).await?;
         store_push::add_approval(&mut tx, &a).await?;
         commit(tx).await?;
-        Ok(a)
+        Ok(Ok(a))
     }
 
     /// A request, and whether it already opened a session.

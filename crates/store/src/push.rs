@@ -174,6 +174,17 @@ pub async fn deny_open(c: &mut Conn, user: Uuid, now: Timestamp) -> Result<u64> 
     Ok(done.rows_affected())
 }
 
+/// When the user's requests made after `since` were sent.
+pub async fn sent_since(c: &mut Conn, user: Uuid, since: Timestamp) -> Result<Vec<Timestamp>> {
+    let rows =
+        sqlx::query("SELECT created_at FROM push_approvals WHERE user_id = $1 AND created_at > $2")
+            .bind(user.to_string())
+            .bind(ms(since))
+            .fetch_all(&mut *c)
+            .await?;
+    rows.iter().map(|r| ts(r, "created_at")).collect()
+}
+
 /// Answers a pending request: a compare-and-set, so one answer wins.
 pub async fn answer(c: &mut Conn, id: Uuid, to: ApprovalState, now: Timestamp) -> Result<bool> {
     let done = sqlx::query(

@@ -361,3 +361,74 @@ async fn password_sign_in_answers_an_unknown_name_a_missing_and_a_wrong_password
         assert!(codes.contains(&json!(code)), "{code}: {codes:?}");
     }
 }
+
+/// Against MFA fatigue: whoever holds a user's password cannot keep their phone ringing. Five
+/// password sign-ins in ten minutes each send a request; the sixth sends none and is refused
+/// with when the next may go (429, `Retry-After`), telling the user what it may mean — or,
+/// for a user who also has an app's codes, asks for a code instead.
+#[tokio::test]
+async fn a_password_cannot_flood_the_users_phone_with_authenticator_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = start(d).await;
+    let pw = "violet-canoe-hums-at-dusk";
+    support::enable_push(d, None);
+    let upn = "mira@portcullis.local";
+    ok(d, &["users", "add", "--upn", upn]);
+    let (st, _, err) =
+        support::cli_input(d, None, &["users", "set-password", upn], &format!("{pw}\n"));
+    assert_eq!(st, 0, "{err}");
+    // Set up with a pass, as a new user is.
+    let first = support::tap_client(d, &s, upn).await;
+    let phone = d.join("phone.json");
+    support::add_phone(&first, &s, &phone).await;
+
+    let attempt = || async {
+        let r = client()
+            .post(s.url("/signin/password"))
+            .header("accept", "application/json")
+            .form(&[("username", upn), ("password", pw)])
+            .send()
+            .await
+            .unwrap();
+        let retry = r
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        (r.status(), retry, r.json::<Value>().await.unwrap())
+    };
+    for n in 0..5 {
+        let (st, _, v) = attempt().await;
+        assert_eq!(
+            (st, &v["step"]),
+            (StatusCode::OK, &json!("push")),
+            "{n}: {v}"
+        );
+    }
+    let (st, retry, v) = attempt().await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert_eq!(v["error"]["code"], "pushThrottled", "{v}");
+    let secs: i64 = retry.expect("Retry-After").parse().unwrap();
+    assert!((1..=600).contains(&secs), "{secs}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("someone may know your password"),
+        "{v}"
+    );
+    // The phone holds one open request, the newest; the refused sign-in sent none.
+    let (st, out, err) = support::authenticator(&phone, &["--json", "requests"]);
+    assert_eq!(st, 0, "{err}");
+    let open: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(open["value"].as_array().map(Vec::len), Some(1), "{open}");
+    assert!(signins(d)
+        .iter()
+        .any(|e| e["failureCode"] == "pushThrottled"));
+
+    // With an app's codes as well, the sign-in asks for a code instead of refusing.
+    support::enable_oath(d, None);
+    support::enrol_oath(&first, &s).await;
+    let (st, _, v) = attempt().await;
+    assert_eq!((st, &v["step"]), (StatusCode::OK, &json!("code")), "{v}");
+}

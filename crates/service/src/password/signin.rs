@@ -118,11 +118,24 @@ impl Service {
         }
         // The Authenticator's push comes first when the user has it, as Entra's default
         // sign-in method would; the app's code otherwise.
-        if has_push {
-            let a = self
-                .start_push(user.id, None, ctx, now)
-                .await
-                .map_err(|e| (uid, e.into()))?;
+        let sent = if has_push {
+            Some(
+                self.start_push(user.id, None, ctx, now)
+                    .await
+                    .map_err(|e| (uid, e.into()))?,
+            )
+        } else {
+            None
+        };
+        // A phone that has had its fill of requests gets none; the app's code is asked for
+        // instead where the user has one.
+        if let (Some(Err(until)), false) = (&sent, has_app) {
+            return Err(refused(
+                uid,
+                PasswordRefusal::PushThrottled { until: *until },
+            ));
+        }
+        if let Some(Ok(a)) = sent {
             let pending = self
                 .seal_pending_for(PUSH_STEP, user.id, &[AuthMethod::Password], Some(a.id), now)
                 .await

@@ -33,6 +33,7 @@ pub fn password_refusal(r: &PasswordRefusal) -> String {
         PasswordRefusal::PushDenied => "The request was denied in Microsoft Authenticator. If you did not start this sign-in, tell your administrator: someone may know your password.".into(),
         PasswordRefusal::PushWrongNumber => "The number entered in Microsoft Authenticator was not the one shown here, so the request was denied. Sign in again and enter the number this page shows.".into(),
         PasswordRefusal::PushTimedOut => "Microsoft Authenticator did not answer in time. Sign in again, and approve the request in the app.".into(),
+        PasswordRefusal::PushThrottled { until } => format!("Your phone has received as many Microsoft Authenticator requests as it may in {} minutes, so no more are sent until {}. If you did not try to sign in that often, someone may know your password: change it, and tell your administrator.", portcullis_domain::push::FLOOD_WINDOW.whole_minutes(), rfc3339(*until)),
         PasswordRefusal::SecondFactorRequired => "Your account has a stronger way to sign in (a passkey, a Temporary Access Pass or an authenticator app your organisation no longer allows): a password alone is not enough. Sign in with your passkey or a Temporary Access Pass.".into(),
         PasswordRefusal::CodeAlreadyUsed => "That code was already used: each code works once. Wait for your authenticator app to show the next code, then enter it.".into(),
     }
