@@ -430,6 +430,16 @@ impl Service {
             return Err(AnswerRefusal::Answered.into());
         }
         if let ApprovalState::Denied(reason) = to {
+            // The denial is the sign-in's failure: it counts where that sign-in came from,
+            // not where the phone is (a request stored before its origin was kept: the phone).
+            let sign_in = store_push::origin(&mut c, a.id)
+                .await?
+                .map(|o| RequestContext {
+                    source: o.source,
+                    user_agent: o.user_agent,
+                    device_proof: None,
+                });
+            let ctx = sign_in.as_ref().unwrap_or(ctx);
             // A denial or a wrong number counts towards the lock-out (R13): someone pushing
             // with a stolen password is stopped after a few tries.
             portcullis_store::lockout::record_failure(
@@ -491,7 +501,11 @@ impl Service {
             return Ok(Err(until));
         }
         store_push::deny_open(&mut tx, user, now).await?;
-        store_push::add_approval(&mut tx, &a).await?;
+        let origin = store_push::Origin {
+            source: ctx.source,
+            user_agent: ctx.user_agent.clone(),
+        };
+        store_push::add_approval(&mut tx, &a, &origin).await?;
         commit(tx).await?;
         Ok(Ok(a))
     }

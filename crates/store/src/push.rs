@@ -2,6 +2,7 @@
 
 use portcullis_domain::push::{Approval, ApprovalState, DenyReason};
 use portcullis_domain::Timestamp;
+use sqlx::Row;
 use uuid::Uuid;
 
 use crate::bulk::Cells;
@@ -120,10 +121,20 @@ fn approval_row<R: Cells + ?Sized>(r: &R) -> Result<(Approval, bool)> {
     ))
 }
 
-/// Records a new request.
-pub async fn add_approval(c: &mut Conn, a: &Approval) -> Result<()> {
+/// Where a request's sign-in came from: kept so that a denial counts against that sign-in's
+/// source, and its log entry says where the sign-in came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// The sign-in's address, when known.
+    pub source: Option<std::net::IpAddr>,
+    /// Its user agent.
+    pub user_agent: String,
+}
+
+/// Records a new request, made by a sign-in from `origin`.
+pub async fn add_approval(c: &mut Conn, a: &Approval, origin: &Origin) -> Result<()> {
     sqlx::query(
-        "INSERT INTO push_approvals (id, user_id, number, created_at, state, app_name, location) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO push_approvals (id, user_id, number, created_at, state, app_name, location, origin_ip, origin_user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(a.id.to_string())
     .bind(a.user_id.to_string())
@@ -132,9 +143,26 @@ pub async fn add_approval(c: &mut Conn, a: &Approval) -> Result<()> {
     .bind(state_text(a.state))
     .bind(a.app_name.as_deref())
     .bind(a.location.as_deref())
+    .bind(origin.source.map(|ip| ip.to_string()))
+    .bind(&origin.user_agent)
     .execute(&mut *c)
     .await?;
     Ok(())
+}
+
+/// Where a request's sign-in came from; none for a request stored before that was kept.
+pub async fn origin(c: &mut Conn, id: Uuid) -> Result<Option<Origin>> {
+    let r = sqlx::query("SELECT origin_ip, origin_user_agent FROM push_approvals WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *c)
+        .await?;
+    let Some(r) = r else { return Ok(None) };
+    let ip: Option<String> = r.try_get("origin_ip")?;
+    let user_agent: Option<String> = r.try_get("origin_user_agent")?;
+    Ok(user_agent.map(|user_agent| Origin {
+        source: ip.and_then(|ip| ip.parse().ok()),
+        user_agent,
+    }))
 }
 
 /// A request by id, and whether an approved one has already opened a session.

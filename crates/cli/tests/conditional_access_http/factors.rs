@@ -387,6 +387,7 @@ async fn a_password_cannot_flood_the_users_phone_with_authenticator_requests() {
         let r = client()
             .post(s.url("/signin/password"))
             .header("accept", "application/json")
+            .header("user-agent", "Mallory-Laptop/1.0")
             .form(&[("username", upn), ("password", pw)])
             .send()
             .await
@@ -425,6 +426,16 @@ async fn a_password_cannot_flood_the_users_phone_with_authenticator_requests() {
     assert!(signins(d)
         .iter()
         .any(|e| e["failureCode"] == "pushThrottled"));
+    // The user denies it on the phone: the denial is logged as the sign-in's, from where the
+    // sign-in came (and counts there), not from the phone.
+    let (st, _, err) = support::authenticator(&phone, &["deny"]);
+    assert_eq!(st, 0, "{err}");
+    let log = signins(d);
+    let denied = log
+        .iter()
+        .find(|e| e["failureCode"] == "pushDenied")
+        .unwrap_or_else(|| panic!("{log:#?}"));
+    assert_eq!(denied["userAgent"], "Mallory-Laptop/1.0", "{denied}");
 
     // With an app's codes as well, the sign-in asks for a code instead of refusing.
     support::enable_oath(d, None);
