@@ -495,7 +495,9 @@ impl Service {
         };
         // One request at a time: a new sign-in's request replaces any still open.
         let mut tx = self.store().begin().await?;
-        let sent = store_push::sent_since(&mut tx, user, now - push::FLOOD_WINDOW).await?;
+        store_push::lock_requests_of(&mut tx, user).await?;
+        let sent =
+            store_push::sent_since(&mut tx, user, now.saturating_sub(push::FLOOD_WINDOW)).await?;
         if let Err(until) = push::may_send(&sent, now) {
             tracing::warn!(%user, "no Authenticator request sent: as many as allowed went to this user's phone lately (someone may hold the password)");
             return Ok(Err(until));

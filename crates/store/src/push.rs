@@ -202,6 +202,18 @@ pub async fn deny_open(c: &mut Conn, user: Uuid, now: Timestamp) -> Result<u64> 
     Ok(done.rows_affected())
 }
 
+/// Takes the user's row lock for the rest of the transaction, before their recent requests
+/// are counted: on PostgreSQL concurrent sign-ins then count each other's requests instead of
+/// each seeing the others' not yet committed (on SQLite a write transaction holds the
+/// database's lock already).
+pub async fn lock_requests_of(c: &mut Conn, user: Uuid) -> Result<()> {
+    sqlx::query("UPDATE users SET display_name = display_name WHERE id = $1")
+        .bind(user.to_string())
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}
+
 /// When the user's requests made after `since` were sent.
 pub async fn sent_since(c: &mut Conn, user: Uuid, since: Timestamp) -> Result<Vec<Timestamp>> {
     let rows =

@@ -296,6 +296,75 @@ async fn a_session_a_password_alone_opened_ends_when_the_user_adds_a_stronger_me
     );
     assert!(signed_in(&owner, &s).await);
 
+    // The Authenticator, added from the owner's own password sign-in: the same.
+    support::enable_push(d, None);
+    let kira = "kira@portcullis.local";
+    user(kira);
+    let attacker = support::password_client(&s, kira, pw, None).await;
+    let owner = support::password_client(&s, kira, pw, None).await;
+    support::add_phone(&owner, &s, &d.join("kira-phone.json")).await;
+    assert!(
+        !signed_in(&attacker, &s).await,
+        "the attacker's session ended"
+    );
+    assert!(signed_in(&owner, &s).await, "the one that added it stays");
+
+    // A required password change does not open one afterwards either: the attacker proved
+    // the password while the user held nothing, the user then added a passkey, and the new
+    // password the attacker chooses changes nothing and opens nothing.
+    let lina = "lina@portcullis.local";
+    user(lina);
+    let (st, _, err) = support::cli_input(
+        d,
+        None,
+        &["users", "set-password", lina, "--must-change"],
+        &format!("{pw}\n"),
+    );
+    assert_eq!(st, 0, "{err}");
+    let step: Value = client()
+        .post(s.url("/signin/password"))
+        .header("accept", "application/json")
+        .form(&[("username", lina), ("password", pw)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(step["step"], "newPassword", "{step}");
+    let owner = support::tap_client(d, &s, lina).await;
+    let mut key = SoftKey::new(CHROMIUM);
+    let (st, v) = support::register_key(&owner, &s, &mut key).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let attacker = client();
+    let r = attacker
+        .post(s.url("/signin/password/new"))
+        .form(&[
+            ("pending", step["pending"].as_str().unwrap()),
+            ("new", "mallory-chose-this-one-2026"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(!signed_in(&attacker, &s).await);
+    assert!(signed_in(&owner, &s).await, "the owner's session stays");
+    let r = client()
+        .post(s.url("/signin/password"))
+        .header("accept", "application/json")
+        .form(&[
+            ("username", lina),
+            ("password", "mallory-chose-this-one-2026"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "the password did not change"
+    );
+
     // A session that proves more than the password is not touched; the password-only one
     // that added the app (kept then) ends when a passkey is added elsewhere.
     let jana = "jana@portcullis.local";

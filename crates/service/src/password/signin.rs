@@ -248,6 +248,13 @@ impl Service {
             .ok_or(PasswordSignInError::Refused(
                 PasswordRefusal::AccountDisabled,
             ))?;
+        // A password alone proven before the user added a stronger method opens nothing now
+        // (nor changes the password): see `open_password_session`.
+        if password_only(&p.methods) && crate::oath::holds_mfa_method(&mut c, user.id, now).await? {
+            drop(c);
+            let e = PasswordSignInError::Refused(PasswordRefusal::SecondFactorRequired);
+            return Err(self.log_refusal(Some(user.id), "", ctx, now, e).await);
+        }
         drop(c);
         let hash = match self
             .hash_new_password(user.user_principal_name.as_str(), &user.display_name, new)
@@ -507,6 +514,14 @@ impl Service {
                 .is_ok_and(|(d, _, _)| crate::render::registration_refusal(&d.verdict).is_none());
         let token = new_token();
         let mut tx = self.store().begin().await?;
+        // Asked again in the session's own transaction: a stronger method added since the
+        // password was checked (or during a required password change) ended the password-only
+        // sessions, and one opened after that sweep must not survive it.
+        if password_only(methods) && crate::oath::holds_mfa_method(&mut tx, user.id, now).await? {
+            return Err(PasswordSignInError::Refused(
+                PasswordRefusal::SecondFactorRequired,
+            ));
+        }
         session.campaign_pending =
             may_interrupt && crate::campaign::at_sign_in(&mut tx, &campaign, user.id, now).await?;
         sessions::insert(&mut tx, &token_key(&token), &session, now).await?;
@@ -554,4 +569,9 @@ fn event(
             )
         }),
     )
+}
+
+/// Whether a sign-in proved the password and nothing else.
+fn password_only(methods: &[AuthMethod]) -> bool {
+    methods == [AuthMethod::Password]
 }
