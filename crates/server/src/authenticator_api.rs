@@ -47,11 +47,11 @@ pub(crate) fn limited(st: &AppState, source: &str) -> Option<Response> {
         .map(crate::api::too_many)
 }
 
-fn bad(m: &str) -> ApiError {
+pub(crate) fn bad(m: &str) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "badRequest", m)
 }
 
-fn id(s: &str, what: &str) -> Result<Uuid, ApiError> {
+pub(crate) fn id(s: &str, what: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(s).map_err(|_| bad(&format!("{what} must be a GUID")))
 }
 

@@ -5,7 +5,7 @@
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use portcullis_domain::directory::User;
@@ -14,22 +14,25 @@ use portcullis_domain::session::Session;
 use portcullis_domain::time_fmt::rfc3339;
 use portcullis_service::oath::OathError;
 use portcullis_service::passkeys::{DeviceInfo, RegistrationRequest, SameDeviceRequest};
+use portcullis_service::RequestContext;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use uuid::Uuid;
 
 use crate::api::{json_error, ApiError};
-use crate::authenticator_api::limited;
+use crate::authenticator_api::{bad, id, limited};
 use crate::routes::request_context;
 use crate::AppState;
 
 /// The caller is the Authenticator app, signed in: its handler's signature says so. The
 /// bearer token must be an access token issued to the Authenticator application whose
-/// grant and sign-in are still live.
+/// grant and sign-in are still live; then the call is counted against its source's limit of
+/// sign-in attempts (429 beyond it).
 pub(crate) struct AuthenticatorApp {
     session: Session,
     user: User,
+    ctx: RequestContext,
 }
 
 fn unauthorized(message: String) -> Response {
@@ -54,7 +57,16 @@ impl FromRequestParts<AppState> for AuthenticatorApp {
             .authenticator_app_caller(&st.config.issuer(), token)
             .await
         {
-            Ok(Ok((session, user))) => Ok(AuthenticatorApp { session, user }),
+            Ok(Ok((session, user))) => {
+                let ConnectInfo(peer) = ConnectInfo::<SocketAddr>::from_request_parts(parts, st)
+                    .await
+                    .map_err(IntoResponse::into_response)?;
+                let ctx = request_context(st, peer, &parts.headers);
+                if let Some(res) = limited(st, &ctx.source_key()) {
+                    return Err(res);
+                }
+                Ok(AuthenticatorApp { session, user, ctx })
+            }
             Ok(Err(e)) => Err(unauthorized(e.to_string())),
             Err(e) => {
                 Err(
@@ -87,7 +99,7 @@ impl PhoneBody {
             self.passkey_provider,
             &self.name,
         )
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "badRequest", format!("phone: {e}")))
+        .map_err(|e| bad(&format!("phone: {e}")))
     }
 }
 
@@ -101,20 +113,15 @@ pub(crate) struct OptionsBody {
 /// Authenticator, once the phone can hold one (R19) and the user may add one (R14, R40).
 pub(crate) async fn options(
     State(st): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     app: AuthenticatorApp,
     body: Result<Json<OptionsBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let ctx = request_context(&st, peer, &headers);
-    if let Some(res) = limited(&st, &ctx.source_key()) {
-        return Ok(res);
-    }
+    let ctx = &app.ctx;
     let Json(b) = body.map_err(json_error)?;
     let phone = b.phone.parse()?;
     let start = st
         .service
-        .begin_same_device(&st.rp, &app.session, &app.user, &phone, &ctx)
+        .begin_same_device(&st.rp, &app.session, &app.user, &phone, ctx)
         .await?;
     Ok(Json(json!({"ceremonyId": start.ceremony_id, "publicKey": start.options})).into_response())
 }
@@ -132,23 +139,14 @@ pub(crate) struct FinishBody {
 /// and which other Authenticator methods were turned on (R15).
 pub(crate) async fn finish(
     State(st): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     app: AuthenticatorApp,
     body: Result<Json<FinishBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let ctx = request_context(&st, peer, &headers);
-    if let Some(res) = limited(&st, &ctx.source_key()) {
-        return Ok(res);
-    }
+    let ctx = &app.ctx;
     let Json(b) = body.map_err(json_error)?;
     let phone = b.phone.parse()?;
     if b.device_key.len() > 1024 {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "badRequest",
-            "deviceKey is at most 1024 characters",
-        ));
+        return Err(bad("deviceKey is at most 1024 characters"));
     }
     let r = st
         .service
@@ -166,7 +164,7 @@ pub(crate) async fn finish(
                 phone: &phone,
                 device_key: &b.device_key,
             },
-            &ctx,
+            ctx,
         )
         .await?;
     let p = &r.passkey;
@@ -222,26 +220,17 @@ fn oath_error(e: OathError) -> ApiError {
 /// first code, as Security info's QR code is confirmed.
 pub(crate) async fn confirm_codes(
     State(st): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     app: AuthenticatorApp,
     body: Result<Json<CodesBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let ctx = request_context(&st, peer, &headers);
-    if let Some(res) = limited(&st, &ctx.source_key()) {
-        return Ok(res);
-    }
+    let ctx = &app.ctx;
     let Json(b) = body.map_err(json_error)?;
     if b.token.len() > 4096 || b.code.len() > 16 {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "badRequest",
-            "token is at most 4096 characters and code at most 16",
-        ));
+        return Err(bad("token is at most 4096 characters and code at most 16"));
     }
     let v = st
         .service
-        .confirm_oath(&app.user, &app.session, &b.token, &b.code, &ctx)
+        .confirm_oath(&app.user, &app.session, &b.token, &b.code, ctx)
         .await
         .map_err(oath_error)?;
     Ok((
@@ -255,21 +244,10 @@ pub(crate) async fn confirm_codes(
 /// app, and it leaves their sign-in methods with it (R25).
 pub(crate) async fn delete(
     State(st): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     app: AuthenticatorApp,
-    Path(id): Path<String>,
+    Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
-    if let Some(res) = limited(&st, &request_context(&st, peer, &headers).source_key()) {
-        return Ok(res);
-    }
-    let id = Uuid::parse_str(&id).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "badRequest",
-            "the passkey id must be a GUID",
-        )
-    })?;
+    let id = id(&raw, "the passkey id")?;
     st.service.delete_own_passkey(&app.user, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -339,12 +339,10 @@ async fn r19_old_systems_and_a_disabled_passkey_provider_are_refused_by_name_bef
     s.stop().await;
 }
 
-/// An access token of the Authenticator application for the signed-in client `c`.
-async fn authenticator_token(c: &reqwest::Client, s: &Server) -> String {
-    let (st, loc, page) =
-        authorize_from(c, s, AUTHENTICATOR_APP, AUTHENTICATOR_CB, ANDROID_UA).await;
-    assert_eq!(st, StatusCode::SEE_OTHER, "{page}");
-    let code = url::Url::parse(&loc)
+/// Redeems the authorization code in `location` (a redirect to `redirect_uri`) for `client_id`
+/// with RFC 7636's example verifier (its challenge is CHALLENGE); the access token.
+async fn redeem(s: &Server, location: &str, redirect_uri: &str, client_id: &str) -> String {
+    let code = url::Url::parse(location)
         .unwrap()
         .query_pairs()
         .find(|(k, _)| k == "code")
@@ -356,9 +354,8 @@ async fn authenticator_token(c: &reqwest::Client, s: &Server) -> String {
         .form(&[
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),
-            ("redirect_uri", AUTHENTICATOR_CB),
-            ("client_id", AUTHENTICATOR_APP),
-            // RFC 7636's example verifier: its challenge is CHALLENGE.
+            ("redirect_uri", redirect_uri),
+            ("client_id", client_id),
             (
                 "code_verifier",
                 "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
@@ -371,6 +368,14 @@ async fn authenticator_token(c: &reqwest::Client, s: &Server) -> String {
         .await
         .unwrap();
     t["access_token"].as_str().unwrap().to_string()
+}
+
+/// An access token of the Authenticator application for the signed-in client `c`.
+async fn authenticator_token(c: &reqwest::Client, s: &Server) -> String {
+    let (st, loc, page) =
+        authorize_from(c, s, AUTHENTICATOR_APP, AUTHENTICATOR_CB, ANDROID_UA).await;
+    assert_eq!(st, StatusCode::SEE_OTHER, "{page}");
+    redeem(s, &loc, AUTHENTICATOR_CB, AUTHENTICATOR_APP).await
 }
 
 #[tokio::test]
@@ -415,32 +420,7 @@ async fn the_app_api_takes_only_the_authenticators_own_live_sign_in() {
     let c = support::tap_client(d, &s, upn).await;
     let (st, loc, _) = authorize(&c, &s, &other, cb).await;
     assert_eq!(st, StatusCode::SEE_OTHER);
-    let code = url::Url::parse(&loc)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
-    let t: Value = client()
-        .post(s.url("/oauth2/v2.0/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", cb),
-            ("client_id", other.as_str()),
-            (
-                "code_verifier",
-                "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-            ),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let web = t["access_token"].as_str().unwrap().to_string();
+    let web = redeem(&s, &loc, cb, &other).await;
     assert_eq!(options(Some(web)).await.0, StatusCode::UNAUTHORIZED);
     // The app's own token works — until its sign-in ends.
     let token = authenticator_token(&c, &s).await;

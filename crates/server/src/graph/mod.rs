@@ -844,12 +844,12 @@ struct Ids {
     client_request_id: String,
 }
 
-/// A Graph error.
 /// Properties of a body that need a capability beyond their route's (checked with
 /// [`Ctx::also_requires`] when the property is present): the capability test's list.
 #[cfg(test)]
 pub(crate) const PROPERTY_CAPABILITIES: &[(&str, Capability)] = &[users::PASSWORD_PROFILE];
 
+/// A Graph error.
 pub(crate) struct GraphError {
     status: StatusCode,
     code: &'static str,

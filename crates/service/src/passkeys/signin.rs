@@ -98,10 +98,7 @@ impl Service {
     ) -> Result<PasskeySignedIn, PasskeyError> {
         let now = self.now();
         // R24: how the client reached the authenticator, kept with the outcome.
-        let attachment = Reported::of(response)
-            .attachment
-            .as_deref()
-            .and_then(Attachment::parse);
+        let attachment = client_report(&Reported::of(response)).attachment;
         // Malformed input, or a ceremony that does not open or has expired, is refused and
         // logged but spends nothing; any later refusal spends the ceremony (R17: single use),
         // in the same commit as its log entry.

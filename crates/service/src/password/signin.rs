@@ -109,11 +109,14 @@ impl Service {
             .has_usable_oath(&mut c, user.id)
             .await
             .map_err(|e| (uid, e.into()))?;
-        let holds_more = crate::oath::holds_mfa_method(&mut c, user.id, now)
-            .await
-            .map_err(|e| (uid, e.into()))?;
+        // Asked only where it decides: a user with a second step takes it.
+        let holds_more = !has_app
+            && !has_push
+            && crate::oath::holds_mfa_method(&mut c, user.id, now)
+                .await
+                .map_err(|e| (uid, e.into()))?;
         drop(c);
-        if !has_app && !has_push && holds_more {
+        if holds_more {
             return Err(refused(uid, PasswordRefusal::SecondFactorRequired));
         }
         // The Authenticator's push comes first when the user has it, as Entra's default

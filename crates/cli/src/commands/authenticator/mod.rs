@@ -310,14 +310,15 @@ async fn dispatch(a: Args) -> Result<(), CliError> {
         }
         Cmd::DeviceKey => {
             let mut s = load(path)?;
-            if s.enrolment.is_none() {
-                s.enrolment = Some(state::Enrolment::new()?);
-                save(path, &s)?;
-            }
-            let e = s
-                .enrolment
-                .as_ref()
-                .ok_or_else(|| CliError::Other("no device key".into()))?;
+            let e = match s.enrolment.clone() {
+                Some(e) => e,
+                None => {
+                    let e = state::Enrolment::new()?;
+                    s.enrolment = Some(e.clone());
+                    save(path, &s)?;
+                    e
+                }
+            };
             let pem = e.public_pem()?;
             out(
                 a.json,
@@ -481,10 +482,7 @@ async fn dispatch(a: Args) -> Result<(), CliError> {
             let private = k
                 .to_pkcs8_der()
                 .map_err(|e| CliError::Other(format!("device key: {e}")))?;
-            let platform = match s.platform {
-                Platform::Android => "android",
-                Platform::Ios => "iOS",
-            };
+            let platform = s.phone().platform.as_str();
             let body = json!({"code": code, "publicKey": URL_SAFE_NO_PAD.encode(public.as_bytes()), "displayName": s.name, "platform": platform});
             let v: Activated =
                 post(&format!("{server}/api/authenticator/devices"), &body, 201).await?;

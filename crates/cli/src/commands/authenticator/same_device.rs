@@ -10,6 +10,7 @@ use p256::ecdsa::SigningKey;
 use p256::pkcs8::{EncodePrivateKey, EncodePublicKey};
 use portcullis_domain::device::REGISTRATION_BINDING;
 use portcullis_domain::directory::{AUTHENTICATOR_APP, SECURITY_INFO_APP};
+use portcullis_service::secrets::new_token;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -69,9 +70,9 @@ struct ErrorDetail {
     note: Option<String>,
 }
 
-/// Why a step failed: the server refused it (with its code), or something else.
+/// Why a step failed: the server refused it, or something else.
 pub(super) enum Failure {
-    /// The server's refusal: its code and what to tell the user.
+    /// The server's refusal: what to tell the user.
     Refused {
         /// The text, with the refusal's stable code as its reference.
         text: String,
@@ -89,7 +90,7 @@ impl From<CliError> for Failure {
 impl From<Failure> for CliError {
     fn from(f: Failure) -> Self {
         match f {
-            Failure::Refused { text, .. } => CliError::Other(text),
+            Failure::Refused { text } => CliError::Other(text),
             Failure::Cli(e) => e,
         }
     }
@@ -245,9 +246,9 @@ pub(super) async fn sign_in(
             .await?;
         }
     }
-    let verifier = random_token();
+    let verifier = new_token();
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let expected_state = random_token();
+    let expected_state = new_token();
     let redirect = AUTHENTICATOR_APP.redirect_uri.unwrap_or_default();
     let query: String = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("client_id", AUTHENTICATOR_APP.app_id)
@@ -358,12 +359,6 @@ fn unfinished(step: &str) -> CliError {
         "push" => "this sign-in asks for a push approval, which this app answers only for accounts already added: use --code or a Temporary Access Pass".into(),
         other => format!("the sign-in stopped at a step this app does not take ({other})"),
     })
-}
-
-fn random_token() -> String {
-    let mut b = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
-    URL_SAFE_NO_PAD.encode(b)
 }
 
 impl SignedIn {
