@@ -1,13 +1,14 @@
-//! Bulk reads: many rows in one statement, for the readiness analysis, the inventory and
-//! adoption.
+//! Reads in one hand-off: many rows in one statement, for the readiness analysis, the
+//! inventory and adoption; and a few statements read together, for a sign-in (issue 18).
 //!
 //! Through sqlx's SQLite driver every row crosses from the connection's worker thread to the
 //! async task through a channel and becomes an `Any` row: measured at 12× the `sqlite3`
 //! shell's time for the same rows (BENCHMARKS.md). A [`Reader`] on SQLite instead runs the
-//! statement to its end on one blocking thread, with its own read-only connection (WAL lets
-//! it read beside the writer), and hands back the parsed rows once. On PostgreSQL it is the
+//! statement to its end on one blocking thread, with a read-only connection of its own (WAL
+//! lets it read beside the writer), and hands back the parsed rows once. On PostgreSQL it is the
 //! pool. Either way a row is parsed by the same function, written against [`Cells`], so a
-//! read has one statement and one parser whichever database answers.
+//! read has one statement and one parser whichever database answers. [`Reader::many`] runs
+//! several statements on one connection (on SQLite: in one thread hand-off and one snapshot).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -119,8 +120,18 @@ impl Cells for SqliteCells<'_> {
 /// Parses one row.
 pub type Parse<T> = fn(&dyn Cells) -> Result<T>;
 
-/// Runs bulk reads. Cheap to clone; on SQLite its connection is opened at the first read
-/// and kept for the next ones.
+/// One statement of [`Reader::many`]: its SQL, its `$n` values and the parser of its rows.
+pub(crate) struct Query<T> {
+    pub(crate) sql: String,
+    pub(crate) params: Vec<Param>,
+    pub(crate) parse: Parse<T>,
+}
+
+/// How many idle SQLite reader connections are kept (concurrent sign-ins each take one).
+const IDLE_READERS: usize = 8;
+
+/// Runs reads in one hand-off. Cheap to clone; on SQLite its connections are opened when
+/// needed and up to [`IDLE_READERS`] are kept for the next reads.
 #[derive(Clone)]
 pub struct Reader(Inner);
 
@@ -128,7 +139,7 @@ pub struct Reader(Inner);
 enum Inner {
     Sqlite {
         path: PathBuf,
-        conn: Arc<Mutex<Option<rusqlite::Connection>>>,
+        idle: Arc<Mutex<Vec<rusqlite::Connection>>>,
     },
     Pool(AnyPool),
 }
@@ -146,7 +157,7 @@ impl Reader {
     pub(crate) fn sqlite(path: PathBuf) -> Self {
         Reader(Inner::Sqlite {
             path,
-            conn: Arc::new(Mutex::new(None)),
+            idle: Arc::default(),
         })
     }
 
@@ -154,10 +165,10 @@ impl Reader {
         Reader(Inner::Pool(pool))
     }
 
-    /// Closes the SQLite reader's connection (a later read opens another).
+    /// Closes the SQLite reader's idle connections (a later read opens another).
     pub(crate) fn close(&self) {
-        if let Inner::Sqlite { conn, .. } = &self.0 {
-            drop(conn.lock().unwrap_or_else(|e| e.into_inner()).take());
+        if let Inner::Sqlite { idle, .. } = &self.0 {
+            idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
         }
     }
 
@@ -183,23 +194,82 @@ impl Reader {
                 let rows = q.fetch_all(pool).await?;
                 rows.iter().map(|r| parse(r)).collect()
             }
-            Inner::Sqlite { path, conn } => {
-                let (path, conn) = (path.clone(), Arc::clone(conn));
-                tokio::task::spawn_blocking(move || {
-                    // A panic while the lock was held leaves no half-made state behind: the
-                    // connection is read-only and each read prepares its own statement.
-                    let mut guard = conn.lock().unwrap_or_else(|e| e.into_inner());
-                    let c = match guard.take() {
-                        Some(c) => c,
-                        None => open(&path)?,
-                    };
-                    let out = run(&c, &sql, &params, parse);
-                    *guard = Some(c);
+            Inner::Sqlite { .. } => self
+                .on_sqlite(move |c| run(c, &sql, &params, parse))
+                .await?
+                .ok_or_else(|| StoreError::Unsupported("a SQLite read on a pool".into())),
+        }
+    }
+
+    /// The rows of each of `queries`, in order, read on one connection. On SQLite in one
+    /// hand-off to a blocking thread and one read transaction, so a request that needs four
+    /// statements crosses threads once (not four times, with an acquire and a release) and
+    /// every statement sees the same snapshot; on PostgreSQL one statement at a time, as a
+    /// pooled connection would run them.
+    pub(crate) async fn many<T: Send + 'static>(
+        &self,
+        queries: Vec<Query<T>>,
+    ) -> Result<Vec<Vec<T>>> {
+        match &self.0 {
+            Inner::Pool(pool) => {
+                let mut c = pool.acquire().await?;
+                let mut out = Vec::with_capacity(queries.len());
+                for query in &queries {
+                    let mut q = sqlx::query(&query.sql);
+                    for p in &query.params {
+                        q = p.bind(q);
+                    }
+                    let rows = q.fetch_all(&mut *c).await?;
+                    out.push(
+                        rows.iter()
+                            .map(|r| (query.parse)(r))
+                            .collect::<Result<Vec<T>>>()?,
+                    );
+                }
+                Ok(out)
+            }
+            Inner::Sqlite { .. } => self
+                .on_sqlite(move |c| {
+                    let tx = c.unchecked_transaction()?;
+                    let out = queries
+                        .iter()
+                        .map(|q| run(&tx, &q.sql, &q.params, q.parse))
+                        .collect::<Result<Vec<_>>>();
+                    // Read-only: ending it keeps nothing either way.
+                    tx.rollback()?;
                     out
                 })
                 .await?
-            }
+                .ok_or_else(|| StoreError::Unsupported("a SQLite read on a pool".into())),
         }
+    }
+
+    /// Runs `f` on an idle SQLite reader connection (or a new one) on a blocking thread, and
+    /// keeps the connection for the next read; `None` when this reader is a pool's.
+    async fn on_sqlite<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
+    ) -> Result<Option<T>> {
+        let Inner::Sqlite { path, idle } = &self.0 else {
+            return Ok(None);
+        };
+        let (path, idle) = (path.clone(), Arc::clone(idle));
+        tokio::task::spawn_blocking(move || {
+            // A panic while the lock was held leaves no half-made state behind: the list
+            // only holds read-only connections between reads.
+            let taken = idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let c = match taken {
+                Some(c) => c,
+                None => open(&path)?,
+            };
+            let out = f(&c)?;
+            let mut idle = idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < IDLE_READERS {
+                idle.push(c);
+            }
+            Ok(Some(out))
+        })
+        .await?
     }
 }
 

@@ -12,7 +12,7 @@ use crate::row::{flag, ms, ts, uuid};
 use crate::write::Write;
 use crate::{Conn, Result, StoreError};
 
-fn user_from<R: Cells + ?Sized>(r: &R) -> Result<User> {
+pub(crate) fn user_from<R: Cells + ?Sized>(r: &R) -> Result<User> {
     let upn = r.text("upn")?;
     Ok(User {
         id: uuid(r, "id")?,

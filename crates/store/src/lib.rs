@@ -28,6 +28,7 @@ pub mod passwords;
 pub mod policy;
 pub mod push;
 pub mod sessions;
+pub mod sign_in_reads;
 pub mod signins;
 pub mod tap;
 pub mod tenant;

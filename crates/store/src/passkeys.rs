@@ -61,18 +61,23 @@ pub(crate) fn passkey_from_row<R: Cells + ?Sized>(r: &R) -> Result<Passkey> {
 }
 
 fn from_row(r: &AnyRow) -> Result<StoredPasskey> {
-    let x5c: String = r.try_get("x5c_json")?;
+    stored_from(r)
+}
+
+/// A whole passkey row, whichever driver read it.
+pub(crate) fn stored_from<R: Cells + ?Sized>(r: &R) -> Result<StoredPasskey> {
+    let x5c = r.text("x5c_json")?;
     let deleted_at = opt_ts(r, "deleted_at")?;
-    let deleted_by: Option<String> = r.try_get("deleted_by")?;
-    let kind: Option<String> = r.try_get("attestation_type")?;
-    let backed_up: Option<i64> = r.try_get("backed_up")?;
-    let attachment: Option<String> = r.try_get("attachment")?;
-    let transports: Option<String> = r.try_get("transports")?;
+    let deleted_by = r.opt_text("deleted_by")?;
+    let kind = r.opt_text("attestation_type")?;
+    let backed_up = r.opt_int("backed_up")?;
+    let attachment = r.opt_text("attachment")?;
+    let transports = r.opt_text("transports")?;
     Ok(StoredPasskey {
         passkey: passkey_from_row(r)?,
-        credential_json: r.try_get("credential_json")?,
+        credential_json: r.text("credential_json")?,
         x5c: serde_json::from_str(&x5c).map_err(|e| StoreError::Corrupt(format!("x5c: {e}")))?,
-        profile_id: r.try_get("profile_id")?,
+        profile_id: r.opt_text("profile_id")?,
         deleted: deleted_at.map(|t| (t, deleted_by.unwrap_or_default())),
         attestation: kind
             .as_deref()
@@ -125,19 +130,6 @@ pub async fn for_user(c: &mut Conn, user: Uuid) -> Result<Vec<StoredPasskey>> {
         "SELECT * FROM passkeys WHERE user_id = $1 AND deleted_at IS NULL ORDER BY created_at, id",
     )
     .bind(user.to_string())
-    .fetch_all(&mut *c)
-    .await?;
-    rows.iter().map(from_row).collect()
-}
-
-/// Every passkey, tombstones included, of the user who holds the passkey `credential_id`,
-/// in the order they were added; none when no passkey has that id. A sign-in reads the
-/// passkey that answers and its owner's others (the Signal API's list) in one statement.
-pub async fn of_same_owner(c: &mut Conn, credential_id: &str) -> Result<Vec<StoredPasskey>> {
-    let rows = sqlx::query(
-        "SELECT * FROM passkeys WHERE user_id = (SELECT user_id FROM passkeys WHERE credential_id = $1) ORDER BY created_at, id",
-    )
-    .bind(credential_id)
     .fetch_all(&mut *c)
     .await?;
     rows.iter().map(from_row).collect()

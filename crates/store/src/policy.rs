@@ -17,10 +17,14 @@ pub async fn get(c: &mut Conn, id: MethodId) -> Result<Option<MethodConfiguratio
         return Ok(None);
     };
     let body: String = r.try_get("body")?;
-    let v = serde_json::from_str(&body)
+    parse(id, &body).map(Some)
+}
+
+/// A stored configuration document, read into its type.
+pub(crate) fn parse(id: MethodId, body: &str) -> Result<MethodConfiguration> {
+    let v = serde_json::from_str(body)
         .map_err(|e| StoreError::Corrupt(format!("{} configuration: {e}", id.as_str())))?;
     MethodConfiguration::from_json(id, v)
-        .map(Some)
         .map_err(|e| StoreError::Corrupt(format!("{} configuration: {e}", id.as_str())))
 }
 

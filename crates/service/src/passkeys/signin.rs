@@ -2,6 +2,7 @@
 
 use super::sealed::{self, SealingKey, SignInCeremony};
 use super::*;
+use portcullis_store::sign_in_reads::{self, SignInReads};
 use portcullis_store::write::{Batch, Outcome};
 use portcullis_webauthn::PublicKeyCredential;
 
@@ -166,24 +167,27 @@ impl Service {
         now: Timestamp,
     ) -> Result<PasskeySignedIn, (Option<Involved>, PasskeyError)> {
         let no_user = |e: PasskeyError| (None, e);
-        let mut c = self.store().conn().await.map_err(|e| no_user(e.into()))?;
         let state: AuthenticationState = serde_json::from_str(&cer.state)
             .map_err(|e| no_user(ServiceError::Internal(format!("ceremony state: {e}")).into()))?;
         let cred_id = URL_SAFE_NO_PAD.encode(&assertion.raw_id);
-        // A credential not held here is refused as a wrong signature is, by the same checks:
-        // decoy ids (offered for names without passkeys) must answer like real ones.
-        let owned = store_pk::of_same_owner(&mut c, &cred_id)
+        // Everything the outcome is decided on, in one read (issue 18): the same statements
+        // run for a credential held here or not.
+        let SignInReads {
+            passkeys: owned,
+            owner,
+            fido2: stored_fido2,
+            member_of,
+        } = sign_in_reads::for_credential(self.store().reader(), &cred_id)
             .await
             .map_err(|e| no_user(e.into()))?;
+        // A credential not held here is refused as a wrong signature is, by the same checks:
+        // decoy ids (offered for names without passkeys) must answer like real ones.
         let Some(stored) = owned.iter().find(|p| p.passkey.credential_id == cred_id) else {
             return Err(no_user(PasskeyError::Unrecognised(
                 rp.refuse_unknown_credential(assertion, &state),
             )));
         };
-        let Some(user) = directory::user_by_id(&mut c, stored.passkey.user_id)
-            .await
-            .map_err(|e| no_user(e.into()))?
-        else {
+        let Some(user) = owner else {
             // Said only to whoever proves they hold the passkey.
             let credential = credential_of(stored).map_err(no_user)?;
             let count = u32::try_from(stored.passkey.sign_count).unwrap_or(u32::MAX);
@@ -257,10 +261,11 @@ impl Service {
                 "Your account has been disabled. Contact your administrator.",
             )));
         }
-        let (cfg, member_of) = policy_for(&mut c, user.id).await.map_err(with_user)?;
+        let cfg = fido2(
+            stored_fido2.unwrap_or_else(|| MethodConfiguration::graph_default(MethodId::Fido2)),
+        );
         passkey::sign_in_usability(&cfg, &member_of, &stored.passkey)
             .map_err(|r| with_user(r.into()))?;
-        drop(c);
         let token = new_token();
         let session = Session {
             id: Uuid::new_v4(),

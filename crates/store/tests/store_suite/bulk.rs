@@ -93,3 +93,93 @@ async fn a_bulk_read_sees_every_commit_made_before_it() {
         );
     }
 }
+
+/// Issue 18: a passkey sign-in reads its facts in one hand-off — the passkey with its
+/// owner's others (tombstones too), the owner, the passkey policy and the owner's groups —
+/// and each read sees what was committed before it (a kept reader connection must not pin an
+/// old snapshot: a passkey deleted or a policy changed a moment ago counts at once).
+#[tokio::test]
+async fn a_sign_in_reads_its_facts_together_and_sees_each_commit_before_it() {
+    use portcullis_domain::directory::Group;
+    use portcullis_domain::policy::{MethodConfiguration, MethodId, MethodState};
+    use portcullis_store::{policy, sign_in_reads};
+    for t in both().await {
+        let mut c = t.store.conn().await.unwrap();
+        let (alice, bob) = (user("alice@contoso.com"), user("bob@contoso.com"));
+        directory::insert_user(&mut c, &alice).await.unwrap();
+        directory::insert_user(&mut c, &bob).await.unwrap();
+        let first = stored_passkey(alice.id, "alice-1");
+        let mut second = stored_passkey(alice.id, "alice-2");
+        second.passkey.created_at = first.passkey.created_at + time::Duration::minutes(1);
+        passkeys::insert(&mut c, &first).await.unwrap();
+        passkeys::insert(&mut c, &second).await.unwrap();
+        passkeys::insert(&mut c, &stored_passkey(bob.id, "bob-1"))
+            .await
+            .unwrap();
+        let g = Group {
+            id: Uuid::new_v4(),
+            display_name: "Passkey pilot".into(),
+            security_enabled: true,
+        };
+        directory::insert_group(&mut c, &g, super::NOW)
+            .await
+            .unwrap();
+        directory::add_member(&mut c, g.id, alice.id).await.unwrap();
+        drop(c);
+        let r = t.store.reader();
+
+        let read = sign_in_reads::for_credential(r, "alice-2").await.unwrap();
+        let ids: Vec<Uuid> = read.passkeys.iter().map(|p| p.passkey.id).collect();
+        assert_eq!(
+            ids,
+            [first.passkey.id, second.passkey.id],
+            "{}: the owner's passkeys, oldest first, not Bob's",
+            t.name
+        );
+        assert_eq!(read.owner.as_ref(), Some(&alice), "{}", t.name);
+        assert_eq!(read.member_of, [g.id], "{}", t.name);
+        assert_eq!(read.fido2, None, "{}: never saved", t.name);
+
+        // Committed after the first read: the next read sees each change.
+        let mut c = t.store.conn().await.unwrap();
+        assert!(
+            passkeys::delete(&mut c, first.passkey.id, "admin", super::NOW)
+                .await
+                .unwrap()
+        );
+        let MethodConfiguration::Fido2(mut f) = MethodConfiguration::graph_default(MethodId::Fido2)
+        else {
+            unreachable!()
+        };
+        f.state = MethodState::Disabled;
+        let cfg = MethodConfiguration::Fido2(f);
+        policy::put(&mut c, &cfg, super::NOW).await.unwrap();
+        drop(c);
+        let read = sign_in_reads::for_credential(r, "alice-2").await.unwrap();
+        let deleted = read
+            .passkeys
+            .iter()
+            .find(|p| p.passkey.id == first.passkey.id)
+            .unwrap();
+        assert_eq!(
+            deleted.deleted.as_ref().map(|(_, by)| by.as_str()),
+            Some("admin"),
+            "{}: the tombstone, with who deleted it",
+            t.name
+        );
+        assert_eq!(
+            read.fido2,
+            Some(cfg),
+            "{}: the policy as just saved",
+            t.name
+        );
+
+        // A credential nobody holds: no passkeys, no owner, no groups — the same statements.
+        let none = sign_in_reads::for_credential(r, "nobody").await.unwrap();
+        assert!(
+            none.passkeys.is_empty() && none.owner.is_none() && none.member_of.is_empty(),
+            "{}",
+            t.name
+        );
+    }
+}
