@@ -1,7 +1,7 @@
 //! `portcullis serve`
 
 use portcullis_domain::time_fmt::rfc3339;
-use portcullis_server::{serve, shutdown_signal, AppState, ServerConfig};
+use portcullis_server::{serve, shutdown_signal, AppParts, AppState, ServerConfig};
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
@@ -181,13 +181,13 @@ pub async fn run(cfg: &Config, _args: Args) -> CmdResult {
     let _ = writeln!(out, "Listening on {scheme}://{local}");
     let _ = out.flush();
     drop(out);
-    let state = AppState {
+    let state = AppState::new(AppParts {
         service: svc.clone(),
         config: Arc::new(config),
         rp: Arc::new(rp),
         limits: Arc::new(portcullis_server::rate_limit::Limits::new(&cfg.rate_limit)),
         metrics: Arc::default(),
-    };
+    });
     // One signal stops both listeners.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
