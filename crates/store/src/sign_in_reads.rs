@@ -1,10 +1,11 @@
-//! What finishing a passkey sign-in reads, in one hand-off (issue 18): the passkey that
-//! answered with its owner's others, the owner, the passkey method's configuration and the
-//! owner's groups. Through sqlx these were four statements, each a round trip to the SQLite
-//! connection's worker thread, with an acquire and a release around them; the [`Reader`] runs
-//! them together on one thread, in one snapshot.
+//! What a passkey sign-in reads, in one hand-off (issue 18), when it starts with a name and
+//! when it finishes with a passkey's answer: the owner's passkeys, the owner, the passkey
+//! method's configuration and the owner's groups. Through sqlx these were four statements,
+//! each a round trip to the SQLite connection's worker thread, with an acquire and a release
+//! around them; the [`Reader`] runs them together on one thread, in one snapshot. A name or a
+//! credential nobody holds runs the same statements and finds nothing.
 
-use portcullis_domain::directory::User;
+use portcullis_domain::directory::{Upn, User};
 use portcullis_domain::policy::{MethodConfiguration, MethodId};
 use uuid::Uuid;
 
@@ -16,10 +17,9 @@ use crate::{directory, policy, Result};
 /// The facts a passkey sign-in is decided on, as stored.
 #[derive(Debug, Clone)]
 pub struct SignInReads {
-    /// Every passkey, tombstones included, of the owner of the passkey that answered, in
-    /// the order they were added; none when no passkey has its credential id.
+    /// Every passkey of the owner, tombstones included, in the order they were added.
     pub passkeys: Vec<StoredPasskey>,
-    /// That owner, when the account still exists.
+    /// The owner, when the account exists.
     pub owner: Option<User>,
     /// The passkey method's stored configuration (`None`: never saved).
     pub fido2: Option<MethodConfiguration>,
@@ -34,21 +34,35 @@ enum Fact {
     Group(Uuid),
 }
 
-/// The owner of the passkey `$1` names, as a subquery.
-const OWNER: &str = "(SELECT user_id FROM passkeys WHERE credential_id = $1)";
-
-/// Reads everything a sign-in with the passkey `credential_id` is decided on.
+/// Reads everything a sign-in with the passkey `credential_id` is decided on (its owner:
+/// whoever holds that passkey).
 pub async fn for_credential(r: &Reader, credential_id: &str) -> Result<SignInReads> {
-    let by_credential = || vec![Param::Text(credential_id.to_string())];
+    read(
+        r,
+        "(SELECT user_id FROM passkeys WHERE credential_id = $1)",
+        credential_id,
+    )
+    .await
+}
+
+/// Reads everything a username-first sign-in's options are made from (the owner: the
+/// account named `upn`).
+pub async fn for_name(r: &Reader, upn: &Upn) -> Result<SignInReads> {
+    read(r, "(SELECT id FROM users WHERE upn = $1)", upn.as_str()).await
+}
+
+/// The four reads, for the owner `owner` (a subquery over `$1 = key`) selects.
+async fn read(r: &Reader, owner: &str, key: &str) -> Result<SignInReads> {
+    let by_key = || vec![Param::Text(key.to_string())];
     let queries = vec![
         Query {
-            sql: format!("SELECT * FROM passkeys WHERE user_id = {OWNER} ORDER BY created_at, id"),
-            params: by_credential(),
+            sql: format!("SELECT * FROM passkeys WHERE user_id = {owner} ORDER BY created_at, id"),
+            params: by_key(),
             parse: |c: &dyn Cells| Ok(Fact::Passkey(Box::new(stored_from(c)?))),
         },
         Query {
-            sql: format!("SELECT * FROM users WHERE id = {OWNER}"),
-            params: by_credential(),
+            sql: format!("SELECT * FROM users WHERE id = {owner}"),
+            params: by_key(),
             parse: |c: &dyn Cells| Ok(Fact::Owner(directory::user_from(c)?)),
         },
         Query {
@@ -57,8 +71,8 @@ pub async fn for_credential(r: &Reader, credential_id: &str) -> Result<SignInRea
             parse: |c: &dyn Cells| Ok(Fact::Fido2(c.text("body")?)),
         },
         Query {
-            sql: format!("SELECT group_id FROM group_members WHERE user_id = {OWNER}"),
-            params: by_credential(),
+            sql: format!("SELECT group_id FROM group_members WHERE user_id = {owner}"),
+            params: by_key(),
             parse: |c: &dyn Cells| Ok(Fact::Group(uuid(c, "group_id")?)),
         },
     ];

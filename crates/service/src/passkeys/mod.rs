@@ -196,6 +196,11 @@ pub(crate) async fn policy_for(
     Ok((cfg, member_of))
 }
 
+/// The passkey policy as stored, or Graph's default when it was never saved.
+fn fido2_or_default(stored: Option<MethodConfiguration>) -> Fido2Configuration {
+    fido2(stored.unwrap_or_else(|| MethodConfiguration::graph_default(MethodId::Fido2)))
+}
+
 fn credential_of(p: &StoredPasskey) -> Result<Credential, PasskeyError> {
     serde_json::from_str(&p.credential_json).map_err(|e| {
         PasskeyError::Failed(ServiceError::Internal(format!(

@@ -30,11 +30,15 @@ impl Service {
                 let upn = Upn::parse(name).map_err(|_| {
                     reject("malformedUsername", "Enter your username as name@domain.")
                 })?;
-                let mut c = self.store().conn().await?;
-                let user = directory::user_by_upn(&mut c, &upn).await?;
+                // One read (issue 18), the same statements for every name.
+                let SignInReads {
+                    passkeys: all,
+                    owner: user,
+                    fido2: stored_fido2,
+                    member_of,
+                } = sign_in_reads::for_name(self.store().reader(), &upn).await?;
                 let owner = user.as_ref().map_or_else(Uuid::new_v4, |u| u.id);
-                let (cfg, member_of) = policy_for(&mut c, owner).await?;
-                let all = store_pk::for_user(&mut c, owner).await?;
+                let cfg = fido2_or_default(stored_fido2);
                 let live: Vec<&StoredPasskey> =
                     all.iter().filter(|p| p.deleted.is_none()).collect();
                 // R21: the usable passkeys; when none is, all of them, so that whoever holds
@@ -261,9 +265,7 @@ impl Service {
                 "Your account has been disabled. Contact your administrator.",
             )));
         }
-        let cfg = fido2(
-            stored_fido2.unwrap_or_else(|| MethodConfiguration::graph_default(MethodId::Fido2)),
-        );
+        let cfg = fido2_or_default(stored_fido2);
         passkey::sign_in_usability(&cfg, &member_of, &stored.passkey)
             .map_err(|r| with_user(r.into()))?;
         let token = new_token();

@@ -174,6 +174,21 @@ async fn a_sign_in_reads_its_facts_together_and_sees_each_commit_before_it() {
             t.name
         );
 
+        // A username-first start reads the same facts by name.
+        let by_name = sign_in_reads::for_name(r, &alice.user_principal_name)
+            .await
+            .unwrap();
+        assert_eq!(by_name.passkeys, read.passkeys, "{}", t.name);
+        assert_eq!(by_name.owner.as_ref(), Some(&alice), "{}", t.name);
+        assert_eq!(by_name.member_of, [g.id], "{}", t.name);
+        let stranger = portcullis_domain::directory::Upn::parse("nobody@contoso.com").unwrap();
+        let none = sign_in_reads::for_name(r, &stranger).await.unwrap();
+        assert!(
+            none.passkeys.is_empty() && none.owner.is_none() && none.member_of.is_empty(),
+            "{}",
+            t.name
+        );
+
         // A credential nobody holds: no passkeys, no owner, no groups — the same statements.
         let none = sign_in_reads::for_credential(r, "nobody").await.unwrap();
         assert!(
