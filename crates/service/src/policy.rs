@@ -10,9 +10,12 @@ use crate::{Result, Service};
 
 /// The stored configuration, or Graph's default when none was ever saved.
 pub async fn current(c: &mut Conn, id: MethodId) -> Result<MethodConfiguration> {
-    Ok(policy::get(c, id)
-        .await?
-        .unwrap_or_else(|| MethodConfiguration::graph_default(id)))
+    Ok(or_default(policy::get(c, id).await?, id))
+}
+
+/// `stored`, or Graph's default for `id` when none was ever saved.
+pub(crate) fn or_default(stored: Option<MethodConfiguration>, id: MethodId) -> MethodConfiguration {
+    stored.unwrap_or_else(|| MethodConfiguration::graph_default(id))
 }
 
 /// The audit record of a method configuration change (graph-api.md §7.2).

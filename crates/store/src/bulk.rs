@@ -127,27 +127,33 @@ pub(crate) struct Query<T> {
     pub(crate) parse: Parse<T>,
 }
 
-/// How many idle SQLite reader connections are kept (concurrent sign-ins each take one).
-const IDLE_READERS: usize = 8;
+/// How many SQLite reads run at once, each on a connection of its own; that many idle
+/// connections are kept for the next reads. Further reads wait for one to end rather than
+/// open a connection (and a page cache) each.
+const SQLITE_READERS: usize = 8;
 
 /// Runs reads in one hand-off. Cheap to clone; on SQLite its connections are opened when
-/// needed and up to [`IDLE_READERS`] are kept for the next reads.
+/// needed, at most [`SQLITE_READERS`] of them, and kept for the next reads.
 #[derive(Clone)]
 pub struct Reader(Inner);
 
 #[derive(Clone)]
 enum Inner {
-    Sqlite {
-        path: PathBuf,
-        idle: Arc<Mutex<Vec<rusqlite::Connection>>>,
-    },
+    Sqlite(Arc<SqliteReaders>),
     Pool(AnyPool),
+}
+
+/// The SQLite file, its idle read-only connections, and a permit per read in progress.
+struct SqliteReaders {
+    path: PathBuf,
+    idle: Mutex<Vec<rusqlite::Connection>>,
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Reader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.0 {
-            Inner::Sqlite { path, .. } => write!(f, "Reader(sqlite {})", path.display()),
+            Inner::Sqlite(r) => write!(f, "Reader(sqlite {})", r.path.display()),
             Inner::Pool(_) => f.write_str("Reader(pool)"),
         }
     }
@@ -155,10 +161,11 @@ impl std::fmt::Debug for Reader {
 
 impl Reader {
     pub(crate) fn sqlite(path: PathBuf) -> Self {
-        Reader(Inner::Sqlite {
+        Reader(Inner::Sqlite(Arc::new(SqliteReaders {
             path,
-            idle: Arc::default(),
-        })
+            idle: Mutex::default(),
+            permits: Arc::new(tokio::sync::Semaphore::new(SQLITE_READERS)),
+        })))
     }
 
     pub(crate) fn pool(pool: AnyPool) -> Self {
@@ -167,14 +174,14 @@ impl Reader {
 
     /// Closes the SQLite reader's idle connections (a later read opens another).
     pub(crate) fn close(&self) {
-        if let Inner::Sqlite { idle, .. } = &self.0 {
-            idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        if let Inner::Sqlite(r) = &self.0 {
+            r.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
         }
     }
 
     /// Whether the rows come from SQLite (for a planner hint only SQLite takes).
     pub(crate) fn is_sqlite(&self) -> bool {
-        matches!(self.0, Inner::Sqlite { .. })
+        matches!(self.0, Inner::Sqlite(_))
     }
 
     /// Every row `sql` selects with `params` bound to `$1`, `$2`…, each parsed by `parse`.
@@ -184,21 +191,12 @@ impl Reader {
         params: Vec<Param>,
         parse: Parse<T>,
     ) -> Result<Vec<T>> {
-        let sql = sql.into();
-        match &self.0 {
-            Inner::Pool(pool) => {
-                let mut q = sqlx::query(&sql);
-                for p in &params {
-                    q = p.bind(q);
-                }
-                let rows = q.fetch_all(pool).await?;
-                rows.iter().map(|r| parse(r)).collect()
-            }
-            Inner::Sqlite { .. } => self
-                .on_sqlite(move |c| run(c, &sql, &params, parse))
-                .await?
-                .ok_or_else(|| StoreError::Unsupported("a SQLite read on a pool".into())),
-        }
+        let one = Query {
+            sql: sql.into(),
+            params,
+            parse,
+        };
+        Ok(self.many(vec![one]).await?.pop().unwrap_or_default())
     }
 
     /// The rows of each of `queries`, in order, read on one connection. On SQLite in one
@@ -228,8 +226,8 @@ impl Reader {
                 }
                 Ok(out)
             }
-            Inner::Sqlite { .. } => self
-                .on_sqlite(move |c| {
+            Inner::Sqlite(r) => {
+                on_sqlite(r, move |c| {
                     let tx = c.unchecked_transaction()?;
                     let out = queries
                         .iter()
@@ -239,38 +237,39 @@ impl Reader {
                     tx.rollback()?;
                     out
                 })
-                .await?
-                .ok_or_else(|| StoreError::Unsupported("a SQLite read on a pool".into())),
+                .await
+            }
         }
     }
+}
 
-    /// Runs `f` on an idle SQLite reader connection (or a new one) on a blocking thread, and
-    /// keeps the connection for the next read; `None` when this reader is a pool's.
-    async fn on_sqlite<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
-    ) -> Result<Option<T>> {
-        let Inner::Sqlite { path, idle } = &self.0 else {
-            return Ok(None);
+/// Runs `f` on an idle SQLite reader connection (or a new one) on a blocking thread, once
+/// fewer than [`SQLITE_READERS`] reads are in progress, and keeps the connection for the
+/// next read.
+async fn on_sqlite<T: Send + 'static>(
+    readers: &Arc<SqliteReaders>,
+    f: impl FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let permit = Arc::clone(&readers.permits)
+        .acquire_owned()
+        .await
+        .map_err(|_| StoreError::Unsupported("the reader is closed".into()))?;
+    let r = Arc::clone(readers);
+    tokio::task::spawn_blocking(move || {
+        // Held until the connection is back, even when the caller stopped waiting.
+        let _permit = permit;
+        // A panic while the lock was held leaves no half-made state behind: the list only
+        // holds read-only connections between reads.
+        let taken = r.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let c = match taken {
+            Some(c) => c,
+            None => open(&r.path)?,
         };
-        let (path, idle) = (path.clone(), Arc::clone(idle));
-        tokio::task::spawn_blocking(move || {
-            // A panic while the lock was held leaves no half-made state behind: the list
-            // only holds read-only connections between reads.
-            let taken = idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            let c = match taken {
-                Some(c) => c,
-                None => open(&path)?,
-            };
-            let out = f(&c)?;
-            let mut idle = idle.lock().unwrap_or_else(|e| e.into_inner());
-            if idle.len() < IDLE_READERS {
-                idle.push(c);
-            }
-            Ok(Some(out))
-        })
-        .await?
-    }
+        let out = f(&c)?;
+        r.idle.lock().unwrap_or_else(|e| e.into_inner()).push(c);
+        Ok(out)
+    })
+    .await?
 }
 
 fn open(path: &std::path::Path) -> Result<rusqlite::Connection> {

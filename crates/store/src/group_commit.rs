@@ -2,8 +2,8 @@
 //! ([`crate::write::Batch`]) of every request waiting at that moment in one transaction —
 //! when one stops, again with each in a savepoint of its own, so that it keeps nothing and
 //! the others are unaffected — commits once (one fsync for all of them under
-//! `synchronous = FULL`), and only then answers each. What was answered was committed: a crash between the commit and the
-//! answer loses an answer, never a write that was answered.
+//! `synchronous = FULL`), and only then answers each. What was answered was committed: a
+//! crash between the commit and the answer loses an answer, never a write that was answered.
 //!
 //! Through sqlx a transaction of five statements is seven round trips to the connection's
 //! worker thread, each a hand-off between threads; here a request hands its batch over once.
@@ -148,6 +148,7 @@ fn serve(
     counts: &Counts,
     clock: &tokio::runtime::Runtime,
 ) {
+    let mut cautious = false;
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
         while jobs.len() < MOST_IN_A_GROUP {
@@ -159,7 +160,7 @@ fn serve(
         // The timer is made inside the clock's context: made outside, it finds no runtime.
         let turn = clock.block_on(async { tokio::time::timeout(WRITE_WAIT, gate.lock()).await });
         let answers = match turn {
-            Ok(_turn) => group(conn, &jobs),
+            Ok(_turn) => group(conn, &jobs, &mut cautious),
             Err(_) => jobs
                 .iter()
                 .map(|_| Err(StoreError::Busy(WRITE_WAIT)))
@@ -192,11 +193,16 @@ fn refuse_all(mut rx: mpsc::UnboundedReceiver<Job>, why: &str) {
 /// keeps nothing and spoils none beside it. (A savepoint copies each page a batch touches
 /// into a sub-journal before changing it: 5% of a pinned server's samples, paid by every
 /// sign-in for the rare one that stops.)
-fn group(c: &rusqlite::Connection, jobs: &[Job]) -> Vec<Answer> {
-    match whole(c, jobs) {
-        Some(answers) => answers,
-        None => savepointed(c, jobs),
-    }
+///
+/// A stop is cheap to cause (a replayed sign-in answer), and it makes its group run twice:
+/// after a group in which a batch stopped or failed, `cautious` is set and the next group
+/// starts with savepoints, so that a steady trickle of replays costs what savepoints cost,
+/// never twice the work.
+fn group(c: &rusqlite::Connection, jobs: &[Job], cautious: &mut bool) -> Vec<Answer> {
+    let whole = if *cautious { None } else { whole(c, jobs) };
+    let answers = whole.unwrap_or_else(|| savepointed(c, jobs));
+    *cautious = answers.iter().any(|a| !matches!(a, Ok(None)));
+    answers
 }
 
 /// Every batch answered with the same failure.
@@ -366,7 +372,7 @@ mod tests {
             ]),
             job(vec![insert("d1")]),
         ];
-        let answers = group(&c, &jobs);
+        let answers = group(&c, &jobs, &mut false);
         assert!(matches!(answers[0], Ok(None)), "{:?}", answers[0]);
         assert!(answers[1]
             .as_ref()
@@ -375,6 +381,41 @@ mod tests {
         assert!(matches!(answers[3], Ok(None)), "{:?}", answers[3]);
         assert_eq!(keys(&c), ["a1", "a2", "d1"]);
         assert!(c.is_autocommit(), "the group's transaction is over");
+    }
+
+    fn stop() -> (Write, bool) {
+        (
+            Write::new("UPDATE t SET k = 'x' WHERE k = 'none'", vec![]),
+            true,
+        )
+    }
+
+    /// A stop (say, a replayed sign-in) makes the next group start with savepoints — an
+    /// attacker's replays cost what savepoints cost, not every group run twice — and a group
+    /// without one ends that; every group still keeps exactly its batches that went through.
+    #[test]
+    fn after_a_stop_the_next_group_starts_with_savepoints_until_one_has_none() {
+        let (_dir, c) = db();
+        let mut cautious = false;
+        let answers = group(
+            &c,
+            &[job(vec![insert("a")]), job(vec![stop()])],
+            &mut cautious,
+        );
+        assert!(matches!(answers[0], Ok(None)) && matches!(answers[1], Ok(Some(0))));
+        assert!(cautious, "a stop makes the next group cautious");
+        let answers = group(
+            &c,
+            &[job(vec![insert("b")]), job(vec![stop()])],
+            &mut cautious,
+        );
+        assert!(matches!(answers[0], Ok(None)) && matches!(answers[1], Ok(Some(0))));
+        assert!(cautious);
+        let answers = group(&c, &[job(vec![insert("c")])], &mut cautious);
+        assert!(matches!(answers[0], Ok(None)));
+        assert!(!cautious, "a group without a stop ends it");
+        assert_eq!(keys(&c), ["a", "b", "c"]);
+        assert!(c.is_autocommit());
     }
 
     /// A group that cannot be kept (the file may not grow: SQLite rolls the transaction
@@ -392,13 +433,13 @@ mod tests {
             job(vec![insert(&big)]),
             job(vec![insert("also-small")]),
         ];
-        let answers = group(&c, &jobs);
+        let answers = group(&c, &jobs, &mut false);
         assert!(answers.iter().all(Result::is_err), "{answers:?}");
         assert!(keys(&c).is_empty());
         assert!(c.is_autocommit());
         // And the next group goes through once there is room.
         c.execute_batch("PRAGMA max_page_count = 1000000").unwrap();
-        let answers = group(&c, &[job(vec![insert("later")])]);
+        let answers = group(&c, &[job(vec![insert("later")])], &mut false);
         assert!(matches!(answers[0], Ok(None)), "{:?}", answers[0]);
         assert_eq!(keys(&c), ["later"]);
     }

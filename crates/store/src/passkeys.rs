@@ -4,7 +4,6 @@
 use portcullis_domain::inventory::Attestation;
 use portcullis_domain::passkey::{ClientReport, Passkey};
 use portcullis_domain::Timestamp;
-use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -58,10 +57,6 @@ pub(crate) fn passkey_from_row<R: Cells + ?Sized>(r: &R) -> Result<Passkey> {
         flagged_clone: flag(r, "flagged_clone")?,
         disabled: opt_ts(r, "disabled_at")?.is_some(),
     })
-}
-
-fn from_row(r: &AnyRow) -> Result<StoredPasskey> {
-    stored_from(r)
 }
 
 /// A whole passkey row, whichever driver read it.
@@ -132,7 +127,7 @@ pub async fn for_user(c: &mut Conn, user: Uuid) -> Result<Vec<StoredPasskey>> {
     .bind(user.to_string())
     .fetch_all(&mut *c)
     .await?;
-    rows.iter().map(from_row).collect()
+    rows.iter().map(stored_from).collect()
 }
 
 /// A passkey by credential id, tombstones included.
@@ -141,7 +136,7 @@ pub async fn by_credential_id(c: &mut Conn, credential_id: &str) -> Result<Optio
         .bind(credential_id)
         .fetch_optional(&mut *c)
         .await?;
-    r.as_ref().map(from_row).transpose()
+    r.as_ref().map(stored_from).transpose()
 }
 
 /// A live passkey by method id.
@@ -150,7 +145,7 @@ pub async fn by_id(c: &mut Conn, id: Uuid) -> Result<Option<StoredPasskey>> {
         .bind(id.to_string())
         .fetch_optional(&mut *c)
         .await?;
-    r.as_ref().map(from_row).transpose()
+    r.as_ref().map(stored_from).transpose()
 }
 
 /// Deletes a passkey (keeps a tombstone); returns whether a live one was there.

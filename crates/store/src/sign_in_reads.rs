@@ -2,8 +2,9 @@
 //! when it finishes with a passkey's answer: the owner's passkeys, the owner, the passkey
 //! method's configuration and the owner's groups. Through sqlx these were four statements,
 //! each a round trip to the SQLite connection's worker thread, with an acquire and a release
-//! around them; the [`Reader`] runs them together on one thread, in one snapshot. A name or a
-//! credential nobody holds runs the same statements and finds nothing.
+//! around them; the [`Reader`] runs them together on one connection (on SQLite on one thread,
+//! in one snapshot). A name or a credential nobody holds runs the same statements and finds
+//! nothing.
 
 use portcullis_domain::directory::{Upn, User};
 use portcullis_domain::policy::{MethodConfiguration, MethodId};
@@ -17,7 +18,8 @@ use crate::{directory, policy, Result};
 /// The facts a passkey sign-in is decided on, as stored.
 #[derive(Debug, Clone)]
 pub struct SignInReads {
-    /// Every passkey of the owner, tombstones included, in the order they were added.
+    /// The owner's passkeys in the order they were added: by credential with tombstones (the
+    /// answer may come from a deleted one), by name only live ones.
     pub passkeys: Vec<StoredPasskey>,
     /// The owner, when the account exists.
     pub owner: Option<User>,
@@ -40,6 +42,7 @@ pub async fn for_credential(r: &Reader, credential_id: &str) -> Result<SignInRea
     read(
         r,
         "(SELECT user_id FROM passkeys WHERE credential_id = $1)",
+        "",
         credential_id,
     )
     .await
@@ -48,15 +51,24 @@ pub async fn for_credential(r: &Reader, credential_id: &str) -> Result<SignInRea
 /// Reads everything a username-first sign-in's options are made from (the owner: the
 /// account named `upn`).
 pub async fn for_name(r: &Reader, upn: &Upn) -> Result<SignInReads> {
-    read(r, "(SELECT id FROM users WHERE upn = $1)", upn.as_str()).await
+    read(
+        r,
+        "(SELECT id FROM users WHERE upn = $1)",
+        " AND deleted_at IS NULL",
+        upn.as_str(),
+    )
+    .await
 }
 
-/// The four reads, for the owner `owner` (a subquery over `$1 = key`) selects.
-async fn read(r: &Reader, owner: &str, key: &str) -> Result<SignInReads> {
+/// The four reads, for the owner `owner` (a subquery over `$1 = key`) selects; `passkeys`
+/// narrows which of their passkeys are read.
+async fn read(r: &Reader, owner: &str, passkeys: &str, key: &str) -> Result<SignInReads> {
     let by_key = || vec![Param::Text(key.to_string())];
     let queries = vec![
         Query {
-            sql: format!("SELECT * FROM passkeys WHERE user_id = {owner} ORDER BY created_at, id"),
+            sql: format!(
+                "SELECT * FROM passkeys WHERE user_id = {owner}{passkeys} ORDER BY created_at, id"
+            ),
             params: by_key(),
             parse: |c: &dyn Cells| Ok(Fact::Passkey(Box::new(stored_from(c)?))),
         },

@@ -198,7 +198,7 @@ pub(crate) async fn policy_for(
 
 /// The passkey policy as stored, or Graph's default when it was never saved.
 fn fido2_or_default(stored: Option<MethodConfiguration>) -> Fido2Configuration {
-    fido2(stored.unwrap_or_else(|| MethodConfiguration::graph_default(MethodId::Fido2)))
+    fido2(crate::policy::or_default(stored, MethodId::Fido2))
 }
 
 fn credential_of(p: &StoredPasskey) -> Result<Credential, PasskeyError> {
