@@ -210,6 +210,13 @@ fn oath_id(page: &str) -> String {
 }
 
 /// Whether a client's session still opens Security info (else it is sent to sign in).
+/// The password step, asked by a fresh client that wants its answer as JSON.
+fn password_step(s: &Server) -> reqwest::RequestBuilder {
+    client()
+        .post(s.url("/signin/password"))
+        .header("accept", "application/json")
+}
+
 async fn signed_in(c: &reqwest::Client, s: &Server) -> bool {
     support::get_following(c, s, "/security-info")
         .await
@@ -321,9 +328,7 @@ async fn a_session_a_password_alone_opened_ends_when_the_user_adds_a_stronger_me
         &format!("{pw}\n"),
     );
     assert_eq!(st, 0, "{err}");
-    let step: Value = client()
-        .post(s.url("/signin/password"))
-        .header("accept", "application/json")
+    let step: Value = password_step(&s)
         .form(&[("username", lina), ("password", pw)])
         .send()
         .await
@@ -349,9 +354,7 @@ async fn a_session_a_password_alone_opened_ends_when_the_user_adds_a_stronger_me
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(!signed_in(&attacker, &s).await);
     assert!(signed_in(&owner, &s).await, "the owner's session stays");
-    let r = client()
-        .post(s.url("/signin/password"))
-        .header("accept", "application/json")
+    let r = password_step(&s)
         .form(&[
             ("username", lina),
             ("password", "mallory-chose-this-one-2026"),
@@ -406,9 +409,7 @@ async fn password_sign_in_answers_an_unknown_name_a_missing_and_a_wrong_password
         ("lena@portcullis.local", pw),
         ("kai@portcullis.local", "not-her-password-at-all"),
     ] {
-        let r = client()
-            .post(s.url("/signin/password"))
-            .header("accept", "application/json")
+        let r = password_step(&s)
             .form(&[("username", upn), ("password", password)])
             .send()
             .await
@@ -453,9 +454,7 @@ async fn a_password_cannot_flood_the_users_phone_with_authenticator_requests() {
     support::add_phone(&first, &s, &phone).await;
 
     let attempt = || async {
-        let r = client()
-            .post(s.url("/signin/password"))
-            .header("accept", "application/json")
+        let r = password_step(&s)
             .header("user-agent", "Mallory-Laptop/1.0")
             .form(&[("username", upn), ("password", pw)])
             .send()
