@@ -19,7 +19,9 @@ use portcullis_domain::conditional_access::{validate, Known, Policy};
 use portcullis_domain::device::{Device, DeviceFacts};
 use portcullis_domain::directory::{DirectoryRole, User, SECURITY_INFO_APP};
 use portcullis_domain::passkey::Passkey;
-use portcullis_domain::policy::{Fido2Configuration, MethodId, TapConfiguration};
+use portcullis_domain::policy::{
+    Fido2Configuration, MethodConfiguration, MethodId, TapConfiguration,
+};
 use portcullis_domain::session::Session;
 use portcullis_domain::strength::{
     self, validate_combinations, Combination, Factor, Strength, StrengthDocument, UsedMethod,
@@ -27,8 +29,7 @@ use portcullis_domain::strength::{
 use portcullis_domain::time_fmt::rfc3339;
 use portcullis_domain::Timestamp;
 use portcullis_store::{
-    applications, audit, commit, conditional_access as ca, directory, passkeys as store_pk,
-    tap as store_tap, Conn,
+    applications, audit, commit, conditional_access as ca, decision_reads, directory, Conn,
 };
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -175,18 +176,24 @@ pub(crate) struct Methods {
 
 impl Methods {
     pub(crate) async fn load(c: &mut Conn) -> Result<Methods> {
-        Ok(Methods {
-            fido2: crate::passkeys::fido2(crate::policy::current(c, MethodId::Fido2).await?),
-            tap: crate::tap::tap_config(
-                crate::policy::current(c, MethodId::TemporaryAccessPass).await?,
-            ),
-            oath: crate::oath::oath_config(
-                crate::policy::current(c, MethodId::SoftwareOath).await?,
-            ),
-            authenticator: crate::push::authenticator_config(
-                crate::policy::current(c, MethodId::MicrosoftAuthenticator).await?,
-            ),
-        })
+        let mut stored = vec![];
+        for id in MethodId::ALL {
+            stored.extend(portcullis_store::policy::get(c, id).await?);
+        }
+        Ok(Methods::from_stored(&stored))
+    }
+
+    /// The methods from their stored configurations (Graph's default for one never saved).
+    pub(crate) fn from_stored(stored: &[MethodConfiguration]) -> Methods {
+        let get = |id: MethodId| {
+            crate::policy::or_default(stored.iter().find(|m| m.id() == id).cloned(), id)
+        };
+        Methods {
+            fido2: crate::passkeys::fido2(get(MethodId::Fido2)),
+            tap: crate::tap::tap_config(get(MethodId::TemporaryAccessPass)),
+            oath: crate::oath::oath_config(get(MethodId::SoftwareOath)),
+            authenticator: crate::push::authenticator_config(get(MethodId::MicrosoftAuthenticator)),
+        }
     }
 
     pub(crate) fn policy(&self) -> MethodsPolicy<'_> {
@@ -231,26 +238,32 @@ impl Subject {
 }
 
 impl Service {
-    /// Loads on the caller's connection: a decision holds one connection, never two (the
-    /// SQLite pool is small, and two requests each holding one while waiting for a second
-    /// would stall each other).
-    async fn subject(&self, c: &mut Conn, user: Uuid, now: Timestamp) -> Result<Subject> {
-        let groups = directory::member_of(c, user).await?;
-        let methods = Methods::load(c).await?;
-        let passkeys: Vec<Passkey> = store_pk::for_user(c, user)
-            .await?
-            .into_iter()
-            .filter(|p| p.deleted.is_none())
-            .map(|p| p.passkey)
-            .collect();
-        let pass = store_tap::for_user(c, user).await?.map(|p| p.pass);
+    /// Loads what is committed, in one read (the [`Reader`](portcullis_store::bulk::Reader):
+    /// one hand-off, one snapshot); the configuration from this node's copy of its version.
+    async fn subject(&self, user: Uuid, now: Timestamp) -> Result<Subject> {
+        let reads =
+            decision_reads::for_user(self.store().reader(), user, SECURITY_INFO_APP.app_id).await?;
+        let methods = Methods::from_stored(&reads.methods);
+        let passkeys: Vec<Passkey> = reads.passkeys.into_iter().map(|p| p.passkey).collect();
+        let pass = reads.pass.map(|p| p.pass);
+        let data = match self.ca_cache.get(reads.ca_version) {
+            Some(data) => data,
+            // A newer version than this node's copy: loaded (and cached) afresh.
+            None => self.ca_data().await?,
+        };
         Ok(Subject {
-            data: self.cached_ca_data(c).await?,
-            roles: directory::roles_of(c, user).await?,
-            registered: usable_methods(methods.policy(), &groups, &passkeys, pass.as_ref(), now),
+            data,
+            roles: reads.roles,
+            registered: usable_methods(
+                methods.policy(),
+                &reads.member_of,
+                &passkeys,
+                pass.as_ref(),
+                now,
+            ),
             methods,
-            groups,
-            portal: applications::by_app_id(c, SECURITY_INFO_APP.app_id).await?,
+            groups: reads.member_of,
+            portal: reads.portal,
         })
     }
 }
@@ -569,9 +582,7 @@ impl Service {
         device: Option<&DeviceFacts>,
     ) -> Result<(AccessDecision, Arc<CaData>)> {
         let now = self.now();
-        let mut c = self.store().conn().await?;
-        let subject = self.subject(&mut c, user.id, now).await?;
-        drop(c);
+        let subject = self.subject(user.id, now).await?;
         let platform = from_user_agent(&ctx.user_agent);
         let ip = ctx.source;
         // A public client with only custom-scheme redirects is a native app.
@@ -601,7 +612,7 @@ impl Service {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let user = crate::directory::resolve_user(&mut c, &q.user).await?;
-        let subject = self.subject(&mut c, user.id, now).await?;
+        let subject = self.subject(user.id, now).await?;
         let app = match &q.application {
             Some(a) => Some(
                 applications::by_app_id(&mut c, a.trim())
@@ -656,9 +667,9 @@ pub fn ca_status(e: &Evaluation) -> &'static str {
 }
 
 impl Service {
-    /// Writes the sign-in log entry of an application sign-in with every policy's result;
-    /// a loop is logged as one (R44).
-    pub(crate) async fn log_app_sign_in(
+    /// The sign-in log entry of an application sign-in with every policy's result; a loop is
+    /// logged as one (R44). The caller commits it with what the sign-in writes.
+    pub(crate) fn app_sign_in_event(
         &self,
         user: &User,
         app: &Application,
@@ -666,7 +677,7 @@ impl Service {
         ctx: &RequestContext,
         d: &AccessDecision,
         policies: &[Policy],
-    ) -> Result<()> {
+    ) -> portcullis_store::signins::SignInEvent {
         let method = portcullis_domain::session::methods_text(&session.methods);
         let failure = crate::render::sign_in_failure(&d.verdict);
         let mut e = ctx.sign_in_event(
@@ -692,9 +703,7 @@ impl Service {
             }
         }
         e.applied_conditional_access_policies = Some(applied);
-        let mut c = self.store().conn().await?;
-        portcullis_store::signins::append(&mut c, &e).await?;
-        Ok(())
+        e
     }
 }
 
@@ -746,9 +755,7 @@ impl Service {
         ctx: &RequestContext,
     ) -> Result<(AccessDecision, RegistrationCheck, Arc<CaData>)> {
         let now = self.now();
-        let mut c = self.store().conn().await?;
-        let subject = self.subject(&mut c, user.id, now).await?;
-        drop(c);
+        let subject = self.subject(user.id, now).await?;
         let Some(portal) = &subject.portal else {
             return Err(ServiceError::Internal(
                 "the Security info application is missing".into(),

@@ -3,24 +3,25 @@
 use portcullis_domain::application::{Application, CustomSecurityAttributes};
 use portcullis_domain::directory::FirstPartyApp;
 use portcullis_domain::Timestamp;
-use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
+use crate::bulk::Cells;
 use crate::row::{flag, ms};
 use crate::{Conn, Result, StoreError};
 
-fn from_row(r: &AnyRow) -> Result<Application> {
-    let app_id: String = r.try_get("app_id")?;
-    let object_id: Option<String> = r.try_get("object_id")?;
-    let sp_object_id: Option<String> = r.try_get("sp_object_id")?;
-    let uris: String = r.try_get("redirect_uris")?;
-    let attrs: String = r.try_get("attributes")?;
+/// An application from its row, whichever driver read it.
+pub(crate) fn from_row<R: Cells + ?Sized>(r: &R) -> Result<Application> {
+    let app_id = r.text("app_id")?;
+    let object_id = r.opt_text("object_id")?;
+    let sp_object_id = r.opt_text("sp_object_id")?;
+    let uris = r.text("redirect_uris")?;
+    let attrs = r.text("attributes")?;
     Ok(Application {
         // Rows from before migration 0009 get ids at the next start (see `backfill_ids`).
         object_id: object_id.unwrap_or_else(|| app_id.clone()),
         service_principal_id: sp_object_id.unwrap_or_else(|| app_id.clone()),
-        display_name: r.try_get("display_name")?,
+        display_name: r.text("display_name")?,
         public_client: flag(r, "public_client")?,
         first_party: flag(r, "first_party")?,
         redirect_uris: serde_json::from_str(&uris)

@@ -13,6 +13,7 @@ pub mod bulk;
 pub mod campaign;
 pub mod ceremonies;
 pub mod conditional_access;
+pub mod decision_reads;
 pub mod devices;
 pub mod directory;
 pub mod forwarders;

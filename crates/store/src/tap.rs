@@ -18,7 +18,7 @@ pub struct StoredPass {
     pub code_hash: String,
 }
 
-fn from_row<R: Cells + ?Sized>(r: &R) -> Result<StoredPass> {
+pub(crate) fn from_row<R: Cells + ?Sized>(r: &R) -> Result<StoredPass> {
     Ok(StoredPass {
         pass: TemporaryAccessPass {
             id: uuid(r, "id")?,

@@ -9,9 +9,9 @@ use portcullis_domain::oidc::{
     validate_authorize, AuthorizeError, AuthorizeParams, AuthorizeRequest, CODE_LIFETIME,
 };
 use portcullis_domain::session::{AuthMethod, Session};
-use portcullis_store::applications;
 use portcullis_store::oauth::{self, CodeRecord, Grant};
 use portcullis_store::write::Batch;
+use portcullis_store::{applications, signins};
 use uuid::Uuid;
 
 use crate::secrets::{new_token, token_key};
@@ -126,9 +126,17 @@ impl Service {
         let (decision, ca) = self
             .access_decision(user, session, app, ctx, device.as_ref())
             .await?;
-        self.log_app_sign_in(user, app, session, ctx, &decision, ca.policies())
-            .await?;
+        let logged = signins::append_write(&self.app_sign_in_event(
+            user,
+            app,
+            session,
+            ctx,
+            &decision,
+            ca.policies(),
+        ));
         if let Some(d) = crate::render::denial(&decision.verdict) {
+            let batch: Batch<std::convert::Infallible> = Batch::new().then(logged);
+            self.store().commit_batch(batch).await?;
             let next = match decision.verdict {
                 Verdict::StepUp { .. } => NextStep::SignInAgain,
                 Verdict::RegisterFirst { .. } => NextStep::RegisterInSecurityInfo,
@@ -182,9 +190,10 @@ impl Service {
             code_challenge: req.code_challenge.clone(),
             expires_at: now + CODE_LIFETIME,
         };
-        // The grant and its code, committed together with whatever else is being committed
-        // at that moment (group commit on SQLite, issue 18).
+        // The sign-in's log entry, the grant and its code, committed together with whatever
+        // else is being committed at that moment (group commit on SQLite, issue 18).
         let batch: Batch<std::convert::Infallible> = Batch::new()
+            .then(logged)
             .then(oauth::insert_grant_write(&grant)?)
             .then(oauth::insert_code_write(&token_key(&code), &record));
         self.store().commit_batch(batch).await?;
