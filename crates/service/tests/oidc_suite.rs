@@ -812,3 +812,67 @@ async fn the_authenticator_api_takes_only_the_apps_own_fresh_live_sign_in() {
         ));
     }
 }
+
+/// Issue 18 reads a code, its grant and the grant's user in one hand-off: what the exchange
+/// refuses on those facts still holds. A code presented by another client gives nothing and
+/// ends the grant; a code whose user was disabled after it was issued gives nothing.
+#[tokio::test]
+async fn a_code_presented_by_another_client_or_for_a_disabled_user_gives_no_tokens() {
+    for t in both().await {
+        let w = world(&t).await;
+        let op = Actor::Operator {
+            name: "test".into(),
+        };
+        let (other, other_secret) = w
+            .svc
+            .add_application(
+                &op,
+                NewApplication {
+                    display_name: "Intruder".into(),
+                    redirect_uris: vec![CB.into()],
+                    issue_secret: true,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let code = w.code(false, "openid").await;
+        let e = w
+            .svc
+            .exchange_code(
+                ISS,
+                &ClientAuth::Secret(other.app_id.clone(), other_secret.unwrap()),
+                &code,
+                Some(CB),
+                None,
+                &ctx(),
+            )
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(e.error, "invalid_grant", "{}", t.name);
+        assert!(
+            e.description.contains("another client"),
+            "{}",
+            e.description
+        );
+        let e = w.exchange(&code, None).await.unwrap_err();
+        assert_eq!(
+            e.error, "invalid_grant",
+            "{}: and the rightful client gets nothing from it either",
+            t.name
+        );
+
+        let code = w.code(false, "openid").await;
+        w.svc
+            .set_user_enabled(&op, &w.signed_in.user.id.to_string(), false)
+            .await
+            .unwrap();
+        let e = w.exchange(&code, None).await.unwrap_err();
+        assert_eq!(
+            e.error, "invalid_grant",
+            "{}: a disabled user's code gives no tokens",
+            t.name
+        );
+    }
+}
