@@ -202,13 +202,17 @@ impl Reader {
     /// The rows of each of `queries`, in order, read on one connection. On SQLite in one
     /// hand-off to a blocking thread and one read transaction, so a request that needs four
     /// statements crosses threads once (not four times, with an acquire and a release) and
-    /// every statement sees the same snapshot; on PostgreSQL one statement at a time, as a
-    /// pooled connection would run them.
+    /// every statement sees the same snapshot; on PostgreSQL as one statement, in one round
+    /// trip (see [`crate::one_trip`]).
     pub(crate) async fn many<T: Send + 'static>(
         &self,
         queries: Vec<Query<T>>,
     ) -> Result<Vec<Vec<T>>> {
         match &self.0 {
+            Inner::Pool(pool) if queries.len() > 1 => {
+                let mut c = pool.acquire().await?;
+                crate::one_trip::many(&mut c, &queries).await
+            }
             Inner::Pool(pool) => {
                 let mut c = pool.acquire().await?;
                 let mut out = Vec::with_capacity(queries.len());

@@ -24,6 +24,7 @@ pub mod lockout;
 pub mod metadata;
 pub mod oath;
 pub mod oauth;
+mod one_trip;
 pub mod passkeys;
 pub mod passwords;
 pub mod policy;
