@@ -240,6 +240,7 @@ impl Subject {
 impl Service {
     /// Loads what is committed, in one read (the [`Reader`](portcullis_store::bulk::Reader):
     /// one hand-off, one snapshot); the configuration from this node's copy of its version.
+    /// It takes connections of its own: call it holding none.
     async fn subject(&self, user: Uuid, now: Timestamp) -> Result<Subject> {
         let reads =
             decision_reads::for_user(self.store().reader(), user, SECURITY_INFO_APP.app_id).await?;
@@ -612,7 +613,6 @@ impl Service {
         let now = self.now();
         let mut c = self.store().conn().await?;
         let user = crate::directory::resolve_user(&mut c, &q.user).await?;
-        let subject = self.subject(user.id, now).await?;
         let app = match &q.application {
             Some(a) => Some(
                 applications::by_app_id(&mut c, a.trim())
@@ -623,6 +623,10 @@ impl Service {
             ),
             None => None,
         };
+        // The subject takes connections of its own: this one goes back first (two requests
+        // each holding one while waiting for another would stall each other).
+        drop(c);
+        let subject = self.subject(user.id, now).await?;
         let s = SignIn {
             platform: q.platform,
             ip: q.ip,

@@ -91,6 +91,14 @@ pub(crate) enum Signer {
 }
 
 impl Signer {
+    /// The algorithm it signs with (what the header says).
+    fn alg(&self) -> Alg {
+        match self {
+            Signer::Es256(_) => Alg::Es256,
+            Signer::Rs256(_) => Alg::Rs256,
+        }
+    }
+
     /// Parses the stored PKCS#8 private key of `key`.
     fn parse(key: &keys::SigningKey, alg: Alg) -> Result<Signer> {
         let der = p256::pkcs8::der::pem::decode_vec(key.private_pem.as_bytes())
@@ -138,11 +146,12 @@ impl Signer {
 /// claims, each as base64url JSON, and the signature of the two — the form
 /// `jsonwebtoken::encode` produces (a test holds the RS256 output to it byte for byte).
 /// Verification stays jsonwebtoken's.
-fn compact_jws<T: Serialize>(header: &Header, claims: &T, signer: &Signer) -> Result<String> {
+fn compact_jws<T: Serialize>(kid: &str, claims: &T, signer: &Signer) -> Result<String> {
+    let header = header_of(signer.alg(), kid.to_string());
     let part = |v: Vec<u8>| B64.encode(v);
     let input = format!(
         "{}.{}",
-        part(serde_json::to_vec(header).map_err(internal)?),
+        part(serde_json::to_vec(&header).map_err(internal)?),
         part(serde_json::to_vec(claims).map_err(internal)?)
     );
     let signature = part(signer.sign(input.as_bytes())?);
@@ -292,7 +301,7 @@ impl Service {
         let signer = cached(&self.key_cache.signing, &key.kid, || {
             Signer::parse(&key, alg).map(Arc::new)
         })?;
-        compact_jws(&header_of(alg, key.kid), claims, &signer)
+        compact_jws(&key.kid, claims, &signer)
     }
 
     /// Verifies a JWT of ours: the key named by `kid` (its own algorithm only, so no
@@ -550,7 +559,7 @@ mod tests {
         let key = generate(Alg::Rs256, datetime!(2026-12-01 0:00 UTC)).expect("key");
         let header = header_of(Alg::Rs256, key.kid.clone());
         let ours = compact_jws(
-            &header,
+            &key.kid,
             &claims(),
             &Signer::parse(&key, Alg::Rs256).expect("signer"),
         )
@@ -566,12 +575,33 @@ mod tests {
     }
 
     #[test]
+    fn an_es256_token_has_jsonwebtokens_header_and_claims_byte_for_byte() {
+        // ECDSA signatures are randomised: the signed parts are compared, and the signature
+        // verified.
+        let key = generate(Alg::Es256, datetime!(2026-12-01 0:00 UTC)).expect("key");
+        let ours = compact_jws(
+            &key.kid,
+            &claims(),
+            &Signer::parse(&key, Alg::Es256).expect("signer"),
+        )
+        .expect("sign");
+        let theirs = jsonwebtoken::encode(
+            &header_of(Alg::Es256, key.kid.clone()),
+            &claims(),
+            &encoding_key(&key, Alg::Es256).expect("encoding key"),
+        )
+        .expect("jsonwebtoken");
+        let signed = |t: &str| t.rsplit_once('.').map(|(m, _)| m.to_string());
+        assert_eq!(signed(&ours), signed(&theirs));
+        assert_eq!(decoded(&ours, &key).expect("verifies"), claims());
+    }
+
+    #[test]
     fn es256_and_rs256_tokens_verify_with_jsonwebtoken_and_an_edited_one_does_not() {
         for alg in [Alg::Es256, Alg::Rs256] {
             let key = generate(alg, datetime!(2026-12-01 0:00 UTC)).expect("key");
             let signer = Signer::parse(&key, alg).expect("signer");
-            let token =
-                compact_jws(&header_of(alg, key.kid.clone()), &claims(), &signer).expect("sign");
+            let token = compact_jws(&key.kid, &claims(), &signer).expect("sign");
             let header = jsonwebtoken::decode_header(&token).expect("header");
             assert_eq!(header.kid.as_deref(), Some(key.kid.as_str()));
             assert_eq!(decoded(&token, &key).expect("verifies"), claims());
@@ -590,7 +620,7 @@ mod tests {
             // Signed by another key of the same algorithm: refused.
             let other = generate(alg, datetime!(2026-12-01 0:00 UTC)).expect("key");
             let by_other = compact_jws(
-                &header_of(alg, key.kid.clone()),
+                &key.kid,
                 &claims(),
                 &Signer::parse(&other, alg).expect("signer"),
             )

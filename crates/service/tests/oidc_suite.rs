@@ -813,9 +813,9 @@ async fn the_authenticator_api_takes_only_the_apps_own_fresh_live_sign_in() {
     }
 }
 
-/// Issue 18 reads a code, its grant and the grant's user in one hand-off: what the exchange
-/// refuses on those facts still holds. A code presented by another client gives nothing and
-/// ends the grant; a code whose user was disabled after it was issued gives nothing.
+/// What the token endpoint refuses on a code's facts: a code presented by another client
+/// gives nothing (and the rightful client gets nothing from it afterwards); a code whose
+/// user was disabled after it was issued gives nothing.
 #[tokio::test]
 async fn a_code_presented_by_another_client_or_for_a_disabled_user_gives_no_tokens() {
     for t in both().await {

@@ -140,7 +140,8 @@ pub struct Reader(Inner);
 #[derive(Clone)]
 enum Inner {
     Sqlite(Arc<SqliteReaders>),
-    Pool(AnyPool),
+    /// The pool, and which database it reaches (an in-memory SQLite store reads through it).
+    Pool(AnyPool, crate::Backend),
 }
 
 /// The SQLite file, its idle read-only connections, and a permit per read in progress.
@@ -154,7 +155,7 @@ impl std::fmt::Debug for Reader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.0 {
             Inner::Sqlite(r) => write!(f, "Reader(sqlite {})", r.path.display()),
-            Inner::Pool(_) => f.write_str("Reader(pool)"),
+            Inner::Pool(_, backend) => write!(f, "Reader(pool, {backend:?})"),
         }
     }
 }
@@ -168,8 +169,8 @@ impl Reader {
         })))
     }
 
-    pub(crate) fn pool(pool: AnyPool) -> Self {
-        Reader(Inner::Pool(pool))
+    pub(crate) fn pool(pool: AnyPool, backend: crate::Backend) -> Self {
+        Reader(Inner::Pool(pool, backend))
     }
 
     /// Closes the SQLite reader's idle connections (a later read opens another).
@@ -209,11 +210,11 @@ impl Reader {
         queries: Vec<Query<T>>,
     ) -> Result<Vec<Vec<T>>> {
         match &self.0 {
-            Inner::Pool(pool) if queries.len() > 1 => {
+            Inner::Pool(pool, crate::Backend::Postgres) if queries.len() > 1 => {
                 let mut c = pool.acquire().await?;
                 crate::one_trip::many(&mut c, &queries).await
             }
-            Inner::Pool(pool) => {
+            Inner::Pool(pool, _) => {
                 let mut c = pool.acquire().await?;
                 let mut out = Vec::with_capacity(queries.len());
                 for query in &queries {

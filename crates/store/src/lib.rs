@@ -215,21 +215,28 @@ impl Store {
                     format!("{url}?mode=rwc")
                 };
                 // The file sqlx opens (its filename percent-decoded): its directory is made
-                // here, and the bulk reader opens the same file. An in-memory database has no
-                // file a second connection could open, so its bulk reads go through the pool.
+                // here, and the bulk reader and the group committer open the same file.
                 let o = sqlx::sqlite::SqliteConnectOptions::from_str(&url)?;
                 let file = o.get_filename();
-                let in_memory = file == Path::new(":memory:") || url.contains("mode=memory");
-                if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    if !in_memory {
-                        std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
-                            path: dir.display().to_string(),
-                            source,
-                        })?;
-                    }
+                // An in-memory database has no file they could open (and sqlx names
+                // `sqlite::memory:` `file:sqlx-in-memory-N`): refused, rather than reads and
+                // writes that would silently go elsewhere.
+                let in_memory = file == Path::new(":memory:")
+                    || url.contains(":memory:")
+                    || url.contains("mode=memory")
+                    || file.to_string_lossy().starts_with("file:sqlx-in-memory");
+                if in_memory {
+                    return Err(StoreError::Unsupported(
+                        "an in-memory SQLite database is not supported: Portcullis reads and commits through connections of its own to the database file; give a file (sqlite://PATH)".into(),
+                    ));
                 }
-                let path = (!in_memory).then(|| file.to_path_buf());
-                (url, path)
+                if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+                        path: dir.display().to_string(),
+                        source,
+                    })?;
+                }
+                (url, Some(file.to_path_buf()))
             }
             Backend::Postgres => (url.to_string(), None),
         };
@@ -274,7 +281,7 @@ impl Store {
         };
         let reader = match sqlite_path {
             Some(path) => bulk::Reader::sqlite(path),
-            None => bulk::Reader::pool(pool.clone()),
+            None => bulk::Reader::pool(pool.clone(), backend),
         };
         Ok(Store {
             pool,

@@ -7,8 +7,10 @@
 //! other read, through [`JsonCells`].
 //!
 //! Order: a part keeps its own `ORDER BY` (PostgreSQL runs a `UNION ALL`'s parts one after
-//! the other, each a subquery whose order the outer projection keeps); the store suite
-//! checks the orders the callers rely on, on PostgreSQL.
+//! the other, each a subquery whose order the outer projection keeps — how it plans this
+//! shape, though SQL does not promise it); the store suite checks the orders the callers
+//! rely on, on PostgreSQL, with rows stored out of that order. Rows of different parts are
+//! told apart by `part`, never by position.
 //!
 //! [`Reader::many`]: crate::bulk::Reader::many
 
@@ -56,8 +58,9 @@ fn statement<T>(queries: &[Query<T>]) -> (String, Vec<Param>) {
         if i > 0 {
             sql.push_str(" UNION ALL ");
         }
+        // The alias names no column of the store, so `row_to_json` takes the whole row.
         sql.push_str(&format!(
-            "SELECT {i}::BIGINT AS part, row_to_json(q)::TEXT AS cells FROM ({}) q",
+            "SELECT {i}::BIGINT AS part, row_to_json(one_trip_row)::TEXT AS cells FROM ({}) one_trip_row",
             renumber(&q.sql, params.len())
         ));
         params.extend(q.params.iter().cloned());
@@ -65,13 +68,21 @@ fn statement<T>(queries: &[Query<T>]) -> (String, Vec<Param>) {
     (sql, params)
 }
 
-/// `sql` with every `$n` made `$(n + by)`. The store's statements use `$` for placeholders
-/// only (no dollar quoting, no `$` in a literal).
+/// `sql` with every `$n` outside a quoted literal or name made `$(n + by)`. (The store's
+/// statements use no dollar quoting.)
 fn renumber(sql: &str, by: usize) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut chars = sql.chars().peekable();
+    let mut quote: Option<char> = None;
     while let Some(c) = chars.next() {
         out.push(c);
+        match (quote, c) {
+            // A doubled quote inside a literal closes and reopens it: the same state.
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => continue,
+            (None, '\'' | '"') => quote = Some(c),
+            _ => {}
+        }
         if c != '$' {
             continue;
         }
@@ -141,6 +152,14 @@ mod tests {
             "SELECT * FROM t WHERE a = $4 AND b = $5 OR c = $4"
         );
         assert_eq!(renumber("x = $10", 0), "x = $10");
+        // Inside a literal or a quoted name a `$` is text, doubled quotes included.
+        assert_eq!(
+            renumber(
+                "a = '$2b$x' AND b = $1 AND \"c$1\" = 'it''s $1' AND d = $2",
+                2
+            ),
+            "a = '$2b$x' AND b = $3 AND \"c$1\" = 'it''s $1' AND d = $4"
+        );
         assert_eq!(renumber("no placeholders", 5), "no placeholders");
     }
 
@@ -162,8 +181,8 @@ mod tests {
         let (sql, params) = statement(&queries);
         assert_eq!(
             sql,
-            "SELECT 0::BIGINT AS part, row_to_json(q)::TEXT AS cells FROM (SELECT a FROM t WHERE x = $1 ORDER BY a) q \
-             UNION ALL SELECT 1::BIGINT AS part, row_to_json(q)::TEXT AS cells FROM (SELECT b FROM u WHERE y = $2 AND z = $3) q"
+            "SELECT 0::BIGINT AS part, row_to_json(one_trip_row)::TEXT AS cells FROM (SELECT a FROM t WHERE x = $1 ORDER BY a) one_trip_row \
+             UNION ALL SELECT 1::BIGINT AS part, row_to_json(one_trip_row)::TEXT AS cells FROM (SELECT b FROM u WHERE y = $2 AND z = $3) one_trip_row"
         );
         assert_eq!(
             params,

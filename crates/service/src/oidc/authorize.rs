@@ -102,7 +102,9 @@ impl Service {
     }
 
     /// Issues an authorization code to a signed-in user, if the access decision allows it.
-    /// The grant and the code (hashed) are stored in one transaction.
+    /// The sign-in log entry, the grant and the code (hashed) are committed together, so a
+    /// code is never issued unlogged nor a sign-in logged as allowed without its code; a
+    /// refusal's entry is committed alone.
     pub async fn issue_code(
         &self,
         issuer: &str,

@@ -111,8 +111,9 @@ async fn a_sign_in_reads_its_facts_together_and_sees_each_commit_before_it() {
         let first = stored_passkey(alice.id, "alice-1");
         let mut second = stored_passkey(alice.id, "alice-2");
         second.passkey.created_at = first.passkey.created_at + time::Duration::minutes(1);
-        passkeys::insert(&mut c, &first).await.unwrap();
+        // Stored newest first: the oldest-first order below is the statement's, not the heap's.
         passkeys::insert(&mut c, &second).await.unwrap();
+        passkeys::insert(&mut c, &first).await.unwrap();
         passkeys::insert(&mut c, &stored_passkey(bob.id, "bob-1"))
             .await
             .unwrap();

@@ -46,15 +46,26 @@ async fn a_decision_reads_its_facts_together_and_sees_each_commit_before_it() {
         };
         directory::insert_group(&mut c, &g, NOW).await.unwrap();
         directory::add_member(&mut c, g.id, alice.id).await.unwrap();
-        directory::assign_role(&mut c, alice.id, DirectoryRole::GlobalAdministrator, NOW)
-            .await
-            .unwrap();
-        let (kept, gone) = (
-            stored_passkey(alice.id, "alice-kept"),
+        let mut roles = vec![
+            DirectoryRole::SecurityAdministrator,
+            DirectoryRole::GlobalAdministrator,
+        ];
+        for role in &roles {
+            directory::assign_role(&mut c, alice.id, *role, NOW)
+                .await
+                .unwrap();
+        }
+        roles.sort_by_key(|r| r.template_id().to_string());
+        // Stored newest first: the order read is the statement's, not the heap's.
+        let (older, mut newer, gone) = (
+            stored_passkey(alice.id, "alice-older"),
+            stored_passkey(alice.id, "alice-newer"),
             stored_passkey(alice.id, "alice-gone"),
         );
-        passkeys::insert(&mut c, &kept).await.unwrap();
+        newer.passkey.created_at = older.passkey.created_at + time::Duration::minutes(1);
+        passkeys::insert(&mut c, &newer).await.unwrap();
         passkeys::insert(&mut c, &gone).await.unwrap();
+        passkeys::insert(&mut c, &older).await.unwrap();
         passkeys::insert(&mut c, &stored_passkey(bob.id, "bob-1"))
             .await
             .unwrap();
@@ -86,17 +97,12 @@ async fn a_decision_reads_its_facts_together_and_sees_each_commit_before_it() {
             .await
             .unwrap();
         assert_eq!(read.member_of, [g.id], "{}", t.name);
-        assert_eq!(
-            read.roles,
-            [DirectoryRole::GlobalAdministrator],
-            "{}",
-            t.name
-        );
+        assert_eq!(read.roles, roles, "{}: by template id", t.name);
         let ids: Vec<Uuid> = read.passkeys.iter().map(|p| p.passkey.id).collect();
         assert_eq!(
             ids,
-            [kept.passkey.id],
-            "{}: live passkeys only, and not Bob's",
+            [older.passkey.id, newer.passkey.id],
+            "{}: live passkeys only, oldest first, and not Bob's",
             t.name
         );
         assert_eq!(
@@ -143,5 +149,18 @@ async fn a_decision_reads_its_facts_together_and_sees_each_commit_before_it() {
             "{}",
             t.name
         );
+    }
+}
+
+/// An in-memory SQLite database is refused with a reason: the reader and the group committer
+/// open the database file beside the pool, and an in-memory one has none (before, its reads
+/// failed to open a file named after sqlx's in-memory name).
+#[tokio::test]
+async fn an_in_memory_sqlite_database_is_refused_with_a_reason() {
+    for url in ["sqlite::memory:", "sqlite://file:x?mode=memory"] {
+        let Err(e) = portcullis_store::Store::open(url).await else {
+            panic!("{url}: opened");
+        };
+        assert!(e.to_string().contains("in-memory"), "{url}: {e}");
     }
 }
