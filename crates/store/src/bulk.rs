@@ -140,7 +140,8 @@ pub struct Reader(Inner);
 #[derive(Clone)]
 enum Inner {
     Sqlite(Arc<SqliteReaders>),
-    /// The pool, and which database it reaches (an in-memory SQLite store reads through it).
+    /// The pool, and which database it reaches (PostgreSQL: a SQLite store always has its
+    /// file, and an in-memory one is refused at open).
     Pool(AnyPool, crate::Backend),
 }
 

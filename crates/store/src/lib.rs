@@ -222,9 +222,10 @@ impl Store {
                 // `sqlite::memory:` `file:sqlx-in-memory-N`): refused, rather than reads and
                 // writes that would silently go elsewhere.
                 let in_memory = file == Path::new(":memory:")
-                    || url.contains(":memory:")
-                    || url.contains("mode=memory")
-                    || file.to_string_lossy().starts_with("file:sqlx-in-memory");
+                    || file.to_string_lossy().starts_with("file:sqlx-in-memory")
+                    || url
+                        .split_once('?')
+                        .is_some_and(|(_, q)| q.split('&').any(|kv| kv == "mode=memory"));
                 if in_memory {
                     return Err(StoreError::Unsupported(
                         "an in-memory SQLite database is not supported: Portcullis reads and commits through connections of its own to the database file; give a file (sqlite://PATH)".into(),

@@ -47,8 +47,9 @@ async fn a_decision_reads_its_facts_together_and_sees_each_commit_before_it() {
         directory::insert_group(&mut c, &g, NOW).await.unwrap();
         directory::add_member(&mut c, g.id, alice.id).await.unwrap();
         let mut roles = vec![
-            DirectoryRole::SecurityAdministrator,
+            // Stored out of template-id order, so the order read is the statement's.
             DirectoryRole::GlobalAdministrator,
+            DirectoryRole::SecurityAdministrator,
         ];
         for role in &roles {
             directory::assign_role(&mut c, alice.id, *role, NOW)
