@@ -39,13 +39,6 @@ pub struct DecisionReads {
     pub ca_version: i64,
 }
 
-impl DecisionReads {
-    /// The stored configuration of `id`, if one was ever saved.
-    pub fn method(&self, id: MethodId) -> Option<&MethodConfiguration> {
-        self.methods.iter().find(|m| m.id() == id)
-    }
-}
-
 enum Fact {
     Group(Uuid),
     Role(DirectoryRole),

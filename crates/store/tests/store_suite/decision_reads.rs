@@ -118,13 +118,6 @@ async fn a_decision_reads_its_facts_together_and_sees_each_commit_before_it() {
             "{}: the saved method only",
             t.name
         );
-        assert_eq!(read.method(MethodId::Fido2), Some(&fido2), "{}", t.name);
-        assert_eq!(
-            read.method(MethodId::TemporaryAccessPass),
-            None,
-            "{}",
-            t.name
-        );
         assert_eq!(
             read.portal.as_ref().map(|a| a.app_id.as_str()),
             Some(SECURITY_INFO_APP.app_id),
