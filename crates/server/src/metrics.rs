@@ -41,6 +41,11 @@ struct OutcomeLabels {
     outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CommittedLabels {
+    committed: &'static str,
+}
+
 fn latency_histogram() -> Histogram {
     // 0.5 ms to ~8 s.
     Histogram::new(exponential_buckets(0.0005, 2.0, 15))
@@ -55,6 +60,8 @@ pub struct Metrics {
     authorizations: Family<OutcomeLabels, Counter>,
     pool_size: Gauge,
     pool_idle: Gauge,
+    batches: Family<CommittedLabels, Counter>,
+    group_commits: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -73,6 +80,8 @@ impl Default for Metrics {
         let sign_ins = Family::<SignInLabels, Counter>::default();
         let authorizations = Family::<OutcomeLabels, Counter>::default();
         let (pool_size, pool_idle) = (Gauge::default(), Gauge::default());
+        let batches = Family::<CommittedLabels, Counter>::default();
+        let group_commits = Counter::default();
         registry.register(
             "http_requests",
             "HTTP requests answered, by route, method and status",
@@ -99,6 +108,16 @@ impl Default for Metrics {
             "Database connections open and idle",
             pool_idle.clone(),
         );
+        registry.register(
+            "db_batches",
+            "Write batches committed (a sign-in's writes are one), by how: in a SQLite group commit, as one PostgreSQL statement, or in a transaction of their own",
+            batches.clone(),
+        );
+        registry.register(
+            "db_group_commits",
+            "SQLite group commits: each one transaction and one fsync for the batches in it",
+            group_commits.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -107,6 +126,8 @@ impl Default for Metrics {
             authorizations,
             pool_size,
             pool_idle,
+            batches,
+            group_commits,
         }
     }
 }
@@ -209,6 +230,12 @@ pub async fn count(State(st): State<AppState>, req: Request, next: Next) -> Resp
     res
 }
 
+/// Moves a counter kept by the store up to its count now: never down, and two scrapes at
+/// once do not add the same batches twice.
+fn up_to(c: &Counter, n: u64) {
+    c.inner().fetch_max(n, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// `GET /metrics`.
 pub async fn scrape(State(st): State<AppState>) -> Response {
     let (size, idle) = st.service.store().pool_stats();
@@ -216,6 +243,20 @@ pub async fn scrape(State(st): State<AppState>) -> Response {
     st.metrics
         .pool_idle
         .set(i64::try_from(idle).unwrap_or(i64::MAX));
+    let counts = st.service.store().batch_counts();
+    for (committed, n) in [
+        ("in_group", counts.in_groups),
+        ("as_one_statement", counts.as_one_statement),
+        ("in_transaction", counts.in_transaction),
+    ] {
+        up_to(
+            &st.metrics
+                .batches
+                .get_or_create(&CommittedLabels { committed }),
+            n,
+        );
+    }
+    up_to(&st.metrics.group_commits, counts.groups);
     let mut out = String::new();
     if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &st.metrics.registry) {
         tracing::error!(error = %e, "encoding metrics failed");

@@ -71,7 +71,7 @@ fn statement<T>(queries: &[Query<T>]) -> (String, Vec<Param>) {
 /// `sql` with every `$n` outside a quoted literal or name made `$(n + by)`. The statements
 /// given to [`many`] are the store's own, which use no dollar quoting, no `E''` strings (a
 /// backslash-escaped quote would end the literal here) and no comments.
-fn renumber(sql: &str, by: usize) -> String {
+pub(crate) fn renumber(sql: &str, by: usize) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut chars = sql.chars().peekable();
     let mut quote: Option<char> = None;

@@ -122,6 +122,7 @@ async fn two_nodes_on_one_postgresql_act_as_one() {
     .await;
     assert_eq!(st, StatusCode::OK, "{o}");
     let assertion = key.assert(&o["publicKey"], &public, &Default::default());
+    let one_statement_on_a = support::batches_committed(&a, "as_one_statement").await;
     let (st, v) = post_json(
         &anon,
         a.url("/api/signin/passkey"),
@@ -140,6 +141,14 @@ async fn two_nodes_on_one_postgresql_act_as_one() {
         st.is_client_error(),
         "a finished ceremony is single-use on every node: {st}"
     );
+    // The sign-in's writes went to PostgreSQL as one statement; the replay's stopped there,
+    // were found again in a transaction, and committed nothing either way.
+    assert_eq!(
+        support::batches_committed(&a, "as_one_statement").await,
+        one_statement_on_a + 1
+    );
+    assert_eq!(support::batches_committed(&b, "as_one_statement").await, 0);
+    assert_eq!(support::batches_committed(&b, "in_transaction").await, 0);
 
     // A one-time pass, 1,000 concurrent attempts through the load balancer: exactly one
     // winner.

@@ -615,6 +615,24 @@ pub async fn screenshot(c: &portcullis_testkit::fantoccini::Client, name: &str) 
     std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
 }
 
+/// How many write batches a server committed `how` (`in_group`, `as_one_statement`,
+/// `in_transaction`), from its `/metrics`.
+pub async fn batches_committed(s: &Server, how: &str) -> u64 {
+    let text = client()
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("metrics");
+    let label = format!("committed=\"{how}\"");
+    text.lines()
+        .filter(|l| l.starts_with("portcullis_db_batches_total") && l.contains(&label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
 /// How many requests a server answered on `route` (any method and status), from its
 /// `/metrics`.
 pub async fn requests_on(s: &Server, route: &str) -> u64 {

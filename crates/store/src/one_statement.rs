@@ -1,0 +1,217 @@
+//! A batch in one PostgreSQL statement (issue 18). A batch in a transaction is `BEGIN`, each
+//! write, `COMMIT`: on a passkey sign-in six round trips, each a message PostgreSQL parses,
+//! runs and answers over the socket (with two nodes and `fsync` on, PostgreSQL's sends alone
+//! were a sixth of the machine). Here the writes become the data-modifying `WITH` parts of
+//! one statement, which PostgreSQL runs as one implicit transaction: all of it is kept, or,
+//! on an error, none.
+//!
+//! A stop: the statement ends by dividing by one only if every write that must change a row
+//! changed exactly one, else by zero, and the error undoes the whole statement. Which write
+//! stopped is then found by running the batch again as a transaction
+//! ([`crate::write::run_until_stop`]), the one place that decides it. A stop is the rare
+//! path (a replay, a race); it costs one statement more.
+//!
+//! Not every batch can be one statement: the parts of a `WITH` all read the snapshot taken
+//! before any of them ran, and the order they run in is not defined. A batch goes this way
+//! only if [`independent`]: inserts and updates (a delete might cascade into a table another
+//! write fills), each into a table of its own that no other write's statement names. Any
+//! other batch runs as a transaction, as before. Foreign keys are checked at the end of the
+//! statement, so a write may refer to a row another write of the batch inserts.
+
+use sqlx::AnyPool;
+
+use crate::bulk::Param;
+use crate::one_trip::renumber;
+use crate::write::Write;
+use crate::{Result, StoreError};
+
+/// PostgreSQL's `division_by_zero`: how [`statement`] says a write stopped the batch.
+const STOPPED: &str = "22012";
+
+/// How the one statement ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Ran {
+    /// Every write committed.
+    Committed,
+    /// A write that must change a row did not: nothing was kept.
+    Stopped,
+}
+
+/// Runs `writes` as one statement on a connection of `pool`, if they are [`independent`];
+/// `None` if they are not (nothing was run, no connection taken).
+pub(crate) async fn run(pool: &AnyPool, writes: &[(Write, bool)]) -> Option<Result<Ran>> {
+    let (sql, params) = statement(writes)?;
+    let mut q = sqlx::query(&sql);
+    for p in &params {
+        q = p.bind(q);
+    }
+    Some(match q.execute(pool).await {
+        Ok(_) => Ok(Ran::Committed),
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(STOPPED) => Ok(Ran::Stopped),
+        Err(e) => Err(StoreError::from(e)),
+    })
+}
+
+/// The one statement and its values, if the writes may be one.
+fn statement(writes: &[(Write, bool)]) -> Option<(String, Vec<Param>)> {
+    if writes.is_empty() || !independent(writes) {
+        return None;
+    }
+    let mut sql = String::from("WITH ");
+    let mut params: Vec<Param> = Vec::new();
+    let mut musts = Vec::new();
+    for (i, (w, must)) in writes.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "w{i} AS ({} RETURNING 1)",
+            renumber(w.sql, params.len())
+        ));
+        params.extend(w.params.iter().cloned());
+        if *must {
+            musts.push(format!("(SELECT count(*) FROM w{i}) = 1"));
+        }
+    }
+    if musts.is_empty() {
+        sql.push_str(" SELECT 1");
+    } else {
+        sql.push_str(&format!(
+            " SELECT 1 / (CASE WHEN {} THEN 1 ELSE 0 END)",
+            musts.join(" AND ")
+        ));
+    }
+    Some((sql, params))
+}
+
+/// Whether `writes` give the same result as one statement as they do one after another: each
+/// an insert or an update of a table no other write touches or names, none with a
+/// `RETURNING` or a `WITH` of its own.
+fn independent(writes: &[(Write, bool)]) -> bool {
+    let Some(targets) = writes
+        .iter()
+        .map(|(w, _)| target(w.sql))
+        .collect::<Option<Vec<&str>>>()
+    else {
+        return false;
+    };
+    writes.iter().enumerate().all(|(i, (w, _))| {
+        !names(w.sql, "RETURNING")
+            && targets
+                .iter()
+                .enumerate()
+                .all(|(j, t)| i == j || !names(w.sql, t))
+    })
+}
+
+/// The table an `INSERT INTO t` or `UPDATE t` writes; `None` for any other statement.
+fn target(sql: &str) -> Option<&str> {
+    let mut words = sql.split_whitespace();
+    let first = words.next()?;
+    let table = if first.eq_ignore_ascii_case("INSERT") {
+        words.next().filter(|w| w.eq_ignore_ascii_case("INTO"))?;
+        words.next()?
+    } else if first.eq_ignore_ascii_case("UPDATE") {
+        words.next()?
+    } else {
+        return None;
+    };
+    let table = table.split('(').next().unwrap_or(table);
+    (!table.is_empty() && table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then_some(table)
+}
+
+/// Whether `sql` has `word` as a whole word (letters, digits and `_`), in any case.
+fn names(sql: &str, word: &str) -> bool {
+    sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|w| w.eq_ignore_ascii_case(word))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(sql: &'static str, params: Vec<Param>) -> Write {
+        Write::new(sql, params)
+    }
+
+    #[test]
+    fn the_writes_become_the_parts_of_one_statement_which_divides_by_zero_on_a_stop() {
+        let writes = vec![
+            (
+                w(
+                    "INSERT INTO spent (id) VALUES ($1) ON CONFLICT (id) DO NOTHING",
+                    vec![Param::Text("c".into())],
+                ),
+                true,
+            ),
+            (
+                w(
+                    "INSERT INTO log (id, at) VALUES ($1, $2)",
+                    vec![Param::Text("l".into()), Param::Int(7)],
+                ),
+                false,
+            ),
+            (
+                w(
+                    "UPDATE keys SET n = $1 WHERE id = $2 AND n = $3",
+                    vec![Param::Int(2), Param::Text("k".into()), Param::Int(1)],
+                ),
+                true,
+            ),
+        ];
+        let (sql, params) = statement(&writes).unwrap();
+        assert_eq!(
+            sql,
+            "WITH w0 AS (INSERT INTO spent (id) VALUES ($1) ON CONFLICT (id) DO NOTHING RETURNING 1), \
+             w1 AS (INSERT INTO log (id, at) VALUES ($2, $3) RETURNING 1), \
+             w2 AS (UPDATE keys SET n = $4 WHERE id = $5 AND n = $6 RETURNING 1) \
+             SELECT 1 / (CASE WHEN (SELECT count(*) FROM w0) = 1 AND (SELECT count(*) FROM w2) = 1 THEN 1 ELSE 0 END)"
+        );
+        assert_eq!(
+            params,
+            [
+                Param::Text("c".into()),
+                Param::Text("l".into()),
+                Param::Int(7),
+                Param::Int(2),
+                Param::Text("k".into()),
+                Param::Int(1),
+            ]
+        );
+        let (sql, _) = statement(&writes[1..2]).unwrap();
+        assert!(sql.ends_with(" SELECT 1"), "{sql}");
+    }
+
+    /// Only writes that cannot see or touch each other's rows go in one statement.
+    #[test]
+    fn writes_that_depend_on_each_other_are_not_one_statement() {
+        let ins = |sql| (w(sql, vec![]), false);
+        // Two writes of one table: the second would not see the first's row.
+        assert!(statement(&[
+            ins("INSERT INTO t (k) VALUES ('a')"),
+            ins("UPDATE t SET k = 'b' WHERE k = 'a'"),
+        ])
+        .is_none());
+        // A write that reads a table another writes.
+        assert!(statement(&[
+            ins("INSERT INTO codes (k) VALUES ('a')"),
+            ins("UPDATE grants SET n = 1 WHERE id IN (SELECT g FROM Codes)"),
+        ])
+        .is_none());
+        // A delete (it may cascade), a statement of another kind, one with its own RETURNING.
+        assert!(statement(&[ins("DELETE FROM t WHERE k = 'a'")]).is_none());
+        assert!(statement(&[ins("SELECT 1")]).is_none());
+        assert!(statement(&[ins("INSERT INTO t (k) VALUES ('a') RETURNING k")]).is_none());
+        assert!(statement(&[ins("WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x")]).is_none());
+        // A name that is only part of another word is not the table.
+        assert!(statement(&[
+            ins("INSERT INTO passkeys (k) VALUES ('a')"),
+            ins("INSERT INTO passkeys_log (k) VALUES ('b')"),
+        ])
+        .is_some());
+        assert_eq!(target("INSERT INTO t(k) VALUES (1)"), Some("t"));
+        assert_eq!(target("update  users SET a = 1"), Some("users"));
+        assert_eq!(target("INSERT t VALUES (1)"), None);
+    }
+}
