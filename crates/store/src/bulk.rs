@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Row};
+use sqlx::Row;
+
+use crate::lean_pool::LeanPool;
 
 use crate::{Result, StoreError};
 
@@ -140,9 +142,9 @@ pub struct Reader(Inner);
 #[derive(Clone)]
 enum Inner {
     Sqlite(Arc<SqliteReaders>),
-    /// The pool, and which database it reaches (PostgreSQL: a SQLite store always has its
-    /// file, and an in-memory one is refused at open).
-    Pool(AnyPool, crate::Backend),
+    /// PostgreSQL's connections (a SQLite store always has its file, and an in-memory one is
+    /// refused at open).
+    Postgres(LeanPool),
 }
 
 /// The SQLite file, its idle read-only connections, and a permit per read in progress.
@@ -156,7 +158,7 @@ impl std::fmt::Debug for Reader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.0 {
             Inner::Sqlite(r) => write!(f, "Reader(sqlite {})", r.path.display()),
-            Inner::Pool(_, backend) => write!(f, "Reader(pool, {backend:?})"),
+            Inner::Postgres(_) => write!(f, "Reader(postgres)"),
         }
     }
 }
@@ -170,14 +172,15 @@ impl Reader {
         })))
     }
 
-    pub(crate) fn pool(pool: AnyPool, backend: crate::Backend) -> Self {
-        Reader(Inner::Pool(pool, backend))
+    pub(crate) fn postgres(pool: LeanPool) -> Self {
+        Reader(Inner::Postgres(pool))
     }
 
     /// Closes the SQLite reader's idle connections (a later read opens another).
     pub(crate) fn close(&self) {
-        if let Inner::Sqlite(r) = &self.0 {
-            r.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        match &self.0 {
+            Inner::Sqlite(r) => r.idle.lock().unwrap_or_else(|e| e.into_inner()).clear(),
+            Inner::Postgres(p) => p.close(),
         }
     }
 
@@ -211,19 +214,13 @@ impl Reader {
         queries: Vec<Query<T>>,
     ) -> Result<Vec<Vec<T>>> {
         match &self.0 {
-            Inner::Pool(pool, crate::Backend::Postgres) if queries.len() > 1 => {
-                let mut c = pool.acquire().await?;
-                crate::one_trip::many(&mut c, &queries).await
+            Inner::Postgres(pool) if queries.len() > 1 => {
+                crate::one_trip::many(pool, &queries).await
             }
-            Inner::Pool(pool, _) => {
-                let mut c = pool.acquire().await?;
+            Inner::Postgres(pool) => {
                 let mut out = Vec::with_capacity(queries.len());
                 for query in &queries {
-                    let mut q = sqlx::query(&query.sql);
-                    for p in &query.params {
-                        q = p.bind(q);
-                    }
-                    let rows = q.fetch_all(&mut *c).await?;
+                    let rows = pool.rows(&query.sql, &query.params).await?;
                     out.push(
                         rows.iter()
                             .map(|r| (query.parse)(r))

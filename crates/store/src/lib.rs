@@ -20,6 +20,7 @@ pub mod forwarders;
 mod group_commit;
 pub mod inventory;
 pub mod keys;
+mod lean_pool;
 pub mod lockout;
 pub mod metadata;
 pub mod oath;
@@ -128,6 +129,9 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
+        if lean_pool::breaks_connection(&e) {
+            lean_pool::note_broken();
+        }
         // SQLSTATE 22021, character_not_in_repertoire: PostgreSQL's answer to a NUL in text.
         let nul = e
             .as_database_error()
@@ -163,6 +167,13 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// A PostgreSQL connection idle longer than this is pinged before it is handed out.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
+/// PostgreSQL connections of each pool: the sqlx pool's, and the lean pool's
+/// ([`lean_pool`]) for the reader and batches as one statement.
+const POSTGRES_CONNECTIONS: usize = 16;
+
+/// How long a request waits for a connection.
+const ACQUIRE_WAIT: Duration = Duration::from_secs(30);
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// How hard SQLite works to keep a commit (PostgreSQL keeps its own settings).
@@ -188,6 +199,8 @@ pub struct Store {
     write_gate: Arc<tokio::sync::Mutex<()>>,
     /// On a SQLite file: the committer that runs batches together ([`group_commit`]).
     group: Option<group_commit::GroupCommit>,
+    /// On PostgreSQL: the connections of the reader and of batches as one statement.
+    lean: Option<lean_pool::LeanPool>,
     /// Batches committed elsewhere: as one statement ([`one_statement`]), in a transaction.
     one_statement: Arc<AtomicU64>,
     in_transaction: Arc<AtomicU64>,
@@ -268,20 +281,21 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(match backend {
                 Backend::Sqlite => 2,
-                Backend::Postgres => 16,
+                Backend::Postgres => POSTGRES_CONNECTIONS as u32,
             })
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(ACQUIRE_WAIT)
             // A file's connection does not go stale, and the ping sqlx sends before handing
             // one out is a round trip to its worker thread on every acquire (issue 18's
             // profile: context switches were a quarter of a sign-in's time). A PostgreSQL
             // connection can be dropped by the server, so one that sat idle is checked
-            // first; one back in the pool a moment ago answered just now, and pinging it
-            // too was a round trip on every acquire (with `fsync` on, a tenth of two
-            // nodes' rate).
+            // first, and every one for a while after one broke (a restart of PostgreSQL
+            // kills them all, idle or not: see src/lean_pool.rs); one back in the pool a
+            // moment ago answered just now, and pinging it too was a round trip on every
+            // acquire (with `fsync` on, a tenth of two nodes' rate).
             .test_before_acquire(false)
             .before_acquire(move |conn, meta| {
                 Box::pin(async move {
-                    if backend == Backend::Postgres && meta.idle_for > PING_AFTER_IDLE {
+                    if backend == Backend::Postgres && lean_pool::check_first(meta.idle_for) {
                         conn.ping().await?;
                     }
                     Ok(true)
@@ -302,7 +316,7 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&pool).await?;
         let write_gate: Arc<tokio::sync::Mutex<()>> = Arc::default();
@@ -314,9 +328,12 @@ impl Store {
             )?),
             None => None,
         };
-        let reader = match sqlite_path {
-            Some(path) => bulk::Reader::sqlite(path),
-            None => bulk::Reader::pool(pool.clone(), backend),
+        let (reader, lean) = match sqlite_path {
+            Some(path) => (bulk::Reader::sqlite(path), None),
+            None => {
+                let lean = lean_pool::LeanPool::new(options, POSTGRES_CONNECTIONS, ACQUIRE_WAIT)?;
+                (bulk::Reader::postgres(lean.clone()), Some(lean))
+            }
         };
         Ok(Store {
             pool,
@@ -324,6 +341,7 @@ impl Store {
             reader,
             write_gate,
             group,
+            lean,
             one_statement: Arc::default(),
             in_transaction: Arc::default(),
         })
@@ -374,8 +392,10 @@ impl Store {
     }
 
     /// Commits `batch` — on a SQLite file together with the batches of other requests
-    /// waiting at the same moment ([`group_commit`]), elsewhere in a transaction of its own —
-    /// and answers once it is durable, or says which stop it met (nothing then was kept).
+    /// waiting at the same moment ([`group_commit`]); on PostgreSQL as one statement
+    /// ([`one_statement`]) if its writes touch separate tables, else (and to find where a
+    /// stop was) in a transaction of its own — and answers once it is durable, or says which
+    /// stop it met (nothing then was kept).
     ///
     /// Never while holding a [`Tx`] or a connection of the pool: on SQLite the committer
     /// waits for the write gate, which a transaction holds, and whose holder may be waiting
@@ -385,15 +405,16 @@ impl Store {
         let stopped_at = match &self.group {
             Some(g) => g.commit(writes).await?,
             None => {
-                if self.backend == Backend::Postgres {
-                    match one_statement::run(&self.pool, &writes).await {
+                if let Some(lean) = &self.lean {
+                    match one_statement::run(lean, &writes).await {
                         Some(Ok(one_statement::Ran::Committed)) => {
                             self.one_statement.fetch_add(1, Ordering::Relaxed);
                             return write::Batch::outcome(None, stops);
                         }
                         Some(Err(e)) => return Err(e),
-                        // A stop: the transaction below finds which write it was.
-                        Some(Ok(one_statement::Ran::Stopped)) | None => {}
+                        // A stop (or a deadlock): the transaction below finds which write
+                        // stopped, if one did.
+                        Some(Ok(one_statement::Ran::Undone)) | None => {}
                     }
                 }
                 let mut tx = self.begin().await?;
@@ -426,6 +447,9 @@ impl Store {
     pub async fn close(&self) {
         if let Some(g) = &self.group {
             g.stop().await;
+        }
+        if let Some(l) = &self.lean {
+            l.close();
         }
         self.pool.close().await;
         self.reader.close();

@@ -18,36 +18,40 @@
 //! other batch runs as a transaction, as before. Foreign keys are checked at the end of the
 //! statement, so a write may refer to a row another write of the batch inserts.
 
-use sqlx::AnyPool;
-
 use crate::bulk::Param;
+use crate::lean_pool::LeanPool;
 use crate::one_trip::renumber;
 use crate::write::Write;
 use crate::{Result, StoreError};
 
-/// PostgreSQL's `division_by_zero`: how [`statement`] says a write stopped the batch.
-const STOPPED: &str = "22012";
+/// The errors after which the batch runs again as a transaction (each undid the whole
+/// statement): `division_by_zero`, how [`statement`] says a write stopped the batch; and a
+/// deadlock or a serialization failure, which the parts of one statement, taking their locks
+/// in an order PostgreSQL does not define, may meet where the writes in order would have
+/// waited and stopped.
+const FALL_BACK: [&str; 3] = ["22012", "40P01", "40001"];
 
 /// How the one statement ended.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Ran {
     /// Every write committed.
     Committed,
-    /// A write that must change a row did not: nothing was kept.
-    Stopped,
+    /// Nothing was kept: a write that must change a row did not, or the parts met a
+    /// deadlock. The batch is to run as a transaction.
+    Undone,
 }
 
 /// Runs `writes` as one statement on a connection of `pool`, if they are [`independent`];
 /// `None` if they are not (nothing was run, no connection taken).
-pub(crate) async fn run(pool: &AnyPool, writes: &[(Write, bool)]) -> Option<Result<Ran>> {
+pub(crate) async fn run(pool: &LeanPool, writes: &[(Write, bool)]) -> Option<Result<Ran>> {
     let (sql, params) = statement(writes)?;
-    let mut q = sqlx::query(&sql);
-    for p in &params {
-        q = p.bind(q);
-    }
-    Some(match q.execute(pool).await {
+    Some(match pool.execute(&sql, &params).await {
         Ok(_) => Ok(Ran::Committed),
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(STOPPED) => Ok(Ran::Stopped),
+        Err(sqlx::Error::Database(e))
+            if e.code().is_some_and(|c| FALL_BACK.contains(&c.as_ref())) =>
+        {
+            Ok(Ran::Undone)
+        }
         Err(e) => Err(StoreError::from(e)),
     })
 }
@@ -64,10 +68,12 @@ fn statement(writes: &[(Write, bool)]) -> Option<(String, Vec<Param>)> {
         if i > 0 {
             sql.push_str(", ");
         }
-        sql.push_str(&format!(
-            "w{i} AS ({} RETURNING 1)",
-            renumber(w.sql, params.len())
-        ));
+        let (renumbered, highest) = renumber(w.sql, params.len());
+        // A write with fewer values than its statement names would take the next write's.
+        if highest != params.len() + w.params.len() {
+            return None;
+        }
+        sql.push_str(&format!("w{i} AS ({renumbered} RETURNING 1)"));
         params.extend(w.params.iter().cloned());
         if *must {
             musts.push(format!("(SELECT count(*) FROM w{i}) = 1"));
@@ -86,7 +92,8 @@ fn statement(writes: &[(Write, bool)]) -> Option<(String, Vec<Param>)> {
 
 /// Whether `writes` give the same result as one statement as they do one after another: each
 /// an insert or an update of a table no other write touches or names, none with a
-/// `RETURNING` or a `WITH` of its own.
+/// `RETURNING` of its own (or a `WITH` before it: the statement must begin `INSERT` or
+/// `UPDATE`).
 fn independent(writes: &[(Write, bool)]) -> bool {
     let Some(targets) = writes
         .iter()
@@ -210,6 +217,18 @@ mod tests {
             ins("INSERT INTO passkeys_log (k) VALUES ('b')"),
         ])
         .is_some());
+        // A write with fewer values than its statement names (it would take the next's).
+        assert!(statement(&[
+            (
+                w("INSERT INTO a (k, v) VALUES ($1, $2)", vec![Param::Int(1)]),
+                false
+            ),
+            (
+                w("INSERT INTO b (k) VALUES ($1)", vec![Param::Int(2)]),
+                false
+            ),
+        ])
+        .is_none());
         assert_eq!(target("INSERT INTO t(k) VALUES (1)"), Some("t"));
         assert_eq!(target("update  users SET a = 1"), Some("users"));
         assert_eq!(target("INSERT t VALUES (1)"), None);

@@ -15,23 +15,16 @@
 //! [`Reader::many`]: crate::bulk::Reader::many
 
 use serde_json::{Map, Value};
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, Row};
+use sqlx::Row;
 
 use crate::bulk::{Cells, Param, Query};
+use crate::lean_pool::LeanPool;
 use crate::{Result, StoreError};
 
 /// Every part of `queries` in one statement: the rows of each, in order.
-pub(crate) async fn many<T>(
-    c: &mut PoolConnection<Any>,
-    queries: &[Query<T>],
-) -> Result<Vec<Vec<T>>> {
+pub(crate) async fn many<T>(pool: &LeanPool, queries: &[Query<T>]) -> Result<Vec<Vec<T>>> {
     let (sql, params) = statement(queries);
-    let mut q = sqlx::query(&sql);
-    for p in &params {
-        q = p.bind(q);
-    }
-    let rows = q.fetch_all(&mut **c).await?;
+    let rows = pool.rows(&sql, &params).await?;
     let mut out: Vec<Vec<T>> = queries.iter().map(|_| Vec::new()).collect();
     for row in &rows {
         let part: i64 = row.try_get("part")?;
@@ -61,18 +54,20 @@ fn statement<T>(queries: &[Query<T>]) -> (String, Vec<Param>) {
         // The alias names no column of the store, so `row_to_json` takes the whole row.
         sql.push_str(&format!(
             "SELECT {i}::BIGINT AS part, row_to_json(one_trip_row)::TEXT AS cells FROM ({}) one_trip_row",
-            renumber(&q.sql, params.len())
+            renumber(&q.sql, params.len()).0
         ));
         params.extend(q.params.iter().cloned());
     }
     (sql, params)
 }
 
-/// `sql` with every `$n` outside a quoted literal or name made `$(n + by)`. The statements
-/// given to [`many`] are the store's own, which use no dollar quoting, no `E''` strings (a
-/// backslash-escaped quote would end the literal here) and no comments.
-pub(crate) fn renumber(sql: &str, by: usize) -> String {
+/// `sql` with every `$n` outside a quoted literal or name made `$(n + by)`, and the highest
+/// number it then names (`by` if none). The statements given to [`many`] and to
+/// [`crate::one_statement`] are the store's own, which use no dollar quoting, no `E''`
+/// strings (a backslash-escaped quote would end the literal here) and no comments.
+pub(crate) fn renumber(sql: &str, by: usize) -> (String, usize) {
     let mut out = String::with_capacity(sql.len() + 8);
+    let mut highest = by;
     let mut chars = sql.chars().peekable();
     let mut quote: Option<char> = None;
     while let Some(c) = chars.next() {
@@ -93,11 +88,15 @@ pub(crate) fn renumber(sql: &str, by: usize) -> String {
             chars.next();
         }
         match digits.parse::<usize>() {
-            Ok(n) => out.push_str(&n.saturating_add(by).to_string()),
+            Ok(n) => {
+                let n = n.saturating_add(by);
+                highest = highest.max(n);
+                out.push_str(&n.to_string());
+            }
             Err(_) => out.push_str(&digits),
         }
     }
-    out
+    (out, highest)
 }
 
 /// A row as `row_to_json` wrote it: TEXT columns are strings, BIGINT ones numbers, NULL null.
@@ -150,18 +149,27 @@ mod tests {
     fn placeholders_are_renumbered_after_the_parts_before() {
         assert_eq!(
             renumber("SELECT * FROM t WHERE a = $1 AND b = $2 OR c = $1", 3),
-            "SELECT * FROM t WHERE a = $4 AND b = $5 OR c = $4"
+            (
+                "SELECT * FROM t WHERE a = $4 AND b = $5 OR c = $4".into(),
+                5
+            )
         );
-        assert_eq!(renumber("x = $10", 0), "x = $10");
+        assert_eq!(renumber("x = $10", 0), ("x = $10".into(), 10));
         // Inside a literal or a quoted name a `$` is text, doubled quotes included.
         assert_eq!(
             renumber(
                 "a = '$2b$x' AND b = $1 AND \"c$1\" = 'it''s $1' AND d = $2",
                 2
             ),
-            "a = '$2b$x' AND b = $3 AND \"c$1\" = 'it''s $1' AND d = $4"
+            (
+                "a = '$2b$x' AND b = $3 AND \"c$1\" = 'it''s $1' AND d = $4".into(),
+                4
+            )
         );
-        assert_eq!(renumber("no placeholders", 5), "no placeholders");
+        assert_eq!(
+            renumber("no placeholders", 5),
+            ("no placeholders".into(), 5)
+        );
     }
 
     #[test]

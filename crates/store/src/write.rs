@@ -1,7 +1,9 @@
 //! Writes as values: a statement and its parameters, built by the module that owns the table
-//! and run by whoever commits — a transaction of the pool, or the SQLite group committer
-//! ([`crate::group_commit`]), which runs the writes of many requests in one transaction and
-//! one fsync. One statement text per write, whichever runs it.
+//! and run by whoever commits — the SQLite group committer ([`crate::group_commit`]), which
+//! runs the writes of many requests in one transaction and one fsync; on PostgreSQL one
+//! statement whose parts are a batch's writes ([`crate::one_statement`]), when they touch
+//! separate tables; else a transaction of the pool. Each write's statement text is the
+//! same whichever runs it (on PostgreSQL, a part of the one statement).
 //!
 //! A [`Batch`] is all or nothing: a write that must change a row and changes none stops it,
 //! nothing of it is kept, and the caller is told which stop it met.

@@ -27,6 +27,8 @@ mod batches;
 mod bulk;
 #[path = "store_suite/campaign.rs"]
 mod campaign;
+#[path = "store_suite/connections.rs"]
+mod connections;
 #[path = "store_suite/decision_reads.rs"]
 mod decision_reads;
 #[path = "store_suite/forwarders.rs"]
