@@ -5,8 +5,8 @@
 //! async task through a channel and becomes an `Any` row: measured at 12× the `sqlite3`
 //! shell's time for the same rows (BENCHMARKS.md). A [`Reader`] on SQLite instead runs the
 //! statement to its end on one blocking thread, with a read-only connection of its own (WAL
-//! lets it read beside the writer), and hands back the parsed rows once. On PostgreSQL it is the
-//! pool. Either way a row is parsed by the same function, written against [`Cells`], so a
+//! lets it read beside the writer), and hands back the parsed rows once. On PostgreSQL it takes
+//! a connection of [`crate::lean_pool`]. Either way a row is parsed by the same function, written against [`Cells`], so a
 //! read has one statement and one parser whichever database answers. [`Reader::many`] runs
 //! several statements on one connection (on SQLite: in one thread hand-off and one snapshot).
 

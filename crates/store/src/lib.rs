@@ -111,6 +111,9 @@ pub enum StoreError {
     /// Migrations failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The PostgreSQL connection pool could not be set up.
+    #[error("cannot set up the connection pool: {0}")]
+    Pool(#[from] deadpool::managed::BuildError),
     /// What was asked is not done on this database, or not like that.
     #[error("{0}")]
     Unsupported(String),
@@ -296,7 +299,7 @@ impl Store {
             .before_acquire(move |conn, meta| {
                 Box::pin(async move {
                     if backend == Backend::Postgres && lean_pool::check_first(meta.idle_for) {
-                        conn.ping().await?;
+                        conn.ping().await.inspect_err(|_| lean_pool::note_broken())?;
                     }
                     Ok(true)
                 })
@@ -448,16 +451,23 @@ impl Store {
         if let Some(g) = &self.group {
             g.stop().await;
         }
-        if let Some(l) = &self.lean {
-            l.close();
-        }
         self.pool.close().await;
         self.reader.close();
     }
 
-    /// Connections the pool holds open, and how many of them are idle.
+    /// Connections the pools hold open (on PostgreSQL the sqlx pool's and the lean pool's),
+    /// and how many of them are idle.
     pub fn pool_stats(&self) -> (u32, usize) {
-        (self.pool.size(), self.pool.num_idle())
+        let (lean, lean_idle) = self
+            .lean
+            .as_ref()
+            .map_or((0, 0), lean_pool::LeanPool::stats);
+        (
+            self.pool
+                .size()
+                .saturating_add(u32::try_from(lean).unwrap_or(u32::MAX)),
+            self.pool.num_idle().saturating_add(lean_idle),
+        )
     }
 
     /// Whether every migration this build knows has been applied (a node of a newer build on
