@@ -99,12 +99,8 @@ impl LeanPool {
         params: &[Param],
     ) -> std::result::Result<Vec<AnyRow>, sqlx::Error> {
         let mut c = Busy(Some(self.get().await?));
-        let mut q = sqlx::query(sql);
-        for p in params {
-            q = p.bind(q);
-        }
         let out = match c.0.as_mut() {
-            Some(conn) => q.fetch_all(&mut **conn).await,
+            Some(conn) => bound(sql, params).fetch_all(&mut **conn).await,
             None => Err(sqlx::Error::PoolClosed),
         };
         settle(c, &out);
@@ -119,12 +115,8 @@ impl LeanPool {
         params: &[Param],
     ) -> std::result::Result<AnyQueryResult, sqlx::Error> {
         let mut c = Busy(Some(self.get().await?));
-        let mut q = sqlx::query(sql);
-        for p in params {
-            q = p.bind(q);
-        }
         let out = match c.0.as_mut() {
-            Some(conn) => q.execute(&mut **conn).await,
+            Some(conn) => bound(sql, params).execute(&mut **conn).await,
             None => Err(sqlx::Error::PoolClosed),
         };
         settle(c, &out);
@@ -150,6 +142,14 @@ impl LeanPool {
     pub(crate) fn close(&self) {
         self.0.close();
     }
+}
+
+/// `sql` with `params` bound to `$1`, `$2`…
+fn bound<'q>(
+    sql: &'q str,
+    params: &[Param],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    params.iter().fold(sqlx::query(sql), |q, p| p.bind(q))
 }
 
 /// A connection while its statement runs: dropped before [`settle`] (the request was

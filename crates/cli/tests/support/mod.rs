@@ -615,9 +615,8 @@ pub async fn screenshot(c: &portcullis_testkit::fantoccini::Client, name: &str) 
     std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
 }
 
-/// How many write batches a server committed `how` (`in_group`, `as_one_statement`,
-/// `in_transaction`), from its `/metrics`.
-pub async fn batches_committed(s: &Server, how: &str) -> u64 {
+/// The sum of a server's `/metrics` samples of `metric` that carry `label`.
+async fn metric_sum(s: &Server, metric: &str, label: &str) -> u64 {
     let text = client()
         .get(s.url("/metrics"))
         .send()
@@ -626,27 +625,30 @@ pub async fn batches_committed(s: &Server, how: &str) -> u64 {
         .text()
         .await
         .expect("metrics");
-    let label = format!("committed=\"{how}\"");
     text.lines()
-        .filter(|l| l.starts_with("portcullis_db_batches_total") && l.contains(&label))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
+        .filter(|l| l.starts_with(metric) && l.contains(label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+/// How many write batches a server committed `how` (`in_group`, `as_one_statement`,
+/// `in_transaction`), from its `/metrics`.
+pub async fn batches_committed(s: &Server, how: &str) -> u64 {
+    metric_sum(
+        s,
+        "portcullis_db_batches_total",
+        &format!("committed=\"{how}\""),
+    )
+    .await
 }
 
 /// How many requests a server answered on `route` (any method and status), from its
 /// `/metrics`.
 pub async fn requests_on(s: &Server, route: &str) -> u64 {
-    let text = client()
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("metrics");
-    let label = format!("route=\"{route}\"");
-    text.lines()
-        .filter(|l| l.contains("http_requests_total") && l.contains(&label))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
+    metric_sum(
+        s,
+        "portcullis_http_requests_total",
+        &format!("route=\"{route}\""),
+    )
+    .await
 }
