@@ -5,9 +5,10 @@
 //! async task through a channel and becomes an `Any` row: measured at 12× the `sqlite3`
 //! shell's time for the same rows (BENCHMARKS.md). A [`Reader`] on SQLite instead runs the
 //! statement to its end on one blocking thread, with a read-only connection of its own (WAL
-//! lets it read beside the writer), and hands back the parsed rows once. On PostgreSQL it takes
-//! a connection of [`crate::lean_pool`]. Either way a row is parsed by the same function, written against [`Cells`], so a
-//! read has one statement and one parser whichever database answers. [`Reader::many`] runs
+//! lets it read beside the writer), and hands back the parsed rows once. On PostgreSQL it
+//! takes a connection of [`crate::lean_pool`]. Either way a row is parsed by the same
+//! function, written against [`Cells`], so a read has one statement and one parser whichever
+//! database answers. [`Reader::many`] runs
 //! several statements on one connection (on SQLite: in one thread hand-off and one snapshot).
 
 use std::path::PathBuf;
@@ -18,7 +19,6 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::lean_pool::LeanPool;
-
 use crate::{Result, StoreError};
 
 /// A value bound to a statement's `$n`.

@@ -6,10 +6,9 @@
 //!
 //! Here a connection is checked before it is handed out only when it was last handed out
 //! over [`crate::PING_AFTER_IDLE`] ago, or when a connection broke in the last
-//! [`SUSPECT_FOR`]: when
-//! PostgreSQL restarts or drops its sessions, the pool's idle connections are dead however
-//! recently they were used, and the first failure makes the pools (this one and sqlx's)
-//! check every connection for a while. A connection that broke is closed, not taken back,
+//! [`SUSPECT_FOR`]: when PostgreSQL restarts or drops its sessions, the pool's idle
+//! connections are dead however recently they were used, and the first failure makes the
+//! pools (this one and sqlx's) check every connection for a while. A connection that broke is closed, not taken back,
 //! and a read that met one is run once more on another (a read may be repeated; a write may
 //! have committed before the socket failed, and is not). A connection whose statement was
 //! abandoned (its request cancelled, say by a client that went away) is closed too: what was

@@ -281,7 +281,7 @@ impl Store {
             Backend::Postgres => (url.to_string(), None),
         };
         let options = AnyConnectOptions::from_str(&url)?;
-        let pool = AnyPoolOptions::new()
+        let pool_options = AnyPoolOptions::new()
             .max_connections(match backend {
                 Backend::Sqlite => 2,
                 Backend::Postgres => POSTGRES_CONNECTIONS as u32,
@@ -296,14 +296,6 @@ impl Store {
             // moment ago answered just now, and pinging it too was a round trip on every
             // acquire (with `fsync` on, a tenth of two nodes' rate).
             .test_before_acquire(false)
-            .before_acquire(move |conn, meta| {
-                Box::pin(async move {
-                    if backend == Backend::Postgres && lean_pool::check_first(meta.idle_for) {
-                        conn.ping().await.inspect_err(|_| lean_pool::note_broken())?;
-                    }
-                    Ok(true)
-                })
-            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -318,9 +310,22 @@ impl Store {
                     }
                     Ok(())
                 })
-            })
-            .connect_with(options.clone())
-            .await?;
+            });
+        let pool = match backend {
+            Backend::Postgres => pool_options.before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if lean_pool::check_first(meta.idle_for) {
+                        conn.ping()
+                            .await
+                            .inspect_err(|_| lean_pool::note_broken())?;
+                    }
+                    Ok(true)
+                })
+            }),
+            Backend::Sqlite => pool_options,
+        }
+        .connect_with(options.clone())
+        .await?;
         MIGRATOR.run(&pool).await?;
         let write_gate: Arc<tokio::sync::Mutex<()>> = Arc::default();
         let group = match &sqlite_path {
