@@ -8,8 +8,9 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use p256::ecdsa::signature::Signer;
-use p256::ecdsa::{DerSignature, SigningKey};
+use p256::ecdsa::DerSignature;
 use rand::RngCore;
+use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use serde_cbor_2::Value as Cbor;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -57,8 +58,10 @@ pub struct SafetyNet {
 
 /// The credential key of a software passkey.
 enum Key {
-    /// ES256.
-    P256(SigningKey),
+    /// ES256, signed with ring: the load generator of `scripts/bench.sh` signs one answer per
+    /// sign-in, and RustCrypto's P-256 made that a tenth of the machine's two cores (a real
+    /// authenticator signs on its own hardware).
+    P256(EcdsaKeyPair),
     /// EdDSA (Ed25519).
     Ed25519(ring::signature::Ed25519KeyPair),
 }
@@ -75,6 +78,15 @@ pub struct SoftKey {
     /// Backup eligible (a synced passkey).
     pub synced: bool,
     user_handle: Option<String>,
+}
+
+/// A new P-256 credential key.
+fn p256_key() -> EcdsaKeyPair {
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 =
+        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).expect("P-256 key");
+    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
+        .expect("P-256 key")
 }
 
 fn b64(b: &[u8]) -> String {
@@ -96,7 +108,7 @@ impl SoftKey {
             *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2).unwrap_or("00"), 16).unwrap_or(0);
         }
         SoftKey {
-            key: Key::P256(SigningKey::random(&mut rand::rngs::OsRng)),
+            key: Key::P256(p256_key()),
             credential_id: id,
             aaguid: a,
             counter: 0,
@@ -131,10 +143,9 @@ impl SoftKey {
     }
 
     fn cose_key(&self) -> Vec<u8> {
-        let key = match &self.key {
-            Key::P256(k) => k,
+        let point = match &self.key {
+            Key::P256(k) => k.public_key().as_ref(),
             Key::Ed25519(pair) => {
-                use ring::signature::KeyPair;
                 let m = Cbor::Map(
                     [
                         (Cbor::Integer(1), Cbor::Integer(1)),
@@ -151,10 +162,10 @@ impl SoftKey {
                 return serde_cbor_2::to_vec(&m).unwrap_or_default();
             }
         };
-        let point = key.verifying_key().to_encoded_point(false);
+        // Uncompressed: 0x04 ‖ x ‖ y.
         let (x, y) = (
-            point.x().map(|x| x.to_vec()).unwrap_or_default(),
-            point.y().map(|y| y.to_vec()).unwrap_or_default(),
+            point.get(1..33).unwrap_or_default().to_vec(),
+            point.get(33..65).unwrap_or_default().to_vec(),
         );
         let m = Cbor::Map(
             [
@@ -207,10 +218,11 @@ impl SoftKey {
         let mut msg = auth_data.to_vec();
         msg.extend_from_slice(&Sha256::digest(client_data));
         let mut sig = match &self.key {
-            Key::P256(k) => {
-                let sig: DerSignature = k.sign(&msg);
-                sig.as_bytes().to_vec()
-            }
+            Key::P256(k) => k
+                .sign(&ring::rand::SystemRandom::new(), &msg)
+                .expect("ES256 signature")
+                .as_ref()
+                .to_vec(),
             Key::Ed25519(pair) => pair.sign(&msg).as_ref().to_vec(),
         };
         if corrupt {
@@ -269,7 +281,7 @@ impl SoftKey {
             msg.extend_from_slice(&Sha256::digest(&cd));
             msg.extend_from_slice(&self.credential_id);
             if let Key::P256(k) = &self.key {
-                msg.extend_from_slice(k.verifying_key().to_encoded_point(false).as_bytes());
+                msg.extend_from_slice(k.public_key().as_ref());
             }
             let sig: DerSignature = leaf.key.sign(&msg);
             (
