@@ -18,6 +18,9 @@
 //! other batch runs as a transaction, as before. Foreign keys are checked at the end of the
 //! statement, so a write may refer to a row another write of the batch inserts.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use crate::bulk::Param;
 use crate::lean_pool::LeanPool;
 use crate::one_trip::renumber;
@@ -57,24 +60,62 @@ pub(crate) async fn run(pool: &LeanPool, writes: &[(Write, bool)]) -> Option<Res
 }
 
 /// The one statement and its values, if the writes may be one.
-fn statement(writes: &[(Write, bool)]) -> Option<(String, Vec<Param>)> {
+fn statement(writes: &[(Write, bool)]) -> Option<(Arc<str>, Vec<Param>)> {
+    let sql = shaped(writes)?;
+    Some((
+        sql,
+        writes.iter().flat_map(|(w, _)| w.params.clone()).collect(),
+    ))
+}
+
+/// A batch's shape: each write's statement (the store's own, `'static`: its address and
+/// length name its text), whether it must change a row, and how many values it has.
+type Shape = Vec<(usize, usize, bool, usize)>;
+
+/// Shapes kept at most: the store's batches are a few dozen.
+const SHAPES_KEPT: usize = 256;
+
+/// [`text`] of `writes`, built once per [`Shape`]: the checks and the renumbering scan every
+/// statement's text, which on a sign-in was a percent of the machine, for the same answer
+/// each time.
+fn shaped(writes: &[(Write, bool)]) -> Option<Arc<str>> {
+    static SHAPES: OnceLock<Mutex<HashMap<Shape, Option<Arc<str>>>>> = OnceLock::new();
+    let shape: Shape = writes
+        .iter()
+        .map(|(w, must)| (w.sql.as_ptr() as usize, w.sql.len(), *must, w.params.len()))
+        .collect();
+    let shapes = SHAPES.get_or_init(Mutex::default);
+    if let Some(known) = shapes.lock().ok().and_then(|s| s.get(&shape).cloned()) {
+        return known;
+    }
+    let built: Option<Arc<str>> = text(writes).map(Arc::from);
+    if let Ok(mut s) = shapes.lock() {
+        if s.len() < SHAPES_KEPT {
+            s.insert(shape, built.clone());
+        }
+    }
+    built
+}
+
+/// The text of the one statement `writes` make, if they may be one.
+fn text(writes: &[(Write, bool)]) -> Option<String> {
     if writes.is_empty() || !independent(writes) {
         return None;
     }
     let mut sql = String::from("WITH ");
-    let mut params: Vec<Param> = Vec::new();
+    let mut values = 0;
     let mut musts = Vec::new();
     for (i, (w, must)) in writes.iter().enumerate() {
         if i > 0 {
             sql.push_str(", ");
         }
-        let (renumbered, highest) = renumber(w.sql, params.len());
+        let (renumbered, highest) = renumber(w.sql, values);
         // A write with fewer values than its statement names would take the next write's.
-        if highest != params.len() + w.params.len() {
+        if highest != values + w.params.len() {
             return None;
         }
         sql.push_str(&format!("w{i} AS ({renumbered} RETURNING 1)"));
-        params.extend(w.params.iter().cloned());
+        values += w.params.len();
         if *must {
             musts.push(format!("(SELECT count(*) FROM w{i}) = 1"));
         }
@@ -87,7 +128,7 @@ fn statement(writes: &[(Write, bool)]) -> Option<(String, Vec<Param>)> {
             musts.join(" AND ")
         ));
     }
-    Some((sql, params))
+    Some(sql)
 }
 
 /// Whether `writes` give the same result as one statement as they do one after another: each
@@ -169,7 +210,7 @@ mod tests {
         ];
         let (sql, params) = statement(&writes).unwrap();
         assert_eq!(
-            sql,
+            &*sql,
             "WITH w0 AS (INSERT INTO spent (id) VALUES ($1) ON CONFLICT (id) DO NOTHING RETURNING 1), \
              w1 AS (INSERT INTO log (id, at) VALUES ($2, $3) RETURNING 1), \
              w2 AS (UPDATE keys SET n = $4 WHERE id = $5 AND n = $6 RETURNING 1) \
@@ -186,6 +227,12 @@ mod tests {
                 Param::Int(1),
             ]
         );
+        // Built once per shape: the same batch with other values reuses the text.
+        let mut other = writes.clone();
+        other[1].0.params = vec![Param::Text("m".into()), Param::Int(8)];
+        let (again, params) = statement(&other).unwrap();
+        assert!(Arc::ptr_eq(&sql, &again), "{again}");
+        assert_eq!(params[1..3], [Param::Text("m".into()), Param::Int(8)]);
         let (sql, _) = statement(&writes[1..2]).unwrap();
         assert!(sql.ends_with(" SELECT 1"), "{sql}");
     }
