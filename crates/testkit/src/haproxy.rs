@@ -29,8 +29,8 @@ impl LoadBalancer {
             .map(|(i, p)| format!("    server node{i} 127.0.0.1:{p}\n"))
             .collect();
         // One thread: on the benchmark's two cores HAProxy shares them with two nodes,
-        // PostgreSQL and the load generator; a second thread only added hand-offs (two nodes,
-        // five interleaved pairs: median 1,830 -> 1,917/s, four of five this way).
+        // PostgreSQL and the load generator; a second thread only added hand-offs (the A/B is
+        // in BENCHMARKS.md, 2026-12-01 late night).
         let cfg = format!(
             "global\n    maxconn 8192\n    nbthread 1\n\
              defaults\n    mode http\n    maxconn 8192\n    timeout connect 2s\n    timeout client 60s\n    timeout server 60s\n    timeout queue 60s\n    timeout check 5s\n    retries 3\n    option redispatch\n\

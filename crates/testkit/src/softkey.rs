@@ -163,10 +163,12 @@ impl SoftKey {
             }
         };
         // Uncompressed: 0x04 ‖ x ‖ y.
-        let (x, y) = (
-            point.get(1..33).unwrap_or_default().to_vec(),
-            point.get(33..65).unwrap_or_default().to_vec(),
+        assert_eq!(
+            (point.len(), point.first()),
+            (65, Some(&4)),
+            "ring's P-256 public key is an uncompressed point"
         );
+        let (x, y) = (point[1..33].to_vec(), point[33..65].to_vec());
         let m = Cbor::Map(
             [
                 (Cbor::Integer(1), Cbor::Integer(2)),
