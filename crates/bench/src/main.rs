@@ -167,6 +167,78 @@ fn crypto_floors() -> Floors {
     }
 }
 
+/// The machine's cores (`/proc/cpuinfo`), whatever this process is pinned to.
+fn machine_cores() -> usize {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .map(|s| s.lines().filter(|l| l.starts_with("processor")).count())
+        .unwrap_or(0)
+}
+
+/// Pins the calling thread to core `cpu`; whether it could.
+fn pin_to(cpu: usize) -> bool {
+    // SAFETY: a zeroed `cpu_set_t` is the empty set; `CPU_SET` adds one core to it (a core
+    // past the set's size is ignored), and `sched_setaffinity` reads it for the calling
+    // thread (pid 0) only.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    }
+}
+
+/// The host's cost of waking a thread on another core, in microseconds: the median over 5
+/// rounds of 2,000 one-byte round trips between a thread on core 0 and one on core 1 over a
+/// socket pair, each side asleep until the other writes (what `perf bench sched pipe`
+/// measures). Every hand-off of a sign-in between processes or threads on different cores
+/// pays it. On a virtual machine it moves with the host's load, and the rates move with it
+/// (BENCHMARKS.md); it is printed with each row so that rows from different hours can be
+/// compared. `None` on one core, or where the threads cannot be pinned.
+fn wake_up_round_trip(cores: usize) -> Option<f64> {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    // The machine's cores, not this process's: the pinned runs start it under `taskset`.
+    if cores < 2 {
+        return None;
+    }
+    const ROUNDS: usize = 2_000;
+    let (mut near, mut far) = UnixStream::pair().ok()?;
+    let echo = std::thread::spawn(move || {
+        if !pin_to(1) {
+            return false;
+        }
+        let mut b = [0u8; 1];
+        while far.read_exact(&mut b).is_ok() {
+            if far.write_all(&b).is_err() {
+                break;
+            }
+        }
+        true
+    });
+    let measured = std::thread::spawn(move || {
+        if !pin_to(0) {
+            return None;
+        }
+        let mut b = [0u8; 1];
+        let mut samples = vec![];
+        for _ in 0..5 {
+            let t = Instant::now();
+            for _ in 0..ROUNDS {
+                near.write_all(&b).ok()?;
+                near.read_exact(&mut b).ok()?;
+            }
+            samples.push(t.elapsed().as_secs_f64() / ROUNDS as f64 * 1e6);
+        }
+        samples.sort_by(|a, b| a.total_cmp(b));
+        samples.get(samples.len() / 2).copied()
+        // `near` is dropped here: the echo thread reads the end and stops.
+    })
+    .join()
+    .ok()
+    .flatten();
+    let pinned = echo.join().unwrap_or(false);
+    measured.filter(|_| pinned)
+}
+
 #[tokio::main]
 async fn main() {
     let a = Args::parse();
@@ -203,6 +275,7 @@ async fn main() {
         t0.elapsed().as_secs_f64()
     );
     let floors = crypto_floors();
+    let wake_up = wake_up_round_trip(machine_cores());
     let oidc = match a.flow.as_str() {
         "passkey" => None,
         "oidc" => Some(live.register_app()),
@@ -272,9 +345,7 @@ async fn main() {
     let rate = n as f64 / wall;
     let cpu_per = if n > 0 { cpu / n as f64 } else { 0.0 };
     // The machine's cores, not those this process may run on (taskset narrows those).
-    let cores = std::fs::read_to_string("/proc/cpuinfo")
-        .map(|s| s.lines().filter(|l| l.starts_with("processor")).count())
-        .unwrap_or(0);
+    let cores = machine_cores();
     let backend = if a.database.is_some() {
         match a.nodes {
             1 => "PostgreSQL (CPU with PostgreSQL's)".to_string(),
@@ -289,10 +360,10 @@ async fn main() {
         Some(cpu) => format!("server on core {cpu}"),
         None => "unpinned".into(),
     };
-    println!("| backend | cores | placement | users | concurrency | sign-ins | errors | sign-ins/s | p50 ms | p99 ms | server CPU ms/sign-in | floor ms (fastest P-256 sign+verify, + RS256 sign for OIDC) | CPU / floor | RustCrypto P-256 ms | CPU / RustCrypto |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| backend | cores | placement | users | concurrency | sign-ins | errors | sign-ins/s | p50 ms | p99 ms | server CPU ms/sign-in | floor ms (fastest P-256 sign+verify, + RS256 sign for OIDC) | CPU / floor | RustCrypto P-256 ms | CPU / RustCrypto | cross-core wake-up round trip µs |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {backend} | {cores} | {placement} | {} | {} | {n} | {} | {rate:.0} | {:.2} | {:.2} | {:.3} | {:.3} ({}) | {:.1}× | {:.3} | {:.1}× |",
+        "| {backend} | {cores} | {placement} | {} | {} | {n} | {} | {rate:.0} | {:.2} | {:.2} | {:.3} | {:.3} ({}) | {:.1}× | {:.3} | {:.1}× | {} |",
         a.users,
         workers,
         *errors.lock().await,
@@ -303,7 +374,8 @@ async fn main() {
         floors.fastest_name(),
         if floor > 0.0 { cpu_per / floor } else { 0.0 },
         floors.rustcrypto * 1e3,
-        if floors.rustcrypto > 0.0 { cpu_per / floors.rustcrypto } else { 0.0 }
+        if floors.rustcrypto > 0.0 { cpu_per / floors.rustcrypto } else { 0.0 },
+        wake_up.map_or("n/a".to_string(), |us| format!("{us:.1}"))
     );
     if let Some(mut l) = Arc::into_inner(live) {
         let _ = l.server.start_kill();
