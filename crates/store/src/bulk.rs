@@ -9,7 +9,8 @@
 //! takes a connection of [`crate::lean_pool`]. Either way a row is parsed by the same
 //! function, written against [`Cells`], so a read has one statement and one parser whichever
 //! database answers. [`Reader::many`] runs
-//! several statements on one connection (on SQLite: in one thread hand-off and one snapshot).
+//! several statements on one connection (on SQLite: in one snapshot, and on the calling
+//! thread when it can; see there).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -189,26 +190,30 @@ impl Reader {
         matches!(self.0, Inner::Sqlite(_))
     }
 
-    /// Every row `sql` selects with `params` bound to `$1`, `$2`…, each parsed by `parse`.
+    /// Every row `sql` selects with `params` bound to `$1`, `$2`…, each parsed by `parse`;
+    /// on SQLite on a blocking thread, however many rows there are.
     pub(crate) async fn rows<T: Send + 'static>(
         &self,
         sql: impl Into<String>,
         params: Vec<Param>,
         parse: Parse<T>,
     ) -> Result<Vec<T>> {
-        let one = Query {
+        let one = vec![Query {
             sql: sql.into(),
             params,
             parse,
+        }];
+        let mut read = match &self.0 {
+            Inner::Sqlite(r) => on_sqlite(r, move |c| read_all(c, &one)).await?,
+            Inner::Postgres(_) => self.many(one).await?,
         };
-        Ok(self.many(vec![one]).await?.pop().unwrap_or_default())
+        Ok(read.pop().unwrap_or_default())
     }
 
-    /// The rows of each of `queries`, in order, read on one connection. On SQLite in one
-    /// hand-off to a blocking thread and one read transaction, so a request that needs four
-    /// statements crosses threads once (not four times, with an acquire and a release) and
-    /// every statement sees the same snapshot; on PostgreSQL as one statement, in one round
-    /// trip (see [`crate::one_trip`]).
+    /// The rows of each of `queries`, in order, read on one connection: the few rows a
+    /// request is decided on. On SQLite in one read transaction, so every statement sees the
+    /// same snapshot, and on the calling thread (see [`inline`]); on PostgreSQL as one
+    /// statement, in one round trip (see [`crate::one_trip`]).
     pub(crate) async fn many<T: Send + 'static>(
         &self,
         queries: Vec<Query<T>>,
@@ -229,21 +234,72 @@ impl Reader {
                 }
                 Ok(out)
             }
-            Inner::Sqlite(r) => {
-                on_sqlite(r, move |c| {
-                    let tx = c.unchecked_transaction()?;
-                    let out = queries
-                        .iter()
-                        .map(|q| run(&tx, &q.sql, &q.params, q.parse))
-                        .collect::<Result<Vec<_>>>();
-                    // Read-only: ending it keeps nothing either way.
-                    tx.rollback()?;
-                    out
-                })
-                .await
-            }
+            Inner::Sqlite(r) => match inline(r, |c| read_all(c, &queries)) {
+                Some(read) => read,
+                None => on_sqlite(r, move |c| read_all(c, &queries)).await,
+            },
         }
     }
+}
+
+/// Every one of `queries` in one read transaction of `c`.
+fn read_all<T>(c: &rusqlite::Connection, queries: &[Query<T>]) -> Result<Vec<Vec<T>>> {
+    let tx = c.unchecked_transaction()?;
+    let out = queries
+        .iter()
+        .map(|q| run(&tx, &q.sql, &q.params, q.parse))
+        .collect::<Result<Vec<_>>>();
+    // Read-only: ending it keeps nothing either way.
+    tx.rollback()?;
+    out
+}
+
+/// Runs the small read `f` on the calling thread, an async worker: `None` when it must go to
+/// a blocking thread instead, because [`SQLITE_READERS`] reads are in progress or because
+/// the database is locked.
+///
+/// A hand-off to a blocking thread and back is two context switches, and on a virtual
+/// machine those cost more than the read itself: a passkey sign-in's two reads in a hand-off
+/// each were a third of the pinned server's CPU per sign-in (issue 18, BENCHMARKS.md). A read
+/// of a few rows, from pages the kernel holds, takes tens of microseconds. What could hold
+/// the thread longer is a lock: a WAL reader meets one only while another connection holds
+/// the database exclusively (a restore, `locking_mode = EXCLUSIVE`, recovery after a
+/// crash). So an idle connection waits for no lock (busy timeout zero): a locked database
+/// answers at once, and the read goes to a blocking thread, which waits as long as any.
+fn inline<T>(
+    readers: &SqliteReaders,
+    f: impl FnOnce(&rusqlite::Connection) -> Result<T>,
+) -> Option<Result<T>> {
+    let _permit = readers.permits.try_acquire().ok()?;
+    let taken = readers.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    let c = match taken {
+        Some(c) => c,
+        None => match open(&readers.path) {
+            Ok(c) => c,
+            Err(e) => return Some(Err(e)),
+        },
+    };
+    let out = f(&c);
+    let locked = matches!(&out, Err(e) if is_locked(e));
+    // A connection that failed otherwise is dropped, as on a blocking thread.
+    if locked || out.is_ok() {
+        readers
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(c);
+    }
+    if locked {
+        return None;
+    }
+    Some(out)
+}
+
+/// Whether SQLite refused for a lock another connection holds (busy) or this one does.
+fn is_locked(e: &StoreError) -> bool {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    matches!(e, StoreError::Read(rusqlite::Error::SqliteFailure(f, _))
+        if matches!(f.code, DatabaseBusy | DatabaseLocked))
 }
 
 /// Runs `f` on an idle SQLite reader connection (or a new one) on a blocking thread, once
@@ -268,7 +324,10 @@ async fn on_sqlite<T: Send + 'static>(
             Some(c) => c,
             None => open(&r.path)?,
         };
+        // Here a lock is waited for, as long as a writer would; idle, it is not waited for.
+        c.busy_timeout(LOCK_WAIT)?;
         let out = f(&c)?;
+        c.busy_timeout(Duration::ZERO)?;
         r.idle.lock().unwrap_or_else(|e| e.into_inner()).push(c);
         Ok(out)
     })
@@ -281,9 +340,13 @@ fn open(path: &std::path::Path) -> Result<rusqlite::Connection> {
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    c.busy_timeout(Duration::from_secs(10))?;
+    // Set for each read on a blocking thread; see [`inline`].
+    c.busy_timeout(Duration::ZERO)?;
     Ok(c)
 }
+
+/// How long a read on a blocking thread waits for a lock.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 fn run<T>(
     c: &rusqlite::Connection,
@@ -363,5 +426,65 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM t", [], |row| row.get(0))
             .unwrap();
         assert_eq!(n, 1, "nothing was written");
+    }
+
+    /// A request's small read runs on the async thread, which must never wait on a lock:
+    /// while another connection holds the database exclusively (as a restore does), the read
+    /// waits on a blocking thread — the one async thread meanwhile serves other tasks — and
+    /// answers once the lock is gone.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_locked_database_does_not_hold_the_async_thread() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let dir = portcullis_testkit::temp_dir();
+        let path = dir.path().join("t.db");
+        let w = rusqlite::Connection::open(&path).unwrap();
+        w.execute_batch(
+            "PRAGMA journal_mode = WAL; CREATE TABLE t (x BIGINT); INSERT INTO t VALUES (1);",
+        )
+        .unwrap();
+        let r = Reader::sqlite(path);
+        let read = || {
+            r.many(vec![Query {
+                sql: "SELECT x FROM t ORDER BY x".into(),
+                params: vec![],
+                parse: |c: &dyn Cells| c.int("x"),
+            }])
+        };
+        // Held before the reader opens a connection: a WAL connection keeps a shared lock
+        // on the file while open, so none can be taken exclusively beside it.
+        w.execute_batch(
+            "PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; INSERT INTO t VALUES (2); COMMIT;",
+        )
+        .unwrap();
+        let held = Duration::from_millis(400);
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(held);
+            drop(w);
+        });
+        let ticks = Arc::new(AtomicU64::new(0));
+        let ticker = tokio::spawn({
+            let ticks = Arc::clone(&ticks);
+            async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    ticks.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        let t = std::time::Instant::now();
+        let rows = read().await.unwrap();
+        let waited = t.elapsed();
+        ticker.abort();
+        release.join().unwrap();
+        assert_eq!(rows, vec![vec![1, 2]], "the committed row is read");
+        assert!(
+            waited >= held - Duration::from_millis(50),
+            "the lock held the read ({waited:?})"
+        );
+        let ticks = ticks.load(Ordering::Relaxed);
+        assert!(
+            ticks >= 10,
+            "the async thread served other tasks while the read waited ({ticks} ticks)"
+        );
     }
 }
