@@ -267,11 +267,9 @@ impl Service {
     async fn signing_key(&self, alg: Alg) -> Result<keys::SigningKey> {
         static MAKING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
         let now = self.now();
-        let mut c = self.store().conn().await?;
-        if let Some(k) = keys::current(&mut c, alg.name(), now).await? {
+        if let Some(k) = keys::current_read(self.store().reader(), alg.name(), now).await? {
             return Ok(k);
         }
-        drop(c);
         let _making = MAKING.lock().await;
         let mut c = self.store().conn().await?;
         if let Some(k) = keys::current(&mut c, alg.name(), now).await? {

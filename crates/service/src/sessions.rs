@@ -2,7 +2,7 @@
 
 use portcullis_domain::directory::User;
 use portcullis_domain::session::Session;
-use portcullis_store::{commit, directory, oauth, sessions};
+use portcullis_store::{commit, oauth, sessions};
 
 use crate::secrets::token_key;
 use crate::{Result, Service};
@@ -14,17 +14,14 @@ impl Service {
         if token.is_empty() || token.len() > 128 {
             return Ok(None);
         }
-        let mut c = self.store().conn().await?;
-        let Some(s) = sessions::by_token_hash(&mut c, &token_key(token)).await? else {
+        let Some((s, user)) = sessions::with_user(self.store().reader(), &token_key(token)).await?
+        else {
             return Ok(None);
         };
         if !s.is_live(self.now()) {
             return Ok(None);
         }
-        let user = directory::user_by_id(&mut c, s.user_id)
-            .await?
-            .filter(|u| u.account_enabled);
-        Ok(user.map(|u| (s, u)))
+        Ok(user.filter(|u| u.account_enabled).map(|u| (s, u)))
     }
 
     /// Ends a session and every application grant that came from it (single sign-out:

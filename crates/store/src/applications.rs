@@ -6,7 +6,7 @@ use portcullis_domain::Timestamp;
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::bulk::Cells;
+use crate::bulk::{Cells, Param, Reader};
 use crate::row::{flag, ms};
 use crate::{Conn, Result, StoreError};
 
@@ -95,12 +95,23 @@ pub async fn list(c: &mut Conn) -> Result<Vec<Application>> {
 
 /// An application by client id.
 pub async fn by_app_id(c: &mut Conn, app_id: &str) -> Result<Option<Application>> {
-    let r = sqlx::query("SELECT * FROM applications WHERE app_id = $1")
+    let r = sqlx::query(BY_APP_ID)
         .bind(app_id)
         .fetch_optional(&mut *c)
         .await?;
     r.as_ref().map(from_row).transpose()
 }
+
+/// [`by_app_id`], through the reader: the lookup of every authorization and token request
+/// (on SQLite on the calling thread, with no hand-off to a connection's worker).
+pub async fn by_app_id_read(r: &Reader, app_id: &str) -> Result<Option<Application>> {
+    let params = vec![Param::Text(app_id.to_string())];
+    Ok(r.few_rows(BY_APP_ID, params, |c: &dyn Cells| from_row(c))
+        .await?
+        .pop())
+}
+
+const BY_APP_ID: &str = "SELECT * FROM applications WHERE app_id = $1";
 
 /// An application by its application object id.
 pub async fn by_object_id(c: &mut Conn, id: &str) -> Result<Option<Application>> {

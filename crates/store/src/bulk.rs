@@ -210,6 +210,21 @@ impl Reader {
         Ok(read.pop().unwrap_or_default())
     }
 
+    /// The rows `sql` selects, when they are few: one statement of [`Reader::many`].
+    pub(crate) async fn few_rows<T: Send + 'static>(
+        &self,
+        sql: impl Into<String>,
+        params: Vec<Param>,
+        parse: Parse<T>,
+    ) -> Result<Vec<T>> {
+        let one = vec![Query {
+            sql: sql.into(),
+            params,
+            parse,
+        }];
+        Ok(self.many(one).await?.pop().unwrap_or_default())
+    }
+
     /// The rows of each of `queries`, in order, read on one connection: the few rows a
     /// request is decided on. On SQLite in one read transaction, so every statement sees the
     /// same snapshot, and on the calling thread (see [`inline`]); on PostgreSQL as one

@@ -1,9 +1,8 @@
 //! Token signing keys.
 
 use portcullis_domain::Timestamp;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
+use crate::bulk::{Cells, Param, Reader};
 use crate::row::{ms, opt_ts, ts};
 use crate::{Conn, Result};
 
@@ -26,12 +25,12 @@ pub struct SigningKey {
     pub retired_at: Option<Timestamp>,
 }
 
-fn from_row(r: &AnyRow) -> Result<SigningKey> {
+fn from_row<R: Cells + ?Sized>(r: &R) -> Result<SigningKey> {
     Ok(SigningKey {
-        kid: r.try_get("kid")?,
-        alg: r.try_get("alg")?,
-        private_pem: r.try_get("private_pem")?,
-        public_pem: r.try_get("public_pem")?,
+        kid: r.text("kid")?,
+        alg: r.text("alg")?,
+        private_pem: r.text("private_pem")?,
+        public_pem: r.text("public_pem")?,
         created_at: ts(r, "created_at")?,
         activates_at: opt_ts(r, "activates_at")?.map_or_else(|| ts(r, "created_at"), Ok)?,
         retired_at: opt_ts(r, "retired_at")?,
@@ -56,9 +55,24 @@ pub async fn insert(c: &mut Conn, k: &SigningKey) -> Result<bool> {
 /// The key that signs for an algorithm at `now`: active (its pre-publication over) and not
 /// yet retired, the latest activated.
 pub async fn current(c: &mut Conn, alg: &str, now: Timestamp) -> Result<Option<SigningKey>> {
-    let r = sqlx::query("SELECT * FROM signing_keys WHERE alg = $1 AND COALESCE(activates_at, created_at) <= $2 AND (retired_at IS NULL OR retired_at > $2) ORDER BY COALESCE(activates_at, created_at) DESC, kid LIMIT 1").bind(alg).bind(ms(now)).fetch_optional(&mut *c).await?;
+    let r = sqlx::query(CURRENT)
+        .bind(alg)
+        .bind(ms(now))
+        .fetch_optional(&mut *c)
+        .await?;
     r.as_ref().map(from_row).transpose()
 }
+
+/// [`current`], through the reader: what every token signed reads first (on SQLite on the
+/// calling thread, with no hand-off to a connection's worker).
+pub async fn current_read(r: &Reader, alg: &str, now: Timestamp) -> Result<Option<SigningKey>> {
+    let params = vec![Param::Text(alg.to_string()), Param::Int(ms(now))];
+    Ok(r.few_rows(CURRENT, params, |c: &dyn Cells| from_row(c))
+        .await?
+        .pop())
+}
+
+const CURRENT: &str = "SELECT * FROM signing_keys WHERE alg = $1 AND COALESCE(activates_at, created_at) <= $2 AND (retired_at IS NULL OR retired_at > $2) ORDER BY COALESCE(activates_at, created_at) DESC, kid LIMIT 1";
 
 /// The live key (not retired, perhaps still pre-published) for an algorithm.
 pub async fn live(c: &mut Conn, alg: &str) -> Result<Option<SigningKey>> {

@@ -4,11 +4,10 @@
 
 use portcullis_domain::session::AuthMethod;
 use portcullis_domain::Timestamp;
-use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::bulk::Param;
+use crate::bulk::{Cells, Param, Reader};
 use crate::row::{ms, opt_ts, ts, uuid};
 use crate::write::{Batch, Outcome, Write};
 use crate::{Conn, Result, Store, StoreError};
@@ -46,28 +45,26 @@ pub struct Grant {
     pub device_id: Option<Uuid>,
 }
 
-fn grant_from(r: &AnyRow) -> Result<Grant> {
-    let methods: String = r.try_get("methods")?;
+fn grant_from<R: Cells + ?Sized>(r: &R) -> Result<Grant> {
+    let methods = r.text("methods")?;
     Ok(Grant {
         id: uuid(r, "id")?,
-        client_id: r.try_get("client_id")?,
+        client_id: r.text("client_id")?,
         user_id: uuid(r, "user_id")?,
         session_id: uuid(r, "session_id")?,
-        scope: r.try_get("scope")?,
+        scope: r.text("scope")?,
         auth_time: ts(r, "auth_time")?,
         methods: serde_json::from_str(&methods)
             .map_err(|e| StoreError::Corrupt(format!("grant methods: {e}")))?,
         created_at: ts(r, "created_at")?,
         revoked_at: opt_ts(r, "revoked_at")?,
-        revoked_reason: r.try_get("revoked_reason")?,
+        revoked_reason: r.opt_text("revoked_reason")?,
         ends_at: opt_ts(r, "ends_at")?,
         // An address that does not parse was never written by this code: read as unknown.
-        source: r
-            .try_get::<Option<String>, _>("source")?
-            .and_then(|s| s.parse().ok()),
-        user_agent: r.try_get("user_agent")?,
+        source: r.opt_text("source")?.and_then(|s| s.parse().ok()),
+        user_agent: r.text("user_agent")?,
         device_id: r
-            .try_get::<Option<String>, _>("device_id")?
+            .opt_text("device_id")?
             .map(|d| {
                 Uuid::parse_str(&d)
                     .map_err(|_| StoreError::Corrupt(format!("grant device_id '{d}'")))
@@ -107,12 +104,23 @@ pub fn insert_grant_write(g: &Grant) -> Result<Write> {
 
 /// A grant by id, revoked or not.
 pub async fn grant(c: &mut Conn, id: Uuid) -> Result<Option<Grant>> {
-    let r = sqlx::query("SELECT * FROM oauth_grants WHERE id = $1")
+    let r = sqlx::query(GRANT)
         .bind(id.to_string())
         .fetch_optional(&mut *c)
         .await?;
     r.as_ref().map(grant_from).transpose()
 }
+
+/// [`grant`], through the reader: what every code exchanged reads (on SQLite on the calling
+/// thread, with no hand-off to a connection's worker).
+pub async fn grant_read(r: &Reader, id: Uuid) -> Result<Option<Grant>> {
+    let params = vec![Param::Text(id.to_string())];
+    Ok(r.few_rows(GRANT, params, |c: &dyn Cells| grant_from(c))
+        .await?
+        .pop())
+}
+
+const GRANT: &str = "SELECT * FROM oauth_grants WHERE id = $1";
 
 /// Revokes a grant (idempotent); returns whether this call revoked it.
 pub async fn revoke_grant(c: &mut Conn, id: Uuid, reason: &str, now: Timestamp) -> Result<bool> {

@@ -1,14 +1,14 @@
 //! Server-side session records; the cookie carries a random token whose hash is the key.
 
+use portcullis_domain::directory::User;
 use portcullis_domain::session::{AuthMethod, Session};
 use portcullis_domain::Timestamp;
-use sqlx::Row;
 use uuid::Uuid;
 
-use crate::bulk::Param;
+use crate::bulk::{Cells, Param, Query, Reader};
 use crate::row::{ms, ts, uuid};
 use crate::write::Write;
-use crate::{Conn, Result, StoreError};
+use crate::{directory, Conn, Result, StoreError};
 
 /// Stores a new session under the hash of its token.
 pub async fn insert(c: &mut Conn, token_hash: &str, s: &Session, now: Timestamp) -> Result<()> {
@@ -47,6 +47,38 @@ pub async fn by_token_hash(c: &mut Conn, token_hash: &str) -> Result<Option<Sess
     r.as_ref().map(from_row).transpose()
 }
 
+/// The unrevoked session with this token hash and its user (`None` if the account is
+/// gone), in one read: what every signed-in request starts with. On SQLite on the calling
+/// thread, on PostgreSQL in one round trip (see [`Reader::many`]).
+pub async fn with_user(r: &Reader, token_hash: &str) -> Result<Option<(Session, Option<User>)>> {
+    enum Fact {
+        Session(Box<Session>),
+        User(Box<User>),
+    }
+    const LIVE: &str = "FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL";
+    let key = || vec![Param::Text(token_hash.to_string())];
+    let queries = vec![
+        Query {
+            sql: format!("SELECT * {LIVE}"),
+            params: key(),
+            parse: |c: &dyn Cells| Ok(Fact::Session(Box::new(from_row(c)?))),
+        },
+        Query {
+            sql: format!("SELECT * FROM users WHERE id = (SELECT user_id {LIVE})"),
+            params: key(),
+            parse: |c: &dyn Cells| Ok(Fact::User(Box::new(directory::user_from(c)?))),
+        },
+    ];
+    let (mut session, mut user) = (None, None);
+    for fact in r.many(queries).await?.into_iter().flatten() {
+        match fact {
+            Fact::Session(s) => session = Some(*s),
+            Fact::User(u) => user = Some(*u),
+        }
+    }
+    Ok(session.map(|s| (s, user)))
+}
+
 /// A session by its id, revoked or not, with when it was revoked (R47: a refresh asks what
 /// signed its grant in).
 pub async fn by_id(c: &mut Conn, id: Uuid) -> Result<Option<(Session, Option<Timestamp>)>> {
@@ -59,18 +91,18 @@ pub async fn by_id(c: &mut Conn, id: Uuid) -> Result<Option<(Session, Option<Tim
         .transpose()
 }
 
-fn from_row(r: &sqlx::any::AnyRow) -> Result<Session> {
-    let methods: String = r.try_get("methods")?;
+fn from_row<R: Cells + ?Sized>(r: &R) -> Result<Session> {
+    let methods = r.text("methods")?;
     let methods: Vec<AuthMethod> = serde_json::from_str(&methods)
         .map_err(|e| StoreError::Corrupt(format!("session methods: {e}")))?;
-    let aaguid: Option<String> = r.try_get("passkey_aaguid")?;
+    let aaguid = r.opt_text("passkey_aaguid")?;
     let passkey_aaguid = aaguid
         .map(|a| {
             Uuid::parse_str(&a)
                 .map_err(|_| StoreError::Corrupt(format!("session passkey_aaguid '{a}'")))
         })
         .transpose()?;
-    let credential: Option<String> = r.try_get("credential_id")?;
+    let credential = r.opt_text("credential_id")?;
     let credential_id = credential
         .map(|a| {
             Uuid::parse_str(&a)

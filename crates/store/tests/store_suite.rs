@@ -375,8 +375,29 @@ async fn sessions_are_found_by_token_hash_and_revocable() {
             "{}",
             t.name
         );
+        // The reader's lookup, with its user, reads the same (on PostgreSQL through JSON).
+        assert_eq!(
+            sessions::with_user(t.store.reader(), "th").await.unwrap(),
+            Some((s.clone(), Some(u.clone()))),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            sessions::with_user(t.store.reader(), "other")
+                .await
+                .unwrap(),
+            None,
+            "{}",
+            t.name
+        );
         sessions::revoke(&mut c, "th", NOW).await.unwrap();
         assert_eq!(sessions::by_token_hash(&mut c, "th").await.unwrap(), None);
+        assert_eq!(
+            sessions::with_user(t.store.reader(), "th").await.unwrap(),
+            None,
+            "a revoked session is not read: {}",
+            t.name
+        );
 
         // R47: revoking by credential returns exactly the sessions it revoked (their grants
         // end with them), in one statement; other credentials' sessions stay.
@@ -735,10 +756,24 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
             "{}",
             t.name
         );
+        for alg in ["ES256", "RS256"] {
+            assert_eq!(
+                keys::current_read(t.store.reader(), alg, NOW)
+                    .await
+                    .unwrap(),
+                keys::current(&mut c, alg, NOW).await.unwrap(),
+                "{}: the reader's current {alg} key",
+                t.name
+            );
+        }
         assert!(keys::by_kid(&mut c, "a").await.unwrap().is_some());
         assert!(keys::by_kid(&mut c, "b").await.unwrap().is_none());
         assert_eq!(keys::retire_all(&mut c, NOW).await.unwrap(), 2);
         assert!(keys::current(&mut c, "ES256", NOW).await.unwrap().is_none());
+        assert!(keys::current_read(t.store.reader(), "ES256", NOW)
+            .await
+            .unwrap()
+            .is_none());
         assert_eq!(
             keys::published(&mut c, NOW - Duration::minutes(65))
                 .await
@@ -824,6 +859,23 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
                 .unwrap()
                 .as_ref(),
             Some(&app),
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            applications::by_app_id_read(t.store.reader(), &app.app_id)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(&app),
+            "the reader reads an application alike ({})",
+            t.name
+        );
+        assert!(
+            applications::by_app_id_read(t.store.reader(), "no-such-app")
+                .await
+                .unwrap()
+                .is_none(),
             "{}",
             t.name
         );
@@ -923,6 +975,24 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
             oauth::grant(&mut c, grant.id).await.unwrap().as_ref(),
             Some(&grant),
             "R47: a grant keeps its end and the sign-in's signals ({})",
+            t.name
+        );
+        assert_eq!(
+            oauth::grant_read(t.store.reader(), grant.id)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(&grant),
+            "the reader reads a grant alike ({})",
+            t.name
+        );
+        assert_eq!(
+            directory::user_by_id_read(t.store.reader(), u.id)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(&u),
+            "the reader reads a user alike ({})",
             t.name
         );
         let code = oauth::CodeRecord {

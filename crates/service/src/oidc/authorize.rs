@@ -86,10 +86,7 @@ impl Service {
             .map(str::trim)
             .filter(|s| !s.is_empty() && s.len() <= 64)
         {
-            Some(id) => {
-                let mut c = self.store().conn().await?;
-                applications::by_app_id(&mut c, id).await?
-            }
+            Some(id) => applications::by_app_id_read(self.store().reader(), id).await?,
             None => None,
         };
         Ok(match (validate_authorize(app.as_ref(), p), app) {

@@ -93,10 +93,7 @@ impl Service {
         let id = match auth {
             ClientAuth::Id(id) | ClientAuth::Secret(id, _) => id.trim(),
         };
-        let app = {
-            let mut c = self.store().conn().await?;
-            applications::by_app_id(&mut c, id).await?
-        };
+        let app = applications::by_app_id_read(self.store().reader(), id).await?;
         let invalid = || {
             err(
                 "invalid_client",
@@ -158,7 +155,6 @@ impl Service {
         let now = self.now();
         // The code is taken before a connection is: its mark waits for the write gate.
         let taken = oauth::take_code(self.store(), &token_key(code), now).await?;
-        let mut c = self.store().conn().await?;
         let record = match taken {
             Taken::Fresh(r) => r,
             Taken::Unknown => {
@@ -168,18 +164,20 @@ impl Service {
                 )))
             }
             Taken::Reused(grant) => {
+                let mut c = self.store().conn().await?;
                 oauth::revoke_grant(&mut c, grant, "authorization code reused", now).await?;
                 tracing::warn!(%grant, client = %app.app_id, "authorization code reused: grant revoked");
                 return Ok(Err(err("invalid_grant", "The authorization code was already presented once; a code works once, so every token issued from it has been revoked.")));
             }
         };
-        let Some(grant) = oauth::grant(&mut c, record.grant_id).await? else {
+        let Some(grant) = oauth::grant_read(self.store().reader(), record.grant_id).await? else {
             return Ok(Err(err(
                 "invalid_grant",
                 "The authorization code is unknown.",
             )));
         };
         if grant.client_id != app.app_id {
+            let mut c = self.store().conn().await?;
             oauth::revoke_grant(&mut c, grant.id, "code presented by another client", now).await?;
             return Ok(Err(err(
                 "invalid_grant",
@@ -234,7 +232,6 @@ impl Service {
                 GrantEnded::Expired(rfc3339(end)).to_string(),
             )));
         }
-        drop(c);
         self.tokens_for(issuer, &grant, record.nonce).await
     }
 
@@ -340,10 +337,7 @@ impl Service {
         nonce: Option<String>,
     ) -> Result<std::result::Result<TokenSet, OAuthError>> {
         let now = self.now();
-        let user = {
-            let mut c = self.store().conn().await?;
-            directory::user_by_id(&mut c, grant.user_id).await?
-        };
+        let user = directory::user_by_id_read(self.store().reader(), grant.user_id).await?;
         let Some(user) = user.filter(|u| u.account_enabled) else {
             return Ok(Err(err(
                 "invalid_grant",
