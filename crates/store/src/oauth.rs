@@ -4,7 +4,6 @@
 
 use portcullis_domain::session::AuthMethod;
 use portcullis_domain::Timestamp;
-use sqlx::Row;
 use uuid::Uuid;
 
 use crate::bulk::{Cells, Param, Reader};
@@ -208,19 +207,26 @@ pub async fn take_code(
         (),
     );
     let fresh = store.commit_batch(taken).await? == Outcome::Committed;
-    let r = sqlx::query("SELECT grant_id, redirect_uri, nonce, code_challenge, expires_at FROM oauth_codes WHERE code_hash = $1")
-        .bind(code_hash)
-        .fetch_optional(store.pool())
-        .await?;
-    Ok(match r {
-        Some(r) if fresh => Taken::Fresh(CodeRecord {
-            grant_id: uuid(&r, "grant_id")?,
-            redirect_uri: r.try_get("redirect_uri")?,
-            nonce: r.try_get("nonce")?,
-            code_challenge: r.try_get("code_challenge")?,
-            expires_at: ts(&r, "expires_at")?,
-        }),
-        Some(r) => Taken::Reused(uuid(&r, "grant_id")?),
+    let read = store
+        .reader()
+        .few_rows(
+            "SELECT grant_id, redirect_uri, nonce, code_challenge, expires_at FROM oauth_codes WHERE code_hash = $1",
+            vec![Param::Text(code_hash.to_string())],
+            |r: &dyn Cells| {
+                Ok(CodeRecord {
+                    grant_id: uuid(r, "grant_id")?,
+                    redirect_uri: r.text("redirect_uri")?,
+                    nonce: r.opt_text("nonce")?,
+                    code_challenge: r.opt_text("code_challenge")?,
+                    expires_at: ts(r, "expires_at")?,
+                })
+            },
+        )
+        .await?
+        .pop();
+    Ok(match read {
+        Some(r) if fresh => Taken::Fresh(r),
+        Some(r) => Taken::Reused(r.grant_id),
         None => Taken::Unknown,
     })
 }
