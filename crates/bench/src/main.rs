@@ -175,15 +175,25 @@ fn machine_cores() -> usize {
 }
 
 /// Pins the calling thread to core `cpu`; whether it could.
+#[cfg(target_os = "linux")]
 fn pin_to(cpu: usize) -> bool {
-    // SAFETY: a zeroed `cpu_set_t` is the empty set; `CPU_SET` adds one core to it (a core
-    // past the set's size is ignored), and `sched_setaffinity` reads it for the calling
-    // thread (pid 0) only.
+    if cpu >= libc::CPU_SETSIZE as usize {
+        return false;
+    }
+    // SAFETY: a zeroed `cpu_set_t` is the empty set; `CPU_SET` adds `cpu`, which is within
+    // the set (checked above), and `sched_setaffinity` reads the set for the calling thread
+    // (pid 0) only.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
         libc::CPU_SET(cpu, &mut set);
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
     }
+}
+
+/// Elsewhere threads are not pinned here, and the wake-up is not measured.
+#[cfg(not(target_os = "linux"))]
+fn pin_to(_cpu: usize) -> bool {
+    false
 }
 
 /// The host's cost of waking a thread on another core, in microseconds: the median over 5

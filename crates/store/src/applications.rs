@@ -106,9 +106,8 @@ pub async fn by_app_id(c: &mut Conn, app_id: &str) -> Result<Option<Application>
 /// (on SQLite on the calling thread, with no hand-off to a connection's worker).
 pub async fn by_app_id_read(r: &Reader, app_id: &str) -> Result<Option<Application>> {
     let params = vec![Param::Text(app_id.to_string())];
-    Ok(r.few_rows(BY_APP_ID, params, |c: &dyn Cells| from_row(c))
-        .await?
-        .pop())
+    r.one_row(BY_APP_ID, params, |c: &dyn Cells| from_row(c))
+        .await
 }
 
 const BY_APP_ID: &str = "SELECT * FROM applications WHERE app_id = $1";

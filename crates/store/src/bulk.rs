@@ -4,8 +4,9 @@
 //! Through sqlx's SQLite driver every row crosses from the connection's worker thread to the
 //! async task through a channel and becomes an `Any` row: measured at 12× the `sqlite3`
 //! shell's time for the same rows (BENCHMARKS.md). A [`Reader`] on SQLite instead runs the
-//! statement to its end on one blocking thread, with a read-only connection of its own (WAL
-//! lets it read beside the writer), and hands back the parsed rows once. On PostgreSQL it
+//! statement to its end with a read-only connection of its own (WAL lets it read beside the
+//! writer) — many rows on a blocking thread, a request's few rows on the calling thread —
+//! and hands back the parsed rows once. On PostgreSQL it
 //! takes a connection of [`crate::lean_pool`]. Either way a row is parsed by the same
 //! function, written against [`Cells`], so a read has one statement and one parser whichever
 //! database answers. [`Reader::many`] runs
@@ -135,8 +136,9 @@ pub(crate) struct Query<T> {
 /// open a connection (and a page cache) each.
 const SQLITE_READERS: usize = 8;
 
-/// Runs reads in one hand-off. Cheap to clone; on SQLite its connections are opened when
-/// needed, at most [`SQLITE_READERS`] of them, and kept for the next reads.
+/// Runs reads: [`Reader::rows`] for many rows, [`Reader::many`] and [`Reader::one_row`] for
+/// a request's few. Cheap to clone; on SQLite its connections are opened when needed, at
+/// most [`SQLITE_READERS`] of them, and kept for the next reads.
 #[derive(Clone)]
 pub struct Reader(Inner);
 
@@ -153,6 +155,23 @@ struct SqliteReaders {
     path: PathBuf,
     idle: Mutex<Vec<rusqlite::Connection>>,
     permits: Arc<tokio::sync::Semaphore>,
+}
+
+impl SqliteReaders {
+    /// An idle connection, or a new one. A panic while the list's lock was held leaves no
+    /// half-made state behind: it only holds read-only connections between reads.
+    fn take(&self) -> Result<rusqlite::Connection> {
+        let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match taken {
+            Some(c) => Ok(c),
+            None => open(&self.path),
+        }
+    }
+
+    /// Keeps `c`, its read ended, for the next read.
+    fn give_back(&self, c: rusqlite::Connection) {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(c);
+    }
 }
 
 impl std::fmt::Debug for Reader {
@@ -198,31 +217,23 @@ impl Reader {
         params: Vec<Param>,
         parse: Parse<T>,
     ) -> Result<Vec<T>> {
-        let one = vec![Query {
-            sql: sql.into(),
-            params,
-            parse,
-        }];
-        let mut read = match &self.0 {
+        let one = one(sql, params, parse);
+        let read = match &self.0 {
             Inner::Sqlite(r) => on_sqlite(r, move |c| read_all(c, &one)).await?,
             Inner::Postgres(_) => self.many(one).await?,
         };
-        Ok(read.pop().unwrap_or_default())
+        Ok(read.into_iter().flatten().collect())
     }
 
-    /// The rows `sql` selects, when they are few: one statement of [`Reader::many`].
-    pub(crate) async fn few_rows<T: Send + 'static>(
+    /// The first row `sql` selects (a lookup by key), read as [`Reader::many`] reads.
+    pub(crate) async fn one_row<T: Send + 'static>(
         &self,
         sql: impl Into<String>,
         params: Vec<Param>,
         parse: Parse<T>,
-    ) -> Result<Vec<T>> {
-        let one = vec![Query {
-            sql: sql.into(),
-            params,
-            parse,
-        }];
-        Ok(self.many(one).await?.pop().unwrap_or_default())
+    ) -> Result<Option<T>> {
+        let read = self.many(one(sql, params, parse)).await?;
+        Ok(read.into_iter().flatten().next())
     }
 
     /// The rows of each of `queries`, in order, read on one connection: the few rows a
@@ -257,6 +268,15 @@ impl Reader {
     }
 }
 
+/// One statement, as [`Reader::many`] takes them.
+fn one<T>(sql: impl Into<String>, params: Vec<Param>, parse: Parse<T>) -> Vec<Query<T>> {
+    vec![Query {
+        sql: sql.into(),
+        params,
+        parse,
+    }]
+}
+
 /// Every one of `queries` in one read transaction of `c`.
 fn read_all<T>(c: &rusqlite::Connection, queries: &[Query<T>]) -> Result<Vec<Vec<T>>> {
     let tx = c.unchecked_transaction()?;
@@ -274,35 +294,30 @@ fn read_all<T>(c: &rusqlite::Connection, queries: &[Query<T>]) -> Result<Vec<Vec
 /// the database is locked.
 ///
 /// A hand-off to a blocking thread and back is two context switches, and on a virtual
-/// machine those cost more than the read itself: a passkey sign-in's two reads in a hand-off
-/// each were a third of the pinned server's CPU per sign-in (issue 18, BENCHMARKS.md). A read
-/// of a few rows, from pages the kernel holds, takes tens of microseconds. What could hold
-/// the thread longer is a lock: a WAL reader meets one only while another connection holds
-/// the database exclusively (a restore, `locking_mode = EXCLUSIVE`, recovery after a
-/// crash). So an idle connection waits for no lock (busy timeout zero): a locked database
-/// answers at once, and the read goes to a blocking thread, which waits as long as any.
+/// machine those cost more than the read itself: with a passkey sign-in's two reads each in
+/// a hand-off, the pinned server spent about a third more CPU per sign-in (issue 18,
+/// BENCHMARKS.md). A read of a few rows, from pages the kernel holds, takes tens of
+/// microseconds. It can take longer, rarely: pages the kernel no longer holds are read from
+/// the disk (after a start, or under memory pressure), and SQLite's start of a WAL read
+/// retries, sleeping, while it races a checkpoint. The long wait it is kept from is a lock: a
+/// WAL reader meets one while another connection holds the database exclusively (a restore,
+/// `locking_mode = EXCLUSIVE`, recovery after a crash). So an idle connection waits for no
+/// lock (busy timeout zero): a locked database answers at once, and the read goes to a
+/// blocking thread, which waits as long as any.
 fn inline<T>(
     readers: &SqliteReaders,
     f: impl FnOnce(&rusqlite::Connection) -> Result<T>,
 ) -> Option<Result<T>> {
     let _permit = readers.permits.try_acquire().ok()?;
-    let taken = readers.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-    let c = match taken {
-        Some(c) => c,
-        None => match open(&readers.path) {
-            Ok(c) => c,
-            Err(e) => return Some(Err(e)),
-        },
+    let c = match readers.take() {
+        Ok(c) => c,
+        Err(e) => return Some(Err(e)),
     };
     let out = f(&c);
     let locked = matches!(&out, Err(e) if is_locked(e));
     // A connection that failed otherwise is dropped, as on a blocking thread.
     if locked || out.is_ok() {
-        readers
-            .idle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(c);
+        readers.give_back(c);
     }
     if locked {
         return None;
@@ -332,18 +347,12 @@ async fn on_sqlite<T: Send + 'static>(
     tokio::task::spawn_blocking(move || {
         // Held until the connection is back, even when the caller stopped waiting.
         let _permit = permit;
-        // A panic while the lock was held leaves no half-made state behind: the list only
-        // holds read-only connections between reads.
-        let taken = r.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let c = match taken {
-            Some(c) => c,
-            None => open(&r.path)?,
-        };
+        let c = r.take()?;
         // Here a lock is waited for, as long as a writer would; idle, it is not waited for.
         c.busy_timeout(LOCK_WAIT)?;
         let out = f(&c)?;
         c.busy_timeout(Duration::ZERO)?;
-        r.idle.lock().unwrap_or_else(|e| e.into_inner()).push(c);
+        r.give_back(c);
         Ok(out)
     })
     .await?

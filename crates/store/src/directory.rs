@@ -67,9 +67,8 @@ pub async fn user_by_id(c: &mut Conn, id: Uuid) -> Result<Option<User>> {
 /// with no hand-off to a connection's worker).
 pub async fn user_by_id_read(r: &Reader, id: Uuid) -> Result<Option<User>> {
     let params = vec![Param::Text(id.to_string())];
-    Ok(r.few_rows(USER_BY_ID, params, |c: &dyn Cells| user_from(c))
-        .await?
-        .pop())
+    r.one_row(USER_BY_ID, params, |c: &dyn Cells| user_from(c))
+        .await
 }
 
 const USER_BY_ID: &str = "SELECT * FROM users WHERE id = $1";

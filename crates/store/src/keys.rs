@@ -67,9 +67,8 @@ pub async fn current(c: &mut Conn, alg: &str, now: Timestamp) -> Result<Option<S
 /// calling thread, with no hand-off to a connection's worker).
 pub async fn current_read(r: &Reader, alg: &str, now: Timestamp) -> Result<Option<SigningKey>> {
     let params = vec![Param::Text(alg.to_string()), Param::Int(ms(now))];
-    Ok(r.few_rows(CURRENT, params, |c: &dyn Cells| from_row(c))
-        .await?
-        .pop())
+    r.one_row(CURRENT, params, |c: &dyn Cells| from_row(c))
+        .await
 }
 
 const CURRENT: &str = "SELECT * FROM signing_keys WHERE alg = $1 AND COALESCE(activates_at, created_at) <= $2 AND (retired_at IS NULL OR retired_at > $2) ORDER BY COALESCE(activates_at, created_at) DESC, kid LIMIT 1";

@@ -114,9 +114,8 @@ pub async fn grant(c: &mut Conn, id: Uuid) -> Result<Option<Grant>> {
 /// thread, with no hand-off to a connection's worker).
 pub async fn grant_read(r: &Reader, id: Uuid) -> Result<Option<Grant>> {
     let params = vec![Param::Text(id.to_string())];
-    Ok(r.few_rows(GRANT, params, |c: &dyn Cells| grant_from(c))
-        .await?
-        .pop())
+    r.one_row(GRANT, params, |c: &dyn Cells| grant_from(c))
+        .await
 }
 
 const GRANT: &str = "SELECT * FROM oauth_grants WHERE id = $1";
@@ -209,7 +208,7 @@ pub async fn take_code(
     let fresh = store.commit_batch(taken).await? == Outcome::Committed;
     let read = store
         .reader()
-        .few_rows(
+        .one_row(
             "SELECT grant_id, redirect_uri, nonce, code_challenge, expires_at FROM oauth_codes WHERE code_hash = $1",
             vec![Param::Text(code_hash.to_string())],
             |r: &dyn Cells| {
@@ -222,8 +221,7 @@ pub async fn take_code(
                 })
             },
         )
-        .await?
-        .pop();
+        .await?;
     Ok(match read {
         Some(r) if fresh => Taken::Fresh(r),
         Some(r) => Taken::Reused(r.grant_id),

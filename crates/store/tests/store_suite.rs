@@ -390,6 +390,22 @@ async fn sessions_are_found_by_token_hash_and_revocable() {
             "{}",
             t.name
         );
+        // Its empty cells too (on PostgreSQL JSON nulls).
+        let bare = Session {
+            id: Uuid::new_v4(),
+            passkey_aaguid: None,
+            passkey_attested: false,
+            credential_id: None,
+            campaign_pending: true,
+            ..s.clone()
+        };
+        sessions::insert(&mut c, "bare", &bare, NOW).await.unwrap();
+        assert_eq!(
+            sessions::with_user(t.store.reader(), "bare").await.unwrap(),
+            Some((bare, Some(u.clone()))),
+            "{}",
+            t.name
+        );
         sessions::revoke(&mut c, "th", NOW).await.unwrap();
         assert_eq!(sessions::by_token_hash(&mut c, "th").await.unwrap(), None);
         assert_eq!(

@@ -153,7 +153,7 @@ impl Service {
             )));
         }
         let now = self.now();
-        // The code is taken before a connection is: its mark waits for the write gate.
+        // Taken holding no connection of the pool: its mark waits for the write gate.
         let taken = oauth::take_code(self.store(), &token_key(code), now).await?;
         let record = match taken {
             Taken::Fresh(r) => r,
