@@ -420,10 +420,9 @@ pub(crate) fn bind_numbered(stmt: &mut rusqlite::Statement<'_>, params: &[Param]
 mod tests {
     use super::*;
 
-    /// The reader is for reads only: a statement that writes is refused by its connection,
-    /// so nothing can go around the one writer and its transactions.
-    #[tokio::test]
-    async fn the_sqlite_reader_cannot_write() {
+    /// A WAL database whose table `t` holds the row `x = 1`: its directory (removed when
+    /// dropped), a writing connection, and a reader.
+    fn one_row_table() -> (impl Sized, rusqlite::Connection, Reader) {
         let dir = portcullis_testkit::temp_dir();
         let path = dir.path().join("t.db");
         let w = rusqlite::Connection::open(&path).unwrap();
@@ -431,7 +430,14 @@ mod tests {
             "PRAGMA journal_mode = WAL; CREATE TABLE t (x BIGINT); INSERT INTO t VALUES (1);",
         )
         .unwrap();
-        let r = Reader::sqlite(path);
+        (dir, w, Reader::sqlite(path))
+    }
+
+    /// The reader is for reads only: a statement that writes is refused by its connection,
+    /// so nothing can go around the one writer and its transactions.
+    #[tokio::test]
+    async fn the_sqlite_reader_cannot_write() {
+        let (_dir, w, r) = one_row_table();
         let read = r
             .rows("SELECT x FROM t WHERE x = $1", vec![Param::Int(1)], |c| {
                 c.int("x")
@@ -459,14 +465,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_locked_database_does_not_hold_the_async_thread() {
         use std::sync::atomic::{AtomicU64, Ordering};
-        let dir = portcullis_testkit::temp_dir();
-        let path = dir.path().join("t.db");
-        let w = rusqlite::Connection::open(&path).unwrap();
-        w.execute_batch(
-            "PRAGMA journal_mode = WAL; CREATE TABLE t (x BIGINT); INSERT INTO t VALUES (1);",
-        )
-        .unwrap();
-        let r = Reader::sqlite(path);
+        let (_dir, w, r) = one_row_table();
         let read = || {
             r.many(vec![Query {
                 sql: "SELECT x FROM t ORDER BY x".into(),
