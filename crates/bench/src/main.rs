@@ -198,11 +198,12 @@ fn pin_to(_cpu: usize) -> bool {
 
 /// The host's cost of waking a thread on another core, in microseconds: the median over 5
 /// rounds of 2,000 one-byte round trips between a thread on core 0 and one on core 1 over a
-/// socket pair, each side asleep until the other writes (what `perf bench sched pipe`
-/// measures). Every hand-off of a sign-in between processes or threads on different cores
-/// pays it. On a virtual machine it moves with the host's load, and the rates move with it
-/// (BENCHMARKS.md); it is printed with each row so that rows from different hours can be
-/// compared. `None` on one core, or where the threads cannot be pinned.
+/// socket pair, each side asleep until the other writes (like `perf bench sched pipe`, which
+/// uses pipes between two processes). Every hand-off of a sign-in between processes or
+/// threads on different cores pays it. On a virtual machine it moves with the host's load;
+/// it is printed with each row so that rows from different hours can be compared with the
+/// host's state in view (how closely the rates follow it is not yet measured: BENCHMARKS.md).
+/// `None` on one core, or where the threads cannot be pinned.
 fn wake_up_round_trip(cores: usize) -> Option<f64> {
     use std::io::{Read, Write};
     use std::os::unix::net::UnixStream;
