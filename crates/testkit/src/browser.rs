@@ -230,9 +230,10 @@ pub async fn click(c: &Client, id: &str) {
 }
 
 /// The text of the first element matching `css`, once it appears.
-/// A lookup that meets a navigation (chromedriver answers "aborted by navigation" while the
-/// page's script navigates, or "stale element" when a form's answer replaced the page between
-/// finding the element and reading it) is tried again on the page that replaces it.
+/// A lookup that meets a navigation is tried again on the page that replaces it. Chromedriver
+/// reports that three ways: "aborted by navigation" while the page's script navigates, and
+/// "stale element" or, from the inspector, "does not belong to the document" when the page
+/// was replaced between finding the element and reading it.
 pub async fn text(c: &Client, css: &str) -> String {
     let mut tries = 0;
     loop {
@@ -244,9 +245,13 @@ pub async fn text(c: &Client, css: &str) -> String {
             Ok(t) => return t,
             Err(e)
                 if tries < 50
-                    && ["aborted by navigation", "stale element"]
-                        .iter()
-                        .any(|m| e.to_string().contains(m)) =>
+                    && [
+                        "aborted by navigation",
+                        "stale element",
+                        "does not belong to the document",
+                    ]
+                    .iter()
+                    .any(|m| e.to_string().contains(m)) =>
             {
                 tries += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
