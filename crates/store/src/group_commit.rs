@@ -9,8 +9,7 @@
 //! worker thread, each a hand-off between threads; here a request hands its batch over once.
 //! The thread takes the process's write gate for each group, so the pool's transactions and
 //! the groups take turns; a group that waits for it longer than a transaction may is
-//! answered [`StoreError::Busy`], as such a transaction is. Its connection never
-//! checkpoints: [`crate::checkpointer`] does that beside it, off the commit path.
+//! answered [`StoreError::Busy`], as such a transaction is.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,7 +20,6 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bulk::bind_numbered;
-use crate::checkpointer::{self, Poke};
 use crate::write::{stops, Write};
 use crate::{Durability, Result, StoreError, WRITE_WAIT};
 
@@ -67,8 +65,21 @@ impl GroupCommit {
         durability: Durability,
         gate: Arc<tokio::sync::Mutex<()>>,
     ) -> Result<GroupCommit> {
-        let conn = open(path, durability)?;
-        let (poke, checkpointer) = checkpointer::start(path)?;
+        let conn = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        let sync = match durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        // As the pool's connections are set up (src/lib.rs): the same durability, and the
+        // foreign keys SQLite leaves off by default.
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+        ))?;
+        conn.set_prepared_statement_cache_capacity(64);
         let (jobs, rx) = mpsc::unbounded_channel();
         let counts = Arc::new(Counts::default());
         let kept = counts.clone();
@@ -80,12 +91,9 @@ impl GroupCommit {
                     .enable_time()
                     .build()
                 {
-                    Ok(clock) => serve(&conn, rx, &gate, &kept, &clock, &poke),
+                    Ok(clock) => serve(&conn, rx, &gate, &kept, &clock),
                     Err(e) => refuse_all(rx, &e.to_string()),
                 }
-                // The checkpointer's last checkpoint, once no group can follow it.
-                drop(poke);
-                drop(checkpointer.join());
             })
             .map_err(|e| StoreError::Unsupported(format!("cannot start the committer: {e}")))?;
         Ok(GroupCommit {
@@ -128,28 +136,6 @@ impl GroupCommit {
     }
 }
 
-/// The committer's connection to the database at `path`.
-fn open(path: &Path, durability: Durability) -> Result<rusqlite::Connection> {
-    let conn = rusqlite::Connection::open_with_flags(
-        path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(Duration::from_secs(10))?;
-    let sync = match durability {
-        Durability::Full => "FULL",
-        Durability::Normal => "NORMAL",
-    };
-    // As the pool's connections are set up (src/lib.rs): the same durability, and the
-    // foreign keys SQLite leaves off by default. No checkpoint inside a group's commit: the
-    // checkpointer runs them on its own thread.
-    conn.execute_batch(&format!(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
-         PRAGMA wal_autocheckpoint = 0;"
-    ))?;
-    conn.set_prepared_statement_cache_capacity(64);
-    Ok(conn)
-}
-
 /// A lock that a panic elsewhere cannot spoil: what it guards is a handle, never half-made.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -161,7 +147,6 @@ fn serve(
     gate: &tokio::sync::Mutex<()>,
     counts: &Counts,
     clock: &tokio::runtime::Runtime,
-    poke: &Poke,
 ) {
     let mut cautious = false;
     while let Some(first) = rx.blocking_recv() {
@@ -186,7 +171,6 @@ fn serve(
             Ordering::Relaxed,
         );
         counts.groups.fetch_add(1, Ordering::Relaxed);
-        poke.after_commit();
         for (job, answer) in jobs.into_iter().zip(answers) {
             // A request that went away meanwhile: its writes stand, as any answered write's.
             drop(job.reply.send(answer));
@@ -357,68 +341,6 @@ mod tests {
         assert_eq!(keys(&c), ["b"]);
         // Stopped: a batch is refused, not lost in a queue nobody reads.
         assert!(g.commit(vec![insert("c")]).await.is_err());
-    }
-
-    /// The keys in the database file alone, as a copy without its write-ahead log shows
-    /// them: what checkpoints have copied there. `None` while a checkpoint is writing it.
-    fn keys_in_file(path: &Path) -> Option<Vec<String>> {
-        let dir = portcullis_testkit::temp_dir();
-        let copy = dir.path().join("copy.db");
-        std::fs::copy(path, &copy).ok()?;
-        let c = rusqlite::Connection::open(&copy).ok()?;
-        let mut s = c.prepare("SELECT k FROM t ORDER BY k").ok()?;
-        let rows = s.query_map([], |r| r.get(0)).ok()?;
-        rows.collect::<rusqlite::Result<Vec<String>>>().ok()
-    }
-
-    /// A group's commit never checkpoints, however much it writes: past SQLite's default
-    /// threshold (1,000 pages) the committed pages are still only in the log, for the
-    /// checkpointer to copy off the commit path.
-    #[test]
-    fn a_group_commit_leaves_checkpoints_to_the_checkpointer() {
-        let dir = portcullis_testkit::temp_dir();
-        let path = dir.path().join("t.db");
-        rusqlite::Connection::open(&path)
-            .unwrap()
-            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (k TEXT PRIMARY KEY);")
-            .unwrap();
-        let c = open(&path, Durability::Full).unwrap();
-        let big: Vec<_> = (0..1_200)
-            .map(|i| insert(&format!("{i:04}{}", "x".repeat(4_000))))
-            .collect();
-        let answers = group(&c, &[job(big)], &mut false);
-        assert!(matches!(answers[0], Ok(None)), "{:?}", answers[0]);
-        assert_eq!(keys(&c).len(), 1_200, "committed");
-        assert_eq!(
-            keys_in_file(&path).map(|k| k.len()),
-            Some(0),
-            "nothing copied into the file by the commit"
-        );
-    }
-
-    /// What the committer commits reaches the database file without another commit or a
-    /// stop: the checkpointer copies it after its period.
-    #[tokio::test]
-    async fn the_checkpointer_copies_committed_groups_into_the_file() {
-        let dir = portcullis_testkit::temp_dir();
-        let path = dir.path().join("t.db");
-        rusqlite::Connection::open(&path)
-            .unwrap()
-            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (k TEXT PRIMARY KEY);")
-            .unwrap();
-        let g = GroupCommit::start(&path, Durability::Full, Arc::default()).unwrap();
-        assert!(matches!(g.commit(vec![insert("a")]).await, Ok(None)));
-        assert!(matches!(g.commit(vec![insert("b")]).await, Ok(None)));
-        let mut seen = None;
-        for _ in 0..100 {
-            seen = keys_in_file(&path);
-            if seen.as_deref() == Some(&["a".to_string(), "b".to_string()][..]) {
-                break;
-            }
-            tokio::time::sleep(checkpointer::PERIOD).await;
-        }
-        assert_eq!(seen, Some(vec!["a".to_string(), "b".to_string()]));
-        g.stop().await;
     }
 
     fn job(writes: Vec<(Write, bool)>) -> Job {

@@ -12,7 +12,6 @@ pub mod backup;
 pub mod bulk;
 pub mod campaign;
 pub mod ceremonies;
-mod checkpointer;
 pub mod conditional_access;
 pub mod decision_reads;
 pub mod devices;
