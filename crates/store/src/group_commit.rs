@@ -343,6 +343,44 @@ mod tests {
         assert!(g.commit(vec![insert("c")]).await.is_err());
     }
 
+    /// Under steady load the write-ahead log stays short: each checkpoint completes, so the
+    /// log is reused from its start. (A checkpointer running beside the committer, tried on
+    /// 2026-12-02, overlapped a commit every time, never completed, and let the log grow to
+    /// 2.6 GB in a 20-second benchmark.) Here 32 writers commit 40 MB in all, back to back;
+    /// the log, which never shrinks, must end far smaller than that.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn under_steady_load_the_log_is_reused_not_grown() {
+        let dir = portcullis_testkit::temp_dir();
+        let path = dir.path().join("t.db");
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (k TEXT PRIMARY KEY);")
+            .unwrap();
+        let g = GroupCommit::start(&path, Durability::Full, Arc::default()).unwrap();
+        let writers: Vec<_> = (0..32)
+            .map(|w| {
+                let g = g.clone();
+                tokio::spawn(async move {
+                    for i in 0..625 {
+                        let k = format!("{w:02}-{i:04}-{}", "x".repeat(2_000));
+                        assert!(matches!(g.commit(vec![insert(&k)]).await, Ok(None)));
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.await.unwrap();
+        }
+        let (batches, groups) = g.counts();
+        assert_eq!(batches, 20_000);
+        assert!(groups < batches, "the writers' batches shared commits");
+        let log = std::fs::metadata(dir.path().join("t.db-wal"))
+            .unwrap()
+            .len();
+        assert!(log < 16 << 20, "the log grew to {log} bytes");
+        g.stop().await;
+    }
+
     fn job(writes: Vec<(Write, bool)>) -> Job {
         let (reply, _) = oneshot::channel();
         Job { writes, reply }
