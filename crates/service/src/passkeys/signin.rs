@@ -84,7 +84,9 @@ impl Service {
         let ceremony = sealed::seal(
             sealing_key,
             &SignInCeremony {
-                id: Uuid::new_v4(),
+                // Time-ordered (v7), as the sign-in log's ids are: spent, it is inserted
+                // where the last one was, not on a random page of the index.
+                id: Uuid::now_v7(),
                 user_id,
                 expires_ms: portcullis_domain::time_fmt::to_millis(now + CEREMONY_TTL),
                 state: sealable_state(&state)?,
@@ -270,7 +272,8 @@ impl Service {
             .map_err(|r| with_user(r.into()))?;
         let token = new_token();
         let session = Session {
-            id: Uuid::new_v4(),
+            // Time-ordered (v7): a sign-in's new session lands on the index's last page.
+            id: Uuid::now_v7(),
             user_id: user.id,
             auth_time: now,
             methods: vec![AuthMethod::Passkey],
