@@ -308,6 +308,17 @@ mod tests {
         (dir, c)
     }
 
+    /// A WAL database holding the table `t`, closed: its path, for a committer to open.
+    fn db_file() -> (impl Sized, std::path::PathBuf) {
+        let dir = portcullis_testkit::temp_dir();
+        let path = dir.path().join("t.db");
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (k TEXT PRIMARY KEY);")
+            .unwrap();
+        (dir, path)
+    }
+
     fn insert(k: &str) -> (Write, bool) {
         (
             Write::new("INSERT INTO t (k) VALUES ($1)", vec![Param::Text(k.into())]),
@@ -319,12 +330,7 @@ mod tests {
     /// as a transaction may wait: then it is refused Busy, and the next goes through.
     #[tokio::test]
     async fn a_batch_waits_for_the_write_gate_and_no_longer_than_a_transaction() {
-        let dir = portcullis_testkit::temp_dir();
-        let path = dir.path().join("t.db");
-        rusqlite::Connection::open(&path)
-            .unwrap()
-            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (k TEXT PRIMARY KEY);")
-            .unwrap();
+        let (_dir, path) = db_file();
         let gate: Arc<tokio::sync::Mutex<()>> = Arc::default();
         let g = GroupCommit::start(&path, Durability::Full, gate.clone()).unwrap();
         let held = gate.clone().lock_owned().await;
@@ -350,12 +356,7 @@ mod tests {
     /// the log, which never shrinks, must end far smaller than that.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn under_steady_load_the_log_is_reused_not_grown() {
-        let dir = portcullis_testkit::temp_dir();
-        let path = dir.path().join("t.db");
-        rusqlite::Connection::open(&path)
-            .unwrap()
-            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (k TEXT PRIMARY KEY);")
-            .unwrap();
+        let (_dir, path) = db_file();
         let g = GroupCommit::start(&path, Durability::Full, Arc::default()).unwrap();
         let writers: Vec<_> = (0..32)
             .map(|w| {
@@ -374,7 +375,7 @@ mod tests {
         let (batches, groups) = g.counts();
         assert_eq!(batches, 20_000);
         assert!(groups < batches, "the writers' batches shared commits");
-        let log = std::fs::metadata(dir.path().join("t.db-wal"))
+        let log = std::fs::metadata(path.with_extension("db-wal"))
             .unwrap()
             .len();
         assert!(log < 16 << 20, "the log grew to {log} bytes");
