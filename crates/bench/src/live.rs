@@ -395,17 +395,6 @@ impl Live {
 /// the redirect, as the browser would hand it over.
 pub const APP_CALLBACK: &str = "http://127.0.0.1:9/callback";
 
-/// The value of the `Set-Cookie` named `name` in `r`, as a `name=value` pair.
-fn cookie_pair(r: &reqwest::Response, name: &str) -> Option<String> {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_string)
-}
-
 /// The `Location` of a 303, or why there is none.
 fn redirect(r: &reqwest::Response, what: &str) -> Result<String, Failure> {
     let status = r.status().as_u16();
@@ -451,11 +440,12 @@ impl Live {
         .to_string()
     }
 
-    /// One complete application sign-in, as a browser new to the server makes it: the
-    /// authorize request (sent to sign in), a username-first passkey sign-in, back to
-    /// authorize (a code for the application), and the application's token request with its
-    /// PKCE verifier, answered with an ID token the server signs. Cookies are carried by
-    /// hand, so each sign-in is a new browser session on a kept-alive connection.
+    /// One complete application sign-in, as a browser new to the server makes it with the
+    /// sign-in page: the authorize request (sent to sign in), a username-first passkey
+    /// sign-in whose answer continues the authorization (the page sends where it goes back
+    /// to; the answer carries the application's code), and the application's token request
+    /// with its PKCE verifier, answered with an ID token the server signs. No cookie is
+    /// kept, so each sign-in is a new browser session on a kept-alive connection.
     pub async fn oidc_sign_in(
         &self,
         c: &reqwest::Client,
@@ -495,24 +485,16 @@ impl Live {
         )
         .await?;
         let cred = key.assert(&o["publicKey"], &self.origin, &Quirks::default());
-        let r = c
-            .post(format!("{}/api/signin/passkey", self.base))
-            .json(&json!({"ceremonyId": o["ceremonyId"], "credential": cred}))
-            .send()
-            .await
-            .map_err(Failure::transport)?;
-        let session = cookie_pair(&r, "portcullis_session").ok_or_else(|| Failure {
-            status: Some(r.status().as_u16()),
-            message: "the passkey sign-in set no session".into(),
-        })?;
-        let r = c
-            .get(format!("{}{back}", self.base))
-            .header("cookie", session)
-            .send()
-            .await
-            .map_err(Failure::transport)?;
-        let to_app = redirect(&r, "authorize after signing in")?;
-        let code = query_param(&to_app, "code").ok_or_else(|| Failure {
+        // As the sign-in page sends it: the answer with where to go back to, which continues
+        // the authorization and comes back with the application's code.
+        let answer = post(
+            c,
+            &format!("{}/api/signin/passkey", self.base),
+            &json!({"ceremonyId": o["ceremonyId"], "credential": cred, "returnTo": back}),
+        )
+        .await?;
+        let to_app = answer["redirect"].as_str().unwrap_or_default();
+        let code = query_param(to_app, "code").ok_or_else(|| Failure {
             status: None,
             message: format!("the application got no code: {to_app}"),
         })?;

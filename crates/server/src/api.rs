@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use uuid::Uuid;
 
-use crate::routes::{check_same_origin, request_context, signed_in_any};
+use crate::routes::{check_same_origin, request_context, safe_return_to, signed_in_any};
 use crate::{session_cookie, AppState};
 
 /// An API error in the one JSON shape.
@@ -304,6 +304,10 @@ pub struct SignInBody {
     /// The sealed ceremony the options were answered with (opaque).
     ceremony_id: String,
     credential: Value,
+    /// Where the sign-in page was to go back to (its `return_to`): the answer's `redirect`
+    /// when it is a local path; an authorization request is continued in the answer.
+    #[serde(default)]
+    return_to: Option<String>,
 }
 
 /// `POST /api/signin/passkey`: verifies the assertion and opens a session.
@@ -323,13 +327,27 @@ pub async fn sign_in(
         return Ok(too_many(wait));
     }
     let Json(body) = body.map_err(json_error)?;
+    let back = safe_return_to(body.return_to.as_deref());
+    let next = match &back {
+        Some(b) => crate::oidc::authorize::continuation(&st, b).await,
+        None => None,
+    };
     let PasskeySignedIn {
         signed_in: s,
         accepted_credential_ids: accepted,
+        continued,
     } = st
         .service
-        .finish_passkey_sign_in(&st.rp, &body.ceremony_id, &body.credential, &ctx)
+        .finish_passkey_sign_in_continuing(
+            &st.rp,
+            &body.ceremony_id,
+            &body.credential,
+            &ctx,
+            next.as_ref(),
+        )
         .await?;
+    let code_issued = continued.is_some();
+    let redirect = continued.or(back).unwrap_or_else(|| "/me".into());
     let cookie = session_cookie::set(
         &s.token,
         s.session.expires_at,
@@ -346,12 +364,17 @@ pub async fn sign_in(
         session_cookie::PASSKEY_HINT_MAX_AGE,
         st.config.cookie_secure(),
     );
-    Ok((
+    let mut res = (
         // Appended: an array of headers would keep only the last cookie.
         axum::response::AppendHeaders([(header::SET_COOKIE, cookie), (header::SET_COOKIE, hint)]),
         // R27: which of this user's passkeys the server accepts, for the Signal API.
-        Json(json!({"redirect": "/me", "userPrincipalName": s.user.user_principal_name,
+        Json(json!({"redirect": redirect, "userPrincipalName": s.user.user_principal_name,
             "signal": {"userId": crate::pages::security_info::user_handle(&s.user), "allAcceptedCredentialIds": accepted}})),
     )
-        .into_response())
+        .into_response();
+    if code_issued {
+        // Counted at the edge, as the authorization endpoint's codes are.
+        res.extensions_mut().insert(crate::metrics::CodeInAnswer);
+    }
+    Ok(res)
 }

@@ -140,6 +140,7 @@ impl Metrics {
         status: StatusCode,
         seconds: f64,
         location: Option<&str>,
+        code_in_answer: bool,
     ) {
         // A fixed set: any token is a method to HTTP, and each new label value is a series
         // kept for good — a client must not be able to grow /metrics at will.
@@ -180,6 +181,13 @@ impl Metrics {
                 })
                 .inc();
         }
+        if code_in_answer {
+            self.authorizations
+                .get_or_create(&OutcomeLabels {
+                    outcome: "codeIssued",
+                })
+                .inc();
+        }
         if route == crate::oidc::AUTHORIZE_PATH {
             let to = location.unwrap_or_default();
             let outcome = match status {
@@ -198,6 +206,11 @@ impl Metrics {
         }
     }
 }
+
+/// Marks an answer that carries an authorization code though it is not the authorization
+/// endpoint's: a passkey sign-in that continued the request it was for.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeInAnswer;
 
 /// Whether a redirect carries an authorization code (a `code` parameter, not `code=` inside
 /// some other value).
@@ -226,6 +239,7 @@ pub async fn count(State(st): State<AppState>, req: Request, next: Next) -> Resp
         res.status(),
         started.elapsed().as_secs_f64(),
         location,
+        res.extensions().get::<CodeInAnswer>().is_some(),
     );
     res
 }

@@ -1,6 +1,7 @@
 //! Crashes under load (issue 19, item 3; SPEC §7 "nothing acknowledged is lost"): a mixed
 //! writer load — users, one-time passes created and redeemed (a session issued), passkeys
 //! provisioned through Graph, passkey sign-ins (on SQLite committed in groups, issue 18),
+//! application sign-ins whose passkey answer carries the code (committed with the sign-in),
 //! Conditional Access policies — runs against the real server,
 //! which is killed with SIGKILL at a random moment, twenty times on each backend. After each
 //! restart every write that was answered is there, and no write is there by halves: every
@@ -14,6 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 20;
+/// Where the application sign-ins' application lives: never contacted, the code is read
+/// from the answer.
+const APP_CALLBACK: &str = "http://127.0.0.1:9/callback";
 const SCOPES: &[&str] = &[
     "User.ReadWrite.All",
     "UserAuthenticationMethod.ReadWrite.All",
@@ -34,6 +38,11 @@ struct Ledger {
     policies: Vec<String>,
     /// The cookies each answered passkey sign-in set: its session must survive.
     signins: Vec<String>,
+    /// (code, PKCE verifier) of each application sign-in answered since the last check:
+    /// the code must be redeemable after the crash (once, so each is checked once).
+    codes: Vec<(String, String)>,
+    /// Codes answered in earlier rounds, found and redeemed after their crash.
+    redeemed: usize,
 }
 
 impl Ledger {
@@ -42,6 +51,8 @@ impl Ledger {
             + self.passkeys.len()
             + self.policies.len()
             + self.signins.len()
+            + self.codes.len()
+            + self.redeemed
             + self
                 .passes
                 .iter()
@@ -54,6 +65,8 @@ struct Load {
     base: String,
     origin: String,
     token: String,
+    /// The application the application sign-ins are for (a public client).
+    app: String,
     ledger: Arc<Mutex<Ledger>>,
     next: Arc<AtomicU32>,
     stop: Arc<AtomicBool>,
@@ -180,6 +193,76 @@ impl Load {
         Some(())
     }
 
+    /// A user with a passkey, then application sign-ins with it until the round ends: the
+    /// authorization request, and the passkey's answer that continues it and carries the
+    /// application's code (issue 18) — committed in the sign-in's own batch, so an answered
+    /// code must be redeemable after the crash.
+    async fn app_signins(&self) -> Option<()> {
+        use base64::Engine;
+        use sha2::Digest;
+        let c = client();
+        let (upn, id) = self.new_user(&c, "app").await?;
+        let mut key =
+            portcullis_testkit::softkey::SoftKey::new("01020304-0506-0708-0102-030405060708");
+        self.provision(&c, &id, &mut key).await?;
+        while !self.stop.load(Ordering::Relaxed) {
+            let n = self.next.fetch_add(1, Ordering::Relaxed);
+            let verifier = format!("crash-verifier-{n}-0123456789-abcdefghijklmnopqrstuvwxyz");
+            let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(sha2::Sha256::digest(verifier.as_bytes()));
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("client_id", &self.app)
+                .append_pair("redirect_uri", APP_CALLBACK)
+                .append_pair("response_type", "code")
+                .append_pair("scope", "openid")
+                .append_pair("code_challenge", &challenge)
+                .append_pair("code_challenge_method", "S256")
+                .finish();
+            let browser = client();
+            let r = browser
+                .get(self.url(&format!("/oauth2/v2.0/authorize?{query}")))
+                .send()
+                .await
+                .ok()?;
+            let to = r.headers().get("location")?.to_str().ok()?.to_string();
+            let back = url::Url::parse(&format!("http://x{to}"))
+                .ok()?
+                .query_pairs()
+                .find(|(k, _)| k == "return_to")?
+                .1
+                .into_owned();
+            let o: Value = browser
+                .post(self.url("/api/signin/passkey/options"))
+                .json(&json!({"username": upn}))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let assertion = key.assert(&o["publicKey"], &self.origin, &Default::default());
+            let r = browser
+                .post(self.url("/api/signin/passkey"))
+                .json(&json!({"ceremonyId": o["ceremonyId"], "credential": assertion, "returnTo": back}))
+                .send()
+                .await
+                .ok()?;
+            let st = r.status();
+            let v: Value = r.json().await.ok()?;
+            assert_eq!(st, StatusCode::OK, "{upn} signs in to the application: {v}");
+            let code = url::Url::parse(v["redirect"].as_str().unwrap_or_default())
+                .ok()
+                .and_then(|u| {
+                    u.query_pairs()
+                        .find(|(k, _)| k == "code")
+                        .map(|(_, c)| c.into_owned())
+                });
+            let code = code.unwrap_or_else(|| panic!("the answer carries no code: {v}"));
+            self.ledger.lock().unwrap().codes.push((code, verifier));
+        }
+        Some(())
+    }
+
     /// Provisions `key` for user `id` through Graph, and notes it in the ledger.
     async fn provision(
         &self,
@@ -249,6 +332,7 @@ async fn check(
     db: Option<&str>,
     s: &Server,
     token: &str,
+    app: &str,
     ledger: &Ledger,
     checked: &Mutex<std::collections::HashSet<String>>,
 ) {
@@ -313,6 +397,27 @@ async fn check(
             me,
             StatusCode::OK,
             "{name} round {round}: an answered passkey sign-in's session was lost"
+        );
+    }
+    for (code, verifier) in &ledger.codes {
+        let r = c
+            .post(s.url("/oauth2/v2.0/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", APP_CALLBACK),
+                ("client_id", app),
+                ("code_verifier", verifier.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let st = r.status();
+        assert_eq!(
+            st,
+            StatusCode::OK,
+            "{name} round {round}: an answered application sign-in's code was lost: {}",
+            r.text().await.unwrap_or_default()
         );
     }
     for p in &ledger.policies {
@@ -388,6 +493,26 @@ async fn every_answered_write_survives_twenty_sigkills_under_load() {
         let mut s = start().await;
         support::enable_fido2(d, db);
         let token = support::token(d, db, &public, "admin@portcullis.local", SCOPES);
+        let (st, out, err) = cli(
+            d,
+            db,
+            &[
+                "apps",
+                "add",
+                "--name",
+                "Crash app",
+                "--public",
+                "--redirect-uri",
+                APP_CALLBACK,
+            ],
+        );
+        assert_eq!(st, 0, "{err}");
+        let app = out
+            .lines()
+            .next()
+            .and_then(|l| l.split_whitespace().last())
+            .unwrap()
+            .to_string();
         let ledger: Arc<Mutex<Ledger>> = Arc::default();
         let next = Arc::new(AtomicU32::new(0));
         let mut restarts = vec![];
@@ -398,6 +523,7 @@ async fn every_answered_write_survives_twenty_sigkills_under_load() {
                 base: s.url(""),
                 origin: public.clone(),
                 token: token.clone(),
+                app: app.clone(),
                 ledger: ledger.clone(),
                 next: next.clone(),
                 stop: stop.clone(),
@@ -412,7 +538,8 @@ async fn every_answered_write_survives_twenty_sigkills_under_load() {
                             0 => load.passes().await,
                             1 => load.passkeys().await,
                             2 => load.policies().await,
-                            _ => load.signins().await,
+                            3 => load.signins().await,
+                            _ => load.app_signins().await,
                         };
                         if done.is_none() {
                             break; // The server is gone: what was in flight is unknown.
@@ -436,19 +563,25 @@ async fn every_answered_write_survives_twenty_sigkills_under_load() {
             restarts.push(started.elapsed());
             // The workers are done: the ledger is read without its lock across the checks.
             let l = std::mem::take(&mut *ledger.lock().unwrap());
-            check(name, round, d, db, &s, &token, &l, &checked).await;
-            *ledger.lock().unwrap() = l;
+            check(name, round, d, db, &s, &token, &app, &l, &checked).await;
+            *ledger.lock().unwrap() = Ledger {
+                // Redeemed by the check: a code is good once.
+                redeemed: l.redeemed + l.codes.len(),
+                codes: vec![],
+                ..l
+            };
         }
         let l = std::mem::take(&mut *ledger.lock().unwrap());
         restarts.sort();
         assert!(
-            !l.signins.is_empty(),
-            "{name}: no passkey sign-in was answered in {ROUNDS} rounds"
+            !l.signins.is_empty() && l.redeemed > 0,
+            "{name}: no passkey or no application sign-in was answered in {ROUNDS} rounds"
         );
         eprintln!(
-            "{name}: {ROUNDS} SIGKILLs under load; {} writes answered ({} passkey sign-ins), 0 lost; restart median {:?}, max {:?}",
+            "{name}: {ROUNDS} SIGKILLs under load; {} writes answered ({} passkey sign-ins, {} application sign-ins), 0 lost; restart median {:?}, max {:?}",
             l.writes(),
             l.signins.len(),
+            l.redeemed,
             restarts[restarts.len() / 2],
             restarts.last().unwrap()
         );

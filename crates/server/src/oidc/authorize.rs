@@ -4,8 +4,11 @@
 use axum::extract::{ConnectInfo, OriginalUri, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use portcullis_domain::oidc::{sign_in_need, AuthorizeError, AuthorizeParams, SignInNeed};
-use portcullis_service::oidc::{redirect_with, AuthorizeOutcome, NextStep};
+use portcullis_domain::application::Application;
+use portcullis_domain::oidc::{
+    sign_in_need, AuthorizeError, AuthorizeParams, AuthorizeRequest, SignInNeed,
+};
+use portcullis_service::oidc::{redirect_with, AuthorizeOutcome, Continuation, NextStep};
 use std::net::SocketAddr;
 
 use super::AUTHORIZE_PATH;
@@ -133,16 +136,16 @@ pub async fn post(
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn handle(
-    State(st): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+/// The request a query holds, checked against its application (`login_after` verified: it
+/// counts only as this server signed it, for this very request; anything else is dropped,
+/// and `prompt=login`, kept in the URL, asks for the sign-in again). Or the answer when it
+/// is not one: a page, or the application's redirect with the error.
+async fn checked(
+    st: &AppState,
     raw: &str,
-) -> Result<Response, PageError> {
+) -> Result<Result<(AuthorizeRequest, Application, Vec<(String, String)>), Response>, PageError> {
     let issuer = st.config.issuer();
     let (mut params, pairs) = parse(raw)?;
-    // `login_after` counts only as this server signed it, for this very request; anything
-    // else is dropped (and `prompt=login`, kept in the URL, asks for the sign-in again).
     params.login_after = match &params.login_after {
         Some(token) => st
             .service
@@ -151,8 +154,8 @@ async fn handle(
             .map(|t| t.to_string()),
         None => None,
     };
-    let (req, app) = match st.service.check_authorize(&params).await? {
-        Ok(ok) => ok,
+    Ok(match st.service.check_authorize(&params).await? {
+        Ok((req, app)) => Ok((req, app, pairs)),
         Err(AuthorizeError::NoRedirect(message)) => return Err(PageError::BadRequest(message)),
         Err(AuthorizeError::Redirect {
             redirect_uri,
@@ -168,8 +171,40 @@ async fn handle(
                 q.push(("state", s));
             }
             q.push(("iss", &issuer));
-            return Ok(see_other(&redirect_with(&redirect_uri, &q)));
+            Err(see_other(&redirect_with(&redirect_uri, &q)))
         }
+    })
+}
+
+/// The authorization request a sign-in page returns to, when `return_to` is one this
+/// endpoint would go on to decide (checked as [`get`] checks it): what the passkey's answer
+/// may continue (issue 18). Anything else — another page, a request in error — is left to
+/// the browser to follow, and answered there as it always is.
+pub(crate) async fn continuation(st: &AppState, return_to: &str) -> Option<Continuation> {
+    let (path, query) = return_to.split_once('?')?;
+    if path != AUTHORIZE_PATH {
+        return None;
+    }
+    match checked(st, query).await {
+        Ok(Ok((request, app, _))) => Some(Continuation {
+            issuer: st.config.issuer(),
+            request,
+            app,
+        }),
+        Ok(Err(_)) | Err(_) => None,
+    }
+}
+
+async fn handle(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    raw: &str,
+) -> Result<Response, PageError> {
+    let issuer = st.config.issuer();
+    let (req, app, pairs) = match checked(&st, raw).await? {
+        Ok(checked) => checked,
+        Err(answer) => return Ok(answer),
     };
     let session = signed_in_any(&st, &headers).await?;
     let now = st.service.now();

@@ -71,9 +71,13 @@ async function signal(call, arg) {
 }
 
 async function finishSignIn(o, cred) {
+  // Where to go back to travels with the answer: an application's authorization request is
+  // continued there, and the answer sends the browser straight back with its code.
+  const back = document.getElementById("return_to");
+  const returnTo = back && back.value ? back.value : undefined;
   let r;
   try {
-    r = await postJson("/api/signin/passkey", { ceremonyId: o.ceremonyId, credential: cred.toJSON() });
+    r = await postJson("/api/signin/passkey", { ceremonyId: o.ceremonyId, credential: cred.toJSON(), returnTo });
   } catch (e) {
     if (e.code === "passkeyDeleted") {
       await signal("signalUnknownCredential", { rpId: o.publicKey.rpId, credentialId: cred.id });
@@ -87,9 +91,9 @@ async function finishSignIn(o, cred) {
       allAcceptedCredentialIds: r.signal.allAcceptedCredentialIds,
     });
   }
-  // Back to the page or application that sent the user here (the server vetted return_to).
-  const back = document.getElementById("return_to");
-  location.href = back && back.value ? back.value : r.redirect;
+  // Back to the application with its code, or to the page that sent the user here (the
+  // server vetted return_to again).
+  location.href = r.redirect;
 }
 
 // Passkey autofill (conditional mediation): on the sign-in page the browser lists the

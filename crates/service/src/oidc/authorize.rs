@@ -6,11 +6,12 @@ use portcullis_domain::conditional_access::remedy::Verdict;
 use portcullis_domain::directory::User;
 use portcullis_domain::grant::grant_end;
 use portcullis_domain::oidc::{
-    validate_authorize, AuthorizeError, AuthorizeParams, AuthorizeRequest, CODE_LIFETIME,
+    sign_in_need, validate_authorize, AuthorizeError, AuthorizeParams, AuthorizeRequest,
+    SignInNeed, CODE_LIFETIME,
 };
 use portcullis_domain::session::{AuthMethod, Session};
 use portcullis_store::oauth::{self, CodeRecord, Grant};
-use portcullis_store::write::Batch;
+use portcullis_store::write::{Batch, Write};
 use portcullis_store::{applications, signins};
 use uuid::Uuid;
 
@@ -111,6 +112,48 @@ impl Service {
         user: &User,
         ctx: &RequestContext,
     ) -> Result<AuthorizeOutcome> {
+        match self
+            .decide_code(issuer, req, app, session, user, ctx)
+            .await?
+        {
+            CodeDecision::Issue(issued) => {
+                // The sign-in's log entry, the grant and its code, committed together with
+                // whatever else is being committed at that moment (group commit on SQLite,
+                // issue 18).
+                let batch: Batch<std::convert::Infallible> =
+                    issued.writes.into_iter().fold(Batch::new(), Batch::then);
+                self.store().commit_batch(batch).await?;
+                Ok(AuthorizeOutcome::Redirect(issued.redirect))
+            }
+            CodeDecision::Refuse { logged, outcome } => {
+                let batch: Batch<std::convert::Infallible> = Batch::new().then(logged);
+                self.store().commit_batch(batch).await?;
+                if let AuthorizeOutcome::Denied {
+                    application,
+                    policy,
+                    is_loop,
+                    ..
+                } = &outcome
+                {
+                    tracing::info!(user = %user.user_principal_name, app = %application, %policy, is_loop, "authorization refused");
+                }
+                Ok(outcome)
+            }
+        }
+    }
+
+    /// The access decision on an authorization request, and what answering it writes —
+    /// nothing of it committed yet: [`Service::issue_code`] commits it alone, a passkey
+    /// sign-in that continues the request commits it with the sign-in's own writes.
+    pub(crate) async fn decide_code(
+        &self,
+        issuer: &str,
+        req: &AuthorizeRequest,
+        app: &Application,
+        session: &Session,
+        user: &User,
+        ctx: &RequestContext,
+    ) -> Result<CodeDecision> {
         let now = self.now();
         // The device proof is bound to this request: its PKCE challenge, else its state.
         let binding = req
@@ -134,24 +177,22 @@ impl Service {
             ca.policies(),
         ));
         if let Some(d) = crate::render::denial(&decision.verdict) {
-            let batch: Batch<std::convert::Infallible> = Batch::new().then(logged);
-            self.store().commit_batch(batch).await?;
             let next = match decision.verdict {
                 Verdict::StepUp { .. } => NextStep::SignInAgain,
                 Verdict::RegisterFirst { .. } => NextStep::RegisterInSecurityInfo,
                 _ => NextStep::Nothing,
             };
-            if let Verdict::Refused { is_loop, .. } = decision.verdict {
-                tracing::info!(user = %user.user_principal_name, app = %app.display_name, policy = %d.policy, is_loop, "authorization refused by Conditional Access");
-            }
-            return Ok(AuthorizeOutcome::Denied {
-                application: app.display_name.clone(),
-                code: d.code,
-                policy: d.policy,
-                reason: d.reason,
-                remedy: d.remedy,
-                is_loop: d.is_loop,
-                next,
+            return Ok(CodeDecision::Refuse {
+                logged,
+                outcome: AuthorizeOutcome::Denied {
+                    application: app.display_name.clone(),
+                    code: d.code,
+                    policy: d.policy,
+                    reason: d.reason,
+                    remedy: d.remedy,
+                    is_loop: d.is_loop,
+                    next,
+                },
             });
         }
         // R47: the grant ends when the pass that started it does, or after its family lifetime.
@@ -189,23 +230,71 @@ impl Service {
             code_challenge: req.code_challenge.clone(),
             expires_at: now + CODE_LIFETIME,
         };
-        // The sign-in's log entry, the grant and its code, committed together with whatever
-        // else is being committed at that moment (group commit on SQLite, issue 18).
-        let batch: Batch<std::convert::Infallible> = Batch::new()
-            .then(logged)
-            .then(oauth::insert_grant_write(&grant)?)
-            .then(oauth::insert_code_write(&token_key(&code), &record));
-        self.store().commit_batch(batch).await?;
         let mut params = vec![("code", code.as_str())];
         if let Some(s) = &req.state {
             params.push(("state", s));
         }
         // RFC 9207: the issuer in the response defends against mix-up attacks.
         params.push(("iss", issuer));
-        Ok(AuthorizeOutcome::Redirect(redirect_with(
-            &req.redirect_uri,
-            &params,
-        )))
+        Ok(CodeDecision::Issue(CodeIssued {
+            writes: vec![
+                logged,
+                oauth::insert_grant_write(&grant)?,
+                oauth::insert_code_write(&token_key(&code), &record),
+            ],
+            redirect: redirect_with(&req.redirect_uri, &params),
+        }))
+    }
+}
+
+/// What answering an authorization request comes to, before anything is committed.
+pub(crate) enum CodeDecision {
+    /// Allowed: a code for the application.
+    Issue(CodeIssued),
+    /// Refused: the log entry that says why, and what to tell the user.
+    Refuse {
+        /// The refusal's sign-in log entry.
+        logged: Write,
+        /// The refusal.
+        outcome: AuthorizeOutcome,
+    },
+}
+
+/// A code the access decision allowed, not yet committed.
+pub(crate) struct CodeIssued {
+    /// The sign-in log entry, the grant and the code (hashed): kept together or not at all.
+    pub(crate) writes: Vec<Write>,
+    /// The application's redirect URI with the code, the state and the issuer: to be
+    /// answered only once the writes are durable.
+    pub(crate) redirect: String,
+}
+
+/// An authorization request checked against its application ([`Service::check_authorize`],
+/// with `login_after` verified): what a passkey sign-in may continue, so that the browser
+/// goes from the passkey's answer straight to the application.
+#[derive(Debug, Clone)]
+pub struct Continuation {
+    /// The issuer the code is answered as (RFC 9207).
+    pub issuer: String,
+    /// The request.
+    pub request: AuthorizeRequest,
+    /// Its application.
+    pub app: Application,
+}
+
+impl Continuation {
+    /// Whether the request goes straight to the access decision with `session`, as the
+    /// authorization endpoint would send it: the session is fresh enough for it (`prompt`,
+    /// `max_age`, `login_after`) and no registration campaign holds it up. Otherwise the
+    /// browser goes to the request, which answers as it always does.
+    pub(crate) fn ready_for(&self, session: &Session, now: portcullis_domain::Timestamp) -> bool {
+        let held = session.campaign_pending
+            && !portcullis_domain::policy::campaign::registration_path(&self.app.app_id);
+        let fresh = matches!(
+            sign_in_need(&self.request, Some(session), now),
+            SignInNeed::Ready
+        );
+        fresh && !held
     }
 }
 

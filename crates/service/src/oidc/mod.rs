@@ -7,7 +7,8 @@ mod refresh_check;
 mod token;
 mod userinfo;
 
-pub use authorize::{redirect_with, AuthorizeOutcome, NextStep};
+pub(crate) use authorize::CodeDecision;
+pub use authorize::{redirect_with, AuthorizeOutcome, Continuation, NextStep};
 pub use token::{ClientAuth, OAuthError, TokenSet};
 
 use serde::{Deserialize, Serialize};

@@ -144,6 +144,10 @@ pub struct PasskeySignedIn {
     /// disabled ones included, since they can come back — read with the passkey that
     /// answered, in the same statement.
     pub accepted_credential_ids: Vec<String>,
+    /// The application's redirect URI with its code, when the sign-in continued an
+    /// authorization request and the access decision allowed it: committed with the
+    /// sign-in, so the browser goes straight to the application.
+    pub continued: Option<String>,
 }
 
 /// A passkey with whether it can sign in now, and why not.

@@ -6,6 +6,8 @@ use portcullis_store::sign_in_reads::{self, SignInReads};
 use portcullis_store::write::{Batch, Outcome};
 use portcullis_webauthn::PublicKeyCredential;
 
+use crate::oidc::{CodeDecision, Continuation};
+
 impl Service {
     /// R21: starts a sign-in. With a username, the options list that user's usable passkeys;
     /// without one, it is a discoverable-credential request.
@@ -103,6 +105,24 @@ impl Service {
         response: &Value,
         ctx: &RequestContext,
     ) -> Result<PasskeySignedIn, PasskeyError> {
+        self.finish_passkey_sign_in_continuing(rp, ceremony, response, ctx, None)
+            .await
+    }
+
+    /// [`Service::finish_passkey_sign_in`], continuing the authorization request the sign-in
+    /// was for, when there is one (issue 18): if the new session goes straight to the access
+    /// decision and it allows the request, the code's writes are committed with the
+    /// sign-in's, and the answer carries the application's redirect with the code. Refused,
+    /// nothing of the authorization is kept or logged here: the browser goes on to the
+    /// request, which decides again, logs the refusal once and shows it.
+    pub async fn finish_passkey_sign_in_continuing(
+        &self,
+        rp: &RelyingParty,
+        ceremony: &str,
+        response: &Value,
+        ctx: &RequestContext,
+        next: Option<&Continuation>,
+    ) -> Result<PasskeySignedIn, PasskeyError> {
         let now = self.now();
         // R24: how the client reached the authenticator, kept with the outcome.
         let attachment = client_report(&Reported::of(response)).attachment;
@@ -114,7 +134,17 @@ impl Service {
             Ok(assertion) => match self.open_sign_in_ceremony(ceremony, now).await {
                 Err(e) => Err((None, e, None)),
                 Ok(cer) => self
-                    .try_passkey_sign_in(rp, &cer, &assertion, attachment, ctx, now)
+                    .try_passkey_sign_in(
+                        rp,
+                        Answer {
+                            cer: &cer,
+                            assertion: &assertion,
+                            attachment,
+                        },
+                        ctx,
+                        now,
+                        next,
+                    )
                     .await
                     .map_err(|(user, e)| (user, e, Some((cer.id, cer.expires_at())))),
             },
@@ -166,12 +196,16 @@ impl Service {
     async fn try_passkey_sign_in(
         &self,
         rp: &RelyingParty,
-        cer: &SignInCeremony,
-        assertion: &PublicKeyCredential,
-        attachment: Option<Attachment>,
+        answer: Answer<'_>,
         ctx: &RequestContext,
         now: Timestamp,
+        next: Option<&Continuation>,
     ) -> Result<PasskeySignedIn, (Option<Involved>, PasskeyError)> {
+        let Answer {
+            cer,
+            assertion,
+            attachment,
+        } = answer;
         let no_user = |e: PasskeyError| (None, e);
         let state: AuthenticationState = serde_json::from_str(&cer.state)
             .map_err(|e| no_user(ServiceError::Internal(format!("ceremony state: {e}")).into()))?;
@@ -324,6 +358,19 @@ impl Service {
         if stored.passkey.last_used_at.is_none() {
             batch = batch.then(directory::prefer_if_unset_write(user.id, "passkey"));
         }
+        // The authorization the sign-in was for, decided with the new session before anything
+        // is kept: allowed, its log entry, grant and code join this batch, all or nothing.
+        let mut continued = None;
+        if let Some(next) = next.filter(|n| n.ready_for(&session, now)) {
+            let decided = self
+                .decide_code(&next.issuer, &next.request, &next.app, &session, &user, ctx)
+                .await
+                .map_err(|e| with_user(e.into()))?;
+            if let CodeDecision::Issue(issued) = decided {
+                batch = issued.writes.into_iter().fold(batch, Batch::then);
+                continued = Some(issued.redirect);
+            }
+        }
         match self
             .store()
             .commit_batch(batch)
@@ -347,6 +394,7 @@ impl Service {
                 .filter(|p| p.deleted.is_none())
                 .map(|p| p.passkey.credential_id.clone())
                 .collect(),
+            continued,
         })
     }
 }
@@ -466,6 +514,14 @@ fn sealable_state(state: &AuthenticationState) -> Result<String, ServiceError> {
         *creds = Value::Array(vec![]);
     }
     serde_json::to_string(&v).map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+/// A sign-in's answer, opened: the ceremony it answers, the assertion, and how the client
+/// reached the authenticator (R24).
+struct Answer<'a> {
+    cer: &'a SignInCeremony,
+    assertion: &'a PublicKeyCredential,
+    attachment: Option<Attachment>,
 }
 
 /// Why the writes of a verified sign-in were not kept.
