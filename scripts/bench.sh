@@ -47,7 +47,8 @@ if [ "$(nproc)" -ge 2 ]; then
   taskset -c "0-$(( LAST - 1 ))" "$B" "${ARGS[@]}" --sqlite-synchronous normal --server-cpu "$LAST" | tail -n 1
 fi
 # The application sign-in: an OIDC authorization code flow around each passkey sign-in
-# (authorize, sign-in, code, token request with PKCE, an RS256 ID token).
+# (authorize, the sign-in whose answer continues it and carries the code, the token request
+# with PKCE, an RS256 ID token).
 "$B" "${ARGS[@]}" --sqlite-synchronous full --flow oidc | tail -n 1
 if [ "$(nproc)" -ge 2 ]; then
   taskset -c "0-$(( LAST - 1 ))" "$B" "${ARGS[@]}" --sqlite-synchronous full --flow oidc --server-cpu "$LAST" | tail -n 1
