@@ -902,13 +902,17 @@ async fn a_passkey_answer_continues_its_authorization_and_nothing_else() {
     );
 
     // Whatever else is sent as where to go back to gets no code: a request edited to another
-    // redirect URI, a request of no client, a page, another site.
+    // redirect URI, a request of no client, one with a fragment, a page, another site.
     let edited = back.replace(&urlenc(CB), &urlenc("https://attacker.example/cb"));
     assert_ne!(edited, back);
     let nobody = back.replace(&app, "00000000-0000-0000-0000-00000000dead");
+    // A fragment never reaches the endpoint: what is continued must be what it would read.
+    let fragment = back.replace("state=s-cont", "state=s-cont#other");
+    assert_ne!(fragment, back);
     for (sent, goes_to) in [
         (edited.as_str(), edited.as_str()),
         (nobody.as_str(), nobody.as_str()),
+        (fragment.as_str(), fragment.as_str()),
         ("/me", "/me"),
         ("https://attacker.example/oauth2/v2.0/authorize", "/me"),
         ("//attacker.example/oauth2/v2.0/authorize", "/me"),

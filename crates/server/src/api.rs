@@ -354,24 +354,32 @@ pub async fn sign_in(
         st.service.now(),
         st.config.cookie_secure(),
     );
-    let hint = session_cookie::set_named(
-        session_cookie::PASSKEY_HINT,
-        &st.service
-            .passkey_hint(&s.user.user_principal_name)
-            .await
-            .map_err(PasskeyError::from)?,
-        "/signin",
-        session_cookie::PASSKEY_HINT_MAX_AGE,
-        st.config.cookie_secure(),
-    );
+    // The sign-in (and any code with it) is committed: a hint that cannot be made now costs
+    // the next sign-in page its shortcut, never this answer.
+    let hint = match st.service.passkey_hint(&s.user.user_principal_name).await {
+        Ok(hint) => Some(session_cookie::set_named(
+            session_cookie::PASSKEY_HINT,
+            &hint,
+            "/signin",
+            session_cookie::PASSKEY_HINT_MAX_AGE,
+            st.config.cookie_secure(),
+        )),
+        Err(e) => {
+            tracing::warn!(error = %e, "no passkey hint for this sign-in");
+            None
+        }
+    };
     let mut res = (
-        // Appended: an array of headers would keep only the last cookie.
-        axum::response::AppendHeaders([(header::SET_COOKIE, cookie), (header::SET_COOKIE, hint)]),
+        [(header::SET_COOKIE, cookie)],
         // R27: which of this user's passkeys the server accepts, for the Signal API.
         Json(json!({"redirect": redirect, "userPrincipalName": s.user.user_principal_name,
             "signal": {"userId": crate::pages::security_info::user_handle(&s.user), "allAcceptedCredentialIds": accepted}})),
     )
         .into_response();
+    if let Some(hint) = hint {
+        // Appended: a second insert would replace the session's cookie.
+        res.headers_mut().append(header::SET_COOKIE, hint);
+    }
     if code_issued {
         // Counted at the edge, as the authorization endpoint's codes are.
         res.extensions_mut().insert(crate::metrics::CodeInAnswer);

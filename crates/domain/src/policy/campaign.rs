@@ -541,6 +541,14 @@ fn can_register(
     Ok(())
 }
 
+/// Whether the registration campaign holds `session` up on its way to this application
+/// (R55): it waits for an answer, and the application is not one where passkeys are
+/// registered. The authorization endpoint and a passkey sign-in continuing an
+/// authorization ask this same question.
+pub fn holds_up(session: &crate::session::Session, app_id: &str) -> bool {
+    session.campaign_pending && !registration_path(app_id)
+}
+
 /// Whether a session the campaign holds up may still sign in to this application: the
 /// places the passkey is registered — Security info, and Microsoft Authenticator for its
 /// same-device flow. Holding those up too would make registering impossible: a loop.

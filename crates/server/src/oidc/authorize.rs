@@ -182,7 +182,9 @@ async fn checked(
 /// the browser to follow, and answered there as it always is.
 pub(crate) async fn continuation(st: &AppState, return_to: &str) -> Option<Continuation> {
     let (path, query) = return_to.split_once('?')?;
-    if path != AUTHORIZE_PATH {
+    // A fragment is the browser's, never sent to the endpoint: a URL with one is left to
+    // the browser, so that what is continued is exactly what the endpoint would receive.
+    if path != AUTHORIZE_PATH || query.contains('#') {
         return None;
     }
     match checked(st, query).await {
@@ -191,7 +193,11 @@ pub(crate) async fn continuation(st: &AppState, return_to: &str) -> Option<Conti
             request,
             app,
         }),
-        Ok(Err(_)) | Err(_) => None,
+        Ok(Err(_)) | Err(PageError::BadRequest(_)) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "an authorization to continue could not be checked: left to the browser");
+            None
+        }
     }
 }
 
@@ -241,9 +247,7 @@ async fn handle(
     // R55: a session the registration campaign holds up reaches only the applications
     // where passkeys are registered until it is answered; then this authorization resumes.
     // With prompt=none no page may be shown: the application hears interaction_required.
-    if session.campaign_pending
-        && !portcullis_domain::policy::campaign::registration_path(&app.app_id)
-    {
+    if portcullis_domain::policy::campaign::holds_up(&session, &app.app_id) {
         if req.prompt_none {
             let mut q = vec![
                 ("error", "interaction_required"),

@@ -132,10 +132,11 @@ impl Service {
                     application,
                     policy,
                     is_loop,
+                    next: NextStep::Nothing,
                     ..
                 } = &outcome
                 {
-                    tracing::info!(user = %user.user_principal_name, app = %application, %policy, is_loop, "authorization refused");
+                    tracing::info!(user = %user.user_principal_name, app = %application, %policy, is_loop, "authorization refused by Conditional Access");
                 }
                 Ok(outcome)
             }
@@ -288,8 +289,7 @@ impl Continuation {
     /// `max_age`, `login_after`) and no registration campaign holds it up. Otherwise the
     /// browser goes to the request, which answers as it always does.
     pub(crate) fn ready_for(&self, session: &Session, now: portcullis_domain::Timestamp) -> bool {
-        let held = session.campaign_pending
-            && !portcullis_domain::policy::campaign::registration_path(&self.app.app_id);
+        let held = portcullis_domain::policy::campaign::holds_up(session, &self.app.app_id);
         let fresh = matches!(
             sign_in_need(&self.request, Some(session), now),
             SignInNeed::Ready

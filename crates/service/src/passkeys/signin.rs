@@ -361,14 +361,21 @@ impl Service {
         // The authorization the sign-in was for, decided with the new session before anything
         // is kept: allowed, its log entry, grant and code join this batch, all or nothing.
         let mut continued = None;
+        // A decision that fails (a read) continues nothing: the sign-in stands, and the
+        // browser meets the failure at the request.
         if let Some(next) = next.filter(|n| n.ready_for(&session, now)) {
-            let decided = self
+            match self
                 .decide_code(&next.issuer, &next.request, &next.app, &session, &user, ctx)
                 .await
-                .map_err(|e| with_user(e.into()))?;
-            if let CodeDecision::Issue(issued) = decided {
-                batch = issued.writes.into_iter().fold(batch, Batch::then);
-                continued = Some(issued.redirect);
+            {
+                Ok(CodeDecision::Issue(issued)) => {
+                    batch = issued.writes.into_iter().fold(batch, Batch::then);
+                    continued = Some(issued.redirect);
+                }
+                Ok(CodeDecision::Refuse { .. }) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "the authorization a sign-in was for could not be decided: left to the browser");
+                }
             }
         }
         match self

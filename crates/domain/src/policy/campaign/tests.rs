@@ -358,3 +358,31 @@ fn r55_nothing_to_snooze_when_nothing_is_asked() {
         );
     }
 }
+
+/// R55: a session the campaign interrupted is held up on its way to any application but
+/// the places a passkey is registered; an answered one is held up nowhere.
+#[test]
+fn r55_a_pending_session_is_held_up_everywhere_but_where_passkeys_are_registered() {
+    let session = |pending: bool| crate::session::Session {
+        id: Uuid::nil(),
+        user_id: USER,
+        auth_time: NOW,
+        methods: vec![crate::session::AuthMethod::TemporaryAccessPass],
+        expires_at: NOW + time::Duration::hours(1),
+        passkey_aaguid: None,
+        passkey_attested: false,
+        credential_id: None,
+        campaign_pending: pending,
+    };
+    let payroll = "6f0c0000-0000-0000-0000-000000000001";
+    assert!(holds_up(&session(true), payroll));
+    for app in crate::directory::FIRST_PARTY_APPS {
+        assert!(!holds_up(&session(true), app.app_id), "{}", app.app_id);
+        assert!(
+            !holds_up(&session(true), &app.app_id.to_uppercase()),
+            "{}",
+            app.app_id
+        );
+    }
+    assert!(!holds_up(&session(false), payroll));
+}
