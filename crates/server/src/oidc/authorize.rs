@@ -136,14 +136,19 @@ pub async fn post(
         .unwrap_or_else(IntoResponse::into_response)
 }
 
+/// An authorization request checked against its application, with the query's pairs (a
+/// return URL is rebuilt from them).
+struct Checked {
+    request: AuthorizeRequest,
+    app: Application,
+    pairs: Vec<(String, String)>,
+}
+
 /// The request a query holds, checked against its application (`login_after` verified: it
 /// counts only as this server signed it, for this very request; anything else is dropped,
 /// and `prompt=login`, kept in the URL, asks for the sign-in again). Or the answer when it
 /// is not one: a page, or the application's redirect with the error.
-async fn checked(
-    st: &AppState,
-    raw: &str,
-) -> Result<Result<(AuthorizeRequest, Application, Vec<(String, String)>), Response>, PageError> {
+async fn checked(st: &AppState, raw: &str) -> Result<Result<Checked, Response>, PageError> {
     let issuer = st.config.issuer();
     let (mut params, pairs) = parse(raw)?;
     params.login_after = match &params.login_after {
@@ -155,7 +160,11 @@ async fn checked(
         None => None,
     };
     Ok(match st.service.check_authorize(&params).await? {
-        Ok((req, app)) => Ok((req, app, pairs)),
+        Ok((request, app)) => Ok(Checked {
+            request,
+            app,
+            pairs,
+        }),
         Err(AuthorizeError::NoRedirect(message)) => return Err(PageError::BadRequest(message)),
         Err(AuthorizeError::Redirect {
             redirect_uri,
@@ -188,7 +197,7 @@ pub(crate) async fn continuation(st: &AppState, return_to: &str) -> Option<Conti
         return None;
     }
     match checked(st, query).await {
-        Ok(Ok((request, app, _))) => Some(Continuation {
+        Ok(Ok(Checked { request, app, .. })) => Some(Continuation {
             issuer: st.config.issuer(),
             request,
             app,
@@ -208,7 +217,11 @@ async fn handle(
     raw: &str,
 ) -> Result<Response, PageError> {
     let issuer = st.config.issuer();
-    let (req, app, pairs) = match checked(&st, raw).await? {
+    let Checked {
+        request: req,
+        app,
+        pairs,
+    } = match checked(&st, raw).await? {
         Ok(checked) => checked,
         Err(answer) => return Ok(answer),
     };
