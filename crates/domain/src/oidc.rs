@@ -370,8 +370,9 @@ pub fn satisfied_builtin_strengths(methods: &[AuthMethod]) -> Vec<&'static str> 
     let used: Vec<_> = methods.iter().map(|m| m.as_used(None, false)).collect();
     BUILT_IN
         .iter()
-        .filter(|s| s.to_strength().satisfied_by(&used))
-        .map(|s| s.id)
+        .zip(crate::strength::built_in())
+        .filter(|(_, s)| s.satisfied_by(&used))
+        .map(|(b, _)| b.id)
         .collect()
 }
 
