@@ -295,7 +295,21 @@ impl Service {
 
     /// Signs `claims` with the current key for `alg` (the header names it by `kid`).
     pub(crate) async fn sign_jwt<T: Serialize>(&self, alg: Alg, claims: &T) -> Result<String> {
-        let key = self.signing_key(alg).await?;
+        self.sign_jwt_with(None, alg, claims).await
+    }
+
+    /// [`Service::sign_jwt`] with the current key for `alg` already read (`read`, as
+    /// [`keys::current`] finds it), or read here when `None`: none yet, or not read.
+    pub(crate) async fn sign_jwt_with<T: Serialize>(
+        &self,
+        read: Option<keys::SigningKey>,
+        alg: Alg,
+        claims: &T,
+    ) -> Result<String> {
+        let key = match read.filter(|k| k.alg == alg.name()) {
+            Some(k) => k,
+            None => self.signing_key(alg).await?,
+        };
         let signer = cached(&self.key_cache.signing, &key.kid, || {
             Signer::parse(&key, alg).map(Arc::new)
         })?;

@@ -56,22 +56,12 @@ pub async fn set_user_enabled(c: &mut Conn, id: Uuid, enabled: bool) -> Result<(
 
 /// A user by object id.
 pub async fn user_by_id(c: &mut Conn, id: Uuid) -> Result<Option<User>> {
-    let r = sqlx::query(USER_BY_ID)
+    let r = sqlx::query("SELECT * FROM users WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(&mut *c)
         .await?;
     r.as_ref().map(user_from).transpose()
 }
-
-/// [`user_by_id`], through the reader: for a token minted (on SQLite on the calling thread,
-/// with no hand-off to a connection's worker).
-pub async fn user_by_id_read(r: &Reader, id: Uuid) -> Result<Option<User>> {
-    let params = vec![Param::Text(id.to_string())];
-    r.one_row(USER_BY_ID, params, |c: &dyn Cells| user_from(c))
-        .await
-}
-
-const USER_BY_ID: &str = "SELECT * FROM users WHERE id = $1";
 
 /// A user by userPrincipalName.
 pub async fn user_by_upn(c: &mut Conn, upn: &Upn) -> Result<Option<User>> {

@@ -25,7 +25,7 @@ pub struct SigningKey {
     pub retired_at: Option<Timestamp>,
 }
 
-fn from_row<R: Cells + ?Sized>(r: &R) -> Result<SigningKey> {
+pub(crate) fn from_row<R: Cells + ?Sized>(r: &R) -> Result<SigningKey> {
     Ok(SigningKey {
         kid: r.text("kid")?,
         alg: r.text("alg")?,
@@ -71,7 +71,7 @@ pub async fn current_read(r: &Reader, alg: &str, now: Timestamp) -> Result<Optio
         .await
 }
 
-const CURRENT: &str = "SELECT * FROM signing_keys WHERE alg = $1 AND COALESCE(activates_at, created_at) <= $2 AND (retired_at IS NULL OR retired_at > $2) ORDER BY COALESCE(activates_at, created_at) DESC, kid LIMIT 1";
+pub(crate) const CURRENT: &str = "SELECT * FROM signing_keys WHERE alg = $1 AND COALESCE(activates_at, created_at) <= $2 AND (retired_at IS NULL OR retired_at > $2) ORDER BY COALESCE(activates_at, created_at) DESC, kid LIMIT 1";
 
 /// The live key (not retired, perhaps still pre-published) for an algorithm.
 pub async fn live(c: &mut Conn, alg: &str) -> Result<Option<SigningKey>> {

@@ -36,6 +36,7 @@ pub mod sign_in_reads;
 pub mod signins;
 pub mod tap;
 pub mod tenant;
+pub mod token_reads;
 pub mod write;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

@@ -6,7 +6,7 @@ use portcullis_domain::session::AuthMethod;
 use portcullis_domain::Timestamp;
 use uuid::Uuid;
 
-use crate::bulk::{Cells, Param, Reader};
+use crate::bulk::{Cells, Param};
 use crate::row::{ms, opt_ts, ts, uuid};
 use crate::write::{Batch, Outcome, Write};
 use crate::{Conn, Result, Store, StoreError};
@@ -44,7 +44,7 @@ pub struct Grant {
     pub device_id: Option<Uuid>,
 }
 
-fn grant_from<R: Cells + ?Sized>(r: &R) -> Result<Grant> {
+pub(crate) fn grant_from<R: Cells + ?Sized>(r: &R) -> Result<Grant> {
     let methods = r.text("methods")?;
     Ok(Grant {
         id: uuid(r, "id")?,
@@ -110,15 +110,9 @@ pub async fn grant(c: &mut Conn, id: Uuid) -> Result<Option<Grant>> {
     r.as_ref().map(grant_from).transpose()
 }
 
-/// [`grant`], through the reader: what every code exchanged reads (on SQLite on the calling
-/// thread, with no hand-off to a connection's worker).
-pub async fn grant_read(r: &Reader, id: Uuid) -> Result<Option<Grant>> {
-    let params = vec![Param::Text(id.to_string())];
-    r.one_row(GRANT, params, |c: &dyn Cells| grant_from(c))
-        .await
-}
-
-const GRANT: &str = "SELECT * FROM oauth_grants WHERE id = $1";
+/// A grant by id, as the reader reads it with what its tokens are minted from
+/// ([`crate::token_reads`]).
+pub(crate) const GRANT: &str = "SELECT * FROM oauth_grants WHERE id = $1";
 
 /// Revokes a grant (idempotent); returns whether this call revoked it.
 pub async fn revoke_grant(c: &mut Conn, id: Uuid, reason: &str, now: Timestamp) -> Result<bool> {

@@ -15,7 +15,7 @@ use portcullis_domain::policy::{MethodConfiguration, MethodId, MethodState};
 use portcullis_domain::session::{AuthMethod, Session};
 use portcullis_domain::tap::TemporaryAccessPass;
 use portcullis_domain::Timestamp;
-use portcullis_store::{audit, directory, lockout, policy, sessions, tap, tenant};
+use portcullis_store::{audit, directory, lockout, policy, sessions, tap, tenant, token_reads};
 use portcullis_testkit::both;
 use time::macros::datetime;
 use time::Duration;
@@ -993,22 +993,68 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
             "R47: a grant keeps its end and the sign-in's signals ({})",
             t.name
         );
-        assert_eq!(
-            oauth::grant_read(t.store.reader(), grant.id)
+        // What a grant's tokens are minted from, in one read: the grant, its user, and the
+        // key of each algorithm that signs now (not a retired one, not one still in its
+        // pre-publication).
+        let key = |kid: &str, alg: &str, activates: Timestamp, retired: Option<Timestamp>| {
+            keys::SigningKey {
+                kid: kid.into(),
+                alg: alg.into(),
+                private_pem: format!("private {kid}"),
+                public_pem: format!("public {kid}"),
+                created_at: activates - Duration::hours(1),
+                activates_at: activates,
+                retired_at: retired,
+            }
+        };
+        let es_old = key(
+            "es-old",
+            "ES256",
+            NOW - Duration::days(9),
+            Some(NOW - Duration::days(1)),
+        );
+        let es = key("es", "ES256", NOW - Duration::days(1), None);
+        let rs = key("rs", "RS256", NOW - Duration::days(1), None);
+        // The store keeps one live key per algorithm: the old one is retired first.
+        assert!(
+            keys::insert(&mut c, &key("es-old", "ES256", es_old.activates_at, None))
                 .await
                 .unwrap()
-                .as_ref(),
-            Some(&grant),
-            "the reader reads a grant alike ({})",
+        );
+        keys::retire_all(&mut c, NOW - Duration::days(1))
+            .await
+            .unwrap();
+        for k in [&es, &rs] {
+            assert!(
+                keys::insert(&mut c, k).await.unwrap(),
+                "{}: {}",
+                t.name,
+                k.kid
+            );
+        }
+        let read = token_reads::for_grant(t.store.reader(), grant.id, NOW)
+            .await
+            .unwrap();
+        assert_eq!(read.grant.as_ref(), Some(&grant), "the grant ({})", t.name);
+        assert_eq!(read.user.as_ref(), Some(&u), "its user ({})", t.name);
+        assert_eq!(read.es256.as_ref(), Some(&es), "ES256 signs ({})", t.name);
+        assert_eq!(read.rs256.as_ref(), Some(&rs), "RS256 signs ({})", t.name);
+        let before = token_reads::for_grant(t.store.reader(), grant.id, NOW - Duration::days(2))
+            .await
+            .unwrap();
+        assert_eq!(
+            before.es256.as_ref(),
+            Some(&es_old),
+            "then the old key signed ({})",
             t.name
         );
-        assert_eq!(
-            directory::user_by_id_read(t.store.reader(), u.id)
-                .await
-                .unwrap()
-                .as_ref(),
-            Some(&u),
-            "the reader reads a user alike ({})",
+        assert!(before.rs256.is_none(), "and no RS256 key yet ({})", t.name);
+        let none = token_reads::for_grant(t.store.reader(), Uuid::new_v4(), NOW)
+            .await
+            .unwrap();
+        assert!(
+            none.grant.is_none() && none.user.is_none(),
+            "an unknown grant has no user ({})",
             t.name
         );
         let code = oauth::CodeRecord {

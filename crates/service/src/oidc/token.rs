@@ -4,11 +4,14 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use portcullis_domain::application::Application;
+use portcullis_domain::directory::User;
 use portcullis_domain::grant::{token_expiry, GrantEnded};
 use portcullis_domain::oidc::{amr, satisfied_builtin_strengths, REFRESH_LIFETIME, TOKEN_LIFETIME};
 use portcullis_domain::time_fmt::rfc3339;
+use portcullis_store::keys::SigningKey;
 use portcullis_store::oauth::{self, Grant, Taken};
-use portcullis_store::{applications, commit, directory};
+use portcullis_store::token_reads::{self, TokenReads};
+use portcullis_store::{applications, commit};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -18,6 +21,24 @@ use crate::apps::GrantError;
 use crate::keys::Alg;
 use crate::secrets::{new_token, token_key};
 use crate::{RequestContext, Result, Service};
+
+/// What a grant's tokens are minted with, read in one read with the grant.
+struct Minting {
+    user: Option<User>,
+    es256: Option<SigningKey>,
+    rs256: Option<SigningKey>,
+}
+
+/// The grant read, and what its tokens are minted with.
+fn split(r: TokenReads) -> (Option<Grant>, Minting) {
+    let TokenReads {
+        grant,
+        user,
+        es256,
+        rs256,
+    } = r;
+    (grant, Minting { user, es256, rs256 })
+}
 
 /// How the client authenticated at the token endpoint.
 #[derive(Debug, Clone)]
@@ -170,7 +191,10 @@ impl Service {
                 return Ok(Err(err("invalid_grant", "The authorization code was already presented once; a code works once, so every token issued from it has been revoked.")));
             }
         };
-        let Some(grant) = oauth::grant_read(self.store().reader(), record.grant_id).await? else {
+        // The grant, its user and the signing keys, in one read.
+        let read = token_reads::for_grant(self.store().reader(), record.grant_id, now).await?;
+        let (grant, minting) = split(read);
+        let Some(grant) = grant else {
             return Ok(Err(err(
                 "invalid_grant",
                 "The authorization code is unknown.",
@@ -232,7 +256,7 @@ impl Service {
                 GrantEnded::Expired(rfc3339(end)).to_string(),
             )));
         }
-        self.tokens_for(issuer, &grant, record.nonce).await
+        self.tokens_for(issuer, &grant, record.nonce, minting).await
     }
 
     /// The refresh-token grant: rotates the refresh token; presenting a used one is theft or
@@ -326,7 +350,9 @@ impl Service {
             };
             return Ok(Err(err("invalid_grant", description)));
         }
-        self.tokens_for(issuer, &grant, None).await
+        let read = token_reads::for_grant(self.store().reader(), grant.id, now).await?;
+        let (_, minting) = split(read);
+        self.tokens_for(issuer, &grant, None, minting).await
     }
 
     /// Mints the access and ID tokens (and a refresh token with `offline_access`) of a grant.
@@ -335,10 +361,13 @@ impl Service {
         issuer: &str,
         grant: &Grant,
         nonce: Option<String>,
+        minting: Minting,
     ) -> Result<std::result::Result<TokenSet, OAuthError>> {
         let now = self.now();
-        let user = directory::user_by_id_read(self.store().reader(), grant.user_id).await?;
-        let Some(user) = user.filter(|u| u.account_enabled) else {
+        let Some(user) = minting
+            .user
+            .filter(|u| u.account_enabled && u.id == grant.user_id)
+        else {
             return Ok(Err(err(
                 "invalid_grant",
                 "The user no longer exists or is disabled.",
@@ -381,7 +410,9 @@ impl Service {
         // (RFC 6749 §1.4): signed with ES256, a tenth of an RS256 signature's cost (issue 18:
         // the two RSA signatures were 38% of a pinned server's application sign-ins). The ID
         // token, which relying parties verify themselves, stays RS256, OIDC's default.
-        let access_token = self.sign_jwt(Alg::Es256, &access).await?;
+        let access_token = self
+            .sign_jwt_with(minting.es256, Alg::Es256, &access)
+            .await?;
         let profile = grant.scope.split_whitespace().any(|s| s == "profile");
         let id = IdTokenClaims {
             iss: issuer.into(),
@@ -400,7 +431,7 @@ impl Service {
             name: profile.then(|| user.display_name.clone()),
             preferred_username: profile.then(|| user.user_principal_name.to_string()),
         };
-        let id_token = self.sign_jwt(Alg::Rs256, &id).await?;
+        let id_token = self.sign_jwt_with(minting.rs256, Alg::Rs256, &id).await?;
         let refresh_token = if grant
             .scope
             .split_whitespace()
