@@ -299,14 +299,18 @@ impl Service {
     }
 
     /// [`Service::sign_jwt`] with the current key for `alg` already read (`read`, as
-    /// [`keys::current`] finds it), or read here when `None`: none yet, or not read.
+    /// [`keys::current`] finds it). It is read here instead when `read` is `None` (none yet,
+    /// or not read), of another algorithm, or no longer signing.
     pub(crate) async fn sign_jwt_with<T: Serialize>(
         &self,
         read: Option<keys::SigningKey>,
         alg: Alg,
         claims: &T,
     ) -> Result<String> {
-        let key = match read.filter(|k| k.alg == alg.name()) {
+        // Asked again now: a key read at the request's start may have retired since (a
+        // rotation with no pre-publication, for a key that must stop signing at once).
+        let now = self.now();
+        let key = match read.filter(|k| k.alg == alg.name() && k.signs_at(now)) {
             Some(k) => k,
             None => self.signing_key(alg).await?,
         };

@@ -168,9 +168,12 @@ impl SqliteReaders {
         }
     }
 
-    /// Keeps `c`, its read ended, for the next read.
+    /// Keeps `c` for the next read if its read ended; a connection still inside a
+    /// transaction (its `ROLLBACK` failed) is closed instead.
     fn give_back(&self, c: rusqlite::Connection) {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(c);
+        if c.is_autocommit() {
+            self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(c);
+        }
     }
 }
 
@@ -286,10 +289,15 @@ fn read_all<T>(c: &rusqlite::Connection, queries: &[Query<T>]) -> Result<Vec<Vec
         .iter()
         .map(|q| run(c, &q.sql, &q.params, q.parse))
         .collect::<Result<Vec<_>>>();
-    // Read-only: ending it keeps nothing either way. A connection that cannot end it is
-    // dropped by the caller (its result is an error).
-    c.prepare_cached("ROLLBACK")?.raw_execute()?;
-    out
+    // Read-only: ending it keeps nothing either way. A read's own error comes first (a lock
+    // sends the read to a blocking thread); a connection that could not end its transaction
+    // is not kept ([`SqliteReaders::give_back`]).
+    let ended = c
+        .prepare_cached("ROLLBACK")
+        .and_then(|mut s| s.raw_execute());
+    let out = out?;
+    ended?;
+    Ok(out)
 }
 
 /// Runs the small read `f` on the calling thread, an async worker: `None` when it must go to

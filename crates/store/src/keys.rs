@@ -6,8 +6,8 @@ use crate::bulk::{Cells, Param, Reader};
 use crate::row::{ms, opt_ts, ts};
 use crate::{Conn, Result};
 
-/// A signing key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A signing key. Its `Debug` leaves the private key out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SigningKey {
     /// Key id (`kid`).
     pub kid: String,
@@ -23,6 +23,28 @@ pub struct SigningKey {
     pub activates_at: Timestamp,
     /// When it stops (or stopped) signing; it stays published while its tokens live.
     pub retired_at: Option<Timestamp>,
+}
+
+impl SigningKey {
+    /// Whether it signs at `now`: its pre-publication over and not retired (what [`current`]
+    /// asks of the key it finds, so a key read earlier can be asked again when it signs).
+    pub fn signs_at(&self, now: Timestamp) -> bool {
+        self.activates_at <= now && self.retired_at.is_none_or(|r| r > now)
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("private_pem", &"(left out)")
+            .field("public_pem", &self.public_pem)
+            .field("created_at", &self.created_at)
+            .field("activates_at", &self.activates_at)
+            .field("retired_at", &self.retired_at)
+            .finish_non_exhaustive()
+    }
 }
 
 pub(crate) fn from_row<R: Cells + ?Sized>(r: &R) -> Result<SigningKey> {
@@ -116,4 +138,47 @@ pub async fn by_kid(c: &mut Conn, kid: &str) -> Result<Option<SigningKey>> {
         .fetch_optional(&mut *c)
         .await?;
     r.as_ref().map(from_row).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+    use time::Duration;
+
+    const NOW: Timestamp = datetime!(2026-12-02 8:00 UTC);
+
+    fn key(activates_at: Timestamp, retired_at: Option<Timestamp>) -> SigningKey {
+        SigningKey {
+            kid: "k".into(),
+            alg: "ES256".into(),
+            private_pem: "-----BEGIN PRIVATE KEY----- secret".into(),
+            public_pem: "public".into(),
+            created_at: activates_at,
+            activates_at,
+            retired_at,
+        }
+    }
+
+    #[test]
+    fn a_key_signs_from_its_activation_until_its_retirement() {
+        let s = Duration::seconds(1);
+        assert!(key(NOW, None).signs_at(NOW));
+        assert!(!key(NOW + s, None).signs_at(NOW), "still pre-published");
+        assert!(key(NOW - s, Some(NOW + s)).signs_at(NOW));
+        assert!(
+            !key(NOW - s, Some(NOW)).signs_at(NOW),
+            "retired at this instant"
+        );
+        assert!(!key(NOW - s, Some(NOW - s)).signs_at(NOW), "retired");
+    }
+
+    #[test]
+    fn a_keys_debug_leaves_its_private_half_out() {
+        let shown = format!("{:?}", key(NOW, None));
+        assert!(
+            !shown.contains("secret") && shown.contains("public"),
+            "{shown}"
+        );
+    }
 }

@@ -3,6 +3,7 @@
 use portcullis_domain::policy::{MethodConfiguration, MethodId};
 use portcullis_domain::Timestamp;
 use sqlx::Row;
+use std::sync::Arc;
 
 use crate::row::ms;
 use crate::{Conn, Result, StoreError};
@@ -31,26 +32,29 @@ pub(crate) fn parse(id: MethodId, body: &str) -> Result<MethodConfiguration> {
     let slot = MethodId::ALL.iter().position(|m| *m == id);
     let cached = |cache: &Parsed| {
         let (text, cfg) = cache.get(slot?)?.as_ref()?;
-        (text == body).then(|| cfg.clone())
+        (&**text == body).then(|| Arc::clone(cfg))
     };
-    // A poisoned lock (a panic while it was held) only costs the cache.
-    if let Some(cfg) = PARSED.lock().ok().and_then(|c| cached(&c)) {
-        return Ok(cfg);
+    // A poisoned lock (a panic while it was held) only costs the cache. The copy handed out
+    // is made after the lock is released.
+    let hit = PARSED.lock().ok().and_then(|c| cached(&c));
+    if let Some(cfg) = hit {
+        return Ok(MethodConfiguration::clone(&cfg));
     }
     let cfg = parse_text(id, body)?;
+    let kept = (Arc::from(body), Arc::new(cfg.clone()));
     if let (Some(i), Ok(mut cache)) = (slot, PARSED.lock()) {
         if let Some(entry) = cache.get_mut(i) {
-            *entry = Some((body.to_string(), cfg.clone()));
+            *entry = Some(kept);
         }
     }
     Ok(cfg)
 }
 
 /// The last document parsed for each of [`MethodId::ALL`], with its parse.
-type Parsed = [Option<(String, MethodConfiguration)>; MethodId::ALL.len()];
+type Parsed = [Option<(Arc<str>, Arc<MethodConfiguration>)>; MethodId::ALL.len()];
 
 static PARSED: std::sync::Mutex<Parsed> = {
-    const NONE: Option<(String, MethodConfiguration)> = None;
+    const NONE: Option<(Arc<str>, Arc<MethodConfiguration>)> = None;
     std::sync::Mutex::new([NONE; MethodId::ALL.len()])
 };
 
