@@ -91,6 +91,10 @@ enum Command {
     Authenticator(commands::authenticator::Args),
 }
 
+/// mimalloc for every Rust allocation (SQLite and aws-lc keep the C library's malloc).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Offline: needs no configuration, store or runtime.
