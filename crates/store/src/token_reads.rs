@@ -18,7 +18,14 @@ use crate::{directory, Result};
 pub struct TokenReads {
     /// The grant, if it exists.
     pub grant: Option<Grant>,
-    /// Its user, if the account exists.
+    /// What its tokens are minted with.
+    pub minting: Minting,
+}
+
+/// A grant's user and the keys that sign, read with the grant.
+#[derive(Debug, Clone, Default)]
+pub struct Minting {
+    /// The grant's user, if the account exists.
     pub user: Option<User>,
     /// The key that signs ES256 at the time asked (`None`: none yet).
     pub es256: Option<SigningKey>,
@@ -57,16 +64,15 @@ pub async fn for_grant(r: &Reader, grant: Uuid, now: Timestamp) -> Result<TokenR
     ];
     let mut out = TokenReads {
         grant: None,
-        user: None,
-        es256: None,
-        rs256: None,
+        minting: Minting::default(),
     };
+    let m = &mut out.minting;
     for fact in r.many(queries).await?.into_iter().flatten() {
         match fact {
             Fact::Grant(g) => out.grant = Some(*g),
-            Fact::User(u) => out.user = Some(*u),
-            Fact::Key(k) if k.alg == "ES256" => out.es256 = Some(*k),
-            Fact::Key(k) => out.rs256 = Some(*k),
+            Fact::User(u) => m.user = Some(*u),
+            Fact::Key(k) if k.alg == "ES256" => m.es256 = Some(*k),
+            Fact::Key(k) => m.rs256 = Some(*k),
         }
     }
     Ok(out)

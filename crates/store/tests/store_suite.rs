@@ -1036,24 +1036,43 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
             .await
             .unwrap();
         assert_eq!(read.grant.as_ref(), Some(&grant), "the grant ({})", t.name);
-        assert_eq!(read.user.as_ref(), Some(&u), "its user ({})", t.name);
-        assert_eq!(read.es256.as_ref(), Some(&es), "ES256 signs ({})", t.name);
-        assert_eq!(read.rs256.as_ref(), Some(&rs), "RS256 signs ({})", t.name);
+        assert_eq!(
+            read.minting.user.as_ref(),
+            Some(&u),
+            "its user ({})",
+            t.name
+        );
+        assert_eq!(
+            read.minting.es256.as_ref(),
+            Some(&es),
+            "ES256 signs ({})",
+            t.name
+        );
+        assert_eq!(
+            read.minting.rs256.as_ref(),
+            Some(&rs),
+            "RS256 signs ({})",
+            t.name
+        );
         let before = token_reads::for_grant(t.store.reader(), grant.id, NOW - Duration::days(2))
             .await
             .unwrap();
         assert_eq!(
-            before.es256.as_ref(),
+            before.minting.es256.as_ref(),
             Some(&es_old),
             "then the old key signed ({})",
             t.name
         );
-        assert!(before.rs256.is_none(), "and no RS256 key yet ({})", t.name);
+        assert!(
+            before.minting.rs256.is_none(),
+            "and no RS256 key yet ({})",
+            t.name
+        );
         let none = token_reads::for_grant(t.store.reader(), Uuid::new_v4(), NOW)
             .await
             .unwrap();
         assert!(
-            none.grant.is_none() && none.user.is_none(),
+            none.grant.is_none() && none.minting.user.is_none(),
             "an unknown grant has no user ({})",
             t.name
         );

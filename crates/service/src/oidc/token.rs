@@ -4,13 +4,11 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use portcullis_domain::application::Application;
-use portcullis_domain::directory::User;
 use portcullis_domain::grant::{token_expiry, GrantEnded};
 use portcullis_domain::oidc::{amr, satisfied_builtin_strengths, REFRESH_LIFETIME, TOKEN_LIFETIME};
 use portcullis_domain::time_fmt::rfc3339;
-use portcullis_store::keys::SigningKey;
 use portcullis_store::oauth::{self, Grant, Taken};
-use portcullis_store::token_reads::{self, TokenReads};
+use portcullis_store::token_reads::{self, Minting, TokenReads};
 use portcullis_store::{applications, commit};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -21,24 +19,6 @@ use crate::apps::GrantError;
 use crate::keys::Alg;
 use crate::secrets::{new_token, token_key};
 use crate::{RequestContext, Result, Service};
-
-/// What a grant's tokens are minted with, read in one read with the grant.
-struct Minting {
-    user: Option<User>,
-    es256: Option<SigningKey>,
-    rs256: Option<SigningKey>,
-}
-
-/// The grant read, and what its tokens are minted with.
-fn split(r: TokenReads) -> (Option<Grant>, Minting) {
-    let TokenReads {
-        grant,
-        user,
-        es256,
-        rs256,
-    } = r;
-    (grant, Minting { user, es256, rs256 })
-}
 
 /// How the client authenticated at the token endpoint.
 #[derive(Debug, Clone)]
@@ -192,8 +172,8 @@ impl Service {
             }
         };
         // The grant, its user and the signing keys, in one read.
-        let read = token_reads::for_grant(self.store().reader(), record.grant_id, now).await?;
-        let (grant, minting) = split(read);
+        let TokenReads { grant, minting } =
+            token_reads::for_grant(self.store().reader(), record.grant_id, now).await?;
         let Some(grant) = grant else {
             return Ok(Err(err(
                 "invalid_grant",
@@ -350,8 +330,9 @@ impl Service {
             };
             return Ok(Err(err("invalid_grant", description)));
         }
-        let read = token_reads::for_grant(self.store().reader(), grant.id, now).await?;
-        let (_, minting) = split(read);
+        let minting = token_reads::for_grant(self.store().reader(), grant.id, now)
+            .await?
+            .minting;
         self.tokens_for(issuer, &grant, None, minting).await
     }
 
