@@ -256,6 +256,26 @@ impl Live {
         }
     }
 
+    /// The server's group commits so far, from its `/metrics`: the batches committed in a
+    /// group (a sign-in's writes are one) and the groups. `None` where there are none
+    /// (PostgreSQL commits each batch as one statement).
+    pub async fn group_commits(&self) -> Option<(f64, f64)> {
+        let text = reqwest::get(format!("{}/metrics", self.base))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        };
+        let batches = value("portcullis_db_batches_total{committed=\"in_group\"}")?;
+        let groups = value("portcullis_db_group_commits_total")?;
+        (groups > 0.0).then_some((batches, groups))
+    }
+
     /// Every process serving the load: the nodes, and HAProxy in front of them.
     pub fn pids(&self) -> Vec<u32> {
         std::iter::once(Some(self.pid))

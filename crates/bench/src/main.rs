@@ -305,6 +305,7 @@ async fn main() {
     let errors = Arc::new(Mutex::new(0usize));
     let ticks = clock_ticks();
     let cpu0 = served(ticks);
+    let commits0 = live.group_commits().await;
     let start = Instant::now();
     let deadline = start + Duration::from_secs(a.seconds);
     let mut tasks = vec![];
@@ -350,6 +351,11 @@ async fn main() {
     }
     let wall = start.elapsed().as_secs_f64();
     let cpu = served(ticks) - cpu0;
+    // How many sign-ins shared a commit (and its fsync), on average, while measuring.
+    let per_commit = match (commits0, live.group_commits().await) {
+        (Some((b0, g0)), Some((b1, g1))) if g1 > g0 => format!("{:.1}", (b1 - b0) / (g1 - g0)),
+        _ => "n/a".to_string(),
+    };
     let mut lat = latencies.lock().await.clone();
     lat.sort();
     let n = lat.len();
@@ -371,10 +377,10 @@ async fn main() {
         Some(cpu) => format!("server on core {cpu}"),
         None => "unpinned".into(),
     };
-    println!("| backend | cores | placement | users | concurrency | sign-ins | errors | sign-ins/s | p50 ms | p99 ms | server CPU ms/sign-in | floor ms (fastest P-256 sign+verify, + RS256 sign for OIDC) | CPU / floor | RustCrypto P-256 ms | CPU / RustCrypto | cross-core wake-up round trip µs |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| backend | cores | placement | users | concurrency | sign-ins | errors | sign-ins/s | p50 ms | p99 ms | server CPU ms/sign-in | floor ms (fastest P-256 sign+verify, + RS256 sign for OIDC) | CPU / floor | RustCrypto P-256 ms | CPU / RustCrypto | cross-core wake-up round trip µs | batches per group commit |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {backend} | {cores} | {placement} | {} | {} | {n} | {} | {rate:.0} | {:.2} | {:.2} | {:.3} | {:.3} ({}) | {:.1}× | {:.3} | {:.1}× | {} |",
+        "| {backend} | {cores} | {placement} | {} | {} | {n} | {} | {rate:.0} | {:.2} | {:.2} | {:.3} | {:.3} ({}) | {:.1}× | {:.3} | {:.1}× | {} | {per_commit} |",
         a.users,
         workers,
         *errors.lock().await,

@@ -27,6 +27,13 @@ use crate::{Durability, Result, StoreError, WRITE_WAIT};
 /// in flight, few enough that a group's fsync is not held up by its own size.
 const MOST_IN_A_GROUP: usize = 256;
 
+/// How many times the committer lets the other threads on its core run before it commits,
+/// while each time brings more batches. A group's commit (its log pages, its fsync) costs
+/// about the same for one batch as for ten; the requests about to hand theirs over are often
+/// threads waiting for this core. On a core of its own a yield returns at once, nothing new
+/// has come, and the group is committed as it is.
+const GATHER_ROUNDS: usize = 4;
+
 /// Where a batch stopped (the index of the write that changed no row), if it did.
 type Answer = Result<Option<usize>>;
 
@@ -151,10 +158,13 @@ fn serve(
     let mut cautious = false;
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
-        while jobs.len() < MOST_IN_A_GROUP {
-            match rx.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
+        gather(&mut rx, &mut jobs);
+        for _ in 0..GATHER_ROUNDS {
+            let had = jobs.len();
+            std::thread::yield_now();
+            gather(&mut rx, &mut jobs);
+            if jobs.len() == had || jobs.len() >= MOST_IN_A_GROUP {
+                break;
             }
         }
         // The timer is made inside the clock's context: made outside, it finds no runtime.
@@ -174,6 +184,16 @@ fn serve(
         for (job, answer) in jobs.into_iter().zip(answers) {
             // A request that went away meanwhile: its writes stand, as any answered write's.
             drop(job.reply.send(answer));
+        }
+    }
+}
+
+/// Adds the batches waiting now to `jobs`, up to [`MOST_IN_A_GROUP`].
+fn gather(rx: &mut mpsc::UnboundedReceiver<Job>, jobs: &mut Vec<Job>) {
+    while jobs.len() < MOST_IN_A_GROUP {
+        match rx.try_recv() {
+            Ok(job) => jobs.push(job),
+            Err(_) => break,
         }
     }
 }
