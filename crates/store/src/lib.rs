@@ -12,6 +12,7 @@ pub mod backup;
 pub mod bulk;
 pub mod campaign;
 pub mod ceremonies;
+mod checkpoint;
 pub mod conditional_access;
 pub mod decision_reads;
 pub mod devices;
@@ -307,7 +308,10 @@ impl Store {
                             Durability::Full => "FULL",
                             Durability::Normal => "NORMAL",
                         };
-                        conn.execute(format!("PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;").as_str()).await?;
+                        // Checkpoints are the committer's checkpointer's (src/checkpoint.rs);
+                        // a connection of the pool makes one only if it has fallen far behind.
+                        let backstop = checkpoint::BACKSTOP_PAGES;
+                        conn.execute(format!("PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {backstop}; PRAGMA journal_size_limit = {};", checkpoint::CHECKPOINT_BYTES).as_str()).await?;
                     }
                     Ok(())
                 })
