@@ -257,8 +257,8 @@ impl Live {
     }
 
     /// The server's group commits so far, from its `/metrics`: the batches committed in a
-    /// group (a sign-in's writes are one) and the groups. `None` where there are none
-    /// (PostgreSQL commits each batch as one statement).
+    /// group (a sign-in's writes are one) and the groups. `None` when it does not say.
+    /// (On PostgreSQL both stay 0: each batch is one statement.)
     pub async fn group_commits(&self) -> Option<(f64, f64)> {
         let text = reqwest::get(format!("{}/metrics", self.base))
             .await
@@ -273,7 +273,7 @@ impl Live {
         };
         let batches = value("portcullis_db_batches_total{committed=\"in_group\"}")?;
         let groups = value("portcullis_db_group_commits_total")?;
-        (groups > 0.0).then_some((batches, groups))
+        Some((batches, groups))
     }
 
     /// Every process serving the load: the nodes, and HAProxy in front of them.

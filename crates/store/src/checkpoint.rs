@@ -16,10 +16,12 @@
 //! of it is copied (a checkpointer beside the committer alone, tried on 2026-12-02, never
 //! completed and let the log grow to 2.6 GB). So the thread then hands over: the committer,
 //! between two groups, copies what is left (a few pages) and its next commit starts the log
-//! again from its start.
+//! again from its start. A copy held back (by a reader's snapshot, or another checkpoint)
+//! hands nothing over; the thread is woken again while the log is long, and SQLite's own
+//! checkpoint, at four times the length, is the backstop.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -27,16 +29,22 @@ use std::time::Duration;
 
 use crate::{Durability, Result, StoreError};
 
-/// The log's length after which it is copied into the database: 10,000 pages of 4 KiB.
+/// The log's length after which it is copied into the database: 40 MB (10,000 × 4 KiB;
+/// with each frame's header, about 9,940 pages).
 pub(crate) const CHECKPOINT_BYTES: u64 = 10_000 * 4096;
 
-/// What a pass may leave for the committer to copy: a pass that found fewer new pages than
-/// this was the last one.
+/// What a copy may leave for the committer: a copy ends when a pass had no more than this
+/// to take (what was committed during the pass before) and left no more than this behind.
 const LEFT_FOR_THE_COMMITTER: u64 = 512;
 
 /// The most passes one copy takes. Readers holding old snapshots can keep a pass from
-/// copying; the committer then copies the rest.
+/// copying, and another checkpoint (a backstop, another process's) from running at all: a
+/// copy that did not catch up hands nothing over, and the thread is woken again while the
+/// log is long.
 const MOST_PASSES: usize = 8;
+
+/// The pause before a pass that a reader's snapshot or another checkpoint held back.
+const PAUSE: Duration = Duration::from_millis(5);
 
 /// The length, in pages, at which any connection that commits checkpoints by itself
 /// (SQLite's `wal_autocheckpoint`): only if this thread has fallen far behind.
@@ -57,6 +65,10 @@ pub(crate) struct Checkpointer {
 struct Shared {
     /// Set by the thread when a copy is done, and taken by the committer.
     done: AtomicBool,
+    /// Whether that copy left only a few pages for the committer.
+    caught_up: AtomicBool,
+    /// How far into the log the thread's last pass copied, in pages.
+    copied: AtomicU64,
 }
 
 impl Checkpointer {
@@ -67,7 +79,8 @@ impl Checkpointer {
             rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(Duration::from_secs(10))?;
-        // The copy syncs the database file as the commits sync the log.
+        // Any setting but OFF makes a checkpoint sync the database file before the log
+        // can start again; this is the commits' own.
         conn.execute_batch(&format!(
             "PRAGMA synchronous = {};",
             crate::group_commit::synchronous(durability)
@@ -79,7 +92,8 @@ impl Checkpointer {
             .name("portcullis-checkpoint".into())
             .spawn(move || {
                 while woken.recv().is_ok() {
-                    copy(&conn);
+                    let caught_up = copy(&conn, &theirs);
+                    theirs.caught_up.store(caught_up, Ordering::Release);
                     theirs.done.store(true, Ordering::Release);
                 }
             })
@@ -99,8 +113,14 @@ impl Checkpointer {
         if self.running {
             if self.shared.done.swap(false, Ordering::AcqRel) {
                 self.running = false;
-                // What the passes left: the next commit starts the log again.
-                drop(passive(conn));
+                // What the passes left (a few pages): the next commit starts the log again.
+                // A copy that did not catch up leaves the log long, and the thread is woken
+                // again after the next group.
+                if self.shared.caught_up.load(Ordering::Acquire) {
+                    if let Err(e) = passive(conn) {
+                        tracing::warn!(error = %e, "finishing a checkpoint failed: the log stays long until the next one");
+                    }
+                }
             }
             return;
         }
@@ -128,38 +148,69 @@ impl Drop for Checkpointer {
     }
 }
 
-/// One copy: passes until one finds little new, or [`MOST_PASSES`].
-fn copy(conn: &rusqlite::Connection) {
-    let mut copied = 0;
+/// One copy, in passes: `true` once a pass had little to take and left little behind,
+/// `false` after [`MOST_PASSES`] or a failure.
+fn copy(conn: &rusqlite::Connection, shared: &Shared) -> bool {
+    let mut before = 0;
     for _ in 0..MOST_PASSES {
-        let Ok((log, done)) = passive(conn) else {
-            return;
-        };
-        let new = log.saturating_sub(copied);
-        copied = done;
-        if new <= LEFT_FOR_THE_COMMITTER {
-            return;
+        match passive(conn) {
+            Ok(Pass::Copied { log, copied }) => {
+                shared.copied.store(copied, Ordering::Release);
+                // What this pass had to take: everything committed since the last one.
+                let new = log.saturating_sub(before);
+                let left = log.saturating_sub(copied);
+                before = copied;
+                if new <= LEFT_FOR_THE_COMMITTER && left <= LEFT_FOR_THE_COMMITTER {
+                    return true;
+                }
+                if left > LEFT_FOR_THE_COMMITTER {
+                    // A reader's snapshot held the pass back.
+                    std::thread::sleep(PAUSE);
+                }
+            }
+            Ok(Pass::Busy) => std::thread::sleep(PAUSE),
+            Err(e) => {
+                tracing::warn!(error = %e, "a checkpoint failed: tried again while the log is long");
+                return false;
+            }
         }
     }
+    false
 }
 
-/// The log's file beside the database at `path`.
+/// The log's file beside the database at `path` (SQLite puts it beside the file a link
+/// names).
 fn wal_path(path: &Path) -> PathBuf {
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let mut name = path.as_os_str().to_owned();
     name.push("-wal");
     PathBuf::from(name)
 }
 
-/// A passive checkpoint (it waits for no reader and no writer): the log's length and how
-/// much of it is now in the database, in pages.
-pub(crate) fn passive(conn: &rusqlite::Connection) -> Result<(u64, u64)> {
-    let (log, done): (i64, i64) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-        Ok((r.get(1)?, r.get(2)?))
-    })?;
-    Ok((
-        u64::try_from(log).unwrap_or(0),
-        u64::try_from(done).unwrap_or(0),
-    ))
+/// What a passive checkpoint did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Pass {
+    /// Another checkpoint held the lock: nothing was copied.
+    Busy,
+    /// The log's length and how far into it the database now holds, in pages.
+    Copied { log: u64, copied: u64 },
+}
+
+/// A passive checkpoint: it waits for no reader and no writer, and copies what no reader's
+/// snapshot still needs from the log.
+pub(crate) fn passive(conn: &rusqlite::Connection) -> Result<Pass> {
+    let (busy, log, copied): (i64, i64, i64) =
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    if busy != 0 {
+        return Ok(Pass::Busy);
+    }
+    // -1 when the database is not in WAL mode: no log.
+    Ok(Pass::Copied {
+        log: u64::try_from(log).unwrap_or(0),
+        copied: u64::try_from(copied).unwrap_or(0),
+    })
 }
 
 #[cfg(test)]
@@ -222,6 +273,11 @@ mod tests {
             );
             std::thread::sleep(Duration::from_millis(5));
         }
+        assert!(
+            k.shared.copied.load(Ordering::Acquire) > 0,
+            "the thread copied what the reader's snapshot allowed"
+        );
+        assert!(k.shared.caught_up.load(Ordering::Acquire));
         reader.execute_batch("COMMIT").unwrap();
         commit(&c, 1);
         assert!(

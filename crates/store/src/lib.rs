@@ -188,7 +188,8 @@ pub enum Durability {
     #[default]
     Full,
     /// WAL commits reach the OS before they are acknowledged and are fsynced at
-    /// checkpoints: survives a crash of the process (`kill -9`), not a power loss.
+    /// checkpoints (every 40 MB of log): survives a crash of the process (`kill -9`), not a
+    /// power loss.
     Normal,
 }
 
@@ -304,10 +305,7 @@ impl Store {
                         // WAL lets readers run beside the one writer; FULL makes every
                         // acknowledged commit durable; the busy timeout queues writers
                         // instead of failing them; foreign keys are off by default in SQLite.
-                        let sync = match durability {
-                            Durability::Full => "FULL",
-                            Durability::Normal => "NORMAL",
-                        };
+                        let sync = group_commit::synchronous(durability);
                         // Checkpoints are the committer's checkpointer's (src/checkpoint.rs);
                         // a connection of the pool makes one only if it has fallen far behind.
                         let backstop = checkpoint::BACKSTOP_PAGES;
