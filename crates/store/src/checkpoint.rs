@@ -74,17 +74,9 @@ struct Shared {
 impl Checkpointer {
     /// Opens a connection of its own to the database at `path` and starts the thread.
     pub(crate) fn start(path: &Path, durability: Durability) -> Result<Checkpointer> {
-        let conn = rusqlite::Connection::open_with_flags(
-            path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        // Any setting but OFF makes a checkpoint sync the database file before the log
-        // can start again; this is the commits' own.
-        conn.execute_batch(&format!(
-            "PRAGMA synchronous = {};",
-            crate::group_commit::synchronous(durability)
-        ))?;
+        // The commits' own `synchronous`: any setting but OFF makes a checkpoint sync the
+        // database file before the log can start again.
+        let conn = crate::group_commit::open_writer(path, durability)?;
         let (wake, woken) = sync_channel::<()>(1);
         let shared = Arc::new(Shared::default());
         let theirs = shared.clone();
@@ -189,7 +181,7 @@ fn wal_path(path: &Path) -> PathBuf {
 
 /// What a passive checkpoint did.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Pass {
+enum Pass {
     /// Another checkpoint held the lock: nothing was copied.
     Busy,
     /// The log's length and how far into it the database now holds, in pages.
@@ -198,7 +190,7 @@ pub(crate) enum Pass {
 
 /// A passive checkpoint: it waits for no reader and no writer, and copies what no reader's
 /// snapshot still needs from the log.
-pub(crate) fn passive(conn: &rusqlite::Connection) -> Result<Pass> {
+fn passive(conn: &rusqlite::Connection) -> Result<Pass> {
     let (busy, log, copied): (i64, i64, i64) =
         conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))

@@ -73,19 +73,14 @@ impl GroupCommit {
         durability: Durability,
         gate: Arc<tokio::sync::Mutex<()>>,
     ) -> Result<GroupCommit> {
-        let conn = rusqlite::Connection::open_with_flags(
-            path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        // As the pool's connections are set up (src/lib.rs): the same durability, the
-        // foreign keys SQLite leaves off by default, and checkpoints left to the
-        // checkpointer (src/checkpoint.rs) unless it falls far behind.
+        let conn = open_writer(path, durability)?;
+        // As the pool's connections are set up (src/lib.rs): the foreign keys SQLite leaves
+        // off by default, and checkpoints left to the checkpointer (src/checkpoint.rs)
+        // unless it falls far behind.
         conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; \
+            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
              PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}; \
-             PRAGMA journal_size_limit = {CHECKPOINT_BYTES};",
-            synchronous(durability)
+             PRAGMA journal_size_limit = {CHECKPOINT_BYTES};"
         ))?;
         let mut checkpointer = Checkpointer::start(path, durability)?;
         conn.set_prepared_statement_cache_capacity(64);
@@ -143,6 +138,22 @@ impl GroupCommit {
             .await
             .map_err(|_| StoreError::Commit("the committer stopped before answering".into()))?
     }
+}
+
+/// A connection of one thread's own that writes to the database at `path` with
+/// `durability`, waiting up to 10 s for another process's lock: the committer's and the
+/// checkpointer's.
+pub(crate) fn open_writer(path: &Path, durability: Durability) -> Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = {};",
+        synchronous(durability)
+    ))?;
+    Ok(conn)
 }
 
 /// SQLite's `synchronous` setting for `durability`.
