@@ -345,7 +345,7 @@ impl Service {
         if tries.len() > self.lockout.max_failures_per_user as usize {
             return Err((
                 uid,
-                self.refusal_or_lockout(user.id, PasswordRefusal::WrongCode, ctx, now)
+                self.refusal_or_lockout(&mut c, user.id, PasswordRefusal::WrongCode, ctx, now)
                     .await,
             ));
         }
@@ -433,18 +433,19 @@ impl Service {
     }
 
     /// `why`, or the lock-out the attempts already counted complete.
+    ///
+    /// On the caller's connection: one taken here while the caller held its own deadlocked
+    /// the pool (two on SQLite) when two guesses of a burst reached this point together —
+    /// each held one and waited for the other's, and every request waited with them.
     async fn refusal_or_lockout(
         &self,
+        c: &mut portcullis_store::Conn,
         key: Uuid,
         why: PasswordRefusal,
         ctx: &RequestContext,
         now: Timestamp,
     ) -> PasswordSignInError {
-        let run = async {
-            let mut c = self.store().conn().await?;
-            self.gate(&mut c, Some(key), ctx, now).await
-        };
-        match run.await {
+        match self.gate(c, Some(key), ctx, now).await {
             Ok(Gate::Locked { until, .. }) => {
                 PasswordSignInError::Refused(PasswordRefusal::LockedOut { until })
             }
