@@ -377,7 +377,7 @@ impl Service {
             if let Some(p) = portcullis_store::tap::for_user(&mut tx, u.id).await? {
                 crate::sessions::revoke_pass(
                     &mut tx,
-                    p.pass.id,
+                    &p.pass,
                     "the user became an administrator",
                     now,
                 )

@@ -43,12 +43,12 @@ impl Service {
 /// transaction (an administrator deleting it, or its user becoming an administrator).
 pub(crate) async fn revoke_pass(
     tx: &mut portcullis_store::Conn,
-    pass_id: uuid::Uuid,
+    pass: &portcullis_domain::tap::TemporaryAccessPass,
     reason: &str,
     now: portcullis_domain::Timestamp,
 ) -> portcullis_store::Result<()> {
-    portcullis_store::tap::delete(tx, pass_id).await?;
-    end_what_it_opened(tx, pass_id, reason, now).await
+    portcullis_store::tap::delete(tx, pass.id).await?;
+    end_what_it_opened(tx, pass.user_id, pass.id, reason, now).await
 }
 
 /// Ends every session of a user but `keep`, and the grants made from them (R47): a password
@@ -89,15 +89,18 @@ pub(crate) async fn end_password_only_sessions(
     Ok(())
 }
 
-/// Ends what a credential (a pass, a passkey) opened: its live sessions and every grant made
-/// from them (R47). Called in the transaction that deletes or replaces the credential.
+/// Ends what a credential (a pass, a passkey) of `owner` opened: its live sessions and every
+/// grant made from them (R47). Called in the transaction that deletes or replaces the
+/// credential.
 pub(crate) async fn end_what_it_opened(
     tx: &mut portcullis_store::Conn,
+    owner: uuid::Uuid,
     credential_id: uuid::Uuid,
     reason: &str,
     now: portcullis_domain::Timestamp,
 ) -> portcullis_store::Result<()> {
-    for s in portcullis_store::sessions::revoke_by_credential(tx, credential_id, now).await? {
+    for s in portcullis_store::sessions::revoke_by_credential(tx, owner, credential_id, now).await?
+    {
         portcullis_store::oauth::revoke_session_grants(tx, s, reason, now).await?;
     }
     Ok(())

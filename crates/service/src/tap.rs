@@ -153,8 +153,14 @@ impl Service {
         let target = managed_user(&mut tx, actor, &target.id.to_string()).await?;
         let before = tap_store::for_user(&mut tx, target.id).await?;
         if let Some(old) = &before {
-            crate::sessions::end_what_it_opened(&mut tx, old.pass.id, "its pass was replaced", now)
-                .await?;
+            crate::sessions::end_what_it_opened(
+                &mut tx,
+                old.pass.user_id,
+                old.pass.id,
+                "its pass was replaced",
+                now,
+            )
+            .await?;
         }
         tap_store::replace(&mut tx, &pass, &hash).await?;
         let rec = security_info_record(
@@ -208,7 +214,7 @@ impl Service {
                     target.user_principal_name
                 ))
             })?;
-        crate::sessions::revoke_pass(&mut tx, stored.pass.id, "its pass was deleted", now).await?;
+        crate::sessions::revoke_pass(&mut tx, &stored.pass, "its pass was deleted", now).await?;
         let rec = security_info_record(
             "Admin deleted security info",
             Operation::Delete,

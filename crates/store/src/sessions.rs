@@ -186,18 +186,21 @@ pub async fn revoke_password_only(
     rows.iter().map(|r| uuid(r, "id")).collect()
 }
 
-/// Revokes the live sessions a credential (a pass, a passkey) signed in; returns their ids.
+/// Revokes the live sessions a credential (a pass, a passkey) of `owner` signed in; returns
+/// their ids. The owner finds them through the sessions' index (user, credential).
 pub async fn revoke_by_credential(
     c: &mut Conn,
+    owner: Uuid,
     credential_id: Uuid,
     now: Timestamp,
 ) -> Result<Vec<Uuid>> {
     // One statement: a session the credential signs in between a read and a write could
     // otherwise be revoked without its id being returned (and its grants kept).
     let rows = sqlx::query(
-        "UPDATE sessions SET revoked_at = $1 WHERE credential_id = $2 AND revoked_at IS NULL RETURNING id",
+        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND credential_id = $3 AND revoked_at IS NULL RETURNING id",
     )
     .bind(ms(now))
+    .bind(owner.to_string())
     .bind(credential_id.to_string())
     .fetch_all(&mut *c)
     .await?;

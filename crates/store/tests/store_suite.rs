@@ -432,7 +432,7 @@ async fn sessions_are_found_by_token_hash_and_revocable() {
                 mine.push(s.id);
             }
         }
-        let mut revoked = sessions::revoke_by_credential(&mut c, Uuid::from_u128(10), NOW)
+        let mut revoked = sessions::revoke_by_credential(&mut c, u.id, Uuid::from_u128(10), NOW)
             .await
             .unwrap();
         revoked.sort();
@@ -443,7 +443,7 @@ async fn sessions_are_found_by_token_hash_and_revocable() {
             .unwrap()
             .is_some());
         assert!(
-            sessions::revoke_by_credential(&mut c, Uuid::from_u128(10), NOW)
+            sessions::revoke_by_credential(&mut c, u.id, Uuid::from_u128(10), NOW)
                 .await
                 .unwrap()
                 .is_empty(),

@@ -120,7 +120,14 @@ impl Service {
             return Ok(false);
         }
         if disabled {
-            crate::sessions::end_what_it_opened(tx, id, "its passkey was disabled", now).await?;
+            crate::sessions::end_what_it_opened(
+                tx,
+                p.passkey.user_id,
+                id,
+                "its passkey was disabled",
+                now,
+            )
+            .await?;
         }
         let after = portcullis_domain::passkey::Passkey {
             disabled,

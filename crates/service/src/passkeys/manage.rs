@@ -33,7 +33,14 @@ impl Service {
             .filter(|p| p.passkey.user_id == user.id)
             .ok_or_else(|| reject("notFound", "You have no such passkey."))?;
         store_pk::delete(&mut tx, id, "user", now).await?;
-        crate::sessions::end_what_it_opened(&mut tx, id, "its passkey was deleted", now).await?;
+        crate::sessions::end_what_it_opened(
+            &mut tx,
+            p.passkey.user_id,
+            id,
+            "its passkey was deleted",
+            now,
+        )
+        .await?;
         let rec = security_info_record(
             "User deleted security info",
             Operation::Delete,
@@ -123,7 +130,14 @@ impl Service {
         let target = managed_user(&mut tx, actor, user).await?;
         let p = passkey_of(&mut tx, &target, id).await?;
         store_pk::delete(&mut tx, id, "admin", now).await?;
-        crate::sessions::end_what_it_opened(&mut tx, id, "its passkey was deleted", now).await?;
+        crate::sessions::end_what_it_opened(
+            &mut tx,
+            p.passkey.user_id,
+            id,
+            "its passkey was deleted",
+            now,
+        )
+        .await?;
         let rec = security_info_record(
             "Admin deleted security info",
             Operation::Delete,
