@@ -185,8 +185,8 @@ impl Service {
         let mut names: BTreeMap<Uuid, String> =
             builtin_names().map(|(a, n)| (a, n.to_string())).collect();
         names.extend(metadata::names(&mut c).await?);
-        // Given back before the bulk reads: on PostgreSQL they take a connection of the same
-        // pool, and a request holding one while it waits for another starves it under load.
+        // Given back before the bulk reads (which use the reader's own connections): held
+        // through them, it would be one connection fewer for every other request.
         drop(c);
         let mut roles: HashMap<Uuid, Vec<DirectoryRole>> = HashMap::new();
         for (user, role) in directory::all_role_assignments(self.store().reader()).await? {

@@ -306,6 +306,8 @@ impl Service {
         code: &str,
         now: Timestamp,
     ) -> std::result::Result<bool, OathError> {
+        // Loaded before a connection is taken: loading it the first time takes one.
+        let key = self.oath_key().await?;
         let mut c = self.store().conn().await?;
         let cfg = oath_config(crate::policy::current(&mut c, MethodId::SoftwareOath).await?);
         let member_of = directory::member_of(&mut c, user).await?;
@@ -315,7 +317,7 @@ impl Service {
         if !oath::usable(&cfg, &member_of) {
             return Ok(false);
         }
-        let secret = match sealed::open(self.oath_key().await?, AT_REST, &m.secret_sealed) {
+        let secret = match sealed::open(key, AT_REST, &m.secret_sealed) {
             // Sealed under this row's id: a secret copied into another row does not open.
             Ok((id, secret)) if id == m.id => secret,
             _ => {

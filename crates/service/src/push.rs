@@ -483,6 +483,9 @@ impl Service {
         let mut c = self.store().conn().await?;
         let cfg = self.authenticator_policy(&mut c).await?;
         let member_of = directory::member_of(&mut c, user).await?;
+        // Given back before the transaction below takes the write gate and a connection:
+        // held, two sign-ins at once stalled SQLite's two-connection pool until a timeout.
+        drop(c);
         let (show_app, show_location) = push::context_shown(&cfg, &member_of);
         let a = Approval {
             id: Uuid::new_v4(),

@@ -199,8 +199,8 @@ impl Service {
         let trust = self.attestation_trust(&mut c).await?;
         let deployment =
             readiness::deployment_findings(&portcullis_store::forwarders::list(&mut c).await?, now);
-        // Given back before the bulk reads: on PostgreSQL they take a connection of the same
-        // pool, and a request holding one while it waits for another starves it under load.
+        // Given back before the bulk reads (which use the reader's own connections): held
+        // through them, it would be one connection fewer for every other request.
         drop(c);
         let users = if only.is_empty() {
             directory::all_users(self.store().reader()).await?

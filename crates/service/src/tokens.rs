@@ -92,6 +92,8 @@ impl Service {
                 u.user_principal_name
             )));
         }
+        // Given back before signing, which may make the first key on a connection of its own.
+        drop(c);
         let now = self.now().unix_timestamp();
         let claims = Claims {
             iss: issuer.into(),
@@ -113,6 +115,8 @@ impl Service {
     pub async fn mint_app(&self, issuer: &str, app_id: &str, roles: &[String]) -> Result<String> {
         let mut c = self.store().conn().await?;
         let apps = applications::list(&mut c).await?;
+        // Given back before signing, which may make the first key on a connection of its own.
+        drop(c);
         let app = apps
             .iter()
             .find(|a| a.app_id.eq_ignore_ascii_case(app_id.trim()))

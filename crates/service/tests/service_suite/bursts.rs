@@ -1,7 +1,8 @@
 //! Bulk reads under a burst: readiness, adoption and the inventory read through the store's
-//! bulk reader, which on PostgreSQL takes a connection of the same pool. More requests than
-//! either pool holds start at once, and all must be answered promptly: a request that held a
-//! connection while it waited for another starved the pool until its 30 s timeout.
+//! bulk reader (on PostgreSQL its own pool of connections), beside the store's pool. More
+//! requests than either pool holds start at once, and all must be answered promptly: a
+//! request that held a connection while it waited for another starved the pool until its
+//! 30 s timeout.
 
 use portcullis_domain::inventory::Filter;
 use portcullis_domain::lockout::LockoutPolicy;

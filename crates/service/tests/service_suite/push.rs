@@ -455,3 +455,41 @@ async fn a_user_removes_only_their_own_second_factors() {
         assert_eq!(svc.authenticators_of(ana.id).await.unwrap().len(), 1);
     }
 }
+
+/// Many password sign-ins of a user with a phone at once (a password's holder retrying, or
+/// a script): each starts an Authenticator request, and every one is answered promptly —
+/// with a request or a refusal, never a database error. A sign-in that held a connection
+/// while it waited for the write gate and another connection stalled the pool (SQLite's
+/// two) until a timeout, and every other request with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_push_sign_ins_is_answered_promptly() {
+    for t in both().await {
+        let (svc, _clock) = service(&t, LockoutPolicy::default()).await;
+        enable_push(&svc).await;
+        user_with_phone(&svc, "ana@contoso.com").await;
+        let tasks: Vec<_> = (0..24)
+            .map(|i| {
+                let svc = svc.clone();
+                tokio::spawn(async move {
+                    svc.sign_in_with_password("ana@contoso.com", PW, &ctx(&format!("10.3.0.{i}")))
+                        .await
+                })
+            })
+            .collect();
+        let mut requests = 0;
+        for r in portcullis_testkit::all_within(20, t.name, tasks).await {
+            match r {
+                Ok(PasswordStep::Push { .. }) => requests += 1,
+                Ok(other) => panic!("{}: {other:?}", t.name),
+                Err(e) => {
+                    refusal(e);
+                }
+            }
+        }
+        assert!(
+            requests >= 1,
+            "{}: the first sign-ins send a request",
+            t.name
+        );
+    }
+}
