@@ -32,15 +32,7 @@ impl Service {
             .await?
             .filter(|p| p.passkey.user_id == user.id)
             .ok_or_else(|| reject("notFound", "You have no such passkey."))?;
-        store_pk::delete(&mut tx, id, "user", now).await?;
-        crate::sessions::end_what_it_opened(
-            &mut tx,
-            p.passkey.user_id,
-            id,
-            "its passkey was deleted",
-            now,
-        )
-        .await?;
+        delete_and_end(&mut tx, &p, "user", now).await?;
         let rec = security_info_record(
             "User deleted security info",
             Operation::Delete,
@@ -129,15 +121,7 @@ impl Service {
         let mut tx = self.store().begin().await?;
         let target = managed_user(&mut tx, actor, user).await?;
         let p = passkey_of(&mut tx, &target, id).await?;
-        store_pk::delete(&mut tx, id, "admin", now).await?;
-        crate::sessions::end_what_it_opened(
-            &mut tx,
-            p.passkey.user_id,
-            id,
-            "its passkey was deleted",
-            now,
-        )
-        .await?;
+        delete_and_end(&mut tx, &p, "admin", now).await?;
         let rec = security_info_record(
             "Admin deleted security info",
             Operation::Delete,
@@ -212,6 +196,26 @@ impl Service {
 }
 
 /// `target`'s live passkey `id`, or "not found" naming them (another user's id included).
+/// Deletes a passkey (`by` the user or an administrator) and ends what it opened (R25, R47),
+/// in the caller's transaction.
+async fn delete_and_end(
+    c: &mut Conn,
+    p: &StoredPasskey,
+    by: &str,
+    now: portcullis_domain::Timestamp,
+) -> Result<(), PasskeyError> {
+    store_pk::delete(c, p.passkey.id, by, now).await?;
+    crate::sessions::end_what_it_opened(
+        c,
+        p.passkey.user_id,
+        p.passkey.id,
+        "its passkey was deleted",
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 pub(super) async fn passkey_of(
     c: &mut Conn,
     target: &User,
