@@ -36,11 +36,11 @@ const MOST_IN_A_GROUP: usize = 256;
 const GATHER_ROUNDS: usize = 4;
 
 /// The committer's page cache, in KiB. SQLite's default (2 MiB) holds less than the
-/// sessions' token index of a busy day, so every insert read its leaf again from the file:
-/// three `pread`s per sign-in, measured with `/proc/<pid>/task/*/io` under the benchmark's
-/// load; with 64 MiB, under one per hundred sign-ins. The cache lasts between the
-/// committer's transactions because it alone writes while sign-ins are committed (a
-/// transaction of the pool resets it once).
+/// sessions' token index of a busy day, so inserts read their leaves again from the file:
+/// 1.56 `pread`s per sign-in, counted with `/proc/<pid>/task/*/io` under the benchmark's
+/// load; with 64 MiB, under one per ten sign-ins (BENCHMARKS.md, 2026-12-02 afternoon).
+/// The cache lasts between the committer's transactions because it alone writes while
+/// sign-ins are committed (a transaction of the pool resets it once).
 const COMMITTER_CACHE_KIB: u32 = 64 * 1024;
 
 /// Where a batch stopped (the index of the write that changed no row), if it did.
