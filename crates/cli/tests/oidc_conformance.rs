@@ -163,6 +163,15 @@ fn urlenc(s: &str) -> String {
 }
 
 fn register_app(dir: &std::path::Path, public: bool) -> (String, Option<String>) {
+    register_app_with(dir, public, &[])
+}
+
+/// `register_app` with more `apps add` arguments.
+fn register_app_with(
+    dir: &std::path::Path,
+    public: bool,
+    extra: &[&str],
+) -> (String, Option<String>) {
     let mut args = vec![
         "apps",
         "add",
@@ -174,6 +183,7 @@ fn register_app(dir: &std::path::Path, public: bool) -> (String, Option<String>)
     if public {
         args.push("--public");
     }
+    args.extend_from_slice(extra);
     let (st, out, err) = cli(dir, None, &args);
     assert_eq!(st, 0, "{err}");
     let id = out
@@ -422,6 +432,8 @@ fn claims_header_kid(jwt: &str) -> String {
 
 #[path = "oidc_conformance/continuation.rs"]
 mod continuation;
+#[path = "oidc_conformance/id_token_signing.rs"]
+mod id_token_signing;
 #[path = "oidc_conformance/prompts.rs"]
 mod prompts;
 #[path = "oidc_conformance/sign_out.rs"]

@@ -34,6 +34,39 @@ pub struct Application {
     pub app_protection_policy: bool,
     /// Custom security attributes: attribute set → attribute name → value.
     pub custom_security_attributes: CustomSecurityAttributes,
+    /// How its ID tokens are signed.
+    #[serde(default)]
+    pub id_token_signing: IdTokenSigning,
+}
+
+/// How the ID tokens an application receives are signed: OpenID Connect's client setting
+/// `id_token_signed_response_alg`. RS256, OpenID Connect's default and what every relying
+/// party verifies, unless the application is set to ES256, which costs the server a tenth of
+/// an RS256 signature and the relying party nothing it cannot check with the same key set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum IdTokenSigning {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (RSA 2048).
+    #[default]
+    Rs256,
+    /// ECDSA on P-256 with SHA-256.
+    Es256,
+}
+
+impl IdTokenSigning {
+    /// The JOSE `alg` name.
+    pub fn alg(self) -> &'static str {
+        match self {
+            IdTokenSigning::Rs256 => "RS256",
+            IdTokenSigning::Es256 => "ES256",
+        }
+    }
+
+    /// From its JOSE `alg` name, exactly as written.
+    pub fn from_alg(alg: &str) -> Option<IdTokenSigning> {
+        [IdTokenSigning::Rs256, IdTokenSigning::Es256]
+            .into_iter()
+            .find(|s| s.alg() == alg)
+    }
 }
 
 /// Custom security attribute values by set and name.
@@ -303,6 +336,18 @@ mod tests {
     }
 
     #[test]
+    fn an_id_token_algorithm_is_read_only_from_its_exact_name() {
+        assert_eq!(IdTokenSigning::default(), IdTokenSigning::Rs256);
+        for s in [IdTokenSigning::Rs256, IdTokenSigning::Es256] {
+            assert_eq!(IdTokenSigning::from_alg(s.alg()), Some(s));
+        }
+        // JOSE names are case-sensitive; `none` and HMAC are never an ID token's algorithm.
+        for other in ["es256", "none", "HS256", "ES384", ""] {
+            assert_eq!(IdTokenSigning::from_alg(other), None, "{other}");
+        }
+    }
+
+    #[test]
     fn redirect_matching_is_exact() {
         let app = Application {
             app_id: "a".into(),
@@ -315,6 +360,7 @@ mod tests {
             approved_client_app: false,
             app_protection_policy: false,
             custom_security_attributes: CustomSecurityAttributes::new(),
+            id_token_signing: Default::default(),
         };
         assert!(app.accepts_redirect_uri("https://app.example/cb"));
         for near in [

@@ -398,6 +398,7 @@ mod tests {
             approved_client_app: false,
             app_protection_policy: false,
             custom_security_attributes: CustomSecurityAttributes::new(),
+            id_token_signing: Default::default(),
         }
     }
 

@@ -4,7 +4,8 @@
 
 use portcullis_domain::actor::{may_manage_app_credentials, Actor};
 use portcullis_domain::application::{
-    patch_custom_security_attributes, validate_redirect_uris, Application, CustomSecurityAttributes,
+    patch_custom_security_attributes, validate_redirect_uris, Application,
+    CustomSecurityAttributes, IdTokenSigning,
 };
 use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
 use portcullis_domain::directory::validate_display_name;
@@ -57,6 +58,8 @@ pub struct NewApplication {
     pub app_protection_policy: bool,
     /// Graph-shaped `customSecurityAttributes` to set, if any.
     pub custom_security_attributes: Option<Value>,
+    /// How its ID tokens are signed.
+    pub id_token_signing: IdTokenSigning,
     /// Issue a client secret now (confidential clients only; Graph callers use
     /// `addPassword` afterwards instead).
     pub issue_secret: bool,
@@ -75,12 +78,15 @@ pub struct ApplicationPatch {
     pub app_protection_policy: Option<bool>,
     /// Graph-shaped `customSecurityAttributes` to merge (`null` values remove).
     pub custom_security_attributes: Option<Value>,
+    /// How its ID tokens are signed.
+    pub id_token_signing: Option<IdTokenSigning>,
 }
 
 fn summary(a: &Application) -> Value {
     json!({
         "appId": a.app_id, "displayName": a.display_name, "publicClient": a.public_client, "redirectUris": a.redirect_uris,
         "approvedClientApp": a.approved_client_app, "appProtectionPolicy": a.app_protection_policy,
+        "idTokenSigningAlgorithm": a.id_token_signing.alg(),
         "customSecurityAttributes": portcullis_domain::application::custom_security_attributes_json(&a.custom_security_attributes),
     })
 }
@@ -180,6 +186,7 @@ impl Service {
             approved_client_app: spec.approved_client_app,
             app_protection_policy: spec.app_protection_policy,
             custom_security_attributes: attrs,
+            id_token_signing: spec.id_token_signing,
         };
         let secret = (spec.issue_secret && !spec.public_client).then(new_token);
         let hash = match &secret {
@@ -259,6 +266,9 @@ impl Service {
         }
         if let Some(v) = patch.app_protection_policy {
             app.app_protection_policy = v;
+        }
+        if let Some(v) = patch.id_token_signing {
+            app.id_token_signing = v;
         }
         if let Some(v) = &patch.custom_security_attributes {
             app.custom_security_attributes =

@@ -1,6 +1,6 @@
 //! Applications (service principals), their client secrets and granted permissions.
 
-use portcullis_domain::application::{Application, CustomSecurityAttributes};
+use portcullis_domain::application::{Application, CustomSecurityAttributes, IdTokenSigning};
 use portcullis_domain::directory::FirstPartyApp;
 use portcullis_domain::Timestamp;
 use sqlx::Row;
@@ -17,6 +17,7 @@ pub(crate) fn from_row<R: Cells + ?Sized>(r: &R) -> Result<Application> {
     let sp_object_id = r.opt_text("sp_object_id")?;
     let uris = r.text("redirect_uris")?;
     let attrs = r.text("attributes")?;
+    let alg = r.text("id_token_alg")?;
     Ok(Application {
         // Rows from before migration 0009 get ids at the next start (see `backfill_ids`).
         object_id: object_id.unwrap_or_else(|| app_id.clone()),
@@ -30,6 +31,8 @@ pub(crate) fn from_row<R: Cells + ?Sized>(r: &R) -> Result<Application> {
         app_protection_policy: flag(r, "app_protection")?,
         custom_security_attributes: serde_json::from_str::<CustomSecurityAttributes>(&attrs)
             .map_err(|e| StoreError::Corrupt(format!("attributes of {app_id}: {e}")))?,
+        id_token_signing: IdTokenSigning::from_alg(&alg)
+            .ok_or_else(|| StoreError::Corrupt(format!("id_token_alg of {app_id}: '{alg}'")))?,
         app_id,
     })
 }
@@ -41,8 +44,8 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String> {
 /// Registers an application.
 pub async fn insert(c: &mut Conn, app: &Application, now: Timestamp) -> Result<()> {
     sqlx::query(
-        "INSERT INTO applications (app_id, display_name, public_client, first_party, created_at, object_id, sp_object_id, redirect_uris, attributes, approved_client_app, app_protection) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO applications (app_id, display_name, public_client, first_party, created_at, object_id, sp_object_id, redirect_uris, attributes, approved_client_app, app_protection, id_token_alg) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&app.app_id)
     .bind(&app.display_name)
@@ -55,6 +58,7 @@ pub async fn insert(c: &mut Conn, app: &Application, now: Timestamp) -> Result<(
     .bind(json(&app.custom_security_attributes)?)
     .bind(i64::from(app.approved_client_app))
     .bind(i64::from(app.app_protection_policy))
+    .bind(app.id_token_signing.alg())
     .execute(&mut *c)
     .await?;
     Ok(())
@@ -62,13 +66,14 @@ pub async fn insert(c: &mut Conn, app: &Application, now: Timestamp) -> Result<(
 
 /// Saves an application's changeable fields.
 pub async fn update(c: &mut Conn, app: &Application) -> Result<()> {
-    sqlx::query("UPDATE applications SET display_name = $1, public_client = $2, redirect_uris = $3, attributes = $4, approved_client_app = $5, app_protection = $6 WHERE app_id = $7")
+    sqlx::query("UPDATE applications SET display_name = $1, public_client = $2, redirect_uris = $3, attributes = $4, approved_client_app = $5, app_protection = $6, id_token_alg = $7 WHERE app_id = $8")
         .bind(&app.display_name)
         .bind(i64::from(app.public_client))
         .bind(json(&app.redirect_uris)?)
         .bind(json(&app.custom_security_attributes)?)
         .bind(i64::from(app.approved_client_app))
         .bind(i64::from(app.app_protection_policy))
+        .bind(app.id_token_signing.alg())
         .bind(&app.app_id)
         .execute(&mut *c)
         .await?;

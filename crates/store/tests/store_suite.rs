@@ -9,6 +9,7 @@
 )]
 
 use portcullis_domain::actor::Actor;
+use portcullis_domain::application::IdTokenSigning;
 use portcullis_domain::audit::{kinds, AuditRecord, AuditTarget, Operation};
 use portcullis_domain::directory::{DirectoryRole, Group, Upn, User};
 use portcullis_domain::policy::{MethodConfiguration, MethodId, MethodState};
@@ -841,6 +842,7 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
             approved_client_app: true,
             app_protection_policy: false,
             custom_security_attributes: attrs,
+            id_token_signing: IdTokenSigning::Es256,
         };
         applications::insert(&mut c, &app, NOW).await.unwrap();
         assert_eq!(
@@ -868,6 +870,7 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
         );
         app.redirect_uris.push("https://app.example/two".into());
         app.app_protection_policy = true;
+        app.id_token_signing = IdTokenSigning::Rs256;
         applications::update(&mut c, &app).await.unwrap();
         assert_eq!(
             applications::by_app_id(&mut c, &app.app_id)
@@ -887,6 +890,21 @@ async fn metadata_keys_settings_and_application_credentials_on_both_backends() {
             "the reader reads an application alike ({})",
             t.name
         );
+        // An algorithm the server does not sign with is a corrupt row, never a default.
+        sqlx::query("UPDATE applications SET id_token_alg = 'none' WHERE app_id = $1")
+            .bind(&app.app_id)
+            .execute(&mut *c)
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                applications::by_app_id(&mut c, &app.app_id).await,
+                Err(portcullis_store::StoreError::Corrupt(_))
+            ),
+            "{}",
+            t.name
+        );
+        applications::update(&mut c, &app).await.unwrap();
         assert!(
             applications::by_app_id_read(t.store.reader(), "no-such-app")
                 .await

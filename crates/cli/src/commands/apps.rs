@@ -2,7 +2,9 @@
 //! custom security attributes), their client secrets and granted permissions.
 
 use clap::Subcommand;
-use portcullis_domain::application::{custom_security_attributes_json, Application};
+use portcullis_domain::application::{
+    custom_security_attributes_json, Application, IdTokenSigning,
+};
 use portcullis_service::apps::NewApplication;
 use serde_json::{json, Map, Value};
 
@@ -31,6 +33,9 @@ pub enum Cmd {
         /// A custom security attribute, `Set.Name=value` (repeat for several).
         #[arg(long = "attribute")]
         attributes: Vec<String>,
+        /// How its ID tokens are signed: RS256 (OpenID Connect's default) or ES256.
+        #[arg(long, default_value = "RS256", value_parser = id_token_alg)]
+        id_token_alg: IdTokenSigning,
     },
     /// List applications with their granted permissions.
     List {
@@ -59,6 +64,12 @@ pub enum Cmd {
     },
 }
 
+/// `--id-token-alg`: a JOSE algorithm name, in either case.
+fn id_token_alg(s: &str) -> Result<IdTokenSigning, String> {
+    IdTokenSigning::from_alg(&s.to_ascii_uppercase())
+        .ok_or_else(|| format!("'{s}' is not RS256 or ES256"))
+}
+
 /// `Set.Name=value` arguments as Graph's `customSecurityAttributes` object.
 fn attributes(args: &[String]) -> Result<Option<Value>, CliError> {
     if args.is_empty() {
@@ -83,6 +94,7 @@ fn app_json(a: &Application, permissions: &[String]) -> Value {
         "appId": a.app_id, "id": a.object_id, "servicePrincipalId": a.service_principal_id, "displayName": a.display_name,
         "publicClient": a.public_client, "firstParty": a.first_party, "redirectUris": a.redirect_uris,
         "approvedClientApp": a.approved_client_app, "appProtectionPolicy": a.app_protection_policy,
+        "idTokenSigningAlgorithm": a.id_token_signing.alg(),
         "customSecurityAttributes": custom_security_attributes_json(&a.custom_security_attributes), "permissions": permissions,
     })
 }
@@ -97,6 +109,7 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
             approved_client_app,
             app_protection_policy,
             attributes: attrs,
+            id_token_alg,
         } => {
             let spec = NewApplication {
                 display_name: name,
@@ -105,6 +118,7 @@ pub async fn run(cfg: &Config, cmd: Cmd) -> CmdResult {
                 approved_client_app,
                 app_protection_policy,
                 custom_security_attributes: attributes(&attrs)?,
+                id_token_signing: id_token_alg,
                 issue_secret: !public,
             };
             let (app, secret) = svc.add_application(&operator(), spec).await?;

@@ -5,7 +5,9 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use portcullis_domain::application::{custom_security_attributes_json, Application};
+use portcullis_domain::application::{
+    custom_security_attributes_json, Application, IdTokenSigning,
+};
 use portcullis_domain::time_fmt::rfc3339;
 use portcullis_service::apps::{ApplicationPatch, NewApplication, PasswordCredential};
 use serde_json::{json, Map, Value};
@@ -17,6 +19,9 @@ use super::{Ctx, GraphError};
 pub const TAG_APPROVED_CLIENT_APP: &str = "PortcullisApprovedClientApp";
 /// `tags` value for "supports app protection policy".
 pub const TAG_APP_PROTECTION: &str = "PortcullisAppProtectionPolicy";
+/// `tags` value for "sign this application's ID tokens with ES256" (OpenID Connect's
+/// `id_token_signed_response_alg`; without it, RS256).
+pub const TAG_ID_TOKEN_ES256: &str = "PortcullisIdTokenES256";
 
 fn uris(a: &Application, public: bool) -> &[String] {
     if a.public_client == public {
@@ -42,6 +47,9 @@ fn tags(a: &Application) -> Vec<&'static str> {
     }
     if a.app_protection_policy {
         t.push(TAG_APP_PROTECTION);
+    }
+    if a.id_token_signing == IdTokenSigning::Es256 {
+        t.push(TAG_ID_TOKEN_ES256);
     }
     t
 }
@@ -110,20 +118,30 @@ fn all_redirect_uris(b: &Map<String, Value>) -> Result<Option<(Vec<String>, bool
     )))
 }
 
-/// Tags → (approved client app, app protection policy); other tags are refused rather than lost.
-fn tag_flags(b: &Map<String, Value>) -> Result<Option<(bool, bool)>, GraphError> {
+/// What an application's `tags` say. One record carries them for both the application and
+/// its service principal, and a list of tags replaces the whole set, as Graph's does.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tags {
+    approved_client_app: bool,
+    app_protection_policy: bool,
+    id_token_signing: IdTokenSigning,
+}
+
+/// The `tags` of a body, if it has them; other tags are refused rather than lost.
+fn tag_flags(b: &Map<String, Value>) -> Result<Option<Tags>, GraphError> {
     let Some(v) = b.get("tags").filter(|v| !v.is_null()) else {
         return Ok(None);
     };
     let Value::Array(a) = v else {
         return Err(bad("'tags' must be an array of strings."));
     };
-    let mut flags = (false, false);
+    let mut flags = Tags::default();
     for t in a {
         match t.as_str() {
-            Some(TAG_APPROVED_CLIENT_APP) => flags.0 = true,
-            Some(TAG_APP_PROTECTION) => flags.1 = true,
-            Some(other) => return Err(bad(format!("Portcullis keeps only the tags {TAG_APPROVED_CLIENT_APP} and {TAG_APP_PROTECTION}, not '{other}'."))),
+            Some(TAG_APPROVED_CLIENT_APP) => flags.approved_client_app = true,
+            Some(TAG_APP_PROTECTION) => flags.app_protection_policy = true,
+            Some(TAG_ID_TOKEN_ES256) => flags.id_token_signing = IdTokenSigning::Es256,
+            Some(other) => return Err(bad(format!("Portcullis keeps only the tags {TAG_APPROVED_CLIENT_APP}, {TAG_APP_PROTECTION} and {TAG_ID_TOKEN_ES256}, not '{other}'."))),
             None => return Err(bad("'tags' must be an array of strings.")),
         }
     }
@@ -192,13 +210,14 @@ pub(crate) async fn create_application(cx: &Ctx<'_>) -> Result<Response, GraphEr
     }
     let (uris, native_only) = all_redirect_uris(&b)?.unwrap_or_default();
     let public_client = flag(&b, "isFallbackPublicClient")?.unwrap_or(native_only);
-    let (approved, protection) = tag_flags(&b)?.unwrap_or_default();
+    let tags = tag_flags(&b)?.unwrap_or_default();
     let spec = NewApplication {
         display_name: name,
         public_client,
         redirect_uris: uris,
-        approved_client_app: approved,
-        app_protection_policy: protection,
+        approved_client_app: tags.approved_client_app,
+        app_protection_policy: tags.app_protection_policy,
+        id_token_signing: tags.id_token_signing,
         custom_security_attributes: None,
         issue_secret: false,
     };
@@ -230,8 +249,9 @@ pub(crate) async fn update_application(cx: &Ctx<'_>) -> Result<Response, GraphEr
     let patch = ApplicationPatch {
         display_name: string(&b, "displayName")?,
         redirect_uris: all_redirect_uris(&b)?.map(|(u, _)| u),
-        approved_client_app: flags.map(|f| f.0),
-        app_protection_policy: flags.map(|f| f.1),
+        approved_client_app: flags.map(|f| f.approved_client_app),
+        app_protection_policy: flags.map(|f| f.app_protection_policy),
+        id_token_signing: flags.map(|f| f.id_token_signing),
         custom_security_attributes: None,
     };
     cx.st
@@ -349,10 +369,11 @@ pub(crate) async fn create_service_principal(cx: &Ctx<'_>) -> Result<Response, G
     only_known(&b, &["@odata.type", "appId", "tags"], "servicePrincipal")?;
     let app_id = string(&b, "appId")?.ok_or_else(|| bad("appId is required."))?;
     let mut app = cx.st.service.application(&app_id).await?;
-    if let Some((approved, protection)) = tag_flags(&b)? {
+    if let Some(tags) = tag_flags(&b)? {
         let patch = ApplicationPatch {
-            approved_client_app: Some(approved),
-            app_protection_policy: Some(protection),
+            approved_client_app: Some(tags.approved_client_app),
+            app_protection_policy: Some(tags.app_protection_policy),
+            id_token_signing: Some(tags.id_token_signing),
             ..Default::default()
         };
         app = cx
@@ -395,8 +416,9 @@ pub(crate) async fn update_service_principal(cx: &Ctx<'_>) -> Result<Response, G
     };
     let patch = ApplicationPatch {
         display_name: string(&b, "displayName")?,
-        approved_client_app: flags.map(|f| f.0),
-        app_protection_policy: flags.map(|f| f.1),
+        approved_client_app: flags.map(|f| f.approved_client_app),
+        app_protection_policy: flags.map(|f| f.app_protection_policy),
+        id_token_signing: flags.map(|f| f.id_token_signing),
         custom_security_attributes: attrs,
         ..Default::default()
     };

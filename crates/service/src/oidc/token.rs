@@ -3,7 +3,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
-use portcullis_domain::application::Application;
+use portcullis_domain::application::{Application, IdTokenSigning};
 use portcullis_domain::grant::{token_expiry, GrantEnded};
 use portcullis_domain::oidc::{amr, satisfied_builtin_strengths, REFRESH_LIFETIME, TOKEN_LIFETIME};
 use portcullis_domain::time_fmt::rfc3339;
@@ -236,7 +236,8 @@ impl Service {
                 GrantEnded::Expired(rfc3339(end)).to_string(),
             )));
         }
-        self.tokens_for(issuer, &grant, record.nonce, minting).await
+        self.tokens_for(issuer, &app, &grant, record.nonce, minting)
+            .await
     }
 
     /// The refresh-token grant: rotates the refresh token; presenting a used one is theft or
@@ -333,13 +334,14 @@ impl Service {
         let minting = token_reads::for_grant(self.store().reader(), grant.id, now)
             .await?
             .minting;
-        self.tokens_for(issuer, &grant, None, minting).await
+        self.tokens_for(issuer, &app, &grant, None, minting).await
     }
 
     /// Mints the access and ID tokens (and a refresh token with `offline_access`) of a grant.
     async fn tokens_for(
         &self,
         issuer: &str,
+        app: &Application,
         grant: &Grant,
         nonce: Option<String>,
         minting: Minting,
@@ -390,7 +392,12 @@ impl Service {
         // Its only audience is our own userinfo, and to a client an access token is opaque
         // (RFC 6749 §1.4): signed with ES256, a tenth of an RS256 signature's cost (issue 18:
         // the two RSA signatures were 38% of a pinned server's application sign-ins). The ID
-        // token, which relying parties verify themselves, stays RS256, OIDC's default.
+        // token, which relying parties verify themselves, is signed as its application is set
+        // to: RS256, OIDC's default, unless it takes ES256.
+        let (alg, id_key) = match app.id_token_signing {
+            IdTokenSigning::Rs256 => (Alg::Rs256, minting.rs256),
+            IdTokenSigning::Es256 => (Alg::Es256, minting.es256.clone()),
+        };
         let access_token = self
             .sign_jwt_with(minting.es256, Alg::Es256, &access)
             .await?;
@@ -412,7 +419,7 @@ impl Service {
             name: profile.then(|| user.display_name.clone()),
             preferred_username: profile.then(|| user.user_principal_name.to_string()),
         };
-        let id_token = self.sign_jwt_with(minting.rs256, Alg::Rs256, &id).await?;
+        let id_token = self.sign_jwt_with(id_key, alg, &id).await?;
         let refresh_token = if grant
             .scope
             .split_whitespace()
