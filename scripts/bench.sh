@@ -48,11 +48,14 @@ if [ "$(nproc)" -ge 2 ]; then
 fi
 # The application sign-in: an OIDC authorization code flow around each passkey sign-in
 # (authorize, the sign-in whose answer continues it and carries the code, the token request
-# with PKCE, an RS256 ID token).
-"$B" "${ARGS[@]}" --sqlite-synchronous full --flow oidc | tail -n 1
-if [ "$(nproc)" -ge 2 ]; then
-  taskset -c "0-$(( LAST - 1 ))" "$B" "${ARGS[@]}" --sqlite-synchronous full --flow oidc --server-cpu "$LAST" | tail -n 1
-fi
+# with PKCE, an ID token), for an application on OpenID Connect's default RS256 ID tokens
+# and for one set to ES256.
+for alg in RS256 ES256; do
+  "$B" "${ARGS[@]}" --sqlite-synchronous full --flow oidc --id-token-alg "$alg" | tail -n 1
+  if [ "$(nproc)" -ge 2 ]; then
+    taskset -c "0-$(( LAST - 1 ))" "$B" "${ARGS[@]}" --sqlite-synchronous full --flow oidc --id-token-alg "$alg" --server-cpu "$LAST" | tail -n 1
+  fi
+done
 # PostgreSQL as deployed: fsync and synchronous commit on (the server's defaults), on a
 # fresh database for each run; the CPU per sign-in includes PostgreSQL's (and HAProxy's).
 # shellcheck source=scripts/throwaway-postgres.sh

@@ -443,7 +443,7 @@ fn query_param(url: &str, name: &str) -> Option<String> {
 
 impl Live {
     /// Registers a public client (PKCE) for the application sign-ins: its client id.
-    pub fn register_app(&self) -> String {
+    pub fn register_app(&self, id_token_alg: &str) -> String {
         self.cli(&[
             "apps",
             "add",
@@ -452,6 +452,8 @@ impl Live {
             "--redirect-uri",
             APP_CALLBACK,
             "--public",
+            "--id-token-alg",
+            id_token_alg,
         ])
         .lines()
         .next()
@@ -470,6 +472,7 @@ impl Live {
         &self,
         c: &reqwest::Client,
         app: &str,
+        id_token_alg: &str,
         upn: &str,
         key: &mut SoftKey,
     ) -> Result<(), Failure> {
@@ -536,6 +539,22 @@ impl Live {
             return Err(Failure {
                 status: Some(status),
                 message: format!("token: {v}"),
+            });
+        }
+        // Signed as the application is set, or this measured another sign-in.
+        let header = v["id_token"]
+            .as_str()
+            .and_then(|t| t.split('.').next())
+            .and_then(|h| URL_SAFE_NO_PAD.decode(h).ok())
+            .and_then(|h| serde_json::from_slice::<Value>(&h).ok())
+            .unwrap_or_default();
+        if header["alg"] != id_token_alg {
+            return Err(Failure {
+                status: Some(status),
+                message: format!(
+                    "the ID token is signed {}, not {id_token_alg}",
+                    header["alg"]
+                ),
             });
         }
         Ok(())

@@ -50,9 +50,13 @@ struct Args {
     server_cpu: Option<usize>,
     /// What one sign-in is: `passkey` (options and answer, a session) or `oidc` (an
     /// application's authorization code flow around it: authorize, passkey sign-in, code,
-    /// token request with PKCE, an RS256 ID token).
+    /// token request with PKCE, an ID token).
     #[arg(long, default_value = "passkey")]
     flow: String,
+    /// How the OIDC flow's application takes its ID tokens: RS256 (OpenID Connect's
+    /// default) or ES256 (the application's setting).
+    #[arg(long, default_value = "RS256")]
+    id_token_alg: String,
     /// Nodes serving the load: more than one share `--database` (PostgreSQL) behind HAProxy
     /// on loopback, unpinned.
     #[arg(long, default_value_t = 1)]
@@ -84,6 +88,34 @@ fn rs256_floor() -> f64 {
             .expect("sign");
     });
     aws.min(ring)
+}
+
+/// Median cost of one ES256 (P-256, SHA-256) signature of an ID token's size, in seconds,
+/// by the faster of `ring` and `aws-lc-rs`: what the OIDC flow signs once more than a passkey
+/// sign-in when its application takes ES256.
+fn es256_floor() -> f64 {
+    let msg = [7u8; 600];
+    macro_rules! sign_only {
+        ($m:ident, $load:expr) => {{
+            use $m::rand::SystemRandom;
+            use $m::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+            let rng = SystemRandom::new();
+            let pkcs8 =
+                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("key");
+            let load: fn(&[u8], &SystemRandom) -> EcdsaKeyPair = $load;
+            let kp = load(pkcs8.as_ref(), &rng);
+            median_pair(|| {
+                kp.sign(&rng, &msg).expect("sign");
+            })
+        }};
+    }
+    let ring = sign_only!(ring, |der, rng| {
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der, rng).expect("key")
+    });
+    let aws = sign_only!(aws_lc_rs, |der, _| {
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der).expect("key")
+    });
+    ring.min(aws)
 }
 
 /// Median cost of one P-256 sign plus one verify, in seconds, by each implementation.
@@ -289,11 +321,17 @@ async fn main() {
     let wake_up = wake_up_round_trip(machine_cores());
     let oidc = match a.flow.as_str() {
         "passkey" => None,
-        "oidc" => Some(live.register_app()),
+        "oidc" => Some(live.register_app(&a.id_token_alg)),
         other => panic!("--flow is passkey or oidc, not {other}"),
     };
-    // The application sign-in signs an ID token too (RS256): its floor has that sign more.
-    let floor = floors.honest() + if oidc.is_some() { rs256_floor() } else { 0.0 };
+    // The application sign-in signs an ID token too: its floor has that sign more.
+    let floor = floors.honest()
+        + match (oidc.is_some(), a.id_token_alg.as_str()) {
+            (false, _) => 0.0,
+            (true, "RS256") => rs256_floor(),
+            (true, "ES256") => es256_floor(),
+            (true, other) => panic!("--id-token-alg is RS256 or ES256, not {other}"),
+        };
 
     // Partition the keys among workers so no counter is used by two sign-ins at once.
     let workers = a.concurrency.max(1).min(keys.len());
@@ -310,11 +348,12 @@ async fn main() {
     let deadline = start + Duration::from_secs(a.seconds);
     let mut tasks = vec![];
     for mut part in parts {
-        let (lat, errs, live, oidc) = (
+        let (lat, errs, live, oidc, alg) = (
             latencies.clone(),
             errors.clone(),
             live.clone(),
             oidc.clone(),
+            a.id_token_alg.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let c = reqwest::Client::builder()
@@ -330,7 +369,7 @@ async fn main() {
                 let t = Instant::now();
                 let ok = match &oidc {
                     None => live.sign_in(&c, upn, key).await,
-                    Some(app) => live.oidc_sign_in(&c, app, upn, key).await,
+                    Some(app) => live.oidc_sign_in(&c, app, &alg, upn, key).await,
                 };
                 match ok {
                     Ok(_) => mine.push(t.elapsed()),
@@ -372,12 +411,16 @@ async fn main() {
         }
     } else {
         format!("SQLite ({})", a.sqlite_synchronous)
-    } + if oidc.is_some() { ", OIDC flow" } else { "" };
+    } + &if oidc.is_some() {
+        format!(", OIDC flow ({} ID token)", a.id_token_alg)
+    } else {
+        String::new()
+    };
     let placement = match a.server_cpu {
         Some(cpu) => format!("server on core {cpu}"),
         None => "unpinned".into(),
     };
-    println!("| backend | cores | placement | users | concurrency | sign-ins | errors | sign-ins/s | p50 ms | p99 ms | server CPU ms/sign-in | floor ms (fastest P-256 sign+verify, + RS256 sign for OIDC) | CPU / floor | RustCrypto P-256 ms | CPU / RustCrypto | cross-core wake-up round trip µs | batches per group commit |");
+    println!("| backend | cores | placement | users | concurrency | sign-ins | errors | sign-ins/s | p50 ms | p99 ms | server CPU ms/sign-in | floor ms (fastest P-256 sign+verify, + the ID token's sign for OIDC) | CPU / floor | RustCrypto P-256 ms | CPU / RustCrypto | cross-core wake-up round trip µs | batches per group commit |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     println!(
         "| {backend} | {cores} | {placement} | {} | {} | {n} | {} | {rate:.0} | {:.2} | {:.2} | {:.3} | {:.3} ({}) | {:.1}× | {:.3} | {:.1}× | {} | {per_commit} |",
