@@ -208,7 +208,10 @@ impl Service {
             _ => None,
         };
         let grant = Grant {
-            id: Uuid::new_v4(),
+            // Time-ordered (v7), as sessions are: an authorization's grant lands on its
+            // index's last page. It is no capability: codes and refresh tokens are found by
+            // their hashes, and the id reaches only signed access tokens (`gid`).
+            id: Uuid::now_v7(),
             client_id: app.app_id.clone(),
             user_id: user.id,
             session_id: session.id,
