@@ -138,6 +138,28 @@ async fn sign_in_returning(
     .await
 }
 
+/// The ID token of `tokens`, verified by `v` (signature by the published keys, iss, aud,
+/// nonce, exp), with its `at_hash` checked against the access token: its claims.
+fn verified_id_token(
+    tokens: &openidconnect::core::CoreTokenResponse,
+    v: &openidconnect::core::CoreIdTokenVerifier<'_>,
+    nonce: &Nonce,
+) -> openidconnect::core::CoreIdTokenClaims {
+    let id_token = tokens.id_token().expect("an ID token");
+    let id = id_token
+        .claims(v, nonce)
+        .expect("signature via JWKS, iss, aud, nonce, exp")
+        .clone();
+    let at_hash = AccessTokenHash::from_token(
+        tokens.access_token(),
+        id_token.signing_alg().unwrap(),
+        id_token.signing_key(v).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(id.access_token_hash(), Some(&at_hash), "at_hash");
+    id
+}
+
 fn query(url: &str) -> std::collections::HashMap<String, String> {
     url::Url::parse(url)
         .unwrap()
@@ -247,18 +269,7 @@ async fn openidconnect_crate_code_flow_with_passkey_pkce_userinfo_refresh_and_ke
         .request_async(&http)
         .await
         .expect("code + PKCE → tokens");
-    let id_token = tokens.id_token().expect("an ID token");
-    let v = rp.id_token_verifier();
-    let id = id_token
-        .claims(&v, &nonce)
-        .expect("signature via JWKS, iss, aud, nonce, exp");
-    let at_hash = AccessTokenHash::from_token(
-        tokens.access_token(),
-        id_token.signing_alg().unwrap(),
-        id_token.signing_key(&v).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(id.access_token_hash(), Some(&at_hash), "at_hash");
+    let id = verified_id_token(&tokens, &rp.id_token_verifier(), &nonce);
     let amr: Vec<String> = id
         .auth_method_refs()
         .unwrap()
@@ -270,7 +281,7 @@ async fn openidconnect_crate_code_flow_with_passkey_pkce_userinfo_refresh_and_ke
         "{amr:?}"
     );
     assert!(id.auth_time().is_some());
-    let raw = claims(&id_token.to_string());
+    let raw = claims(&tokens.id_token().unwrap().to_string());
     assert!(
         raw["authentication_strengths"]
             .as_array()

@@ -102,16 +102,7 @@ async fn an_application_set_to_es256_gets_es256_id_tokens_and_no_request_picks_t
     let es256 = rp
         .id_token_verifier()
         .set_allowed_algs(vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
-    let id = id_token
-        .claims(&es256, &nonce)
-        .expect("an ES256 ID token verifies with the published keys: signature, iss, aud, nonce");
-    let at_hash = AccessTokenHash::from_token(
-        tokens.access_token(),
-        id_token.signing_alg().unwrap(),
-        id_token.signing_key(&es256).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(id.access_token_hash(), Some(&at_hash), "at_hash for ES256");
+    verified_id_token(&tokens, &es256, &nonce);
 
     // Access tokens are ES256 too, with the same key: an ID token is still no access token,
     // neither at userinfo nor at Graph.
